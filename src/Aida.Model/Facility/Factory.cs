@@ -1,0 +1,157 @@
+namespace Aida.Model.Facility;
+
+/// <summary>An AI factory as loaded from its YAML file: site, IT, power chain and cooling chain. Immutable.</summary>
+/// <remarks>Assets are held in arrays in file order; the index of an asset is stable and is what the twin uses for its state arrays.</remarks>
+public sealed record Factory(
+    string Name,
+    string Description,
+    Site Site,
+    GpuSpec Gpu,
+    RackProfile RackProfile,
+    IReadOnlyList<Hall> Halls,
+    IReadOnlyList<Rack> Racks,
+    PowerChain Power,
+    CoolingChain Cooling,
+    double MiscPowerWatts,
+    string SourceFile)
+{
+    public int GpuCount => Racks.Count * RackProfile.Gpus;
+
+    /// <summary>IT power with every GPU at its power limit and every rack's other equipment at full load.</summary>
+    public double DesignItPowerWatts => Racks.Count * RackProfile.MaxPowerWatts(Gpu);
+
+    private Topology.TopologyGraph? _topology;
+
+    /// <summary>Which asset feeds (power) or cools (cooling) which.</summary>
+    public Topology.TopologyGraph Topology => _topology ??= Aida.Model.Topology.TopologyGraph.Build(this);
+
+    public int RackIndex(string id)
+    {
+        for (var i = 0; i < Racks.Count; i++)
+        {
+            if (Racks[i].Id == id)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}
+
+/// <summary>Where the factory is: the weather file gives its climate.</summary>
+public sealed record Site(string Name, string Weather, double Latitude, double Longitude);
+
+/// <summary>One GPU model's power and thermal parameters.</summary>
+/// <param name="ThermalResistanceKPerWatt">Junction to coolant through a clean cold plate at design flow.</param>
+/// <param name="ConvectiveShare">The part of the thermal resistance that is coolant-side convection and so grows as flow falls.</param>
+public sealed record GpuSpec(
+    string Model,
+    double MaxPowerWatts,
+    double IdlePowerWatts,
+    double ThrottleCelsius,
+    double ShutdownCelsius,
+    double ThermalResistanceKPerWatt,
+    double ConvectiveShare,
+    double HeatCapacityJPerK);
+
+/// <summary>What every rack holds apart from its GPUs, and how its heat leaves.</summary>
+public sealed record RackProfile(
+    int Gpus,
+    double OtherIdleWatts,
+    double OtherMaxWatts,
+    double LiquidFraction,
+    double AirDeltaCelsius,
+    double CoolantLitres)
+{
+    public double MaxPowerWatts(GpuSpec gpu) => Gpus * gpu.MaxPowerWatts + OtherMaxWatts;
+}
+
+public sealed record Hall(string Id, int Line);
+
+/// <summary>A rack: where it stands, which CDU cools it and which busways feed it (A and B sides).</summary>
+public sealed record Rack(string Id, string Hall, string Row, string Cdu, IReadOnlyList<string> Busways, int Line);
+
+/// <summary>The power chain from utility to busway.</summary>
+public sealed record PowerChain(
+    IReadOnlyList<UtilityFeed> Feeds,
+    IReadOnlyList<Generator> Generators,
+    IReadOnlyList<Transformer> Transformers,
+    IReadOnlyList<Ups> Ups,
+    IReadOnlyList<Busway> Busways);
+
+public sealed record UtilityFeed(string Id, double CapacityWatts);
+
+public sealed record Generator(string Id, string Feed, double CapacityWatts, TimeSpan StartTime);
+
+/// <summary>A medium-voltage transformer: loss = no-load + load loss * (S/S_rated)^2.</summary>
+public sealed record Transformer(string Id, string Feed, double RatedVa, double NoLoadLossWatts, double LoadLossWatts, double PowerFactor);
+
+public enum UpsMode
+{
+    DoubleConversion,
+    Eco,
+}
+
+/// <summary>A UPS system with its battery; which transformer feeds it.</summary>
+public sealed record Ups(string Id, string Transformer, double RatedWatts, UpsMode Mode, TimeSpan RuntimeAtRatedLoad);
+
+/// <summary>A busway or PDU string; loss scales with the square of load.</summary>
+public sealed record Busway(string Id, string Ups, string Hall, double RatedWatts, double LossFractionAtRated);
+
+/// <summary>The cooling chain: heat rejection, facility water, CDUs and CRAHs.</summary>
+public sealed record CoolingChain(
+    FacilityWater FacilityWater,
+    IReadOnlyList<DryCooler> DryCoolers,
+    IReadOnlyList<Chiller> Chillers,
+    IReadOnlyList<Cdu> Cdus,
+    IReadOnlyList<Crah> Crahs);
+
+/// <summary>The facility water loop and its pumps.</summary>
+public sealed record FacilityWater(
+    double SupplySetpointCelsius,
+    int Pumps,
+    int PumpsRequired,
+    double DesignFlowKgPerS,
+    double PumpPowerWattsAtDesign,
+    double VolumeLitres);
+
+/// <summary>A dry cooler (closed-circuit fluid cooler): the economiser, free cooling when ambient allows.</summary>
+public sealed record DryCooler(string Id, double CapacityWatts, double ApproachCelsius, double FanPowerWatts, bool Standby, string Feed);
+
+/// <summary>An air-cooled chiller; COP is a fraction of Carnot between evaporating and condensing temperatures.</summary>
+public sealed record Chiller(
+    string Id,
+    double CapacityWatts,
+    double CarnotFraction,
+    double CondenserApproachCelsius,
+    double MinCondensingCelsius,
+    double MinPowerFraction,
+    bool Standby,
+    string Feed,
+    TimeSpan RestartTime);
+
+/// <summary>A coolant distribution unit: pumps (N+1), a plate heat exchanger to facility water and a supply setpoint.</summary>
+public sealed record Cdu(
+    string Id,
+    string Hall,
+    double CapacityWatts,
+    int Pumps,
+    int PumpsRequired,
+    double DesignFlowKgPerS,
+    double PumpPowerWattsAtDesign,
+    double HxEffectiveness,
+    double SupplySetpointCelsius,
+    double CoolantLitres,
+    int Line);
+
+/// <summary>A computer-room air handler or fan wall cooling a hall's air with facility water.</summary>
+public sealed record Crah(
+    string Id,
+    string Hall,
+    double AirflowM3PerS,
+    double FanPowerWattsAtDesign,
+    double CoilApproachCelsius,
+    double SupplySetpointCelsius,
+    bool Standby,
+    int Line);
