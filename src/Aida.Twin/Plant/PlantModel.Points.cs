@@ -1,0 +1,152 @@
+using Aida.Model.Scenarios;
+
+namespace Aida.Twin.Plant;
+
+internal sealed partial class PlantModel
+{
+    // Sampling intervals (TWIN.md: facility points ~10-60 s, GPU metrics ~1 s) and sensor accuracy:
+    // RTD/thermistor class ~0.1-0.3 K, flow meters ~1 %, power meters ~0.5 % (IEC 62053-22 class 0.5S).
+    private static readonly TimeSpan Facility = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Fast = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan Slow = TimeSpan.FromSeconds(30);
+
+    private void RegisterPoints(Scenario scenario)
+    {
+        var site = _f.Site.Name;
+        var s = _sensors;
+        Dictionary<string, string> L(params (string K, string V)[] kv)
+        {
+            var d = new Dictionary<string, string>(StringComparer.Ordinal) { ["site"] = site };
+            foreach (var (k, v) in kv)
+            {
+                d[k] = v;
+            }
+
+            return d;
+        }
+
+        s.Add("site", "ambient_dry_bulb", "aida_ambient_dry_bulb_celsius", L(), "celsius", Slow, 0.2, 0.1, () => Ambient.DryBulbCelsius);
+        s.Add("site", "ambient_wet_bulb", "aida_ambient_wet_bulb_celsius", L(), "celsius", Slow, 0.3, 0.1, () => Ambient.WetBulbCelsius);
+        s.Add("site", "it_power", "aida_it_power_watts", L(), "watts", Facility, 0, 100, () => Sum(_rackPower));
+        s.Add("site", "facility_power", "aida_facility_power_watts", L(), "watts", Facility, 0, 100, FacilityPowerNow);
+        s.Add("facility-water", "supply_temperature", "aida_facility_water_supply_celsius", L(("asset", "facility-water")), "celsius", Facility, 0.1, 0.1, () => _fwSupply);
+        s.Add("facility-water", "return_temperature", "aida_facility_water_return_celsius", L(("asset", "facility-water")), "celsius", Facility, 0.1, 0.1, () => _fwReturn);
+        s.Add("facility-water", "flow", "aida_facility_water_flow_kg_per_second", L(("asset", "facility-water")), "kg/s", Facility, 0, 0.1, () => _fwFlow);
+        s.Add("facility-water", "pump_power", "aida_facility_water_pump_power_watts", L(("asset", "facility-water")), "watts", Facility, 0, 10, () => _fwPumpPower);
+        s.Add("facility-water", "supply_setpoint", "aida_setpoint_celsius", L(("asset", "facility-water")), "celsius", Facility, 0, 0.1, () => _actuators.Value(_aFwSetpoint));
+        s.Add("economiser", "enabled", "aida_economiser_enabled", L(("asset", "economiser")), "bool", Facility, 0, 0, () => _actuators.Value(_aEconomiser));
+        s.Add("economiser", "heat", "aida_economiser_heat_watts", L(("asset", "economiser")), "watts", Facility, 0, 100, () => _economiserHeat);
+
+        var chillers = _f.Cooling.Chillers;
+        for (var i = 0; i < chillers.Count; i++)
+        {
+            var k = i;
+            var id = chillers[i].Id;
+            s.Add(id, "power", "aida_chiller_power_watts", L(("asset", id)), "watts", Facility, 0, 100, () => _chillerPower[k]);
+            s.Add(id, "running", "aida_asset_running", L(("asset", id)), "bool", Facility, 0, 0, () => _chillerState[k] == AssetState.Running ? 1 : 0);
+            s.Add(id, "fault", "aida_asset_fault", L(("asset", id)), "bool", Facility, 0, 0, () => _chillerState[k] == AssetState.Failed ? 1 : 0);
+        }
+
+        var dcs = _f.Cooling.DryCoolers;
+        for (var i = 0; i < dcs.Count; i++)
+        {
+            var k = i;
+            var id = dcs[i].Id;
+            s.Add(id, "fan_power", "aida_dry_cooler_fan_power_watts", L(("asset", id)), "watts", Facility, 0, 10, () => _dryCoolerPower[k]);
+        }
+
+        var cdus = _f.Cooling.Cdus;
+        for (var c = 0; c < cdus.Count; c++)
+        {
+            var k = c;
+            var id = cdus[c].Id;
+            var l = L(("asset", id), ("hall", cdus[c].Hall));
+            s.Add(id, "supply_temperature", "aida_cdu_supply_celsius", l, "celsius", Facility, 0.1, 0.1, () => _cduSupply[k]);
+            s.Add(id, "return_temperature", "aida_cdu_return_celsius", l, "celsius", Facility, 0.1, 0.1, () => _cduReturn[k]);
+            s.Add(id, "flow", "aida_cdu_flow_kg_per_second", l, "kg/s", Facility, 0.1, 0.01, () => _cduFlow[k]);
+            s.Add(id, "pump_power", "aida_cdu_pump_power_watts", l, "watts", Facility, 0, 10, () => _cduPumpPower[k]);
+            s.Add(id, "valve", "aida_cdu_valve_ratio", l, "ratio", Facility, 0, 0.01, () => _cduValve[k]);
+            s.Add(id, "pumps_running", "aida_cdu_pumps_running", l, "count", Facility, 0, 0, () => _cduPumpsRunning[k]);
+            s.Add(id, "pump_faults", "aida_cdu_pump_faults", l, "count", Facility, 0, 0, () => _cduPumpsFailed[k]);
+            s.Add(id, "coolant_level", "aida_cdu_coolant_level_ratio", l, "ratio", Facility, 0, 0.01, () => _cduLevel[k]);
+            s.Add(id, "supply_setpoint", "aida_setpoint_celsius", l, "celsius", Facility, 0, 0.1, () => _actuators.Value(_aCduSetpoint[k]));
+        }
+
+        var crahs = _f.Cooling.Crahs;
+        for (var i = 0; i < crahs.Count; i++)
+        {
+            var k = i;
+            var id = crahs[i].Id;
+            var l = L(("asset", id), ("hall", crahs[i].Hall));
+            s.Add(id, "supply_air_temperature", "aida_crah_supply_air_celsius", l, "celsius", Facility, 0.2, 0.1, () => _crahSupplyAir[k]);
+            s.Add(id, "fan_power", "aida_crah_fan_power_watts", l, "watts", Facility, 0, 10, () => _crahFanPower[k]);
+            s.Add(id, "running", "aida_asset_running", l, "bool", Facility, 0, 0, () => _crahState[k] == AssetState.Running ? 1 : 0);
+            s.Add(id, "fault", "aida_asset_fault", l, "bool", Facility, 0, 0, () => _crahState[k] == AssetState.Failed ? 1 : 0);
+        }
+
+        for (var r = 0; r < _f.Racks.Count; r++)
+        {
+            var k = r;
+            var rack = _f.Racks[r];
+            var l = L(("hall", rack.Hall), ("row", rack.Row), ("rack", rack.Id));
+            s.Add(rack.Id, "inlet_temperature", "aida_rack_inlet_celsius", l, "celsius", Facility, 0.2, 0.1, () => _rackInlet[k]);
+            s.Add(rack.Id, "power", "aida_rack_power_watts", l, "watts", Facility, 0, 10, () => _rackPower[k]);
+            s.Add(rack.Id, "gpu_max_temperature", "aida_rack_gpu_max_temperature_celsius", l, "celsius", Fast, 0.5, 1, () => _rackMaxGpuTemp[k]);
+            s.Add(rack.Id, "gpus_throttled", "aida_rack_gpus_throttled", l, "count", Fast, 0, 0, () => _rackThrottled[k]);
+            s.Add(rack.Id, "leak", "aida_rack_leak_detected", l, "bool", Fast, 0, 0, () => _rackLeak[k] ? 1 : 0);
+        }
+
+        var ups = _f.Power.Ups;
+        for (var u = 0; u < ups.Count; u++)
+        {
+            var k = u;
+            var id = ups[u].Id;
+            s.Add(id, "output_power", "aida_ups_output_power_watts", L(("asset", id)), "watts", Facility, 0, 100, () => _upsOutput[k]);
+            s.Add(id, "on_battery", "aida_ups_on_battery", L(("asset", id)), "bool", Fast, 0, 0, () => _upsOnBattery[k] ? 1 : 0);
+            s.Add(id, "battery", "aida_ups_battery_ratio", L(("asset", id)), "ratio", Facility, 0, 0.01, () => _upsBattery[k]);
+        }
+
+        var feeds = _f.Power.Feeds;
+        for (var i = 0; i < feeds.Count; i++)
+        {
+            var k = i;
+            s.Add(feeds[i].Id, "available", "aida_utility_available", L(("asset", feeds[i].Id)), "bool", Fast, 0, 0, () => _utilityUp[k] ? 1 : 0);
+        }
+
+        var gens = _f.Power.Generators;
+        for (var i = 0; i < gens.Count; i++)
+        {
+            var k = i;
+            s.Add(gens[i].Id, "running", "aida_asset_running", L(("asset", gens[i].Id)), "bool", Fast, 0, 0, () => _generatorRunning[k] ? 1 : 0);
+        }
+
+        var txs = _f.Power.Transformers;
+        for (var i = 0; i < txs.Count; i++)
+        {
+            var k = i;
+            s.Add(txs[i].Id, "load", "aida_transformer_load_watts", L(("asset", txs[i].Id)), "watts", Facility, 0, 100, () => _txLoad[k]);
+        }
+
+        _sensors.Sample(0);
+        _ = scenario;
+    }
+
+    private static double Sum(double[] values)
+    {
+        var s = 0.0;
+        foreach (var v in values)
+        {
+            s += v;
+        }
+
+        return s;
+    }
+
+    /// <summary>Everything the site draws right now: IT, cooling, losses and lighting.</summary>
+    internal double FacilityPowerNow()
+    {
+        var p = Sum(_rackPower) + Sum(_chillerPower) + Sum(_dryCoolerPower) + _fwPumpPower + Sum(_cduPumpPower) + Sum(_crahFanPower)
+            + Sum(_txLoss) + Sum(_upsLoss) + Sum(_buswayLoss) + _f.MiscPowerWatts;
+        return p;
+    }
+}

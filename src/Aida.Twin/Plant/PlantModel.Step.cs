@@ -1,0 +1,408 @@
+using Aida.Twin.Physics;
+using static Aida.Twin.Physics.PhysicalConstants;
+
+namespace Aida.Twin.Plant;
+
+internal sealed partial class PlantModel
+{
+    public PlantTotals Totals { get; } = new();
+
+    public Weather.Ambient Ambient { get; private set; }
+
+    /// <summary>Set by the workload model and faults before each step: utilisation per rack.</summary>
+    public Span<double> RackUtilisation => _rackUtil;
+
+    public double Now { get; private set; }
+
+    /// <summary>Advances the whole plant by <paramref name="dt"/> seconds.</summary>
+    public void Step(double dt)
+    {
+        Now += dt;
+        var a = _weather.At(Now);
+        Ambient = _heatWaveDelta == 0 ? a : Weather.Ambient.From(a.DryBulbCelsius + _heatWaveDelta, a.DewPointCelsius + (0.5 * _heatWaveDelta), a.PressurePa);
+
+        _actuators.Step(dt);
+        StepFaults();
+        StepPowerSources(dt);
+        StepRedundancy();
+        StepCduHydraulics(dt);
+        StepIt(dt);
+        StepCdus(dt);
+        StepAir(dt);
+        StepFacilityWater(dt);
+        StepPowerChain(dt);
+        _sensors.Sample(Now);
+    }
+
+    private void StepIt(double dt)
+    {
+        var gpu = _f.Gpu;
+        var throttle = gpu.ThrottleCelsius;
+        var shutdown = gpu.ShutdownCelsius;
+        var share = gpu.ConvectiveShare;
+        var heatCapacity = gpu.HeatCapacityJPerK;
+        var profile = _f.RackProfile;
+        var n = _gpusPerRack;
+        var t = Totals;
+        for (var r = 0; r < _rackUtil.Length; r++)
+        {
+            var cdu = _rackCdu[r];
+            var tc = _cduCoolant[cdu];
+            var rMult = _rackFouling[r] * ((1 - share) + (share * _cduFlowFactor[cdu]));
+            var isolated = _actuators.Value(_aRackIsolate[r]) >= 0.5;
+            var on = _rackPowered[r] && !isolated;
+            var u = double.IsNaN(_rackSwing[r]) ? _rackUtil[r] : _rackSwing[r];
+            var cap = _actuators.Value(_aRackPowerLimit[r]);
+            var alpha = 1 - Math.Exp(-dt / (gpu.ThermalResistanceKPerWatt * rMult * heatCapacity));
+            var sum = 0.0;
+            var max = double.MinValue;
+            var throttled = 0;
+            var down = 0;
+            var end = (r + 1) * n;
+            for (var g = r * n; g < end; g++)
+            {
+                var p = 0.0;
+                var rth = _gpuR[g] * rMult;
+                if (on && !_gpuDown[g])
+                {
+                    p = _gpuIdle[g] + (u * _gpuSpan[g]);
+                    if (p > cap)
+                    {
+                        p = cap;
+                    }
+
+                    // Clock throttling holds the junction at the slowdown temperature by cutting power (and work).
+                    if (_gpuTemp[g] > throttle - 0.5)
+                    {
+                        var limit = (throttle - tc) / rth;
+                        if (limit < p)
+                        {
+                            p = limit < _gpuIdle[g] ? _gpuIdle[g] : limit;
+                            throttled++;
+                        }
+                    }
+                }
+
+                var temp = _gpuTemp[g];
+                temp += (tc + (p * rth) - temp) * alpha;
+                if (temp > shutdown)
+                {
+                    _gpuDown[g] = true;
+                }
+                else if (_gpuDown[g] && temp < throttle - 15)
+                {
+                    _gpuDown[g] = false;
+                }
+
+                if (_gpuDown[g])
+                {
+                    down++;
+                }
+
+                _gpuTemp[g] = temp;
+                _gpuPower[g] = p;
+                sum += p;
+                if (temp > max)
+                {
+                    max = temp;
+                }
+            }
+
+            var rackPower = on ? sum + profile.OtherIdleWatts + ((profile.OtherMaxWatts - profile.OtherIdleWatts) * u) : 0;
+            _rackPower[r] = rackPower;
+            _rackMaxGpuTemp[r] = max;
+            _rackThrottled[r] = throttled;
+            t.ItJoules += rackPower * dt;
+            t.GpuThrottledSeconds += throttled * dt;
+            t.GpuShutdownSeconds += down * dt;
+            if (!on)
+            {
+                t.ItUnpoweredRackSeconds += dt;
+            }
+
+            if (max > t.MaxGpuTemp)
+            {
+                t.MaxGpuTemp = max;
+            }
+        }
+    }
+
+    private void StepCduHydraulics(double dt)
+    {
+        var cdus = _f.Cooling.Cdus;
+        for (var c = 0; c < cdus.Count; c++)
+        {
+            var cdu = cdus[c];
+            if (_cduLeakLitresPerSecond[c] > 0)
+            {
+                _cduLevel[c] = Math.Max(0, _cduLevel[c] - (_cduLeakLitresPerSecond[c] * dt / cdu.CoolantLitres));
+            }
+
+            var available = Math.Max(0, cdu.Pumps - _cduPumpsFailed[c] - _cduPumpsMaintenance[c]);
+            var wanted = Math.Min(cdu.PumpsRequired, available);
+            if (_cduLevel[c] < LowCoolantLevel)
+            {
+                wanted = 0; // low suction pressure trips the pumps (cavitation protection)
+            }
+
+            if (wanted < _cduPumpsRunning[c])
+            {
+                _cduPumpsRunning[c] = wanted;
+                _cduChangeoverAt[c] = Now + PumpChangeoverSeconds;
+            }
+            else if (wanted > _cduPumpsRunning[c] && Now >= _cduChangeoverAt[c])
+            {
+                _cduPumpsRunning[c] = wanted;
+            }
+
+            var powered = AnyUpsAlive();
+            var speed = _actuators.Value(_aCduPumpSpeed[c]);
+            var fraction = powered ? (double)_cduPumpsRunning[c] / cdu.PumpsRequired : 0;
+
+            // Affinity laws: flow ~ speed, power ~ speed^3 (TWIN.md; pumps in parallel add flow).
+            _cduFlow[c] = cdu.DesignFlowKgPerS * speed * fraction;
+            _cduPumpPower[c] = cdu.PumpPowerWattsAtDesign * speed * speed * speed * fraction;
+            var relative = Math.Max(_cduFlow[c] / cdu.DesignFlowKgPerS, 0.05);
+            _cduFlowFactor[c] = Math.Pow(1 / relative, ConvectionFlowExponent);
+        }
+    }
+
+    private void StepCdus(double dt)
+    {
+        var cdus = _f.Cooling.Cdus;
+        Array.Clear(_cduHeatIn);
+        var liquid = _f.RackProfile.LiquidFraction;
+        for (var r = 0; r < _rackPower.Length; r++)
+        {
+            _cduHeatIn[_rackCdu[r]] += _rackPower[r] * liquid;
+        }
+
+        var t = Totals;
+        for (var c = 0; c < cdus.Count; c++)
+        {
+            var cdu = cdus[c];
+            var q = _cduHeatIn[c] + _cduPumpPower[c]; // pump work ends up as heat in the coolant
+            var m = _cduFlow[c];
+            var capacity = _cduCoolantCapacity[c] * Math.Max(_cduLevel[c], 0.05);
+            var ts = _cduSupply[c];
+            var tc = _cduCoolant[c];
+            if (m > 1e-6)
+            {
+                // C dTc/dt = Q - 2 m cp (Tc - Ts): Tc is the mean coolant temperature at the cold plates.
+                var k = 2 * m * WaterSpecificHeat;
+                var eq = ts + (q / k);
+                tc = eq + ((tc - eq) * Math.Exp(-dt * k / capacity));
+            }
+            else
+            {
+                tc += q * dt / capacity;
+            }
+
+            var tr = m > 1e-6 ? Math.Max((2 * tc) - ts, ts) : tc;
+
+            // Plate heat exchanger, secondary side the smaller capacity rate: Q = eps * m cp (Tr - Tfws) at a fully open valve.
+            var set = _actuators.Value(_aCduSetpoint[c]);
+            var qMax = cdu.HxEffectiveness * m * WaterSpecificHeat * Math.Max(tr - _fwSupply, 0);
+            var qNeed = m * WaterSpecificHeat * Math.Max(tr - set, 0);
+            double valve, target;
+            if (!double.IsNaN(_cduValveStuck[c]))
+            {
+                valve = _cduValveStuck[c];
+                target = tr - (valve * cdu.HxEffectiveness * Math.Max(tr - _fwSupply, 0));
+            }
+            else if (qMax <= 0)
+            {
+                valve = 1;
+                target = tr;
+            }
+            else if (qNeed <= qMax)
+            {
+                valve = qNeed / qMax;
+                target = Math.Max(set, tr - (cdu.HxEffectiveness * (tr - _fwSupply)));
+            }
+            else
+            {
+                valve = 1;
+                target = tr - (cdu.HxEffectiveness * (tr - _fwSupply));
+            }
+
+            ts += (target - ts) * (1 - Math.Exp(-dt / CduSupplyTimeConstant));
+            _cduValve[c] = valve;
+            _cduSupply[c] = ts;
+            _cduCoolant[c] = tc;
+            _cduReturn[c] = tr;
+            _cduHeatToWater[c] = m > 1e-6 ? m * WaterSpecificHeat * Math.Max(tr - ts, 0) : 0;
+            t.CduPumpJoules += _cduPumpPower[c] * dt;
+        }
+    }
+
+    private void StepAir(double dt)
+    {
+        var crahs = _f.Cooling.Crahs;
+        var profile = _f.RackProfile;
+        Array.Clear(_hallAirHeat);
+        Array.Clear(_hallAirflow);
+        Array.Clear(_hallSupplyAir);
+        for (var r = 0; r < _rackPower.Length; r++)
+        {
+            _hallAirHeat[_rackHall[r]] += _rackPower[r] * (1 - profile.LiquidFraction);
+        }
+
+        var t = Totals;
+        var powered = AnyUpsAlive();
+        for (var i = 0; i < crahs.Count; i++)
+        {
+            var running = _crahState[i] == AssetState.Running && powered;
+            var speed = running ? _actuators.Value(_aCrahFanSpeed[i]) : 0;
+            var airflow = crahs[i].AirflowM3PerS * speed;
+
+            // Coil: supply air cannot be colder than facility water plus the coil approach.
+            var supply = Math.Max(_actuators.Value(_aCrahSetpoint[i]), _fwSupply + crahs[i].CoilApproachCelsius);
+            _crahSupplyAir[i] = supply;
+            _crahFanPower[i] = crahs[i].FanPowerWattsAtDesign * speed * speed * speed;
+            var h = _crahHall[i];
+            _hallAirflow[h] += airflow;
+            _hallSupplyAir[h] += supply * airflow;
+            t.CrahFanJoules += _crahFanPower[i] * dt;
+        }
+
+        for (var h = 0; h < _hallAirflow.Length; h++)
+        {
+            var flow = _hallAirflow[h];
+            _hallSupplyAir[h] = flow > 0 ? _hallSupplyAir[h] / flow : _fwSupply + 10;
+
+            // Racks pull the airflow their heat needs at their design air delta-T (Q = rho cp V dT); what the CRAHs
+            // do not supply, the racks draw from the hot aisle (recirculation).
+            var demand = _hallAirHeat[h] / (AirDensity * AirSpecificHeat * profile.AirDeltaCelsius);
+            _hallRecirculation[h] = demand > 0 ? Math.Clamp(1 - (flow / demand), 0, 1) : 0;
+        }
+
+        var alpha = 1 - Math.Exp(-dt / AirTimeConstant);
+        for (var r = 0; r < _rackInlet.Length; r++)
+        {
+            var h = _rackHall[r];
+            var target = _hallSupplyAir[h] + (_hallRecirculation[h] * profile.AirDeltaCelsius) + _rackInletOffset[r];
+            _rackInlet[r] += (target - _rackInlet[r]) * alpha;
+            if (_rackInlet[r] > t.MaxRackInlet)
+            {
+                t.MaxRackInlet = _rackInlet[r];
+            }
+        }
+    }
+
+    private void StepFacilityWater(double dt)
+    {
+        var fw = _f.Cooling.FacilityWater;
+        var t = Totals;
+        var set = _actuators.Value(_aFwSetpoint);
+        var speed = _actuators.Value(_aFwPumpSpeed);
+        _fwFlow = fw.DesignFlowKgPerS * speed;
+        _fwPumpPower = fw.PumpPowerWattsAtDesign * speed * speed * speed;
+
+        var heatIn = _fwPumpPower;
+        for (var c = 0; c < _cduHeatToWater.Length; c++)
+        {
+            heatIn += _cduHeatToWater[c];
+        }
+
+        for (var h = 0; h < _hallAirHeat.Length; h++)
+        {
+            heatIn += _hallAirHeat[h];
+        }
+
+        for (var i = 0; i < _crahFanPower.Length; i++)
+        {
+            heatIn += _crahFanPower[i];
+        }
+
+        _fwHeatIn = heatIn;
+        var mcp = _fwFlow * WaterSpecificHeat;
+        _fwReturn = _fwSupply + (heatIn / mcp);
+        var dry = Ambient.DryBulbCelsius;
+
+        // Economiser (dry coolers in series ahead of the chillers): cools the return toward ambient + approach.
+        var dcs = _f.Cooling.DryCoolers;
+        var economiserOn = _actuators.Value(_aEconomiser) >= 0.5;
+        double capacity = 0, approach = 0, fanDesign = 0;
+        for (var i = 0; i < dcs.Count; i++)
+        {
+            if (economiserOn && _feedPowered[_dryCoolerFeed[i]] && _dryCoolerState[i] is AssetState.Running or AssetState.Standby)
+            {
+                capacity += dcs[i].CapacityWatts * Math.Max(0, _fwReturn - dry) / DryCoolerDesignItd / _dryCoolerFouling[i];
+                approach = Math.Max(approach, dcs[i].ApproachCelsius * _dryCoolerFouling[i]);
+                fanDesign += dcs[i].FanPowerWatts;
+            }
+        }
+
+        var eco = 0.0;
+        if (capacity > 0)
+        {
+            var floor = Math.Max(set, dry + approach);
+            eco = Math.Clamp(mcp * (_fwReturn - floor), 0, capacity);
+        }
+
+        // Fan speed follows the duty; power ~ speed^3 (fan affinity law).
+        var fanSpeed = capacity > 0 ? eco / capacity : 0;
+        var dcPower = fanDesign * fanSpeed * fanSpeed * fanSpeed;
+        for (var i = 0; i < dcs.Count; i++)
+        {
+            _dryCoolerPower[i] = fanDesign > 0 ? dcPower * dcs[i].FanPowerWatts / fanDesign : 0;
+        }
+
+        var afterEco = _fwReturn - (eco / mcp);
+
+        // Chillers trim the rest down to the setpoint.
+        var chillers = _f.Cooling.Chillers;
+        var chillerCapacity = 0.0;
+        for (var i = 0; i < chillers.Count; i++)
+        {
+            if (_chillerState[i] == AssetState.Running)
+            {
+                chillerCapacity += chillers[i].CapacityWatts;
+            }
+        }
+
+        var mech = chillerCapacity > 0 ? Math.Clamp(mcp * (afterEco - set), 0, chillerCapacity) : 0;
+        var chillerPower = 0.0;
+        for (var i = 0; i < chillers.Count; i++)
+        {
+            if (_chillerState[i] != AssetState.Running)
+            {
+                _chillerPower[i] = 0;
+                _chillerHeatArr[i] = 0;
+                continue;
+            }
+
+            var ch = chillers[i];
+            var share = mech * ch.CapacityWatts / chillerCapacity;
+            var cop = ChillerPhysics.Cop(ch.CarnotFraction, _fwSupply, dry, ch.CondenserApproachCelsius, ch.MinCondensingCelsius);
+
+            // A running chiller cannot unload below its minimum: it still draws min_power_fraction of full-load power.
+            var power = Math.Max(share, ch.MinPowerFraction * ch.CapacityWatts) / cop;
+            _chillerPower[i] = power;
+            _chillerHeatArr[i] = share;
+            chillerPower += power;
+        }
+
+        _economiserHeat = eco;
+        _chillerHeat = mech;
+        var removed = eco + mech;
+        var loopCapacity = fw.VolumeLitres / 1000 * WaterDensity * WaterSpecificHeat;
+        _fwSupply += (heatIn - removed) * dt / loopCapacity;
+
+        t.ChillerJoules += chillerPower * dt;
+        t.DryCoolerJoules += dcPower * dt;
+        t.FacilityPumpJoules += _fwPumpPower * dt;
+        t.HeatRejectedJoules += removed * dt;
+        t.HeatIntoWaterJoules += heatIn * dt;
+        if (economiserOn && eco > 0)
+        {
+            t.EconomiserSeconds += dt;
+        }
+
+        if (_fwSupply > t.MaxFacilityWaterSupply)
+        {
+            t.MaxFacilityWaterSupply = _fwSupply;
+        }
+    }
+}

@@ -1,0 +1,33 @@
+namespace Aida.Twin.Plant;
+
+/// <summary>Energy and extremes accumulated over a run, from the plant's true state (evaluation only).</summary>
+internal sealed class PlantTotals
+{
+    public double ItJoules;
+    public double ChillerJoules;
+    public double DryCoolerJoules;
+    public double FacilityPumpJoules;
+    public double CduPumpJoules;
+    public double CrahFanJoules;
+    public double TransformerLossJoules;
+    public double UpsLossJoules;
+    public double BuswayLossJoules;
+    public double MiscJoules;
+    public double HeatRejectedJoules;
+    public double HeatIntoWaterJoules;
+    public double MaxRackInlet = double.MinValue;
+    public double MaxGpuTemp = double.MinValue;
+    public double MaxFacilityWaterSupply = double.MinValue;
+    public double GpuThrottledSeconds;
+    public double GpuShutdownSeconds;
+    public double UpsOnBatterySeconds;
+    public double MinUpsBattery = 1;
+    public double ItUnpoweredRackSeconds;
+    public double EconomiserSeconds;
+
+    public double CoolingJoules => ChillerJoules + DryCoolerJoules + FacilityPumpJoules + CduPumpJoules + CrahFanJoules;
+
+    public double LossJoules => TransformerLossJoules + UpsLossJoules + BuswayLossJoules;
+
+    public double FacilityJoules => ItJoules + CoolingJoules + LossJoules + MiscJoules;
+}
