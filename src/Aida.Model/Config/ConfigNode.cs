@@ -130,7 +130,7 @@ public sealed class ConfigNode
 
     public double Number(string key, double? min = null, double? max = null) => Required(key).AsNumber(min, max);
 
-    public double Number(string key, double fallback, double? min = null, double? max = null) =>
+    public double NumberOr(string key, double fallback, double? min = null, double? max = null) =>
         Optional(key)?.AsNumber(min, max) ?? fallback;
 
     public int Integer(string key, int fallback, int min = int.MinValue, int max = int.MaxValue)

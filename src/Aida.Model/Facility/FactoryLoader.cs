@@ -1,5 +1,6 @@
 using System.Globalization;
 using Aida.Model.Config;
+using Aida.Model.Scenarios;
 
 namespace Aida.Model.Facility;
 
@@ -23,8 +24,8 @@ public static class FactoryLoader
         var site = new Site(
             siteNode.String("name"),
             siteNode.String("weather", ""),
-            siteNode.Number("latitude", 0, -90, 90),
-            siteNode.Number("longitude", 0, -180, 180));
+            siteNode.NumberOr("latitude", 0, -90, 90),
+            siteNode.NumberOr("longitude", 0, -180, 180));
         siteNode.RejectUnknown();
 
         var gpuNode = root.Required("gpu");
@@ -35,7 +36,7 @@ public static class FactoryLoader
             gpuNode.Number("throttle_celsius", 40, 120),
             gpuNode.Number("shutdown_celsius", 40, 130),
             gpuNode.Number("thermal_resistance_k_per_watt", 0.001, 1),
-            gpuNode.Number("convective_share", 0.5, 0, 1),
+            gpuNode.NumberOr("convective_share", 0.5, 0, 1),
             gpuNode.Number("heat_capacity_joules_per_kelvin", 1, 1e6));
         if (gpu.IdlePowerWatts >= gpu.MaxPowerWatts)
         {
@@ -55,8 +56,8 @@ public static class FactoryLoader
             rpNode.Number("other_idle_watts", 0, 1e6),
             rpNode.Number("other_max_watts", 0, 1e6),
             rpNode.Number("liquid_fraction", 0, 1),
-            rpNode.Number("air_delta_celsius", 15, 1, 40),
-            rpNode.Number("coolant_litres", 40, 1, 10_000));
+            rpNode.NumberOr("air_delta_celsius", 15, 1, 40),
+            rpNode.NumberOr("coolant_litres", 40, 1, 10_000));
         rpNode.RejectUnknown();
 
         var halls = new List<Hall>();
@@ -107,7 +108,7 @@ public static class FactoryLoader
         }
 
         var misc = root.Optional("misc");
-        var miscWatts = misc?.Number("lighting_and_office_kw", 0, 0, 1e6) * 1000 ?? 0;
+        var miscWatts = misc?.NumberOr("lighting_and_office_kw", 0, 0, 1e6) * 1000 ?? 0;
         misc?.RejectUnknown();
         root.RejectUnknown();
 
@@ -150,7 +151,7 @@ public static class FactoryLoader
                 t.Number("rated_kva", 1, 1e7) * 1000,
                 t.Number("no_load_loss_kw", 0, 1e5) * 1000,
                 t.Number("load_loss_kw", 0, 1e5) * 1000,
-                t.Number("power_factor", 0.95, 0.5, 1)));
+                t.NumberOr("power_factor", 0.95, 0.5, 1)));
             t.RejectUnknown();
         }
 
@@ -173,7 +174,7 @@ public static class FactoryLoader
             var id = b.String("id");
             Claim(ids, b, id, "busway");
             busways.Add(new Busway(id, Ref(b, "ups", upsIds, "UPS"), RefHall(b, "hall", halls), b.Number("rated_kw", 1, 1e7) * 1000,
-                b.Number("loss_fraction_at_rated", 0.01, 0, 0.2)));
+                b.NumberOr("loss_fraction_at_rated", 0.01, 0, 0.2)));
             b.RejectUnknown();
         }
 
@@ -185,7 +186,7 @@ public static class FactoryLoader
     {
         var fwNode = node.Required("facility_water");
         var fw = new FacilityWater(
-            fwNode.Number("supply_setpoint_celsius", 5, 45),
+            fwNode.Number("supply_setpoint_celsius", SetpointLimits.FacilityWaterMin, SetpointLimits.FacilityWaterMax),
             fwNode.Integer("pumps", 3, 1, 64),
             fwNode.Integer("pumps_required", 2, 1, 64),
             fwNode.Number("design_flow_kg_per_s", 1, 1e6),
@@ -223,10 +224,10 @@ public static class FactoryLoader
             {
                 Claim(ids, c, id, "chiller");
                 chillers.Add(new Chiller(id, c.Number("capacity_kw", 1, 1e6) * 1000,
-                    c.Number("carnot_fraction", 0.5, 0.1, 0.9),
-                    c.Number("condenser_approach_celsius", 12, 1, 40),
-                    c.Number("min_condensing_celsius", 25, 0, 60),
-                    c.Number("min_power_fraction", 0.1, 0, 1),
+                    c.NumberOr("carnot_fraction", 0.5, 0.1, 0.9),
+                    c.NumberOr("condenser_approach_celsius", 12, 1, 40),
+                    c.NumberOr("min_condensing_celsius", 25, 0, 60),
+                    c.NumberOr("min_power_fraction", 0.1, 0, 1),
                     c.Boolean("standby", false), feed, c.Duration("restart_time", TimeSpan.FromMinutes(5))));
             }
 
@@ -252,9 +253,9 @@ public static class FactoryLoader
             var cap = c.Number("capacity_kw", 1, 1e5) * 1000;
             var flow = c.Number("design_flow_kg_per_s", 0.1, 1e4);
             var pumpPower = c.Number("pump_power_kw_at_design", 0, 1e4) * 1000;
-            var eff = c.Number("hx_effectiveness", 0.8, 0.1, 0.99);
-            var setpoint = c.Number("supply_setpoint_celsius", 15, 50);
-            var litres = c.Number("coolant_litres", 400, 1, 1e6);
+            var eff = c.NumberOr("hx_effectiveness", 0.8, 0.1, 0.99);
+            var setpoint = c.Number("supply_setpoint_celsius", SetpointLimits.CduSupplyMin, SetpointLimits.CduSupplyMax);
+            var litres = c.NumberOr("coolant_litres", 400, 1, 1e6);
             foreach (var id in Expand(c))
             {
                 Claim(ids, c, id, "CDU");
@@ -270,8 +271,8 @@ public static class FactoryLoader
             var hall = RefHall(c, "hall", halls);
             var airflow = c.Number("airflow_m3_per_s", 0.1, 1e4);
             var fan = c.Number("fan_power_kw_at_design", 0, 1e4) * 1000;
-            var approach = c.Number("coil_approach_celsius", 3, 0.5, 20);
-            var setpoint = c.Number("supply_setpoint_celsius", 10, 35);
+            var approach = c.NumberOr("coil_approach_celsius", 3, 0.5, 20);
+            var setpoint = c.Number("supply_setpoint_celsius", SetpointLimits.CrahSupplyMin, SetpointLimits.CrahSupplyMax);
             var standby = c.Boolean("standby", false);
             foreach (var id in Expand(c))
             {

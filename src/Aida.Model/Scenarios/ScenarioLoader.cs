@@ -17,11 +17,19 @@ public static class ScenarioLoader
 
     public static Scenario Parse(string yaml, string file, string directory) => Read(ConfigNode.Parse(yaml, file), directory);
 
-    private static string DisplayName(string path)
+    /// <summary>How a file is named in messages: relative to the current directory, or to the bundle for bundled files.</summary>
+    internal static string DisplayName(string path)
     {
         var full = Path.GetFullPath(path);
-        var cwd = Directory.GetCurrentDirectory();
-        return full.StartsWith(cwd + Path.DirectorySeparatorChar, StringComparison.Ordinal) ? Path.GetRelativePath(cwd, full) : full;
+        foreach (var root in new[] { Directory.GetCurrentDirectory(), BundledFiles.Root })
+        {
+            if (root is not null && full.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            {
+                return Path.GetRelativePath(root, full);
+            }
+        }
+
+        return full;
     }
 
     private static Scenario Read(ConfigNode root, string directory)
@@ -90,10 +98,10 @@ public static class ScenarioLoader
             {
                 epw = null;
                 synthetic = new SyntheticWeatherSpec(
-                    syn.Number("mean_celsius", 13, -40, 50),
-                    syn.Number("seasonal_amplitude_celsius", 11, 0, 40),
-                    syn.Number("daily_amplitude_celsius", 5, 0, 20),
-                    syn.Number("dew_point_depression_celsius", 6, 0, 40));
+                    syn.NumberOr("mean_celsius", 13, -40, 50),
+                    syn.NumberOr("seasonal_amplitude_celsius", 11, 0, 40),
+                    syn.NumberOr("daily_amplitude_celsius", 5, 0, 20),
+                    syn.NumberOr("dew_point_depression_celsius", 6, 0, 40));
                 syn.RejectUnknown();
             }
 
@@ -139,12 +147,12 @@ public static class ScenarioLoader
             }
 
             training.Add(new TrainingJobSpec(name, racks,
-                t.Number("utilisation", 0.92, 0, 1), start, end,
+                t.NumberOr("utilisation", 0.92, 0, 1), start, end,
                 t.Duration("sync_period", TimeSpan.FromSeconds(12)),
-                t.Number("sync_dip", 0.3, 0, 1),
+                t.NumberOr("sync_dip", 0.3, 0, 1),
                 t.Duration("checkpoint_every", TimeSpan.FromMinutes(30)),
                 t.Duration("checkpoint_duration", TimeSpan.FromSeconds(90)),
-                t.Number("checkpoint_utilisation", 0.15, 0, 1),
+                t.NumberOr("checkpoint_utilisation", 0.15, 0, 1),
                 t.Duration("mean_time_between_failures", TimeSpan.FromHours(8)),
                 t.Duration("restart_time", TimeSpan.FromMinutes(15))));
             t.RejectUnknown();
@@ -155,13 +163,13 @@ public static class ScenarioLoader
         {
             var name = i.String("name");
             var racks = Racks(i, factory, claimed, name);
-            var mean = i.Number("mean", 0.5, 0, 1);
-            var amplitude = i.Number("amplitude", 0.25, 0, 1);
-            inference.Add(new InferenceSpec(name, racks, mean, amplitude, i.Number("peak_hour_utc", 19, 0, 24), i.Number("noise", 0.05, 0, 0.5)));
+            var mean = i.NumberOr("mean", 0.5, 0, 1);
+            var amplitude = i.NumberOr("amplitude", 0.25, 0, 1);
+            inference.Add(new InferenceSpec(name, racks, mean, amplitude, i.NumberOr("peak_hour_utc", 19, 0, 24), i.NumberOr("noise", 0.05, 0, 0.5)));
             i.RejectUnknown();
         }
 
-        var idle = node.Number("idle_utilisation", 0.03, 0, 1);
+        var idle = node.NumberOr("idle_utilisation", 0.03, 0, 1);
         node.RejectUnknown();
         return new WorkloadSpec(training, inference, idle);
     }

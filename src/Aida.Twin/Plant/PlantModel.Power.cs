@@ -118,7 +118,7 @@ internal sealed partial class PlantModel
         Array.Clear(missing);
         for (var i = 0; i < state.Length; i++)
         {
-            if (_actuators.Value(enableActuator[i]) >= 0.5 && state[i] is AssetState.Failed or AssetState.Maintenance)
+            if (_actuators.Value(enableActuator[i]) >= 0.5 && (state[i] is AssetState.Failed or AssetState.Maintenance || (state[i] == AssetState.Starting && double.IsPositiveInfinity(startAt[i]))))
             {
                 missing[group[i]]++;
             }

@@ -325,6 +325,7 @@ internal sealed partial class PlantModel : IPlant
             ApplyMaintenance(m);
         }
 
+        Ambient = weather.At(0);
         InitialiseThermalState(fwSet);
         RegisterPoints(scenario);
     }
@@ -390,6 +391,18 @@ internal sealed partial class PlantModel : IPlant
                 _chillerState[i] = AssetState.Maintenance;
             }
         }
+    }
+
+    /// <summary>Starts the run from the setpoints now requested (the operator's standing ones) rather than the factory's defaults.</summary>
+    public void Settle()
+    {
+        for (var i = 0; i < _actuators.Info.Count; i++)
+        {
+            _actuators.Initialise(i, _actuators.Target(i));
+        }
+
+        InitialiseThermalState(_actuators.Value(_aFwSetpoint));
+        _sensors.Sample(0);
     }
 
     private void InitialiseThermalState(double fwSet)

@@ -1,0 +1,128 @@
+using System.CommandLine;
+using System.Globalization;
+using Aida.Model.Config;
+using Aida.Model.Scenarios;
+using Aida.Twin.Simulation;
+
+namespace Aida.Cli;
+
+/// <summary>The <c>aida</c> command: verbs, their options, and the exit-code contract (0 ok, 1 failure, 2 bad input).</summary>
+public static class AidaCommand
+{
+    public const int Ok = 0;
+    public const int Failure = 1;
+    public const int BadInput = 2;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var root = Build(stdout, stderr);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            await stderr.WriteLineAsync($"aida: {parse.Errors[0].Message} (see aida --help)");
+            return BadInput;
+        }
+
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, cancellationToken);
+        }
+        catch (ConfigException e)
+        {
+            await stderr.WriteLineAsync($"aida: {e.Message}");
+            return BadInput;
+        }
+        catch (BadInputException e)
+        {
+            await stderr.WriteLineAsync($"aida: {e.Message}");
+            return BadInput;
+        }
+        catch (OperationCanceledException)
+        {
+            await stderr.WriteLineAsync("aida: cancelled");
+            return Failure;
+        }
+    }
+
+    private static RootCommand Build(TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand(
+            "Aida: the site-reliability control plane of an AI factory.\n" +
+            "Runs the embedded digital twin of a liquid-cooled GPU data centre and operates it.");
+        root.Subcommands.Add(SimulateCommand.Build(stdout, stderr));
+        root.Subcommands.Add(RunCommand.Build(stdout, stderr));
+        root.Subcommands.Add(BenchCommand.Build(stdout));
+        root.Subcommands.Add(ValidateCommand.Build(stdout));
+        return root;
+    }
+
+    internal static Option<string> ScenarioOption(string fallback) => new("--scenario", "-s")
+    {
+        Description = "Scenario file, or a bundled name: reference, faults/chiller-trip, ...",
+        DefaultValueFactory = _ => fallback,
+    };
+
+    internal static Option<string> ModeOption() => new("--mode", "-m")
+    {
+        Description = "Who operates the plant: human, digital (agent arrives with the automation module)",
+        DefaultValueFactory = _ => "human",
+    };
+
+    internal static Option<string?> DurationOption(string what) => new("--duration", "-d")
+    {
+        Description = $"{what}, as a Prometheus duration (30m, 24h, 7d)",
+    };
+
+    internal static Option<int?> SeedOption() => new("--seed")
+    {
+        Description = "Random seed; defaults to the scenario's",
+    };
+
+    internal static OperatingMode ParseMode(string text) => text switch
+    {
+        "human" => OperatingMode.Human,
+        "digital" => OperatingMode.Digital,
+        "agent" => throw new BadInputException("--mode agent is not available yet: it arrives with the automation module (use human or digital)"),
+        _ => throw new BadInputException($"--mode: unknown mode '{text}' (expected human or digital)"),
+    };
+
+    internal static TimeSpan? ParseDuration(string? text, string option)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!PromDuration.TryParse(text, out var value, out var problem))
+        {
+            throw new BadInputException($"{option}: {problem}");
+        }
+
+        if (value <= TimeSpan.Zero)
+        {
+            throw new BadInputException($"{option}: must be longer than zero");
+        }
+
+        return value;
+    }
+
+    internal static Scenario LoadScenario(string name) => ScenarioLoader.Load(name);
+
+    internal static string Format(double value, string format = "0.00") => value.ToString(format, CultureInfo.InvariantCulture);
+}
+
+/// <summary>Input the user can fix: printed as one line, exit code 2.</summary>
+public sealed class BadInputException : Exception
+{
+    public BadInputException(string message) : base(message)
+    {
+    }
+
+    public BadInputException()
+    {
+    }
+
+    public BadInputException(string message, Exception innerException) : base(message, innerException)
+    {
+    }
+}

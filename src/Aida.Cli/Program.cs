@@ -1,0 +1,3 @@
+using Aida.Cli;
+
+return await AidaCommand.RunAsync(args, Console.Out, Console.Error, CancellationToken.None);

@@ -1,0 +1,129 @@
+using System.CommandLine;
+using Aida.Model.Plant;
+using Aida.Twin.Simulation;
+using static Aida.Cli.AidaCommand;
+
+namespace Aida.Cli;
+
+/// <summary><c>aida run</c>: operate the embedded twin on the wall clock (optionally sped up), printing live status until the
+/// scenario ends or Ctrl-C.</summary>
+internal static class RunCommand
+{
+    public static Command Build(TextWriter stdout, TextWriter stderr)
+    {
+        var scenario = ScenarioOption("reference");
+        var mode = ModeOption();
+        var duration = DurationOption("Stop after this much plant time (default: the scenario's duration)");
+        var seed = SeedOption();
+        var speed = new Option<double>("--speed")
+        {
+            Description = "Plant seconds per wall-clock second: 1 is real time, 60 a minute a second",
+            DefaultValueFactory = _ => 1,
+        };
+        var status = new Option<string>("--status-every")
+        {
+            Description = "Plant time between status lines (Prometheus duration)",
+            DefaultValueFactory = _ => "1m",
+        };
+        var output = new Option<string?>("--out", "-o") { Description = "Directory to write summary.json into when the run stops" };
+        var command = new Command("run", "Run the plant (the embedded twin) on the wall clock and operate it, printing live status; Ctrl-C stops")
+        {
+            scenario, mode, duration, seed, speed, status, output,
+        };
+        command.SetAction(async (parse, token) =>
+        {
+            var m = ParseMode(parse.GetValue(mode)!);
+            var d = ParseDuration(parse.GetValue(duration), "--duration");
+            var every = ParseDuration(parse.GetValue(status), "--status-every")!.Value;
+            var factor = parse.GetValue(speed);
+            if (!(factor > 0 && factor <= 1e6))
+            {
+                throw new BadInputException($"--speed: {factor} is out of range (0, 1000000]");
+            }
+
+            var s = LoadScenario(parse.GetValue(scenario)!);
+            var simulator = new Simulator(s, new SimulationOptions { Mode = m, Duration = d, Seed = parse.GetValue(seed) });
+            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(token);
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true;
+                cancel.Cancel();
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                await stdout.WriteLineAsync($"aida run: {s.Name} on {s.Factory.Name}, mode {m.ToString().ToLowerInvariant()}, {Format(factor, "0.##")}x real time; Ctrl-C stops");
+                await Drive(simulator, TimeProvider.System, factor, every, stdout, cancel.Token);
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+
+            var summary = simulator.Summary();
+            SummaryTable.Write(stdout, summary);
+            if (parse.GetValue(output) is { } dir)
+            {
+                Directory.CreateDirectory(dir);
+                await File.WriteAllTextAsync(Path.Combine(dir, "summary.json"), summary.ToJson(), CancellationToken.None);
+            }
+
+            return Ok;
+        });
+        return command;
+    }
+
+    /// <summary>Keeps plant time at <paramref name="speed"/> times wall time, as measured by <paramref name="wall"/>.</summary>
+    internal static async Task Drive(Simulator simulator, TimeProvider wall, double speed, TimeSpan statusEvery, TextWriter stdout, CancellationToken token)
+    {
+        var startWall = wall.GetTimestamp();
+        var step = simulator.Scenario.Step.TotalSeconds;
+        var statusSteps = Math.Max(1, (long)(statusEvery.TotalSeconds / step));
+        var plant = simulator.Plant;
+        var points = new StatusPoints(plant);
+        await stdout.WriteLineAsync(StatusPoints.Header);
+        while (!simulator.Finished && !token.IsCancellationRequested)
+        {
+            var wallSeconds = wall.GetElapsedTime(startWall).TotalSeconds;
+            var due = Math.Min(simulator.Steps, (long)(wallSeconds * speed / step));
+            while (simulator.StepsDone < due)
+            {
+                var next = Math.Min(due, ((simulator.StepsDone / statusSteps) + 1) * statusSteps);
+                simulator.AdvanceSteps(next - simulator.StepsDone);
+                if (simulator.StepsDone % statusSteps == 0)
+                {
+                    await stdout.WriteLineAsync(points.Line(simulator.Clock.GetUtcNow()));
+                }
+            }
+
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), wall, token);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    private sealed class StatusPoints(IPlant plant)
+    {
+        public const string Header = "time (UTC)            IT MW  facility MW   PUE  FW supply °C  ambient °C  max GPU °C  max inlet °C";
+        private readonly int _it = plant.Point("site/it_power");
+        private readonly int _facility = plant.Point("site/facility_power");
+        private readonly int _fw = plant.Point("facility-water/supply_temperature");
+        private readonly int _ambient = plant.Point("site/ambient_dry_bulb");
+        private readonly int[] _gpu = plant.Points.Where(p => p.Name.EndsWith("/gpu_max_temperature", StringComparison.Ordinal)).Select(p => p.Index).ToArray();
+        private readonly int[] _inlet = plant.Points.Where(p => p.Name.EndsWith("/inlet_temperature", StringComparison.Ordinal)).Select(p => p.Index).ToArray();
+
+        public string Line(DateTimeOffset now)
+        {
+            var it = plant.Read(_it).Value / 1e6;
+            var facility = plant.Read(_facility).Value / 1e6;
+            var gpu = _gpu.Select(i => plant.Read(i).Value).Where(v => !double.IsNaN(v)).DefaultIfEmpty(double.NaN).Max();
+            var inlet = _inlet.Select(i => plant.Read(i).Value).Where(v => !double.IsNaN(v)).DefaultIfEmpty(double.NaN).Max();
+            return $"{now:yyyy-MM-dd HH:mm:ss}  {Format(it),6}  {Format(facility),11}  {Format(facility / it, "0.000"),5}  {Format(plant.Read(_fw).Value, "0.0"),12}  {Format(plant.Read(_ambient).Value, "0.0"),10}  {Format(gpu, "0.0"),10}  {Format(inlet, "0.0"),12}";
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using System.CommandLine;
+using Aida.Twin.Simulation;
+
+namespace Aida.Cli;
+
+/// <summary><c>aida simulate</c>: run a scenario on the virtual clock and summarise it.</summary>
+internal static class SimulateCommand
+{
+    public static Command Build(TextWriter stdout, TextWriter stderr)
+    {
+        var scenario = AidaCommand.ScenarioOption("reference");
+        scenario.Required = true;
+        scenario.DefaultValueFactory = null;
+        var mode = AidaCommand.ModeOption();
+        var duration = AidaCommand.DurationOption("Simulated time to run instead of the scenario's");
+        var seed = AidaCommand.SeedOption();
+        var output = new Option<string?>("--out", "-o") { Description = "Directory to write summary.json into" };
+        var command = new Command("simulate", "Run a scenario on the virtual clock, much faster than real time, print a summary and write summary.json")
+        {
+            scenario, mode, duration, seed, output,
+        };
+        command.SetAction(parse =>
+        {
+            var m = AidaCommand.ParseMode(parse.GetValue(mode)!);
+            var d = AidaCommand.ParseDuration(parse.GetValue(duration), "--duration");
+            var s = AidaCommand.LoadScenario(parse.GetValue(scenario)!);
+            var bar = new ProgressBar(stderr, ProgressBar.IsTerminal, $"simulating {s.Name} ({m.ToString().ToLowerInvariant()})");
+            var simulator = new Simulator(s, new SimulationOptions { Mode = m, Duration = d, Seed = parse.GetValue(seed), Progress = bar.Report });
+            var summary = simulator.Run();
+            SummaryTable.Write(stdout, summary);
+            if (parse.GetValue(output) is { } dir)
+            {
+                Directory.CreateDirectory(dir);
+                var path = Path.Combine(dir, "summary.json");
+                File.WriteAllText(path, summary.ToJson());
+                stdout.WriteLine($"wrote {path}");
+            }
+
+            return AidaCommand.Ok;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,48 @@
+using Aida.Twin.Simulation;
+using static Aida.Cli.AidaCommand;
+
+namespace Aida.Cli;
+
+/// <summary>The human-readable summary of a run.</summary>
+internal static class SummaryTable
+{
+    public static void Write(TextWriter w, SimulationSummary s)
+    {
+        var rows = new List<(string, string)>
+        {
+            ("scenario", s.Scenario),
+            ("mode", s.Mode),
+            ("seed", s.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("simulated", $"{Format(s.DurationSeconds / 3600, "0.##")} h"),
+            ("IT energy", $"{Format(s.ItEnergyKwh / 1000, "0.0")} MWh (mean {Format(s.ItEnergyKwh / (s.DurationSeconds / 3600) / 1000, "0.00")} MW)"),
+            ("facility energy", $"{Format(s.FacilityEnergyKwh / 1000, "0.0")} MWh"),
+            ("  cooling", $"{Format(s.CoolingEnergyKwh / 1000, "0.0")} MWh"),
+            ("  electrical losses", $"{Format(s.ElectricalLossesKwh / 1000, "0.0")} MWh"),
+            ("  lighting and office", $"{Format(s.MiscEnergyKwh / 1000, "0.0")} MWh"),
+            ("PUE", $"{Format(s.Pue, "0.000")} ({s.PueCategory})"),
+            ("max rack inlet", $"{Format(s.MaxRackInletCelsius, "0.0")} °C"),
+            ("max GPU temperature", $"{Format(s.MaxGpuTemperatureCelsius, "0.0")} °C"),
+            ("max facility water", $"{Format(s.MaxFacilityWaterSupplyCelsius, "0.0")} °C"),
+            ("GPU throttled", $"{Format(s.GpuThrottledSeconds / 3600, "0.0")} GPU-hours"),
+            ("GPU shut down", $"{Format(s.GpuShutdownSeconds / 3600, "0.0")} GPU-hours"),
+            ("racks unpowered", $"{Format(s.RackUnpoweredSeconds / 3600, "0.0")} rack-hours"),
+            ("UPS on battery", $"{Format(s.UpsOnBatterySeconds / 60, "0.0")} min (lowest charge {Format(s.MinUpsBatteryRatio * 100, "0")} %)"),
+            ("economiser", $"{Format(s.EconomiserHours, "0.0")} h"),
+            ("alarms", $"{s.Operator.AlarmsRaised} raised, {s.Operator.AlarmsFixed} fixed"),
+            ("manual actions", $"{s.Operator.ManualActions} ({s.Operator.WrongFixes} wrong first fixes)"),
+            ("mean time to notice", $"{Format(s.Operator.MeanTimeToNoticeSeconds / 60, "0.0")} min"),
+            ("mean time to fix", $"{Format(s.Operator.MeanTimeToFixSeconds / 60, "0.0")} min"),
+        };
+        foreach (var f in s.Faults)
+        {
+            var end = f.EndSeconds is { } e ? $"{Format(e / 3600, "0.##")} h" : "end";
+            rows.Add(("fault", $"{f.Kind} on {f.Asset} from {Format(f.StartSeconds / 3600, "0.##")} h to {end}"));
+        }
+
+        var width = rows.Max(r => r.Item1.Length);
+        foreach (var (k, v) in rows)
+        {
+            w.WriteLine($"{k.PadRight(width)}  {v}");
+        }
+    }
+}

@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Aida.Twin.Simulation;
+
+/// <summary>The outcome of one run: energy, PUE, extremes, operator toil and the injected faults (ground truth).</summary>
+public sealed record SimulationSummary
+{
+    public required string Scenario { get; init; }
+    public required string Mode { get; init; }
+    public required int Seed { get; init; }
+    public required double DurationSeconds { get; init; }
+    public required double StepSeconds { get; init; }
+    public required double ItEnergyKwh { get; init; }
+    public required double FacilityEnergyKwh { get; init; }
+    public required double CoolingEnergyKwh { get; init; }
+    public required double ElectricalLossesKwh { get; init; }
+    public required double MiscEnergyKwh { get; init; }
+    public required double Pue { get; init; }
+
+    /// <summary>ISO/IEC 30134-2 category: IT energy is metered at the rack input, so this is a category 3 PUE.</summary>
+    public string PueCategory => "PUE3";
+    public required IReadOnlyDictionary<string, double> EnergyBreakdownKwh { get; init; }
+    public required double MaxRackInletCelsius { get; init; }
+    public required double MaxGpuTemperatureCelsius { get; init; }
+    public required double MaxFacilityWaterSupplyCelsius { get; init; }
+    public required double GpuThrottledSeconds { get; init; }
+    public required double GpuShutdownSeconds { get; init; }
+    public required double RackUnpoweredSeconds { get; init; }
+    public required double UpsOnBatterySeconds { get; init; }
+    public required double MinUpsBatteryRatio { get; init; }
+    public required double EconomiserHours { get; init; }
+    public required double HeatRejectedKwh { get; init; }
+    public required double HeatIntoFacilityWaterKwh { get; init; }
+    public required int TrainingInterruptions { get; init; }
+    public required OperatorSummary Operator { get; init; }
+    public required IReadOnlyList<FaultRecord> Faults { get; init; }
+
+    /// <summary>The summary as indented JSON with snake_case names and fixed rounding, byte-identical for equal runs.</summary>
+    public string ToJson()
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("scenario", Scenario);
+            w.WriteString("mode", Mode);
+            w.WriteNumber("seed", Seed);
+            Num(w, "duration_seconds", DurationSeconds, 0);
+            Num(w, "step_seconds", StepSeconds, 3);
+            Num(w, "it_energy_kwh", ItEnergyKwh, 3);
+            Num(w, "facility_energy_kwh", FacilityEnergyKwh, 3);
+            Num(w, "cooling_energy_kwh", CoolingEnergyKwh, 3);
+            Num(w, "electrical_losses_kwh", ElectricalLossesKwh, 3);
+            Num(w, "misc_energy_kwh", MiscEnergyKwh, 3);
+            Num(w, "pue", Pue, 4);
+            w.WriteString("pue_category", PueCategory);
+            w.WriteStartObject("energy_breakdown_kwh");
+            foreach (var (k, v) in EnergyBreakdownKwh)
+            {
+                Num(w, k, v, 3);
+            }
+
+            w.WriteEndObject();
+            Num(w, "max_rack_inlet_celsius", MaxRackInletCelsius, 2);
+            Num(w, "max_gpu_temperature_celsius", MaxGpuTemperatureCelsius, 2);
+            Num(w, "max_facility_water_supply_celsius", MaxFacilityWaterSupplyCelsius, 2);
+            Num(w, "gpu_throttled_seconds", GpuThrottledSeconds, 0);
+            Num(w, "gpu_shutdown_seconds", GpuShutdownSeconds, 0);
+            Num(w, "rack_unpowered_seconds", RackUnpoweredSeconds, 0);
+            Num(w, "ups_on_battery_seconds", UpsOnBatterySeconds, 0);
+            Num(w, "min_ups_battery_ratio", MinUpsBatteryRatio, 4);
+            Num(w, "economiser_hours", EconomiserHours, 2);
+            Num(w, "heat_rejected_kwh", HeatRejectedKwh, 3);
+            Num(w, "heat_into_facility_water_kwh", HeatIntoFacilityWaterKwh, 3);
+            w.WriteNumber("training_interruptions", TrainingInterruptions);
+            w.WriteStartObject("operator");
+            w.WriteNumber("alarms_raised", Operator.AlarmsRaised);
+            w.WriteNumber("alarms_noticed", Operator.AlarmsNoticed);
+            w.WriteNumber("alarms_fixed", Operator.AlarmsFixed);
+            w.WriteNumber("manual_actions", Operator.ManualActions);
+            w.WriteNumber("wrong_fixes", Operator.WrongFixes);
+            w.WriteNumber("actuator_writes", Operator.Writes);
+            Num(w, "mean_time_to_notice_seconds", Operator.MeanTimeToNoticeSeconds, 1);
+            Num(w, "mean_time_to_fix_seconds", Operator.MeanTimeToFixSeconds, 1);
+            w.WriteEndObject();
+            w.WriteStartArray("faults");
+            foreach (var f in Faults)
+            {
+                w.WriteStartObject();
+                w.WriteString("kind", f.Kind);
+                w.WriteString("asset", f.Asset);
+                Num(w, "start_seconds", f.StartSeconds, 0);
+                if (f.EndSeconds is { } end)
+                {
+                    Num(w, "end_seconds", end, 0);
+                }
+                else
+                {
+                    w.WriteNull("end_seconds");
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+
+    private static void Num(Utf8JsonWriter w, string name, double value, int decimals)
+    {
+        if (!double.IsFinite(value))
+        {
+            w.WriteNull(name);
+            return;
+        }
+
+        // Rounded text keeps files byte-identical and readable; decimal() keeps trailing digits out of the way.
+        w.WritePropertyName(name);
+        w.WriteRawValue(Math.Round(value, decimals).ToString("0.############", CultureInfo.InvariantCulture));
+    }
+}
+
+public sealed record OperatorSummary(
+    string Mode,
+    int AlarmsRaised,
+    int AlarmsNoticed,
+    int AlarmsFixed,
+    int ManualActions,
+    int WrongFixes,
+    int Writes,
+    double MeanTimeToNoticeSeconds,
+    double MeanTimeToFixSeconds);
+
+/// <summary>An injected fault, as ground truth: kind, asset (or point), start and end in seconds since the run began.</summary>
+public sealed record FaultRecord(string Kind, string Asset, double StartSeconds, double? EndSeconds);
