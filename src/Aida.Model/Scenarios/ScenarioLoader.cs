@@ -212,10 +212,11 @@ public static class ScenarioLoader
             throw kindNode.Error($"unknown fault kind '{kindNode.Scalar()}' (expected one of: {string.Join(", ", FaultCatalog.All.Select(e => e.Name))})");
         }
 
-        var assetNode = entry.AssetKinds.Contains("site") && !f.Has("asset") ? null : f.Required("asset");
+        var pointLike = entry.AssetKinds[0] is "point" or "actuator";
+        var assetNode = pointLike || (entry.AssetKinds.Contains("site") && !f.Has("asset")) ? null : f.Required("asset");
         var asset = assetNode?.Scalar() ?? "site";
         string? point = null;
-        if (entry.AssetKinds[0] is "point" or "actuator")
+        if (pointLike)
         {
             // Point and actuator names are checked against the plant's catalogue when the twin is built.
             point = f.String(entry.AssetKinds[0]);

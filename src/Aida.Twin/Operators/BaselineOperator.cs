@@ -14,6 +14,7 @@ internal sealed class BaselineOperator
     private const double FacilityWaterMargin = 2;
     private const double CduSupplyMargin = 3;
     private const double StartupGraceSeconds = 60;
+    private const double Deadband = 1.5;
 
     private readonly OperatorProfile _profile;
     private readonly IPlant _plant;
@@ -139,7 +140,9 @@ internal sealed class BaselineOperator
         return info.Name.EndsWith("/isolate", StringComparison.Ordinal) ? 0 : info.Max;
     }
 
-    private sealed record Rule(AlarmKind Kind, string Asset, Func<bool> Active)
+    /// <summary>An alarm rule: raised when <paramref name="Active"/> holds, cleared only when <paramref name="Clear"/> does
+    /// (a deadband, as BMS alarms have, so a reading hovering at the threshold does not flap).</summary>
+    private sealed record Rule(AlarmKind Kind, string Asset, Func<bool> Active, Func<bool> Clear)
     {
         public string Key { get; } = $"{Kind}:{Asset}";
     }
@@ -152,9 +155,9 @@ internal sealed class BaselineOperator
             var gpu = P($"{rack.Id}/gpu_max_temperature");
             var inlet = P($"{rack.Id}/inlet_temperature");
             var leak = P($"{rack.Id}/leak");
-            _rules.Add(new Rule(AlarmKind.GpuHot, rack.Id, () => _plant.Read(gpu).Value > GpuHotCelsius));
-            _rules.Add(new Rule(AlarmKind.RackInletHot, rack.Id, () => _plant.Read(inlet).Value > RackInletHotCelsius));
-            _rules.Add(new Rule(AlarmKind.Leak, rack.Id, () => _plant.Read(leak).Value >= 0.5));
+            _rules.Add(new Rule(AlarmKind.GpuHot, rack.Id, () => _plant.Read(gpu).Value > GpuHotCelsius, () => _plant.Read(gpu).Value < GpuHotCelsius - Deadband));
+            _rules.Add(new Rule(AlarmKind.RackInletHot, rack.Id, () => _plant.Read(inlet).Value > RackInletHotCelsius, () => _plant.Read(inlet).Value < RackInletHotCelsius - Deadband));
+            _rules.Add(new Rule(AlarmKind.Leak, rack.Id, () => _plant.Read(leak).Value >= 0.5, () => _plant.Read(leak).Value < 0.5));
         }
 
         foreach (var cdu in _factory.Cooling.Cdus)
@@ -164,36 +167,38 @@ internal sealed class BaselineOperator
             var faults = P($"{cdu.Id}/pump_faults");
             var flow = P($"{cdu.Id}/flow");
             var design = cdu.DesignFlowKgPerS;
-            _rules.Add(new Rule(AlarmKind.CduSupplyHot, cdu.Id, () => _plant.Read(supply).Value > _plant.Read(set).Value + CduSupplyMargin));
-            _rules.Add(new Rule(AlarmKind.PumpFault, cdu.Id, () => _plant.Read(faults).Value > 0));
-            _rules.Add(new Rule(AlarmKind.CduNoFlow, cdu.Id, () => _plant.Read(flow).Value < 0.05 * design));
+            _rules.Add(new Rule(AlarmKind.CduSupplyHot, cdu.Id, () => _plant.Read(supply).Value > _plant.Read(set).Value + CduSupplyMargin,
+                () => _plant.Read(supply).Value < _plant.Read(set).Value + CduSupplyMargin - Deadband));
+            _rules.Add(new Rule(AlarmKind.PumpFault, cdu.Id, () => _plant.Read(faults).Value > 0, () => _plant.Read(faults).Value <= 0));
+            _rules.Add(new Rule(AlarmKind.CduNoFlow, cdu.Id, () => _plant.Read(flow).Value < 0.05 * design, () => _plant.Read(flow).Value > 0.2 * design));
         }
 
         var fws = P("facility-water/supply_temperature");
         var fwSet = P("facility-water/supply_setpoint");
-        _rules.Add(new Rule(AlarmKind.FacilityWaterHot, "facility-water", () => _plant.Read(fws).Value > _plant.Read(fwSet).Value + FacilityWaterMargin));
+        _rules.Add(new Rule(AlarmKind.FacilityWaterHot, "facility-water", () => _plant.Read(fws).Value > _plant.Read(fwSet).Value + FacilityWaterMargin,
+            () => _plant.Read(fws).Value < _plant.Read(fwSet).Value + FacilityWaterMargin - Deadband));
         foreach (var c in _factory.Cooling.Chillers)
         {
             var p = P($"{c.Id}/fault");
-            _rules.Add(new Rule(AlarmKind.ChillerFault, c.Id, () => _plant.Read(p).Value >= 0.5));
+            _rules.Add(new Rule(AlarmKind.ChillerFault, c.Id, () => _plant.Read(p).Value >= 0.5, () => _plant.Read(p).Value < 0.5));
         }
 
         foreach (var c in _factory.Cooling.Crahs)
         {
             var p = P($"{c.Id}/fault");
-            _rules.Add(new Rule(AlarmKind.CrahFault, c.Id, () => _plant.Read(p).Value >= 0.5));
+            _rules.Add(new Rule(AlarmKind.CrahFault, c.Id, () => _plant.Read(p).Value >= 0.5, () => _plant.Read(p).Value < 0.5));
         }
 
         foreach (var u in _factory.Power.Ups)
         {
             var p = P($"{u.Id}/on_battery");
-            _rules.Add(new Rule(AlarmKind.OnBattery, u.Id, () => _plant.Read(p).Value >= 0.5));
+            _rules.Add(new Rule(AlarmKind.OnBattery, u.Id, () => _plant.Read(p).Value >= 0.5, () => _plant.Read(p).Value < 0.5));
         }
 
         foreach (var feed in _factory.Power.Feeds)
         {
             var p = P($"{feed.Id}/available");
-            _rules.Add(new Rule(AlarmKind.UtilityLost, feed.Id, () => _plant.Read(p).Value < 0.5));
+            _rules.Add(new Rule(AlarmKind.UtilityLost, feed.Id, () => _plant.Read(p).Value < 0.5, () => _plant.Read(p).Value >= 0.5));
         }
     }
 
@@ -201,7 +206,8 @@ internal sealed class BaselineOperator
     {
         foreach (var rule in _rules)
         {
-            Raise(now, rule.Key, rule.Kind, rule.Asset, rule.Active());
+            var raised = _active.ContainsKey(rule.Key);
+            Raise(now, rule.Key, rule.Kind, rule.Asset, raised ? !rule.Clear() : rule.Active());
         }
 
         // A sensor that stopped reporting is an alarm of its own (NaN readings never trip a threshold).

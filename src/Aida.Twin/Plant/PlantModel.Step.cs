@@ -108,7 +108,9 @@ internal sealed partial class PlantModel
                 }
             }
 
-            var rackPower = on ? sum + profile.OtherIdleWatts + ((profile.OtherMaxWatts - profile.OtherIdleWatts) * u) : 0;
+            // A GPU past its shutdown temperature takes its compute tray down with it (node thermal trip).
+            var up = (double)(n - down) / n;
+            var rackPower = on ? sum + (up * (profile.OtherIdleWatts + ((profile.OtherMaxWatts - profile.OtherIdleWatts) * u))) : 0;
             _rackPower[r] = rackPower;
             _rackMaxGpuTemp[r] = max;
             _rackThrottled[r] = throttled;
