@@ -55,6 +55,11 @@ public sealed class ConfigNode
             problem = problem.Replace("\n", " ", StringComparison.Ordinal);
             throw new ConfigException(file, (int)e.Start.Line, "", $"malformed YAML: {StripPosition(problem)}");
         }
+        catch (InvalidOperationException)
+        {
+            // Some scanner failures surface without a position: rescan token by token to find the line.
+            throw new ConfigException(file, FailingLine(text), "", "malformed YAML: cannot read this line");
+        }
 
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
         {
@@ -62,6 +67,24 @@ public sealed class ConfigNode
         }
 
         return new ConfigNode(file, "", root);
+    }
+
+    private static int FailingLine(string text)
+    {
+        using var reader = new StringReader(text);
+        var scanner = new Scanner(reader);
+        try
+        {
+            while (scanner.MoveNext())
+            {
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or YamlException)
+        {
+            return (int)scanner.CurrentPosition.Line;
+        }
+
+        return 0;
     }
 
     private static string StripPosition(string message)

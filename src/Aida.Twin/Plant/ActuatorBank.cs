@@ -20,9 +20,9 @@ internal sealed class ActuatorBank
         var name = $"{asset}/{setting}";
         _info.Add(new ActuatorInfo(index, name, asset, unit, min, max, ratePerSecond));
         _byName.Add(name, index);
-        Array.Resize(ref _target, index + 1);
-        Array.Resize(ref _value, index + 1);
-        Array.Resize(ref _failed, index + 1);
+        ArrayCapacity.Grow(ref _target, index + 1);
+        ArrayCapacity.Grow(ref _value, index + 1);
+        ArrayCapacity.Grow(ref _failed, index + 1);
         _target[index] = initial;
         _value[index] = initial;
         return index;
@@ -72,7 +72,7 @@ internal sealed class ActuatorBank
     /// <summary>Moves every value toward its target by at most its rate limit.</summary>
     public void Step(double dt)
     {
-        for (var i = 0; i < _value.Length; i++)
+        for (var i = 0; i < _info.Count; i++)
         {
             var diff = _target[i] - _value[i];
             if (diff == 0)

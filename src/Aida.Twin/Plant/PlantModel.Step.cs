@@ -83,7 +83,7 @@ internal sealed partial class PlantModel
                     }
                 }
 
-                var temp = _gpuTemp[g];
+                double temp = _gpuTemp[g];
                 temp += (tc + (p * rth) - temp) * alpha;
                 if (temp > shutdown)
                 {
@@ -99,8 +99,8 @@ internal sealed partial class PlantModel
                     down++;
                 }
 
-                _gpuTemp[g] = temp;
-                _gpuPower[g] = p;
+                _gpuTemp[g] = (float)temp;
+                _gpuPower[g] = (float)p;
                 sum += p;
                 if (temp > max)
                 {
@@ -162,8 +162,8 @@ internal sealed partial class PlantModel
             var fraction = powered ? (double)_cduPumpsRunning[c] / cdu.PumpsRequired : 0;
 
             // Affinity laws: flow ~ speed, power ~ speed^3 (TWIN.md; pumps in parallel add flow).
-            _cduFlow[c] = cdu.DesignFlowKgPerS * speed * fraction;
-            _cduPumpPower[c] = cdu.PumpPowerWattsAtDesign * speed * speed * speed * fraction;
+            _cduFlow[c] = AffinityLaws.Flow(cdu.DesignFlowKgPerS, speed) * fraction;
+            _cduPumpPower[c] = AffinityLaws.Power(cdu.PumpPowerWattsAtDesign, speed) * fraction;
             var relative = Math.Max(_cduFlow[c] / cdu.DesignFlowKgPerS, 0.05);
             _cduFlowFactor[c] = Math.Pow(1 / relative, ConvectionFlowExponent);
         }
@@ -256,12 +256,12 @@ internal sealed partial class PlantModel
         {
             var running = _crahState[i] == AssetState.Running && powered;
             var speed = running ? _actuators.Value(_aCrahFanSpeed[i]) : 0;
-            var airflow = crahs[i].AirflowM3PerS * speed;
+            var airflow = AffinityLaws.Flow(crahs[i].AirflowM3PerS, speed);
 
             // Coil: supply air cannot be colder than facility water plus the coil approach.
             var supply = Math.Max(_actuators.Value(_aCrahSetpoint[i]), _fwSupply + crahs[i].CoilApproachCelsius);
             _crahSupplyAir[i] = supply;
-            _crahFanPower[i] = crahs[i].FanPowerWattsAtDesign * speed * speed * speed;
+            _crahFanPower[i] = AffinityLaws.Power(crahs[i].FanPowerWattsAtDesign, speed);
             var h = _crahHall[i];
             _hallAirflow[h] += airflow;
             _hallSupplyAir[h] += supply * airflow;
@@ -298,8 +298,8 @@ internal sealed partial class PlantModel
         var t = Totals;
         var set = _actuators.Value(_aFwSetpoint);
         var speed = _actuators.Value(_aFwPumpSpeed);
-        _fwFlow = fw.DesignFlowKgPerS * speed;
-        _fwPumpPower = fw.PumpPowerWattsAtDesign * speed * speed * speed;
+        _fwFlow = AffinityLaws.Flow(fw.DesignFlowKgPerS, speed);
+        _fwPumpPower = AffinityLaws.Power(fw.PumpPowerWattsAtDesign, speed);
 
         var heatIn = _fwPumpPower;
         for (var c = 0; c < _cduHeatToWater.Length; c++)
@@ -345,7 +345,7 @@ internal sealed partial class PlantModel
 
         // Fan speed follows the duty; power ~ speed^3 (fan affinity law).
         var fanSpeed = capacity > 0 ? eco / capacity : 0;
-        var dcPower = fanDesign * fanSpeed * fanSpeed * fanSpeed;
+        var dcPower = AffinityLaws.Power(fanDesign, fanSpeed);
         for (var i = 0; i < dcs.Count; i++)
         {
             _dryCoolerPower[i] = fanDesign > 0 ? dcPower * dcs[i].FanPowerWatts / fanDesign : 0;

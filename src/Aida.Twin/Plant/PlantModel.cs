@@ -31,11 +31,11 @@ internal sealed partial class PlantModel : IPlant
     private readonly int _gpusPerRack;
 
     // --- GPUs (one element per GPU) ---
-    private readonly double[] _gpuTemp;
-    private readonly double[] _gpuPower;
-    private readonly double[] _gpuIdle;
-    private readonly double[] _gpuSpan;
-    private readonly double[] _gpuR;
+    private readonly float[] _gpuTemp;
+    private readonly float[] _gpuPower;
+    private readonly float[] _gpuIdle;
+    private readonly float[] _gpuSpan;
+    private readonly float[] _gpuR;
     private readonly bool[] _gpuDown;
 
     // --- racks ---
@@ -151,20 +151,20 @@ internal sealed partial class PlantModel : IPlant
         var nGpus = nRacks * _gpusPerRack;
         var random = new Random(scenario.Seed ^ 0x6A1);
 
-        _gpuTemp = new double[nGpus];
-        _gpuPower = new double[nGpus];
-        _gpuIdle = new double[nGpus];
-        _gpuSpan = new double[nGpus];
-        _gpuR = new double[nGpus];
+        _gpuTemp = new float[nGpus];
+        _gpuPower = new float[nGpus];
+        _gpuIdle = new float[nGpus];
+        _gpuSpan = new float[nGpus];
+        _gpuR = new float[nGpus];
         _gpuDown = new bool[nGpus];
         var gpu = f.Gpu;
         for (var g = 0; g < nGpus; g++)
         {
             // Part-to-part spread: ~3 % in power at equal clocks, ~5 % in junction-to-coolant resistance (TIM, flatness).
             var powerSpread = 1 + (0.03 * Gaussian(random));
-            _gpuIdle[g] = gpu.IdlePowerWatts * powerSpread;
-            _gpuSpan[g] = (gpu.MaxPowerWatts - gpu.IdlePowerWatts) * powerSpread;
-            _gpuR[g] = gpu.ThermalResistanceKPerWatt * Math.Max(0.8, 1 + (0.05 * Gaussian(random)));
+            _gpuIdle[g] = (float)(gpu.IdlePowerWatts * powerSpread);
+            _gpuSpan[g] = (float)((gpu.MaxPowerWatts - gpu.IdlePowerWatts) * powerSpread);
+            _gpuR[g] = (float)(gpu.ThermalResistanceKPerWatt * Math.Max(0.8, 1 + (0.05 * Gaussian(random))));
         }
 
         var cduIndex = f.Cooling.Cdus.Select((c, i) => (c.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);
@@ -423,7 +423,7 @@ internal sealed partial class PlantModel : IPlant
             var tc = _cduCoolant[_rackCdu[r]];
             for (var g = r * _gpusPerRack; g < (r + 1) * _gpusPerRack; g++)
             {
-                _gpuTemp[g] = tc + (_gpuIdle[g] * _gpuR[g]);
+                _gpuTemp[g] = (float)(tc + (_gpuIdle[g] * _gpuR[g]));
             }
 
             _rackInlet[r] = _f.Cooling.Crahs.Count > 0 ? _f.Cooling.Crahs[0].SupplySetpointCelsius + _rackInletOffset[r] : 25;

@@ -1,4 +1,5 @@
 using Aida.Model.Plant;
+using Aida.Twin.Plant;
 
 namespace Aida.Twin.Sensors;
 
@@ -29,13 +30,13 @@ internal sealed class SensorBank(int seed)
         _truth.Add(truth);
         _byName.Add(name, index);
         var n = index + 1;
-        Array.Resize(ref _sigma, n);
-        Array.Resize(ref _quantum, n);
-        Array.Resize(ref _interval, n);
-        Array.Resize(ref _next, n);
-        Array.Resize(ref _value, n);
-        Array.Resize(ref _sampledAt, n);
-        Array.Resize(ref _fault, n);
+        ArrayCapacity.Grow(ref _sigma, n);
+        ArrayCapacity.Grow(ref _quantum, n);
+        ArrayCapacity.Grow(ref _interval, n);
+        ArrayCapacity.Grow(ref _next, n);
+        ArrayCapacity.Grow(ref _value, n);
+        ArrayCapacity.Grow(ref _sampledAt, n);
+        ArrayCapacity.Grow(ref _fault, n);
         _sigma[index] = sigma;
         _quantum[index] = quantum;
         _interval[index] = interval.TotalSeconds;
@@ -63,7 +64,7 @@ internal sealed class SensorBank(int seed)
     /// <summary>Takes a sample of every point whose interval has come round.</summary>
     public void Sample(double now)
     {
-        for (var i = 0; i < _next.Length; i++)
+        for (var i = 0; i < _info.Count; i++)
         {
             if (now + 1e-9 < _next[i])
             {
