@@ -46,7 +46,15 @@ internal sealed partial class PlantModel
                 break;
             case FaultKind.CduPumpFailure:
                 var cdu = IndexOf(f.Cooling.Cdus, c => c.Id, fault.Asset);
-                _cduPumpsFailed[cdu] = Math.Max(0, _cduPumpsFailed[cdu] + ((active ? 1 : -1) * (int)fault.Parameter("pumps")));
+                var pumps = (int)fault.Parameter("pumps");
+                _cduPumpsFailed[cdu] = Math.Max(0, _cduPumpsFailed[cdu] + (active ? pumps : -pumps));
+                if (active)
+                {
+                    // Running pumps are the ones that fail; the BMS starts standbys after its changeover delay.
+                    _cduPumpsRunning[cdu] = Math.Max(0, _cduPumpsRunning[cdu] - pumps);
+                    _cduChangeoverAt[cdu] = Now + PumpChangeoverSeconds;
+                }
+
                 break;
             case FaultKind.CrahFanFailure:
                 var cr = IndexOf(f.Cooling.Crahs, c => c.Id, fault.Asset);

@@ -94,9 +94,9 @@ internal sealed partial class PlantModel
                     _gpuDown[g] = false;
                 }
 
-                if (_gpuDown[g])
+                if (_gpuDown[g] && on)
                 {
-                    down++;
+                    down++; // an isolated rack is off on purpose: counted as unpowered, not as a thermal trip
                 }
 
                 _gpuTemp[g] = (float)temp;

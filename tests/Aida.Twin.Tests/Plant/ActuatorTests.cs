@@ -1,0 +1,76 @@
+using Aida.Model.Plant;
+using Aida.Twin.Simulation;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace Aida.Twin.Tests.Plant;
+
+public class ActuatorTests
+{
+    private static Simulator Tiny(string faults = "") =>
+        new(TestPlants.Tiny(faults: faults), new SimulationOptions { NoOperator = true });
+
+    [Fact]
+    public void Write_OutOfRange_IsRefusedAndNamesTheRange()
+    {
+        var sim = Tiny();
+        var result = sim.Plant.Write("cdu-1/supply_setpoint", 80);
+        Assert.Equal(WriteStatus.OutOfRange, result.Status);
+        Assert.Equal("cdu-1/supply_setpoint: 80 celsius is outside [15, 50]", result.Message);
+    }
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void Write_NotANumber_IsRefused(double value) =>
+        Assert.Equal(WriteStatus.NotANumber, Tiny().Plant.Write("facility-water/supply_setpoint", value).Status);
+
+    [Fact]
+    public void Write_UnknownActuator_IsRefused() =>
+        Assert.Equal(WriteStatus.UnknownActuator, Tiny().Plant.Write("cdu-9/supply_setpoint", 30).Status);
+
+    [Fact]
+    public void Value_FollowsTarget_AtTheRateLimit()
+    {
+        var sim = Tiny();
+        sim.Advance(10);
+        var a = sim.Plant.Actuator("facility-water/supply_setpoint");
+        var before = sim.Model.ActuatorBank.Value(a);
+        Assert.True(sim.Plant.Write(a, before + 5).Ok);
+        sim.Advance(10);
+        var rate = sim.Plant.Actuators[a].MaxRatePerSecond;
+        Assert.Equal(before + (10 * rate), sim.Model.ActuatorBank.Value(a), 6);
+        sim.Advance(200);
+        Assert.Equal(before + 5, sim.Model.ActuatorBank.Value(a), 6);
+    }
+
+    [Fact]
+    public void FailedActuator_AcceptsWritesAndDoesNothing()
+    {
+        var sim = Tiny("faults:\n  - {kind: actuator-failure, actuator: cdu-1/supply_setpoint, start: 0s}");
+        sim.Advance(5);
+        var a = sim.Plant.Actuator("cdu-1/supply_setpoint");
+        var before = sim.Model.ActuatorBank.Value(a);
+        Assert.True(sim.Plant.Write(a, 40).Ok);
+        sim.Advance(600);
+        Assert.Equal(before, sim.Model.ActuatorBank.Value(a));
+    }
+
+    [Property(MaxTest = 40)]
+    public Property NoSequenceOfWrites_MovesAnActuatorOutsideItsRange() =>
+        Prop.ForAll(
+            Gen.ArrayOf(from i in Gen.Choose(0, 40) from v in Gen.Choose(-1000, 1000) select (i, v / 10.0)).ToArbitrary(),
+            writes =>
+            {
+                var sim = Tiny();
+                foreach (var (i, v) in writes)
+                {
+                    sim.Plant.Write(i % sim.Plant.Actuators.Count, v);
+                    sim.Advance(1);
+                }
+
+                sim.Advance(120);
+                return sim.Plant.Actuators.All(a => sim.Model.ActuatorBank.Value(a.Index) >= a.Min && sim.Model.ActuatorBank.Value(a.Index) <= a.Max);
+            });
+}
