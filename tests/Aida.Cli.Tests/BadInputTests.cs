@@ -1,0 +1,88 @@
+using static Aida.Cli.Tests.CliRun;
+
+namespace Aida.Cli.Tests;
+
+/// <summary>Bad input exits 2 with one line naming the problem.</summary>
+public class BadInputTests
+{
+    private static void AssertBadInput((int Code, string Out, string Err) result, string expected)
+    {
+        Assert.Equal(2, result.Code);
+        Assert.Contains(expected, result.Err, StringComparison.Ordinal);
+        Assert.Single(result.Err.TrimEnd().Split('\n'));
+        Assert.StartsWith("aida: ", result.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MissingFile() =>
+        AssertBadInput(Invoke("simulate", "--scenario", "/nonexistent/scenario.yaml"), "/nonexistent/scenario.yaml: file not found");
+
+    [Fact]
+    public void MalformedYaml()
+    {
+        var path = Scratch("name: x\nfactory: [ref-10mw\nduration: 1h\n");
+        AssertBadInput(Invoke("simulate", "--scenario", path), $"{path}:3: malformed YAML");
+    }
+
+    [Fact]
+    public void UnknownAsset()
+    {
+        var path = Scratch("name: x\nfactory: ref-10mw\nduration: 1h\nfaults:\n  - {kind: cdu-pump-failure, asset: cdu-h7-z}\n");
+        AssertBadInput(Invoke("simulate", "--scenario", path), $"{path}:5: faults[0].asset: unknown asset 'cdu-h7-z'");
+    }
+
+    [Fact]
+    public void UnknownPoint()
+    {
+        var path = Scratch("name: x\nfactory: ref-10mw\nduration: 1h\nfaults:\n  - {kind: sensor-stuck, point: cdu-h1-a/colour}\n");
+        AssertBadInput(Invoke("simulate", "--scenario", path), $"{path}:5: faults[0].point: unknown point 'cdu-h1-a/colour'");
+    }
+
+    [Fact]
+    public void NegativeDuration_OnTheCommandLine() =>
+        AssertBadInput(Invoke("simulate", "--scenario", "reference", "--duration", "-1h"), "--duration: duration '-1h' is negative");
+
+    [Fact]
+    public void NegativeDuration_InTheScenario()
+    {
+        var path = Scratch("name: x\nfactory: ref-10mw\nduration: -3h\n");
+        AssertBadInput(Invoke("simulate", "--scenario", path), $"{path}:3: duration: duration '-3h' is negative");
+    }
+
+    [Fact]
+    public void OutOfRangeSetpoint()
+    {
+        var path = Scratch("name: x\nfactory: ref-10mw\nduration: 1h\nsetpoints:\n  facility_water_supply_celsius: 4\n");
+        AssertBadInput(Invoke("simulate", "--scenario", path), $"{path}:5: setpoints.facility_water_supply_celsius: 4 is out of range [10, 45]");
+    }
+
+    [Fact]
+    public void UnknownMode() =>
+        AssertBadInput(Invoke("simulate", "--scenario", "reference", "--mode", "robot"), "--mode: unknown mode 'robot'");
+
+    [Fact]
+    public void AgentMode_SaysItIsNotAvailableYet() =>
+        AssertBadInput(Invoke("simulate", "--scenario", "reference", "--mode", "agent"), "--mode agent is not available yet");
+
+    [Fact]
+    public void UnknownOption() =>
+        AssertBadInput(Invoke("simulate", "--scenario", "reference", "--colour", "red"), "--colour");
+
+    [Fact]
+    public void MissingRequiredOption() =>
+        AssertBadInput(Invoke("simulate"), "--scenario");
+
+    [Fact]
+    public void BadSpeed() =>
+        AssertBadInput(Invoke("run", "--speed", "0"), "--speed: 0 is out of range");
+
+    [Fact]
+    public void ValidateReportsTheFirstProblem()
+    {
+        var text = File.ReadAllText(Path.Combine(Root, "factories", "ref-10mw.yaml")).Replace("cdu: cdu-h1-a, busways: [bw-h1-a, bw-h1-b]}\n  - {id: h1-a02", "cdu: cdu-9, busways: [bw-h1-a, bw-h1-b]}\n  - {id: h1-a02", StringComparison.Ordinal);
+        var path = Scratch(text, "ref-10mw.yaml");
+        var result = Invoke("validate", path);
+        Assert.Equal(2, result.Code);
+        Assert.Matches(@":\d+: racks\[0\]\.cdu: unknown CDU 'cdu-9'", result.Err);
+    }
+}

@@ -1,0 +1,33 @@
+using Aida.Model.Config;
+
+namespace Aida.Cli.Tests;
+
+/// <summary>Runs the aida command in-process and captures what it prints.</summary>
+internal static class CliRun
+{
+    public static (int Code, string Out, string Err) Invoke(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = AidaCommand.RunAsync(args, stdout, stderr, CancellationToken.None).GetAwaiter().GetResult();
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    public static string Root => BundledFiles.Root!;
+
+    public static string Scratch(string text, string name = "scenario.yaml")
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "aida-cli-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    public static string TempDir()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "aida-cli-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+}
