@@ -17,6 +17,12 @@ internal sealed class WorkloadModel
     private readonly JobState[] _jobs;
     private readonly double _startHourUtc;
 
+    // Arrays, not the spec's lists: enumerating an IReadOnlyList allocates, and this runs every step.
+    private readonly TrainingJobSpec[] _training;
+    private readonly int[][] _trainingRacks;
+    private readonly InferenceSpec[] _inference;
+    private readonly int[][] _inferenceRacks;
+
     public WorkloadModel(WorkloadSpec spec, int rackCount, DateTimeOffset start, int seed)
     {
         _spec = spec;
@@ -26,6 +32,10 @@ internal sealed class WorkloadModel
         _jobs = new JobState[spec.Training.Count];
         _startHourUtc = start.UtcDateTime.TimeOfDay.TotalHours;
         Array.Fill(_utilisation, spec.IdleUtilisation);
+        _training = [.. spec.Training];
+        _trainingRacks = [.. spec.Training.Select(j => j.Racks.ToArray())];
+        _inference = [.. spec.Inference];
+        _inferenceRacks = [.. spec.Inference.Select(i => i.Racks.ToArray())];
     }
 
     /// <summary>Utilisation per rack, 0-1, as of the last <see cref="Step"/>.</summary>
@@ -38,23 +48,23 @@ internal sealed class WorkloadModel
     {
         for (var j = 0; j < _jobs.Length; j++)
         {
-            var job = _spec.Training[j];
-            var u = TrainingUtilisation(ref _jobs[j], job, now, dt);
-            foreach (var r in job.Racks)
+            var u = TrainingUtilisation(ref _jobs[j], _training[j], now, dt);
+            foreach (var r in _trainingRacks[j])
             {
                 _utilisation[r] = u;
             }
         }
 
         var hour = _startHourUtc + (now / 3600);
-        foreach (var inf in _spec.Inference)
+        for (var i = 0; i < _inference.Length; i++)
         {
+            var inf = _inference[i];
             var diurnal = inf.Mean + (inf.Amplitude * Math.Cos(2 * Math.PI * (hour - inf.PeakHourUtc) / 24));
 
             // AR(1) with a five-minute correlation time: load moves smoothly, not white noise each second.
             var rho = Math.Exp(-dt / 300);
             var innovation = inf.Noise * Math.Sqrt(1 - (rho * rho));
-            foreach (var r in inf.Racks)
+            foreach (var r in _inferenceRacks[i])
             {
                 _inferenceNoise[r] = (rho * _inferenceNoise[r]) + (innovation * Gaussian());
                 _utilisation[r] = Math.Clamp(diurnal + _inferenceNoise[r], 0, 1);

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Aida.Bench.TwinStepBenchmarks).Assembly).Run(args);
