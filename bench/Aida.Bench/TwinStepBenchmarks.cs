@@ -1,4 +1,3 @@
-using Aida.Model.Scenarios;
 using Aida.Twin.Simulation;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Columns;
@@ -19,17 +18,7 @@ public class TwinStepBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var yaml = $"""
-            name: bench
-            factory: {Factory}
-            duration: 30d
-            workload:
-              training:
-                - name: bench-job
-                  racks: [all]
-                  utilisation: 0.9
-            """;
-        var scenario = ScenarioLoader.Parse(yaml, "bench", Directory.GetCurrentDirectory());
+        var scenario = BenchScenario.For(Factory, TimeSpan.FromDays(30));
         _simulator = new Simulator(scenario, new SimulationOptions { NoOperator = true });
         _simulator.AdvanceSteps(60);
     }

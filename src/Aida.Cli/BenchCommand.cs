@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Aida.Model.Scenarios;
 using Aida.Twin.Simulation;
 
 namespace Aida.Cli;
@@ -31,19 +30,7 @@ internal static class BenchCommand
                 throw new BadInputException("--repeat: must be at least 1");
             }
 
-            var yaml = $"""
-                name: bench
-                factory: {parse.GetValue(factory)}
-                duration: {(long)d.TotalSeconds}s
-                step: 1s
-                seed: 1
-                workload:
-                  training:
-                    - name: bench-job
-                      racks: [all]
-                      utilisation: 0.9
-                """;
-            var scenario = ScenarioLoader.Parse(yaml, "bench", Directory.GetCurrentDirectory());
+            var scenario = BenchScenario.For(parse.GetValue(factory)!, d);
             var rates = new List<double>();
             for (var i = 0; i < runs; i++)
             {

@@ -82,6 +82,10 @@ internal static class RunCommand
         var plant = simulator.Plant;
         var points = new StatusPoints(plant);
         await stdout.WriteLineAsync(StatusPoints.Header);
+
+        // One step first, so the opening line shows a running plant rather than the empty initial state.
+        simulator.AdvanceSteps(1);
+        await stdout.WriteLineAsync(points.Line(simulator.Clock.GetUtcNow()));
         while (!simulator.Finished && !token.IsCancellationRequested)
         {
             var wallSeconds = wall.GetElapsedTime(startWall).TotalSeconds;
@@ -123,7 +127,7 @@ internal static class RunCommand
             var facility = plant.Read(_facility).Value / 1e6;
             var gpu = _gpu.Select(i => plant.Read(i).Value).Where(v => !double.IsNaN(v)).DefaultIfEmpty(double.NaN).Max();
             var inlet = _inlet.Select(i => plant.Read(i).Value).Where(v => !double.IsNaN(v)).DefaultIfEmpty(double.NaN).Max();
-            return $"{now:yyyy-MM-dd HH:mm:ss}  {Format(it),6}  {Format(facility),11}  {Format(facility / it, "0.000"),5}  {Format(plant.Read(_fw).Value, "0.0"),12}  {Format(plant.Read(_ambient).Value, "0.0"),10}  {Format(gpu, "0.0"),10}  {Format(inlet, "0.0"),12}";
+            return $"{now:yyyy-MM-dd HH:mm:ss}  {Format(it),6}  {Format(facility),11}  {(it > 0 ? Format(facility / it, "0.000") : "-"),5}  {Format(plant.Read(_fw).Value, "0.0"),12}  {Format(plant.Read(_ambient).Value, "0.0"),10}  {Format(gpu, "0.0"),10}  {Format(inlet, "0.0"),12}";
         }
     }
 }

@@ -80,7 +80,7 @@ public class CommandTests
         using var cts = new CancellationTokenSource();
         var driving = RunCommand.Drive(sim, wall, speed: 60, TimeSpan.FromMinutes(5), output, cts.Token);
 
-        // Ten wall seconds at 60x is ten plant minutes: two status lines.
+        // Ten wall seconds at 60x is ten plant minutes: the opening status line and one every five minutes.
         for (var i = 0; i < 100; i++)
         {
             wall.Advance(TimeSpan.FromMilliseconds(100));
@@ -92,7 +92,7 @@ public class CommandTests
         cts.Cancel();
         wall.Advance(TimeSpan.FromSeconds(1));
         await driving;
-        Assert.Equal(2, output.ToString().Split('\n').Count(l => l.StartsWith("2025-07-01 00:", StringComparison.Ordinal)));
+        Assert.Equal(3, output.ToString().Split('\n').Count(l => l.StartsWith("2025-07-01 00:", StringComparison.Ordinal)));
     }
 
     private static async Task WaitUntil(Func<bool> condition)

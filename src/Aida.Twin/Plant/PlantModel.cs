@@ -402,7 +402,11 @@ internal sealed partial class PlantModel : IPlant
         }
 
         InitialiseThermalState(_actuators.Value(_aFwSetpoint));
-        _sensors.Sample(0);
+
+        // A zero-length step fills in powers and flows for the initial state, and every sensor takes a first sample of it.
+        Step(0);
+        _sensors.Resample();
+        _sensors.Sample(Now);
     }
 
     private void InitialiseThermalState(double fwSet)

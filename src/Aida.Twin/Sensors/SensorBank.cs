@@ -61,6 +61,9 @@ internal sealed class SensorBank(int seed)
     /// <summary>The noiseless, fault-free value now: for ground-truth evaluation only.</summary>
     public double Truth(int point) => _truth[point]();
 
+    /// <summary>Makes every point due, so the next <see cref="Sample"/> reads them all.</summary>
+    public void Resample() => Array.Clear(_next);
+
     /// <summary>Takes a sample of every point whose interval has come round.</summary>
     public void Sample(double now)
     {

@@ -120,6 +120,8 @@ public sealed class Simulator
         {
             _begun = true;
             _operator?.Begin();
+            _workload.Step(0, dt);
+            _workload.Utilisation.CopyTo(_plant.RackUtilisation);
             _plant.Settle();
         }
 
