@@ -51,7 +51,7 @@ public static class AidaCommand
             "Runs the embedded digital twin of a liquid-cooled GPU data centre and operates it.");
         root.Subcommands.Add(SimulateCommand.Build(stdout, stderr));
         root.Subcommands.Add(RunCommand.Build(stdout, stderr));
-        root.Subcommands.Add(BenchCommand.Build(stdout));
+        root.Subcommands.Add(BenchCommand.Build(stdout, stderr));
         root.Subcommands.Add(ValidateCommand.Build(stdout));
         return root;
     }

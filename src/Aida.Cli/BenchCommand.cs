@@ -7,7 +7,7 @@ namespace Aida.Cli;
 /// <summary><c>aida bench twin</c>: how fast the plant simulates, in simulated seconds per wall second.</summary>
 internal static class BenchCommand
 {
-    public static Command Build(TextWriter stdout)
+    public static Command Build(TextWriter stdout, TextWriter stderr)
     {
         var bench = new Command("bench", "Measure Aida's speed");
         var factory = new Option<string>("--factory", "-f")
@@ -34,7 +34,8 @@ internal static class BenchCommand
             var rates = new List<double>();
             for (var i = 0; i < runs; i++)
             {
-                var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true });
+                var bar = new ProgressBar(stderr, ProgressBar.IsTerminal, $"run {i + 1}/{runs}");
+                var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true, Progress = bar.Report });
                 var watch = Stopwatch.StartNew();
                 sim.Run();
                 watch.Stop();

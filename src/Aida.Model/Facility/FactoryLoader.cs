@@ -101,7 +101,7 @@ public static class FactoryLoader
             foreach (var id in Expand(r))
             {
                 Claim(ids, r, id, "rack");
-                racks.Add(new Rack(id, hall, row, cdu, busways, r.Line));
+                racks.Add(new Rack(id, hall, row, cdu, busways.AsReadOnly(), r.Line));
             }
 
             r.RejectUnknown();
@@ -117,7 +117,7 @@ public static class FactoryLoader
             throw root.Error("racks", "a factory needs at least one rack");
         }
 
-        return new Factory(name, description, site, gpu, rackProfile, halls, racks, power, cooling, miscWatts, source);
+        return new Factory(name, description, site, gpu, rackProfile, halls.AsReadOnly(), racks.AsReadOnly(), power, cooling, miscWatts, source);
     }
 
     private static PowerChain ReadPower(ConfigNode node, Dictionary<string, string> ids, List<Hall> halls)
@@ -179,7 +179,7 @@ public static class FactoryLoader
         }
 
         node.RejectUnknown();
-        return new PowerChain(feeds, generators, transformers, ups, busways);
+        return new PowerChain(feeds.AsReadOnly(), generators.AsReadOnly(), transformers.AsReadOnly(), ups.AsReadOnly(), busways.AsReadOnly());
     }
 
     private static CoolingChain ReadCooling(ConfigNode node, Dictionary<string, string> ids, List<Hall> halls)
@@ -284,7 +284,7 @@ public static class FactoryLoader
         }
 
         node.RejectUnknown();
-        return new CoolingChain(fw, dryCoolers, chillers, cdus, crahs);
+        return new CoolingChain(fw, dryCoolers.AsReadOnly(), chillers.AsReadOnly(), cdus.AsReadOnly(), crahs.AsReadOnly());
     }
 
     /// <summary>The ids an entry stands for: itself, or <c>count</c> ids from a template holding <c>{n}</c>.</summary>

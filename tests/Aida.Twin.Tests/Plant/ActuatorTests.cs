@@ -73,4 +73,18 @@ public class ActuatorTests
                 sim.Advance(120);
                 return sim.Plant.Actuators.All(a => sim.Model.ActuatorBank.Value(a.Index) >= a.Min && sim.Model.ActuatorBank.Value(a.Index) <= a.Max);
             });
+
+    [Theory]
+    [InlineData(0.5)] // half speed: an eighth of the power
+    [InlineData(0.8)]
+    [InlineData(0.2)]
+    public void CrahFanPower_InThePlant_FollowsTheCubeOfSpeed(double speed)
+    {
+        var sim = Tiny();
+        sim.Advance(10);
+        var full = sim.Truth("crah-1/fan_power");
+        Assert.True(sim.Plant.Write("crah-1/fan_speed", speed).Ok);
+        sim.Advance(100);
+        Assert.Equal(full * speed * speed * speed, sim.Truth("crah-1/fan_power"), 6);
+    }
 }
