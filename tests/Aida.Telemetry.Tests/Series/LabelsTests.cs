@@ -1,0 +1,51 @@
+using Aida.Telemetry.Series;
+
+namespace Aida.Telemetry.Tests.Series;
+
+public class LabelsTests
+{
+    [Fact]
+    public void Labels_AreSortedAndComparedByContent()
+    {
+        var a = Labels.Metric("up", ("job", "x"), ("instance", "i"));
+        var b = Labels.From(("instance", "i"), ("__name__", "up"), ("job", "x"));
+        Assert.Equal(a, b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        Assert.Equal("up{instance=\"i\", job=\"x\"}", a.ToString());
+    }
+
+    [Fact]
+    public void EmptyValues_AreDropped() => Assert.Null(Labels.Metric("up", ("job", "")).Get("job"));
+
+    [Theory]
+    [InlineData("1up", "invalid metric name '1up'")]
+    [InlineData("up-time", "invalid metric name 'up-time'")]
+    public void Validate_BadMetricNames(string name, string problem) =>
+        Assert.Equal(problem, LabelRules.Validate(Labels.Metric(name)));
+
+    [Fact]
+    public void Validate_BadAndReservedLabelNames()
+    {
+        Assert.Contains("invalid label name 'host-name'", LabelRules.Validate(Labels.Metric("up", ("host-name", "a"))), StringComparison.Ordinal);
+        Assert.Contains("label name '__secret' is reserved", LabelRules.Validate(Labels.Metric("up", ("__secret", "a"))), StringComparison.Ordinal);
+        Assert.Contains("has no metric name", LabelRules.Validate(Labels.From(("job", "a"))), StringComparison.Ordinal);
+        Assert.Null(LabelRules.Validate(Labels.Metric("DCGM_FI_DEV_GPU_TEMP", ("gpu", "0"))));
+    }
+
+    [Fact]
+    public void StaleMarker_IsASpecificNaN()
+    {
+        Assert.True(double.IsNaN(StaleMarker.Value));
+        Assert.True(StaleMarker.Is(StaleMarker.Value));
+        Assert.False(StaleMarker.Is(double.NaN));
+    }
+
+    [Theory]
+    [InlineData(MatchType.Equal, "a", "a", true)]
+    [InlineData(MatchType.NotEqual, "a", "a", false)]
+    [InlineData(MatchType.Regex, "h1-.*", "h1-a01", true)]
+    [InlineData(MatchType.Regex, "h1", "h1-a01", false)] // anchored
+    [InlineData(MatchType.NotRegex, "h2.*", "h1-a01", true)]
+    public void Matchers(MatchType type, string pattern, string value, bool matches) =>
+        Assert.Equal(matches, new LabelMatcher("rack", type, pattern).Matches(value));
+}
