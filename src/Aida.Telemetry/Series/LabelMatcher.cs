@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 
 namespace Aida.Telemetry.Series;
 
-public enum MatchType
+public enum MatcherType
 {
     Equal,
     NotEqual,
@@ -15,12 +15,12 @@ public sealed class LabelMatcher
 {
     private readonly Regex? _regex;
 
-    public LabelMatcher(string name, MatchType type, string value)
+    public LabelMatcher(string name, MatcherType type, string value)
     {
         Name = name;
         Type = type;
         Value = value;
-        if (type is MatchType.Regex or MatchType.NotRegex)
+        if (type is MatcherType.Regex or MatcherType.NotRegex)
         {
             _regex = new Regex($"^(?:{value})$", RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(1));
         }
@@ -28,22 +28,22 @@ public sealed class LabelMatcher
 
     public string Name { get; }
 
-    public MatchType Type { get; }
+    public MatcherType Type { get; }
 
     public string Value { get; }
 
     /// <summary>Whether a label value (empty when the label is absent) matches.</summary>
     public bool Matches(string value) => Type switch
     {
-        MatchType.Equal => string.Equals(value, Value, StringComparison.Ordinal),
-        MatchType.NotEqual => !string.Equals(value, Value, StringComparison.Ordinal),
-        MatchType.Regex => _regex!.IsMatch(value),
+        MatcherType.Equal => string.Equals(value, Value, StringComparison.Ordinal),
+        MatcherType.NotEqual => !string.Equals(value, Value, StringComparison.Ordinal),
+        MatcherType.Regex => _regex!.IsMatch(value),
         _ => !_regex!.IsMatch(value),
     };
 
     public bool Matches(Labels labels) => Matches(labels.Get(Name) ?? "");
 
-    public static LabelMatcher MetricName(string name) => new(Labels.MetricNameLabel, MatchType.Equal, name);
+    public static LabelMatcher MetricName(string name) => new(Labels.MetricNameLabel, MatcherType.Equal, name);
 
-    public override string ToString() => $"{Name}{Type switch { MatchType.Equal => "=", MatchType.NotEqual => "!=", MatchType.Regex => "=~", _ => "!~" }}\"{Value}\"";
+    public override string ToString() => $"{Name}{Type switch { MatcherType.Equal => "=", MatcherType.NotEqual => "!=", MatcherType.Regex => "=~", _ => "!~" }}\"{Value}\"";
 }

@@ -41,11 +41,11 @@ public class LabelsTests
     }
 
     [Theory]
-    [InlineData(MatchType.Equal, "a", "a", true)]
-    [InlineData(MatchType.NotEqual, "a", "a", false)]
-    [InlineData(MatchType.Regex, "h1-.*", "h1-a01", true)]
-    [InlineData(MatchType.Regex, "h1", "h1-a01", false)] // anchored
-    [InlineData(MatchType.NotRegex, "h2.*", "h1-a01", true)]
-    public void Matchers(MatchType type, string pattern, string value, bool matches) =>
+    [InlineData(MatcherType.Equal, "a", "a", true)]
+    [InlineData(MatcherType.NotEqual, "a", "a", false)]
+    [InlineData(MatcherType.Regex, "h1-.*", "h1-a01", true)]
+    [InlineData(MatcherType.Regex, "h1", "h1-a01", false)] // anchored
+    [InlineData(MatcherType.NotRegex, "h2.*", "h1-a01", true)]
+    public void Matchers(MatcherType type, string pattern, string value, bool matches) =>
         Assert.Equal(matches, new LabelMatcher("rack", type, pattern).Matches(value));
 }
