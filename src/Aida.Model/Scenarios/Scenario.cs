@@ -15,7 +15,12 @@ public sealed record Scenario(
     WorkloadSpec Workload,
     IReadOnlyList<FaultSpec> Faults,
     SetpointSpec Setpoints,
-    string SourceFile);
+    string SourceFile)
+{
+    /// <summary>How often every GPU is sampled into telemetry: the DCGM exporter's collection interval (default 30 s,
+    /// dcgm-exporter's <c>-c 30000</c>).</summary>
+    public TimeSpan GpuTelemetryInterval { get; init; } = TimeSpan.FromSeconds(30);
+}
 
 /// <summary>Weather from an EPW file, or a synthetic profile when <see cref="EpwPath"/> is null.</summary>
 public sealed record WeatherSpec(string? EpwPath, SyntheticWeatherSpec Synthetic);

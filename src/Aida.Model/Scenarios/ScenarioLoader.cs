@@ -70,8 +70,19 @@ public static class ScenarioLoader
         }
 
         var setpoints = ReadSetpoints(root.Optional("setpoints"), factory);
+        var telemetry = root.Optional("telemetry");
+        var gpuInterval = telemetry?.Duration("gpu_interval", TimeSpan.FromSeconds(30), allowZero: false) ?? TimeSpan.FromSeconds(30);
+        if (gpuInterval < step)
+        {
+            throw telemetry!.Error("gpu_interval", $"must be at least the step ({PromDuration.Format(step)})");
+        }
+
+        telemetry?.RejectUnknown();
         root.RejectUnknown();
-        return new Scenario(name, description, factory, weather, start, duration, step, seed, workload, faults, setpoints, root.File);
+        return new Scenario(name, description, factory, weather, start, duration, step, seed, workload, faults, setpoints, root.File)
+        {
+            GpuTelemetryInterval = gpuInterval,
+        };
     }
 
     private static WeatherSpec ReadWeather(ConfigNode? node, Factory factory, string factoryPath, string directory)

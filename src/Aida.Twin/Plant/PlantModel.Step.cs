@@ -32,6 +32,7 @@ internal sealed partial class PlantModel
         StepFacilityWater(dt);
         StepPowerChain(dt);
         _sensors.Sample(Now);
+        SampleGpus();
     }
 
     private void StepIt(double dt)

@@ -13,7 +13,7 @@ namespace Aida.Twin.Plant;
 /// from outside only through <see cref="IPlant"/>: sensors (with noise, sampling and faults) and actuators (with ranges,
 /// rate limits and failures). Ground truth is read by the simulator's evaluation code through internal members.
 /// </remarks>
-internal sealed partial class PlantModel : IPlant
+internal sealed partial class PlantModel : IPlant, IGpuCatalog
 {
     // GPU thermal mass: die, package, HBM and cold plate, ~600 J/K gives a time constant of ~20 s at 0.03 K/W
     // (TWIN.md: "time constant seconds").

@@ -21,6 +21,12 @@ internal sealed class SensorBank(int seed)
 
     public IReadOnlyList<PointInfo> Info => _info;
 
+    /// <summary>Told of every sample taken; null when nobody records telemetry.</summary>
+    public IPlantSampleSink? Sink { get; set; }
+
+    /// <summary>Unix milliseconds of plant time zero, for the sink's timestamps.</summary>
+    public long StartMs { get; set; }
+
     public int Add(string asset, string quantity, string metric, IReadOnlyDictionary<string, string> labels, string unit,
         TimeSpan interval, double sigma, double quantum, Func<double> truth)
     {
@@ -77,6 +83,7 @@ internal sealed class SensorBank(int seed)
             _next[i] = now + _interval[i];
             _sampledAt[i] = now;
             _value[i] = Measure(i, now);
+            Sink?.PointSampled(i, StartMs + (long)Math.Round(now * 1000), _value[i]);
         }
     }
 

@@ -20,6 +20,7 @@ public sealed record SimulationOptions
 
     /// <summary>Run the plant without any operator (for benchmarks and physics tests).</summary>
     public bool NoOperator { get; init; }
+
 }
 
 /// <summary>Runs a scenario on the virtual clock: workload, faults, plant physics and an operator, in one deterministic loop.</summary>
@@ -54,6 +55,7 @@ public sealed class Simulator
             : new SyntheticWeather(s.Weather.Synthetic, s.Start, s.Factory.Site.Longitude);
         _plant = new PlantModel(s, weather);
         _plant.ValidateFaults(s);
+
         _workload = new WorkloadModel(s.Workload, s.Factory.Racks.Count, s.Start, unchecked((s.Seed * 7919) + 17));
         if (!options.NoOperator)
         {
@@ -78,6 +80,21 @@ public sealed class Simulator
 
     /// <summary>The plant as a site's control system sees it: readings and actuators only.</summary>
     public Aida.Model.Plant.IPlant Plant => _plant;
+
+    /// <summary>Sends every sensor sample, and every GPU at the scenario's GPU telemetry interval, to <paramref name="sink"/>.
+    /// Call before the first step.</summary>
+    public void RecordTo(Aida.Model.Plant.IPlantSampleSink sink)
+    {
+        if (_begun)
+        {
+            throw new InvalidOperationException("telemetry must be attached before the run starts");
+        }
+
+        _plant.AttachSink(sink, _scenario.GpuTelemetryInterval);
+    }
+
+    /// <summary>The plant's GPUs, for labelling their telemetry.</summary>
+    public Aida.Model.Plant.IGpuCatalog GpuCatalog => _plant;
 
     internal PlantModel Model => _plant;
 

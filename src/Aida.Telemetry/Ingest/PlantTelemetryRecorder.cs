@@ -1,0 +1,81 @@
+using Aida.Model.Plant;
+using Aida.Telemetry.Series;
+
+namespace Aida.Telemetry.Ingest;
+
+/// <summary>Records a plant's sensor and GPU samples into a store: facility points under Aida's metric names,
+/// GPUs under the DCGM exporter's (<c>DCGM_FI_DEV_GPU_TEMP</c>, <c>DCGM_FI_DEV_POWER_USAGE</c>, <c>DCGM_FI_DEV_GPU_UTIL</c>).</summary>
+/// <remarks>A sensor that stops reporting gets one staleness marker, as Prometheus writes when a series disappears from a scrape.</remarks>
+public sealed class PlantTelemetryRecorder : IPlantSampleSink
+{
+    public const string GpuTemperature = "DCGM_FI_DEV_GPU_TEMP";
+    public const string GpuPower = "DCGM_FI_DEV_POWER_USAGE";
+    public const string GpuUtilisation = "DCGM_FI_DEV_GPU_UTIL";
+
+    private readonly ISampleAppender _store;
+    private readonly int[] _pointSeries;
+    private readonly bool[] _pointStale;
+    private readonly int[] _gpuTemp;
+    private readonly int[] _gpuPower;
+    private readonly int[] _gpuUtil;
+
+    public PlantTelemetryRecorder(ISampleAppender store, IPlant plant, IGpuCatalog gpus, string site)
+    {
+        _store = store;
+        _pointSeries = plant.Points.Select(p => store.GetOrCreateSeries(Labels.From(p.Labels.Select(kv => kv).Prepend(new(Labels.MetricNameLabel, p.Metric))))).ToArray();
+        _pointStale = new bool[_pointSeries.Length];
+        var labels = gpus.Gpus.Select(g => new (string, string)[]
+        {
+            ("site", site), ("hall", g.Hall), ("rack", g.Rack), ("Hostname", g.Hostname), ("gpu", g.Gpu.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("UUID", g.Uuid), ("modelName", g.ModelName),
+        }).ToList();
+        _gpuTemp = labels.Select(l => store.GetOrCreateSeries(Labels.Metric(GpuTemperature, l))).ToArray();
+        _gpuPower = labels.Select(l => store.GetOrCreateSeries(Labels.Metric(GpuPower, l))).ToArray();
+        _gpuUtil = labels.Select(l => store.GetOrCreateSeries(Labels.Metric(GpuUtilisation, l))).ToArray();
+    }
+
+    /// <summary>Samples the store refused (out of order, duplicates, out of bounds): zero in a healthy run.</summary>
+    public long Rejected { get; private set; }
+
+    /// <summary>Samples stored.</summary>
+    public long Written { get; private set; }
+
+    public void PointSampled(int point, long timestampMs, double value)
+    {
+        if (double.IsNaN(value))
+        {
+            if (!_pointStale[point])
+            {
+                _pointStale[point] = true;
+                Count(_store.Append(_pointSeries[point], timestampMs, StaleMarker.Value));
+            }
+
+            return;
+        }
+
+        _pointStale[point] = false;
+        Count(_store.Append(_pointSeries[point], timestampMs, value));
+    }
+
+    public void GpusSampled(long timestampMs, ReadOnlySpan<float> temperatureCelsius, ReadOnlySpan<float> powerWatts, ReadOnlySpan<float> utilisationPercent)
+    {
+        for (var g = 0; g < _gpuTemp.Length; g++)
+        {
+            Count(_store.Append(_gpuTemp[g], timestampMs, temperatureCelsius[g]));
+            Count(_store.Append(_gpuPower[g], timestampMs, powerWatts[g]));
+            Count(_store.Append(_gpuUtil[g], timestampMs, utilisationPercent[g]));
+        }
+    }
+
+    private void Count(AppendStatus status)
+    {
+        if (status is AppendStatus.Ok)
+        {
+            Written++;
+        }
+        else
+        {
+            Rejected++;
+        }
+    }
+}
