@@ -29,6 +29,9 @@ internal sealed partial class PlantModel
         s.Add("site", "ambient_wet_bulb", "aida_ambient_wet_bulb_celsius", L(), "celsius", Slow, 0.3, 0.1, () => Ambient.WetBulbCelsius);
         s.Add("site", "it_power", "aida_it_power_watts", L(), "watts", Facility, 0, 100, () => Sum(_rackPower));
         s.Add("site", "facility_power", "aida_facility_power_watts", L(), "watts", Facility, 0, 100, FacilityPowerNow);
+        // Energy meters are counters, as revenue-grade meters and PDUs export them (joules, Prometheus base unit).
+        s.Add("site", "it_energy", "aida_it_energy_joules_total", L(), "joules", Facility, 0, 1, () => Totals.ItJoules);
+        s.Add("site", "facility_energy", "aida_facility_energy_joules_total", L(), "joules", Facility, 0, 1, () => Totals.FacilityJoules);
         s.Add("facility-water", "supply_temperature", "aida_facility_water_supply_celsius", L(("asset", "facility-water")), "celsius", Facility, 0.1, 0.1, () => _fwSupply);
         s.Add("facility-water", "return_temperature", "aida_facility_water_return_celsius", L(("asset", "facility-water")), "celsius", Facility, 0.1, 0.1, () => _fwReturn);
         s.Add("facility-water", "flow", "aida_facility_water_flow_kg_per_second", L(("asset", "facility-water")), "kg/s", Facility, 0, 0.1, () => _fwFlow);
@@ -91,11 +94,26 @@ internal sealed partial class PlantModel
             var l = L(("hall", rack.Hall), ("row", rack.Row), ("rack", rack.Id));
             s.Add(rack.Id, "inlet_temperature", "aida_rack_inlet_celsius", l, "celsius", Facility, 0.2, 0.1, () => _rackInlet[k]);
             s.Add(rack.Id, "power", "aida_rack_power_watts", l, "watts", Facility, 0, 10, () => _rackPower[k]);
+            s.Add(rack.Id, "energy", "aida_rack_energy_joules_total", l, "joules", Facility, 0, 1, () => _rackEnergy[k]);
             s.Add(rack.Id, "gpu_max_temperature", "aida_rack_gpu_max_temperature_celsius", l, "celsius", Fast, 0.5, 1, () => _rackMaxGpuTemp[k]);
             s.Add(rack.Id, "gpus_throttled", "aida_rack_gpus_throttled", l, "count", Fast, 0, 0, () => _rackThrottled[k]);
             s.Add(rack.Id, "leak", "aida_rack_leak_detected", l, "bool", Fast, 0, 0, () => _rackLeak[k] ? 1 : 0);
             s.Add(rack.Id, "isolated", "aida_rack_isolated", l, "bool", Facility, 0, 0, () => _actuators.Value(_aRackIsolate[k]));
             s.Add(rack.Id, "gpu_power_limit", "DCGM_FI_DEV_POWER_MGMT_LIMIT", l, "watts", Facility, 0, 1, () => _actuators.Value(_aRackPowerLimit[k]));
+        }
+
+        // GPU temperature distribution per hall, as a gauge histogram (cumulative counts per upper bound, Prometheus
+        // bucket convention), so histogram_quantile answers "the 99th percentile GPU temperature in hall 1".
+        for (var h = 0; h < _f.Halls.Count; h++)
+        {
+            var hall = h;
+            var id = _f.Halls[h].Id;
+            foreach (var le in TemperatureBuckets)
+            {
+                var bound = le;
+                var text = double.IsPositiveInfinity(le) ? "+Inf" : le.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                s.Add(id, $"gpu_temperature_le_{text}", "aida_gpu_temperature_celsius_bucket", L(("hall", id), ("le", text)), "count", Facility, 0, 0, () => GpusAtOrBelow(hall, bound));
+            }
         }
 
         var ups = _f.Power.Ups;
@@ -131,6 +149,48 @@ internal sealed partial class PlantModel
 
         _sensors.Sample(0);
         _ = scenario;
+    }
+
+    private static readonly double[] TemperatureBuckets = [40, 50, 60, 65, 70, 75, 80, 85, 90, double.PositiveInfinity];
+
+    private double[,]? _histogram;
+    private double _histogramAt = double.NaN;
+
+    /// <summary>How many of the hall's GPUs are at or below <paramref name="bound"/>; all halls' buckets are counted in
+    /// one pass per sampling instant and cached.</summary>
+    private double GpusAtOrBelow(int hall, double bound)
+    {
+        var buckets = TemperatureBuckets.Length;
+        _histogram ??= new double[_f.Halls.Count, buckets];
+        if (_histogramAt != Now)
+        {
+            _histogramAt = Now;
+            Array.Clear(_histogram);
+            for (var r = 0; r < _rackHall.Length; r++)
+            {
+                var h = _rackHall[r];
+                for (var g = r * _gpusPerRack; g < (r + 1) * _gpusPerRack; g++)
+                {
+                    var b = 0;
+                    while (_gpuTemp[g] > TemperatureBuckets[b])
+                    {
+                        b++;
+                    }
+
+                    _histogram[h, b]++;
+                }
+            }
+
+            for (var h = 0; h < _f.Halls.Count; h++)
+            {
+                for (var b = 1; b < buckets; b++)
+                {
+                    _histogram[h, b] += _histogram[h, b - 1];
+                }
+            }
+        }
+
+        return _histogram[hall, Array.IndexOf(TemperatureBuckets, bound)];
     }
 
     private static double Sum(double[] values)

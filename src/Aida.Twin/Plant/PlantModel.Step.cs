@@ -113,6 +113,7 @@ internal sealed partial class PlantModel
             var up = (double)(n - down) / n;
             var rackPower = on ? sum + (up * (profile.OtherIdleWatts + ((profile.OtherMaxWatts - profile.OtherIdleWatts) * u))) : 0;
             _rackPower[r] = rackPower;
+            _rackEnergy[r] += rackPower * dt;
             _rackMaxGpuTemp[r] = max;
             _rackThrottled[r] = throttled;
             t.ItJoules += rackPower * dt;

@@ -45,6 +45,7 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
     private readonly double[] _rackUtil;
     private readonly double[] _rackSwing;
     private readonly double[] _rackPower;
+    private readonly double[] _rackEnergy;
     private readonly double[] _rackMaxGpuTemp;
     private readonly int[] _rackThrottled;
     private readonly double[] _rackInlet;
@@ -178,6 +179,7 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
         Array.Fill(_rackSwing, double.NaN);
         _swingScope = new bool[nRacks];
         _rackPower = new double[nRacks];
+        _rackEnergy = new double[nRacks];
         _rackMaxGpuTemp = new double[nRacks];
         _rackThrottled = new int[nRacks];
         _rackInlet = new double[nRacks];
