@@ -19,15 +19,20 @@ for (var s = 0; s < ids.Length; s++)
 }
 
 Console.WriteLine("ready");
+var timestamps = new long[ids.Length];
+var values = new double[ids.Length];
 var flushes = tsdb.Stats.WalFlushes;
 for (long i = 0; ; i++)
 {
     var t = start + i;
     for (var s = 0; s < ids.Length; s++)
     {
-        tsdb.Append(ids[s], t, CrashSeries.Value(s, i));
+        timestamps[s] = t;
+        values[s] = CrashSeries.Value(s, i);
     }
 
+    // One batch per tick: a flush happens after the whole batch, so "flushed t" covers every series at t.
+    tsdb.AppendBatch(ids, timestamps, values);
     var now = tsdb.Stats.WalFlushes;
     if (now != flushes)
     {

@@ -1,8 +1,10 @@
+using System.Buffers.Binary;
+
 namespace Aida.Telemetry.Storage;
 
 /// <summary>An append-only bit stream, most significant bit first, over a growable byte array.</summary>
-/// <remarks>Callers reserve room with <see cref="EnsureCapacity"/> once per sample so the writes themselves do not
-/// check bounds beyond the array's own.</remarks>
+/// <remarks>Callers reserve room with <see cref="EnsureCapacity"/> once per sample (what they will write plus 8 bytes
+/// of slack for the 64-bit write window) so the writes themselves do not check.</remarks>
 internal struct BitWriter
 {
     private byte[] _bytes;
@@ -50,26 +52,28 @@ internal struct BitWriter
         _bitLength++;
     }
 
-    /// <summary>Writes the low <paramref name="count"/> bits (1..64) of <paramref name="value"/>.</summary>
+    /// <summary>Writes the low <paramref name="count"/> bits (0..64) of <paramref name="value"/>.</summary>
+    /// <remarks>ORs into a big-endian 64-bit window, so the 8 bytes from the current byte must be allocated (and, beyond
+    /// what was written, zero).</remarks>
     public void WriteBits(ulong value, int count)
     {
-        while (count > 0)
+        if (count > 56)
         {
-            var free = 8 - (_bitLength & 7);
-            var index = _bitLength >> 3;
-            if (count >= free)
-            {
-                _bytes[index] |= (byte)((value >> (count - free)) & ((1u << free) - 1));
-                count -= free;
-                _bitLength += free;
-            }
-            else
-            {
-                _bytes[index] |= (byte)((value & ((1UL << count) - 1)) << (free - count));
-                _bitLength += count;
-                count = 0;
-            }
+            WriteWindow(value >> 32, count - 32);
+            WriteWindow(value & 0xffff_ffff, 32);
         }
+        else if (count > 0)
+        {
+            WriteWindow(value, count);
+        }
+    }
+
+    private void WriteWindow(ulong value, int count)
+    {
+        var window = _bytes.AsSpan(_bitLength >> 3, 8);
+        var word = BinaryPrimitives.ReadUInt64BigEndian(window) | ((value << (64 - count)) >> (_bitLength & 7));
+        BinaryPrimitives.WriteUInt64BigEndian(window, word);
+        _bitLength += count;
     }
 
     public void WriteByte(byte value) => WriteBits(value, 8);
@@ -114,6 +118,24 @@ internal ref struct BitReader
     }
 
     public ulong ReadBits(int count)
+    {
+        if (count == 0)
+        {
+            return 0;
+        }
+
+        if (count <= 56 && (_position >> 3) + 8 <= _bytes.Length)
+        {
+            var word = BinaryPrimitives.ReadUInt64BigEndian(_bytes[(_position >> 3)..]);
+            var value = (word << (_position & 7)) >> (64 - count);
+            _position += count;
+            return value;
+        }
+
+        return ReadBitsSlowly(count);
+    }
+
+    private ulong ReadBitsSlowly(int count)
     {
         ulong value = 0;
         while (count > 0)

@@ -14,8 +14,9 @@ internal sealed class XorChunk
 {
     public const int MaxSamples = 120;
 
-    // Worst case for one sample: '1111' + 64 bits of delta-of-delta, then '11' + 5 + 6 + 64 bits of value.
-    private const int MaxBytesPerSample = 20;
+    // Worst case for one sample: '1111' + 64 bits of delta-of-delta, then '11' + 5 + 6 + 64 bits of value (20 bytes),
+    // plus the writer's 8-byte window.
+    private const int MaxBytesPerSample = 28;
 
     private BitWriter _writer;
     private long _t;
@@ -26,7 +27,8 @@ internal sealed class XorChunk
 
     public XorChunk()
     {
-        _writer = new BitWriter(32);
+        // Sized for a typical full chunk (about 1.5 bytes a sample), so most chunks never grow before they are sealed.
+        _writer = new BitWriter(192);
         _writer.WriteBits(0, 16);
     }
 
