@@ -1,0 +1,738 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Aida.Telemetry.Series;
+
+namespace Aida.Telemetry.Storage;
+
+/// <summary>The embedded time-series store: a head of Gorilla-compressed chunks in memory, a write-ahead log, and
+/// immutable compacted blocks, with Prometheus' append semantics.</summary>
+/// <remarks>
+/// <para>Thread-safe: one lock guards the store; <see cref="AppendBatch"/> takes it once per batch and is the path for
+/// bulk ingestion. Queries materialise their results under the lock.</para>
+/// <para>Durability: samples are acknowledged in memory and reach the WAL (fsynced) when
+/// <see cref="TsdbOptions.WalFlushInterval"/> has elapsed at an append, on <see cref="Flush"/> and on dispose, so a
+/// crash loses at most one interval. Opening replays the WAL and cuts off a torn tail (see <see cref="Recovery"/>).</para>
+/// </remarks>
+public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly TsdbOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly long _blockMs;
+    private readonly long _futureMs;
+    private readonly string? _blocksDirectory;
+    private readonly Dictionary<Labels, int> _ids = [];
+    private readonly PostingsIndex _postings = new();
+    private readonly List<Block> _blocks = [];
+    private readonly WriteAheadLog? _wal;
+    private MemSeries[] _series = new MemSeries[64];
+    private int _seriesCount;
+    private long _minValidTime = long.MinValue;
+    private long _headMaxTime = long.MinValue;
+    private long _headSamples;
+    private long _lastFlush;
+    private bool _disposed;
+
+    /// <summary>An in-memory store with default options.</summary>
+    public Tsdb() : this(new TsdbOptions())
+    {
+    }
+
+    /// <summary>Opens (or creates) the store; with a data directory, loads and verifies blocks, applies retention and
+    /// replays the WAL.</summary>
+    public Tsdb(TsdbOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.BlockDuration.TotalMilliseconds < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "BlockDuration must be at least 1 ms");
+        }
+
+        _options = options;
+        _clock = options.Clock;
+        _blockMs = (long)options.BlockDuration.TotalMilliseconds;
+        _futureMs = (long)Math.Min(options.FutureTolerance.TotalMilliseconds, long.MaxValue / 2);
+        _lastFlush = _clock.GetTimestamp();
+        if (options.DataDirectory is null)
+        {
+            Recovery = new RecoveryReport();
+            return;
+        }
+
+        _blocksDirectory = Path.Combine(options.DataDirectory, "blocks");
+        var corrupt = LoadBlocks(options.DataDirectory, out var problems);
+        ApplyRetentionCore();
+        var replay = new WalReplay(this);
+        _wal = WriteAheadLog.Open(Path.Combine(options.DataDirectory, "wal"), replay, out var walResult);
+        problems.AddRange(walResult.Problems);
+        if (replay.UnknownSeriesSamples > 0)
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"WAL: {replay.UnknownSeriesSamples} samples for series with no series record dropped"));
+        }
+
+        _wal.Checkpoint(WriteCheckpoint);
+        _lastFlush = _clock.GetTimestamp();
+        Recovery = new RecoveryReport
+        {
+            BlocksLoaded = _blocks.Count,
+            WalSegmentsRead = walResult.Segments,
+            WalRecordsReplayed = walResult.Records,
+            WalSamplesReplayed = replay.Samples,
+            WalBytesTruncated = walResult.BytesTruncated,
+            CorruptBlocks = corrupt,
+            Problems = problems,
+        };
+    }
+
+    /// <summary>What opening the data directory found; clean for a memory-only store.</summary>
+    public RecoveryReport Recovery { get; }
+
+    public TsdbStats Stats
+    {
+        get
+        {
+            lock (_lock)
+            {
+                long blockSamples = 0, blockBytes = 0;
+                foreach (var b in _blocks)
+                {
+                    blockSamples += b.SampleCount;
+                    blockBytes += b.BytesOnDisk;
+                }
+
+                return new TsdbStats(_seriesCount, _headSamples + blockSamples, _headSamples, _blocks.Count,
+                    blockBytes + (_disposed ? 0 : _wal?.BytesOnDisk ?? 0), _wal?.FlushCount ?? 0);
+            }
+        }
+    }
+
+    public int GetOrCreateSeries(Labels labels)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            if (_ids.TryGetValue(labels, out var id))
+            {
+                return id;
+            }
+
+            if (LabelRules.Validate(labels) is { } problem)
+            {
+                throw new InvalidSeriesException(problem);
+            }
+
+            id = AddSeries(labels);
+            _wal?.LogSeries(id, labels);
+            return id;
+        }
+    }
+
+    public AppendStatus Append(int series, long timestampMs, double value)
+    {
+        var maxTime = FutureBound();
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            var s = SeriesById(series);
+            var status = AppendCore(s, timestampMs, value, maxTime);
+            if (status == AppendStatus.Ok)
+            {
+                _wal?.LogSample(series, timestampMs, value);
+            }
+
+            FlushIfDue();
+            return status;
+        }
+    }
+
+    /// <summary>Appends many samples under one lock, without allocating per sample: the bulk ingestion path.</summary>
+    /// <param name="statuses">Receives each sample's status when not empty (then the same length as the samples).</param>
+    /// <returns>How many samples were stored.</returns>
+    public int AppendBatch(ReadOnlySpan<int> series, ReadOnlySpan<long> timestampsMs, ReadOnlySpan<double> values, Span<AppendStatus> statuses = default)
+    {
+        if (timestampsMs.Length != series.Length || values.Length != series.Length || (!statuses.IsEmpty && statuses.Length != series.Length))
+        {
+            throw new ArgumentException("series, timestamps, values (and statuses, when given) must have the same length");
+        }
+
+        var maxTime = FutureBound();
+        var stored = 0;
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            var count = (uint)_seriesCount;
+            foreach (var id in series)
+            {
+                if ((uint)id >= count)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(series), id, "unknown series reference");
+                }
+            }
+
+            var all = _series;
+            var wal = _wal;
+            for (var i = 0; i < series.Length; i++)
+            {
+                var status = AppendCore(all[series[i]], timestampsMs[i], values[i], maxTime);
+                if (status == AppendStatus.Ok)
+                {
+                    stored++;
+                    wal?.LogSample(series[i], timestampsMs[i], values[i]);
+                }
+
+                if (!statuses.IsEmpty)
+                {
+                    statuses[i] = status;
+                }
+            }
+
+            FlushIfDue();
+        }
+
+        return stored;
+    }
+
+    public IEnumerable<SeriesSamples> Select(long minTimeMs, long maxTimeMs, IReadOnlyList<LabelMatcher> matchers)
+    {
+        ArgumentNullException.ThrowIfNull(matchers);
+        var result = new List<SeriesSamples>();
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            var samples = new List<Sample>();
+            foreach (var s in Matching(matchers))
+            {
+                CollectSamples(s, minTimeMs, maxTimeMs, samples, stopAtFirst: false);
+                if (samples.Count > 0)
+                {
+                    result.Add(new SeriesSamples(s.Labels, [.. samples]));
+                    samples.Clear();
+                }
+            }
+        }
+
+        result.Sort((a, b) => LabelsOrder.Compare(a.Labels, b.Labels));
+        return result;
+    }
+
+    public IEnumerable<Labels> Series(long minTimeMs, long maxTimeMs, IReadOnlyList<LabelMatcher> matchers)
+    {
+        ArgumentNullException.ThrowIfNull(matchers);
+        var result = new List<Labels>();
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            var samples = new List<Sample>(1);
+            foreach (var s in Matching(matchers))
+            {
+                CollectSamples(s, minTimeMs, maxTimeMs, samples, stopAtFirst: true);
+                if (samples.Count > 0)
+                {
+                    result.Add(s.Labels);
+                    samples.Clear();
+                }
+            }
+        }
+
+        result.Sort(LabelsOrder.Compare);
+        return result;
+    }
+
+    /// <summary>Every label name in use, sorted.</summary>
+    public IEnumerable<string> LabelNames()
+    {
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            var names = _postings.Names().ToList();
+            names.Sort(StringComparer.Ordinal);
+            return names;
+        }
+    }
+
+    /// <summary>Every value of one label, sorted.</summary>
+    public IEnumerable<string> LabelValues(string name)
+    {
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            var values = _postings.Values(name).ToList();
+            values.Sort(StringComparer.Ordinal);
+            return values;
+        }
+    }
+
+    /// <summary>Writes and fsyncs the WAL now.</summary>
+    public void Flush()
+    {
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            FlushWal();
+        }
+    }
+
+    /// <summary>Moves head chunks older than the newest block boundary (by the newest sample's time) into one block per
+    /// window, persists them, truncates the WAL to the head, raises the head's lower bound (older samples become out of
+    /// bounds) and applies retention.</summary>
+    /// <returns>The number of blocks written.</returns>
+    public int Compact()
+    {
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            var written = CompactCore();
+            ApplyRetentionCore();
+            return written;
+        }
+    }
+
+    /// <summary>Deletes blocks whose end is older than now minus <see cref="TsdbOptions.Retention"/>.</summary>
+    /// <returns>The number of blocks deleted.</returns>
+    public int ApplyRetention()
+    {
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            return ApplyRetentionCore();
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _wal?.Dispose();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private AppendStatus AppendCore(MemSeries s, long timestampMs, double value, long maxTime)
+    {
+        if (timestampMs < _minValidTime || timestampMs > maxTime)
+        {
+            return AppendStatus.OutOfBounds;
+        }
+
+        var bits = BitConverter.DoubleToUInt64Bits(value);
+        if (s.HasSamples && timestampMs <= s.LastTime)
+        {
+            if (timestampMs < s.LastTime)
+            {
+                return AppendStatus.OutOfOrder;
+            }
+
+            return bits == s.LastBits ? AppendStatus.Duplicate : AppendStatus.DuplicateConflict;
+        }
+
+        s.Append(timestampMs, value, bits, _blockMs);
+        _headSamples++;
+        if (timestampMs > _headMaxTime)
+        {
+            _headMaxTime = timestampMs;
+        }
+
+        return AppendStatus.Ok;
+    }
+
+    private long FutureBound()
+    {
+        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        return now > long.MaxValue - _futureMs ? long.MaxValue : now + _futureMs;
+    }
+
+    private void FlushIfDue()
+    {
+        if (_wal is not null && _clock.GetElapsedTime(_lastFlush) >= _options.WalFlushInterval)
+        {
+            FlushWal();
+        }
+    }
+
+    private void FlushWal()
+    {
+        if (_wal is not null)
+        {
+            _wal.Flush();
+            _lastFlush = _clock.GetTimestamp();
+        }
+    }
+
+    private MemSeries SeriesById(int id) =>
+        (uint)id < (uint)_seriesCount ? _series[id] : throw new ArgumentOutOfRangeException(nameof(id), id, "unknown series reference");
+
+    private int AddSeries(Labels labels)
+    {
+        var id = _seriesCount;
+        if (id == _series.Length)
+        {
+            Array.Resize(ref _series, id * 2);
+        }
+
+        _series[id] = new MemSeries(id, labels);
+        _seriesCount++;
+        _ids.Add(labels, id);
+        _postings.Add(id, labels);
+        return id;
+    }
+
+    private int GetOrAddSeries(Labels labels) => _ids.TryGetValue(labels, out var id) ? id : AddSeries(labels);
+
+    private IEnumerable<MemSeries> Matching(IReadOnlyList<LabelMatcher> matchers)
+    {
+        var candidates = _postings.Candidates(matchers);
+        if (candidates is null)
+        {
+            for (var id = 0; id < _seriesCount; id++)
+            {
+                if (MatchesAll(_series[id].Labels, matchers))
+                {
+                    yield return _series[id];
+                }
+            }
+
+            yield break;
+        }
+
+        foreach (var id in candidates)
+        {
+            if (MatchesAll(_series[id].Labels, matchers))
+            {
+                yield return _series[id];
+            }
+        }
+    }
+
+    private static bool MatchesAll(Labels labels, IReadOnlyList<LabelMatcher> matchers)
+    {
+        foreach (var m in matchers)
+        {
+            if (!m.Matches(labels))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Samples in range from blocks (oldest first) then the head; a timestamp already emitted is skipped, so
+    /// overlapping data can never produce out-of-order output.</summary>
+    private void CollectSamples(MemSeries s, long minTime, long maxTime, List<Sample> into, bool stopAtFirst)
+    {
+        var last = long.MinValue;
+        var any = false;
+        foreach (var block in _blocks)
+        {
+            if (block.MaxTime <= minTime || block.MinTime > maxTime || !block.ById.TryGetValue(s.Id, out var bs))
+            {
+                continue;
+            }
+
+            foreach (var c in bs.Chunks)
+            {
+                if (c.MaxTime < minTime)
+                {
+                    continue;
+                }
+
+                if (c.MinTime > maxTime)
+                {
+                    break;
+                }
+
+                if (CollectChunk(block.Chunk(c), minTime, maxTime, into, ref last, ref any, stopAtFirst))
+                {
+                    return;
+                }
+            }
+        }
+
+        foreach (var c in s.Chunks)
+        {
+            if (c.MaxTime < minTime)
+            {
+                continue;
+            }
+
+            if (c.MinTime > maxTime)
+            {
+                break;
+            }
+
+            if (CollectChunk(c.Bytes, minTime, maxTime, into, ref last, ref any, stopAtFirst))
+            {
+                return;
+            }
+        }
+    }
+
+    private static bool CollectChunk(ReadOnlySpan<byte> chunk, long minTime, long maxTime, List<Sample> into, ref long last, ref bool any, bool stopAtFirst)
+    {
+        var it = new XorIterator(chunk);
+        while (it.Next())
+        {
+            var t = it.Timestamp;
+            if (t > maxTime)
+            {
+                return false;
+            }
+
+            if (t < minTime || (any && t <= last))
+            {
+                continue;
+            }
+
+            into.Add(new Sample(t, it.Value));
+            last = t;
+            any = true;
+            if (stopAtFirst)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private int CompactCore()
+    {
+        if (_headSamples == 0)
+        {
+            return 0;
+        }
+
+        var boundary = BlockWindow.Start(_headMaxTime, _blockMs);
+        if (boundary <= _minValidTime)
+        {
+            return 0;
+        }
+
+        // window start -> series id -> chunks; chunks never straddle windows (MemSeries cuts them at boundaries).
+        var windows = new SortedDictionary<long, SortedDictionary<int, List<XorChunk>>>();
+        var moved = new int[_seriesCount];
+        for (var id = 0; id < _seriesCount; id++)
+        {
+            foreach (var c in _series[id].Chunks)
+            {
+                if (c.MaxTime >= boundary)
+                {
+                    break;
+                }
+
+                var window = BlockWindow.Start(c.MinTime, _blockMs);
+                if (!windows.TryGetValue(window, out var bySeries))
+                {
+                    bySeries = [];
+                    windows.Add(window, bySeries);
+                }
+
+                if (!bySeries.TryGetValue(id, out var chunks))
+                {
+                    chunks = [];
+                    bySeries.Add(id, chunks);
+                }
+
+                c.Seal();
+                chunks.Add(c);
+                moved[id]++;
+            }
+        }
+
+        var blocks = new List<(Block Block, int[] Ids)>();
+        foreach (var (window, bySeries) in windows)
+        {
+            var ids = bySeries.Keys.ToArray();
+            Array.Sort(ids, (a, b) => LabelsOrder.Compare(_series[a].Labels, _series[b].Labels));
+            var series = ids.Select(id => (_series[id].Labels, bySeries[id])).ToList();
+            var block = Block.Build(window, BlockWindow.End(window, _blockMs), series);
+            if (_blocksDirectory is not null)
+            {
+                Directory.CreateDirectory(_blocksDirectory);
+                block.Persist(_blocksDirectory);
+            }
+
+            blocks.Add((block, ids));
+        }
+
+        // Only now, with every block durable, does the head let go of the data.
+        foreach (var (block, ids) in blocks)
+        {
+            for (var i = 0; i < ids.Length; i++)
+            {
+                block.ById.Add(ids[i], block.Series[i]);
+            }
+
+            _blocks.Add(block);
+        }
+
+        _blocks.Sort((a, b) => a.MinTime.CompareTo(b.MinTime));
+        for (var id = 0; id < _seriesCount; id++)
+        {
+            if (moved[id] > 0)
+            {
+                _headSamples -= _series[id].RemoveOldest(moved[id]);
+            }
+        }
+
+        _minValidTime = boundary;
+        _wal?.Checkpoint(WriteCheckpoint);
+        _lastFlush = _clock.GetTimestamp();
+        return blocks.Count;
+    }
+
+    private int ApplyRetentionCore()
+    {
+        var cutoff = _clock.GetUtcNow().ToUnixTimeMilliseconds() - (long)_options.Retention.TotalMilliseconds;
+        var deleted = _blocks.RemoveAll(b =>
+        {
+            if (b.MaxTime >= cutoff)
+            {
+                return false;
+            }
+
+            if (b.Directory is not null)
+            {
+                Directory.Delete(b.Directory, true);
+            }
+
+            return true;
+        });
+        return deleted;
+    }
+
+    private List<string> LoadBlocks(string dataDirectory, out List<string> problems)
+    {
+        problems = [];
+        var corrupt = new List<string>();
+        if (!Directory.Exists(_blocksDirectory))
+        {
+            return corrupt;
+        }
+
+        foreach (var dir in Directory.GetDirectories(_blocksDirectory).Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileName(dir);
+            if (name.StartsWith(".tmp-", StringComparison.Ordinal))
+            {
+                // A compaction that crashed before its rename: the data is still in the WAL.
+                Directory.Delete(dir, true);
+                continue;
+            }
+
+            var block = Block.Load(dir, out var problem);
+            if (block is null)
+            {
+                var aside = Path.Combine(dataDirectory, "corrupt", name);
+                Directory.CreateDirectory(Path.Combine(dataDirectory, "corrupt"));
+                if (Directory.Exists(aside))
+                {
+                    aside += "." + _clock.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+                }
+
+                Directory.Move(dir, aside);
+                corrupt.Add(name);
+                problems.Add($"block {name}: {problem}; moved to corrupt/");
+                continue;
+            }
+
+            for (var i = 0; i < block.Series.Length; i++)
+            {
+                block.ById[GetOrAddSeries(block.Series[i].Labels)] = block.Series[i];
+            }
+
+            _blocks.Add(block);
+            _minValidTime = Math.Max(_minValidTime, block.MaxTime);
+        }
+
+        _blocks.Sort((a, b) => a.MinTime.CompareTo(b.MinTime));
+        return corrupt;
+    }
+
+    private void WriteCheckpoint(WriteAheadLog wal)
+    {
+        for (var id = 0; id < _seriesCount; id++)
+        {
+            wal.LogSeries(id, _series[id].Labels);
+        }
+
+        for (var id = 0; id < _seriesCount; id++)
+        {
+            foreach (var c in _series[id].Chunks)
+            {
+                wal.LogChunk(id, c.Bytes);
+            }
+        }
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>Feeds WAL records into the head, mapping the log's series ids (from an earlier process) to this one's.</summary>
+    private sealed class WalReplay(Tsdb tsdb) : IWalReplayTarget
+    {
+        private readonly Dictionary<int, MemSeries> _byWalId = [];
+
+        public long Samples { get; private set; }
+
+        public long UnknownSeriesSamples { get; private set; }
+
+        public void OnSeries(int walId, Labels labels) => _byWalId[walId] = tsdb._series[tsdb.GetOrAddSeries(labels)];
+
+        public void OnSample(int walId, long timestampMs, double value)
+        {
+            if (!_byWalId.TryGetValue(walId, out var s))
+            {
+                UnknownSeriesSamples++;
+                return;
+            }
+
+            // Samples already in blocks fall below the head's lower bound and are skipped; the future bound does not
+            // apply to data that was accepted before.
+            if (tsdb.AppendCore(s, timestampMs, value, long.MaxValue) == AppendStatus.Ok)
+            {
+                Samples++;
+            }
+        }
+
+        public void OnChunk(int walId, ReadOnlySpan<byte> chunk)
+        {
+            var it = new XorIterator(chunk);
+            while (it.Next())
+            {
+                OnSample(walId, it.Timestamp, it.Value);
+            }
+        }
+    }
+}
+
+/// <summary>Prometheus' label-set order: pairwise by name then value (ordinal), a prefix first.</summary>
+internal static class LabelsOrder
+{
+    public static int Compare(Labels a, Labels b)
+    {
+        var n = Math.Min(a.Count, b.Count);
+        for (var i = 0; i < n; i++)
+        {
+            var c = string.CompareOrdinal(a.Name(i), b.Name(i));
+            if (c != 0)
+            {
+                return c;
+            }
+
+            c = string.CompareOrdinal(a.Value(i), b.Value(i));
+            if (c != 0)
+            {
+                return c;
+            }
+        }
+
+        return a.Count.CompareTo(b.Count);
+    }
+}

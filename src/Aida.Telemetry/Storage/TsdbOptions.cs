@@ -1,0 +1,57 @@
+namespace Aida.Telemetry.Storage;
+
+/// <summary>Where and how a <see cref="Tsdb"/> keeps its data.</summary>
+public sealed record TsdbOptions
+{
+    /// <summary>Directory for the write-ahead log (<c>wal/</c>) and compacted blocks (<c>blocks/</c>); null (the default)
+    /// keeps everything in memory and loses it on dispose.</summary>
+    public string? DataDirectory { get; init; }
+
+    /// <summary>How long appended samples may sit in memory before the WAL is written and fsynced, checked at each
+    /// append; default 1 s. This bounds what a crash can lose.</summary>
+    public TimeSpan WalFlushInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Width of a compacted block, aligned to multiples of it since the epoch; default 2 h (as Prometheus).</summary>
+    public TimeSpan BlockDuration { get; init; } = TimeSpan.FromHours(2);
+
+    /// <summary>Blocks ending longer ago than this are deleted; default 15 d (as Prometheus).</summary>
+    public TimeSpan Retention { get; init; } = TimeSpan.FromDays(15);
+
+    /// <summary>How far ahead of the clock a sample may be before it is refused as out of bounds; default 10 min.</summary>
+    public TimeSpan FutureTolerance { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The clock for flush intervals, the future bound and retention; default the system clock.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+}
+
+/// <summary>A snapshot of a <see cref="Tsdb"/>'s size.</summary>
+/// <param name="SeriesCount">Series known to the store.</param>
+/// <param name="SampleCount">Samples in the head and in blocks.</param>
+/// <param name="HeadSampleCount">Samples not yet compacted.</param>
+/// <param name="BlockCount">Compacted blocks served.</param>
+/// <param name="BytesOnDisk">WAL segments plus block files; 0 in memory.</param>
+/// <param name="WalFlushes">Times the WAL has been written and fsynced since open.</param>
+public readonly record struct TsdbStats(int SeriesCount, long SampleCount, long HeadSampleCount, int BlockCount, long BytesOnDisk, long WalFlushes);
+
+/// <summary>What opening a data directory found: how much WAL was replayed, what had to be cut off or set aside.</summary>
+public sealed record RecoveryReport
+{
+    public int BlocksLoaded { get; init; }
+
+    public int WalSegmentsRead { get; init; }
+
+    public long WalRecordsReplayed { get; init; }
+
+    public long WalSamplesReplayed { get; init; }
+
+    /// <summary>Bytes cut from the end of WAL segments because a record there was torn or failed its CRC.</summary>
+    public long WalBytesTruncated { get; init; }
+
+    /// <summary>Block directories that failed verification and were moved to <c>corrupt/</c>.</summary>
+    public IReadOnlyList<string> CorruptBlocks { get; init; } = [];
+
+    /// <summary>One line per problem found, for the log.</summary>
+    public IReadOnlyList<string> Problems { get; init; } = [];
+
+    public bool IsClean => WalBytesTruncated == 0 && CorruptBlocks.Count == 0 && Problems.Count == 0;
+}

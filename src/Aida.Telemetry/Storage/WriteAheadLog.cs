@@ -1,0 +1,441 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Aida.Telemetry.Series;
+
+namespace Aida.Telemetry.Storage;
+
+/// <summary>What WAL replay feeds records into.</summary>
+internal interface IWalReplayTarget
+{
+    void OnSeries(int walId, Labels labels);
+
+    void OnSample(int walId, long timestampMs, double value);
+
+    void OnChunk(int walId, ReadOnlySpan<byte> chunk);
+}
+
+/// <summary>The write-ahead log: numbered segment files of records, each <c>[u32 length][u32 CRC-32C][type][payload]</c>
+/// (little-endian; length and CRC cover type and payload).</summary>
+/// <remarks>Records: series (<c>i32 id, varint n, n × (name, value)</c>), samples (<c>n × (i32 id, i64 ts, u64 value
+/// bits)</c>, fixed width so the append path is a few stores), chunk (<c>i32 id, XOR chunk bytes</c>, used by checkpoints).
+/// Records are built in memory and reach the file only on <see cref="Flush"/>, which fsyncs. A checkpoint rewrites the
+/// head into a fresh segment and deletes the older ones; a crash half-way leaves the old segments, whose replay plus the
+/// torn checkpoint only repeats samples the head then refuses as duplicates or out of order.</remarks>
+internal sealed class WriteAheadLog : IDisposable
+{
+    public const byte SeriesRecord = 1;
+    public const byte SamplesRecord = 2;
+    public const byte ChunkRecord = 3;
+
+    private const int HeaderSize = 8;
+    private const int SampleSize = 20;
+    private const int MaxRecordPayload = 1 << 20;
+    private const int MaxRecordLength = 64 << 20;
+    private const long SegmentTargetSize = 128L << 20;
+    private const int WriteThrough = 4 << 20;
+
+    private readonly string _directory;
+    private FileStream? _segment;
+    private int _segmentIndex;
+    private long _closedSegmentsBytes;
+    private byte[] _buffer = new byte[1 << 16];
+    private int _length;
+    private int _recordStart = -1;
+    private byte _recordType;
+
+    private WriteAheadLog(string directory, int lastSegmentIndex)
+    {
+        _directory = directory;
+        _segmentIndex = lastSegmentIndex;
+    }
+
+    public long FlushCount { get; private set; }
+
+    public long BytesOnDisk => _closedSegmentsBytes + (_segment?.Length ?? 0);
+
+    /// <summary>Replays every segment under <paramref name="directory"/> into <paramref name="target"/>, truncating each
+    /// segment at its first torn or corrupt record, and returns a log ready for <see cref="Checkpoint"/>.</summary>
+    public static WriteAheadLog Open(string directory, IWalReplayTarget target, out WalReplayResult result)
+    {
+        Directory.CreateDirectory(directory);
+        var segments = Segments(directory);
+        var problems = new List<string>();
+        long records = 0, truncated = 0;
+        foreach (var (index, path) in segments)
+        {
+            var bytes = File.ReadAllBytes(path);
+            var good = ReplaySegment(bytes, target, ref records, out var problem);
+            if (problem is not null)
+            {
+                var cut = bytes.Length - good;
+                truncated += cut;
+                problems.Add(string.Create(CultureInfo.InvariantCulture, $"WAL segment {Path.GetFileName(path)}: {problem} at offset {good}; truncated {cut} bytes"));
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Write);
+                stream.SetLength(good);
+                stream.Flush(true);
+            }
+        }
+
+        result = new WalReplayResult(segments.Count, records, truncated, problems);
+        return new WriteAheadLog(directory, segments.Count == 0 ? 0 : segments[^1].Index);
+    }
+
+    private static List<(int Index, string Path)> Segments(string directory)
+    {
+        var segments = new List<(int, string)>();
+        foreach (var path in Directory.EnumerateFiles(directory))
+        {
+            if (int.TryParse(Path.GetFileName(path), NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+            {
+                segments.Add((index, path));
+            }
+        }
+
+        segments.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+        return segments;
+    }
+
+    /// <summary>Replays records until the end or the first bad one; returns the length of the good prefix.</summary>
+    private static int ReplaySegment(byte[] bytes, IWalReplayTarget target, ref long records, out string? problem)
+    {
+        var offset = 0;
+        while (offset < bytes.Length)
+        {
+            var remaining = bytes.Length - offset;
+            if (remaining < HeaderSize)
+            {
+                problem = "torn record header";
+                return offset;
+            }
+
+            var length = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(offset));
+            var crc = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(offset + 4));
+            if (length <= 0 || length > MaxRecordLength)
+            {
+                problem = string.Create(CultureInfo.InvariantCulture, $"invalid record length {length}");
+                return offset;
+            }
+
+            if (length > remaining - HeaderSize)
+            {
+                problem = "torn record";
+                return offset;
+            }
+
+            var record = bytes.AsSpan(offset + HeaderSize, length);
+            if (Crc32C.Compute(record) != crc)
+            {
+                problem = "record CRC mismatch";
+                return offset;
+            }
+
+            try
+            {
+                ReplayRecord(record, target);
+            }
+            catch (InvalidDataException e)
+            {
+                problem = "undecodable record: " + e.Message;
+                return offset;
+            }
+
+            records++;
+            offset += HeaderSize + length;
+        }
+
+        problem = null;
+        return offset;
+    }
+
+    private static void ReplayRecord(ReadOnlySpan<byte> record, IWalReplayTarget target)
+    {
+        var payload = record[1..];
+        switch (record[0])
+        {
+            case SeriesRecord:
+                var reader = new SpanReader(payload);
+                var id = reader.Int32();
+                var count = reader.Varint();
+                var pairs = new KeyValuePair<string, string>[count];
+                for (var i = 0; i < count; i++)
+                {
+                    pairs[i] = new(reader.String(), reader.String());
+                }
+
+                target.OnSeries(id, Labels.From(pairs));
+                break;
+            case SamplesRecord:
+                if (payload.Length % SampleSize != 0)
+                {
+                    throw new InvalidDataException("samples record of odd length");
+                }
+
+                for (var p = 0; p < payload.Length; p += SampleSize)
+                {
+                    target.OnSample(
+                        BinaryPrimitives.ReadInt32LittleEndian(payload[p..]),
+                        BinaryPrimitives.ReadInt64LittleEndian(payload[(p + 4)..]),
+                        BitConverter.UInt64BitsToDouble(BinaryPrimitives.ReadUInt64LittleEndian(payload[(p + 12)..])));
+                }
+
+                break;
+            case ChunkRecord:
+                if (payload.Length < 6)
+                {
+                    throw new InvalidDataException("chunk record too short");
+                }
+
+                target.OnChunk(BinaryPrimitives.ReadInt32LittleEndian(payload), payload[4..]);
+                break;
+            default:
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"unknown record type {record[0]}"));
+        }
+    }
+
+    public void LogSeries(int id, Labels labels)
+    {
+        BeginRecord(SeriesRecord);
+        var size = 4 + 10;
+        for (var i = 0; i < labels.Count; i++)
+        {
+            size += 20 + Encoding.UTF8.GetByteCount(labels.Name(i)) + Encoding.UTF8.GetByteCount(labels.Value(i));
+        }
+
+        Reserve(size);
+        BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(_length), id);
+        _length += 4;
+        WriteVarint(labels.Count);
+        for (var i = 0; i < labels.Count; i++)
+        {
+            WriteString(labels.Name(i));
+            WriteString(labels.Value(i));
+        }
+
+        EndRecord();
+    }
+
+    /// <summary>Adds one sample to the open samples record: the append hot path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void LogSample(int id, long timestampMs, double value)
+    {
+        if (_recordType != SamplesRecord || _recordStart < 0 || _length + SampleSize > _buffer.Length
+            || _length - _recordStart >= MaxRecordPayload)
+        {
+            BeginSamples();
+        }
+
+        var span = _buffer.AsSpan(_length, SampleSize);
+        BinaryPrimitives.WriteInt32LittleEndian(span, id);
+        BinaryPrimitives.WriteInt64LittleEndian(span[4..], timestampMs);
+        BinaryPrimitives.WriteUInt64LittleEndian(span[12..], BitConverter.DoubleToUInt64Bits(value));
+        _length += SampleSize;
+    }
+
+    public void LogChunk(int id, ReadOnlySpan<byte> chunk)
+    {
+        BeginRecord(ChunkRecord);
+        Reserve(4 + chunk.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(_length), id);
+        chunk.CopyTo(_buffer.AsSpan(_length + 4));
+        _length += 4 + chunk.Length;
+        EndRecord();
+    }
+
+    /// <summary>Writes every buffered record to the current segment and fsyncs it.</summary>
+    public void Flush()
+    {
+        WriteBuffered();
+        _segment!.Flush(true);
+        FlushCount++;
+        if (_segment.Length >= SegmentTargetSize)
+        {
+            StartSegment();
+        }
+    }
+
+    /// <summary>Replaces the log by a fresh segment holding what <paramref name="writeState"/> logs (the head), then
+    /// deletes the older segments. Buffered records are dropped: the state written supersedes them.</summary>
+    public void Checkpoint(Action<WriteAheadLog> writeState)
+    {
+        _length = 0;
+        _recordStart = -1;
+        var previous = Segments(_directory);
+        StartSegment();
+        writeState(this);
+        Flush();
+        foreach (var (index, path) in previous)
+        {
+            if (index < _segmentIndex)
+            {
+                File.Delete(path);
+            }
+        }
+
+        _closedSegmentsBytes = 0;
+        foreach (var (index, path) in Segments(_directory))
+        {
+            if (index != _segmentIndex)
+            {
+                _closedSegmentsBytes += new FileInfo(path).Length;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_segment is not null)
+        {
+            Flush();
+            _segment.Dispose();
+            _segment = null;
+        }
+    }
+
+    private void StartSegment()
+    {
+        if (_segment is not null)
+        {
+            _closedSegmentsBytes += _segment.Length;
+            _segment.Dispose();
+        }
+
+        _segmentIndex++;
+        var path = Path.Combine(_directory, _segmentIndex.ToString("D8", CultureInfo.InvariantCulture));
+        _segment = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
+    }
+
+    private void WriteBuffered()
+    {
+        EndRecord();
+        _segment!.Write(_buffer, 0, _length);
+        _length = 0;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void BeginSamples()
+    {
+        if (_length >= WriteThrough && _segment is not null)
+        {
+            // Bound memory between fsyncs: hand full records to the OS now, fsync still waits for the interval.
+            WriteBuffered();
+        }
+
+        BeginRecord(SamplesRecord);
+        Reserve(MaxRecordPayload + SampleSize);
+    }
+
+    private void BeginRecord(byte type)
+    {
+        EndRecord();
+        Reserve(HeaderSize + 1);
+        _recordStart = _length;
+        _buffer[_length + HeaderSize] = type;
+        _length += HeaderSize + 1;
+        _recordType = type;
+    }
+
+    private void EndRecord()
+    {
+        if (_recordStart < 0)
+        {
+            return;
+        }
+
+        var length = _length - _recordStart - HeaderSize;
+        if (length == 1)
+        {
+            // An empty record (a samples record nothing was added to) is dropped.
+            _length = _recordStart;
+        }
+        else
+        {
+            var header = _buffer.AsSpan(_recordStart);
+            BinaryPrimitives.WriteInt32LittleEndian(header, length);
+            BinaryPrimitives.WriteUInt32LittleEndian(header[4..], Crc32C.Compute(_buffer.AsSpan(_recordStart + HeaderSize, length)));
+        }
+
+        _recordStart = -1;
+        _recordType = 0;
+    }
+
+    private void Reserve(int bytes)
+    {
+        if (_length + bytes > _buffer.Length)
+        {
+            Array.Resize(ref _buffer, Math.Max(_length + bytes, _buffer.Length * 2));
+        }
+    }
+
+    private void WriteVarint(int value)
+    {
+        var u = (uint)value;
+        while (u >= 0x80)
+        {
+            _buffer[_length++] = (byte)(u | 0x80);
+            u >>= 7;
+        }
+
+        _buffer[_length++] = (byte)u;
+    }
+
+    private void WriteString(string s)
+    {
+        var count = Encoding.UTF8.GetByteCount(s);
+        WriteVarint(count);
+        _length += Encoding.UTF8.GetBytes(s, _buffer.AsSpan(_length));
+    }
+
+    /// <summary>Bounds-checked reads of a series record.</summary>
+    private ref struct SpanReader(ReadOnlySpan<byte> bytes)
+    {
+        private readonly ReadOnlySpan<byte> _bytes = bytes;
+        private int _position;
+
+        public int Int32()
+        {
+            Need(4);
+            var v = BinaryPrimitives.ReadInt32LittleEndian(_bytes[_position..]);
+            _position += 4;
+            return v;
+        }
+
+        public int Varint()
+        {
+            var result = 0;
+            for (var shift = 0; shift < 35; shift += 7)
+            {
+                Need(1);
+                var b = _bytes[_position++];
+                result |= (b & 0x7f) << shift;
+                if (b < 0x80)
+                {
+                    return result >= 0 ? result : throw new InvalidDataException("negative length");
+                }
+            }
+
+            throw new InvalidDataException("varint too long");
+        }
+
+        public string String()
+        {
+            var length = Varint();
+            Need(length);
+            var s = Encoding.UTF8.GetString(_bytes.Slice(_position, length));
+            _position += length;
+            return s;
+        }
+
+        private readonly void Need(int bytes)
+        {
+            if (_bytes.Length - _position < bytes)
+            {
+                throw new InvalidDataException("record ends early");
+            }
+        }
+    }
+}
+
+/// <summary>Counts from one WAL replay.</summary>
+internal sealed record WalReplayResult(int Segments, long Records, long BytesTruncated, IReadOnlyList<string> Problems);

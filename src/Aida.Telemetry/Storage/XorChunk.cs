@@ -1,0 +1,268 @@
+using System.Buffers.Binary;
+
+namespace Aida.Telemetry.Storage;
+
+/// <summary>Up to 120 samples compressed as in Gorilla (Pelkonen et al., VLDB 2015, §4.1) with Prometheus' bit layout
+/// (tsdb/chunkenc/xor.go): a 2-byte big-endian sample count, the first timestamp as a varint and value as 64 raw bits,
+/// the second timestamp as a varint delta, then delta-of-delta timestamps in '0'/'10'+14/'110'+17/'1110'+20/'1111'+64
+/// bit buckets and values XOR-ed with their predecessor, reusing the previous leading/trailing zero window when the new
+/// one fits inside it.</summary>
+/// <remarks>Deltas are zig-zag encoded and wrap modulo 2^64, so any sequence of timestamps (even unordered or far apart)
+/// round-trips; the store only ever appends in order. Values are compared as bits, so NaN payloads such as the staleness
+/// marker survive.</remarks>
+internal sealed class XorChunk
+{
+    public const int MaxSamples = 120;
+
+    // Worst case for one sample: '1111' + 64 bits of delta-of-delta, then '11' + 5 + 6 + 64 bits of value (20 bytes),
+    // plus the writer's 8-byte window.
+    private const int MaxBytesPerSample = 28;
+
+    private BitWriter _writer;
+    private long _t;
+    private long _tDelta;
+    private ulong _v;
+    private byte _leading = 0xff;
+    private byte _trailing;
+
+    public XorChunk()
+    {
+        // Sized for a typical full chunk (about 1.5 bytes a sample), so most chunks never grow before they are sealed.
+        _writer = new BitWriter(192);
+        _writer.WriteBits(0, 16);
+    }
+
+    public int Count { get; private set; }
+
+    /// <summary>The first appended timestamp (the minimum, as the store appends in order).</summary>
+    public long MinTime { get; private set; }
+
+    /// <summary>The last appended timestamp.</summary>
+    public long MaxTime { get; private set; }
+
+    public bool IsFull => Count >= MaxSamples;
+
+    /// <summary>The encoded chunk, header included; valid until the next append.</summary>
+    public ReadOnlySpan<byte> Bytes => _writer.Written;
+
+    public void Append(long timestampMs, double value)
+    {
+        if (Count >= MaxSamples)
+        {
+            throw new InvalidOperationException($"a chunk holds at most {MaxSamples} samples");
+        }
+
+        _writer.EnsureCapacity(MaxBytesPerSample);
+        var v = BitConverter.DoubleToUInt64Bits(value);
+        switch (Count)
+        {
+            case 0:
+                _writer.WriteVarint(timestampMs);
+                _writer.WriteBits(v, 64);
+                MinTime = timestampMs;
+                break;
+            case 1:
+                _tDelta = unchecked(timestampMs - _t);
+                _writer.WriteVarint(_tDelta);
+                WriteValue(v);
+                break;
+            default:
+                var delta = unchecked(timestampMs - _t);
+                WriteDeltaOfDelta(unchecked(delta - _tDelta));
+                _tDelta = delta;
+                WriteValue(v);
+                break;
+        }
+
+        _t = timestampMs;
+        _v = v;
+        MaxTime = timestampMs;
+        Count++;
+        _writer.SetByte(0, (byte)(Count >> 8));
+        _writer.SetByte(1, (byte)Count);
+    }
+
+    /// <summary>Releases spare buffer space once the chunk is closed.</summary>
+    public void Seal() => _writer.Trim();
+
+    public XorIterator Iterator() => new(Bytes);
+
+    /// <summary>The sample count stored in an encoded chunk's header.</summary>
+    public static int CountOf(ReadOnlySpan<byte> chunk) => chunk.Length < 2 ? 0 : BinaryPrimitives.ReadUInt16BigEndian(chunk);
+
+    private void WriteDeltaOfDelta(long dod)
+    {
+        if (dod == 0)
+        {
+            _writer.WriteBit(false);
+        }
+        else if (FitsBucket(dod, 14))
+        {
+            _writer.WriteBits(0b10, 2);
+            _writer.WriteBits((ulong)dod, 14);
+        }
+        else if (FitsBucket(dod, 17))
+        {
+            _writer.WriteBits(0b110, 3);
+            _writer.WriteBits((ulong)dod, 17);
+        }
+        else if (FitsBucket(dod, 20))
+        {
+            _writer.WriteBits(0b1110, 4);
+            _writer.WriteBits((ulong)dod, 20);
+        }
+        else
+        {
+            _writer.WriteBits(0b1111, 4);
+            _writer.WriteBits((ulong)dod, 64);
+        }
+    }
+
+    // Prometheus' bitRange: the bucket holds -(2^(n-1)-1) .. 2^(n-1).
+    private static bool FitsBucket(long x, int bits) => -((1L << (bits - 1)) - 1) <= x && x <= 1L << (bits - 1);
+
+    private void WriteValue(ulong v)
+    {
+        var xor = v ^ _v;
+        if (xor == 0)
+        {
+            _writer.WriteBit(false);
+            return;
+        }
+
+        _writer.WriteBit(true);
+        var leading = (byte)Math.Min(ulong.LeadingZeroCount(xor), 31);
+        var trailing = (byte)ulong.TrailingZeroCount(xor);
+        if (_leading != 0xff && leading >= _leading && trailing >= _trailing)
+        {
+            _writer.WriteBit(false);
+            _writer.WriteBits(xor >> _trailing, 64 - _leading - _trailing);
+            return;
+        }
+
+        _leading = leading;
+        _trailing = trailing;
+        var significant = 64 - leading - trailing;
+        _writer.WriteBit(true);
+        _writer.WriteBits(leading, 5);
+        // 64 significant bits are written as 0: six bits cannot hold 64, and 0 is never otherwise needed.
+        _writer.WriteBits((ulong)significant, 6);
+        _writer.WriteBits(xor >> trailing, significant);
+    }
+}
+
+/// <summary>Decodes an <see cref="XorChunk"/>'s bytes sample by sample.</summary>
+internal ref struct XorIterator
+{
+    private BitReader _reader;
+    private readonly int _total;
+    private int _read;
+    private long _t;
+    private long _tDelta;
+    private ulong _v;
+    private byte _leading;
+    private byte _trailing;
+
+    public XorIterator(ReadOnlySpan<byte> chunk)
+    {
+        _total = XorChunk.CountOf(chunk);
+        _reader = new BitReader(chunk, 16);
+    }
+
+    public readonly long Timestamp => _t;
+
+    public readonly double Value => BitConverter.UInt64BitsToDouble(_v);
+
+    public bool Next()
+    {
+        if (_read >= _total)
+        {
+            return false;
+        }
+
+        switch (_read)
+        {
+            case 0:
+                _t = _reader.ReadVarint();
+                _v = _reader.ReadBits(64);
+                break;
+            case 1:
+                _tDelta = _reader.ReadVarint();
+                _t = unchecked(_t + _tDelta);
+                ReadValue();
+                break;
+            default:
+                _tDelta = unchecked(_tDelta + ReadDeltaOfDelta());
+                _t = unchecked(_t + _tDelta);
+                ReadValue();
+                break;
+        }
+
+        _read++;
+        return true;
+    }
+
+    private long ReadDeltaOfDelta()
+    {
+        var prefix = 0;
+        for (var i = 0; i < 4; i++)
+        {
+            if (!_reader.ReadBit())
+            {
+                break;
+            }
+
+            prefix++;
+        }
+
+        var size = prefix switch
+        {
+            0 => 0,
+            1 => 14,
+            2 => 17,
+            3 => 20,
+            _ => 64,
+        };
+        if (size == 0)
+        {
+            return 0;
+        }
+
+        var bits = _reader.ReadBits(size);
+        if (size == 64)
+        {
+            return (long)bits;
+        }
+
+        var value = (long)bits;
+        if (value > 1L << (size - 1))
+        {
+            value -= 1L << size;
+        }
+
+        return value;
+    }
+
+    private void ReadValue()
+    {
+        if (!_reader.ReadBit())
+        {
+            return;
+        }
+
+        if (_reader.ReadBit())
+        {
+            _leading = (byte)_reader.ReadBits(5);
+            var significant = (int)_reader.ReadBits(6);
+            if (significant == 0)
+            {
+                significant = 64;
+            }
+
+            _trailing = (byte)(64 - _leading - significant);
+        }
+
+        var bits = _reader.ReadBits(64 - _leading - _trailing);
+        _v ^= bits << _trailing;
+    }
+}

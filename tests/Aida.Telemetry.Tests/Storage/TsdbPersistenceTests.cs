@@ -1,0 +1,287 @@
+using Aida.Telemetry.Series;
+using Aida.Telemetry.Storage;
+using Microsoft.Extensions.Time.Testing;
+using Xunit.Abstractions;
+
+namespace Aida.Telemetry.Tests.Storage;
+
+public sealed class TsdbPersistenceTests(ITestOutputHelper output) : IDisposable
+{
+    private const long Hour = 3_600_000;
+    private static readonly long T0 = TsdbTests.T0;
+
+    private readonly FakeTimeProvider _clock = new(TsdbTests.Start);
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "aida-tsdb-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, true);
+        }
+    }
+
+    private Tsdb Open(TimeSpan? block = null, TimeSpan? retention = null) => new(new TsdbOptions
+    {
+        DataDirectory = _dir,
+        Clock = _clock,
+        BlockDuration = block ?? TimeSpan.FromHours(2),
+        Retention = retention ?? TimeSpan.FromDays(15),
+    });
+
+    private static List<SeriesSamples> All(Tsdb db) => db.Select(long.MinValue, long.MaxValue, [new LabelMatcher("__name__", MatcherType.Regex, ".+")]).ToList();
+
+    private static void AssertSame(List<SeriesSamples> expected, List<SeriesSamples> actual)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected[i].Labels, actual[i].Labels);
+            Assert.Equal(expected[i].Samples.Select(Bits), actual[i].Samples.Select(Bits));
+        }
+    }
+
+    private static (long, ulong) Bits(Sample s) => (s.TimestampMs, BitConverter.DoubleToUInt64Bits(s.Value));
+
+    private static void Fill(Tsdb db, long from, long to, long step = 10_000)
+    {
+        var a = db.GetOrCreateSeries(Labels.Metric("gpu_power_watts", ("gpu", "0")));
+        var b = db.GetOrCreateSeries(Labels.Metric("gpu_power_watts", ("gpu", "1")));
+        for (var t = from; t < to; t += step)
+        {
+            Assert.Equal(AppendStatus.Ok, db.Append(a, t, Math.Round(300 + Math.Sin(t / 1e6), 1)));
+            Assert.Equal(AppendStatus.Ok, db.Append(b, t, t % 7 == 0 ? StaleMarker.Value : t / 1000.0));
+        }
+    }
+
+    [Fact]
+    public void Reopen_ReplaysTheWal()
+    {
+        List<SeriesSamples> before;
+        using (var db = Open())
+        {
+            Fill(db, T0 - Hour, T0);
+            before = All(db);
+        }
+
+        using var reopened = Open();
+        AssertSame(before, All(reopened));
+        Assert.True(reopened.Recovery.IsClean, string.Join("; ", reopened.Recovery.Problems));
+        Assert.Equal(before.Sum(s => s.Samples.Count), reopened.Recovery.WalSamplesReplayed);
+        Assert.Equal(AppendStatus.Duplicate, reopened.Append(0, before[0].Samples[^1].TimestampMs, before[0].Samples[^1].Value));
+    }
+
+    [Fact]
+    public void Wal_IsFlushedWhenTheIntervalHasElapsedAtTheNextAppend()
+    {
+        using var db = Open();
+        var s = db.GetOrCreateSeries(Labels.Metric("up"));
+        var flushes = db.Stats.WalFlushes;
+        db.Append(s, T0, 1);
+        Assert.Equal(flushes, db.Stats.WalFlushes);
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        db.Append(s, T0 + 1, 2);
+        Assert.Equal(flushes + 1, db.Stats.WalFlushes);
+        db.Append(s, T0 + 2, 3);
+
+        // What a crash now would leave: the files as they are, without the buffered third sample.
+        var copy = _dir + "-copy";
+        CopyDirectory(_dir, copy);
+        try
+        {
+            using var crashed = new Tsdb(new TsdbOptions { DataDirectory = copy, Clock = _clock });
+            Assert.Equal([new Sample(T0, 1), new Sample(T0 + 1, 2)], All(crashed).Single().Samples);
+        }
+        finally
+        {
+            Directory.Delete(copy, true);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)] // garbage appended after the last record: a torn header
+    [InlineData(true)] // the last record's bytes overwritten: a CRC failure
+    public void Wal_TornOrCorruptTail_IsTruncatedAndReported(bool overwrite)
+    {
+        List<SeriesSamples> firstBatch;
+        using (var db = Open())
+        {
+            Fill(db, T0 - Hour, T0 - (Hour / 2));
+            db.Flush();
+            firstBatch = All(db);
+            Fill(db, T0 - (Hour / 2), T0);
+        }
+
+        var segment = Directory.GetFiles(Path.Combine(_dir, "wal")).Order(StringComparer.Ordinal).Last();
+        using (var file = new FileStream(segment, FileMode.Open, FileAccess.Write))
+        {
+            file.Seek(overwrite ? -5 : 0, SeekOrigin.End);
+            file.Write([0xde, 0xad, 0xbe, 0xef, 0x42]);
+        }
+
+        using (var db = Open())
+        {
+            Assert.True(db.Recovery.WalBytesTruncated > 0);
+            Assert.Contains(db.Recovery.Problems, p => p.Contains("truncated", StringComparison.Ordinal));
+            var after = All(db);
+            if (overwrite)
+            {
+                AssertSame(firstBatch, after);
+            }
+            else
+            {
+                Assert.Equal(5, db.Recovery.WalBytesTruncated);
+                Assert.Equal(2 * 360, after.Sum(s => s.Samples.Count));
+            }
+        }
+
+        using var again = Open();
+        Assert.True(again.Recovery.IsClean);
+    }
+
+    [Fact]
+    public void Compaction_WritesBlocks_AndQueriesSpanBlocksAndHeadAfterReopen()
+    {
+        var start = TsdbTests.BlockStart(T0, 2 * Hour) - (6 * Hour);
+        List<SeriesSamples> before;
+        using (var db = Open())
+        {
+            Fill(db, start, T0);
+            Fill(db, T0, T0 + 60_000);
+            before = All(db);
+            Assert.Equal(3, db.Compact());
+            AssertSame(before, All(db));
+            Assert.Equal(3, db.Stats.BlockCount);
+            Assert.Equal(before.Sum(s => s.Samples.Count), db.Stats.SampleCount);
+            Assert.Equal(12, db.Stats.HeadSampleCount);
+        }
+
+        var blocks = Directory.GetDirectories(Path.Combine(_dir, "blocks")).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(3, blocks.Count);
+        Assert.Contains($"{start}-{start + (2 * Hour)}", blocks);
+        Assert.All(blocks, b => Assert.True(File.Exists(Path.Combine(_dir, "blocks", b!, "meta.json"))));
+
+        using var reopened = Open();
+        Assert.True(reopened.Recovery.IsClean, string.Join("; ", reopened.Recovery.Problems));
+        Assert.Equal(3, reopened.Recovery.BlocksLoaded);
+        AssertSame(before, All(reopened));
+        var span = reopened.Select(T0 - 30_000, T0 + 30_000, [new LabelMatcher("gpu", MatcherType.Equal, "0")]).Single();
+        Assert.Equal(7, span.Samples.Count); // 3 from the last block, 4 from the head
+        Assert.Equal(AppendStatus.OutOfBounds, reopened.Append(0, T0 - 1, 1));
+        Assert.True(reopened.Stats.BytesOnDisk > 0);
+    }
+
+    [Fact]
+    public void Compaction_TruncatesTheWalToTheHead()
+    {
+        var start = TsdbTests.BlockStart(T0, 2 * Hour) - (4 * Hour);
+        using (var db = Open())
+        {
+            Fill(db, start, T0);
+            Fill(db, T0, T0 + 30_000);
+            db.Flush();
+            db.Compact();
+        }
+
+        using var reopened = Open();
+        // Only the head's 3 samples x 2 series come back from the WAL; the rest is in blocks.
+        Assert.Equal(6, reopened.Recovery.WalSamplesReplayed);
+        Assert.Equal(2, reopened.Recovery.BlocksLoaded);
+    }
+
+    [Fact]
+    public void CorruptBlock_IsMovedAsideAndNotServed()
+    {
+        var start = TsdbTests.BlockStart(T0, 2 * Hour) - (4 * Hour);
+        using (var db = Open())
+        {
+            Fill(db, start, T0);
+            Fill(db, T0, T0 + 30_000);
+            db.Compact();
+        }
+
+        var victim = Path.Combine(_dir, "blocks", $"{start}-{start + (2 * Hour)}");
+        var chunks = Path.Combine(victim, "chunks");
+        var bytes = File.ReadAllBytes(chunks);
+        bytes[bytes.Length / 2] ^= 0x10;
+        File.WriteAllBytes(chunks, bytes);
+
+        using var reopened = Open();
+        Assert.Equal([$"{start}-{start + (2 * Hour)}"], reopened.Recovery.CorruptBlocks);
+        Assert.False(Directory.Exists(victim));
+        Assert.True(Directory.Exists(Path.Combine(_dir, "corrupt", Path.GetFileName(victim))));
+        Assert.Equal(1, reopened.Stats.BlockCount);
+        Assert.All(All(reopened), s => Assert.True(s.Samples[0].TimestampMs >= start + (2 * Hour)));
+    }
+
+    [Fact]
+    public void Retention_DeletesBlocksEndingBeforeNowMinusRetention()
+    {
+        var start = TsdbTests.BlockStart(T0, Hour) - (4 * Hour);
+        using var db = Open(TimeSpan.FromHours(1), TimeSpan.FromHours(3));
+        Fill(db, start, T0);
+        // Blocks [T0-4h, T0-3h), [T0-3h, T0-2h), [T0-2h, T0-1h); the oldest ends exactly at now - 3 h and stays.
+        Assert.Equal(3, db.Compact());
+        Assert.Equal(3, db.Stats.BlockCount);
+        _clock.Advance(TimeSpan.FromMinutes(90));
+        Assert.Equal(2, db.ApplyRetention());
+        Assert.Single(Directory.GetDirectories(Path.Combine(_dir, "blocks")));
+        Assert.All(All(db), s => Assert.Equal(start + (2 * Hour), s.Samples[0].TimestampMs));
+    }
+
+    [Fact]
+    public void BytesPerSample_OnRealisticData()
+    {
+        const int seriesCount = 200;
+        var random = new Random(42);
+        var values = new double[seriesCount];
+        for (var i = 0; i < seriesCount; i++)
+        {
+            values[i] = Math.Round(30 + (random.NextDouble() * 50), 1);
+        }
+
+        var start = TsdbTests.BlockStart(T0, 2 * Hour) - (24 * Hour);
+        using var db = Open();
+        var ids = Enumerable.Range(0, seriesCount)
+            .Select(i => db.GetOrCreateSeries(Labels.Metric("gpu_temp_celsius", ("gpu", (i % 8).ToString(System.Globalization.CultureInfo.InvariantCulture)), ("node", $"n{i / 8:D3}"))))
+            .ToArray();
+        long samples = 0;
+        for (var t = start; t < T0; t += 10_000)
+        {
+            for (var i = 0; i < seriesCount; i++)
+            {
+                // Slowly varying: a small random walk, rounded to 0.1 as exporters report temperatures.
+                if (random.Next(4) == 0)
+                {
+                    values[i] = Math.Round(values[i] + ((random.Next(3) - 1) * 0.1), 1);
+                }
+
+                db.Append(ids[i], t, values[i]);
+                samples++;
+            }
+        }
+
+        db.Compact();
+        var chunkBytes = Directory.GetDirectories(Path.Combine(_dir, "blocks")).Sum(b => new FileInfo(Path.Combine(b, "chunks")).Length);
+        var stats = db.Stats;
+        var compacted = stats.SampleCount - stats.HeadSampleCount;
+        var perSample = chunkBytes / (double)compacted;
+        output.WriteLine($"{samples} samples in {seriesCount} series over 24 h at 10 s: chunks {perSample:F2} B/sample ({compacted} compacted), everything on disk (chunks, index, meta, WAL) {stats.BytesOnDisk / (double)samples:F2} B/sample");
+        Assert.Equal(samples, stats.SampleCount);
+        Assert.True(perSample < 3, $"{perSample:F2} bytes per sample");
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+
+        foreach (var dir in Directory.GetDirectories(from))
+        {
+            CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
+        }
+    }
+}
