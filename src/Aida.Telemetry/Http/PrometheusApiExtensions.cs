@@ -84,7 +84,7 @@ public static class PrometheusApiExtensions
             throw new ApiException("bad_data", "no match[] parameter provided");
         }
 
-        var series = await Run(() => engine.SeriesAsync(match, p.Time("start", DateTimeOffset.MinValue), p.Time("end", DateTimeOffset.MaxValue), p.Aborted), p, "match[]");
+        var series = await Run(() => engine.SeriesAsync(match, p.Time("start", DateTimeOffset.MinValue), p.Time("end", DateTimeOffset.MaxValue), p.Aborted), p, match.Count == 1 ? match[0] : "");
         return new Answer(w =>
         {
             w.WriteStartArray();
