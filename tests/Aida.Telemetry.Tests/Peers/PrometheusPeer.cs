@@ -1,0 +1,40 @@
+namespace Aida.Telemetry.Tests.Peers;
+
+/// <summary>A real Prometheus on 127.0.0.1 with the remote-write receiver on, in a throwaway directory.</summary>
+internal sealed class PrometheusPeer : IAsyncDisposable
+{
+    private readonly PeerProcess _process;
+    private readonly string _directory;
+
+    private PrometheusPeer(string binary, int port, string directory)
+    {
+        _directory = directory;
+        BaseUrl = new Uri($"http://127.0.0.1:{port}/");
+        var config = Path.Combine(directory, "prometheus.yml");
+        File.WriteAllText(config, "global:\n  scrape_interval: 15s\n");
+        _process = new PeerProcess(binary,
+            [$"--config.file={config}", $"--storage.tsdb.path={Path.Combine(directory, "data")}", $"--web.listen-address=127.0.0.1:{port}", "--web.enable-remote-write-receiver"],
+            new Uri(BaseUrl, "-/ready"));
+    }
+
+    public Uri BaseUrl { get; }
+
+    public Uri WriteUrl => new(BaseUrl, "api/v1/write");
+
+    public static async Task<PrometheusPeer> StartAsync()
+    {
+        var binary = PeerProcess.Require("prometheus", "prometheus");
+        var peer = new PrometheusPeer(binary, PeerProcess.FreePort(), PeerProcess.TempDirectory("aida-prom"));
+        await peer._process.StartAsync(TimeSpan.FromSeconds(60));
+        return peer;
+    }
+
+    public string Output() => _process.Output();
+
+    public ValueTask DisposeAsync()
+    {
+        _process.Dispose();
+        Directory.Delete(_directory, recursive: true);
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,213 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Aida.Telemetry.RemoteWrite;
+using Aida.Telemetry.Series;
+using Aida.Telemetry.Tests.Http;
+using Microsoft.Extensions.Time.Testing;
+using Snappier;
+
+namespace Aida.Telemetry.Tests.RemoteWrite;
+
+public class RemoteWriteReceiverTests
+{
+    private static readonly DateTimeOffset Now = new(2025, 6, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly long NowMs = Now.ToUnixTimeMilliseconds();
+
+    private readonly InMemoryAppender _appender = new();
+    private readonly FakeTimeProvider _clock = new(Now);
+
+    [Fact]
+    public async Task ValidRequest_AppendsEverySample_AndAnswers204()
+    {
+        var up = Labels.Metric("up", ("job", "a"));
+        var temp = Labels.Metric("temp_celsius", ("rack", "r1"));
+        var (status, _) = await PostAsync(
+            new SeriesSamples(up, [new Sample(NowMs - 2000, 1), new Sample(NowMs - 1000, 0)]),
+            new SeriesSamples(temp, [new Sample(NowMs, 21.5)]));
+
+        Assert.Equal(HttpStatusCode.NoContent, status);
+        Assert.Equal([new Sample(NowMs - 2000, 1), new Sample(NowMs - 1000, 0)], _appender.SamplesOf(up));
+        Assert.Equal([new Sample(NowMs, 21.5)], _appender.SamplesOf(temp));
+    }
+
+    [Fact]
+    public async Task NaNInfinitiesAndStaleMarkers_AreAccepted()
+    {
+        var m = Labels.Metric("m");
+        var (status, _) = await PostAsync(new SeriesSamples(m,
+            [new Sample(NowMs - 4, double.NaN), new Sample(NowMs - 3, double.PositiveInfinity), new Sample(NowMs - 2, double.NegativeInfinity), new Sample(NowMs - 1, StaleMarker.Value)]));
+        Assert.Equal(HttpStatusCode.NoContent, status);
+        Assert.Equal(4, _appender.SamplesOf(m).Count);
+        Assert.True(StaleMarker.Is(_appender.SamplesOf(m)[3].Value));
+    }
+
+    [Fact]
+    public async Task MalformedSnappy_Is400_AndAppendsNothing()
+    {
+        var (status, text) = await PostRawAsync("definitely not snappy"u8.ToArray());
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("snappy:", text, StringComparison.Ordinal);
+        Assert.Equal(0, _appender.AppendCalls);
+    }
+
+    [Fact]
+    public async Task MalformedProtobuf_Is400_WithOffset_AndAppendsNothing()
+    {
+        var valid = WriteRequestCodec.Encode([new SeriesSamples(Labels.Metric("ok"), [new Sample(NowMs, 1)])]);
+        var body = valid.Concat(new byte[] { 0x0A, 0x7F }).ToArray(); // a second series that claims 127 bytes
+        var (status, text) = await PostRawAsync(Snappy.CompressToArray(body));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains($"at byte offset {valid.Length + 1}", text, StringComparison.Ordinal);
+        Assert.Equal(0, _appender.AppendCalls);
+    }
+
+    [Theory]
+    // A label name with a dash breaks the naming rules.
+    [InlineData("bad-label", "invalid label name 'bad-label'")]
+    // Names starting with __ are reserved.
+    [InlineData("__secret", "is reserved")]
+    public async Task InvalidLabels_AnywhereInTheRequest_Are400_AndNothingIsHalfApplied(string labelName, string problem)
+    {
+        var (status, text) = await PostAsync(
+            new SeriesSamples(Labels.Metric("good"), [new Sample(NowMs, 1)]),
+            new SeriesSamples(Labels.Metric("bad", (labelName, "x")), [new Sample(NowMs, 1)]));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains(problem, text, StringComparison.Ordinal);
+        Assert.Equal(0, _appender.AppendCalls);
+    }
+
+    [Fact]
+    public async Task MissingMetricName_Is400()
+    {
+        var (status, text) = await PostAsync(new SeriesSamples(Labels.From(("job", "x")), [new Sample(NowMs, 1)]));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("no metric name", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnsortedSamples_Are400_AndNothingIsHalfApplied()
+    {
+        var (status, text) = await PostAsync(
+            new SeriesSamples(Labels.Metric("first"), [new Sample(NowMs - 10, 1)]),
+            new SeriesSamples(Labels.Metric("unsorted"), [new Sample(NowMs, 1), new Sample(NowMs - 5, 2)]));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("not sorted by time", text, StringComparison.Ordinal);
+        Assert.Equal(0, _appender.AppendCalls);
+    }
+
+    [Fact]
+    public async Task SampleMoreThanTenMinutesAhead_Is400_ButTenMinutesExactlyIsFine()
+    {
+        var tenMinutes = (long)TimeSpan.FromMinutes(10).TotalMilliseconds;
+        var (late, text) = await PostAsync(new SeriesSamples(Labels.Metric("m"), [new Sample(NowMs, 1), new Sample(NowMs + tenMinutes + 1, 2)]));
+        Assert.Equal(HttpStatusCode.BadRequest, late);
+        Assert.Contains("in the future", text, StringComparison.Ordinal);
+        Assert.Equal(0, _appender.AppendCalls);
+
+        var (ok, _) = await PostAsync(new SeriesSamples(Labels.Metric("m"), [new Sample(NowMs + tenMinutes, 2)]));
+        Assert.Equal(HttpStatusCode.NoContent, ok);
+
+        // The limit follows the injected clock, not the wall clock.
+        _clock.Advance(TimeSpan.FromMinutes(5));
+        var (later, _) = await PostAsync(new SeriesSamples(Labels.Metric("m"), [new Sample(NowMs + tenMinutes + 1, 3)]));
+        Assert.Equal(HttpStatusCode.NoContent, later);
+    }
+
+    [Fact]
+    public async Task ResendingTheLatestSample_IsAcceptedAsAnIdenticalDuplicate()
+    {
+        var series = new SeriesSamples(Labels.Metric("m"), [new Sample(NowMs, 2)]);
+        Assert.Equal(HttpStatusCode.NoContent, (await PostAsync(series)).Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await PostAsync(series)).Status);
+        Assert.Equal(1, _appender.TotalSamples);
+    }
+
+    [Fact]
+    public async Task ResendingOlderSamples_Is400_AsInPrometheus()
+    {
+        // Prometheus' head refuses anything older than a series' newest sample as out of order, even an identical copy.
+        var series = new SeriesSamples(Labels.Metric("m"), [new Sample(NowMs - 1, 1), new Sample(NowMs, 2)]);
+        Assert.Equal(HttpStatusCode.NoContent, (await PostAsync(series)).Status);
+        var (status, text) = await PostAsync(series);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("1 out of order", text, StringComparison.Ordinal);
+        Assert.Equal(2, _appender.TotalSamples);
+    }
+
+    [Fact]
+    public async Task OutOfOrderSamples_Are400_WithPrometheusWordingAndCounts()
+    {
+        var m = Labels.Metric("m");
+        await PostAsync(new SeriesSamples(m, [new Sample(NowMs, 1)]));
+        var (status, text) = await PostAsync(new SeriesSamples(m, [new Sample(NowMs - 10, 1), new Sample(NowMs - 5, 1)]));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("out of order sample for series m{}", text, StringComparison.Ordinal);
+        Assert.Contains("2 samples refused (2 out of order", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConflictingDuplicate_Is400()
+    {
+        var m = Labels.Metric("m");
+        await PostAsync(new SeriesSamples(m, [new Sample(NowMs, 1)]));
+        var (status, text) = await PostAsync(new SeriesSamples(m, [new Sample(NowMs, 2)]));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("duplicate sample for timestamp", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PartlyRefused_Is400_AndReportsWhatWasAppended()
+    {
+        var m = Labels.Metric("m");
+        await PostAsync(new SeriesSamples(m, [new Sample(NowMs, 1)]));
+        using var content = Content(WriteRequestCodec.EncodeCompressed([
+            new SeriesSamples(m, [new Sample(NowMs - 1, 1)]),
+            new SeriesSamples(Labels.Metric("other"), [new Sample(NowMs, 1)])]));
+        await using var host = await TestServerHost.StartAsync(e => e.MapRemoteWrite(_appender, _clock));
+        using var response = await host.Client.PostAsync("/api/v1/write", content);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("1", response.Headers.GetValues("X-Aida-Samples-Appended").Single());
+        Assert.Contains("1 samples refused", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OtherContentEncoding_Is415()
+    {
+        await using var host = await TestServerHost.StartAsync(e => e.MapRemoteWrite(_appender, _clock));
+        using var content = Content([0]);
+        content.Headers.ContentEncoding.Clear();
+        content.Headers.ContentEncoding.Add("gzip");
+        using var response = await host.Client.PostAsync("/api/v1/write", content);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task RequestFromThePythonReferenceWriter_IsAccepted()
+    {
+        // ../shared/peers/rw.py ci_rw 42 job=ci with TS_MS=1748779200000: literal-only snappy, as a foreign sender writes it.
+        var ts = WriteRequestCodec.Encode([new SeriesSamples(Labels.Metric("ci_rw", ("job", "ci")), [new Sample(NowMs, 42)])]);
+        var literal = new byte[] { (byte)ts.Length }.Concat(new[] { (byte)((ts.Length - 1) << 2) }).Concat(ts).ToArray();
+        var (status, _) = await PostRawAsync(literal);
+        Assert.Equal(HttpStatusCode.NoContent, status);
+        Assert.Equal([new Sample(NowMs, 42)], _appender.SamplesOf(Labels.Metric("ci_rw", ("job", "ci"))));
+    }
+
+    private Task<(HttpStatusCode Status, string Text)> PostAsync(params SeriesSamples[] series) => PostRawAsync(WriteRequestCodec.EncodeCompressed(series));
+
+    private async Task<(HttpStatusCode Status, string Text)> PostRawAsync(byte[] body)
+    {
+        await using var host = await TestServerHost.StartAsync(e => e.MapRemoteWrite(_appender, _clock));
+        using var content = Content(body);
+        using var response = await host.Client.PostAsync("/api/v1/write", content);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private static ByteArrayContent Content(byte[] body)
+    {
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue(WriteRequestCodec.ContentType);
+        content.Headers.ContentEncoding.Add("snappy");
+        content.Headers.Add("X-Prometheus-Remote-Write-Version", WriteRequestCodec.ProtocolVersion);
+        return content;
+    }
+}
