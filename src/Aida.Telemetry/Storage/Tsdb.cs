@@ -84,6 +84,24 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
         };
     }
 
+    /// <summary>The newest sample's timestamp (Unix ms), or null for an empty store.</summary>
+    public long? MaxTimeMs
+    {
+        get
+        {
+            lock (_lock)
+            {
+                var newest = _headMaxTime;
+                foreach (var b in _blocks)
+                {
+                    newest = Math.Max(newest, b.MaxTime);
+                }
+
+                return newest == long.MinValue ? null : newest;
+            }
+        }
+    }
+
     /// <summary>What opening the data directory found; clean for a memory-only store.</summary>
     public RecoveryReport Recovery { get; }
 
@@ -590,7 +608,20 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
 
     private int ApplyRetentionCore()
     {
-        var cutoff = _clock.GetUtcNow().ToUnixTimeMilliseconds() - (long)_options.Retention.TotalMilliseconds;
+        // As Prometheus: retention counts back from the newest data, not the wall clock, so a store of simulated (or
+        // old) data opened later keeps what it holds.
+        var newest = _headMaxTime;
+        foreach (var b in _blocks)
+        {
+            newest = Math.Max(newest, b.MaxTime);
+        }
+
+        if (newest == long.MinValue)
+        {
+            return 0;
+        }
+
+        var cutoff = newest - (long)Math.Min(_options.Retention.TotalMilliseconds, long.MaxValue / 4);
         var deleted = _blocks.RemoveAll(b =>
         {
             if (b.MaxTime >= cutoff)

@@ -215,18 +215,38 @@ public sealed class TsdbPersistenceTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Retention_DeletesBlocksEndingBeforeNowMinusRetention()
+    public void Retention_DeletesBlocksEndingBeforeNewestDataMinusRetention()
     {
         var start = TsdbTests.BlockStart(T0, Hour) - (4 * Hour);
         using var db = Open(TimeSpan.FromHours(1), TimeSpan.FromHours(3));
         Fill(db, start, T0);
-        // Blocks [T0-4h, T0-3h), [T0-3h, T0-2h), [T0-2h, T0-1h); the oldest ends exactly at now - 3 h and stays.
+        // Blocks [T0-4h, T0-3h), [T0-3h, T0-2h), [T0-2h, T0-1h); all end within 3 h of the newest sample and stay.
         Assert.Equal(3, db.Compact());
         Assert.Equal(3, db.Stats.BlockCount);
+        Assert.Equal(0, db.ApplyRetention());
+
+        // As Prometheus, retention counts back from the newest data: 90 more minutes of it age out two blocks.
         _clock.Advance(TimeSpan.FromMinutes(90));
+        Fill(db, T0, T0 + (90 * 60_000));
         Assert.Equal(2, db.ApplyRetention());
         Assert.Single(Directory.GetDirectories(Path.Combine(_dir, "blocks")));
         Assert.All(All(db), s => Assert.Equal(start + (2 * Hour), s.Samples[0].TimestampMs));
+    }
+
+    [Fact]
+    public void Reopening_Later_KeepsOldData()
+    {
+        // Regression: retention measured from the wall clock deleted a simulated run's store when it was queried later.
+        var start = TsdbTests.BlockStart(T0, Hour) - (4 * Hour);
+        using (var db = Open(TimeSpan.FromHours(1), TimeSpan.FromHours(3)))
+        {
+            Fill(db, start, T0);
+            db.Compact();
+        }
+
+        _clock.Advance(TimeSpan.FromDays(400));
+        using var reopened = Open(TimeSpan.FromHours(1), TimeSpan.FromHours(3));
+        Assert.Equal(3, reopened.Stats.BlockCount);
     }
 
     [Fact]
