@@ -14,7 +14,7 @@ internal static class SimulateCommand
         var mode = AidaCommand.ModeOption();
         var duration = AidaCommand.DurationOption("Simulated time to run instead of the scenario's");
         var seed = AidaCommand.SeedOption();
-        var output = new Option<string?>("--out", "-o") { Description = "Directory to write summary.json into" };
+        var output = new Option<string?>("--out", "-o") { Description = "Directory to write summary.json into, and every sensor and GPU sample as a Prometheus-style store (DIR/tsdb) for aida query" };
         var command = new Command("simulate", "Run a scenario on the virtual clock, much faster than real time, print a summary and write summary.json")
         {
             scenario, mode, duration, seed, output,
@@ -26,13 +26,25 @@ internal static class SimulateCommand
             var s = AidaCommand.LoadScenario(parse.GetValue(scenario)!);
             var bar = new ProgressBar(stderr, ProgressBar.IsTerminal, $"simulating {s.Name} ({m.ToString().ToLowerInvariant()})");
             var simulator = new Simulator(s, new SimulationOptions { Mode = m, Duration = d, Seed = parse.GetValue(seed), Progress = bar.Report });
-            var summary = simulator.Run();
+            var dir = parse.GetValue(output);
+            SimulationSummary summary;
+            TelemetryFigures? telemetry = null;
+            if (dir is null)
+            {
+                summary = simulator.Run();
+            }
+            else
+            {
+                (summary, telemetry) = TelemetryRun.Run(simulator, Path.Combine(dir, "tsdb"), bar.Report);
+            }
+
             SummaryTable.Write(stdout, summary);
-            if (parse.GetValue(output) is { } dir)
+            if (dir is not null)
             {
                 Directory.CreateDirectory(dir);
                 var path = Path.Combine(dir, "summary.json");
                 File.WriteAllText(path, summary.ToJson());
+                stdout.WriteLine($"telemetry: {telemetry!.Samples:N0} samples in {telemetry.Series:N0} series, {telemetry.BytesOnDisk / 1e6:0.0} MB on disk ({telemetry.BytesPerSample:0.00} bytes/sample) in {Path.Combine(dir, "tsdb")}");
                 stdout.WriteLine($"wrote {path}");
             }
 
