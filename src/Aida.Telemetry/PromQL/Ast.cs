@@ -56,8 +56,18 @@ internal sealed class NegateExpr(int pos, Expr inner) : Expr(pos)
     public override PromType Type => Inner.Type;
 }
 
+/// <summary>The <c>@</c> modifier: a fixed time in milliseconds, or the query's start or end.</summary>
+internal readonly record struct AtModifier(long? TimeMs, bool Start, bool End)
+{
+    public bool IsSet => TimeMs is not null || Start || End;
+
+    public long Resolve(long ts, long queryStart, long queryEnd) => TimeMs ?? (Start ? queryStart : End ? queryEnd : ts);
+}
+
 internal sealed class VectorSelector(int pos, string? name, IReadOnlyList<LabelMatcher> matchers) : Expr(pos)
 {
+    public AtModifier At { get; set; }
+
     public string? Name { get; } = name;
 
     public IReadOnlyList<LabelMatcher> Matchers { get; } = matchers;
@@ -86,6 +96,8 @@ internal sealed class SubqueryExpr(int pos, Expr inner, long rangeMs, long stepM
 
     /// <summary>Zero when the query left it out: the engine's default subquery step then applies.</summary>
     public long StepMs { get; } = stepMs;
+
+    public AtModifier At { get; set; }
 
     public long OffsetMs { get; set; }
 

@@ -13,6 +13,8 @@ internal sealed class Evaluator
     private readonly Dictionary<VectorSelector, (long Min, long Max)> _windows = [];
     private readonly Dictionary<VectorSelector, List<SelectedSeries>> _data = [];
     private readonly Dictionary<(SubqueryExpr, long), List<VectorSample>> _subqueryCache = [];
+    private readonly long _queryStart;
+    private readonly long _queryEnd;
     private long _stepSamples;
 
     public Evaluator(ISeriesSource source, EngineOptions options, Expr root, long startMs, long endMs, CancellationToken ct)
@@ -20,8 +22,13 @@ internal sealed class Evaluator
         _source = source;
         _options = options;
         _ct = ct;
+        _queryStart = startMs;
+        _queryEnd = endMs;
         Plan(root, startMs, endMs);
     }
+
+    /// <summary>The time a selector or subquery is evaluated at: the step's, unless an @ modifier pins it.</summary>
+    public long TimeOf(AtModifier at, long ts) => at.Resolve(ts, _queryStart, _queryEnd);
 
     private sealed record SelectedSeries(Labels Labels, long[] Times, double[] Values);
 
@@ -114,12 +121,15 @@ internal sealed class Evaluator
         switch (e)
         {
             case VectorSelector vs:
+                (start, end) = vs.At.IsSet ? (TimeOf(vs.At, 0), TimeOf(vs.At, 0)) : (start, end);
                 Widen(vs, start - vs.OffsetMs - LookbackMs, end - vs.OffsetMs);
                 break;
             case MatrixSelector ms:
+                (start, end) = ms.Selector.At.IsSet ? (TimeOf(ms.Selector.At, 0), TimeOf(ms.Selector.At, 0)) : (start, end);
                 Widen(ms.Selector, start - ms.Selector.OffsetMs - ms.RangeMs, end - ms.Selector.OffsetMs);
                 break;
             case SubqueryExpr sq:
+                (start, end) = sq.At.IsSet ? (TimeOf(sq.At, 0), TimeOf(sq.At, 0)) : (start, end);
                 Plan(sq.Inner, start - sq.OffsetMs - sq.RangeMs, end - sq.OffsetMs);
                 break;
             case ParenExpr p:
@@ -217,7 +227,7 @@ internal sealed class Evaluator
     /// sample hides the series. <paramref name="times"/>, when given, receives the samples' own timestamps.</summary>
     public List<VectorSample> SelectInstant(VectorSelector vs, long ts, List<long>? times)
     {
-        var refTime = ts - vs.OffsetMs;
+        var refTime = TimeOf(vs.At, ts) - vs.OffsetMs;
         var result = new List<VectorSample>();
         foreach (var s in Data(vs))
         {
@@ -238,7 +248,7 @@ internal sealed class Evaluator
     /// <summary>Samples in [ts - offset - range, ts - offset] per series, staleness markers left out; series with none are dropped.</summary>
     public List<RangeSeries> SelectRange(VectorSelector vs, long ts, long rangeMs)
     {
-        var maxt = ts - vs.OffsetMs;
+        var maxt = TimeOf(vs.At, ts) - vs.OffsetMs;
         var mint = maxt - rangeMs;
         var result = new List<RangeSeries>();
         foreach (var s in Data(vs))
@@ -272,7 +282,7 @@ internal sealed class Evaluator
     private List<RangeSeries> EvalSubquery(SubqueryExpr sq, long ts)
     {
         var step = sq.StepMs > 0 ? sq.StepMs : (long)_options.DefaultSubqueryStep.TotalMilliseconds;
-        var end = ts - sq.OffsetMs;
+        var end = TimeOf(sq.At, ts) - sq.OffsetMs;
         var start = end - sq.RangeMs;
 
         // Prometheus aligns subquery steps to absolute multiples of the step, not to the outer evaluation time.

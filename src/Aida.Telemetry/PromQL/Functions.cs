@@ -332,7 +332,8 @@ internal static class Functions
             }
         }
 
-        var (rangeMs, offsetMs) = RangeOf(matrixArg);
+        var (rangeMs, offsetMs, at) = RangeOf(matrixArg);
+        var windowTs = ev.TimeOf(at, ts);
         var matrix = ev.EvalMatrix(matrixArg, ts);
         var result = new List<VectorSample>(matrix.Count);
         foreach (var series in matrix)
@@ -340,9 +341,9 @@ internal static class Functions
             var p = series.Points;
             double? value = name switch
             {
-                "rate" => ExtrapolatedRate(p, ts, rangeMs, offsetMs, isCounter: true, isRate: true),
-                "increase" => ExtrapolatedRate(p, ts, rangeMs, offsetMs, isCounter: true, isRate: false),
-                "delta" => ExtrapolatedRate(p, ts, rangeMs, offsetMs, isCounter: false, isRate: false),
+                "rate" => ExtrapolatedRate(p, windowTs, rangeMs, offsetMs, isCounter: true, isRate: true),
+                "increase" => ExtrapolatedRate(p, windowTs, rangeMs, offsetMs, isCounter: true, isRate: false),
+                "delta" => ExtrapolatedRate(p, windowTs, rangeMs, offsetMs, isCounter: false, isRate: false),
                 "irate" => InstantDelta(p, isRate: true),
                 "idelta" => InstantDelta(p, isRate: false),
                 "deriv" => p.Count < 2 ? null : LinearRegression(p, p[0].TimestampMs).Slope,
@@ -372,11 +373,11 @@ internal static class Functions
         return Evaluator.CheckUnique(result);
     }
 
-    private static (long RangeMs, long OffsetMs) RangeOf(Expr e) => e switch
+    private static (long RangeMs, long OffsetMs, AtModifier At) RangeOf(Expr e) => e switch
     {
-        MatrixSelector m => (m.RangeMs, m.Selector.OffsetMs),
-        SubqueryExpr s => (s.RangeMs, s.OffsetMs),
-        _ => (0, 0),
+        MatrixSelector m => (m.RangeMs, m.Selector.OffsetMs, m.Selector.At),
+        SubqueryExpr s => (s.RangeMs, s.OffsetMs, s.At),
+        _ => (0, 0, default),
     };
 
     /// <summary>Prometheus' extrapolatedRate: the increase between the first and last sample (counter resets added back),

@@ -247,11 +247,56 @@ internal sealed class Parser
 
             if (t.Kind == TokenKind.At)
             {
-                throw Error(t.Pos, "the @ modifier is not supported by this engine");
+                Take();
+                var at = ParseAt();
+                switch (e)
+                {
+                    case VectorSelector vs when !vs.At.IsSet:
+                        vs.At = at;
+                        break;
+                    case MatrixSelector ms when !ms.Selector.At.IsSet:
+                        ms.Selector.At = at;
+                        break;
+                    case SubqueryExpr sq when !sq.At.IsSet:
+                        sq.At = at;
+                        break;
+                    case VectorSelector or MatrixSelector or SubqueryExpr:
+                        throw Error(t.Pos, "@ <timestamp> may not be set multiple times");
+                    default:
+                        throw Error(t.Pos, "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery");
+                }
+
+                continue;
             }
 
             return e;
         }
+    }
+
+    private AtModifier ParseAt()
+    {
+        var t = Peek;
+        if (t.Kind == TokenKind.Identifier && t.Text is "start" or "end" && PeekAt(1).Kind == TokenKind.LeftParen && PeekAt(2).Kind == TokenKind.RightParen)
+        {
+            _next += 3;
+            return new AtModifier(null, t.Text == "start", t.Text == "end");
+        }
+
+        var sign = 1.0;
+        if (Peek.Kind is TokenKind.Sub or TokenKind.Add)
+        {
+            sign = Take().Kind == TokenKind.Sub ? -1 : 1;
+        }
+
+        var n = Expect(TokenKind.Number, "@ modifier");
+        var seconds = sign * Lexer.ParseNumber(n.Text);
+        var ms = Math.Round(seconds * 1000);
+        if (double.IsNaN(ms) || double.IsInfinity(ms) || ms >= 9.2233720368547758e18 || ms <= -9.2233720368547758e18)
+        {
+            throw Error(n.Pos, "timestamp out of bounds for @ modifier: " + GoFloat.FormatF(seconds));
+        }
+
+        return new AtModifier((long)ms, false, false);
     }
 
     private Expr ParsePrimary()

@@ -100,3 +100,32 @@ public class PromQLSelectorTests
         Assert.Equal([0L, 30_000, 120_000], s.Samples.Select(x => x.TimestampMs));
     }
 }
+
+public class PromQLAtModifierTests
+{
+    private static MemorySeriesSource Source() => new MemorySeriesSource()
+        .AddEvery(Labels.Metric("c"), 15, Enumerable.Range(0, 41).Select(i => i * 15.0).ToArray());
+
+    [Fact]
+    public void At_PinsTheEvaluationTime()
+    {
+        var s = Source();
+        Assert.Equal(60, s.One("c @ 60", 300));
+        Assert.Equal(45, s.One("c @ 60 offset 15s", 300));
+        Assert.Equal(1, s.One("rate(c[1m] @ 120)", 600), 12);
+        Assert.Equal(3, s.One("count_over_time(c[2m:1m] @ 120)", 600));
+    }
+
+    [Fact]
+    public void At_StartAndEnd_UseTheQueryRange()
+    {
+        var r = Source().Engine().Range("c @ start()", 60_000, 120_000, 30_000);
+        Assert.All(Assert.Single(r.Series).Samples, p => Assert.Equal(60, p.Value));
+        r = Source().Engine().Range("c @ end()", 60_000, 120_000, 30_000);
+        Assert.All(Assert.Single(r.Series).Samples, p => Assert.Equal(120, p.Value));
+    }
+
+    [Fact]
+    public void At_OnAnExpression_IsAParseError() =>
+        Assert.Equal(7, Assert.Throws<Aida.Telemetry.Query.QueryException>(() => Source().At("sum(c) @ 1", 0)).Position);
+}
