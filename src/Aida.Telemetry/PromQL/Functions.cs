@@ -789,7 +789,8 @@ internal static class Functions
         Regex regex;
         try
         {
-            regex = new Regex($"^(?:{pattern})$", RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(1));
+            // RE2 semantics as Prometheus compiles it: anchored at the very end (\z, not before a final newline).
+            regex = new Regex($"^(?:{pattern})\\z", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
         }
         catch (ArgumentException ex)
         {
