@@ -1,0 +1,319 @@
+using Aida.Telemetry.Query;
+using Aida.Telemetry.Series;
+
+namespace Aida.Telemetry.PromQL;
+
+/// <summary>The aggregation operators, computed as Prometheus 2.42's engine does (incremental mean and variance, heap-based topk).</summary>
+internal static class Aggregations
+{
+    private sealed class Group(Labels metric, double first)
+    {
+        public Labels Metric { get; } = metric;
+
+        public double Value { get; set; } = first;
+
+        public double Mean { get; set; } = first;
+
+        public long Count { get; set; } = 1;
+
+        public List<VectorSample> Heap { get; } = [];
+
+        public List<double> Values { get; } = [];
+    }
+
+    public static List<VectorSample> Aggregate(Evaluator ev, AggregateExpr a, long ts)
+    {
+        var vec = ev.EvalVector(a.Inner, ts);
+        var op = a.Op;
+        double param = 0;
+        string? valueLabel = null;
+        long k = 0;
+        var grouping = a.Grouping;
+        if (op is TokenKind.Topk or TokenKind.Bottomk or TokenKind.Quantile)
+        {
+            param = ev.EvalScalar(a.Param!, ts);
+        }
+
+        if (op is TokenKind.Topk or TokenKind.Bottomk)
+        {
+            if (double.IsNaN(param) || param >= 9.2233720368547758e18 || param < -9.2233720368547758e18)
+            {
+                throw new QueryException($"Scalar value {GoFloat.FormatF(param)} overflows int64", -1, "execution");
+            }
+
+            k = (long)param;
+            if (k < 1)
+            {
+                return [];
+            }
+        }
+
+        if (op == TokenKind.CountValues)
+        {
+            valueLabel = ev.EvalString(a.Param!, ts);
+            if (!LabelRules.IsValidLabelName(valueLabel))
+            {
+                throw new QueryException($"invalid label name \"{valueLabel}\"", -1, "execution");
+            }
+
+            if (!a.Without)
+            {
+                grouping = [.. grouping, valueLabel];
+            }
+        }
+
+        var groups = new Dictionary<Labels, Group>();
+        var order = new List<Group>();
+        foreach (var s0 in vec)
+        {
+            var s = s0;
+            if (valueLabel is not null)
+            {
+                s = new VectorSample(s.Metric.With(valueLabel, GoFloat.FormatF(s.Value)), s.Value);
+            }
+
+            var key = a.Without ? LabelOps.Remove(s.Metric, grouping, alsoName: true) : LabelOps.Keep(s.Metric, grouping);
+            if (!groups.TryGetValue(key, out var g))
+            {
+                g = new Group(key, s.Value);
+                groups[key] = g;
+                order.Add(g);
+                switch (op)
+                {
+                    case TokenKind.Stddev or TokenKind.Stdvar:
+                        g.Value = 0;
+                        break;
+                    case TokenKind.Group:
+                        g.Value = 1;
+                        break;
+                    case TokenKind.Topk or TokenKind.Bottomk:
+                        g.Heap.Add(s);
+                        break;
+                    case TokenKind.Quantile:
+                        g.Values.Add(s.Value);
+                        break;
+                    default:
+                        break;
+                }
+
+                continue;
+            }
+
+            switch (op)
+            {
+                case TokenKind.Sum:
+                    g.Value += s.Value;
+                    break;
+                case TokenKind.Avg:
+                    g.Count++;
+                    if (double.IsInfinity(g.Mean))
+                    {
+                        if (double.IsInfinity(s.Value) && (g.Mean > 0) == (s.Value > 0))
+                        {
+                            break;
+                        }
+
+                        if (!double.IsInfinity(s.Value) && !double.IsNaN(s.Value))
+                        {
+                            break;
+                        }
+                    }
+
+                    // Dividing each side before subtracting avoids float64 overflow, as Prometheus does.
+                    g.Mean += (s.Value / g.Count) - (g.Mean / g.Count);
+                    break;
+                case TokenKind.Group:
+                    break;
+                case TokenKind.Count or TokenKind.CountValues:
+                    g.Count++;
+                    break;
+                case TokenKind.Max:
+                    if (g.Value < s.Value || double.IsNaN(g.Value))
+                    {
+                        g.Value = s.Value;
+                    }
+
+                    break;
+                case TokenKind.Min:
+                    if (g.Value > s.Value || double.IsNaN(g.Value))
+                    {
+                        g.Value = s.Value;
+                    }
+
+                    break;
+                case TokenKind.Stddev or TokenKind.Stdvar:
+                {
+                    g.Count++;
+                    var delta = s.Value - g.Mean;
+                    g.Mean += delta / g.Count;
+                    g.Value += delta * (s.Value - g.Mean);
+                    break;
+                }
+
+                case TokenKind.Topk or TokenKind.Bottomk:
+                {
+                    var less = op == TokenKind.Topk ? (Func<double, double, bool>)TopLess : BottomLess;
+                    var top = g.Heap[0].Value;
+                    var replace = op == TokenKind.Topk ? top < s.Value : top > s.Value;
+                    if (g.Heap.Count < k || replace || double.IsNaN(top))
+                    {
+                        if (g.Heap.Count == k)
+                        {
+                            if (k == 1)
+                            {
+                                g.Heap[0] = s;
+                                break;
+                            }
+
+                            HeapPop(g.Heap, less);
+                        }
+
+                        HeapPush(g.Heap, s, less);
+                    }
+
+                    break;
+                }
+
+                case TokenKind.Quantile:
+                    g.Values.Add(s.Value);
+                    break;
+                default:
+                    throw new QueryException($"unknown aggregation {op}", a.Pos, "execution");
+            }
+        }
+
+        var result = new List<VectorSample>(order.Count);
+        foreach (var g in order)
+        {
+            switch (op)
+            {
+                case TokenKind.Avg:
+                    result.Add(new VectorSample(g.Metric, g.Mean));
+                    break;
+                case TokenKind.Count or TokenKind.CountValues:
+                    result.Add(new VectorSample(g.Metric, g.Count));
+                    break;
+                case TokenKind.Stdvar:
+                    result.Add(new VectorSample(g.Metric, g.Value / g.Count));
+                    break;
+                case TokenKind.Stddev:
+                    result.Add(new VectorSample(g.Metric, Math.Sqrt(g.Value / g.Count)));
+                    break;
+                case TokenKind.Quantile:
+                    result.Add(new VectorSample(g.Metric, Quantile(param, g.Values)));
+                    break;
+                case TokenKind.Topk:
+                    g.Heap.Sort((x, y) => NaNLast(x.Value, y.Value) ?? y.Value.CompareTo(x.Value));
+                    result.AddRange(g.Heap);
+                    break;
+                case TokenKind.Bottomk:
+                    g.Heap.Sort((x, y) => NaNLast(x.Value, y.Value) ?? x.Value.CompareTo(y.Value));
+                    result.AddRange(g.Heap);
+                    break;
+                default:
+                    result.Add(new VectorSample(g.Metric, g.Value));
+                    break;
+            }
+        }
+
+        return result;
+    }
+
+    private static bool TopLess(double a, double b) => double.IsNaN(a) || a < b;
+
+    private static bool BottomLess(double a, double b) => double.IsNaN(a) || a > b;
+
+    /// <summary>The order when either value is NaN (NaN sorts last), or null when both are numbers.</summary>
+    private static int? NaNLast(double a, double b)
+    {
+        var an = double.IsNaN(a);
+        var bn = double.IsNaN(b);
+        return an || bn ? (an == bn ? 0 : an ? 1 : -1) : null;
+    }
+
+    // Go's container/heap, so that ties between equal values keep the same elements as Prometheus.
+    private static void HeapPush(List<VectorSample> h, VectorSample s, Func<double, double, bool> less)
+    {
+        h.Add(s);
+        Up(h, h.Count - 1, less);
+    }
+
+    private static void HeapPop(List<VectorSample> h, Func<double, double, bool> less)
+    {
+        var n = h.Count - 1;
+        (h[0], h[n]) = (h[n], h[0]);
+        Down(h, 0, n, less);
+        h.RemoveAt(n);
+    }
+
+    private static void Up(List<VectorSample> h, int j, Func<double, double, bool> less)
+    {
+        while (true)
+        {
+            var i = (j - 1) / 2;
+            if (i == j || !less(h[j].Value, h[i].Value))
+            {
+                break;
+            }
+
+            (h[i], h[j]) = (h[j], h[i]);
+            j = i;
+        }
+    }
+
+    private static void Down(List<VectorSample> h, int i0, int n, Func<double, double, bool> less)
+    {
+        var i = i0;
+        while (true)
+        {
+            var j1 = (2 * i) + 1;
+            if (j1 >= n || j1 < 0)
+            {
+                break;
+            }
+
+            var j = j1;
+            var j2 = j1 + 1;
+            if (j2 < n && less(h[j2].Value, h[j1].Value))
+            {
+                j = j2;
+            }
+
+            if (!less(h[j].Value, h[i].Value))
+            {
+                break;
+            }
+
+            (h[i], h[j]) = (h[j], h[i]);
+            i = j;
+        }
+    }
+
+    /// <summary>Prometheus' quantile (promql/quantile.go): linear interpolation between the closest ranks; NaN first when sorting.</summary>
+    public static double Quantile(double q, List<double> values)
+    {
+        if (values.Count == 0 || double.IsNaN(q))
+        {
+            return double.NaN;
+        }
+
+        if (q < 0)
+        {
+            return double.NegativeInfinity;
+        }
+
+        if (q > 1)
+        {
+            return double.PositiveInfinity;
+        }
+
+        var sorted = values.ToArray();
+        Array.Sort(sorted, (x, y) => double.IsNaN(x) ? (double.IsNaN(y) ? 0 : -1) : double.IsNaN(y) ? 1 : x.CompareTo(y));
+        var n = (double)sorted.Length;
+        var rank = q * (n - 1);
+        var lower = Math.Max(0, Math.Floor(rank));
+        var upper = Math.Min(n - 1, lower + 1);
+        var weight = rank - Math.Floor(rank);
+        return (sorted[(int)lower] * (1 - weight)) + (sorted[(int)upper] * weight);
+    }
+}

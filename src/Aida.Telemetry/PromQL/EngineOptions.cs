@@ -1,0 +1,16 @@
+namespace Aida.Telemetry.PromQL;
+
+/// <summary>Settings of the embedded PromQL engine; the defaults are Prometheus' own.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>How far back an instant vector selector looks for a sample. Default 5 minutes (Prometheus' --query.lookback-delta).</summary>
+    public TimeSpan LookbackDelta { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Step of a subquery written without one (<c>expr[1h:]</c>). Default 1 minute, Prometheus' default global
+    /// evaluation interval, which is what Prometheus uses for both instant and range queries.</summary>
+    public TimeSpan DefaultSubqueryStep { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The most samples one evaluation step may hold, and the most points a range query may return. Default 50 million
+    /// (Prometheus' --query.max-samples).</summary>
+    public long MaxSamples { get; init; } = 50_000_000;
+}

@@ -1,0 +1,330 @@
+using Aida.Telemetry.Query;
+using Aida.Telemetry.Series;
+
+namespace Aida.Telemetry.PromQL;
+
+/// <summary>Evaluates a checked expression at single timestamps. Selectors read their data once for the whole query window
+/// and slice it per step; subquery steps are cached, as their grid is absolute (multiples of the step).</summary>
+internal sealed class Evaluator
+{
+    private readonly ISeriesSource _source;
+    private readonly EngineOptions _options;
+    private readonly CancellationToken _ct;
+    private readonly Dictionary<VectorSelector, (long Min, long Max)> _windows = [];
+    private readonly Dictionary<VectorSelector, List<SelectedSeries>> _data = [];
+    private readonly Dictionary<(SubqueryExpr, long), List<VectorSample>> _subqueryCache = [];
+    private readonly long _queryStart;
+    private readonly long _queryEnd;
+    private long _stepSamples;
+
+    public Evaluator(ISeriesSource source, EngineOptions options, Expr root, long startMs, long endMs, CancellationToken ct)
+    {
+        _source = source;
+        _options = options;
+        _ct = ct;
+        _queryStart = startMs;
+        _queryEnd = endMs;
+        Plan(root, startMs, endMs);
+    }
+
+    /// <summary>The time a selector or subquery is evaluated at: the step's, unless an @ modifier pins it.</summary>
+    public long TimeOf(AtModifier at, long ts) => at.Resolve(ts, _queryStart, _queryEnd);
+
+    private sealed record SelectedSeries(Labels Labels, long[] Times, double[] Values);
+
+    public long LookbackMs => (long)_options.LookbackDelta.TotalMilliseconds;
+
+    /// <summary>Evaluates at one timestamp: a <see cref="ScalarValue"/>, <see cref="StringValue"/>, vector (list of
+    /// <see cref="VectorSample"/>) or matrix (list of <see cref="RangeSeries"/>).</summary>
+    public object EvalTop(Expr e, long ts)
+    {
+        _stepSamples = 0;
+        return Eval(e, ts);
+    }
+
+    public object Eval(Expr e, long ts)
+    {
+        _ct.ThrowIfCancellationRequested();
+        return e switch
+        {
+            NumberLiteral n => new ScalarValue(n.Value),
+            StringLiteral s => new StringValue(s.Value),
+            ParenExpr p => Eval(p.Inner, ts),
+            NegateExpr n => Negate(Eval(n.Inner, ts)),
+            VectorSelector vs => SelectInstant(vs, ts, null),
+            MatrixSelector ms => SelectRange(ms.Selector, ts, ms.RangeMs),
+            SubqueryExpr sq => EvalSubquery(sq, ts),
+            CallExpr c => Functions.Call(this, c, ts),
+            AggregateExpr a => Aggregations.Aggregate(this, a, ts),
+            BinaryExpr b => BinaryOps.Eval(this, b, ts),
+            _ => throw new QueryException("unknown expression", e.Pos, "execution"),
+        };
+    }
+
+    public List<VectorSample> EvalVector(Expr e, long ts) => (List<VectorSample>)Eval(e, ts);
+
+    public List<RangeSeries> EvalMatrix(Expr e, long ts) => (List<RangeSeries>)Eval(e, ts);
+
+    public double EvalScalar(Expr e, long ts) => ((ScalarValue)Eval(e, ts)).Value;
+
+    public string EvalString(Expr e, long ts) => ((StringValue)Eval(e, ts)).Value;
+
+    private object Negate(object v)
+    {
+        if (v is ScalarValue s)
+        {
+            return new ScalarValue(-s.Value);
+        }
+
+        var vec = (List<VectorSample>)v;
+        var result = new List<VectorSample>(vec.Count);
+        foreach (var x in vec)
+        {
+            result.Add(new VectorSample(LabelOps.DropName(x.Metric), -x.Value));
+        }
+
+        return CheckUnique(result);
+    }
+
+    /// <summary>Prometheus refuses a vector in which two elements have the same label set (after a function or operator
+    /// dropped the metric name).</summary>
+    public static List<VectorSample> CheckUnique(List<VectorSample> v)
+    {
+        if (v.Count < 2)
+        {
+            return v;
+        }
+
+        var seen = new HashSet<Labels>();
+        foreach (var s in v)
+        {
+            if (!seen.Add(s.Metric))
+            {
+                throw new QueryException("vector cannot contain metrics with the same labelset", -1, "execution");
+            }
+        }
+
+        return v;
+    }
+
+    public void CountSamples(long n)
+    {
+        _stepSamples += n;
+        if (_stepSamples > _options.MaxSamples)
+        {
+            throw new QueryException("query processing would load too many samples into memory in query execution", -1, "execution");
+        }
+    }
+
+    private void Plan(Expr e, long start, long end)
+    {
+        switch (e)
+        {
+            case VectorSelector vs:
+                (start, end) = vs.At.IsSet ? (TimeOf(vs.At, 0), TimeOf(vs.At, 0)) : (start, end);
+                Widen(vs, start - vs.OffsetMs - LookbackMs, end - vs.OffsetMs);
+                break;
+            case MatrixSelector ms:
+                (start, end) = ms.Selector.At.IsSet ? (TimeOf(ms.Selector.At, 0), TimeOf(ms.Selector.At, 0)) : (start, end);
+                Widen(ms.Selector, start - ms.Selector.OffsetMs - ms.RangeMs, end - ms.Selector.OffsetMs);
+                break;
+            case SubqueryExpr sq:
+                (start, end) = sq.At.IsSet ? (TimeOf(sq.At, 0), TimeOf(sq.At, 0)) : (start, end);
+                Plan(sq.Inner, start - sq.OffsetMs - sq.RangeMs, end - sq.OffsetMs);
+                break;
+            case ParenExpr p:
+                Plan(p.Inner, start, end);
+                break;
+            case NegateExpr n:
+                Plan(n.Inner, start, end);
+                break;
+            case CallExpr c:
+                foreach (var a in c.Args)
+                {
+                    Plan(a, start, end);
+                }
+
+                break;
+            case AggregateExpr a:
+                Plan(a.Inner, start, end);
+                if (a.Param is not null)
+                {
+                    Plan(a.Param, start, end);
+                }
+
+                break;
+            case BinaryExpr b:
+                Plan(b.Lhs, start, end);
+                Plan(b.Rhs, start, end);
+                break;
+            default:
+                break;
+        }
+    }
+
+    private void Widen(VectorSelector vs, long min, long max)
+    {
+        if (_windows.TryGetValue(vs, out var w))
+        {
+            _windows[vs] = (Math.Min(w.Min, min), Math.Max(w.Max, max));
+        }
+        else
+        {
+            _windows[vs] = (min, max);
+        }
+    }
+
+    private List<SelectedSeries> Data(VectorSelector vs)
+    {
+        if (_data.TryGetValue(vs, out var d))
+        {
+            return d;
+        }
+
+        var (min, max) = _windows[vs];
+        d = [];
+        foreach (var s in _source.Select(min, max, vs.Matchers))
+        {
+            _ct.ThrowIfCancellationRequested();
+            var n = s.Samples.Count;
+            var t = new long[n];
+            var v = new double[n];
+            for (var i = 0; i < n; i++)
+            {
+                t[i] = s.Samples[i].TimestampMs;
+                v[i] = s.Samples[i].Value;
+            }
+
+            d.Add(new SelectedSeries(s.Labels, t, v));
+        }
+
+        _data[vs] = d;
+        return d;
+    }
+
+    /// <summary>Index of the last sample at or before <paramref name="t"/>, or -1.</summary>
+    private static int LastAtOrBefore(long[] times, long t)
+    {
+        int lo = 0, hi = times.Length - 1, found = -1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (times[mid] <= t)
+            {
+                found = mid;
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>The newest sample of each series within the lookback delta before ts - offset; a staleness marker as newest
+    /// sample hides the series. <paramref name="times"/>, when given, receives the samples' own timestamps.</summary>
+    public List<VectorSample> SelectInstant(VectorSelector vs, long ts, List<long>? times)
+    {
+        var refTime = TimeOf(vs.At, ts) - vs.OffsetMs;
+        var result = new List<VectorSample>();
+        foreach (var s in Data(vs))
+        {
+            var i = LastAtOrBefore(s.Times, refTime);
+            if (i < 0 || s.Times[i] < refTime - LookbackMs || StaleMarker.Is(s.Values[i]))
+            {
+                continue;
+            }
+
+            result.Add(new VectorSample(s.Labels, s.Values[i]));
+            times?.Add(s.Times[i]);
+        }
+
+        CountSamples(result.Count);
+        return result;
+    }
+
+    /// <summary>Samples in [ts - offset - range, ts - offset] per series, staleness markers left out; series with none are dropped.</summary>
+    public List<RangeSeries> SelectRange(VectorSelector vs, long ts, long rangeMs)
+    {
+        var maxt = TimeOf(vs.At, ts) - vs.OffsetMs;
+        var mint = maxt - rangeMs;
+        var result = new List<RangeSeries>();
+        foreach (var s in Data(vs))
+        {
+            var last = LastAtOrBefore(s.Times, maxt);
+            var first = LastAtOrBefore(s.Times, mint - 1) + 1;
+            if (last < first)
+            {
+                continue;
+            }
+
+            var points = new List<Sample>(last - first + 1);
+            for (var i = first; i <= last; i++)
+            {
+                if (!StaleMarker.Is(s.Values[i]))
+                {
+                    points.Add(new Sample(s.Times[i], s.Values[i]));
+                }
+            }
+
+            if (points.Count > 0)
+            {
+                CountSamples(points.Count);
+                result.Add(new RangeSeries(s.Labels, points));
+            }
+        }
+
+        return result;
+    }
+
+    private List<RangeSeries> EvalSubquery(SubqueryExpr sq, long ts)
+    {
+        var step = sq.StepMs > 0 ? sq.StepMs : (long)_options.DefaultSubqueryStep.TotalMilliseconds;
+        var end = TimeOf(sq.At, ts) - sq.OffsetMs;
+        var start = end - sq.RangeMs;
+
+        // Prometheus aligns subquery steps to absolute multiples of the step, not to the outer evaluation time.
+        var t = step * (start / step);
+        if (t < start)
+        {
+            t += step;
+        }
+
+        var bySeries = new Dictionary<Labels, RangeSeries>();
+        var result = new List<RangeSeries>();
+        var saved = _stepSamples;
+        for (; t <= end; t += step)
+        {
+            if (!_subqueryCache.TryGetValue((sq, t), out var vec))
+            {
+                _stepSamples = 0;
+                vec = EvalVector(sq.Inner, t);
+                _subqueryCache[(sq, t)] = vec;
+            }
+
+            foreach (var s in vec)
+            {
+                if (!bySeries.TryGetValue(s.Metric, out var rs))
+                {
+                    rs = new RangeSeries(s.Metric, []);
+                    bySeries[s.Metric] = rs;
+                    result.Add(rs);
+                }
+
+                rs.Points.Add(new Sample(t, s.Value));
+            }
+        }
+
+        _stepSamples = saved;
+        var total = 0L;
+        foreach (var rs in result)
+        {
+            total += rs.Points.Count;
+        }
+
+        CountSamples(total);
+        return result;
+    }
+}

@@ -1,0 +1,921 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Aida.Telemetry.Query;
+using Aida.Telemetry.Series;
+
+namespace Aida.Telemetry.PromQL;
+
+/// <summary>A PromQL function's signature. <paramref name="Variadic"/>: 0 fixed arity, n &gt; 0 up to n optional trailing
+/// arguments, -1 the last argument repeats without limit (as Prometheus' parser.Function).</summary>
+internal sealed record FunctionDef(string Name, IReadOnlyList<PromType> ArgTypes, int Variadic, PromType ReturnType);
+
+/// <summary>The function table and implementations, following Prometheus 2.42's promql/functions.go.</summary>
+internal static class Functions
+{
+    private static readonly Dictionary<string, FunctionDef> Table = Build();
+
+    public static bool TryGet(string name, out FunctionDef def) => Table.TryGetValue(name, out def!);
+
+    private static Dictionary<string, FunctionDef> Build()
+    {
+        const PromType S = PromType.Scalar;
+        const PromType V = PromType.Vector;
+        const PromType M = PromType.Matrix;
+        const PromType Str = PromType.String;
+        var defs = new List<FunctionDef>();
+        void Add(string name, PromType ret, int variadic, params PromType[] args) => defs.Add(new FunctionDef(name, args, variadic, ret));
+
+        foreach (var n in new[] { "rate", "increase", "delta", "irate", "idelta", "deriv", "changes", "resets", "avg_over_time", "min_over_time", "max_over_time", "sum_over_time", "count_over_time", "last_over_time", "stddev_over_time", "stdvar_over_time", "present_over_time", "absent_over_time" })
+        {
+            Add(n, V, 0, M);
+        }
+
+        foreach (var n in new[] { "abs", "ceil", "floor", "exp", "ln", "log2", "log10", "sqrt", "sgn", "timestamp", "absent", "sort", "sort_desc", "acos", "acosh", "asin", "asinh", "atan", "atanh", "cos", "cosh", "sin", "sinh", "tan", "tanh", "deg", "rad" })
+        {
+            Add(n, V, 0, V);
+        }
+
+        foreach (var n in new[] { "day_of_month", "day_of_week", "day_of_year", "days_in_month", "hour", "minute", "month", "year" })
+        {
+            Add(n, V, 1, V);
+        }
+
+        Add("quantile_over_time", V, 0, S, M);
+        Add("predict_linear", V, 0, M, S);
+        Add("holt_winters", V, 0, M, S, S);
+        Add("histogram_quantile", V, 0, S, V);
+        Add("clamp", V, 0, V, S, S);
+        Add("clamp_min", V, 0, V, S);
+        Add("clamp_max", V, 0, V, S);
+        Add("round", V, 1, V, S);
+        Add("time", S, 0);
+        Add("pi", S, 0);
+        Add("scalar", S, 0, V);
+        Add("vector", V, 0, S);
+        Add("label_replace", V, 0, V, Str, Str, Str, Str);
+        Add("label_join", V, -1, V, Str, Str, Str);
+        return defs.ToDictionary(d => d.Name, StringComparer.Ordinal);
+    }
+
+    public static object Call(Evaluator ev, CallExpr c, long ts)
+    {
+        var name = c.Func.Name;
+        switch (name)
+        {
+            case "time":
+                return new ScalarValue(ts / 1000.0);
+            case "pi":
+                return new ScalarValue(Math.PI);
+            case "vector":
+                return new List<VectorSample> { new(Labels.Empty, ev.EvalScalar(c.Args[0], ts)) };
+            case "scalar":
+            {
+                var v = ev.EvalVector(c.Args[0], ts);
+                return new ScalarValue(v.Count == 1 ? v[0].Value : double.NaN);
+            }
+
+            case "timestamp":
+                return Timestamp(ev, c, ts);
+            case "absent":
+                return ev.EvalVector(c.Args[0], ts).Count > 0 ? [] : new List<VectorSample> { new(AbsentLabels(c.Args[0]), 1) };
+            case "absent_over_time":
+                return ev.EvalMatrix(c.Args[0], ts).Count > 0 ? [] : new List<VectorSample> { new(AbsentLabels(c.Args[0]), 1) };
+            case "sort":
+            {
+                var v = new List<VectorSample>(ev.EvalVector(c.Args[0], ts));
+                SortStable(v, descending: false);
+                return v;
+            }
+
+            case "sort_desc":
+            {
+                var v = new List<VectorSample>(ev.EvalVector(c.Args[0], ts));
+                SortStable(v, descending: true);
+                return v;
+            }
+
+            case "histogram_quantile":
+                return HistogramQuantile(ev.EvalScalar(c.Args[0], ts), ev.EvalVector(c.Args[1], ts));
+            case "label_replace":
+                return LabelReplace(ev, c, ts);
+            case "label_join":
+                return LabelJoin(ev, c, ts);
+            default:
+                break;
+        }
+
+        if (c.Func.ArgTypes.Count > 0 && c.Args.Count > 0 && c.Func.ArgTypes.Contains(PromType.Matrix))
+        {
+            return RangeFunction(ev, c, ts);
+        }
+
+        return InstantFunction(ev, c, ts);
+    }
+
+    private static List<VectorSample> Timestamp(Evaluator ev, CallExpr c, long ts)
+    {
+        var arg = c.Args[0];
+        while (arg is ParenExpr p)
+        {
+            arg = p.Inner;
+        }
+
+        var result = new List<VectorSample>();
+
+        // On a bare selector the sample's own timestamp is returned; any other expression's samples carry the evaluation time.
+        if (arg is VectorSelector vs)
+        {
+            var times = new List<long>();
+            var v = ev.SelectInstant(vs, ts, times);
+            for (var i = 0; i < v.Count; i++)
+            {
+                result.Add(new VectorSample(LabelOps.DropName(v[i].Metric), times[i] / 1000.0));
+            }
+        }
+        else
+        {
+            foreach (var s in ev.EvalVector(arg, ts))
+            {
+                result.Add(new VectorSample(LabelOps.DropName(s.Metric), ts / 1000.0));
+            }
+        }
+
+        return Evaluator.CheckUnique(result);
+    }
+
+    /// <summary>Labels for absent()/absent_over_time(): the equality matchers of a bare selector, minus any name matched
+    /// more than once or by another matcher type.</summary>
+    private static Labels AbsentLabels(Expr arg)
+    {
+        var vs = arg switch
+        {
+            VectorSelector v => v,
+            MatrixSelector m => m.Selector,
+            _ => null,
+        };
+        if (vs is null)
+        {
+            return Labels.Empty;
+        }
+
+        var set = new Dictionary<string, string>();
+        var drop = new List<string>();
+        foreach (var m in vs.Matchers)
+        {
+            if (m.Name == Labels.MetricNameLabel)
+            {
+                continue;
+            }
+
+            if (m.Type == MatcherType.Equal && !set.ContainsKey(m.Name))
+            {
+                set[m.Name] = m.Value;
+            }
+            else
+            {
+                drop.Add(m.Name);
+            }
+        }
+
+        foreach (var d in drop)
+        {
+            set.Remove(d);
+        }
+
+        return Labels.From(set);
+    }
+
+    private static void SortStable(List<VectorSample> v, bool descending)
+    {
+        var indexed = v.Select((s, i) => (s, i)).ToList();
+        indexed.Sort((a, b) =>
+        {
+            var an = double.IsNaN(a.s.Value);
+            var bn = double.IsNaN(b.s.Value);
+            int c;
+            if (an || bn)
+            {
+                c = an == bn ? 0 : an ? 1 : -1;
+            }
+            else
+            {
+                c = descending ? b.s.Value.CompareTo(a.s.Value) : a.s.Value.CompareTo(b.s.Value);
+            }
+
+            return c != 0 ? c : a.i.CompareTo(b.i);
+        });
+        for (var i = 0; i < v.Count; i++)
+        {
+            v[i] = indexed[i].s;
+        }
+    }
+
+    private static List<VectorSample> InstantFunction(Evaluator ev, CallExpr c, long ts)
+    {
+        var name = c.Func.Name;
+        List<VectorSample> input;
+        if (c.Args.Count == 0)
+        {
+            // The date functions default to vector(time()).
+            input = [new VectorSample(Labels.Empty, ts / 1000.0)];
+        }
+        else
+        {
+            input = ev.EvalVector(c.Args[0], ts);
+        }
+
+        Func<double, double>? f = name switch
+        {
+            "abs" => Math.Abs,
+            "ceil" => Math.Ceiling,
+            "floor" => Math.Floor,
+            "exp" => Math.Exp,
+            "ln" => Math.Log,
+            "log2" => Math.Log2,
+            "log10" => Math.Log10,
+            "sqrt" => Math.Sqrt,
+            "sgn" => x => x > 0 ? 1 : x < 0 ? -1 : x,
+            "acos" => Math.Acos,
+            "acosh" => Math.Acosh,
+            "asin" => Math.Asin,
+            "asinh" => Math.Asinh,
+            "atan" => Math.Atan,
+            "atanh" => Math.Atanh,
+            "cos" => Math.Cos,
+            "cosh" => Math.Cosh,
+            "sin" => Math.Sin,
+            "sinh" => Math.Sinh,
+            "tan" => Math.Tan,
+            "tanh" => Math.Tanh,
+            "deg" => x => x * 180 / Math.PI,
+            "rad" => x => x * Math.PI / 180,
+            "day_of_month" => x => Date(x).Day,
+            "day_of_week" => x => (int)Date(x).DayOfWeek,
+            "day_of_year" => x => Date(x).DayOfYear,
+            "days_in_month" => x => DateTime.DaysInMonth(Date(x).Year, Date(x).Month),
+            "hour" => x => Date(x).Hour,
+            "minute" => x => Date(x).Minute,
+            "month" => x => Date(x).Month,
+            "year" => x => Date(x).Year,
+            _ => null,
+        };
+
+        if (f is null)
+        {
+            switch (name)
+            {
+                case "clamp":
+                {
+                    var min = ev.EvalScalar(c.Args[1], ts);
+                    var max = ev.EvalScalar(c.Args[2], ts);
+                    if (max < min)
+                    {
+                        return [];
+                    }
+
+                    f = x => Math.Max(min, Math.Min(max, x));
+                    break;
+                }
+
+                case "clamp_min":
+                {
+                    var min = ev.EvalScalar(c.Args[1], ts);
+                    f = x => Math.Max(min, x);
+                    break;
+                }
+
+                case "clamp_max":
+                {
+                    var max = ev.EvalScalar(c.Args[1], ts);
+                    f = x => Math.Min(max, x);
+                    break;
+                }
+
+                case "round":
+                {
+                    var toNearest = c.Args.Count > 1 ? ev.EvalScalar(c.Args[1], ts) : 1;
+
+                    // Prometheus multiplies by the inverse, which it found less prone to float error; ties round up.
+                    var inverse = 1.0 / toNearest;
+                    f = x => Math.Floor((x * inverse) + 0.5) / inverse;
+                    break;
+                }
+
+                default:
+                    throw new QueryException($"function {name} is not implemented", c.Pos, "execution");
+            }
+        }
+
+        var result = new List<VectorSample>(input.Count);
+        foreach (var s in input)
+        {
+            result.Add(new VectorSample(LabelOps.DropName(s.Metric), f(s.Value)));
+        }
+
+        return Evaluator.CheckUnique(result);
+    }
+
+    private static DateTime Date(double seconds) =>
+        DateTime.UnixEpoch.AddSeconds(Math.Truncate(seconds));
+
+    private static List<VectorSample> RangeFunction(Evaluator ev, CallExpr c, long ts)
+    {
+        var name = c.Func.Name;
+        var matrixIndex = c.Func.ArgTypes[0] == PromType.Matrix ? 0 : 1;
+        var matrixArg = c.Args[matrixIndex];
+        var scalarArgs = new List<double>();
+        for (var i = 0; i < c.Args.Count; i++)
+        {
+            if (i != matrixIndex)
+            {
+                scalarArgs.Add(ev.EvalScalar(c.Args[i], ts));
+            }
+        }
+
+        var (rangeMs, offsetMs, at) = RangeOf(matrixArg);
+        var windowTs = ev.TimeOf(at, ts);
+        var matrix = ev.EvalMatrix(matrixArg, ts);
+        var result = new List<VectorSample>(matrix.Count);
+        foreach (var series in matrix)
+        {
+            var p = series.Points;
+            double? value = name switch
+            {
+                "rate" => ExtrapolatedRate(p, windowTs, rangeMs, offsetMs, isCounter: true, isRate: true),
+                "increase" => ExtrapolatedRate(p, windowTs, rangeMs, offsetMs, isCounter: true, isRate: false),
+                "delta" => ExtrapolatedRate(p, windowTs, rangeMs, offsetMs, isCounter: false, isRate: false),
+                "irate" => InstantDelta(p, isRate: true),
+                "idelta" => InstantDelta(p, isRate: false),
+                "deriv" => p.Count < 2 ? null : LinearRegression(p, p[0].TimestampMs).Slope,
+                "predict_linear" => p.Count < 2 ? null : PredictLinear(p, ts, scalarArgs[0]),
+                "holt_winters" => HoltWinters(p, scalarArgs[0], scalarArgs[1]),
+                "changes" => Changes(p),
+                "resets" => Resets(p),
+                "avg_over_time" => AvgOverTime(p),
+                "min_over_time" => MinMax(p, max: false),
+                "max_over_time" => MinMax(p, max: true),
+                "sum_over_time" => SumOverTime(p),
+                "count_over_time" => p.Count,
+                "last_over_time" => p[^1].Value,
+                "present_over_time" => 1,
+                "stddev_over_time" => Math.Sqrt(StdvarOverTime(p)),
+                "stdvar_over_time" => StdvarOverTime(p),
+                "quantile_over_time" => Aggregations.Quantile(scalarArgs[0], p.ConvertAll(x => x.Value)),
+                _ => throw new QueryException($"function {name} is not implemented", c.Pos, "execution"),
+            };
+            if (value is { } v)
+            {
+                // last_over_time acts like an offset, so it keeps the metric name; every other range function drops it.
+                result.Add(new VectorSample(name == "last_over_time" ? series.Metric : LabelOps.DropName(series.Metric), v));
+            }
+        }
+
+        return Evaluator.CheckUnique(result);
+    }
+
+    private static (long RangeMs, long OffsetMs, AtModifier At) RangeOf(Expr e) => e switch
+    {
+        MatrixSelector m => (m.RangeMs, m.Selector.OffsetMs, m.Selector.At),
+        SubqueryExpr s => (s.RangeMs, s.OffsetMs, s.At),
+        _ => (0, 0, default),
+    };
+
+    /// <summary>Prometheus' extrapolatedRate: the increase between the first and last sample (counter resets added back),
+    /// extrapolated towards the window's edges unless a sample gap suggests the series started or ended inside it.</summary>
+    private static double? ExtrapolatedRate(List<Sample> p, long ts, long rangeMs, long offsetMs, bool isCounter, bool isRate)
+    {
+        if (p.Count < 2)
+        {
+            return null;
+        }
+
+        var rangeStart = ts - (rangeMs + offsetMs);
+        var rangeEnd = ts - offsetMs;
+        var first = p[0];
+        var last = p[^1];
+        var result = last.Value - first.Value;
+        if (isCounter)
+        {
+            var prev = first.Value;
+            for (var i = 1; i < p.Count; i++)
+            {
+                if (p[i].Value < prev)
+                {
+                    result += prev;
+                }
+
+                prev = p[i].Value;
+            }
+        }
+
+        var durationToStart = (first.TimestampMs - rangeStart) / 1000.0;
+        var durationToEnd = (rangeEnd - last.TimestampMs) / 1000.0;
+        var sampledInterval = (last.TimestampMs - first.TimestampMs) / 1000.0;
+        var averageDurationBetweenSamples = sampledInterval / (p.Count - 1);
+
+        if (isCounter && result > 0 && first.Value >= 0)
+        {
+            // A counter cannot go below zero: do not extrapolate further back than where it would have been zero.
+            var durationToZero = sampledInterval * (first.Value / result);
+            if (durationToZero < durationToStart)
+            {
+                durationToStart = durationToZero;
+            }
+        }
+
+        var threshold = averageDurationBetweenSamples * 1.1;
+        var extrapolateToInterval = sampledInterval;
+        extrapolateToInterval += durationToStart < threshold ? durationToStart : averageDurationBetweenSamples / 2;
+        extrapolateToInterval += durationToEnd < threshold ? durationToEnd : averageDurationBetweenSamples / 2;
+
+        var factor = extrapolateToInterval / sampledInterval;
+        if (isRate)
+        {
+            factor /= rangeMs / 1000.0;
+        }
+
+        return result * factor;
+    }
+
+    private static double? InstantDelta(List<Sample> p, bool isRate)
+    {
+        if (p.Count < 2)
+        {
+            return null;
+        }
+
+        var last = p[^1];
+        var prev = p[^2];
+        var result = last.Value - prev.Value;
+        if (isRate && last.Value < prev.Value)
+        {
+            // Counter reset: the last value is the increase since the reset.
+            result = last.Value;
+        }
+
+        var interval = last.TimestampMs - prev.TimestampMs;
+        if (interval == 0)
+        {
+            return null;
+        }
+
+        if (isRate)
+        {
+            result /= interval / 1000.0;
+        }
+
+        return result;
+    }
+
+    /// <summary>Neumaier-compensated summation step, as Prometheus' kahanSumInc.</summary>
+    private static (double Sum, double C) KahanInc(double inc, double sum, double c)
+    {
+        var t = sum + inc;
+        if (Math.Abs(sum) >= Math.Abs(inc))
+        {
+            c += (sum - t) + inc;
+        }
+        else
+        {
+            c += (inc - t) + sum;
+        }
+
+        return (t, c);
+    }
+
+    private static (double Slope, double Intercept) LinearRegression(List<Sample> p, long interceptTime)
+    {
+        double n = 0, sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
+        var initY = p[0].Value;
+        var constY = true;
+        for (var i = 0; i < p.Count; i++)
+        {
+            var s = p[i];
+            if (constY && i > 0 && s.Value != initY)
+            {
+                constY = false;
+            }
+
+            n += 1;
+            var x = (s.TimestampMs - interceptTime) / 1e3;
+            (sumX, cX) = KahanInc(x, sumX, cX);
+            (sumY, cY) = KahanInc(s.Value, sumY, cY);
+            (sumXY, cXY) = KahanInc(x * s.Value, sumXY, cXY);
+            (sumX2, cX2) = KahanInc(x * x, sumX2, cX2);
+        }
+
+        if (constY)
+        {
+            return double.IsInfinity(initY) ? (double.NaN, double.NaN) : (0, initY);
+        }
+
+        sumX += cX;
+        sumY += cY;
+        sumXY += cXY;
+        sumX2 += cX2;
+        var covXY = sumXY - (sumX * sumY / n);
+        var varX = sumX2 - (sumX * sumX / n);
+        var slope = covXY / varX;
+        var intercept = (sumY / n) - (slope * sumX / n);
+        return (slope, intercept);
+    }
+
+    private static double PredictLinear(List<Sample> p, long ts, double durationSeconds)
+    {
+        var (slope, intercept) = LinearRegression(p, ts);
+        return (slope * durationSeconds) + intercept;
+    }
+
+    private static double? HoltWinters(List<Sample> p, double sf, double tf)
+    {
+        if (sf <= 0 || sf >= 1)
+        {
+            throw new QueryException($"invalid smoothing factor. Expected: 0 < sf < 1, got: {GoFloat.FormatF(sf)}", -1, "execution");
+        }
+
+        if (tf <= 0 || tf >= 1)
+        {
+            throw new QueryException($"invalid trend factor. Expected: 0 < tf < 1, got: {GoFloat.FormatF(tf)}", -1, "execution");
+        }
+
+        if (p.Count < 2)
+        {
+            return null;
+        }
+
+        double s0 = 0, s1 = p[0].Value, b = p[1].Value - p[0].Value;
+        for (var i = 1; i < p.Count; i++)
+        {
+            var x = sf * p[i].Value;
+            if (i > 1)
+            {
+                b = (tf * (s1 - s0)) + ((1 - tf) * b);
+            }
+
+            var y = (1 - sf) * (s1 + b);
+            (s0, s1) = (s1, x + y);
+        }
+
+        return s1;
+    }
+
+    private static double Changes(List<Sample> p)
+    {
+        var changes = 0;
+        var prev = p[0].Value;
+        for (var i = 1; i < p.Count; i++)
+        {
+            var cur = p[i].Value;
+            if (cur != prev && !(double.IsNaN(cur) && double.IsNaN(prev)))
+            {
+                changes++;
+            }
+
+            prev = cur;
+        }
+
+        return changes;
+    }
+
+    private static double Resets(List<Sample> p)
+    {
+        var resets = 0;
+        var prev = p[0].Value;
+        for (var i = 1; i < p.Count; i++)
+        {
+            var cur = p[i].Value;
+            if (cur < prev)
+            {
+                resets++;
+            }
+
+            prev = cur;
+        }
+
+        return resets;
+    }
+
+    private static double AvgOverTime(List<Sample> p)
+    {
+        double mean = 0, count = 0, c = 0;
+        foreach (var s in p)
+        {
+            var v = s.Value;
+            count++;
+            if (double.IsInfinity(mean))
+            {
+                if (double.IsInfinity(v) && (mean > 0) == (v > 0))
+                {
+                    continue;
+                }
+
+                if (!double.IsInfinity(v) && !double.IsNaN(v))
+                {
+                    continue;
+                }
+            }
+
+            (mean, c) = KahanInc((v / count) - (mean / count), mean, c);
+        }
+
+        return double.IsInfinity(mean) ? mean : mean + c;
+    }
+
+    private static double MinMax(List<Sample> p, bool max)
+    {
+        var r = p[0].Value;
+        foreach (var s in p)
+        {
+            if ((max ? s.Value > r : s.Value < r) || double.IsNaN(r))
+            {
+                r = s.Value;
+            }
+        }
+
+        return r;
+    }
+
+    private static double SumOverTime(List<Sample> p)
+    {
+        double sum = 0, c = 0;
+        foreach (var s in p)
+        {
+            (sum, c) = KahanInc(s.Value, sum, c);
+        }
+
+        return double.IsInfinity(sum) ? sum : sum + c;
+    }
+
+    private static double StdvarOverTime(List<Sample> p)
+    {
+        double count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
+        foreach (var s in p)
+        {
+            count++;
+            var delta = s.Value - (mean + cMean);
+            (mean, cMean) = KahanInc(delta / count, mean, cMean);
+            (aux, cAux) = KahanInc(delta * (s.Value - (mean + cMean)), aux, cAux);
+        }
+
+        return (aux + cAux) / count;
+    }
+
+    private static List<VectorSample> HistogramQuantile(double q, List<VectorSample> vec)
+    {
+        var groups = new Dictionary<Labels, List<(double Upper, double Count)>>();
+        var order = new List<Labels>();
+        foreach (var s in vec)
+        {
+            var le = s.Metric.Get("le");
+            if (le is null || GoFloat.Parse(le) is not { } upper)
+            {
+                continue;
+            }
+
+            var key = LabelOps.Remove(s.Metric, ["le"], alsoName: true);
+            if (!groups.TryGetValue(key, out var buckets))
+            {
+                buckets = [];
+                groups[key] = buckets;
+                order.Add(key);
+            }
+
+            buckets.Add((upper, s.Value));
+        }
+
+        var result = new List<VectorSample>(order.Count);
+        foreach (var key in order)
+        {
+            result.Add(new VectorSample(key, BucketQuantile(q, groups[key])));
+        }
+
+        return result;
+    }
+
+    /// <summary>Prometheus' bucketQuantile (promql/quantile.go): linear interpolation inside the bucket holding the rank.</summary>
+    private static double BucketQuantile(double q, List<(double Upper, double Count)> input)
+    {
+        if (q < 0)
+        {
+            return double.NegativeInfinity;
+        }
+
+        if (q > 1)
+        {
+            return double.PositiveInfinity;
+        }
+
+        var sorted = input.OrderBy(b => b.Upper).ToList();
+        if (!double.IsPositiveInfinity(sorted[^1].Upper))
+        {
+            return double.NaN;
+        }
+
+        // Coalesce buckets with the same upper bound, then force the counts to be monotonic.
+        var buckets = new List<(double Upper, double Count)>();
+        foreach (var b in sorted)
+        {
+            if (buckets.Count > 0 && buckets[^1].Upper == b.Upper)
+            {
+                buckets[^1] = (b.Upper, buckets[^1].Count + b.Count);
+            }
+            else
+            {
+                buckets.Add(b);
+            }
+        }
+
+        var max = double.NegativeInfinity;
+        for (var i = 0; i < buckets.Count; i++)
+        {
+            if (buckets[i].Count > max)
+            {
+                max = buckets[i].Count;
+            }
+            else if (buckets[i].Count < max)
+            {
+                buckets[i] = (buckets[i].Upper, max);
+            }
+        }
+
+        if (buckets.Count < 2)
+        {
+            return double.NaN;
+        }
+
+        var observations = buckets[^1].Count;
+        if (observations == 0)
+        {
+            return double.NaN;
+        }
+
+        var rank = q * observations;
+        var idx = 0;
+        var searchLen = buckets.Count - 1;
+        while (idx < searchLen && !(buckets[idx].Count >= rank))
+        {
+            idx++;
+        }
+
+        if (idx == buckets.Count - 1)
+        {
+            return buckets[^2].Upper;
+        }
+
+        if (idx == 0 && buckets[0].Upper <= 0)
+        {
+            return buckets[0].Upper;
+        }
+
+        double bucketStart = 0;
+        var bucketEnd = buckets[idx].Upper;
+        var count = buckets[idx].Count;
+        if (idx > 0)
+        {
+            bucketStart = buckets[idx - 1].Upper;
+            count -= buckets[idx - 1].Count;
+            rank -= buckets[idx - 1].Count;
+        }
+
+        return bucketStart + ((bucketEnd - bucketStart) * (rank / count));
+    }
+
+    private static List<VectorSample> LabelReplace(Evaluator ev, CallExpr c, long ts)
+    {
+        var dst = ev.EvalString(c.Args[1], ts);
+        var replacement = ev.EvalString(c.Args[2], ts);
+        var src = ev.EvalString(c.Args[3], ts);
+        var pattern = ev.EvalString(c.Args[4], ts);
+        Regex regex;
+        try
+        {
+            // RE2 semantics as Prometheus compiles it: anchored at the very end (\z, not before a final newline).
+            regex = new Regex($"^(?:{pattern})\\z", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        }
+        catch (ArgumentException ex)
+        {
+            throw new QueryException($"invalid regular expression in label_replace(): {pattern}: {ex.Message}", -1, "execution");
+        }
+
+        if (!LabelRules.IsValidLabelName(dst) && dst != Labels.MetricNameLabel)
+        {
+            throw new QueryException($"invalid destination label name in label_replace(): {dst}", -1, "execution");
+        }
+
+        var result = new List<VectorSample>();
+        foreach (var s in ev.EvalVector(c.Args[0], ts))
+        {
+            var m = regex.Match(s.Metric.Get(src) ?? "");
+            if (!m.Success)
+            {
+                result.Add(s);
+                continue;
+            }
+
+            result.Add(new VectorSample(s.Metric.With(dst, Expand(m, replacement)), s.Value));
+        }
+
+        return Evaluator.CheckUnique(result);
+    }
+
+    /// <summary>Go's Regexp.Expand: <c>$1</c>, <c>${1}</c>, <c>$name</c>, <c>$$</c>; a name is the longest run of
+    /// letters, digits and underscores, and an unknown group expands to nothing.</summary>
+    private static string Expand(Match m, string template)
+    {
+        var sb = new StringBuilder();
+        var i = 0;
+        while (i < template.Length)
+        {
+            var ch = template[i];
+            if (ch != '$' || i + 1 >= template.Length)
+            {
+                sb.Append(ch);
+                i++;
+                continue;
+            }
+
+            if (template[i + 1] == '$')
+            {
+                sb.Append('$');
+                i += 2;
+                continue;
+            }
+
+            string name;
+            int end;
+            if (template[i + 1] == '{')
+            {
+                var close = template.IndexOf('}', i + 2);
+                if (close < 0)
+                {
+                    sb.Append(ch);
+                    i++;
+                    continue;
+                }
+
+                name = template[(i + 2)..close];
+                end = close + 1;
+            }
+            else
+            {
+                end = i + 1;
+                while (end < template.Length && (char.IsAsciiLetterOrDigit(template[end]) || template[end] == '_'))
+                {
+                    end++;
+                }
+
+                name = template[(i + 1)..end];
+            }
+
+            if (name.Length == 0)
+            {
+                sb.Append(ch);
+                i++;
+                continue;
+            }
+
+            var group = int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var num)
+                ? m.Groups[num]
+                : m.Groups[name];
+            if (group.Success)
+            {
+                sb.Append(group.Value);
+            }
+
+            i = end;
+        }
+
+        return sb.ToString();
+    }
+
+    private static List<VectorSample> LabelJoin(Evaluator ev, CallExpr c, long ts)
+    {
+        var dst = ev.EvalString(c.Args[1], ts);
+        var sep = ev.EvalString(c.Args[2], ts);
+        var srcs = new List<string>();
+        for (var i = 3; i < c.Args.Count; i++)
+        {
+            var src = ev.EvalString(c.Args[i], ts);
+            if (!LabelRules.IsValidLabelName(src) && src != Labels.MetricNameLabel)
+            {
+                throw new QueryException($"invalid source label name in label_join(): {src}", -1, "execution");
+            }
+
+            srcs.Add(src);
+        }
+
+        if (!LabelRules.IsValidLabelName(dst) && dst != Labels.MetricNameLabel)
+        {
+            throw new QueryException($"invalid destination label name in label_join(): {dst}", -1, "execution");
+        }
+
+        var result = new List<VectorSample>();
+        foreach (var s in ev.EvalVector(c.Args[0], ts))
+        {
+            var joined = string.Join(sep, srcs.Select(n => s.Metric.Get(n) ?? ""));
+            result.Add(new VectorSample(s.Metric.With(dst, joined), s.Value));
+        }
+
+        return Evaluator.CheckUnique(result);
+    }
+}

@@ -1,0 +1,108 @@
+using Aida.Telemetry.Series;
+
+namespace Aida.Telemetry.PromQL;
+
+/// <summary>One element of an instant vector during evaluation.</summary>
+internal readonly record struct VectorSample(Labels Metric, double Value);
+
+/// <summary>One series of a range vector during evaluation: its points inside the window, oldest first, no staleness markers.</summary>
+internal sealed record RangeSeries(Labels Metric, List<Sample> Points);
+
+internal sealed class ScalarValue(double value)
+{
+    public double Value { get; } = value;
+}
+
+internal sealed class StringValue(string value)
+{
+    public string Value { get; } = value;
+}
+
+/// <summary>Label-set operations the evaluator needs, cheaper than rebuilding through <see cref="Labels.From(IEnumerable{KeyValuePair{string, string}})"/>
+/// when nothing changes.</summary>
+internal static class LabelOps
+{
+    public static Labels DropName(Labels l) => l.Get(Labels.MetricNameLabel) is null ? l : l.Without(Labels.MetricNameLabel);
+
+    /// <summary>Prometheus' order for label sets (labels.Compare): pairwise by name then value, shorter first.</summary>
+    public static int Compare(Labels a, Labels b)
+    {
+        var n = Math.Min(a.Count, b.Count);
+        for (var i = 0; i < n; i++)
+        {
+            var c = string.CompareOrdinal(a.Name(i), b.Name(i));
+            if (c != 0)
+            {
+                return c;
+            }
+
+            c = string.CompareOrdinal(a.Value(i), b.Value(i));
+            if (c != 0)
+            {
+                return c;
+            }
+        }
+
+        return a.Count.CompareTo(b.Count);
+    }
+
+    /// <summary>The key two samples must share to match: only the <paramref name="names"/> (on), or all labels except those
+    /// and the metric name (ignoring).</summary>
+    public static string Signature(Labels l, bool on, IReadOnlyList<string> names)
+    {
+        var sb = new System.Text.StringBuilder();
+        for (var i = 0; i < l.Count; i++)
+        {
+            var name = l.Name(i);
+            var include = on ? Contains(names, name) : name != Labels.MetricNameLabel && !Contains(names, name);
+            if (include)
+            {
+                sb.Append(name).Append('\xff').Append(l.Value(i)).Append('\xff');
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    public static bool Contains(IReadOnlyList<string> names, string name)
+    {
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (names[i] == name)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public static Labels Keep(Labels l, IReadOnlyList<string> names)
+    {
+        var pairs = new List<KeyValuePair<string, string>>();
+        for (var i = 0; i < l.Count; i++)
+        {
+            if (Contains(names, l.Name(i)))
+            {
+                pairs.Add(new KeyValuePair<string, string>(l.Name(i), l.Value(i)));
+            }
+        }
+
+        return pairs.Count == l.Count ? l : Labels.From(pairs);
+    }
+
+    public static Labels Remove(Labels l, IReadOnlyList<string> names, bool alsoName)
+    {
+        var pairs = new List<KeyValuePair<string, string>>();
+        for (var i = 0; i < l.Count; i++)
+        {
+            var n = l.Name(i);
+            if (!Contains(names, n) && !(alsoName && n == Labels.MetricNameLabel))
+            {
+                pairs.Add(new KeyValuePair<string, string>(n, l.Value(i)));
+            }
+        }
+
+        return pairs.Count == l.Count ? l : Labels.From(pairs);
+    }
+}
