@@ -42,6 +42,17 @@ public static class AidaCommand
             await stderr.WriteLineAsync("aida: cancelled");
             return Failure;
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug, not bad input: say so in one line (the stack goes to AIDA_DEBUG=1 runs) and fail.
+            await stderr.WriteLineAsync($"aida: internal error: {e.GetType().Name}: {e.Message}");
+            if (Environment.GetEnvironmentVariable("AIDA_DEBUG") == "1")
+            {
+                await stderr.WriteLineAsync(e.ToString());
+            }
+
+            return Failure;
+        }
     }
 
     private static RootCommand Build(TextWriter stdout, TextWriter stderr)
@@ -53,6 +64,7 @@ public static class AidaCommand
         root.Subcommands.Add(RunCommand.Build(stdout, stderr));
         root.Subcommands.Add(BenchCommand.Build(stdout, stderr));
         root.Subcommands.Add(ValidateCommand.Build(stdout));
+        root.Subcommands.Add(QueryCommand.Build(stdout));
         return root;
     }
 

@@ -223,7 +223,8 @@ public static class PrometheusApiExtensions
         await writer.FlushAsync(context.RequestAborted);
     }
 
-    private static void WriteResult(Utf8JsonWriter w, QueryResult result)
+    /// <summary>The <c>data</c> object of a query response: resultType and result, in Prometheus' shapes.</summary>
+    internal static void WriteResult(Utf8JsonWriter w, QueryResult result)
     {
         w.WriteStartObject();
         w.WriteString("resultType", result.Type switch

@@ -95,8 +95,8 @@ internal sealed partial class PlantModel
             s.Add(rack.Id, "inlet_temperature", "aida_rack_inlet_celsius", l, "celsius", Facility, 0.2, 0.1, () => _rackInlet[k]);
             s.Add(rack.Id, "power", "aida_rack_power_watts", l, "watts", Facility, 0, 10, () => _rackPower[k]);
             s.Add(rack.Id, "energy", "aida_rack_energy_joules_total", l, "joules", Facility, 0, 1, () => _rackEnergy[k]);
-            s.Add(rack.Id, "gpu_max_temperature", "aida_rack_gpu_max_temperature_celsius", l, "celsius", Fast, 0.5, 1, () => _rackMaxGpuTemp[k]);
-            s.Add(rack.Id, "gpus_throttled", "aida_rack_gpus_throttled", l, "count", Fast, 0, 0, () => _rackThrottled[k]);
+            s.Add(rack.Id, "gpu_max_temperature", "aida_rack_gpu_max_temperature_celsius", l, "celsius", Facility, 0.5, 1, () => _rackMaxGpuTemp[k]);
+            s.Add(rack.Id, "gpus_throttled", "aida_rack_gpus_throttled", l, "count", Facility, 0, 0, () => _rackThrottled[k]);
             s.Add(rack.Id, "leak", "aida_rack_leak_detected", l, "bool", Fast, 0, 0, () => _rackLeak[k] ? 1 : 0);
             s.Add(rack.Id, "isolated", "aida_rack_isolated", l, "bool", Facility, 0, 0, () => _actuators.Value(_aRackIsolate[k]));
             s.Add(rack.Id, "gpu_power_limit", "DCGM_FI_DEV_POWER_MGMT_LIMIT", l, "watts", Facility, 0, 1, () => _actuators.Value(_aRackPowerLimit[k]));

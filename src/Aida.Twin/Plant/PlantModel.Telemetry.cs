@@ -53,6 +53,18 @@ internal sealed partial class PlantModel
         _sink.GpusSampled(_start.ToUnixTimeMilliseconds() + (long)Math.Round(Now * 1000), _gpuTempReadout, _gpuPowerReadout, _gpuUtilReadout);
     }
 
+    /// <summary>FNV-1a: a stable hash (string.GetHashCode is randomised per process, and UUIDs must not change between runs).</summary>
+    private static uint Fnv1a(string text)
+    {
+        var hash = 2166136261u;
+        foreach (var c in text)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return hash;
+    }
+
     private List<GpuInfo> BuildGpuInfo()
     {
         var list = new List<GpuInfo>(_gpuTemp.Length);
@@ -61,7 +73,7 @@ internal sealed partial class PlantModel
             for (var g = 0; g < _gpusPerRack; g++)
             {
                 var tray = (g / 4) + 1;
-                var uuid = $"GPU-{(uint)string.GetHashCode(rack.Id.AsSpan(), StringComparison.Ordinal) ^ (uint)g:x8}-{_f.Name}-{rack.Id}-{g:00}";
+                var uuid = $"GPU-{Fnv1a(rack.Id) ^ (uint)g:x8}-{_f.Name}-{rack.Id}-{g:00}";
                 list.Add(new GpuInfo(rack.Id, rack.Hall, rack.Row, $"{rack.Id}-tray{tray:00}", g % 4, uuid, _f.Gpu.Model));
             }
         }

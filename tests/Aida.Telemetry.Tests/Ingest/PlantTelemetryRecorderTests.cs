@@ -93,4 +93,15 @@ public class PlantTelemetryRecorderTests
         Assert.InRange(stale[0].TimestampMs - samples[0].TimestampMs, 7_200_000, 7_210_000);
         Assert.DoesNotContain(samples, s => double.IsNaN(s.Value) && !StaleMarker.Is(s.Value));
     }
+
+    [Fact]
+    public void GpuLabels_AreTheSameInEveryProcess()
+    {
+        // Regression: UUIDs built from string.GetHashCode changed from one process to the next.
+        var sim = new Simulator(ScenarioLoader.Load("reference"), new SimulationOptions { NoOperator = true });
+        var first = sim.GpuCatalog.Gpus[0];
+        Assert.Equal("GPU-21c45837-ref-10mw-h1-a01-00", first.Uuid);
+        Assert.Equal("h1-a01-tray01", first.Hostname);
+        Assert.Equal(sim.GpuCatalog.Gpus.Count, sim.GpuCatalog.Gpus.Select(g => g.Uuid).Distinct().Count());
+    }
 }
