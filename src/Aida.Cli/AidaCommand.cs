@@ -65,6 +65,7 @@ public static class AidaCommand
         root.Subcommands.Add(BenchCommand.Build(stdout, stderr));
         root.Subcommands.Add(ValidateCommand.Build(stdout));
         root.Subcommands.Add(QueryCommand.Build(stdout));
+        root.Subcommands.Add(ServeCommand.Build(stdout));
         return root;
     }
 

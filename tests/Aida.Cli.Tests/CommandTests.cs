@@ -14,6 +14,8 @@ public class CommandTests
     [InlineData("bench")]
     [InlineData("bench", "twin")]
     [InlineData("validate")]
+    [InlineData("query")]
+    [InlineData("serve")]
     public void EveryVerb_HasHelp(params string[] verb)
     {
         var (code, output, _) = Invoke([.. verb, "--help"]);
@@ -27,7 +29,7 @@ public class CommandTests
     {
         var (code, output, _) = Invoke("--help");
         Assert.Equal(0, code);
-        foreach (var verb in new[] { "simulate", "run", "bench", "validate" })
+        foreach (var verb in new[] { "simulate", "run", "bench", "validate", "query", "serve" })
         {
             Assert.Contains(verb, output, StringComparison.Ordinal);
         }
@@ -101,5 +103,30 @@ public class CommandTests
         {
             await Task.Yield();
         }
+    }
+
+    [Fact]
+    public void Simulate_KeepsTelemetry_AndQueryAnswersOffline()
+    {
+        var dir = TempDir();
+        var sim = Invoke("simulate", "--scenario", "faults/chiller-trip", "--duration", "3h", "--out", dir);
+        Assert.Equal(0, sim.Code);
+        Assert.Matches(@"telemetry: [\d,]+ samples in [\d,]+ series", sim.Out);
+
+        // The chiller trip at 2 h warms the facility water: the stored readings show it.
+        var at = Invoke("query", "--data", dir, "max_over_time(aida_facility_water_supply_celsius[50m]) - min_over_time(aida_facility_water_supply_celsius[50m])", "--at", "2025-07-01T02:50:00Z");
+        Assert.Equal(0, at.Code);
+        var rise = double.Parse(at.Out.Split('\n')[0].Split("  ")[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(rise > 0.5, at.Out);
+
+        var range = Invoke("query", "--data", dir, "sum(DCGM_FI_DEV_POWER_USAGE) / 1e6", "--range", "2025-07-01T01:00:00Z", "2025-07-01T02:00:00Z", "30m", "--json");
+        Assert.Equal(0, range.Code);
+        var json = JsonDocument.Parse(range.Out).RootElement.GetProperty("data");
+        Assert.Equal("matrix", json.GetProperty("resultType").GetString());
+        Assert.Equal(3, json.GetProperty("result")[0].GetProperty("values").GetArrayLength());
+
+        var bad = Invoke("query", "--data", dir, "rate(aida_it_power_watts[5m]");
+        Assert.Equal(2, bad.Code);
+        Assert.StartsWith("aida: query: 1:", bad.Err, StringComparison.Ordinal);
     }
 }

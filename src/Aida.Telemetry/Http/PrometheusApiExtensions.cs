@@ -139,6 +139,12 @@ public static class PrometheusApiExtensions
         }
         catch (QueryException e) when (e.ErrorType == "bad_data" && e.Position >= 0)
         {
+            // The engine may already say where ("1:24: parse error: ..."): keep its text, add the position only if it does not.
+            if (System.Text.RegularExpressions.Regex.IsMatch(e.Message, @"^\d+:\d+: "))
+            {
+                throw new ApiException("bad_data", $"invalid parameter \"query\": {e.Message}");
+            }
+
             var (line, column) = LineAndColumn(query, e.Position);
             var message = e.Message.StartsWith("parse error", StringComparison.Ordinal) ? e.Message : "parse error: " + e.Message;
             throw new ApiException("bad_data", $"invalid parameter \"query\": {line}:{column}: {message}");
