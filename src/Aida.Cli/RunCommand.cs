@@ -26,9 +26,12 @@ internal static class RunCommand
             DefaultValueFactory = _ => "1m",
         };
         var output = new Option<string?>("--out", "-o") { Description = "Directory to write summary.json into when the run stops" };
-        var command = new Command("run", "Run the plant (the embedded twin) on the wall clock and operate it, printing live status; Ctrl-C stops")
+        var data = new Option<string?>("--data") { Description = "Keep every sensor and GPU sample in a store in this directory (DIR/tsdb)" };
+        var listen = new Option<string?>("--listen") { Description = "Serve the live telemetry over the Prometheus HTTP API at this address:port (e.g. 127.0.0.1:9480)" };
+        var remote = new Option<string?>("--remote-write") { Description = "Forward every sample to this Prometheus remote-write URL (batched, retried, buffered on disk)" };
+        var command = new Command("run", "Run the plant (the embedded twin) on the wall clock from now and operate it, printing live status; Ctrl-C stops")
         {
-            scenario, mode, duration, seed, speed, status, output,
+            scenario, mode, duration, seed, speed, status, output, data, listen, remote,
         };
         command.SetAction(async (parse, token) =>
         {
@@ -41,8 +44,11 @@ internal static class RunCommand
                 throw new BadInputException($"--speed: {factor} is out of range (0, 1000000]");
             }
 
-            var s = LoadScenario(parse.GetValue(scenario)!);
+            // A live plant's clock is the wall clock: the run starts now (whole seconds), not at the scenario's date.
+            var now = TimeProvider.System.GetUtcNow();
+            var s = LoadScenario(parse.GetValue(scenario)!) with { Start = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerSecond)) };
             var simulator = new Simulator(s, new SimulationOptions { Mode = m, Duration = d, Seed = parse.GetValue(seed) });
+            await using var telemetry = await LiveTelemetry.StartAsync(simulator, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), stdout, token);
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(token);
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
@@ -53,7 +59,7 @@ internal static class RunCommand
             try
             {
                 await stdout.WriteLineAsync($"aida run: {s.Name} on {s.Factory.Name}, mode {m.ToString().ToLowerInvariant()}, {Format(factor, "0.##")}x real time; Ctrl-C stops");
-                await Drive(simulator, TimeProvider.System, factor, every, stdout, cancel.Token);
+                await Drive(simulator, TimeProvider.System, factor, every, stdout, cancel.Token, telemetry.Tick);
             }
             finally
             {
@@ -74,7 +80,7 @@ internal static class RunCommand
     }
 
     /// <summary>Keeps plant time at <paramref name="speed"/> times wall time, as measured by <paramref name="wall"/>.</summary>
-    internal static async Task Drive(Simulator simulator, TimeProvider wall, double speed, TimeSpan statusEvery, TextWriter stdout, CancellationToken token)
+    internal static async Task Drive(Simulator simulator, TimeProvider wall, double speed, TimeSpan statusEvery, TextWriter stdout, CancellationToken token, Action? tick = null)
     {
         var startWall = wall.GetTimestamp();
         var step = simulator.Scenario.Step.TotalSeconds;
@@ -100,6 +106,7 @@ internal static class RunCommand
                 }
             }
 
+            tick?.Invoke();
             try
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(100), wall, token);
