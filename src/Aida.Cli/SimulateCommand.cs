@@ -15,9 +15,10 @@ internal static class SimulateCommand
         var duration = AidaCommand.DurationOption("Simulated time to run instead of the scenario's");
         var seed = AidaCommand.SeedOption();
         var output = new Option<string?>("--out", "-o") { Description = "Directory to write summary.json into, and every sensor and GPU sample as a Prometheus-style store (DIR/tsdb) for aida query" };
+        var noTelemetry = new Option<bool>("--no-telemetry") { Description = "With --out, write only summary.json, not the telemetry (docs/benchmarks.md gives its size per simulated day)" };
         var command = new Command("simulate", "Run a scenario on the virtual clock, much faster than real time, print a summary and write summary.json")
         {
-            scenario, mode, duration, seed, output,
+            scenario, mode, duration, seed, output, noTelemetry,
         };
         command.SetAction(parse =>
         {
@@ -29,7 +30,7 @@ internal static class SimulateCommand
             var dir = parse.GetValue(output);
             SimulationSummary summary;
             TelemetryFigures? telemetry = null;
-            if (dir is null)
+            if (dir is null || parse.GetValue(noTelemetry))
             {
                 summary = simulator.Run();
             }
@@ -44,7 +45,11 @@ internal static class SimulateCommand
                 Directory.CreateDirectory(dir);
                 var path = Path.Combine(dir, "summary.json");
                 File.WriteAllText(path, summary.ToJson());
-                stdout.WriteLine($"telemetry: {telemetry!.Samples:N0} samples in {telemetry.Series:N0} series, {telemetry.BytesOnDisk / 1e6:0.0} MB on disk ({telemetry.BytesPerSample:0.00} bytes/sample) in {Path.Combine(dir, "tsdb")}");
+                if (telemetry is not null)
+                {
+                    stdout.WriteLine($"telemetry: {telemetry.Samples:N0} samples in {telemetry.Series:N0} series, {telemetry.BytesOnDisk / 1e6:0.0} MB on disk ({telemetry.BytesPerSample:0.00} bytes/sample) in {Path.Combine(dir, "tsdb")}");
+                }
+
                 stdout.WriteLine($"wrote {path}");
             }
 
