@@ -124,6 +124,25 @@ public sealed class PeerTests : IDisposable
 
         Assert.Equal(total, timestamps.Count);
         Assert.Equal(Enumerable.Range(0, total).Select(i => first + i * 100L), timestamps.Order());
+
+        // The same analysis, asked of Aida's embedded engine over the same samples and of VictoriaMetrics, agrees.
+        // Evaluated between samples: MetricsQL windows are (t-d, t], PromQL 2.x windows [t-d, t].
+        using var local = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { FutureTolerance = TimeSpan.FromDays(1) });
+        var id = local.GetOrCreateSeries(labels);
+        for (var i = 0; i < total; i++)
+        {
+            local.Append(id, first + i * 100L, i);
+        }
+
+        var embedded = new EmbeddedQueryEngine(local);
+        var remote = new RemoteQueryEngine(http, vm.BaseUrl);
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(first + (total - 1) * 100L + 50);
+        foreach (var query in new[] { "count_over_time(aida_vm_stream[1m])", "max_over_time(aida_vm_stream[2m])", "avg_over_time(aida_vm_stream[1m])", "sum(min_over_time(aida_vm_stream[30s]))" })
+        {
+            var a = (await embedded.QueryAsync(query, at)).Series.Single().Samples.Single().Value;
+            var b = (await remote.QueryAsync(query, at)).Series.Single().Samples.Single().Value;
+            Assert.True(Math.Abs(a - b) <= 1e-9 * Math.Max(1, Math.Abs(a)), $"{query}: Aida {a}, VictoriaMetrics {b}");
+        }
     }
 
     /// <summary>Every raw sample timestamp of a metric, from <c>/api/v1/export</c> (one JSON object per series and line).</summary>
