@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Aida.Telemetry.Query;
+using Aida.Telemetry.Series;
+using Xunit.Abstractions;
+
+namespace Aida.Telemetry.Tests.Conformance;
+
+/// <summary>Every query of TestData/conformance-queries.promql, evaluated by Aida's embedded engine and by a real
+/// Prometheus 2.42 over the same twin data, as instant queries at three times and as a range query; the results must agree.</summary>
+[Collection(ConformanceGroup.Name)]
+public sealed class PromQLConformanceTests(ConformanceFixture fixture, ITestOutputHelper output)
+{
+    private const double Tolerance = 1e-9;
+    private static readonly TimeSpan RangeStep = TimeSpan.FromSeconds(60);
+
+    public static TheoryData<string> Queries()
+    {
+        var data = new TheoryData<string>();
+        foreach (var q in LoadQueries())
+        {
+            data.Add(q);
+        }
+
+        return data;
+    }
+
+    private static List<string> LoadQueries() =>
+    [
+        .. File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "TestData", "conformance-queries.promql"))
+            .Select(l => l.Trim())
+            .Where(l => l.Length > 0 && !l.StartsWith('#')),
+    ];
+
+    [SkippableFact]
+    public void TheQueryList_IsLargeEnough_AndTheDataArrived()
+    {
+        fixture.EnsureReady();
+        var queries = LoadQueries();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{queries.Count} queries, each compared as 3 instant queries and 1 range query; data {fixture.Start:O} .. {fixture.End:O}: {fixture.SeriesCount} series, {fixture.SampleCount} samples; setup (twin, remote write, checks) took {fixture.SetupTime.TotalSeconds:F1} s"));
+        output.WriteLine(fixture.Log);
+        Assert.True(queries.Count >= 60, $"only {queries.Count} queries");
+        Assert.Equal(queries.Count, queries.Distinct(StringComparer.Ordinal).Count());
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Queries))]
+    public async Task Aida_AgreesWithPrometheus(string query)
+    {
+        fixture.EnsureReady();
+        var watch = Stopwatch.StartNew();
+        var problems = new List<string>();
+        var seriesCompared = 0;
+        foreach (var minutesBack in new[] { 0, 20, 40 })
+        {
+            var at = fixture.End.AddMinutes(-minutesBack);
+            var expected = await fixture.Prometheus.QueryAsync(query, at);
+            var actual = await fixture.Aida.QueryAsync(query, at);
+            seriesCompared += Compare($"instant @ end-{minutesBack}m", expected, actual, problems);
+        }
+
+        var rangeStart = fixture.End.AddMinutes(-40);
+        var expectedRange = await fixture.Prometheus.QueryRangeAsync(query, rangeStart, fixture.End, RangeStep);
+        var actualRange = await fixture.Aida.QueryRangeAsync(query, rangeStart, fixture.End, RangeStep);
+        seriesCompared += Compare("range end-40m..end step 60s", expectedRange, actualRange, problems);
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{query}: 4 queries, {seriesCompared} series compared in {watch.Elapsed.TotalMilliseconds:F0} ms"));
+        Assert.True(problems.Count == 0, $"{query}: Aida differs from Prometheus ({problems.Count} differences)\n" + string.Join('\n', problems.Take(15)));
+    }
+
+    /// <summary>Adds every difference to <paramref name="problems"/>; returns how many series were compared.</summary>
+    private static int Compare(string what, QueryResult expected, QueryResult actual, List<string> problems)
+    {
+        if (expected.Type != actual.Type)
+        {
+            problems.Add($"{what}: type {actual.Type}, Prometheus {expected.Type}");
+            return 0;
+        }
+
+        if (expected.Type is ResultType.Scalar)
+        {
+            CompareSamples(what + " scalar", [expected.Scalar], [actual.Scalar], problems);
+            return 1;
+        }
+
+        if (expected.Type is ResultType.String)
+        {
+            if (expected.Text != actual.Text)
+            {
+                problems.Add($"{what}: string \"{actual.Text}\", Prometheus \"{expected.Text}\"");
+            }
+
+            return 1;
+        }
+
+        var want = ToMap(what + " (Prometheus)", expected, problems);
+        var got = ToMap(what + " (Aida)", actual, problems);
+        foreach (var (labels, samples) in want)
+        {
+            if (!got.TryGetValue(labels, out var mine))
+            {
+                problems.Add($"{what}: series {labels} missing in Aida (Prometheus {Format(samples)})");
+                continue;
+            }
+
+            CompareSamples($"{what} {labels}", samples, mine, problems);
+        }
+
+        foreach (var (labels, samples) in got)
+        {
+            if (!want.ContainsKey(labels))
+            {
+                problems.Add($"{what}: series {labels} only in Aida ({Format(samples)})");
+            }
+        }
+
+        return want.Count;
+    }
+
+    private static Dictionary<Labels, IReadOnlyList<Sample>> ToMap(string what, QueryResult r, List<string> problems)
+    {
+        var map = new Dictionary<Labels, IReadOnlyList<Sample>>();
+        foreach (var s in r.Series)
+        {
+            if (!map.TryAdd(s.Labels, s.Samples))
+            {
+                problems.Add($"{what}: series {s.Labels} appears twice");
+            }
+        }
+
+        return map;
+    }
+
+    private static void CompareSamples(string what, IReadOnlyList<Sample> expected, IReadOnlyList<Sample> actual, List<string> problems)
+    {
+        if (!expected.Select(s => s.TimestampMs).SequenceEqual(actual.Select(s => s.TimestampMs)))
+        {
+            problems.Add($"{what}: timestamps differ: Aida {Format(actual)}; Prometheus {Format(expected)}");
+            return;
+        }
+
+        for (var i = 0; i < expected.Count; i++)
+        {
+            if (!Close(expected[i].Value, actual[i].Value))
+            {
+                problems.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{what} @ {expected[i].TimestampMs}: Aida {actual[i].Value:R}, Prometheus {expected[i].Value:R}"));
+            }
+        }
+    }
+
+    internal static bool Close(double expected, double actual)
+    {
+        if (double.IsNaN(expected) || double.IsNaN(actual))
+        {
+            return double.IsNaN(expected) && double.IsNaN(actual);
+        }
+
+        if (double.IsInfinity(expected) || double.IsInfinity(actual))
+        {
+            return expected.Equals(actual);
+        }
+
+        var diff = Math.Abs(expected - actual);
+        return diff <= Tolerance || diff <= Tolerance * Math.Max(Math.Abs(expected), Math.Abs(actual));
+    }
+
+    private static string Format(IReadOnlyList<Sample> samples)
+    {
+        var sb = new StringBuilder();
+        foreach (var s in samples.Take(6))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"{s.TimestampMs}={s.Value:R} ");
+        }
+
+        if (samples.Count > 6)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"... ({samples.Count} points)");
+        }
+
+        return sb.ToString().TrimEnd();
+    }
+}
