@@ -96,6 +96,7 @@ public sealed class ConformanceFixture : IAsyncLifetime
 
         Start = start;
         End = start.AddHours(1);
+        AddEdgeCases(fanOut);
         SeriesCount = fanOut.Labels.Count;
         SampleCount = fanOut.Samples.Sum(s => (long)s.Count);
         var newest = fanOut.Samples.Max(s => s.Count == 0 ? long.MinValue : s[^1].TimestampMs);
@@ -107,21 +108,75 @@ public sealed class ConformanceFixture : IAsyncLifetime
         return fanOut;
     }
 
+    /// <summary>A few synthetic series next to the twin's, for what a healthy plant never shows: counter resets, a series
+    /// starting late, staleness markers, NaN and infinite values, samples sparser than the lookback delta, a 15 s grid
+    /// off the twin's 10 s one.</summary>
+    private void AddEdgeCases(FanOutAppender store)
+    {
+        var t0 = Start.ToUnixTimeMilliseconds();
+        var resets = store.GetOrCreateSeries(global::Aida.Telemetry.Series.Labels.Metric("aida_conformance_counter", ("case", "resets")));
+        var late = store.GetOrCreateSeries(global::Aida.Telemetry.Series.Labels.Metric("aida_conformance_counter", ("case", "late")));
+        var specials = store.GetOrCreateSeries(global::Aida.Telemetry.Series.Labels.Metric("aida_conformance_gauge", ("case", "specials")));
+        var sparse = store.GetOrCreateSeries(global::Aida.Telemetry.Series.Labels.Metric("aida_conformance_gauge", ("case", "sparse")));
+        var stale = store.GetOrCreateSeries(global::Aida.Telemetry.Series.Labels.Metric("aida_conformance_gauge", ("case", "stale")));
+        var rejected = 0;
+        void Add(int series, long t, double v) => rejected += store.Append(series, t, v) == AppendStatus.Ok ? 0 : 1;
+        for (var i = 0; i * 15_000 + 3_000 <= 3_600_000; i++)
+        {
+            var t = t0 + 3_000 + i * 15_000L;
+            Add(resets, t, (i * 7.5) % 400);
+            if (i >= 100)
+            {
+                Add(late, t, 1000 + (i - 100) * 2.25);
+            }
+
+            Add(specials, t, (i % 37) switch { 5 => double.NaN, 11 => double.PositiveInfinity, 23 => double.NegativeInfinity, _ => Math.Sin(i / 9.0) * 50 });
+            if (i % 16 == 0)
+            {
+                Add(sparse, t, i / 16 * 1.5);
+            }
+
+            var minute = i / 4;
+            if (minute is 30 or 45)
+            {
+                if (i % 4 == 0)
+                {
+                    Add(stale, t, StaleMarker.Value);
+                }
+            }
+            else if (minute is not (> 30 and < 35) and not (> 45 and < 52))
+            {
+                Add(stale, t, 20 + (i % 5));
+            }
+        }
+
+        if (rejected != 0)
+        {
+            throw new InvalidOperationException($"the store refused {rejected} synthetic samples");
+        }
+    }
+
     /// <summary>Remote-writes everything in time slices (so Prometheus' head never sees a sample older than its window),
     /// each slice split into requests by series, every series' samples in order.</summary>
+    /// <remarks>The first slice goes one request at a time with the series in label order, so Prometheus numbers its series
+    /// in label order: a query over its head then sees series in the same order as over the embedded store (which, like
+    /// Prometheus over more than one block, returns them sorted), and ties (topk, bottomk) are broken alike.</remarks>
     private async Task PushAsync(FanOutAppender data)
     {
         const long sliceMs = 10 * 60_000;
         const int maxSamplesPerRequest = 40_000;
         var writeUrl = _prometheus!.WriteUrl;
         var cursors = new int[data.Labels.Count];
+        var order = Enumerable.Range(0, data.Labels.Count).ToArray();
+        Array.Sort(order, (a, b) => CompareLabels(data.Labels[a], data.Labels[b]));
+        var first = true;
         for (var sliceEnd = Start.ToUnixTimeMilliseconds() + sliceMs; ; sliceEnd += sliceMs)
         {
             var requests = new List<List<SeriesSamples>>();
             var current = new List<SeriesSamples>();
             var currentCount = 0;
             var remaining = false;
-            for (var s = 0; s < data.Labels.Count; s++)
+            foreach (var s in order)
             {
                 var samples = data.Samples[s];
                 var from = cursors[s];
@@ -153,7 +208,7 @@ public sealed class ConformanceFixture : IAsyncLifetime
                 requests.Add(current);
             }
 
-            await Parallel.ForEachAsync(requests, new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (batch, ct) =>
+            await Parallel.ForEachAsync(requests, new ParallelOptions { MaxDegreeOfParallelism = first ? 1 : 2 }, async (batch, ct) =>
             {
                 using var content = new ByteArrayContent(WriteRequestCodec.EncodeCompressed(batch));
                 content.Headers.ContentType = new MediaTypeHeaderValue(WriteRequestCodec.ContentType);
@@ -168,11 +223,33 @@ public sealed class ConformanceFixture : IAsyncLifetime
                 }
             });
 
+            first = false;
             if (!remaining)
             {
                 break;
             }
         }
+    }
+
+    /// <summary>Prometheus' labels.Compare.</summary>
+    private static int CompareLabels(Labels a, Labels b)
+    {
+        var n = Math.Min(a.Count, b.Count);
+        for (var i = 0; i < n; i++)
+        {
+            var c = string.CompareOrdinal(a.Name(i), b.Name(i));
+            if (c == 0)
+            {
+                c = string.CompareOrdinal(a.Value(i), b.Value(i));
+            }
+
+            if (c != 0)
+            {
+                return c;
+            }
+        }
+
+        return a.Count.CompareTo(b.Count);
     }
 
     /// <summary>Both engines must see every series and every sample before any query is compared.</summary>
