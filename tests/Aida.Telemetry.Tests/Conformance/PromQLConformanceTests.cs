@@ -103,8 +103,8 @@ public sealed class PromQLConformanceTests(ConformanceFixture fixture, ITestOutp
             return 0;
         }
 
-        // sort() and sort_desc() define the order of an instant vector; elsewhere only the set of series counts.
-        if (expected!.Type == ResultType.Vector && query.StartsWith("sort", StringComparison.Ordinal))
+        // sort(), sort_desc(), topk and bottomk define the order of an instant vector; elsewhere only the set of series counts.
+        if (expected!.Type == ResultType.Vector && OrderMatters(query))
         {
             var at = Enumerable.Range(0, Math.Min(expected.Series.Count, actual!.Series.Count)).FirstOrDefault(i => !expected.Series[i].Labels.Equals(actual.Series[i].Labels), -1);
             if (at >= 0)
@@ -116,6 +116,9 @@ public sealed class PromQLConformanceTests(ConformanceFixture fixture, ITestOutp
 
         return Compare(what, expected, actual!, problems);
     }
+
+    private static bool OrderMatters(string query) =>
+        new[] { "sort(", "sort_desc(", "topk", "bottomk" }.Any(f => query.StartsWith(f, StringComparison.Ordinal));
 
     /// <summary>Adds every difference to <paramref name="problems"/>; returns how many series were compared.</summary>
     private static int Compare(string what, QueryResult expected, QueryResult actual, List<string> problems)

@@ -68,6 +68,25 @@ public class PromQLFunctionTests
         Assert.Equal("g{i=\"2\"}", e.Instant("sort_desc(g)", 60_000).Series[0].Labels.ToString());
     }
 
+    /// <summary>Regression (conformance with Prometheus 2.42): sort() and sort_desc() used a stable sort, but Prometheus
+    /// uses Go's sort.Sort (pattern-defeating quicksort, not stable), so equal values came out in a different order once a
+    /// vector had more than 12 elements. Expected order traced by hand through Go 1.19's pdqsort: one partition around
+    /// element 6, then insertion sort.</summary>
+    [Theory]
+    [InlineData("sort(m)", 2.0, 1.0)]
+    [InlineData("sort_desc(m)", 1.0, 2.0)]
+    public void Sort_BreaksTiesAsGosSortSort(string query, double many, double one)
+    {
+        var source = new MemorySeriesSource();
+        for (var i = 0; i < 13; i++)
+        {
+            source.Add(Labels.Metric("m", ("i", i.ToString("D2", System.Globalization.CultureInfo.InvariantCulture))), (0, i == 12 ? one : many));
+        }
+
+        var order = source.Engine().Instant(query, 10_000).Series.Select(s => s.Labels.Get("i"));
+        Assert.Equal(["12", "06", "02", "03", "04", "05", "00", "07", "08", "09", "10", "11", "01"], order);
+    }
+
     [Fact]
     public void ScalarAndVector()
     {
