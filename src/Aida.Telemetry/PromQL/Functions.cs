@@ -677,6 +677,12 @@ internal static class Functions
     /// <summary>Prometheus' bucketQuantile (promql/quantile.go): linear interpolation inside the bucket holding the rank.</summary>
     private static double BucketQuantile(double q, List<(double Upper, double Count)> input)
     {
+        // A NaN quantile would otherwise search past every bucket and answer the second-highest bound.
+        if (double.IsNaN(q))
+        {
+            return double.NaN;
+        }
+
         if (q < 0)
         {
             return double.NegativeInfinity;
