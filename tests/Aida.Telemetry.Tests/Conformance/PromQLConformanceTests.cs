@@ -14,6 +14,10 @@ public sealed class PromQLConformanceTests(ConformanceFixture fixture, ITestOutp
 {
     private const double Tolerance = 1e-9;
     private static readonly TimeSpan RangeStep = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan OddStep = TimeSpan.FromSeconds(45);
+
+    /// <summary>Values compared, and those equal only within the tolerance (not bit for bit), in the current test.</summary>
+    private static readonly AsyncLocal<long[]> Tally = new();
 
     public static TheoryData<string> Queries()
     {
@@ -39,7 +43,7 @@ public sealed class PromQLConformanceTests(ConformanceFixture fixture, ITestOutp
         fixture.EnsureReady();
         var queries = LoadQueries();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{queries.Count} queries, each compared as 3 instant queries (end, end-20m7s, end-40m23s) and 1 range query; data {fixture.Start:O} .. {fixture.End:O}: {fixture.SeriesCount} series, {fixture.SampleCount} samples; setup (twin, remote write, checks) took {fixture.SetupTime.TotalSeconds:F1} s"));
+            $"{queries.Count} queries, each compared as 3 instant queries (end, end-20m7s, end-40m23s) and 2 range queries (end-40m..end step 60s, end-30m13s..end-13s step 45s); data {fixture.Start:O} .. {fixture.End:O}: {fixture.SeriesCount} series, {fixture.SampleCount} samples; setup (twin, remote write, checks) took {fixture.SetupTime.TotalSeconds:F1} s"));
         output.WriteLine(fixture.Log);
         Assert.True(queries.Count >= 60, $"only {queries.Count} queries");
         Assert.Equal(queries.Count, queries.Distinct(StringComparer.Ordinal).Count());
@@ -53,6 +57,7 @@ public sealed class PromQLConformanceTests(ConformanceFixture fixture, ITestOutp
         var watch = Stopwatch.StartNew();
         var problems = new List<string>();
         var seriesCompared = 0;
+        Tally.Value = new long[2];
         // The end of the data is on the samples' 10 s grid (window edges land on samples); the other two times are off it.
         foreach (var secondsBack in new[] { 0, 20 * 60 + 7, 40 * 60 + 23 })
         {
@@ -66,7 +71,14 @@ public sealed class PromQLConformanceTests(ConformanceFixture fixture, ITestOutp
             () => fixture.Prometheus.QueryRangeAsync(query, rangeStart, fixture.End, RangeStep),
             () => fixture.Aida.QueryRangeAsync(query, rangeStart, fixture.End, RangeStep), problems);
 
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{query}: 4 queries, {seriesCompared} series compared in {watch.Elapsed.TotalMilliseconds:F0} ms"));
+        // And one off every grid: odd start, a 45 s step that subquery steps do not divide.
+        var oddStart = fixture.End.AddSeconds(-(30 * 60) - 13);
+        var oddEnd = fixture.End.AddSeconds(-13);
+        seriesCompared += await CompareAsync("range end-30m13s..end-13s step 45s", query,
+            () => fixture.Prometheus.QueryRangeAsync(query, oddStart, oddEnd, OddStep),
+            () => fixture.Aida.QueryRangeAsync(query, oddStart, oddEnd, OddStep), problems);
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{query}: 5 queries, {seriesCompared} series, {Tally.Value[0]} values compared ({Tally.Value[1]} equal only within 1e-9) in {watch.Elapsed.TotalMilliseconds:F0} ms"));
         Assert.True(problems.Count == 0, $"{query}: Aida differs from Prometheus ({problems.Count} differences)\n" + string.Join('\n', problems.Take(15)));
     }
 
@@ -193,6 +205,13 @@ public sealed class PromQLConformanceTests(ConformanceFixture fixture, ITestOutp
 
         for (var i = 0; i < expected.Count; i++)
         {
+            if (Tally.Value is { } tally)
+            {
+                tally[0]++;
+                tally[1] += BitConverter.DoubleToInt64Bits(expected[i].Value) == BitConverter.DoubleToInt64Bits(actual[i].Value) ||
+                    (double.IsNaN(expected[i].Value) && double.IsNaN(actual[i].Value)) ? 0 : 1;
+            }
+
             if (!Close(expected[i].Value, actual[i].Value))
             {
                 problems.Add(string.Create(CultureInfo.InvariantCulture,
