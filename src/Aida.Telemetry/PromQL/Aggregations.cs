@@ -203,11 +203,13 @@ internal static class Aggregations
                     result.Add(new VectorSample(g.Metric, Quantile(param, g.Values)));
                     break;
                 case TokenKind.Topk:
-                    g.Heap.Sort((x, y) => NaNLast(x.Value, y.Value) ?? y.Value.CompareTo(x.Value));
+                    // sort.Sort(sort.Reverse(heap)): Go's unstable sort of the heap as it stands, so ties come out in
+                    // Prometheus' order.
+                    GoSort.Sort(g.Heap, Functions.Descending);
                     result.AddRange(g.Heap);
                     break;
                 case TokenKind.Bottomk:
-                    g.Heap.Sort((x, y) => NaNLast(x.Value, y.Value) ?? x.Value.CompareTo(y.Value));
+                    GoSort.Sort(g.Heap, Functions.Ascending);
                     result.AddRange(g.Heap);
                     break;
                 default:
@@ -222,14 +224,6 @@ internal static class Aggregations
     private static bool TopLess(double a, double b) => double.IsNaN(a) || a < b;
 
     private static bool BottomLess(double a, double b) => double.IsNaN(a) || a > b;
-
-    /// <summary>The order when either value is NaN (NaN sorts last), or null when both are numbers.</summary>
-    private static int? NaNLast(double a, double b)
-    {
-        var an = double.IsNaN(a);
-        var bn = double.IsNaN(b);
-        return an || bn ? (an == bn ? 0 : an ? 1 : -1) : null;
-    }
 
     // Go's container/heap, so that ties between equal values keep the same elements as Prometheus.
     private static void HeapPush(List<VectorSample> h, VectorSample s, Func<double, double, bool> less)

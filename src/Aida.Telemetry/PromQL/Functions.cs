@@ -83,14 +83,14 @@ internal static class Functions
             case "sort":
             {
                 var v = new List<VectorSample>(ev.EvalVector(c.Args[0], ts));
-                SortStable(v, descending: false);
+                GoSort.Sort(v, Ascending);
                 return v;
             }
 
             case "sort_desc":
             {
                 var v = new List<VectorSample>(ev.EvalVector(c.Args[0], ts));
-                SortStable(v, descending: true);
+                GoSort.Sort(v, Descending);
                 return v;
             }
 
@@ -185,30 +185,12 @@ internal static class Functions
         return Labels.From(set);
     }
 
-    private static void SortStable(List<VectorSample> v, bool descending)
-    {
-        var indexed = v.Select((s, i) => (s, i)).ToList();
-        indexed.Sort((a, b) =>
-        {
-            var an = double.IsNaN(a.s.Value);
-            var bn = double.IsNaN(b.s.Value);
-            int c;
-            if (an || bn)
-            {
-                c = an == bn ? 0 : an ? 1 : -1;
-            }
-            else
-            {
-                c = descending ? b.s.Value.CompareTo(a.s.Value) : a.s.Value.CompareTo(b.s.Value);
-            }
+    /// <summary>sort()'s and bottomk's "less", NaN last: Prometheus 2.42 sorts with sort.Reverse(vectorByReverseValueHeap),
+    /// whose Less(i, j) is <c>IsNaN(v[i]) || v[i] &gt; v[j]</c>.</summary>
+    internal static bool Ascending(VectorSample x, VectorSample y) => double.IsNaN(y.Value) || y.Value > x.Value;
 
-            return c != 0 ? c : a.i.CompareTo(b.i);
-        });
-        for (var i = 0; i < v.Count; i++)
-        {
-            v[i] = indexed[i].s;
-        }
-    }
+    /// <summary>sort_desc()'s and topk's "less", NaN last: sort.Reverse(vectorByValueHeap), Less(i, j) = <c>IsNaN(v[i]) || v[i] &lt; v[j]</c>.</summary>
+    internal static bool Descending(VectorSample x, VectorSample y) => double.IsNaN(y.Value) || y.Value < x.Value;
 
     private static List<VectorSample> InstantFunction(Evaluator ev, CallExpr c, long ts)
     {
@@ -695,6 +677,12 @@ internal static class Functions
     /// <summary>Prometheus' bucketQuantile (promql/quantile.go): linear interpolation inside the bucket holding the rank.</summary>
     private static double BucketQuantile(double q, List<(double Upper, double Count)> input)
     {
+        // A NaN quantile would otherwise search past every bucket and answer the second-highest bound.
+        if (double.IsNaN(q))
+        {
+            return double.NaN;
+        }
+
         if (q < 0)
         {
             return double.NegativeInfinity;

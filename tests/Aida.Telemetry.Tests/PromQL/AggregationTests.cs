@@ -55,6 +55,24 @@ public class PromQLAggregationTests
         Assert.Equal([1.0, 2, 6], all.Series.Select(s => s.Samples[0].Value));
     }
 
+    /// <summary>Regression (conformance with Prometheus 2.42): topk's result was ordered with a .NET sort; Prometheus orders
+    /// the heap with Go's sort.Sort, so ties among more than 12 results came out differently. Heap of 13 equal values
+    /// pushed in label order, the smallest last: Go's container/heap and pdqsort give this order.</summary>
+    [Fact]
+    public void Topk_OrdersTiesAsPrometheus()
+    {
+        var source = new MemorySeriesSource();
+        for (var i = 0; i < 13; i++)
+        {
+            source.Add(Labels.Metric("m", ("i", i.ToString("D2", System.Globalization.CultureInfo.InvariantCulture))), (0, i == 12 ? 1 : 2));
+        }
+
+        // Heap after the pushes: 12 01 00 03 04 02 06 07 08 09 10 11 05; pdqsort partitions around 06, then sorts the rest
+        // by insertion.
+        var order = source.Engine().Instant("topk(13, m)", 10_000).Series.Select(s => s.Labels.Get("i"));
+        Assert.Equal(["06", "01", "00", "03", "04", "02", "07", "08", "09", "10", "11", "05", "12"], order);
+    }
+
     [Fact]
     public void Topk_WithKBelowOne_IsEmpty() => Assert.Empty(Source().At("topk(0, m)", 10));
 

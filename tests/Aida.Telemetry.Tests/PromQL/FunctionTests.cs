@@ -68,6 +68,38 @@ public class PromQLFunctionTests
         Assert.Equal("g{i=\"2\"}", e.Instant("sort_desc(g)", 60_000).Series[0].Labels.ToString());
     }
 
+    /// <summary>Regression (conformance with Prometheus 2.42): histogram_quantile(NaN, ...) answered the second-highest
+    /// bucket bound; Prometheus' bucketQuantile returns NaN for a NaN quantile.</summary>
+    [Fact]
+    public void HistogramQuantile_OfNaN_IsNaN()
+    {
+        var s = new MemorySeriesSource()
+            .Add(Labels.Metric("b", ("le", "1")), (0, 4))
+            .Add(Labels.Metric("b", ("le", "2")), (0, 8))
+            .Add(Labels.Metric("b", ("le", "+Inf")), (0, 10));
+        Assert.True(double.IsNaN(s.One("histogram_quantile(NaN, b)", 10)));
+        Assert.Equal(1.5, s.One("histogram_quantile(0.6, b)", 10), 12);
+    }
+
+    /// <summary>Regression (conformance with Prometheus 2.42): sort() and sort_desc() used a stable sort, but Prometheus
+    /// uses Go's sort.Sort (pattern-defeating quicksort, not stable), so equal values came out in a different order once a
+    /// vector had more than 12 elements. Expected order traced by hand through Go 1.19's pdqsort: one partition around
+    /// element 6, then insertion sort.</summary>
+    [Theory]
+    [InlineData("sort(m)", 2.0, 1.0)]
+    [InlineData("sort_desc(m)", 1.0, 2.0)]
+    public void Sort_BreaksTiesAsGosSortSort(string query, double many, double one)
+    {
+        var source = new MemorySeriesSource();
+        for (var i = 0; i < 13; i++)
+        {
+            source.Add(Labels.Metric("m", ("i", i.ToString("D2", System.Globalization.CultureInfo.InvariantCulture))), (0, i == 12 ? one : many));
+        }
+
+        var order = source.Engine().Instant(query, 10_000).Series.Select(s => s.Labels.Get("i"));
+        Assert.Equal(["12", "06", "02", "03", "04", "05", "00", "07", "08", "09", "10", "11", "01"], order);
+    }
+
     [Fact]
     public void ScalarAndVector()
     {
