@@ -1,0 +1,138 @@
+using System.Globalization;
+using System.Text;
+using Aida.Telemetry.Series;
+using Aida.Telemetry.Storage;
+
+namespace Aida.Bench;
+
+/// <summary><c>storage-report DIR</c>: bytes per sample of a store directory, in total and per metric name.</summary>
+/// <remarks>
+/// Reads every block under <c>DIR/blocks</c> (or <c>DIR/tsdb/blocks</c>) with the store's own loader, so the CRCs are
+/// checked. Per metric name it adds the XOR chunk bytes of its series and their share of the index (the exact bytes each
+/// series' index entry takes: labels and chunk references); what no series owns (index header, meta.json) and the WAL
+/// are reported as overhead. Does not open the store, so it never replays or truncates the WAL.
+/// </remarks>
+internal static class StorageReport
+{
+    public static int Run(string[] args, TextWriter output)
+    {
+        if (args.Length != 1)
+        {
+            output.WriteLine("usage: storage-report DIR   (a store directory, or a run's --out directory holding tsdb/)");
+            return 2;
+        }
+
+        var root = Directory.Exists(Path.Combine(args[0], "tsdb")) ? Path.Combine(args[0], "tsdb") : args[0];
+        var blocksDir = Path.Combine(root, "blocks");
+        if (!Directory.Exists(blocksDir))
+        {
+            output.WriteLine($"storage-report: no blocks directory under {root}");
+            return 1;
+        }
+
+        var families = new Dictionary<string, Family>(StringComparer.Ordinal);
+        long blockBytes = 0, blockSamples = 0, ownedBytes = 0;
+        var blockCount = 0;
+        foreach (var dir in Directory.GetDirectories(blocksDir).Where(d => !Path.GetFileName(d).StartsWith('.')).Order(StringComparer.Ordinal))
+        {
+            var block = Block.Load(dir, out var problem);
+            if (block is null)
+            {
+                output.WriteLine($"storage-report: block {dir} does not load: {problem}");
+                return 1;
+            }
+
+            blockCount++;
+            blockBytes += block.BytesOnDisk;
+            blockSamples += block.SampleCount;
+            foreach (var s in block.Series)
+            {
+                var name = s.Labels.MetricName;
+                if (!families.TryGetValue(name, out var f))
+                {
+                    families[name] = f = new Family();
+                }
+
+                f.SeriesIds.Add(s.Labels);
+                foreach (var c in s.Chunks)
+                {
+                    f.Chunks++;
+                    f.ChunkBytes += c.Length;
+                    f.Samples += XorChunk.CountOf(block.Chunk(c));
+                }
+
+                var index = IndexEntryBytes(s);
+                f.IndexBytes += index;
+                ownedBytes += s.Chunks.Sum(c => (long)c.Length) + index;
+            }
+        }
+
+        var walDir = Path.Combine(root, "wal");
+        var walBytes = Directory.Exists(walDir) ? new DirectoryInfo(walDir).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) : 0;
+        var ci = CultureInfo.InvariantCulture;
+        output.WriteLine(string.Create(ci, $"store: {root}"));
+        output.WriteLine(string.Create(ci, $"blocks: {blockCount}, {blockSamples:N0} samples, {blockBytes:N0} bytes ({Ratio(blockBytes, blockSamples):0.000} bytes/sample); WAL {walBytes:N0} bytes; with WAL {Ratio(blockBytes + walBytes, blockSamples):0.000} bytes/sample"));
+        output.WriteLine(string.Create(ci, $"block overhead no series owns (index headers, meta.json): {blockBytes - ownedBytes:N0} bytes"));
+        output.WriteLine();
+        output.WriteLine("| metric | series | samples | samples/chunk | chunk B/sample | index B/sample | total B/sample | share of bytes |");
+        output.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var (name, f) in families.OrderByDescending(kv => kv.Value.ChunkBytes + kv.Value.IndexBytes))
+        {
+            var total = f.ChunkBytes + f.IndexBytes;
+            output.WriteLine(string.Create(ci,
+                $"| {name} | {f.SeriesIds.Count:N0} | {f.Samples:N0} | {Ratio(f.Samples, f.Chunks):0.0} | {Ratio(f.ChunkBytes, f.Samples):0.000} | {Ratio(f.IndexBytes, f.Samples):0.000} | {Ratio(total, f.Samples):0.000} | {100 * Ratio(total, blockBytes):0.0}% |"));
+        }
+
+        return 0;
+    }
+
+    private static double Ratio(double a, double b) => b > 0 ? a / b : 0;
+
+    /// <summary>The bytes <see cref="Block"/>'s index spends on one series: BinaryWriter 7-bit counts and length-prefixed
+    /// UTF-8 strings, then per chunk two int64 times and 7-bit offset and length.</summary>
+    private static long IndexEntryBytes(BlockSeries s)
+    {
+        long bytes = VarintSize(s.Labels.Count) + VarintSize(s.Chunks.Length);
+        for (var i = 0; i < s.Labels.Count; i++)
+        {
+            bytes += StringSize(s.Labels.Name(i)) + StringSize(s.Labels.Value(i));
+        }
+
+        foreach (var c in s.Chunks)
+        {
+            bytes += 16 + VarintSize(c.Offset) + VarintSize(c.Length);
+        }
+
+        return bytes;
+    }
+
+    private static int StringSize(string s)
+    {
+        var n = Encoding.UTF8.GetByteCount(s);
+        return VarintSize(n) + n;
+    }
+
+    private static int VarintSize(int v)
+    {
+        var size = 1;
+        for (var u = (uint)v; u >= 0x80; u >>= 7)
+        {
+            size++;
+        }
+
+        return size;
+    }
+
+    private sealed class Family
+    {
+        public HashSet<Labels> SeriesIds { get; } = [];
+
+        public long Samples { get; set; }
+
+        public long Chunks { get; set; }
+
+        public long ChunkBytes { get; set; }
+
+        public long IndexBytes { get; set; }
+    }
+}
