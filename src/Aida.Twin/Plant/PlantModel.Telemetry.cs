@@ -40,7 +40,8 @@ internal sealed partial class PlantModel
         for (var r = 0; r < _rackUtil.Length; r++)
         {
             var on = _rackPowered[r] && _actuators.Value(_aRackIsolate[r]) < 0.5;
-            var u = (float)((double.IsNaN(_rackSwing[r]) ? _rackUtil[r] : _rackSwing[r]) * 100);
+            // DCGM reports GPU utilisation as a whole percentage.
+            var u = MathF.Round((float)((double.IsNaN(_rackSwing[r]) ? _rackUtil[r] : _rackSwing[r]) * 100));
             for (var g = r * n; g < (r + 1) * n; g++)
             {
                 // DCGM reports the GPU temperature in whole degrees.

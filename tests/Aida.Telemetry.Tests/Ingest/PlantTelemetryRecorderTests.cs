@@ -80,6 +80,10 @@ public class PlantTelemetryRecorderTests
         var one = store.Of(PlantTelemetryRecorder.GpuTemperature, "UUID", temps[0].Get("UUID")!);
         Assert.Equal(21, one.Count);
         Assert.All(one, s => Assert.Equal(Math.Round(s.Value), s.Value));
+
+        // Utilisation, like temperature, is a whole percentage in DCGM.
+        var util = store.Of(PlantTelemetryRecorder.GpuUtilisation, "UUID", temps[0].Get("UUID")!);
+        Assert.All(util, s => Assert.Equal(Math.Round(s.Value), s.Value));
     }
 
     [Fact]
