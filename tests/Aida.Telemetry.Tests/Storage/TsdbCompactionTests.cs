@@ -153,13 +153,14 @@ public sealed class TsdbCompactionTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Merge_WaitsForTheWindowToBeComplete()
     {
+        var from = T0 - (24 * Hour); // the clock stands at T0
         using var db = Open(null, TimeSpan.FromHours(24));
-        Fill(db, T0, T0 + (5 * Hour));
+        Fill(db, from, from + (5 * Hour));
         db.Compact();
 
-        // [T0, T0+4h) is cut into two blocks; their 6 h window is still open (the head holds T0+4h on).
+        // [from, from+4h) is cut into two blocks; their 6 h window is still open (the head holds from+4h on).
         Assert.Equal(2, db.Stats.BlockCount);
-        Fill(db, T0 + (5 * Hour), T0 + (7 * Hour));
+        Fill(db, from + (5 * Hour), from + (7 * Hour));
         db.Compact();
         Assert.Equal(1, db.Stats.BlockCount);
     }
