@@ -9,8 +9,9 @@ namespace Aida.Bench;
 /// <remarks>
 /// Reads every block under <c>DIR/blocks</c> (or <c>DIR/tsdb/blocks</c>) with the store's own loader, so the CRCs are
 /// checked. Per metric name it adds the XOR chunk bytes of its series and their share of the index (the exact bytes each
-/// series' index entry takes: labels and chunk references); what no series owns (index header, meta.json) and the WAL
-/// are reported as overhead. Does not open the store, so it never replays or truncates the WAL.
+/// series' index entry takes, as the loader measured it: labels, or with index version 2 their symbol numbers, and
+/// chunk references); what no series owns (index header, the version 2 symbol table, meta.json) and the WAL are
+/// reported as overhead. Does not open the store, so it never replays or truncates the WAL.
 /// </remarks>
 internal static class StorageReport
 {
@@ -45,8 +46,9 @@ internal static class StorageReport
             blockCount++;
             blockBytes += block.BytesOnDisk;
             blockSamples += block.SampleCount;
-            foreach (var s in block.Series)
+            for (var k = 0; k < block.Series.Length; k++)
             {
+                var s = block.Series[k];
                 var name = s.Labels.MetricName;
                 if (!families.TryGetValue(name, out var f))
                 {
@@ -61,7 +63,7 @@ internal static class StorageReport
                     f.Samples += XorChunk.CountOf(block.Chunk(c));
                 }
 
-                var index = IndexEntryBytes(s);
+                var index = block.IndexEntrySizes[k];
                 f.IndexBytes += index;
                 ownedBytes += s.Chunks.Sum(c => (long)c.Length) + index;
             }
@@ -72,7 +74,7 @@ internal static class StorageReport
         var ci = CultureInfo.InvariantCulture;
         output.WriteLine(string.Create(ci, $"store: {root}"));
         output.WriteLine(string.Create(ci, $"blocks: {blockCount}, {blockSamples:N0} samples, {blockBytes:N0} bytes ({Ratio(blockBytes, blockSamples):0.000} bytes/sample); WAL {walBytes:N0} bytes; with WAL {Ratio(blockBytes + walBytes, blockSamples):0.000} bytes/sample"));
-        output.WriteLine(string.Create(ci, $"block overhead no series owns (index headers, meta.json): {blockBytes - ownedBytes:N0} bytes"));
+        output.WriteLine(string.Create(ci, $"block overhead no series owns (index headers and symbol tables, meta.json): {blockBytes - ownedBytes:N0} bytes"));
         output.WriteLine();
         output.WriteLine("| metric | series | samples | samples/chunk | chunk B/sample | index B/sample | total B/sample | share of bytes |");
         output.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -87,41 +89,6 @@ internal static class StorageReport
     }
 
     private static double Ratio(double a, double b) => b > 0 ? a / b : 0;
-
-    /// <summary>The bytes <see cref="Block"/>'s index spends on one series: BinaryWriter 7-bit counts and length-prefixed
-    /// UTF-8 strings, then per chunk two int64 times and 7-bit offset and length.</summary>
-    private static long IndexEntryBytes(BlockSeries s)
-    {
-        long bytes = VarintSize(s.Labels.Count) + VarintSize(s.Chunks.Length);
-        for (var i = 0; i < s.Labels.Count; i++)
-        {
-            bytes += StringSize(s.Labels.Name(i)) + StringSize(s.Labels.Value(i));
-        }
-
-        foreach (var c in s.Chunks)
-        {
-            bytes += 16 + VarintSize(c.Offset) + VarintSize(c.Length);
-        }
-
-        return bytes;
-    }
-
-    private static int StringSize(string s)
-    {
-        var n = Encoding.UTF8.GetByteCount(s);
-        return VarintSize(n) + n;
-    }
-
-    private static int VarintSize(int v)
-    {
-        var size = 1;
-        for (var u = (uint)v; u >= 0x80; u >>= 7)
-        {
-            size++;
-        }
-
-        return size;
-    }
 
     private sealed class Family
     {

@@ -13,24 +13,46 @@ internal sealed record BlockSeries(Labels Labels, BlockChunk[] Chunks);
 
 /// <summary>An immutable block of compacted chunks covering one window [<see cref="MinTime"/>, <see cref="MaxTime"/>).</summary>
 /// <remarks>On disk, <c>blocks/&lt;mint&gt;-&lt;maxt&gt;/</c> holds <c>chunks</c> (XOR chunks back to back), <c>index</c>
-/// (per series: labels and chunk references) and <c>meta.json</c> (range, counts, and each file's size and CRC-32C).
-/// Blocks are written to a temporary directory, fsynced, then renamed, so a crash leaves either a whole block or none.
-/// A loaded block is held in memory.</remarks>
+/// and <c>meta.json</c> (format version, range, counts, each file's size and CRC-32C and, for a merged block, its
+/// compaction level and the blocks it replaced). Index version 1 (still read): per series its labels as strings and
+/// chunk references as two int64 times and varint offset and length. Version 2 (written): a symbol table (every label
+/// name and value of the block once, sorted), then per series its labels as symbol numbers and its chunk references
+/// delta-encoded as varints. Blocks are written to a temporary directory, fsynced, then renamed, so a crash leaves
+/// either a whole block or none. A loaded block is held in memory.</remarks>
 internal sealed class Block
 {
-    private const uint IndexMagic = 0x58444941; // "AIDX"
+    private const uint IndexMagic = 0x58444941; // "AIDX": index version 1
+    private const uint IndexMagicV2 = 0x32444941; // "AID2": index version 2, with a symbol table
+    private const int FormatVersion = 2;
     private const string ChunksFile = "chunks";
     private const string IndexFile = "index";
     private const string MetaFile = "meta.json";
 
-    private Block(long minTime, long maxTime, byte[] chunkData, BlockSeries[] series, long samples)
+    private Block(long minTime, long maxTime, byte[] chunkData, BlockSeries[] series, long samples, int level = 1, string[]? sources = null)
     {
         MinTime = minTime;
         MaxTime = maxTime;
         ChunkData = chunkData;
         Series = series;
         SampleCount = samples;
+        Level = level;
+        Sources = sources ?? [];
     }
+
+    /// <summary>1 for a block cut from the head; one more than its highest source for a merged block.</summary>
+    public int Level { get; }
+
+    /// <summary>The directory names of every block this one replaced (its sources and theirs), sorted; empty for a block
+    /// cut from the head. On load, a block whose range this block covers and whose name is listed here is a leftover of
+    /// a compaction interrupted before it deleted its sources.</summary>
+    public IReadOnlyList<string> Sources { get; }
+
+    /// <summary>The index format version the block was read with or written in.</summary>
+    public int Version { get; private set; } = FormatVersion;
+
+    /// <summary>Bytes each series' entry takes in the index (parallel to <see cref="Series"/>; the symbol table and the
+    /// header are not counted), filled when the index is encoded or decoded.</summary>
+    public int[] IndexEntrySizes { get; private set; } = [];
 
     public long MinTime { get; }
 
@@ -91,6 +113,105 @@ internal sealed class Block
         return new Block(minTime, maxTime, data, built, samples);
     }
 
+    /// <summary>Merges blocks (sorted by time, not overlapping) into one covering their union. Each series' samples are
+    /// re-chunked so that chunks fill up to <see cref="XorChunk.MaxSamples"/>: a full source chunk met while no chunk is
+    /// open is copied as is, anything else is decoded and re-encoded. A timestamp at or before the last one kept is
+    /// dropped, so overlapping sources cannot produce out-of-order chunks.</summary>
+    /// <param name="sources">The blocks, with <see cref="ById"/> filled.</param>
+    /// <param name="ids">Receives the store series id of each of the merged block's series.</param>
+    public static Block Merge(IReadOnlyList<Block> sources, out int[] ids)
+    {
+        var labels = new Dictionary<int, Labels>();
+        long sourceBytes = 0;
+        foreach (var b in sources)
+        {
+            sourceBytes += b.ChunkData.Length;
+            foreach (var (id, bs) in b.ById)
+            {
+                labels.TryAdd(id, bs.Labels);
+            }
+        }
+
+        ids = [.. labels.Keys];
+        Array.Sort(ids, (a, b) => LabelsOrder.Compare(labels[a], labels[b]));
+        var data = new MemoryStream((int)Math.Min(sourceBytes, Array.MaxLength));
+        var series = new BlockSeries[ids.Length];
+        var refs = new List<BlockChunk>();
+        long samples = 0;
+        for (var i = 0; i < ids.Length; i++)
+        {
+            refs.Clear();
+            XorChunk? open = null;
+            var last = long.MinValue;
+            var any = false;
+            foreach (var b in sources)
+            {
+                if (!b.ById.TryGetValue(ids[i], out var bs))
+                {
+                    continue;
+                }
+
+                foreach (var c in bs.Chunks)
+                {
+                    var bytes = b.Chunk(c);
+                    var count = XorChunk.CountOf(bytes);
+                    if (open is null && count >= XorChunk.MaxSamples && (!any || c.MinTime > last))
+                    {
+                        refs.Add(new BlockChunk(c.MinTime, c.MaxTime, checked((int)data.Length), bytes.Length));
+                        data.Write(bytes);
+                        samples += count;
+                        last = c.MaxTime;
+                        any = true;
+                        continue;
+                    }
+
+                    var it = new XorIterator(bytes);
+                    while (it.Next())
+                    {
+                        if (any && it.Timestamp <= last)
+                        {
+                            continue;
+                        }
+
+                        open ??= new XorChunk();
+                        open.Append(it.Timestamp, it.Value);
+                        last = it.Timestamp;
+                        any = true;
+                        if (open.IsFull)
+                        {
+                            samples += WriteChunk(open, data, refs);
+                            open = null;
+                        }
+                    }
+                }
+            }
+
+            if (open is not null)
+            {
+                samples += WriteChunk(open, data, refs);
+            }
+
+            series[i] = new BlockSeries(labels[ids[i]], [.. refs]);
+        }
+
+        var sourceNames = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var b in sources)
+        {
+            sourceNames.Add(b.Name);
+            sourceNames.UnionWith(b.Sources);
+        }
+
+        return new Block(sources.Min(b => b.MinTime), sources.Max(b => b.MaxTime), data.ToArray(), series, samples,
+            sources.Max(b => b.Level) + 1, [.. sourceNames]);
+    }
+
+    private static int WriteChunk(XorChunk chunk, MemoryStream data, List<BlockChunk> refs)
+    {
+        refs.Add(new BlockChunk(chunk.MinTime, chunk.MaxTime, checked((int)data.Length), chunk.Bytes.Length));
+        data.Write(chunk.Bytes);
+        return chunk.Count;
+    }
+
     /// <summary>Writes the block under <paramref name="blocksDirectory"/>: temporary directory, fsync, rename.</summary>
     public void Persist(string blocksDirectory)
     {
@@ -99,6 +220,11 @@ internal sealed class Block
         if (System.IO.Directory.Exists(temp))
         {
             System.IO.Directory.Delete(temp, true);
+        }
+
+        if (System.IO.Directory.Exists(final))
+        {
+            throw new IOException($"block {Name} already exists");
         }
 
         System.IO.Directory.CreateDirectory(temp);
@@ -121,21 +247,39 @@ internal sealed class Block
             var metaBytes = File.ReadAllBytes(Path.Combine(directory, MetaFile));
             using var meta = JsonDocument.Parse(metaBytes);
             var root = meta.RootElement;
+            var version = root.TryGetProperty("version", out var v) ? v.GetInt32() : 1;
+            if (version is < 1 or > FormatVersion)
+            {
+                throw new InvalidDataException($"unsupported block version {version}");
+            }
+
             var minTime = root.GetProperty("minTime").GetInt64();
             var maxTime = root.GetProperty("maxTime").GetInt64();
+            var level = 1;
+            string[] sources = [];
+            if (root.TryGetProperty("compaction", out var compaction))
+            {
+                level = compaction.GetProperty("level").GetInt32();
+                sources = [.. compaction.GetProperty("sources").EnumerateArray().Select(e => e.GetString() ?? throw new InvalidDataException("meta.json: null source"))];
+            }
+
             var chunks = ReadVerified(directory, ChunksFile, root);
             var index = ReadVerified(directory, IndexFile, root);
-            var series = DecodeIndex(index, chunks, out var samples);
+            var series = version == 1
+                ? DecodeIndexV1(index, chunks, out var samples, out var sizes)
+                : DecodeIndexV2(index, minTime, chunks, out samples, out sizes);
             if (samples != root.GetProperty("stats").GetProperty("numSamples").GetInt64())
             {
                 throw new InvalidDataException("sample count differs from meta.json");
             }
 
             problem = null;
-            return new Block(minTime, maxTime, chunks, series, samples)
+            return new Block(minTime, maxTime, chunks, series, samples, level, sources)
             {
                 Directory = directory,
                 BytesOnDisk = chunks.Length + index.Length + metaBytes.Length,
+                Version = version,
+                IndexEntrySizes = sizes,
             };
         }
         catch (Exception e) when (e is IOException or JsonException or InvalidDataException or KeyNotFoundException or InvalidOperationException or FormatException or UnauthorizedAccessException)
@@ -164,37 +308,142 @@ internal sealed class Block
 
     private byte[] EncodeIndex()
     {
-        using var stream = new MemoryStream();
-        using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+        var symbols = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var s in Series)
         {
-            writer.Write(IndexMagic);
-            writer.Write7BitEncodedInt(Series.Length);
-            foreach (var s in Series)
+            for (var i = 0; i < s.Labels.Count; i++)
             {
-                writer.Write7BitEncodedInt(s.Labels.Count);
-                for (var i = 0; i < s.Labels.Count; i++)
-                {
-                    writer.Write(s.Labels.Name(i));
-                    writer.Write(s.Labels.Value(i));
-                }
-
-                writer.Write7BitEncodedInt(s.Chunks.Length);
-                foreach (var c in s.Chunks)
-                {
-                    writer.Write(c.MinTime);
-                    writer.Write(c.MaxTime);
-                    writer.Write7BitEncodedInt(c.Offset);
-                    writer.Write7BitEncodedInt(c.Length);
-                }
+                symbols.Add(s.Labels.Name(i));
+                symbols.Add(s.Labels.Value(i));
             }
         }
 
+        var numbers = new Dictionary<string, int>(symbols.Count, StringComparer.Ordinal);
+        using var stream = new MemoryStream();
+        var sizes = new int[Series.Length];
+        using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(IndexMagicV2);
+            writer.Write7BitEncodedInt(symbols.Count);
+            foreach (var symbol in symbols)
+            {
+                numbers.Add(symbol, numbers.Count);
+                writer.Write(symbol);
+            }
+
+            writer.Write7BitEncodedInt(Series.Length);
+            var expectedOffset = 0L;
+            for (var k = 0; k < Series.Length; k++)
+            {
+                writer.Flush();
+                var at = stream.Position;
+                var s = Series[k];
+                writer.Write7BitEncodedInt(s.Labels.Count);
+                for (var i = 0; i < s.Labels.Count; i++)
+                {
+                    writer.Write7BitEncodedInt(numbers[s.Labels.Name(i)]);
+                    writer.Write7BitEncodedInt(numbers[s.Labels.Value(i)]);
+                }
+
+                writer.Write7BitEncodedInt(s.Chunks.Length);
+                var previous = MinTime;
+                foreach (var c in s.Chunks)
+                {
+                    writer.Write7BitEncodedInt64(ZigZag(unchecked(c.MinTime - previous)));
+                    writer.Write7BitEncodedInt64(ZigZag(unchecked(c.MaxTime - c.MinTime)));
+                    writer.Write7BitEncodedInt64(ZigZag(c.Offset - expectedOffset));
+                    writer.Write7BitEncodedInt(c.Length);
+                    previous = c.MaxTime;
+                    expectedOffset = (long)c.Offset + c.Length;
+                }
+
+                writer.Flush();
+                sizes[k] = (int)(stream.Position - at);
+            }
+        }
+
+        IndexEntrySizes = sizes;
         return stream.ToArray();
     }
 
-    private static BlockSeries[] DecodeIndex(byte[] index, byte[] chunkData, out long samples)
+    private static long ZigZag(long v) => (v << 1) ^ (v >> 63);
+
+    private static long UnZigZag(long z) => (long)((ulong)z >> 1) ^ -(z & 1);
+
+    private static BlockSeries[] DecodeIndexV2(byte[] index, long blockMinTime, byte[] chunkData, out long samples, out int[] sizes)
     {
-        using var reader = new BinaryReader(new MemoryStream(index), Encoding.UTF8);
+        var stream = new MemoryStream(index);
+        using var reader = new BinaryReader(stream, Encoding.UTF8);
+        try
+        {
+            if (reader.ReadUInt32() != IndexMagicV2)
+            {
+                throw new InvalidDataException("index: bad magic");
+            }
+
+            var symbols = new string[ReadCount(reader, index.Length)];
+            for (var i = 0; i < symbols.Length; i++)
+            {
+                symbols[i] = reader.ReadString();
+            }
+
+            var series = new BlockSeries[ReadCount(reader, index.Length)];
+            sizes = new int[series.Length];
+            samples = 0;
+            var expectedOffset = 0L;
+            for (var i = 0; i < series.Length; i++)
+            {
+                var at = stream.Position;
+                var pairs = new KeyValuePair<string, string>[ReadCount(reader, index.Length)];
+                for (var j = 0; j < pairs.Length; j++)
+                {
+                    pairs[j] = new(Symbol(symbols, reader.Read7BitEncodedInt()), Symbol(symbols, reader.Read7BitEncodedInt()));
+                }
+
+                var chunks = new BlockChunk[ReadCount(reader, index.Length)];
+                var previous = blockMinTime;
+                for (var j = 0; j < chunks.Length; j++)
+                {
+                    var minTime = unchecked(previous + UnZigZag(reader.Read7BitEncodedInt64()));
+                    var maxTime = unchecked(minTime + UnZigZag(reader.Read7BitEncodedInt64()));
+                    var offset = expectedOffset + UnZigZag(reader.Read7BitEncodedInt64());
+                    var length = reader.Read7BitEncodedInt();
+                    if (offset < 0 || length < 2 || offset > chunkData.Length - length)
+                    {
+                        throw new InvalidDataException("index: chunk reference outside the chunks file");
+                    }
+
+                    chunks[j] = new BlockChunk(minTime, maxTime, (int)offset, length);
+                    samples += XorChunk.CountOf(chunkData.AsSpan(chunks[j].Offset, chunks[j].Length));
+                    previous = maxTime;
+                    expectedOffset = offset + length;
+                }
+
+                series[i] = new BlockSeries(Labels.From(pairs), chunks);
+                sizes[i] = (int)(stream.Position - at);
+            }
+
+            return series;
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("index ends early", e);
+        }
+    }
+
+    private static int ReadCount(BinaryReader reader, int limit)
+    {
+        var n = reader.Read7BitEncodedInt();
+        return n < 0 || n > limit ? throw new InvalidDataException("index: count out of range") : n;
+    }
+
+    private static string Symbol(string[] symbols, int number) =>
+        (uint)number < (uint)symbols.Length ? symbols[number] : throw new InvalidDataException("index: symbol number out of range");
+
+    private static BlockSeries[] DecodeIndexV1(byte[] index, byte[] chunkData, out long samples, out int[] sizes)
+    {
+        var stream = new MemoryStream(index);
+        using var reader = new BinaryReader(stream, Encoding.UTF8);
         try
         {
             if (reader.ReadUInt32() != IndexMagic)
@@ -202,17 +451,19 @@ internal sealed class Block
                 throw new InvalidDataException("index: bad magic");
             }
 
-            var series = new BlockSeries[reader.Read7BitEncodedInt()];
+            var series = new BlockSeries[ReadCount(reader, index.Length)];
+            sizes = new int[series.Length];
             samples = 0;
             for (var i = 0; i < series.Length; i++)
             {
-                var pairs = new KeyValuePair<string, string>[reader.Read7BitEncodedInt()];
+                var at = stream.Position;
+                var pairs = new KeyValuePair<string, string>[ReadCount(reader, index.Length)];
                 for (var j = 0; j < pairs.Length; j++)
                 {
                     pairs[j] = new(reader.ReadString(), reader.ReadString());
                 }
 
-                var chunks = new BlockChunk[reader.Read7BitEncodedInt()];
+                var chunks = new BlockChunk[ReadCount(reader, index.Length)];
                 for (var j = 0; j < chunks.Length; j++)
                 {
                     chunks[j] = new BlockChunk(reader.ReadInt64(), reader.ReadInt64(), reader.Read7BitEncodedInt(), reader.Read7BitEncodedInt());
@@ -225,6 +476,7 @@ internal sealed class Block
                 }
 
                 series[i] = new BlockSeries(Labels.From(pairs), chunks);
+                sizes[i] = (int)(stream.Position - at);
             }
 
             return series;
@@ -256,9 +508,23 @@ internal sealed class Block
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {
             json.WriteStartObject();
-            json.WriteNumber("version", 1);
+            json.WriteNumber("version", FormatVersion);
             json.WriteNumber("minTime", MinTime);
             json.WriteNumber("maxTime", MaxTime);
+            if (Level > 1 || Sources.Count > 0)
+            {
+                json.WriteStartObject("compaction");
+                json.WriteNumber("level", Level);
+                json.WriteStartArray("sources");
+                foreach (var source in Sources)
+                {
+                    json.WriteStringValue(source);
+                }
+
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+
             json.WriteStartObject("stats");
             json.WriteNumber("numSeries", Series.Length);
             json.WriteNumber("numChunks", Series.Sum(s => s.Chunks.Length));

@@ -20,6 +20,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
     private readonly TimeProvider _clock;
     private readonly long _blockMs;
     private readonly long _futureMs;
+    private readonly long[] _mergeRanges;
     private readonly string? _blocksDirectory;
     private readonly Dictionary<Labels, int> _ids = [];
     private readonly PostingsIndex _postings = new();
@@ -52,6 +53,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
         _clock = options.Clock;
         _blockMs = (long)options.BlockDuration.TotalMilliseconds;
         _futureMs = (long)Math.Min(options.FutureTolerance.TotalMilliseconds, long.MaxValue / 2);
+        _mergeRanges = MergeRanges(_blockMs, options.MaxBlockDuration, options.Retention);
         _lastFlush = _clock.GetTimestamp();
         if (options.DataDirectory is null)
         {
@@ -293,14 +295,16 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
 
     /// <summary>Moves head chunks older than the newest block boundary (by the newest sample's time) into one block per
     /// window, persists them, truncates the WAL to the head, raises the head's lower bound (older samples become out of
-    /// bounds) and applies retention.</summary>
-    /// <returns>The number of blocks written.</returns>
+    /// bounds), merges blocks whose wider window is complete (see <see cref="TsdbOptions.MaxBlockDuration"/>) and
+    /// applies retention.</summary>
+    /// <returns>The number of blocks cut from the head (merged blocks are not counted).</returns>
     public int Compact()
     {
         lock (_lock)
         {
             ThrowIfDisposed();
             var written = CompactCore();
+            MergeBlocksCore();
             ApplyRetentionCore();
             return written;
         }
@@ -606,6 +610,105 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
         return blocks.Count;
     }
 
+    /// <summary>The merged block widths: 3, then 4 times the previous, up to the cap (at most a tenth of retention).</summary>
+    private static long[] MergeRanges(long blockMs, TimeSpan maxBlock, TimeSpan retention)
+    {
+        var cap = (long)Math.Min(Math.Min(maxBlock.TotalMilliseconds, retention.TotalMilliseconds / 10), long.MaxValue / 8);
+        var ranges = new List<long>();
+        for (var r = blockMs * 3; r <= cap && r > 0; r *= 4)
+        {
+            ranges.Add(r);
+            if (r > long.MaxValue / 8)
+            {
+                break;
+            }
+        }
+
+        return [.. ranges];
+    }
+
+    /// <summary>Level compaction, as Prometheus: for each merge width, narrowest first, merges the blocks lying inside one
+    /// aligned window of that width once the window is complete (it ends at or before the head's lower bound, so no
+    /// more blocks can come for it). The merged block is written (temporary directory, fsync, rename) and only then are
+    /// its sources deleted; a crash in between leaves sources that the merged block lists, dropped on open.</summary>
+    /// <returns>The number of merged blocks written.</returns>
+    private int MergeBlocksCore()
+    {
+        var merged = 0;
+        foreach (var range in _mergeRanges)
+        {
+            while (true)
+            {
+                var group = NextMergeGroup(range);
+                if (group is null)
+                {
+                    break;
+                }
+
+                MergeGroup(group);
+                merged++;
+            }
+        }
+
+        return merged;
+    }
+
+    private List<Block>? NextMergeGroup(long range)
+    {
+        // _blocks is sorted by MinTime; a group is a run of blocks inside one aligned window.
+        for (var i = 0; i < _blocks.Count;)
+        {
+            var window = BlockWindow.Start(_blocks[i].MinTime, range);
+            var end = window + range;
+            var j = i;
+            var total = 0L;
+            while (j < _blocks.Count && _blocks[j].MinTime < end && _blocks[j].MaxTime <= end)
+            {
+                total += _blocks[j].ChunkData.Length;
+                j++;
+            }
+
+            // Merge only complete windows, several blocks, nothing straddling the window's end, and chunk data well
+            // within an array's reach.
+            var straddles = j < _blocks.Count && _blocks[j].MinTime < end;
+            if (j - i >= 2 && end <= _minValidTime && !straddles && total < int.MaxValue / 2)
+            {
+                return _blocks.GetRange(i, j - i);
+            }
+
+            i = Math.Max(j, i + 1);
+        }
+
+        return null;
+    }
+
+    private void MergeGroup(List<Block> sources)
+    {
+        var block = Block.Merge(sources, out var ids);
+        if (_blocksDirectory is not null)
+        {
+            block.Persist(_blocksDirectory);
+        }
+
+        for (var i = 0; i < ids.Length; i++)
+        {
+            block.ById.Add(ids[i], block.Series[i]);
+        }
+
+        var at = _blocks.IndexOf(sources[0]);
+        _blocks.RemoveRange(at, sources.Count);
+        _blocks.Insert(at, block);
+
+        // Only now, with the merged block durable, do the sources go.
+        foreach (var source in sources)
+        {
+            if (source.Directory is not null)
+            {
+                Directory.Delete(source.Directory, true);
+            }
+        }
+    }
+
     private int ApplyRetentionCore()
     {
         // As Prometheus: retention counts back from the newest data, not the wall clock, so a store of simulated (or
@@ -648,32 +751,62 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
             return corrupt;
         }
 
+        var loaded = new List<Block>();
+        var failed = new List<(string Dir, string Name, string? Problem)>();
         foreach (var dir in Directory.GetDirectories(_blocksDirectory).Order(StringComparer.Ordinal))
         {
             var name = Path.GetFileName(dir);
             if (name.StartsWith(".tmp-", StringComparison.Ordinal))
             {
-                // A compaction that crashed before its rename: the data is still in the WAL.
+                // A compaction that crashed before its rename: the data is still in the WAL or in the source blocks.
                 Directory.Delete(dir, true);
                 continue;
             }
 
-            var block = Block.Load(dir, out var problem);
-            if (block is null)
+            if (Block.Load(dir, out var problem) is { } block)
             {
-                var aside = Path.Combine(dataDirectory, "corrupt", name);
-                Directory.CreateDirectory(Path.Combine(dataDirectory, "corrupt"));
-                if (Directory.Exists(aside))
-                {
-                    aside += "." + _clock.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
-                }
+                loaded.Add(block);
+            }
+            else
+            {
+                failed.Add((dir, name, problem));
+            }
+        }
 
-                Directory.Move(dir, aside);
-                corrupt.Add(name);
-                problems.Add($"block {name}: {problem}; moved to corrupt/");
+        // A merge that crashed after its rename but before deleting every source leaves sources whose range the merged
+        // block covers and which it lists: they are dropped (a half-deleted one may not even load).
+        bool Replaced(string name, long minTime, long maxTime, Block? self) => loaded.Any(m =>
+            !ReferenceEquals(m, self) && m.MinTime <= minTime && maxTime <= m.MaxTime && m.Sources.Contains(name, StringComparer.Ordinal));
+
+        foreach (var (dir, name, problem) in failed)
+        {
+            if (TryParseRange(name, out var minTime, out var maxTime) && Replaced(name, minTime, maxTime, null))
+            {
+                Directory.Delete(dir, true);
                 continue;
             }
 
+            var aside = Path.Combine(dataDirectory, "corrupt", name);
+            Directory.CreateDirectory(Path.Combine(dataDirectory, "corrupt"));
+            if (Directory.Exists(aside))
+            {
+                aside += "." + _clock.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+            }
+
+            Directory.Move(dir, aside);
+            corrupt.Add(name);
+            problems.Add($"block {name}: {problem}; moved to corrupt/");
+        }
+
+        var replaced = loaded.Where(b => Replaced(b.Name, b.MinTime, b.MaxTime, b)).ToList();
+        foreach (var block in replaced)
+        {
+            loaded.Remove(block);
+            Directory.Delete(block.Directory!, true);
+        }
+
+        foreach (var block in loaded)
+        {
             for (var i = 0; i < block.Series.Length; i++)
             {
                 block.ById[GetOrAddSeries(block.Series[i].Labels)] = block.Series[i];
@@ -685,6 +818,15 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
 
         _blocks.Sort((a, b) => a.MinTime.CompareTo(b.MinTime));
         return corrupt;
+    }
+
+    private static bool TryParseRange(string name, out long minTime, out long maxTime)
+    {
+        minTime = maxTime = 0;
+        var dash = name.Length > 1 ? name.IndexOf('-', 1) : -1;
+        return dash > 0
+            && long.TryParse(name.AsSpan(0, dash), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out minTime)
+            && long.TryParse(name.AsSpan(dash + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out maxTime);
     }
 
     private void WriteCheckpoint(WriteAheadLog wal)

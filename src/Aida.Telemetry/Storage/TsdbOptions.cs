@@ -14,6 +14,11 @@ public sealed record TsdbOptions
     /// <summary>Width of a compacted block, aligned to multiples of it since the epoch; default 2 h (as Prometheus).</summary>
     public TimeSpan BlockDuration { get; init; } = TimeSpan.FromHours(2);
 
+    /// <summary>The widest block compaction merges adjacent blocks into (levels of 3 then 4 times
+    /// <see cref="BlockDuration"/>: 2 h blocks become 6 h, then 24 h); default 24 h, and never more than a tenth of
+    /// <see cref="Retention"/>. At or below <see cref="BlockDuration"/>, blocks are never merged.</summary>
+    public TimeSpan MaxBlockDuration { get; init; } = TimeSpan.FromHours(24);
+
     /// <summary>Blocks ending longer ago than this are deleted; default 15 d (as Prometheus).</summary>
     public TimeSpan Retention { get; init; } = TimeSpan.FromDays(15);
 

@@ -21,11 +21,13 @@ public sealed class TsdbPersistenceTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private Tsdb Open(TimeSpan? block = null, TimeSpan? retention = null) => new(new TsdbOptions
+    // Blocks are not merged unless a test asks (maxBlock): these tests look at blocks as cut from the head.
+    private Tsdb Open(TimeSpan? block = null, TimeSpan? retention = null, TimeSpan? maxBlock = null) => new(new TsdbOptions
     {
         DataDirectory = _dir,
         Clock = _clock,
         BlockDuration = block ?? TimeSpan.FromHours(2),
+        MaxBlockDuration = maxBlock ?? block ?? TimeSpan.FromHours(2),
         Retention = retention ?? TimeSpan.FromDays(15),
     });
 

@@ -151,7 +151,7 @@ public class TsdbTests(ITestOutputHelper output)
     [Fact]
     public void Compaction_RaisesTheHeadLowerBound_InMemoryToo()
     {
-        using var db = new Tsdb(new TsdbOptions { Clock = _clock, BlockDuration = TimeSpan.FromHours(1) });
+        using var db = new Tsdb(new TsdbOptions { Clock = _clock, BlockDuration = TimeSpan.FromHours(1), MaxBlockDuration = TimeSpan.FromHours(1) });
         var s = db.GetOrCreateSeries(Labels.Metric("up"));
         var other = db.GetOrCreateSeries(Labels.Metric("down"));
         var hour = 3_600_000L;
