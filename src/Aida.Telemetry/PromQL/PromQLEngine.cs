@@ -31,7 +31,7 @@ public sealed class PromQLEngine
                 ScalarValue s => QueryResult.OfScalar(timeMs, s.Value),
                 StringValue s => new QueryResult(ResultType.String, [], new Sample(timeMs, double.NaN), s.Value),
                 List<VectorSample> v => new QueryResult(ResultType.Vector, v.ConvertAll(x => new SeriesSamples(x.Metric, [new Sample(timeMs, x.Value)]))),
-                List<RangeSeries> m => new QueryResult(ResultType.Matrix, SortedMatrix(m.ConvertAll(x => new SeriesSamples(x.Metric, x.Points)))),
+                List<RangeSeries> m => new QueryResult(ResultType.Matrix, SortedMatrix(m.ConvertAll(x => new SeriesSamples(x.Metric, x.ToArray())))),
                 _ => throw new QueryException("unexpected result type", -1, "execution"),
             };
         }, ct);
