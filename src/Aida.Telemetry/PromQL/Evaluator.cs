@@ -32,13 +32,12 @@ internal sealed class Evaluator
 
     /// <summary>One selected series: all samples (for instant selection) and, built on first use, the samples without
     /// staleness markers (for range selection), plus a cursor so successive windows slide instead of searching.</summary>
-    internal sealed class SelectedSeries(Labels labels, long[] times, double[] values)
+    internal sealed class SelectedSeries(Labels labels, Sample[] all)
     {
         public Labels Labels { get; } = labels;
 
-        public long[] Times { get; } = times;
-
-        public double[] Values { get; } = values;
+        /// <summary>Every selected sample, staleness markers included, oldest first.</summary>
+        public Sample[] All { get; } = all;
 
         private Labels? _noName;
 
@@ -47,33 +46,41 @@ internal sealed class Evaluator
 
         private Sample[]? _live;
 
-        /// <summary>The samples that are not staleness markers, oldest first.</summary>
+        /// <summary>The samples that are not staleness markers, oldest first (<see cref="All"/> itself when there are none).</summary>
         public Sample[] Live
         {
             get
             {
                 if (_live is null)
                 {
+                    var all = All;
                     var n = 0;
-                    for (var i = 0; i < Values.Length; i++)
+                    for (var i = 0; i < all.Length; i++)
                     {
-                        if (!StaleMarker.Is(Values[i]))
+                        if (!StaleMarker.Is(all[i].Value))
                         {
                             n++;
                         }
                     }
 
-                    var live = new Sample[n];
-                    var j = 0;
-                    for (var i = 0; i < Values.Length; i++)
+                    if (n == all.Length)
                     {
-                        if (!StaleMarker.Is(Values[i]))
-                        {
-                            live[j++] = new Sample(Times[i], Values[i]);
-                        }
+                        _live = all;
                     }
+                    else
+                    {
+                        var live = new Sample[n];
+                        var j = 0;
+                        for (var i = 0; i < all.Length; i++)
+                        {
+                            if (!StaleMarker.Is(all[i].Value))
+                            {
+                                live[j++] = all[i];
+                            }
+                        }
 
-                    _live = live;
+                        _live = live;
+                    }
                 }
 
                 return _live;
@@ -335,29 +342,8 @@ internal sealed class Evaluator
         foreach (var s in _source.Select(min, max, vs.Matchers))
         {
             _ct.ThrowIfCancellationRequested();
-            var samples = s.Samples;
-            var n = samples.Count;
-            var t = new long[n];
-            var v = new double[n];
-            if (samples is Sample[] arr)
-            {
-                for (var i = 0; i < arr.Length; i++)
-                {
-                    t[i] = arr[i].TimestampMs;
-                    v[i] = arr[i].Value;
-                }
-            }
-            else
-            {
-                for (var i = 0; i < n; i++)
-                {
-                    var x = samples[i];
-                    t[i] = x.TimestampMs;
-                    v[i] = x.Value;
-                }
-            }
-
-            d.Add(new SelectedSeries(s.Labels, t, v));
+            var all = s.Samples as Sample[] ?? [.. s.Samples];
+            d.Add(new SelectedSeries(s.Labels, all));
         }
 
         data = new SelectedData(d);
@@ -366,13 +352,13 @@ internal sealed class Evaluator
     }
 
     /// <summary>Index of the last sample at or before <paramref name="t"/>, or -1.</summary>
-    private static int LastAtOrBefore(long[] times, long t)
+    private static int LastAtOrBefore(Sample[] samples, long t)
     {
-        int lo = 0, hi = times.Length - 1, found = -1;
+        int lo = 0, hi = samples.Length - 1, found = -1;
         while (lo <= hi)
         {
             var mid = (lo + hi) >>> 1;
-            if (times[mid] <= t)
+            if (samples[mid].TimestampMs <= t)
             {
                 found = mid;
                 lo = mid + 1;
@@ -394,14 +380,15 @@ internal sealed class Evaluator
         var result = new List<VectorSample>();
         foreach (var s in Data(vs).Series)
         {
-            var i = LastAtOrBefore(s.Times, refTime);
-            if (i < 0 || s.Times[i] < refTime - LookbackMs || StaleMarker.Is(s.Values[i]))
+            var all = s.All;
+            var i = LastAtOrBefore(all, refTime);
+            if (i < 0 || all[i].TimestampMs < refTime - LookbackMs || StaleMarker.Is(all[i].Value))
             {
                 continue;
             }
 
-            result.Add(new VectorSample(s.Labels, s.Values[i]));
-            times?.Add(s.Times[i]);
+            result.Add(new VectorSample(s.Labels, all[i].Value));
+            times?.Add(all[i].TimestampMs);
         }
 
         CountSamples(result.Count);

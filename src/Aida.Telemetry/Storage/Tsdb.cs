@@ -224,7 +224,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
                 CollectSamples(s, minTimeMs, maxTimeMs, samples, stopAtFirst: false);
                 if (samples.Count > 0)
                 {
-                    result.Add(new SeriesSamples(s.Labels, [.. samples]));
+                    result.Add(new SeriesSamples(s.Labels, samples.ToArray()));
                     samples.Clear();
                 }
             }
