@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Text;
 using System.Text.RegularExpressions;
 using Aida.Telemetry.Query;
@@ -688,6 +689,13 @@ internal static class Functions
         private double _count;
         private double _c;
 
+        public AvgState(double mean, double count, double c)
+        {
+            _mean = mean;
+            _count = count;
+            _c = c;
+        }
+
         public readonly double Result => double.IsInfinity(_mean) ? _mean : _mean + _c;
 
         public void Add(double v)
@@ -717,7 +725,40 @@ internal static class Functions
     {
         AvgState a0 = default, a1 = default, a2 = default, a3 = default;
         var n = Math.Min(Math.Min(p0.Length, p1.Length), Math.Min(p2.Length, p3.Length));
-        for (var i = 0; i < n; i++)
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            // The four lanes do exactly the scalar operations (IEEE division, addition and subtraction are exact per
+            // lane; both Neumaier branches are computed and one is selected). A lane whose mean became infinite needs the
+            // scalar special cases, so the vector loop stops there and the scalar states take over.
+            var mean = Vector256<double>.Zero;
+            var c = Vector256<double>.Zero;
+            var count = 0.0;
+            var inf = Vector256.Create(double.PositiveInfinity);
+            for (; i < n; i++)
+            {
+                if (Vector256.EqualsAny(Vector256.Abs(mean), inf))
+                {
+                    break;
+                }
+
+                count++;
+                var cv = Vector256.Create(count);
+                var v = Vector256.Create(p0[i].Value, p1[i].Value, p2[i].Value, p3[i].Value);
+                var inc = (v / cv) - (mean / cv);
+                var t = mean + inc;
+                var big = Vector256.GreaterThanOrEqual(Vector256.Abs(mean), Vector256.Abs(inc));
+                c += Vector256.ConditionalSelect(big, (mean - t) + inc, (inc - t) + mean);
+                mean = t;
+            }
+
+            a0 = new AvgState(mean.GetElement(0), count, c.GetElement(0));
+            a1 = new AvgState(mean.GetElement(1), count, c.GetElement(1));
+            a2 = new AvgState(mean.GetElement(2), count, c.GetElement(2));
+            a3 = new AvgState(mean.GetElement(3), count, c.GetElement(3));
+        }
+
+        for (; i < n; i++)
         {
             a0.Add(p0[i].Value);
             a1.Add(p1[i].Value);
@@ -725,24 +766,24 @@ internal static class Functions
             a3.Add(p3[i].Value);
         }
 
-        for (var i = n; i < p0.Length; i++)
+        for (var j = n; j < p0.Length; j++)
         {
-            a0.Add(p0[i].Value);
+            a0.Add(p0[j].Value);
         }
 
-        for (var i = n; i < p1.Length; i++)
+        for (var j = n; j < p1.Length; j++)
         {
-            a1.Add(p1[i].Value);
+            a1.Add(p1[j].Value);
         }
 
-        for (var i = n; i < p2.Length; i++)
+        for (var j = n; j < p2.Length; j++)
         {
-            a2.Add(p2[i].Value);
+            a2.Add(p2[j].Value);
         }
 
-        for (var i = n; i < p3.Length; i++)
+        for (var j = n; j < p3.Length; j++)
         {
-            a3.Add(p3[i].Value);
+            a3.Add(p3[j].Value);
         }
 
         into[0] = a0.Result;
