@@ -344,6 +344,10 @@ internal static class Functions
                 return data.UniqueWithoutName ? fast : Evaluator.CheckUnique(fast);
             }
 
+            // rate, increase and delta resolved once, not by name per series.
+            var extrapolated = name is "rate" or "increase" or "delta";
+            var isCounter = name != "delta";
+            var isRate = name == "rate";
             for (var i = 0; i < series.Count; i++)
             {
                 var (start, length) = windows[i];
@@ -353,6 +357,16 @@ internal static class Functions
                 }
 
                 var s = series[i];
+                if (extrapolated)
+                {
+                    if (ExtrapolatedRate(new ReadOnlySpan<Sample>(s.Live, start, length), windowTs, rangeMs, offsetMs, isCounter, isRate) is { } r)
+                    {
+                        fast.Add(new VectorSample(s.NoName, r));
+                    }
+
+                    continue;
+                }
+
                 if (Compute(name, new ReadOnlySpan<Sample>(s.Live, start, length), ts, windowTs, rangeMs, offsetMs, scalarArgs, c) is { } v)
                 {
                     // last_over_time acts like an offset, so it keeps the metric name; every other range function drops it.
