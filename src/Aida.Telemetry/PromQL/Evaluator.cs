@@ -11,7 +11,7 @@ internal sealed class Evaluator
     private readonly EngineOptions _options;
     private readonly CancellationToken _ct;
     private readonly Dictionary<VectorSelector, (long Min, long Max)> _windows = [];
-    private readonly Dictionary<VectorSelector, List<SelectedSeries>> _data = [];
+    private readonly Dictionary<VectorSelector, SelectedData> _data = [];
     private readonly Dictionary<(SubqueryExpr, long), List<VectorSample>> _subqueryCache = [];
     private readonly long _queryStart;
     private readonly long _queryEnd;
@@ -30,7 +30,163 @@ internal sealed class Evaluator
     /// <summary>The time a selector or subquery is evaluated at: the step's, unless an @ modifier pins it.</summary>
     public long TimeOf(AtModifier at, long ts) => at.Resolve(ts, _queryStart, _queryEnd);
 
-    private sealed record SelectedSeries(Labels Labels, long[] Times, double[] Values);
+    /// <summary>One selected series: all samples (for instant selection) and, built on first use, the samples without
+    /// staleness markers (for range selection), plus a cursor so successive windows slide instead of searching.</summary>
+    internal sealed class SelectedSeries(Labels labels, Sample[] all)
+    {
+        public Labels Labels { get; } = labels;
+
+        /// <summary>Every selected sample, staleness markers included, oldest first.</summary>
+        public Sample[] All { get; } = all;
+
+        private Labels? _noName;
+
+        /// <summary>The labels without the metric name, computed once.</summary>
+        public Labels NoName => _noName ??= LabelOps.DropName(Labels);
+
+        private Sample[]? _live;
+
+        /// <summary>The samples that are not staleness markers, oldest first (<see cref="All"/> itself when there are none).</summary>
+        public Sample[] Live
+        {
+            get
+            {
+                if (_live is null)
+                {
+                    var all = All;
+                    var n = 0;
+                    for (var i = 0; i < all.Length; i++)
+                    {
+                        if (!StaleMarker.Is(all[i].Value))
+                        {
+                            n++;
+                        }
+                    }
+
+                    if (n == all.Length)
+                    {
+                        _live = all;
+                    }
+                    else
+                    {
+                        var live = new Sample[n];
+                        var j = 0;
+                        for (var i = 0; i < all.Length; i++)
+                        {
+                            if (!StaleMarker.Is(all[i].Value))
+                            {
+                                live[j++] = all[i];
+                            }
+                        }
+
+                        _live = live;
+                    }
+                }
+
+                return _live;
+            }
+        }
+
+        // Window cursor over Live: first index with time >= mint, first index with time > maxt.
+        private int _lo;
+        private int _hi;
+
+        /// <summary>The index range of <see cref="Live"/> inside [mint, maxt]; slides from the previous window when it can.</summary>
+        public (int Start, int Length) Window(long mint, long maxt)
+        {
+            var live = Live;
+            var lo = _lo;
+            if (lo > 0 && live[lo - 1].TimestampMs >= mint)
+            {
+                lo = FirstAtOrAfter(live, mint);
+            }
+            else
+            {
+                while (lo < live.Length && live[lo].TimestampMs < mint)
+                {
+                    lo++;
+                }
+            }
+
+            var hi = _hi;
+            if (hi > 0 && live[hi - 1].TimestampMs > maxt)
+            {
+                hi = FirstAtOrAfter(live, maxt + 1);
+            }
+            else
+            {
+                while (hi < live.Length && live[hi].TimestampMs <= maxt)
+                {
+                    hi++;
+                }
+            }
+
+            _lo = lo;
+            _hi = hi;
+            return (lo, Math.Max(0, hi - lo));
+        }
+
+        private static int FirstAtOrAfter(Sample[] a, long t)
+        {
+            int lo = 0, hi = a.Length;
+            while (lo < hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                if (a[mid].TimestampMs < t)
+                {
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid;
+                }
+            }
+
+            return lo;
+        }
+    }
+
+    /// <summary>A selector's series, and whether their label sets stay distinct with and without the metric name (so
+    /// results built from them need no uniqueness check).</summary>
+    internal sealed class SelectedData(List<SelectedSeries> series)
+    {
+        public List<SelectedSeries> Series { get; } = series;
+
+        private bool? _uniqueNoName;
+
+        public bool UniqueWithoutName => _uniqueNoName ??= AllDistinct(Series, noName: true);
+
+        private bool? _unique;
+
+        public bool Unique => _unique ??= AllDistinct(Series, noName: false);
+
+        private static bool AllDistinct(List<SelectedSeries> series, bool noName)
+        {
+            var seen = new HashSet<Labels>();
+            foreach (var s in series)
+            {
+                if (!seen.Add(noName ? s.NoName : s.Labels))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    private (int Start, int Length)[] _windowBuffer = [];
+
+    /// <summary>A scratch array for one step's per-series windows, reused across steps.</summary>
+    public (int Start, int Length)[] WindowBuffer(int n)
+    {
+        if (_windowBuffer.Length < n)
+        {
+            _windowBuffer = new (int, int)[n];
+        }
+
+        return _windowBuffer;
+    }
 
     public long LookbackMs => (long)_options.LookbackDelta.TotalMilliseconds;
 
@@ -174,42 +330,35 @@ internal sealed class Evaluator
         }
     }
 
-    private List<SelectedSeries> Data(VectorSelector vs)
+    internal SelectedData Data(VectorSelector vs)
     {
-        if (_data.TryGetValue(vs, out var d))
+        if (_data.TryGetValue(vs, out var data))
         {
-            return d;
+            return data;
         }
 
         var (min, max) = _windows[vs];
-        d = [];
+        var d = new List<SelectedSeries>();
         foreach (var s in _source.Select(min, max, vs.Matchers))
         {
             _ct.ThrowIfCancellationRequested();
-            var n = s.Samples.Count;
-            var t = new long[n];
-            var v = new double[n];
-            for (var i = 0; i < n; i++)
-            {
-                t[i] = s.Samples[i].TimestampMs;
-                v[i] = s.Samples[i].Value;
-            }
-
-            d.Add(new SelectedSeries(s.Labels, t, v));
+            var all = s.Samples as Sample[] ?? [.. s.Samples];
+            d.Add(new SelectedSeries(s.Labels, all));
         }
 
-        _data[vs] = d;
-        return d;
+        data = new SelectedData(d);
+        _data[vs] = data;
+        return data;
     }
 
     /// <summary>Index of the last sample at or before <paramref name="t"/>, or -1.</summary>
-    private static int LastAtOrBefore(long[] times, long t)
+    private static int LastAtOrBefore(Sample[] samples, long t)
     {
-        int lo = 0, hi = times.Length - 1, found = -1;
+        int lo = 0, hi = samples.Length - 1, found = -1;
         while (lo <= hi)
         {
             var mid = (lo + hi) >>> 1;
-            if (times[mid] <= t)
+            if (samples[mid].TimestampMs <= t)
             {
                 found = mid;
                 lo = mid + 1;
@@ -229,50 +378,43 @@ internal sealed class Evaluator
     {
         var refTime = TimeOf(vs.At, ts) - vs.OffsetMs;
         var result = new List<VectorSample>();
-        foreach (var s in Data(vs))
+        foreach (var s in Data(vs).Series)
         {
-            var i = LastAtOrBefore(s.Times, refTime);
-            if (i < 0 || s.Times[i] < refTime - LookbackMs || StaleMarker.Is(s.Values[i]))
+            var all = s.All;
+            var i = LastAtOrBefore(all, refTime);
+            if (i < 0 || all[i].TimestampMs < refTime - LookbackMs || StaleMarker.Is(all[i].Value))
             {
                 continue;
             }
 
-            result.Add(new VectorSample(s.Labels, s.Values[i]));
-            times?.Add(s.Times[i]);
+            result.Add(new VectorSample(s.Labels, all[i].Value));
+            times?.Add(all[i].TimestampMs);
         }
 
         CountSamples(result.Count);
         return result;
     }
 
-    /// <summary>Samples in [ts - offset - range, ts - offset] per series, staleness markers left out; series with none are dropped.</summary>
-    public List<RangeSeries> SelectRange(VectorSelector vs, long ts, long rangeMs)
+    /// <summary>The window [ts - offset - range, ts - offset] of a matrix selector at one step.</summary>
+    public (long Mint, long Maxt) RangeWindow(VectorSelector vs, long ts, long rangeMs)
     {
         var maxt = TimeOf(vs.At, ts) - vs.OffsetMs;
-        var mint = maxt - rangeMs;
+        return (maxt - rangeMs, maxt);
+    }
+
+    /// <summary>Samples in [ts - offset - range, ts - offset] per series, staleness markers left out; series with none are dropped.
+    /// The points are views on the selected data, not copies.</summary>
+    public List<RangeSeries> SelectRange(VectorSelector vs, long ts, long rangeMs)
+    {
+        var (mint, maxt) = RangeWindow(vs, ts, rangeMs);
         var result = new List<RangeSeries>();
-        foreach (var s in Data(vs))
+        foreach (var s in Data(vs).Series)
         {
-            var last = LastAtOrBefore(s.Times, maxt);
-            var first = LastAtOrBefore(s.Times, mint - 1) + 1;
-            if (last < first)
+            var (start, length) = s.Window(mint, maxt);
+            if (length > 0)
             {
-                continue;
-            }
-
-            var points = new List<Sample>(last - first + 1);
-            for (var i = first; i <= last; i++)
-            {
-                if (!StaleMarker.Is(s.Values[i]))
-                {
-                    points.Add(new Sample(s.Times[i], s.Values[i]));
-                }
-            }
-
-            if (points.Count > 0)
-            {
-                CountSamples(points.Count);
-                result.Add(new RangeSeries(s.Labels, points));
+                CountSamples(length);
+                result.Add(new RangeSeries(s.Labels, s.Live, start, length));
             }
         }
 
@@ -292,8 +434,8 @@ internal sealed class Evaluator
             t += step;
         }
 
-        var bySeries = new Dictionary<Labels, RangeSeries>();
-        var result = new List<RangeSeries>();
+        var bySeries = new Dictionary<Labels, List<Sample>>();
+        var order = new List<(Labels Metric, List<Sample> Points)>();
         var saved = _stepSamples;
         for (; t <= end; t += step)
         {
@@ -306,22 +448,24 @@ internal sealed class Evaluator
 
             foreach (var s in vec)
             {
-                if (!bySeries.TryGetValue(s.Metric, out var rs))
+                if (!bySeries.TryGetValue(s.Metric, out var points))
                 {
-                    rs = new RangeSeries(s.Metric, []);
-                    bySeries[s.Metric] = rs;
-                    result.Add(rs);
+                    points = [];
+                    bySeries[s.Metric] = points;
+                    order.Add((s.Metric, points));
                 }
 
-                rs.Points.Add(new Sample(t, s.Value));
+                points.Add(new Sample(t, s.Value));
             }
         }
 
         _stepSamples = saved;
         var total = 0L;
-        foreach (var rs in result)
+        var result = new List<RangeSeries>(order.Count);
+        foreach (var (metric, points) in order)
         {
-            total += rs.Points.Count;
+            total += points.Count;
+            result.Add(new RangeSeries(metric, [.. points], 0, points.Count));
         }
 
         CountSamples(total);

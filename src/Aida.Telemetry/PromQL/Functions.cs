@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Text;
 using System.Text.RegularExpressions;
 using Aida.Telemetry.Query;
@@ -316,43 +317,150 @@ internal static class Functions
 
         var (rangeMs, offsetMs, at) = RangeOf(matrixArg);
         var windowTs = ev.TimeOf(at, ts);
+        var keepName = name == "last_over_time";
+        if (matrixArg is MatrixSelector ms)
+        {
+            // Slide a window over each series' selected samples: no per-step copies of the points.
+            var data = ev.Data(ms.Selector);
+            var series = data.Series;
+            var (mint, maxt) = ev.RangeWindow(ms.Selector, ts, ms.RangeMs);
+            var windows = ev.WindowBuffer(series.Count);
+            var present = 0;
+            for (var i = 0; i < series.Count; i++)
+            {
+                var w = series[i].Window(mint, maxt);
+                windows[i] = w;
+                if (w.Length > 0)
+                {
+                    ev.CountSamples(w.Length);
+                    present++;
+                }
+            }
+
+            var fast = new List<VectorSample>(present);
+            if (name == "avg_over_time")
+            {
+                AvgOverTimeAll(series, windows, fast);
+                return data.UniqueWithoutName ? fast : Evaluator.CheckUnique(fast);
+            }
+
+            // rate, increase and delta resolved once, not by name per series.
+            var extrapolated = name is "rate" or "increase" or "delta";
+            var isCounter = name != "delta";
+            var isRate = name == "rate";
+            for (var i = 0; i < series.Count; i++)
+            {
+                var (start, length) = windows[i];
+                if (length == 0)
+                {
+                    continue;
+                }
+
+                var s = series[i];
+                if (extrapolated)
+                {
+                    if (ExtrapolatedRate(new ReadOnlySpan<Sample>(s.Live, start, length), windowTs, rangeMs, offsetMs, isCounter, isRate) is { } r)
+                    {
+                        fast.Add(new VectorSample(s.NoName, r));
+                    }
+
+                    continue;
+                }
+
+                if (Compute(name, new ReadOnlySpan<Sample>(s.Live, start, length), ts, windowTs, rangeMs, offsetMs, scalarArgs, c) is { } v)
+                {
+                    // last_over_time acts like an offset, so it keeps the metric name; every other range function drops it.
+                    fast.Add(new VectorSample(keepName ? s.Labels : s.NoName, v));
+                }
+            }
+
+            return (keepName ? data.Unique : data.UniqueWithoutName) ? fast : Evaluator.CheckUnique(fast);
+        }
+
         var matrix = ev.EvalMatrix(matrixArg, ts);
         var result = new List<VectorSample>(matrix.Count);
         foreach (var series in matrix)
         {
-            var p = series.Points;
-            double? value = name switch
+            if (Compute(name, series.Points, ts, windowTs, rangeMs, offsetMs, scalarArgs, c) is { } v)
             {
-                "rate" => ExtrapolatedRate(p, windowTs, rangeMs, offsetMs, isCounter: true, isRate: true),
-                "increase" => ExtrapolatedRate(p, windowTs, rangeMs, offsetMs, isCounter: true, isRate: false),
-                "delta" => ExtrapolatedRate(p, windowTs, rangeMs, offsetMs, isCounter: false, isRate: false),
-                "irate" => InstantDelta(p, isRate: true),
-                "idelta" => InstantDelta(p, isRate: false),
-                "deriv" => p.Count < 2 ? null : LinearRegression(p, p[0].TimestampMs).Slope,
-                "predict_linear" => p.Count < 2 ? null : PredictLinear(p, ts, scalarArgs[0]),
-                "holt_winters" => HoltWinters(p, scalarArgs[0], scalarArgs[1]),
-                "changes" => Changes(p),
-                "resets" => Resets(p),
-                "avg_over_time" => AvgOverTime(p),
-                "min_over_time" => MinMax(p, max: false),
-                "max_over_time" => MinMax(p, max: true),
-                "sum_over_time" => SumOverTime(p),
-                "count_over_time" => p.Count,
-                "last_over_time" => p[^1].Value,
-                "present_over_time" => 1,
-                "stddev_over_time" => Math.Sqrt(StdvarOverTime(p)),
-                "stdvar_over_time" => StdvarOverTime(p),
-                "quantile_over_time" => Aggregations.Quantile(scalarArgs[0], p.ConvertAll(x => x.Value)),
-                _ => throw new QueryException($"function {name} is not implemented", c.Pos, "execution"),
-            };
-            if (value is { } v)
-            {
-                // last_over_time acts like an offset, so it keeps the metric name; every other range function drops it.
-                result.Add(new VectorSample(name == "last_over_time" ? series.Metric : LabelOps.DropName(series.Metric), v));
+                result.Add(new VectorSample(keepName ? series.Metric : LabelOps.DropName(series.Metric), v));
             }
         }
 
         return Evaluator.CheckUnique(result);
+    }
+
+    /// <summary>avg_over_time over every series with samples in its window, four series at a time, appended in series order.</summary>
+    private static void AvgOverTimeAll(List<Evaluator.SelectedSeries> series, (int Start, int Length)[] windows, List<VectorSample> into)
+    {
+        Span<int> pending = stackalloc int[4];
+        Span<double> results = stackalloc double[4];
+        var k = 0;
+        for (var i = 0; i < series.Count; i++)
+        {
+            if (windows[i].Length == 0)
+            {
+                continue;
+            }
+
+            pending[k++] = i;
+            if (k < 4)
+            {
+                continue;
+            }
+
+            AvgOverTime4(WindowOf(series, windows, pending[0]), WindowOf(series, windows, pending[1]), WindowOf(series, windows, pending[2]), WindowOf(series, windows, pending[3]), results);
+            for (var j = 0; j < 4; j++)
+            {
+                into.Add(new VectorSample(series[pending[j]].NoName, results[j]));
+            }
+
+            k = 0;
+        }
+
+        for (var j = 0; j < k; j++)
+        {
+            into.Add(new VectorSample(series[pending[j]].NoName, AvgOverTime(WindowOf(series, windows, pending[j]))));
+        }
+    }
+
+    private static ReadOnlySpan<Sample> WindowOf(List<Evaluator.SelectedSeries> series, (int Start, int Length)[] windows, int i) =>
+        new(series[i].Live, windows[i].Start, windows[i].Length);
+
+    private static double? Compute(string name, ReadOnlySpan<Sample> p, long ts, long windowTs, long rangeMs, long offsetMs, List<double> scalarArgs, CallExpr c) => name switch
+    {
+        "rate" => ExtrapolatedRate(p, windowTs, rangeMs, offsetMs, isCounter: true, isRate: true),
+        "increase" => ExtrapolatedRate(p, windowTs, rangeMs, offsetMs, isCounter: true, isRate: false),
+        "delta" => ExtrapolatedRate(p, windowTs, rangeMs, offsetMs, isCounter: false, isRate: false),
+        "irate" => InstantDelta(p, isRate: true),
+        "idelta" => InstantDelta(p, isRate: false),
+        "deriv" => p.Length < 2 ? null : LinearRegression(p, p[0].TimestampMs).Slope,
+        "predict_linear" => p.Length < 2 ? null : PredictLinear(p, ts, scalarArgs[0]),
+        "holt_winters" => HoltWinters(p, scalarArgs[0], scalarArgs[1]),
+        "changes" => Changes(p),
+        "resets" => Resets(p),
+        "avg_over_time" => AvgOverTime(p),
+        "min_over_time" => MinMax(p, max: false),
+        "max_over_time" => MinMax(p, max: true),
+        "sum_over_time" => SumOverTime(p),
+        "count_over_time" => p.Length,
+        "last_over_time" => p[^1].Value,
+        "present_over_time" => 1,
+        "stddev_over_time" => Math.Sqrt(StdvarOverTime(p)),
+        "stdvar_over_time" => StdvarOverTime(p),
+        "quantile_over_time" => Aggregations.Quantile(scalarArgs[0], ValuesOf(p)),
+        _ => throw new QueryException($"function {name} is not implemented", c.Pos, "execution"),
+    };
+
+    private static List<double> ValuesOf(ReadOnlySpan<Sample> p)
+    {
+        var values = new List<double>(p.Length);
+        foreach (var s in p)
+        {
+            values.Add(s.Value);
+        }
+
+        return values;
     }
 
     private static (long RangeMs, long OffsetMs, AtModifier At) RangeOf(Expr e) => e switch
@@ -364,9 +472,9 @@ internal static class Functions
 
     /// <summary>Prometheus' extrapolatedRate: the increase between the first and last sample (counter resets added back),
     /// extrapolated towards the window's edges unless a sample gap suggests the series started or ended inside it.</summary>
-    private static double? ExtrapolatedRate(List<Sample> p, long ts, long rangeMs, long offsetMs, bool isCounter, bool isRate)
+    private static double? ExtrapolatedRate(ReadOnlySpan<Sample> p, long ts, long rangeMs, long offsetMs, bool isCounter, bool isRate)
     {
-        if (p.Count < 2)
+        if (p.Length < 2)
         {
             return null;
         }
@@ -379,7 +487,7 @@ internal static class Functions
         if (isCounter)
         {
             var prev = first.Value;
-            for (var i = 1; i < p.Count; i++)
+            for (var i = 1; i < p.Length; i++)
             {
                 if (p[i].Value < prev)
                 {
@@ -393,7 +501,7 @@ internal static class Functions
         var durationToStart = (first.TimestampMs - rangeStart) / 1000.0;
         var durationToEnd = (rangeEnd - last.TimestampMs) / 1000.0;
         var sampledInterval = (last.TimestampMs - first.TimestampMs) / 1000.0;
-        var averageDurationBetweenSamples = sampledInterval / (p.Count - 1);
+        var averageDurationBetweenSamples = sampledInterval / (p.Length - 1);
 
         if (isCounter && result > 0 && first.Value >= 0)
         {
@@ -419,9 +527,9 @@ internal static class Functions
         return result * factor;
     }
 
-    private static double? InstantDelta(List<Sample> p, bool isRate)
+    private static double? InstantDelta(ReadOnlySpan<Sample> p, bool isRate)
     {
-        if (p.Count < 2)
+        if (p.Length < 2)
         {
             return null;
         }
@@ -465,12 +573,12 @@ internal static class Functions
         return (t, c);
     }
 
-    private static (double Slope, double Intercept) LinearRegression(List<Sample> p, long interceptTime)
+    private static (double Slope, double Intercept) LinearRegression(ReadOnlySpan<Sample> p, long interceptTime)
     {
         double n = 0, sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
         var initY = p[0].Value;
         var constY = true;
-        for (var i = 0; i < p.Count; i++)
+        for (var i = 0; i < p.Length; i++)
         {
             var s = p[i];
             if (constY && i > 0 && s.Value != initY)
@@ -502,13 +610,13 @@ internal static class Functions
         return (slope, intercept);
     }
 
-    private static double PredictLinear(List<Sample> p, long ts, double durationSeconds)
+    private static double PredictLinear(ReadOnlySpan<Sample> p, long ts, double durationSeconds)
     {
         var (slope, intercept) = LinearRegression(p, ts);
         return (slope * durationSeconds) + intercept;
     }
 
-    private static double? HoltWinters(List<Sample> p, double sf, double tf)
+    private static double? HoltWinters(ReadOnlySpan<Sample> p, double sf, double tf)
     {
         if (sf <= 0 || sf >= 1)
         {
@@ -520,13 +628,13 @@ internal static class Functions
             throw new QueryException($"invalid trend factor. Expected: 0 < tf < 1, got: {GoFloat.FormatF(tf)}", -1, "execution");
         }
 
-        if (p.Count < 2)
+        if (p.Length < 2)
         {
             return null;
         }
 
         double s0 = 0, s1 = p[0].Value, b = p[1].Value - p[0].Value;
-        for (var i = 1; i < p.Count; i++)
+        for (var i = 1; i < p.Length; i++)
         {
             var x = sf * p[i].Value;
             if (i > 1)
@@ -541,11 +649,11 @@ internal static class Functions
         return s1;
     }
 
-    private static double Changes(List<Sample> p)
+    private static double Changes(ReadOnlySpan<Sample> p)
     {
         var changes = 0;
         var prev = p[0].Value;
-        for (var i = 1; i < p.Count; i++)
+        for (var i = 1; i < p.Length; i++)
         {
             var cur = p[i].Value;
             if (cur != prev && !(double.IsNaN(cur) && double.IsNaN(prev)))
@@ -559,11 +667,11 @@ internal static class Functions
         return changes;
     }
 
-    private static double Resets(List<Sample> p)
+    private static double Resets(ReadOnlySpan<Sample> p)
     {
         var resets = 0;
         var prev = p[0].Value;
-        for (var i = 1; i < p.Count; i++)
+        for (var i = 1; i < p.Length; i++)
         {
             var cur = p[i].Value;
             if (cur < prev)
@@ -577,33 +685,128 @@ internal static class Functions
         return resets;
     }
 
-    private static double AvgOverTime(List<Sample> p)
+    private static double AvgOverTime(ReadOnlySpan<Sample> p)
     {
-        double mean = 0, count = 0, c = 0;
+        var avg = default(AvgState);
         foreach (var s in p)
         {
-            var v = s.Value;
-            count++;
-            if (double.IsInfinity(mean))
+            avg.Add(s.Value);
+        }
+
+        return avg.Result;
+    }
+
+    /// <summary>avg_over_time's running state (Prometheus 2.42's incremental mean with Neumaier compensation), one sample at a time.</summary>
+    private struct AvgState
+    {
+        private double _mean;
+        private double _count;
+        private double _c;
+
+        public AvgState(double mean, double count, double c)
+        {
+            _mean = mean;
+            _count = count;
+            _c = c;
+        }
+
+        public readonly double Result => double.IsInfinity(_mean) ? _mean : _mean + _c;
+
+        public void Add(double v)
+        {
+            _count++;
+            if (double.IsInfinity(_mean))
             {
-                if (double.IsInfinity(v) && (mean > 0) == (v > 0))
+                if (double.IsInfinity(v) && (_mean > 0) == (v > 0))
                 {
-                    continue;
+                    return;
                 }
 
                 if (!double.IsInfinity(v) && !double.IsNaN(v))
                 {
-                    continue;
+                    return;
                 }
             }
 
-            (mean, c) = KahanInc((v / count) - (mean / count), mean, c);
+            (_mean, _c) = KahanInc((v / _count) - (_mean / _count), _mean, _c);
         }
-
-        return double.IsInfinity(mean) ? mean : mean + c;
     }
 
-    private static double MinMax(List<Sample> p, bool max)
+    /// <summary>avg_over_time of four windows at once: each window's operations are exactly those of
+    /// <see cref="AvgOverTime"/>, in the same order, but the four independent dependency chains (each bound by the latency
+    /// of its divisions) overlap in the CPU.</summary>
+    private static void AvgOverTime4(ReadOnlySpan<Sample> p0, ReadOnlySpan<Sample> p1, ReadOnlySpan<Sample> p2, ReadOnlySpan<Sample> p3, Span<double> into)
+    {
+        AvgState a0 = default, a1 = default, a2 = default, a3 = default;
+        var n = Math.Min(Math.Min(p0.Length, p1.Length), Math.Min(p2.Length, p3.Length));
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            // The four lanes do exactly the scalar operations (IEEE division, addition and subtraction are exact per
+            // lane; both Neumaier branches are computed and one is selected). A lane whose mean became infinite needs the
+            // scalar special cases, so the vector loop stops there and the scalar states take over.
+            var mean = Vector256<double>.Zero;
+            var c = Vector256<double>.Zero;
+            var count = 0.0;
+            var inf = Vector256.Create(double.PositiveInfinity);
+            for (; i < n; i++)
+            {
+                if (Vector256.EqualsAny(Vector256.Abs(mean), inf))
+                {
+                    break;
+                }
+
+                count++;
+                var cv = Vector256.Create(count);
+                var v = Vector256.Create(p0[i].Value, p1[i].Value, p2[i].Value, p3[i].Value);
+                var inc = (v / cv) - (mean / cv);
+                var t = mean + inc;
+                var big = Vector256.GreaterThanOrEqual(Vector256.Abs(mean), Vector256.Abs(inc));
+                c += Vector256.ConditionalSelect(big, (mean - t) + inc, (inc - t) + mean);
+                mean = t;
+            }
+
+            a0 = new AvgState(mean.GetElement(0), count, c.GetElement(0));
+            a1 = new AvgState(mean.GetElement(1), count, c.GetElement(1));
+            a2 = new AvgState(mean.GetElement(2), count, c.GetElement(2));
+            a3 = new AvgState(mean.GetElement(3), count, c.GetElement(3));
+        }
+
+        for (; i < n; i++)
+        {
+            a0.Add(p0[i].Value);
+            a1.Add(p1[i].Value);
+            a2.Add(p2[i].Value);
+            a3.Add(p3[i].Value);
+        }
+
+        for (var j = n; j < p0.Length; j++)
+        {
+            a0.Add(p0[j].Value);
+        }
+
+        for (var j = n; j < p1.Length; j++)
+        {
+            a1.Add(p1[j].Value);
+        }
+
+        for (var j = n; j < p2.Length; j++)
+        {
+            a2.Add(p2[j].Value);
+        }
+
+        for (var j = n; j < p3.Length; j++)
+        {
+            a3.Add(p3[j].Value);
+        }
+
+        into[0] = a0.Result;
+        into[1] = a1.Result;
+        into[2] = a2.Result;
+        into[3] = a3.Result;
+    }
+
+    private static double MinMax(ReadOnlySpan<Sample> p, bool max)
     {
         var r = p[0].Value;
         foreach (var s in p)
@@ -617,7 +820,7 @@ internal static class Functions
         return r;
     }
 
-    private static double SumOverTime(List<Sample> p)
+    private static double SumOverTime(ReadOnlySpan<Sample> p)
     {
         double sum = 0, c = 0;
         foreach (var s in p)
@@ -628,7 +831,7 @@ internal static class Functions
         return double.IsInfinity(sum) ? sum : sum + c;
     }
 
-    private static double StdvarOverTime(List<Sample> p)
+    private static double StdvarOverTime(ReadOnlySpan<Sample> p)
     {
         double count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
         foreach (var s in p)

@@ -31,7 +31,7 @@ public sealed class PromQLEngine
                 ScalarValue s => QueryResult.OfScalar(timeMs, s.Value),
                 StringValue s => new QueryResult(ResultType.String, [], new Sample(timeMs, double.NaN), s.Value),
                 List<VectorSample> v => new QueryResult(ResultType.Vector, v.ConvertAll(x => new SeriesSamples(x.Metric, [new Sample(timeMs, x.Value)]))),
-                List<RangeSeries> m => new QueryResult(ResultType.Matrix, SortedMatrix(m.ConvertAll(x => new SeriesSamples(x.Metric, x.Points)))),
+                List<RangeSeries> m => new QueryResult(ResultType.Matrix, SortedMatrix(m.ConvertAll(x => new SeriesSamples(x.Metric, x.ToArray())))),
                 _ => throw new QueryException("unexpected result type", -1, "execution"),
             };
         }, ct);
@@ -60,6 +60,7 @@ public sealed class PromQLEngine
         {
             var ev = new Evaluator(_source, _options, expr, startMs, endMs, ct);
             var series = new Dictionary<Labels, List<Sample>>();
+            var previous = new List<(Labels Labels, List<Sample> Samples)>();
             long points = 0;
             for (var ts = startMs; ts <= endMs; ts += stepMs)
             {
@@ -70,9 +71,30 @@ public sealed class PromQLEngine
                         points++;
                         break;
                     case List<VectorSample> v:
-                        foreach (var x in v)
+                        // Steps usually answer the same label sets (the same instances) in the same order: reuse the
+                        // previous step's lists by position before looking a label set up.
+                        for (var i = 0; i < v.Count; i++)
                         {
-                            Append(series, x.Metric, new Sample(ts, x.Value));
+                            var x = v[i];
+                            List<Sample> target;
+                            if (i < previous.Count && ReferenceEquals(previous[i].Labels, x.Metric))
+                            {
+                                target = previous[i].Samples;
+                            }
+                            else
+                            {
+                                target = Append(series, x.Metric);
+                                if (i < previous.Count)
+                                {
+                                    previous[i] = (x.Metric, target);
+                                }
+                                else
+                                {
+                                    previous.Add((x.Metric, target));
+                                }
+                            }
+
+                            target.Add(new Sample(ts, x.Value));
                         }
 
                         points += v.Count;
@@ -97,7 +119,9 @@ public sealed class PromQLEngine
         }, ct);
     }
 
-    private static void Append(Dictionary<Labels, List<Sample>> series, Labels labels, Sample s)
+    private static void Append(Dictionary<Labels, List<Sample>> series, Labels labels, Sample s) => Append(series, labels).Add(s);
+
+    private static List<Sample> Append(Dictionary<Labels, List<Sample>> series, Labels labels)
     {
         if (!series.TryGetValue(labels, out var list))
         {
@@ -105,7 +129,7 @@ public sealed class PromQLEngine
             series[labels] = list;
         }
 
-        list.Add(s);
+        return list;
     }
 
     private static List<SeriesSamples> SortedMatrix(List<SeriesSamples> m)

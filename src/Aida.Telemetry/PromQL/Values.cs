@@ -5,8 +5,14 @@ namespace Aida.Telemetry.PromQL;
 /// <summary>One element of an instant vector during evaluation.</summary>
 internal readonly record struct VectorSample(Labels Metric, double Value);
 
-/// <summary>One series of a range vector during evaluation: its points inside the window, oldest first, no staleness markers.</summary>
-internal sealed record RangeSeries(Labels Metric, List<Sample> Points);
+/// <summary>One series of a range vector during evaluation: its points inside the window (<paramref name="Count"/> samples of
+/// <paramref name="Buffer"/> from <paramref name="Start"/>), oldest first, no staleness markers. The buffer is shared, not owned.</summary>
+internal sealed record RangeSeries(Labels Metric, Sample[] Buffer, int Start, int Count)
+{
+    public ReadOnlySpan<Sample> Points => new(Buffer, Start, Count);
+
+    public Sample[] ToArray() => Points.ToArray();
+}
 
 internal sealed class ScalarValue(double value)
 {
@@ -79,6 +85,25 @@ internal static class LabelOps
 
     public static Labels Keep(Labels l, IReadOnlyList<string> names)
     {
+        var kept = 0;
+        for (var i = 0; i < l.Count; i++)
+        {
+            if (Contains(names, l.Name(i)))
+            {
+                kept++;
+            }
+        }
+
+        if (kept == l.Count)
+        {
+            return l;
+        }
+
+        if (kept == 0)
+        {
+            return Labels.Empty;
+        }
+
         var pairs = new List<KeyValuePair<string, string>>();
         for (var i = 0; i < l.Count; i++)
         {

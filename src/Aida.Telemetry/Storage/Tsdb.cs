@@ -220,14 +220,12 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
         lock (_lock)
         {
             ThrowIfDisposed();
-            var samples = new List<Sample>();
             foreach (var s in Matching(matchers))
             {
-                CollectSamples(s, minTimeMs, maxTimeMs, samples, stopAtFirst: false);
-                if (samples.Count > 0)
+                var samples = CollectSamples(s, minTimeMs, maxTimeMs);
+                if (samples.Length > 0)
                 {
-                    result.Add(new SeriesSamples(s.Labels, [.. samples]));
-                    samples.Clear();
+                    result.Add(new SeriesSamples(s.Labels, samples));
                 }
             }
         }
@@ -493,6 +491,124 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>Every sample of a series in [minTime, maxTime], decoded straight into an array sized from the chunks'
+    /// sample counts (trimmed only when the range cuts into a chunk or chunks overlap).</summary>
+    private Sample[] CollectSamples(MemSeries s, long minTime, long maxTime)
+    {
+        var capacity = 0;
+        foreach (var block in _blocks)
+        {
+            if (block.MaxTime <= minTime || block.MinTime > maxTime || !block.ById.TryGetValue(s.Id, out var bs))
+            {
+                continue;
+            }
+
+            foreach (var c in bs.Chunks)
+            {
+                if (c.MaxTime < minTime)
+                {
+                    continue;
+                }
+
+                if (c.MinTime > maxTime)
+                {
+                    break;
+                }
+
+                capacity += XorChunk.CountOf(block.Chunk(c));
+            }
+        }
+
+        foreach (var c in s.Chunks)
+        {
+            if (c.MaxTime < minTime)
+            {
+                continue;
+            }
+
+            if (c.MinTime > maxTime)
+            {
+                break;
+            }
+
+            capacity += XorChunk.CountOf(c.Bytes);
+        }
+
+        if (capacity == 0)
+        {
+            return [];
+        }
+
+        var into = new Sample[capacity];
+        var n = 0;
+        var last = long.MinValue;
+        foreach (var block in _blocks)
+        {
+            if (block.MaxTime <= minTime || block.MinTime > maxTime || !block.ById.TryGetValue(s.Id, out var bs))
+            {
+                continue;
+            }
+
+            foreach (var c in bs.Chunks)
+            {
+                if (c.MaxTime < minTime)
+                {
+                    continue;
+                }
+
+                if (c.MinTime > maxTime)
+                {
+                    break;
+                }
+
+                CollectChunk(block.Chunk(c), minTime, maxTime, into, ref n, ref last);
+            }
+        }
+
+        foreach (var c in s.Chunks)
+        {
+            if (c.MaxTime < minTime)
+            {
+                continue;
+            }
+
+            if (c.MinTime > maxTime)
+            {
+                break;
+            }
+
+            CollectChunk(c.Bytes, minTime, maxTime, into, ref n, ref last);
+        }
+
+        if (n < capacity)
+        {
+            Array.Resize(ref into, n);
+        }
+
+        return into;
+    }
+
+    private static void CollectChunk(ReadOnlySpan<byte> chunk, long minTime, long maxTime, Sample[] into, ref int n, ref long last)
+    {
+        var it = new XorIterator(chunk);
+        while (it.Next())
+        {
+            var t = it.Timestamp;
+            if (t > maxTime)
+            {
+                return;
+            }
+
+            if (t < minTime || (n > 0 && t <= last))
+            {
+                continue;
+            }
+
+            into[n++] = new Sample(t, it.Value);
+            last = t;
         }
     }
 
