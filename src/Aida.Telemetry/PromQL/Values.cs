@@ -30,27 +30,8 @@ internal static class LabelOps
 {
     public static Labels DropName(Labels l) => l.Get(Labels.MetricNameLabel) is null ? l : l.Without(Labels.MetricNameLabel);
 
-    /// <summary>Prometheus' order for label sets (labels.Compare): pairwise by name then value, shorter first.</summary>
-    public static int Compare(Labels a, Labels b)
-    {
-        var n = Math.Min(a.Count, b.Count);
-        for (var i = 0; i < n; i++)
-        {
-            var c = string.CompareOrdinal(a.Name(i), b.Name(i));
-            if (c != 0)
-            {
-                return c;
-            }
-
-            c = string.CompareOrdinal(a.Value(i), b.Value(i));
-            if (c != 0)
-            {
-                return c;
-            }
-        }
-
-        return a.Count.CompareTo(b.Count);
-    }
+    /// <summary>Prometheus' order for label sets (labels.Compare).</summary>
+    public static int Compare(Labels a, Labels b) => Labels.Compare(a, b);
 
     /// <summary>The key two samples must share to match: only the <paramref name="names"/> (on), or all labels except those
     /// and the metric name (ignoring).</summary>

@@ -87,6 +87,28 @@ public sealed class Labels : IEquatable<Labels>
     /// <summary>A copy with one label set (or removed, when <paramref name="value"/> is empty).</summary>
     public Labels With(string name, string value) => From(Pairs().Where(p => p.Key != name).Append(new KeyValuePair<string, string>(name, value)));
 
+    /// <summary>Prometheus' order for label sets (labels.Compare): pairwise by name then value, ordinal; a prefix sorts first.</summary>
+    public static int Compare(Labels a, Labels b)
+    {
+        var n = Math.Min(a.Count, b.Count);
+        for (var i = 0; i < n; i++)
+        {
+            var c = string.CompareOrdinal(a._names[i], b._names[i]);
+            if (c != 0)
+            {
+                return c;
+            }
+
+            c = string.CompareOrdinal(a._values[i], b._values[i]);
+            if (c != 0)
+            {
+                return c;
+            }
+        }
+
+        return a.Count.CompareTo(b.Count);
+    }
+
     public bool Equals(Labels? other)
     {
         if (other is null || other._hash != _hash || other._names.Length != _names.Length)

@@ -133,7 +133,7 @@ internal sealed class Block
         }
 
         ids = [.. labels.Keys];
-        Array.Sort(ids, (a, b) => LabelsOrder.Compare(labels[a], labels[b]));
+        Array.Sort(ids, (a, b) => Labels.Compare(labels[a], labels[b]));
         var data = new MemoryStream((int)Math.Min(sourceBytes, Array.MaxLength));
         var series = new BlockSeries[ids.Length];
         var refs = new List<BlockChunk>();

@@ -230,7 +230,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
             }
         }
 
-        result.Sort((a, b) => LabelsOrder.Compare(a.Labels, b.Labels));
+        result.Sort((a, b) => Labels.Compare(a.Labels, b.Labels));
         return result;
     }
 
@@ -253,7 +253,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
             }
         }
 
-        result.Sort(LabelsOrder.Compare);
+        result.Sort(Labels.Compare);
         return result;
     }
 
@@ -688,7 +688,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
         foreach (var (window, bySeries) in windows)
         {
             var ids = bySeries.Keys.ToArray();
-            Array.Sort(ids, (a, b) => LabelsOrder.Compare(_series[a].Labels, _series[b].Labels));
+            Array.Sort(ids, (a, b) => Labels.Compare(_series[a].Labels, _series[b].Labels));
             var series = ids.Select(id => (_series[id].Labels, bySeries[id])).ToList();
             var block = Block.Build(window, BlockWindow.End(window, _blockMs), series);
             if (_blocksDirectory is not null)
@@ -998,30 +998,5 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
                 OnSample(walId, it.Timestamp, it.Value);
             }
         }
-    }
-}
-
-/// <summary>Prometheus' label-set order: pairwise by name then value (ordinal), a prefix first.</summary>
-internal static class LabelsOrder
-{
-    public static int Compare(Labels a, Labels b)
-    {
-        var n = Math.Min(a.Count, b.Count);
-        for (var i = 0; i < n; i++)
-        {
-            var c = string.CompareOrdinal(a.Name(i), b.Name(i));
-            if (c != 0)
-            {
-                return c;
-            }
-
-            c = string.CompareOrdinal(a.Value(i), b.Value(i));
-            if (c != 0)
-            {
-                return c;
-            }
-        }
-
-        return a.Count.CompareTo(b.Count);
     }
 }

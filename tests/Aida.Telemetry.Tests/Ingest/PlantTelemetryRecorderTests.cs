@@ -2,60 +2,21 @@ using Aida.Model.Plant;
 using Aida.Model.Scenarios;
 using Aida.Telemetry.Ingest;
 using Aida.Telemetry.Series;
+using Aida.Telemetry.Tests.RemoteWrite;
 using Aida.Twin.Simulation;
 
 namespace Aida.Telemetry.Tests.Ingest;
 
 public class PlantTelemetryRecorderTests
 {
-    /// <summary>Keeps every appended sample in memory, enforcing Prometheus' ordering rules.</summary>
-    private sealed class ListAppender : ISampleAppender
-    {
-        public List<Labels> SeriesLabels { get; } = [];
+    private static IReadOnlyList<Sample> Of(InMemoryAppender store, string metric, string label, string value) =>
+        store.SamplesOf(store.Series.First(l => l.MetricName == metric && l.Get(label) == value));
 
-        public List<List<Sample>> Samples { get; } = [];
-
-        private readonly Dictionary<Labels, int> _ids = [];
-
-        public int GetOrCreateSeries(Labels labels)
-        {
-            if (LabelRules.Validate(labels) is { } problem)
-            {
-                throw new InvalidSeriesException(problem);
-            }
-
-            if (!_ids.TryGetValue(labels, out var id))
-            {
-                id = SeriesLabels.Count;
-                _ids[labels] = id;
-                SeriesLabels.Add(labels);
-                Samples.Add([]);
-            }
-
-            return id;
-        }
-
-        public AppendStatus Append(int series, long timestampMs, double value)
-        {
-            var list = Samples[series];
-            if (list.Count > 0 && list[^1].TimestampMs >= timestampMs)
-            {
-                return list[^1].TimestampMs == timestampMs ? AppendStatus.DuplicateConflict : AppendStatus.OutOfOrder;
-            }
-
-            list.Add(new Sample(timestampMs, value));
-            return AppendStatus.Ok;
-        }
-
-        public List<Sample> Of(string metric, string label, string value) =>
-            Samples[SeriesLabels.FindIndex(l => l.MetricName == metric && l.Get(label) == value)];
-    }
-
-    private static (ListAppender Store, PlantTelemetryRecorder Recorder) Run(string scenario, string duration)
+    private static (InMemoryAppender Store, PlantTelemetryRecorder Recorder) Run(string scenario, string duration)
     {
         var s = ScenarioLoader.Load(scenario);
         var sim = new Simulator(s with { Duration = Aida.Model.Config.PromDuration.Parse(duration) }, new SimulationOptions { NoOperator = true });
-        var store = new ListAppender();
+        var store = new InMemoryAppender();
         var recorder = new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, s.Factory.Site.Name);
         sim.RecordTo(recorder);
         sim.Run();
@@ -69,20 +30,20 @@ public class PlantTelemetryRecorderTests
         Assert.Equal(0, recorder.Rejected);
 
         // Facility points every 10 s: 0, 10, ..., 600 s.
-        var fw = store.Of("aida_facility_water_supply_celsius", "asset", "facility-water");
+        var fw = Of(store, "aida_facility_water_supply_celsius", "asset", "facility-water");
         Assert.Equal(61, fw.Count);
         Assert.Equal(10_000, fw[1].TimestampMs - fw[0].TimestampMs);
 
         // GPUs under DCGM exporter names every 30 s, with DCGM's labels.
-        var temps = store.SeriesLabels.Where(l => l.MetricName == PlantTelemetryRecorder.GpuTemperature).ToList();
+        var temps = store.Series.Where(l => l.MetricName == PlantTelemetryRecorder.GpuTemperature).ToList();
         Assert.Equal(80 * 72, temps.Count);
         Assert.All(new[] { "gpu", "UUID", "Hostname", "modelName", "rack" }, label => Assert.NotNull(temps[0].Get(label)));
-        var one = store.Of(PlantTelemetryRecorder.GpuTemperature, "UUID", temps[0].Get("UUID")!);
+        var one = Of(store, PlantTelemetryRecorder.GpuTemperature, "UUID", temps[0].Get("UUID")!);
         Assert.Equal(21, one.Count);
         Assert.All(one, s => Assert.Equal(Math.Round(s.Value), s.Value));
 
         // Utilisation, like temperature, is a whole percentage in DCGM.
-        var util = store.Of(PlantTelemetryRecorder.GpuUtilisation, "UUID", temps[0].Get("UUID")!);
+        var util = Of(store, PlantTelemetryRecorder.GpuUtilisation, "UUID", temps[0].Get("UUID")!);
         Assert.All(util, s => Assert.Equal(Math.Round(s.Value), s.Value));
     }
 
@@ -90,7 +51,7 @@ public class PlantTelemetryRecorderTests
     public void ADroppedOutSensor_GetsOneStalenessMarker()
     {
         var (store, _) = Run("faults/sensor-dropout", "3h");
-        var samples = store.Of("aida_cdu_supply_celsius", "asset", "cdu-h2-c");
+        var samples = Of(store, "aida_cdu_supply_celsius", "asset", "cdu-h2-c");
         var stale = samples.Where(s => StaleMarker.Is(s.Value)).ToList();
         Assert.Single(stale);
         Assert.Equal(samples.First(s => s.TimestampMs >= stale[0].TimestampMs).TimestampMs, stale[0].TimestampMs);

@@ -17,10 +17,18 @@ internal sealed class InMemoryAppender : ISampleAppender
 
     public int SeriesCount => _labels.Count;
 
+    /// <summary>Every series' labels, in creation order.</summary>
+    public IReadOnlyList<Labels> Series => _labels;
+
     public int TotalSamples => _samples.Sum(s => s.Count);
 
     public int GetOrCreateSeries(Labels labels)
     {
+        if (LabelRules.Validate(labels) is { } problem)
+        {
+            throw new InvalidSeriesException(problem);
+        }
+
         if (!_refs.TryGetValue(labels, out var r))
         {
             r = _labels.Count;
