@@ -47,20 +47,38 @@ public sealed class Labels : IEquatable<Labels>
     /// see <see cref="LabelRules.Validate"/>.</summary>
     public static Labels From(IEnumerable<KeyValuePair<string, string>> pairs)
     {
-        var map = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        // Label sets are small (a handful to a dozen pairs): a stable insertion sort by name beats a sorted map, and
+        // remote-write builds one per series per request.
+        var names = new List<string>(8);
+        var values = new List<string>(8);
         foreach (var (k, v) in pairs)
         {
-            if (v.Length == 0)
+            var i = names.Count;
+            while (i > 0 && string.CompareOrdinal(names[i - 1], k) > 0)
             {
-                map.Remove(k);
+                i--;
             }
-            else
+
+            if (i > 0 && string.Equals(names[i - 1], k, StringComparison.Ordinal))
             {
-                map[k] = v;
+                values[i - 1] = v; // a later duplicate wins
+                continue;
+            }
+
+            names.Insert(i, k);
+            values.Insert(i, v);
+        }
+
+        for (var i = names.Count - 1; i >= 0; i--)
+        {
+            if (values[i].Length == 0)
+            {
+                names.RemoveAt(i);
+                values.RemoveAt(i);
             }
         }
 
-        return new Labels([.. map.Keys], [.. map.Values]);
+        return new Labels([.. names], [.. values]);
     }
 
     public static Labels From(params (string Name, string Value)[] pairs) =>

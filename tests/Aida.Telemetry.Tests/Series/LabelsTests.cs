@@ -1,4 +1,7 @@
 using Aida.Telemetry.Series;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
 
 namespace Aida.Telemetry.Tests.Series;
 
@@ -48,4 +51,21 @@ public class LabelsTests
     [InlineData(MatcherType.NotRegex, "h2.*", "h1-a01", true)]
     public void Matchers(MatcherType type, string pattern, string value, bool matches) =>
         Assert.Equal(matches, new LabelMatcher("rack", type, pattern).Matches(value));
+
+    [Property(MaxTest = 300)]
+    public Property From_SortsByName_LastDuplicateWins_EmptyDropped() =>
+        Prop.ForAll(
+            Gen.ListOf(from n in Gen.Elements("a", "b", "c", "job", "rack", "__name__") from v in Gen.Elements("", "x", "y", "z") select (n, v)).ToArbitrary(),
+            pairs =>
+            {
+                var expected = new SortedDictionary<string, string>(StringComparer.Ordinal);
+                foreach (var (n, v) in pairs)
+                {
+                    expected[n] = v;
+                }
+
+                var labels = Labels.From(pairs.ToArray());
+                var kept = expected.Where(kv => kv.Value.Length > 0).ToList();
+                return labels.Count == kept.Count && kept.Select((kv, i) => labels.Name(i) == kv.Key && labels.Value(i) == kv.Value).All(x => x);
+            });
 }
