@@ -449,45 +449,10 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
     {
         var last = long.MinValue;
         var any = false;
-        foreach (var block in _blocks)
+        var chunks = new ChunksInRange(_blocks, s, minTime, maxTime);
+        while (chunks.MoveNext())
         {
-            if (block.MaxTime <= minTime || block.MinTime > maxTime || !block.ById.TryGetValue(s.Id, out var bs))
-            {
-                continue;
-            }
-
-            foreach (var c in bs.Chunks)
-            {
-                if (c.MaxTime < minTime)
-                {
-                    continue;
-                }
-
-                if (c.MinTime > maxTime)
-                {
-                    break;
-                }
-
-                if (CollectChunk(block.Chunk(c), minTime, maxTime, into, ref last, ref any, stopAtFirst))
-                {
-                    return;
-                }
-            }
-        }
-
-        foreach (var c in s.Chunks)
-        {
-            if (c.MaxTime < minTime)
-            {
-                continue;
-            }
-
-            if (c.MinTime > maxTime)
-            {
-                break;
-            }
-
-            if (CollectChunk(c.Bytes, minTime, maxTime, into, ref last, ref any, stopAtFirst))
+            if (CollectChunk(chunks.Current, minTime, maxTime, into, ref last, ref any, stopAtFirst))
             {
                 return;
             }
@@ -499,42 +464,10 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
     private Sample[] CollectSamples(MemSeries s, long minTime, long maxTime)
     {
         var capacity = 0;
-        foreach (var block in _blocks)
+        var counting = new ChunksInRange(_blocks, s, minTime, maxTime);
+        while (counting.MoveNext())
         {
-            if (block.MaxTime <= minTime || block.MinTime > maxTime || !block.ById.TryGetValue(s.Id, out var bs))
-            {
-                continue;
-            }
-
-            foreach (var c in bs.Chunks)
-            {
-                if (c.MaxTime < minTime)
-                {
-                    continue;
-                }
-
-                if (c.MinTime > maxTime)
-                {
-                    break;
-                }
-
-                capacity += XorChunk.CountOf(block.Chunk(c));
-            }
-        }
-
-        foreach (var c in s.Chunks)
-        {
-            if (c.MaxTime < minTime)
-            {
-                continue;
-            }
-
-            if (c.MinTime > maxTime)
-            {
-                break;
-            }
-
-            capacity += XorChunk.CountOf(c.Bytes);
+            capacity += XorChunk.CountOf(counting.Current);
         }
 
         if (capacity == 0)
@@ -545,15 +478,68 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
         var into = new Sample[capacity];
         var n = 0;
         var last = long.MinValue;
-        foreach (var block in _blocks)
+        var chunks = new ChunksInRange(_blocks, s, minTime, maxTime);
+        while (chunks.MoveNext())
         {
-            if (block.MaxTime <= minTime || block.MinTime > maxTime || !block.ById.TryGetValue(s.Id, out var bs))
+            CollectChunk(chunks.Current, minTime, maxTime, into, ref n, ref last);
+        }
+
+        if (n < capacity)
+        {
+            Array.Resize(ref into, n);
+        }
+
+        return into;
+    }
+
+    /// <summary>The chunks of one series that may hold samples in [minTime, maxTime]: persisted blocks oldest first,
+    /// then the head. One walk for every reader, so the overlap rules live in one place.</summary>
+    private ref struct ChunksInRange(List<Block> blocks, MemSeries series, long minTime, long maxTime)
+    {
+        private int _block = -1;
+        private int _chunk;
+        private BlockSeries? _blockSeries;
+        private bool _head;
+
+        public ReadOnlySpan<byte> Current { get; private set; }
+
+        public bool MoveNext()
+        {
+            while (!_head)
             {
-                continue;
+                if (_blockSeries is { } bs && _chunk < bs.Chunks.Length)
+                {
+                    var c = bs.Chunks[_chunk++];
+                    if (c.MaxTime < minTime)
+                    {
+                        continue;
+                    }
+
+                    if (c.MinTime <= maxTime)
+                    {
+                        Current = blocks[_block].Chunk(c);
+                        return true;
+                    }
+                }
+
+                _blockSeries = null;
+                _chunk = 0;
+                if (++_block >= blocks.Count)
+                {
+                    _head = true;
+                    break;
+                }
+
+                var block = blocks[_block];
+                if (block.MaxTime > minTime && block.MinTime <= maxTime && block.ById.TryGetValue(series.Id, out var found))
+                {
+                    _blockSeries = found;
+                }
             }
 
-            foreach (var c in bs.Chunks)
+            while (_chunk < series.Chunks.Count)
             {
+                var c = series.Chunks[_chunk++];
                 if (c.MaxTime < minTime)
                 {
                     continue;
@@ -564,31 +550,13 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
                     break;
                 }
 
-                CollectChunk(block.Chunk(c), minTime, maxTime, into, ref n, ref last);
-            }
-        }
-
-        foreach (var c in s.Chunks)
-        {
-            if (c.MaxTime < minTime)
-            {
-                continue;
+                Current = c.Bytes;
+                return true;
             }
 
-            if (c.MinTime > maxTime)
-            {
-                break;
-            }
-
-            CollectChunk(c.Bytes, minTime, maxTime, into, ref n, ref last);
+            _chunk = series.Chunks.Count;
+            return false;
         }
-
-        if (n < capacity)
-        {
-            Array.Resize(ref into, n);
-        }
-
-        return into;
     }
 
     private static void CollectChunk(ReadOnlySpan<byte> chunk, long minTime, long maxTime, Sample[] into, ref int n, ref long last)

@@ -1,6 +1,7 @@
 using Aida.Model.Facility;
 using Aida.Model.Plant;
 using Aida.Model.Scenarios;
+using Aida.Twin.Physics;
 using Aida.Twin.Sensors;
 using Aida.Twin.Weather;
 
@@ -162,10 +163,10 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
         for (var g = 0; g < nGpus; g++)
         {
             // Part-to-part spread: ~3 % in power at equal clocks, ~5 % in junction-to-coolant resistance (TIM, flatness).
-            var powerSpread = 1 + (0.03 * Gaussian(random));
+            var powerSpread = 1 + (0.03 * random.NextGaussian());
             _gpuIdle[g] = (float)(gpu.IdlePowerWatts * powerSpread);
             _gpuSpan[g] = (float)((gpu.MaxPowerWatts - gpu.IdlePowerWatts) * powerSpread);
-            _gpuR[g] = (float)(gpu.ThermalResistanceKPerWatt * Math.Max(0.8, 1 + (0.05 * Gaussian(random))));
+            _gpuR[g] = (float)(gpu.ThermalResistanceKPerWatt * Math.Max(0.8, 1 + (0.05 * random.NextGaussian())));
         }
 
         var cduIndex = f.Cooling.Cdus.Select((c, i) => (c.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);
@@ -439,12 +440,5 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
         {
             _hallSupplyAir[h] = _f.Cooling.Crahs.Count > 0 ? _f.Cooling.Crahs[0].SupplySetpointCelsius : 25;
         }
-    }
-
-    private static double Gaussian(Random random)
-    {
-        var u1 = 1.0 - random.NextDouble();
-        var u2 = random.NextDouble();
-        return Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
 }

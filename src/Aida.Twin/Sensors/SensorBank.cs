@@ -1,4 +1,5 @@
 using Aida.Model.Plant;
+using Aida.Twin.Physics;
 using Aida.Twin.Plant;
 
 namespace Aida.Twin.Sensors;
@@ -102,7 +103,7 @@ internal sealed class SensorBank(int seed)
         var sigma = _sigma[i] + (f.Kind == SensorFaultKind.Noise ? f.Value : 0);
         if (sigma > 0)
         {
-            v += sigma * Gaussian();
+            v += sigma * _random.NextGaussian();
         }
 
         if (f.Kind == SensorFaultKind.Drift)
@@ -112,14 +113,6 @@ internal sealed class SensorBank(int seed)
 
         var q = _quantum[i];
         return q > 0 ? Math.Round(v / q) * q : v;
-    }
-
-    private double Gaussian()
-    {
-        // Box-Muller from the bank's own seeded source.
-        var u1 = 1.0 - _random.NextDouble();
-        var u2 = _random.NextDouble();
-        return Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
 }
 

@@ -1,4 +1,5 @@
 using Aida.Model.Scenarios;
+using Aida.Twin.Physics;
 
 namespace Aida.Twin.Workload;
 
@@ -66,7 +67,7 @@ internal sealed class WorkloadModel
             var innovation = inf.Noise * Math.Sqrt(1 - (rho * rho));
             foreach (var r in _inferenceRacks[i])
             {
-                _inferenceNoise[r] = (rho * _inferenceNoise[r]) + (innovation * Gaussian());
+                _inferenceNoise[r] = (rho * _inferenceNoise[r]) + (innovation * _random.NextGaussian());
                 _utilisation[r] = Math.Clamp(diurnal + _inferenceNoise[r], 0, 1);
             }
         }
@@ -108,13 +109,6 @@ internal sealed class WorkloadModel
         }
 
         return job.Utilisation;
-    }
-
-    private double Gaussian()
-    {
-        var u1 = 1.0 - _random.NextDouble();
-        var u2 = _random.NextDouble();
-        return Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
 
     private struct JobState
