@@ -1,14 +1,10 @@
 using System.Net;
-using Aida.Telemetry.Http;
 using Aida.Telemetry.Ingest;
-using Aida.Telemetry.Query;
 using Aida.Telemetry.RemoteWrite;
 using Aida.Telemetry.Series;
 using Aida.Telemetry.Storage;
 using Aida.Twin.Simulation;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Aida.Cli;
 
@@ -32,11 +28,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
             return live;
         }
 
-        IPEndPoint? endpoint = null;
-        if (listen is not null && (!IPEndPoint.TryParse(listen, out endpoint) || endpoint.Port == 0))
-        {
-            throw new BadInputException($"--listen: '{listen}' is not an address:port");
-        }
+        var endpoint = listen is null ? null : ApiHost.ParseListen(listen, "--listen");
 
         Uri? remote = null;
         if (remoteWrite is not null && (!Uri.TryCreate(remoteWrite, UriKind.Absolute, out remote) || remote.Scheme is not ("http" or "https")))
@@ -64,12 +56,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
         simulator.RecordTo(new PlantTelemetryRecorder(appender, simulator.Plant, simulator.GpuCatalog, simulator.Scenario.Factory.Site.Name));
         if (endpoint is not null)
         {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
-            builder.WebHost.ConfigureKestrel(k => k.Listen(endpoint));
-            live._api = builder.Build();
-            live._api.MapPrometheusApi(new EmbeddedQueryEngine(live._store), simulator.Clock);
-            await live._api.StartAsync(token);
+            live._api = await ApiHost.StartAsync(endpoint, live._store, simulator.Clock, acceptRemoteWrite: false, token);
             await stdout.WriteLineAsync($"Prometheus API on http://{endpoint}/ (add it to Grafana as a Prometheus data source)");
         }
 

@@ -35,7 +35,7 @@ internal static class QueryCommand
         command.SetAction(async (parse, token) =>
         {
             var directory = parse.GetValue(data)!;
-            var tsdbDir = Directory.Exists(Path.Combine(directory, "tsdb")) ? Path.Combine(directory, "tsdb") : directory;
+            var tsdbDir = ApiHost.StoreDirectory(directory);
             if (!Directory.Exists(Path.Combine(tsdbDir, "wal")) && !Directory.Exists(Path.Combine(tsdbDir, "blocks")))
             {
                 throw new BadInputException($"--data: no telemetry store in '{directory}' (run aida simulate --out DIR first)");

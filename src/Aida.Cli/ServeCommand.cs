@@ -1,13 +1,5 @@
 using System.CommandLine;
-using System.Net;
-using Aida.Model.Config;
-using Aida.Telemetry.Http;
-using Aida.Telemetry.Query;
-using Aida.Telemetry.RemoteWrite;
 using Aida.Telemetry.Storage;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Logging;
 using static Aida.Cli.AidaCommand;
 
 namespace Aida.Cli;
@@ -28,21 +20,11 @@ internal static class ServeCommand
         command.SetAction(async (parse, token) =>
         {
             var directory = parse.GetValue(data)!;
-            var tsdbDir = Directory.Exists(Path.Combine(directory, "tsdb")) ? Path.Combine(directory, "tsdb") : directory;
-            if (!IPEndPoint.TryParse(parse.GetValue(listen)!, out var endpoint) || endpoint.Port == 0)
-            {
-                throw new BadInputException($"--listen: '{parse.GetValue(listen)}' is not an address:port");
-            }
-
+            var tsdbDir = ApiHost.StoreDirectory(directory);
+            var endpoint = ApiHost.ParseListen(parse.GetValue(listen)!, "--listen");
             var keep = ParseDuration(parse.GetValue(retention), "--retention")!.Value;
             using var store = new Tsdb(new TsdbOptions { DataDirectory = tsdbDir, Retention = keep });
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
-            builder.WebHost.ConfigureKestrel(k => k.Listen(endpoint));
-            await using var app = builder.Build();
-            app.MapPrometheusApi(new EmbeddedQueryEngine(store), TimeProvider.System);
-            app.MapRemoteWrite(store, TimeProvider.System);
-            await app.StartAsync(token);
+            await using var app = await ApiHost.StartAsync(endpoint, store, TimeProvider.System, acceptRemoteWrite: true, token);
             await stdout.WriteLineAsync($"aida serve: {store.Stats.SeriesCount} series from {tsdbDir} on http://{endpoint}/ (Prometheus API and /api/v1/write); Ctrl-C stops");
 
             // Cut the head into blocks and apply retention once a minute, as Prometheus' compactor does on its own schedule.
