@@ -13,4 +13,12 @@ public sealed record EngineOptions
     /// <summary>The most samples one evaluation step may hold, and the most points a range query may return. Default 50 million
     /// (Prometheus' --query.max-samples).</summary>
     public long MaxSamples { get; init; } = 50_000_000;
+
+    /// <summary>How many threads one range query may use: its steps are cut into that many contiguous spans, each
+    /// evaluated (and its data selected) on its own thread, at least <see cref="MinStepsPerThread"/> steps each. Steps are
+    /// independent, so the result does not depend on it. Default: the machine's processor count.</summary>
+    public int MaxQueryThreads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>The fewest steps worth a thread of their own. Default 32.</summary>
+    public int MinStepsPerThread { get; init; } = 32;
 }

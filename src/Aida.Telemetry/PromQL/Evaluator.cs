@@ -5,26 +5,35 @@ namespace Aida.Telemetry.PromQL;
 
 /// <summary>Evaluates a checked expression at single timestamps. Selectors read their data once for the whole query window
 /// and slice it per step; subquery steps are cached, as their grid is absolute (multiples of the step).</summary>
-internal sealed class Evaluator
+internal sealed class Evaluator : IDisposable
 {
     private readonly ISeriesSource _source;
     private readonly EngineOptions _options;
     private readonly CancellationToken _ct;
     private readonly Dictionary<VectorSelector, (long Min, long Max)> _windows = [];
     private readonly Dictionary<VectorSelector, SelectedData> _data = [];
+    private readonly List<Sample[]> _rented = [];
     private readonly Dictionary<(SubqueryExpr, long), List<VectorSample>> _subqueryCache = [];
     private readonly long _queryStart;
     private readonly long _queryEnd;
     private long _stepSamples;
 
     public Evaluator(ISeriesSource source, EngineOptions options, Expr root, long startMs, long endMs, CancellationToken ct)
+        : this(source, options, root, startMs, endMs, startMs, endMs, ct)
+    {
+    }
+
+    /// <summary>An evaluator for the steps in [<paramref name="fromMs"/>, <paramref name="toMs"/>] of a query over
+    /// [<paramref name="startMs"/>, <paramref name="endMs"/>] (which <c>@ start()</c> and <c>@ end()</c> refer to): it
+    /// selects only the data those steps read.</summary>
+    public Evaluator(ISeriesSource source, EngineOptions options, Expr root, long startMs, long endMs, long fromMs, long toMs, CancellationToken ct)
     {
         _source = source;
         _options = options;
         _ct = ct;
         _queryStart = startMs;
         _queryEnd = endMs;
-        Plan(root, startMs, endMs);
+        Plan(root, fromMs, toMs);
     }
 
     /// <summary>The time a selector or subquery is evaluated at: the step's, unless an @ modifier pins it.</summary>
@@ -32,12 +41,15 @@ internal sealed class Evaluator
 
     /// <summary>One selected series: all samples (for instant selection) and, built on first use, the samples without
     /// staleness markers (for range selection), plus a cursor so successive windows slide instead of searching.</summary>
-    internal sealed class SelectedSeries(Labels labels, Sample[] all)
+    internal sealed class SelectedSeries(Labels labels, Sample[] all, int count)
     {
         public Labels Labels { get; } = labels;
 
-        /// <summary>Every selected sample, staleness markers included, oldest first.</summary>
+        /// <summary>Every selected sample, staleness markers included, oldest first: the first <see cref="Count"/> slots.</summary>
         public Sample[] All { get; } = all;
+
+        /// <summary>How many samples <see cref="All"/> holds.</summary>
+        public int Count { get; } = count;
 
         private Labels? _noName;
 
@@ -46,7 +58,10 @@ internal sealed class Evaluator
 
         private Sample[]? _live;
 
-        /// <summary>The samples that are not staleness markers, oldest first (<see cref="All"/> itself when there are none).</summary>
+        private int _liveCount;
+
+        /// <summary>The samples that are not staleness markers, oldest first, in the first <see cref="LiveCount"/> slots
+        /// (<see cref="All"/> itself when there are none).</summary>
         public Sample[] Live
         {
             get
@@ -55,7 +70,7 @@ internal sealed class Evaluator
                 {
                     var all = All;
                     var n = 0;
-                    for (var i = 0; i < all.Length; i++)
+                    for (var i = 0; i < Count; i++)
                     {
                         if (!StaleMarker.Is(all[i].Value))
                         {
@@ -63,7 +78,7 @@ internal sealed class Evaluator
                         }
                     }
 
-                    if (n == all.Length)
+                    if (n == Count)
                     {
                         _live = all;
                     }
@@ -71,7 +86,7 @@ internal sealed class Evaluator
                     {
                         var live = new Sample[n];
                         var j = 0;
-                        for (var i = 0; i < all.Length; i++)
+                        for (var i = 0; i < Count; i++)
                         {
                             if (!StaleMarker.Is(all[i].Value))
                             {
@@ -81,9 +96,67 @@ internal sealed class Evaluator
 
                         _live = live;
                     }
+
+                    _liveCount = n;
                 }
 
                 return _live;
+            }
+        }
+
+        private int[]? _resets;
+
+        /// <summary>Indices i of <see cref="Live"/> where the value drops below its predecessor's (a counter reset),
+        /// ascending; usually none.</summary>
+        public int[] Resets
+        {
+            get
+            {
+                if (_resets is null)
+                {
+                    var live = Live;
+                    List<int>? found = null;
+                    for (var i = 1; i < _liveCount; i++)
+                    {
+                        if (live[i].Value < live[i - 1].Value)
+                        {
+                            (found ??= []).Add(i);
+                        }
+                    }
+
+                    _resets = found is null ? [] : [.. found];
+                }
+
+                return _resets;
+            }
+        }
+
+        /// <summary>Whether a counter reset lies inside the window of <paramref name="length"/> samples from
+        /// <paramref name="start"/> (between two of its samples).</summary>
+        public bool ResetWithin(int start, int length)
+        {
+            var resets = Resets;
+            if (resets.Length == 0)
+            {
+                return false;
+            }
+
+            var i = Array.BinarySearch(resets, start + 1);
+            if (i < 0)
+            {
+                i = ~i;
+            }
+
+            return i < resets.Length && resets[i] < start + length;
+        }
+
+        /// <summary>How many samples <see cref="Live"/> holds.</summary>
+        public int LiveCount
+        {
+            get
+            {
+                _ = Live;
+                return _liveCount;
             }
         }
 
@@ -95,14 +168,15 @@ internal sealed class Evaluator
         public (int Start, int Length) Window(long mint, long maxt)
         {
             var live = Live;
+            var n = _liveCount;
             var lo = _lo;
             if (lo > 0 && live[lo - 1].TimestampMs >= mint)
             {
-                lo = FirstAtOrAfter(live, mint);
+                lo = FirstAtOrAfter(live, n, mint);
             }
             else
             {
-                while (lo < live.Length && live[lo].TimestampMs < mint)
+                while (lo < n && live[lo].TimestampMs < mint)
                 {
                     lo++;
                 }
@@ -111,11 +185,11 @@ internal sealed class Evaluator
             var hi = _hi;
             if (hi > 0 && live[hi - 1].TimestampMs > maxt)
             {
-                hi = FirstAtOrAfter(live, maxt + 1);
+                hi = FirstAtOrAfter(live, n, maxt + 1);
             }
             else
             {
-                while (hi < live.Length && live[hi].TimestampMs <= maxt)
+                while (hi < n && live[hi].TimestampMs <= maxt)
                 {
                     hi++;
                 }
@@ -126,9 +200,9 @@ internal sealed class Evaluator
             return (lo, Math.Max(0, hi - lo));
         }
 
-        private static int FirstAtOrAfter(Sample[] a, long t)
+        private static int FirstAtOrAfter(Sample[] a, int count, long t)
         {
-            int lo = 0, hi = a.Length;
+            int lo = 0, hi = count;
             while (lo < hi)
             {
                 var mid = (lo + hi) >>> 1;
@@ -339,11 +413,24 @@ internal sealed class Evaluator
 
         var (min, max) = _windows[vs];
         var d = new List<SelectedSeries>();
-        foreach (var s in _source.Select(min, max, vs.Matchers))
+        if (_source is IPooledSeriesSource pooled)
         {
+            foreach (var s in pooled.SelectPooled(min, max, vs.Matchers, SampleBufferPool.Shared))
+            {
+                _rented.Add(s.Buffer);
+                d.Add(new SelectedSeries(s.Labels, s.Buffer, s.Count));
+            }
+
             _ct.ThrowIfCancellationRequested();
-            var all = s.Samples as Sample[] ?? [.. s.Samples];
-            d.Add(new SelectedSeries(s.Labels, all));
+        }
+        else
+        {
+            foreach (var s in _source.Select(min, max, vs.Matchers))
+            {
+                _ct.ThrowIfCancellationRequested();
+                var all = s.Samples as Sample[] ?? [.. s.Samples];
+                d.Add(new SelectedSeries(s.Labels, all, all.Length));
+            }
         }
 
         data = new SelectedData(d);
@@ -351,10 +438,10 @@ internal sealed class Evaluator
         return data;
     }
 
-    /// <summary>Index of the last sample at or before <paramref name="t"/>, or -1.</summary>
-    private static int LastAtOrBefore(Sample[] samples, long t)
+    /// <summary>Index of the last of the first <paramref name="count"/> samples at or before <paramref name="t"/>, or -1.</summary>
+    private static int LastAtOrBefore(Sample[] samples, int count, long t)
     {
-        int lo = 0, hi = samples.Length - 1, found = -1;
+        int lo = 0, hi = count - 1, found = -1;
         while (lo <= hi)
         {
             var mid = (lo + hi) >>> 1;
@@ -381,7 +468,7 @@ internal sealed class Evaluator
         foreach (var s in Data(vs).Series)
         {
             var all = s.All;
-            var i = LastAtOrBefore(all, refTime);
+            var i = LastAtOrBefore(all, s.Count, refTime);
             if (i < 0 || all[i].TimestampMs < refTime - LookbackMs || StaleMarker.Is(all[i].Value))
             {
                 continue;
@@ -470,5 +557,18 @@ internal sealed class Evaluator
 
         CountSamples(total);
         return result;
+    }
+
+    /// <summary>Gives the selected samples' arrays back to the pool: nothing read from this evaluator's selections may be
+    /// used afterwards.</summary>
+    public void Dispose()
+    {
+        _data.Clear();
+        foreach (var buffer in _rented)
+        {
+            SampleBufferPool.Shared.Return(buffer);
+        }
+
+        _rented.Clear();
     }
 }

@@ -359,7 +359,9 @@ internal static class Functions
                 var s = series[i];
                 if (extrapolated)
                 {
-                    if (ExtrapolatedRate(new ReadOnlySpan<Sample>(s.Live, start, length), windowTs, rangeMs, offsetMs, isCounter, isRate) is { } r)
+                    // Counter-reset correction only where the series has a reset inside the window (it adds nothing
+                    // elsewhere), so a window's samples are not walked one by one.
+                    if (ExtrapolatedRate(new ReadOnlySpan<Sample>(s.Live, start, length), windowTs, rangeMs, offsetMs, isCounter && s.ResetWithin(start, length), isCounter, isRate) is { } r)
                     {
                         fast.Add(new VectorSample(s.NoName, r));
                     }
@@ -472,7 +474,12 @@ internal static class Functions
 
     /// <summary>Prometheus' extrapolatedRate: the increase between the first and last sample (counter resets added back),
     /// extrapolated towards the window's edges unless a sample gap suggests the series started or ended inside it.</summary>
-    private static double? ExtrapolatedRate(ReadOnlySpan<Sample> p, long ts, long rangeMs, long offsetMs, bool isCounter, bool isRate)
+    private static double? ExtrapolatedRate(ReadOnlySpan<Sample> p, long ts, long rangeMs, long offsetMs, bool isCounter, bool isRate) =>
+        ExtrapolatedRate(p, ts, rangeMs, offsetMs, correctResets: isCounter, isCounter, isRate);
+
+    /// <summary>Prometheus' extrapolatedRate; <paramref name="correctResets"/> false skips the walk for counter resets
+    /// (the caller knows there are none in <paramref name="p"/>).</summary>
+    private static double? ExtrapolatedRate(ReadOnlySpan<Sample> p, long ts, long rangeMs, long offsetMs, bool correctResets, bool isCounter, bool isRate)
     {
         if (p.Length < 2)
         {
@@ -484,7 +491,7 @@ internal static class Functions
         var first = p[0];
         var last = p[^1];
         var result = last.Value - first.Value;
-        if (isCounter)
+        if (correctResets)
         {
             var prev = first.Value;
             for (var i = 1; i < p.Length; i++)

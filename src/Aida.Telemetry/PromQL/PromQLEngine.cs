@@ -25,7 +25,7 @@ public sealed class PromQLEngine
         var expr = Parser.Parse(query);
         return Run(() =>
         {
-            var ev = new Evaluator(_source, _options, expr, timeMs, timeMs, ct);
+            using var ev = new Evaluator(_source, _options, expr, timeMs, timeMs, ct);
             return ev.EvalTop(expr, timeMs) switch
             {
                 ScalarValue s => QueryResult.OfScalar(timeMs, s.Value),
@@ -58,55 +58,73 @@ public sealed class PromQLEngine
 
         return Run(() =>
         {
-            var ev = new Evaluator(_source, _options, expr, startMs, endMs, ct);
-            var series = new Dictionary<Labels, List<Sample>>();
-            var previous = new List<(Labels Labels, List<Sample> Samples)>();
-            long points = 0;
-            for (var ts = startMs; ts <= endMs; ts += stepMs)
+            // Steps are independent: cut them into contiguous spans, evaluate each on its own thread, and join the spans'
+            // series in step order.
+            var steps = ((endMs - startMs) / stepMs) + 1;
+            var spans = (int)Math.Clamp(steps / Math.Max(1, _options.MinStepsPerThread), 1, Math.Max(1, _options.MaxQueryThreads));
+            var parts = new StepSpan[spans];
+            var failures = new Exception?[spans];
+            void EvaluateSpan(int p)
             {
-                switch (ev.EvalTop(expr, ts))
+                var first = steps * p / spans;
+                var last = (steps * (p + 1) / spans) - 1;
+                try
                 {
-                    case ScalarValue s:
-                        Append(series, Labels.Empty, new Sample(ts, s.Value));
-                        points++;
-                        break;
-                    case List<VectorSample> v:
-                        // Steps usually answer the same label sets (the same instances) in the same order: reuse the
-                        // previous step's lists by position before looking a label set up.
-                        for (var i = 0; i < v.Count; i++)
-                        {
-                            var x = v[i];
-                            List<Sample> target;
-                            if (i < previous.Count && ReferenceEquals(previous[i].Labels, x.Metric))
-                            {
-                                target = previous[i].Samples;
-                            }
-                            else
-                            {
-                                target = Append(series, x.Metric);
-                                if (i < previous.Count)
-                                {
-                                    previous[i] = (x.Metric, target);
-                                }
-                                else
-                                {
-                                    previous.Add((x.Metric, target));
-                                }
-                            }
+                    parts[p] = EvaluateSteps(expr, startMs, endMs, startMs + (first * stepMs), startMs + (last * stepMs), stepMs, ct);
+                }
+                catch (Exception e) when (spans > 1)
+                {
+                    failures[p] = e;
+                }
+            }
 
-                            target.Add(new Sample(ts, x.Value));
-                        }
-
-                        points += v.Count;
-                        break;
-                    default:
-                        throw new QueryException("unexpected result type", -1, "execution");
+            if (spans == 1)
+            {
+                EvaluateSpan(0);
+            }
+            else
+            {
+                var others = new Task[spans - 1];
+                for (var p = 1; p < spans; p++)
+                {
+                    var index = p;
+                    others[p - 1] = Task.Run(() => EvaluateSpan(index), CancellationToken.None);
                 }
 
-                if (points > _options.MaxSamples)
+                EvaluateSpan(0);
+                Task.WaitAll(others, CancellationToken.None);
+
+                // The earliest span's error is the one a sequential evaluation would have met first.
+                foreach (var failure in failures)
                 {
-                    throw new QueryException("query processing would load too many samples into memory in query execution", -1, "execution");
+                    if (failure is not null)
+                    {
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+                    }
                 }
+            }
+
+            var series = parts[0].Series;
+            var points = parts[0].Points;
+            for (var p = 1; p < spans; p++)
+            {
+                points += parts[p].Points;
+                foreach (var (labels, samples) in parts[p].Series)
+                {
+                    if (series.TryGetValue(labels, out var earlier))
+                    {
+                        earlier.AddRange(samples);
+                    }
+                    else
+                    {
+                        series[labels] = samples;
+                    }
+                }
+            }
+
+            if (points > _options.MaxSamples)
+            {
+                throw TooManySamples();
             }
 
             var list = new List<SeriesSamples>(series.Count);
@@ -118,6 +136,70 @@ public sealed class PromQLEngine
             return new QueryResult(ResultType.Matrix, SortedMatrix(list));
         }, ct);
     }
+
+    /// <summary>What one span of a range query's steps produced: each series' points, and how many in all.</summary>
+    private readonly record struct StepSpan(Dictionary<Labels, List<Sample>> Series, long Points);
+
+    /// <summary>Evaluates the steps from <paramref name="fromMs"/> to <paramref name="toMs"/> of a range query over
+    /// [<paramref name="startMs"/>, <paramref name="endMs"/>].</summary>
+    private StepSpan EvaluateSteps(Expr expr, long startMs, long endMs, long fromMs, long toMs, long stepMs, CancellationToken ct)
+    {
+        using var ev = new Evaluator(_source, _options, expr, startMs, endMs, fromMs, toMs, ct);
+        var series = new Dictionary<Labels, List<Sample>>();
+        var previous = new List<(Labels Labels, List<Sample> Samples)>();
+        long points = 0;
+        for (var ts = fromMs; ts <= toMs; ts += stepMs)
+        {
+            switch (ev.EvalTop(expr, ts))
+            {
+                case ScalarValue s:
+                    Append(series, Labels.Empty, new Sample(ts, s.Value));
+                    points++;
+                    break;
+                case List<VectorSample> v:
+                    // Steps usually answer the same label sets (the same instances) in the same order: reuse the
+                    // previous step's lists by position before looking a label set up.
+                    for (var i = 0; i < v.Count; i++)
+                    {
+                        var x = v[i];
+                        List<Sample> target;
+                        if (i < previous.Count && ReferenceEquals(previous[i].Labels, x.Metric))
+                        {
+                            target = previous[i].Samples;
+                        }
+                        else
+                        {
+                            target = Append(series, x.Metric);
+                            if (i < previous.Count)
+                            {
+                                previous[i] = (x.Metric, target);
+                            }
+                            else
+                            {
+                                previous.Add((x.Metric, target));
+                            }
+                        }
+
+                        target.Add(new Sample(ts, x.Value));
+                    }
+
+                    points += v.Count;
+                    break;
+                default:
+                    throw new QueryException("unexpected result type", -1, "execution");
+            }
+
+            if (points > _options.MaxSamples)
+            {
+                throw TooManySamples();
+            }
+        }
+
+        return new StepSpan(series, points);
+    }
+
+    private static QueryException TooManySamples() =>
+        new("query processing would load too many samples into memory in query execution", -1, "execution");
 
     private static void Append(Dictionary<Labels, List<Sample>> series, Labels labels, Sample s) => Append(series, labels).Add(s);
 

@@ -22,6 +22,8 @@ internal struct BitWriter
 
     public readonly ReadOnlySpan<byte> Written => _bytes.AsSpan(0, ByteLength);
 
+    public readonly ReadOnlyMemory<byte> WrittenMemory => _bytes.AsMemory(0, ByteLength);
+
     public void EnsureCapacity(int extraBytes)
     {
         var needed = ByteLength + extraBytes;

@@ -79,6 +79,8 @@ internal sealed class Block
 
     public ReadOnlySpan<byte> Chunk(BlockChunk chunk) => ChunkData.AsSpan(chunk.Offset, chunk.Length);
 
+    public ReadOnlyMemory<byte> ChunkMemory(BlockChunk chunk) => ChunkData.AsMemory(chunk.Offset, chunk.Length);
+
     /// <summary>A block from head chunks; <paramref name="series"/> must be sorted by labels.</summary>
     public static Block Build(long minTime, long maxTime, IReadOnlyList<(Labels Labels, List<XorChunk> Chunks)> series)
     {

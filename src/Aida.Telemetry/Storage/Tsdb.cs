@@ -13,7 +13,7 @@ namespace Aida.Telemetry.Storage;
 /// <see cref="TsdbOptions.WalFlushInterval"/> has elapsed at an append, on <see cref="Flush"/> and on dispose, so a
 /// crash loses at most one interval. Opening replays the WAL and cuts off a torn tail (see <see cref="Recovery"/>).</para>
 /// </remarks>
-public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
+public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, IDisposable
 {
     private readonly Lock _lock = new();
     private readonly TsdbOptions _options;
@@ -213,26 +213,108 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
         return stored;
     }
 
+    /// <remarks>Only the chunk references are taken under the store's lock (the open chunk of each series copied, as
+    /// appends change it); decoding runs outside it, in parallel over series when there is enough of it, so readers do not
+    /// hold up writers or each other.</remarks>
     public IEnumerable<SeriesSamples> Select(long minTimeMs, long maxTimeMs, IReadOnlyList<LabelMatcher> matchers)
     {
+        var selected = SelectCore(minTimeMs, maxTimeMs, matchers, static n => GC.AllocateUninitializedArray<Sample>(n));
+        var list = new List<SeriesSamples>(selected.Count);
+        foreach (var s in selected)
+        {
+            var samples = s.Buffer;
+            if (s.Count < samples.Length)
+            {
+                Array.Resize(ref samples, s.Count);
+            }
+
+            list.Add(new SeriesSamples(s.Labels, samples));
+        }
+
+        return list;
+    }
+
+    List<PooledSeries> IPooledSeriesSource.SelectPooled(long minTimeMs, long maxTimeMs, IReadOnlyList<LabelMatcher> matchers, SampleBufferPool pool) =>
+        SelectCore(minTimeMs, maxTimeMs, matchers, pool.Rent);
+
+    /// <summary>The series matching <paramref name="matchers"/> with samples in range, sorted by labels, each decoded into
+    /// an array from <paramref name="allocate"/> (given the upper bound of its sample count; its contents are undefined).</summary>
+    /// <remarks>Only the chunk references are taken under the store's lock (the open chunk of each series copied, as
+    /// appends change it); decoding runs outside it, in parallel over series when there is enough of it, so readers do not
+    /// hold up writers or each other.</remarks>
+    private List<PooledSeries> SelectCore(long minTimeMs, long maxTimeMs, IReadOnlyList<LabelMatcher> matchers, Func<int, Sample[]> allocate)
+    {
         ArgumentNullException.ThrowIfNull(matchers);
-        var result = new List<SeriesSamples>();
+        var selected = new List<SelectedChunks>();
+        var chunks = new List<ReadOnlyMemory<byte>>();
+        long total = 0;
         lock (_lock)
         {
             ThrowIfDisposed();
             foreach (var s in Matching(matchers))
             {
-                var samples = CollectSamples(s, minTimeMs, maxTimeMs);
-                if (samples.Length > 0)
+                var first = chunks.Count;
+                var capacity = 0;
+                var walk = new ChunksInRange(_blocks, s, minTimeMs, maxTimeMs);
+                while (walk.MoveNext())
                 {
-                    result.Add(new SeriesSamples(s.Labels, samples));
+                    chunks.Add(walk.CurrentIsOpen ? walk.Current.ToArray() : walk.Current);
+                    capacity += XorChunk.CountOf(walk.Current.Span);
+                }
+
+                if (capacity > 0)
+                {
+                    selected.Add(new SelectedChunks(s.Labels, first, chunks.Count, capacity));
+                    total += capacity;
                 }
             }
         }
 
-        result.Sort((a, b) => Labels.Compare(a.Labels, b.Labels));
-        return result;
+        selected.Sort((a, b) => Labels.Compare(a.Labels, b.Labels));
+        var result = new PooledSeries[selected.Count];
+        void Decode(int i)
+        {
+            var sel = selected[i];
+            var buffer = allocate(sel.Capacity);
+            result[i] = new PooledSeries(sel.Labels, buffer, DecodeSamples(chunks, sel.FirstChunk, sel.EndChunk, buffer, minTimeMs, maxTimeMs));
+        }
+
+        if (total >= ParallelDecodeSamples && selected.Count > 1 && Environment.ProcessorCount > 1)
+        {
+            try
+            {
+                Parallel.For(0, selected.Count, Decode);
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+            }
+        }
+        else
+        {
+            for (var i = 0; i < selected.Count; i++)
+            {
+                Decode(i);
+            }
+        }
+
+        var list = new List<PooledSeries>(result.Length);
+        foreach (var r in result)
+        {
+            if (r.Count > 0)
+            {
+                list.Add(r);
+            }
+        }
+
+        return list;
     }
+
+    /// <summary>Below this many selected samples a select decodes on the calling thread alone.</summary>
+    private const long ParallelDecodeSamples = 200_000;
+
+    /// <summary>One selected series: its labels and its chunks' index range in the select's chunk list.</summary>
+    private readonly record struct SelectedChunks(Labels Labels, int FirstChunk, int EndChunk, int Capacity);
 
     public IEnumerable<Labels> Series(long minTimeMs, long maxTimeMs, IReadOnlyList<LabelMatcher> matchers)
     {
@@ -452,56 +534,76 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
         var chunks = new ChunksInRange(_blocks, s, minTime, maxTime);
         while (chunks.MoveNext())
         {
-            if (CollectChunk(chunks.Current, minTime, maxTime, into, ref last, ref any, stopAtFirst))
+            if (CollectChunk(chunks.Current.Span, minTime, maxTime, into, ref last, ref any, stopAtFirst))
             {
                 return;
             }
         }
     }
 
-    /// <summary>Every sample of a series in [minTime, maxTime], decoded straight into an array sized from the chunks'
-    /// sample counts (trimmed only when the range cuts into a chunk or chunks overlap).</summary>
-    private Sample[] CollectSamples(MemSeries s, long minTime, long maxTime)
+    /// <summary>Decodes every sample in [minTime, maxTime] of one series' chunks (blocks oldest first, then the head) into
+    /// <paramref name="into"/> (room for the chunks' sample counts) and returns how many; a timestamp already emitted is
+    /// skipped, so overlapping data never produces out-of-order output.</summary>
+    private static int DecodeSamples(List<ReadOnlyMemory<byte>> chunks, int first, int end, Sample[] into, long minTime, long maxTime)
     {
-        var capacity = 0;
-        var counting = new ChunksInRange(_blocks, s, minTime, maxTime);
-        while (counting.MoveNext())
-        {
-            capacity += XorChunk.CountOf(counting.Current);
-        }
-
-        if (capacity == 0)
-        {
-            return [];
-        }
-
-        var into = new Sample[capacity];
         var n = 0;
         var last = long.MinValue;
-        var chunks = new ChunksInRange(_blocks, s, minTime, maxTime);
-        while (chunks.MoveNext())
+        for (var c = first; c < end; c++)
         {
-            CollectChunk(chunks.Current, minTime, maxTime, into, ref n, ref last);
+            var decoded = XorChunk.DecodeAll(chunks[c].Span, into.AsSpan(n));
+            if (decoded == 0)
+            {
+                continue;
+            }
+
+            // A chunk's timestamps rise strictly (appends are checked, merges re-encode in order), so a chunk whose first
+            // sample is in range and after the last one kept, and whose last sample is in range, is kept whole.
+            var firstTime = into[n].TimestampMs;
+            if (firstTime >= minTime && (n == 0 || firstTime > last) && into[n + decoded - 1].TimestampMs <= maxTime)
+            {
+                n += decoded;
+                last = into[n - 1].TimestampMs;
+                continue;
+            }
+
+            // Otherwise keep the decoded samples inside the range and after the last one kept, in place.
+            var kept = n;
+            for (var i = n; i < n + decoded; i++)
+            {
+                var t = into[i].TimestampMs;
+                if (t > maxTime)
+                {
+                    break;
+                }
+
+                if (t < minTime || (kept > 0 && t <= last))
+                {
+                    continue;
+                }
+
+                into[kept++] = into[i];
+                last = t;
+            }
+
+            n = kept;
         }
 
-        if (n < capacity)
-        {
-            Array.Resize(ref into, n);
-        }
-
-        return into;
+        return n;
     }
 
     /// <summary>The chunks of one series that may hold samples in [minTime, maxTime]: persisted blocks oldest first,
     /// then the head. One walk for every reader, so the overlap rules live in one place.</summary>
-    private ref struct ChunksInRange(List<Block> blocks, MemSeries series, long minTime, long maxTime)
+    private struct ChunksInRange(List<Block> blocks, MemSeries series, long minTime, long maxTime)
     {
         private int _block = -1;
         private int _chunk;
         private BlockSeries? _blockSeries;
         private bool _head;
 
-        public ReadOnlySpan<byte> Current { get; private set; }
+        public ReadOnlyMemory<byte> Current { get; private set; }
+
+        /// <summary>Whether <see cref="Current"/> is the head's open chunk, which later appends change.</summary>
+        public bool CurrentIsOpen { get; private set; }
 
         public bool MoveNext()
         {
@@ -517,7 +619,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
 
                     if (c.MinTime <= maxTime)
                     {
-                        Current = blocks[_block].Chunk(c);
+                        Current = blocks[_block].ChunkMemory(c);
                         return true;
                     }
                 }
@@ -550,33 +652,13 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
                     break;
                 }
 
-                Current = c.Bytes;
+                Current = c.Memory;
+                CurrentIsOpen = !c.IsSealed;
                 return true;
             }
 
             _chunk = series.Chunks.Count;
             return false;
-        }
-    }
-
-    private static void CollectChunk(ReadOnlySpan<byte> chunk, long minTime, long maxTime, Sample[] into, ref int n, ref long last)
-    {
-        var it = new XorIterator(chunk);
-        while (it.Next())
-        {
-            var t = it.Timestamp;
-            if (t > maxTime)
-            {
-                return;
-            }
-
-            if (t < minTime || (n > 0 && t <= last))
-            {
-                continue;
-            }
-
-            into[n++] = new Sample(t, it.Value);
-            last = t;
         }
     }
 

@@ -1,4 +1,7 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Aida.Telemetry.Series;
 
 namespace Aida.Telemetry.Storage;
 
@@ -45,6 +48,12 @@ internal sealed class XorChunk
     /// <summary>The encoded chunk, header included; valid until the next append.</summary>
     public ReadOnlySpan<byte> Bytes => _writer.Written;
 
+    /// <summary>The encoded chunk as memory; once <see cref="IsSealed"/> it never changes again.</summary>
+    public ReadOnlyMemory<byte> Memory => _writer.WrittenMemory;
+
+    /// <summary>Whether <see cref="Seal"/> was called: no more appends, the bytes are final.</summary>
+    public bool IsSealed { get; private set; }
+
     public void Append(long timestampMs, double value)
     {
         if (Count >= MaxSamples)
@@ -83,12 +92,182 @@ internal sealed class XorChunk
     }
 
     /// <summary>Releases spare buffer space once the chunk is closed.</summary>
-    public void Seal() => _writer.Trim();
+    public void Seal()
+    {
+        _writer.Trim();
+        IsSealed = true;
+    }
 
     public XorIterator Iterator() => new(Bytes);
 
     /// <summary>The sample count stored in an encoded chunk's header.</summary>
     public static int CountOf(ReadOnlySpan<byte> chunk) => chunk.Length < 2 ? 0 : BinaryPrimitives.ReadUInt16BigEndian(chunk);
+
+    /// <summary>Decodes every sample of an encoded chunk into <paramref name="into"/>, which must hold
+    /// <see cref="CountOf"/> samples; returns how many were written. The same result as <see cref="XorIterator"/>, about
+    /// three times faster: the bits are read from a zero-padded copy through one 64-bit window per field, without per-bit
+    /// bounds checks.</summary>
+    /// <exception cref="InvalidDataException">The chunk ends before its last sample.</exception>
+    public static int DecodeAll(ReadOnlySpan<byte> chunk, Span<Sample> into)
+    {
+        var count = CountOf(chunk);
+        if (count == 0)
+        {
+            return 0;
+        }
+
+        if (into.Length < count)
+        {
+            throw new ArgumentException($"room for {into.Length} samples, the chunk holds {count}", nameof(into));
+        }
+
+        // One sample spans at most 145 bits (19 bytes) and every read takes 8 bytes from its starting byte: 32 zero bytes
+        // of padding keep a sample that starts inside the chunk from reading past the buffer; running past the chunk's
+        // own end is reported after the loop.
+        const int Padding = 32;
+        Span<byte> buffer = chunk.Length <= 4096 ? stackalloc byte[chunk.Length + Padding] : new byte[chunk.Length + Padding];
+        chunk.CopyTo(buffer);
+        buffer[chunk.Length..].Clear();
+        ref var bytes = ref MemoryMarshal.GetReference(buffer);
+        ref var output = ref MemoryMarshal.GetReference(into);
+        var limit = (long)chunk.Length * 8;
+        var pos = 16;
+
+        var t = ReadVarint(ref bytes, ref pos);
+        var v = ReadBits64(ref bytes, ref pos);
+        output = new Sample(t, BitConverter.UInt64BitsToDouble(v));
+        long tDelta = 0;
+        var leading = 0;
+        var trailing = 0;
+        for (var i = 1; i < count; i++)
+        {
+            if (pos > limit)
+            {
+                break;
+            }
+
+            if (i == 1)
+            {
+                tDelta = ReadVarint(ref bytes, ref pos);
+            }
+            else
+            {
+                var w = Peek(ref bytes, pos);
+                if ((long)w >= 0)
+                {
+                    pos += 1;
+                }
+                else if ((w & (1UL << 62)) == 0)
+                {
+                    tDelta = unchecked(tDelta + Bucket((w << 2) >> 50, 14));
+                    pos += 16;
+                }
+                else if ((w & (1UL << 61)) == 0)
+                {
+                    tDelta = unchecked(tDelta + Bucket((w << 3) >> 47, 17));
+                    pos += 20;
+                }
+                else if ((w & (1UL << 60)) == 0)
+                {
+                    tDelta = unchecked(tDelta + Bucket((w << 4) >> 44, 20));
+                    pos += 24;
+                }
+                else
+                {
+                    pos += 4;
+                    tDelta = unchecked(tDelta + (long)ReadBits64(ref bytes, ref pos));
+                }
+            }
+
+            t = unchecked(t + tDelta);
+            var x = Peek(ref bytes, pos);
+            if ((long)x >= 0)
+            {
+                pos += 1;
+            }
+            else
+            {
+                if ((x & (1UL << 62)) != 0)
+                {
+                    leading = (int)((x << 2) >> 59);
+                    var significant = (int)((x << 7) >> 58);
+                    trailing = 64 - leading - (significant == 0 ? 64 : significant);
+                    pos += 13;
+                }
+                else
+                {
+                    pos += 2;
+                }
+
+                var n = 64 - leading - trailing;
+                ulong bits;
+                if (n <= 0)
+                {
+                    bits = 0;
+                }
+                else if (n <= 57)
+                {
+                    bits = Peek(ref bytes, pos) >> (64 - n);
+                    pos += n;
+                }
+                else
+                {
+                    bits = (ReadBits(ref bytes, ref pos, n - 32) << 32) | ReadBits(ref bytes, ref pos, 32);
+                }
+
+                v ^= bits << trailing;
+            }
+
+            Unsafe.Add(ref output, i) = new Sample(t, BitConverter.UInt64BitsToDouble(v));
+        }
+
+        if (pos > limit)
+        {
+            throw new InvalidDataException("chunk ends early");
+        }
+
+        return count;
+    }
+
+    /// <summary>The 64 bits from bit <paramref name="pos"/> on, most significant first (at least 57 of them are the
+    /// stream's; the rest are zero).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Peek(ref byte bytes, int pos) =>
+        BinaryPrimitives.ReverseEndianness(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref bytes, pos >> 3))) << (pos & 7);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong ReadBits(ref byte bytes, ref int pos, int n)
+    {
+        var bits = Peek(ref bytes, pos) >> (64 - n);
+        pos += n;
+        return bits;
+    }
+
+    private static ulong ReadBits64(ref byte bytes, ref int pos) => (ReadBits(ref bytes, ref pos, 32) << 32) | ReadBits(ref bytes, ref pos, 32);
+
+    private static long ReadVarint(ref byte bytes, ref int pos)
+    {
+        ulong u = 0;
+        for (var shift = 0; shift < 70; shift += 7)
+        {
+            var b = ReadBits(ref bytes, ref pos, 8);
+            u |= (b & 0x7f) << shift;
+            if (b < 0x80)
+            {
+                return (long)(u >> 1) ^ -(long)(u & 1);
+            }
+        }
+
+        throw new InvalidDataException("varint too long");
+    }
+
+    // Prometheus' bucket range: -(2^(n-1)-1) .. 2^(n-1), stored as n bits.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long Bucket(ulong bits, int size)
+    {
+        var value = (long)bits;
+        return value > 1L << (size - 1) ? value - (1L << size) : value;
+    }
 
     private void WriteDeltaOfDelta(long dod)
     {

@@ -55,6 +55,59 @@ public class XorChunkTests
             return chunk.Bytes.SequenceEqual(before) && XorChunk.CountOf(before) == samples.Length;
         });
 
+    [Property(MaxTest = 500)]
+    public Property DecodeAll_GivesWhatTheSampleBySampleDecoderGives() =>
+        Prop.ForAll(Chunks.ToArbitrary(), samples =>
+        {
+            var bytes = Encode(samples);
+            var into = new Sample[XorChunk.CountOf(bytes)];
+            var n = XorChunk.DecodeAll(bytes, into);
+            return n == samples.Length && into.Select(Bits).SequenceEqual(Decode(bytes));
+        });
+
+    [Property(MaxTest = 200)]
+    public Property DecodeAll_ChunkCutShort_IsInvalidDataLikeTheSampleBySampleDecoder() =>
+        Prop.ForAll(Chunks.ToArbitrary(), Gen.Choose(0, 1000).ToArbitrary(), (samples, cut) =>
+        {
+            var bytes = Encode(samples);
+
+            // Keep the 2-byte header (so the count still promises every sample) and drop at least one byte.
+            var shortened = bytes[..(2 + (cut % (bytes.Length - 2)))];
+            var into = new Sample[XorChunk.CountOf(shortened)];
+            return Throws(() => XorChunk.DecodeAll(shortened, into)) && Throws(() => Decode(shortened));
+        });
+
+    [Fact]
+    public void DecodeAll_IntoTooSmallASpan_IsRefused()
+    {
+        var bytes = Encode([new Sample(1, 1), new Sample(2, 2)]);
+        Assert.Throws<ArgumentException>(() => XorChunk.DecodeAll(bytes, new Sample[1]));
+    }
+
+    private static byte[] Encode(Sample[] samples)
+    {
+        var chunk = new XorChunk();
+        foreach (var s in samples)
+        {
+            chunk.Append(s.TimestampMs, s.Value);
+        }
+
+        return chunk.Bytes.ToArray();
+    }
+
+    private static bool Throws(Action decode)
+    {
+        try
+        {
+            decode();
+            return false;
+        }
+        catch (InvalidDataException)
+        {
+            return true;
+        }
+    }
+
     [Fact]
     public void Chunk_HoldsAtMost120Samples()
     {
