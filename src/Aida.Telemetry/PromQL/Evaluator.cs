@@ -19,21 +19,69 @@ internal sealed class Evaluator : IDisposable
     private long _stepSamples;
 
     public Evaluator(ISeriesSource source, EngineOptions options, Expr root, long startMs, long endMs, CancellationToken ct)
-        : this(source, options, root, startMs, endMs, startMs, endMs, ct)
+        : this(source, options, root, startMs, endMs, startMs, endMs, 0, ct)
     {
     }
 
-    /// <summary>An evaluator for the steps in [<paramref name="fromMs"/>, <paramref name="toMs"/>] of a query over
-    /// [<paramref name="startMs"/>, <paramref name="endMs"/>] (which <c>@ start()</c> and <c>@ end()</c> refer to): it
-    /// selects only the data those steps read.</summary>
-    public Evaluator(ISeriesSource source, EngineOptions options, Expr root, long startMs, long endMs, long fromMs, long toMs, CancellationToken ct)
+    /// <summary>An evaluator for the steps from <paramref name="fromMs"/> to <paramref name="toMs"/>, every
+    /// <paramref name="stepMs"/> (0: no step grid, an instant query), of a query over [<paramref name="startMs"/>,
+    /// <paramref name="endMs"/>] (which <c>@ start()</c> and <c>@ end()</c> refer to): it selects only the data those
+    /// steps read.</summary>
+    public Evaluator(ISeriesSource source, EngineOptions options, Expr root, long startMs, long endMs, long fromMs, long toMs, long stepMs, CancellationToken ct)
     {
         _source = source;
         _options = options;
         _ct = ct;
         _queryStart = startMs;
         _queryEnd = endMs;
+        _gridFrom = fromMs;
+        _gridTo = toMs;
+        _gridStep = stepMs;
         Plan(root, fromMs, toMs);
+    }
+
+    private readonly long _gridFrom;
+    private readonly long _gridTo;
+    private readonly long _gridStep;
+    private readonly Dictionary<CallExpr, StepBlock> _stepBlocks = [];
+
+    public void ThrowIfCancelled() => _ct.ThrowIfCancellationRequested();
+
+    /// <summary>The step of the range query this evaluator runs (0 for an instant query).</summary>
+    public long GridStep => _gridStep;
+
+    /// <summary>Whether <paramref name="ts"/> is one of the steps this evaluator runs (not, say, a subquery's own step).</summary>
+    public bool OnStepGrid(long ts) => _gridStep > 0 && ts >= _gridFrom && ts <= _gridTo && (ts - _gridFrom) % _gridStep == 0;
+
+    /// <summary>How many steps from <paramref name="ts"/> (on the grid) to the last one, inclusive.</summary>
+    public int StepsFrom(long ts) => (int)Math.Min(int.MaxValue, ((_gridTo - ts) / _gridStep) + 1);
+
+    /// <summary>The block of precomputed steps of a range function call that holds <paramref name="ts"/>, if one was built.</summary>
+    public StepBlock? CachedStepBlock(CallExpr call, long ts) =>
+        _stepBlocks.TryGetValue(call, out var block) && block.Holds(ts, _gridStep) ? block : null;
+
+    public void CacheStepBlock(CallExpr call, StepBlock block) => _stepBlocks[call] = block;
+
+    /// <summary>A range function's results for a run of consecutive steps, computed series by series (each series' samples
+    /// read in one sequential pass instead of one window per step across all series, which is bound by memory latency).
+    /// Layout: series-major, <c>Values[series * Steps + step]</c>.</summary>
+    internal sealed class StepBlock(long firstTs, int steps, int series)
+    {
+        public long FirstTs { get; } = firstTs;
+
+        public int Steps { get; } = steps;
+
+        public double[] Values { get; } = new double[(long)series * steps];
+
+        public bool[] Present { get; } = new bool[(long)series * steps];
+
+        /// <summary>Per step, the samples its windows held (what <see cref="CountSamples"/> is charged with).</summary>
+        public long[] StepSamples { get; } = new long[steps];
+
+        /// <summary>Per step, how many series have a result.</summary>
+        public int[] PresentCount { get; } = new int[steps];
+
+        public bool Holds(long ts, long step) => ts >= FirstTs && (ts - FirstTs) / step < Steps;
     }
 
     /// <summary>The time a selector or subquery is evaluated at: the step's, unless an @ modifier pins it.</summary>
@@ -564,6 +612,7 @@ internal sealed class Evaluator : IDisposable
     public void Dispose()
     {
         _data.Clear();
+        _stepBlocks.Clear();
         foreach (var buffer in _rented)
         {
             SampleBufferPool.Shared.Return(buffer);

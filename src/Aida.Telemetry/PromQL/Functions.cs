@@ -318,6 +318,27 @@ internal static class Functions
         var (rangeMs, offsetMs, at) = RangeOf(matrixArg);
         var windowTs = ev.TimeOf(at, ts);
         var keepName = name == "last_over_time";
+        if (matrixArg is MatrixSelector stepped && scalarArgs.Count == 0 && ev.OnStepGrid(ts))
+        {
+            // A range query's step: read this step's column of a block computed series by series.
+            var block = ev.CachedStepBlock(c, ts) ?? BuildStepBlock(ev, c, stepped, ts);
+            var data = ev.Data(stepped.Selector);
+            var series = data.Series;
+            var k = (int)((ts - block.FirstTs) / ev.GridStep);
+            ev.CountSamples(block.StepSamples[k]);
+            var column = new List<VectorSample>(block.PresentCount[k]);
+            var cell = k;
+            for (var i = 0; i < series.Count; i++, cell += block.Steps)
+            {
+                if (block.Present[cell])
+                {
+                    column.Add(new VectorSample(keepName ? series[i].Labels : series[i].NoName, block.Values[cell]));
+                }
+            }
+
+            return (keepName ? data.Unique : data.UniqueWithoutName) ? column : Evaluator.CheckUnique(column);
+        }
+
         if (matrixArg is MatrixSelector ms)
         {
             // Slide a window over each series' selected samples: no per-step copies of the points.
@@ -390,6 +411,109 @@ internal static class Functions
         }
 
         return Evaluator.CheckUnique(result);
+    }
+
+    /// <summary>About how many results one step block holds (series times steps), so a block stays within tens of megabytes
+    /// however many series are selected.</summary>
+    private const int StepBlockEntries = 4 << 20;
+
+    /// <summary>Computes a range function without scalar arguments over a matrix selector for a run of steps from
+    /// <paramref name="ts"/>, series by series, exactly as the step-by-step path computes each window.</summary>
+    private static Evaluator.StepBlock BuildStepBlock(Evaluator ev, CallExpr c, MatrixSelector ms, long ts)
+    {
+        var name = c.Func.Name;
+        var series = ev.Data(ms.Selector).Series;
+        var steps = Math.Min(ev.StepsFrom(ts), Math.Clamp(StepBlockEntries / Math.Max(1, series.Count), 4, 1024));
+        var block = new Evaluator.StepBlock(ts, steps, series.Count);
+        var step = ev.GridStep;
+        var (rangeMs, offsetMs, at) = RangeOf(ms);
+        var windows = new (int Start, int Length)[steps];
+        var stepTimes = new long[steps];
+        var windowTimes = new long[steps];
+        for (var k = 0; k < steps; k++)
+        {
+            stepTimes[k] = ts + (k * step);
+            windowTimes[k] = ev.TimeOf(at, stepTimes[k]);
+        }
+
+        var extrapolated = name is "rate" or "increase" or "delta";
+        var isCounter = name != "delta";
+        var isRate = name == "rate";
+        var results = new double[4];
+        var lanes = new int[4];
+        for (var i = 0; i < series.Count; i++)
+        {
+            ev.ThrowIfCancelled();
+            var s = series[i];
+            for (var k = 0; k < steps; k++)
+            {
+                var (mint, maxt) = ev.RangeWindow(ms.Selector, stepTimes[k], rangeMs);
+                windows[k] = s.Window(mint, maxt);
+                block.StepSamples[k] += windows[k].Length;
+            }
+
+            var row = i * steps;
+            if (name == "avg_over_time")
+            {
+                // Four windows (steps) of the series at a time, as the step-by-step path takes four series at a time.
+                var n = 0;
+                for (var k = 0; k < steps; k++)
+                {
+                    if (windows[k].Length == 0)
+                    {
+                        continue;
+                    }
+
+                    lanes[n++] = k;
+                    if (n == 4)
+                    {
+                        AvgOverTime4(Span(s, windows[lanes[0]]), Span(s, windows[lanes[1]]), Span(s, windows[lanes[2]]), Span(s, windows[lanes[3]]), results);
+                        for (var j = 0; j < 4; j++)
+                        {
+                            Put(block, row, lanes[j], results[j]);
+                        }
+
+                        n = 0;
+                    }
+                }
+
+                for (var j = 0; j < n; j++)
+                {
+                    Put(block, row, lanes[j], AvgOverTime(Span(s, windows[lanes[j]])));
+                }
+
+                continue;
+            }
+
+            for (var k = 0; k < steps; k++)
+            {
+                var (start, length) = windows[k];
+                if (length == 0)
+                {
+                    continue;
+                }
+
+                var v = extrapolated
+                    ? ExtrapolatedRate(Span(s, windows[k]), windowTimes[k], rangeMs, offsetMs, isCounter && s.ResetWithin(start, length), isCounter, isRate)
+                    : Compute(name, Span(s, windows[k]), stepTimes[k], windowTimes[k], rangeMs, offsetMs, [], c);
+                if (v is { } value)
+                {
+                    Put(block, row, k, value);
+                }
+            }
+        }
+
+        ev.CacheStepBlock(c, block);
+        return block;
+    }
+
+    private static ReadOnlySpan<Sample> Span(Evaluator.SelectedSeries s, (int Start, int Length) window) => new(s.Live, window.Start, window.Length);
+
+    private static void Put(Evaluator.StepBlock block, int row, int k, double value)
+    {
+        block.Values[row + k] = value;
+        block.Present[row + k] = true;
+        block.PresentCount[k]++;
     }
 
     /// <summary>avg_over_time over every series with samples in its window, four series at a time, appended in series order.</summary>

@@ -144,7 +144,7 @@ public sealed class PromQLEngine
     /// [<paramref name="startMs"/>, <paramref name="endMs"/>].</summary>
     private StepSpan EvaluateSteps(Expr expr, long startMs, long endMs, long fromMs, long toMs, long stepMs, CancellationToken ct)
     {
-        using var ev = new Evaluator(_source, _options, expr, startMs, endMs, fromMs, toMs, ct);
+        using var ev = new Evaluator(_source, _options, expr, startMs, endMs, fromMs, toMs, stepMs, ct);
         var series = new Dictionary<Labels, List<Sample>>();
         var previous = new List<(Labels Labels, List<Sample> Samples)>();
         long points = 0;

@@ -70,6 +70,36 @@ public class RangeQueryExecutionTests
     }
 
     [Fact]
+    public void RangeQuery_AtEveryStep_EqualsTheInstantQueryThere()
+    {
+        // Range functions in a range query are computed series by series over blocks of steps; an instant query computes
+        // one window per series. Both must give the same bits.
+        using var store = Store();
+        var engine = new PromQLEngine(store);
+
+        // (@ start() and @ end() name the query's own bounds, which differ between the two.)
+        foreach (var q in Queries.Where(q => !q.Contains('@', StringComparison.Ordinal)))
+        {
+            var range = engine.Range(q, Start + 3_000_000, Start + 12_000_000, 300_000);
+            var bySeries = range.Series.ToDictionary(s => s.Labels, s => s.Samples.ToDictionary(x => x.TimestampMs, x => BitConverter.DoubleToInt64Bits(x.Value)));
+            var points = 0;
+            for (var t = Start + 3_000_000; t <= Start + 12_000_000; t += 300_000)
+            {
+                var instant = engine.Instant(q, t);
+                foreach (var s in instant.Series)
+                {
+                    long bits = 0;
+                    Assert.True(bySeries.TryGetValue(s.Labels, out var samples) && samples.TryGetValue(t, out bits), $"{q}: {s.Labels} at {t} missing from the range result");
+                    Assert.True(BitConverter.DoubleToInt64Bits(s.Samples[0].Value) == bits, $"{q}: {s.Labels} at {t} differs");
+                    points++;
+                }
+            }
+
+            Assert.Equal(range.Series.Sum(s => s.Samples.Count), points);
+        }
+    }
+
+    [Fact]
     public void Rate_OverACounterReset_AddsThePreResetValue()
     {
         // 10, 20, 30, reset, 5, 15 every 10 s: the increase is 15 - 10 + 30 = 35 over 40 s of samples. Extrapolation: the
