@@ -1,0 +1,198 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Aida.Telemetry.Series;
+
+namespace Aida.Telemetry.Collectors;
+
+/// <summary>Where collectors put what they read: samples into the store with the site's labels, and per-device health
+/// series, so a dead meter or a garbled frame is itself visible in telemetry.</summary>
+/// <remarks>
+/// Health series, labelled <c>collector</c> (the protocol) and <c>device</c> (the collector's name):
+/// <list type="bullet">
+/// <item><c>aida_collector_up</c>: 1 after a successful poll or message, 0 after a failure (as Prometheus' <c>up</c>).</item>
+/// <item><c>aida_collector_malformed_total</c>: frames, payloads or lines that could not be decoded.</item>
+/// <item><c>aida_collector_errors_total</c>: failed polls, timeouts, refused connections and exception responses.</item>
+/// <item><c>aida_collector_poll_duration_seconds</c>: how long the last poll took.</item>
+/// </list>
+/// Problems are also logged, at most one line per device every <see cref="LogInterval"/> (the count of suppressed ones
+/// is given with the next). Thread-safe: every collector of a site shares one sink.
+/// </remarks>
+public sealed class CollectorSink
+{
+    /// <summary>The shortest time between two log lines about the same device.</summary>
+    public static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
+
+    private readonly ISampleAppender _store;
+    private readonly Labels _siteLabels;
+    private readonly TimeProvider _clock;
+    private readonly TextWriter _log;
+    private readonly ConcurrentDictionary<Labels, int> _ids = new();
+    private readonly ConcurrentDictionary<(string Kind, string Device), DeviceHealth> _health = new();
+
+    public CollectorSink(ISampleAppender store, Labels siteLabels, TimeProvider clock, TextWriter log)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(siteLabels);
+        ArgumentNullException.ThrowIfNull(clock);
+        ArgumentNullException.ThrowIfNull(log);
+        _store = store;
+        _siteLabels = siteLabels;
+        _clock = clock;
+        _log = log;
+    }
+
+    public TimeProvider Clock => _clock;
+
+    /// <summary>Samples stored since start.</summary>
+    public long SamplesStored => Interlocked.Read(ref _stored);
+
+    private long _stored;
+
+    /// <summary>Stores one reading: <paramref name="labels"/> (the metric name and the reading's own labels) plus the
+    /// site's labels where the reading does not set them. A label set that breaks Prometheus' naming rules is counted as
+    /// malformed for the device, not thrown.</summary>
+    /// <returns>Whether the store took the sample (out-of-order and duplicate samples are refused as Prometheus does).</returns>
+    public bool Sample(string kind, string device, Labels labels, long timestampMs, double value)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        var full = WithSiteLabels(labels);
+        int id;
+        try
+        {
+            id = _ids.GetOrAdd(full, l => _store.GetOrCreateSeries(l));
+        }
+        catch (InvalidSeriesException e)
+        {
+            Malformed(kind, device, $"reading {labels}: {e.Message}");
+            return false;
+        }
+
+        var status = _store.Append(id, timestampMs, value);
+        if (status == AppendStatus.Ok)
+        {
+            Interlocked.Increment(ref _stored);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Marks a series stale (its device stopped reporting it), as Prometheus does when a target vanishes.</summary>
+    public void Stale(string kind, string device, Labels labels, long timestampMs) =>
+        Sample(kind, device, labels, timestampMs, StaleMarker.Value);
+
+    /// <summary>A poll or message that worked: the device is up.</summary>
+    public void Up(string kind, string device, TimeSpan pollDuration)
+    {
+        var h = Health(kind, device);
+        h.Up = true;
+        var now = Now();
+        Sample(kind, device, HealthLabels("aida_collector_up", kind, device), now, 1);
+        Sample(kind, device, HealthLabels("aida_collector_poll_duration_seconds", kind, device), now, pollDuration.TotalSeconds);
+        WriteCounters(h, kind, device, now);
+    }
+
+    /// <summary>A failed poll, timeout, refused connection or exception response: the device is down until the next
+    /// success.</summary>
+    public void Error(string kind, string device, string problem)
+    {
+        var h = Health(kind, device);
+        h.Up = false;
+        Interlocked.Increment(ref h.Errors);
+        var now = Now();
+        Sample(kind, device, HealthLabels("aida_collector_up", kind, device), now, 0);
+        WriteCounters(h, kind, device, now);
+        Log(h, kind, device, problem);
+    }
+
+    /// <summary>A frame, payload or line that could not be decoded: counted and logged, never thrown.</summary>
+    public void Malformed(string kind, string device, string problem)
+    {
+        var h = Health(kind, device);
+        var malformed = Interlocked.Increment(ref h.Malformed);
+        Sample(kind, device, HealthLabels("aida_collector_malformed_total", kind, device), Now(), malformed);
+        Log(h, kind, device, $"malformed: {problem}");
+    }
+
+    // The counters are written again with every poll's up/down, so a count refused as a same-millisecond duplicate (two
+    // bad frames in one millisecond) is caught up by the next poll.
+    private void WriteCounters(DeviceHealth h, string kind, string device, long now)
+    {
+        var errors = Interlocked.Read(ref h.Errors);
+        var malformed = Interlocked.Read(ref h.Malformed);
+        if (errors > 0)
+        {
+            Sample(kind, device, HealthLabels("aida_collector_errors_total", kind, device), now, errors);
+        }
+
+        if (malformed > 0)
+        {
+            Sample(kind, device, HealthLabels("aida_collector_malformed_total", kind, device), now, malformed);
+        }
+    }
+
+    /// <summary>What the sink knows of one device's health.</summary>
+    public (bool Up, long Errors, long Malformed) HealthOf(string kind, string device)
+    {
+        var h = Health(kind, device);
+        return (h.Up, Interlocked.Read(ref h.Errors), Interlocked.Read(ref h.Malformed));
+    }
+
+    private long Now() => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private DeviceHealth Health(string kind, string device) => _health.GetOrAdd((kind, device), _ => new DeviceHealth());
+
+    private Labels HealthLabels(string metric, string kind, string device) => Labels.Metric(metric, ("collector", kind), ("device", device));
+
+    private Labels WithSiteLabels(Labels labels)
+    {
+        if (_siteLabels.Count == 0)
+        {
+            return labels;
+        }
+
+        var result = labels;
+        for (var i = 0; i < _siteLabels.Count; i++)
+        {
+            if (labels.Get(_siteLabels.Name(i)) is null)
+            {
+                result = result.With(_siteLabels.Name(i), _siteLabels.Value(i));
+            }
+        }
+
+        return result;
+    }
+
+    private void Log(DeviceHealth h, string kind, string device, string problem)
+    {
+        var now = _clock.GetUtcNow();
+        lock (h)
+        {
+            if (h.LastLog is { } last && now - last < LogInterval)
+            {
+                h.Suppressed++;
+                return;
+            }
+
+            var suppressed = h.Suppressed > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({h.Suppressed} more since the last line)") : "";
+            h.LastLog = now;
+            h.Suppressed = 0;
+            lock (_log)
+            {
+                _log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{now:O} {kind} {device}: {problem}{suppressed}"));
+            }
+        }
+    }
+
+    private sealed class DeviceHealth
+    {
+        public long Errors;
+        public long Malformed;
+
+        public bool Up { get; set; }
+
+        public DateTimeOffset? LastLog { get; set; }
+
+        public long Suppressed { get; set; }
+    }
+}
