@@ -64,8 +64,9 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
 
     public IReadOnlyList<IActuatorWriter> Writers { get; }
 
-    /// <summary>Called after each poll with whether every read succeeded (for tests to wait on polls, not on time).</summary>
-    internal Action<bool>? Polled { get; set; }
+    /// <summary>Called after each poll with whether every read succeeded and how long it took (for tests to wait on
+    /// polls instead of time, and for the benchmark's latency figures).</summary>
+    internal Action<bool, TimeSpan>? Polled { get; set; }
 
     internal ModbusClientOptions ClientOptions => new() { Timeout = _settings.Timeout, ConnectTimeout = _settings.Timeout, Clock = _settings.Clock };
 
@@ -162,12 +163,13 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
             }
         }
 
+        var elapsed = clock.GetElapsedTime(started);
         if (ok)
         {
-            sink.Up(Kind, Name, clock.GetElapsedTime(started));
+            sink.Up(Kind, Name, elapsed);
         }
 
-        Polled?.Invoke(ok);
+        Polled?.Invoke(ok, elapsed);
         return ok;
     }
 }

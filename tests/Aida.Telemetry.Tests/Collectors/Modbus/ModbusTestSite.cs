@@ -71,7 +71,7 @@ internal sealed class PollWatch
     private readonly List<bool> _outcomes = [];
     private TaskCompletionSource<bool> _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public PollWatch(ModbusCollector collector) => collector.Polled = ok =>
+    public PollWatch(ModbusCollector collector) => collector.Polled = (ok, _) =>
     {
         TaskCompletionSource<bool> done;
         lock (_lock)

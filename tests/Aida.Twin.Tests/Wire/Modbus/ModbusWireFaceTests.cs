@@ -52,6 +52,25 @@ public class ModbusWireFaceTests
         Assert.Equal(ModbusDataType.Float64, devices[0].Inputs.Single(p => p.Point.Name == "site/facility_energy").Format.Type);
     }
 
+    [Theory]
+    // The maps docs/protocols.md documents, register by register.
+    [InlineData("site", "ambient_dry_bulb 0, ambient_wet_bulb 2, it_power 4, facility_power 6, it_energy 8, facility_energy 12", "")]
+    [InlineData("facility-water", "supply_temperature 0, return_temperature 2, flow 4, pump_power 6, supply_setpoint 8", "supply_setpoint 0, pump_speed 2")]
+    [InlineData("economiser", "enabled 0, heat 2", "enable 0")]
+    [InlineData("chiller-1", "power 0, running 2, fault 4", "enable 0")]
+    [InlineData("dc-1", "fan_power 0", "")]
+    [InlineData("cdu-1", "supply_temperature 0, return_temperature 2, flow 4, pump_power 6, valve 8, pumps_running 10, pump_faults 12, coolant_level 14, supply_setpoint 16", "supply_setpoint 0, pump_speed 2")]
+    [InlineData("crah-1", "supply_air_temperature 0, fan_power 2, running 4, fault 6", "supply_setpoint 0, fan_speed 2, enable 4")]
+    [InlineData("utility-a", "available 0", "")]
+    [InlineData("gen-a", "running 0", "")]
+    [InlineData("tx-a", "load 0", "")]
+    public void Map_IsTheDocumentedOne(string asset, string inputs, string holding)
+    {
+        var device = PlantRegisterMap.Build(TinyPlant()).Single(d => d.Asset == asset);
+        Assert.Equal(inputs, string.Join(", ", device.Inputs.Select(p => $"{p.Point.Name[(asset.Length + 1)..]} {p.Address}")));
+        Assert.Equal(holding, string.Join(", ", device.Holding.Select(s => $"{s.Actuator.Name[(asset.Length + 1)..]} {s.Address}")));
+    }
+
     [Fact]
     public async Task EveryServedPoint_ReadsOverTheWireAsThePlantReadsIt()
     {
