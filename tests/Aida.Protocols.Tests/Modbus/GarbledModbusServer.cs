@@ -21,6 +21,15 @@ internal sealed class GarbledModbusServer : IAsyncDisposable
 
     public IPEndPoint Endpoint => (IPEndPoint)_listener.LocalEndpoint;
 
+    /// <summary>Answers sent that are well-formed exception responses to their request (by chance of the random PDU).</summary>
+    public int ExceptionAnswers => Volatile.Read(ref _exceptions);
+
+    /// <summary>Answers sent that are well-formed normal answers to their request (by chance of the random PDU).</summary>
+    public int ValidAnswers => Volatile.Read(ref _valid);
+
+    private int _exceptions;
+    private int _valid;
+
     public static GarbledModbusServer Start(int seed) => new(seed);
 
     public async ValueTask DisposeAsync()
@@ -32,8 +41,10 @@ internal sealed class GarbledModbusServer : IAsyncDisposable
     }
 
     /// <summary>Answers every request with garbage: a correct header over a random PDU (the connection stays), or a
-    /// truncated frame, or random bytes (then the connection is closed, as the client cannot resynchronise).</summary>
-    private static async Task ServeAsync(TcpListener listener, Random random, CancellationToken ct)
+    /// truncated frame, or random bytes that are no MBAP header (then the connection is closed, as the client cannot
+    /// resynchronise). A random PDU that happens to answer the request properly is counted, so a test can expect every
+    /// other answer to be reported as malformed.</summary>
+    private async Task ServeAsync(TcpListener listener, Random random, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
@@ -67,6 +78,7 @@ internal sealed class GarbledModbusServer : IAsyncDisposable
                             BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(4), (ushort)(pdu.Length + 1));
                             frame[6] = request.Unit;
                             pdu.CopyTo(frame, 7);
+                            Classify(request, frame);
                         }
                         else if (kind == 1)
                         {
@@ -77,6 +89,10 @@ internal sealed class GarbledModbusServer : IAsyncDisposable
                         {
                             frame = new byte[random.Next(1, 30)];
                             random.NextBytes(frame);
+                            if (frame.Length > 2)
+                            {
+                                frame[2] |= 0x01;
+                            }
                         }
 
                         await stream.WriteAsync(frame, ct);
@@ -90,6 +106,25 @@ internal sealed class GarbledModbusServer : IAsyncDisposable
                 {
                 }
             }
+        }
+    }
+
+    private void Classify(ModbusRequest request, byte[] frame)
+    {
+        var decoded = ModbusCodec.DecodeResponse(frame);
+        if (!decoded.Ok || decoded.Message!.Unit != request.Unit || decoded.Message.Function != request.Function)
+        {
+            return;
+        }
+
+        var r = decoded.Message;
+        if (r.IsException)
+        {
+            Interlocked.Increment(ref _exceptions);
+        }
+        else if (r.Registers.Length == request.Count)
+        {
+            Interlocked.Increment(ref _valid);
         }
     }
 

@@ -237,7 +237,10 @@ public class ModbusTcpClientServerTests
             }
         }
 
-        Assert.Equal(Requests, statuses.Where(s => s.Key is ModbusStatus.Ok or ModbusStatus.ExceptionResponse or ModbusStatus.Malformed).Sum(s => s.Value));
+        // Each answer is what it is: the few random PDUs that answer properly are results, every other one is malformed.
+        Assert.Equal(garbage.ValidAnswers, statuses.GetValueOrDefault(ModbusStatus.Ok));
+        Assert.Equal(garbage.ExceptionAnswers, statuses.GetValueOrDefault(ModbusStatus.ExceptionResponse));
+        Assert.Equal(Requests - garbage.ValidAnswers - garbage.ExceptionAnswers, statuses.GetValueOrDefault(ModbusStatus.Malformed));
         Assert.True(statuses.GetValueOrDefault(ModbusStatus.Malformed) > Requests * 0.8, string.Join(", ", statuses));
     }
 

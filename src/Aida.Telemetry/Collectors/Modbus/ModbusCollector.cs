@@ -22,7 +22,8 @@ namespace Aida.Telemetry.Collectors.Modbus;
 /// float32, float64; orders <c>big</c> (default) or <c>little</c>. A reading is sampled as <c>raw * scale + offset</c>;
 /// a float reading of NaN (the device has no value) is not sampled. Each poll reads the batches of
 /// <see cref="ModbusReadPlan"/> in turn; an exception response, timeout or lost connection is reported as an error of the
-/// device (and a garbled answer also as malformed) and the other batches' readings are still stored. A lost connection
+/// device (and a garbled answer also as malformed) and the other batches' readings are still stored; after a timeout or
+/// a lost connection the poll's remaining reads are skipped. A lost connection
 /// is re-opened after a jittered backoff delay (<see cref="ReconnectDelay"/> to <see cref="MaxReconnectDelay"/>).
 /// </remarks>
 public sealed class ModbusCollector : ICollector, IActuatorSource
@@ -156,8 +157,11 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
                 sink.Malformed(Kind, Name, $"reading {what}: {result.Problem}");
             }
 
-            sink.Error(Kind, Name, $"reading {what}: {result.Problem}");
-            if (result.Status is ModbusStatus.ConnectionLost || !client.Connected)
+            // After a timeout the device is likely gone: the poll's other reads would only wait their timeouts too.
+            var stop = result.Status is ModbusStatus.ConnectionLost or ModbusStatus.Timeout || !client.Connected;
+            var skipped = stop && batch != _plan[^1] ? " (the poll's remaining reads skipped)" : "";
+            sink.Error(Kind, Name, $"reading {what}: {result.Problem}{skipped}");
+            if (stop)
             {
                 break;
             }

@@ -121,6 +121,29 @@ public class ModbusCollectorTests
     }
 
     [Fact]
+    public async Task SilentDevice_TimesOutOnTheClock_AndIsReportedAsAnError()
+    {
+        using var site = new ModbusTestSite();
+        using var silent = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var accepting = silent.AcceptTcpClientAsync();
+        var collector = site.Collector(MeterMap, (IPEndPoint)silent.LocalEndpoint);
+        var polls = new PollWatch(collector);
+        using var cts = new CancellationTokenSource();
+        var first = polls.Next();
+        var run = collector.RunAsync(site.Sink, cts.Token);
+        using var connection = await accepting.WaitAsync(ModbusTestSite.Guard);
+
+        await site.AdvanceUntil(first, TimeSpan.FromMilliseconds(100));
+        Assert.False(await first);
+        Assert.Equal((false, 1L, 0L), site.Sink.HealthOf("modbus", "meter-1"));
+        Assert.Contains("no answer to read holding 100+1 of unit 1 within 500 ms", site.Log.ToString(), StringComparison.Ordinal);
+
+        await cts.CancelAsync();
+        await run.WaitAsync(ModbusTestSite.Guard);
+    }
+
+    [Fact]
     public async Task NoDevice_IsReportedAsDown_AndRunAsyncStopsOnCancel()
     {
         using var site = new ModbusTestSite();
@@ -219,13 +242,16 @@ public class ModbusCollectorTests
                 client = await ModbusTcpClient.ConnectAsync(garbage.Endpoint);
             }
 
-            Assert.False(await collector.PollAsync(client, site.Sink, CancellationToken.None).WaitAsync(ModbusTestSite.Guard));
+            await collector.PollAsync(client, site.Sink, CancellationToken.None).WaitAsync(ModbusTestSite.Guard);
         }
 
         await client!.DisposeAsync();
+
+        // Every poll whose answer was not a proper one is an error, and malformed unless it was an exception response.
         var health = site.Sink.HealthOf("modbus", "meter-1");
-        Assert.Equal(Polls, health.Errors);
-        Assert.InRange(health.Malformed, Polls * 8 / 10, Polls);
+        Assert.Equal(Polls - garbage.ValidAnswers, health.Errors);
+        Assert.Equal(Polls - garbage.ValidAnswers - garbage.ExceptionAnswers, health.Malformed);
+        Assert.True(health.Malformed > Polls * 8 / 10, $"{health.Malformed} malformed");
     }
 
     private readonly record struct ActuatorWriteOutcomeView(bool Confirmed, double ReadBack);
