@@ -208,9 +208,10 @@ public static class ExpositionParser
 
         var name = line[..i].ToString();
         List<KeyValuePair<string, string>> labels = [];
-        i = SkipBlanks(line, i);
-        if (i < line.Length && line[i] == '{')
+        var brace = SkipBlanks(line, i);
+        if (brace < line.Length && line[brace] == '{')
         {
+            i = brace;
             var problem = ParseLabels(line, ref i, labels, scratch);
             if (problem is not null)
             {

@@ -12,7 +12,8 @@ internal sealed class NutLineReader(Stream stream)
     private int _end;
 
     /// <summary>The next line without its terminator (a trailing CR is dropped), null at end of stream.</summary>
-    /// <exception cref="NutProtocolException">The line is longer than <see cref="NutLine.MaxLength"/>.</exception>
+    /// <exception cref="NutProtocolException">The line is longer than <see cref="NutLine.MaxLength"/>, or the stream ends
+    /// inside it (a truncated answer).</exception>
     public async Task<string?> ReadLineAsync(CancellationToken ct)
     {
         _line.Clear();
@@ -24,7 +25,7 @@ internal sealed class NutLineReader(Stream stream)
                 _end = await stream.ReadAsync(_buffer, ct).ConfigureAwait(false);
                 if (_end == 0)
                 {
-                    return _line.Count > 0 ? Decode() : null;
+                    return _line.Count > 0 ? throw new NutProtocolException("connection closed in the middle of a line") : null;
                 }
             }
 
