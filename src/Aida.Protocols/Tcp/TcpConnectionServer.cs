@@ -14,6 +14,7 @@ public sealed class TcpConnectionServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _connections = [];
     private Task? _accept;
+    private int _disposed;
 
     /// <param name="endpoint">Where to listen; port 0 picks a free one.</param>
     public TcpConnectionServer(IPEndPoint endpoint, Func<NetworkStream, CancellationToken, Task> serve)
@@ -31,8 +32,14 @@ public sealed class TcpConnectionServer : IAsyncDisposable
         _accept = AcceptLoopAsync(_stop.Token);
     }
 
+    /// <summary>Stops listening and waits for every open connection to close; safe to call twice.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         _listener.Stop();
         if (_accept is not null)
