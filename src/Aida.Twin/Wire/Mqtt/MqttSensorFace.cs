@@ -112,7 +112,7 @@ public sealed class MqttSensorFace : IWireFace
                 _groups.Add(group);
             }
 
-            _published.Add((p.Index, Prefix + "/" + string.Join('/', values) + "/" + quantity));
+            _published.Add((p.Index, string.Join('/', [Prefix, .. values, quantity])));
         }
 
         var commands = options.Commands ?? DefaultCommands;
