@@ -113,7 +113,7 @@ public static class ExpositionParser
         var trimmed = line.TrimStart(" \t");
         if (trimmed.IsEmpty)
         {
-            return openMetrics && line.Length > 0 ? "blank line" : null;
+            return openMetrics ? "blank line (not allowed in OpenMetrics)" : null;
         }
 
         if (trimmed[0] == '#')

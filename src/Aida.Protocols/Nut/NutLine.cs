@@ -149,5 +149,5 @@ public sealed class NutLine
         return sb.Append('"').ToString();
     }
 
-    public override string ToString() => string.Join(' ', Words.Select(w => w.Length == 0 || w.Any(c => c is ' ' or '"' or '\\') ? Quote(w) : w));
+    public override string ToString() => string.Join(' ', Words.Select(w => w.Length == 0 || w.Any(c => c is ' ' or '"' or '\\' || char.IsControl(c)) ? Quote(w) : w));
 }

@@ -99,6 +99,33 @@ public class NutClientTests
     }
 
     [Fact]
+    public void Fuzz_LineParserNeverThrows_AndRefusesEveryUnterminatedQuote()
+    {
+        var random = new Random(5);
+        const string alphabet = "VAR ups\"\\ \t.abc019\u0001\u00e9";
+        for (var i = 0; i < 5000; i++)
+        {
+            var chars = new char[random.Next(0, 60)];
+            for (var k = 0; k < chars.Length; k++)
+            {
+                chars[k] = random.Next(8) == 0 ? (char)random.Next(0, 0xD800) : alphabet[random.Next(alphabet.Length)];
+            }
+
+            var text = new string(chars);
+            var ok = NutLine.TryParse(text, out var line, out var problem);
+            Assert.True(ok || problem.Length > 0);
+            if (ok)
+            {
+                // What parsed quotes back to the same words.
+                Assert.True(NutLine.TryParse(line.ToString(), out var again, out _));
+                Assert.Equal(line.Words, again.Words);
+            }
+
+            Assert.False(NutLine.TryParse("VAR u v \"" + text.Replace("\"", "", StringComparison.Ordinal).TrimEnd('\\'), out _, out _));
+        }
+    }
+
+    [Fact]
     public async Task Server_AnswersAsUpsd_AndTheClientReadsIt()
     {
         var snapshot = new List<NutUpsSnapshot> { new("ups-1a", "Room \"A\"", [new("ups.status", "OB DISCHRG"), new("battery.charge", "87.5")]) };

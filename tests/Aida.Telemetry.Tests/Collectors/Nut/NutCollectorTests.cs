@@ -81,6 +81,36 @@ public class NutCollectorTests
         Assert.Equal(1, rig.Sink.HealthOf("nut", "gone").Errors);
     }
 
+    [Fact]
+    public async Task Run_RetriesWithBackoffOnTheSiteClock_UntilUpsdAnswers()
+    {
+        using var rig = new CollectorRig();
+        var plant = new FakePlant();
+        plant.AddPoint("ups-1", "output_power", "aida_ups_output_power_watts", 1000, ("asset", "ups-1"));
+        plant.AddPoint("ups-1", "on_battery", "aida_ups_on_battery", 0, ("asset", "ups-1"));
+        plant.AddPoint("ups-1", "battery", "aida_ups_battery_ratio", 1, ("asset", "ups-1"));
+        var port = Peers.PeerProcess.FreePort();
+        var collector = new NutCollector(rig.Settings("ups", interval: TimeSpan.FromSeconds(5)), "127.0.0.1", port);
+        using var cts = new CancellationTokenSource();
+        var run = collector.RunAsync(rig.Sink, cts.Token);
+        await Scrape.ScrapeCollectorTests.WaitUntil(() => rig.Sink.HealthOf("nut", "ups").Errors == 1);
+
+        // Nobody listens yet: it waits its backoff on the fake clock, not in real time.
+        await using var face = new UpsdFace(plant, [new Ups("ups-1", "tx", 2000, UpsMode.Eco, TimeSpan.FromMinutes(10))], port);
+        await face.StartAsync(default);
+        Assert.Equal(1, rig.Sink.HealthOf("nut", "ups").Errors);
+        // The first backoff is at most 1 s of site time; advance until its timer (registered just after the error) fires.
+        await Scrape.ScrapeCollectorTests.WaitUntil(() =>
+        {
+            rig.Fake.Advance(TimeSpan.FromMilliseconds(250));
+            return rig.Sink.HealthOf("nut", "ups").Up;
+        });
+        Assert.Equal(50, rig.Last("nut_ups_load", ("ups", "ups-1")));
+
+        await cts.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
     [Theory]
     [InlineData("battery.charge", "nut_battery_charge")]
     [InlineData("input.voltage", "nut_input_voltage")]
