@@ -11,11 +11,11 @@ internal sealed class CollectorRig : IDisposable
 {
     public static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
 
-    public CollectorRig(TimeProvider? clock = null)
+    public CollectorRig(TimeProvider? clock = null, string site = "s1")
     {
         Clock = clock ?? new FakeTimeProvider(T0);
         Store = new Tsdb(new TsdbOptions { Clock = Clock, FutureTolerance = TimeSpan.FromDays(3650) });
-        Sink = new CollectorSink(Store, Labels.From(("site", "s1")), Clock, Log);
+        Sink = new CollectorSink(Store, Labels.From(("site", site)), Clock, Log);
     }
 
     public TimeProvider Clock { get; }
