@@ -331,6 +331,11 @@ public static class ExpositionParser
             }
 
             var labelName = line[nameStart..i].ToString();
+            if (labelName.StartsWith("__", StringComparison.Ordinal))
+            {
+                return $"label name {labelName} is reserved (names starting with __)";
+            }
+
             i = SkipBlanks(line, i);
             if (i >= line.Length || line[i] != '=')
             {

@@ -77,6 +77,7 @@ public class ExpositionParserTests
     [InlineData("m 1 2 3", "unexpected text")] // trailing garbage
     [InlineData("9m 1", "expected a metric name")] // name starts with a digit
     [InlineData("# TYPE m bogus", "unknown type")] // unknown family type
+    [InlineData("m{__name__=\"other\"} 1", "reserved")] // a scraped label may not rename the series
     public void BadLines_AreReportedWithTheirLineNumber_AndTheRestIsKept(string bad, string problem)
     {
         var doc = ExpositionParser.Parse($"good 1\n{bad}\nalso_good 2\n", ExpositionFormat.PrometheusText);
@@ -90,6 +91,7 @@ public class ExpositionParserTests
     public void OpenMetrics_WithoutEof_OrWithContentAfterIt_IsAnError()
     {
         Assert.Contains("missing # EOF", ExpositionParser.Parse("a 1\n", ExpositionFormat.OpenMetrics).Errors.Single().Message, StringComparison.Ordinal);
+        Assert.Equal(2, ExpositionParser.Parse("a 1\n\n# EOF\n", ExpositionFormat.OpenMetrics).Errors.Single().Line); // no blank lines
         var after = ExpositionParser.Parse("a 1\n# EOF\nb 2\n", ExpositionFormat.OpenMetrics);
         Assert.Equal(3, after.Errors.Single().Line);
         Assert.Single(after.Samples);
