@@ -11,10 +11,24 @@ public sealed class ExpositionWriter(StringBuilder output, ExpositionFormat form
     public ExpositionFormat Format { get; } = format;
 
     /// <summary>Starts a family. <paramref name="type"/> is <c>gauge</c>, <c>counter</c>, ...; OpenMetrics names a
-    /// counter's family without its <c>_total</c> suffix, which this handles.</summary>
+    /// counter's family without its <c>_total</c> suffix, which this handles, and requires that suffix on a counter's
+    /// samples, so a counter named without it (DCGM's <c>DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION</c>) is typed
+    /// <c>unknown</c> there.</summary>
     public void Family(string name, string help, string type)
     {
-        var family = Format == ExpositionFormat.OpenMetrics && type == "counter" && name.EndsWith("_total", StringComparison.Ordinal) ? name[..^6] : name;
+        var family = name;
+        if (Format == ExpositionFormat.OpenMetrics && type == "counter")
+        {
+            if (name.EndsWith("_total", StringComparison.Ordinal))
+            {
+                family = name[..^6];
+            }
+            else
+            {
+                type = "unknown";
+            }
+        }
+
         output.Append("# HELP ").Append(family).Append(' ');
         foreach (var c in help)
         {

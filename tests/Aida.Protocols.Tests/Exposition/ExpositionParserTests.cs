@@ -106,7 +106,7 @@ public class ExpositionParserTests
         var writer = new ExpositionWriter(sb, format);
         writer.Family("aida_energy_joules_total", "Energy \"used\"\nsince start.", "counter");
         writer.Sample("aida_energy_joules_total", [new("rack", "r\"1\\\n")], 1.5e300, 1_700_000_000_123);
-        writer.Family("aida_odd", "odd values", "gauge");
+        writer.Family("aida_odd", "odd values", "counter"); // a counter without _total: unknown in OpenMetrics
         writer.Sample("aida_odd", [], double.NaN);
         writer.Sample("aida_odd", [new("k", "v")], double.NegativeInfinity);
         writer.Sample("aida_odd", [new("k", "w")], 0.1);
@@ -121,7 +121,9 @@ public class ExpositionParserTests
         Assert.Equal(double.NegativeInfinity, doc.Samples[2].Value);
         Assert.Equal(0.1, doc.Samples[3].Value);
         var family = format == ExpositionFormat.OpenMetrics ? "aida_energy_joules" : "aida_energy_joules_total";
+        Assert.Equal("counter", doc.Families[family].Type);
         Assert.Equal("Energy \"used\"\nsince start.", doc.Families[family].Help);
+        Assert.Equal(format == ExpositionFormat.OpenMetrics ? "unknown" : "counter", doc.Families["aida_odd"].Type);
     }
 
     [Theory]

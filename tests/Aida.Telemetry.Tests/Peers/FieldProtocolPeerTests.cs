@@ -55,6 +55,40 @@ public sealed class FieldProtocolPeerTests
     }
 
     [SkippableFact]
+    public async Task Prometheus_ScrapesTheTwinsDcgmFace_InOpenMetrics()
+    {
+        var catalog = new DcgmCatalog();
+        await using var face = new Aida.Twin.Wire.Dcgm.DcgmExporterFace(catalog);
+        face.GpusSampled(0, [55, 66], [500, 600], [40, 50]);
+        face.GpusSampled(1000, [55, 66], [500, 600], [40, 50]);
+        await face.StartAsync(default);
+        var target = face.Urls.Single();
+        await using var prometheus = await PrometheusPeer.StartAsync(
+            $"scrape_configs:\n  - job_name: dcgm\n    scrape_interval: 1s\n    static_configs: [{{targets: ['{target.Authority}']}}]\n");
+
+        using var http = new HttpClient();
+        var engine = new Aida.Telemetry.Query.RemoteQueryEngine(http, prometheus.BaseUrl);
+        var deadline = DateTime.UtcNow + Bound;
+        while (true)
+        {
+            var up = await engine.QueryAsync("up{job=\"dcgm\"} == 1 and on() count(DCGM_FI_DEV_GPU_TEMP) == 2", DateTimeOffset.UtcNow);
+            if (up.Series.Count == 1)
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "Prometheus did not scrape the face within 30 s:\n" + prometheus.Output());
+            await Task.Delay(250);
+        }
+
+        var temp = await engine.QueryAsync("DCGM_FI_DEV_GPU_TEMP{UUID=\"GPU-y\"}", DateTimeOffset.UtcNow);
+        Assert.Equal(66, temp.Series.Single().Samples.Single().Value);
+        Assert.Equal("h1", temp.Series.Single().Labels.Get("hall"));
+        var energy = await engine.QueryAsync("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{UUID=\"GPU-x\"}", DateTimeOffset.UtcNow);
+        Assert.Equal(500_000, energy.Series.Single().Samples.Single().Value);
+    }
+
+    [SkippableFact]
     public async Task Upsd_DummyUps_ValuesAndAStatusChangeToOnBattery()
     {
         using var upsd = await UpsdPeer.StartNewAsync();
@@ -196,6 +230,15 @@ public sealed class FieldProtocolPeerTests
         Assert.True(rig.Sink.HealthOf("mqtt", "room").Up);
         await cts.CancelAsync();
         await run.WaitAsync(Bound);
+    }
+
+    private sealed class DcgmCatalog : Aida.Model.Plant.IGpuCatalog
+    {
+        public IReadOnlyList<Aida.Model.Plant.GpuInfo> Gpus { get; } =
+        [
+            new("r1", "h1", "row1", "r1-tray01", 0, "GPU-x", "NVIDIA GB200"),
+            new("r1", "h1", "row1", "r1-tray01", 1, "GPU-y", "NVIDIA GB200"),
+        ];
     }
 
     private static async Task<IMqttClient> ConnectAsync(int port, string id)
