@@ -82,6 +82,50 @@ public class NutCollectorTests
     }
 
     [Fact]
+    public async Task Fuzz_TruncatedAndGarbledAnswers_EachPollCountedMalformed_NothingThrown()
+    {
+        using var rig = new CollectorRig();
+        const string valid = "BEGIN LIST VAR ups1\nVAR ups1 battery.charge \"100\"\nVAR ups1 ups.status \"OL\"\nEND LIST VAR ups1\n";
+        var random = new Random(3);
+        var answers = new Queue<byte[]>();
+        for (var i = 0; i < 300; i++)
+        {
+            var cut = Encoding.UTF8.GetBytes(valid[..random.Next(valid.Length - 1)]);
+            if (i % 3 == 0 && cut.Length > 0)
+            {
+                cut[random.Next(cut.Length)] = (byte)random.Next(256);
+            }
+
+            answers.Enqueue(cut);
+        }
+
+        await using var peer = new TcpConnectionServer(new IPEndPoint(IPAddress.Loopback, 0), async (stream, ct) =>
+        {
+            var buffer = new byte[256];
+            _ = await stream.ReadAsync(buffer, ct);
+            byte[] answer;
+            lock (answers)
+            {
+                answer = answers.Dequeue();
+            }
+
+            await stream.WriteAsync(answer, ct); // then close: the answer is cut short
+        });
+        peer.Start();
+        var collector = new NutCollector(rig.Settings("fuzzed"), "127.0.0.1", peer.Endpoint.Port, ["ups1"]);
+        for (var i = 0; i < 300; i++)
+        {
+            var (ok, client) = await collector.PollOnceAsync(null, rig.Sink, default);
+            Assert.False(ok);
+            Assert.Null(client);
+        }
+
+        var health = rig.Sink.HealthOf("nut", "fuzzed");
+        Assert.Equal(300, health.Errors);
+        Assert.Equal(300, health.Malformed);
+    }
+
+    [Fact]
     public async Task Run_RetriesWithBackoffOnTheSiteClock_UntilUpsdAnswers()
     {
         using var rig = new CollectorRig();
