@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using Aida.Telemetry.RemoteWrite;
 using Aida.Telemetry.Series;
+using Aida.Telemetry.Storage;
 using Aida.Telemetry.Tests.Http;
 using Microsoft.Extensions.Time.Testing;
 using Snappier;
@@ -192,6 +193,71 @@ public class RemoteWriteReceiverTests
         Assert.Equal([new Sample(NowMs, 42)], _appender.SamplesOf(Labels.Metric("ci_rw", ("job", "ci"))));
     }
 
+    [Fact]
+    public async Task IntoTheStore_EverySampleLandsInItsSeries_AndRefusalsAreCountedAsInPrometheus()
+    {
+        // A Tsdb takes a request in one AppendBatch; the answer must be what per-sample appends would give.
+        using var store = new Tsdb(new TsdbOptions { Clock = _clock });
+        var up = Labels.Metric("up", ("job", "a"));
+        var temp = Labels.Metric("temp_celsius", ("rack", "r1"));
+        await using var host = await TestServerHost.StartAsync(e => e.MapRemoteWrite(store, _clock));
+        using (var first = Content(WriteRequestCodec.EncodeCompressed([
+            new SeriesSamples(up, [new Sample(NowMs - 2000, 1), new Sample(NowMs - 1000, 0)]),
+            new SeriesSamples(temp, [new Sample(NowMs, 21.5)])])))
+        {
+            using var response = await host.Client.PostAsync("/api/v1/write", first);
+            Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+            Assert.Equal("3", response.Headers.GetValues("X-Aida-Samples-Appended").Single());
+        }
+
+        // An identical resend of the newest sample is ignored, an older one is out of order, a new one is stored.
+        using var second = Content(WriteRequestCodec.EncodeCompressed([
+            new SeriesSamples(temp, [new Sample(NowMs, 21.5)]),
+            new SeriesSamples(up, [new Sample(NowMs - 1500, 7), new Sample(NowMs - 500, 1)])]));
+        using var refused = await host.Client.PostAsync("/api/v1/write", second);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal("1", refused.Headers.GetValues("X-Aida-Samples-Appended").Single());
+        var text = await refused.Content.ReadAsStringAsync();
+        Assert.StartsWith("out of order sample for series up{job=\"a\"}: 1 samples refused (1 out of order", text, StringComparison.Ordinal);
+        Assert.Contains("1 identical duplicates ignored", text, StringComparison.Ordinal);
+
+        var stored = store.Select(long.MinValue, long.MaxValue, [LabelMatcher.MetricName("up")]).Single();
+        Assert.Equal([new Sample(NowMs - 2000, 1), new Sample(NowMs - 1000, 0), new Sample(NowMs - 500, 1)], stored.Samples);
+        Assert.Equal([new Sample(NowMs, 21.5)], store.Select(long.MinValue, long.MaxValue, [LabelMatcher.MetricName("temp_celsius")]).Single().Samples);
+    }
+
+    [Fact]
+    public async Task IntoTheStore_AnInvalidSeries_CreatesNoSeriesAtAll()
+    {
+        using var store = new Tsdb(new TsdbOptions { Clock = _clock });
+        await using var host = await TestServerHost.StartAsync(e => e.MapRemoteWrite(store, _clock));
+        using var content = Content(WriteRequestCodec.EncodeCompressed([
+            new SeriesSamples(Labels.Metric("good"), [new Sample(NowMs, 1)]),
+            new SeriesSamples(Labels.Metric("bad", ("bad-label", "x")), [new Sample(NowMs, 1)])]));
+        using var response = await host.Client.PostAsync("/api/v1/write", content);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(0, store.Stats.SeriesCount);
+        Assert.Equal(0, store.Stats.SampleCount);
+    }
+
+    [Fact]
+    public async Task BodyWithoutContentLength_LargerThanTheFirstBuffer_IsReadWhole()
+    {
+        // 3,000 series with random label values compress to several times the first 16 KiB buffer; a stream of unknown
+        // length is sent chunked.
+        var random = new Random(7);
+        var series = Enumerable.Range(0, 3000).Select(i => new SeriesSamples(Labels.Metric("m", ("id", Convert.ToHexString(BitConverter.GetBytes(random.NextInt64())))), [new Sample(NowMs, i)])).ToArray();
+        var body = WriteRequestCodec.EncodeCompressed(series);
+        Assert.True(body.Length > 64 * 1024);
+        await using var host = await TestServerHost.StartAsync(e => e.MapRemoteWrite(_appender, _clock));
+        using var content = new StreamContent(new UnseekableStream(body));
+        content.Headers.ContentType = new MediaTypeHeaderValue(WriteRequestCodec.ContentType);
+        content.Headers.ContentEncoding.Add("snappy");
+        using var response = await host.Client.PostAsync("/api/v1/write", content);
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(3000, _appender.TotalSamples);
+    }
+
     private Task<(HttpStatusCode Status, string Text)> PostAsync(params SeriesSamples[] series) => PostRawAsync(WriteRequestCodec.EncodeCompressed(series));
 
     private async Task<(HttpStatusCode Status, string Text)> PostRawAsync(byte[] body)
@@ -209,5 +275,11 @@ public class RemoteWriteReceiverTests
         content.Headers.ContentEncoding.Add("snappy");
         content.Headers.Add("X-Prometheus-Remote-Write-Version", WriteRequestCodec.ProtocolVersion);
         return content;
+    }
+
+    /// <summary>A stream that hides its length, so the client sends it chunked.</summary>
+    private sealed class UnseekableStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
     }
 }
