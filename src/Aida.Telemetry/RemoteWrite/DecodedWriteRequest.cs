@@ -5,9 +5,10 @@ namespace Aida.Telemetry.RemoteWrite;
 /// <summary>A <c>WriteRequest</c> decoded without building a string: for each time series, where its label fields lie in
 /// the protobuf and its run of samples in flat arrays.</summary>
 /// <remarks>
-/// Labels become strings only when asked (<see cref="WriteRequestCodec.DecodeLabels(DecodedWriteRequest, int)"/>). The
-/// protobuf and the arrays are rented from the shared array pools and go back on <see cref="Dispose"/>, so decoding
-/// allocates nothing per sample.
+/// The label bytes are what <see cref="SeriesRefCache"/> is keyed on; labels become strings
+/// (<see cref="WriteRequestCodec.DecodeLabels(DecodedWriteRequest, int)"/>) only for series the cache does not know. The
+/// protobuf and the arrays are rented from the shared array pools and go back on <see cref="Dispose"/>, so a request
+/// allocates nothing per series or sample.
 /// </remarks>
 internal sealed class DecodedWriteRequest : IDisposable
 {

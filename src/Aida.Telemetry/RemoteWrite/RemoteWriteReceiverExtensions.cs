@@ -27,18 +27,19 @@ public static class RemoteWriteReceiverExtensions
     /// handler answers 400 for them so that senders do not retry; unlike Prometheus, whose appender rolls the request back,
     /// the samples the store accepted stay (<see cref="ISampleAppender"/> has no rollback). Identical duplicates (a resent
     /// request) are accepted silently, as in Prometheus.</para>
-    /// <para>The body, the decompressed protobuf and the decoded samples live in pooled arrays. A <see cref="Tsdb"/> takes
-    /// each request's samples in one <see cref="Tsdb.AppendBatch"/> (one lock); another appender gets one
-    /// <see cref="ISampleAppender.Append"/> per sample.</para>
+    /// <para>Series are looked up by the bytes of their labels as sent (<see cref="SeriesRefCache"/>, one per mapping), so
+    /// a known series is never decoded into strings again. A <see cref="Tsdb"/> takes each request's samples in one
+    /// <see cref="Tsdb.AppendBatch"/> (one lock); another appender gets one <see cref="ISampleAppender.Append"/> per sample.</para>
     /// </remarks>
     public static IEndpointConventionBuilder MapRemoteWrite(this IEndpointRouteBuilder endpoints, ISampleAppender appender, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(appender);
         ArgumentNullException.ThrowIfNull(clock);
-        return endpoints.MapPost("/api/v1/write", (HttpContext context) => HandleAsync(context, appender, clock));
+        var cache = new SeriesRefCache();
+        return endpoints.MapPost("/api/v1/write", (HttpContext context) => HandleAsync(context, appender, cache, clock));
     }
 
-    private static async Task HandleAsync(HttpContext context, ISampleAppender appender, TimeProvider clock)
+    private static async Task HandleAsync(HttpContext context, ISampleAppender appender, SeriesRefCache cache, TimeProvider clock)
     {
         var encoding = context.Request.Headers.ContentEncoding.ToString();
         if (encoding.Length > 0 && !string.Equals(encoding.Trim(), "snappy", StringComparison.OrdinalIgnoreCase))
@@ -69,7 +70,7 @@ public static class RemoteWriteReceiverExtensions
         ReceiveResult result;
         try
         {
-            result = Receive(body.AsSpan(0, length), appender, clock.GetUtcNow().ToUnixTimeMilliseconds() + (long)MaxAheadTime.TotalMilliseconds);
+            result = Receive(body.AsSpan(0, length), appender, cache, clock.GetUtcNow().ToUnixTimeMilliseconds() + (long)MaxAheadTime.TotalMilliseconds);
         }
         finally
         {
@@ -91,7 +92,7 @@ public static class RemoteWriteReceiverExtensions
     }
 
     /// <summary>Decodes, validates and appends one request body (snappy-compressed protobuf).</summary>
-    internal static ReceiveResult Receive(ReadOnlySpan<byte> body, ISampleAppender appender, long maxTimestampMs)
+    internal static ReceiveResult Receive(ReadOnlySpan<byte> body, ISampleAppender appender, SeriesRefCache cache, long maxTimestampMs)
     {
         DecodedWriteRequest request;
         try
@@ -105,40 +106,58 @@ public static class RemoteWriteReceiverExtensions
 
         using (request)
         {
-            Labels[] labels;
+            var refs = ArrayPool<int>.Shared.Rent(Math.Max(request.SeriesCount, 1));
             try
             {
-                labels = DecodeLabels(request);
+                Labels?[]? decoded;
+                try
+                {
+                    decoded = Resolve(request, cache, refs);
+                }
+                catch (RemoteWriteFormatException e)
+                {
+                    return ReceiveResult.Rejected(e.Message);
+                }
+
+                return Validate(request, decoded, maxTimestampMs) is { } problem
+                    ? ReceiveResult.Rejected(problem)
+                    : Append(request, decoded, refs, appender, cache);
             }
-            catch (RemoteWriteFormatException e)
+            finally
             {
-                return ReceiveResult.Rejected(e.Message);
+                ArrayPool<int>.Shared.Return(refs);
+            }
+        }
+    }
+
+    /// <summary>Sets each series' reference from the cache; for a series the cache does not know, sets -1 and decodes its
+    /// labels into the returned array (null when every series was known).</summary>
+    private static Labels?[]? Resolve(DecodedWriteRequest request, SeriesRefCache cache, int[] refs)
+    {
+        Labels?[]? decoded = null;
+        for (var i = 0; i < request.SeriesCount; i++)
+        {
+            if (request.Series(i).LabelBytesOnly && cache.TryGet(request.LabelBytes(i), cache.Hash(request.LabelBytes(i)), out refs[i]))
+            {
+                continue;
             }
 
-            return Validate(request, labels, maxTimestampMs) is { } problem
-                ? ReceiveResult.Rejected(problem)
-                : Append(request, labels, appender);
-        }
-    }
-
-    private static Labels[] DecodeLabels(DecodedWriteRequest request)
-    {
-        var labels = new Labels[request.SeriesCount];
-        for (var i = 0; i < labels.Length; i++)
-        {
-            labels[i] = WriteRequestCodec.DecodeLabels(request, i);
+            refs[i] = -1;
+            decoded ??= new Labels?[request.SeriesCount];
+            decoded[i] = WriteRequestCodec.DecodeLabels(request, i);
         }
 
-        return labels;
+        return decoded;
     }
 
-    /// <summary>Null when every series of the request may be appended, otherwise the first problem.</summary>
-    private static string? Validate(DecodedWriteRequest request, Labels[] labels, long maxTimestampMs)
+    /// <summary>Null when every series of the request may be appended, otherwise the first problem. Series the cache
+    /// knew passed the label rules when they were first seen.</summary>
+    private static string? Validate(DecodedWriteRequest request, Labels?[]? decoded, long maxTimestampMs)
     {
         var timestamps = request.Timestamps;
         for (var i = 0; i < request.SeriesCount; i++)
         {
-            if (LabelRules.Validate(labels[i]) is { } labelProblem)
+            if (decoded?[i] is { } labels && LabelRules.Validate(labels) is { } labelProblem)
             {
                 return $"time series #{i}: {labelProblem}";
             }
@@ -149,12 +168,12 @@ public static class RemoteWriteReceiverExtensions
             {
                 if (j > 0 && samples[j] < samples[j - 1])
                 {
-                    return $"out of order sample: samples of {labels[i]} are not sorted by time (sample #{j} at {samples[j]} ms follows {samples[j - 1]} ms)";
+                    return $"out of order sample: samples of {LabelsOf(request, decoded, i)} are not sorted by time (sample #{j} at {samples[j]} ms follows {samples[j - 1]} ms)";
                 }
 
                 if (samples[j] > maxTimestampMs)
                 {
-                    return $"out of bounds: sample of {labels[i]} at {samples[j]} ms is more than {MaxAheadTime.TotalMinutes:0} minutes in the future";
+                    return $"out of bounds: sample of {LabelsOf(request, decoded, i)} at {samples[j]} ms is more than {MaxAheadTime.TotalMinutes:0} minutes in the future";
                 }
             }
         }
@@ -162,8 +181,8 @@ public static class RemoteWriteReceiverExtensions
         return null;
     }
 
-    /// <summary>Looks up (or creates) every series, then appends every sample of the request.</summary>
-    private static ReceiveResult Append(DecodedWriteRequest request, Labels[] labels, ISampleAppender appender)
+    /// <summary>Creates the series the cache did not know, then appends every sample of the request.</summary>
+    private static ReceiveResult Append(DecodedWriteRequest request, Labels?[]? decoded, int[] refs, ISampleAppender appender, SeriesRefCache cache)
     {
         var count = request.SampleCount;
         var seriesOfSample = ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
@@ -178,7 +197,16 @@ public static class RemoteWriteReceiverExtensions
                     continue;
                 }
 
-                seriesOfSample.AsSpan(entry.FirstSample, entry.SampleCount).Fill(appender.GetOrCreateSeries(labels[i]));
+                if (refs[i] < 0)
+                {
+                    refs[i] = appender.GetOrCreateSeries(decoded![i]!);
+                    if (entry.LabelBytesOnly)
+                    {
+                        cache.Add(request.LabelBytes(i), cache.Hash(request.LabelBytes(i)), refs[i]);
+                    }
+                }
+
+                seriesOfSample.AsSpan(entry.FirstSample, entry.SampleCount).Fill(refs[i]);
             }
 
             var series = seriesOfSample.AsSpan(0, count);
@@ -205,7 +233,7 @@ public static class RemoteWriteReceiverExtensions
 
             return tally.Refused == 0
                 ? ReceiveResult.Stored(tally.Appended)
-                : ReceiveResult.PartlyRefused(tally.Appended, tally.Describe(labels[SeriesOfSample(request, tally.FirstRefusedSample)]));
+                : ReceiveResult.PartlyRefused(tally.Appended, tally.Describe(LabelsOf(request, decoded, SeriesOfSample(request, tally.FirstRefusedSample))));
         }
         finally
         {
@@ -213,6 +241,9 @@ public static class RemoteWriteReceiverExtensions
             ArrayPool<AppendStatus>.Shared.Return(statuses);
         }
     }
+
+    private static Labels LabelsOf(DecodedWriteRequest request, Labels?[]? decoded, int series) =>
+        decoded?[series] ?? WriteRequestCodec.DecodeLabels(request, series);
 
     private static int SeriesOfSample(DecodedWriteRequest request, int sample)
     {
