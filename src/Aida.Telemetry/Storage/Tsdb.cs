@@ -940,7 +940,12 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IDisposable
 
         public long UnknownSeriesSamples { get; private set; }
 
-        public void OnSeries(int walId, Labels labels) => _byWalId[walId] = tsdb._series[tsdb.GetOrAddSeries(labels)];
+        public void OnSeries(int walId, Labels labels)
+        {
+            // Not tsdb._series[tsdb.GetOrAddSeries(labels)]: the array would be read before the call that may grow it.
+            var id = tsdb.GetOrAddSeries(labels);
+            _byWalId[walId] = tsdb._series[id];
+        }
 
         public void OnSample(int walId, long timestampMs, double value)
         {

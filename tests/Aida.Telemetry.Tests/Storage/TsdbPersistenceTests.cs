@@ -74,6 +74,29 @@ public sealed class TsdbPersistenceTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Reopen_ReplaysAWalOfManySeries()
+    {
+        // Regression: replay grew the series array (64, 128, ...) while indexing the array it had read before growing it,
+        // so a WAL naming more than 64 series not yet in blocks threw IndexOutOfRangeException on open.
+        List<SeriesSamples> before;
+        using (var db = Open())
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                var id = db.GetOrCreateSeries(Labels.Metric("m", ("i", i.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+                Assert.Equal(AppendStatus.Ok, db.Append(id, T0 - i, i));
+            }
+
+            before = All(db);
+        }
+
+        using var reopened = Open();
+        Assert.True(reopened.Recovery.IsClean, string.Join("; ", reopened.Recovery.Problems));
+        Assert.Equal(300, reopened.Stats.SeriesCount);
+        AssertSame(before, All(reopened));
+    }
+
+    [Fact]
     public void Wal_IsFlushedWhenTheIntervalHasElapsedAtTheNextAppend()
     {
         using var db = Open();
