@@ -330,6 +330,15 @@ public static class WriteRequestCodec
 
     private static void DecodeSample(ReadOnlySpan<byte> span, long baseOffset, DecodedWriteRequest into)
     {
+        // What senders write: the value (field 1, fixed64) then the timestamp (field 2, a varint) and nothing else. Anything
+        // else (fields left out, other order, unknown fields, a malformed varint) takes the general path below.
+        if (span.Length >= 11 && span[0] == ((1 << 3) | WireFixed64) && span[9] == ((2 << 3) | WireVarint)
+            && TryReadVarint(span[10..], out var t, out var used) && used == span.Length - 10)
+        {
+            into.AddSample((long)t, BitConverter.UInt64BitsToDouble(BinaryPrimitives.ReadUInt64LittleEndian(span[1..])));
+            return;
+        }
+
         double value = 0;
         long timestamp = 0;
         var r = new ProtoReader(span, baseOffset);
@@ -353,6 +362,30 @@ public static class WriteRequestCodec
         }
 
         into.AddSample(timestamp, value);
+    }
+
+    /// <summary>A varint at the start of <paramref name="span"/>; false when truncated or longer than 64 bits.</summary>
+    private static bool TryReadVarint(ReadOnlySpan<byte> span, out ulong value, out int length)
+    {
+        value = 0;
+        for (var i = 0; i < span.Length && i < 10; i++)
+        {
+            var b = span[i];
+            if (i == 9 && b > 1)
+            {
+                break;
+            }
+
+            value |= (ulong)(b & 0x7f) << (7 * i);
+            if (b < 0x80)
+            {
+                length = i + 1;
+                return true;
+            }
+        }
+
+        length = 0;
+        return false;
     }
 
     private static void Expect(int wire, int expected, string field, long offset)
