@@ -81,6 +81,11 @@ internal sealed class DecodedWriteRequest : IDisposable
 
     public void Dispose()
     {
+        if (_series.Length == 0)
+        {
+            return; // already disposed: the arrays went back to the pools
+        }
+
         ArrayPool<byte>.Shared.Return(_protobuf);
         ArrayPool<TimeSeriesEntry>.Shared.Return(_series);
         ArrayPool<long>.Shared.Return(_timestamps);
