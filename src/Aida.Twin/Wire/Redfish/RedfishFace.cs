@@ -76,6 +76,7 @@ public sealed class RedfishFace : IWireFace
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders(); // a failure to bind is thrown to the caller; requests are not logged
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, SilentHostLifetime>();
         builder.WebHost.ConfigureKestrel(k => k.Listen(_endpoint));
         var app = builder.Build();
         app.MapGet(Root, () => Json(ServiceRoot()));

@@ -1,0 +1,100 @@
+using System.Net;
+using System.Text;
+using Aida.Twin.Simulation;
+using Aida.Twin.Wire;
+using Aida.Twin.Wire.Redfish;
+
+namespace Aida.Cli;
+
+/// <summary>The twin over the wire: a simulator with no operator of its own (whoever operates it does so over the wire),
+/// behind a lock, and every wire face serving it.</summary>
+/// <remarks>Ports from the base port, in this order: Redfish (one service, a chassis per rack). With base port 0 every
+/// face takes free ports.</remarks>
+internal sealed class TwinServer : IAsyncDisposable
+{
+    private readonly List<IWireFace> _faces = [];
+
+    private TwinServer(Simulator simulator)
+    {
+        Simulator = simulator;
+        Plant = new SynchronizedPlant(simulator.Plant);
+    }
+
+    public Simulator Simulator { get; }
+
+    /// <summary>The plant the faces serve; step it only under <see cref="SynchronizedPlant.Gate"/>.</summary>
+    public SynchronizedPlant Plant { get; }
+
+    public IReadOnlyList<IWireFace> Faces => _faces;
+
+    /// <summary>Builds the faces for <paramref name="simulator"/> and starts them: the plant takes one step first, so the
+    /// faces serve a running plant rather than its empty initial state.</summary>
+    /// <param name="speed">Plant seconds per wall second: the site entries poll at the points' interval divided by it.</param>
+    public static async Task<TwinServer> StartAsync(Simulator simulator, IPAddress host, int basePort, double speed, CancellationToken ct)
+    {
+        var server = new TwinServer(simulator);
+        simulator.AdvanceSteps(1);
+        var poll = Poll(TimeSpan.FromSeconds(10), speed);
+        int Port(int offset) => basePort == 0 ? 0 : basePort + offset;
+        server._faces.Add(new RedfishFace(server.Plant, new IPEndPoint(host, Port(0)), poll));
+        try
+        {
+            foreach (var face in server._faces)
+            {
+                await face.StartAsync(ct);
+            }
+        }
+        catch (IOException e)
+        {
+            await server.DisposeAsync();
+            throw new BadInputException($"--base-port: {e.Message} (another aida twin serve? choose another --base-port, or 0 for free ports)", e);
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+
+        return server;
+    }
+
+    /// <summary>A site file collecting everything the faces serve.</summary>
+    public string SiteFile()
+    {
+        var site = Plant.Points.Count > 0 && Plant.Points[0].Labels.TryGetValue("site", out var s) ? s : Simulator.Scenario.Factory.Site.Name;
+        var b = new StringBuilder();
+        b.Append("# Written by `aida twin serve --write-site`: collects everything the twin serves over the wire.\n");
+        b.Append("site: ").Append(SiteEntryYaml.Quote(site)).Append('\n');
+        b.Append("collectors:\n");
+        foreach (var face in _faces)
+        {
+            b.Append(face.SiteCollectors());
+        }
+
+        return b.ToString();
+    }
+
+    /// <summary>Advances the plant by <paramref name="steps"/> under the lock the faces read through.</summary>
+    public void Advance(long steps)
+    {
+        lock (Plant.Gate)
+        {
+            Simulator.AdvanceSteps(steps);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var face in _faces)
+        {
+            await face.DisposeAsync();
+        }
+
+        _faces.Clear();
+    }
+
+    // Sensors sample every 10 s of plant time at most (facility points): at N× speed that is 10/N s of wall time, but
+    // never poll faster than 10 times a second.
+    private static TimeSpan Poll(TimeSpan plantInterval, double speed) =>
+        TimeSpan.FromMilliseconds(Math.Max(100, Math.Round(plantInterval.TotalMilliseconds / speed)));
+}
