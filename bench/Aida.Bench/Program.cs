@@ -6,6 +6,8 @@ return args.FirstOrDefault() switch
 {
     "storage-report" => StorageReport.Run(args[1..], Console.Out),
     "remote-write-load" => await RemoteWriteLoad.RunAsync(args[1..], Console.Out),
+    "modbus-poll" => await ModbusPollLoad.RunAsync(args[1..], Console.Out),
+    "modbus-serve" => await ModbusPollLoad.ServeAsync(args[1..], Console.Out),
     _ => RunBenchmarks(args),
 };
 

@@ -64,6 +64,10 @@ internal static class Aggregations
 
         var groups = new Dictionary<Labels, Group>();
         var order = new List<Group>();
+
+        // Without by/without labels every sample falls in one group: no key to compute or look up.
+        var oneGroup = !a.Without && grouping.Count == 0;
+        Group? single = null;
         foreach (var s0 in vec)
         {
             var s = s0;
@@ -72,12 +76,25 @@ internal static class Aggregations
                 s = new VectorSample(s.Metric.With(valueLabel, GoFloat.FormatF(s.Value)), s.Value);
             }
 
-            var key = a.Without ? LabelOps.Remove(s.Metric, grouping, alsoName: true) : LabelOps.Keep(s.Metric, grouping);
-            if (!groups.TryGetValue(key, out var g))
+            Group? g;
+            Labels key;
+            if (oneGroup)
+            {
+                key = Labels.Empty;
+                g = single;
+            }
+            else
+            {
+                key = a.Without ? LabelOps.Remove(s.Metric, grouping, alsoName: true) : LabelOps.Keep(s.Metric, grouping);
+                groups.TryGetValue(key, out g);
+            }
+
+            if (g is null)
             {
                 g = new Group(key, s.Value);
                 groups[key] = g;
                 order.Add(g);
+                single = g;
                 switch (op)
                 {
                     case TokenKind.Stddev or TokenKind.Stdvar:

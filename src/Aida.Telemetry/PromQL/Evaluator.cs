@@ -47,6 +47,9 @@ internal sealed class Evaluator : IDisposable
 
     public void ThrowIfCancelled() => _ct.ThrowIfCancellationRequested();
 
+    /// <summary>Where the data comes from (for paths that select on their own, such as step blocks).</summary>
+    public ISeriesSource Source => _source;
+
     /// <summary>The step of the range query this evaluator runs (0 for an instant query).</summary>
     public long GridStep => _gridStep;
 
@@ -64,12 +67,23 @@ internal sealed class Evaluator : IDisposable
 
     /// <summary>A range function's results for a run of consecutive steps, computed series by series (each series' samples
     /// read in one sequential pass instead of one window per step across all series, which is bound by memory latency).
-    /// Layout: series-major, <c>Values[series * Steps + step]</c>.</summary>
+    /// Layout: step-major, <c>Values[step * Capacity + series]</c>, so each step reads one contiguous column.</summary>
     internal sealed class StepBlock(long firstTs, int steps, int series)
     {
         public long FirstTs { get; } = firstTs;
 
         public int Steps { get; } = steps;
+
+        /// <summary>The most series the block can hold.</summary>
+        public int Capacity { get; } = series;
+
+        /// <summary>How many series rows are filled (at most <see cref="Capacity"/>).</summary>
+        public int Series { get; set; }
+
+        /// <summary>Each row's labels, and the same without the metric name.</summary>
+        public Labels[] Labels { get; } = new Labels[series];
+
+        public Labels[] NoName { get; } = new Labels[series];
 
         public double[] Values { get; } = new double[(long)series * steps];
 
@@ -80,6 +94,10 @@ internal sealed class Evaluator : IDisposable
 
         /// <summary>Per step, how many series have a result.</summary>
         public int[] PresentCount { get; } = new int[steps];
+
+        public bool Unique { get; set; }
+
+        public bool UniqueWithoutName { get; set; }
 
         public bool Holds(long ts, long step) => ts >= FirstTs && (ts - FirstTs) / step < Steps;
     }
@@ -213,59 +231,59 @@ internal sealed class Evaluator : IDisposable
         private int _hi;
 
         /// <summary>The index range of <see cref="Live"/> inside [mint, maxt]; slides from the previous window when it can.</summary>
-        public (int Start, int Length) Window(long mint, long maxt)
+        public (int Start, int Length) Window(long mint, long maxt) => SlideWindow(new ReadOnlySpan<Sample>(Live, 0, LiveCount), ref _lo, ref _hi, mint, maxt);
+    }
+
+    /// <summary>The index range of <paramref name="live"/> (oldest first) inside [mint, maxt], moving the cursor
+    /// (<paramref name="lo"/>: first index at or after mint, <paramref name="hi"/>: first index after maxt) from the previous
+    /// window: forward by stepping, backward by binary search.</summary>
+    public static (int Start, int Length) SlideWindow(ReadOnlySpan<Sample> live, ref int lo, ref int hi, long mint, long maxt)
+    {
+        var n = live.Length;
+        if (lo > 0 && live[lo - 1].TimestampMs >= mint)
         {
-            var live = Live;
-            var n = _liveCount;
-            var lo = _lo;
-            if (lo > 0 && live[lo - 1].TimestampMs >= mint)
+            lo = FirstAtOrAfter(live, mint);
+        }
+        else
+        {
+            while (lo < n && live[lo].TimestampMs < mint)
             {
-                lo = FirstAtOrAfter(live, n, mint);
+                lo++;
+            }
+        }
+
+        if (hi > 0 && live[hi - 1].TimestampMs > maxt)
+        {
+            hi = FirstAtOrAfter(live, maxt + 1);
+        }
+        else
+        {
+            while (hi < n && live[hi].TimestampMs <= maxt)
+            {
+                hi++;
+            }
+        }
+
+        return (lo, Math.Max(0, hi - lo));
+    }
+
+    private static int FirstAtOrAfter(ReadOnlySpan<Sample> a, long t)
+    {
+        int lo = 0, hi = a.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (a[mid].TimestampMs < t)
+            {
+                lo = mid + 1;
             }
             else
             {
-                while (lo < n && live[lo].TimestampMs < mint)
-                {
-                    lo++;
-                }
+                hi = mid;
             }
-
-            var hi = _hi;
-            if (hi > 0 && live[hi - 1].TimestampMs > maxt)
-            {
-                hi = FirstAtOrAfter(live, n, maxt + 1);
-            }
-            else
-            {
-                while (hi < n && live[hi].TimestampMs <= maxt)
-                {
-                    hi++;
-                }
-            }
-
-            _lo = lo;
-            _hi = hi;
-            return (lo, Math.Max(0, hi - lo));
         }
 
-        private static int FirstAtOrAfter(Sample[] a, int count, long t)
-        {
-            int lo = 0, hi = count;
-            while (lo < hi)
-            {
-                var mid = (lo + hi) >>> 1;
-                if (a[mid].TimestampMs < t)
-                {
-                    lo = mid + 1;
-                }
-                else
-                {
-                    hi = mid;
-                }
-            }
-
-            return lo;
-        }
+        return lo;
     }
 
     /// <summary>A selector's series, and whether their label sets stay distinct with and without the metric name (so

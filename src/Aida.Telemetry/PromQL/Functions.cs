@@ -322,21 +322,21 @@ internal static class Functions
         {
             // A range query's step: read this step's column of a block computed series by series.
             var block = ev.CachedStepBlock(c, ts) ?? BuildStepBlock(ev, c, stepped, ts);
-            var data = ev.Data(stepped.Selector);
-            var series = data.Series;
             var k = (int)((ts - block.FirstTs) / ev.GridStep);
             ev.CountSamples(block.StepSamples[k]);
             var column = new List<VectorSample>(block.PresentCount[k]);
-            var cell = k;
-            for (var i = 0; i < series.Count; i++, cell += block.Steps)
+            var labels = keepName ? block.Labels : block.NoName;
+            var present = block.Present.AsSpan(k * block.Capacity, block.Series);
+            var values = block.Values.AsSpan(k * block.Capacity, block.Series);
+            for (var i = 0; i < present.Length; i++)
             {
-                if (block.Present[cell])
+                if (present[i])
                 {
-                    column.Add(new VectorSample(keepName ? series[i].Labels : series[i].NoName, block.Values[cell]));
+                    column.Add(new VectorSample(labels[i], values[i]));
                 }
             }
 
-            return (keepName ? data.Unique : data.UniqueWithoutName) ? column : Evaluator.CheckUnique(column);
+            return (keepName ? block.Unique : block.UniqueWithoutName) ? column : Evaluator.CheckUnique(column);
         }
 
         if (matrixArg is MatrixSelector ms)
@@ -418,102 +418,251 @@ internal static class Functions
     private const int StepBlockEntries = 4 << 20;
 
     /// <summary>Computes a range function without scalar arguments over a matrix selector for a run of steps from
-    /// <paramref name="ts"/>, series by series, exactly as the step-by-step path computes each window.</summary>
+    /// <paramref name="ts"/>, series by series, exactly as the step-by-step path computes each window. From a store that
+    /// streams, each series is decoded into one scratch buffer, reduced over all the block's steps while it is in cache,
+    /// and dropped: the block never holds the selected samples.</summary>
     private static Evaluator.StepBlock BuildStepBlock(Evaluator ev, CallExpr c, MatrixSelector ms, long ts)
     {
-        var name = c.Func.Name;
-        var series = ev.Data(ms.Selector).Series;
-        var steps = Math.Min(ev.StepsFrom(ts), Math.Clamp(StepBlockEntries / Math.Max(1, series.Count), 4, 1024));
-        var block = new Evaluator.StepBlock(ts, steps, series.Count);
-        var step = ev.GridStep;
-        var (rangeMs, offsetMs, at) = RangeOf(ms);
-        var windows = new (int Start, int Length)[steps];
-        var stepTimes = new long[steps];
-        var windowTimes = new long[steps];
-        for (var k = 0; k < steps; k++)
+        var streaming = ev.Source as IStreamingSeriesSource;
+        var capacity = streaming?.MatchingSeries(ms.Selector.Matchers) ?? ev.Data(ms.Selector).Series.Count;
+        var steps = Math.Min(ev.StepsFrom(ts), Math.Clamp(StepBlockEntries / Math.Max(1, capacity), 4, 1024));
+        var builder = new StepBlockBuilder(ev, c, ms, ts, steps, capacity);
+        if (streaming is not null)
         {
-            stepTimes[k] = ts + (k * step);
-            windowTimes[k] = ev.TimeOf(at, stepTimes[k]);
+            streaming.SelectEach(builder.MinTime, builder.MaxTime, ms.Selector.Matchers, builder.Add);
+        }
+        else
+        {
+            foreach (var s in ev.Data(ms.Selector).Series)
+            {
+                builder.Add(s.Labels, new ReadOnlySpan<Sample>(s.All, 0, s.Count));
+            }
         }
 
-        var extrapolated = name is "rate" or "increase" or "delta";
-        var isCounter = name != "delta";
-        var isRate = name == "rate";
-        var results = new double[4];
-        var lanes = new int[4];
-        for (var i = 0; i < series.Count; i++)
+        var block = builder.Finish();
+        ev.CacheStepBlock(c, block);
+        return block;
+    }
+
+    /// <summary>Fills a <see cref="Evaluator.StepBlock"/> one series at a time.</summary>
+    private sealed class StepBlockBuilder
+    {
+        private readonly Evaluator _ev;
+        private readonly CallExpr _call;
+        private readonly string _name;
+        private readonly Evaluator.StepBlock _block;
+        private readonly long _rangeMs;
+        private readonly long _offsetMs;
+        private readonly long[] _stepTimes;
+        private readonly long[] _windowTimes;
+        private readonly long[] _mint;
+        private readonly long[] _maxt;
+        private readonly (int Start, int Length)[] _windows;
+        private readonly bool _extrapolated;
+        private readonly bool _isCounter;
+        private readonly bool _isRate;
+        private readonly double[] _results = new double[4];
+        private readonly int[] _lanes = new int[4];
+        private Sample[] _live = [];
+        private int[] _resetsUpTo = [];
+
+        public StepBlockBuilder(Evaluator ev, CallExpr call, MatrixSelector ms, long ts, int steps, int capacity)
         {
-            ev.ThrowIfCancelled();
-            var s = series[i];
+            _ev = ev;
+            _call = call;
+            _name = call.Func.Name;
+            _block = new Evaluator.StepBlock(ts, steps, capacity);
+            AtModifier at;
+            (_rangeMs, _offsetMs, at) = RangeOf(ms);
+            _stepTimes = new long[steps];
+            _windowTimes = new long[steps];
+            _mint = new long[steps];
+            _maxt = new long[steps];
+            _windows = new (int, int)[steps];
+            MinTime = long.MaxValue;
+            MaxTime = long.MinValue;
             for (var k = 0; k < steps; k++)
             {
-                var (mint, maxt) = ev.RangeWindow(ms.Selector, stepTimes[k], rangeMs);
-                windows[k] = s.Window(mint, maxt);
-                block.StepSamples[k] += windows[k].Length;
+                _stepTimes[k] = ts + (k * ev.GridStep);
+                _windowTimes[k] = ev.TimeOf(at, _stepTimes[k]);
+                (_mint[k], _maxt[k]) = ev.RangeWindow(ms.Selector, _stepTimes[k], _rangeMs);
+                MinTime = Math.Min(MinTime, _mint[k]);
+                MaxTime = Math.Max(MaxTime, _maxt[k]);
             }
 
-            var row = i * steps;
-            if (name == "avg_over_time")
+            _extrapolated = _name is "rate" or "increase" or "delta";
+            _isCounter = _name != "delta";
+            _isRate = _name == "rate";
+        }
+
+        /// <summary>The time range every window of the block lies in.</summary>
+        public long MinTime { get; }
+
+        public long MaxTime { get; }
+
+        public void Add(Labels labels, ReadOnlySpan<Sample> samples)
+        {
+            _ev.ThrowIfCancelled();
+            var block = _block;
+            if (block.Series == block.Labels.Length)
             {
-                // Four windows (steps) of the series at a time, as the step-by-step path takes four series at a time.
-                var n = 0;
-                for (var k = 0; k < steps; k++)
-                {
-                    if (windows[k].Length == 0)
-                    {
-                        continue;
-                    }
-
-                    lanes[n++] = k;
-                    if (n == 4)
-                    {
-                        AvgOverTime4(Span(s, windows[lanes[0]]), Span(s, windows[lanes[1]]), Span(s, windows[lanes[2]]), Span(s, windows[lanes[3]]), results);
-                        for (var j = 0; j < 4; j++)
-                        {
-                            Put(block, row, lanes[j], results[j]);
-                        }
-
-                        n = 0;
-                    }
-                }
-
-                for (var j = 0; j < n; j++)
-                {
-                    Put(block, row, lanes[j], AvgOverTime(Span(s, windows[lanes[j]])));
-                }
-
-                continue;
+                throw new InvalidOperationException("the store selected more series than it counted");
             }
 
-            for (var k = 0; k < steps; k++)
+            var live = WithoutStaleMarkers(samples);
+            var row = block.Series;
+            block.Labels[row] = labels;
+            block.NoName[row] = LabelOps.DropName(labels);
+            block.Series++;
+            int lo = 0, hi = 0;
+            for (var k = 0; k < block.Steps; k++)
             {
-                var (start, length) = windows[k];
+                _windows[k] = Evaluator.SlideWindow(live, ref lo, ref hi, _mint[k], _maxt[k]);
+                block.StepSamples[k] += _windows[k].Length;
+            }
+
+            if (_name == "avg_over_time")
+            {
+                AddAverages(live, row);
+                return;
+            }
+
+            var resets = _extrapolated && _isCounter ? CountResets(live) : default;
+            for (var k = 0; k < block.Steps; k++)
+            {
+                var (start, length) = _windows[k];
                 if (length == 0)
                 {
                     continue;
                 }
 
-                var v = extrapolated
-                    ? ExtrapolatedRate(Span(s, windows[k]), windowTimes[k], rangeMs, offsetMs, isCounter && s.ResetWithin(start, length), isCounter, isRate)
-                    : Compute(name, Span(s, windows[k]), stepTimes[k], windowTimes[k], rangeMs, offsetMs, [], c);
+                var window = live.Slice(start, length);
+
+                // Counter-reset correction only where a reset lies between two of the window's samples.
+                var v = _extrapolated
+                    ? ExtrapolatedRate(window, _windowTimes[k], _rangeMs, _offsetMs, _isCounter && resets[start + length - 1] != resets[start], _isCounter, _isRate)
+                    : Compute(_name, window, _stepTimes[k], _windowTimes[k], _rangeMs, _offsetMs, [], _call);
                 if (v is { } value)
                 {
-                    Put(block, row, k, value);
+                    Put(row, k, value);
                 }
             }
         }
 
-        ev.CacheStepBlock(c, block);
-        return block;
-    }
+        public Evaluator.StepBlock Finish()
+        {
+            var block = _block;
+            var names = new HashSet<Labels>();
+            var noNames = new HashSet<Labels>();
+            block.Unique = true;
+            block.UniqueWithoutName = true;
+            for (var i = 0; i < block.Series; i++)
+            {
+                block.Unique &= names.Add(block.Labels[i]);
+                block.UniqueWithoutName &= noNames.Add(block.NoName[i]);
+            }
 
-    private static ReadOnlySpan<Sample> Span(Evaluator.SelectedSeries s, (int Start, int Length) window) => new(s.Live, window.Start, window.Length);
+            return block;
+        }
 
-    private static void Put(Evaluator.StepBlock block, int row, int k, double value)
-    {
-        block.Values[row + k] = value;
-        block.Present[row + k] = true;
-        block.PresentCount[k]++;
+        /// <summary>Four windows (steps) of the series at a time, as the step-by-step path takes four series at a time.</summary>
+        private void AddAverages(ReadOnlySpan<Sample> live, int row)
+        {
+            var n = 0;
+            for (var k = 0; k < _block.Steps; k++)
+            {
+                if (_windows[k].Length == 0)
+                {
+                    continue;
+                }
+
+                _lanes[n++] = k;
+                if (n == 4)
+                {
+                    AvgOverTime4(Slice(live, _lanes[0]), Slice(live, _lanes[1]), Slice(live, _lanes[2]), Slice(live, _lanes[3]), _results);
+                    for (var j = 0; j < 4; j++)
+                    {
+                        Put(row, _lanes[j], _results[j]);
+                    }
+
+                    n = 0;
+                }
+            }
+
+            for (var j = 0; j < n; j++)
+            {
+                Put(row, _lanes[j], AvgOverTime(Slice(live, _lanes[j])));
+            }
+        }
+
+        private ReadOnlySpan<Sample> Slice(ReadOnlySpan<Sample> live, int k) => live.Slice(_windows[k].Start, _windows[k].Length);
+
+        private void Put(int row, int k, double value)
+        {
+            var cell = (k * _block.Capacity) + row;
+            _block.Values[cell] = value;
+            _block.Present[cell] = true;
+            _block.PresentCount[k]++;
+        }
+
+        /// <summary>The samples without staleness markers (range functions never see them): the input itself when it
+        /// has none.</summary>
+        private ReadOnlySpan<Sample> WithoutStaleMarkers(ReadOnlySpan<Sample> samples)
+        {
+            var i = 0;
+            while (i < samples.Length && !StaleMarker.Is(samples[i].Value))
+            {
+                i++;
+            }
+
+            if (i == samples.Length)
+            {
+                return samples;
+            }
+
+            if (_live.Length < samples.Length)
+            {
+                _live = new Sample[samples.Length];
+            }
+
+            var n = 0;
+            foreach (var s in samples)
+            {
+                if (!StaleMarker.Is(s.Value))
+                {
+                    _live[n++] = s;
+                }
+            }
+
+            return _live.AsSpan(0, n);
+        }
+
+        /// <summary>For each index i, how many counter resets (a value below its predecessor) lie in live[1..i].</summary>
+        private ReadOnlySpan<int> CountResets(ReadOnlySpan<Sample> live)
+        {
+            if (_resetsUpTo.Length < live.Length)
+            {
+                _resetsUpTo = new int[live.Length];
+            }
+
+            var count = 0;
+            if (live.Length > 0)
+            {
+                _resetsUpTo[0] = 0;
+            }
+
+            for (var i = 1; i < live.Length; i++)
+            {
+                if (live[i].Value < live[i - 1].Value)
+                {
+                    count++;
+                }
+
+                _resetsUpTo[i] = count;
+            }
+
+            return _resetsUpTo.AsSpan(0, live.Length);
+        }
     }
 
     /// <summary>avg_over_time over every series with samples in its window, four series at a time, appended in series order.</summary>

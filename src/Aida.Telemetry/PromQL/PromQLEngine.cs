@@ -169,7 +169,7 @@ public sealed class PromQLEngine
                         }
                         else
                         {
-                            target = Append(series, x.Metric);
+                            target = Append(series, x.Metric, (int)Math.Min(((toMs - ts) / stepMs) + 1, MaxPresizedPoints));
                             if (i < previous.Count)
                             {
                                 previous[i] = (x.Metric, target);
@@ -203,11 +203,14 @@ public sealed class PromQLEngine
 
     private static void Append(Dictionary<Labels, List<Sample>> series, Labels labels, Sample s) => Append(series, labels).Add(s);
 
-    private static List<Sample> Append(Dictionary<Labels, List<Sample>> series, Labels labels)
+    /// <summary>A series new in a range query's result gets room for a point at every remaining step, up to this many.</summary>
+    private const int MaxPresizedPoints = 4096;
+
+    private static List<Sample> Append(Dictionary<Labels, List<Sample>> series, Labels labels, int capacity = 0)
     {
         if (!series.TryGetValue(labels, out var list))
         {
-            list = [];
+            list = new List<Sample>(capacity);
             series[labels] = list;
         }
 

@@ -99,3 +99,19 @@ internal interface IPooledSeriesSource
 
 /// <summary>One selected series: its samples are <c>Buffer[0..Count]</c>, the buffer rented from a pool.</summary>
 internal readonly record struct PooledSeries(Labels Labels, Sample[] Buffer, int Count);
+
+/// <summary>Receives one selected series: its labels and its samples, valid only during the call.</summary>
+internal delegate void SeriesVisitor(Labels labels, ReadOnlySpan<Sample> samples);
+
+/// <summary>A store that can hand a select's series over one at a time, each decoded into the same scratch buffer, so a
+/// caller that reduces each series as it comes (a range function over many steps) never holds them all.</summary>
+internal interface IStreamingSeriesSource
+{
+    /// <summary>Calls <paramref name="visit"/> for every series matching all <paramref name="matchers"/> with samples in
+    /// [<paramref name="minTimeMs"/>, <paramref name="maxTimeMs"/>], in label order, on the calling thread.</summary>
+    void SelectEach(long minTimeMs, long maxTimeMs, IReadOnlyList<LabelMatcher> matchers, SeriesVisitor visit);
+
+    /// <summary>How many series match all <paramref name="matchers"/> at any time: an upper bound of what
+    /// <see cref="SelectEach"/> visits.</summary>
+    int MatchingSeries(IReadOnlyList<LabelMatcher> matchers);
+}

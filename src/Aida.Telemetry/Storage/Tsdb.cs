@@ -13,7 +13,7 @@ namespace Aida.Telemetry.Storage;
 /// <see cref="TsdbOptions.WalFlushInterval"/> has elapsed at an append, on <see cref="Flush"/> and on dispose, so a
 /// crash loses at most one interval. Opening replays the WAL and cuts off a torn tail (see <see cref="Recovery"/>).</para>
 /// </remarks>
-public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, IDisposable
+public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, IStreamingSeriesSource, IDisposable
 {
     private readonly Lock _lock = new();
     private readonly TsdbOptions _options;
@@ -237,17 +237,70 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     List<PooledSeries> IPooledSeriesSource.SelectPooled(long minTimeMs, long maxTimeMs, IReadOnlyList<LabelMatcher> matchers, SampleBufferPool pool) =>
         SelectCore(minTimeMs, maxTimeMs, matchers, pool.Rent);
 
+    int IStreamingSeriesSource.MatchingSeries(IReadOnlyList<LabelMatcher> matchers)
+    {
+        ArgumentNullException.ThrowIfNull(matchers);
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            return Matching(matchers).Count();
+        }
+    }
+
+    void IStreamingSeriesSource.SelectEach(long minTimeMs, long maxTimeMs, IReadOnlyList<LabelMatcher> matchers, SeriesVisitor visit)
+    {
+        var (selected, chunks) = SelectChunks(minTimeMs, maxTimeMs, matchers);
+        var largest = 0;
+        foreach (var sel in selected)
+        {
+            largest = Math.Max(largest, sel.Capacity);
+        }
+
+        var buffer = System.Buffers.ArrayPool<Sample>.Shared.Rent(Math.Max(1, largest));
+        try
+        {
+            foreach (var sel in selected)
+            {
+                var n = DecodeSamples(chunks, sel.FirstChunk, sel.EndChunk, buffer, minTimeMs, maxTimeMs);
+                if (n > 0)
+                {
+                    visit(sel.Labels, buffer.AsSpan(0, n));
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<Sample>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>The series matching <paramref name="matchers"/> with samples in range, sorted by labels, each decoded into
     /// an array from <paramref name="allocate"/> (given the upper bound of its sample count; its contents are undefined).</summary>
-    /// <remarks>Only the chunk references are taken under the store's lock (the open chunk of each series copied, as
-    /// appends change it); decoding runs outside it, in parallel over series when there is enough of it, so readers do not
-    /// hold up writers or each other.</remarks>
     private List<PooledSeries> SelectCore(long minTimeMs, long maxTimeMs, IReadOnlyList<LabelMatcher> matchers, Func<int, Sample[]> allocate)
+    {
+        var (selected, chunks) = SelectChunks(minTimeMs, maxTimeMs, matchers);
+        var list = new List<PooledSeries>(selected.Count);
+        foreach (var sel in selected)
+        {
+            var buffer = allocate(sel.Capacity);
+            var n = DecodeSamples(chunks, sel.FirstChunk, sel.EndChunk, buffer, minTimeMs, maxTimeMs);
+            if (n > 0)
+            {
+                list.Add(new PooledSeries(sel.Labels, buffer, n));
+            }
+        }
+
+        return list;
+    }
+
+    /// <summary>The chunks in range of every series matching <paramref name="matchers"/>, series sorted by labels.</summary>
+    /// <remarks>Only this is done under the store's lock (the open chunk of each series is copied, as appends change it):
+    /// decoding runs outside it, so readers do not hold up writers or each other.</remarks>
+    private (List<SelectedChunks> Selected, List<ReadOnlyMemory<byte>> Chunks) SelectChunks(long minTimeMs, long maxTimeMs, IReadOnlyList<LabelMatcher> matchers)
     {
         ArgumentNullException.ThrowIfNull(matchers);
         var selected = new List<SelectedChunks>();
         var chunks = new List<ReadOnlyMemory<byte>>();
-        long total = 0;
         lock (_lock)
         {
             ThrowIfDisposed();
@@ -265,53 +318,13 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                 if (capacity > 0)
                 {
                     selected.Add(new SelectedChunks(s.Labels, first, chunks.Count, capacity));
-                    total += capacity;
                 }
             }
         }
 
         selected.Sort((a, b) => Labels.Compare(a.Labels, b.Labels));
-        var result = new PooledSeries[selected.Count];
-        void Decode(int i)
-        {
-            var sel = selected[i];
-            var buffer = allocate(sel.Capacity);
-            result[i] = new PooledSeries(sel.Labels, buffer, DecodeSamples(chunks, sel.FirstChunk, sel.EndChunk, buffer, minTimeMs, maxTimeMs));
-        }
-
-        if (total >= ParallelDecodeSamples && selected.Count > 1 && Environment.ProcessorCount > 1)
-        {
-            try
-            {
-                Parallel.For(0, selected.Count, Decode);
-            }
-            catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-            }
-        }
-        else
-        {
-            for (var i = 0; i < selected.Count; i++)
-            {
-                Decode(i);
-            }
-        }
-
-        var list = new List<PooledSeries>(result.Length);
-        foreach (var r in result)
-        {
-            if (r.Count > 0)
-            {
-                list.Add(r);
-            }
-        }
-
-        return list;
+        return (selected, chunks);
     }
-
-    /// <summary>Below this many selected samples a select decodes on the calling thread alone.</summary>
-    private const long ParallelDecodeSamples = 200_000;
 
     /// <summary>One selected series: its labels and its chunks' index range in the select's chunk list.</summary>
     private readonly record struct SelectedChunks(Labels Labels, int FirstChunk, int EndChunk, int Capacity);

@@ -136,88 +136,38 @@ internal sealed class XorChunk
         var t = ReadVarint(ref bytes, ref pos);
         var v = ReadBits64(ref bytes, ref pos);
         output = new Sample(t, BitConverter.UInt64BitsToDouble(v));
-        long tDelta = 0;
+        if (count == 1 || pos > limit)
+        {
+            return pos > limit ? throw new InvalidDataException("chunk ends early") : 1;
+        }
+
+        // The second sample: its timestamp delta as a varint, then its value.
+        var tDelta = ReadVarint(ref bytes, ref pos);
+        t = unchecked(t + tDelta);
         var leading = 0;
         var trailing = 0;
-        for (var i = 1; i < count; i++)
-        {
-            if (pos > limit)
-            {
-                break;
-            }
+        var w = Peek(ref bytes, pos);
+        ReadValue(ref bytes, ref pos, w, ref v, ref leading, ref trailing);
+        Unsafe.Add(ref output, 1) = new Sample(t, BitConverter.UInt64BitsToDouble(v));
 
-            if (i == 1)
+        for (var i = 2; i < count && pos <= limit; i++)
+        {
+            // One 64-bit window serves the delta-of-delta's '0' (a regular interval, the common case) and the value's
+            // control bits after it.
+            w = Peek(ref bytes, pos);
+            if ((long)w >= 0)
             {
-                tDelta = ReadVarint(ref bytes, ref pos);
+                pos += 1;
+                w <<= 1;
             }
             else
             {
-                var w = Peek(ref bytes, pos);
-                if ((long)w >= 0)
-                {
-                    pos += 1;
-                }
-                else if ((w & (1UL << 62)) == 0)
-                {
-                    tDelta = unchecked(tDelta + Bucket((w << 2) >> 50, 14));
-                    pos += 16;
-                }
-                else if ((w & (1UL << 61)) == 0)
-                {
-                    tDelta = unchecked(tDelta + Bucket((w << 3) >> 47, 17));
-                    pos += 20;
-                }
-                else if ((w & (1UL << 60)) == 0)
-                {
-                    tDelta = unchecked(tDelta + Bucket((w << 4) >> 44, 20));
-                    pos += 24;
-                }
-                else
-                {
-                    pos += 4;
-                    tDelta = unchecked(tDelta + (long)ReadBits64(ref bytes, ref pos));
-                }
+                tDelta = unchecked(tDelta + ReadDeltaOfDelta(ref bytes, ref pos, w));
+                w = Peek(ref bytes, pos);
             }
 
             t = unchecked(t + tDelta);
-            var x = Peek(ref bytes, pos);
-            if ((long)x >= 0)
-            {
-                pos += 1;
-            }
-            else
-            {
-                if ((x & (1UL << 62)) != 0)
-                {
-                    leading = (int)((x << 2) >> 59);
-                    var significant = (int)((x << 7) >> 58);
-                    trailing = 64 - leading - (significant == 0 ? 64 : significant);
-                    pos += 13;
-                }
-                else
-                {
-                    pos += 2;
-                }
-
-                var n = 64 - leading - trailing;
-                ulong bits;
-                if (n <= 0)
-                {
-                    bits = 0;
-                }
-                else if (n <= 57)
-                {
-                    bits = Peek(ref bytes, pos) >> (64 - n);
-                    pos += n;
-                }
-                else
-                {
-                    bits = (ReadBits(ref bytes, ref pos, n - 32) << 32) | ReadBits(ref bytes, ref pos, 32);
-                }
-
-                v ^= bits << trailing;
-            }
-
+            ReadValue(ref bytes, ref pos, w, ref v, ref leading, ref trailing);
             Unsafe.Add(ref output, i) = new Sample(t, BitConverter.UInt64BitsToDouble(v));
         }
 
@@ -234,6 +184,70 @@ internal sealed class XorChunk
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Peek(ref byte bytes, int pos) =>
         BinaryPrimitives.ReverseEndianness(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref bytes, pos >> 3))) << (pos & 7);
+
+    /// <summary>A delta-of-delta other than '0', whose control bits start <paramref name="w"/>.</summary>
+    private static long ReadDeltaOfDelta(ref byte bytes, ref int pos, ulong w)
+    {
+        if ((w & (1UL << 62)) == 0)
+        {
+            pos += 16;
+            return Bucket((w << 2) >> 50, 14);
+        }
+
+        if ((w & (1UL << 61)) == 0)
+        {
+            pos += 20;
+            return Bucket((w << 3) >> 47, 17);
+        }
+
+        if ((w & (1UL << 60)) == 0)
+        {
+            pos += 24;
+            return Bucket((w << 4) >> 44, 20);
+        }
+
+        pos += 4;
+        return (long)ReadBits64(ref bytes, ref pos);
+    }
+
+    /// <summary>One XOR-encoded value whose control bits start <paramref name="w"/>. Whether the value brings a new
+    /// leading/trailing-zero window or reuses the last one is data-dependent and poorly predicted, so both are computed
+    /// and one is selected without a branch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ReadValue(ref byte bytes, ref int pos, ulong w, ref ulong v, ref int leading, ref int trailing)
+    {
+        if ((long)w >= 0)
+        {
+            pos += 1;
+            return;
+        }
+
+        var fresh = (w & (1UL << 62)) != 0;
+        var newLeading = (int)((w << 2) >> 59);
+        var significant = (int)((w << 7) >> 58);
+        var newTrailing = 64 - newLeading - (significant == 0 ? 64 : significant);
+        leading = fresh ? newLeading : leading;
+        trailing = fresh ? newTrailing : trailing;
+        pos += fresh ? 13 : 2;
+
+        var n = 64 - leading - trailing;
+        ulong bits;
+        if (n is > 0 and <= 57)
+        {
+            bits = Peek(ref bytes, pos) >> (64 - n);
+            pos += n;
+        }
+        else if (n > 57)
+        {
+            bits = (ReadBits(ref bytes, ref pos, n - 32) << 32) | ReadBits(ref bytes, ref pos, 32);
+        }
+        else
+        {
+            bits = 0;
+        }
+
+        v ^= bits << trailing;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong ReadBits(ref byte bytes, ref int pos, int n)

@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Aida.Model.Plant;
+using Aida.Protocols.Modbus;
+
+namespace Aida.Twin.Wire.Modbus;
+
+/// <summary>The plant's Modbus face: a Modbus TCP server per metering and cooling asset (site meter, transformers,
+/// utility feeds, generators, facility-water loop, economiser, chillers, dry coolers, CDUs, CRAHs), each on its own port,
+/// serving the register map of <see cref="PlantRegisterMap"/> (docs/protocols.md, "Modbus").</summary>
+/// <remarks>Device <c>i</c> (in <see cref="Devices"/> order) listens on <c>host:basePort+i</c>; a base port of 0 lets the
+/// system choose a free port per device (for tests), and <see cref="Endpoints"/> and <see cref="SiteCollectors"/> then give
+/// the ports chosen.</remarks>
+public sealed class ModbusWireFace : IWireFace
+{
+    /// <summary>The default first port (15020: Modbus' 502, out of the privileged range).</summary>
+    public const int DefaultBasePort = 15020;
+
+    private readonly IPlant _plant;
+    private readonly IPAddress _host;
+    private readonly int _basePort;
+    private readonly List<ModbusTcpServer> _servers = [];
+
+    /// <param name="serves">Which assets get a device (default <see cref="PlantRegisterMap.DefaultAssets"/>).</param>
+    public ModbusWireFace(IPlant plant, IPAddress host, int basePort = DefaultBasePort, Func<string, IReadOnlyList<PointInfo>, bool>? serves = null)
+    {
+        ArgumentNullException.ThrowIfNull(plant);
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentOutOfRangeException.ThrowIfNegative(basePort);
+        _plant = plant;
+        _host = host;
+        _basePort = basePort;
+        Devices = PlantRegisterMap.Build(plant, serves);
+        if (basePort > 0 && basePort + Devices.Count - 1 > 65535)
+        {
+            throw new ArgumentOutOfRangeException(nameof(basePort), $"{Devices.Count} devices from port {basePort} run past 65535");
+        }
+    }
+
+    /// <summary>The served devices and their register maps.</summary>
+    public IReadOnlyList<PlantDeviceMap> Devices { get; }
+
+    public IReadOnlyList<string> Endpoints
+    {
+        get
+        {
+            var lines = new List<string>(Devices.Count);
+            for (var i = 0; i < Devices.Count; i++)
+            {
+                lines.Add($"modbus {Devices[i].Asset} {EndpointOf(i)}");
+            }
+
+            return lines;
+        }
+    }
+
+    /// <summary>Where device <paramref name="index"/> listens (the bound port once started).</summary>
+    public IPEndPoint EndpointOf(int index) =>
+        index < _servers.Count ? _servers[index].Endpoint : new IPEndPoint(_host, _basePort == 0 ? 0 : _basePort + index);
+
+    public Task StartAsync(CancellationToken ct)
+    {
+        if (_servers.Count > 0)
+        {
+            throw new InvalidOperationException("the Modbus face is already started");
+        }
+
+        try
+        {
+            for (var i = 0; i < Devices.Count; i++)
+            {
+                ct.ThrowIfCancellationRequested();
+                var server = new ModbusTcpServer(new IPEndPoint(_host, _basePort == 0 ? 0 : _basePort + i), new PlantRegisterBank(_plant, Devices[i]));
+                server.Start();
+                _servers.Add(server);
+            }
+        }
+        catch
+        {
+            foreach (var s in _servers)
+            {
+                s.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+
+            _servers.Clear();
+            throw;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A <c>type: modbus</c> entry per device, named <c>modbus-ASSET</c>, polling at the shortest sampling
+    /// interval of its points; every point a register with the point's metric and labels, every actuator a writable.</summary>
+    public string SiteCollectors()
+    {
+        var yaml = new StringBuilder();
+        for (var i = 0; i < Devices.Count; i++)
+        {
+            var d = Devices[i];
+            var interval = d.Inputs.Count == 0 ? TimeSpan.FromSeconds(10) : d.Inputs.Min(p => p.Point.Interval);
+            yaml.Append(CultureInfo.InvariantCulture, $"  - type: modbus\n    name: {Quote("modbus-" + d.Asset)}\n    address: {Quote(EndpointOf(i).ToString())}\n    unit: 1\n    interval: {Seconds(interval)}\n");
+            if (d.Inputs.Count > 0)
+            {
+                yaml.Append("    registers:\n");
+                foreach (var p in d.Inputs)
+                {
+                    yaml.Append(CultureInfo.InvariantCulture, $"      - {{address: {p.Address}, function: input, type: {TypeName(p.Format.Type)}, unit: {Quote(p.Point.Unit)}, metric: {p.Point.Metric}, labels: {{");
+                    yaml.Append(string.Join(", ", p.Point.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}: {Quote(l.Value)}")));
+                    yaml.Append("}}\n");
+                }
+            }
+
+            if (d.Holding.Count > 0)
+            {
+                yaml.Append("    writable:\n");
+                foreach (var s in d.Holding)
+                {
+                    yaml.Append(CultureInfo.InvariantCulture, $"      - {{actuator: {Quote(s.Actuator.Name)}, address: {s.Address}, type: {TypeName(s.Format.Type)}}}\n");
+                }
+            }
+        }
+
+        return yaml.ToString();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var s in _servers)
+        {
+            await s.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _servers.Clear();
+    }
+
+    private static string TypeName(ModbusDataType type) => type.ToString().ToLowerInvariant();
+
+    private static string Seconds(TimeSpan t) => t.TotalMilliseconds % 1000 == 0
+        ? string.Create(CultureInfo.InvariantCulture, $"{(long)t.TotalSeconds}s")
+        : string.Create(CultureInfo.InvariantCulture, $"{(long)t.TotalMilliseconds}ms");
+
+    /// <summary>A YAML double-quoted scalar.</summary>
+    private static string Quote(string text) =>
+        "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+}

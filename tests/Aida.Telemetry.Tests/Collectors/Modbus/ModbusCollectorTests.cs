@@ -1,0 +1,290 @@
+using System.Net;
+using Aida.Protocols.Modbus;
+using Aida.Protocols.Tests.Modbus;
+using Aida.Telemetry.Collectors.Modbus;
+
+namespace Aida.Telemetry.Tests.Collectors.Modbus;
+
+public class ModbusCollectorTests
+{
+    private const string MeterMap = """
+            interval: 1s
+            timeout: 500ms
+            labels: {asset: meter-1}
+            registers:
+              - {address: 0, function: input, type: float32, metric: aida_power_watts, scale: 1000}
+              - {address: 2, function: input, type: int16, metric: aida_current_amperes, scale: 0.01}
+              - {address: 3, function: input, type: uint32, word_order: little, metric: aida_energy_joules_total, offset: 5}
+              - {address: 100, function: holding, type: uint16, metric: aida_mode, labels: {phase: a}}
+            writable:
+              - {actuator: meter-1/setpoint, address: 10, type: float32}
+              - {actuator: meter-1/mode, address: 100, type: uint16, scale: 0.5}
+
+        """;
+
+    private static ModbusMemoryBank MeterBank()
+    {
+        var bank = new ModbusMemoryBank(1);
+        var registers = new ushort[5];
+        new ModbusValueFormat(ModbusDataType.Float32).TryEncode(1.5, registers, out _);
+        registers[2] = unchecked((ushort)-1234);
+        new ModbusValueFormat(ModbusDataType.UInt32, ModbusOrder.Little).TryEncode(3_000_000_000, registers.AsSpan(3), out _);
+        bank.Set(1, ModbusRegisterTable.Input, 0, registers);
+        bank.Set(1, ModbusRegisterTable.Holding, 100, [7]);
+        return bank;
+    }
+
+    [Fact]
+    public async Task Poll_StoresScaledReadingsWithLabels_InTwoReads_AndReportsUp()
+    {
+        using var site = new ModbusTestSite();
+        await using var server = new ModbusTcpServer(new IPEndPoint(IPAddress.Loopback, 0), MeterBank());
+        server.Start();
+        var collector = site.Collector(MeterMap, server.Endpoint);
+        Assert.Equal(2, collector.Plan.Count);
+        var polls = new PollWatch(collector);
+        using var cts = new CancellationTokenSource();
+        var first = polls.Next();
+        var run = collector.RunAsync(site.Sink, cts.Token);
+
+        Assert.True(await first.WaitAsync(ModbusTestSite.Guard));
+        Assert.Equal(1500, site.Value("aida_power_watts{asset=\"meter-1\"}"));
+        Assert.Equal(-12.34, site.Value("aida_current_amperes"), 10);
+        Assert.Equal(3_000_000_005, site.Value("aida_energy_joules_total"));
+        Assert.Equal(7, site.Value("aida_mode{asset=\"meter-1\",phase=\"a\"}"));
+        Assert.Equal(1, site.Value("aida_collector_up{collector=\"modbus\",device=\"meter-1\"}"));
+        Assert.Equal(2, server.Requests);
+
+        // The next poll comes with the interval, on the clock.
+        var second = polls.Next();
+        await site.AdvanceUntil(second, TimeSpan.FromSeconds(1));
+        Assert.Equal(4, server.Requests);
+
+        await cts.CancelAsync();
+        await run.WaitAsync(ModbusTestSite.Guard);
+    }
+
+    [Fact]
+    public async Task ExceptionResponse_IsAnErrorOfTheDevice_AndTheOtherReadsAreStillStored()
+    {
+        using var site = new ModbusTestSite();
+        await using var server = new ModbusTcpServer(new IPEndPoint(IPAddress.Loopback, 0), new HoleBank(MeterBank(), holdingFrom: 50));
+        server.Start();
+        var collector = site.Collector(MeterMap, server.Endpoint);
+        var polls = new PollWatch(collector);
+        using var cts = new CancellationTokenSource();
+        var first = polls.Next();
+        var run = collector.RunAsync(site.Sink, cts.Token);
+
+        Assert.False(await first.WaitAsync(ModbusTestSite.Guard));
+        Assert.Equal(1500, site.Value("aida_power_watts"));
+        Assert.Equal((false, 1L, 0L), site.Sink.HealthOf("modbus", "meter-1"));
+        Assert.Contains("reading holding 100+1: exception response 02 (IllegalDataAddress)", site.Log.ToString(), StringComparison.Ordinal);
+        Assert.Equal(0, site.Value("aida_collector_up{device=\"meter-1\"}"));
+
+        await cts.CancelAsync();
+        await run.WaitAsync(ModbusTestSite.Guard);
+    }
+
+    [Fact]
+    public async Task DeviceGone_IsAnError_ThenTheCollectorReconnectsAfterBackoff()
+    {
+        using var site = new ModbusTestSite();
+        var bank = MeterBank();
+        var server = new ModbusTcpServer(new IPEndPoint(IPAddress.Loopback, 0), bank);
+        server.Start();
+        var endpoint = server.Endpoint;
+        var collector = site.Collector(MeterMap, endpoint);
+        var polls = new PollWatch(collector);
+        using var cts = new CancellationTokenSource();
+        var first = polls.Next();
+        var run = collector.RunAsync(site.Sink, cts.Token);
+        Assert.True(await first.WaitAsync(ModbusTestSite.Guard));
+
+        await server.DisposeAsync();
+        var lost = polls.Next();
+        await site.AdvanceUntil(lost, TimeSpan.FromSeconds(1));
+        Assert.False(await lost);
+        Assert.False(site.Sink.HealthOf("modbus", "meter-1").Up);
+
+        // While the device is away the reconnects fail and are reported; once it is back, polls succeed again.
+        await using var back = new ModbusTcpServer(endpoint, bank);
+        back.Start();
+        var again = polls.Next();
+        await site.AdvanceUntil(again, TimeSpan.FromMilliseconds(250));
+        Assert.True(await again);
+        Assert.True(site.Sink.HealthOf("modbus", "meter-1").Up);
+        Assert.True(site.Sink.HealthOf("modbus", "meter-1").Errors >= 1);
+
+        await cts.CancelAsync();
+        await run.WaitAsync(ModbusTestSite.Guard);
+    }
+
+    [Fact]
+    public async Task SilentDevice_TimesOutOnTheClock_AndIsReportedAsAnError()
+    {
+        using var site = new ModbusTestSite();
+        using var silent = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var accepting = silent.AcceptTcpClientAsync();
+        var collector = site.Collector(MeterMap, (IPEndPoint)silent.LocalEndpoint);
+        var polls = new PollWatch(collector);
+        using var cts = new CancellationTokenSource();
+        var first = polls.Next();
+        var run = collector.RunAsync(site.Sink, cts.Token);
+        using var connection = await accepting.WaitAsync(ModbusTestSite.Guard);
+
+        await site.AdvanceUntil(first, TimeSpan.FromMilliseconds(100));
+        Assert.False(await first);
+        Assert.Equal((false, 1L, 0L), site.Sink.HealthOf("modbus", "meter-1"));
+        Assert.Contains("no answer to read holding 100+1 of unit 1 within 500 ms", site.Log.ToString(), StringComparison.Ordinal);
+
+        await cts.CancelAsync();
+        await run.WaitAsync(ModbusTestSite.Guard);
+    }
+
+    [Fact]
+    public async Task NoDevice_IsReportedAsDown_AndRunAsyncStopsOnCancel()
+    {
+        using var site = new ModbusTestSite();
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var collector = site.Collector(MeterMap, new IPEndPoint(IPAddress.Loopback, port));
+        using var cts = new CancellationTokenSource();
+        var run = collector.RunAsync(site.Sink, cts.Token);
+        var refused = Task.Run(async () =>
+        {
+            while (site.Sink.HealthOf("modbus", "meter-1").Errors < 3)
+            {
+                await Task.Yield();
+            }
+        });
+        await site.AdvanceUntil(refused, ModbusCollector.MaxReconnectDelay);
+        Assert.Contains("connecting to 127.0.0.1:", site.Log.ToString(), StringComparison.Ordinal);
+        await cts.CancelAsync();
+        await run.WaitAsync(ModbusTestSite.Guard);
+    }
+
+    [Fact]
+    public async Task Writers_WriteWithFunction6Or16_AndConfirmByReadingBack()
+    {
+        using var site = new ModbusTestSite();
+        var bank = MeterBank();
+        await using var server = new ModbusTcpServer(new IPEndPoint(IPAddress.Loopback, 0), bank);
+        server.Start();
+        var collector = site.Collector(MeterMap, server.Endpoint);
+        var setpoint = collector.Writers.Single(w => w.Actuator == "meter-1/setpoint");
+        var mode = collector.Writers.Single(w => w.Actuator == "meter-1/mode");
+
+        // Not running: each write opens its own connection.
+        var written = await setpoint.WriteAsync(18.25, CancellationToken.None);
+        Assert.Equal(new ActuatorWriteOutcomeView(true, 18.25), new ActuatorWriteOutcomeView(written.Confirmed, written.ReadBack));
+        var registers = new ushort[2];
+        Assert.Equal(ModbusExceptionCode.None, bank.Read(1, ModbusRegisterTable.Holding, 10, registers));
+        Assert.Equal(18.25, new ModbusValueFormat(ModbusDataType.Float32).Decode(registers));
+
+        // Scale 0.5: 3 is written as register value 6.
+        var m = await mode.WriteAsync(3, CancellationToken.None);
+        Assert.True(m.Confirmed, m.Problem);
+        Assert.Equal(ModbusExceptionCode.None, bank.Read(1, ModbusRegisterTable.Holding, 100, registers.AsSpan(0, 1)));
+        Assert.Equal(6, registers[0]);
+
+        // A value the type cannot hold is refused before anything is sent.
+        var negative = await mode.WriteAsync(-1, CancellationToken.None);
+        Assert.False(negative.Confirmed);
+        Assert.Contains("outside [0, 65535]", negative.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Writers_ReportARefusedWrite_AndAReadBackMismatch()
+    {
+        using var site = new ModbusTestSite();
+        await using var refusing = new ModbusTcpServer(new IPEndPoint(IPAddress.Loopback, 0), new HoleBank(MeterBank(), holdingFrom: 0));
+        refusing.Start();
+        var refused = await site.Collector(MeterMap, refusing.Endpoint).Writers[0].WriteAsync(20, CancellationToken.None);
+        Assert.False(refused.Confirmed);
+        Assert.Contains("exception response 03", refused.Problem, StringComparison.Ordinal);
+
+        await using var clamping = new ModbusTcpServer(new IPEndPoint(IPAddress.Loopback, 0), new ClampingBank());
+        clamping.Start();
+        var clamped = await site.Collector(MeterMap, clamping.Endpoint).Writers[1].WriteAsync(30, CancellationToken.None);
+        Assert.False(clamped.Confirmed);
+        Assert.Equal(5, clamped.ReadBack);
+        Assert.Contains("wrote 30, read back 5", clamped.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GarbledAnswers_ThousandsOfPolls_EachCountedAsMalformedOrError_NoExceptionEscapes()
+    {
+        using var site = new ModbusTestSite();
+        await using var garbage = GarbledModbusServer.Start(seed: 11);
+        var collector = site.Collector("""
+                registers:
+                  - {address: 0, function: input, type: float32, metric: aida_power_watts}
+
+            """, garbage.Endpoint);
+        const int Polls = 2000;
+        ModbusTcpClient? client = null;
+        for (var i = 0; i < Polls; i++)
+        {
+            if (client is null || !client.Connected)
+            {
+                if (client is not null)
+                {
+                    await client.DisposeAsync();
+                }
+
+                client = await ModbusTcpClient.ConnectAsync(garbage.Endpoint);
+            }
+
+            await collector.PollAsync(client, site.Sink, CancellationToken.None).WaitAsync(ModbusTestSite.Guard);
+        }
+
+        await client!.DisposeAsync();
+
+        // Every poll whose answer was not a proper one is an error, and malformed unless it was an exception response.
+        var health = site.Sink.HealthOf("modbus", "meter-1");
+        Assert.Equal(Polls - garbage.ValidAnswers, health.Errors);
+        Assert.Equal(Polls - garbage.ValidAnswers - garbage.ExceptionAnswers, health.Malformed);
+        Assert.True(health.Malformed > Polls * 8 / 10, $"{health.Malformed} malformed");
+    }
+
+    private readonly record struct ActuatorWriteOutcomeView(bool Confirmed, double ReadBack);
+
+    /// <summary>A bank with no holding registers from <c>holdingFrom</c> on: reads there are illegal addresses, writes
+    /// illegal values.</summary>
+    private sealed class HoleBank(ModbusMemoryBank inner, int holdingFrom) : IModbusRegisterBank
+    {
+        public ModbusExceptionCode Read(byte unit, ModbusRegisterTable table, ushort address, Span<ushort> values) =>
+            table == ModbusRegisterTable.Holding && address + values.Length > holdingFrom
+                ? ModbusExceptionCode.IllegalDataAddress
+                : inner.Read(unit, table, address, values);
+
+        public ModbusExceptionCode Write(byte unit, ushort address, ReadOnlySpan<ushort> values) =>
+            address + values.Length > holdingFrom ? ModbusExceptionCode.IllegalDataValue : inner.Write(unit, address, values);
+    }
+
+    /// <summary>A device that takes every write but holds at most 10 (register value, as some drives clamp).</summary>
+    private sealed class ClampingBank : IModbusRegisterBank
+    {
+        private readonly ModbusMemoryBank _inner = new(1);
+
+        public ModbusExceptionCode Read(byte unit, ModbusRegisterTable table, ushort address, Span<ushort> values) => _inner.Read(unit, table, address, values);
+
+        public ModbusExceptionCode Write(byte unit, ushort address, ReadOnlySpan<ushort> values)
+        {
+            Span<ushort> clamped = stackalloc ushort[values.Length];
+            for (var i = 0; i < values.Length; i++)
+            {
+                clamped[i] = Math.Min(values[i], (ushort)10);
+            }
+
+            return _inner.Write(unit, address, clamped);
+        }
+    }
+}
