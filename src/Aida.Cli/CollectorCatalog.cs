@@ -1,4 +1,5 @@
 using Aida.Telemetry.Collectors;
+using Aida.Telemetry.Collectors.Modbus;
 using Aida.Telemetry.Collectors.Redfish;
 
 namespace Aida.Cli;
@@ -9,6 +10,7 @@ internal static class CollectorCatalog
     public static IReadOnlyDictionary<string, CollectorFactory> Types { get; } = new Dictionary<string, CollectorFactory>(StringComparer.Ordinal)
     {
         [RedfishCollector.Type] = RedfishCollector.Create,
+        [ModbusCollector.Type] = ModbusCollector.Factory,
     };
 
     /// <summary>Loads a site file with every known collector type; errors name the file, line and field.</summary>

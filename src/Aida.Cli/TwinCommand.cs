@@ -36,14 +36,15 @@ internal static class TwinCommand
         };
         var basePort = new Option<int>("--base-port")
         {
-            Description = "First port: the Redfish service listens on it, further faces on the ports after it; 0 takes free ports",
+            Description = "First port: the Redfish service listens on it, the Modbus devices on the ports after it; 0 takes free ports",
             DefaultValueFactory = _ => DefaultBasePort,
         };
         var writeSite = new Option<string?>("--write-site") { Description = "Write a site file that collects everything served (for aida run --plant network --site FILE)" };
         var status = StatusEveryOption();
         var command = new Command("serve",
             "Run the twin on the wall clock with no operator of its own and serve it as a site would: a Redfish service with a chassis per rack " +
-            "(power, inlet and GPU temperatures, settable GPU power limit); prints the endpoints; Ctrl-C or SIGTERM stops")
+            "(power, inlet and GPU temperatures, settable GPU power limit), a Modbus TCP device per meter and cooling asset (readings, writable setpoints); " +
+            "prints the endpoints; Ctrl-C or SIGTERM stops")
         {
             scenario, factory, duration, seed, speed, host, basePort, writeSite, status,
         };

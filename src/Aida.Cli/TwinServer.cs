@@ -2,14 +2,15 @@ using System.Net;
 using System.Text;
 using Aida.Twin.Simulation;
 using Aida.Twin.Wire;
+using Aida.Twin.Wire.Modbus;
 using Aida.Twin.Wire.Redfish;
 
 namespace Aida.Cli;
 
 /// <summary>The twin over the wire: a simulator with no operator of its own (whoever operates it does so over the wire),
 /// behind a lock, and every wire face serving it.</summary>
-/// <remarks>Ports from the base port, in this order: Redfish (one service, a chassis per rack). With base port 0 every
-/// face takes free ports.</remarks>
+/// <remarks>Ports from the base port, in this order: Redfish (one service, a chassis per rack), then a Modbus TCP
+/// device per metering and cooling asset. With base port 0 every face takes free ports.</remarks>
 internal sealed class TwinServer : IAsyncDisposable
 {
     private readonly List<IWireFace> _faces = [];
@@ -34,9 +35,21 @@ internal sealed class TwinServer : IAsyncDisposable
     {
         var server = new TwinServer(simulator);
         simulator.AdvanceSteps(1);
-        var poll = Poll(TimeSpan.FromSeconds(10), speed);
-        int Port(int offset) => basePort == 0 ? 0 : basePort + offset;
-        server._faces.Add(new RedfishFace(server.Plant, new IPEndPoint(host, Port(0)), poll));
+        var next = basePort;
+        int Take(int count)
+        {
+            var first = next;
+            next += count;
+            if (basePort > 0 && next - 1 > 65535)
+            {
+                throw new BadInputException($"--base-port: the faces need ports {basePort} to {next - 1}, past 65535");
+            }
+
+            return basePort == 0 ? 0 : first;
+        }
+
+        server._faces.Add(new RedfishFace(server.Plant, new IPEndPoint(host, Take(1)), speed));
+        server._faces.Add(new ModbusWireFace(server.Plant, host, Take(PlantRegisterMap.Build(server.Plant).Count), speed: speed));
         try
         {
             foreach (var face in server._faces)
@@ -92,9 +105,4 @@ internal sealed class TwinServer : IAsyncDisposable
 
         _faces.Clear();
     }
-
-    // Sensors sample every 10 s of plant time at most (facility points): at N× speed that is 10/N s of wall time, but
-    // never poll faster than 10 times a second.
-    private static TimeSpan Poll(TimeSpan plantInterval, double speed) =>
-        TimeSpan.FromMilliseconds(Math.Max(100, Math.Round(plantInterval.TotalMilliseconds / speed)));
 }

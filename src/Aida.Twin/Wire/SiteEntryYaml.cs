@@ -36,6 +36,19 @@ public static class SiteEntryYaml
         return "{" + string.Join(", ", pairs) + "}";
     }
 
+    /// <summary>The shortest poll interval a face writes into a site entry.</summary>
+    public static readonly TimeSpan MinPollInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How often a collector should poll a point sampled every <paramref name="plantInterval"/> of plant time
+    /// when the plant runs at <paramref name="speed"/> plant seconds per wall second: the interval divided by the speed,
+    /// but never below <see cref="MinPollInterval"/>.</summary>
+    public static TimeSpan PollInterval(TimeSpan plantInterval, double speed)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(speed, 0);
+        var wall = TimeSpan.FromMilliseconds(Math.Round(plantInterval.TotalMilliseconds / speed));
+        return wall < MinPollInterval ? MinPollInterval : wall;
+    }
+
     /// <summary>A duration in the site file's (Prometheus) form: whole seconds as <c>10s</c>, else milliseconds.</summary>
     public static string Duration(TimeSpan span)
     {

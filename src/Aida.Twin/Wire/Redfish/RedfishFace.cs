@@ -34,7 +34,7 @@ public sealed class RedfishFace : IWireFace
 
     private readonly IPlant _plant;
     private readonly IPEndPoint _endpoint;
-    private readonly TimeSpan? _pollInterval;
+    private readonly double _speed;
     private readonly Dictionary<string, Rack> _racks = new(StringComparer.Ordinal);
     private readonly List<Rack> _order = [];
     private WebApplication? _app;
@@ -42,14 +42,16 @@ public sealed class RedfishFace : IWireFace
 
     /// <param name="plant">The plant, safe to call from several threads (<see cref="SynchronizedPlant"/>).</param>
     /// <param name="endpoint">Where to listen; port 0 takes a free port.</param>
-    /// <param name="pollInterval">The collectors' interval in the site entries; default the points' sampling interval.</param>
-    public RedfishFace(IPlant plant, IPEndPoint endpoint, TimeSpan? pollInterval = null)
+    /// <param name="speed">Plant seconds per wall second: the site entries poll at the points' sampling interval divided
+    /// by it (<see cref="SiteEntryYaml.PollInterval"/>).</param>
+    public RedfishFace(IPlant plant, IPEndPoint endpoint, double speed = 1)
     {
         ArgumentNullException.ThrowIfNull(plant);
         ArgumentNullException.ThrowIfNull(endpoint);
         _plant = plant;
         _endpoint = endpoint;
-        _pollInterval = pollInterval;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(speed, 0);
+        _speed = speed;
         var byName = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var p in plant.Points)
         {
@@ -111,7 +113,7 @@ public sealed class RedfishFace : IWireFace
         foreach (var r in _order)
         {
             var power = _plant.Points[r.Power];
-            var interval = _pollInterval ?? power.Interval;
+            var interval = SiteEntryYaml.PollInterval(power.Interval, _speed);
             b.Append(CultureInfo.InvariantCulture, $"  - type: redfish\n    name: {SiteEntryYaml.Quote($"redfish-{r.Id}")}\n    url: {SiteEntryYaml.Quote(url)}\n");
             b.Append(CultureInfo.InvariantCulture, $"    chassis: {SiteEntryYaml.Quote(r.Id)}\n    interval: {SiteEntryYaml.Duration(interval)}\n");
             b.Append(CultureInfo.InvariantCulture, $"    labels: {SiteEntryYaml.Labels(power.Labels, "site")}\n");

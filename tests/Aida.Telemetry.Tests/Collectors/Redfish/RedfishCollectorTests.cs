@@ -27,7 +27,7 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
     {
         _simulator.AdvanceSteps(1);
         _plant = new SynchronizedPlant(_simulator.Plant);
-        _face = new RedfishFace(_plant, new IPEndPoint(IPAddress.Loopback, 0), pollInterval: TimeSpan.FromMilliseconds(100));
+        _face = new RedfishFace(_plant, new IPEndPoint(IPAddress.Loopback, 0), speed: 100);
         await _face.StartAsync(CancellationToken.None);
     }
 
@@ -49,13 +49,12 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
         // The plant is not stepped: what the store holds must be exactly what the plant reads.
         var rackPoints = _plant.Points.Where(p => p.Labels.ContainsKey("rack") && p.Name.Split('/')[1] is "power" or "inlet_temperature" or "gpu_max_temperature" or "gpu_power_limit").ToList();
         Assert.Equal(4 * site.Collectors.Count, rackPoints.Count);
-        await Until(() => rackPoints.All(p => Latest(store, p) is not null));
+        await Until(() => rackPoints.All(p => Latest(store, p) is not null) && site.Collectors.All(c => sink.HealthOf(RedfishCollector.Type, c.Name).Up));
         foreach (var p in rackPoints)
         {
             Assert.Equal(_plant.Read(p.Index).Value, Latest(store, p));
         }
 
-        Assert.All(site.Collectors, c => Assert.True(sink.HealthOf(RedfishCollector.Type, c.Name).Up));
         await stop.CancelAsync();
         await running;
     }
