@@ -11,7 +11,9 @@ internal sealed class PeerProcess : IDisposable
 {
     private readonly string _binary;
     private readonly IReadOnlyList<string> _arguments;
-    private readonly Uri _readyUrl;
+    private readonly Func<Task<bool>> _ready;
+    private readonly string _readyWhat;
+    private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly ConcurrentQueue<string> _output = new();
     private Process? _process;
 
@@ -19,7 +21,51 @@ internal sealed class PeerProcess : IDisposable
     {
         _binary = binary;
         _arguments = arguments;
-        _readyUrl = readyUrl;
+        _readyWhat = $"at {readyUrl}";
+        _environment = new Dictionary<string, string>();
+        _ready = async () =>
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            try
+            {
+                using var response = await http.GetAsync(readyUrl);
+                return response.IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+            catch (TaskCanceledException)
+            {
+                return false;
+            }
+        };
+    }
+
+    /// <summary>A peer whose readiness is a probe (a TCP port that accepts, a socket file that exists), run with extra
+    /// environment variables.</summary>
+    public PeerProcess(string binary, IReadOnlyList<string> arguments, Func<bool> ready, string readyWhat, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        _binary = binary;
+        _arguments = arguments;
+        _ready = () => Task.FromResult(ready());
+        _readyWhat = readyWhat;
+        _environment = environment ?? new Dictionary<string, string>();
+    }
+
+    /// <summary>Whether something accepts TCP connections on 127.0.0.1:<paramref name="port"/>.</summary>
+    public static bool Accepts(int port)
+    {
+        try
+        {
+            using var tcp = new TcpClient();
+            tcp.Connect(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     public int? Pid => _process?.Id;
@@ -68,13 +114,17 @@ internal sealed class PeerProcess : IDisposable
             info.ArgumentList.Add(a);
         }
 
+        foreach (var (k, v) in _environment)
+        {
+            info.Environment[k] = v;
+        }
+
         _process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {_binary}");
         _process.OutputDataReceived += (_, e) => Keep(e.Data);
         _process.ErrorDataReceived += (_, e) => Keep(e.Data);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
 
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
@@ -83,25 +133,15 @@ internal sealed class PeerProcess : IDisposable
                 throw new InvalidOperationException($"{Path.GetFileName(_binary)} exited with {_process.ExitCode} before it was ready:\n{Output()}");
             }
 
-            try
+            if (await _ready())
             {
-                using var response = await http.GetAsync(_readyUrl);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException)
-            {
+                return;
             }
 
             if (DateTime.UtcNow > deadline)
             {
                 Stop();
-                throw new TimeoutException($"{Path.GetFileName(_binary)} not ready at {_readyUrl} within {timeout}:\n{Output()}");
+                throw new TimeoutException($"{Path.GetFileName(_binary)} not ready {_readyWhat} within {timeout}:\n{Output()}");
             }
 
             await Task.Delay(100);

@@ -1,0 +1,225 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Aida.Model.Plant;
+using Aida.Protocols.Exposition;
+
+namespace Aida.Twin.Wire.Dcgm;
+
+/// <summary>How <see cref="DcgmExporterFace"/> groups GPUs into hosts groups and serves them.</summary>
+public sealed record DcgmFaceOptions
+{
+    /// <summary>Racks per <c>/metrics</c> endpoint; 0 (the default) serves one endpoint per hall.</summary>
+    public int RacksPerGroup { get; init; }
+
+    /// <summary>The first port; groups take consecutive ports. 0 (the default) lets the system pick free ones.</summary>
+    public int FirstPort { get; init; }
+
+    /// <summary>The scrape interval written into <see cref="DcgmExporterFace.SiteCollectors"/>; default 5 s.</summary>
+    public TimeSpan ScrapeInterval { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>The plant's GPUs as DCGM exporters serve them: one <c>/metrics</c> endpoint per host group (per hall, or per N
+/// racks) on 127.0.0.1, in the Prometheus text format or OpenMetrics as the scraper asks.</summary>
+/// <remarks>
+/// Fed through <see cref="IPlantSampleSink.GpusSampled"/> (attach it to the simulator, beside the store's recorder); point
+/// samples are ignored. Each GPU is served with the DCGM exporter's names and labels (<c>gpu</c>, <c>UUID</c>,
+/// <c>device</c>, <c>modelName</c>, <c>Hostname</c>), plus <c>hall</c> and <c>rack</c>, the labels a site adds by relabelling:
+/// <c>DCGM_FI_DEV_GPU_TEMP</c> (°C), <c>DCGM_FI_DEV_POWER_USAGE</c> (W), <c>DCGM_FI_DEV_GPU_UTIL</c> (%) and
+/// <c>DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION</c> (mJ since start, a counter integrated from power). Before the first GPU
+/// sample an endpoint serves only the metadata lines.
+/// </remarks>
+public sealed class DcgmExporterFace : IWireFace, IPlantSampleSink
+{
+    private static readonly (string Name, string Help, string Type)[] Fields =
+    [
+        ("DCGM_FI_DEV_GPU_TEMP", "GPU temperature (in C).", "gauge"),
+        ("DCGM_FI_DEV_POWER_USAGE", "Power draw (in W).", "gauge"),
+        ("DCGM_FI_DEV_GPU_UTIL", "GPU utilization (in %).", "gauge"),
+        ("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "Total energy consumption since boot (in mJ).", "counter"),
+    ];
+
+    private readonly IReadOnlyList<GpuInfo> _gpus;
+    private readonly DcgmFaceOptions _options;
+    private readonly List<(string Name, int[] Gpus)> _groups = [];
+    private readonly KeyValuePair<string, string>[][] _labels;
+    private readonly List<LoopbackHttpEndpoint> _endpoints = [];
+    private readonly object _gate = new();
+    private readonly float[] _temperature;
+    private readonly float[] _power;
+    private readonly float[] _utilisation;
+    private readonly double[] _energyMillijoules;
+    private long _lastSampleMs = -1;
+
+    public DcgmExporterFace(IGpuCatalog gpus, DcgmFaceOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(gpus);
+        _gpus = gpus.Gpus;
+        _options = options ?? new DcgmFaceOptions();
+        ArgumentOutOfRangeException.ThrowIfNegative(_options.RacksPerGroup);
+        _temperature = new float[_gpus.Count];
+        _power = new float[_gpus.Count];
+        _utilisation = new float[_gpus.Count];
+        _energyMillijoules = new double[_gpus.Count];
+        _labels = new KeyValuePair<string, string>[_gpus.Count][];
+        for (var g = 0; g < _gpus.Count; g++)
+        {
+            var gpu = _gpus[g];
+            var index = gpu.Gpu.ToString(CultureInfo.InvariantCulture);
+            _labels[g] =
+            [
+                new("gpu", index), new("UUID", gpu.Uuid), new("device", "nvidia" + index), new("modelName", gpu.ModelName),
+                new("Hostname", gpu.Hostname), new("hall", gpu.Hall), new("rack", gpu.Rack),
+            ];
+        }
+
+        BuildGroups();
+    }
+
+    public IReadOnlyList<string> Endpoints { get; private set; } = [];
+
+    /// <summary>The host groups: a name (<c>dcgm-HALL</c> or <c>dcgm-FIRSTRACK</c>) and its GPUs' indexes.</summary>
+    public IReadOnlyList<(string Name, int[] Gpus)> Groups => _groups;
+
+    /// <summary>The URL of each group's endpoint once started, in <see cref="Groups"/> order.</summary>
+    public IReadOnlyList<Uri> Urls => _endpoints.Select(e => e.Url).ToList();
+
+    public Task StartAsync(CancellationToken ct)
+    {
+        for (var i = 0; i < _groups.Count; i++)
+        {
+            var group = i;
+            var port = _options.FirstPort == 0 ? 0 : _options.FirstPort + i;
+            var endpoint = new LoopbackHttpEndpoint(new IPEndPoint(IPAddress.Loopback, port), "/metrics", accept => Render(group, accept));
+            endpoint.Start();
+            _endpoints.Add(endpoint);
+        }
+
+        Endpoints = _groups.Select((g, i) => $"dcgm {g.Name} {_endpoints[i].Url}").ToList();
+        return Task.CompletedTask;
+    }
+
+    public string SiteCollectors()
+    {
+        var sb = new StringBuilder();
+        var interval = Aida.Model.Config.PromDuration.Format(_options.ScrapeInterval);
+        for (var i = 0; i < _groups.Count; i++)
+        {
+            sb.Append("  - type: scrape\n")
+              .Append("    name: ").Append(_groups[i].Name).Append('\n')
+              .Append("    url: ").Append(_endpoints.Count > i ? _endpoints[i].Url.ToString() : "(start the face first)").Append('\n')
+              .Append("    interval: ").Append(interval).Append('\n');
+        }
+
+        return sb.ToString();
+    }
+
+    public void PointSampled(int point, long timestampMs, double value)
+    {
+    }
+
+    public void GpusSampled(long timestampMs, ReadOnlySpan<float> temperatureCelsius, ReadOnlySpan<float> powerWatts, ReadOnlySpan<float> utilisationPercent)
+    {
+        lock (_gate)
+        {
+            var n = Math.Min(_gpus.Count, temperatureCelsius.Length);
+            var dt = _lastSampleMs < 0 ? 0 : Math.Max(0, timestampMs - _lastSampleMs); // ms, so W x ms = mJ
+            for (var g = 0; g < n; g++)
+            {
+                // Trapezoidal integration of power between samples.
+                _energyMillijoules[g] += dt * (_power[g] + powerWatts[g]) / 2.0;
+                _temperature[g] = temperatureCelsius[g];
+                _power[g] = powerWatts[g];
+                _utilisation[g] = utilisationPercent[g];
+            }
+
+            _lastSampleMs = timestampMs;
+        }
+    }
+
+    /// <summary>One group's exposition in the format the Accept header asks for.</summary>
+    internal (string Body, string ContentType) Render(int group, string? accept)
+    {
+        var format = ExpositionContentType.FromAccept(accept);
+        var sb = new StringBuilder(_groups[group].Gpus.Length * 4 * 200);
+        var writer = new ExpositionWriter(sb, format);
+        lock (_gate)
+        {
+            for (var f = 0; f < Fields.Length; f++)
+            {
+                writer.Family(Fields[f].Name, Fields[f].Help, Fields[f].Type);
+                if (_lastSampleMs < 0)
+                {
+                    continue;
+                }
+
+                foreach (var g in _groups[group].Gpus)
+                {
+                    double value = f switch
+                    {
+                        0 => _temperature[g],
+                        1 => _power[g],
+                        2 => _utilisation[g],
+                        _ => Math.Round(_energyMillijoules[g]),
+                    };
+                    writer.Sample(Fields[f].Name, _labels[g], value);
+                }
+            }
+        }
+
+        writer.Finish();
+        return (sb.ToString(), ExpositionContentType.Of(format));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var e in _endpoints)
+        {
+            await e.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _endpoints.Clear();
+    }
+
+    private void BuildGroups()
+    {
+        var byKey = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var order = new List<string>();
+        var rackOrder = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var g = 0; g < _gpus.Count; g++)
+        {
+            var gpu = _gpus[g];
+            string key;
+            if (_options.RacksPerGroup == 0)
+            {
+                key = gpu.Hall;
+            }
+            else
+            {
+                if (!rackOrder.TryGetValue(gpu.Rack, out var r))
+                {
+                    r = rackOrder.Count;
+                    rackOrder[gpu.Rack] = r;
+                }
+
+                key = (r / _options.RacksPerGroup).ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (!byKey.TryGetValue(key, out var list))
+            {
+                list = [];
+                byKey[key] = list;
+                order.Add(key);
+            }
+
+            list.Add(g);
+        }
+
+        foreach (var key in order)
+        {
+            var members = byKey[key];
+            var name = _options.RacksPerGroup == 0 ? "dcgm-" + key : "dcgm-" + _gpus[members[0]].Rack;
+            _groups.Add((name, [.. members]));
+        }
+    }
+}

@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Aida.Model.Facility;
+using Aida.Model.Plant;
+using Aida.Protocols.Nut;
+
+namespace Aida.Twin.Wire.Nut;
+
+/// <summary>The plant's UPSes behind one upsd (NUT protocol, RFC 9271) on 127.0.0.1, each UPS named as its asset.</summary>
+/// <remarks>
+/// Built from each UPS's points (<c>ASSET/output_power</c>, <c>ASSET/on_battery</c>, <c>ASSET/battery</c>) read through
+/// <see cref="IPlant"/> at every request, and its rating from the factory file:
+/// <list type="bullet">
+/// <item><c>ups.status</c>: <c>OL</c> on line (<c>OL CHRG</c> while the battery is below full), <c>OB DISCHRG</c> on battery,
+/// plus <c>LB</c> below <c>battery.charge.low</c> (20 %).</item>
+/// <item><c>ups.realpower</c> (W), <c>ups.realpower.nominal</c> (W), <c>ups.load</c> (% of the rating).</item>
+/// <item><c>battery.charge</c> (%), <c>battery.charge.low</c>, <c>battery.runtime</c> (s: the charge left times the rated
+/// autonomy, scaled by rating over load, a linear estimate).</item>
+/// <item><c>device.*</c>/<c>ups.mfr</c>/<c>ups.model</c> identity strings.</item>
+/// </list>
+/// A point whose sensor is not reporting leaves its variables out (<c>GET VAR</c> answers <c>ERR VAR-NOT-SUPPORTED</c>).
+/// </remarks>
+public sealed class UpsdFace : IWireFace
+{
+    /// <summary>The charge (percent) under which <c>LB</c> is set, NUT's usual <c>battery.charge.low</c>.</summary>
+    public const double LowBatteryPercent = 20;
+
+    private readonly IPlant _plant;
+    private readonly List<UpsPoints> _ups = [];
+    private readonly int _port;
+    private NutServer? _server;
+
+    /// <param name="ups">The factory's UPSes (for names and ratings); each needs its three points in the plant.</param>
+    /// <param name="port">The TCP port on 127.0.0.1; 0 picks a free one.</param>
+    public UpsdFace(IPlant plant, IReadOnlyList<Ups> ups, int port = 0)
+    {
+        ArgumentNullException.ThrowIfNull(plant);
+        ArgumentNullException.ThrowIfNull(ups);
+        _plant = plant;
+        _port = port;
+        foreach (var u in ups)
+        {
+            if (u.Id.Any(c => c is ' ' or '"' or '\\' || char.IsControl(c)))
+            {
+                throw new ArgumentException($"UPS id '{u.Id}' cannot be a NUT UPS name", nameof(ups));
+            }
+
+            _ups.Add(new UpsPoints(u, plant.Point(u.Id + "/output_power"), plant.Point(u.Id + "/on_battery"), plant.Point(u.Id + "/battery")));
+        }
+    }
+
+    public IReadOnlyList<string> Endpoints { get; private set; } = [];
+
+    /// <summary>Where upsd listens, once started.</summary>
+    public IPEndPoint? Endpoint => _server?.Endpoint;
+
+    public Task StartAsync(CancellationToken ct)
+    {
+        _server = new NutServer(new IPEndPoint(IPAddress.Loopback, _port), Snapshot);
+        _server.Start();
+        Endpoints = [$"nut upsd {_server.Endpoint} ({_ups.Count} UPS: {string.Join(", ", _ups.Select(u => u.Ups.Id))})"];
+        return Task.CompletedTask;
+    }
+
+    public string SiteCollectors()
+    {
+        var address = _server?.Endpoint.ToString() ?? "(start the face first)";
+        var sb = new StringBuilder();
+        sb.Append("  - type: nut\n")
+          .Append("    name: upsd-twin\n")
+          .Append("    address: ").Append(address).Append('\n')
+          .Append("    interval: 5s\n")
+          .Append("    ups_label: asset\n")
+          .Append("    metrics:\n")
+          .Append("      - {variable: ups.realpower, metric: aida_ups_output_power_watts}\n")
+          .Append("      - {variable: battery.charge, metric: aida_ups_battery_ratio, scale: 0.01}\n")
+          .Append("      - {variable: \"ups.status:OB\", metric: aida_ups_on_battery}\n");
+        return sb.ToString();
+    }
+
+    /// <summary>Every UPS's variables now.</summary>
+    internal IReadOnlyList<NutUpsSnapshot> Snapshot()
+    {
+        var result = new List<NutUpsSnapshot>(_ups.Count);
+        foreach (var u in _ups)
+        {
+            var power = Read(u.Power);
+            var onBattery = Read(u.OnBattery);
+            var battery = Read(u.Battery);
+            var rated = u.Ups.RatedWatts;
+            var vars = new List<KeyValuePair<string, string>>
+            {
+                new("device.type", "ups"),
+                new("device.mfr", "Aida"),
+                new("device.model", "twin UPS"),
+                new("ups.mfr", "Aida"),
+                new("ups.model", "twin UPS"),
+                new("battery.charge.low", Number(LowBatteryPercent)),
+                new("ups.realpower.nominal", Number(rated)),
+            };
+            if (!double.IsNaN(onBattery))
+            {
+                var status = onBattery >= 0.5 ? "OB DISCHRG" : battery < 0.999 ? "OL CHRG" : "OL";
+                if (battery * 100 < LowBatteryPercent)
+                {
+                    status += " LB";
+                }
+
+                vars.Add(new("ups.status", status));
+            }
+
+            if (!double.IsNaN(battery))
+            {
+                vars.Add(new("battery.charge", Number(battery * 100)));
+                if (!double.IsNaN(power))
+                {
+                    var runtime = battery * u.Ups.RuntimeAtRatedLoad.TotalSeconds * rated / Math.Max(power, 0.01 * rated);
+                    vars.Add(new("battery.runtime", Number(Math.Round(runtime))));
+                }
+            }
+
+            if (!double.IsNaN(power))
+            {
+                vars.Add(new("ups.realpower", Number(power)));
+                vars.Add(new("ups.load", Number(rated > 0 ? 100 * power / rated : 0)));
+            }
+
+            result.Add(new NutUpsSnapshot(u.Ups.Id, $"Aida twin UPS {u.Ups.Id} ({u.Ups.Mode})", vars));
+        }
+
+        return result;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync().ConfigureAwait(false);
+            _server = null;
+        }
+    }
+
+    private double Read(int point) => point < 0 ? double.NaN : _plant.Read(point).Value;
+
+    private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private sealed record UpsPoints(Ups Ups, int Power, int OnBattery, int Battery);
+}

@@ -1,0 +1,181 @@
+using System.Net;
+using System.Text;
+using Aida.Model.Config;
+using Aida.Model.Facility;
+using Aida.Protocols.Tcp;
+using Aida.Telemetry.Collectors;
+using Aida.Telemetry.Collectors.Nut;
+using Aida.Telemetry.Series;
+using Aida.Twin.Wire.Nut;
+
+namespace Aida.Telemetry.Tests.Collectors.Nut;
+
+/// <summary>The NUT collector against the twin's upsd face (and against a peer that talks garbage).</summary>
+public class NutCollectorTests
+{
+    [Fact]
+    public async Task TwinUpsd_CollectedWithItsSiteEntry_ArrivesNamedAndLabelledAsThePlantPoints()
+    {
+        using var rig = new CollectorRig();
+        var plant = new FakePlant();
+        plant.AddPoint("ups-1a", "output_power", "aida_ups_output_power_watts", 1_200_000, ("asset", "ups-1a"));
+        plant.AddPoint("ups-1a", "on_battery", "aida_ups_on_battery", 0, ("asset", "ups-1a"));
+        plant.AddPoint("ups-1a", "battery", "aida_ups_battery_ratio", 1, ("asset", "ups-1a"));
+        await using var face = new UpsdFace(plant, [new Ups("ups-1a", "tx-1", 1_500_000, UpsMode.DoubleConversion, TimeSpan.FromMinutes(5))]);
+        await face.StartAsync(default);
+        var collector = Load(rig, face.SiteCollectors());
+
+        var (ok, client) = await collector.PollOnceAsync(null, rig.Sink, default);
+        Assert.True(ok, rig.Log.ToString());
+        Assert.Equal(1_200_000, rig.Last("aida_ups_output_power_watts", ("asset", "ups-1a"), ("site", "s1")));
+        Assert.Equal(1, rig.Last("aida_ups_battery_ratio", ("asset", "ups-1a")));
+        Assert.Equal(0, rig.Last("aida_ups_on_battery", ("asset", "ups-1a")));
+        Assert.Equal(80, rig.Last("nut_ups_load", ("asset", "ups-1a")));
+        Assert.Equal(1, rig.Last("nut_status_online", ("asset", "ups-1a")));
+        Assert.Equal(375, rig.Last("nut_battery_runtime", ("asset", "ups-1a"))); // 5 min at rated load, 1.25x longer at 80 %
+        Assert.Empty(rig.Series("nut_ups_realpower")); // renamed, not stored twice
+
+        // On battery at 15 %: OB, LB; the same connection is reused.
+        rig.Fake.Advance(TimeSpan.FromSeconds(5));
+        plant.Set("ups-1a/on_battery", 1, rig.Clock.GetUtcNow());
+        plant.Set("ups-1a/battery", 0.15, rig.Clock.GetUtcNow());
+        (ok, client) = await collector.PollOnceAsync(client, rig.Sink, default);
+        Assert.True(ok);
+        Assert.Equal(1, rig.Last("aida_ups_on_battery", ("asset", "ups-1a")));
+        Assert.Equal(0.15, rig.Last("aida_ups_battery_ratio", ("asset", "ups-1a")), 9);
+        Assert.Equal(1, rig.Last("nut_status_low_battery", ("asset", "ups-1a")));
+        Assert.Equal(1, rig.Last("nut_status_discharging", ("asset", "ups-1a")));
+
+        // A sensor that stops reporting: its variable is not listed, its series goes stale.
+        rig.Fake.Advance(TimeSpan.FromSeconds(5));
+        plant.Set("ups-1a/output_power", double.NaN, rig.Clock.GetUtcNow());
+        (ok, client) = await collector.PollOnceAsync(client, rig.Sink, default);
+        Assert.True(ok);
+        Assert.True(StaleMarker.Is(rig.Last("aida_ups_output_power_watts", ("asset", "ups-1a"))));
+        await client!.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task GarbagePeer_IsCountedMalformed_AndTheConnectionIsDropped()
+    {
+        using var rig = new CollectorRig();
+        await using var garbage = new TcpConnectionServer(new IPEndPoint(IPAddress.Loopback, 0), async (stream, ct) =>
+        {
+            var buffer = new byte[256];
+            _ = await stream.ReadAsync(buffer, ct);
+            await stream.WriteAsync(Encoding.ASCII.GetBytes("BEGIN LIST VAR ups1\nVAR ups1 \"unterminated\n"), ct);
+        });
+        garbage.Start();
+        var collector = new NutCollector(rig.Settings("ups-room"), "127.0.0.1", garbage.Endpoint.Port, ["ups1"]);
+        var (ok, client) = await collector.PollOnceAsync(null, rig.Sink, default);
+        Assert.False(ok);
+        Assert.Null(client);
+        Assert.Equal((false, 1L, 1L), rig.Sink.HealthOf("nut", "ups-room"));
+        Assert.Contains("unterminated", rig.Log.ToString(), StringComparison.Ordinal);
+
+        // Nothing listening: an error, not an exception.
+        var port = garbage.Endpoint.Port;
+        await garbage.DisposeAsync();
+        (ok, _) = await new NutCollector(rig.Settings("gone"), "127.0.0.1", port).PollOnceAsync(null, rig.Sink, default);
+        Assert.False(ok);
+        Assert.Equal(1, rig.Sink.HealthOf("nut", "gone").Errors);
+    }
+
+    [Fact]
+    public async Task Fuzz_TruncatedAndGarbledAnswers_EachPollCountedMalformed_NothingThrown()
+    {
+        using var rig = new CollectorRig();
+        const string valid = "BEGIN LIST VAR ups1\nVAR ups1 battery.charge \"100\"\nVAR ups1 ups.status \"OL\"\nEND LIST VAR ups1\n";
+        var random = new Random(3);
+        var answers = new Queue<byte[]>();
+        for (var i = 0; i < 300; i++)
+        {
+            var cut = Encoding.UTF8.GetBytes(valid[..random.Next(valid.Length - 1)]);
+            if (i % 3 == 0 && cut.Length > 0)
+            {
+                cut[random.Next(cut.Length)] = (byte)random.Next(256);
+            }
+
+            answers.Enqueue(cut);
+        }
+
+        await using var peer = new TcpConnectionServer(new IPEndPoint(IPAddress.Loopback, 0), async (stream, ct) =>
+        {
+            var buffer = new byte[256];
+            _ = await stream.ReadAsync(buffer, ct);
+            byte[] answer;
+            lock (answers)
+            {
+                answer = answers.Dequeue();
+            }
+
+            await stream.WriteAsync(answer, ct); // then close: the answer is cut short
+        });
+        peer.Start();
+        var collector = new NutCollector(rig.Settings("fuzzed"), "127.0.0.1", peer.Endpoint.Port, ["ups1"]);
+        for (var i = 0; i < 300; i++)
+        {
+            var (ok, client) = await collector.PollOnceAsync(null, rig.Sink, default);
+            Assert.False(ok);
+            Assert.Null(client);
+        }
+
+        var health = rig.Sink.HealthOf("nut", "fuzzed");
+        Assert.Equal(300, health.Errors);
+        Assert.Equal(300, health.Malformed);
+    }
+
+    [Fact]
+    public async Task Run_RetriesWithBackoffOnTheSiteClock_UntilUpsdAnswers()
+    {
+        using var rig = new CollectorRig();
+        var plant = new FakePlant();
+        plant.AddPoint("ups-1", "output_power", "aida_ups_output_power_watts", 1000, ("asset", "ups-1"));
+        plant.AddPoint("ups-1", "on_battery", "aida_ups_on_battery", 0, ("asset", "ups-1"));
+        plant.AddPoint("ups-1", "battery", "aida_ups_battery_ratio", 1, ("asset", "ups-1"));
+        var port = Peers.PeerProcess.FreePort();
+        var collector = new NutCollector(rig.Settings("ups", interval: TimeSpan.FromSeconds(5)), "127.0.0.1", port);
+        using var cts = new CancellationTokenSource();
+        var run = collector.RunAsync(rig.Sink, cts.Token);
+        await Scrape.ScrapeCollectorTests.WaitUntil(() => rig.Sink.HealthOf("nut", "ups").Errors == 1);
+
+        // Nobody listens yet: it waits its backoff on the fake clock, not in real time.
+        await using var face = new UpsdFace(plant, [new Ups("ups-1", "tx", 2000, UpsMode.Eco, TimeSpan.FromMinutes(10))], port);
+        await face.StartAsync(default);
+        Assert.Equal(1, rig.Sink.HealthOf("nut", "ups").Errors);
+        // The first backoff is at most 1 s of site time; advance until its timer (registered just after the error) fires.
+        await Scrape.ScrapeCollectorTests.WaitUntil(() =>
+        {
+            rig.Fake.Advance(TimeSpan.FromMilliseconds(250));
+            return rig.Sink.HealthOf("nut", "ups").Up;
+        });
+        Assert.Equal(50, rig.Last("nut_ups_load", ("ups", "ups-1")));
+
+        await cts.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Theory]
+    [InlineData("battery.charge", "nut_battery_charge")]
+    [InlineData("input.voltage", "nut_input_voltage")]
+    [InlineData("ups.realpower.nominal", "nut_ups_realpower_nominal")]
+    [InlineData("driver.parameter.pollinterval", "nut_driver_parameter_pollinterval")]
+    [InlineData("outlet.1.load-pct", "nut_outlet_1_load_pct")] // anything but letters, digits and _ becomes _
+    public void NamingRule(string variable, string metric) => Assert.Equal(metric, NutCollector.MetricName(variable));
+
+    [Fact]
+    public void SiteFile_NamesBadFields()
+    {
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [NutCollector.Type] = NutCollector.Create }, TimeProvider.System);
+        Assert.Contains("collectors[0].address", Assert.Throws<ConfigException>(() => loader.Parse("site: s\ncollectors:\n  - {type: nut, name: u, address: 'h:99999'}\n", "f")).Message, StringComparison.Ordinal);
+        Assert.Contains("unknown status flag 'XX'", Assert.Throws<ConfigException>(() => loader.Parse(
+            "site: s\ncollectors:\n  - type: nut\n    name: u\n    address: h\n    metrics:\n      - {variable: 'ups.status:XX', metric: m}\n", "f")).Message, StringComparison.Ordinal);
+        Assert.Contains("ups_label", Assert.Throws<ConfigException>(() => loader.Parse("site: s\ncollectors:\n  - {type: nut, name: u, address: h, ups_label: '1x'}\n", "f")).Message, StringComparison.Ordinal);
+    }
+
+    internal static NutCollector Load(CollectorRig rig, string entries)
+    {
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [NutCollector.Type] = NutCollector.Create }, rig.Clock);
+        return Assert.IsType<NutCollector>(loader.Parse("site: s1\ncollectors:\n" + entries, "twin-site.yaml").Collectors.Single());
+    }
+}

@@ -1,0 +1,263 @@
+using System.Text;
+using Aida.Protocols.Exposition;
+using Aida.Protocols.Nut;
+using Aida.Telemetry.Collectors;
+using Aida.Telemetry.Collectors.Mqtt;
+using Aida.Telemetry.Collectors.Nut;
+using Aida.Telemetry.Collectors.Scrape;
+using Aida.Telemetry.Series;
+using Aida.Telemetry.Tests.Collectors;
+using Aida.Twin.Wire.Mqtt;
+using Microsoft.Extensions.Time.Testing;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace Aida.Telemetry.Tests.Peers;
+
+/// <summary>The scrape, NUT and MQTT collectors (and the twin's MQTT face) against real servers from Debian: the node
+/// exporter, upsd with the dummy-ups driver, Mosquitto.</summary>
+public sealed class FieldProtocolPeerTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [SkippableFact]
+    public async Task NodeExporter_ScrapedForReal_ParsesEveryLine()
+    {
+        var binary = PeerProcess.Require("prometheus-node-exporter", "prometheus-node-exporter");
+        var port = PeerProcess.FreePort();
+        using var exporter = new PeerProcess(binary, [$"--web.listen-address=127.0.0.1:{port}"], new Uri($"http://127.0.0.1:{port}/metrics"));
+        await exporter.StartAsync(Bound);
+
+        using var rig = new CollectorRig(TimeProvider.System);
+        using var collector = new ScrapeCollector(rig.Settings("node", timeout: TimeSpan.FromSeconds(10), labels: Labels.From(("role", "host"))), new Uri($"http://127.0.0.1:{port}/metrics"), true);
+        await collector.ScrapeOnceAsync(rig.Sink, default);
+
+        Assert.True(rig.Sink.HealthOf("scrape", "node") == (true, 0L, 0L), rig.Log.ToString());
+        Assert.Equal(1, rig.Last("up", ("job", "node"), ("instance", $"127.0.0.1:{port}")));
+        Assert.True(rig.Last("scrape_samples_scraped", ("job", "node")) > 100);
+        Assert.NotEmpty(rig.Series("node_exporter_build_info"));
+        Assert.All(rig.Series("go_goroutines"), s => Assert.Equal("host", s.Labels.Get("role")));
+        Assert.Contains(rig.Series("go_gc_duration_seconds"), s => s.Labels.Get("quantile") == "0.5"); // a summary as plain series
+
+        // The same body in each format through the parser alone: no line refused.
+        using var http = new HttpClient();
+        foreach (var accept in new[] { "text/plain;version=0.0.4", ExpositionContentType.ScrapeAccept })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{port}/metrics");
+            request.Headers.TryAddWithoutValidation("Accept", accept);
+            using var response = await http.SendAsync(request);
+            var format = ExpositionContentType.FromContentType(response.Content.Headers.ContentType?.ToString());
+            var doc = ExpositionParser.Parse(await response.Content.ReadAsStringAsync(), format);
+            Assert.True(doc.Errors.Count == 0, string.Join('\n', doc.Errors));
+            Assert.Equal("counter", doc.Families["node_cpu_seconds_total"].Type); // node exporter 1.5 serves the text format only
+            Assert.Contains(doc.Samples, x => x.Name == "node_cpu_seconds_total" && x.Labels.Any(l => l.Key == "mode"));
+        }
+    }
+
+    [SkippableFact]
+    public async Task Prometheus_ScrapesTheTwinsDcgmFace_InOpenMetrics()
+    {
+        var catalog = new DcgmCatalog();
+        await using var face = new Aida.Twin.Wire.Dcgm.DcgmExporterFace(catalog);
+        face.GpusSampled(0, [55, 66], [500, 600], [40, 50]);
+        face.GpusSampled(1000, [55, 66], [500, 600], [40, 50]);
+        await face.StartAsync(default);
+        var target = face.Urls.Single();
+        await using var prometheus = await PrometheusPeer.StartAsync(
+            $"scrape_configs:\n  - job_name: dcgm\n    scrape_interval: 1s\n    static_configs: [{{targets: ['{target.Authority}']}}]\n");
+
+        using var http = new HttpClient();
+        var engine = new Aida.Telemetry.Query.RemoteQueryEngine(http, prometheus.BaseUrl);
+        var deadline = DateTime.UtcNow + Bound;
+        while (true)
+        {
+            var up = await engine.QueryAsync("up{job=\"dcgm\"} == 1 and on() count(DCGM_FI_DEV_GPU_TEMP) == 2", DateTimeOffset.UtcNow);
+            if (up.Series.Count == 1)
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "Prometheus did not scrape the face within 30 s:\n" + prometheus.Output());
+            await Task.Delay(250);
+        }
+
+        var temp = await engine.QueryAsync("DCGM_FI_DEV_GPU_TEMP{UUID=\"GPU-y\"}", DateTimeOffset.UtcNow);
+        Assert.Equal(66, temp.Series.Single().Samples.Single().Value);
+        Assert.Equal("h1", temp.Series.Single().Labels.Get("hall"));
+        var energy = await engine.QueryAsync("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{UUID=\"GPU-x\"}", DateTimeOffset.UtcNow);
+        Assert.Equal(500_000, energy.Series.Single().Samples.Single().Value);
+    }
+
+    [SkippableFact]
+    public async Task Upsd_DummyUps_ValuesAndAStatusChangeToOnBattery()
+    {
+        using var upsd = await UpsdPeer.StartNewAsync();
+        await using (var client = await NutClient.ConnectAsync("127.0.0.1", upsd.Port, default))
+        {
+            await upsd.WaitForDataAsync(client, Bound);
+            Assert.Equal("Aida test UPS", (await client.ListUpsAsync(default)).Single(u => u.Name == UpsdPeer.Ups).Description);
+            Assert.Equal("230.1", await client.GetVarAsync(UpsdPeer.Ups, "input.voltage", default));
+            Assert.Equal("VAR-NOT-SUPPORTED", (await Assert.ThrowsAsync<NutErrorException>(() => client.GetVarAsync(UpsdPeer.Ups, "no.such.var", default))).Code);
+            Assert.Equal("UNKNOWN-UPS", (await Assert.ThrowsAsync<NutErrorException>(() => client.ListVarAsync("nope", default))).Code);
+        }
+
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var rig = new CollectorRig(clock);
+        var collector = new NutCollector(rig.Settings("ups-room"), "127.0.0.1", upsd.Port);
+        var (ok, connection) = await collector.PollOnceAsync(null, rig.Sink, default);
+        Assert.True(ok, rig.Log.ToString() + upsd.Output());
+        Assert.Equal(23, rig.Last("nut_ups_load", ("ups", UpsdPeer.Ups)));
+        Assert.Equal(87, rig.Last("nut_battery_charge", ("ups", UpsdPeer.Ups)));
+        Assert.Equal(1800, rig.Last("nut_battery_runtime", ("ups", UpsdPeer.Ups)));
+        Assert.Equal(230.1, rig.Last("nut_input_voltage", ("ups", UpsdPeer.Ups)));
+        Assert.Equal(229.8, rig.Last("nut_output_voltage", ("ups", UpsdPeer.Ups)));
+        Assert.Equal(1, rig.Last("nut_status_online", ("ups", UpsdPeer.Ups)));
+        Assert.Equal(0, rig.Last("nut_status_on_battery", ("ups", UpsdPeer.Ups)));
+
+        // The driver re-reads its file in about 3 s: poll (on the fake clock's timeline) until upsd reports it, bounded.
+        upsd.WriteDummy("OB DISCHRG LB", charge: 12);
+        var deadline = DateTime.UtcNow + Bound;
+        while (rig.Last("nut_status_on_battery", ("ups", UpsdPeer.Ups)) != 1)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "upsd did not report OB within 30 s:\n" + upsd.Output());
+            await Task.Delay(200);
+            clock.Advance(TimeSpan.FromSeconds(1));
+            (ok, connection) = await collector.PollOnceAsync(connection, rig.Sink, default);
+            Assert.True(ok, rig.Log.ToString());
+        }
+
+        Assert.Equal(0, rig.Last("nut_status_online", ("ups", UpsdPeer.Ups)));
+        Assert.Equal(1, rig.Last("nut_status_low_battery", ("ups", UpsdPeer.Ups)));
+        Assert.Equal(12, rig.Last("nut_battery_charge", ("ups", UpsdPeer.Ups)));
+        await connection!.DisposeAsync();
+    }
+
+    [SkippableFact]
+    public async Task Mosquitto_TwinFacePublishesRoomSensors_CollectedAsThePoints_AndCommandsConfirmedByState()
+    {
+        using var broker = await MosquittoPeer.StartNewAsync();
+        var plant = new FakePlant();
+        plant.AddPoint("rack-001", "inlet_temperature", "aida_rack_inlet_celsius", 24.5, ("hall", "h1"), ("row", "r01"), ("rack", "rack-001"));
+        plant.AddPoint("rack-002", "inlet_temperature", "aida_rack_inlet_celsius", 25.5, ("hall", "h1"), ("row", "r01"), ("rack", "rack-002"));
+        plant.AddPoint("crah-h1-1", "supply_air_temperature", "aida_crah_supply_air_celsius", 18.25, ("asset", "crah-h1-1"), ("hall", "h1"));
+        plant.AddPoint("site", "ambient_dry_bulb", "aida_ambient_dry_bulb_celsius", 31);
+        plant.AddPoint("rack-001", "power", "aida_rack_power_watts", 120_000, ("hall", "h1"), ("row", "r01"), ("rack", "rack-001")); // not a room sensor
+        plant.AddActuator("crah-h1-1", "supply_setpoint", 14, 27);
+        plant.AddActuator("rack-001", "isolate", 0, 1);
+
+        using var rig = new CollectorRig();
+        await using var face = new MqttSensorFace(plant, new MqttFaceOptions { BrokerHost = "127.0.0.1", BrokerPort = broker.Port, TopicPrefix = "aida/s1" });
+        Assert.Equal(["crah-h1-1/supply_setpoint"], face.CommandActuators);
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [MqttCollector.Type] = MqttCollector.Create }, rig.Clock);
+        using var collector = Assert.IsType<MqttCollector>(loader.Parse("site: s1\ncollectors:\n" + face.SiteCollectors(), "twin-site.yaml").Collectors.Single());
+        using var cts = new CancellationTokenSource();
+        var run = collector.RunAsync(rig.Sink, cts.Token);
+        await WaitFor(() => collector.IsConnected, () => "collector connected", rig);
+
+        await face.StartAsync(default);
+        await WaitFor(() => collector.MessagesStored >= 4, () => $"four sensor messages (the face published {face.Published}, stored {collector.MessagesStored})", rig);
+        foreach (var p in plant.Points.Where(p => p.Metric != "aida_rack_power_watts"))
+        {
+            var series = rig.Series(p.Metric).Where(s => p.Labels.All(l => s.Labels.Get(l.Key) == l.Value)).ToList();
+            var one = Assert.Single(series);
+            Assert.Equal(p.Labels.Count + 1, one.Labels.Count); // exactly the point's labels and its name
+            Assert.Equal(plant.Read(p.Index).Value, one.Samples[^1].Value);
+            Assert.Equal(CollectorRig.T0.ToUnixTimeMilliseconds(), one.Samples[^1].TimestampMs); // the payload's timestamp
+        }
+
+        Assert.Empty(rig.Series("aida_rack_power_watts"));
+
+        var writer = collector.Writers.Single();
+        var outcome = await writer.WriteAsync(21.5, default).WaitAsync(Bound);
+        Assert.True(outcome.Confirmed, outcome.Problem);
+        Assert.Equal(21.5, outcome.ReadBack);
+        Assert.Contains(("crah-h1-1/supply_setpoint", 21.5), plant.Writes);
+        var refused = await writer.WriteAsync(40, default).WaitAsync(Bound);
+        Assert.False(refused.Confirmed);
+        Assert.Contains("outside", refused.Problem, StringComparison.Ordinal);
+        Assert.Equal(21.5, refused.ReadBack);
+
+        // A garbled payload on a sensor topic is counted, not thrown.
+        using (var publisher = await ConnectAsync(broker.Port, "garbler"))
+        {
+            await publisher.PublishAsync(Message("aida/s1/h1/r01/rack-009/inlet_temperature", "{\"value\": \"hot\"}"));
+            await publisher.PublishAsync(Message("aida/s1/h1/r01/rack-009/inlet_temperature", "not json"));
+        }
+
+        await WaitFor(() => rig.Sink.HealthOf("mqtt", "mqtt-sensors").Malformed == 2, () => "two malformed payloads", rig);
+        await cts.CancelAsync();
+        await run.WaitAsync(Bound);
+    }
+
+    [SkippableFact]
+    public async Task Mosquitto_Restart_SessionResumes_WithoutLosingQos1MessagesPublishedWhileDisconnected()
+    {
+        using var broker = await MosquittoPeer.StartNewAsync();
+        using var rig = new CollectorRig();
+        var yaml = $"site: s1\ncollectors:\n  - type: mqtt\n    name: room\n    broker: 127.0.0.1:{broker.Port}\n    client_id: aida-resume-test\n" +
+                   "    topics:\n      - {pattern: 'sensors/+/temp', metric: room_temp_celsius, labels: {room: '{1}'}, value: reading.celsius, timestamp: ts}\n";
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [MqttCollector.Type] = MqttCollector.Create }, rig.Clock);
+        using var collector = Assert.IsType<MqttCollector>(loader.Parse(yaml, "site.yaml").Collectors.Single());
+        using var cts = new CancellationTokenSource();
+        var run = collector.RunAsync(rig.Sink, cts.Token);
+        await WaitFor(() => collector.IsConnected, () => "collector connected", rig);
+
+        var t0 = CollectorRig.T0.ToUnixTimeMilliseconds();
+        using (var publisher = await ConnectAsync(broker.Port, "pub-1"))
+        {
+            await publisher.PublishAsync(Message("sensors/a1/temp", $"{{\"reading\":{{\"celsius\":20}},\"ts\":{t0}}}"));
+        }
+
+        await WaitFor(() => collector.MessagesStored == 1, () => "the first message", rig);
+
+        broker.Stop();
+        await WaitFor(() => !collector.IsConnected && rig.Sink.HealthOf("mqtt", "room").Errors >= 1, () => "the collector to notice", rig);
+        await broker.StartAsync();
+
+        // The collector waits out its backoff on the (fake) site clock: these five are published while it is away.
+        using (var publisher = await ConnectAsync(broker.Port, "pub-2"))
+        {
+            for (var i = 1; i <= 5; i++)
+            {
+                await publisher.PublishAsync(Message("sensors/a1/temp", $"{{\"reading\":{{\"celsius\":{20 + i}}},\"ts\":{t0 + i * 1000}}}"));
+            }
+        }
+
+        Assert.False(collector.IsConnected);
+        rig.Fake.Advance(TimeSpan.FromMinutes(2));
+        await WaitFor(() => collector.MessagesStored == 6, () => "the five queued messages after the session resumed", rig);
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => new Sample(t0 + i * 1000, 20 + i)), rig.Samples("room_temp_celsius", ("room", "a1"), ("site", "s1")));
+        Assert.True(rig.Sink.HealthOf("mqtt", "room").Up);
+        await cts.CancelAsync();
+        await run.WaitAsync(Bound);
+    }
+
+    private sealed class DcgmCatalog : Aida.Model.Plant.IGpuCatalog
+    {
+        public IReadOnlyList<Aida.Model.Plant.GpuInfo> Gpus { get; } =
+        [
+            new("r1", "h1", "row1", "r1-tray01", 0, "GPU-x", "NVIDIA GB200"),
+            new("r1", "h1", "row1", "r1-tray01", 1, "GPU-y", "NVIDIA GB200"),
+        ];
+    }
+
+    private static async Task<IMqttClient> ConnectAsync(int port, string id)
+    {
+        var client = new MqttClientFactory().CreateMqttClient();
+        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId(id).Build());
+        return client;
+    }
+
+    private static MqttApplicationMessage Message(string topic, string payload) =>
+        new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(Encoding.UTF8.GetBytes(payload)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+
+    private static async Task WaitFor(Func<bool> condition, Func<string> what, CollectorRig rig)
+    {
+        var deadline = DateTime.UtcNow + Bound;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"waited 30 s for {what()}:\n{rig.Log}");
+            await Task.Delay(20);
+        }
+    }
+}

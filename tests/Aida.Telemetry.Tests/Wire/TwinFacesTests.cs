@@ -1,0 +1,76 @@
+using Aida.Model.Plant;
+using Aida.Model.Scenarios;
+using Aida.Telemetry.Collectors;
+using Aida.Telemetry.Collectors.Mqtt;
+using Aida.Telemetry.Collectors.Nut;
+using Aida.Telemetry.Collectors.Scrape;
+using Aida.Telemetry.Series;
+using Aida.Telemetry.Tests.Collectors;
+using Aida.Twin.Simulation;
+using Aida.Twin.Wire.Dcgm;
+using Aida.Twin.Wire.Mqtt;
+using Aida.Twin.Wire.Nut;
+
+namespace Aida.Telemetry.Tests.Wire;
+
+/// <summary>The text-protocol faces over the reference factory's real plant, collected with the site entries they describe.</summary>
+public class TwinFacesTests
+{
+    [Fact]
+    public async Task ReferencePlant_DcgmAndUpsdFaces_CollectedAsThePlantNamesThem()
+    {
+        var scenario = ScenarioLoader.Load("reference");
+        var sim = new Simulator(scenario with { Duration = TimeSpan.FromMinutes(2) }, new SimulationOptions { NoOperator = true });
+        await using var dcgm = new DcgmExporterFace(sim.GpuCatalog);
+        sim.RecordTo(dcgm);
+        sim.Run();
+        await using var upsd = new UpsdFace(sim.Plant, scenario.Factory.Power.Ups);
+        await dcgm.StartAsync(default);
+        await upsd.StartAsync(default);
+
+        using var rig = new CollectorRig(site: scenario.Factory.Site.Name);
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [ScrapeCollector.Type] = ScrapeCollector.Create, [NutCollector.Type] = NutCollector.Create }, rig.Clock);
+        var site = loader.Parse($"site: {scenario.Factory.Site.Name}\ncollectors:\n" + dcgm.SiteCollectors() + upsd.SiteCollectors(), "twin-local.yaml");
+        foreach (var c in site.Collectors)
+        {
+            if (c is ScrapeCollector scrape)
+            {
+                await scrape.ScrapeOnceAsync(rig.Sink, default);
+                scrape.Dispose();
+            }
+            else
+            {
+                var (ok, client) = await ((NutCollector)c).PollOnceAsync(null, rig.Sink, default);
+                Assert.True(ok, rig.Log.ToString());
+                await client!.DisposeAsync();
+            }
+        }
+
+        Assert.Equal(sim.GpuCatalog.Gpus.Count, rig.Series("DCGM_FI_DEV_GPU_TEMP").Count);
+        Assert.Equal(sim.GpuCatalog.Gpus.Count, rig.Series("DCGM_FI_DEV_POWER_USAGE").Count(s => s.Samples[^1].Value > 0));
+        Assert.All(site.Collectors, c => Assert.Equal((true, 0L, 0L), rig.Sink.HealthOf(c.Kind, c.Name)));
+
+        foreach (var p in sim.Plant.Points.Where(p => p.Name.StartsWith("ups", StringComparison.Ordinal)))
+        {
+            var series = rig.Series(p.Metric).Single(s => s.Labels.Get("asset") == p.Asset);
+            Assert.Equal(Labels.From(p.Labels.Select(kv => kv).Append(new(Labels.MetricNameLabel, p.Metric))), series.Labels); // exactly the point's name and labels
+            Assert.Equal(sim.Plant.Read(p.Index).Value, series.Samples[^1].Value, 6);
+        }
+    }
+
+    [Fact]
+    public void ReferencePlant_MqttFace_DescribesAValidSiteEntry_ForEveryRoomSensorAndCrahSetting()
+    {
+        var scenario = ScenarioLoader.Load("reference");
+        var sim = new Simulator(scenario with { Duration = TimeSpan.FromMinutes(1) }, new SimulationOptions { NoOperator = true });
+        var face = new MqttSensorFace(sim.Plant, new MqttFaceOptions { BrokerHost = "127.0.0.1", TopicPrefix = "aida/leesburg-1" });
+        var inlets = sim.Plant.Points.Count(p => p.Metric == "aida_rack_inlet_celsius");
+        Assert.Equal(inlets, face.Topics.Count(t => t.Topic.EndsWith("/inlet_temperature", StringComparison.Ordinal)));
+        Assert.All(face.CommandActuators, a => Assert.StartsWith("crah", a, StringComparison.Ordinal));
+        Assert.Contains(face.CommandActuators, a => a.EndsWith("/supply_setpoint", StringComparison.Ordinal));
+
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [MqttCollector.Type] = MqttCollector.Create }, TimeProvider.System);
+        using var collector = Assert.IsType<MqttCollector>(loader.Parse("site: leesburg-1\ncollectors:\n" + face.SiteCollectors(), "twin-local.yaml").Collectors.Single());
+        Assert.Equal(face.CommandActuators.Order(StringComparer.Ordinal), collector.Writers.Select(w => w.Actuator));
+    }
+}
