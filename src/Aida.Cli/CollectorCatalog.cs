@@ -1,5 +1,8 @@
 using Aida.Telemetry.Collectors;
 using Aida.Telemetry.Collectors.Modbus;
+using Aida.Telemetry.Collectors.Mqtt;
+using Aida.Telemetry.Collectors.Nut;
+using Aida.Telemetry.Collectors.Scrape;
 using Aida.Telemetry.Collectors.Redfish;
 
 namespace Aida.Cli;
@@ -11,6 +14,9 @@ internal static class CollectorCatalog
     {
         [RedfishCollector.Type] = RedfishCollector.Create,
         [ModbusCollector.Type] = ModbusCollector.Factory,
+        [ScrapeCollector.Type] = ScrapeCollector.Create,
+        [NutCollector.Type] = NutCollector.Create,
+        [MqttCollector.Type] = MqttCollector.Create,
     };
 
     /// <summary>Loads a site file with every known collector type; errors name the file, line and field.</summary>

@@ -36,17 +36,21 @@ internal static class TwinCommand
         };
         var basePort = new Option<int>("--base-port")
         {
-            Description = "First port: the Redfish service listens on it, the Modbus devices on the ports after it; 0 takes free ports",
+            Description = "First port: Redfish listens on it, then the Modbus devices, the DCGM exporters and upsd on the ports after it; 0 takes free ports",
             DefaultValueFactory = _ => DefaultBasePort,
+        };
+        var mqtt = new Option<string?>("--mqtt-broker")
+        {
+            Description = "Publish the room sensors (rack inlets, CRAH supply air, leak detectors, outdoor air) to this MQTT broker, HOST:PORT, and take CRAH commands from it",
         };
         var writeSite = new Option<string?>("--write-site") { Description = "Write a site file that collects everything served (for aida run --plant network --site FILE)" };
         var status = StatusEveryOption();
         var command = new Command("serve",
             "Run the twin on the wall clock with no operator of its own and serve it as a site would: a Redfish service with a chassis per rack " +
-            "(power, inlet and GPU temperatures, settable GPU power limit), a Modbus TCP device per meter and cooling asset (readings, writable setpoints); " +
-            "prints the endpoints; Ctrl-C or SIGTERM stops")
+            "(power, inlet and GPU temperatures, settable GPU power limit), a Modbus TCP device per meter and cooling asset (readings, writable setpoints), " +
+            "a DCGM exporter /metrics per hall, an upsd for the UPSes, and with --mqtt-broker the room sensors over MQTT; prints the endpoints; Ctrl-C or SIGTERM stops")
         {
-            scenario, factory, duration, seed, speed, host, basePort, writeSite, status,
+            scenario, factory, duration, seed, speed, host, basePort, mqtt, writeSite, status,
         };
         command.SetAction(async (parse, token) =>
         {
@@ -64,6 +68,7 @@ internal static class TwinCommand
                 throw new BadInputException($"--base-port: {port} is not a port (0 takes free ports)");
             }
 
+            var broker = parse.GetValue(mqtt) is { } brokerText ? ParseBroker(brokerText) : null;
             var every = ParseDuration(parse.GetValue(status), "--status-every")!.Value;
             var d = ParseDuration(parse.GetValue(duration), "--duration");
             var s = (parse.GetValue(scenario), parse.GetValue(factory)) switch
@@ -82,7 +87,7 @@ internal static class TwinCommand
             var now = TimeProvider.System.GetUtcNow();
             s = s with { Start = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerSecond)) };
             var simulator = new Simulator(s, new SimulationOptions { NoOperator = true, Duration = d, Seed = parse.GetValue(seed) });
-            await using var server = await TwinServer.StartAsync(simulator, address, port, factor, stop.Token);
+            await using var server = await TwinServer.StartAsync(simulator, address, port, factor, stop.Token, broker);
             await stdout.WriteLineAsync($"aida twin serve: {s.Name} on {s.Factory.Name}, {Format(factor, "0.##")}x real time, no operator (operate it over the wire); Ctrl-C stops");
             foreach (var face in server.Faces)
             {
@@ -109,5 +114,13 @@ internal static class TwinCommand
             return Ok;
         });
         return command;
+    }
+
+    private static DnsEndPoint ParseBroker(string text)
+    {
+        var colon = text.LastIndexOf(':');
+        return colon > 0 && int.TryParse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535
+            ? new DnsEndPoint(text[..colon], port)
+            : throw new BadInputException($"--mqtt-broker: '{text}' is not HOST:PORT");
     }
 }

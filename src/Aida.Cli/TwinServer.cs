@@ -2,15 +2,19 @@ using System.Net;
 using System.Text;
 using Aida.Twin.Simulation;
 using Aida.Twin.Wire;
+using Aida.Twin.Wire.Dcgm;
 using Aida.Twin.Wire.Modbus;
+using Aida.Twin.Wire.Mqtt;
+using Aida.Twin.Wire.Nut;
 using Aida.Twin.Wire.Redfish;
 
 namespace Aida.Cli;
 
 /// <summary>The twin over the wire: a simulator with no operator of its own (whoever operates it does so over the wire),
 /// behind a lock, and every wire face serving it.</summary>
-/// <remarks>Ports from the base port, in this order: Redfish (one service, a chassis per rack), then a Modbus TCP
-/// device per metering and cooling asset. With base port 0 every face takes free ports.</remarks>
+/// <remarks>Ports from the base port, in this order: Redfish (one service, a chassis per rack), a Modbus TCP device per
+/// metering and cooling asset, a DCGM exporter <c>/metrics</c> per hall, one upsd for every UPS. The MQTT face publishes
+/// to a broker given to it and takes no port. With base port 0 every face takes free ports.</remarks>
 internal sealed class TwinServer : IAsyncDisposable
 {
     private readonly List<IWireFace> _faces = [];
@@ -31,10 +35,10 @@ internal sealed class TwinServer : IAsyncDisposable
     /// <summary>Builds the faces for <paramref name="simulator"/> and starts them: the plant takes one step first, so the
     /// faces serve a running plant rather than its empty initial state.</summary>
     /// <param name="speed">Plant seconds per wall second: the site entries poll at the points' interval divided by it.</param>
-    public static async Task<TwinServer> StartAsync(Simulator simulator, IPAddress host, int basePort, double speed, CancellationToken ct)
+    /// <param name="mqttBroker">The broker the MQTT face publishes the room sensors to; none when null.</param>
+    public static async Task<TwinServer> StartAsync(Simulator simulator, IPAddress host, int basePort, double speed, CancellationToken ct, DnsEndPoint? mqttBroker = null)
     {
         var server = new TwinServer(simulator);
-        simulator.AdvanceSteps(1);
         var next = basePort;
         int Take(int count)
         {
@@ -48,8 +52,33 @@ internal sealed class TwinServer : IAsyncDisposable
             return basePort == 0 ? 0 : first;
         }
 
-        server._faces.Add(new RedfishFace(server.Plant, new IPEndPoint(host, Take(1)), speed));
-        server._faces.Add(new ModbusWireFace(server.Plant, host, Take(PlantRegisterMap.Build(server.Plant).Count), speed: speed));
+        var plant = server.Plant;
+        var factory = simulator.Scenario.Factory;
+        server._faces.Add(new RedfishFace(plant, new IPEndPoint(host, Take(1)), speed));
+        server._faces.Add(new ModbusWireFace(plant, host, Take(PlantRegisterMap.Build(plant).Count), speed: speed));
+        var dcgmGroups = factory.Halls.Count; // one host group per hall, the face's default
+        var dcgm = new DcgmExporterFace(simulator.GpuCatalog, new DcgmFaceOptions
+        {
+            Host = host,
+            FirstPort = Take(dcgmGroups),
+            ScrapeInterval = SiteEntryYaml.PollInterval(simulator.Scenario.GpuTelemetryInterval, speed),
+        });
+        server._faces.Add(dcgm);
+        server._faces.Add(new UpsdFace(plant, factory.Power.Ups, Take(1), host));
+        if (mqttBroker is not null)
+        {
+            server._faces.Add(new MqttSensorFace(plant, new MqttFaceOptions
+            {
+                BrokerHost = mqttBroker.Host,
+                BrokerPort = mqttBroker.Port,
+                TopicPrefix = $"aida/{factory.Site.Name}",
+                PublishInterval = SiteEntryYaml.PollInterval(TimeSpan.FromSeconds(1), speed),
+            }));
+        }
+
+        // The DCGM face is fed every GPU sample by the simulator itself, from the first step on.
+        simulator.RecordTo(dcgm);
+        simulator.AdvanceSteps(1);
         try
         {
             foreach (var face in server._faces)
@@ -61,6 +90,16 @@ internal sealed class TwinServer : IAsyncDisposable
         {
             await server.DisposeAsync();
             throw new BadInputException($"--base-port: {e.Message} (another aida twin serve? choose another --base-port, or 0 for free ports)", e);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            await server.DisposeAsync();
+            throw new BadInputException($"--base-port: {e.Message} (another aida twin serve? choose another --base-port, or 0 for free ports)", e);
+        }
+        catch (MQTTnet.Exceptions.MqttCommunicationException e)
+        {
+            await server.DisposeAsync();
+            throw new BadInputException($"--mqtt-broker: cannot publish to {mqttBroker?.Host}:{mqttBroker?.Port}: {e.Message}", e);
         }
         catch
         {

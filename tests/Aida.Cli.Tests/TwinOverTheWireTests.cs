@@ -2,6 +2,7 @@ using System.Net;
 using Aida.Model.Plant;
 using Aida.Model.Scenarios;
 using Aida.Telemetry.Collectors;
+using Aida.Telemetry.Series;
 using Aida.Telemetry.Storage;
 using Aida.Twin.Simulation;
 using Aida.Twin.Wire.Modbus;
@@ -40,6 +41,13 @@ public sealed class TwinOverTheWireTests
             var expected = twin.Plant.Read(p.Index).Value;
             Assert.True(Math.Abs(plant.Read(p.Index).Value - expected) <= 1e-6 * Math.Abs(expected), $"{p.Name}: {plant.Read(p.Index).Value} collected, {expected} served");
         }
+
+        // The UPSes through upsd (text with a few decimals: equal to 1e-3), the GPUs through the DCGM exporters.
+        var ups = twin.Simulator.Scenario.Factory.Power.Ups.SelectMany(u => new[] { $"{u.Id}/output_power", $"{u.Id}/battery", $"{u.Id}/on_battery" }).Select(plant.Point).ToList();
+        await Until(() => ups.All(i => !plant.Read(i).IsMissing));
+        Assert.All(ups, i => Assert.Equal(twin.Plant.Read(i).Value, plant.Read(i).Value, 3));
+        var gpus = twin.Simulator.GpuCatalog.Gpus.Count;
+        await Until(() => GpuSeries(loop) == gpus);
 
         // Every rack's GPU power limit is an actuator of the network plant, with the twin's range.
         var limit = served.First(p => p.Name.EndsWith("/gpu_power_limit", StringComparison.Ordinal)).Name;
@@ -87,6 +95,12 @@ public sealed class TwinOverTheWireTests
         Assert.InRange(followed, target - 0.7, target + 0.7);
         Assert.True(Math.Abs(before - target) > 2, $"the supply temperature was already near {target} before the write ({before})");
         Assert.Equal(target, await Collected(twin, plant, plant.Point($"{cdu}/supply_setpoint")), 1);
+    }
+
+    private static int GpuSeries(Loopback loop)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        return loop.Store.Series(now - 60_000, now + 60_000, [LabelMatcher.MetricName("DCGM_FI_DEV_GPU_TEMP")]).Count();
     }
 
     /// <summary>The network plant's reading of a point once it has collected the twin's latest sample of it (Modbus
@@ -140,6 +154,8 @@ public sealed class TwinOverTheWireTests
     [InlineData("twin", "serve", "--host", "localhost-ish")] // not an address
     [InlineData("twin", "serve", "--base-port", "70000")] // not a port
     [InlineData("twin", "serve", "--speed", "0")] // stopped time
+    [InlineData("twin", "serve", "--mqtt-broker", "nope")] // no port
+    [InlineData("twin", "serve", "--base-port", "0", "--mqtt-broker", "127.0.0.1:1")] // nothing listens there
     public void BadInput_ExitsTwo_WithOneLine(params string[] args)
     {
         var (code, _, err) = CliRun.Invoke(args);
@@ -169,14 +185,14 @@ public sealed class TwinOverTheWireTests
     /// site collecting it with the site file it writes; the twin is stepped only by the test.</summary>
     private sealed class Loopback : IAsyncDisposable
     {
-        private readonly Tsdb _store;
-
         private Loopback(TwinServer twin, Tsdb store, NetworkSite network)
         {
             Twin = twin;
-            _store = store;
+            Store = store;
             Network = network;
         }
+
+        public Tsdb Store { get; }
 
         public TwinServer Twin { get; }
 
@@ -195,7 +211,7 @@ public sealed class TwinOverTheWireTests
         {
             await Network.DisposeAsync();
             await Twin.DisposeAsync();
-            _store.Dispose();
+            Store.Dispose();
         }
     }
 

@@ -11,8 +11,8 @@ namespace Aida.Telemetry.Collectors;
 /// <para>The points are the plant's design (the factory's points, from facility as code); a point reads as the latest
 /// sample, within <see cref="Lookback"/> (Prometheus' lookback delta), of the series named and labelled exactly as the
 /// point. A point no collector delivers, a staleness marker or an older sample reads as missing, as a silent sensor does.</para>
-/// <para>The actuators are the writers the site's collectors declare, with the range of the same-named actuator of the
-/// design (unbounded when the design has none). A write is refused when out of range, and otherwise blocks until the
+/// <para>The actuators are the writers the site's collectors declare (the first in the site file where several write
+/// the same actuator), with the range of the same-named actuator of the design (unbounded when the design has none). A write is refused when out of range, and otherwise blocks until the
 /// device confirms it by read-back (<see cref="WriteStatus.Accepted"/>) or fails (<see cref="WriteStatus.Unconfirmed"/>,
 /// with the reason logged), for at most <see cref="WriteTimeout"/>. Safe to call from several threads.</para>
 /// </remarks>
@@ -56,11 +56,12 @@ public sealed class NetworkPlant : IPlant
         var byName = design.Actuators.ToDictionary(a => a.Name, StringComparer.Ordinal);
         var actuators = new List<ActuatorInfo>();
         var chosen = new List<IActuatorWriter>();
+        var shadowed = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var w in writers)
         {
             if (actuators.Exists(a => a.Name == w.Actuator))
             {
-                log.WriteLine($"network plant: a second writer for {w.Actuator} is ignored (the first in the site file writes it)");
+                shadowed.Add(w.Actuator);
                 continue;
             }
 
@@ -70,6 +71,11 @@ public sealed class NetworkPlant : IPlant
                 ? d with { Index = actuators.Count }
                 : new ActuatorInfo(actuators.Count, w.Actuator, asset, "", double.NegativeInfinity, double.PositiveInfinity, double.PositiveInfinity));
             chosen.Add(w);
+        }
+
+        if (shadowed.Count > 0)
+        {
+            log.WriteLine($"network plant: {shadowed.Count} actuators have more than one writer; the first in the site file writes each ({string.Join(", ", shadowed)})");
         }
 
         Actuators = actuators;
