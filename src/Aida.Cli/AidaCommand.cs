@@ -138,6 +138,13 @@ public static class AidaCommand
 
     internal static Scenario LoadScenario(string name) => ScenarioLoader.Load(name);
 
+    /// <summary>A live plant's clock is the wall clock: the scenario starts now (whole seconds), not at its own date.</summary>
+    internal static Scenario StartingNow(Scenario scenario, TimeProvider wall)
+    {
+        var now = wall.GetUtcNow();
+        return scenario with { Start = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerSecond)) };
+    }
+
     internal static string Format(double value, string format = "0.00") => value.ToString(format, CultureInfo.InvariantCulture);
 }
 

@@ -76,9 +76,7 @@ internal static class RunCommand
 
             var factor = ParseSpeed(parse.GetValue(speed));
 
-            // A live plant's clock is the wall clock: the run starts now (whole seconds), not at the scenario's date.
-            var now = TimeProvider.System.GetUtcNow();
-            var s = LoadScenario(parse.GetValue(scenario)!) with { Start = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerSecond)) };
+            var s = StartingNow(LoadScenario(parse.GetValue(scenario)!), TimeProvider.System);
             var simulator = new Simulator(s, new SimulationOptions { Mode = m, Duration = d, Seed = parse.GetValue(seed) });
             await using var telemetry = await LiveTelemetry.StartAsync(simulator, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), stdout, token);
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(token);

@@ -41,14 +41,14 @@ internal static class TwinCommand
         };
         var mqtt = new Option<string?>("--mqtt-broker")
         {
-            Description = "Publish the room sensors (rack inlets, CRAH supply air, leak detectors, outdoor air) to this MQTT broker, HOST:PORT, and take CRAH commands from it",
+            Description = "Publish the racks' leak detectors to this MQTT broker, HOST:PORT, and take CRAH commands from it",
         };
         var writeSite = new Option<string?>("--write-site") { Description = "Write a site file that collects everything served (for aida run --plant network --site FILE)" };
         var status = StatusEveryOption();
         var command = new Command("serve",
             "Run the twin on the wall clock with no operator of its own and serve it as a site would: a Redfish service with a chassis per rack " +
             "(power, inlet and GPU temperatures, settable GPU power limit), a Modbus TCP device per meter and cooling asset (readings, writable setpoints), " +
-            "a DCGM exporter /metrics per hall, an upsd for the UPSes, and with --mqtt-broker the room sensors over MQTT; prints the endpoints; Ctrl-C or SIGTERM stops")
+            "a DCGM exporter /metrics per hall, an upsd for the UPSes, and with --mqtt-broker the leak detectors over MQTT; prints the endpoints; Ctrl-C or SIGTERM stops")
         {
             scenario, factory, duration, seed, speed, host, basePort, mqtt, writeSite, status,
         };
@@ -83,9 +83,7 @@ internal static class TwinCommand
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
 
-            // A live plant's clock is the wall clock: the run starts now (whole seconds), not at the scenario's date.
-            var now = TimeProvider.System.GetUtcNow();
-            s = s with { Start = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerSecond)) };
+            s = StartingNow(s, TimeProvider.System);
             var simulator = new Simulator(s, new SimulationOptions { NoOperator = true, Duration = d, Seed = parse.GetValue(seed) });
             await using var server = await TwinServer.StartAsync(simulator, address, port, factor, stop.Token, broker);
             await stdout.WriteLineAsync($"aida twin serve: {s.Name} on {s.Factory.Name}, {Format(factor, "0.##")}x real time, no operator (operate it over the wire); Ctrl-C stops");

@@ -35,7 +35,7 @@ internal sealed class TwinServer : IAsyncDisposable
     /// <summary>Builds the faces for <paramref name="simulator"/> and starts them: the plant takes one step first, so the
     /// faces serve a running plant rather than its empty initial state.</summary>
     /// <param name="speed">Plant seconds per wall second: the site entries poll at the points' interval divided by it.</param>
-    /// <param name="mqttBroker">The broker the MQTT face publishes the room sensors to; none when null.</param>
+    /// <param name="mqttBroker">The broker the MQTT face publishes the leak detectors to; none when null.</param>
     public static async Task<TwinServer> StartAsync(Simulator simulator, IPAddress host, int basePort, double speed, CancellationToken ct, DnsEndPoint? mqttBroker = null)
     {
         var server = new TwinServer(simulator);
@@ -73,6 +73,10 @@ internal sealed class TwinServer : IAsyncDisposable
                 BrokerPort = mqttBroker.Port,
                 TopicPrefix = $"aida/{factory.Site.Name}",
                 PublishInterval = SiteEntryYaml.PollInterval(TimeSpan.FromSeconds(1), speed),
+
+                // Only the room sensors no other face serves: two collectors of one series (MQTT stamping the sensor's
+                // time, the others the poll's) would have the store refuse one as out of order.
+                Metrics = new HashSet<string>(StringComparer.Ordinal) { "aida_rack_leak_detected" },
             }));
         }
 
