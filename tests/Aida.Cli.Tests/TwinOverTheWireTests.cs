@@ -16,7 +16,7 @@ public sealed class TwinOverTheWireTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    private static readonly string[] RackQuantities = ["power", "inlet_temperature", "gpu_max_temperature", "gpu_power_limit"];
+    private static readonly string[] RackQuantities = ["power", "inlet_temperature", "gpu_max_temperature", "gpu_power_limit", "isolated"];
 
     [Fact]
     public async Task NetworkPlant_ReadsEveryServedPointAsTheTwin_AndAWriteReachesTheTwin()
@@ -28,7 +28,7 @@ public sealed class TwinOverTheWireTests
         // carries float32: equal to its precision).
         var racks = twin.Plant.Points.Where(p => p.Labels.ContainsKey("rack") && RackQuantities.Contains(p.Name.Split('/')[1])).ToList();
         var modbus = twin.Faces.OfType<ModbusWireFace>().Single().Devices.SelectMany(d => d.Inputs).Select(i => i.Point).ToList();
-        Assert.Equal(4 * twin.Simulator.Scenario.Factory.Racks.Count, racks.Count);
+        Assert.Equal(RackQuantities.Length * twin.Simulator.Scenario.Factory.Racks.Count, racks.Count);
         Assert.NotEmpty(modbus);
         var served = racks.Concat(modbus).ToList();
         await Until(() => served.All(p => !plant.Read(p.Index).IsMissing));
@@ -63,6 +63,13 @@ public sealed class TwinOverTheWireTests
         twin.Advance(20); // past the limit point's next sample
         Assert.Equal(target, twin.Plant.ReadValue(limit));
         await Until(() => plant.ReadValue(limit) == target);
+
+        // Isolating a rack goes through Redfish's Chassis.Reset.
+        var rack = limit.Split('/')[0];
+        Assert.True(plant.Write(plant.Actuator($"{rack}/isolate"), 1).Ok);
+        twin.Advance(20);
+        Assert.Equal(1, twin.Plant.ReadValue($"{rack}/isolated"));
+        await Until(() => plant.ReadValue($"{rack}/isolated") == 1);
     }
 
     [Fact]

@@ -72,7 +72,40 @@ public sealed class RedfishClient : IDisposable
         using var chassis = await GetAsync(chassisPath, ct).ConfigureAwait(false);
         var body = chassis.Body.RootElement;
         var id = String(body, "Id") ?? throw new RedfishMalformedException($"{chassisPath}: no Id");
-        return new ChassisLinks(chassisPath, id, Link(body, "Power", chassisPath), Link(body, "Thermal", chassisPath));
+        string? reset = null;
+        if (body.TryGetProperty("Actions", out var actions) && actions.ValueKind == JsonValueKind.Object
+            && actions.TryGetProperty("#Chassis.Reset", out var action) && action.ValueKind == JsonValueKind.Object)
+        {
+            reset = String(action, "target") ?? throw new RedfishMalformedException($"{chassisPath}: #Chassis.Reset has no target");
+        }
+
+        return new ChassisLinks(chassisPath, id, Link(body, "Power", chassisPath), Link(body, "Thermal", chassisPath), reset);
+    }
+
+    /// <summary>A chassis' <c>PowerState</c> (<c>On</c>, <c>Off</c>, <c>PoweringOn</c>, ...), or null when it has none.</summary>
+    public async Task<string?> PowerStateAsync(string chassisPath, CancellationToken ct)
+    {
+        using var chassis = await GetAsync(chassisPath, ct).ConfigureAwait(false);
+        return chassis.Body.RootElement.TryGetProperty("PowerState", out var state)
+            ? state.ValueKind switch
+            {
+                JsonValueKind.String => state.GetString(),
+                JsonValueKind.Null => null,
+                _ => throw new RedfishMalformedException($"{chassisPath}: PowerState is not a string"),
+            }
+            : null;
+    }
+
+    /// <summary>Posts the <c>#Chassis.Reset</c> action with a <c>ResetType</c> (<c>On</c>, <c>ForceOff</c>, ...).</summary>
+    public async Task ResetAsync(string resetTarget, string resetType, CancellationToken ct)
+    {
+        var body = JsonSerializer.Serialize(new Dictionary<string, string> { ["ResetType"] = resetType });
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await _http.PostAsync(resetTarget, content, ct).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ErrorAsync(resetTarget, response, ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Reads a <c>Power</c> resource: every <c>PowerControl</c> member, and the resource's ETag.</summary>
@@ -257,7 +290,8 @@ public sealed class RedfishClient : IDisposable
 /// <param name="Path">The chassis' <c>@odata.id</c>.</param>
 /// <param name="Power">The <c>Power</c> resource's path, or null.</param>
 /// <param name="Thermal">The <c>Thermal</c> resource's path, or null.</param>
-public sealed record ChassisLinks(string Path, string Id, string? Power, string? Thermal);
+/// <param name="Reset">The target of the <c>#Chassis.Reset</c> action, or null.</param>
+public sealed record ChassisLinks(string Path, string Id, string? Power, string? Thermal, string? Reset);
 
 /// <summary>A <c>Power</c> resource's power controls, and its ETag (for <c>If-Match</c>) when the service gave one.</summary>
 public sealed record PowerReadings(IReadOnlyList<PowerControlReading> Controls, string? ETag);

@@ -39,6 +39,11 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
             }
         }
 
+        if (options.PowerState is { Actuator: { } isolate } state && options.Chassis is not null)
+        {
+            writers.Add(new RedfishPowerStateWriter(_client, options.Chassis, isolate, state.On, state.Off));
+        }
+
         Writers = writers;
     }
 
@@ -121,6 +126,12 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
                 {
                     AddTemperature(readings, c.Id, sensor);
                 }
+            }
+
+            if (_options.PowerState is { } state)
+            {
+                var value = RedfishPowerStateWriter.ValueOf(await _client.PowerStateAsync(c.Path, ct).ConfigureAwait(false), state.On, state.Off);
+                Add(readings, c.Id, "power_state", "", state.Metric, null, double.IsNaN(value) ? null : value);
             }
         }
 

@@ -20,6 +20,11 @@ namespace Aida.Telemetry.Collectors.Redfish;
 ///       actuator: rack-h1-r01-01/gpu_power_limit  # optional: the limit is writable as this actuator (needs chassis)
 ///   temperatures:                   # optional: Temperatures by Name; default every sensor
 ///     Inlet: aida_rack_inlet_celsius
+///   power_state:                    # optional: the chassis' PowerState as a metric
+///     metric: aida_rack_isolated
+///     on: 0                         # the value for On (default 1)
+///     off: 1                        # the value for Off (default 0)
+///     actuator: rack-h1-r01-01/isolate   # optional: written with #Chassis.Reset (needs chassis)
 /// </code>
 /// Without <c>power</c>, every member is read as <c>redfish_power_consumed_watts</c> and <c>redfish_power_limit_watts</c>
 /// labelled <c>power_control="MemberId"</c>; without <c>temperatures</c>, every sensor as
@@ -45,6 +50,9 @@ public sealed record RedfishCollectorOptions
 
     /// <summary>Sensor <c>Name</c> to metric, or null for every sensor under the default name.</summary>
     public IReadOnlyDictionary<string, string>? Temperatures { get; init; }
+
+    /// <summary>The chassis' <c>PowerState</c> as a metric (and optionally an actuator), or null to leave it.</summary>
+    public PowerStateMapping? PowerState { get; init; }
 
     /// <summary>Reads the protocol's own fields of an entry.</summary>
     public static RedfishCollectorOptions Read(ConfigNode entry)
@@ -111,8 +119,30 @@ public sealed record RedfishCollectorOptions
             map.RejectUnknown();
         }
 
+        PowerStateMapping? powerState = null;
+        if (entry.Optional("power_state") is { } ps)
+        {
+            var metric = MetricName(ps, "metric") ?? throw ps.Error("metric", "is required");
+            var on = ps.NumberOr("on", 1);
+            var off = ps.NumberOr("off", 0);
+            if (on == off)
+            {
+                throw ps.Error("off", "must differ from on");
+            }
+
+            var actuator = ps.OptionalString("actuator");
+            if (actuator is not null && (chassis is null || !IsActuatorName(actuator)))
+            {
+                throw ps.Error("actuator", chassis is null ? "a writable power state needs the entry's chassis" : $"'{actuator}' is not an actuator name (asset/setting)");
+            }
+
+            ps.RejectUnknown();
+            powerState = new PowerStateMapping(metric, on, off, actuator);
+        }
+
         return new RedfishCollectorOptions
         {
+            PowerState = powerState,
             Url = url,
             Chassis = chassis,
             Username = username,
@@ -139,6 +169,11 @@ public sealed record RedfishCollectorOptions
         return slash > 0 && slash < name.Length - 1;
     }
 }
+
+/// <summary>A chassis' <c>PowerState</c> read as <paramref name="Metric"/>: <paramref name="On"/> when <c>On</c>,
+/// <paramref name="Off"/> when <c>Off</c> (other states are not stored); written, when <paramref name="Actuator"/> is
+/// given, with the <c>#Chassis.Reset</c> action (<c>On</c> or <c>ForceOff</c>).</summary>
+public sealed record PowerStateMapping(string Metric, double On, double Off, string? Actuator);
 
 /// <summary>One <c>PowerControl</c> member to read: the metric of its consumed power, of its limit (either may be null),
 /// and the actuator its limit is written as (or null).</summary>

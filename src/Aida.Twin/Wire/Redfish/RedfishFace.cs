@@ -22,8 +22,10 @@ namespace Aida.Twin.Wire.Redfish;
 /// <c>PowerConsumedWatts</c> from the <c>rack/power</c> point) and member <c>1</c> (each GPU:
 /// <c>PowerLimit.LimitInWatts</c> from the <c>rack/gpu_power_limit</c> point, writable), and <c>.../Thermal</c> with
 /// <c>Temperatures</c> <c>Inlet</c> (<c>rack/inlet_temperature</c>) and <c>GPU Max</c> (<c>rack/gpu_max_temperature</c>).
+/// The chassis' <c>PowerState</c> is <c>Off</c> while the rack is isolated (<c>rack/isolated</c>), and its
+/// <c>#Chassis.Reset</c> action isolates it (<c>ForceOff</c>) or restores it (<c>On</c>) through <c>rack/isolate</c>.
 /// A reading the sensor does not report is <c>null</c>.</para>
-/// <para>A limit that was written reads back as written until its point is next sampled, as a BMC returns a setting at
+/// <para>A limit or power state that was written reads back as written until its point is next sampled, as a BMC returns a setting at
 /// once while the measured limit follows. <c>@odata.etag</c> (and the <c>ETag</c> header) versions the limit only, so
 /// <c>If-Match</c> guards against a concurrent change of the setting, not of a reading; a mismatch is 412. Bad input is
 /// 400 with a Redfish error body naming a Base registry message.</para>
@@ -66,7 +68,8 @@ public sealed class RedfishFace : IWireFace
             }
 
             int Find(string quantity) => byName.TryGetValue($"{id}/{quantity}", out var i) ? i : -1;
-            var rack = new Rack(id, p.Index, Find("inlet_temperature"), Find("gpu_max_temperature"), Find("gpu_power_limit"), plant.Actuator($"{id}/gpu_power_limit"));
+            var rack = new Rack(id, p.Index, Find("inlet_temperature"), Find("gpu_max_temperature"), Find("gpu_power_limit"), plant.Actuator($"{id}/gpu_power_limit"),
+                Find("isolated"), plant.Actuator($"{id}/isolate"));
             _racks[id] = rack;
             _order.Add(rack);
         }
@@ -84,6 +87,7 @@ public sealed class RedfishFace : IWireFace
         app.MapGet(Root, () => Json(ServiceRoot()));
         app.MapGet($"{Root}/Chassis", () => Json(ChassisCollection()));
         app.MapGet($"{Root}/Chassis/{{id}}", (string id) => _racks.TryGetValue(id, out var r) ? Json(Chassis(r)) : NotFound(id));
+        app.MapPost($"{Root}/Chassis/{{id}}/Actions/Chassis.Reset", (string id, HttpContext http) => _racks.TryGetValue(id, out var r) ? ResetAsync(r, http) : Task.FromResult(NotFound(id)));
         app.MapGet($"{Root}/Chassis/{{id}}/Power", (string id, HttpContext http) => _racks.TryGetValue(id, out var r) ? PowerResult(r, http) : NotFound(id));
         app.MapMethods($"{Root}/Chassis/{{id}}/Power", ["PATCH"], (string id, HttpContext http) => _racks.TryGetValue(id, out var r) ? PatchAsync(r, http) : Task.FromResult(NotFound(id)));
         app.MapGet($"{Root}/Chassis/{{id}}/Thermal", (string id) => _racks.TryGetValue(id, out var r) ? Json(Thermal(r)) : NotFound(id));
@@ -124,6 +128,15 @@ public sealed class RedfishFace : IWireFace
                 if (r.LimitActuator >= 0)
                 {
                     b.Append(CultureInfo.InvariantCulture, $"        actuator: {SiteEntryYaml.Quote(_plant.Actuators[r.LimitActuator].Name)}\n");
+                }
+            }
+
+            if (r.Isolated >= 0)
+            {
+                b.Append(CultureInfo.InvariantCulture, $"    power_state:\n      metric: {_plant.Points[r.Isolated].Metric}\n      on: 0\n      off: 1\n");
+                if (r.Isolate >= 0)
+                {
+                    b.Append(CultureInfo.InvariantCulture, $"      actuator: {SiteEntryYaml.Quote(_plant.Actuators[r.Isolate].Name)}\n");
                 }
             }
 
@@ -222,16 +235,86 @@ public sealed class RedfishFace : IWireFace
         json.WriteEndArray();
     });
 
-    private static string Chassis(Rack r) => Write(json =>
+    private string Chassis(Rack r)
     {
-        json.WriteString("@odata.id", $"{Root}/Chassis/{r.Id}");
-        json.WriteString("@odata.type", "#Chassis.v1_21_0.Chassis");
-        json.WriteString("Id", r.Id);
-        json.WriteString("Name", $"Rack {r.Id}");
-        json.WriteString("ChassisType", "Rack");
-        Link(json, "Power", $"{Root}/Chassis/{r.Id}/Power");
-        Link(json, "Thermal", $"{Root}/Chassis/{r.Id}/Thermal");
-    });
+        var isolated = r.Isolated >= 0 ? r.IsolationWritten.Serve(_plant.Read(r.Isolated)) : double.NaN;
+        return Write(json =>
+        {
+            json.WriteString("@odata.id", $"{Root}/Chassis/{r.Id}");
+            json.WriteString("@odata.type", "#Chassis.v1_21_0.Chassis");
+            json.WriteString("Id", r.Id);
+            json.WriteString("Name", $"Rack {r.Id}");
+            json.WriteString("ChassisType", "Rack");
+            if (double.IsNaN(isolated))
+            {
+                json.WriteNull("PowerState");
+            }
+            else
+            {
+                json.WriteString("PowerState", isolated >= 0.5 ? "Off" : "On");
+            }
+
+            if (r.Isolate >= 0)
+            {
+                json.WriteStartObject("Actions");
+                json.WriteStartObject("#Chassis.Reset");
+                json.WriteString("target", $"{Root}/Chassis/{r.Id}/Actions/Chassis.Reset");
+                json.WriteStartArray("ResetType@Redfish.AllowableValues");
+                json.WriteStringValue("On");
+                json.WriteStringValue("ForceOff");
+                json.WriteEndArray();
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+
+            Link(json, "Power", $"{Root}/Chassis/{r.Id}/Power");
+            Link(json, "Thermal", $"{Root}/Chassis/{r.Id}/Thermal");
+        });
+    }
+
+    /// <summary><c>#Chassis.Reset</c>: <c>ForceOff</c> isolates the rack (<c>rack/isolate</c> 1), <c>On</c> restores it (0).</summary>
+    private async Task<IResult> ResetAsync(Rack r, HttpContext http)
+    {
+        if (r.Isolate < 0)
+        {
+            return Results.Text(RedfishError.Body("ActionNotSupported", $"The action Chassis.Reset is not supported by the resource {r.Id}."), "application/json", statusCode: 400);
+        }
+
+        var (doc, malformed) = await ReadBodyAsync(http).ConfigureAwait(false);
+        if (doc is null)
+        {
+            return malformed!;
+        }
+
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("ResetType", out var type))
+            {
+                return BadRequest("ActionParameterMissing", "The action Chassis.Reset requires the parameter ResetType to be present in the request body.", "/ResetType");
+            }
+
+            double value = type.ValueKind == JsonValueKind.String ? type.GetString() switch
+            {
+                "ForceOff" => 1,
+                "On" => 0,
+                _ => double.NaN,
+            } : double.NaN;
+            if (double.IsNaN(value))
+            {
+                return BadRequest("ActionParameterValueNotInList", $"The value '{type.GetRawText()}' for the parameter ResetType in the action Chassis.Reset is not in the list of acceptable values (On, ForceOff).", "/ResetType");
+            }
+
+            var sampledAt = r.Isolated >= 0 ? _plant.Read(r.Isolated).Timestamp : default;
+            var result = _plant.Write(r.Isolate, value);
+            if (!result.Ok)
+            {
+                return BadRequest("ActionParameterValueError", $"The value for the parameter ResetType in the action Chassis.Reset is invalid: {result.Message}", "/ResetType");
+            }
+
+            r.IsolationWritten.Record(value, sampledAt);
+            return Results.NoContent();
+        }
+    }
 
     private IResult PowerResult(Rack r, HttpContext http)
     {
@@ -280,25 +363,7 @@ public sealed class RedfishFace : IWireFace
     }
 
     /// <summary>The limit as served: the value written, until the point's next sample shows the plant's own.</summary>
-    private double Limit(Rack r)
-    {
-        if (r.Limit < 0)
-        {
-            return double.NaN;
-        }
-
-        var reading = _plant.Read(r.Limit);
-        lock (r)
-        {
-            if (r.Written is { } written && reading.Timestamp == r.WrittenBeforeSample)
-            {
-                return written;
-            }
-
-            r.Written = null;
-            return reading.Value;
-        }
-    }
+    private double Limit(Rack r) => r.Limit < 0 ? double.NaN : r.LimitWritten.Serve(_plant.Read(r.Limit));
 
     private static string ETag(double limit) =>
         string.Create(CultureInfo.InvariantCulture, $"W/\"{(double.IsFinite(limit) ? BitConverter.DoubleToInt64Bits(limit) : 0):x}\"");
@@ -332,16 +397,25 @@ public sealed class RedfishFace : IWireFace
         json.WriteEndObject();
     }
 
-    private async Task<IResult> PatchAsync(Rack r, HttpContext http)
+    /// <summary>The request's JSON body, or the 400 <c>MalformedJSON</c> to answer.</summary>
+    private static async Task<(JsonDocument? Body, IResult? Problem)> ReadBodyAsync(HttpContext http)
     {
-        JsonDocument doc;
         try
         {
-            doc = await JsonDocument.ParseAsync(http.Request.Body, default, http.RequestAborted).ConfigureAwait(false);
+            return (await JsonDocument.ParseAsync(http.Request.Body, default, http.RequestAborted).ConfigureAwait(false), null);
         }
         catch (JsonException e)
         {
-            return BadRequest("MalformedJSON", $"The request body submitted was malformed JSON: {e.Message}");
+            return (null, BadRequest("MalformedJSON", $"The request body submitted was malformed JSON: {e.Message}"));
+        }
+    }
+
+    private async Task<IResult> PatchAsync(Rack r, HttpContext http)
+    {
+        var (doc, malformed) = await ReadBodyAsync(http).ConfigureAwait(false);
+        if (doc is null)
+        {
+            return malformed!;
         }
 
         using (doc)
@@ -378,12 +452,7 @@ public sealed class RedfishFace : IWireFace
                     "/PowerControl/1/PowerLimit/LimitInWatts");
             }
 
-            lock (r)
-            {
-                r.Written = value;
-                r.WrittenBeforeSample = sampledAt;
-            }
-
+            r.LimitWritten.Record(value, sampledAt);
             return PowerResult(r, http);
         }
     }
@@ -459,7 +528,7 @@ public sealed class RedfishFace : IWireFace
         return null;
     }
 
-    private sealed class Rack(string id, int power, int inlet, int gpuMax, int limit, int limitActuator)
+    private sealed class Rack(string id, int power, int inlet, int gpuMax, int limit, int limitActuator, int isolated, int isolate)
     {
         public string Id { get; } = id;
 
@@ -473,8 +542,46 @@ public sealed class RedfishFace : IWireFace
 
         public int LimitActuator { get; } = limitActuator;
 
-        public double? Written { get; set; }
+        /// <summary>The <c>rack/isolated</c> point (1: the rack is powered off), or -1.</summary>
+        public int Isolated { get; } = isolated;
 
-        public DateTimeOffset WrittenBeforeSample { get; set; }
+        /// <summary>The <c>rack/isolate</c> actuator, or -1.</summary>
+        public int Isolate { get; } = isolate;
+
+        public WrittenSetting LimitWritten { get; } = new();
+
+        public WrittenSetting IsolationWritten { get; } = new();
+    }
+
+    /// <summary>A setting written over the wire, served as written until the plant samples its point again (a BMC returns a
+    /// setting at once; the measured state follows).</summary>
+    private sealed class WrittenSetting
+    {
+        private double? _value;
+        private DateTimeOffset _sampledBefore;
+
+        public double Serve(PointReading reading)
+        {
+            lock (this)
+            {
+                if (_value is { } written && reading.Timestamp == _sampledBefore)
+                {
+                    return written;
+                }
+
+                _value = null;
+                return reading.Value;
+            }
+        }
+
+        /// <param name="sampledAt">The timestamp of the point's sample when the write was accepted.</param>
+        public void Record(double value, DateTimeOffset sampledAt)
+        {
+            lock (this)
+            {
+                _value = value;
+                _sampledBefore = sampledAt;
+            }
+        }
     }
 }

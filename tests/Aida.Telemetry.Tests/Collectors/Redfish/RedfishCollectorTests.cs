@@ -47,8 +47,8 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
         var running = new CollectorHost(site.Collectors, sink).RunAsync(stop.Token);
 
         // The plant is not stepped: what the store holds must be exactly what the plant reads.
-        var rackPoints = _plant.Points.Where(p => p.Labels.ContainsKey("rack") && p.Name.Split('/')[1] is "power" or "inlet_temperature" or "gpu_max_temperature" or "gpu_power_limit").ToList();
-        Assert.Equal(4 * site.Collectors.Count, rackPoints.Count);
+        var rackPoints = _plant.Points.Where(p => p.Labels.ContainsKey("rack") && p.Name.Split('/')[1] is "power" or "inlet_temperature" or "gpu_max_temperature" or "gpu_power_limit" or "isolated").ToList();
+        Assert.Equal(5 * site.Collectors.Count, rackPoints.Count);
         await Until(() => rackPoints.All(p => Latest(store, p) is not null) && site.Collectors.All(c => sink.HealthOf(RedfishCollector.Type, c.Name).Up));
         foreach (var p in rackPoints)
         {
@@ -63,7 +63,7 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
     public async Task Writer_PatchesThePowerLimit_ConfirmsByReadBack_AndThePlantTakesIt()
     {
         var site = LoadSite();
-        var writer = site.Collectors.OfType<IActuatorSource>().SelectMany(s => s.Writers).First();
+        var writer = site.Collectors.OfType<IActuatorSource>().SelectMany(s => s.Writers).First(w => w.Actuator.EndsWith("/gpu_power_limit", StringComparison.Ordinal));
         var outcome = await writer.WriteAsync(900, CancellationToken.None);
         Assert.True(outcome.Confirmed, outcome.Problem);
         Assert.Equal(900, outcome.ReadBack);
@@ -79,6 +79,26 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
         Assert.False(refused.Confirmed);
         Assert.Contains("400", refused.Problem, StringComparison.Ordinal);
         Assert.Contains("range", refused.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PowerStateWriter_IsolatesTheRackWithChassisReset_ConfirmedByPowerState()
+    {
+        var writer = LoadSite().Collectors.OfType<IActuatorSource>().SelectMany(s => s.Writers).First(w => w.Actuator.EndsWith("/isolate", StringComparison.Ordinal));
+        var off = await writer.WriteAsync(1, CancellationToken.None);
+        Assert.True(off.Confirmed, off.Problem);
+        lock (_plant.Gate)
+        {
+            _simulator.AdvanceSteps(20);
+        }
+
+        Assert.Equal(1, _plant.ReadValue(writer.Actuator.Replace("/isolate", "/isolated", StringComparison.Ordinal)));
+
+        // Neither on (0) nor off (1): refused before anything is sent.
+        var neither = await writer.WriteAsync(0.5, CancellationToken.None);
+        Assert.False(neither.Confirmed);
+        Assert.Contains("neither on", neither.Problem, StringComparison.Ordinal);
+        Assert.True((await writer.WriteAsync(0, CancellationToken.None)).Confirmed);
     }
 
     [Fact]

@@ -104,6 +104,45 @@ public sealed class RedfishFaceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ChassisReset_ForceOffIsolatesTheRack_OnRestoresIt()
+    {
+        var rack = FirstRack;
+        Assert.Equal("On", await PowerState(rack));
+        Assert.Equal(HttpStatusCode.NoContent, (await Reset(rack, """{"ResetType":"ForceOff"}""")).StatusCode);
+        Assert.Equal("Off", await PowerState(rack)); // as written, at once
+        lock (_plant.Gate)
+        {
+            _simulator.AdvanceSteps(20);
+        }
+
+        Assert.Equal(1, _plant.ReadValue($"{rack}/isolated"));
+        Assert.Equal("Off", await PowerState(rack)); // and now as the plant reports it
+
+        Assert.Equal(HttpStatusCode.NoContent, (await Reset(rack, """{"ResetType":"On"}""")).StatusCode);
+        lock (_plant.Gate)
+        {
+            _simulator.AdvanceSteps(20);
+        }
+
+        Assert.Equal(0, _plant.ReadValue($"{rack}/isolated"));
+
+        // A reset type the rack does not offer, or none, is a Redfish 400.
+        var bad = await Reset(rack, """{"ResetType":"GracefulRestart"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("ActionParameterValueNotInList", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("ActionParameterMissing", await (await Reset(rack, "{}")).Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    private async Task<string?> PowerState(string rack)
+    {
+        using var chassis = JsonDocument.Parse(await _http.GetStringAsync($"/redfish/v1/Chassis/{rack}"));
+        return chassis.RootElement.GetProperty("PowerState").GetString();
+    }
+
+    private Task<HttpResponseMessage> Reset(string rack, string body) =>
+        _http.PostAsync($"/redfish/v1/Chassis/{rack}/Actions/Chassis.Reset", new StringContent(body, Encoding.UTF8, "application/json"));
+
+    [Fact]
     public async Task Patch_WithAStaleETag_IsRefused412()
     {
         var rack = FirstRack;
