@@ -77,31 +77,84 @@ public static class WriteRequestCodec
     /// name or an empty name is a format error because a <see cref="Labels"/> set could not represent it faithfully.</remarks>
     public static IReadOnlyList<SeriesSamples> Decode(ReadOnlySpan<byte> protobuf)
     {
-        var result = new List<SeriesSamples>();
-        var r = new ProtoReader(protobuf, 0);
-        while (!r.End)
-        {
-            var (field, wire, tagOffset) = r.Tag();
-            if (field == 1)
-            {
-                Expect(wire, WireLengthDelimited, "WriteRequest.timeseries", tagOffset);
-                var body = r.LengthDelimited(out var bodyOffset);
-                result.Add(DecodeTimeSeries(body, bodyOffset, result.Count));
-            }
-            else
-            {
-                r.Skip(wire, tagOffset);
-            }
-        }
-
-        return result;
+        using var request = DecodedWriteRequest.WithProtobufLength(protobuf.Length);
+        protobuf.CopyTo(request.ProtobufBuffer);
+        return ToSeriesSamples(Parse(request));
     }
 
     /// <summary>Decompresses then decodes a request body.</summary>
-    public static IReadOnlyList<SeriesSamples> DecodeCompressed(ReadOnlySpan<byte> body) => Decode(Decompress(body));
+    public static IReadOnlyList<SeriesSamples> DecodeCompressed(ReadOnlySpan<byte> body)
+    {
+        using var request = DecompressToRequest(body);
+        return ToSeriesSamples(Parse(request));
+    }
+
+    /// <summary>Decompresses a request body and decodes its structure (label bytes and samples, no strings); the caller
+    /// disposes the result. <see cref="RemoteWriteFormatException"/> when malformed, except for what only decoding the
+    /// labels finds (<see cref="DecodeLabels(DecodedWriteRequest, int)"/>).</summary>
+    internal static DecodedWriteRequest DecodeStructure(ReadOnlySpan<byte> body)
+    {
+        var request = DecompressToRequest(body);
+        try
+        {
+            return Parse(request);
+        }
+        catch
+        {
+            request.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Snappy block decompression with a size limit; <see cref="RemoteWriteFormatException"/> when malformed.</summary>
     public static byte[] Decompress(ReadOnlySpan<byte> compressed)
+    {
+        using var request = DecompressToRequest(compressed);
+        return request.Protobuf.ToArray();
+    }
+
+    /// <summary>The label set of time series <paramref name="index"/> of a decoded request, from its label bytes;
+    /// <see cref="RemoteWriteFormatException"/> for invalid UTF-8, an empty or a repeated label name.</summary>
+    internal static Labels DecodeLabels(DecodedWriteRequest request, int index) =>
+        DecodeLabels(request.LabelBytes(index), request.Series(index).LabelsOffset, index);
+
+    /// <summary>Decodes the label fields of one time series into a label set.</summary>
+    /// <param name="labelBytes">The series' label fields; fields of other kinds among them are skipped.</param>
+    /// <param name="baseOffset">Offset of <paramref name="labelBytes"/> in the protobuf, for error messages.</param>
+    /// <param name="index">The series' position in the request, for error messages.</param>
+    private static Labels DecodeLabels(ReadOnlySpan<byte> labelBytes, long baseOffset, int index)
+    {
+        var pairs = new List<KeyValuePair<string, string>>();
+        var r = new ProtoReader(labelBytes, baseOffset);
+        while (!r.End)
+        {
+            var (field, wire, tagOffset) = r.Tag();
+            if (field != 1)
+            {
+                r.Skip(wire, tagOffset);
+                continue;
+            }
+
+            Expect(wire, WireLengthDelimited, "TimeSeries.labels", tagOffset);
+            var label = r.LengthDelimited(out var labelOffset);
+            var pair = DecodeLabel(label, labelOffset);
+            if (pair.Key.Length == 0)
+            {
+                throw new RemoteWriteFormatException($"time series #{index}: empty label name", labelOffset);
+            }
+
+            if (pairs.Exists(p => string.Equals(p.Key, pair.Key, StringComparison.Ordinal)))
+            {
+                throw new RemoteWriteFormatException($"time series #{index}: duplicate label name '{pair.Key}'", labelOffset);
+            }
+
+            pairs.Add(pair);
+        }
+
+        return Labels.From(pairs);
+    }
+
+    private static DecodedWriteRequest DecompressToRequest(ReadOnlySpan<byte> compressed)
     {
         // The preamble is read here rather than by Snappier so that a hostile length is refused before any allocation.
         ulong length = 0;
@@ -126,21 +179,77 @@ public static class WriteRequestCodec
             throw new RemoteWriteFormatException($"snappy: decoded length {length} exceeds the limit of {MaxDecompressedBytes} bytes", 0);
         }
 
+        var request = DecodedWriteRequest.WithProtobufLength((int)length);
         try
         {
-            return Snappy.DecompressToArray(compressed);
+            var written = Snappy.Decompress(compressed, request.ProtobufBuffer);
+            if (written != (int)length)
+            {
+                throw new InvalidDataException($"{written} bytes decoded, the preamble says {length}");
+            }
+
+            return request;
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException)
         {
+            request.Dispose();
+
             // Snappier does not say where a block goes wrong; the preamble was fine, so the fault is in the elements.
             throw new RemoteWriteFormatException($"snappy: corrupt input ({e.Message})", preamble);
         }
+        catch
+        {
+            request.Dispose();
+            throw;
+        }
     }
 
-    private static SeriesSamples DecodeTimeSeries(ReadOnlySpan<byte> span, long baseOffset, int index)
+    private static DecodedWriteRequest Parse(DecodedWriteRequest request)
     {
-        var pairs = new List<KeyValuePair<string, string>>();
-        var samples = new List<Sample>();
+        var r = new ProtoReader(request.Protobuf, 0);
+        while (!r.End)
+        {
+            var (field, wire, tagOffset) = r.Tag();
+            if (field == 1)
+            {
+                Expect(wire, WireLengthDelimited, "WriteRequest.timeseries", tagOffset);
+                var body = r.LengthDelimited(out var bodyOffset);
+                ParseTimeSeries(body, bodyOffset, request);
+            }
+            else
+            {
+                r.Skip(wire, tagOffset);
+            }
+        }
+
+        return request;
+    }
+
+    private static List<SeriesSamples> ToSeriesSamples(DecodedWriteRequest request)
+    {
+        var result = new List<SeriesSamples>(request.SeriesCount);
+        for (var i = 0; i < request.SeriesCount; i++)
+        {
+            var entry = request.Series(i);
+            var samples = new Sample[entry.SampleCount];
+            for (var j = 0; j < samples.Length; j++)
+            {
+                samples[j] = new Sample(request.Timestamps[entry.FirstSample + j], request.Values[entry.FirstSample + j]);
+            }
+
+            result.Add(new SeriesSamples(DecodeLabels(request, i), samples));
+        }
+
+        return result;
+    }
+
+    /// <summary>Records where the series' label fields lie and appends its samples; labels stay bytes.</summary>
+    private static void ParseTimeSeries(ReadOnlySpan<byte> span, long baseOffset, DecodedWriteRequest into)
+    {
+        long labelsStart = -1, labelsEnd = -1;
+        var labelBytesOnly = true;
+        var otherSinceLabel = false;
+        var firstSample = into.SampleCount;
         var r = new ProtoReader(span, baseOffset);
         while (!r.End)
         {
@@ -150,31 +259,34 @@ public static class WriteRequestCodec
                 case 1:
                     Expect(wire, WireLengthDelimited, "TimeSeries.labels", tagOffset);
                     var label = r.LengthDelimited(out var labelOffset);
-                    var pair = DecodeLabel(label, labelOffset);
-                    if (pair.Key.Length == 0)
+                    if (labelsStart < 0)
                     {
-                        throw new RemoteWriteFormatException($"time series #{index}: empty label name", labelOffset);
+                        labelsStart = tagOffset;
+                    }
+                    else if (otherSinceLabel)
+                    {
+                        labelBytesOnly = false;
                     }
 
-                    if (pairs.Exists(p => string.Equals(p.Key, pair.Key, StringComparison.Ordinal)))
-                    {
-                        throw new RemoteWriteFormatException($"time series #{index}: duplicate label name '{pair.Key}'", labelOffset);
-                    }
-
-                    pairs.Add(pair);
+                    labelsEnd = labelOffset + label.Length;
+                    otherSinceLabel = false;
                     break;
                 case 2:
                     Expect(wire, WireLengthDelimited, "TimeSeries.samples", tagOffset);
                     var sample = r.LengthDelimited(out var sampleOffset);
-                    samples.Add(DecodeSample(sample, sampleOffset));
+                    DecodeSample(sample, sampleOffset, into);
+                    otherSinceLabel = true;
                     break;
                 default:
                     r.Skip(wire, tagOffset);
+                    otherSinceLabel = true;
                     break;
             }
         }
 
-        return new SeriesSamples(Labels.From(pairs), samples);
+        into.AddSeries(labelsStart < 0
+            ? new TimeSeriesEntry(0, 0, true, firstSample, into.SampleCount - firstSample)
+            : new TimeSeriesEntry((int)labelsStart, (int)(labelsEnd - labelsStart), labelBytesOnly, firstSample, into.SampleCount - firstSample));
     }
 
     private static KeyValuePair<string, string> DecodeLabel(ReadOnlySpan<byte> span, long baseOffset)
@@ -216,8 +328,17 @@ public static class WriteRequestCodec
         return new KeyValuePair<string, string>(name, value);
     }
 
-    private static Sample DecodeSample(ReadOnlySpan<byte> span, long baseOffset)
+    private static void DecodeSample(ReadOnlySpan<byte> span, long baseOffset, DecodedWriteRequest into)
     {
+        // What senders write: the value (field 1, fixed64) then the timestamp (field 2, a varint) and nothing else. Anything
+        // else (fields left out, other order, unknown fields, a malformed varint) takes the general path below.
+        if (span.Length >= 11 && span[0] == ((1 << 3) | WireFixed64) && span[9] == ((2 << 3) | WireVarint)
+            && TryReadVarint(span[10..], out var t, out var used) && used == span.Length - 10)
+        {
+            into.AddSample((long)t, BitConverter.UInt64BitsToDouble(BinaryPrimitives.ReadUInt64LittleEndian(span[1..])));
+            return;
+        }
+
         double value = 0;
         long timestamp = 0;
         var r = new ProtoReader(span, baseOffset);
@@ -240,7 +361,31 @@ public static class WriteRequestCodec
             }
         }
 
-        return new Sample(timestamp, value);
+        into.AddSample(timestamp, value);
+    }
+
+    /// <summary>A varint at the start of <paramref name="span"/>; false when truncated or longer than 64 bits.</summary>
+    private static bool TryReadVarint(ReadOnlySpan<byte> span, out ulong value, out int length)
+    {
+        value = 0;
+        for (var i = 0; i < span.Length && i < 10; i++)
+        {
+            var b = span[i];
+            if (i == 9 && b > 1)
+            {
+                break;
+            }
+
+            value |= (ulong)(b & 0x7f) << (7 * i);
+            if (b < 0x80)
+            {
+                length = i + 1;
+                return true;
+            }
+        }
+
+        length = 0;
+        return false;
     }
 
     private static void Expect(int wire, int expected, string field, long offset)

@@ -11,7 +11,9 @@ namespace Aida.Telemetry.Storage;
 /// bulk ingestion. Queries materialise their results under the lock.</para>
 /// <para>Durability: samples are acknowledged in memory and reach the WAL (fsynced) when
 /// <see cref="TsdbOptions.WalFlushInterval"/> has elapsed at an append, on <see cref="Flush"/> and on dispose, so a
-/// crash loses at most one interval. Opening replays the WAL and cuts off a torn tail (see <see cref="Recovery"/>).</para>
+/// crash loses at most one interval. The append that finds the interval elapsed writes and fsyncs the WAL after it has
+/// released the lock (before it returns), so other appends go on meanwhile. Opening replays the WAL and cuts off a torn
+/// tail (see <see cref="Recovery"/>).</para>
 /// </remarks>
 public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, IStreamingSeriesSource, IDisposable
 {
@@ -151,19 +153,23 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     public AppendStatus Append(int series, long timestampMs, double value)
     {
         var maxTime = FutureBound();
+        AppendStatus status;
+        bool sync;
         lock (_lock)
         {
             ThrowIfDisposed();
             var s = SeriesById(series);
-            var status = AppendCore(s, timestampMs, value, maxTime);
+            status = AppendCore(s, timestampMs, value, maxTime);
             if (status == AppendStatus.Ok)
             {
                 _wal?.LogSample(series, timestampMs, value);
             }
 
-            FlushIfDue();
-            return status;
+            sync = DetachWalIfDue();
         }
+
+        WriteWalOutsideLock(sync);
+        return status;
     }
 
     /// <summary>Appends many samples under one lock, without allocating per sample: the bulk ingestion path.</summary>
@@ -178,6 +184,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
 
         var maxTime = FutureBound();
         var stored = 0;
+        bool sync;
         lock (_lock)
         {
             ThrowIfDisposed();
@@ -207,9 +214,10 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                 }
             }
 
-            FlushIfDue();
+            sync = DetachWalIfDue();
         }
 
+        WriteWalOutsideLock(sync);
         return stored;
     }
 
@@ -463,11 +471,27 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         return now > long.MaxValue - _futureMs ? long.MaxValue : now + _futureMs;
     }
 
-    private void FlushIfDue()
+    /// <summary>Under the lock: when the flush interval has elapsed, hands the WAL's buffered records to its writing side
+    /// and returns true; the caller then calls <see cref="WriteWalOutsideLock"/>.</summary>
+    private bool DetachWalIfDue()
     {
-        if (_wal is not null && _clock.GetElapsedTime(_lastFlush) >= _options.WalFlushInterval)
+        if (_wal is null || _clock.GetElapsedTime(_lastFlush) < _options.WalFlushInterval)
         {
-            FlushWal();
+            return false;
+        }
+
+        _wal.Detach();
+        _lastFlush = _clock.GetTimestamp();
+        return true;
+    }
+
+    /// <summary>After the lock: writes what the WAL handed over (a due flush, or records set aside to bound its memory) and
+    /// fsyncs when <paramref name="sync"/>.</summary>
+    private void WriteWalOutsideLock(bool sync)
+    {
+        if (_wal is { } wal && (sync || wal.HasPending))
+        {
+            wal.WritePending(sync);
         }
     }
 
@@ -1035,7 +1059,12 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
 
         public long UnknownSeriesSamples { get; private set; }
 
-        public void OnSeries(int walId, Labels labels) => _byWalId[walId] = tsdb._series[tsdb.GetOrAddSeries(labels)];
+        public void OnSeries(int walId, Labels labels)
+        {
+            // Not tsdb._series[tsdb.GetOrAddSeries(labels)]: the array would be read before the call that may grow it.
+            var id = tsdb.GetOrAddSeries(labels);
+            _byWalId[walId] = tsdb._series[id];
+        }
 
         public void OnSample(int walId, long timestampMs, double value)
         {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -22,7 +23,11 @@ internal interface IWalReplayTarget
 /// bits)</c>, fixed width so the append path is a few stores), chunk (<c>i32 id, XOR chunk bytes</c>, used by checkpoints).
 /// Records are built in memory and reach the file only on <see cref="Flush"/>, which fsyncs. A checkpoint rewrites the
 /// head into a fresh segment and deletes the older ones; a crash half-way leaves the old segments, whose replay plus the
-/// torn checkpoint only repeats samples the head then refuses as duplicates or out of order.</remarks>
+/// torn checkpoint only repeats samples the head then refuses as duplicates or out of order.
+/// <para>Two sides, so that the store's lock is never held across a write or an fsync: records are built (and handed
+/// over with <see cref="Detach"/>) by whoever holds the store's lock; <see cref="WritePending"/> then writes the handed-over
+/// buffers, in the order they were handed over, and fsyncs, under a lock of the log's own, after the store's lock is
+/// released. <see cref="Flush"/>, <see cref="Checkpoint"/> and <see cref="Dispose"/> do both, under the store's lock.</para></remarks>
 internal sealed class WriteAheadLog : IDisposable
 {
     public const byte SeriesRecord = 1;
@@ -37,6 +42,12 @@ internal sealed class WriteAheadLog : IDisposable
     private const int WriteThrough = 4 << 20;
 
     private readonly string _directory;
+
+    // The writing side: the segment file, guarded by _io.
+    private readonly Lock _io = new();
+    private readonly ConcurrentQueue<(byte[] Buffer, int Length)> _pending = new();
+    private byte[]? _spare;
+    private long _flushCount;
     private FileStream? _segment;
     private int _segmentIndex;
     private long _closedSegmentsBytes;
@@ -51,9 +62,22 @@ internal sealed class WriteAheadLog : IDisposable
         _segmentIndex = lastSegmentIndex;
     }
 
-    public long FlushCount { get; private set; }
+    /// <summary>Times the log has been written and fsynced.</summary>
+    public long FlushCount => Volatile.Read(ref _flushCount);
 
-    public long BytesOnDisk => _closedSegmentsBytes + (_segment?.Length ?? 0);
+    public long BytesOnDisk
+    {
+        get
+        {
+            lock (_io)
+            {
+                return _closedSegmentsBytes + (_segment?.Length ?? 0);
+            }
+        }
+    }
+
+    /// <summary>Whether <see cref="Detach"/> handed over records that <see cref="WritePending"/> has not written yet.</summary>
+    public bool HasPending => !_pending.IsEmpty;
 
     /// <summary>Replays every segment under <paramref name="directory"/> into <paramref name="target"/>, truncating each
     /// segment at its first torn or corrupt record, and returns a log ready for <see cref="Checkpoint"/>.</summary>
@@ -246,53 +270,105 @@ internal sealed class WriteAheadLog : IDisposable
     /// <summary>Writes every buffered record to the current segment and fsyncs it.</summary>
     public void Flush()
     {
-        WriteBuffered();
-        _segment!.Flush(true);
-        FlushCount++;
-        if (_segment.Length >= SegmentTargetSize)
+        Detach();
+        WritePending(sync: true);
+    }
+
+    /// <summary>Closes the open record and hands every buffered record to the writing side, without I/O: called under
+    /// the store's lock, which then calls <see cref="WritePending"/> once it has released that lock.</summary>
+    public void Detach()
+    {
+        EndRecord();
+        if (_length == 0)
         {
-            StartSegment();
+            return;
+        }
+
+        _pending.Enqueue((_buffer, _length));
+        _buffer = Interlocked.Exchange(ref _spare, null) ?? new byte[1 << 16];
+        _length = 0;
+    }
+
+    /// <summary>Writes the records <see cref="Detach"/> handed over, oldest first, then fsyncs when
+    /// <paramref name="sync"/>; needs no store lock. Does nothing once the log is disposed.</summary>
+    public void WritePending(bool sync)
+    {
+        lock (_io)
+        {
+            if (_segment is null)
+            {
+                return;
+            }
+
+            // Dequeued only once written: a failed write leaves the buffer for the next call.
+            while (_pending.TryPeek(out var pending))
+            {
+                _segment.Write(pending.Buffer, 0, pending.Length);
+                _pending.TryDequeue(out _);
+                Interlocked.CompareExchange(ref _spare, pending.Buffer, null);
+            }
+
+            if (sync)
+            {
+                _segment.Flush(true);
+                Interlocked.Increment(ref _flushCount);
+                if (_segment.Length >= SegmentTargetSize)
+                {
+                    StartSegment();
+                }
+            }
         }
     }
 
     /// <summary>Replaces the log by a fresh segment holding what <paramref name="writeState"/> logs (the head), then
-    /// deletes the older segments. Buffered records are dropped: the state written supersedes them.</summary>
+    /// deletes the older segments. Buffered and handed-over records are dropped: the state written supersedes them.
+    /// Called under the store's lock.</summary>
     public void Checkpoint(Action<WriteAheadLog> writeState)
     {
-        _length = 0;
-        _recordStart = -1;
-        var previous = Segments(_directory);
-        StartSegment();
-        writeState(this);
-        Flush();
-        foreach (var (index, path) in previous)
+        List<(int Index, string Path)> previous;
+        lock (_io)
         {
-            if (index < _segmentIndex)
-            {
-                File.Delete(path);
-            }
+            _pending.Clear();
+            _length = 0;
+            _recordStart = -1;
+            previous = Segments(_directory);
+            StartSegment();
         }
 
-        _closedSegmentsBytes = 0;
-        foreach (var (index, path) in Segments(_directory))
+        writeState(this);
+        Flush();
+        lock (_io)
         {
-            if (index != _segmentIndex)
+            foreach (var (index, path) in previous)
             {
-                _closedSegmentsBytes += new FileInfo(path).Length;
+                if (index < _segmentIndex)
+                {
+                    File.Delete(path);
+                }
+            }
+
+            _closedSegmentsBytes = 0;
+            foreach (var (index, path) in Segments(_directory))
+            {
+                if (index != _segmentIndex)
+                {
+                    _closedSegmentsBytes += new FileInfo(path).Length;
+                }
             }
         }
     }
 
     public void Dispose()
     {
-        if (_segment is not null)
+        Flush();
+        lock (_io)
         {
-            Flush();
-            _segment.Dispose();
+            _segment?.Dispose();
             _segment = null;
         }
     }
 
+    /// <summary>Closes the current segment (if any) and opens the next; the caller holds <see cref="_io"/>.</summary>
     private void StartSegment()
     {
         if (_segment is not null)
@@ -306,20 +382,14 @@ internal sealed class WriteAheadLog : IDisposable
         _segment = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
     }
 
-    private void WriteBuffered()
-    {
-        EndRecord();
-        _segment!.Write(_buffer, 0, _length);
-        _length = 0;
-    }
-
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void BeginSamples()
     {
-        if (_length >= WriteThrough && _segment is not null)
+        if (_length >= WriteThrough)
         {
-            // Bound memory between fsyncs: hand full records to the OS now, fsync still waits for the interval.
-            WriteBuffered();
+            // Bound memory between fsyncs: full records go to the writing side now (the store writes them to the OS
+            // once its lock is released); fsync still waits for the interval.
+            Detach();
         }
 
         BeginRecord(SamplesRecord);

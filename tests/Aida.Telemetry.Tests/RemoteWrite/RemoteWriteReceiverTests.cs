@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using Aida.Telemetry.RemoteWrite;
 using Aida.Telemetry.Series;
+using Aida.Telemetry.Storage;
 using Aida.Telemetry.Tests.Http;
 using Microsoft.Extensions.Time.Testing;
 using Snappier;
@@ -192,6 +193,214 @@ public class RemoteWriteReceiverTests
         Assert.Equal([new Sample(NowMs, 42)], _appender.SamplesOf(Labels.Metric("ci_rw", ("job", "ci"))));
     }
 
+    [Fact]
+    public async Task IntoTheStore_EverySampleLandsInItsSeries_AndRefusalsAreCountedAsInPrometheus()
+    {
+        // A Tsdb takes a request in one AppendBatch; the answer must be what per-sample appends would give.
+        using var store = new Tsdb(new TsdbOptions { Clock = _clock });
+        var up = Labels.Metric("up", ("job", "a"));
+        var temp = Labels.Metric("temp_celsius", ("rack", "r1"));
+        await using var host = await TestServerHost.StartAsync(e => e.MapRemoteWrite(store, _clock));
+        using (var first = Content(WriteRequestCodec.EncodeCompressed([
+            new SeriesSamples(up, [new Sample(NowMs - 2000, 1), new Sample(NowMs - 1000, 0)]),
+            new SeriesSamples(temp, [new Sample(NowMs, 21.5)])])))
+        {
+            using var response = await host.Client.PostAsync("/api/v1/write", first);
+            Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+            Assert.Equal("3", response.Headers.GetValues("X-Aida-Samples-Appended").Single());
+        }
+
+        // An identical resend of the newest sample is ignored, an older one is out of order, a new one is stored.
+        using var second = Content(WriteRequestCodec.EncodeCompressed([
+            new SeriesSamples(temp, [new Sample(NowMs, 21.5)]),
+            new SeriesSamples(up, [new Sample(NowMs - 1500, 7), new Sample(NowMs - 500, 1)])]));
+        using var refused = await host.Client.PostAsync("/api/v1/write", second);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal("1", refused.Headers.GetValues("X-Aida-Samples-Appended").Single());
+        var text = await refused.Content.ReadAsStringAsync();
+        Assert.StartsWith("out of order sample for series up{job=\"a\"}: 1 samples refused (1 out of order", text, StringComparison.Ordinal);
+        Assert.Contains("1 identical duplicates ignored", text, StringComparison.Ordinal);
+
+        var stored = store.Select(long.MinValue, long.MaxValue, [LabelMatcher.MetricName("up")]).Single();
+        Assert.Equal([new Sample(NowMs - 2000, 1), new Sample(NowMs - 1000, 0), new Sample(NowMs - 500, 1)], stored.Samples);
+        Assert.Equal([new Sample(NowMs, 21.5)], store.Select(long.MinValue, long.MaxValue, [LabelMatcher.MetricName("temp_celsius")]).Single().Samples);
+    }
+
+    [Fact]
+    public async Task IntoTheStore_AnInvalidSeries_CreatesNoSeriesAtAll()
+    {
+        using var store = new Tsdb(new TsdbOptions { Clock = _clock });
+        await using var host = await TestServerHost.StartAsync(e => e.MapRemoteWrite(store, _clock));
+        using var content = Content(WriteRequestCodec.EncodeCompressed([
+            new SeriesSamples(Labels.Metric("good"), [new Sample(NowMs, 1)]),
+            new SeriesSamples(Labels.Metric("bad", ("bad-label", "x")), [new Sample(NowMs, 1)])]));
+        using var response = await host.Client.PostAsync("/api/v1/write", content);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(0, store.Stats.SeriesCount);
+        Assert.Equal(0, store.Stats.SampleCount);
+    }
+
+    [Fact]
+    public async Task BodyWithoutContentLength_LargerThanTheFirstBuffer_IsReadWhole()
+    {
+        // 3,000 series with random label values compress to several times the first 16 KiB buffer; a stream of unknown
+        // length is sent chunked.
+        var random = new Random(7);
+        var series = Enumerable.Range(0, 3000).Select(i => new SeriesSamples(Labels.Metric("m", ("id", Convert.ToHexString(BitConverter.GetBytes(random.NextInt64())))), [new Sample(NowMs, i)])).ToArray();
+        var body = WriteRequestCodec.EncodeCompressed(series);
+        Assert.True(body.Length > 64 * 1024);
+        await using var host = await TestServerHost.StartAsync(e => e.MapRemoteWrite(_appender, _clock));
+        using var content = new StreamContent(new UnseekableStream(body));
+        content.Headers.ContentType = new MediaTypeHeaderValue(WriteRequestCodec.ContentType);
+        content.Headers.ContentEncoding.Add("snappy");
+        using var response = await host.Client.PostAsync("/api/v1/write", content);
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(3000, _appender.TotalSamples);
+    }
+
+    [Fact]
+    public void SameLabelsInOtherBytes_AreOneSeries_CachedUnderEachForm()
+    {
+        // Encode writes labels sorted; a foreign sender may not, and may send an empty-valued label (which names nothing).
+        using var store = new Tsdb(new TsdbOptions { Clock = _clock });
+        var cache = new SeriesRefCache();
+        byte[][] forms =
+        [
+            [.. Label("__name__", "m"), .. Label("job", "a")],
+            [.. Label("job", "a"), .. Label("__name__", "m")],
+            [.. Label("job", "a"), .. Label("zone", ""), .. Label("__name__", "m")],
+        ];
+        for (var round = 0; round < 2; round++)
+        {
+            for (var i = 0; i < forms.Length; i++)
+            {
+                // The second round finds every form in the cache.
+                Assert.Null(Receive(store, cache, TimeSeries(forms[i], SampleField(NowMs - 100 + (round * 10) + i, (round * 10) + i))).Problem);
+            }
+        }
+
+        Assert.Equal(1, store.Stats.SeriesCount);
+        Assert.Equal(3, cache.Count);
+        var series = store.Select(long.MinValue, long.MaxValue, [LabelMatcher.MetricName("m")]).Single();
+        Assert.Equal(Labels.Metric("m", ("job", "a")), series.Labels);
+        Assert.Equal([0.0, 1, 2, 10, 11, 12], series.Samples.Select(x => x.Value));
+    }
+
+    [Fact]
+    public void LabelBytesOfASeriesCreatedByAnotherPath_FindThatSeries_ThenHitTheCache()
+    {
+        // The plant's recorder (or any other appender user) created the series first.
+        using var store = new Tsdb(new TsdbOptions { Clock = _clock });
+        var labels = Labels.Metric("aida_rack_power_watts", ("rack", "r1"));
+        var id = store.GetOrCreateSeries(labels);
+        Assert.Equal(AppendStatus.Ok, store.Append(id, NowMs - 30, 1));
+
+        var cache = new SeriesRefCache();
+        var encoded = WriteRequestCodec.Encode([new SeriesSamples(labels, [new Sample(NowMs - 20, 2)])]);
+        Assert.Null(RemoteWriteReceiverExtensions.Receive(Snappy.CompressToArray(encoded), store, cache, NowMs).Problem);
+        Assert.Equal(1, cache.Count);
+        Assert.Null(RemoteWriteReceiverExtensions.Receive(WriteRequestCodec.EncodeCompressed([new SeriesSamples(labels, [new Sample(NowMs - 10, 3)])]), store, cache, NowMs).Problem);
+
+        Assert.Equal(1, store.Stats.SeriesCount);
+        Assert.Equal(id, store.GetOrCreateSeries(labels));
+        Assert.Equal([1.0, 2, 3], store.Select(long.MinValue, long.MaxValue, [LabelMatcher.MetricName("aida_rack_power_watts")]).Single().Samples.Select(x => x.Value));
+    }
+
+    [Fact]
+    public async Task AfterWalReplay_TheReceiverPutsSamplesInTheReplayedSeries()
+    {
+        // Reopening numbers series anew (series in blocks first, in label order, then the WAL's): "z" is created before
+        // "a" here but gets the lower number after the reopen. What the receiver caches must follow the open store.
+        var directory = Path.Combine(Path.GetTempPath(), "aida-rw-" + Guid.NewGuid().ToString("N"));
+        var twoHours = (long)TimeSpan.FromHours(2).TotalMilliseconds;
+        var z = Labels.Metric("z_metric");
+        var a = Labels.Metric("a_metric");
+        try
+        {
+            int zBefore;
+            using (var store = new Tsdb(new TsdbOptions { DataDirectory = directory, Clock = _clock }))
+            {
+                await using var host = await TestServerHost.StartAsync(e => e.MapRemoteWrite(store, _clock));
+                await PostToAsync(host, new SeriesSamples(z, [new Sample(NowMs - (2 * twoHours), 1)]), new SeriesSamples(a, [new Sample(NowMs - (2 * twoHours), 1)]));
+                await PostToAsync(host, new SeriesSamples(z, [new Sample(NowMs, 2)]), new SeriesSamples(a, [new Sample(NowMs, 20)]));
+                zBefore = store.GetOrCreateSeries(z);
+                Assert.True(store.Compact() > 0);
+            }
+
+            using var reopened = new Tsdb(new TsdbOptions { DataDirectory = directory, Clock = _clock });
+            Assert.NotEqual(zBefore, reopened.GetOrCreateSeries(z));
+            await using (var host = await TestServerHost.StartAsync(e => e.MapRemoteWrite(reopened, _clock)))
+            {
+                for (var i = 1; i <= 2; i++)
+                {
+                    await PostToAsync(host, new SeriesSamples(z, [new Sample(NowMs + i, 2 + i)]), new SeriesSamples(a, [new Sample(NowMs + i, 20 + i)]));
+                }
+            }
+
+            Assert.Equal(2, reopened.Stats.SeriesCount);
+            Assert.Equal([1.0, 2, 3, 4], reopened.Select(long.MinValue, long.MaxValue, [LabelMatcher.MetricName("z_metric")]).Single().Samples.Select(x => x.Value));
+            Assert.Equal([1.0, 20, 21, 22], reopened.Select(long.MinValue, long.MaxValue, [LabelMatcher.MetricName("a_metric")]).Single().Samples.Select(x => x.Value));
+        }
+        finally
+        {
+            Directory.Delete(directory, true);
+        }
+    }
+
+    [Fact]
+    public void LabelsInterleavedWithSamples_AreDecodedAndStored_ButNotCached()
+    {
+        // Other fields between label fields would make the label bytes differ from request to request.
+        using var store = new Tsdb(new TsdbOptions { Clock = _clock });
+        var cache = new SeriesRefCache();
+        var body = TimeSeries([.. Label("__name__", "m"), .. SampleField(NowMs - 1, 1), .. Label("job", "a")], SampleField(NowMs, 2));
+        Assert.Null(Receive(store, cache, body).Problem);
+        Assert.Equal(0, cache.Count);
+        var series = store.Select(long.MinValue, long.MaxValue, [LabelMatcher.MetricName("m")]).Single();
+        Assert.Equal(Labels.Metric("m", ("job", "a")), series.Labels);
+        Assert.Equal([new Sample(NowMs - 1, 1), new Sample(NowMs, 2)], series.Samples);
+    }
+
+    [Fact]
+    public void InvalidLabels_AreNeverCached_AndStayRefused()
+    {
+        using var store = new Tsdb(new TsdbOptions { Clock = _clock });
+        var cache = new SeriesRefCache();
+        var body = TimeSeries([.. Label("__name__", "m"), .. Label("bad-label", "x")], SampleField(NowMs, 1));
+        for (var i = 0; i < 2; i++)
+        {
+            var result = Receive(store, cache, body);
+            Assert.False(result.Applied);
+            Assert.Contains("invalid label name 'bad-label'", result.Problem, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, cache.Count);
+        Assert.Equal(0, store.Stats.SeriesCount);
+    }
+
+    [Fact]
+    public void ProblemsWithACachedSeries_StillNameItsLabels()
+    {
+        using var store = new Tsdb(new TsdbOptions { Clock = _clock });
+        var cache = new SeriesRefCache();
+        var labels = Labels.Metric("m", ("job", "a"));
+        Assert.Null(Receive(store, cache, labels, new Sample(NowMs, 1)).Problem);
+        Assert.Equal(1, cache.Count);
+
+        var refused = Receive(store, cache, labels, new Sample(NowMs - 5, 1));
+        Assert.True(refused.Applied);
+        Assert.StartsWith("out of order sample for series m{job=\"a\"}: 1 samples refused", refused.Problem, StringComparison.Ordinal);
+
+        var unsorted = Receive(store, cache, labels, new Sample(NowMs + 2, 1), new Sample(NowMs + 1, 1));
+        Assert.False(unsorted.Applied);
+        Assert.StartsWith("out of order sample: samples of m{job=\"a\"} are not sorted by time", unsorted.Problem, StringComparison.Ordinal);
+
+        var ahead = Receive(store, cache, labels, new Sample(NowMs + (long)TimeSpan.FromMinutes(11).TotalMilliseconds, 1));
+        Assert.False(ahead.Applied);
+        Assert.StartsWith("out of bounds: sample of m{job=\"a\"}", ahead.Problem, StringComparison.Ordinal);
+        Assert.Equal([new Sample(NowMs, 1)], store.Select(long.MinValue, long.MaxValue, [LabelMatcher.MetricName("m")]).Single().Samples);
+    }
+
     private Task<(HttpStatusCode Status, string Text)> PostAsync(params SeriesSamples[] series) => PostRawAsync(WriteRequestCodec.EncodeCompressed(series));
 
     private async Task<(HttpStatusCode Status, string Text)> PostRawAsync(byte[] body)
@@ -202,6 +411,43 @@ public class RemoteWriteReceiverTests
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
+    private static RemoteWriteReceiverExtensions.ReceiveResult Receive(Tsdb store, SeriesRefCache cache, byte[] timeSeries) =>
+        RemoteWriteReceiverExtensions.Receive(Snappy.CompressToArray(Field(1, timeSeries)), store, cache, NowMs + (long)RemoteWriteReceiverExtensions.MaxAheadTime.TotalMilliseconds);
+
+    private static RemoteWriteReceiverExtensions.ReceiveResult Receive(Tsdb store, SeriesRefCache cache, Labels labels, params Sample[] samples) =>
+        RemoteWriteReceiverExtensions.Receive(WriteRequestCodec.EncodeCompressed([new SeriesSamples(labels, samples)]), store, cache, NowMs + (long)RemoteWriteReceiverExtensions.MaxAheadTime.TotalMilliseconds);
+
+    private static async Task PostToAsync(TestServerHost host, params SeriesSamples[] series)
+    {
+        using var content = Content(WriteRequestCodec.EncodeCompressed(series));
+        using var response = await host.Client.PostAsync("/api/v1/write", content);
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+    }
+
+    /// <summary>A <c>TimeSeries</c> body from raw fields, in the order given.</summary>
+    private static byte[] TimeSeries(byte[] fields, params byte[][] more) => [.. fields, .. more.SelectMany(f => f)];
+
+    /// <summary>A <c>TimeSeries.labels</c> field; an empty value is left out, as proto3 encoders do.</summary>
+    private static byte[] Label(string name, string value) =>
+        Field(1, [.. Field(1, System.Text.Encoding.UTF8.GetBytes(name)), .. value.Length == 0 ? [] : Field(2, System.Text.Encoding.UTF8.GetBytes(value))]);
+
+    private static byte[] SampleField(long timestampMs, double value) =>
+        Field(2, [0x09, .. BitConverter.GetBytes(value), 0x10, .. Varint((ulong)timestampMs)]);
+
+    private static byte[] Field(int number, byte[] payload) => [(byte)((number << 3) | 2), .. Varint((ulong)payload.Length), .. payload];
+
+    private static byte[] Varint(ulong value)
+    {
+        var bytes = new List<byte>();
+        for (; value >= 0x80; value >>= 7)
+        {
+            bytes.Add((byte)(value | 0x80));
+        }
+
+        bytes.Add((byte)value);
+        return [.. bytes];
+    }
+
     private static ByteArrayContent Content(byte[] body)
     {
         var content = new ByteArrayContent(body);
@@ -209,5 +455,11 @@ public class RemoteWriteReceiverTests
         content.Headers.ContentEncoding.Add("snappy");
         content.Headers.Add("X-Prometheus-Remote-Write-Version", WriteRequestCodec.ProtocolVersion);
         return content;
+    }
+
+    /// <summary>A stream that hides its length, so the client sends it chunked.</summary>
+    private sealed class UnseekableStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
     }
 }

@@ -49,6 +49,24 @@ public class WriteRequestCodecTests
     }
 
     [Theory]
+    // What senders write: value, then timestamp.
+    [InlineData(new byte[] { 0x09, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F, 0x10, 0xE8, 0x07 })]
+    // Timestamp first.
+    [InlineData(new byte[] { 0x10, 0xE8, 0x07, 0x09, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F })]
+    // An unknown varint field after the two.
+    [InlineData(new byte[] { 0x09, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F, 0x10, 0xE8, 0x07, 0x18, 0x05 })]
+    // The timestamp as a padded, longer-than-needed varint.
+    [InlineData(new byte[] { 0x09, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F, 0x10, 0xE8, 0x87, 0x80, 0x00 })]
+    public void Decode_SampleEncodings_AllGiveTheSameSample(byte[] sample)
+    {
+        byte[] ts = [0x0A, 0x0E, 0x0A, 0x08, .. "__name__"u8, 0x12, 0x02, .. "up"u8, 0x12, (byte)sample.Length, .. sample];
+        var body = new byte[] { 0x0A, (byte)ts.Length }.Concat(ts).ToArray();
+        var decoded = Assert.Single(WriteRequestCodec.Decode(body));
+        Assert.Equal(Labels.Metric("up"), decoded.Labels);
+        Assert.Equal([new Sample(1000, 1)], decoded.Samples);
+    }
+
+    [Theory]
     // Field 1 says 16 bytes follow but only 2 do.
     [InlineData(new byte[] { 0x0A, 0x10, 0x0A, 0x00 }, "runs past the end", 1)]
     // A varint whose continuation bit never clears.
