@@ -138,6 +138,23 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
         await running;
     }
 
+    [Theory]
+    [InlineData("url: ftp://bmc-1", "url")] // not http(s)
+    [InlineData("url: http://bmc-1\n    username: admin", "username")] // a user without a password
+    [InlineData("url: http://bmc-1\n    power: [{member: \"0\"}]", "power[0]")] // a member with no metric
+    [InlineData("url: http://bmc-1\n    power: [{member: \"0\", limit: m, actuator: r/limit}]", "actuator")] // writable without a chassis
+    [InlineData("url: http://bmc-1\n    temperatures: {Inlet: \"bad metric\"}", "Inlet")] // not a metric name
+    [InlineData("url: http://bmc-1\n    power_state: {metric: m, on: 1, off: 1}", "off")] // on and off the same
+    [InlineData("url: http://bmc-1\n    chassis: r1\n    colour: blue", "colour")] // a misspelt field
+    public void BadEntries_AreConfigErrorsNamingTheField(string fields, string field)
+    {
+        var yaml = $"site: s\ncollectors:\n  - type: redfish\n    name: bmc-1\n    {fields}\n";
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [RedfishCollector.Type] = RedfishCollector.Create }, TimeProvider.System);
+        var e = Assert.Throws<Aida.Model.Config.ConfigException>(() => loader.Parse(yaml, "site.yaml"));
+        Assert.Contains(field, e.Message, StringComparison.Ordinal);
+        Assert.Contains("site.yaml:", e.Message, StringComparison.Ordinal);
+    }
+
     private static double? Latest(Tsdb store, PointInfo p)
     {
         var matchers = p.Labels.Select(kv => new LabelMatcher(kv.Key, MatcherType.Equal, kv.Value)).Prepend(LabelMatcher.MetricName(p.Metric)).ToList();
