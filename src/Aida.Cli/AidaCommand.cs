@@ -66,6 +66,7 @@ public static class AidaCommand
         root.Subcommands.Add(ValidateCommand.Build(stdout));
         root.Subcommands.Add(QueryCommand.Build(stdout));
         root.Subcommands.Add(ServeCommand.Build(stdout));
+        root.Subcommands.Add(SloCommand.Build(stdout));
         return root;
     }
 

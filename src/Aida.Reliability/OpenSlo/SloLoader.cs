@@ -144,6 +144,7 @@ public static class SloLoader
 
         private static string? DisplayName(ConfigNode metadata)
         {
+            metadata.Optional("name");
             var display = metadata.OptionalString("displayName");
             ReadMap(metadata.Optional("labels"));
             ReadMap(metadata.Optional("annotations"));
