@@ -544,13 +544,18 @@ public static class SloLoader
                 throw startNode.Error($"'{startNode.Scalar()}' is not a time (expected yyyy-MM-dd HH:mm:ss)");
             }
 
+            if (start.Year < 1900 || start.Year > 9000)
+            {
+                throw startNode.Error($"'{startNode.Scalar()}' is out of range (years 1900 to 9000)");
+            }
+
             var zoneNode = calendar.Required("timeZone");
             TimeZoneInfo zone;
             try
             {
                 zone = TimeZoneInfo.FindSystemTimeZoneById(zoneNode.Scalar());
             }
-            catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+            catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or ArgumentException)
             {
                 throw zoneNode.Error($"unknown time zone '{zoneNode.Scalar()}' (an IANA name such as UTC or America/New_York)");
             }

@@ -78,21 +78,22 @@ public sealed record SloWindow
             return (at - NominalLength, at);
         }
 
-        var start = CalendarStart;
-        var end = Advance(start, 1);
         var atLocal = TimeZoneInfo.ConvertTime(at, TimeZone).DateTime;
-        while (atLocal < start)
+        // Periods are counted from the calendar start (so 31 January plus months stays on month ends); jump close to
+        // the period first, then settle on the one that holds `at`.
+        var k = (int)Math.Clamp(PeriodsBetween(CalendarStart, atLocal), -100_000, 100_000);
+        while (k > -100_000 && atLocal < Advance(CalendarStart, k))
         {
-            end = start;
-            start = Advance(start, -1);
+            k--;
         }
 
-        while (atLocal >= end)
+        while (k < 100_000 && atLocal >= Advance(CalendarStart, k + 1))
         {
-            start = end;
-            end = Advance(end, 1);
+            k++;
         }
 
+        var start = Advance(CalendarStart, k);
+        var end = Advance(CalendarStart, k + 1);
         return (ToUtc(start), ToUtc(end));
     }
 
@@ -124,16 +125,42 @@ public sealed record SloWindow
             : $"{Count}{unit} calendar from {CalendarStart.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} {TimeZone.Id}";
     }
 
-    private DateTime Advance(DateTime local, int periods) => Unit switch
+    private long PeriodsBetween(DateTime from, DateTime to)
     {
-        WindowUnit.Minute => local.AddMinutes(Count * periods),
-        WindowUnit.Hour => local.AddHours(Count * periods),
-        WindowUnit.Day => local.AddDays(Count * periods),
-        WindowUnit.Week => local.AddDays(7 * Count * periods),
-        WindowUnit.Month => local.AddMonths(Count * periods),
-        WindowUnit.Quarter => local.AddMonths(3 * Count * periods),
-        _ => local.AddYears(Count * periods),
-    };
+        var months = Unit switch
+        {
+            WindowUnit.Month => Count,
+            WindowUnit.Quarter => 3 * Count,
+            WindowUnit.Year => 12 * Count,
+            _ => 0,
+        };
+        return months > 0
+            ? (((to.Year - from.Year) * 12) + to.Month - from.Month) / months
+            : (to - from).Ticks / NominalLength.Ticks;
+    }
+
+    private DateTime Advance(DateTime local, int periods)
+    {
+        var months = Unit switch
+        {
+            WindowUnit.Month => (long)Count * periods,
+            WindowUnit.Quarter => 3L * Count * periods,
+            WindowUnit.Year => 12L * Count * periods,
+            _ => 0,
+        };
+        // Out of DateTime's range (a far --at against a long period) is pinned to its ends rather than thrown.
+        if (Unit is WindowUnit.Month or WindowUnit.Quarter or WindowUnit.Year)
+        {
+            var maxMonths = ((DateTime.MaxValue.Year - local.Year) * 12L) + 12 - local.Month;
+            var minMonths = -(((local.Year - 1) * 12L) + local.Month - 1);
+            return months > maxMonths ? DateTime.MaxValue.AddDays(-1) : months < minMonths ? DateTime.MinValue.AddDays(1) : local.AddMonths((int)months);
+        }
+
+        var ticks = NominalLength.Ticks * (double)periods;
+        return local.Ticks + ticks > DateTime.MaxValue.Ticks - TimeSpan.TicksPerDay ? DateTime.MaxValue.AddDays(-1)
+            : local.Ticks + ticks < DateTime.MinValue.Ticks + TimeSpan.TicksPerDay ? DateTime.MinValue.AddDays(1)
+            : local.AddTicks((long)ticks);
+    }
 
     private DateTimeOffset ToUtc(DateTime local) => new(TimeZoneInfo.ConvertTimeToUtc(local, TimeZone), TimeSpan.Zero);
 
