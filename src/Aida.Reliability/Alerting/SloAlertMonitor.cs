@@ -18,6 +18,7 @@ public sealed class SloAlertMonitor
     private readonly Dictionary<(string Slo, string Condition), DateTimeOffset> _pendingSince = [];
     private readonly Dictionary<(string Slo, string Condition), SloAlert> _firing = [];
     private readonly List<Channel<SloAlert>> _subscribers = [];
+    private readonly List<SloAlert> _undeliveredResolutions = [];
     private readonly Lock _lock = new();
 
     /// <param name="alertmanager">Where to post alerts as well, or null for the in-process stream only.</param>
@@ -115,14 +116,40 @@ public sealed class SloAlertMonitor
 
         if (_alertmanager is not null)
         {
-            var send = Firing.Concat(changes.Where(c => c.IsResolved)).ToList();
-            if (send.Count > 0)
-            {
-                await _alertmanager.PostAsync(send, now, cancellationToken);
-            }
+            await DeliverAsync(_alertmanager, changes, now, cancellationToken);
         }
 
         return changes;
+    }
+
+    /// <summary>Alertmanager posts that failed since the monitor started (Alertmanager down, refusing, timing out).</summary>
+    public int DeliveryFailures { get; private set; }
+
+    /// <summary>Why the last post failed, or null when the last post went through.</summary>
+    public string? LastDeliveryError { get; private set; }
+
+    // A failed post never stops evaluation: firing alerts go again on the next one anyway, and resolutions are kept
+    // until a post carries them, so Alertmanager never keeps an alert Aida has resolved.
+    private async Task DeliverAsync(AlertmanagerClient alertmanager, List<SloAlert> changes, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        _undeliveredResolutions.AddRange(changes.Where(c => c.IsResolved));
+        var send = Firing.Concat(_undeliveredResolutions).ToList();
+        if (send.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await alertmanager.PostAsync(send, now, cancellationToken);
+            _undeliveredResolutions.Clear();
+            LastDeliveryError = null;
+        }
+        catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            DeliveryFailures++;
+            LastDeliveryError = e.Message;
+        }
     }
 
     /// <summary>Evaluates every <paramref name="interval"/> of the clock's time until cancelled.</summary>
