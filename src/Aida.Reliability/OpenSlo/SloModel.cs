@@ -118,10 +118,11 @@ public sealed record SloDefinition(
     IReadOnlyList<AlertPolicyDefinition> AlertPolicies,
     SourceLocation Source)
 {
-    /// <summary>The burn-rate conditions that apply: those of the SLO's alert policies, or the SRE Workbook's three
+    /// <summary>The burn-rate conditions that apply: those of the SLO's alert policies (a condition two policies share
+    /// counts once), or the SRE Workbook's three
     /// (<see cref="BurnRateCondition.Workbook"/>) when it names none.</summary>
     public IReadOnlyList<BurnRateCondition> AlertConditions =>
-        AlertPolicies.Count == 0 ? BurnRateCondition.Workbook : AlertPolicies.SelectMany(p => p.Conditions).ToList();
+        AlertPolicies.Count == 0 ? BurnRateCondition.Workbook : AlertPolicies.SelectMany(p => p.Conditions).Distinct().ToList();
 }
 
 /// <summary>An OpenSLO <c>AlertPolicy</c>: burn-rate conditions and where to notify.</summary>
