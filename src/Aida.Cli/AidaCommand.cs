@@ -67,6 +67,7 @@ public static class AidaCommand
         root.Subcommands.Add(QueryCommand.Build(stdout));
         root.Subcommands.Add(ServeCommand.Build(stdout));
         root.Subcommands.Add(TwinCommand.Build(stdout, stderr));
+        root.Subcommands.Add(SloCommand.Build(stdout));
         return root;
     }
 
