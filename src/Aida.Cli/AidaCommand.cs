@@ -66,6 +66,8 @@ public static class AidaCommand
         root.Subcommands.Add(ValidateCommand.Build(stdout));
         root.Subcommands.Add(QueryCommand.Build(stdout));
         root.Subcommands.Add(ServeCommand.Build(stdout));
+        root.Subcommands.Add(TwinCommand.Build(stdout, stderr));
+        root.Subcommands.Add(SloCommand.Build(stdout));
         root.Subcommands.Add(FrontierCommand.Build(stdout, stderr));
         return root;
     }
@@ -91,6 +93,22 @@ public static class AidaCommand
     {
         Description = "Random seed; defaults to the scenario's",
     };
+
+    internal static Option<double> SpeedOption() => new("--speed")
+    {
+        Description = "Plant seconds per wall-clock second: 1 is real time, 60 a minute a second",
+        DefaultValueFactory = _ => 1,
+    };
+
+    internal static Option<string> StatusEveryOption() => new("--status-every")
+    {
+        Description = "Plant time between status lines (Prometheus duration)",
+        DefaultValueFactory = _ => "1m",
+    };
+
+    /// <summary>The value of <see cref="SpeedOption"/>, checked.</summary>
+    internal static double ParseSpeed(double factor) =>
+        factor > 0 && factor <= 1e6 ? factor : throw new BadInputException($"--speed: {factor} is out of range (0, 1000000]");
 
     internal static OperatingMode ParseMode(string text) => text switch
     {
@@ -121,6 +139,13 @@ public static class AidaCommand
     }
 
     internal static Scenario LoadScenario(string name) => ScenarioLoader.Load(name);
+
+    /// <summary>A live plant's clock is the wall clock: the scenario starts now (whole seconds), not at its own date.</summary>
+    internal static Scenario StartingNow(Scenario scenario, TimeProvider wall)
+    {
+        var now = wall.GetUtcNow();
+        return scenario with { Start = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerSecond)) };
+    }
 
     internal static string Format(double value, string format = "0.00") => value.ToString(format, CultureInfo.InvariantCulture);
 }

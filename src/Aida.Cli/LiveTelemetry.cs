@@ -12,51 +12,68 @@ namespace Aida.Cli;
 /// each only when asked for.</summary>
 internal sealed class LiveTelemetry : IAsyncDisposable
 {
-    private readonly Simulator _simulator;
+    private readonly TimeProvider _clock;
+    private readonly DateTimeOffset _started;
     private Tsdb? _store;
     private WebApplication? _api;
     private RemoteWriteSender? _sender;
     private long _lastCompactHour = -1;
 
-    private LiveTelemetry(Simulator simulator) => _simulator = simulator;
+    private LiveTelemetry(TimeProvider clock)
+    {
+        _clock = clock;
+        _started = clock.GetUtcNow();
+    }
+
+    /// <summary>The store (null when the twin's run keeps no telemetry).</summary>
+    public Tsdb? Store => _store;
+
+    /// <summary>Where samples go: the store, or a forwarder in front of it.</summary>
+    public ISampleAppender? Appender { get; private set; }
 
     public static async Task<LiveTelemetry> StartAsync(Simulator simulator, string? dataDirectory, string? listen, string? remoteWrite, TextWriter stdout, CancellationToken token)
     {
-        var live = new LiveTelemetry(simulator);
         if (dataDirectory is null && listen is null && remoteWrite is null)
         {
-            return live;
+            return new LiveTelemetry(simulator.Clock);
         }
 
-        var endpoint = listen is null ? null : ApiHost.ParseListen(listen, "--listen");
+        // Samples carry plant time, which runs ahead of the wall clock at --speed above 1: the store keeps plant time.
+        var live = await OpenAsync(simulator.Clock, dataDirectory, listen, remoteWrite, stdout, token);
+        simulator.RecordTo(new PlantTelemetryRecorder(live.Appender!, simulator.Plant, simulator.GpuCatalog, simulator.Scenario.Factory.Site.Name));
+        return live;
+    }
 
+    /// <summary>A store on <paramref name="clock"/> (in memory without a data directory), served and forwarded when asked.</summary>
+    public static async Task<LiveTelemetry> OpenAsync(TimeProvider clock, string? dataDirectory, string? listen, string? remoteWrite, TextWriter stdout, CancellationToken token)
+    {
+        var endpoint = listen is null ? null : ApiHost.ParseListen(listen, "--listen");
         Uri? remote = null;
         if (remoteWrite is not null && (!Uri.TryCreate(remoteWrite, UriKind.Absolute, out remote) || remote.Scheme is not ("http" or "https")))
         {
             throw new BadInputException($"--remote-write: '{remoteWrite}' is not an http(s) URL");
         }
 
-        // Samples carry plant time, which runs ahead of the wall clock at --speed above 1: the store keeps plant time.
+        var live = new LiveTelemetry(clock);
         live._store = new Tsdb(new TsdbOptions
         {
             DataDirectory = dataDirectory is null ? null : Path.Combine(dataDirectory, "tsdb"),
-            Clock = simulator.Clock,
+            Clock = clock,
         });
-        ISampleAppender appender = live._store;
+        live.Appender = live._store;
         if (remote is not null)
         {
             var buffer = dataDirectory is null
                 ? Path.Combine(Path.GetTempPath(), $"aida-remote-write-{Environment.ProcessId}")
                 : Path.Combine(dataDirectory, "remote-write-buffer");
             live._sender = new RemoteWriteSender(new RemoteWriteOptions { Url = remote, BufferDirectory = buffer });
-            appender = new ForwardingAppender(live._store, live._sender);
+            live.Appender = new ForwardingAppender(live._store, live._sender);
             await stdout.WriteLineAsync($"forwarding every sample to {remote} (buffer {buffer})");
         }
 
-        simulator.RecordTo(new PlantTelemetryRecorder(appender, simulator.Plant, simulator.GpuCatalog, simulator.Scenario.Factory.Site.Name));
         if (endpoint is not null)
         {
-            live._api = await ApiHost.StartAsync(endpoint, live._store, simulator.Clock, acceptRemoteWrite: false, token);
+            live._api = await ApiHost.StartAsync(endpoint, live._store, clock, acceptRemoteWrite: false, token);
             await stdout.WriteLineAsync($"Prometheus API on http://{endpoint}/ (add it to Grafana as a Prometheus data source)");
         }
 
@@ -66,7 +83,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     /// <summary>Called from the run loop: cuts a block once per simulated hour.</summary>
     public void Tick()
     {
-        var hour = (long)(_simulator.Clock.Elapsed.TotalHours);
+        var hour = (long)(_clock.GetUtcNow() - _started).TotalHours;
         if (_store is not null && hour != _lastCompactHour)
         {
             _lastCompactHour = hour;

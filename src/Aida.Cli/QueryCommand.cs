@@ -34,14 +34,7 @@ internal static class QueryCommand
         };
         command.SetAction(async (parse, token) =>
         {
-            var directory = parse.GetValue(data)!;
-            var tsdbDir = ApiHost.StoreDirectory(directory);
-            if (!Directory.Exists(Path.Combine(tsdbDir, "wal")) && !Directory.Exists(Path.Combine(tsdbDir, "blocks")))
-            {
-                throw new BadInputException($"--data: no telemetry store in '{directory}' (run aida simulate --out DIR first)");
-            }
-
-            using var store = new Tsdb(new TsdbOptions { DataDirectory = tsdbDir, Retention = TimeSpan.FromDays(3650) });
+            using var store = OpenStore(parse.GetValue(data)!);
             var engine = new EmbeddedQueryEngine(store);
             var newest = store.MaxTimeMs is { } max ? DateTimeOffset.FromUnixTimeMilliseconds(max) : DateTimeOffset.UnixEpoch;
             QueryResult result;
@@ -87,7 +80,20 @@ internal static class QueryCommand
         return command;
     }
 
-    private static DateTimeOffset Time(string text, string option, DateTimeOffset newest) =>
+    /// <summary>Opens the store of a run's output directory (or a tsdb directory) for reading; retention is set far
+    /// out so a run stored long ago is still served whole.</summary>
+    internal static Tsdb OpenStore(string directory)
+    {
+        var tsdbDir = ApiHost.StoreDirectory(directory);
+        if (!Directory.Exists(Path.Combine(tsdbDir, "wal")) && !Directory.Exists(Path.Combine(tsdbDir, "blocks")))
+        {
+            throw new BadInputException($"--data: no telemetry store in '{directory}' (run aida simulate --out DIR first)");
+        }
+
+        return new Tsdb(new TsdbOptions { DataDirectory = tsdbDir, Retention = TimeSpan.FromDays(3650) });
+    }
+
+    internal static DateTimeOffset Time(string text, string option, DateTimeOffset newest) =>
         text == "latest" ? newest
         : PrometheusFormat.TryParseTime(text, out var t) ? t
         : throw new BadInputException($"{option}: '{text}' is not a time (RFC 3339, Unix seconds or 'latest')");

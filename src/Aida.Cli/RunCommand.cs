@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Aida.Model.Config;
 using Aida.Model.Plant;
 using Aida.Twin.Simulation;
 using static Aida.Cli.AidaCommand;
@@ -15,38 +16,67 @@ internal static class RunCommand
         var mode = ModeOption();
         var duration = DurationOption("Stop after this much plant time (default: the scenario's duration)");
         var seed = SeedOption();
-        var speed = new Option<double>("--speed")
-        {
-            Description = "Plant seconds per wall-clock second: 1 is real time, 60 a minute a second",
-            DefaultValueFactory = _ => 1,
-        };
-        var status = new Option<string>("--status-every")
-        {
-            Description = "Plant time between status lines (Prometheus duration)",
-            DefaultValueFactory = _ => "1m",
-        };
+        var speed = SpeedOption();
+        var status = StatusEveryOption();
         var output = new Option<string?>("--out", "-o") { Description = "Directory to write summary.json into when the run stops" };
         var data = new Option<string?>("--data") { Description = "Keep every sensor and GPU sample in a store in this directory (DIR/tsdb)" };
         var listen = new Option<string?>("--listen") { Description = "Serve the live telemetry over the Prometheus HTTP API at this address:port (e.g. 127.0.0.1:9480)" };
         var remote = new Option<string?>("--remote-write") { Description = "Forward every sample to this Prometheus remote-write URL (batched, retried, buffered on disk)" };
-        var command = new Command("run", "Run the plant (the embedded twin) on the wall clock from now and operate it, printing live status; Ctrl-C stops")
+        var plantKind = new Option<string>("--plant")
         {
-            scenario, mode, duration, seed, speed, status, output, data, listen, remote,
+            Description = "twin: the embedded twin; network: the site file's devices over the network (--site), e.g. aida twin serve",
+            DefaultValueFactory = _ => "twin",
+        };
+        var siteFile = new Option<string?>("--site")
+        {
+            Description = "With --plant network: the site file naming the collectors, or a bundled name (twin-local: aida twin serve's default ports)",
+        };
+        var command = new Command("run",
+            "Run the plant (the embedded twin, or a site over the network with --plant network) on the wall clock from now and operate it, " +
+            "printing live status; Ctrl-C stops")
+        {
+            scenario, mode, duration, seed, speed, status, output, data, listen, remote, plantKind, siteFile,
         };
         command.SetAction(async (parse, token) =>
         {
             var m = ParseMode(parse.GetValue(mode)!);
             var d = ParseDuration(parse.GetValue(duration), "--duration");
             var every = ParseDuration(parse.GetValue(status), "--status-every")!.Value;
-            var factor = parse.GetValue(speed);
-            if (!(factor > 0 && factor <= 1e6))
+            switch (parse.GetValue(plantKind))
             {
-                throw new BadInputException($"--speed: {factor} is out of range (0, 1000000]");
+                case "twin":
+                    if (parse.GetValue(siteFile) is not null)
+                    {
+                        throw new BadInputException("--site: only with --plant network");
+                    }
+
+                    break;
+                case "network":
+                    foreach (var twinOnly in new Option[] { speed, seed, output })
+                    {
+                        if (parse.GetResult(twinOnly) is { Implicit: false })
+                        {
+                            throw new BadInputException($"{twinOnly.Name}: only with the embedded twin (--plant twin)");
+                        }
+                    }
+
+                    var name = parse.GetValue(siteFile) ?? throw new BadInputException("--plant network: needs --site FILE (e.g. sites/twin-local.yaml)");
+                    var file = BundledFiles.Resolve(name, "sites");
+                    if (!File.Exists(file))
+                    {
+                        throw new BadInputException($"--site: {file}: no such file");
+                    }
+
+                    return await NetworkRun.RunAsync(
+                        new NetworkRun.Options(file, LoadScenario(parse.GetValue(scenario)!), m, d, every, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote)),
+                        stdout, stderr, token);
+                case var other:
+                    throw new BadInputException($"--plant: unknown plant '{other}' (expected twin or network)");
             }
 
-            // A live plant's clock is the wall clock: the run starts now (whole seconds), not at the scenario's date.
-            var now = TimeProvider.System.GetUtcNow();
-            var s = LoadScenario(parse.GetValue(scenario)!) with { Start = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerSecond)) };
+            var factor = ParseSpeed(parse.GetValue(speed));
+
+            var s = StartingNow(LoadScenario(parse.GetValue(scenario)!), TimeProvider.System);
             var simulator = new Simulator(s, new SimulationOptions { Mode = m, Duration = d, Seed = parse.GetValue(seed) });
             await using var telemetry = await LiveTelemetry.StartAsync(simulator, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), stdout, token);
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(token);
@@ -80,17 +110,31 @@ internal static class RunCommand
     }
 
     /// <summary>Keeps plant time at <paramref name="speed"/> times wall time, as measured by <paramref name="wall"/>.</summary>
-    internal static async Task Drive(Simulator simulator, TimeProvider wall, double speed, TimeSpan statusEvery, TextWriter stdout, CancellationToken token, Action? tick = null)
+    /// <param name="gate">When given, every step is taken holding it (the lock other threads read the plant under).</param>
+    internal static async Task Drive(Simulator simulator, TimeProvider wall, double speed, TimeSpan statusEvery, TextWriter stdout, CancellationToken token, Action? tick = null, object? gate = null)
     {
+        void Advance(long steps)
+        {
+            if (gate is null)
+            {
+                simulator.AdvanceSteps(steps);
+                return;
+            }
+
+            lock (gate)
+            {
+                simulator.AdvanceSteps(steps);
+            }
+        }
+
         var startWall = wall.GetTimestamp();
         var step = simulator.Scenario.Step.TotalSeconds;
         var statusSteps = Math.Max(1, (long)(statusEvery.TotalSeconds / step));
-        var plant = simulator.Plant;
-        var points = new StatusPoints(plant);
+        var points = new StatusPoints(simulator.Plant);
         await stdout.WriteLineAsync(StatusPoints.Header);
 
         // One step first, so the opening line shows a running plant rather than the empty initial state.
-        simulator.AdvanceSteps(1);
+        Advance(1);
         await stdout.WriteLineAsync(points.Line(simulator.Clock.GetUtcNow()));
         while (!simulator.Finished && !token.IsCancellationRequested)
         {
@@ -99,7 +143,7 @@ internal static class RunCommand
             while (simulator.StepsDone < due)
             {
                 var next = Math.Min(due, ((simulator.StepsDone / statusSteps) + 1) * statusSteps);
-                simulator.AdvanceSteps(next - simulator.StepsDone);
+                Advance(next - simulator.StepsDone);
                 if (simulator.StepsDone % statusSteps == 0)
                 {
                     await stdout.WriteLineAsync(points.Line(simulator.Clock.GetUtcNow()));
@@ -118,7 +162,7 @@ internal static class RunCommand
         }
     }
 
-    private sealed class StatusPoints(IPlant plant)
+    internal sealed class StatusPoints(IPlant plant)
     {
         public const string Header = "time (UTC)            IT MW  facility MW   PUE  FW supply °C  ambient °C  max GPU °C  max inlet °C";
         private readonly int _it = plant.Point("site/it_power");

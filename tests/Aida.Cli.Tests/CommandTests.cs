@@ -16,6 +16,8 @@ public class CommandTests
     [InlineData("validate")]
     [InlineData("query")]
     [InlineData("serve")]
+    [InlineData("twin")]
+    [InlineData("twin", "serve")]
     public void EveryVerb_HasHelp(params string[] verb)
     {
         var (code, output, _) = Invoke([.. verb, "--help"]);
@@ -29,7 +31,7 @@ public class CommandTests
     {
         var (code, output, _) = Invoke("--help");
         Assert.Equal(0, code);
-        foreach (var verb in new[] { "simulate", "run", "bench", "validate", "query", "serve" })
+        foreach (var verb in new[] { "simulate", "run", "bench", "validate", "query", "serve", "twin" })
         {
             Assert.Contains(verb, output, StringComparison.Ordinal);
         }

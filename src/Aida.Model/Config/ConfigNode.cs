@@ -43,6 +43,53 @@ public sealed class ConfigNode
     /// <summary>Parses YAML text; <paramref name="file"/> is only used in error messages.</summary>
     public static ConfigNode Parse(string text, string file)
     {
+        var stream = LoadStream(text, file);
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            throw new ConfigException(file, 1, "", "expected a YAML mapping at the top level");
+        }
+
+        return new ConfigNode(file, "", root);
+    }
+
+    /// <summary>Parses every document of a multi-document YAML file (documents separated by <c>---</c>), each a mapping;
+    /// empty documents are skipped. A missing file or malformed YAML is a <see cref="ConfigException"/>.</summary>
+    public static IReadOnlyList<ConfigNode> LoadDocuments(string path, string? displayName = null)
+    {
+        var name = displayName ?? path;
+        if (!System.IO.File.Exists(path))
+        {
+            throw new ConfigException(name, 0, "", "file not found");
+        }
+
+        return ParseDocuments(System.IO.File.ReadAllText(path), name);
+    }
+
+    /// <inheritdoc cref="LoadDocuments"/>
+    public static IReadOnlyList<ConfigNode> ParseDocuments(string text, string file)
+    {
+        var stream = LoadStream(text, file);
+        var documents = new List<ConfigNode>(stream.Documents.Count);
+        foreach (var document in stream.Documents)
+        {
+            if (IsNull(document.RootNode))
+            {
+                continue;
+            }
+
+            if (document.RootNode is not YamlMappingNode root)
+            {
+                throw new ConfigException(file, (int)document.RootNode.Start.Line, "", "expected a YAML mapping at the top of the document");
+            }
+
+            documents.Add(new ConfigNode(file, "", root));
+        }
+
+        return documents;
+    }
+
+    private static YamlStream LoadStream(string text, string file)
+    {
         var stream = new YamlStream();
         try
         {
@@ -61,12 +108,7 @@ public sealed class ConfigNode
             throw new ConfigException(file, FailingLine(text), "", "malformed YAML: cannot read this line");
         }
 
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
-        {
-            throw new ConfigException(file, 1, "", "expected a YAML mapping at the top level");
-        }
-
-        return new ConfigNode(file, "", root);
+        return stream;
     }
 
     private static int FailingLine(string text)

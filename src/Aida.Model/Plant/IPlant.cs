@@ -38,6 +38,10 @@ public enum WriteStatus
     OutOfRange,
     NotANumber,
     UnknownActuator,
+
+    /// <summary>A plant over the network sent the write, but the device did not confirm it: no answer, an error
+    /// response, or a different value read back.</summary>
+    Unconfirmed,
 }
 
 public readonly record struct WriteResult(WriteStatus Status, string Message)

@@ -133,41 +133,95 @@ internal sealed class XorChunk
         var limit = (long)chunk.Length * 8;
         var pos = 16;
 
-        var t = ReadVarint(ref bytes, ref pos);
-        var v = ReadBits64(ref bytes, ref pos);
+        var (t, afterTime) = VarintAt(ref bytes, pos);
+        pos = afterTime;
+        var v = (Peek(ref bytes, pos) & 0xffff_ffff_0000_0000) | (Peek(ref bytes, pos + 32) >> 32);
+        pos += 64;
         output = new Sample(t, BitConverter.UInt64BitsToDouble(v));
-        if (count == 1 || pos > limit)
-        {
-            return pos > limit ? throw new InvalidDataException("chunk ends early") : 1;
-        }
-
-        // The second sample: its timestamp delta as a varint, then its value.
-        var tDelta = ReadVarint(ref bytes, ref pos);
-        t = unchecked(t + tDelta);
+        long tDelta = 0;
         var leading = 0;
         var trailing = 0;
-        var w = Peek(ref bytes, pos);
-        ReadValue(ref bytes, ref pos, w, ref v, ref leading, ref trailing);
-        Unsafe.Add(ref output, 1) = new Sample(t, BitConverter.UInt64BitsToDouble(v));
+        ulong w;
 
-        for (var i = 2; i < count && pos <= limit; i++)
+        // The hot loop keeps every bit of state in locals (no ref parameters, which would pin them to the stack).
+        for (var i = 1; i < count && pos <= limit; i++)
         {
             // One 64-bit window serves the delta-of-delta's '0' (a regular interval, the common case) and the value's
-            // control bits after it.
+            // control bits after it. The second sample's timestamp is a varint delta instead.
             w = Peek(ref bytes, pos);
-            if ((long)w >= 0)
+            if (i == 1)
+            {
+                (tDelta, pos) = VarintAt(ref bytes, pos);
+                w = Peek(ref bytes, pos);
+            }
+            else if ((long)w >= 0)
             {
                 pos += 1;
                 w <<= 1;
             }
             else
             {
-                tDelta = unchecked(tDelta + ReadDeltaOfDelta(ref bytes, ref pos, w));
+                long dod;
+                if ((w & (1UL << 62)) == 0)
+                {
+                    dod = Bucket((w << 2) >> 50, 14);
+                    pos += 16;
+                }
+                else if ((w & (1UL << 61)) == 0)
+                {
+                    dod = Bucket((w << 3) >> 47, 17);
+                    pos += 20;
+                }
+                else if ((w & (1UL << 60)) == 0)
+                {
+                    dod = Bucket((w << 4) >> 44, 20);
+                    pos += 24;
+                }
+                else
+                {
+                    dod = (long)((Peek(ref bytes, pos + 4) & 0xffff_ffff_0000_0000) | (Peek(ref bytes, pos + 36) >> 32));
+                    pos += 68;
+                }
+
+                tDelta = unchecked(tDelta + dod);
                 w = Peek(ref bytes, pos);
             }
 
             t = unchecked(t + tDelta);
-            ReadValue(ref bytes, ref pos, w, ref v, ref leading, ref trailing);
+            if ((long)w >= 0)
+            {
+                pos += 1;
+            }
+            else
+            {
+                // A new leading/trailing-zero window or the last one again: data-dependent and poorly predicted, so both
+                // are computed and one is selected.
+                var fresh = (w & (1UL << 62)) != 0;
+                var newLeading = (int)((w << 2) >> 59);
+                var significant = (int)((w << 7) >> 58);
+                var newTrailing = 64 - newLeading - (significant == 0 ? 64 : significant);
+                leading = fresh ? newLeading : leading;
+                trailing = fresh ? newTrailing : trailing;
+                pos += fresh ? 13 : 2;
+                var n = 64 - leading - trailing;
+                ulong bits;
+                if (n is > 0 and <= 57)
+                {
+                    bits = Peek(ref bytes, pos) >> (64 - n);
+                }
+                else if (n > 57)
+                {
+                    bits = ((Peek(ref bytes, pos) >> (96 - n)) << 32) | (Peek(ref bytes, pos + n - 32) >> 32);
+                }
+                else
+                {
+                    bits = 0;
+                }
+
+                pos += Math.Max(n, 0);
+                v ^= bits << trailing;
+            }
+
             Unsafe.Add(ref output, i) = new Sample(t, BitConverter.UInt64BitsToDouble(v));
         }
 
@@ -185,90 +239,18 @@ internal sealed class XorChunk
     private static ulong Peek(ref byte bytes, int pos) =>
         BinaryPrimitives.ReverseEndianness(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref bytes, pos >> 3))) << (pos & 7);
 
-    /// <summary>A delta-of-delta other than '0', whose control bits start <paramref name="w"/>.</summary>
-    private static long ReadDeltaOfDelta(ref byte bytes, ref int pos, ulong w)
-    {
-        if ((w & (1UL << 62)) == 0)
-        {
-            pos += 16;
-            return Bucket((w << 2) >> 50, 14);
-        }
-
-        if ((w & (1UL << 61)) == 0)
-        {
-            pos += 20;
-            return Bucket((w << 3) >> 47, 17);
-        }
-
-        if ((w & (1UL << 60)) == 0)
-        {
-            pos += 24;
-            return Bucket((w << 4) >> 44, 20);
-        }
-
-        pos += 4;
-        return (long)ReadBits64(ref bytes, ref pos);
-    }
-
-    /// <summary>One XOR-encoded value whose control bits start <paramref name="w"/>. Whether the value brings a new
-    /// leading/trailing-zero window or reuses the last one is data-dependent and poorly predicted, so both are computed
-    /// and one is selected without a branch.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ReadValue(ref byte bytes, ref int pos, ulong w, ref ulong v, ref int leading, ref int trailing)
-    {
-        if ((long)w >= 0)
-        {
-            pos += 1;
-            return;
-        }
-
-        var fresh = (w & (1UL << 62)) != 0;
-        var newLeading = (int)((w << 2) >> 59);
-        var significant = (int)((w << 7) >> 58);
-        var newTrailing = 64 - newLeading - (significant == 0 ? 64 : significant);
-        leading = fresh ? newLeading : leading;
-        trailing = fresh ? newTrailing : trailing;
-        pos += fresh ? 13 : 2;
-
-        var n = 64 - leading - trailing;
-        ulong bits;
-        if (n is > 0 and <= 57)
-        {
-            bits = Peek(ref bytes, pos) >> (64 - n);
-            pos += n;
-        }
-        else if (n > 57)
-        {
-            bits = (ReadBits(ref bytes, ref pos, n - 32) << 32) | ReadBits(ref bytes, ref pos, 32);
-        }
-        else
-        {
-            bits = 0;
-        }
-
-        v ^= bits << trailing;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong ReadBits(ref byte bytes, ref int pos, int n)
-    {
-        var bits = Peek(ref bytes, pos) >> (64 - n);
-        pos += n;
-        return bits;
-    }
-
-    private static ulong ReadBits64(ref byte bytes, ref int pos) => (ReadBits(ref bytes, ref pos, 32) << 32) | ReadBits(ref bytes, ref pos, 32);
-
-    private static long ReadVarint(ref byte bytes, ref int pos)
+    /// <summary>A zig-zag varint from bit <paramref name="pos"/> on (bytes not aligned), and the position after it.</summary>
+    private static (long Value, int Next) VarintAt(ref byte bytes, int pos)
     {
         ulong u = 0;
         for (var shift = 0; shift < 70; shift += 7)
         {
-            var b = ReadBits(ref bytes, ref pos, 8);
+            var b = Peek(ref bytes, pos) >> 56;
+            pos += 8;
             u |= (b & 0x7f) << shift;
             if (b < 0x80)
             {
-                return (long)(u >> 1) ^ -(long)(u & 1);
+                return ((long)(u >> 1) ^ -(long)(u & 1), pos);
             }
         }
 

@@ -12,6 +12,9 @@ public sealed record DcgmFaceOptions
     /// <summary>Racks per <c>/metrics</c> endpoint; 0 (the default) serves one endpoint per hall.</summary>
     public int RacksPerGroup { get; init; }
 
+    /// <summary>The address the endpoints listen on (default 127.0.0.1).</summary>
+    public IPAddress Host { get; init; } = IPAddress.Loopback;
+
     /// <summary>The first port; groups take consecutive ports. 0 (the default) lets the system pick free ones.</summary>
     public int FirstPort { get; init; }
 
@@ -20,7 +23,7 @@ public sealed record DcgmFaceOptions
 }
 
 /// <summary>The plant's GPUs as DCGM exporters serve them: one <c>/metrics</c> endpoint per host group (per hall, or per N
-/// racks) on 127.0.0.1, in the Prometheus text format or OpenMetrics as the scraper asks.</summary>
+/// racks) on 127.0.0.1 (or <see cref="DcgmFaceOptions.Host"/>), in the Prometheus text format or OpenMetrics as the scraper asks.</summary>
 /// <remarks>
 /// Fed through <see cref="IPlantSampleSink.GpusSampled"/> (attach it to the simulator, beside the store's recorder); point
 /// samples are ignored. Each GPU is served with the DCGM exporter's names and labels (<c>gpu</c>, <c>UUID</c>,
@@ -90,7 +93,7 @@ public sealed class DcgmExporterFace : IWireFace, IPlantSampleSink
         {
             var group = i;
             var port = _options.FirstPort == 0 ? 0 : _options.FirstPort + i;
-            var endpoint = new LoopbackHttpEndpoint(new IPEndPoint(IPAddress.Loopback, port), "/metrics", accept => Render(group, accept));
+            var endpoint = new LoopbackHttpEndpoint(new IPEndPoint(_options.Host, port), "/metrics", accept => Render(group, accept));
             endpoint.Start();
             _endpoints.Add(endpoint);
         }

@@ -20,11 +20,16 @@ public sealed class ModbusWireFace : IWireFace
     private readonly IPlant _plant;
     private readonly IPAddress _host;
     private readonly int _basePort;
+    private readonly double _speed;
     private readonly List<ModbusTcpServer> _servers = [];
 
     /// <param name="serves">Which assets get a device (default <see cref="PlantRegisterMap.DefaultAssets"/>).</param>
-    public ModbusWireFace(IPlant plant, IPAddress host, int basePort = DefaultBasePort, Func<string, IReadOnlyList<PointInfo>, bool>? serves = null)
+    /// <param name="speed">Plant seconds per wall second: the site entries poll at their interval divided by it
+    /// (<see cref="SiteEntryYaml.PollInterval"/>).</param>
+    public ModbusWireFace(IPlant plant, IPAddress host, int basePort = DefaultBasePort, Func<string, IReadOnlyList<PointInfo>, bool>? serves = null, double speed = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(speed, 0);
+        _speed = speed;
         ArgumentNullException.ThrowIfNull(plant);
         ArgumentNullException.ThrowIfNull(host);
         ArgumentOutOfRangeException.ThrowIfNegative(basePort);
@@ -98,15 +103,15 @@ public sealed class ModbusWireFace : IWireFace
         for (var i = 0; i < Devices.Count; i++)
         {
             var d = Devices[i];
-            var interval = d.Inputs.Count == 0 ? TimeSpan.FromSeconds(10) : d.Inputs.Min(p => p.Point.Interval);
-            yaml.Append(CultureInfo.InvariantCulture, $"  - type: modbus\n    name: {Quote("modbus-" + d.Asset)}\n    address: {Quote(EndpointOf(i).ToString())}\n    unit: 1\n    interval: {Seconds(interval)}\n");
+            var interval = SiteEntryYaml.PollInterval(d.Inputs.Count == 0 ? TimeSpan.FromSeconds(10) : d.Inputs.Min(p => p.Point.Interval), _speed);
+            yaml.Append(CultureInfo.InvariantCulture, $"  - type: modbus\n    name: {SiteEntryYaml.Quote("modbus-" + d.Asset)}\n    address: {SiteEntryYaml.Quote(EndpointOf(i).ToString())}\n    unit: 1\n    interval: {SiteEntryYaml.Duration(interval)}\n");
             if (d.Inputs.Count > 0)
             {
                 yaml.Append("    registers:\n");
                 foreach (var p in d.Inputs)
                 {
-                    yaml.Append(CultureInfo.InvariantCulture, $"      - {{address: {p.Address}, function: input, type: {TypeName(p.Format.Type)}, unit: {Quote(p.Point.Unit)}, metric: {p.Point.Metric}, labels: {{");
-                    yaml.Append(string.Join(", ", p.Point.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}: {Quote(l.Value)}")));
+                    yaml.Append(CultureInfo.InvariantCulture, $"      - {{address: {p.Address}, function: input, type: {TypeName(p.Format.Type)}, unit: {SiteEntryYaml.Quote(p.Point.Unit)}, metric: {p.Point.Metric}, labels: {{");
+                    yaml.Append(string.Join(", ", p.Point.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}: {SiteEntryYaml.Quote(l.Value)}")));
                     yaml.Append("}}\n");
                 }
             }
@@ -116,7 +121,7 @@ public sealed class ModbusWireFace : IWireFace
                 yaml.Append("    writable:\n");
                 foreach (var s in d.Holding)
                 {
-                    yaml.Append(CultureInfo.InvariantCulture, $"      - {{actuator: {Quote(s.Actuator.Name)}, address: {s.Address}, type: {TypeName(s.Format.Type)}}}\n");
+                    yaml.Append(CultureInfo.InvariantCulture, $"      - {{actuator: {SiteEntryYaml.Quote(s.Actuator.Name)}, address: {s.Address}, type: {TypeName(s.Format.Type)}}}\n");
                 }
             }
         }
@@ -135,12 +140,4 @@ public sealed class ModbusWireFace : IWireFace
     }
 
     private static string TypeName(ModbusDataType type) => type.ToString().ToLowerInvariant();
-
-    private static string Seconds(TimeSpan t) => t.TotalMilliseconds % 1000 == 0
-        ? string.Create(CultureInfo.InvariantCulture, $"{(long)t.TotalSeconds}s")
-        : string.Create(CultureInfo.InvariantCulture, $"{(long)t.TotalMilliseconds}ms");
-
-    /// <summary>A YAML double-quoted scalar.</summary>
-    private static string Quote(string text) =>
-        "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 }

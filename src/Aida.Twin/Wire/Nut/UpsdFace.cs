@@ -7,7 +7,8 @@ using Aida.Protocols.Nut;
 
 namespace Aida.Twin.Wire.Nut;
 
-/// <summary>The plant's UPSes behind one upsd (NUT protocol, RFC 9271) on 127.0.0.1, each UPS named as its asset.</summary>
+/// <summary>The plant's UPSes behind one upsd (NUT protocol, RFC 9271) on 127.0.0.1 (or the host given), each UPS named as
+/// its asset.</summary>
 /// <remarks>
 /// Built from each UPS's points (<c>ASSET/output_power</c>, <c>ASSET/on_battery</c>, <c>ASSET/battery</c>) read through
 /// <see cref="IPlant"/> at every request, and its rating from the factory file:
@@ -29,12 +30,15 @@ public sealed class UpsdFace : IWireFace
     private readonly IPlant _plant;
     private readonly List<UpsPoints> _ups = [];
     private readonly int _port;
+    private readonly IPAddress _host;
     private NutServer? _server;
 
     /// <param name="ups">The factory's UPSes (for names and ratings); each needs its three points in the plant.</param>
-    /// <param name="port">The TCP port on 127.0.0.1; 0 picks a free one.</param>
-    public UpsdFace(IPlant plant, IReadOnlyList<Ups> ups, int port = 0)
+    /// <param name="port">The TCP port; 0 picks a free one.</param>
+    /// <param name="host">The address upsd listens on (default 127.0.0.1).</param>
+    public UpsdFace(IPlant plant, IReadOnlyList<Ups> ups, int port = 0, IPAddress? host = null)
     {
+        _host = host ?? IPAddress.Loopback;
         ArgumentNullException.ThrowIfNull(plant);
         ArgumentNullException.ThrowIfNull(ups);
         _plant = plant;
@@ -57,7 +61,7 @@ public sealed class UpsdFace : IWireFace
 
     public Task StartAsync(CancellationToken ct)
     {
-        _server = new NutServer(new IPEndPoint(IPAddress.Loopback, _port), Snapshot);
+        _server = new NutServer(new IPEndPoint(_host, _port), Snapshot);
         _server.Start();
         Endpoints = [$"nut upsd {_server.Endpoint} ({_ups.Count} UPS: {string.Join(", ", _ups.Select(u => u.Ups.Id))})"];
         return Task.CompletedTask;

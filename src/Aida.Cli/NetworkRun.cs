@@ -1,0 +1,85 @@
+using System.Runtime.InteropServices;
+using Aida.Model.Scenarios;
+using Aida.Twin.Operators;
+using Aida.Twin.Simulation;
+using static Aida.Cli.AidaCommand;
+
+namespace Aida.Cli;
+
+/// <summary><c>aida run --plant network</c>: operate a site over the network (real devices, or <c>aida twin serve</c>)
+/// instead of the embedded twin. The scenario's factory is the plant's design: which points and actuators it has, and
+/// the layout the operator reasons about.</summary>
+internal static class NetworkRun
+{
+    /// <summary>How often the operator looks at the plant (as on the embedded twin).</summary>
+    public static readonly TimeSpan OperatorInterval = TimeSpan.FromSeconds(10);
+
+    public sealed record Options(string SiteFile, Scenario Scenario, OperatingMode Mode, TimeSpan? Duration, TimeSpan StatusEvery, string? Data, string? Listen, string? RemoteWrite);
+
+    public static async Task<int> RunAsync(Options o, TextWriter stdout, TextWriter stderr, CancellationToken token)
+    {
+        var clock = TimeProvider.System;
+        var site = CollectorCatalog.Load(o.SiteFile, clock);
+
+        // The design: the factory's points and actuators as the twin defines them, never stepped.
+        var design = new Simulator(o.Scenario, new SimulationOptions { NoOperator = true }).Plant;
+        await using var telemetry = await LiveTelemetry.OpenAsync(clock, o.Data, o.Listen, o.RemoteWrite, stdout, token);
+        await using var network = new NetworkSite(site, design, telemetry.Appender!, telemetry.Store!, clock, stderr);
+        var profile = o.Mode == OperatingMode.Digital ? OperatorProfile.Digital : OperatorProfile.Human;
+        var op = new BaselineOperator(profile, network.Plant, o.Scenario.Factory, clock, unchecked((o.Scenario.Seed * 104729) + 3));
+        await stdout.WriteLineAsync(
+            $"aida run: site {site.Name} over the network ({site.Collectors.Count} collectors, {network.Plant.Actuators.Count} actuators), " +
+            $"design {o.Scenario.Factory.Name}, mode {o.Mode.ToString().ToLowerInvariant()}; Ctrl-C stops");
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(token);
+        if (o.Duration is { } d)
+        {
+            stop.CancelAfter(d);
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        await OperateAsync(op, network, telemetry, o.StatusEvery, clock, stdout, stop.Token);
+        var s = op.Stats;
+        await stdout.WriteLineAsync($"operator: {s.AlarmsRaised} alarms raised, {s.AlarmsNoticed} noticed, {s.AlarmsFixed} fixed, {s.Writes} writes confirmed; " +
+            $"{network.Sink.SamplesStored} samples collected");
+        return Ok;
+    }
+
+    /// <summary>The operator's loop on the wall clock: its standing setpoints once, then a look every
+    /// <see cref="OperatorInterval"/>, and a status line every <paramref name="statusEvery"/>.</summary>
+    private static async Task OperateAsync(BaselineOperator op, NetworkSite network, LiveTelemetry telemetry, TimeSpan statusEvery, TimeProvider clock, TextWriter stdout, CancellationToken token)
+    {
+        var status = new RunCommand.StatusPoints(network.Plant);
+        await stdout.WriteLineAsync(RunCommand.StatusPoints.Header);
+
+        // Writes wait for the devices: the operator runs off the caller's thread.
+        await Task.Run(op.Begin, CancellationToken.None);
+        // The first status line once the collectors have had one operator interval to deliver.
+        var nextStatus = clock.GetUtcNow() + OperatorInterval;
+        using var timer = new PeriodicTimer(OperatorInterval, clock);
+        do
+        {
+            if (clock.GetUtcNow() + TimeSpan.FromMilliseconds(500) >= nextStatus)
+            {
+                await stdout.WriteLineAsync(status.Line(clock.GetUtcNow()));
+                nextStatus += statusEvery;
+            }
+
+            await Task.Run(op.Tick, CancellationToken.None);
+            telemetry.Tick();
+        }
+        while (await Next(timer, token));
+    }
+
+    private static async Task<bool> Next(PeriodicTimer timer, CancellationToken token)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(token);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,36 @@
+using Aida.Reliability.OpenSlo;
+
+namespace Aida.Reliability.Alerting;
+
+/// <summary>A burn-rate alert of one SLO and one condition: firing from <see cref="StartsAt"/>, resolved at
+/// <see cref="EndsAt"/> once either window's burn rate drops below the threshold.</summary>
+/// <param name="AlertName">The alert's name, as the exported alerting rules name it (<c>SLOBurnRate</c>-style, per
+/// <see cref="AlertNames.For"/>).</param>
+public sealed record SloAlert(
+    string AlertName,
+    string Slo,
+    string Service,
+    BurnRateCondition Condition,
+    DateTimeOffset StartsAt,
+    DateTimeOffset? EndsAt,
+    double LongBurnRate,
+    double ShortBurnRate,
+    IReadOnlyList<string> NotificationTargets)
+{
+    public string Severity => Condition.Severity;
+
+    public bool IsResolved => EndsAt is not null;
+
+    /// <summary>One line for people: what burns, how fast, since when.</summary>
+    public string Summary =>
+        $"SLO {Slo} ({Service}) burns its error budget at {LongBurnRate:0.##}x over {SliQueries.FormatDuration(Condition.LongWindow)} and " +
+        $"{ShortBurnRate:0.##}x over {SliQueries.FormatDuration(Condition.ShortWindow)} (threshold {Condition.Threshold:0.##}x)";
+}
+
+/// <summary>Names shared by Aida's alerts and the exported alerting rules, so both land in Alertmanager the same way.</summary>
+public static class AlertNames
+{
+    /// <summary>The <c>alertname</c> of a condition's alert: <c>SLOBurnRate</c> plus the severity, e.g. <c>SLOBurnRatePage</c>.</summary>
+    public static string For(BurnRateCondition condition) =>
+        "SLOBurnRate" + (condition.Severity.Length == 0 ? "" : char.ToUpperInvariant(condition.Severity[0]) + condition.Severity[1..]);
+}

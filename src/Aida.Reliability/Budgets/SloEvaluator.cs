@@ -1,0 +1,79 @@
+using Aida.Reliability.OpenSlo;
+using Aida.Telemetry.Query;
+
+namespace Aida.Reliability.Budgets;
+
+/// <summary>Evaluates SLOs through a query engine (the embedded store, or a remote Prometheus-compatible API): attained
+/// SLI, budget consumed and remaining, burn rates, time to exhaustion, and which burn-rate conditions hold.</summary>
+/// <remarks>The error ratios are the PromQL of <see cref="SliQueries.ErrorRatio"/>, the same the exported recording rules
+/// hold, evaluated as instant queries at the evaluation time.</remarks>
+public sealed class SloEvaluator
+{
+    private readonly IQueryEngine _engine;
+
+    public SloEvaluator(IQueryEngine engine)
+    {
+        _engine = engine;
+    }
+
+    /// <summary>Evaluates <paramref name="slo"/> at <paramref name="at"/>.</summary>
+    /// <exception cref="QueryException">The engine refused a query (a remote server's error, a timeout).</exception>
+    public async Task<SloStatus> EvaluateAsync(SloDefinition slo, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        var window = slo.Window.ElapsedAt(at);
+        var ratio = window > TimeSpan.Zero ? await ErrorRatioAsync(slo, window, at, cancellationToken) : double.NaN;
+        var budget = new ErrorBudget(slo.Objective.Target, ratio);
+
+        var burnRates = new SortedDictionary<TimeSpan, double>();
+        foreach (var w in BurnWindows(slo))
+        {
+            burnRates[w] = await BurnRateAsync(slo, w, at, cancellationToken);
+        }
+
+        var firing = slo.AlertConditions.Where(c => burnRates[c.LongWindow] >= c.Threshold && burnRates[c.ShortWindow] >= c.Threshold).ToList();
+        var exhaustion = ErrorBudget.TimeToExhaustion(budget.Remaining, slo.Window.LengthAt(at), burnRates[SloStatus.ExhaustionBurnWindow]);
+        return new SloStatus(slo.Name, slo.Service, at, slo.Objective.Target, window, budget, burnRates, exhaustion, firing);
+    }
+
+    /// <summary>Evaluates every SLO of <paramref name="set"/> at <paramref name="at"/>, in file order.</summary>
+    public async Task<IReadOnlyList<SloStatus>> EvaluateAsync(SloSet set, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        var statuses = new List<SloStatus>(set.Slos.Count);
+        foreach (var slo in set.Slos)
+        {
+            statuses.Add(await EvaluateAsync(slo, at, cancellationToken));
+        }
+
+        return statuses;
+    }
+
+    /// <summary>The burn rate over the <paramref name="window"/> that ends at <paramref name="at"/> (0 with no events).</summary>
+    public async Task<double> BurnRateAsync(SloDefinition slo, TimeSpan window, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        ErrorBudget.BurnRate(await ErrorRatioAsync(slo, window, at, cancellationToken), slo.Objective.Target);
+
+    /// <summary>The fraction of bad events or slices over the <paramref name="window"/> that ends at <paramref name="at"/>;
+    /// NaN when there were none.</summary>
+    public async Task<double> ErrorRatioAsync(SloDefinition slo, TimeSpan window, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        var result = await _engine.QueryAsync(SliQueries.ErrorRatio(slo, window), at, cancellationToken);
+        return result.Type switch
+        {
+            ResultType.Scalar => result.Scalar.Value,
+            ResultType.Vector when result.Series.Count > 0 && result.Series[0].Samples.Count > 0 => result.Series[0].Samples[0].Value,
+            _ => double.NaN,
+        };
+    }
+
+    /// <summary>The windows whose burn rates a status reports: the alert conditions' long and short windows, and 1h.</summary>
+    public static IReadOnlyList<TimeSpan> BurnWindows(SloDefinition slo)
+    {
+        var windows = new SortedSet<TimeSpan> { SloStatus.ExhaustionBurnWindow };
+        foreach (var c in slo.AlertConditions)
+        {
+            windows.Add(c.LongWindow);
+            windows.Add(c.ShortWindow);
+        }
+
+        return windows.ToList();
+    }
+}

@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using Aida.Model.Config;
+using Aida.Protocols.Redfish;
+using Aida.Telemetry.Series;
+
+namespace Aida.Telemetry.Collectors.Redfish;
+
+/// <summary>Polls a Redfish service's chassis power and thermal readings (<c>type: redfish</c>), and writes the power
+/// limits its entry declares writable.</summary>
+/// <remarks>
+/// On (re)connect it follows the links from the service root to each chassis' <c>Power</c> and <c>Thermal</c> resources,
+/// then reads both every interval. A body that is not JSON or not the schema's shape is counted malformed and fails the
+/// poll; an HTTP error, timeout or refused connection fails it too; either way the links are found again after a
+/// <see cref="ReconnectBackoff"/> delay. A reading that was reported and no longer is gets a staleness marker.
+/// </remarks>
+public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
+{
+    public const string Type = "redfish";
+
+    private readonly CollectorSettings _settings;
+    private readonly RedfishCollectorOptions _options;
+    private readonly RedfishClient _client;
+    private readonly Dictionary<(string Chassis, string Kind, string Member), Labels> _labels = [];
+    private HashSet<Labels> _reported = [];
+
+    public RedfishCollector(CollectorSettings settings, RedfishCollectorOptions options, HttpMessageHandler? handler = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(options);
+        _settings = settings;
+        _options = options;
+        _client = new RedfishClient(options.Url, settings.Timeout, options.Username, options.Password, handler);
+        var writers = new List<IActuatorWriter>();
+        foreach (var p in options.Power ?? [])
+        {
+            if (p.Actuator is not null && options.Chassis is not null)
+            {
+                writers.Add(new RedfishPowerLimitWriter(_client, options.Chassis, p.Member, p.Actuator));
+            }
+        }
+
+        if (options.PowerState is { Actuator: { } isolate } state && options.Chassis is not null)
+        {
+            writers.Add(new RedfishPowerStateWriter(_client, options.Chassis, isolate, state.On, state.Off));
+        }
+
+        Writers = writers;
+    }
+
+    /// <summary>Builds the collector of a site-file entry (<see cref="CollectorFactory"/>).</summary>
+    public static ICollector Create(ConfigNode entry, CollectorSettings settings) => new RedfishCollector(settings, RedfishCollectorOptions.Read(entry));
+
+    public string Name => _settings.Name;
+
+    public string Kind => Type;
+
+    public IReadOnlyList<IActuatorWriter> Writers { get; }
+
+    public async Task RunAsync(CollectorSink sink, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        var clock = _settings.Clock;
+        var backoff = new ReconnectBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1), _settings.Random);
+        IReadOnlyList<ChassisLinks>? chassis = null;
+        while (!ct.IsCancellationRequested)
+        {
+            var started = clock.GetTimestamp();
+            TimeSpan wait;
+            try
+            {
+                chassis ??= await RedfishChassis.FindAsync(_client, _options.Chassis, ct).ConfigureAwait(false);
+                await PollAsync(sink, chassis, ct).ConfigureAwait(false);
+                sink.Up(Kind, Name, clock.GetElapsedTime(started));
+                backoff.Reset();
+                wait = _settings.Interval - clock.GetElapsedTime(started);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (RedfishMalformedException e)
+            {
+                sink.Malformed(Kind, Name, e.Message);
+                sink.Error(Kind, Name, e.Message);
+                chassis = null;
+                wait = backoff.Next();
+            }
+            catch (Exception e) when (e is RedfishErrorException or HttpRequestException or TaskCanceledException or IOException)
+            {
+                sink.Error(Kind, Name, e is TaskCanceledException ? $"no answer within {_settings.Timeout.TotalSeconds:0.###} s" : e.Message);
+                chassis = null;
+                wait = backoff.Next();
+            }
+
+            try
+            {
+                await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, clock, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    public void Dispose() => _client.Dispose();
+
+    private async Task PollAsync(CollectorSink sink, IReadOnlyList<ChassisLinks> chassis, CancellationToken ct)
+    {
+        // Read everything first, so a poll that fails halfway stores nothing rather than half a chassis.
+        var readings = new List<(Labels Labels, double Value)>();
+        foreach (var c in chassis)
+        {
+            if (c.Power is not null)
+            {
+                var power = await _client.PowerAsync(c.Power, ct).ConfigureAwait(false);
+                foreach (var control in power.Controls)
+                {
+                    AddPower(readings, c.Id, control);
+                }
+            }
+
+            if (c.Thermal is not null)
+            {
+                foreach (var sensor in await _client.ThermalAsync(c.Thermal, ct).ConfigureAwait(false))
+                {
+                    AddTemperature(readings, c.Id, sensor);
+                }
+            }
+
+            if (_options.PowerState is { } state)
+            {
+                var value = RedfishPowerStateWriter.ValueOf(await _client.PowerStateAsync(c.Path, ct).ConfigureAwait(false), state.On, state.Off);
+                Add(readings, c.Id, "power_state", "", state.Metric, null, double.IsNaN(value) ? null : value);
+            }
+        }
+
+        var now = _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var reported = new HashSet<Labels>();
+        foreach (var (labels, value) in readings)
+        {
+            sink.Sample(Kind, Name, labels, now, value);
+            reported.Add(labels);
+        }
+
+        foreach (var gone in _reported)
+        {
+            if (!reported.Contains(gone))
+            {
+                sink.Stale(Kind, Name, gone, now);
+            }
+        }
+
+        _reported = reported;
+    }
+
+    private void AddPower(List<(Labels, double)> readings, string chassis, PowerControlReading control)
+    {
+        if (_options.Power is null)
+        {
+            Add(readings, chassis, "consumed", control.MemberId, RedfishCollectorOptions.DefaultConsumedMetric, ("power_control", control.MemberId), control.ConsumedWatts);
+            Add(readings, chassis, "limit", control.MemberId, RedfishCollectorOptions.DefaultLimitMetric, ("power_control", control.MemberId), control.LimitInWatts);
+            return;
+        }
+
+        foreach (var mapping in _options.Power)
+        {
+            if (mapping.Member != control.MemberId)
+            {
+                continue;
+            }
+
+            if (mapping.Consumed is not null)
+            {
+                Add(readings, chassis, "consumed", control.MemberId, mapping.Consumed, null, control.ConsumedWatts);
+            }
+
+            if (mapping.Limit is not null)
+            {
+                Add(readings, chassis, "limit", control.MemberId, mapping.Limit, null, control.LimitInWatts);
+            }
+        }
+    }
+
+    private void AddTemperature(List<(Labels, double)> readings, string chassis, TemperatureReading sensor)
+    {
+        if (_options.Temperatures is null)
+        {
+            Add(readings, chassis, "temperature", sensor.Name, RedfishCollectorOptions.DefaultTemperatureMetric, ("sensor", sensor.Name), sensor.ReadingCelsius);
+        }
+        else if (_options.Temperatures.TryGetValue(sensor.Name, out var metric))
+        {
+            Add(readings, chassis, "temperature", sensor.Name, metric, null, sensor.ReadingCelsius);
+        }
+    }
+
+    private void Add(List<(Labels, double)> readings, string chassis, string kind, string member, string metric, (string Name, string Value)? own, double? value)
+    {
+        if (value is not { } v)
+        {
+            return;
+        }
+
+        if (!_labels.TryGetValue((chassis, kind, member), out var labels))
+        {
+            labels = _settings.Labels.With(Labels.MetricNameLabel, metric);
+            if (own is { } o)
+            {
+                labels = labels.With(o.Name, o.Value);
+            }
+
+            if (_options.Chassis is null)
+            {
+                labels = labels.With("chassis", chassis);
+            }
+
+            _labels[(chassis, kind, member)] = labels;
+        }
+
+        readings.Add((labels, v));
+    }
+}
+
+/// <summary>Finds chassis by following the service's links.</summary>
+internal static class RedfishChassis
+{
+    /// <summary>The chassis with <c>Id</c> <paramref name="id"/>, or every chassis when null.</summary>
+    public static async Task<IReadOnlyList<ChassisLinks>> FindAsync(RedfishClient client, string? id, CancellationToken ct)
+    {
+        var found = new List<ChassisLinks>();
+        foreach (var path in await client.ChassisAsync(ct).ConfigureAwait(false))
+        {
+            // A member's path ends with its Id in every service seen; the Id read from the resource decides.
+            if (id is not null && !path.TrimEnd('/').EndsWith("/" + id, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var links = await client.ChassisLinksAsync(path, ct).ConfigureAwait(false);
+            if (id is null || links.Id == id)
+            {
+                found.Add(links);
+            }
+        }
+
+        if (id is not null && found.Count == 0)
+        {
+            throw new RedfishErrorException(System.Net.HttpStatusCode.NotFound, $"the service has no chassis '{id}'");
+        }
+
+        return found;
+    }
+}

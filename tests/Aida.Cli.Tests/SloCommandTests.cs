@@ -1,0 +1,118 @@
+using Aida.Telemetry.Series;
+using Aida.Telemetry.Storage;
+using static Aida.Cli.Tests.CliRun;
+
+namespace Aida.Cli.Tests;
+
+/// <summary><c>aida slo rules</c> and <c>aida slo status</c>.</summary>
+public class SloCommandTests
+{
+    private const string InletSlo = """
+        apiVersion: openslo/v1
+        kind: SLO
+        metadata:
+          name: rack-inlet
+        spec:
+          service: cooling
+          indicator:
+            metadata:
+              name: rack-inlet-max
+            spec:
+              thresholdMetric:
+                metricSource:
+                  type: Prometheus
+                  spec:
+                    query: max_over_time(aida_rack_inlet_celsius[1m])
+          timeWindow:
+            - duration: 1d
+              isRolling: true
+          budgetingMethod: Timeslices
+          objectives:
+            - target: 0.99
+              op: lte
+              value: 27
+              timeSliceWindow: 1m
+        """;
+
+    [Theory]
+    [InlineData("slo")]
+    [InlineData("slo", "rules")]
+    [InlineData("slo", "status")]
+    public void SloVerbs_HaveHelp(params string[] verb)
+    {
+        var (code, output, _) = Invoke([.. verb, "--help"]);
+
+        Assert.Equal(0, code);
+        Assert.Contains("Usage:", output, StringComparison.Ordinal);
+        Assert.Contains(verb[^1], output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rules_WritesRecordingAndAlertingRules()
+    {
+        var path = Scratch(InletSlo, "slos.yaml");
+        var outFile = Path.Combine(Path.GetDirectoryName(path)!, "rules.yml");
+
+        var (code, output, err) = Invoke("slo", "rules", path, "--out", outFile);
+
+        Assert.Equal(0, code);
+        Assert.Equal("", err);
+        Assert.Contains("1 SLOs, 6 recording rules, 3 alerting rules", output, StringComparison.Ordinal);
+        var rules = File.ReadAllText(outFile);
+        Assert.Contains("record: \"slo:sli_error:ratio_rate1h\"", rules, StringComparison.Ordinal);
+        Assert.Contains("alert: \"SLOBurnRatePage\"", rules, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rules_OnAnObjectiveOutsideZeroOne_ExitsTwoNamingFileLineAndField()
+    {
+        var path = Scratch(InletSlo.Replace("target: 0.99", "target: 99", StringComparison.Ordinal), "slos.yaml");
+
+        var (code, _, err) = Invoke("slo", "rules", path);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith($"aida: {path}:21: spec.objectives[0].target: 99 is outside (0, 1)", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Status_WithoutAStore_ExitsTwo()
+    {
+        var path = Scratch(InletSlo, "slos.yaml");
+
+        var (code, _, err) = Invoke("slo", "status", "--data", "/nonexistent/run", path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("--data: no telemetry store in '/nonexistent/run'", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Status_PrintsBudgetAndBurnRatesOfAStoredRun()
+    {
+        // Two racks for two hours, one sample a minute; rack r1 runs at 30 °C for the last 30 minutes.
+        var dir = TempDir();
+        var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
+        using (var store = new Tsdb(new TsdbOptions { DataDirectory = dir, Retention = TimeSpan.FromDays(3650) }))
+        {
+            for (var rack = 0; rack < 2; rack++)
+            {
+                var id = store.GetOrCreateSeries(Labels.From(("__name__", "aida_rack_inlet_celsius"), ("rack", $"r{rack}")));
+                for (var m = 0; m <= 120; m++)
+                {
+                    store.Append(id, start.AddMinutes(m).ToUnixTimeMilliseconds(), rack == 1 && m > 90 ? 30 : 24);
+                }
+            }
+        }
+
+        var path = Scratch(InletSlo, "slos.yaml");
+        var (code, output, err) = Invoke("slo", "status", "--data", dir, path);
+
+        Assert.Equal("", err);
+        Assert.Equal(0, code);
+        Assert.Contains("SLO status at 2025-07-01 02:00:00 UTC", output, StringComparison.Ordinal);
+        Assert.Contains("rack-inlet (cooling)  objective 99 % over 1d", output, StringComparison.Ordinal);
+        // 30 of 2 x 121 rack-minutes hot: 12.4 % bad against a 1 % budget.
+        Assert.Contains("budget consumed 1239.67 %", output, StringComparison.Ordinal);
+        Assert.Contains("exhausted already", output, StringComparison.Ordinal);
+        Assert.Contains("page page-fast-burn", output, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,262 @@
+using System.Net;
+using Aida.Model.Plant;
+using Aida.Model.Scenarios;
+using Aida.Telemetry.Collectors;
+using Aida.Telemetry.Tests.Peers;
+using Aida.Telemetry.Series;
+using Aida.Telemetry.Storage;
+using Aida.Twin.Simulation;
+using Aida.Twin.Wire.Modbus;
+
+namespace Aida.Cli.Tests;
+
+/// <summary><c>aida twin serve</c> and <c>aida run --plant network</c> on loopback: the twin's points arrive through the
+/// collectors, and a write through the network plant reaches the twin.</summary>
+public sealed class TwinOverTheWireTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private static readonly string[] RackQuantities = ["power", "inlet_temperature", "gpu_max_temperature", "gpu_power_limit", "isolated"];
+
+    [Fact]
+    public async Task NetworkPlant_ReadsEveryServedPointAsTheTwin_AndAWriteReachesTheTwin()
+    {
+        await using var loop = await Loopback.StartAsync();
+        var (twin, plant) = (loop.Twin, loop.Network.Plant);
+
+        // The twin is not stepped here, so each point the network plant reads must equal the twin's own reading (Modbus
+        // carries float32: equal to its precision).
+        var racks = twin.Plant.Points.Where(p => p.Labels.ContainsKey("rack") && RackQuantities.Contains(p.Name.Split('/')[1])).ToList();
+        var modbus = twin.Faces.OfType<ModbusWireFace>().Single().Devices.SelectMany(d => d.Inputs).Select(i => i.Point).ToList();
+        Assert.Equal(RackQuantities.Length * twin.Simulator.Scenario.Factory.Racks.Count, racks.Count);
+        Assert.NotEmpty(modbus);
+        var served = racks.Concat(modbus).ToList();
+        await Until(() => served.All(p => !plant.Read(p.Index).IsMissing));
+        foreach (var p in racks)
+        {
+            Assert.Equal(twin.Plant.Read(p.Index).Value, plant.Read(p.Index).Value);
+        }
+
+        foreach (var p in modbus)
+        {
+            var expected = twin.Plant.Read(p.Index).Value;
+            Assert.True(Math.Abs(plant.Read(p.Index).Value - expected) <= 1e-6 * Math.Abs(expected), $"{p.Name}: {plant.Read(p.Index).Value} collected, {expected} served");
+        }
+
+        // The UPSes through upsd (text with a few decimals: equal to 1e-3), the GPUs through the DCGM exporters.
+        var ups = twin.Simulator.Scenario.Factory.Power.Ups.SelectMany(u => new[] { $"{u.Id}/output_power", $"{u.Id}/battery", $"{u.Id}/on_battery" }).Select(plant.Point).ToList();
+        await Until(() => ups.All(i => !plant.Read(i).IsMissing));
+        Assert.All(ups, i => Assert.Equal(twin.Plant.Read(i).Value, plant.Read(i).Value, 3));
+        var gpus = twin.Simulator.GpuCatalog.Gpus.Count;
+        await Until(() => GpuSeries(loop) == gpus);
+
+        // Every rack's GPU power limit is an actuator of the network plant, with the twin's range.
+        var limit = served.First(p => p.Name.EndsWith("/gpu_power_limit", StringComparison.Ordinal)).Name;
+        var actuator = plant.Actuator(limit);
+        Assert.True(actuator >= 0);
+        Assert.Equal(twin.Plant.Actuators[twin.Plant.Actuator(limit)].Max, plant.Actuators[actuator].Max);
+        Assert.Equal(WriteStatus.OutOfRange, plant.Write(actuator, plant.Actuators[actuator].Max + 1).Status);
+
+        var target = plant.Actuators[actuator].Min + 100;
+        var written = plant.Write(actuator, target);
+        Assert.True(written.Ok, written.Message);
+        twin.Advance(20); // past the limit point's next sample
+        Assert.Equal(target, twin.Plant.ReadValue(limit));
+        await Until(() => plant.ReadValue(limit) == target);
+
+        // Isolating a rack goes through Redfish's Chassis.Reset.
+        var rack = limit.Split('/')[0];
+        Assert.True(plant.Write(plant.Actuator($"{rack}/isolate"), 1).Ok);
+        twin.Advance(20);
+        Assert.Equal(1, twin.Plant.ReadValue($"{rack}/isolated"));
+        await Until(() => plant.ReadValue($"{rack}/isolated") == 1);
+    }
+
+    [Fact]
+    public async Task CduSetpointWrittenThroughModbus_TheTwinsSupplyTemperatureFollows_InTheCollectedTelemetry()
+    {
+        await using var loop = await Loopback.StartAsync();
+        var (twin, plant) = (loop.Twin, loop.Network.Plant);
+        var cdu = twin.Simulator.Scenario.Factory.Cooling.Cdus[0].Id;
+        var supply = plant.Point($"{cdu}/supply_temperature");
+
+        // Settle for half an hour of plant time, then read the supply temperature as collected.
+        twin.Advance(1800);
+        var before = await Collected(twin, plant, supply);
+        var target = Math.Round(before) - 3;
+
+        var written = plant.Write(plant.Actuator($"{cdu}/supply_setpoint"), target);
+        Assert.True(written.Ok, written.Message);
+
+        // The twin moves on five plant minutes at a time; the collected reading follows to the new setpoint.
+        var followed = double.NaN;
+        for (var minutes = 5; minutes <= 60; minutes += 5)
+        {
+            twin.Advance(300);
+            followed = await Collected(twin, plant, supply);
+            if (Math.Abs(followed - target) <= 0.7)
+            {
+                break;
+            }
+        }
+
+        Assert.InRange(followed, target - 0.7, target + 0.7);
+        Assert.True(Math.Abs(before - target) > 2, $"the supply temperature was already near {target} before the write ({before})");
+        Assert.Equal(target, await Collected(twin, plant, plant.Point($"{cdu}/supply_setpoint")), 1);
+    }
+
+    private static int GpuSeries(Loopback loop)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        return loop.Store.Series(now - 60_000, now + 60_000, [LabelMatcher.MetricName("DCGM_FI_DEV_GPU_TEMP")]).Count();
+    }
+
+    /// <summary>The network plant's reading of a point once it has collected the twin's latest sample of it (Modbus
+    /// carries it as a float32: equal to its precision).</summary>
+    private static async Task<double> Collected(TwinServer twin, NetworkPlant plant, int point)
+    {
+        var sampled = twin.Plant.Read(point).Value;
+        await Until(() => plant.Read(point) is { IsMissing: false } r && Math.Abs(r.Value - sampled) <= 1e-6 * Math.Abs(sampled));
+        return plant.Read(point).Value;
+    }
+
+    [SkippableFact]
+    public async Task LeakDetectorsOverMqtt_ArriveAsThePlantNamesThem_AndACrahCommandIsConfirmed()
+    {
+        using var broker = await MosquittoPeer.StartNewAsync();
+        await using var loop = await Loopback.StartAsync(new DnsEndPoint("127.0.0.1", broker.Port));
+        var (twin, plant) = (loop.Twin, loop.Network.Plant);
+        var leaks = twin.Simulator.Scenario.Factory.Racks.Select(r => plant.Point($"{r.Id}/leak")).ToList();
+
+        // The face publishes a sample when the sensor takes a new one: the twin moves a second at a time meanwhile.
+        await Until(() =>
+        {
+            twin.Advance(1);
+            return leaks.All(i => !plant.Read(i).IsMissing);
+        });
+        Assert.All(leaks, i => Assert.Equal(twin.Plant.Read(i).Value, plant.Read(i).Value));
+
+        // The CRAH commands over MQTT reach the twin's plant and are confirmed by the state it echoes.
+        var mqtt = loop.Network.Site.Collectors.Single(c => c.Kind == "mqtt");
+        var crah = twin.Simulator.Scenario.Factory.Cooling.Crahs[0].Id;
+        var writer = ((IActuatorSource)mqtt).Writers.Single(w => w.Actuator == $"{crah}/supply_setpoint");
+        var outcome = await writer.WriteAsync(22, CancellationToken.None);
+        Assert.True(outcome.Confirmed, outcome.Problem);
+        Assert.Equal(22, outcome.ReadBack);
+    }
+
+    [Fact]
+    public async Task TwinServe_WritesASiteFile_ThatRunPlantNetworkCollectsAndOperates()
+    {
+        var dir = CliRun.TempDir();
+        var siteFile = Path.Combine(dir, "twin.yaml");
+        using var stop = new CancellationTokenSource();
+        var serveOut = new StringWriter();
+        var serving = AidaCommand.RunAsync(
+            ["twin", "serve", "--base-port", "0", "--speed", "60", "--status-every", "1h", "--write-site", siteFile], TextWriter.Synchronized(serveOut), TextWriter.Null, stop.Token);
+        try
+        {
+            await Until(() => File.Exists(siteFile) && new FileInfo(siteFile).Length > 0 || serving.IsCompleted);
+            Assert.False(serving.IsCompleted, serveOut.ToString());
+
+            var runOut = new StringWriter();
+            var code = await AidaCommand.RunAsync(["run", "--plant", "network", "--site", siteFile, "--duration", "3s", "--status-every", "1s"], runOut, TextWriter.Null, CancellationToken.None);
+            var text = runOut.ToString();
+            Assert.True(code == AidaCommand.Ok, text);
+            Assert.Matches(@"\(\d+ collectors, \d+ actuators\)", text);
+            var samples = long.Parse(text.Split("writes confirmed; ")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(samples > 0, text);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        Assert.Equal(AidaCommand.Ok, await serving);
+        Assert.Contains("redfish 80 rack chassis http://127.0.0.1:", serveOut.ToString(), StringComparison.Ordinal);
+        Assert.Contains("aida twin serve: stopped", serveOut.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("run", "--plant", "network")] // no site file
+    [InlineData("run", "--plant", "network", "--site", "no-such-site.yaml")] // missing file
+    [InlineData("run", "--plant", "network", "--site", "twin-local", "--speed", "10")] // the network runs in real time
+    [InlineData("run", "--plant", "elsewhere")] // unknown plant
+    [InlineData("run", "--site", "twin-local")] // a site without the network plant
+    [InlineData("twin", "serve", "--scenario", "reference", "--factory", "ref-10mw")] // one or the other
+    [InlineData("twin", "serve", "--host", "localhost-ish")] // not an address
+    [InlineData("twin", "serve", "--base-port", "70000")] // not a port
+    [InlineData("twin", "serve", "--speed", "0")] // stopped time
+    [InlineData("twin", "serve", "--mqtt-broker", "nope")] // no port
+    [InlineData("twin", "serve", "--base-port", "0", "--mqtt-broker", "127.0.0.1:1")] // nothing listens there
+    public void BadInput_ExitsTwo_WithOneLine(params string[] args)
+    {
+        var (code, _, err) = CliRun.Invoke(args);
+        Assert.Equal(AidaCommand.BadInput, code);
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void SiteFile_WithAnUnknownCollectorType_NamesFileAndLine()
+    {
+        var file = CliRun.Scratch("site: s\ncollectors:\n  - type: carrier-pigeon\n    name: p1\n", "site.yaml");
+        var (code, _, err) = CliRun.Invoke("run", "--plant", "network", "--site", file);
+        Assert.Equal(AidaCommand.BadInput, code);
+        Assert.Contains("site.yaml:3", err, StringComparison.Ordinal);
+        Assert.Contains("unknown collector type 'carrier-pigeon'", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BundledTwinLocalSite_LoadsWithEveryCollectorType()
+    {
+        var site = CollectorCatalog.Load(Path.Combine(CliRun.Root, "sites", "twin-local.yaml"), TimeProvider.System);
+        Assert.NotEmpty(site.Collectors);
+        Assert.All(site.Collectors, c => Assert.Contains(c.Kind, CollectorCatalog.Types.Keys));
+    }
+
+    /// <summary>The twin served on free loopback ports at 100× speed (its site entries poll every 100 ms), and the network
+    /// site collecting it with the site file it writes; the twin is stepped only by the test.</summary>
+    private sealed class Loopback : IAsyncDisposable
+    {
+        private Loopback(TwinServer twin, Tsdb store, NetworkSite network)
+        {
+            Twin = twin;
+            Store = store;
+            Network = network;
+        }
+
+        public Tsdb Store { get; }
+
+        public TwinServer Twin { get; }
+
+        public NetworkSite Network { get; }
+
+        public static async Task<Loopback> StartAsync(DnsEndPoint? mqttBroker = null)
+        {
+            // As aida twin serve runs it: starting now, so the samples' own timestamps (MQTT payloads) are current.
+            var scenario = AidaCommand.StartingNow(ScenarioLoader.Load("reference"), TimeProvider.System);
+            var simulator = new Simulator(scenario, new SimulationOptions { NoOperator = true });
+            var twin = await TwinServer.StartAsync(simulator, IPAddress.Loopback, basePort: 0, speed: 100, CancellationToken.None, mqttBroker);
+            var site = new SiteLoader(CollectorCatalog.Types, TimeProvider.System).Parse(twin.SiteFile(), "twin-local.yaml");
+            var store = new Tsdb(new TsdbOptions { Clock = TimeProvider.System });
+            return new Loopback(twin, store, new NetworkSite(site, twin.Plant, store, store, TimeProvider.System, new StringWriter()));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Network.DisposeAsync();
+            await Twin.DisposeAsync();
+            Store.Dispose();
+        }
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
+            await Task.Delay(50);
+        }
+    }
+}

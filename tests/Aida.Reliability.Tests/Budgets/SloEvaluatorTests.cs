@@ -1,0 +1,81 @@
+using Aida.Reliability.Budgets;
+using Aida.Telemetry.Query;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Aida.Reliability.Tests.Budgets;
+
+/// <summary>SLOs evaluated through the embedded query engine over synthetic telemetry with a known fault.</summary>
+public sealed class SloEvaluatorTests
+{
+    private static readonly DateTimeOffset End = new(2025, 7, 31, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task A14_4xBurnForTheLastHour_Consumes2PercentOfThe30DayBudget()
+    {
+        // 30 days of data; GPU 0 throttled for the last hour at 14.4x the 99.9 % budget.
+        var plant = new SyntheticPlant(End - TimeSpan.FromDays(30), End, End - TimeSpan.FromHours(1), End, FaultBurnRate: 14.4);
+        using var store = plant.Store(new FakeTimeProvider(End));
+        var evaluator = new SloEvaluator(new EmbeddedQueryEngine(store));
+
+        var status = await evaluator.EvaluateAsync(SyntheticPlant.Slos.Find("gpu-throttle-free")!, End);
+
+        Assert.True(status.HasData);
+        Assert.Equal(14.4, status.BurnRates[TimeSpan.FromHours(1)], 6);
+        Assert.Equal(14.4, status.BurnRates[TimeSpan.FromMinutes(5)], 6);
+        Assert.Equal(2.4, status.BurnRates[TimeSpan.FromHours(6)], 6); // one faulty hour in six
+        Assert.Equal(0.02, status.BudgetConsumed, 6);
+        Assert.Equal(0.98, status.BudgetRemaining, 6);
+        Assert.Equal(1 - (0.02 * 0.001), status.Attained, 9);
+        // 98 % of a 30-day budget at 14.4x: 0.98 x 720 h / 14.4 = 49 h.
+        Assert.Equal(49, status.TimeToExhaustion!.Value.TotalHours, 3);
+    }
+
+    [Fact]
+    public async Task NoFault_SpendsNoBudget_AndNothingFires()
+    {
+        var plant = new SyntheticPlant(End - TimeSpan.FromDays(1), End, End, End, FaultBurnRate: 0);
+        using var store = plant.Store(new FakeTimeProvider(End));
+        var evaluator = new SloEvaluator(new EmbeddedQueryEngine(store));
+
+        var statuses = await evaluator.EvaluateAsync(SyntheticPlant.Slos, End);
+
+        Assert.All(statuses, s =>
+        {
+            Assert.True(s.HasData);
+            Assert.Equal(1, s.BudgetRemaining);
+            Assert.Empty(s.FiringAlerts);
+            Assert.Null(s.TimeToExhaustion);
+        });
+    }
+
+    [Fact]
+    public async Task AHotRackForAnHour_SpendsItsRackMinutesOfTheTimeSliceBudget()
+    {
+        // A day of data, rack r1 of four at 29 °C for the last hour: about 60 of 4 x 1,440 rack-minutes are bad.
+        var plant = new SyntheticPlant(End - TimeSpan.FromDays(1), End, End - TimeSpan.FromHours(1), End, FaultBurnRate: 0);
+        using var store = plant.Store(new FakeTimeProvider(End));
+        var evaluator = new SloEvaluator(new EmbeddedQueryEngine(store));
+
+        var status = await evaluator.EvaluateAsync(SyntheticPlant.Slos.Find("rack-inlet-recommended")!, End);
+
+        // A slice sees the samples of its minute and the one before, so the hot hour spoils 60 or 61 slices.
+        Assert.InRange(status.Budget.ErrorRatio, 60.0 / (4 * 1441), 61.0 / (4 * 1440));
+        // The 1h window holds 61 slices (both ends, as Prometheus' subqueries); in 60 of them one rack in four is hot:
+        // 60/61 x 25 % bad over a 1 % budget.
+        Assert.Equal(25.0 * 60 / 61, status.BurnRates[TimeSpan.FromHours(1)], 9);
+        Assert.Contains(status.FiringAlerts, c => c.Name == "inlet-fast-burn");
+    }
+
+    [Fact]
+    public async Task NoData_IsNoDataNotAFullBudgetSpent()
+    {
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Clock = new FakeTimeProvider(End) });
+        var evaluator = new SloEvaluator(new EmbeddedQueryEngine(store));
+
+        var status = await evaluator.EvaluateAsync(SyntheticPlant.Slos.Find("gpu-throttle-free")!, End);
+
+        Assert.False(status.HasData);
+        Assert.Equal(1, status.BudgetRemaining);
+        Assert.All(status.BurnRates.Values, r => Assert.Equal(0, r));
+    }
+}

@@ -1,0 +1,212 @@
+using System.Net;
+using System.Text;
+using Aida.Model.Plant;
+using Aida.Model.Scenarios;
+using Aida.Telemetry.Collectors;
+using Aida.Telemetry.Collectors.Redfish;
+using Aida.Telemetry.Series;
+using Aida.Telemetry.Storage;
+using Aida.Twin.Simulation;
+using Aida.Twin.Wire;
+using Aida.Twin.Wire.Redfish;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Aida.Telemetry.Tests.Collectors.Redfish;
+
+/// <summary>The Redfish collector and power-limit writer against the twin's Redfish face on loopback, and against a
+/// service that answers garbage.</summary>
+public sealed class RedfishCollectorTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private readonly Simulator _simulator = new(ScenarioLoader.Load("reference"), new SimulationOptions { NoOperator = true });
+    private SynchronizedPlant _plant = null!;
+    private RedfishFace _face = null!;
+
+    public async Task InitializeAsync()
+    {
+        _simulator.AdvanceSteps(1);
+        _plant = new SynchronizedPlant(_simulator.Plant);
+        _face = new RedfishFace(_plant, new IPEndPoint(IPAddress.Loopback, 0), speed: 100);
+        await _face.StartAsync(CancellationToken.None);
+    }
+
+    public async Task DisposeAsync() => await _face.DisposeAsync();
+
+    private Site LoadSite() =>
+        new SiteLoader(new Dictionary<string, CollectorFactory> { [RedfishCollector.Type] = RedfishCollector.Create }, TimeProvider.System)
+            .Parse($"site: leesburg-va\ncollectors:\n{_face.SiteCollectors()}", "twin-redfish.yaml");
+
+    [Fact]
+    public async Task Collects_EveryRackPoint_NamedLabelledAndValuedAsThePlantReadsIt()
+    {
+        var site = LoadSite();
+        using var store = new Tsdb(new TsdbOptions { Clock = TimeProvider.System });
+        var sink = new CollectorSink(store, site.Labels, TimeProvider.System, TextWriter.Null);
+        using var stop = new CancellationTokenSource();
+        var running = new CollectorHost(site.Collectors, sink).RunAsync(stop.Token);
+
+        // The plant is not stepped: what the store holds must be exactly what the plant reads.
+        var rackPoints = _plant.Points.Where(p => p.Labels.ContainsKey("rack") && p.Name.Split('/')[1] is "power" or "inlet_temperature" or "gpu_max_temperature" or "gpu_power_limit" or "isolated").ToList();
+        Assert.Equal(5 * site.Collectors.Count, rackPoints.Count);
+        await Until(() => rackPoints.All(p => Latest(store, p) is not null) && site.Collectors.All(c => sink.HealthOf(RedfishCollector.Type, c.Name).Up));
+        foreach (var p in rackPoints)
+        {
+            Assert.Equal(_plant.Read(p.Index).Value, Latest(store, p));
+        }
+
+        await stop.CancelAsync();
+        await running;
+    }
+
+    [Fact]
+    public async Task Writer_PatchesThePowerLimit_ConfirmsByReadBack_AndThePlantTakesIt()
+    {
+        var site = LoadSite();
+        var writer = site.Collectors.OfType<IActuatorSource>().SelectMany(s => s.Writers).First(w => w.Actuator.EndsWith("/gpu_power_limit", StringComparison.Ordinal));
+        var outcome = await writer.WriteAsync(900, CancellationToken.None);
+        Assert.True(outcome.Confirmed, outcome.Problem);
+        Assert.Equal(900, outcome.ReadBack);
+        lock (_plant.Gate)
+        {
+            _simulator.AdvanceSteps(20);
+        }
+
+        Assert.Equal(900, _plant.ReadValue(writer.Actuator));
+
+        // Above the GPU's maximum: the service refuses it with a Redfish error, reported, not thrown.
+        var refused = await writer.WriteAsync(5000, CancellationToken.None);
+        Assert.False(refused.Confirmed);
+        Assert.Contains("400", refused.Problem, StringComparison.Ordinal);
+        Assert.Contains("range", refused.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PowerStateWriter_IsolatesTheRackWithChassisReset_ConfirmedByPowerState()
+    {
+        var writer = LoadSite().Collectors.OfType<IActuatorSource>().SelectMany(s => s.Writers).First(w => w.Actuator.EndsWith("/isolate", StringComparison.Ordinal));
+        var off = await writer.WriteAsync(1, CancellationToken.None);
+        Assert.True(off.Confirmed, off.Problem);
+        lock (_plant.Gate)
+        {
+            _simulator.AdvanceSteps(20);
+        }
+
+        Assert.Equal(1, _plant.ReadValue(writer.Actuator.Replace("/isolate", "/isolated", StringComparison.Ordinal)));
+
+        // Neither on (0) nor off (1): refused before anything is sent.
+        var neither = await writer.WriteAsync(0.5, CancellationToken.None);
+        Assert.False(neither.Confirmed);
+        Assert.Contains("neither on", neither.Problem, StringComparison.Ordinal);
+        Assert.True((await writer.WriteAsync(0, CancellationToken.None)).Confirmed);
+    }
+
+    [Fact]
+    public async Task MalformedBodies_AreCounted_NeverThrown_AndTheCollectorKeepsPolling()
+    {
+        // Each poll gets the next garbage answer for one of the resources it reads.
+        var bodies = new Queue<(string Path, string Body)>(
+        [
+            ("/redfish/v1", "{not json"),
+            ("/redfish/v1", "[]"),
+            ("/redfish/v1", """{"Chassis": 5}"""),
+            ("/redfish/v1/Chassis", """{"Members": [{"@odata.id": 7}]}"""),
+            ("/redfish/v1/Chassis/r1/Power", """{"PowerControl": [{"MemberId": "0", "PowerConsumedWatts": "lots"}]}"""),
+            ("/redfish/v1/Chassis/r1/Thermal", """{"Temperatures": {"Name": "Inlet"}}"""),
+            ("/redfish/v1/Chassis/r1/Power", "\u0000\u0001\u0002"),
+        ]);
+        var expected = bodies.Count;
+        var handler = new GarbageService(bodies);
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
+        using var store = new Tsdb(new TsdbOptions { Clock = clock });
+        var sink = new CollectorSink(store, Labels.From(("site", "s")), clock, TextWriter.Null);
+        var settings = new CollectorSettings("bmc-1", Labels.Empty, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5), clock, new Random(1));
+        using var collector = new RedfishCollector(settings, new RedfishCollectorOptions { Url = new Uri("http://bmc-1"), Chassis = "r1" }, handler);
+        using var stop = new CancellationTokenSource();
+        var running = collector.RunAsync(sink, stop.Token);
+
+        // Time moves on past every backoff delay until the garbage is spent and the service answers well again.
+        await Until(() =>
+        {
+            clock.Advance(TimeSpan.FromMinutes(2));
+            return handler.Spent && sink.HealthOf(RedfishCollector.Type, "bmc-1").Up;
+        });
+        var health = sink.HealthOf(RedfishCollector.Type, "bmc-1");
+        Assert.Equal(expected, health.Malformed);
+        Assert.False(running.IsFaulted);
+        await stop.CancelAsync();
+        await running;
+    }
+
+    [Theory]
+    [InlineData("url: ftp://bmc-1", "url")] // not http(s)
+    [InlineData("url: http://bmc-1\n    username: admin", "username")] // a user without a password
+    [InlineData("url: http://bmc-1\n    power: [{member: \"0\"}]", "power[0]")] // a member with no metric
+    [InlineData("url: http://bmc-1\n    power: [{member: \"0\", limit: m, actuator: r/limit}]", "actuator")] // writable without a chassis
+    [InlineData("url: http://bmc-1\n    temperatures: {Inlet: \"bad metric\"}", "Inlet")] // not a metric name
+    [InlineData("url: http://bmc-1\n    power_state: {metric: m, on: 1, off: 1}", "off")] // on and off the same
+    [InlineData("url: http://bmc-1\n    chassis: r1\n    colour: blue", "colour")] // a misspelt field
+    public void BadEntries_AreConfigErrorsNamingTheField(string fields, string field)
+    {
+        var yaml = $"site: s\ncollectors:\n  - type: redfish\n    name: bmc-1\n    {fields}\n";
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [RedfishCollector.Type] = RedfishCollector.Create }, TimeProvider.System);
+        var e = Assert.Throws<Aida.Model.Config.ConfigException>(() => loader.Parse(yaml, "site.yaml"));
+        Assert.Contains(field, e.Message, StringComparison.Ordinal);
+        Assert.Contains("site.yaml:", e.Message, StringComparison.Ordinal);
+    }
+
+    private static double? Latest(Tsdb store, PointInfo p)
+    {
+        var matchers = p.Labels.Select(kv => new LabelMatcher(kv.Key, MatcherType.Equal, kv.Value)).Prepend(LabelMatcher.MetricName(p.Metric)).ToList();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var series = store.Select(now - 60_000, now + 60_000, matchers).SingleOrDefault(s => s.Labels.Count == p.Labels.Count + 1);
+        return series is null || series.Samples.Count == 0 ? null : series.Samples[^1].Value;
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>A Redfish service whose next answer for a path may be garbage; otherwise a well-formed one-chassis service.</summary>
+    private sealed class GarbageService(Queue<(string Path, string Body)> garbage) : HttpMessageHandler
+    {
+        public bool Spent
+        {
+            get
+            {
+                lock (garbage)
+                {
+                    return garbage.Count == 0;
+                }
+            }
+        }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var path = request.RequestUri!.AbsolutePath;
+            string body;
+            lock (garbage)
+            {
+                body = garbage.Count > 0 && garbage.Peek().Path == path ? garbage.Dequeue().Body : Good(path);
+            }
+
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "application/json") });
+        }
+
+        private static string Good(string path) => path switch
+        {
+            "/redfish/v1" => """{"Chassis": {"@odata.id": "/redfish/v1/Chassis"}}""",
+            "/redfish/v1/Chassis" => """{"Members": [{"@odata.id": "/redfish/v1/Chassis/r1"}]}""",
+            "/redfish/v1/Chassis/r1" => """{"Id": "r1", "Power": {"@odata.id": "/redfish/v1/Chassis/r1/Power"}, "Thermal": {"@odata.id": "/redfish/v1/Chassis/r1/Thermal"}}""",
+            "/redfish/v1/Chassis/r1/Power" => """{"PowerControl": [{"MemberId": "0", "PowerConsumedWatts": 1000, "PowerLimit": {"LimitInWatts": null}}]}""",
+            "/redfish/v1/Chassis/r1/Thermal" => """{"Temperatures": [{"MemberId": "0", "Name": "Inlet", "ReadingCelsius": 24.5}]}""",
+            _ => "{}",
+        };
+    }
+}
