@@ -135,3 +135,34 @@ public class EfficiencyPolicyTests
         Assert.Throws<ArgumentException>(() => EfficiencyPolicy.Evaluate(state, new EfficiencyPolicyOptions { ThinBudget = 0.6 }));
     }
 }
+
+public class SloBudgetTests
+{
+    private static Aida.Reliability.Budgets.SloStatus Status(double errorRatio, double fast, double slow, params Aida.Reliability.OpenSlo.BurnRateCondition[] firing) =>
+        new("rack-inlet-envelope", "facility-cooling", DateTimeOffset.UnixEpoch, 0.999, TimeSpan.FromDays(28),
+            new Aida.Reliability.Budgets.ErrorBudget(0.999, errorRatio),
+            new Dictionary<TimeSpan, double> { [TimeSpan.FromHours(1)] = fast, [TimeSpan.FromHours(6)] = slow },
+            null, firing);
+
+    [Fact]
+    public void From_ReadsRemainingBudgetBurnRatesAndPages()
+    {
+        var page = Aida.Reliability.OpenSlo.BurnRateCondition.Workbook[0];
+        var b = SloBudget.From(Status(0.0004, 15, 3, page));
+        Assert.Equal(0.6, b.BudgetRemaining, 9);
+        Assert.Equal(15, b.FastBurnRate);
+        Assert.Equal(3, b.SlowBurnRate);
+        Assert.True(b.PageAlertOpen);
+        Assert.Equal(EfficiencyRegime.Freeze, EfficiencyPolicy.Evaluate(BudgetState.From([Status(0.0004, 15, 3, page)])).Regime);
+    }
+
+    [Fact]
+    public void From_NoDataIsUnknown_AndATicketIsNoPage()
+    {
+        var ticket = Aida.Reliability.OpenSlo.BurnRateCondition.Workbook[2];
+        var b = SloBudget.From(Status(double.NaN, 0, 0, ticket));
+        Assert.True(double.IsNaN(b.BudgetRemaining));
+        Assert.False(b.PageAlertOpen);
+        Assert.Equal(EfficiencyRegime.Hold, EfficiencyPolicy.Evaluate(BudgetState.From([Status(double.NaN, 0, 0, ticket)])).Regime);
+    }
+}
