@@ -34,9 +34,10 @@ internal static class FrontierCommand
             DefaultValueFactory = _ => Path.Combine("out", "frontier"),
         };
         var keep = new Option<bool>("--keep-telemetry") { Description = "Keep each point's telemetry store in DIR/runs/ for aida query" };
+        var slos = SloPack.Option();
         var command = new Command("frontier", "Run the twin at each setting of a sweep; table and chart of energy and PUE against error budget consumed per SLO")
         {
-            scenario, sweep, mode, duration, seed, output, keep,
+            scenario, sweep, mode, duration, seed, output, keep, slos,
         };
         command.SetAction((parse, token) =>
         {
@@ -52,6 +53,7 @@ internal static class FrontierCommand
             };
             var d = AidaCommand.ParseDuration(parse.GetValue(duration), "--duration") ?? TimeSpan.FromDays(1);
             var baseScenario = AidaCommand.LoadScenario(parse.GetValue(scenario)!);
+            var pack = SloPack.Load(parse.GetValue(slos));
             var dir = parse.GetValue(output)!;
             Directory.CreateDirectory(dir);
             var points = new List<FrontierPoint>();
@@ -72,10 +74,12 @@ internal static class FrontierCommand
                     Setpoints = noOperator ? null : Standing(spec.Parameter, value),
                 });
                 var tsdb = Path.Combine(dir, "runs", label, "tsdb");
-                var (summary, _) = TelemetryRun.Run(simulator, tsdb, bar.Report);
+                var (summary, _) = TelemetryRun.Run(simulator, tsdb, bar.Report,
+                    pack is null ? null : (store, sum) => SloPack.WithSlos(sum, SloPack.Evaluate(pack, store, sum, simulator.Scenario.Start)));
                 points.Add(new FrontierPoint(
                     value, summary.ItEnergyKwh, summary.FacilityEnergyKwh, summary.CoolingEnergyKwh, summary.Pue, summary.EconomiserHours,
-                    summary.MaxRackInletCelsius, summary.MaxGpuTemperatureCelsius, summary.GpuThrottledSeconds, []));
+                    summary.MaxRackInletCelsius, summary.MaxGpuTemperatureCelsius, summary.GpuThrottledSeconds,
+                    (summary.Slos ?? []).Select(o => new FrontierSlo(o.Name, o.Objective, o.Attained, o.BudgetConsumed)).ToList()));
                 if (!parse.GetValue(keep))
                 {
                     Directory.Delete(Path.Combine(dir, "runs", label), recursive: true);

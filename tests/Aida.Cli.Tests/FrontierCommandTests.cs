@@ -31,7 +31,13 @@ public class FrontierCommandTests
             Assert.True(new FileInfo(Path.Combine(dir, file)).Length > 0, file);
         }
 
-        Assert.Equal(3, File.ReadAllText(Path.Combine(dir, "frontier.csv")).TrimEnd().Split('\n').Length);
+        // The pack's SLOs are judged at each point: warmer water spends more of the rack-inlet budget.
+        var csv = File.ReadAllText(Path.Combine(dir, "frontier.csv")).TrimEnd().Split('\n');
+        Assert.Equal(3, csv.Length);
+        var column = Array.IndexOf(csv[0].Split(','), "rack-inlet-envelope_budget_consumed");
+        Assert.True(column > 0, csv[0]);
+        double Consumed(string row) => double.Parse(row.Split(',')[column], CultureInfo.InvariantCulture);
+        Assert.True(Consumed(csv[2]) > Consumed(csv[1]), string.Join('\n', csv));
         Assert.False(Directory.Exists(Path.Combine(dir, "runs")), "telemetry stores are removed unless --keep-telemetry");
     }
 
