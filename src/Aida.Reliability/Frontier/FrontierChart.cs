@@ -129,7 +129,7 @@ internal static class FrontierChart
             LabelFormatter = v => Math.Pow(10, v).ToString(Math.Pow(10, v) < 1 ? "0.##" : "#,0", CultureInfo.InvariantCulture) + " %",
             IntegerTicksOnly = true,
         };
-        plot.Axes.Bottom.Label.Text = "error budget consumed over the run (log; 0.01 % = none)";
+        plot.Axes.Bottom.Label.Text = "share of the window's error budget the run spent (log; 0.01 % = none)";
         plot.Axes.Left.Label.Text = what;
         plot.Title($"{what} against budget consumed, per SLO");
         plot.ShowLegend(Alignment.UpperRight);

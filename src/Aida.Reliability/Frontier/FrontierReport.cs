@@ -8,7 +8,7 @@ namespace Aida.Reliability.Frontier;
 /// <param name="Name">The SLO.</param>
 /// <param name="Objective">Its target, e.g. 0.999.</param>
 /// <param name="Attained">The SLI over the run, 0 to 1; NaN without data.</param>
-/// <param name="BudgetConsumed">Share of the error budget the run consumed (1 is all of it, above 1 overspent).</param>
+/// <param name="BudgetConsumed">Share of the SLO window's error budget the run spent (1 is all of it, above 1 overspent).</param>
 public sealed record FrontierSlo(string Name, double Objective, double Attained, double BudgetConsumed);
 
 /// <summary>One point of a sweep: the setting, what the plant used, how hot it ran, and each SLO's budget.</summary>
