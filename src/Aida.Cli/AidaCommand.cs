@@ -68,6 +68,7 @@ public static class AidaCommand
         root.Subcommands.Add(ServeCommand.Build(stdout));
         root.Subcommands.Add(TwinCommand.Build(stdout, stderr));
         root.Subcommands.Add(SloCommand.Build(stdout));
+        root.Subcommands.Add(FrontierCommand.Build(stdout, stderr));
         return root;
     }
 

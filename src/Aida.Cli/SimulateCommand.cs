@@ -15,19 +15,21 @@ internal static class SimulateCommand
         var duration = AidaCommand.DurationOption("Simulated time to run instead of the scenario's");
         var seed = AidaCommand.SeedOption();
         var output = new Option<string?>("--out", "-o") { Description = "Directory to write summary.json into, and every sensor and GPU sample as a Prometheus-style store (DIR/tsdb) for aida query" };
-        var noTelemetry = new Option<bool>("--no-telemetry") { Description = "With --out, write only summary.json, not the telemetry (docs/benchmarks.md gives its size per simulated day)" };
+        var noTelemetry = new Option<bool>("--no-telemetry") { Description = "With --out, write only summary.json, not the telemetry (docs/benchmarks.md gives its size per simulated day); no SLOs are evaluated then" };
+        var slos = SloPack.Option();
         var command = new Command("simulate", "Run a scenario on the virtual clock, much faster than real time, print a summary and write summary.json")
         {
-            scenario, mode, duration, seed, output, noTelemetry,
+            scenario, mode, duration, seed, output, noTelemetry, slos,
         };
         command.SetAction(parse =>
         {
             var m = AidaCommand.ParseMode(parse.GetValue(mode)!);
             var d = AidaCommand.ParseDuration(parse.GetValue(duration), "--duration");
             var s = AidaCommand.LoadScenario(parse.GetValue(scenario)!);
+            var dir = parse.GetValue(output);
+            var pack = dir is null || parse.GetValue(noTelemetry) ? null : SloPack.Load(parse.GetValue(slos));
             var bar = new ProgressBar(stderr, ProgressBar.IsTerminal, $"simulating {s.Name} ({m.ToString().ToLowerInvariant()})");
             var simulator = new Simulator(s, new SimulationOptions { Mode = m, Duration = d, Seed = parse.GetValue(seed), Progress = bar.Report });
-            var dir = parse.GetValue(output);
             SimulationSummary summary;
             TelemetryFigures? telemetry = null;
             if (dir is null || parse.GetValue(noTelemetry))
@@ -36,7 +38,9 @@ internal static class SimulateCommand
             }
             else
             {
-                (summary, telemetry) = TelemetryRun.Run(simulator, Path.Combine(dir, "tsdb"), bar.Report);
+                // With telemetry kept, the pack's SLOs are judged on it before the store closes.
+                (summary, telemetry) = TelemetryRun.Run(simulator, Path.Combine(dir, "tsdb"), bar.Report,
+                    pack is null ? null : (store, sum) => SloPack.WithSlos(sum, SloPack.Evaluate(pack, store, sum, simulator.Scenario.Start)));
             }
 
             SummaryTable.Write(stdout, summary);

@@ -39,6 +39,12 @@ internal static class SummaryTable
             rows.Add(("fault", $"{f.Kind} on {f.Asset} from {Format(f.StartSeconds / 3600, "0.##")} h to {end}"));
         }
 
+        foreach (var slo in s.Slos ?? [])
+        {
+            var attained = double.IsNaN(slo.Attained) ? "no data" : $"{Format(slo.Attained * 100, "0.###")} % (objective {Format(slo.Objective * 100, "0.###")} %)";
+            rows.Add(($"SLO {slo.Name}", $"{attained}, {Format(slo.BudgetConsumed * 100, "0.0")} % of the budget spent, {slo.AlertsFired} alerts fired"));
+        }
+
         var width = rows.Max(r => r.Item1.Length);
         foreach (var (k, v) in rows)
         {

@@ -13,7 +13,13 @@ internal sealed record TelemetryFigures(long Samples, int Series, long BytesOnDi
 /// <summary>Runs a simulation while recording every sensor and GPU sample into an embedded store on disk.</summary>
 internal static class TelemetryRun
 {
-    public static (SimulationSummary Summary, TelemetryFigures Figures) Run(Simulator simulator, string directory, Action<double>? progress)
+    public static (SimulationSummary Summary, TelemetryFigures Figures) Run(Simulator simulator, string directory, Action<double>? progress) =>
+        Run(simulator, directory, progress, afterRun: null);
+
+    /// <summary>As <see cref="Run(Simulator, string, Action{double}?)"/>, then <paramref name="afterRun"/> reads the finished
+    /// run's store (the SLOs' evaluation) before it is closed, and may add to the summary.</summary>
+    public static (SimulationSummary Summary, TelemetryFigures Figures) Run(
+        Simulator simulator, string directory, Action<double>? progress, Func<Tsdb, SimulationSummary, SimulationSummary>? afterRun)
     {
         if (Directory.Exists(directory))
         {
@@ -46,6 +52,12 @@ internal static class TelemetryRun
         store.Flush();
         store.Compact();
         var stats = store.Stats;
-        return (simulator.Summary(), new TelemetryFigures(stats.SampleCount, stats.SeriesCount, stats.BytesOnDisk, recorder.Rejected));
+        var summary = simulator.Summary();
+        if (afterRun is not null)
+        {
+            summary = afterRun(store, summary);
+        }
+
+        return (summary, new TelemetryFigures(stats.SampleCount, stats.SeriesCount, stats.BytesOnDisk, recorder.Rejected));
     }
 }

@@ -36,6 +36,21 @@ internal sealed record OperatorProfile(
         RestoreDelaySeconds: (10 * 60, 20 * 60),
         EnableStandbyCrahs: false,
         SeasonalEconomiser: true);
+
+    /// <summary>This profile with some of its standing setpoints replaced for every month.</summary>
+    public OperatorProfile Holding(Simulation.StandingSetpoints pinned) => this with
+    {
+        SetpointsFor = month =>
+        {
+            var s = SetpointsFor(month);
+            return s with
+            {
+                FacilityWater = pinned.FacilityWaterSupplyCelsius ?? s.FacilityWater,
+                CduSupply = pinned.CduSupplyCelsius ?? s.CduSupply,
+                CrahSupply = pinned.CrahSupplyCelsius ?? s.CrahSupply,
+            };
+        },
+    };
 }
 
 internal readonly record struct Setpoints(

@@ -37,6 +37,9 @@ public sealed record SimulationSummary
     public required OperatorSummary Operator { get; init; }
     public required IReadOnlyList<FaultRecord> Faults { get; init; }
 
+    /// <summary>How each SLO of the pack fared over the run's telemetry; null when the run kept no telemetry.</summary>
+    public IReadOnlyList<SloOutcome>? Slos { get; init; }
+
     /// <summary>The summary as indented JSON with snake_case names and fixed rounding, byte-identical for equal runs.</summary>
     public string ToJson()
     {
@@ -105,6 +108,24 @@ public sealed record SimulationSummary
             }
 
             w.WriteEndArray();
+            if (Slos is not null)
+            {
+                w.WriteStartArray("slos");
+                foreach (var slo in Slos)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", slo.Name);
+                    Num(w, "objective", slo.Objective, 6);
+                    Num(w, "attained", slo.Attained, 6);
+                    Num(w, "budget_consumed", slo.BudgetConsumed, 6);
+                    Num(w, "budget_remaining", slo.BudgetRemaining, 6);
+                    w.WriteNumber("alerts_fired", slo.AlertsFired);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            }
+
             w.WriteEndObject();
         }
 
@@ -138,3 +159,7 @@ public sealed record OperatorSummary(
 
 /// <summary>An injected fault, as ground truth: kind, asset (or point), start and end in seconds since the run began.</summary>
 public sealed record FaultRecord(string Kind, string Asset, double StartSeconds, double? EndSeconds);
+
+/// <summary>One SLO over a run: its objective, the SLI attained, the share of its window's budget the run spent and
+/// what that leaves, and how many burn-rate alerts fired.</summary>
+public sealed record SloOutcome(string Name, double Objective, double Attained, double BudgetConsumed, double BudgetRemaining, int AlertsFired);

@@ -21,7 +21,13 @@ public sealed record SimulationOptions
     /// <summary>Run the plant without any operator (for benchmarks and physics tests).</summary>
     public bool NoOperator { get; init; }
 
+    /// <summary>Standing setpoints that replace the operator's own (null fields keep them); a fix may still move a
+    /// setpoint for a while, and the operator restores it to this value. For sweeps such as <c>aida frontier</c>.</summary>
+    public StandingSetpoints? Setpoints { get; init; }
 }
+
+/// <summary>Setpoints held for a whole run; null keeps the operator's.</summary>
+public sealed record StandingSetpoints(double? FacilityWaterSupplyCelsius = null, double? CduSupplyCelsius = null, double? CrahSupplyCelsius = null);
 
 /// <summary>Runs a scenario on the virtual clock: workload, faults, plant physics and an operator, in one deterministic loop.</summary>
 public sealed class Simulator
@@ -60,6 +66,11 @@ public sealed class Simulator
         if (!options.NoOperator)
         {
             var profile = options.Mode == OperatingMode.Digital ? OperatorProfile.Digital : OperatorProfile.Human;
+            if (options.Setpoints is { } pinned)
+            {
+                profile = profile.Holding(pinned);
+            }
+
             _operator = new BaselineOperator(profile, _plant, s.Factory, Clock, unchecked((s.Seed * 104729) + 3));
         }
 

@@ -1,0 +1,55 @@
+namespace Aida.Reliability.Policy;
+
+/// <summary>Kinds of change an optimiser or agent may make toward efficiency.</summary>
+/// <remarks>Moves back toward the safe envelope (colder setpoints, more pumps or fans, more units running) are not listed:
+/// they are always allowed.</remarks>
+[Flags]
+public enum EfficiencyActions
+{
+    /// <summary>Nothing toward efficiency: only moves back to safety.</summary>
+    None = 0,
+
+    /// <summary>Raising facility-water and CDU supply setpoints within the envelope.</summary>
+    SetpointRaise = 1,
+
+    /// <summary>Slowing pumps and fans (affinity laws: power ~ speed^3).</summary>
+    PumpAndFanTrim = 2,
+
+    /// <summary>Stopping chillers, CRAHs or pumps, or running on the economiser alone: each removes redundancy.</summary>
+    Staging = 4,
+}
+
+/// <summary>How the policy treats the plant right now.</summary>
+public enum EfficiencyRegime
+{
+    /// <summary>Budget to spare: the envelope opens toward the cap in proportion to the headroom.</summary>
+    Expand,
+
+    /// <summary>No headroom (or no data): the safe envelope, pump and fan trims only, nobody paged.</summary>
+    Hold,
+
+    /// <summary>Fast burn, a page firing or the budget thin: the safe envelope, every efficiency change frozen, a human paged.</summary>
+    Freeze,
+}
+
+/// <summary>What the optimiser may do toward efficiency: the highest setpoints, the action classes and the risk it may take.</summary>
+/// <param name="Regime">Expand, hold or freeze.</param>
+/// <param name="MaxFacilityWaterSupplyCelsius">Highest facility-water supply setpoint allowed.</param>
+/// <param name="MaxCduSupplyCelsius">Highest CDU secondary supply setpoint allowed.</param>
+/// <param name="Allowed">Action classes allowed toward efficiency.</param>
+/// <param name="RiskBudget">Share of a full window's error budget (of any one SLO) the optimiser's predicted risk may spend
+/// before the next evaluation; 0 when nothing may be risked.</param>
+/// <param name="Headroom">The headroom the envelope was opened by, 0 to 1.</param>
+/// <param name="PageHuman">Whether a human must be paged.</param>
+/// <param name="LimitingSlo">The SLO that set the headroom (or triggered the freeze); null when there is none.</param>
+/// <param name="Reason">One line saying why, for the audit trail.</param>
+public sealed record EfficiencyEnvelope(
+    EfficiencyRegime Regime,
+    double MaxFacilityWaterSupplyCelsius,
+    double MaxCduSupplyCelsius,
+    EfficiencyActions Allowed,
+    double RiskBudget,
+    double Headroom,
+    bool PageHuman,
+    string? LimitingSlo,
+    string Reason);

@@ -1,0 +1,168 @@
+using Aida.Model.Scenarios;
+using Aida.Reliability.Policy;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace Aida.Reliability.Tests.Policy;
+
+public class EfficiencyPolicyTests
+{
+    private static readonly EfficiencyPolicyOptions Defaults = new();
+
+    // Budgets from overspent to untouched, burn rates from idle to far past a page, now and then a page firing.
+    private static readonly Gen<SloBudget> Budgets =
+        from name in Gen.Elements("rack-inlet-envelope", "gpu-throttle-free", "cdu-supply-class")
+        from remaining in Gen.Choose(-200, 1000).Select(x => x / 1000.0)
+        from fast in Gen.Choose(0, 3000).Select(x => x / 100.0)
+        from slow in Gen.Choose(0, 1000).Select(x => x / 100.0)
+        from page in Gen.Frequency((9, Gen.Constant(false)), (1, Gen.Constant(true)))
+        select new SloBudget(name, remaining, fast, slow, page);
+
+    private static readonly Gen<BudgetState> States =
+        Gen.ListOf(Budgets).Where(l => l.Count is > 0 and < 6).Select(l => new BudgetState(l.ToList()));
+
+    [Property(MaxTest = 1000)]
+    public Property LessBudget_NeverAllowsWarmerSetpoints() =>
+        Prop.ForAll(States.ToArbitrary(), Gen.Choose(0, 1000).ToArbitrary(), Gen.Choose(0, 100).ToArbitrary(), (state, cut, which) =>
+        {
+            var i = which % state.Slos.Count;
+            var poorer = state with { Slos = state.Slos.Select((s, k) => k == i ? s with { BudgetRemaining = s.BudgetRemaining - (cut / 1000.0) } : s).ToList() };
+            var before = EfficiencyPolicy.Evaluate(state);
+            var after = EfficiencyPolicy.Evaluate(poorer);
+            return after.MaxFacilityWaterSupplyCelsius <= before.MaxFacilityWaterSupplyCelsius
+                && after.MaxCduSupplyCelsius <= before.MaxCduSupplyCelsius
+                && after.RiskBudget <= before.RiskBudget
+                && (after.Allowed & ~before.Allowed) == EfficiencyActions.None;
+        });
+
+    [Property(MaxTest = 1000)]
+    public Property FasterBurn_NeverAllowsWarmerSetpoints() =>
+        Prop.ForAll(States.ToArbitrary(), Gen.Choose(0, 2000).ToArbitrary(), Gen.Choose(0, 2000).ToArbitrary(), (state, fast, slow) =>
+        {
+            var hotter = state with { Slos = state.Slos.Select((s, k) => k == 0 ? s with { FastBurnRate = s.FastBurnRate + (fast / 100.0), SlowBurnRate = s.SlowBurnRate + (slow / 100.0) } : s).ToList() };
+            var before = EfficiencyPolicy.Evaluate(state);
+            var after = EfficiencyPolicy.Evaluate(hotter);
+            return after.MaxFacilityWaterSupplyCelsius <= before.MaxFacilityWaterSupplyCelsius && after.MaxCduSupplyCelsius <= before.MaxCduSupplyCelsius;
+        });
+
+    [Property(MaxTest = 1000)]
+    public Property FastBurn_AlwaysFreezesAndPages() =>
+        Prop.ForAll(States.ToArbitrary(), Gen.Choose(1440, 100_000).ToArbitrary(), (state, rate) =>
+        {
+            var burning = state with { Slos = [.. state.Slos, new SloBudget("burning", 0.9, rate / 100.0, 0.5, false)] };
+            var e = EfficiencyPolicy.Evaluate(burning);
+            return e.Regime == EfficiencyRegime.Freeze && e.Allowed == EfficiencyActions.None && e.PageHuman && e.RiskBudget == 0
+                && e.MaxFacilityWaterSupplyCelsius == Defaults.SafeFacilityWaterSupplyCelsius && e.MaxCduSupplyCelsius == Defaults.SafeCduSupplyCelsius;
+        });
+
+    [Property(MaxTest = 1000)]
+    public Property Envelope_AlwaysWithinTheHardLimits() =>
+        Prop.ForAll(States.ToArbitrary(), state =>
+        {
+            var e = EfficiencyPolicy.Evaluate(state);
+            return e.MaxFacilityWaterSupplyCelsius >= Defaults.SafeFacilityWaterSupplyCelsius
+                && e.MaxFacilityWaterSupplyCelsius <= Defaults.CapFacilityWaterSupplyCelsius
+                && e.MaxFacilityWaterSupplyCelsius >= SetpointLimits.FacilityWaterMin && e.MaxFacilityWaterSupplyCelsius <= SetpointLimits.FacilityWaterMax
+                && e.MaxCduSupplyCelsius >= Defaults.SafeCduSupplyCelsius && e.MaxCduSupplyCelsius <= Defaults.CapCduSupplyCelsius
+                && e.MaxCduSupplyCelsius >= SetpointLimits.CduSupplyMin && e.MaxCduSupplyCelsius <= SetpointLimits.CduSupplyMax
+                && e.RiskBudget >= 0 && e.RiskBudget <= Defaults.MaxRiskBudget
+                && e.Headroom is >= 0 and <= 1;
+        });
+
+    [Fact]
+    public void PlentyOfBudgetAndSlowBurn_RunsAtTheCapWithEveryActionClass()
+    {
+        var e = EfficiencyPolicy.Evaluate(new BudgetState([new SloBudget("rack-inlet-envelope", 0.95, 0.2, 0.3, false)]));
+        Assert.Equal(EfficiencyRegime.Expand, e.Regime);
+        Assert.Equal(32, e.MaxFacilityWaterSupplyCelsius);
+        Assert.Equal(32, e.MaxCduSupplyCelsius);
+        Assert.Equal(EfficiencyActions.SetpointRaise | EfficiencyActions.PumpAndFanTrim | EfficiencyActions.Staging, e.Allowed);
+        Assert.Equal(0.02, e.RiskBudget, 12);
+        Assert.False(e.PageHuman);
+    }
+
+    [Fact]
+    public void HalfwayBudget_OpensHalfwayAndForbidsStagingBelowTheStagingHeadroom()
+    {
+        // 0.3 left: (0.3 - 0.25) / (0.5 - 0.25) = 0.2 headroom, so 20 + 0.2 x 12 = 22.4 °C and 28 + 0.2 x 4 = 28.8 °C.
+        var e = EfficiencyPolicy.Evaluate(new BudgetState([
+            new SloBudget("rack-inlet-envelope", 0.9, 0.5, 0.5, false),
+            new SloBudget("gpu-throttle-free", 0.3, 0.5, 0.5, false),
+        ]));
+        Assert.Equal(EfficiencyRegime.Expand, e.Regime);
+        Assert.Equal("gpu-throttle-free", e.LimitingSlo);
+        Assert.Equal(22.4, e.MaxFacilityWaterSupplyCelsius, 9);
+        Assert.Equal(28.8, e.MaxCduSupplyCelsius, 9);
+        Assert.Equal(EfficiencyActions.SetpointRaise | EfficiencyActions.PumpAndFanTrim, e.Allowed);
+    }
+
+    [Theory]
+    // A page firing, whatever the budget.
+    [InlineData(0.9, 0.1, 0.1, true)]
+    // Budget thin.
+    [InlineData(0.25, 0.1, 0.1, false)]
+    // Overspent.
+    [InlineData(-0.1, 0.1, 0.1, false)]
+    // The SRE Workbook's slower page rate over the long window.
+    [InlineData(0.9, 0.1, 6, false)]
+    public void ThinBudgetOrPage_FreezesAndPages(double remaining, double fast, double slow, bool page)
+    {
+        var e = EfficiencyPolicy.Evaluate(new BudgetState([new SloBudget("training-goodput", remaining, fast, slow, page)]));
+        Assert.Equal(EfficiencyRegime.Freeze, e.Regime);
+        Assert.True(e.PageHuman);
+        Assert.Equal(EfficiencyActions.None, e.Allowed);
+        Assert.Equal(20, e.MaxFacilityWaterSupplyCelsius);
+        Assert.Contains("training-goodput", e.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnknownBudget_HoldsTheSafeEnvelopeWithoutPaging()
+    {
+        var e = EfficiencyPolicy.Evaluate(new BudgetState([new SloBudget("power-redundancy", double.NaN, 0, 0, false)]));
+        Assert.Equal(EfficiencyRegime.Hold, e.Regime);
+        Assert.False(e.PageHuman);
+        Assert.Equal(EfficiencyActions.None, e.Allowed);
+        Assert.Equal(20, e.MaxFacilityWaterSupplyCelsius);
+    }
+
+    [Fact]
+    public void OptionsOutsideTheHardLimits_AreRefused()
+    {
+        var state = new BudgetState([new SloBudget("x", 1, 0, 0, false)]);
+        Assert.Throws<ArgumentException>(() => EfficiencyPolicy.Evaluate(state, new EfficiencyPolicyOptions { CapFacilityWaterSupplyCelsius = 50 }));
+        Assert.Throws<ArgumentException>(() => EfficiencyPolicy.Evaluate(state, new EfficiencyPolicyOptions { SafeCduSupplyCelsius = 33 }));
+        Assert.Throws<ArgumentException>(() => EfficiencyPolicy.Evaluate(state, new EfficiencyPolicyOptions { ThinBudget = 0.6 }));
+    }
+}
+
+public class SloBudgetTests
+{
+    private static Aida.Reliability.Budgets.SloStatus Status(double errorRatio, double fast, double slow, params Aida.Reliability.OpenSlo.BurnRateCondition[] firing) =>
+        new("rack-inlet-envelope", "facility-cooling", DateTimeOffset.UnixEpoch, 0.999, TimeSpan.FromDays(28),
+            new Aida.Reliability.Budgets.ErrorBudget(0.999, errorRatio),
+            new Dictionary<TimeSpan, double> { [TimeSpan.FromHours(1)] = fast, [TimeSpan.FromHours(6)] = slow },
+            null, firing);
+
+    [Fact]
+    public void From_ReadsRemainingBudgetBurnRatesAndPages()
+    {
+        var page = Aida.Reliability.OpenSlo.BurnRateCondition.Workbook[0];
+        var b = SloBudget.From(Status(0.0004, 15, 3, page));
+        Assert.Equal(0.6, b.BudgetRemaining, 9);
+        Assert.Equal(15, b.FastBurnRate);
+        Assert.Equal(3, b.SlowBurnRate);
+        Assert.True(b.PageAlertOpen);
+        Assert.Equal(EfficiencyRegime.Freeze, EfficiencyPolicy.Evaluate(BudgetState.From([Status(0.0004, 15, 3, page)])).Regime);
+    }
+
+    [Fact]
+    public void From_NoDataIsUnknown_AndATicketIsNoPage()
+    {
+        var ticket = Aida.Reliability.OpenSlo.BurnRateCondition.Workbook[2];
+        var b = SloBudget.From(Status(double.NaN, 0, 0, ticket));
+        Assert.True(double.IsNaN(b.BudgetRemaining));
+        Assert.False(b.PageAlertOpen);
+        Assert.Equal(EfficiencyRegime.Hold, EfficiencyPolicy.Evaluate(BudgetState.From([Status(double.NaN, 0, 0, ticket)])).Regime);
+    }
+}
