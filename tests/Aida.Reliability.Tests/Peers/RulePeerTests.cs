@@ -119,7 +119,8 @@ public sealed class RulePeerTests(ITestOutputHelper output)
         Assert.Contains(await AlertsAsync(alertmanager.BaseUrl), a => a["condition"] == "page-slow-burn");
     }
 
-    private static async Task<List<Dictionary<string, string>>> AlertsAsync(Uri baseUrl)
+    /// <summary>The labels of every active alert in Alertmanager (<c>GET /api/v2/alerts</c>).</summary>
+    internal static async Task<List<Dictionary<string, string>>> AlertsAsync(Uri baseUrl)
     {
         using var response = await Http.GetAsync(new Uri(baseUrl, "api/v2/alerts"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -152,7 +153,7 @@ public sealed class RulePeerTests(ITestOutputHelper output)
     }
 
     /// <summary>Asks a real server until it answers (these peers apply writes and evaluate rules on their own clocks).</summary>
-    private static async Task<T> PollAsync<T>(Func<Task<T?>> probe, string what, Func<string> peerOutput)
+    internal static async Task<T> PollAsync<T>(Func<Task<T?>> probe, string what, Func<string> peerOutput)
         where T : class
     {
         var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(60);
