@@ -10,7 +10,8 @@ public sealed record Site(string Name, string File, Labels Labels, IReadOnlyList
 /// <param name="Name">The entry's <c>name</c>, unique in the file.</param>
 /// <param name="Labels">The entry's <c>labels</c> (e.g. <c>asset: cdu-h1-1</c>), added to each of its readings.</param>
 /// <param name="Interval">The entry's <c>interval</c> (default 15 s): how often it polls.</param>
-/// <param name="Timeout">The entry's <c>timeout</c> (default the interval, at most 10 s): how long one request may take.</param>
+/// <param name="Timeout">The entry's <c>timeout</c> (default the interval, at least 1 s and at most 10 s): how long one
+/// request may take.</param>
 public sealed record CollectorSettings(string Name, Labels Labels, TimeSpan Interval, TimeSpan Timeout, TimeProvider Clock, Random Random);
 
 /// <summary>Builds one collector from its entry of a site file (the common fields already read into the settings);
@@ -37,6 +38,10 @@ public sealed class SiteLoader(IReadOnlyDictionary<string, CollectorFactory> typ
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(15);
 
     public static readonly TimeSpan MaxDefaultTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>The shortest default timeout: a fast poll (say every 100 ms) must not fail a device whose answer is held
+    /// up a little by a busy host.</summary>
+    public static readonly TimeSpan MinDefaultTimeout = TimeSpan.FromSeconds(1);
 
     public Site Load(string path) => Read(ConfigNode.Load(path), path);
 
@@ -65,7 +70,8 @@ public sealed class SiteLoader(IReadOnlyDictionary<string, CollectorFactory> typ
             }
 
             var interval = entry.Duration("interval", DefaultInterval, allowZero: false);
-            var timeout = entry.Duration("timeout", interval < MaxDefaultTimeout ? interval : MaxDefaultTimeout, allowZero: false);
+            var fallback = interval < MinDefaultTimeout ? MinDefaultTimeout : interval > MaxDefaultTimeout ? MaxDefaultTimeout : interval;
+            var timeout = entry.Duration("timeout", fallback, allowZero: false);
             var settings = new CollectorSettings(collectorName, ReadLabels(entry, "labels"), interval, timeout, clock, new Random(HashCode.Combine(seed, i)));
             collectors.Add(factory(entry, settings));
             entry.RejectUnknown();

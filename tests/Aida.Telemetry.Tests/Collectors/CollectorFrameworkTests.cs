@@ -110,6 +110,17 @@ public class CollectorFrameworkTests
         Assert.Contains("labels.1bad", label.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void SiteFile_DefaultTimeout_IsTheInterval_WithinOneToTenSeconds()
+    {
+        // Regression: at --speed 100 the twin's site polls every 100 ms, and a 100 ms timeout failed confirmed writes
+        // whenever the host was busy.
+        var seen = new List<CollectorSettings>();
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { ["test"] = (e, s) => { seen.Add(s); return new ThrowingCollector(s.Name); } }, TimeProvider.System);
+        loader.Parse("site: s1\ncollectors:\n  - {type: test, name: a, interval: 100ms}\n  - {type: test, name: b, interval: 5s}\n  - {type: test, name: c, interval: 1m}\n  - {type: test, name: d, interval: 100ms, timeout: 50ms}\n", "site.yaml");
+        Assert.Equal([TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50)], seen.Select(s => s.Timeout));
+    }
+
     private sealed class ThrowingCollector(string name = "flaky") : ICollector
     {
         private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
