@@ -213,17 +213,7 @@ public static class RemoteWriteReceiverExtensions
             var status = statuses.AsSpan(0, count);
             var timestamps = request.Timestamps;
             var values = request.Values;
-            if (appender is Tsdb store)
-            {
-                store.AppendBatch(series, timestamps, values, status);
-            }
-            else
-            {
-                for (var k = 0; k < count; k++)
-                {
-                    status[k] = appender.Append(series[k], timestamps[k], values[k]);
-                }
-            }
+            appender.AppendBatch(series, timestamps, values, status);
 
             var tally = new AppendTally();
             for (var k = 0; k < count; k++)

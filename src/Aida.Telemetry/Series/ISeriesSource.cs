@@ -20,6 +20,27 @@ public interface ISampleAppender
 
     /// <summary>Appends one sample to a series. Out-of-order and conflicting duplicates are refused as Prometheus does.</summary>
     AppendStatus Append(int series, long timestampMs, double value);
+
+    /// <summary>Appends samples in order, <c>series[i]</c> taking <c>(timestampsMs[i], values[i])</c>, each with
+    /// <see cref="Append"/>'s rules; <paramref name="statuses"/>, when not empty, receives each sample's outcome. A store
+    /// overrides it to take the whole batch at once.</summary>
+    /// <returns>How many samples were stored.</returns>
+    int AppendBatch(ReadOnlySpan<int> series, ReadOnlySpan<long> timestampsMs, ReadOnlySpan<double> values, Span<AppendStatus> statuses)
+    {
+        var stored = 0;
+        for (var i = 0; i < series.Length; i++)
+        {
+            var status = Append(series[i], timestampsMs[i], values[i]);
+            if (!statuses.IsEmpty)
+            {
+                statuses[i] = status;
+            }
+
+            stored += status == AppendStatus.Ok ? 1 : 0;
+        }
+
+        return stored;
+    }
 }
 
 public enum AppendStatus
