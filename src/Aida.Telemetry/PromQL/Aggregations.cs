@@ -23,8 +23,33 @@ internal static class Aggregations
 
     public static List<VectorSample> Aggregate(Evaluator ev, AggregateExpr a, long ts)
     {
-        var vec = ev.EvalVector(a.Inner, ts);
         var op = a.Op;
+
+        // Over a range function computed in step blocks, read the step's column in place: no vector per step, and each
+        // row's group key computed once per block. The same samples in the same order as the vector path.
+        var block = a.Inner is CallExpr call && op != TokenKind.CountValues ? Functions.StepBlockAt(ev, call, ts) : null;
+        var keepName = block is not null && Functions.KeepsName((CallExpr)a.Inner);
+        if (block is not null && !(keepName ? block.Unique : block.UniqueWithoutName))
+        {
+            // Duplicate label sets: the vector path raises the error.
+            block = null;
+        }
+
+        var vec = block is null ? ev.EvalVector(a.Inner, ts) : null;
+        var column = 0;
+        Labels[] rowLabels = [];
+        Labels[]? rowKeys = null;
+        if (block is not null)
+        {
+            column = block.StepOf(ts, ev.GridStep);
+            ev.CountSamples(block.StepSamples[column]);
+            rowLabels = keepName ? block.Labels : block.NoName;
+            if (a.Without || a.Grouping.Count > 0)
+            {
+                rowKeys = GroupKeys(block, a, rowLabels);
+            }
+        }
+
         double param = 0;
         string? valueLabel = null;
         long k = 0;
@@ -62,15 +87,36 @@ internal static class Aggregations
             }
         }
 
+        if (block is not null && op == TokenKind.Sum && !a.Without && grouping.Count == 0)
+        {
+            return SumColumn(block, a, column);
+        }
+
         var groups = new Dictionary<Labels, Group>();
         var order = new List<Group>();
 
         // Without by/without labels every sample falls in one group: no key to compute or look up.
         var oneGroup = !a.Without && grouping.Count == 0;
         Group? single = null;
-        foreach (var s0 in vec)
+        var inputs = vec?.Count ?? block!.Series;
+        for (var index = 0; index < inputs; index++)
         {
-            var s = s0;
+            VectorSample s;
+            if (vec is not null)
+            {
+                s = vec[index];
+            }
+            else
+            {
+                var cell = block!.Cell(index, column);
+                if (!block.Present[cell])
+                {
+                    continue;
+                }
+
+                s = new VectorSample(rowLabels[index], block.Values[cell]);
+            }
+
             if (valueLabel is not null)
             {
                 s = new VectorSample(s.Metric.With(valueLabel, GoFloat.FormatF(s.Value)), s.Value);
@@ -85,7 +131,7 @@ internal static class Aggregations
             }
             else
             {
-                key = a.Without ? LabelOps.Remove(s.Metric, grouping, alsoName: true) : LabelOps.Keep(s.Metric, grouping);
+                key = rowKeys is not null ? rowKeys[index] : GroupKey(a, grouping, s.Metric);
                 groups.TryGetValue(key, out g);
             }
 
@@ -236,6 +282,59 @@ internal static class Aggregations
         }
 
         return result;
+    }
+
+    /// <summary><c>sum</c> without grouping over a step block's column: the vector path's additions in its order. The
+    /// sums of every step of the block are computed on the first step, tile by tile (each step's rows still added in row
+    /// order), so the block is read sequentially rather than one cache line per tile per step.</summary>
+    private static List<VectorSample> SumColumn(Evaluator.StepBlock block, AggregateExpr a, int column)
+    {
+        if (!block.Sums.TryGetValue(a, out var sums))
+        {
+            sums = (new double[block.Steps], new bool[block.Steps]);
+            var (values, any) = sums;
+            const int Tile = Evaluator.StepBlock.TileRows;
+            for (var tile = 0; tile * Tile < block.Series; tile++)
+            {
+                var rows = Math.Min(Tile, block.Series - (tile * Tile));
+                for (var k = 0; k < block.Steps; k++)
+                {
+                    var cell = block.Cell(tile * Tile, k);
+                    for (var j = 0; j < rows; j++)
+                    {
+                        if (block.Present[cell + j])
+                        {
+                            values[k] = any[k] ? values[k] + block.Values[cell + j] : block.Values[cell + j];
+                            any[k] = true;
+                        }
+                    }
+                }
+            }
+
+            block.Sums[a] = sums;
+        }
+
+        return sums.Any[column] ? [new VectorSample(Labels.Empty, sums.Values[column])] : [];
+    }
+
+    private static Labels GroupKey(AggregateExpr a, IReadOnlyList<string> grouping, Labels metric) =>
+        a.Without ? LabelOps.Remove(metric, grouping, alsoName: true) : LabelOps.Keep(metric, grouping);
+
+    /// <summary>Each row's group key for <paramref name="a"/> over <paramref name="block"/>, computed on first use.</summary>
+    private static Labels[] GroupKeys(Evaluator.StepBlock block, AggregateExpr a, Labels[] rowLabels)
+    {
+        if (!block.GroupKeys.TryGetValue(a, out var keys))
+        {
+            keys = new Labels[block.Series];
+            for (var row = 0; row < keys.Length; row++)
+            {
+                keys[row] = GroupKey(a, a.Grouping, rowLabels[row]);
+            }
+
+            block.GroupKeys[a] = keys;
+        }
+
+        return keys;
     }
 
     private static bool TopLess(double a, double b) => double.IsNaN(a) || a < b;

@@ -63,43 +63,92 @@ internal sealed class Evaluator : IDisposable
     public StepBlock? CachedStepBlock(CallExpr call, long ts) =>
         _stepBlocks.TryGetValue(call, out var block) && block.Holds(ts, _gridStep) ? block : null;
 
-    public void CacheStepBlock(CallExpr call, StepBlock block) => _stepBlocks[call] = block;
+    public void CacheStepBlock(CallExpr call, StepBlock block)
+    {
+        if (_stepBlocks.TryGetValue(call, out var previous))
+        {
+            previous.Release();
+        }
+
+        _stepBlocks[call] = block;
+    }
 
     /// <summary>A range function's results for a run of consecutive steps, computed series by series (each series' samples
     /// read in one sequential pass instead of one window per step across all series, which is bound by memory latency).
-    /// Layout: step-major, <c>Values[step * Capacity + series]</c>, so each step reads one contiguous column.</summary>
-    internal sealed class StepBlock(long firstTs, int steps, int series)
+    /// Layout: tiles of <see cref="TileRows"/> series, step-major inside a tile (<see cref="Cell"/>): a series writes its
+    /// steps to consecutive cache lines, and a step's column reads one line per tile. The arrays are pooled: the
+    /// evaluator gives them back when it replaces the block or is disposed.</summary>
+    internal sealed class StepBlock
     {
-        public long FirstTs { get; } = firstTs;
+        /// <summary>Series per tile: eight doubles fill one 64-byte cache line.</summary>
+        public const int TileRows = 8;
 
-        public int Steps { get; } = steps;
+        public StepBlock(long firstTs, int steps, int series)
+        {
+            FirstTs = firstTs;
+            Steps = steps;
+            Capacity = series;
+            Labels = new Labels[series];
+            NoName = new Labels[series];
+            var cells = (long)((series + TileRows - 1) / TileRows) * TileRows * steps;
+            Values = System.Buffers.ArrayPool<double>.Shared.Rent((int)Math.Max(1, cells));
+            Present = System.Buffers.ArrayPool<bool>.Shared.Rent((int)Math.Max(1, cells));
+            Present.AsSpan(0, (int)cells).Clear();
+            StepSamples = new long[steps];
+            PresentCount = new int[steps];
+        }
+
+        public long FirstTs { get; }
+
+        public int Steps { get; }
 
         /// <summary>The most series the block can hold.</summary>
-        public int Capacity { get; } = series;
+        public int Capacity { get; }
 
         /// <summary>How many series rows are filled (at most <see cref="Capacity"/>).</summary>
         public int Series { get; set; }
 
         /// <summary>Each row's labels, and the same without the metric name.</summary>
-        public Labels[] Labels { get; } = new Labels[series];
+        public Labels[] Labels { get; }
 
-        public Labels[] NoName { get; } = new Labels[series];
+        public Labels[] NoName { get; }
 
-        public double[] Values { get; } = new double[(long)series * steps];
+        /// <summary>Results, at <see cref="Cell"/>; meaningful where <see cref="Present"/> is set.</summary>
+        public double[] Values { get; }
 
-        public bool[] Present { get; } = new bool[(long)series * steps];
+        public bool[] Present { get; }
 
         /// <summary>Per step, the samples its windows held (what <see cref="CountSamples"/> is charged with).</summary>
-        public long[] StepSamples { get; } = new long[steps];
+        public long[] StepSamples { get; }
 
         /// <summary>Per step, how many series have a result.</summary>
-        public int[] PresentCount { get; } = new int[steps];
+        public int[] PresentCount { get; }
 
         public bool Unique { get; set; }
 
         public bool UniqueWithoutName { get; set; }
 
+        /// <summary>Per aggregation reading this block's columns, each row's grouping labels (computed once per block,
+        /// not once per step).</summary>
+        public Dictionary<AggregateExpr, Labels[]> GroupKeys { get; } = [];
+
+        /// <summary>Per <c>sum</c> without grouping over this block, every step's sum and whether any row had a result.</summary>
+        public Dictionary<AggregateExpr, (double[] Values, bool[] Any)> Sums { get; } = [];
+
+        /// <summary>Where series <paramref name="row"/>'s result for step <paramref name="k"/> lives.</summary>
+        public int Cell(int row, int k) => ((((row / TileRows) * Steps) + k) * TileRows) + (row % TileRows);
+
         public bool Holds(long ts, long step) => ts >= FirstTs && (ts - FirstTs) / step < Steps;
+
+        /// <summary>The index of step <paramref name="ts"/> in the block.</summary>
+        public int StepOf(long ts, long step) => (int)((ts - FirstTs) / step);
+
+        /// <summary>Gives the arrays back to the pool; the block must not be read afterwards.</summary>
+        public void Release()
+        {
+            System.Buffers.ArrayPool<double>.Shared.Return(Values);
+            System.Buffers.ArrayPool<bool>.Shared.Return(Present);
+        }
     }
 
     /// <summary>The time a selector or subquery is evaluated at: the step's, unless an @ modifier pins it.</summary>
@@ -334,9 +383,12 @@ internal sealed class Evaluator : IDisposable
     /// <see cref="VectorSample"/>) or matrix (list of <see cref="RangeSeries"/>).</summary>
     public object EvalTop(Expr e, long ts)
     {
-        _stepSamples = 0;
+        StartStep();
         return Eval(e, ts);
     }
+
+    /// <summary>Starts counting a new step's samples against <see cref="EngineOptions.MaxSamples"/>.</summary>
+    public void StartStep() => _stepSamples = 0;
 
     public object Eval(Expr e, long ts)
     {
@@ -630,6 +682,11 @@ internal sealed class Evaluator : IDisposable
     public void Dispose()
     {
         _data.Clear();
+        foreach (var block in _stepBlocks.Values)
+        {
+            block.Release();
+        }
+
         _stepBlocks.Clear();
         foreach (var buffer in _rented)
         {

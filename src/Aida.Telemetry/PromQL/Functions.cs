@@ -318,21 +318,19 @@ internal static class Functions
         var (rangeMs, offsetMs, at) = RangeOf(matrixArg);
         var windowTs = ev.TimeOf(at, ts);
         var keepName = name == "last_over_time";
-        if (matrixArg is MatrixSelector stepped && scalarArgs.Count == 0 && ev.OnStepGrid(ts))
+        if (StepBlockAt(ev, c, ts) is { } block)
         {
             // A range query's step: read this step's column of a block computed series by series.
-            var block = ev.CachedStepBlock(c, ts) ?? BuildStepBlock(ev, c, stepped, ts);
-            var k = (int)((ts - block.FirstTs) / ev.GridStep);
+            var k = block.StepOf(ts, ev.GridStep);
             ev.CountSamples(block.StepSamples[k]);
             var column = new List<VectorSample>(block.PresentCount[k]);
             var labels = keepName ? block.Labels : block.NoName;
-            var present = block.Present.AsSpan(k * block.Capacity, block.Series);
-            var values = block.Values.AsSpan(k * block.Capacity, block.Series);
-            for (var i = 0; i < present.Length; i++)
+            for (var row = 0; row < block.Series; row++)
             {
-                if (present[i])
+                var cell = block.Cell(row, k);
+                if (block.Present[cell])
                 {
-                    column.Add(new VectorSample(labels[i], values[i]));
+                    column.Add(new VectorSample(labels[row], block.Values[cell]));
                 }
             }
 
@@ -359,11 +357,6 @@ internal static class Functions
             }
 
             var fast = new List<VectorSample>(present);
-            if (name == "avg_over_time")
-            {
-                AvgOverTimeAll(series, windows, fast);
-                return data.UniqueWithoutName ? fast : Evaluator.CheckUnique(fast);
-            }
 
             // rate, increase and delta resolved once, not by name per series.
             var extrapolated = name is "rate" or "increase" or "delta";
@@ -413,6 +406,23 @@ internal static class Functions
         return Evaluator.CheckUnique(result);
     }
 
+    /// <summary>The step block holding a range function call's results at <paramref name="ts"/>, built on first use, when
+    /// the call is computed in step blocks: its argument a matrix selector, no scalar arguments, and <paramref name="ts"/>
+    /// a step of the range query being run. Null otherwise. The caller charges <see cref="Evaluator.StepBlock.StepSamples"/>.</summary>
+    internal static Evaluator.StepBlock? StepBlockAt(Evaluator ev, CallExpr c, long ts)
+    {
+        if (c.Args.Count != 1 || c.Args[0] is not MatrixSelector ms || c.Func.Name == "absent_over_time" || !ev.OnStepGrid(ts))
+        {
+            return null;
+        }
+
+        return ev.CachedStepBlock(c, ts) ?? BuildStepBlock(ev, c, ms, ts);
+    }
+
+    /// <summary>Whether a range function's results keep the metric name (last_over_time acts like an offset; every other
+    /// range function drops it).</summary>
+    internal static bool KeepsName(CallExpr c) => c.Func.Name == "last_over_time";
+
     /// <summary>About how many results one step block holds (series times steps), so a block stays within tens of megabytes
     /// however many series are selected.</summary>
     private const int StepBlockEntries = 4 << 20;
@@ -461,10 +471,11 @@ internal static class Functions
         private readonly bool _extrapolated;
         private readonly bool _isCounter;
         private readonly bool _isRate;
-        private readonly double[] _results = new double[4];
-        private readonly int[] _lanes = new int[4];
         private Sample[] _live = [];
         private int[] _resetsUpTo = [];
+        private int[] _segmentFirst = [];
+        private double[] _segmentSums = [];
+        private double[] _segmentCompensations = [];
 
         public StepBlockBuilder(Evaluator ev, CallExpr call, MatrixSelector ms, long ts, int steps, int capacity)
         {
@@ -527,7 +538,8 @@ internal static class Functions
                 return;
             }
 
-            var resets = _extrapolated && _isCounter ? CountResets(live) : default;
+            // Most counters never reset: one scan finds that, and no window then needs the prefix of resets.
+            var resets = _extrapolated && _isCounter && HasReset(live) ? CountResets(live) : default;
             for (var k = 0; k < block.Steps; k++)
             {
                 var (start, length) = _windows[k];
@@ -540,7 +552,7 @@ internal static class Functions
 
                 // Counter-reset correction only where a reset lies between two of the window's samples.
                 var v = _extrapolated
-                    ? ExtrapolatedRate(window, _windowTimes[k], _rangeMs, _offsetMs, _isCounter && resets[start + length - 1] != resets[start], _isCounter, _isRate)
+                    ? ExtrapolatedRate(window, _windowTimes[k], _rangeMs, _offsetMs, _isCounter && !resets.IsEmpty && resets[start + length - 1] != resets[start], _isCounter, _isRate)
                     : Compute(_name, window, _stepTimes[k], _windowTimes[k], _rangeMs, _offsetMs, [], _call);
                 if (v is { } value)
                 {
@@ -565,41 +577,82 @@ internal static class Functions
             return block;
         }
 
-        /// <summary>Four windows (steps) of the series at a time, as the step-by-step path takes four series at a time.</summary>
+        /// <summary>avg_over_time of every window of the block, with <see cref="AvgOverTime"/>'s arithmetic: the sums of
+        /// whole grid segments are computed once per series and shared by the windows holding them, so each sample is added
+        /// about once rather than once per window that holds it.</summary>
         private void AddAverages(ReadOnlySpan<Sample> live, int row)
         {
-            var n = 0;
+            if (!AllModerate(live))
+            {
+                for (var k = 0; k < _block.Steps; k++)
+                {
+                    if (_windows[k].Length > 0)
+                    {
+                        Put(row, k, AvgOverTime(live.Slice(_windows[k].Start, _windows[k].Length)));
+                    }
+                }
+
+                return;
+            }
+
+            // The series' segments: _segmentFirst[s] is the index of segment s's first sample (a sentinel at the end).
+            if (_segmentFirst.Length < live.Length + 1)
+            {
+                _segmentFirst = new int[live.Length + 1];
+                _segmentSums = new double[live.Length];
+                _segmentCompensations = new double[live.Length];
+            }
+
+            var segments = 0;
+            for (var i = 0; i < live.Length;)
+            {
+                var end = SegmentEnd(live, i);
+                _segmentFirst[segments] = i;
+                (_segmentSums[segments], _segmentCompensations[segments]) = PieceSum(live[i..end]);
+                segments++;
+                i = end;
+            }
+
+            _segmentFirst[segments] = live.Length;
+            var cursor = 0;
             for (var k = 0; k < _block.Steps; k++)
             {
-                if (_windows[k].Length == 0)
+                var (from, count) = _windows[k];
+                if (count == 0)
                 {
                     continue;
                 }
 
-                _lanes[n++] = k;
-                if (n == 4)
+                var to = from + count;
+                while (cursor > 0 && _segmentFirst[cursor] > from)
                 {
-                    AvgOverTime4(Slice(live, _lanes[0]), Slice(live, _lanes[1]), Slice(live, _lanes[2]), Slice(live, _lanes[3]), _results);
-                    for (var j = 0; j < 4; j++)
-                    {
-                        Put(row, _lanes[j], _results[j]);
-                    }
-
-                    n = 0;
+                    cursor--;
                 }
-            }
 
-            for (var j = 0; j < n; j++)
-            {
-                Put(row, _lanes[j], AvgOverTime(Slice(live, _lanes[j])));
+                while (_segmentFirst[cursor + 1] <= from)
+                {
+                    cursor++;
+                }
+
+                double total = 0, compensation = 0;
+                for (var seg = cursor; seg < segments && _segmentFirst[seg] < to; seg++)
+                {
+                    var first = Math.Max(from, _segmentFirst[seg]);
+                    var last = Math.Min(to, _segmentFirst[seg + 1]);
+                    var (sum, c) = first == _segmentFirst[seg] && last == _segmentFirst[seg + 1]
+                        ? (_segmentSums[seg], _segmentCompensations[seg])
+                        : PieceSum(live[first..last]);
+                    (total, compensation) = TwoSumInc(sum, total, compensation);
+                    compensation += c;
+                }
+
+                Put(row, k, (total + compensation) / count);
             }
         }
 
-        private ReadOnlySpan<Sample> Slice(ReadOnlySpan<Sample> live, int k) => live.Slice(_windows[k].Start, _windows[k].Length);
-
         private void Put(int row, int k, double value)
         {
-            var cell = (k * _block.Capacity) + row;
+            var cell = _block.Cell(row, k);
             _block.Values[cell] = value;
             _block.Present[cell] = true;
             _block.PresentCount[k]++;
@@ -637,6 +690,20 @@ internal static class Functions
             return _live.AsSpan(0, n);
         }
 
+        /// <summary>Whether any value is below its predecessor.</summary>
+        private static bool HasReset(ReadOnlySpan<Sample> live)
+        {
+            for (var i = 1; i < live.Length; i++)
+            {
+                if (live[i].Value < live[i - 1].Value)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
         /// <summary>For each index i, how many counter resets (a value below its predecessor) lie in live[1..i].</summary>
         private ReadOnlySpan<int> CountResets(ReadOnlySpan<Sample> live)
         {
@@ -664,43 +731,6 @@ internal static class Functions
             return _resetsUpTo.AsSpan(0, live.Length);
         }
     }
-
-    /// <summary>avg_over_time over every series with samples in its window, four series at a time, appended in series order.</summary>
-    private static void AvgOverTimeAll(List<Evaluator.SelectedSeries> series, (int Start, int Length)[] windows, List<VectorSample> into)
-    {
-        Span<int> pending = stackalloc int[4];
-        Span<double> results = stackalloc double[4];
-        var k = 0;
-        for (var i = 0; i < series.Count; i++)
-        {
-            if (windows[i].Length == 0)
-            {
-                continue;
-            }
-
-            pending[k++] = i;
-            if (k < 4)
-            {
-                continue;
-            }
-
-            AvgOverTime4(WindowOf(series, windows, pending[0]), WindowOf(series, windows, pending[1]), WindowOf(series, windows, pending[2]), WindowOf(series, windows, pending[3]), results);
-            for (var j = 0; j < 4; j++)
-            {
-                into.Add(new VectorSample(series[pending[j]].NoName, results[j]));
-            }
-
-            k = 0;
-        }
-
-        for (var j = 0; j < k; j++)
-        {
-            into.Add(new VectorSample(series[pending[j]].NoName, AvgOverTime(WindowOf(series, windows, pending[j]))));
-        }
-    }
-
-    private static ReadOnlySpan<Sample> WindowOf(List<Evaluator.SelectedSeries> series, (int Start, int Length)[] windows, int i) =>
-        new(series[i].Live, windows[i].Start, windows[i].Length);
 
     private static double? Compute(string name, ReadOnlySpan<Sample> p, long ts, long windowTs, long rangeMs, long offsetMs, List<double> scalarArgs, CallExpr c) => name switch
     {
@@ -778,14 +808,15 @@ internal static class Functions
             }
         }
 
-        var durationToStart = (first.TimestampMs - rangeStart) / 1000.0;
-        var durationToEnd = (rangeEnd - last.TimestampMs) / 1000.0;
-        var sampledInterval = (last.TimestampMs - first.TimestampMs) / 1000.0;
+        var durationToStart = Seconds(first.TimestampMs - rangeStart);
+        var durationToEnd = Seconds(rangeEnd - last.TimestampMs);
+        var sampledInterval = Seconds(last.TimestampMs - first.TimestampMs);
         var averageDurationBetweenSamples = sampledInterval / (p.Length - 1);
 
-        if (isCounter && result > 0 && first.Value >= 0)
+        // A counter cannot go below zero: do not extrapolate further back than where it would have been zero. The
+        // division is skipped where the product shows (with a margin far above rounding) that zero lies further back.
+        if (isCounter && result > 0 && first.Value >= 0 && !ZeroLiesFurther(sampledInterval * first.Value, durationToStart * result))
         {
-            // A counter cannot go below zero: do not extrapolate further back than where it would have been zero.
             var durationToZero = sampledInterval * (first.Value / result);
             if (durationToZero < durationToStart)
             {
@@ -806,6 +837,14 @@ internal static class Functions
 
         return result * factor;
     }
+
+    /// <summary>Whether <c>a / r</c> (here the counter's duration to zero times its increase) is certainly above
+    /// <c>b / r</c>: products neither overflowing nor near the subnormal range, apart by far more than rounding.</summary>
+    private static bool ZeroLiesFurther(double a, double b) => double.IsFinite(a) && b > 1e-280 && a > b * (1 + 1e-9);
+
+    /// <summary>Milliseconds as seconds, as <c>ms / 1000.0</c> bit for bit: a whole number of seconds (the usual case)
+    /// is divided exactly in integers, which is several times cheaper than a floating-point division.</summary>
+    private static double Seconds(long ms) => ms % 1000 == 0 ? ms / 1000 : ms / 1000.0;
 
     private static double? InstantDelta(ReadOnlySpan<Sample> p, bool isRate)
     {
@@ -965,7 +1004,87 @@ internal static class Functions
         return resets;
     }
 
+    /// <summary>avg_over_time's grid: a window's sum adds up, in time order, the sums of its samples in each
+    /// (k·60 s, (k+1)·60 s] segment, each summed from zero with Neumaier compensation. The result depends only on the
+    /// window's samples, so a range query (whose step blocks share whole segments' sums between windows) answers bit for
+    /// bit as an instant query, however its steps are split across threads.</summary>
+    private const long AverageSegmentMs = 60_000;
+
+    /// <summary>avg_over_time of one window: the sum over <see cref="AverageSegmentMs"/> segments divided by the count,
+    /// which equals Prometheus' incremental mean within a few units in the last place. A window holding NaN, an infinity or
+    /// a value large enough for the sum to overflow takes Prometheus 2.42's incremental mean itself.</summary>
     private static double AvgOverTime(ReadOnlySpan<Sample> p)
+    {
+        if (!AllModerate(p))
+        {
+            return IncrementalMean(p);
+        }
+
+        double total = 0, compensation = 0;
+        for (var i = 0; i < p.Length;)
+        {
+            var end = SegmentEnd(p, i);
+            var (sum, c) = PieceSum(p[i..end]);
+            (total, compensation) = TwoSumInc(sum, total, compensation);
+            compensation += c;
+            i = end;
+        }
+
+        return (total + compensation) / p.Length;
+    }
+
+    /// <summary>Whether every value is finite and small enough (at most 1e300) that no sum of a day's samples overflows.</summary>
+    private static bool AllModerate(ReadOnlySpan<Sample> p)
+    {
+        foreach (var s in p)
+        {
+            if (!(Math.Abs(s.Value) <= 1e300))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The index after the last sample of <paramref name="p"/> in the grid segment of sample <paramref name="i"/>.</summary>
+    private static int SegmentEnd(ReadOnlySpan<Sample> p, int i)
+    {
+        // Segment k is (k·G, (k+1)·G]: its end is the first multiple of G at or after the timestamp.
+        var t = p[i].TimestampMs;
+        var end = (t / AverageSegmentMs * AverageSegmentMs) + (t % AverageSegmentMs > 0 ? AverageSegmentMs : 0);
+        var j = i + 1;
+        while (j < p.Length && p[j].TimestampMs <= end)
+        {
+            j++;
+        }
+
+        return j;
+    }
+
+    /// <summary>The Neumaier sum of a run of samples, from zero.</summary>
+    private static (double Sum, double C) PieceSum(ReadOnlySpan<Sample> p)
+    {
+        double sum = 0, c = 0;
+        foreach (var s in p)
+        {
+            (sum, c) = TwoSumInc(s.Value, sum, c);
+        }
+
+        return (sum, c);
+    }
+
+    /// <summary>Adds <paramref name="inc"/> to <paramref name="sum"/>, accumulating the rounding error exactly (Knuth's
+    /// TwoSum: the same compensation as <see cref="KahanInc"/>, without its data-dependent branch).</summary>
+    private static (double Sum, double C) TwoSumInc(double inc, double sum, double c)
+    {
+        var t = sum + inc;
+        var back = t - sum;
+        return (t, c + ((sum - (t - back)) + (inc - back)));
+    }
+
+    /// <summary>Prometheus 2.42's avg_over_time: the incremental mean with Neumaier compensation, one sample at a time.</summary>
+    private static double IncrementalMean(ReadOnlySpan<Sample> p)
     {
         var avg = default(AvgState);
         foreach (var s in p)
@@ -1012,79 +1131,6 @@ internal static class Functions
         }
     }
 
-    /// <summary>avg_over_time of four windows at once: each window's operations are exactly those of
-    /// <see cref="AvgOverTime"/>, in the same order, but the four independent dependency chains (each bound by the latency
-    /// of its divisions) overlap in the CPU.</summary>
-    private static void AvgOverTime4(ReadOnlySpan<Sample> p0, ReadOnlySpan<Sample> p1, ReadOnlySpan<Sample> p2, ReadOnlySpan<Sample> p3, Span<double> into)
-    {
-        AvgState a0 = default, a1 = default, a2 = default, a3 = default;
-        var n = Math.Min(Math.Min(p0.Length, p1.Length), Math.Min(p2.Length, p3.Length));
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            // The four lanes do exactly the scalar operations (IEEE division, addition and subtraction are exact per
-            // lane; both Neumaier branches are computed and one is selected). A lane whose mean became infinite needs the
-            // scalar special cases, so the vector loop stops there and the scalar states take over.
-            var mean = Vector256<double>.Zero;
-            var c = Vector256<double>.Zero;
-            var count = 0.0;
-            var inf = Vector256.Create(double.PositiveInfinity);
-            for (; i < n; i++)
-            {
-                if (Vector256.EqualsAny(Vector256.Abs(mean), inf))
-                {
-                    break;
-                }
-
-                count++;
-                var cv = Vector256.Create(count);
-                var v = Vector256.Create(p0[i].Value, p1[i].Value, p2[i].Value, p3[i].Value);
-                var inc = (v / cv) - (mean / cv);
-                var t = mean + inc;
-                var big = Vector256.GreaterThanOrEqual(Vector256.Abs(mean), Vector256.Abs(inc));
-                c += Vector256.ConditionalSelect(big, (mean - t) + inc, (inc - t) + mean);
-                mean = t;
-            }
-
-            a0 = new AvgState(mean.GetElement(0), count, c.GetElement(0));
-            a1 = new AvgState(mean.GetElement(1), count, c.GetElement(1));
-            a2 = new AvgState(mean.GetElement(2), count, c.GetElement(2));
-            a3 = new AvgState(mean.GetElement(3), count, c.GetElement(3));
-        }
-
-        for (; i < n; i++)
-        {
-            a0.Add(p0[i].Value);
-            a1.Add(p1[i].Value);
-            a2.Add(p2[i].Value);
-            a3.Add(p3[i].Value);
-        }
-
-        for (var j = n; j < p0.Length; j++)
-        {
-            a0.Add(p0[j].Value);
-        }
-
-        for (var j = n; j < p1.Length; j++)
-        {
-            a1.Add(p1[j].Value);
-        }
-
-        for (var j = n; j < p2.Length; j++)
-        {
-            a2.Add(p2[j].Value);
-        }
-
-        for (var j = n; j < p3.Length; j++)
-        {
-            a3.Add(p3[j].Value);
-        }
-
-        into[0] = a0.Result;
-        into[1] = a1.Result;
-        into[2] = a2.Result;
-        into[3] = a3.Result;
-    }
 
     private static double MinMax(ReadOnlySpan<Sample> p, bool max)
     {

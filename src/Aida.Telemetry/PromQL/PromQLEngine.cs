@@ -148,6 +148,11 @@ public sealed class PromQLEngine
         var series = new Dictionary<Labels, List<Sample>>();
         var previous = new List<(Labels Labels, List<Sample> Samples)>();
         long points = 0;
+        if (expr is CallExpr call)
+        {
+            fromMs = CopyStepBlocks(ev, call, fromMs, toMs, stepMs, series, ref points);
+        }
+
         for (var ts = fromMs; ts <= toMs; ts += stepMs)
         {
             switch (ev.EvalTop(expr, ts))
@@ -196,6 +201,53 @@ public sealed class PromQLEngine
         }
 
         return new StepSpan(series, points);
+    }
+
+    /// <summary>A range function at the top of a range query, computed in step blocks: copies each block's rows straight
+    /// into the result series (no vector per step, no lookup per point). Returns the first step left to the step-by-step
+    /// path: past <paramref name="toMs"/> when every step was copied, or where a block is not available or its label sets
+    /// collide (the step-by-step path then raises the error).</summary>
+    private long CopyStepBlocks(Evaluator ev, CallExpr call, long fromMs, long toMs, long stepMs, Dictionary<Labels, List<Sample>> series, ref long points)
+    {
+        var keepName = Functions.KeepsName(call);
+        var ts = fromMs;
+        while (ts <= toMs && Functions.StepBlockAt(ev, call, ts) is { } block && (keepName ? block.Unique : block.UniqueWithoutName))
+        {
+            var first = block.StepOf(ts, stepMs);
+            var end = (int)Math.Min(block.Steps, first + ((toMs - ts) / stepMs) + 1);
+            for (var k = first; k < end; k++)
+            {
+                ev.StartStep();
+                ev.CountSamples(block.StepSamples[k]);
+                points += block.PresentCount[k];
+            }
+
+            if (points > _options.MaxSamples)
+            {
+                throw TooManySamples();
+            }
+
+            var labels = keepName ? block.Labels : block.NoName;
+            for (var row = 0; row < block.Series; row++)
+            {
+                List<Sample>? target = null;
+                for (var k = first; k < end; k++)
+                {
+                    var cell = block.Cell(row, k);
+                    if (!block.Present[cell])
+                    {
+                        continue;
+                    }
+
+                    target ??= Append(series, labels[row], (int)Math.Min(((toMs - ts) / stepMs) + 1, MaxPresizedPoints));
+                    target.Add(new Sample(block.FirstTs + (k * stepMs), block.Values[cell]));
+                }
+            }
+
+            ts += (end - first) * stepMs;
+        }
+
+        return ts;
     }
 
     private static QueryException TooManySamples() =>

@@ -315,23 +315,38 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
             foreach (var s in Matching(matchers))
             {
                 var first = chunks.Count;
-                var capacity = 0;
                 var walk = new ChunksInRange(_blocks, s, minTimeMs, maxTimeMs);
                 while (walk.MoveNext())
                 {
                     chunks.Add(walk.CurrentIsOpen ? walk.Current.ToArray() : walk.Current);
-                    capacity += XorChunk.CountOf(walk.Current.Span);
                 }
 
-                if (capacity > 0)
+                if (chunks.Count > first)
                 {
-                    selected.Add(new SelectedChunks(s.Labels, first, chunks.Count, capacity));
+                    selected.Add(new SelectedChunks(s.Labels, first, chunks.Count, 0));
                 }
             }
         }
 
-        selected.Sort((a, b) => Labels.Compare(a.Labels, b.Labels));
-        return (selected, chunks);
+        // Outside the lock (chunks are immutable once selected, the open one copied): how many samples each series'
+        // chunks hold, and the order of the series.
+        var counted = new List<SelectedChunks>(selected.Count);
+        foreach (var sel in selected)
+        {
+            var capacity = 0;
+            for (var c = sel.FirstChunk; c < sel.EndChunk; c++)
+            {
+                capacity += XorChunk.CountOf(chunks[c].Span);
+            }
+
+            if (capacity > 0)
+            {
+                counted.Add(sel with { Capacity = capacity });
+            }
+        }
+
+        counted.Sort((a, b) => Labels.Compare(a.Labels, b.Labels));
+        return (counted, chunks);
     }
 
     /// <summary>One selected series: its labels and its chunks' index range in the select's chunk list.</summary>

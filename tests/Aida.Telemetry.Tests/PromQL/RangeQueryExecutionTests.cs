@@ -29,6 +29,12 @@ public class RangeQueryExecutionTests
         "max_over_time(rate(c[2m])[10m:1m])",
         "count(gauge > 40)",
         "predict_linear(gauge[20m], 600)",
+
+        // Aggregations read a step block's columns in place (sum without grouping over all the block's steps at once).
+        "sum(rate(c[5m]))",
+        "avg without (i) (avg_over_time(gauge[10m]))",
+        "topk(3, rate(c[5m]))",
+        "stddev by (g) (last_over_time(gauge[2m]))",
     ];
 
     [Fact]
