@@ -11,36 +11,29 @@ internal static class SampleRange
 {
     /// <summary>The increase of a counter over [start, end] in its unit; a decrease is a reset, after which the counter
     /// counts from zero (Prometheus' <c>increase</c> without extrapolation).</summary>
-    public static double CounterIncrease(IReadOnlyList<Sample> samples, long startMs, long endMs)
-    {
-        var total = 0.0;
-        Sample? previous = null;
-        foreach (var s in samples)
+    public static double CounterIncrease(IReadOnlyList<Sample> samples, long startMs, long endMs) =>
+        SumOverSteps(samples, startMs, endMs, static (p, s, from, to) =>
         {
-            if (!double.IsFinite(s.Value))
-            {
-                continue;
-            }
+            var delta = s.Value >= p.Value ? s.Value - p.Value : s.Value;
 
-            if (previous is { } p && s.TimestampMs > startMs && p.TimestampMs < endMs)
-            {
-                var delta = s.Value >= p.Value ? s.Value - p.Value : s.Value;
-
-                // Only the part of this step inside the range, assuming a steady rate between the two samples.
-                var from = Math.Max(p.TimestampMs, startMs);
-                var to = Math.Min(s.TimestampMs, endMs);
-                total += delta * (to - from) / (s.TimestampMs - p.TimestampMs);
-            }
-
-            previous = s;
-        }
-
-        return total;
-    }
+            // Only the part of this step inside the range, assuming a steady rate between the two samples.
+            return delta * (to - from) / (s.TimestampMs - p.TimestampMs);
+        });
 
     /// <summary>The integral of a gauge over [start, end] (unit x seconds), trapezoids between consecutive finite
     /// samples; gaps are bridged linearly.</summary>
-    public static double Integral(IReadOnlyList<Sample> samples, long startMs, long endMs)
+    public static double Integral(IReadOnlyList<Sample> samples, long startMs, long endMs) =>
+        SumOverSteps(samples, startMs, endMs, static (p, s, from, to) =>
+        {
+            var span = s.TimestampMs - p.TimestampMs;
+            var a = p.Value + ((s.Value - p.Value) * (from - p.TimestampMs) / span);
+            var b = p.Value + ((s.Value - p.Value) * (to - p.TimestampMs) / span);
+            return (a + b) / 2 * (to - from) / 1000.0;
+        });
+
+    /// <summary>Sums <paramref name="step"/>(previous, next, from, to) over each pair of consecutive finite samples that
+    /// overlaps [start, end], with [from, to] the overlap.</summary>
+    private static double SumOverSteps(IReadOnlyList<Sample> samples, long startMs, long endMs, Func<Sample, Sample, long, long, double> step)
     {
         var total = 0.0;
         Sample? previous = null;
@@ -53,12 +46,7 @@ internal static class SampleRange
 
             if (previous is { } p && s.TimestampMs > startMs && p.TimestampMs < endMs)
             {
-                var from = Math.Max(p.TimestampMs, startMs);
-                var to = Math.Min(s.TimestampMs, endMs);
-                var span = s.TimestampMs - p.TimestampMs;
-                var a = p.Value + ((s.Value - p.Value) * (from - p.TimestampMs) / span);
-                var b = p.Value + ((s.Value - p.Value) * (to - p.TimestampMs) / span);
-                total += (a + b) / 2 * (to - from) / 1000.0;
+                total += step(p, s, Math.Max(p.TimestampMs, startMs), Math.Min(s.TimestampMs, endMs));
             }
 
             previous = s;
