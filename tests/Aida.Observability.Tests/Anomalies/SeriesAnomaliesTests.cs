@@ -190,6 +190,22 @@ public sealed class SeriesAnomaliesTests
     }
 
     [Fact]
+    public async Task TwinsStuckReturnSensor_IsFoundStuck_WhereItFroze_AndItsNeighboursAreNot()
+    {
+        // sensor-stuck: cdu-h2-a's return temperature reading freezes at 02:00.
+        var run = TwinTelemetry.Of("faults/sensor-stuck", TimeSpan.FromHours(3));
+        var returns = await run.Query.QueryAsync("aida_cdu_return_celsius[3h]", run.End);
+
+        var stuck = returns.Series.Select(s => SeriesAnomalies.Scan(s, windowEnd: run.End))
+            .SelectMany(s => s.Anomalies).Where(a => a.Kind == AnomalyKind.Stuck).ToList();
+
+        var found = Assert.Single(stuck);
+        Assert.Equal("cdu-h2-a", found.Series.Get("asset"));
+        Assert.InRange(found.Onset, run.Start.AddHours(2).AddMinutes(-1), run.Start.AddHours(2).AddSeconds(10));
+        Assert.True(found.Detected - found.Onset <= TimeSpan.FromMinutes(5));
+    }
+
+    [Fact]
     public void EmptySeries_ScansToNothing()
     {
         var scan = SeriesAnomalies.Scan(new SeriesSamples(Inlet, []), windowEnd: At(10));
