@@ -97,8 +97,8 @@ internal sealed class RadixTwoFft
             throw new ArgumentException($"the FFT takes exactly {n} values");
         }
 
-        // Stage of length 2: the twiddle is 1.
-        for (var s = 0; s < n; s += 2)
+        // Stage of length 2 (the twiddle is 1), unless it is also the last stage, done below.
+        for (var s = 0; n > 2 && s < n; s += 2)
         {
             var ur = re[s];
             var ui = im[s];

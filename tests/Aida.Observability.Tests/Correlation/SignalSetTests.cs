@@ -50,6 +50,7 @@ public sealed class SignalSetTests
             var signals = SignalSet.From(set.Signals, set.MaxLag);
             var fast = signals.AllPairs();
             var naive = signals.AllPairsNaive();
+
             return fast.Length == naive.Length && fast.Zip(naive).All(p =>
                 p.First.First == p.Second.First && p.First.Second == p.Second.Second && p.First.ZeroVariance == p.Second.ZeroVariance
                 && Math.Abs(p.First.Coefficient - p.Second.Coefficient) <= 1e-9
@@ -63,6 +64,19 @@ public sealed class SignalSetTests
             var signals = SignalSet.From(set.Signals, set.MaxLag);
             return signals.CorrelateWith(0).All(c => c.Coefficients.All(r => double.IsFinite(r) && Math.Abs(r) <= 1 + 1e-12));
         });
+
+    [Fact]
+    public void AllPairs_OfTwoPointSignals_MatchTheDirectSum()
+    {
+        // Regression: with a transform of length 2 the first butterfly stage is also the last and ran twice.
+        var signals = SignalSet.From([[138.802, -64.331], [7.825, 47.657], [-460.521, 278.586]], 0);
+
+        Assert.All(signals.AllPairs().Zip(signals.AllPairsNaive()), p =>
+        {
+            Assert.Equal(p.Second.Lag, p.First.Lag);
+            Assert.Equal(p.Second.Coefficient, p.First.Coefficient, 1e-9);
+        });
+    }
 
     [Fact]
     public void Peak_NamesTheSignalThatMovedFirst_AndByHowMuch()
