@@ -1,0 +1,63 @@
+namespace Aida.Observability.Anomalies;
+
+/// <summary>Median, MAD and the quantisation step of a run of finite values.</summary>
+internal static class RobustStatistics
+{
+    /// <summary>MAD x 1.4826 estimates the standard deviation of normal data (Rousseeuw and Croux, JASA 1993).</summary>
+    public const double MadToSigma = 1.4826;
+
+    /// <summary>The median of <paramref name="values"/>; <paramref name="scratch"/> (at least as long) is overwritten.</summary>
+    public static double Median(ReadOnlySpan<double> values, Span<double> scratch)
+    {
+        var s = scratch[..values.Length];
+        values.CopyTo(s);
+        s.Sort();
+        var mid = s.Length / 2;
+        return s.Length % 2 == 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+    }
+
+    /// <summary>Mean absolute deviation x sqrt(pi/2) estimates the standard deviation of normal data (Geary 1935).</summary>
+    public const double MeanDeviationToSigma = 1.2533;
+
+    /// <summary>Median and a robust standard deviation: the larger of 1.4826 MAD and 1.2533 x the mean absolute
+    /// deviation from the median, and at least <paramref name="floor"/>.</summary>
+    /// <remarks>The MAD of a quantised reading comes in whole steps (0.1 K for a sensor with 0.2 K noise gives 0.148 K
+    /// instead of 0.2 K); the mean absolute deviation averages over the steps and does not collapse that way.</remarks>
+    public static (double Median, double Sigma) Baseline(ReadOnlySpan<double> values, Span<double> scratch, double floor)
+    {
+        var median = Median(values, scratch);
+        var deviations = scratch[..values.Length];
+        var meanDeviation = 0.0;
+        for (var i = 0; i < values.Length; i++)
+        {
+            deviations[i] = Math.Abs(values[i] - median);
+            meanDeviation += deviations[i];
+        }
+
+        meanDeviation /= values.Length;
+
+        deviations.Sort();
+        var mid = deviations.Length / 2;
+        var mad = deviations.Length % 2 == 1 ? deviations[mid] : (deviations[mid - 1] + deviations[mid]) / 2;
+        return (median, Math.Max(Math.Max(MadToSigma * mad, MeanDeviationToSigma * meanDeviation), floor));
+    }
+
+    /// <summary>The smallest non-zero step between consecutive values (a quantised sensor's resolution), or 0 when the
+    /// values never change.</summary>
+    public static double Quantum(ReadOnlySpan<double> values)
+    {
+        var quantum = double.PositiveInfinity;
+        for (var i = 1; i < values.Length; i++)
+        {
+            var d = Math.Abs(values[i] - values[i - 1]);
+
+            // Below 1e-9 of the value is floating-point noise of a quantised reading, not a step.
+            if (d > 1e-9 * Math.Max(1, Math.Abs(values[i])) && d < quantum)
+            {
+                quantum = d;
+            }
+        }
+
+        return double.IsPositiveInfinity(quantum) ? 0 : quantum;
+    }
+}

@@ -1,0 +1,234 @@
+using Aida.Observability.Anomalies;
+using Aida.Telemetry.Series;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace Aida.Observability.Tests.Anomalies;
+
+public sealed class SeriesAnomaliesTests
+{
+    private static readonly DateTimeOffset Start = new(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly Labels Inlet = Labels.Metric("aida_rack_inlet_celsius", ("rack", "h1-r01"));
+
+    /// <summary>A 10 s series: 24 °C plus seeded Gaussian noise of 0.2 K, quantised to 0.1 K as the twin's RTDs are.</summary>
+    private static double[] Noisy(int count, int seed = 1, double level = 24)
+    {
+        var random = new Random(seed);
+        return [.. Enumerable.Range(0, count).Select(_ => Math.Round((level + (0.2 * Gaussian(random))) * 10) / 10)];
+    }
+
+    private static double Gaussian(Random r) => Math.Sqrt(-2 * Math.Log(1 - r.NextDouble())) * Math.Cos(2 * Math.PI * r.NextDouble());
+
+    private static SeriesSamples Series(Labels labels, double[] values, int intervalSeconds = 10) =>
+        new(labels, [.. values.Select((v, i) => new Sample(Start.AddSeconds(i * intervalSeconds).ToUnixTimeMilliseconds(), v))]);
+
+    private static DateTimeOffset At(int sample) => Start.AddSeconds(sample * 10);
+
+    [Fact]
+    public void QuietSeries_HasNoAnomalies()
+    {
+        var scan = SeriesAnomalies.Scan(Series(Inlet, Noisy(2000)));
+
+        Assert.Empty(scan.Anomalies);
+        Assert.Equal(TimeSpan.FromSeconds(10), scan.Interval);
+    }
+
+    [Fact]
+    public void Spike_IsAnOutlierAtItsSample()
+    {
+        var v = Noisy(500);
+        v[300] = 29;
+
+        var outlier = Assert.Single(SeriesAnomalies.Scan(Series(Inlet, v)).Anomalies);
+
+        Assert.Equal(AnomalyKind.Outlier, outlier.Kind);
+        Assert.Equal(At(300), outlier.Onset);
+        Assert.True(outlier.Score > 10, outlier.Evidence);
+    }
+
+    [Fact]
+    public void LevelShift_IsAChangePoint_WithItsOnsetEstimatedBeforeTheAlarm()
+    {
+        // A 0.4 K (two-sigma) rise from sample 400: too small for the outlier test, plain for CUSUM.
+        var v = Noisy(1000);
+        for (var i = 400; i < v.Length; i++)
+        {
+            v[i] += 0.4;
+        }
+
+        var shift = Assert.Single(SeriesAnomalies.Scan(Series(Inlet, v)).Anomalies, a => a.Kind == AnomalyKind.ChangePoint);
+
+        Assert.InRange(shift.Onset, At(395), At(405));
+        Assert.True(shift.Detected > shift.Onset);
+        Assert.True(shift.Detected - shift.Onset < TimeSpan.FromMinutes(5), $"{shift.Detected - shift.Onset}");
+        Assert.Contains("rose", shift.Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadingThatStopsMoving_IsStuck_FromWhereItStopped()
+    {
+        var v = Noisy(400);
+        for (var i = 200; i < 300; i++)
+        {
+            v[i] = v[199];
+        }
+
+        var stuck = Assert.Single(SeriesAnomalies.Scan(Series(Inlet, v)).Anomalies, a => a.Kind == AnomalyKind.Stuck);
+
+        // The run starts at sample 199, or a sample earlier if the noise repeated the held reading just before it.
+        Assert.InRange(stuck.Onset, At(196), At(199));
+        Assert.Equal(stuck.Onset + TimeSpan.FromSeconds(29 * 10), stuck.Detected);
+        Assert.True(stuck.Score >= 3);
+    }
+
+    [Fact]
+    public void SeriesThatNeverMoves_IsNotStuck()
+    {
+        // A status point (pumps running = 2) is flat by nature.
+        var scan = SeriesAnomalies.Scan(Series(Labels.Metric("aida_cdu_pumps_running"), [.. Enumerable.Repeat(2.0, 500)]));
+
+        Assert.Empty(scan.Anomalies);
+    }
+
+    [Fact]
+    public void FlatSeriesWithoutHistory_IsStuck_WhenItsCoupledSeriesMoves()
+    {
+        var supply = Series(Labels.Metric("aida_cdu_supply_celsius", ("asset", "cdu-1")), [.. Enumerable.Repeat(30.0, 100)]);
+        var coupledReturn = Series(Labels.Metric("aida_cdu_return_celsius", ("asset", "cdu-1")), Noisy(100, level: 37));
+
+        Assert.Empty(SeriesAnomalies.Scan(supply).Anomalies);
+        var stuck = Assert.Single(SeriesAnomalies.Scan(supply, coupled: coupledReturn).Anomalies);
+        Assert.Equal(AnomalyKind.Stuck, stuck.Kind);
+        Assert.Contains("aida_cdu_return_celsius", stuck.Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Gap_IsADropout_MeasuredInTheSeriesOwnInterval()
+    {
+        var series = Series(Inlet, Noisy(200));
+        var samples = series.Samples.Where((_, i) => i < 100 || i >= 112).ToList();
+
+        var dropout = Assert.Single(SeriesAnomalies.Scan(series with { Samples = samples }).Anomalies);
+
+        Assert.Equal(AnomalyKind.Dropout, dropout.Kind);
+        Assert.Equal(At(100), dropout.Onset);
+        Assert.Equal(At(99 + 3), dropout.Detected);
+        Assert.Equal(13, dropout.Score);
+    }
+
+    [Fact]
+    public void SeriesThatStopsBeforeTheWindowEnds_HasAnOpenDropout()
+    {
+        var scan = SeriesAnomalies.Scan(Series(Inlet, Noisy(100)), windowEnd: At(200));
+
+        var dropout = Assert.Single(scan.Anomalies);
+        Assert.Equal(At(100), dropout.Onset);
+    }
+
+    [Fact]
+    public void SeriesStartingMidWindow_ReportsItsFirstSample_AndNoDropoutBeforeIt()
+    {
+        var series = Series(Inlet, Noisy(300));
+        var late = series with { Samples = [.. series.Samples.Skip(120)] };
+
+        var scan = SeriesAnomalies.Scan(late, windowEnd: At(300));
+
+        Assert.Equal(At(120), scan.FirstSample);
+        Assert.Empty(scan.Anomalies);
+    }
+
+    [Fact]
+    public void NonFiniteSamples_AreCountedAndSkipped_NeverPropagated()
+    {
+        var v = Noisy(500);
+        v[300] = 29;
+        var clean = SeriesAnomalies.Scan(Series(Inlet, v));
+        for (var i = 55; i < 500; i += 50)
+        {
+            v[i] = i % 100 == 5 ? double.NaN : double.PositiveInfinity;
+        }
+
+        v[301] = StaleMarker.Value;
+        var scan = SeriesAnomalies.Scan(Series(Inlet, v));
+
+        Assert.Equal(10, scan.NonFiniteSamples);
+        Assert.Equal(490, scan.FiniteSamples);
+        Assert.Equal(clean.Anomalies.Select(a => (a.Kind, a.Onset)), scan.Anomalies.Select(a => (a.Kind, a.Onset)));
+        Assert.All(scan.Anomalies, a => Assert.True(double.IsFinite(a.Score)));
+    }
+
+    [Fact]
+    public void CounterThatGoesDown_IsAReset()
+    {
+        double[] energy = [0, 1e6, 2e6, 3e6, 50, 1e6 + 50];
+
+        var reset = Assert.Single(SeriesAnomalies.Scan(Series(Labels.Metric("aida_rack_energy_joules_total"), energy)).Anomalies);
+
+        Assert.Equal(AnomalyKind.CounterReset, reset.Kind);
+        Assert.Equal(At(4), reset.Onset);
+    }
+
+    [Fact]
+    public void DailyPattern_IsJudgedAgainstTheSameTimeOnEarlierDays()
+    {
+        // Every day at 08:00 the load steps up by 3 K for an hour: after two days that is normal for 08:00.
+        var v = Noisy(8640 * 3);
+        for (var i = 0; i < v.Length; i++)
+        {
+            var hour = i % 8640 / 360;
+            if (hour == 8)
+            {
+                v[i] += 3;
+            }
+        }
+
+        var outliers = SeriesAnomalies.Scan(Series(Inlet, v)).Anomalies.Where(a => a.Kind == AnomalyKind.Outlier).ToList();
+
+        Assert.Contains(outliers, a => a.Onset == At(8 * 360));
+        Assert.DoesNotContain(outliers, a => a.Onset >= At(2 * 8640));
+    }
+
+    [Fact]
+    public async Task TwinsStuckReturnSensor_IsFoundStuck_WhereItFroze_AndItsNeighboursAreNot()
+    {
+        // sensor-stuck: cdu-h2-a's return temperature reading freezes at 02:00.
+        var run = TwinTelemetry.Of("faults/sensor-stuck", TimeSpan.FromHours(3));
+        var returns = await run.Query.QueryAsync("aida_cdu_return_celsius[3h]", run.End);
+
+        var stuck = returns.Series.Select(s => SeriesAnomalies.Scan(s, windowEnd: run.End))
+            .SelectMany(s => s.Anomalies).Where(a => a.Kind == AnomalyKind.Stuck).ToList();
+
+        var found = Assert.Single(stuck);
+        Assert.Equal("cdu-h2-a", found.Series.Get("asset"));
+        Assert.InRange(found.Onset, run.Start.AddHours(2).AddMinutes(-1), run.Start.AddHours(2).AddSeconds(10));
+        Assert.True(found.Detected - found.Onset <= TimeSpan.FromMinutes(5));
+    }
+
+    [Fact]
+    public void EmptySeries_ScansToNothing()
+    {
+        var scan = SeriesAnomalies.Scan(new SeriesSamples(Inlet, []), windowEnd: At(10));
+
+        Assert.Equal(0, scan.FiniteSamples);
+        Assert.Null(scan.FirstSample);
+        Assert.Empty(scan.Anomalies);
+    }
+
+    [Fact]
+    public void BadOptions_AreRefused() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => SeriesAnomalies.Scan(Series(Inlet, Noisy(10)), new AnomalyOptions { BaselineWindow = 1 }));
+
+    private static readonly Gen<double> AnyValue = Gen.Frequency(
+        (20, Gen.Choose(-1000, 1000).Select(v => v / 10.0)),
+        (1, Gen.Elements(double.NaN, double.PositiveInfinity, double.NegativeInfinity, StaleMarker.Value)));
+
+    [Property(MaxTest = 200)]
+    public Property AnyInput_GivesFiniteScores_AndOnsetsNoLaterThanDetection() =>
+        Prop.ForAll(AnyValue.ArrayOf().ToArbitrary(), Gen.Choose(1, 5).ToArbitrary(), (values, interval) =>
+        {
+            var scan = SeriesAnomalies.Scan(Series(Inlet, values, interval), new AnomalyOptions { BaselineWindow = 5, CusumReference = 5, StuckSamples = 4 });
+            return scan.FiniteSamples + scan.NonFiniteSamples == values.Length
+                && scan.Anomalies.All(a => double.IsFinite(a.Score) && a.Onset <= a.Detected);
+        });
+}
