@@ -15,6 +15,7 @@ description: {description}
 site:
   name: leesburg-va
   weather: USA_VA_Leesburg.Exec.epw   # EnergyPlus TMYx, bundled under weather/
+  grid_carbon: VA_hourly_2022.csv   # hourly gCO2/kWh (dc-rl, MIT), bundled under carbon/
   latitude: 39.08
   longitude: -77.56
 gpu:

@@ -1,5 +1,8 @@
 using System.Net;
+using Aida.Model.Facility;
+using Aida.Observability.Derived;
 using Aida.Telemetry.Ingest;
+using Aida.Telemetry.Query;
 using Aida.Telemetry.RemoteWrite;
 using Aida.Telemetry.Series;
 using Aida.Telemetry.Storage;
@@ -18,6 +21,8 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     private WebApplication? _api;
     private RemoteWriteSender? _sender;
     private long _lastCompactHour = -1;
+    private DerivedSeriesWriter? _derived;
+    private DateTimeOffset _nextDerived;
 
     private LiveTelemetry(TimeProvider clock)
     {
@@ -41,6 +46,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
         // Samples carry plant time, which runs ahead of the wall clock at --speed above 1: the store keeps plant time.
         var live = await OpenAsync(simulator.Clock, dataDirectory, listen, remoteWrite, stdout, token);
         simulator.RecordTo(new PlantTelemetryRecorder(live.Appender!, simulator.Plant, simulator.GpuCatalog, simulator.Scenario.Factory.Site.Name));
+        live.DeriveFor(simulator.Scenario.Factory);
         return live;
     }
 
@@ -80,9 +86,30 @@ internal sealed class LiveTelemetry : IAsyncDisposable
         return live;
     }
 
-    /// <summary>Called from the run loop: cuts a block once per simulated hour.</summary>
+    /// <summary>How often a live run writes its derived metrics (PUE, load factors, headroom, carbon).</summary>
+    public static readonly TimeSpan DerivedPeriod = TimeSpan.FromMinutes(1);
+
+    /// <summary>From now on, writes <paramref name="factory"/>'s derived metrics every <see cref="DerivedPeriod"/> of
+    /// plant time (through the appender, so they are forwarded too).</summary>
+    public void DeriveFor(Factory factory)
+    {
+        if (_store is null)
+        {
+            return;
+        }
+
+        _derived = new DerivedSeriesWriter(new EmbeddedQueryEngine(_store), Appender!, factory, TelemetryRun.GridOf(factory), DerivedPeriod);
+        _nextDerived = _clock.GetUtcNow() + DerivedPeriod;
+    }
+
+    /// <summary>Called from the run loop: writes the derived metrics when due and cuts a block once per simulated hour.</summary>
     public void Tick()
     {
+        for (; _derived is not null && _nextDerived <= _clock.GetUtcNow(); _nextDerived += DerivedPeriod)
+        {
+            _derived.WriteAsync(_nextDerived).GetAwaiter().GetResult();
+        }
+
         var hour = (long)(_clock.GetUtcNow() - _started).TotalHours;
         if (_store is not null && hour != _lastCompactHour)
         {

@@ -39,8 +39,11 @@ internal static class SimulateCommand
             else
             {
                 // With telemetry kept, the pack's SLOs are judged on it before the store closes.
-                (summary, telemetry) = TelemetryRun.Run(simulator, Path.Combine(dir, "tsdb"), bar.Report,
-                    pack is null ? null : (store, sum) => SloPack.WithSlos(sum, SloPack.Evaluate(pack, store, sum, simulator.Scenario.Start)));
+                (summary, telemetry) = TelemetryRun.Run(simulator, Path.Combine(dir, "tsdb"), bar.Report, (store, sum) =>
+                {
+                    var observed = TelemetryRun.WithObserved(sum, store, simulator.Scenario.Factory, simulator.Scenario.Start);
+                    return pack is null ? observed : SloPack.WithSlos(observed, SloPack.Evaluate(pack, store, observed, simulator.Scenario.Start));
+                });
             }
 
             SummaryTable.Write(stdout, summary);

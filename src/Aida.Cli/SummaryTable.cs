@@ -39,6 +39,16 @@ internal static class SummaryTable
             rows.Add(("fault", $"{f.Kind} on {f.Asset} from {Format(f.StartSeconds / 3600, "0.##")} h to {end}"));
         }
 
+        if (s.Observed is { } o)
+        {
+            var halls = string.Join(", ", o.PartialPue.Select(h => $"{h.Key} {Format(h.Value, "0.000")}"));
+            rows.Add(("PUE from telemetry", $"{Format(o.Pue, "0.000")} ({o.PueCategory}); partial PUE {halls}; CLF {Format(o.Clf, "0.000")}, PLF {Format(o.Plf, "0.000")}"));
+            if (o.CarbonKg is { } kg)
+            {
+                rows.Add(("carbon", $"{Format(kg / 1000, "0.0")} t CO2, CUE {Format(o.CueKgPerKwh ?? double.NaN, "0.000")} kg/kWh IT"));
+            }
+        }
+
         foreach (var slo in s.Slos ?? [])
         {
             var attained = double.IsNaN(slo.Attained) ? "no data" : $"{Format(slo.Attained * 100, "0.###")} % (objective {Format(slo.Objective * 100, "0.###")} %)";

@@ -39,8 +39,13 @@ public sealed record Factory(
     }
 }
 
-/// <summary>Where the factory is: the weather file gives its climate.</summary>
-public sealed record Site(string Name, string Weather, double Latitude, double Longitude);
+/// <summary>Where the factory is: the weather file gives its climate, the grid-carbon file (hourly gCO2/kWh, bundled
+/// under <c>carbon/</c>) the carbon intensity of the power it draws.</summary>
+public sealed record Site(string Name, string Weather, double Latitude, double Longitude)
+{
+    /// <summary>The grid-carbon CSV's name or path ("" when the factory names none).</summary>
+    public string GridCarbon { get; init; } = "";
+}
 
 /// <summary>One GPU model's power and thermal parameters.</summary>
 /// <param name="ThermalResistanceKPerWatt">Junction to coolant through a clean cold plate at design flow.</param>

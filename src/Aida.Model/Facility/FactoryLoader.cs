@@ -25,7 +25,10 @@ public static class FactoryLoader
             siteNode.String("name"),
             siteNode.String("weather", ""),
             siteNode.NumberOr("latitude", 0, -90, 90),
-            siteNode.NumberOr("longitude", 0, -180, 180));
+            siteNode.NumberOr("longitude", 0, -180, 180))
+        {
+            GridCarbon = siteNode.String("grid_carbon", ""),
+        };
         siteNode.RejectUnknown();
 
         var gpuNode = root.Required("gpu");

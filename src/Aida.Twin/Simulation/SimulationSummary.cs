@@ -40,6 +40,10 @@ public sealed record SimulationSummary
     /// <summary>How each SLO of the pack fared over the run's telemetry; null when the run kept no telemetry.</summary>
     public IReadOnlyList<SloOutcome>? Slos { get; init; }
 
+    /// <summary>The derived metrics as Aida's observability computed them from the run's telemetry alone (not from the
+    /// twin's truth above); null when the run kept no telemetry.</summary>
+    public ObservedMetrics? Observed { get; init; }
+
     /// <summary>The summary as indented JSON with snake_case names and fixed rounding, byte-identical for equal runs.</summary>
     public string ToJson()
     {
@@ -126,6 +130,29 @@ public sealed record SimulationSummary
                 w.WriteEndArray();
             }
 
+            if (Observed is { } o)
+            {
+                w.WriteStartObject("observed");
+                Num(w, "pue", o.Pue, 4);
+                w.WriteString("pue_category", o.PueCategory);
+                w.WriteStartObject("partial_pue");
+                foreach (var (hall, value) in o.PartialPue)
+                {
+                    Num(w, hall, value, 4);
+                }
+
+                w.WriteEndObject();
+                Num(w, "clf", o.Clf, 4);
+                Num(w, "plf", o.Plf, 4);
+                if (o.CarbonKg is { } kg)
+                {
+                    Num(w, "carbon_kg", kg, 1);
+                    Num(w, "cue_kg_per_kwh", o.CueKgPerKwh ?? double.NaN, 4);
+                }
+
+                w.WriteEndObject();
+            }
+
             w.WriteEndObject();
         }
 
@@ -162,4 +189,8 @@ public sealed record FaultRecord(string Kind, string Asset, double StartSeconds,
 
 /// <summary>One SLO over a run: its objective, the SLI attained, the share of its window's budget the run spent and
 /// what that leaves, and how many burn-rate alerts fired.</summary>
+/// <summary>Derived metrics over a whole run from its telemetry: energy-based PUE (ISO/IEC 30134-2, with its category),
+/// partial PUE per hall, cooling and power load factors, and carbon (kgCO2 and CUE) when the site names grid data.</summary>
+public sealed record ObservedMetrics(double Pue, string PueCategory, IReadOnlyList<KeyValuePair<string, double>> PartialPue, double Clf, double Plf, double? CarbonKg, double? CueKgPerKwh);
+
 public sealed record SloOutcome(string Name, double Objective, double Attained, double BudgetConsumed, double BudgetRemaining, int AlertsFired);
