@@ -1,0 +1,287 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace Aida.Automation.Audit;
+
+/// <summary>What an audit entry records.</summary>
+public enum AuditKind
+{
+    /// <summary>A summary of what the agent saw (telemetry, incidents, budgets) when it decided.</summary>
+    Observation,
+
+    /// <summary>A decision and its reason (an action proposed, a runbook started, nothing to do).</summary>
+    Decision,
+
+    /// <summary>An actuator write or other action as sent.</summary>
+    Action,
+
+    /// <summary>What came of an action: accepted, refused by the safety envelope, unconfirmed, verified, rolled back.</summary>
+    Result,
+
+    /// <summary>An approval or rejection by a person, or an approval that expired.</summary>
+    Approval,
+
+    /// <summary>A state-changing call of the API or CLI by a person (who, what).</summary>
+    Access,
+}
+
+/// <summary>One entry of the log as stored: its place in the chain and the hash that seals it.</summary>
+/// <param name="Sequence">1, 2, 3, … with no gaps.</param>
+/// <param name="Actor">Who: <c>agent:cooling-optimiser</c>, <c>runbook:cdu-pump-failure</c>, <c>user:alice</c>.</param>
+/// <param name="Subject">What it is about: an action id, an asset, an incident.</param>
+/// <param name="Detail">Free text or JSON, stored as given.</param>
+/// <param name="PreviousHash">The hash of the entry before (64 zeros for the first).</param>
+/// <param name="Hash">SHA-256 over this entry's fields and <paramref name="PreviousHash"/>, lower-case hex.</param>
+public sealed record AuditEntry(long Sequence, DateTimeOffset At, string Actor, AuditKind Kind, string Subject, string Detail, string PreviousHash, string Hash);
+
+/// <summary>The outcome of <see cref="AuditLog.Verify"/>: intact, or the first entry where the chain breaks and why.</summary>
+public sealed record AuditVerification(long Entries, long? FirstBadSequence, string? Problem)
+{
+    public bool Intact => FirstBadSequence is null;
+}
+
+/// <summary>An append-only, hash-chained log of everything the agents observe, decide and do, in SQLite. Each entry
+/// carries the SHA-256 of its own fields and of the entry before, so editing, removing or reordering any entry breaks
+/// the chain at that point (<see cref="Verify"/>); removing entries from the end is caught against the head file
+/// written beside the database after every append (<c>FILE.head</c>: the last sequence and hash). Appends are durable
+/// when they return (SQLite WAL with <c>synchronous=FULL</c>), so a kill -9 loses no acknowledged entry.</summary>
+public sealed class AuditLog : IDisposable
+{
+    /// <summary>The previous hash of the first entry.</summary>
+    public const string Genesis = "0000000000000000000000000000000000000000000000000000000000000000";
+
+    private readonly SqliteConnection _connection;
+    private readonly TimeProvider _clock;
+    private readonly string _headPath;
+    private readonly Lock _lock = new();
+    private long _lastSequence;
+    private string _lastHash = Genesis;
+
+    /// <summary>Opens (creating when absent) the log in <paramref name="path"/>.</summary>
+    /// <exception cref="InvalidDataException">The file is not an audit log (not SQLite, or another schema).</exception>
+    public AuditLog(string path, TimeProvider clock)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        _clock = clock ?? throw new ArgumentNullException(nameof(clock));
+        Path = System.IO.Path.GetFullPath(path);
+        _headPath = Path + ".head";
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false }.ToString());
+        try
+        {
+            _connection.Open();
+            Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+            Execute("""
+                CREATE TABLE IF NOT EXISTS audit (
+                    seq INTEGER PRIMARY KEY,
+                    at TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL)
+                """);
+            using var last = Command("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+            using var reader = last.ExecuteReader();
+            if (reader.Read())
+            {
+                _lastSequence = reader.GetInt64(0);
+                _lastHash = reader.GetString(1);
+            }
+        }
+        catch (SqliteException e)
+        {
+            _connection.Dispose();
+            throw new InvalidDataException($"{Path}: not an Aida audit log ({e.Message})", e);
+        }
+    }
+
+    public string Path { get; }
+
+    /// <summary>How many entries the log holds.</summary>
+    public long Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _lastSequence;
+            }
+        }
+    }
+
+    /// <summary>Appends an entry stamped now, durably, and returns it.</summary>
+    public AuditEntry Append(string actor, AuditKind kind, string subject, string detail)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(actor);
+        ArgumentNullException.ThrowIfNull(subject);
+        ArgumentNullException.ThrowIfNull(detail);
+        lock (_lock)
+        {
+            var at = _clock.GetUtcNow();
+            var seq = _lastSequence + 1;
+            var hash = HashOf(seq, at, actor, kind, subject, detail, _lastHash);
+            using (var insert = Command("INSERT INTO audit (seq, at, actor, kind, subject, detail, prev_hash, hash) VALUES ($seq, $at, $actor, $kind, $subject, $detail, $prev, $hash)"))
+            {
+                insert.Parameters.AddWithValue("$seq", seq);
+                insert.Parameters.AddWithValue("$at", Timestamp(at));
+                insert.Parameters.AddWithValue("$actor", actor);
+                insert.Parameters.AddWithValue("$kind", kind.ToString());
+                insert.Parameters.AddWithValue("$subject", subject);
+                insert.Parameters.AddWithValue("$detail", detail);
+                insert.Parameters.AddWithValue("$prev", _lastHash);
+                insert.Parameters.AddWithValue("$hash", hash);
+                insert.ExecuteNonQuery();
+            }
+
+            var entry = new AuditEntry(seq, at, actor, kind, subject, detail, _lastHash, hash);
+            _lastSequence = seq;
+            _lastHash = hash;
+            WriteHead(seq, hash);
+            return entry;
+        }
+    }
+
+    /// <summary>Entries in order, from <paramref name="fromSequence"/>, at most <paramref name="limit"/>.</summary>
+    public IReadOnlyList<AuditEntry> Read(long fromSequence = 1, int limit = int.MaxValue)
+    {
+        lock (_lock)
+        {
+            using var select = Command("SELECT seq, at, actor, kind, subject, detail, prev_hash, hash FROM audit WHERE seq >= $from ORDER BY seq LIMIT $limit");
+            select.Parameters.AddWithValue("$from", fromSequence);
+            select.Parameters.AddWithValue("$limit", limit);
+            using var reader = select.ExecuteReader();
+            var entries = new List<AuditEntry>();
+            while (reader.Read())
+            {
+                entries.Add(ReadEntry(reader));
+            }
+
+            return entries;
+        }
+    }
+
+    /// <summary>Walks the whole chain: sequences 1, 2, 3, … without gaps, each previous hash equal to the hash before,
+    /// each hash equal to the hash of the entry's fields, and the last entry equal to the head file's.</summary>
+    public AuditVerification Verify()
+    {
+        lock (_lock)
+        {
+            using var select = Command("SELECT seq, at, actor, kind, subject, detail, prev_hash, hash FROM audit ORDER BY rowid");
+            using var reader = select.ExecuteReader();
+            var expectedSeq = 1L;
+            var previous = Genesis;
+            var count = 0L;
+            while (reader.Read())
+            {
+                AuditEntry e;
+                try
+                {
+                    e = ReadEntry(reader);
+                }
+                catch (FormatException ex)
+                {
+                    return new AuditVerification(count, expectedSeq, $"entry {expectedSeq}: unreadable field ({ex.Message})");
+                }
+
+                if (e.Sequence != expectedSeq)
+                {
+                    return new AuditVerification(count, expectedSeq, e.Sequence > expectedSeq
+                        ? $"entry {expectedSeq} is missing (the next stored is {e.Sequence})"
+                        : $"entry {e.Sequence} is out of order (expected {expectedSeq})");
+                }
+
+                if (e.PreviousHash != previous)
+                {
+                    return new AuditVerification(count, e.Sequence, $"entry {e.Sequence} does not follow entry {e.Sequence - 1} (previous hash differs)");
+                }
+
+                if (HashOf(e.Sequence, e.At, e.Actor, e.Kind, e.Subject, e.Detail, e.PreviousHash) != e.Hash)
+                {
+                    return new AuditVerification(count, e.Sequence, $"entry {e.Sequence} was altered (its hash does not match its fields)");
+                }
+
+                previous = e.Hash;
+                expectedSeq++;
+                count++;
+            }
+
+            if (ReadHead() is { } head && (head.Sequence != count || head.Hash != previous))
+            {
+                return head.Sequence > count
+                    ? new AuditVerification(count, count + 1, $"entries {count + 1} to {head.Sequence} are missing (the head file records {head.Sequence} entries)")
+                    : new AuditVerification(count, head.Sequence, $"the head file records entry {head.Sequence} with another hash than the log's");
+            }
+
+            return new AuditVerification(count, null, null);
+        }
+    }
+
+    public void Dispose()
+    {
+        _connection.Dispose();
+    }
+
+    /// <summary>SHA-256 over the fields, each length-prefixed (so no two different entries serialise alike).</summary>
+    internal static string HashOf(long seq, DateTimeOffset at, string actor, AuditKind kind, string subject, string detail, string previousHash)
+    {
+        var text = new StringBuilder();
+        foreach (var field in new[] { seq.ToString(CultureInfo.InvariantCulture), Timestamp(at), actor, kind.ToString(), subject, detail, previousHash })
+        {
+            text.Append(field.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(field).Append('\n');
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+    }
+
+    private static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    private static AuditEntry ReadEntry(SqliteDataReader r) => new(
+        r.GetInt64(0),
+        DateTimeOffset.ParseExact(r.GetString(1), "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal),
+        r.GetString(2),
+        Enum.TryParse<AuditKind>(r.GetString(3), out var kind) ? kind : throw new FormatException($"unknown kind '{r.GetString(3)}'"),
+        r.GetString(4),
+        r.GetString(5),
+        r.GetString(6),
+        r.GetString(7));
+
+    private void WriteHead(long seq, string hash)
+    {
+        var temp = _headPath + ".tmp";
+        using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            f.Write(Encoding.ASCII.GetBytes($"{seq} {hash}\n"));
+            f.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, _headPath, overwrite: true);
+    }
+
+    private (long Sequence, string Hash)? ReadHead()
+    {
+        if (!File.Exists(_headPath))
+        {
+            return null;
+        }
+
+        var parts = File.ReadAllText(_headPath).Trim().Split(' ');
+        return parts.Length == 2 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var seq) ? (seq, parts[1]) : (-1, "");
+    }
+
+    private void Execute(string sql)
+    {
+        using var c = Command(sql);
+        c.ExecuteNonQuery();
+    }
+
+    private SqliteCommand Command(string sql)
+    {
+        var c = _connection.CreateCommand();
+        c.CommandText = sql;
+        return c;
+    }
+}

@@ -1,0 +1,135 @@
+using Aida.Automation.Audit;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Aida.Automation.Tests.Audit;
+
+/// <summary>The audit log is append-only and hash-chained: verification catches an edited, removed or reordered entry.</summary>
+public sealed class AuditLogTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "aida-audit-tests", Guid.NewGuid().ToString("N"));
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero));
+
+    private string DbPath => Path.Combine(_dir, "audit.db");
+
+    [Fact]
+    public void Appends_ChainAndVerify()
+    {
+        using var log = Filled(5);
+        var entries = log.Read();
+        Assert.Equal([1L, 2, 3, 4, 5], entries.Select(e => e.Sequence));
+        Assert.Equal(AuditLog.Genesis, entries[0].PreviousHash);
+        for (var i = 1; i < entries.Count; i++)
+        {
+            Assert.Equal(entries[i - 1].Hash, entries[i].PreviousHash);
+        }
+
+        Assert.True(log.Verify().Intact);
+        Assert.Equal(5, log.Verify().Entries);
+    }
+
+    [Fact]
+    public void EditedEntry_IsNamed()
+    {
+        Filled(5).Dispose();
+        Sql("UPDATE audit SET detail = 'pump speed 0.2' WHERE seq = 3");
+        var v = Reopen().Verify();
+        Assert.False(v.Intact);
+        Assert.Equal(3, v.FirstBadSequence);
+        Assert.Contains("entry 3 was altered", v.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RemovedEntry_IsNamed()
+    {
+        Filled(5).Dispose();
+        Sql("DELETE FROM audit WHERE seq = 2");
+        var v = Reopen().Verify();
+        Assert.Equal(2, v.FirstBadSequence);
+        Assert.Contains("entry 2 is missing", v.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReorderedEntries_AreCaught()
+    {
+        Filled(5).Dispose();
+
+        // Swap entries 2 and 3, renumbering them so the sequence still counts 1..5.
+        Sql("UPDATE audit SET seq = 100 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 100");
+        var v = Reopen().Verify();
+        Assert.Equal(2, v.FirstBadSequence);
+    }
+
+    [Fact]
+    public void RemovedTail_IsCaughtAgainstTheHeadFile()
+    {
+        Filled(5).Dispose();
+        Sql("DELETE FROM audit WHERE seq >= 4");
+        var v = Reopen().Verify();
+        Assert.Equal(4, v.FirstBadSequence);
+        Assert.Contains("entries 4 to 5 are missing", v.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reopened_ContinuesTheChain_LosingNothing()
+    {
+        Filled(3).Dispose();
+        using var log = Reopen();
+        Assert.Equal(3, log.Count);
+        var fourth = log.Append("user:alice", AuditKind.Approval, "action-7", "approved");
+        Assert.Equal(4, fourth.Sequence);
+        Assert.Equal(log.Read(3, 1)[0].Hash, fourth.PreviousHash);
+        Assert.True(log.Verify().Intact);
+    }
+
+    [Fact]
+    public void ConcurrentAppends_StayOneChain()
+    {
+        using var log = new AuditLog(DbPath, _clock);
+        Parallel.For(0, 200, i => log.Append($"agent:{i % 4}", AuditKind.Decision, $"s{i}", "{}"));
+        Assert.Equal(200, log.Count);
+        Assert.True(log.Verify().Intact);
+    }
+
+    [Fact]
+    public void NotAnAuditLog_IsAClearError()
+    {
+        Directory.CreateDirectory(_dir);
+        File.WriteAllText(DbPath, "this is not a database, just text that is long enough to look like a header of some kind");
+        var e = Assert.Throws<InvalidDataException>(() => new AuditLog(DbPath, _clock));
+        Assert.Contains("not an Aida audit log", e.Message, StringComparison.Ordinal);
+        Assert.Contains(DbPath, e.Message, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    private AuditLog Filled(int n)
+    {
+        var log = new AuditLog(DbPath, _clock);
+        for (var i = 1; i <= n; i++)
+        {
+            _clock.Advance(TimeSpan.FromSeconds(10));
+            log.Append("agent:cooling-optimiser", i % 2 == 0 ? AuditKind.Action : AuditKind.Decision, $"cdu-h1-a/supply_setpoint", $"{{\"value\": {30 + i}}}");
+        }
+
+        return log;
+    }
+
+    private AuditLog Reopen() => new(DbPath, _clock);
+
+    private void Sql(string sql)
+    {
+        using var c = new SqliteConnection($"Data Source={DbPath};Pooling=False");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+}
