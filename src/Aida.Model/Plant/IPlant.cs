@@ -42,6 +42,10 @@ public enum WriteStatus
     /// <summary>A plant over the network sent the write, but the device did not confirm it: no answer, an error
     /// response, or a different value read back.</summary>
     Unconfirmed,
+
+    /// <summary>Refused before it reached the plant: outside the safety envelope (hard limits, step and rate limits,
+    /// blast radius, interlocks) or the efficiency envelope of the error-budget policy.</summary>
+    Refused,
 }
 
 public readonly record struct WriteResult(WriteStatus Status, string Message)

@@ -1,0 +1,226 @@
+using System.Globalization;
+using Aida.Model.Facility;
+using Aida.Model.Plant;
+using Aida.Model.Topology;
+using Aida.Reliability.Policy;
+
+namespace Aida.Automation.Safety;
+
+/// <summary>Whether a write may go to the plant, and why not.</summary>
+public readonly record struct SafetyVerdict(bool Allowed, string Reason)
+{
+    public static SafetyVerdict Allow { get; } = new(true, "within the envelope");
+
+    public static SafetyVerdict Refuse(string reason) => new(false, reason);
+}
+
+/// <summary>The actuator state a verdict is judged against: each actuator's commanded value (NaN: not known), a value
+/// it may be at instead (a write the plant did not confirm: it may or may not have taken effect; NaN when none), and
+/// how much it changed over the last minute.</summary>
+public interface IActuatorState
+{
+    double Commanded(string actuator);
+
+    double Unconfirmed(string actuator);
+
+    double ChangedLastMinute(string actuator);
+}
+
+/// <summary>Judges one actuator write against the safety envelope (the spec's hard limits, step and rate limits,
+/// blast radius and interlocks, and the plant's own range) and, for moves toward efficiency, the efficiency envelope
+/// of the error-budget policy. Pure: it reads the state it is given and changes nothing.</summary>
+public sealed class SafetyEnvelope
+{
+    private readonly Dictionary<string, int> _racksServed = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _chillers;
+    private readonly Dictionary<string, string> _crahHall;
+    private readonly List<string> _halls;
+    private readonly List<string> _racks;
+
+    public SafetyEnvelope(SafetyEnvelopeSpec spec, Factory factory)
+    {
+        Spec = spec ?? throw new ArgumentNullException(nameof(spec));
+        ArgumentNullException.ThrowIfNull(factory);
+        _chillers = new HashSet<string>(factory.Cooling.Chillers.Select(c => c.Id), StringComparer.Ordinal);
+        _crahHall = factory.Cooling.Crahs.ToDictionary(c => c.Id, c => c.Hall, StringComparer.Ordinal);
+        _halls = [.. factory.Halls.Select(h => h.Id)];
+        _racks = [.. factory.Racks.Select(r => r.Id)];
+        var racks = new HashSet<string>(_racks, StringComparer.Ordinal);
+        var topology = TopologyGraph.Build(factory);
+        foreach (var asset in topology.AssetKinds.Keys)
+        {
+            var served = topology.Downstream(asset, EdgeKind.Cools).Concat(topology.Downstream(asset, EdgeKind.Feeds)).Where(racks.Contains).Distinct(StringComparer.Ordinal).Count();
+            _racksServed[asset] = racks.Contains(asset) ? Math.Max(1, served) : served;
+        }
+
+        // Plant-wide settings act on every rack.
+        _racksServed["economiser"] = _racks.Count;
+        DesignState = DesignStateOf(factory);
+    }
+
+    public SafetyEnvelopeSpec Spec { get; }
+
+    /// <summary>The on/off actuators' values in the factory's design state (units not on standby enabled, no rack
+    /// isolated, the economiser enabled): where the interlocks start from before any write is known.</summary>
+    public IReadOnlyDictionary<string, double> DesignState { get; }
+
+    /// <summary>How many racks an asset's actuators act on (its blast radius).</summary>
+    public int RacksServed(string asset) => _racksServed.GetValueOrDefault(asset);
+
+    public SafetyVerdict Check(ActuatorInfo actuator, double value, IActuatorState state, EfficiencyEnvelope? efficiency)
+    {
+        ArgumentNullException.ThrowIfNull(actuator);
+        ArgumentNullException.ThrowIfNull(state);
+        var name = actuator.Name;
+        if (!double.IsFinite(value))
+        {
+            return SafetyVerdict.Refuse($"{name}: {Text(value)} is not a finite value");
+        }
+
+        if (value < actuator.Min || value > actuator.Max)
+        {
+            return SafetyVerdict.Refuse($"{name}: {Text(value)} {actuator.Unit} is outside the actuator's range [{Text(actuator.Min)}, {Text(actuator.Max)}]");
+        }
+
+        var current = state.Commanded(name);
+        if (Spec.RuleFor(name) is { } rule)
+        {
+            var where = $"{Spec.Source}:{rule.Line} ({rule.Pattern})";
+            if (rule.Min is { } min && value < min)
+            {
+                return SafetyVerdict.Refuse($"{name}: {Text(value)} {actuator.Unit} is below the envelope's minimum {Text(min)} ({where})");
+            }
+
+            if (rule.Max is { } max && value > max)
+            {
+                return SafetyVerdict.Refuse($"{name}: {Text(value)} {actuator.Unit} is above the envelope's maximum {Text(max)} ({where})");
+            }
+
+            // After an unconfirmed write the actuator may be at either value: the step must be safe from both.
+            var step = Math.Max(double.IsNaN(current) ? 0 : Math.Abs(value - current), double.IsNaN(state.Unconfirmed(name)) ? 0 : Math.Abs(value - state.Unconfirmed(name)));
+            if (rule.MaxStep is { } maxStep && step > maxStep + 1e-9)
+            {
+                return SafetyVerdict.Refuse($"{name}: a step of {Text(step)} {actuator.Unit} from {Text(current)} exceeds the envelope's {Text(maxStep)} per write ({where})");
+            }
+
+            if (rule.MaxChangePerMinute is { } rate && state.ChangedLastMinute(name) + step > rate + 1e-9)
+            {
+                return SafetyVerdict.Refuse($"{name}: {Text(state.ChangedLastMinute(name) + step)} {actuator.Unit} of change within a minute exceeds the envelope's {Text(rate)} ({where})");
+            }
+
+            if (rule.MaxBlastRadiusRacks is { } blast && RacksServed(actuator.Asset) > blast)
+            {
+                return SafetyVerdict.Refuse($"{name}: {actuator.Asset} serves {RacksServed(actuator.Asset)} racks, above the envelope's blast radius of {blast} ({where})");
+            }
+        }
+
+        if (Interlock(name, value, state) is { } broken)
+        {
+            return SafetyVerdict.Refuse($"{name}: {broken} ({Spec.Source}, interlocks)");
+        }
+
+        return efficiency is null ? SafetyVerdict.Allow : Efficiency(actuator, value, current, efficiency);
+    }
+
+    /// <summary>The interlock the plant would break with <paramref name="actuator"/> at <paramref name="value"/>, or null.</summary>
+    private string? Interlock(string actuator, double value, IActuatorState state)
+    {
+        // Worst case over what each actuator may be at (its commanded value, or an unconfirmed write's): a unit counts
+        // as running only if it runs either way, a rack as isolated if it may be.
+        bool On(string name) => name == actuator ? value >= 0.5 : Known(state, name) >= 0.5 && !(state.Unconfirmed(name) < 0.5);
+        bool MaybeOn(string name) => name == actuator ? value >= 0.5 : Known(state, name) >= 0.5 || state.Unconfirmed(name) >= 0.5;
+
+        var rules = Spec.Interlocks;
+        if (actuator.EndsWith("/enable", StringComparison.Ordinal) || actuator == "economiser/enable")
+        {
+            var economiser = On("economiser/enable");
+            var chillers = _chillers.Count(c => On(c + "/enable"));
+            if (!economiser && chillers < rules.MinChillersWithoutEconomiser)
+            {
+                return $"would leave {chillers} chiller(s) enabled with the economiser off (at least {rules.MinChillersWithoutEconomiser} required)";
+            }
+
+            foreach (var hall in _halls)
+            {
+                var crahs = _crahHall.Where(kv => kv.Value == hall).Count(kv => On(kv.Key + "/enable"));
+                if (crahs < rules.MinCrahsPerHall && _crahHall.ContainsValue(hall))
+                {
+                    return $"would leave {crahs} CRAH(s) enabled in {hall} (at least {rules.MinCrahsPerHall} required)";
+                }
+            }
+        }
+
+        if (actuator.EndsWith("/isolate", StringComparison.Ordinal))
+        {
+            var isolated = _racks.Count(r => MaybeOn(r + "/isolate"));
+            if (isolated > rules.MaxRacksIsolated)
+            {
+                return $"would isolate {isolated} racks at once (at most {rules.MaxRacksIsolated})";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Moves toward efficiency need the efficiency envelope's leave; moves back toward safety never do.</summary>
+    private static SafetyVerdict Efficiency(ActuatorInfo actuator, double value, double current, EfficiencyEnvelope e)
+    {
+        var name = actuator.Name;
+        var raising = double.IsNaN(current) || value > current;
+        var lowering = double.IsNaN(current) ? value < actuator.Max : value < current;
+        if (name.EndsWith("/supply_setpoint", StringComparison.Ordinal) && raising && (actuator.Asset == "facility-water" || actuator.Asset.StartsWith("cdu", StringComparison.Ordinal)))
+        {
+            var cap = actuator.Asset == "facility-water" ? e.MaxFacilityWaterSupplyCelsius : e.MaxCduSupplyCelsius;
+            if (value > cap + 1e-9)
+            {
+                return SafetyVerdict.Refuse($"{name}: {Text(value)} °C is above the efficiency envelope's {Text(cap)} °C ({e.Regime}: {e.Reason})");
+            }
+
+            if (!e.Allowed.HasFlag(EfficiencyActions.SetpointRaise) && !double.IsNaN(current))
+            {
+                return SafetyVerdict.Refuse($"{name}: raising setpoints is not allowed now ({e.Regime}: {e.Reason})");
+            }
+        }
+
+        if ((name.EndsWith("/pump_speed", StringComparison.Ordinal) || name.EndsWith("/fan_speed", StringComparison.Ordinal)) && lowering && !e.Allowed.HasFlag(EfficiencyActions.PumpAndFanTrim))
+        {
+            return SafetyVerdict.Refuse($"{name}: trimming pumps and fans is not allowed now ({e.Regime}: {e.Reason})");
+        }
+
+        if (name.EndsWith("/enable", StringComparison.Ordinal) && name != "economiser/enable" && value < 0.5 && !e.Allowed.HasFlag(EfficiencyActions.Staging))
+        {
+            return SafetyVerdict.Refuse($"{name}: stopping units is not allowed now ({e.Regime}: {e.Reason})");
+        }
+
+        return SafetyVerdict.Allow;
+    }
+
+    private double Known(IActuatorState state, string name)
+    {
+        var v = state.Commanded(name);
+        return double.IsNaN(v) ? DesignState.GetValueOrDefault(name, double.NaN) : v;
+    }
+
+    private static Dictionary<string, double> DesignStateOf(Factory f)
+    {
+        var state = new Dictionary<string, double>(StringComparer.Ordinal) { ["economiser/enable"] = 1 };
+        foreach (var c in f.Cooling.Chillers)
+        {
+            state[c.Id + "/enable"] = c.Standby ? 0 : 1;
+        }
+
+        foreach (var c in f.Cooling.Crahs)
+        {
+            state[c.Id + "/enable"] = c.Standby ? 0 : 1;
+        }
+
+        foreach (var r in f.Racks)
+        {
+            state[r.Id + "/isolate"] = 0;
+        }
+
+        return state;
+    }
+
+    private static string Text(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
+}

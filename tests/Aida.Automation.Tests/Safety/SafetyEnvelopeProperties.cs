@@ -1,0 +1,102 @@
+using Aida.Automation.Safety;
+using Aida.Model.Plant;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Aida.Automation.Tests.Safety;
+
+/// <summary>Whatever an agent asks, in whatever order, with writes the plant fails to confirm: nothing outside the
+/// envelope reaches the plant. Checked against a model of the plant kept by the test, not by the guard.</summary>
+public sealed class SafetyEnvelopeProperties
+{
+    private static readonly string[] Actuators =
+    [
+        "facility-water/supply_setpoint", "cdu-h1-a/supply_setpoint", "cdu-h1-a/pump_speed", "crah-h1-1/fan_speed",
+        "economiser/enable", "chiller-1/enable", "chiller-2/enable", "chiller-3/enable",
+        "h1-a01/isolate", "h1-a02/isolate", "h1-a03/isolate", "h1-a04/isolate", "h1-a05/isolate", "h1-a06/isolate",
+        "h1-a01/gpu_power_limit",
+    ];
+
+    public static Arbitrary<(int Actuator, double Value, bool Confirmed, int Seconds)[]> Requests() =>
+        Gen.ArrayOf(
+            from a in Gen.Choose(0, Actuators.Length - 1)
+            from kind in Gen.Choose(0, 9)
+            from x in Gen.Choose(-200, 1400)
+            from fine in Gen.Choose(0, 9)
+            from ok in Gen.Frequency((4, Gen.Constant(true)), (1, Gen.Constant(false)))
+            from s in Gen.Frequency((5, Gen.Constant(0)), (2, Gen.Choose(1, 90)))
+            select (a, kind switch
+            {
+                0 => double.NaN,
+                1 => double.PositiveInfinity,
+                2 => x % 2,
+                3 => x / 10.0 + (fine / 10.0),
+                4 => 1.0 - (fine / 20.0),
+                _ => x / 40.0 + (fine / 100.0),
+            }, ok, s)).ToArbitrary();
+
+    [Property(MaxTest = 100, Arbitrary = [typeof(SafetyEnvelopeProperties)])]
+    public void NothingOutsideTheEnvelope_ReachesThePlant((int Actuator, double Value, bool Confirmed, int Seconds)[] requests)
+    {
+        var spec = SafetyEnvelopeTests.Bundled;
+        var envelope = new SafetyEnvelope(spec, SafetyEnvelopeTests.Factory);
+        var confirm = true;
+        var plant = new SafetyEnvelopeTests.RecordingPlant((_, _) => confirm ? new WriteResult(WriteStatus.Accepted, "") : new WriteResult(WriteStatus.Unconfirmed, "no answer"));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero));
+        var guarded = new GuardedPlant(plant, envelope, clock, "agent:property");
+
+        // The test's own model: every value each actuator may be at (sent writes, confirmed or not), and sent changes.
+        var possible = new Dictionary<string, HashSet<double>>(StringComparer.Ordinal);
+        foreach (var (name, v) in envelope.DesignState)
+        {
+            possible[name] = [v];
+        }
+
+        var sent = new List<(DateTimeOffset At, string Name, double Change)>();
+        foreach (var (index, value, confirmed, seconds) in requests)
+        {
+            clock.Advance(TimeSpan.FromSeconds(seconds));
+            confirm = confirmed;
+            var name = Actuators[index];
+            var info = plant.Actuators.Single(a => a.Name == name);
+            var before = plant.Writes.Count;
+            var answer = guarded.Write(info.Index, value);
+            var reached = answer.Ok || answer.Status == WriteStatus.Unconfirmed;
+            Assert.Equal(reached, answer.Status != WriteStatus.Refused);
+            if (!reached)
+            {
+                continue;
+            }
+
+            Assert.True(double.IsFinite(value) && value >= info.Min && value <= info.Max, $"{name} = {value} outside the plant's range");
+            var rule = spec.RuleFor(name);
+            Assert.True(rule?.Min is not { } min || value >= min, $"{name} = {value} below the envelope");
+            Assert.True(rule?.Max is not { } max || value <= max, $"{name} = {value} above the envelope");
+            var was = possible.GetValueOrDefault(name) ?? [];
+            var step = was.Count == 0 ? 0 : was.Max(p => Math.Abs(value - p));
+            Assert.True(rule?.MaxStep is not { } maxStep || step <= maxStep + 1e-9, $"{name}: step {step} from {string.Join('/', was)}");
+            sent.RemoveAll(c => clock.GetUtcNow() - c.At >= TimeSpan.FromMinutes(1));
+            sent.Add((clock.GetUtcNow(), name, step));
+            if (rule?.MaxChangePerMinute is { } rate)
+            {
+                // The guard counts each write's change from its last known value; the test bounds it by the worst case.
+                Assert.True(sent.Where(c => c.Name == name).Sum(c => c.Change) <= rate + (was.Count > 1 ? rule.MaxStep ?? 0 : 0) + 1e-9, $"{name}: too fast");
+            }
+
+            possible[name] = answer.Ok ? [value] : [.. was, value];
+
+            // Interlocks in the worst case of what may be in effect.
+            bool SurelyOn(string n) => possible.TryGetValue(n, out var vs) && vs.All(v => v >= 0.5);
+            bool MaybeOn(string n) => possible.TryGetValue(n, out var vs) && vs.Any(v => v >= 0.5);
+            if (!SurelyOn("economiser/enable"))
+            {
+                Assert.True(new[] { "chiller-1", "chiller-2", "chiller-3" }.Count(c => SurelyOn(c + "/enable")) >= spec.Interlocks.MinChillersWithoutEconomiser, "no chiller and no economiser");
+            }
+
+            Assert.True(SafetyEnvelopeTests.Factory.Racks.Count(r => MaybeOn(r.Id + "/isolate")) <= spec.Interlocks.MaxRacksIsolated, "too many racks isolated");
+            Assert.Equal(before + (answer.Ok ? 1 : 0), plant.Writes.Count);
+        }
+    }
+}

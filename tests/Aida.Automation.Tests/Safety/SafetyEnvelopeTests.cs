@@ -1,0 +1,163 @@
+using Aida.Automation.Audit;
+using Aida.Automation.Safety;
+using Aida.Model.Config;
+using Aida.Model.Facility;
+using Aida.Model.Plant;
+using Aida.Model.Scenarios;
+using Aida.Reliability.Policy;
+using Aida.Twin.Simulation;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Aida.Automation.Tests.Safety;
+
+/// <summary>Every write to the plant passes the safety envelope: hard limits, steps and rates, blast radius,
+/// interlocks and the efficiency envelope. A refused write never reaches the plant and is audited with its reason.</summary>
+public sealed class SafetyEnvelopeTests
+{
+    private static readonly Scenario Reference = ScenarioLoader.Load("reference");
+
+    internal static SafetyEnvelopeSpec Bundled => SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety"));
+
+    internal static Factory Factory => Reference.Factory;
+
+    [Fact]
+    public void Setpoint_OutsideTheEnvelope_IsRefused_AndThePlantKeepsItsValue()
+    {
+        var sim = new Simulator(Reference, new SimulationOptions { Duration = TimeSpan.FromMinutes(5) });
+        sim.AdvanceSteps(10);
+        var clock = new FakeTimeProvider(Reference.Start);
+        var guarded = new GuardedPlant(sim.Plant, new SafetyEnvelope(Bundled, Factory), clock, "agent:test");
+        var before = sim.Plant.ReadValue("facility-water/supply_setpoint");
+
+        var result = guarded.Write("facility-water/supply_setpoint", 40);
+        Assert.Equal(WriteStatus.Refused, result.Status);
+        Assert.Contains("above the envelope's maximum 32", result.Message, StringComparison.Ordinal);
+        Assert.Contains("envelope.yaml:6 (facility-water/supply_setpoint)", result.Message, StringComparison.Ordinal);
+        sim.AdvanceSteps(10);
+        Assert.Equal(before, sim.Plant.ReadValue("facility-water/supply_setpoint"));
+        Assert.Equal(WriteStatus.Refused, guarded.Write("facility-water/supply_setpoint", double.NaN).Status);
+    }
+
+    [Fact]
+    public void Steps_AndRates_AreLimited()
+    {
+        var plant = new RecordingPlant();
+        var clock = new FakeTimeProvider(Reference.Start);
+        var guarded = new GuardedPlant(plant, new SafetyEnvelope(Bundled, Factory), clock, "agent:test");
+        Assert.True(guarded.Write("cdu-h1-a/supply_setpoint", 30).Ok);
+
+        var big = guarded.Write("cdu-h1-a/supply_setpoint", 32);
+        Assert.Contains("a step of 2 celsius from 30 exceeds the envelope's 1 per write", big.Message, StringComparison.Ordinal);
+        Assert.True(guarded.Write("cdu-h1-a/supply_setpoint", 31).Ok);
+        var fast = guarded.Write("cdu-h1-a/supply_setpoint", 31.5);
+        Assert.Contains("within a minute exceeds the envelope's 1", fast.Message, StringComparison.Ordinal);
+
+        clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.True(guarded.Write("cdu-h1-a/supply_setpoint", 31.5).Ok);
+        Assert.Equal([30, 31, 31.5], plant.Writes.Select(w => w.Value));
+    }
+
+    [Fact]
+    public void Interlocks_KeepAChillerWithoutTheEconomiser_ACrahPerHall_AndFewIsolatedRacks()
+    {
+        var guarded = new GuardedPlant(new RecordingPlant(), new SafetyEnvelope(Bundled, Factory), new FakeTimeProvider(Reference.Start), "agent:test");
+        Assert.True(guarded.Write("economiser/enable", 0).Ok);
+        Assert.True(guarded.Write("chiller-1/enable", 0).Ok);
+        var last = guarded.Write("chiller-2/enable", 0);
+        Assert.Contains("would leave 0 chiller(s) enabled with the economiser off", last.Message, StringComparison.Ordinal);
+
+        var crahs = Factory.Cooling.Crahs.Where(c => c.Hall == "hall-1" && !c.Standby).Select(c => c.Id).ToList();
+        foreach (var c in crahs.SkipLast(1))
+        {
+            Assert.True(guarded.Write(c + "/enable", 0).Ok);
+        }
+
+        Assert.Contains("CRAH(s) enabled in hall-1", guarded.Write(crahs[^1] + "/enable", 0).Message, StringComparison.Ordinal);
+
+        var racks = Factory.Racks.Take(5).Select(r => r.Id).ToList();
+        foreach (var r in racks.Take(4))
+        {
+            Assert.True(guarded.Write(r + "/isolate", 1).Ok);
+        }
+
+        Assert.Contains("would isolate 5 racks at once", guarded.Write(racks[4] + "/isolate", 1).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EfficiencyEnvelope_FreezesRaises_ButAlwaysAllowsMovesBackToSafety()
+    {
+        var frozen = new EfficiencyEnvelope(EfficiencyRegime.Freeze, 20, 30, EfficiencyActions.None, 0, 0, true, "rack-inlet-envelope", "fast burn");
+        var guarded = new GuardedPlant(new RecordingPlant(), new SafetyEnvelope(Bundled, Factory), new FakeTimeProvider(Reference.Start), "agent:test", efficiency: () => frozen);
+        Assert.True(guarded.Write("facility-water/supply_setpoint", 20).Ok);
+        Assert.Contains("above the efficiency envelope's 20 °C (Freeze: fast burn)", guarded.Write("facility-water/supply_setpoint", 21).Message, StringComparison.Ordinal);
+        Assert.True(guarded.Write("facility-water/supply_setpoint", 19).Ok);
+        Assert.True(guarded.Write("cdu-h1-a/pump_speed", 1).Ok);
+        Assert.Contains("trimming pumps and fans is not allowed now", guarded.Write("cdu-h1-a/pump_speed", 0.9).Message, StringComparison.Ordinal);
+        Assert.Contains("stopping units is not allowed now", guarded.Write("chiller-1/enable", 0).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WritesPerMinute_AreCapped()
+    {
+        var spec = SafetyEnvelopeSpec.Parse("limits: []\nmax_writes_per_minute: 3\n");
+        var guarded = new GuardedPlant(new RecordingPlant(), new SafetyEnvelope(spec, Factory), new FakeTimeProvider(Reference.Start), "agent:test");
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(guarded.Write("cdu-h1-a/pump_speed", 1).Ok);
+        }
+
+        Assert.Contains("3 writes within a minute already", guarded.Write("cdu-h1-a/pump_speed", 1).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EveryWrite_IsAudited_WithTheRefusalReason()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "aida-safety-tests", Guid.NewGuid().ToString("N"));
+        using var audit = new AuditLog(Path.Combine(dir, "audit.db"), new FakeTimeProvider(Reference.Start));
+        var guarded = new GuardedPlant(new RecordingPlant(), new SafetyEnvelope(Bundled, Factory), new FakeTimeProvider(Reference.Start), "agent:cooling-optimiser", audit);
+        guarded.Write("facility-water/supply_setpoint", 24);
+        guarded.Write("facility-water/supply_setpoint", 50);
+        var entries = audit.Read();
+        Assert.Equal([AuditKind.Action, AuditKind.Result, AuditKind.Action, AuditKind.Result], entries.Select(e => e.Kind));
+        Assert.Equal("accepted", entries[1].Detail);
+        Assert.StartsWith("refused: facility-water/supply_setpoint: 50 celsius is outside the actuator's range", entries[3].Detail, StringComparison.Ordinal);
+        Assert.All(entries, e => Assert.Equal("agent:cooling-optimiser", e.Actor));
+    }
+
+    [Theory]
+    [InlineData("limits:\n  - {actuator: x/y, min: 30, max: 20}\n", "envelope.yaml:2: limits[0].min: min 30 is above max 20")]
+    [InlineData("limits:\n  - {actuator: x/y, max_step: -1}\n", "limits[0].max_step")]
+    [InlineData("limits:\n  - {actuator: x/y, colour: red}\n", "colour")]
+    [InlineData("limits:\n  - {actuator: x/y, min: warm}\n", "limits[0].min")]
+    [InlineData("interlocks: {}\n", "limits")]
+    public void BadEnvelope_NamesFileLineAndField(string yaml, string expected)
+    {
+        var e = Assert.Throws<ConfigException>(() => SafetyEnvelopeSpec.Parse(yaml));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A plant with the twin's actuators that records what reaches it.</summary>
+    internal sealed class RecordingPlant(Func<int, double, WriteResult>? answer = null) : IPlant
+    {
+        private static readonly IReadOnlyList<ActuatorInfo> TwinActuators = new Simulator(Reference, new SimulationOptions { Duration = TimeSpan.FromMinutes(1) }).Plant.Actuators;
+
+        public List<(string Name, double Value)> Writes { get; } = [];
+
+        public IReadOnlyList<PointInfo> Points => [];
+
+        public IReadOnlyList<ActuatorInfo> Actuators => TwinActuators;
+
+        public PointReading Read(int point) => new(double.NaN, default);
+
+        public WriteResult Write(int actuator, double value)
+        {
+            var result = answer?.Invoke(actuator, value) ?? new WriteResult(WriteStatus.Accepted, "");
+            if (result.Ok)
+            {
+                Writes.Add((Actuators[actuator].Name, value));
+            }
+
+            return result;
+        }
+    }
+}
