@@ -22,7 +22,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     private readonly string _actor;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, double> _commanded = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, double> _unconfirmed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<double>> _unconfirmed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Queue<(DateTimeOffset At, double Change)>> _changes = new(StringComparer.Ordinal);
     private readonly Queue<DateTimeOffset> _writes = new();
     private readonly Dictionary<string, int> _readback = new(StringComparer.Ordinal);
@@ -97,7 +97,13 @@ public sealed class GuardedPlant : IPlant, IActuatorState
                 }
                 else
                 {
-                    _unconfirmed[info.Name] = value;
+                    if (!_unconfirmed.TryGetValue(info.Name, out var maybe))
+                    {
+                        maybe = [];
+                        _unconfirmed[info.Name] = maybe;
+                    }
+
+                    maybe.Add(value);
                 }
 
                 if (!_changes.TryGetValue(info.Name, out var changes))
@@ -129,7 +135,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         return _envelope.DesignState.GetValueOrDefault(actuator, double.NaN);
     }
 
-    public double Unconfirmed(string actuator) => _unconfirmed.GetValueOrDefault(actuator, double.NaN);
+    public IReadOnlyList<double> Unconfirmed(string actuator) => _unconfirmed.TryGetValue(actuator, out var maybe) ? maybe : [];
 
     public double ChangedLastMinute(string actuator)
     {

@@ -14,14 +14,14 @@ public readonly record struct SafetyVerdict(bool Allowed, string Reason)
     public static SafetyVerdict Refuse(string reason) => new(false, reason);
 }
 
-/// <summary>The actuator state a verdict is judged against: each actuator's commanded value (NaN: not known), a value
-/// it may be at instead (a write the plant did not confirm: it may or may not have taken effect; NaN when none), and
-/// how much it changed over the last minute.</summary>
+/// <summary>The actuator state a verdict is judged against: each actuator's commanded value (NaN: not known), the
+/// values it may be at instead (writes the plant did not confirm since its last confirmed one: each may or may not
+/// have taken effect), and how much it changed over the last minute.</summary>
 public interface IActuatorState
 {
     double Commanded(string actuator);
 
-    double Unconfirmed(string actuator);
+    IReadOnlyList<double> Unconfirmed(string actuator);
 
     double ChangedLastMinute(string actuator);
 }
@@ -96,8 +96,12 @@ public sealed class SafetyEnvelope
                 return SafetyVerdict.Refuse($"{name}: {Text(value)} {actuator.Unit} is above the envelope's maximum {Text(max)} ({where})");
             }
 
-            // After an unconfirmed write the actuator may be at either value: the step must be safe from both.
-            var step = Math.Max(double.IsNaN(current) ? 0 : Math.Abs(value - current), double.IsNaN(state.Unconfirmed(name)) ? 0 : Math.Abs(value - state.Unconfirmed(name)));
+            // After unconfirmed writes the actuator may be at any of those values: the step must be safe from all.
+            var step = double.IsNaN(current) ? 0 : Math.Abs(value - current);
+            foreach (var maybe in state.Unconfirmed(name))
+            {
+                step = Math.Max(step, Math.Abs(value - maybe));
+            }
             if (rule.MaxStep is { } maxStep && step > maxStep + 1e-9)
             {
                 return SafetyVerdict.Refuse($"{name}: a step of {Text(step)} {actuator.Unit} from {Text(current)} exceeds the envelope's {Text(maxStep)} per write ({where})");
@@ -127,8 +131,8 @@ public sealed class SafetyEnvelope
     {
         // Worst case over what each actuator may be at (its commanded value, or an unconfirmed write's): a unit counts
         // as running only if it runs either way, a rack as isolated if it may be.
-        bool On(string name) => name == actuator ? value >= 0.5 : Known(state, name) >= 0.5 && !(state.Unconfirmed(name) < 0.5);
-        bool MaybeOn(string name) => name == actuator ? value >= 0.5 : Known(state, name) >= 0.5 || state.Unconfirmed(name) >= 0.5;
+        bool On(string name) => name == actuator ? value >= 0.5 : Known(state, name) >= 0.5 && state.Unconfirmed(name).All(v => v >= 0.5);
+        bool MaybeOn(string name) => name == actuator ? value >= 0.5 : Known(state, name) >= 0.5 || state.Unconfirmed(name).Any(v => v >= 0.5);
 
         var rules = Spec.Interlocks;
         if (actuator.EndsWith("/enable", StringComparison.Ordinal) || actuator == "economiser/enable")

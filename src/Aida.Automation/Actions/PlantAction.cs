@@ -1,0 +1,123 @@
+using System.Globalization;
+using Aida.Automation.Safety;
+using Aida.Model.Facility;
+
+namespace Aida.Automation.Actions;
+
+/// <summary>What an action does to the plant.</summary>
+public enum ActionKind
+{
+    /// <summary>Move a supply setpoint (facility water, a CDU, a CRAH).</summary>
+    SetSetpoint,
+
+    /// <summary>Set a pump or fan speed (ratio of full speed).</summary>
+    SetSpeed,
+
+    /// <summary>Start a unit held on standby (a chiller, a CRAH).</summary>
+    StartStandby,
+
+    /// <summary>Stop a running unit (a chiller, a CRAH): removes redundancy.</summary>
+    StopUnit,
+
+    /// <summary>Enable or disable the economiser (free cooling on the dry coolers).</summary>
+    SetEconomiser,
+
+    /// <summary>Cap the GPUs of a rack to a power limit (W per GPU).</summary>
+    CapGpuPower,
+
+    /// <summary>Cut a rack off its cooling and power branch (a leak, a runaway), or put it back (value 0).</summary>
+    IsolateRack,
+}
+
+/// <summary>How much harm a wrong action could do; supervised mode holds <see cref="High"/> ones for an approver.</summary>
+public enum RiskClass
+{
+    Low,
+    Medium,
+    High,
+}
+
+/// <summary>What must be true after an action, within a time, else it is rolled back: a point's reading compared with a
+/// threshold.</summary>
+/// <param name="Point">A plant point name, e.g. <c>cdu-h1-a/supply_temperature</c>.</param>
+/// <param name="Below">True: the reading must fall to or below <paramref name="Threshold"/>; false: rise to or above it.</param>
+public sealed record Verification(string Point, bool Below, double Threshold, TimeSpan Within)
+{
+    public bool IsMet(double reading) => !double.IsNaN(reading) && (Below ? reading <= Threshold : reading >= Threshold);
+
+    public override string ToString() => $"{Point} {(Below ? "<=" : ">=")} {Threshold.ToString(CultureInfo.InvariantCulture)} within {Within}";
+}
+
+/// <summary>A typed action on one asset: the actuator it writes and the value, its risk class, blast radius (racks it
+/// acts on, from the topology), whether it can be undone, and how its effect is verified.</summary>
+public sealed record PlantAction(
+    string Id,
+    ActionKind Kind,
+    string Asset,
+    string Actuator,
+    double Value,
+    RiskClass Risk,
+    bool Reversible,
+    int BlastRadiusRacks,
+    Verification? Verify,
+    string Reason);
+
+/// <summary>Builds typed actions for a factory: resolves the actuator, the risk and the blast radius, and refuses an
+/// action on an asset the factory does not have or that cannot take it.</summary>
+public sealed class ActionCatalog
+{
+    private readonly Factory _factory;
+    private readonly SafetyEnvelope _envelope;
+    private readonly HashSet<string> _chillers;
+    private readonly HashSet<string> _crahs;
+    private readonly HashSet<string> _cdus;
+    private readonly HashSet<string> _racks;
+    private int _next;
+
+    public ActionCatalog(Factory factory, SafetyEnvelope envelope)
+    {
+        _factory = factory ?? throw new ArgumentNullException(nameof(factory));
+        _envelope = envelope ?? throw new ArgumentNullException(nameof(envelope));
+        _chillers = new HashSet<string>(factory.Cooling.Chillers.Select(c => c.Id), StringComparer.Ordinal);
+        _crahs = new HashSet<string>(factory.Cooling.Crahs.Select(c => c.Id), StringComparer.Ordinal);
+        _cdus = new HashSet<string>(factory.Cooling.Cdus.Select(c => c.Id), StringComparer.Ordinal);
+        _racks = new HashSet<string>(factory.Racks.Select(r => r.Id), StringComparer.Ordinal);
+    }
+
+    /// <summary>The racks a CDU cools (for runbooks that act on "the racks of" an asset).</summary>
+    public IReadOnlyList<string> RacksOf(string asset) =>
+        _racks.Contains(asset) ? [asset] : [.. _factory.Racks.Where(r => r.Cdu == asset || r.Hall == asset).Select(r => r.Id)];
+
+    /// <summary>A new action with a fresh id (<c>A1</c>, <c>A2</c>, …).</summary>
+    /// <exception cref="ArgumentException">The asset is unknown, or the kind does not apply to it; the message names both.</exception>
+    public PlantAction Create(ActionKind kind, string asset, double value, string reason, Verification? verify = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(asset);
+        var (actuator, risk, reversible) = kind switch
+        {
+            ActionKind.SetSetpoint when asset == "facility-water" || _cdus.Contains(asset) || _crahs.Contains(asset) =>
+                ($"{asset}/supply_setpoint", asset == "facility-water" ? RiskClass.Medium : RiskClass.Low, true),
+            ActionKind.SetSpeed when asset == "facility-water" || _cdus.Contains(asset) => ($"{asset}/pump_speed", RiskClass.Low, true),
+            ActionKind.SetSpeed when _crahs.Contains(asset) => ($"{asset}/fan_speed", RiskClass.Low, true),
+            ActionKind.StartStandby when _chillers.Contains(asset) || _crahs.Contains(asset) => ($"{asset}/enable", RiskClass.Low, true),
+            ActionKind.StopUnit when _chillers.Contains(asset) || _crahs.Contains(asset) => ($"{asset}/enable", RiskClass.High, true),
+            ActionKind.SetEconomiser when asset == "economiser" => ("economiser/enable", RiskClass.Medium, true),
+            ActionKind.CapGpuPower when _racks.Contains(asset) => ($"{asset}/gpu_power_limit", RiskClass.Medium, true),
+            ActionKind.IsolateRack when _racks.Contains(asset) => ($"{asset}/isolate", RiskClass.High, false),
+            _ => throw new ArgumentException(Known(asset)
+                ? $"action {kind} does not apply to {asset}"
+                : $"action {kind}: unknown asset '{asset}' (not in factory {_factory.Name})"),
+        };
+        value = kind switch
+        {
+            ActionKind.StartStandby => 1,
+            ActionKind.StopUnit => 0,
+            _ => value,
+        };
+        var id = "A" + Interlocked.Increment(ref _next).ToString(CultureInfo.InvariantCulture);
+        return new PlantAction(id, kind, asset, actuator, value, risk, reversible, _envelope.RacksServed(asset), verify, reason);
+    }
+
+    private bool Known(string asset) =>
+        asset is "facility-water" or "economiser" || _chillers.Contains(asset) || _crahs.Contains(asset) || _cdus.Contains(asset) || _racks.Contains(asset);
+}
