@@ -52,14 +52,14 @@ public sealed class IncidentGrouper(TopologyGraph topology, IncidentGroupingOpti
     public IReadOnlyList<IncidentGroup> Fold(IEnumerable<Alert> alerts)
     {
         ArgumentNullException.ThrowIfNull(alerts);
-        var all = new List<Incident>();
-        var open = new List<Incident>();
+        var all = new List<Building>();
+        var open = new List<Building>();
         foreach (var alert in alerts.Order(AlertOrder.Instance))
         {
             // Close every incident that has been quiet for longer than the window.
             open.RemoveAll(g => alert.At - g.Last > _options.Window);
             var near = Neighbourhood(alert.Asset);
-            Incident? best = null;
+            Building? best = null;
             var bestHops = int.MaxValue;
             foreach (var g in open)
             {
@@ -73,7 +73,7 @@ public sealed class IncidentGrouper(TopologyGraph topology, IncidentGroupingOpti
 
             if (best is null)
             {
-                best = new Incident(all.Count + 1, alert.At);
+                best = new Building(all.Count + 1, alert.At);
                 all.Add(best);
                 open.Add(best);
             }
@@ -95,7 +95,7 @@ public sealed class IncidentGrouper(TopologyGraph topology, IncidentGroupingOpti
         return Neighbourhood(from).TryGetValue(to, out var hops) ? hops : null;
     }
 
-    private static int Hops(Incident incident, Dictionary<string, int> near)
+    private static int Hops(Building incident, Dictionary<string, int> near)
     {
         var best = int.MaxValue;
         foreach (var asset in incident.Assets)
@@ -165,7 +165,8 @@ public sealed class IncidentGrouper(TopologyGraph topology, IncidentGroupingOpti
         return seen;
     }
 
-    private sealed class Incident(int number, DateTimeOffset opened)
+    /// <summary>An incident while the fold is building it.</summary>
+    private sealed class Building(int number, DateTimeOffset opened)
     {
         public int Number { get; } = number;
 
