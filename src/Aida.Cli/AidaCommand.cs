@@ -70,6 +70,7 @@ public static class AidaCommand
         root.Subcommands.Add(SloCommand.Build(stdout));
         root.Subcommands.Add(FrontierCommand.Build(stdout, stderr));
         root.Subcommands.Add(ExplainCommand.Build(stdout));
+        root.Subcommands.Add(IncidentsCommand.Build(stdout));
         return root;
     }
 

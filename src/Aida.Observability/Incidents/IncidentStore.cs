@@ -163,9 +163,10 @@ public sealed class IncidentStore : IDisposable
         tx.Commit();
     }
 
-    /// <summary>Moves incident <paramref name="id"/> to <paramref name="to"/>, recording who, when (now) and why.</summary>
+    /// <summary>Moves incident <paramref name="id"/> to <paramref name="to"/>, recording who, when (now) and why; returns
+    /// the state it left.</summary>
     /// <exception cref="InvalidOperationException">The change is not forward (resolved → acknowledged, or to the same state).</exception>
-    public void Transition(long id, IncidentState to, string by, string? note = null)
+    public IncidentState Transition(long id, IncidentState to, string by, string? note = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(by);
         if (!Enum.IsDefined(to))
@@ -188,6 +189,7 @@ public sealed class IncidentStore : IDisposable
         Execute(connection, tx, "INSERT INTO timeline (incident_id, at_ms, kind, by, from_state, to_state, text) VALUES ($id, $at, 'state-changed', $by, $from, $to, $text)",
             ("$id", id), ("$at", now), ("$by", by), ("$from", Name(from)), ("$to", Name(to)), ("$text", note ?? ""));
         tx.Commit();
+        return from;
     }
 
     /// <summary>Attaches (or replaces) the root-cause finding of incident <paramref name="id"/>, with its evidence.</summary>
