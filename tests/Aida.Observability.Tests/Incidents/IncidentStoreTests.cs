@@ -249,15 +249,38 @@ public sealed class IncidentStoreTests : IDisposable
         Assert.Equal(201, second.Get(id).Incident.AlertCount);
     }
 
-    [Fact]
-    public void AFileThatIsNotSqlite_IsAClearError()
+    [Theory]
+    [InlineData(false)] // text, not SQLite at all
+    [InlineData(true)] // a SQLite header followed by garbage: a corrupted database
+    public void AFileThatIsNotSqlite_OrIsCorrupted_IsAClearError(bool withHeader)
     {
-        File.WriteAllText(DbPath, "these are not the incidents you are looking for\n" + new string('x', 4096));
+        var garbage = new byte[8192];
+        new Random(6).NextBytes(garbage);
+        if (withHeader)
+        {
+            "SQLite format 3\0"u8.CopyTo(garbage);
+        }
+        else
+        {
+            "these are not the incidents you are looking for\n"u8.CopyTo(garbage);
+        }
+
+        File.WriteAllBytes(DbPath, garbage);
 
         var e = Assert.Throws<InvalidDataException>(() => new IncidentStore(DbPath, _clock));
 
         Assert.Contains(DbPath, e.Message, StringComparison.Ordinal);
         Assert.Contains("is not a readable SQLite database", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void APathInAMissingDirectory_IsAClearError()
+    {
+        var path = Path.Combine(_dir, "no-such-dir", "incidents.db");
+
+        var e = Assert.Throws<InvalidDataException>(() => new IncidentStore(path, _clock));
+
+        Assert.Contains($"incident store '{path}' cannot be opened", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
