@@ -87,6 +87,18 @@ public sealed class ExplainCommandTests
     }
 
     [Fact]
+    public void Help_NamesTheOptions()
+    {
+        var (code, output, _) = Invoke("explain", "--help");
+
+        Assert.Equal(0, code);
+        foreach (var option in new[] { "--data", "--metric", "--at", "--window", "--top", "--factory", "--json" })
+        {
+            Assert.Contains(option, output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void ADataDirWithoutATelemetryStore_IsBadInput()
     {
         var (code, _, err) = Invoke("explain", "--data", TempDir(), "--metric", RackGpuMax, "--at", "latest", "--factory", "ref-10mw");

@@ -100,6 +100,20 @@ public sealed class IncidentsCommandTests
         Assert.Contains("incident 2: cannot go from resolved to acknowledged", err, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("list")]
+    [InlineData("show")]
+    [InlineData("ack")]
+    [InlineData("mitigate")]
+    [InlineData("resolve")]
+    public void EverySubcommand_HasHelp(string verb)
+    {
+        var (code, output, _) = Invoke("incidents", verb, "--help");
+
+        Assert.Equal(0, code);
+        Assert.Contains("--db", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void BadStores_AndBadArguments_ExitTwo()
     {
