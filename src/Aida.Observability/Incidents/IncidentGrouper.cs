@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Aida.Model.Topology;
 
 namespace Aida.Observability.Incidents;
@@ -46,45 +47,27 @@ public sealed record IncidentGroup(int Number, DateTimeOffset Opened, DateTimeOf
 public sealed class IncidentGrouper(TopologyGraph topology, IncidentGroupingOptions? options = null)
 {
     private readonly IncidentGroupingOptions _options = Checked(options ?? new IncidentGroupingOptions());
-    private readonly Dictionary<string, Dictionary<string, int>> _neighbourhoods = new(StringComparer.Ordinal);
+    // Shared by every fold of this grouper, which may run on several threads.
+    private readonly ConcurrentDictionary<string, Dictionary<string, int>> _neighbourhoods = new(StringComparer.Ordinal);
 
     /// <summary>The incidents the alerts fold into, in the order they opened.</summary>
     public IReadOnlyList<IncidentGroup> Fold(IEnumerable<Alert> alerts)
     {
         ArgumentNullException.ThrowIfNull(alerts);
-        var all = new List<Building>();
-        var open = new List<Building>();
+        var fold = Begin();
         foreach (var alert in alerts.Order(AlertOrder.Instance))
         {
-            // Close every incident that has been quiet for longer than the window.
-            open.RemoveAll(g => alert.At - g.Last > _options.Window);
-            var near = Neighbourhood(alert.Asset);
-            Building? best = null;
-            var bestHops = int.MaxValue;
-            foreach (var g in open)
-            {
-                var hops = Hops(g, near);
-                if (hops < bestHops || (hops == bestHops && best is not null && g.Last > best.Last))
-                {
-                    best = g;
-                    bestHops = hops;
-                }
-            }
-
-            if (best is null)
-            {
-                best = new Building(all.Count + 1, alert.At);
-                all.Add(best);
-                open.Add(best);
-            }
-
-            best.Alerts.Add(alert);
-            best.Assets.Add(alert.Asset);
-            best.Last = alert.At;
+            fold.Add(alert);
         }
 
-        return [.. all.Select(g => new IncidentGroup(g.Number, g.Opened, g.Last, g.Alerts, g.Assets) { QuietFrom = g.Last + _options.Window })];
+        return fold.Incidents;
     }
+
+    /// <summary>Starts an incremental fold, for a live pipeline that sees alerts one at a time (in time order); fed
+    /// the same alerts in <see cref="Fold"/>'s order it gives the same incidents.</summary>
+    public IncidentFold Begin() => new(this);
+
+    internal TimeSpan Window => _options.Window;
 
     /// <summary>Hops between <paramref name="from"/> and <paramref name="to"/> under the grouping's rule (walks through
     /// hubs are not taken), or null when they are further apart than <see cref="IncidentGroupingOptions.MaxHops"/>.</summary>
@@ -93,20 +76,6 @@ public sealed class IncidentGrouper(TopologyGraph topology, IncidentGroupingOpti
         ArgumentNullException.ThrowIfNull(from);
         ArgumentNullException.ThrowIfNull(to);
         return Neighbourhood(from).TryGetValue(to, out var hops) ? hops : null;
-    }
-
-    private static int Hops(Building incident, Dictionary<string, int> near)
-    {
-        var best = int.MaxValue;
-        foreach (var asset in incident.Assets)
-        {
-            if (near.TryGetValue(asset, out var hops) && hops < best)
-            {
-                best = hops;
-            }
-        }
-
-        return best;
     }
 
     private static IncidentGroupingOptions Checked(IncidentGroupingOptions options) =>
@@ -119,7 +88,7 @@ public sealed class IncidentGrouper(TopologyGraph topology, IncidentGroupingOpti
 
     /// <summary>The assets within <see cref="IncidentGroupingOptions.MaxHops"/> of <paramref name="asset"/> with their
     /// hop counts, itself at 0; breadth first, expanding a hub only when it is the start.</summary>
-    private Dictionary<string, int> Neighbourhood(string asset)
+    internal Dictionary<string, int> Neighbourhood(string asset)
     {
         if (_neighbourhoods.TryGetValue(asset, out var cached))
         {
@@ -161,22 +130,7 @@ public sealed class IncidentGrouper(TopologyGraph topology, IncidentGroupingOpti
             }
         }
 
-        _neighbourhoods[asset] = seen;
-        return seen;
-    }
-
-    /// <summary>An incident while the fold is building it.</summary>
-    private sealed class Building(int number, DateTimeOffset opened)
-    {
-        public int Number { get; } = number;
-
-        public DateTimeOffset Opened { get; } = opened;
-
-        public DateTimeOffset Last { get; set; } = opened;
-
-        public List<Alert> Alerts { get; } = [];
-
-        public HashSet<string> Assets { get; } = new(StringComparer.Ordinal);
+        return _neighbourhoods.GetOrAdd(asset, seen);
     }
 
     /// <summary>A total order on alerts, so equal inputs in any order fold alike.</summary>

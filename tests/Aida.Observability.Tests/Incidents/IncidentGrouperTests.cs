@@ -137,6 +137,55 @@ public sealed class IncidentGrouperTests
                 && p.First.Alerts.SequenceEqual(p.Second.Alerts) && p.First.Assets.SetEquals(p.Second.Assets));
         });
 
+    [Property(MaxTest = 200)]
+    public Property ALiveFold_AlertByAlert_GivesTheSameIncidentsAsFold() =>
+        Prop.ForAll(Storms.ToArbitrary(), s =>
+        {
+            var grouper = new IncidentGrouper(Topology, new IncidentGroupingOptions { Window = TimeSpan.FromMinutes(s.Window) });
+            var batch = grouper.Fold(s.Alerts);
+            var live = grouper.Begin();
+            var assignments = batch.SelectMany(i => i.Alerts).OrderBy(a => a.At).ThenBy(a => a.Asset, StringComparer.Ordinal)
+                .ThenBy(a => a.Name, StringComparer.Ordinal).ThenBy(a => a.Source).ThenBy(a => a.Summary, StringComparer.Ordinal)
+                .Select(live.Add).ToList();
+            var incidents = live.Incidents;
+
+            // Each incident is opened exactly once, by its first alert.
+            return incidents.Count == batch.Count
+                && assignments.Count(a => a.Opened) == batch.Count
+                && assignments.Where(a => a.Opened).Select(a => a.Number).SequenceEqual(Enumerable.Range(1, batch.Count))
+                && incidents.Zip(batch).All(p => p.First.Alerts.SequenceEqual(p.Second.Alerts) && p.First.QuietFrom == p.Second.QuietFrom);
+        });
+
+    [Fact]
+    public void ALiveFold_MirroredInTheStore_KeepsOneStoredIncidentPerGroup()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "aida-incident-store-tests", Guid.NewGuid().ToString("N") + ".db");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var ids = new Dictionary<int, long>();
+        using (var store = new IncidentStore(path))
+        {
+            var live = new IncidentGrouper(Topology).Begin();
+            foreach (var alert in new[] { At("cdu-h1-a", 0), At("cdu-h2-c", 0.5), At("h1-a01", 1), At("h2-c04", 2), At("h1-a02", 3) })
+            {
+                var a = live.Add(alert);
+                if (a.Opened)
+                {
+                    ids[a.Number] = store.Open(alert);
+                }
+                else
+                {
+                    store.Fold(ids[a.Number], alert);
+                }
+            }
+
+            Assert.Equal([3, 2], store.List().OrderBy(i => i.Id).Select(i => i.AlertCount));
+            Assert.Equal(["cdu-h1-a", "h1-a01", "h1-a02"], store.Get(ids[1]).Incident.Assets.Keys.Order(StringComparer.Ordinal));
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        File.Delete(path);
+    }
+
     [Property(MaxTest = 300)]
     public Property AlertsFarApartInTime_NeverShareAnIncident() =>
         Prop.ForAll(Storms.ToArbitrary(), s =>
