@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Aida.Observability.Incidents;
 using static Aida.Cli.AidaCommand;
 
@@ -24,11 +26,14 @@ internal static class IncidentsCommand
 
     private static Argument<long> IdArgument() => new("id") { Description = "The incident's id" };
 
+    private static Option<bool> JsonOption() => new("--json") { Description = "Print JSON instead of text" };
+
     private static Command List(TextWriter stdout)
     {
         var db = DbOption();
         var state = new Option<string?>("--state") { Description = "Only incidents in this state: open, acknowledged, mitigated or resolved" };
-        var command = new Command("list", "List incidents, newest first") { db, state };
+        var json = JsonOption();
+        var command = new Command("list", "List incidents, newest first") { db, state, json };
         command.SetAction(parse =>
         {
             IncidentState? only = parse.GetValue(state) is { } s
@@ -36,6 +41,21 @@ internal static class IncidentsCommand
                 : null;
             using var store = Open(parse.GetValue(db)!);
             var incidents = store.List(only);
+            if (parse.GetValue(json))
+            {
+                stdout.Write(Json(w =>
+                {
+                    w.WriteStartArray();
+                    foreach (var i in incidents)
+                    {
+                        Write(w, i);
+                    }
+
+                    w.WriteEndArray();
+                }));
+                return Ok;
+            }
+
             var sb = new StringBuilder();
             sb.AppendLine("  id  state         severity  opened               last alert           alerts  assets  title");
             foreach (var i in incidents)
@@ -55,12 +75,13 @@ internal static class IncidentsCommand
     {
         var db = DbOption();
         var id = IdArgument();
-        var command = new Command("show", "Show one incident: its state, assets, root cause and timeline") { db, id };
+        var json = JsonOption();
+        var command = new Command("show", "Show one incident: its state, assets, root cause and timeline") { db, id, json };
         command.SetAction(parse =>
         {
             using var store = Open(parse.GetValue(db)!);
             var detail = Guard(() => store.Get(parse.GetValue(id)));
-            stdout.Write(Describe(detail));
+            stdout.Write(parse.GetValue(json) ? Json(w => Write(w, detail)) : Describe(detail));
             return Ok;
         });
         return command;
@@ -151,6 +172,113 @@ internal static class IncidentsCommand
         }
 
         return sb.ToString();
+    }
+
+    private static string Json(Action<Utf8JsonWriter> write)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            write(w);
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray()) + Environment.NewLine;
+    }
+
+    private static void Write(Utf8JsonWriter w, Incident i)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("id", i.Id);
+        w.WriteString("title", i.Title);
+        w.WriteString("state", IncidentStore.Name(i.State));
+        w.WriteString("severity", i.Severity);
+        w.WriteString("opened", i.Opened);
+        w.WriteString("last_alert", i.LastAlert);
+        w.WriteString("updated", i.Updated);
+        if (i.Resolved is { } r)
+        {
+            w.WriteString("resolved", r);
+        }
+        else
+        {
+            w.WriteNull("resolved");
+        }
+
+        w.WriteNumber("alert_count", i.AlertCount);
+        w.WriteStartObject("assets");
+        foreach (var (asset, count) in i.Assets)
+        {
+            w.WriteNumber(asset, count);
+        }
+
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static void Write(Utf8JsonWriter w, IncidentDetail detail)
+    {
+        w.WriteStartObject();
+        w.WritePropertyName("incident");
+        Write(w, detail.Incident);
+        w.WriteStartArray("timeline");
+        foreach (var e in detail.Timeline)
+        {
+            w.WriteStartObject();
+            w.WriteString("at", e.At);
+            w.WriteString("kind", e.Kind switch
+            {
+                TimelineEntryKind.AlertFolded => "alert-folded",
+                TimelineEntryKind.StateChanged => "state-changed",
+                _ => "root-cause-attached",
+            });
+            w.WriteString("text", e.Text);
+            if (e.By is not null)
+            {
+                w.WriteString("by", e.By);
+            }
+
+            if (e.From is { } from && e.To is { } to)
+            {
+                w.WriteString("from", IncidentStore.Name(from));
+                w.WriteString("to", IncidentStore.Name(to));
+            }
+
+            if (e.Asset is not null)
+            {
+                w.WriteString("asset", e.Asset);
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        if (detail.RootCause is { } finding)
+        {
+            w.WriteStartArray("root_cause");
+            foreach (var c in finding.Ranked)
+            {
+                w.WriteStartObject();
+                w.WriteString("asset", c.Asset);
+                w.WriteString("fault_kind", c.FaultKind);
+                w.WriteNumber("score", c.Score);
+                w.WriteStartArray("evidence");
+                foreach (var e in c.Evidence)
+                {
+                    w.WriteStringValue(e);
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        }
+        else
+        {
+            w.WriteNull("root_cause");
+        }
+
+        w.WriteEndObject();
     }
 
     private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);

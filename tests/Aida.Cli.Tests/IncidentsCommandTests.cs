@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Aida.Observability.Incidents;
 using Aida.Observability.RootCause;
 using Microsoft.Extensions.Time.Testing;
@@ -57,6 +58,26 @@ public sealed class IncidentsCommandTests
         Assert.Contains("- flow fell to 0 at 02:00:10", output, StringComparison.Ordinal);
         Assert.Contains("2025-07-01 02:00:00  alert   CduFlowLow (critical) on cdu-h1-a", output, StringComparison.Ordinal);
         Assert.Contains("2025-07-01 02:05:00  rca     root cause: cdu-pump-failure on cdu-h1-a", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Json_ListAndShow_CarryTheSameFacts()
+    {
+        var db = Seeded();
+
+        var list = JsonDocument.Parse(Invoke("incidents", "list", "--db", db, "--json").Out).RootElement.EnumerateArray().ToList();
+        var shown = JsonDocument.Parse(Invoke("incidents", "show", "--db", db, "1", "--json").Out).RootElement;
+
+        Assert.Equal([2, 1], list.Select(i => i.GetProperty("id").GetInt64()));
+        Assert.Equal("acknowledged", list[0].GetProperty("state").GetString());
+        var incident = shown.GetProperty("incident");
+        Assert.Equal(3, incident.GetProperty("alert_count").GetInt32());
+        Assert.Equal(2, incident.GetProperty("assets").GetProperty("h1-a01").GetInt32() + incident.GetProperty("assets").GetProperty("h1-a02").GetInt32());
+        Assert.Equal(JsonValueKind.Null, incident.GetProperty("resolved").ValueKind);
+        Assert.Equal(4, shown.GetProperty("timeline").GetArrayLength());
+        var top = shown.GetProperty("root_cause")[0];
+        Assert.Equal(("cdu-h1-a", "cdu-pump-failure"), (top.GetProperty("asset").GetString(), top.GetProperty("fault_kind").GetString()));
+        Assert.Equal("flow fell to 0 at 02:00:10", top.GetProperty("evidence")[0].GetString());
     }
 
     [Fact]
