@@ -6,7 +6,7 @@ using static Aida.Cli.Tests.CliRun;
 
 namespace Aida.Cli.Tests;
 
-/// <summary>aida incidents over a store seeded as the pipeline would: a CDU pump failure and a separate UPS alarm.</summary>
+/// <summary>aida incidents over a store seeded as the pipeline would: a CDU pump failure in hall 1 and a separate CDU alarm in hall 2.</summary>
 public sealed class IncidentsCommandTests
 {
     private static readonly DateTimeOffset T0 = new(2025, 7, 1, 2, 0, 0, TimeSpan.Zero);
@@ -14,19 +14,19 @@ public sealed class IncidentsCommandTests
     private static Alert At(string asset, double minutes, string name, string severity = "warning") =>
         new(name, AlertSource.Threshold, asset, T0.AddMinutes(minutes), $"{name} on {asset}") { Severity = severity };
 
-    /// <summary>A store with incident 1 (cdu-h1-a, with a root cause) and incident 2 (ups-a, acknowledged).</summary>
+    /// <summary>A store with incident 1 (cdu-h1-a, with a root cause) and incident 2 (cdu-h2-c, acknowledged).</summary>
     private static string Seeded()
     {
         var path = Path.Combine(TempDir(), "incidents.db");
         using var store = new IncidentStore(path, new FakeTimeProvider(T0.AddMinutes(5)));
         var alerts = new[] { At("cdu-h1-a", 0, "CduFlowLow", "critical"), At("h1-a01", 1, "RackGpuHot"), At("h1-a02", 1.5, "RackGpuHot") };
         var incidents = new IncidentGrouper(Aida.Model.Topology.TopologyGraph.Build(Aida.Model.Facility.FactoryLoader.Load(Aida.Model.Config.BundledFiles.Resolve("ref-10mw", "factories"))))
-            .Fold([.. alerts, At("ups-a", 2, "UpsOnBattery")]);
+            .Fold([.. alerts, At("cdu-h2-c", 2, "CduLevelLow")]);
         Assert.Equal(2, incidents.Count);
         var cdu = store.Record(incidents[0]);
-        var ups = store.Record(incidents[1]);
+        var other = store.Record(incidents[1]);
         store.AttachRootCause(cdu, new RootCauseFinding([new CauseCandidate("cdu-h1-a", "cdu-pump-failure", 0.92, ["flow fell to 0 at 02:00:10"])]));
-        store.Transition(ups, IncidentState.Acknowledged, "ana", "utility dip, on it");
+        store.Transition(other, IncidentState.Acknowledged, "ana", "topping up coolant");
         return path;
     }
 
@@ -37,13 +37,13 @@ public sealed class IncidentsCommandTests
 
         var (code, output, err) = Invoke("incidents", "list", "--db", db);
         Assert.True(code == 0, err);
-        Assert.Contains("   2  acknowledged  warning   2025-07-01 02:02:00  2025-07-01 02:02:00       1       1  UpsOnBattery on ups-a", output, StringComparison.Ordinal);
+        Assert.Contains("   2  acknowledged  warning   2025-07-01 02:02:00  2025-07-01 02:02:00       1       1  CduLevelLow on cdu-h2-c", output, StringComparison.Ordinal);
         Assert.Contains("   1  open          critical  2025-07-01 02:00:00  2025-07-01 02:01:30       3       3  CduFlowLow on cdu-h1-a", output, StringComparison.Ordinal);
         Assert.Contains("(2 incidents)", output, StringComparison.Ordinal);
 
         var open = Invoke("incidents", "list", "--db", db, "--state", "open").Out;
         Assert.Contains("CduFlowLow on cdu-h1-a", open, StringComparison.Ordinal);
-        Assert.DoesNotContain("UpsOnBattery", open, StringComparison.Ordinal);
+        Assert.DoesNotContain("CduLevelLow", open, StringComparison.Ordinal);
     }
 
     [Fact]

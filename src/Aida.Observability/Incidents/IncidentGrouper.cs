@@ -11,12 +11,14 @@ public sealed record IncidentGroupingOptions
     public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(30);
 
     /// <summary>…and whose assets lie within this many topology hops (either direction, any edge kind) of the alert's
-    /// asset, never passing through a hub. Default 3.</summary>
+    /// asset, never turning at a hub. Default 3.</summary>
     public int MaxHops { get; init; } = 3;
 
     /// <summary>An asset with more than this many edges is a hub (default 16): the facility water loop (every CDU, CRAH
-    /// and chiller), a hall (its racks and CRAHs), a busway (its hall's racks). A walk may start or end on a hub but never
-    /// passes through one, so two CDUs are not neighbours through the water loop they share.</summary>
+    /// and chiller), a hall (its racks and CRAHs), a busway (its hall's racks). A walk may start or end on a hub, and
+    /// pass through one going on in the direction it came (upstream, from a CDU through the loop to a chiller, or
+    /// downstream, from a UPS through a busway to a rack), but never turns at one: two CDUs are not neighbours through
+    /// the water loop they share, nor two racks through their hall.</summary>
     /// <remarks><see cref="TopologyGraph.FacilityWaterLoop"/> is always a hub, whatever its degree.</remarks>
     public int HubDegree { get; init; } = 16;
 }
@@ -36,7 +38,7 @@ public sealed record IncidentGroup(int Number, DateTimeOffset Opened, DateTimeOf
 /// <para>Alerts are taken in a total order (time, then asset, name, source, severity, summary, series), so the result
 /// does not depend on the order they are given in. An alert joins the open incident nearest in topology (fewest hops
 /// from the alert's asset to any of the incident's assets, at most <see cref="IncidentGroupingOptions.MaxHops"/>, walks
-/// not passing through hubs); ties go to the incident that alerted most recently, then the one opened first.
+/// never turning at a hub, see <see cref="IncidentGroupingOptions.HubDegree"/>); ties go to the incident that alerted most recently, then the one opened first.
 /// Otherwise it opens one.</para>
 /// <para>An incident closes once it has been quiet for <see cref="IncidentGroupingOptions.Window"/>: so within an
 /// incident, consecutive alerts are never further apart than the window, and a quiet period longer than the window
@@ -69,8 +71,8 @@ public sealed class IncidentGrouper(TopologyGraph topology, IncidentGroupingOpti
 
     internal TimeSpan Window => _options.Window;
 
-    /// <summary>Hops between <paramref name="from"/> and <paramref name="to"/> under the grouping's rule (walks through
-    /// hubs are not taken), or null when they are further apart than <see cref="IncidentGroupingOptions.MaxHops"/>.</summary>
+    /// <summary>Hops between <paramref name="from"/> and <paramref name="to"/> under the grouping's rule (walks turning
+    /// at a hub are not taken), or null when they are further apart than <see cref="IncidentGroupingOptions.MaxHops"/>.</summary>
     public int? Distance(string from, string to)
     {
         ArgumentNullException.ThrowIfNull(from);
@@ -87,7 +89,7 @@ public sealed class IncidentGrouper(TopologyGraph topology, IncidentGroupingOpti
         asset == TopologyGraph.FacilityWaterLoop || topology.Outgoing(asset).Count + topology.Incoming(asset).Count > _options.HubDegree;
 
     /// <summary>The assets within <see cref="IncidentGroupingOptions.MaxHops"/> of <paramref name="asset"/> with their
-    /// hop counts, itself at 0; breadth first, expanding a hub only when it is the start.</summary>
+    /// hop counts, itself at 0.</summary>
     internal Dictionary<string, int> Neighbourhood(string asset)
     {
         if (_neighbourhoods.TryGetValue(asset, out var cached))
@@ -98,30 +100,29 @@ public sealed class IncidentGrouper(TopologyGraph topology, IncidentGroupingOpti
         var seen = new Dictionary<string, int>(StringComparer.Ordinal) { [asset] = 0 };
         if (topology.Contains(asset))
         {
-            var frontier = new List<string> { asset };
+            // Breadth first over (asset, the direction it was reached in): a hub passes a walk on only in the
+            // direction it came, so the walk goes through it upstream or downstream but never turns there.
+            var visited = new HashSet<(string, Direction)> { (asset, Direction.Start) };
+            var frontier = new List<(string At, Direction Came)> { (asset, Direction.Start) };
             for (var hop = 1; hop <= _options.MaxHops && frontier.Count > 0; hop++)
             {
-                var next = new List<string>();
-                foreach (var at in frontier)
+                var next = new List<(string, Direction)>();
+                foreach (var (at, came) in frontier)
                 {
-                    if (hop > 1 && IsHub(at))
+                    var hub = came != Direction.Start && IsHub(at);
+                    if (!hub || came == Direction.Down)
                     {
-                        continue;
-                    }
-
-                    foreach (var e in topology.Outgoing(at))
-                    {
-                        if (seen.TryAdd(e.To, hop))
+                        foreach (var e in topology.Outgoing(at))
                         {
-                            next.Add(e.To);
+                            Reach(e.To, Direction.Down, hop, seen, visited, next);
                         }
                     }
 
-                    foreach (var e in topology.Incoming(at))
+                    if (!hub || came == Direction.Up)
                     {
-                        if (seen.TryAdd(e.From, hop))
+                        foreach (var e in topology.Incoming(at))
                         {
-                            next.Add(e.From);
+                            Reach(e.From, Direction.Up, hop, seen, visited, next);
                         }
                     }
                 }
@@ -131,6 +132,24 @@ public sealed class IncidentGrouper(TopologyGraph topology, IncidentGroupingOpti
         }
 
         return _neighbourhoods.GetOrAdd(asset, seen);
+    }
+
+    private static void Reach(
+        string asset, Direction came, int hop, Dictionary<string, int> seen, HashSet<(string, Direction)> visited, List<(string, Direction)> next)
+    {
+        if (visited.Add((asset, came)))
+        {
+            seen.TryAdd(asset, hop);
+            next.Add((asset, came));
+        }
+    }
+
+    /// <summary>Which way along the edges (power and heat flow) a walk reached an asset.</summary>
+    private enum Direction
+    {
+        Start,
+        Down,
+        Up,
     }
 
     /// <summary>A total order on alerts, so equal inputs in any order fold alike.</summary>

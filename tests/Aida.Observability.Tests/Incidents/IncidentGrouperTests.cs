@@ -38,7 +38,7 @@ public sealed class IncidentGrouperTests
     public void TwoCdusFailingAtOnce_StayTwoIncidents_ThoughTheyShareTheWaterLoopAndTheHall()
     {
         // cdu-h1-a and cdu-h1-b are 2 hops apart through facility-water and their racks 2 hops apart through hall-1:
-        // a naive hop count merges them; hubs are not walked through.
+        // a naive hop count merges them; a walk never turns at a hub.
         var alerts = new[]
         {
             At("cdu-h1-a", 0), At("h1-a01", 1), At("h1-a02", 2),
@@ -52,14 +52,37 @@ public sealed class IncidentGrouperTests
         Assert.Equal(["cdu-h1-b", "h1-b01", "h1-b03"], incidents[1].Assets.Order(StringComparer.Ordinal));
     }
 
-    [Fact]
-    public void ChillerTrip_ReachesEveryCduThroughTheWaterLoopAlert_AsOneIncident()
+    [Theory]
+    [InlineData(true)] // the loop alerted too
+    [InlineData(false)] // only the chiller and the CDUs alerted: the walk goes down through the loop
+    public void ChillerTrip_ReachesEveryCduThroughTheWaterLoop_AsOneIncident(bool loopAlerted)
     {
-        // The loop alert starts from the hub, so every CDU is one hop from it.
-        var alerts = new List<Alert> { At("chiller-2", 0, "ChillerTripped"), At(TopologyGraph.FacilityWaterLoop, 2, "FacilityWaterSupplyHigh") };
+        var alerts = new List<Alert> { At("chiller-2", 0, "ChillerTripped") };
+        if (loopAlerted)
+        {
+            alerts.Add(At(TopologyGraph.FacilityWaterLoop, 2, "FacilityWaterSupplyHigh"));
+        }
+
         alerts.AddRange(new[] { "cdu-h1-a", "cdu-h1-c", "cdu-h2-b", "cdu-h2-e" }.Select((c, i) => At(c, 4 + i, "CduSupplyHigh")));
+        alerts.Add(At("h2-c04", 9));
 
         Assert.Single(new IncidentGrouper(Topology).Fold(alerts));
+    }
+
+    [Fact]
+    public void AUpsAlarm_JoinsTheRacksItFeedsThroughTheBusways_InBothHalls()
+    {
+        var incidents = new IncidentGrouper(Topology).Fold([At("ups-a", 0, "UpsOnBattery"), At("h1-a01", 1), At("h2-c04", 1)]);
+
+        Assert.Equal(["h1-a01", "h2-c04", "ups-a"], Assert.Single(incidents).Assets.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void ACrahFailure_JoinsItsHallsRacks_NotTheOtherHalls()
+    {
+        var incidents = new IncidentGrouper(Topology).Fold([At("crah-h1-2", 0, "CrahFanFailed"), At("h1-c05", 3, "RackInletHigh"), At("h2-c05", 3, "RackInletHigh")]);
+
+        Assert.Equal([["crah-h1-2", "h1-c05"], ["h2-c05"]], incidents.Select(i => i.Assets.Order(StringComparer.Ordinal).ToArray()));
     }
 
     [Fact]
@@ -80,14 +103,19 @@ public sealed class IncidentGrouperTests
     }
 
     [Fact]
-    public void Distance_DoesNotWalkThroughHubs()
+    public void Distance_PassesThroughHubs_ButNeverTurnsAtOne()
     {
         var grouper = new IncidentGrouper(Topology);
 
         Assert.Equal(2, grouper.Distance("h1-a01", "h1-a05"));
         Assert.Equal(1, grouper.Distance(TopologyGraph.FacilityWaterLoop, "cdu-h2-e"));
-        Assert.Null(grouper.Distance("cdu-h1-a", "cdu-h1-b"));
-        Assert.Null(grouper.Distance("h1-a01", "h1-b01"));
+        Assert.Null(grouper.Distance("cdu-h1-a", "cdu-h1-b")); // up to the loop, then down: a turn at a hub
+        Assert.Null(grouper.Distance("chiller-1", "chiller-2")); // down to the loop, then up
+        Assert.Null(grouper.Distance("h1-a01", "h1-b01")); // through hall-1 or a busway, turning
+        Assert.Equal(2, grouper.Distance("cdu-h1-a", "chiller-1")); // up, up
+        Assert.Equal(3, grouper.Distance("chiller-1", "h1-a01")); // down, down, down
+        Assert.Equal(2, grouper.Distance("h1-a01", "crah-h1-3")); // up through the hall to the CRAH
+        Assert.Equal(2, grouper.Distance("ups-b", "h2-e08")); // down through a busway
     }
 
     // Assets from the reference factory (racks of two CDUs, CDUs, the loop, a chiller, power) and two it does not know.
