@@ -227,7 +227,11 @@ public sealed class IncidentStore : IDisposable
     public IReadOnlyList<Incident> List(IncidentState? state = null, DateTimeOffset? since = null, DateTimeOffset? until = null)
     {
         using var connection = Connect();
+
+        // One read transaction: the incidents and their assets come from one snapshot.
+        using var tx = connection.BeginTransaction(deferred: true);
         using var command = connection.CreateCommand();
+        command.Transaction = tx;
         command.CommandText = """
             SELECT id, title, state, severity, opened_ms, last_alert_ms, updated_ms, resolved_ms, alert_count FROM incidents
             WHERE ($state IS NULL OR state = $state) AND ($until IS NULL OR opened_ms < $until)
@@ -246,7 +250,7 @@ public sealed class IncidentStore : IDisposable
             }
         }
 
-        return [.. incidents.Select(i => i with { Assets = AssetsOf(connection, i.Id) })];
+        return [.. incidents.Select(i => i with { Assets = AssetsOf(connection, i.Id, tx) })];
     }
 
     /// <summary>One incident with its timeline and root cause.</summary>

@@ -230,7 +230,12 @@ public sealed class IncidentStoreTests : IDisposable
                 }
 
                 last = detail.Incident.AlertCount;
-                _ = (r % 2 == 0 ? second : store).List();
+                var listed = Assert.Single((r % 2 == 0 ? second : store).List());
+                if (listed.AlertCount != listed.Assets.Values.Sum())
+                {
+                    throw new InvalidOperationException($"inconsistent list: {listed.AlertCount} alerts, {listed.Assets.Values.Sum()} by asset");
+                }
+
                 reads++;
             }
 
