@@ -1,0 +1,87 @@
+namespace Aida.Observability.Incidents;
+
+/// <summary>Where <see cref="IncidentFold.Add"/> put an alert: the incident's number, and whether the alert opened it.</summary>
+public readonly record struct IncidentAssignment(int Number, bool Opened);
+
+/// <summary>An incremental fold of alerts into incidents under an <see cref="IncidentGrouper"/>'s rule, for a live
+/// pipeline: each alert is assigned as it arrives, and the caller mirrors the assignment in an
+/// <see cref="IncidentStore"/> (<see cref="IncidentStore.Open"/> when <see cref="IncidentAssignment.Opened"/>, else
+/// <see cref="IncidentStore.Fold"/> into the incident it opened).</summary>
+/// <remarks>Alerts are expected in time order. A late alert joins only incidents still open at the latest alert seen,
+/// and never moves an incident's last-alert time back. Not thread-safe: one fold per pipeline.</remarks>
+public sealed class IncidentFold
+{
+    private readonly IncidentGrouper _grouper;
+    private readonly List<Building> _all = [];
+    private readonly List<Building> _open = [];
+
+    internal IncidentFold(IncidentGrouper grouper) => _grouper = grouper;
+
+    /// <summary>Every incident so far, in the order they opened.</summary>
+    public IReadOnlyList<IncidentGroup> Incidents =>
+        [.. _all.Select(g => new IncidentGroup(g.Number, g.Opened, g.Last, [.. g.Alerts], new HashSet<string>(g.Assets, StringComparer.Ordinal)) { QuietFrom = g.Last + _grouper.Window })];
+
+    /// <summary>Folds <paramref name="alert"/> into the nearest open incident, or opens one.</summary>
+    public IncidentAssignment Add(Alert alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+
+        // Close every incident that has been quiet for longer than the window.
+        _open.RemoveAll(g => alert.At - g.Last > _grouper.Window);
+        var near = _grouper.Neighbourhood(alert.Asset);
+        Building? best = null;
+        var bestHops = int.MaxValue;
+        foreach (var g in _open)
+        {
+            var hops = Hops(g, near);
+            if (hops < bestHops || (hops == bestHops && best is not null && g.Last > best.Last))
+            {
+                best = g;
+                bestHops = hops;
+            }
+        }
+
+        var opened = best is null;
+        if (best is null)
+        {
+            best = new Building(_all.Count + 1, alert.At);
+            _all.Add(best);
+            _open.Add(best);
+        }
+
+        best.Alerts.Add(alert);
+        best.Assets.Add(alert.Asset);
+        best.Last = alert.At > best.Last ? alert.At : best.Last;
+        best.Opened = alert.At < best.Opened ? alert.At : best.Opened;
+        return new IncidentAssignment(best.Number, opened);
+    }
+
+    /// <summary>The fewest hops from the alert's neighbourhood to any asset of the incident; int.MaxValue when none is near.</summary>
+    private static int Hops(Building incident, Dictionary<string, int> near)
+    {
+        var best = int.MaxValue;
+        foreach (var asset in incident.Assets)
+        {
+            if (near.TryGetValue(asset, out var hops) && hops < best)
+            {
+                best = hops;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>An incident while the fold is building it.</summary>
+    private sealed class Building(int number, DateTimeOffset opened)
+    {
+        public int Number { get; } = number;
+
+        public DateTimeOffset Opened { get; set; } = opened;
+
+        public DateTimeOffset Last { get; set; } = opened;
+
+        public List<Alert> Alerts { get; } = [];
+
+        public HashSet<string> Assets { get; } = new(StringComparer.Ordinal);
+    }
+}
