@@ -195,8 +195,8 @@ internal static class ExplainCommand
         : labels.Get("hall") is { Length: > 0 } h ? h
         : labels.Get("site") ?? "";
 
-    /// <summary>The factory of the run: <c>--factory</c>, else the scenario named in the run's summary.json (bundled
-    /// scenarios are looked up by name, also under <c>faults/</c>).</summary>
+    /// <summary>The factory of the run: <c>--factory</c>, else the factory named in the run's summary.json, else the
+    /// scenario named there (bundled scenarios are looked up by name, also under <c>faults/</c>).</summary>
     private static Factory LoadFactory(string data, string? factory)
     {
         if (factory is not null)
@@ -213,6 +213,13 @@ internal static class ExplainCommand
             {
                 using var doc = JsonDocument.Parse(File.ReadAllText(summary));
                 scenario = doc.RootElement.TryGetProperty("scenario", out var s) ? s.GetString() : null;
+
+                // Runs since the summary names its factory: a bundled factory is found by that name.
+                if (doc.RootElement.TryGetProperty("factory", out var f) && f.GetString() is { Length: > 0 } named
+                    && BundledFiles.Resolve(named, "factories") is var factoryPath && File.Exists(factoryPath))
+                {
+                    return FactoryLoader.Load(factoryPath);
+                }
             }
             catch (JsonException e)
             {

@@ -87,6 +87,18 @@ public sealed class ExplainCommandTests
     }
 
     [Fact]
+    public void ARunOfAnUnbundledScenario_FindsItsFactoryInTheSummary()
+    {
+        var scenario = Scratch("name: my-own-run\nfactory: ref-10mw\nstart: 2025-07-01T00:00:00Z\nduration: 1h\n");
+        var dir = TempDir();
+        var (code, _, err) = Invoke("simulate", "--scenario", scenario, "--duration", "40m", "--out", dir, "--slos", "none");
+        Assert.True(code == 0, err);
+        Assert.Contains("\"factory\": \"ref-10mw\"", File.ReadAllText(Path.Combine(dir, "summary.json")), StringComparison.Ordinal);
+        (code, _, err) = Invoke("explain", "--data", dir, "--metric", RackGpuMax, "--at", "2025-07-01T00:35:00Z", "--window", "20m");
+        Assert.True(code == 0, err);
+    }
+
+    [Fact]
     public void Help_NamesTheOptions()
     {
         var (code, output, _) = Invoke("explain", "--help");

@@ -8,6 +8,9 @@ namespace Aida.Twin.Simulation;
 public sealed record SimulationSummary
 {
     public required string Scenario { get; init; }
+
+    /// <summary>The factory the scenario runs (its name, as in <c>factories/NAME.yaml</c>).</summary>
+    public string Factory { get; init; } = "";
     public required string Mode { get; init; }
     public required int Seed { get; init; }
     public required double DurationSeconds { get; init; }
@@ -52,6 +55,7 @@ public sealed record SimulationSummary
         {
             w.WriteStartObject();
             w.WriteString("scenario", Scenario);
+            w.WriteString("factory", Factory);
             w.WriteString("mode", Mode);
             w.WriteNumber("seed", Seed);
             Num(w, "duration_seconds", DurationSeconds, 0);

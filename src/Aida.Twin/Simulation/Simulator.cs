@@ -198,6 +198,7 @@ public sealed class Simulator
         return new SimulationSummary
         {
             Scenario = _scenario.Name,
+            Factory = _scenario.Factory.Name,
             Mode = _options.NoOperator ? "none" : _options.Mode.ToString().ToLowerInvariant(),
             Seed = _scenario.Seed,
             DurationSeconds = seconds,
