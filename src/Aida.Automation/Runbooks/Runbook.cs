@@ -1,0 +1,166 @@
+using System.Globalization;
+using Aida.Automation.Actions;
+using Aida.Model.Config;
+using Aida.Model.Facility;
+
+namespace Aida.Automation.Runbooks;
+
+/// <summary>One step of a runbook.</summary>
+public abstract record RunbookStep(int Line);
+
+/// <summary>Propose an action on each asset the target names (a literal asset or a binding such as <c>{racks}</c>):
+/// to <see cref="Value"/>, or to the actuator's current value plus <see cref="Delta"/>.</summary>
+public sealed record ActionStep(ActionKind Kind, string Target, double? Value, double? Delta, string Reason, int Line) : RunbookStep(Line);
+
+/// <summary>Wait before the next step.</summary>
+public sealed record WaitStep(TimeSpan Duration, int Line) : RunbookStep(Line);
+
+/// <summary>A point (name with bindings, e.g. <c>{asset}/supply_temperature</c>) must be below or above a threshold
+/// within a time, else the runbook fails and rolls back.</summary>
+public sealed record CheckStep(string Point, bool Below, double Threshold, TimeSpan Within, int Line) : RunbookStep(Line);
+
+/// <summary>Tell people (audited; in a live run also the incident's timeline): a sensor to replace, a ticket to open.</summary>
+public sealed record NotifyStep(string Message, int Line) : RunbookStep(Line);
+
+/// <summary>A runbook as code: which fault kinds (as root-cause analysis names them) trigger it, its steps, whether a
+/// person must approve it before it starts, and the steps that undo it if a step fails.</summary>
+public sealed record Runbook(string Name, string Description, IReadOnlyList<string> Triggers, bool Approval, IReadOnlyList<RunbookStep> Steps, IReadOnlyList<RunbookStep> Rollback, string Source)
+{
+    /// <summary>The bindings a step may use: the cause's asset and what the factory says about it.</summary>
+    public static IReadOnlyList<string> Bindings { get; } = ["asset", "racks", "hall", "cdus_in_hall", "crahs_in_hall", "standby_crahs_in_hall", "standby_chillers", "chillers", "all_racks"];
+
+    /// <summary>Every <c>*.yaml</c> runbook in a directory, checked against the factory.</summary>
+    public static IReadOnlyList<Runbook> LoadDirectory(string directory, Factory factory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            throw new ConfigException(directory, 0, "runbooks", "no such directory");
+        }
+
+        var books = Directory.GetFiles(directory, "*.yaml").Order(StringComparer.Ordinal).Select(f => Load(f, factory)).ToList();
+        foreach (var dup in books.GroupBy(b => b.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        {
+            throw new ConfigException(dup.Last().Source, 0, "name", $"runbook '{dup.Key}' is also defined in {dup.First().Source}");
+        }
+
+        return books;
+    }
+
+    public static Runbook Load(string path, Factory factory) => Read(ConfigNode.Load(path), path, factory);
+
+    public static Runbook Parse(string yaml, Factory factory, string file = "runbook.yaml") => Read(ConfigNode.Parse(yaml, file), file, factory);
+
+    private static Runbook Read(ConfigNode root, string source, Factory factory)
+    {
+        var name = root.String("name");
+        var description = root.String("description", "");
+        var triggers = root.List("triggers", required: true).Select(t => t.Scalar()).ToList();
+        if (triggers.Count == 0)
+        {
+            throw root.Error("triggers", "names no fault kind");
+        }
+
+        var approval = root.Optional("approval") is { } a && a.Scalar() switch
+        {
+            "true" => true,
+            "false" => false,
+            var other => throw a.Error($"expected true or false, not '{other}'"),
+        };
+        var assets = KnownAssets(factory);
+        var steps = root.List("steps", required: true).Select(s => Step(s, assets)).ToList();
+        var rollback = root.List("rollback").Select(s => Step(s, assets)).ToList();
+        root.RejectUnknown();
+        return new Runbook(name, description, triggers, approval, steps, rollback, source);
+    }
+
+    private static RunbookStep Step(ConfigNode node, HashSet<string> assets)
+    {
+        RunbookStep step;
+        if (node.Optional("action") is { } actionNode)
+        {
+            var kind = ParseKind(actionNode);
+            var target = node.String("target");
+            CheckTarget(node, "target", target, assets);
+            var value = node.Optional("value")?.AsNumber();
+            var delta = node.Optional("delta")?.AsNumber();
+            if (value is null == delta is null && kind is not (ActionKind.StartStandby or ActionKind.StopUnit))
+            {
+                throw node.Error("value", "give exactly one of value or delta");
+            }
+
+            step = new ActionStep(kind, target, value, delta, node.String("reason", ""), node.Line);
+        }
+        else if (node.Optional("wait") is { } wait)
+        {
+            step = new WaitStep(wait.AsDuration(allowZero: false), node.Line);
+        }
+        else if (node.Optional("check") is { } check)
+        {
+            var point = check.String("point");
+            CheckTarget(check, "point", point.Split('/')[0], assets);
+            var below = check.Optional("below")?.AsNumber();
+            var above = check.Optional("above")?.AsNumber();
+            if (below is null == above is null)
+            {
+                throw check.Error("below", "give exactly one of below or above");
+            }
+
+            step = new CheckStep(point, below is not null, below ?? above!.Value, check.Duration("within", allowZero: false), node.Line);
+            check.RejectUnknown();
+        }
+        else if (node.Optional("notify") is { } notify)
+        {
+            step = new NotifyStep(notify.Scalar(), node.Line);
+        }
+        else
+        {
+            throw node.Error("a step is one of action, wait, check or notify");
+        }
+
+        node.RejectUnknown();
+        return step;
+    }
+
+    private static ActionKind ParseKind(ConfigNode node)
+    {
+        var text = node.Scalar();
+        var pascal = string.Concat(text.Split('_').Select(w => w.Length == 0 ? w : char.ToUpperInvariant(w[0]) + w[1..]));
+        return Enum.TryParse<ActionKind>(pascal, ignoreCase: false, out var kind) && !text.Any(char.IsUpper)
+            ? kind
+            : throw node.Error($"unknown action '{text}' (expected one of {string.Join(", ", Enum.GetNames<ActionKind>().Select(Snake))})");
+    }
+
+    /// <summary>A target is a binding (<c>{racks}</c>) or an asset of the factory.</summary>
+    private static void CheckTarget(ConfigNode node, string field, string target, HashSet<string> assets)
+    {
+        if (target.StartsWith('{') && target.EndsWith('}'))
+        {
+            if (!Bindings.Contains(target[1..^1]))
+            {
+                throw node.Error(field, $"unknown binding '{target}' (expected one of {string.Join(", ", Bindings.Select(b => "{" + b + "}"))})");
+            }
+
+            return;
+        }
+
+        if (!assets.Contains(target))
+        {
+            throw node.Error(field, $"unknown asset '{target}'");
+        }
+    }
+
+    private static HashSet<string> KnownAssets(Factory f)
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal) { "facility-water", "economiser", "site" };
+        set.UnionWith(f.Halls.Select(h => h.Id));
+        set.UnionWith(f.Racks.Select(r => r.Id));
+        set.UnionWith(f.Cooling.Chillers.Select(c => c.Id));
+        set.UnionWith(f.Cooling.Cdus.Select(c => c.Id));
+        set.UnionWith(f.Cooling.Crahs.Select(c => c.Id));
+        set.UnionWith(f.Cooling.DryCoolers.Select(c => c.Id));
+        return set;
+    }
+
+    internal static string Snake(string pascal) =>
+        string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLower(c, CultureInfo.InvariantCulture) : c.ToString()));
+}

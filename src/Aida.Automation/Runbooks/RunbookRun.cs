@@ -1,0 +1,304 @@
+using System.Globalization;
+using Aida.Automation.Actions;
+using Aida.Automation.Audit;
+using Aida.Automation.Safety;
+using Aida.Model.Facility;
+using Aida.Model.Plant;
+
+namespace Aida.Automation.Runbooks;
+
+public enum RunbookState
+{
+    /// <summary>The runbook needs a person's go-ahead before its first step.</summary>
+    WaitingForApproval,
+
+    Running,
+
+    Succeeded,
+
+    /// <summary>A step failed (an action refused, rejected or expired, a check not met in time) and the rollback steps ran.</summary>
+    RolledBack,
+
+    /// <summary>Nobody approved the runbook in time, or it was rejected: nothing was done.</summary>
+    NotStarted,
+}
+
+/// <summary>What a runbook's bindings resolve to for a cause on <c>asset</c>: the asset itself, its racks, its hall and
+/// the units there, the standby units and every rack.</summary>
+public static class RunbookBindings
+{
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> For(Factory factory, string asset)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        var hall = factory.Racks.FirstOrDefault(r => r.Id == asset)?.Hall
+            ?? factory.Cooling.Cdus.FirstOrDefault(c => c.Id == asset)?.Hall
+            ?? factory.Cooling.Crahs.FirstOrDefault(c => c.Id == asset)?.Hall
+            ?? factory.Halls.FirstOrDefault(h => h.Id == asset)?.Id;
+        var racks = factory.Racks.Where(r => r.Id == asset || r.Cdu == asset || r.Hall == asset).Select(r => r.Id).ToList();
+        return new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal)
+        {
+            ["asset"] = [asset],
+            ["racks"] = racks,
+            ["hall"] = hall is null ? [] : [hall],
+            ["cdus_in_hall"] = [.. factory.Cooling.Cdus.Where(c => c.Hall == hall).Select(c => c.Id)],
+            ["crahs_in_hall"] = [.. factory.Cooling.Crahs.Where(c => c.Hall == hall && !c.Standby && c.Id != asset).Select(c => c.Id)],
+            ["standby_crahs_in_hall"] = [.. factory.Cooling.Crahs.Where(c => c.Hall == hall && c.Standby).Select(c => c.Id)],
+            ["standby_chillers"] = [.. factory.Cooling.Chillers.Where(c => c.Standby).Select(c => c.Id)],
+            ["chillers"] = [.. factory.Cooling.Chillers.Select(c => c.Id)],
+            ["all_racks"] = [.. factory.Racks.Select(r => r.Id)],
+        };
+    }
+}
+
+/// <summary>One run of a runbook for one cause, stepped by <see cref="Tick"/> from the agent loop: actions go through
+/// the <see cref="ActionExecutor"/> (so the safety envelope and approvals apply), waits and checks read the clock and
+/// the plant, and a failed step runs the rollback steps. Every step is audited.</summary>
+public sealed class RunbookRun
+{
+    private readonly IReadOnlyDictionary<string, IReadOnlyList<string>> _bindings;
+    private readonly ActionExecutor _executor;
+    private readonly ActionCatalog _catalog;
+    private readonly GuardedPlant _plant;
+    private readonly TimeProvider _clock;
+    private readonly AuditLog? _audit;
+    private readonly TimeSpan _approvalTimeout;
+    private List<ActionRecord>? _pending;
+    private DateTimeOffset? _stepStarted;
+
+    public RunbookRun(Runbook book, IReadOnlyDictionary<string, IReadOnlyList<string>> bindings, ActionExecutor executor, ActionCatalog catalog, GuardedPlant plant, TimeProvider clock, AuditLog? audit = null)
+    {
+        Book = book ?? throw new ArgumentNullException(nameof(book));
+        _bindings = bindings ?? throw new ArgumentNullException(nameof(bindings));
+        _executor = executor ?? throw new ArgumentNullException(nameof(executor));
+        _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
+        _plant = plant ?? throw new ArgumentNullException(nameof(plant));
+        _clock = clock ?? throw new ArgumentNullException(nameof(clock));
+        _audit = audit;
+        _approvalTimeout = executor.ApprovalTimeout;
+        Started = clock.GetUtcNow();
+        State = book.Approval && executor.Mode != AutomationMode.Autonomous ? RunbookState.WaitingForApproval : RunbookState.Running;
+        Audit(AuditKind.Decision, $"started for {string.Join(",", bindings.GetValueOrDefault("asset") ?? [])}" + (State == RunbookState.WaitingForApproval ? "; waiting for approval" : ""));
+    }
+
+    public Runbook Book { get; }
+
+    public RunbookState State { get; private set; }
+
+    public int StepIndex { get; private set; }
+
+    public DateTimeOffset Started { get; }
+
+    public DateTimeOffset? Finished { get; private set; }
+
+    public string? Failure { get; private set; }
+
+    /// <summary>Actions this run proposed, in order.</summary>
+    public List<ActionRecord> Actions { get; } = [];
+
+    /// <summary>Gives the go-ahead to a runbook that needs one.</summary>
+    /// <exception cref="ApprovalException">The run is not waiting for approval, or the approval came too late.</exception>
+    public void Approve(string approver)
+    {
+        if (State != RunbookState.WaitingForApproval)
+        {
+            throw new ApprovalException($"runbook '{Book.Name}' is {State}, not waiting for approval");
+        }
+
+        if (_clock.GetUtcNow() - Started >= _approvalTimeout)
+        {
+            NotStarted("no approver answered in time");
+            throw new ApprovalException($"runbook '{Book.Name}' expired at {(Started + _approvalTimeout):O}");
+        }
+
+        _audit?.Append("user:" + approver, AuditKind.Approval, "runbook:" + Book.Name, "approved");
+        State = RunbookState.Running;
+    }
+
+    public void Reject(string approver, string? note = null)
+    {
+        if (State != RunbookState.WaitingForApproval)
+        {
+            throw new ApprovalException($"runbook '{Book.Name}' is {State}, not waiting for approval");
+        }
+
+        _audit?.Append("user:" + approver, AuditKind.Approval, "runbook:" + Book.Name, "rejected" + (note is null ? "" : ": " + note));
+        NotStarted("rejected by " + approver);
+    }
+
+    public void Tick()
+    {
+        var now = _clock.GetUtcNow();
+        if (State == RunbookState.WaitingForApproval && now - Started >= _approvalTimeout)
+        {
+            NotStarted("no approver answered in time");
+        }
+
+        while (State == RunbookState.Running)
+        {
+            if (StepIndex == Book.Steps.Count)
+            {
+                State = RunbookState.Succeeded;
+                Finished = now;
+                Audit(AuditKind.Result, "succeeded");
+                return;
+            }
+
+            var step = Book.Steps[StepIndex];
+            _stepStarted ??= now;
+            var done = step switch
+            {
+                ActionStep a => Act(a),
+                WaitStep w => now - _stepStarted >= w.Duration,
+                CheckStep c => Check(c, now),
+                NotifyStep n => Notify(n),
+                _ => throw new InvalidOperationException($"unknown step {step}"),
+            };
+            if (!done)
+            {
+                return;
+            }
+
+            if (State == RunbookState.Running)
+            {
+                StepIndex++;
+                _stepStarted = null;
+                _pending = null;
+            }
+        }
+    }
+
+    private bool Act(ActionStep step)
+    {
+        if (_pending is null)
+        {
+            _pending = [];
+            foreach (var asset in Expand(step.Target))
+            {
+                PlantAction action;
+                try
+                {
+                    var value = step.Value ?? 0;
+                    if (step.Delta is { } delta)
+                    {
+                        var actuator = _catalog.Create(step.Kind, asset, 0, "probe").Actuator;
+                        var current = _plant.Commanded(actuator);
+                        if (double.IsNaN(current))
+                        {
+                            Fail($"step {StepIndex + 1} (line {step.Line}): {actuator} has no known value to move by {delta.ToString(CultureInfo.InvariantCulture)}");
+                            return true;
+                        }
+
+                        value = current + delta;
+                    }
+
+                    action = _catalog.Create(step.Kind, asset, value, $"runbook {Book.Name}: {step.Reason}".TrimEnd(' ', ':'));
+                }
+                catch (ArgumentException e)
+                {
+                    Fail($"step {StepIndex + 1} (line {step.Line}): {e.Message}");
+                    return true;
+                }
+
+                var record = _executor.Propose(action, "runbook:" + Book.Name);
+                _pending.Add(record);
+                Actions.Add(record);
+            }
+        }
+
+        if (_pending.Any(r => r.State == ActionState.PendingApproval))
+        {
+            return false;
+        }
+
+        if (_pending.FirstOrDefault(r => r.State is ActionState.Refused or ActionState.Rejected or ActionState.Expired) is { } bad)
+        {
+            Fail($"step {StepIndex + 1} (line {step.Line}): {bad.Action.Actuator} {bad.State}: {bad.Outcome}");
+        }
+
+        return true;
+    }
+
+    private bool Check(CheckStep step, DateTimeOffset now)
+    {
+        var point = Bind(step.Point);
+        var reading = _plant.ReadValue(point);
+        if (!double.IsNaN(reading) && (step.Below ? reading <= step.Threshold : reading >= step.Threshold))
+        {
+            Audit(AuditKind.Observation, $"check {point} = {reading.ToString("0.###", CultureInfo.InvariantCulture)}: met");
+            return true;
+        }
+
+        if (now - _stepStarted >= step.Within)
+        {
+            Fail($"step {StepIndex + 1} (line {step.Line}): {point} {(step.Below ? "<=" : ">=")} {step.Threshold.ToString(CultureInfo.InvariantCulture)} not met within {step.Within} (read {reading.ToString("0.###", CultureInfo.InvariantCulture)})");
+            return true;
+        }
+
+        return false;
+    }
+
+    private bool Notify(NotifyStep step)
+    {
+        Audit(AuditKind.Decision, "notify: " + Bind(step.Message));
+        return true;
+    }
+
+    private void Fail(string why)
+    {
+        Failure = why;
+        Audit(AuditKind.Result, "failed: " + why + "; rolling back");
+        foreach (var step in Book.Rollback)
+        {
+            switch (step)
+            {
+                case ActionStep a:
+                    foreach (var asset in Expand(a.Target))
+                    {
+                        try
+                        {
+                            var value = a.Value ?? (_plant.Commanded(_catalog.Create(a.Kind, asset, 0, "probe").Actuator) + (a.Delta ?? 0));
+                            Actions.Add(_executor.Propose(_catalog.Create(a.Kind, asset, value, $"runbook {Book.Name}: rollback"), "runbook:" + Book.Name));
+                        }
+                        catch (ArgumentException e)
+                        {
+                            Audit(AuditKind.Result, "rollback step skipped: " + e.Message);
+                        }
+                    }
+
+                    break;
+                case NotifyStep n:
+                    Notify(n);
+                    break;
+                default:
+                    // Waits and checks have no meaning while undoing: the rollback's actions go out at once.
+                    break;
+            }
+        }
+
+        State = RunbookState.RolledBack;
+        Finished = _clock.GetUtcNow();
+    }
+
+    private void NotStarted(string why)
+    {
+        Failure = why;
+        State = RunbookState.NotStarted;
+        Finished = _clock.GetUtcNow();
+        Audit(AuditKind.Result, "not started: " + why);
+    }
+
+    private IReadOnlyList<string> Expand(string target) =>
+        target.StartsWith('{') && target.EndsWith('}') ? _bindings.GetValueOrDefault(target[1..^1]) ?? [] : [target];
+
+    private string Bind(string text)
+    {
+        foreach (var (name, values) in _bindings)
+        {
+            text = text.Replace("{" + name + "}", string.Join(",", values), StringComparison.Ordinal);
+        }
+
+        return text;
+    }
+
+    private void Audit(AuditKind kind, string detail) => _audit?.Append("runbook:" + Book.Name, kind, Book.Name, detail);
+}
