@@ -180,7 +180,12 @@ internal static class EvalCommand
             targets = [.. summary.Faults];
         }
 
-        var onset = s.Start + TimeSpan.FromSeconds(targets.Min(f => f.StartSeconds));
+        // A latent fault shows only once another fault calls on it (a generator that fails to start is seen when its feed
+        // is lost): it is timed from the latest onset among the scenario's faults that overlap it.
+        var firstStart = targets.Min(f => f.StartSeconds);
+        var onsetSeconds = summary.Faults.Where(f => f.StartSeconds >= firstStart && (f.EndSeconds is null || f.EndSeconds > firstStart)
+            && targets.Any(t => t.EndSeconds is null || f.StartSeconds < t.EndSeconds)).Max(f => f.StartSeconds);
+        var onset = s.Start + TimeSpan.FromSeconds(onsetSeconds);
         var faultEnd = targets.All(f => f.EndSeconds is not null) ? s.Start + TimeSpan.FromSeconds(targets.Max(f => f.EndSeconds!.Value)) : end;
         var before = incidents.Where(i => i.LastAlert < onset).ToList();
         var normalSeconds = Math.Max(0, (onset - judgedFrom).TotalSeconds);

@@ -41,8 +41,8 @@ public sealed record AlertingOptions
     /// <summary>A hall's IT power moving by more than this within <see cref="PowerStepSpan"/> is one step (default 1.5 MW).</summary>
     public double PowerStepWatts { get; init; } = 1.5e6;
 
-    /// <summary>The span over which a power step is measured (default 20 s).</summary>
-    public TimeSpan PowerStepSpan { get; init; } = TimeSpan.FromSeconds(20);
+    /// <summary>The span over which a power step is measured (default 10 s, one facility sample).</summary>
+    public TimeSpan PowerStepSpan { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>This many power steps of alternating sign within <see cref="PowerSwingWindow"/> is a power swing
     /// (default 3: a checkpoint or a job restart is two steps, down and up).</summary>
@@ -61,11 +61,16 @@ public sealed record AlertingOptions
     /// <summary>Default 35 °C (above the 0.4 % cooling design dry bulb of northern Virginia, ASHRAE Fundamentals ch. 14).</summary>
     public double AmbientHighCelsius { get; init; } = 35;
 
-    /// <summary>This many outliers on one series within <see cref="NoiseWindow"/> make it a noisy sensor (default 3 in 10 min).</summary>
-    public int NoiseOutliers { get; init; } = 3;
+    /// <summary>A sensor is noisy when the median change between consecutive readings over the last
+    /// <see cref="NoiseSamples"/> (default 12, 2 min of a 10 s point) exceeds <see cref="NoiseRatio"/> (default 5) times its
+    /// level before the window (or over the first 24 samples).</summary>
+    public int NoiseSamples { get; init; } = 12;
 
-    /// <summary>Default 10 min.</summary>
-    public TimeSpan NoiseWindow { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>Default 5.</summary>
+    public double NoiseRatio { get; init; } = 5;
+
+    /// <summary>The cold-plate check compares a CDU only with peers whose racks draw within this share of its own (default 0.15).</summary>
+    public double PeerLoadShare { get; init; } = 0.15;
 
     /// <summary>The cold-plate check: a CDU's racks' mean GPU-to-supply temperature rise per kW departing from the
     /// median of the other CDUs of its hall by more than this share of its own reference level (default 0.04), for

@@ -243,7 +243,6 @@ public sealed class TelemetryAlerting
 
     private async Task SensorAnomaliesAsync(Window w, List<Alert> alerts, CancellationToken ct)
     {
-        var noiseMs = (long)_options.NoiseWindow.TotalMilliseconds;
         var byMetric = new Dictionary<string, IReadOnlyList<SeriesSamples>>(StringComparer.Ordinal);
         foreach (var metric in ScannedSensors)
         {
@@ -263,8 +262,6 @@ public sealed class TelemetryAlerting
                 var asset = AssetOf(series.Labels);
                 var coupled = partner is null ? null : byMetric[partner].FirstOrDefault(s => AssetOf(s.Labels) == asset);
                 var scan = SeriesAnomalies.Scan(series, null, w.To, coupled);
-                var outliers = new List<DateTimeOffset>();
-                var noisyUntil = DateTimeOffset.MinValue;
                 foreach (var a in scan.Anomalies)
                 {
                     switch (a.Kind)
@@ -275,24 +272,59 @@ public sealed class TelemetryAlerting
                         case AnomalyKind.Dropout:
                             alerts.Add(new Alert(AlertNames.SensorDropout, AlertSource.Anomaly, asset, a.Detected, a.Evidence) { Series = series.Labels, Severity = "warning" });
                             break;
-                        case AnomalyKind.Outlier:
-                            outliers.Add(a.Detected);
-                            outliers.RemoveAll(t => (a.Detected - t).TotalMilliseconds > noiseMs);
-                            if (outliers.Count >= _options.NoiseOutliers && a.Detected > noisyUntil)
-                            {
-                                alerts.Add(new Alert(AlertNames.SensorNoise, AlertSource.Anomaly, asset, a.Detected,
-                                    F($"{series.Labels.MetricName}: {outliers.Count} readings more than 6 robust sigma from their baseline within {_options.NoiseWindow.TotalMinutes:0} min"))
-                                { Series = series.Labels, Severity = "warning" });
-                                noisyUntil = a.Detected + _options.Lookback;
-                            }
-
-                            break;
                         default:
                             break;
                     }
                 }
+
+                Noise(series, asset, w, alerts);
             }
         }
+    }
+
+    /// <summary>A sensor gone noisy: the median absolute change between consecutive readings over the last
+    /// <see cref="AlertingOptions.NoiseSamples"/> grows to <see cref="AlertingOptions.NoiseRatio"/> times its level before
+    /// the window (a median, so a real step or a slow swing of the plant does not count; only scatter does).</summary>
+    private void Noise(SeriesSamples series, string asset, Window w, List<Alert> alerts)
+    {
+        var v = series.Samples.Where(s => double.IsFinite(s.Value)).ToList();
+        var n = _options.NoiseSamples;
+        if (v.Count < 3 * n)
+        {
+            return;
+        }
+
+        var diffs = new double[v.Count - 1];
+        for (var i = 1; i < v.Count; i++)
+        {
+            diffs[i - 1] = Math.Abs(v[i].Value - v[i - 1].Value);
+        }
+
+        var before = v.Count(s => s.TimestampMs <= Ms(w.From)) - 1;
+        var referenceCount = before >= n ? before : 2 * n;
+        var reference = Median(diffs.AsSpan(0, referenceCount));
+        var step = diffs.Where(d => d > 1e-9).DefaultIfEmpty(0.1).Min();
+        var floor = Math.Max(reference, step);
+        var quietUntil = long.MinValue;
+        for (var i = Math.Max(referenceCount, n); i <= diffs.Length; i++)
+        {
+            var recent = Median(diffs.AsSpan(i - n, n));
+            var at = v[i].TimestampMs;
+            if (recent > _options.NoiseRatio * floor && at > quietUntil)
+            {
+                alerts.Add(new Alert(AlertNames.SensorNoise, AlertSource.Anomaly, asset, At(at),
+                    F($"{series.Labels.MetricName}: consecutive readings differ by {recent:0.00} (median of {n}), {recent / floor:0} times their usual {floor:0.00}: the reading scatters"))
+                { Series = series.Labels, Severity = "warning" });
+                quietUntil = at + (long)_options.Lookback.TotalMilliseconds;
+            }
+        }
+    }
+
+    private static double Median(ReadOnlySpan<double> values)
+    {
+        var copy = values.ToArray();
+        Array.Sort(copy);
+        return copy.Length == 0 ? 0 : copy[copy.Length / 2];
     }
 
     private async Task EnergyBalanceAsync(Window w, List<Alert> alerts, CancellationToken ct)
@@ -332,6 +364,7 @@ public sealed class TelemetryAlerting
         var power = await RangeByAsync("avg_over_time(aida_rack_power_watts[5m])", "rack", w, step, ct);
         var supply = await RangeByAsync("avg_over_time(aida_cdu_supply_celsius[5m])", "asset", w, step, ct);
         var perCdu = new Dictionary<string, Dictionary<long, double>>(StringComparer.Ordinal);
+        var loads = new Dictionary<string, Dictionary<long, double>>(StringComparer.Ordinal);
         foreach (var cdu in _factory.Cooling.Cdus)
         {
             if (!supply.TryGetValue(cdu.Id, out var ts))
@@ -359,6 +392,16 @@ public sealed class TelemetryAlerting
             }
 
             perCdu[cdu.Id] = sum.ToDictionary(kv => kv.Key, kv => kv.Value.Sum / kv.Value.N);
+            var load = new Dictionary<long, double>();
+            foreach (var rack in _factory.Racks.Where(r => r.Cdu == cdu.Id))
+            {
+                foreach (var (t, p) in power.GetValueOrDefault(rack.Id) ?? [])
+                {
+                    load[t] = load.GetValueOrDefault(t) + p;
+                }
+            }
+
+            loads[cdu.Id] = load;
         }
 
         var sustainMs = (long)_options.ThermalDriftSustain.TotalMilliseconds;
@@ -369,7 +412,8 @@ public sealed class TelemetryAlerting
                 continue;
             }
 
-            var peers = _factory.Cooling.Cdus.Where(c => c.Hall == cdu.Hall && c.Id != cdu.Id && perCdu.ContainsKey(c.Id)).Select(c => perCdu[c.Id]).ToList();
+            var peers = _factory.Cooling.Cdus.Where(c => c.Hall == cdu.Hall && c.Id != cdu.Id && perCdu.ContainsKey(c.Id)).Select(c => (X: perCdu[c.Id], Load: loads[c.Id])).ToList();
+            var ownLoad = loads[cdu.Id];
             if (peers.Count == 0)
             {
                 continue;
@@ -378,7 +422,9 @@ public sealed class TelemetryAlerting
             var relative = new List<Sample>();
             foreach (var (t, x) in own.OrderBy(kv => kv.Key))
             {
-                var others = peers.Where(p => p.ContainsKey(t)).Select(p => p[t]).Order().ToList();
+                // Only peers carrying a similar load: the rise per kW is not linear in load (idle racks' CPUs and switches).
+                var others = peers.Where(p => p.X.ContainsKey(t) && p.Load.TryGetValue(t, out var l) && ownLoad.TryGetValue(t, out var m) && Math.Abs(l - m) <= _options.PeerLoadShare * m)
+                    .Select(p => p.X[t]).Order().ToList();
                 if (others.Count > 0 && others[others.Count / 2] > 0)
                 {
                     relative.Add(new Sample(t, x / others[others.Count / 2]));
