@@ -45,8 +45,8 @@ public sealed record AlertingOptions
     public TimeSpan PowerStepSpan { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>This many power steps of alternating sign within <see cref="PowerSwingWindow"/> is a power swing
-    /// (default 3: a checkpoint or a job restart is two steps, down and up).</summary>
-    public int PowerSwingSteps { get; init; } = 3;
+    /// (default 4: a checkpoint or a job restart is two steps, down and up, and a synchronous dip can add a third).</summary>
+    public int PowerSwingSteps { get; init; } = 4;
 
     /// <summary>Default 5 min.</summary>
     public TimeSpan PowerSwingWindow { get; init; } = TimeSpan.FromMinutes(5);
@@ -61,7 +61,7 @@ public sealed record AlertingOptions
     /// <summary>Default 35 °C (above the 0.4 % cooling design dry bulb of northern Virginia, ASHRAE Fundamentals ch. 14).</summary>
     public double AmbientHighCelsius { get; init; } = 35;
 
-    /// <summary>A sensor is noisy when the median change between consecutive readings over the last
+    /// <summary>A sensor is noisy when the median distance of a reading from the midpoint of its neighbours over the last
     /// <see cref="NoiseSamples"/> (default 12, 2 min of a 10 s point) exceeds <see cref="NoiseRatio"/> (default 5) times its
     /// level before the window (or over the first 24 samples).</summary>
     public int NoiseSamples { get; init; } = 12;

@@ -282,7 +282,7 @@ public sealed class TelemetryAlerting
         }
     }
 
-    /// <summary>A sensor gone noisy: the median absolute change between consecutive readings over the last
+    /// <summary>A sensor gone noisy: the median distance of a reading from the midpoint of its neighbours over the last
     /// <see cref="AlertingOptions.NoiseSamples"/> grows to <see cref="AlertingOptions.NoiseRatio"/> times its level before
     /// the window (a median, so a real step or a slow swing of the plant does not count; only scatter does).</summary>
     private void Noise(SeriesSamples series, string asset, Window w, List<Alert> alerts)
@@ -294,22 +294,26 @@ public sealed class TelemetryAlerting
             return;
         }
 
+        // Each reading's distance from the midpoint of its neighbours: zero on a ramp (a setpoint change, a warming loop),
+        // one sample on a step, the scatter itself on a noisy reading.
         var diffs = new double[v.Count - 1];
-        for (var i = 1; i < v.Count; i++)
+        for (var i = 1; i < v.Count - 1; i++)
         {
-            diffs[i - 1] = Math.Abs(v[i].Value - v[i - 1].Value);
+            diffs[i - 1] = Math.Abs(v[i].Value - (0.5 * (v[i - 1].Value + v[i + 1].Value)));
         }
+
+        diffs[^1] = diffs.Length > 1 ? diffs[^2] : 0;
 
         var before = v.Count(s => s.TimestampMs <= Ms(w.From)) - 1;
         var referenceCount = before >= n ? before : 2 * n;
         var reference = Median(diffs.AsSpan(0, referenceCount));
-        var step = diffs.Where(d => d > 1e-9).DefaultIfEmpty(0.1).Min();
+        var step = diffs.Where(d => d > 1e-9).DefaultIfEmpty(0.1).Min() * 2;
         var floor = Math.Max(reference, step);
         var quietUntil = long.MinValue;
         for (var i = Math.Max(referenceCount, n); i <= diffs.Length; i++)
         {
             var recent = Median(diffs.AsSpan(i - n, n));
-            var at = v[i].TimestampMs;
+            var at = v[Math.Min(i + 1, v.Count - 1)].TimestampMs;
             if (recent > _options.NoiseRatio * floor && at > quietUntil)
             {
                 alerts.Add(new Alert(AlertNames.SensorNoise, AlertSource.Anomaly, asset, At(at),
