@@ -277,7 +277,12 @@ public sealed class TelemetryAlerting
                     }
                 }
 
-                Noise(series, asset, w, alerts);
+                if (metric is "aida_rack_inlet_celsius" or "aida_facility_water_supply_celsius" or "aida_cdu_supply_celsius")
+                {
+                    // Readings a slow or controlled process drives; a CDU's return and flow follow the GPUs' synchronous
+                    // dips within seconds, which is the plant moving, not the sensor scattering.
+                    Noise(series, asset, w, alerts);
+                }
             }
         }
     }
@@ -317,7 +322,7 @@ public sealed class TelemetryAlerting
             if (recent > _options.NoiseRatio * floor && at > quietUntil)
             {
                 alerts.Add(new Alert(AlertNames.SensorNoise, AlertSource.Anomaly, asset, At(at),
-                    F($"{series.Labels.MetricName}: consecutive readings differ by {recent:0.00} (median of {n}), {recent / floor:0} times their usual {floor:0.00}: the reading scatters"))
+                    F($"{series.Labels.MetricName}: readings sit {recent:0.00} from the midpoint of their neighbours (median of {n}), {recent / floor:0} times their usual {floor:0.00}: the reading scatters"))
                 { Series = series.Labels, Severity = "warning" });
                 quietUntil = at + (long)_options.Lookback.TotalMilliseconds;
             }
