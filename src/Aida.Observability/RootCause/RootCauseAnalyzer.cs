@@ -77,7 +77,8 @@ public sealed class RootCauseAnalyzer
                     board.Add(a.Asset, Kind(FaultKind.Leak), 0.5 + Early(a), Say(a, "coolant is being lost"));
                     break;
                 case AlertNames.GeneratorNotRunning:
-                    board.Add(a.Asset, Kind(FaultKind.GeneratorFailToStart), 0.97 + Early(a), Say(a, "generator did not start after its feed was lost"));
+                    // Outranks the outage that called on it: the outage alone would have been carried by this generator.
+                    board.Add(a.Asset, Kind(FaultKind.GeneratorFailToStart), 1.5 + Early(a), Say(a, "generator did not start after its feed was lost, so the outage reached the batteries"));
                     break;
                 case AlertNames.UtilityLost:
                     board.Add(a.Asset, Kind(FaultKind.UtilityOutage), 0.9 + Early(a), Say(a, "utility feed lost"));
@@ -144,7 +145,9 @@ public sealed class RootCauseAnalyzer
         foreach (var a in alerts.Where(a => a.Name == AlertNames.CduSupplyOffSetpoint))
         {
             var pumps = alerts.Any(x => x.Asset == a.Asset && (x.Name == AlertNames.CduPumpFault || x.Name == AlertNames.CduFlowLow));
-            var balance = alerts.Any(x => x.Asset == a.Asset && x.Name == AlertNames.EnergyBalance);
+            // Who moved first: a drifting supply sensor breaks the balance before its reading leaves the setpoint band; a
+            // stuck valve moves the (true) supply first and may unbalance the loop only in the transient after.
+            var balance = alerts.Any(x => x.Asset == a.Asset && x.Name == AlertNames.EnergyBalance && x.At <= a.At);
             var hot = alerts.Any(x => x.Name is AlertNames.GpuNearSlowdown or AlertNames.GpuThrottling);
             if (pumps)
             {
@@ -177,6 +180,13 @@ public sealed class RootCauseAnalyzer
             }
 
             var stuck = alerts.Any(x => x.Asset == a.Asset && x.Name == AlertNames.SensorStuck);
+            var supplyFirst = alerts.Any(x => x.Asset == a.Asset && x.Name == AlertNames.CduSupplyOffSetpoint && x.At < a.At);
+            if (supplyFirst && !stuck)
+            {
+                // The supply left its band before the balance broke: the balance follows a plant change (see above).
+                continue;
+            }
+
             board.Add(a.Asset, Kind(stuck ? FaultKind.SensorStuck : FaultKind.SensorDrift), (stuck ? 0.1 : 0.7) + early(a),
                 Say(a, "electrical heat and water-side heat disagree while flow and pumps are normal: a temperature or flow reading is wrong"));
         }
