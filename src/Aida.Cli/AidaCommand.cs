@@ -71,6 +71,7 @@ public static class AidaCommand
         root.Subcommands.Add(FrontierCommand.Build(stdout, stderr));
         root.Subcommands.Add(ExplainCommand.Build(stdout));
         root.Subcommands.Add(IncidentsCommand.Build(stdout));
+        root.Subcommands.Add(EvalCommand.Build(stdout, stderr));
         root.Subcommands.Add(AuditCommand.Build(stdout));
         return root;
     }

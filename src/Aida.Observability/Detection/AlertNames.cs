@@ -1,0 +1,30 @@
+namespace Aida.Observability.Detection;
+
+/// <summary>The names of the alerts <see cref="TelemetryAlerting"/> raises: what root-cause analysis reads.</summary>
+public static class AlertNames
+{
+    public const string RackInletHigh = "RackInletHigh";
+    public const string GpuNearSlowdown = "GpuNearSlowdown";
+    public const string GpuThrottling = "GpuThrottling";
+    public const string RackUnpowered = "RackUnpowered";
+    public const string CduSupplyOffSetpoint = "CduSupplyOffSetpoint";
+    public const string CduFlowLow = "CduFlowLow";
+    public const string CduPumpFault = "CduPumpFault";
+    public const string CoolantLevelLow = "CoolantLevelLow";
+    public const string LeakDetected = "LeakDetected";
+    public const string FacilityWaterHigh = "FacilityWaterHigh";
+    public const string AssetFault = "AssetFault";
+    public const string UtilityLost = "UtilityLost";
+    public const string GeneratorNotRunning = "GeneratorNotRunning";
+    public const string UpsOnBattery = "UpsOnBattery";
+    public const string UpsBatteryLow = "UpsBatteryLow";
+    public const string PowerSwing = "PowerSwing";
+    public const string AmbientJump = "AmbientJump";
+    public const string AmbientHigh = "AmbientHigh";
+    public const string ColdPlateDrift = "ColdPlateDrift";
+    public const string EconomiserDegraded = "EconomiserDegraded";
+    public const string SensorStuck = "anomaly:stuck";
+    public const string SensorDropout = "anomaly:dropout";
+    public const string SensorNoise = "anomaly:noise";
+    public const string EnergyBalance = "anomaly:energy-balance";
+}

@@ -1,0 +1,89 @@
+namespace Aida.Observability.Detection;
+
+/// <summary>The limits a facility engineer would set, and how the anomaly detectors are turned into alerts. Defaults
+/// are stated on each property.</summary>
+public sealed record AlertingOptions
+{
+    /// <summary>History read before a window so that holds, baselines and edges are judged as a continuous run would
+    /// judge them (default 2 h: the CUSUM reference and the energy balance's reference level fit inside it).</summary>
+    public TimeSpan Lookback { get; init; } = TimeSpan.FromHours(2);
+
+    /// <summary>How long a limit must be crossed before it alerts (default 30 s: one or two facility samples of noise
+    /// do not page anyone).</summary>
+    public TimeSpan Hold { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Rack inlet limit (default 27 °C, the top of ASHRAE TC 9.9's recommended envelope).</summary>
+    public double RackInletLimitCelsius { get; init; } = 27;
+
+    /// <summary>Alert when the hottest GPU of a rack is within this of the slowdown temperature
+    /// (<see cref="Aida.Model.Facility.GpuSpec.ThrottleCelsius"/>; default 4 K, 83 °C for an 87 °C slowdown).</summary>
+    public double GpuSlowdownMarginCelsius { get; init; } = 4;
+
+    /// <summary>CDU secondary supply above its setpoint by more than this (default 3 K).</summary>
+    public double CduSupplyOffsetCelsius { get; init; } = 3;
+
+    /// <summary>Facility water supply above its setpoint by more than this (default 2 K).</summary>
+    public double FacilityWaterOffsetCelsius { get; init; } = 2;
+
+    /// <summary>CDU flow below this share of its own median over the lookback (default 0.5).</summary>
+    public double CduFlowLowShare { get; init; } = 0.5;
+
+    /// <summary>CDU coolant level below this ratio (default 0.9).</summary>
+    public double CoolantLevelLow { get; init; } = 0.9;
+
+    /// <summary>UPS battery below this ratio of full charge (default 0.5).</summary>
+    public double BatteryLowRatio { get; init; } = 0.5;
+
+    /// <summary>A generator not running this long after its feed was lost has failed to start (default 30 s; NFPA 110
+    /// Type 10 allows 10 s).</summary>
+    public TimeSpan GeneratorStartLimit { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A hall's IT power moving by more than this within <see cref="PowerStepSpan"/> is one step (default 1.5 MW).</summary>
+    public double PowerStepWatts { get; init; } = 1.5e6;
+
+    /// <summary>The span over which a power step is measured (default 10 s, one facility sample).</summary>
+    public TimeSpan PowerStepSpan { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>This many power steps of alternating sign within <see cref="PowerSwingWindow"/> is a power swing
+    /// (default 4: a checkpoint or a job restart is two steps, down and up, and a synchronous dip can add a third).</summary>
+    public int PowerSwingSteps { get; init; } = 4;
+
+    /// <summary>Default 5 min.</summary>
+    public TimeSpan PowerSwingWindow { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Outdoor dry bulb rising by more than this within <see cref="AmbientJumpSpan"/> (default 4 K in 15 min,
+    /// faster than any diurnal swing) or above <see cref="AmbientHighCelsius"/>.</summary>
+    public double AmbientJumpCelsius { get; init; } = 4;
+
+    /// <summary>Default 15 min.</summary>
+    public TimeSpan AmbientJumpSpan { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Default 35 °C (above the 0.4 % cooling design dry bulb of northern Virginia, ASHRAE Fundamentals ch. 14).</summary>
+    public double AmbientHighCelsius { get; init; } = 35;
+
+    /// <summary>A sensor is noisy when the median distance of a reading from the midpoint of its neighbours over the last
+    /// <see cref="NoiseSamples"/> (default 12, 2 min of a 10 s point) exceeds <see cref="NoiseRatio"/> (default 5) times its
+    /// level before the window (or over the first 24 samples).</summary>
+    public int NoiseSamples { get; init; } = 12;
+
+    /// <summary>Default 5.</summary>
+    public double NoiseRatio { get; init; } = 5;
+
+    /// <summary>The cold-plate check compares a CDU only with peers whose racks draw within this share of its own (default 0.15).</summary>
+    public double PeerLoadShare { get; init; } = 0.15;
+
+    /// <summary>The cold-plate check: a CDU's racks' mean GPU-to-supply temperature rise per kW departing from the
+    /// median of the other CDUs of its hall by more than this share of its own reference level (default 0.04), for
+    /// <see cref="ThermalDriftSustain"/>.</summary>
+    public double ThermalDriftShare { get; init; } = 0.04;
+
+    /// <summary>Default 10 min.</summary>
+    public TimeSpan ThermalDriftSustain { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The economiser check: heat rejected per kelvin of (facility water return - dry bulb) falling below this
+    /// share of its reference level (default 0.85) for <see cref="ThermalDriftSustain"/>.</summary>
+    public double EconomiserConductanceShare { get; init; } = 0.85;
+
+    /// <summary>Step of the derived series (power steps, drift checks; default 10 s, the facility points' interval).</summary>
+    public TimeSpan Step { get; init; } = TimeSpan.FromSeconds(10);
+}

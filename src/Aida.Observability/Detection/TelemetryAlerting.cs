@@ -1,0 +1,532 @@
+using System.Globalization;
+using Aida.Model.Facility;
+using Aida.Observability.Anomalies;
+using Aida.Observability.Incidents;
+using Aida.Telemetry.Query;
+using Aida.Telemetry.Series;
+
+namespace Aida.Observability.Detection;
+
+/// <summary>Turns a window of telemetry into time-ordered alerts: threshold rules a facility engineer would set, the
+/// part-1 anomaly detectors (stuck, dropout, noise, energy balance) and two derived drift checks (cold plates, dry
+/// coolers). Every alert names the topology asset it is about.</summary>
+/// <remarks>Reads telemetry only through <see cref="IQueryEngine"/> and the factory model. <see cref="DetectAsync"/>
+/// returns the alerts that fire in (from, to], judged over [from - <see cref="AlertingOptions.Lookback"/>, to], so calling
+/// it on successive windows gives the alerts one call over their union gives (up to conditions that began more than the
+/// lookback before a window). Nothing reads a clock or a random source: the same telemetry gives the same alerts.</remarks>
+public sealed class TelemetryAlerting
+{
+    private readonly IQueryEngine _query;
+    private readonly Factory _factory;
+    private readonly AlertingOptions _options;
+
+    public TelemetryAlerting(IQueryEngine query, Factory factory, AlertingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(factory);
+        _query = query;
+        _factory = factory;
+        _options = options ?? new AlertingOptions();
+    }
+
+    /// <summary>The alerts that fire in (<paramref name="from"/>, <paramref name="to"/>], oldest first (ties by name, then asset).</summary>
+    public async Task<IReadOnlyList<Alert>> DetectAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
+    {
+        if (to <= from)
+        {
+            throw new ArgumentException($"the window must end after it starts ({from:O} .. {to:O})", nameof(to));
+        }
+
+        var read = new Window(from - _options.Lookback, from, to);
+        var alerts = new List<Alert>();
+        await ThresholdsAsync(read, alerts, cancellationToken);
+        await PowerAndAmbientAsync(read, alerts, cancellationToken);
+        await SensorAnomaliesAsync(read, alerts, cancellationToken);
+        await EnergyBalanceAsync(read, alerts, cancellationToken);
+        await ColdPlateDriftAsync(read, alerts, cancellationToken);
+        await EconomiserAsync(read, alerts, cancellationToken);
+        return [.. alerts.Where(a => a.At > from && a.At <= to)
+            .OrderBy(a => a.At).ThenBy(a => a.Name, StringComparer.Ordinal).ThenBy(a => a.Asset, StringComparer.Ordinal)];
+    }
+
+    private readonly record struct Window(DateTimeOffset ReadFrom, DateTimeOffset From, DateTimeOffset To);
+
+    private async Task ThresholdsAsync(Window w, List<Alert> alerts, CancellationToken ct)
+    {
+        var hold = (long)_options.Hold.TotalMilliseconds;
+        var slowdown = _factory.Gpu.ThrottleCelsius;
+        await RuleAsync(w, alerts, "aida_rack_inlet_celsius", AlertNames.RackInletHigh, "warning", hold, null,
+            (_, v) => v > _options.RackInletLimitCelsius, v => F($"rack inlet {v:0.0} °C above the ASHRAE recommended {_options.RackInletLimitCelsius:0} °C"), ct);
+        await RuleAsync(w, alerts, "aida_rack_gpu_max_temperature_celsius", AlertNames.GpuNearSlowdown, "critical", hold, null,
+            (_, v) => v > slowdown - _options.GpuSlowdownMarginCelsius, v => F($"hottest GPU {v:0} °C, within {_options.GpuSlowdownMarginCelsius:0} K of the {slowdown:0} °C slowdown"), ct);
+        await RuleAsync(w, alerts, "aida_rack_gpus_throttled", AlertNames.GpuThrottling, "critical", hold, null,
+            (_, v) => v > 0, v => F($"{v:0} GPUs throttling"), ct);
+        await RuleAsync(w, alerts, "aida_rack_powered", AlertNames.RackUnpowered, "critical", 0, null,
+            (_, v) => v < 0.5, _ => "rack has lost power", ct);
+        await RuleAsync(w, alerts, "aida_cdu_pump_faults", AlertNames.CduPumpFault, "critical", 0, null,
+            (_, v) => v > 0, v => F($"{v:0} CDU pumps failed"), ct);
+        await RuleAsync(w, alerts, "aida_cdu_coolant_level_ratio", AlertNames.CoolantLevelLow, "critical", hold, null,
+            (_, v) => v < _options.CoolantLevelLow, v => F($"coolant level {v:P0}"), ct);
+        await RuleAsync(w, alerts, "aida_rack_leak_detected", AlertNames.LeakDetected, "critical", 0, null,
+            (_, v) => v > 0.5, _ => "leak sensor tripped", ct);
+        await RuleAsync(w, alerts, "aida_asset_fault", AlertNames.AssetFault, "critical", 0, null,
+            (_, v) => v > 0.5, _ => "equipment reports a fault", ct);
+        await RuleAsync(w, alerts, "aida_utility_available", AlertNames.UtilityLost, "critical", 0, null,
+            (_, v) => v < 0.5, _ => "utility feed lost", ct);
+        await RuleAsync(w, alerts, "aida_ups_on_battery", AlertNames.UpsOnBattery, "critical", 0, null,
+            (_, v) => v > 0.5, _ => "UPS on battery", ct);
+        await RuleAsync(w, alerts, "aida_ups_battery_ratio", AlertNames.UpsBatteryLow, "critical", 0, null,
+            (_, v) => v < _options.BatteryLowRatio, v => F($"UPS battery at {v:P0}"), ct);
+
+        var setpoints = await RawAsync("aida_setpoint_celsius", w, ct);
+        IReadOnlyList<Sample> SetpointOf(string asset) =>
+            setpoints.FirstOrDefault(s => s.Labels.Get("asset") == asset)?.Samples ?? [];
+        await RuleAsync(w, alerts, "aida_cdu_supply_celsius", AlertNames.CduSupplyOffSetpoint, "warning", hold, SetpointOf,
+            null, v => F($"CDU supply {v:0.0} °C, more than {_options.CduSupplyOffsetCelsius:0} K above its setpoint"), ct,
+            (sp, t, v) => ThresholdCrossings.ValueAt(sp, t) is { } s ? v > s + _options.CduSupplyOffsetCelsius : null);
+        await RuleAsync(w, alerts, "aida_facility_water_supply_celsius", AlertNames.FacilityWaterHigh, "warning", hold, SetpointOf,
+            null, v => F($"facility water supply {v:0.0} °C, more than {_options.FacilityWaterOffsetCelsius:0} K above its setpoint"), ct,
+            (sp, t, v) => ThresholdCrossings.ValueAt(sp, t) is { } s ? v > s + _options.FacilityWaterOffsetCelsius : null);
+
+        foreach (var flow in await RawAsync("aida_cdu_flow_kg_per_second", w, ct))
+        {
+            var reference = flow.Samples.Where(s => s.TimestampMs <= Ms(w.From) && double.IsFinite(s.Value)).Select(s => s.Value).ToArray();
+            if (reference.Length < 10)
+            {
+                continue;
+            }
+
+            Array.Sort(reference);
+            var median = reference[reference.Length / 2];
+            Add(alerts, flow.Labels, AlertNames.CduFlowLow, "critical",
+                ThresholdCrossings.Find(flow.Samples, (_, v) => v < _options.CduFlowLowShare * median, hold),
+                flow.Samples, v => F($"CDU flow {v:0.0} kg/s, under {_options.CduFlowLowShare:P0} of its normal {median:0.0} kg/s"));
+        }
+
+        var feeds = await RawAsync("aida_utility_available", w, ct);
+        var running = await RawAsync("aida_asset_running", w, ct);
+        foreach (var gen in _factory.Power.Generators)
+        {
+            var feed = feeds.FirstOrDefault(s => s.Labels.Get("asset") == gen.Feed);
+            var run = running.FirstOrDefault(s => s.Labels.Get("asset") == gen.Id);
+            if (feed is null || run is null)
+            {
+                continue;
+            }
+
+            foreach (var (_, fire) in ThresholdCrossings.Find(feed.Samples, (_, v) => v < 0.5, (long)_options.GeneratorStartLimit.TotalMilliseconds))
+            {
+                if (ThresholdCrossings.ValueAt(run.Samples, fire) is < 0.5)
+                {
+                    alerts.Add(new Alert(AlertNames.GeneratorNotRunning, AlertSource.Threshold, gen.Id, At(fire),
+                        F($"{gen.Id} not running {_options.GeneratorStartLimit.TotalSeconds:0} s after {gen.Feed} was lost"))
+                    { Severity = "critical", Series = run.Labels });
+                }
+            }
+        }
+    }
+
+    private async Task RuleAsync(
+        Window w, List<Alert> alerts, string metric, string name, string severity, long holdMs,
+        Func<string, IReadOnlyList<Sample>>? reference, Func<long, double, bool>? condition, Func<double, string> summary, CancellationToken ct,
+        Func<IReadOnlyList<Sample>, long, double, bool?>? againstReference = null)
+    {
+        foreach (var series in await RawAsync(metric, w, ct))
+        {
+            Func<long, double, bool?> test;
+            if (againstReference is not null && reference is not null)
+            {
+                var sp = reference(AssetOf(series.Labels));
+                test = (t, v) => againstReference(sp, t, v);
+            }
+            else
+            {
+                test = (t, v) => condition!(t, v);
+            }
+
+            Add(alerts, series.Labels, name, severity, ThresholdCrossings.Find(series.Samples, test, holdMs), series.Samples, summary);
+        }
+    }
+
+    private void Add(List<Alert> alerts, Labels labels, string name, string severity, List<(long StartMs, long FireMs)> crossings, IReadOnlyList<Sample> samples, Func<double, string> summary)
+    {
+        foreach (var (_, fire) in crossings)
+        {
+            var v = ThresholdCrossings.ValueAt(samples, fire) ?? double.NaN;
+            alerts.Add(new Alert(name, AlertSource.Threshold, AssetOf(labels), At(fire), summary(v)) { Severity = severity, Series = labels });
+        }
+    }
+
+    private async Task PowerAndAmbientAsync(Window w, List<Alert> alerts, CancellationToken ct)
+    {
+        var step = _options.Step;
+        var halls = await _query.QueryRangeAsync("sum by (hall) (aida_rack_power_watts)", w.ReadFrom, w.To, step, ct);
+        var lag = Math.Max(1, (int)Math.Round(_options.PowerStepSpan / step));
+        var windowMs = (long)_options.PowerSwingWindow.TotalMilliseconds;
+        foreach (var hall in halls.Series)
+        {
+            var p = hall.Samples;
+            var steps = new List<(long Ms, int Sign)>();
+            for (var i = lag; i < p.Count; i++)
+            {
+                var d = p[i].Value - p[i - lag].Value;
+                if (!double.IsFinite(d) || Math.Abs(d) <= _options.PowerStepWatts)
+                {
+                    continue;
+                }
+
+                var sign = Math.Sign(d);
+                if (steps.Count > 0 && steps[^1].Sign == sign && p[i].TimestampMs - steps[^1].Ms <= (long)_options.PowerStepSpan.TotalMilliseconds)
+                {
+                    steps[^1] = (p[i].TimestampMs, sign);
+                    continue;
+                }
+
+                steps.Add((p[i].TimestampMs, sign));
+            }
+
+            long armedAfter = long.MinValue;
+            for (var i = _options.PowerSwingSteps - 1; i < steps.Count; i++)
+            {
+                var first = steps[i - _options.PowerSwingSteps + 1];
+                var alternating = true;
+                for (var k = i - _options.PowerSwingSteps + 2; k <= i; k++)
+                {
+                    alternating &= steps[k].Sign != steps[k - 1].Sign;
+                }
+
+                if (alternating && steps[i].Ms - first.Ms <= windowMs && first.Ms > armedAfter)
+                {
+                    var asset = hall.Labels.Get("hall") ?? _factory.Site.Name;
+                    alerts.Add(new Alert(AlertNames.PowerSwing, AlertSource.Threshold, asset, At(steps[i].Ms),
+                        F($"{asset} IT power swung by more than {_options.PowerStepWatts / 1e6:0.0} MW {_options.PowerSwingSteps} times within {_options.PowerSwingWindow.TotalMinutes:0} min"))
+                    { Severity = "warning", Series = hall.Labels });
+                    armedAfter = steps[i].Ms + windowMs;
+                }
+            }
+        }
+
+        var spanMs = (long)_options.AmbientJumpSpan.TotalMilliseconds;
+        foreach (var amb in await RawAsync("aida_ambient_dry_bulb_celsius", w, ct))
+        {
+            var s = amb.Samples;
+            var jumps = ThresholdCrossings.Find(s, (t, v) =>
+            {
+                var min = double.PositiveInfinity;
+                for (var i = s.Count - 1; i >= 0; i--)
+                {
+                    if (s[i].TimestampMs > t)
+                    {
+                        continue;
+                    }
+
+                    if (s[i].TimestampMs < t - spanMs)
+                    {
+                        break;
+                    }
+
+                    min = double.IsFinite(s[i].Value) ? Math.Min(min, s[i].Value) : min;
+                }
+
+                return v - min > _options.AmbientJumpCelsius;
+            }, 0);
+            Add(alerts, amb.Labels.With("asset", _factory.Site.Name), AlertNames.AmbientJump, "warning", jumps, s,
+                v => F($"outdoor dry bulb {v:0.0} °C, up more than {_options.AmbientJumpCelsius:0} K within {_options.AmbientJumpSpan.TotalMinutes:0} min"));
+            Add(alerts, amb.Labels.With("asset", _factory.Site.Name), AlertNames.AmbientHigh, "warning",
+                ThresholdCrossings.Find(s, (_, v) => v > _options.AmbientHighCelsius, (long)_options.Hold.TotalMilliseconds), s,
+                v => F($"outdoor dry bulb {v:0.0} °C above the {_options.AmbientHighCelsius:0} °C design day"));
+        }
+    }
+
+    private static readonly string[] ScannedSensors =
+        ["aida_rack_inlet_celsius", "aida_cdu_supply_celsius", "aida_cdu_return_celsius", "aida_cdu_flow_kg_per_second", "aida_facility_water_supply_celsius"];
+
+    private static readonly AnomalyOptions CoupledScan = new() { StuckSamples = 12 };
+
+    private async Task SensorAnomaliesAsync(Window w, List<Alert> alerts, CancellationToken ct)
+    {
+        var byMetric = new Dictionary<string, IReadOnlyList<SeriesSamples>>(StringComparer.Ordinal);
+        foreach (var metric in ScannedSensors)
+        {
+            byMetric[metric] = await RawAsync(metric, w, ct);
+        }
+
+        foreach (var metric in ScannedSensors)
+        {
+            var partner = metric switch
+            {
+                "aida_cdu_supply_celsius" => "aida_cdu_return_celsius",
+                "aida_cdu_return_celsius" => "aida_cdu_supply_celsius",
+                _ => null,
+            };
+            foreach (var series in byMetric[metric])
+            {
+                var asset = AssetOf(series.Labels);
+                var coupled = partner is null ? null : byMetric[partner].FirstOrDefault(s => AssetOf(s.Labels) == asset);
+                // A CDU temperature has its partner to vouch that the loop moves: 2 min of a frozen reading is enough there.
+                var scan = SeriesAnomalies.Scan(series, coupled is null ? null : CoupledScan, w.To, coupled);
+                foreach (var a in scan.Anomalies)
+                {
+                    switch (a.Kind)
+                    {
+                        case AnomalyKind.Stuck:
+                            alerts.Add(new Alert(AlertNames.SensorStuck, AlertSource.Anomaly, asset, a.Detected, a.Evidence) { Series = series.Labels, Severity = "warning" });
+                            break;
+                        case AnomalyKind.Dropout:
+                            alerts.Add(new Alert(AlertNames.SensorDropout, AlertSource.Anomaly, asset, a.Detected, a.Evidence) { Series = series.Labels, Severity = "warning" });
+                            break;
+                        default:
+                            break;
+                    }
+                }
+
+                if (metric is "aida_rack_inlet_celsius" or "aida_facility_water_supply_celsius" or "aida_cdu_supply_celsius")
+                {
+                    // Readings a slow or controlled process drives; a CDU's return and flow follow the GPUs' synchronous
+                    // dips within seconds, which is the plant moving, not the sensor scattering.
+                    Noise(series, asset, w, alerts);
+                }
+            }
+        }
+    }
+
+    /// <summary>A sensor gone noisy: the median distance of a reading from the midpoint of its neighbours over the last
+    /// <see cref="AlertingOptions.NoiseSamples"/> grows to <see cref="AlertingOptions.NoiseRatio"/> times its level before
+    /// the window (a median, so a real step or a slow swing of the plant does not count; only scatter does).</summary>
+    private void Noise(SeriesSamples series, string asset, Window w, List<Alert> alerts)
+    {
+        var v = series.Samples.Where(s => double.IsFinite(s.Value)).ToList();
+        var n = _options.NoiseSamples;
+        if (v.Count < 3 * n)
+        {
+            return;
+        }
+
+        // Each reading's distance from the midpoint of its neighbours: zero on a ramp (a setpoint change, a warming loop),
+        // one sample on a step, the scatter itself on a noisy reading.
+        var diffs = new double[v.Count - 1];
+        for (var i = 1; i < v.Count - 1; i++)
+        {
+            diffs[i - 1] = Math.Abs(v[i].Value - (0.5 * (v[i - 1].Value + v[i + 1].Value)));
+        }
+
+        diffs[^1] = diffs.Length > 1 ? diffs[^2] : 0;
+
+        var before = v.Count(s => s.TimestampMs <= Ms(w.From)) - 1;
+        var referenceCount = before >= n ? before : 2 * n;
+        var reference = Median(diffs.AsSpan(0, referenceCount));
+        var step = diffs.Where(d => d > 1e-9).DefaultIfEmpty(0.1).Min() * 2;
+        var floor = Math.Max(reference, step);
+        var quietUntil = long.MinValue;
+        for (var i = Math.Max(referenceCount, n); i <= diffs.Length; i++)
+        {
+            var recent = Median(diffs.AsSpan(i - n, n));
+            var at = v[Math.Min(i + 1, v.Count - 1)].TimestampMs;
+            if (recent > _options.NoiseRatio * floor && at > quietUntil)
+            {
+                alerts.Add(new Alert(AlertNames.SensorNoise, AlertSource.Anomaly, asset, At(at),
+                    F($"{series.Labels.MetricName}: readings sit {recent:0.00} from the midpoint of their neighbours (median of {n}), {recent / floor:0} times their usual {floor:0.00}: the reading scatters"))
+                { Series = series.Labels, Severity = "warning" });
+                quietUntil = at + (long)_options.Lookback.TotalMilliseconds;
+            }
+        }
+    }
+
+    private static double Median(ReadOnlySpan<double> values)
+    {
+        var copy = values.ToArray();
+        Array.Sort(copy);
+        return copy.Length == 0 ? 0 : copy[copy.Length / 2];
+    }
+
+    private async Task EnergyBalanceAsync(Window w, List<Alert> alerts, CancellationToken ct)
+    {
+        var balance = new CduEnergyBalance(_query, _factory);
+        foreach (var cdu in _factory.Cooling.Cdus)
+        {
+            if (!_factory.Racks.Any(r => r.Cdu == cdu.Id))
+            {
+                continue;
+            }
+
+            EnergyBalanceResidual residual;
+            try
+            {
+                residual = await balance.CheckAsync(cdu.Id, w.ReadFrom, w.To, ct);
+            }
+            catch (InvalidOperationException)
+            {
+                // A CDU with an input missing over the window cannot be balanced; its dropout is alerted on its own.
+                continue;
+            }
+
+            foreach (var a in residual.Anomalies)
+            {
+                alerts.Add(new Alert(AlertNames.EnergyBalance, AlertSource.Anomaly, cdu.Id, a.Detected, a.Evidence) { Series = a.Series, Severity = "warning" });
+            }
+        }
+    }
+
+    /// <summary>Per CDU, its racks' mean (hottest GPU - CDU supply) per kW of rack power, divided by the median of the
+    /// other CDUs of its hall: workload moves every CDU alike and cancels; a fouling cold plate moves one.</summary>
+    private async Task ColdPlateDriftAsync(Window w, List<Alert> alerts, CancellationToken ct)
+    {
+        var step = TimeSpan.FromMinutes(1);
+        var gpu = await RangeByAsync("avg_over_time(aida_rack_gpu_max_temperature_celsius[5m])", "rack", w, step, ct);
+        var power = await RangeByAsync("avg_over_time(aida_rack_power_watts[5m])", "rack", w, step, ct);
+        var supply = await RangeByAsync("avg_over_time(aida_cdu_supply_celsius[5m])", "asset", w, step, ct);
+        var perCdu = new Dictionary<string, Dictionary<long, double>>(StringComparer.Ordinal);
+        var loads = new Dictionary<string, Dictionary<long, double>>(StringComparer.Ordinal);
+        foreach (var cdu in _factory.Cooling.Cdus)
+        {
+            if (!supply.TryGetValue(cdu.Id, out var ts))
+            {
+                continue;
+            }
+
+            var sum = new Dictionary<long, (double Sum, int N)>();
+            foreach (var rack in _factory.Racks.Where(r => r.Cdu == cdu.Id))
+            {
+                if (!gpu.TryGetValue(rack.Id, out var tg) || !power.TryGetValue(rack.Id, out var pw))
+                {
+                    continue;
+                }
+
+                foreach (var (t, g) in tg)
+                {
+                    if (pw.TryGetValue(t, out var p) && ts.TryGetValue(t, out var s) && p > 1000)
+                    {
+                        var x = (g - s) / (p / 1000);
+                        var cur = sum.GetValueOrDefault(t);
+                        sum[t] = (cur.Sum + x, cur.N + 1);
+                    }
+                }
+            }
+
+            perCdu[cdu.Id] = sum.ToDictionary(kv => kv.Key, kv => kv.Value.Sum / kv.Value.N);
+            var load = new Dictionary<long, double>();
+            foreach (var rack in _factory.Racks.Where(r => r.Cdu == cdu.Id))
+            {
+                foreach (var (t, p) in power.GetValueOrDefault(rack.Id) ?? [])
+                {
+                    load[t] = load.GetValueOrDefault(t) + p;
+                }
+            }
+
+            loads[cdu.Id] = load;
+        }
+
+        var sustainMs = (long)_options.ThermalDriftSustain.TotalMilliseconds;
+        foreach (var cdu in _factory.Cooling.Cdus)
+        {
+            if (!perCdu.TryGetValue(cdu.Id, out var own))
+            {
+                continue;
+            }
+
+            var peers = _factory.Cooling.Cdus.Where(c => c.Hall == cdu.Hall && c.Id != cdu.Id && perCdu.ContainsKey(c.Id)).Select(c => (X: perCdu[c.Id], Load: loads[c.Id])).ToList();
+            var ownLoad = loads[cdu.Id];
+            if (peers.Count == 0)
+            {
+                continue;
+            }
+
+            var relative = new List<Sample>();
+            foreach (var (t, x) in own.OrderBy(kv => kv.Key))
+            {
+                // Only peers carrying a similar load: the rise per kW is not linear in load (idle racks' CPUs and switches).
+                var others = peers.Where(p => p.X.ContainsKey(t) && p.Load.TryGetValue(t, out var l) && ownLoad.TryGetValue(t, out var m) && Math.Abs(l - m) <= _options.PeerLoadShare * m)
+                    .Select(p => p.X[t]).Order().ToList();
+                if (others.Count > 0 && others[others.Count / 2] > 0)
+                {
+                    relative.Add(new Sample(t, x / others[others.Count / 2]));
+                }
+            }
+
+            var reference = relative.Take(30).Select(s => s.Value).Order().ToList();
+            if (reference.Count < 10)
+            {
+                continue;
+            }
+
+            var level = reference[reference.Count / 2];
+            var labels = Labels.Metric("aida_cdu_cold_plate_relative_resistance_ratio", ("asset", cdu.Id));
+            Add(alerts, labels, AlertNames.ColdPlateDrift, "warning",
+                ThresholdCrossings.Find(relative.Skip(30).ToList(), (_, v) => v > level * (1 + _options.ThermalDriftShare), sustainMs), relative,
+                v => F($"{cdu.Id}: its racks' GPUs run {(v / level) - 1:P1} hotter per kW over their coolant than the other CDUs' of {cdu.Hall} (thermal resistance rising)"));
+        }
+    }
+
+    /// <summary>Heat the economiser rejects per kelvin of (facility water return - dry bulb), while it is enabled: a
+    /// fouling dry cooler rejects less at the same temperature difference.</summary>
+    private async Task EconomiserAsync(Window w, List<Alert> alerts, CancellationToken ct)
+    {
+        var step = TimeSpan.FromMinutes(1);
+        var q = await _query.QueryRangeAsync(
+            "avg_over_time(aida_economiser_heat_watts[10m]) / on() (avg_over_time(aida_facility_water_return_celsius[10m]) - on() avg_over_time(aida_ambient_dry_bulb_celsius[10m])) and on() (min_over_time(aida_economiser_enabled[10m]) > 0)",
+            w.ReadFrom, w.To, step, ct);
+        if (q.Series.Count == 0)
+        {
+            return;
+        }
+
+        var g = q.Series[0].Samples.Where(s => double.IsFinite(s.Value) && s.Value > 0).ToList();
+        var reference = g.Take(30).Select(s => s.Value).Order().ToList();
+        if (reference.Count < 10)
+        {
+            return;
+        }
+
+        var level = reference[reference.Count / 2];
+        var asset = _factory.Cooling.DryCoolers.FirstOrDefault(d => !d.Standby)?.Id ?? "facility-water";
+        var labels = Labels.Metric("aida_economiser_conductance_watts_per_kelvin", ("asset", asset));
+        Add(alerts, labels, AlertNames.EconomiserDegraded, "warning",
+            ThresholdCrossings.Find(g.Skip(30).ToList(), (_, v) => v < level * _options.EconomiserConductanceShare, (long)_options.ThermalDriftSustain.TotalMilliseconds), g,
+            v => F($"the economiser rejects {v / 1e3:0} kW per K of return over dry bulb, {1 - (v / level):P0} less than at the start of the window (dry coolers fouling)"));
+    }
+
+    private async Task<Dictionary<string, Dictionary<long, double>>> RangeByAsync(string promql, string label, Window w, TimeSpan step, CancellationToken ct)
+    {
+        var r = await _query.QueryRangeAsync(promql, w.ReadFrom, w.To, step, ct);
+        var map = new Dictionary<string, Dictionary<long, double>>(StringComparer.Ordinal);
+        foreach (var s in r.Series)
+        {
+            if (s.Labels.Get(label) is not { } key)
+            {
+                continue;
+            }
+
+            var values = new Dictionary<long, double>();
+            foreach (var x in s.Samples)
+            {
+                if (double.IsFinite(x.Value))
+                {
+                    values[x.TimestampMs] = x.Value;
+                }
+            }
+
+            map[key] = values;
+        }
+
+        return map;
+    }
+
+    /// <summary>The raw samples of every series of <paramref name="metric"/> in the read window (an instant query of a
+    /// range selector, which every Prometheus-compatible API answers with the stored samples).</summary>
+    private async Task<IReadOnlyList<SeriesSamples>> RawAsync(string metric, Window w, CancellationToken ct)
+    {
+        var ms = (long)(w.To - w.ReadFrom).TotalMilliseconds;
+        var r = await _query.QueryAsync(F($"{metric}[{ms}ms]"), w.To, ct);
+        return [.. r.Series.OrderBy(s => s.Labels, Comparer<Labels>.Create(Labels.Compare))];
+    }
+
+    /// <summary>The topology asset a series is about: its <c>asset</c> label, else its rack, else its hall, else the site.</summary>
+    private string AssetOf(Labels labels) =>
+        labels.Get("asset") ?? labels.Get("rack") ?? labels.Get("hall") ?? _factory.Site.Name;
+
+    private static long Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
+
+    private static DateTimeOffset At(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    private static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,70 @@
+using Aida.Telemetry.Series;
+
+namespace Aida.Observability.Detection;
+
+/// <summary>Where a condition over one series' samples became true and held: the edge logic of every threshold rule.</summary>
+internal static class ThresholdCrossings
+{
+    /// <summary>Each run of samples where <paramref name="condition"/> holds, once it has held for <paramref name="holdMs"/>:
+    /// (the run's first sample, the sample at which it fires). A run re-arms once the condition is false again; a
+    /// non-finite sample or a null condition leaves the run as it was.</summary>
+    public static List<(long StartMs, long FireMs)> Find(IReadOnlyList<Sample> samples, Func<long, double, bool?> condition, long holdMs)
+    {
+        var found = new List<(long, long)>();
+        long? runStart = null;
+        var fired = false;
+        foreach (var s in samples)
+        {
+            if (!double.IsFinite(s.Value) || condition(s.TimestampMs, s.Value) is not { } holds)
+            {
+                continue;
+            }
+
+            if (!holds)
+            {
+                runStart = null;
+                fired = false;
+                continue;
+            }
+
+            runStart ??= s.TimestampMs;
+            if (!fired && s.TimestampMs - runStart.Value >= holdMs)
+            {
+                found.Add((runStart.Value, s.TimestampMs));
+                fired = true;
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>The value of a step series (a setpoint, a status point) at <paramref name="ms"/>: the newest finite sample
+    /// at or before it, or null before the first.</summary>
+    public static double? ValueAt(IReadOnlyList<Sample> samples, long ms)
+    {
+        int lo = 0, hi = samples.Count - 1, best = -1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (samples[mid].TimestampMs <= ms)
+            {
+                best = mid;
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        for (var i = best; i >= 0; i--)
+        {
+            if (double.IsFinite(samples[i].Value))
+            {
+                return samples[i].Value;
+            }
+        }
+
+        return null;
+    }
+}

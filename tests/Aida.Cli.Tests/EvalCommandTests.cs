@@ -1,0 +1,94 @@
+using System.Text.Json;
+using static Aida.Cli.Tests.CliRun;
+
+namespace Aida.Cli.Tests;
+
+public sealed class EvalCommandTests
+{
+    private static string Suite(params string[] scenarios)
+    {
+        var dir = TempDir();
+        foreach (var s in scenarios)
+        {
+            File.Copy(Path.Combine(Root, "scenarios", "faults", s + ".yaml"), Path.Combine(dir, s + ".yaml"));
+        }
+
+        return dir;
+    }
+
+    [Fact]
+    public void SmallSuite_WritesTheFigures_NamesThePumpsCdu_AndCallsAStuckSensorASensorFault()
+    {
+        var suite = Suite("cdu-pump-failure", "sensor-stuck");
+        var outDir = TempDir();
+
+        var (code, stdout, stderr) = Invoke("eval", "rca", "--suite", suite, "--seeds", "1", "--after", "20m", "--fault-free-duration", "1h", "--out", outDir);
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("cdu-pump-failure", stdout, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "eval.json")));
+        var root = json.RootElement;
+        foreach (var field in new[] { "detection_rate", "ac1", "ac3", "false_incidents_per_day", "compression" })
+        {
+            Assert.InRange(root.GetProperty(field).GetDouble(), 0, 1e6);
+        }
+
+        Assert.Equal(1.0, root.GetProperty("detection_rate").GetDouble());
+        Assert.InRange(root.GetProperty("mttd_seconds").GetProperty("cdu-pump-failure").GetDouble(), 0, 60);
+        var runs = root.GetProperty("runs").EnumerateArray().ToList();
+        var pump = runs.Single(r => r.GetProperty("scenario").GetString() == "cdu-pump-failure").GetProperty("top")[0];
+        Assert.Equal(("cdu-h1-a", "cdu-pump-failure"), (pump.GetProperty("asset").GetString(), pump.GetProperty("kind").GetString()));
+        var stuck = runs.Single(r => r.GetProperty("scenario").GetString() == "sensor-stuck").GetProperty("top")[0];
+        Assert.Equal(("cdu-h2-a", "sensor-stuck"), (stuck.GetProperty("asset").GetString(), stuck.GetProperty("kind").GetString()));
+        Assert.Contains(runs, r => r.GetProperty("scenario").GetString()!.EndsWith("(fault-free)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void SuiteWithABadYaml_IsBadInput_NamingTheFile()
+    {
+        var suite = Suite("leak");
+        var bad = Path.Combine(suite, "broken.yaml");
+        File.WriteAllText(bad, "name: broken\nfactory: [ref-10mw\nduration: 1h\n");
+
+        var (code, _, stderr) = Invoke("eval", "rca", "--suite", suite, "--seeds", "1");
+
+        Assert.Equal(2, code);
+        Assert.Contains(bad, stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EmptySuite_IsBadInput()
+    {
+        var suite = TempDir();
+
+        var (code, _, stderr) = Invoke("eval", "rca", "--suite", suite);
+
+        Assert.Equal(2, code);
+        Assert.Contains("holds no scenario", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ScenarioNamingAMissingAsset_IsBadInput_NamingTheAsset()
+    {
+        var suite = TempDir();
+        var path = Path.Combine(suite, "ghost.yaml");
+        File.WriteAllText(path, "name: ghost\nfactory: ref-10mw\nduration: 1h\nfaults:\n  - {kind: cdu-pump-failure, asset: cdu-h9-z, start: 10m}\n");
+
+        var (code, _, stderr) = Invoke("eval", "rca", "--suite", suite, "--seeds", "1");
+
+        Assert.Equal(2, code);
+        Assert.Contains("cdu-h9-z", stderr, StringComparison.Ordinal);
+        Assert.Contains(path, stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--seeds", "1,x", "--seeds")] // a seed that is not a number
+    [InlineData("--after", "soon", "--after")] // not a duration
+    public void BadOptions_AreBadInput(string option, string value, string named)
+    {
+        var (code, _, stderr) = Invoke("eval", "rca", "--suite", Suite("leak"), option, value);
+
+        Assert.Equal(2, code);
+        Assert.Contains(named, stderr, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,57 @@
+using Aida.Observability.Detection;
+
+namespace Aida.Observability.Tests.Detection;
+
+public sealed class TelemetryAlertingTests
+{
+    [Fact]
+    public async Task CduPumpFailure_AlertsOnThatCdu_WithinAMinute_AndNotBefore()
+    {
+        var run = TwinTelemetry.Of("faults/cdu-pump-failure", TimeSpan.FromHours(2.5));
+        var onset = run.Start + TimeSpan.FromHours(2);
+
+        var alerts = await new TelemetryAlerting(run.Query, run.Factory).DetectAsync(run.Start + TimeSpan.FromMinutes(30), run.End);
+
+        Assert.DoesNotContain(alerts, a => a.At < onset);
+        var pump = Assert.Single(alerts, a => a.Name == AlertNames.CduPumpFault);
+        Assert.Equal("cdu-h1-a", pump.Asset);
+        Assert.InRange(pump.At - onset, TimeSpan.Zero, TimeSpan.FromMinutes(1));
+        Assert.Contains(alerts, a => a.Name == AlertNames.GpuNearSlowdown && run.Factory.Racks.Single(r => r.Id == a.Asset).Cdu == "cdu-h1-a");
+        Assert.Equal(alerts.OrderBy(a => a.At).Select(a => a.At), alerts.Select(a => a.At));
+    }
+
+    [Fact]
+    public async Task SuccessiveWindows_GiveTheAlertsOfOneWindow()
+    {
+        var run = TwinTelemetry.Of("faults/cdu-pump-failure", TimeSpan.FromHours(2.5));
+        var alerting = new TelemetryAlerting(run.Query, run.Factory);
+        var from = run.Start + TimeSpan.FromMinutes(30);
+
+        var whole = await alerting.DetectAsync(from, run.End);
+        var pieces = new List<Incidents.Alert>();
+        for (var t = from; t < run.End; t += TimeSpan.FromMinutes(30))
+        {
+            pieces.AddRange(await alerting.DetectAsync(t, t + TimeSpan.FromMinutes(30)));
+        }
+
+        Assert.Equal(whole.Select(a => (a.Name, a.Asset, a.At)), pieces.Select(a => (a.Name, a.Asset, a.At)));
+    }
+
+    [Fact]
+    public async Task FaultFreeRun_RaisesNoAlert()
+    {
+        var run = TwinTelemetry.Of("reference", TimeSpan.FromHours(2));
+
+        var alerts = await new TelemetryAlerting(run.Query, run.Factory).DetectAsync(run.Start + TimeSpan.FromMinutes(30), run.End);
+
+        Assert.Empty(alerts);
+    }
+
+    [Fact]
+    public async Task EmptyWindow_IsRefused()
+    {
+        var run = TwinTelemetry.Of("reference", TimeSpan.FromHours(2));
+
+        await Assert.ThrowsAsync<ArgumentException>(() => new TelemetryAlerting(run.Query, run.Factory).DetectAsync(run.End, run.End));
+    }
+}
