@@ -1,0 +1,129 @@
+using Aida.Automation.Actions;
+using Aida.Automation.Runbooks;
+using Aida.Automation.Safety;
+using Aida.Automation.Tests.Safety;
+using Aida.Model.Config;
+using Aida.Model.Plant;
+using Aida.Model.Scenarios;
+using Aida.Twin.Simulation;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Aida.Automation.Tests.Runbooks;
+
+/// <summary>Runbooks as code: shipped for every fault kind, checked on load, run through the safety choke point with
+/// waits, checks, approvals and rollback.</summary>
+public sealed class RunbookTests
+{
+    private static readonly string Directory = Path.GetDirectoryName(BundledFiles.Resolve("leak.yaml", "runbooks"))!;
+
+    [Fact]
+    public void Shipped_CoverEveryFaultKindOfTheSuite()
+    {
+        var books = Runbook.LoadDirectory(Directory, SafetyEnvelopeTests.Factory);
+        var kinds = System.IO.Directory.GetFiles(Path.Combine(BundledFiles.Root!, "scenarios", "faults"), "*.yaml")
+            .SelectMany(f => ScenarioLoader.Load(f).Faults.Select(x => x.KindName)).ToHashSet(StringComparer.Ordinal);
+        Assert.True(kinds.Count >= 15);
+        foreach (var kind in kinds)
+        {
+            Assert.Contains(books, b => b.Triggers.Contains(kind));
+        }
+    }
+
+    [Theory]
+    [InlineData("{action: open_window, target: \"{asset}\", value: 1}", "unknown action 'open_window'")]
+    [InlineData("{action: set_speed, target: cdu-h9-z, value: 1}", "steps[0].target: unknown asset 'cdu-h9-z'")]
+    [InlineData("{action: set_speed, target: \"{pumps}\", value: 1}", "unknown binding '{pumps}'")]
+    [InlineData("{action: set_speed, target: \"{asset}\", value: 1, delta: 0.1}", "give exactly one of value or delta")]
+    [InlineData("{dance: 1}", "a step is one of action, wait, check or notify")]
+    [InlineData("{check: {point: \"{asset}/flow\", within: 1m}}", "give exactly one of below or above")]
+    public void BadRunbook_NamesFileLineAndField(string step, string expected)
+    {
+        var yaml = $"name: x\ntriggers: [leak]\nsteps:\n  - {step}\n";
+        var e = Assert.Throws<ConfigException>(() => Runbook.Parse(yaml, SafetyEnvelopeTests.Factory));
+        Assert.Contains("runbook.yaml:4", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CduPumpFailure_OnTheTwin_RunsToTheEnd()
+    {
+        var scenario = ScenarioLoader.Load("faults/cdu-pump-failure");
+        var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(3) });
+        sim.AdvanceSteps(7200);
+        var guarded = new GuardedPlant(sim.Plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, scenario.Factory), sim.Clock, "runbook:test");
+        var executor = new ActionExecutor(guarded, sim.Clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent:test");
+        var book = Runbook.Load(Path.Combine(Directory, "cdu-pump-failure.yaml"), scenario.Factory);
+        var run = new RunbookRun(book, RunbookBindings.For(scenario.Factory, "cdu-h1-a"), executor, new ActionCatalog(scenario.Factory, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, scenario.Factory)), guarded, sim.Clock);
+        for (var i = 0; i < 120 && run.State == RunbookState.Running; i++)
+        {
+            run.Tick();
+            sim.AdvanceSteps(10);
+        }
+
+        Assert.True(run.State == RunbookState.Succeeded, run.Failure);
+        Assert.Equal(1, sim.Plant.ReadValue("cdu-h1-a/pump_speed") is var s && double.IsNaN(s) ? 1 : s);
+        var racks = scenario.Factory.Racks.Where(r => r.Cdu == "cdu-h1-a").ToList();
+        Assert.All(racks, r => Assert.Equal(800, sim.Plant.ReadValue(r.Id + "/gpu_power_limit")));
+        Assert.Equal(1 + racks.Count, run.Actions.Count);
+    }
+
+    [Fact]
+    public void FailedCheck_RollsBack()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero));
+        var plant = new SafetyEnvelopeTests.RecordingPlant();
+        var (run, _) = Start("cdu-pump-failure", "cdu-h1-a", plant, clock, AutomationMode.Autonomous);
+        for (var i = 0; i < 20 && run.State == RunbookState.Running; i++)
+        {
+            run.Tick();
+            clock.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        Assert.Equal(RunbookState.RolledBack, run.State);
+        Assert.Contains("cdu-h1-a/supply_temperature <= 45 not met within 00:10:00", run.Failure, StringComparison.Ordinal);
+        Assert.Contains(plant.Writes, w => w.Name.EndsWith("/gpu_power_limit", StringComparison.Ordinal) && w.Value == 700);
+    }
+
+    [Fact]
+    public void Leak_WaitsForApproval_InSupervisedMode_AndExpires()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero));
+        var plant = new SafetyEnvelopeTests.RecordingPlant();
+        var (run, _) = Start("leak", "h1-c03", plant, clock, AutomationMode.Supervised);
+        run.Tick();
+        Assert.Equal(RunbookState.WaitingForApproval, run.State);
+        Assert.Empty(plant.Writes);
+        run.Approve("alice");
+        run.Tick();
+
+        // Isolation is high risk: the action itself also waits for an approver in supervised mode.
+        Assert.Equal(RunbookState.Running, run.State);
+        Assert.Equal(ActionState.PendingApproval, run.Actions.Single().State);
+
+        var (late, _) = Start("leak", "h1-c04", plant, clock, AutomationMode.Supervised);
+        clock.Advance(TimeSpan.FromMinutes(20));
+        Assert.Contains("expired", Assert.Throws<ApprovalException>(() => late.Approve("bob")).Message, StringComparison.Ordinal);
+        Assert.Equal(RunbookState.NotStarted, late.State);
+    }
+
+    [Fact]
+    public void Leak_Autonomous_IsolatesTheRack()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero));
+        var plant = new SafetyEnvelopeTests.RecordingPlant();
+        var (run, _) = Start("leak", "h1-c03", plant, clock, AutomationMode.Autonomous);
+        run.Tick();
+        Assert.Equal(RunbookState.Succeeded, run.State);
+        Assert.Equal([("h1-c03/isolate", 1.0)], plant.Writes);
+    }
+
+    private static (RunbookRun Run, ActionExecutor Executor) Start(string name, string asset, IPlant plant, TimeProvider clock, AutomationMode mode)
+    {
+        var factory = SafetyEnvelopeTests.Factory;
+        var envelope = new SafetyEnvelope(SafetyEnvelopeTests.Bundled, factory);
+        var guarded = new GuardedPlant(plant, envelope, clock, "runbook:" + name);
+        var executor = new ActionExecutor(guarded, clock, mode, TimeSpan.FromMinutes(15), "agent:test");
+        var book = Runbook.Load(Path.Combine(Directory, name + ".yaml"), factory);
+        return (new RunbookRun(book, RunbookBindings.For(factory, asset), executor, new ActionCatalog(factory, envelope), guarded, clock), executor);
+    }
+}
