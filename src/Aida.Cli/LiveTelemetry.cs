@@ -1,6 +1,7 @@
 using System.Net;
 using Aida.Model.Facility;
 using Aida.Observability.Derived;
+using Aida.Observability.Incidents;
 using Aida.Telemetry.Ingest;
 using Aida.Telemetry.Query;
 using Aida.Telemetry.RemoteWrite;
@@ -23,6 +24,9 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     private long _lastCompactHour = -1;
     private DerivedSeriesWriter? _derived;
     private DateTimeOffset _nextDerived;
+    private IncidentStore? _incidents;
+    private IncidentPipeline? _pipeline;
+    private DateTimeOffset _nextIncidentStep;
 
     private LiveTelemetry(TimeProvider clock)
     {
@@ -46,7 +50,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
         // Samples carry plant time, which runs ahead of the wall clock at --speed above 1: the store keeps plant time.
         var live = await OpenAsync(simulator.Clock, dataDirectory, listen, remoteWrite, stdout, token);
         simulator.RecordTo(new PlantTelemetryRecorder(live.Appender!, simulator.Plant, simulator.GpuCatalog, simulator.Scenario.Factory.Site.Name));
-        live.DeriveFor(simulator.Scenario.Factory);
+        live.DeriveFor(simulator.Scenario.Factory, dataDirectory);
         return live;
     }
 
@@ -91,16 +95,36 @@ internal sealed class LiveTelemetry : IAsyncDisposable
 
     /// <summary>From now on, writes <paramref name="factory"/>'s derived metrics every <see cref="DerivedPeriod"/> of
     /// plant time (through the appender, so they are forwarded too).</summary>
-    public void DeriveFor(Factory factory)
+    public void DeriveFor(Factory factory, string? dataDirectory = null)
     {
         if (_store is null)
         {
             return;
         }
 
-        _derived = new DerivedSeriesWriter(new EmbeddedQueryEngine(_store), Appender!, factory, TelemetryRun.GridOf(factory), DerivedPeriod);
+        var query = new EmbeddedQueryEngine(_store);
+        _derived = new DerivedSeriesWriter(query, Appender!, factory, TelemetryRun.GridOf(factory), DerivedPeriod);
         _nextDerived = _clock.GetUtcNow() + DerivedPeriod;
+        if (dataDirectory is not null)
+        {
+            // Alerts, incidents and their root causes, kept beside the telemetry (aida incidents list --db DIR/incidents.db).
+            Directory.CreateDirectory(dataDirectory);
+            _incidents = new IncidentStore(Path.Combine(dataDirectory, "incidents.db"), _clock);
+            // Detection starts after a warm-up: a plant (or the twin) settling from its initial state is not an incident,
+            // and the detectors need history to judge by.
+            _pipeline = new IncidentPipeline(query, factory, _incidents, _clock.GetUtcNow() + IncidentWarmUp);
+            _nextIncidentStep = _clock.GetUtcNow() + IncidentWarmUp + IncidentPeriod;
+        }
     }
+
+    /// <summary>How long after the start a live run begins to look for alerts.</summary>
+    public static readonly TimeSpan IncidentWarmUp = TimeSpan.FromMinutes(30);
+
+    /// <summary>How often a live run looks for new alerts and updates its incidents.</summary>
+    public static readonly TimeSpan IncidentPeriod = TimeSpan.FromMinutes(1);
+
+    /// <summary>Incidents opened so far in this run.</summary>
+    public int IncidentsOpened => _pipeline?.Incidents ?? 0;
 
     /// <summary>Called from the run loop: writes the derived metrics when due and cuts a block once per simulated hour.</summary>
     public void Tick()
@@ -108,6 +132,12 @@ internal sealed class LiveTelemetry : IAsyncDisposable
         for (; _derived is not null && _nextDerived <= _clock.GetUtcNow(); _nextDerived += DerivedPeriod)
         {
             _derived.WriteAsync(_nextDerived).GetAwaiter().GetResult();
+        }
+
+        if (_pipeline is not null && _nextIncidentStep <= _clock.GetUtcNow())
+        {
+            _pipeline.StepAsync(_clock.GetUtcNow()).GetAwaiter().GetResult();
+            _nextIncidentStep = _clock.GetUtcNow() + IncidentPeriod;
         }
 
         var hour = (long)(_clock.GetUtcNow() - _started).TotalHours;
@@ -120,6 +150,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _incidents?.Dispose();
         if (_api is not null)
         {
             await _api.StopAsync(CancellationToken.None);

@@ -24,7 +24,7 @@ internal static class NetworkRun
         // The design: the factory's points and actuators as the twin defines them, never stepped.
         var design = new Simulator(o.Scenario, new SimulationOptions { NoOperator = true }).Plant;
         await using var telemetry = await LiveTelemetry.OpenAsync(clock, o.Data, o.Listen, o.RemoteWrite, stdout, token);
-        telemetry.DeriveFor(o.Scenario.Factory);
+        telemetry.DeriveFor(o.Scenario.Factory, o.Data);
         await using var network = new NetworkSite(site, design, telemetry.Appender!, telemetry.Store!, clock, stderr);
         var profile = o.Mode == OperatingMode.Digital ? OperatorProfile.Digital : OperatorProfile.Human;
         var op = new BaselineOperator(profile, network.Plant, o.Scenario.Factory, clock, unchecked((o.Scenario.Seed * 104729) + 3));

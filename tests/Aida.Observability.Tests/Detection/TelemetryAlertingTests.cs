@@ -28,7 +28,7 @@ public sealed class TelemetryAlertingTests
         var from = run.Start + TimeSpan.FromMinutes(30);
 
         var whole = await alerting.DetectAsync(from, run.End);
-        var pieces = new List<Incidents.Alert>();
+        var pieces = new List<Aida.Observability.Incidents.Alert>();
         for (var t = from; t < run.End; t += TimeSpan.FromMinutes(30))
         {
             pieces.AddRange(await alerting.DetectAsync(t, t + TimeSpan.FromMinutes(30)));

@@ -1,0 +1,85 @@
+using Aida.Model.Facility;
+using Aida.Model.Topology;
+using Aida.Observability.Detection;
+using Aida.Observability.RootCause;
+using Aida.Telemetry.Query;
+
+namespace Aida.Observability.Incidents;
+
+/// <summary>The live path from telemetry to incidents: on each step, the alerts since the last step
+/// (<see cref="TelemetryAlerting"/>), folded one by one into incidents by topology and time (<see cref="IncidentFold"/>),
+/// stored with their timeline (<see cref="IncidentStore"/>), and each incident that grew analysed again for its root
+/// cause (<see cref="RootCauseAnalyzer"/>). Alerts from elsewhere (SLO burn-rate alerts) join through
+/// <see cref="Add"/>. Deterministic: time is the caller's.</summary>
+public sealed class IncidentPipeline
+{
+    private readonly TelemetryAlerting _alerting;
+    private readonly RootCauseAnalyzer _analyzer;
+    private readonly IncidentStore _store;
+    private readonly IncidentFold _fold;
+    private readonly Dictionary<int, long> _stored = [];
+    private readonly HashSet<int> _grown = [];
+    private DateTimeOffset _last;
+
+    public IncidentPipeline(IQueryEngine query, Factory factory, IncidentStore store, DateTimeOffset start, AlertingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        _alerting = new TelemetryAlerting(query, factory, options);
+        _analyzer = new RootCauseAnalyzer(factory);
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _fold = new IncidentGrouper(TopologyGraph.Build(factory)).Begin();
+        _last = start;
+    }
+
+    /// <summary>Alerts folded so far.</summary>
+    public int Alerts { get; private set; }
+
+    /// <summary>Incidents opened so far.</summary>
+    public int Incidents => _stored.Count;
+
+    /// <summary>Folds one alert that did not come from telemetry detection (an SLO burn-rate alert).</summary>
+    public void Add(Alert alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        var placed = _fold.Add(alert);
+        Alerts++;
+        if (placed.Opened || !_stored.TryGetValue(placed.Number, out var id))
+        {
+            _stored[placed.Number] = _store.Open(alert);
+        }
+        else
+        {
+            _store.Fold(id, alert);
+        }
+
+        _grown.Add(placed.Number);
+    }
+
+    /// <summary>Detects the alerts in (last step, <paramref name="now"/>], folds and stores them, and attaches a fresh
+    /// root cause to every incident that grew.</summary>
+    /// <returns>How many alerts were folded.</returns>
+    public async Task<int> StepAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        if (now <= _last)
+        {
+            return 0;
+        }
+
+        var alerts = await _alerting.DetectAsync(_last, now, cancellationToken);
+        _last = now;
+        foreach (var alert in alerts)
+        {
+            Add(alert);
+        }
+
+        var incidents = _fold.Incidents;
+        foreach (var number in _grown)
+        {
+            var group = incidents.First(g => g.Number == number);
+            _store.AttachRootCause(_stored[number], _analyzer.Analyze(group));
+        }
+
+        _grown.Clear();
+        return alerts.Count;
+    }
+}

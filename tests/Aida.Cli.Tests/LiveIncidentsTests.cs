@@ -1,0 +1,22 @@
+using static Aida.Cli.Tests.CliRun;
+
+namespace Aida.Cli.Tests;
+
+/// <summary>aida run --data keeps incidents as they happen: alerts folded, stored, a root cause attached.</summary>
+public class LiveIncidentsTests
+{
+    [Fact]
+    public void CduPumpFailure_RunLive_OpensAnIncidentNamingTheCdu()
+    {
+        var dir = TempDir();
+        var (code, _, err) = Invoke("run", "--scenario", "faults/cdu-pump-failure", "--speed", "3600", "--duration", "2h15m", "--status-every", "1h", "--data", dir);
+        Assert.True(code == 0, err);
+
+        var db = Path.Combine(dir, "incidents.db");
+        var (listCode, list, listErr) = Invoke("incidents", "list", "--db", db);
+        Assert.True(listCode == 0, listErr);
+        Assert.Contains("on cdu-h1-a", list, StringComparison.Ordinal);
+        var (_, show, _) = Invoke("incidents", "show", "--db", db, "1");
+        Assert.Contains("1. cdu-pump-failure on cdu-h1-a", show, StringComparison.Ordinal);
+    }
+}
