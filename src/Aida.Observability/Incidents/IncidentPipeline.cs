@@ -31,6 +31,11 @@ public sealed class IncidentPipeline
         _last = start;
     }
 
+    /// <summary>The latest root cause of each stored incident (by its id in the store), and when the incident opened.</summary>
+    public IReadOnlyDictionary<long, (DateTimeOffset Opened, RootCauseFinding Finding)> Findings => _findings;
+
+    private readonly Dictionary<long, (DateTimeOffset Opened, RootCauseFinding Finding)> _findings = [];
+
     /// <summary>Alerts folded so far.</summary>
     public int Alerts { get; private set; }
 
@@ -76,7 +81,9 @@ public sealed class IncidentPipeline
         foreach (var number in _grown)
         {
             var group = incidents.First(g => g.Number == number);
-            _store.AttachRootCause(_stored[number], _analyzer.Analyze(group));
+            var finding = _analyzer.Analyze(group);
+            _store.AttachRootCause(_stored[number], finding);
+            _findings[_stored[number]] = (group.Opened, finding);
         }
 
         _grown.Clear();

@@ -24,6 +24,10 @@ public sealed record SimulationOptions
     /// <summary>Standing setpoints that replace the operator's own (null fields keep them); a fix may still move a
     /// setpoint for a while, and the operator restores it to this value. For sweeps such as <c>aida frontier</c>.</summary>
     public StandingSetpoints? Setpoints { get; init; }
+
+    /// <summary>With <see cref="OperatingMode.Agent"/>: builds the agent that operates the plant, given the plant (the
+    /// same <see cref="Aida.Model.Plant.IPlant"/> real sites present); it is ticked every 10 s of plant time.</summary>
+    public Func<Aida.Model.Plant.IPlant, Aida.Model.Plant.IPlantAgent>? Agent { get; init; }
 }
 
 /// <summary>Setpoints held for a whole run; null keeps the operator's.</summary>
@@ -39,13 +43,14 @@ public sealed class Simulator
     private readonly PlantModel _plant;
     private readonly WorkloadModel _workload;
     private readonly BaselineOperator? _operator;
+    private readonly Aida.Model.Plant.IPlantAgent? _agent;
     private readonly List<(double At, FaultSpec Fault, bool Active)> _events;
 
     public Simulator(Scenario scenario, SimulationOptions options)
     {
-        if (options.Mode == OperatingMode.Agent)
+        if (options.Mode == OperatingMode.Agent && options.Agent is null && !options.NoOperator)
         {
-            throw new NotSupportedException("--mode agent arrives with the automation issue; use human or digital");
+            throw new NotSupportedException("agent mode needs an agent (SimulationOptions.Agent); aida simulate --mode agent builds one");
         }
 
         _scenario = scenario with
@@ -63,7 +68,11 @@ public sealed class Simulator
         _plant.ValidateFaults(s);
 
         _workload = new WorkloadModel(s.Workload, s.Factory.Racks.Count, s.Start, unchecked((s.Seed * 7919) + 17));
-        if (!options.NoOperator)
+        if (!options.NoOperator && options.Mode == OperatingMode.Agent)
+        {
+            _agent = options.Agent!(_plant);
+        }
+        else if (!options.NoOperator)
         {
             var profile = options.Mode == OperatingMode.Digital ? OperatorProfile.Digital : OperatorProfile.Human;
             if (options.Setpoints is { } pinned)
@@ -167,9 +176,10 @@ public sealed class Simulator
             _workload.Utilisation.CopyTo(_plant.RackUtilisation);
             _plant.Step(dt);
             Clock.Advance(stepSpan);
-            if (_operator is not null && (_k + 1) % operatorEvery == 0)
+            if ((_k + 1) % operatorEvery == 0)
             {
-                _operator.Tick();
+                _operator?.Tick();
+                _agent?.Tick(Clock.GetUtcNow());
             }
         }
     }

@@ -1,0 +1,126 @@
+using Aida.Automation.Actions;
+using Aida.Automation.Audit;
+using Aida.Automation.Runbooks;
+using Aida.Automation.Safety;
+using Aida.Model.Facility;
+using Aida.Model.Plant;
+using Aida.Observability.Incidents;
+using Aida.Reliability.Policy;
+using Aida.Telemetry.Query;
+
+namespace Aida.Automation.Agents;
+
+/// <summary>How the agent runs.</summary>
+public sealed record PlantAgentOptions
+{
+    public AutomationMode Mode { get; init; } = AutomationMode.Autonomous;
+
+    /// <summary>How often the agent looks for new alerts and advances its runbooks.</summary>
+    public TimeSpan Period { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>No detection before this long after the start (the plant settling, the detectors' history).</summary>
+    public TimeSpan WarmUp { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>A root cause starts its runbook only with at least this score.</summary>
+    public double MinCauseScore { get; init; } = 0.3;
+
+    public TimeSpan ApprovalTimeout { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>In simulation: how long the simulated approver takes (null: nobody approves).</summary>
+    public TimeSpan? ApproverDelay { get; init; } = TimeSpan.FromMinutes(3);
+}
+
+/// <summary>One fault the agent worked on: the incident, its cause, the runbook and when it finished.</summary>
+public sealed record AgentResponse(long Incident, DateTimeOffset Opened, string FaultKind, string Asset, string Runbook, RunbookRun Run);
+
+/// <summary>Aida's agent in the loop: every period it takes the new alerts from telemetry into incidents with their root
+/// cause (<see cref="IncidentPipeline"/>), starts the runbook for each cause it is sure enough of, and advances the
+/// runbooks, the actions' verifications and the approvals. It reads telemetry through the query interface and writes
+/// only through the <see cref="GuardedPlant"/> it builds around the plant it is given, never the plant itself.</summary>
+public sealed class PlantAgent : IPlantAgent
+{
+    private readonly Factory _factory;
+    private readonly PlantAgentOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly AuditLog? _audit;
+    private readonly IncidentPipeline _pipeline;
+    private readonly ActionCatalog _catalog;
+    private readonly IReadOnlyList<Runbook> _runbooks;
+    private readonly SimulatedApprover? _approver;
+    private readonly HashSet<(string Kind, string Asset)> _handled = [];
+    private readonly DateTimeOffset _detectFrom;
+    private DateTimeOffset _next;
+
+    public PlantAgent(IPlant plant, Factory factory, IQueryEngine telemetry, IncidentStore incidents, SafetyEnvelopeSpec envelope, IReadOnlyList<Runbook> runbooks, TimeProvider clock, PlantAgentOptions? options = null, AuditLog? audit = null, Func<EfficiencyEnvelope?>? efficiency = null)
+    {
+        ArgumentNullException.ThrowIfNull(plant);
+        _factory = factory ?? throw new ArgumentNullException(nameof(factory));
+        _options = options ?? new PlantAgentOptions();
+        _clock = clock ?? throw new ArgumentNullException(nameof(clock));
+        _audit = audit;
+        _runbooks = runbooks ?? throw new ArgumentNullException(nameof(runbooks));
+        var safety = new SafetyEnvelope(envelope, factory);
+        Plant = new GuardedPlant(plant, safety, clock, "agent:aida", audit, efficiency);
+        Executor = new ActionExecutor(Plant, clock, _options.Mode, _options.ApprovalTimeout, "agent:aida", audit);
+        _catalog = new ActionCatalog(factory, safety);
+        _detectFrom = clock.GetUtcNow() + _options.WarmUp;
+        _pipeline = new IncidentPipeline(telemetry, factory, incidents, _detectFrom);
+        _next = _detectFrom + _options.Period;
+        if (_options.ApproverDelay is { } delay)
+        {
+            _approver = new SimulatedApprover(Executor, clock, delay);
+        }
+    }
+
+    /// <summary>The guarded plant every write of the agent goes through (for the optimiser, too).</summary>
+    public GuardedPlant Plant { get; }
+
+    public ActionExecutor Executor { get; }
+
+    public List<AgentResponse> Responses { get; } = [];
+
+    /// <summary>Incidents the agent's pipeline opened.</summary>
+    public int Incidents => _pipeline.Incidents;
+
+    public void Tick(DateTimeOffset now)
+    {
+        if (now < _next)
+        {
+            AdvanceRuns();
+            return;
+        }
+
+        _next = now + _options.Period;
+        _pipeline.StepAsync(now).GetAwaiter().GetResult();
+        foreach (var (id, (opened, finding)) in _pipeline.Findings.OrderBy(f => f.Key))
+        {
+            if (finding.Top is not { } cause || cause.Score < _options.MinCauseScore || !_handled.Add((cause.FaultKind, cause.Asset)))
+            {
+                continue;
+            }
+
+            var book = _runbooks.FirstOrDefault(b => b.Triggers.Contains(cause.FaultKind, StringComparer.Ordinal));
+            _audit?.Append("agent:aida", AuditKind.Observation, $"incident {id}", $"root cause {cause.FaultKind} on {cause.Asset} (score {cause.Score:0.###}); runbook {book?.Name ?? "none"}");
+            if (book is null)
+            {
+                continue;
+            }
+
+            var asset = cause.Asset.Split('/')[0];
+            var run = new RunbookRun(book, RunbookBindings.For(_factory, asset), Executor, _catalog, Plant, _clock, _audit);
+            Responses.Add(new AgentResponse(id, opened, cause.FaultKind, asset, book.Name, run));
+        }
+
+        AdvanceRuns();
+    }
+
+    private void AdvanceRuns()
+    {
+        _approver?.Tick();
+        Executor.Tick();
+        foreach (var r in Responses)
+        {
+            r.Run.Tick();
+        }
+    }
+}
