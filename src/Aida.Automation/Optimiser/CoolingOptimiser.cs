@@ -31,6 +31,10 @@ public sealed class CoolingOptimiser
     private readonly SafetyEnvelopeSpec? _spec;
     private readonly CoolingOptimiserOptions _options;
     private readonly Dictionary<string, double> _accepted = new(StringComparer.Ordinal);
+
+    // The load window the limits are judged at: 60 observations (an hour at one a minute) spans a training job's
+    // restart (15 min in the reference scenario) and its checkpoint dips (90 s every 30 min).
+    private readonly RecentPeakLoad _peaks = new(60);
     private CoolingPoints? _points;
     private IdentifiedCoolingModel? _model;
     private Bounds _bounds;
@@ -49,6 +53,9 @@ public sealed class CoolingOptimiser
     /// <summary>Observations taken into the model so far.</summary>
     public int Observations => _model?.Observations ?? 0;
 
+    /// <summary>The identified model's parameters, one line (empty before the first observation).</summary>
+    public string DescribeModel() => _model?.Describe() ?? "";
+
     /// <summary>Takes the plant's current readings, with the settings last accepted, into the identified model.</summary>
     public void Observe(DateTimeOffset now, IPlant plant)
     {
@@ -56,6 +63,7 @@ public sealed class CoolingOptimiser
         Begin(plant);
         var snapshot = _points!.Read(plant, observe: true);
         _model!.Observe(snapshot, Current(snapshot));
+        _peaks.Add(snapshot);
     }
 
     /// <summary>Plans the next moves under <paramref name="envelope"/>; writes nothing.</summary>
@@ -75,7 +83,7 @@ public sealed class CoolingOptimiser
         var staging = expand && envelope.Allowed.HasFlag(EfficiencyActions.Staging);
         var tightness = 1 - Math.Clamp(envelope.Headroom, 0, 1);
         var gpuLimit = _factory.Gpu.ThrottleCelsius - o.GpuMarginCelsius - (o.GpuMarginAtNoHeadroomCelsius * tightness);
-        var inletLimit = o.InletLimitCelsius - o.InletMarginCelsius * (1 + tightness);
+        var inletLimit = o.InletLimitCelsius - (o.InletMarginCelsius * (1 + (2 * tightness)));
         var cduLimit = envelope.MaxCduSupplyCelsius;
         var waterCap = Math.Min(_bounds.WaterHi, envelope.MaxFacilityWaterSupplyCelsius);
         var cduCap = Math.Min(_bounds.CduHi, envelope.MaxCduSupplyCelsius);
@@ -83,6 +91,8 @@ public sealed class CoolingOptimiser
         // Offset-free prediction: what the model under-predicts now (measured above predicted) is carried as a
         // disturbance into every candidate; an over-prediction is kept as margin, never spent.
         var now0 = model.Predict(s, u0);
+        var peak = _points.Read(plant, observe: false);
+        _peaks.RaiseToPeak(peak);
         var gpuOffset = Offset(Max(s.CduMaxGpu), now0.MaxGpu);
         var inletOffset = Offset(Max(s.HallMaxInlet), now0.MaxInlet);
         var cduOffset = Offset(Max(s.CduSupply), now0.MaxCduSupply);
@@ -92,6 +102,13 @@ public sealed class CoolingOptimiser
         var crahs = trim ? _factory.Cooling.Crahs.Select((_, i) => i).Count(i => !s.CrahFault[i]) : u0.Crahs;
         crahs = Math.Max(crahs, u0.Crahs);
         var economiser = u0.Economiser || staging;
+
+        double Charge(CoolingPrediction p, out double violation)
+        {
+            violation = Math.Max(0, p.MaxGpu + gpuOffset - gpuLimit) + Math.Max(0, p.MaxInlet + inletOffset - inletLimit)
+                + Math.Max(0, p.MaxCduSupply + cduOffset - cduLimit);
+            return p.FacilityMw + (ViolationMwPerKelvin * violation);
+        }
 
         double sp = o.SetpointStepCelsius, sv = o.SpeedStep;
         ReadOnlySpan<double> waterMoves = [-2 * sp, -sp, 0, sp, 2 * sp];
@@ -139,33 +156,31 @@ public sealed class CoolingOptimiser
                                     continue;
                                 }
 
-                                var cost = 0.0;
-                                var violation = 0.0;
-                                CoolingSettings first = default;
-                                CoolingPrediction firstPrediction = default;
-                                for (var k = 1; k <= o.HorizonSteps; k++)
+                                // Two continuations of the first move over the horizon: hold it, or keep ramping at the
+                                // same rate; the candidate costs the cheaper one (each step charged its violations).
+                                CoolingSettings At(CoolingSettings u, int k) => new(
+                                    Ramp(u.FacilityWater, dw, k, _bounds.WaterLo, waterCap),
+                                    Ramp(u.CduSupply, dc * sp, k, _bounds.CduLo, cduCap),
+                                    Ramp(u.CrahSupply, da * sp, k, _bounds.CrahLo, _bounds.CrahHi),
+                                    Ramp(u.CduPump, dp * sv, k, _bounds.PumpLo, _bounds.PumpHi),
+                                    Ramp(u.CrahFan, df * sv, k, _bounds.FanLo, _bounds.FanHi),
+                                    Ramp(u.FacilityPump, dq * sv, k, _bounds.FwPumpLo, _bounds.FwPumpHi),
+                                    economiser,
+                                    crahs);
+
+                                var first = At(u0, 1);
+                                var firstPrediction = model.Predict(s, first, peak);
+                                var held = Charge(firstPrediction, out var violation) * o.HorizonSteps;
+                                var ramped = Charge(firstPrediction, out _);
+                                var rampViolation = violation;
+                                for (var k = 2; k <= o.HorizonSteps && ramped < held; k++)
                                 {
-                                    var u = new CoolingSettings(
-                                        Ramp(u0.FacilityWater, dw, k, _bounds.WaterLo, waterCap),
-                                        Ramp(u0.CduSupply, dc * sp, k, _bounds.CduLo, cduCap),
-                                        Ramp(u0.CrahSupply, da * sp, k, _bounds.CrahLo, _bounds.CrahHi),
-                                        Ramp(u0.CduPump, dp * sv, k, _bounds.PumpLo, _bounds.PumpHi),
-                                        Ramp(u0.CrahFan, df * sv, k, _bounds.FanLo, _bounds.FanHi),
-                                        Ramp(u0.FacilityPump, dq * sv, k, _bounds.FwPumpLo, _bounds.FwPumpHi),
-                                        economiser,
-                                        crahs);
-                                    var p = model.Predict(s, u);
-                                    var v = Math.Max(0, p.MaxGpu + gpuOffset - gpuLimit) + Math.Max(0, p.MaxInlet + inletOffset - inletLimit)
-                                        + Math.Max(0, p.MaxCduSupply + cduOffset - cduLimit);
-                                    violation += v;
-                                    cost += p.FacilityMw + (ViolationMwPerKelvin * v);
-                                    if (k == 1)
-                                    {
-                                        first = u;
-                                        firstPrediction = p;
-                                    }
+                                    ramped += Charge(model.Predict(s, At(u0, k), peak), out var v);
+                                    rampViolation += v;
                                 }
 
+                                var cost = Math.Min(held, ramped);
+                                violation = ramped < held ? rampViolation : violation * o.HorizonSteps;
                                 cost += MoveMw * (Math.Abs(dw / sp) + Math.Abs(dc) + Math.Abs(da) + Math.Abs(dp) + Math.Abs(df) + Math.Abs(dq));
                                 if (cost < best.Cost)
                                 {

@@ -161,9 +161,11 @@ internal sealed class IdentifiedCoolingModel
         _rest.Update([1, s.ItMw, s.ItMw * s.ItMw], (s.FacilityMw - s.ItMw - known) * 1e3);
     }
 
-    /// <summary>Predicts the plant's steady state under <paramref name="u"/> with the load and weather of <paramref name="s"/>.</summary>
-    public CoolingPrediction Predict(CoolingSnapshot s, CoolingSettings u)
+    /// <summary>Predicts the plant's steady state under <paramref name="u"/>: power at the load and weather of
+    /// <paramref name="s"/>, temperatures at the load of <paramref name="peak"/> (null: of <paramref name="s"/>).</summary>
+    public CoolingPrediction Predict(CoolingSnapshot s, CoolingSettings u, CoolingSnapshot? peak = null)
     {
+        var t = peak ?? s;
         var cdus = s.CduRackPowerMw.Length;
         var fws = u.FacilityWater + Math.Max(0, _fwBias.Predict([1]));
         var mechKw = (cdus * Math.Max(0, _cduPump.Predict([Cube(u.CduPump)]))) + (u.Crahs * Math.Max(0, _crahFan.Predict([Cube(u.CrahFan)])))
@@ -181,10 +183,10 @@ internal sealed class IdentifiedCoolingModel
         var maxCdu = double.NegativeInfinity;
         for (var c = 0; c < cdus; c++)
         {
-            var approach = Math.Max(0, _cduApproach.Predict([1, s.CduRackPowerMw[c] / u.FacilityPump]));
+            var approach = Math.Max(0, _cduApproach.Predict([1, t.CduRackPowerMw[c] / u.FacilityPump]));
             var supply = Math.Max(u.CduSupply, fws + approach);
             maxCdu = Math.Max(maxCdu, supply);
-            maxGpu = Math.Max(maxGpu, supply + _gpu.Predict(GpuFeatures(s.CduMaxRackPower100Kw[c], s.CduRackPowerMw[c], u.CduPump)));
+            maxGpu = Math.Max(maxGpu, supply + _gpu.Predict(GpuFeatures(t.CduMaxRackPower100Kw[c], t.CduRackPowerMw[c], u.CduPump)));
         }
 
         var air = Math.Max(u.CrahSupply, fws + Math.Max(0, _coilApproach.Predict([1])));
@@ -193,11 +195,20 @@ internal sealed class IdentifiedCoolingModel
         var perHall = halls == 0 ? 0 : Math.Max(1, u.Crahs / halls);
         for (var h = 0; h < halls; h++)
         {
-            var rise = _inlet.Predict([1, Shortfall(s.HallRackPowerMw[h], perHall, u.CrahFan) * _factory.RackProfile.AirDeltaCelsius]);
+            var rise = _inlet.Predict([1, Shortfall(t.HallRackPowerMw[h], perHall, u.CrahFan) * _factory.RackProfile.AirDeltaCelsius]);
             maxInlet = Math.Max(maxInlet, air + Math.Max(0, rise));
         }
 
         return new CoolingPrediction(it + overhead, overhead, fws, maxGpu, maxInlet, maxCdu);
+    }
+
+    /// <summary>Every sub-model's parameters, for the audit trail and the docs.</summary>
+    public string Describe()
+    {
+        static string P(RecursiveLeastSquares m) => string.Join(", ", m.Parameters.Select(v => v.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)));
+        return $"cdu pump [{P(_cduPump)}] crah fan [{P(_crahFan)}] fw pump [{P(_fwPump)}] fw bias [{P(_fwBias)}] return rise [{P(_returnRise)}] "
+            + $"economiser [{P(_economiser)}] chiller [{P(_chiller)}] dry cooler [{P(_dryCooler)}] rest [{P(_rest)}] gpu [{P(_gpu)}] "
+            + $"cdu approach [{P(_cduApproach)}] coil approach [{P(_coilApproach)}] inlet [{P(_inlet)}]";
     }
 
     /// <summary>The chiller load feature: heat (MW) times the Carnot lift ratio (T_cond - T_evap) / T_evap.</summary>

@@ -50,9 +50,10 @@ public sealed record CoolingOptimiserOptions
     /// <summary>Rack inlet limit: 27 °C, ASHRAE TC 9.9 recommended envelope (the rack-inlet SLO's threshold).</summary>
     public double InletLimitCelsius { get; init; } = 27;
 
-    /// <summary>Margin under the inlet limit at full headroom: 1 K (inlet sensors carry 0.2 K noise; racks differ by
-    /// their position by up to ~1.5 K, which the model's offset learns); 1 K more at no headroom.</summary>
-    public double InletMarginCelsius { get; init; } = 1;
+    /// <summary>Margin under the inlet limit at full headroom: 0.5 K, twice the inlet sensors' 0.2 K noise (the racks'
+    /// position offsets are learned by the model, not covered by the margin); the margin doubles, then triples as the
+    /// envelope's headroom falls to 0.</summary>
+    public double InletMarginCelsius { get; init; } = 0.5;
 
     /// <summary>Share of rack temperature readings that may be missing or stuck before the optimiser refuses to move
     /// toward efficiency: 0.25 (it cannot judge a hall it cannot see).</summary>
