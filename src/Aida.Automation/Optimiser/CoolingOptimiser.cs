@@ -38,6 +38,7 @@ public sealed class CoolingOptimiser
     private CoolingPoints? _points;
     private IdentifiedCoolingModel? _model;
     private Bounds _bounds;
+    private int _screened;
 
     /// <param name="factory">The factory file (topology, design values for the model's priors, GPU limits).</param>
     /// <param name="spec">The safety envelope's spec, whose hard limits and steps bound the search (null: the plant's
@@ -62,7 +63,9 @@ public sealed class CoolingOptimiser
         ArgumentNullException.ThrowIfNull(plant);
         Begin(plant);
         var snapshot = _points!.Read(plant, observe: true);
-        _model!.Observe(snapshot, Current(snapshot));
+        var u = Current(snapshot);
+        _screened = _model!.Screen(snapshot, u);
+        _model.Observe(snapshot, u);
         _peaks.Add(snapshot);
     }
 
@@ -76,7 +79,9 @@ public sealed class CoolingOptimiser
         var u0 = Current(s);
         var model = _model!;
         var o = _options;
-        var blind = !(s.MissingShare <= o.MaxMissingShare) || !double.IsFinite(s.ItMw);
+        var screened = Math.Max(_screened, model.Screen(s, u0));
+        var groups = Math.Max(1, s.CduMaxGpu.Length + s.HallMaxInlet.Length);
+        var blind = !(s.MissingShare <= o.MaxMissingShare) || !(screened <= o.MaxMissingShare * groups) || !double.IsFinite(s.ItMw);
         var expand = envelope.Regime == EfficiencyRegime.Expand && !blind;
         var raise = expand && envelope.Allowed.HasFlag(EfficiencyActions.SetpointRaise);
         var trim = expand && envelope.Allowed.HasFlag(EfficiencyActions.PumpAndFanTrim);
@@ -180,6 +185,13 @@ public sealed class CoolingOptimiser
                                 }
 
                                 var cost = Math.Min(held, ramped);
+                                if (blind)
+                                {
+                                    // Unable to see the racks: restore full pumps and fans (the design state) as fast
+                                    // as the steps allow, whatever the power.
+                                    cost = -(dp + df + dq);
+                                }
+
                                 violation = ramped < held ? rampViolation : violation * o.HorizonSteps;
                                 cost += MoveMw * (Math.Abs(dw / sp) + Math.Abs(dc) + Math.Abs(da) + Math.Abs(dp) + Math.Abs(df) + Math.Abs(dq));
                                 if (cost < best.Cost)
@@ -266,13 +278,14 @@ public sealed class CoolingOptimiser
 
         // Starting values: the plant's read-back setpoints; speeds and CRAH setpoints have no read-back point, so
         // they start at the design state (full speed, the factory's CRAH setpoint) until the optimiser writes them.
-        double ReadBack(string name, double fallback) => plant.ReadValue(name) is var v && double.IsFinite(v) ? v : fallback;
-        _accepted["facility-water/supply_setpoint"] = ReadBack("facility-water/supply_setpoint", c.FacilityWater.SupplySetpointCelsius);
+        // A read-back outside the search bounds is not believed (a lying or failed sensor): the design value stands.
+        double ReadBack(string name, double fallback, double lo = 0, double hi = 1) => plant.ReadValue(name) is var v && v >= lo && v <= hi ? v : fallback;
+        _accepted["facility-water/supply_setpoint"] = ReadBack("facility-water/supply_setpoint", c.FacilityWater.SupplySetpointCelsius, water.Lo, water.Hi);
         _accepted["facility-water/pump_speed"] = 1;
         _accepted["economiser/enable"] = ReadBack("economiser/enabled", 1);
         foreach (var u in c.Cdus)
         {
-            _accepted[u.Id + "/supply_setpoint"] = ReadBack(u.Id + "/supply_setpoint", u.SupplySetpointCelsius);
+            _accepted[u.Id + "/supply_setpoint"] = ReadBack(u.Id + "/supply_setpoint", u.SupplySetpointCelsius, cduSp.Lo, cduSp.Hi);
             _accepted[u.Id + "/pump_speed"] = 1;
         }
 
@@ -333,7 +346,7 @@ public sealed class CoolingOptimiser
             moves.Add(new OptimiserMove(actuator, Math.Round(target, 3), reason));
         }
 
-        Move("facility-water/supply_setpoint", u.FacilityWater, why);
+        Move("facility-water/supply_setpoint", Math.Clamp(u.FacilityWater, _bounds.WaterLo, _bounds.WaterHi), why);
         Move("facility-water/pump_speed", u.FacilityPump, why);
         if (u.Economiser && _accepted["economiser/enable"] < 0.5)
         {
@@ -342,7 +355,7 @@ public sealed class CoolingOptimiser
 
         foreach (var cdu in c.Cdus)
         {
-            Move(cdu.Id + "/supply_setpoint", u.CduSupply, why);
+            Move(cdu.Id + "/supply_setpoint", Math.Clamp(u.CduSupply, _bounds.CduLo, _bounds.CduHi), why);
             Move(cdu.Id + "/pump_speed", u.CduPump, why);
         }
 
@@ -359,7 +372,7 @@ public sealed class CoolingOptimiser
                 Move(id + "/enable", 1, "standby CRAH on: the same airflow from more fans at lower speed (fan power ~ speed³)");
             }
 
-            Move(id + "/supply_setpoint", u.CrahSupply, why);
+            Move(id + "/supply_setpoint", Math.Clamp(u.CrahSupply, _bounds.CrahLo, _bounds.CrahHi), why);
             Move(id + "/fan_speed", u.CrahFan, why);
         }
     }

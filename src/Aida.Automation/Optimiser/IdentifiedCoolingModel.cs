@@ -202,6 +202,45 @@ internal sealed class IdentifiedCoolingModel
         return new CoolingPrediction(it + overhead, overhead, fws, maxGpu, maxInlet, maxCdu);
     }
 
+    /// <summary>Sets to NaN each CDU's hottest-GPU reading and each hall's hottest-inlet reading that departs from the
+    /// model's prediction for the settings in force by more than a gate, and returns how many it set.</summary>
+    /// <remarks>Innovation gating (Ljung 1999, §15.2, outlier-robust identification): a stuck or lying sensor is kept
+    /// out of the model and out of the plan. Gates: 12 K for GPU maxima (twice the largest prediction error the
+    /// reference runs showed in the first minutes, from the priors) and 5 K for inlets (their whole rise above supply
+    /// air at the recirculation the envelope allows). A model gone wrong would gate every reading: the optimiser then
+    /// sees nothing and restores full pumps and fans, which is safe.</remarks>
+    public int Screen(CoolingSnapshot s, CoolingSettings u)
+    {
+        const double GpuGate = 12;
+        const double InletGate = 5;
+        var screened = 0;
+        var fws = s.FacilityWaterSupply;
+        for (var c = 0; c < s.CduMaxGpu.Length; c++)
+        {
+            var expected = s.CduSupply[c] + _gpu.Predict(GpuFeatures(s.CduMaxRackPower100Kw[c], s.CduRackPowerMw[c], u.CduPump));
+            if (double.IsFinite(s.CduMaxGpu[c]) && !(Math.Abs(s.CduMaxGpu[c] - expected) <= GpuGate))
+            {
+                s.CduMaxGpu[c] = double.NaN;
+                screened++;
+            }
+        }
+
+        var air = Math.Max(u.CrahSupply, fws + Math.Max(0, _coilApproach.Predict([1])));
+        var halls = s.HallMaxInlet.Length;
+        var perHall = halls == 0 ? 0 : Math.Max(1, u.Crahs / halls);
+        for (var h = 0; h < halls; h++)
+        {
+            var expected = air + _inlet.Predict([1, Shortfall(s.HallRackPowerMw[h], perHall, u.CrahFan) * _factory.RackProfile.AirDeltaCelsius]);
+            if (double.IsFinite(s.HallMaxInlet[h]) && double.IsFinite(expected) && !(Math.Abs(s.HallMaxInlet[h] - expected) <= InletGate))
+            {
+                s.HallMaxInlet[h] = double.NaN;
+                screened++;
+            }
+        }
+
+        return screened;
+    }
+
     /// <summary>Every sub-model's parameters, for the audit trail and the docs.</summary>
     public string Describe()
     {
