@@ -209,8 +209,8 @@ public sealed class CoolingOptimiser
         var moves = new List<OptimiserMove>();
         var why = best.Violation > 0 ? "predicted limits reached: back toward safety" : "cheapest safe ramp over the horizon";
         AddMoves(moves, chosen, s, why);
-        StageChillers(moves, s, model, chosen, staging);
-        var towardSafety = !expand || moves.TrueForAll(m => IsTowardSafety(m, s));
+        StageChillers(moves, s, chosen, staging);
+        var towardSafety = !expand || moves.TrueForAll(IsTowardSafety);
         var reason = string.Create(CultureInfo.InvariantCulture,
             $"{envelope.Regime}{(blind ? " (readings missing or stuck: no move toward efficiency)" : "")}: {why}; water {chosen.FacilityWater:0.0} °C, CDU {chosen.CduSupply:0.0} °C, CRAH {chosen.CrahSupply:0.0} °C, pumps {chosen.CduPump:0.00}, fans {chosen.CrahFan:0.00} x{chosen.Crahs}, facility pumps {chosen.FacilityPump:0.00}; GPU ≤ {gpuLimit:0.0} °C, inlet ≤ {inletLimit:0.0} °C");
         var pred = best.P;
@@ -380,9 +380,8 @@ public sealed class CoolingOptimiser
     /// <summary>Chiller staging by capacity: start a standby when the predicted chiller load passes 80 % of the running
     /// capacity (a move toward safety, always allowed); stop one when the rest carry the load under 50 % of theirs and
     /// the envelope allows staging. 80/50 % leave a band so that a unit does not cycle (and a restart takes minutes).</summary>
-    private void StageChillers(List<OptimiserMove> moves, CoolingSnapshot s, IdentifiedCoolingModel model, CoolingSettings u, bool staging)
+    private void StageChillers(List<OptimiserMove> moves, CoolingSnapshot s, CoolingSettings u, bool staging)
     {
-        _ = model;
         var chillers = _factory.Cooling.Chillers;
         if (chillers.Count == 0 || !double.IsFinite(s.ItMw))
         {
@@ -422,9 +421,8 @@ public sealed class CoolingOptimiser
         }
     }
 
-    private bool IsTowardSafety(OptimiserMove m, CoolingSnapshot s)
+    private bool IsTowardSafety(OptimiserMove m)
     {
-        _ = s;
         var last = _accepted.GetValueOrDefault(m.Actuator, double.NaN);
         if (double.IsNaN(last))
         {
