@@ -32,7 +32,7 @@ internal readonly record struct CoolingPrediction(double FacilityMw, double Over
 /// <item>dry-cooler fans: <c>k (duty)³</c>; the rest (UPS, transformer, busway, lighting): <c>f + g IT + h IT²</c>;</item>
 /// <item>hottest GPU of a CDU's racks above its CDU supply: <c>θ0 + θ1 x + θ2 x p^-0.8 + θ3 X / p</c>, x the hottest
 /// rack's power, X the CDU's load, p pump speed (cold-plate conduction, convection by Dittus-Boelter, coolant rise);</item>
-/// <item>CDU supply: <c>max(setpoint, T_fws + approach)</c>, approach <c>u + v X / q</c> learned when the CDU cannot
+/// <item>CDU supply: <c>max(setpoint, T_fws + approach)</c>, approach <c>u + v X / (m_min c_p)</c> learned when the CDU cannot
 /// hold its setpoint; CRAH supply air: <c>max(setpoint, T_fws + coil approach)</c>, coil approach learned likewise;</item>
 /// <item>hottest rack inlet of a hall above its supply air: <c>w0 + w1 shortfall ΔT_rack</c>, shortfall the share of
 /// the racks' air demand the running CRAHs do not supply (recirculation).</item>
@@ -56,6 +56,7 @@ internal sealed class IdentifiedCoolingModel
     private readonly RecursiveLeastSquares _cduPump, _crahFan, _fwPump, _fwBias, _returnRise, _economiser, _chiller, _dryCooler, _rest;
     private readonly RecursiveLeastSquares _gpu, _cduApproach, _coilApproach, _inlet;
     private readonly double _dryCoolerApproach, _dryCoolerCapacityMw, _condenserApproach, _minCondensing;
+    private readonly double _cduDesignFlow, _fwShareFlow;
 
     public IdentifiedCoolingModel(Factory factory, CoolingPoints points)
     {
@@ -90,9 +91,13 @@ internal sealed class IdentifiedCoolingModel
         var coolant = rack.LiquidFraction * 1e6 / (2 * Math.Max(1, cdu?.DesignFlowKgPerS ?? 30) * WaterCp);
         _gpu = new([0, rise * (1 - gpu.ConvectiveShare), rise * gpu.ConvectiveShare, coolant], 1, PerUnitForgetting);
 
-        // CDU approach: 1 MW through the exchanger (effectiveness eps) with the CDU's share of facility-water flow.
-        var fwShare = c.FacilityWater.DesignFlowKgPerS / Math.Max(1, c.Cdus.Count);
-        _cduApproach = new([0, 1e6 / ((cdu?.HxEffectiveness ?? 0.75) * Math.Max(1, fwShare) * WaterCp)], 1, PlantForgetting);
+        // CDU approach above facility water with the valve fully open: the plate exchanger's smaller capacity rate
+        // (m_min: the CDU's secondary flow, or its share of facility water) limits it to
+        // T_s - T_fws = (1 - eps)/eps x Q/(m_min c_p) (effectiveness-NTU, Incropera §11.4); the feature is Q/(m_min c_p).
+        _cduDesignFlow = Math.Max(1, cdu?.DesignFlowKgPerS ?? 30);
+        _fwShareFlow = Math.Max(1, c.FacilityWater.DesignFlowKgPerS / Math.Max(1, c.Cdus.Count));
+        var eps = Math.Clamp(cdu?.HxEffectiveness ?? 0.75, 0.1, 1);
+        _cduApproach = new([0, (1 - eps) / eps], 0.25, PlantForgetting);
         _coilApproach = new([crah?.CoilApproachCelsius ?? 3], 1, PlantForgetting);
         _inlet = new([1, 1], 1, PlantForgetting);
     }
@@ -110,7 +115,7 @@ internal sealed class IdentifiedCoolingModel
             _gpu.Update(GpuFeatures(s.CduMaxRackPower100Kw[c], s.CduRackPowerMw[c], u.CduPump), s.CduMaxGpu[c] - s.CduSupply[c]);
             if (s.CduSupply[c] > s.CduSetpoint[c] + 0.5)
             {
-                _cduApproach.Update([1, s.CduRackPowerMw[c] / u.FacilityPump], s.CduSupply[c] - s.FacilityWaterSupply);
+                _cduApproach.Update([1, ExchangerRise(s.CduRackPowerMw[c], u)], s.CduSupply[c] - s.FacilityWaterSupply);
             }
         }
 
@@ -183,7 +188,7 @@ internal sealed class IdentifiedCoolingModel
         var maxCdu = double.NegativeInfinity;
         for (var c = 0; c < cdus; c++)
         {
-            var approach = Math.Max(0, _cduApproach.Predict([1, t.CduRackPowerMw[c] / u.FacilityPump]));
+            var approach = Math.Max(0, _cduApproach.Predict([1, ExchangerRise(t.CduRackPowerMw[c], u)]));
             var supply = Math.Max(u.CduSupply, fws + approach);
             maxCdu = Math.Max(maxCdu, supply);
             maxGpu = Math.Max(maxGpu, supply + _gpu.Predict(GpuFeatures(t.CduMaxRackPower100Kw[c], t.CduRackPowerMw[c], u.CduPump)));
@@ -249,6 +254,11 @@ internal sealed class IdentifiedCoolingModel
             + $"economiser [{P(_economiser)}] chiller [{P(_chiller)}] dry cooler [{P(_dryCooler)}] rest [{P(_rest)}] gpu [{P(_gpu)}] "
             + $"cdu approach [{P(_cduApproach)}] coil approach [{P(_coilApproach)}] inlet [{P(_inlet)}]";
     }
+
+    /// <summary>Q/(m_min c_p) of a CDU's exchanger, K: its load over the smaller of its secondary flow and its share of
+    /// facility water (both by the affinity law, flow ~ speed).</summary>
+    private double ExchangerRise(double cduMw, CoolingSettings u) =>
+        cduMw * 1e6 / (Math.Max(1e-3, Math.Min(_cduDesignFlow * u.CduPump, _fwShareFlow * u.FacilityPump)) * WaterCp);
 
     /// <summary>The chiller load feature: heat (MW) times the Carnot lift ratio (T_cond - T_evap) / T_evap.</summary>
     private double ChillerLoad(double heatMw, double fws, double dryBulb)
