@@ -82,7 +82,9 @@ public sealed class CoolingOptimiser
         var screened = Math.Max(_screened, model.Screen(s, u0));
         var groups = Math.Max(1, s.CduMaxGpu.Length + s.HallMaxInlet.Length);
         var blind = !(s.MissingShare <= o.MaxMissingShare) || !(screened <= o.MaxMissingShare * groups) || !double.IsFinite(s.ItMw);
-        var expand = envelope.Regime == EfficiencyRegime.Expand && !blind;
+        // Hold and Expand differ only by what the envelope allows (Allowed, the caps); a freeze allows nothing whatever
+        // its flags say, and neither does a plant the optimiser cannot see.
+        var expand = envelope.Regime != EfficiencyRegime.Freeze && !blind;
         var raise = expand && envelope.Allowed.HasFlag(EfficiencyActions.SetpointRaise);
         var trim = expand && envelope.Allowed.HasFlag(EfficiencyActions.PumpAndFanTrim);
         var staging = expand && envelope.Allowed.HasFlag(EfficiencyActions.Staging);

@@ -76,7 +76,8 @@ public sealed class CoolingOptimiserTests
         });
         var run = loop.Run();
 
-        // 15 identical observations (the stuck-sensor rule) after 30 min, plus a plan step: from 50 min on, every plan holds.
+        // Caught by the innovation gate at once (40 °C is far below the model's prediction), by the 15-repeat rule at the
+        // latest: from 50 min on, every plan moves only toward safety.
         var late = loop.Plans.Where(p => p.At >= stuckFrom + TimeSpan.FromMinutes(20)).ToList();
         Assert.NotEmpty(late);
         Assert.All(late, p => Assert.True(p.TowardSafety, p.Reason));
