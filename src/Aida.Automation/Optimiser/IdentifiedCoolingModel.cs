@@ -1,0 +1,295 @@
+using Aida.Model.Facility;
+
+namespace Aida.Automation.Optimiser;
+
+/// <summary>Plant-wide settings the optimiser chooses: one value per kind of actuator (every CDU gets the same
+/// setpoint and pump speed, every running CRAH the same setpoint and fan speed).</summary>
+internal readonly record struct CoolingSettings(
+    double FacilityWater,
+    double CduSupply,
+    double CrahSupply,
+    double CduPump,
+    double CrahFan,
+    double FacilityPump,
+    bool Economiser,
+    int Crahs);
+
+/// <summary>What the model predicts for one set of settings.</summary>
+internal readonly record struct CoolingPrediction(double FacilityMw, double OverheadMw, double FacilityWaterSupply, double MaxGpu, double MaxInlet, double MaxCduSupply);
+
+/// <summary>A grey-box model of the cooling plant, every coefficient identified online by recursive least squares from
+/// <see cref="CoolingSnapshot"/>s, with priors shaped by the physics and sized from the factory file (never from the
+/// twin's parameters or state).</summary>
+/// <remarks>
+/// Sub-models, each affine in its parameters (features in MW, kW, K, speed ratios so that every parameter is O(1-10)):
+/// <list type="bullet">
+/// <item>pump and fan power: <c>P = k s³</c> per unit (affinity laws, ASHRAE HVAC Systems and Equipment ch. 21, 44);</item>
+/// <item>facility-water supply: setpoint + bias (the bias learns a chiller plant that cannot hold its setpoint);</item>
+/// <item>facility-water return rise: <c>a H / q</c>, H heat into the loop (IT + pump and fan work), q pump speed;</item>
+/// <item>economiser heat: <c>b max(0, T_return - T_db - approach) + c</c> while enabled (dry-cooler approach from the factory);</item>
+/// <item>chiller power: <c>d n + e H_ch (T_cond - T_fws)/T_fws[K]</c>, Carnot-shaped (TWIN.md), H_ch = H - economiser heat,
+/// T_cond from the factory's condenser approach and minimum condensing temperature;</item>
+/// <item>dry-cooler fans: <c>k (duty)³</c>; the rest (UPS, transformer, busway, lighting): <c>f + g IT + h IT²</c>;</item>
+/// <item>hottest GPU of a CDU's racks above its CDU supply: <c>θ0 + θ1 x + θ2 x p^-0.8 + θ3 X / p</c>, x the hottest
+/// rack's power, X the CDU's load, p pump speed (cold-plate conduction, convection by Dittus-Boelter, coolant rise);</item>
+/// <item>CDU supply: <c>max(setpoint, T_fws + approach)</c>, approach <c>u + v X / (m_min c_p)</c> learned when the CDU cannot
+/// hold its setpoint; CRAH supply air: <c>max(setpoint, T_fws + coil approach)</c>, coil approach learned likewise;</item>
+/// <item>hottest rack inlet of a hall above its supply air: <c>w0 + w1 shortfall ΔT_rack</c>, shortfall the share of
+/// the racks' air demand the running CRAHs do not supply (recirculation).</item>
+/// </list>
+/// </remarks>
+internal sealed class IdentifiedCoolingModel
+{
+    // Water c_p (Incropera Table A.6) and air density and c_p (ASHRAE Fundamentals ch. 1).
+    private const double WaterCp = 4180;
+    private const double AirDensity = 1.2;
+    private const double AirCp = 1006;
+
+    // Forgetting factor per sample: the GPU model takes one sample per CDU per observation (10 a minute on ref-10mw),
+    // so 0.999 remembers ~1,000 samples, about 100 minutes; the plant-wide models take one a minute and remember
+    // 1/(1-0.995) = 200 minutes: "a few hours of data", as Lazic et al. (NeurIPS 2018) identified theirs.
+    private const double PerUnitForgetting = 0.999;
+    private const double PlantForgetting = 0.995;
+
+    private readonly Factory _factory;
+    private readonly CoolingPoints _points;
+    private readonly RecursiveLeastSquares _cduPump, _crahFan, _fwPump, _fwBias, _returnRise, _economiser, _chiller, _dryCooler, _rest;
+    private readonly RecursiveLeastSquares _gpu, _cduApproach, _coilApproach, _inlet;
+    private readonly double _dryCoolerApproach, _dryCoolerCapacityMw, _condenserApproach, _minCondensing;
+    private readonly double _cduDesignFlow, _fwShareFlow;
+
+    public IdentifiedCoolingModel(Factory factory, CoolingPoints points)
+    {
+        _factory = factory;
+        _points = points;
+        var c = factory.Cooling;
+        var cdu = c.Cdus.Count > 0 ? c.Cdus[0] : null;
+        var crah = c.Crahs.Count > 0 ? c.Crahs[0] : null;
+        var chiller = c.Chillers.Count > 0 ? c.Chillers[0] : null;
+        _dryCoolerApproach = c.DryCoolers.Count > 0 ? c.DryCoolers.Average(d => d.ApproachCelsius) : 8;
+        _dryCoolerCapacityMw = c.DryCoolers.Where(d => !d.Standby).Sum(d => d.CapacityWatts) / 1e6;
+        _condenserApproach = chiller?.CondenserApproachCelsius ?? 12;
+        _minCondensing = chiller?.MinCondensingCelsius ?? 30;
+
+        // Prior variances: a tenth to a half of each prior's scale, so the first minutes of data move it, not noise.
+        _cduPump = new([cdu?.PumpPowerWattsAtDesign / 1e3 ?? 10], 4, PerUnitForgetting);
+        _crahFan = new([crah?.FanPowerWattsAtDesign / 1e3 ?? 10], 4, PerUnitForgetting);
+        _fwPump = new([c.FacilityWater.PumpPowerWattsAtDesign * c.FacilityWater.PumpsRequired / 1e3], 100, PlantForgetting);
+        _fwBias = new([0], 1, PlantForgetting);
+        _returnRise = new([1e6 / (Math.Max(1, c.FacilityWater.DesignFlowKgPerS) * WaterCp)], 0.25, PlantForgetting);
+        _economiser = new([_dryCoolerCapacityMw / 15, 0], 0.25, PlantForgetting);
+        _chiller = new([0, chiller is null ? 2 : 1 / chiller.CarnotFraction], 1, PlantForgetting);
+        _dryCooler = new([c.DryCoolers.Sum(d => d.FanPowerWatts) / 1e3], 100, PlantForgetting);
+        _rest = new([0, 50, 0], 1e4, PlantForgetting);
+
+        // GPU prior from the factory's GPU and rack: junction rise per 100 kW of rack = GPU share of rack power per GPU x R,
+        // split by the convective share; coolant rise = liquid share x 1 MW / (2 m c_p) (the plates sit mid-loop).
+        var gpu = factory.Gpu;
+        var rack = factory.RackProfile;
+        var perGpuWattsPer100Kw = 1e5 * (rack.Gpus * gpu.MaxPowerWatts / rack.MaxPowerWatts(gpu)) / Math.Max(1, rack.Gpus);
+        var rise = perGpuWattsPer100Kw * gpu.ThermalResistanceKPerWatt;
+        var coolant = rack.LiquidFraction * 1e6 / (2 * Math.Max(1, cdu?.DesignFlowKgPerS ?? 30) * WaterCp);
+        _gpu = new([0, rise * (1 - gpu.ConvectiveShare), rise * gpu.ConvectiveShare, coolant], 1, PerUnitForgetting);
+
+        // CDU approach above facility water with the valve fully open: the plate exchanger's smaller capacity rate
+        // (m_min: the CDU's secondary flow, or its share of facility water) limits it to
+        // T_s - T_fws = (1 - eps)/eps x Q/(m_min c_p) (effectiveness-NTU, Incropera §11.4); the feature is Q/(m_min c_p).
+        _cduDesignFlow = Math.Max(1, cdu?.DesignFlowKgPerS ?? 30);
+        _fwShareFlow = Math.Max(1, c.FacilityWater.DesignFlowKgPerS / Math.Max(1, c.Cdus.Count));
+        var eps = Math.Clamp(cdu?.HxEffectiveness ?? 0.75, 0.1, 1);
+        _cduApproach = new([0, (1 - eps) / eps], 0.25, PlantForgetting);
+        _coilApproach = new([crah?.CoilApproachCelsius ?? 3], 1, PlantForgetting);
+        _inlet = new([1, 1], 1, PlantForgetting);
+    }
+
+    /// <summary>Observations taken into the model.</summary>
+    public int Observations { get; private set; }
+
+    /// <summary>Takes one snapshot, with the settings in force while it was taken, into every sub-model it informs.</summary>
+    public void Observe(CoolingSnapshot s, CoolingSettings u)
+    {
+        Observations++;
+        for (var c = 0; c < s.CduPumpPowerKw.Length; c++)
+        {
+            _cduPump.Update([Cube(u.CduPump)], s.CduPumpPowerKw[c]);
+            _gpu.Update(GpuFeatures(s.CduMaxRackPower100Kw[c], s.CduRackPowerMw[c], u.CduPump), s.CduMaxGpu[c] - s.CduSupply[c]);
+            if (s.CduSupply[c] > s.CduSetpoint[c] + 0.5)
+            {
+                _cduApproach.Update([1, ExchangerRise(s.CduRackPowerMw[c], u)], s.CduSupply[c] - s.FacilityWaterSupply);
+            }
+        }
+
+        var halls = s.HallMaxInlet.Length;
+        Span<double> air = stackalloc double[halls];
+        Span<int> running = stackalloc int[halls];
+        for (var i = 0; i < s.CrahFanPowerKw.Length; i++)
+        {
+            if (!s.CrahRunning[i])
+            {
+                continue;
+            }
+
+            _crahFan.Update([Cube(u.CrahFan)], s.CrahFanPowerKw[i]);
+            if (s.CrahSupplyAir[i] > u.CrahSupply + 0.5)
+            {
+                _coilApproach.Update([1], s.CrahSupplyAir[i] - s.FacilityWaterSupply);
+            }
+
+            if (_points.CrahHall[i] is var h and >= 0)
+            {
+                air[h] += s.CrahSupplyAir[i];
+                running[h]++;
+            }
+        }
+
+        for (var h = 0; h < halls; h++)
+        {
+            if (running[h] > 0)
+            {
+                _inlet.Update([1, Shortfall(s.HallRackPowerMw[h], running[h], u.CrahFan) * _factory.RackProfile.AirDeltaCelsius], s.HallMaxInlet[h] - (air[h] / running[h]));
+            }
+        }
+
+        _fwPump.Update([Cube(u.FacilityPump)], s.FacilityWaterPumpKw);
+        _fwBias.Update([1], s.FacilityWaterSupply - s.FacilityWaterSetpoint);
+        var mechKw = Sum(s.CduPumpPowerKw) + Sum(s.CrahFanPowerKw) + s.FacilityWaterPumpKw;
+        var heat = s.ItMw + (mechKw / 1e3);
+        _returnRise.Update([heat / u.FacilityPump], s.FacilityWaterReturn - s.FacilityWaterSupply);
+        if (s.EconomiserEnabled)
+        {
+            _economiser.Update([Math.Max(0, s.FacilityWaterReturn - s.DryBulb - _dryCoolerApproach), 1], s.EconomiserHeatMw);
+            _dryCooler.Update([Cube(s.EconomiserHeatMw / Math.Max(1e-3, _dryCoolerCapacityMw))], s.DryCoolerFanKw);
+        }
+
+        _chiller.Update([s.ChillersRunning, ChillerLoad(Math.Max(0, heat - s.EconomiserHeatMw), s.FacilityWaterSupply, s.DryBulb)], s.ChillerPowerMw);
+        var known = (mechKw / 1e3) + s.ChillerPowerMw + (s.DryCoolerFanKw / 1e3);
+        _rest.Update([1, s.ItMw, s.ItMw * s.ItMw], (s.FacilityMw - s.ItMw - known) * 1e3);
+    }
+
+    /// <summary>Predicts the plant's steady state under <paramref name="u"/>: power at the load and weather of
+    /// <paramref name="s"/>, temperatures at the load of <paramref name="peak"/> (null: of <paramref name="s"/>).</summary>
+    public CoolingPrediction Predict(CoolingSnapshot s, CoolingSettings u, CoolingSnapshot? peak = null)
+    {
+        var t = peak ?? s;
+        var cdus = s.CduRackPowerMw.Length;
+        var fws = u.FacilityWater + Math.Max(0, _fwBias.Predict([1]));
+        var mechKw = (cdus * Math.Max(0, _cduPump.Predict([Cube(u.CduPump)]))) + (u.Crahs * Math.Max(0, _crahFan.Predict([Cube(u.CrahFan)])))
+            + Math.Max(0, _fwPump.Predict([Cube(u.FacilityPump)]));
+        var it = s.ItMw;
+        var heat = it + (mechKw / 1e3);
+        var ret = fws + Math.Max(0, _returnRise.Predict([heat / u.FacilityPump]));
+        var eco = u.Economiser ? Math.Clamp(_economiser.Predict([Math.Max(0, ret - s.DryBulb - _dryCoolerApproach), 1]), 0, heat) : 0;
+        var chillers = Math.Max(0, _chiller.Predict([s.ChillersRunning, ChillerLoad(heat - eco, fws, s.DryBulb)]));
+        var dry = u.Economiser ? Math.Max(0, _dryCooler.Predict([Cube(eco / Math.Max(1e-3, _dryCoolerCapacityMw))])) / 1e3 : 0;
+        var rest = _rest.Predict([1, it, it * it]) / 1e3;
+        var overhead = (mechKw / 1e3) + chillers + dry + rest;
+
+        var maxGpu = double.NegativeInfinity;
+        var maxCdu = double.NegativeInfinity;
+        for (var c = 0; c < cdus; c++)
+        {
+            var approach = Math.Max(0, _cduApproach.Predict([1, ExchangerRise(t.CduRackPowerMw[c], u)]));
+            var supply = Math.Max(u.CduSupply, fws + approach);
+            maxCdu = Math.Max(maxCdu, supply);
+            maxGpu = Math.Max(maxGpu, supply + _gpu.Predict(GpuFeatures(t.CduMaxRackPower100Kw[c], t.CduRackPowerMw[c], u.CduPump)));
+        }
+
+        var air = Math.Max(u.CrahSupply, fws + Math.Max(0, _coilApproach.Predict([1])));
+        var maxInlet = double.NegativeInfinity;
+        var halls = s.HallRackPowerMw.Length;
+        var perHall = halls == 0 ? 0 : Math.Max(1, u.Crahs / halls);
+        for (var h = 0; h < halls; h++)
+        {
+            var rise = _inlet.Predict([1, Shortfall(t.HallRackPowerMw[h], perHall, u.CrahFan) * _factory.RackProfile.AirDeltaCelsius]);
+            maxInlet = Math.Max(maxInlet, air + Math.Max(0, rise));
+        }
+
+        return new CoolingPrediction(it + overhead, overhead, fws, maxGpu, maxInlet, maxCdu);
+    }
+
+    /// <summary>Sets to NaN each CDU's hottest-GPU reading and each hall's hottest-inlet reading that departs from the
+    /// model's prediction for the settings in force by more than a gate, and returns how many it set.</summary>
+    /// <remarks>Innovation gating (Ljung 1999, §15.2, outlier-robust identification): a stuck or lying sensor is kept
+    /// out of the model and out of the plan. Gates: 12 K for GPU maxima (twice the largest prediction error the
+    /// reference runs showed in the first minutes, from the priors) and 5 K for inlets (their whole rise above supply
+    /// air at the recirculation the envelope allows). A model gone wrong would gate every reading: the optimiser then
+    /// sees nothing and restores full pumps and fans, which is safe.</remarks>
+    public int Screen(CoolingSnapshot s, CoolingSettings u)
+    {
+        const double GpuGate = 12;
+        const double InletGate = 5;
+        var screened = 0;
+        var fws = s.FacilityWaterSupply;
+        for (var c = 0; c < s.CduMaxGpu.Length; c++)
+        {
+            var expected = s.CduSupply[c] + _gpu.Predict(GpuFeatures(s.CduMaxRackPower100Kw[c], s.CduRackPowerMw[c], u.CduPump));
+            if (double.IsFinite(s.CduMaxGpu[c]) && !(Math.Abs(s.CduMaxGpu[c] - expected) <= GpuGate))
+            {
+                s.CduMaxGpu[c] = double.NaN;
+                screened++;
+            }
+        }
+
+        var air = Math.Max(u.CrahSupply, fws + Math.Max(0, _coilApproach.Predict([1])));
+        var halls = s.HallMaxInlet.Length;
+        var perHall = halls == 0 ? 0 : Math.Max(1, u.Crahs / halls);
+        for (var h = 0; h < halls; h++)
+        {
+            var expected = air + _inlet.Predict([1, Shortfall(s.HallRackPowerMw[h], perHall, u.CrahFan) * _factory.RackProfile.AirDeltaCelsius]);
+            if (double.IsFinite(s.HallMaxInlet[h]) && double.IsFinite(expected) && !(Math.Abs(s.HallMaxInlet[h] - expected) <= InletGate))
+            {
+                s.HallMaxInlet[h] = double.NaN;
+                screened++;
+            }
+        }
+
+        return screened;
+    }
+
+    /// <summary>Every sub-model's parameters, for the audit trail and the docs.</summary>
+    public string Describe()
+    {
+        static string P(RecursiveLeastSquares m) => string.Join(", ", m.Parameters.Select(v => v.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)));
+        return $"cdu pump [{P(_cduPump)}] crah fan [{P(_crahFan)}] fw pump [{P(_fwPump)}] fw bias [{P(_fwBias)}] return rise [{P(_returnRise)}] "
+            + $"economiser [{P(_economiser)}] chiller [{P(_chiller)}] dry cooler [{P(_dryCooler)}] rest [{P(_rest)}] gpu [{P(_gpu)}] "
+            + $"cdu approach [{P(_cduApproach)}] coil approach [{P(_coilApproach)}] inlet [{P(_inlet)}]";
+    }
+
+    /// <summary>Q/(m_min c_p) of a CDU's exchanger, K: its load over the smaller of its secondary flow and its share of
+    /// facility water (both by the affinity law, flow ~ speed).</summary>
+    private double ExchangerRise(double cduMw, CoolingSettings u) =>
+        cduMw * 1e6 / (Math.Max(1e-3, Math.Min(_cduDesignFlow * u.CduPump, _fwShareFlow * u.FacilityPump)) * WaterCp);
+
+    /// <summary>The chiller load feature: heat (MW) times the Carnot lift ratio (T_cond - T_evap) / T_evap.</summary>
+    private double ChillerLoad(double heatMw, double fws, double dryBulb)
+    {
+        var condensing = Math.Max(dryBulb + _condenserApproach, _minCondensing);
+        return Math.Max(0, heatMw) * Math.Max(0, condensing - fws) / (fws + 273.15);
+    }
+
+    /// <summary>The share of a hall's rack air demand (air heat over ρ c_p ΔT_rack) its running CRAHs do not supply.</summary>
+    private double Shortfall(double hallMw, int crahs, double fan)
+    {
+        var rack = _factory.RackProfile;
+        var demand = (1 - rack.LiquidFraction) * hallMw * 1e6 / (AirDensity * AirCp * rack.AirDeltaCelsius);
+        var airflow = _factory.Cooling.Crahs.Count == 0 ? 0 : _factory.Cooling.Crahs.Average(c => c.AirflowM3PerS);
+        var supply = crahs * fan * airflow;
+        return demand <= 0 ? 0 : Math.Max(0, 1 - (supply / demand));
+    }
+
+    private static double[] GpuFeatures(double hottestRack100Kw, double cduMw, double pump) =>
+        [1, hottestRack100Kw, hottestRack100Kw * Math.Pow(pump, -0.8), cduMw / pump];
+
+    private static double Cube(double x) => x * x * x;
+
+    private static double Sum(double[] values)
+    {
+        var s = 0.0;
+        foreach (var v in values)
+        {
+            s += double.IsFinite(v) ? v : 0;
+        }
+
+        return s;
+    }
+}

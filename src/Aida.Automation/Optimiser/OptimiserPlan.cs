@@ -1,0 +1,67 @@
+namespace Aida.Automation.Optimiser;
+
+/// <summary>One actuator write the optimiser proposes.</summary>
+/// <param name="Actuator">The actuator's name, <c>asset/setting</c>, as <see cref="Aida.Model.Plant.IPlant"/> lists it.</param>
+/// <param name="Value">The value to write.</param>
+/// <param name="Reason">Why, for the audit trail.</param>
+public sealed record OptimiserMove(string Actuator, double Value, string Reason);
+
+/// <summary>What the optimiser decided at one instant: the moves, and what its identified model predicts at the end of
+/// the first horizon step if they are made.</summary>
+/// <param name="At">When the plan was made (plant time).</param>
+/// <param name="Moves">The writes to make, in order; empty when holding.</param>
+/// <param name="PredictedFacilityPowerWatts">Facility power predicted under the plan.</param>
+/// <param name="PredictedOverheadWatts">Facility minus IT power predicted under the plan.</param>
+/// <param name="PredictedMaxGpuCelsius">Hottest GPU predicted (rack maxima, with the measured offset).</param>
+/// <param name="PredictedMaxInletCelsius">Hottest rack inlet predicted.</param>
+/// <param name="PredictedFacilityWaterSupplyCelsius">Facility-water supply predicted.</param>
+/// <param name="TowardSafety">True when no move toward efficiency was allowed or taken (a freeze, missing readings, or
+/// predicted temperatures at their limits).</param>
+/// <param name="Reason">One line: the regime, the binding constraint, the chosen step.</param>
+public sealed record OptimiserPlan(
+    DateTimeOffset At,
+    IReadOnlyList<OptimiserMove> Moves,
+    double PredictedFacilityPowerWatts,
+    double PredictedOverheadWatts,
+    double PredictedMaxGpuCelsius,
+    double PredictedMaxInletCelsius,
+    double PredictedFacilityWaterSupplyCelsius,
+    bool TowardSafety,
+    string Reason);
+
+/// <summary>Options of the <see cref="CoolingOptimiser"/>; the defaults are what the tests measured.</summary>
+public sealed record CoolingOptimiserOptions
+{
+    /// <summary>The time between plans, one horizon step: 2 min, about the CDU loop's and the air side's time
+    /// constants (TWIN.md: 1-2 min and 2-5 min), so each step's prediction is close to steady state.</summary>
+    public TimeSpan Step { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Horizon in steps: 5 (10 min), long enough that a ramp toward a limit is seen before it arrives.</summary>
+    public int HorizonSteps { get; init; } = 5;
+
+    /// <summary>Margin below the GPU slowdown temperature (<c>Factory.Gpu.ThrottleCelsius</c>) at full headroom: 6 K,
+    /// about two GPU-max quantisation steps plus the part-to-part spread the rack maxima do not show; a thin
+    /// envelope adds up to <see cref="GpuMarginAtNoHeadroomCelsius"/>.</summary>
+    public double GpuMarginCelsius { get; init; } = 6;
+
+    /// <summary>Extra GPU margin when the efficiency envelope's headroom is 0: 4 K.</summary>
+    public double GpuMarginAtNoHeadroomCelsius { get; init; } = 4;
+
+    /// <summary>Rack inlet limit: 27 °C, ASHRAE TC 9.9 recommended envelope (the rack-inlet SLO's threshold).</summary>
+    public double InletLimitCelsius { get; init; } = 27;
+
+    /// <summary>Margin under the inlet limit at full headroom: 0.5 K, twice the inlet sensors' 0.2 K noise (the racks'
+    /// position offsets are learned by the model, not covered by the margin); the margin doubles, then triples as the
+    /// envelope's headroom falls to 0.</summary>
+    public double InletMarginCelsius { get; init; } = 0.5;
+
+    /// <summary>Share of rack temperature readings that may be missing or stuck before the optimiser refuses to move
+    /// toward efficiency: 0.25 (it cannot judge a hall it cannot see).</summary>
+    public double MaxMissingShare { get; init; } = 0.25;
+
+    /// <summary>Setpoint move per step: 0.5 K (half the bundled envelope's 1 K a write and 1 K a minute).</summary>
+    public double SetpointStepCelsius { get; init; } = 0.5;
+
+    /// <summary>Speed move per step: 0.1 (half the bundled envelope's 0.2 a write).</summary>
+    public double SpeedStep { get; init; } = 0.1;
+}

@@ -1,0 +1,126 @@
+using Aida.Automation.Optimiser;
+using Aida.Model.Plant;
+using Aida.Twin.Simulation;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace Aida.Automation.Tests.Optimiser;
+
+/// <summary>The optimiser never moves toward efficiency when it may not or cannot see, copes with refused writes, and
+/// never throws on bad readings.</summary>
+public sealed class CoolingOptimiserTests
+{
+    private static bool IsSetpoint(string actuator) => actuator.EndsWith("/supply_setpoint", StringComparison.Ordinal);
+
+    /// <summary>Checks every move of <paramref name="loop"/>'s plans is back toward safety, tracking each actuator's
+    /// last written value from the plant's starting state (setpoints read back, speeds and enables at design).</summary>
+    private static void AssertOnlyTowardSafety(OptimiserLoop loop)
+    {
+        var last = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var plan in loop.Plans)
+        {
+            Assert.True(plan.TowardSafety, plan.Reason);
+            foreach (var m in plan.Moves)
+            {
+                if (last.TryGetValue(m.Actuator, out var before))
+                {
+                    Assert.True(IsSetpoint(m.Actuator) ? m.Value <= before : m.Value >= before, $"{m.Actuator}: {before} -> {m.Value} ({m.Reason})");
+                }
+                else
+                {
+                    // Speeds start at full (1.0) and enables at their design state: any first move must not lower them.
+                    Assert.True(IsSetpoint(m.Actuator) || m.Value >= 1 - 1e-9 || m.Actuator.EndsWith("/enable", StringComparison.Ordinal) && m.Value >= 0.5, $"{m.Actuator} -> {m.Value} ({m.Reason})");
+                }
+
+                last[m.Actuator] = m.Value;
+            }
+        }
+    }
+
+    [Fact]
+    public void Freeze_MakesNoMoveTowardEfficiency_AndBringsTheCduSetpointUnderTheSafeCap()
+    {
+        var loop = new OptimiserLoop(TimeSpan.FromHours(1), OptimiserLoop.Freeze);
+        loop.Run();
+
+        AssertOnlyTowardSafety(loop);
+        Assert.Equal(0, loop.Guarded.Refused);
+        // The reference factory's CDUs start at 30 °C, above the freeze's 28 °C: the optimiser brings them down.
+        Assert.All(OptimiserLoop.Reference.Factory.Cooling.Cdus, c => Assert.True(loop.Simulator.Plant.ReadValue(c.Id + "/supply_setpoint") <= 28 + 1e-9));
+        Assert.True(loop.Simulator.Plant.ReadValue("facility-water/supply_setpoint") <= 20 + 1e-9);
+    }
+
+    [Fact]
+    public void MissingRackTemperatures_NoMoveTowardEfficiency_NoException()
+    {
+        var loop = new OptimiserLoop(TimeSpan.FromMinutes(40), OptimiserLoop.Expand, p => new FaultyReadingsPlant(p)
+        {
+            Reading = (info, r) => info.Name.EndsWith("/gpu_max_temperature", StringComparison.Ordinal) || info.Name.EndsWith("/inlet_temperature", StringComparison.Ordinal) ? double.NaN : r.Value,
+        });
+        var summary = loop.Run();
+
+        AssertOnlyTowardSafety(loop);
+        Assert.All(loop.Plans, p => Assert.Contains("readings missing or stuck", p.Reason, StringComparison.Ordinal));
+        Assert.Equal(0, summary.GpuThrottledSeconds);
+    }
+
+    [Fact]
+    public void StuckGpuSensors_AreDetected_AndStopMovesTowardEfficiency()
+    {
+        // Every GPU maximum freezes at 40 °C after 30 min: a reading that would invite trimming every pump.
+        var stuckFrom = OptimiserLoop.Reference.Start + TimeSpan.FromMinutes(30);
+        var loop = new OptimiserLoop(TimeSpan.FromMinutes(90), OptimiserLoop.Expand, p => new FaultyReadingsPlant(p)
+        {
+            Reading = (info, r) => info.Name.EndsWith("/gpu_max_temperature", StringComparison.Ordinal) && r.Timestamp >= stuckFrom ? 40 : r.Value,
+        });
+        var run = loop.Run();
+
+        // Caught by the innovation gate at once (40 °C is far below the model's prediction), by the 15-repeat rule at the
+        // latest: from 50 min on, every plan moves only toward safety.
+        var late = loop.Plans.Where(p => p.At >= stuckFrom + TimeSpan.FromMinutes(20)).ToList();
+        Assert.NotEmpty(late);
+        Assert.All(late, p => Assert.True(p.TowardSafety, p.Reason));
+        Assert.Equal(0, run.GpuThrottledSeconds);
+    }
+
+    [Fact]
+    public void RefusedWrites_LeaveTheLastAcceptedValue_AndTheRunStaysSafe()
+    {
+        var loop = new OptimiserLoop(TimeSpan.FromMinutes(40), OptimiserLoop.Expand, p => new FaultyReadingsPlant(p)
+        {
+            Refuse = (a, _) => a.Name.EndsWith("/pump_speed", StringComparison.Ordinal),
+        });
+        var summary = loop.Run();
+
+        Assert.True(((FaultyReadingsPlant)loop.Plant).Refused > 0);
+        // Refused pump writes never move the optimiser's own idea of the speed: every later pump move is within one
+        // 0.2 envelope step of full speed, the last accepted value.
+        Assert.All(loop.Plans.SelectMany(p => p.Moves).Where(m => m.Actuator.EndsWith("/pump_speed", StringComparison.Ordinal)), m => Assert.InRange(m.Value, 0.8 - 1e-9, 1));
+        Assert.Equal(0, summary.GpuThrottledSeconds);
+    }
+
+    /// <summary>Whatever the readings (NaN, infinities, garbage), planning never throws and every move is finite and
+    /// within the safety envelope's hard limits.</summary>
+    [Property(MaxTest = 40)]
+    public Property AnyReadings_PlanIsFiniteAndWithinLimits(NormalFloat[] values, bool nan)
+    {
+        var sim = new Simulator(OptimiserLoop.Reference, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromMinutes(1) });
+        var values2 = values.Length == 0 ? [NormalFloat.NewNormalFloat(0)] : values;
+        var plant = new FaultyReadingsPlant(sim.Plant) { Reading = (info, _) => nan && info.Index % 3 == 0 ? double.NaN : values2[info.Index % values2.Length].Get };
+        var spec = OptimiserLoop.Bundled;
+        var optimiser = new CoolingOptimiser(OptimiserLoop.Reference.Factory, spec);
+        var start = OptimiserLoop.Reference.Start;
+        for (var i = 0; i < 3; i++)
+        {
+            optimiser.Observe(start.AddMinutes(i), plant);
+        }
+
+        var plan = optimiser.Plan(start.AddMinutes(3), plant, OptimiserLoop.Expand);
+        return plan.Moves.All(m =>
+        {
+            var rule = spec.RuleFor(m.Actuator);
+            return double.IsFinite(m.Value) && (rule?.Min is not { } min || m.Value >= min - 1e-9) && (rule?.Max is not { } max || m.Value <= max + 1e-9);
+        }).Label(string.Join("; ", plan.Moves.Select(m => $"{m.Actuator}={m.Value}")));
+    }
+}

@@ -1,0 +1,53 @@
+using System.Globalization;
+using Aida.Twin.Simulation;
+using Xunit.Abstractions;
+
+namespace Aida.Automation.Tests.Optimiser;
+
+/// <summary>The optimiser on the twin's reference scenario against the human and digital baselines of the same seed.</summary>
+public sealed class CoolingOptimiserTwinTests(ITestOutputHelper output)
+{
+    // Six simulated hours from 1 July 00:00 (seed 42): night and morning at Leesburg, the first training
+    // interruptions, long enough for the model to be identified from its own moves.
+    private static readonly TimeSpan Duration = TimeSpan.FromHours(6);
+
+    [Fact]
+    public void Reference_SavesOverheadAgainstDigital_WithoutThrottlingOrHotInlets()
+    {
+        var maxCduSupply = double.NegativeInfinity;
+        var loop = new OptimiserLoop(Duration, OptimiserLoop.Expand)
+        {
+            Trace = (plan, plant) =>
+            {
+                var gpu = plant.Points.Where(p => p.Name.EndsWith("/gpu_max_temperature", StringComparison.Ordinal)).Max(p => plant.Read(p.Index).Value);
+                var inlet = plant.Points.Where(p => p.Name.EndsWith("/inlet_temperature", StringComparison.Ordinal)).Max(p => plant.Read(p.Index).Value);
+                maxCduSupply = Math.Max(maxCduSupply, plant.Points.Where(p => p.Name.StartsWith("cdu-", StringComparison.Ordinal) && p.Name.EndsWith("/supply_temperature", StringComparison.Ordinal)).Max(p => plant.Read(p.Index).Value));
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{plan.At:HH:mm} gpu {gpu:0.0} (pred {plan.PredictedMaxGpuCelsius:0.0}) inlet {inlet:0.0} (pred {plan.PredictedMaxInletCelsius:0.0}) oh {plan.PredictedOverheadWatts / 1e3:0} kW | {plan.Reason}"));
+            },
+        };
+        var agent = loop.Run();
+        var human = OptimiserLoop.Baseline(OperatingMode.Human, Duration);
+        var digital = OptimiserLoop.Baseline(OperatingMode.Digital, Duration);
+
+        var a = OptimiserLoop.OverheadKwh(agent);
+        var h = OptimiserLoop.OverheadKwh(human);
+        var d = OptimiserLoop.OverheadKwh(digital);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"overhead kWh: agent {a:0} human {h:0} digital {d:0}; vs human {1 - (a / h):P1}, vs digital {1 - (a / d):P1}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"PUE agent {agent.Pue:0.0000} human {human.Pue:0.0000} digital {digital.Pue:0.0000}; max inlet {agent.MaxRackInletCelsius:0.0} max GPU {agent.MaxGpuTemperatureCelsius:0.0} max water {agent.MaxFacilityWaterSupplyCelsius:0.0} max CDU supply {maxCduSupply:0.0}; writes {loop.Accepted} accepted {loop.Refused} refused"));
+        foreach (var (k, v) in agent.EnergyBreakdownKwh)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {k}: agent {v:0} digital {digital.EnergyBreakdownKwh.GetValueOrDefault(k):0} human {human.EnergyBreakdownKwh.GetValueOrDefault(k):0}"));
+        }
+
+        output.WriteLine(loop.Plans[^1].Reason);
+        output.WriteLine(loop.Optimiser.DescribeModel());
+
+        Assert.Equal(0, agent.GpuThrottledSeconds);
+        Assert.Equal(0, agent.GpuShutdownSeconds);
+        Assert.True(agent.MaxRackInletCelsius <= 27, $"hottest inlet {agent.MaxRackInletCelsius} °C");
+        // The CDU-supply SLO's class limit (ASHRAE W32), read at every plan.
+        Assert.True(maxCduSupply <= 32, $"hottest CDU supply {maxCduSupply} °C");
+        Assert.True(a < d, $"overhead {a} kWh is not below digital's {d} kWh");
+        Assert.True(a < h, $"overhead {a} kWh is not below human's {h} kWh");
+    }
+}
