@@ -84,7 +84,7 @@ public static class AidaCommand
 
     internal static Option<string> ModeOption() => new("--mode", "-m")
     {
-        Description = "Who operates the plant: human, digital (agent arrives with the automation module)",
+        Description = "Who operates the plant: human, digital, or agent (Aida's agent; aida simulate only so far)",
         DefaultValueFactory = _ => "human",
     };
 
@@ -114,12 +114,14 @@ public static class AidaCommand
     internal static double ParseSpeed(double factor) =>
         factor > 0 && factor <= 1e6 ? factor : throw new BadInputException($"--speed: {factor} is out of range (0, 1000000]");
 
-    internal static OperatingMode ParseMode(string text) => text switch
+    /// <param name="agentAllowed">Whether the command runs Aida's agent (only <c>aida simulate</c> so far).</param>
+    internal static OperatingMode ParseMode(string text, bool agentAllowed = false) => text switch
     {
         "human" => OperatingMode.Human,
         "digital" => OperatingMode.Digital,
-        "agent" => throw new BadInputException("--mode agent is not available yet: it arrives with the automation module (use human or digital)"),
-        _ => throw new BadInputException($"--mode: unknown mode '{text}' (expected human or digital)"),
+        "agent" when agentAllowed => OperatingMode.Agent,
+        "agent" => throw new BadInputException("--mode agent: only aida simulate runs Aida's agent so far (use human or digital here)"),
+        _ => throw new BadInputException($"--mode: unknown mode '{text}' (expected human, digital or agent)"),
     };
 
     internal static TimeSpan? ParseDuration(string? text, string option)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Aida.Automation.Actions;
 using Aida.Twin.Simulation;
 
 namespace Aida.Cli;
@@ -23,27 +24,53 @@ internal static class SimulateCommand
         };
         command.SetAction(parse =>
         {
-            var m = AidaCommand.ParseMode(parse.GetValue(mode)!);
+            var m = AidaCommand.ParseMode(parse.GetValue(mode)!, agentAllowed: true);
             var d = AidaCommand.ParseDuration(parse.GetValue(duration), "--duration");
             var s = AidaCommand.LoadScenario(parse.GetValue(scenario)!);
             var dir = parse.GetValue(output);
-            var pack = dir is null || parse.GetValue(noTelemetry) ? null : SloPack.Load(parse.GetValue(slos));
+            var agentMode = m == OperatingMode.Agent;
+            if (agentMode && parse.GetValue(noTelemetry))
+            {
+                throw new BadInputException("--no-telemetry: the agent works from the run's telemetry; drop it with --mode agent");
+            }
+
+            var keepTelemetry = dir is not null && !parse.GetValue(noTelemetry);
+            var pack = keepTelemetry || agentMode ? SloPack.Load(parse.GetValue(slos)) : null;
             var bar = new ProgressBar(stderr, ProgressBar.IsTerminal, $"simulating {s.Name} ({m.ToString().ToLowerInvariant()})");
             var simulator = new Simulator(s, new SimulationOptions { Mode = m, Duration = d, Seed = parse.GetValue(seed), Progress = bar.Report });
             SimulationSummary summary;
             TelemetryFigures? telemetry = null;
-            if (dir is null || parse.GetValue(noTelemetry))
+            SimulatedAgent? agent = null;
+            var scratch = !keepTelemetry && agentMode ? Path.Combine(Path.GetTempPath(), $"aida-simulate-{Guid.NewGuid():N}") : null;
+            try
             {
-                summary = simulator.Run();
-            }
-            else
-            {
-                // With telemetry kept, the pack's SLOs are judged on it before the store closes.
-                (summary, telemetry) = TelemetryRun.Run(simulator, Path.Combine(dir, "tsdb"), bar.Report, (store, sum) =>
+                if (!keepTelemetry && !agentMode)
                 {
-                    var observed = TelemetryRun.WithObserved(sum, store, simulator.Scenario.Factory, simulator.Scenario.Start);
-                    return pack is null ? observed : SloPack.WithSlos(observed, SloPack.Evaluate(pack, store, observed, simulator.Scenario.Start));
-                });
+                    summary = simulator.Run();
+                }
+                else
+                {
+                    // With telemetry kept, the pack's SLOs are judged on it before the store closes; the agent reads it live.
+                    (summary, telemetry) = TelemetryRun.Run(simulator, Path.Combine(dir ?? scratch!, "tsdb"), bar.Report, (store, sum) =>
+                    {
+                        var observed = TelemetryRun.WithObserved(sum, store, simulator.Scenario.Factory, simulator.Scenario.Start);
+                        observed = agent?.Score(observed, simulator.Scenario.Start) ?? observed;
+                        return pack is null ? observed : SloPack.WithSlos(observed, SloPack.Evaluate(pack, store, observed, simulator.Scenario.Start));
+                    }, agentMode ? store => agent = SimulatedAgent.Attach(simulator, store, dir, pack, AutomationMode.Autonomous) : null);
+                }
+            }
+            finally
+            {
+                agent?.Dispose();
+                if (scratch is not null && Directory.Exists(scratch))
+                {
+                    Directory.Delete(scratch, recursive: true);
+                }
+            }
+
+            if (!keepTelemetry)
+            {
+                telemetry = null;
             }
 
             SummaryTable.Write(stdout, summary);

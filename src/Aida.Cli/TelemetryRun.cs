@@ -23,7 +23,7 @@ internal static class TelemetryRun
     /// <summary>As <see cref="Run(Simulator, string, Action{double}?)"/>, then <paramref name="afterRun"/> reads the finished
     /// run's store (the SLOs' evaluation) before it is closed, and may add to the summary.</summary>
     public static (SimulationSummary Summary, TelemetryFigures Figures) Run(
-        Simulator simulator, string directory, Action<double>? progress, Func<Tsdb, SimulationSummary, SimulationSummary>? afterRun)
+        Simulator simulator, string directory, Action<double>? progress, Func<Tsdb, SimulationSummary, SimulationSummary>? afterRun, Action<Tsdb>? beforeRun = null)
     {
         if (Directory.Exists(directory))
         {
@@ -46,6 +46,7 @@ internal static class TelemetryRun
         var factory = simulator.Scenario.Factory;
         var derived = new DerivedSeriesWriter(new EmbeddedQueryEngine(store), store, factory, GridOf(factory), DerivedPeriod);
         var nextDerived = simulator.Scenario.Start + DerivedPeriod;
+        beforeRun?.Invoke(store);
 
         // Hour by hour, so the head is cut into blocks as it fills and memory stays bounded; the hour's derived metrics
         // are written before it is cut.

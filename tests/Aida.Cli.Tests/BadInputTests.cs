@@ -61,8 +61,12 @@ public class BadInputTests
         AssertBadInput(Invoke("simulate", "--scenario", "reference", "--mode", "robot"), "--mode: unknown mode 'robot'");
 
     [Fact]
-    public void AgentMode_SaysItIsNotAvailableYet() =>
-        AssertBadInput(Invoke("simulate", "--scenario", "reference", "--mode", "agent"), "--mode agent is not available yet");
+    public void AgentMode_OutsideSimulate_SaysWhereItRuns() =>
+        AssertBadInput(Invoke("run", "--scenario", "reference", "--mode", "agent"), "--mode agent: only aida simulate runs Aida's agent so far");
+
+    [Fact]
+    public void AgentMode_WithoutTelemetry_IsBadInput() =>
+        AssertBadInput(Invoke("simulate", "--scenario", "reference", "--mode", "agent", "--no-telemetry"), "--no-telemetry: the agent works from the run's telemetry");
 
     [Fact]
     public void UnknownOption() =>

@@ -1,5 +1,6 @@
 using Aida.Automation.Actions;
 using Aida.Automation.Audit;
+using Aida.Automation.Optimiser;
 using Aida.Automation.Runbooks;
 using Aida.Automation.Safety;
 using Aida.Model.Facility;
@@ -28,6 +29,9 @@ public sealed record PlantAgentOptions
 
     /// <summary>In simulation: how long the simulated approver takes (null: nobody approves).</summary>
     public TimeSpan? ApproverDelay { get; init; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>Whether the cooling optimiser runs (every <see cref="CoolingOptimiserOptions.Step"/>).</summary>
+    public bool Optimise { get; init; } = true;
 }
 
 /// <summary>One fault the agent worked on: the incident, its cause, the runbook and when it finished.</summary>
@@ -49,7 +53,10 @@ public sealed class PlantAgent : IPlantAgent
     private readonly SimulatedApprover? _approver;
     private readonly HashSet<(string Kind, string Asset)> _handled = [];
     private readonly DateTimeOffset _detectFrom;
+    private readonly CoolingOptimiser? _optimiser;
+    private readonly Func<EfficiencyEnvelope?> _efficiency;
     private DateTimeOffset _next;
+    private DateTimeOffset _nextPlan;
 
     public PlantAgent(IPlant plant, Factory factory, IQueryEngine telemetry, IncidentStore incidents, SafetyEnvelopeSpec envelope, IReadOnlyList<Runbook> runbooks, TimeProvider clock, PlantAgentOptions? options = null, AuditLog? audit = null, Func<EfficiencyEnvelope?>? efficiency = null)
     {
@@ -70,7 +77,19 @@ public sealed class PlantAgent : IPlantAgent
         {
             _approver = new SimulatedApprover(Executor, clock, delay);
         }
+
+        _efficiency = efficiency ?? (() => null);
+        if (_options.Optimise)
+        {
+            _optimiser = new CoolingOptimiser(factory, envelope);
+            _nextPlan = clock.GetUtcNow();
+        }
     }
+
+    /// <summary>Optimiser moves the guard accepted and refused.</summary>
+    public int OptimiserMoves { get; private set; }
+
+    public int OptimiserRefusals { get; private set; }
 
     /// <summary>The guarded plant every write of the agent goes through (for the optimiser, too).</summary>
     public GuardedPlant Plant { get; }
@@ -84,6 +103,7 @@ public sealed class PlantAgent : IPlantAgent
 
     public void Tick(DateTimeOffset now)
     {
+        Optimise(now);
         if (now < _next)
         {
             AdvanceRuns();
@@ -112,6 +132,41 @@ public sealed class PlantAgent : IPlantAgent
         }
 
         AdvanceRuns();
+    }
+
+    /// <summary>The optimiser observes every tick and moves setpoints every step, within the efficiency envelope, while
+    /// no runbook is running (a fault's response comes first).</summary>
+    private void Optimise(DateTimeOffset now)
+    {
+        if (_optimiser is null)
+        {
+            return;
+        }
+
+        _optimiser.Observe(now, Plant);
+        if (now < _nextPlan || Responses.Any(r => r.Run.State is RunbookState.Running or RunbookState.WaitingForApproval))
+        {
+            return;
+        }
+
+        _nextPlan = now + new CoolingOptimiserOptions().Step;
+        if (_efficiency() is not { } envelope)
+        {
+            return;
+        }
+
+        var plan = _optimiser.Plan(now, Plant, envelope);
+        foreach (var (_, result) in _optimiser.Apply(plan, Plant))
+        {
+            if (result.Ok)
+            {
+                OptimiserMoves++;
+            }
+            else
+            {
+                OptimiserRefusals++;
+            }
+        }
     }
 
     private void AdvanceRuns()

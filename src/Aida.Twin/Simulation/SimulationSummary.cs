@@ -43,6 +43,9 @@ public sealed record SimulationSummary
     /// <summary>How each SLO of the pack fared over the run's telemetry; null when the run kept no telemetry.</summary>
     public IReadOnlyList<SloOutcome>? Slos { get; init; }
 
+    /// <summary>In agent mode, what Aida's agent did; null otherwise.</summary>
+    public AgentOutcome? Agent { get; init; }
+
     /// <summary>The derived metrics as Aida's observability computed them from the run's telemetry alone (not from the
     /// twin's truth above); null when the run kept no telemetry.</summary>
     public ObservedMetrics? Observed { get; init; }
@@ -134,6 +137,22 @@ public sealed record SimulationSummary
                 w.WriteEndArray();
             }
 
+            if (Agent is { } a)
+            {
+                w.WriteStartObject("incidents");
+                w.WriteNumber("injected", a.FaultsInjected);
+                w.WriteNumber("detected", a.FaultsDetected);
+                Num(w, "mttd_seconds", a.MttdSeconds, 0);
+                Num(w, "mttr_seconds", a.MttrSeconds, 0);
+                w.WriteNumber("opened", a.IncidentsOpened);
+                w.WriteEndObject();
+                w.WriteNumber("manual_actions", Operator.ManualActions);
+                w.WriteNumber("agent_actions", a.AgentActions);
+                w.WriteNumber("optimiser_moves", a.OptimiserMoves);
+                w.WriteNumber("refused_writes", a.RefusedWrites);
+                w.WriteNumber("safety_violations", a.SafetyViolations);
+            }
+
             if (Observed is { } o)
             {
                 w.WriteStartObject("observed");
@@ -196,5 +215,11 @@ public sealed record FaultRecord(string Kind, string Asset, double StartSeconds,
 /// <summary>Derived metrics over a whole run from its telemetry: energy-based PUE (ISO/IEC 30134-2, with its category),
 /// partial PUE per hall, cooling and power load factors, and carbon (kgCO2 and CUE) when the site names grid data.</summary>
 public sealed record ObservedMetrics(double Pue, string PueCategory, IReadOnlyList<KeyValuePair<string, double>> PartialPue, double Clf, double Plf, double? CarbonKg, double? CueKgPerKwh);
+
+/// <summary>What Aida's agent did in a run: the injected faults it found (a root cause of the same kind on the same
+/// asset) and how fast, how fast its runbooks finished after detection (mean over faults whose runbook succeeded), its
+/// writes, the writes its guard refused, and writes outside the safety envelope that reached the plant (counted below
+/// the guard, independently of it).</summary>
+public sealed record AgentOutcome(int FaultsInjected, int FaultsDetected, double MttdSeconds, double MttrSeconds, int IncidentsOpened, int AgentActions, int OptimiserMoves, int RefusedWrites, int SafetyViolations);
 
 public sealed record SloOutcome(string Name, double Objective, double Attained, double BudgetConsumed, double BudgetRemaining, int AlertsFired);

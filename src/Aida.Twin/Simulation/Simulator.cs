@@ -24,10 +24,6 @@ public sealed record SimulationOptions
     /// <summary>Standing setpoints that replace the operator's own (null fields keep them); a fix may still move a
     /// setpoint for a while, and the operator restores it to this value. For sweeps such as <c>aida frontier</c>.</summary>
     public StandingSetpoints? Setpoints { get; init; }
-
-    /// <summary>With <see cref="OperatingMode.Agent"/>: builds the agent that operates the plant, given the plant (the
-    /// same <see cref="Aida.Model.Plant.IPlant"/> real sites present); it is ticked every 10 s of plant time.</summary>
-    public Func<Aida.Model.Plant.IPlant, Aida.Model.Plant.IPlantAgent>? Agent { get; init; }
 }
 
 /// <summary>Setpoints held for a whole run; null keeps the operator's.</summary>
@@ -43,15 +39,11 @@ public sealed class Simulator
     private readonly PlantModel _plant;
     private readonly WorkloadModel _workload;
     private readonly BaselineOperator? _operator;
-    private readonly Aida.Model.Plant.IPlantAgent? _agent;
+    private Aida.Model.Plant.IPlantAgent? _agent;
     private readonly List<(double At, FaultSpec Fault, bool Active)> _events;
 
     public Simulator(Scenario scenario, SimulationOptions options)
     {
-        if (options.Mode == OperatingMode.Agent && options.Agent is null && !options.NoOperator)
-        {
-            throw new NotSupportedException("agent mode needs an agent (SimulationOptions.Agent); aida simulate --mode agent builds one");
-        }
 
         _scenario = scenario with
         {
@@ -68,11 +60,7 @@ public sealed class Simulator
         _plant.ValidateFaults(s);
 
         _workload = new WorkloadModel(s.Workload, s.Factory.Racks.Count, s.Start, unchecked((s.Seed * 7919) + 17));
-        if (!options.NoOperator && options.Mode == OperatingMode.Agent)
-        {
-            _agent = options.Agent!(_plant);
-        }
-        else if (!options.NoOperator)
+        if (!options.NoOperator && options.Mode != OperatingMode.Agent)
         {
             var profile = options.Mode == OperatingMode.Digital ? OperatorProfile.Digital : OperatorProfile.Human;
             if (options.Setpoints is { } pinned)
@@ -147,9 +135,27 @@ public sealed class Simulator
         return Summary();
     }
 
+    /// <summary>In agent mode, the agent that operates the plant (it was built on <see cref="Plant"/>, the same
+    /// <see cref="Aida.Model.Plant.IPlant"/> real sites present): ticked every 10 s of plant time. Before the first step.</summary>
+    public void AttachAgent(Aida.Model.Plant.IPlantAgent agent)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        if (_options.Mode != OperatingMode.Agent || _begun)
+        {
+            throw new InvalidOperationException(_begun ? "attach the agent before the first step" : $"an agent operates only in agent mode, not {_options.Mode}");
+        }
+
+        _agent = agent;
+    }
+
     /// <summary>Advances the virtual clock by up to <paramref name="count"/> steps (never past the end of the scenario).</summary>
     public void AdvanceSteps(long count)
     {
+        if (_options.Mode == OperatingMode.Agent && !_options.NoOperator && _agent is null)
+        {
+            throw new InvalidOperationException("agent mode needs an agent attached (aida simulate --mode agent attaches Aida's)");
+        }
+
         var dt = _scenario.Step.TotalSeconds;
         var stepSpan = _scenario.Step;
         var operatorEvery = Math.Max(1, (long)Math.Round(OperatorIntervalSeconds / dt));

@@ -1,0 +1,160 @@
+using Aida.Automation.Actions;
+using Aida.Automation.Agents;
+using Aida.Automation.Audit;
+using Aida.Automation.Runbooks;
+using Aida.Automation.Safety;
+using Aida.Model.Config;
+using Aida.Model.Plant;
+using Aida.Observability.Incidents;
+using Aida.Reliability.Budgets;
+using Aida.Reliability.OpenSlo;
+using Aida.Reliability.Policy;
+using Aida.Telemetry.Query;
+using Aida.Telemetry.Storage;
+using Aida.Twin.Simulation;
+
+namespace Aida.Cli;
+
+/// <summary>Aida's agent on a simulated run (<c>--mode agent</c>): the bundled safety envelope and runbooks, incidents
+/// and the audit log beside the run's telemetry, the efficiency envelope from the SLO pack's budgets over the run's own
+/// telemetry (every 15 min of plant time), a simulated approver, and an auditor below the guard that counts any write
+/// outside the envelope reaching the plant.</summary>
+internal sealed class SimulatedAgent : IDisposable
+{
+    /// <summary>How often the budgets behind the efficiency envelope are evaluated.</summary>
+    public static readonly TimeSpan BudgetPeriod = TimeSpan.FromMinutes(15);
+
+    private readonly IncidentStore _incidents;
+    private readonly AuditLog _audit;
+    private readonly EnvelopeAuditor _auditor;
+    private readonly string? _scratch;
+
+    private SimulatedAgent(PlantAgent agent, IncidentStore incidents, AuditLog audit, EnvelopeAuditor auditor, string? scratch)
+    {
+        Agent = agent;
+        _incidents = incidents;
+        _audit = audit;
+        _auditor = auditor;
+        _scratch = scratch;
+    }
+
+    public PlantAgent Agent { get; }
+
+    /// <summary>Builds the agent on the simulator's plant and the run's store, and attaches it.</summary>
+    /// <param name="directory">Where incidents.db and audit.db go (null: a scratch directory removed afterwards).</param>
+    public static SimulatedAgent Attach(Simulator simulator, Tsdb store, string? directory, SloSet? slos, AutomationMode mode)
+    {
+        var scratch = directory is null ? Path.Combine(Path.GetTempPath(), $"aida-agent-{Guid.NewGuid():N}") : null;
+        var dir = directory ?? scratch!;
+        Directory.CreateDirectory(dir);
+        var factory = simulator.Scenario.Factory;
+        var envelope = SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety"));
+        var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Resolve("leak.yaml", "runbooks"))!, factory);
+        var incidents = new IncidentStore(Path.Combine(dir, "incidents.db"), simulator.Clock);
+        var audit = new AuditLog(Path.Combine(dir, "audit.db"), simulator.Clock);
+        var query = new EmbeddedQueryEngine(store);
+        var efficiency = new BudgetedEnvelope(query, slos, simulator.Clock);
+        var auditor = new EnvelopeAuditor(simulator.Plant, envelope);
+        var agent = new PlantAgent(auditor, factory, query, incidents, envelope, runbooks, simulator.Clock, new PlantAgentOptions { Mode = mode }, audit, efficiency.Current);
+        simulator.AttachAgent(agent);
+        return new SimulatedAgent(agent, incidents, audit, auditor, scratch);
+    }
+
+    /// <summary>The agent's part of the summary, scored against the injected faults (ground truth the agent never saw).</summary>
+    public SimulationSummary Score(SimulationSummary summary, DateTimeOffset start)
+    {
+        var detected = 0;
+        var ttd = new List<double>();
+        var ttr = new List<double>();
+        foreach (var fault in summary.Faults)
+        {
+            var response = Agent.Responses.Where(r => r.FaultKind == fault.Kind && Matches(r.Asset, fault.Asset)).OrderBy(r => r.Opened).FirstOrDefault();
+            if (response is null)
+            {
+                continue;
+            }
+
+            detected++;
+            ttd.Add(Math.Max(0, (response.Opened - start).TotalSeconds - fault.StartSeconds));
+            if (response.Run.State == RunbookState.Succeeded && response.Run.Finished is { } done)
+            {
+                ttr.Add((done - response.Opened).TotalSeconds);
+            }
+        }
+
+        var actions = Agent.Executor.Records.Count(r => r.State is ActionState.Executed or ActionState.Verified or ActionState.RolledBack or ActionState.Unverified);
+        return summary with
+        {
+            Agent = new AgentOutcome(
+                summary.Faults.Count,
+                detected,
+                ttd.Count > 0 ? ttd.Average() : double.NaN,
+                ttr.Count > 0 ? ttr.Average() : double.NaN,
+                Agent.Incidents,
+                actions,
+                Agent.OptimiserMoves,
+                Agent.Plant.Refused,
+                _auditor.Violations),
+        };
+    }
+
+    public void Dispose()
+    {
+        _incidents.Dispose();
+        _audit.Dispose();
+        if (_scratch is not null && Directory.Exists(_scratch))
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(_scratch, recursive: true);
+        }
+    }
+
+    /// <summary>A fault's asset is a point for sensor faults (<c>cdu-h2-a/return_temperature</c>): its asset counts.</summary>
+    private static bool Matches(string found, string truth) => found == truth || truth.StartsWith(found + "/", StringComparison.Ordinal) || truth.Length == 0;
+
+    /// <summary>The efficiency envelope from the SLO pack's budgets over the run's telemetry, refreshed every
+    /// <see cref="BudgetPeriod"/>; Hold (pump and fan trims only) before the first evaluation or without SLOs.</summary>
+    private sealed class BudgetedEnvelope(IQueryEngine query, SloSet? slos, TimeProvider clock)
+    {
+        private EfficiencyEnvelope? _current;
+        private DateTimeOffset _next = clock.GetUtcNow() + BudgetPeriod;
+
+        public EfficiencyEnvelope Current()
+        {
+            var now = clock.GetUtcNow();
+            if (_current is null || now >= _next)
+            {
+                _next = now + BudgetPeriod;
+                var statuses = slos is null || _current is null ? [] : new SloEvaluator(query).EvaluateAsync(slos, now).GetAwaiter().GetResult();
+                _current = EfficiencyPolicy.Evaluate(BudgetState.From(statuses));
+            }
+
+            return _current;
+        }
+    }
+}
+
+/// <summary>Sits between the guard and the plant and checks every write that reaches the plant against the envelope's
+/// hard limits and the plant's own range, independently of the guard: a non-zero count is a safety violation.</summary>
+internal sealed class EnvelopeAuditor(IPlant inner, SafetyEnvelopeSpec envelope) : IPlant
+{
+    public int Violations { get; private set; }
+
+    public IReadOnlyList<PointInfo> Points => inner.Points;
+
+    public IReadOnlyList<ActuatorInfo> Actuators => inner.Actuators;
+
+    public PointReading Read(int point) => inner.Read(point);
+
+    public WriteResult Write(int actuator, double value)
+    {
+        var info = inner.Actuators[actuator];
+        var rule = envelope.RuleFor(info.Name);
+        if (!double.IsFinite(value) || value < info.Min || value > info.Max || (rule?.Min is { } min && value < min) || (rule?.Max is { } max && value > max))
+        {
+            Violations++;
+        }
+
+        return inner.Write(actuator, value);
+    }
+}

@@ -1,0 +1,35 @@
+using System.Text.Json;
+using static Aida.Cli.Tests.CliRun;
+
+namespace Aida.Cli.Tests;
+
+/// <summary>aida simulate --mode agent runs the whole pipeline in the loop: telemetry, incidents with root causes,
+/// runbooks and the optimiser through the safety choke point, all audited.</summary>
+public class AgentModeTests
+{
+    [Fact]
+    public void Leak_IsFoundAndIsolated_WithNoSafetyViolation_AndAnIntactAudit()
+    {
+        var dir = TempDir();
+        var (code, output, err) = Invoke("simulate", "--scenario", "faults/leak", "--mode", "agent", "--duration", "2h20m", "--out", dir, "--slos", "none");
+        Assert.True(code == 0, err);
+        Assert.Contains("fault", output, StringComparison.Ordinal);
+
+        var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "summary.json"))).RootElement;
+        Assert.Equal("agent", summary.GetProperty("mode").GetString());
+        var incidents = summary.GetProperty("incidents");
+        Assert.Equal(1, incidents.GetProperty("injected").GetInt32());
+        Assert.Equal(1, incidents.GetProperty("detected").GetInt32());
+        Assert.InRange(incidents.GetProperty("mttd_seconds").GetDouble(), 0, 60);
+        Assert.Equal(0, summary.GetProperty("manual_actions").GetInt32());
+        Assert.True(summary.GetProperty("agent_actions").GetInt32() >= 1);
+        Assert.Equal(0, summary.GetProperty("safety_violations").GetInt32());
+
+        // The leaking rack was isolated by the runbook (autonomous mode), and every step is in an intact audit log.
+        var (verify, verified, _) = Invoke("audit", "verify", "--data", dir);
+        Assert.Equal(0, verify);
+        Assert.Contains("intact", verified, StringComparison.Ordinal);
+        Assert.Contains("h1-c03/isolate", Invoke("audit", "show", "--data", dir, "--limit", "100000").Out, StringComparison.Ordinal);
+        Assert.Contains("leak", Invoke("incidents", "list", "--db", Path.Combine(dir, "incidents.db")).Out, StringComparison.OrdinalIgnoreCase);
+    }
+}
