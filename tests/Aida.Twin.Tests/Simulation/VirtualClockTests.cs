@@ -28,6 +28,30 @@ public class VirtualClockTests
     }
 
     [Fact]
-    public void AgentMode_IsNotAvailableYet() =>
-        Assert.Throws<NotSupportedException>(() => new Simulator(TestPlants.Tiny(), new SimulationOptions { Mode = OperatingMode.Agent }));
+    public void AgentMode_WithoutAnAgent_RefusesToStep_AndAnAgentNeedsAgentMode()
+    {
+        var agentless = new Simulator(TestPlants.Tiny(), new SimulationOptions { Mode = OperatingMode.Agent });
+        Assert.Contains("agent mode needs an agent attached", Assert.Throws<InvalidOperationException>(() => agentless.AdvanceSteps(1)).Message, StringComparison.Ordinal);
+
+        var human = new Simulator(TestPlants.Tiny(), new SimulationOptions { Mode = OperatingMode.Human });
+        Assert.Contains("only in agent mode", Assert.Throws<InvalidOperationException>(() => human.AttachAgent(new CountingAgent())).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AttachedAgent_IsTickedEveryTenSecondsOfPlantTime()
+    {
+        var sim = new Simulator(TestPlants.Tiny(), new SimulationOptions { Mode = OperatingMode.Agent, Duration = TimeSpan.FromMinutes(5) });
+        var agent = new CountingAgent();
+        sim.AttachAgent(agent);
+        sim.AdvanceSteps(long.MaxValue);
+        Assert.Equal(30, agent.Ticks);
+        Assert.Equal("agent", sim.Summary().Mode);
+    }
+
+    private sealed class CountingAgent : Aida.Model.Plant.IPlantAgent
+    {
+        public int Ticks { get; private set; }
+
+        public void Tick(DateTimeOffset now) => Ticks++;
+    }
 }
