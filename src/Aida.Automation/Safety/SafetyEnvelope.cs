@@ -186,6 +186,14 @@ public sealed class SafetyEnvelope
             }
         }
 
+        // A warmer CRAH supply is a move toward efficiency too (the efficiency envelope sets no cap for air: the hard
+        // limits of the safety envelope bound it).
+        if (name.EndsWith("/supply_setpoint", StringComparison.Ordinal) && actuator.Asset.StartsWith("crah", StringComparison.Ordinal)
+            && raising && !double.IsNaN(current) && !e.Allowed.HasFlag(EfficiencyActions.SetpointRaise))
+        {
+            return SafetyVerdict.Refuse($"{name}: raising setpoints is not allowed now ({e.Regime}: {e.Reason})");
+        }
+
         if ((name.EndsWith("/pump_speed", StringComparison.Ordinal) || name.EndsWith("/fan_speed", StringComparison.Ordinal)) && lowering && !e.Allowed.HasFlag(EfficiencyActions.PumpAndFanTrim))
         {
             return SafetyVerdict.Refuse($"{name}: trimming pumps and fans is not allowed now ({e.Regime}: {e.Reason})");

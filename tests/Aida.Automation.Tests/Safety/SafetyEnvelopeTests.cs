@@ -94,6 +94,11 @@ public sealed class SafetyEnvelopeTests
         Assert.True(guarded.Write("cdu-h1-a/pump_speed", 1).Ok);
         Assert.Contains("trimming pumps and fans is not allowed now", guarded.Write("cdu-h1-a/pump_speed", 0.9).Message, StringComparison.Ordinal);
         Assert.Contains("stopping units is not allowed now", guarded.Write("chiller-1/enable", 0).Message, StringComparison.Ordinal);
+
+        // Air too: a warmer CRAH supply waits for budget; a colder one does not.
+        Assert.True(guarded.Write("crah-h1-1/supply_setpoint", 22).Ok);
+        Assert.Contains("raising setpoints is not allowed now", guarded.Write("crah-h1-1/supply_setpoint", 23).Message, StringComparison.Ordinal);
+        Assert.True(guarded.Write("crah-h1-1/supply_setpoint", 21).Ok);
     }
 
     [Fact]
