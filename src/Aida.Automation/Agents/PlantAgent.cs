@@ -32,6 +32,9 @@ public sealed record PlantAgentOptions
 
     /// <summary>Whether the cooling optimiser runs (every <see cref="CoolingOptimiserOptions.Step"/>).</summary>
     public bool Optimise { get; init; } = true;
+
+    /// <summary>The optimiser's settings.</summary>
+    public CoolingOptimiserOptions Optimiser { get; init; } = new();
 }
 
 /// <summary>One fault the agent worked on: the incident, its cause, the runbook and when it finished.</summary>
@@ -57,6 +60,7 @@ public sealed class PlantAgent : IPlantAgent
     private readonly Func<EfficiencyEnvelope?> _efficiency;
     private DateTimeOffset _next;
     private DateTimeOffset _nextPlan;
+    private DateTimeOffset _nextObserve;
 
     public PlantAgent(IPlant plant, Factory factory, IQueryEngine telemetry, IncidentStore incidents, SafetyEnvelopeSpec envelope, IReadOnlyList<Runbook> runbooks, TimeProvider clock, PlantAgentOptions? options = null, AuditLog? audit = null, Func<EfficiencyEnvelope?>? efficiency = null)
     {
@@ -81,10 +85,13 @@ public sealed class PlantAgent : IPlantAgent
         _efficiency = efficiency ?? (() => null);
         if (_options.Optimise)
         {
-            _optimiser = new CoolingOptimiser(factory, envelope);
+            _optimiser = new CoolingOptimiser(factory, envelope, _options.Optimiser);
             _nextPlan = clock.GetUtcNow();
         }
     }
+
+    /// <summary>Readings the optimiser's model has learnt from (one a minute).</summary>
+    public int OptimiserObservations { get; private set; }
 
     /// <summary>Optimiser moves the guard accepted and refused.</summary>
     public int OptimiserMoves { get; private set; }
@@ -134,7 +141,7 @@ public sealed class PlantAgent : IPlantAgent
         AdvanceRuns();
     }
 
-    /// <summary>The optimiser observes every tick and moves setpoints every step, within the efficiency envelope, while
+    /// <summary>The optimiser observes every minute and moves setpoints every step, within the efficiency envelope, while
     /// no runbook is running (a fault's response comes first).</summary>
     private void Optimise(DateTimeOffset now)
     {
@@ -143,13 +150,20 @@ public sealed class PlantAgent : IPlantAgent
             return;
         }
 
-        _optimiser.Observe(now, Plant);
+        // Once a minute: the model's forgetting is tuned per observation (a few hours' memory at one a minute).
+        if (now >= _nextObserve)
+        {
+            _nextObserve = now + TimeSpan.FromMinutes(1);
+            _optimiser.Observe(now, Plant);
+            OptimiserObservations++;
+        }
+
         if (now < _nextPlan || Responses.Any(r => r.Run.State is RunbookState.Running or RunbookState.WaitingForApproval))
         {
             return;
         }
 
-        _nextPlan = now + new CoolingOptimiserOptions().Step;
+        _nextPlan = now + _options.Optimiser.Step;
         if (_efficiency() is not { } envelope)
         {
             return;

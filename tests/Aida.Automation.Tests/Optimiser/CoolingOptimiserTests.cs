@@ -95,7 +95,7 @@ public sealed class CoolingOptimiserTests
 
         Assert.True(((FaultyReadingsPlant)loop.Plant).Refused > 0);
         // Refused pump writes never move the optimiser's own idea of the speed: every later pump move is within one
-        // 0.2 envelope step of full speed, the last accepted value.
+        // two of its own 0.1 steps of full speed, the last accepted value.
         Assert.All(loop.Plans.SelectMany(p => p.Moves).Where(m => m.Actuator.EndsWith("/pump_speed", StringComparison.Ordinal)), m => Assert.InRange(m.Value, 0.8 - 1e-9, 1));
         Assert.Equal(0, summary.GpuThrottledSeconds);
     }

@@ -1,0 +1,38 @@
+using Aida.Automation.Agents;
+using Aida.Automation.Runbooks;
+using Aida.Automation.Tests.Safety;
+using Aida.Model.Config;
+using Aida.Model.Scenarios;
+using Aida.Observability.Incidents;
+using Aida.Telemetry.Ingest;
+using Aida.Telemetry.Query;
+using Aida.Telemetry.Storage;
+using Aida.Twin.Simulation;
+
+namespace Aida.Automation.Tests.Agents;
+
+/// <summary>The agent in the twin's loop.</summary>
+public sealed class PlantAgentTests
+{
+    [Fact]
+    public void Optimiser_LearnsOnceAMinute_HoweverOftenTheAgentIsTicked()
+    {
+        // Regression: the agent once fed the optimiser every 10 s tick; its model forgets per observation (a few hours'
+        // memory at one a minute), so it forgot six times too fast and overhead energy came out 24 points worse.
+        var scenario = ScenarioLoader.Load("reference");
+        var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = TimeSpan.FromMinutes(20) });
+        using var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
+        sim.RecordTo(new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, scenario.Factory.Site.Name));
+        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        using var incidents = new IncidentStore(Path.Combine(dir, "incidents.db"), sim.Clock);
+        var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Resolve("leak.yaml", "runbooks"))!, scenario.Factory);
+        var agent = new PlantAgent(sim.Plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled, runbooks, sim.Clock, efficiency: () => Optimiser.OptimiserLoop.Expand);
+        sim.AttachAgent(agent);
+        sim.Run();
+
+        Assert.Equal(20, agent.OptimiserObservations);
+        Assert.True(agent.OptimiserMoves > 0);
+        Assert.Equal(0, agent.OptimiserRefusals);
+    }
+}
