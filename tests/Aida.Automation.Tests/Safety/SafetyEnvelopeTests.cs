@@ -102,6 +102,22 @@ public sealed class SafetyEnvelopeTests
     }
 
     [Fact]
+    public void APumpTrimmedStepByStep_CanBeBroughtBackToFullInOneWrite()
+    {
+        // Regression: the optimiser trims pumps 0.1 at a time; the CDU pump failure runbook must be able to bring one
+        // back to full speed at once (a 0.2 step limit once refused it and the runbook rolled back).
+        var clock = new FakeTimeProvider(Reference.Start);
+        var guarded = new GuardedPlant(new RecordingPlant(), new SafetyEnvelope(Bundled, Factory), clock, "agent:test");
+        foreach (var speed in new[] { 1.0, 0.9, 0.8, 0.7 })
+        {
+            Assert.True(guarded.Write("cdu-h1-a/pump_speed", speed).Ok);
+            clock.Advance(TimeSpan.FromMinutes(2));
+        }
+
+        Assert.True(guarded.Write("cdu-h1-a/pump_speed", 1.0).Ok);
+    }
+
+    [Fact]
     public void WritesPerMinute_AreCapped()
     {
         var spec = SafetyEnvelopeSpec.Parse("limits: []\nmax_writes_per_minute: 3\n");
