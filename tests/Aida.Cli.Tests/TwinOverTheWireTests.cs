@@ -66,7 +66,8 @@ public sealed class TwinOverTheWireTests
 
         // Isolating a rack goes through Redfish's Chassis.Reset.
         var rack = limit.Split('/')[0];
-        Assert.True(plant.Write(plant.Actuator($"{rack}/isolate"), 1).Ok);
+        var isolated = plant.Write(plant.Actuator($"{rack}/isolate"), 1);
+        Assert.True(isolated.Ok, $"{isolated.Status}: {isolated.Message}");
         twin.Advance(20);
         Assert.Equal(1, twin.Plant.ReadValue($"{rack}/isolated"));
         await Until(() => plant.ReadValue($"{rack}/isolated") == 1);

@@ -111,14 +111,14 @@ public class CollectorFrameworkTests
     }
 
     [Fact]
-    public void SiteFile_DefaultTimeout_IsTheInterval_WithinOneToTenSeconds()
+    public void SiteFile_DefaultTimeout_IsTheInterval_WithinThreeToTenSeconds()
     {
         // Regression: at --speed 100 the twin's site polls every 100 ms, and a 100 ms timeout failed confirmed writes
-        // whenever the host was busy.
+        // whenever the host was busy; later 1 s failed a Redfish #Chassis.Reset confirmation on a loaded CI host.
         var seen = new List<CollectorSettings>();
         var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { ["test"] = (e, s) => { seen.Add(s); return new ThrowingCollector(s.Name); } }, TimeProvider.System);
         loader.Parse("site: s1\ncollectors:\n  - {type: test, name: a, interval: 100ms}\n  - {type: test, name: b, interval: 5s}\n  - {type: test, name: c, interval: 1m}\n  - {type: test, name: d, interval: 100ms, timeout: 50ms}\n", "site.yaml");
-        Assert.Equal([TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50)], seen.Select(s => s.Timeout));
+        Assert.Equal([TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50)], seen.Select(s => s.Timeout));
     }
 
     private sealed class ThrowingCollector(string name = "flaky") : ICollector
