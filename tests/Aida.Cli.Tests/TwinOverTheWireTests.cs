@@ -12,6 +12,7 @@ namespace Aida.Cli.Tests;
 
 /// <summary><c>aida twin serve</c> and <c>aida run --plant network</c> on loopback: the twin's points arrive through the
 /// collectors, and a write through the network plant reaches the twin.</summary>
+[Collection(WireTiming.Name)]
 public sealed class TwinOverTheWireTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
@@ -260,4 +261,12 @@ public sealed class TwinOverTheWireTests
             await Task.Delay(50);
         }
     }
+}
+
+/// <summary>Tests that confirm writes over real sockets within device timeouts run alone, after the parallel ones: the
+/// CPU-heavy simulations of other test classes on the same 2 cores starved the twin's Redfish server past the timeout.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class WireTiming
+{
+    public const string Name = "wire timing";
 }
