@@ -351,10 +351,7 @@ internal static class ExplainCommand
     private static string Lead(double seconds) =>
         seconds == 0 ? "0s" : (seconds > 0 ? "+" : "-") + PromDuration.Format(TimeSpan.FromSeconds(Math.Abs(seconds)));
 
-    private static string Json(Explanation e)
-    {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+    private static string Json(Explanation e) => JsonText.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("target", e.Target.ToString());
@@ -388,8 +385,5 @@ internal static class ExplainCommand
 
             w.WriteEndArray();
             w.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray()) + Environment.NewLine;
-    }
+        });
 }

@@ -43,7 +43,7 @@ internal static class IncidentsCommand
             var incidents = store.List(only);
             if (parse.GetValue(json))
             {
-                stdout.Write(Json(w =>
+                stdout.Write(JsonText.Write(w =>
                 {
                     w.WriteStartArray();
                     foreach (var i in incidents)
@@ -81,7 +81,7 @@ internal static class IncidentsCommand
         {
             using var store = Open(parse.GetValue(db)!);
             var detail = Guard(() => store.Get(parse.GetValue(id)));
-            stdout.Write(parse.GetValue(json) ? Json(w => Write(w, detail)) : Describe(detail));
+            stdout.Write(parse.GetValue(json) ? JsonText.Write(w => Write(w, detail)) : Describe(detail));
             return Ok;
         });
         return command;
@@ -172,17 +172,6 @@ internal static class IncidentsCommand
         }
 
         return sb.ToString();
-    }
-
-    private static string Json(Action<Utf8JsonWriter> write)
-    {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            write(w);
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray()) + Environment.NewLine;
     }
 
     private static void Write(Utf8JsonWriter w, Incident i)

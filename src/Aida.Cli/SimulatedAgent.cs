@@ -6,6 +6,7 @@ using Aida.Automation.Safety;
 using Aida.Model.Config;
 using Aida.Model.Plant;
 using Aida.Observability.Incidents;
+using Aida.Observability.RootCause;
 using Aida.Reliability.Budgets;
 using Aida.Reliability.OpenSlo;
 using Aida.Reliability.Policy;
@@ -28,9 +29,11 @@ internal sealed class SimulatedAgent : IDisposable
     private readonly AuditLog _audit;
     private readonly EnvelopeAuditor _auditor;
     private readonly string? _scratch;
+    private readonly string _site;
 
-    private SimulatedAgent(PlantAgent agent, IncidentStore incidents, AuditLog audit, EnvelopeAuditor auditor, string? scratch)
+    private SimulatedAgent(PlantAgent agent, IncidentStore incidents, AuditLog audit, EnvelopeAuditor auditor, string? scratch, string site)
     {
+        _site = site;
         Agent = agent;
         _incidents = incidents;
         _audit = audit;
@@ -57,10 +60,11 @@ internal sealed class SimulatedAgent : IDisposable
         var auditor = new EnvelopeAuditor(simulator.Plant, envelope);
         var agent = new PlantAgent(auditor, factory, query, incidents, envelope, runbooks, simulator.Clock, new PlantAgentOptions { Mode = mode }, audit, efficiency.Current);
         simulator.AttachAgent(agent);
-        return new SimulatedAgent(agent, incidents, audit, auditor, scratch);
+        return new SimulatedAgent(agent, incidents, audit, auditor, scratch, factory.Site.Name);
     }
 
-    /// <summary>The agent's part of the summary, scored against the injected faults (ground truth the agent never saw).</summary>
+    /// <summary>The agent's part of the summary, scored against the injected faults (ground truth the agent never saw)
+    /// by the evaluation's rule for a right cause.</summary>
     public SimulationSummary Score(SimulationSummary summary, DateTimeOffset start)
     {
         var detected = 0;
@@ -68,7 +72,9 @@ internal sealed class SimulatedAgent : IDisposable
         var ttr = new List<double>();
         foreach (var fault in summary.Faults)
         {
-            var response = Agent.Responses.Where(r => r.FaultKind == fault.Kind && Matches(r.Asset, fault.Asset)).OrderBy(r => r.Opened).FirstOrDefault();
+            var response = Agent.Responses
+                .Where(r => EvalCommand.Matches(new CauseCandidate(r.Asset, r.FaultKind, 0, []), fault, _site))
+                .OrderBy(r => r.Opened).FirstOrDefault();
             if (response is null)
             {
                 continue;
@@ -108,9 +114,6 @@ internal sealed class SimulatedAgent : IDisposable
             Directory.Delete(_scratch, recursive: true);
         }
     }
-
-    /// <summary>A fault's asset is a point for sensor faults (<c>cdu-h2-a/return_temperature</c>): its asset counts.</summary>
-    private static bool Matches(string found, string truth) => found == truth || truth.StartsWith(found + "/", StringComparison.Ordinal) || truth.Length == 0;
 
     /// <summary>The efficiency envelope from the SLO pack's budgets over the run's telemetry, refreshed every
     /// <see cref="BudgetPeriod"/>; Hold (pump and fan trims only) before the first evaluation or without SLOs.</summary>
