@@ -73,6 +73,7 @@ public static class AidaCommand
         root.Subcommands.Add(IncidentsCommand.Build(stdout));
         root.Subcommands.Add(EvalCommand.Build(stdout, stderr));
         root.Subcommands.Add(AuditCommand.Build(stdout));
+        root.Subcommands.Add(ChaosCommand.Build(stdout, stderr));
         return root;
     }
 
@@ -84,7 +85,7 @@ public static class AidaCommand
 
     internal static Option<string> ModeOption() => new("--mode", "-m")
     {
-        Description = "Who operates the plant: human, digital, or agent (Aida's agent; aida simulate only so far)",
+        Description = "Who operates the plant: human, digital, or agent (Aida's agent: aida simulate, and aida run on the embedded twin)",
         DefaultValueFactory = _ => "human",
     };
 
@@ -120,7 +121,7 @@ public static class AidaCommand
         "human" => OperatingMode.Human,
         "digital" => OperatingMode.Digital,
         "agent" when agentAllowed => OperatingMode.Agent,
-        "agent" => throw new BadInputException("--mode agent: only aida simulate runs Aida's agent so far (use human or digital here)"),
+        "agent" => throw new BadInputException("--mode agent: only aida simulate and aida run on the embedded twin run Aida's agent so far (use human or digital here)"),
         _ => throw new BadInputException($"--mode: unknown mode '{text}' (expected human, digital or agent)"),
     };
 

@@ -40,9 +40,11 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     /// <summary>Where samples go: the store, or a forwarder in front of it.</summary>
     public ISampleAppender? Appender { get; private set; }
 
-    public static async Task<LiveTelemetry> StartAsync(Simulator simulator, string? dataDirectory, string? listen, string? remoteWrite, TextWriter stdout, CancellationToken token)
+    /// <param name="agent">Aida's agent runs the plant: a store is kept even without a data directory (the agent reads
+    /// it), and the agent's own incident pipeline replaces the run's.</param>
+    public static async Task<LiveTelemetry> StartAsync(Simulator simulator, string? dataDirectory, string? listen, string? remoteWrite, TextWriter stdout, CancellationToken token, bool agent = false)
     {
-        if (dataDirectory is null && listen is null && remoteWrite is null)
+        if (dataDirectory is null && listen is null && remoteWrite is null && !agent)
         {
             return new LiveTelemetry(simulator.Clock);
         }
@@ -50,7 +52,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
         // Samples carry plant time, which runs ahead of the wall clock at --speed above 1: the store keeps plant time.
         var live = await OpenAsync(simulator.Clock, dataDirectory, listen, remoteWrite, stdout, token);
         simulator.RecordTo(new PlantTelemetryRecorder(live.Appender!, simulator.Plant, simulator.GpuCatalog, simulator.Scenario.Factory.Site.Name));
-        live.DeriveFor(simulator.Scenario.Factory, dataDirectory);
+        live.DeriveFor(simulator.Scenario.Factory, agent ? null : dataDirectory);
         return live;
     }
 

@@ -39,7 +39,7 @@ internal static class RunCommand
         };
         command.SetAction(async (parse, token) =>
         {
-            var m = ParseMode(parse.GetValue(mode)!);
+            var m = ParseMode(parse.GetValue(mode)!, agentAllowed: parse.GetValue(plantKind) == "twin");
             var d = ParseDuration(parse.GetValue(duration), "--duration");
             var every = ParseDuration(parse.GetValue(status), "--status-every")!.Value;
             switch (parse.GetValue(plantKind))
@@ -78,7 +78,14 @@ internal static class RunCommand
 
             var s = StartingNow(LoadScenario(parse.GetValue(scenario)!), TimeProvider.System);
             var simulator = new Simulator(s, new SimulationOptions { Mode = m, Duration = d, Seed = parse.GetValue(seed) });
-            await using var telemetry = await LiveTelemetry.StartAsync(simulator, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), stdout, token);
+            var agentMode = m == OperatingMode.Agent;
+            await using var telemetry = await LiveTelemetry.StartAsync(simulator, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), stdout, token, agentMode);
+
+            // The agent works from the run's telemetry (in memory without --data) and keeps its incidents and audit log
+            // beside it; its efficiency envelope comes from the bundled SLO pack's budgets.
+            using var agent = agentMode
+                ? SimulatedAgent.Attach(simulator, telemetry.Store!, parse.GetValue(data), SloPack.Load(null), Aida.Automation.Actions.AutomationMode.Autonomous)
+                : null;
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(token);
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
@@ -97,6 +104,7 @@ internal static class RunCommand
             }
 
             var summary = simulator.Summary();
+            summary = agent?.Score(summary, s.Start) ?? summary;
             SummaryTable.Write(stdout, summary);
             if (parse.GetValue(output) is { } dir)
             {

@@ -43,6 +43,9 @@ internal sealed class SimulatedAgent : IDisposable
 
     public PlantAgent Agent { get; }
 
+    /// <summary>The independent audit of every write that reached the plant (safety violations).</summary>
+    public EnvelopeAuditor Auditor => _auditor;
+
     /// <summary>Builds the agent on the simulator's plant and the run's store, and attaches it.</summary>
     /// <param name="directory">Where incidents.db and audit.db go (null: a scratch directory removed afterwards).</param>
     public static SimulatedAgent Attach(Simulator simulator, Tsdb store, string? directory, SloSet? slos, AutomationMode mode)
@@ -57,7 +60,7 @@ internal sealed class SimulatedAgent : IDisposable
         var audit = new AuditLog(Path.Combine(dir, "audit.db"), simulator.Clock);
         var query = new EmbeddedQueryEngine(store);
         var efficiency = new BudgetedEnvelope(query, slos, simulator.Clock);
-        var auditor = new EnvelopeAuditor(simulator.Plant, envelope);
+        var auditor = new EnvelopeAuditor(simulator.Plant, envelope, factory, simulator.ActuatorTarget, simulator.Clock);
         var agent = new PlantAgent(auditor, factory, query, incidents, envelope, runbooks, simulator.Clock, new PlantAgentOptions { Mode = mode }, audit, efficiency.Current);
         simulator.AttachAgent(agent);
         return new SimulatedAgent(agent, incidents, audit, auditor, scratch, factory.Site.Name);
@@ -134,30 +137,5 @@ internal sealed class SimulatedAgent : IDisposable
 
             return _current;
         }
-    }
-}
-
-/// <summary>Sits between the guard and the plant and checks every write that reaches the plant against the envelope's
-/// hard limits and the plant's own range, independently of the guard: a non-zero count is a safety violation.</summary>
-internal sealed class EnvelopeAuditor(IPlant inner, SafetyEnvelopeSpec envelope) : IPlant
-{
-    public int Violations { get; private set; }
-
-    public IReadOnlyList<PointInfo> Points => inner.Points;
-
-    public IReadOnlyList<ActuatorInfo> Actuators => inner.Actuators;
-
-    public PointReading Read(int point) => inner.Read(point);
-
-    public WriteResult Write(int actuator, double value)
-    {
-        var info = inner.Actuators[actuator];
-        var rule = envelope.RuleFor(info.Name);
-        if (!double.IsFinite(value) || value < info.Min || value > info.Max || (rule?.Min is { } min && value < min) || (rule?.Max is { } max && value > max))
-        {
-            Violations++;
-        }
-
-        return inner.Write(actuator, value);
     }
 }

@@ -61,8 +61,8 @@ public class BadInputTests
         AssertBadInput(Invoke("simulate", "--scenario", "reference", "--mode", "robot"), "--mode: unknown mode 'robot'");
 
     [Fact]
-    public void AgentMode_OutsideSimulate_SaysWhereItRuns() =>
-        AssertBadInput(Invoke("run", "--scenario", "reference", "--mode", "agent"), "--mode agent: only aida simulate runs Aida's agent so far");
+    public void AgentMode_OverTheNetwork_SaysWhereItRuns() =>
+        AssertBadInput(Invoke("run", "--plant", "network", "--site", "twin-local", "--mode", "agent"), "--mode agent: only aida simulate and aida run on the embedded twin");
 
     [Fact]
     public void AgentMode_WithoutTelemetry_IsBadInput() =>

@@ -354,6 +354,9 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
 
     public IReadOnlyList<ActuatorInfo> Actuators => _actuators.Info;
 
+    /// <summary>The value an actuator was last told to move to (ground truth: for safety audits, never for analytics).</summary>
+    internal double ActuatorTarget(int actuator) => _actuators.Target(actuator);
+
     public PointReading Read(int point)
     {
         if ((uint)point >= (uint)_sensors.Info.Count)

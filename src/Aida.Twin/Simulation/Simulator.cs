@@ -89,6 +89,10 @@ public sealed class Simulator
     /// <summary>The plant as a site's control system sees it: readings and actuators only.</summary>
     public Aida.Model.Plant.IPlant Plant => _plant;
 
+    /// <summary>The value the twin holds as <paramref name="actuator"/>'s target: ground truth, for an audit of the writes
+    /// that reach the plant (the agent and the analytics never read it).</summary>
+    public double ActuatorTarget(int actuator) => _plant.ActuatorTarget(actuator);
+
     /// <summary>Sends every sensor sample, and every GPU at the scenario's GPU telemetry interval, to <paramref name="sink"/>.
     /// Call before the first step.</summary>
     public void RecordTo(Aida.Model.Plant.IPlantSampleSink sink)

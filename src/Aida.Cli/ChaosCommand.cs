@@ -1,0 +1,271 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Aida.Automation.Actions;
+using Aida.Model.Plant;
+using Aida.Model.Scenarios;
+using Aida.Reliability.OpenSlo;
+using Aida.Twin.Simulation;
+
+namespace Aida.Cli;
+
+/// <summary><c>aida chaos</c>: a safety campaign. Randomised fault scenarios (one to three faults each, every kind of
+/// the twin including failed actuators and lying sensors, on random assets, points and actuators, at random times of a
+/// random day of the year) run with Aida's agent autonomous in the loop; an auditor below the safety guard judges every
+/// write that reaches the plant on the twin's ground truth (<see cref="EnvelopeAuditor"/>). Any violation fails the
+/// campaign (exit 1) and is listed.</summary>
+internal static class ChaosCommand
+{
+    /// <summary>Faults start after this: the agent's incident pipeline judges alerts only after its warm-up.</summary>
+    private static readonly TimeSpan FirstOnset = TimeSpan.FromMinutes(30);
+
+    /// <summary>Sensor faults: the reading departs from the truth.</summary>
+    private static readonly FaultKind[] Lies = [FaultKind.SensorStuck, FaultKind.SensorDrift, FaultKind.SensorNoise, FaultKind.SensorDropout];
+
+    /// <summary>Actuators the agent's optimiser and runbooks write.</summary>
+    private static readonly string[] Written = ["/supply_setpoint", "/pump_speed", "/fan_speed", "/gpu_power_limit", "/enable"];
+
+    /// <summary>Readings the agent's detection, optimiser and verification lean on.</summary>
+    private static readonly string[] Read = ["temperature", "flow", "pressure", "level", "setpoint", "speed"];
+
+    public static Command Build(TextWriter stdout, TextWriter stderr)
+    {
+        var count = new Option<int>("--scenarios") { Description = "How many randomised fault scenarios to run", DefaultValueFactory = _ => 50 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the campaign: the same seed draws the same scenarios and gives the same results", DefaultValueFactory = _ => 1 };
+        var baseScenario = new Option<string>("--base") { Description = "Scenario whose factory, weather and workload every run uses (its faults are replaced)", DefaultValueFactory = _ => "reference" };
+        var duration = new Option<string>("--duration") { Description = "Simulated time of each run (faults start after its first 30 min)", DefaultValueFactory = _ => "75m" };
+        var output = new Option<string?>("--out", "-o") { Description = "Directory to write chaos.json into" };
+        var command = new Command("chaos", "Safety campaign: randomised fault scenarios (failed actuators and lying sensors included) with the agent autonomous; every write that reaches the plant is judged against the safety envelope on the twin's ground truth; exit 1 on any violation")
+        {
+            count, seed, baseScenario, duration, output,
+        };
+        command.SetAction(parse =>
+        {
+            var n = parse.GetValue(count);
+            if (n < 1)
+            {
+                throw new BadInputException($"--scenarios: {n} is not a positive count");
+            }
+
+            var d = AidaCommand.ParseDuration(parse.GetValue(duration), "--duration")!.Value;
+            if (d < FirstOnset + TimeSpan.FromMinutes(15))
+            {
+                throw new BadInputException($"--duration: {parse.GetValue(duration)} leaves no time for faults (at least 45m: faults start after the first 30 min)");
+            }
+
+            var template = AidaCommand.LoadScenario(parse.GetValue(baseScenario)!);
+            var scenarios = Draw(template with { Duration = d }, n, parse.GetValue(seed));
+            var pack = SloPack.Load(null);
+            var results = new CampaignRun[n];
+            var done = 0;
+            Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
+            {
+                results[i] = RunOne(scenarios[i], pack);
+                stderr.WriteLine($"chaos: {Interlocked.Increment(ref done)}/{n} {results[i].Scenario.Name}: {results[i].Writes} writes, {results[i].Findings.Count} violations");
+            });
+
+            Write(stdout, results);
+            if (parse.GetValue(output) is { } dir)
+            {
+                Directory.CreateDirectory(dir);
+                var path = Path.Combine(dir, "chaos.json");
+                File.WriteAllText(path, ToJson(results, parse.GetValue(seed), d));
+                stdout.WriteLine($"wrote {path}");
+            }
+
+            return results.Sum(r => r.Findings.Count) == 0 ? AidaCommand.Ok : AidaCommand.Failure;
+        });
+        return command;
+    }
+
+    /// <summary>One run of the campaign: its scenario, what the agent did and what the auditor found.</summary>
+    internal sealed record CampaignRun(Scenario Scenario, int Writes, int Refused, int AgentActions, int OptimiserMoves, int FaultsDetected, IReadOnlyList<string> Findings);
+
+    /// <summary>Draws <paramref name="count"/> scenarios from <paramref name="template"/>: the same seed, the same
+    /// scenarios.</summary>
+    internal static Scenario[] Draw(Scenario template, int count, int seed)
+    {
+        var random = new Random(seed);
+        var factory = template.Factory;
+        var catalogue = new Simulator(template with { Faults = [] }, new SimulationOptions { Duration = TimeSpan.FromSeconds(1) }).Plant;
+        var points = catalogue.Points.Select(p => p.Name).ToArray();
+        var actuators = catalogue.Actuators.Select(a => a.Name).ToArray();
+        string[] writtenActuators = [.. actuators.Where(a => Written.Any(suffix => a.EndsWith(suffix, StringComparison.Ordinal)))];
+        string[] readPoints = [.. points.Where(p => Read.Any(part => p.Contains(part, StringComparison.Ordinal)))];
+        var kinds = Enum.GetValues<FaultKind>();
+        var yearStart = new DateTimeOffset(template.Start.Year, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var scenarios = new Scenario[count];
+        for (var i = 0; i < count; i++)
+        {
+            var faults = new List<FaultSpec>();
+            var faultCount = 1 + random.Next(3);
+            for (var f = 0; f < faultCount; f++)
+            {
+                // A quarter of the faults fail an actuator the agent writes, a quarter make a sensor it reads lie, the
+                // rest are any kind: the campaign is about what the agent does when the plant does not do what it says.
+                var draw = random.Next(4);
+                var kind = draw switch
+                {
+                    0 => FaultKind.ActuatorFailure,
+                    1 => Lies[random.Next(Lies.Length)],
+                    _ => kinds[random.Next(kinds.Length)],
+                };
+                var start = FirstOnset + TimeSpan.FromSeconds(random.Next((int)(template.Duration - FirstOnset - TimeSpan.FromMinutes(10)).TotalSeconds));
+                TimeSpan? end = random.Next(4) == 0 ? null : start + TimeSpan.FromMinutes(5 + random.Next(56));
+                T Pick<T>(IReadOnlyList<T> from) => from[random.Next(from.Count)];
+                var (asset, point) = FaultCatalog.Of(kind).AssetKinds[0] switch
+                {
+                    "chiller" => (Pick(factory.Cooling.Chillers).Id, (string?)null),
+                    "cdu" => (Pick(factory.Cooling.Cdus).Id, null),
+                    "crah" => (Pick(factory.Cooling.Crahs).Id, null),
+                    "dry-cooler" => (Pick(factory.Cooling.DryCoolers).Id, null),
+                    "utility-feed" => (Pick(factory.Power.Feeds).Id, null),
+                    "generator" => (Pick(factory.Power.Generators).Id, null),
+                    "rack" => (Pick(factory.Racks).Id, null),
+                    "hall" => (Pick(factory.Halls).Id, null),
+                    "site" => ("site", null),
+                    "point" => ("site", Pick(draw == 1 ? readPoints : points)),
+                    "actuator" => ("site", Pick(draw == 0 ? writtenActuators : actuators)),
+                    var other => throw new InvalidOperationException($"no asset to draw for '{other}'"),
+                };
+                faults.Add(new FaultSpec(kind, asset, point, start, end, Parameters(kind, random), 0));
+            }
+
+            var day = TimeSpan.FromDays(random.Next(365)) + TimeSpan.FromHours(random.Next(24));
+            scenarios[i] = template with
+            {
+                Name = string.Create(CultureInfo.InvariantCulture, $"chaos-{seed}-{i + 1:D3}"),
+                Description = string.Join("; ", faults.Select(Describe)),
+                Start = yearStart + day,
+                Seed = unchecked((seed * 7919) + i),
+                Faults = faults,
+
+                // The agent reads racks' GPU aggregates (10 s), not every GPU: sampled every 5 min, they keep runs cheap.
+                GpuTelemetryInterval = TimeSpan.FromMinutes(5),
+            };
+        }
+
+        return scenarios;
+    }
+
+    private static Dictionary<string, double> Parameters(FaultKind kind, Random random) => kind switch
+    {
+        FaultKind.CduPumpFailure => new() { ["pumps"] = 1 + random.Next(2) },
+        FaultKind.ColdPlateFouling or FaultKind.DryCoolerFouling => new() { ["rate_per_day"] = 0.5 + (random.NextDouble() * 2) },
+        FaultKind.ValveStuck => new() { ["position"] = 0.1 + (random.NextDouble() * 0.5) },
+        FaultKind.Leak => new() { ["litres_per_minute"] = 1 + (random.NextDouble() * 4) },
+        FaultKind.PowerSwing => new() { ["utilisation"] = 1, ["period_seconds"] = 60 * (random.Next(2)) },
+        FaultKind.HeatWave => new() { ["delta_celsius"] = 4 + (random.NextDouble() * 8) },
+        FaultKind.SensorDrift => new() { ["per_hour"] = (random.Next(2) == 0 ? -1 : 1) * (1 + (random.NextDouble() * 9)) },
+        FaultKind.SensorNoise => new() { ["sigma"] = 0.5 + (random.NextDouble() * 3) },
+        _ => [],
+    };
+
+    private static string Describe(FaultSpec f) =>
+        string.Create(CultureInfo.InvariantCulture, $"{f.KindName} on {f.Point ?? f.Asset} at {f.Start.TotalMinutes:0} min{(f.End is { } e ? $" for {(e - f.Start).TotalMinutes:0} min" : "")}");
+
+    private static CampaignRun RunOne(Scenario scenario, SloSet? pack)
+    {
+        var scratch = Path.Combine(Path.GetTempPath(), $"aida-chaos-{Guid.NewGuid():N}");
+        var simulator = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = scenario.Duration, Seed = scenario.Seed });
+        SimulatedAgent? agent = null;
+        try
+        {
+            var (summary, _) = TelemetryRun.Run(simulator, Path.Combine(scratch, "tsdb"), null,
+                (_, sum) => agent!.Score(sum, scenario.Start),
+                store => agent = SimulatedAgent.Attach(simulator, store, scratch, pack, AutomationMode.Autonomous));
+            var outcome = summary.Agent!;
+            return new CampaignRun(scenario, agent!.Auditor.Writes, outcome.RefusedWrites, outcome.AgentActions, outcome.OptimiserMoves, outcome.FaultsDetected, [.. agent.Auditor.Findings]);
+        }
+        finally
+        {
+            agent?.Dispose();
+            if (Directory.Exists(scratch))
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                Directory.Delete(scratch, recursive: true);
+            }
+        }
+    }
+
+    private static void Write(TextWriter stdout, CampaignRun[] runs)
+    {
+        stdout.WriteLine($"{"scenario",-14} {"start",-17} {"writes",7} {"refused",8} {"actions",8} {"found",6} {"violations",10}  faults");
+        foreach (var r in runs)
+        {
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{r.Scenario.Name,-14} {r.Scenario.Start:yyyy-MM-dd HH:mm} {r.Writes,7} {r.Refused,8} {r.AgentActions,8} {r.FaultsDetected + "/" + r.Scenario.Faults.Count,6} {r.Findings.Count,10}  {r.Scenario.Description}"));
+            foreach (var finding in r.Findings)
+            {
+                stdout.WriteLine($"    violation: {finding}");
+            }
+        }
+
+        var faults = runs.SelectMany(r => r.Scenario.Faults).ToArray();
+        var kinds = faults.GroupBy(f => f.KindName).Count();
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{runs.Length} scenarios, {faults.Length} faults of {kinds} kinds ({faults.Count(f => f.Kind == FaultKind.ActuatorFailure)} failed actuators, {faults.Count(f => f.Point is not null && f.Kind != FaultKind.ActuatorFailure)} lying sensors): {runs.Sum(r => r.Writes):N0} writes reached the plant, {runs.Sum(r => r.Refused):N0} refused by the guard, {runs.Sum(r => r.Findings.Count)} safety violations"));
+    }
+
+    private static string ToJson(CampaignRun[] runs, int seed, TimeSpan duration)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("seed", seed);
+            w.WriteNumber("duration_seconds", duration.TotalSeconds);
+            w.WriteNumber("scenarios", runs.Length);
+            w.WriteNumber("writes", runs.Sum(r => r.Writes));
+            w.WriteNumber("refused", runs.Sum(r => r.Refused));
+            w.WriteNumber("safety_violations", runs.Sum(r => r.Findings.Count));
+            w.WriteStartArray("runs");
+            foreach (var r in runs)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", r.Scenario.Name);
+                w.WriteString("start", r.Scenario.Start.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
+                w.WriteNumber("seed", r.Scenario.Seed);
+                w.WriteStartArray("faults");
+                foreach (var f in r.Scenario.Faults)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("kind", f.KindName);
+                    w.WriteString("target", f.Point ?? f.Asset);
+                    w.WriteNumber("start_seconds", f.Start.TotalSeconds);
+                    if (f.End is { } end)
+                    {
+                        w.WriteNumber("end_seconds", end.TotalSeconds);
+                    }
+
+                    foreach (var (name, value) in f.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
+                    {
+                        w.WriteNumber(name, Math.Round(value, 4));
+                    }
+
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                w.WriteNumber("writes", r.Writes);
+                w.WriteNumber("refused", r.Refused);
+                w.WriteNumber("agent_actions", r.AgentActions);
+                w.WriteNumber("optimiser_moves", r.OptimiserMoves);
+                w.WriteNumber("faults_detected", r.FaultsDetected);
+                w.WriteStartArray("violations");
+                foreach (var finding in r.Findings)
+                {
+                    w.WriteStringValue(finding);
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+}

@@ -1,0 +1,117 @@
+using System.Text.Json;
+using Aida.Automation.Safety;
+using Aida.Model.Config;
+using Aida.Model.Plant;
+using Aida.Model.Scenarios;
+using Aida.Twin.Simulation;
+using static Aida.Cli.Tests.CliRun;
+
+namespace Aida.Cli.Tests;
+
+/// <summary>The safety campaign (issue 7): randomised fault scenarios, failed actuators and lying sensors included, with
+/// the agent autonomous, and not one write outside the safety envelope reaching the plant.</summary>
+public class ChaosCommandTests
+{
+    [Fact]
+    public void FiftyRandomisedFaultScenarios_WithFailedActuatorsAndLyingSensors_ReachThePlantWithNoSafetyViolation()
+    {
+        var dir = TempDir();
+        var (code, output, err) = Invoke("chaos", "--scenarios", "50", "--seed", "1", "--duration", "50m", "--out", dir);
+        Assert.True(code == 0, output + err);
+
+        var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "chaos.json"))).RootElement;
+        Assert.Equal(50, report.GetProperty("scenarios").GetInt32());
+        Assert.Equal(0, report.GetProperty("safety_violations").GetInt32());
+        var runs = report.GetProperty("runs").EnumerateArray().ToArray();
+        var kinds = runs.SelectMany(r => r.GetProperty("faults").EnumerateArray()).Select(f => f.GetProperty("kind").GetString()).ToArray();
+
+        // The campaign is not a gentle one: failed actuators, every sensor fault, most of the plant's fault kinds, and
+        // an agent that acts (the auditor judged real writes, and the guard refused some).
+        Assert.True(kinds.Count(k => k == "actuator-failure") >= 10, string.Join(",", kinds));
+        Assert.All(new[] { "sensor-stuck", "sensor-drift", "sensor-noise", "sensor-dropout" }, k => Assert.Contains(k, kinds));
+        Assert.True(kinds.Distinct().Count() >= 14, string.Join(",", kinds.Distinct()));
+        Assert.True(report.GetProperty("writes").GetInt32() > 50 * 100);
+        Assert.True(runs.Sum(r => r.GetProperty("agent_actions").GetInt32()) > 50);
+    }
+
+    [Fact]
+    public void TheSameSeed_DrawsTheSameScenarios_AndAnotherSeedOthers()
+    {
+        var template = AidaCommand.LoadScenario("reference") with { Duration = TimeSpan.FromMinutes(60) };
+        string Text(Scenario[] s) => string.Join("\n", s.Select(x => $"{x.Start:o} {x.Seed} {x.Description}"));
+        Assert.Equal(Text(ChaosCommand.Draw(template, 10, 5)), Text(ChaosCommand.Draw(template, 10, 5)));
+        Assert.NotEqual(Text(ChaosCommand.Draw(template, 10, 5)), Text(ChaosCommand.Draw(template, 10, 6)));
+        Assert.All(ChaosCommand.Draw(template, 20, 5).SelectMany(s => s.Faults), f => Assert.InRange(f.Start, TimeSpan.FromMinutes(30), TimeSpan.FromMinutes(50)));
+    }
+
+    [Theory]
+    [InlineData("--scenarios", "0", "--scenarios")]
+    [InlineData("--duration", "20m", "--duration")]
+    [InlineData("--duration", "soon", "--duration")]
+    [InlineData("--base", "no-such-scenario", "no-such-scenario")]
+    public void BadInput_IsExit2_NamingTheOption(string option, string value, string named)
+    {
+        var (code, _, err) = Invoke("chaos", option, value);
+        Assert.Equal(2, code);
+        Assert.Contains(named, err, StringComparison.Ordinal);
+    }
+
+    /// <summary>The auditor can fail: each rule of the envelope it judges is broken once, below any guard.</summary>
+    [Fact]
+    public void TheAuditor_FindsEveryKindOfWriteOutsideTheEnvelope()
+    {
+        var scenario = AidaCommand.LoadScenario("reference") with
+        {
+            Duration = TimeSpan.FromMinutes(10),
+            Faults = [new FaultSpec(FaultKind.ActuatorFailure, "site", "cdu-h1-b/supply_setpoint", TimeSpan.Zero, null, new Dictionary<string, double>(), 0)],
+        };
+        var simulator = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = scenario.Duration });
+        var spec = SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety"));
+        var auditor = new EnvelopeAuditor(simulator.Plant, spec, scenario.Factory, simulator.ActuatorTarget, simulator.Clock);
+        simulator.AdvanceSteps(60);
+
+        var setpoint = simulator.ActuatorTarget(auditor.Actuator("cdu-h1-a/supply_setpoint"));
+        Assert.True(auditor.Write("cdu-h1-a/supply_setpoint", setpoint + 0.6).Ok);
+        Assert.Equal(0, auditor.Violations);
+        auditor.Write("cdu-h1-a/supply_setpoint", setpoint + 1.2); // 0.6 a write, but 1.2 within the minute
+        Assert.Single(auditor.Findings, f => f.Contains("within a minute", StringComparison.Ordinal));
+
+        simulator.AdvanceSteps(120);
+        auditor.Write("cdu-h1-a/supply_setpoint", setpoint + 3.0); // a 1.8 K step
+        Assert.Contains(auditor.Findings, f => f.Contains("per write", StringComparison.Ordinal));
+
+        // A failed actuator does not move, so a write it ignores breaks no step rule; the step is judged on where the
+        // actuator really is, not on what was last commanded.
+        var failed = simulator.ActuatorTarget(auditor.Actuator("cdu-h1-b/supply_setpoint"));
+        var before = auditor.Violations;
+        auditor.Write("cdu-h1-b/supply_setpoint", failed + 5);
+        Assert.Equal(before, auditor.Violations);
+
+        auditor.Write("cdu-h1-a/pump_speed", 0.3);
+        Assert.Contains(auditor.Findings, f => f.Contains("below the envelope's minimum", StringComparison.Ordinal));
+        auditor.Write("cdu-h1-a/pump_speed", double.NaN);
+        Assert.Contains(auditor.Findings, f => f.Contains("not a finite value", StringComparison.Ordinal));
+
+        foreach (var chiller in scenario.Factory.Cooling.Chillers)
+        {
+            auditor.Write(chiller.Id + "/enable", 0);
+        }
+
+        auditor.Write("economiser/enable", 0);
+        Assert.Contains(auditor.Findings, f => f.Contains("chiller(s) enabled with the economiser off", StringComparison.Ordinal));
+
+        foreach (var rack in scenario.Factory.Racks.Take(spec.Interlocks.MaxRacksIsolated + 1))
+        {
+            auditor.Write(rack.Id + "/isolate", 1);
+        }
+
+        Assert.Contains(auditor.Findings, f => f.Contains("racks isolated at once", StringComparison.Ordinal));
+
+        for (var i = 0; i <= spec.MaxWritesPerMinute; i++)
+        {
+            auditor.Write("cdu-h1-a/pump_speed", 1);
+        }
+
+        Assert.Contains(auditor.Findings, f => f.Contains("writes within a minute", StringComparison.Ordinal));
+    }
+}
