@@ -27,6 +27,10 @@ public enum ActionKind
 
     /// <summary>Cut a rack off its cooling and power branch (a leak, a runaway), or put it back (value 0).</summary>
     IsolateRack,
+
+    /// <summary>Hold a rack's jobs (value 1: its GPUs idle, powered and cooled) or let them run again (value 0): the
+    /// heat comes off a struggling cooling branch without cutting power.</summary>
+    PauseWorkload,
 }
 
 /// <summary>How much harm a wrong action could do; supervised mode holds <see cref="High"/> ones for an approver.</summary>
@@ -104,6 +108,7 @@ public sealed class ActionCatalog
             ActionKind.SetEconomiser when asset == "economiser" => ("economiser/enable", RiskClass.Medium, true),
             ActionKind.CapGpuPower when _racks.Contains(asset) => ($"{asset}/gpu_power_limit", RiskClass.Medium, true),
             ActionKind.IsolateRack when _racks.Contains(asset) => ($"{asset}/isolate", RiskClass.High, false),
+            ActionKind.PauseWorkload when _racks.Contains(asset) => ($"{asset}/workload_pause", RiskClass.Medium, true),
             _ => throw new ArgumentException(Known(asset)
                 ? $"action {kind} does not apply to {asset}"
                 : $"action {kind}: unknown asset '{asset}' (not in factory {_factory.Name})"),

@@ -229,6 +229,7 @@ public sealed class SafetyEnvelope
         foreach (var r in f.Racks)
         {
             state[r.Id + "/isolate"] = 0;
+            state[r.Id + "/workload_pause"] = 0;
         }
 
         return state;

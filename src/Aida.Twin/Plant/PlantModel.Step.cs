@@ -52,7 +52,8 @@ internal sealed partial class PlantModel
             var rMult = _rackFouling[r] * ((1 - share) + (share * _cduFlowFactor[cdu]));
             var isolated = _actuators.Value(_aRackIsolate[r]) >= 0.5;
             var on = _rackPowered[r] && !isolated;
-            var u = double.IsNaN(_rackSwing[r]) ? _rackUtil[r] : _rackSwing[r];
+            var paused = _actuators.Value(_aRackPause[r]) >= 0.5;
+            var u = paused ? 0 : double.IsNaN(_rackSwing[r]) ? _rackUtil[r] : _rackSwing[r];
             var cap = _actuators.Value(_aRackPowerLimit[r]);
             var alpha = 1 - Math.Exp(-dt / (gpu.ThermalResistanceKPerWatt * rMult * heatCapacity));
             var sum = 0.0;
@@ -119,6 +120,10 @@ internal sealed partial class PlantModel
             t.ItJoules += rackPower * dt;
             t.GpuThrottledSeconds += throttled * dt;
             t.GpuShutdownSeconds += down * dt;
+            if (paused && on)
+            {
+                t.GpuPausedSeconds += (n - down) * dt;
+            }
             if (!on)
             {
                 t.ItUnpoweredRackSeconds += dt;

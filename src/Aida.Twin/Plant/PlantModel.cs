@@ -58,6 +58,7 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
     private readonly bool[] _rackPowered;
     private readonly int[] _aRackPowerLimit;
     private readonly int[] _aRackIsolate;
+    private readonly int[] _aRackPause;
 
     // --- CDUs ---
     private readonly double[] _cduCoolant;
@@ -199,6 +200,7 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
         _rackPowered = new bool[nRacks];
         _aRackPowerLimit = new int[nRacks];
         _aRackIsolate = new int[nRacks];
+        _aRackPause = new int[nRacks];
 
         var cdus = f.Cooling.Cdus;
         var nCdu = cdus.Count;
@@ -321,6 +323,9 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
             // NVIDIA power limits go down to roughly half of TDP (nvidia-smi -pl range); below that clocks collapse.
             _aRackPowerLimit[r] = _actuators.Add(id, "gpu_power_limit", "watts", 0.5 * gpu.MaxPowerWatts, gpu.MaxPowerWatts, 1e6, gpu.MaxPowerWatts);
             _aRackIsolate[r] = _actuators.Add(id, "isolate", "bool", 0, 1, 1e6, 0);
+
+            // The scheduler's hold on the rack's jobs (workload placement, TWIN.md): paused GPUs idle, powered and cooled.
+            _aRackPause[r] = _actuators.Add(id, "workload_pause", "bool", 0, 1, 1e6, 0);
         }
 
         foreach (var m in sp.Maintenance)

@@ -20,6 +20,7 @@ internal sealed class PlantTotals
     public double MaxFacilityWaterSupply = double.MinValue;
     public double GpuThrottledSeconds;
     public double GpuShutdownSeconds;
+    public double GpuPausedSeconds;
     public double UpsOnBatterySeconds;
     public double MinUpsBattery = 1;
     public double ItUnpoweredRackSeconds;

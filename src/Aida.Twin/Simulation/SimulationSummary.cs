@@ -30,6 +30,9 @@ public sealed record SimulationSummary
     public required double MaxFacilityWaterSupplyCelsius { get; init; }
     public required double GpuThrottledSeconds { get; init; }
     public required double GpuShutdownSeconds { get; init; }
+
+    /// <summary>GPU-seconds of work held back by pausing racks' workload (an operator's or agent's action).</summary>
+    public double GpuPausedSeconds { get; init; }
     public required double RackUnpoweredSeconds { get; init; }
     public required double UpsOnBatterySeconds { get; init; }
     public required double MinUpsBatteryRatio { get; init; }
@@ -82,6 +85,7 @@ public sealed record SimulationSummary
             Num(w, "max_facility_water_supply_celsius", MaxFacilityWaterSupplyCelsius, 2);
             Num(w, "gpu_throttled_seconds", GpuThrottledSeconds, 0);
             Num(w, "gpu_shutdown_seconds", GpuShutdownSeconds, 0);
+            Num(w, "gpu_paused_seconds", GpuPausedSeconds, 0);
             Num(w, "rack_unpowered_seconds", RackUnpoweredSeconds, 0);
             Num(w, "ups_on_battery_seconds", UpsOnBatterySeconds, 0);
             Num(w, "min_ups_battery_ratio", MinUpsBatteryRatio, 4);

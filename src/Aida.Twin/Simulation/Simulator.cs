@@ -235,6 +235,7 @@ public sealed class Simulator
             MaxFacilityWaterSupplyCelsius = t.MaxFacilityWaterSupply,
             GpuThrottledSeconds = t.GpuThrottledSeconds,
             GpuShutdownSeconds = t.GpuShutdownSeconds,
+            GpuPausedSeconds = t.GpuPausedSeconds,
             RackUnpoweredSeconds = t.ItUnpoweredRackSeconds,
             UpsOnBatterySeconds = t.UpsOnBatterySeconds,
             MinUpsBatteryRatio = t.MinUpsBattery,

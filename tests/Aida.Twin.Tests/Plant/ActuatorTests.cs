@@ -31,6 +31,30 @@ public class ActuatorTests
         Assert.Equal(WriteStatus.UnknownActuator, Tiny().Plant.Write("cdu-9/supply_setpoint", 30).Status);
 
     [Fact]
+    public void WorkloadPause_IdlesTheRacksGpus_CoolsThem_AndCountsTheWorkHeldBack()
+    {
+        var sim = Tiny();
+        sim.Advance(1800);
+        var rack = sim.Scenario.Factory.Racks[0].Id;
+        var (power, gpu) = (sim.Truth(rack + "/power"), sim.Truth(rack + "/gpu_max_temperature"));
+        Assert.True(sim.Plant.Write(rack + "/workload_pause", 1).Ok);
+        sim.Advance(600);
+
+        // Paused GPUs idle: powered and cooled (the rack is not isolated), its power and temperatures fall.
+        Assert.Equal(1, sim.Truth(rack + "/workload_paused"));
+        Assert.Equal(1, sim.Truth(rack + "/powered"));
+        Assert.True(sim.Truth(rack + "/power") < 0.5 * power, $"{sim.Truth(rack + "/power")} W paused against {power} W");
+        Assert.True(sim.Truth(rack + "/gpu_max_temperature") < gpu - 5);
+        var gpus = sim.Scenario.Factory.RackProfile.Gpus;
+        Assert.InRange(sim.Summary().GpuPausedSeconds, gpus * 599.0, gpus * 601.0);
+
+        Assert.True(sim.Plant.Write(rack + "/workload_pause", 0).Ok);
+        sim.Advance(900);
+        Assert.Equal(power, sim.Truth(rack + "/power"), power * 0.05);
+        Assert.InRange(sim.Summary().GpuPausedSeconds, gpus * 599.0, gpus * 601.0);
+    }
+
+    [Fact]
     public void Value_FollowsTarget_AtTheRateLimit()
     {
         var sim = Tiny();
