@@ -74,6 +74,7 @@ public static class AidaCommand
         root.Subcommands.Add(EvalCommand.Build(stdout, stderr));
         root.Subcommands.Add(AuditCommand.Build(stdout));
         root.Subcommands.Add(ChaosCommand.Build(stdout, stderr));
+        root.Subcommands.Add(KeysCommand.Build(stdout));
         return root;
     }
 

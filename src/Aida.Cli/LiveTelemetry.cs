@@ -125,6 +125,9 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     /// <summary>How often a live run looks for new alerts and updates its incidents.</summary>
     public static readonly TimeSpan IncidentPeriod = TimeSpan.FromMinutes(1);
 
+    /// <summary>The run's incidents (with a data directory and no agent), or null.</summary>
+    public IncidentStore? Incidents => _incidents;
+
     /// <summary>Incidents opened so far in this run.</summary>
     public int IncidentsOpened => _pipeline?.Incidents ?? 0;
 

@@ -21,6 +21,10 @@ internal static class RunCommand
         var output = new Option<string?>("--out", "-o") { Description = "Directory to write summary.json into when the run stops" };
         var data = new Option<string?>("--data") { Description = "Keep every sensor and GPU sample in a store in this directory (DIR/tsdb)" };
         var listen = new Option<string?>("--listen") { Description = "Serve the live telemetry over the Prometheus HTTP API at this address:port (e.g. 127.0.0.1:9480)" };
+        var apiAddress = new Option<string?>("--api")
+        {
+            Description = "Serve Aida's REST API (factory, incidents, actions and approvals through the safety envelope, audit; API keys with roles) at this address:port, e.g. 127.0.0.1:8080; needs --data (keys: aida keys issue NAME --role ROLE --data DIR)",
+        };
         var remote = new Option<string?>("--remote-write") { Description = "Forward every sample to this Prometheus remote-write URL (batched, retried, buffered on disk)" };
         var plantKind = new Option<string>("--plant")
         {
@@ -35,7 +39,7 @@ internal static class RunCommand
             "Run the plant (the embedded twin, or a site over the network with --plant network) on the wall clock from now and operate it, " +
             "printing live status; Ctrl-C stops")
         {
-            scenario, mode, duration, seed, speed, status, output, data, listen, remote, plantKind, siteFile,
+            scenario, mode, duration, seed, speed, status, output, data, listen, apiAddress, remote, plantKind, siteFile,
         };
         command.SetAction(async (parse, token) =>
         {
@@ -75,6 +79,11 @@ internal static class RunCommand
             }
 
             var factor = ParseSpeed(parse.GetValue(speed));
+            var apiEndpoint = parse.GetValue(apiAddress) is { } apiText ? ApiHost.ParseListen(apiText, "--api") : null;
+            if (apiEndpoint is not null && parse.GetValue(data) is null)
+            {
+                throw new BadInputException("--api: needs --data DIR (the API's keys and audit log live there)");
+            }
 
             var s = StartingNow(LoadScenario(parse.GetValue(scenario)!), TimeProvider.System);
             var simulator = new Simulator(s, new SimulationOptions { Mode = m, Duration = d, Seed = parse.GetValue(seed) });
@@ -86,6 +95,8 @@ internal static class RunCommand
             using var agent = agentMode
                 ? SimulatedAgent.Attach(simulator, telemetry.Store!, parse.GetValue(data), SloPack.Load(null), Aida.Automation.Actions.AutomationMode.Autonomous)
                 : null;
+            var gate = new object();
+            await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, simulator, agent, telemetry, parse.GetValue(data)!, gate, stdout, token);
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(token);
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
@@ -96,7 +107,11 @@ internal static class RunCommand
             try
             {
                 await stdout.WriteLineAsync($"aida run: {s.Name} on {s.Factory.Name}, mode {m.ToString().ToLowerInvariant()}, {Format(factor, "0.##")}x real time; Ctrl-C stops");
-                await Drive(simulator, TimeProvider.System, factor, every, stdout, cancel.Token, telemetry.Tick);
+                await Drive(simulator, TimeProvider.System, factor, every, stdout, cancel.Token, () =>
+                {
+                    telemetry.Tick();
+                    api?.Tick();
+                }, api is null ? null : gate);
             }
             finally
             {

@@ -43,6 +43,12 @@ internal sealed class SimulatedAgent : IDisposable
 
     public PlantAgent Agent { get; }
 
+    /// <summary>The agent's audit log (shared with the API when a live run serves one).</summary>
+    public AuditLog Audit => _audit;
+
+    /// <summary>The agent's incidents.</summary>
+    public IncidentStore Incidents => _incidents;
+
     /// <summary>The independent audit of every write that reached the plant (safety violations).</summary>
     public EnvelopeAuditor Auditor => _auditor;
 

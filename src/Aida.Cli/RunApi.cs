@@ -1,0 +1,69 @@
+using System.Net;
+using Aida.Automation.Actions;
+using Aida.Automation.Audit;
+using Aida.Automation.Safety;
+using Aida.Model.Config;
+using Aida.Server.Access;
+using Aida.Server.Api;
+using Aida.Twin.Simulation;
+using Microsoft.AspNetCore.Builder;
+
+namespace Aida.Cli;
+
+/// <summary>The REST API of a live run (<c>aida run --api</c>): actions proposed over it go through a supervised
+/// executor on the agent's own guard (or, without the agent, a guard of their own), so high-risk ones wait for an
+/// approver; one audit log with the agent's; keys in DIR/keys.db.</summary>
+internal sealed class RunApi : IAsyncDisposable
+{
+    /// <summary>How long an action proposed over the API waits for an approver.</summary>
+    public static readonly TimeSpan ApprovalTimeout = TimeSpan.FromMinutes(15);
+
+    private readonly WebApplication _app;
+    private readonly ActionExecutor _executor;
+    private readonly ApiKeyStore _keys;
+    private readonly AuditLog? _ownAudit;
+    private readonly object _gate;
+
+    private RunApi(WebApplication app, ActionExecutor executor, ApiKeyStore keys, AuditLog? ownAudit, object gate)
+    {
+        _app = app;
+        _executor = executor;
+        _keys = keys;
+        _ownAudit = ownAudit;
+        _gate = gate;
+    }
+
+    /// <param name="gate">The lock the run steps the plant under; API writes take it too.</param>
+    public static async Task<RunApi> StartAsync(IPEndPoint endpoint, Simulator simulator, SimulatedAgent? agent, LiveTelemetry telemetry, string dataDirectory, object gate, TextWriter stdout, CancellationToken token)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        var factory = simulator.Scenario.Factory;
+        var envelope = new SafetyEnvelope(SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety")), factory);
+        var ownAudit = agent is null ? new AuditLog(Path.Combine(dataDirectory, "audit.db"), simulator.Clock) : null;
+        var audit = agent?.Audit ?? ownAudit!;
+        var guarded = agent?.Agent.Plant ?? new GuardedPlant(simulator.Plant, envelope, simulator.Clock, "api", audit);
+        var executor = new ActionExecutor(guarded, simulator.Clock, AutomationMode.Supervised, ApprovalTimeout, "api", audit);
+        var keys = KeysCommand.Open(dataDirectory);
+        var context = new ServerContext(factory, keys, audit, executor, new ActionCatalog(factory, envelope), agent?.Incidents ?? telemetry.Incidents, gate);
+        var app = await AidaApi.StartAsync(endpoint, context, token);
+        await stdout.WriteLineAsync($"Aida API on http://{endpoint}/api/ ({keys.List().Count} key(s); issue one with: aida keys issue NAME --role operator --data {dataDirectory})");
+        return new RunApi(app, executor, keys, ownAudit, gate);
+    }
+
+    /// <summary>Expires approvals nobody gave and checks due verifications (from the run loop).</summary>
+    public void Tick()
+    {
+        lock (_gate)
+        {
+            _executor.Tick();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync(CancellationToken.None);
+        await _app.DisposeAsync();
+        _keys.Dispose();
+        _ownAudit?.Dispose();
+    }
+}

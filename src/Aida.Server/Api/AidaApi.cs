@@ -1,0 +1,296 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Threading.RateLimiting;
+using Aida.Automation.Actions;
+using Aida.Automation.Audit;
+using Aida.Model.Facility;
+using Aida.Observability.Incidents;
+using Aida.Server.Access;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Aida.Server.Api;
+
+/// <summary>What the API serves and acts through: the factory, its incidents, the agents' action executor (the same
+/// safety choke point and approvals the agents use), the audit log and the API keys.</summary>
+/// <param name="Gate">The lock the plant is stepped under; the API takes it for every call that reads or acts on the
+/// executor.</param>
+public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog Audit, ActionExecutor Actions, ActionCatalog Catalog, IncidentStore? Incidents, object Gate);
+
+/// <summary>Aida's REST API under <c>/api/</c>: every call authenticated by an API key (<c>Authorization: Bearer</c>),
+/// every state-changing call checked against the caller's role and audited (refusals too), errors as RFC 9457 problem
+/// details, bodies capped, callers rate-limited.</summary>
+public static class AidaApi
+{
+    /// <summary>The largest request body accepted (a proposed action is a few hundred bytes).</summary>
+    public const int MaxBodyBytes = 64 * 1024;
+
+    /// <summary>Requests per minute one caller (one key, or one address without a key) may make.</summary>
+    public const int RequestsPerMinute = 600;
+
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = false };
+
+    /// <summary>Starts the API on <paramref name="endpoint"/>.</summary>
+    public static async Task<WebApplication> StartAsync(IPEndPoint endpoint, ServerContext context, CancellationToken token)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(endpoint);
+            k.Limits.MaxRequestBodySize = MaxBodyBytes;
+        });
+        builder.Services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http => RateLimitPartition.GetFixedWindowLimiter(
+                http.Request.Headers.Authorization.ToString() is { Length: > 0 } key ? key : http.Connection.RemoteIpAddress?.ToString() ?? "",
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = RequestsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+            o.OnRejected = (rejected, ct) => new ValueTask(Problem(StatusCodes.Status429TooManyRequests, "too many requests", $"at most {RequestsPerMinute} requests a minute per caller").ExecuteAsync(rejected.HttpContext));
+        });
+        var app = builder.Build();
+        app.UseRateLimiter();
+        Map(app, context);
+        await app.StartAsync(token);
+        return app;
+    }
+
+    /// <summary>Maps <c>/healthz</c> and the <c>/api/</c> routes onto <paramref name="app"/>.</summary>
+    public static void Map(WebApplication app, ServerContext context)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        ArgumentNullException.ThrowIfNull(context);
+        app.Use(async (http, next) =>
+        {
+            if (!http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal))
+            {
+                await next(http);
+                return;
+            }
+
+            var header = http.Request.Headers.Authorization.ToString();
+            var caller = header.StartsWith("Bearer ", StringComparison.Ordinal) ? context.Keys.Find(header["Bearer ".Length..].Trim()) : null;
+            if (caller is null)
+            {
+                http.Response.Headers.WWWAuthenticate = "Bearer";
+                await Problem(StatusCodes.Status401Unauthorized, "not authenticated", header.Length == 0
+                    ? "send an API key as 'Authorization: Bearer aida_...'"
+                    : "the API key is unknown or revoked").ExecuteAsync(http);
+                return;
+            }
+
+            http.Items[typeof(Caller)] = caller;
+            try
+            {
+                await next(http);
+            }
+            catch (BadHttpRequestException e)
+            {
+                await Problem(e.StatusCode, e.StatusCode == StatusCodes.Status413PayloadTooLarge ? "request body too large" : "bad request",
+                    e.StatusCode == StatusCodes.Status413PayloadTooLarge ? $"bodies are limited to {MaxBodyBytes} bytes" : e.Message).ExecuteAsync(http);
+            }
+        });
+
+        app.MapGet("/healthz", () => Results.Json(new { status = "ok" }, Json));
+        app.MapGet("/api/factory", () => Results.Json(FactoryView(context.Factory), Json));
+        app.MapGet("/api/incidents", () => context.Incidents is null
+            ? Results.Json(Array.Empty<object>(), Json)
+            : Results.Json(context.Incidents.List().Select(IncidentView), Json));
+        app.MapGet("/api/actions", () =>
+        {
+            lock (context.Gate)
+            {
+                return Results.Json(context.Actions.Records.Select(ActionView).ToArray(), Json);
+            }
+        });
+        app.MapGet("/api/audit", (HttpContext http) =>
+        {
+            var limitText = http.Request.Query["limit"].ToString();
+            var limit = 100;
+            if (limitText.Length > 0 && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 10_000))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "bad query", $"limit: '{limitText}' is not a whole number from 1 to 10000");
+            }
+
+            var total = context.Audit.Count;
+            return Results.Json(context.Audit.Read(Math.Max(1, total - limit + 1), limit).Select(e => new
+            {
+                sequence = e.Sequence,
+                at = e.At,
+                actor = e.Actor,
+                kind = e.Kind.ToString().ToLowerInvariant(),
+                subject = e.Subject,
+                detail = e.Detail,
+                hash = e.Hash,
+            }), Json);
+        });
+        // Typed as Func<..., Task<IResult>>: a lambda of HttpContext alone returning a Task would bind as a RequestDelegate,
+        // whose result is dropped (every call would answer 200).
+        app.MapPost("/api/actions", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Operator, "propose an action", body => ProposeAction(context, Caller(http), body))));
+        app.MapPost("/api/actions/{id}/approve", async (HttpContext http, string id) => await Mutation(http, context, Role.Approver, $"approve {id}", body => Decide(context, Caller(http), id, body, approve: true)));
+        app.MapPost("/api/actions/{id}/reject", async (HttpContext http, string id) => await Mutation(http, context, Role.Approver, $"reject {id}", body => Decide(context, Caller(http), id, body, approve: false)));
+    }
+
+    /// <summary>A state-changing call: the role checked (a refusal audited), the body parsed as a JSON object, the
+    /// change made and audited.</summary>
+    private static async Task<IResult> Mutation(HttpContext http, ServerContext context, Role needed, string what, Func<JsonElement, IResult> act)
+    {
+        var caller = Caller(http);
+        if (caller.Role < needed)
+        {
+            context.Audit.Append(Actor(caller), AuditKind.Decision, http.Request.Path, $"refused: {what} needs the {ApiKeyStore.RoleName(needed)} role, the caller is {ApiKeyStore.RoleName(caller.Role)}");
+            return Problem(StatusCodes.Status403Forbidden, "forbidden", $"{what} needs the {ApiKeyStore.RoleName(needed)} role; this key is {ApiKeyStore.RoleName(caller.Role)}");
+        }
+
+        JsonElement body;
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(http.Request.Body, default, http.RequestAborted);
+            body = document.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "malformed JSON", $"the body is not JSON: {e.Message}");
+        }
+
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "bad request", $"the body must be a JSON object, not {body.ValueKind.ToString().ToLowerInvariant()}");
+        }
+
+        try
+        {
+            return act(body);
+        }
+        catch (BadRequest e)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "bad request", e.Message);
+        }
+    }
+
+    private static IResult ProposeAction(ServerContext context, Caller caller, JsonElement body)
+    {
+        Only(body, "kind", "asset", "value", "reason");
+        var kindText = Text(body, "kind", required: true)!;
+        var pascal = string.Concat(kindText.Split('_').Select(p => p.Length == 0 ? p : char.ToUpperInvariant(p[0]) + p[1..]));
+        if (!Enum.TryParse<ActionKind>(pascal, ignoreCase: false, out var kind) || kindText.Any(char.IsUpper))
+        {
+            throw new BadRequest($"kind: unknown action '{kindText}' (expected one of {string.Join(", ", Enum.GetNames<ActionKind>().Select(Snake))})");
+        }
+
+        var asset = Text(body, "asset", required: true)!;
+        var value = body.TryGetProperty("value", out var v) ? v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw new BadRequest("value: must be a number") : 0;
+        var reason = Text(body, "reason", required: true)!;
+        PlantAction action;
+        try
+        {
+            action = context.Catalog.Create(kind, asset, value, reason);
+        }
+        catch (ArgumentException e)
+        {
+            throw new BadRequest($"asset: {e.Message}");
+        }
+
+        lock (context.Gate)
+        {
+            var record = context.Actions.Propose(action, Actor(caller));
+            return Results.Json(ActionView(record), Json, statusCode: StatusCodes.Status202Accepted);
+        }
+    }
+
+    private static IResult Decide(ServerContext context, Caller caller, string id, JsonElement body, bool approve)
+    {
+        Only(body, "note");
+        var note = Text(body, "note", required: false);
+        lock (context.Gate)
+        {
+            if (!context.Actions.Records.Any(r => r.Action.Id == id))
+            {
+                return Problem(StatusCodes.Status404NotFound, "no such action", $"no action '{id}'");
+            }
+
+            try
+            {
+                var record = approve ? context.Actions.Approve(id, Actor(caller)) : context.Actions.Reject(id, Actor(caller), note);
+                return Results.Json(ActionView(record), Json);
+            }
+            catch (ApprovalException e)
+            {
+                return Problem(StatusCodes.Status409Conflict, "cannot decide", e.Message);
+            }
+        }
+    }
+
+    private static void Only(JsonElement body, params string[] fields)
+    {
+        foreach (var property in body.EnumerateObject())
+        {
+            if (!fields.Contains(property.Name, StringComparer.Ordinal))
+            {
+                throw new BadRequest($"{property.Name}: unknown field (expected {string.Join(", ", fields)})");
+            }
+        }
+    }
+
+    private static string? Text(JsonElement body, string field, bool required)
+    {
+        if (!body.TryGetProperty(field, out var value))
+        {
+            return required ? throw new BadRequest($"{field}: missing") : null;
+        }
+
+        return value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 and <= 500 } text
+            ? text
+            : throw new BadRequest($"{field}: must be a string of 1-500 characters");
+    }
+
+    private static Caller Caller(HttpContext http) => (Caller)http.Items[typeof(Caller)]!;
+
+    private static string Actor(Caller caller) => "api:" + caller.Name;
+
+    private static string Snake(string pascal) => string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));
+
+    private static IResult Problem(int status, string title, string detail) =>
+        Results.Problem(title: title, detail: detail, statusCode: status);
+
+    private static object FactoryView(Factory f) => new
+    {
+        name = f.Name,
+        site = f.Site.Name,
+        halls = f.Halls.Select(h => h.Id),
+        racks = f.Racks.Count,
+        gpus = f.GpuCount,
+        design_it_power_watts = f.DesignItPowerWatts,
+    };
+
+    private static object IncidentView(Incident i) => new
+    {
+        id = i.Id,
+        state = IncidentStore.Name(i.State),
+        title = i.Title,
+        opened = i.Opened,
+    };
+
+    private static object ActionView(ActionRecord r) => new
+    {
+        id = r.Action.Id,
+        kind = Snake(r.Action.Kind.ToString()),
+        asset = r.Action.Asset,
+        actuator = r.Action.Actuator,
+        value = r.Action.Value,
+        risk = r.Action.Risk.ToString().ToLowerInvariant(),
+        reason = r.Action.Reason,
+        requested_by = r.RequestedBy,
+        proposed_at = r.ProposedAt,
+        state = Snake(r.State.ToString()),
+        decided_by = r.DecidedBy,
+        outcome = r.Outcome,
+    };
+
+    /// <summary>A request the API refuses with 400, naming the field.</summary>
+    private sealed class BadRequest(string message) : Exception(message);
+}

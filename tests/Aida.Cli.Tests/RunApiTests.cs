@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using static Aida.Cli.Tests.CliRun;
+
+namespace Aida.Cli.Tests;
+
+/// <summary>aida run --api: a live run serves the REST API; an operator's risky action waits for an approver, runs once
+/// approved, and everything lands in the run's audit log.</summary>
+[Collection(WireTiming.Name)]
+public class RunApiTests
+{
+    [Fact]
+    public async Task AnOperatorsIsolation_WaitsForTheApprover_ThenRuns_AndIsAudited()
+    {
+        var dir = TempDir();
+        var operatorKey = Invoke("keys", "issue", "ops", "--role", "operator", "--data", dir).Out.Trim();
+        var approverKey = Invoke("keys", "issue", "boss", "--role", "approver", "--data", dir).Out.Trim();
+        Assert.StartsWith("aida_", operatorKey, StringComparison.Ordinal);
+        Assert.Contains("ops", Invoke("keys", "list", "--data", dir).Out, StringComparison.Ordinal);
+        Assert.DoesNotContain(operatorKey, Invoke("keys", "list", "--data", dir).Out, StringComparison.Ordinal);
+
+        var port = FreePort();
+        using var stop = new CancellationTokenSource();
+        var output = new StringWriter();
+        var run = Task.Run(() => AidaCommand.RunAsync(["run", "--speed", "60", "--duration", "2h", "--status-every", "1h", "--data", dir, "--api", $"127.0.0.1:{port}"], output, TextWriter.Null, stop.Token));
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await UntilUp(http, run);
+
+        var proposed = await Post(http, "/api/actions", operatorKey, """{"kind":"isolate_rack","asset":"h1-a01","value":1,"reason":"technician reports a drip"}""");
+        Assert.Equal(HttpStatusCode.Accepted, proposed.StatusCode);
+        var id = JsonDocument.Parse(await proposed.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.Forbidden, (await Post(http, $"/api/actions/{id}/approve", operatorKey, "{}")).StatusCode);
+        var approved = await Post(http, $"/api/actions/{id}/approve", approverKey, "{}");
+        Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        Assert.Equal("executed", JsonDocument.Parse(await approved.Content.ReadAsStringAsync()).RootElement.GetProperty("state").GetString());
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await run);
+        Assert.Contains("Aida API on http://127.0.0.1:", output.ToString(), StringComparison.Ordinal);
+        Assert.Equal(0, Invoke("audit", "verify", "--data", dir).Code);
+        var audit = Invoke("audit", "show", "--data", dir, "--limit", "1000").Out;
+        Assert.Contains("proposed by api:ops", audit, StringComparison.Ordinal);
+        Assert.Contains("api:boss", audit, StringComparison.Ordinal);
+        Assert.Contains("h1-a01/isolate", audit, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheApi_NeedsADataDirectory_AndKeysNeedAKnownRole()
+    {
+        var (code, _, err) = Invoke("run", "--api", "127.0.0.1:18080", "--duration", "1m");
+        Assert.Equal(2, code);
+        Assert.Contains("--api: needs --data DIR", err, StringComparison.Ordinal);
+        var (keyCode, _, keyErr) = Invoke("keys", "issue", "x", "--role", "root", "--data", TempDir());
+        Assert.Equal(2, keyCode);
+        Assert.Contains("--role: unknown role 'root'", keyErr, StringComparison.Ordinal);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task UntilUp(HttpClient http, Task<int> run)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            Assert.False(run.IsCompleted, "aida run stopped before its API answered");
+            try
+            {
+                if ((await http.GetAsync("/healthz")).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Fail("the API did not answer within 60 s");
+    }
+
+    private static async Task<HttpResponseMessage> Post(HttpClient http, string path, string key, string body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return await http.SendAsync(request);
+    }
+}

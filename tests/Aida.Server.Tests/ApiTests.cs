@@ -1,0 +1,176 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Aida.Automation.Actions;
+using Aida.Automation.Audit;
+using Aida.Automation.Safety;
+using Aida.Model.Config;
+using Aida.Model.Scenarios;
+using Aida.Server.Access;
+using Aida.Server.Api;
+using Aida.Twin.Simulation;
+using Microsoft.AspNetCore.Builder;
+
+namespace Aida.Server.Tests;
+
+/// <summary>The API over a real Kestrel on loopback, with the twin behind the agents' safety choke point: keys and
+/// roles, audit of every mutation, and clear problem details for bad requests.</summary>
+public sealed class ApiTests : IAsyncLifetime
+{
+    private static readonly Scenario Reference = ScenarioLoader.Load("reference");
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "aida-server-tests", Guid.NewGuid().ToString("N"));
+    private readonly Dictionary<Role, string> _keys = [];
+    private WebApplication _app = null!;
+    private ServerContext _context = null!;
+    private HttpClient _http = null!;
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_dir);
+        var simulator = new Simulator(Reference, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(1) });
+        simulator.AdvanceSteps(60);
+        var audit = new AuditLog(Path.Combine(_dir, "audit.db"), simulator.Clock);
+        var envelope = new SafetyEnvelope(SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety")), Reference.Factory);
+        var guarded = new GuardedPlant(simulator.Plant, envelope, simulator.Clock, "api", audit);
+        var executor = new ActionExecutor(guarded, simulator.Clock, AutomationMode.Supervised, TimeSpan.FromMinutes(15), "api", audit);
+        var keys = new ApiKeyStore(Path.Combine(_dir, "keys.db"));
+        foreach (var role in Enum.GetValues<Role>())
+        {
+            _keys[role] = keys.Issue(ApiKeyStore.RoleName(role) + "-1", role);
+        }
+
+        _context = new ServerContext(Reference.Factory, keys, audit, executor, new ActionCatalog(Reference.Factory, envelope), null, new object());
+        _app = await AidaApi.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), _context, CancellationToken.None);
+        _http = new HttpClient { BaseAddress = new Uri(_app.Urls.First()) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _context.Keys.Dispose();
+        _context.Audit.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Health_NeedsNoKey_ButTheApiAnswers401WithoutOne()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync("/healthz")).StatusCode);
+        var anonymous = await _http.GetAsync("/api/factory");
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal("application/problem+json", anonymous.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Bearer", anonymous.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+
+        var forged = await Send(HttpMethod.Get, "/api/factory", "aida_not-a-key-anyone-was-given");
+        Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
+        Assert.Contains("unknown or revoked", await forged.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AViewer_ReadsEverything_ButChangesNothing_AndTheRefusalIsAudited()
+    {
+        var factory = await Json(await Send(HttpMethod.Get, "/api/factory", _keys[Role.Viewer]));
+        Assert.Equal(Reference.Factory.Racks.Count, factory.GetProperty("racks").GetInt32());
+
+        var before = _context.Audit.Count;
+        var refused = await Send(HttpMethod.Post, "/api/actions", _keys[Role.Viewer], """{"kind":"set_speed","asset":"cdu-h1-a","value":0.9,"reason":"trim"}""");
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Empty(_context.Actions.Records);
+        var entry = _context.Audit.Read(before + 1).Single();
+        Assert.Equal(("api:viewer-1", AuditKind.Decision), (entry.Actor, entry.Kind));
+        Assert.Contains("refused", entry.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnOperator_Proposes_AHighRiskActionWaits_OnlyAnApproverApprovesIt_AndEveryStepIsAudited()
+    {
+        var proposed = await Send(HttpMethod.Post, "/api/actions", _keys[Role.Operator], """{"kind":"isolate_rack","asset":"h1-a01","value":1,"reason":"leak reported by a technician"}""");
+        Assert.Equal(HttpStatusCode.Accepted, proposed.StatusCode);
+        var record = await Json(proposed);
+        Assert.Equal("pending_approval", record.GetProperty("state").GetString());
+        Assert.Equal("api:operator-1", record.GetProperty("requested_by").GetString());
+        var id = record.GetProperty("id").GetString();
+
+        var byOperator = await Send(HttpMethod.Post, $"/api/actions/{id}/approve", _keys[Role.Operator], "{}");
+        Assert.Equal(HttpStatusCode.Forbidden, byOperator.StatusCode);
+        Assert.Equal(ActionState.PendingApproval, _context.Actions.Records.Single().State);
+
+        var approved = await Json(await Send(HttpMethod.Post, $"/api/actions/{id}/approve", _keys[Role.Approver], "{}"));
+        Assert.Equal("api:approver-1", approved.GetProperty("decided_by").GetString());
+        Assert.NotEqual("pending_approval", approved.GetProperty("state").GetString());
+        Assert.Equal(HttpStatusCode.Conflict, (await Send(HttpMethod.Post, $"/api/actions/{id}/approve", _keys[Role.Approver], "{}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Send(HttpMethod.Post, "/api/actions/A999/approve", _keys[Role.Admin], "{}")).StatusCode);
+
+        var audit = await Json(await Send(HttpMethod.Get, "/api/audit?limit=1000", _keys[Role.Viewer]));
+        var actors = audit.EnumerateArray().Select(e => (e.GetProperty("actor").GetString(), e.GetProperty("detail").GetString())).ToArray();
+        Assert.Contains(actors, a => a.Item2!.Contains("proposed by api:operator-1", StringComparison.Ordinal));
+        Assert.Contains(actors, a => a.Item1 == "api:operator-1" && a.Item2!.StartsWith("refused", StringComparison.Ordinal));
+        Assert.True(_context.Audit.Verify().Intact);
+    }
+
+    [Fact]
+    public async Task AnActionOutsideTheEnvelope_IsRefusedByTheSameChokePointTheAgentsUse()
+    {
+        var record = await Json(await Send(HttpMethod.Post, "/api/actions", _keys[Role.Operator], """{"kind":"set_speed","asset":"cdu-h1-a","value":0.4,"reason":"save energy"}"""));
+        Assert.Equal("refused", record.GetProperty("state").GetString());
+        Assert.Contains("below the envelope's minimum", record.GetProperty("outcome").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"kind":"set_speed",,"asset":"cdu-h1-a"}""", "the body is not JSON")]
+    [InlineData("""{"kind":"set_speed","asset":"cdu-h1-a","value":0.9,"reason":"x","force":true}""", "force: unknown field")]
+    [InlineData("""{"kind":"open_valve","asset":"cdu-h1-a","value":0.9,"reason":"x"}""", "kind: unknown action 'open_valve'")]
+    [InlineData("""{"kind":"set_speed","asset":"cdu-h9-z","value":0.9,"reason":"x"}""", "unknown asset 'cdu-h9-z'")]
+    [InlineData("""{"kind":"set_speed","asset":"cdu-h1-a","value":"fast","reason":"x"}""", "value: must be a number")]
+    [InlineData("""{"kind":"set_speed","asset":"cdu-h1-a","value":0.9}""", "reason: missing")]
+    [InlineData("""[1,2]""", "must be a JSON object")]
+    public async Task BadRequests_Are400_WithAProblemNamingWhatIsWrong(string body, string named)
+    {
+        var response = await Send(HttpMethod.Post, "/api/actions", _keys[Role.Operator], body);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(named, (await Json(response)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(_context.Actions.Records);
+    }
+
+    [Fact]
+    public async Task AnOversizedBody_Is413()
+    {
+        var body = "{\"reason\":\"" + new string('x', AidaApi.MaxBodyBytes) + "\"}";
+        var response = await Send(HttpMethod.Post, "/api/actions", _keys[Role.Operator], body);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("bytes", (await Json(response)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Keys_AreStoredHashed_AndARevokedKeyNoLongerWorks()
+    {
+        var key = _keys[Role.Admin];
+        Assert.Equal(new Caller("admin-1", Role.Admin), _context.Keys.Find(key));
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Assert.DoesNotContain(key, File.ReadAllText(Path.Combine(_dir, "keys.db"), Encoding.Latin1), StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => _context.Keys.Issue("admin-1", Role.Viewer));
+        Assert.True(_context.Keys.Revoke("admin-1"));
+        Assert.Null(_context.Keys.Find(key));
+        Assert.Null(ApiKeyStore.ParseRole("root"));
+    }
+
+    private async Task<HttpResponseMessage> Send(HttpMethod method, string path, string key, string? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        }
+
+        return await _http.SendAsync(request);
+    }
+
+    private static async Task<JsonElement> Json(HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+}
