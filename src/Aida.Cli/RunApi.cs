@@ -5,6 +5,7 @@ using Aida.Automation.Safety;
 using Aida.Model.Config;
 using Aida.Server.Access;
 using Aida.Server.Api;
+using Aida.Telemetry.Query;
 using Aida.Twin.Simulation;
 using Microsoft.AspNetCore.Builder;
 
@@ -44,7 +45,8 @@ internal sealed class RunApi : IAsyncDisposable
         var guarded = agent?.Agent.Plant ?? new GuardedPlant(simulator.Plant, envelope, simulator.Clock, "api", audit);
         var executor = new ActionExecutor(guarded, simulator.Clock, AutomationMode.Supervised, ApprovalTimeout, "api", audit);
         var keys = KeysCommand.Open(dataDirectory);
-        var context = new ServerContext(factory, keys, audit, executor, new ActionCatalog(factory, envelope), agent?.Incidents ?? telemetry.Incidents, gate);
+        var context = new ServerContext(factory, keys, audit, executor, new ActionCatalog(factory, envelope), agent?.Incidents ?? telemetry.Incidents, gate,
+            telemetry.Store is { } store ? new EmbeddedQueryEngine(store) : null, simulator.Clock);
         var app = await AidaApi.StartAsync(endpoint, context, token);
         await stdout.WriteLineAsync($"Aida API on http://{endpoint}/api/ ({keys.List().Count} key(s); issue one with: aida keys issue NAME --role operator --data {dataDirectory})");
         return new RunApi(app, executor, keys, ownAudit, gate);

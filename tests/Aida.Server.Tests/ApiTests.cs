@@ -9,6 +9,9 @@ using Aida.Model.Config;
 using Aida.Model.Scenarios;
 using Aida.Server.Access;
 using Aida.Server.Api;
+using Aida.Telemetry.Query;
+using Aida.Telemetry.Series;
+using Aida.Telemetry.Storage;
 using Aida.Twin.Simulation;
 using Microsoft.AspNetCore.Builder;
 
@@ -24,6 +27,7 @@ public sealed class ApiTests : IAsyncLifetime
     private WebApplication _app = null!;
     private ServerContext _context = null!;
     private HttpClient _http = null!;
+    private Tsdb _store = null!;
 
     public async Task InitializeAsync()
     {
@@ -40,7 +44,10 @@ public sealed class ApiTests : IAsyncLifetime
             _keys[role] = keys.Issue(ApiKeyStore.RoleName(role) + "-1", role);
         }
 
-        _context = new ServerContext(Reference.Factory, keys, audit, executor, new ActionCatalog(Reference.Factory, envelope), null, new object());
+        _store = new Tsdb(new TsdbOptions());
+        _store.Append(_store.GetOrCreateSeries(Labels.Metric("aida_site_pue", ("site", "leesburg"))), Reference.Start.ToUnixTimeMilliseconds(), 1.25);
+        _context = new ServerContext(Reference.Factory, keys, audit, executor, new ActionCatalog(Reference.Factory, envelope), null, new object(),
+            new EmbeddedQueryEngine(_store), simulator.Clock);
         _app = await AidaApi.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), _context, CancellationToken.None);
         _http = new HttpClient { BaseAddress = new Uri(_app.Urls.First()) };
     }
@@ -52,6 +59,7 @@ public sealed class ApiTests : IAsyncLifetime
         await _app.DisposeAsync();
         _context.Keys.Dispose();
         _context.Audit.Dispose();
+        _store.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_dir, recursive: true);
     }
@@ -144,6 +152,33 @@ public sealed class ApiTests : IAsyncLifetime
         var response = await Send(HttpMethod.Post, "/api/actions", _keys[Role.Operator], body);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Contains("bytes", (await Json(response)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ThePrometheusQueryApi_IsServedBehindTheSameKeys()
+    {
+        var at = Reference.Start.ToUnixTimeSeconds();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _http.GetAsync($"/api/v1/query?query=aida_site_pue&time={at}")).StatusCode);
+        var answer = await Json(await Send(HttpMethod.Get, $"/api/v1/query?query=aida_site_pue&time={at}", _keys[Role.Viewer]));
+        Assert.Equal("success", answer.GetProperty("status").GetString());
+        Assert.Equal("1.25", answer.GetProperty("data").GetProperty("result")[0].GetProperty("value")[1].GetString());
+    }
+
+    [Fact]
+    public async Task Metrics_CountRequestsByCode_AndTheOpenApiDocumentNamesTheRoutes()
+    {
+        await _http.GetAsync("/api/factory");
+        await Send(HttpMethod.Get, "/api/factory", _keys[Role.Viewer]);
+        var metrics = await _http.GetStringAsync("/metrics");
+        Assert.Contains("aida_api_requests_total{code=\"401\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("aida_api_requests_total{code=\"200\"}", metrics, StringComparison.Ordinal);
+        Assert.Contains("aida_api_keys 4", metrics, StringComparison.Ordinal);
+
+        var openApi = await Json(await _http.GetAsync("/openapi/v1.json"));
+        var paths = openApi.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToArray();
+        Assert.Contains("/api/actions", paths);
+        Assert.Contains("/api/actions/{id}/approve", paths);
+        Assert.Contains("/api/audit", paths);
     }
 
     [Fact]

@@ -7,6 +7,8 @@ using Aida.Automation.Audit;
 using Aida.Model.Facility;
 using Aida.Observability.Incidents;
 using Aida.Server.Access;
+using Aida.Telemetry.Http;
+using Aida.Telemetry.Query;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -19,7 +21,9 @@ namespace Aida.Server.Api;
 /// safety choke point and approvals the agents use), the audit log and the API keys.</summary>
 /// <param name="Gate">The lock the plant is stepped under; the API takes it for every call that reads or acts on the
 /// executor.</param>
-public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog Audit, ActionExecutor Actions, ActionCatalog Catalog, IncidentStore? Incidents, object Gate);
+/// <param name="Telemetry">The run's store, served as the Prometheus query API under <c>/api/v1/</c> (behind the same
+/// keys); null to serve none.</param>
+public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog Audit, ActionExecutor Actions, ActionCatalog Catalog, IncidentStore? Incidents, object Gate, IQueryEngine? Telemetry = null, TimeProvider? Clock = null);
 
 /// <summary>Aida's REST API under <c>/api/</c>: every call authenticated by an API key (<c>Authorization: Bearer</c>),
 /// every state-changing call checked against the caller's role and audited (refusals too), errors as RFC 9457 problem
@@ -44,6 +48,12 @@ public static class AidaApi
             k.Listen(endpoint);
             k.Limits.MaxRequestBodySize = MaxBodyBytes;
         });
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Aida";
+            document.Info.Description = "Aida's REST API: every /api/ route needs 'Authorization: Bearer aida_...' (docs/server.md)";
+            return Task.CompletedTask;
+        }));
         builder.Services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -54,6 +64,7 @@ public static class AidaApi
         });
         var app = builder.Build();
         app.UseRateLimiter();
+        app.MapOpenApi("/openapi/{documentName}.json");
         Map(app, context);
         await app.StartAsync(token);
         return app;
@@ -64,6 +75,18 @@ public static class AidaApi
     {
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(context);
+        var counters = new RequestCounters();
+        app.Use(async (http, next) =>
+        {
+            try
+            {
+                await next(http);
+            }
+            finally
+            {
+                counters.Count(http.Response.StatusCode);
+            }
+        });
         app.Use(async (http, next) =>
         {
             if (!http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal))
@@ -96,6 +119,12 @@ public static class AidaApi
         });
 
         app.MapGet("/healthz", () => Results.Json(new { status = "ok" }, Json));
+        app.MapGet("/metrics", () => Results.Text(Metrics(context, counters), "text/plain; version=0.0.4; charset=utf-8"));
+        if (context.Telemetry is not null)
+        {
+            app.MapPrometheusApi(context.Telemetry, context.Clock);
+        }
+
         app.MapGet("/api/factory", () => Results.Json(FactoryView(context.Factory), Json));
         app.MapGet("/api/incidents", () => context.Incidents is null
             ? Results.Json(Array.Empty<object>(), Json)
@@ -290,6 +319,57 @@ public static class AidaApi
         decided_by = r.DecidedBy,
         outcome = r.Outcome,
     };
+
+    /// <summary>Aida's own metrics in the Prometheus text format: API requests by status code, keys, audit entries,
+    /// actions proposed over the API by state, incidents by state.</summary>
+    private static string Metrics(ServerContext context, RequestCounters counters)
+    {
+        var text = new System.Text.StringBuilder();
+        void Family(string name, string type, string help)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n");
+        }
+
+        Family("aida_api_requests_total", "counter", "HTTP requests answered, by status code.");
+        foreach (var (code, count) in counters.Snapshot())
+        {
+            text.Append(CultureInfo.InvariantCulture, $"aida_api_requests_total{{code=\"{code}\"}} {count}\n");
+        }
+
+        Family("aida_api_keys", "gauge", "API keys issued and not revoked.");
+        text.Append(CultureInfo.InvariantCulture, $"aida_api_keys {context.Keys.List().Count}\n");
+        Family("aida_audit_entries", "gauge", "Entries in the hash-chained audit log.");
+        text.Append(CultureInfo.InvariantCulture, $"aida_audit_entries {context.Audit.Count}\n");
+        Family("aida_api_actions", "gauge", "Actions proposed over the API, by state.");
+        lock (context.Gate)
+        {
+            foreach (var group in context.Actions.Records.GroupBy(r => Snake(r.State.ToString())).OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                text.Append(CultureInfo.InvariantCulture, $"aida_api_actions{{state=\"{group.Key}\"}} {group.Count()}\n");
+            }
+        }
+
+        if (context.Incidents is not null)
+        {
+            Family("aida_incidents", "gauge", "Incidents, by state.");
+            foreach (var group in context.Incidents.List().GroupBy(i => IncidentStore.Name(i.State)).OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                text.Append(CultureInfo.InvariantCulture, $"aida_incidents{{state=\"{group.Key}\"}} {group.Count()}\n");
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Requests answered, by status code.</summary>
+    private sealed class RequestCounters
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<int, long> _counts = new();
+
+        public void Count(int status) => _counts.AddOrUpdate(status, 1, (_, n) => n + 1);
+
+        public IEnumerable<(int Code, long Count)> Snapshot() => _counts.OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value));
+    }
 
     /// <summary>A request the API refuses with 400, naming the field.</summary>
     private sealed class BadRequest(string message) : Exception(message);
