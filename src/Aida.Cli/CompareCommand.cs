@@ -27,7 +27,7 @@ internal static class CompareCommand
         var output = new Option<string>("--out", "-o") { Description = "Directory for compare.json, report.html and each run's summary (DIR/runs/CLIMATE/MODE-seedN/)", Required = true };
         var duration = AidaCommand.DurationOption("Simulated time per run instead of the scenario's");
         var weather = new Option<string?>("--weather") { Description = "EPW file(s), comma-separated, to run instead of the scenario's weather, each as a climate (a path, or a bundled name under weather/)" };
-        var climates = new Option<string?>("--climates") { Description = "all: run every bundled climate (weather/*.epw: Chicago, Phoenix, Leesburg, Seattle)" };
+        var climates = new Option<string?>("--climates") { Description = "all: run every bundled climate (weather/*.epw: Phoenix, Chicago, Leesburg, Seattle)" };
         var jobs = new Option<int>("--jobs", "-j") { Description = "Runs at a time (each is single-threaded; results do not depend on it)", DefaultValueFactory = _ => 2 };
         var keep = new Option<bool>("--keep-telemetry") { Description = "Keep each run's telemetry store in DIR/runs/.../tsdb for aida query (about 85 MB per simulated day)" };
         var slos = SloPack.Option();

@@ -125,7 +125,7 @@ internal static partial class CompareHtml
                 }
 
                 positions.Add(x);
-                medians.Add(Spread.Of(values.Select((v, k) => KeyValuePair.Create(k, (double?)v)))!.Median);
+                medians.Add(Spread.MedianOf(values));
                 dotsX.AddRange(values.Select(_ => (double)x));
                 dotsY.AddRange(values);
             }
@@ -199,7 +199,7 @@ internal static partial class CompareHtml
         {
             var runs = c.Runs.Where(r => r.Mode == modes[i]).ToList();
             var hours = runs.Min(r => r.HourlyPue.Count);
-            var median = Enumerable.Range(0, hours).Select(h => Spread.Of(runs.Select(r => KeyValuePair.Create(r.Seed, (double?)r.HourlyPue[h])))?.Median ?? double.NaN).ToArray();
+            var median = Enumerable.Range(0, hours).Select(h => Spread.MedianOf(runs.Select(r => r.HourlyPue[h]).Where(double.IsFinite))).ToArray();
             var line = plot.Add.Scatter(Enumerable.Range(0, hours).Select(h => h + 0.5).ToArray(), median);
             line.Color = palette.GetColor(i);
             line.LegendText = modes[i];
@@ -302,7 +302,8 @@ internal static partial class CompareHtml
 
     private static void Chart(StringBuilder html, Plot plot, string caption)
     {
-        var chart = Regex.Count(html.ToString(), "<figure>");
+        // The page's length so far names the chart's ids: unique on the page, and the same on every run.
+        var chart = html.Length.ToString(CultureInfo.InvariantCulture);
         html.Append("<figure>\n").Append(InlineSvg(PlotGrid.Svg([plot], OneChart), $"c{chart}-")).Append(CultureInfo.InvariantCulture, $"\n<figcaption>{Esc(caption)}</figcaption>\n</figure>\n");
     }
 

@@ -40,9 +40,21 @@ internal sealed record Spread(double Median, double Min, double Max, IReadOnlyLi
         }
 
         var sorted = values.Select(p => p.Value).Order().ToArray();
+        return new Spread(MedianOfSorted(sorted), sorted[0], sorted[^1], values);
+    }
+
+    /// <summary>The middle value, or the mean of the middle two of an even count; NaN for none.</summary>
+    public static double MedianOf(IEnumerable<double> values) => MedianOfSorted([.. values.Order()]);
+
+    private static double MedianOfSorted(double[] sorted)
+    {
+        if (sorted.Length == 0)
+        {
+            return double.NaN;
+        }
+
         var middle = sorted.Length / 2;
-        var median = sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-        return new Spread(median, sorted[0], sorted[^1], values);
+        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 }
 

@@ -76,6 +76,17 @@ public class CompareCommandTests(ShortComparison run) : IClassFixture<ShortCompa
         }
     }
 
+    [Fact]
+    public void EachRun_IsTheRunAidaSimulateMakes()
+    {
+        Assert.True(run.Code == 0, run.Error);
+        var dir = TempDir();
+        var (code, _, err) = Invoke("simulate", "--scenario", "reference", "--mode", "agent", "--seed", "2", "--duration", "20m", "--out", dir);
+        Assert.True(code == 0, err);
+        var compared = Path.Combine(run.Directory, "runs", run.Climate.GetProperty("name").GetString()!, "agent-seed2", "summary.json");
+        Assert.Equal(File.ReadAllText(Path.Combine(dir, "summary.json")), File.ReadAllText(compared));
+    }
+
     [Theory]
     // Each figure's median, min and max per mode are those of the runs' summaries.
     [InlineData("facility_energy_kwh")]
