@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.ExceptionServices;
@@ -73,7 +74,11 @@ internal static class CompareCommand
         var done = 0;
         try
         {
-            Parallel.For(0, plan.Count, new ParallelOptions { MaxDegreeOfParallelism = options.Jobs, CancellationToken = token }, i =>
+            // The agent's runs first (they take several times a baseline's), taken one at a time off the queue, so the
+            // jobs finish close together; each result goes to its place in the plan whatever the order.
+            var order = Enumerable.Range(0, plan.Count).OrderBy(i => plan[i].Mode == CompareMetrics.Agent ? 0 : 1).ToList();
+            var queue = Partitioner.Create(order, EnumerablePartitionerOptions.NoBuffering);
+            Parallel.ForEach(queue, new ParallelOptions { MaxDegreeOfParallelism = options.Jobs, CancellationToken = token }, i =>
             {
                 var (climate, mode, seed) = plan[i];
                 runs[i] = RunOne(climate, mode, seed, duration, pack, options);
