@@ -99,6 +99,12 @@ internal static class CompareCommand
     private static CompareRun RunOne(Climate climate, string mode, int seed, TimeSpan? duration, SloSet? pack, CompareRunOptions options)
     {
         var dir = Path.Combine(options.Directory, "runs", climate.Name, $"{mode}-seed{seed.ToString(CultureInfo.InvariantCulture)}");
+        if (Directory.Exists(dir))
+        {
+            // An earlier comparison's incidents and audit log would carry into the agent's run.
+            Directory.Delete(dir, recursive: true);
+        }
+
         Directory.CreateDirectory(dir);
         IReadOnlyList<double> hourly = [];
         var simulation = new SimulationOptions { Mode = AidaCommand.ParseMode(mode, agentAllowed: true), Duration = duration, Seed = seed };

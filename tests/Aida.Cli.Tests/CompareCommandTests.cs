@@ -192,6 +192,23 @@ public class CompareClimateTests
         Assert.Equal(1 + 2 * 10, Regex.Count(html, "<figure>\\s*<svg "));
     }
 
+    [Fact]
+    public void ComparingAgainIntoTheSameDirectory_StartsEachRunAfresh()
+    {
+        var dir = TempDir();
+        string[] args = ["compare", "--scenario", "reference", "--modes", "digital,agent", "--seeds", "1", "--duration", "10m", "--out", dir, "--slos", "none"];
+        var agentRun = Path.Combine(dir, "runs", "USA_VA_Leesburg.Exec", "agent-seed1");
+        Assert.Equal(0, Invoke(args).Code);
+        var first = File.ReadAllText(Path.Combine(dir, "compare.json"));
+        var audit = Invoke("audit", "show", "--data", agentRun, "--limit", "1000000").Out;
+        var (code, _, err) = Invoke(args);
+        Assert.True(code == 0, err);
+        Assert.Equal(first, File.ReadAllText(Path.Combine(dir, "compare.json")));
+
+        // The agent's audit log holds the second run alone, not the first one's entries before it.
+        Assert.Equal(audit.Split('\n').Length, Invoke("audit", "show", "--data", agentRun, "--limit", "1000000").Out.Split('\n').Length);
+    }
+
     [Theory]
     // An unknown mode, no mode, no seed, a seed that is not a number or given twice, a zero or malformed duration,
     // no scenario, a scenario that does not exist, an unknown climate set, a missing weather file, both weather options.
