@@ -29,7 +29,7 @@ internal static class CompareCommand
         var duration = AidaCommand.DurationOption("Simulated time per run instead of the scenario's");
         var weather = new Option<string?>("--weather") { Description = "EPW file(s), comma-separated, to run instead of the scenario's weather, each as a climate (a path, or a bundled name under weather/)" };
         var climates = new Option<string?>("--climates") { Description = "all: run every bundled climate (weather/*.epw: Phoenix, Chicago, Leesburg, Seattle)" };
-        var jobs = new Option<int>("--jobs", "-j") { Description = "Runs at a time (each is single-threaded; results do not depend on it)", DefaultValueFactory = _ => 2 };
+        var jobs = new Option<int>("--jobs", "-j") { Description = "Runs at a time (the results do not depend on it)", DefaultValueFactory = _ => 2 };
         var keep = new Option<bool>("--keep-telemetry") { Description = "Keep each run's telemetry store in DIR/runs/.../tsdb for aida query (about 85 MB per simulated day)" };
         var slos = SloPack.Option();
         var command = new Command("compare", "Run a scenario under human, digital and agent operation, once per seed (and climate); tables, compare.json and report.html with the agent's savings")
@@ -48,7 +48,15 @@ internal static class CompareCommand
             var dir = parse.GetValue(output)!;
             Directory.CreateDirectory(dir);
 
-            var report = Run(s, modeList, seedList, d, weathers, pack, new CompareRunOptions(dir, parallel, parse.GetValue(keep), line => stderr.WriteLine(line)), token);
+            // Runs finish on their own threads: one line at a time.
+            var gate = new Lock();
+            var report = Run(s, modeList, seedList, d, weathers, pack, new CompareRunOptions(dir, parallel, parse.GetValue(keep), line =>
+            {
+                lock (gate)
+                {
+                    stderr.WriteLine(line);
+                }
+            }), token);
             report.WriteTable(stdout);
             File.WriteAllText(Path.Combine(dir, "compare.json"), report.ToJson());
             File.WriteAllText(Path.Combine(dir, "report.html"), CompareHtml.Write(report));
