@@ -69,6 +69,7 @@ public static class AidaCommand
         root.Subcommands.Add(TwinCommand.Build(stdout, stderr));
         root.Subcommands.Add(SloCommand.Build(stdout));
         root.Subcommands.Add(FrontierCommand.Build(stdout, stderr));
+        root.Subcommands.Add(CompareCommand.Build(stdout, stderr));
         root.Subcommands.Add(ExplainCommand.Build(stdout));
         root.Subcommands.Add(IncidentsCommand.Build(stdout));
         root.Subcommands.Add(EvalCommand.Build(stdout, stderr));

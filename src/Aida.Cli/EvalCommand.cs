@@ -353,7 +353,7 @@ internal static class EvalCommand
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    private static List<int> ParseSeeds(string text)
+    internal static List<int> ParseSeeds(string text)
     {
         var list = new List<int>();
         foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))

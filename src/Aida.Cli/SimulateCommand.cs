@@ -1,5 +1,8 @@
 using System.CommandLine;
 using Aida.Automation.Actions;
+using Aida.Model.Scenarios;
+using Aida.Reliability.OpenSlo;
+using Aida.Telemetry.Storage;
 using Aida.Twin.Simulation;
 
 namespace Aida.Cli;
@@ -37,42 +40,7 @@ internal static class SimulateCommand
             var keepTelemetry = dir is not null && !parse.GetValue(noTelemetry);
             var pack = keepTelemetry || agentMode ? SloPack.Load(parse.GetValue(slos)) : null;
             var bar = new ProgressBar(stderr, ProgressBar.IsTerminal, $"simulating {s.Name} ({m.ToString().ToLowerInvariant()})");
-            var simulator = new Simulator(s, new SimulationOptions { Mode = m, Duration = d, Seed = parse.GetValue(seed), Progress = bar.Report });
-            SimulationSummary summary;
-            TelemetryFigures? telemetry = null;
-            SimulatedAgent? agent = null;
-            var scratch = !keepTelemetry && agentMode ? Path.Combine(Path.GetTempPath(), $"aida-simulate-{Guid.NewGuid():N}") : null;
-            try
-            {
-                if (!keepTelemetry && !agentMode)
-                {
-                    summary = simulator.Run();
-                }
-                else
-                {
-                    // With telemetry kept, the pack's SLOs are judged on it before the store closes; the agent reads it live.
-                    (summary, telemetry) = TelemetryRun.Run(simulator, Path.Combine(dir ?? scratch!, "tsdb"), bar.Report, (store, sum) =>
-                    {
-                        var observed = TelemetryRun.WithObserved(sum, store, simulator.Scenario.Factory, simulator.Scenario.Start);
-                        observed = agent?.Score(observed, simulator.Scenario.Start) ?? observed;
-                        return pack is null ? observed : SloPack.WithSlos(observed, SloPack.Evaluate(pack, store, observed, simulator.Scenario.Start));
-                    }, agentMode ? store => agent = SimulatedAgent.Attach(simulator, store, dir, pack, AutomationMode.Autonomous) : null);
-                }
-            }
-            finally
-            {
-                agent?.Dispose();
-                if (scratch is not null && Directory.Exists(scratch))
-                {
-                    Directory.Delete(scratch, recursive: true);
-                }
-            }
-
-            if (!keepTelemetry)
-            {
-                telemetry = null;
-            }
-
+            var (summary, telemetry) = Run(s, new SimulationOptions { Mode = m, Duration = d, Seed = parse.GetValue(seed), Progress = bar.Report }, dir, keepTelemetry, pack);
             SummaryTable.Write(stdout, summary);
             if (dir is not null)
             {
@@ -90,5 +58,45 @@ internal static class SimulateCommand
             return AidaCommand.Ok;
         });
         return command;
+    }
+
+    /// <summary>One run as <c>aida simulate</c> makes it (also each run of <c>aida compare</c>): with its telemetry in
+    /// <c>DIR/tsdb</c> when <paramref name="keepTelemetry"/>, judged by <paramref name="pack"/>, and Aida's agent in the
+    /// loop in agent mode (reading a scratch store when no telemetry is kept).</summary>
+    /// <param name="readStore">Reads the finished run's store before it closes (only when a store is kept or the agent runs).</param>
+    /// <returns>The summary, and what the store holds when it is kept.</returns>
+    internal static (SimulationSummary Summary, TelemetryFigures? Telemetry) Run(
+        Scenario s, SimulationOptions options, string? dir, bool keepTelemetry, SloSet? pack, Action<Tsdb, SimulationSummary>? readStore = null)
+    {
+        var simulator = new Simulator(s, options);
+        var agentMode = options.Mode == OperatingMode.Agent;
+        if (!keepTelemetry && !agentMode)
+        {
+            return (simulator.Run(), null);
+        }
+
+        SimulatedAgent? agent = null;
+        var scratch = !keepTelemetry ? Path.Combine(Path.GetTempPath(), $"aida-simulate-{Guid.NewGuid():N}") : null;
+        try
+        {
+            // With telemetry kept, the pack's SLOs are judged on it before the store closes; the agent reads it live.
+            var (summary, telemetry) = TelemetryRun.Run(simulator, Path.Combine(dir ?? scratch!, "tsdb"), options.Progress, (store, sum) =>
+            {
+                var observed = TelemetryRun.WithObserved(sum, store, simulator.Scenario.Factory, simulator.Scenario.Start);
+                observed = agent?.Score(observed, simulator.Scenario.Start) ?? observed;
+                var judged = pack is null ? observed : SloPack.WithSlos(observed, SloPack.Evaluate(pack, store, observed, simulator.Scenario.Start));
+                readStore?.Invoke(store, judged);
+                return judged;
+            }, agentMode ? store => agent = SimulatedAgent.Attach(simulator, store, dir, pack, AutomationMode.Autonomous) : null);
+            return (summary, keepTelemetry ? telemetry : null);
+        }
+        finally
+        {
+            agent?.Dispose();
+            if (scratch is not null && Directory.Exists(scratch))
+            {
+                Directory.Delete(scratch, recursive: true);
+            }
+        }
     }
 }

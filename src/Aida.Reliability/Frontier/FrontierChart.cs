@@ -1,6 +1,6 @@
 using System.Globalization;
+using Aida.Reliability.Charts;
 using ScottPlot;
-using SkiaSharp;
 
 namespace Aida.Reliability.Frontier;
 
@@ -8,46 +8,12 @@ namespace Aida.Reliability.Frontier;
 /// against the error budget each SLO consumed (the price of efficiency in reliability).</summary>
 internal static class FrontierChart
 {
-    private const int PanelWidth = 800;
-    private const int PanelHeight = 520;
-    private const int Columns = 2;
+    /// <summary>Four panels of 800 x 520 pixels, two to a row.</summary>
+    private static readonly PlotGrid.Layout Grid = new(800, 520, 2);
 
-    public static void SavePng(FrontierReport report, string path)
-    {
-        var plots = Panels(report);
-        var (width, height) = Size(plots);
-        using var surface = SKSurface.Create(new SKImageInfo(width, height));
-        surface.Canvas.Clear(SKColors.White);
-        Render(surface.Canvas, plots);
-        using var image = surface.Snapshot();
-        using var data = image.Encode(SKEncodedImageFormat.Png, 100);
-        using var file = File.Create(path);
-        data.SaveTo(file);
-    }
+    public static void SavePng(FrontierReport report, string path) => PlotGrid.SavePng(Panels(report), Grid, path);
 
-    public static void SaveSvg(FrontierReport report, string path)
-    {
-        var plots = Panels(report);
-        var (width, height) = Size(plots);
-        using var file = File.Create(path);
-        using var canvas = SKSvgCanvas.Create(new SKRect(0, 0, width, height), file);
-        Render(canvas, plots);
-    }
-
-    private static (int Width, int Height) Size(List<Plot> plots) => (PanelWidth * Columns, PanelHeight * ((plots.Count + Columns - 1) / Columns));
-
-    private static void Render(SKCanvas canvas, List<Plot> plots)
-    {
-        for (var i = 0; i < plots.Count; i++)
-        {
-            // A plot clears its canvas before drawing: the clip keeps it to its own panel.
-            float left = i % Columns * PanelWidth, top = i / Columns * PanelHeight;
-            canvas.Save();
-            canvas.ClipRect(new SKRect(left, top, left + PanelWidth, top + PanelHeight));
-            plots[i].Render(canvas, new PixelRect(left, left + PanelWidth, top + PanelHeight, top));
-            canvas.Restore();
-        }
-    }
+    public static void SaveSvg(FrontierReport report, string path) => PlotGrid.SaveSvg(Panels(report), Grid, path);
 
     private static List<Plot> Panels(FrontierReport report)
     {
