@@ -88,6 +88,23 @@ public sealed class TelemetryAlerting
             null, v => F($"facility water supply {v:0.0} °C, more than {_options.FacilityWaterOffsetCelsius:0} K above its setpoint"), ct,
             (sp, t, v) => ThresholdCrossings.ValueAt(sp, t) is { } s ? v > s + _options.FacilityWaterOffsetCelsius : null);
 
+        var valves = await RawAsync("aida_cdu_valve_ratio", w, ct);
+        foreach (var supply in await RawAsync("aida_cdu_supply_celsius", w, ct))
+        {
+            var asset = AssetOf(supply.Labels);
+            if (valves.FirstOrDefault(s => AssetOf(s.Labels) == asset) is not { } valve)
+            {
+                continue;
+            }
+
+            foreach (var (at, error, position) in ValveResponse.Find(supply.Samples, SetpointOf(asset), valve.Samples, _options.ValveDepartureCelsius))
+            {
+                alerts.Add(new Alert(AlertNames.CduValveUnresponsive, AlertSource.Anomaly, asset, At(at),
+                    F($"CDU supply {error:0.0} K above its setpoint within minutes while its valve held at {position:P0}, short of its limits: the valve does not follow its controller"))
+                { Severity = "warning", Series = supply.Labels });
+            }
+        }
+
         foreach (var flow in await RawAsync("aida_cdu_flow_kg_per_second", w, ct))
         {
             var reference = flow.Samples.Where(s => s.TimestampMs <= Ms(w.From) && double.IsFinite(s.Value)).Select(s => s.Value).ToArray();
@@ -161,48 +178,14 @@ public sealed class TelemetryAlerting
     {
         var step = _options.Step;
         var halls = await _query.QueryRangeAsync("sum by (hall) (aida_rack_power_watts)", w.ReadFrom, w.To, step, ct);
-        var lag = Math.Max(1, (int)Math.Round(_options.PowerStepSpan / step));
-        var windowMs = (long)_options.PowerSwingWindow.TotalMilliseconds;
         foreach (var hall in halls.Series)
         {
-            var p = hall.Samples;
-            var steps = new List<(long Ms, int Sign)>();
-            for (var i = lag; i < p.Count; i++)
+            foreach (var (at, first) in PowerSwings.Find(hall.Samples, _options))
             {
-                var d = p[i].Value - p[i - lag].Value;
-                if (!double.IsFinite(d) || Math.Abs(d) <= _options.PowerStepWatts)
-                {
-                    continue;
-                }
-
-                var sign = Math.Sign(d);
-                if (steps.Count > 0 && steps[^1].Sign == sign && p[i].TimestampMs - steps[^1].Ms <= (long)_options.PowerStepSpan.TotalMilliseconds)
-                {
-                    steps[^1] = (p[i].TimestampMs, sign);
-                    continue;
-                }
-
-                steps.Add((p[i].TimestampMs, sign));
-            }
-
-            long armedAfter = long.MinValue;
-            for (var i = _options.PowerSwingSteps - 1; i < steps.Count; i++)
-            {
-                var first = steps[i - _options.PowerSwingSteps + 1];
-                var alternating = true;
-                for (var k = i - _options.PowerSwingSteps + 2; k <= i; k++)
-                {
-                    alternating &= steps[k].Sign != steps[k - 1].Sign;
-                }
-
-                if (alternating && steps[i].Ms - first.Ms <= windowMs && first.Ms > armedAfter)
-                {
-                    var asset = hall.Labels.Get("hall") ?? _factory.Site.Name;
-                    alerts.Add(new Alert(AlertNames.PowerSwing, AlertSource.Threshold, asset, At(steps[i].Ms),
-                        F($"{asset} IT power swung by more than {_options.PowerStepWatts / 1e6:0.0} MW {_options.PowerSwingSteps} times within {_options.PowerSwingWindow.TotalMinutes:0} min"))
-                    { Severity = "warning", Series = hall.Labels });
-                    armedAfter = steps[i].Ms + windowMs;
-                }
+                var asset = hall.Labels.Get("hall") ?? _factory.Site.Name;
+                alerts.Add(new Alert(AlertNames.PowerSwing, AlertSource.Threshold, asset, At(at),
+                    F($"{asset} IT power stepped by more than {_options.PowerStepWatts / 1e6:0.0} MW, up and down in turn, {(at - first) / 1000.0:0} s since the first step"))
+                { Severity = "warning", Series = hall.Labels });
             }
         }
 
@@ -290,53 +273,13 @@ public sealed class TelemetryAlerting
         }
     }
 
-    /// <summary>A sensor gone noisy: the median distance of a reading from the midpoint of its neighbours over the last
-    /// <see cref="AlertingOptions.NoiseSamples"/> grows to <see cref="AlertingOptions.NoiseRatio"/> times its level before
-    /// the window (a median, so a real step or a slow swing of the plant does not count; only scatter does).</summary>
     private void Noise(SeriesSamples series, string asset, Window w, List<Alert> alerts)
     {
-        var v = series.Samples.Where(s => double.IsFinite(s.Value)).ToList();
-        var n = _options.NoiseSamples;
-        if (v.Count < 3 * n)
+        foreach (var (at, why) in ReadingScatter.Find(series.Samples, Ms(w.From), _options))
         {
-            return;
+            alerts.Add(new Alert(AlertNames.SensorNoise, AlertSource.Anomaly, asset, At(at), F($"{series.Labels.MetricName}: {why}: the reading scatters"))
+            { Series = series.Labels, Severity = "warning" });
         }
-
-        // Each reading's distance from the midpoint of its neighbours: zero on a ramp (a setpoint change, a warming loop),
-        // one sample on a step, the scatter itself on a noisy reading.
-        var diffs = new double[v.Count - 1];
-        for (var i = 1; i < v.Count - 1; i++)
-        {
-            diffs[i - 1] = Math.Abs(v[i].Value - (0.5 * (v[i - 1].Value + v[i + 1].Value)));
-        }
-
-        diffs[^1] = diffs.Length > 1 ? diffs[^2] : 0;
-
-        var before = v.Count(s => s.TimestampMs <= Ms(w.From)) - 1;
-        var referenceCount = before >= n ? before : 2 * n;
-        var reference = Median(diffs.AsSpan(0, referenceCount));
-        var step = diffs.Where(d => d > 1e-9).DefaultIfEmpty(0.1).Min() * 2;
-        var floor = Math.Max(reference, step);
-        var quietUntil = long.MinValue;
-        for (var i = Math.Max(referenceCount, n); i <= diffs.Length; i++)
-        {
-            var recent = Median(diffs.AsSpan(i - n, n));
-            var at = v[Math.Min(i + 1, v.Count - 1)].TimestampMs;
-            if (recent > _options.NoiseRatio * floor && at > quietUntil)
-            {
-                alerts.Add(new Alert(AlertNames.SensorNoise, AlertSource.Anomaly, asset, At(at),
-                    F($"{series.Labels.MetricName}: readings sit {recent:0.00} from the midpoint of their neighbours (median of {n}), {recent / floor:0} times their usual {floor:0.00}: the reading scatters"))
-                { Series = series.Labels, Severity = "warning" });
-                quietUntil = at + (long)_options.Lookback.TotalMilliseconds;
-            }
-        }
-    }
-
-    private static double Median(ReadOnlySpan<double> values)
-    {
-        var copy = values.ToArray();
-        Array.Sort(copy);
-        return copy.Length == 0 ? 0 : copy[copy.Length / 2];
     }
 
     private async Task EnergyBalanceAsync(Window w, List<Alert> alerts, CancellationToken ct)
