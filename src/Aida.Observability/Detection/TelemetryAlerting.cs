@@ -359,7 +359,6 @@ public sealed class TelemetryAlerting
             loads[cdu.Id] = load;
         }
 
-        var sustainMs = (long)_options.ThermalDriftSustain.TotalMilliseconds;
         foreach (var cdu in _factory.Cooling.Cdus)
         {
             if (!perCdu.TryGetValue(cdu.Id, out var own))
@@ -377,6 +376,13 @@ public sealed class TelemetryAlerting
             var relative = new List<Sample>();
             foreach (var (t, x) in own.OrderBy(kv => kv.Key))
             {
+                // Judged against the same peers as its reference: with one of them silent (a supply sensor dropped out)
+                // the median moves for a reason that is not this CDU's.
+                if (peers.Any(p => !p.X.ContainsKey(t)))
+                {
+                    continue;
+                }
+
                 // Only peers carrying a similar load: the rise per kW is not linear in load (idle racks' CPUs and switches).
                 var others = peers.Where(p => p.X.ContainsKey(t) && p.Load.TryGetValue(t, out var l) && ownLoad.TryGetValue(t, out var m) && Math.Abs(l - m) <= _options.PeerLoadShare * m)
                     .Select(p => p.X[t]).Order().ToList();
@@ -386,46 +392,78 @@ public sealed class TelemetryAlerting
                 }
             }
 
-            var reference = relative.Take(30).Select(s => s.Value).Order().ToList();
-            if (reference.Count < 10)
+            var labels = Labels.Metric("aida_cdu_cold_plate_relative_resistance_ratio", ("asset", cdu.Id));
+            foreach (var (at, ratio) in DriftCusum.Find(relative, 30, _options.DriftSigmaFloor, _options.DriftCusumSlack, _options.DriftCusumLimit))
+            {
+                alerts.Add(new Alert(AlertNames.ColdPlateDrift, AlertSource.Anomaly, cdu.Id, At(at),
+                    F($"{cdu.Id}: its racks' GPUs run {ratio - 1:P1} hotter per kW over their coolant than at the start of the window, against the other CDUs of {cdu.Hall} (thermal resistance rising)"))
+                { Severity = "warning", Series = labels });
+            }
+        }
+    }
+
+    /// <summary>The dry coolers' conductance while the economiser runs: heat rejected per kelvin of (facility water return
+    /// - dry bulb) per unit of fan speed. A dry cooler's capacity at a given temperature difference grows with its
+    /// airflow (taken as proportional to fan speed, first order); fan speed follows from fan power by the affinity law
+    /// (power ~ speed^3, against the factory's design fan power). So the weather (the temperature difference) and the
+    /// duty (the fans slowing while the economiser holds the setpoint with margin) cancel, and fouling, which lowers the
+    /// conductance at any airflow, is left; a one-sided CUSUM (<see cref="DriftCusum"/>) on its inverse finds it.</summary>
+    private async Task EconomiserAsync(Window w, List<Alert> alerts, CancellationToken ct)
+    {
+        var design = _factory.Cooling.DryCoolers.Sum(d => d.FanPowerWatts);
+        var capacity = _factory.Cooling.DryCoolers.Sum(d => d.CapacityWatts);
+        if (design <= 0 || capacity <= 0)
+        {
+            return;
+        }
+
+        var step = TimeSpan.FromMinutes(1);
+        async Task<Dictionary<long, double>> One(string promql)
+        {
+            var r = await _query.QueryRangeAsync(promql, w.ReadFrom, w.To, step, ct);
+            var map = new Dictionary<long, double>();
+            foreach (var x in r.Series.Count == 1 ? r.Series[0].Samples : [])
+            {
+                if (double.IsFinite(x.Value))
+                {
+                    map[x.TimestampMs] = x.Value;
+                }
+            }
+
+            return map;
+        }
+
+        var heat = await One("sum(avg_over_time(aida_economiser_heat_watts[5m]))");
+        var fans = await One("sum(avg_over_time(aida_dry_cooler_fan_power_watts[5m]))");
+        var water = await One("avg(avg_over_time(aida_facility_water_return_celsius[5m]))");
+        var air = await One("avg(avg_over_time(aida_ambient_dry_bulb_celsius[5m]))");
+        var enabled = await One("min(min_over_time(aida_economiser_enabled[5m]))");
+        var resistance = new List<Sample>();
+        foreach (var (t, q) in heat.OrderBy(kv => kv.Key))
+        {
+            if (enabled.GetValueOrDefault(t) < 0.5 || !fans.TryGetValue(t, out var p) || !water.TryGetValue(t, out var tw) || !air.TryGetValue(t, out var ta))
             {
                 continue;
             }
 
-            var level = reference[reference.Count / 2];
-            var labels = Labels.Metric("aida_cdu_cold_plate_relative_resistance_ratio", ("asset", cdu.Id));
-            Add(alerts, labels, AlertNames.ColdPlateDrift, "warning",
-                ThresholdCrossings.Find(relative.Skip(30).ToList(), (_, v) => v > level * (1 + _options.ThermalDriftShare), sustainMs), relative,
-                v => F($"{cdu.Id}: its racks' GPUs run {(v / level) - 1:P1} hotter per kW over their coolant than the other CDUs' of {cdu.Hall} (thermal resistance rising)"));
-        }
-    }
+            // Too little heat, airflow or temperature difference to measure a conductance by.
+            var speed = Math.Cbrt(p / design);
+            if (q <= 0.02 * capacity || speed < 0.1 || tw - ta < 2)
+            {
+                continue;
+            }
 
-    /// <summary>Heat the economiser rejects per kelvin of (facility water return - dry bulb), while it is enabled: a
-    /// fouling dry cooler rejects less at the same temperature difference.</summary>
-    private async Task EconomiserAsync(Window w, List<Alert> alerts, CancellationToken ct)
-    {
-        var step = TimeSpan.FromMinutes(1);
-        var q = await _query.QueryRangeAsync(
-            "avg_over_time(aida_economiser_heat_watts[10m]) / on() (avg_over_time(aida_facility_water_return_celsius[10m]) - on() avg_over_time(aida_ambient_dry_bulb_celsius[10m])) and on() (min_over_time(aida_economiser_enabled[10m]) > 0)",
-            w.ReadFrom, w.To, step, ct);
-        if (q.Series.Count == 0)
-        {
-            return;
+            resistance.Add(new Sample(t, speed * (tw - ta) / q));
         }
 
-        var g = q.Series[0].Samples.Where(s => double.IsFinite(s.Value) && s.Value > 0).ToList();
-        var reference = g.Take(30).Select(s => s.Value).Order().ToList();
-        if (reference.Count < 10)
-        {
-            return;
-        }
-
-        var level = reference[reference.Count / 2];
         var asset = _factory.Cooling.DryCoolers.FirstOrDefault(d => !d.Standby)?.Id ?? "facility-water";
         var labels = Labels.Metric("aida_economiser_conductance_watts_per_kelvin", ("asset", asset));
-        Add(alerts, labels, AlertNames.EconomiserDegraded, "warning",
-            ThresholdCrossings.Find(g.Skip(30).ToList(), (_, v) => v < level * _options.EconomiserConductanceShare, (long)_options.ThermalDriftSustain.TotalMilliseconds), g,
-            v => F($"the economiser rejects {v / 1e3:0} kW per K of return over dry bulb, {1 - (v / level):P0} less than at the start of the window (dry coolers fouling)"));
+        foreach (var (at, ratio) in DriftCusum.Find(resistance, 30, _options.DriftSigmaFloor, _options.DriftCusumSlack, _options.DriftCusumLimit))
+        {
+            alerts.Add(new Alert(AlertNames.EconomiserDegraded, AlertSource.Anomaly, asset, At(at),
+                F($"the dry coolers reject {1 - (1 / ratio):P1} less heat per kelvin of return over dry bulb, at the same fan speed, than at the start of the window (fouling)"))
+            { Severity = "warning", Series = labels });
+        }
     }
 
     private async Task<Dictionary<string, Dictionary<long, double>>> RangeByAsync(string promql, string label, Window w, TimeSpan step, CancellationToken ct)
