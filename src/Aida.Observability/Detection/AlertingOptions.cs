@@ -100,8 +100,9 @@ public sealed record AlertingOptions
     /// CDU's racks' mean GPU-to-supply temperature rise per kW relative to the median of the hall's other CDUs at similar
     /// load; for the dry coolers, (return - dry bulb) x fan speed per watt the economiser rejects. The scale is the
     /// spread of the reference, but at least this (default 0.005: over 12 h fault-free runs the cold-plate ratio of a CDU in
-    /// the inference hall wanders by 1-2 %, in the training hall by 0.5 %; on 15 fault-free half-days of CDU ratios, a
-    /// 0.004 floor with a slack of 2.5 crossed once, 0.005 never).</summary>
+    /// the inference hall wanders by 1-2 %, in the training hall by 0.5 %; on the CDU ratios of three 12 h
+    /// fault-free runs and of cold-plate, CRAH and heat-wave runs, a 0.004 floor with a slack of 2.5 crossed once, 0.005
+    /// never).</summary>
     public double DriftSigmaFloor { get; init; } = 0.005;
 
     /// <summary>The excess per 1 min sample the CUSUM forgives, in scales (default 2).</summary>
