@@ -16,18 +16,22 @@ public sealed class EvalCommandTests
         return dir;
     }
 
+    /// <summary>Runs the suite of <paramref name="scenarios"/> with seed 1 and returns the table and eval.json.</summary>
+    private static (string Stdout, JsonElement Root) Evaluate(string[] scenarios, string after, string faultFree)
+    {
+        var outDir = TempDir();
+        var (code, stdout, stderr) = Invoke("eval", "rca", "--suite", Suite(scenarios), "--seeds", "1", "--after", after, "--fault-free-duration", faultFree, "--out", outDir);
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "eval.json")));
+        return (stdout, json.RootElement.Clone());
+    }
+
     [Fact]
     public void SmallSuite_WritesTheFigures_NamesThePumpsCdu_AndCallsAStuckSensorASensorFault()
     {
-        var suite = Suite("cdu-pump-failure", "sensor-stuck");
-        var outDir = TempDir();
+        var (stdout, root) = Evaluate(["cdu-pump-failure", "sensor-stuck"], "20m", "1h");
 
-        var (code, stdout, stderr) = Invoke("eval", "rca", "--suite", suite, "--seeds", "1", "--after", "20m", "--fault-free-duration", "1h", "--out", outDir);
-
-        Assert.True(code == 0, stderr);
         Assert.Contains("cdu-pump-failure", stdout, StringComparison.Ordinal);
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "eval.json")));
-        var root = json.RootElement;
         foreach (var field in new[] { "detection_rate", "ac1", "ac3", "false_incidents_per_day", "compression" })
         {
             Assert.InRange(root.GetProperty(field).GetDouble(), 0, 1e6);
@@ -41,6 +45,21 @@ public sealed class EvalCommandTests
         var stuck = runs.Single(r => r.GetProperty("scenario").GetString() == "sensor-stuck").GetProperty("top")[0];
         Assert.Equal(("cdu-h2-a", "sensor-stuck"), (stuck.GetProperty("asset").GetString(), stuck.GetProperty("kind").GetString()));
         Assert.Contains(runs, r => r.GetProperty("scenario").GetString()!.EndsWith("(fault-free)", StringComparison.Ordinal));
+        var log = runs.Single(r => r.GetProperty("scenario").GetString() == "cdu-pump-failure").GetProperty("alert_log").EnumerateArray().ToList();
+        Assert.Equal(runs.Single(r => r.GetProperty("scenario").GetString() == "cdu-pump-failure").GetProperty("alerts").GetInt32(), log.Count);
+        Assert.All(log, a => Assert.InRange(a.GetProperty("incident").GetInt32(), 1, 100));
+    }
+
+    [Fact]
+    public void ActuatorFailure_CountsInAll_ButNotInTheFaultTableRow()
+    {
+        // Nobody writes cdu-h1-a's setpoint in this run, so the failed actuator leaves no trace in the telemetry.
+        var (stdout, root) = Evaluate(["actuator-failure", "leak"], "10m", "40m");
+
+        Assert.Contains("TWIN.md fault table", stdout, StringComparison.Ordinal);
+        Assert.Equal(0.5, root.GetProperty("detection_rate").GetDouble());
+        Assert.Equal(1, root.GetProperty("fault_table").GetProperty("runs").GetInt32());
+        Assert.Equal(1.0, root.GetProperty("fault_table").GetProperty("detection_rate").GetDouble());
     }
 
     [Fact]

@@ -13,12 +13,12 @@ namespace Aida.Observability.Tests;
 /// tests' eyes only.</summary>
 internal sealed class TwinTelemetry
 {
-    private static readonly ConcurrentDictionary<(string, TimeSpan), Lazy<TwinTelemetry>> Runs = new();
+    private static readonly ConcurrentDictionary<(string, TimeSpan, OperatingMode), Lazy<TwinTelemetry>> Runs = new();
 
-    private TwinTelemetry(string scenarioName, TimeSpan duration)
+    private TwinTelemetry(string scenarioName, TimeSpan duration, OperatingMode mode)
     {
         var scenario = ScenarioLoader.Load(scenarioName);
-        var sim = new Simulator(scenario, new SimulationOptions { Duration = duration });
+        var sim = new Simulator(scenario, new SimulationOptions { Duration = duration, Mode = mode });
         var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
         var recorder = new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, scenario.Factory.Site.Name);
         sim.RecordTo(recorder);
@@ -44,7 +44,8 @@ internal sealed class TwinTelemetry
 
     public DateTimeOffset End { get; }
 
-    /// <summary>One run per scenario and duration per test process: the tests that share it only read it.</summary>
-    public static TwinTelemetry Of(string scenario, TimeSpan duration) =>
-        Runs.GetOrAdd((scenario, duration), key => new Lazy<TwinTelemetry>(() => new TwinTelemetry(key.Item1, key.Item2))).Value;
+    /// <summary>One run per scenario, duration and operator per test process: the tests that share it only read it.</summary>
+    /// <param name="mode">Who runs the plant (default the human baseline; the evaluation runs the digital one).</param>
+    public static TwinTelemetry Of(string scenario, TimeSpan duration, OperatingMode mode = OperatingMode.Human) =>
+        Runs.GetOrAdd((scenario, duration, mode), key => new Lazy<TwinTelemetry>(() => new TwinTelemetry(key.Item1, key.Item2, key.Item3))).Value;
 }

@@ -8,6 +8,7 @@ public static class AlertNames
     public const string GpuThrottling = "GpuThrottling";
     public const string RackUnpowered = "RackUnpowered";
     public const string CduSupplyOffSetpoint = "CduSupplyOffSetpoint";
+    public const string CduValveUnresponsive = "CduValveUnresponsive";
     public const string CduFlowLow = "CduFlowLow";
     public const string CduPumpFault = "CduPumpFault";
     public const string CoolantLevelLow = "CoolantLevelLow";

@@ -22,6 +22,11 @@ public sealed record AlertingOptions
     /// <summary>CDU secondary supply above its setpoint by more than this (default 3 K).</summary>
     public double CduSupplyOffsetCelsius { get; init; } = 3;
 
+    /// <summary>A CDU supply leaving its setpoint by more than this within minutes while its valve holds still short of
+    /// its limits: the valve does not respond (default 0.5 K, 5 times a CDU RTD's 0.1 K accuracy; see
+    /// <see cref="ValveResponse"/>).</summary>
+    public double ValveDepartureCelsius { get; init; } = 0.5;
+
     /// <summary>Facility water supply above its setpoint by more than this (default 2 K).</summary>
     public double FacilityWaterOffsetCelsius { get; init; } = 2;
 
@@ -51,6 +56,11 @@ public sealed record AlertingOptions
     /// <summary>Default 5 min.</summary>
     public TimeSpan PowerSwingWindow { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Three alternating steps are a swing when the two intervals between them differ by at most one
+    /// <see cref="Step"/> (where a step falls between samples) plus this share of the longer (default 0.1): an
+    /// oscillation's half periods are equal.</summary>
+    public double PowerSwingRegularity { get; init; } = 0.1;
+
     /// <summary>Outdoor dry bulb rising by more than this within <see cref="AmbientJumpSpan"/> (default 4 K in 15 min,
     /// faster than any diurnal swing) or above <see cref="AmbientHighCelsius"/>.</summary>
     public double AmbientJumpCelsius { get; init; } = 4;
@@ -69,20 +79,37 @@ public sealed record AlertingOptions
     /// <summary>Default 5.</summary>
     public double NoiseRatio { get; init; } = 5;
 
+    /// <summary>Gross scatter is found sooner: <see cref="NoiseBurstCount"/> (default 3) of the last
+    /// <see cref="NoiseBurstSamples"/> (default 5, 50 s of a 10 s point) readings each further than
+    /// <see cref="NoiseBurstRatio"/> (default 8) times the usual level from the midpoint of their neighbours. For gaussian
+    /// sensor noise that level is a median, 0.67 sigma of the distance, so 8 times it is 5.4 sigma: about 1 reading in 10^7
+    /// by chance, and three of five far beyond any day of readings. A step of the plant moves two readings, not three.</summary>
+    public int NoiseBurstSamples { get; init; } = 5;
+
+    /// <summary>Default 3.</summary>
+    public int NoiseBurstCount { get; init; } = 3;
+
+    /// <summary>Default 8.</summary>
+    public double NoiseBurstRatio { get; init; } = 8;
+
     /// <summary>The cold-plate check compares a CDU only with peers whose racks draw within this share of its own (default 0.15).</summary>
     public double PeerLoadShare { get; init; } = 0.15;
 
-    /// <summary>The cold-plate check: a CDU's racks' mean GPU-to-supply temperature rise per kW departing from the
-    /// median of the other CDUs of its hall by more than this share of its own reference level (default 0.04), for
-    /// <see cref="ThermalDriftSustain"/>.</summary>
-    public double ThermalDriftShare { get; init; } = 0.04;
+    /// <summary>The drift checks, cold plates and dry coolers: a one-sided CUSUM (<see cref="DriftCusum"/>) on a ratio
+    /// that holds still in a healthy plant, against its level over the first 30 min of the window. For the cold plates, a
+    /// CDU's racks' mean GPU-to-supply temperature rise per kW relative to the median of the hall's other CDUs at similar
+    /// load; for the dry coolers, (return - dry bulb) x fan speed per watt the economiser rejects. The scale is the
+    /// spread of the reference, but at least this (default 0.005: over 12 h fault-free runs the cold-plate ratio of a CDU in
+    /// the inference hall wanders by 1-2 %, in the training hall by 0.5 %; on the CDU ratios of three 12 h
+    /// fault-free runs and of cold-plate, CRAH and heat-wave runs, a 0.004 floor with a slack of 2.5 crossed once, 0.005
+    /// never).</summary>
+    public double DriftSigmaFloor { get; init; } = 0.005;
 
-    /// <summary>Default 10 min.</summary>
-    public TimeSpan ThermalDriftSustain { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>The excess per 1 min sample the CUSUM forgives, in scales (default 2).</summary>
+    public double DriftCusumSlack { get; init; } = 2;
 
-    /// <summary>The economiser check: heat rejected per kelvin of (facility water return - dry bulb) falling below this
-    /// share of its reference level (default 0.85) for <see cref="ThermalDriftSustain"/>.</summary>
-    public double EconomiserConductanceShare { get; init; } = 0.85;
+    /// <summary>The CUSUM fires past this many scale-minutes (default 15).</summary>
+    public double DriftCusumLimit { get; init; } = 15;
 
     /// <summary>Step of the derived series (power steps, drift checks; default 10 s, the facility points' interval).</summary>
     public TimeSpan Step { get; init; } = TimeSpan.FromSeconds(10);

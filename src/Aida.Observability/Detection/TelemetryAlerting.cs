@@ -88,6 +88,23 @@ public sealed class TelemetryAlerting
             null, v => F($"facility water supply {v:0.0} °C, more than {_options.FacilityWaterOffsetCelsius:0} K above its setpoint"), ct,
             (sp, t, v) => ThresholdCrossings.ValueAt(sp, t) is { } s ? v > s + _options.FacilityWaterOffsetCelsius : null);
 
+        var valves = await RawAsync("aida_cdu_valve_ratio", w, ct);
+        foreach (var supply in await RawAsync("aida_cdu_supply_celsius", w, ct))
+        {
+            var asset = AssetOf(supply.Labels);
+            if (valves.FirstOrDefault(s => AssetOf(s.Labels) == asset) is not { } valve)
+            {
+                continue;
+            }
+
+            foreach (var (at, error, position) in ValveResponse.Find(supply.Samples, SetpointOf(asset), valve.Samples, _options.ValveDepartureCelsius))
+            {
+                alerts.Add(new Alert(AlertNames.CduValveUnresponsive, AlertSource.Anomaly, asset, At(at),
+                    F($"CDU supply {error:0.0} K above its setpoint within minutes while its valve held at {position:P0}, short of its limits: the valve does not follow its controller"))
+                { Severity = "warning", Series = supply.Labels });
+            }
+        }
+
         foreach (var flow in await RawAsync("aida_cdu_flow_kg_per_second", w, ct))
         {
             var reference = flow.Samples.Where(s => s.TimestampMs <= Ms(w.From) && double.IsFinite(s.Value)).Select(s => s.Value).ToArray();
@@ -161,48 +178,14 @@ public sealed class TelemetryAlerting
     {
         var step = _options.Step;
         var halls = await _query.QueryRangeAsync("sum by (hall) (aida_rack_power_watts)", w.ReadFrom, w.To, step, ct);
-        var lag = Math.Max(1, (int)Math.Round(_options.PowerStepSpan / step));
-        var windowMs = (long)_options.PowerSwingWindow.TotalMilliseconds;
         foreach (var hall in halls.Series)
         {
-            var p = hall.Samples;
-            var steps = new List<(long Ms, int Sign)>();
-            for (var i = lag; i < p.Count; i++)
+            foreach (var (at, first) in PowerSwings.Find(hall.Samples, _options))
             {
-                var d = p[i].Value - p[i - lag].Value;
-                if (!double.IsFinite(d) || Math.Abs(d) <= _options.PowerStepWatts)
-                {
-                    continue;
-                }
-
-                var sign = Math.Sign(d);
-                if (steps.Count > 0 && steps[^1].Sign == sign && p[i].TimestampMs - steps[^1].Ms <= (long)_options.PowerStepSpan.TotalMilliseconds)
-                {
-                    steps[^1] = (p[i].TimestampMs, sign);
-                    continue;
-                }
-
-                steps.Add((p[i].TimestampMs, sign));
-            }
-
-            long armedAfter = long.MinValue;
-            for (var i = _options.PowerSwingSteps - 1; i < steps.Count; i++)
-            {
-                var first = steps[i - _options.PowerSwingSteps + 1];
-                var alternating = true;
-                for (var k = i - _options.PowerSwingSteps + 2; k <= i; k++)
-                {
-                    alternating &= steps[k].Sign != steps[k - 1].Sign;
-                }
-
-                if (alternating && steps[i].Ms - first.Ms <= windowMs && first.Ms > armedAfter)
-                {
-                    var asset = hall.Labels.Get("hall") ?? _factory.Site.Name;
-                    alerts.Add(new Alert(AlertNames.PowerSwing, AlertSource.Threshold, asset, At(steps[i].Ms),
-                        F($"{asset} IT power swung by more than {_options.PowerStepWatts / 1e6:0.0} MW {_options.PowerSwingSteps} times within {_options.PowerSwingWindow.TotalMinutes:0} min"))
-                    { Severity = "warning", Series = hall.Labels });
-                    armedAfter = steps[i].Ms + windowMs;
-                }
+                var asset = hall.Labels.Get("hall") ?? _factory.Site.Name;
+                alerts.Add(new Alert(AlertNames.PowerSwing, AlertSource.Threshold, asset, At(at),
+                    F($"{asset} IT power stepped by more than {_options.PowerStepWatts / 1e6:0.0} MW, up and down in turn, {(at - first) / 1000.0:0} s since the first step"))
+                { Severity = "warning", Series = hall.Labels });
             }
         }
 
@@ -290,53 +273,13 @@ public sealed class TelemetryAlerting
         }
     }
 
-    /// <summary>A sensor gone noisy: the median distance of a reading from the midpoint of its neighbours over the last
-    /// <see cref="AlertingOptions.NoiseSamples"/> grows to <see cref="AlertingOptions.NoiseRatio"/> times its level before
-    /// the window (a median, so a real step or a slow swing of the plant does not count; only scatter does).</summary>
     private void Noise(SeriesSamples series, string asset, Window w, List<Alert> alerts)
     {
-        var v = series.Samples.Where(s => double.IsFinite(s.Value)).ToList();
-        var n = _options.NoiseSamples;
-        if (v.Count < 3 * n)
+        foreach (var (at, why) in ReadingScatter.Find(series.Samples, Ms(w.From), _options))
         {
-            return;
+            alerts.Add(new Alert(AlertNames.SensorNoise, AlertSource.Anomaly, asset, At(at), F($"{series.Labels.MetricName}: {why}: the reading scatters"))
+            { Series = series.Labels, Severity = "warning" });
         }
-
-        // Each reading's distance from the midpoint of its neighbours: zero on a ramp (a setpoint change, a warming loop),
-        // one sample on a step, the scatter itself on a noisy reading.
-        var diffs = new double[v.Count - 1];
-        for (var i = 1; i < v.Count - 1; i++)
-        {
-            diffs[i - 1] = Math.Abs(v[i].Value - (0.5 * (v[i - 1].Value + v[i + 1].Value)));
-        }
-
-        diffs[^1] = diffs.Length > 1 ? diffs[^2] : 0;
-
-        var before = v.Count(s => s.TimestampMs <= Ms(w.From)) - 1;
-        var referenceCount = before >= n ? before : 2 * n;
-        var reference = Median(diffs.AsSpan(0, referenceCount));
-        var step = diffs.Where(d => d > 1e-9).DefaultIfEmpty(0.1).Min() * 2;
-        var floor = Math.Max(reference, step);
-        var quietUntil = long.MinValue;
-        for (var i = Math.Max(referenceCount, n); i <= diffs.Length; i++)
-        {
-            var recent = Median(diffs.AsSpan(i - n, n));
-            var at = v[Math.Min(i + 1, v.Count - 1)].TimestampMs;
-            if (recent > _options.NoiseRatio * floor && at > quietUntil)
-            {
-                alerts.Add(new Alert(AlertNames.SensorNoise, AlertSource.Anomaly, asset, At(at),
-                    F($"{series.Labels.MetricName}: readings sit {recent:0.00} from the midpoint of their neighbours (median of {n}), {recent / floor:0} times their usual {floor:0.00}: the reading scatters"))
-                { Series = series.Labels, Severity = "warning" });
-                quietUntil = at + (long)_options.Lookback.TotalMilliseconds;
-            }
-        }
-    }
-
-    private static double Median(ReadOnlySpan<double> values)
-    {
-        var copy = values.ToArray();
-        Array.Sort(copy);
-        return copy.Length == 0 ? 0 : copy[copy.Length / 2];
     }
 
     private async Task EnergyBalanceAsync(Window w, List<Alert> alerts, CancellationToken ct)
@@ -416,7 +359,6 @@ public sealed class TelemetryAlerting
             loads[cdu.Id] = load;
         }
 
-        var sustainMs = (long)_options.ThermalDriftSustain.TotalMilliseconds;
         foreach (var cdu in _factory.Cooling.Cdus)
         {
             if (!perCdu.TryGetValue(cdu.Id, out var own))
@@ -434,6 +376,13 @@ public sealed class TelemetryAlerting
             var relative = new List<Sample>();
             foreach (var (t, x) in own.OrderBy(kv => kv.Key))
             {
+                // Judged against the same peers as its reference: with one of them silent (a supply sensor dropped out)
+                // the median moves for a reason that is not this CDU's.
+                if (peers.Any(p => !p.X.ContainsKey(t)))
+                {
+                    continue;
+                }
+
                 // Only peers carrying a similar load: the rise per kW is not linear in load (idle racks' CPUs and switches).
                 var others = peers.Where(p => p.X.ContainsKey(t) && p.Load.TryGetValue(t, out var l) && ownLoad.TryGetValue(t, out var m) && Math.Abs(l - m) <= _options.PeerLoadShare * m)
                     .Select(p => p.X[t]).Order().ToList();
@@ -443,46 +392,78 @@ public sealed class TelemetryAlerting
                 }
             }
 
-            var reference = relative.Take(30).Select(s => s.Value).Order().ToList();
-            if (reference.Count < 10)
+            var labels = Labels.Metric("aida_cdu_cold_plate_relative_resistance_ratio", ("asset", cdu.Id));
+            foreach (var (at, ratio) in DriftCusum.Find(relative, 30, _options.DriftSigmaFloor, _options.DriftCusumSlack, _options.DriftCusumLimit))
+            {
+                alerts.Add(new Alert(AlertNames.ColdPlateDrift, AlertSource.Anomaly, cdu.Id, At(at),
+                    F($"{cdu.Id}: its racks' GPUs run {ratio - 1:P1} hotter per kW over their coolant than at the start of the window, against the other CDUs of {cdu.Hall} (thermal resistance rising)"))
+                { Severity = "warning", Series = labels });
+            }
+        }
+    }
+
+    /// <summary>The dry coolers' conductance while the economiser runs: heat rejected per kelvin of (facility water return
+    /// - dry bulb) per unit of fan speed. A dry cooler's capacity at a given temperature difference grows with its
+    /// airflow (taken as proportional to fan speed, first order); fan speed follows from fan power by the affinity law
+    /// (power ~ speed^3, against the factory's design fan power). So the weather (the temperature difference) and the
+    /// duty (the fans slowing while the economiser holds the setpoint with margin) cancel, and fouling, which lowers the
+    /// conductance at any airflow, is left; a one-sided CUSUM (<see cref="DriftCusum"/>) on its inverse finds it.</summary>
+    private async Task EconomiserAsync(Window w, List<Alert> alerts, CancellationToken ct)
+    {
+        var design = _factory.Cooling.DryCoolers.Sum(d => d.FanPowerWatts);
+        var capacity = _factory.Cooling.DryCoolers.Sum(d => d.CapacityWatts);
+        if (design <= 0 || capacity <= 0)
+        {
+            return;
+        }
+
+        var step = TimeSpan.FromMinutes(1);
+        async Task<Dictionary<long, double>> One(string promql)
+        {
+            var r = await _query.QueryRangeAsync(promql, w.ReadFrom, w.To, step, ct);
+            var map = new Dictionary<long, double>();
+            foreach (var x in r.Series.Count == 1 ? r.Series[0].Samples : [])
+            {
+                if (double.IsFinite(x.Value))
+                {
+                    map[x.TimestampMs] = x.Value;
+                }
+            }
+
+            return map;
+        }
+
+        var heat = await One("sum(avg_over_time(aida_economiser_heat_watts[5m]))");
+        var fans = await One("sum(avg_over_time(aida_dry_cooler_fan_power_watts[5m]))");
+        var water = await One("avg(avg_over_time(aida_facility_water_return_celsius[5m]))");
+        var air = await One("avg(avg_over_time(aida_ambient_dry_bulb_celsius[5m]))");
+        var enabled = await One("min(min_over_time(aida_economiser_enabled[5m]))");
+        var resistance = new List<Sample>();
+        foreach (var (t, q) in heat.OrderBy(kv => kv.Key))
+        {
+            if (enabled.GetValueOrDefault(t) < 0.5 || !fans.TryGetValue(t, out var p) || !water.TryGetValue(t, out var tw) || !air.TryGetValue(t, out var ta))
             {
                 continue;
             }
 
-            var level = reference[reference.Count / 2];
-            var labels = Labels.Metric("aida_cdu_cold_plate_relative_resistance_ratio", ("asset", cdu.Id));
-            Add(alerts, labels, AlertNames.ColdPlateDrift, "warning",
-                ThresholdCrossings.Find(relative.Skip(30).ToList(), (_, v) => v > level * (1 + _options.ThermalDriftShare), sustainMs), relative,
-                v => F($"{cdu.Id}: its racks' GPUs run {(v / level) - 1:P1} hotter per kW over their coolant than the other CDUs' of {cdu.Hall} (thermal resistance rising)"));
-        }
-    }
+            // Too little heat, airflow or temperature difference to measure a conductance by.
+            var speed = Math.Cbrt(p / design);
+            if (q <= 0.02 * capacity || speed < 0.1 || tw - ta < 2)
+            {
+                continue;
+            }
 
-    /// <summary>Heat the economiser rejects per kelvin of (facility water return - dry bulb), while it is enabled: a
-    /// fouling dry cooler rejects less at the same temperature difference.</summary>
-    private async Task EconomiserAsync(Window w, List<Alert> alerts, CancellationToken ct)
-    {
-        var step = TimeSpan.FromMinutes(1);
-        var q = await _query.QueryRangeAsync(
-            "avg_over_time(aida_economiser_heat_watts[10m]) / on() (avg_over_time(aida_facility_water_return_celsius[10m]) - on() avg_over_time(aida_ambient_dry_bulb_celsius[10m])) and on() (min_over_time(aida_economiser_enabled[10m]) > 0)",
-            w.ReadFrom, w.To, step, ct);
-        if (q.Series.Count == 0)
-        {
-            return;
+            resistance.Add(new Sample(t, speed * (tw - ta) / q));
         }
 
-        var g = q.Series[0].Samples.Where(s => double.IsFinite(s.Value) && s.Value > 0).ToList();
-        var reference = g.Take(30).Select(s => s.Value).Order().ToList();
-        if (reference.Count < 10)
-        {
-            return;
-        }
-
-        var level = reference[reference.Count / 2];
         var asset = _factory.Cooling.DryCoolers.FirstOrDefault(d => !d.Standby)?.Id ?? "facility-water";
         var labels = Labels.Metric("aida_economiser_conductance_watts_per_kelvin", ("asset", asset));
-        Add(alerts, labels, AlertNames.EconomiserDegraded, "warning",
-            ThresholdCrossings.Find(g.Skip(30).ToList(), (_, v) => v < level * _options.EconomiserConductanceShare, (long)_options.ThermalDriftSustain.TotalMilliseconds), g,
-            v => F($"the economiser rejects {v / 1e3:0} kW per K of return over dry bulb, {1 - (v / level):P0} less than at the start of the window (dry coolers fouling)"));
+        foreach (var (at, ratio) in DriftCusum.Find(resistance, 30, _options.DriftSigmaFloor, _options.DriftCusumSlack, _options.DriftCusumLimit))
+        {
+            alerts.Add(new Alert(AlertNames.EconomiserDegraded, AlertSource.Anomaly, asset, At(at),
+                F($"the dry coolers reject {1 - (1 / ratio):P1} less heat per kelvin of return over dry bulb, at the same fan speed, than at the start of the window (fouling)"))
+            { Severity = "warning", Series = labels });
+        }
     }
 
     private async Task<Dictionary<string, Dictionary<long, double>>> RangeByAsync(string promql, string label, Window w, TimeSpan step, CancellationToken ct)

@@ -142,7 +142,7 @@ public sealed class RootCauseAnalyzer
     /// when it does not, pumps when flow is gone too.</summary>
     private static void SupplyOffSetpoint(List<Alert> alerts, CandidateBoard board, Func<Alert, double> early)
     {
-        foreach (var a in alerts.Where(a => a.Name == AlertNames.CduSupplyOffSetpoint))
+        foreach (var a in alerts.Where(a => a.Name is AlertNames.CduSupplyOffSetpoint or AlertNames.CduValveUnresponsive))
         {
             var pumps = alerts.Any(x => x.Asset == a.Asset && (x.Name == AlertNames.CduPumpFault || x.Name == AlertNames.CduFlowLow));
             // Who moved first: a drifting supply sensor breaks the balance before its reading leaves the setpoint band; a
@@ -158,6 +158,11 @@ public sealed class RootCauseAnalyzer
             {
                 board.Add(a.Asset, Kind(FaultKind.SensorDrift), 0.8 + early(a), Say(a, "supply reads off setpoint but the energy balance does not close and no GPU heats: the supply sensor is drifting"));
                 board.Add(a.Asset, Kind(FaultKind.ValveStuck), 0.35, Say(a, "supply off setpoint"));
+            }
+            else if (a.Name == AlertNames.CduValveUnresponsive)
+            {
+                board.Add(a.Asset, Kind(FaultKind.ValveStuck), 0.9 + early(a), Say(a, "supply left its setpoint while the valve, short of its limits, did not move"));
+                board.Add(a.Asset, Kind(FaultKind.ActuatorFailure), 0.3, Say(a, "setpoint not followed"));
             }
             else
             {
@@ -180,7 +185,7 @@ public sealed class RootCauseAnalyzer
             }
 
             var stuck = alerts.Any(x => x.Asset == a.Asset && x.Name == AlertNames.SensorStuck);
-            var supplyFirst = alerts.Any(x => x.Asset == a.Asset && x.Name == AlertNames.CduSupplyOffSetpoint && x.At < a.At);
+            var supplyFirst = alerts.Any(x => x.Asset == a.Asset && x.Name is AlertNames.CduSupplyOffSetpoint or AlertNames.CduValveUnresponsive && x.At < a.At);
             if (supplyFirst && !stuck)
             {
                 // The supply left its band before the balance broke: the balance follows a plant change (see above).

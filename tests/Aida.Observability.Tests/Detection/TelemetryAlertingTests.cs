@@ -38,6 +38,21 @@ public sealed class TelemetryAlertingTests
     }
 
     [Fact]
+    public async Task DryCoolersFouling_AreFoundByTheirConductancePerFanSpeed_WithinTheHour_AndNotBefore()
+    {
+        // March, the digital operator: the economiser holds the setpoint, its fans slowing, so heat per kelvin alone would
+        // not show the fouling.
+        var run = TwinTelemetry.Of("faults/dry-cooler-fouling", TimeSpan.FromHours(2.5), Aida.Twin.Simulation.OperatingMode.Digital);
+        var onset = run.Start + TimeSpan.FromHours(1);
+
+        var alerts = await new TelemetryAlerting(run.Query, run.Factory).DetectAsync(run.Start + TimeSpan.FromMinutes(30), run.End);
+
+        var first = alerts.First(a => a.Name == AlertNames.EconomiserDegraded);
+        Assert.InRange(first.At - onset, TimeSpan.Zero, TimeSpan.FromHours(1));
+        Assert.DoesNotContain(alerts, a => a.At < onset);
+    }
+
+    [Fact]
     public async Task FaultFreeRun_RaisesNoAlert()
     {
         var run = TwinTelemetry.Of("reference", TimeSpan.FromHours(2));

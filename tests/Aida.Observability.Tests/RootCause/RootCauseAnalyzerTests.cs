@@ -80,6 +80,19 @@ public sealed class RootCauseAnalyzerTests
     }
 
     [Fact]
+    public void ValveThatDoesNotFollow_IsAStuckValve_UnlessItsPumpsFailed()
+    {
+        var valve = Analyze(
+            A(AlertNames.CduValveUnresponsive, "cdu-h1-b", 0, "aida_cdu_supply_celsius"),
+            A(AlertNames.CduSupplyOffSetpoint, "cdu-h1-b", 150, "aida_cdu_supply_celsius"));
+        var pumps = Analyze(A(AlertNames.CduPumpFault, "cdu-h1-a", 0), A(AlertNames.CduValveUnresponsive, "cdu-h1-a", 30, "aida_cdu_supply_celsius"));
+
+        Assert.Equal(("cdu-h1-b", "valve-stuck"), (valve.Top!.Asset, valve.Top.FaultKind));
+        Assert.Contains(valve.Ranked, c => c.FaultKind == "actuator-failure");
+        Assert.Equal(("cdu-h1-a", "cdu-pump-failure"), (pumps.Top!.Asset, pumps.Top.FaultKind));
+    }
+
+    [Fact]
     public void GeneratorThatDidNotStart_OutranksTheOutageThatCalledOnIt()
     {
         var finding = Analyze(

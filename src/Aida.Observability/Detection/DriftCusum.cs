@@ -1,0 +1,57 @@
+using Aida.Telemetry.Series;
+
+namespace Aida.Observability.Detection;
+
+/// <summary>A one-sided CUSUM (Page, 1954) on a ratio that should hold near its reference level: finds a slow upward drift
+/// (a fouling cold plate) sooner than a fixed threshold, because it adds up a small excess over many samples.</summary>
+/// <remarks>The reference level is the median of the first <c>referenceCount</c> finite samples and the scale
+/// <c>sigma</c> their median absolute deviation x 1.4826, but never under <c>floor</c>: the reference spans minutes, the
+/// ratio wanders over hours. Each later sample adds its relative excess (value / level - 1) less <c>slack</c> x sigma to
+/// the sum, which never goes below zero; the sum passing <c>limit</c> x sigma fires, and the check starts again from zero
+/// once a sample is back within the slack (a drift that persists fires once). Non-finite samples are skipped (a gap neither adds nor resets); with fewer than
+/// <c>referenceCount</c> finite samples nothing is judged.</remarks>
+internal static class DriftCusum
+{
+    /// <summary>Each firing: when, and the value relative to the reference level then (1.012 = 1.2 % above).</summary>
+    public static List<(long AtMs, double Relative)> Find(IReadOnlyList<Sample> samples, int referenceCount, double floor, double slack, double limit)
+    {
+        var found = new List<(long, double)>();
+        var finite = samples.Where(s => double.IsFinite(s.Value)).ToList();
+        if (finite.Count < referenceCount || referenceCount < 1)
+        {
+            return found;
+        }
+
+        var reference = finite.Take(referenceCount).Select(s => s.Value).Order().ToList();
+        var level = reference[reference.Count / 2];
+        if (!(level > 0))
+        {
+            return found;
+        }
+
+        var deviations = reference.Select(v => Math.Abs((v / level) - 1)).Order().ToList();
+        var sigma = Math.Max(floor, 1.4826 * deviations[deviations.Count / 2]);
+        var sum = 0.0;
+        var armed = true;
+        foreach (var s in finite.Skip(referenceCount))
+        {
+            var relative = s.Value / level;
+            var excess = relative - 1 - (slack * sigma);
+            if (!armed)
+            {
+                armed = excess <= 0;
+                continue;
+            }
+
+            sum = Math.Max(0, sum + excess);
+            if (sum > limit * sigma)
+            {
+                found.Add((s.TimestampMs, relative));
+                armed = false;
+                sum = 0;
+            }
+        }
+
+        return found;
+    }
+}

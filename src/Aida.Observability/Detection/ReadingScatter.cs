@@ -1,0 +1,99 @@
+using System.Globalization;
+using Aida.Telemetry.Series;
+
+namespace Aida.Observability.Detection;
+
+/// <summary>A sensor gone noisy: its readings scatter around the plant's value far more than they did.</summary>
+/// <remarks>
+/// Each reading's distance from the midpoint of its neighbours is zero on a ramp (a setpoint change, a warming loop),
+/// large on one or two readings at a step, and the scatter itself on a noisy reading. Its usual level is the median
+/// distance before <c>referenceUntilMs</c> (or over the first 2 x <see cref="AlertingOptions.NoiseSamples"/> readings when
+/// fewer came before), and at least twice the smallest non-zero distance (the reading's quantum). Two tests, either fires:
+/// <list type="bullet">
+/// <item>the median distance over the last <see cref="AlertingOptions.NoiseSamples"/> readings above
+/// <see cref="AlertingOptions.NoiseRatio"/> times the usual level: moderate noise, judged over 2 min;</item>
+/// <item><see cref="AlertingOptions.NoiseBurstCount"/> of the last <see cref="AlertingOptions.NoiseBurstSamples"/> distances
+/// above <see cref="AlertingOptions.NoiseBurstRatio"/> times the usual level: gross scatter, judged within a minute.</item>
+/// </list>
+/// Non-finite samples are dropped first; a series with fewer than 3 x <see cref="AlertingOptions.NoiseSamples"/> finite
+/// readings is not judged. After an alert the series is quiet for <see cref="AlertingOptions.Lookback"/>.
+/// </remarks>
+internal static class ReadingScatter
+{
+    /// <summary>When each alert fires (the time of the reading that completed the evidence) and why.</summary>
+    public static List<(long AtMs, string Why)> Find(IReadOnlyList<Sample> samples, long referenceUntilMs, AlertingOptions o)
+    {
+        var found = new List<(long, string)>();
+        var v = samples.Where(s => double.IsFinite(s.Value)).ToList();
+        var n = o.NoiseSamples;
+        if (v.Count < 3 * n)
+        {
+            return found;
+        }
+
+        // diffs[i - 1] belongs to reading i and is known once reading i + 1 is.
+        var diffs = new double[v.Count - 1];
+        for (var i = 1; i < v.Count - 1; i++)
+        {
+            diffs[i - 1] = Math.Abs(v[i].Value - (0.5 * (v[i - 1].Value + v[i + 1].Value)));
+        }
+
+        diffs[^1] = diffs.Length > 1 ? diffs[^2] : 0;
+
+        var before = v.Count(s => s.TimestampMs <= referenceUntilMs) - 1;
+        var referenceCount = before >= n ? before : 2 * n;
+        var reference = Median(diffs.AsSpan(0, referenceCount));
+        var quantum = diffs.Where(d => d > 1e-9).DefaultIfEmpty(0.1).Min() * 2;
+        var floor = Math.Max(reference, quantum);
+        var quietUntil = long.MinValue;
+        var burst = o.NoiseBurstSamples;
+        for (var i = Math.Max(referenceCount, Math.Min(n, burst)); i <= diffs.Length; i++)
+        {
+            var at = v[Math.Min(i + 1, v.Count - 1)].TimestampMs;
+            if (at <= quietUntil)
+            {
+                continue;
+            }
+
+            var recent = i >= n ? Median(diffs.AsSpan(i - n, n)) : 0;
+            var wild = i >= burst ? Count(diffs.AsSpan(i - burst, burst), o.NoiseBurstRatio * floor) : 0;
+            string? why = null;
+            if (recent > o.NoiseRatio * floor)
+            {
+                why = F($"readings sit {recent:0.00} from the midpoint of their neighbours (median of {n}), {recent / floor:0} times their usual {floor:0.00}");
+            }
+            else if (wild >= o.NoiseBurstCount)
+            {
+                why = F($"{wild} of the last {burst} readings sit more than {o.NoiseBurstRatio * floor:0.00} ({o.NoiseBurstRatio:0} times their usual {floor:0.00}) from the midpoint of their neighbours");
+            }
+
+            if (why is not null)
+            {
+                found.Add((at, why));
+                quietUntil = at + (long)o.Lookback.TotalMilliseconds;
+            }
+        }
+
+        return found;
+    }
+
+    private static int Count(ReadOnlySpan<double> values, double above)
+    {
+        var n = 0;
+        foreach (var x in values)
+        {
+            n += x > above ? 1 : 0;
+        }
+
+        return n;
+    }
+
+    private static double Median(ReadOnlySpan<double> values)
+    {
+        var copy = values.ToArray();
+        Array.Sort(copy);
+        return copy.Length == 0 ? 0 : copy[copy.Length / 2];
+    }
+
+    private static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
