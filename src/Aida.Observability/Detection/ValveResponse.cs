@@ -14,7 +14,9 @@ namespace Aida.Observability.Detection;
 /// before by the departure (default 0.5 K: 5 times the 0.1 K accuracy of a CDU's RTD, and a median, so
 /// one noisy reading cannot fire it). A drifting supply sensor (2 K/h moves 0.1 K in 3 min) is not abrupt.</item>
 /// <item>Against the highest setpoint of the last 5 min: a setpoint lowered by the operator leaves the supply
-/// above it for a loop time constant (1-2 min), which is not a fault.</item>
+/// above it for a loop time constant (1-2 min), which is not a fault. A supply below its setpoint counts as on it (an
+/// error of 0) in the reference, so a supply that followed a lowered setpoint does not depart when the higher one's five
+/// minutes end.</item>
 /// <item>Valve held within 1.5 % (a reading's 1 % quantum) and more than 2 % from either limit, from the first sample
 /// of the departure: a valve at full open (facility water too warm, a chiller lost) cannot do more.</item>
 /// </list>
@@ -76,7 +78,11 @@ internal static class ValveResponse
                 continue;
             }
 
-            var before = Median([.. reference]);
+            // A supply below its setpoint counts as on it. After a setpoint is lowered the supply follows it within
+            // minutes, below the higher setpoint still judged against; when that one's five minutes end, the errors
+            // jump from -1 K to 0 with the supply on its new setpoint (the agent's optimiser lowered setpoints in a
+            // live run and every CDU it moved fired: ValveResponseTests).
+            var before = Math.Max(0, Median([.. reference]));
             if (now - before <= departureCelsius)
             {
                 // Re-arms once the supply is back within half the departure of where it stood.

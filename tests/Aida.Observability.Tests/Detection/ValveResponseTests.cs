@@ -57,6 +57,18 @@ public sealed class ValveResponseTests
     }
 
     [Fact]
+    public void SetpointLoweredAndReached_IsNoDeparture_WhenTheFiveMinutesOfTheHigherOneEnd()
+    {
+        // Regression (a live agent run): the optimiser lowers a CDU setpoint by 1 K; the supply follows it within two
+        // minutes, the valve back where it was. Five minutes on, the setpoint judged against drops from the old one to
+        // the new: the supply, 1 K below the old, is on the new one. That is no departure (it fired as one).
+        var setpoint = Series(200, i => i < 100 ? 30 : 29);
+        var supply = Celsius(200, i => (i < 100 ? 30 : 29 + Math.Exp(-(i - 100) * 10.0 / 30)) + Scatter(i));
+
+        Assert.Empty(ValveResponse.Find(supply, setpoint, Constant(0.68, 200)));
+    }
+
+    [Fact]
     public void SetpointLoweredByTheOperator_IsJudgedAgainstTheHigherOneForFiveMinutes()
     {
         // Setpoint 33 -> 30 at sample 120; the supply follows it down with the loop's lag and the valve steps open then holds.
