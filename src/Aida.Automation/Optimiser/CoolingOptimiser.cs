@@ -27,6 +27,9 @@ public sealed class CoolingOptimiser
     // Tie-break against needless moves: 1 kW per unit of normalised move, below the model's resolution of power.
     private const double MoveMw = 1e-3;
 
+    // Resolution of the per-hall fan search: 0.02 of full speed, a tenth of the smallest trim step the plans make.
+    private const double FanGrid = 0.02;
+
     private readonly Factory _factory;
     private readonly SafetyEnvelopeSpec? _spec;
     private readonly CoolingOptimiserOptions _options;
@@ -101,23 +104,125 @@ public sealed class CoolingOptimiser
         var peak = _points.Read(plant, observe: false);
         _peaks.RaiseToPeak(peak);
         var gpuOffset = Offset(Max(s.CduMaxGpu), now0.MaxGpu);
-        var inletOffset = Offset(Max(s.HallMaxInlet), now0.MaxInlet);
         var cduOffset = Offset(Max(s.CduSupply), now0.MaxCduSupply);
 
+        double sp = o.SetpointStepCelsius, sv = o.SpeedStep;
         // Standby CRAHs: at the same airflow, n fans at speed f/n' draw n f³: more running units at lower speed save
         // power (affinity laws), and a unit more is a move toward safety. Started when trimming is allowed.
-        var crahs = trim ? _factory.Cooling.Crahs.Select((_, i) => i).Count(i => !s.CrahFault[i]) : u0.Crahs;
-        crahs = Math.Max(crahs, u0.Crahs);
+        var halls = u0.HallFans.Length;
+        var hallCrahs = (int[])u0.HallCrahs.Clone();
+        if (trim)
+        {
+            Array.Clear(hallCrahs);
+            for (var i = 0; i < _factory.Cooling.Crahs.Count; i++)
+            {
+                if (!s.CrahFault[i] && _points.CrahHall[i] is var h and >= 0)
+                {
+                    hallCrahs[h]++;
+                }
+            }
+
+            for (var h = 0; h < halls; h++)
+            {
+                hallCrahs[h] = Math.Max(hallCrahs[h], u0.HallCrahs[h]);
+            }
+        }
+
         var economiser = u0.Economiser || staging;
 
-        double Charge(CoolingPrediction p, out double violation)
+        // Offsets per hall: each hall's own under-prediction, since its racks' position offsets are its own.
+        var hallOffset = new double[halls];
+        for (var h = 0; h < halls; h++)
         {
-            violation = Math.Max(0, p.MaxGpu + gpuOffset - gpuLimit) + Math.Max(0, p.MaxInlet + inletOffset - inletLimit)
+            hallOffset[h] = Offset(s.HallMaxInlet[h], model.HallInlet(s, u0, h, u0.HallFans[h]));
+        }
+
+        double InletExcess(CoolingSettings u)
+        {
+            var worst = double.NegativeInfinity;
+            for (var h = 0; h < halls; h++)
+            {
+                worst = Math.Max(worst, model.HallInlet(peak, u, h, u.HallFans[h]) + hallOffset[h]);
+            }
+
+            return worst - inletLimit;
+        }
+
+        double Charge(CoolingPrediction p, CoolingSettings u, out double violation)
+        {
+            violation = Math.Max(0, p.MaxGpu + gpuOffset - gpuLimit) + Math.Max(0, InletExcess(u))
                 + Math.Max(0, p.MaxCduSupply + cduOffset - cduLimit);
             return p.FacilityMw + (ViolationMwPerKelvin * violation);
         }
 
-        double sp = o.SetpointStepCelsius, sv = o.SpeedStep;
+        // Each hall's fans: the slowest speed within one step of where they are that supplies the racks' air demand at
+        // the recent peak load with AirflowExcess to spare and whose predicted hottest inlet (with the hall's offset)
+        // stays under the limit: fan power only rises with speed and the inlet only falls, so the slowest safe speed is
+        // the hall's best. Recirculation is never planned: bought with colder water it costs more chiller power than it
+        // saves in fans, and the inlet then moves 15 K per unit of shortfall with every load step (the first run of
+        // per-hall fans, which traded them, touched 27.3 °C). Trims move at most SpeedStep a plan, moves toward safety
+        // up to SpeedStepTowardSafety; blind, the fans go back toward full speed.
+        double[] SolveFans(CoolingSettings u, double[] from)
+        {
+            var fans = new double[halls];
+            for (var h = 0; h < halls; h++)
+            {
+                var f0 = double.IsFinite(from[h]) ? from[h] : _bounds.FanHi;
+                var lo = Math.Max(_bounds.FanLo, f0 - (trim ? o.SpeedStep : 0));
+                var hi = Math.Min(_bounds.FanHi, Math.Max(f0, lo) + o.SpeedStepTowardSafety);
+                lo = Math.Min(lo, hi);
+                if (blind)
+                {
+                    fans[h] = hi;
+                    continue;
+                }
+
+                fans[h] = hi;
+                var floor = model.FanForAirDemand(peak.HallRackPowerMw[h], u.HallCrahs[h], o.AirflowExcess);
+                for (var f = Math.Max(lo, Math.Min(floor, hi)); f < hi; f += FanGrid)
+                {
+                    if (model.HallInlet(peak, u, h, f) + hallOffset[h] <= inletLimit)
+                    {
+                        fans[h] = f;
+                        break;
+                    }
+                }
+            }
+
+            return fans;
+        }
+
+        double FanMoves(double[] a, double[] b)
+        {
+            var m = 0.0;
+            for (var h = 0; h < halls; h++)
+            {
+                m += Math.Abs(a[h] - b[h]) / o.SpeedStep;
+            }
+
+            return m;
+        }
+
+        // The CDU setpoint costs nothing in the model (the heat reaches the facility water whatever it is) and a colder
+        // one leaves more GPU headroom for trimming the CDU pumps: it comes down toward the warmest supply every CDU can
+        // reach with its valve open, plus a control margin, within the envelope's cap, and is never raised by the
+        // search (a move toward safety only; when the water warms past it, the CDUs run with their valves open and the
+        // model's supply is the reachable one). The first run raised it after the reachable supply as well, and the
+        // approach it learnt from the lag of its own lowering walked it up to 31.6 °C.
+        double CduTarget(CoolingSettings u, double from)
+        {
+            var target = Math.Clamp(model.CduReachable(peak, u) + o.CduControlMarginCelsius, _bounds.CduLo, cduCap);
+            if (!double.IsFinite(from))
+            {
+                return target;
+            }
+
+            // Above a cap that has come down, the target is the cap; the writes close the gap one envelope step at a
+            // time (AddMoves).
+            var upper = Math.Min(from, cduCap);
+            return Math.Clamp(target, Math.Min(from - (2 * sp), upper), upper);
+        }
+
         ReadOnlySpan<double> waterMoves = [-2 * sp, -sp, 0, sp, 2 * sp];
         ReadOnlySpan<double> unit = [-1, 0, 1];
         var best = (Cost: double.PositiveInfinity, U: u0, P: now0, Violation: 0.0);
@@ -128,85 +233,76 @@ public sealed class CoolingOptimiser
                 continue;
             }
 
-            foreach (var dc in unit)
+            foreach (var da in unit)
             {
-                if (!Allowed(u0.CduSupply, dc * sp, _bounds.CduLo, cduCap, raise))
+                if (!Allowed(u0.CrahSupply, da * sp, _bounds.CrahLo, _bounds.CrahHi, raise))
                 {
                     continue;
                 }
 
-                foreach (var da in unit)
+                foreach (var dp in unit)
                 {
-                    if (!Allowed(u0.CrahSupply, da * sp, _bounds.CrahLo, _bounds.CrahHi, raise))
+                    if (!Allowed(-u0.CduPump, -dp * sv, -_bounds.PumpHi, -_bounds.PumpLo, trim))
                     {
                         continue;
                     }
 
-                    foreach (var dp in unit)
+                    foreach (var dq in unit)
                     {
-                        if (!Allowed(-u0.CduPump, -dp * sv, -_bounds.PumpHi, -_bounds.PumpLo, trim))
+                        if (!Allowed(-u0.FacilityPump, -dq * sv, -_bounds.FwPumpHi, -_bounds.FwPumpLo, trim))
                         {
                             continue;
                         }
 
-                        foreach (var df in unit)
+                        // Two continuations of the first move over the horizon: hold it, or keep ramping at the same
+                        // rate (the fans and the CDU setpoint re-solved at each step from the step before); the
+                        // candidate costs the cheaper one (each step charged its violations).
+                        CoolingSettings At(CoolingSettings prev, int k)
                         {
-                            if (!Allowed(-u0.CrahFan, -df * sv, -_bounds.FanHi, -_bounds.FanLo, trim))
-                            {
-                                continue;
-                            }
+                            var u = new CoolingSettings(
+                                Ramp(u0.FacilityWater, dw, k, _bounds.WaterLo, waterCap),
+                                prev.CduSupply,
+                                Ramp(u0.CrahSupply, da * sp, k, _bounds.CrahLo, _bounds.CrahHi),
+                                Ramp(u0.CduPump, dp * sv, k, _bounds.PumpLo, _bounds.PumpHi),
+                                prev.HallFans,
+                                Ramp(u0.FacilityPump, dq * sv, k, _bounds.FwPumpLo, _bounds.FwPumpHi),
+                                economiser,
+                                hallCrahs);
+                            u = u with { CduSupply = CduTarget(u, prev.CduSupply) };
+                            return u with { HallFans = SolveFans(u, prev.HallFans) };
+                        }
 
-                            foreach (var dq in unit)
-                            {
-                                if (!Allowed(-u0.FacilityPump, -dq * sv, -_bounds.FwPumpHi, -_bounds.FwPumpLo, trim))
-                                {
-                                    continue;
-                                }
+                        var first = At(u0, 1);
+                        var firstPrediction = model.Predict(s, first, peak);
+                        var held = Charge(firstPrediction, first, out var violation) * o.HorizonSteps;
+                        var ramped = Charge(firstPrediction, first, out _);
+                        var rampViolation = violation;
+                        var step = first;
+                        for (var k = 2; k <= o.HorizonSteps && ramped < held; k++)
+                        {
+                            step = At(step, k);
+                            ramped += Charge(model.Predict(s, step, peak), step, out var v);
+                            rampViolation += v;
+                        }
 
-                                // Two continuations of the first move over the horizon: hold it, or keep ramping at the
-                                // same rate; the candidate costs the cheaper one (each step charged its violations).
-                                CoolingSettings At(CoolingSettings u, int k) => new(
-                                    Ramp(u.FacilityWater, dw, k, _bounds.WaterLo, waterCap),
-                                    Ramp(u.CduSupply, dc * sp, k, _bounds.CduLo, cduCap),
-                                    Ramp(u.CrahSupply, da * sp, k, _bounds.CrahLo, _bounds.CrahHi),
-                                    Ramp(u.CduPump, dp * sv, k, _bounds.PumpLo, _bounds.PumpHi),
-                                    Ramp(u.CrahFan, df * sv, k, _bounds.FanLo, _bounds.FanHi),
-                                    Ramp(u.FacilityPump, dq * sv, k, _bounds.FwPumpLo, _bounds.FwPumpHi),
-                                    economiser,
-                                    crahs);
+                        var cost = Math.Min(held, ramped);
+                        if (blind)
+                        {
+                            // Unable to see the racks: restore full pumps and fans (the design state) as fast as the
+                            // steps allow, whatever the power.
+                            cost = -(dp + dq);
+                        }
 
-                                var first = At(u0, 1);
-                                var firstPrediction = model.Predict(s, first, peak);
-                                var held = Charge(firstPrediction, out var violation) * o.HorizonSteps;
-                                var ramped = Charge(firstPrediction, out _);
-                                var rampViolation = violation;
-                                for (var k = 2; k <= o.HorizonSteps && ramped < held; k++)
-                                {
-                                    ramped += Charge(model.Predict(s, At(u0, k), peak), out var v);
-                                    rampViolation += v;
-                                }
-
-                                var cost = Math.Min(held, ramped);
-                                if (blind)
-                                {
-                                    // Unable to see the racks: restore full pumps and fans (the design state) as fast
-                                    // as the steps allow, whatever the power.
-                                    cost = -(dp + df + dq);
-                                }
-
-                                violation = ramped < held ? rampViolation : violation * o.HorizonSteps;
-                                cost += MoveMw * (Math.Abs(dw / sp) + Math.Abs(dc) + Math.Abs(da) + Math.Abs(dp) + Math.Abs(df) + Math.Abs(dq));
-                                if (cost < best.Cost)
-                                {
-                                    best = (cost, first, firstPrediction, violation);
-                                }
-                            }
+                        violation = ramped < held ? rampViolation : violation * o.HorizonSteps;
+                        cost += MoveMw * (Math.Abs(dw / sp) + Math.Abs(da) + Math.Abs(dp) + Math.Abs(dq) + FanMoves(first.HallFans, u0.HallFans));
+                        if (cost < best.Cost)
+                        {
+                            best = (cost, first, firstPrediction, violation);
                         }
                     }
                 }
             }
         }
-
         var chosen = best.U;
         var moves = new List<OptimiserMove>();
         var why = best.Violation > 0 ? "predicted limits reached: back toward safety" : "cheapest safe ramp over the horizon";
@@ -214,9 +310,9 @@ public sealed class CoolingOptimiser
         StageChillers(moves, s, chosen, staging);
         var towardSafety = !expand || moves.TrueForAll(IsTowardSafety);
         var reason = string.Create(CultureInfo.InvariantCulture,
-            $"{envelope.Regime}{(blind ? " (readings missing or stuck: no move toward efficiency)" : "")}: {why}; water {chosen.FacilityWater:0.0} °C, CDU {chosen.CduSupply:0.0} °C, CRAH {chosen.CrahSupply:0.0} °C, pumps {chosen.CduPump:0.00}, fans {chosen.CrahFan:0.00} x{chosen.Crahs}, facility pumps {chosen.FacilityPump:0.00}; GPU ≤ {gpuLimit:0.0} °C, inlet ≤ {inletLimit:0.0} °C");
+            $"{envelope.Regime}{(blind ? " (readings missing or stuck: no move toward efficiency)" : "")}: {why}; water {chosen.FacilityWater:0.0} °C, CDU {chosen.CduSupply:0.0} °C, CRAH {chosen.CrahSupply:0.0} °C, pumps {chosen.CduPump:0.00}, fans {string.Join('/', chosen.HallFans.Select(f => f.ToString("0.00", CultureInfo.InvariantCulture)))} x{chosen.Crahs}, facility pumps {chosen.FacilityPump:0.00}; GPU ≤ {gpuLimit:0.0} °C, inlet ≤ {inletLimit:0.0} °C");
         var pred = best.P;
-        return new OptimiserPlan(now, moves, pred.FacilityMw * 1e6, pred.OverheadMw * 1e6, pred.MaxGpu + gpuOffset, pred.MaxInlet + inletOffset, pred.FacilityWaterSupply, towardSafety, reason);
+        return new OptimiserPlan(now, moves, pred.FacilityMw * 1e6, pred.OverheadMw * 1e6, pred.MaxGpu + gpuOffset, InletExcess(chosen) + inletLimit, pred.FacilityWaterSupply, towardSafety, reason);
     }
 
     /// <summary>Writes the plan's moves through <paramref name="guarded"/> (the <see cref="GuardedPlant"/>); an accepted
@@ -304,16 +400,21 @@ public sealed class CoolingOptimiser
         }
     }
 
-    /// <summary>The plant-wide settings in force, judged conservatively from the last accepted values: the warmest
-    /// setpoint and the slowest pump or fan of each group.</summary>
+    /// <summary>The settings in force, judged conservatively from the last accepted values: the warmest setpoint and the
+    /// slowest pump of each group, and per hall the slowest fan of its running CRAHs (of all its CRAHs when none runs).</summary>
     private CoolingSettings Current(CoolingSnapshot s)
     {
         var c = _factory.Cooling;
         double Group(IEnumerable<string> names, bool warmest) => names.Select(n => _accepted.GetValueOrDefault(n, double.NaN)).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Aggregate(warmest ? Math.Max : Math.Min);
-        var running = 0;
-        for (var i = 0; i < c.Crahs.Count; i++)
+        var halls = _factory.Halls.Count;
+        var running = new int[halls];
+        var fans = new double[halls];
+        for (var h = 0; h < halls; h++)
         {
-            running += s.CrahRunning[i] || _accepted.GetValueOrDefault(c.Crahs[i].Id + "/enable") >= 0.5 ? 1 : 0;
+            var inHall = Enumerable.Range(0, c.Crahs.Count).Where(i => _points!.CrahHall[i] == h).ToList();
+            var on = inHall.Where(i => IsRunning(s, i)).ToList();
+            running[h] = on.Count;
+            fans[h] = Group((on.Count > 0 ? on : inHall).Select(i => c.Crahs[i].Id + "/fan_speed"), warmest: false);
         }
 
         return new CoolingSettings(
@@ -321,10 +422,10 @@ public sealed class CoolingOptimiser
             Group(c.Cdus.Select(u => u.Id + "/supply_setpoint"), warmest: true),
             Group(c.Crahs.Select(u => u.Id + "/supply_setpoint"), warmest: true),
             Group(c.Cdus.Select(u => u.Id + "/pump_speed"), warmest: false),
-            Group(c.Crahs.Select(u => u.Id + "/fan_speed"), warmest: false),
+            fans,
             _accepted["facility-water/pump_speed"],
             _accepted["economiser/enable"] >= 0.5,
-            Math.Max(1, running));
+            running);
     }
 
     private void AddMoves(List<OptimiserMove> moves, CoolingSettings u, CoolingSnapshot s, string why)
@@ -369,13 +470,19 @@ public sealed class CoolingOptimiser
                 continue;
             }
 
-            if (!s.CrahRunning[i] && _accepted.GetValueOrDefault(id + "/enable") < 0.5 && CountRunning(s) < u.Crahs)
+            var hall = _points!.CrahHall[i];
+            if (hall < 0)
+            {
+                continue;
+            }
+
+            if (!IsRunning(s, i) && CountRunning(s, hall) < u.HallCrahs[hall])
             {
                 Move(id + "/enable", 1, "standby CRAH on: the same airflow from more fans at lower speed (fan power ~ speed³)");
             }
 
             Move(id + "/supply_setpoint", Math.Clamp(u.CrahSupply, _bounds.CrahLo, _bounds.CrahHi), why);
-            Move(id + "/fan_speed", u.CrahFan, why);
+            Move(id + "/fan_speed", u.HallFans[hall], why);
         }
     }
 
@@ -434,12 +541,14 @@ public sealed class CoolingOptimiser
         return m.Actuator.EndsWith("/supply_setpoint", StringComparison.Ordinal) ? m.Value <= last : m.Value >= last;
     }
 
-    private int CountRunning(CoolingSnapshot s)
+    private bool IsRunning(CoolingSnapshot s, int crah) => s.CrahRunning[crah] || _accepted.GetValueOrDefault(_factory.Cooling.Crahs[crah].Id + "/enable") >= 0.5;
+
+    private int CountRunning(CoolingSnapshot s, int hall)
     {
         var n = 0;
         for (var i = 0; i < s.CrahRunning.Length; i++)
         {
-            n += s.CrahRunning[i] || _accepted.GetValueOrDefault(_factory.Cooling.Crahs[i].Id + "/enable") >= 0.5 ? 1 : 0;
+            n += _points!.CrahHall[i] == hall && IsRunning(s, i) ? 1 : 0;
         }
 
         return n;

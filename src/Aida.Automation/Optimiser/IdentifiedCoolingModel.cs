@@ -2,17 +2,27 @@ using Aida.Model.Facility;
 
 namespace Aida.Automation.Optimiser;
 
-/// <summary>Plant-wide settings the optimiser chooses: one value per kind of actuator (every CDU gets the same
-/// setpoint and pump speed, every running CRAH the same setpoint and fan speed).</summary>
+/// <summary>The settings the optimiser chooses: one value per kind of actuator plant-wide (every CDU gets the same
+/// setpoint and pump speed, every CRAH the same setpoint), and per hall the fan speed of its running CRAHs and how many
+/// run.</summary>
+/// <remarks>Fans are per hall because the halls' air loads differ (a training hall at 0.9 utilisation, an inference
+/// hall following the day) and fan power goes with the cube of speed: one plant-wide speed runs the lighter hall's fans
+/// at the heavier hall's speed.</remarks>
 internal readonly record struct CoolingSettings(
     double FacilityWater,
     double CduSupply,
     double CrahSupply,
     double CduPump,
-    double CrahFan,
+    double[] HallFans,
     double FacilityPump,
     bool Economiser,
-    int Crahs);
+    int[] HallCrahs)
+{
+    /// <summary>The slowest hall's fan speed (for the reason line).</summary>
+    public double MinFan => HallFans.Length == 0 ? double.NaN : HallFans.Min();
+
+    public int Crahs => HallCrahs.Sum();
+}
 
 /// <summary>What the model predicts for one set of settings.</summary>
 internal readonly record struct CoolingPrediction(double FacilityMw, double OverheadMw, double FacilityWaterSupply, double MaxGpu, double MaxInlet, double MaxCduSupply);
@@ -57,6 +67,7 @@ internal sealed class IdentifiedCoolingModel
     private readonly RecursiveLeastSquares _gpu, _cduApproach, _coilApproach, _inlet;
     private readonly double _dryCoolerApproach, _dryCoolerCapacityMw, _condenserApproach, _minCondensing;
     private readonly double _cduDesignFlow, _fwShareFlow;
+    private double[] _lastCduSetpoint = [];
 
     public IdentifiedCoolingModel(Factory factory, CoolingPoints points)
     {
@@ -113,12 +124,16 @@ internal sealed class IdentifiedCoolingModel
         {
             _cduPump.Update([Cube(u.CduPump)], s.CduPumpPowerKw[c]);
             _gpu.Update(GpuFeatures(s.CduMaxRackPower100Kw[c], s.CduRackPowerMw[c], u.CduPump), s.CduMaxGpu[c] - s.CduSupply[c]);
-            if (s.CduSupply[c] > s.CduSetpoint[c] + 0.5)
+            // Learned only while the setpoint has stood since the last observation: right after a lower setpoint the supply
+            // lags it (the loop's time constant), which is not an exchanger that cannot reach it.
+            var steady = _lastCduSetpoint.Length == s.CduSetpoint.Length && _lastCduSetpoint[c].Equals(s.CduSetpoint[c]);
+            if (steady && s.CduSupply[c] > s.CduSetpoint[c] + 0.5)
             {
                 _cduApproach.Update([1, ExchangerRise(s.CduRackPowerMw[c], u)], s.CduSupply[c] - s.FacilityWaterSupply);
             }
         }
 
+        _lastCduSetpoint = (double[])s.CduSetpoint.Clone();
         var halls = s.HallMaxInlet.Length;
         Span<double> air = stackalloc double[halls];
         Span<int> running = stackalloc int[halls];
@@ -129,7 +144,8 @@ internal sealed class IdentifiedCoolingModel
                 continue;
             }
 
-            _crahFan.Update([Cube(u.CrahFan)], s.CrahFanPowerKw[i]);
+            var fan = _points.CrahHall[i] is var hall and >= 0 && hall < u.HallFans.Length ? u.HallFans[hall] : u.MinFan;
+            _crahFan.Update([Cube(fan)], s.CrahFanPowerKw[i]);
             if (s.CrahSupplyAir[i] > u.CrahSupply + 0.5)
             {
                 _coilApproach.Update([1], s.CrahSupplyAir[i] - s.FacilityWaterSupply);
@@ -146,7 +162,7 @@ internal sealed class IdentifiedCoolingModel
         {
             if (running[h] > 0)
             {
-                _inlet.Update([1, Shortfall(s.HallRackPowerMw[h], running[h], u.CrahFan) * _factory.RackProfile.AirDeltaCelsius], s.HallMaxInlet[h] - (air[h] / running[h]));
+                _inlet.Update([1, Shortfall(s.HallRackPowerMw[h], running[h], u.HallFans[h]) * _factory.RackProfile.AirDeltaCelsius], s.HallMaxInlet[h] - (air[h] / running[h]));
             }
         }
 
@@ -173,8 +189,12 @@ internal sealed class IdentifiedCoolingModel
         var t = peak ?? s;
         var cdus = s.CduRackPowerMw.Length;
         var fws = u.FacilityWater + Math.Max(0, _fwBias.Predict([1]));
-        var mechKw = (cdus * Math.Max(0, _cduPump.Predict([Cube(u.CduPump)]))) + (u.Crahs * Math.Max(0, _crahFan.Predict([Cube(u.CrahFan)])))
-            + Math.Max(0, _fwPump.Predict([Cube(u.FacilityPump)]));
+        var mechKw = (cdus * Math.Max(0, _cduPump.Predict([Cube(u.CduPump)]))) + Math.Max(0, _fwPump.Predict([Cube(u.FacilityPump)]));
+        for (var h = 0; h < u.HallFans.Length; h++)
+        {
+            mechKw += u.HallCrahs[h] * Math.Max(0, _crahFan.Predict([Cube(u.HallFans[h])]));
+        }
+
         var it = s.ItMw;
         var heat = it + (mechKw / 1e3);
         var ret = fws + Math.Max(0, _returnRise.Predict([heat / u.FacilityPump]));
@@ -194,17 +214,38 @@ internal sealed class IdentifiedCoolingModel
             maxGpu = Math.Max(maxGpu, supply + _gpu.Predict(GpuFeatures(t.CduMaxRackPower100Kw[c], t.CduRackPowerMw[c], u.CduPump)));
         }
 
-        var air = Math.Max(u.CrahSupply, fws + Math.Max(0, _coilApproach.Predict([1])));
         var maxInlet = double.NegativeInfinity;
-        var halls = s.HallRackPowerMw.Length;
-        var perHall = halls == 0 ? 0 : Math.Max(1, u.Crahs / halls);
-        for (var h = 0; h < halls; h++)
+        for (var h = 0; h < s.HallRackPowerMw.Length; h++)
         {
-            var rise = _inlet.Predict([1, Shortfall(t.HallRackPowerMw[h], perHall, u.CrahFan) * _factory.RackProfile.AirDeltaCelsius]);
-            maxInlet = Math.Max(maxInlet, air + Math.Max(0, rise));
+            maxInlet = Math.Max(maxInlet, HallInlet(t, u, h, u.HallFans[h]));
         }
 
         return new CoolingPrediction(it + overhead, overhead, fws, maxGpu, maxInlet, maxCdu);
+    }
+
+    /// <summary>The warmest CDU supply reachable with its valve fully open under <paramref name="u"/>'s water and flows, at
+    /// the load of <paramref name="t"/>: facility water plus the exchanger's approach, the lowest setpoint every CDU can
+    /// hold.</summary>
+    public double CduReachable(CoolingSnapshot t, CoolingSettings u)
+    {
+        var fws = u.FacilityWater + Math.Max(0, _fwBias.Predict([1]));
+        var reach = fws;
+        for (var c = 0; c < t.CduRackPowerMw.Length; c++)
+        {
+            reach = Math.Max(reach, fws + Math.Max(0, _cduApproach.Predict([1, ExchangerRise(t.CduRackPowerMw[c], u)])));
+        }
+
+        return reach;
+    }
+
+    /// <summary>The hottest rack inlet of hall <paramref name="h"/> predicted under <paramref name="u"/> with its CRAHs
+    /// at <paramref name="fan"/>, at the load of <paramref name="t"/>.</summary>
+    public double HallInlet(CoolingSnapshot t, CoolingSettings u, int h, double fan)
+    {
+        var fws = u.FacilityWater + Math.Max(0, _fwBias.Predict([1]));
+        var air = Math.Max(u.CrahSupply, fws + Math.Max(0, _coilApproach.Predict([1])));
+        var rise = _inlet.Predict([1, Shortfall(t.HallRackPowerMw[h], Math.Max(1, u.HallCrahs[h]), fan) * _factory.RackProfile.AirDeltaCelsius]);
+        return air + Math.Max(0, rise);
     }
 
     /// <summary>Sets to NaN each CDU's hottest-GPU reading and each hall's hottest-inlet reading that departs from the
@@ -232,10 +273,9 @@ internal sealed class IdentifiedCoolingModel
 
         var air = Math.Max(u.CrahSupply, fws + Math.Max(0, _coilApproach.Predict([1])));
         var halls = s.HallMaxInlet.Length;
-        var perHall = halls == 0 ? 0 : Math.Max(1, u.Crahs / halls);
         for (var h = 0; h < halls; h++)
         {
-            var expected = air + _inlet.Predict([1, Shortfall(s.HallRackPowerMw[h], perHall, u.CrahFan) * _factory.RackProfile.AirDeltaCelsius]);
+            var expected = air + _inlet.Predict([1, Shortfall(s.HallRackPowerMw[h], Math.Max(1, u.HallCrahs[h]), u.HallFans[h]) * _factory.RackProfile.AirDeltaCelsius]);
             if (double.IsFinite(s.HallMaxInlet[h]) && double.IsFinite(expected) && !(Math.Abs(s.HallMaxInlet[h] - expected) <= InletGate))
             {
                 s.HallMaxInlet[h] = double.NaN;
@@ -268,6 +308,16 @@ internal sealed class IdentifiedCoolingModel
     }
 
     /// <summary>The share of a hall's rack air demand (air heat over ρ c_p ΔT_rack) its running CRAHs do not supply.</summary>
+    /// <summary>The fan speed at which <paramref name="crahs"/> running CRAHs supply a hall's rack air demand at
+    /// <paramref name="hallMw"/> with <paramref name="excess"/> to spare (0.05: 5 % more air than the racks draw).</summary>
+    public double FanForAirDemand(double hallMw, int crahs, double excess)
+    {
+        var rack = _factory.RackProfile;
+        var demand = (1 - rack.LiquidFraction) * Math.Max(0, hallMw) * 1e6 / (AirDensity * AirCp * rack.AirDeltaCelsius);
+        var airflow = _factory.Cooling.Crahs.Count == 0 ? 0 : _factory.Cooling.Crahs.Average(c => c.AirflowM3PerS);
+        return crahs <= 0 || airflow <= 0 ? double.PositiveInfinity : demand * (1 + excess) / (crahs * airflow);
+    }
+
     private double Shortfall(double hallMw, int crahs, double fan)
     {
         var rack = _factory.RackProfile;

@@ -62,6 +62,18 @@ public sealed record CoolingOptimiserOptions
     /// <summary>Setpoint move per step: 0.5 K (half the bundled envelope's 1 K a write and 1 K a minute).</summary>
     public double SetpointStepCelsius { get; init; } = 0.5;
 
-    /// <summary>Speed move per step: 0.1 (half the bundled envelope's 0.2 a write).</summary>
+    /// <summary>Speed trim per step: 0.1 (a fifth of the bundled envelope's 0.5 a write).</summary>
     public double SpeedStep { get; init; } = 0.1;
+
+    /// <summary>Speed raise per step for a hall's fans when its predicted inlet needs more air: 0.3, so that a hall whose
+    /// load steps up gets its airflow back within one plan (a move toward safety; the envelope allows 0.5 a write).</summary>
+    public double SpeedStepTowardSafety { get; init; } = 0.3;
+
+    /// <summary>How far above the warmest supply every CDU can reach (valve fully open) the optimiser sets the CDU
+    /// supply setpoint: 1 K, so that each CDU's valve keeps authority to hold its setpoint through a load step.</summary>
+    public double CduControlMarginCelsius { get; init; } = 1;
+
+    /// <summary>Air the running CRAHs of a hall supply beyond its racks' demand at the recent peak load: 0.05 (5 %), the
+    /// usual slight over-supply of a contained aisle, so that racks never draw hot-aisle air (no recirculation).</summary>
+    public double AirflowExcess { get; init; } = 0.05;
 }

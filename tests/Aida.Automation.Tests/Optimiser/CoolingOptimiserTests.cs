@@ -51,6 +51,52 @@ public sealed class CoolingOptimiserTests
         Assert.True(loop.Simulator.Plant.ReadValue("facility-water/supply_setpoint") <= 20 + 1e-9);
     }
 
+    /// <summary>Regression: the optimiser raised the CDU setpoints after a reachable supply it had learnt from the lag of
+    /// its own lowering (walked up to 31.6 °C), and traded CRAH airflow for colder water until a hall's racks drew
+    /// hot-aisle air (inlet 27.3 °C). Now a CDU setpoint only comes down, and a hall's fans are never trimmed below the
+    /// speed that supplies its racks' air demand.</summary>
+    [Fact]
+    public void Expand_NeverRaisesCduSetpoints_NorTrimsFansBelowTheRacksAirDemand()
+    {
+        var factory = OptimiserLoop.Reference.Factory;
+        var rack = factory.RackProfile;
+        var last = new Dictionary<string, double>(StringComparer.Ordinal);
+        var trims = 0;
+        var loop = new OptimiserLoop(TimeSpan.FromHours(1), OptimiserLoop.Expand)
+        {
+            Trace = (plan, plant) =>
+            {
+                foreach (var m in plan.Moves.Where(m => m.Actuator.StartsWith("cdu-", StringComparison.Ordinal) && IsSetpoint(m.Actuator)))
+                {
+                    Assert.True(m.Value <= last.GetValueOrDefault(m.Actuator, 30) + 1e-9, $"{m.Actuator} raised to {m.Value}");
+                    last[m.Actuator] = m.Value;
+                }
+
+                foreach (var hall in factory.Halls)
+                {
+                    var hallMw = factory.Racks.Where(r => r.Hall == hall.Id).Sum(r => plant.ReadValue(r.Id + "/power")) / 1e6;
+                    var crahs = factory.Cooling.Crahs.Where(c => c.Hall == hall.Id).ToList();
+                    var running = crahs.Count(c => plant.ReadValue(c.Id + "/running") >= 0.5 || plan.Moves.Any(m => m.Actuator == c.Id + "/enable" && m.Value >= 0.5));
+                    var demand = (1 - rack.LiquidFraction) * hallMw * 1e6 / (1.2 * 1006 * rack.AirDeltaCelsius);
+                    foreach (var m in plan.Moves.Where(m => crahs.Any(c => m.Actuator == c.Id + "/fan_speed")))
+                    {
+                        if (m.Value < last.GetValueOrDefault(m.Actuator, 1) - 1e-9)
+                        {
+                            trims++;
+                            Assert.True(m.Value * running * crahs[0].AirflowM3PerS >= demand - 1e-6, $"{m.Actuator} trimmed to {m.Value} with {running} running for {demand:0.0} m3/s");
+                        }
+
+                        last[m.Actuator] = m.Value;
+                    }
+                }
+            },
+        };
+        var summary = loop.Run();
+
+        Assert.True(trims > 0, "no fan was trimmed: the test checked nothing");
+        Assert.True(summary.MaxRackInletCelsius <= 27, $"hottest inlet {summary.MaxRackInletCelsius} °C");
+    }
+
     [Fact]
     public void MissingRackTemperatures_NoMoveTowardEfficiency_NoException()
     {
