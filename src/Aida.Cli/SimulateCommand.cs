@@ -75,6 +75,21 @@ internal static class SimulateCommand
             return (simulator.Run(), null);
         }
 
+        if (agentMode && dir is not null)
+        {
+            // A simulation's incidents and audit log belong to that run, as its store does: a second run into the same
+            // directory replaces them rather than appending to the first's (a live run's --data, by contrast, resumes).
+            // Pooled connections to the old files would outlive their deletion: cleared first.
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var name in new[] { "incidents.db", "audit.db" })
+            {
+                foreach (var file in new[] { name, name + "-wal", name + "-shm", name + ".head" })
+                {
+                    File.Delete(Path.Combine(dir, file));
+                }
+            }
+        }
+
         SimulatedAgent? agent = null;
         var scratch = !keepTelemetry ? Path.Combine(Path.GetTempPath(), $"aida-simulate-{Guid.NewGuid():N}") : null;
         try

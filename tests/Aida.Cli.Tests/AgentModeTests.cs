@@ -31,5 +31,13 @@ public class AgentModeTests
         Assert.Contains("intact", verified, StringComparison.Ordinal);
         Assert.Contains("h1-c03/isolate", Invoke("audit", "show", "--data", dir, "--limit", "100000").Out, StringComparison.Ordinal);
         Assert.Contains("leak", Invoke("incidents", "list", "--db", Path.Combine(dir, "incidents.db")).Out, StringComparison.OrdinalIgnoreCase);
+
+        // Regression: a second run into the same directory replaces the first's audit log and incidents instead of
+        // appending to them (it doubled the entries).
+        var first = Invoke("audit", "show", "--data", dir, "--limit", "100000").Out.Split('\n').Length;
+        Assert.Equal(0, Invoke("simulate", "--scenario", "faults/leak", "--mode", "agent", "--duration", "2h20m", "--out", dir, "--slos", "none").Code);
+        Assert.Equal(first, Invoke("audit", "show", "--data", dir, "--limit", "100000").Out.Split('\n').Length);
+        Assert.Equal(0, Invoke("audit", "verify", "--data", dir).Code);
+        Assert.Contains("(1 incident)", Invoke("incidents", "list", "--db", Path.Combine(dir, "incidents.db")).Out, StringComparison.Ordinal);
     }
 }
