@@ -33,6 +33,31 @@ public enum ActionKind
     PauseWorkload,
 }
 
+/// <summary>Action kinds by the snake_case names runbooks and the API write (<c>isolate_rack</c>).</summary>
+public static class ActionKindNames
+{
+    public static string Name(ActionKind kind) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(kind.ToString());
+
+    /// <summary>The kind named <paramref name="name"/> exactly (lower case), or false.</summary>
+    public static bool TryParse(string name, out ActionKind kind)
+    {
+        foreach (var k in Enum.GetValues<ActionKind>())
+        {
+            if (Name(k) == name)
+            {
+                kind = k;
+                return true;
+            }
+        }
+
+        kind = default;
+        return false;
+    }
+
+    /// <summary>Every kind's name, for an error message.</summary>
+    public static string All => string.Join(", ", Enum.GetValues<ActionKind>().Select(Name));
+}
+
 /// <summary>How much harm a wrong action could do; supervised mode holds <see cref="High"/> ones for an approver.</summary>
 public enum RiskClass
 {

@@ -124,10 +124,9 @@ public sealed record Runbook(string Name, string Description, IReadOnlyList<stri
     private static ActionKind ParseKind(ConfigNode node)
     {
         var text = node.Scalar();
-        var pascal = string.Concat(text.Split('_').Select(w => w.Length == 0 ? w : char.ToUpperInvariant(w[0]) + w[1..]));
-        return Enum.TryParse<ActionKind>(pascal, ignoreCase: false, out var kind) && !text.Any(char.IsUpper)
+        return ActionKindNames.TryParse(text, out var kind)
             ? kind
-            : throw node.Error($"unknown action '{text}' (expected one of {string.Join(", ", Enum.GetNames<ActionKind>().Select(Snake))})");
+            : throw node.Error($"unknown action '{text}' (expected one of {ActionKindNames.All})");
     }
 
     /// <summary>A target is a binding (<c>{racks}</c>) or an asset of the factory.</summary>
@@ -160,7 +159,4 @@ public sealed record Runbook(string Name, string Description, IReadOnlyList<stri
         set.UnionWith(f.Cooling.DryCoolers.Select(c => c.Id));
         return set;
     }
-
-    internal static string Snake(string pascal) =>
-        string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLower(c, CultureInfo.InvariantCulture) : c.ToString()));
 }

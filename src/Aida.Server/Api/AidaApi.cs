@@ -205,10 +205,9 @@ public static class AidaApi
     {
         Only(body, "kind", "asset", "value", "reason");
         var kindText = Text(body, "kind", required: true)!;
-        var pascal = string.Concat(kindText.Split('_').Select(p => p.Length == 0 ? p : char.ToUpperInvariant(p[0]) + p[1..]));
-        if (!Enum.TryParse<ActionKind>(pascal, ignoreCase: false, out var kind) || kindText.Any(char.IsUpper))
+        if (!ActionKindNames.TryParse(kindText, out var kind))
         {
-            throw new BadRequest($"kind: unknown action '{kindText}' (expected one of {string.Join(", ", Enum.GetNames<ActionKind>().Select(Snake))})");
+            throw new BadRequest($"kind: unknown action '{kindText}' (expected one of {ActionKindNames.All})");
         }
 
         var asset = Text(body, "asset", required: true)!;
@@ -281,7 +280,7 @@ public static class AidaApi
 
     private static string Actor(Caller caller) => "api:" + caller.Name;
 
-    private static string Snake(string pascal) => string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));
+    private static string Snake(ActionState state) => JsonNamingPolicy.SnakeCaseLower.ConvertName(state.ToString());
 
     private static IResult Problem(int status, string title, string detail) =>
         Results.Problem(title: title, detail: detail, statusCode: status);
@@ -307,7 +306,7 @@ public static class AidaApi
     private static object ActionView(ActionRecord r) => new
     {
         id = r.Action.Id,
-        kind = Snake(r.Action.Kind.ToString()),
+        kind = ActionKindNames.Name(r.Action.Kind),
         asset = r.Action.Asset,
         actuator = r.Action.Actuator,
         value = r.Action.Value,
@@ -315,7 +314,7 @@ public static class AidaApi
         reason = r.Action.Reason,
         requested_by = r.RequestedBy,
         proposed_at = r.ProposedAt,
-        state = Snake(r.State.ToString()),
+        state = Snake(r.State),
         decided_by = r.DecidedBy,
         outcome = r.Outcome,
     };
@@ -343,7 +342,7 @@ public static class AidaApi
         Family("aida_api_actions", "gauge", "Actions proposed over the API, by state.");
         lock (context.Gate)
         {
-            foreach (var group in context.Actions.Records.GroupBy(r => Snake(r.State.ToString())).OrderBy(g => g.Key, StringComparer.Ordinal))
+            foreach (var group in context.Actions.Records.GroupBy(r => Snake(r.State)).OrderBy(g => g.Key, StringComparer.Ordinal))
             {
                 text.Append(CultureInfo.InvariantCulture, $"aida_api_actions{{state=\"{group.Key}\"}} {group.Count()}\n");
             }
