@@ -164,28 +164,15 @@ internal static class ChaosCommand
     private static string Describe(FaultSpec f) =>
         string.Create(CultureInfo.InvariantCulture, $"{f.KindName} on {f.Point ?? f.Asset} at {f.Start.TotalMinutes:0} min{(f.End is { } e ? $" for {(e - f.Start).TotalMinutes:0} min" : "")}");
 
+    /// <summary>One scenario as <c>aida simulate --mode agent</c> runs it, with the auditor's findings read before the
+    /// agent is disposed.</summary>
     private static CampaignRun RunOne(Scenario scenario, SloSet? pack)
     {
-        var scratch = Path.Combine(Path.GetTempPath(), $"aida-chaos-{Guid.NewGuid():N}");
-        var simulator = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = scenario.Duration, Seed = scenario.Seed });
-        SimulatedAgent? agent = null;
-        try
-        {
-            var (summary, _) = TelemetryRun.Run(simulator, Path.Combine(scratch, "tsdb"), null,
-                (_, sum) => agent!.Score(sum, scenario.Start),
-                store => agent = SimulatedAgent.Attach(simulator, store, scratch, pack, AutomationMode.Autonomous));
-            var outcome = summary.Agent!;
-            return new CampaignRun(scenario, agent!.Auditor.Writes, outcome.RefusedWrites, outcome.AgentActions, outcome.OptimiserMoves, outcome.FaultsDetected, [.. agent.Auditor.Findings]);
-        }
-        finally
-        {
-            agent?.Dispose();
-            if (Directory.Exists(scratch))
-            {
-                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-                Directory.Delete(scratch, recursive: true);
-            }
-        }
+        var (writes, findings) = (0, Array.Empty<string>());
+        var (summary, _) = SimulateCommand.Run(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = scenario.Duration, Seed = scenario.Seed },
+            dir: null, keepTelemetry: false, pack, readAgent: agent => (writes, findings) = (agent.Auditor.Writes, [.. agent.Auditor.Findings]));
+        var outcome = summary.Agent!;
+        return new CampaignRun(scenario, writes, outcome.RefusedWrites, outcome.AgentActions, outcome.OptimiserMoves, outcome.FaultsDetected, findings);
     }
 
     private static void Write(TextWriter stdout, CampaignRun[] runs)
@@ -207,65 +194,59 @@ internal static class ChaosCommand
             $"{runs.Length} scenarios, {faults.Length} faults of {kinds} kinds ({faults.Count(f => f.Kind == FaultKind.ActuatorFailure)} failed actuators, {faults.Count(f => f.Point is not null && f.Kind != FaultKind.ActuatorFailure)} lying sensors): {runs.Sum(r => r.Writes):N0} writes reached the plant, {runs.Sum(r => r.Refused):N0} refused by the guard, {runs.Sum(r => r.Findings.Count)} safety violations"));
     }
 
-    private static string ToJson(CampaignRun[] runs, int seed, TimeSpan duration)
+    private static string ToJson(CampaignRun[] runs, int seed, TimeSpan duration) => JsonText.Write(w =>
     {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        w.WriteStartObject();
+        w.WriteNumber("seed", seed);
+        w.WriteNumber("duration_seconds", duration.TotalSeconds);
+        w.WriteNumber("scenarios", runs.Length);
+        w.WriteNumber("writes", runs.Sum(r => r.Writes));
+        w.WriteNumber("refused", runs.Sum(r => r.Refused));
+        w.WriteNumber("safety_violations", runs.Sum(r => r.Findings.Count));
+        w.WriteStartArray("runs");
+        foreach (var r in runs)
         {
             w.WriteStartObject();
-            w.WriteNumber("seed", seed);
-            w.WriteNumber("duration_seconds", duration.TotalSeconds);
-            w.WriteNumber("scenarios", runs.Length);
-            w.WriteNumber("writes", runs.Sum(r => r.Writes));
-            w.WriteNumber("refused", runs.Sum(r => r.Refused));
-            w.WriteNumber("safety_violations", runs.Sum(r => r.Findings.Count));
-            w.WriteStartArray("runs");
-            foreach (var r in runs)
+            w.WriteString("name", r.Scenario.Name);
+            w.WriteString("start", r.Scenario.Start.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
+            w.WriteNumber("seed", r.Scenario.Seed);
+            w.WriteStartArray("faults");
+            foreach (var f in r.Scenario.Faults)
             {
                 w.WriteStartObject();
-                w.WriteString("name", r.Scenario.Name);
-                w.WriteString("start", r.Scenario.Start.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
-                w.WriteNumber("seed", r.Scenario.Seed);
-                w.WriteStartArray("faults");
-                foreach (var f in r.Scenario.Faults)
+                w.WriteString("kind", f.KindName);
+                w.WriteString("target", f.Point ?? f.Asset);
+                w.WriteNumber("start_seconds", f.Start.TotalSeconds);
+                if (f.End is { } end)
                 {
-                    w.WriteStartObject();
-                    w.WriteString("kind", f.KindName);
-                    w.WriteString("target", f.Point ?? f.Asset);
-                    w.WriteNumber("start_seconds", f.Start.TotalSeconds);
-                    if (f.End is { } end)
-                    {
-                        w.WriteNumber("end_seconds", end.TotalSeconds);
-                    }
-
-                    foreach (var (name, value) in f.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
-                    {
-                        w.WriteNumber(name, Math.Round(value, 4));
-                    }
-
-                    w.WriteEndObject();
+                    w.WriteNumber("end_seconds", end.TotalSeconds);
                 }
 
-                w.WriteEndArray();
-                w.WriteNumber("writes", r.Writes);
-                w.WriteNumber("refused", r.Refused);
-                w.WriteNumber("agent_actions", r.AgentActions);
-                w.WriteNumber("optimiser_moves", r.OptimiserMoves);
-                w.WriteNumber("faults_detected", r.FaultsDetected);
-                w.WriteStartArray("violations");
-                foreach (var finding in r.Findings)
+                foreach (var (name, value) in f.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
                 {
-                    w.WriteStringValue(finding);
+                    w.WriteNumber(name, Math.Round(value, 4));
                 }
 
-                w.WriteEndArray();
                 w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteNumber("writes", r.Writes);
+            w.WriteNumber("refused", r.Refused);
+            w.WriteNumber("agent_actions", r.AgentActions);
+            w.WriteNumber("optimiser_moves", r.OptimiserMoves);
+            w.WriteNumber("faults_detected", r.FaultsDetected);
+            w.WriteStartArray("violations");
+            foreach (var finding in r.Findings)
+            {
+                w.WriteStringValue(finding);
             }
 
             w.WriteEndArray();
             w.WriteEndObject();
         }
 
-        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
-    }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    });
 }

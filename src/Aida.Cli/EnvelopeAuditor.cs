@@ -26,9 +26,11 @@ internal sealed class EnvelopeAuditor : IPlant
     private readonly Queue<DateTimeOffset> _writes = new();
     private readonly Dictionary<int, Queue<(DateTimeOffset At, double Change)>> _changes = [];
     private readonly List<string> _findings = [];
-    private readonly string[] _chillers;
-    private readonly (string Hall, string[] Crahs)[] _crahsByHall;
-    private readonly string[] _racks;
+    // Switch-like actuators the interlocks read, by index (-1: the plant has none of that name, which counts as off).
+    private readonly int _economiser;
+    private readonly int[] _chillers;
+    private readonly (string Hall, int[] Crahs)[] _crahsByHall;
+    private readonly int[] _racks;
 
     /// <param name="target">The twin's target for an actuator index (ground truth).</param>
     public EnvelopeAuditor(IPlant inner, SafetyEnvelopeSpec spec, Factory factory, Func<int, double> target, TimeProvider clock)
@@ -38,9 +40,10 @@ internal sealed class EnvelopeAuditor : IPlant
         _topology = new SafetyEnvelope(spec, factory);
         _target = target;
         _clock = clock;
-        _chillers = [.. factory.Cooling.Chillers.Select(c => c.Id + "/enable")];
-        _crahsByHall = [.. factory.Cooling.Crahs.GroupBy(c => c.Hall).Select(g => (g.Key, g.Select(c => c.Id + "/enable").ToArray()))];
-        _racks = [.. factory.Racks.Select(r => r.Id + "/isolate")];
+        _economiser = inner.Actuator("economiser/enable");
+        _chillers = [.. factory.Cooling.Chillers.Select(c => inner.Actuator(c.Id + "/enable"))];
+        _crahsByHall = [.. factory.Cooling.Crahs.GroupBy(c => c.Hall).Select(g => (g.Key, g.Select(c => inner.Actuator(c.Id + "/enable")).ToArray()))];
+        _racks = [.. factory.Racks.Select(r => inner.Actuator(r.Id + "/isolate"))];
     }
 
     /// <summary>Writes that reached the plant outside the envelope.</summary>
@@ -157,7 +160,7 @@ internal sealed class EnvelopeAuditor : IPlant
     {
         var rules = _spec.Interlocks;
         var chillers = _chillers.Count(On);
-        if (!On("economiser/enable") && chillers < rules.MinChillersWithoutEconomiser)
+        if (!On(_economiser) && chillers < rules.MinChillersWithoutEconomiser)
         {
             yield return $"{chillers} chiller(s) enabled with the economiser off (at least {rules.MinChillersWithoutEconomiser})";
         }
@@ -178,11 +181,7 @@ internal sealed class EnvelopeAuditor : IPlant
         }
     }
 
-    /// <summary>Whether a switch-like actuator's true target is on; one the plant lacks counts as off (a factory without
-    /// an economiser must keep its chillers).</summary>
-    private bool On(string name)
-    {
-        var i = _inner.Actuator(name);
-        return i >= 0 && _target(i) >= 0.5;
-    }
+    /// <summary>Whether a switch-like actuator's true target is on; one the plant lacks (-1) counts as off (a factory
+    /// without an economiser must keep its chillers).</summary>
+    private bool On(int actuator) => actuator >= 0 && _target(actuator) >= 0.5;
 }

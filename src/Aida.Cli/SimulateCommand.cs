@@ -64,9 +64,11 @@ internal static class SimulateCommand
     /// <c>DIR/tsdb</c> when <paramref name="keepTelemetry"/>, judged by <paramref name="pack"/>, and Aida's agent in the
     /// loop in agent mode (reading a scratch store when no telemetry is kept).</summary>
     /// <param name="readStore">Reads the finished run's store before it closes (only when a store is kept or the agent runs).</param>
+    /// <param name="readAgent">Reads the agent once its part of the summary is scored, before it is disposed (agent mode).</param>
     /// <returns>The summary, and what the store holds when it is kept.</returns>
     internal static (SimulationSummary Summary, TelemetryFigures? Telemetry) Run(
-        Scenario s, SimulationOptions options, string? dir, bool keepTelemetry, SloSet? pack, Action<Tsdb, SimulationSummary>? readStore = null)
+        Scenario s, SimulationOptions options, string? dir, bool keepTelemetry, SloSet? pack, Action<Tsdb, SimulationSummary>? readStore = null,
+        Action<SimulatedAgent>? readAgent = null)
     {
         var simulator = new Simulator(s, options);
         var agentMode = options.Mode == OperatingMode.Agent;
@@ -77,17 +79,7 @@ internal static class SimulateCommand
 
         if (agentMode && dir is not null)
         {
-            // A simulation's incidents and audit log belong to that run, as its store does: a second run into the same
-            // directory replaces them rather than appending to the first's (a live run's --data, by contrast, resumes).
-            // Pooled connections to the old files would outlive their deletion: cleared first.
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            foreach (var name in new[] { "incidents.db", "audit.db" })
-            {
-                foreach (var file in new[] { name, name + "-wal", name + "-shm", name + ".head" })
-                {
-                    File.Delete(Path.Combine(dir, file));
-                }
-            }
+            SimulatedAgent.StartAfresh(dir);
         }
 
         SimulatedAgent? agent = null;
@@ -99,6 +91,11 @@ internal static class SimulateCommand
             {
                 var observed = TelemetryRun.WithObserved(sum, store, simulator.Scenario.Factory, simulator.Scenario.Start);
                 observed = agent?.Score(observed, simulator.Scenario.Start) ?? observed;
+                if (agent is not null)
+                {
+                    readAgent?.Invoke(agent);
+                }
+
                 var judged = pack is null ? observed : SloPack.WithSlos(observed, SloPack.Evaluate(pack, store, observed, simulator.Scenario.Start));
                 readStore?.Invoke(store, judged);
                 return judged;

@@ -52,6 +52,24 @@ internal sealed class SimulatedAgent : IDisposable
     /// <summary>The independent audit of every write that reached the plant (safety violations).</summary>
     public EnvelopeAuditor Auditor => _auditor;
 
+    /// <summary>The agent's files in its directory.</summary>
+    private static readonly string[] Files = ["incidents.db", "audit.db"];
+
+    /// <summary>Removes an earlier run's incidents and audit log from <paramref name="directory"/>: a simulation's belong
+    /// to that run, as its store does (a live run's --data, by contrast, resumes them).</summary>
+    public static void StartAfresh(string directory)
+    {
+        // Pooled connections to the old files would outlive their deletion: cleared first.
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        foreach (var name in Files)
+        {
+            foreach (var file in new[] { name, name + "-wal", name + "-shm", name + ".head" })
+            {
+                File.Delete(Path.Combine(directory, file));
+            }
+        }
+    }
+
     /// <summary>Builds the agent on the simulator's plant and the run's store, and attaches it.</summary>
     /// <param name="directory">Where incidents.db and audit.db go (null: a scratch directory removed afterwards).</param>
     public static SimulatedAgent Attach(Simulator simulator, Tsdb store, string? directory, SloSet? slos, AutomationMode mode)
@@ -62,8 +80,8 @@ internal sealed class SimulatedAgent : IDisposable
         var factory = simulator.Scenario.Factory;
         var envelope = SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety"));
         var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Resolve("leak.yaml", "runbooks"))!, factory);
-        var incidents = new IncidentStore(Path.Combine(dir, "incidents.db"), simulator.Clock);
-        var audit = new AuditLog(Path.Combine(dir, "audit.db"), simulator.Clock);
+        var incidents = new IncidentStore(Path.Combine(dir, Files[0]), simulator.Clock);
+        var audit = new AuditLog(Path.Combine(dir, Files[1]), simulator.Clock);
         var query = new EmbeddedQueryEngine(store);
         var efficiency = new BudgetedEnvelope(query, slos, simulator.Clock);
         var auditor = new EnvelopeAuditor(simulator.Plant, envelope, factory, simulator.ActuatorTarget, simulator.Clock);
