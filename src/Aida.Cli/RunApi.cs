@@ -24,9 +24,11 @@ internal sealed class RunApi : IAsyncDisposable
     private readonly ApiKeyStore _keys;
     private readonly AuditLog? _ownAudit;
     private readonly object _gate;
+    private readonly BudgetBoard? _budgets;
 
-    private RunApi(WebApplication app, ActionExecutor executor, ApiKeyStore keys, AuditLog? ownAudit, object gate)
+    private RunApi(WebApplication app, ActionExecutor executor, ApiKeyStore keys, AuditLog? ownAudit, object gate, BudgetBoard? budgets)
     {
+        _budgets = budgets;
         _app = app;
         _executor = executor;
         _keys = keys;
@@ -45,11 +47,12 @@ internal sealed class RunApi : IAsyncDisposable
         var guarded = agent?.Agent.Plant ?? new GuardedPlant(simulator.Plant, envelope, simulator.Clock, "api", audit);
         var executor = new ActionExecutor(guarded, simulator.Clock, AutomationMode.Supervised, ApprovalTimeout, "api", audit);
         var keys = KeysCommand.Open(dataDirectory);
+        var query = telemetry.Store is { } store ? new EmbeddedQueryEngine(store) : null;
         var context = new ServerContext(factory, keys, audit, executor, new ActionCatalog(factory, envelope), agent?.Incidents ?? telemetry.Incidents, gate,
-            telemetry.Store is { } store ? new EmbeddedQueryEngine(store) : null, simulator.Clock);
+            query, simulator.Clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, simulator.Clock));
         var app = await AidaApi.StartAsync(endpoint, context, token);
         await stdout.WriteLineAsync($"Aida API on http://{endpoint}/api/ ({keys.List().Count} key(s); issue one with: aida keys issue NAME --role operator --data {dataDirectory})");
-        return new RunApi(app, executor, keys, ownAudit, gate);
+        return new RunApi(app, executor, keys, ownAudit, gate, context.Budgets);
     }
 
     /// <summary>Expires approvals nobody gave and checks due verifications (from the run loop).</summary>
@@ -66,6 +69,7 @@ internal sealed class RunApi : IAsyncDisposable
         await _app.StopAsync(CancellationToken.None);
         await _app.DisposeAsync();
         _keys.Dispose();
+        _budgets?.Dispose();
         _ownAudit?.Dispose();
     }
 }

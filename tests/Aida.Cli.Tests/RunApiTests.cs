@@ -37,6 +37,14 @@ public class RunApiTests
         Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
         Assert.Equal("executed", JsonDocument.Parse(await approved.Content.ReadAsStringAsync()).RootElement.GetProperty("state").GetString());
 
+        using var slosRequest = new HttpRequestMessage(HttpMethod.Get, "/api/slos");
+        slosRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", operatorKey);
+        var slos = JsonDocument.Parse(await (await http.SendAsync(slosRequest)).Content.ReadAsStringAsync()).RootElement;
+        var inlet = slos.GetProperty("slos").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "rack-inlet-envelope");
+        Assert.True(inlet.GetProperty("has_data").GetBoolean());
+        Assert.InRange(inlet.GetProperty("budget_remaining").GetDouble(), 0.0, 1.0);
+        Assert.Contains(slos.GetProperty("efficiency").GetProperty("regime").GetString(), new[] { "expand", "hold", "freeze" });
+
         await stop.CancelAsync();
         Assert.Equal(0, await run);
         Assert.Contains("Aida API on http://127.0.0.1:", output.ToString(), StringComparison.Ordinal);

@@ -23,7 +23,8 @@ namespace Aida.Server.Api;
 /// executor.</param>
 /// <param name="Telemetry">The run's store, served as the Prometheus query API under <c>/api/v1/</c> (behind the same
 /// keys); null to serve none.</param>
-public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog Audit, ActionExecutor Actions, ActionCatalog Catalog, IncidentStore? Incidents, object Gate, IQueryEngine? Telemetry = null, TimeProvider? Clock = null);
+/// <param name="Budgets">The run's SLOs and error budgets over <paramref name="Telemetry"/>; null when there are none.</param>
+public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog Audit, ActionExecutor Actions, ActionCatalog Catalog, IncidentStore? Incidents, object Gate, IQueryEngine? Telemetry = null, TimeProvider? Clock = null, BudgetBoard? Budgets = null);
 
 /// <summary>Aida's REST API under <c>/api/</c>: every call authenticated by an API key (<c>Authorization: Bearer</c>),
 /// every state-changing call checked against the caller's role and audited (refusals too), errors as RFC 9457 problem
@@ -129,6 +130,9 @@ public static class AidaApi
         app.MapGet("/api/incidents", () => context.Incidents is null
             ? Results.Json(Array.Empty<object>(), Json)
             : Results.Json(context.Incidents.List().Select(IncidentView), Json));
+        app.MapGet("/api/slos", async (HttpContext http) => context.Budgets is null
+            ? Problem(StatusCodes.Status404NotFound, "no SLOs", "this run evaluates no SLOs (it keeps no telemetry store)")
+            : Results.Json((await context.Budgets.ReadAsync(http.RequestAborted)).ToView(), Json));
         app.MapGet("/api/actions", () =>
         {
             lock (context.Gate)
