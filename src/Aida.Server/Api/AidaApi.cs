@@ -7,6 +7,7 @@ using Aida.Automation.Audit;
 using Aida.Model.Facility;
 using Aida.Observability.Incidents;
 using Aida.Server.Access;
+using Aida.Server.Mcp;
 using Aida.Telemetry.Http;
 using Aida.Telemetry.Query;
 using Microsoft.AspNetCore.Builder;
@@ -37,7 +38,7 @@ public static class AidaApi
     /// <summary>Requests per minute one caller (one key, or one address without a key) may make.</summary>
     public const int RequestsPerMinute = 600;
 
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = false };
+    internal static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = false };
 
     /// <summary>Starts the API on <paramref name="endpoint"/>.</summary>
     public static async Task<WebApplication> StartAsync(IPEndPoint endpoint, ServerContext context, CancellationToken token)
@@ -63,10 +64,12 @@ public static class AidaApi
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = RequestsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
             o.OnRejected = (rejected, ct) => new ValueTask(Problem(StatusCodes.Status429TooManyRequests, "too many requests", $"at most {RequestsPerMinute} requests a minute per caller").ExecuteAsync(rejected.HttpContext));
         });
+        builder.Services.AddAidaMcp(context);
         var app = builder.Build();
         app.UseRateLimiter();
         app.MapOpenApi("/openapi/{documentName}.json");
         Map(app, context);
+        app.MapAidaMcp();
         await app.StartAsync(token);
         return app;
     }
@@ -90,7 +93,7 @@ public static class AidaApi
         });
         app.Use(async (http, next) =>
         {
-            if (!http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal))
+            if (!http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal) && !http.Request.Path.StartsWithSegments(AidaMcp.Path, StringComparison.Ordinal))
             {
                 await next(http);
                 return;
@@ -150,16 +153,7 @@ public static class AidaApi
             }
 
             var total = context.Audit.Count;
-            return Results.Json(context.Audit.Read(Math.Max(1, total - limit + 1), limit).Select(e => new
-            {
-                sequence = e.Sequence,
-                at = e.At,
-                actor = e.Actor,
-                kind = e.Kind.ToString().ToLowerInvariant(),
-                subject = e.Subject,
-                detail = e.Detail,
-                hash = e.Hash,
-            }), Json);
+            return Results.Json(context.Audit.Read(Math.Max(1, total - limit + 1), limit).Select(AuditView), Json);
         });
         // Typed as Func<..., Task<IResult>>: a lambda of HttpContext alone returning a Task would bind as a RequestDelegate,
         // whose result is dropped (every call would answer 200).
@@ -307,7 +301,7 @@ public static class AidaApi
         opened = i.Opened,
     };
 
-    private static object ActionView(ActionRecord r) => new
+    internal static object ActionView(ActionRecord r) => new
     {
         id = r.Action.Id,
         kind = ActionKindNames.Name(r.Action.Kind),
@@ -321,6 +315,17 @@ public static class AidaApi
         state = Snake(r.State),
         decided_by = r.DecidedBy,
         outcome = r.Outcome,
+    };
+
+    internal static object AuditView(AuditEntry e) => new
+    {
+        sequence = e.Sequence,
+        at = e.At,
+        actor = e.Actor,
+        kind = e.Kind.ToString().ToLowerInvariant(),
+        subject = e.Subject,
+        detail = e.Detail,
+        hash = e.Hash,
     };
 
     /// <summary>Aida's own metrics in the Prometheus text format: API requests by status code, keys, audit entries,
