@@ -7,6 +7,7 @@ using Aida.Automation.Audit;
 using Aida.Model.Facility;
 using Aida.Observability.Incidents;
 using Aida.Server.Access;
+using Aida.Server.Mcp;
 using Aida.Telemetry.Http;
 using Aida.Telemetry.Query;
 using Microsoft.AspNetCore.Builder;
@@ -41,7 +42,7 @@ public static class AidaApi
     /// <summary>Requests per minute one caller (one key, or one address without a key) may make.</summary>
     public const int RequestsPerMinute = 600;
 
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = false };
+    internal static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = false };
 
     /// <summary>Starts the API on <paramref name="endpoint"/>.</summary>
     public static async Task<WebApplication> StartAsync(IPEndPoint endpoint, ServerContext context, CancellationToken token)
@@ -67,10 +68,12 @@ public static class AidaApi
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = RequestsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
             o.OnRejected = (rejected, ct) => new ValueTask(Problem(StatusCodes.Status429TooManyRequests, "too many requests", $"at most {RequestsPerMinute} requests a minute per caller").ExecuteAsync(rejected.HttpContext));
         });
+        builder.Services.AddAidaMcp(context);
         var app = builder.Build();
         app.UseRateLimiter();
         app.MapOpenApi("/openapi/{documentName}.json");
         Map(app, context);
+        app.MapAidaMcp();
         await app.StartAsync(token);
         return app;
     }
@@ -105,7 +108,7 @@ public static class AidaApi
         });
         app.Use(async (http, next) =>
         {
-            if (!http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal))
+            if (!http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal) && !http.Request.Path.StartsWithSegments(AidaMcp.Path, StringComparison.Ordinal))
             {
                 await next(http);
                 return;
@@ -204,16 +207,7 @@ public static class AidaApi
             }
 
             var total = context.Audit.Count;
-            return Results.Json(context.Audit.Read(Math.Max(1, total - limit + 1), limit).Select(e => new
-            {
-                sequence = e.Sequence,
-                at = e.At,
-                actor = e.Actor,
-                kind = e.Kind.ToString().ToLowerInvariant(),
-                subject = e.Subject,
-                detail = e.Detail,
-                hash = e.Hash,
-            }), Json);
+            return Results.Json(context.Audit.Read(Math.Max(1, total - limit + 1), limit).Select(AuditView), Json);
         });
         // Typed as Func<..., Task<IResult>>: a lambda of HttpContext alone returning a Task would bind as a RequestDelegate,
         // whose result is dropped (every call would answer 200).
@@ -269,14 +263,30 @@ public static class AidaApi
     {
         Only(body, "kind", "asset", "value", "reason");
         var kindText = Text(body, "kind", required: true)!;
-        if (!ActionKindNames.TryParse(kindText, out var kind))
-        {
-            throw new BadRequest($"kind: unknown action '{kindText}' (expected one of {ActionKindNames.All})");
-        }
-
         var asset = Text(body, "asset", required: true)!;
         var value = body.TryGetProperty("value", out var v) ? v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw new BadRequest("value: must be a number") : 0;
         var reason = Text(body, "reason", required: true)!;
+        try
+        {
+            return Results.Json(ActionView(Propose(context, kindText, asset, value, reason, Actor(caller))), Json, statusCode: StatusCodes.Status202Accepted);
+        }
+        catch (ArgumentException e)
+        {
+            throw new BadRequest(e.Message);
+        }
+    }
+
+    /// <summary>Proposes a typed action to the supervised executor (REST and MCP alike): the kind by its snake_case
+    /// name, the asset checked against the factory; the safety envelope and approvals decide the rest.</summary>
+    /// <exception cref="ArgumentException">An unknown kind, or an asset the factory lacks or the kind does not apply
+    /// to; the message names the field.</exception>
+    internal static ActionRecord Propose(ServerContext context, string kindText, string asset, double value, string reason, string actor)
+    {
+        if (!ActionKindNames.TryParse(kindText, out var kind))
+        {
+            throw new ArgumentException($"kind: unknown action '{kindText}' (expected one of {ActionKindNames.All})");
+        }
+
         PlantAction action;
         try
         {
@@ -284,13 +294,12 @@ public static class AidaApi
         }
         catch (ArgumentException e)
         {
-            throw new BadRequest($"asset: {e.Message}");
+            throw new ArgumentException($"asset: {e.Message}", e);
         }
 
         lock (context.Gate)
         {
-            var record = context.Actions.Propose(action, Actor(caller));
-            return Results.Json(ActionView(record), Json, statusCode: StatusCodes.Status202Accepted);
+            return context.Actions.Propose(action, actor);
         }
     }
 
@@ -484,6 +493,17 @@ public static class AidaApi
         state = Snake(r.State),
         decided_by = r.DecidedBy,
         outcome = r.Outcome,
+    };
+
+    internal static object AuditView(AuditEntry e) => new
+    {
+        sequence = e.Sequence,
+        at = e.At,
+        actor = e.Actor,
+        kind = e.Kind.ToString().ToLowerInvariant(),
+        subject = e.Subject,
+        detail = e.Detail,
+        hash = e.Hash,
     };
 
     /// <summary>Aida's own metrics in the Prometheus text format: API requests by status code, keys, audit entries,
