@@ -52,7 +52,7 @@ internal sealed class RunApi : IAsyncDisposable
         var keys = KeysCommand.Open(dataDirectory);
         var query = telemetry.Store is { } store ? new EmbeddedQueryEngine(store) : null;
         var context = new ServerContext(factory, keys, audit, executor, new ActionCatalog(factory, envelope), agent?.Incidents ?? telemetry.Incidents, gate,
-            query, simulator.Clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, simulator.Clock), run);
+            query, simulator.Clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, simulator.Clock), run, agent?.Agent.Executor);
         var app = await AidaApi.StartAsync(endpoint, context, token);
         var url = $"http://{app.Urls.Select(u => new Uri(u)).Select(u => $"{u.Host}:{u.Port}").First()}/";
         if (keys.List().Count == 0)

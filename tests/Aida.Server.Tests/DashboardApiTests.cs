@@ -90,7 +90,8 @@ public sealed class DashboardApiTests : IAsyncLifetime
 
         Assert.Equal(1.31, events["overview"].GetProperty("pue").GetDouble());
         Assert.Equal("CduSupplyHigh cdu-h1-a", events["incidents"][0].GetProperty("title").GetString()?.Replace(" on ", " ", StringComparison.Ordinal));
-        Assert.Equal(0, events["actions"].GetArrayLength());
+        var agentAction = Assert.Single(events["actions"].EnumerateArray());
+        Assert.Equal(("agent", "cdu-h1-b"), (agentAction.GetProperty("source").GetString(), agentAction.GetProperty("asset").GetString()));
     }
 
     [Fact]

@@ -74,8 +74,13 @@ public sealed class TestServer : IAsyncDisposable
         var id = incidents.Open(new Alert("CduSupplyHigh", AlertSource.Threshold, "cdu-h1-a", simulator.Clock.GetUtcNow(), "CDU supply 31 °C above 30 °C") { Severity = "critical" });
         incidents.AttachRootCause(id, new RootCauseFinding([new CauseCandidate("cdu-h1-a", "cdu_pump_failure", 0.9, ["flow fell 80 % within a minute"])]));
 
-        var context = new ServerContext(Reference.Factory, keyStore, audit, executor, new ActionCatalog(Reference.Factory, envelope), incidents, new object(),
-            new EmbeddedQueryEngine(store), simulator.Clock, Run: new RunInfo("reference", "human"));
+        // The agent's own executor, with one fan trim it made.
+        var catalog = new ActionCatalog(Reference.Factory, envelope);
+        var agent = new ActionExecutor(guarded, simulator.Clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent", audit);
+        agent.Propose(catalog.Create(ActionKind.SetSpeed, "cdu-h1-b", 0.9, "optimiser: trim"), "agent");
+
+        var context = new ServerContext(Reference.Factory, keyStore, audit, executor, catalog, incidents, new object(),
+            new EmbeddedQueryEngine(store), simulator.Clock, Run: new RunInfo("reference", "agent"), AgentActions: agent);
         var app = await AidaApi.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), context, CancellationToken.None);
         return new TestServer(dir, keys, context, app, store);
     }

@@ -26,7 +26,17 @@ namespace Aida.Server.Api;
 /// keys); null to serve none.</param>
 /// <param name="Budgets">The run's SLOs and error budgets over <paramref name="Telemetry"/>; null when there are none.</param>
 /// <param name="Run">The scenario and operating mode, for the overview; null outside a run.</param>
-public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog Audit, ActionExecutor Actions, ActionCatalog Catalog, IncidentStore? Incidents, object Gate, IQueryEngine? Telemetry = null, TimeProvider? Clock = null, BudgetBoard? Budgets = null, RunInfo? Run = null);
+/// <param name="AgentActions">The agent's own executor, whose actions are listed beside the API's (read only); null
+/// when no agent runs.</param>
+public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog Audit, ActionExecutor Actions, ActionCatalog Catalog, IncidentStore? Incidents, object Gate, IQueryEngine? Telemetry = null, TimeProvider? Clock = null, BudgetBoard? Budgets = null, RunInfo? Run = null, ActionExecutor? AgentActions = null)
+{
+    /// <summary>Every action, the API's and the agent's, newest first, each with where it came from (take
+    /// <see cref="Gate"/> around it).</summary>
+    public IEnumerable<(ActionRecord Record, string Source)> AllActions() =>
+        Actions.Records.Select(r => (r, "api"))
+            .Concat((AgentActions?.Records ?? []).Select(r => (r, "agent")))
+            .OrderByDescending(a => a.Item1.ProposedAt);
+}
 
 /// <summary>What run the server belongs to.</summary>
 public sealed record RunInfo(string Scenario, string Mode);
@@ -194,7 +204,7 @@ public static class AidaApi
         {
             lock (context.Gate)
             {
-                return Results.Json(context.Actions.Records.Select(ActionView).ToArray(), Json);
+                return Results.Json(context.AllActions().Select(a => ActionView(a.Record, a.Source)).ToArray(), Json);
             }
         });
         app.MapGet("/api/audit", (HttpContext http) =>
@@ -479,9 +489,13 @@ public static class AidaApi
     };
 
     /// <summary>An action as the API serves it.</summary>
-    internal static object ActionView(ActionRecord r) => new
+    internal static object ActionView(ActionRecord r) => ActionView(r, "api");
+
+    /// <param name="source"><c>api</c> (proposed over REST or MCP) or <c>agent</c>.</param>
+    internal static object ActionView(ActionRecord r, string source) => new
     {
         id = r.Action.Id,
+        source,
         kind = ActionKindNames.Name(r.Action.Kind),
         asset = r.Action.Asset,
         actuator = r.Action.Actuator,
@@ -526,7 +540,7 @@ public static class AidaApi
         text.Append(CultureInfo.InvariantCulture, $"aida_api_keys {context.Keys.List().Count}\n");
         Family("aida_audit_entries", "gauge", "Entries in the hash-chained audit log.");
         text.Append(CultureInfo.InvariantCulture, $"aida_audit_entries {context.Audit.Count}\n");
-        Family("aida_api_actions", "gauge", "Actions proposed over the API, by state.");
+        Family("aida_api_actions", "gauge", "Actions proposed over the API (REST and MCP), by state.");
         lock (context.Gate)
         {
             foreach (var group in context.Actions.Records.GroupBy(r => Snake(r.State)).OrderBy(g => g.Key, StringComparer.Ordinal))

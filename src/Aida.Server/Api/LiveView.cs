@@ -28,7 +28,7 @@ internal sealed class LiveView(ServerContext context, TimeProvider wall)
             it_power_watts = await LatestAsync("aida_it_power_watts", at, token),
             facility_power_watts = await LatestAsync("aida_facility_power_watts", at, token),
             open_incidents = context.Incidents?.List().Count(i => i.State != Aida.Observability.Incidents.IncidentState.Resolved) ?? 0,
-            pending_actions = Actions().Count(r => r.State == ActionState.PendingApproval),
+            pending_actions = Actions().Count(a => a.Record.State == ActionState.PendingApproval),
             audit_entries = context.Audit.Count,
         };
     }
@@ -49,7 +49,7 @@ internal sealed class LiveView(ServerContext context, TimeProvider wall)
                 yield return new SseItem<string>(incidents, "incidents");
             }
 
-            var nowActions = JsonSerializer.Serialize(Actions().Select(AidaApi.ActionView).ToArray(), json);
+            var nowActions = JsonSerializer.Serialize(Actions().Select(a => AidaApi.ActionView(a.Record, a.Source)).ToArray(), json);
             if (nowActions != actions)
             {
                 actions = nowActions;
@@ -67,11 +67,11 @@ internal sealed class LiveView(ServerContext context, TimeProvider wall)
         }
     }
 
-    private ActionRecord[] Actions()
+    private (ActionRecord Record, string Source)[] Actions()
     {
         lock (context.Gate)
         {
-            return context.Actions.Records.ToArray();
+            return context.AllActions().ToArray();
         }
     }
 
