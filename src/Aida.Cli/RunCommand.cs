@@ -177,6 +177,9 @@ internal static class RunCommand
             : throw new BadInputException($"--urls: '{text}' is not http://ADDRESS:PORT (e.g. http://{DefaultUrl}) or none");
     }
 
+    /// <summary>How many plant steps <see cref="Drive"/> takes in one hold of its gate.</summary>
+    private const long MaxStepsPerHold = 10;
+
     /// <summary>Keeps plant time at <paramref name="speed"/> times wall time, as measured by <paramref name="wall"/>.</summary>
     /// <param name="gate">When given, every step is taken holding it (the lock other threads read the plant under).</param>
     internal static async Task Drive(Simulator simulator, TimeProvider wall, double speed, TimeSpan statusEvery, TextWriter stdout, CancellationToken token, Action? tick = null, object? gate = null)
@@ -210,7 +213,9 @@ internal static class RunCommand
             var due = Math.Min(simulator.Steps, (long)(wallSeconds * speed / step));
             while (simulator.StepsDone < due)
             {
+                // With a gate, at most MaxStepsPerHold steps per hold: API calls that act on the plant wait between them.
                 var next = Math.Min(due, ((simulator.StepsDone / statusSteps) + 1) * statusSteps);
+                next = gate is null ? next : Math.Min(next, simulator.StepsDone + MaxStepsPerHold);
                 Advance(next - simulator.StepsDone);
                 if (simulator.StepsDone % statusSteps == 0)
                 {

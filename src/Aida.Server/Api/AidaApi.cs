@@ -30,8 +30,8 @@ namespace Aida.Server.Api;
 /// when no agent runs.</param>
 public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog Audit, ActionExecutor Actions, ActionCatalog Catalog, IncidentStore? Incidents, object Gate, IQueryEngine? Telemetry = null, TimeProvider? Clock = null, BudgetBoard? Budgets = null, RunInfo? Run = null, ActionExecutor? AgentActions = null)
 {
-    /// <summary>Every action, the API's and the agent's, newest first, each with where it came from (take
-    /// <see cref="Gate"/> around it).</summary>
+    /// <summary>Every action, the API's and the agent's, newest first, each with where it came from (snapshots of the
+    /// executors' records: no lock needed).</summary>
     public IEnumerable<(ActionRecord Record, string Source)> AllActions() =>
         Actions.Records.Select(r => (r, "api"))
             .Concat((AgentActions?.Records ?? []).Select(r => (r, "agent")))
@@ -200,13 +200,7 @@ public static class AidaApi
         app.MapGet("/api/slos", (Func<HttpContext, Task<IResult>>)(async http => context.Budgets is null
             ? Problem(StatusCodes.Status404NotFound, "no SLOs", "this run evaluates no SLOs (it keeps no telemetry store)")
             : Results.Json((await context.Budgets.ReadAsync(http.RequestAborted)).ToView(), Json)));
-        app.MapGet("/api/actions", () =>
-        {
-            lock (context.Gate)
-            {
-                return Results.Json(context.AllActions().Select(a => ActionView(a.Record, a.Source)).ToArray(), Json);
-            }
-        });
+        app.MapGet("/api/actions", () => Results.Json(context.AllActions().Select(a => ActionView(a.Record, a.Source)).ToArray(), Json));
         app.MapGet("/api/audit", (HttpContext http) =>
         {
             var limitText = http.Request.Query["limit"].ToString();
@@ -545,12 +539,9 @@ public static class AidaApi
         Family("aida_audit_entries", "gauge", "Entries in the hash-chained audit log.");
         text.Append(CultureInfo.InvariantCulture, $"aida_audit_entries {context.Audit.Count}\n");
         Family("aida_api_actions", "gauge", "Actions proposed over the API (REST and MCP), by state.");
-        lock (context.Gate)
+        foreach (var group in context.Actions.Records.GroupBy(r => Snake(r.State)).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            foreach (var group in context.Actions.Records.GroupBy(r => Snake(r.State)).OrderBy(g => g.Key, StringComparer.Ordinal))
-            {
-                text.Append(CultureInfo.InvariantCulture, $"aida_api_actions{{state=\"{group.Key}\"}} {group.Count()}\n");
-            }
+            text.Append(CultureInfo.InvariantCulture, $"aida_api_actions{{state=\"{group.Key}\"}} {group.Count()}\n");
         }
 
         if (context.Incidents is not null)

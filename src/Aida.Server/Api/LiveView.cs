@@ -67,13 +67,9 @@ internal sealed class LiveView(ServerContext context, TimeProvider wall)
         }
     }
 
-    private (ActionRecord Record, string Source)[] Actions()
-    {
-        lock (context.Gate)
-        {
-            return context.AllActions().ToArray();
-        }
-    }
+    // The executors' records are snapshots taken under their own locks: reading them needs no plant lock, so the
+    // stream never waits for the plant's step.
+    private (ActionRecord Record, string Source)[] Actions() => context.AllActions().ToArray();
 
     private async Task<double?> LatestAsync(string metric, DateTimeOffset at, CancellationToken token)
     {
