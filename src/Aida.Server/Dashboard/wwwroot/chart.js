@@ -14,8 +14,8 @@ function niceStep(span, count) {
  * Returns an <svg> that scales to its container's width.
  */
 export function lineChart(series, options = {}) {
-  const width = options.width ?? 640;
-  const height = options.height ?? 200;
+  const width = options.width ?? 1100;
+  const height = options.height ?? 240;
   const pad = { left: 58, right: 12, top: 12, bottom: 24 };
   const format = options.format ?? ((v) => v.toFixed(2));
   const all = series.flatMap((x) => x.points).filter(([, v]) => Number.isFinite(v));

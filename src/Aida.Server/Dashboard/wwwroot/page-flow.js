@@ -36,8 +36,8 @@ async function sample() {
 
 /** A two-column Sankey: the facility's power on the left, what it feeds on the right, band widths to scale. */
 function sankey(v) {
-  const width = 720;
-  const height = 300;
+  const width = 1100;
+  const height = 320;
   const cooling = ['chillers', 'dryCoolers', 'crahs', 'cduPumps', 'fwPumps'].reduce((a, k) => a + (Number.isFinite(v[k]) ? v[k] : 0), 0);
   const losses = Math.max(0, v.facility - v.it - cooling);
   const flows = [
@@ -58,8 +58,9 @@ function sankey(v) {
   const gap = 6;
   const usable = height - 20 - gap * (flows.length - 1);
   const scale = usable / total;
-  const srcX = 150;
-  const dstX = 470;
+  const srcX = 200;
+  const dstX = 700;
+  let labelY = 0;
   let srcY = 10 + (gap * (flows.length - 1)) / 2;
   let dstY = 10;
   svg.append(s('rect', { x: srcX - 14, y: srcY, width: 14, height: total * scale, class: 'sankey-node' }));
@@ -71,7 +72,9 @@ function sankey(v) {
     const d = `M${srcX},${srcY} C${mid},${srcY} ${mid},${dstY} ${dstX},${dstY} L${dstX},${dstY + w} C${mid},${dstY + w} ${mid},${srcY + w} ${srcX},${srcY + w} Z`;
     svg.append(s('path', { d, class: `sankey-band ${f.cls}` }, [s('title', { text: `${f.name}: ${watts(f.value)}` })]));
     svg.append(s('rect', { x: dstX, y: dstY, width: 14, height: Math.max(1, w), class: `sankey-node ${f.cls}` }));
-    svg.append(s('text', { x: dstX + 22, y: dstY + w / 2 + 4, class: 'sankey-label', text: `${f.name}  ${watts(f.value)}  (${((f.value / total) * 100).toFixed(1)} %)` }));
+    // Thin bands sit closer together than a line of text: push each label below the one before.
+    labelY = Math.max(dstY + w / 2 + 4, labelY + 16);
+    svg.append(s('text', { x: dstX + 22, y: labelY, class: 'sankey-label', text: `${f.name}  ${watts(f.value)}  (${((f.value / total) * 100).toFixed(1)} %)` }));
     srcY += w;
     dstY += w + gap;
   }
@@ -80,29 +83,29 @@ function sankey(v) {
 
 /** The cooling chain as boxes joined by arrows, each box with its temperatures and flow. */
 function coolingChain(v) {
-  const width = 900;
-  const height = 180;
+  const width = 1100;
+  const height = 200;
   const boxes = [
     { title: 'Racks', lines: [`inlet max ${celsius(v.inletMax)}`, `GPU max ${celsius(v.gpuMax)}`, `heat ${watts(v.it)}`] },
-    { title: 'CDUs (liquid)', lines: [`supply ${celsius(v.cduSupply)} (max ${celsius(v.cduSupplyMax)})`, `return ${celsius(v.cduReturn)}`, `flow ${fixed(v.cduFlow, 0)} kg/s`] },
+    { title: 'CDUs (liquid)', lines: [`supply ${celsius(v.cduSupply)}`, `hottest ${celsius(v.cduSupplyMax)}`, `return ${celsius(v.cduReturn)}`, `flow ${fixed(v.cduFlow, 0)} kg/s`] },
     { title: 'Facility water', lines: [`supply ${celsius(v.fwSupply)}`, `return ${celsius(v.fwReturn)}`, `flow ${fixed(v.fwFlow, 0)} kg/s`] },
     { title: v.economiser > 0 ? 'Dry coolers (economiser on)' : 'Chillers + dry coolers', lines: [`chillers ${watts(v.chillers)}`, `fans ${watts(v.dryCoolers)}`, `pumps ${watts(v.fwPumps)}`] },
     { title: 'Outside air', lines: [`dry bulb ${celsius(v.ambient)}`] },
   ];
   const svg = s('svg', { class: 'chain', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'cooling chain' });
   svg.append(s('defs', {}, [s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto' }, [s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head' })])]));
-  const bw = 150;
+  const bw = 180;
   const step = (width - bw) / (boxes.length - 1);
   boxes.forEach((b, i) => {
     const x = i * step;
-    svg.append(s('rect', { x: x + 1, y: 30, width: bw - 2, height: 110, rx: 8, class: `chain-box chain-${i}` }));
+    svg.append(s('rect', { x: x + 1, y: 30, width: bw - 2, height: 130, rx: 8, class: `chain-box chain-${i}` }));
     svg.append(s('text', { x: x + bw / 2, y: 52, 'text-anchor': 'middle', class: 'chain-title', text: b.title }));
     b.lines.forEach((line, j) => svg.append(s('text', { x: x + bw / 2, y: 76 + j * 20, 'text-anchor': 'middle', class: 'chain-line', text: line })));
     if (i < boxes.length - 1) {
       svg.append(s('line', { x1: x + bw + 2, y1: 85, x2: x + step - 4, y2: 85, class: 'chain-arrow', 'marker-end': 'url(#arrow)' }));
     }
   });
-  svg.append(s('text', { x: width / 2, y: 170, 'text-anchor': 'middle', class: 'chain-caption', text: 'heat moves left to right: racks → coolant → facility water → heat rejection → air' }));
+  svg.append(s('text', { x: width / 2, y: 190, 'text-anchor': 'middle', class: 'chain-caption', text: 'heat moves left to right: racks → coolant → facility water → heat rejection → air' }));
   return svg;
 }
 

@@ -2,7 +2,7 @@
 // it involves around the time it opened.
 
 import * as api from './api.js';
-import { h, s, clear, plantTime, duration, bar, fixed } from './dom.js';
+import { h, s, clear, plantTime, duration, bar, fixed, watts } from './dom.js';
 import { lineChart, legend } from './chart.js';
 
 const RACK = /^h\d+-[a-z]\d+$/;
@@ -21,7 +21,7 @@ function list(root, ctx) {
     clear(body).append(h('table', { class: 'grid clickable' }, [
       h('thead', {}, [h('tr', {}, ['#', 'state', 'severity', 'title', 'opened'].map((t) => h('th', { text: t })))]),
       h('tbody', {}, sorted.map((i) => h('tr', {
-        class: `incident-row state-${i.state}`,
+        class: 'incident-row',
         'data-id': i.id,
         onclick: () => { location.hash = `#incidents/${encodeURIComponent(i.id)}`; },
       }, [
@@ -89,7 +89,7 @@ async function signals(box, incident, now) {
     }));
     box.append(h('div', { class: 'signal' }, [
       h('h3', { text: `${c.asset} · ${c.name.replace(/^aida_/, '')}` }),
-      lineChart(series, { height: 150, format: (v) => (Math.abs(v) >= 1000 ? `${(v / 1000).toFixed(0)}k` : v.toFixed(1)), label: c.name }),
+      lineChart(series, { width: 560, height: 180, format: c.name.endsWith('_watts') ? watts : (v) => v.toFixed(1), label: c.name }),
       series.length > 1 ? legend(series) : null,
     ]));
   }
@@ -108,6 +108,7 @@ function detail(root, ctx, id) {
     h('section', { class: 'card' }, [h('h2', { text: 'Correlated signals' }), h('p', { class: 'muted', text: 'The involved assets\' series from 30 min before the incident opened.' }), signalBox]),
   );
   let signalsDrawn = false;
+  let current = null;
 
   const load = async () => {
     let incident;
@@ -130,12 +131,13 @@ function detail(root, ctx, id) {
     const ranked = incident.root_cause?.ranked ?? [];
     const top = ranked.length ? Math.max(...ranked.map((r) => r.score)) : 1;
     clear(rootCause).append(h('h2', { text: 'Root cause' }), ranked.length
-      ? h('ol', { class: 'ranked' }, ranked.map((r, i) => h('li', { class: i === 0 ? 'top' : '' }, [
+      ? h('ol', { class: 'ranked' }, ranked.map((r, i) => h('li', { class: i === 0 ? 'ranked-first' : '' }, [
         h('div', { class: 'ranked-head' }, [h('span', { class: 'strong', text: `${r.fault_kind} on ${r.asset}` }), bar(r.score / (top || 1), i === 0 ? 'bad' : 'none'), h('span', { class: 'num', text: `score ${fixed(r.score, 2)}` })]),
         h('ul', { class: 'evidence' }, r.evidence.map((e) => h('li', { text: e }))),
       ])))
       : h('p', { class: 'muted', text: 'No root cause ranked yet.' }));
     const now = ctx.state.overview ? Date.parse(ctx.state.overview.at) / 1000 : Date.parse(incident.last_alert) / 1000;
+    current = incident;
     clear(timeline).append(
       h('h2', { text: 'Timeline' }),
       timelineStrip(incident, now),
@@ -147,11 +149,15 @@ function detail(root, ctx, id) {
         e.by ? h('span', { class: 'muted', text: ` · by ${e.by}` }) : null,
       ]))),
     );
-    if (!signalsDrawn) {
-      signalsDrawn = true;
-      signals(signalBox, incident, now);
-    }
+    drawSignals();
   };
+  // The signals run up to the plant's present, which the first overview event tells.
+  const drawSignals = () => {
+    if (signalsDrawn || !current || !ctx.state.overview) return;
+    signalsDrawn = true;
+    signals(signalBox, current, Date.parse(ctx.state.overview.at) / 1000);
+  };
+  ctx.on('overview', drawSignals);
   ctx.on('incidents', load);
   ctx.on('actions', load);
   load();

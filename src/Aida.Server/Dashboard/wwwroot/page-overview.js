@@ -67,7 +67,7 @@ export default {
     const showOverview = (o) => {
       if (!o) return;
       pue.value.textContent = fixed(o.pue, 3);
-      pue.note.textContent = `site ${o.scenario}`;
+      pue.note.textContent = 'facility power ÷ IT power';
       it.value.textContent = watts(o.it_power_watts);
       facility.value.textContent = watts(o.facility_power_watts);
       facility.note.textContent = `cooling and losses ${watts(o.facility_power_watts - o.it_power_watts)}`;
