@@ -35,100 +35,107 @@ public class DashboardBrowserTests
         var run = Task.Run(() => AidaCommand.RunAsync(
             ["run", "--scenario", LeakSoon(), "--mode", "human", "--speed", "30", "--status-every", "1h", "--data", dir, "--api", $"127.0.0.1:{port}"],
             TextWriter.Null, TextWriter.Null, stop.Token));
-        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
-        await UntilUp(http, run);
+        // Stops the run however the test ends: a failed assertion must not leave it running in the test host.
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+            await UntilUp(http, run);
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        });
-        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
-        page.SetDefaultTimeout(WaitMs);
-        Assertions.SetDefaultExpectTimeout(WaitMs);
-        var refused = new List<string>();
-        page.Console += (_, m) =>
-        {
-            if (m.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+            using var playwright = await Playwright.CreateAsync();
+            await using var browser = await playwright.Chromium.LaunchAsync(new()
             {
-                refused.Add(m.Text);
-            }
-        };
-        page.PageError += (_, e) => refused.Add(e);
+                ExecutablePath = chromium,
+                Headless = true,
+                Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            });
+            var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+            page.SetDefaultTimeout(WaitMs);
+            Assertions.SetDefaultExpectTimeout(WaitMs);
+            var refused = new List<string>();
+            page.Console += (_, m) =>
+            {
+                if (m.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+                {
+                    refused.Add(m.Text);
+                }
+            };
+            page.PageError += (_, e) => refused.Add(e);
 
-        // No session: the dashboard sends the browser to the login page; a wrong key is refused there.
-        await page.GotoAsync(baseUrl + "/");
-        await page.WaitForURLAsync("**/login.html");
-        await page.FillAsync("#key", "aida_not-a-key");
-        await page.ClickAsync("#sign-in");
-        await Assertions.Expect(page.Locator("#login-error")).Not.ToBeEmptyAsync();
-        await page.FillAsync("#key", "");
-        await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "login.png") });
-        await page.FillAsync("#key", adminKey);
-        await page.ClickAsync("#sign-in");
-        await page.WaitForURLAsync("**/#overview");
-        await Assertions.Expect(page.Locator("#user")).ToContainTextAsync("chief (admin)");
+            // No session: the dashboard sends the browser to the login page; a wrong key is refused there.
+            await page.GotoAsync(baseUrl + "/");
+            await page.WaitForURLAsync("**/login.html");
+            await page.FillAsync("#key", "aida_not-a-key");
+            await page.ClickAsync("#sign-in");
+            await Assertions.Expect(page.Locator("#login-error")).Not.ToBeEmptyAsync();
+            await page.FillAsync("#key", "");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "login.png") });
+            await page.FillAsync("#key", adminKey);
+            await page.ClickAsync("#sign-in");
+            await page.WaitForURLAsync("**/#overview");
+            await Assertions.Expect(page.Locator("#user")).ToContainTextAsync("chief (admin)");
 
-        // PUE appears and moves with the live stream.
-        var pue = page.Locator("#pue-value");
-        await Assertions.Expect(pue).ToHaveTextAsync(new Regex(@"^1\.\d{3}$"));
-        var first = await pue.TextContentAsync();
-        await page.WaitForFunctionAsync("v => document.querySelector('#pue-value').textContent !== v", first);
-        await Assertions.Expect(page.Locator("#pue-chart path.chart-line")).ToHaveCountAsync(1);
-        await Assertions.Expect(page.Locator("#budget-status")).ToHaveTextAsync(new Regex("^(expand|hold|freeze)$"));
-        await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "overview.png"), FullPage = true });
+            // PUE appears and moves with the live stream.
+            var pue = page.Locator("#pue-value");
+            await Assertions.Expect(pue).ToHaveTextAsync(new Regex(@"^1\.\d{3}$"));
+            var first = await pue.TextContentAsync();
+            await page.WaitForFunctionAsync("v => document.querySelector('#pue-value').textContent !== v", first);
+            await Assertions.Expect(page.Locator("#pue-chart path.chart-line")).ToHaveCountAsync(1);
+            await Assertions.Expect(page.Locator("#budget-status")).ToHaveTextAsync(new Regex("^(expand|hold|freeze)$"));
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "overview.png"), FullPage = true });
 
-        // Budgets: a row per SLO, and the report's plant time advances as it is sampled again.
-        await page.ClickAsync("#nav-budgets");
-        await Assertions.Expect(page.Locator("tr.slo-row[data-slo='rack-inlet-envelope']")).ToBeVisibleAsync();
-        var stamp = await page.Locator("#slo-at").TextContentAsync();
-        await page.WaitForFunctionAsync("v => document.querySelector('#slo-at').textContent !== v", stamp);
-        await Assertions.Expect(page.Locator("#budget-history path.chart-line").First).ToBeVisibleAsync();
-        await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "budgets.png"), FullPage = true });
+            // Budgets: a row per SLO, and the report's plant time advances as it is sampled again.
+            await page.ClickAsync("#nav-budgets");
+            await Assertions.Expect(page.Locator("tr.slo-row[data-slo='rack-inlet-envelope']")).ToBeVisibleAsync();
+            var stamp = await page.Locator("#slo-at").TextContentAsync();
+            await page.WaitForFunctionAsync("v => document.querySelector('#slo-at').textContent !== v", stamp);
+            await Assertions.Expect(page.Locator("#budget-history path.chart-line").First).ToBeVisibleAsync();
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "budgets.png"), FullPage = true });
 
-        await page.ClickAsync("#nav-flow");
-        await Assertions.Expect(page.Locator("#power-flow path.sankey-band").First).ToBeVisibleAsync();
-        await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "flow.png"), FullPage = true });
+            await page.ClickAsync("#nav-flow");
+            await Assertions.Expect(page.Locator("#power-flow path.sankey-band").First).ToBeVisibleAsync();
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "flow.png"), FullPage = true });
 
-        await page.ClickAsync("#nav-floor");
-        await Assertions.Expect(page.Locator("#floor-map g.rack[data-rack='h1-c03']")).ToBeVisibleAsync();
-        await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "floor.png"), FullPage = true });
+            await page.ClickAsync("#nav-floor");
+            await Assertions.Expect(page.Locator("#floor-map g.rack[data-rack='h1-c03']")).ToBeVisibleAsync();
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "floor.png"), FullPage = true });
 
-        // The leak's incident: its page shows the timeline and the root-cause section.
-        await page.ClickAsync("#nav-incidents");
-        var row = page.Locator("tr.incident-row").First;
-        await Assertions.Expect(row).ToContainTextAsync("h1-c03");
-        await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "incidents.png"), FullPage = true });
-        await row.ClickAsync();
-        await page.WaitForURLAsync("**/#incidents/*");
-        await Assertions.Expect(page.Locator("#incident-title")).ToContainTextAsync("h1-c03");
-        await Assertions.Expect(page.Locator("#timeline ol.timeline li").First).ToBeVisibleAsync();
-        await Assertions.Expect(page.Locator("#root-cause h2")).ToHaveTextAsync("Root cause");
-        await Assertions.Expect(page.Locator("#signals .signal").First).ToBeVisibleAsync();
-        await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "incident.png"), FullPage = true });
+            // The leak's incident: its page shows the timeline and the root-cause section.
+            await page.ClickAsync("#nav-incidents");
+            var row = page.Locator("tr.incident-row").First;
+            await Assertions.Expect(row).ToContainTextAsync("h1-c03");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "incidents.png"), FullPage = true });
+            await row.ClickAsync();
+            await page.WaitForURLAsync("**/#incidents/*");
+            await Assertions.Expect(page.Locator("#incident-title")).ToContainTextAsync("h1-c03");
+            await Assertions.Expect(page.Locator("#timeline ol.timeline li").First).ToBeVisibleAsync();
+            await Assertions.Expect(page.Locator("#root-cause h2")).ToHaveTextAsync("Root cause");
+            await Assertions.Expect(page.Locator("#signals .signal").First).ToBeVisibleAsync();
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "incident.png"), FullPage = true });
 
-        // An operator proposes isolating the leaking rack over the API; it waits; the admin approves it in the browser.
-        var id = await Propose(http, operatorKey);
-        await page.ClickAsync("#nav-agent");
-        var approve = page.Locator($".pending[data-id='{id}'] button.approve");
-        await Assertions.Expect(approve).ToBeEnabledAsync();
-        await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "agent.png"), FullPage = true });
-        await approve.ClickAsync();
-        await Assertions.Expect(page.Locator($"tr.action-row[data-id='{id}']")).ToHaveAttributeAsync("data-state", "executed");
-        await Assertions.Expect(page.Locator($".pending[data-id='{id}']")).ToHaveCountAsync(0);
-        await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "agent-approved.png"), FullPage = true });
+            // An operator proposes isolating the leaking rack over the API; it waits; the admin approves it in the browser.
+            var id = await Propose(http, operatorKey);
+            await page.ClickAsync("#nav-agent");
+            var approve = page.Locator($".pending[data-id='{id}'] button.approve");
+            await Assertions.Expect(approve).ToBeEnabledAsync();
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "agent.png"), FullPage = true });
+            await approve.ClickAsync();
+            await Assertions.Expect(page.Locator($"tr.action-row[data-id='{id}']")).ToHaveAttributeAsync("data-state", "executed");
+            await Assertions.Expect(page.Locator($".pending[data-id='{id}']")).ToHaveCountAsync(0);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "agent-approved.png"), FullPage = true });
 
-        var action = (await Actions(http, operatorKey)).Single(a => a.GetProperty("id").GetString() == id);
-        Assert.Equal("executed", action.GetProperty("state").GetString());
-        Assert.Contains("chief", action.GetProperty("decided_by").GetString(), StringComparison.Ordinal);
-        Assert.Empty(refused);
+            var action = (await Actions(http, operatorKey)).Single(a => a.GetProperty("id").GetString() == id);
+            Assert.Equal("executed", action.GetProperty("state").GetString());
+            Assert.Contains("chief", action.GetProperty("decided_by").GetString(), StringComparison.Ordinal);
+            Assert.Empty(refused);
 
-        await page.ClickAsync("#logout");
-        await page.WaitForURLAsync("**/login.html");
+            await page.ClickAsync("#logout");
+            await page.WaitForURLAsync("**/login.html");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
 
-        await stop.CancelAsync();
         Assert.Equal(0, await run);
     }
 
