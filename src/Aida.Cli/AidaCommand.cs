@@ -85,10 +85,10 @@ public static class AidaCommand
         DefaultValueFactory = _ => fallback,
     };
 
-    internal static Option<string> ModeOption() => new("--mode", "-m")
+    internal static Option<string> ModeOption(string fallback = "human") => new("--mode", "-m")
     {
         Description = "Who operates the plant: human, digital, or agent (Aida's agent: aida simulate, and aida run on the embedded twin)",
-        DefaultValueFactory = _ => "human",
+        DefaultValueFactory = _ => fallback,
     };
 
     internal static Option<string?> DurationOption(string what) => new("--duration", "-d")

@@ -48,7 +48,7 @@ internal static class IncidentsCommand
                     w.WriteStartArray();
                     foreach (var i in incidents)
                     {
-                        Write(w, i);
+                        IncidentJson.Write(w, i);
                     }
 
                     w.WriteEndArray();
@@ -81,7 +81,7 @@ internal static class IncidentsCommand
         {
             using var store = Open(parse.GetValue(db)!);
             var detail = Guard(() => store.Get(parse.GetValue(id)));
-            stdout.Write(parse.GetValue(json) ? JsonText.Write(w => Write(w, detail)) : Describe(detail));
+            stdout.Write(parse.GetValue(json) ? JsonText.Write(w => IncidentJson.Write(w, detail)) : Describe(detail));
             return Ok;
         });
         return command;
@@ -172,102 +172,6 @@ internal static class IncidentsCommand
         }
 
         return sb.ToString();
-    }
-
-    private static void Write(Utf8JsonWriter w, Incident i)
-    {
-        w.WriteStartObject();
-        w.WriteNumber("id", i.Id);
-        w.WriteString("title", i.Title);
-        w.WriteString("state", IncidentStore.Name(i.State));
-        w.WriteString("severity", i.Severity);
-        w.WriteString("opened", i.Opened);
-        w.WriteString("last_alert", i.LastAlert);
-        w.WriteString("updated", i.Updated);
-        if (i.Resolved is { } r)
-        {
-            w.WriteString("resolved", r);
-        }
-        else
-        {
-            w.WriteNull("resolved");
-        }
-
-        w.WriteNumber("alert_count", i.AlertCount);
-        w.WriteStartObject("assets");
-        foreach (var (asset, count) in i.Assets)
-        {
-            w.WriteNumber(asset, count);
-        }
-
-        w.WriteEndObject();
-        w.WriteEndObject();
-    }
-
-    private static void Write(Utf8JsonWriter w, IncidentDetail detail)
-    {
-        w.WriteStartObject();
-        w.WritePropertyName("incident");
-        Write(w, detail.Incident);
-        w.WriteStartArray("timeline");
-        foreach (var e in detail.Timeline)
-        {
-            w.WriteStartObject();
-            w.WriteString("at", e.At);
-            w.WriteString("kind", e.Kind switch
-            {
-                TimelineEntryKind.AlertFolded => "alert-folded",
-                TimelineEntryKind.StateChanged => "state-changed",
-                _ => "root-cause-attached",
-            });
-            w.WriteString("text", e.Text);
-            if (e.By is not null)
-            {
-                w.WriteString("by", e.By);
-            }
-
-            if (e.From is { } from && e.To is { } to)
-            {
-                w.WriteString("from", IncidentStore.Name(from));
-                w.WriteString("to", IncidentStore.Name(to));
-            }
-
-            if (e.Asset is not null)
-            {
-                w.WriteString("asset", e.Asset);
-            }
-
-            w.WriteEndObject();
-        }
-
-        w.WriteEndArray();
-        if (detail.RootCause is { } finding)
-        {
-            w.WriteStartArray("root_cause");
-            foreach (var c in finding.Ranked)
-            {
-                w.WriteStartObject();
-                w.WriteString("asset", c.Asset);
-                w.WriteString("fault_kind", c.FaultKind);
-                w.WriteNumber("score", c.Score);
-                w.WriteStartArray("evidence");
-                foreach (var e in c.Evidence)
-                {
-                    w.WriteStringValue(e);
-                }
-
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
-        }
-        else
-        {
-            w.WriteNull("root_cause");
-        }
-
-        w.WriteEndObject();
     }
 
     private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);

@@ -56,6 +56,21 @@ internal sealed class LiveTelemetry : IAsyncDisposable
         return live;
     }
 
+    /// <summary>The newest sample a data directory's store holds (null when it holds none): a restarted run resumes
+    /// its plant time after it, since a sped-up run's plant time runs ahead of the wall clock and a store takes no
+    /// sample older than its newest.</summary>
+    public static DateTimeOffset? NewestSample(string dataDirectory)
+    {
+        var dir = Path.Combine(dataDirectory, "tsdb");
+        if (!Directory.Exists(dir))
+        {
+            return null;
+        }
+
+        using var store = new Tsdb(new TsdbOptions { DataDirectory = dir });
+        return store.MaxTimeMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
+    }
+
     /// <summary>A store on <paramref name="clock"/> (in memory without a data directory), served and forwarded when asked.</summary>
     public static async Task<LiveTelemetry> OpenAsync(TimeProvider clock, string? dataDirectory, string? listen, string? remoteWrite, TextWriter stdout, CancellationToken token)
     {

@@ -16,6 +16,9 @@ namespace Aida.Cli;
 /// approver; one audit log with the agent's; keys in DIR/keys.db.</summary>
 internal sealed class RunApi : IAsyncDisposable
 {
+    /// <summary>The file a first start writes its admin key into, in the data directory.</summary>
+    public const string InitialKeyFile = "admin.key";
+
     /// <summary>How long an action proposed over the API waits for an approver.</summary>
     public static readonly TimeSpan ApprovalTimeout = TimeSpan.FromMinutes(15);
 
@@ -37,7 +40,7 @@ internal sealed class RunApi : IAsyncDisposable
     }
 
     /// <param name="gate">The lock the run steps the plant under; API writes take it too.</param>
-    public static async Task<RunApi> StartAsync(IPEndPoint endpoint, Simulator simulator, SimulatedAgent? agent, LiveTelemetry telemetry, string dataDirectory, object gate, TextWriter stdout, CancellationToken token)
+    public static async Task<RunApi> StartAsync(IPEndPoint endpoint, Simulator simulator, SimulatedAgent? agent, LiveTelemetry telemetry, string dataDirectory, object gate, TextWriter stdout, CancellationToken token, RunInfo? run = null)
     {
         Directory.CreateDirectory(dataDirectory);
         var factory = simulator.Scenario.Factory;
@@ -49,9 +52,25 @@ internal sealed class RunApi : IAsyncDisposable
         var keys = KeysCommand.Open(dataDirectory);
         var query = telemetry.Store is { } store ? new EmbeddedQueryEngine(store) : null;
         var context = new ServerContext(factory, keys, audit, executor, new ActionCatalog(factory, envelope), agent?.Incidents ?? telemetry.Incidents, gate,
-            query, simulator.Clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, simulator.Clock));
+            query, simulator.Clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, simulator.Clock), run, agent?.Agent.Executor);
         var app = await AidaApi.StartAsync(endpoint, context, token);
-        await stdout.WriteLineAsync($"Aida API on http://{endpoint}/api/ ({keys.List().Count} key(s); issue one with: aida keys issue NAME --role operator --data {dataDirectory})");
+        var url = $"http://{app.Urls.Select(u => new Uri(u)).Select(u => $"{u.Host}:{u.Port}").First()}/";
+        if (keys.List().Count == 0)
+        {
+            // First start: nobody could log in. One admin key, readable only by this user, as a fresh install's
+            // initial password is; more with aida keys issue.
+            var file = Path.Combine(dataDirectory, InitialKeyFile);
+            await File.WriteAllTextAsync(file, "", CancellationToken.None);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
+            await File.WriteAllTextAsync(file, keys.Issue("admin", Role.Admin) + "\n", CancellationToken.None);
+            await stdout.WriteLineAsync($"first start: an admin key was written to {file} (log in with it; issue others with aida keys issue NAME --role ROLE --data {dataDirectory})");
+        }
+
+        await stdout.WriteLineAsync($"Aida on {url} (dashboard; API under {url}api/, {keys.List().Count} key(s))");
         return new RunApi(app, executor, keys, ownAudit, gate, context.Budgets);
     }
 

@@ -13,17 +13,23 @@ internal static class RunCommand
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
         var scenario = ScenarioOption("reference");
-        var mode = ModeOption();
+        var mode = ModeOption("agent");
         var duration = DurationOption("Stop after this much plant time (default: the scenario's duration)");
         var seed = SeedOption();
         var speed = SpeedOption();
         var status = StatusEveryOption();
         var output = new Option<string?>("--out", "-o") { Description = "Directory to write summary.json into when the run stops" };
-        var data = new Option<string?>("--data") { Description = "Keep every sensor and GPU sample in a store in this directory (DIR/tsdb)" };
-        var listen = new Option<string?>("--listen") { Description = "Serve the live telemetry over the Prometheus HTTP API at this address:port (e.g. 127.0.0.1:9480)" };
-        var apiAddress = new Option<string?>("--api")
+        var data = new Option<string>("--data")
         {
-            Description = "Serve Aida's REST API (factory, incidents, actions and approvals through the safety envelope, audit; API keys with roles) at this address:port, e.g. 127.0.0.1:8080; needs --data (keys: aida keys issue NAME --role ROLE --data DIR)",
+            Description = "Keep the run's telemetry (DIR/tsdb), incidents, audit log and API keys in this directory; a restart resumes from it",
+            DefaultValueFactory = _ => "data",
+        };
+        var listen = new Option<string?>("--listen") { Description = "Serve the live telemetry over the Prometheus HTTP API at this address:port (e.g. 127.0.0.1:9480)" };
+        var apiAddress = new Option<string>("--urls", "--api")
+        {
+            Description = "Serve the dashboard and Aida's API (REST, server-sent events, Prometheus query API, MCP; API keys with roles) at this address, " +
+                "e.g. http://127.0.0.1:8080 or 127.0.0.1:8080; 'none' serves nothing. Bind to loopback unless the host is protected otherwise",
+            DefaultValueFactory = _ => "http://" + DefaultUrl,
         };
         var remote = new Option<string?>("--remote-write") { Description = "Forward every sample to this Prometheus remote-write URL (batched, retried, buffered on disk)" };
         var plantKind = new Option<string>("--plant")
@@ -43,7 +49,9 @@ internal static class RunCommand
         };
         command.SetAction(async (parse, token) =>
         {
-            var m = ParseMode(parse.GetValue(mode)!, agentAllowed: parse.GetValue(plantKind) == "twin");
+            // The agent runs the twin by default; a network site is only watched unless told otherwise.
+            var twin = parse.GetValue(plantKind) == "twin";
+            var m = ParseMode(twin || parse.GetResult(mode) is { Implicit: false } ? parse.GetValue(mode)! : "human", agentAllowed: twin);
             var d = ParseDuration(parse.GetValue(duration), "--duration");
             var every = ParseDuration(parse.GetValue(status), "--status-every")!.Value;
             switch (parse.GetValue(plantKind))
@@ -56,11 +64,11 @@ internal static class RunCommand
 
                     break;
                 case "network":
-                    foreach (var twinOnly in new Option[] { speed, seed, output })
+                    foreach (var twinOnly in new Option[] { speed, seed, output, apiAddress })
                     {
                         if (parse.GetResult(twinOnly) is { Implicit: false })
                         {
-                            throw new BadInputException($"{twinOnly.Name}: only with the embedded twin (--plant twin)");
+                            throw new BadInputException($"{twinOnly.Name}: only with the embedded twin (--plant twin){(twinOnly == apiAddress ? "; a network run serves the Prometheus API with --listen" : "")}");
                         }
                     }
 
@@ -79,13 +87,15 @@ internal static class RunCommand
             }
 
             var factor = ParseSpeed(parse.GetValue(speed));
-            var apiEndpoint = parse.GetValue(apiAddress) is { } apiText ? ApiHost.ParseListen(apiText, "--api") : null;
-            if (apiEndpoint is not null && parse.GetValue(data) is null)
-            {
-                throw new BadInputException("--api: needs --data DIR (the API's keys and audit log live there)");
-            }
+            var apiEndpoint = ParseUrls(parse.GetValue(apiAddress)!);
 
             var s = StartingNow(LoadScenario(parse.GetValue(scenario)!), TimeProvider.System);
+            if (LiveTelemetry.NewestSample(parse.GetValue(data)!) is { } newest && newest >= s.Start)
+            {
+                s = s with { Start = newest.AddTicks(TimeSpan.TicksPerSecond - (newest.Ticks % TimeSpan.TicksPerSecond)) };
+                await stdout.WriteLineAsync($"resuming: the plant clock starts at {s.Start:yyyy-MM-dd HH:mm:ss}Z, after the newest sample kept in {parse.GetValue(data)}");
+            }
+
             var simulator = new Simulator(s, new SimulationOptions { Mode = m, Duration = d, Seed = parse.GetValue(seed) });
             var agentMode = m == OperatingMode.Agent;
             await using var telemetry = await LiveTelemetry.StartAsync(simulator, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), stdout, token, agentMode);
@@ -96,7 +106,7 @@ internal static class RunCommand
                 ? SimulatedAgent.Attach(simulator, telemetry.Store!, parse.GetValue(data), SloPack.Load(null), Aida.Automation.Actions.AutomationMode.Autonomous)
                 : null;
             var gate = new object();
-            await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, simulator, agent, telemetry, parse.GetValue(data)!, gate, stdout, token);
+            await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, simulator, agent, telemetry, parse.GetValue(data)!, gate, stdout, token, new Aida.Server.Api.RunInfo(s.Name, m.ToString().ToLowerInvariant()));
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(token);
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
@@ -104,6 +114,13 @@ internal static class RunCommand
                 cancel.Cancel();
             };
             Console.CancelKeyPress += onCancel;
+            // SIGTERM (systemd, docker stop, kill) stops the run as Ctrl-C does: the store, incidents and audit log are
+            // flushed and closed on the way out, so a restart resumes from them.
+            using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, signal =>
+            {
+                signal.Cancel = true;
+                cancel.Cancel();
+            });
             try
             {
                 await stdout.WriteLineAsync($"aida run: {s.Name} on {s.Factory.Name}, mode {m.ToString().ToLowerInvariant()}, {Format(factor, "0.##")}x real time; Ctrl-C stops");
@@ -130,6 +147,34 @@ internal static class RunCommand
             return Ok;
         });
         return command;
+    }
+
+    /// <summary>Where <c>aida run</c> serves unless told otherwise: loopback only.</summary>
+    public const string DefaultUrl = "127.0.0.1:8080";
+
+    /// <summary>The endpoint of <c>--urls</c> (<c>http://ADDRESS:PORT</c> or <c>ADDRESS:PORT</c>, port 0 for any free
+    /// one); null for <c>none</c>.</summary>
+    internal static System.Net.IPEndPoint? ParseUrls(string text)
+    {
+        if (text == "none")
+        {
+            return null;
+        }
+
+        var address = text.StartsWith("http://", StringComparison.Ordinal) ? text["http://".Length..].TrimEnd('/') : text;
+        if (text.StartsWith("https://", StringComparison.Ordinal))
+        {
+            throw new BadInputException($"--urls: '{text}': Aida serves plain HTTP; put a TLS proxy in front of it for https");
+        }
+
+        if (address.StartsWith("localhost:", StringComparison.Ordinal))
+        {
+            address = "127.0.0.1" + address["localhost".Length..];
+        }
+
+        return System.Net.IPEndPoint.TryParse(address, out var endpoint) && address.Contains(':', StringComparison.Ordinal)
+            ? endpoint
+            : throw new BadInputException($"--urls: '{text}' is not http://ADDRESS:PORT (e.g. http://{DefaultUrl}) or none");
     }
 
     /// <summary>Keeps plant time at <paramref name="speed"/> times wall time, as measured by <paramref name="wall"/>.</summary>

@@ -26,7 +26,7 @@ public class LiveAgentTests
               - {kind: leak, asset: h1-c03, start: 40m, duration: 20m, litres_per_minute: 3}
             """);
         var dir = TempDir();
-        var (code, output, err) = Invoke("run", "--scenario", scenario, "--mode", "agent", "--speed", "36000", "--status-every", "30m", "--data", dir);
+        var (code, output, err) = Invoke("run", "--scenario", scenario, "--mode", "agent", "--speed", "36000", "--status-every", "30m", "--data", dir, "--urls", "none");
         Assert.True(code == 0, err);
         Assert.Contains("mode agent", output, StringComparison.Ordinal);
 

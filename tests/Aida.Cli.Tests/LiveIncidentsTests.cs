@@ -9,7 +9,7 @@ public class LiveIncidentsTests
     public void CduPumpFailure_RunLive_OpensAnIncidentNamingTheCdu()
     {
         var dir = TempDir();
-        var (code, _, err) = Invoke("run", "--scenario", "faults/cdu-pump-failure", "--speed", "3600", "--duration", "2h15m", "--status-every", "1h", "--data", dir);
+        var (code, _, err) = Invoke("run", "--scenario", "faults/cdu-pump-failure", "--speed", "3600", "--duration", "2h15m", "--status-every", "1h", "--data", dir, "--urls", "none");
         Assert.True(code == 0, err);
 
         var db = Path.Combine(dir, "incidents.db");

@@ -162,7 +162,7 @@ public sealed class TwinOverTheWireTests
             Assert.False(serving.IsCompleted, serveOut.ToString());
 
             var runOut = new StringWriter();
-            var code = await AidaCommand.RunAsync(["run", "--plant", "network", "--site", siteFile, "--duration", "3s", "--status-every", "1s"], runOut, TextWriter.Null, CancellationToken.None);
+            var code = await AidaCommand.RunAsync(["run", "--plant", "network", "--site", siteFile, "--duration", "3s", "--status-every", "1s", "--data", CliRun.TempDir()], runOut, TextWriter.Null, CancellationToken.None);
             var text = runOut.ToString();
             Assert.True(code == AidaCommand.Ok, text);
             Assert.Matches(@"\(\d+ collectors, \d+ actuators\)", text);

@@ -1,19 +1,11 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Aida.Automation.Actions;
 using Aida.Automation.Audit;
-using Aida.Automation.Safety;
-using Aida.Model.Config;
 using Aida.Model.Scenarios;
 using Aida.Server.Access;
 using Aida.Server.Api;
-using Aida.Telemetry.Query;
-using Aida.Telemetry.Series;
-using Aida.Telemetry.Storage;
-using Aida.Twin.Simulation;
-using Microsoft.AspNetCore.Builder;
 
 namespace Aida.Server.Tests;
 
@@ -21,48 +13,19 @@ namespace Aida.Server.Tests;
 /// roles, audit of every mutation, and clear problem details for bad requests.</summary>
 public sealed class ApiTests : IAsyncLifetime
 {
-    private static readonly Scenario Reference = ScenarioLoader.Load("reference");
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "aida-server-tests", Guid.NewGuid().ToString("N"));
-    private readonly Dictionary<Role, string> _keys = [];
-    private WebApplication _app = null!;
+    private static readonly Scenario Reference = TestServer.Reference;
+    private TestServer _server = null!;
+    private IReadOnlyDictionary<Role, string> _keys = null!;
     private ServerContext _context = null!;
     private HttpClient _http = null!;
-    private Tsdb _store = null!;
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(_dir);
-        var simulator = new Simulator(Reference, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(1) });
-        simulator.AdvanceSteps(60);
-        var audit = new AuditLog(Path.Combine(_dir, "audit.db"), simulator.Clock);
-        var envelope = new SafetyEnvelope(SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety")), Reference.Factory);
-        var guarded = new GuardedPlant(simulator.Plant, envelope, simulator.Clock, "api", audit);
-        var executor = new ActionExecutor(guarded, simulator.Clock, AutomationMode.Supervised, TimeSpan.FromMinutes(15), "api", audit);
-        var keys = new ApiKeyStore(Path.Combine(_dir, "keys.db"));
-        foreach (var role in Enum.GetValues<Role>())
-        {
-            _keys[role] = keys.Issue(ApiKeyStore.RoleName(role) + "-1", role);
-        }
-
-        _store = new Tsdb(new TsdbOptions());
-        _store.Append(_store.GetOrCreateSeries(Labels.Metric("aida_site_pue", ("site", "leesburg"))), Reference.Start.ToUnixTimeMilliseconds(), 1.25);
-        _context = new ServerContext(Reference.Factory, keys, audit, executor, new ActionCatalog(Reference.Factory, envelope), null, new object(),
-            new EmbeddedQueryEngine(_store), simulator.Clock);
-        _app = await AidaApi.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), _context, CancellationToken.None);
-        _http = new HttpClient { BaseAddress = new Uri(_app.Urls.First()) };
+        _server = await TestServer.StartAsync();
+        (_keys, _context, _http) = (_server.Keys, _server.Context, _server.Http);
     }
 
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        _context.Keys.Dispose();
-        _context.Audit.Dispose();
-        _store.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public async Task DisposeAsync() => await _server.DisposeAsync();
 
     [Fact]
     public async Task Health_NeedsNoKey_ButTheApiAnswers401WithoutOne()
@@ -187,25 +150,14 @@ public sealed class ApiTests : IAsyncLifetime
         var key = _keys[Role.Admin];
         Assert.Equal(new Caller("admin-1", Role.Admin), _context.Keys.Find(key));
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Assert.DoesNotContain(key, File.ReadAllText(Path.Combine(_dir, "keys.db"), Encoding.Latin1), StringComparison.Ordinal);
+        Assert.DoesNotContain(key, File.ReadAllText(Path.Combine(_server.Dir, "keys.db"), Encoding.Latin1), StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => _context.Keys.Issue("admin-1", Role.Viewer));
         Assert.True(_context.Keys.Revoke("admin-1"));
         Assert.Null(_context.Keys.Find(key));
         Assert.Null(ApiKeyStore.ParseRole("root"));
     }
 
-    private async Task<HttpResponseMessage> Send(HttpMethod method, string path, string key, string? body = null)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        if (body is not null)
-        {
-            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
-        }
+    private Task<HttpResponseMessage> Send(HttpMethod method, string path, string key, string? body = null) => _server.Send(method, path, key, body);
 
-        return await _http.SendAsync(request);
-    }
-
-    private static async Task<JsonElement> Json(HttpResponseMessage response) =>
-        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+    private static Task<JsonElement> Json(HttpResponseMessage response) => TestServer.Json(response);
 }

@@ -7,6 +7,7 @@ using Aida.Automation.Audit;
 using Aida.Model.Facility;
 using Aida.Observability.Incidents;
 using Aida.Server.Access;
+using Aida.Server.Mcp;
 using Aida.Telemetry.Http;
 using Aida.Telemetry.Query;
 using Microsoft.AspNetCore.Builder;
@@ -24,7 +25,21 @@ namespace Aida.Server.Api;
 /// <param name="Telemetry">The run's store, served as the Prometheus query API under <c>/api/v1/</c> (behind the same
 /// keys); null to serve none.</param>
 /// <param name="Budgets">The run's SLOs and error budgets over <paramref name="Telemetry"/>; null when there are none.</param>
-public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog Audit, ActionExecutor Actions, ActionCatalog Catalog, IncidentStore? Incidents, object Gate, IQueryEngine? Telemetry = null, TimeProvider? Clock = null, BudgetBoard? Budgets = null);
+/// <param name="Run">The scenario and operating mode, for the overview; null outside a run.</param>
+/// <param name="AgentActions">The agent's own executor, whose actions are listed beside the API's (read only); null
+/// when no agent runs.</param>
+public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog Audit, ActionExecutor Actions, ActionCatalog Catalog, IncidentStore? Incidents, object Gate, IQueryEngine? Telemetry = null, TimeProvider? Clock = null, BudgetBoard? Budgets = null, RunInfo? Run = null, ActionExecutor? AgentActions = null)
+{
+    /// <summary>Every action, the API's and the agent's, newest first, each with where it came from (take
+    /// <see cref="Gate"/> around it).</summary>
+    public IEnumerable<(ActionRecord Record, string Source)> AllActions() =>
+        Actions.Records.Select(r => (r, "api"))
+            .Concat((AgentActions?.Records ?? []).Select(r => (r, "agent")))
+            .OrderByDescending(a => a.Item1.ProposedAt);
+}
+
+/// <summary>What run the server belongs to.</summary>
+public sealed record RunInfo(string Scenario, string Mode);
 
 /// <summary>Aida's REST API under <c>/api/</c>: every call authenticated by an API key (<c>Authorization: Bearer</c>),
 /// every state-changing call checked against the caller's role and audited (refusals too), errors as RFC 9457 problem
@@ -37,7 +52,7 @@ public static class AidaApi
     /// <summary>Requests per minute one caller (one key, or one address without a key) may make.</summary>
     public const int RequestsPerMinute = 600;
 
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = false };
+    internal static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = false };
 
     /// <summary>Starts the API on <paramref name="endpoint"/>.</summary>
     public static async Task<WebApplication> StartAsync(IPEndPoint endpoint, ServerContext context, CancellationToken token)
@@ -63,20 +78,33 @@ public static class AidaApi
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = RequestsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
             o.OnRejected = (rejected, ct) => new ValueTask(Problem(StatusCodes.Status429TooManyRequests, "too many requests", $"at most {RequestsPerMinute} requests a minute per caller").ExecuteAsync(rejected.HttpContext));
         });
+        builder.Services.AddAidaMcp(context);
         var app = builder.Build();
         app.UseRateLimiter();
         app.MapOpenApi("/openapi/{documentName}.json");
         Map(app, context);
+        app.MapAidaMcp();
         await app.StartAsync(token);
         return app;
     }
 
-    /// <summary>Maps <c>/healthz</c> and the <c>/api/</c> routes onto <paramref name="app"/>.</summary>
+    /// <summary>Maps <c>/healthz</c>, the <c>/api/</c> routes and the dashboard onto <paramref name="app"/>.</summary>
     public static void Map(WebApplication app, ServerContext context)
     {
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(context);
         var counters = new RequestCounters();
+        var sessions = new SessionStore(context.Keys, TimeProvider.System);
+        var live = new LiveView(context, TimeProvider.System);
+        app.Use(async (http, next) =>
+        {
+            var headers = http.Response.Headers;
+            headers.XContentTypeOptions = "nosniff";
+            headers.XFrameOptions = "DENY";
+            headers.ContentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; form-action 'self'";
+            headers["Referrer-Policy"] = "no-referrer";
+            await next(http);
+        });
         app.Use(async (http, next) =>
         {
             try
@@ -90,19 +118,45 @@ public static class AidaApi
         });
         app.Use(async (http, next) =>
         {
-            if (!http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal))
+            if (!http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal) && !http.Request.Path.StartsWithSegments(AidaMcp.Path, StringComparison.Ordinal))
             {
                 await next(http);
                 return;
             }
 
+            if (http.Request.Path.Equals("/api/session", StringComparison.Ordinal) && HttpMethods.IsPost(http.Request.Method))
+            {
+                await next(http); // the login itself
+                return;
+            }
+
             var header = http.Request.Headers.Authorization.ToString();
-            var caller = header.StartsWith("Bearer ", StringComparison.Ordinal) ? context.Keys.Find(header["Bearer ".Length..].Trim()) : null;
+            var cookie = http.Request.Cookies[SessionStore.Cookie];
+            Caller? caller;
+            if (header.Length > 0 || cookie is null)
+            {
+                caller = header.StartsWith("Bearer ", StringComparison.Ordinal) ? context.Keys.Find(header["Bearer ".Length..].Trim()) : null;
+            }
+            else
+            {
+                // A browser's session: a state-changing request must echo the session's CSRF token, which a page of
+                // another origin cannot read.
+                var session = sessions.Find(cookie);
+                caller = session?.Caller;
+                if (session is not null && !HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method)
+                    && !SessionStore.CsrfMatches(session, http.Request.Headers[SessionStore.CsrfHeader].ToString()))
+                {
+                    context.Audit.Append("api:" + session.Caller.Name, AuditKind.Decision, http.Request.Path, $"refused: {http.Request.Method} without the session's CSRF token");
+                    await Problem(StatusCodes.Status403Forbidden, "CSRF token missing or wrong", $"a request made with the session cookie that changes state must send the session's token in {SessionStore.CsrfHeader}").ExecuteAsync(http);
+                    return;
+                }
+            }
+
             if (caller is null)
             {
                 http.Response.Headers.WWWAuthenticate = "Bearer";
                 await Problem(StatusCodes.Status401Unauthorized, "not authenticated", header.Length == 0
-                    ? "send an API key as 'Authorization: Bearer aida_...'"
+                    ? cookie is null ? "send an API key as 'Authorization: Bearer aida_...', or log in (POST /api/session)" : "the session has ended: log in again"
                     : "the API key is unknown or revoked").ExecuteAsync(http);
                 return;
             }
@@ -127,17 +181,30 @@ public static class AidaApi
         }
 
         app.MapGet("/api/factory", () => Results.Json(FactoryView(context.Factory), Json));
-        app.MapGet("/api/incidents", () => context.Incidents is null
-            ? Results.Json(Array.Empty<object>(), Json)
-            : Results.Json(context.Incidents.List().Select(IncidentView), Json));
-        app.MapGet("/api/slos", async (HttpContext http) => context.Budgets is null
+        app.MapPost("/api/session", (Func<HttpContext, Task<IResult>>)(http => Login(http, context, sessions)));
+        app.MapGet("/api/session", (HttpContext http) => SessionView(http, sessions));
+        app.MapDelete("/api/session", (HttpContext http) =>
+        {
+            if (http.Request.Cookies[SessionStore.Cookie] is { } id)
+            {
+                sessions.Logout(id);
+            }
+
+            http.Response.Cookies.Delete(SessionStore.Cookie, new CookieOptions { Path = "/" });
+            return Results.NoContent();
+        });
+        app.MapGet("/api/overview", (Func<HttpContext, Task<IResult>>)(async http => Results.Json(await live.OverviewAsync(http.RequestAborted), Json)));
+        app.MapGet("/api/events", (HttpContext http) => TypedResults.ServerSentEvents(live.EventsAsync(Json, http.RequestAborted)));
+        app.MapGet("/api/incidents", () => Results.Json(IncidentList(context), Json));
+        app.MapGet("/api/incidents/{id}", (string id) => IncidentDetailView(context, id));
+        app.MapGet("/api/slos", (Func<HttpContext, Task<IResult>>)(async http => context.Budgets is null
             ? Problem(StatusCodes.Status404NotFound, "no SLOs", "this run evaluates no SLOs (it keeps no telemetry store)")
-            : Results.Json((await context.Budgets.ReadAsync(http.RequestAborted)).ToView(), Json));
+            : Results.Json((await context.Budgets.ReadAsync(http.RequestAborted)).ToView(), Json)));
         app.MapGet("/api/actions", () =>
         {
             lock (context.Gate)
             {
-                return Results.Json(context.Actions.Records.Select(ActionView).ToArray(), Json);
+                return Results.Json(context.AllActions().Select(a => ActionView(a.Record, a.Source)).ToArray(), Json);
             }
         });
         app.MapGet("/api/audit", (HttpContext http) =>
@@ -150,22 +217,19 @@ public static class AidaApi
             }
 
             var total = context.Audit.Count;
-            return Results.Json(context.Audit.Read(Math.Max(1, total - limit + 1), limit).Select(e => new
-            {
-                sequence = e.Sequence,
-                at = e.At,
-                actor = e.Actor,
-                kind = e.Kind.ToString().ToLowerInvariant(),
-                subject = e.Subject,
-                detail = e.Detail,
-                hash = e.Hash,
-            }), Json);
+            return Results.Json(context.Audit.Read(Math.Max(1, total - limit + 1), limit).Select(AuditView), Json);
         });
         // Typed as Func<..., Task<IResult>>: a lambda of HttpContext alone returning a Task would bind as a RequestDelegate,
         // whose result is dropped (every call would answer 200).
         app.MapPost("/api/actions", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Operator, "propose an action", body => ProposeAction(context, Caller(http), body))));
         app.MapPost("/api/actions/{id}/approve", async (HttpContext http, string id) => await Mutation(http, context, Role.Approver, $"approve {id}", body => Decide(context, Caller(http), id, body, approve: true)));
         app.MapPost("/api/actions/{id}/reject", async (HttpContext http, string id) => await Mutation(http, context, Role.Approver, $"reject {id}", body => Decide(context, Caller(http), id, body, approve: false)));
+
+        // The dashboard: everything outside /api/ that no route above took.
+        var files = Dashboard.StaticFiles.Embedded();
+        app.MapGet("/{**path}", (string? path) => path is not null && (path == "api" || path.StartsWith("api/", StringComparison.Ordinal))
+            ? Problem(StatusCodes.Status404NotFound, "no such route", $"no API route '/{path}' (the routes: /openapi/v1.json)")
+            : files.Serve(path));
     }
 
     /// <summary>A state-changing call: the role checked (a refusal audited), the body parsed as a JSON object, the
@@ -209,14 +273,30 @@ public static class AidaApi
     {
         Only(body, "kind", "asset", "value", "reason");
         var kindText = Text(body, "kind", required: true)!;
-        if (!ActionKindNames.TryParse(kindText, out var kind))
-        {
-            throw new BadRequest($"kind: unknown action '{kindText}' (expected one of {ActionKindNames.All})");
-        }
-
         var asset = Text(body, "asset", required: true)!;
         var value = body.TryGetProperty("value", out var v) ? v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw new BadRequest("value: must be a number") : 0;
         var reason = Text(body, "reason", required: true)!;
+        try
+        {
+            return Results.Json(ActionView(Propose(context, kindText, asset, value, reason, Actor(caller))), Json, statusCode: StatusCodes.Status202Accepted);
+        }
+        catch (ArgumentException e)
+        {
+            throw new BadRequest(e.Message);
+        }
+    }
+
+    /// <summary>Proposes a typed action to the supervised executor (REST and MCP alike): the kind by its snake_case
+    /// name, the asset checked against the factory; the safety envelope and approvals decide the rest.</summary>
+    /// <exception cref="ArgumentException">An unknown kind, or an asset the factory lacks or the kind does not apply
+    /// to; the message names the field.</exception>
+    internal static ActionRecord Propose(ServerContext context, string kindText, string asset, double value, string reason, string actor)
+    {
+        if (!ActionKindNames.TryParse(kindText, out var kind))
+        {
+            throw new ArgumentException($"kind: unknown action '{kindText}' (expected one of {ActionKindNames.All})");
+        }
+
         PlantAction action;
         try
         {
@@ -224,13 +304,12 @@ public static class AidaApi
         }
         catch (ArgumentException e)
         {
-            throw new BadRequest($"asset: {e.Message}");
+            throw new ArgumentException($"asset: {e.Message}", e);
         }
 
         lock (context.Gate)
         {
-            var record = context.Actions.Propose(action, Actor(caller));
-            return Results.Json(ActionView(record), Json, statusCode: StatusCodes.Status202Accepted);
+            return context.Actions.Propose(action, actor);
         }
     }
 
@@ -299,17 +378,124 @@ public static class AidaApi
         design_it_power_watts = f.DesignItPowerWatts,
     };
 
-    private static object IncidentView(Incident i) => new
+    /// <summary>The incidents as <c>GET /api/incidents</c> serves them, newest first.</summary>
+    internal static object[] IncidentList(ServerContext context) => context.Incidents is null
+        ? []
+        : context.Incidents.List().OrderByDescending(i => i.Id).Select(i => (object)new
+        {
+            id = i.Id,
+            state = IncidentStore.Name(i.State),
+            title = i.Title,
+            severity = i.Severity,
+            opened = i.Opened,
+        }).ToArray();
+
+    private static IResult IncidentDetailView(ServerContext context, string id)
     {
-        id = i.Id,
-        state = IncidentStore.Name(i.State),
-        title = i.Title,
-        opened = i.Opened,
+        if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "bad incident id", $"'{id}' is not an incident number");
+        }
+
+        if (context.Incidents is null || !context.Incidents.List().Any(i => i.Id == number))
+        {
+            return Problem(StatusCodes.Status404NotFound, "no such incident", $"no incident {number}");
+        }
+
+        var detail = context.Incidents.Get(number);
+        var i = detail.Incident;
+        return Results.Json(new
+        {
+            id = i.Id,
+            state = IncidentStore.Name(i.State),
+            title = i.Title,
+            severity = i.Severity,
+            opened = i.Opened,
+            last_alert = i.LastAlert,
+            resolved = i.Resolved,
+            alert_count = i.AlertCount,
+            assets = i.Assets,
+            root_cause = detail.RootCause is { } finding
+                ? new { ranked = finding.Ranked.Select(c => new { asset = c.Asset, fault_kind = c.FaultKind, score = c.Score, evidence = c.Evidence }) }
+                : null,
+            timeline = detail.Timeline.Select(t => new
+            {
+                at = t.At,
+                kind = JsonNamingPolicy.SnakeCaseLower.ConvertName(t.Kind.ToString()),
+                text = t.Text,
+                by = t.By,
+                asset = t.Asset,
+            }),
+        }, Json);
+    }
+
+    /// <summary>A dashboard login: the API key in the body traded for a session cookie and a CSRF token; audited.</summary>
+    private static async Task<IResult> Login(HttpContext http, ServerContext context, SessionStore sessions)
+    {
+        string? key;
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(http.Request.Body, default, http.RequestAborted);
+            var body = document.RootElement;
+            if (body.ValueKind != JsonValueKind.Object)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "bad request", "the body must be a JSON object: {\"key\": \"aida_...\"}");
+            }
+
+            Only(body, "key");
+            key = Text(body, "key", required: true);
+        }
+        catch (JsonException e)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "malformed JSON", $"the body is not JSON: {e.Message}");
+        }
+        catch (BadRequest e)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "bad request", e.Message);
+        }
+
+        if (sessions.Login(key!) is not { } login)
+        {
+            context.Audit.Append("api:anonymous", AuditKind.Decision, "/api/session", $"refused: login with an unknown or revoked key from {http.Connection.RemoteIpAddress}");
+            return Problem(StatusCodes.Status401Unauthorized, "login failed", "the API key is unknown or revoked");
+        }
+
+        http.Response.Cookies.Append(SessionStore.Cookie, login.Id, new CookieOptions
+        {
+            HttpOnly = true,
+            SameSite = SameSiteMode.Strict,
+            Secure = http.Request.IsHttps,
+            Path = "/",
+            MaxAge = SessionStore.Lifetime,
+        });
+        context.Audit.Append(Actor(login.Session.Caller), AuditKind.Decision, "/api/session", $"logged in ({ApiKeyStore.RoleName(login.Session.Caller.Role)})");
+        return Results.Json(SessionBody(login.Session), Json);
+    }
+
+    private static IResult SessionView(HttpContext http, SessionStore sessions)
+    {
+        // Reached with a bearer key too: that caller has no session, so no CSRF token.
+        var session = sessions.Find(http.Request.Cookies[SessionStore.Cookie]);
+        return session is null
+            ? Results.Json(new { name = Caller(http).Name, role = ApiKeyStore.RoleName(Caller(http).Role), csrf_token = (string?)null }, Json)
+            : Results.Json(SessionBody(session), Json);
+    }
+
+    private static object SessionBody(Session session) => new
+    {
+        name = session.Caller.Name,
+        role = ApiKeyStore.RoleName(session.Caller.Role),
+        csrf_token = session.CsrfToken,
     };
 
-    private static object ActionView(ActionRecord r) => new
+    /// <summary>An action as the API serves it.</summary>
+    internal static object ActionView(ActionRecord r) => ActionView(r, "api");
+
+    /// <param name="source"><c>api</c> (proposed over REST or MCP) or <c>agent</c>.</param>
+    internal static object ActionView(ActionRecord r, string source) => new
     {
         id = r.Action.Id,
+        source,
         kind = ActionKindNames.Name(r.Action.Kind),
         asset = r.Action.Asset,
         actuator = r.Action.Actuator,
@@ -321,6 +507,17 @@ public static class AidaApi
         state = Snake(r.State),
         decided_by = r.DecidedBy,
         outcome = r.Outcome,
+    };
+
+    internal static object AuditView(AuditEntry e) => new
+    {
+        sequence = e.Sequence,
+        at = e.At,
+        actor = e.Actor,
+        kind = e.Kind.ToString().ToLowerInvariant(),
+        subject = e.Subject,
+        detail = e.Detail,
+        hash = e.Hash,
     };
 
     /// <summary>Aida's own metrics in the Prometheus text format: API requests by status code, keys, audit entries,
@@ -343,7 +540,7 @@ public static class AidaApi
         text.Append(CultureInfo.InvariantCulture, $"aida_api_keys {context.Keys.List().Count}\n");
         Family("aida_audit_entries", "gauge", "Entries in the hash-chained audit log.");
         text.Append(CultureInfo.InvariantCulture, $"aida_audit_entries {context.Audit.Count}\n");
-        Family("aida_api_actions", "gauge", "Actions proposed over the API, by state.");
+        Family("aida_api_actions", "gauge", "Actions proposed over the API (REST and MCP), by state.");
         lock (context.Gate)
         {
             foreach (var group in context.Actions.Records.GroupBy(r => Snake(r.State)).OrderBy(g => g.Key, StringComparer.Ordinal))

@@ -1,0 +1,200 @@
+using System.ComponentModel;
+using System.Text;
+using System.Text.Json;
+using Aida.Automation.Actions;
+using Aida.Automation.Audit;
+using Aida.Observability.Incidents;
+using Aida.Server.Access;
+using Aida.Server.Api;
+using Aida.Telemetry.Http;
+using Aida.Telemetry.Query;
+using Microsoft.AspNetCore.Http;
+using ModelContextProtocol;
+using ModelContextProtocol.Server;
+
+namespace Aida.Server.Mcp;
+
+/// <summary>The MCP tools: read metrics, incidents, budgets and the audit log (any key), propose an action (operator
+/// and up) through the same executor, safety envelope and approvals as the agents and the REST API.</summary>
+/// <remarks>Each answer is one JSON text. Bad input is an <see cref="McpException"/>, which the SDK returns as a tool
+/// error carrying its message, so the client learns what was wrong; every other exception would be a generic error.</remarks>
+[McpServerToolType]
+internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
+{
+    /// <summary>The most points one range query may return per series (Prometheus' own limit).</summary>
+    private const int MaxPoints = 11_000;
+
+    [McpServerTool(Name = "query_metrics", ReadOnly = true)]
+    [Description("Run a PromQL query over the run's telemetry. Without start/end/step an instant query (at 'time', default now); with all three a range query. Answers Prometheus' data object: {resultType, result}.")]
+    public async Task<string> QueryMetricsAsync(
+        [Description("The PromQL expression, e.g. aida_site_pue or avg by (hall) (aida_rack_inlet_celsius)")] string query,
+        [Description("Evaluation time of an instant query: Unix seconds or RFC 3339; default the run's now")] string? time = null,
+        [Description("Start of a range query: Unix seconds or RFC 3339")] string? start = null,
+        [Description("End of a range query: Unix seconds or RFC 3339")] string? end = null,
+        [Description("Step of a range query: seconds or a Prometheus duration such as 30s or 1m")] string? step = null,
+        CancellationToken token = default)
+    {
+        var engine = context.Telemetry ?? throw new McpException("this run keeps no telemetry store: there is nothing to query");
+        if (string.IsNullOrWhiteSpace(query))
+        {
+            throw new McpException("query: missing (a PromQL expression)");
+        }
+
+        QueryResult result;
+        try
+        {
+            if (start is null && end is null && step is null)
+            {
+                var at = time is null ? (context.Clock ?? TimeProvider.System).GetUtcNow() : Time("time", time);
+                result = await engine.QueryAsync(query, at, token);
+            }
+            else
+            {
+                if (time is not null)
+                {
+                    throw new McpException("time: an instant query's time; a range query takes start, end and step");
+                }
+
+                var from = Time("start", start ?? throw new McpException("start: missing (a range query needs start, end and step)"));
+                var to = Time("end", end ?? throw new McpException("end: missing (a range query needs start, end and step)"));
+                if (!PrometheusFormat.TryParseDuration(step ?? throw new McpException("step: missing (a range query needs start, end and step)"), out var every) || every <= TimeSpan.Zero)
+                {
+                    throw new McpException($"step: '{step}' is not a positive duration (seconds, or e.g. 30s, 1m)");
+                }
+
+                if (to < from)
+                {
+                    throw new McpException("end: before start");
+                }
+
+                if ((to - from) / every > MaxPoints)
+                {
+                    throw new McpException($"step: at most {MaxPoints} points per series; use a larger step");
+                }
+
+                result = await engine.QueryRangeAsync(query, from, to, every, token);
+            }
+        }
+        catch (QueryException e) when (e.Position >= 0 && !System.Text.RegularExpressions.Regex.IsMatch(e.Message, @"^\d+:\d+: "))
+        {
+            var (line, column) = PrometheusApiExtensions.LineAndColumn(query, e.Position);
+            throw new McpException($"query: {line}:{column}: {e.Message}");
+        }
+        catch (QueryException e)
+        {
+            throw new McpException($"query: {e.Message}");
+        }
+
+        return Write(w => PrometheusApiExtensions.WriteResult(w, result));
+    }
+
+    [McpServerTool(Name = "list_incidents", ReadOnly = true)]
+    [Description("List the run's incidents, newest first: id, title, state, severity, times, alert count, assets.")]
+    public string ListIncidents(
+        [Description("Only incidents in this state: open, acknowledged, mitigated or resolved")] string? state = null)
+    {
+        IncidentState? only = state is null
+            ? null
+            : IncidentStore.ParseState(state) ?? throw new McpException($"state: unknown state '{state}' (expected open, acknowledged, mitigated or resolved)");
+        var incidents = context.Incidents?.List(only) ?? [];
+        return Write(w =>
+        {
+            w.WriteStartArray();
+            foreach (var incident in incidents)
+            {
+                IncidentJson.Write(w, incident);
+            }
+
+            w.WriteEndArray();
+        });
+    }
+
+    [McpServerTool(Name = "explain_incident", ReadOnly = true)]
+    [Description("Explain one incident: its timeline (alerts folded, state changes, root-cause findings), its root-cause candidates ranked with their evidence, and the assets it touched.")]
+    public string ExplainIncident([Description("The incident's id (from list_incidents)")] long id)
+    {
+        var store = context.Incidents ?? throw new McpException("this run keeps no incidents");
+        IncidentDetail detail;
+        try
+        {
+            detail = store.Get(id);
+        }
+        catch (KeyNotFoundException)
+        {
+            throw new McpException($"id: no incident {id}");
+        }
+
+        return Write(w => IncidentJson.Write(w, detail));
+    }
+
+    [McpServerTool(Name = "read_budgets", ReadOnly = true)]
+    [Description("Read the run's SLOs and error budgets (objective, attained, budget consumed and remaining, burn rates, firing alerts) and the efficiency envelope they allow.")]
+    public async Task<string> ReadBudgetsAsync(CancellationToken token = default)
+    {
+        var budgets = context.Budgets ?? throw new McpException("this run evaluates no SLOs (it keeps no telemetry store)");
+        return JsonSerializer.Serialize((await budgets.ReadAsync(token)).ToView(), AidaApi.Json);
+    }
+
+    [McpServerTool(Name = "propose_action", Destructive = true)]
+    [Description("Propose a typed action on the plant (needs the operator role). It passes the same safety envelope as the agents' writes; high-risk actions (isolate_rack, stop_unit) wait for an approver and answer state pending_approval.")]
+    public string ProposeAction(
+        [Description("The action: set_setpoint, set_speed, start_standby, stop_unit, set_economiser, cap_gpu_power, isolate_rack or pause_workload")] string kind,
+        [Description("The asset it acts on, e.g. h1-a01 (a rack) or cdu-h1-a")] string asset,
+        [Description("The value written (a setpoint in °C, a speed 0-1, a power cap in W; 1 for on/off actions)")] double value,
+        [Description("Why, in a sentence: it is audited with the action")] string reason)
+    {
+        var caller = Caller();
+        if (caller.Role < Role.Operator)
+        {
+            context.Audit.Append(Actor(caller), AuditKind.Decision, "mcp:propose_action", $"refused: propose an action needs the {ApiKeyStore.RoleName(Role.Operator)} role, the caller is {ApiKeyStore.RoleName(caller.Role)}");
+            throw new McpException($"forbidden: proposing an action needs the {ApiKeyStore.RoleName(Role.Operator)} role; this key is {ApiKeyStore.RoleName(caller.Role)}");
+        }
+
+        if (reason is not { Length: > 0 and <= 500 })
+        {
+            throw new McpException("reason: must be a string of 1-500 characters");
+        }
+
+        try
+        {
+            return JsonSerializer.Serialize(AidaApi.ActionView(AidaApi.Propose(context, kind, asset, value, reason, Actor(caller))), AidaApi.Json);
+        }
+        catch (ArgumentException e)
+        {
+            throw new McpException(e.Message);
+        }
+    }
+
+    [McpServerTool(Name = "read_audit", ReadOnly = true)]
+    [Description("Read the last entries of the hash-chained audit log: sequence, time, actor, kind, subject, detail, hash.")]
+    public string ReadAudit([Description("How many of the last entries, 1-10000 (default 100)")] int limit = 100)
+    {
+        if (limit is < 1 or > 10_000)
+        {
+            throw new McpException($"limit: {limit} is not from 1 to 10000");
+        }
+
+        var total = context.Audit.Count;
+        return JsonSerializer.Serialize(context.Audit.Read(Math.Max(1, total - limit + 1), limit).Select(AidaApi.AuditView), AidaApi.Json);
+    }
+
+    /// <summary>The key holder of the current request, set by the API's authentication middleware.</summary>
+    private Caller Caller() =>
+        http.HttpContext?.Items[typeof(Caller)] as Caller ?? throw new McpException("not authenticated: send an API key as 'Authorization: Bearer aida_...'");
+
+    private static string Actor(Caller caller) => "mcp:" + caller.Name;
+
+    private static DateTimeOffset Time(string name, string text) =>
+        PrometheusFormat.TryParseTime(text, out var t) ? t : throw new McpException($"{name}: '{text}' is not a time (Unix seconds or RFC 3339)");
+
+    private static string Write(Action<Utf8JsonWriter> write)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            write(w);
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+}

@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Aida.Automation.Actions;
+using Aida.Automation.Audit;
+using Aida.Server.Access;
+using Aida.Server.Api;
+using ModelContextProtocol.Client;
+
+namespace Aida.Server.Tests;
+
+/// <summary>The MCP server at <c>/mcp</c> over a real Kestrel on loopback, driven by a real MCP client (the official
+/// TypeScript SDK, <c>tests/mcp-client/client.mjs</c>, run by node) and, for bad input, the C# SDK's client.</summary>
+public sealed class McpTests : IAsyncLifetime
+{
+    private TestServer _server = null!;
+    private IReadOnlyDictionary<Role, string> _keys = null!;
+    private ServerContext _context = null!;
+    private Uri _mcp = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await TestServer.StartAsync();
+        (_keys, _context) = (_server.Keys, _server.Context);
+        _mcp = new Uri(new Uri(_server.App.Urls.First()), "/mcp");
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [SkippableFact]
+    public async Task TheTypeScriptClient_ListsTheTools_QueriesAMetric_AndAProposedIsolationWaitsForApproval()
+    {
+        var answer = await RunClientAsync(_keys[Role.Operator]);
+
+        var tools = answer.GetProperty("tools").EnumerateArray().Select(t => t.GetString()).ToArray();
+        Assert.Equal(["explain_incident", "list_incidents", "propose_action", "query_metrics", "read_audit", "read_budgets"], tools.Order());
+
+        var metric = answer.GetProperty("query_metrics");
+        Assert.False(metric.GetProperty("isError").GetBoolean(), metric.GetProperty("text").GetString());
+        var data = JsonDocument.Parse(metric.GetProperty("text").GetString()!).RootElement;
+        Assert.Equal("vector", data.GetProperty("resultType").GetString());
+        Assert.Equal("1.31", data.GetProperty("result")[0].GetProperty("value")[1].GetString());
+
+        var proposal = answer.GetProperty("propose_action");
+        Assert.False(proposal.GetProperty("isError").GetBoolean(), proposal.GetProperty("text").GetString());
+        Assert.Equal("pending_approval", JsonDocument.Parse(proposal.GetProperty("text").GetString()!).RootElement.GetProperty("state").GetString());
+        var record = Assert.Single(_context.Actions.Records);
+        Assert.Equal((ActionKind.IsolateRack, "h1-a01", ActionState.PendingApproval, "mcp:operator-1"), (record.Action.Kind, record.Action.Asset, record.State, record.RequestedBy));
+        Assert.Contains(_context.Audit.Read(), e => e.Detail.Contains("proposed by mcp:operator-1", StringComparison.Ordinal));
+        Assert.True(_context.Audit.Verify().Intact);
+    }
+
+    [SkippableFact]
+    public async Task AViewer_ReadsButCannotPropose_AndTheRefusalIsAudited()
+    {
+        var before = _context.Audit.Count;
+        var answer = await RunClientAsync(_keys[Role.Viewer]);
+
+        Assert.False(answer.GetProperty("query_metrics").GetProperty("isError").GetBoolean());
+        var proposal = answer.GetProperty("propose_action");
+        Assert.True(proposal.GetProperty("isError").GetBoolean());
+        Assert.Contains("needs the operator role; this key is viewer", proposal.GetProperty("text").GetString(), StringComparison.Ordinal);
+        Assert.Empty(_context.Actions.Records);
+        var entry = _context.Audit.Read(before + 1).Single();
+        Assert.Equal(("mcp:viewer-1", AuditKind.Decision), (entry.Actor, entry.Kind));
+        Assert.StartsWith("refused", entry.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WithoutAValidKey_TheEndpointAnswers401()
+    {
+        using var http = new HttpClient();
+        const string initialize = """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""";
+        using var anonymous = await http.PostAsync(_mcp, new StringContent(initialize, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Contains("Bearer", anonymous.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+
+        using var forged = new HttpRequestMessage(HttpMethod.Post, _mcp) { Content = new StringContent(initialize, Encoding.UTF8, "application/json") };
+        forged.Headers.Authorization = new("Bearer", "aida_not-a-key-anyone-was-given");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(forged)).StatusCode);
+    }
+
+    [Theory]
+    // An action kind the catalog does not know.
+    [InlineData("propose_action", """{"kind":"open_valve","asset":"cdu-h1-a","value":0.9,"reason":"x"}""", "kind: unknown action 'open_valve'")]
+    // An asset the factory does not have.
+    [InlineData("propose_action", """{"kind":"set_speed","asset":"cdu-h9-z","value":0.9,"reason":"x"}""", "unknown asset 'cdu-h9-z'")]
+    // PromQL that does not parse: the position is named.
+    [InlineData("query_metrics", """{"query":"sum(aida_site_pue"}""", "query: 1:")]
+    // A range query missing its step.
+    [InlineData("query_metrics", """{"query":"aida_site_pue","start":"0","end":"60"}""", "step: missing")]
+    // An incident state that does not exist.
+    [InlineData("list_incidents", """{"state":"closed"}""", "state: unknown state 'closed'")]
+    // An incident the run does not have.
+    [InlineData("explain_incident", """{"id":99}""", "id: no incident 99")]
+    // This run evaluates no SLOs.
+    [InlineData("read_budgets", "{}", "evaluates no SLOs")]
+    // A limit out of range.
+    [InlineData("read_audit", """{"limit":0}""", "limit: 0 is not from 1 to 10000")]
+    public async Task BadInput_IsAToolError_NamingWhatIsWrong(string tool, string arguments, string named)
+    {
+        await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = _mcp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + _keys[Role.Operator] },
+        }));
+        var args = JsonSerializer.Deserialize<Dictionary<string, object?>>(arguments)!;
+        var result = await client.CallToolAsync(tool, args);
+
+        Assert.True(result.IsError);
+        var text = string.Concat(result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text));
+        Assert.Contains(named, text, StringComparison.Ordinal);
+        Assert.Empty(_context.Actions.Records);
+    }
+
+    /// <summary>Runs <c>tests/mcp-client/client.mjs</c> with <paramref name="key"/> and parses what it prints. Node or
+    /// the client's node_modules missing fails the test under CI=true (scripts/test installs them) and skips it
+    /// otherwise.</summary>
+    private async Task<JsonElement> RunClientAsync(string key)
+    {
+        var node = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, "node"))
+            .FirstOrDefault(File.Exists);
+        var client = ClientDirectory();
+        var missing = node is null ? "node is not on PATH (apt-get install nodejs)"
+            : client is null ? "tests/mcp-client was not found above " + AppContext.BaseDirectory
+            : !Directory.Exists(Path.Combine(client, "node_modules", "@modelcontextprotocol", "sdk")) ? $"{client}/node_modules is missing (npm ci --prefix {client}; scripts/test does it)"
+            : null;
+        if (missing is not null)
+        {
+            if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
+            {
+                Assert.Fail("CI=true requires the MCP test client: " + missing);
+            }
+
+            Skip.If(true, missing);
+        }
+
+        var info = new ProcessStartInfo(node!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = client! };
+        info.ArgumentList.Add(Path.Combine(client!, "client.mjs"));
+        info.ArgumentList.Add(_mcp.ToString());
+        info.ArgumentList.Add(key);
+        info.ArgumentList.Add("aida_pue");
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"the MCP client did not finish within 60 s: {await stderr}");
+        }
+
+        Assert.True(process.ExitCode == 0, $"the MCP client exited with {process.ExitCode}: {await stderr}");
+        return JsonDocument.Parse(await stdout).RootElement;
+    }
+
+    private static string? ClientDirectory()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "tests", "mcp-client");
+            if (File.Exists(Path.Combine(candidate, "client.mjs")))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+}

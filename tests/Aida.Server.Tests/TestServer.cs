@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Aida.Automation.Actions;
+using Aida.Automation.Audit;
+using Aida.Automation.Safety;
+using Aida.Model.Config;
+using Aida.Model.Scenarios;
+using Aida.Observability.Incidents;
+using Aida.Observability.RootCause;
+using Aida.Server.Access;
+using Aida.Server.Api;
+using Aida.Telemetry.Query;
+using Aida.Telemetry.Series;
+using Aida.Telemetry.Storage;
+using Aida.Twin.Simulation;
+using Microsoft.AspNetCore.Builder;
+
+namespace Aida.Server.Tests;
+
+/// <summary>Aida's server on a real Kestrel on loopback, with the twin behind the agents' safety choke point, a key per
+/// role, one PUE sample and one incident with a root cause: what the API tests run against.</summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    public static readonly Scenario Reference = ScenarioLoader.Load("reference");
+
+    private readonly Tsdb _store;
+
+    private TestServer(string dir, Dictionary<Role, string> keys, ServerContext context, WebApplication app, Tsdb store)
+    {
+        Dir = dir;
+        Keys = keys;
+        Context = context;
+        App = app;
+        _store = store;
+        Http = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = new Uri(app.Urls.First()) };
+    }
+
+    public string Dir { get; }
+
+    /// <summary>A key per role, held by <c>ROLE-1</c>.</summary>
+    public IReadOnlyDictionary<Role, string> Keys { get; }
+
+    public ServerContext Context { get; }
+
+    public WebApplication App { get; }
+
+    /// <summary>A client that keeps no cookies of its own (tests send them explicitly).</summary>
+    public HttpClient Http { get; }
+
+    public static async Task<TestServer> StartAsync()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "aida-server-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var simulator = new Simulator(Reference, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(1) });
+        simulator.AdvanceSteps(60);
+        var audit = new AuditLog(Path.Combine(dir, "audit.db"), simulator.Clock);
+        var envelope = new SafetyEnvelope(SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety")), Reference.Factory);
+        var guarded = new GuardedPlant(simulator.Plant, envelope, simulator.Clock, "api", audit);
+        var executor = new ActionExecutor(guarded, simulator.Clock, AutomationMode.Supervised, TimeSpan.FromMinutes(15), "api", audit);
+        var keyStore = new ApiKeyStore(Path.Combine(dir, "keys.db"));
+        var keys = new Dictionary<Role, string>();
+        foreach (var role in Enum.GetValues<Role>())
+        {
+            keys[role] = keyStore.Issue(ApiKeyStore.RoleName(role) + "-1", role);
+        }
+
+        var store = new Tsdb(new TsdbOptions());
+        store.Append(store.GetOrCreateSeries(Labels.Metric("aida_site_pue", ("site", "leesburg"))), Reference.Start.ToUnixTimeMilliseconds(), 1.25);
+        store.Append(store.GetOrCreateSeries(Labels.Metric("aida_pue", ("site", "leesburg"))), simulator.Clock.GetUtcNow().ToUnixTimeMilliseconds(), 1.31);
+
+        var incidents = new IncidentStore(Path.Combine(dir, "incidents.db"), simulator.Clock);
+        var id = incidents.Open(new Alert("CduSupplyHigh", AlertSource.Threshold, "cdu-h1-a", simulator.Clock.GetUtcNow(), "CDU supply 31 °C above 30 °C") { Severity = "critical" });
+        incidents.AttachRootCause(id, new RootCauseFinding([new CauseCandidate("cdu-h1-a", "cdu_pump_failure", 0.9, ["flow fell 80 % within a minute"])]));
+
+        // The agent's own executor, with one fan trim it made.
+        var catalog = new ActionCatalog(Reference.Factory, envelope);
+        var agent = new ActionExecutor(guarded, simulator.Clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent", audit);
+        agent.Propose(catalog.Create(ActionKind.SetSpeed, "cdu-h1-b", 0.9, "optimiser: trim"), "agent");
+
+        var context = new ServerContext(Reference.Factory, keyStore, audit, executor, catalog, incidents, new object(),
+            new EmbeddedQueryEngine(store), simulator.Clock, Run: new RunInfo("reference", "agent"), AgentActions: agent);
+        var app = await AidaApi.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), context, CancellationToken.None);
+        return new TestServer(dir, keys, context, app, store);
+    }
+
+    public async Task<HttpResponseMessage> Send(HttpMethod method, string path, string key, string? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        }
+
+        return await Http.SendAsync(request);
+    }
+
+    public static async Task<JsonElement> Json(HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+        Context.Keys.Dispose();
+        Context.Audit.Dispose();
+        Context.Incidents!.Dispose();
+        _store.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(Dir, recursive: true);
+    }
+}
