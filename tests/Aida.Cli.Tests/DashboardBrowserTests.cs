@@ -12,7 +12,7 @@ namespace Aida.Cli.Tests;
 /// <summary>The dashboard in headless Chromium against a live <c>aida run</c>: sign in, watch PUE and the budgets move,
 /// open an incident, approve an operator's pending rack isolation; a screenshot of every page on the way.</summary>
 /// <remarks>Debian's chromium (PEERS.md) driven by Playwright for .NET; Playwright never downloads a browser here.
-/// Screenshots go to <c>AIDA_SCREENSHOTS</c> (relative to the repository root), or a temporary directory.</remarks>
+/// Screenshots go to <c>AIDA_SCREENSHOTS</c> (relative to the checkout's root), or a temporary directory.</remarks>
 [Collection(WireTiming.Name)]
 public class DashboardBrowserTests
 {
@@ -33,7 +33,7 @@ public class DashboardBrowserTests
         using var stop = new CancellationTokenSource();
         // Mode human: Aida's own agent would act on the leak itself, and the isolation to approve is the operator's.
         var run = Task.Run(() => AidaCommand.RunAsync(
-            ["run", "--scenario", LeakSoon(), "--mode", "human", "--speed", "30", "--status-every", "1h", "--data", dir, "--api", $"127.0.0.1:{port}"],
+            ["run", "--scenario", LeakSoon(), "--mode", "human", "--speed", "60", "--status-every", "1h", "--data", dir, "--api", $"127.0.0.1:{port}"],
             TextWriter.Null, TextWriter.Null, stop.Token));
         // Stops the run however the test ends: a failed assertion must not leave it running in the test host.
         try
@@ -63,7 +63,7 @@ public class DashboardBrowserTests
 
             // No session: the dashboard sends the browser to the login page; a wrong key is refused there.
             await page.GotoAsync(baseUrl + "/");
-            await page.WaitForURLAsync("**/login.html");
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/login\\.html$"));
             await page.FillAsync("#key", "aida_not-a-key");
             await page.ClickAsync("#sign-in");
             await Assertions.Expect(page.Locator("#login-error")).Not.ToBeEmptyAsync();
@@ -71,7 +71,7 @@ public class DashboardBrowserTests
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "login.png") });
             await page.FillAsync("#key", adminKey);
             await page.ClickAsync("#sign-in");
-            await page.WaitForURLAsync("**/#overview");
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/#overview$"));
             await Assertions.Expect(page.Locator("#user")).ToContainTextAsync("chief (admin)");
 
             // PUE appears and moves with the live stream.
@@ -88,7 +88,8 @@ public class DashboardBrowserTests
             await Assertions.Expect(page.Locator("tr.slo-row[data-slo='rack-inlet-envelope']")).ToBeVisibleAsync();
             var stamp = await page.Locator("#slo-at").TextContentAsync();
             await page.WaitForFunctionAsync("v => document.querySelector('#slo-at').textContent !== v", stamp);
-            await Assertions.Expect(page.Locator("#budget-history path.chart-line").First).ToBeVisibleAsync();
+            // A flat line has no height, so Playwright calls it hidden: its presence is what counts.
+            await Assertions.Expect(page.Locator("#budget-history path.chart-line").First).ToBeAttachedAsync();
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "budgets.png"), FullPage = true });
 
             await page.ClickAsync("#nav-flow");
@@ -105,7 +106,7 @@ public class DashboardBrowserTests
             await Assertions.Expect(row).ToContainTextAsync("h1-c03");
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "incidents.png"), FullPage = true });
             await row.ClickAsync();
-            await page.WaitForURLAsync("**/#incidents/*");
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/#incidents/[^/]+$"));
             await Assertions.Expect(page.Locator("#incident-title")).ToContainTextAsync("h1-c03");
             await Assertions.Expect(page.Locator("#timeline ol.timeline li").First).ToBeVisibleAsync();
             await Assertions.Expect(page.Locator("#root-cause h2")).ToHaveTextAsync("Root cause");
@@ -113,23 +114,25 @@ public class DashboardBrowserTests
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "incident.png"), FullPage = true });
 
             // An operator proposes isolating the leaking rack over the API; it waits; the admin approves it in the browser.
-            var id = await Propose(http, operatorKey);
+            // At 60x a high-risk action waits 15 s of wall time for its approver: the page is open before it is proposed.
             await page.ClickAsync("#nav-agent");
-            var approve = page.Locator($".pending[data-id='{id}'] button.approve");
+            await Assertions.Expect(page.Locator("#audit table")).ToBeVisibleAsync();
+            var id = await Propose(http, operatorKey);
+            var approve = page.Locator($".pending[data-source='api'][data-id='{id}'] button.approve");
             await Assertions.Expect(approve).ToBeEnabledAsync();
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "agent.png"), FullPage = true });
             await approve.ClickAsync();
-            await Assertions.Expect(page.Locator($"tr.action-row[data-id='{id}']")).ToHaveAttributeAsync("data-state", "executed");
-            await Assertions.Expect(page.Locator($".pending[data-id='{id}']")).ToHaveCountAsync(0);
+            await Assertions.Expect(page.Locator($"tr.action-row[data-source='api'][data-id='{id}']")).ToHaveAttributeAsync("data-state", "executed");
+            await Assertions.Expect(page.Locator($".pending[data-source='api'][data-id='{id}']")).ToHaveCountAsync(0);
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "agent-approved.png"), FullPage = true });
 
-            var action = (await Actions(http, operatorKey)).Single(a => a.GetProperty("id").GetString() == id);
+            var action = (await Actions(http, operatorKey)).Single(a => a.GetProperty("source").GetString() == "api" && a.GetProperty("id").GetString() == id);
             Assert.Equal("executed", action.GetProperty("state").GetString());
             Assert.Contains("chief", action.GetProperty("decided_by").GetString(), StringComparison.Ordinal);
             Assert.Empty(refused);
 
             await page.ClickAsync("#logout");
-            await page.WaitForURLAsync("**/login.html");
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/login\\.html$"));
         }
         finally
         {
@@ -139,22 +142,36 @@ public class DashboardBrowserTests
         Assert.Equal(0, await run);
     }
 
-    /// <summary>The bundled leak scenario with its leak 3 plant minutes in instead of 2 h: at 30x an incident opens
-    /// within seconds, and the 15 plant minutes a high-risk action waits for its approver are 30 s of wall time, ample
-    /// for the browser to approve it.</summary>
+    /// <summary>The bundled leak scenario with its leak 5 plant minutes after the run's incident warm-up instead of 2 h
+    /// in, so that at 60x its incident opens within about 40 s.</summary>
     private static string LeakSoon()
     {
         var text = File.ReadAllText(Path.Combine(Root, "scenarios", "faults", "leak.yaml"));
         Assert.Contains("start: 2h,", text, StringComparison.Ordinal);
-        return Scratch(text.Replace("start: 2h,", "start: 3m,", StringComparison.Ordinal));
+        var start = (LiveTelemetry.IncidentWarmUp + TimeSpan.FromMinutes(5)).TotalMinutes;
+        return Scratch(text.Replace("start: 2h,", FormattableString.Invariant($"start: {start}m,"), StringComparison.Ordinal));
     }
 
     private static string Screenshots()
     {
         var configured = Environment.GetEnvironmentVariable("AIDA_SCREENSHOTS");
-        var dir = string.IsNullOrEmpty(configured) ? TempDir() : Path.GetFullPath(configured, Root);
+        var dir = string.IsNullOrEmpty(configured) ? TempDir() : Path.GetFullPath(configured, RepositoryRoot());
         Directory.CreateDirectory(dir);
         return dir;
+    }
+
+    /// <summary>The checkout this test was built from: the nearest folder above the test's binaries holding Aida.sln.</summary>
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Aida.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException($"no Aida.sln above {AppContext.BaseDirectory}");
     }
 
     private static async Task<string> Propose(HttpClient http, string key)

@@ -10,7 +10,7 @@ function niceStep(span, count) {
 }
 
 /**
- * series: [{name, points: [[seconds, value]], cls}]; options: {format, yMin, yMax, width, height, label}.
+ * series: [{name, points: [[seconds, value]], cls}]; options: {format(value, tickStep), yMin, yMax, width, height, label}.
  * Returns an <svg> that scales to its container's width.
  */
 export function lineChart(series, options = {}) {
@@ -39,7 +39,7 @@ export function lineChart(series, options = {}) {
   const grid = s('g', { class: 'chart-grid' });
   for (let v = v0; v <= v1 + step / 2; v += step) {
     grid.append(s('line', { x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v) }));
-    grid.append(s('text', { x: pad.left - 6, y: y(v) + 4, 'text-anchor': 'end', text: format(v) }));
+    grid.append(s('text', { x: pad.left - 6, y: y(v) + 4, 'text-anchor': 'end', text: format(v, step) }));
   }
   const tStep = niceStep(t1 - t0, 5);
   for (let t = Math.ceil(t0 / tStep) * tStep; t <= t1; t += tStep) {

@@ -19,19 +19,21 @@ function pendingCard(action, ctx, onDone) {
       for (const b of buttons) b.disabled = false;
     }
   };
-  const allowed = ctx.canApprove;
+  // The agent's own actions are its executor's to decide; the API approves only what was proposed through it.
+  const own = action.source === 'agent';
+  const allowed = ctx.canApprove && !own;
   const buttons = [
-    h('button', { class: 'approve', 'data-id': action.id, disabled: !allowed, title: allowed ? 'Approve and execute' : 'Your role may not approve', text: 'Approve', onclick: decide('approve') }),
-    h('button', { class: 'reject secondary', 'data-id': action.id, disabled: !allowed, title: allowed ? 'Reject' : 'Your role may not reject', text: 'Reject', onclick: decide('reject') }),
+    h('button', { class: 'approve', 'data-id': action.id, disabled: !allowed, title: allowed ? 'Approve and execute' : own ? 'The agent decides its own actions' : 'Your role may not approve', text: 'Approve', onclick: decide('approve') }),
+    h('button', { class: 'reject secondary', 'data-id': action.id, disabled: !allowed, title: allowed ? 'Reject' : own ? 'The agent decides its own actions' : 'Your role may not reject', text: 'Reject', onclick: decide('reject') }),
   ];
-  return h('div', { class: 'pending', 'data-id': action.id }, [
+  return h('div', { class: 'pending', 'data-id': action.id, 'data-source': action.source }, [
     h('div', { class: 'pending-what' }, [
       h('span', { class: `pill risk-${action.risk}`, text: `${action.risk} risk` }),
       h('span', { class: 'strong', text: ` ${action.kind} ${action.asset}` }),
       h('span', { text: ` → ${action.actuator} = ${action.value}` }),
     ]),
     h('div', { class: 'muted', text: `${action.reason} · proposed by ${action.requested_by} at ${plantTime(action.proposed_at)}` }),
-    h('div', { class: 'pending-do' }, allowed ? [note, ...buttons, message] : [...buttons, h('span', { class: 'muted', text: ` you are a ${ctx.user.role}: viewing only` })]),
+    h('div', { class: 'pending-do' }, allowed ? [note, ...buttons, message] : [...buttons, h('span', { class: 'muted', text: own ? ' proposed by the agent: its executor decides' : ` you are a ${ctx.user.role}: viewing only` })]),
   ]);
 }
 
@@ -76,9 +78,10 @@ export default {
         : [h('p', { class: 'muted', id: 'no-pending', text: 'Nothing is waiting for approval.' })]));
       clear(all).append(actions.length
         ? h('table', { class: 'grid compact' }, [
-          h('thead', {}, [h('tr', {}, ['id', 'proposed', 'kind', 'asset', 'value', 'risk', 'by', 'state', 'decided by', 'outcome'].map((t) => h('th', { text: t })))]),
-          h('tbody', {}, [...actions].reverse().map((a) => h('tr', { class: 'action-row', 'data-id': a.id, 'data-state': a.state }, [
+          h('thead', {}, [h('tr', {}, ['id', 'source', 'proposed', 'kind', 'asset', 'value', 'risk', 'by', 'state', 'decided by', 'outcome'].map((t) => h('th', { text: t })))]),
+          h('tbody', {}, actions.map((a) => h('tr', { class: 'action-row', 'data-id': a.id, 'data-source': a.source, 'data-state': a.state }, [
             h('td', { text: a.id }),
+            h('td', { text: a.source }),
             h('td', { text: plantTime(a.proposed_at) }),
             h('td', { text: a.kind }),
             h('td', { text: a.asset }),

@@ -36,7 +36,7 @@ export default {
 
     const draw = () => {
       const pueSeries = [{ name: 'PUE', points: series.pue, cls: 'series-0' }];
-      clear(pueChart).append(lineChart(pueSeries, { format: (v) => v.toFixed(3), label: 'PUE over time' }));
+      clear(pueChart).append(lineChart(pueSeries, { format: (v, step) => v.toFixed(Math.max(2, -Math.floor(Math.log10(step)))), label: 'PUE over time' }));
       const powerSeries = [
         { name: 'facility power', points: series.facility, cls: 'series-1' },
         { name: 'IT power', points: series.it, cls: 'series-2' },
