@@ -133,6 +133,15 @@ public class DashboardBrowserTests
 
             await page.ClickAsync("#logout");
             await Assertions.Expect(page).ToHaveURLAsync(new Regex("/login\\.html$"));
+
+            // An operator sees what waits for approval but is offered no way to approve it.
+            await page.FillAsync("#key", operatorKey);
+            await page.ClickAsync("#sign-in");
+            await Assertions.Expect(page.Locator("#user")).ToContainTextAsync("ops (operator)");
+            await page.ClickAsync("#nav-agent");
+            var second = await Propose(http, operatorKey, "h1-c04");
+            await Assertions.Expect(page.Locator($".pending[data-source='api'][data-id='{second}'] button.approve")).ToBeDisabledAsync();
+            Assert.Empty(refused);
         }
         finally
         {
@@ -174,11 +183,11 @@ public class DashboardBrowserTests
         throw new DirectoryNotFoundException($"no Aida.sln above {AppContext.BaseDirectory}");
     }
 
-    private static async Task<string> Propose(HttpClient http, string key)
+    private static async Task<string> Propose(HttpClient http, string key, string rack = "h1-c03")
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/actions")
         {
-            Content = new StringContent("""{"kind":"isolate_rack","asset":"h1-c03","value":1,"reason":"coolant under h1-c03"}""", Encoding.UTF8, "application/json"),
+            Content = new StringContent($$"""{"kind":"isolate_rack","asset":"{{rack}}","value":1,"reason":"coolant under {{rack}}"}""", Encoding.UTF8, "application/json"),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         using var response = await http.SendAsync(request);
