@@ -14,7 +14,8 @@ internal static class NetworkRun
     /// <summary>How often the operator looks at the plant (as on the embedded twin).</summary>
     public static readonly TimeSpan OperatorInterval = TimeSpan.FromSeconds(10);
 
-    public sealed record Options(string SiteFile, Scenario Scenario, OperatingMode Mode, TimeSpan? Duration, TimeSpan StatusEvery, string? Data, string? Listen, string? RemoteWrite);
+    /// <param name="Urls">Where to serve the dashboard and API; null for nowhere.</param>
+    public sealed record Options(string SiteFile, Scenario Scenario, OperatingMode Mode, TimeSpan? Duration, TimeSpan StatusEvery, string? Data, string? Listen, string? RemoteWrite, System.Net.IPEndPoint? Urls = null);
 
     public static async Task<int> RunAsync(Options o, TextWriter stdout, TextWriter stderr, CancellationToken token)
     {
@@ -28,6 +29,11 @@ internal static class NetworkRun
         await using var network = new NetworkSite(site, design, telemetry.Appender!, telemetry.Store!, clock, stderr);
         var profile = o.Mode == OperatingMode.Digital ? OperatorProfile.Digital : OperatorProfile.Human;
         var op = new BaselineOperator(profile, network.Plant, o.Scenario.Factory, clock, unchecked((o.Scenario.Seed * 104729) + 3));
+        // The operator and API writes both go to the devices: one at a time, under this lock.
+        var gate = new object();
+        await using var api = o.Urls is null || o.Data is null
+            ? null
+            : await RunApi.StartAsync(o.Urls, o.Scenario.Factory, network.Plant, clock, null, telemetry, o.Data, gate, stdout, token, new Aida.Server.Api.RunInfo($"site {site.Name}", o.Mode.ToString().ToLowerInvariant()));
         await stdout.WriteLineAsync(
             $"aida run: site {site.Name} over the network ({site.Collectors.Count} collectors, {network.Plant.Actuators.Count} actuators), " +
             $"design {o.Scenario.Factory.Name}, mode {o.Mode.ToString().ToLowerInvariant()}; Ctrl-C stops");
@@ -39,7 +45,7 @@ internal static class NetworkRun
 
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-        await OperateAsync(op, network, telemetry, o.StatusEvery, clock, stdout, stop.Token);
+        await OperateAsync(op, network, telemetry, o.StatusEvery, clock, stdout, gate, api, stop.Token);
         var s = op.Stats;
         await stdout.WriteLineAsync($"operator: {s.AlarmsRaised} alarms raised, {s.AlarmsNoticed} noticed, {s.AlarmsFixed} fixed, {s.Writes} writes confirmed; " +
             $"{network.Sink.SamplesStored} samples collected");
@@ -48,7 +54,7 @@ internal static class NetworkRun
 
     /// <summary>The operator's loop on the wall clock: its standing setpoints once, then a look every
     /// <see cref="OperatorInterval"/>, and a status line every <paramref name="statusEvery"/>.</summary>
-    private static async Task OperateAsync(BaselineOperator op, NetworkSite network, LiveTelemetry telemetry, TimeSpan statusEvery, TimeProvider clock, TextWriter stdout, CancellationToken token)
+    private static async Task OperateAsync(BaselineOperator op, NetworkSite network, LiveTelemetry telemetry, TimeSpan statusEvery, TimeProvider clock, TextWriter stdout, object gate, RunApi? api, CancellationToken token)
     {
         var status = new RunCommand.StatusPoints(network.Plant);
         await stdout.WriteLineAsync(RunCommand.StatusPoints.Header);
@@ -66,8 +72,15 @@ internal static class NetworkRun
                 nextStatus += statusEvery;
             }
 
-            await Task.Run(op.Tick, CancellationToken.None);
+            await Task.Run(() =>
+            {
+                lock (gate)
+                {
+                    op.Tick();
+                }
+            }, CancellationToken.None);
             telemetry.Tick();
+            api?.Tick();
         }
         while (await Next(timer, token));
     }

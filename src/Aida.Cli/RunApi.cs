@@ -6,7 +6,8 @@ using Aida.Model.Config;
 using Aida.Server.Access;
 using Aida.Server.Api;
 using Aida.Telemetry.Query;
-using Aida.Twin.Simulation;
+using Aida.Model.Facility;
+using Aida.Model.Plant;
 using Microsoft.AspNetCore.Builder;
 
 namespace Aida.Cli;
@@ -40,19 +41,20 @@ internal sealed class RunApi : IAsyncDisposable
     }
 
     /// <param name="gate">The lock the run steps the plant under; API writes take it too.</param>
-    public static async Task<RunApi> StartAsync(IPEndPoint endpoint, Simulator simulator, SimulatedAgent? agent, LiveTelemetry telemetry, string dataDirectory, object gate, TextWriter stdout, CancellationToken token, RunInfo? run = null)
+    /// <param name="plant">The plant API writes go to (through the agent's guard, or one of their own): the twin, or a
+    /// site over the network.</param>
+    public static async Task<RunApi> StartAsync(IPEndPoint endpoint, Factory factory, IPlant plant, TimeProvider clock, SimulatedAgent? agent, LiveTelemetry telemetry, string dataDirectory, object gate, TextWriter stdout, CancellationToken token, RunInfo? run = null)
     {
         Directory.CreateDirectory(dataDirectory);
-        var factory = simulator.Scenario.Factory;
         var envelope = new SafetyEnvelope(SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety")), factory);
-        var ownAudit = agent is null ? new AuditLog(Path.Combine(dataDirectory, "audit.db"), simulator.Clock) : null;
+        var ownAudit = agent is null ? new AuditLog(Path.Combine(dataDirectory, "audit.db"), clock) : null;
         var audit = agent?.Audit ?? ownAudit!;
-        var guarded = agent?.Agent.Plant ?? new GuardedPlant(simulator.Plant, envelope, simulator.Clock, "api", audit);
-        var executor = new ActionExecutor(guarded, simulator.Clock, AutomationMode.Supervised, ApprovalTimeout, "api", audit);
+        var guarded = agent?.Agent.Plant ?? new GuardedPlant(plant, envelope, clock, "api", audit);
+        var executor = new ActionExecutor(guarded, clock, AutomationMode.Supervised, ApprovalTimeout, "api", audit);
         var keys = KeysCommand.Open(dataDirectory);
         var query = telemetry.Store is { } store ? new EmbeddedQueryEngine(store) : null;
         var context = new ServerContext(factory, keys, audit, executor, new ActionCatalog(factory, envelope), agent?.Incidents ?? telemetry.Incidents, gate,
-            query, simulator.Clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, simulator.Clock), run, agent?.Agent.Executor);
+            query, clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, clock), run, agent?.Agent.Executor);
         var app = await AidaApi.StartAsync(endpoint, context, token);
         var url = $"http://{app.Urls.Select(u => new Uri(u)).Select(u => $"{u.Host}:{u.Port}").First()}/";
         if (keys.List().Count == 0)

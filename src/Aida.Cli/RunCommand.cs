@@ -64,11 +64,11 @@ internal static class RunCommand
 
                     break;
                 case "network":
-                    foreach (var twinOnly in new Option[] { speed, seed, output, apiAddress })
+                    foreach (var twinOnly in new Option[] { speed, seed, output })
                     {
                         if (parse.GetResult(twinOnly) is { Implicit: false })
                         {
-                            throw new BadInputException($"{twinOnly.Name}: only with the embedded twin (--plant twin){(twinOnly == apiAddress ? "; a network run serves the Prometheus API with --listen" : "")}");
+                            throw new BadInputException($"{twinOnly.Name}: only with the embedded twin (--plant twin)");
                         }
                     }
 
@@ -80,7 +80,7 @@ internal static class RunCommand
                     }
 
                     return await NetworkRun.RunAsync(
-                        new NetworkRun.Options(file, LoadScenario(parse.GetValue(scenario)!), m, d, every, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote)),
+                        new NetworkRun.Options(file, LoadScenario(parse.GetValue(scenario)!), m, d, every, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), ParseUrls(parse.GetValue(apiAddress)!)),
                         stdout, stderr, token);
                 case var other:
                     throw new BadInputException($"--plant: unknown plant '{other}' (expected twin or network)");
@@ -106,7 +106,7 @@ internal static class RunCommand
                 ? SimulatedAgent.Attach(simulator, telemetry.Store!, parse.GetValue(data), SloPack.Load(null), Aida.Automation.Actions.AutomationMode.Autonomous)
                 : null;
             var gate = new object();
-            await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, simulator, agent, telemetry, parse.GetValue(data)!, gate, stdout, token, new Aida.Server.Api.RunInfo(s.Name, m.ToString().ToLowerInvariant()));
+            await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, s.Factory, simulator.Plant, simulator.Clock, agent, telemetry, parse.GetValue(data)!, gate, stdout, token, new Aida.Server.Api.RunInfo(s.Name, m.ToString().ToLowerInvariant()));
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(token);
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {

@@ -59,6 +59,11 @@ internal sealed class SimulatedAgent : IDisposable
     /// to that run, as its store does (a live run's --data, by contrast, resumes them).</summary>
     public static void StartAfresh(string directory)
     {
+        if (!Directory.Exists(directory))
+        {
+            return; // a new directory: nothing to remove
+        }
+
         // Pooled connections to the old files would outlive their deletion: cleared first.
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         foreach (var name in Files)

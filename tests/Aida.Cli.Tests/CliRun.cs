@@ -24,6 +24,14 @@ internal static class CliRun
         return path;
     }
 
+    /// <summary>A loopback port nobody listens on now.</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     public static string TempDir()
     {
         var dir = Path.Combine(Path.GetTempPath(), "aida-cli-tests", Guid.NewGuid().ToString("N"));

@@ -80,7 +80,8 @@ public class CompareCommandTests(ShortComparison run) : IClassFixture<ShortCompa
     public void EachRun_IsTheRunAidaSimulateMakes()
     {
         Assert.True(run.Code == 0, run.Error);
-        var dir = TempDir();
+        // An --out that does not exist yet (regression: the agent's reset of its files threw DirectoryNotFound).
+        var dir = Path.Combine(TempDir(), "new");
         var (code, _, err) = Invoke("simulate", "--scenario", "reference", "--mode", "agent", "--seed", "2", "--duration", "20m", "--out", dir);
         Assert.True(code == 0, err);
         var compared = Path.Combine(run.Directory, "runs", run.Climate.GetProperty("name").GetString()!, "agent-seed2", "summary.json");

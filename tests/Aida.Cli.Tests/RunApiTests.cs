@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using static Aida.Cli.Tests.CliRun;
@@ -77,19 +76,9 @@ public class RunApiTests
             Assert.Contains(named, err, StringComparison.Ordinal);
         }
 
-        var (networkCode, _, networkErr) = Invoke("run", "--plant", "network", "--site", "twin-local", "--urls", "127.0.0.1:18080");
-        Assert.Equal(2, networkCode);
-        Assert.Contains("--urls: only with the embedded twin", networkErr, StringComparison.Ordinal);
         var (keyCode, _, keyErr) = Invoke("keys", "issue", "x", "--role", "root", "--data", TempDir());
         Assert.Equal(2, keyCode);
         Assert.Contains("--role: unknown role 'root'", keyErr, StringComparison.Ordinal);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static async Task UntilUp(HttpClient http, Task<int> run)

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Aida.Telemetry.Storage;
@@ -182,13 +181,6 @@ public class RunRestartTests
 
         Assert.Fail("no IT power sample within 60 s");
         return default;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static async Task<HttpResponseMessage> Get(HttpClient http, string path, string key)

@@ -161,8 +161,26 @@ public sealed class TwinOverTheWireTests
             await Until(() => File.Exists(siteFile) && new FileInfo(siteFile).Length > 0 || serving.IsCompleted);
             Assert.False(serving.IsCompleted, serveOut.ToString());
 
+            // The network run serves the API too: an operator's setpoint goes through the guard to the device.
             var runOut = new StringWriter();
-            var code = await AidaCommand.RunAsync(["run", "--plant", "network", "--site", siteFile, "--duration", "3s", "--status-every", "1s", "--data", CliRun.TempDir()], runOut, TextWriter.Null, CancellationToken.None);
+            var data = CliRun.TempDir();
+            var port = CliRun.FreePort();
+            using var stopRun = new CancellationTokenSource();
+            var running = AidaCommand.RunAsync(["run", "--plant", "network", "--site", siteFile, "--status-every", "1s", "--data", data, "--urls", $"127.0.0.1:{port}"], TextWriter.Synchronized(runOut), TextWriter.Null, stopRun.Token);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            await Until(() => running.IsCompleted || File.Exists(Path.Combine(data, "admin.key")) && runOut.ToString().Contains("over the network", StringComparison.Ordinal));
+            Assert.False(running.IsCompleted, runOut.ToString());
+            using var propose = new HttpRequestMessage(HttpMethod.Post, "/api/actions")
+            {
+                Content = new StringContent("""{"kind":"set_setpoint","asset":"facility-water","value":19,"reason":"test"}""", System.Text.Encoding.UTF8, "application/json"),
+            };
+            propose.Headers.Authorization = new("Bearer", File.ReadAllText(Path.Combine(data, "admin.key")).Trim());
+            var proposed = await http.SendAsync(propose);
+            var body = await proposed.Content.ReadAsStringAsync();
+            Assert.True(proposed.StatusCode == System.Net.HttpStatusCode.Accepted, body);
+            Assert.Contains("\"state\":\"executed\"", body, StringComparison.Ordinal);
+            await stopRun.CancelAsync();
+            var code = await running;
             var text = runOut.ToString();
             Assert.True(code == AidaCommand.Ok, text);
             Assert.Matches(@"\(\d+ collectors, \d+ actuators\)", text);

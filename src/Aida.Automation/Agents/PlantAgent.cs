@@ -57,6 +57,7 @@ public sealed class PlantAgent : IPlantAgent
     private readonly HashSet<(string Kind, string Asset)> _handled = [];
     private readonly DateTimeOffset _detectFrom;
     private readonly CoolingOptimiser? _optimiser;
+    private readonly UpsModePolicy? _upsMode;
     private readonly Func<EfficiencyEnvelope?> _efficiency;
     private DateTimeOffset _next;
     private DateTimeOffset _nextPlan;
@@ -86,6 +87,7 @@ public sealed class PlantAgent : IPlantAgent
         if (_options.Optimise)
         {
             _optimiser = new CoolingOptimiser(factory, envelope, _options.Optimiser);
+            _upsMode = new UpsModePolicy(factory);
             _nextPlan = clock.GetUtcNow();
         }
     }
@@ -156,6 +158,7 @@ public sealed class PlantAgent : IPlantAgent
             _nextObserve = now + TimeSpan.FromMinutes(1);
             _optimiser.Observe(now, Plant);
             OptimiserObservations++;
+            SetUpsMode(now);
         }
 
         if (now < _nextPlan || Responses.Any(r => r.Run.State is RunbookState.Running or RunbookState.WaitingForApproval))
@@ -173,6 +176,29 @@ public sealed class PlantAgent : IPlantAgent
         foreach (var (_, result) in _optimiser.Apply(plan, Plant))
         {
             if (result.Ok)
+            {
+                OptimiserMoves++;
+            }
+            else
+            {
+                OptimiserRefusals++;
+            }
+        }
+    }
+
+    /// <summary>UPS eco mode as the policy wants it: back to double conversion at once, into eco mode only while no
+    /// runbook is running.</summary>
+    private void SetUpsMode(DateTimeOffset now)
+    {
+        var busy = Responses.Any(r => r.Run.State is RunbookState.Running or RunbookState.WaitingForApproval);
+        foreach (var (actuator, value) in _upsMode!.Moves(now, Plant, _efficiency()))
+        {
+            if (value >= 0.5 && busy)
+            {
+                continue;
+            }
+
+            if (Plant.Write(actuator, value).Ok)
             {
                 OptimiserMoves++;
             }

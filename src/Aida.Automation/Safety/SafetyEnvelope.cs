@@ -204,6 +204,12 @@ public sealed class SafetyEnvelope
             return SafetyVerdict.Refuse($"{name}: stopping units is not allowed now ({e.Regime}: {e.Reason})");
         }
 
+        // UPS eco mode takes the inverter out of the path: a redundancy risk, granted with the same leave as staging.
+        if (name.EndsWith("/eco_mode", StringComparison.Ordinal) && value >= 0.5 && (double.IsNaN(current) || current < 0.5) && !e.Allowed.HasFlag(EfficiencyActions.Staging))
+        {
+            return SafetyVerdict.Refuse($"{name}: UPS eco mode is not allowed now ({e.Regime}: {e.Reason})");
+        }
+
         return SafetyVerdict.Allow;
     }
 

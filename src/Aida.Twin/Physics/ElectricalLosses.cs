@@ -38,8 +38,8 @@ internal static class ElectricalLosses
         return curve[^1];
     }
 
-    /// <summary>UPS loss (input minus output) at an output load.</summary>
-    public static double Ups(Ups u, double outputWatts)
+    /// <summary>UPS loss (input minus output) at an output load, in the given operating mode.</summary>
+    public static double Ups(Ups u, UpsMode mode, double outputWatts)
     {
         if (outputWatts <= 0)
         {
@@ -47,7 +47,7 @@ internal static class ElectricalLosses
             return 0.02 * u.RatedWatts;
         }
 
-        var eff = UpsEfficiency(u.Mode, outputWatts / u.RatedWatts);
+        var eff = UpsEfficiency(mode, outputWatts / u.RatedWatts);
         return outputWatts * ((1 / eff) - 1);
     }
 

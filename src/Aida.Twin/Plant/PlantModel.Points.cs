@@ -127,6 +127,7 @@ internal sealed partial class PlantModel
             s.Add(id, "output_power", "aida_ups_output_power_watts", L(("asset", id)), "watts", Facility, 0, 100, () => _upsOutput[k]);
             s.Add(id, "on_battery", "aida_ups_on_battery", L(("asset", id)), "bool", Fast, 0, 0, () => _upsOnBattery[k] ? 1 : 0);
             s.Add(id, "battery", "aida_ups_battery_ratio", L(("asset", id)), "ratio", Facility, 0, 0.01, () => _upsBattery[k]);
+            s.Add(id, "eco_mode", "aida_ups_eco_mode", L(("asset", id)), "bool", Fast, 0, 0, () => _actuators.Value(_aUpsEco[k]));
         }
 
         var feeds = _f.Power.Feeds;

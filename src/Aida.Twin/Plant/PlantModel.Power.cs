@@ -1,3 +1,4 @@
+using Aida.Model.Facility;
 using Aida.Twin.Physics;
 
 namespace Aida.Twin.Plant;
@@ -228,7 +229,9 @@ internal sealed partial class PlantModel
             }
 
             _upsOutput[u] += critical / liveUps;
-            _upsLoss[u] = ElectricalLosses.Ups(p.Ups[u], _upsOutput[u]);
+            // On battery the inverter carries the load whatever the mode; on utility, eco mode bypasses it.
+            var mode = !_upsOnBattery[u] && _actuators.Value(_aUpsEco[u]) >= 0.5 ? UpsMode.Eco : UpsMode.DoubleConversion;
+            _upsLoss[u] = ElectricalLosses.Ups(p.Ups[u], mode, _upsOutput[u]);
             t.UpsLossJoules += _upsLoss[u] * dt;
             if (_upsOnBattery[u])
             {

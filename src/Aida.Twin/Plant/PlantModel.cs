@@ -106,6 +106,7 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
     private readonly int _aFwSetpoint;
     private readonly int _aFwPumpSpeed;
     private readonly int _aEconomiser;
+    private readonly int[] _aUpsEco;
     private readonly AssetState[] _chillerState;
     private readonly double[] _chillerStartAt;
     private readonly double[] _chillerPower;
@@ -252,6 +253,7 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
         _chillerPower = new double[chillers.Count];
         _chillerHeatArr = new double[chillers.Count];
         _aChillerEnable = new int[chillers.Count];
+        _aUpsEco = new int[f.Power.Ups.Count];
         var dcs = f.Cooling.DryCoolers;
         _dryCoolerState = dcs.Select(d => d.Standby ? AssetState.Standby : AssetState.Running).ToArray();
         _dryCoolerPower = new double[dcs.Count];
@@ -326,6 +328,13 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
 
             // The scheduler's hold on the rack's jobs (workload placement, TWIN.md): paused GPUs idle, powered and cooled.
             _aRackPause[r] = _actuators.Add(id, "workload_pause", "bool", 0, 1, 1e6, 0);
+        }
+
+        // UPS operating mode (TWIN.md: eco mode ~99 %): 1 runs the UPS on its static bypass with the inverter on
+        // standby, 0 in double conversion; starts as the facility file says.
+        for (var u = 0; u < p.Ups.Count; u++)
+        {
+            _aUpsEco[u] = _actuators.Add(p.Ups[u].Id, "eco_mode", "bool", 0, 1, 1e6, p.Ups[u].Mode == UpsMode.Eco ? 1 : 0);
         }
 
         foreach (var m in sp.Maintenance)
