@@ -28,7 +28,7 @@ public class DashboardBrowserTests
         var operatorKey = Invoke("keys", "issue", "ops", "--role", "operator", "--data", dir).Out.Trim();
         var shots = Screenshots();
 
-        var port = PeerProcess.FreePort();
+        var port = FreePort();
         var baseUrl = $"http://127.0.0.1:{port}";
         using var stop = new CancellationTokenSource();
         // Mode human: Aida's own agent would act on the leak itself, and the isolation to approve is the operator's.
