@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Aida.Automation.Audit;
 using Aida.Server.Access;
+using Aida.Server.Api;
 
 namespace Aida.Server.Tests;
 
@@ -52,6 +53,15 @@ public sealed class DashboardApiTests : IAsyncLifetime
         Assert.Equal(status, response.StatusCode);
         Assert.Contains(named, (await TestServer.Json(response)).GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.False(response.Headers.Contains("Set-Cookie"));
+    }
+
+    [Fact]
+    public async Task AnOversizedLogin_Is413()
+    {
+        var body = "{\"key\":\"" + new string('x', AidaApi.MaxBodyBytes) + "\"}";
+        var response = await _server.Http.PostAsync("/api/session", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("bytes", (await TestServer.Json(response)).GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -453,6 +453,10 @@ public static class AidaApi
         {
             return Problem(StatusCodes.Status400BadRequest, "bad request", e.Message);
         }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Problem(e.StatusCode, "request body too large", $"bodies are limited to {MaxBodyBytes} bytes");
+        }
 
         if (sessions.Login(key!) is not { } login)
         {
