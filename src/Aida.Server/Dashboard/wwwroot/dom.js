@@ -1,0 +1,66 @@
+// Building elements without innerHTML (nothing from the API is ever parsed as markup) and formatting quantities.
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+function build(element, attrs, children) {
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') element.addEventListener(k.slice(2), v);
+    else if (k === 'text') element.textContent = v;
+    else element.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of [].concat(children ?? [])) {
+    if (c === null || c === undefined || c === false) continue;
+    element.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return element;
+}
+
+/** An HTML element: h('div', {class: 'x', onclick: f}, [children]). */
+export const h = (tag, attrs, children) => build(document.createElement(tag), attrs, children);
+
+/** An SVG element, same shape as h. */
+export const s = (tag, attrs, children) => build(document.createElementNS(SVG_NS, tag), attrs, children);
+
+export function watts(w) {
+  if (w === null || w === undefined || !Number.isFinite(w)) return '–';
+  const a = Math.abs(w);
+  if (a >= 1e6) return `${(w / 1e6).toFixed(2)} MW`;
+  if (a >= 1e3) return `${(w / 1e3).toFixed(1)} kW`;
+  return `${w.toFixed(0)} W`;
+}
+
+export const celsius = (c) => (c === null || c === undefined || !Number.isFinite(c) ? '–' : `${c.toFixed(1)} °C`);
+export const percent = (f, digits = 1) => (f === null || f === undefined || !Number.isFinite(f) ? '–' : `${(f * 100).toFixed(digits)} %`);
+export const fixed = (x, digits = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
+
+/** Plant time as YYYY-MM-DD HH:MM:SS (UTC, as the plant's clock runs). */
+export function plantTime(at) {
+  if (!at) return '–';
+  const d = typeof at === 'number' ? new Date(at * 1000) : new Date(at);
+  return d.toISOString().replace('T', ' ').slice(0, 19);
+}
+
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '–';
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86400).toFixed(1)} d`;
+}
+
+/** A horizontal bar for a fraction in [0, 1]; `tone` picks its colour class. */
+export function bar(fraction, tone) {
+  const f = Number.isFinite(fraction) ? Math.max(0, Math.min(1, fraction)) : 0;
+  const fill = h('span', { class: `bar-fill ${tone || ''}` });
+  fill.style.width = `${(f * 100).toFixed(1)}%`;
+  return h('span', { class: 'bar' }, [fill]);
+}
+
+/** Budget remaining → a tone: fine, low, or exhausted. */
+export const budgetTone = (remaining) => (remaining === null || remaining === undefined ? 'none' : remaining <= 0 ? 'bad' : remaining < 0.25 ? 'warn' : 'good');
+
+export function clear(element) {
+  while (element.firstChild) element.firstChild.remove();
+  return element;
+}

@@ -1,0 +1,82 @@
+// Error budgets: each SLO's objective, attainment, budget left, burn rates and alerts; budget remaining over the plant
+// time this page has watched (sampled from /api/slos: no metric holds it); and the efficiency envelope it grants.
+
+import { h, clear, percent, fixed, duration, bar, budgetTone, celsius, plantTime } from './dom.js';
+import { lineChart, legend } from './chart.js';
+
+function burnCell(rate) {
+  const tone = rate === null || rate === undefined ? 'none' : rate >= 14.4 ? 'bad' : rate >= 1 ? 'warn' : 'good';
+  return h('td', { class: `num tone-${tone}`, text: rate === null || rate === undefined ? '–' : `${fixed(rate, 2)}×` });
+}
+
+export default {
+  title: 'Budgets',
+  mount(root, ctx) {
+    const envelope = h('section', { class: 'card', id: 'efficiency' });
+    const table = h('div', { id: 'slo-table' });
+    const history = h('div', { class: 'chart-box', id: 'budget-history' });
+    const stamp = h('p', { class: 'muted', id: 'slo-at' });
+    root.append(
+      h('h1', { text: 'Error budgets' }),
+      stamp,
+      envelope,
+      h('section', { class: 'card' }, [h('h2', { text: 'SLOs' }), table]),
+      h('section', { class: 'card' }, [
+        h('h2', { text: 'Budget remaining over time' }),
+        h('p', { class: 'muted', text: 'Sampled from the SLO report every few seconds while the dashboard is open; it starts when you open it.' }),
+        history,
+      ]),
+    );
+
+    const show = (report) => {
+      if (!report) return;
+      if (report.missing) {
+        clear(table).append(h('p', { text: `No SLOs: ${report.missing}` }));
+        return;
+      }
+      stamp.textContent = `as of plant time ${plantTime(report.at)} (evaluated at most once a plant minute)`;
+      const e = report.efficiency;
+      clear(envelope).append(
+        h('h2', { text: 'Efficiency envelope' }),
+        h('div', { class: 'envelope' }, [
+          h('div', {}, [h('div', { class: 'tile-label', text: 'regime' }), h('div', { class: `tile-value regime-${e.regime}`, id: 'regime', text: e.regime })]),
+          h('div', {}, [h('div', { class: 'tile-label', text: 'max facility water supply' }), h('div', { class: 'tile-value', text: celsius(e.max_facility_water_supply_celsius) })]),
+          h('div', {}, [h('div', { class: 'tile-label', text: 'max CDU supply' }), h('div', { class: 'tile-value', text: celsius(e.max_cdu_supply_celsius) })]),
+          h('div', {}, [h('div', { class: 'tile-label', text: 'headroom' }), h('div', { class: 'tile-value', text: percent(e.headroom) }), bar(e.headroom, budgetTone(e.headroom))]),
+        ]),
+        h('p', { class: 'reason', id: 'efficiency-reason', text: `${e.reason}${e.limiting_slo ? ` (limited by ${e.limiting_slo})` : ''}${e.page_human ? ' · a human is paged' : ''}` }),
+      );
+      const windows = [...new Set(report.slos.flatMap((x) => Object.keys(x.burn_rates)))];
+      clear(table).append(h('table', { class: 'grid' }, [
+        h('thead', {}, [h('tr', {}, [
+          h('th', { text: 'SLO' }), h('th', { text: 'service' }), h('th', { class: 'num', text: 'objective' }), h('th', { class: 'num', text: 'attained' }),
+          h('th', { text: 'budget remaining' }), ...windows.map((w) => h('th', { class: 'num', text: `burn ${w}` })),
+          h('th', { class: 'num', text: 'exhausted in' }), h('th', { text: 'alerts firing' }),
+        ])]),
+        h('tbody', {}, report.slos.map((x) => h('tr', { class: 'slo-row', 'data-slo': x.name }, [
+          h('td', { class: 'strong', text: x.name }),
+          h('td', { text: x.service }),
+          h('td', { class: 'num', text: percent(x.objective, 2) }),
+          h('td', { class: 'num', text: x.has_data === false ? 'no data' : percent(x.attained, 3) }),
+          h('td', { class: 'budget-cell' }, [bar(x.budget_remaining, budgetTone(x.budget_remaining)), h('span', { class: 'num', text: percent(x.budget_remaining) })]),
+          ...windows.map((w) => burnCell(x.burn_rates[w])),
+          h('td', { class: 'num', text: duration(x.time_to_exhaustion_seconds) }),
+          h('td', {}, x.firing_alerts.length ? x.firing_alerts.map((a) => h('span', { class: `pill sev-${a.severity}`, text: a.name })) : '–'),
+        ]))),
+      ]));
+
+      const names = report.slos.map((x) => x.name);
+      const series = names.map((name, i) => ({
+        name,
+        cls: `series-${i % 6}`,
+        points: ctx.state.sloHistory.map((p) => [p.at, p.slos.find((q) => q.name === name)?.remaining ?? NaN]),
+      }));
+      clear(history).append(
+        lineChart(series, { yMin: 0, yMax: 1, format: (v) => `${Math.round(v * 100)} %`, label: 'budget remaining over time' }),
+        legend(series),
+      );
+    };
+    ctx.on('slos', show);
+    show(ctx.state.slos);
+  },
+};

@@ -1,0 +1,231 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Aida.Telemetry.Tests.Peers;
+using Microsoft.Playwright;
+using static Aida.Cli.Tests.CliRun;
+
+namespace Aida.Cli.Tests;
+
+/// <summary>The dashboard in headless Chromium against a live <c>aida run</c>: sign in, watch PUE and the budgets move,
+/// open an incident, approve an operator's pending rack isolation; a screenshot of every page on the way.</summary>
+/// <remarks>Debian's chromium (PEERS.md) driven by Playwright for .NET; Playwright never downloads a browser here.
+/// Screenshots go to <c>AIDA_SCREENSHOTS</c> (relative to the checkout's root), or a temporary directory.</remarks>
+[Collection(WireTiming.Name)]
+public class DashboardBrowserTests
+{
+    // Generous: the run, the browser and other tests share two cores.
+    private const float WaitMs = 60_000;
+
+    [SkippableFact]
+    public async Task AnAdmin_SignsIn_WatchesPueAndBudgets_OpensTheIncident_AndApprovesAPendingIsolation()
+    {
+        var chromium = PeerProcess.Require("chromium", "chromium");
+        var dir = TempDir();
+        var adminKey = Invoke("keys", "issue", "chief", "--role", "admin", "--data", dir).Out.Trim();
+        var operatorKey = Invoke("keys", "issue", "ops", "--role", "operator", "--data", dir).Out.Trim();
+        var shots = Screenshots();
+
+        var port = FreePort();
+        var baseUrl = $"http://127.0.0.1:{port}";
+        using var stop = new CancellationTokenSource();
+        // Mode human: Aida's own agent would act on the leak itself, and the isolation to approve is the operator's.
+        var run = Task.Run(() => AidaCommand.RunAsync(
+            ["run", "--scenario", LeakSoon(), "--mode", "human", "--speed", "60", "--status-every", "1h", "--data", dir, "--api", $"127.0.0.1:{port}"],
+            TextWriter.Null, TextWriter.Null, stop.Token));
+        // Stops the run however the test ends: a failed assertion must not leave it running in the test host.
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+            await UntilUp(http, run);
+
+            using var playwright = await Playwright.CreateAsync();
+            await using var browser = await playwright.Chromium.LaunchAsync(new()
+            {
+                ExecutablePath = chromium,
+                Headless = true,
+                Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            });
+            var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+            page.SetDefaultTimeout(WaitMs);
+            Assertions.SetDefaultExpectTimeout(WaitMs);
+            var refused = new List<string>();
+            page.Console += (_, m) =>
+            {
+                if (m.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+                {
+                    refused.Add(m.Text);
+                }
+            };
+            page.PageError += (_, e) => refused.Add(e);
+
+            // No session: the dashboard sends the browser to the login page; a wrong key is refused there.
+            await page.GotoAsync(baseUrl + "/");
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/login\\.html$"));
+            await page.FillAsync("#key", "aida_not-a-key");
+            await page.ClickAsync("#sign-in");
+            await Assertions.Expect(page.Locator("#login-error")).Not.ToBeEmptyAsync();
+            await page.FillAsync("#key", "");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "login.png") });
+            await page.FillAsync("#key", adminKey);
+            await page.ClickAsync("#sign-in");
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/#overview$"));
+            await Assertions.Expect(page.Locator("#user")).ToContainTextAsync("chief (admin)");
+
+            // PUE appears and moves with the live stream.
+            var pue = page.Locator("#pue-value");
+            await Assertions.Expect(pue).ToHaveTextAsync(new Regex(@"^1\.\d{3}$"));
+            var first = await pue.TextContentAsync();
+            await page.WaitForFunctionAsync("v => document.querySelector('#pue-value').textContent !== v", first);
+            await Assertions.Expect(page.Locator("#pue-chart path.chart-line")).ToHaveCountAsync(1);
+            await Assertions.Expect(page.Locator("#budget-status")).ToHaveTextAsync(new Regex("^(expand|hold|freeze)$"));
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "overview.png"), FullPage = true });
+
+            // Budgets: a row per SLO, and the report's plant time advances as it is sampled again.
+            await page.ClickAsync("#nav-budgets");
+            await Assertions.Expect(page.Locator("tr.slo-row[data-slo='rack-inlet-envelope']")).ToBeVisibleAsync();
+            var stamp = await page.Locator("#slo-at").TextContentAsync();
+            await page.WaitForFunctionAsync("v => document.querySelector('#slo-at').textContent !== v", stamp);
+            // A flat line has no height, so Playwright calls it hidden: its presence is what counts.
+            await Assertions.Expect(page.Locator("#budget-history path.chart-line").First).ToBeAttachedAsync();
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "budgets.png"), FullPage = true });
+
+            await page.ClickAsync("#nav-flow");
+            await Assertions.Expect(page.Locator("#power-flow path.sankey-band").First).ToBeVisibleAsync();
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "flow.png"), FullPage = true });
+
+            await page.ClickAsync("#nav-floor");
+            await Assertions.Expect(page.Locator("#floor-map g.rack[data-rack='h1-c03']")).ToBeVisibleAsync();
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "floor.png"), FullPage = true });
+
+            // The leak's incident: its page shows the timeline and the root-cause section.
+            await page.ClickAsync("#nav-incidents");
+            var row = page.Locator("tr.incident-row").First;
+            await Assertions.Expect(row).ToContainTextAsync("h1-c03");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "incidents.png"), FullPage = true });
+            await row.ClickAsync();
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/#incidents/[^/]+$"));
+            await Assertions.Expect(page.Locator("#incident-title")).ToContainTextAsync("h1-c03");
+            await Assertions.Expect(page.Locator("#timeline ol.timeline li").First).ToBeVisibleAsync();
+            await Assertions.Expect(page.Locator("#root-cause h2")).ToHaveTextAsync("Root cause");
+            await Assertions.Expect(page.Locator("#signals .signal").First).ToBeVisibleAsync();
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "incident.png"), FullPage = true });
+
+            // An operator proposes isolating the leaking rack over the API; it waits; the admin approves it in the browser.
+            // At 60x a high-risk action waits 15 s of wall time for its approver: the page is open before it is proposed.
+            await page.ClickAsync("#nav-agent");
+            await Assertions.Expect(page.Locator("#audit table")).ToBeVisibleAsync();
+            var id = await Propose(http, operatorKey);
+            var approve = page.Locator($".pending[data-source='api'][data-id='{id}'] button.approve");
+            await Assertions.Expect(approve).ToBeEnabledAsync();
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "agent.png"), FullPage = true });
+            await approve.ClickAsync();
+            await Assertions.Expect(page.Locator($"tr.action-row[data-source='api'][data-id='{id}']")).ToHaveAttributeAsync("data-state", "executed");
+            await Assertions.Expect(page.Locator($".pending[data-source='api'][data-id='{id}']")).ToHaveCountAsync(0);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "agent-approved.png"), FullPage = true });
+
+            var action = (await Actions(http, operatorKey)).Single(a => a.GetProperty("source").GetString() == "api" && a.GetProperty("id").GetString() == id);
+            Assert.Equal("executed", action.GetProperty("state").GetString());
+            Assert.Contains("chief", action.GetProperty("decided_by").GetString(), StringComparison.Ordinal);
+            Assert.Empty(refused);
+
+            await page.ClickAsync("#logout");
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/login\\.html$"));
+
+            // An operator sees what waits for approval but is offered no way to approve it.
+            await page.FillAsync("#key", operatorKey);
+            await page.ClickAsync("#sign-in");
+            await Assertions.Expect(page.Locator("#user")).ToContainTextAsync("ops (operator)");
+            await page.ClickAsync("#nav-agent");
+            var second = await Propose(http, operatorKey, "h1-c04");
+            await Assertions.Expect(page.Locator($".pending[data-source='api'][data-id='{second}'] button.approve")).ToBeDisabledAsync();
+            Assert.Empty(refused);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        Assert.Equal(0, await run);
+    }
+
+    /// <summary>The bundled leak scenario with its leak 5 plant minutes after the run's incident warm-up instead of 2 h
+    /// in, so that at 60x its incident opens within about 40 s.</summary>
+    private static string LeakSoon()
+    {
+        var text = File.ReadAllText(Path.Combine(Root, "scenarios", "faults", "leak.yaml"));
+        Assert.Contains("start: 2h,", text, StringComparison.Ordinal);
+        var start = (LiveTelemetry.IncidentWarmUp + TimeSpan.FromMinutes(5)).TotalMinutes;
+        return Scratch(text.Replace("start: 2h,", FormattableString.Invariant($"start: {start}m,"), StringComparison.Ordinal));
+    }
+
+    private static string Screenshots()
+    {
+        var configured = Environment.GetEnvironmentVariable("AIDA_SCREENSHOTS");
+        var dir = string.IsNullOrEmpty(configured) ? TempDir() : Path.GetFullPath(configured, RepositoryRoot());
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    /// <summary>The checkout this test was built from: the nearest folder above the test's binaries holding Aida.sln.</summary>
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Aida.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException($"no Aida.sln above {AppContext.BaseDirectory}");
+    }
+
+    private static async Task<string> Propose(HttpClient http, string key, string rack = "h1-c03")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/actions")
+        {
+            Content = new StringContent($$"""{"kind":"isolate_rack","asset":"{{rack}}","value":1,"reason":"coolant under {{rack}}"}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var response = await http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var action = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("pending_approval", action.GetProperty("state").GetString());
+        return action.GetProperty("id").GetString()!;
+    }
+
+    private static async Task<JsonElement[]> Actions(HttpClient http, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/actions");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var response = await http.SendAsync(request);
+        return [.. JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.EnumerateArray().Select(e => e.Clone())];
+    }
+
+    private static async Task UntilUp(HttpClient http, Task<int> run)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            Assert.False(run.IsCompleted, "aida run stopped before its API answered");
+            try
+            {
+                if ((await http.GetAsync("/healthz")).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Fail("the API did not answer within 60 s");
+    }
+}
