@@ -24,6 +24,31 @@ internal static class CliRun
         return path;
     }
 
+    /// <summary>Waits (at most 60 s) until an in-process <c>aida run</c> answers <c>/healthz</c>.</summary>
+    public static async Task UntilUp(HttpClient http, Task<int> run)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            Assert.False(run.IsCompleted, "aida run stopped before its API answered");
+            try
+            {
+                if ((await http.GetAsync("/healthz")).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Fail("the API did not answer within 60 s");
+    }
+
     /// <summary>A loopback port nobody listens on now.</summary>
     public static int FreePort()
     {

@@ -204,28 +204,4 @@ public class DashboardBrowserTests
         using var response = await http.SendAsync(request);
         return [.. JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.EnumerateArray().Select(e => e.Clone())];
     }
-
-    private static async Task UntilUp(HttpClient http, Task<int> run)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            Assert.False(run.IsCompleted, "aida run stopped before its API answered");
-            try
-            {
-                if ((await http.GetAsync("/healthz")).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(100);
-        }
-
-        Assert.Fail("the API did not answer within 60 s");
-    }
 }

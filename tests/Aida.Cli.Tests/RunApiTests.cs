@@ -81,30 +81,6 @@ public class RunApiTests
         Assert.Contains("--role: unknown role 'root'", keyErr, StringComparison.Ordinal);
     }
 
-    private static async Task UntilUp(HttpClient http, Task<int> run)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            Assert.False(run.IsCompleted, "aida run stopped before its API answered");
-            try
-            {
-                if ((await http.GetAsync("/healthz")).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(100);
-        }
-
-        Assert.Fail("the API did not answer within 60 s");
-    }
-
     private static async Task<HttpResponseMessage> Post(HttpClient http, string path, string key, string body)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
