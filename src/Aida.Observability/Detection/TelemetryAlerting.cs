@@ -393,7 +393,8 @@ public sealed class TelemetryAlerting
             }
 
             var labels = Labels.Metric("aida_cdu_cold_plate_relative_resistance_ratio", ("asset", cdu.Id));
-            foreach (var (at, ratio) in DriftCusum.Find(relative, 30, _options.DriftSigmaFloor, _options.DriftCusumSlack, _options.DriftCusumLimit))
+            var steady = SteadyLoad.Keep(relative, ownLoad, (long)_options.SteadyLoadSpan.TotalMilliseconds, (long)step.TotalMilliseconds, _options.SteadyLoadShare);
+            foreach (var (at, ratio) in DriftCusum.Find(steady, 30, _options.ColdPlateSigmaFloor, _options.ColdPlateCusumSlack, _options.ColdPlateCusumLimit, _options.ColdPlateSpreadFactor))
             {
                 alerts.Add(new Alert(AlertNames.ColdPlateDrift, AlertSource.Anomaly, cdu.Id, At(at),
                     F($"{cdu.Id}: its racks' GPUs run {ratio - 1:P1} hotter per kW over their coolant than at the start of the window, against the other CDUs of {cdu.Hall} (thermal resistance rising)"))
