@@ -459,7 +459,7 @@ public sealed class TelemetryAlerting
 
         var asset = _factory.Cooling.DryCoolers.FirstOrDefault(d => !d.Standby)?.Id ?? "facility-water";
         var labels = Labels.Metric("aida_economiser_conductance_watts_per_kelvin", ("asset", asset));
-        foreach (var (at, ratio) in DriftCusum.Find(resistance, 30, _options.DriftSigmaFloor, _options.DriftCusumSlack, _options.DriftCusumLimit))
+        foreach (var (at, ratio) in DriftCusum.Find(resistance, 30, _options.EconomiserSigmaFloor, _options.EconomiserCusumSlack, _options.EconomiserCusumLimit, _options.EconomiserSpreadFactor))
         {
             alerts.Add(new Alert(AlertNames.EconomiserDegraded, AlertSource.Anomaly, asset, At(at),
                 F($"the dry coolers reject {1 - (1 / ratio):P1} less heat per kelvin of return over dry bulb, at the same fan speed, than at the start of the window (fouling)"))

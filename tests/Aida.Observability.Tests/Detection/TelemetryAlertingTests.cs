@@ -38,17 +38,18 @@ public sealed class TelemetryAlertingTests
     }
 
     [Fact]
-    public async Task DryCoolersFouling_AreFoundByTheirConductancePerFanSpeed_WithinTheHour_AndNotBefore()
+    public async Task DryCoolersFouling_AreFoundByTheirConductancePerFanSpeed_WithinHalfAnHour_AndNotBefore()
     {
         // March, the digital operator: the economiser holds the setpoint, its fans slowing, so heat per kelvin alone would
-        // not show the fouling.
+        // not show the fouling. Against 3x the reference's spread with a slack of 1 scale it is found within 30 min; the
+        // former 0.5 % floor, slack 2 and 15 scale-minutes took 52 min here.
         var run = TwinTelemetry.Of("faults/dry-cooler-fouling", TimeSpan.FromHours(2.5), Aida.Twin.Simulation.OperatingMode.Digital);
         var onset = run.Start + TimeSpan.FromHours(1);
 
         var alerts = await new TelemetryAlerting(run.Query, run.Factory).DetectAsync(run.Start + TimeSpan.FromMinutes(30), run.End);
 
         var first = alerts.First(a => a.Name == AlertNames.EconomiserDegraded);
-        Assert.InRange(first.At - onset, TimeSpan.Zero, TimeSpan.FromHours(1));
+        Assert.InRange(first.At - onset, TimeSpan.Zero, TimeSpan.FromMinutes(30));
         Assert.DoesNotContain(alerts, a => a.At < onset);
     }
 
