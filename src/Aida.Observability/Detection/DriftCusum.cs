@@ -5,15 +5,17 @@ namespace Aida.Observability.Detection;
 /// <summary>A one-sided CUSUM (Page, 1954) on a ratio that should hold near its reference level: finds a slow upward drift
 /// (a fouling cold plate) sooner than a fixed threshold, because it adds up a small excess over many samples.</summary>
 /// <remarks>The reference level is the median of the first <c>referenceCount</c> finite samples and the scale
-/// <c>sigma</c> their median absolute deviation x 1.4826, but never under <c>floor</c>: the reference spans minutes, the
-/// ratio wanders over hours. Each later sample adds its relative excess (value / level - 1) less <c>slack</c> x sigma to
+/// <c>sigma</c> their median absolute deviation x 1.4826 x <c>spreadFactor</c>, but never under <c>floor</c>: the
+/// reference spans minutes, the ratio wanders over hours, so its spread there understates the spread to come (by 1.5-2x
+/// for the cold-plate ratio, whose 1 min samples are 5 min means; <c>spreadFactor</c> allows for that per series, where a
+/// fixed floor would have to cover the noisiest series of the plant). Each later sample adds its relative excess (value / level - 1) less <c>slack</c> x sigma to
 /// the sum, which never goes below zero; the sum passing <c>limit</c> x sigma fires, and the check starts again from zero
 /// once a sample is back within the slack (a drift that persists fires once). Non-finite samples are skipped (a gap neither adds nor resets); with fewer than
 /// <c>referenceCount</c> finite samples nothing is judged.</remarks>
 internal static class DriftCusum
 {
     /// <summary>Each firing: when, and the value relative to the reference level then (1.012 = 1.2 % above).</summary>
-    public static List<(long AtMs, double Relative)> Find(IReadOnlyList<Sample> samples, int referenceCount, double floor, double slack, double limit)
+    public static List<(long AtMs, double Relative)> Find(IReadOnlyList<Sample> samples, int referenceCount, double floor, double slack, double limit, double spreadFactor = 1)
     {
         var found = new List<(long, double)>();
         var finite = samples.Where(s => double.IsFinite(s.Value)).ToList();
@@ -30,7 +32,7 @@ internal static class DriftCusum
         }
 
         var deviations = reference.Select(v => Math.Abs((v / level) - 1)).Order().ToList();
-        var sigma = Math.Max(floor, 1.4826 * deviations[deviations.Count / 2]);
+        var sigma = Math.Max(floor, spreadFactor * 1.4826 * deviations[deviations.Count / 2]);
         var sum = 0.0;
         var armed = true;
         foreach (var s in finite.Skip(referenceCount))

@@ -1,5 +1,8 @@
 using Aida.Observability.Detection;
 using Aida.Telemetry.Series;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
 
 namespace Aida.Observability.Tests.Detection;
 
@@ -60,5 +63,42 @@ public sealed class DriftCusumTests
         var s = Ratio(180, i => 1.01 + (i * 0.01 / 30));
 
         Assert.Single(Find(s));
+    }
+
+    [Fact]
+    public void QuietSeries_JudgedAtItsOwnSpread_FindsTheRampWithinHalfAnHour()
+    {
+        // +-0.1 % of scatter (a training hall's cold-plate ratio at steady load), then 1 % up every 30 min from minute 60.
+        // Against its own spread x 3 (0.3 %), slack 2, 5 scale-minutes it fires within 30 min; against a fixed 0.5 %
+        // floor with 15 scale-minutes it took 50.
+        var s = Ratio(180, i => 1 + (Wobble(i) / 2) + (Math.Max(0, i - 60) * 0.01 / 30));
+
+        var (at, _) = DriftCusum.Find(s, 30, 0.002, 2, 5, spreadFactor: 3).First();
+        var (old, _) = Find(s).First();
+
+        Assert.InRange(at / 60_000, 60, 90);
+        Assert.InRange(old / 60_000, 100, 130);
+    }
+
+    [Fact]
+    public void NoisySeries_IsJudgedAtItsOwnWiderSpread()
+    {
+        // +-0.6 % of scatter wandering by +-0.8 % over hours (an inference hall): the same settings stay quiet.
+        var s = Ratio(720, i => 1 + (0.008 * Math.Sin(i / 50.0)) + (3 * Wobble(i)));
+
+        Assert.Empty(DriftCusum.Find(s, 30, 0.002, 2, 5, spreadFactor: 3));
+    }
+
+    [Property(MaxTest = 200)]
+    public Property NeverFires_WhileEverySampleIsWithinTheSlack(PositiveInt seed, NormalFloat spread)
+    {
+        // Whatever the reference, a series that never rises past the level + slack x scale adds nothing to the sum.
+        var random = new Random(seed.Get);
+        var width = Math.Min(Math.Abs(spread.Get), 0.05);
+        var s = Ratio(400, i => 1 + (width * ((2 * random.NextDouble()) - 1)));
+        var reference = s.Take(30).Select(x => x.Value).Order().ToList();
+        var level = reference[15];
+        var capped = s.Select((x, i) => i < 30 ? x : new Sample(x.TimestampMs, Math.Min(x.Value, level * (1 + (2 * 0.002))))).ToList();
+        return Prop.ToProperty(DriftCusum.Find(capped, 30, 0.002, 2, 5, spreadFactor: 3).Count == 0);
     }
 }
