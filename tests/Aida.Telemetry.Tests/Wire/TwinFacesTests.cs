@@ -23,6 +23,8 @@ public class TwinFacesTests
         var sim = new Simulator(scenario with { Duration = TimeSpan.FromMinutes(2) }, new SimulationOptions { NoOperator = true });
         await using var dcgm = new DcgmExporterFace(sim.GpuCatalog);
         sim.RecordTo(dcgm);
+        // One UPS in eco mode: its status carries BYPASS, read back as aida_ups_eco_mode 1 (the other's 0).
+        Assert.True(sim.Plant.Write(scenario.Factory.Power.Ups[0].Id + "/eco_mode", 1).Ok);
         sim.Run();
         await using var upsd = new UpsdFace(sim.Plant, scenario.Factory.Power.Ups);
         await dcgm.StartAsync(default);
@@ -56,6 +58,8 @@ public class TwinFacesTests
             Assert.Equal(Labels.From(p.Labels.Select(kv => kv).Append(new(Labels.MetricNameLabel, p.Metric))), series.Labels); // exactly the point's name and labels
             Assert.Equal(sim.Plant.Read(p.Index).Value, series.Samples[^1].Value, 6);
         }
+
+        Assert.Equal([1.0, 0.0], rig.Series("aida_ups_eco_mode").OrderBy(s => s.Labels.Get("asset"), StringComparer.Ordinal).Select(s => s.Samples[^1].Value));
     }
 
     [Fact]

@@ -10,11 +10,13 @@ namespace Aida.Twin.Wire.Nut;
 /// <summary>The plant's UPSes behind one upsd (NUT protocol, RFC 9271) on 127.0.0.1 (or the host given), each UPS named as
 /// its asset.</summary>
 /// <remarks>
-/// Built from each UPS's points (<c>ASSET/output_power</c>, <c>ASSET/on_battery</c>, <c>ASSET/battery</c>) read through
+/// Built from each UPS's points (<c>ASSET/output_power</c>, <c>ASSET/on_battery</c>, <c>ASSET/battery</c>,
+/// <c>ASSET/eco_mode</c>) read through
 /// <see cref="IPlant"/> at every request, and its rating from the factory file:
 /// <list type="bullet">
 /// <item><c>ups.status</c>: <c>OL</c> on line (<c>OL CHRG</c> while the battery is below full), <c>OB DISCHRG</c> on battery,
-/// plus <c>LB</c> below <c>battery.charge.low</c> (20 %).</item>
+/// plus <c>LB</c> below <c>battery.charge.low</c> (20 %), and <c>BYPASS</c> while on line in eco mode (the load on the
+/// static bypass).</item>
 /// <item><c>ups.realpower</c> (W), <c>ups.realpower.nominal</c> (W), <c>ups.load</c> (% of the rating).</item>
 /// <item><c>battery.charge</c> (%), <c>battery.charge.low</c>, <c>battery.runtime</c> (s: the charge left times the rated
 /// autonomy, scaled by rating over load, a linear estimate).</item>
@@ -50,7 +52,7 @@ public sealed class UpsdFace : IWireFace
                 throw new ArgumentException($"UPS id '{u.Id}' cannot be a NUT UPS name", nameof(ups));
             }
 
-            _ups.Add(new UpsPoints(u, plant.Point(u.Id + "/output_power"), plant.Point(u.Id + "/on_battery"), plant.Point(u.Id + "/battery")));
+            _ups.Add(new UpsPoints(u, plant.Point(u.Id + "/output_power"), plant.Point(u.Id + "/on_battery"), plant.Point(u.Id + "/battery"), plant.Point(u.Id + "/eco_mode")));
         }
     }
 
@@ -79,7 +81,8 @@ public sealed class UpsdFace : IWireFace
           .Append("    metrics:\n")
           .Append("      - {variable: ups.realpower, metric: aida_ups_output_power_watts}\n")
           .Append("      - {variable: battery.charge, metric: aida_ups_battery_ratio, scale: 0.01}\n")
-          .Append("      - {variable: \"ups.status:OB\", metric: aida_ups_on_battery}\n");
+          .Append("      - {variable: \"ups.status:OB\", metric: aida_ups_on_battery}\n")
+          .Append("      - {variable: \"ups.status:BYPASS\", metric: aida_ups_eco_mode}\n");
         return sb.ToString();
     }
 
@@ -109,6 +112,11 @@ public sealed class UpsdFace : IWireFace
                 if (battery * 100 < LowBatteryPercent)
                 {
                     status += " LB";
+                }
+
+                if (onBattery < 0.5 && Read(u.Eco) >= 0.5)
+                {
+                    status += " BYPASS";
                 }
 
                 vars.Add(new("ups.status", status));
@@ -149,5 +157,5 @@ public sealed class UpsdFace : IWireFace
 
     private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
-    private sealed record UpsPoints(Ups Ups, int Power, int OnBattery, int Battery);
+    private sealed record UpsPoints(Ups Ups, int Power, int OnBattery, int Battery, int Eco);
 }
