@@ -32,7 +32,10 @@ public sealed class DashboardApiTests : IAsyncLifetime
         Assert.Contains("X-CSRF-Token", (await TestServer.Json(forged)).GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Empty(_server.Context.Actions.Records);
         Assert.Contains("CSRF", _server.Context.Audit.Read(before + 1).Single().Detail, StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.Forbidden, (await WithCookie(HttpMethod.Post, "/api/actions", cookie, Isolate, "0" + csrf[1..])).StatusCode);
+        // A wrong token: the real one with its first digit changed (regression: "0" + the rest was the real token
+        // whenever it began with 0).
+        var wrong = (csrf[0] == '0' ? "1" : "0") + csrf[1..];
+        Assert.Equal(HttpStatusCode.Forbidden, (await WithCookie(HttpMethod.Post, "/api/actions", cookie, Isolate, wrong)).StatusCode);
 
         var proposed = await WithCookie(HttpMethod.Post, "/api/actions", cookie, Isolate, csrf);
         Assert.Equal(HttpStatusCode.Accepted, proposed.StatusCode);
