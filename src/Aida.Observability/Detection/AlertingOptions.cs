@@ -103,43 +103,32 @@ public sealed record AlertingOptions
     /// <summary>Default 0.02.</summary>
     public double SteadyLoadShare { get; init; } = 0.02;
 
-    /// <summary>The cold-plate CUSUM's scale: the spread of the CDU's own reference x <see cref="ColdPlateSpreadFactor"/>,
-    /// but at least this (default 0.002). At steady load the ratio's reference spread is 0.1-0.2 % in a training hall and
-    /// 0.2-0.6 % in an inference hall; a scale from each CDU's own reference lets the quiet hall be judged at its own
-    /// noise instead of the noisiest hall's.</summary>
-    public double ColdPlateSigmaFloor { get; init; } = 0.002;
+    /// <summary>The cold-plate drift check (a CDU's racks' mean GPU-to-supply temperature rise per kW relative to the
+    /// median of the hall's other CDUs at similar load, at steady load). Scale floor 0.002: at steady load the ratio's
+    /// reference spread is 0.1-0.2 % in a training hall and 0.2-0.6 % in an inference hall, and a scale from each CDU's
+    /// own reference lets the quiet hall be judged at its own noise instead of the noisiest hall's. Spread factor 3: the
+    /// reference spread understates the spread over hours (1 min samples of 5 min means; 1.5-2x over 12 h fault-free
+    /// runs). Slack 2, limit 5: on three 12 h fault-free runs and before the onset of every fault run of
+    /// <c>scenarios/faults</c> (seeds 1-3) it never fired; a slack of 1 or 1.5 found fouling sooner but fired 2-3 times
+    /// as often after other faults' onsets.</summary>
+    public DriftCheck ColdPlateDrift { get; init; } = new(SigmaFloor: 0.002, SpreadFactor: 3, Slack: 2, Limit: 5);
 
-    /// <summary>The reference spread understates the spread over hours (1 min samples of 5 min means; 1.5-2x over 12 h
-    /// fault-free runs): the cold-plate scale is this times it (default 3).</summary>
-    public double ColdPlateSpreadFactor { get; init; } = 3;
-
-    /// <summary>The excess per 1 min sample the cold-plate CUSUM forgives, in scales (default 2).</summary>
-    public double ColdPlateCusumSlack { get; init; } = 2;
-
-    /// <summary>The cold-plate CUSUM fires past this many scale-minutes (default 5). With the defaults, on three 12 h
-    /// fault-free runs and before the onset of every fault run of <c>scenarios/faults</c> (seeds 1-3) it never fired;
-    /// a slack of 1 or 1.5 found fouling sooner but fired 2-3 times as often after other faults' onsets.</summary>
-    public double ColdPlateCusumLimit { get; init; } = 5;
-
-    /// <summary>The drift checks, cold plates and dry coolers: a one-sided CUSUM (<see cref="DriftCusum"/>) on a ratio
-    /// that holds still in a healthy plant, against its level over its first 30 samples (1 min apart) in the window. For
-    /// the cold plates (the options above), a CDU's racks' mean GPU-to-supply temperature rise per kW relative to the
-    /// median of the hall's other CDUs at similar load, at steady load; for the dry coolers, (return - dry bulb) x fan
-    /// speed per watt the economiser rejects. The dry coolers' scale is <see cref="EconomiserSpreadFactor"/> x the spread
-    /// of the reference, but at least this (default 0.005).</summary>
-    public double EconomiserSigmaFloor { get; init; } = 0.005;
-
-    /// <summary>Default 3, as for the cold plates: the reference's spread, over 30 min, understates the wander over a day.</summary>
-    public double EconomiserSpreadFactor { get; init; } = 3;
-
-    /// <summary>The excess per 1 min sample the dry coolers' CUSUM forgives, in scales (default 1).</summary>
-    public double EconomiserCusumSlack { get; init; } = 1;
-
-    /// <summary>The dry coolers' CUSUM fires past this many scale-minutes (default 5). With the defaults it never fired on
-    /// three clean 24 h March days (the dry-cooler scenario with its fouling rate set to 0, seeds 1-3, the digital operator)
-    /// nor before the onset of the fouling runs (seeds 1-3), which it found after 18-42 min; with the cold plates' slack of 2 it took 35-65 min.</summary>
-    public double EconomiserCusumLimit { get; init; } = 5;
+    /// <summary>The dry coolers' drift check: (return - dry bulb) x fan speed per watt the economiser rejects. Scale
+    /// floor 0.005; spread factor 3, as for the cold plates (the reference's spread, over 30 min, understates the wander
+    /// over a day). Slack 1, limit 5: it never fired on three clean 24 h March days (the dry-cooler scenario with its
+    /// fouling rate set to 0, seeds 1-3, the digital operator) nor before the onset of the fouling runs (seeds 1-3),
+    /// which it found after 18-42 min; with the cold plates' slack of 2 it took 35-65 min.</summary>
+    public DriftCheck EconomiserDrift { get; init; } = new(SigmaFloor: 0.005, SpreadFactor: 3, Slack: 1, Limit: 5);
 
     /// <summary>Step of the derived series (power steps, drift checks; default 10 s, the facility points' interval).</summary>
     public TimeSpan Step { get; init; } = TimeSpan.FromSeconds(10);
 }
+
+/// <summary>A drift check: a one-sided CUSUM (<see cref="DriftCusum"/>) on a ratio that holds still in a healthy plant,
+/// against its level over its first 30 samples (1 min apart) in the window.</summary>
+/// <param name="SigmaFloor">The least scale, as a share of the reference level.</param>
+/// <param name="SpreadFactor">The scale is this times the reference's robust spread (but at least the floor).</param>
+/// <param name="Slack">The excess per sample the CUSUM forgives, in scales.</param>
+/// <param name="Limit">The CUSUM fires past this many scale-samples.</param>
+public sealed record DriftCheck(double SigmaFloor, double SpreadFactor, double Slack, double Limit);
+

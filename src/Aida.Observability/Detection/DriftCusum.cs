@@ -14,6 +14,10 @@ namespace Aida.Observability.Detection;
 /// <c>referenceCount</c> finite samples nothing is judged.</remarks>
 internal static class DriftCusum
 {
+    /// <summary>Each firing of <paramref name="check"/> over <paramref name="samples"/>.</summary>
+    public static List<(long AtMs, double Relative)> Find(IReadOnlyList<Sample> samples, int referenceCount, DriftCheck check) =>
+        Find(samples, referenceCount, check.SigmaFloor, check.Slack, check.Limit, check.SpreadFactor);
+
     /// <summary>Each firing: when, and the value relative to the reference level then (1.012 = 1.2 % above).</summary>
     public static List<(long AtMs, double Relative)> Find(IReadOnlyList<Sample> samples, int referenceCount, double floor, double slack, double limit, double spreadFactor = 1)
     {

@@ -394,7 +394,7 @@ public sealed class TelemetryAlerting
 
             var labels = Labels.Metric("aida_cdu_cold_plate_relative_resistance_ratio", ("asset", cdu.Id));
             var steady = SteadyLoad.Keep(relative, ownLoad, (long)_options.SteadyLoadSpan.TotalMilliseconds, (long)step.TotalMilliseconds, _options.SteadyLoadShare);
-            foreach (var (at, ratio) in DriftCusum.Find(steady, 30, _options.ColdPlateSigmaFloor, _options.ColdPlateCusumSlack, _options.ColdPlateCusumLimit, _options.ColdPlateSpreadFactor))
+            foreach (var (at, ratio) in DriftCusum.Find(steady, 30, _options.ColdPlateDrift))
             {
                 alerts.Add(new Alert(AlertNames.ColdPlateDrift, AlertSource.Anomaly, cdu.Id, At(at),
                     F($"{cdu.Id}: its racks' GPUs run {ratio - 1:P1} hotter per kW over their coolant than at the start of the window, against the other CDUs of {cdu.Hall} (thermal resistance rising)"))
@@ -459,7 +459,7 @@ public sealed class TelemetryAlerting
 
         var asset = _factory.Cooling.DryCoolers.FirstOrDefault(d => !d.Standby)?.Id ?? "facility-water";
         var labels = Labels.Metric("aida_economiser_conductance_watts_per_kelvin", ("asset", asset));
-        foreach (var (at, ratio) in DriftCusum.Find(resistance, 30, _options.EconomiserSigmaFloor, _options.EconomiserCusumSlack, _options.EconomiserCusumLimit, _options.EconomiserSpreadFactor))
+        foreach (var (at, ratio) in DriftCusum.Find(resistance, 30, _options.EconomiserDrift))
         {
             alerts.Add(new Alert(AlertNames.EconomiserDegraded, AlertSource.Anomaly, asset, At(at),
                 F($"the dry coolers reject {1 - (1 / ratio):P1} less heat per kelvin of return over dry bulb, at the same fan speed, than at the start of the window (fouling)"))
