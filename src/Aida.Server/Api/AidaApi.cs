@@ -124,46 +124,47 @@ public static class AidaApi
                 return;
             }
 
-            if (http.Request.Path.Equals("/api/session", StringComparison.Ordinal) && HttpMethods.IsPost(http.Request.Method))
-            {
-                await next(http); // the login itself
-                return;
-            }
-
-            var header = http.Request.Headers.Authorization.ToString();
-            var cookie = http.Request.Cookies[SessionStore.Cookie];
-            Caller? caller;
-            if (header.Length > 0 || cookie is null)
-            {
-                caller = header.StartsWith("Bearer ", StringComparison.Ordinal) ? context.Keys.Find(header["Bearer ".Length..].Trim()) : null;
-            }
-            else
-            {
-                // A browser's session: a state-changing request must echo the session's CSRF token, which a page of
-                // another origin cannot read.
-                var session = sessions.Find(cookie);
-                caller = session?.Caller;
-                if (session is not null && !HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method)
-                    && !SessionStore.CsrfMatches(session, http.Request.Headers[SessionStore.CsrfHeader].ToString()))
-                {
-                    context.Audit.Append("api:" + session.Caller.Name, AuditKind.Decision, http.Request.Path, $"refused: {http.Request.Method} without the session's CSRF token");
-                    await Problem(StatusCodes.Status403Forbidden, "CSRF token missing or wrong", $"a request made with the session cookie that changes state must send the session's token in {SessionStore.CsrfHeader}").ExecuteAsync(http);
-                    return;
-                }
-            }
-
-            if (caller is null)
-            {
-                http.Response.Headers.WWWAuthenticate = "Bearer";
-                await Problem(StatusCodes.Status401Unauthorized, "not authenticated", header.Length == 0
-                    ? cookie is null ? "send an API key as 'Authorization: Bearer aida_...', or log in (POST /api/session)" : "the session has ended: log in again"
-                    : "the API key is unknown or revoked").ExecuteAsync(http);
-                return;
-            }
-
-            http.Items[typeof(Caller)] = caller;
+            // Every body read below, the login's too, is capped: an oversized one is a 413 problem here.
             try
             {
+                if (http.Request.Path.Equals("/api/session", StringComparison.Ordinal) && HttpMethods.IsPost(http.Request.Method))
+                {
+                    await next(http); // the login itself
+                    return;
+                }
+
+                var header = http.Request.Headers.Authorization.ToString();
+                var cookie = http.Request.Cookies[SessionStore.Cookie];
+                Caller? caller;
+                if (header.Length > 0 || cookie is null)
+                {
+                    caller = header.StartsWith("Bearer ", StringComparison.Ordinal) ? context.Keys.Find(header["Bearer ".Length..].Trim()) : null;
+                }
+                else
+                {
+                    // A browser's session: a state-changing request must echo the session's CSRF token, which a page of
+                    // another origin cannot read.
+                    var session = sessions.Find(cookie);
+                    caller = session?.Caller;
+                    if (session is not null && !HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method)
+                        && !SessionStore.CsrfMatches(session, http.Request.Headers[SessionStore.CsrfHeader].ToString()))
+                    {
+                        context.Audit.Append("api:" + session.Caller.Name, AuditKind.Decision, http.Request.Path, $"refused: {http.Request.Method} without the session's CSRF token");
+                        await Problem(StatusCodes.Status403Forbidden, "CSRF token missing or wrong", $"a request made with the session cookie that changes state must send the session's token in {SessionStore.CsrfHeader}").ExecuteAsync(http);
+                        return;
+                    }
+                }
+
+                if (caller is null)
+                {
+                    http.Response.Headers.WWWAuthenticate = "Bearer";
+                    await Problem(StatusCodes.Status401Unauthorized, "not authenticated", header.Length == 0
+                        ? cookie is null ? "send an API key as 'Authorization: Bearer aida_...', or log in (POST /api/session)" : "the session has ended: log in again"
+                        : "the API key is unknown or revoked").ExecuteAsync(http);
+                    return;
+                }
+
+                http.Items[typeof(Caller)] = caller;
                 await next(http);
             }
             catch (BadHttpRequestException e)
@@ -237,6 +238,13 @@ public static class AidaApi
             return Problem(StatusCodes.Status403Forbidden, "forbidden", $"{what} needs the {ApiKeyStore.RoleName(needed)} role; this key is {ApiKeyStore.RoleName(caller.Role)}");
         }
 
+        return await WithObjectBody(http, act);
+    }
+
+    /// <summary>Parses the body as a JSON object and acts on it: malformed JSON, a body that is not an object and a
+    /// <see cref="BadRequest"/> from <paramref name="act"/> are 400 problems naming what is wrong.</summary>
+    private static async Task<IResult> WithObjectBody(HttpContext http, Func<JsonElement, IResult> act)
+    {
         JsonElement body;
         try
         {
@@ -424,35 +432,11 @@ public static class AidaApi
     }
 
     /// <summary>A dashboard login: the API key in the body traded for a session cookie and a CSRF token; audited.</summary>
-    private static async Task<IResult> Login(HttpContext http, ServerContext context, SessionStore sessions)
+    private static Task<IResult> Login(HttpContext http, ServerContext context, SessionStore sessions) => WithObjectBody(http, body =>
     {
-        string? key;
-        try
-        {
-            using var document = await JsonDocument.ParseAsync(http.Request.Body, default, http.RequestAborted);
-            var body = document.RootElement;
-            if (body.ValueKind != JsonValueKind.Object)
-            {
-                return Problem(StatusCodes.Status400BadRequest, "bad request", "the body must be a JSON object: {\"key\": \"aida_...\"}");
-            }
-
-            Only(body, "key");
-            key = Text(body, "key", required: true);
-        }
-        catch (JsonException e)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "malformed JSON", $"the body is not JSON: {e.Message}");
-        }
-        catch (BadRequest e)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "bad request", e.Message);
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return Problem(e.StatusCode, "request body too large", $"bodies are limited to {MaxBodyBytes} bytes");
-        }
-
-        if (sessions.Login(key!) is not { } login)
+        Only(body, "key");
+        var key = Text(body, "key", required: true)!;
+        if (sessions.Login(key) is not { } login)
         {
             context.Audit.Append("api:anonymous", AuditKind.Decision, "/api/session", $"refused: login with an unknown or revoked key from {http.Connection.RemoteIpAddress}");
             return Problem(StatusCodes.Status401Unauthorized, "login failed", "the API key is unknown or revoked");
@@ -468,7 +452,7 @@ public static class AidaApi
         });
         context.Audit.Append(Actor(login.Session.Caller), AuditKind.Decision, "/api/session", $"logged in ({ApiKeyStore.RoleName(login.Session.Caller.Role)})");
         return Results.Json(SessionBody(login.Session), Json);
-    }
+    });
 
     private static IResult SessionView(HttpContext http, SessionStore sessions)
     {
