@@ -439,10 +439,23 @@ public sealed class TelemetryAlerting
         var water = await One("avg(avg_over_time(aida_facility_water_return_celsius[5m]))");
         var air = await One("avg(avg_over_time(aida_ambient_dry_bulb_celsius[5m]))");
         var enabled = await One("min(min_over_time(aida_economiser_enabled[5m]))");
+        // The 5 min means agree with one another only while the loop's flow holds: a pump speed step (the optimiser's,
+        // a standby pump) moves return temperature, heat and fan duty at different rates for a few minutes, and their
+        // means' ratio jumps by 5-10 % for as long, which is not fouling. Judged only where the flow held within
+        // SteadyLoadShare over the means' 5 min and the step before.
+        var span = $"{(int)(TimeSpan.FromMinutes(5) + step).TotalSeconds}s";
+        var flowHigh = await One($"sum(max_over_time(aida_facility_water_flow_kg_per_second[{span}]))");
+        var flowLow = await One($"sum(min_over_time(aida_facility_water_flow_kg_per_second[{span}]))");
         var resistance = new List<Sample>();
         foreach (var (t, q) in heat.OrderBy(kv => kv.Key))
         {
             if (enabled.GetValueOrDefault(t) < 0.5 || !fans.TryGetValue(t, out var p) || !water.TryGetValue(t, out var tw) || !air.TryGetValue(t, out var ta))
+            {
+                continue;
+            }
+
+            // (A site that does not report the loop's flow is judged without this filter.)
+            if (flowHigh.Count > 0 && (!flowHigh.TryGetValue(t, out var high) || !flowLow.TryGetValue(t, out var low) || !(high - low <= _options.SteadyLoadShare * high)))
             {
                 continue;
             }

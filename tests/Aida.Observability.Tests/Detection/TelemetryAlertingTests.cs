@@ -1,4 +1,5 @@
 using Aida.Observability.Detection;
+using Aida.Telemetry.Query;
 
 namespace Aida.Observability.Tests.Detection;
 
@@ -51,6 +52,40 @@ public sealed class TelemetryAlertingTests
         var first = alerts.First(a => a.Name == AlertNames.EconomiserDegraded);
         Assert.InRange(first.At - onset, TimeSpan.Zero, TimeSpan.FromMinutes(30));
         Assert.DoesNotContain(alerts, a => a.At < onset);
+    }
+
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task EconomiserHeatDip_IsFouling_OnlyWhenTheLoopFlowHeld(bool flowSteps, bool expectAlert)
+    {
+        // Regression (faults week, agent mode): the optimiser stepped the facility pumps 0.4 -> 0.5 and back; for three
+        // minutes the economiser's heat fell while its fans and the return held, the 5 min means' ratio jumped about
+        // 10 %, and the dry coolers were called fouled (five false incidents in the first six hours). The same dip with
+        // the loop's flow steady still fires: only the flow step excuses it.
+        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
+        var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
+        Aida.Telemetry.Series.Labels L(string name) => Aida.Telemetry.Series.Labels.Metric(name, ("asset", "x"));
+        var series = new[] { "aida_economiser_heat_watts", "aida_dry_cooler_fan_power_watts", "aida_facility_water_return_celsius", "aida_ambient_dry_bulb_celsius", "aida_economiser_enabled", "aida_facility_water_flow_kg_per_second" }
+            .Select(n => store.GetOrCreateSeries(L(n))).ToArray();
+        var dipFrom = TimeSpan.FromHours(2);
+        for (var s = 0; s <= 3 * 3600; s += 10)
+        {
+            var t = start.AddSeconds(s);
+            var dip = t - start >= dipFrom && t - start < dipFrom + TimeSpan.FromMinutes(3);
+            var ms = t.ToUnixTimeMilliseconds();
+            store.Append(series[0], ms, dip ? 2.8e6 : 3.5e6);
+            store.Append(series[1], ms, 3700);
+            store.Append(series[2], ms, 34);
+            store.Append(series[3], ms, 19.5);
+            store.Append(series[4], ms, 1);
+            store.Append(series[5], ms, dip && flowSteps ? 160 : 128);
+        }
+
+        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(30), start + TimeSpan.FromHours(3));
+
+        Assert.Equal(expectAlert, alerts.Any(a => a.Name == AlertNames.EconomiserDegraded));
     }
 
     [Fact]
