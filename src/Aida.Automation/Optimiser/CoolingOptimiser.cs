@@ -34,6 +34,8 @@ public sealed class CoolingOptimiser
     private readonly SafetyEnvelopeSpec? _spec;
     private readonly CoolingOptimiserOptions _options;
     private readonly Dictionary<string, double> _accepted = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (double Value, string Key)> _refused = new(StringComparer.Ordinal);
+    private string _envelopeKey = "";
 
     // The load window the limits are judged at: 60 observations (an hour at one a minute) spans a training job's
     // restart (15 min in the reference scenario) and its checkpoint dips (90 s every 30 min).
@@ -78,6 +80,7 @@ public sealed class CoolingOptimiser
         ArgumentNullException.ThrowIfNull(plant);
         ArgumentNullException.ThrowIfNull(envelope);
         Begin(plant);
+        TakeOthersWrites(plant);
         var s = _points!.Read(plant, observe: false);
         var u0 = Current(s);
         var model = _model!;
@@ -308,6 +311,14 @@ public sealed class CoolingOptimiser
         var why = best.Violation > 0 ? "predicted limits reached: back toward safety" : "cheapest safe ramp over the horizon";
         AddMoves(moves, chosen, s, why);
         StageChillers(moves, s, chosen, staging);
+        // A move the guard refused is not asked again while the envelope is the same: it would be refused again.
+        _envelopeKey = string.Create(CultureInfo.InvariantCulture, $"{envelope.Regime}|{envelope.Allowed}|{envelope.MaxFacilityWaterSupplyCelsius}|{envelope.MaxCduSupplyCelsius}");
+        moves.RemoveAll(m => _refused.TryGetValue(m.Actuator, out var r) && r.Key == _envelopeKey && Math.Abs(r.Value - m.Value) < 1e-9);
+        // The group's setting is its warmest setpoint and slowest speed: a unit a runbook set colder or faster is not
+        // brought back to the group toward efficiency unless the envelope allows that move.
+        moves.RemoveAll(m => _accepted.GetValueOrDefault(m.Actuator, double.NaN) is var last && double.IsFinite(last)
+            && (m.Actuator.EndsWith("/supply_setpoint", StringComparison.Ordinal) ? !raise && m.Value > last
+                : (m.Actuator.EndsWith("/pump_speed", StringComparison.Ordinal) || m.Actuator.EndsWith("/fan_speed", StringComparison.Ordinal)) && !trim && m.Value < last));
         var towardSafety = !expand || moves.TrueForAll(IsTowardSafety);
         var reason = string.Create(CultureInfo.InvariantCulture,
             $"{envelope.Regime}{(blind ? " (readings missing or stuck: no move toward efficiency)" : "")}: {why}; water {chosen.FacilityWater:0.0} °C, CDU {chosen.CduSupply:0.0} °C, CRAH {chosen.CrahSupply:0.0} °C, pumps {chosen.CduPump:0.00}, fans {string.Join('/', chosen.HallFans.Select(f => f.ToString("0.00", CultureInfo.InvariantCulture)))} x{chosen.Crahs}, facility pumps {chosen.FacilityPump:0.00}; GPU ≤ {gpuLimit:0.0} °C, inlet ≤ {inletLimit:0.0} °C");
@@ -328,12 +339,38 @@ public sealed class CoolingOptimiser
             if (result.Ok)
             {
                 _accepted[move.Actuator] = move.Value;
+                _refused.Remove(move.Actuator);
+            }
+            else if (result.Status == WriteStatus.Refused && !IsTowardSafety(move))
+            {
+                // Only a move toward efficiency is not asked again: one toward safety (refused by a rate limit, say)
+                // is asked every step until it passes.
+                _refused[move.Actuator] = (move.Value, _envelopeKey);
             }
 
             results.Add((move, result));
         }
 
         return results;
+    }
+
+    /// <summary>Takes as its own the values others (a runbook) wrote through the same guard since: the optimiser plans
+    /// from the settings in force, so that holding them is not a move (in a freeze, a hold from its own stale value
+    /// was a raise over the runbook's lower setpoint, refused every step).</summary>
+    private void TakeOthersWrites(IPlant plant)
+    {
+        if (plant is not GuardedPlant guard)
+        {
+            return;
+        }
+
+        foreach (var name in _accepted.Keys.ToList())
+        {
+            if (guard.TryGetWritten(name, out var value))
+            {
+                _accepted[name] = value;
+            }
+        }
     }
 
     private void Begin(IPlant plant)
@@ -439,7 +476,7 @@ public sealed class CoolingOptimiser
             {
                 // A unit that lags its group (an earlier write refused) closes the gap by at most one envelope step.
                 var step = steps?.Invoke(actuator) ?? double.PositiveInfinity;
-                target = Math.Clamp(target, last - step, last + step);
+                target = Math.Round(Math.Clamp(target, last - step, last + step), 3);
                 if (Math.Abs(target - last) < 1e-9)
                 {
                     return;

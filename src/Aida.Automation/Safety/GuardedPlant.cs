@@ -120,6 +120,16 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     }
 
     /// <summary>The actuator's value as last accepted, else its read-back point, else its design state, else NaN.</summary>
+    /// <summary>The value last accepted for <paramref name="actuator"/> from any writer through this guard (a runbook's
+    /// as well as the optimiser's); false when none has been.</summary>
+    public bool TryGetWritten(string actuator, out double value)
+    {
+        lock (_lock)
+        {
+            return _commanded.TryGetValue(actuator, out value);
+        }
+    }
+
     public double Commanded(string actuator)
     {
         if (_commanded.TryGetValue(actuator, out var v))

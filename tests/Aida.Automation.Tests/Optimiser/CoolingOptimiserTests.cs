@@ -51,6 +51,46 @@ public sealed class CoolingOptimiserTests
         Assert.True(loop.Simulator.Plant.ReadValue("facility-water/supply_setpoint") <= 20 + 1e-9);
     }
 
+    /// <summary>Regression (faults week): a runbook lowered a CDU's setpoint; in the freeze that followed, the optimiser
+    /// held the group at its own stale value, a raise over the runbook's, and the guard refused it every step (4,020
+    /// refused writes in five days). Now it plans from the values in force and asks no raise the envelope forbids.</summary>
+    [Fact]
+    public void Freeze_AfterARunbookLoweredACduSetpoint_AsksNoRaise()
+    {
+        var loop = new OptimiserLoop(TimeSpan.FromMinutes(30), OptimiserLoop.Freeze);
+        loop.Optimiser.Observe(loop.Simulator.Clock.GetUtcNow(), loop.Plant);
+        // The runbook walks it down within the envelope's steps: 30 -> 26 °C, under the freeze's 28 °C cap.
+        for (var sp = 29; sp >= 26; sp--)
+        {
+            var written = loop.Guarded.Write(loop.Guarded.Actuator("cdu-h1-a/supply_setpoint"), sp);
+            Assert.True(written.Ok, written.Message);
+            loop.Simulator.AdvanceSteps(60);
+        }
+
+        loop.Run();
+
+        Assert.Equal(0, loop.Guarded.Refused);
+        Assert.True(loop.Simulator.Plant.ReadValue("cdu-h1-a/supply_setpoint") <= 26 + 1e-9);
+        AssertOnlyTowardSafety(loop);
+    }
+
+    /// <summary>A move toward efficiency the guard refused is not asked again under the same envelope; a plain refusal
+    /// every step filled the audit log. Under a changed envelope it may be asked again.</summary>
+    [Fact]
+    public void RefusedMoveTowardEfficiency_IsNotAskedAgain_UnderTheSameEnvelope()
+    {
+        var loop = new OptimiserLoop(TimeSpan.FromMinutes(40), OptimiserLoop.Expand, p => new FaultyReadingsPlant(p)
+        {
+            Refuse = (a, _) => a.Name.EndsWith("/pump_speed", StringComparison.Ordinal),
+        });
+        loop.Run();
+
+        var asked = loop.Plans.SelectMany(p => p.Moves).Where(m => m.Actuator.EndsWith("/pump_speed", StringComparison.Ordinal))
+            .GroupBy(m => (m.Actuator, m.Value)).ToList();
+        Assert.NotEmpty(asked);
+        Assert.All(asked, g => Assert.Single(g));
+    }
+
     /// <summary>Regression: the optimiser raised the CDU setpoints after a reachable supply it had learnt from the lag of
     /// its own lowering (walked up to 31.6 °C), and traded CRAH airflow for colder water until a hall's racks drew
     /// hot-aisle air (inlet 27.3 °C). Now a CDU setpoint only comes down, and a hall's fans are never trimmed below the
