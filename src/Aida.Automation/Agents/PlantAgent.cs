@@ -54,7 +54,7 @@ public sealed class PlantAgent : IPlantAgent
     private readonly ActionCatalog _catalog;
     private readonly IReadOnlyList<Runbook> _runbooks;
     private readonly SimulatedApprover? _approver;
-    private readonly HashSet<(string Kind, string Asset)> _handled = [];
+    private readonly HashSet<(long Incident, string Kind, string Asset)> _handled = [];
     private readonly DateTimeOffset _detectFrom;
     private readonly CoolingOptimiser? _optimiser;
     private readonly UpsModePolicy? _upsMode;
@@ -123,7 +123,11 @@ public sealed class PlantAgent : IPlantAgent
         _pipeline.StepAsync(now).GetAwaiter().GetResult();
         foreach (var (id, (opened, finding)) in _pipeline.Findings.OrderBy(f => f.Key))
         {
-            if (finding.Top is not { } cause || cause.Score < _options.MinCauseScore || !_handled.Add((cause.FaultKind, cause.Asset)))
+            // Once per incident and cause, and not while a response to the same cause is still at work: the same cause
+            // found again later (a second fault on that asset, days on) gets its runbook again.
+            if (finding.Top is not { } cause || cause.Score < _options.MinCauseScore
+                || Responses.Any(r => r.FaultKind == cause.FaultKind && r.Asset == cause.Asset.Split('/')[0] && r.Run.State is RunbookState.Running or RunbookState.WaitingForApproval)
+                || !_handled.Add((id, cause.FaultKind, cause.Asset)))
             {
                 continue;
             }

@@ -15,6 +15,34 @@ namespace Aida.Automation.Tests.Agents;
 public sealed class PlantAgentTests
 {
     [Fact]
+    public void SameCauseAgain_AfterTheFirstResponseFinished_GetsItsRunbookAgain()
+    {
+        // Regression: the agent kept every (fault kind, asset) it had handled for the whole run, so a second trip of the
+        // same chiller days later got no runbook. Two trips of chiller-1, 75 min apart: two responses.
+        var one = ScenarioLoader.Load("faults/chiller-trip");
+        var trip = one.Faults[0];
+        var scenario = one with
+        {
+            Faults = [trip with { Start = TimeSpan.FromMinutes(45), End = TimeSpan.FromMinutes(65) }, trip with { Start = TimeSpan.FromMinutes(140), End = TimeSpan.FromMinutes(160) }],
+        };
+        var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = TimeSpan.FromMinutes(165) });
+        using var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
+        sim.RecordTo(new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, scenario.Factory.Site.Name));
+        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        using var incidents = new IncidentStore(Path.Combine(dir, "incidents.db"), sim.Clock);
+        var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Resolve("leak.yaml", "runbooks"))!, scenario.Factory);
+        var agent = new PlantAgent(sim.Plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled, runbooks, sim.Clock,
+            new PlantAgentOptions { Optimise = false });
+        sim.AttachAgent(agent);
+        sim.Run();
+
+        var responses = agent.Responses.Where(r => r.FaultKind == "chiller-trip" && r.Asset == "chiller-1").ToList();
+        Assert.Equal(2, responses.Count);
+        Assert.True(responses[1].Opened >= scenario.Start + TimeSpan.FromMinutes(140), responses[1].Opened.ToString("O"));
+    }
+
+    [Fact]
     public void Optimiser_LearnsOnceAMinute_HoweverOftenTheAgentIsTicked()
     {
         // Regression: the agent once fed the optimiser every 10 s tick; its model forgets per observation (a few hours'
