@@ -14,6 +14,24 @@ namespace Aida.Automation.Tests.Agents;
 /// <summary>The agent in the twin's loop.</summary>
 public sealed class PlantAgentTests
 {
+    /// <summary>Runs <paramref name="scenario"/> with the agent in the loop, its telemetry in a store, the bundled
+    /// runbooks and envelope, the efficiency envelope at full headroom.</summary>
+    private static PlantAgent RunAgent(Scenario scenario, TimeSpan duration, PlantAgentOptions options)
+    {
+        var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = duration });
+        using var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
+        sim.RecordTo(new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, scenario.Factory.Site.Name));
+        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        using var incidents = new IncidentStore(Path.Combine(dir, "incidents.db"), sim.Clock);
+        var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Resolve("leak.yaml", "runbooks"))!, scenario.Factory);
+        var agent = new PlantAgent(sim.Plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled, runbooks, sim.Clock,
+            options, efficiency: () => Optimiser.OptimiserLoop.Expand);
+        sim.AttachAgent(agent);
+        sim.Run();
+        return agent;
+    }
+
     [Fact]
     public void SameCauseAgain_AfterTheFirstResponseFinished_GetsItsRunbookAgain()
     {
@@ -25,17 +43,7 @@ public sealed class PlantAgentTests
         {
             Faults = [trip with { Start = TimeSpan.FromMinutes(45), End = TimeSpan.FromMinutes(65) }, trip with { Start = TimeSpan.FromMinutes(140), End = TimeSpan.FromMinutes(160) }],
         };
-        var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = TimeSpan.FromMinutes(165) });
-        using var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
-        sim.RecordTo(new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, scenario.Factory.Site.Name));
-        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        using var incidents = new IncidentStore(Path.Combine(dir, "incidents.db"), sim.Clock);
-        var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Resolve("leak.yaml", "runbooks"))!, scenario.Factory);
-        var agent = new PlantAgent(sim.Plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled, runbooks, sim.Clock,
-            new PlantAgentOptions { Optimise = false });
-        sim.AttachAgent(agent);
-        sim.Run();
+        var agent = RunAgent(scenario, TimeSpan.FromMinutes(165), new PlantAgentOptions { Optimise = false });
 
         var responses = agent.Responses.Where(r => r.FaultKind == "chiller-trip" && r.Asset == "chiller-1").ToList();
         Assert.Equal(2, responses.Count);
@@ -48,16 +56,7 @@ public sealed class PlantAgentTests
         // Regression: the agent once fed the optimiser every 10 s tick; its model forgets per observation (a few hours'
         // memory at one a minute), so it forgot six times too fast and overhead energy came out 24 points worse.
         var scenario = ScenarioLoader.Load("reference");
-        var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = TimeSpan.FromMinutes(20) });
-        using var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
-        sim.RecordTo(new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, scenario.Factory.Site.Name));
-        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        using var incidents = new IncidentStore(Path.Combine(dir, "incidents.db"), sim.Clock);
-        var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Resolve("leak.yaml", "runbooks"))!, scenario.Factory);
-        var agent = new PlantAgent(sim.Plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled, runbooks, sim.Clock, efficiency: () => Optimiser.OptimiserLoop.Expand);
-        sim.AttachAgent(agent);
-        sim.Run();
+        var agent = RunAgent(scenario, TimeSpan.FromMinutes(20), new PlantAgentOptions());
 
         Assert.Equal(20, agent.OptimiserObservations);
         Assert.True(agent.OptimiserMoves > 0);
