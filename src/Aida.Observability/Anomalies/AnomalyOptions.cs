@@ -39,6 +39,10 @@ public sealed record AnomalyOptions
     /// <summary>A gap longer than this many of the series' intervals is a dropout (default 3).</summary>
     public double DropoutIntervals { get; init; } = 3;
 
+    /// <summary>Whether the outlier and change-point detectors run (default true). The live alerting reads only stuck
+    /// readings and dropouts from a scan and turns them off: they were 30-40 % of an agent run's time, for nothing.</summary>
+    public bool ScanLevels { get; init; } = true;
+
     /// <summary>Treat decreases as counter resets; null (default) decides from the name (<c>_total</c> suffix).</summary>
     public bool? IsCounter { get; init; }
 

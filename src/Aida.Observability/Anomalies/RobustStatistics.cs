@@ -11,9 +11,91 @@ internal static class RobustStatistics
     {
         var s = scratch[..values.Length];
         values.CopyTo(s);
-        s.Sort();
+        return MiddleInPlace(s);
+    }
+
+    /// <summary>The median of <paramref name="s"/> by selection, reordering it: the same value a sort gives, in linear
+    /// expected time (the anomaly scan takes a 60-sample median and MAD at every sample of every series each minute, and
+    /// sorting them was 40 % of an agent run).</summary>
+    private static double MiddleInPlace(Span<double> s)
+    {
         var mid = s.Length / 2;
-        return s.Length % 2 == 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+        var upper = Select(s, mid);
+        if (s.Length % 2 == 1)
+        {
+            return upper;
+        }
+
+        // Everything left of mid is at most s[mid]: its largest is the sorted (mid - 1)th.
+        var lower = s[0];
+        for (var i = 1; i < mid; i++)
+        {
+            lower = Math.Max(lower, s[i]);
+        }
+
+        return (lower + upper) / 2;
+    }
+
+    /// <summary>Hoare's selection with a median-of-three pivot: afterwards s[k] holds the value a sort would put there,
+    /// with nothing larger before it and nothing smaller after it. Deterministic.</summary>
+    private static double Select(Span<double> s, int k)
+    {
+        int lo = 0, hi = s.Length - 1;
+        while (hi > lo)
+        {
+            var m = lo + ((hi - lo) / 2);
+            if (s[m] < s[lo])
+            {
+                (s[m], s[lo]) = (s[lo], s[m]);
+            }
+
+            if (s[hi] < s[lo])
+            {
+                (s[hi], s[lo]) = (s[lo], s[hi]);
+            }
+
+            if (s[hi] < s[m])
+            {
+                (s[hi], s[m]) = (s[m], s[hi]);
+            }
+
+            var pivot = s[m];
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (s[i] < pivot)
+                {
+                    i++;
+                }
+
+                while (pivot < s[j])
+                {
+                    j--;
+                }
+
+                if (i <= j)
+                {
+                    (s[i], s[j]) = (s[j], s[i]);
+                    i++;
+                    j--;
+                }
+            }
+
+            if (k <= j)
+            {
+                hi = j;
+            }
+            else if (k >= i)
+            {
+                lo = i;
+            }
+            else
+            {
+                break;
+            }
+        }
+
+        return s[k];
     }
 
     /// <summary>Mean absolute deviation x sqrt(pi/2) estimates the standard deviation of normal data (Geary 1935).</summary>
@@ -36,9 +118,7 @@ internal static class RobustStatistics
 
         meanDeviation /= values.Length;
 
-        deviations.Sort();
-        var mid = deviations.Length / 2;
-        var mad = deviations.Length % 2 == 1 ? deviations[mid] : (deviations[mid - 1] + deviations[mid]) / 2;
+        var mad = MiddleInPlace(deviations);
         return (median, Math.Max(Math.Max(MadToSigma * mad, MeanDeviationToSigma * meanDeviation), floor));
     }
 

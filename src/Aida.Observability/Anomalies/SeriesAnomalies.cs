@@ -35,8 +35,12 @@ public static class SeriesAnomalies
         else
         {
             var quantum = RobustStatistics.Quantum(v);
-            Outliers(series.Labels, t, v, quantum, options, anomalies);
-            ChangePoints(series.Labels, t, v, quantum, options, anomalies);
+            if (options.ScanLevels)
+            {
+                Outliers(series.Labels, t, v, quantum, options, anomalies);
+                ChangePoints(series.Labels, t, v, quantum, options, anomalies);
+            }
+
             Stuck(series.Labels, t, v, quantum, options, coupled, anomalies);
         }
 

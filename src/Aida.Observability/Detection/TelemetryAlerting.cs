@@ -224,7 +224,9 @@ public sealed class TelemetryAlerting
     private static readonly string[] ScannedSensors =
         ["aida_rack_inlet_celsius", "aida_cdu_supply_celsius", "aida_cdu_return_celsius", "aida_cdu_flow_kg_per_second", "aida_facility_water_supply_celsius"];
 
-    private static readonly AnomalyOptions CoupledScan = new() { StuckSamples = 12 };
+    // Only stuck readings and dropouts are read from the scans here: outliers and level shifts are not computed.
+    private static readonly AnomalyOptions CoupledScan = new() { StuckSamples = 12, ScanLevels = false };
+    private static readonly AnomalyOptions AloneScan = new() { ScanLevels = false };
 
     private async Task SensorAnomaliesAsync(Window w, List<Alert> alerts, CancellationToken ct)
     {
@@ -247,7 +249,7 @@ public sealed class TelemetryAlerting
                 var asset = AssetOf(series.Labels);
                 var coupled = partner is null ? null : byMetric[partner].FirstOrDefault(s => AssetOf(s.Labels) == asset);
                 // A CDU temperature has its partner to vouch that the loop moves: 2 min of a frozen reading is enough there.
-                var scan = SeriesAnomalies.Scan(series, coupled is null ? null : CoupledScan, w.To, coupled);
+                var scan = SeriesAnomalies.Scan(series, coupled is null ? AloneScan : CoupledScan, w.To, coupled);
                 foreach (var a in scan.Anomalies)
                 {
                     switch (a.Kind)

@@ -83,6 +83,36 @@ public sealed class SeriesAnomaliesTests
     }
 
     [Fact]
+    public void WithoutLevelScans_StuckAndDropoutsAreTheSame_AndNoOutlierOrShiftIsComputed()
+    {
+        // A spike, a level shift, a stuck run and a gap in one series: the live alerting scans without the level
+        // detectors (it reads only stuck readings and dropouts) and must get exactly those of the full scan.
+        var v = Noisy(700);
+        v[100] += 5;
+        for (var i = 250; i < 700; i++)
+        {
+            v[i] += 2;
+        }
+
+        for (var i = 400; i < 480; i++)
+        {
+            v[i] = v[399];
+        }
+
+        var samples = Series(Inlet, v).Samples.Where((_, i) => i is < 550 or > 560).ToList();
+        var series = new SeriesSamples(Inlet, samples);
+
+        var full = SeriesAnomalies.Scan(series).Anomalies;
+        var light = SeriesAnomalies.Scan(series, new AnomalyOptions { ScanLevels = false }).Anomalies;
+
+        Assert.Contains(full, a => a.Kind == AnomalyKind.Outlier);
+        Assert.Contains(full, a => a.Kind == AnomalyKind.ChangePoint);
+        Assert.Equal(full.Where(a => a.Kind is AnomalyKind.Stuck or AnomalyKind.Dropout), light);
+        Assert.Contains(light, a => a.Kind == AnomalyKind.Stuck);
+        Assert.Contains(light, a => a.Kind == AnomalyKind.Dropout);
+    }
+
+    [Fact]
     public void SeriesThatNeverMoves_IsNotStuck()
     {
         // A status point (pumps running = 2) is flat by nature.
