@@ -88,7 +88,9 @@ internal sealed class SimulatedAgent : IDisposable
         var incidents = new IncidentStore(Path.Combine(dir, Files[0]), simulator.Clock);
         var audit = new AuditLog(Path.Combine(dir, Files[1]), simulator.Clock);
         var query = new EmbeddedQueryEngine(store);
-        var efficiency = new BudgetedEnvelope(query, slos, simulator.Clock);
+        // A fresh store holds nothing older than now: the budgets' long windows are cut there (the same answers, fewer
+        // steps). A resumed one (aida run after a restart) is read in full.
+        var efficiency = new BudgetedEnvelope(new SloEvaluator(query, store.MaxTimeMs is null ? simulator.Clock.GetUtcNow() : null), slos, simulator.Clock);
         var auditor = new EnvelopeAuditor(simulator.Plant, envelope, factory, simulator.ActuatorTarget, simulator.Clock);
         var agent = new PlantAgent(auditor, factory, query, incidents, envelope, runbooks, simulator.Clock, new PlantAgentOptions { Mode = mode }, audit, efficiency.Current);
         simulator.AttachAgent(agent);
@@ -149,7 +151,7 @@ internal sealed class SimulatedAgent : IDisposable
 
     /// <summary>The efficiency envelope from the SLO pack's budgets over the run's telemetry, refreshed every
     /// <see cref="BudgetPeriod"/>; Hold (pump and fan trims only) before the first evaluation or without SLOs.</summary>
-    private sealed class BudgetedEnvelope(IQueryEngine query, SloSet? slos, TimeProvider clock)
+    private sealed class BudgetedEnvelope(SloEvaluator evaluator, SloSet? slos, TimeProvider clock)
     {
         private EfficiencyEnvelope? _current;
         private DateTimeOffset _next = clock.GetUtcNow() + BudgetPeriod;
@@ -160,7 +162,7 @@ internal sealed class SimulatedAgent : IDisposable
             if (_current is null || now >= _next)
             {
                 _next = now + BudgetPeriod;
-                var statuses = slos is null || _current is null ? [] : new SloEvaluator(query).EvaluateAsync(slos, now).GetAwaiter().GetResult();
+                var statuses = slos is null || _current is null ? [] : evaluator.EvaluateAsync(slos, now).GetAwaiter().GetResult();
                 _current = EfficiencyPolicy.Evaluate(BudgetState.From(statuses));
             }
 

@@ -9,11 +9,21 @@ namespace Aida.Reliability.Budgets;
 /// hold, evaluated as instant queries at the evaluation time.</remarks>
 public sealed class SloEvaluator
 {
-    private readonly IQueryEngine _engine;
+    /// <summary>Added to a window cut at <see cref="_dataFrom"/>: more than a slice, and more than 1.1 sample intervals of
+    /// any series sampled at least hourly, so <c>increase</c> extrapolates at the window's start as over the full window.</summary>
+    private static readonly TimeSpan CutMargin = TimeSpan.FromHours(1);
 
-    public SloEvaluator(IQueryEngine engine)
+    private readonly IQueryEngine _engine;
+    private readonly DateTimeOffset? _dataFrom;
+
+    /// <param name="engine">Where the SLIs are read.</param>
+    /// <param name="dataFrom">When known: no sample is older than this (a simulation's fresh store). A window reaching
+    /// further back is cut to it plus a margin, which gives the same ratio with fewer steps: a 28-day subquery at one
+    /// slice a minute was half of a simulated agent run's time, over hours of data.</param>
+    public SloEvaluator(IQueryEngine engine, DateTimeOffset? dataFrom = null)
     {
         _engine = engine;
+        _dataFrom = dataFrom;
     }
 
     /// <summary>Evaluates <paramref name="slo"/> at <paramref name="at"/>.</summary>
@@ -55,6 +65,11 @@ public sealed class SloEvaluator
     /// NaN when there were none.</summary>
     public async Task<double> ErrorRatioAsync(SloDefinition slo, TimeSpan window, DateTimeOffset at, CancellationToken cancellationToken = default)
     {
+        if (_dataFrom is { } from && at - from + CutMargin < window)
+        {
+            window = TimeSpan.FromMinutes(Math.Ceiling((at - from + CutMargin).TotalMinutes));
+        }
+
         var result = await _engine.QueryAsync(SliQueries.ErrorRatio(slo, window), at, cancellationToken);
         return result.Type switch
         {

@@ -66,6 +66,33 @@ public sealed class SloEvaluatorTests
         Assert.Contains(status.FiringAlerts, c => c.Name == "inlet-fast-burn");
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(30)]
+    [InlineData(71)]
+    public async Task WindowsCutWhereTheDataStarts_GiveTheSameStatus(int hours)
+    {
+        // A fresh store that began some hours ago, a fault in its last hour: every SLO (ratio and time-slice SLIs, every
+        // window) gives the same status whether its 28-30 day windows are read in full or cut where the data starts.
+        var start = End - TimeSpan.FromHours(hours);
+        var plant = new SyntheticPlant(start, End, End - TimeSpan.FromHours(1), End, FaultBurnRate: 14.4);
+        using var store = plant.Store(new FakeTimeProvider(End));
+        var query = new EmbeddedQueryEngine(store);
+
+        var full = await new SloEvaluator(query).EvaluateAsync(SyntheticPlant.Slos, End);
+        var cut = await new SloEvaluator(query, start).EvaluateAsync(SyntheticPlant.Slos, End);
+
+        Assert.Equal(full.Count, cut.Count);
+        for (var i = 0; i < full.Count; i++)
+        {
+            Assert.Equal(full[i].Budget.ErrorRatio, cut[i].Budget.ErrorRatio);
+            Assert.Equal(full[i].BurnRates, cut[i].BurnRates);
+            Assert.Equal(full[i].FiringAlerts.Select(c => c.Name), cut[i].FiringAlerts.Select(c => c.Name));
+        }
+
+        Assert.Contains(full, s => s.Budget.ErrorRatio > 0);
+    }
+
     [Fact]
     public async Task NoData_IsNoDataNotAFullBudgetSpent()
     {
