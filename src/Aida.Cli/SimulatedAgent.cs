@@ -104,22 +104,33 @@ internal sealed class SimulatedAgent : IDisposable
         var detected = 0;
         var ttd = new List<double>();
         var ttr = new List<double>();
+        var responses = new List<FaultResponseRecord>();
         foreach (var fault in summary.Faults)
         {
+            // The first answer to a right cause opened at or after the fault's onset (an answer to an earlier fault of
+            // the same kind on the same asset is not this one's).
+            var onset = start + TimeSpan.FromSeconds(fault.StartSeconds);
             var response = Agent.Responses
-                .Where(r => EvalCommand.Matches(new CauseCandidate(r.Asset, r.FaultKind, 0, []), fault, _site))
+                .Where(r => r.Opened >= onset - Agent.Options.Period && EvalCommand.Matches(new CauseCandidate(r.Asset, r.FaultKind, 0, []), fault, _site))
                 .OrderBy(r => r.Opened).FirstOrDefault();
             if (response is null)
             {
+                responses.Add(new FaultResponseRecord(fault.Kind, fault.Asset, null, null, null, null, null, false));
                 continue;
             }
 
             detected++;
-            ttd.Add(Math.Max(0, (response.Opened - start).TotalSeconds - fault.StartSeconds));
-            if (response.Run.State == RunbookState.Succeeded && response.Run.Finished is { } done)
+            var detect = Math.Max(0, (response.Opened - onset).TotalSeconds);
+            ttd.Add(detect);
+            double? repair = response.Run.Finished is { } finished ? (finished - response.Opened).TotalSeconds : null;
+            if (response.Run.State == RunbookState.Succeeded && repair is { } r)
             {
-                ttr.Add((done - response.Opened).TotalSeconds);
+                ttr.Add(r);
             }
+
+            var applied = response.Run.Actions.Select(a => a.ExecutedAt).Where(t => t is not null).Max();
+            double? mitigate = applied is { } at ? (at - response.Opened).TotalSeconds : repair;
+            responses.Add(new FaultResponseRecord(fault.Kind, fault.Asset, detect, response.Runbook, response.Run.State.ToString(), mitigate, repair, response.Run.NeededApproval));
         }
 
         var actions = Agent.Executor.Records.Count(r => r.State is ActionState.Executed or ActionState.Verified or ActionState.RolledBack or ActionState.Unverified);
@@ -134,7 +145,7 @@ internal sealed class SimulatedAgent : IDisposable
                 actions,
                 Agent.OptimiserMoves,
                 Agent.Plant.Refused,
-                _auditor.Violations),
+                _auditor.Violations) { Responses = responses },
         };
     }
 

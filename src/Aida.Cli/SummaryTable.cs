@@ -34,10 +34,17 @@ internal static class SummaryTable
             ("mean time to notice", $"{Format(s.Operator.MeanTimeToNoticeSeconds / 60, "0.0")} min"),
             ("mean time to fix", $"{Format(s.Operator.MeanTimeToFixSeconds / 60, "0.0")} min"),
         };
-        foreach (var f in s.Faults)
+        for (var i = 0; i < s.Faults.Count; i++)
         {
+            var f = s.Faults[i];
             var end = f.EndSeconds is { } e ? $"{Format(e / 3600, "0.##")} h" : "end";
-            rows.Add(("fault", $"{f.Kind} on {f.Asset} from {Format(f.StartSeconds / 3600, "0.##")} h to {end}"));
+            var answer = s.Agent?.Responses is { Count: > 0 } responses && i < responses.Count ? "; " + Answer(responses[i]) : "";
+            rows.Add(("fault", $"{f.Kind} on {f.Asset} from {Format(f.StartSeconds / 3600, "0.##")} h to {end}{answer}"));
+        }
+
+        if (s.Agent is { } agent)
+        {
+            rows.Add(("remediated by the agent", $"{agent.RemediatedWithoutManualAction} of {agent.FaultsInjected} faults with no manual action; of those {agent.MitigatedWithinFiveMinutes} fixed within 5 min of detection, {agent.RepairedWithinFiveMinutes} also verified within 5 min"));
         }
 
         if (s.Observed is { } o)
@@ -55,6 +62,10 @@ internal static class SummaryTable
             var attained = double.IsNaN(slo.Attained) ? "no data" : $"{Format(slo.Attained * 100, "0.###")} % (objective {Format(slo.Objective * 100, "0.###")} %)";
             rows.Add(($"SLO {slo.Name}", $"{attained}, {Format(slo.BudgetConsumed * 100, "0.0")} % of the budget spent, {slo.AlertsFired} alerts fired"));
         }
+
+        static string Answer(FaultResponseRecord r) => r.DetectSeconds is not { } d
+            ? "agent: not found"
+            : $"agent: found after {Format(d / 60, "0.#")} min, runbook {r.Runbook} {r.RunbookState}{(r.MitigateSeconds is { } m ? $", fix in {Format(m / 60, "0.#")} min" : "")}{(r.RepairSeconds is { } x ? $", ended {Format(x / 60, "0.#")} min after" : "")}{(r.NeededApproval ? ", approved by a person" : "")}";
 
         var width = rows.Max(r => r.Item1.Length);
         foreach (var (k, v) in rows)

@@ -21,6 +21,13 @@ public class AgentModeTests
         Assert.Equal(1, incidents.GetProperty("injected").GetInt32());
         Assert.Equal(1, incidents.GetProperty("detected").GetInt32());
         Assert.InRange(incidents.GetProperty("mttd_seconds").GetDouble(), 0, 60);
+        // Per fault: found, its runbook ran to the end with no person asked (autonomous mode), the rack isolated at once.
+        var leak = Assert.Single(incidents.GetProperty("faults").EnumerateArray());
+        Assert.Equal(("leak", "h1-c03", "leak", "Succeeded", false), (leak.GetProperty("kind").GetString(), leak.GetProperty("asset").GetString(),
+            leak.GetProperty("runbook").GetString(), leak.GetProperty("runbook_state").GetString(), leak.GetProperty("needed_approval").GetBoolean()));
+        Assert.InRange(leak.GetProperty("mitigate_seconds").GetDouble(), 0, 300);
+        Assert.Equal(1, incidents.GetProperty("remediated_without_manual_action").GetInt32());
+        Assert.Contains("1 of 1 faults with no manual action", output, StringComparison.Ordinal);
         Assert.Equal(0, summary.GetProperty("manual_actions").GetInt32());
         Assert.True(summary.GetProperty("agent_actions").GetInt32() >= 1);
         Assert.Equal(0, summary.GetProperty("safety_violations").GetInt32());

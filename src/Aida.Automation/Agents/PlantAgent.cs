@@ -92,6 +92,9 @@ public sealed class PlantAgent : IPlantAgent
         }
     }
 
+    /// <summary>How it runs.</summary>
+    public PlantAgentOptions Options => _options;
+
     /// <summary>Readings the optimiser's model has learnt from (one a minute).</summary>
     public int OptimiserObservations { get; private set; }
 

@@ -95,6 +95,11 @@ public sealed class RunbookRun
     /// <summary>Actions this run proposed, in order.</summary>
     public List<ActionRecord> Actions { get; } = [];
 
+    /// <summary>Whether a person approved (or rejected) this run or any of its actions: the answer was not hands-off.</summary>
+    public bool NeededApproval => _approvedBy is not null || Actions.Any(a => a.DecidedBy is not null);
+
+    private string? _approvedBy;
+
     /// <summary>Gives the go-ahead to a runbook that needs one.</summary>
     /// <exception cref="ApprovalException">The run is not waiting for approval, or the approval came too late.</exception>
     public void Approve(string approver)
@@ -111,6 +116,7 @@ public sealed class RunbookRun
         }
 
         _audit?.Append("user:" + approver, AuditKind.Approval, "runbook:" + Book.Name, "approved");
+        _approvedBy = approver;
         State = RunbookState.Running;
     }
 
@@ -122,6 +128,7 @@ public sealed class RunbookRun
         }
 
         _audit?.Append("user:" + approver, AuditKind.Approval, "runbook:" + Book.Name, "rejected" + (note is null ? "" : ": " + note));
+        _approvedBy = approver;
         NotStarted("rejected by " + approver);
     }
 

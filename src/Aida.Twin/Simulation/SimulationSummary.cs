@@ -149,6 +149,25 @@ public sealed record SimulationSummary
                 Num(w, "mttd_seconds", a.MttdSeconds, 0);
                 Num(w, "mttr_seconds", a.MttrSeconds, 0);
                 w.WriteNumber("opened", a.IncidentsOpened);
+                w.WriteNumber("remediated_without_manual_action", a.RemediatedWithoutManualAction);
+                w.WriteNumber("mitigated_within_5_minutes", a.MitigatedWithinFiveMinutes);
+                w.WriteNumber("repaired_within_5_minutes", a.RepairedWithinFiveMinutes);
+                w.WriteStartArray("faults");
+                foreach (var r in a.Responses)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("kind", r.Kind);
+                    w.WriteString("asset", r.Asset);
+                    Num(w, "detect_seconds", r.DetectSeconds ?? double.NaN, 0);
+                    w.WriteString("runbook", r.Runbook);
+                    w.WriteString("runbook_state", r.RunbookState);
+                    Num(w, "mitigate_seconds", r.MitigateSeconds ?? double.NaN, 0);
+                    Num(w, "repair_seconds", r.RepairSeconds ?? double.NaN, 0);
+                    w.WriteBoolean("needed_approval", r.NeededApproval);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
                 w.WriteEndObject();
                 w.WriteNumber("manual_actions", Operator.ManualActions);
                 w.WriteNumber("agent_actions", a.AgentActions);
@@ -224,6 +243,25 @@ public sealed record ObservedMetrics(double Pue, string PueCategory, IReadOnlyLi
 /// asset) and how fast, how fast its runbooks finished after detection (mean over faults whose runbook succeeded), its
 /// writes, the writes its guard refused, and writes outside the safety envelope that reached the plant (counted below
 /// the guard, independently of it).</summary>
-public sealed record AgentOutcome(int FaultsInjected, int FaultsDetected, double MttdSeconds, double MttrSeconds, int IncidentsOpened, int AgentActions, int OptimiserMoves, int RefusedWrites, int SafetyViolations);
+public sealed record AgentOutcome(int FaultsInjected, int FaultsDetected, double MttdSeconds, double MttrSeconds, int IncidentsOpened, int AgentActions, int OptimiserMoves, int RefusedWrites, int SafetyViolations)
+{
+    /// <summary>Per injected fault, in the summary's fault order: how the agent answered it.</summary>
+    public IReadOnlyList<FaultResponseRecord> Responses { get; init; } = [];
+
+    /// <summary>Faults whose right cause the agent found and whose runbook succeeded with no person's approval asked.</summary>
+    public int RemediatedWithoutManualAction => Responses.Count(r => r.RunbookState == "Succeeded" && !r.NeededApproval);
+
+    /// <summary>Of those, the ones whose runbook's last action took effect within 5 min of detection (the fix applied).</summary>
+    public int MitigatedWithinFiveMinutes => Responses.Count(r => r.RunbookState == "Succeeded" && !r.NeededApproval && r.MitigateSeconds <= 300);
+
+    /// <summary>Of those, the ones whose runbook finished, its checks met, within 5 min of detection (the fix verified).</summary>
+    public int RepairedWithinFiveMinutes => Responses.Count(r => r.RunbookState == "Succeeded" && !r.NeededApproval && r.RepairSeconds <= 300);
+}
+
+/// <summary>The agent's answer to one injected fault: when its right cause was found (seconds after onset; null: never),
+/// the runbook it started and how that ended (Succeeded, RolledBack, Running, ...), how long from detection to its last
+/// action taking effect (mitigated) and to the runbook's end with its checks met (repaired), and whether a person had to
+/// approve anything.</summary>
+public sealed record FaultResponseRecord(string Kind, string Asset, double? DetectSeconds, string? Runbook, string? RunbookState, double? MitigateSeconds, double? RepairSeconds, bool NeededApproval);
 
 public sealed record SloOutcome(string Name, double Objective, double Attained, double BudgetConsumed, double BudgetRemaining, int AlertsFired);

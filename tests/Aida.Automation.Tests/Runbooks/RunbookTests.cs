@@ -94,8 +94,10 @@ public sealed class RunbookTests
         run.Tick();
         Assert.Equal(RunbookState.WaitingForApproval, run.State);
         Assert.Empty(plant.Writes);
+        Assert.False(run.NeededApproval);
         run.Approve("alice");
         run.Tick();
+        Assert.True(run.NeededApproval); // not a hands-off answer: the faults' "no manual action" count leaves it out
 
         // Isolation is high risk: the action itself also waits for an approver in supervised mode.
         Assert.Equal(RunbookState.Running, run.State);
