@@ -122,6 +122,8 @@ internal static class CompareMetrics
             new("incidents_detected", "faults detected", "", SavingKind.Gain, "0", s => s.Agent?.FaultsDetected ?? Math.Min(s.Operator.AlarmsNoticed, s.Faults.Count)),
             new("mttd_seconds", "mean time to detect", "s", SavingKind.Reduction, "#,0", s => s.Agent is { } a ? a.MttdSeconds : Measured(s.Operator.AlarmsNoticed, s.Operator.MeanTimeToNoticeSeconds)),
             new("mttr_seconds", "mean time to repair", "s", SavingKind.Reduction, "#,0", s => s.Agent is { } a ? a.MttrSeconds : Measured(s.Operator.AlarmsFixed, s.Operator.MeanTimeToFixSeconds)),
+            new("remediated_without_manual_action", "faults remediated with no manual action", "", SavingKind.Gain, "0", s => s.Agent?.RemediatedWithoutManualAction ?? 0),
+            new("mitigated_within_5_minutes", "of those, fixed within 5 min of detection", "", SavingKind.Gain, "0", s => s.Agent?.MitigatedWithinFiveMinutes ?? 0),
             new("manual_actions", "manual actions (toil)", "", SavingKind.Reduction, "0", s => s.Operator.ManualActions),
             new("agent_actions", "agent actions (runbooks)", "", SavingKind.None, "0", s => s.Agent?.AgentActions),
             new("optimiser_moves", "optimiser moves", "", SavingKind.None, "0", s => s.Agent?.OptimiserMoves),
