@@ -27,6 +27,10 @@ public sealed record PlantAgentOptions
 
     public TimeSpan ApprovalTimeout { get; init; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>A cause whose runbook failed (rolled back) or was not started is not answered again for this long
+    /// (default 12 h): the rollback called a person, and the same steps would fail the same way.</summary>
+    public TimeSpan RetryAfterFailure { get; init; } = TimeSpan.FromHours(12);
+
     /// <summary>In simulation: how long the simulated approver takes (null: nobody approves).</summary>
     public TimeSpan? ApproverDelay { get; init; } = TimeSpan.FromMinutes(3);
 
@@ -126,10 +130,13 @@ public sealed class PlantAgent : IPlantAgent
         _pipeline.StepAsync(now).GetAwaiter().GetResult();
         foreach (var (id, (opened, finding)) in _pipeline.Findings.OrderBy(f => f.Key))
         {
-            // Once per incident and cause, and not while a response to the same cause is still at work: the same cause
-            // found again later (a second fault on that asset, days on) gets its runbook again.
+            // Once per incident and cause; not while a response to the same cause is still at work, nor within
+            // RetryAfterFailure of one that failed (it rolled back and called a person: the same steps would fail the
+            // same way). The same cause found again after a response succeeded (the fault recurred) gets its runbook again.
             if (finding.Top is not { } cause || cause.Score < _options.MinCauseScore
-                || Responses.Any(r => r.FaultKind == cause.FaultKind && r.Asset == cause.Asset.Split('/')[0] && r.Run.State is RunbookState.Running or RunbookState.WaitingForApproval)
+                || Responses.Any(r => r.FaultKind == cause.FaultKind && r.Asset == cause.Asset.Split('/')[0]
+                    && (r.Run.State is RunbookState.Running or RunbookState.WaitingForApproval
+                        || (r.Run.State is RunbookState.RolledBack or RunbookState.NotStarted && now - r.Opened < _options.RetryAfterFailure)))
                 || !_handled.Add((id, cause.FaultKind, cause.Asset)))
             {
                 continue;

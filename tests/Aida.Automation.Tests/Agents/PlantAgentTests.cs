@@ -51,6 +51,23 @@ public sealed class PlantAgentTests
     }
 
     [Fact]
+    public void PumpFailureWithNoPumpLeft_HoldsTheRacksJobs_AndIsNotRetriedWhileItLasts()
+    {
+        // cdu-h1-a loses both duty pumps with its third out for maintenance: no flow. The runbook finds no flow within a
+        // minute, rolls back by pausing the CDU's eight racks, and calls a person. The fault's alerts come back after
+        // quiet spells as new incidents; regression: each restarted the same failing runbook.
+        var scenario = ScenarioLoader.Load("faults/cdu-pump-failure");
+        var agent = RunAgent(scenario, TimeSpan.FromHours(4), new PlantAgentOptions { Optimise = false });
+
+        var response = Assert.Single(agent.Responses, r => r.FaultKind == "cdu-pump-failure");
+        Assert.Equal("cdu-h1-a", response.Asset);
+        Assert.Equal(RunbookState.RolledBack, response.Run.State);
+        Assert.InRange(response.Opened - (scenario.Start + TimeSpan.FromHours(2)), TimeSpan.Zero, TimeSpan.FromMinutes(2));
+        var paused = agent.Executor.Records.Where(r => r.Action.Actuator.EndsWith("/workload_pause", StringComparison.Ordinal) && r.ExecutedAt is not null).Select(r => r.Action.Asset);
+        Assert.Equal(scenario.Factory.Racks.Where(r => r.Cdu == "cdu-h1-a").Select(r => r.Id).Order(), paused.Order());
+    }
+
+    [Fact]
     public void Optimiser_LearnsOnceAMinute_HoweverOftenTheAgentIsTicked()
     {
         // Regression: the agent once fed the optimiser every 10 s tick; its model forgets per observation (a few hours'
