@@ -31,6 +31,11 @@ public enum ActionKind
     /// <summary>Hold a rack's jobs (value 1: its GPUs idle, powered and cooled) or let them run again (value 0): the
     /// heat comes off a struggling cooling branch without cutting power.</summary>
     PauseWorkload,
+
+    /// <summary>Move a rack's jobs (value 1) to a spare rack on another CDU that the scheduler picks, or bring them back
+    /// (value 0): the heat leaves a struggling cooling branch and the compute goes on. With no spare rack the move does
+    /// nothing and its verification (the rack's <c>workload_moved</c> point) fails.</summary>
+    MoveWorkload,
 }
 
 /// <summary>Action kinds by the snake_case names runbooks and the API write (<c>isolate_rack</c>).</summary>
@@ -134,6 +139,7 @@ public sealed class ActionCatalog
             ActionKind.CapGpuPower when _racks.Contains(asset) => ($"{asset}/gpu_power_limit", RiskClass.Medium, true),
             ActionKind.IsolateRack when _racks.Contains(asset) => ($"{asset}/isolate", RiskClass.High, false),
             ActionKind.PauseWorkload when _racks.Contains(asset) => ($"{asset}/workload_pause", RiskClass.Medium, true),
+            ActionKind.MoveWorkload when _racks.Contains(asset) => ($"{asset}/workload_move", RiskClass.Medium, true),
             _ => throw new ArgumentException(Known(asset)
                 ? $"action {kind} does not apply to {asset}"
                 : $"action {kind}: unknown asset '{asset}' (not in factory {_factory.Name})"),

@@ -236,6 +236,7 @@ public sealed class SafetyEnvelope
         {
             state[r.Id + "/isolate"] = 0;
             state[r.Id + "/workload_pause"] = 0;
+            state[r.Id + "/workload_move"] = 0;
         }
 
         return state;

@@ -138,7 +138,7 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
     [McpServerTool(Name = "propose_action", Destructive = true)]
     [Description("Propose a typed action on the plant (needs the operator role). It passes the same safety envelope as the agents' writes; high-risk actions (isolate_rack, stop_unit) wait for an approver and answer state pending_approval.")]
     public string ProposeAction(
-        [Description("The action: set_setpoint, set_speed, start_standby, stop_unit, set_economiser, cap_gpu_power, isolate_rack or pause_workload")] string kind,
+        [Description("The action: set_setpoint, set_speed, start_standby, stop_unit, set_economiser, cap_gpu_power, isolate_rack, pause_workload or move_workload")] string kind,
         [Description("The asset it acts on, e.g. h1-a01 (a rack) or cdu-h1-a")] string asset,
         [Description("The value written (a setpoint in °C, a speed 0-1, a power cap in W; 1 for on/off actions)")] double value,
         [Description("Why, in a sentence: it is audited with the action")] string reason)

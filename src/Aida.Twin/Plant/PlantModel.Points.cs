@@ -100,6 +100,8 @@ internal sealed partial class PlantModel
             s.Add(rack.Id, "leak", "aida_rack_leak_detected", l, "bool", Fast, 0, 0, () => _rackLeak[k] ? 1 : 0);
             s.Add(rack.Id, "isolated", "aida_rack_isolated", l, "bool", Facility, 0, 0, () => _actuators.Value(_aRackIsolate[k]));
             s.Add(rack.Id, "workload_paused", "aida_rack_workload_paused", l, "bool", Facility, 0, 0, () => _actuators.Value(_aRackPause[k]));
+            // 1 while the rack's jobs run on another rack (a move the scheduler found room for).
+            s.Add(rack.Id, "workload_moved", "aida_rack_workload_moved", l, "bool", Facility, 0, 0, () => _moveTarget[k] >= 0 ? 1 : 0);
             // PDU input status: a live busway reaches the rack (whether or not it is isolated or its GPUs tripped).
             s.Add(rack.Id, "powered", "aida_rack_powered", l, "bool", Facility, 0, 0, () => _rackPowered[k] ? 1 : 0);
             s.Add(rack.Id, "gpu_power_limit", "DCGM_FI_DEV_POWER_MGMT_LIMIT", l, "watts", Facility, 0, 1, () => _actuators.Value(_aRackPowerLimit[k]));

@@ -45,6 +45,7 @@ internal sealed partial class PlantModel
         var profile = _f.RackProfile;
         var n = _gpusPerRack;
         var t = Totals;
+        PlaceWorkload();
         for (var r = 0; r < _rackUtil.Length; r++)
         {
             var cdu = _rackCdu[r];
@@ -53,7 +54,7 @@ internal sealed partial class PlantModel
             var isolated = _actuators.Value(_aRackIsolate[r]) >= 0.5;
             var on = _rackPowered[r] && !isolated;
             var paused = _actuators.Value(_aRackPause[r]) >= 0.5;
-            var u = paused ? 0 : double.IsNaN(_rackSwing[r]) ? _rackUtil[r] : _rackSwing[r];
+            var u = _effectiveUtil[r];
             var cap = _actuators.Value(_aRackPowerLimit[r]);
             var alpha = 1 - Math.Exp(-dt / (gpu.ThermalResistanceKPerWatt * rMult * heatCapacity));
             var sum = 0.0;
@@ -134,6 +135,69 @@ internal sealed partial class PlantModel
                 t.MaxGpuTemp = max;
             }
         }
+    }
+
+    /// <summary>The scheduler's placement this step: a paused rack runs nothing; a rack whose jobs were moved runs
+    /// nothing and its jobs run on its target instead (at the utilisation they would have had at home, alongside
+    /// whatever the target runs: the larger of the two). A pause holds the jobs on the rack it names: so "move, then
+    /// pause" on a rack runs its jobs elsewhere when there is room and holds them when there is none.</summary>
+    /// <remarks>A move asked for (the rack's <c>workload_move</c> set to 1) takes a target once and keeps it until the
+    /// move is undone: the first rack in the factory's order that is powered, not isolated, paused or moved, hosts
+    /// nothing, is cooled by another CDU and runs no job of its own (utilisation at most <see cref="SpareUtilisation"/>).
+    /// With none free the move does nothing (its <c>workload_moved</c> point stays 0). Like a pause, the move is the
+    /// scheduler's and takes effect at once: the checkpoint and restore it implies are not modelled (TWIN.md).</remarks>
+    private void PlaceWorkload()
+    {
+        var racks = _rackUtil.Length;
+        for (var r = 0; r < racks; r++)
+        {
+            _effectiveUtil[r] = _actuators.Value(_aRackPause[r]) >= 0.5 ? 0 : Home(r);
+        }
+
+        for (var r = 0; r < racks; r++)
+        {
+            if (_actuators.Value(_aRackMove[r]) < 0.5)
+            {
+                _moveTarget[r] = -1;
+                continue;
+            }
+
+            if (_moveTarget[r] < 0)
+            {
+                _moveTarget[r] = SpareRackFor(r);
+            }
+
+            if (_moveTarget[r] is var target and >= 0)
+            {
+                // A pause holds the jobs on the rack it names: the source's pause no longer touches jobs that moved
+                // away, and the target's holds what it hosts.
+                _effectiveUtil[target] = _actuators.Value(_aRackPause[target]) >= 0.5 ? 0 : Math.Max(_effectiveUtil[target], Home(r));
+                _effectiveUtil[r] = 0;
+            }
+        }
+    }
+
+    /// <summary>A rack whose own utilisation is at most this runs no job: it is spare capacity for a move (the
+    /// scenarios' idle utilisation is 0.03).</summary>
+    private const double SpareUtilisation = 0.05;
+
+    private double Home(int r) => double.IsNaN(_rackSwing[r]) ? _rackUtil[r] : _rackSwing[r];
+
+    private int SpareRackFor(int source)
+    {
+        for (var t = 0; t < _rackUtil.Length; t++)
+        {
+            if (t == source || _rackCdu[t] == _rackCdu[source] || !_rackPowered[t] || _actuators.Value(_aRackIsolate[t]) >= 0.5
+                || _actuators.Value(_aRackPause[t]) >= 0.5 || _actuators.Value(_aRackMove[t]) >= 0.5 || Home(t) > SpareUtilisation
+                || Array.IndexOf(_moveTarget, t) >= 0)
+            {
+                continue;
+            }
+
+            return t;
+        }
+
+        return -1;
     }
 
     private void StepCduHydraulics(double dt)

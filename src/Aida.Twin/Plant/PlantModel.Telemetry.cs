@@ -40,8 +40,9 @@ internal sealed partial class PlantModel
         for (var r = 0; r < _rackUtil.Length; r++)
         {
             var on = _rackPowered[r] && _actuators.Value(_aRackIsolate[r]) < 0.5;
-            // DCGM reports GPU utilisation as a whole percentage.
-            var u = MathF.Round((float)((double.IsNaN(_rackSwing[r]) ? _rackUtil[r] : _rackSwing[r]) * 100));
+            // DCGM reports GPU utilisation as a whole percentage: what the GPUs run, after pauses and moves (a paused
+            // rack once reported its jobs' utilisation as if they ran).
+            var u = MathF.Round((float)(_effectiveUtil[r] * 100));
             for (var g = r * n; g < (r + 1) * n; g++)
             {
                 // DCGM reports the GPU temperature in whole degrees.

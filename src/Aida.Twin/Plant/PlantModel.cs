@@ -59,6 +59,13 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
     private readonly int[] _aRackPowerLimit;
     private readonly int[] _aRackIsolate;
     private readonly int[] _aRackPause;
+    private readonly int[] _aRackMove;
+
+    /// <summary>Per rack: the rack its jobs run on after a move (-1: here).</summary>
+    private readonly int[] _moveTarget;
+
+    /// <summary>Per rack: the utilisation it runs this step, moves and pauses applied.</summary>
+    private readonly double[] _effectiveUtil;
 
     // --- CDUs ---
     private readonly double[] _cduCoolant;
@@ -202,6 +209,10 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
         _aRackPowerLimit = new int[nRacks];
         _aRackIsolate = new int[nRacks];
         _aRackPause = new int[nRacks];
+        _aRackMove = new int[nRacks];
+        _moveTarget = new int[nRacks];
+        Array.Fill(_moveTarget, -1);
+        _effectiveUtil = new double[nRacks];
 
         var cdus = f.Cooling.Cdus;
         var nCdu = cdus.Count;
@@ -328,6 +339,9 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
 
             // The scheduler's hold on the rack's jobs (workload placement, TWIN.md): paused GPUs idle, powered and cooled.
             _aRackPause[r] = _actuators.Add(id, "workload_pause", "bool", 0, 1, 1e6, 0);
+
+            // The scheduler moves the rack's jobs to a spare rack on another CDU (value 1) or back (0); see Step.
+            _aRackMove[r] = _actuators.Add(id, "workload_move", "bool", 0, 1, 1e6, 0);
         }
 
         // UPS operating mode (TWIN.md: eco mode ~99 %): 1 runs the UPS on its static bypass with the inverter on

@@ -55,6 +55,53 @@ public class ActuatorTests
     }
 
     [Fact]
+    public void WorkloadMove_RunsTheRacksJobsOnASpareRackOfAnotherCdu_AndBringsThemBack()
+    {
+        // The faults week's first day: hall 1 trains on every rack, hall 2's rows D and E are idle until 36 h.
+        var week = Aida.Model.Scenarios.ScenarioLoader.Load("faults-week");
+        var sim = new Simulator(week with { Faults = [] }, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(2) });
+        sim.Advance(1800);
+        var f = week.Factory;
+        var source = f.Racks[0];
+        var before = f.Racks.ToDictionary(r => r.Id, r => sim.Truth(r.Id + "/power"));
+        var it = before.Values.Sum();
+
+        Assert.True(sim.Plant.Write(source.Id + "/workload_move", 1).Ok);
+        sim.Advance(600);
+
+        // The source idles (powered, not paused); one idle rack on another CDU now draws what the source drew; the
+        // racks' total is about the same (the same work, on other GPUs).
+        Assert.Equal(1, sim.Truth(source.Id + "/workload_moved"));
+        Assert.Equal(0, sim.Truth(source.Id + "/workload_paused"));
+        Assert.True(sim.Truth(source.Id + "/power") < 0.5 * before[source.Id]);
+        var risen = Assert.Single(f.Racks, r => sim.Truth(r.Id + "/power") > before[r.Id] + (0.5 * before[source.Id]));
+        Assert.NotEqual(source.Cdu, risen.Cdu);
+        Assert.Equal(it, f.Racks.Sum(r => sim.Truth(r.Id + "/power")), it * 0.03);
+        Assert.Equal(0, sim.Summary().GpuPausedSeconds);
+
+        Assert.True(sim.Plant.Write(source.Id + "/workload_move", 0).Ok);
+        sim.Advance(900);
+        Assert.Equal(0, sim.Truth(source.Id + "/workload_moved"));
+        Assert.Equal(before[source.Id], sim.Truth(source.Id + "/power"), before[source.Id] * 0.05);
+        Assert.Equal(before[risen.Id], sim.Truth(risen.Id + "/power"), before[source.Id] * 0.05);
+    }
+
+    [Fact]
+    public void WorkloadMove_WithNoSpareRack_DoesNothing()
+    {
+        // Tiny: every rack trains, none is spare: the move finds no room and the rack keeps running.
+        var sim = Tiny();
+        sim.Advance(1800);
+        var rack = sim.Scenario.Factory.Racks[0].Id;
+        var power = sim.Truth(rack + "/power");
+        Assert.True(sim.Plant.Write(rack + "/workload_move", 1).Ok);
+        sim.Advance(600);
+
+        Assert.Equal(0, sim.Truth(rack + "/workload_moved"));
+        Assert.Equal(power, sim.Truth(rack + "/power"), power * 0.05);
+    }
+
+    [Fact]
     public void UpsEcoMode_CutsTheUpsLossToTheBypassCurve_AndIsReported()
     {
         var (doubleConversion, eco) = (Tiny(), Tiny());
