@@ -324,7 +324,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     {
         ArgumentNullException.ThrowIfNull(matchers);
         var selected = new List<SelectedChunks>();
-        var chunks = new SelectedChunkList();
+        var chunks = new SelectedChunkList(withKeys: _cache is not null);
         lock (_lock)
         {
             ThrowIfDisposed();
@@ -368,8 +368,9 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     /// <summary>One selected series: its labels and its chunks' index range in the select's chunk list.</summary>
     private readonly record struct SelectedChunks(Labels Labels, int FirstChunk, int EndChunk, int Capacity);
 
-    /// <summary>A select's chunks, every series' in turn: their bytes and their cache keys, side by side.</summary>
-    private sealed class SelectedChunkList
+    /// <summary>A select's chunks, every series' in turn: their bytes and, with the decoded-chunk cache on, their cache
+    /// keys side by side.</summary>
+    private sealed class SelectedChunkList(bool withKeys)
     {
         public List<ReadOnlyMemory<byte>> Bytes { get; } = [];
 
@@ -380,7 +381,10 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         public void Add(ReadOnlyMemory<byte> bytes, ChunkKey key)
         {
             Bytes.Add(bytes);
-            Keys.Add(key);
+            if (withKeys)
+            {
+                Keys.Add(key);
+            }
         }
     }
 
@@ -642,7 +646,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         CachedChunk[]? cached = null;
         int[]? missed = null;
         var misses = 0;
-        var keys = CollectionsMarshal.AsSpan(chunks.Keys).Slice(first, count);
+        var keys = cache is null ? default : CollectionsMarshal.AsSpan(chunks.Keys).Slice(first, count);
         if (cache is not null)
         {
             cached = System.Buffers.ArrayPool<CachedChunk>.Shared.Rent(count);
