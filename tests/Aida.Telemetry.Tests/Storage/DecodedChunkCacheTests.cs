@@ -104,9 +104,9 @@ public sealed class DecodedChunkCacheTests
     [InlineData(1, 256L << 20)] // everything fits
     [InlineData(2, 256L << 20)]
     [InlineData(3, 256L << 20)]
-    [InlineData(4, 20_000)] // a budget of a dozen chunks: evicting all the time
+    [InlineData(4, 20_000)] // room for 18 chunks (9 with irregular timestamps): evicting all the time
     [InlineData(5, 20_000)]
-    [InlineData(6, 3_000)] // room for one chunk
+    [InlineData(6, 3_000)] // room for two chunks, or one with irregular timestamps
     public void Select_WithCache_ReturnsTheSamplesDecodingReturns(int seed, long budget)
     {
         var random = new Random(seed);
@@ -267,7 +267,7 @@ public sealed class DecodedChunkCacheTests
     {
         var random = new Random(13);
         using var plain = Open(0);
-        using var cached = Open(30_000); // about a dozen chunks: every query evicts what another is reading
+        using var cached = Open(30_000); // 14 to 28 chunks: every query evicts what another is reading
         Fill(random, T0, T0 + (26 * Hour), plain, cached);
         plain.Compact();
         cached.Compact();
