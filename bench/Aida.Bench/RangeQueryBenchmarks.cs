@@ -7,10 +7,13 @@ namespace Aida.Bench;
 
 /// <summary>Range queries over one day of 1,000 series sampled every 10 s (8,640 samples each, 8.64 million in all),
 /// evaluated every 60 s (1,441 steps) through <see cref="PromQLEngine"/>, with the day in the head or compacted into
-/// 2 h blocks (what <c>aida serve</c> holds after its minutely compaction).</summary>
-/// <remarks>Run: <c>dotnet run -c Release --project bench/Aida.Bench -- --filter '*RangeQuery*'</c>.</remarks>
+/// 2 h blocks (what <c>aida serve</c> holds after its minutely compaction), and the decoded-chunk cache off, cold
+/// (emptied before every iteration: a first query, which also fills it) or warm (filled: a dashboard's refresh).</summary>
+/// <remarks>Run: <c>dotnet run -c Release --project bench/Aida.Bench -- --filter '*RangeQuery*' --job short</c>. One query
+/// per iteration, so that every cold iteration starts from an empty cache.</remarks>
 [MemoryDiagnoser]
 [MedianColumn]
+[InvocationCount(1)]
 public class RangeQueryBenchmarks
 {
     private const int SeriesCount = 1000;
@@ -23,14 +26,30 @@ public class RangeQueryBenchmarks
     private long _start;
     private long _end;
 
+    /// <summary>The decoded-chunk cache: off, cold or warm.</summary>
+    public enum CacheState
+    {
+        /// <summary>Turned off (<see cref="TsdbOptions.DecodedChunkCacheBytes"/> 0): every query decodes.</summary>
+        Off,
+
+        /// <summary>On (default budget) and emptied before each iteration: the query decodes and fills the cache.</summary>
+        Cold,
+
+        /// <summary>On and holding the day: the query copies decoded samples.</summary>
+        Warm,
+    }
+
     /// <summary>False: the whole day in head chunks; true: compacted into blocks (in memory).</summary>
     [Params(false, true)]
     public bool Compacted { get; set; }
 
+    [Params(CacheState.Off, CacheState.Cold, CacheState.Warm)]
+    public CacheState Cache { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
-        var store = new Tsdb(new TsdbOptions());
+        var store = new Tsdb(new TsdbOptions { DecodedChunkCacheBytes = Cache == CacheState.Off ? 0 : new TsdbOptions().DecodedChunkCacheBytes });
         var ids = new int[SeriesCount];
         for (var i = 0; i < SeriesCount; i++)
         {
@@ -64,6 +83,20 @@ public class RangeQueryBenchmarks
 
         _store = store;
         _engine = new PromQLEngine(store);
+        if (Cache == CacheState.Warm)
+        {
+            SumRate5m();
+            AvgOverTime10m();
+        }
+    }
+
+    [IterationSetup]
+    public void EmptyColdCache()
+    {
+        if (Cache == CacheState.Cold)
+        {
+            _store.ChunkCache!.Clear();
+        }
     }
 
     [Benchmark]

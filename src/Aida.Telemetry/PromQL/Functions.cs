@@ -539,7 +539,7 @@ internal static class Functions
             }
 
             // Most counters never reset: one scan finds that, and no window then needs the prefix of resets.
-            var resets = _extrapolated && _isCounter && HasReset(live) ? CountResets(live) : default;
+            var resets = _extrapolated && _isCounter && SampleScans.HasDecrease(live) ? CountResets(live) : default;
             for (var k = 0; k < block.Steps; k++)
             {
                 var (start, length) = _windows[k];
@@ -662,13 +662,7 @@ internal static class Functions
         /// has none.</summary>
         private ReadOnlySpan<Sample> WithoutStaleMarkers(ReadOnlySpan<Sample> samples)
         {
-            var i = 0;
-            while (i < samples.Length && !StaleMarker.Is(samples[i].Value))
-            {
-                i++;
-            }
-
-            if (i == samples.Length)
+            if (SampleScans.IndexOfStaleMarker(samples) < 0)
             {
                 return samples;
             }
@@ -688,20 +682,6 @@ internal static class Functions
             }
 
             return _live.AsSpan(0, n);
-        }
-
-        /// <summary>Whether any value is below its predecessor.</summary>
-        private static bool HasReset(ReadOnlySpan<Sample> live)
-        {
-            for (var i = 1; i < live.Length; i++)
-            {
-                if (live[i].Value < live[i - 1].Value)
-                {
-                    return true;
-                }
-            }
-
-            return false;
         }
 
         /// <summary>For each index i, how many counter resets (a value below its predecessor) lie in live[1..i].</summary>
@@ -1034,18 +1014,7 @@ internal static class Functions
     }
 
     /// <summary>Whether every value is finite and small enough (at most 1e300) that no sum of a day's samples overflows.</summary>
-    private static bool AllModerate(ReadOnlySpan<Sample> p)
-    {
-        foreach (var s in p)
-        {
-            if (!(Math.Abs(s.Value) <= 1e300))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    private static bool AllModerate(ReadOnlySpan<Sample> p) => SampleScans.AllWithin(p, 1e300);
 
     /// <summary>The index after the last sample of <paramref name="p"/> in the grid segment of sample <paramref name="i"/>.</summary>
     private static int SegmentEnd(ReadOnlySpan<Sample> p, int i)

@@ -39,6 +39,10 @@ internal sealed class Block
         Sources = sources ?? [];
     }
 
+    /// <summary>The block's <see cref="ChunkKey.Owner"/>: its chunks are cached decoded under this number and their
+    /// offsets.</summary>
+    public long CacheOwner { get; } = ChunkKey.NewOwner();
+
     /// <summary>1 for a block cut from the head; one more than its highest source for a merged block.</summary>
     public int Level { get; }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Aida.Telemetry.Series;
 
 namespace Aida.Telemetry.Storage;
@@ -28,6 +29,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     private readonly PostingsIndex _postings = new();
     private readonly List<Block> _blocks = [];
     private readonly WriteAheadLog? _wal;
+    private readonly DecodedChunkCache? _cache;
     private MemSeries[] _series = new MemSeries[64];
     private int _seriesCount;
     private long _minValidTime = long.MinValue;
@@ -51,11 +53,17 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
             throw new ArgumentOutOfRangeException(nameof(options), "BlockDuration must be at least 1 ms");
         }
 
+        if (options.DecodedChunkCacheBytes < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "DecodedChunkCacheBytes must not be negative");
+        }
+
         _options = options;
         _clock = options.Clock;
         _blockMs = (long)options.BlockDuration.TotalMilliseconds;
         _futureMs = (long)Math.Min(options.FutureTolerance.TotalMilliseconds, long.MaxValue / 2);
         _mergeRanges = MergeRanges(_blockMs, options.MaxBlockDuration, options.Retention);
+        _cache = options.DecodedChunkCacheBytes > 0 ? new DecodedChunkCache(options.DecodedChunkCacheBytes) : null;
         _lastFlush = _clock.GetTimestamp();
         if (options.DataDirectory is null)
         {
@@ -108,6 +116,9 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
 
     /// <summary>What opening the data directory found; clean for a memory-only store.</summary>
     public RecoveryReport Recovery { get; }
+
+    /// <summary>The decoded-chunk cache, or null when <see cref="TsdbOptions.DecodedChunkCacheBytes"/> is 0.</summary>
+    internal DecodedChunkCache? ChunkCache => _cache;
 
     public TsdbStats Stats
     {
@@ -269,10 +280,10 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         {
             foreach (var sel in selected)
             {
-                var n = DecodeSamples(chunks, sel.FirstChunk, sel.EndChunk, buffer, minTimeMs, maxTimeMs);
+                var (at, n) = DecodeSamples(chunks, sel, buffer, minTimeMs, maxTimeMs);
                 if (n > 0)
                 {
-                    visit(sel.Labels, buffer.AsSpan(0, n));
+                    visit(sel.Labels, buffer.AsSpan(at, n));
                 }
             }
         }
@@ -291,7 +302,12 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         foreach (var sel in selected)
         {
             var buffer = allocate(sel.Capacity);
-            var n = DecodeSamples(chunks, sel.FirstChunk, sel.EndChunk, buffer, minTimeMs, maxTimeMs);
+            var (at, n) = DecodeSamples(chunks, sel, buffer, minTimeMs, maxTimeMs);
+            if (at > 0)
+            {
+                buffer.AsSpan(at, n).CopyTo(buffer);
+            }
+
             if (n > 0)
             {
                 list.Add(new PooledSeries(sel.Labels, buffer, n));
@@ -304,11 +320,11 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     /// <summary>The chunks in range of every series matching <paramref name="matchers"/>, series sorted by labels.</summary>
     /// <remarks>Only this is done under the store's lock (the open chunk of each series is copied, as appends change it):
     /// decoding runs outside it, so readers do not hold up writers or each other.</remarks>
-    private (List<SelectedChunks> Selected, List<ReadOnlyMemory<byte>> Chunks) SelectChunks(long minTimeMs, long maxTimeMs, IReadOnlyList<LabelMatcher> matchers)
+    private (List<SelectedChunks> Selected, SelectedChunkList Chunks) SelectChunks(long minTimeMs, long maxTimeMs, IReadOnlyList<LabelMatcher> matchers)
     {
         ArgumentNullException.ThrowIfNull(matchers);
         var selected = new List<SelectedChunks>();
-        var chunks = new List<ReadOnlyMemory<byte>>();
+        var chunks = new SelectedChunkList(withKeys: _cache is not null);
         lock (_lock)
         {
             ThrowIfDisposed();
@@ -318,7 +334,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                 var walk = new ChunksInRange(_blocks, s, minTimeMs, maxTimeMs);
                 while (walk.MoveNext())
                 {
-                    chunks.Add(walk.CurrentIsOpen ? walk.Current.ToArray() : walk.Current);
+                    chunks.Add(walk.CurrentIsOpen ? walk.Current.ToArray() : walk.Current, walk.CurrentKey);
                 }
 
                 if (chunks.Count > first)
@@ -336,7 +352,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
             var capacity = 0;
             for (var c = sel.FirstChunk; c < sel.EndChunk; c++)
             {
-                capacity += XorChunk.CountOf(chunks[c].Span);
+                capacity += XorChunk.CountOf(chunks.Bytes[c].Span);
             }
 
             if (capacity > 0)
@@ -351,6 +367,26 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
 
     /// <summary>One selected series: its labels and its chunks' index range in the select's chunk list.</summary>
     private readonly record struct SelectedChunks(Labels Labels, int FirstChunk, int EndChunk, int Capacity);
+
+    /// <summary>A select's chunks, every series' in turn: their bytes and, with the decoded-chunk cache on, their cache
+    /// keys side by side.</summary>
+    private sealed class SelectedChunkList(bool withKeys)
+    {
+        public List<ReadOnlyMemory<byte>> Bytes { get; } = [];
+
+        public List<ChunkKey> Keys { get; } = [];
+
+        public int Count => Bytes.Count;
+
+        public void Add(ReadOnlyMemory<byte> bytes, ChunkKey key)
+        {
+            Bytes.Add(bytes);
+            if (withKeys)
+            {
+                Keys.Add(key);
+            }
+        }
+    }
 
     public IEnumerable<Labels> Series(long minTimeMs, long maxTimeMs, IReadOnlyList<LabelMatcher> matchers)
     {
@@ -448,6 +484,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
 
             _disposed = true;
             _wal?.Dispose();
+            _cache?.Clear();
         }
     }
 
@@ -594,53 +631,119 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     }
 
     /// <summary>Decodes every sample in [minTime, maxTime] of one series' chunks (blocks oldest first, then the head) into
-    /// <paramref name="into"/> (room for the chunks' sample counts) and returns how many; a timestamp already emitted is
-    /// skipped, so overlapping data never produces out-of-order output.</summary>
-    private static int DecodeSamples(List<ReadOnlyMemory<byte>> chunks, int first, int end, Sample[] into, long minTime, long maxTime)
+    /// <paramref name="into"/> (room for the chunks' sample counts) and returns where they start and how many there are; a
+    /// timestamp already emitted is skipped, so overlapping data never produces out-of-order output.</summary>
+    /// <remarks>First every chunk is laid out back to back, copied from the decoded-chunk cache when it holds the chunk
+    /// and decoded (then offered to the cache, all of a series' chunks under one lock) when it does not; then the samples
+    /// outside the range or not after the last one kept are dropped in place. Samples dropped before the first one kept
+    /// move the start instead of moving every later sample down.</remarks>
+    private (int Start, int Count) DecodeSamples(SelectedChunkList chunks, SelectedChunks series, Sample[] into, long minTime, long maxTime)
     {
+        var first = series.FirstChunk;
+        var count = series.EndChunk - first;
+        var cache = _cache;
+        var starts = System.Buffers.ArrayPool<int>.Shared.Rent(count + 1);
+        CachedChunk[]? cached = null;
+        int[]? missed = null;
+        var misses = 0;
+        var keys = cache is null ? default : CollectionsMarshal.AsSpan(chunks.Keys).Slice(first, count);
+        if (cache is not null)
+        {
+            cached = System.Buffers.ArrayPool<CachedChunk>.Shared.Rent(count);
+            missed = System.Buffers.ArrayPool<int>.Shared.Rent(count);
+            cache.Lookup(keys, cached);
+        }
+
+        var at = 0;
+        for (var i = 0; i < count; i++)
+        {
+            starts[i] = at;
+            if (cached is not null && cache!.TryCopy(cached[i], into.AsSpan(at)))
+            {
+                at += cached[i].Count;
+                continue;
+            }
+
+            at += XorChunk.DecodeAll(chunks.Bytes[first + i].Span, into.AsSpan(at));
+            if (missed is not null && keys[i].IsCacheable)
+            {
+                missed[misses++] = i;
+            }
+        }
+
+        starts[count] = at;
+        if (misses > 0)
+        {
+            cache!.AddRange(keys, starts, missed.AsSpan(0, misses), into);
+        }
+
+        var begin = 0;
         var n = 0;
         var last = long.MinValue;
-        for (var c = first; c < end; c++)
+        var any = false;
+        for (var i = 0; i < count; i++)
         {
-            var decoded = XorChunk.DecodeAll(chunks[c].Span, into.AsSpan(n));
-            if (decoded == 0)
+            var from = starts[i];
+            var to = starts[i + 1];
+            if (from == to)
             {
                 continue;
             }
 
             // A chunk's timestamps rise strictly (appends are checked, merges re-encode in order), so a chunk whose first
             // sample is in range and after the last one kept, and whose last sample is in range, is kept whole.
-            var firstTime = into[n].TimestampMs;
-            if (firstTime >= minTime && (n == 0 || firstTime > last) && into[n + decoded - 1].TimestampMs <= maxTime)
+            var firstTime = into[from].TimestampMs;
+            if (firstTime >= minTime && (!any || firstTime > last) && into[to - 1].TimestampMs <= maxTime)
             {
-                n += decoded;
+                if (!any)
+                {
+                    begin = n = from;
+                    any = true;
+                }
+                else if (n != from)
+                {
+                    into.AsSpan(from, to - from).CopyTo(into.AsSpan(n));
+                }
+
+                n += to - from;
                 last = into[n - 1].TimestampMs;
                 continue;
             }
 
-            // Otherwise keep the decoded samples inside the range and after the last one kept, in place.
-            var kept = n;
-            for (var i = n; i < n + decoded; i++)
+            // Otherwise keep the samples inside the range and after the last one kept, in place.
+            for (var r = from; r < to; r++)
             {
-                var t = into[i].TimestampMs;
+                var t = into[r].TimestampMs;
                 if (t > maxTime)
                 {
                     break;
                 }
 
-                if (t < minTime || (kept > 0 && t <= last))
+                if (t < minTime || (any && t <= last))
                 {
                     continue;
                 }
 
-                into[kept++] = into[i];
+                if (!any)
+                {
+                    begin = n = r;
+                    any = true;
+                }
+
+                into[n++] = into[r];
                 last = t;
             }
-
-            n = kept;
         }
 
-        return n;
+        System.Buffers.ArrayPool<int>.Shared.Return(starts);
+        if (cached is not null)
+        {
+            // Cleared: the snapshots hold the cache's slabs.
+            System.Buffers.ArrayPool<CachedChunk>.Shared.Return(cached, clearArray: true);
+            System.Buffers.ArrayPool<int>.Shared.Return(missed!);
+        }
+
+        return (begin, n - begin);
     }
 
     /// <summary>The chunks of one series that may hold samples in [minTime, maxTime]: persisted blocks oldest first,
@@ -657,6 +760,9 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         /// <summary>Whether <see cref="Current"/> is the head's open chunk, which later appends change.</summary>
         public bool CurrentIsOpen { get; private set; }
 
+        /// <summary>Names <see cref="Current"/> in the decoded-chunk cache; not cacheable for the open chunk.</summary>
+        public ChunkKey CurrentKey { get; private set; }
+
         public bool MoveNext()
         {
             while (!_head)
@@ -672,6 +778,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                     if (c.MinTime <= maxTime)
                     {
                         Current = blocks[_block].ChunkMemory(c);
+                        CurrentKey = new ChunkKey(blocks[_block].CacheOwner, c.Offset);
                         return true;
                     }
                 }
@@ -706,6 +813,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
 
                 Current = c.Memory;
                 CurrentIsOpen = !c.IsSealed;
+                CurrentKey = new ChunkKey(c.CacheOwner, 0);
                 return true;
             }
 
@@ -814,13 +922,22 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         }
 
         _blocks.Sort((a, b) => a.MinTime.CompareTo(b.MinTime));
+        var movedOwners = new HashSet<long>();
         for (var id = 0; id < _seriesCount; id++)
         {
             if (moved[id] > 0)
             {
+                for (var i = 0; i < moved[id]; i++)
+                {
+                    movedOwners.Add(_series[id].Chunks[i].CacheOwner);
+                }
+
                 _headSamples -= _series[id].RemoveOldest(moved[id]);
             }
         }
+
+        // The moved chunks are now read from the blocks, under the blocks' keys.
+        _cache?.RemoveOwners(movedOwners);
 
         _minValidTime = boundary;
         _wal?.Checkpoint(WriteCheckpoint);
@@ -916,6 +1033,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         var at = _blocks.IndexOf(sources[0]);
         _blocks.RemoveRange(at, sources.Count);
         _blocks.Insert(at, block);
+        _cache?.RemoveOwners(sources.Select(b => b.CacheOwner).ToHashSet());
 
         // Only now, with the merged block durable, do the sources go.
         foreach (var source in sources)
@@ -943,6 +1061,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         }
 
         var cutoff = newest - (long)Math.Min(_options.Retention.TotalMilliseconds, long.MaxValue / 4);
+        var gone = new HashSet<long>();
         var deleted = _blocks.RemoveAll(b =>
         {
             if (b.MaxTime >= cutoff)
@@ -955,8 +1074,10 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                 Directory.Delete(b.Directory, true);
             }
 
+            gone.Add(b.CacheOwner);
             return true;
         });
+        _cache?.RemoveOwners(gone);
         return deleted;
     }
 

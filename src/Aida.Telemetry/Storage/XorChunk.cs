@@ -54,6 +54,9 @@ internal sealed class XorChunk
     /// <summary>Whether <see cref="Seal"/> was called: no more appends, the bytes are final.</summary>
     public bool IsSealed { get; private set; }
 
+    /// <summary>The chunk's <see cref="ChunkKey.Owner"/> once sealed (its bytes can be cached decoded); 0 before.</summary>
+    public long CacheOwner { get; private set; }
+
     public void Append(long timestampMs, double value)
     {
         if (Count >= MaxSamples)
@@ -96,6 +99,10 @@ internal sealed class XorChunk
     {
         _writer.Trim();
         IsSealed = true;
+        if (CacheOwner == 0)
+        {
+            CacheOwner = ChunkKey.NewOwner();
+        }
     }
 
     public XorIterator Iterator() => new(Bytes);

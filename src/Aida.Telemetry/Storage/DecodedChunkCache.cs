@@ -1,0 +1,381 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Aida.Telemetry.Series;
+
+namespace Aida.Telemetry.Storage;
+
+/// <summary>Names an immutable chunk for <see cref="DecodedChunkCache"/>: its owner (a block, or a sealed head chunk)
+/// and where it lies in the owner. Owner 0 names nothing: the chunk may still change and is never cached.</summary>
+/// <remarks>Owner numbers come from one process-wide counter and are never reused, so a key can only ever mean the
+/// bytes it was first given for: a block replaced by a merge or deleted by retention takes its number with it, and
+/// nothing cached under that number can be served for the data that replaced it.</remarks>
+internal readonly record struct ChunkKey(long Owner, int Offset)
+{
+    private static long s_lastOwner;
+
+    public bool IsCacheable => Owner != 0;
+
+    /// <summary>A fresh owner number, never handed out before in this process.</summary>
+    public static long NewOwner() => Interlocked.Increment(ref s_lastOwner);
+}
+
+/// <summary>Where a cached chunk's samples were when it was looked up; <see cref="DecodedChunkCache.TryCopy"/> copies
+/// them out and tells whether they were still there.</summary>
+internal readonly record struct CachedChunk(CacheSlab? Values, int ValuesSlot, long ValuesVersion, CacheSlab? Times, int TimesSlot, long TimesVersion, int Count, long FirstTime, long Step)
+{
+    public bool Found => Values is not null;
+}
+
+/// <summary>A run of <see cref="DecodedChunkCache"/> slots: each slot <see cref="XorChunk.MaxSamples"/> 64-bit words of
+/// <see cref="Data"/>, its version in <see cref="Versions"/> (apart, so looking entries up touches a few dense lines
+/// rather than one line per slot).</summary>
+internal sealed class CacheSlab(int slots)
+{
+    public long[] Data { get; } = new long[slots * XorChunk.MaxSamples];
+
+    public long[] Versions { get; } = new long[slots];
+}
+
+/// <summary>The decoded samples of immutable chunks (compacted blocks' chunks and sealed head chunks), kept up to a byte
+/// budget and evicted least recently used first, so a dashboard re-running the same range query copies samples instead
+/// of decoding the same Gorilla chunks at every refresh.</summary>
+/// <remarks>
+/// <para>Samples live in fixed slots of <see cref="XorChunk.MaxSamples"/> 64-bit words inside large arrays
+/// (<see cref="CacheSlab"/>) allocated as the cache grows (at most the budget, kept until the cache is dropped), so
+/// filling and evicting allocate nothing the collector has to trace, promote or compact. A chunk takes one slot for its values and, unless its timestamps rise by
+/// a constant step (a scrape or simulator interval, the common case: kept as first value and step), one for its
+/// timestamps; each entry also counts <see cref="EntryOverheadBytes"/> for its bookkeeping.</para>
+/// <para>Thread-safe: one lock guards the map, the recency list and the slots' owners. A reader looks up all of one
+/// series' chunks under one acquisition (<see cref="Lookup"/>) and copies the samples out without the lock
+/// (<see cref="TryCopy"/>), as in a sequence lock: evicting an entry bumps its slots' versions (with a full fence)
+/// before anything else is written there, and a copy whose slots' versions changed meanwhile is reported as failed,
+/// so the caller decodes that chunk instead.</para>
+/// </remarks>
+internal sealed class DecodedChunkCache
+{
+    /// <summary>What an entry costs beside its slots: its record and its map entry.</summary>
+    public const int EntryOverheadBytes = 96;
+
+    private const int SlotWords = XorChunk.MaxSamples;
+
+    // A slot's words and its version.
+    private const int SlotBytes = (SlotWords + 1) * sizeof(long);
+    private const int SlotsPerSlab = 1024;
+    private const int Sentinel = 0;
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<ChunkKey, int> _index = [];
+    private readonly List<CacheSlab> _slabs = [];
+    private readonly Stack<int> _freeSlots = new();
+    private readonly Stack<int> _freeEntries = new();
+    private int _slotsMade;
+
+    // Entry 0 is the sentinel of the recency ring: most recently used after it, least recently used before it.
+    private EntryRecord[] _entries = new EntryRecord[64];
+    private int _entriesMade = 1;
+    private long _bytes;
+
+    public DecodedChunkCache(long budgetBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(budgetBytes);
+        BudgetBytes = budgetBytes;
+        _entries[Sentinel].Previous = _entries[Sentinel].Next = Sentinel;
+    }
+
+    /// <summary>The most the entries may take, in bytes.</summary>
+    public long BudgetBytes { get; }
+
+    /// <summary>Bytes the entries take now; never above <see cref="BudgetBytes"/>.</summary>
+    public long Bytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _bytes;
+            }
+        }
+    }
+
+    /// <summary>Chunks held now.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _index.Count;
+            }
+        }
+    }
+
+    /// <summary>Finds each key's samples (not <see cref="CachedChunk.Found"/> when absent or not cacheable), marking
+    /// those found most recently used.</summary>
+    public void Lookup(ReadOnlySpan<ChunkKey> keys, Span<CachedChunk> found)
+    {
+        lock (_lock)
+        {
+            for (var i = 0; i < keys.Length; i++)
+            {
+                if (!keys[i].IsCacheable || !_index.TryGetValue(keys[i], out var e))
+                {
+                    found[i] = default;
+                    continue;
+                }
+
+                Unlink(e);
+                LinkFirst(e);
+                ref var entry = ref _entries[e];
+                var (values, valuesAt) = Slot(entry.ValuesSlot);
+                var (times, timesAt) = entry.TimesSlot < 0 ? (null, 0) : Slot(entry.TimesSlot);
+                found[i] = new CachedChunk(values, valuesAt, values.Versions[valuesAt], times, timesAt, times?.Versions[timesAt] ?? 0, entry.Count, entry.FirstTime, entry.Step);
+            }
+        }
+    }
+
+    /// <summary>Writes a looked-up chunk's samples to the start of <paramref name="into"/> (room for
+    /// <see cref="CachedChunk.Count"/>); false when the entry was evicted meanwhile (<paramref name="into"/> then holds
+    /// garbage and the chunk must be decoded).</summary>
+    public bool TryCopy(in CachedChunk chunk, Span<Sample> into)
+    {
+        var count = chunk.Count;
+        if (!chunk.Found || (uint)count > (uint)into.Length)
+        {
+            return false;
+        }
+
+        ref var output = ref MemoryMarshal.GetReference(into);
+        ref var values = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(chunk.Values!.Data), chunk.ValuesSlot * SlotWords);
+        if (chunk.Times is { } timeSlab)
+        {
+            ref var times = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(timeSlab.Data), chunk.TimesSlot * SlotWords);
+            for (var i = 0; i < count; i++)
+            {
+                Unsafe.Add(ref output, i) = new Sample(Unsafe.Add(ref times, i), BitConverter.Int64BitsToDouble(Unsafe.Add(ref values, i)));
+            }
+        }
+        else
+        {
+            var t = chunk.FirstTime;
+            var step = chunk.Step;
+            for (var i = 0; i < count; i++)
+            {
+                Unsafe.Add(ref output, i) = new Sample(t, BitConverter.Int64BitsToDouble(Unsafe.Add(ref values, i)));
+                t = unchecked(t + step);
+            }
+        }
+
+        // The sequence lock's read side: the copy's loads complete before the versions are read again.
+        Interlocked.MemoryBarrier();
+        return Volatile.Read(ref chunk.Values!.Versions[chunk.ValuesSlot]) == chunk.ValuesVersion
+            && (chunk.Times is null || Volatile.Read(ref chunk.Times.Versions[chunk.TimesSlot]) == chunk.TimesVersion);
+    }
+
+    /// <summary>Keeps a copy of <paramref name="samples"/> (the whole decoded chunk) under <paramref name="key"/> as the
+    /// most recently used entry, evicting the least recently used ones beyond the budget. A key already held is left as
+    /// it is (it names the same bytes); a chunk that does not fit the budget or a slot is not kept.</summary>
+    public void Add(ChunkKey key, ReadOnlySpan<Sample> samples) =>
+        AddRange([key], [0, samples.Length], [0], samples);
+
+    /// <summary>As <see cref="Add"/> under one lock for chunks <paramref name="which"/> of a series laid out back to back:
+    /// chunk i's samples are <c>samples[starts[i]..starts[i + 1]]</c>, its key <c>keys[i]</c>.</summary>
+    public void AddRange(ReadOnlySpan<ChunkKey> keys, ReadOnlySpan<int> starts, ReadOnlySpan<int> which, ReadOnlySpan<Sample> samples)
+    {
+        lock (_lock)
+        {
+            foreach (var i in which)
+            {
+                AddCore(keys[i], samples[starts[i]..starts[i + 1]]);
+            }
+        }
+    }
+
+    private void AddCore(ChunkKey key, ReadOnlySpan<Sample> samples)
+    {
+        if (!key.IsCacheable || samples.IsEmpty || samples.Length > XorChunk.MaxSamples || _index.ContainsKey(key))
+        {
+            return;
+        }
+
+        var firstTime = samples[0].TimestampMs;
+        var step = samples.Length > 1 ? unchecked(samples[1].TimestampMs - firstTime) : 0;
+        var regular = true;
+        var t = firstTime;
+        foreach (var s in samples)
+        {
+            regular &= s.TimestampMs == t;
+            t = unchecked(t + step);
+        }
+
+        long cost = EntryOverheadBytes + (regular ? SlotBytes : 2 * SlotBytes);
+        if (cost > BudgetBytes)
+        {
+            return;
+        }
+
+        while (_bytes + cost > BudgetBytes)
+        {
+            Remove(_entries[Sentinel].Previous);
+        }
+
+        var valuesSlot = TakeSlot();
+        var timesSlot = regular ? -1 : TakeSlot();
+        var (valueSlab, valuesAt) = Slot(valuesSlot);
+        var values = valueSlab.Data.AsSpan(valuesAt * SlotWords, samples.Length);
+        for (var i = 0; i < samples.Length; i++)
+        {
+            values[i] = BitConverter.DoubleToInt64Bits(samples[i].Value);
+        }
+
+        if (!regular)
+        {
+            var (timeSlab, timesAt) = Slot(timesSlot);
+            var times = timeSlab.Data.AsSpan(timesAt * SlotWords, samples.Length);
+            for (var i = 0; i < samples.Length; i++)
+            {
+                times[i] = samples[i].TimestampMs;
+            }
+        }
+
+        var e = TakeEntry();
+        _entries[e] = new EntryRecord
+        {
+            Key = key,
+            Count = samples.Length,
+            FirstTime = firstTime,
+            Step = step,
+            ValuesSlot = valuesSlot,
+            TimesSlot = timesSlot,
+            Bytes = cost,
+        };
+        LinkFirst(e);
+        _index.Add(key, e);
+        _bytes += cost;
+    }
+
+    /// <summary>Drops every entry of the given owners (blocks deleted or replaced, head chunks moved into a block).</summary>
+    public void RemoveOwners(IReadOnlySet<long> owners)
+    {
+        if (owners.Count == 0)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            for (var e = _entries[Sentinel].Next; e != Sentinel;)
+            {
+                var next = _entries[e].Next;
+                if (owners.Contains(_entries[e].Key.Owner))
+                {
+                    Remove(e);
+                }
+
+                e = next;
+            }
+        }
+    }
+
+    /// <summary>Drops every entry (the slots stay allocated for reuse).</summary>
+    public void Clear()
+    {
+        lock (_lock)
+        {
+            while (_entries[Sentinel].Previous != Sentinel)
+            {
+                Remove(_entries[Sentinel].Previous);
+            }
+        }
+    }
+
+    private void Remove(int e)
+    {
+        ref var entry = ref _entries[e];
+        _index.Remove(entry.Key);
+        Unlink(e);
+        _bytes -= entry.Bytes;
+
+        // The sequence lock's write side: a reader holding the old versions sees the change before any new samples.
+        FreeSlot(entry.ValuesSlot);
+        if (entry.TimesSlot >= 0)
+        {
+            FreeSlot(entry.TimesSlot);
+        }
+
+        entry = default;
+        _freeEntries.Push(e);
+    }
+
+    /// <summary>The slab holding a slot and the slot's number in it.</summary>
+    private (CacheSlab Slab, int At) Slot(int slot) => (_slabs[slot / SlotsPerSlab], slot % SlotsPerSlab);
+
+    private void FreeSlot(int slot)
+    {
+        var (slab, at) = Slot(slot);
+        Interlocked.Increment(ref slab.Versions[at]);
+        _freeSlots.Push(slot);
+    }
+
+    private int TakeSlot()
+    {
+        if (_freeSlots.TryPop(out var slot))
+        {
+            return slot;
+        }
+
+        if (_slotsMade == _slabs.Count * SlotsPerSlab)
+        {
+            // Slots in use never exceed the budget over a slot's size, so only the last slab can be short: a small budget
+            // never allocates a whole slab.
+            var slots = (int)Math.Clamp((BudgetBytes / SlotBytes) - _slotsMade, 1, SlotsPerSlab);
+            _slabs.Add(new CacheSlab(slots));
+        }
+
+        return _slotsMade++;
+    }
+
+    private int TakeEntry()
+    {
+        if (_freeEntries.TryPop(out var e))
+        {
+            return e;
+        }
+
+        if (_entriesMade == _entries.Length)
+        {
+            Array.Resize(ref _entries, _entries.Length * 2);
+        }
+
+        return _entriesMade++;
+    }
+
+    private void LinkFirst(int e)
+    {
+        var first = _entries[Sentinel].Next;
+        _entries[e].Previous = Sentinel;
+        _entries[e].Next = first;
+        _entries[first].Previous = e;
+        _entries[Sentinel].Next = e;
+    }
+
+    private void Unlink(int e)
+    {
+        var previous = _entries[e].Previous;
+        var next = _entries[e].Next;
+        _entries[previous].Next = next;
+        _entries[next].Previous = previous;
+    }
+
+    private struct EntryRecord
+    {
+        public ChunkKey Key;
+        public int Count;
+        public long FirstTime;
+        public long Step;
+        public int ValuesSlot;
+        public int TimesSlot;
+        public long Bytes;
+        public int Previous;
+        public int Next;
+    }
+}
