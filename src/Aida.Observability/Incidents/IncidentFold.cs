@@ -33,6 +33,15 @@ public sealed class IncidentFold
         var bestHops = int.MaxValue;
         foreach (var g in _open)
         {
+            // A critical alarm after a quiet spell is a new event, not the next symptom of a slow degradation under
+            // watch: it does not join an incident of warnings only whose last alert is at least QuietBeforeCritical
+            // old. (In a faults week a leak alarm joined a false dry-cooler drift incident 7 min after its last alert,
+            // and that incident's cause stayed the drift.)
+            if (alert.Severity == "critical" && alert.At - g.Last >= _grouper.QuietBeforeCritical && !g.HasCritical)
+            {
+                continue;
+            }
+
             var hops = Hops(g, near);
             if (hops < bestHops || (hops == bestHops && best is not null && g.Last > best.Last))
             {
@@ -50,6 +59,7 @@ public sealed class IncidentFold
         }
 
         best.Alerts.Add(alert);
+        best.HasCritical |= alert.Severity == "critical";
         best.Assets.Add(alert.Asset);
         best.Last = alert.At > best.Last ? alert.At : best.Last;
         best.Opened = alert.At < best.Opened ? alert.At : best.Opened;
@@ -81,6 +91,8 @@ public sealed class IncidentFold
         public DateTimeOffset Last { get; set; } = opened;
 
         public List<Alert> Alerts { get; } = [];
+
+        public bool HasCritical { get; set; }
 
         public HashSet<string> Assets { get; } = new(StringComparer.Ordinal);
     }

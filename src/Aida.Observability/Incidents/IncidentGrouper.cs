@@ -14,6 +14,12 @@ public sealed record IncidentGroupingOptions
     /// asset, never turning at a hub. Default 3.</summary>
     public int MaxHops { get; init; } = 3;
 
+    /// <summary>A critical alert does not join an incident of warnings only that has been quiet for at least this long
+    /// (default 5 min): a critical alarm after a pause is a new event, not the next symptom of a slow degradation.
+    /// Within it, a warning's consequences (a CDU's supply off its setpoint, then its racks' GPUs near slowdown) still
+    /// fold together.</summary>
+    public TimeSpan QuietBeforeCritical { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>An asset with more than this many edges is a hub (default 16): the facility water loop (every CDU, CRAH
     /// and chiller), a hall (its racks and CRAHs), a busway (its hall's racks). A walk may start or end on a hub, and
     /// pass through one going on in the direction it came (upstream, from a CDU through the loop to a chiller, or
@@ -70,6 +76,8 @@ public sealed class IncidentGrouper(TopologyGraph topology, IncidentGroupingOpti
     public IncidentFold Begin() => new(this);
 
     internal TimeSpan Window => _options.Window;
+
+    internal TimeSpan QuietBeforeCritical => _options.QuietBeforeCritical;
 
     /// <summary>Hops between <paramref name="from"/> and <paramref name="to"/> under the grouping's rule (walks turning
     /// at a hub are not taken), or null when they are further apart than <see cref="IncidentGroupingOptions.MaxHops"/>.</summary>

@@ -18,6 +18,24 @@ public sealed class IncidentGrouperTests
         new(name, AlertSource.Threshold, asset, T0.AddMinutes(minutes), $"{name} on {asset}");
 
     [Fact]
+    public void CriticalAlarm_AfterAQuietSpell_DoesNotJoinAnIncidentOfWarnings()
+    {
+        // Regression (faults week, agent mode): a leak alarm 7 min after a false dry-cooler drift warning joined its
+        // incident, whose root cause stayed the drift. Within 5 min of a warning a critical alert still joins it (a
+        // CDU's supply off its setpoint, then its racks' GPUs near slowdown), and a critical incident still takes
+        // critical alerts after a pause.
+        var drift = At("dc-1", 0, "EconomiserDegraded");
+        var leak = At("h1-c03", 7, "LeakDetected") with { Severity = "critical" };
+        Assert.Equal(2, new IncidentGrouper(Topology).Fold([drift, leak]).Count);
+
+        var offSetpoint = At("cdu-h1-a", 0, "CduSupplyOffSetpoint");
+        var hot = At("h1-a01", 2, "GpuNearSlowdown") with { Severity = "critical" };
+        var later = At("h1-a02", 12, "GpuThrottling") with { Severity = "critical" };
+        var one = Assert.Single(new IncidentGrouper(Topology).Fold([offSetpoint, hot, later]));
+        Assert.Equal(3, one.Alerts.Count);
+    }
+
+    [Fact]
     public void CduPumpFailure_StormOnTheCduItsRacksAndTheWaterLoop_IsOneIncident()
     {
         var alerts = new List<Alert> { At("cdu-h1-a", 0, "CduFlowLow") };
