@@ -130,14 +130,8 @@ public sealed class PlantAgent : IPlantAgent
         _pipeline.StepAsync(now).GetAwaiter().GetResult();
         foreach (var (id, (opened, finding)) in _pipeline.Findings.OrderBy(f => f.Key))
         {
-            // Once per incident and cause; not while a response to the same cause is still at work, nor within
-            // RetryAfterFailure of one that failed (it rolled back and called a person: the same steps would fail the
-            // same way). The same cause found again after a response succeeded (the fault recurred) gets its runbook again.
             if (finding.Top is not { } cause || cause.Score < _options.MinCauseScore
-                || Responses.Any(r => r.FaultKind == cause.FaultKind && r.Asset == cause.Asset.Split('/')[0]
-                    && (r.Run.State is RunbookState.Running or RunbookState.WaitingForApproval
-                        || (r.Run.State is RunbookState.RolledBack or RunbookState.NotStarted && now - r.Opened < _options.RetryAfterFailure)))
-                || !_handled.Add((id, cause.FaultKind, cause.Asset)))
+                || IsAnswered(cause.FaultKind, cause.Asset.Split('/')[0], now) || !_handled.Add((id, cause.FaultKind, cause.Asset)))
             {
                 continue;
             }
@@ -156,6 +150,15 @@ public sealed class PlantAgent : IPlantAgent
 
         AdvanceRuns();
     }
+
+    /// <summary>Whether a cause is being answered already: once per incident and cause (the caller's set), and not while
+    /// a response to the same cause is still at work, nor within <see cref="PlantAgentOptions.RetryAfterFailure"/> of
+    /// one that failed (it rolled back and called a person: the same steps would fail the same way). The same cause
+    /// found again after a response succeeded (the fault recurred) gets its runbook again.</summary>
+    private bool IsAnswered(string kind, string asset, DateTimeOffset now) =>
+        Responses.Any(r => r.FaultKind == kind && r.Asset == asset
+            && (r.Run.State is RunbookState.Running or RunbookState.WaitingForApproval
+                || (r.Run.State is RunbookState.RolledBack or RunbookState.NotStarted && now - r.Opened < _options.RetryAfterFailure)));
 
     /// <summary>The optimiser observes every minute and moves setpoints every step, within the efficiency envelope, while
     /// no runbook is running (a fault's response comes first).</summary>

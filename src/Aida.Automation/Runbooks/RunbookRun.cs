@@ -96,9 +96,9 @@ public sealed class RunbookRun
     public List<ActionRecord> Actions { get; } = [];
 
     /// <summary>Whether a person approved (or rejected) this run or any of its actions: the answer was not hands-off.</summary>
-    public bool NeededApproval => _approvedBy is not null || Actions.Any(a => a.DecidedBy is not null);
+    public bool NeededApproval => _decidedBy is not null || Actions.Any(a => a.DecidedBy is not null);
 
-    private string? _approvedBy;
+    private string? _decidedBy;
 
     /// <summary>Gives the go-ahead to a runbook that needs one.</summary>
     /// <exception cref="ApprovalException">The run is not waiting for approval, or the approval came too late.</exception>
@@ -116,7 +116,7 @@ public sealed class RunbookRun
         }
 
         _audit?.Append("user:" + approver, AuditKind.Approval, "runbook:" + Book.Name, "approved");
-        _approvedBy = approver;
+        _decidedBy = approver;
         State = RunbookState.Running;
     }
 
@@ -128,7 +128,7 @@ public sealed class RunbookRun
         }
 
         _audit?.Append("user:" + approver, AuditKind.Approval, "runbook:" + Book.Name, "rejected" + (note is null ? "" : ": " + note));
-        _approvedBy = approver;
+        _decidedBy = approver;
         NotStarted("rejected by " + approver);
     }
 
