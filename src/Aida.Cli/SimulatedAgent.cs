@@ -89,8 +89,11 @@ internal sealed class SimulatedAgent : IDisposable
         var audit = new AuditLog(Path.Combine(dir, Files[1]), simulator.Clock);
         var query = new EmbeddedQueryEngine(store);
         // A fresh store holds nothing older than now: the budgets' long windows are cut there (the same answers, fewer
-        // steps). A resumed one (aida run after a restart) is read in full.
-        var efficiency = new BudgetedEnvelope(new SloEvaluator(query, store.MaxTimeMs is null ? simulator.Clock.GetUtcNow() : null), slos, simulator.Clock);
+        // steps). A resumed one (aida run after a restart) is read in full. The twin writes its telemetry in time order,
+        // so a slice a budget period old is settled: each is counted once (the cost of a week-long run grew with its
+        // length before).
+        var evaluator = new SloEvaluator(query, store.MaxTimeMs is null ? simulator.Clock.GetUtcNow() : null, settledAfter: BudgetPeriod);
+        var efficiency = new BudgetedEnvelope(evaluator, slos, simulator.Clock);
         var auditor = new EnvelopeAuditor(simulator.Plant, envelope, factory, simulator.ActuatorTarget, simulator.Clock);
         var agent = new PlantAgent(auditor, factory, query, incidents, envelope, runbooks, simulator.Clock, new PlantAgentOptions { Mode = mode }, audit, efficiency.Current);
         simulator.AttachAgent(agent);

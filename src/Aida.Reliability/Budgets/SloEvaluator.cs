@@ -15,15 +15,22 @@ public sealed class SloEvaluator
 
     private readonly IQueryEngine _engine;
     private readonly DateTimeOffset? _dataFrom;
+    private readonly TimeSpan? _settledAfter;
+    private readonly Dictionary<SloDefinition, SliceTally> _tallies = new(ReferenceEqualityComparer.Instance);
 
     /// <param name="engine">Where the SLIs are read.</param>
     /// <param name="dataFrom">When known: no sample is older than this (a simulation's fresh store). A window reaching
     /// further back is cut to it plus a margin, which gives the same ratio with fewer steps: a 28-day subquery at one
     /// slice a minute was half of a simulated agent run's time, over hours of data.</param>
-    public SloEvaluator(IQueryEngine engine, DateTimeOffset? dataFrom = null)
+    /// <param name="settledAfter">When set: a time slice that ended this long before an evaluation no longer changes (a
+    /// store written in time order: a simulation, the embedded twin). Time-slice SLOs then count each slice once and keep
+    /// it (<see cref="SliceTally"/>), so an evaluation costs the slices new since the last one, not the window's length;
+    /// the ratios are the same. Null: every window is queried whole, as a remote store or late samples need.</param>
+    public SloEvaluator(IQueryEngine engine, DateTimeOffset? dataFrom = null, TimeSpan? settledAfter = null)
     {
         _engine = engine;
         _dataFrom = dataFrom;
+        _settledAfter = settledAfter;
     }
 
     /// <summary>Evaluates <paramref name="slo"/> at <paramref name="at"/>.</summary>
@@ -65,9 +72,20 @@ public sealed class SloEvaluator
     /// NaN when there were none.</summary>
     public async Task<double> ErrorRatioAsync(SloDefinition slo, TimeSpan window, DateTimeOffset at, CancellationToken cancellationToken = default)
     {
-        if (_dataFrom is { } from && at - from + CutMargin < window)
+        window = Cut(window, at);
+        if (_settledAfter is { } settled && slo.Sli.Threshold is not null)
         {
-            window = TimeSpan.FromMinutes(Math.Ceiling((at - from + CutMargin).TotalMinutes));
+            if (!_tallies.TryGetValue(slo, out var tally))
+            {
+                tally = new SliceTally(_engine, slo, settled);
+                _tallies[slo] = tally;
+            }
+
+            var longest = Cut(BurnWindows(slo).Append(slo.Window.LengthAt(at)).Max(), at);
+            if (await tally.ErrorRatioAsync(window, at, longest, cancellationToken) is { } kept)
+            {
+                return kept;
+            }
         }
 
         var result = await _engine.QueryAsync(SliQueries.ErrorRatio(slo, window), at, cancellationToken);
@@ -78,6 +96,10 @@ public sealed class SloEvaluator
             _ => double.NaN,
         };
     }
+
+    /// <summary>The <paramref name="window"/> ending at <paramref name="at"/>, cut where the data starts (plus a margin).</summary>
+    private TimeSpan Cut(TimeSpan window, DateTimeOffset at) =>
+        _dataFrom is { } from && at - from + CutMargin < window ? TimeSpan.FromMinutes(Math.Ceiling((at - from + CutMargin).TotalMinutes)) : window;
 
     /// <summary>The windows whose burn rates a status reports: the alert conditions' long and short windows, and 1h.</summary>
     public static IReadOnlyList<TimeSpan> BurnWindows(SloDefinition slo)

@@ -93,6 +93,43 @@ public sealed class SloEvaluatorTests
         Assert.Contains(full, s => s.Budget.ErrorRatio > 0);
     }
 
+    [Theory]
+    [InlineData(3, true, (15 * 60) + 7)]
+    [InlineData(10, false, (2 * 3600) + 7)]
+    public async Task SettledSlicesCountedOnce_GiveTheSameStatusAsWholeWindows_AtEveryEvaluation(int days, bool cutAtStart, int everySeconds)
+    {
+        // Some days, a hot rack and a GPU burning for two hours in the middle; evaluated at times that drift across minute
+        // boundaries, with and without the kept slices: every ratio is the same, bit for bit, before, during and after
+        // the fault, as the windows grow (cut where the data starts) or, past the 7-day window, slide and let go.
+        var start = End - TimeSpan.FromDays(days);
+        var fault = start + TimeSpan.FromHours(days * 12);
+        var plant = new SyntheticPlant(start, End, fault, fault + TimeSpan.FromHours(2), FaultBurnRate: 14.4);
+        using var store = plant.Store(new FakeTimeProvider(End));
+        var query = new EmbeddedQueryEngine(store);
+        DateTimeOffset? from = cutAtStart ? start : null;
+        var whole = new SloEvaluator(query, from);
+        var kept = new SloEvaluator(query, from, settledAfter: TimeSpan.FromMinutes(15));
+
+        var evaluations = 0;
+        var spent = 0;
+        for (var at = start + TimeSpan.FromMinutes(15); at <= End; at += TimeSpan.FromSeconds(everySeconds))
+        {
+            var expected = await whole.EvaluateAsync(SyntheticPlant.Slos, at);
+            var actual = await kept.EvaluateAsync(SyntheticPlant.Slos, at);
+            for (var i = 0; i < expected.Count; i++)
+            {
+                Assert.Equal(expected[i].Budget.ErrorRatio, actual[i].Budget.ErrorRatio);
+                Assert.Equal(expected[i].BurnRates, actual[i].BurnRates);
+                spent += expected[i].Budget.ErrorRatio > 0 ? 1 : 0;
+            }
+
+            evaluations++;
+        }
+
+        Assert.True(evaluations > 110);
+        Assert.True(spent > 50, "the fault spends budget in the evaluations after it");
+    }
+
     [Fact]
     public async Task NoData_IsNoDataNotAFullBudgetSpent()
     {
