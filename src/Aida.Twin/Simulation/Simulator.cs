@@ -248,7 +248,10 @@ public sealed class Simulator
                 stats.ManualActions, stats.WrongFixes, stats.Writes,
                 stats.AlarmsNoticed > 0 ? stats.NoticeSeconds / stats.AlarmsNoticed : 0,
                 stats.AlarmsFixed > 0 ? stats.FixSeconds / stats.AlarmsFixed : 0),
+            // The faults that began within the run: one shortened with --duration does not list (and score) those it
+            // never reached.
             Faults = _scenario.Faults
+                .Where(f => f.Start.TotalSeconds < seconds)
                 .Select(f => new FaultRecord(f.KindName, f.Point ?? f.Asset, f.Start.TotalSeconds, f.End?.TotalSeconds))
                 .ToList(),
         };
