@@ -92,7 +92,8 @@ public sealed record AlertingOptions
     /// <summary>Default 8.</summary>
     public double NoiseBurstRatio { get; init; } = 8;
 
-    /// <summary>The cold-plate check compares a CDU only with peers whose racks draw within this share of its own (default 0.15).</summary>
+    /// <summary>The cold-plate check compares a CDU only with peers whose racks draw within this share of its own (default
+    /// 0.15), and with the same ones throughout a window: those within it at the first sample judged.</summary>
     public double PeerLoadShare { get; init; } = 0.15;
 
     /// <summary>The cold-plate check judges only samples taken after the CDU's racks' load has held within
