@@ -55,20 +55,23 @@ public sealed class TelemetryAlertingTests
     }
 
     [Theory]
-    [InlineData(true, false)]
-    [InlineData(false, true)]
-    public async Task EconomiserHeatDip_IsFouling_OnlyWhenTheLoopFlowHeld(bool flowSteps, bool expectAlert)
+    [InlineData(true, false, false)]
+    [InlineData(false, false, true)]
+    [InlineData(false, true, false)]
+    public async Task EconomiserHeatDip_IsFouling_OnlyWhenTheLoopFlowAndTheItLoadHeld(bool flowSteps, bool loadDips, bool expectAlert)
     {
         // Regression (faults week, agent mode): the optimiser stepped the facility pumps 0.4 -> 0.5 and back; for three
         // minutes the economiser's heat fell while its fans and the return held, the 5 min means' ratio jumped about
-        // 10 %, and the dry coolers were called fouled (five false incidents in the first six hours). The same dip with
-        // the loop's flow steady still fires: only the flow step excuses it.
+        // 10 %, and the dry coolers were called fouled (five false incidents in the first six hours). Likewise a training
+        // checkpoint's IT load dip (session 7: the return cooled and the heat fell faster than its 5 min mean). The same
+        // dip with the loop's flow and the IT load steady still fires: only a flow step or a load dip excuses it.
         var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
         using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
         var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
         Aida.Telemetry.Series.Labels L(string name) => Aida.Telemetry.Series.Labels.Metric(name, ("asset", "x"));
         var series = new[] { "aida_economiser_heat_watts", "aida_dry_cooler_fan_power_watts", "aida_facility_water_return_celsius", "aida_ambient_dry_bulb_celsius", "aida_economiser_enabled", "aida_facility_water_flow_kg_per_second" }
             .Select(n => store.GetOrCreateSeries(L(n))).ToArray();
+        var rack = store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_rack_power_watts", ("rack", "h1-a01")));
         var dipFrom = TimeSpan.FromHours(2);
         for (var s = 0; s <= 3 * 3600; s += 10)
         {
@@ -81,6 +84,7 @@ public sealed class TelemetryAlertingTests
             store.Append(series[3], ms, 19.5);
             store.Append(series[4], ms, 1);
             store.Append(series[5], ms, dip && flowSteps ? 160 : 128);
+            store.Append(rack, ms, dip && loadDips ? 20_000 : 100_000);
         }
 
         var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(30), start + TimeSpan.FromHours(3));
