@@ -123,6 +123,20 @@ public sealed class RootCauseAnalyzerTests
     }
 
     [Fact]
+    public void DryCoolerDrift_IsOneCandidate_AndALeakInItsIncidentStaysRanked()
+    {
+        // Regression (faults week, seed 2): four drift alerts scored each of the five running dry coolers, which took the
+        // five places of the ranking; the leak that joined their incident was not among the candidates at all.
+        var alerts = new List<Alert> { A(AlertNames.EconomiserDegraded, "dc-1", 0), A(AlertNames.EconomiserDegraded, "dc-1", 600), A(AlertNames.EconomiserDegraded, "dc-1", 1200), A(AlertNames.EconomiserDegraded, "dc-1", 1800), A(AlertNames.LeakDetected, "h1-c03", 2400) };
+        var incident = new IncidentGroup(1, T0, T0.AddSeconds(2400), alerts, alerts.Select(a => a.Asset).ToHashSet());
+
+        var finding = new RootCauseAnalyzer(Factory).Analyze(incident);
+
+        Assert.Single(finding.Ranked, c => c.FaultKind == "dry-cooler-fouling");
+        Assert.Contains(finding.Ranked.Take(3), c => (c.Asset, c.FaultKind) == ("h1-c03", "leak"));
+    }
+
+    [Fact]
     public void EmptyIncident_HasNoCandidate()
     {
         var finding = new RootCauseAnalyzer(Factory).Analyze(new IncidentGroup(1, T0, T0, [], new HashSet<string>()));
