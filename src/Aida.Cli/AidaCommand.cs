@@ -87,7 +87,7 @@ public static class AidaCommand
 
     internal static Option<string> ModeOption(string fallback = "human") => new("--mode", "-m")
     {
-        Description = "Who operates the plant: human, digital, or agent (Aida's agent: aida simulate, and aida run on the embedded twin)",
+        Description = "Who operates the plant: human, digital, or agent (Aida's agent: aida simulate, aida compare, aida run; on a network site only when asked, and supervised)",
         DefaultValueFactory = _ => fallback,
     };
 
@@ -123,7 +123,7 @@ public static class AidaCommand
         "human" => OperatingMode.Human,
         "digital" => OperatingMode.Digital,
         "agent" when agentAllowed => OperatingMode.Agent,
-        "agent" => throw new BadInputException("--mode agent: only aida simulate and aida run on the embedded twin run Aida's agent so far (use human or digital here)"),
+        "agent" => throw new BadInputException("--mode agent: not here; Aida's agent runs in aida simulate, aida compare and aida run (use human or digital here)"),
         _ => throw new BadInputException($"--mode: unknown mode '{text}' (expected human, digital or agent)"),
     };
 

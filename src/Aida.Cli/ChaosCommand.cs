@@ -170,7 +170,7 @@ internal static class ChaosCommand
     {
         var (writes, findings) = (0, Array.Empty<string>());
         var (summary, _) = SimulateCommand.Run(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = scenario.Duration, Seed = scenario.Seed },
-            dir: null, keepTelemetry: false, pack, readAgent: agent => (writes, findings) = (agent.Auditor.Writes, [.. agent.Auditor.Findings]));
+            dir: null, keepTelemetry: false, pack, readAgent: agent => (writes, findings) = (agent.Auditor!.Writes, [.. agent.Auditor!.Findings]));
         var outcome = summary.Agent!;
         return new CampaignRun(scenario, writes, outcome.RefusedWrites, outcome.AgentActions, outcome.OptimiserMoves, outcome.FaultsDetected, findings);
     }

@@ -26,14 +26,20 @@ internal static class NetworkRun
         var design = new Simulator(o.Scenario, new SimulationOptions { NoOperator = true }).Plant;
         await using var telemetry = await LiveTelemetry.OpenAsync(clock, o.Data, o.Listen, o.RemoteWrite, stdout, token);
         telemetry.DeriveFor(o.Scenario.Factory, o.Data);
+        var collectingSince = clock.GetUtcNow();
         await using var network = new NetworkSite(site, design, telemetry.Appender!, telemetry.Store!, clock, stderr);
         var profile = o.Mode == OperatingMode.Digital ? OperatorProfile.Digital : OperatorProfile.Human;
-        var op = new BaselineOperator(profile, network.Plant, o.Scenario.Factory, clock, unchecked((o.Scenario.Seed * 104729) + 3));
-        // The operator and API writes both go to the devices: one at a time, under this lock.
+        var op = o.Mode == OperatingMode.Agent ? null : new BaselineOperator(profile, network.Plant, o.Scenario.Factory, clock, unchecked((o.Scenario.Seed * 104729) + 3));
+        // Aida's agent on real devices: supervised, so its high-risk actions (isolating a rack, moving jobs) wait for an
+        // approver (aida's API, /api/actions); its incidents and audit log beside the telemetry in --data.
+        using var agent = o.Mode == OperatingMode.Agent
+            ? AgentHost.ForNetwork(network.Plant, o.Scenario.Factory, telemetry.Store!, o.Data, SloPack.Load(null), Aida.Automation.Actions.AutomationMode.Supervised, clock, collectingSince)
+            : null;
+        // The operator's (or agent's) and API writes all go to the devices: one at a time, under this lock.
         var gate = new object();
         await using var api = o.Urls is null || o.Data is null
             ? null
-            : await RunApi.StartAsync(o.Urls, o.Scenario.Factory, network.Plant, clock, null, telemetry, o.Data, gate, stdout, token, new Aida.Server.Api.RunInfo($"site {site.Name}", o.Mode.ToString().ToLowerInvariant()));
+            : await RunApi.StartAsync(o.Urls, o.Scenario.Factory, network.Plant, clock, agent, telemetry, o.Data, gate, stdout, token, new Aida.Server.Api.RunInfo($"site {site.Name}", o.Mode.ToString().ToLowerInvariant()));
         await stdout.WriteLineAsync(
             $"aida run: site {site.Name} over the network ({site.Collectors.Count} collectors, {network.Plant.Actuators.Count} actuators), " +
             $"design {o.Scenario.Factory.Name}, mode {o.Mode.ToString().ToLowerInvariant()}; Ctrl-C stops");
@@ -45,22 +51,35 @@ internal static class NetworkRun
 
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-        await OperateAsync(op, network, telemetry, o.StatusEvery, clock, stdout, gate, api, stop.Token);
-        var s = op.Stats;
-        await stdout.WriteLineAsync($"operator: {s.AlarmsRaised} alarms raised, {s.AlarmsNoticed} noticed, {s.AlarmsFixed} fixed, {s.Writes} writes confirmed; " +
-            $"{network.Sink.SamplesStored} samples collected");
+        Action begin = op is null ? () => { } : op.Begin;
+        Action tick = op is null ? () => agent!.Agent.Tick(clock.GetUtcNow()) : op.Tick;
+        await OperateAsync(begin, tick, network, telemetry, o.StatusEvery, clock, stdout, gate, api, stop.Token);
+        if (op is not null)
+        {
+            var s = op.Stats;
+            await stdout.WriteLineAsync($"operator: {s.AlarmsRaised} alarms raised, {s.AlarmsNoticed} noticed, {s.AlarmsFixed} fixed, {s.Writes} writes confirmed; " +
+                $"{network.Sink.SamplesStored} samples collected");
+        }
+        else
+        {
+            var a = agent!.Agent;
+            await stdout.WriteLineAsync($"agent: {a.Incidents} incidents, {a.Responses.Count} runbooks started, {a.Executor.Records.Count} actions proposed, " +
+                $"{a.Plant.Refused} writes refused by the envelope; {network.Sink.SamplesStored} samples collected");
+        }
+
         return Ok;
     }
 
-    /// <summary>The operator's loop on the wall clock: its standing setpoints once, then a look every
-    /// <see cref="OperatorInterval"/>, and a status line every <paramref name="statusEvery"/>.</summary>
-    private static async Task OperateAsync(BaselineOperator op, NetworkSite network, LiveTelemetry telemetry, TimeSpan statusEvery, TimeProvider clock, TextWriter stdout, object gate, RunApi? api, CancellationToken token)
+    /// <summary>The operator's (or agent's) loop on the wall clock: <paramref name="begin"/> once (the operator's standing
+    /// setpoints), then <paramref name="tick"/> every <see cref="OperatorInterval"/>, and a status line every
+    /// <paramref name="statusEvery"/>.</summary>
+    private static async Task OperateAsync(Action begin, Action tick, NetworkSite network, LiveTelemetry telemetry, TimeSpan statusEvery, TimeProvider clock, TextWriter stdout, object gate, RunApi? api, CancellationToken token)
     {
         var status = new RunCommand.StatusPoints(network.Plant);
         await stdout.WriteLineAsync(RunCommand.StatusPoints.Header);
 
         // Writes wait for the devices: the operator runs off the caller's thread.
-        await Task.Run(op.Begin, CancellationToken.None);
+        await Task.Run(begin, CancellationToken.None);
         // The first status line once the collectors have had one operator interval to deliver.
         var nextStatus = clock.GetUtcNow() + OperatorInterval;
         using var timer = new PeriodicTimer(OperatorInterval, clock);
@@ -76,7 +95,7 @@ internal static class NetworkRun
             {
                 lock (gate)
                 {
-                    op.Tick();
+                    tick();
                 }
             }, CancellationToken.None);
             telemetry.Tick();

@@ -43,7 +43,7 @@ internal sealed class RunApi : IAsyncDisposable
     /// <param name="gate">The lock the run steps the plant under; API writes take it too.</param>
     /// <param name="plant">The plant API writes go to (through the agent's guard, or one of their own): the twin, or a
     /// site over the network.</param>
-    public static async Task<RunApi> StartAsync(IPEndPoint endpoint, Factory factory, IPlant plant, TimeProvider clock, SimulatedAgent? agent, LiveTelemetry telemetry, string dataDirectory, object gate, TextWriter stdout, CancellationToken token, RunInfo? run = null)
+    public static async Task<RunApi> StartAsync(IPEndPoint endpoint, Factory factory, IPlant plant, TimeProvider clock, AgentHost? agent, LiveTelemetry telemetry, string dataDirectory, object gate, TextWriter stdout, CancellationToken token, RunInfo? run = null)
     {
         Directory.CreateDirectory(dataDirectory);
         var envelope = new SafetyEnvelope(SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety")), factory);

@@ -49,9 +49,10 @@ internal static class RunCommand
         };
         command.SetAction(async (parse, token) =>
         {
-            // The agent runs the twin by default; a network site is only watched unless told otherwise.
+            // The agent runs the twin by default; a network site is only watched unless told otherwise (--mode agent: the
+            // agent runs it supervised, its risky actions waiting for an approver).
             var twin = parse.GetValue(plantKind) == "twin";
-            var m = ParseMode(twin || parse.GetResult(mode) is { Implicit: false } ? parse.GetValue(mode)! : "human", agentAllowed: twin);
+            var m = ParseMode(twin || parse.GetResult(mode) is { Implicit: false } ? parse.GetValue(mode)! : "human", agentAllowed: true);
             var d = ParseDuration(parse.GetValue(duration), "--duration");
             var every = ParseDuration(parse.GetValue(status), "--status-every")!.Value;
             switch (parse.GetValue(plantKind))
@@ -103,7 +104,7 @@ internal static class RunCommand
             // The agent works from the run's telemetry (in memory without --data) and keeps its incidents and audit log
             // beside it; its efficiency envelope comes from the bundled SLO pack's budgets.
             using var agent = agentMode
-                ? SimulatedAgent.Attach(simulator, telemetry.Store!, parse.GetValue(data), SloPack.Load(null), Aida.Automation.Actions.AutomationMode.Autonomous)
+                ? AgentHost.Attach(simulator, telemetry.Store!, parse.GetValue(data), SloPack.Load(null), Aida.Automation.Actions.AutomationMode.Autonomous)
                 : null;
             var gate = new object();
             await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, s.Factory, simulator.Plant, simulator.Clock, agent, telemetry, parse.GetValue(data)!, gate, stdout, token, new Aida.Server.Api.RunInfo(s.Name, m.ToString().ToLowerInvariant()));

@@ -68,7 +68,7 @@ internal static class SimulateCommand
     /// <returns>The summary, and what the store holds when it is kept.</returns>
     internal static (SimulationSummary Summary, TelemetryFigures? Telemetry) Run(
         Scenario s, SimulationOptions options, string? dir, bool keepTelemetry, SloSet? pack, Action<Tsdb, SimulationSummary>? readStore = null,
-        Action<SimulatedAgent>? readAgent = null)
+        Action<AgentHost>? readAgent = null)
     {
         var simulator = new Simulator(s, options);
         var agentMode = options.Mode == OperatingMode.Agent;
@@ -79,10 +79,10 @@ internal static class SimulateCommand
 
         if (agentMode && dir is not null)
         {
-            SimulatedAgent.StartAfresh(dir);
+            AgentHost.StartAfresh(dir);
         }
 
-        SimulatedAgent? agent = null;
+        AgentHost? agent = null;
         var scratch = !keepTelemetry ? Path.Combine(Path.GetTempPath(), $"aida-simulate-{Guid.NewGuid():N}") : null;
         try
         {
@@ -99,7 +99,7 @@ internal static class SimulateCommand
                 var judged = pack is null ? observed : SloPack.WithSlos(observed, SloPack.Evaluate(pack, store, observed, simulator.Scenario.Start));
                 readStore?.Invoke(store, judged);
                 return judged;
-            }, agentMode ? store => agent = SimulatedAgent.Attach(simulator, store, dir, pack, AutomationMode.Autonomous) : null);
+            }, agentMode ? store => agent = AgentHost.Attach(simulator, store, dir, pack, AutomationMode.Autonomous) : null);
             return (summary, keepTelemetry ? telemetry : null);
         }
         finally

@@ -61,8 +61,8 @@ public class BadInputTests
         AssertBadInput(Invoke("simulate", "--scenario", "reference", "--mode", "robot"), "--mode: unknown mode 'robot'");
 
     [Fact]
-    public void AgentMode_OverTheNetwork_SaysWhereItRuns() =>
-        AssertBadInput(Invoke("run", "--plant", "network", "--site", "twin-local", "--mode", "agent"), "--mode agent: only aida simulate and aida run on the embedded twin");
+    public void AgentMode_WhereOnlyTheBaselinesRun_SaysWhereItRuns() =>
+        AssertBadInput(Invoke("eval", "rca", "--suite", "scenarios/faults", "--mode", "agent"), "--mode agent: not here; Aida's agent runs in aida simulate, aida compare and aida run");
 
     [Fact]
     public void AgentMode_WithoutTelemetry_IsBadInput() =>

@@ -197,6 +197,48 @@ public sealed class TwinOverTheWireTests
         Assert.Contains("aida twin serve: stopped", serveOut.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AgentOverTheNetwork_DiagnosesAChillerTrip_AndItsRunbookStartsTheStandbyOverModbus()
+    {
+        // aida twin serve in real time with chiller-1 tripping 5 s in, and Aida's agent running the site over the network:
+        // it reads the trip from the chiller's Modbus fault register, names it at its first detection round (a minute in),
+        // and its runbook writes the standby chiller's enable register, through the same guard and audit log as on the
+        // embedded twin. Real time: at 60x the collectors poll every 167 ms and a loaded machine's jitter reads as sensor
+        // dropouts, whose incident took the trip in.
+        var dir = CliRun.TempDir();
+        var siteFile = Path.Combine(dir, "twin.yaml");
+        var scenario = CliRun.Scratch("name: trip\nfactory: ref-10mw\nduration: 1d\nfaults:\n  - {kind: chiller-trip, asset: chiller-1, start: 5s, duration: 6h}\n", "trip.yaml");
+        using var stop = new CancellationTokenSource();
+        var serveOut = new StringWriter();
+        var serving = AidaCommand.RunAsync(
+            ["twin", "serve", "--scenario", scenario, "--base-port", "0", "--speed", "1", "--status-every", "1h", "--write-site", siteFile], TextWriter.Synchronized(serveOut), TextWriter.Null, stop.Token);
+        try
+        {
+            await Until(() => File.Exists(siteFile) && new FileInfo(siteFile).Length > 0 || serving.IsCompleted);
+            Assert.False(serving.IsCompleted, serveOut.ToString());
+
+            var data = CliRun.TempDir();
+            var runOut = new StringWriter();
+            var code = await AidaCommand.RunAsync(["run", "--plant", "network", "--mode", "agent", "--site", siteFile, "--status-every", "30s", "--data", data, "--urls", "none", "--duration", "75s"], TextWriter.Synchronized(runOut), TextWriter.Null, CancellationToken.None);
+
+            var text = runOut.ToString();
+            Assert.True(code == AidaCommand.Ok, text);
+            Assert.Contains("mode agent", text, StringComparison.Ordinal);
+            Assert.Matches(@"agent: [1-9]\d* incidents, [1-9]\d* runbooks started", text);
+            var (auditCode, audit, _) = CliRun.Invoke("audit", "show", "--data", data, "--limit", "1000");
+            Assert.Equal(AidaCommand.Ok, auditCode);
+            Assert.Contains("root cause chiller-trip on chiller-1", audit, StringComparison.Ordinal);
+            Assert.Matches(@"Result\s+agent:aida\s+chiller-3/enable\s+accepted", audit);
+            Assert.Equal(AidaCommand.Ok, CliRun.Invoke("audit", "verify", "--data", data).Code);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        Assert.Equal(AidaCommand.Ok, await serving);
+    }
+
     [Theory]
     [InlineData("run", "--plant", "network")] // no site file
     [InlineData("run", "--plant", "network", "--site", "no-such-site.yaml")] // missing file

@@ -22,6 +22,11 @@ public sealed record PlantAgentOptions
     /// <summary>No detection before this long after the start (the plant settling, the detectors' history).</summary>
     public TimeSpan WarmUp { get; init; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>When set, detection starts here instead of <see cref="WarmUp"/> after the agent starts: a network site's
+    /// agent watches from when its collectors started, so a fault already present alerts at its first sample (an alert
+    /// fires where its condition starts to hold, and one that began before the watch is not an alert of this run).</summary>
+    public DateTimeOffset? DetectFrom { get; init; }
+
     /// <summary>A root cause starts its runbook only with at least this score.</summary>
     public double MinCauseScore { get; init; } = 0.3;
 
@@ -79,7 +84,7 @@ public sealed class PlantAgent : IPlantAgent
         Plant = new GuardedPlant(plant, safety, clock, "agent:aida", audit, efficiency);
         Executor = new ActionExecutor(Plant, clock, _options.Mode, _options.ApprovalTimeout, "agent:aida", audit);
         _catalog = new ActionCatalog(factory, safety);
-        _detectFrom = clock.GetUtcNow() + _options.WarmUp;
+        _detectFrom = _options.DetectFrom ?? clock.GetUtcNow() + _options.WarmUp;
         _pipeline = new IncidentPipeline(telemetry, factory, incidents, _detectFrom);
         _next = _detectFrom + _options.Period;
         if (_options.ApproverDelay is { } delay)

@@ -4,6 +4,7 @@ using Aida.Automation.Audit;
 using Aida.Automation.Runbooks;
 using Aida.Automation.Safety;
 using Aida.Model.Config;
+using Aida.Model.Facility;
 using Aida.Model.Plant;
 using Aida.Observability.Incidents;
 using Aida.Observability.RootCause;
@@ -16,22 +17,24 @@ using Aida.Twin.Simulation;
 
 namespace Aida.Cli;
 
-/// <summary>Aida's agent on a simulated run (<c>--mode agent</c>): the bundled safety envelope and runbooks, incidents
-/// and the audit log beside the run's telemetry, the efficiency envelope from the SLO pack's budgets over the run's own
-/// telemetry (every 15 min of plant time), a simulated approver, and an auditor below the guard that counts any write
-/// outside the envelope reaching the plant.</summary>
-internal sealed class SimulatedAgent : IDisposable
+/// <summary>Aida's agent wired to a plant: the bundled safety envelope and runbooks, incidents and the audit log beside
+/// the plant's telemetry, and the efficiency envelope from the SLO pack's budgets over that telemetry (every 15 min).
+/// On the twin (<c>aida simulate --mode agent</c>, <c>aida run</c>) the simulator ticks it and an auditor below the guard
+/// counts any write outside the envelope reaching the plant (the twin's own actuator state is the ground truth); on a
+/// network site (<c>aida run --plant network --mode agent</c>) the caller ticks it on the wall clock and the devices'
+/// writes pass the same guard.</summary>
+internal sealed class AgentHost : IDisposable
 {
     /// <summary>How often the budgets behind the efficiency envelope are evaluated.</summary>
     public static readonly TimeSpan BudgetPeriod = TimeSpan.FromMinutes(15);
 
     private readonly IncidentStore _incidents;
     private readonly AuditLog _audit;
-    private readonly EnvelopeAuditor _auditor;
+    private readonly EnvelopeAuditor? _auditor;
     private readonly string? _scratch;
     private readonly string _site;
 
-    private SimulatedAgent(PlantAgent agent, IncidentStore incidents, AuditLog audit, EnvelopeAuditor auditor, string? scratch, string site)
+    private AgentHost(PlantAgent agent, IncidentStore incidents, AuditLog audit, EnvelopeAuditor? auditor, string? scratch, string site)
     {
         _site = site;
         Agent = agent;
@@ -49,8 +52,9 @@ internal sealed class SimulatedAgent : IDisposable
     /// <summary>The agent's incidents.</summary>
     public IncidentStore Incidents => _incidents;
 
-    /// <summary>The independent audit of every write that reached the plant (safety violations).</summary>
-    public EnvelopeAuditor Auditor => _auditor;
+    /// <summary>The independent audit of every write that reached the twin (safety violations); none on a network site,
+    /// whose devices' true state Aida only knows through their readings.</summary>
+    public EnvelopeAuditor? Auditor => _auditor;
 
     /// <summary>The agent's files in its directory.</summary>
     private static readonly string[] Files = ["incidents.db", "audit.db"];
@@ -77,27 +81,42 @@ internal sealed class SimulatedAgent : IDisposable
 
     /// <summary>Builds the agent on the simulator's plant and the run's store, and attaches it.</summary>
     /// <param name="directory">Where incidents.db and audit.db go (null: a scratch directory removed afterwards).</param>
-    public static SimulatedAgent Attach(Simulator simulator, Tsdb store, string? directory, SloSet? slos, AutomationMode mode)
+    public static AgentHost Attach(Simulator simulator, Tsdb store, string? directory, SloSet? slos, AutomationMode mode)
+    {
+        var factory = simulator.Scenario.Factory;
+        var envelope = SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety"));
+        var auditor = new EnvelopeAuditor(simulator.Plant, envelope, factory, simulator.ActuatorTarget, simulator.Clock);
+        // The twin writes its telemetry in time order, so a slice a budget period old is settled: each is counted once
+        // (the cost of a week-long run grew with its length before).
+        var host = Build(auditor, auditor, factory, store, directory, slos, new PlantAgentOptions { Mode = mode }, simulator.Clock, envelope, settled: true);
+        simulator.AttachAgent(host.Agent);
+        return host;
+    }
+
+    /// <summary>Builds the agent on a network site's plant (its devices over Modbus, MQTT, Redfish, ...) and the store its
+    /// collectors fill; the caller ticks <see cref="Agent"/>. It detects from <paramref name="collectingSince"/> with no
+    /// warm-up (a real plant is not settling from a cold start as a simulated one is), and no simulated approver: only a
+    /// person approves, through the API. Collected samples can arrive late (a device's own timestamps, a collector
+    /// catching up), so the budgets read their whole windows each time.</summary>
+    public static AgentHost ForNetwork(IPlant plant, Factory factory, Tsdb store, string? directory, SloSet? slos, AutomationMode mode, TimeProvider clock, DateTimeOffset collectingSince) =>
+        Build(plant, null, factory, store, directory, slos, new PlantAgentOptions { Mode = mode, DetectFrom = collectingSince, ApproverDelay = null }, clock,
+            SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety")), settled: false);
+
+    private static AgentHost Build(IPlant plant, EnvelopeAuditor? auditor, Factory factory, Tsdb store, string? directory, SloSet? slos, PlantAgentOptions options, TimeProvider clock, SafetyEnvelopeSpec envelope, bool settled)
     {
         var scratch = directory is null ? Path.Combine(Path.GetTempPath(), $"aida-agent-{Guid.NewGuid():N}") : null;
         var dir = directory ?? scratch!;
         Directory.CreateDirectory(dir);
-        var factory = simulator.Scenario.Factory;
-        var envelope = SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety"));
         var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Resolve("leak.yaml", "runbooks"))!, factory);
-        var incidents = new IncidentStore(Path.Combine(dir, Files[0]), simulator.Clock);
-        var audit = new AuditLog(Path.Combine(dir, Files[1]), simulator.Clock);
+        var incidents = new IncidentStore(Path.Combine(dir, Files[0]), clock);
+        var audit = new AuditLog(Path.Combine(dir, Files[1]), clock);
         var query = new EmbeddedQueryEngine(store);
         // A fresh store holds nothing older than now: the budgets' long windows are cut there (the same answers, fewer
-        // steps). A resumed one (aida run after a restart) is read in full. The twin writes its telemetry in time order,
-        // so a slice a budget period old is settled: each is counted once (the cost of a week-long run grew with its
-        // length before).
-        var evaluator = new SloEvaluator(query, store.MaxTimeMs is null ? simulator.Clock.GetUtcNow() : null, settledAfter: BudgetPeriod);
-        var efficiency = new BudgetedEnvelope(evaluator, slos, simulator.Clock);
-        var auditor = new EnvelopeAuditor(simulator.Plant, envelope, factory, simulator.ActuatorTarget, simulator.Clock);
-        var agent = new PlantAgent(auditor, factory, query, incidents, envelope, runbooks, simulator.Clock, new PlantAgentOptions { Mode = mode }, audit, efficiency.Current);
-        simulator.AttachAgent(agent);
-        return new SimulatedAgent(agent, incidents, audit, auditor, scratch, factory.Site.Name);
+        // steps). A resumed one (aida run after a restart) is read in full.
+        var evaluator = new SloEvaluator(query, store.MaxTimeMs is null ? clock.GetUtcNow() : null, settledAfter: settled ? BudgetPeriod : null);
+        var efficiency = new BudgetedEnvelope(evaluator, slos, clock);
+        var agent = new PlantAgent(plant, factory, query, incidents, envelope, runbooks, clock, options, audit, efficiency.Current);
+        return new AgentHost(agent, incidents, audit, auditor, scratch, factory.Site.Name);
     }
 
     /// <summary>The agent's part of the summary, scored against the injected faults (ground truth the agent never saw)
@@ -148,7 +167,7 @@ internal sealed class SimulatedAgent : IDisposable
                 actions,
                 Agent.OptimiserMoves,
                 Agent.Plant.Refused,
-                _auditor.Violations) { Responses = responses },
+                _auditor?.Violations ?? 0) { Responses = responses },
         };
     }
 
