@@ -25,7 +25,8 @@ internal static class SteadyLoad
         return kept;
     }
 
-    private static bool IsSteady(long t, IReadOnlyDictionary<long, double> load, long spanMs, long stepMs, double share)
+    /// <summary>Whether the load at <paramref name="t"/> has held within <paramref name="share"/> of it for <paramref name="spanMs"/>.</summary>
+    public static bool IsSteady(long t, IReadOnlyDictionary<long, double> load, long spanMs, long stepMs, double share)
     {
         if (!load.TryGetValue(t, out var now) || !double.IsFinite(now) || stepMs <= 0)
         {

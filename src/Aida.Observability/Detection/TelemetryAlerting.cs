@@ -376,6 +376,8 @@ public sealed class TelemetryAlerting
             }
 
             var relative = new List<Sample>();
+            var spanMs = (long)_options.SteadyLoadSpan.TotalMilliseconds;
+            var stepMs = (long)step.TotalMilliseconds;
             List<int>? reference = null;
             foreach (var (t, x) in own.OrderBy(kv => kv.Key))
             {
@@ -399,6 +401,13 @@ public sealed class TelemetryAlerting
                     continue;
                 }
 
+                // And only while those peers' load is steady too, as this CDU's must be (below): a peer's checkpoint dip
+                // moves its rise per kW for minutes, and the median with it (a training row beside inference rows).
+                if (reference.Any(i => !SteadyLoad.IsSteady(t, peers[i].Load, spanMs, stepMs, _options.SteadyLoadShare)))
+                {
+                    continue;
+                }
+
                 var others = reference.Select(i => peers[i].X[t]).Order().ToList();
                 if (others[others.Count / 2] > 0)
                 {
@@ -407,7 +416,7 @@ public sealed class TelemetryAlerting
             }
 
             var labels = Labels.Metric("aida_cdu_cold_plate_relative_resistance_ratio", ("asset", cdu.Id));
-            var steady = SteadyLoad.Keep(relative, ownLoad, (long)_options.SteadyLoadSpan.TotalMilliseconds, (long)step.TotalMilliseconds, _options.SteadyLoadShare);
+            var steady = SteadyLoad.Keep(relative, ownLoad, spanMs, stepMs, _options.SteadyLoadShare);
             foreach (var (at, ratio) in DriftCusum.Find(steady, 30, _options.ColdPlateDrift))
             {
                 alerts.Add(new Alert(AlertNames.ColdPlateDrift, AlertSource.Anomaly, cdu.Id, At(at),
