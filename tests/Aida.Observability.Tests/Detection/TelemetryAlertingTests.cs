@@ -123,34 +123,18 @@ public sealed class TelemetryAlertingTests
         var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
         using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
         var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
-        var racks = factory.Racks.Where(r => r.Hall == "hall-2").ToList();
         var training = new HashSet<string> { "cdu-h2-d", "cdu-h2-e" };
-        Assert.Contains(racks, r => r.Cdu == "cdu-h2-a");
-        Assert.Contains(racks, r => training.Contains(r.Cdu));
-        var gpu = racks.ToDictionary(r => r.Id, r => store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_rack_gpu_max_temperature_celsius", ("rack", r.Id))));
-        var power = racks.ToDictionary(r => r.Id, r => store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_rack_power_watts", ("rack", r.Id))));
-        var supply = racks.Select(r => r.Cdu).Distinct().ToDictionary(c => c, c => store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_cdu_supply_celsius", ("asset", c))));
-        for (var s = 0; s <= 3 * 3600; s += 30)
+        WriteHallTwo(store, factory, start, (r, s) =>
         {
-            var ms = start.AddSeconds(s).ToUnixTimeMilliseconds();
-            foreach (var c in supply.Values)
+            var p = training.Contains(r.Cdu) ? 72_000 : 55_000 + (20_000.0 * s / (3 * 3600));
+            var rise = training.Contains(r.Cdu) ? 0.44 : r.Cdu == "cdu-h2-c" ? 0.47 : 0.454;
+            if (fouling && r.Cdu == "cdu-h2-a" && s > 2 * 3600)
             {
-                store.Append(c, ms, 24);
+                rise *= 1 + (0.04 * (s - (2 * 3600)) / 3600);
             }
 
-            foreach (var r in racks)
-            {
-                var p = training.Contains(r.Cdu) ? 72_000 : 55_000 + (20_000.0 * s / (3 * 3600));
-                var rise = training.Contains(r.Cdu) ? 0.44 : r.Cdu == "cdu-h2-c" ? 0.47 : 0.454;
-                if (fouling && r.Cdu == "cdu-h2-a" && s > 2 * 3600)
-                {
-                    rise *= 1 + (0.04 * (s - (2 * 3600)) / 3600);
-                }
-
-                store.Append(power[r.Id], ms, p);
-                store.Append(gpu[r.Id], ms, 24 + (rise * p / 1000));
-            }
-        }
+            return (p, rise);
+        });
 
         var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(30), start + TimeSpan.FromHours(3));
 
@@ -169,9 +153,26 @@ public sealed class TelemetryAlertingTests
         var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
         using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
         var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
-        var racks = factory.Racks.Where(r => r.Hall == "hall-2").ToList();
         var training = new HashSet<string> { "cdu-h2-d", "cdu-h2-e" };
         var rises = new Dictionary<string, double> { ["cdu-h2-a"] = 0.454, ["cdu-h2-b"] = 0.454, ["cdu-h2-c"] = 0.47, ["cdu-h2-d"] = 0.46, ["cdu-h2-e"] = 0.46 };
+        WriteHallTwo(store, factory, start, (r, s) =>
+        {
+            var sinceCheckpoint = (s + 900) % 1800; // the first dip 15 min in
+            var train = training.Contains(r.Cdu);
+            return (train && sinceCheckpoint < 90 ? 12_000 : 72_000, rises[r.Cdu] * (train && sinceCheckpoint < 600 ? 0.92 : 1));
+        });
+
+        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(30), start + TimeSpan.FromHours(3));
+
+        Assert.DoesNotContain(alerts, a => a.Name == AlertNames.ColdPlateDrift);
+    }
+
+    /// <summary>Three hours of hall 2's racks every 30 s for the cold-plate check: each rack's power and rise per kW
+    /// (from <paramref name="rack"/>, given the rack and the second), its GPUs at 24 °C supply plus that rise.</summary>
+    private static void WriteHallTwo(Aida.Telemetry.Storage.Tsdb store, Aida.Model.Facility.Factory factory, DateTimeOffset start, Func<Aida.Model.Facility.Rack, int, (double Power, double Rise)> rack)
+    {
+        var racks = factory.Racks.Where(r => r.Hall == "hall-2").ToList();
+        Assert.Equal(["cdu-h2-a", "cdu-h2-b", "cdu-h2-c", "cdu-h2-d", "cdu-h2-e"], racks.Select(r => r.Cdu).Distinct().Order());
         var gpu = racks.ToDictionary(r => r.Id, r => store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_rack_gpu_max_temperature_celsius", ("rack", r.Id))));
         var power = racks.ToDictionary(r => r.Id, r => store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_rack_power_watts", ("rack", r.Id))));
         var supply = racks.Select(r => r.Cdu).Distinct().ToDictionary(c => c, c => store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_cdu_supply_celsius", ("asset", c))));
@@ -183,20 +184,13 @@ public sealed class TelemetryAlertingTests
                 store.Append(c, ms, 24);
             }
 
-            var sinceCheckpoint = (s + 900) % 1800; // the first dip 15 min in
             foreach (var r in racks)
             {
-                var train = training.Contains(r.Cdu);
-                var p = train && sinceCheckpoint < 90 ? 12_000 : 72_000;
-                var rise = rises[r.Cdu] * (train && sinceCheckpoint < 600 ? 0.92 : 1);
+                var (p, rise) = rack(r, s);
                 store.Append(power[r.Id], ms, p);
                 store.Append(gpu[r.Id], ms, 24 + (rise * p / 1000));
             }
         }
-
-        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(30), start + TimeSpan.FromHours(3));
-
-        Assert.DoesNotContain(alerts, a => a.Name == AlertNames.ColdPlateDrift);
     }
 
     [Fact]
