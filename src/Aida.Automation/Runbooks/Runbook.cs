@@ -22,10 +22,21 @@ public sealed record CheckStep(string Point, bool Below, double Threshold, TimeS
 /// <summary>Tell people (audited; in a live run also the incident's timeline): a sensor to replace, a ticket to open.</summary>
 public sealed record NotifyStep(string Message, int Line) : RunbookStep(Line);
 
+/// <summary>When a finished runbook's changes are undone: <see cref="Point"/> below (or above) <see cref="Threshold"/> for
+/// <see cref="For"/> without a break (the fault repaired: a leak sensor dry, a CDU's flow back).</summary>
+public sealed record RestoreCondition(string Point, bool Below, double Threshold, TimeSpan For, int Line);
+
 /// <summary>A runbook as code: which fault kinds (as root-cause analysis names them) trigger it, its steps, whether a
-/// person must approve it before it starts, and the steps that undo it if a step fails.</summary>
+/// person must approve it before it starts, the steps that undo it if a step fails, and the steps that put the plant
+/// back once the fault is repaired (<see cref="RestoreWhen"/>; only what the run itself changed).</summary>
 public sealed record Runbook(string Name, string Description, IReadOnlyList<string> Triggers, bool Approval, IReadOnlyList<RunbookStep> Steps, IReadOnlyList<RunbookStep> Rollback, string Source)
 {
+    /// <summary>When the plant is put back (null: never, a person does).</summary>
+    public RestoreCondition? RestoreWhen { get; init; }
+
+    /// <summary>Actions and notifications run once <see cref="RestoreWhen"/> holds after the run finished.</summary>
+    public IReadOnlyList<RunbookStep> Restore { get; init; } = [];
+
     /// <summary>The bindings a step may use: the cause's asset and what the factory says about it.</summary>
     public static IReadOnlyList<string> Bindings { get; } = ["asset", "racks", "hall", "cdus_in_hall", "crahs_in_hall", "standby_crahs_in_hall", "standby_chillers", "chillers", "all_racks"];
 
@@ -69,8 +80,46 @@ public sealed record Runbook(string Name, string Description, IReadOnlyList<stri
         var assets = KnownAssets(factory);
         var steps = root.List("steps", required: true).Select(s => Step(s, assets)).ToList();
         var rollback = root.List("rollback").Select(s => Step(s, assets)).ToList();
+        RestoreCondition? when = null;
+        List<RunbookStep> restore = [];
+        if (root.Optional("restore") is { } r)
+        {
+            var w = r.Optional("when") ?? throw r.Error("when", "a restore needs a when: {point, below or above, for}");
+            var (point, below, threshold) = Threshold(w, assets);
+            when = new RestoreCondition(point, below, threshold, w.Duration("for", allowZero: false), w.Line);
+            w.RejectUnknown();
+            var list = r.List("steps", required: true);
+            restore = list.Select(s => Step(s, assets)).ToList();
+            if (restore.Count == 0)
+            {
+                throw r.Error("steps", "a restore needs at least one step");
+            }
+
+            if (restore.Select((step, i) => (step, i)).FirstOrDefault(x => x.step is WaitStep or CheckStep) is { step: not null } odd)
+            {
+                throw list[odd.i].Error("restore steps are actions and notifications (they run at once, as a rollback's)");
+            }
+
+            r.RejectUnknown();
+        }
+
         root.RejectUnknown();
-        return new Runbook(name, description, triggers, approval, steps, rollback, source);
+        return new Runbook(name, description, triggers, approval, steps, rollback, source) { RestoreWhen = when, Restore = restore };
+    }
+
+    /// <summary>A check's or restore condition's point and threshold: exactly one of <c>below</c> or <c>above</c>.</summary>
+    private static (string Point, bool Below, double Threshold) Threshold(ConfigNode node, HashSet<string> assets)
+    {
+        var point = node.String("point");
+        CheckTarget(node, "point", point.Split('/')[0], assets);
+        var below = node.Optional("below")?.AsNumber();
+        var above = node.Optional("above")?.AsNumber();
+        if (below is null == above is null)
+        {
+            throw node.Error("below", "give exactly one of below or above");
+        }
+
+        return (point, below is not null, below ?? above!.Value);
     }
 
     private static RunbookStep Step(ConfigNode node, HashSet<string> assets)
@@ -96,16 +145,8 @@ public sealed record Runbook(string Name, string Description, IReadOnlyList<stri
         }
         else if (node.Optional("check") is { } check)
         {
-            var point = check.String("point");
-            CheckTarget(check, "point", point.Split('/')[0], assets);
-            var below = check.Optional("below")?.AsNumber();
-            var above = check.Optional("above")?.AsNumber();
-            if (below is null == above is null)
-            {
-                throw check.Error("below", "give exactly one of below or above");
-            }
-
-            step = new CheckStep(point, below is not null, below ?? above!.Value, check.Duration("within", allowZero: false), node.Line);
+            var (point, below, threshold) = Threshold(check, assets);
+            step = new CheckStep(point, below, threshold, check.Duration("within", allowZero: false), node.Line);
             check.RejectUnknown();
         }
         else if (node.Optional("notify") is { } notify)

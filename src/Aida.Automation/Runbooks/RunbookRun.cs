@@ -92,6 +92,11 @@ public sealed class RunbookRun
 
     public string? Failure { get; private set; }
 
+    /// <summary>When the restore steps ran (the fault repaired, <see cref="Runbook.RestoreWhen"/>); null before or without.</summary>
+    public DateTimeOffset? Restored { get; private set; }
+
+    private DateTimeOffset? _clearSince;
+
     /// <summary>Actions this run proposed, in order.</summary>
     public List<ActionRecord> Actions { get; } = [];
 
@@ -139,6 +144,8 @@ public sealed class RunbookRun
         {
             NotStarted("no approver answered in time");
         }
+
+        TryRestore(now);
 
         while (State == RunbookState.Running)
         {
@@ -254,7 +261,45 @@ public sealed class RunbookRun
     {
         Failure = why;
         Audit(AuditKind.Result, "failed: " + why + "; rolling back");
-        foreach (var step in Book.Rollback)
+        RunAtOnce(Book.Rollback, "rollback", onlyWhatThisRunChanged: false);
+        State = RunbookState.RolledBack;
+        Finished = _clock.GetUtcNow();
+    }
+
+    /// <summary>After the run finished: once <see cref="Runbook.RestoreWhen"/> has held for its time without a break (the
+    /// fault repaired), the restore steps put back what this run changed.</summary>
+    private void TryRestore(DateTimeOffset now)
+    {
+        if (Book.RestoreWhen is not { } when || Restored is not null || State is not (RunbookState.Succeeded or RunbookState.RolledBack))
+        {
+            return;
+        }
+
+        var point = Bind(when.Point);
+        var reading = _plant.ReadValue(point);
+        if (double.IsNaN(reading) || !(when.Below ? reading <= when.Threshold : reading >= when.Threshold))
+        {
+            _clearSince = null;
+            return;
+        }
+
+        _clearSince ??= now;
+        if (now - _clearSince.Value < when.For)
+        {
+            return;
+        }
+
+        Audit(AuditKind.Observation, $"restore: {point} = {reading.ToString("0.###", CultureInfo.InvariantCulture)} {(when.Below ? "<=" : ">=")} {when.Threshold.ToString(CultureInfo.InvariantCulture)} for {when.For}: putting back what this run changed");
+        RunAtOnce(Book.Restore, "restore", onlyWhatThisRunChanged: true);
+        Restored = now;
+    }
+
+    /// <summary>Rollback or restore steps: actions proposed at once (waits and checks have no meaning while undoing) and
+    /// notifications. A restore only writes an actuator this run wrote (and the plant took).</summary>
+    private void RunAtOnce(IReadOnlyList<RunbookStep> steps, string what, bool onlyWhatThisRunChanged)
+    {
+        var changed = Actions.Where(a => a.State is ActionState.Executed or ActionState.Verified or ActionState.Unverified).Select(a => a.Action.Actuator).ToHashSet(StringComparer.Ordinal);
+        foreach (var step in steps)
         {
             switch (step)
             {
@@ -263,12 +308,18 @@ public sealed class RunbookRun
                     {
                         try
                         {
-                            var value = a.Value ?? (_plant.Commanded(_catalog.Create(a.Kind, asset, 0, "probe").Actuator) + (a.Delta ?? 0));
-                            Actions.Add(_executor.Propose(_catalog.Create(a.Kind, asset, value, $"runbook {Book.Name}: rollback"), "runbook:" + Book.Name));
+                            var actuator = _catalog.Create(a.Kind, asset, 0, "probe").Actuator;
+                            if (onlyWhatThisRunChanged && !changed.Contains(actuator))
+                            {
+                                continue;
+                            }
+
+                            var value = a.Value ?? (_plant.Commanded(actuator) + (a.Delta ?? 0));
+                            Actions.Add(_executor.Propose(_catalog.Create(a.Kind, asset, value, $"runbook {Book.Name}: {what}" + (a.Reason.Length > 0 ? ": " + a.Reason : "")), "runbook:" + Book.Name));
                         }
                         catch (ArgumentException e)
                         {
-                            Audit(AuditKind.Result, "rollback step skipped: " + e.Message);
+                            Audit(AuditKind.Result, $"{what} step skipped: " + e.Message);
                         }
                     }
 
@@ -277,13 +328,9 @@ public sealed class RunbookRun
                     Notify(n);
                     break;
                 default:
-                    // Waits and checks have no meaning while undoing: the rollback's actions go out at once.
                     break;
             }
         }
-
-        State = RunbookState.RolledBack;
-        Finished = _clock.GetUtcNow();
     }
 
     private void NotStarted(string why)

@@ -49,14 +49,8 @@ public sealed class RunbookTests
     {
         // One duty pump of three fails with the third available (N+1): the standby starts on its own, the runbook runs
         // the pumps flat out, finds flow and supply holding, and caps nothing.
-        var nPlusOne = ScenarioLoader.Load("faults/cdu-pump-failure");
-        var scenario = nPlusOne with
-        {
-            Setpoints = nPlusOne.Setpoints with { Maintenance = [] },
-            Faults = [nPlusOne.Faults[0] with { Parameters = new Dictionary<string, double> { ["pumps"] = 1 } }],
-        };
-        var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(3) });
-        sim.AdvanceSteps(7200);
+        var sim = NPlusOnePumpFailureBegins();
+        var scenario = sim.Scenario;
         var guarded = new GuardedPlant(sim.Plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, scenario.Factory), sim.Clock, "runbook:test");
         var executor = new ActionExecutor(guarded, sim.Clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent:test");
         var book = Runbook.Load(Path.Combine(Directory, "cdu-pump-failure.yaml"), scenario.Factory);
@@ -125,6 +119,96 @@ public sealed class RunbookTests
         run.Tick();
         Assert.Equal(RunbookState.Succeeded, run.State);
         Assert.Equal([("h1-c03/isolate", 1.0)], plant.Writes);
+    }
+
+    [Fact]
+    public void Leak_OnTheTwin_IsolatesTheRack_AndPutsItBackOnlyAfterTheRepairHeldDry()
+    {
+        // Regression (faults week, seed 2): the agent isolated the leaking rack and nobody powered it again after the
+        // repair; the hall's training job, one rack short, stood for the five days left (goodput 65 %). The baselines
+        // restore their overrides once their alarms clear; the runbook's restore does it for the agent.
+        var leak = ScenarioLoader.Load("faults/leak");
+        var scenario = leak with { Faults = [leak.Faults[0] with { Start = TimeSpan.FromMinutes(40), End = TimeSpan.FromMinutes(60) }] };
+        var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(2) });
+        sim.AdvanceSteps(41 * 60);
+        var (run, _) = StartOn(sim, "leak", "h1-c03");
+        void Advance(int minutes)
+        {
+            for (var i = 0; i < minutes * 6; i++)
+            {
+                run.Tick();
+                sim.AdvanceSteps(10);
+            }
+        }
+
+        Advance(1);
+        Assert.Equal(RunbookState.Succeeded, run.State);
+        Assert.Equal(1, sim.Plant.ReadValue("h1-c03/isolated"));
+
+        // Repaired at 60 min; the sensor must read dry for 15 min first.
+        Advance(30);
+        Assert.Null(run.Restored);
+        Assert.Equal(1, sim.Plant.ReadValue("h1-c03/isolated"));
+        Advance(8);
+        Assert.NotNull(run.Restored);
+        Assert.InRange(run.Restored!.Value - (scenario.Start + TimeSpan.FromMinutes(60)), TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(17));
+        Assert.Equal(0, sim.Plant.ReadValue("h1-c03/isolated"));
+        Assert.Equal(2, run.Actions.Count);
+    }
+
+    [Fact]
+    public void Restore_WritesOnlyWhatTheRunChanged()
+    {
+        // The N+1 pump failure succeeds without the rollback, so its restore (bring moved or held jobs back) has nothing
+        // to put back and writes nothing, even with the flow back at once.
+        var sim = NPlusOnePumpFailureBegins();
+        var (run, _) = StartOn(sim, "cdu-pump-failure", "cdu-h1-a");
+        for (var i = 0; i < 6 * 30; i++)
+        {
+            run.Tick();
+            sim.AdvanceSteps(10);
+        }
+
+        Assert.Equal(RunbookState.Succeeded, run.State);
+        Assert.NotNull(run.Restored);
+        Assert.Single(run.Actions); // the pumps at full speed, nothing restored
+    }
+
+    [Theory]
+    [InlineData("restore:\n  steps:\n    - {notify: x}\n", "a restore needs a when")]
+    [InlineData("restore:\n  when: {point: \"{asset}/leak\", below: 0.5, for: 15m}\n  steps:\n    - {wait: 1m}\n", "restore steps are actions and notifications")]
+    [InlineData("restore:\n  when: {point: \"{asset}/leak\", for: 15m}\n  steps:\n    - {notify: x}\n", "give exactly one of below or above")]
+    [InlineData("restore:\n  when: {point: \"h9-z01/leak\", below: 0.5, for: 15m}\n  steps:\n    - {notify: x}\n", "unknown asset 'h9-z01'")]
+    public void BadRestore_NamesWhatIsWrong(string restore, string expected)
+    {
+        var yaml = "name: x\ntriggers: [leak]\nsteps:\n  - {notify: y}\n" + restore;
+        var e = Assert.Throws<ConfigException>(() => Runbook.Parse(yaml, SafetyEnvelopeTests.Factory));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.Contains("runbook.yaml:", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The twin at the onset of one of cdu-h1-a's three pumps failing, the third available (N+1).</summary>
+    private static Simulator NPlusOnePumpFailureBegins()
+    {
+        var nPlusOne = ScenarioLoader.Load("faults/cdu-pump-failure");
+        var scenario = nPlusOne with
+        {
+            Setpoints = nPlusOne.Setpoints with { Maintenance = [] },
+            Faults = [nPlusOne.Faults[0] with { Parameters = new Dictionary<string, double> { ["pumps"] = 1 } }],
+        };
+        var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(3) });
+        sim.AdvanceSteps(7200);
+        return sim;
+    }
+
+    private static (RunbookRun Run, ActionExecutor Executor) StartOn(Simulator sim, string name, string asset)
+    {
+        var factory = sim.Scenario.Factory;
+        var envelope = new SafetyEnvelope(SafetyEnvelopeTests.Bundled, factory);
+        var guarded = new GuardedPlant(sim.Plant, envelope, sim.Clock, "runbook:" + name);
+        var executor = new ActionExecutor(guarded, sim.Clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent:test");
+        var book = Runbook.Load(Path.Combine(Directory, name + ".yaml"), factory);
+        return (new RunbookRun(book, RunbookBindings.For(factory, asset), executor, new ActionCatalog(factory, envelope), guarded, sim.Clock), executor);
     }
 
     private static (RunbookRun Run, ActionExecutor Executor) Start(string name, string asset, IPlant plant, TimeProvider clock, AutomationMode mode)
