@@ -289,16 +289,41 @@ public sealed class RunbookRun
             return;
         }
 
-        Audit(AuditKind.Observation, $"restore: {point} = {reading.ToString("0.###", CultureInfo.InvariantCulture)} {(when.Below ? "<=" : ">=")} {when.Threshold.ToString(CultureInfo.InvariantCulture)} for {when.For}: putting back what this run changed");
-        RunAtOnce(Book.Restore, "restore", onlyWhatThisRunChanged: true);
         Restored = now;
+        var held = $"{point} = {reading.ToString("0.###", CultureInfo.InvariantCulture)} {(when.Below ? "<=" : ">=")} {when.Threshold.ToString(CultureInfo.InvariantCulture)} for {when.For}";
+        if (!Book.Restore.OfType<ActionStep>().SelectMany(a => Expand(a.Target).Select(asset => Actuator(a.Kind, asset))).Any(ChangedByThisRun().Contains))
+        {
+            // Nothing to put back (the N+1 pump failure that needed no rollback): no notification either.
+            Audit(AuditKind.Observation, $"restore: {held}; this run changed nothing its restore puts back");
+            return;
+        }
+
+        Audit(AuditKind.Observation, $"restore: {held}: putting back what this run changed");
+        RunAtOnce(Book.Restore, "restore", onlyWhatThisRunChanged: true);
+    }
+
+    /// <summary>The actuators this run wrote and the plant took.</summary>
+    private HashSet<string> ChangedByThisRun() =>
+        Actions.Where(a => a.State is ActionState.Executed or ActionState.Verified or ActionState.Unverified).Select(a => a.Action.Actuator).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>The actuator an action of <paramref name="kind"/> on <paramref name="asset"/> writes (empty when none).</summary>
+    private string Actuator(ActionKind kind, string asset)
+    {
+        try
+        {
+            return _catalog.Create(kind, asset, 0, "probe").Actuator;
+        }
+        catch (ArgumentException)
+        {
+            return "";
+        }
     }
 
     /// <summary>Rollback or restore steps: actions proposed at once (waits and checks have no meaning while undoing) and
     /// notifications. A restore only writes an actuator this run wrote (and the plant took).</summary>
     private void RunAtOnce(IReadOnlyList<RunbookStep> steps, string what, bool onlyWhatThisRunChanged)
     {
-        var changed = Actions.Where(a => a.State is ActionState.Executed or ActionState.Verified or ActionState.Unverified).Select(a => a.Action.Actuator).ToHashSet(StringComparer.Ordinal);
+        var changed = ChangedByThisRun();
         foreach (var step in steps)
         {
             switch (step)

@@ -162,7 +162,8 @@ public sealed class RunbookTests
         // The N+1 pump failure succeeds without the rollback, so its restore (bring moved or held jobs back) has nothing
         // to put back and writes nothing, even with the flow back at once.
         var sim = NPlusOnePumpFailureBegins();
-        var (run, _) = StartOn(sim, "cdu-pump-failure", "cdu-h1-a");
+        using var audit = new Aida.Automation.Audit.AuditLog(Path.Combine(Path.GetTempPath(), $"aida-restore-{Guid.NewGuid():N}.db"), sim.Clock);
+        var (run, _) = StartOn(sim, "cdu-pump-failure", "cdu-h1-a", audit);
         for (var i = 0; i < 6 * 30; i++)
         {
             run.Tick();
@@ -172,6 +173,7 @@ public sealed class RunbookTests
         Assert.Equal(RunbookState.Succeeded, run.State);
         Assert.NotNull(run.Restored);
         Assert.Single(run.Actions); // the pumps at full speed, nothing restored
+        Assert.DoesNotContain(audit.Read(), e => e.Detail.Contains("running their jobs again", StringComparison.Ordinal)); // nor announced
     }
 
     [Theory]
@@ -201,14 +203,14 @@ public sealed class RunbookTests
         return sim;
     }
 
-    private static (RunbookRun Run, ActionExecutor Executor) StartOn(Simulator sim, string name, string asset)
+    private static (RunbookRun Run, ActionExecutor Executor) StartOn(Simulator sim, string name, string asset, Aida.Automation.Audit.AuditLog? audit = null)
     {
         var factory = sim.Scenario.Factory;
         var envelope = new SafetyEnvelope(SafetyEnvelopeTests.Bundled, factory);
         var guarded = new GuardedPlant(sim.Plant, envelope, sim.Clock, "runbook:" + name);
         var executor = new ActionExecutor(guarded, sim.Clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent:test");
         var book = Runbook.Load(Path.Combine(Directory, name + ".yaml"), factory);
-        return (new RunbookRun(book, RunbookBindings.For(factory, asset), executor, new ActionCatalog(factory, envelope), guarded, sim.Clock), executor);
+        return (new RunbookRun(book, RunbookBindings.For(factory, asset), executor, new ActionCatalog(factory, envelope), guarded, sim.Clock, audit), executor);
     }
 
     private static (RunbookRun Run, ActionExecutor Executor) Start(string name, string asset, IPlant plant, TimeProvider clock, AutomationMode mode)
