@@ -150,6 +150,7 @@ public sealed class PlantAgent : IPlantAgent
 
             var asset = cause.Asset.Split('/')[0];
             var run = new RunbookRun(book, RunbookBindings.For(_factory, asset), Executor, _catalog, Plant, _clock, _audit);
+            run.HeldByOthers = actuator => Responses.Any(r => !ReferenceEquals(r.Run, run) && r.Run.Holds(actuator));
             Responses.Add(new AgentResponse(id, opened, cause.FaultKind, asset, book.Name, run));
         }
 

@@ -97,6 +97,14 @@ public sealed class RunbookRun
 
     private DateTimeOffset? _clearSince;
 
+    /// <summary>Whether another run still holds an actuator this run would put back (set by the agent, which knows its
+    /// runs): two CRAHs failed in one hall both started its standby, and the first repaired must not stop it while the
+    /// second is still down. The last run holding it puts it back.</summary>
+    public Func<string, bool>? HeldByOthers { get; set; }
+
+    /// <summary>Whether this run wrote <paramref name="actuator"/> (and the plant took it) and has not put it back yet.</summary>
+    public bool Holds(string actuator) => Book.RestoreWhen is not null && Restored is null && ChangedByThisRun().Contains(actuator);
+
     /// <summary>Actions this run proposed, in order.</summary>
     public List<ActionRecord> Actions { get; } = [];
 
@@ -334,8 +342,13 @@ public sealed class RunbookRun
                         try
                         {
                             var actuator = _catalog.Create(a.Kind, asset, 0, "probe").Actuator;
-                            if (onlyWhatThisRunChanged && !changed.Contains(actuator))
+                            if (onlyWhatThisRunChanged && (!changed.Contains(actuator) || HeldByOthers?.Invoke(actuator) == true))
                             {
+                                if (changed.Contains(actuator))
+                                {
+                                    Audit(AuditKind.Observation, $"{what}: {actuator} left as it is: another response still holds it");
+                                }
+
                                 continue;
                             }
 

@@ -176,6 +176,59 @@ public sealed class RunbookTests
         Assert.DoesNotContain(audit.Read(), e => e.Detail.Contains("running their jobs again", StringComparison.Ordinal)); // nor announced
     }
 
+    [Fact]
+    public void TwoCrahsDownInOneHall_TheFirstRepairedLeavesTheSharedStandbyRunning_TheLastStopsIt()
+    {
+        // Both runs start hall 1's standby CRAH; crah-h1-1 is repaired at 30 min, crah-h1-2 at 70 min. The first restore
+        // must not stop the standby the second still needs; the second's does.
+        var reference = ScenarioLoader.Load("faults/crah-fan-failure");
+        var fault = reference.Faults[0];
+        var scenario = reference with
+        {
+            Setpoints = reference.Setpoints with { Maintenance = [] }, // the standby available
+            Faults =
+            [
+                fault with { Asset = "crah-h1-1", Start = TimeSpan.FromMinutes(10), End = TimeSpan.FromMinutes(30) },
+                fault with { Asset = "crah-h1-2", Start = TimeSpan.FromMinutes(10), End = TimeSpan.FromMinutes(70) },
+            ],
+        };
+        var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(2) });
+        sim.AdvanceSteps(11 * 60);
+        var factory = scenario.Factory;
+        var envelope = new SafetyEnvelope(SafetyEnvelopeTests.Bundled, factory);
+        var guarded = new GuardedPlant(sim.Plant, envelope, sim.Clock, "runbook:crah-fan-failure");
+        var executor = new ActionExecutor(guarded, sim.Clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent:test");
+        var book = Runbook.Load(Path.Combine(Directory, "crah-fan-failure.yaml"), factory);
+        var catalog = new ActionCatalog(factory, envelope); // one catalog: action ids are unique per executor
+        RunbookRun For(string crah) => new(book, RunbookBindings.For(factory, crah), executor, catalog, guarded, sim.Clock);
+        var first = For("crah-h1-1");
+        var second = For("crah-h1-2");
+        first.HeldByOthers = a => second.Holds(a);
+        second.HeldByOthers = a => first.Holds(a);
+        void Advance(int minutes)
+        {
+            for (var i = 0; i < minutes * 6; i++)
+            {
+                first.Tick();
+                second.Tick();
+                sim.AdvanceSteps(10);
+            }
+        }
+
+        Advance(5);
+        Assert.Equal((RunbookState.Succeeded, RunbookState.Succeeded), (first.State, second.State));
+        Assert.Equal(1, sim.Plant.ReadValue("crah-h1-4/running"));
+        Advance(40); // 56 min: crah-h1-1 fault-free for 26 min, crah-h1-2 still down
+        Assert.NotNull(first.Restored);
+        Assert.Null(second.Restored);
+        Assert.DoesNotContain(first.Actions, a => a.Action.Kind == ActionKind.StopUnit); // not asked (the twin's changeover would also keep it)
+        Assert.Equal(1, sim.Plant.ReadValue("crah-h1-4/running"));
+        Advance(35); // 91 min: crah-h1-2 fault-free for 21 min
+        Assert.NotNull(second.Restored);
+        Assert.Contains(second.Actions, a => a.Action.Kind == ActionKind.StopUnit && a.Action.Actuator == "crah-h1-4/enable");
+        Assert.Equal(0, sim.Plant.ReadValue("crah-h1-4/running"));
+    }
+
     [Theory]
     [InlineData("restore:\n  steps:\n    - {notify: x}\n", "a restore needs a when")]
     [InlineData("restore:\n  when: {point: \"{asset}/leak\", below: 0.5, for: 15m}\n  steps:\n    - {wait: 1m}\n", "restore steps are actions and notifications")]
