@@ -157,6 +157,40 @@ public sealed class RunbookTests
     }
 
     [Fact]
+    public void ValveStuck_OnTheTwin_MovesTheJobsToSpareRacks_AndTheSupplyComesBackUnderW32()
+    {
+        // Regression (faults week, session 7): caps alone held cdu-h1-b's supply at 39 °C with its valve stuck at 25 %,
+        // above the W32 class's 32 °C for the fault's four hours (the CDU supply SLO spent half its 28-day budget).
+        // Hall 2 is idle here, so the jobs find spare racks and the CDU's supply comes down.
+        var scenario = ScenarioLoader.Parse("""
+            name: valve-test
+            factory: ref-10mw
+            start: 2025-07-01T00:00:00Z
+            duration: 3h
+            seed: 7
+            workload:
+              training:
+                - {name: pretrain-hall-1, racks: [hall-1], utilisation: 0.92}
+            faults:
+              - {kind: valve-stuck, asset: cdu-h1-b, start: 30m, duration: 2h, position: 0.25}
+            """, "valve-test.yaml", AppContext.BaseDirectory);
+        var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(3) });
+        sim.AdvanceSteps(35 * 60);
+        Assert.True(sim.Plant.ReadValue("cdu-h1-b/supply_temperature") > 32, "the stuck valve lets the supply rise");
+        var (run, _) = StartOn(sim, "valve-stuck", "cdu-h1-b");
+        for (var i = 0; i < 6 * 20 && run.State == RunbookState.Running; i++)
+        {
+            run.Tick();
+            sim.AdvanceSteps(10);
+        }
+
+        Assert.True(run.State == RunbookState.Succeeded, run.Failure);
+        Assert.True(sim.Plant.ReadValue("cdu-h1-b/supply_temperature") < 32);
+        var racks = scenario.Factory.Racks.Where(r => r.Cdu == "cdu-h1-b").ToList();
+        Assert.All(racks, r => Assert.Equal(1, sim.Plant.ReadValue(r.Id + "/workload_moved")));
+    }
+
+    [Fact]
     public void Restore_WritesOnlyWhatTheRunChanged()
     {
         // The N+1 pump failure succeeds without the rollback, so its restore (bring moved or held jobs back) has nothing
