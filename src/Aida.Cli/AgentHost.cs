@@ -88,7 +88,10 @@ internal sealed class AgentHost : IDisposable
         var auditor = new EnvelopeAuditor(simulator.Plant, envelope, factory, simulator.ActuatorTarget, simulator.Clock);
         // The twin writes its telemetry in time order, so a slice a budget period old is settled: each is counted once
         // (the cost of a week-long run grew with its length before).
-        var host = Build(auditor, auditor, factory, store, directory, slos, new PlantAgentOptions { Mode = mode }, simulator.Clock, envelope, settled: true);
+        // A fresh store holds nothing older than now: the budgets' long windows are cut there (the same answers, fewer
+        // steps). A resumed one (aida run after a restart) is read in full.
+        var dataFrom = store.MaxTimeMs is null ? simulator.Clock.GetUtcNow() : (DateTimeOffset?)null;
+        var host = Build(auditor, auditor, factory, store, directory, slos, new PlantAgentOptions { Mode = mode }, simulator.Clock, envelope, dataFrom, settled: true);
         simulator.AttachAgent(host.Agent);
         return host;
     }
@@ -97,12 +100,13 @@ internal sealed class AgentHost : IDisposable
     /// collectors fill; the caller ticks <see cref="Agent"/>. It detects from <paramref name="collectingSince"/> with no
     /// warm-up (a real plant is not settling from a cold start as a simulated one is), and no simulated approver: only a
     /// person approves, through the API. Collected samples can arrive late (a device's own timestamps, a collector
-    /// catching up), so the budgets read their whole windows each time.</summary>
-    public static AgentHost ForNetwork(IPlant plant, Factory factory, Tsdb store, string? directory, SloSet? slos, AutomationMode mode, TimeProvider clock, DateTimeOffset collectingSince) =>
+    /// catching up), so the budgets read their whole windows each time; in a store that was empty when the collectors
+    /// started (<paramref name="freshStore"/>) those windows are cut there.</summary>
+    public static AgentHost ForNetwork(IPlant plant, Factory factory, Tsdb store, string? directory, SloSet? slos, AutomationMode mode, TimeProvider clock, DateTimeOffset collectingSince, bool freshStore) =>
         Build(plant, null, factory, store, directory, slos, new PlantAgentOptions { Mode = mode, DetectFrom = collectingSince, ApproverDelay = null }, clock,
-            SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety")), settled: false);
+            SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety")), freshStore ? collectingSince : null, settled: false);
 
-    private static AgentHost Build(IPlant plant, EnvelopeAuditor? auditor, Factory factory, Tsdb store, string? directory, SloSet? slos, PlantAgentOptions options, TimeProvider clock, SafetyEnvelopeSpec envelope, bool settled)
+    private static AgentHost Build(IPlant plant, EnvelopeAuditor? auditor, Factory factory, Tsdb store, string? directory, SloSet? slos, PlantAgentOptions options, TimeProvider clock, SafetyEnvelopeSpec envelope, DateTimeOffset? dataFrom, bool settled)
     {
         var scratch = directory is null ? Path.Combine(Path.GetTempPath(), $"aida-agent-{Guid.NewGuid():N}") : null;
         var dir = directory ?? scratch!;
@@ -111,9 +115,7 @@ internal sealed class AgentHost : IDisposable
         var incidents = new IncidentStore(Path.Combine(dir, Files[0]), clock);
         var audit = new AuditLog(Path.Combine(dir, Files[1]), clock);
         var query = new EmbeddedQueryEngine(store);
-        // A fresh store holds nothing older than now: the budgets' long windows are cut there (the same answers, fewer
-        // steps). A resumed one (aida run after a restart) is read in full.
-        var evaluator = new SloEvaluator(query, store.MaxTimeMs is null ? clock.GetUtcNow() : null, settledAfter: settled ? BudgetPeriod : null);
+        var evaluator = new SloEvaluator(query, dataFrom, settledAfter: settled ? BudgetPeriod : null);
         var efficiency = new BudgetedEnvelope(evaluator, slos, clock);
         var agent = new PlantAgent(plant, factory, query, incidents, envelope, runbooks, clock, options, audit, efficiency.Current);
         return new AgentHost(agent, incidents, audit, auditor, scratch, factory.Site.Name);

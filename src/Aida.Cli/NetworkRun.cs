@@ -27,13 +27,14 @@ internal static class NetworkRun
         await using var telemetry = await LiveTelemetry.OpenAsync(clock, o.Data, o.Listen, o.RemoteWrite, stdout, token);
         telemetry.DeriveFor(o.Scenario.Factory, o.Data);
         var collectingSince = clock.GetUtcNow();
+        var freshStore = telemetry.Store!.MaxTimeMs is null;
         await using var network = new NetworkSite(site, design, telemetry.Appender!, telemetry.Store!, clock, stderr);
         var profile = o.Mode == OperatingMode.Digital ? OperatorProfile.Digital : OperatorProfile.Human;
         var op = o.Mode == OperatingMode.Agent ? null : new BaselineOperator(profile, network.Plant, o.Scenario.Factory, clock, unchecked((o.Scenario.Seed * 104729) + 3));
         // Aida's agent on real devices: supervised, so its high-risk actions (isolating a rack, moving jobs) wait for an
         // approver (aida's API, /api/actions); its incidents and audit log beside the telemetry in --data.
         using var agent = o.Mode == OperatingMode.Agent
-            ? AgentHost.ForNetwork(network.Plant, o.Scenario.Factory, telemetry.Store!, o.Data, SloPack.Load(null), Aida.Automation.Actions.AutomationMode.Supervised, clock, collectingSince)
+            ? AgentHost.ForNetwork(network.Plant, o.Scenario.Factory, telemetry.Store!, o.Data, SloPack.Load(null), Aida.Automation.Actions.AutomationMode.Supervised, clock, collectingSince, freshStore)
             : null;
         // The operator's (or agent's) and API writes all go to the devices: one at a time, under this lock.
         var gate = new object();
