@@ -152,7 +152,8 @@ internal sealed class AgentHost : IDisposable
                 ttr.Add(r);
             }
 
-            var applied = response.Run.Actions.Select(a => a.ExecutedAt).Where(t => t is not null).Max();
+            // The fix is the run's own steps (or rollback), not what its restore put back after the repair.
+            var applied = response.Run.Actions.Select(a => a.ExecutedAt).Where(t => t is not null && (response.Run.Finished is not { } f || t <= f)).Max();
             double? mitigate = applied is { } at ? (at - response.Opened).TotalSeconds : repair;
             responses.Add(new FaultResponseRecord(fault.Kind, fault.Asset, detect, response.Runbook, response.Run.State.ToString(), mitigate, repair, response.Run.NeededApproval));
         }

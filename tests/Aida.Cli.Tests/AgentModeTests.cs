@@ -47,4 +47,34 @@ public class AgentModeTests
         Assert.Equal(0, Invoke("audit", "verify", "--data", dir).Code);
         Assert.Contains("(1 incident)", Invoke("incidents", "list", "--db", Path.Combine(dir, "incidents.db")).Out, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void LeakRepairedWithinTheRun_TheRackIsPoweredAgain_AndTheFixIsTimedByTheIsolation()
+    {
+        // The leak is repaired 20 min after it starts; the runbook's restore powers the rack again once it has read dry
+        // for 15 min. Regression (faults week, session 7): the restore's write was taken as the fix, timing the leak's
+        // mitigation at 6 h 15 min instead of the isolation's 59 s.
+        var scenario = Scratch("""
+            name: leak-repaired
+            factory: ref-10mw
+            start: 2025-07-01T00:00:00Z
+            duration: 2h
+            seed: 7
+            workload:
+              training:
+                - {name: pretrain-hall-1, racks: [hall-1], utilisation: 0.92}
+            faults:
+              - {kind: leak, asset: h1-c03, start: 40m, duration: 20m, litres_per_minute: 3}
+            """, "leak-repaired.yaml");
+        var dir = TempDir();
+        var (code, output, err) = Invoke("simulate", "--scenario", scenario, "--mode", "agent", "--duration", "100m", "--out", dir, "--slos", "none");
+        Assert.True(code == 0, err + output);
+
+        var leak = Assert.Single(JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "summary.json"))).RootElement.GetProperty("incidents").GetProperty("faults").EnumerateArray());
+        Assert.Equal("Succeeded", leak.GetProperty("runbook_state").GetString());
+        Assert.InRange(leak.GetProperty("mitigate_seconds").GetDouble(), 0, 300);
+        var audit = Invoke("audit", "show", "--data", dir, "--limit", "100000").Out;
+        Assert.Matches(@"Action\s+agent:aida\s+h1-c03/isolate\s+1", audit);
+        Assert.Matches(@"Action\s+agent:aida\s+h1-c03/isolate\s+0", audit);
+    }
 }
