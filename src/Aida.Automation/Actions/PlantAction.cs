@@ -126,8 +126,26 @@ public sealed class ActionCatalog
     /// <exception cref="ArgumentException">The asset is unknown, or the kind does not apply to it; the message names both.</exception>
     public PlantAction Create(ActionKind kind, string asset, double value, string reason, Verification? verify = null)
     {
+        var (actuator, risk, reversible) = Describe(kind, asset);
+        value = kind switch
+        {
+            ActionKind.StartStandby => 1,
+            ActionKind.StopUnit => 0,
+            _ => value,
+        };
+        var id = "A" + Interlocked.Increment(ref _next).ToString(CultureInfo.InvariantCulture);
+        return new PlantAction(id, kind, asset, actuator, value, risk, reversible, _envelope.RacksServed(asset), verify, reason);
+    }
+
+    /// <summary>The actuator an action of <paramref name="kind"/> on <paramref name="asset"/> writes, without creating
+    /// an action (a runbook reading its current value, or asking whether its run wrote it).</summary>
+    /// <exception cref="ArgumentException">As <see cref="Create"/>.</exception>
+    public string Actuator(ActionKind kind, string asset) => Describe(kind, asset).Actuator;
+
+    private (string Actuator, RiskClass Risk, bool Reversible) Describe(ActionKind kind, string asset)
+    {
         ArgumentException.ThrowIfNullOrEmpty(asset);
-        var (actuator, risk, reversible) = kind switch
+        return kind switch
         {
             ActionKind.SetSetpoint when asset == "facility-water" || _cdus.Contains(asset) || _crahs.Contains(asset) =>
                 ($"{asset}/supply_setpoint", asset == "facility-water" ? RiskClass.Medium : RiskClass.Low, true),
@@ -144,14 +162,6 @@ public sealed class ActionCatalog
                 ? $"action {kind} does not apply to {asset}"
                 : $"action {kind}: unknown asset '{asset}' (not in factory {_factory.Name})"),
         };
-        value = kind switch
-        {
-            ActionKind.StartStandby => 1,
-            ActionKind.StopUnit => 0,
-            _ => value,
-        };
-        var id = "A" + Interlocked.Increment(ref _next).ToString(CultureInfo.InvariantCulture);
-        return new PlantAction(id, kind, asset, actuator, value, risk, reversible, _envelope.RacksServed(asset), verify, reason);
     }
 
     private bool Known(string asset) =>

@@ -202,7 +202,7 @@ public sealed class RunbookRun
                     var value = step.Value ?? 0;
                     if (step.Delta is { } delta)
                     {
-                        var actuator = _catalog.Create(step.Kind, asset, 0, "probe").Actuator;
+                        var actuator = _catalog.Actuator(step.Kind, asset);
                         var current = _plant.Commanded(actuator);
                         if (double.IsNaN(current))
                         {
@@ -319,7 +319,7 @@ public sealed class RunbookRun
     {
         try
         {
-            return _catalog.Create(kind, asset, 0, "probe").Actuator;
+            return _catalog.Actuator(kind, asset);
         }
         catch (ArgumentException)
         {
@@ -341,7 +341,7 @@ public sealed class RunbookRun
                     {
                         try
                         {
-                            var actuator = _catalog.Create(a.Kind, asset, 0, "probe").Actuator;
+                            var actuator = _catalog.Actuator(a.Kind, asset);
                             if (onlyWhatThisRunChanged && (!changed.Contains(actuator) || HeldByOthers?.Invoke(actuator) == true))
                             {
                                 if (changed.Contains(actuator))

@@ -45,7 +45,7 @@ internal sealed class SliceTally
         _settledMs = (long)settled.TotalMilliseconds;
     }
 
-    /// <summary>The slices kept (for tests and the pruning rule).</summary>
+    /// <summary>The slices kept (the pruning rule lets go of old ones once they are as many as the rest).</summary>
     public int Kept => _bad.Count - 1;
 
     private long LastKept => _first + ((_bad.Count - 2) * _sliceMs);
