@@ -16,13 +16,16 @@ public class SimulateSloTests
 
         var slos = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "summary.json"))).RootElement.GetProperty("slos")
             .EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!);
-        Assert.Equal(["cdu-supply-class", "gpu-throttle-free", "it-power-availability", "power-redundancy", "rack-inlet-envelope", "training-goodput"], slos.Keys);
+        Assert.Equal(["cdu-supply-class", "gpu-throttle-free", "it-power-availability", "power-redundancy", "rack-inlet-envelope", "training-goodput", "training-thermal-goodput"], slos.Keys);
 
         // The pumps fail at 2 h: GPUs throttle, the CDU's racks are isolated, hall 1's training stalls.
         var goodput = slos["training-goodput"];
         Assert.True(goodput.GetProperty("budget_consumed").GetDouble() > 0.05);
         Assert.True(goodput.GetProperty("alerts_fired").GetInt32() >= 1);
         Assert.True(slos["gpu-throttle-free"].GetProperty("attained").GetDouble() < 1);
+        // The thermal part of goodput: the throttling, without the isolations.
+        var thermal = slos["training-thermal-goodput"].GetProperty("budget_consumed").GetDouble();
+        Assert.InRange(thermal, 1e-9, goodput.GetProperty("budget_consumed").GetDouble());
         Assert.Equal(1, slos["power-redundancy"].GetProperty("attained").GetDouble());
         Assert.Equal(1, slos["it-power-availability"].GetProperty("budget_remaining").GetDouble());
         foreach (var field in new[] { "objective", "attained", "budget_consumed", "budget_remaining", "alerts_fired" })

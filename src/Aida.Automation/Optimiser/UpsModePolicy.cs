@@ -9,9 +9,8 @@ namespace Aida.Automation.Optimiser;
 /// the moment either stops being true.</summary>
 /// <remarks>Eco mode leaves the load on raw utility power, with the inverter on standby to take it over within a few
 /// milliseconds of a disturbance (inside the 10-20 ms an IT power supply rides through: the ITIC curve). The risk is a
-/// disturbance the transfer does not catch, so it is the efficiency policy's to grant: only in the
-/// <see cref="EfficiencyRegime.Expand"/> regime with <see cref="EfficiencyActions.Staging"/> allowed (the same leave
-/// as stopping a redundant unit), and only after <see cref="SteadyFor"/> without a utility outage or a UPS on battery.
+/// disturbance the transfer does not catch, so it is the efficiency policy's to grant: only with
+/// <see cref="EfficiencyActions.UpsEco"/> allowed (the power domain's SLOs have the headroom staging needs), and only after <see cref="SteadyFor"/> without a utility outage or a UPS on battery.
 /// It reads only the plant's points, never the twin's state.</remarks>
 public sealed class UpsModePolicy
 {
@@ -43,7 +42,7 @@ public sealed class UpsModePolicy
         }
 
         return !disturbed && now - _lastDisturbance >= SteadyFor
-            && envelope is { Regime: EfficiencyRegime.Expand } && envelope.Allowed.HasFlag(EfficiencyActions.Staging);
+            && envelope is not null && envelope.Allowed.HasFlag(EfficiencyActions.UpsEco);
     }
 
     /// <summary>The writes that bring every UPS to the wanted mode (none when all are there already).</summary>

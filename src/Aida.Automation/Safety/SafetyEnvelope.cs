@@ -204,10 +204,11 @@ public sealed class SafetyEnvelope
             return SafetyVerdict.Refuse($"{name}: stopping units is not allowed now ({e.Regime}: {e.Reason})");
         }
 
-        // UPS eco mode takes the inverter out of the path: a redundancy risk, granted with the same leave as staging.
-        if (name.EndsWith("/eco_mode", StringComparison.Ordinal) && value >= 0.5 && (double.IsNaN(current) || current < 0.5) && !e.Allowed.HasFlag(EfficiencyActions.Staging))
+        // UPS eco mode takes the inverter out of the path: a redundancy risk, granted by the power domain's budgets.
+        if (name.EndsWith("/eco_mode", StringComparison.Ordinal) && value >= 0.5 && (double.IsNaN(current) || current < 0.5) && !e.Allowed.HasFlag(EfficiencyActions.UpsEco))
         {
-            return SafetyVerdict.Refuse($"{name}: UPS eco mode is not allowed now ({e.Regime}: {e.Reason})");
+            var power = e.PowerVerdict;
+            return SafetyVerdict.Refuse($"{name}: UPS eco mode is not allowed now ({power.Regime}: {power.Reason})");
         }
 
         return SafetyVerdict.Allow;

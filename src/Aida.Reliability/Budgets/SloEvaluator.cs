@@ -49,7 +49,7 @@ public sealed class SloEvaluator
 
         var firing = slo.AlertConditions.Where(c => burnRates[c.LongWindow] >= c.Threshold && burnRates[c.ShortWindow] >= c.Threshold).ToList();
         var exhaustion = ErrorBudget.TimeToExhaustion(budget.Remaining, slo.Window.LengthAt(at), burnRates[SloStatus.ExhaustionBurnWindow]);
-        return new SloStatus(slo.Name, slo.Service, at, slo.Objective.Target, window, budget, burnRates, exhaustion, firing);
+        return new SloStatus(slo.Name, slo.Service, at, slo.Objective.Target, window, budget, burnRates, exhaustion, firing) { RiskDomains = slo.RiskDomains };
     }
 
     /// <summary>Evaluates every SLO of <paramref name="set"/> at <paramref name="at"/>, in file order.</summary>

@@ -25,6 +25,9 @@ public sealed record SloStatus(
     TimeSpan? TimeToExhaustion,
     IReadOnlyList<BurnRateCondition> FiringAlerts)
 {
+    /// <summary>The efficiency moves whose risk can spend this SLO's budget (<see cref="SloDefinition.RiskDomains"/>).</summary>
+    public RiskDomains RiskDomains { get; init; } = RiskDomains.All;
+
     /// <summary>The window used for <see cref="TimeToExhaustion"/>.</summary>
     public static readonly TimeSpan ExhaustionBurnWindow = TimeSpan.FromHours(1);
 

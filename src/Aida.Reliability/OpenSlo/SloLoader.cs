@@ -376,6 +376,7 @@ public static class SloLoader
         {
             var metadata = document.Required("metadata");
             var name = Name(metadata);
+            var domains = ReadRiskDomains(metadata);
             var display = DisplayName(metadata);
             var spec = document.Required("spec");
             var description = spec.OptionalString("description");
@@ -454,7 +455,24 @@ public static class SloLoader
             }
 
             spec.RejectUnknown();
-            return new SloDefinition(name, display, service, description, objective, window, method, sli, policies, Where(document));
+            return new SloDefinition(name, display, service, description, objective, window, method, sli, policies, Where(document)) { RiskDomains = domains };
+        }
+
+        private static RiskDomains ReadRiskDomains(ConfigNode metadata)
+        {
+            if (metadata.Optional("annotations")?.Optional(RiskDomainText.Annotation) is not { } node)
+            {
+                return RiskDomains.All;
+            }
+
+            try
+            {
+                return RiskDomainText.Parse(node.Scalar());
+            }
+            catch (FormatException e)
+            {
+                throw node.Error(e.Message);
+            }
         }
 
         private static SloObjective ReadObjective(ConfigNode node, BudgetingMethod method)

@@ -118,6 +118,10 @@ public sealed record SloDefinition(
     IReadOnlyList<AlertPolicyDefinition> AlertPolicies,
     SourceLocation Source)
 {
+    /// <summary>The efficiency moves whose risk can spend this SLO's budget (annotation <c>aida.io/risk-domains</c>);
+    /// every kind when the SLO does not say.</summary>
+    public RiskDomains RiskDomains { get; init; } = RiskDomains.All;
+
     /// <summary>The burn-rate conditions that apply: those of the SLO's alert policies (a condition two policies share
     /// counts once), or the SRE Workbook's three
     /// (<see cref="BurnRateCondition.Workbook"/>) when it names none.</summary>

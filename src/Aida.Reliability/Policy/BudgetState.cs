@@ -1,4 +1,5 @@
 using Aida.Reliability.Budgets;
+using Aida.Reliability.OpenSlo;
 
 namespace Aida.Reliability.Policy;
 
@@ -8,7 +9,9 @@ namespace Aida.Reliability.Policy;
 /// <param name="FastBurnRate">Burn rate over the short window (1 h in the SRE Workbook's page); 1 spends the budget exactly over the window.</param>
 /// <param name="SlowBurnRate">Burn rate over the long window (6 h in the SRE Workbook's slower page).</param>
 /// <param name="PageAlertOpen">Whether a page-severity burn-rate alert of this SLO is firing.</param>
-public sealed record SloBudget(string Name, double BudgetRemaining, double FastBurnRate, double SlowBurnRate, bool PageAlertOpen)
+/// <param name="Domains">The efficiency moves whose risk can spend this budget; the policy weighs each move only against
+/// the SLOs of its domain.</param>
+public sealed record SloBudget(string Name, double BudgetRemaining, double FastBurnRate, double SlowBurnRate, bool PageAlertOpen, RiskDomains Domains = RiskDomains.All)
 {
     /// <summary>The window of <see cref="FastBurnRate"/>: 1 h.</summary>
     public static readonly TimeSpan FastWindow = TimeSpan.FromHours(1);
@@ -27,7 +30,8 @@ public sealed record SloBudget(string Name, double BudgetRemaining, double FastB
             status.HasData ? status.BudgetRemaining : double.NaN,
             status.BurnRates.TryGetValue(FastWindow, out var fast) ? fast : double.NaN,
             status.BurnRates.TryGetValue(SlowWindow, out var slow) ? slow : double.NaN,
-            status.FiringAlerts.Any(a => string.Equals(a.Severity, "page", StringComparison.OrdinalIgnoreCase)));
+            status.FiringAlerts.Any(a => string.Equals(a.Severity, "page", StringComparison.OrdinalIgnoreCase)),
+            status.RiskDomains);
     }
 }
 

@@ -17,6 +17,10 @@ public enum EfficiencyActions
 
     /// <summary>Stopping chillers, CRAHs or pumps, or running on the economiser alone: each removes redundancy.</summary>
     Staging = 4,
+
+    /// <summary>Running UPSes in eco mode (static bypass): removes the double conversion's ride-through; weighed against the
+    /// power domain's SLOs, not the cooling ones.</summary>
+    UpsEco = 8,
 }
 
 /// <summary>How the policy treats the plant right now.</summary>
@@ -32,17 +36,27 @@ public enum EfficiencyRegime
     Freeze,
 }
 
-/// <summary>What the optimiser may do toward efficiency: the highest setpoints, the action classes and the risk it may take.</summary>
+/// <summary>One risk domain's verdict: how its SLOs' budgets let moves of its kind be made.</summary>
 /// <param name="Regime">Expand, hold or freeze.</param>
+/// <param name="Headroom">0 to 1: the tightest of the domain's SLOs.</param>
+/// <param name="LimitingSlo">The SLO that set the headroom or triggered the freeze; null when there is none.</param>
+/// <param name="Reason">One line saying why, for the audit trail.</param>
+public sealed record DomainVerdict(EfficiencyRegime Regime, double Headroom, string? LimitingSlo, string Reason);
+
+/// <summary>What the optimiser may do toward efficiency: the highest setpoints, the action classes and the risk it may take.</summary>
+/// <remarks>Each kind of move is weighed against the SLOs its risk can reach (<see cref="OpenSlo.RiskDomains"/>). The
+/// regime, setpoints, risk budget, headroom, limiting SLO and reason are the cooling domain's (the optimiser's moves);
+/// <see cref="Power"/> is the power domain's verdict, which grants <see cref="EfficiencyActions.UpsEco"/>.</remarks>
+/// <param name="Regime">Expand, hold or freeze (cooling).</param>
 /// <param name="MaxFacilityWaterSupplyCelsius">Highest facility-water supply setpoint allowed.</param>
 /// <param name="MaxCduSupplyCelsius">Highest CDU secondary supply setpoint allowed.</param>
 /// <param name="Allowed">Action classes allowed toward efficiency.</param>
 /// <param name="RiskBudget">Share of a full window's error budget (of any one SLO) the optimiser's predicted risk may spend
 /// before the next evaluation; 0 when nothing may be risked.</param>
-/// <param name="Headroom">The headroom the envelope was opened by, 0 to 1.</param>
-/// <param name="PageHuman">Whether a human must be paged.</param>
-/// <param name="LimitingSlo">The SLO that set the headroom (or triggered the freeze); null when there is none.</param>
-/// <param name="Reason">One line saying why, for the audit trail.</param>
+/// <param name="Headroom">The headroom the cooling envelope was opened by, 0 to 1.</param>
+/// <param name="PageHuman">Whether a human must be paged: either domain froze.</param>
+/// <param name="LimitingSlo">The SLO that set the cooling headroom (or triggered its freeze); null when there is none.</param>
+/// <param name="Reason">One line saying why, for the audit trail (cooling).</param>
 public sealed record EfficiencyEnvelope(
     EfficiencyRegime Regime,
     double MaxFacilityWaterSupplyCelsius,
@@ -52,4 +66,12 @@ public sealed record EfficiencyEnvelope(
     double Headroom,
     bool PageHuman,
     string? LimitingSlo,
-    string Reason);
+    string Reason)
+{
+    /// <summary>The power domain's verdict (UPS eco mode); null when the envelope was given as one verdict for every
+    /// domain, which <see cref="PowerVerdict"/> then reads from the top-level fields.</summary>
+    public DomainVerdict? Power { get; init; }
+
+    /// <summary>The power domain's verdict, or the envelope's own when it has none apart.</summary>
+    public DomainVerdict PowerVerdict => Power ?? new DomainVerdict(Regime, Headroom, LimitingSlo, Reason);
+}

@@ -64,6 +64,7 @@ public sealed record BudgetReport(DateTimeOffset At, IReadOnlyList<SloStatus> Sl
         {
             name = s.Name,
             service = s.Service,
+            risk_domains = RiskDomainText.Format(s.RiskDomains),
             objective = s.Objective,
             window_seconds = s.Window.TotalSeconds,
             has_data = s.HasData,
@@ -84,6 +85,13 @@ public sealed record BudgetReport(DateTimeOffset At, IReadOnlyList<SloStatus> Sl
             page_human = Efficiency.PageHuman,
             limiting_slo = Efficiency.LimitingSlo,
             reason = Efficiency.Reason,
+            power = new
+            {
+                regime = Efficiency.PowerVerdict.Regime.ToString().ToLowerInvariant(),
+                headroom = Finite(Efficiency.PowerVerdict.Headroom),
+                limiting_slo = Efficiency.PowerVerdict.LimitingSlo,
+                reason = Efficiency.PowerVerdict.Reason,
+            },
         },
     };
 

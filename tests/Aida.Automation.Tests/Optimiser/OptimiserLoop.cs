@@ -17,7 +17,7 @@ internal sealed class OptimiserLoop
     public static SafetyEnvelopeSpec Bundled => SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety"));
 
     /// <summary>The policy's envelope at full headroom (docs/slos.md: caps 32 °C water and CDU, every action class).</summary>
-    public static EfficiencyEnvelope Expand { get; } = new(EfficiencyRegime.Expand, 32, 32, EfficiencyActions.SetpointRaise | EfficiencyActions.PumpAndFanTrim | EfficiencyActions.Staging, 0.02, 1, false, null, "test: full headroom");
+    public static EfficiencyEnvelope Expand { get; } = new(EfficiencyRegime.Expand, 32, 32, EfficiencyActions.SetpointRaise | EfficiencyActions.PumpAndFanTrim | EfficiencyActions.Staging | EfficiencyActions.UpsEco, 0.02, 1, false, null, "test: full headroom");
 
     /// <summary>The policy's freeze: the safe envelope (20 °C water, 28 °C CDU), nothing toward efficiency.</summary>
     public static EfficiencyEnvelope Freeze { get; } = new(EfficiencyRegime.Freeze, 20, 28, EfficiencyActions.None, 0, 0, true, "rack-inlet-envelope", "test: fast burn");

@@ -2,6 +2,7 @@ using Aida.Automation.Optimiser;
 using Aida.Automation.Safety;
 using Aida.Model.Plant;
 using Aida.Model.Scenarios;
+using Aida.Reliability.OpenSlo;
 using Aida.Reliability.Policy;
 using Aida.Twin.Simulation;
 
@@ -67,5 +68,41 @@ public class UpsModePolicyTests
         Assert.True(guarded.Write(ups, 1).Ok);
         envelope = OptimiserLoop.Freeze;
         Assert.True(guarded.Write(ups, 0).Ok, "going back to double conversion is a move toward safety");
+    }
+
+    [Fact]
+    public void EcoMode_FollowsThePowerSlosBudgets_NotTheCoolingOnes()
+    {
+        // Regression (faults week): a budget spent on the cooling side held eco mode for days; eco mode's risk is a
+        // utility disturbance, which only the power SLOs carry.
+        var scenario = ScenarioLoader.Load("reference");
+        var simulator = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(1) });
+        var coolingBurnt = EfficiencyPolicy.Evaluate(new BudgetState([
+            new SloBudget("cdu-supply-class", 0.1, 20, 7, true, RiskDomains.Cooling),
+            new SloBudget("power-redundancy", 1, 0, 0, false, RiskDomains.Power),
+        ]));
+        var powerBurnt = EfficiencyPolicy.Evaluate(new BudgetState([
+            new SloBudget("cdu-supply-class", 1, 0, 0, false, RiskDomains.Cooling),
+            new SloBudget("power-redundancy", 0.1, 20, 7, true, RiskDomains.Power),
+        ]));
+        var envelope = coolingBurnt;
+        var guarded = new GuardedPlant(simulator.Plant, new SafetyEnvelope(OptimiserLoop.Bundled, scenario.Factory), simulator.Clock, "agent:test", efficiency: () => envelope);
+        var policy = new UpsModePolicy(scenario.Factory);
+        policy.WantsEco(simulator.Clock.GetUtcNow(), guarded, envelope);
+        simulator.AdvanceSteps((long)(TimeSpan.FromMinutes(40) / scenario.Step));
+
+        Assert.Equal(EfficiencyRegime.Freeze, coolingBurnt.Regime);
+        Assert.True(policy.WantsEco(simulator.Clock.GetUtcNow(), guarded, coolingBurnt));
+        var ups = scenario.Factory.Power.Ups[0].Id + "/eco_mode";
+        Assert.True(guarded.Write(ups, 1).Ok);
+        Assert.Contains("above the efficiency envelope's 20 °C", guarded.Write("facility-water/supply_setpoint", 21).Message, StringComparison.Ordinal);
+
+        envelope = powerBurnt;
+        Assert.Equal(EfficiencyRegime.Expand, powerBurnt.Regime);
+        Assert.False(policy.WantsEco(simulator.Clock.GetUtcNow(), guarded, powerBurnt));
+        Assert.True(guarded.Write(ups, 0).Ok);
+        var refused = guarded.Write(ups, 1);
+        Assert.False(refused.Ok);
+        Assert.Contains("UPS eco mode is not allowed now (Freeze: power-redundancy", refused.Message, StringComparison.Ordinal);
     }
 }

@@ -110,6 +110,38 @@ public sealed class SloLoaderTests
         Assert.Contains("increase(good_total[1h])", SliQueries.ErrorRatio(set.Slos[0], TimeSpan.FromHours(1)), StringComparison.Ordinal);
     }
 
+    private static string Annotated(string domains) => RatioSlo().Replace(
+        "  name: availability\n", $"  name: availability\n  annotations:\n    aida.io/risk-domains: {domains}\n", StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData("cooling", RiskDomains.Cooling)]
+    [InlineData("power", RiskDomains.Power)]
+    [InlineData("cooling, power", RiskDomains.All)]
+    [InlineData("none", RiskDomains.None)]
+    public void TheRiskDomainsAnnotation_NamesWhichEfficiencyMovesCanSpendTheBudget(string text, RiskDomains expected)
+    {
+        Assert.Equal(expected, SloLoader.Parse(Annotated(text), "slos.yaml").Slos[0].RiskDomains);
+    }
+
+    [Fact]
+    public void WithoutTheAnnotation_AnSloCarriesEveryDomainsRisk()
+    {
+        Assert.Equal(RiskDomains.All, SloLoader.Parse(RatioSlo(), "slos.yaml").Slos[0].RiskDomains);
+    }
+
+    [Theory]
+    [InlineData("heat")]
+    [InlineData("cooling, none")]
+    [InlineData("\"\"")]
+    public void AnUnknownRiskDomain_IsRefusedAtTheAnnotation(string text)
+    {
+        var e = Refused(Annotated(text));
+
+        Assert.Equal("metadata.annotations.aida.io/risk-domains", e.Field);
+        Assert.Equal(6, e.Line);
+        Assert.Contains("domain", e.Problem, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("1.5")] // above 1
     [InlineData("1")] // 100 % leaves no budget

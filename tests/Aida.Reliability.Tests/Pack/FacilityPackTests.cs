@@ -30,7 +30,18 @@ public sealed class FacilityPackTests
             ["power-redundancy"] = 0.999,
             ["rack-inlet-envelope"] = 0.999,
             ["training-goodput"] = 0.995,
+            ["training-thermal-goodput"] = 0.995,
         }, objectives);
+        Assert.Equal(new Dictionary<string, RiskDomains>
+        {
+            ["cdu-supply-class"] = RiskDomains.Cooling,
+            ["gpu-throttle-free"] = RiskDomains.Cooling,
+            ["it-power-availability"] = RiskDomains.Power,
+            ["power-redundancy"] = RiskDomains.Power,
+            ["rack-inlet-envelope"] = RiskDomains.Cooling,
+            ["training-goodput"] = RiskDomains.None,
+            ["training-thermal-goodput"] = RiskDomains.Cooling,
+        }, set.Slos.ToDictionary(s => s.Name, s => s.RiskDomains));
         Assert.All(set.Slos, s =>
         {
             Assert.Equal(TimeSpan.FromDays(28), s.Window.NominalLength);
@@ -63,6 +74,6 @@ public sealed class FacilityPackTests
             queries += 2;
         }
 
-        Assert.Equal(6 * 8, queries);
+        Assert.Equal(7 * 8, queries);
     }
 }

@@ -1,4 +1,5 @@
 using Aida.Model.Scenarios;
+using Aida.Reliability.OpenSlo;
 using Aida.Reliability.Policy;
 using FsCheck;
 using FsCheck.Fluent;
@@ -17,7 +18,8 @@ public class EfficiencyPolicyTests
         from fast in Gen.Choose(0, 3000).Select(x => x / 100.0)
         from slow in Gen.Choose(0, 1000).Select(x => x / 100.0)
         from page in Gen.Frequency((9, Gen.Constant(false)), (1, Gen.Constant(true)))
-        select new SloBudget(name, remaining, fast, slow, page);
+        from domains in Gen.Elements(RiskDomains.All, RiskDomains.Cooling, RiskDomains.Power, RiskDomains.None)
+        select new SloBudget(name, remaining, fast, slow, page, domains);
 
     private static readonly Gen<BudgetState> States =
         Gen.ListOf(Budgets).Where(l => l.Count is > 0 and < 6).Select(l => new BudgetState(l.ToList()));
@@ -53,8 +55,83 @@ public class EfficiencyPolicyTests
             var burning = state with { Slos = [.. state.Slos, new SloBudget("burning", 0.9, rate / 100.0, 0.5, false)] };
             var e = EfficiencyPolicy.Evaluate(burning);
             return e.Regime == EfficiencyRegime.Freeze && e.Allowed == EfficiencyActions.None && e.PageHuman && e.RiskBudget == 0
+                && e.PowerVerdict.Regime == EfficiencyRegime.Freeze
                 && e.MaxFacilityWaterSupplyCelsius == Defaults.SafeFacilityWaterSupplyCelsius && e.MaxCduSupplyCelsius == Defaults.SafeCduSupplyCelsius;
         });
+
+    [Property(MaxTest = 1000)]
+    public Property FastBurnInOneDomain_FreezesItsMovesAndPages() =>
+        Prop.ForAll(States.ToArbitrary(), Gen.Choose(1440, 100_000).ToArbitrary(), Gen.Elements(RiskDomains.Cooling, RiskDomains.Power).ToArbitrary(), (state, rate, domain) =>
+        {
+            var e = EfficiencyPolicy.Evaluate(state with { Slos = [.. state.Slos, new SloBudget("burning", 0.9, rate / 100.0, 0.5, false, domain)] });
+            var frozen = domain == RiskDomains.Cooling
+                ? e.Regime == EfficiencyRegime.Freeze && (e.Allowed & ~EfficiencyActions.UpsEco) == EfficiencyActions.None && e.RiskBudget == 0
+                    && e.MaxFacilityWaterSupplyCelsius == Defaults.SafeFacilityWaterSupplyCelsius
+                : e.PowerVerdict.Regime == EfficiencyRegime.Freeze && !e.Allowed.HasFlag(EfficiencyActions.UpsEco);
+            return frozen && e.PageHuman;
+        });
+
+    [Property(MaxTest = 1000)]
+    public Property AnSloOutsideADomain_NeverChangesThatDomainsVerdict() =>
+        Prop.ForAll(States.ToArbitrary(), Budgets.ToArbitrary(), (state, extra) =>
+        {
+            var before = EfficiencyPolicy.Evaluate(state);
+            var powerOnly = EfficiencyPolicy.Evaluate(state with { Slos = [.. state.Slos, extra with { Name = "extra", Domains = RiskDomains.Power }] });
+            var coolingOnly = EfficiencyPolicy.Evaluate(state with { Slos = [.. state.Slos, extra with { Name = "extra", Domains = RiskDomains.Cooling }] });
+            var neither = EfficiencyPolicy.Evaluate(state with { Slos = [.. state.Slos, extra with { Name = "extra", Domains = RiskDomains.None }] });
+            const EfficiencyActions coolingMoves = EfficiencyActions.SetpointRaise | EfficiencyActions.PumpAndFanTrim | EfficiencyActions.Staging;
+            return CoolingPart(powerOnly) == CoolingPart(before)
+                && (powerOnly.Allowed & coolingMoves) == (before.Allowed & coolingMoves)
+                && coolingOnly.Allowed.HasFlag(EfficiencyActions.UpsEco) == before.Allowed.HasFlag(EfficiencyActions.UpsEco)
+                && coolingOnly.PowerVerdict.Regime == before.PowerVerdict.Regime
+                && neither.Allowed == before.Allowed && CoolingPart(neither) == CoolingPart(before);
+        });
+
+    private static (EfficiencyRegime, double, double, double) CoolingPart(EfficiencyEnvelope e) =>
+        (e.Regime, e.MaxFacilityWaterSupplyCelsius, e.MaxCduSupplyCelsius, e.RiskBudget);
+
+    [Fact]
+    public void GoodputSpentByAnIsolation_StopsNeitherWarmWaterNorEcoMode()
+    {
+        // The faults week's day 3: a leak's rack isolation has spent training goodput (risk domain none); the cooling and
+        // power SLOs have their budgets. Before the domains, the goodput budget held every efficiency move for the week.
+        var e = EfficiencyPolicy.Evaluate(new BudgetState([
+            new SloBudget("training-goodput", 0.05, 0.5, 2, false, RiskDomains.None),
+            new SloBudget("training-thermal-goodput", 1, 0, 0, false, RiskDomains.Cooling),
+            new SloBudget("cdu-supply-class", 0.9, 0, 0.2, false, RiskDomains.Cooling),
+            new SloBudget("power-redundancy", 0.99, 0, 0, false, RiskDomains.Power),
+        ]));
+        Assert.Equal(EfficiencyRegime.Expand, e.Regime);
+        Assert.Equal(32, e.MaxFacilityWaterSupplyCelsius);
+        Assert.True(e.Allowed.HasFlag(EfficiencyActions.UpsEco));
+        Assert.False(e.PageHuman);
+        Assert.Equal("power-redundancy", e.PowerVerdict.LimitingSlo);
+    }
+
+    [Fact]
+    public void PowerBudgetSpent_StopsEcoModeButNotWarmWater()
+    {
+        var e = EfficiencyPolicy.Evaluate(new BudgetState([
+            new SloBudget("rack-inlet-envelope", 0.95, 0.2, 0.3, false, RiskDomains.Cooling),
+            new SloBudget("power-redundancy", 0.2, 0.1, 0.1, false, RiskDomains.Power),
+        ]));
+        Assert.Equal(EfficiencyRegime.Expand, e.Regime);
+        Assert.Equal(EfficiencyActions.SetpointRaise | EfficiencyActions.PumpAndFanTrim | EfficiencyActions.Staging, e.Allowed);
+        Assert.Equal(EfficiencyRegime.Freeze, e.PowerVerdict.Regime);
+        Assert.True(e.PageHuman);
+        Assert.Contains("power-redundancy", e.PowerVerdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NoSloCarriesTheRisk_HoldsThatDomainWithoutPaging()
+    {
+        var e = EfficiencyPolicy.Evaluate(new BudgetState([new SloBudget("rack-inlet-envelope", 0.95, 0.2, 0.3, false, RiskDomains.Cooling)]));
+        Assert.Equal(EfficiencyRegime.Expand, e.Regime);
+        Assert.Equal(EfficiencyRegime.Hold, e.PowerVerdict.Regime);
+        Assert.False(e.Allowed.HasFlag(EfficiencyActions.UpsEco));
+        Assert.False(e.PageHuman);
+        Assert.Contains("no SLO carries the power risk", e.PowerVerdict.Reason, StringComparison.Ordinal);
+    }
 
     [Property(MaxTest = 1000)]
     public Property Envelope_AlwaysWithinTheHardLimits() =>
@@ -77,7 +154,7 @@ public class EfficiencyPolicyTests
         Assert.Equal(EfficiencyRegime.Expand, e.Regime);
         Assert.Equal(32, e.MaxFacilityWaterSupplyCelsius);
         Assert.Equal(32, e.MaxCduSupplyCelsius);
-        Assert.Equal(EfficiencyActions.SetpointRaise | EfficiencyActions.PumpAndFanTrim | EfficiencyActions.Staging, e.Allowed);
+        Assert.Equal(EfficiencyActions.SetpointRaise | EfficiencyActions.PumpAndFanTrim | EfficiencyActions.Staging | EfficiencyActions.UpsEco, e.Allowed);
         Assert.Equal(0.02, e.RiskBudget, 12);
         Assert.False(e.PageHuman);
     }

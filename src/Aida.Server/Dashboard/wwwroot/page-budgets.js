@@ -39,12 +39,14 @@ export default {
       clear(envelope).append(
         h('h2', { text: 'Efficiency envelope' }),
         h('div', { class: 'envelope' }, [
-          h('div', {}, [h('div', { class: 'tile-label', text: 'regime' }), h('div', { class: `tile-value regime-${e.regime}`, id: 'regime', text: e.regime })]),
+          h('div', {}, [h('div', { class: 'tile-label', text: 'cooling regime' }), h('div', { class: `tile-value regime-${e.regime}`, id: 'regime', text: e.regime })]),
+          h('div', {}, [h('div', { class: 'tile-label', text: 'UPS eco (power regime)' }), h('div', { class: `tile-value regime-${e.power.regime}`, id: 'power-regime', text: e.power.regime })]),
           h('div', {}, [h('div', { class: 'tile-label', text: 'max facility water supply' }), h('div', { class: 'tile-value', text: celsius(e.max_facility_water_supply_celsius) })]),
           h('div', {}, [h('div', { class: 'tile-label', text: 'max CDU supply' }), h('div', { class: 'tile-value', text: celsius(e.max_cdu_supply_celsius) })]),
           h('div', {}, [h('div', { class: 'tile-label', text: 'headroom' }), h('div', { class: 'tile-value', text: percent(e.headroom) }), bar(e.headroom, budgetTone(e.headroom))]),
         ]),
-        h('p', { class: 'reason', id: 'efficiency-reason', text: `${e.reason}${e.limiting_slo ? ` (limited by ${e.limiting_slo})` : ''}${e.page_human ? ' · a human is paged' : ''}` }),
+        h('p', { class: 'reason', id: 'efficiency-reason', text: `cooling: ${e.reason}${e.limiting_slo ? ` (limited by ${e.limiting_slo})` : ''}${e.page_human ? ' · a human is paged' : ''}` }),
+        h('p', { class: 'reason', id: 'power-reason', text: `power: ${e.power.reason}${e.power.limiting_slo ? ` (limited by ${e.power.limiting_slo})` : ''}` }),
       );
       const windows = [...new Set(report.slos.flatMap((x) => Object.keys(x.burn_rates)))];
       clear(table).append(h('table', { class: 'grid' }, [
