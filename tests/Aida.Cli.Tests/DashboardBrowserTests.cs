@@ -86,6 +86,8 @@ public class DashboardBrowserTests
             // Budgets: a row per SLO, and the report's plant time advances as it is sampled again.
             await page.ClickAsync("#nav-budgets");
             await Assertions.Expect(page.Locator("tr.slo-row[data-slo='rack-inlet-envelope']")).ToBeVisibleAsync();
+            await Assertions.Expect(page.Locator("#power-regime")).ToHaveTextAsync(new Regex("^(expand|hold|freeze)$"));
+            await Assertions.Expect(page.Locator("#power-reason")).ToContainTextAsync("power: ");
             var stamp = await page.Locator("#slo-at").TextContentAsync();
             await page.WaitForFunctionAsync("v => document.querySelector('#slo-at').textContent !== v", stamp);
             // A flat line has no height, so Playwright calls it hidden: its presence is what counts.

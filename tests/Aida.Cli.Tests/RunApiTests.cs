@@ -54,6 +54,9 @@ public class RunApiTests
         Assert.Equal(JsonValueKind.Object, inlet.ValueKind);
         Assert.InRange(inlet.GetProperty("budget_remaining").GetDouble(), 0.0, 1.0);
         Assert.Contains(slos.GetProperty("efficiency").GetProperty("regime").GetString(), new[] { "expand", "hold", "freeze" });
+        // Each kind of move is weighed against its own SLOs: UPS eco mode against the power ones.
+        Assert.Contains(slos.GetProperty("efficiency").GetProperty("power").GetProperty("regime").GetString(), new[] { "expand", "hold", "freeze" });
+        Assert.Equal("cooling", inlet.GetProperty("risk_domains").GetString());
 
         await stop.CancelAsync();
         Assert.Equal(0, await run);
