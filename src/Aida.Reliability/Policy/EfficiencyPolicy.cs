@@ -73,7 +73,7 @@ public static class EfficiencyPolicy
 
         if (slos.Count == 0)
         {
-            return Hold(null, state.Slos.Count == 0 ? "no SLOs to weigh" : $"no SLO carries the {Name(domain)} risk");
+            return Hold(null, state.Slos.Count == 0 ? "no SLOs to weigh" : $"no SLO carries the {RiskDomainText.Format(domain)} risk");
         }
 
         var headroom = double.PositiveInfinity;
@@ -103,8 +103,6 @@ public static class EfficiencyPolicy
             $"headroom {headroom:0.00} set by {limiting!.Name} ({limiting.BudgetRemaining:P1} budget left, slow burn {limiting.SlowBurnRate:0.##}x)");
         return new DomainVerdict(EfficiencyRegime.Expand, headroom, limiting.Name, reason);
     }
-
-    private static string Name(RiskDomains domain) => domain == RiskDomains.Power ? "power" : "cooling";
 
     /// <summary>Headroom of one SLO in [0, 1]: the smaller of its budget headroom and its burn headroom.</summary>
     internal static double Headroom(SloBudget slo, EfficiencyPolicyOptions o)
