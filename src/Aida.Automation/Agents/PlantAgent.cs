@@ -5,6 +5,7 @@ using Aida.Automation.Runbooks;
 using Aida.Automation.Safety;
 using Aida.Model.Facility;
 using Aida.Model.Plant;
+using Aida.Observability.Detection;
 using Aida.Observability.Incidents;
 using Aida.Reliability.Policy;
 using Aida.Telemetry.Query;
@@ -23,8 +24,10 @@ public sealed record PlantAgentOptions
     public TimeSpan WarmUp { get; init; } = TimeSpan.FromMinutes(30);
 
     /// <summary>When set, detection starts here instead of <see cref="WarmUp"/> after the agent starts: a network site's
-    /// agent watches from when its collectors started, so a fault already present alerts at its first sample (an alert
-    /// fires where its condition starts to hold, and one that began before the watch is not an alert of this run).</summary>
+    /// agent watches from when its collectors started, so a fault already present alerts at its first sample. That holds
+    /// in a store kept from an earlier run too: the threshold rules read the readings before this as normal
+    /// (<see cref="AlertingOptions.WatchStart"/>), so a chiller that tripped before a restart
+    /// is still an alert, and its runbook runs again.</summary>
     public DateTimeOffset? DetectFrom { get; init; }
 
     /// <summary>A root cause starts its runbook only with at least this score.</summary>
@@ -85,7 +88,7 @@ public sealed class PlantAgent : IPlantAgent
         Executor = new ActionExecutor(Plant, clock, _options.Mode, _options.ApprovalTimeout, "agent:aida", audit);
         _catalog = new ActionCatalog(factory, safety);
         _detectFrom = _options.DetectFrom ?? clock.GetUtcNow() + _options.WarmUp;
-        _pipeline = new IncidentPipeline(telemetry, factory, incidents, _detectFrom);
+        _pipeline = new IncidentPipeline(telemetry, factory, incidents, _detectFrom, _options.DetectFrom is { } watch ? new AlertingOptions { WatchStart = watch } : null);
         _next = _detectFrom + _options.Period;
         if (_options.ApproverDelay is { } delay)
         {

@@ -8,6 +8,13 @@ public sealed record AlertingOptions
     /// judge them (default 2 h: the CUSUM reference and the energy balance's reference level fit inside it).</summary>
     public TimeSpan Lookback { get; init; } = TimeSpan.FromHours(2);
 
+    /// <summary>When the watch began (default null: the history counts). A threshold rule treats readings before it as
+    /// normal, so a condition already holding when the watch began alerts at its first reading after it (after the
+    /// hold), as Prometheus re-fires an alert still pending after a restart. An agent restarted on a store written by
+    /// its earlier run sets it to its collectors' start: the chiller that tripped before the restart is still an alert.
+    /// The anomaly detectors keep reading the history: their baselines need it.</summary>
+    public DateTimeOffset? WatchStart { get; init; }
+
     /// <summary>How long a limit must be crossed before it alerts (default 30 s: one or two facility samples of noise
     /// do not page anyone).</summary>
     public TimeSpan Hold { get; init; } = TimeSpan.FromSeconds(30);

@@ -161,6 +161,13 @@ public sealed class TelemetryAlerting
                 test = (t, v) => condition!(t, v);
             }
 
+            if (_options.WatchStart is { } watch)
+            {
+                var fromMs = watch.ToUnixTimeMilliseconds();
+                var inner = test;
+                test = (t, v) => t <= fromMs ? false : inner(t, v);
+            }
+
             Add(alerts, series.Labels, name, severity, ThresholdCrossings.Find(series.Samples, test, holdMs), series.Samples, summary);
         }
     }

@@ -51,6 +51,22 @@ public sealed class PlantAgentTests
     }
 
     [Fact]
+    public void AnAgentStartedAfterAFaultBegan_StillAnswersIt()
+    {
+        // Regression: a network agent restarted on its earlier run's store watched from its collectors' start, and the
+        // chiller trip that began before the restart was no new alert there (its fault register had read 1 all along):
+        // the restarted agent never answered it. Here the watch starts 30 min into a trip.
+        var one = ScenarioLoader.Load("faults/chiller-trip");
+        var scenario = one with { Faults = [one.Faults[0] with { Start = TimeSpan.FromMinutes(10), End = TimeSpan.FromHours(2) }] };
+        var watch = scenario.Start + TimeSpan.FromMinutes(40);
+        var agent = RunAgent(scenario, TimeSpan.FromMinutes(50), new PlantAgentOptions { Optimise = false, DetectFrom = watch });
+
+        var response = Assert.Single(agent.Responses, r => r.FaultKind == "chiller-trip");
+        Assert.Equal("chiller-1", response.Asset);
+        Assert.InRange(response.Opened - watch, TimeSpan.Zero, TimeSpan.FromMinutes(2));
+    }
+
+    [Fact]
     public void PumpFailureWithNoPumpLeft_HoldsTheRacksJobs_AndIsNotRetriedWhileItLasts()
     {
         // cdu-h1-a loses both duty pumps with its third out for maintenance: no flow. The runbook finds no flow within a

@@ -22,6 +22,35 @@ public sealed class TelemetryAlertingTests
     }
 
     [Fact]
+    public async Task AConditionThatBeganBeforeTheWatch_AlertsAtItsFirstReadingAfterIt_OnlyWhenTheWatchStartIsGiven()
+    {
+        // An agent restarted on the store of its earlier run: h1-a01's leak sensor has read wet since an hour before the
+        // restart. Edge-triggered over the history, it is no new alert; from the watch's start it is (and must be, or the
+        // restarted agent never answers it). h1-a02's leak, starting after the restart, alerts the same either way.
+        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
+        var restart = new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero);
+        var a01 = store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_rack_leak_detected", ("rack", "h1-a01")));
+        var a02 = store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_rack_leak_detected", ("rack", "h1-a02")));
+        for (var t = restart - TimeSpan.FromHours(1); t <= restart + TimeSpan.FromMinutes(10); t += TimeSpan.FromSeconds(10))
+        {
+            var ms = t.ToUnixTimeMilliseconds();
+            store.Append(a01, ms, 1);
+            store.Append(a02, ms, t >= restart + TimeSpan.FromMinutes(5) ? 1 : 0);
+        }
+
+        var engine = new EmbeddedQueryEngine(store);
+        var history = await new TelemetryAlerting(engine, factory).DetectAsync(restart, restart + TimeSpan.FromMinutes(10));
+        var watched = await new TelemetryAlerting(engine, factory, new AlertingOptions { WatchStart = restart }).DetectAsync(restart, restart + TimeSpan.FromMinutes(10));
+
+        Assert.Equal(["h1-a02"], history.Where(a => a.Name == AlertNames.LeakDetected).Select(a => a.Asset));
+        var leaks = watched.Where(a => a.Name == AlertNames.LeakDetected).ToList();
+        Assert.Equal(["h1-a01", "h1-a02"], leaks.Select(a => a.Asset));
+        Assert.Equal(restart + TimeSpan.FromSeconds(10), leaks[0].At);
+        Assert.Equal(restart + TimeSpan.FromMinutes(5), leaks[1].At);
+    }
+
+    [Fact]
     public async Task SuccessiveWindows_GiveTheAlertsOfOneWindow()
     {
         var run = TwinTelemetry.Of("faults/cdu-pump-failure", TimeSpan.FromHours(2.5));
