@@ -10,7 +10,8 @@ namespace Aida.Automation.Optimiser;
 /// <remarks>Eco mode leaves the load on raw utility power, with the inverter on standby to take it over within a few
 /// milliseconds of a disturbance (inside the 10-20 ms an IT power supply rides through: the ITIC curve). The risk is a
 /// disturbance the transfer does not catch, so it is the efficiency policy's to grant: only with
-/// <see cref="EfficiencyActions.UpsEco"/> allowed (the power domain's SLOs have the headroom staging needs), and only after <see cref="SteadyFor"/> without a utility outage or a UPS on battery.
+/// <see cref="EfficiencyActions.UpsEco"/> allowed (the power domain's SLOs have the headroom staging needs), and only
+/// after <see cref="SteadyFor"/> without a utility outage or a UPS on battery.
 /// It reads only the plant's points, never the twin's state.</remarks>
 public sealed class UpsModePolicy
 {
