@@ -86,22 +86,36 @@ public class RangeQueryExecutionTests
         // (@ start() and @ end() name the query's own bounds, which differ between the two.)
         foreach (var q in Queries.Where(q => !q.Contains('@', StringComparison.Ordinal)))
         {
-            var range = engine.Range(q, Start + 3_000_000, Start + 12_000_000, 300_000);
-            var bySeries = range.Series.ToDictionary(s => s.Labels, s => s.Samples.ToDictionary(x => x.TimestampMs, x => BitConverter.DoubleToInt64Bits(x.Value)));
-            var points = 0;
-            for (var t = Start + 3_000_000; t <= Start + 12_000_000; t += 300_000)
-            {
-                var instant = engine.Instant(q, t);
-                foreach (var s in instant.Series)
-                {
-                    long bits = 0;
-                    Assert.True(bySeries.TryGetValue(s.Labels, out var samples) && samples.TryGetValue(t, out bits), $"{q}: {s.Labels} at {t} missing from the range result");
-                    Assert.True(BitConverter.DoubleToInt64Bits(s.Samples[0].Value) == bits, $"{q}: {s.Labels} at {t} differs");
-                    points++;
-                }
-            }
+            AssertEveryStepIsTheInstantQuery(engine, q, Start + 3_000_000, Start + 12_000_000, 300_000);
+        }
+    }
 
-            Assert.Equal(range.Series.Sum(s => s.Samples.Count), points);
+    [Theory]
+    [InlineData(60_000)] // a step of four scrapes: windows move by about four samples
+    [InlineData(7_000)] // a step under the scrape interval: windows often do not move at all
+    [InlineData(900_000)] // a step longer than the ranges: windows skip samples between them
+    public void RangeQuery_IrregularSamples_AtEveryStep_EqualsTheInstantQueryThere(long step)
+    {
+        // A range query reuses rate's extrapolation factor while its windows keep one shape and guesses each window's
+        // bounds from the previous move; jittered scrapes, gaps and counters starting near zero (where extrapolation stops
+        // at the counter's zero) change the shape and break the guess from window to window.
+        using var store = new Tsdb(new TsdbOptions { Clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(Start + (7 * 3_600_000))) });
+        var random = new Random(17);
+        for (var i = 0; i < 6; i++)
+        {
+            var id = store.GetOrCreateSeries(Labels.Metric("c", ("i", i.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+            double counter = 0;
+            for (var t = Start - 3_600_000; t <= Start + (6 * 3_600_000); t += Scrape + random.Next(-5_000, 5_000) + (random.Next(200) == 0 ? 1_800_000 : 0))
+            {
+                counter = random.Next(30) == 0 ? random.Next(3) : counter + (random.Next(4) * random.NextDouble());
+                store.Append(id, t, counter);
+            }
+        }
+
+        var engine = new PromQLEngine(store);
+        foreach (var q in new[] { "rate(c[5m])", "increase(c[2m])", "delta(c[10m])", "sum(rate(c[1m]))", "rate(c[3m] offset 1m)" })
+        {
+            AssertEveryStepIsTheInstantQuery(engine, q, Start + 1_000, Start + (5 * 3_600_000), step);
         }
     }
 
@@ -185,6 +199,27 @@ public class RangeQueryExecutionTests
         }
 
         return store;
+    }
+
+    /// <summary>Asserts that the range query's point at every step has the bits of the instant query at that step, and that
+    /// it has no other points.</summary>
+    private static void AssertEveryStepIsTheInstantQuery(PromQLEngine engine, string q, long from, long to, long step)
+    {
+        var range = engine.Range(q, from, to, step);
+        var bySeries = range.Series.ToDictionary(s => s.Labels, s => s.Samples.ToDictionary(x => x.TimestampMs, x => BitConverter.DoubleToInt64Bits(x.Value)));
+        var points = 0;
+        for (var t = from; t <= to; t += step)
+        {
+            foreach (var s in engine.Instant(q, t).Series)
+            {
+                long bits = 0;
+                Assert.True(bySeries.TryGetValue(s.Labels, out var samples) && samples.TryGetValue(t, out bits), $"{q}: {s.Labels} at {t} missing from the range result");
+                Assert.True(BitConverter.DoubleToInt64Bits(s.Samples[0].Value) == bits, $"{q}: {s.Labels} at {t} differs");
+                points++;
+            }
+        }
+
+        Assert.Equal(range.Series.Sum(s => s.Samples.Count), points);
     }
 
     private static void AssertSame(string query, QueryResult expected, QueryResult actual)

@@ -190,6 +190,49 @@ public sealed class DecodedChunkCacheTests
     }
 
     [Fact]
+    public void AddAndLookup_ThousandsOfKeysThroughEvictions_MatchALeastRecentlyUsedList()
+    {
+        // Enough keys that the key table grows several times and evictions empty slots in the middle of probe runs.
+        const int capacity = 1500;
+        var perChunk = ((XorChunk.MaxSamples + 1) * sizeof(long)) + DecodedChunkCache.EntryOverheadBytes;
+        var cache = new DecodedChunkCache(capacity * perChunk);
+        var model = new LinkedList<ChunkKey>();
+        var random = new Random(3);
+        Sample[] chunk = [.. Enumerable.Range(0, 10).Select(i => new Sample(i * 1000L, i))];
+        var found = new CachedChunk[1];
+        for (var op = 0; op < 40_000; op++)
+        {
+            var key = new ChunkKey(1 + random.Next(40), random.Next(120) * 150);
+            if (random.Next(3) == 0)
+            {
+                cache.Lookup([key], found);
+                var node = model.Find(key);
+                Assert.Equal(node is not null, found[0].Found);
+                if (node is not null)
+                {
+                    model.Remove(node);
+                    model.AddFirst(node);
+                }
+
+                continue;
+            }
+
+            cache.Add(key, chunk);
+            if (model.Find(key) is null)
+            {
+                model.AddFirst(key);
+                if (model.Count > capacity)
+                {
+                    model.RemoveLast();
+                }
+            }
+        }
+
+        Assert.Equal(model.Count, cache.Count);
+        Assert.Equal(model.Count * perChunk, cache.Bytes);
+    }
+
+    [Fact]
     public void Select_ThroughManyQueries_StaysWithinTheBudget()
     {
         const long budget = 100_000;
