@@ -81,14 +81,26 @@ public sealed class TelemetryAlerting
         var setpoints = await RawAsync("aida_setpoint_celsius", w, ct);
         IReadOnlyList<Sample> SetpointOf(string asset) =>
             setpoints.FirstOrDefault(s => s.Labels.Get("asset") == asset)?.Samples ?? [];
-        await RuleAsync(w, alerts, "aida_cdu_supply_celsius", AlertNames.CduSupplyOffSetpoint, "warning", hold, SetpointOf,
-            null, v => F($"CDU supply {v:0.0} °C, more than {_options.CduSupplyOffsetCelsius:0} K above its setpoint"), ct,
-            (sp, t, v) => ThresholdCrossings.ValueAt(sp, t) is { } s ? v > s + _options.CduSupplyOffsetCelsius : null);
+        // A CDU whose facility-water valve is fully open is doing all it can: its supply above the setpoint is the
+        // facility water's (a warmer loop, alerted upstream when it leaves its own setpoint, or an optimiser that left the
+        // CDU setpoint below the reachable supply on purpose), not the CDU's fault. Regression (faults week, agent, seed
+        // 1): the water raised to 21.5 °C under CDU setpoints of 20.5 °C called four healthy valves stuck.
+        var valves = await RawAsync("aida_cdu_valve_ratio", w, ct);
+        IReadOnlyList<Sample> ValveOf(string asset) => valves.FirstOrDefault(s => AssetOf(s.Labels) == asset)?.Samples ?? [];
+        await RuleAsync(w, alerts, "aida_cdu_supply_celsius", AlertNames.CduSupplyOffSetpoint, "warning", hold, null,
+            null, v => F($"CDU supply {v:0.0} °C, more than {_options.CduSupplyOffsetCelsius:0} K above its setpoint with its valve short of fully open"), ct,
+            againstReference: null, againstAsset: asset =>
+            {
+                var sp = SetpointOf(asset);
+                var valve = ValveOf(asset);
+                return (t, v) => ThresholdCrossings.ValueAt(sp, t) is not { } s ? null
+                    : !(v > s + _options.CduSupplyOffsetCelsius) ? false
+                    : !(ThresholdCrossings.ValueAt(valve, t) >= 1 - ValveResponse.ValveLimit);
+            });
         await RuleAsync(w, alerts, "aida_facility_water_supply_celsius", AlertNames.FacilityWaterHigh, "warning", hold, SetpointOf,
             null, v => F($"facility water supply {v:0.0} °C, more than {_options.FacilityWaterOffsetCelsius:0} K above its setpoint"), ct,
             (sp, t, v) => ThresholdCrossings.ValueAt(sp, t) is { } s ? v > s + _options.FacilityWaterOffsetCelsius : null);
 
-        var valves = await RawAsync("aida_cdu_valve_ratio", w, ct);
         foreach (var supply in await RawAsync("aida_cdu_supply_celsius", w, ct))
         {
             var asset = AssetOf(supply.Labels);
@@ -146,12 +158,16 @@ public sealed class TelemetryAlerting
     private async Task RuleAsync(
         Window w, List<Alert> alerts, string metric, string name, string severity, long holdMs,
         Func<string, IReadOnlyList<Sample>>? reference, Func<long, double, bool>? condition, Func<double, string> summary, CancellationToken ct,
-        Func<IReadOnlyList<Sample>, long, double, bool?>? againstReference = null)
+        Func<IReadOnlyList<Sample>, long, double, bool?>? againstReference = null, Func<string, Func<long, double, bool?>>? againstAsset = null)
     {
         foreach (var series in await RawAsync(metric, w, ct))
         {
             Func<long, double, bool?> test;
-            if (againstReference is not null && reference is not null)
+            if (againstAsset is not null)
+            {
+                test = againstAsset(AssetOf(series.Labels));
+            }
+            else if (againstReference is not null && reference is not null)
             {
                 var sp = reference(AssetOf(series.Labels));
                 test = (t, v) => againstReference(sp, t, v);

@@ -36,8 +36,8 @@ internal static class ValveResponse
     // A valve held: within one quantum (1 %) of a position reading, plus rounding.
     private const double ValveHeldRatio = 0.015;
 
-    // A valve within 2 % of fully open or closed is at its limit.
-    private const double ValveLimit = 0.02;
+    /// <summary>A valve within 2 % of fully open or closed is at its limit.</summary>
+    internal const double ValveLimit = 0.02;
 
     /// <summary>Each departure (once per run of departed samples): when it fired, the supply error then and the valve's
     /// position.</summary>

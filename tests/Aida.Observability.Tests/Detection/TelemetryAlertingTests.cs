@@ -50,6 +50,37 @@ public sealed class TelemetryAlertingTests
         Assert.Equal(restart + TimeSpan.FromMinutes(5), leaks[1].At);
     }
 
+    [Theory]
+    [InlineData(1.0, false)]
+    [InlineData(0.6, true)]
+    public async Task ACduSupplyAboveItsSetpoint_IsNoAlert_WhileItsValveIsFullyOpen(double valve, bool expectAlert)
+    {
+        // Regression (faults week, agent mode, seed 1): the optimiser raised the facility water to 21.5 °C and left the
+        // CDU setpoints at 20.5 °C (it never raises them: the CDUs then run with their valves open). The supplies, at
+        // the water plus the approach, read 23.6 °C, more than 3 K above the setpoints, and four healthy valves were
+        // called stuck: their jobs moved, their GPUs capped, then held for 38 h. A fully open valve is doing all it
+        // can; a valve short of open that lets the supply run 3 K over is still alerted.
+        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
+        var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
+        Aida.Telemetry.Series.Labels L(string name) => Aida.Telemetry.Series.Labels.Metric(name, ("asset", "cdu-h1-d"));
+        var supply = store.GetOrCreateSeries(L("aida_cdu_supply_celsius"));
+        var setpoint = store.GetOrCreateSeries(L("aida_setpoint_celsius"));
+        var position = store.GetOrCreateSeries(L("aida_cdu_valve_ratio"));
+        for (var s = 0; s <= 3600; s += 10)
+        {
+            var ms = start.AddSeconds(s).ToUnixTimeMilliseconds();
+            var warm = s >= 1800;
+            store.Append(supply, ms, warm ? 23.6 : 20.6);
+            store.Append(setpoint, ms, 20.5);
+            store.Append(position, ms, warm ? valve : 0.7);
+        }
+
+        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(10), start + TimeSpan.FromHours(1));
+
+        Assert.Equal(expectAlert, alerts.Any(a => a.Name == AlertNames.CduSupplyOffSetpoint && a.Asset == "cdu-h1-d"));
+    }
+
     [Fact]
     public async Task SuccessiveWindows_GiveTheAlertsOfOneWindow()
     {
