@@ -91,9 +91,7 @@ internal sealed class AgentHost : IDisposable
         // A fresh store holds nothing older than now: the budgets' long windows are cut there (the same answers, fewer
         // steps). A resumed one (aida run after a restart) is read in full.
         var dataFrom = store.MaxTimeMs is null ? simulator.Clock.GetUtcNow() : (DateTimeOffset?)null;
-        // The simulated plant began with the run: a budget window reaching back further counts its bad slices against
-        // the whole window's allowance, as the summary does (SloEvaluator's beganAtData).
-        var host = Build(auditor, auditor, factory, store, directory, slos, new PlantAgentOptions { Mode = mode }, simulator.Clock, envelope, dataFrom, simulated: true);
+        var host = Build(auditor, auditor, factory, store, directory, slos, new PlantAgentOptions { Mode = mode }, simulator.Clock, envelope, dataFrom, settled: true);
         simulator.AttachAgent(host.Agent);
         return host;
     }
@@ -106,9 +104,9 @@ internal sealed class AgentHost : IDisposable
     /// started (<paramref name="freshStore"/>) those windows are cut there.</summary>
     public static AgentHost ForNetwork(IPlant plant, Factory factory, Tsdb store, string? directory, SloSet? slos, AutomationMode mode, TimeProvider clock, DateTimeOffset collectingSince, bool freshStore) =>
         Build(plant, null, factory, store, directory, slos, new PlantAgentOptions { Mode = mode, DetectFrom = collectingSince, ApproverDelay = null }, clock,
-            SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety")), freshStore ? collectingSince : null, simulated: false);
+            SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety")), freshStore ? collectingSince : null, settled: false);
 
-    private static AgentHost Build(IPlant plant, EnvelopeAuditor? auditor, Factory factory, Tsdb store, string? directory, SloSet? slos, PlantAgentOptions options, TimeProvider clock, SafetyEnvelopeSpec envelope, DateTimeOffset? dataFrom, bool simulated)
+    private static AgentHost Build(IPlant plant, EnvelopeAuditor? auditor, Factory factory, Tsdb store, string? directory, SloSet? slos, PlantAgentOptions options, TimeProvider clock, SafetyEnvelopeSpec envelope, DateTimeOffset? dataFrom, bool settled)
     {
         var scratch = directory is null ? Path.Combine(Path.GetTempPath(), $"aida-agent-{Guid.NewGuid():N}") : null;
         var dir = directory ?? scratch!;
@@ -117,7 +115,7 @@ internal sealed class AgentHost : IDisposable
         var incidents = new IncidentStore(Path.Combine(dir, Files[0]), clock);
         var audit = new AuditLog(Path.Combine(dir, Files[1]), clock);
         var query = new EmbeddedQueryEngine(store);
-        var evaluator = new SloEvaluator(query, dataFrom, settledAfter: simulated ? BudgetPeriod : null, beganAtData: simulated);
+        var evaluator = new SloEvaluator(query, dataFrom, settledAfter: settled ? BudgetPeriod : null);
         var efficiency = new BudgetedEnvelope(evaluator, slos, clock);
         var agent = new PlantAgent(plant, factory, query, incidents, envelope, runbooks, clock, options, audit, efficiency.Current);
         return new AgentHost(agent, incidents, audit, auditor, scratch, factory.Site.Name);

@@ -4,17 +4,13 @@ namespace Aida.Reliability.Budgets;
 /// over the window (SRE Workbook, "Implementing SLOs" and "Alerting on SLOs").</summary>
 /// <param name="Objective">The target, strictly between 0 and 1 (0.999).</param>
 /// <param name="ErrorRatio">Bad over all events in the window; NaN when there were none (no data spends no budget).</param>
-/// <param name="Coverage">The share of the window the events cover when the window's earlier part never happened (a
-/// plant, or a simulation, younger than the window): the bad events are then counted against the whole window's
-/// allowance, as a run's summary counts them. 1 (the default): the events stand for the whole window.</param>
-public readonly record struct ErrorBudget(double Objective, double ErrorRatio, double Coverage = 1)
+public readonly record struct ErrorBudget(double Objective, double ErrorRatio)
 {
     /// <summary>The fraction of events that may be bad: <c>1 - Objective</c>.</summary>
     public double Allowed => 1 - Objective;
 
-    /// <summary>The fraction of the budget spent: <c>ErrorRatio x Coverage / Allowed</c> (above 1 when overspent; 0 with
-    /// no data).</summary>
-    public double Consumed => double.IsNaN(ErrorRatio) ? 0 : Math.Clamp(ErrorRatio, 0, 1) * Coverage / Allowed;
+    /// <summary>The fraction of the budget spent: <c>ErrorRatio / Allowed</c> (above 1 when overspent; 0 with no data).</summary>
+    public double Consumed => double.IsNaN(ErrorRatio) ? 0 : Math.Clamp(ErrorRatio, 0, 1) / Allowed;
 
     /// <summary>The fraction left: <c>1 - Consumed</c>, never above 1 (100 %), negative when overspent.</summary>
     public double Remaining => 1 - Consumed;

@@ -16,7 +16,6 @@ public sealed class SloEvaluator
     private readonly IQueryEngine _engine;
     private readonly DateTimeOffset? _dataFrom;
     private readonly TimeSpan? _settledAfter;
-    private readonly bool _beganAtData;
     private readonly Dictionary<SloDefinition, SliceTally> _tallies = new(ReferenceEqualityComparer.Instance);
 
     /// <param name="engine">Where the SLIs are read.</param>
@@ -27,18 +26,11 @@ public sealed class SloEvaluator
     /// store written in time order: a simulation, the embedded twin). Time-slice SLOs then count each slice once and keep
     /// it (<see cref="SliceTally"/>), so an evaluation costs the slices new since the last one, not the window's length;
     /// the ratios are the same. Null: every window is queried whole, as a remote store or late samples need.</param>
-    /// <param name="beganAtData">Whether the plant itself began at <paramref name="dataFrom"/> (a simulation): a window
-    /// reaching back further holds no more than the plant's life, so its bad events are counted against the whole
-    /// window's allowance (<see cref="ErrorBudget.Coverage"/>), as the run's summary counts them. False (a real site whose
-    /// earlier weeks went unseen): the ratio over the data stands for the whole window, which projects the window's end
-    /// at the pace so far. Regression (faults week): a rack-inlet budget 18.5 % spent over the week read 25.5 % left,
-    /// and the efficiency policy held the cooling from day 4 on.</param>
-    public SloEvaluator(IQueryEngine engine, DateTimeOffset? dataFrom = null, TimeSpan? settledAfter = null, bool beganAtData = false)
+    public SloEvaluator(IQueryEngine engine, DateTimeOffset? dataFrom = null, TimeSpan? settledAfter = null)
     {
         _engine = engine;
         _dataFrom = dataFrom;
         _settledAfter = settledAfter;
-        _beganAtData = beganAtData && dataFrom is not null;
     }
 
     /// <summary>Evaluates <paramref name="slo"/> at <paramref name="at"/>.</summary>
@@ -47,8 +39,7 @@ public sealed class SloEvaluator
     {
         var window = slo.Window.ElapsedAt(at);
         var ratio = window > TimeSpan.Zero ? await ErrorRatioAsync(slo, window, at, cancellationToken) : double.NaN;
-        var coverage = _beganAtData && window > TimeSpan.Zero ? Math.Clamp((at - _dataFrom!.Value) / window, 0, 1) : 1;
-        var budget = new ErrorBudget(slo.Objective.Target, ratio, coverage);
+        var budget = new ErrorBudget(slo.Objective.Target, ratio);
 
         var burnRates = new SortedDictionary<TimeSpan, double>();
         foreach (var w in BurnWindows(slo))

@@ -36,17 +36,6 @@ public sealed class ErrorBudgetTests
     }
 
     [Fact]
-    public void AWindowAQuarterCovered_CountsItsErrorsAgainstTheWholeAllowance()
-    {
-        // 0.1 % bad over a week of a 28-day 99.9 % window: the whole budget at that pace, a quarter of it spent so far.
-        var budget = new ErrorBudget(0.999, 0.001, Coverage: 0.25);
-        Assert.Equal(0.25, budget.Consumed, 12);
-        Assert.Equal(0.75, budget.Remaining, 12);
-        Assert.Equal(0.999, budget.Attained, 12);
-        Assert.Equal(1, new ErrorBudget(0.999, 0.001).Consumed, 12);
-    }
-
-    [Fact]
     public void HalfTheAllowedErrors_ConsumeHalfTheBudget()
     {
         var budget = ErrorBudget.FromEvents(bad: 5, total: 10_000, objective: 0.999);

@@ -93,31 +93,6 @@ public sealed class SloEvaluatorTests
         Assert.Contains(full, s => s.Budget.ErrorRatio > 0);
     }
 
-    [Fact]
-    public async Task APlantThatBeganWithItsData_CountsTheBadSlicesAgainstTheWholeWindowsAllowance()
-    {
-        // Regression (faults week, agent mode): a rack-inlet budget 18.5 % spent over the week read 25.5 % left, because
-        // the week's ratio stood for all 28 days; the efficiency policy then held the cooling from day 4 on. A simulated
-        // plant began with the run: a day of data in a 28-day window covers 1/28 of it, and the bad slices are counted
-        // against the whole window's allowance, as the run's summary counts them. The ratio, attainment and burn rates do
-        // not change; without beganAtData (a real site's unseen weeks) the day stands for the window.
-        var start = End - TimeSpan.FromDays(1);
-        var plant = new SyntheticPlant(start, End, End - TimeSpan.FromHours(1), End, FaultBurnRate: 0);
-        using var store = plant.Store(new FakeTimeProvider(End));
-        var query = new EmbeddedQueryEngine(store);
-        var slo = SyntheticPlant.Slos.Find("rack-inlet-recommended")!;
-
-        var projected = await new SloEvaluator(query, start).EvaluateAsync(slo, End);
-        var began = await new SloEvaluator(query, start, beganAtData: true).EvaluateAsync(slo, End);
-
-        Assert.Equal(projected.Budget.ErrorRatio, began.Budget.ErrorRatio);
-        Assert.Equal(projected.Attained, began.Attained);
-        Assert.Equal(projected.BurnRates, began.BurnRates);
-        var coverage = TimeSpan.FromDays(1) / slo.Window.ElapsedAt(End);
-        Assert.Equal(projected.BudgetConsumed * coverage, began.BudgetConsumed, 12);
-        Assert.True(projected.BudgetRemaining < 0 && began.BudgetRemaining > 0.8, $"{projected.BudgetRemaining} / {began.BudgetRemaining}");
-    }
-
     [Theory]
     [InlineData(3, true, (15 * 60) + 7)]
     [InlineData(10, false, (2 * 3600) + 7)]
