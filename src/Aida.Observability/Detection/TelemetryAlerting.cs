@@ -55,27 +55,27 @@ public sealed class TelemetryAlerting
     {
         var hold = (long)_options.Hold.TotalMilliseconds;
         var slowdown = _factory.Gpu.ThrottleCelsius;
-        await RuleAsync(w, alerts, "aida_rack_inlet_celsius", AlertNames.RackInletHigh, "warning", hold, null,
+        await RuleAsync(w, alerts, "aida_rack_inlet_celsius", AlertNames.RackInletHigh, "warning", hold,
             (_, v) => v > _options.RackInletLimitCelsius, v => F($"rack inlet {v:0.0} °C above the ASHRAE recommended {_options.RackInletLimitCelsius:0} °C"), ct);
-        await RuleAsync(w, alerts, "aida_rack_gpu_max_temperature_celsius", AlertNames.GpuNearSlowdown, "critical", hold, null,
+        await RuleAsync(w, alerts, "aida_rack_gpu_max_temperature_celsius", AlertNames.GpuNearSlowdown, "critical", hold,
             (_, v) => v > slowdown - _options.GpuSlowdownMarginCelsius, v => F($"hottest GPU {v:0} °C, within {_options.GpuSlowdownMarginCelsius:0} K of the {slowdown:0} °C slowdown"), ct);
-        await RuleAsync(w, alerts, "aida_rack_gpus_throttled", AlertNames.GpuThrottling, "critical", hold, null,
+        await RuleAsync(w, alerts, "aida_rack_gpus_throttled", AlertNames.GpuThrottling, "critical", hold,
             (_, v) => v > 0, v => F($"{v:0} GPUs throttling"), ct);
-        await RuleAsync(w, alerts, "aida_rack_powered", AlertNames.RackUnpowered, "critical", 0, null,
+        await RuleAsync(w, alerts, "aida_rack_powered", AlertNames.RackUnpowered, "critical", 0,
             (_, v) => v < 0.5, _ => "rack has lost power", ct);
-        await RuleAsync(w, alerts, "aida_cdu_pump_faults", AlertNames.CduPumpFault, "critical", 0, null,
+        await RuleAsync(w, alerts, "aida_cdu_pump_faults", AlertNames.CduPumpFault, "critical", 0,
             (_, v) => v > 0, v => F($"{v:0} CDU pumps failed"), ct);
-        await RuleAsync(w, alerts, "aida_cdu_coolant_level_ratio", AlertNames.CoolantLevelLow, "critical", hold, null,
+        await RuleAsync(w, alerts, "aida_cdu_coolant_level_ratio", AlertNames.CoolantLevelLow, "critical", hold,
             (_, v) => v < _options.CoolantLevelLow, v => F($"coolant level {v:P0}"), ct);
-        await RuleAsync(w, alerts, "aida_rack_leak_detected", AlertNames.LeakDetected, "critical", 0, null,
+        await RuleAsync(w, alerts, "aida_rack_leak_detected", AlertNames.LeakDetected, "critical", 0,
             (_, v) => v > 0.5, _ => "leak sensor tripped", ct);
-        await RuleAsync(w, alerts, "aida_asset_fault", AlertNames.AssetFault, "critical", 0, null,
+        await RuleAsync(w, alerts, "aida_asset_fault", AlertNames.AssetFault, "critical", 0,
             (_, v) => v > 0.5, _ => "equipment reports a fault", ct);
-        await RuleAsync(w, alerts, "aida_utility_available", AlertNames.UtilityLost, "critical", 0, null,
+        await RuleAsync(w, alerts, "aida_utility_available", AlertNames.UtilityLost, "critical", 0,
             (_, v) => v < 0.5, _ => "utility feed lost", ct);
-        await RuleAsync(w, alerts, "aida_ups_on_battery", AlertNames.UpsOnBattery, "critical", 0, null,
+        await RuleAsync(w, alerts, "aida_ups_on_battery", AlertNames.UpsOnBattery, "critical", 0,
             (_, v) => v > 0.5, _ => "UPS on battery", ct);
-        await RuleAsync(w, alerts, "aida_ups_battery_ratio", AlertNames.UpsBatteryLow, "critical", 0, null,
+        await RuleAsync(w, alerts, "aida_ups_battery_ratio", AlertNames.UpsBatteryLow, "critical", 0,
             (_, v) => v < _options.BatteryLowRatio, v => F($"UPS battery at {v:P0}"), ct);
 
         var setpoints = await RawAsync("aida_setpoint_celsius", w, ct);
@@ -87,9 +87,9 @@ public sealed class TelemetryAlerting
         // 1): the water raised to 21.5 °C under CDU setpoints of 20.5 °C called four healthy valves stuck.
         var valves = await RawAsync("aida_cdu_valve_ratio", w, ct);
         IReadOnlyList<Sample> ValveOf(string asset) => valves.FirstOrDefault(s => AssetOf(s.Labels) == asset)?.Samples ?? [];
-        await RuleAsync(w, alerts, "aida_cdu_supply_celsius", AlertNames.CduSupplyOffSetpoint, "warning", hold, null,
+        await RuleAsync(w, alerts, "aida_cdu_supply_celsius", AlertNames.CduSupplyOffSetpoint, "warning", hold,
             null, v => F($"CDU supply {v:0.0} °C, more than {_options.CduSupplyOffsetCelsius:0} K above its setpoint with its valve short of fully open"), ct,
-            againstReference: null, againstAsset: asset =>
+            conditionOf: asset =>
             {
                 var sp = SetpointOf(asset);
                 var valve = ValveOf(asset);
@@ -97,9 +97,13 @@ public sealed class TelemetryAlerting
                     : !(v > s + _options.CduSupplyOffsetCelsius) ? false
                     : !(ThresholdCrossings.ValueAt(valve, t) >= 1 - ValveResponse.ValveLimit);
             });
-        await RuleAsync(w, alerts, "aida_facility_water_supply_celsius", AlertNames.FacilityWaterHigh, "warning", hold, SetpointOf,
+        await RuleAsync(w, alerts, "aida_facility_water_supply_celsius", AlertNames.FacilityWaterHigh, "warning", hold,
             null, v => F($"facility water supply {v:0.0} °C, more than {_options.FacilityWaterOffsetCelsius:0} K above its setpoint"), ct,
-            (sp, t, v) => ThresholdCrossings.ValueAt(sp, t) is { } s ? v > s + _options.FacilityWaterOffsetCelsius : null);
+            conditionOf: asset =>
+            {
+                var sp = SetpointOf(asset);
+                return (t, v) => ThresholdCrossings.ValueAt(sp, t) is { } s ? v > s + _options.FacilityWaterOffsetCelsius : null;
+            });
 
         foreach (var supply in await RawAsync("aida_cdu_supply_celsius", w, ct))
         {
@@ -157,25 +161,13 @@ public sealed class TelemetryAlerting
 
     private async Task RuleAsync(
         Window w, List<Alert> alerts, string metric, string name, string severity, long holdMs,
-        Func<string, IReadOnlyList<Sample>>? reference, Func<long, double, bool>? condition, Func<double, string> summary, CancellationToken ct,
-        Func<IReadOnlyList<Sample>, long, double, bool?>? againstReference = null, Func<string, Func<long, double, bool?>>? againstAsset = null)
+        Func<long, double, bool>? condition, Func<double, string> summary, CancellationToken ct,
+        Func<string, Func<long, double, bool?>>? conditionOf = null)
     {
         foreach (var series in await RawAsync(metric, w, ct))
         {
-            Func<long, double, bool?> test;
-            if (againstAsset is not null)
-            {
-                test = againstAsset(AssetOf(series.Labels));
-            }
-            else if (againstReference is not null && reference is not null)
-            {
-                var sp = reference(AssetOf(series.Labels));
-                test = (t, v) => againstReference(sp, t, v);
-            }
-            else
-            {
-                test = (t, v) => condition!(t, v);
-            }
+            // A fixed limit, or one the asset's own series set (its setpoint, its valve): null where it is unknown.
+            Func<long, double, bool?> test = conditionOf is not null ? conditionOf(AssetOf(series.Labels)) : (t, v) => condition!(t, v);
 
             if (_options.WatchStart is { } watch)
             {
