@@ -754,6 +754,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         private int _chunk;
         private BlockSeries? _blockSeries;
         private bool _head;
+        private bool _headEntered;
 
         public ReadOnlyMemory<byte> Current { get; private set; }
 
@@ -798,6 +799,13 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                 }
             }
 
+            if (!_headEntered)
+            {
+                // The head's chunks are in time order: skip those ending before the range without visiting each.
+                _headEntered = true;
+                _chunk = FirstHeadChunkEndingAtOrAfter(series.Chunks, minTime);
+            }
+
             while (_chunk < series.Chunks.Count)
             {
                 var c = series.Chunks[_chunk++];
@@ -819,6 +827,27 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
 
             _chunk = series.Chunks.Count;
             return false;
+        }
+
+        /// <summary>The index of the first of <paramref name="chunks"/> (in time order) whose last sample is at or after
+        /// <paramref name="t"/>; the count when none is.</summary>
+        private static int FirstHeadChunkEndingAtOrAfter(List<XorChunk> chunks, long t)
+        {
+            int lo = 0, hi = chunks.Count;
+            while (lo < hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                if (chunks[mid].MaxTime < t)
+                {
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid;
+                }
+            }
+
+            return lo;
         }
     }
 
