@@ -437,6 +437,15 @@ public sealed class CoolingOptimiser
         }
     }
 
+    /// <summary><paramref name="target"/> to a thousandth, rounded toward <paramref name="from"/> (the value in force), so
+    /// a move never goes past the value planned: a setpoint planned up to the efficiency envelope's ceiling stays under it.</summary>
+    internal static double RoundTowards(double target, double from)
+    {
+        var scaled = target * 1000;
+        var rounded = target >= from ? Math.Floor(scaled + 1e-6) : Math.Ceiling(scaled - 1e-6);
+        return rounded / 1000;
+    }
+
     /// <summary>The settings in force, judged conservatively from the last accepted values: the warmest setpoint and the
     /// slowest pump of each group, and per hall the slowest fan of its running CRAHs (of all its CRAHs when none runs).</summary>
     private CoolingSettings Current(CoolingSnapshot s)
@@ -476,14 +485,18 @@ public sealed class CoolingOptimiser
             {
                 // A unit that lags its group (an earlier write refused) closes the gap by at most one envelope step.
                 var step = steps?.Invoke(actuator) ?? double.PositiveInfinity;
-                target = Math.Round(Math.Clamp(target, last - step, last + step), 3);
+                target = RoundTowards(Math.Clamp(target, last - step, last + step), last);
                 if (Math.Abs(target - last) < 1e-9)
                 {
                     return;
                 }
             }
+            else
+            {
+                target = Math.Round(target, 3);
+            }
 
-            moves.Add(new OptimiserMove(actuator, Math.Round(target, 3), reason));
+            moves.Add(new OptimiserMove(actuator, target, reason));
         }
 
         Move("facility-water/supply_setpoint", Math.Clamp(u.FacilityWater, _bounds.WaterLo, _bounds.WaterHi), why);

@@ -74,6 +74,23 @@ public sealed class CoolingOptimiserTests
         AssertOnlyTowardSafety(loop);
     }
 
+    /// <summary>Regression (faults week, audit log): the optimiser planned the water up to the envelope's ceiling, then
+    /// rounded the setpoint to the nearest millikelvin, 20.2346 °C to 20.235 °C, above the ceiling: the guard refused it
+    /// ("20.235 °C is above the efficiency envelope's 20.235 °C") at every budget evaluation. A move is now rounded toward
+    /// the value in force, never past the value planned.</summary>
+    [Fact]
+    public void Expand_ToACeilingBetweenMillikelvins_WritesUpToIt_AndIsNeverRefused()
+    {
+        var ceiling = 20.2346;
+        var loop = new OptimiserLoop(TimeSpan.FromHours(1), OptimiserLoop.Expand with { MaxFacilityWaterSupplyCelsius = ceiling });
+        loop.Run();
+
+        Assert.Equal(0, loop.Guarded.Refused);
+        var water = loop.Plans.SelectMany(p => p.Moves).Where(m => m.Actuator == "facility-water/supply_setpoint").Select(m => m.Value).ToList();
+        Assert.All(water, v => Assert.True(v <= ceiling, $"{v} above {ceiling}"));
+        Assert.Equal(20.234, water[^1], 9);
+    }
+
     /// <summary>A move toward efficiency the guard refused is not asked again under the same envelope; a plain refusal
     /// every step filled the audit log. Under a changed envelope it may be asked again.</summary>
     [Fact]
