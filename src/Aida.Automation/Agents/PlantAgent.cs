@@ -169,8 +169,9 @@ public sealed class PlantAgent : IPlantAgent
             && (r.Run.State is RunbookState.Running or RunbookState.WaitingForApproval
                 || (r.Run.State is RunbookState.RolledBack or RunbookState.NotStarted && now - r.Opened < _options.RetryAfterFailure)));
 
-    /// <summary>The optimiser observes every minute and moves setpoints every step, within the efficiency envelope, while
-    /// no runbook is running (a fault's response comes first).</summary>
+    /// <summary>The optimiser observes every minute and moves setpoints every step (every minute while it predicts a limit
+    /// crossed), within the efficiency envelope; while a runbook is running (a fault's response comes first) it writes
+    /// only its moves back toward safety.</summary>
     private void Optimise(DateTimeOffset now)
     {
         if (_optimiser is null)
@@ -187,7 +188,7 @@ public sealed class PlantAgent : IPlantAgent
             SetUpsMode(now);
         }
 
-        if (now < _nextPlan || Responses.Any(r => r.Run.State is RunbookState.Running or RunbookState.WaitingForApproval))
+        if (now < _nextPlan)
         {
             return;
         }
@@ -198,7 +199,27 @@ public sealed class PlantAgent : IPlantAgent
             return;
         }
 
+        // While a runbook responds to a fault, the optimiser still plans but writes only moves back toward safety: it
+        // brings the water and air down after a loss of airflow as the runbook starts the standby, and never trims
+        // what the runbook pushed up.
         var plan = _optimiser.Plan(now, Plant, envelope);
+        if (plan.LimitsReached)
+        {
+            _nextPlan = now + _options.Optimiser.StepAtLimits;
+        }
+
+        if (Responses.Any(r => r.Run.State is RunbookState.Running or RunbookState.WaitingForApproval))
+        {
+            plan = _optimiser.TowardSafetyOnly(plan);
+        }
+        if (plan.Moves.Count > 0)
+        {
+            // The plan's reason goes into the audit log before its writes, as a runbook's decision does.
+            _audit?.Append("agent:optimiser", AuditKind.Decision, "cooling-optimiser", string.Create(
+                System.Globalization.CultureInfo.InvariantCulture,
+                $"{plan.Moves.Count} moves: {plan.Reason}; predicted facility {plan.PredictedFacilityPowerWatts / 1e6:0.000} MW, hottest GPU {plan.PredictedMaxGpuCelsius:0.0} °C, hottest inlet {plan.PredictedMaxInletCelsius:0.0} °C"));
+        }
+
         foreach (var (_, result) in _optimiser.Apply(plan, Plant))
         {
             if (result.Ok)

@@ -111,26 +111,11 @@ public sealed class CoolingOptimiser
 
         double sp = o.SetpointStepCelsius, sv = o.SpeedStep;
         // Standby CRAHs: at the same airflow, n fans at speed f/n' draw n f³: more running units at lower speed save
-        // power (affinity laws), and a unit more is a move toward safety. Started when trimming is allowed.
+        // power (affinity laws), and a unit more is a move toward safety. Started when trimming is allowed (AddMoves),
+        // and counted only once they run: a unit in maintenance, or one whose start failed, never supplies air, and a
+        // plan that counted it trimmed the others below the racks' demand (the inlet then cycled the water 16-21 °C).
         var halls = u0.HallFans.Length;
         var hallCrahs = (int[])u0.HallCrahs.Clone();
-        if (trim)
-        {
-            Array.Clear(hallCrahs);
-            for (var i = 0; i < _factory.Cooling.Crahs.Count; i++)
-            {
-                if (!s.CrahFault[i] && _points.CrahHall[i] is var h and >= 0)
-                {
-                    hallCrahs[h]++;
-                }
-            }
-
-            for (var h = 0; h < halls; h++)
-            {
-                hallCrahs[h] = Math.Max(hallCrahs[h], u0.HallCrahs[h]);
-            }
-        }
-
         var economiser = u0.Economiser || staging;
 
         // Offsets per hall: each hall's own under-prediction, since its racks' position offsets are its own.
@@ -309,7 +294,7 @@ public sealed class CoolingOptimiser
         var chosen = best.U;
         var moves = new List<OptimiserMove>();
         var why = best.Violation > 0 ? "predicted limits reached: back toward safety" : "cheapest safe ramp over the horizon";
-        AddMoves(moves, chosen, s, why);
+        AddMoves(moves, chosen, s, why, startStandby: trim);
         StageChillers(moves, s, chosen, staging);
         // A move the guard refused is not asked again while the envelope is the same: it would be refused again.
         _envelopeKey = string.Create(CultureInfo.InvariantCulture, $"{envelope.Regime}|{envelope.Allowed}|{envelope.MaxFacilityWaterSupplyCelsius}|{envelope.MaxCduSupplyCelsius}");
@@ -321,9 +306,22 @@ public sealed class CoolingOptimiser
                 : (m.Actuator.EndsWith("/pump_speed", StringComparison.Ordinal) || m.Actuator.EndsWith("/fan_speed", StringComparison.Ordinal)) && !trim && m.Value < last));
         var towardSafety = !expand || moves.TrueForAll(IsTowardSafety);
         var reason = string.Create(CultureInfo.InvariantCulture,
-            $"{envelope.Regime}{(blind ? " (readings missing or stuck: no move toward efficiency)" : "")}: {why}; water {chosen.FacilityWater:0.0} °C, CDU {chosen.CduSupply:0.0} °C, CRAH {chosen.CrahSupply:0.0} °C, pumps {chosen.CduPump:0.00}, fans {string.Join('/', chosen.HallFans.Select(f => f.ToString("0.00", CultureInfo.InvariantCulture)))} x{chosen.Crahs}, facility pumps {chosen.FacilityPump:0.00}; GPU ≤ {gpuLimit:0.0} °C, inlet ≤ {inletLimit:0.0} °C");
+            $"{envelope.Regime}{(blind ? " (readings missing or stuck: no move toward efficiency)" : "")}: {why}; water {chosen.FacilityWater:0.0} °C, CDU {chosen.CduSupply:0.0} °C, CRAH {chosen.CrahSupply:0.0} °C, pumps {chosen.CduPump:0.00}, fans {string.Join('/', chosen.HallFans.Select(f => f.ToString("0.00", CultureInfo.InvariantCulture)))} x{chosen.Crahs}, facility pumps {chosen.FacilityPump:0.00}; GPU ≤ {gpuLimit:0.0} °C, inlet ≤ {inletLimit:0.0} °C; halls' peak load {string.Join('/', peak.HallRackPowerMw.Select(p => p.ToString("0.00", CultureInfo.InvariantCulture)))} MW on {string.Join('/', hallCrahs)} CRAHs");
         var pred = best.P;
-        return new OptimiserPlan(now, moves, pred.FacilityMw * 1e6, pred.OverheadMw * 1e6, pred.MaxGpu + gpuOffset, InletExcess(chosen) + inletLimit, pred.FacilityWaterSupply, towardSafety, reason);
+        return new OptimiserPlan(now, moves, pred.FacilityMw * 1e6, pred.OverheadMw * 1e6, pred.MaxGpu + gpuOffset, InletExcess(chosen) + inletLimit, pred.FacilityWaterSupply, towardSafety, reason)
+        {
+            LimitsReached = best.Violation > 0,
+        };
+    }
+
+    /// <summary><paramref name="plan"/> with only its moves back toward safety (colder setpoints, faster pumps and fans,
+    /// units started): what may be written while a runbook is responding to a fault, so that the optimiser helps the
+    /// response (the water and air brought down after a loss of airflow) and never undoes it.</summary>
+    public OptimiserPlan TowardSafetyOnly(OptimiserPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var moves = plan.Moves.Where(IsTowardSafety).ToList();
+        return moves.Count == plan.Moves.Count ? plan : plan with { Moves = moves, TowardSafety = true, Reason = $"{plan.Reason} (a runbook is responding: its moves toward safety only)" };
     }
 
     /// <summary>Writes the plan's moves through <paramref name="guarded"/> (the <see cref="GuardedPlant"/>); an accepted
@@ -474,7 +472,7 @@ public sealed class CoolingOptimiser
             running);
     }
 
-    private void AddMoves(List<OptimiserMove> moves, CoolingSettings u, CoolingSnapshot s, string why)
+    private void AddMoves(List<OptimiserMove> moves, CoolingSettings u, CoolingSnapshot s, string why, bool startStandby)
     {
         var c = _factory.Cooling;
         var steps = _spec is null ? null : new Func<string, double>(n => _spec.RuleFor(n)?.MaxStep ?? double.PositiveInfinity);
@@ -526,8 +524,10 @@ public sealed class CoolingOptimiser
                 continue;
             }
 
-            if (!IsRunning(s, i) && CountRunning(s, hall) < u.HallCrahs[hall])
+            if (startStandby && !IsRunning(s, i))
             {
+                // Asked once: a unit that does not start (maintenance, a failed start) is not asked again while its
+                // enable stays written.
                 Move(id + "/enable", 1, "standby CRAH on: the same airflow from more fans at lower speed (fan power ~ speed³)");
             }
 
@@ -591,18 +591,9 @@ public sealed class CoolingOptimiser
         return m.Actuator.EndsWith("/supply_setpoint", StringComparison.Ordinal) ? m.Value <= last : m.Value >= last;
     }
 
-    private bool IsRunning(CoolingSnapshot s, int crah) => s.CrahRunning[crah] || _accepted.GetValueOrDefault(_factory.Cooling.Crahs[crah].Id + "/enable") >= 0.5;
-
-    private int CountRunning(CoolingSnapshot s, int hall)
-    {
-        var n = 0;
-        for (var i = 0; i < s.CrahRunning.Length; i++)
-        {
-            n += _points!.CrahHall[i] == hall && IsRunning(s, i) ? 1 : 0;
-        }
-
-        return n;
-    }
+    /// <summary>Whether a CRAH supplies air: it reads running and not faulted. What was written to its enable does not
+    /// count: a unit in maintenance, or whose start failed, takes the write and supplies nothing.</summary>
+    private static bool IsRunning(CoolingSnapshot s, int crah) => s.CrahRunning[crah] && !s.CrahFault[crah];
 
     /// <summary>Whether a move of <paramref name="delta"/> from <paramref name="value"/> is a candidate: a raise needs
     /// <paramref name="mayRaise"/> and room under <paramref name="hi"/>; a value above <paramref name="hi"/> (a cap that

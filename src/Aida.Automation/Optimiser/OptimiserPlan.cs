@@ -18,6 +18,8 @@ public sealed record OptimiserMove(string Actuator, double Value, string Reason)
 /// <param name="TowardSafety">True when no move toward efficiency was allowed or taken (a freeze, missing readings, or
 /// predicted temperatures at their limits).</param>
 /// <param name="Reason">One line: the regime, the binding constraint, the chosen step.</param>
+/// <remarks><see cref="LimitsReached"/>: the model predicts a limit crossed whatever the plan does within one step (a hall
+/// short of airflow, a load step): the caller plans again sooner (<see cref="CoolingOptimiserOptions.StepAtLimits"/>).</remarks>
 public sealed record OptimiserPlan(
     DateTimeOffset At,
     IReadOnlyList<OptimiserMove> Moves,
@@ -27,7 +29,12 @@ public sealed record OptimiserPlan(
     double PredictedMaxInletCelsius,
     double PredictedFacilityWaterSupplyCelsius,
     bool TowardSafety,
-    string Reason);
+    string Reason)
+{
+    /// <summary>Whether even the chosen moves are predicted to leave a temperature over its limit: the plan is a move
+    /// back toward safety, and the next one should come at <see cref="CoolingOptimiserOptions.StepAtLimits"/>.</summary>
+    public bool LimitsReached { get; init; }
+}
 
 /// <summary>Options of the <see cref="CoolingOptimiser"/>; the defaults are what the tests measured.</summary>
 public sealed record CoolingOptimiserOptions
@@ -35,6 +42,12 @@ public sealed record CoolingOptimiserOptions
     /// <summary>The time between plans, one horizon step: 2 min, about the CDU loop's and the air side's time
     /// constants (TWIN.md: 1-2 min and 2-5 min), so each step's prediction is close to steady state.</summary>
     public TimeSpan Step { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>The time to the next plan while the last one was predicted to leave a limit crossed
+    /// (<see cref="OptimiserPlan.LimitsReached"/>): 1 min, the bundled envelope's rate for setpoints (1 K a minute), so
+    /// that after a loss of airflow or cooling the water and air come down as fast as the guard lets them, not at half
+    /// that pace. The model's step stays <see cref="Step"/>.</summary>
+    public TimeSpan StepAtLimits { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Horizon in steps: 5 (10 min), long enough that a ramp toward a limit is seen before it arrives.</summary>
     public int HorizonSteps { get; init; } = 5;

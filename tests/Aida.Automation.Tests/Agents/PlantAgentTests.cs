@@ -16,7 +16,7 @@ public sealed class PlantAgentTests
 {
     /// <summary>Runs <paramref name="scenario"/> with the agent in the loop, its telemetry in a store, the bundled
     /// runbooks and envelope, the efficiency envelope at full headroom.</summary>
-    private static PlantAgent RunAgent(Scenario scenario, TimeSpan duration, PlantAgentOptions options)
+    private static PlantAgent RunAgent(Scenario scenario, TimeSpan duration, PlantAgentOptions options, string? auditPath = null)
     {
         var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = duration });
         using var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
@@ -25,8 +25,9 @@ public sealed class PlantAgentTests
         Directory.CreateDirectory(dir);
         using var incidents = new IncidentStore(Path.Combine(dir, "incidents.db"), sim.Clock);
         var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Resolve("leak.yaml", "runbooks"))!, scenario.Factory);
+        using var audit = auditPath is null ? null : new Aida.Automation.Audit.AuditLog(auditPath, sim.Clock);
         var agent = new PlantAgent(sim.Plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled, runbooks, sim.Clock,
-            options, efficiency: () => Optimiser.OptimiserLoop.Expand);
+            options, audit, efficiency: () => Optimiser.OptimiserLoop.Expand);
         sim.AttachAgent(agent);
         sim.Run();
         return agent;
@@ -81,6 +82,40 @@ public sealed class PlantAgentTests
         Assert.InRange(response.Opened - (scenario.Start + TimeSpan.FromHours(2)), TimeSpan.Zero, TimeSpan.FromMinutes(2));
         var paused = agent.Executor.Records.Where(r => r.Action.Actuator.EndsWith("/workload_pause", StringComparison.Ordinal) && r.ExecutedAt is not null).Select(r => r.Action.Asset);
         Assert.Equal(scenario.Factory.Racks.Where(r => r.Cdu == "cdu-h1-a").Select(r => r.Id).Order(), paused.Order());
+    }
+
+    /// <summary>Regression (faults week, seed 1): two of hall 1's CRAHs failed; the runbook pushed the others' fans to
+    /// full, but the optimiser stood aside while it ran (3 min) and then lowered the water 1 K every 2 min, so the water
+    /// was 1 K colder only 6 min in: all 40 racks were over 27 °C for 15 min, 615 rack-minutes, three quarters of the
+    /// week's rack-inlet budget. Now it plans while the runbook runs, writes only its moves toward safety, and plans
+    /// every minute while it predicts a limit crossed.</summary>
+    [Fact]
+    public void CrahsLost_WhileTheRunbookRuns_TheOptimiserBringsTheWaterDown_AndTrimsNothing()
+    {
+        var scenario = ScenarioLoader.Load("faults/crah-fan-failure");
+        var failed = scenario.Start + scenario.Faults[0].Start;
+        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var auditPath = Path.Combine(dir, "audit.db");
+        var agent = RunAgent(scenario, scenario.Faults[0].Start + TimeSpan.FromMinutes(12), new PlantAgentOptions(), auditPath);
+
+        using var audit = new Aida.Automation.Audit.AuditLog(auditPath, TimeProvider.System);
+        var entries = audit.Read();
+        var response = Assert.Single(agent.Responses, r => r.FaultKind == "crah-fan-failure" && r.Asset == "crah-h1-1");
+        var writes = entries.Where(e => e.Kind == Aida.Automation.Audit.AuditKind.Action).ToList();
+        double Water(DateTimeOffset at) => writes.Where(e => e.Subject == "facility-water/supply_setpoint" && e.At <= at)
+            .Select(e => double.Parse(e.Detail, System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(double.NaN).Last();
+
+        var before = Water(failed);
+        Assert.True(double.IsFinite(before), "the optimiser set the water before the failure");
+        Assert.True(Water(failed + TimeSpan.FromMinutes(6)) <= before - 3, $"water {before} °C at the failure, {Water(failed + TimeSpan.FromMinutes(6))} °C 6 min later");
+
+        // What the runbook pushed to full stays there while it runs: the optimiser's plans in that time trimmed nothing.
+        var ran = entries.Where(e => e.Subject == "crah-fan-failure" && e.Kind == Aida.Automation.Audit.AuditKind.Result).Select(e => e.At).DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
+        Assert.True(ran > failed && ran < DateTimeOffset.MaxValue, "the runbook finished");
+        var fans = writes.Where(e => e.At >= response.Opened && e.At < ran && e.Subject.StartsWith("crah-h1-", StringComparison.Ordinal) && e.Subject.EndsWith("/fan_speed", StringComparison.Ordinal)).ToList();
+        Assert.All(fans, e => Assert.Equal(1.0, double.Parse(e.Detail, System.Globalization.CultureInfo.InvariantCulture), 9));
+        Assert.Contains(entries, e => e.Actor == "agent:optimiser" && e.At > failed && e.At < ran && e.Detail.Contains("a runbook is responding", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -22,13 +22,14 @@ internal sealed class OptimiserLoop
     /// <summary>The policy's freeze: the safe envelope (20 °C water, 28 °C CDU), nothing toward efficiency.</summary>
     public static EfficiencyEnvelope Freeze { get; } = new(EfficiencyRegime.Freeze, 20, 28, EfficiencyActions.None, 0, 0, true, "rack-inlet-envelope", "test: fast burn");
 
-    public OptimiserLoop(TimeSpan duration, EfficiencyEnvelope envelope, Func<Aida.Model.Plant.IPlant, Aida.Model.Plant.IPlant>? wrap = null)
+    public OptimiserLoop(TimeSpan duration, EfficiencyEnvelope envelope, Func<Aida.Model.Plant.IPlant, Aida.Model.Plant.IPlant>? wrap = null, Scenario? scenario = null)
     {
-        Simulator = new Simulator(Reference, new SimulationOptions { NoOperator = true, Duration = duration });
+        scenario ??= Reference;
+        Simulator = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = duration });
         Envelope = envelope;
-        Guarded = new GuardedPlant(Simulator.Plant, new SafetyEnvelope(Bundled, Reference.Factory), Simulator.Clock, "agent:optimiser", efficiency: () => Envelope);
+        Guarded = new GuardedPlant(Simulator.Plant, new SafetyEnvelope(Bundled, scenario.Factory), Simulator.Clock, "agent:optimiser", efficiency: () => Envelope);
         Plant = wrap is null ? Guarded : wrap(Guarded);
-        Optimiser = new CoolingOptimiser(Reference.Factory, Bundled);
+        Optimiser = new CoolingOptimiser(scenario.Factory, Bundled);
     }
 
     public Simulator Simulator { get; }
