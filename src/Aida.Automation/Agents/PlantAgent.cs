@@ -155,6 +155,9 @@ public sealed class PlantAgent : IPlantAgent
             var run = new RunbookRun(book, RunbookBindings.For(_factory, asset), Executor, _catalog, Plant, _clock, _audit);
             run.HeldByOthers = actuator => Responses.Any(r => !ReferenceEquals(r.Run, run) && r.Run.Holds(actuator));
             Responses.Add(new AgentResponse(id, opened, cause.FaultKind, asset, book.Name, run));
+
+            // A fault changes what the cooling can do: the optimiser plans again at the next tick, not at its next step.
+            _nextPlan = now;
         }
 
         AdvanceRuns();
