@@ -215,6 +215,7 @@ public sealed class PlantAgent : IPlantAgent
         {
             plan = _optimiser.TowardSafetyOnly(plan);
         }
+
         if (plan.Moves.Count > 0)
         {
             // The plan's reason goes into the audit log before its writes, as a runbook's decision does.
