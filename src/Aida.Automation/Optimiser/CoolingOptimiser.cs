@@ -115,7 +115,7 @@ public sealed class CoolingOptimiser
         // and counted only once they run: a unit in maintenance, or one whose start failed, never supplies air, and a
         // plan that counted it trimmed the others below the racks' demand (the inlet then cycled the water 16-21 °C).
         var halls = u0.HallFans.Length;
-        var hallCrahs = (int[])u0.HallCrahs.Clone();
+        var hallCrahs = u0.HallCrahs;
         var economiser = u0.Economiser || staging;
 
         // Offsets per hall: each hall's own under-prediction, since its racks' position offsets are its own.
