@@ -334,7 +334,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                 var walk = new ChunksInRange(_blocks, s, minTimeMs, maxTimeMs);
                 while (walk.MoveNext())
                 {
-                    chunks.Add(walk.CurrentIsOpen ? walk.Current.ToArray() : walk.Current, walk.CurrentKey);
+                    chunks.Add(walk.CurrentIsOpen ? walk.Current.ToArray() : walk.Current, walk.CurrentKey, walk.CurrentCount);
                 }
 
                 if (chunks.Count > first)
@@ -347,12 +347,13 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         // Outside the lock (chunks are immutable once selected, the open one copied): how many samples each series'
         // chunks hold, and the order of the series.
         var counted = new List<SelectedChunks>(selected.Count);
+        var counts = CollectionsMarshal.AsSpan(chunks.Counts);
         foreach (var sel in selected)
         {
             var capacity = 0;
-            for (var c = sel.FirstChunk; c < sel.EndChunk; c++)
+            foreach (var count in counts[sel.FirstChunk..sel.EndChunk])
             {
-                capacity += XorChunk.CountOf(chunks.Bytes[c].Span);
+                capacity += count;
             }
 
             if (capacity > 0)
@@ -368,19 +369,22 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     /// <summary>One selected series: its labels and its chunks' index range in the select's chunk list.</summary>
     private readonly record struct SelectedChunks(Labels Labels, int FirstChunk, int EndChunk, int Capacity);
 
-    /// <summary>A select's chunks, every series' in turn: their bytes and, with the decoded-chunk cache on, their cache
-    /// keys side by side.</summary>
+    /// <summary>A select's chunks, every series' in turn: their bytes, sample counts and, with the decoded-chunk cache
+    /// on, their cache keys side by side.</summary>
     private sealed class SelectedChunkList(bool withKeys)
     {
         public List<ReadOnlyMemory<byte>> Bytes { get; } = [];
+
+        public List<int> Counts { get; } = [];
 
         public List<ChunkKey> Keys { get; } = [];
 
         public int Count => Bytes.Count;
 
-        public void Add(ReadOnlyMemory<byte> bytes, ChunkKey key)
+        public void Add(ReadOnlyMemory<byte> bytes, ChunkKey key, int count)
         {
             Bytes.Add(bytes);
+            Counts.Add(count);
             if (withKeys)
             {
                 Keys.Add(key);
@@ -764,6 +768,9 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         /// <summary>Names <see cref="Current"/> in the decoded-chunk cache; not cacheable for the open chunk.</summary>
         public ChunkKey CurrentKey { get; private set; }
 
+        /// <summary>The sample count of <see cref="Current"/>.</summary>
+        public int CurrentCount { get; private set; }
+
         public bool MoveNext()
         {
             while (!_head)
@@ -779,6 +786,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                     if (c.MinTime <= maxTime)
                     {
                         Current = blocks[_block].ChunkMemory(c);
+                        CurrentCount = XorChunk.CountOf(Current.Span);
                         CurrentKey = new ChunkKey(blocks[_block].CacheOwner, c.Offset);
                         return true;
                     }
@@ -803,37 +811,47 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
             {
                 // The head's chunks are in time order: skip those ending before the range without visiting each.
                 _headEntered = true;
-                _chunk = FirstHeadChunkEndingAtOrAfter(series.Chunks, minTime);
+                _chunk = FirstSealedEndingAtOrAfter(series.Sealed, minTime);
             }
 
-            while (_chunk < series.Chunks.Count)
+            var sealedChunks = series.Sealed;
+            if (_chunk < sealedChunks.Length)
             {
-                var c = series.Chunks[_chunk++];
-                if (c.MaxTime < minTime)
+                ref readonly var c = ref sealedChunks[_chunk++];
+                if (c.MinTime <= maxTime)
                 {
-                    continue;
+                    Current = c.Bytes;
+                    CurrentCount = c.Count;
+                    CurrentIsOpen = false;
+                    CurrentKey = new ChunkKey(c.CacheOwner, 0);
+                    return true;
                 }
 
-                if (c.MinTime > maxTime)
-                {
-                    break;
-                }
-
-                Current = c.Memory;
-                CurrentIsOpen = !c.IsSealed;
-                CurrentKey = new ChunkKey(c.CacheOwner, 0);
-                return true;
+                _chunk = sealedChunks.Length;
             }
 
-            _chunk = series.Chunks.Count;
+            // Last, the open chunk (read from the chunk itself: appends change it).
+            if (_chunk == sealedChunks.Length)
+            {
+                _chunk++;
+                if (series.Open is { } open && open.Count > 0 && open.MaxTime >= minTime && open.MinTime <= maxTime)
+                {
+                    Current = open.Memory;
+                    CurrentCount = open.Count;
+                    CurrentIsOpen = !open.IsSealed;
+                    CurrentKey = new ChunkKey(open.CacheOwner, 0);
+                    return true;
+                }
+            }
+
             return false;
         }
 
         /// <summary>The index of the first of <paramref name="chunks"/> (in time order) whose last sample is at or after
         /// <paramref name="t"/>; the count when none is.</summary>
-        private static int FirstHeadChunkEndingAtOrAfter(List<XorChunk> chunks, long t)
+        private static int FirstSealedEndingAtOrAfter(ReadOnlySpan<SealedHeadChunk> chunks, long t)
         {
-            int lo = 0, hi = chunks.Count;
+            int lo = 0, hi = chunks.Length;
             while (lo < hi)
             {
                 var mid = (lo + hi) >>> 1;

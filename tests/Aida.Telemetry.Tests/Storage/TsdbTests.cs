@@ -170,6 +170,49 @@ public class TsdbTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Compaction_TakingASeriesOpenChunk_LeavesEveryLaterSampleReadable()
+    {
+        using var db = new Tsdb(new TsdbOptions { Clock = _clock, BlockDuration = TimeSpan.FromHours(1), MaxBlockDuration = TimeSpan.FromHours(1) });
+        var busy = db.GetOrCreateSeries(Labels.Metric("busy"));
+        var quiet = db.GetOrCreateSeries(Labels.Metric("quiet"));
+        var hour = 3_600_000L;
+        var baseT = BlockStart(T0, hour) - (3 * hour);
+        var expectedBusy = new List<Sample>();
+        var expectedQuiet = new List<Sample>();
+        void Append(int series, List<Sample> expected, long t)
+        {
+            Assert.Equal(AppendStatus.Ok, db.Append(series, t, t / 1000.0));
+            expected.Add(new Sample(t, t / 1000.0));
+        }
+
+        // busy runs across the boundary; quiet stops after 30 min: one sealed chunk of 120 samples and an open one of 60,
+        // both before the boundary, so the compaction takes quiet's open chunk too.
+        for (var t = baseT; t < baseT + (3 * hour) + 600_000; t += 10_000)
+        {
+            Append(busy, expectedBusy, t);
+            if (t < baseT + (hour / 2))
+            {
+                Append(quiet, expectedQuiet, t);
+            }
+        }
+
+        Assert.Equal(3, db.Compact());
+        _clock.Advance(TimeSpan.FromHours(1));
+        for (var t = baseT + (3 * hour) + 600_000; t < baseT + (3 * hour) + 2_400_000; t += 10_000)
+        {
+            Append(busy, expectedBusy, t);
+            Append(quiet, expectedQuiet, t);
+        }
+
+        Assert.Equal(expectedBusy, db.Select(baseT, long.MaxValue, [LabelMatcher.MetricName("busy")]).Single().Samples);
+        Assert.Equal(expectedQuiet, db.Select(baseT, long.MaxValue, [LabelMatcher.MetricName("quiet")]).Single().Samples);
+
+        // Only the head's part: the walk starts at the first chunk ending in range.
+        var from = baseT + (3 * hour) + 1_800_000;
+        Assert.Equal(expectedQuiet.Where(s => s.TimestampMs >= from), db.Select(from, long.MaxValue, [LabelMatcher.MetricName("quiet")]).Single().Samples);
+    }
+
+    [Fact]
     public void BulkAppend_Throughput()
     {
         const int seriesCount = 1000, rounds = 2000;
