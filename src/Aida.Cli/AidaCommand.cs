@@ -37,6 +37,12 @@ public static class AidaCommand
             await stderr.WriteLineAsync($"aida: {e.Message}");
             return BadInput;
         }
+        catch (Aida.Telemetry.Storage.StoreLockedException e)
+        {
+            // Another aida process writes that store (a simulation still running, a server): not a bug, and nothing to retry blindly.
+            await stderr.WriteLineAsync($"aida: {e.Message}");
+            return Failure;
+        }
         catch (OperationCanceledException)
         {
             await stderr.WriteLineAsync("aida: cancelled");

@@ -7,6 +7,7 @@ using Aida.Model.Scenarios;
 using Aida.Observability.Derived;
 using Aida.Reliability.OpenSlo;
 using Aida.Telemetry.Query;
+using Aida.Telemetry.Storage;
 using Aida.Twin.Simulation;
 
 namespace Aida.Cli;
@@ -109,7 +110,9 @@ internal static class CompareCommand
         var dir = Path.Combine(options.Directory, "runs", climate.Name, $"{mode}-seed{seed.ToString(CultureInfo.InvariantCulture)}");
         if (Directory.Exists(dir))
         {
-            // An earlier comparison's incidents and audit log would carry into the agent's run.
+            // An earlier comparison's incidents and audit log would carry into the agent's run; refused while another
+            // comparison still writes this run's store.
+            Tsdb.DeleteStore(Path.Combine(dir, "tsdb"));
             Directory.Delete(dir, recursive: true);
         }
 

@@ -67,7 +67,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
             return null;
         }
 
-        using var store = new Tsdb(new TsdbOptions { DataDirectory = dir });
+        using var store = new Tsdb(new TsdbOptions { DataDirectory = dir, ReadOnly = true });
         return store.MaxTimeMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
     }
 

@@ -28,7 +28,7 @@ internal static class QueryCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var json = new Option<bool>("--json") { Description = "Print the Prometheus HTTP API response body instead of a table" };
-        var command = new Command("query", "Run a PromQL query against the telemetry a run stored (aida simulate --out DIR)")
+        var command = new Command("query", "Run a PromQL query against the telemetry a run stored (aida simulate --out DIR); opens the store read-only, so a run still in progress can be queried")
         {
             data, query, at, range, json,
         };
@@ -80,8 +80,9 @@ internal static class QueryCommand
         return command;
     }
 
-    /// <summary>Opens the store of a run's output directory (or a tsdb directory) for reading; retention is set far
-    /// out so a run stored long ago is still served whole.</summary>
+    /// <summary>Opens the store of a run's output directory (or a tsdb directory) read-only: it may be a run still in
+    /// progress, whose writer must not see its WAL or blocks touched (<see cref="TsdbOptions.ReadOnly"/>); retention is
+    /// set far out so a run stored long ago is still served whole.</summary>
     internal static Tsdb OpenStore(string directory)
     {
         var tsdbDir = ApiHost.StoreDirectory(directory);
@@ -90,7 +91,7 @@ internal static class QueryCommand
             throw new BadInputException($"--data: no telemetry store in '{directory}' (run aida simulate --out DIR first)");
         }
 
-        return new Tsdb(new TsdbOptions { DataDirectory = tsdbDir, Retention = TimeSpan.FromDays(3650) });
+        return new Tsdb(new TsdbOptions { DataDirectory = tsdbDir, Retention = TimeSpan.FromDays(3650), ReadOnly = true });
     }
 
     internal static DateTimeOffset Time(string text, string option, DateTimeOffset newest) =>

@@ -25,11 +25,9 @@ internal static class TelemetryRun
     public static (SimulationSummary Summary, TelemetryFigures Figures) Run(
         Simulator simulator, string directory, Action<double>? progress, Func<Tsdb, SimulationSummary, SimulationSummary>? afterRun, Action<Tsdb>? beforeRun = null)
     {
-        if (Directory.Exists(directory))
-        {
-            // A run's store holds that run only: samples of an earlier run would be out of order or conflicting.
-            Directory.Delete(directory, recursive: true);
-        }
+        // A run's store holds that run only: samples of an earlier run would be out of order or conflicting. Refused while
+        // another run still writes there.
+        Tsdb.DeleteStore(directory);
 
         var options = new TsdbOptions
         {

@@ -132,3 +132,47 @@ public class CommandTests
         Assert.StartsWith("aida: query: 1:", bad.Err, StringComparison.Ordinal);
     }
 }
+
+public class QueryWhileWritingTests
+{
+    [Fact]
+    public void Query_OnAStoreAnotherWriterHoldsOpen_AnswersAndChangesNothing()
+    {
+        // Regression: `aida query --data DIR` during a week-long `aida simulate --out DIR` opened the store writable,
+        // truncated and checkpointed its WAL and deleted the segment the simulation was writing; the simulation died
+        // at its next segment ("Cannot access a closed file"). Here the writer is a store held open in this process.
+        var dir = TempDir();
+        var tsdb = Path.Combine(dir, "tsdb");
+        var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 1, 6, 0, 0, TimeSpan.Zero));
+        using var writer = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { DataDirectory = tsdb, Clock = clock });
+        var id = writer.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_it_power_watts"));
+        var t0 = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+        for (var i = 0; i < 360; i++)
+        {
+            writer.Append(id, t0 + (i * 60_000L), 1000 + i);
+        }
+
+        writer.Compact();
+        writer.Flush();
+        string State() => string.Join('\n', Directory.GetFiles(tsdb, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(f) != "lock")
+            .Order(StringComparer.Ordinal).Select(f => $"{f} {new FileInfo(f).Length}"));
+        var before = State();
+
+        var at = Invoke("query", "--data", dir, "aida_it_power_watts", "--at", "2025-07-01T05:59:00Z");
+        Assert.Equal(0, at.Code);
+        Assert.Contains("1359", at.Out, StringComparison.Ordinal);
+        Assert.Equal(before, State());
+
+        // A second writer (a simulation pointed at the same directory) is refused at once, naming the store.
+        var second = Invoke("simulate", "--scenario", "reference", "--duration", "1m", "--out", dir);
+        Assert.Equal(1, second.Code);
+        Assert.Contains("is in use by another writer", second.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("internal error", second.Err, StringComparison.Ordinal);
+        Assert.Equal(before, State());
+
+        // The writer goes on as if nothing happened, and its data is whole afterwards.
+        writer.Append(id, t0 + (360 * 60_000L), 2000);
+        writer.Flush();
+        Assert.Equal(361, writer.Select(t0, long.MaxValue, [Aida.Telemetry.Series.LabelMatcher.MetricName("aida_it_power_watts")]).Single().Samples.Count);
+    }
+}

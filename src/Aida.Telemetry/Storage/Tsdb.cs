@@ -30,6 +30,8 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     private readonly List<Block> _blocks = [];
     private readonly WriteAheadLog? _wal;
     private readonly DecodedChunkCache? _cache;
+    private readonly FileStream? _lockFile;
+    private readonly bool _readOnly;
     private MemSeries[] _series = new MemSeries[64];
     private int _seriesCount;
     private long _minValidTime = long.MinValue;
@@ -72,28 +74,89 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         }
 
         _blocksDirectory = Path.Combine(options.DataDirectory, "blocks");
-        var corrupt = LoadBlocks(options.DataDirectory, out var problems);
-        ApplyRetentionCore();
-        var replay = new WalReplay(this);
-        _wal = WriteAheadLog.Open(Path.Combine(options.DataDirectory, "wal"), replay, out var walResult);
-        problems.AddRange(walResult.Problems);
-        if (replay.UnknownSeriesSamples > 0)
+        _readOnly = options.ReadOnly;
+        _lockFile = _readOnly ? null : LockDirectory(options.DataDirectory);
+        try
         {
-            problems.Add(string.Create(CultureInfo.InvariantCulture, $"WAL: {replay.UnknownSeriesSamples} samples for series with no series record dropped"));
+            var corrupt = LoadBlocks(options.DataDirectory, _readOnly, out var problems);
+            var replay = new WalReplay(this);
+            var walDirectory = Path.Combine(options.DataDirectory, "wal");
+            WalReplayResult walResult;
+            if (_readOnly)
+            {
+                walResult = WriteAheadLog.ReadOnlyReplay(walDirectory, replay);
+            }
+            else
+            {
+                ApplyRetentionCore();
+                _wal = WriteAheadLog.Open(walDirectory, replay, out walResult);
+            }
+
+            problems.AddRange(walResult.Problems);
+            if (replay.UnknownSeriesSamples > 0)
+            {
+                problems.Add(string.Create(CultureInfo.InvariantCulture, $"WAL: {replay.UnknownSeriesSamples} samples for series with no series record dropped"));
+            }
+
+            if (_wal is not null)
+            {
+                _wal.Checkpoint(WriteCheckpoint);
+                _lastFlush = _clock.GetTimestamp();
+            }
+
+            Recovery = new RecoveryReport
+            {
+                BlocksLoaded = _blocks.Count,
+                WalSegmentsRead = walResult.Segments,
+                WalRecordsReplayed = walResult.Records,
+                WalSamplesReplayed = replay.Samples,
+                WalBytesTruncated = walResult.BytesTruncated,
+                CorruptBlocks = corrupt,
+                Problems = problems,
+            };
+        }
+        catch
+        {
+            _wal?.Dispose();
+            _lockFile?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Deletes a store's data directory (to start a run afresh), refusing while an open store holds it: deleting
+    /// files under a writer does not stop it, it only loses what it writes.</summary>
+    /// <exception cref="StoreLockedException">An open store (in this or another process) holds the directory.</exception>
+    public static void DeleteStore(string dataDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(dataDirectory);
+        if (!Directory.Exists(dataDirectory))
+        {
+            return;
         }
 
-        _wal.Checkpoint(WriteCheckpoint);
-        _lastFlush = _clock.GetTimestamp();
-        Recovery = new RecoveryReport
+        using (LockDirectory(dataDirectory))
         {
-            BlocksLoaded = _blocks.Count,
-            WalSegmentsRead = walResult.Segments,
-            WalRecordsReplayed = walResult.Records,
-            WalSamplesReplayed = replay.Samples,
-            WalBytesTruncated = walResult.BytesTruncated,
-            CorruptBlocks = corrupt,
-            Problems = problems,
-        };
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    /// <summary>Takes <c>DIR/lock</c> for a writable store: held (an exclusive advisory lock) until dispose, released by
+    /// the operating system when the process dies, so a crash never leaves the directory locked.</summary>
+    /// <exception cref="StoreLockedException">Another open store (in this or another process) holds it.</exception>
+    private static FileStream LockDirectory(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, "lock");
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw new StoreLockedException(
+                $"the telemetry store in '{directory}' is in use by another writer (its lock file '{path}' is held); open it read-only to read it meanwhile (aida query does)",
+                e);
+        }
     }
 
     /// <summary>The newest sample's timestamp (Unix ms), or null for an empty store.</summary>
@@ -144,7 +207,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         ArgumentNullException.ThrowIfNull(labels);
         lock (_lock)
         {
-            ThrowIfDisposed();
+            ThrowIfDisposedOrReadOnly();
             if (_ids.TryGetValue(labels, out var id))
             {
                 return id;
@@ -168,7 +231,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         bool sync;
         lock (_lock)
         {
-            ThrowIfDisposed();
+            ThrowIfDisposedOrReadOnly();
             var s = SeriesById(series);
             status = AppendCore(s, timestampMs, value, maxTime);
             if (status == AppendStatus.Ok)
@@ -198,7 +261,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         bool sync;
         lock (_lock)
         {
-            ThrowIfDisposed();
+            ThrowIfDisposedOrReadOnly();
             var count = (uint)_seriesCount;
             foreach (var id in series)
             {
@@ -444,7 +507,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     {
         lock (_lock)
         {
-            ThrowIfDisposed();
+            ThrowIfDisposedOrReadOnly();
             FlushWal();
         }
     }
@@ -458,7 +521,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     {
         lock (_lock)
         {
-            ThrowIfDisposed();
+            ThrowIfDisposedOrReadOnly();
             var written = CompactCore();
             MergeBlocksCore();
             ApplyRetentionCore();
@@ -472,7 +535,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     {
         lock (_lock)
         {
-            ThrowIfDisposed();
+            ThrowIfDisposedOrReadOnly();
             return ApplyRetentionCore();
         }
     }
@@ -487,8 +550,15 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
             }
 
             _disposed = true;
-            _wal?.Dispose();
-            _cache?.Clear();
+            try
+            {
+                _wal?.Dispose();
+            }
+            finally
+            {
+                _lockFile?.Dispose();
+                _cache?.Clear();
+            }
         }
     }
 
@@ -1128,7 +1198,10 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         return deleted;
     }
 
-    private List<string> LoadBlocks(string dataDirectory, out List<string> problems)
+    /// <summary>Loads every block under <c>blocks/</c>. Writable: a compaction's leftover temporary directory is deleted,
+    /// a block a merge replaced is deleted, one that fails verification is moved to <c>corrupt/</c>. Read-only: nothing is
+    /// touched; such blocks are only left out (a failing one reported in the returned list and the problems).</summary>
+    private List<string> LoadBlocks(string dataDirectory, bool readOnly, out List<string> problems)
     {
         problems = [];
         var corrupt = new List<string>();
@@ -1144,12 +1217,29 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
             var name = Path.GetFileName(dir);
             if (name.StartsWith(".tmp-", StringComparison.Ordinal))
             {
-                // A compaction that crashed before its rename: the data is still in the WAL or in the source blocks.
-                Directory.Delete(dir, true);
+                // A compaction that crashed before its rename, or (read-only) one the writer is making now: the data is
+                // still in the WAL or in the source blocks.
+                if (!readOnly)
+                {
+                    Directory.Delete(dir, true);
+                }
+
                 continue;
             }
 
-            if (Block.Load(dir, out var problem) is { } block)
+            Block? block;
+            string? problem;
+            try
+            {
+                block = Block.Load(dir, out problem);
+            }
+            catch (Exception e) when (readOnly && e is IOException or UnauthorizedAccessException)
+            {
+                // The writer merged it away or deleted it by retention while this reader listed the directory.
+                continue;
+            }
+
+            if (block is not null)
             {
                 loaded.Add(block);
             }
@@ -1168,7 +1258,24 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         {
             if (TryParseRange(name, out var minTime, out var maxTime) && Replaced(name, minTime, maxTime, null))
             {
-                Directory.Delete(dir, true);
+                if (!readOnly)
+                {
+                    Directory.Delete(dir, true);
+                }
+
+                continue;
+            }
+
+            if (readOnly)
+            {
+                if (!Directory.Exists(dir))
+                {
+                    // Merged away or deleted by retention while this reader listed the directory.
+                    continue;
+                }
+
+                corrupt.Add(name);
+                problems.Add($"block {name}: {problem}; not served (left in place: the store is open read-only)");
                 continue;
             }
 
@@ -1188,7 +1295,10 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         foreach (var block in replaced)
         {
             loaded.Remove(block);
-            Directory.Delete(block.Directory!, true);
+            if (!readOnly)
+            {
+                Directory.Delete(block.Directory!, true);
+            }
         }
 
         foreach (var block in loaded)
@@ -1232,6 +1342,15 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    private void ThrowIfDisposedOrReadOnly()
+    {
+        ThrowIfDisposed();
+        if (_readOnly)
+        {
+            throw new InvalidOperationException($"the telemetry store in '{_options.DataDirectory}' is open read-only: it takes no appends, flushes or compaction");
+        }
+    }
 
     /// <summary>Feeds WAL records into the head, mapping the log's series ids (from an earlier process) to this one's.</summary>
     private sealed class WalReplay(Tsdb tsdb) : IWalReplayTarget

@@ -7,6 +7,14 @@ public sealed record TsdbOptions
     /// keeps everything in memory and loses it on dispose.</summary>
     public string? DataDirectory { get; init; }
 
+    /// <summary>Opens <see cref="DataDirectory"/> to read what is on disk now, while another process may be writing it
+    /// (<c>aida query</c> on a running simulation's store): nothing on disk is changed (no WAL truncation or checkpoint,
+    /// no retention, no block moved, deleted or merged) and no lock is taken; the head is rebuilt from the WAL up to its
+    /// last complete record. Appends, flushes and compaction throw <see cref="InvalidOperationException"/>. A writable
+    /// store (the default) holds <c>DIR/lock</c> for as long as it is open, so a second writer fails at once with a
+    /// <see cref="StoreLockedException"/> instead of truncating and deleting the first one's WAL under it.</summary>
+    public bool ReadOnly { get; init; }
+
     /// <summary>How long appended samples may sit in memory before the WAL is written and fsynced, checked at each
     /// append; default 1 s. This bounds what a crash can lose.</summary>
     public TimeSpan WalFlushInterval { get; init; } = TimeSpan.FromSeconds(1);
@@ -67,3 +75,6 @@ public sealed record RecoveryReport
 
     public bool IsClean => WalBytesTruncated == 0 && CorruptBlocks.Count == 0 && Problems.Count == 0;
 }
+
+/// <summary>A writable store was opened on a data directory another open store holds (its <c>lock</c> file).</summary>
+public sealed class StoreLockedException(string message, Exception inner) : IOException(message, inner);

@@ -106,6 +106,44 @@ internal sealed class WriteAheadLog : IDisposable
         return new WriteAheadLog(directory, segments.Count == 0 ? 0 : segments[^1].Index);
     }
 
+    /// <summary>Replays every segment under <paramref name="directory"/> into <paramref name="target"/> without changing
+    /// anything: a segment is read up to its first torn or corrupt record (the writer may be in the middle of it), and
+    /// the problem is reported, not truncated. A directory that does not exist holds nothing.</summary>
+    public static WalReplayResult ReadOnlyReplay(string directory, IWalReplayTarget target)
+    {
+        var problems = new List<string>();
+        long records = 0;
+        if (!Directory.Exists(directory))
+        {
+            return new WalReplayResult(0, 0, 0, problems);
+        }
+
+        var segments = Segments(directory);
+        var read = 0;
+        foreach (var (_, path) in segments)
+        {
+            byte[] bytes;
+            try
+            {
+                bytes = File.ReadAllBytes(path);
+            }
+            catch (FileNotFoundException)
+            {
+                // A checkpoint of the writer deleted it after the listing: its records are in the newer segments.
+                continue;
+            }
+
+            read++;
+            var good = ReplaySegment(bytes, target, ref records, out var problem);
+            if (problem is not null)
+            {
+                problems.Add(string.Create(CultureInfo.InvariantCulture, $"WAL segment {Path.GetFileName(path)}: {problem} at offset {good}; read up to there, the {bytes.Length - good} bytes after left as they are (read-only)"));
+            }
+        }
+
+        return new WalReplayResult(read, records, 0, problems);
+    }
+
     private static List<(int Index, string Path)> Segments(string directory)
     {
         var segments = new List<(int, string)>();
@@ -314,7 +352,15 @@ internal sealed class WriteAheadLog : IDisposable
                 Interlocked.Increment(ref _flushCount);
                 if (_segment.Length >= SegmentTargetSize)
                 {
-                    StartSegment();
+                    try
+                    {
+                        StartSegment();
+                    }
+                    catch (IOException)
+                    {
+                        // What was written is fsynced in the current segment, which stays open: the next fsync tries to
+                        // rotate again, and a disk that keeps refusing fails the next write, not this one.
+                    }
                 }
             }
         }
@@ -369,17 +415,21 @@ internal sealed class WriteAheadLog : IDisposable
     }
 
     /// <summary>Closes the current segment (if any) and opens the next; the caller holds <see cref="_io"/>.</summary>
+    /// <remarks>The next segment is created before the current one is closed: when that fails (the file exists, the disk
+    /// refuses), the log goes on writing the current segment, which stays usable, and the next fsync tries again.</remarks>
     private void StartSegment()
     {
+        var next = _segmentIndex + 1;
+        var path = Path.Combine(_directory, next.ToString("D8", CultureInfo.InvariantCulture));
+        var opened = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
         if (_segment is not null)
         {
             _closedSegmentsBytes += _segment.Length;
             _segment.Dispose();
         }
 
-        _segmentIndex++;
-        var path = Path.Combine(_directory, _segmentIndex.ToString("D8", CultureInfo.InvariantCulture));
-        _segment = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
+        _segment = opened;
+        _segmentIndex = next;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
