@@ -99,6 +99,15 @@ public sealed class CoolingOptimiser
         var inletLimit = o.InletLimitCelsius - (o.InletMarginCelsius * (1 + (2 * tightness)));
         var cduLimit = envelope.MaxCduSupplyCelsius;
         var waterCap = Math.Min(_bounds.WaterHi, envelope.MaxFacilityWaterSupplyCelsius);
+
+        // Without leave to raise, water held colder than the safe envelope (a fault's emergency setting: 16.5 °C after
+        // two CRAHs failed on the faults week) still comes back up to it once the predicted limits allow; a freeze had
+        // kept it there for two days, 3.5 K under the digital operator's water.
+        var mayRaiseWater = raise || (!blind && u0.FacilityWater < envelope.SafeFacilityWaterSupplyCelsius - 1e-9);
+        if (!raise)
+        {
+            waterCap = Math.Min(waterCap, double.IsNaN(envelope.SafeFacilityWaterSupplyCelsius) ? waterCap : envelope.SafeFacilityWaterSupplyCelsius);
+        }
         var cduCap = Math.Min(_bounds.CduHi, envelope.MaxCduSupplyCelsius);
 
         // Offset-free prediction: what the model under-predicts now (measured above predicted) is carried as a
@@ -216,7 +225,7 @@ public sealed class CoolingOptimiser
         var best = (Cost: double.PositiveInfinity, U: u0, P: now0, Violation: 0.0);
         foreach (var dw in waterMoves)
         {
-            if (!Allowed(u0.FacilityWater, dw, _bounds.WaterLo, waterCap, raise))
+            if (!Allowed(u0.FacilityWater, dw, _bounds.WaterLo, waterCap, mayRaiseWater))
             {
                 continue;
             }
@@ -301,10 +310,14 @@ public sealed class CoolingOptimiser
         moves.RemoveAll(m => _refused.TryGetValue(m.Actuator, out var r) && r.Key == _envelopeKey && Math.Abs(r.Value - m.Value) < 1e-9);
         // The group's setting is its warmest setpoint and slowest speed: a unit a runbook set colder or faster is not
         // brought back to the group toward efficiency unless the envelope allows that move.
+        // (The water's return up to the safe envelope is the exception: it ends an emergency setting, see above.)
+        bool MayRaise(OptimiserMove m) => raise || (mayRaiseWater && m.Actuator == "facility-water/supply_setpoint" && !envelope.WaterRaiseNeedsLeave(m.Value));
         moves.RemoveAll(m => _accepted.GetValueOrDefault(m.Actuator, double.NaN) is var last && double.IsFinite(last)
-            && (m.Actuator.EndsWith("/supply_setpoint", StringComparison.Ordinal) ? !raise && m.Value > last
+            && (m.Actuator.EndsWith("/supply_setpoint", StringComparison.Ordinal) ? !MayRaise(m) && m.Value > last
                 : (m.Actuator.EndsWith("/pump_speed", StringComparison.Ordinal) || m.Actuator.EndsWith("/fan_speed", StringComparison.Ordinal)) && !trim && m.Value < last));
-        var towardSafety = !expand || moves.TrueForAll(IsTowardSafety);
+        // A return of the water up to the safe envelope is not a move toward safety, whatever the regime.
+        var towardSafety = expand ? moves.TrueForAll(IsTowardSafety)
+            : !moves.Exists(m => m.Actuator == "facility-water/supply_setpoint" && !IsTowardSafety(m));
         var reason = string.Create(CultureInfo.InvariantCulture,
             $"{envelope.Regime}{(blind ? " (readings missing or stuck: no move toward efficiency)" : "")}: {why}; water {chosen.FacilityWater:0.0} °C, CDU {chosen.CduSupply:0.0} °C, CRAH {chosen.CrahSupply:0.0} °C, pumps {chosen.CduPump:0.00}, fans {string.Join('/', chosen.HallFans.Select(f => f.ToString("0.00", CultureInfo.InvariantCulture)))} x{chosen.Crahs}, facility pumps {chosen.FacilityPump:0.00}; GPU ≤ {gpuLimit:0.0} °C, inlet ≤ {inletLimit:0.0} °C; halls' peak load {string.Join('/', peak.HallRackPowerMw.Select(p => p.ToString("0.00", CultureInfo.InvariantCulture)))} MW on {string.Join('/', hallCrahs)} CRAHs");
         var pred = best.P;

@@ -16,7 +16,8 @@ public sealed record OptimiserMove(string Actuator, double Value, string Reason)
 /// <param name="PredictedMaxInletCelsius">Hottest rack inlet predicted.</param>
 /// <param name="PredictedFacilityWaterSupplyCelsius">Facility-water supply predicted.</param>
 /// <param name="TowardSafety">True when no move toward efficiency was allowed or taken (a freeze, missing readings, or
-/// predicted temperatures at their limits).</param>
+/// predicted temperatures at their limits); false when the water comes back up to the safe envelope
+/// (<see cref="Aida.Reliability.Policy.EfficiencyEnvelope.SafeFacilityWaterSupplyCelsius"/>).</param>
 /// <param name="Reason">One line: the regime, the binding constraint, the chosen step.</param>
 /// <remarks><see cref="LimitsReached"/>: the model predicts a limit crossed whatever the plan does within one step (a hall
 /// short of airflow, a load step): the caller plans again sooner (<see cref="CoolingOptimiserOptions.StepAtLimits"/>).</remarks>

@@ -180,7 +180,9 @@ public sealed class SafetyEnvelope
                 return SafetyVerdict.Refuse($"{name}: {Text(value)} °C is above the efficiency envelope's {Text(cap)} °C ({e.Regime}: {e.Reason})");
             }
 
-            if (!e.Allowed.HasFlag(EfficiencyActions.SetpointRaise) && !double.IsNaN(current))
+            // Water colder than the safe envelope (a fault's emergency setting) may come back up to it in any regime.
+            var returning = actuator.Asset == "facility-water" && !e.WaterRaiseNeedsLeave(value);
+            if (!e.Allowed.HasFlag(EfficiencyActions.SetpointRaise) && !double.IsNaN(current) && !returning)
             {
                 return SafetyVerdict.Refuse($"{name}: raising setpoints is not allowed now ({e.Regime}: {e.Reason})");
             }

@@ -72,6 +72,16 @@ public sealed record EfficiencyEnvelope(
     /// domain, which <see cref="PowerVerdict"/> then reads from the top-level fields.</summary>
     public DomainVerdict? Power { get; init; }
 
+    /// <summary>The safe envelope's facility-water supply: the plant's known-safe baseline (the digital operator's summer
+    /// water). Water held colder than this (a fault's emergency setting) may come back up to it in any regime: that spends
+    /// no budget, it ends an emergency measure once the predicted limits allow. NaN (unknown): no such return.</summary>
+    public double SafeFacilityWaterSupplyCelsius { get; init; } = double.NaN;
+
+    /// <summary>Whether raising the facility water to <paramref name="celsius"/> needs the
+    /// <see cref="EfficiencyActions.SetpointRaise"/> leave: above the safe envelope's value it does; at or below it, it is
+    /// a return to the safe envelope.</summary>
+    public bool WaterRaiseNeedsLeave(double celsius) => !(celsius <= SafeFacilityWaterSupplyCelsius + 1e-9);
+
     /// <summary>The power domain's verdict, or the envelope's own when it has none apart.</summary>
     public DomainVerdict PowerVerdict => Power ?? new DomainVerdict(Regime, Headroom, LimitingSlo, Reason);
 }

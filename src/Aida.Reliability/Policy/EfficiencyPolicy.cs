@@ -56,7 +56,7 @@ public static class EfficiencyPolicy
         var fw = o.SafeFacilityWaterSupplyCelsius + (h * (o.CapFacilityWaterSupplyCelsius - o.SafeFacilityWaterSupplyCelsius));
         var cdu = o.SafeCduSupplyCelsius + (h * (o.CapCduSupplyCelsius - o.SafeCduSupplyCelsius));
         var page = cooling.Regime == EfficiencyRegime.Freeze || power.Regime == EfficiencyRegime.Freeze;
-        return new EfficiencyEnvelope(cooling.Regime, fw, cdu, allowed, h * o.MaxRiskBudget, h, page, cooling.LimitingSlo, cooling.Reason) { Power = power };
+        return new EfficiencyEnvelope(cooling.Regime, fw, cdu, allowed, h * o.MaxRiskBudget, h, page, cooling.LimitingSlo, cooling.Reason) { Power = power, SafeFacilityWaterSupplyCelsius = o.SafeFacilityWaterSupplyCelsius };
     }
 
     /// <summary>The verdict of one risk domain over the SLOs whose budget its moves can spend.</summary>

@@ -15,13 +15,13 @@ public sealed class CoolingOptimiserTests
 
     /// <summary>Checks every move of <paramref name="loop"/>'s plans is back toward safety, tracking each actuator's
     /// last written value from the plant's starting state (setpoints read back, speeds and enables at design).</summary>
-    private static void AssertOnlyTowardSafety(OptimiserLoop loop)
+    private static void AssertOnlyTowardSafety(OptimiserLoop loop, string? except = null)
     {
         var last = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var plan in loop.Plans)
         {
-            Assert.True(plan.TowardSafety, plan.Reason);
-            foreach (var m in plan.Moves)
+            Assert.True(except is not null || plan.TowardSafety, plan.Reason);
+            foreach (var m in plan.Moves.Where(m => m.Actuator != except))
             {
                 if (last.TryGetValue(m.Actuator, out var before))
                 {
@@ -49,6 +49,61 @@ public sealed class CoolingOptimiserTests
         // The reference factory's CDUs start at 30 °C, above the freeze's 28 °C: the optimiser brings them down.
         Assert.All(OptimiserLoop.Reference.Factory.Cooling.Cdus, c => Assert.True(loop.Simulator.Plant.ReadValue(c.Id + "/supply_setpoint") <= 28 + 1e-9));
         Assert.True(loop.Simulator.Plant.ReadValue("facility-water/supply_setpoint") <= 20 + 1e-9);
+    }
+
+    /// <summary>Regression (faults week, seed 3): two CRAHs failed, the optimiser took the water down to 16.5 °C, and the
+    /// freeze that followed (the rack-inlet budget's projection) kept it there for two days, 3.5 K colder than the safe
+    /// envelope the freeze stands for (the digital operator's 20 °C): chillers at a worse COP for nothing. A freeze now
+    /// lets the water come back up to the safe envelope once the model predicts it safe, and no further; every other
+    /// move stays toward safety.</summary>
+    [Fact]
+    public void Freeze_WaterHeldColderThanTheSafeEnvelope_ComesBackUpToIt_AndNoFurther()
+    {
+        var freeze = OptimiserLoop.Freeze with { SafeFacilityWaterSupplyCelsius = 20 };
+        var loop = new OptimiserLoop(TimeSpan.FromHours(1), freeze);
+        var water = loop.Guarded.Actuator("facility-water/supply_setpoint");
+        for (var sp = loop.Simulator.Plant.ReadValue("facility-water/supply_setpoint") - 1; sp > 16.5; sp -= 1)
+        {
+            Assert.True(loop.Guarded.Write(water, sp).Ok);
+            loop.Simulator.AdvanceSteps(60);
+        }
+
+        Assert.True(loop.Guarded.Write(water, 16.5).Ok);
+        loop.Simulator.AdvanceSteps(60);
+        loop.Run();
+
+        Assert.Equal(0, loop.Guarded.Refused);
+        Assert.Equal(20, loop.Simulator.Plant.ReadValue("facility-water/supply_setpoint"), 9);
+        var last = 16.5;
+        foreach (var plan in loop.Plans)
+        {
+            var raised = false;
+            foreach (var m in plan.Moves.Where(m => m.Actuator == "facility-water/supply_setpoint"))
+            {
+                Assert.InRange(m.Value, last, 20);
+                raised |= m.Value > last;
+                last = m.Value;
+            }
+
+            // A plan that brings the water back up says so; every other is toward safety.
+            Assert.Equal(!raised, plan.TowardSafety);
+        }
+
+        // Nothing else moved toward efficiency: no pump or fan slowed, no setpoint but the water's raised.
+        AssertOnlyTowardSafety(loop, except: "facility-water/supply_setpoint");
+
+        // Without the safe value (an envelope that does not say it), nothing comes back up.
+        var blindToSafe = new OptimiserLoop(TimeSpan.FromMinutes(30), OptimiserLoop.Freeze);
+        var water2 = blindToSafe.Guarded.Actuator("facility-water/supply_setpoint");
+        for (var sp = blindToSafe.Simulator.Plant.ReadValue("facility-water/supply_setpoint") - 1; sp > 17; sp -= 1)
+        {
+            Assert.True(blindToSafe.Guarded.Write(water2, sp).Ok);
+            blindToSafe.Simulator.AdvanceSteps(60);
+        }
+
+        var held = blindToSafe.Simulator.Plant.ReadValue("facility-water/supply_setpoint");
+        blindToSafe.Run();
+        Assert.True(blindToSafe.Simulator.Plant.ReadValue("facility-water/supply_setpoint") <= held + 1e-9);
     }
 
     /// <summary>Regression (faults week): a runbook lowered a CDU's setpoint; in the freeze that followed, the optimiser

@@ -102,6 +102,39 @@ public sealed class SafetyEnvelopeTests
     }
 
     [Fact]
+    public void EfficiencyEnvelope_LetsColdWaterComeBackUpToTheSafeValue_InAnyRegime_ButNoHigher()
+    {
+        var clock = new FakeTimeProvider(Reference.Start);
+        var envelope = new EfficiencyEnvelope(EfficiencyRegime.Freeze, 20, 28, EfficiencyActions.None, 0, 0, true, "rack-inlet-envelope", "slow burn") { SafeFacilityWaterSupplyCelsius = 20 };
+        var guarded = new GuardedPlant(new RecordingPlant(), new SafetyEnvelope(Bundled, Factory), clock, "agent:test", efficiency: () => envelope);
+        foreach (var sp in new[] { 19.0, 18, 17, 16.5 })
+        {
+            Assert.True(guarded.Write("facility-water/supply_setpoint", sp).Ok);
+            clock.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        foreach (var sp in new[] { 17.5, 18.5, 19.5, 20 })
+        {
+            var back = guarded.Write("facility-water/supply_setpoint", sp);
+            Assert.True(back.Ok, back.Message);
+            clock.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        // Above the safe value a raise needs leave, in a hold as in a freeze; and the CDUs' setpoints have no such return.
+        envelope = envelope with { Regime = EfficiencyRegime.Hold, MaxFacilityWaterSupplyCelsius = 24 };
+        Assert.Contains("raising setpoints is not allowed now (Hold", guarded.Write("facility-water/supply_setpoint", 20.5).Message, StringComparison.Ordinal);
+        Assert.True(guarded.Write("cdu-h1-a/supply_setpoint", 26).Ok);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Contains("raising setpoints is not allowed now", guarded.Write("cdu-h1-a/supply_setpoint", 27).Message, StringComparison.Ordinal);
+
+        // An envelope that does not name its safe value allows no return.
+        envelope = envelope with { SafeFacilityWaterSupplyCelsius = double.NaN };
+        Assert.True(guarded.Write("facility-water/supply_setpoint", 19).Ok);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Contains("raising setpoints is not allowed now", guarded.Write("facility-water/supply_setpoint", 19.5).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void APumpTrimmedStepByStep_CanBeBroughtBackToFullInOneWrite()
     {
         // Regression: the optimiser trims pumps 0.1 at a time; the CDU pump failure runbook must be able to bring one

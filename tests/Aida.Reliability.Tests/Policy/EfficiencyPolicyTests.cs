@@ -48,6 +48,18 @@ public class EfficiencyPolicyTests
             return after.MaxFacilityWaterSupplyCelsius <= before.MaxFacilityWaterSupplyCelsius && after.MaxCduSupplyCelsius <= before.MaxCduSupplyCelsius;
         });
 
+    /// <summary>Whatever the budgets, the envelope names the safe water, and its return needs no leave up to there and
+    /// leave above: the water held colder than safe may always come back up to it, never past the envelope's ceiling.</summary>
+    [Property(MaxTest = 1000)]
+    public Property EveryEnvelope_NamesTheSafeWater_ReturnsNeedNoLeaveUpToItOnly() =>
+        Prop.ForAll(States.ToArbitrary(), state =>
+        {
+            var e = EfficiencyPolicy.Evaluate(state);
+            var safe = Defaults.SafeFacilityWaterSupplyCelsius;
+            return e.SafeFacilityWaterSupplyCelsius == safe && !e.WaterRaiseNeedsLeave(safe) && !e.WaterRaiseNeedsLeave(safe - 3)
+                && e.WaterRaiseNeedsLeave(safe + 0.01) && safe <= e.MaxFacilityWaterSupplyCelsius;
+        });
+
     [Property(MaxTest = 1000)]
     public Property FastBurn_AlwaysFreezesAndPages() =>
         Prop.ForAll(States.ToArbitrary(), Gen.Choose(1440, 100_000).ToArbitrary(), (state, rate) =>
