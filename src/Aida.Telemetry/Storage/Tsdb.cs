@@ -857,6 +857,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                     {
                         Current = blocks[_block].ChunkMemory(c);
                         CurrentCount = XorChunk.CountOf(Current.Span);
+                        CurrentIsOpen = false;
                         CurrentKey = new ChunkKey(blocks[_block].CacheOwner, c.Offset);
                         return true;
                     }
@@ -900,7 +901,8 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                 _chunk = sealedChunks.Length;
             }
 
-            // Last, the open chunk (read from the chunk itself: appends change it).
+            // Last, the open chunk, read from the chunk itself and never cached: appends change it (even one a failed
+            // compaction sealed stays the series' open chunk).
             if (_chunk == sealedChunks.Length)
             {
                 _chunk++;
@@ -908,8 +910,8 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                 {
                     Current = open.Memory;
                     CurrentCount = open.Count;
-                    CurrentIsOpen = !open.IsSealed;
-                    CurrentKey = new ChunkKey(open.CacheOwner, 0);
+                    CurrentIsOpen = true;
+                    CurrentKey = default;
                     return true;
                 }
             }
