@@ -104,9 +104,9 @@ public sealed class CoolingOptimiser
         // two CRAHs failed on the faults week) still comes back up to it once the predicted limits allow; a freeze had
         // kept it there for two days, 3.5 K under the digital operator's water.
         var mayRaiseWater = raise || (!blind && u0.FacilityWater < envelope.SafeFacilityWaterSupplyCelsius - 1e-9);
-        if (!raise)
+        if (!raise && !double.IsNaN(envelope.SafeFacilityWaterSupplyCelsius))
         {
-            waterCap = Math.Min(waterCap, double.IsNaN(envelope.SafeFacilityWaterSupplyCelsius) ? waterCap : envelope.SafeFacilityWaterSupplyCelsius);
+            waterCap = Math.Min(waterCap, envelope.SafeFacilityWaterSupplyCelsius);
         }
         var cduCap = Math.Min(_bounds.CduHi, envelope.MaxCduSupplyCelsius);
 

@@ -84,41 +84,23 @@ internal sealed class WriteAheadLog : IDisposable
     public static WriteAheadLog Open(string directory, IWalReplayTarget target, out WalReplayResult result)
     {
         Directory.CreateDirectory(directory);
-        var segments = Segments(directory);
-        var problems = new List<string>();
-        long records = 0, truncated = 0;
-        foreach (var (index, path) in segments)
-        {
-            var bytes = File.ReadAllBytes(path);
-            var good = ReplaySegment(bytes, target, ref records, out var problem);
-            if (problem is not null)
-            {
-                var cut = bytes.Length - good;
-                truncated += cut;
-                problems.Add(string.Create(CultureInfo.InvariantCulture, $"WAL segment {Path.GetFileName(path)}: {problem} at offset {good}; truncated {cut} bytes"));
-                using var stream = new FileStream(path, FileMode.Open, FileAccess.Write);
-                stream.SetLength(good);
-                stream.Flush(true);
-            }
-        }
-
-        result = new WalReplayResult(segments.Count, records, truncated, problems);
-        return new WriteAheadLog(directory, segments.Count == 0 ? 0 : segments[^1].Index);
+        result = Replay(directory, target, truncate: true, out var last);
+        return new WriteAheadLog(directory, last);
     }
 
     /// <summary>Replays every segment under <paramref name="directory"/> into <paramref name="target"/> without changing
     /// anything: a segment is read up to its first torn or corrupt record (the writer may be in the middle of it), and
     /// the problem is reported, not truncated. A directory that does not exist holds nothing.</summary>
-    public static WalReplayResult ReadOnlyReplay(string directory, IWalReplayTarget target)
-    {
-        var problems = new List<string>();
-        long records = 0;
-        if (!Directory.Exists(directory))
-        {
-            return new WalReplayResult(0, 0, 0, problems);
-        }
+    public static WalReplayResult ReadOnlyReplay(string directory, IWalReplayTarget target) =>
+        Directory.Exists(directory) ? Replay(directory, target, truncate: false, out _) : new WalReplayResult(0, 0, 0, []);
 
+    /// <summary>Both replays: each segment up to its first bad record, then (<paramref name="truncate"/>) cut there;
+    /// <paramref name="lastIndex"/> is the newest segment's number (0 with none).</summary>
+    private static WalReplayResult Replay(string directory, IWalReplayTarget target, bool truncate, out int lastIndex)
+    {
         var segments = Segments(directory);
+        var problems = new List<string>();
+        long records = 0, truncated = 0;
         var read = 0;
         foreach (var (_, path) in segments)
         {
@@ -127,7 +109,7 @@ internal sealed class WriteAheadLog : IDisposable
             {
                 bytes = File.ReadAllBytes(path);
             }
-            catch (FileNotFoundException)
+            catch (FileNotFoundException) when (!truncate)
             {
                 // A checkpoint of the writer deleted it after the listing: its records are in the newer segments.
                 continue;
@@ -135,13 +117,27 @@ internal sealed class WriteAheadLog : IDisposable
 
             read++;
             var good = ReplaySegment(bytes, target, ref records, out var problem);
-            if (problem is not null)
+            if (problem is null)
             {
-                problems.Add(string.Create(CultureInfo.InvariantCulture, $"WAL segment {Path.GetFileName(path)}: {problem} at offset {good}; read up to there, the {bytes.Length - good} bytes after left as they are (read-only)"));
+                continue;
             }
+
+            var cut = bytes.Length - good;
+            if (!truncate)
+            {
+                problems.Add(string.Create(CultureInfo.InvariantCulture, $"WAL segment {Path.GetFileName(path)}: {problem} at offset {good}; read up to there, the {cut} bytes after left as they are (read-only)"));
+                continue;
+            }
+
+            truncated += cut;
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"WAL segment {Path.GetFileName(path)}: {problem} at offset {good}; truncated {cut} bytes"));
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Write);
+            stream.SetLength(good);
+            stream.Flush(true);
         }
 
-        return new WalReplayResult(read, records, 0, problems);
+        lastIndex = segments.Count == 0 ? 0 : segments[^1].Index;
+        return new WalReplayResult(read, records, truncated, problems);
     }
 
     private static List<(int Index, string Path)> Segments(string directory)

@@ -13,7 +13,15 @@ public class TsdbTests(ITestOutputHelper output)
 
     private readonly FakeTimeProvider _clock = new(Start);
 
+    private const long HourMs = 3_600_000;
+
+    /// <summary>The start of the 1 h block three blocks before the one holding <see cref="T0"/>.</summary>
+    private static readonly long ThreeBlocksBack = BlockStart(T0, HourMs) - (3 * HourMs);
+
     private Tsdb Memory() => new(new TsdbOptions { Clock = _clock });
+
+    /// <summary>In memory, cut into 1 h blocks and never merged: three complete blocks fit before <see cref="T0"/>.</summary>
+    private Tsdb HourlyBlocks() => new(new TsdbOptions { Clock = _clock, BlockDuration = TimeSpan.FromHours(1), MaxBlockDuration = TimeSpan.FromHours(1) });
 
     [Fact]
     public void Samples_RoundTripInMemory_OldestFirstWithinRange()
@@ -151,11 +159,11 @@ public class TsdbTests(ITestOutputHelper output)
     [Fact]
     public void Compaction_RaisesTheHeadLowerBound_InMemoryToo()
     {
-        using var db = new Tsdb(new TsdbOptions { Clock = _clock, BlockDuration = TimeSpan.FromHours(1), MaxBlockDuration = TimeSpan.FromHours(1) });
+        using var db = HourlyBlocks();
         var s = db.GetOrCreateSeries(Labels.Metric("up"));
         var other = db.GetOrCreateSeries(Labels.Metric("down"));
-        var hour = 3_600_000L;
-        var baseT = BlockStart(T0, hour) - (3 * hour);
+        var hour = HourMs;
+        var baseT = ThreeBlocksBack;
         for (var t = baseT; t < baseT + (3 * hour) + 600_000; t += 10_000)
         {
             db.Append(s, t, t / 1000.0);
@@ -172,11 +180,11 @@ public class TsdbTests(ITestOutputHelper output)
     [Fact]
     public void Compaction_TakingASeriesOpenChunk_LeavesEveryLaterSampleReadable()
     {
-        using var db = new Tsdb(new TsdbOptions { Clock = _clock, BlockDuration = TimeSpan.FromHours(1), MaxBlockDuration = TimeSpan.FromHours(1) });
+        using var db = HourlyBlocks();
         var busy = db.GetOrCreateSeries(Labels.Metric("busy"));
         var quiet = db.GetOrCreateSeries(Labels.Metric("quiet"));
-        var hour = 3_600_000L;
-        var baseT = BlockStart(T0, hour) - (3 * hour);
+        var hour = HourMs;
+        var baseT = ThreeBlocksBack;
         var expectedBusy = new List<Sample>();
         var expectedQuiet = new List<Sample>();
         void Append(int series, List<Sample> expected, long t)
