@@ -171,7 +171,8 @@ internal static class EvalCommand
         // Per-GPU DCGM series are not read by detection (it reads the rack aggregates): sample them every 5 min, not 30 s,
         // to keep the suite in CI time.
         var s = scenario with { GpuTelemetryInterval = TimeSpan.FromMinutes(5) };
-        var lastOnset = s.Faults.Count == 0 ? TimeSpan.Zero : s.Faults.Max(f => f.Start);
+        // A planned write may be what exposes a fault (a failed actuator), so it counts as an onset for the cut.
+        var lastOnset = s.Faults.Select(f => f.Start).Concat(faulty ? s.Writes.Select(w => w.At) : []).DefaultIfEmpty(TimeSpan.Zero).Max();
         var duration = faulty ? Min(s.Duration, lastOnset + settings.After) : settings.FaultFreeDuration;
         var sim = new Simulator(s, new SimulationOptions { Mode = settings.Mode, Duration = duration, Seed = seed });
         var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
@@ -207,6 +208,17 @@ internal static class EvalCommand
         var firstStart = targets.Min(f => f.StartSeconds);
         var onsetSeconds = summary.Faults.Where(f => f.StartSeconds >= firstStart && (f.EndSeconds is null || f.EndSeconds > firstStart)
             && targets.Any(t => t.EndSeconds is null || f.StartSeconds < t.EndSeconds)).Max(f => f.StartSeconds);
+        // A failed actuator is latent too: it shows at the first write it ignores (a planned change of the scenario).
+        foreach (var t in targets.Where(t => t.Kind == FaultCatalog.Of(FaultKind.ActuatorFailure).Name))
+        {
+            var exposed = s.Writes.Where(x => x.Actuator == t.Asset && x.At.TotalSeconds >= t.StartSeconds && (t.EndSeconds is null || x.At.TotalSeconds < t.EndSeconds))
+                .Select(x => x.At.TotalSeconds).DefaultIfEmpty(double.NaN).Min();
+            if (exposed > onsetSeconds)
+            {
+                onsetSeconds = exposed;
+            }
+        }
+
         var onset = s.Start + TimeSpan.FromSeconds(onsetSeconds);
         var faultEnd = targets.All(f => f.EndSeconds is not null) ? s.Start + TimeSpan.FromSeconds(targets.Max(f => f.EndSeconds!.Value)) : end;
         var before = incidents.Where(i => i.LastAlert < onset).ToList();

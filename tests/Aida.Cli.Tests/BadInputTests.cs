@@ -38,6 +38,18 @@ public class BadInputTests
         AssertBadInput(Invoke("simulate", "--scenario", path), $"{path}:5: faults[0].point: unknown point 'cdu-h1-a/colour'");
     }
 
+    [Theory]
+    [InlineData("{at: 30m, actuator: cdu-h1-a/colour, value: 28}", "writes[0].actuator: unknown actuator 'cdu-h1-a/colour'")]
+    [InlineData("{at: 30m, actuator: cdu-h1-a/supply_setpoint, value: 80}", "writes[0].value: 80 celsius is outside cdu-h1-a/supply_setpoint's range [15, 50]")]
+    [InlineData("{at: 2h, actuator: cdu-h1-a/supply_setpoint, value: 28}", "writes[0].at: 2h is not within the scenario's duration 1h")]
+    [InlineData("{at: 30m, actuator: cdu-h1-a/supply_setpoint, value: warm}", "writes[0].value: 'warm' is not a number")]
+    [InlineData("{at: 30m, actuator: cdu-h1-a/supply_setpoint}", "writes[0].value: is required")]
+    public void BadScheduledWrite_NamesTheEntryAndTheProblem(string write, string expected)
+    {
+        var path = Scratch($"name: x\nfactory: ref-10mw\nduration: 1h\nwrites:\n  - {write}\n");
+        AssertBadInput(Invoke("simulate", "--scenario", path), $"{path}:5: {expected}");
+    }
+
     [Fact]
     public void NegativeDuration_OnTheCommandLine() =>
         AssertBadInput(Invoke("simulate", "--scenario", "reference", "--duration", "-1h"), "--duration: duration '-1h' is negative");

@@ -51,15 +51,19 @@ public sealed class EvalCommandTests
     }
 
     [Fact]
-    public void ActuatorFailure_CountsInAll_ButNotInTheFaultTableRow()
+    public void ActuatorFailure_IsFoundAtTheFirstWriteItIgnores_AndNamedFirst_InAllButNotTheFaultTableRow()
     {
-        // Nobody writes cdu-h1-a's setpoint in this run, so the failed actuator leaves no trace in the telemetry.
+        // cdu-h1-a's setpoint actuator fails at 01:00 and ignores the planned write of 02:00: timed from the write.
         var (stdout, root) = Evaluate(["actuator-failure", "leak"], "10m", "40m");
 
         Assert.Contains("TWIN.md fault table", stdout, StringComparison.Ordinal);
-        Assert.Equal(0.5, root.GetProperty("detection_rate").GetDouble());
+        Assert.Equal(1.0, root.GetProperty("detection_rate").GetDouble());
+        Assert.Equal(1.0, root.GetProperty("ac1").GetDouble());
+        Assert.InRange(root.GetProperty("mttd_seconds").GetProperty("actuator-failure").GetDouble(), 0, 60);
+        var run = root.GetProperty("runs").EnumerateArray().Single(r => r.GetProperty("scenario").GetString() == "actuator-failure");
+        var top = run.GetProperty("top")[0];
+        Assert.Equal(("cdu-h1-a", "actuator-failure"), (top.GetProperty("asset").GetString(), top.GetProperty("kind").GetString()));
         Assert.Equal(1, root.GetProperty("fault_table").GetProperty("runs").GetInt32());
-        Assert.Equal(1.0, root.GetProperty("fault_table").GetProperty("detection_rate").GetDouble());
     }
 
     [Fact]

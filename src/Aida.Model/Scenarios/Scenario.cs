@@ -20,7 +20,16 @@ public sealed record Scenario(
     /// <summary>How often every GPU is sampled into telemetry: the DCGM exporter's collection interval (default 30 s,
     /// dcgm-exporter's <c>-c 30000</c>).</summary>
     public TimeSpan GpuTelemetryInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Planned changes a person makes at the plant's own controls during the run (a setpoint changed at 02:00),
+    /// outside any operator or agent the run plays: in every mode, at the same time, so a failed actuator is exposed
+    /// the same way in each.</summary>
+    public IReadOnlyList<ScheduledWrite> Writes { get; init; } = [];
 }
+
+/// <summary>A write of <paramref name="Value"/> to <paramref name="Actuator"/> (asset/setting) at <paramref name="At"/>
+/// into the run; <paramref name="Line"/> is its line in the scenario file.</summary>
+public sealed record ScheduledWrite(TimeSpan At, string Actuator, double Value, int Line);
 
 /// <summary>Weather from an EPW file, or a synthetic profile when <see cref="EpwPath"/> is null.</summary>
 public sealed record WeatherSpec(string? EpwPath, SyntheticWeatherSpec Synthetic);

@@ -70,6 +70,12 @@ public static class ScenarioLoader
         }
 
         var setpoints = ReadSetpoints(root.Optional("setpoints"), factory);
+        var writes = new List<ScheduledWrite>();
+        foreach (var w in root.List("writes"))
+        {
+            writes.Add(ReadWrite(w, duration));
+        }
+
         var telemetry = root.Optional("telemetry");
         var gpuInterval = telemetry?.Duration("gpu_interval", TimeSpan.FromSeconds(30), allowZero: false) ?? TimeSpan.FromSeconds(30);
         if (gpuInterval < step)
@@ -82,6 +88,7 @@ public static class ScenarioLoader
         return new Scenario(name, description, factory, weather, start, duration, step, seed, workload, faults, setpoints, root.File)
         {
             GpuTelemetryInterval = gpuInterval,
+            Writes = writes,
         };
     }
 
@@ -278,6 +285,21 @@ public static class ScenarioLoader
 
         f.RejectUnknown();
         return new FaultSpec(entry.Kind, asset, point, start, end, parameters, f.Line);
+    }
+
+    private static ScheduledWrite ReadWrite(ConfigNode w, TimeSpan duration)
+    {
+        var at = w.Duration("at", TimeSpan.Zero);
+        if (at >= duration)
+        {
+            throw w.Error("at", $"{PromDuration.Format(at)} is not within the scenario's duration {PromDuration.Format(duration)}");
+        }
+
+        // The actuator's name and range are checked against the plant's catalogue when the twin is built.
+        var actuator = w.String("actuator");
+        var value = w.Required("value").AsNumber();
+        w.RejectUnknown();
+        return new ScheduledWrite(at, actuator, value, w.Line);
     }
 
     private static SetpointSpec ReadSetpoints(ConfigNode? node, Factory factory)

@@ -34,6 +34,18 @@ public sealed record AlertingOptions
     /// <see cref="ValveResponse"/>).</summary>
     public double ValveDepartureCelsius { get; init; } = 0.5;
 
+    /// <summary>A setpoint command the active setpoint has not taken up: apart by more than this (default 0.15 K, above
+    /// the points' 0.1 K resolution) and moved toward it by less than <see cref="SetpointTakeUpCelsius"/> over
+    /// <see cref="SetpointTakeUpWindow"/>, held for <see cref="Hold"/>.</summary>
+    public double SetpointCommandGapCelsius { get; init; } = 0.15;
+
+    /// <summary>The least an active setpoint that follows its command moves toward it over
+    /// <see cref="SetpointTakeUpWindow"/> (default 0.1 K; the twin's setpoints ramp at 0.05 K/s, 1.5 K in 30 s).</summary>
+    public double SetpointTakeUpCelsius { get; init; } = 0.1;
+
+    /// <summary>See <see cref="SetpointCommandGapCelsius"/> (default 30 s: three readings at 10 s).</summary>
+    public TimeSpan SetpointTakeUpWindow { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Facility water supply above its setpoint by more than this (default 2 K).</summary>
     public double FacilityWaterOffsetCelsius { get; init; } = 2;
 

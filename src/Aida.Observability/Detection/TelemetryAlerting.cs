@@ -97,6 +97,19 @@ public sealed class TelemetryAlerting
                     : !(v > s + _options.CduSupplyOffsetCelsius) ? false
                     : !(ThresholdCrossings.ValueAt(valve, t) >= 1 - ValveResponse.ValveLimit);
             });
+        // A setpoint written (its command, as the writer reads it back) that the active setpoint does not take up: the
+        // actuator accepts writes and does nothing (TWIN.md's actuator failure). One that follows ramps toward its
+        // command at its rate limit; a command the active setpoint has reached, or is moving toward, is healthy.
+        var takeUp = (long)_options.SetpointTakeUpWindow.TotalMilliseconds;
+        await RuleAsync(w, alerts, "aida_setpoint_command_celsius", AlertNames.SetpointNotApplied, "warning", hold,
+            null, v => F($"setpoint written as {v:0.0} °C, and the active setpoint has not moved toward it for {(takeUp + hold) / 1000:0} s: the actuator does not follow its writes"), ct,
+            conditionOf: asset =>
+            {
+                var active = SetpointOf(asset);
+                return (t, command) => ThresholdCrossings.ValueAt(active, t) is not { } now || ThresholdCrossings.ValueAt(active, t - takeUp) is not { } before ? null
+                    : Math.Abs(command - now) <= _options.SetpointCommandGapCelsius ? false
+                    : Math.Abs(command - before) - Math.Abs(command - now) < _options.SetpointTakeUpCelsius;
+            });
         await RuleAsync(w, alerts, "aida_facility_water_supply_celsius", AlertNames.FacilityWaterHigh, "warning", hold,
             null, v => F($"facility water supply {v:0.0} °C, more than {_options.FacilityWaterOffsetCelsius:0} K above its setpoint"), ct,
             conditionOf: asset =>

@@ -10,6 +10,7 @@ internal sealed class ActuatorBank
     private readonly Dictionary<string, int> _byName = new(StringComparer.Ordinal);
     private double[] _target = [];
     private double[] _value = [];
+    private double[] _command = [];
     private bool[] _failed = [];
 
     public IReadOnlyList<ActuatorInfo> Info => _info;
@@ -22,9 +23,11 @@ internal sealed class ActuatorBank
         _byName.Add(name, index);
         ArrayCapacity.Grow(ref _target, index + 1);
         ArrayCapacity.Grow(ref _value, index + 1);
+        ArrayCapacity.Grow(ref _command, index + 1);
         ArrayCapacity.Grow(ref _failed, index + 1);
         _target[index] = initial;
         _value[index] = initial;
+        _command[index] = initial;
         return index;
     }
 
@@ -34,6 +37,10 @@ internal sealed class ActuatorBank
 
     public double Target(int i) => _target[i];
 
+    /// <summary>The last value written and accepted: what the control system that wrote it reads back as its command,
+    /// whether or not the actuator followed (a failed one keeps its old target).</summary>
+    public double Command(int i) => _command[i];
+
     public void SetFailed(int i, bool failed) => _failed[i] = failed;
 
     /// <summary>Sets value and target at once, bypassing the rate limit: for initial conditions only.</summary>
@@ -41,6 +48,7 @@ internal sealed class ActuatorBank
     {
         _target[i] = value;
         _value[i] = value;
+        _command[i] = value;
     }
 
     public WriteResult Write(int i, double value)
@@ -61,6 +69,7 @@ internal sealed class ActuatorBank
             return new WriteResult(WriteStatus.OutOfRange, $"{info.Name}: {value} {info.Unit} is outside [{info.Min}, {info.Max}]");
         }
 
+        _command[i] = value;
         if (!_failed[i])
         {
             _target[i] = value;

@@ -7,7 +7,7 @@ namespace Aida.Twin.Plant;
 internal sealed partial class PlantModel
 {
     /// <summary>Checks that every sensor and actuator fault names a real point or actuator, before the run starts.</summary>
-    public void ValidateFaults(Scenario scenario)
+    public void ValidateScenario(Scenario scenario)
     {
         for (var i = 0; i < scenario.Faults.Count; i++)
         {
@@ -21,6 +21,22 @@ internal sealed partial class PlantModel
             if (entry.AssetKinds[0] == "actuator" && _actuators.Find(f.Point!) < 0)
             {
                 throw new ConfigException(scenario.SourceFile, f.Line, $"faults[{i}].actuator", $"unknown actuator '{f.Point}' (actuators are named asset/setting, e.g. cdu-h1-1/supply_setpoint)");
+            }
+        }
+
+        for (var i = 0; i < scenario.Writes.Count; i++)
+        {
+            var w = scenario.Writes[i];
+            var a = _actuators.Find(w.Actuator);
+            if (a < 0)
+            {
+                throw new ConfigException(scenario.SourceFile, w.Line, $"writes[{i}].actuator", $"unknown actuator '{w.Actuator}' (actuators are named asset/setting, e.g. cdu-h1-1/supply_setpoint)");
+            }
+
+            var info = _actuators.Info[a];
+            if (w.Value < info.Min || w.Value > info.Max)
+            {
+                throw new ConfigException(scenario.SourceFile, w.Line, $"writes[{i}].value", $"{w.Value} {info.Unit} is outside {info.Name}'s range [{info.Min}, {info.Max}]");
             }
         }
     }

@@ -153,6 +153,17 @@ internal sealed partial class PlantModel
             s.Add(txs[i].Id, "load", "aida_transformer_load_watts", L(("asset", txs[i].Id)), "watts", Facility, 0, 100, () => _txLoad[k]);
         }
 
+        // The setpoints' commands as the control system that writes them reads them back (the BMS point's present value),
+        // beside the active setpoints above (what the controller works to): the two part when an actuator accepts a write
+        // and does nothing (TWIN.md). Registered last, so every point above keeps its index.
+        s.Add("facility-water", "supply_setpoint_command", "aida_setpoint_command_celsius", L(("asset", "facility-water")), "celsius", Facility, 0, 0.1, () => _actuators.Command(_aFwSetpoint));
+        for (var c = 0; c < cdus.Count; c++)
+        {
+            var k = c;
+            var id = cdus[c].Id;
+            s.Add(id, "supply_setpoint_command", "aida_setpoint_command_celsius", L(("asset", id), ("hall", cdus[c].Hall)), "celsius", Facility, 0, 0.1, () => _actuators.Command(_aCduSetpoint[k]));
+        }
+
         _sensors.Sample(0);
         _ = scenario;
     }

@@ -1,3 +1,4 @@
+using Aida.Model.Plant;
 using Aida.Model.Scenarios;
 using Aida.Twin.Operators;
 using Aida.Twin.Plant;
@@ -57,7 +58,7 @@ public sealed class Simulator
             ? EpwWeather.Load(epw, s.Start)
             : new SyntheticWeather(s.Weather.Synthetic, s.Start, s.Factory.Site.Longitude);
         _plant = new PlantModel(s, weather);
-        _plant.ValidateFaults(s);
+        _plant.ValidateScenario(s);
 
         _workload = new WorkloadModel(s.Workload, s.Factory.Racks.Count, s.Start, unchecked((s.Seed * 7919) + 17));
         if (!options.NoOperator && options.Mode != OperatingMode.Agent)
@@ -82,7 +83,12 @@ public sealed class Simulator
         }
 
         _events.Sort((a, b) => a.At.CompareTo(b.At));
+        // Planned writes in time order (the file's order among equal times), each after the faults of its step.
+        _writes = [.. s.Writes.Select(w => (w.At.TotalSeconds, _plant.Actuator(w.Actuator), w.Value)).OrderBy(w => w.TotalSeconds)];
     }
+
+    private readonly (double At, int Actuator, double Value)[] _writes;
+    private int _nextWrite;
 
     public VirtualClock Clock { get; }
 
@@ -180,6 +186,12 @@ public sealed class Simulator
             {
                 var e = _events[_nextEvent++];
                 _plant.ApplyFault(e.Fault, e.Active);
+            }
+
+            while (_nextWrite < _writes.Length && _writes[_nextWrite].At <= now)
+            {
+                var (_, actuator, value) = _writes[_nextWrite++];
+                _plant.Write(actuator, value);
             }
 
             _workload.Step(now, dt);

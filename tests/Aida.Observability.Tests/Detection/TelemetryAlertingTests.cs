@@ -1,5 +1,7 @@
 using Aida.Observability.Detection;
 using Aida.Telemetry.Query;
+using FsCheck;
+using FsCheck.Fluent;
 
 namespace Aida.Observability.Tests.Detection;
 
@@ -252,6 +254,54 @@ public sealed class TelemetryAlertingTests
             }
         }
     }
+
+    [Fact]
+    public async Task FailedSetpointActuator_IsAlertedOnItsCdu_WithinAMinuteOfTheWriteItIgnores_AndNotBefore()
+    {
+        // cdu-h1-a's setpoint actuator fails at 01:00; at 02:00 a planned write of 28 °C is accepted and never taken up.
+        var run = TwinTelemetry.Of("faults/actuator-failure", TimeSpan.FromHours(2.5));
+        var write = run.Start + TimeSpan.FromHours(2);
+
+        var alerts = await new TelemetryAlerting(run.Query, run.Factory).DetectAsync(run.Start + TimeSpan.FromMinutes(30), run.End);
+
+        var alert = Assert.Single(alerts);
+        Assert.Equal((AlertNames.SetpointNotApplied, "cdu-h1-a"), (alert.Name, alert.Asset));
+        Assert.InRange(alert.At - write, TimeSpan.Zero, TimeSpan.FromMinutes(1));
+    }
+
+    /// <summary>A setpoint commanded from <paramref name="from"/> to <paramref name="to"/> at 10 min, its active value
+    /// ramping toward it at <paramref name="rate"/> K/s (0: a failed actuator that stays), both read every 10 s to 0.1 K.</summary>
+    private static async Task<bool> SetpointAlerted(double from, double to, double rate)
+    {
+        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
+        var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
+        var command = store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_setpoint_command_celsius", ("asset", "cdu-h2-b")));
+        var active = store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_setpoint_celsius", ("asset", "cdu-h2-b")));
+        for (var s = 0; s <= 3600; s += 10)
+        {
+            var ms = start.AddSeconds(s).ToUnixTimeMilliseconds();
+            var since = s - 600;
+            var value = since < 0 ? from : from + (Math.Sign(to - from) * Math.Min(Math.Abs(to - from), rate * since));
+            store.Append(command, ms, Math.Round((since < 0 ? from : to) * 10) / 10);
+            store.Append(active, ms, Math.Round(value * 10) / 10);
+        }
+
+        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(5), start + TimeSpan.FromHours(1));
+        return alerts.Any(a => a.Name == AlertNames.SetpointNotApplied && a.Asset == "cdu-h2-b");
+    }
+
+    [FsCheck.Xunit.Property(MaxTest = 60)]
+    public Property ASetpointThatRampsToItsCommand_IsNeverAlerted_OneThatStaysAlwaysIs() =>
+        Prop.ForAll(
+            Gen.Choose(150, 450).ToArbitrary(), Gen.Choose(150, 450).ToArbitrary(), Gen.Choose(1, 100).ToArbitrary(),
+            (a, b, r) =>
+            {
+                var (from, to, rate) = (a / 10.0, b / 10.0, r / 100.0);
+                var apart = Math.Abs(to - from) > 0.15;
+                return !SetpointAlerted(from, to, rate).GetAwaiter().GetResult()
+                    && SetpointAlerted(from, to, 0).GetAwaiter().GetResult() == apart;
+            });
 
     [Fact]
     public async Task FaultFreeRun_RaisesNoAlert()

@@ -80,6 +80,19 @@ public sealed class RootCauseAnalyzerTests
     }
 
     [Fact]
+    public void SetpointNotTakenUp_IsAFailedActuator_EvenWhenItsRacksThenRunHot()
+    {
+        var racks = Factory.Racks.Where(r => r.Cdu == "cdu-h1-c").Select(r => r.Id).ToList();
+        var alone = Analyze(A(AlertNames.SetpointNotApplied, "cdu-h1-c", 0, "aida_setpoint_command_celsius"));
+        var hot = new List<Alert> { A(AlertNames.SetpointNotApplied, "cdu-h1-c", 0, "aida_setpoint_command_celsius") };
+        hot.AddRange(racks.Select((r, i) => A(AlertNames.GpuNearSlowdown, r, 300 + i)));
+        var withHeat = Analyze([.. hot]);
+
+        Assert.Equal(("cdu-h1-c", "actuator-failure"), (alone.Top!.Asset, alone.Top.FaultKind));
+        Assert.Equal(("cdu-h1-c", "actuator-failure"), (withHeat.Top!.Asset, withHeat.Top.FaultKind));
+    }
+
+    [Fact]
     public void ValveThatDoesNotFollow_IsAStuckValve_UnlessItsPumpsFailed()
     {
         var valve = Analyze(

@@ -149,6 +149,47 @@ public class ActuatorTests
         Assert.Equal(before, sim.Model.ActuatorBank.Value(a));
     }
 
+    [Fact]
+    public void FailedActuator_ReadsBackTheWrittenCommand_WhileTheActiveSetpointStays()
+    {
+        var sim = Tiny("faults:\n  - {kind: actuator-failure, actuator: cdu-1/supply_setpoint, start: 0s}");
+        sim.Advance(5);
+        var before = sim.Truth("cdu-1/supply_setpoint");
+        Assert.Equal(before, sim.Truth("cdu-1/supply_setpoint_command"));
+        Assert.True(sim.Plant.Write("cdu-1/supply_setpoint", 40).Ok);
+        sim.Advance(600);
+
+        Assert.Equal(40, sim.Plant.ReadValue("cdu-1/supply_setpoint_command"), 6);
+        Assert.Equal(before, sim.Plant.ReadValue("cdu-1/supply_setpoint"), 1);
+    }
+
+    [Fact]
+    public void HealthyActuator_ActiveSetpointReachesItsCommand_AndARefusedWriteLeavesTheCommand()
+    {
+        var sim = Tiny();
+        sim.Advance(5);
+        Assert.True(sim.Plant.Write("facility-water/supply_setpoint", 25).Ok);
+        Assert.False(sim.Plant.Write("facility-water/supply_setpoint", 80).Ok);
+        sim.Advance(600);
+
+        Assert.Equal(25, sim.Plant.ReadValue("facility-water/supply_setpoint_command"), 6);
+        Assert.Equal(25, sim.Plant.ReadValue("facility-water/supply_setpoint"), 6);
+    }
+
+    [Fact]
+    public void ScheduledWrite_ReachesThePlantAtItsTime()
+    {
+        var scenario = TestPlants.Tiny() with { Writes = [new Aida.Model.Scenarios.ScheduledWrite(TimeSpan.FromMinutes(10), "cdu-1/supply_setpoint", 33, 1)] };
+        var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true });
+        var a = sim.Plant.Actuator("cdu-1/supply_setpoint");
+        var initial = sim.Model.ActuatorBank.Command(a);
+        sim.Advance(599);
+        Assert.Equal(initial, sim.Model.ActuatorBank.Command(a));
+        sim.Advance(2);
+        Assert.Equal(33, sim.Model.ActuatorBank.Command(a));
+        Assert.Equal(33, sim.ActuatorTarget(a));
+    }
+
     [Property(MaxTest = 40)]
     public Property NoSequenceOfWrites_MovesAnActuatorOutsideItsRange() =>
         Prop.ForAll(
