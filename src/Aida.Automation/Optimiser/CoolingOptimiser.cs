@@ -96,7 +96,7 @@ public sealed class CoolingOptimiser
         var staging = expand && envelope.Allowed.HasFlag(EfficiencyActions.Staging);
         var tightness = 1 - Math.Clamp(envelope.Headroom, 0, 1);
         var gpuLimit = _factory.Gpu.ThrottleCelsius - o.GpuMarginCelsius - (o.GpuMarginAtNoHeadroomCelsius * tightness);
-        var inletLimit = o.InletLimitCelsius - (o.InletMarginCelsius * (1 + (2 * tightness)));
+        var inletLimit = o.InletLimitAt(envelope.Headroom);
         var cduLimit = envelope.MaxCduSupplyCelsius;
         var waterCap = Math.Min(_bounds.WaterHi, envelope.MaxFacilityWaterSupplyCelsius);
 

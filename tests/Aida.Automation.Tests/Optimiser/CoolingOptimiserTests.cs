@@ -11,6 +11,23 @@ namespace Aida.Automation.Tests.Optimiser;
 /// never throws on bad readings.</summary>
 public sealed class CoolingOptimiserTests
 {
+    [Theory]
+    [InlineData(1.0, 26.9)] // the whole budget left: only the sensors' resolution is kept back
+    [InlineData(0.5, 26.2)]
+    [InlineData(0.0, 25.5)] // no headroom: 1.5 K
+    [InlineData(-3.0, 25.5)]
+    [InlineData(double.NaN, 25.5)] // unknown headroom counts as none
+    public void InletLimit_SpendsTheMarginOnlyWhileTheBudgetIsThere(double headroom, double expected) =>
+        Assert.Equal(expected, new CoolingOptimiserOptions().InletLimitAt(headroom), 9);
+
+    [Property(MaxTest = 200)]
+    public Property InletLimit_NeverRisesAsTheHeadroomFalls_AndStaysUnderTheLimit(NormalFloat a, NormalFloat b)
+    {
+        var o = new CoolingOptimiserOptions();
+        var (low, high) = ((double)a <= (double)b ? ((double)a, (double)b) : ((double)b, (double)a));
+        return (o.InletLimitAt(low) <= o.InletLimitAt(high) && o.InletLimitAt(high) <= o.InletLimitCelsius - o.InletMarginCelsius + 1e-12).ToProperty();
+    }
+
     private static bool IsSetpoint(string actuator) => actuator.EndsWith("/supply_setpoint", StringComparison.Ordinal);
 
     /// <summary>Checks every move of <paramref name="loop"/>'s plans is back toward safety, tracking each actuator's
