@@ -48,13 +48,11 @@ public sealed class IncidentPipeline
         ArgumentNullException.ThrowIfNull(alert);
         var placed = _fold.Add(alert);
         Alerts++;
-        if (placed.Opened || !_stored.TryGetValue(placed.Number, out var id))
+        // An incident someone resolved while its group was still open to alerts (the condition came back within the
+        // quiet period) takes no more: the group goes on in a new stored incident, which later alerts of the group join.
+        if (placed.Opened || !_stored.TryGetValue(placed.Number, out var id) || !_store.TryFold(id, alert))
         {
             _stored[placed.Number] = _store.Open(alert);
-        }
-        else
-        {
-            _store.Fold(id, alert);
         }
 
         _grown.Add(placed.Number);

@@ -147,20 +147,31 @@ public sealed class IncidentStore : IDisposable
 
     /// <summary>Folds <paramref name="alert"/> into incident <paramref name="id"/>: counted, its asset added, on the
     /// timeline. A resolved incident takes no more alerts (open a new one).</summary>
+    /// <exception cref="InvalidOperationException">The incident is resolved.</exception>
     public void Fold(long id, Alert alert)
+    {
+        if (!TryFold(id, alert))
+        {
+            throw new InvalidOperationException($"incident {id} is resolved: it takes no more alerts (open a new incident for {alert.Name} on {alert.Asset})");
+        }
+    }
+
+    /// <summary>As <see cref="Fold"/>, but returns false, changing nothing, when the incident is resolved (someone may
+    /// have resolved it from another process since the caller last looked): checked and written in one transaction.</summary>
+    public bool TryFold(long id, Alert alert)
     {
         ArgumentNullException.ThrowIfNull(alert);
         Check(alert);
         using var connection = Connect();
         using var tx = connection.BeginTransaction();
-        var state = StateOf(connection, tx, id);
-        if (state == IncidentState.Resolved)
+        if (StateOf(connection, tx, id) == IncidentState.Resolved)
         {
-            throw new InvalidOperationException($"incident {id} is resolved: it takes no more alerts (open a new incident for {alert.Name} on {alert.Asset})");
+            return false;
         }
 
         Insert(connection, tx, id, alert);
         tx.Commit();
+        return true;
     }
 
     /// <summary>Moves incident <paramref name="id"/> to <paramref name="to"/>, recording who, when (now) and why; returns

@@ -29,4 +29,29 @@ public sealed class IncidentPipelineTests
         // Nothing before the fault: the warm-up and the quiet two hours open no incident.
         Assert.DoesNotContain(incidents, i => i.Opened < fault);
     }
+
+    [Fact]
+    public void AnAlertAfterTheOperatorResolvedItsIncident_OpensANewOne_InsteadOfFailing()
+    {
+        // Regression: an operator resolves an incident (aida incidents resolve) while the condition comes back within the
+        // grouping's quiet period; the fold puts the new alert in the same group, and the store refused it (a resolved
+        // incident takes no alert), so the live pipeline threw.
+        var run = TwinTelemetry.Of("reference", TimeSpan.FromHours(1));
+        var dir = Path.Combine(Path.GetTempPath(), "aida-pipeline-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        using var store = new IncidentStore(Path.Combine(dir, "incidents.db"));
+        var pipeline = new IncidentPipeline(run.Query, run.Factory, store, run.Start);
+        var t0 = run.Start + TimeSpan.FromMinutes(10);
+        pipeline.Add(new Alert("RackInletHigh", AlertSource.Threshold, "h1-a01", t0, "inlet 27.4 °C"));
+        var first = Assert.Single(store.List()).Id;
+        store.Transition(first, IncidentState.Resolved, "operator");
+
+        pipeline.Add(new Alert("RackInletHigh", AlertSource.Threshold, "h1-a01", t0 + TimeSpan.FromMinutes(5), "inlet 27.3 °C"));
+        pipeline.Add(new Alert("RackInletHigh", AlertSource.Threshold, "h1-a02", t0 + TimeSpan.FromMinutes(6), "inlet 27.2 °C"));
+
+        var incidents = store.List().OrderBy(i => i.Id).ToList();
+        Assert.Equal(2, incidents.Count);
+        Assert.Equal((IncidentState.Resolved, 1), (incidents[0].State, incidents[0].AlertCount));
+        Assert.Equal((IncidentState.Open, 2), (incidents[1].State, incidents[1].AlertCount));
+    }
 }
