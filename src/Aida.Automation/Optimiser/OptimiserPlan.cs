@@ -66,7 +66,7 @@ public sealed record CoolingOptimiserOptions
 
     /// <summary>Margin under the inlet limit at full headroom: 0.5 K, twice the inlet sensors' 0.2 K noise (the racks'
     /// position offsets are learned by the model, not covered by the margin). Measured in session 11: 0.1 K saved 2.6 %
-    /// of the fault-free reference day's overhead, but on the faults week (seeds 1 and 2) it cost 4.5 % more: the
+    /// of the fault-free reference day's overhead, but on the faults week it cost 4.5 and 6.1 % more (seeds 1, 2): the
     /// inlets, nearer their limit when two CRAHs failed, spent more budget (416 rack-minutes over 27 °C against 322),
     /// and the pull-back after it lasted longer. The margin is insurance against faults, so it stays.</summary>
     public double InletMarginCelsius { get; init; } = 0.5;
