@@ -23,6 +23,18 @@ public sealed record EnergyBalanceOptions
 
     /// <summary>Residual samples at the start of the range that set its normal level and spread (default 30).</summary>
     public int ReferenceSamples { get; init; } = 30;
+
+    /// <summary>The balance holds at steady state only: a residual sample is judged when, over this span before it, the
+    /// CDU's smoothed supply stayed within <see cref="SteadySupplyCelsius"/> of its present value (default 10 min). Zero
+    /// judges every sample.</summary>
+    /// <remarks>Not the racks' load: judging only at steady load (a job's failure or restart steps its racks by 60-70 %)
+    /// delayed the sensor-drift run of seed 3 from 15 to 38 min on the evaluation suite, for one false alert a week.</remarks>
+    public TimeSpan SteadySpan { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>See <see cref="SteadySpan"/> (default 1 K): a valve freed after sticking drops the supply by several
+    /// kelvin and the loop gives up its stored heat; a supply sensor drifting 2 K an hour moves its mean 0.3 K in 10 min
+    /// and stays judged.</summary>
+    public double SteadySupplyCelsius { get; init; } = 1;
 }
 
 /// <summary>A CDU's energy-balance residual over a range and where it did not close.</summary>
@@ -119,13 +131,41 @@ public sealed class CduEnergyBalance
         }
 
         var labels = Labels.Metric(ResidualMetric, ("asset", cdu));
-        return new EnergyBalanceResidual(cdu, new SeriesSamples(labels, samples), Departures(labels, samples));
+        var judged = samples.Select(x => Steady(x.TimestampMs, supply)).ToArray();
+        return new EnergyBalanceResidual(cdu, new SeriesSamples(labels, samples), Departures(labels, samples, judged));
     }
 
     /// <summary>Runs of the residual beyond the threshold for at least the sustain time, relative to the reference level;
     /// the onset walks back from the first sample over the threshold to where the residual was last within 3 robust
     /// sigma of its reference level.</summary>
-    private List<Anomaly> Departures(Labels labels, List<Sample> samples)
+    /// <summary>Whether the smoothed supply held steady over the span before <paramref name="t"/> (see
+    /// <see cref="EnergyBalanceOptions.SteadySpan"/>); a step without data is not steady.</summary>
+    private bool Steady(long t, Dictionary<long, double> supply)
+    {
+        var span = (long)_options.SteadySpan.TotalMilliseconds;
+        var step = (long)_options.Step.TotalMilliseconds;
+        if (span <= 0)
+        {
+            return true;
+        }
+
+        if (!supply.TryGetValue(t, out var s))
+        {
+            return false;
+        }
+
+        for (var back = t - step; back >= t - span; back -= step)
+        {
+            if (!supply.TryGetValue(back, out var s0) || !(Math.Abs(s0 - s) <= _options.SteadySupplyCelsius))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private List<Anomaly> Departures(Labels labels, List<Sample> samples, bool[] judged)
     {
         var found = new List<Anomaly>();
         var n = Math.Min(_options.ReferenceSamples, samples.Count);
@@ -134,13 +174,16 @@ public sealed class CduEnergyBalance
             return found;
         }
 
-        var reference = samples.Take(n).Select(s => s.Value).ToArray();
-        var (median, sigma) = RobustStatistics.Baseline(reference, new double[n], 1e-6);
+        // The reference level from the judged samples among the first ones (all of them when too few are judged).
+        var steadyFirst = Enumerable.Range(0, n).Where(i => judged[i]).Select(i => samples[i].Value).ToArray();
+        var reference = steadyFirst.Length >= 3 ? steadyFirst : samples.Take(n).Select(s => s.Value).ToArray();
+        var (median, sigma) = RobustStatistics.Baseline(reference, new double[reference.Length], 1e-6);
         var sustainMs = (long)_options.Sustain.TotalMilliseconds;
         int? runStart = null;
         for (var i = n; i <= samples.Count; i++)
         {
-            var over = i < samples.Count && Math.Abs(samples[i].Value - median) > _options.Threshold;
+            // A sample not judged (a transient) ends a run as a sample within the threshold would.
+            var over = i < samples.Count && judged[i] && Math.Abs(samples[i].Value - median) > _options.Threshold;
             if (over)
             {
                 runStart ??= i;

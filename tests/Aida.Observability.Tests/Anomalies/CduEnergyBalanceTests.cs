@@ -1,4 +1,5 @@
 using Aida.Observability.Anomalies;
+using Aida.Telemetry.Series;
 using Xunit.Abstractions;
 
 namespace Aida.Observability.Tests.Anomalies;
@@ -49,6 +50,48 @@ public sealed class CduEnergyBalanceTests(ITestOutputHelper output)
         Assert.InRange(anomaly.Onset, faultStart - TimeSpan.FromMinutes(5), faultStart + TimeSpan.FromMinutes(20));
         Assert.True(anomaly.Detected - faultStart < TimeSpan.FromMinutes(45), $"detected {anomaly.Detected - faultStart} after the fault");
         Assert.All(all.Where(c => c.Cdu != "cdu-h1-a"), c => Assert.Empty(c.Anomalies));
+    }
+
+    [Fact]
+    public async Task AValveFreedAfterSticking_GivesUpItsStoredHeat_WhichIsNoDeparture()
+    {
+        // Regression (faults week, agent, every seed): cdu-h1-b's valve, stuck at 25 % from 129 h to 133 h with its racks
+        // idle (211 kW, their jobs moved), is freed. Its supply falls from 31.7 to 22.2 °C within minutes and its return
+        // from 34.0 to 24.2 °C more slowly, as the racks' cold plates give up their heat, so the water side carried up to
+        // 43 % more heat than the racks put in and a sensor drift was reported at 133.1 h. The balance holds at steady
+        // state only. The readings here follow those of the run (every 10 s, 0.1 K), the lags as first-order decays.
+        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
+        var start = new DateTimeOffset(2025, 7, 6, 12, 0, 0, TimeSpan.Zero);
+        var freed = start + TimeSpan.FromHours(1);
+        Labels L(string metric) => Labels.Metric(metric, ("asset", "cdu-h1-b"));
+        var racks = factory.Racks.Where(r => r.Cdu == "cdu-h1-b").Select(r => store.GetOrCreateSeries(Labels.Metric("aida_rack_power_watts", ("rack", r.Id)))).ToList();
+        var (supply, ret) = (store.GetOrCreateSeries(L("aida_cdu_supply_celsius")), store.GetOrCreateSeries(L("aida_cdu_return_celsius")));
+        var (flow, pump) = (store.GetOrCreateSeries(L("aida_cdu_flow_kg_per_second")), store.GetOrCreateSeries(L("aida_cdu_pump_power_watts")));
+        const double Flow = 18, Pump = 1500, RackWatts = 26_400;
+        var heat = (racks.Count * RackWatts * factory.RackProfile.LiquidFraction) + Pump;
+        var rise = heat / (Flow * CduEnergyBalance.WaterSpecificHeat);
+        for (var t = start; t <= start + TimeSpan.FromHours(2); t += TimeSpan.FromSeconds(10))
+        {
+            var ms = t.ToUnixTimeMilliseconds();
+            var since = Math.Max(0, (t - freed).TotalMinutes);
+            var s = t < freed ? 31.7 : 22.2 + (9.5 * Math.Exp(-since / 1.2));
+            var r = t < freed ? 31.7 + rise : 22.2 + rise + (9.5 * Math.Exp(-since / 2.5));
+            racks.ForEach(x => store.Append(x, ms, RackWatts));
+            store.Append(supply, ms, Math.Round(s, 1));
+            store.Append(ret, ms, Math.Round(r, 1));
+            store.Append(flow, ms, Flow);
+            store.Append(pump, ms, Pump);
+        }
+
+        var query = new Aida.Telemetry.Query.EmbeddedQueryEngine(store);
+        var steadyOnly = await new CduEnergyBalance(query, factory).CheckAsync("cdu-h1-b", start + TimeSpan.FromMinutes(10), start + TimeSpan.FromHours(2));
+        var everySample = await new CduEnergyBalance(query, factory, new EnergyBalanceOptions { SteadySpan = TimeSpan.Zero })
+            .CheckAsync("cdu-h1-b", start + TimeSpan.FromMinutes(10), start + TimeSpan.FromHours(2));
+
+        output.WriteLine(string.Join("; ", everySample.Anomalies));
+        Assert.Contains(everySample.Anomalies, a => a.Detected >= freed);
+        Assert.Empty(steadyOnly.Anomalies);
     }
 
     [Fact]
