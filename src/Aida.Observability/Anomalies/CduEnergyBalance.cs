@@ -135,9 +135,6 @@ public sealed class CduEnergyBalance
         return new EnergyBalanceResidual(cdu, new SeriesSamples(labels, samples), Departures(labels, samples, judged));
     }
 
-    /// <summary>Runs of the residual beyond the threshold for at least the sustain time, relative to the reference level;
-    /// the onset walks back from the first sample over the threshold to where the residual was last within 3 robust
-    /// sigma of its reference level.</summary>
     /// <summary>Whether the smoothed supply held steady over the span before <paramref name="t"/> (see
     /// <see cref="EnergyBalanceOptions.SteadySpan"/>); a step without data is not steady.</summary>
     private bool Steady(long t, Dictionary<long, double> supply)
@@ -165,6 +162,9 @@ public sealed class CduEnergyBalance
         return true;
     }
 
+    /// <summary>Runs of the residual beyond the threshold for at least the sustain time, relative to the reference level,
+    /// over the <paramref name="judged"/> samples (one not judged ends a run); the onset walks back from the first sample
+    /// over the threshold to where the residual was last within 3 robust sigma of its reference level.</summary>
     private List<Anomaly> Departures(Labels labels, List<Sample> samples, bool[] judged)
     {
         var found = new List<Anomaly>();

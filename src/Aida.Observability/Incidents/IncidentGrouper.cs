@@ -7,7 +7,8 @@ namespace Aida.Observability.Incidents;
 public sealed record IncidentGroupingOptions
 {
     /// <summary>The quiet period: an alert joins an incident whose latest alert is at most this much older; an incident
-    /// with no alert for longer is closed and never joined again. Default 30 min.</summary>
+    /// with no alert for longer is closed: only a warning that reopens it (<see cref="ReopenWindow"/>) joins it again.
+    /// Default 30 min.</summary>
     public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(30);
 
     /// <summary>A warning that no open incident takes reopens the incident, closed by its quiet period at most this long

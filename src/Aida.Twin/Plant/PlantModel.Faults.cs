@@ -6,7 +6,8 @@ namespace Aida.Twin.Plant;
 
 internal sealed partial class PlantModel
 {
-    /// <summary>Checks that every sensor and actuator fault names a real point or actuator, before the run starts.</summary>
+    /// <summary>Checks, before the run starts, that every sensor and actuator fault names a real point or actuator, and
+    /// that every planned write names a real actuator and a value within its range.</summary>
     public void ValidateScenario(Scenario scenario)
     {
         for (var i = 0; i < scenario.Faults.Count; i++)
