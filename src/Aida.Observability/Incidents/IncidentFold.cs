@@ -14,7 +14,6 @@ public sealed class IncidentFold
     private readonly IncidentGrouper _grouper;
     private readonly List<Building> _all = [];
     private readonly List<Building> _open = [];
-    private readonly List<Building> _closed = [];
 
     internal IncidentFold(IncidentGrouper grouper) => _grouper = grouper;
 
@@ -27,14 +26,8 @@ public sealed class IncidentFold
     {
         ArgumentNullException.ThrowIfNull(alert);
 
-        // Close every incident that has been quiet for longer than the window; forget closed ones past reopening.
-        foreach (var g in _open.Where(g => alert.At - g.Last > _grouper.Window))
-        {
-            _closed.Add(g);
-        }
-
+        // Close every incident that has been quiet for longer than the window.
         _open.RemoveAll(g => alert.At - g.Last > _grouper.Window);
-        _closed.RemoveAll(g => alert.At - g.Last > _grouper.ReopenWindow);
         var near = _grouper.Neighbourhood(alert.Asset);
         Building? best = null;
         var bestHops = int.MaxValue;
@@ -54,22 +47,6 @@ public sealed class IncidentFold
             {
                 best = g;
                 bestHops = hops;
-            }
-        }
-
-        // No open incident near: a warning back on an asset a recently closed incident held reopens that one (the same
-        // slow problem). A critical alarm after a quiet spell is a new event: a chiller that trips again an hour after
-        // its standby took over is a new incident and gets its runbook again.
-        if (best is null && alert.Severity != "critical")
-        {
-            best = _closed.Where(g => g.Assets.Contains(alert.Asset))
-                .OrderByDescending(g => g.Last).ThenBy(g => g.Number).FirstOrDefault();
-            if (best is not null)
-            {
-                _closed.Remove(best);
-                // Back in opening order: ties between open incidents go to the one opened first.
-                var at = _open.FindIndex(g => g.Number > best.Number);
-                _open.Insert(at < 0 ? _open.Count : at, best);
             }
         }
 

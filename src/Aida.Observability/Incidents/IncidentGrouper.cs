@@ -7,17 +7,8 @@ namespace Aida.Observability.Incidents;
 public sealed record IncidentGroupingOptions
 {
     /// <summary>The quiet period: an alert joins an incident whose latest alert is at most this much older; an incident
-    /// with no alert for longer is closed: only a warning that reopens it (<see cref="ReopenWindow"/>) joins it again.
-    /// Default 30 min.</summary>
+    /// with no alert for longer is closed and never joined again. Default 30 min.</summary>
     public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(30);
-
-    /// <summary>A warning that no open incident takes reopens the incident, closed by its quiet period at most this long
-    /// before, that already holds an alert on the same asset (the latest such): a sensor still stuck whose energy
-    /// balance breaks again an hour on, a valve that departs a second time, are the same problem, not a new page.
-    /// Alertmanager groups by labels the same way. A critical alert never reopens an incident: after a quiet spell it is
-    /// a new event (see <see cref="QuietBeforeCritical"/>), such as a chiller tripping again. Default 6 h; zero turns
-    /// it off.</summary>
-    public TimeSpan ReopenWindow { get; init; } = TimeSpan.FromHours(6);
 
     /// <summary>…and whose assets lie within this many topology hops (either direction, any edge kind) of the alert's
     /// asset, never turning at a hub. Default 3.</summary>
@@ -43,8 +34,7 @@ public sealed record IncidentGroupingOptions
 /// <param name="Alerts">In time order.</param>
 public sealed record IncidentGroup(int Number, DateTimeOffset Opened, DateTimeOffset LastAlert, IReadOnlyList<Alert> Alerts, IReadOnlySet<string> Assets)
 {
-    /// <summary>When the quiet period after the last alert ends: after this the incident takes only an alert that
-    /// reopens it (<see cref="IncidentGroupingOptions.ReopenWindow"/>).</summary>
+    /// <summary>When the quiet period after the last alert ends: the incident takes no alert after this.</summary>
     public DateTimeOffset QuietFrom { get; init; } = LastAlert;
 }
 
@@ -56,11 +46,9 @@ public sealed record IncidentGroup(int Number, DateTimeOffset Opened, DateTimeOf
 /// from the alert's asset to any of the incident's assets, at most <see cref="IncidentGroupingOptions.MaxHops"/>, walks
 /// never turning at a hub, see <see cref="IncidentGroupingOptions.HubDegree"/>); ties go to the incident that alerted most recently, then the one opened first.
 /// Otherwise it opens one.</para>
-/// <para>An incident closes once it has been quiet for <see cref="IncidentGroupingOptions.Window"/>. A warning no open
-/// incident takes may reopen a closed one holding its asset (<see cref="IncidentGroupingOptions.ReopenWindow"/>). So
-/// within an incident, consecutive alerts further apart than the window are joined only by an alert on an asset the
-/// incident already held, at most the reopen window later; with the reopen window off, a quiet period longer than the
-/// window with no alert anywhere separates every incident before it from every incident after it.</para>
+/// <para>An incident closes once it has been quiet for <see cref="IncidentGroupingOptions.Window"/>: so within an
+/// incident, consecutive alerts are never further apart than the window, and a quiet period longer than the window
+/// with no alert anywhere separates every incident before it from every incident after it.</para>
 /// <para>Alerts on an asset the topology does not know (a site-wide alert, a series without an asset) join only
 /// incidents holding that same asset name.</para>
 /// </remarks>
@@ -91,8 +79,6 @@ public sealed class IncidentGrouper(TopologyGraph topology, IncidentGroupingOpti
 
     internal TimeSpan QuietBeforeCritical => _options.QuietBeforeCritical;
 
-    internal TimeSpan ReopenWindow => _options.ReopenWindow;
-
     /// <summary>Hops between <paramref name="from"/> and <paramref name="to"/> under the grouping's rule (walks turning
     /// at a hub are not taken), or null when they are further apart than <see cref="IncidentGroupingOptions.MaxHops"/>.</summary>
     public int? Distance(string from, string to)
@@ -104,7 +90,6 @@ public sealed class IncidentGrouper(TopologyGraph topology, IncidentGroupingOpti
 
     private static IncidentGroupingOptions Checked(IncidentGroupingOptions options) =>
         options.Window < TimeSpan.Zero ? throw new ArgumentOutOfRangeException(nameof(options), options.Window, "the window must not be negative")
-        : options.ReopenWindow < TimeSpan.Zero ? throw new ArgumentOutOfRangeException(nameof(options), options.ReopenWindow, "the reopen window must not be negative")
         : options.MaxHops < 0 ? throw new ArgumentOutOfRangeException(nameof(options), options.MaxHops, "MaxHops must not be negative")
         : options;
 

@@ -106,42 +106,10 @@ public sealed class IncidentGrouperTests
     [Fact]
     public void AnIncident_ClosesAfterItsQuietPeriod()
     {
-        var noReopen = new IncidentGroupingOptions { ReopenWindow = TimeSpan.Zero };
-        var incidents = new IncidentGrouper(Topology, noReopen).Fold([At("h1-a01", 0), At("h1-a01", 30), At("h1-a01", 60.5)]);
+        var incidents = new IncidentGrouper(Topology).Fold([At("h1-a01", 0), At("h1-a01", 30), At("h1-a01", 60.5)]);
 
         Assert.Equal([2, 1], incidents.Select(i => i.Alerts.Count));
         Assert.Equal(T0.AddMinutes(60), incidents[0].QuietFrom);
-    }
-
-    [Fact]
-    public void TheSameAssetAlertingAgainAfterTheQuietPeriod_ReopensItsIncident_ANeighbourDoesNot()
-    {
-        // The faults week under the agent: cdu-h2-a's return sensor stuck at 145 h, its energy balance broken again at
-        // 146.4, 148.8, 149.8 and 151 h, each a new incident (a page) for the one stuck sensor.
-        var incidents = new IncidentGrouper(Topology).Fold([
-            At("cdu-h2-a", 0, "anomaly:stuck"), At("cdu-h2-a", 84, "anomaly:energy-balance"), At("cdu-h2-a", 225, "anomaly:energy-balance"),
-            At("h2-c04", 300, "RackInletHigh"), At("cdu-h2-a", 600, "anomaly:energy-balance")]);
-
-        Assert.Equal([["cdu-h2-a"], ["h2-c04"], ["cdu-h2-a"]], incidents.Select(i => i.Assets.ToArray()));
-        Assert.Equal([3, 1, 1], incidents.Select(i => i.Alerts.Count));
-    }
-
-    [Fact]
-    public void ACriticalAlarm_NeverReopensAnIncident()
-    {
-        // A leak after a drift warning is a new event; so is a chiller tripping again after its first trip's incident
-        // went quiet (the agent must answer it again).
-        var warning = At("h1-a01", 0, "ColdPlateDrift");
-        var leak = At("h1-a01", 90, "LeakDetected") with { Severity = "critical" };
-        var again = At("h1-a01", 100, "ColdPlateDrift");
-        var trip = At("chiller-1", 0, "AssetFault") with { Severity = "critical" };
-        var trip2 = At("chiller-1", 95, "AssetFault") with { Severity = "critical" };
-
-        var incidents = new IncidentGrouper(Topology).Fold([warning, leak, again]);
-        var trips = new IncidentGrouper(Topology).Fold([trip, trip2]);
-
-        Assert.Equal([[warning], [leak, again]], incidents.Select(i => i.Alerts.ToArray()));
-        Assert.Equal([[trip], [trip2]], trips.Select(i => i.Alerts.ToArray()));
     }
 
     [Fact]
@@ -180,8 +148,7 @@ public sealed class IncidentGrouperTests
         from minute in Gen.Choose(0, 600)
         from name in Gen.Elements("RackInletHigh", "anomaly:change-point", "CduFlowLow")
         from source in Gen.Elements(AlertSource.Threshold, AlertSource.Anomaly, AlertSource.SloBurn)
-        from severity in Gen.Elements("warning", "warning", "critical")
-        select new Alert(name, source, asset, T0.AddMinutes(minute), $"{name} on {asset}") { Severity = severity };
+        select new Alert(name, source, asset, T0.AddMinutes(minute), $"{name} on {asset}");
 
     private static readonly Gen<(Alert[] Alerts, int Seed, int Window)> Storms =
         from alerts in AlertGen.ArrayOf()
@@ -266,24 +233,11 @@ public sealed class IncidentGrouperTests
     }
 
     [Property(MaxTest = 300)]
-    public Property AfterAQuietSpell_OnlyAWarningOnAnAssetAlreadyInTheIncident_ReopensIt_WithinTheReopenWindow() =>
-        Prop.ForAll(Storms.ToArbitrary(), Gen.Choose(0, 240).ToArbitrary(), (s, reopen) =>
-        {
-            var (window, reopenWindow) = (TimeSpan.FromMinutes(s.Window), TimeSpan.FromMinutes(reopen));
-            var incidents = new IncidentGrouper(Topology, new IncidentGroupingOptions { Window = window, ReopenWindow = reopenWindow }).Fold(s.Alerts);
-            return incidents.All(i => Enumerable.Range(1, i.Alerts.Count - 1).All(k =>
-            {
-                var gap = i.Alerts[k].At - i.Alerts[k - 1].At;
-                return gap <= window || (gap <= reopenWindow && i.Alerts[k].Severity != "critical" && i.Alerts.Take(k).Any(a => a.Asset == i.Alerts[k].Asset));
-            }));
-        });
-
-    [Property(MaxTest = 300)]
-    public Property AlertsFarApartInTime_NeverShareAnIncident_WithReopeningOff() =>
+    public Property AlertsFarApartInTime_NeverShareAnIncident() =>
         Prop.ForAll(Storms.ToArbitrary(), s =>
         {
             var window = TimeSpan.FromMinutes(s.Window);
-            var incidents = new IncidentGrouper(Topology, new IncidentGroupingOptions { Window = window, ReopenWindow = TimeSpan.Zero }).Fold(s.Alerts);
+            var incidents = Fold(s.Alerts, s.Window);
 
             // Within an incident no two consecutive alerts are further apart than the window...
             var gapsWithin = incidents.All(i => i.Alerts.Zip(i.Alerts.Skip(1)).All(p => p.Second.At - p.First.At <= window));
