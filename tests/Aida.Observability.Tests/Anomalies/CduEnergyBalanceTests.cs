@@ -55,7 +55,7 @@ public sealed class CduEnergyBalanceTests(ITestOutputHelper output)
     [Fact]
     public async Task AValveFreedAfterSticking_GivesUpItsStoredHeat_WhichIsNoDeparture()
     {
-        // Regression (faults week, agent, every seed): cdu-h1-b's valve, stuck at 25 % from 129 h to 133 h with its racks
+        // Regression (faults week, agent, seeds 1 and 2): cdu-h1-b's valve, stuck at 25 % from 129 h to 133 h with its racks
         // idle (211 kW, their jobs moved), is freed. Its supply falls from 31.7 to 22.2 °C within minutes and its return
         // from 34.0 to 24.2 °C more slowly, as the racks' cold plates give up their heat, so the water side carried up to
         // 43 % more heat than the racks put in and a sensor drift was reported at 133.1 h. The balance holds at steady
