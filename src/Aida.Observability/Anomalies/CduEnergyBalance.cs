@@ -131,35 +131,11 @@ public sealed class CduEnergyBalance
         }
 
         var labels = Labels.Metric(ResidualMetric, ("asset", cdu));
-        var judged = samples.Select(x => Steady(x.TimestampMs, supply)).ToArray();
-        return new EnergyBalanceResidual(cdu, new SeriesSamples(labels, samples), Departures(labels, samples, judged));
-    }
-
-    /// <summary>Whether the smoothed supply held steady over the span before <paramref name="t"/> (see
-    /// <see cref="EnergyBalanceOptions.SteadySpan"/>); a step without data is not steady.</summary>
-    private bool Steady(long t, Dictionary<long, double> supply)
-    {
+        // Judged where the smoothed supply held steady over the span before (a missing step is not steady).
         var span = (long)_options.SteadySpan.TotalMilliseconds;
         var step = (long)_options.Step.TotalMilliseconds;
-        if (span <= 0)
-        {
-            return true;
-        }
-
-        if (!supply.TryGetValue(t, out var s))
-        {
-            return false;
-        }
-
-        for (var back = t - step; back >= t - span; back -= step)
-        {
-            if (!supply.TryGetValue(back, out var s0) || !(Math.Abs(s0 - s) <= _options.SteadySupplyCelsius))
-            {
-                return false;
-            }
-        }
-
-        return true;
+        var judged = samples.Select(x => span <= 0 || Detection.SteadyLoad.Held(x.TimestampMs, supply, span, step, _options.SteadySupplyCelsius)).ToArray();
+        return new EnergyBalanceResidual(cdu, new SeriesSamples(labels, samples), Departures(labels, samples, judged));
     }
 
     /// <summary>Runs of the residual beyond the threshold for at least the sustain time, relative to the reference level,

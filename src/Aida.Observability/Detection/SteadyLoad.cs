@@ -26,16 +26,22 @@ internal static class SteadyLoad
     }
 
     /// <summary>Whether the load at <paramref name="t"/> has held within <paramref name="share"/> of it for <paramref name="spanMs"/>.</summary>
-    public static bool IsSteady(long t, IReadOnlyDictionary<long, double> load, long spanMs, long stepMs, double share)
+    public static bool IsSteady(long t, IReadOnlyDictionary<long, double> load, long spanMs, long stepMs, double share) =>
+        load.TryGetValue(t, out var now) && Held(t, load, spanMs, stepMs, share * Math.Abs(now));
+
+    /// <summary>Whether <paramref name="series"/> is known at <paramref name="t"/> and at every step back to
+    /// <paramref name="t"/> - <paramref name="spanMs"/>, every value within <paramref name="tolerance"/> of the one at
+    /// <paramref name="t"/> (an absolute tolerance: a supply temperature within 1 K, say).</summary>
+    public static bool Held(long t, IReadOnlyDictionary<long, double> series, long spanMs, long stepMs, double tolerance)
     {
-        if (!load.TryGetValue(t, out var now) || !double.IsFinite(now) || stepMs <= 0)
+        if (!series.TryGetValue(t, out var now) || !double.IsFinite(now) || stepMs <= 0)
         {
             return false;
         }
 
         for (var back = t - stepMs; back >= t - spanMs; back -= stepMs)
         {
-            if (!load.TryGetValue(back, out var then) || !(Math.Abs(now - then) <= share * Math.Abs(now)))
+            if (!series.TryGetValue(back, out var then) || !(Math.Abs(now - then) <= tolerance))
             {
                 return false;
             }
