@@ -238,80 +238,186 @@ internal sealed class DecodedChunkCache
     public void Add(ChunkKey key, ReadOnlySpan<Sample> samples) =>
         AddRange([key], [0, samples.Length], [0], samples);
 
-    /// <summary>As <see cref="Add"/> under one lock for chunks <paramref name="which"/> of a series laid out back to back:
-    /// chunk i's samples are <c>samples[starts[i]..starts[i + 1]]</c>, its key <c>keys[i]</c>.</summary>
+    /// <summary>As <see cref="Add"/> for chunks <paramref name="which"/> of a series laid out back to back: chunk i's
+    /// samples are <c>samples[starts[i]..starts[i + 1]]</c>, its key <c>keys[i]</c>.</summary>
+    /// <remarks>The lock is held twice, briefly: to reserve the chunks' slots (evicting what the budget needs) and to
+    /// publish the entries. The samples are copied into the reserved slots between the two, without the lock, so two
+    /// query threads filling the cache copy at the same time instead of one waiting for the other. A reserved slot is in
+    /// neither the map nor the free list, so nothing else reads or writes it until it is published; its bytes count
+    /// against the budget from the reservation on. A key another thread published meanwhile gives its slots back.</remarks>
     public void AddRange(ReadOnlySpan<ChunkKey> keys, ReadOnlySpan<int> starts, ReadOnlySpan<int> which, ReadOnlySpan<Sample> samples)
     {
-        lock (_lock)
+        var plans = System.Buffers.ArrayPool<Reservation>.Shared.Rent(which.Length);
+        try
         {
+            var planned = 0;
             foreach (var i in which)
             {
-                AddCore(keys[i], samples[starts[i]..starts[i + 1]]);
+                var chunk = samples[starts[i]..starts[i + 1]];
+                if (!keys[i].IsCacheable || chunk.IsEmpty || chunk.Length > XorChunk.MaxSamples)
+                {
+                    continue;
+                }
+
+                var (regular, step) = Shape(chunk);
+                long cost = EntryOverheadBytes + (regular ? SlotBytes : 2 * SlotBytes);
+                if (cost <= BudgetBytes)
+                {
+                    plans[planned++] = new Reservation { Chunk = i, Count = chunk.Length, Step = step, Regular = regular, Cost = cost, ValuesSlot = -1, TimesSlot = -1 };
+                }
             }
+
+            if (planned == 0)
+            {
+                return;
+            }
+
+            var reservations = plans.AsSpan(0, planned);
+            lock (_lock)
+            {
+                foreach (ref var plan in reservations)
+                {
+                    if (_index.Find(keys[plan.Chunk]) != 0)
+                    {
+                        continue;
+                    }
+
+                    // Only published entries can be evicted; the rest of the budget may be other threads' reservations.
+                    while (_bytes + plan.Cost > BudgetBytes && _entries[Sentinel].Previous != Sentinel)
+                    {
+                        Remove(_entries[Sentinel].Previous);
+                    }
+
+                    if (_bytes + plan.Cost > BudgetBytes)
+                    {
+                        continue;
+                    }
+
+                    plan.ValuesSlot = TakeSlot();
+                    plan.TimesSlot = plan.Regular ? -1 : TakeSlot();
+                    plan.Values = Slot(plan.ValuesSlot).Slab;
+                    plan.Times = plan.Regular ? null : Slot(plan.TimesSlot).Slab;
+                    _bytes += plan.Cost;
+                }
+            }
+
+            foreach (ref readonly var plan in reservations)
+            {
+                if (plan.ValuesSlot >= 0)
+                {
+                    Fill(plan, samples[starts[plan.Chunk]..starts[plan.Chunk + 1]]);
+                }
+            }
+
+            lock (_lock)
+            {
+                foreach (ref var plan in reservations)
+                {
+                    if (plan.ValuesSlot >= 0)
+                    {
+                        Publish(keys[plan.Chunk], plan, samples[starts[plan.Chunk]]);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<Reservation>.Shared.Return(plans, clearArray: true);
         }
     }
 
-    private void AddCore(ChunkKey key, ReadOnlySpan<Sample> samples)
+    /// <summary>Whether a chunk's timestamps rise by one constant step (kept as first and step, no timestamp slot).</summary>
+    private static (bool Regular, long Step) Shape(ReadOnlySpan<Sample> samples)
     {
-        if (!key.IsCacheable || samples.IsEmpty || samples.Length > XorChunk.MaxSamples || _index.Find(key) != 0)
-        {
-            return;
-        }
-
-        var firstTime = samples[0].TimestampMs;
-        var step = samples.Length > 1 ? unchecked(samples[1].TimestampMs - firstTime) : 0;
+        var step = samples.Length > 1 ? unchecked(samples[1].TimestampMs - samples[0].TimestampMs) : 0;
+        var t = samples[0].TimestampMs;
         var regular = true;
-        var t = firstTime;
         foreach (var s in samples)
         {
             regular &= s.TimestampMs == t;
             t = unchecked(t + step);
         }
 
-        long cost = EntryOverheadBytes + (regular ? SlotBytes : 2 * SlotBytes);
-        if (cost > BudgetBytes)
+        return (regular, step);
+    }
+
+    /// <summary>Copies a chunk's values (and, unless regular, timestamps) into its reserved slots.</summary>
+    /// <remarks>With non-temporal stores where the processor has them: the slots are read back at the next query of the
+    /// range, not now, so the stores go to memory without first reading each line into the cache (a first query over a
+    /// day writes about 70 MB of slots).</remarks>
+    private static unsafe void Fill(in Reservation plan, ReadOnlySpan<Sample> samples)
+    {
+        fixed (Sample* sample = samples)
+        fixed (long* values = &plan.Values!.Data[(plan.ValuesSlot % SlotsPerSlab) * SlotWords])
         {
-            return;
+            Store(values, (long*)sample + 1, samples.Length);
         }
 
-        while (_bytes + cost > BudgetBytes)
+        if (plan.Times is { } timeSlab)
         {
-            Remove(_entries[Sentinel].Previous);
-        }
-
-        var valuesSlot = TakeSlot();
-        var timesSlot = regular ? -1 : TakeSlot();
-        var (valueSlab, valuesAt) = Slot(valuesSlot);
-        var values = valueSlab.Data.AsSpan(valuesAt * SlotWords, samples.Length);
-        for (var i = 0; i < samples.Length; i++)
-        {
-            values[i] = BitConverter.DoubleToInt64Bits(samples[i].Value);
-        }
-
-        if (!regular)
-        {
-            var (timeSlab, timesAt) = Slot(timesSlot);
-            var times = timeSlab.Data.AsSpan(timesAt * SlotWords, samples.Length);
-            for (var i = 0; i < samples.Length; i++)
+            fixed (Sample* sample = samples)
+            fixed (long* times = &timeSlab.Data[(plan.TimesSlot % SlotsPerSlab) * SlotWords])
             {
-                times[i] = samples[i].TimestampMs;
+                Store(times, (long*)sample, samples.Length);
             }
+        }
+
+        if (Sse2.X64.IsSupported)
+        {
+            Sse.StoreFence();
+        }
+    }
+
+    /// <summary>Writes every other word from <paramref name="from"/> (one field of consecutive 16-byte samples) to
+    /// <paramref name="into"/>.</summary>
+    private static unsafe void Store(long* into, void* from, int count)
+    {
+        var words = (long*)from;
+        if (Sse2.X64.IsSupported)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                Sse2.X64.StoreNonTemporal(into + i, words[2 * i]);
+            }
+        }
+        else
+        {
+            for (var i = 0; i < count; i++)
+            {
+                into[i] = words[2 * i];
+            }
+        }
+    }
+
+    /// <summary>Makes a filled reservation an entry, most recently used; gives its slots back when another thread
+    /// published the key meanwhile.</summary>
+    private void Publish(ChunkKey key, in Reservation plan, Sample first)
+    {
+        if (_index.Find(key) != 0)
+        {
+            FreeSlot(plan.ValuesSlot);
+            if (plan.TimesSlot >= 0)
+            {
+                FreeSlot(plan.TimesSlot);
+            }
+
+            _bytes -= plan.Cost;
+            return;
         }
 
         var e = TakeEntry();
         _entries[e] = new EntryRecord
         {
             Key = key,
-            Count = samples.Length,
-            FirstTime = firstTime,
-            Step = step,
-            ValuesSlot = valuesSlot,
-            TimesSlot = timesSlot,
-            Bytes = cost,
+            Count = plan.Count,
+            FirstTime = first.TimestampMs,
+            Step = plan.Step,
+            ValuesSlot = plan.ValuesSlot,
+            TimesSlot = plan.TimesSlot,
+            Bytes = plan.Cost,
         };
         LinkFirst(e);
         _index.Add(key, e);
-        _bytes += cost;
     }
 
     /// <summary>Drops every entry of the given owners (blocks deleted or replaced, head chunks moved into a block).</summary>
@@ -543,6 +649,20 @@ internal sealed class DecodedChunkCache
             public int Offset;
             public int Entry;
         }
+    }
+
+    /// <summary>A chunk on its way into the cache: its shape and cost, then the slots reserved for it (-1: none).</summary>
+    private struct Reservation
+    {
+        public int Chunk;
+        public int Count;
+        public long Step;
+        public bool Regular;
+        public long Cost;
+        public int ValuesSlot;
+        public int TimesSlot;
+        public CacheSlab? Values;
+        public CacheSlab? Times;
     }
 
     private struct EntryRecord

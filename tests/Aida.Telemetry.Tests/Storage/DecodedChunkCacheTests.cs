@@ -331,6 +331,46 @@ public sealed class DecodedChunkCacheTests
         Assert.InRange(cached.ChunkCache!.Bytes, 0, 30_000);
     }
 
+
+    [Fact]
+    public async Task AddRange_TwoThreadsFillingTheSameKeys_HoldEachOnceWithItsOwnSamples()
+    {
+        // The samples are copied outside the lock: two threads offering the same chunks must not both publish a key,
+        // leak a reservation's bytes, or leave a key holding the other chunk's samples.
+        var perChunk = ((XorChunk.MaxSamples + 1) * sizeof(long)) + DecodedChunkCache.EntryOverheadBytes;
+        var cache = new DecodedChunkCache(40 * perChunk);
+        const int chunks = 64;
+        Sample[] series = [.. Enumerable.Range(0, chunks * 100).Select(i => new Sample(i * 1000L, i * 0.5))];
+        ChunkKey[] keys = [.. Enumerable.Range(0, chunks).Select(k => new ChunkKey(5000 + k, 0))];
+        int[] starts = [.. Enumerable.Range(0, chunks + 1).Select(k => k * 100)];
+        using var together = new Barrier(2);
+        var workers = Enumerable.Range(0, 2).Select(w => Task.Factory.StartNew(() =>
+        {
+            var random = new Random(w);
+            for (var round = 0; round < 300; round++)
+            {
+                together.SignalAndWait();
+                int[] which = [.. Enumerable.Range(0, chunks).Where(_ => random.Next(2) == 0)];
+                cache.AddRange(keys, starts, which, series);
+            }
+        }, TaskCreationOptions.LongRunning));
+        await Task.WhenAll(workers);
+
+        Assert.InRange(cache.Count, 1, 40);
+        Assert.Equal(cache.Count * perChunk, cache.Bytes);
+        var found = new CachedChunk[chunks];
+        cache.Lookup(keys, found);
+        Assert.Equal(cache.Count, found.Count(f => f.Found));
+        for (var k = 0; k < chunks; k++)
+        {
+            if (found[k].Found)
+            {
+                var copy = new Sample[found[k].Count];
+                Assert.True(cache.TryCopy(found[k], copy));
+                Assert.Equal(series[starts[k]..starts[k + 1]], copy);
+            }
+        }
+    }
     [Fact]
     public void Options_ZeroBudget_TurnsTheCacheOff()
     {
