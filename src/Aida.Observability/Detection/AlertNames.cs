@@ -15,6 +15,7 @@ public static class AlertNames
     public const string LeakDetected = "LeakDetected";
     public const string FacilityWaterHigh = "FacilityWaterHigh";
     public const string SetpointNotApplied = "SetpointNotApplied";
+    public const string SpeedNotApplied = "SpeedNotApplied";
     public const string AssetFault = "AssetFault";
     public const string UtilityLost = "UtilityLost";
     public const string GeneratorNotRunning = "GeneratorNotRunning";

@@ -46,6 +46,18 @@ public sealed record AlertingOptions
     /// <summary>See <see cref="SetpointCommandGapCelsius"/> (default 30 s: three readings at 10 s).</summary>
     public TimeSpan SetpointTakeUpWindow { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>A pump or fan speed command the drive's speed feedback has not taken up: apart by more than this (default
+    /// 0.015, above the points' 0.01 resolution) and moved toward it by less than <see cref="SpeedTakeUpRatio"/> over
+    /// <see cref="SpeedTakeUpWindow"/>, held for <see cref="Hold"/>.</summary>
+    public double SpeedCommandGapRatio { get; init; } = 0.015;
+
+    /// <summary>The least a drive that follows its command moves toward it over <see cref="SpeedTakeUpWindow"/>
+    /// (default 0.01 of full speed; the twin's drives ramp at 0.02 a second, 0.6 in 30 s).</summary>
+    public double SpeedTakeUpRatio { get; init; } = 0.01;
+
+    /// <summary>See <see cref="SpeedCommandGapRatio"/> (default 30 s: three readings at 10 s).</summary>
+    public TimeSpan SpeedTakeUpWindow { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Facility water supply above its setpoint by more than this (default 2 K).</summary>
     public double FacilityWaterOffsetCelsius { get; init; } = 2;
 

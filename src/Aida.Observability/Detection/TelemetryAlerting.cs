@@ -99,17 +99,16 @@ public sealed class TelemetryAlerting
             });
         // A setpoint written (its command, as the writer reads it back) that the active setpoint does not take up: the
         // actuator accepts writes and does nothing (TWIN.md's actuator failure). One that follows ramps toward its
-        // command at its rate limit; a command the active setpoint has reached, or is moving toward, is healthy.
-        var takeUp = (long)_options.SetpointTakeUpWindow.TotalMilliseconds;
-        await RuleAsync(w, alerts, "aida_setpoint_command_celsius", AlertNames.SetpointNotApplied, "warning", hold,
-            null, v => F($"setpoint written as {v:0.0} °C, and the active setpoint has not moved toward it for {(takeUp + hold) / 1000:0} s: the actuator does not follow its writes"), ct,
-            conditionOf: asset =>
-            {
-                var active = SetpointOf(asset);
-                return (t, command) => ThresholdCrossings.ValueAt(active, t) is not { } now || ThresholdCrossings.ValueAt(active, t - takeUp) is not { } before ? null
-                    : Math.Abs(command - now) <= _options.SetpointCommandGapCelsius ? false
-                    : Math.Abs(command - before) - Math.Abs(command - now) < _options.SetpointTakeUpCelsius;
-            });
+        // command at its rate limit; a command the active setpoint has reached, or is moving toward, is healthy. The
+        // same for a pump's or fan's speed command against its drive's speed feedback.
+        var setpointTakeUp = (long)_options.SetpointTakeUpWindow.TotalMilliseconds;
+        await CommandRuleAsync(w, alerts, "aida_setpoint_command_celsius", setpoints, AlertNames.SetpointNotApplied, hold,
+            _options.SetpointCommandGapCelsius, _options.SetpointTakeUpCelsius, setpointTakeUp,
+            v => F($"setpoint written as {v:0.0} °C, and the active setpoint has not moved toward it for {(setpointTakeUp + hold) / 1000:0} s: the actuator does not follow its writes"), ct);
+        var speedTakeUp = (long)_options.SpeedTakeUpWindow.TotalMilliseconds;
+        await CommandRuleAsync(w, alerts, "aida_speed_command_ratio", await RawAsync("aida_speed_ratio", w, ct), AlertNames.SpeedNotApplied, hold,
+            _options.SpeedCommandGapRatio, _options.SpeedTakeUpRatio, speedTakeUp,
+            v => F($"speed commanded at {v:P0}, and the drive's speed has not moved toward it for {(speedTakeUp + hold) / 1000:0} s: the drive does not follow its commands"), ct);
         await RuleAsync(w, alerts, "aida_facility_water_supply_celsius", AlertNames.FacilityWaterHigh, "warning", hold,
             null, v => F($"facility water supply {v:0.0} °C, more than {_options.FacilityWaterOffsetCelsius:0} K above its setpoint"), ct,
             conditionOf: asset =>
@@ -171,6 +170,21 @@ public sealed class TelemetryAlerting
             }
         }
     }
+
+    /// <summary>Alerts a command (<paramref name="commandMetric"/>) its asset's active value (in <paramref name="active"/>)
+    /// does not take up: more than <paramref name="gap"/> apart, and moved toward it by less than
+    /// <paramref name="takeUp"/> over the last <paramref name="takeUpMs"/>, held for <paramref name="holdMs"/>.</summary>
+    private Task CommandRuleAsync(
+        Window w, List<Alert> alerts, string commandMetric, IReadOnlyList<SeriesSamples> active, string name, long holdMs,
+        double gap, double takeUp, long takeUpMs, Func<double, string> summary, CancellationToken ct) =>
+        RuleAsync(w, alerts, commandMetric, name, "warning", holdMs, null, summary, ct,
+            conditionOf: asset =>
+            {
+                var value = active.FirstOrDefault(s => s.Labels.Get("asset") == asset)?.Samples ?? [];
+                return (t, command) => ThresholdCrossings.ValueAt(value, t) is not { } now || ThresholdCrossings.ValueAt(value, t - takeUpMs) is not { } before ? null
+                    : Math.Abs(command - now) <= gap ? false
+                    : Math.Abs(command - before) - Math.Abs(command - now) < takeUp;
+            });
 
     private async Task RuleAsync(
         Window w, List<Alert> alerts, string metric, string name, string severity, long holdMs,

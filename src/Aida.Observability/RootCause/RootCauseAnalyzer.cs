@@ -100,6 +100,9 @@ public sealed class RootCauseAnalyzer
                 case AlertNames.SetpointNotApplied:
                     board.Add(a.Asset, Kind(FaultKind.ActuatorFailure), 0.95 + Early(a), Say(a, "a setpoint was written and the active setpoint did not follow: the actuator accepts writes and does nothing"));
                     break;
+                case AlertNames.SpeedNotApplied:
+                    board.Add(a.Asset, Kind(FaultKind.ActuatorFailure), 0.95 + Early(a), Say(a, "a speed was commanded and the drive's speed did not follow: the actuator accepts writes and does nothing"));
+                    break;
                 case AlertNames.ColdPlateDrift:
                     board.Add(a.Asset, Kind(FaultKind.ColdPlateFouling), 0.85 + Early(a), Say(a, "GPU-to-coolant resistance rising against the hall's other CDUs"));
                     break;

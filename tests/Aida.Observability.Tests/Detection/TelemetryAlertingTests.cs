@@ -269,27 +269,63 @@ public sealed class TelemetryAlertingTests
         Assert.InRange(alert.At - write, TimeSpan.Zero, TimeSpan.FromMinutes(1));
     }
 
-    /// <summary>A setpoint commanded from <paramref name="from"/> to <paramref name="to"/> at 10 min, its active value
-    /// ramping toward it at <paramref name="rate"/> K/s (0: a failed actuator that stays), both read every 10 s to 0.1 K.</summary>
-    private static async Task<bool> SetpointAlerted(double from, double to, double rate)
+    [Fact]
+    public async Task FailedFanSpeedActuator_IsAlertedOnItsCrah_WithinAMinuteOfTheCommandItIgnores_AndNotBefore()
+    {
+        // crah-h2-1's fan speed actuator fails at 01:00; at 02:00 a planned command of 70 % is accepted and never taken up.
+        var run = TwinTelemetry.Of("faults/fan-speed-actuator-failure", TimeSpan.FromHours(2.5));
+        var write = run.Start + TimeSpan.FromHours(2);
+
+        var alerts = await new TelemetryAlerting(run.Query, run.Factory).DetectAsync(run.Start + TimeSpan.FromMinutes(30), run.End);
+
+        var alert = Assert.Single(alerts);
+        Assert.Equal((AlertNames.SpeedNotApplied, "crah-h2-1"), (alert.Name, alert.Asset));
+        Assert.InRange(alert.At - write, TimeSpan.Zero, TimeSpan.FromMinutes(1));
+    }
+
+    [FsCheck.Xunit.Property(MaxTest = 60)]
+    public Property ASpeedThatRampsToItsCommand_IsNeverAlerted_OneThatStaysAlwaysIs() =>
+        Prop.ForAll(
+            Gen.Choose(40, 100).ToArbitrary(), Gen.Choose(40, 100).ToArbitrary(), Gen.Choose(2, 100).ToArbitrary(),
+            (a, b, r) =>
+            {
+                // Speeds 0.40-1.00 in whole percent; drives ramping at 0.002-0.1 a second (the twin's: 0.02).
+                var (from, to, rate) = (a / 100.0, b / 100.0, r / 1000.0);
+                var apart = Math.Abs(to - from) > 0.015;
+                return !SpeedAlerted(from, to, rate).GetAwaiter().GetResult()
+                    && SpeedAlerted(from, to, 0).GetAwaiter().GetResult() == apart;
+            });
+
+    /// <summary>A command series (<paramref name="commandMetric"/>) stepping from <paramref name="from"/> to
+    /// <paramref name="to"/> at 10 min on <paramref name="asset"/>, its active value (<paramref name="activeMetric"/>)
+    /// ramping toward it at <paramref name="rate"/> a second (0: a failed actuator that stays), both read every 10 s
+    /// to <paramref name="resolution"/>; whether <paramref name="alert"/> is raised on the asset.</summary>
+    private static async Task<bool> CommandAlerted(string commandMetric, string activeMetric, string asset, string alert, double resolution, double from, double to, double rate)
     {
         var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
         using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
         var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
-        var command = store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_setpoint_command_celsius", ("asset", "cdu-h2-b")));
-        var active = store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_setpoint_celsius", ("asset", "cdu-h2-b")));
+        var command = store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric(commandMetric, ("asset", asset)));
+        var active = store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric(activeMetric, ("asset", asset)));
+        double Read(double v) => Math.Round(v / resolution) * resolution;
         for (var s = 0; s <= 3600; s += 10)
         {
             var ms = start.AddSeconds(s).ToUnixTimeMilliseconds();
             var since = s - 600;
             var value = since < 0 ? from : from + (Math.Sign(to - from) * Math.Min(Math.Abs(to - from), rate * since));
-            store.Append(command, ms, Math.Round((since < 0 ? from : to) * 10) / 10);
-            store.Append(active, ms, Math.Round(value * 10) / 10);
+            store.Append(command, ms, Read(since < 0 ? from : to));
+            store.Append(active, ms, Read(value));
         }
 
         var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(5), start + TimeSpan.FromHours(1));
-        return alerts.Any(a => a.Name == AlertNames.SetpointNotApplied && a.Asset == "cdu-h2-b");
+        return alerts.Any(a => a.Name == alert && a.Asset == asset);
     }
+
+    private static Task<bool> SetpointAlerted(double from, double to, double rate) =>
+        CommandAlerted("aida_setpoint_command_celsius", "aida_setpoint_celsius", "cdu-h2-b", AlertNames.SetpointNotApplied, 0.1, from, to, rate);
+
+    private static Task<bool> SpeedAlerted(double from, double to, double rate) =>
+        CommandAlerted("aida_speed_command_ratio", "aida_speed_ratio", "crah-h1-3", AlertNames.SpeedNotApplied, 0.01, from, to, rate);
 
     [FsCheck.Xunit.Property(MaxTest = 60)]
     public Property ASetpointThatRampsToItsCommand_IsNeverAlerted_OneThatStaysAlwaysIs() =>

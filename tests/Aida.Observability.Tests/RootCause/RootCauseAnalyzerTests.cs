@@ -93,6 +93,19 @@ public sealed class RootCauseAnalyzerTests
     }
 
     [Fact]
+    public void FanSpeedNotTakenUp_IsAFailedActuatorOnItsCrah_NotAFanFailure_EvenWhenItsHallThenRunsHot()
+    {
+        var racks = Factory.Racks.Where(r => r.Hall == "hall-2").Take(6).Select(r => r.Id).ToList();
+        var alone = Analyze(A(AlertNames.SpeedNotApplied, "crah-h2-1", 0, "aida_speed_command_ratio"));
+        var hot = new List<Alert> { A(AlertNames.SpeedNotApplied, "crah-h2-1", 0, "aida_speed_command_ratio") };
+        hot.AddRange(racks.Select((r, i) => A(AlertNames.RackInletHigh, r, 300 + i)));
+        var withHeat = Analyze([.. hot]);
+
+        Assert.Equal(("crah-h2-1", "actuator-failure"), (alone.Top!.Asset, alone.Top.FaultKind));
+        Assert.Equal(("crah-h2-1", "actuator-failure"), (withHeat.Top!.Asset, withHeat.Top.FaultKind));
+    }
+
+    [Fact]
     public void ValveThatDoesNotFollow_IsAStuckValve_UnlessItsPumpsFailed()
     {
         var valve = Analyze(

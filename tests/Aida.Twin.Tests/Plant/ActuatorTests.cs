@@ -149,18 +149,40 @@ public class ActuatorTests
         Assert.Equal(before, sim.Model.ActuatorBank.Value(a));
     }
 
-    [Fact]
-    public void FailedActuator_ReadsBackTheWrittenCommand_WhileTheActiveSetpointStays()
+    [Theory]
+    [InlineData("cdu-1/supply_setpoint", 40)]
+    [InlineData("cdu-1/pump_speed", 0.6)]
+    [InlineData("crah-1/fan_speed", 0.5)]
+    [InlineData("crah-1/supply_setpoint", 18)]
+    public void FailedActuator_ReadsBackTheWrittenCommand_WhileTheActiveValueStays(string actuator, double write)
     {
-        var sim = Tiny("faults:\n  - {kind: actuator-failure, actuator: cdu-1/supply_setpoint, start: 0s}");
+        var sim = Tiny($"faults:\n  - {{kind: actuator-failure, actuator: {actuator}, start: 0s}}");
         sim.Advance(5);
-        var before = sim.Truth("cdu-1/supply_setpoint");
-        Assert.Equal(before, sim.Truth("cdu-1/supply_setpoint_command"));
-        Assert.True(sim.Plant.Write("cdu-1/supply_setpoint", 40).Ok);
+        var before = sim.Truth(actuator);
+        Assert.Equal(before, sim.Truth($"{actuator}_command"));
+        Assert.True(sim.Plant.Write(actuator, write).Ok);
         sim.Advance(600);
 
-        Assert.Equal(40, sim.Plant.ReadValue("cdu-1/supply_setpoint_command"), 6);
-        Assert.Equal(before, sim.Plant.ReadValue("cdu-1/supply_setpoint"), 1);
+        Assert.Equal(write, sim.Plant.ReadValue($"{actuator}_command"), 6);
+        Assert.Equal(before, sim.Plant.ReadValue(actuator), 2);
+    }
+
+    [Fact]
+    public void HealthySpeedAndCrahSetpoint_ReachTheirCommands()
+    {
+        var sim = Tiny();
+        sim.Advance(5);
+        var crah = sim.Model.Factory.Cooling.Crahs[0].Id;
+        Assert.True(sim.Plant.Write($"{crah}/fan_speed", 0.7).Ok);
+        Assert.True(sim.Plant.Write($"{crah}/supply_setpoint", 21).Ok);
+        Assert.True(sim.Plant.Write("facility-water/pump_speed", 0.5).Ok);
+        sim.Advance(600);
+
+        Assert.Equal(0.7, sim.Plant.ReadValue($"{crah}/fan_speed_command"), 6);
+        Assert.Equal(0.7, sim.Plant.ReadValue($"{crah}/fan_speed"), 6);
+        Assert.Equal(21, sim.Plant.ReadValue($"{crah}/supply_setpoint_command"), 6);
+        Assert.Equal(21, sim.Plant.ReadValue($"{crah}/supply_setpoint"), 6);
+        Assert.Equal(0.5, sim.Plant.ReadValue("facility-water/pump_speed"), 6);
     }
 
     [Fact]
