@@ -26,6 +26,7 @@ internal static class SummaryTable
             ("GPU throttled", $"{Format(s.GpuThrottledSeconds / 3600, "0.0")} GPU-hours"),
             ("GPU shut down", $"{Format(s.GpuShutdownSeconds / 3600, "0.0")} GPU-hours"),
             ("GPU paused", $"{Format(s.GpuPausedSeconds / 3600, "0.0")} GPU-hours"),
+            ("GPU power-capped", $"{Format(s.GpuCappedSeconds / 3600, "0.0")} GPU-hours"),
             ("racks unpowered", $"{Format(s.RackUnpoweredSeconds / 3600, "0.0")} rack-hours"),
             ("UPS on battery", $"{Format(s.UpsOnBatterySeconds / 60, "0.0")} min (lowest charge {Format(s.MinUpsBatteryRatio * 100, "0")} %)"),
             ("economiser", $"{Format(s.EconomiserHours, "0.0")} h"),

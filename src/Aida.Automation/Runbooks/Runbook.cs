@@ -26,19 +26,22 @@ public sealed record NotifyStep(string Message, int Line) : RunbookStep(Line);
 /// <see cref="For"/> without a break (the fault repaired: a leak sensor dry, a CDU's flow back).</summary>
 public sealed record RestoreCondition(string Point, bool Below, double Threshold, TimeSpan For, int Line);
 
+/// <summary>Steps that put back part of what a finished run changed (actions and notifications, run at once) once
+/// <see cref="When"/> holds.</summary>
+public sealed record RestoreEntry(RestoreCondition When, IReadOnlyList<RunbookStep> Steps);
+
 /// <summary>A runbook as code: which fault kinds (as root-cause analysis names them) trigger it, its steps, whether a
 /// person must approve it before it starts, the steps that undo it if a step fails, and the steps that put the plant
-/// back once the fault is repaired (<see cref="RestoreWhen"/>; only what the run itself changed).</summary>
+/// back once the fault is repaired (<see cref="Restores"/>; only what the run itself changed).</summary>
 public sealed record Runbook(string Name, string Description, IReadOnlyList<string> Triggers, bool Approval, IReadOnlyList<RunbookStep> Steps, IReadOnlyList<RunbookStep> Rollback, string Source)
 {
-    /// <summary>When the plant is put back (null: never, a person does).</summary>
-    public RestoreCondition? RestoreWhen { get; init; }
-
-    /// <summary>Actions and notifications run once <see cref="RestoreWhen"/> holds after the run finished.</summary>
-    public IReadOnlyList<RunbookStep> Restore { get; init; } = [];
+    /// <summary>What is put back, and when, after the run finished (empty: never, a person does). Usually one entry (the
+    /// fault repaired); a temporary measure can have its own (a CRAH runbook's GPU caps lifted once the hall's inlets
+    /// are back down, its standby stopped once the CRAH is repaired).</summary>
+    public IReadOnlyList<RestoreEntry> Restores { get; init; } = [];
 
     /// <summary>The bindings a step may use: the cause's asset and what the factory says about it.</summary>
-    public static IReadOnlyList<string> Bindings { get; } = ["asset", "racks", "hall", "cdus_in_hall", "crahs_in_hall", "standby_crahs_in_hall", "standby_chillers", "chillers", "all_racks"];
+    public static IReadOnlyList<string> Bindings { get; } = ["asset", "racks", "hall", "cdus_in_hall", "crahs_in_hall", "standby_crahs_in_hall", "racks_in_hall", "standby_chillers", "chillers", "all_racks"];
 
     /// <summary>Every <c>*.yaml</c> runbook in a directory, checked against the factory.</summary>
     public static IReadOnlyList<Runbook> LoadDirectory(string directory, Factory factory)
@@ -80,31 +83,42 @@ public sealed record Runbook(string Name, string Description, IReadOnlyList<stri
         var assets = KnownAssets(factory);
         var steps = root.List("steps", required: true).Select(s => Step(s, assets)).ToList();
         var rollback = root.List("rollback").Select(s => Step(s, assets)).ToList();
-        RestoreCondition? when = null;
-        List<RunbookStep> restore = [];
+        List<RestoreEntry> restores = [];
         if (root.Optional("restore") is { } r)
         {
-            var w = r.Optional("when") ?? throw r.Error("when", "a restore needs a when: {point, below or above, for}");
-            var (point, below, threshold) = Threshold(w, assets);
-            when = new RestoreCondition(point, below, threshold, w.Duration("for", allowZero: false), w.Line);
-            w.RejectUnknown();
-            var list = r.List("steps", required: true);
-            restore = list.Select(s => Step(s, assets)).ToList();
-            if (restore.Count == 0)
+            // One entry (a mapping) or several (a list of them).
+            var entries = r.IsList ? root.List("restore") : [r];
+            if (entries.Count == 0)
             {
-                throw r.Error("steps", "a restore needs at least one step");
+                throw r.Error("a restore list needs at least one entry");
             }
 
-            if (restore.Select((step, i) => (step, i)).FirstOrDefault(x => x.step is WaitStep or CheckStep) is { step: not null } odd)
-            {
-                throw list[odd.i].Error("restore steps are actions and notifications (they run at once, as a rollback's)");
-            }
+            restores.AddRange(entries.Select(e => Restore(e, assets)));
+        }
+        root.RejectUnknown();
+        return new Runbook(name, description, triggers, approval, steps, rollback, source) { Restores = restores };
+    }
 
-            r.RejectUnknown();
+    private static RestoreEntry Restore(ConfigNode r, HashSet<string> assets)
+    {
+        var w = r.Optional("when") ?? throw r.Error("when", "a restore needs a when: {point, below or above, for}");
+        var (point, below, threshold) = Threshold(w, assets);
+        var when = new RestoreCondition(point, below, threshold, w.Duration("for", allowZero: false), w.Line);
+        w.RejectUnknown();
+        var list = r.List("steps", required: true);
+        var restore = list.Select(s => Step(s, assets)).ToList();
+        if (restore.Count == 0)
+        {
+            throw r.Error("steps", "a restore needs at least one step");
         }
 
-        root.RejectUnknown();
-        return new Runbook(name, description, triggers, approval, steps, rollback, source) { RestoreWhen = when, Restore = restore };
+        if (restore.Select((step, i) => (step, i)).FirstOrDefault(x => x.step is WaitStep or CheckStep) is { step: not null } odd)
+        {
+            throw list[odd.i].Error("restore steps are actions and notifications (they run at once, as a rollback's)");
+        }
+
+        r.RejectUnknown();
+        return new RestoreEntry(when, restore);
     }
 
     /// <summary>A check's or restore condition's point and threshold: exactly one of <c>below</c> or <c>above</c>.</summary>

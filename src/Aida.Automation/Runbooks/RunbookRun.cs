@@ -43,6 +43,7 @@ public static class RunbookBindings
             ["cdus_in_hall"] = [.. factory.Cooling.Cdus.Where(c => c.Hall == hall).Select(c => c.Id)],
             ["crahs_in_hall"] = [.. factory.Cooling.Crahs.Where(c => c.Hall == hall && !c.Standby && c.Id != asset).Select(c => c.Id)],
             ["standby_crahs_in_hall"] = [.. factory.Cooling.Crahs.Where(c => c.Hall == hall && c.Standby).Select(c => c.Id)],
+            ["racks_in_hall"] = [.. factory.Racks.Where(r => r.Hall == hall).Select(r => r.Id)],
             ["standby_chillers"] = [.. factory.Cooling.Chillers.Where(c => c.Standby).Select(c => c.Id)],
             ["chillers"] = [.. factory.Cooling.Chillers.Select(c => c.Id)],
             ["all_racks"] = [.. factory.Racks.Select(r => r.Id)],
@@ -92,10 +93,16 @@ public sealed class RunbookRun
 
     public string? Failure { get; private set; }
 
-    /// <summary>When the restore steps ran (the fault repaired, <see cref="Runbook.RestoreWhen"/>); null before or without.</summary>
-    public DateTimeOffset? Restored { get; private set; }
+    /// <summary>When the last of the restore entries ran (the fault repaired, <see cref="Runbook.Restores"/>); null before
+    /// or without.</summary>
+    public DateTimeOffset? Restored => Book.Restores.Count > 0 && _restoredAt.All(t => t is not null) ? _restoredAt.Max() : null;
 
-    private DateTimeOffset? _clearSince;
+    // Per restore entry: when it ran, and since when its condition has held without a break.
+    private DateTimeOffset?[] _restoredAt = [];
+    private DateTimeOffset?[] _clearSince = [];
+
+    // Actuators this run has let go of: put back by a restore entry, or left to another response that still holds them.
+    private readonly HashSet<string> _released = new(StringComparer.Ordinal);
 
     /// <summary>Whether another run still holds an actuator this run would put back (set by the agent, which knows its
     /// runs): two CRAHs failed in one hall both started its standby, and the first repaired must not stop it while the
@@ -103,7 +110,14 @@ public sealed class RunbookRun
     public Func<string, bool>? HeldByOthers { get; set; }
 
     /// <summary>Whether this run wrote <paramref name="actuator"/> (and the plant took it) and has not put it back yet.</summary>
-    public bool Holds(string actuator) => Book.RestoreWhen is not null && Restored is null && ChangedByThisRun().Contains(actuator);
+    public bool Holds(string actuator) =>
+        !_released.Contains(actuator) && ChangedByThisRun().Contains(actuator)
+        && Book.Restores.Where((_, i) => RestoredAt(i) is null).Any(e => Touches(e.Steps, actuator));
+
+    private DateTimeOffset? RestoredAt(int entry) => entry < _restoredAt.Length ? _restoredAt[entry] : null;
+
+    private bool Touches(IReadOnlyList<RunbookStep> steps, string actuator) =>
+        steps.OfType<ActionStep>().SelectMany(a => Expand(a.Target).Select(asset => Actuator(a.Kind, asset))).Contains(actuator);
 
     /// <summary>Actions this run proposed, in order.</summary>
     public List<ActionRecord> Actions { get; } = [];
@@ -242,8 +256,7 @@ public sealed class RunbookRun
 
     private bool Check(CheckStep step, DateTimeOffset now)
     {
-        var point = Bind(step.Point);
-        var reading = _plant.ReadValue(point);
+        var (point, reading) = Worst(step.Point, step.Below);
         if (!double.IsNaN(reading) && (step.Below ? reading <= step.Threshold : reading >= step.Threshold))
         {
             Audit(AuditKind.Observation, $"check {point} = {reading.ToString("0.###", CultureInfo.InvariantCulture)}: met");
@@ -274,40 +287,56 @@ public sealed class RunbookRun
         Finished = _clock.GetUtcNow();
     }
 
-    /// <summary>After the run finished: once <see cref="Runbook.RestoreWhen"/> has held for its time without a break (the
-    /// fault repaired), the restore steps put back what this run changed.</summary>
+    /// <summary>After the run finished: once a restore entry's condition has held for its time without a break (the
+    /// fault repaired, or a temporary measure no longer needed), its steps put back what this run changed.</summary>
     private void TryRestore(DateTimeOffset now)
     {
-        if (Book.RestoreWhen is not { } when || Restored is not null || State is not (RunbookState.Succeeded or RunbookState.RolledBack))
+        if (Book.Restores.Count == 0 || State is not (RunbookState.Succeeded or RunbookState.RolledBack))
         {
             return;
         }
 
-        var point = Bind(when.Point);
-        var reading = _plant.ReadValue(point);
-        if (double.IsNaN(reading) || !(when.Below ? reading <= when.Threshold : reading >= when.Threshold))
+        if (_restoredAt.Length == 0)
         {
-            _clearSince = null;
-            return;
+            _restoredAt = new DateTimeOffset?[Book.Restores.Count];
+            _clearSince = new DateTimeOffset?[Book.Restores.Count];
         }
 
-        _clearSince ??= now;
-        if (now - _clearSince.Value < when.For)
+        for (var i = 0; i < Book.Restores.Count; i++)
         {
-            return;
-        }
+            if (_restoredAt[i] is not null)
+            {
+                continue;
+            }
 
-        Restored = now;
-        var held = $"{point} = {reading.ToString("0.###", CultureInfo.InvariantCulture)} {(when.Below ? "<=" : ">=")} {when.Threshold.ToString(CultureInfo.InvariantCulture)} for {when.For}";
-        if (!Book.Restore.OfType<ActionStep>().SelectMany(a => Expand(a.Target).Select(asset => Actuator(a.Kind, asset))).Any(ChangedByThisRun().Contains))
-        {
-            // Nothing to put back (the N+1 pump failure that needed no rollback): no notification either.
-            Audit(AuditKind.Observation, $"restore: {held}; this run changed nothing its restore puts back");
-            return;
-        }
+            var entry = Book.Restores[i];
+            var when = entry.When;
+            var (point, reading) = Worst(when.Point, when.Below);
+            if (double.IsNaN(reading) || !(when.Below ? reading <= when.Threshold : reading >= when.Threshold))
+            {
+                _clearSince[i] = null;
+                continue;
+            }
 
-        Audit(AuditKind.Observation, $"restore: {held}: putting back what this run changed");
-        RunAtOnce(Book.Restore, "restore", onlyWhatThisRunChanged: true);
+            _clearSince[i] ??= now;
+            if (now - _clearSince[i]!.Value < when.For)
+            {
+                continue;
+            }
+
+            _restoredAt[i] = now;
+            var held = $"{point} = {reading.ToString("0.###", CultureInfo.InvariantCulture)} {(when.Below ? "<=" : ">=")} {when.Threshold.ToString(CultureInfo.InvariantCulture)} for {when.For}";
+            var changed = ChangedByThisRun();
+            if (!entry.Steps.OfType<ActionStep>().SelectMany(a => Expand(a.Target).Select(asset => Actuator(a.Kind, asset))).Any(a => changed.Contains(a) && !_released.Contains(a)))
+            {
+                // Nothing to put back (the N+1 pump failure that needed no rollback): no notification either.
+                Audit(AuditKind.Observation, $"restore: {held}; this run changed nothing this restore puts back");
+                continue;
+            }
+
+            Audit(AuditKind.Observation, $"restore: {held}: putting back what this run changed");
+            RunAtOnce(entry.Steps, "restore", onlyWhatThisRunChanged: true);
+        }
     }
 
     /// <summary>The actuators this run wrote and the plant took.</summary>
@@ -342,14 +371,20 @@ public sealed class RunbookRun
                         try
                         {
                             var actuator = _catalog.Actuator(a.Kind, asset);
-                            if (onlyWhatThisRunChanged && (!changed.Contains(actuator) || HeldByOthers?.Invoke(actuator) == true))
+                            if (onlyWhatThisRunChanged)
                             {
-                                if (changed.Contains(actuator))
+                                if (!changed.Contains(actuator) || _released.Contains(actuator))
                                 {
-                                    Audit(AuditKind.Observation, $"{what}: {actuator} left as it is: another response still holds it");
+                                    continue;
                                 }
 
-                                continue;
+                                // Let go of it either way: put back now, or left to the response that still holds it.
+                                _released.Add(actuator);
+                                if (HeldByOthers?.Invoke(actuator) == true)
+                                {
+                                    Audit(AuditKind.Observation, $"{what}: {actuator} left as it is: another response still holds it");
+                                    continue;
+                                }
                             }
 
                             var value = a.Value ?? (_plant.Commanded(actuator) + (a.Delta ?? 0));
@@ -381,6 +416,29 @@ public sealed class RunbookRun
 
     private IReadOnlyList<string> Expand(string target) =>
         target.StartsWith('{') && target.EndsWith('}') ? _bindings.GetValueOrDefault(target[1..^1]) ?? [] : [target];
+
+    /// <summary>The point a check or restore condition reads, and its reading; a point whose asset is a binding of many
+    /// (<c>{racks_in_hall}/inlet_temperature</c>) reads each of them, and the one furthest from passing stands for all
+    /// (the highest for <c>below</c>, the lowest for <c>above</c>). Points not reporting (NaN) are left out; none
+    /// reporting is NaN.</summary>
+    private (string Point, double Reading) Worst(string text, bool below)
+    {
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        var points = slash > 0 && text[0] == '{' && text[slash - 1] == '}'
+            ? Expand(text[..slash]).Select(asset => asset + Bind(text[slash..])).ToList()
+            : [Bind(text)];
+        var worst = (Point: points.Count == 1 ? points[0] : text, Reading: double.NaN);
+        foreach (var point in points)
+        {
+            var reading = _plant.ReadValue(point);
+            if (!double.IsNaN(reading) && (double.IsNaN(worst.Reading) || (below ? reading > worst.Reading : reading < worst.Reading)))
+            {
+                worst = (point, reading);
+            }
+        }
+
+        return worst;
+    }
 
     private string Bind(string text)
     {

@@ -174,6 +174,9 @@ public sealed class ConfigNode
         return items;
     }
 
+    /// <summary>Whether this node is a list (a YAML sequence).</summary>
+    public bool IsList => _node is YamlSequenceNode;
+
     /// <summary>The keys of a mapping node, in file order.</summary>
     public IReadOnlyList<string> Keys => Mapping.Children.Keys.Select(k => ((YamlScalarNode)k).Value ?? "").ToList();
 

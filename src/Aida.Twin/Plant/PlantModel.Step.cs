@@ -60,6 +60,7 @@ internal sealed partial class PlantModel
             var sum = 0.0;
             var max = double.MinValue;
             var throttled = 0;
+            var capped = 0;
             var down = 0;
             var end = (r + 1) * n;
             for (var g = r * n; g < end; g++)
@@ -72,6 +73,12 @@ internal sealed partial class PlantModel
                     if (p > cap)
                     {
                         p = cap;
+
+                        // A cap below the GPU's own maximum is someone's decision; at the maximum it is the GPU's TDP.
+                        if (cap < gpu.MaxPowerWatts)
+                        {
+                            capped++;
+                        }
                     }
 
                     // Clock throttling holds the junction at the slowdown temperature by cutting power (and work).
@@ -120,6 +127,7 @@ internal sealed partial class PlantModel
             _rackThrottled[r] = throttled;
             t.ItJoules += rackPower * dt;
             t.GpuThrottledSeconds += throttled * dt;
+            t.GpuCappedSeconds += capped * dt;
             t.GpuShutdownSeconds += down * dt;
             if (paused && on)
             {

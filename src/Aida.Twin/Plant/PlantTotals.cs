@@ -21,6 +21,7 @@ internal sealed class PlantTotals
     public double GpuThrottledSeconds;
     public double GpuShutdownSeconds;
     public double GpuPausedSeconds;
+    public double GpuCappedSeconds;
     public double UpsOnBatterySeconds;
     public double MinUpsBattery = 1;
     public double ItUnpoweredRackSeconds;

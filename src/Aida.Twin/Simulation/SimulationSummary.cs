@@ -33,6 +33,10 @@ public sealed record SimulationSummary
 
     /// <summary>GPU-seconds of work held back by pausing racks' workload (an operator's or agent's action).</summary>
     public double GpuPausedSeconds { get; init; }
+
+    /// <summary>GPU-seconds a power cap held a GPU below the power its work asked for (an operator's or agent's cap: work
+    /// slowed on purpose, where <see cref="GpuThrottledSeconds"/> is work slowed by heat).</summary>
+    public double GpuCappedSeconds { get; init; }
     public required double RackUnpoweredSeconds { get; init; }
     public required double UpsOnBatterySeconds { get; init; }
     public required double MinUpsBatteryRatio { get; init; }
@@ -86,6 +90,7 @@ public sealed record SimulationSummary
             Num(w, "gpu_throttled_seconds", GpuThrottledSeconds, 0);
             Num(w, "gpu_shutdown_seconds", GpuShutdownSeconds, 0);
             Num(w, "gpu_paused_seconds", GpuPausedSeconds, 0);
+            Num(w, "gpu_capped_seconds", GpuCappedSeconds, 0);
             Num(w, "rack_unpowered_seconds", RackUnpoweredSeconds, 0);
             Num(w, "ups_on_battery_seconds", UpsOnBatterySeconds, 0);
             Num(w, "min_ups_battery_ratio", MinUpsBatteryRatio, 4);

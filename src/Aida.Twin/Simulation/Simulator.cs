@@ -248,6 +248,7 @@ public sealed class Simulator
             GpuThrottledSeconds = t.GpuThrottledSeconds,
             GpuShutdownSeconds = t.GpuShutdownSeconds,
             GpuPausedSeconds = t.GpuPausedSeconds,
+            GpuCappedSeconds = t.GpuCappedSeconds,
             RackUnpoweredSeconds = t.ItUnpoweredRackSeconds,
             UpsOnBatterySeconds = t.UpsOnBatterySeconds,
             MinUpsBatteryRatio = t.MinUpsBattery,

@@ -261,6 +261,93 @@ public sealed class RunbookTests
         Assert.NotNull(second.Restored);
         Assert.Contains(second.Actions, a => a.Action.Kind == ActionKind.StopUnit && a.Action.Actuator == "crah-h1-4/enable");
         Assert.Equal(0, sim.Plant.ReadValue("crah-h1-4/running"));
+
+        // The hall's GPU caps, set by both runs, are lifted once, by whichever run let go of them last.
+        var hall = factory.Racks.Where(r => r.Hall == "hall-1").Select(r => r.Id + "/gpu_power_limit").ToList();
+        var lifts = first.Actions.Concat(second.Actions).Where(a => a.Action.Kind == ActionKind.CapGpuPower && a.Action.Value == 1200).ToList();
+        Assert.All(hall, cap => Assert.Equal(1200, sim.Plant.ReadValue(cap)));
+        Assert.All(hall, cap => Assert.Single(lifts, a => a.Action.Actuator == cap));
+    }
+
+    [Fact]
+    public void CrahFanFailure_CapsTheHallsGpus_UntilItsInletsAreBackDown_ThenLiftsThem()
+    {
+        // Two of hall 1's CRAHs down for 4 h, the standby available, the water taken down to 17 °C (what the agent's
+        // optimiser does): the caps go on with the standby and come off once every inlet of the hall has held at
+        // 25.5 °C or less for 5 min. (Left at 20 °C, the capped hall settles at 25.6 °C and the caps stay.)
+        var reference = ScenarioLoader.Load("faults/crah-fan-failure");
+        var scenario = reference with
+        {
+            Setpoints = reference.Setpoints with { Maintenance = [] },
+            Faults = [.. reference.Faults.Select(f => f with { Start = TimeSpan.FromMinutes(10), End = TimeSpan.FromHours(4) })],
+        };
+        var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(5) });
+        sim.AdvanceSteps(11 * 60);
+        var (run, _) = StartOn(sim, "crah-fan-failure", "crah-h1-1");
+        Assert.True(sim.Plant.Write("facility-water/supply_setpoint", 17).Ok);
+        var inlets = scenario.Factory.Racks.Where(r => r.Hall == "hall-1").Select(r => r.Id + "/inlet_temperature").ToList();
+        DateTimeOffset? lifted = null;
+        DateTimeOffset? cool = null;
+        for (var i = 0; i < 6 * 120 && lifted is null; i++)
+        {
+            run.Tick();
+            sim.AdvanceSteps(10);
+            var hottest = inlets.Max(p => sim.Plant.ReadValue(p));
+            cool = hottest <= 25.5 ? cool ?? sim.Clock.GetUtcNow() : null;
+            if (sim.Plant.ReadValue("h1-a01/gpu_power_limit") == 1200 && run.State == RunbookState.Succeeded)
+            {
+                lifted = sim.Clock.GetUtcNow();
+            }
+            else if (run.State == RunbookState.Succeeded)
+            {
+                Assert.Equal(900, sim.Plant.ReadValue("h1-a01/gpu_power_limit"));
+            }
+        }
+
+        Assert.True(lifted is not null, $"state {run.State} {run.Failure}, hottest {inlets.Max(p => sim.Plant.ReadValue(p))}, cap {sim.Plant.ReadValue("h1-a01/gpu_power_limit")}, water {sim.Plant.ReadValue("facility-water/supply_temperature")}");
+        Assert.NotNull(cool);
+        Assert.InRange(lifted!.Value - cool!.Value, TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(5.5));
+        Assert.Null(run.Restored); // the CRAHs are still down: the standby stays
+        Assert.Equal(1, sim.Plant.ReadValue("crah-h1-4/running"));
+    }
+
+    [Theory]
+    [InlineData(99, true, RunbookState.Succeeded)]
+    [InlineData(0, true, RunbookState.RolledBack)]
+    [InlineData(0, false, RunbookState.Succeeded)]
+    [InlineData(99, false, RunbookState.RolledBack)]
+    public void CheckOverABindingOfManyPoints_IsJudgedByTheWorstOfThem(double threshold, bool below, RunbookState expected)
+    {
+        // Hall 1's inlets lie between 0 and 99 °C: "below 99" and "above 0" hold for every one of them, "below 0" and
+        // "above 99" for none, and the hottest (or coolest) decides.
+        var sim = NPlusOnePumpFailureBegins();
+        var factory = sim.Scenario.Factory;
+        var side = below ? "below" : "above";
+        var book = Runbook.Parse($"name: x\ntriggers: [leak]\nsteps:\n  - {{check: {{point: \"{{racks_in_hall}}/inlet_temperature\", {side}: {threshold}, within: 1m}}}}\n", factory);
+        var envelope = new SafetyEnvelope(SafetyEnvelopeTests.Bundled, factory);
+        var guarded = new GuardedPlant(sim.Plant, envelope, sim.Clock, "runbook:x");
+        var executor = new ActionExecutor(guarded, sim.Clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent:test");
+        var run = new RunbookRun(book, RunbookBindings.For(factory, "cdu-h1-a"), executor, new ActionCatalog(factory, envelope), guarded, sim.Clock);
+        for (var i = 0; i < 12 && run.State == RunbookState.Running; i++)
+        {
+            run.Tick();
+            sim.AdvanceSteps(10);
+        }
+
+        Assert.Equal(expected, run.State);
+    }
+
+    [Fact]
+    public void Restore_AsAList_KeepsEachEntry_AndAnEmptyListIsRefused()
+    {
+        const string head = "name: x\ntriggers: [leak]\nsteps:\n  - {notify: y}\n";
+        var book = Runbook.Parse(head + "restore:\n  - when: {point: \"{asset}/leak\", below: 0.5, for: 5m}\n    steps:\n      - {notify: a}\n  - when: {point: \"{asset}/leak\", below: 0.5, for: 15m}\n    steps:\n      - {notify: b}\n", SafetyEnvelopeTests.Factory);
+        Assert.Equal([TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15)], book.Restores.Select(r => r.When.For));
+
+        var e = Assert.Throws<ConfigException>(() => Runbook.Parse(head + "restore: []\n", SafetyEnvelopeTests.Factory));
+        Assert.Contains("a restore list needs at least one entry", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ConfigException>(() => Runbook.Parse(head + "restore:\n  - steps:\n      - {notify: a}\n", SafetyEnvelopeTests.Factory));
+        Assert.Contains("a restore needs a when", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -55,6 +55,25 @@ public class ActuatorTests
     }
 
     [Fact]
+    public void GpuPowerCap_BelowWhatTheWorkAsksFor_IsCountedAsCappedTime_TheGpusOwnMaximumIsNot()
+    {
+        var sim = Tiny();
+        sim.Advance(1800);
+        Assert.Equal(0, sim.Summary().GpuCappedSeconds); // at the 1,200 W maximum the cap is the GPU's own limit
+        var rack = sim.Scenario.Factory.Racks[0].Id;
+        var power = sim.Truth(rack + "/power");
+        Assert.True(sim.Plant.Write(rack + "/gpu_power_limit", 700).Ok);
+        sim.Advance(600);
+
+        var gpus = sim.Scenario.Factory.RackProfile.Gpus;
+        Assert.True(sim.Truth(rack + "/power") < power - (gpus * 100), $"{sim.Truth(rack + "/power")} W capped against {power} W");
+        Assert.InRange(sim.Summary().GpuCappedSeconds, gpus * 599.0, gpus * 601.0);
+        Assert.True(sim.Plant.Write(rack + "/gpu_power_limit", 1200).Ok);
+        sim.Advance(600);
+        Assert.InRange(sim.Summary().GpuCappedSeconds, gpus * 599.0, gpus * 601.0);
+    }
+
+    [Fact]
     public void WorkloadMove_RunsTheRacksJobsOnASpareRackOfAnotherCdu_AndBringsThemBack()
     {
         // The faults week's first day: hall 1 trains on every rack, hall 2's rows D and E are idle until 36 h.
