@@ -116,8 +116,11 @@ public sealed class RunbookRun
 
     private DateTimeOffset? RestoredAt(int entry) => entry < _restoredAt.Length ? _restoredAt[entry] : null;
 
-    private bool Touches(IReadOnlyList<RunbookStep> steps, string actuator) =>
-        steps.OfType<ActionStep>().SelectMany(a => Expand(a.Target).Select(asset => Actuator(a.Kind, asset))).Contains(actuator);
+    private bool Touches(IReadOnlyList<RunbookStep> steps, string actuator) => ActuatorsOf(steps).Contains(actuator);
+
+    /// <summary>The actuators the action steps of <paramref name="steps"/> write.</summary>
+    private IEnumerable<string> ActuatorsOf(IReadOnlyList<RunbookStep> steps) =>
+        steps.OfType<ActionStep>().SelectMany(a => Expand(a.Target).Select(asset => Actuator(a.Kind, asset)));
 
     /// <summary>Actions this run proposed, in order.</summary>
     public List<ActionRecord> Actions { get; } = [];
@@ -327,7 +330,7 @@ public sealed class RunbookRun
             _restoredAt[i] = now;
             var held = $"{point} = {reading.ToString("0.###", CultureInfo.InvariantCulture)} {(when.Below ? "<=" : ">=")} {when.Threshold.ToString(CultureInfo.InvariantCulture)} for {when.For}";
             var changed = ChangedByThisRun();
-            if (!entry.Steps.OfType<ActionStep>().SelectMany(a => Expand(a.Target).Select(asset => Actuator(a.Kind, asset))).Any(a => changed.Contains(a) && !_released.Contains(a)))
+            if (!ActuatorsOf(entry.Steps).Any(a => changed.Contains(a) && !_released.Contains(a)))
             {
                 // Nothing to put back (the N+1 pump failure that needed no rollback): no notification either.
                 Audit(AuditKind.Observation, $"restore: {held}; this run changed nothing this restore puts back");

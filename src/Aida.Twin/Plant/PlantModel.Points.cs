@@ -167,26 +167,23 @@ internal sealed partial class PlantModel
         // The same pair for the drives' speeds (a BMS reads a VFD's speed feedback beside the speed it commanded) and the
         // CRAHs' supply setpoints, so that a failed pump, fan or CRAH setpoint actuator shows too. After the setpoints'
         // commands, for the same reason.
-        s.Add("facility-water", "pump_speed", "aida_speed_ratio", L(("asset", "facility-water")), "ratio", Facility, 0, 0.01, () => _actuators.Value(_aFwPumpSpeed));
-        s.Add("facility-water", "pump_speed_command", "aida_speed_command_ratio", L(("asset", "facility-water")), "ratio", Facility, 0, 0.01, () => _actuators.Command(_aFwPumpSpeed));
+        void ActiveAndCommand(string id, string setting, string metric, string commandMetric, Dictionary<string, string> l, string unit, double step, int actuator)
+        {
+            s.Add(id, setting, metric, l, unit, Facility, 0, step, () => _actuators.Value(actuator));
+            s.Add(id, setting + "_command", commandMetric, l, unit, Facility, 0, step, () => _actuators.Command(actuator));
+        }
+
+        ActiveAndCommand("facility-water", "pump_speed", "aida_speed_ratio", "aida_speed_command_ratio", L(("asset", "facility-water")), "ratio", 0.01, _aFwPumpSpeed);
         for (var c = 0; c < cdus.Count; c++)
         {
-            var k = c;
-            var id = cdus[c].Id;
-            var l = L(("asset", id), ("hall", cdus[c].Hall));
-            s.Add(id, "pump_speed", "aida_speed_ratio", l, "ratio", Facility, 0, 0.01, () => _actuators.Value(_aCduPumpSpeed[k]));
-            s.Add(id, "pump_speed_command", "aida_speed_command_ratio", l, "ratio", Facility, 0, 0.01, () => _actuators.Command(_aCduPumpSpeed[k]));
+            ActiveAndCommand(cdus[c].Id, "pump_speed", "aida_speed_ratio", "aida_speed_command_ratio", L(("asset", cdus[c].Id), ("hall", cdus[c].Hall)), "ratio", 0.01, _aCduPumpSpeed[c]);
         }
 
         for (var i = 0; i < crahs.Count; i++)
         {
-            var k = i;
-            var id = crahs[i].Id;
-            var l = L(("asset", id), ("hall", crahs[i].Hall));
-            s.Add(id, "supply_setpoint", "aida_setpoint_celsius", l, "celsius", Facility, 0, 0.1, () => _actuators.Value(_aCrahSetpoint[k]));
-            s.Add(id, "supply_setpoint_command", "aida_setpoint_command_celsius", l, "celsius", Facility, 0, 0.1, () => _actuators.Command(_aCrahSetpoint[k]));
-            s.Add(id, "fan_speed", "aida_speed_ratio", l, "ratio", Facility, 0, 0.01, () => _actuators.Value(_aCrahFanSpeed[k]));
-            s.Add(id, "fan_speed_command", "aida_speed_command_ratio", l, "ratio", Facility, 0, 0.01, () => _actuators.Command(_aCrahFanSpeed[k]));
+            var l = L(("asset", crahs[i].Id), ("hall", crahs[i].Hall));
+            ActiveAndCommand(crahs[i].Id, "supply_setpoint", "aida_setpoint_celsius", "aida_setpoint_command_celsius", l, "celsius", 0.1, _aCrahSetpoint[i]);
+            ActiveAndCommand(crahs[i].Id, "fan_speed", "aida_speed_ratio", "aida_speed_command_ratio", l, "ratio", 0.01, _aCrahFanSpeed[i]);
         }
 
         _sensors.Sample(0);
