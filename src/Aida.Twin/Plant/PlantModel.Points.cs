@@ -186,6 +186,17 @@ internal sealed partial class PlantModel
             ActiveAndCommand(crahs[i].Id, "fan_speed", "aida_speed_ratio", "aida_speed_command_ratio", l, "ratio", 0.01, _aCrahFanSpeed[i]);
         }
 
+        // A CDU controller's valve: the opening it asks for beside the position its actuator reports, and the actuator's
+        // alarm (asked and reported apart by more than ValveDeviationRatio for ValveDeviationSeconds), the point a stuck
+        // valve's repair is seen by. After the drives, for the same reason.
+        for (var c = 0; c < cdus.Count; c++)
+        {
+            var k = c;
+            var l = L(("asset", cdus[c].Id), ("hall", cdus[c].Hall));
+            s.Add(cdus[c].Id, "valve_command", "aida_cdu_valve_command_ratio", l, "ratio", Facility, 0, 0.01, () => _cduValveCommand[k]);
+            s.Add(cdus[c].Id, "valve_fault", "aida_cdu_valve_fault", l, "bool", Facility, 0, 0, () => Now - _cduValveDeviatingSince[k] >= ValveDeviationSeconds ? 1 : 0);
+        }
+
         _sensors.Sample(0);
         _ = scenario;
     }

@@ -285,6 +285,9 @@ internal sealed partial class PlantModel
             var set = _actuators.Value(_aCduSetpoint[c]);
             var qMax = cdu.HxEffectiveness * m * WaterSpecificHeat * Math.Max(tr - _fwSupply, 0);
             var qNeed = m * WaterSpecificHeat * Math.Max(tr - set, 0);
+            // The controller asks for the opening that holds the setpoint (fully open when none can); a stuck valve
+            // stays where it stuck whatever is asked.
+            var asked = qMax <= 0 || qNeed > qMax ? 1 : qNeed / qMax;
             double valve, target;
             if (!double.IsNaN(_cduValveStuck[c]))
             {
@@ -298,7 +301,7 @@ internal sealed partial class PlantModel
             }
             else if (qNeed <= qMax)
             {
-                valve = qNeed / qMax;
+                valve = asked;
                 target = Math.Max(set, tr - (cdu.HxEffectiveness * (tr - _fwSupply)));
             }
             else
@@ -309,6 +312,15 @@ internal sealed partial class PlantModel
 
             ts += (target - ts) * (1 - Math.Exp(-dt / CduSupplyTimeConstant));
             _cduValve[c] = valve;
+            _cduValveCommand[c] = asked;
+            if (Math.Abs(asked - valve) <= ValveDeviationRatio)
+            {
+                _cduValveDeviatingSince[c] = double.PositiveInfinity;
+            }
+            else if (double.IsPositiveInfinity(_cduValveDeviatingSince[c]))
+            {
+                _cduValveDeviatingSince[c] = Now;
+            }
             _cduSupply[c] = ts;
             _cduCoolant[c] = tc;
             _cduReturn[c] = tr;

@@ -19,6 +19,13 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
     // GPU thermal mass: die, package, HBM and cold plate, ~600 J/K gives a time constant of ~20 s at 0.03 K/W
     // (TWIN.md: "time constant seconds").
     private const double CduSupplyTimeConstant = 60; // s; TWIN.md: CDU loop time constant ~1-2 min
+
+    // A CDU controller's valve alarm: the opening asked and the one the actuator reports apart by more than 5 % of
+    // stroke for 13 s. Belimo's MFT actuators alarm when the actuator "is in a position and not responding to the control
+    // input" after 13 s ("Mechanical Overload", AFB24-MFT user guide M40035, 2010); 5 % is above a positioner's dead band
+    // (GEMÜ 1435 ePos manual: ≥ 1 % recommended), so a valve that follows never alarms.
+    private const double ValveDeviationRatio = 0.05;
+    private const double ValveDeviationSeconds = 13;
     private const double AirTimeConstant = 180; // s; TWIN.md: air side 2-5 min
     private const double PumpChangeoverSeconds = 5; // s; BMS lead/lag changeover of a standby pump
     private const double CrahChangeoverSeconds = 30; // s; standby CRAH start on a unit failure
@@ -73,6 +80,8 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
     private readonly double[] _cduReturn;
     private readonly double[] _cduFlow;
     private readonly double[] _cduValve;
+    private readonly double[] _cduValveCommand;
+    private readonly double[] _cduValveDeviatingSince;
     private readonly double[] _cduValveStuck;
     private readonly double[] _cduLevel;
     private readonly double[] _cduLeakLitresPerSecond;
@@ -221,6 +230,9 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
         _cduReturn = new double[nCdu];
         _cduFlow = new double[nCdu];
         _cduValve = new double[nCdu];
+        _cduValveCommand = new double[nCdu];
+        _cduValveDeviatingSince = new double[nCdu];
+        Array.Fill(_cduValveDeviatingSince, double.PositiveInfinity);
         _cduValveStuck = new double[nCdu];
         Array.Fill(_cduValveStuck, double.NaN);
         _cduLevel = new double[nCdu];

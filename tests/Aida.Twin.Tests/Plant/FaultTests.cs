@@ -63,6 +63,27 @@ public class FaultTests
         sim.Advance(7200 + 1800);
         Assert.True(sim.Truth("cdu-h1-b/supply_temperature") > sim.Truth("cdu-h1-b/supply_setpoint") + 5);
         Assert.InRange(sim.Truth("cdu-h1-a/supply_temperature"), sim.Truth("cdu-h1-a/supply_setpoint") - 0.5, sim.Truth("cdu-h1-a/supply_setpoint") + 0.5);
+
+        // The controller asks for more than the stuck valve gives, and the actuator says so; the healthy CDU's valve
+        // follows what its controller asks.
+        Assert.True(sim.Truth("cdu-h1-b/valve_command") > sim.Truth("cdu-h1-b/valve") + 0.05);
+        Assert.Equal(1, sim.Truth("cdu-h1-b/valve_fault"));
+        Assert.Equal(sim.Truth("cdu-h1-a/valve_command"), sim.Truth("cdu-h1-a/valve"));
+        Assert.Equal(0, sim.Truth("cdu-h1-a/valve_fault"));
+    }
+
+    [Fact]
+    public void ValveStuck_TheActuatorAlarmClearsWithTheRepair()
+    {
+        var fault = TestPlants.Bundled("faults/valve-stuck", "7h").Faults.Single();
+        var sim = Unattended("valve-stuck", "7h");
+        sim.Advance((int)fault.Start.TotalSeconds + 5);
+        Assert.Equal(0, sim.Truth("cdu-h1-b/valve_fault")); // not before the actuator has failed to follow for 13 s
+        sim.Advance(600); // the supply rising, the controller asks for more than the stuck valve gives
+        Assert.Equal(1, sim.Truth("cdu-h1-b/valve_fault"));
+        sim.Advance((int)(fault.End!.Value - fault.Start).TotalSeconds - 600);
+        Assert.Equal(0, sim.Truth("cdu-h1-b/valve_fault"));
+        Assert.Equal(sim.Truth("cdu-h1-b/valve_command"), sim.Truth("cdu-h1-b/valve"));
     }
 
     [Fact]
