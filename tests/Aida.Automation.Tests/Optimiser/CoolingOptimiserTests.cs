@@ -163,6 +163,27 @@ public sealed class CoolingOptimiserTests
         Assert.Equal(20.234, water[^1], 9);
     }
 
+    /// <summary>The water is refined between the search's half-kelvin steps: on the faults week the water sat at 21.5 °C
+    /// in most plans with the hottest inlet predicted 0.2-0.4 K under its limit (the next step up, 22 °C, crossed it).
+    /// Once the model has settled, the plans hold the hottest inlet within about a tenth of a kelvin of the limit, never
+    /// over it, and use setpoints between the half-kelvin steps.</summary>
+    [Fact]
+    public void Expand_RefinesTheWaterBetweenHalfKelvinSteps_UpToTheInletLimit()
+    {
+        var loop = new OptimiserLoop(TimeSpan.FromHours(3), OptimiserLoop.Expand);
+        loop.Run();
+
+        var limit = new CoolingOptimiserOptions().InletLimitAt(OptimiserLoop.Expand.Headroom);
+        var settled = loop.Plans.Where(p => p.At >= loop.Simulator.Scenario.Start + TimeSpan.FromHours(1.5) && !p.LimitsReached).ToList();
+        Assert.NotEmpty(settled);
+        var inlets = settled.Select(p => p.PredictedMaxInletCelsius).Order().ToList();
+        Assert.All(inlets, t => Assert.True(t <= limit + 1e-9, $"{t} over {limit}"));
+        Assert.True(inlets[inlets.Count / 2] >= limit - 0.12, $"median predicted inlet {inlets[inlets.Count / 2]:0.000} °C, limit {limit} °C");
+        var water = loop.Plans.SelectMany(p => p.Moves).Where(m => m.Actuator == "facility-water/supply_setpoint").Select(m => m.Value).ToList();
+        Assert.Contains(water, v => Math.Abs((v * 2) - Math.Round(v * 2)) > 0.1);
+        Assert.True(loop.Simulator.Summary().MaxRackInletCelsius <= 27, $"hottest inlet {loop.Simulator.Summary().MaxRackInletCelsius} °C");
+    }
+
     /// <summary>Regression: with hall 1's standby CRAH in maintenance, the optimiser wrote its enable, counted it as
     /// running from the accepted write, and trimmed the other three to the speed four would need (0.65 instead of 0.87):
     /// the racks drew hot-aisle air and the water cycled between 16 and 21 °C every 40 min. A CRAH counts once it reads
