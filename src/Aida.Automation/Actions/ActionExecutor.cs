@@ -66,6 +66,9 @@ public sealed class ActionRecord(PlantAction action, string requestedBy, DateTim
     public string? DecidedBy { get; internal set; }
 
     public string Outcome { get; internal set; } = "";
+
+    /// <summary>Why the plant or its guard turned the write down (<see cref="ActionState.Refused"/>); null otherwise.</summary>
+    public WriteStatus? Refusal { get; internal set; }
 }
 
 /// <summary>An approval that cannot be given: an unknown action, one no longer pending, or one that expired.</summary>
@@ -264,6 +267,7 @@ public sealed class ActionExecutor
         if (!result.Ok)
         {
             r.State = ActionState.Refused;
+            r.Refusal = result.Status;
             r.Outcome = $"{result.Status}: {result.Message}";
             return;
         }

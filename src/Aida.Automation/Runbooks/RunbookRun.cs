@@ -249,13 +249,36 @@ public sealed class RunbookRun
             return false;
         }
 
-        if (_pending.FirstOrDefault(r => r.State is ActionState.Refused or ActionState.Rejected or ActionState.Expired) is { } bad)
+        // A write refused only by a limit over the last minute (the actuator's change or the writes within a minute) may
+        // pass once the minute has gone by: it is proposed again at each later tick while the step is younger than
+        // RateLimitPatience, then fails as any refusal. On the faults week a heat-wave runbook's 1 K colder water came
+        // 50 s after the optimiser's 0.1 K move: 1.1 K within a minute, refused, and the run rolled back and escalated.
+        var now = _clock.GetUtcNow();
+        var patient = now - _stepStarted < RateLimitPatience;
+        for (var i = 0; patient && i < _pending.Count; i++)
         {
-            Fail($"step {StepIndex + 1} (line {step.Line}): {bad.Action.Actuator} {bad.State}: {bad.Outcome}");
+            var r = _pending[i];
+            if (r.State == ActionState.Refused && r.Refusal == WriteStatus.RateLimited && r.ProposedAt < now)
+            {
+                var again = _executor.Propose(_catalog.Create(r.Action.Kind, r.Action.Asset, r.Action.Value, r.Action.Reason, r.Action.Verify), "runbook:" + Book.Name);
+                _pending[i] = again;
+                Actions.Add(again);
+            }
         }
 
-        return true;
+        if (_pending.FirstOrDefault(r => r.State is ActionState.Refused or ActionState.Rejected or ActionState.Expired
+            && !(patient && r.Refusal == WriteStatus.RateLimited)) is { } bad)
+        {
+            Fail($"step {StepIndex + 1} (line {step.Line}): {bad.Action.Actuator} {bad.State}: {bad.Outcome}");
+            return true;
+        }
+
+        return !_pending.Any(r => r.State == ActionState.Refused);
     }
+
+    /// <summary>How long an action step keeps proposing a write refused by a limit over the last minute: two minutes, so
+    /// the minute that refused it has gone by at the agent's one-minute period.</summary>
+    private static readonly TimeSpan RateLimitPatience = TimeSpan.FromMinutes(2);
 
     private bool Check(CheckStep step, DateTimeOffset now)
     {

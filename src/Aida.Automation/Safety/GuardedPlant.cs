@@ -71,14 +71,14 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             }
 
             var verdict = _writes.Count >= _envelope.Spec.MaxWritesPerMinute
-                ? SafetyVerdict.Refuse($"{info.Name}: {_writes.Count} writes within a minute already (the envelope allows {_envelope.Spec.MaxWritesPerMinute})")
+                ? SafetyVerdict.RefuseForNow($"{info.Name}: {_writes.Count} writes within a minute already (the envelope allows {_envelope.Spec.MaxWritesPerMinute})")
                 : _envelope.Check(info, value, this, _efficiency());
             _audit?.Append(_actor, AuditKind.Action, info.Name, Text(value));
             if (!verdict.Allowed)
             {
                 Refused++;
                 _audit?.Append(_actor, AuditKind.Result, info.Name, "refused: " + verdict.Reason);
-                return new WriteResult(WriteStatus.Refused, verdict.Reason);
+                return new WriteResult(verdict.ForNow ? WriteStatus.RateLimited : WriteStatus.Refused, verdict.Reason);
             }
 
             var before = Commanded(info.Name);

@@ -6,12 +6,16 @@ using Aida.Reliability.Policy;
 
 namespace Aida.Automation.Safety;
 
-/// <summary>Whether a write may go to the plant, and why not.</summary>
-public readonly record struct SafetyVerdict(bool Allowed, string Reason)
+/// <summary>Whether a write may go to the plant, and why not; <see cref="ForNow"/> when only a limit over the last minute
+/// stands in its way (the same write may pass once the minute has gone by).</summary>
+public readonly record struct SafetyVerdict(bool Allowed, string Reason, bool ForNow = false)
 {
     public static SafetyVerdict Allow { get; } = new(true, "within the envelope");
 
     public static SafetyVerdict Refuse(string reason) => new(false, reason);
+
+    /// <summary>Refused by a limit over the last minute (changes or writes within a minute).</summary>
+    public static SafetyVerdict RefuseForNow(string reason) => new(false, reason, ForNow: true);
 }
 
 /// <summary>The actuator state a verdict is judged against: each actuator's commanded value (NaN: not known), the
@@ -109,7 +113,7 @@ public sealed class SafetyEnvelope
 
             if (rule.MaxChangePerMinute is { } rate && state.ChangedLastMinute(name) + step > rate + 1e-9)
             {
-                return SafetyVerdict.Refuse($"{name}: {Text(state.ChangedLastMinute(name) + step)} {actuator.Unit} of change within a minute exceeds the envelope's {Text(rate)} ({where})");
+                return SafetyVerdict.RefuseForNow($"{name}: {Text(state.ChangedLastMinute(name) + step)} {actuator.Unit} of change within a minute exceeds the envelope's {Text(rate)} ({where})");
             }
 
             if (rule.MaxBlastRadiusRacks is { } blast && RacksServed(actuator.Asset) > blast)

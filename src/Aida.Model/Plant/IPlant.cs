@@ -43,9 +43,14 @@ public enum WriteStatus
     /// response, or a different value read back.</summary>
     Unconfirmed,
 
-    /// <summary>Refused before it reached the plant: outside the safety envelope (hard limits, step and rate limits,
-    /// blast radius, interlocks) or the efficiency envelope of the error-budget policy.</summary>
+    /// <summary>Refused before it reached the plant: outside the safety envelope (hard limits, step limits, blast
+    /// radius, interlocks) or the efficiency envelope of the error-budget policy.</summary>
     Refused,
+
+    /// <summary>Refused before it reached the plant by one of the safety envelope's limits over the last minute (the
+    /// actuator's change within a minute, or writes within a minute): the same write may pass once the minute has gone
+    /// by. A refusal like any other for everything but a retry.</summary>
+    RateLimited,
 }
 
 public readonly record struct WriteResult(WriteStatus Status, string Message)

@@ -121,6 +121,49 @@ public sealed class RunbookTests
         Assert.Equal([("h1-c03/isolate", 1.0)], plant.Writes);
     }
 
+    /// <summary>Regression (faults week, seed 3, session 13): the heat-wave runbook's 1 K colder water came 50 s after
+    /// the optimiser's 0.1 K move through the same guard: 1.1 K within a minute, refused, and the run rolled back and
+    /// escalated. A write refused only by a limit over the last minute is proposed again once the minute has gone by.</summary>
+    [Fact]
+    public void ActionRefusedByALimitOverTheLastMinute_IsProposedAgainOnceTheMinuteHasGone()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 2, 13, 50, 0, TimeSpan.Zero));
+        var plant = new SafetyEnvelopeTests.RecordingPlant();
+        var (run, guarded) = StartGuarded("heat-wave", "leesburg-va", plant, clock);
+        Assert.True(guarded.Write("facility-water/supply_setpoint", 21.8).Ok);
+        clock.Advance(TimeSpan.FromMinutes(4));
+        Assert.True(guarded.Write("facility-water/supply_setpoint", 21.7).Ok); // the optimiser's 0.1 K
+        clock.Advance(TimeSpan.FromSeconds(50));
+
+        run.Tick();
+        Assert.Equal(RunbookState.Running, run.State);
+        var refused = Assert.Single(run.Actions, a => a.State == ActionState.Refused);
+        Assert.Equal(WriteStatus.RateLimited, refused.Refusal);
+        Assert.DoesNotContain(("facility-water/supply_setpoint", 20.7), plant.Writes);
+
+        clock.Advance(TimeSpan.FromMinutes(1));
+        run.Tick();
+        Assert.True(run.State == RunbookState.Succeeded, run.Failure);
+        Assert.Equal(("facility-water/supply_setpoint", 20.7), plant.Writes[^1]);
+    }
+
+    [Fact]
+    public void ActionStillRateLimitedAfterTwoMinutes_FailsTheStep()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 2, 13, 50, 0, TimeSpan.Zero));
+        var plant = new SafetyEnvelopeTests.RecordingPlant((_, _) => new WriteResult(WriteStatus.RateLimited, "the device's own rate limit"));
+        var (run, _) = StartGuarded("cdu-pump-failure", "cdu-h1-a", plant, clock);
+        for (var i = 0; i < 3 && run.State == RunbookState.Running; i++)
+        {
+            run.Tick();
+            clock.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        Assert.Equal(RunbookState.RolledBack, run.State);
+        Assert.Contains("RateLimited", run.Failure, StringComparison.Ordinal);
+        Assert.Equal(3, run.Actions.Where(a => a.Refusal == WriteStatus.RateLimited).Select(a => a.ProposedAt).Distinct().Count()); // at 0, 1 and 2 min
+    }
+
     [Fact]
     public void Leak_OnTheTwin_IsolatesTheRack_AndPutsItBackOnlyAfterTheRepairHeldDry()
     {
@@ -408,6 +451,16 @@ public sealed class RunbookTests
         var executor = new ActionExecutor(guarded, sim.Clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent:test");
         var book = Runbook.Load(Path.Combine(Directory, name + ".yaml"), factory);
         return (new RunbookRun(book, RunbookBindings.For(factory, asset), executor, new ActionCatalog(factory, envelope), guarded, sim.Clock, audit), executor);
+    }
+
+    private static (RunbookRun Run, GuardedPlant Guarded) StartGuarded(string name, string asset, IPlant plant, TimeProvider clock)
+    {
+        var factory = SafetyEnvelopeTests.Factory;
+        var envelope = new SafetyEnvelope(SafetyEnvelopeTests.Bundled, factory);
+        var guarded = new GuardedPlant(plant, envelope, clock, "agent:aida");
+        var executor = new ActionExecutor(guarded, clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent:test");
+        var book = Runbook.Load(Path.Combine(Directory, name + ".yaml"), factory);
+        return (new RunbookRun(book, RunbookBindings.For(factory, asset), executor, new ActionCatalog(factory, envelope), guarded, clock), guarded);
     }
 
     private static (RunbookRun Run, ActionExecutor Executor) Start(string name, string asset, IPlant plant, TimeProvider clock, AutomationMode mode)

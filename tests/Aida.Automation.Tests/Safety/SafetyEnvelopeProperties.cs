@@ -71,7 +71,7 @@ public sealed class SafetyEnvelopeProperties
             var before = plant.Writes.Count;
             var answer = guarded.Write(info.Index, value);
             var reached = answer.Ok || answer.Status == WriteStatus.Unconfirmed;
-            Assert.Equal(reached, answer.Status != WriteStatus.Refused);
+            Assert.Equal(reached, answer.Status is not (WriteStatus.Refused or WriteStatus.RateLimited));
             if (!reached)
             {
                 continue;

@@ -48,9 +48,11 @@ public sealed class SafetyEnvelopeTests
 
         var big = guarded.Write("cdu-h1-a/supply_setpoint", 32);
         Assert.Contains("a step of 2 celsius from 30 exceeds the envelope's 1 per write", big.Message, StringComparison.Ordinal);
+        Assert.Equal(WriteStatus.Refused, big.Status); // too big a step stays too big
         Assert.True(guarded.Write("cdu-h1-a/supply_setpoint", 31).Ok);
         var fast = guarded.Write("cdu-h1-a/supply_setpoint", 31.5);
         Assert.Contains("within a minute exceeds the envelope's 1", fast.Message, StringComparison.Ordinal);
+        Assert.Equal(WriteStatus.RateLimited, fast.Status); // too fast may pass once the minute has gone by
 
         clock.Advance(TimeSpan.FromMinutes(1));
         Assert.True(guarded.Write("cdu-h1-a/supply_setpoint", 31.5).Ok);
