@@ -12,8 +12,8 @@ namespace Aida.Automation.Tests.Optimiser;
 public sealed class CoolingOptimiserTests
 {
     [Theory]
-    [InlineData(1.0, 26.5)] // the whole budget left: twice the sensors' noise is kept back
-    [InlineData(0.5, 26.0)]
+    [InlineData(1.0, 26.7)] // the whole budget left: one and a half times the sensors' noise is kept back
+    [InlineData(0.5, 26.1)]
     [InlineData(0.0, 25.5)] // no headroom: 1.5 K
     [InlineData(-3.0, 25.5)]
     [InlineData(double.NaN, 25.5)] // unknown headroom counts as none
