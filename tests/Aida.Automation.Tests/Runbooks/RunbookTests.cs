@@ -445,31 +445,30 @@ public sealed class RunbookTests
 
     private static (RunbookRun Run, ActionExecutor Executor) StartOn(Simulator sim, string name, string asset, Aida.Automation.Audit.AuditLog? audit = null)
     {
-        var factory = sim.Scenario.Factory;
-        var envelope = new SafetyEnvelope(SafetyEnvelopeTests.Bundled, factory);
-        var guarded = new GuardedPlant(sim.Plant, envelope, sim.Clock, "runbook:" + name);
-        var executor = new ActionExecutor(guarded, sim.Clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent:test");
-        var book = Runbook.Load(Path.Combine(Directory, name + ".yaml"), factory);
-        return (new RunbookRun(book, RunbookBindings.For(factory, asset), executor, new ActionCatalog(factory, envelope), guarded, sim.Clock, audit), executor);
+        var (run, executor, _) = Build(sim.Scenario.Factory, sim.Plant, sim.Clock, name, asset, AutomationMode.Autonomous, audit);
+        return (run, executor);
     }
 
     private static (RunbookRun Run, GuardedPlant Guarded) StartGuarded(string name, string asset, IPlant plant, TimeProvider clock)
     {
-        var factory = SafetyEnvelopeTests.Factory;
-        var envelope = new SafetyEnvelope(SafetyEnvelopeTests.Bundled, factory);
-        var guarded = new GuardedPlant(plant, envelope, clock, "agent:aida");
-        var executor = new ActionExecutor(guarded, clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent:test");
-        var book = Runbook.Load(Path.Combine(Directory, name + ".yaml"), factory);
-        return (new RunbookRun(book, RunbookBindings.For(factory, asset), executor, new ActionCatalog(factory, envelope), guarded, clock), guarded);
+        var (run, _, guarded) = Build(SafetyEnvelopeTests.Factory, plant, clock, name, asset, AutomationMode.Autonomous);
+        return (run, guarded);
     }
 
     private static (RunbookRun Run, ActionExecutor Executor) Start(string name, string asset, IPlant plant, TimeProvider clock, AutomationMode mode)
     {
-        var factory = SafetyEnvelopeTests.Factory;
+        var (run, executor, _) = Build(SafetyEnvelopeTests.Factory, plant, clock, name, asset, mode);
+        return (run, executor);
+    }
+
+    /// <summary>The bundled runbook <paramref name="name"/> for <paramref name="asset"/>, writing through a guard with the
+    /// bundled envelope.</summary>
+    private static (RunbookRun Run, ActionExecutor Executor, GuardedPlant Guarded) Build(Aida.Model.Facility.Factory factory, IPlant plant, TimeProvider clock, string name, string asset, AutomationMode mode, Aida.Automation.Audit.AuditLog? audit = null)
+    {
         var envelope = new SafetyEnvelope(SafetyEnvelopeTests.Bundled, factory);
         var guarded = new GuardedPlant(plant, envelope, clock, "runbook:" + name);
         var executor = new ActionExecutor(guarded, clock, mode, TimeSpan.FromMinutes(15), "agent:test");
         var book = Runbook.Load(Path.Combine(Directory, name + ".yaml"), factory);
-        return (new RunbookRun(book, RunbookBindings.For(factory, asset), executor, new ActionCatalog(factory, envelope), guarded, clock), executor);
+        return (new RunbookRun(book, RunbookBindings.For(factory, asset), executor, new ActionCatalog(factory, envelope), guarded, clock, audit), executor, guarded);
     }
 }
