@@ -239,13 +239,15 @@ internal sealed class DecodedChunkCache
         AddRange([key], [0, samples.Length], [0], samples);
 
     /// <summary>As <see cref="Add"/> for chunks <paramref name="which"/> of a series laid out back to back: chunk i's
-    /// samples are <c>samples[starts[i]..starts[i + 1]]</c>, its key <c>keys[i]</c>.</summary>
+    /// samples are <c>samples[starts[i]..starts[i + 1]]</c>, its key <c>keys[i]</c>; <paramref name="regularSteps"/>,
+    /// when given, tells for each chunk i whether its timestamps rise by one constant step (as the decoder found it),
+    /// else that is checked here.</summary>
     /// <remarks>The lock is held twice, briefly: to reserve the chunks' slots (evicting what the budget needs) and to
     /// publish the entries. The samples are copied into the reserved slots between the two, without the lock, so two
     /// query threads filling the cache copy at the same time instead of one waiting for the other. A reserved slot is in
     /// neither the map nor the free list, so nothing else reads or writes it until it is published; its bytes count
     /// against the budget from the reservation on. A key another thread published meanwhile gives its slots back.</remarks>
-    public void AddRange(ReadOnlySpan<ChunkKey> keys, ReadOnlySpan<int> starts, ReadOnlySpan<int> which, ReadOnlySpan<Sample> samples)
+    public void AddRange(ReadOnlySpan<ChunkKey> keys, ReadOnlySpan<int> starts, ReadOnlySpan<int> which, ReadOnlySpan<Sample> samples, ReadOnlySpan<bool> regularSteps = default)
     {
         var plans = System.Buffers.ArrayPool<Reservation>.Shared.Rent(which.Length);
         try
@@ -259,7 +261,7 @@ internal sealed class DecodedChunkCache
                     continue;
                 }
 
-                var (regular, step) = Shape(chunk);
+                var (regular, step) = regularSteps.IsEmpty ? Shape(chunk) : (regularSteps[i], StepOf(chunk));
                 long cost = EntryOverheadBytes + (regular ? SlotBytes : 2 * SlotBytes);
                 if (cost <= BudgetBytes)
                 {
@@ -329,7 +331,7 @@ internal sealed class DecodedChunkCache
     /// <summary>Whether a chunk's timestamps rise by one constant step (kept as first and step, no timestamp slot).</summary>
     private static (bool Regular, long Step) Shape(ReadOnlySpan<Sample> samples)
     {
-        var step = samples.Length > 1 ? unchecked(samples[1].TimestampMs - samples[0].TimestampMs) : 0;
+        var step = StepOf(samples);
         var t = samples[0].TimestampMs;
         var regular = true;
         foreach (var s in samples)
@@ -340,6 +342,10 @@ internal sealed class DecodedChunkCache
 
         return (regular, step);
     }
+
+    /// <summary>The step between a chunk's first two timestamps (0 for one sample).</summary>
+    private static long StepOf(ReadOnlySpan<Sample> samples) =>
+        samples.Length > 1 ? unchecked(samples[1].TimestampMs - samples[0].TimestampMs) : 0;
 
     /// <summary>Copies a chunk's values (and, unless regular, timestamps) into its reserved slots.</summary>
     /// <remarks>With non-temporal stores where the processor has them: the slots are read back at the next query of the

@@ -719,12 +719,14 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         var starts = System.Buffers.ArrayPool<int>.Shared.Rent(count + 1);
         CachedChunk[]? cached = null;
         int[]? missed = null;
+        bool[]? regular = null;
         var misses = 0;
         var keys = cache is null ? default : CollectionsMarshal.AsSpan(chunks.Keys).Slice(first, count);
         if (cache is not null)
         {
             cached = System.Buffers.ArrayPool<CachedChunk>.Shared.Rent(count);
             missed = System.Buffers.ArrayPool<int>.Shared.Rent(count);
+            regular = System.Buffers.ArrayPool<bool>.Shared.Rent(count);
             cache.Lookup(keys, cached);
         }
 
@@ -738,7 +740,12 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                 continue;
             }
 
-            at += XorChunk.DecodeAll(chunks.Bytes[first + i].Span, into.AsSpan(at));
+            at += XorChunk.DecodeAll(chunks.Bytes[first + i].Span, into.AsSpan(at), out var regularStep);
+            if (regular is not null)
+            {
+                regular[i] = regularStep;
+            }
+
             if (missed is not null && keys[i].IsCacheable)
             {
                 missed[misses++] = i;
@@ -748,7 +755,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         starts[count] = at;
         if (misses > 0)
         {
-            cache!.AddRange(keys, starts, missed.AsSpan(0, misses), into);
+            cache!.AddRange(keys, starts, missed.AsSpan(0, misses), into, regular.AsSpan(0, count));
         }
 
         var begin = 0;
@@ -815,6 +822,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
             // Cleared: the snapshots hold the cache's slabs.
             System.Buffers.ArrayPool<CachedChunk>.Shared.Return(cached, clearArray: true);
             System.Buffers.ArrayPool<int>.Shared.Return(missed!);
+            System.Buffers.ArrayPool<bool>.Shared.Return(regular!);
         }
 
         return (begin, n - begin);

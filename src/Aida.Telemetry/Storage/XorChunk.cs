@@ -115,8 +115,15 @@ internal sealed class XorChunk
     /// three times faster: the bits are read from a zero-padded copy through one 64-bit window per field, without per-bit
     /// bounds checks.</summary>
     /// <exception cref="InvalidDataException">The chunk ends before its last sample.</exception>
-    public static int DecodeAll(ReadOnlySpan<byte> chunk, Span<Sample> into)
+    public static int DecodeAll(ReadOnlySpan<byte> chunk, Span<Sample> into) => DecodeAll(chunk, into, out _);
+
+    /// <summary>As <see cref="DecodeAll(ReadOnlySpan{byte}, Span{Sample})"/>, and tells whether the timestamps rise by
+    /// one constant step (every delta-of-delta after the second sample is 0; a chunk of one sample is regular), found
+    /// on the way rather than by a second pass over the samples.</summary>
+    /// <exception cref="InvalidDataException">The chunk ends before its last sample.</exception>
+    public static int DecodeAll(ReadOnlySpan<byte> chunk, Span<Sample> into, out bool regularStep)
     {
+        regularStep = true;
         var count = CountOf(chunk);
         if (count == 0)
         {
@@ -146,8 +153,11 @@ internal sealed class XorChunk
         pos += 64;
         output = new Sample(t, BitConverter.UInt64BitsToDouble(v));
         long tDelta = 0;
-        var leading = 0;
         var trailing = 0;
+
+        // The value bits a window holds: 64 - leading - trailing zeros (64 until the first window is read).
+        var width = 64;
+        var regular = true;
         ulong w;
 
         // The hot loop keeps every bit of state in locals (no ref parameters, which would pin them to the stack).
@@ -156,6 +166,18 @@ internal sealed class XorChunk
             // One 64-bit window serves the delta-of-delta's '0' (a regular interval, the common case) and the value's
             // control bits after it. The second sample's timestamp is a varint delta instead.
             w = Peek(ref bytes, pos);
+            if ((w >> 61) == 0b010 && width <= 54)
+            {
+                // The usual sample, all in the window: '0' (the same interval), '1' '0' (a value that changed inside the
+                // last window), then the value's bits. Never the second sample (a varint delta): no window has been read
+                // before it, so the width is still 64.
+                pos += 3 + width;
+                v ^= ((w << 3) >> (64 - width)) << trailing;
+                t = unchecked(t + tDelta);
+                Unsafe.Add(ref output, i) = new Sample(t, BitConverter.UInt64BitsToDouble(v));
+                continue;
+            }
+
             if (i == 1)
             {
                 (tDelta, pos) = VarintAt(ref bytes, pos);
@@ -190,6 +212,7 @@ internal sealed class XorChunk
                     pos += 68;
                 }
 
+                regular &= dod == 0;
                 tDelta = unchecked(tDelta + dod);
                 w = Peek(ref bytes, pos);
             }
@@ -201,31 +224,41 @@ internal sealed class XorChunk
             }
             else
             {
-                // A new leading/trailing-zero window or the last one again: data-dependent and poorly predicted, so both
-                // are computed and one is selected.
-                var fresh = (w & (1UL << 62)) != 0;
-                var newLeading = (int)((w << 2) >> 59);
-                var significant = (int)((w << 7) >> 58);
-                var newTrailing = 64 - newLeading - (significant == 0 ? 64 : significant);
-                leading = fresh ? newLeading : leading;
-                trailing = fresh ? newTrailing : trailing;
-                pos += fresh ? 13 : 2;
-                var n = 64 - leading - trailing;
-                ulong bits;
-                if (n is > 0 and <= 57)
+                // The last leading/trailing-zero window again, or a new one. A branch, not a select: taken the same way
+                // most of the time (a window, once wide enough, is reused), so the processor runs ahead on the
+                // prediction and the next sample's position does not wait for this sample's bits to arrive.
+                int control;
+                if ((w & (1UL << 62)) == 0)
                 {
-                    bits = Peek(ref bytes, pos) >> (64 - n);
-                }
-                else if (n > 57)
-                {
-                    bits = ((Peek(ref bytes, pos) >> (96 - n)) << 32) | (Peek(ref bytes, pos + n - 32) >> 32);
+                    control = 2;
+                    pos += 2;
                 }
                 else
                 {
-                    bits = 0;
+                    var leading = (int)((w << 2) >> 59);
+                    var significant = (int)((w << 7) >> 58);
+                    width = significant == 0 ? 64 : significant;
+                    trailing = 64 - leading - width;
+                    control = 13;
+                    pos += 13;
                 }
 
-                pos += Math.Max(n, 0);
+                ulong bits;
+                if (control + width <= 56)
+                {
+                    // The window already holds the value's bits (at least 56 of its 64 are the stream's).
+                    bits = (w << control) >> (64 - width);
+                }
+                else if (width <= 57)
+                {
+                    bits = Peek(ref bytes, pos) >> (64 - width);
+                }
+                else
+                {
+                    bits = ((Peek(ref bytes, pos) >> (96 - width)) << 32) | (Peek(ref bytes, pos + width - 32) >> 32);
+                }
+
+                pos += width;
                 v ^= bits << trailing;
             }
 
@@ -237,6 +270,7 @@ internal sealed class XorChunk
             throw new InvalidDataException("chunk ends early");
         }
 
+        regularStep = regular;
         return count;
     }
 

@@ -16,11 +16,13 @@ public class XorChunkTests
     private static readonly Gen<long[]> Timestamps =
         Gen.Choose(1, XorChunk.MaxSamples).SelectMany(n => Gen.Frequency(
             (3, Gen.Choose(-5, 5).ArrayOf(n).Select(jitter => Scrapes(jitter))),
+            (2, Gen.Constant(new int[n]).Select(Scrapes)),
             (2, Gen.Frequency((4, Gen.Choose(-100_000, 100_000).Select(d => (long)d)), (1, AnyLong), (1, Gen.Elements(long.MinValue, long.MaxValue, 0L, -1L)))
                 .ArrayOf(n).Select(Accumulate))));
 
     private static readonly Gen<double> Values = Gen.Frequency(
         (4, Gen.Choose(-10_000, 10_000).Select(v => v / 10.0)),
+        (2, Gen.Choose(0, 1 << 30).Select(v => (double)v)),
         (2, AnyLong.Select(BitConverter.Int64BitsToDouble)),
         (1, Gen.Elements(double.NaN, double.PositiveInfinity, double.NegativeInfinity, StaleMarker.Value, 0.0, -0.0, double.Epsilon, double.MaxValue, double.MinValue)));
 
@@ -63,6 +65,17 @@ public class XorChunkTests
             var into = new Sample[XorChunk.CountOf(bytes)];
             var n = XorChunk.DecodeAll(bytes, into);
             return n == samples.Length && into.Select(Bits).SequenceEqual(Decode(bytes));
+        });
+
+    [Property(MaxTest = 500)]
+    public Property DecodeAll_TellsWhetherTheTimestampsRiseByOneStep() =>
+        Prop.ForAll(Chunks.ToArbitrary(), samples =>
+        {
+            var into = new Sample[samples.Length];
+            XorChunk.DecodeAll(Encode(samples), into, out var regular);
+            var step = samples.Length > 1 ? unchecked(samples[1].TimestampMs - samples[0].TimestampMs) : 0;
+            var expected = samples.Select((s, i) => s.TimestampMs == unchecked(samples[0].TimestampMs + (i * step))).All(b => b);
+            return (regular == expected).Label($"regular {regular}, expected {expected}");
         });
 
     [Property(MaxTest = 200)]
