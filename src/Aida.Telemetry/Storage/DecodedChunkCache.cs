@@ -122,36 +122,63 @@ internal sealed class DecodedChunkCache
     /// those found most recently used.</summary>
     public void Lookup(ReadOnlySpan<ChunkKey> keys, Span<CachedChunk> found)
     {
-        var entries = System.Buffers.ArrayPool<int>.Shared.Rent(keys.Length);
         lock (_lock)
         {
-            // Touch every key's table line, then every entry found, before using any: independent reads the processor
-            // overlaps.
-            long touched = _index.Touch(keys);
-            for (var i = 0; i < keys.Length; i++)
-            {
-                var e = keys[i].IsCacheable ? _index.Find(keys[i]) : 0;
-                entries[i] = e;
-                touched += _entries[e].Count;
-            }
+            LookupLocked(keys, found);
+        }
+    }
 
-            _touched = touched;
+    /// <summary><see cref="Lookup"/>, then <see cref="Reserve"/> for the cacheable keys not found, under one
+    /// acquisition of the lock: what a select does for each series. <paramref name="plans"/> needs room for
+    /// <paramref name="keys"/>; returns how many reservations it holds.</summary>
+    public int LookupAndReserve(ReadOnlySpan<ChunkKey> keys, Span<CachedChunk> found, Span<Reservation> plans)
+    {
+        lock (_lock)
+        {
+            LookupLocked(keys, found);
+            var planned = 0;
             for (var i = 0; i < keys.Length; i++)
             {
-                var e = entries[i];
-                if (e == 0)
+                if (!found[i].Found && keys[i].IsCacheable && !TryReserveLocked(i, plans, ref planned))
                 {
-                    found[i] = default;
-                    continue;
+                    break;
                 }
-
-                Unlink(e);
-                LinkFirst(e);
-                ref var entry = ref _entries[e];
-                var (values, valuesAt) = Slot(entry.ValuesSlot);
-                var (times, timesAt) = entry.TimesSlot < 0 ? (null, 0) : Slot(entry.TimesSlot);
-                found[i] = new CachedChunk(values, valuesAt, values.Versions[valuesAt], times, timesAt, times?.Versions[timesAt] ?? 0, entry.Count, entry.FirstTime, entry.Step);
             }
+
+            return planned;
+        }
+    }
+
+    private void LookupLocked(ReadOnlySpan<ChunkKey> keys, Span<CachedChunk> found)
+    {
+        var entries = System.Buffers.ArrayPool<int>.Shared.Rent(keys.Length);
+
+        // Touch every key's table line, then every entry found, before using any: independent reads the processor
+        // overlaps.
+        long touched = _index.Touch(keys);
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var e = keys[i].IsCacheable ? _index.Find(keys[i]) : 0;
+            entries[i] = e;
+            touched += _entries[e].Count;
+        }
+
+        _touched = touched;
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var e = entries[i];
+            if (e == 0)
+            {
+                found[i] = default;
+                continue;
+            }
+
+            Unlink(e);
+            LinkFirst(e);
+            ref var entry = ref _entries[e];
+            var (values, valuesAt) = Slot(entry.ValuesSlot);
+            var (times, timesAt) = entry.TimesSlot < 0 ? (null, 0) : Slot(entry.TimesSlot);
+            found[i] = new CachedChunk(values, valuesAt, values.Versions[valuesAt], times, timesAt, times?.Versions[timesAt] ?? 0, entry.Count, entry.FirstTime, entry.Step);
         }
 
         System.Buffers.ArrayPool<int>.Shared.Return(entries);
@@ -242,90 +269,170 @@ internal sealed class DecodedChunkCache
     /// samples are <c>samples[starts[i]..starts[i + 1]]</c>, its key <c>keys[i]</c>; <paramref name="regularSteps"/>,
     /// when given, tells for each chunk i whether its timestamps rise by one constant step (as the decoder found it),
     /// else that is checked here.</summary>
-    /// <remarks>The lock is held twice, briefly: to reserve the chunks' slots (evicting what the budget needs) and to
-    /// publish the entries. The samples are copied into the reserved slots between the two, without the lock, so two
-    /// query threads filling the cache copy at the same time instead of one waiting for the other. A reserved slot is in
-    /// neither the map nor the free list, so nothing else reads or writes it until it is published; its bytes count
-    /// against the budget from the reservation on. A key another thread published meanwhile gives its slots back.</remarks>
+    /// <remarks>The lock is held twice, briefly: to reserve the chunks' slots (<see cref="Reserve"/>) and to publish the
+    /// entries (<see cref="Publish"/>). The values are copied into the reserved slots between the two, without the
+    /// lock, so two query threads filling the cache copy at the same time instead of one waiting for the other.</remarks>
     public void AddRange(ReadOnlySpan<ChunkKey> keys, ReadOnlySpan<int> starts, ReadOnlySpan<int> which, ReadOnlySpan<Sample> samples, ReadOnlySpan<bool> regularSteps = default)
     {
         var plans = System.Buffers.ArrayPool<Reservation>.Shared.Rent(which.Length);
         try
         {
-            var planned = 0;
-            foreach (var i in which)
+            var reserved = plans.AsSpan(0, Reserve(keys, which, plans));
+            foreach (ref readonly var plan in reserved)
             {
-                var chunk = samples[starts[i]..starts[i + 1]];
-                if (!keys[i].IsCacheable || chunk.IsEmpty || chunk.Length > XorChunk.MaxSamples)
+                var chunk = samples[starts[plan.Chunk]..starts[plan.Chunk + 1]];
+                if (chunk.Length <= XorChunk.MaxSamples)
                 {
-                    continue;
-                }
-
-                var (regular, step) = regularSteps.IsEmpty ? Shape(chunk) : (regularSteps[i], StepOf(chunk));
-                long cost = EntryOverheadBytes + (regular ? SlotBytes : 2 * SlotBytes);
-                if (cost <= BudgetBytes)
-                {
-                    plans[planned++] = new Reservation { Chunk = i, Count = chunk.Length, Step = step, Regular = regular, Cost = cost, ValuesSlot = -1, TimesSlot = -1 };
+                    Fill(ValuesOf(plan), chunk);
                 }
             }
 
-            if (planned == 0)
-            {
-                return;
-            }
-
-            var reservations = plans.AsSpan(0, planned);
-            lock (_lock)
-            {
-                foreach (ref var plan in reservations)
-                {
-                    if (_index.Find(keys[plan.Chunk]) != 0)
-                    {
-                        continue;
-                    }
-
-                    // Only published entries can be evicted; the rest of the budget may be other threads' reservations.
-                    while (_bytes + plan.Cost > BudgetBytes && _entries[Sentinel].Previous != Sentinel)
-                    {
-                        Remove(_entries[Sentinel].Previous);
-                    }
-
-                    if (_bytes + plan.Cost > BudgetBytes)
-                    {
-                        continue;
-                    }
-
-                    plan.ValuesSlot = TakeSlot();
-                    plan.TimesSlot = plan.Regular ? -1 : TakeSlot();
-                    plan.Values = Slot(plan.ValuesSlot).Slab;
-                    plan.Times = plan.Regular ? null : Slot(plan.TimesSlot).Slab;
-                    _bytes += plan.Cost;
-                }
-            }
-
-            foreach (ref readonly var plan in reservations)
-            {
-                if (plan.ValuesSlot >= 0)
-                {
-                    Fill(plan, samples[starts[plan.Chunk]..starts[plan.Chunk + 1]]);
-                }
-            }
-
-            lock (_lock)
-            {
-                foreach (ref var plan in reservations)
-                {
-                    if (plan.ValuesSlot >= 0)
-                    {
-                        Publish(keys[plan.Chunk], plan, samples[starts[plan.Chunk]]);
-                    }
-                }
-            }
+            Publish(keys, reserved, starts, samples, regularSteps);
         }
         finally
         {
             System.Buffers.ArrayPool<Reservation>.Shared.Return(plans, clearArray: true);
         }
+    }
+
+    /// <summary>Reserves a value slot for each chunk <c>which[k]</c> whose key is cacheable and not held, evicting the
+    /// least recently used entries as the budget needs; writes the reservations to the start of
+    /// <paramref name="plans"/> (room for <paramref name="which"/>) and returns how many. The caller writes each chunk's
+    /// values into <see cref="ValuesOf"/> (non-temporal stores welcome) and then calls <see cref="Publish"/> with every
+    /// reservation, filled or not.</summary>
+    /// <remarks>A reserved slot is in neither the map nor the free list, so nothing else reads or writes it until it is
+    /// published; its bytes count against the budget from the reservation on. Only published entries can be evicted:
+    /// the rest of the budget may be other threads' reservations.</remarks>
+    public int Reserve(ReadOnlySpan<ChunkKey> keys, ReadOnlySpan<int> which, Span<Reservation> plans)
+    {
+        var planned = 0;
+        lock (_lock)
+        {
+            foreach (var i in which)
+            {
+                if (keys[i].IsCacheable && _index.Find(keys[i]) == 0 && !TryReserveLocked(i, plans, ref planned))
+                {
+                    break;
+                }
+            }
+        }
+
+        return planned;
+    }
+
+    /// <summary>Reserves a value slot for chunk <paramref name="chunk"/> as <c>plans[planned++]</c>, evicting what the
+    /// budget needs; false when the budget is all reserved. Under the lock.</summary>
+    private bool TryReserveLocked(int chunk, Span<Reservation> plans, ref int planned)
+    {
+        const long Cost = EntryOverheadBytes + SlotBytes;
+        if (!Evict(Cost))
+        {
+            return false;
+        }
+
+        var slot = TakeSlot();
+        plans[planned++] = new Reservation { Chunk = chunk, Cost = Cost, ValuesSlot = slot, Values = Slot(slot).Slab };
+        _bytes += Cost;
+        return true;
+    }
+
+    /// <summary>Where a reservation's values go: <see cref="XorChunk.MaxSamples"/> words, a value's bits each.</summary>
+    public Span<long> ValuesOf(in Reservation plan) =>
+        plan.Values!.Data.AsSpan((plan.ValuesSlot % SlotsPerSlab) * SlotWords, SlotWords);
+
+    /// <summary>Makes reservations entries, most recently used: chunk c's samples are
+    /// <c>samples[starts[c]..starts[c + 1]]</c> and its values already in its slot; <paramref name="regularSteps"/>
+    /// (indexed by chunk, or empty: checked here) tells whether its timestamps rise by one step, else they take a second
+    /// slot, copied here. A chunk that is empty or too long for a slot, whose key another thread published meanwhile, or
+    /// whose timestamp slot does not fit the budget, gives its slot back.</summary>
+    public void Publish(ReadOnlySpan<ChunkKey> keys, ReadOnlySpan<Reservation> plans, ReadOnlySpan<int> starts, ReadOnlySpan<Sample> samples, ReadOnlySpan<bool> regularSteps)
+    {
+        if (plans.IsEmpty)
+        {
+            return;
+        }
+
+        // The slots' non-temporal stores complete before any other thread can find the entries.
+        if (Sse2.X64.IsSupported)
+        {
+            Sse.StoreFence();
+        }
+
+        lock (_lock)
+        {
+            foreach (ref readonly var plan in plans)
+            {
+                var chunk = samples[starts[plan.Chunk]..starts[plan.Chunk + 1]];
+                var key = keys[plan.Chunk];
+                var cost = plan.Cost;
+                var (regular, step) = chunk.IsEmpty ? (true, 0) : regularSteps.IsEmpty ? Shape(chunk) : (regularSteps[plan.Chunk], StepOf(chunk));
+                var timesSlot = -1;
+                var keep = !chunk.IsEmpty && chunk.Length <= XorChunk.MaxSamples && _index.Find(key) == 0;
+                if (keep && !regular)
+                {
+                    // Only published entries are evicted, so this plan's own slot stays.
+                    keep = Evict(SlotBytes);
+                    if (keep)
+                    {
+                        timesSlot = TakeSlot();
+                        var (times, at) = Slot(timesSlot);
+                        for (var k = 0; k < chunk.Length; k++)
+                        {
+                            times.Data[(at * SlotWords) + k] = chunk[k].TimestampMs;
+                        }
+
+                        cost += SlotBytes;
+                        _bytes += SlotBytes;
+                    }
+                }
+
+                if (!keep)
+                {
+                    FreeSlot(plan.ValuesSlot);
+                    _bytes -= plan.Cost;
+                    continue;
+                }
+
+                var e = TakeEntry();
+                _entries[e] = new EntryRecord
+                {
+                    Key = key,
+                    Count = chunk.Length,
+                    FirstTime = chunk[0].TimestampMs,
+                    Step = step,
+                    ValuesSlot = plan.ValuesSlot,
+                    TimesSlot = timesSlot,
+                    Bytes = cost,
+                };
+                LinkFirst(e);
+                _index.Add(key, e);
+            }
+        }
+    }
+
+    /// <summary>Gives back reservations that will not be published (their chunks could not be decoded).</summary>
+    public void Release(ReadOnlySpan<Reservation> plans)
+    {
+        lock (_lock)
+        {
+            foreach (ref readonly var plan in plans)
+            {
+                FreeSlot(plan.ValuesSlot);
+                _bytes -= plan.Cost;
+            }
+        }
+    }
+
+    /// <summary>Evicts least recently used published entries until <paramref name="bytes"/> more fit the budget; false
+    /// when they cannot (the rest is reserved). Under the lock.</summary>
+    private bool Evict(long bytes)
+    {
+        while (_bytes + bytes > BudgetBytes && _entries[Sentinel].Previous != Sentinel)
+        {
+            Remove(_entries[Sentinel].Previous);
+        }
+
+        return _bytes + bytes <= BudgetBytes;
     }
 
     /// <summary>Whether a chunk's timestamps rise by one constant step (kept as first and step, no timestamp slot).</summary>
@@ -347,83 +454,31 @@ internal sealed class DecodedChunkCache
     private static long StepOf(ReadOnlySpan<Sample> samples) =>
         samples.Length > 1 ? unchecked(samples[1].TimestampMs - samples[0].TimestampMs) : 0;
 
-    /// <summary>Copies a chunk's values (and, unless regular, timestamps) into its reserved slots.</summary>
+    /// <summary>Copies a chunk's values into its reserved slot.</summary>
     /// <remarks>With non-temporal stores where the processor has them: the slots are read back at the next query of the
     /// range, not now, so the stores go to memory without first reading each line into the cache (a first query over a
-    /// day writes about 70 MB of slots).</remarks>
-    private static unsafe void Fill(in Reservation plan, ReadOnlySpan<Sample> samples)
+    /// day writes about 70 MB of slots). <see cref="Publish"/> fences them.</remarks>
+    private static unsafe void Fill(Span<long> slot, ReadOnlySpan<Sample> samples)
     {
         fixed (Sample* sample = samples)
-        fixed (long* values = &plan.Values!.Data[(plan.ValuesSlot % SlotsPerSlab) * SlotWords])
+        fixed (long* values = slot)
         {
-            Store(values, (long*)sample + 1, samples.Length);
-        }
-
-        if (plan.Times is { } timeSlab)
-        {
-            fixed (Sample* sample = samples)
-            fixed (long* times = &timeSlab.Data[(plan.TimesSlot % SlotsPerSlab) * SlotWords])
+            var words = (long*)sample + 1;
+            if (Sse2.X64.IsSupported)
             {
-                Store(times, (long*)sample, samples.Length);
+                for (var i = 0; i < samples.Length; i++)
+                {
+                    Sse2.X64.StoreNonTemporal(values + i, words[2 * i]);
+                }
+            }
+            else
+            {
+                for (var i = 0; i < samples.Length; i++)
+                {
+                    values[i] = words[2 * i];
+                }
             }
         }
-
-        if (Sse2.X64.IsSupported)
-        {
-            Sse.StoreFence();
-        }
-    }
-
-    /// <summary>Writes every other word from <paramref name="from"/> (one field of consecutive 16-byte samples) to
-    /// <paramref name="into"/>.</summary>
-    private static unsafe void Store(long* into, void* from, int count)
-    {
-        var words = (long*)from;
-        if (Sse2.X64.IsSupported)
-        {
-            for (var i = 0; i < count; i++)
-            {
-                Sse2.X64.StoreNonTemporal(into + i, words[2 * i]);
-            }
-        }
-        else
-        {
-            for (var i = 0; i < count; i++)
-            {
-                into[i] = words[2 * i];
-            }
-        }
-    }
-
-    /// <summary>Makes a filled reservation an entry, most recently used; gives its slots back when another thread
-    /// published the key meanwhile.</summary>
-    private void Publish(ChunkKey key, in Reservation plan, Sample first)
-    {
-        if (_index.Find(key) != 0)
-        {
-            FreeSlot(plan.ValuesSlot);
-            if (plan.TimesSlot >= 0)
-            {
-                FreeSlot(plan.TimesSlot);
-            }
-
-            _bytes -= plan.Cost;
-            return;
-        }
-
-        var e = TakeEntry();
-        _entries[e] = new EntryRecord
-        {
-            Key = key,
-            Count = plan.Count,
-            FirstTime = first.TimestampMs,
-            Step = plan.Step,
-            ValuesSlot = plan.ValuesSlot,
-            TimesSlot = plan.TimesSlot,
-            Bytes = plan.Cost,
-        };
-        LinkFirst(e);
-        _index.Add(key, e);
     }
 
     /// <summary>Drops every entry of the given owners (blocks deleted or replaced, head chunks moved into a block).</summary>
@@ -657,18 +712,14 @@ internal sealed class DecodedChunkCache
         }
     }
 
-    /// <summary>A chunk on its way into the cache: its shape and cost, then the slots reserved for it (-1: none).</summary>
-    private struct Reservation
+    /// <summary>A chunk on its way into the cache (<see cref="Reserve"/>): which chunk, its value slot and what it
+    /// costs so far.</summary>
+    internal struct Reservation
     {
         public int Chunk;
-        public int Count;
-        public long Step;
-        public bool Regular;
         public long Cost;
         public int ValuesSlot;
-        public int TimesSlot;
         public CacheSlab? Values;
-        public CacheSlab? Times;
     }
 
     private struct EntryRecord

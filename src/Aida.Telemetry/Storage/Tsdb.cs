@@ -720,6 +720,8 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         CachedChunk[]? cached = null;
         int[]? missed = null;
         bool[]? regular = null;
+        DecodedChunkCache.Reservation[]? plans = null;
+        var reserved = 0;
         var misses = 0;
         var keys = cache is null ? default : CollectionsMarshal.AsSpan(chunks.Keys).Slice(first, count);
         if (cache is not null)
@@ -727,35 +729,69 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
             cached = System.Buffers.ArrayPool<CachedChunk>.Shared.Rent(count);
             missed = System.Buffers.ArrayPool<int>.Shared.Rent(count);
             regular = System.Buffers.ArrayPool<bool>.Shared.Rent(count);
-            cache.Lookup(keys, cached);
+            plans = System.Buffers.ArrayPool<DecodedChunkCache.Reservation>.Shared.Rent(count);
+
+            // Slots for the chunks the cache lacks are reserved with the lookup, so that they are decoded straight into
+            // them.
+            reserved = cache.LookupAndReserve(keys, cached, plans);
         }
 
         var at = 0;
-        for (var i = 0; i < count; i++)
+        var plan = 0;
+        try
         {
-            starts[i] = at;
-            if (cached is not null && cache!.TryCopy(cached[i], into.AsSpan(at)))
+            for (var i = 0; i < count; i++)
             {
-                at += cached[i].Count;
-                continue;
-            }
+                starts[i] = at;
+                if (cached is not null && cache!.TryCopy(cached[i], into.AsSpan(at)))
+                {
+                    at += cached[i].Count;
+                    continue;
+                }
 
-            at += XorChunk.DecodeAll(chunks.Bytes[first + i].Span, into.AsSpan(at), out var regularStep);
-            if (regular is not null)
-            {
-                regular[i] = regularStep;
-            }
+                bool regularStep;
+                var bytes = chunks.Bytes[first + i].Span;
+                if (plan < reserved && plans![plan].Chunk == i)
+                {
+                    // A chunk too long for a slot (never written by this store) is decoded as usual; Publish gives its
+                    // slot back.
+                    at += XorChunk.CountOf(bytes) <= XorChunk.MaxSamples
+                        ? XorChunk.DecodeAll(bytes, into.AsSpan(at), cache!.ValuesOf(plans[plan]), out regularStep)
+                        : XorChunk.DecodeAll(bytes, into.AsSpan(at), out regularStep);
+                    plan++;
+                }
+                else
+                {
+                    at += XorChunk.DecodeAll(bytes, into.AsSpan(at), out regularStep);
 
-            if (missed is not null && keys[i].IsCacheable)
-            {
-                missed[misses++] = i;
+                    // Found at the lookup but evicted before the copy: offered to the cache again below.
+                    if (missed is not null && keys[i].IsCacheable)
+                    {
+                        missed[misses++] = i;
+                    }
+                }
+
+                if (regular is not null)
+                {
+                    regular[i] = regularStep;
+                }
             }
+        }
+        catch
+        {
+            // A chunk that cannot be decoded: the reservations go back unpublished.
+            cache?.Release(plans.AsSpan(0, reserved));
+            throw;
         }
 
         starts[count] = at;
-        if (misses > 0)
+        if (cache is not null)
         {
-            cache!.AddRange(keys, starts, missed.AsSpan(0, misses), into, regular.AsSpan(0, count));
+            cache.Publish(keys, plans.AsSpan(0, reserved), starts, into, regular.AsSpan(0, count));
+            if (misses > 0)
+            {
+                cache.AddRange(keys, starts, missed.AsSpan(0, misses), into, regular.AsSpan(0, count));
+            }
         }
 
         var begin = 0;
@@ -823,6 +859,11 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
             System.Buffers.ArrayPool<CachedChunk>.Shared.Return(cached, clearArray: true);
             System.Buffers.ArrayPool<int>.Shared.Return(missed!);
             System.Buffers.ArrayPool<bool>.Shared.Return(regular!);
+            if (plans is not null)
+            {
+                // Cleared: the reservations hold the cache's slabs.
+                System.Buffers.ArrayPool<DecodedChunkCache.Reservation>.Shared.Return(plans, clearArray: true);
+            }
         }
 
         return (begin, n - begin);

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using Aida.Telemetry.Series;
 
 namespace Aida.Telemetry.Storage;
@@ -121,7 +122,63 @@ internal sealed class XorChunk
     /// one constant step (every delta-of-delta after the second sample is 0; a chunk of one sample is regular), found
     /// on the way rather than by a second pass over the samples.</summary>
     /// <exception cref="InvalidDataException">The chunk ends before its last sample.</exception>
-    public static int DecodeAll(ReadOnlySpan<byte> chunk, Span<Sample> into, out bool regularStep)
+    public static unsafe int DecodeAll(ReadOnlySpan<byte> chunk, Span<Sample> into, out bool regularStep) =>
+        Decode<SamplesOnly>(chunk, into, null, out regularStep);
+
+    /// <summary>As <see cref="DecodeAll(ReadOnlySpan{byte}, Span{Sample}, out bool)"/>, and also writes each value's
+    /// bits to <paramref name="values"/> (room for <see cref="CountOf"/>) with non-temporal stores where the processor
+    /// has them: the decoded-chunk cache's slot, filled while the decoder waits on its own chain of reads rather than
+    /// copied after it. The caller fences the stores before another thread may read them.</summary>
+    /// <exception cref="InvalidDataException">The chunk ends before its last sample.</exception>
+    public static unsafe int DecodeAll(ReadOnlySpan<byte> chunk, Span<Sample> into, Span<long> values, out bool regularStep)
+    {
+        if (values.Length < CountOf(chunk))
+        {
+            throw new ArgumentException($"room for {values.Length} values, the chunk holds {CountOf(chunk)}", nameof(values));
+        }
+
+        fixed (long* slot = values)
+        {
+            return Decode<SamplesAndValues>(chunk, into, slot, out regularStep);
+        }
+    }
+
+    /// <summary>Whether <see cref="Decode"/> also writes the values on their own: a type argument, so the compiler
+    /// builds each decoder without the other's test.</summary>
+    private interface IValueOutput
+    {
+        static abstract bool Writes { get; }
+    }
+
+    private readonly struct SamplesOnly : IValueOutput
+    {
+        public static bool Writes => false;
+    }
+
+    private readonly struct SamplesAndValues : IValueOutput
+    {
+        public static bool Writes => true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Put<TValues>(long* values, int i, ulong v)
+        where TValues : struct, IValueOutput
+    {
+        if (TValues.Writes)
+        {
+            if (Sse2.X64.IsSupported)
+            {
+                Sse2.X64.StoreNonTemporal(values + i, (long)v);
+            }
+            else
+            {
+                values[i] = (long)v;
+            }
+        }
+    }
+
+    private static unsafe int Decode<TValues>(ReadOnlySpan<byte> chunk, Span<Sample> into, long* values, out bool regularStep)
+        where TValues : struct, IValueOutput
     {
         regularStep = true;
         var count = CountOf(chunk);
@@ -152,6 +209,7 @@ internal sealed class XorChunk
         var v = (Peek(ref bytes, pos) & 0xffff_ffff_0000_0000) | (Peek(ref bytes, pos + 32) >> 32);
         pos += 64;
         output = new Sample(t, BitConverter.UInt64BitsToDouble(v));
+        Put<TValues>(values, 0, v);
         long tDelta = 0;
         var trailing = 0;
 
@@ -175,6 +233,7 @@ internal sealed class XorChunk
                 v ^= ((w << 3) >> (64 - width)) << trailing;
                 t = unchecked(t + tDelta);
                 Unsafe.Add(ref output, i) = new Sample(t, BitConverter.UInt64BitsToDouble(v));
+                Put<TValues>(values, i, v);
                 continue;
             }
 
@@ -263,6 +322,7 @@ internal sealed class XorChunk
             }
 
             Unsafe.Add(ref output, i) = new Sample(t, BitConverter.UInt64BitsToDouble(v));
+            Put<TValues>(values, i, v);
         }
 
         if (pos > limit)

@@ -190,6 +190,44 @@ public sealed class DecodedChunkCacheTests
     }
 
     [Fact]
+    public void Reserve_HoldsTheBudgetUntilPublishedOrReleased()
+    {
+        var perChunk = ((XorChunk.MaxSamples + 1) * sizeof(long)) + DecodedChunkCache.EntryOverheadBytes;
+        var cache = new DecodedChunkCache(3 * perChunk);
+        ChunkKey[] keys = [new(2000, 0), new(2000, 1), new(2000, 2), new(2000, 3)];
+        var plans = new DecodedChunkCache.Reservation[4];
+
+        // Three fit; reservations cannot be evicted, so neither a fourth nor an Add finds room.
+        Assert.Equal(3, cache.Reserve(keys, [0, 1, 2, 3], plans));
+        Assert.Equal(3 * perChunk, cache.Bytes);
+        Assert.Equal(0, cache.Count);
+        cache.Add(keys[3], [new Sample(1, 1)]);
+        Assert.Equal(0, cache.Count);
+
+        // Decoding failed: the slots go back and the budget with them.
+        cache.Release(plans.AsSpan(0, 3));
+        Assert.Equal(0, cache.Bytes);
+        cache.Add(keys[3], [new Sample(1, 1)]);
+        Assert.Equal(1, cache.Count);
+
+        // Published: what was written to the slot is what a copy gives back.
+        Assert.Equal(1, cache.Reserve(keys, [0], plans));
+        Sample[] samples = [new(10, 1.5), new(20, -2), new(30, double.NaN)];
+        for (var i = 0; i < samples.Length; i++)
+        {
+            cache.ValuesOf(plans[0])[i] = BitConverter.DoubleToInt64Bits(samples[i].Value);
+        }
+
+        cache.Publish(keys, plans.AsSpan(0, 1), [0, 3], samples, [true]);
+        var found = new CachedChunk[1];
+        cache.Lookup([keys[0]], found);
+        var copy = new Sample[3];
+        Assert.True(cache.TryCopy(found[0], copy));
+        Assert.Equal(samples.Select(p => (p.TimestampMs, BitConverter.DoubleToInt64Bits(p.Value))), copy.Select(p => (p.TimestampMs, BitConverter.DoubleToInt64Bits(p.Value))));
+        Assert.Equal(2 * perChunk, cache.Bytes);
+    }
+
+    [Fact]
     public void AddAndLookup_ThousandsOfKeysThroughEvictions_MatchALeastRecentlyUsedList()
     {
         // Enough keys that the key table grows several times and evictions empty slots in the middle of probe runs.
