@@ -78,6 +78,28 @@ public class XorChunkTests
             return (regular == expected).Label($"regular {regular}, expected {expected}");
         });
 
+    [Property(MaxTest = 300)]
+    public Property DecodeAll_IntoACacheSlot_WritesEachValuesBitsBesideTheSamples() =>
+        Prop.ForAll(Chunks.ToArbitrary(), samples =>
+        {
+            var bytes = Encode(samples);
+            var into = new Sample[samples.Length];
+            var slot = new long[XorChunk.MaxSamples];
+            XorChunk.DecodeAll(bytes, into, slot, out var regular);
+            XorChunk.DecodeAll(bytes, new Sample[samples.Length], out var regularAlone);
+            return into.Select(Bits).SequenceEqual(samples.Select(Bits))
+                && slot.Take(samples.Length).SequenceEqual(samples.Select(p => BitConverter.DoubleToInt64Bits(p.Value)))
+                && slot.Skip(samples.Length).All(w => w == 0)
+                && regular == regularAlone;
+        });
+
+    [Fact]
+    public void DecodeAll_IntoTooSmallASlot_IsRefused()
+    {
+        var bytes = Encode([new Sample(1, 1), new Sample(2, 2)]);
+        Assert.Throws<ArgumentException>(() => XorChunk.DecodeAll(bytes, new Sample[2], new long[1], out _));
+    }
+
     [Property(MaxTest = 200)]
     public Property DecodeAll_ChunkCutShort_IsInvalidDataLikeTheSampleBySampleDecoder() =>
         Prop.ForAll(Chunks.ToArbitrary(), Gen.Choose(0, 1000).ToArbitrary(), (samples, cut) =>
