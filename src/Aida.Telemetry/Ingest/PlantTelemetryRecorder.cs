@@ -19,6 +19,12 @@ public sealed class PlantTelemetryRecorder : IPlantSampleSink
     private readonly int[] _gpuPower;
     private readonly int[] _gpuUtil;
 
+    // One GPU sampling as one batch (every GPU's temperature, then power, then utilisation): the store takes its lock,
+    // reads its clock and checks its write-ahead log once, not three times per GPU.
+    private readonly int[] _gpuBatchSeries;
+    private readonly long[] _gpuBatchTimes;
+    private readonly double[] _gpuBatchValues;
+
     public PlantTelemetryRecorder(ISampleAppender store, IPlant plant, IGpuCatalog gpus, string site)
     {
         _store = store;
@@ -32,6 +38,9 @@ public sealed class PlantTelemetryRecorder : IPlantSampleSink
         _gpuTemp = labels.Select(l => store.GetOrCreateSeries(Labels.Metric(GpuTemperature, l))).ToArray();
         _gpuPower = labels.Select(l => store.GetOrCreateSeries(Labels.Metric(GpuPower, l))).ToArray();
         _gpuUtil = labels.Select(l => store.GetOrCreateSeries(Labels.Metric(GpuUtilisation, l))).ToArray();
+        _gpuBatchSeries = [.. _gpuTemp, .. _gpuPower, .. _gpuUtil];
+        _gpuBatchTimes = new long[_gpuBatchSeries.Length];
+        _gpuBatchValues = new double[_gpuBatchSeries.Length];
     }
 
     /// <summary>Samples the store refused (out of order, duplicates, out of bounds): zero in a healthy run.</summary>
@@ -59,12 +68,19 @@ public sealed class PlantTelemetryRecorder : IPlantSampleSink
 
     public void GpusSampled(long timestampMs, ReadOnlySpan<float> temperatureCelsius, ReadOnlySpan<float> powerWatts, ReadOnlySpan<float> utilisationPercent)
     {
-        for (var g = 0; g < _gpuTemp.Length; g++)
+        var gpus = _gpuTemp.Length;
+        var values = _gpuBatchValues.AsSpan();
+        for (var g = 0; g < gpus; g++)
         {
-            Count(_store.Append(_gpuTemp[g], timestampMs, temperatureCelsius[g]));
-            Count(_store.Append(_gpuPower[g], timestampMs, powerWatts[g]));
-            Count(_store.Append(_gpuUtil[g], timestampMs, utilisationPercent[g]));
+            values[g] = temperatureCelsius[g];
+            values[gpus + g] = powerWatts[g];
+            values[(2 * gpus) + g] = utilisationPercent[g];
         }
+
+        Array.Fill(_gpuBatchTimes, timestampMs);
+        var stored = _store.AppendBatch(_gpuBatchSeries, _gpuBatchTimes, _gpuBatchValues, default);
+        Written += stored;
+        Rejected += _gpuBatchSeries.Length - stored;
     }
 
     private void Count(AppendStatus status)

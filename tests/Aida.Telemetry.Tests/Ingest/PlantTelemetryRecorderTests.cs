@@ -48,6 +48,33 @@ public class PlantTelemetryRecorderTests
     }
 
     [Fact]
+    public void GpuSamples_LandInTheirOwnSeries_AndARepeatedSamplingIsCountedAsRejected()
+    {
+        var s = ScenarioLoader.Load("reference");
+        var sim = new Simulator(s, new SimulationOptions { NoOperator = true });
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions());
+        var recorder = new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, s.Factory.Site.Name);
+        var gpus = sim.GpuCatalog.Gpus.Count;
+        double Only(string metric, string uuid) => store.Select(0, 10_000, [new(Labels.MetricNameLabel, MatcherType.Equal, metric), new("UUID", MatcherType.Equal, uuid)])
+            .Single().Samples.Single().Value;
+        float[] Ramp(float from) => [.. Enumerable.Range(0, gpus).Select(g => from + g)];
+
+        recorder.GpusSampled(1_000, Ramp(40), Ramp(300), Ramp(10));
+        Assert.Equal(3 * gpus, recorder.Written);
+        Assert.Equal(0, recorder.Rejected);
+        var uuid = sim.GpuCatalog.Gpus[7].Uuid;
+        Assert.Equal(47, Only(PlantTelemetryRecorder.GpuTemperature, uuid));
+        Assert.Equal(307, Only(PlantTelemetryRecorder.GpuPower, uuid));
+        Assert.Equal(17, Only(PlantTelemetryRecorder.GpuUtilisation, uuid));
+
+        // The same instant again with other readings: duplicates the store refuses, counted, nothing overwritten.
+        recorder.GpusSampled(1_000, Ramp(50), Ramp(400), Ramp(20));
+        Assert.Equal(3 * gpus, recorder.Written);
+        Assert.Equal(3 * gpus, recorder.Rejected);
+        Assert.Equal(307, Only(PlantTelemetryRecorder.GpuPower, uuid));
+    }
+
+    [Fact]
     public void ADroppedOutSensor_GetsOneStalenessMarker()
     {
         var (store, _) = Run("faults/sensor-dropout", "3h");
