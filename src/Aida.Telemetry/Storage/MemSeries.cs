@@ -15,6 +15,7 @@ internal sealed class MemSeries(int id, Labels labels)
     // one array: a range query walks a day's 72 chunks per series here instead of visiting 72 chunk objects and their
     // buffers scattered over the heap.
     private readonly List<SealedHeadChunk> _sealed = [];
+    private readonly SealedChunkPages _pages = new();
     private XorChunk? _open;
     private long _openWindowEnd;
 
@@ -44,7 +45,7 @@ internal sealed class MemSeries(int id, Labels labels)
         {
             if (_open is not null)
             {
-                _open.Seal();
+                _open.Seal(_pages, _openWindowEnd);
                 _sealed.Add(new SealedHeadChunk(_open.MinTime, _open.MaxTime, _open.Count, _open.CacheOwner, _open.Memory));
             }
 

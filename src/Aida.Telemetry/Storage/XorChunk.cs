@@ -23,6 +23,9 @@ internal sealed class XorChunk
     private const int MaxBytesPerSample = 28;
 
     private BitWriter _writer;
+
+    // Where the bytes went when sealed into pages; empty before.
+    private ReadOnlyMemory<byte> _moved;
     private long _t;
     private long _tDelta;
     private ulong _v;
@@ -47,10 +50,10 @@ internal sealed class XorChunk
     public bool IsFull => Count >= MaxSamples;
 
     /// <summary>The encoded chunk, header included; valid until the next append.</summary>
-    public ReadOnlySpan<byte> Bytes => _writer.Written;
+    public ReadOnlySpan<byte> Bytes => _moved.IsEmpty ? _writer.Written : _moved.Span;
 
     /// <summary>The encoded chunk as memory; once <see cref="IsSealed"/> it never changes again.</summary>
-    public ReadOnlyMemory<byte> Memory => _writer.WrittenMemory;
+    public ReadOnlyMemory<byte> Memory => _moved.IsEmpty ? _writer.WrittenMemory : _moved;
 
     /// <summary>Whether <see cref="Seal"/> was called: no more appends, the bytes are final.</summary>
     public bool IsSealed { get; private set; }
@@ -95,10 +98,26 @@ internal sealed class XorChunk
         _writer.SetByte(1, (byte)Count);
     }
 
-    /// <summary>Releases spare buffer space once the chunk is closed.</summary>
-    public void Seal()
+    /// <summary>Releases spare buffer space once the chunk is closed: the bytes move to <paramref name="pages"/> when
+    /// given (beside the series' earlier chunks of the block window ending at <paramref name="windowEnd"/>), else to an
+    /// array of their own.</summary>
+    public void Seal(SealedChunkPages? pages = null, long windowEnd = 0)
     {
-        _writer.Trim();
+        if (IsSealed)
+        {
+            return;
+        }
+
+        if (pages is not null && Count > 0)
+        {
+            _moved = pages.Place(_writer.Written, windowEnd);
+            _writer = default;
+        }
+        else
+        {
+            _writer.Trim();
+        }
+
         IsSealed = true;
         if (CacheOwner == 0)
         {
@@ -540,5 +559,39 @@ internal ref struct XorIterator
 
         var bits = _reader.ReadBits(64 - _leading - _trailing);
         _v ^= bits << _trailing;
+    }
+}
+
+/// <summary>Pages that hold one series' sealed head chunks back to back, so that a range query reading the series
+/// finds them side by side (as in a block) instead of each in an array of its own, allocated among every other series'
+/// chunks sealed at the same moment.</summary>
+/// <remarks>A page holds chunks of one block window only, so compaction, which takes a window's chunks at once, frees
+/// whole pages. Within a window pages start at room for two chunks and double up to <see cref="PageBytes"/>: at most
+/// about half a page is left unused per series.</remarks>
+internal sealed class SealedChunkPages
+{
+    /// <summary>The largest page: about 22 full chunks of a regular 10 s series (180 bytes each).</summary>
+    public const int PageBytes = 4096;
+
+    private byte[]? _page;
+    private int _used;
+    private long _window = long.MinValue;
+
+    /// <summary>Copies <paramref name="bytes"/>, a chunk of the block window ending at <paramref name="windowEnd"/>, to
+    /// the current page (a new one when it lacks room or holds another window) and returns where.</summary>
+    public ReadOnlyMemory<byte> Place(ReadOnlySpan<byte> bytes, long windowEnd)
+    {
+        if (_page is null || windowEnd != _window || _used + bytes.Length > _page.Length)
+        {
+            var size = _page is null || windowEnd != _window ? 2 * bytes.Length : Math.Min(2 * _page.Length, PageBytes);
+            _page = new byte[Math.Max(size, bytes.Length)];
+            _used = 0;
+            _window = windowEnd;
+        }
+
+        bytes.CopyTo(_page.AsSpan(_used));
+        var placed = _page.AsMemory(_used, bytes.Length);
+        _used += bytes.Length;
+        return placed;
     }
 }
