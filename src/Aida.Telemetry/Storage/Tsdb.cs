@@ -765,7 +765,8 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                 {
                     at += XorChunk.DecodeAll(bytes, into.AsSpan(at), out regularStep);
 
-                    // Found at the lookup but evicted before the copy: offered to the cache again below.
+                    // No slot reserved for it (found at the lookup but evicted before the copy, or the budget all
+                    // reserved): offered to the cache again below.
                     if (missed is not null && keys[i].IsCacheable)
                     {
                         missed[misses++] = i;
