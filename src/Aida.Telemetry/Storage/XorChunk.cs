@@ -103,7 +103,8 @@ internal sealed class XorChunk
     /// array of their own.</summary>
     public void Seal(SealedChunkPages? pages = null, long windowEnd = 0)
     {
-        if (IsSealed)
+        // Already in pages: nothing left to release (compaction seals every chunk it takes, sealed or not).
+        if (!_moved.IsEmpty)
         {
             return;
         }
