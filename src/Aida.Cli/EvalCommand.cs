@@ -6,6 +6,8 @@ using Aida.Model.Scenarios;
 using Aida.Observability.Detection;
 using Aida.Observability.Incidents;
 using Aida.Observability.RootCause;
+using Aida.Reliability.OpenSlo;
+using Aida.Reliability.Runs;
 using Aida.Telemetry.Ingest;
 using Aida.Telemetry.Query;
 using Aida.Telemetry.Storage;
@@ -37,10 +39,12 @@ internal static class EvalCommand
         var faultFreeDuration = new Option<string>("--fault-free-duration") { Description = "Simulated time of each fault-free run", DefaultValueFactory = _ => "12h" };
         var mode = AidaCommand.ModeOption();
         mode.DefaultValueFactory = _ => "digital";
+        var slos = SloPack.Option();
+        slos.Description = "OpenSLO v1 file or directory whose burn-rate alerts join the alerts folded into incidents (default: the bundled facility pack, slos/; 'none' for telemetry alerts only)";
         var eval = new Command("eval", "Evaluate Aida against the twin's ground truth");
         var rca = new Command("rca", "Detection, incident grouping and root cause over a suite of fault scenarios: detection rate, AC@1, AC@3, time to detect, false incidents, compression")
         {
-            suite, seeds, output, after, warmup, faultFree, faultFreeDuration, mode,
+            suite, seeds, output, after, warmup, faultFree, faultFreeDuration, mode, slos,
         };
         eval.Subcommands.Add(rca);
         rca.SetAction(parse =>
@@ -50,7 +54,15 @@ internal static class EvalCommand
                 AidaCommand.ParseDuration(parse.GetValue(after), "--after")!.Value,
                 ParseNonNegative(parse.GetValue(warmup)!, "--warmup"),
                 AidaCommand.ParseDuration(parse.GetValue(faultFreeDuration), "--fault-free-duration")!.Value,
-                AidaCommand.ParseMode(parse.GetValue(mode)!));
+                AidaCommand.ParseMode(parse.GetValue(mode)!))
+            {
+                Slos = SloPack.Load(parse.GetValue(slos)),
+            };
+            if (settings.FaultFreeDuration <= settings.Warmup)
+            {
+                throw new BadInputException($"--fault-free-duration: {parse.GetValue(faultFreeDuration)} leaves nothing to judge after the --warmup of {parse.GetValue(warmup)}; give a longer one");
+            }
+
             var scenarios = LoadSuite(parse.GetValue(suite)!);
             var reference = AidaCommand.LoadScenario(parse.GetValue(faultFree)!) with { Faults = [] };
             var report = Evaluate(scenarios, reference, settings, line => stderr.WriteLine(line));
@@ -68,7 +80,11 @@ internal static class EvalCommand
         return eval;
     }
 
-    internal sealed record EvalSettings(IReadOnlyList<int> Seeds, TimeSpan After, TimeSpan Warmup, TimeSpan FaultFreeDuration, OperatingMode Mode);
+    internal sealed record EvalSettings(IReadOnlyList<int> Seeds, TimeSpan After, TimeSpan Warmup, TimeSpan FaultFreeDuration, OperatingMode Mode)
+    {
+        /// <summary>SLOs whose burn-rate alerts are folded with the telemetry alerts; null for telemetry alerts only.</summary>
+        public SloSet? Slos { get; init; }
+    }
 
     /// <summary>One simulated run: its alerts, incidents and, for a fault run, how the fault was found.</summary>
     internal sealed record RunResult(
@@ -92,7 +108,11 @@ internal static class EvalCommand
     /// <param name="FaultTable">The fault runs of TWIN.md's fault table's kinds (all but <see cref="OutsideFaultTable"/>):
     /// what issue 6's targets are judged on.</param>
     internal sealed record EvalReport(IReadOnlyList<RunResult> Runs, IReadOnlyList<KindResult> Kinds, Scores All, Scores FaultTable,
-        double FalseIncidentsPerDay, double NormalDays, int Alerts, int Incidents, double Compression);
+        double FalseIncidentsPerDay, double NormalDays, int Alerts, int Incidents, double Compression)
+    {
+        /// <summary>Of <see cref="Alerts"/>, the SLO burn-rate alerts.</summary>
+        public int SloAlerts => Runs.Sum(r => r.AlertLog.Count(x => x.Alert.Source == AlertSource.SloBurn));
+    }
 
     internal static List<Scenario> LoadSuite(string dir)
     {
@@ -185,6 +205,14 @@ internal static class EvalCommand
         var judgedFrom = s.Start + settings.Warmup;
         var end = s.Start + duration;
         var alerts = new TelemetryAlerting(query, s.Factory).DetectAsync(judgedFrom, end).GetAwaiter().GetResult();
+        if (settings.Slos is { } slos)
+        {
+            // Burn rates read the run from its start; only alerts that fired after the warm-up are judged.
+            var bySlo = slos.Slos.ToDictionary(x => x.Name, StringComparer.Ordinal);
+            var burning = new RunSloEvaluator(query).AlertsAsync(slos, s.Start, end).GetAwaiter().GetResult();
+            alerts = [.. alerts.Concat(burning.Where(b => b.StartsAt > judgedFrom).Select(b => SloBurnAlerts.From(b, bySlo[b.Slo]))).OrderBy(a => a.At)];
+        }
+
         var incidents = new IncidentGrouper(s.Factory.Topology).Fold(alerts);
         var analyzer = new RootCauseAnalyzer(s.Factory);
         var log = incidents.SelectMany((i, n) => i.Alerts.Select(a => (a, n + 1))).OrderBy(x => x.a.At).ThenBy(x => x.Item2).ToList();
@@ -278,7 +306,7 @@ internal static class EvalCommand
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{"TWIN.md fault table",-26} {r.FaultTable.Runs,4} {r.FaultTable.DetectionRate,8:P1} {r.FaultTable.Ac1,5:0.00} {r.FaultTable.Ac3,5:0.00}"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"false incidents: {r.Runs.Sum(x => x.FalseIncidents)} in {r.NormalDays:0.00} fault-free days = {r.FalseIncidentsPerDay:0.00}/day; compression: {r.Alerts} alerts into {r.Incidents} incidents = {r.Compression:P1} folded"));
+            $"false incidents: {r.Runs.Sum(x => x.FalseIncidents)} in {r.NormalDays:0.00} fault-free days = {r.FalseIncidentsPerDay:0.00}/day; compression: {r.Alerts} alerts ({r.SloAlerts} SLO burn-rate) into {r.Incidents} incidents = {r.Compression:P1} folded"));
     }
 
     private static string ToJson(EvalReport r, EvalSettings settings)
@@ -309,6 +337,7 @@ internal static class EvalCommand
             w.WriteNumber("false_incidents_per_day", Math.Round(r.FalseIncidentsPerDay, 4));
             w.WriteNumber("fault_free_days", Math.Round(r.NormalDays, 4));
             w.WriteNumber("alerts", r.Alerts);
+            w.WriteNumber("slo_alerts", r.SloAlerts);
             w.WriteNumber("incidents", r.Incidents);
             w.WriteNumber("compression", Math.Round(r.Compression, 4));
             w.WriteStartObject("mttd_seconds");
@@ -393,6 +422,7 @@ internal static class EvalCommand
                     w.WriteStartObject();
                     w.WriteString("at", a.At.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
                     w.WriteString("name", a.Name);
+                    w.WriteString("source", a.Source switch { AlertSource.SloBurn => "slo-burn", AlertSource.Anomaly => "anomaly", _ => "threshold" });
                     w.WriteString("asset", a.Asset);
                     w.WriteNumber("incident", incident);
                     w.WriteString("summary", a.Summary);

@@ -48,6 +48,26 @@ public sealed class EvalCommandTests
         var log = runs.Single(r => r.GetProperty("scenario").GetString() == "cdu-pump-failure").GetProperty("alert_log").EnumerateArray().ToList();
         Assert.Equal(runs.Single(r => r.GetProperty("scenario").GetString() == "cdu-pump-failure").GetProperty("alerts").GetInt32(), log.Count);
         Assert.All(log, a => Assert.InRange(a.GetProperty("incident").GetInt32(), 1, 100));
+
+        // The bundled SLOs burn as the pumps fail (CDU supply, GPU throttling, training goodput): their burn-rate alerts
+        // join the pumps' incident instead of paging apart, and are counted among the alerts.
+        var burns = log.Where(a => a.GetProperty("source").GetString() == "slo-burn").ToList();
+        Assert.NotEmpty(burns);
+        Assert.All(burns, a => Assert.Equal(log[0].GetProperty("incident").GetInt32(), a.GetProperty("incident").GetInt32()));
+        Assert.Equal(runs.Sum(r => r.GetProperty("alert_log").EnumerateArray().Count(a => a.GetProperty("source").GetString() == "slo-burn")), root.GetProperty("slo_alerts").GetInt32());
+        Assert.Contains("SLO burn-rate", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SlosNone_FoldsTelemetryAlertsOnly()
+    {
+        var outDir = TempDir();
+        var (code, stdout, stderr) = Invoke("eval", "rca", "--suite", Suite("cdu-pump-failure"), "--seeds", "1", "--after", "20m", "--fault-free-duration", "1h", "--slos", "none", "--out", outDir);
+
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "eval.json")));
+        Assert.Equal(0, json.RootElement.GetProperty("slo_alerts").GetInt32());
+        Assert.Contains("(0 SLO burn-rate)", stdout, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -107,6 +127,7 @@ public sealed class EvalCommandTests
     [Theory]
     [InlineData("--seeds", "1,x", "--seeds")] // a seed that is not a number
     [InlineData("--after", "soon", "--after")] // not a duration
+    [InlineData("--fault-free-duration", "30m", "--fault-free-duration")] // no longer than the warm-up: nothing to judge (was an internal error)
     public void BadOptions_AreBadInput(string option, string value, string named)
     {
         var (code, _, stderr) = Invoke("eval", "rca", "--suite", Suite("leak"), option, value);

@@ -26,4 +26,8 @@ public sealed record Alert(string Name, AlertSource Source, string Asset, DateTi
 
     /// <summary>The series it was raised on, when there is one.</summary>
     public Labels? Series { get; init; }
+
+    /// <summary>For an SLO burn-rate alert (<see cref="AlertSource.SloBurn"/>, raised on the SLO's name as its asset):
+    /// the metrics its SLI reads, by which it finds the incident whose symptoms burn the budget.</summary>
+    public IReadOnlyList<string> Reads { get; init; } = [];
 }

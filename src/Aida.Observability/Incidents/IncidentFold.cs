@@ -14,6 +14,7 @@ public sealed class IncidentFold
     private readonly IncidentGrouper _grouper;
     private readonly List<Building> _all = [];
     private readonly List<Building> _open = [];
+    private readonly List<Building> _closed = [];
 
     internal IncidentFold(IncidentGrouper grouper) => _grouper = grouper;
 
@@ -26,8 +27,17 @@ public sealed class IncidentFold
     {
         ArgumentNullException.ThrowIfNull(alert);
 
-        // Close every incident that has been quiet for longer than the window.
+        // Close every incident that has been quiet for longer than the window; keep it for an SLO alert to reopen meanwhile.
+        foreach (var g in _open)
+        {
+            if (alert.At - g.Last > _grouper.Window)
+            {
+                _closed.Add(g);
+            }
+        }
+
         _open.RemoveAll(g => alert.At - g.Last > _grouper.Window);
+        _closed.RemoveAll(g => alert.At - g.Last > _grouper.Recurrence);
         var near = _grouper.Neighbourhood(alert.Asset);
         Building? best = null;
         var bestHops = int.MaxValue;
@@ -37,7 +47,7 @@ public sealed class IncidentFold
             // watch: it does not join an incident of warnings only whose last alert is at least QuietBeforeCritical
             // old. (In a faults week a leak alarm joined a false dry-cooler drift incident 7 min after its last alert,
             // and that incident's cause stayed the drift.)
-            if (alert.Severity == "critical" && alert.At - g.Last >= _grouper.QuietBeforeCritical && !g.HasCritical)
+            if (alert.Severity == "critical" && alert.Source != AlertSource.SloBurn && alert.At - g.Last >= _grouper.QuietBeforeCritical && !g.HasCritical)
             {
                 continue;
             }
@@ -48,6 +58,19 @@ public sealed class IncidentFold
                 best = g;
                 bestHops = hops;
             }
+        }
+
+        if (best is null && alert.Source == AlertSource.SloBurn)
+        {
+            best = Burning(alert);
+        }
+
+        if (best is null && alert.Source == AlertSource.SloBurn && Recurring(alert) is { } back)
+        {
+            best = back;
+            _closed.Remove(back);
+            _open.Add(back);
+            _open.Sort((a, b) => a.Number.CompareTo(b.Number));
         }
 
         var opened = best is null;
@@ -64,6 +87,52 @@ public sealed class IncidentFold
         best.Last = alert.At > best.Last ? alert.At : best.Last;
         best.Opened = alert.At < best.Opened ? alert.At : best.Opened;
         return new IncidentAssignment(best.Number, opened);
+    }
+
+    /// <summary>The open incident an SLO burn-rate alert joins when none is near its asset (the series burning most, or the
+    /// SLO's name for a ratio SLI): of those holding an alert on a series its SLI reads, the
+    /// latest to alert; else the latest open incident to alert (a budget burns because something is wrong, and an SLO
+    /// such as training goodput reads no series a symptom was raised on); null when none is open. Ties go to the first
+    /// opened. An SLO alert is a consequence, so the critical-after-a-pause rule does not hold it back.</summary>
+    private Building? Burning(Alert alert)
+    {
+        Building? reading = null;
+        Building? latest = null;
+        foreach (var g in _open)
+        {
+            if (Reads(g, alert) && (reading is null || g.Last > reading.Last))
+            {
+                reading = g;
+            }
+
+            if (latest is null || g.Last > latest.Last)
+            {
+                latest = g;
+            }
+        }
+
+        return reading ?? latest;
+    }
+
+    /// <summary>Whether the incident holds an alert raised on a series the SLO alert's SLI reads.</summary>
+    private static bool Reads(Building incident, Alert slo) =>
+        incident.Alerts.Any(a => a.Series is { } l && slo.Reads.Contains(l.MetricName, StringComparer.Ordinal));
+
+    /// <summary>The closed incident an SLO burn-rate alert reopens: the latest to alert of those holding its asset or an
+    /// alert on a series its SLI reads (the first opened on a tie); or null.</summary>
+    private Building? Recurring(Alert alert)
+    {
+        Building? back = null;
+        foreach (var g in _closed)
+        {
+            if ((g.Assets.Contains(alert.Asset) || Reads(g, alert))
+                && (back is null || g.Last > back.Last || (g.Last == back.Last && g.Number < back.Number)))
+            {
+                back = g;
+            }
+        }
+
+        return back;
     }
 
     /// <summary>The fewest hops from the alert's neighbourhood to any asset of the incident; int.MaxValue when none is near.</summary>

@@ -34,7 +34,9 @@ public sealed class RootCauseAnalyzer
     public RootCauseFinding Analyze(IncidentGroup incident)
     {
         ArgumentNullException.ThrowIfNull(incident);
-        var alerts = incident.Alerts.OrderBy(a => a.At).ToList();
+        // SLO burn-rate alerts say the budget burns, not why: a drifting sensor's own readings can burn its SLO, which is
+        // no physical confirmation of a plant fault. They are left out of the scoring.
+        var alerts = incident.Alerts.Where(a => a.Source != AlertSource.SloBurn).OrderBy(a => a.At).ToList();
         var board = new CandidateBoard();
         if (alerts.Count == 0)
         {

@@ -1,3 +1,4 @@
+using Aida.Telemetry.Series;
 using Aida.Reliability.OpenSlo;
 
 namespace Aida.Reliability.Alerting;
@@ -20,6 +21,10 @@ public sealed record SloAlert(
     public string Severity => Condition.Severity;
 
     public bool IsResolved => EndsAt is not null;
+
+    /// <summary>For a time-slice SLI, the series with the most bad slices over the condition's short window when the alert
+    /// fired (a rack, a CDU): where the budget burns. Null for ratio SLIs, or when not looked up.</summary>
+    public Labels? Worst { get; init; }
 
     /// <summary>One line for people: what burns, how fast, since when.</summary>
     public string Summary =>

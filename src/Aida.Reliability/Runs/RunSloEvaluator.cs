@@ -1,6 +1,8 @@
+using Aida.Reliability.Alerting;
 using Aida.Reliability.Budgets;
 using Aida.Reliability.OpenSlo;
 using Aida.Telemetry.Query;
+using Aida.Telemetry.Series;
 
 namespace Aida.Reliability.Runs;
 
@@ -65,6 +67,55 @@ public sealed class RunSloEvaluator
         }
 
         return results;
+    }
+
+    /// <summary>The burn-rate alerts of every SLO of <paramref name="set"/> that fired over the run from
+    /// <paramref name="start"/> to <paramref name="end"/>, as <see cref="Alerting.SloAlertMonitor"/> would have raised
+    /// them evaluating each minute: in time order (then SLO and condition in file order), each with when it fired and
+    /// resolved (null if still firing at the end) and its burn rates when it fired.</summary>
+    /// <exception cref="QueryException">The engine refused a query.</exception>
+    public async Task<IReadOnlyList<SloAlert>> AlertsAsync(SloSet set, DateTimeOffset start, DateTimeOffset end, CancellationToken cancellationToken = default)
+    {
+        var alerts = new List<SloAlert>();
+        if (end - start < Step)
+        {
+            return alerts;
+        }
+
+        var stepMs = (long)Step.TotalMilliseconds;
+        var first = DateTimeOffset.FromUnixTimeMilliseconds(((start.ToUnixTimeMilliseconds() / stepMs) + 1) * stepMs);
+        foreach (var slo in set.Slos.Where(s => s.AlertConditions.Count > 0))
+        {
+            var (bad, total) = await MinuteEventsAsync(slo, start, end, cancellationToken);
+            var targets = slo.AlertPolicies.SelectMany(p => p.NotificationTargets).Select(t => t.Target).Distinct().ToList();
+            foreach (var condition in slo.AlertConditions)
+            {
+                foreach (var (from, to, longBurn, shortBurn) in Firings(bad, total, slo.Objective.Target, condition))
+                {
+                    var at = first + (from * Step);
+                    alerts.Add(new SloAlert(AlertNames.For(condition), slo.Name, slo.Service, condition, at,
+                        to is { } t ? first + (t * Step) : null, longBurn, shortBurn, targets) { Worst = await WorstAsync(slo, condition.ShortWindow, at, cancellationToken) });
+                }
+            }
+        }
+
+        // A stable sort: SLOs and conditions keep their file order among alerts of the same minute.
+        return [.. alerts.OrderBy(a => a.StartsAt)];
+    }
+
+    /// <summary>For a time-slice SLI, the series with the most bad slices over <paramref name="window"/> ending at
+    /// <paramref name="at"/> (the first in label order on a tie); null for a ratio SLI or when no series had one.</summary>
+    internal async Task<Labels?> WorstAsync(SloDefinition slo, TimeSpan window, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        if (slo.Sli.Threshold is not { } threshold)
+        {
+            return null;
+        }
+
+        var slice = SliQueries.FormatDuration(slo.Objective.TimeSliceWindow ?? Step);
+        var bad = $"sum_over_time((1 - ({SliQueries.GoodSlices(threshold.Metric.Query, slo.Objective)}))[{SliQueries.FormatDuration(window)}:{slice}]) > 0";
+        var result = await _engine.QueryAsync(bad, at, cancellationToken);
+        return result.Series.OrderByDescending(x => x.Samples[^1].Value).ThenBy(x => x.Labels, Comparer<Labels>.Create(Labels.Compare)).FirstOrDefault()?.Labels;
     }
 
     /// <summary>Bad and total events of each minute from the first whole minute after <paramref name="start"/> to <paramref name="end"/>.</summary>
@@ -164,7 +215,13 @@ public sealed class RunSloEvaluator
     }
 
     /// <summary>How many times <paramref name="condition"/> fired over minutes of <paramref name="bad"/> and <paramref name="total"/> events.</summary>
-    internal static int CountFirings(double[] bad, double[] total, double objective, BurnRateCondition condition)
+    internal static int CountFirings(double[] bad, double[] total, double objective, BurnRateCondition condition) =>
+        Firings(bad, total, objective, condition).Count;
+
+    /// <summary>Each firing of <paramref name="condition"/> over minutes of <paramref name="bad"/> and <paramref name="total"/>
+    /// events: the minute (index into them) it fired at, the minute it resolved at (null while still firing at the end),
+    /// and the long and short burn rates when it fired.</summary>
+    internal static List<(int Start, int? End, double LongBurn, double ShortBurn)> Firings(double[] bad, double[] total, double objective, BurnRateCondition condition)
     {
         var n = bad.Length;
         var badSum = new double[n + 1];
@@ -178,25 +235,28 @@ public sealed class RunSloEvaluator
         var longSteps = Math.Max(1, (int)(condition.LongWindow.Ticks / Step.Ticks));
         var shortSteps = Math.Max(1, (int)(condition.ShortWindow.Ticks / Step.Ticks));
         var holdSteps = (int)Math.Ceiling(condition.AlertAfter.Ticks / (double)Step.Ticks);
-        var fired = 0;
+        var firings = new List<(int, int?, double, double)>();
         var run = 0;
         var firing = false;
         for (var i = 1; i <= n; i++)
         {
-            var above = Burn(badSum, totalSum, i, longSteps, objective) >= condition.Threshold && Burn(badSum, totalSum, i, shortSteps, objective) >= condition.Threshold;
+            var longBurn = Burn(badSum, totalSum, i, longSteps, objective);
+            var shortBurn = Burn(badSum, totalSum, i, shortSteps, objective);
+            var above = longBurn >= condition.Threshold && shortBurn >= condition.Threshold;
             run = above ? run + 1 : 0;
             if (!firing && above && run > holdSteps)
             {
                 firing = true;
-                fired++;
+                firings.Add((i - 1, null, longBurn, shortBurn));
             }
             else if (firing && !above)
             {
                 firing = false;
+                firings[^1] = firings[^1] with { Item2 = i - 1 };
             }
         }
 
-        return fired;
+        return firings;
     }
 
     private static double Burn(double[] badSum, double[] totalSum, int end, int steps, double objective)

@@ -19,6 +19,40 @@ public sealed class PromQLEngine
         _options = options ?? new EngineOptions();
     }
 
+    /// <summary>The metric names <paramref name="query"/> selects, in the order they first appear (a selector without a
+    /// name, <c>{job="x"}</c>, names none).</summary>
+    /// <exception cref="QueryException">The query does not parse.</exception>
+    public static IReadOnlyList<string> MetricNames(string query)
+    {
+        var names = new List<string>();
+        Collect(Parser.Parse(query), names);
+        return names;
+
+        static void Collect(Expr e, List<string> names)
+        {
+            if (e is VectorSelector { Name: { } name } && !names.Contains(name))
+            {
+                names.Add(name);
+            }
+
+            IEnumerable<Expr?> children = e switch
+            {
+                MatrixSelector m => [m.Selector],
+                ParenExpr p => [p.Inner],
+                NegateExpr n => [n.Inner],
+                SubqueryExpr q => [q.Inner],
+                CallExpr c => c.Args.Cast<Expr?>(),
+                AggregateExpr a => [a.Inner, a.Param],
+                BinaryExpr b => [b.Lhs, b.Rhs],
+                _ => [],
+            };
+            foreach (var child in children.OfType<Expr>())
+            {
+                Collect(child, names);
+            }
+        }
+    }
+
     /// <summary>An instant query at <paramref name="timeMs"/> (milliseconds since the epoch), as <c>/api/v1/query</c>.</summary>
     public QueryResult Instant(string query, long timeMs, CancellationToken ct = default)
     {

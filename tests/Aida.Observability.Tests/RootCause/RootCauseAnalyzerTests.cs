@@ -57,6 +57,27 @@ public sealed class RootCauseAnalyzerTests
     }
 
     [Fact]
+    public void AnSloBurningOnTheSensorsOwnReadings_IsNoPhysicalConfirmation()
+    {
+        // The CDU supply SLO reads the drifting sensor, so it burns on cdu-h1-a: the finding is the one without it.
+        var drift = A(AlertNames.SensorNoise, "cdu-h1-a", 0, "aida_cdu_supply_celsius");
+        var burn = new Alert("SLOBurnRatePage", AlertSource.SloBurn, "cdu-h1-a", T0.AddSeconds(300), "cdu-supply-class burns")
+        {
+            Severity = "critical",
+            // The SLI's series: the same reading, with the labels the SLO's query keeps.
+            Series = Labels.Metric("aida_cdu_supply_celsius", ("asset", "cdu-h1-a"), ("hall", "hall-1")),
+            Reads = ["aida_cdu_supply_celsius"],
+        };
+
+        var alone = Analyze(drift);
+        var withBurn = Analyze(drift, burn);
+
+        Assert.Equal("sensor-noise", withBurn.Top!.FaultKind);
+        Assert.Equal(alone.Ranked.Select(c => (c.Asset, c.FaultKind, c.Score)), withBurn.Ranked.Select(c => (c.Asset, c.FaultKind, c.Score)));
+        Assert.Contains(withBurn.Top.Evidence, e => e.Contains("no physically coupled signal", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void SupplyOffSetpoint_WithUnbalancedEnergy_IsADriftingSensor_WithBalancedEnergy_AStuckValve()
     {
         var drift = Analyze(

@@ -45,6 +45,36 @@ public sealed class RunSloEvaluatorTests
     }
 
     [Fact]
+    public async Task Alerts_SayWhenEachConditionFiredAndResolved_AndWhereATimeSliceSloBurns()
+    {
+        // Rack r1 at 29 °C from 10:00 to 12:00: the inlet SLO's alerts fire after 10:00 and name r1 as burning most;
+        // the ratio SLO burning at 20x meanwhile names no series.
+        var from = Start + TimeSpan.FromHours(10);
+        var plant = new SyntheticPlant(Start, End, from, Start + TimeSpan.FromHours(12), FaultBurnRate: 20);
+        using var store = plant.Store(new FakeTimeProvider(End));
+        var evaluator = new RunSloEvaluator(new EmbeddedQueryEngine(store));
+
+        var alerts = await evaluator.AlertsAsync(SyntheticPlant.Slos, Start, End);
+        var results = await evaluator.EvaluateAsync(SyntheticPlant.Slos, Start, End);
+
+        // As many as the run's count of firings, per SLO, in time order.
+        Assert.Equal(results.ToDictionary(r => r.Name, r => r.AlertsFired), results.ToDictionary(r => r.Name, r => alerts.Count(a => a.Slo == r.Name)));
+        Assert.Equal(alerts.OrderBy(a => a.StartsAt), alerts);
+        var inlet = alerts.Where(a => a.Slo == "rack-inlet-recommended").ToList();
+        Assert.NotEmpty(inlet);
+        Assert.All(inlet, a =>
+        {
+            Assert.InRange(a.StartsAt, from, from + TimeSpan.FromHours(2));
+            Assert.Equal("r1", a.Worst?.Get("rack"));
+            Assert.True(a.LongBurnRate >= a.Condition.Threshold && a.ShortBurnRate >= a.Condition.Threshold);
+        });
+        var fast = Assert.Single(alerts, a => a.Slo == "gpu-throttle-free" && a.Condition.Name == "page-fast-burn");
+        Assert.Null(fast.Worst);
+        Assert.NotNull(fast.EndsAt);
+        Assert.InRange(fast.EndsAt!.Value, Start + TimeSpan.FromHours(12), Start + TimeSpan.FromHours(13));
+    }
+
+    [Fact]
     public async Task NoFault_SpendsNothingAndFiresNothing()
     {
         var plant = new SyntheticPlant(Start, End, End, End, FaultBurnRate: 0);

@@ -133,3 +133,18 @@ public class PromQLParserTests
     public async Task EmbeddedEngine_SeriesRefusesNonSelectors() =>
         await Assert.ThrowsAsync<QueryException>(() => new EmbeddedQueryEngine(new MemorySeriesSource().Add(Labels.Metric("x"), (0, 1))).SeriesAsync(["sum(x)"], DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddHours(1)));
 }
+
+public sealed class MetricNamesTests
+{
+    [Theory]
+    [InlineData("max_over_time(aida_rack_inlet_celsius[1m])", new[] { "aida_rack_inlet_celsius" })]
+    [InlineData("sum(rate(b_total[5m])) / sum(rate(a_total[5m])) - on() group_left b_total", new[] { "b_total", "a_total" })]
+    [InlineData("topk(1, -(x offset 5m)) + max_over_time((y > bool 2)[10m:1m]) or {job=\"n\"}", new[] { "x", "y" })]
+    [InlineData("1 + 2", new string[0])]
+    public void MetricNames_AreTheSelectorsNames_InFirstOrder_WithoutRepeats(string query, string[] expected) =>
+        Assert.Equal(expected, PromQLEngine.MetricNames(query));
+
+    [Fact]
+    public void MetricNames_OfAQueryThatDoesNotParse_IsAQueryError() =>
+        Assert.Throws<QueryException>(() => PromQLEngine.MetricNames("sum(rate(x[5m])"));
+}
