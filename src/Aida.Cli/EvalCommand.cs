@@ -188,9 +188,7 @@ internal static class EvalCommand
 
     private static RunResult RunOne(Scenario scenario, int seed, bool faulty, EvalSettings settings)
     {
-        // Per-GPU DCGM series are not read by detection (it reads the rack aggregates): sample them every 5 min, not 30 s,
-        // to keep the suite in CI time.
-        var s = scenario with { GpuTelemetryInterval = TimeSpan.FromMinutes(5) };
+        var s = scenario;
         // A planned write may be what exposes a fault (a failed actuator), so it counts as an onset for the cut.
         var lastOnset = s.Faults.Select(f => f.Start).Concat(faulty ? s.Writes.Select(w => w.At) : []).DefaultIfEmpty(TimeSpan.Zero).Max();
         var duration = faulty ? Min(s.Duration, lastOnset + settings.After) : settings.FaultFreeDuration;

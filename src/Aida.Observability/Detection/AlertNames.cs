@@ -5,6 +5,10 @@ public static class AlertNames
 {
     public const string RackInletHigh = "RackInletHigh";
     public const string GpuNearSlowdown = "GpuNearSlowdown";
+
+    /// <summary>One GPU (its DCGM temperature series) within the margin of its slowdown: the per-GPU alarm a site's own
+    /// DCGM alerting raises, beside its rack's <see cref="GpuNearSlowdown"/>.</summary>
+    public const string GpuTemperatureHigh = "GpuTemperatureHigh";
     public const string GpuThrottling = "GpuThrottling";
     public const string RackUnpowered = "RackUnpowered";
     public const string CduSupplyOffSetpoint = "CduSupplyOffSetpoint";

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Aida.Model.Facility;
 using Aida.Observability.Anomalies;
 using Aida.Observability.Incidents;
@@ -59,6 +60,7 @@ public sealed class TelemetryAlerting
             (_, v) => v > _options.RackInletLimitCelsius, v => F($"rack inlet {v:0.0} °C above the ASHRAE recommended {_options.RackInletLimitCelsius:0} °C"), ct);
         await RuleAsync(w, alerts, "aida_rack_gpu_max_temperature_celsius", AlertNames.GpuNearSlowdown, "critical", hold,
             (_, v) => v > slowdown - _options.GpuSlowdownMarginCelsius, v => F($"hottest GPU {v:0} °C, within {_options.GpuSlowdownMarginCelsius:0} K of the {slowdown:0} °C slowdown"), ct);
+        await GpusNearSlowdownAsync(w, alerts, slowdown - _options.GpuSlowdownMarginCelsius, hold, ct);
         await RuleAsync(w, alerts, "aida_rack_gpus_throttled", AlertNames.GpuThrottling, "critical", hold,
             (_, v) => v > 0, v => F($"{v:0} GPUs throttling"), ct);
         await RuleAsync(w, alerts, "aida_rack_powered", AlertNames.RackUnpowered, "critical", 0,
@@ -185,6 +187,30 @@ public sealed class TelemetryAlerting
                     : Math.Abs(command - now) <= gap ? false
                     : Math.Abs(command - before) - Math.Abs(command - now) < takeUp;
             });
+
+    /// <summary>Each GPU whose DCGM temperature (<c>DCGM_FI_DEV_GPU_TEMP</c>) comes above <paramref name="limit"/> and holds
+    /// there, as the per-GPU alarms of a site's DCGM alerting: the GPUs a storm is made of, which the ML platform drains.
+    /// Only the racks whose hottest GPU came above the limit in the window are read, so a minute with no hot rack costs
+    /// one series per rack, not one per GPU.</summary>
+    private async Task GpusNearSlowdownAsync(Window w, List<Alert> alerts, double limit, long holdMs, CancellationToken ct)
+    {
+        var racks = (await RawAsync("aida_rack_gpu_max_temperature_celsius", w, ct))
+            .Where(s => s.Samples.Any(x => x.Value > limit)).Select(s => s.Labels.Get("rack")).OfType<string>().ToList();
+        if (racks.Count == 0)
+        {
+            return;
+        }
+
+        var gpus = await RawAsync(F($"DCGM_FI_DEV_GPU_TEMP{{rack=~\"{string.Join('|', racks.Select(Regex.Escape))}\"}}"), w, ct);
+        foreach (var gpu in gpus)
+        {
+            Add(alerts, gpu.Labels, AlertNames.GpuTemperatureHigh, "critical", ThresholdCrossings.Find(gpu.Samples, (t, v) => Watched(t) && v > limit, holdMs), gpu.Samples,
+                v => F($"GPU {gpu.Labels.Get("gpu")} of {gpu.Labels.Get("Hostname")} ({gpu.Labels.Get("UUID")}) at {v:0} °C, within {_options.GpuSlowdownMarginCelsius:0} K of its slowdown"));
+        }
+    }
+
+    /// <summary>Whether a sample at <paramref name="ms"/> is after <see cref="AlertingOptions.WatchStart"/> (always, without one).</summary>
+    private bool Watched(long ms) => _options.WatchStart is not { } watch || ms > watch.ToUnixTimeMilliseconds();
 
     private async Task RuleAsync(
         Window w, List<Alert> alerts, string metric, string name, string severity, long holdMs,

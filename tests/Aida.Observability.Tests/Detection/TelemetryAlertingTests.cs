@@ -24,6 +24,63 @@ public sealed class TelemetryAlertingTests
     }
 
     [Fact]
+    public async Task CduPumpFailure_RaisesOneAlarmPerGpuOfItsRacks_NamingEachGpu()
+    {
+        // The storm an operator's DCGM alerting would raise: every GPU of the CDU's 8 racks comes within 4 K of its
+        // 87 °C slowdown. The racks of other CDUs stay quiet.
+        var run = TwinTelemetry.Of("faults/cdu-pump-failure", TimeSpan.FromHours(2.5));
+        var racks = run.Factory.Racks.Where(r => r.Cdu == "cdu-h1-a").Select(r => r.Id).ToHashSet();
+
+        var alerts = await new TelemetryAlerting(run.Query, run.Factory).DetectAsync(run.Start + TimeSpan.FromMinutes(30), run.End);
+
+        var gpus = alerts.Where(a => a.Name == AlertNames.GpuTemperatureHigh).ToList();
+        Assert.Equal(racks.Count * run.Factory.RackProfile.Gpus, gpus.Select(a => a.Series!.Get("UUID")).Distinct().Count());
+        Assert.All(gpus, a =>
+        {
+            Assert.Contains(a.Asset, racks);
+            Assert.Equal(a.Asset, a.Series!.Get("rack"));
+            Assert.Equal("DCGM_FI_DEV_GPU_TEMP", a.Series.MetricName);
+            Assert.Contains(a.Series.Get("UUID")!, a.Summary, StringComparison.Ordinal);
+            Assert.True(a.At >= run.Start + TimeSpan.FromHours(2));
+        });
+    }
+
+    [Fact]
+    public async Task GpuAlarms_AreRaisedOnlyForGpusAboveTheLimit_HeldForTheHold_InRacksWhoseHottestGpuCameNearIt()
+    {
+        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
+        var start = new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero);
+        Aida.Telemetry.Series.Labels Gpu(string rack, int gpu) =>
+            Aida.Telemetry.Series.Labels.Metric("DCGM_FI_DEV_GPU_TEMP", ("UUID", $"GPU-{rack}-{gpu}"), ("gpu", $"{gpu}"), ("rack", rack));
+        // h1-a01: GPU 0 at 85 °C from 02:05, GPU 1 at 84 °C for 20 s only (under the 30 s hold), GPU 2 at 70 °C.
+        // h1-a02: its GPU 0 reads 85 °C but its rack's hottest-GPU series says 70 °C: the rack is not read.
+        var series = new (Aida.Telemetry.Series.Labels Labels, Func<TimeSpan, double> Value)[]
+        {
+            (Aida.Telemetry.Series.Labels.Metric("aida_rack_gpu_max_temperature_celsius", ("rack", "h1-a01")), t => t >= TimeSpan.FromMinutes(5) ? 85 : 70),
+            (Aida.Telemetry.Series.Labels.Metric("aida_rack_gpu_max_temperature_celsius", ("rack", "h1-a02")), _ => 70),
+            (Gpu("h1-a01", 0), t => t >= TimeSpan.FromMinutes(5) ? 85 : 70),
+            (Gpu("h1-a01", 1), t => t >= TimeSpan.FromMinutes(5) && t < TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(20) ? 84 : 70),
+            (Gpu("h1-a01", 2), _ => 70),
+            (Gpu("h1-a02", 0), _ => 85),
+        };
+        foreach (var (labels, value) in series)
+        {
+            var id = store.GetOrCreateSeries(labels);
+            for (var t = TimeSpan.Zero; t <= TimeSpan.FromMinutes(10); t += TimeSpan.FromSeconds(10))
+            {
+                store.Append(id, (start + t).ToUnixTimeMilliseconds(), value(t));
+            }
+        }
+
+        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start, start + TimeSpan.FromMinutes(10));
+
+        var gpu = Assert.Single(alerts, a => a.Name == AlertNames.GpuTemperatureHigh);
+        Assert.Equal(("h1-a01", "GPU-h1-a01-0", start + TimeSpan.FromMinutes(5.5)), (gpu.Asset, gpu.Series!.Get("UUID"), gpu.At));
+        Assert.Equal("critical", gpu.Severity);
+    }
+
+    [Fact]
     public async Task AConditionThatBeganBeforeTheWatch_AlertsAtItsFirstReadingAfterIt_OnlyWhenTheWatchStartIsGiven()
     {
         // An agent restarted on the store of its earlier run: h1-a01's leak sensor has read wet since an hour before the
