@@ -93,6 +93,13 @@ internal static class EvalCommand
     {
         /// <summary>Every alert of the run with the number (1-based, in fold order) of the incident holding it.</summary>
         public IReadOnlyList<(Alert Alert, int Incident)> AlertLog { get; init; } = [];
+
+        /// <summary>Incidents after the onset that are not the fault's: no alert on an injected fault's asset, and no
+        /// injected fault among their top three causes (a drift check misled by a fault's disturbance).</summary>
+        public int UnrelatedIncidents { get; init; }
+
+        /// <summary>Seconds judged from the onset to the run's end.</summary>
+        public double FaultWindowSeconds { get; init; }
     }
 
     /// <summary>Detection rate, AC@1 and AC@3 over a set of fault runs.</summary>
@@ -110,6 +117,12 @@ internal static class EvalCommand
     internal sealed record EvalReport(IReadOnlyList<RunResult> Runs, IReadOnlyList<KindResult> Kinds, Scores All, Scores FaultTable,
         double FalseIncidentsPerDay, double NormalDays, int Alerts, int Incidents, double Compression)
     {
+        /// <summary>Unrelated incidents after fault onsets (<see cref="RunResult.UnrelatedIncidents"/>), over all fault runs.</summary>
+        public int UnrelatedIncidents => Runs.Sum(r => r.UnrelatedIncidents);
+
+        /// <summary>Days from the onsets to the runs' ends, over all fault runs.</summary>
+        public double FaultWindowDays => Runs.Sum(r => r.FaultWindowSeconds) / 86400;
+
         /// <summary>Of <see cref="Alerts"/>, the SLO burn-rate alerts.</summary>
         public int SloAlerts => Runs.Sum(r => r.AlertLog.Count(x => x.Alert.Source == AlertSource.SloBurn));
     }
@@ -252,10 +265,14 @@ internal static class EvalCommand
         var truth = string.Join(", ", targets.Select(t => $"{t.Kind} {t.Asset}"));
         var firstAlert = alerts.FirstOrDefault(a => a.At >= onset && a.At <= faultEnd);
         var incident = firstAlert is null ? null : incidents.First(i => i.Alerts.Contains(firstAlert));
+        // Incidents after the onset with nothing of the injected faults in them: what a fault's disturbance misled.
+        var faultAssets = summary.Faults.Select(f => f.Asset.Split('/')[0]).ToHashSet(StringComparer.Ordinal);
+        var unrelated = incidents.Count(i => i != incident && i.LastAlert >= onset && !i.Assets.Overlaps(faultAssets)
+            && !analyzer.Analyze(i).Ranked.Take(3).Any(c => summary.Faults.Any(f => Matches(c, f, s.Factory.Site.Name))));
         if (incident is null)
         {
             return new RunResult(s.Name, targets[0].Kind, seed, duration.TotalSeconds, alerts.Count, incidents.Count, before.Count, normalSeconds, false, null, null, [], truth)
-            { AlertLog = log };
+            { AlertLog = log, UnrelatedIncidents = unrelated, FaultWindowSeconds = (end - onset).TotalSeconds };
         }
 
         var finding = analyzer.Analyze(incident);
@@ -270,7 +287,7 @@ internal static class EvalCommand
 
         return new RunResult(s.Name, targets[0].Kind, seed, duration.TotalSeconds, alerts.Count, incidents.Count, before.Count, normalSeconds,
             true, (firstAlert!.At - onset).TotalSeconds, rank, [.. finding.Ranked.Take(3)], truth)
-        { AlertLog = log };
+        { AlertLog = log, UnrelatedIncidents = unrelated, FaultWindowSeconds = (end - onset).TotalSeconds };
     }
 
     /// <summary>The right cause: the same fault kind on the same asset (a sensor point's asset for sensor faults; any
@@ -304,7 +321,7 @@ internal static class EvalCommand
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{"TWIN.md fault table",-26} {r.FaultTable.Runs,4} {r.FaultTable.DetectionRate,8:P1} {r.FaultTable.Ac1,5:0.00} {r.FaultTable.Ac3,5:0.00}"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"false incidents: {r.Runs.Sum(x => x.FalseIncidents)} in {r.NormalDays:0.00} fault-free days = {r.FalseIncidentsPerDay:0.00}/day; compression: {r.Alerts} alerts ({r.SloAlerts} SLO burn-rate) into {r.Incidents} incidents = {r.Compression:P1} folded"));
+            $"false incidents: {r.Runs.Sum(x => x.FalseIncidents)} in {r.NormalDays:0.00} fault-free days = {r.FalseIncidentsPerDay:0.00}/day ({r.UnrelatedIncidents} more after fault onsets, unrelated to the fault, in {r.FaultWindowDays:0.00} days); compression: {r.Alerts} alerts ({r.SloAlerts} SLO burn-rate) into {r.Incidents} incidents = {r.Compression:P1} folded"));
     }
 
     private static string ToJson(EvalReport r, EvalSettings settings)
@@ -334,6 +351,8 @@ internal static class EvalCommand
             w.WriteEndObject();
             w.WriteNumber("false_incidents_per_day", Math.Round(r.FalseIncidentsPerDay, 4));
             w.WriteNumber("fault_free_days", Math.Round(r.NormalDays, 4));
+            w.WriteNumber("unrelated_incidents_after_onset", r.UnrelatedIncidents);
+            w.WriteNumber("fault_window_days", Math.Round(r.FaultWindowDays, 4));
             w.WriteNumber("alerts", r.Alerts);
             w.WriteNumber("slo_alerts", r.SloAlerts);
             w.WriteNumber("incidents", r.Incidents);
@@ -385,6 +404,7 @@ internal static class EvalCommand
                 w.WriteNumber("alerts", run.Alerts);
                 w.WriteNumber("incidents", run.Incidents);
                 w.WriteNumber("false_incidents", run.FalseIncidents);
+                w.WriteNumber("unrelated_incidents", run.UnrelatedIncidents);
                 w.WriteBoolean("detected", run.Detected);
                 if (run.MttdSeconds is { } m)
                 {

@@ -56,6 +56,12 @@ public sealed class EvalCommandTests
         Assert.All(burns, a => Assert.Equal(log[0].GetProperty("incident").GetInt32(), a.GetProperty("incident").GetInt32()));
         Assert.Equal(runs.Sum(r => r.GetProperty("alert_log").EnumerateArray().Count(a => a.GetProperty("source").GetString() == "slo-burn")), root.GetProperty("slo_alerts").GetInt32());
         Assert.Contains("SLO burn-rate", stdout, StringComparison.Ordinal);
+
+        // Incidents after the onset that hold none of the injected faults are counted apart: none in these two runs.
+        Assert.All(runs.Where(r => r.GetProperty("truth").GetString() != ""), r => Assert.Equal(0, r.GetProperty("unrelated_incidents").GetInt32()));
+        Assert.Equal(0, root.GetProperty("unrelated_incidents_after_onset").GetInt32());
+        Assert.InRange(root.GetProperty("fault_window_days").GetDouble(), 2 * 19.0 / 1440, 2 * 21.0 / 1440);
+        Assert.Contains("0 more after fault onsets", stdout, StringComparison.Ordinal);
     }
 
     [Fact]
