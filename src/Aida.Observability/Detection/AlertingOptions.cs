@@ -135,6 +135,12 @@ public sealed record AlertingOptions
     /// <summary>Default 0.02.</summary>
     public double SteadyLoadShare { get; init; } = 0.02;
 
+    /// <summary>When the cold-plate check resumes after a break (a stretch of unsteady load) with the CDU's racks' load
+    /// more than this share away from the load its reference was taken at (default 0.1), it takes the reference again. The ratio's
+    /// level depends on the load (the rise per kW is not linear in it): after a utility outage the training hall came
+    /// back at a lower load, and three CDUs' ratios, referenced before it, read as a fouling 37-74 min later.</summary>
+    public double ReferenceLoadShare { get; init; } = 0.1;
+
     /// <summary>The cold-plate drift check (a CDU's racks' mean GPU-to-supply temperature rise per kW relative to the
     /// median of the hall's other CDUs at similar load, at steady load). Scale floor 0.002: at steady load the ratio's
     /// reference spread is 0.1-0.2 % in a training hall and 0.2-0.6 % in an inference hall, and a scale from each CDU's

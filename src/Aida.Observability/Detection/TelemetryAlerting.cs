@@ -188,6 +188,36 @@ public sealed class TelemetryAlerting
                     : Math.Abs(command - before) - Math.Abs(command - now) < takeUp;
             });
 
+    /// <summary>The samples split where the load comes back from a break (a stretch not judged: unsteady, or no data) at
+    /// a level more than <see cref="AlertingOptions.ReferenceLoadShare"/> away from the load its run of samples began at:
+    /// each run is judged against a reference of its own. A load that climbs steadily (an inference hall's evening) keeps
+    /// its reference, and one that dips and comes back to its level (a checkpoint) does too.</summary>
+    private List<List<Sample>> LoadRegimes(List<Sample> samples, Dictionary<long, double> load, long stepMs)
+    {
+        var regimes = new List<List<Sample>>();
+        double? at = null;
+        long last = long.MinValue;
+        foreach (var s in samples)
+        {
+            if (!load.TryGetValue(s.TimestampMs, out var l))
+            {
+                continue;
+            }
+
+            var broke = s.TimestampMs - last > stepMs;
+            if (at is not { } reference || (broke && Math.Abs(l - reference) > _options.ReferenceLoadShare * reference))
+            {
+                regimes.Add([]);
+                at = l;
+            }
+
+            regimes[^1].Add(s);
+            last = s.TimestampMs;
+        }
+
+        return regimes;
+    }
+
     /// <summary>Each GPU whose DCGM temperature (<c>DCGM_FI_DEV_GPU_TEMP</c>) comes above <paramref name="limit"/> and holds
     /// there, as the per-GPU alarms of a site's DCGM alerting: the GPUs a storm is made of, which the ML platform drains.
     /// Only the racks whose hottest GPU came above the limit in the window are read, so a minute with no hot rack costs
@@ -485,7 +515,7 @@ public sealed class TelemetryAlerting
 
             var labels = Labels.Metric("aida_cdu_cold_plate_relative_resistance_ratio", ("asset", cdu.Id));
             var steady = SteadyLoad.Keep(relative, ownLoad, spanMs, stepMs, _options.SteadyLoadShare);
-            foreach (var (at, ratio) in DriftCusum.Find(steady, 30, _options.ColdPlateDrift))
+            foreach (var (at, ratio) in LoadRegimes(steady, ownLoad, stepMs).SelectMany(regime => DriftCusum.Find(regime, 30, _options.ColdPlateDrift)))
             {
                 alerts.Add(new Alert(AlertNames.ColdPlateDrift, AlertSource.Anomaly, cdu.Id, At(at),
                     F($"{cdu.Id}: its racks' GPUs run {ratio - 1:P1} hotter per kW over their coolant than at the start of the window, against the other CDUs of {cdu.Hall} (thermal resistance rising)"))
