@@ -27,7 +27,8 @@ public sealed record Alert(string Name, AlertSource Source, string Asset, DateTi
     /// <summary>The series it was raised on, when there is one.</summary>
     public Labels? Series { get; init; }
 
-    /// <summary>For an SLO burn-rate alert (<see cref="AlertSource.SloBurn"/>, raised on the SLO's name as its asset):
-    /// the metrics its SLI reads, by which it finds the incident whose symptoms burn the budget.</summary>
+    /// <summary>For an SLO burn-rate alert (<see cref="AlertSource.SloBurn"/>, raised on the asset of the series burning
+    /// most, or on the SLO's name): the metrics its SLI reads, by which it finds the incident whose symptoms burn the
+    /// budget when none is near its asset.</summary>
     public IReadOnlyList<string> Reads { get; init; } = [];
 }
