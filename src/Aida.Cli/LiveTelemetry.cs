@@ -1,7 +1,10 @@
 using System.Net;
+using Aida.Model.Config;
 using Aida.Model.Facility;
 using Aida.Observability.Derived;
 using Aida.Observability.Incidents;
+using Aida.Reliability.OpenSlo;
+using Aida.Reliability.Runs;
 using Aida.Telemetry.Ingest;
 using Aida.Telemetry.Query;
 using Aida.Telemetry.RemoteWrite;
@@ -27,6 +30,9 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     private IncidentStore? _incidents;
     private IncidentPipeline? _pipeline;
     private DateTimeOffset _nextIncidentStep;
+    private LiveSloAlerts? _sloAlerts;
+    private Dictionary<string, SloDefinition> _slos = [];
+    private DateTimeOffset _detectFrom;
 
     private LiveTelemetry(TimeProvider clock)
     {
@@ -52,7 +58,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
         // Samples carry plant time, which runs ahead of the wall clock at --speed above 1: the store keeps plant time.
         var live = await OpenAsync(simulator.Clock, dataDirectory, listen, remoteWrite, stdout, token);
         simulator.RecordTo(new PlantTelemetryRecorder(live.Appender!, simulator.Plant, simulator.GpuCatalog, simulator.Scenario.Factory.Site.Name));
-        live.DeriveFor(simulator.Scenario.Factory, agent ? null : dataDirectory);
+        live.DeriveFor(simulator.Scenario.Factory, agent ? null : dataDirectory, agent ? null : BundledSlos());
         return live;
     }
 
@@ -110,9 +116,13 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     /// <summary>How often a live run writes its derived metrics (PUE, load factors, headroom, carbon).</summary>
     public static readonly TimeSpan DerivedPeriod = TimeSpan.FromMinutes(1);
 
+    /// <summary>The bundled SLO pack (slos/), or null when it is not beside the binary.</summary>
+    public static SloSet? BundledSlos() => BundledFiles.Root is null ? null : SloPack.Load(null);
+
     /// <summary>From now on, writes <paramref name="factory"/>'s derived metrics every <see cref="DerivedPeriod"/> of
-    /// plant time (through the appender, so they are forwarded too).</summary>
-    public void DeriveFor(Factory factory, string? dataDirectory = null)
+    /// plant time (through the appender, so they are forwarded too); with a data directory, keeps incidents there, and
+    /// folds <paramref name="slos"/>' burn-rate alerts into them as they fire.</summary>
+    public void DeriveFor(Factory factory, string? dataDirectory = null, SloSet? slos = null)
     {
         if (_store is null)
         {
@@ -129,8 +139,16 @@ internal sealed class LiveTelemetry : IAsyncDisposable
             _incidents = new IncidentStore(Path.Combine(dataDirectory, "incidents.db"), _clock);
             // Detection starts after a warm-up: a plant (or the twin) settling from its initial state is not an incident,
             // and the detectors need history to judge by.
-            _pipeline = new IncidentPipeline(query, factory, _incidents, _clock.GetUtcNow() + IncidentWarmUp);
+            _detectFrom = _clock.GetUtcNow() + IncidentWarmUp;
+            _pipeline = new IncidentPipeline(query, factory, _incidents, _detectFrom);
             _nextIncidentStep = _clock.GetUtcNow() + IncidentWarmUp + IncidentPeriod;
+            if (slos is not null)
+            {
+                // The SLOs' burn-rate alerts join the incidents (an SLO burning is a symptom too); their burn rates read
+                // the run from its start.
+                _sloAlerts = new LiveSloAlerts(query, slos, _clock.GetUtcNow());
+                _slos = slos.Slos.ToDictionary(x => x.Name, StringComparer.Ordinal);
+            }
         }
     }
 
@@ -157,6 +175,14 @@ internal sealed class LiveTelemetry : IAsyncDisposable
         if (_pipeline is not null && _nextIncidentStep <= _clock.GetUtcNow())
         {
             _pipeline.StepAsync(_clock.GetUtcNow()).GetAwaiter().GetResult();
+            foreach (var burn in _sloAlerts?.StepAsync(_clock.GetUtcNow()).GetAwaiter().GetResult() ?? [])
+            {
+                if (burn.StartsAt > _detectFrom)
+                {
+                    _pipeline.Add(SloBurnAlerts.From(burn, _slos[burn.Slo]));
+                }
+            }
+
             _nextIncidentStep = _clock.GetUtcNow() + IncidentPeriod;
         }
 

@@ -25,7 +25,7 @@ internal static class NetworkRun
         // The design: the factory's points and actuators as the twin defines them, never stepped.
         var design = new Simulator(o.Scenario, new SimulationOptions { NoOperator = true }).Plant;
         await using var telemetry = await LiveTelemetry.OpenAsync(clock, o.Data, o.Listen, o.RemoteWrite, stdout, token);
-        telemetry.DeriveFor(o.Scenario.Factory, o.Data);
+        telemetry.DeriveFor(o.Scenario.Factory, o.Data, o.Mode == OperatingMode.Agent ? null : LiveTelemetry.BundledSlos());
         var collectingSince = clock.GetUtcNow();
         var freshStore = telemetry.Store!.MaxTimeMs is null;
         await using var network = new NetworkSite(site, design, telemetry.Appender!, telemetry.Store!, clock, stderr);

@@ -74,6 +74,33 @@ public sealed class RunSloEvaluatorTests
         Assert.InRange(fast.EndsAt!.Value, Start + TimeSpan.FromHours(12), Start + TimeSpan.FromHours(13));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(180)]
+    public async Task LiveAlerts_SteppedAsTheRunGoes_AreTheAlertsOfTheFinishedRun(int stepMinutes)
+    {
+        var plant = new SyntheticPlant(Start, End, Start + TimeSpan.FromHours(10), Start + TimeSpan.FromHours(12), FaultBurnRate: 20);
+        using var store = plant.Store(new FakeTimeProvider(End));
+        var engine = new EmbeddedQueryEngine(store);
+        var whole = await new RunSloEvaluator(engine).AlertsAsync(SyntheticPlant.Slos, Start, End);
+
+        var live = new LiveSloAlerts(engine, SyntheticPlant.Slos, Start);
+        var stepped = new List<Aida.Reliability.Alerting.SloAlert>();
+        for (var now = Start; now <= End; now += TimeSpan.FromMinutes(stepMinutes))
+        {
+            var fired = await live.StepAsync(now);
+            Assert.All(fired, a => Assert.True(a.StartsAt <= now, "no alert from a minute not yet come"));
+            stepped.AddRange(fired);
+        }
+
+        stepped.AddRange(await live.StepAsync(End));
+        Assert.NotEmpty(whole);
+        Assert.Equal(whole.Select(a => (a.Slo, a.Condition.Name, a.StartsAt, a.LongBurnRate, a.ShortBurnRate, a.Worst?.ToString())),
+            stepped.OrderBy(a => a.StartsAt).Select(a => (a.Slo, a.Condition.Name, a.StartsAt, a.LongBurnRate, a.ShortBurnRate, a.Worst?.ToString())));
+        Assert.Empty(await live.StepAsync(End));
+    }
+
     [Fact]
     public async Task NoFault_SpendsNothingAndFiresNothing()
     {

@@ -1,0 +1,78 @@
+using Aida.Reliability.Alerting;
+using Aida.Reliability.OpenSlo;
+using Aida.Telemetry.Query;
+
+namespace Aida.Reliability.Runs;
+
+/// <summary>SLO burn-rate alerts as a run goes: each step fetches only the minutes' events since the last one (two short
+/// range queries per SLO) and keeps them, and the conditions are judged over the minutes so far as
+/// <see cref="RunSloEvaluator.AlertsAsync"/> judges a finished run, which gives the same alerts over the same minutes.
+/// For a live run whose incidents should hold its SLOs' burn (<c>aida run --data DIR</c>), where re-evaluating every
+/// window of every SLO each minute (a 3-day window of rack-minutes for the ticket) would cost more than the plant's own
+/// detection.</summary>
+/// <remarks>Not thread-safe; time is the caller's.</remarks>
+public sealed class LiveSloAlerts
+{
+    private readonly RunSloEvaluator _run;
+    private readonly IReadOnlyList<SloDefinition> _slos;
+    private readonly DateTimeOffset _first;
+    private readonly Dictionary<string, (List<double> Bad, List<double> Total)> _events = new(StringComparer.Ordinal);
+    private readonly HashSet<(string Slo, string Condition, int Minute)> _raised = [];
+    private int _minutes;
+
+    /// <param name="start">The run's start: the first minute judged is the first whole minute after it.</param>
+    public LiveSloAlerts(IQueryEngine engine, SloSet set, DateTimeOffset start)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(set);
+        _run = new RunSloEvaluator(engine);
+        _slos = [.. set.Slos.Where(s => s.AlertConditions.Count > 0)];
+        var stepMs = (long)RunSloEvaluator.Step.TotalMilliseconds;
+        _first = DateTimeOffset.FromUnixTimeMilliseconds(((start.ToUnixTimeMilliseconds() / stepMs) + 1) * stepMs);
+        foreach (var slo in _slos)
+        {
+            _events[slo.Name] = ([], []);
+        }
+    }
+
+    /// <summary>The alerts that fired in the minutes up to <paramref name="now"/> not yet returned, in time order (then
+    /// SLO and condition in file order), each with the series burning most for a time-slice SLI.</summary>
+    /// <exception cref="QueryException">The engine refused a query.</exception>
+    public async Task<IReadOnlyList<SloAlert>> StepAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        var step = RunSloEvaluator.Step;
+        var due = now < _first ? 0 : (int)((now - _first).Ticks / step.Ticks) + 1;
+        if (due <= _minutes)
+        {
+            return [];
+        }
+
+        var alerts = new List<SloAlert>();
+        foreach (var slo in _slos)
+        {
+            // The first whole minute after this start is the first minute not fetched yet.
+            var (bad, total) = await _run.MinuteEventsAsync(slo, _first + ((_minutes - 1) * step), _first + ((due - 1) * step), cancellationToken);
+            var kept = _events[slo.Name];
+            kept.Bad.AddRange(bad);
+            kept.Total.AddRange(total);
+            var targets = slo.AlertPolicies.SelectMany(p => p.NotificationTargets).Select(t => t.Target).Distinct().ToList();
+            foreach (var condition in slo.AlertConditions)
+            {
+                foreach (var (from, _, longBurn, shortBurn) in RunSloEvaluator.Firings([.. kept.Bad], [.. kept.Total], slo.Objective.Target, condition))
+                {
+                    if (from >= _minutes && _raised.Add((slo.Name, condition.Name, from)))
+                    {
+                        var at = _first + (from * step);
+                        alerts.Add(new SloAlert(AlertNames.For(condition), slo.Name, slo.Service, condition, at, null, longBurn, shortBurn, targets)
+                        {
+                            Worst = await _run.WorstAsync(slo, condition.ShortWindow, at, cancellationToken),
+                        });
+                    }
+                }
+            }
+        }
+
+        _minutes = due;
+        return [.. alerts.OrderBy(a => a.StartsAt)];
+    }
+}
