@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Aida.Model.Config;
 using Aida.Model.Scenarios;
 using Aida.Twin.Simulation;
@@ -13,6 +14,9 @@ public static class AidaCommand
     public const int Failure = 1;
     public const int BadInput = 2;
 
+    /// <summary>How long a command has to finish after the first termination signal before aida returns without it.</summary>
+    public static readonly TimeSpan TerminationGrace = TimeSpan.FromSeconds(2);
+
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var root = Build(stdout, stderr);
@@ -23,9 +27,30 @@ public static class AidaCommand
             return BadInput;
         }
 
+        // Termination (Ctrl-C, SIGTERM) is handled here, not by System.CommandLine, whose handler sets its result again on
+        // a second signal and ends the process with an unhandled exception (aida compare, stopped twice, aborted). The
+        // same contract: the first signal cancels the command and gives it TerminationGrace to finish; past that, or at
+        // a second signal, the process ends with 130 (SIGINT) or 143 (SIGTERM), whether the command is awaiting or not.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var signalled = 0;
+        void Terminate(PosixSignalContext signal, int code)
+        {
+            signal.Cancel = true;
+            if (Interlocked.Increment(ref signalled) > 1)
+            {
+                Environment.Exit(code);
+            }
+
+            stop.Cancel();
+            _ = Task.Delay(TerminationGrace, CancellationToken.None).ContinueWith(_ => Environment.Exit(code), TaskScheduler.Default);
+        }
+
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal => Terminate(signal, 130));
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => Terminate(signal, 143));
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, cancellationToken);
+            return await parse.InvokeAsync(
+                new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, stop.Token);
         }
         catch (ConfigException e)
         {

@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using static Aida.Cli.Tests.CliRun;
+
+namespace Aida.Cli.Tests;
+
+/// <summary>Stopping aida with signals, as a shell user or a service manager does.</summary>
+public class TerminationTests
+{
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task ASecondSigterm_EndsTheProcessAt143_WithoutAnUnhandledException()
+    {
+        // Regression (session 13, aida compare stopped twice): System.CommandLine's termination handler set its result a
+        // second time and the process aborted with an unhandled InvalidOperationException. The second run of the compare
+        // is going when both signals come.
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "aida.dll"), "compare", "--scenario", "reference", "--duration", "6h", "--modes", "human,agent", "--seeds", "1", "-j", "1", "--out", TempDir() })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var compare = Process.Start(start)!;
+        var err = new StringBuilder();
+        var firstDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        compare.ErrorDataReceived += (_, e) =>
+        {
+            lock (err)
+            {
+                err.AppendLine(e.Data);
+            }
+
+            if (e.Data?.Contains("1/2 runs done", StringComparison.Ordinal) == true)
+            {
+                firstDone.TrySetResult();
+            }
+        };
+        compare.OutputDataReceived += (_, _) => { };
+        compare.BeginErrorReadLine();
+        compare.BeginOutputReadLine();
+        await firstDone.Task.WaitAsync(TimeSpan.FromMinutes(2));
+
+        for (var i = 0; i < 2; i++)
+        {
+            using var term = Process.Start("kill", ["-TERM", compare.Id.ToString(CultureInfo.InvariantCulture)]);
+            await term.WaitForExitAsync();
+        }
+
+        await compare.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(143, compare.ExitCode);
+        lock (err)
+        {
+            Assert.DoesNotContain("Unhandled exception", err.ToString(), StringComparison.Ordinal);
+        }
+    }
+}
