@@ -33,6 +33,7 @@ public static class AidaCommand
         // a second signal, the process ends with 130 (SIGINT) or 143 (SIGTERM), whether the command is awaiting or not.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var signalled = 0;
+        using var finished = new CancellationTokenSource();
         void Terminate(PosixSignalContext signal, int code)
         {
             signal.Cancel = true;
@@ -42,15 +43,23 @@ public static class AidaCommand
             }
 
             stop.Cancel();
-            _ = Task.Delay(TerminationGrace, CancellationToken.None).ContinueWith(_ => Environment.Exit(code), TaskScheduler.Default);
+            // Not once the command has returned (a host that runs verbs in-process goes on).
+            _ = Task.Delay(TerminationGrace, finished.Token).ContinueWith(t => Environment.Exit(code), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         }
 
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal => Terminate(signal, 130));
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => Terminate(signal, 143));
         try
         {
-            return await parse.InvokeAsync(
-                new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, stop.Token);
+            try
+            {
+                return await parse.InvokeAsync(
+                    new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, stop.Token);
+            }
+            finally
+            {
+                await finished.CancelAsync();
+            }
         }
         catch (ConfigException e)
         {
