@@ -199,9 +199,8 @@ internal static class EvalCommand
         return list.Count == 0 ? 0 : (double)list.Count(hit) / list.Count;
     }
 
-    private static RunResult RunOne(Scenario scenario, int seed, bool faulty, EvalSettings settings)
+    private static RunResult RunOne(Scenario s, int seed, bool faulty, EvalSettings settings)
     {
-        var s = scenario;
         // A planned write may be what exposes a fault (a failed actuator), so it counts as an onset for the cut.
         var lastOnset = s.Faults.Select(f => f.Start).Concat(faulty ? s.Writes.Select(w => w.At) : []).DefaultIfEmpty(TimeSpan.Zero).Max();
         var duration = faulty ? Min(s.Duration, lastOnset + settings.After) : settings.FaultFreeDuration;

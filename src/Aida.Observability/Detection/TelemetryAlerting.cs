@@ -58,9 +58,11 @@ public sealed class TelemetryAlerting
         var slowdown = _factory.Gpu.ThrottleCelsius;
         await RuleAsync(w, alerts, "aida_rack_inlet_celsius", AlertNames.RackInletHigh, "warning", hold,
             (_, v) => v > _options.RackInletLimitCelsius, v => F($"rack inlet {v:0.0} °C above the ASHRAE recommended {_options.RackInletLimitCelsius:0} °C"), ct);
+        var hottest = await RawAsync("aida_rack_gpu_max_temperature_celsius", w, ct);
         await RuleAsync(w, alerts, "aida_rack_gpu_max_temperature_celsius", AlertNames.GpuNearSlowdown, "critical", hold,
-            (_, v) => v > slowdown - _options.GpuSlowdownMarginCelsius, v => F($"hottest GPU {v:0} °C, within {_options.GpuSlowdownMarginCelsius:0} K of the {slowdown:0} °C slowdown"), ct);
-        await GpusNearSlowdownAsync(w, alerts, slowdown - _options.GpuSlowdownMarginCelsius, hold, ct);
+            (_, v) => v > slowdown - _options.GpuSlowdownMarginCelsius, v => F($"hottest GPU {v:0} °C, within {_options.GpuSlowdownMarginCelsius:0} K of the {slowdown:0} °C slowdown"), ct,
+            read: hottest);
+        await GpusNearSlowdownAsync(w, alerts, hottest, slowdown - _options.GpuSlowdownMarginCelsius, hold, ct);
         await RuleAsync(w, alerts, "aida_rack_gpus_throttled", AlertNames.GpuThrottling, "critical", hold,
             (_, v) => v > 0, v => F($"{v:0} GPUs throttling"), ct);
         await RuleAsync(w, alerts, "aida_rack_powered", AlertNames.RackUnpowered, "critical", 0,
@@ -220,11 +222,12 @@ public sealed class TelemetryAlerting
 
     /// <summary>Each GPU whose DCGM temperature (<c>DCGM_FI_DEV_GPU_TEMP</c>) comes above <paramref name="limit"/> and holds
     /// there, as the per-GPU alarms of a site's DCGM alerting: the GPUs a storm is made of, which the ML platform drains.
-    /// Only the racks whose hottest GPU came above the limit in the window are read, so a minute with no hot rack costs
+    /// Only the racks whose hottest GPU (<paramref name="hottest"/>, already read for the rack rule) came above the limit
+    /// in the window are read, so a minute with no hot rack costs
     /// one series per rack, not one per GPU.</summary>
-    private async Task GpusNearSlowdownAsync(Window w, List<Alert> alerts, double limit, long holdMs, CancellationToken ct)
+    private async Task GpusNearSlowdownAsync(Window w, List<Alert> alerts, IReadOnlyList<SeriesSamples> hottest, double limit, long holdMs, CancellationToken ct)
     {
-        var racks = (await RawAsync("aida_rack_gpu_max_temperature_celsius", w, ct))
+        var racks = hottest
             .Where(s => s.Samples.Any(x => x.Value > limit)).Select(s => s.Labels.Get("rack")).OfType<string>().ToList();
         if (racks.Count == 0)
         {
@@ -245,21 +248,14 @@ public sealed class TelemetryAlerting
     private async Task RuleAsync(
         Window w, List<Alert> alerts, string metric, string name, string severity, long holdMs,
         Func<long, double, bool>? condition, Func<double, string> summary, CancellationToken ct,
-        Func<string, Func<long, double, bool?>>? conditionOf = null)
+        Func<string, Func<long, double, bool?>>? conditionOf = null, IReadOnlyList<SeriesSamples>? read = null)
     {
-        foreach (var series in await RawAsync(metric, w, ct))
+        foreach (var series in read ?? await RawAsync(metric, w, ct))
         {
             // A fixed limit, or one the asset's own series set (its setpoint, its valve): null where it is unknown.
             Func<long, double, bool?> test = conditionOf is not null ? conditionOf(AssetOf(series.Labels)) : (t, v) => condition!(t, v);
 
-            if (_options.WatchStart is { } watch)
-            {
-                var fromMs = watch.ToUnixTimeMilliseconds();
-                var inner = test;
-                test = (t, v) => t <= fromMs ? false : inner(t, v);
-            }
-
-            Add(alerts, series.Labels, name, severity, ThresholdCrossings.Find(series.Samples, test, holdMs), series.Samples, summary);
+            Add(alerts, series.Labels, name, severity, ThresholdCrossings.Find(series.Samples, (t, v) => Watched(t) ? test(t, v) : false, holdMs), series.Samples, summary);
         }
     }
 

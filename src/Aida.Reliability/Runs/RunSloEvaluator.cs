@@ -223,46 +223,23 @@ public sealed class RunSloEvaluator
     /// and the long and short burn rates when it fired.</summary>
     internal static List<(int Start, int? End, double LongBurn, double ShortBurn)> Firings(double[] bad, double[] total, double objective, BurnRateCondition condition)
     {
-        var n = bad.Length;
-        var badSum = new double[n + 1];
-        var totalSum = new double[n + 1];
-        for (var i = 0; i < n; i++)
+        var track = new BurnRateTrack([condition], objective);
+        var firings = new List<(int Start, int? End, double LongBurn, double ShortBurn)>();
+        for (var minute = 0; minute < bad.Length; minute++)
         {
-            badSum[i + 1] = badSum[i] + (double.IsNaN(bad[i]) ? 0 : bad[i]);
-            totalSum[i + 1] = totalSum[i] + (double.IsNaN(total[i]) ? 0 : total[i]);
-        }
-
-        var longSteps = Math.Max(1, (int)(condition.LongWindow.Ticks / Step.Ticks));
-        var shortSteps = Math.Max(1, (int)(condition.ShortWindow.Ticks / Step.Ticks));
-        var holdSteps = (int)Math.Ceiling(condition.AlertAfter.Ticks / (double)Step.Ticks);
-        var firings = new List<(int, int?, double, double)>();
-        var run = 0;
-        var firing = false;
-        for (var i = 1; i <= n; i++)
-        {
-            var longBurn = Burn(badSum, totalSum, i, longSteps, objective);
-            var shortBurn = Burn(badSum, totalSum, i, shortSteps, objective);
-            var above = longBurn >= condition.Threshold && shortBurn >= condition.Threshold;
-            run = above ? run + 1 : 0;
-            if (!firing && above && run > holdSteps)
+            foreach (var (_, fired, longBurn, shortBurn) in track.Add(bad[minute], total[minute]))
             {
-                firing = true;
-                firings.Add((i - 1, null, longBurn, shortBurn));
-            }
-            else if (firing && !above)
-            {
-                firing = false;
-                firings[^1] = firings[^1] with { Item2 = i - 1 };
+                if (fired)
+                {
+                    firings.Add((minute, null, longBurn, shortBurn));
+                }
+                else
+                {
+                    firings[^1] = firings[^1] with { End = minute };
+                }
             }
         }
 
         return firings;
-    }
-
-    private static double Burn(double[] badSum, double[] totalSum, int end, int steps, double objective)
-    {
-        var from = Math.Max(0, end - steps);
-        var total = totalSum[end] - totalSum[from];
-        return total > 0 ? ErrorBudget.BurnRate((badSum[end] - badSum[from]) / total, objective) : 0;
     }
 }
