@@ -12,6 +12,14 @@ internal sealed partial class PlantModel
     /// <summary>Set by the workload model and faults before each step: utilisation per rack.</summary>
     public Span<double> RackUtilisation => _rackUtil;
 
+    /// <summary>Per rack, as of the last step: whether it can run its share of a job (powered and not isolated, or its
+    /// work moved to another rack). The workload model's scheduler reads it.</summary>
+    public ReadOnlySpan<bool> RackRunsWork => _rackRunsWork;
+
+    /// <summary>Set by the workload model before each step: per rack, whether its training job is stalled by the plant
+    /// (published as <c>aida_rack_job_stalled</c>, the scheduler's view).</summary>
+    public Span<bool> RackJobStalled => _rackJobStalled;
+
     public double Now { get; private set; }
 
     /// <summary>Advances the whole plant by <paramref name="dt"/> seconds.</summary>
@@ -53,6 +61,7 @@ internal sealed partial class PlantModel
             var rMult = _rackFouling[r] * ((1 - share) + (share * _cduFlowFactor[cdu]));
             var isolated = _actuators.Value(_aRackIsolate[r]) >= 0.5;
             var on = _rackPowered[r] && !isolated;
+            _rackRunsWork[r] = on || _moveTarget[r] >= 0;
             var paused = _actuators.Value(_aRackPause[r]) >= 0.5;
             var u = _effectiveUtil[r];
             var cap = _actuators.Value(_aRackPowerLimit[r]);

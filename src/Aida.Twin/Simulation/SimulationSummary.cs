@@ -44,6 +44,9 @@ public sealed record SimulationSummary
     public required double HeatRejectedKwh { get; init; }
     public required double HeatIntoFacilityWaterKwh { get; init; }
     public required int TrainingInterruptions { get; init; }
+
+    /// <summary>Training-job restarts the plant caused: a rack lost (isolated or unpowered), or taken back.</summary>
+    public int TrainingPlantRestarts { get; init; }
     public required OperatorSummary Operator { get; init; }
     public required IReadOnlyList<FaultRecord> Faults { get; init; }
 
@@ -98,6 +101,7 @@ public sealed record SimulationSummary
             Num(w, "heat_rejected_kwh", HeatRejectedKwh, 3);
             Num(w, "heat_into_facility_water_kwh", HeatIntoFacilityWaterKwh, 3);
             w.WriteNumber("training_interruptions", TrainingInterruptions);
+            w.WriteNumber("training_plant_restarts", TrainingPlantRestarts);
             w.WriteStartObject("operator");
             w.WriteNumber("alarms_raised", Operator.AlarmsRaised);
             w.WriteNumber("alarms_noticed", Operator.AlarmsNoticed);

@@ -194,8 +194,9 @@ public sealed class Simulator
                 _plant.Write(actuator, value);
             }
 
-            _workload.Step(now, dt);
+            _workload.Step(now, dt, _plant.RackRunsWork);
             _workload.Utilisation.CopyTo(_plant.RackUtilisation);
+            _workload.PlantStalled.CopyTo(_plant.RackJobStalled);
             _plant.Step(dt);
             Clock.Advance(stepSpan);
             if ((_k + 1) % operatorEvery == 0)
@@ -256,6 +257,7 @@ public sealed class Simulator
             HeatRejectedKwh = t.HeatRejectedJoules / kwh,
             HeatIntoFacilityWaterKwh = t.HeatIntoWaterJoules / kwh,
             TrainingInterruptions = _workload.Interruptions,
+            TrainingPlantRestarts = _workload.PlantRestarts,
             Operator = new OperatorSummary(
                 _options.Mode.ToString().ToLowerInvariant(), stats.AlarmsRaised, stats.AlarmsNoticed, stats.AlarmsFixed,
                 stats.ManualActions, stats.WrongFixes, stats.Writes,

@@ -8,6 +8,14 @@ namespace Aida.Twin.Workload;
 /// Training (Llama 3 paper, Dubey et al. 2024, §3.3.4): all GPUs of a job share one utilisation, with synchronous dips
 /// at each collective step, deep dips while checkpointing, and drops to idle when the job fails and restarts (419
 /// interruptions in 54 days on 16k GPUs, i.e. one every ~3 h). Inference follows the day with per-rack AR(1) noise.
+/// <para>
+/// A job that loses a rack to the plant (isolated or unpowered, its share not moved elsewhere) fails at once, as a
+/// synchronous job does when a member disappears, and restarts elastically on the racks it has left (PyTorch Elastic:
+/// a membership change restarts every worker from the last checkpoint, between min and max nodes): it is stalled for
+/// its restart time and then for the work it redoes since its last checkpoint. When the rack can run again the job
+/// restarts once more to take it back (a planned stop, checkpointed on demand: the restart time only). Those stalls
+/// are the plant's, published per rack of the job (<see cref="PlantStalled"/>); the job's own failures are not.
+/// </para>
 /// </remarks>
 internal sealed class WorkloadModel
 {
@@ -15,6 +23,7 @@ internal sealed class WorkloadModel
     private readonly Random _random;
     private readonly double[] _utilisation;
     private readonly double[] _inferenceNoise;
+    private readonly bool[] _plantStalled;
     private readonly JobState[] _jobs;
     private readonly double _startHourUtc;
 
@@ -30,11 +39,17 @@ internal sealed class WorkloadModel
         _random = new Random(seed);
         _utilisation = new double[rackCount];
         _inferenceNoise = new double[rackCount];
+        _plantStalled = new bool[rackCount];
         _jobs = new JobState[spec.Training.Count];
         _startHourUtc = start.UtcDateTime.TimeOfDay.TotalHours;
         Array.Fill(_utilisation, spec.IdleUtilisation);
         _training = [.. spec.Training];
         _trainingRacks = [.. spec.Training.Select(j => j.Racks.ToArray())];
+        for (var j = 0; j < _jobs.Length; j++)
+        {
+            _jobs[j].Excluded = new bool[_trainingRacks[j].Length];
+        }
+
         _inference = [.. spec.Inference];
         _inferenceRacks = [.. spec.Inference.Select(i => i.Racks.ToArray())];
     }
@@ -42,17 +57,35 @@ internal sealed class WorkloadModel
     /// <summary>Utilisation per rack, 0-1, as of the last <see cref="Step"/>.</summary>
     public ReadOnlySpan<double> Utilisation => _utilisation;
 
-    /// <summary>Number of training-job interruptions so far (ground truth for evaluation).</summary>
+    /// <summary>Per rack, true while the training job it belongs to is stalled by the plant: restarting after it
+    /// lost a rack, redoing the work since its last checkpoint, or restarting to take a rack back.</summary>
+    public ReadOnlySpan<bool> PlantStalled => _plantStalled;
+
+    /// <summary>Number of training-job interruptions of the jobs' own (ground truth for evaluation).</summary>
     public int Interruptions { get; private set; }
 
-    public void Step(double now, double dt)
+    /// <summary>Number of training-job restarts the plant caused: a rack lost, or a rack taken back.</summary>
+    public int PlantRestarts { get; private set; }
+
+    /// <summary>Advances the workload; <paramref name="runsWork"/> says per rack whether it can run its share of a job
+    /// (null: every rack can).</summary>
+    public void Step(double now, double dt, ReadOnlySpan<bool> runsWork = default)
     {
         for (var j = 0; j < _jobs.Length; j++)
         {
-            var u = TrainingUtilisation(ref _jobs[j], _training[j], now, dt);
-            foreach (var r in _trainingRacks[j])
+            var racks = _trainingRacks[j];
+            ref var state = ref _jobs[j];
+            if (!runsWork.IsEmpty)
             {
-                _utilisation[r] = u;
+                Reschedule(ref state, _training[j], racks, runsWork, now);
+            }
+
+            var u = TrainingUtilisation(ref state, _training[j], now, dt);
+            var stalled = state.StalledUntil > now;
+            for (var i = 0; i < racks.Length; i++)
+            {
+                _utilisation[racks[i]] = state.Excluded[i] ? _spec.IdleUtilisation : u;
+                _plantStalled[racks[i]] = stalled;
             }
         }
 
@@ -71,6 +104,71 @@ internal sealed class WorkloadModel
                 _utilisation[r] = Math.Clamp(diurnal + _inferenceNoise[r], 0, 1);
             }
         }
+    }
+
+    /// <summary>A job running without a rack it lost, or losing one: the elastic restarts of the remarks.</summary>
+    private void Reschedule(ref JobState state, TrainingJobSpec job, int[] racks, ReadOnlySpan<bool> runsWork, double now)
+    {
+        if (now < job.Start.TotalSeconds || (job.End is { } end && now >= end.TotalSeconds))
+        {
+            Array.Clear(state.Excluded);
+            return;
+        }
+
+        var restarting = state.RestartUntil > now;
+        var lost = false;
+        var back = false;
+        var left = 0;
+        for (var i = 0; i < racks.Length; i++)
+        {
+            var can = runsWork[racks[i]];
+            if (can && state.Excluded[i])
+            {
+                // A restart under way takes the rack with it; a running job restarts to take it back.
+                state.Excluded[i] = false;
+                back = true;
+            }
+            else if (!can && !state.Excluded[i])
+            {
+                state.Excluded[i] = true;
+                lost = true;
+            }
+
+            if (!state.Excluded[i])
+            {
+                left++;
+            }
+        }
+
+        var restart = job.RestartTime.TotalSeconds;
+        if (lost && !restarting)
+        {
+            // The work since the last checkpoint is redone after the restart: stalled all the same.
+            var running = now - Math.Max(job.Start.TotalSeconds, state.ResumedAt);
+            var every = job.CheckpointEvery.TotalSeconds;
+            var redo = every > 0 && running > every ? running % every : Math.Max(0, running);
+            PlantRestarts++;
+            state.RestartUntil = now + restart;
+            state.ResumedAt = state.RestartUntil;
+            state.StalledUntil = Math.Max(state.StalledUntil, state.RestartUntil + redo);
+        }
+        else if (back && !restarting && !lost)
+        {
+            PlantRestarts++;
+            state.RestartUntil = now + restart;
+            state.ResumedAt = state.RestartUntil;
+            state.StalledUntil = Math.Max(state.StalledUntil, state.RestartUntil);
+        }
+
+        if (left == 0 || (state.Waiting && back))
+        {
+            // No rack to run on: the job waits, stalled, and restarts once one comes back (from that moment).
+            state.RestartUntil = Math.Max(state.RestartUntil, now + restart);
+            state.ResumedAt = state.RestartUntil;
+            state.StalledUntil = Math.Max(state.StalledUntil, state.RestartUntil);
+        }
+
+        state.Waiting = left == 0;
     }
 
     private double TrainingUtilisation(ref JobState state, TrainingJobSpec job, double now, double dt)
@@ -115,5 +213,14 @@ internal sealed class WorkloadModel
     {
         public double RestartUntil;
         public double ResumedAt;
+
+        /// <summary>Until when the plant holds the job back (restart, then the work redone).</summary>
+        public double StalledUntil;
+
+        /// <summary>True while the plant has left the job no rack to run on.</summary>
+        public bool Waiting;
+
+        /// <summary>Per rack of the job: left out since the plant took it.</summary>
+        public bool[] Excluded;
     }
 }

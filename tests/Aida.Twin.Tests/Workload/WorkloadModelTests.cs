@@ -58,4 +58,71 @@ public class WorkloadModelTests
         Assert.InRange(byHour.Max(), 0.79, 0.81);
         Assert.InRange(byHour.Min(), 0.19, 0.21);
     }
+
+    private static readonly TrainingJobSpec Steady = Job with { MeanTimeBetweenFailures = TimeSpan.Zero };
+
+    [Fact]
+    public void ARackLostToThePlant_StallsTheJobForItsRestartAndTheWorkSinceItsCheckpoint_ThenItRunsWithoutTheRack()
+    {
+        var model = new WorkloadModel(new WorkloadSpec([Steady], [], 0.03), 5, DateTimeOffset.UnixEpoch, 3);
+        var runs = new[] { true, true, true, true, true };
+        var stalled = 0;
+        for (var t = 0; t < 3 * 3600; t++)
+        {
+            // Rack 2 is isolated at 50 min (20 min after the checkpoint at 30 min) and back at 2 h.
+            runs[2] = t < 3000 || t >= 7200;
+            model.Step(t, 1, runs);
+            stalled += model.PlantStalled[0] ? 1 : 0;
+            Assert.Equal(model.PlantStalled[0], model.PlantStalled[2]);
+            Assert.False(model.PlantStalled[4], "a rack in no job is never stalled");
+            if (t is > 3000 and < 3000 + 900)
+            {
+                Assert.Equal(0.03, model.Utilisation[0]); // restarting: the whole job idle
+            }
+
+            if (t is > 3000 + 900 and < 7200)
+            {
+                Assert.Equal(0.03, model.Utilisation[2]); // the lost rack runs nothing
+                Assert.True(model.Utilisation[0] > 0.1 && model.Utilisation[3] > 0.1, "the job runs on the racks it has left");
+            }
+        }
+
+        // 15 min restart + the 20 min since the checkpoint redone, then 15 min to take the rack back.
+        Assert.Equal((15 * 60) + (20 * 60) + (15 * 60), stalled);
+        Assert.Equal(2, model.PlantRestarts);
+        Assert.Equal(0, model.Interruptions);
+        Assert.True(model.Utilisation[2] > 0.1, "the rack taken back runs the job again");
+    }
+
+    [Fact]
+    public void WithEveryRackGone_TheJobWaitsStalled_AndRestartsWhenOneComesBack()
+    {
+        var model = new WorkloadModel(new WorkloadSpec([Steady], [], 0.03), 4, DateTimeOffset.UnixEpoch, 3);
+        var runs = new[] { true, true, true, true };
+        var stalled = 0;
+        for (var t = 0; t < 3 * 3600; t++)
+        {
+            Array.Fill(runs, t < 3600 || t >= 5400); // an outage of every rack from 1 h to 1.5 h
+            model.Step(t, 1, runs);
+            stalled += model.PlantStalled[1] ? 1 : 0;
+        }
+
+        // Lost at 1 h, right at a checkpoint (nothing redone); back at 1.5 h, running at 1.5 h + 15 min.
+        Assert.Equal(1800 + 900, stalled);
+        Assert.Equal(1, model.PlantRestarts);
+    }
+
+    [Fact]
+    public void ARackWhoseWorkRunsElsewhere_DoesNotStallTheJob()
+    {
+        var model = new WorkloadModel(new WorkloadSpec([Steady], [], 0.03), 4, DateTimeOffset.UnixEpoch, 3);
+        var runs = new[] { true, true, true, true };
+        for (var t = 0; t < 3600; t++)
+        {
+            model.Step(t, 1, runs);
+            Assert.False(model.PlantStalled[0]);
+        }
+
+        Assert.Equal(0, model.PlantRestarts);
+    }
 }
