@@ -141,6 +141,12 @@ public sealed record AlertingOptions
     /// back at a lower load, and three CDUs' ratios, referenced before it, read as a fouling 37-74 min later.</summary>
     public double ReferenceLoadShare { get; init; } = 0.1;
 
+    /// <summary>When the cold-plate check resumes after a break in steady load at least this long (default 20 min), it
+    /// takes the reference again whatever the load: a training job that failed and restarted (15 min idle) came back
+    /// at the same load, but the loops it had let cool settled for an hour, and two CDUs of its hall read 0.7-0.9 %
+    /// hotter per kW against their peers 50 min later (evaluation, seed 3).</summary>
+    public TimeSpan ReferenceBreak { get; init; } = TimeSpan.FromMinutes(20);
+
     /// <summary>The cold-plate drift check (a CDU's racks' mean GPU-to-supply temperature rise per kW relative to the
     /// median of the hall's other CDUs at similar load, at steady load). Scale floor 0.002: at steady load the ratio's
     /// reference spread is 0.1-0.2 % in a training hall and 0.2-0.6 % in an inference hall, and a scale from each CDU's

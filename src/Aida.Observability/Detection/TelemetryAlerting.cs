@@ -206,8 +206,10 @@ public sealed class TelemetryAlerting
                 continue;
             }
 
-            var broke = s.TimestampMs - last > stepMs;
-            if (at is not { } reference || (broke && Math.Abs(l - reference) > _options.ReferenceLoadShare * reference))
+            var gap = s.TimestampMs - last;
+            var broke = gap > stepMs;
+            if (at is not { } reference || (broke && Math.Abs(l - reference) > _options.ReferenceLoadShare * reference)
+                || gap >= _options.ReferenceBreak.TotalMilliseconds)
             {
                 regimes.Add([]);
                 at = l;
@@ -416,6 +418,7 @@ public sealed class TelemetryAlerting
         var supply = await RangeByAsync("avg_over_time(aida_cdu_supply_celsius[5m])", "asset", w, step, ct);
         var perCdu = new Dictionary<string, Dictionary<long, double>>(StringComparer.Ordinal);
         var loads = new Dictionary<string, Dictionary<long, double>>(StringComparer.Ordinal);
+        var drawing = new Dictionary<string, Dictionary<long, int>>(StringComparer.Ordinal);
         foreach (var cdu in _factory.Cooling.Cdus)
         {
             if (!supply.TryGetValue(cdu.Id, out var ts))
@@ -443,6 +446,7 @@ public sealed class TelemetryAlerting
             }
 
             perCdu[cdu.Id] = sum.ToDictionary(kv => kv.Key, kv => kv.Value.Sum / kv.Value.N);
+            drawing[cdu.Id] = sum.ToDictionary(kv => kv.Key, kv => kv.Value.N);
             var load = new Dictionary<long, double>();
             foreach (var rack in _factory.Racks.Where(r => r.Cdu == cdu.Id))
             {
@@ -462,8 +466,9 @@ public sealed class TelemetryAlerting
                 continue;
             }
 
-            var peers = _factory.Cooling.Cdus.Where(c => c.Hall == cdu.Hall && c.Id != cdu.Id && perCdu.ContainsKey(c.Id)).Select(c => (X: perCdu[c.Id], Load: loads[c.Id])).ToList();
+            var peers = _factory.Cooling.Cdus.Where(c => c.Hall == cdu.Hall && c.Id != cdu.Id && perCdu.ContainsKey(c.Id)).Select(c => (X: perCdu[c.Id], Load: loads[c.Id], Racks: drawing[c.Id])).ToList();
             var ownLoad = loads[cdu.Id];
+            var ownRacks = drawing[cdu.Id];
             if (peers.Count == 0)
             {
                 continue;
@@ -473,6 +478,7 @@ public sealed class TelemetryAlerting
             var spanMs = (long)_options.SteadyLoadSpan.TotalMilliseconds;
             var stepMs = (long)step.TotalMilliseconds;
             List<int>? reference = null;
+            int[]? racksAtReference = null;
             foreach (var (t, x) in own.OrderBy(kv => kv.Key))
             {
                 // Judged against the same peers as its reference: with one of them silent (a supply sensor dropped out)
@@ -498,6 +504,16 @@ public sealed class TelemetryAlerting
                 // And only while those peers' load is steady too, as this CDU's must be (below): a peer's checkpoint dip
                 // moves its rise per kW for minutes, and the median with it (a training row beside inference rows).
                 if (reference.Any(i => !SteadyLoad.IsSteady(t, peers[i].Load, spanMs, stepMs, _options.SteadyLoadShare)))
+                {
+                    continue;
+                }
+
+                // And only with as many racks under load on each CDU as at its reference: a CDU that lost a rack (a leak's
+                // isolated) carries less heat in the same coolant, so its rise per kW falls and the median with it (the
+                // leak scenario: 3-4 false cold-plate drifts on the hall's other CDUs while the rack was out).
+                var racks = reference.Select(i => peers[i].Racks[t]).Append(ownRacks[t]).ToArray();
+                racksAtReference ??= racks;
+                if (!racks.AsSpan().SequenceEqual(racksAtReference))
                 {
                     continue;
                 }

@@ -315,6 +315,57 @@ public sealed class TelemetryAlertingTests
         Assert.All(drift, a => Assert.True(a.At > start + TimeSpan.FromHours(2)));
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public async Task ColdPlateCheck_TakesItsReferenceAgain_AfterALongBreak_AtTheSameLoad(bool fouling, bool expectAlert)
+    {
+        // Regression (fault evaluation, seed 3): hall 1's training job failed at 02:05 and came back 15 min later at the
+        // same load; the loops it had let cool settled for an hour, and two CDUs read 0.7-0.9 % hotter per kW against
+        // their peers 50 min later, as a fouling. Here hall 2's racks idle at 8 kW from 01:00 to 01:15 and come back at
+        // 72 kW with cdu-h2-a's relative rise 1.5 % higher. A fouling after the break is still found.
+        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
+        var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
+        WriteHallTwo(store, factory, start, (r, s) =>
+        {
+            var own = r.Cdu == "cdu-h2-a";
+            var fouled = fouling && own && s >= 7200 ? 1 + (0.01 * (s - 7200) / 600) : 1;
+            var idle = s is >= 3600 and < 4500;
+            return (idle ? 8_000 : 72_000, 0.46 * (own && s >= 4500 ? 1.015 : 1) * fouled);
+        });
+
+        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(30), start + TimeSpan.FromHours(3));
+
+        var drift = alerts.Where(a => a.Name == AlertNames.ColdPlateDrift).ToList();
+        Assert.Equal(expectAlert, drift.Count > 0);
+        Assert.All(drift, a => Assert.Equal("cdu-h2-a", a.Asset));
+        Assert.All(drift, a => Assert.True(a.At > start + TimeSpan.FromHours(2)));
+    }
+
+    [Fact]
+    public async Task ColdPlateCheck_HoldsOffWhileACduOfTheHallHasLostARack()
+    {
+        // Regression (fault evaluation, leak, seed 3): the leak's rack isolated, its CDU carried less heat in the same
+        // coolant, its rise per kW fell, and the median of the peers of the hall's other CDUs with it: 3-4 false
+        // cold-plate drifts while the rack was out. Here each CDU of hall 2 has its own rise per kW (as the twin's GPUs
+        // do), and from 01:00 one rack of cdu-h2-c draws nothing while its other racks' rise falls 8 %.
+        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
+        var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
+        var rise = new Dictionary<string, double> { ["cdu-h2-a"] = 0.46, ["cdu-h2-b"] = 0.46, ["cdu-h2-c"] = 0.48, ["cdu-h2-d"] = 0.47, ["cdu-h2-e"] = 0.45 };
+        var lost = factory.Racks.First(r => r.Cdu == "cdu-h2-c").Id;
+        WriteHallTwo(store, factory, start, (r, s) =>
+        {
+            var out_ = s >= 3600;
+            return (out_ && r.Id == lost ? 0 : 72_000, rise[r.Cdu] * (out_ && r.Cdu == "cdu-h2-c" ? 0.92 : 1));
+        });
+
+        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(30), start + TimeSpan.FromHours(3));
+
+        Assert.DoesNotContain(alerts, a => a.Name == AlertNames.ColdPlateDrift);
+    }
+
     /// <summary>Three hours of hall 2's racks every 30 s for the cold-plate check: each rack's power and rise per kW
     /// (from <paramref name="rack"/>, given the rack and the second), its GPUs at 24 °C supply plus that rise.</summary>
     private static void WriteHallTwo(Aida.Telemetry.Storage.Tsdb store, Aida.Model.Facility.Factory factory, DateTimeOffset start, Func<Aida.Model.Facility.Rack, int, (double Power, double Rise)> rack)
