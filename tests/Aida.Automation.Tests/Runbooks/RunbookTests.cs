@@ -262,18 +262,29 @@ public sealed class RunbookTests
         // The N+1 pump failure succeeds without the rollback, so its restore (bring moved or held jobs back) has nothing
         // to put back and writes nothing, even with the flow back at once.
         var sim = NPlusOnePumpFailureBegins();
-        using var audit = new Aida.Automation.Audit.AuditLog(Path.Combine(Path.GetTempPath(), $"aida-restore-{Guid.NewGuid():N}.db"), sim.Clock);
-        var (run, _) = StartOn(sim, "cdu-pump-failure", "cdu-h1-a", audit);
-        for (var i = 0; i < 6 * 30; i++)
+        var path = Path.Combine(Path.GetTempPath(), $"aida-restore-{Guid.NewGuid():N}.db");
+        try
         {
-            run.Tick();
-            sim.AdvanceSteps(10);
-        }
+            using var audit = new Aida.Automation.Audit.AuditLog(path, sim.Clock);
+            var (run, _) = StartOn(sim, "cdu-pump-failure", "cdu-h1-a", audit);
+            for (var i = 0; i < 6 * 30; i++)
+            {
+                run.Tick();
+                sim.AdvanceSteps(10);
+            }
 
-        Assert.Equal(RunbookState.Succeeded, run.State);
-        Assert.NotNull(run.Restored);
-        Assert.Single(run.Actions); // the pumps at full speed, nothing restored
-        Assert.DoesNotContain(audit.Read(), e => e.Detail.Contains("running their jobs again", StringComparison.Ordinal)); // nor announced
+            Assert.Equal(RunbookState.Succeeded, run.State);
+            Assert.NotNull(run.Restored);
+            Assert.Single(run.Actions); // the pumps at full speed, nothing restored
+            Assert.DoesNotContain(audit.Read(), e => e.Detail.Contains("running their jobs again", StringComparison.Ordinal)); // nor announced
+        }
+        finally
+        {
+            foreach (var file in System.IO.Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(path) + "*"))
+            {
+                File.Delete(file);
+            }
+        }
     }
 
     [Fact]

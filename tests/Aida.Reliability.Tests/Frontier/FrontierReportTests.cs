@@ -58,6 +58,18 @@ public class FrontierReportTests
     public void Chart_WritesPngAndSvgWithAPanelRowPerPair(bool withSlos, int height)
     {
         var dir = Directory.CreateTempSubdirectory("aida-frontier-chart").FullName;
+        try
+        {
+            AssertChart(withSlos, height, dir);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static void AssertChart(bool withSlos, int height, string dir)
+    {
         var png = Path.Combine(dir, "f.png");
         var svg = Path.Combine(dir, "f.svg");
         FrontierChart.SavePng(Report(withSlos), png);
@@ -71,6 +83,5 @@ public class FrontierReportTests
         var text = File.ReadAllText(svg);
         Assert.Contains($"width=\"1600\" height=\"{height}\"", text, StringComparison.Ordinal);
         Assert.Contains("PUE", text, StringComparison.Ordinal);
-        Directory.Delete(dir, recursive: true);
     }
 }

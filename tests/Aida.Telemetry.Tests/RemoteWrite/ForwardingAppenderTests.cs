@@ -5,19 +5,28 @@ using Aida.Telemetry.Tests.Http;
 
 namespace Aida.Telemetry.Tests.RemoteWrite;
 
-public class ForwardingAppenderTests
+public sealed class ForwardingAppenderTests : IDisposable
 {
+    private readonly string _buffer = Path.Combine(Path.GetTempPath(), $"aida-fwd-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_buffer))
+        {
+            Directory.Delete(_buffer, true);
+        }
+    }
+
     [Fact]
     public async Task AcceptedSamples_ReachTheRemoteStore_RefusedOnesDoNot()
     {
         using var remote = new Tsdb(new TsdbOptions { FutureTolerance = TimeSpan.FromDays(3650) });
         await using var host = await TestServerHost.StartAsync(e => e.MapRemoteWrite(remote, TimeProvider.System));
-        var buffer = Path.Combine(Path.GetTempPath(), $"aida-fwd-{Guid.NewGuid():N}");
         using var local = new Tsdb(new TsdbOptions { FutureTolerance = TimeSpan.FromDays(3650) });
         await using var sender = new RemoteWriteSender(new RemoteWriteOptions
         {
             Url = new Uri("http://localhost/api/v1/write"),
-            BufferDirectory = buffer,
+            BufferDirectory = _buffer,
             HttpClient = host.Client,
         });
         var forwarding = new ForwardingAppender(local, sender);

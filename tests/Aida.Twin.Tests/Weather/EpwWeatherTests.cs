@@ -38,8 +38,15 @@ public class EpwWeatherTests
     {
         var path = Path.Combine(Path.GetTempPath(), $"aida-{Guid.NewGuid():N}.epw");
         File.WriteAllLines(path, File.ReadLines(Leesburg).Take(100));
-        var e = Assert.Throws<ConfigException>(() => EpwWeather.Load(path, DateTimeOffset.UnixEpoch));
-        Assert.Contains("has 92 hourly rows, expected 8760", e.Message, StringComparison.Ordinal);
+        try
+        {
+            var e = Assert.Throws<ConfigException>(() => EpwWeather.Load(path, DateTimeOffset.UnixEpoch));
+            Assert.Contains("has 92 hourly rows, expected 8760", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Fact]
@@ -51,7 +58,14 @@ public class EpwWeatherTests
         f[6] = "hot";
         lines[20] = string.Join(',', f);
         File.WriteAllLines(path, lines);
-        var e = Assert.Throws<ConfigException>(() => EpwWeather.Load(path, DateTimeOffset.UnixEpoch));
-        Assert.Contains(":21: field 7 (dry bulb): 'hot' is not a valid value", e.Message, StringComparison.Ordinal);
+        try
+        {
+            var e = Assert.Throws<ConfigException>(() => EpwWeather.Load(path, DateTimeOffset.UnixEpoch));
+            Assert.Contains(":21: field 7 (dry bulb): 'hot' is not a valid value", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }
