@@ -12,9 +12,10 @@ internal sealed partial class PlantModel
     /// <summary>Set by the workload model and faults before each step: utilisation per rack.</summary>
     public Span<double> RackUtilisation => _rackUtil;
 
-    /// <summary>Per rack, as of the last step: whether it can run its share of a job (powered and not isolated, or its
-    /// work moved to another rack). The workload model's scheduler reads it.</summary>
-    public ReadOnlySpan<bool> RackRunsWork => _rackRunsWork;
+    /// <summary>Per rack, as of the last step: where its share of a job runs, as the workload model's scheduler reads
+    /// it: the rack it moved to, else itself while powered, not isolated and not paused, else
+    /// <see cref="Workload.Placement.Held"/> (paused) or <see cref="Workload.Placement.Lost"/>.</summary>
+    public ReadOnlySpan<int> RackPlacement => _rackPlacement;
 
     /// <summary>Set by the workload model before each step: per rack, whether its training job is stalled by the plant
     /// (published as <c>aida_rack_job_stalled</c>, the scheduler's view).</summary>
@@ -61,8 +62,8 @@ internal sealed partial class PlantModel
             var rMult = _rackFouling[r] * ((1 - share) + (share * _cduFlowFactor[cdu]));
             var isolated = _actuators.Value(_aRackIsolate[r]) >= 0.5;
             var on = _rackPowered[r] && !isolated;
-            _rackRunsWork[r] = on || _moveTarget[r] >= 0;
             var paused = _actuators.Value(_aRackPause[r]) >= 0.5;
+            _rackPlacement[r] = PlacementOf(r);
             var u = _effectiveUtil[r];
             var cap = _actuators.Value(_aRackPowerLimit[r]);
             var alpha = 1 - Math.Exp(-dt / (gpu.ThermalResistanceKPerWatt * rMult * heatCapacity));
@@ -162,7 +163,8 @@ internal sealed partial class PlantModel
     /// move is undone: the first rack in the factory's order that is powered, not isolated, paused or moved, hosts
     /// nothing, is cooled by another CDU and runs no job of its own (utilisation at most <see cref="SpareUtilisation"/>).
     /// With none free the move does nothing (its <c>workload_moved</c> point stays 0). Like a pause, the move is the
-    /// scheduler's and takes effect at once: the checkpoint and restore it implies are not modelled (TWIN.md).</remarks>
+    /// scheduler's and takes effect at once; the training job's restart it implies is the workload model's
+    /// (<see cref="RackPlacement"/>).</remarks>
     private void PlaceWorkload()
     {
         var racks = _rackUtil.Length;
@@ -192,6 +194,19 @@ internal sealed partial class PlantModel
                 _effectiveUtil[r] = 0;
             }
         }
+    }
+
+    /// <summary>Where rack <paramref name="r"/>'s share of a job runs (<see cref="RackPlacement"/>): on the rack hosting
+    /// it (itself, or its move's target), unless that rack is off (lost) or paused (held).</summary>
+    private int PlacementOf(int r)
+    {
+        var host = _moveTarget[r] >= 0 ? _moveTarget[r] : r;
+        if (!_rackPowered[host] || _actuators.Value(_aRackIsolate[host]) >= 0.5)
+        {
+            return Workload.Placement.Lost;
+        }
+
+        return _actuators.Value(_aRackPause[host]) >= 0.5 ? Workload.Placement.Held : host;
     }
 
     /// <summary>A rack whose own utilisation is at most this runs no job: it is spare capacity for a move (the

@@ -65,7 +65,7 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
     private readonly bool[] _rackPowered;
     private readonly int[] _aRackPowerLimit;
     private readonly int[] _aRackIsolate;
-    private readonly bool[] _rackRunsWork;
+    private readonly int[] _rackPlacement;
     private readonly bool[] _rackJobStalled;
     private readonly int[] _aRackPause;
     private readonly int[] _aRackMove;
@@ -224,8 +224,7 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
         _moveTarget = new int[nRacks];
         Array.Fill(_moveTarget, -1);
         _effectiveUtil = new double[nRacks];
-        _rackRunsWork = new bool[nRacks];
-        Array.Fill(_rackRunsWork, true);
+        _rackPlacement = [.. Enumerable.Range(0, nRacks)];
         _rackJobStalled = new bool[nRacks];
 
         var cdus = f.Cooling.Cdus;

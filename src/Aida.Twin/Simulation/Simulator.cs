@@ -194,7 +194,7 @@ public sealed class Simulator
                 _plant.Write(actuator, value);
             }
 
-            _workload.Step(now, dt, _plant.RackRunsWork);
+            _workload.Step(now, dt, _plant.RackPlacement);
             _workload.Utilisation.CopyTo(_plant.RackUtilisation);
             _workload.PlantStalled.CopyTo(_plant.RackJobStalled);
             _plant.Step(dt);

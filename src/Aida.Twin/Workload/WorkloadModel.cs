@@ -9,12 +9,13 @@ namespace Aida.Twin.Workload;
 /// at each collective step, deep dips while checkpointing, and drops to idle when the job fails and restarts (419
 /// interruptions in 54 days on 16k GPUs, i.e. one every ~3 h). Inference follows the day with per-rack AR(1) noise.
 /// <para>
-/// A job that loses a rack to the plant (isolated or unpowered, its share not moved elsewhere) fails at once, as a
-/// synchronous job does when a member disappears, and restarts elastically on the racks it has left (PyTorch Elastic:
-/// a membership change restarts every worker from the last checkpoint, between min and max nodes): it is stalled for
-/// its restart time and then for the work it redoes since its last checkpoint. When the rack can run again the job
-/// restarts once more to take it back (a planned stop, checkpointed on demand: the restart time only). Those stalls
-/// are the plant's, published per rack of the job (<see cref="PlantStalled"/>); the job's own failures are not.
+/// A job's racks can change under it (<see cref="Placement"/>). A rack lost to the plant (isolated or unpowered, its
+/// share not moved elsewhere) fails the job at once, as a synchronous job fails when a member disappears, and it
+/// restarts elastically on the racks it has left (PyTorch Elastic: a membership change restarts every worker from the
+/// last checkpoint, between min and max nodes): it is stalled for its restart time and then for the work it redoes
+/// since its last checkpoint. A planned change, a rack's share paused or moved to another rack by the scheduler or a
+/// rack taken back, is a stop checkpointed on demand: the restart time only. Those stalls are the plant's and its
+/// operators', published per rack of the job (<see cref="PlantStalled"/>); the job's own failures are not.
 /// </para>
 /// </remarks>
 internal sealed class WorkloadModel
@@ -48,6 +49,7 @@ internal sealed class WorkloadModel
         for (var j = 0; j < _jobs.Length; j++)
         {
             _jobs[j].Excluded = new bool[_trainingRacks[j].Length];
+            _jobs[j].Host = [.. _trainingRacks[j]];
         }
 
         _inference = [.. spec.Inference];
@@ -58,26 +60,26 @@ internal sealed class WorkloadModel
     public ReadOnlySpan<double> Utilisation => _utilisation;
 
     /// <summary>Per rack, true while the training job it belongs to is stalled by the plant: restarting after it
-    /// lost a rack, redoing the work since its last checkpoint, or restarting to take a rack back.</summary>
+    /// lost a rack, redoing the work since its last checkpoint, or restarting for a planned change of its racks.</summary>
     public ReadOnlySpan<bool> PlantStalled => _plantStalled;
 
     /// <summary>Number of training-job interruptions of the jobs' own (ground truth for evaluation).</summary>
     public int Interruptions { get; private set; }
 
-    /// <summary>Number of training-job restarts the plant caused: a rack lost, or a rack taken back.</summary>
+    /// <summary>Number of training-job restarts the plant caused: a rack lost, paused, moved or taken back.</summary>
     public int PlantRestarts { get; private set; }
 
-    /// <summary>Advances the workload; <paramref name="runsWork"/> says per rack whether it can run its share of a job
-    /// (null: every rack can).</summary>
-    public void Step(double now, double dt, ReadOnlySpan<bool> runsWork = default)
+    /// <summary>Advances the workload; <paramref name="placement"/> says per rack where its share of a job runs
+    /// (<see cref="Placement"/>; empty: every rack at home).</summary>
+    public void Step(double now, double dt, ReadOnlySpan<int> placement = default)
     {
         for (var j = 0; j < _jobs.Length; j++)
         {
             var racks = _trainingRacks[j];
             ref var state = ref _jobs[j];
-            if (!runsWork.IsEmpty)
+            if (!placement.IsEmpty)
             {
-                Reschedule(ref state, _training[j], racks, runsWork, now);
+                Reschedule(ref state, _training[j], racks, placement, now);
             }
 
             var u = TrainingUtilisation(ref state, _training[j], now, dt);
@@ -106,61 +108,54 @@ internal sealed class WorkloadModel
         }
     }
 
-    /// <summary>A job running without a rack it lost, or losing one: the elastic restarts of the remarks.</summary>
-    private void Reschedule(ref JobState state, TrainingJobSpec job, int[] racks, ReadOnlySpan<bool> runsWork, double now)
+    /// <summary>A change of a job's racks: the elastic restarts of the remarks.</summary>
+    private void Reschedule(ref JobState state, TrainingJobSpec job, int[] racks, ReadOnlySpan<int> placement, double now)
     {
         if (now < job.Start.TotalSeconds || (job.End is { } end && now >= end.TotalSeconds))
         {
             Array.Clear(state.Excluded);
+            Array.Copy(racks, state.Host, racks.Length);
             return;
         }
 
         var restarting = state.RestartUntil > now;
         var lost = false;
-        var back = false;
+        var planned = false;
         var left = 0;
         for (var i = 0; i < racks.Length; i++)
         {
-            var can = runsWork[racks[i]];
-            if (can && state.Excluded[i])
+            var at = placement[racks[i]];
+            if (at >= 0)
             {
-                // A restart under way takes the rack with it; a running job restarts to take it back.
+                // Back in the job (a restart under way takes it along), or running on another rack than before.
+                planned |= state.Excluded[i] || at != state.Host[i];
                 state.Excluded[i] = false;
-                back = true;
+                state.Host[i] = at;
+                left++;
             }
-            else if (!can && !state.Excluded[i])
+            else if (!state.Excluded[i])
             {
                 state.Excluded[i] = true;
-                lost = true;
-            }
-
-            if (!state.Excluded[i])
-            {
-                left++;
+                lost |= at == Placement.Lost;
+                planned |= at == Placement.Held;
             }
         }
 
         var restart = job.RestartTime.TotalSeconds;
-        if (lost && !restarting)
+        if (!restarting && lost)
         {
             // The work since the last checkpoint is redone after the restart: stalled all the same.
             var running = now - Math.Max(job.Start.TotalSeconds, state.ResumedAt);
             var every = job.CheckpointEvery.TotalSeconds;
             var redo = every > 0 && running > every ? running % every : Math.Max(0, running);
-            PlantRestarts++;
-            state.RestartUntil = now + restart;
-            state.ResumedAt = state.RestartUntil;
-            state.StalledUntil = Math.Max(state.StalledUntil, state.RestartUntil + redo);
+            Restart(ref state, now + restart, redo);
         }
-        else if (back && !restarting && !lost)
+        else if (!restarting && planned)
         {
-            PlantRestarts++;
-            state.RestartUntil = now + restart;
-            state.ResumedAt = state.RestartUntil;
-            state.StalledUntil = Math.Max(state.StalledUntil, state.RestartUntil);
+            Restart(ref state, now + restart, 0);
         }
 
-        if (left == 0 || (state.Waiting && back))
+        if (left == 0 || (state.Waiting && planned))
         {
             // No rack to run on: the job waits, stalled, and restarts once one comes back (from that moment).
             state.RestartUntil = Math.Max(state.RestartUntil, now + restart);
@@ -169,6 +164,14 @@ internal sealed class WorkloadModel
         }
 
         state.Waiting = left == 0;
+    }
+
+    private void Restart(ref JobState state, double until, double redo)
+    {
+        PlantRestarts++;
+        state.RestartUntil = until;
+        state.ResumedAt = until;
+        state.StalledUntil = Math.Max(state.StalledUntil, until + redo);
     }
 
     private double TrainingUtilisation(ref JobState state, TrainingJobSpec job, double now, double dt)
@@ -222,5 +225,19 @@ internal sealed class WorkloadModel
 
         /// <summary>Per rack of the job: left out since the plant took it.</summary>
         public bool[] Excluded;
+
+        /// <summary>Per rack of the job: the rack its share ran on when last placed.</summary>
+        public int[] Host;
     }
+}
+
+/// <summary>Where a rack's share of a job runs, as the scheduler places it: a rack index (its own, or the rack its
+/// work moved to), or one of these.</summary>
+internal static class Placement
+{
+    /// <summary>The rack is gone under the job (isolated or unpowered): the job fails.</summary>
+    public const int Lost = -1;
+
+    /// <summary>The rack's share is held (paused): a planned stop.</summary>
+    public const int Held = -2;
 }

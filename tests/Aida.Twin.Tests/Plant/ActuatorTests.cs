@@ -86,7 +86,13 @@ public class ActuatorTests
         var it = before.Values.Sum();
 
         Assert.True(sim.Plant.Write(source.Id + "/workload_move", 1).Ok);
-        sim.Advance(600);
+        sim.Advance(60);
+
+        // Moving a share of the synchronous job is a checkpointed restart of all of it (15 min).
+        Assert.Equal(1, sim.Truth(source.Id + "/job_stalled"));
+        Assert.True(f.Racks.Sum(r => sim.Truth(r.Id + "/power")) < 0.7 * it, "the job idles while it restarts");
+        sim.Advance(1140);
+        Assert.Equal(0, sim.Truth(source.Id + "/job_stalled"));
 
         // The source idles (powered, not paused); one idle rack on another CDU now draws what the source drew; the
         // racks' total is about the same (the same work, on other GPUs).
@@ -99,7 +105,7 @@ public class ActuatorTests
         Assert.Equal(0, sim.Summary().GpuPausedSeconds);
 
         Assert.True(sim.Plant.Write(source.Id + "/workload_move", 0).Ok);
-        sim.Advance(900);
+        sim.Advance(1200); // the restart to bring the share home
         Assert.Equal(0, sim.Truth(source.Id + "/workload_moved"));
         Assert.Equal(before[source.Id], sim.Truth(source.Id + "/power"), before[source.Id] * 0.05);
         Assert.Equal(before[risen.Id], sim.Truth(risen.Id + "/power"), before[source.Id] * 0.05);

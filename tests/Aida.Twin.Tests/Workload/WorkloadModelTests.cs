@@ -65,13 +65,13 @@ public class WorkloadModelTests
     public void ARackLostToThePlant_StallsTheJobForItsRestartAndTheWorkSinceItsCheckpoint_ThenItRunsWithoutTheRack()
     {
         var model = new WorkloadModel(new WorkloadSpec([Steady], [], 0.03), 5, DateTimeOffset.UnixEpoch, 3);
-        var runs = new[] { true, true, true, true, true };
+        var at = Home(5);
         var stalled = 0;
         for (var t = 0; t < 3 * 3600; t++)
         {
             // Rack 2 is isolated at 50 min (20 min after the checkpoint at 30 min) and back at 2 h.
-            runs[2] = t < 3000 || t >= 7200;
-            model.Step(t, 1, runs);
+            at[2] = t < 3000 || t >= 7200 ? 2 : Placement.Lost;
+            model.Step(t, 1, at);
             stalled += model.PlantStalled[0] ? 1 : 0;
             Assert.Equal(model.PlantStalled[0], model.PlantStalled[2]);
             Assert.False(model.PlantStalled[4], "a rack in no job is never stalled");
@@ -98,12 +98,17 @@ public class WorkloadModelTests
     public void WithEveryRackGone_TheJobWaitsStalled_AndRestartsWhenOneComesBack()
     {
         var model = new WorkloadModel(new WorkloadSpec([Steady], [], 0.03), 4, DateTimeOffset.UnixEpoch, 3);
-        var runs = new[] { true, true, true, true };
+        var at = Home(4);
         var stalled = 0;
         for (var t = 0; t < 3 * 3600; t++)
         {
-            Array.Fill(runs, t < 3600 || t >= 5400); // an outage of every rack from 1 h to 1.5 h
-            model.Step(t, 1, runs);
+            // An outage of every rack from 1 h to 1.5 h.
+            for (var r = 0; r < 4; r++)
+            {
+                at[r] = t < 3600 || t >= 5400 ? r : Placement.Lost;
+            }
+
+            model.Step(t, 1, at);
             stalled += model.PlantStalled[1] ? 1 : 0;
         }
 
@@ -113,16 +118,37 @@ public class WorkloadModelTests
     }
 
     [Fact]
-    public void ARackWhoseWorkRunsElsewhere_DoesNotStallTheJob()
+    public void APlannedChange_AShareMovedOrPaused_StallsTheJobForItsRestartOnly()
+    {
+        var model = new WorkloadModel(new WorkloadSpec([Steady], [], 0.03), 6, DateTimeOffset.UnixEpoch, 3);
+        var at = Home(6);
+        var stalled = 0;
+        for (var t = 0; t < 4 * 3600; t++)
+        {
+            // Rack 1's share moves to rack 5 at 50 min and home at 2 h; rack 3's is paused from 3 h.
+            at[1] = t is >= 3000 and < 7200 ? 5 : 1;
+            at[3] = t >= 3 * 3600 ? Placement.Held : 3;
+            model.Step(t, 1, at);
+            stalled += model.PlantStalled[0] ? 1 : 0;
+        }
+
+        Assert.Equal(3 * 15 * 60, stalled); // three checkpointed stops: nothing redone
+        Assert.Equal(3, model.PlantRestarts);
+        Assert.Equal(0.03, model.Utilisation[3]); // the held share runs nowhere
+    }
+
+    [Fact]
+    public void RacksAtHome_NeverStallTheJob()
     {
         var model = new WorkloadModel(new WorkloadSpec([Steady], [], 0.03), 4, DateTimeOffset.UnixEpoch, 3);
-        var runs = new[] { true, true, true, true };
         for (var t = 0; t < 3600; t++)
         {
-            model.Step(t, 1, runs);
+            model.Step(t, 1, Home(4));
             Assert.False(model.PlantStalled[0]);
         }
 
         Assert.Equal(0, model.PlantRestarts);
     }
+
+    private static int[] Home(int racks) => [.. Enumerable.Range(0, racks)];
 }
