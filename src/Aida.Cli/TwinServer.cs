@@ -6,6 +6,7 @@ using Aida.Twin.Wire.Dcgm;
 using Aida.Twin.Wire.Modbus;
 using Aida.Twin.Wire.Mqtt;
 using Aida.Twin.Wire.Nut;
+using Aida.Twin.Wire.Scheduler;
 using Aida.Twin.Wire.Redfish;
 
 namespace Aida.Cli;
@@ -65,6 +66,12 @@ internal sealed class TwinServer : IAsyncDisposable
         });
         server._faces.Add(dcgm);
         server._faces.Add(new UpsdFace(plant, factory.Power.Ups, Take(1), host));
+        server._faces.Add(new SchedulerExporterFace(plant, new SchedulerFaceOptions
+        {
+            Host = host,
+            Port = Take(1),
+            ScrapeInterval = SiteEntryYaml.PollInterval(TimeSpan.FromSeconds(10), speed),
+        }));
         if (mqttBroker is not null)
         {
             server._faces.Add(new MqttSensorFace(plant, new MqttFaceOptions

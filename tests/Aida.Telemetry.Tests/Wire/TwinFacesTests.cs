@@ -10,6 +10,7 @@ using Aida.Twin.Simulation;
 using Aida.Twin.Wire.Dcgm;
 using Aida.Twin.Wire.Mqtt;
 using Aida.Twin.Wire.Nut;
+using Aida.Twin.Wire.Scheduler;
 
 namespace Aida.Telemetry.Tests.Wire;
 
@@ -60,6 +61,35 @@ public class TwinFacesTests
         }
 
         Assert.Equal([1.0, 0.0], rig.Series("aida_ups_eco_mode").OrderBy(s => s.Labels.Get("asset"), StringComparer.Ordinal).Select(s => s.Samples[^1].Value));
+    }
+
+    [Fact]
+    public async Task ReferencePlant_SchedulerFace_CollectedAsThePlantNamesIt_StallsIncluded()
+    {
+        // A rack of hall 1 isolated at 10 min: the training job restarts without it and every rack of the job reads 1.
+        var scenario = ScenarioLoader.Load("reference");
+        var sim = new Simulator(scenario with { Duration = TimeSpan.FromMinutes(15) }, new SimulationOptions { NoOperator = true });
+        sim.AdvanceSteps((long)(600 / scenario.Step.TotalSeconds));
+        Assert.True(sim.Plant.Write("h1-c03/isolate", 1).Ok);
+        sim.Run();
+        await using var face = new SchedulerExporterFace(sim.Plant);
+        await face.StartAsync(default);
+
+        using var rig = new CollectorRig(site: scenario.Factory.Site.Name);
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [ScrapeCollector.Type] = ScrapeCollector.Create }, rig.Clock);
+        using var scrape = Assert.IsType<ScrapeCollector>(loader.Parse($"site: {scenario.Factory.Site.Name}\ncollectors:\n" + face.SiteCollectors(), "twin-local.yaml").Collectors.Single());
+        await scrape.ScrapeOnceAsync(rig.Sink, default);
+
+        var points = sim.Plant.Points.Where(p => p.Metric == "aida_rack_job_stalled").ToList();
+        Assert.Equal(scenario.Factory.Racks.Count, points.Count);
+        foreach (var p in points)
+        {
+            var series = rig.Series(p.Metric).Single(s => s.Labels.Get("rack") == p.Labels["rack"]);
+            Assert.Equal(Labels.From(p.Labels.Select(kv => kv).Append(new(Labels.MetricNameLabel, p.Metric))), series.Labels);
+            Assert.Equal(sim.Plant.Read(p.Index).Value, series.Samples[^1].Value);
+        }
+
+        Assert.Equal(scenario.Factory.Racks.Count(r => r.Hall == "hall-1"), rig.Series("aida_rack_job_stalled").Count(s => s.Samples[^1].Value == 1));
     }
 
     [Fact]
