@@ -100,7 +100,8 @@ internal sealed partial class PlantModel
             s.Add(rack.Id, "leak", "aida_rack_leak_detected", l, "bool", Fast, 0, 0, () => _rackLeak[k] ? 1 : 0);
             s.Add(rack.Id, "isolated", "aida_rack_isolated", l, "bool", Facility, 0, 0, () => _actuators.Value(_aRackIsolate[k]));
             // The scheduler's view: 1 while the training job this rack belongs to is stalled by the plant (a rack lost and
-            // the job restarting without it, the work since its checkpoint redone, or a restart to take the rack back).
+            // the job restarting without it, the work since its checkpoint redone, or a restart for a planned change of its
+            // racks: a share paused, moved or brought back).
             s.Add(rack.Id, "job_stalled", "aida_rack_job_stalled", l, "bool", Facility, 0, 0, () => _rackJobStalled[k] ? 1 : 0);
             s.Add(rack.Id, "workload_paused", "aida_rack_workload_paused", l, "bool", Facility, 0, 0, () => _actuators.Value(_aRackPause[k]));
             // 1 while the rack's jobs run on another rack (a move the scheduler found room for).

@@ -45,7 +45,8 @@ public sealed record SimulationSummary
     public required double HeatIntoFacilityWaterKwh { get; init; }
     public required int TrainingInterruptions { get; init; }
 
-    /// <summary>Training-job restarts the plant caused: a rack lost (isolated or unpowered), or taken back.</summary>
+    /// <summary>Training-job restarts the plant caused: a rack lost (isolated or unpowered), a share paused or moved, or
+    /// either undone.</summary>
     public int TrainingPlantRestarts { get; init; }
     public required OperatorSummary Operator { get; init; }
     public required IReadOnlyList<FaultRecord> Faults { get; init; }
