@@ -111,10 +111,9 @@ internal sealed class WorkloadModel
     /// <summary>A change of a job's racks: the elastic restarts of the remarks.</summary>
     private void Reschedule(ref JobState state, TrainingJobSpec job, int[] racks, ReadOnlySpan<int> placement, double now)
     {
+        // Outside its window the job runs nothing, whichever racks it has (its racks idle either way).
         if (now < job.Start.TotalSeconds || (job.End is { } end && now >= end.TotalSeconds))
         {
-            Array.Clear(state.Excluded);
-            Array.Copy(racks, state.Host, racks.Length);
             return;
         }
 

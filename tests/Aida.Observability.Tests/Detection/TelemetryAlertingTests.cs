@@ -239,11 +239,8 @@ public sealed class TelemetryAlertingTests
         // climb from 55 to 75 kW a rack over three hours, each at its own rise per kW; rows D-E hold 72 kW at a lower
         // one, and joining A's peers (B, C) they would move its median from C's to B's, 3.4 % lower.
         // A real fouling on cdu-h2-a (4 % an hour from 2 h) is still found.
-        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
-        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
-        var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
         var training = new HashSet<string> { "cdu-h2-d", "cdu-h2-e" };
-        WriteHallTwo(store, factory, start, (r, s) =>
+        var alerts = await ColdPlateAlertsOnHallTwo((r, s) =>
         {
             var p = training.Contains(r.Cdu) ? 72_000 : 55_000 + (20_000.0 * s / (3 * 3600));
             var rise = training.Contains(r.Cdu) ? 0.44 : r.Cdu == "cdu-h2-c" ? 0.47 : 0.454;
@@ -254,8 +251,6 @@ public sealed class TelemetryAlertingTests
 
             return (p, rise);
         });
-
-        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(30), start + TimeSpan.FromHours(3));
 
         Assert.Equal(expectAlert, alerts.Any(a => a.Name == AlertNames.ColdPlateDrift && a.Asset == "cdu-h2-a"));
         Assert.DoesNotContain(alerts, a => a.Name == AlertNames.ColdPlateDrift && a.Asset != "cdu-h2-a");
@@ -269,19 +264,14 @@ public sealed class TelemetryAlertingTests
         // every 30 min after which their rise per kW runs 8 % low for 10 min (the GPUs cooler than their load says).
         // Five minutes after a dip their 5 min mean load is back within the peer share, and while their ratio is
         // still low the median of cdu-h2-a's peers falls 1.3 %: a rise of a's relative ratio, but not a's own doing.
-        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
-        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
-        var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
         var training = new HashSet<string> { "cdu-h2-d", "cdu-h2-e" };
         var rises = new Dictionary<string, double> { ["cdu-h2-a"] = 0.454, ["cdu-h2-b"] = 0.454, ["cdu-h2-c"] = 0.47, ["cdu-h2-d"] = 0.46, ["cdu-h2-e"] = 0.46 };
-        WriteHallTwo(store, factory, start, (r, s) =>
+        var alerts = await ColdPlateAlertsOnHallTwo((r, s) =>
         {
             var sinceCheckpoint = (s + 900) % 1800; // the first dip 15 min in
             var train = training.Contains(r.Cdu);
             return (train && sinceCheckpoint < 90 ? 12_000 : 72_000, rises[r.Cdu] * (train && sinceCheckpoint < 600 ? 0.92 : 1));
         });
-
-        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(30), start + TimeSpan.FromHours(3));
 
         Assert.DoesNotContain(alerts, a => a.Name == AlertNames.ColdPlateDrift);
     }
@@ -296,10 +286,7 @@ public sealed class TelemetryAlertingTests
         // (the rise is not linear in load); referenced at full load, it read as a fouling 37-74 min later. Here every
         // rack of hall 2 draws 72 kW until 01:00, then 50 kW, steady, and cdu-h2-a's relative rise is 2 % higher there.
         // A fouling after the change (1 % more every 10 min from 02:00) is still found against the new reference.
-        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
-        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
-        var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
-        WriteHallTwo(store, factory, start, (r, s) =>
+        var alerts = await ColdPlateAlertsOnHallTwo((r, s) =>
         {
             var low = s >= 3600;
             var own = r.Cdu == "cdu-h2-a";
@@ -307,12 +294,10 @@ public sealed class TelemetryAlertingTests
             return (low ? 50_000 : 72_000, 0.46 * (own && low ? 1.02 : 1) * fouled);
         });
 
-        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(30), start + TimeSpan.FromHours(3));
-
         var drift = alerts.Where(a => a.Name == AlertNames.ColdPlateDrift).ToList();
         Assert.Equal(expectAlert, drift.Count > 0);
         Assert.All(drift, a => Assert.Equal("cdu-h2-a", a.Asset));
-        Assert.All(drift, a => Assert.True(a.At > start + TimeSpan.FromHours(2)));
+        Assert.All(drift, a => Assert.True(a.At > HallTwoStart + TimeSpan.FromHours(2)));
     }
 
     [Theory]
@@ -321,13 +306,10 @@ public sealed class TelemetryAlertingTests
     public async Task ColdPlateCheck_TakesItsReferenceAgain_AfterALongBreak_AtTheSameLoad(bool fouling, bool expectAlert)
     {
         // Regression (fault evaluation, seed 3): hall 1's training job failed at 02:05 and came back 15 min later at the
-        // same load; the loops it had let cool settled for an hour, and two CDUs read 0.7-0.9 % hotter per kW against
-        // their peers 50 min later, as a fouling. Here hall 2's racks idle at 8 kW from 01:00 to 01:15 and come back at
-        // 72 kW with cdu-h2-a's relative rise 1.5 % higher. A fouling after the break is still found.
-        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
-        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
-        var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
-        WriteHallTwo(store, factory, start, (r, s) =>
+        // same load, and two CDUs read 0.7-0.9 % hotter per kW against their peers 50 min later, as a fouling. Here hall
+        // 2's racks idle at 8 kW from 01:00 to 01:15 and come back at 72 kW with cdu-h2-a's relative rise 1.5 % higher.
+        // A fouling after the break is still found.
+        var alerts = await ColdPlateAlertsOnHallTwo((r, s) =>
         {
             var own = r.Cdu == "cdu-h2-a";
             var fouled = fouling && own && s >= 7200 ? 1 + (0.01 * (s - 7200) / 600) : 1;
@@ -335,12 +317,10 @@ public sealed class TelemetryAlertingTests
             return (idle ? 8_000 : 72_000, 0.46 * (own && s >= 4500 ? 1.015 : 1) * fouled);
         });
 
-        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(30), start + TimeSpan.FromHours(3));
-
         var drift = alerts.Where(a => a.Name == AlertNames.ColdPlateDrift).ToList();
         Assert.Equal(expectAlert, drift.Count > 0);
         Assert.All(drift, a => Assert.Equal("cdu-h2-a", a.Asset));
-        Assert.All(drift, a => Assert.True(a.At > start + TimeSpan.FromHours(2)));
+        Assert.All(drift, a => Assert.True(a.At > HallTwoStart + TimeSpan.FromHours(2)));
     }
 
     [Fact]
@@ -350,26 +330,27 @@ public sealed class TelemetryAlertingTests
         // coolant, its rise per kW fell, and the median of the peers of the hall's other CDUs with it: 3-4 false
         // cold-plate drifts while the rack was out. Here each CDU of hall 2 has its own rise per kW (as the twin's GPUs
         // do), and from 01:00 one rack of cdu-h2-c draws nothing while its other racks' rise falls 8 %.
-        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
-        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
-        var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
         var rise = new Dictionary<string, double> { ["cdu-h2-a"] = 0.46, ["cdu-h2-b"] = 0.46, ["cdu-h2-c"] = 0.48, ["cdu-h2-d"] = 0.47, ["cdu-h2-e"] = 0.45 };
-        var lost = factory.Racks.First(r => r.Cdu == "cdu-h2-c").Id;
-        WriteHallTwo(store, factory, start, (r, s) =>
+        var lost = HallTwoFactory.Racks.First(r => r.Cdu == "cdu-h2-c").Id;
+        var alerts = await ColdPlateAlertsOnHallTwo((r, s) =>
         {
             var out_ = s >= 3600;
             return (out_ && r.Id == lost ? 0 : 72_000, rise[r.Cdu] * (out_ && r.Cdu == "cdu-h2-c" ? 0.92 : 1));
         });
 
-        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(30), start + TimeSpan.FromHours(3));
-
         Assert.DoesNotContain(alerts, a => a.Name == AlertNames.ColdPlateDrift);
     }
 
-    /// <summary>Three hours of hall 2's racks every 30 s for the cold-plate check: each rack's power and rise per kW
-    /// (from <paramref name="rack"/>, given the rack and the second), its GPUs at 24 °C supply plus that rise.</summary>
-    private static void WriteHallTwo(Aida.Telemetry.Storage.Tsdb store, Aida.Model.Facility.Factory factory, DateTimeOffset start, Func<Aida.Model.Facility.Rack, int, (double Power, double Rise)> rack)
+    private static readonly Aida.Model.Facility.Factory HallTwoFactory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
+    private static readonly DateTimeOffset HallTwoStart = new(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The alerts over 00:30-03:00 of three hours of hall 2's racks every 30 s for the cold-plate check: each
+    /// rack's power and rise per kW (from <paramref name="rack"/>, given the rack and the second), its GPUs at 24 °C
+    /// supply plus that rise.</summary>
+    private static async Task<IReadOnlyList<Aida.Observability.Incidents.Alert>> ColdPlateAlertsOnHallTwo(Func<Aida.Model.Facility.Rack, int, (double Power, double Rise)> rack)
     {
+        var (factory, start) = (HallTwoFactory, HallTwoStart);
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
         var racks = factory.Racks.Where(r => r.Hall == "hall-2").ToList();
         Assert.Equal(["cdu-h2-a", "cdu-h2-b", "cdu-h2-c", "cdu-h2-d", "cdu-h2-e"], racks.Select(r => r.Cdu).Distinct().Order());
         var gpu = racks.ToDictionary(r => r.Id, r => store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_rack_gpu_max_temperature_celsius", ("rack", r.Id))));
@@ -390,6 +371,8 @@ public sealed class TelemetryAlertingTests
                 store.Append(gpu[r.Id], ms, 24 + (rise * p / 1000));
             }
         }
+
+        return await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(30), start + TimeSpan.FromHours(3));
     }
 
     [Fact]

@@ -61,10 +61,13 @@ public class WorkloadModelTests
 
     private static readonly TrainingJobSpec Steady = Job with { MeanTimeBetweenFailures = TimeSpan.Zero };
 
+    /// <summary>A job on racks 0-3 that never fails on its own, in a plant of <paramref name="racks"/> racks.</summary>
+    private static WorkloadModel SteadyJobOn(int racks) => new(new WorkloadSpec([Steady], [], 0.03), racks, DateTimeOffset.UnixEpoch, 3);
+
     [Fact]
     public void ARackLostToThePlant_StallsTheJobForItsRestartAndTheWorkSinceItsCheckpoint_ThenItRunsWithoutTheRack()
     {
-        var model = new WorkloadModel(new WorkloadSpec([Steady], [], 0.03), 5, DateTimeOffset.UnixEpoch, 3);
+        var model = SteadyJobOn(5);
         var at = Home(5);
         var stalled = 0;
         for (var t = 0; t < 3 * 3600; t++)
@@ -97,7 +100,7 @@ public class WorkloadModelTests
     [Fact]
     public void WithEveryRackGone_TheJobWaitsStalled_AndRestartsWhenOneComesBack()
     {
-        var model = new WorkloadModel(new WorkloadSpec([Steady], [], 0.03), 4, DateTimeOffset.UnixEpoch, 3);
+        var model = SteadyJobOn(4);
         var at = Home(4);
         var stalled = 0;
         for (var t = 0; t < 3 * 3600; t++)
@@ -120,7 +123,7 @@ public class WorkloadModelTests
     [Fact]
     public void APlannedChange_AShareMovedOrPaused_StallsTheJobForItsRestartOnly()
     {
-        var model = new WorkloadModel(new WorkloadSpec([Steady], [], 0.03), 6, DateTimeOffset.UnixEpoch, 3);
+        var model = SteadyJobOn(6);
         var at = Home(6);
         var stalled = 0;
         for (var t = 0; t < 4 * 3600; t++)
@@ -140,7 +143,7 @@ public class WorkloadModelTests
     [Fact]
     public void RacksAtHome_NeverStallTheJob()
     {
-        var model = new WorkloadModel(new WorkloadSpec([Steady], [], 0.03), 4, DateTimeOffset.UnixEpoch, 3);
+        var model = SteadyJobOn(4);
         for (var t = 0; t < 3600; t++)
         {
             model.Step(t, 1, Home(4));

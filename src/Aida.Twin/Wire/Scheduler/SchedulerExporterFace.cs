@@ -2,7 +2,6 @@ using System.Net;
 using System.Text;
 using Aida.Model.Plant;
 using Aida.Protocols.Exposition;
-using Aida.Twin.Wire.Dcgm;
 
 namespace Aida.Twin.Wire.Scheduler;
 
@@ -26,14 +25,14 @@ public sealed record SchedulerFaceOptions
 /// out of the exposition, as an exporter drops a target it cannot read.</remarks>
 public sealed class SchedulerExporterFace : IWireFace
 {
-    /// <summary>The metrics served: the scheduler's points.</summary>
-    public static readonly IReadOnlySet<string> Metrics = new HashSet<string>(StringComparer.Ordinal) { "aida_rack_job_stalled" };
+    /// <summary>The metric served: the scheduler's point.</summary>
+    public const string Metric = "aida_rack_job_stalled";
 
     private const string Help = "1 while the training job this rack belongs to is stalled by the plant (restarting without a rack, redoing work since its checkpoint, or restarting for a change of its racks).";
 
     private readonly IPlant _plant;
     private readonly SchedulerFaceOptions _options;
-    private readonly List<(int Point, string Metric, KeyValuePair<string, string>[] Labels)> _points = [];
+    private readonly List<(int Point, KeyValuePair<string, string>[] Labels)> _points = [];
     private LoopbackHttpEndpoint? _endpoint;
 
     public SchedulerExporterFace(IPlant plant, SchedulerFaceOptions? options = null)
@@ -44,9 +43,9 @@ public sealed class SchedulerExporterFace : IWireFace
         for (var i = 0; i < plant.Points.Count; i++)
         {
             var p = plant.Points[i];
-            if (Metrics.Contains(p.Metric))
+            if (p.Metric == Metric)
             {
-                _points.Add((i, p.Metric, [.. p.Labels.OrderBy(kv => kv.Key, StringComparer.Ordinal)]));
+                _points.Add((i, [.. p.Labels.OrderBy(kv => kv.Key, StringComparer.Ordinal)]));
             }
         }
     }
@@ -77,16 +76,13 @@ public sealed class SchedulerExporterFace : IWireFace
         var format = ExpositionContentType.FromAccept(accept);
         var sb = new StringBuilder(_points.Count * 120);
         var writer = new ExpositionWriter(sb, format);
-        foreach (var metric in Metrics.Order(StringComparer.Ordinal))
+        writer.Family(Metric, Help, "gauge");
+        foreach (var (point, labels) in _points)
         {
-            writer.Family(metric, Help, "gauge");
-            foreach (var (point, name, labels) in _points)
+            var reading = _plant.Read(point);
+            if (!reading.IsMissing)
             {
-                var reading = name == metric ? _plant.Read(point) : default;
-                if (name == metric && !reading.IsMissing)
-                {
-                    writer.Sample(metric, labels, reading.Value);
-                }
+                writer.Sample(Metric, labels, reading.Value);
             }
         }
 

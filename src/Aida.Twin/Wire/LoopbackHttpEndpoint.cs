@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Aida.Protocols.Tcp;
 
-namespace Aida.Twin.Wire.Dcgm;
+namespace Aida.Twin.Wire;
 
 /// <summary>A minimal HTTP/1.1 server for one GET path on a loopback port (port 0 picks a free one): enough for a Prometheus
 /// scraper, without an ASP.NET host per endpoint.</summary>
