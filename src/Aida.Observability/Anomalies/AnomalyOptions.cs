@@ -30,8 +30,26 @@ public sealed record AnomalyOptions
     /// tens of thousands of samples, days of a 10 s series).</summary>
     public double CusumThreshold { get; init; } = 10;
 
-    /// <summary>Identical readings in a row that make a stuck sensor (default 30: 5 min of a 10 s point).</summary>
+    /// <summary>Identical readings in a row that make a stuck sensor (default 30: 5 min of a 10 s point): the most ever
+    /// needed. A series that rarely repeats a reading is judged sooner (<see cref="StuckFalseAlarmOdds"/>).</summary>
     public int StuckSamples { get; init; } = 30;
+
+    /// <summary>The chance, per run judged, that a live sensor repeats its reading as long as the run (default 1e-7).
+    /// Before a run the detector counts how often the series repeated its reading over the previous
+    /// <see cref="StuckHistorySamples"/> (Laplace's rule: (repeats + 1) / (pairs + 2)), and a run of n readings is
+    /// stuck once that rate to the power n - 1 falls below this chance, within [<see cref="StuckMinSamples"/>,
+    /// <see cref="StuckSamples"/>]. A 0.1 K reading with 0.1 K of noise repeats about 30 % of the time and needs the
+    /// most; a float reading that repeats 3 % of the time, 6. At a 10 s interval 1e-7 is about one false run per
+    /// 1,000 sensor-days at the least repeating rate assumed.</summary>
+    public double StuckFalseAlarmOdds { get; init; } = 1e-7;
+
+    /// <summary>The fewest identical readings that make a stuck sensor, however rarely the series repeats (default 5;
+    /// <see cref="StuckSamples"/> if that is fewer).</summary>
+    public int StuckMinSamples { get; init; } = 5;
+
+    /// <summary>Readings before a run whose repeat rate sets the run length needed (default 120: 20 min of a 10 s
+    /// point); with fewer than 30, <see cref="StuckSamples"/> is needed.</summary>
+    public int StuckHistorySamples { get; init; } = 120;
 
     /// <summary>Share of the samples before the run that changed, above which the series is expected to move (default 0.5).</summary>
     public double StuckMovingShare { get; init; } = 0.5;
@@ -61,6 +79,21 @@ public sealed record AnomalyOptions
         if (StuckSamples < 2)
         {
             throw new ArgumentOutOfRangeException(nameof(StuckSamples), StuckSamples, "a stuck run needs at least 2 samples");
+        }
+
+        if (StuckMinSamples < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(StuckMinSamples), StuckMinSamples, "a stuck run needs at least 2 samples");
+        }
+
+        if (!(StuckFalseAlarmOdds > 0 && StuckFalseAlarmOdds < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(StuckFalseAlarmOdds), StuckFalseAlarmOdds, "a chance must lie between 0 and 1, both excluded");
+        }
+
+        if (StuckHistorySamples < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(StuckHistorySamples), StuckHistorySamples, "a history cannot be negative");
         }
 
         if (!(OutlierThreshold > 0) || !(CusumThreshold > 0) || !(CusumAllowance >= 0) || !(CusumClip > CusumAllowance) || !(DropoutIntervals > 1))

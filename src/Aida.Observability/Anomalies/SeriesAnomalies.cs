@@ -266,7 +266,6 @@ public static class SeriesAnomalies
 
     private static void Stuck(Labels labels, long[] t, double[] v, double quantum, AnomalyOptions o, SeriesSamples? coupled, List<Anomaly> found)
     {
-        var n = o.StuckSamples;
         var tolerance = quantum > 0 ? quantum / 2 : 0;
         var (ct, cv, _) = coupled is null ? ([], [], 0) : Finite(coupled.Samples);
         var runStart = 0;
@@ -278,22 +277,51 @@ public static class SeriesAnomalies
             }
 
             var length = i - runStart;
+            var n = StuckRunNeeded(v, runStart, tolerance, o);
             if (length >= n)
             {
-                var history = MovingShare(v, Math.Max(0, runStart - (2 * n)), runStart, tolerance);
-                var coupledMoves = ct.Length > 0 && CoupledMoves(ct, cv, t[runStart], t[i - 1]);
+                var judged = runStart + n - 1;
+                var history = MovingShare(v, Math.Max(0, runStart - (2 * o.StuckSamples)), runStart, tolerance);
+                var coupledMoves = ct.Length > 0 && CoupledMoves(ct, cv, t[runStart], t[judged]);
                 if ((history is { } share && share >= o.StuckMovingShare) || coupledMoves)
                 {
                     var why = coupledMoves
                         ? $"{coupled!.Labels} kept moving meanwhile"
                         : $"before it, {F(100 * history!.Value)} % of its samples changed";
-                    found.Add(new Anomaly(labels, AnomalyKind.Stuck, At(t[runStart]), At(t[runStart + n - 1]), (double)length / n,
-                        $"held at {F(v[runStart])} for {length} samples ({F((t[i - 1] - t[runStart]) / 1000.0)} s); {why}"));
+                    found.Add(new Anomaly(labels, AnomalyKind.Stuck, At(t[runStart]), At(t[judged]), (double)length / n,
+                        $"held at {F(v[runStart])} for {length} samples ({F((t[i - 1] - t[runStart]) / 1000.0)} s, {n} needed); {why}"));
                 }
             }
 
             runStart = i;
         }
+    }
+
+    /// <summary>The identical readings in a row that make a run starting at <paramref name="runStart"/> stuck: the
+    /// fewest n whose chance under the series' own repeat rate before the run, (repeats + 1) / (pairs + 2), to the
+    /// power n - 1 is below <see cref="AnomalyOptions.StuckFalseAlarmOdds"/>, within [StuckMinSamples, StuckSamples];
+    /// StuckSamples with fewer than 30 readings before the run.</summary>
+    internal static int StuckRunNeeded(double[] v, int runStart, double tolerance, AnomalyOptions o)
+    {
+        var from = Math.Max(0, runStart - o.StuckHistorySamples);
+        var pairs = runStart - from - 1;
+        if (pairs < 29)
+        {
+            return o.StuckSamples;
+        }
+
+        var repeats = 0;
+        for (var i = from + 1; i < runStart; i++)
+        {
+            if (Math.Abs(v[i] - v[i - 1]) <= tolerance)
+            {
+                repeats++;
+            }
+        }
+
+        var rate = (repeats + 1.0) / (pairs + 2.0);
+        var needed = 1 + (int)Math.Ceiling(Math.Log(o.StuckFalseAlarmOdds) / Math.Log(rate));
+        return Math.Clamp(needed, Math.Min(o.StuckMinSamples, o.StuckSamples), o.StuckSamples);
     }
 
     /// <summary>The share of consecutive samples in [from, to) that changed beyond the tolerance; null with fewer than 3.</summary>

@@ -9,6 +9,7 @@ internal sealed partial class PlantModel
     private static readonly TimeSpan Facility = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan Fast = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan Slow = TimeSpan.FromSeconds(30);
+    private const double CduLoopQuantum = 0.01;
 
     private void RegisterPoints(Scenario scenario)
     {
@@ -64,8 +65,11 @@ internal sealed partial class PlantModel
             var k = c;
             var id = cdus[c].Id;
             var l = L(("asset", id), ("hall", cdus[c].Hall));
-            s.Add(id, "supply_temperature", "aida_cdu_supply_celsius", l, "celsius", Facility, 0.1, 0.1, () => _cduSupply[k]);
-            s.Add(id, "return_temperature", "aida_cdu_return_celsius", l, "celsius", Facility, 0.1, 0.1, () => _cduReturn[k]);
+            // A CDU's loop temperatures resolve 0.01 K: the controller publishes them as 32-bit floats (as liquid-cooling
+            // units' Modbus maps do, e.g. Vertiv Liebert DCD's cool-water supply and return, manual section 8, "32 bit
+            // float"), read from a Pt1000 transmitter whose converter resolves far below its 0.1 K noise kept here.
+            s.Add(id, "supply_temperature", "aida_cdu_supply_celsius", l, "celsius", Facility, 0.1, CduLoopQuantum, () => _cduSupply[k]);
+            s.Add(id, "return_temperature", "aida_cdu_return_celsius", l, "celsius", Facility, 0.1, CduLoopQuantum, () => _cduReturn[k]);
             s.Add(id, "flow", "aida_cdu_flow_kg_per_second", l, "kg/s", Facility, 0.1, 0.01, () => _cduFlow[k]);
             s.Add(id, "pump_power", "aida_cdu_pump_power_watts", l, "watts", Facility, 0, 10, () => _cduPumpPower[k]);
             s.Add(id, "valve", "aida_cdu_valve_ratio", l, "ratio", Facility, 0, 0.01, () => _cduValve[k]);

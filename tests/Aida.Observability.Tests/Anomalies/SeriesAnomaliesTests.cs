@@ -78,9 +78,117 @@ public sealed class SeriesAnomaliesTests
 
         // The run starts at sample 199, or a sample earlier if the noise repeated the held reading just before it.
         Assert.InRange(stuck.Onset, At(196), At(199));
-        Assert.Equal(stuck.Onset + TimeSpan.FromSeconds(29 * 10), stuck.Detected);
+        // 0.2 K of noise on a 0.1 K reading repeats it about one time in ten in the 20 min before: 8 readings in a row
+        // have a chance under 1e-7 there, so 8 are needed, not the 30 the options allow at most.
+        Assert.Equal(stuck.Onset + TimeSpan.FromSeconds(7 * 10), stuck.Detected);
+        Assert.Contains("8 needed", stuck.Evidence, StringComparison.Ordinal);
         Assert.True(stuck.Score >= 3);
     }
+
+    /// <summary>A CDU temperature at 10 s: 121 readings of history that repeat the previous one <paramref name="repeats"/>
+    /// times in 120, spread evenly, then the reading frozen at a value it did not hold just before.</summary>
+    private static double[] FrozenAfter(int repeats, int frozen = 40)
+    {
+        var v = new double[121 + frozen];
+        var step = 0;
+        var due = 0.0;
+        v[0] = 30;
+        for (var i = 1; i <= 120; i++)
+        {
+            due += repeats / 120.0;
+            if (due >= 1 - 1e-9)
+            {
+                due -= 1;
+                v[i] = v[i - 1];
+            }
+            else
+            {
+                step = (step + 1) % 5;
+                v[i] = 30 + (0.01 * step);
+            }
+        }
+
+        for (var i = 121; i < v.Length; i++)
+        {
+            v[i] = 31;
+        }
+
+        return v;
+    }
+
+    [Theory]
+    // Laplace's rate (repeats + 1) / (pairs + 2) to the power n - 1 under 1e-7: 1/122 gives 4.4 (the floor 5
+    // holds), 4/122 gives 6, 51/122 gives 20 (the most allowed, 12, holds).
+    [InlineData(0, 5)]
+    [InlineData(3, 6)]
+    [InlineData(50, 12)]
+    public void FrozenReading_IsJudgedAfterTheRunItsOwnRepeatRateMakesImprobable(int repeats, int needed)
+    {
+        var supply = Series(Labels.Metric("aida_cdu_supply_celsius", ("asset", "cdu-1")), FrozenAfter(repeats));
+
+        var stuck = Assert.Single(SeriesAnomalies.Scan(supply, new AnomalyOptions { StuckSamples = 12, ScanLevels = false }).Anomalies);
+
+        Assert.Equal(AnomalyKind.Stuck, stuck.Kind);
+        Assert.Equal(At(121), stuck.Onset);
+        Assert.Equal(At(121 + needed - 1), stuck.Detected);
+        Assert.Contains($"{needed} needed", stuck.Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FrozenRunShorterThanItsSeriesNeeds_IsNotStuck()
+    {
+        // History repeating 3 times in 120: 6 readings needed; 5 frozen readings then movement again is a live sensor.
+        var v = FrozenAfter(3, frozen: 5).Concat(FrozenAfter(3)[1..121]).ToArray();
+
+        var scan = SeriesAnomalies.Scan(Series(Labels.Metric("aida_cdu_supply_celsius"), v), new AnomalyOptions { StuckSamples = 12, ScanLevels = false });
+
+        Assert.DoesNotContain(scan.Anomalies, a => a.Kind == AnomalyKind.Stuck);
+        // One more frozen reading is stuck.
+        var six = FrozenAfter(3, frozen: 6).Concat(FrozenAfter(3)[1..121]).ToArray();
+        Assert.Contains(SeriesAnomalies.Scan(Series(Labels.Metric("aida_cdu_supply_celsius"), six), new AnomalyOptions { StuckSamples = 12, ScanLevels = false }).Anomalies,
+            a => a.Kind == AnomalyKind.Stuck && a.Onset == At(121));
+    }
+
+    [Fact]
+    public void LiveFloatReading_TenSensorDays_IsNeverStuck()
+    {
+        // The twin's CDU temperature: 0.1 K of noise read to 0.01 K, 10 s apart, around a slow diurnal swing. Ten days
+        // of it must not hold a run its repeat rate calls improbable (about 1 false run in 1,000 sensor-days is allowed).
+        var random = new Random(17);
+        var v = Enumerable.Range(0, 86_400)
+            .Select(i => Math.Round((30 + Math.Sin(i * 2 * Math.PI / 8640) + (0.1 * Gaussian(random))) * 100) / 100).ToArray();
+
+        var scan = SeriesAnomalies.Scan(Series(Labels.Metric("aida_cdu_return_celsius"), v), new AnomalyOptions { StuckSamples = 12, ScanLevels = false });
+
+        Assert.DoesNotContain(scan.Anomalies, a => a.Kind == AnomalyKind.Stuck);
+    }
+
+    [Property(MaxTest = 300)]
+    public Property RunNeeded_StaysInItsBounds_AndIsTheShortestImprobableRun() =>
+        Prop.ForAll(Gen.Choose(0, 3).ArrayOf().ToArbitrary(), Gen.Choose(2, 40).ToArbitrary(), Gen.Choose(2, 40).ToArbitrary(),
+            (levels, floor, most) =>
+            {
+                var o = new AnomalyOptions { StuckMinSamples = floor, StuckSamples = most };
+                var v = levels.Select(l => 20 + (0.1 * l)).ToArray();
+                var n = SeriesAnomalies.StuckRunNeeded(v, v.Length, 0.05, o);
+                var pairs = Math.Min(v.Length, o.StuckHistorySamples) - 1;
+                if (pairs < 29)
+                {
+                    return n == most;
+                }
+
+                var repeats = 0;
+                for (var i = v.Length - pairs; i < v.Length; i++)
+                {
+                    repeats += v[i] == v[i - 1] ? 1 : 0;
+                }
+
+                var rate = (repeats + 1.0) / (pairs + 2.0);
+                var least = Math.Min(floor, most);
+                var improbable = Math.Pow(rate, n - 1) <= o.StuckFalseAlarmOdds * (1 + 1e-9);
+                var shortest = n == least || Math.Pow(rate, n - 2) > o.StuckFalseAlarmOdds;
+                return n >= least && n <= most && (n == most || (improbable && shortest));
+            });
 
     [Fact]
     public void WithoutLevelScans_StuckAndDropoutsAreTheSame_AndNoOutlierOrShiftIsComputed()
@@ -232,7 +340,8 @@ public sealed class SeriesAnomaliesTests
         var found = Assert.Single(stuck);
         Assert.Equal("cdu-h2-a", found.Series.Get("asset"));
         Assert.InRange(found.Onset, run.Start.AddHours(2).AddMinutes(-1), run.Start.AddHours(2).AddSeconds(10));
-        Assert.True(found.Detected - found.Onset <= TimeSpan.FromMinutes(5));
+        // Issue 6's target for an abrupt fault: a float reading that stops moving is judged within a minute.
+        Assert.True(found.Detected - run.Start.AddHours(2) <= TimeSpan.FromSeconds(60), $"{found.Detected - run.Start.AddHours(2)}");
     }
 
     [Fact]
@@ -248,6 +357,20 @@ public sealed class SeriesAnomaliesTests
     [Fact]
     public void BadOptions_AreRefused() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => SeriesAnomalies.Scan(Series(Inlet, Noisy(10)), new AnomalyOptions { BaselineWindow = 1 }));
+
+    [Theory]
+    [InlineData(1, 1e-7, 120, "StuckMinSamples")]
+    [InlineData(5, 0, 120, "StuckFalseAlarmOdds")]
+    [InlineData(5, 1, 120, "StuckFalseAlarmOdds")]
+    [InlineData(5, double.NaN, 120, "StuckFalseAlarmOdds")]
+    [InlineData(5, 1e-7, -1, "StuckHistorySamples")]
+    public void BadStuckOptions_AreRefused_NamingTheOption(int floor, double odds, int history, string option)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            SeriesAnomalies.Scan(Series(Inlet, Noisy(10)), new AnomalyOptions { StuckMinSamples = floor, StuckFalseAlarmOdds = odds, StuckHistorySamples = history }));
+
+        Assert.Equal(option, e.ParamName);
+    }
 
     private static readonly Gen<double> AnyValue = Gen.Frequency(
         (20, Gen.Choose(-1000, 1000).Select(v => v / 10.0)),
