@@ -16,8 +16,13 @@ public sealed record ActionStep(ActionKind Kind, string Target, double? Value, d
 public sealed record WaitStep(TimeSpan Duration, int Line) : RunbookStep(Line);
 
 /// <summary>A point (name with bindings, e.g. <c>{asset}/supply_temperature</c>) must be below or above a threshold
-/// within a time, else the runbook fails and rolls back.</summary>
-public sealed record CheckStep(string Point, bool Below, double Threshold, TimeSpan Within, int Line) : RunbookStep(Line);
+/// within a time, else the runbook fails and rolls back; with <see cref="For"/>, it must hold there that long without a
+/// break (a fix that holds, not one reading), and the hold must be complete within the time.</summary>
+public sealed record CheckStep(string Point, bool Below, double Threshold, TimeSpan Within, int Line) : RunbookStep(Line)
+{
+    /// <summary>How long the condition must hold without a break (zero: one reading meeting it).</summary>
+    public TimeSpan For { get; init; }
+}
 
 /// <summary>Tell people (audited; in a live run also the incident's timeline): a sensor to replace, a ticket to open.</summary>
 public sealed record NotifyStep(string Message, int Line) : RunbookStep(Line);
@@ -160,7 +165,14 @@ public sealed record Runbook(string Name, string Description, IReadOnlyList<stri
         else if (node.Optional("check") is { } check)
         {
             var (point, below, threshold) = Threshold(check, assets);
-            step = new CheckStep(point, below, threshold, check.Duration("within", allowZero: false), node.Line);
+            var within = check.Duration("within", allowZero: false);
+            var hold = check.Duration("for", TimeSpan.Zero);
+            if (hold >= within)
+            {
+                throw check.Error("for", $"a check must hold for less than its within ({within}) to be met in time");
+            }
+
+            step = new CheckStep(point, below, threshold, within, node.Line) { For = hold };
             check.RejectUnknown();
         }
         else if (node.Optional("notify") is { } notify)

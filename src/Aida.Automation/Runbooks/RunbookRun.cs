@@ -201,6 +201,7 @@ public sealed class RunbookRun
             {
                 StepIndex++;
                 _stepStarted = null;
+                _checkHeldSince = null;
                 _pending = null;
             }
         }
@@ -280,18 +281,31 @@ public sealed class RunbookRun
     /// the minute that refused it has gone by at the agent's one-minute period.</summary>
     private static readonly TimeSpan RateLimitPatience = TimeSpan.FromMinutes(2);
 
+    // Since when the current check step's condition has held without a break (null: not holding).
+    private DateTimeOffset? _checkHeldSince;
+
     private bool Check(CheckStep step, DateTimeOffset now)
     {
         var (point, reading) = Worst(step.Point, step.Below);
         if (!double.IsNaN(reading) && (step.Below ? reading <= step.Threshold : reading >= step.Threshold))
         {
-            Audit(AuditKind.Observation, $"check {point} = {reading.ToString("0.###", CultureInfo.InvariantCulture)}: met");
-            return true;
+            _checkHeldSince ??= now;
+            if (now - _checkHeldSince.Value >= step.For)
+            {
+                var held = step.For > TimeSpan.Zero ? $" for {step.For}" : "";
+                Audit(AuditKind.Observation, $"check {point} = {reading.ToString("0.###", CultureInfo.InvariantCulture)}: met{held}");
+                return true;
+            }
+        }
+        else
+        {
+            _checkHeldSince = null;
         }
 
         if (now - _stepStarted >= step.Within)
         {
-            Fail($"step {StepIndex + 1} (line {step.Line}): {point} {(step.Below ? "<=" : ">=")} {step.Threshold.ToString(CultureInfo.InvariantCulture)} not met within {step.Within} (read {reading.ToString("0.###", CultureInfo.InvariantCulture)})");
+            var what = step.For > TimeSpan.Zero ? $"not held for {step.For}" : "not met";
+            Fail($"step {StepIndex + 1} (line {step.Line}): {point} {(step.Below ? "<=" : ">=")} {step.Threshold.ToString(CultureInfo.InvariantCulture)} {what} within {step.Within} (read {reading.ToString("0.###", CultureInfo.InvariantCulture)})");
             return true;
         }
 

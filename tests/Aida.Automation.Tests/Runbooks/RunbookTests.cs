@@ -414,6 +414,71 @@ public sealed class RunbookTests
         Assert.Equal(expected, run.State);
     }
 
+    /// <summary>Runs a one-check runbook on cdu-h1-a whose supply reading the test scripts by minute since the start,
+    /// ticking every 10 s; returns the run and when it ended (minutes since the start).</summary>
+    private static (RunbookRun Run, double EndedMinutes) CheckSupplyScripted(string check, Func<double, double> supplyAtMinute)
+    {
+        var sim = NPlusOnePumpFailureBegins();
+        var factory = sim.Scenario.Factory;
+        var start = sim.Clock.GetUtcNow();
+        var scripted = new Aida.Automation.Tests.Optimiser.FaultyReadingsPlant(sim.Plant)
+        {
+            Reading = (p, r) => p.Name == "cdu-h1-a/supply_temperature" ? supplyAtMinute((sim.Clock.GetUtcNow() - start).TotalMinutes) : r.Value,
+        };
+        var book = Runbook.Parse($"name: x\ntriggers: [valve-stuck]\nsteps:\n  - {{check: {check}}}\n", factory);
+        var envelope = new SafetyEnvelope(SafetyEnvelopeTests.Bundled, factory);
+        var guarded = new GuardedPlant(scripted, envelope, sim.Clock, "runbook:x");
+        var executor = new ActionExecutor(guarded, sim.Clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent:test");
+        var run = new RunbookRun(book, RunbookBindings.For(factory, "cdu-h1-a"), executor, new ActionCatalog(factory, envelope), guarded, sim.Clock);
+        for (var i = 0; i < 120 && run.State == RunbookState.Running; i++)
+        {
+            run.Tick();
+            if (run.State == RunbookState.Running)
+            {
+                sim.AdvanceSteps(10);
+            }
+        }
+
+        return (run, (sim.Clock.GetUtcNow() - start).TotalMinutes);
+    }
+
+    [Theory]
+    // Above 32 for a minute, below for a minute, above again (the break), then below from minute 3 on: with for: 2m
+    // held at minute 5, not at minute 2; without it, met by the first reading below, at minute 1.
+    [InlineData(", for: 2m", 5)]
+    [InlineData("", 1)]
+    public void Check_IsMetOnceTheConditionHeldForItsForWithoutABreak(string hold, double metAtMinute)
+    {
+        var (run, ended) = CheckSupplyScripted($"{{point: \"{{asset}}/supply_temperature\", below: 32{hold}, within: 8m}}",
+            m => m < 1 ? 35 : m < 2 ? 30 : m < 3 ? 35 : 30);
+
+        Assert.True(run.State == RunbookState.Succeeded, run.Failure);
+        Assert.Equal(metAtMinute, ended, 3);
+    }
+
+    [Fact]
+    public void CheckWithFor_ThatNeverHoldsLongEnough_FailsAtItsWithin_AndSaysSo()
+    {
+        // Below 32 for 90 s of every 2 min: met at each reading, never for 2 min on end.
+        var (run, ended) = CheckSupplyScripted("{point: \"{asset}/supply_temperature\", below: 32, for: 2m, within: 6m}",
+            m => m % 2 < 1.5 ? 30 : 35);
+
+        Assert.Equal(RunbookState.RolledBack, run.State);
+        Assert.Equal(6, ended, 3);
+        Assert.Contains("not held for 00:02:00 within 00:06:00", run.Failure, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{check: {point: \"{asset}/flow\", above: 2, for: 5m, within: 5m}}", "must hold for less than its within")]
+    [InlineData("{check: {point: \"{asset}/flow\", above: 2, for: soon, within: 5m}}", "for")]
+    public void CheckWithABadFor_NamesFileLineAndField(string step, string expected)
+    {
+        var e = Assert.Throws<ConfigException>(() => Runbook.Parse($"name: x\ntriggers: [leak]\nsteps:\n  - {step}\n", SafetyEnvelopeTests.Factory));
+
+        Assert.Contains("runbook.yaml:4", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Restore_AsAList_KeepsEachEntry_AndAnEmptyListIsRefused()
     {
