@@ -11,6 +11,7 @@ using Aida.Observability.RootCause;
 using Aida.Reliability.Budgets;
 using Aida.Reliability.OpenSlo;
 using Aida.Reliability.Policy;
+using Aida.Reliability.Runs;
 using Aida.Telemetry.Query;
 using Aida.Telemetry.Storage;
 using Aida.Twin.Simulation;
@@ -117,8 +118,25 @@ internal sealed class AgentHost : IDisposable
         var query = new EmbeddedQueryEngine(store);
         var evaluator = new SloEvaluator(query, dataFrom, settledAfter: settled ? BudgetPeriod : null);
         var efficiency = new BudgetedEnvelope(evaluator, slos, clock);
-        var agent = new PlantAgent(plant, factory, query, incidents, envelope, runbooks, clock, options, audit, efficiency.Current);
+        var agent = new PlantAgent(plant, factory, query, incidents, envelope, runbooks, clock, options, audit, efficiency.Current)
+        {
+            SloBurnAlerts = BurnAlerts(query, slos, clock.GetUtcNow()),
+        };
         return new AgentHost(agent, incidents, audit, auditor, scratch, factory.Site.Name);
+    }
+
+    /// <summary>The SLO pack's burn-rate alerts as they fire from <paramref name="start"/> on, as alerts the agent's
+    /// incidents fold (null without SLOs).</summary>
+    private static Func<DateTimeOffset, IEnumerable<Alert>>? BurnAlerts(IQueryEngine query, SloSet? slos, DateTimeOffset start)
+    {
+        if (slos is null)
+        {
+            return null;
+        }
+
+        var live = new LiveSloAlerts(query, slos, start);
+        var bySlo = slos.Slos.ToDictionary(x => x.Name, StringComparer.Ordinal);
+        return now => live.StepAsync(now).GetAwaiter().GetResult().Select(b => SloBurnAlerts.From(b, bySlo[b.Slo]));
     }
 
     /// <summary>The agent's part of the summary, scored against the injected faults (ground truth the agent never saw)

@@ -125,6 +125,15 @@ public sealed class PlantAgent : IPlantAgent
     /// <summary>Incidents the agent's pipeline opened.</summary>
     public int Incidents => _pipeline.Incidents;
 
+    /// <summary>The SLOs' burn-rate alerts that fired up to a time and were not returned before (the error budgets'
+    /// alerts): each one after the watch begins is folded into the agent's incidents as it fires, as
+    /// <c>aida run --data DIR</c> does without the agent. Root cause leaves them out of its scoring, so they join an
+    /// incident, or open one, without naming a cause of their own. Null: telemetry alerts only.</summary>
+    public Func<DateTimeOffset, IEnumerable<Alert>>? SloBurnAlerts { get; init; }
+
+    /// <summary>SLO burn-rate alerts folded into the agent's incidents.</summary>
+    public int SloAlertsFolded { get; private set; }
+
     public void Tick(DateTimeOffset now)
     {
         Optimise(now);
@@ -136,6 +145,14 @@ public sealed class PlantAgent : IPlantAgent
 
         _next = now + _options.Period;
         _pipeline.StepAsync(now).GetAwaiter().GetResult();
+        foreach (var burn in SloBurnAlerts?.Invoke(now) ?? [])
+        {
+            if (burn.At > _detectFrom)
+            {
+                _pipeline.Add(burn);
+                SloAlertsFolded++;
+            }
+        }
         foreach (var (id, (opened, finding)) in _pipeline.Findings.OrderBy(f => f.Key))
         {
             if (finding.Top is not { } cause || cause.Score < _options.MinCauseScore

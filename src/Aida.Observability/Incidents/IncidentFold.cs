@@ -39,21 +39,33 @@ public sealed class IncidentFold
         _open.RemoveAll(g => alert.At - g.Last > _grouper.Window);
         _closed.RemoveAll(g => alert.At - g.Last > _grouper.Recurrence);
         var near = _grouper.Neighbourhood(alert.Asset);
+        var slo = alert.Source == AlertSource.SloBurn;
         Building? best = null;
         var bestHops = int.MaxValue;
         foreach (var g in _open)
         {
-            // A critical alarm after a quiet spell is a new event, not the next symptom of a slow degradation under
-            // watch: it does not join an incident of warnings only whose last alert is at least QuietBeforeCritical
-            // old. (In a faults week a leak alarm joined a false dry-cooler drift incident 7 min after its last alert,
-            // and that incident's cause stayed the drift.)
-            if (alert.Severity == "critical" && alert.Source != AlertSource.SloBurn && alert.At - g.Last >= _grouper.QuietBeforeCritical && !g.HasCritical)
+            // An alert from telemetry is grouped by the telemetry alerts before it alone: an SLO alert (a consequence,
+            // arriving late) neither keeps an incident open to it, nor lends it an asset to be near, nor opens one it
+            // joins. So SLO alerts never change how the plant's alerts group: a later fault is never held in an
+            // incident an SLO alert kept alive, whose cause an agent has already answered.
+            var last = slo ? g.Last : g.PlantLast;
+            if (last is null || (!slo && alert.At - last.Value > _grouper.Window))
             {
                 continue;
             }
 
-            var hops = Hops(g, near);
-            if (hops < bestHops || (hops == bestHops && best is not null && g.Last > best.Last))
+            // A critical alarm after a quiet spell is a new event, not the next symptom of a slow degradation under
+            // watch: it does not join an incident of warnings only whose last alert is at least QuietBeforeCritical
+            // old. (In a faults week a leak alarm joined a false dry-cooler drift incident 7 min after its last alert,
+            // and that incident's cause stayed the drift.)
+            if (alert.Severity == "critical" && !slo && alert.At - last.Value >= _grouper.QuietBeforeCritical && !g.PlantHasCritical)
+            {
+                continue;
+            }
+
+            var hops = Hops(slo ? g.Assets : g.PlantAssets, near);
+            var bestLast = best is null ? null : slo ? best.Last : best.PlantLast;
+            if (hops < bestHops || (hops == bestHops && best is not null && last > bestLast))
             {
                 best = g;
                 bestHops = hops;
@@ -82,10 +94,16 @@ public sealed class IncidentFold
         }
 
         best.Alerts.Add(alert);
-        best.HasCritical |= alert.Severity == "critical";
         best.Assets.Add(alert.Asset);
         best.Last = alert.At > best.Last ? alert.At : best.Last;
         best.Opened = alert.At < best.Opened ? alert.At : best.Opened;
+        if (!slo)
+        {
+            best.PlantHasCritical |= alert.Severity == "critical";
+            best.PlantAssets.Add(alert.Asset);
+            best.PlantLast = best.PlantLast is { } p && p > alert.At ? p : alert.At;
+        }
+
         return new IncidentAssignment(best.Number, opened);
     }
 
@@ -135,11 +153,11 @@ public sealed class IncidentFold
         return back;
     }
 
-    /// <summary>The fewest hops from the alert's neighbourhood to any asset of the incident; int.MaxValue when none is near.</summary>
-    private static int Hops(Building incident, Dictionary<string, int> near)
+    /// <summary>The fewest hops from the alert's neighbourhood to any of an incident's assets; int.MaxValue when none is near.</summary>
+    private static int Hops(HashSet<string> assets, Dictionary<string, int> near)
     {
         var best = int.MaxValue;
-        foreach (var asset in incident.Assets)
+        foreach (var asset in assets)
         {
             if (near.TryGetValue(asset, out var hops) && hops < best)
             {
@@ -161,8 +179,15 @@ public sealed class IncidentFold
 
         public List<Alert> Alerts { get; } = [];
 
-        public bool HasCritical { get; set; }
-
         public HashSet<string> Assets { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The last alert from telemetry (not an SLO's); null while the incident holds SLO alerts only.</summary>
+        public DateTimeOffset? PlantLast { get; set; }
+
+        /// <summary>Whether an alert from telemetry in it is critical.</summary>
+        public bool PlantHasCritical { get; set; }
+
+        /// <summary>The assets of its alerts from telemetry.</summary>
+        public HashSet<string> PlantAssets { get; } = new(StringComparer.Ordinal);
     }
 }

@@ -16,7 +16,7 @@ public sealed class PlantAgentTests
 {
     /// <summary>Runs <paramref name="scenario"/> with the agent in the loop, its telemetry in a store, the bundled
     /// runbooks and envelope, the efficiency envelope at full headroom.</summary>
-    private static PlantAgent RunAgent(Scenario scenario, TimeSpan duration, PlantAgentOptions options, string? auditPath = null)
+    private static PlantAgent RunAgent(Scenario scenario, TimeSpan duration, PlantAgentOptions options, string? auditPath = null, Func<DateTimeOffset, IEnumerable<Alert>>? burns = null)
     {
         var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = duration });
         using var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
@@ -27,7 +27,10 @@ public sealed class PlantAgentTests
         var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Resolve("leak.yaml", "runbooks"))!, scenario.Factory);
         using var audit = auditPath is null ? null : new Aida.Automation.Audit.AuditLog(auditPath, sim.Clock);
         var agent = new PlantAgent(sim.Plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled, runbooks, sim.Clock,
-            options, audit, efficiency: () => Optimiser.OptimiserLoop.Expand);
+            options, audit, efficiency: () => Optimiser.OptimiserLoop.Expand)
+        {
+            SloBurnAlerts = burns,
+        };
         sim.AttachAgent(agent);
         sim.Run();
         return agent;
@@ -49,6 +52,33 @@ public sealed class PlantAgentTests
         var responses = agent.Responses.Where(r => r.FaultKind == "chiller-trip" && r.Asset == "chiller-1").ToList();
         Assert.Equal(2, responses.Count);
         Assert.True(responses[1].Opened >= scenario.Start + TimeSpan.FromMinutes(140), responses[1].Opened.ToString("O"));
+    }
+
+    [Fact]
+    public void SloBurnAlerts_JoinTheAgentsIncidents_OnceTheWatchBegins()
+    {
+        // A fault-free hour: the only alerts are two budget pages, one in the warm-up (not judged, as telemetry alerts
+        // are not) and one after it, which opens an incident of its own. Each is handed to the agent once.
+        var scenario = ScenarioLoader.Load("reference");
+        var start = scenario.Start;
+        var handed = new List<DateTimeOffset>();
+        IEnumerable<Alert> Burns(DateTimeOffset now)
+        {
+            foreach (var at in new[] { start.AddMinutes(10), start.AddMinutes(45) }.Where(t => t <= now && !handed.Contains(t)))
+            {
+                handed.Add(at);
+                yield return new Alert("SLOBurnRatePage", AlertSource.SloBurn, "hall-1", at, "training-goodput burning 20x") { Severity = "critical" };
+            }
+        }
+
+        var quiet = RunAgent(scenario, TimeSpan.FromHours(1), new PlantAgentOptions { Optimise = false });
+        var burning = RunAgent(scenario, TimeSpan.FromHours(1), new PlantAgentOptions { Optimise = false }, burns: Burns);
+
+        Assert.Equal(0, quiet.Incidents);
+        Assert.Equal(2, handed.Count);
+        Assert.Equal(1, burning.SloAlertsFolded);
+        Assert.Equal(1, burning.Incidents);
+        Assert.Empty(burning.Responses); // a budget burning names no cause to answer
     }
 
     [Fact]

@@ -293,6 +293,19 @@ public sealed class IncidentGrouperTests
         });
 
     [Property(MaxTest = 300)]
+    public Property SloAlerts_NeverChangeHowTheAlertsFromTelemetryGroup() =>
+        Prop.ForAll(Storms.ToArbitrary(), s =>
+        {
+            // The plant's alerts fall into the same incidents, in the same order, with the SLO burn-rate alerts folded
+            // among them or without them: an SLO alert joins an incident or opens one of its own, and never keeps an
+            // incident open to a later fault (an agent that answered the incident's cause would not answer it again).
+            var all = Fold(s.Alerts, s.Window);
+            var plant = Fold([.. s.Alerts.Where(a => a.Source != AlertSource.SloBurn)], s.Window);
+            var plantOfAll = all.Select(i => i.Alerts.Where(a => a.Source != AlertSource.SloBurn).ToList()).Where(l => l.Count > 0).ToList();
+            return plantOfAll.Count == plant.Count && plantOfAll.Zip(plant).All(p => p.First.SequenceEqual(p.Second.Alerts));
+        });
+
+    [Property(MaxTest = 300)]
     public Property WithoutRecurrence_AlertsFarApartInTime_NeverShareAnIncident() =>
         Prop.ForAll(Storms.ToArbitrary(), s =>
         {
