@@ -39,8 +39,8 @@ public sealed record AnomalyOptions
     /// <see cref="StuckHistorySamples"/> (Laplace's rule: (repeats + 1) / (pairs + 2)), and a run of n readings is
     /// stuck once that rate to the power n - 1 falls below this chance, within [<see cref="StuckMinSamples"/>,
     /// <see cref="StuckSamples"/>]. A 0.1 K reading with 0.1 K of noise repeats about 30 % of the time and needs the
-    /// most; a float reading that repeats 3 % of the time, 6. At a 10 s interval 1e-7 is about one false run per
-    /// 1,000 sensor-days at the least repeating rate assumed.</summary>
+    /// most; a float reading that repeats 3 % of the time, 6. At a 10 s interval 1e-7 is about one false run in
+    /// 1,000 sensor-days, as far as the rate before the run holds during it.</summary>
     public double StuckFalseAlarmOdds { get; init; } = 1e-7;
 
     /// <summary>The fewest identical readings that make a stuck sensor, however rarely the series repeats (default 5;

@@ -66,8 +66,8 @@ internal sealed partial class PlantModel
             var id = cdus[c].Id;
             var l = L(("asset", id), ("hall", cdus[c].Hall));
             // A CDU's loop temperatures resolve 0.01 K: the controller publishes them as 32-bit floats (as liquid-cooling
-            // units' Modbus maps do, e.g. Vertiv Liebert DCD's cool-water supply and return, manual section 8, "32 bit
-            // float"), read from a Pt1000 transmitter whose converter resolves far below its 0.1 K noise kept here.
+            // units' Modbus maps do, e.g. the cool-water supply and return of the Vertiv Liebert DCDactive fan module user
+            // manual, table 8.2, "32 bit float"), so the reading steps far below the 0.1 K of noise kept here.
             s.Add(id, "supply_temperature", "aida_cdu_supply_celsius", l, "celsius", Facility, 0.1, CduLoopQuantum, () => _cduSupply[k]);
             s.Add(id, "return_temperature", "aida_cdu_return_celsius", l, "celsius", Facility, 0.1, CduLoopQuantum, () => _cduReturn[k]);
             s.Add(id, "flow", "aida_cdu_flow_kg_per_second", l, "kg/s", Facility, 0.1, 0.01, () => _cduFlow[k]);
