@@ -31,25 +31,26 @@ public sealed record AnomalyOptions
     public double CusumThreshold { get; init; } = 10;
 
     /// <summary>Identical readings in a row that make a stuck sensor (default 30: 5 min of a 10 s point): the most ever
-    /// needed. A series that rarely repeats a reading is judged sooner (<see cref="StuckFalseAlarmOdds"/>).</summary>
+    /// needed. A series that rarely repeats a reading, with a coupled series moving through the run, is judged sooner
+    /// (<see cref="StuckFalseAlarmOdds"/>).</summary>
     public int StuckSamples { get; init; } = 30;
 
-    /// <summary>The chance, per run judged, that a live sensor repeats its reading as long as the run (default 1e-7).
+    /// <summary>The chance, per run judged, that a live sensor repeats its reading as long as the run (default 1e-8).
     /// Before a run the detector counts how often the series repeated its reading over the previous
     /// <see cref="StuckHistorySamples"/> (Laplace's rule: (repeats + 1) / (pairs + 2)), and a run of n readings is
     /// stuck once that rate to the power n - 1 falls below this chance, within [<see cref="StuckMinSamples"/>,
-    /// <see cref="StuckSamples"/>]. A 0.1 K reading with 0.1 K of noise repeats about 30 % of the time and needs the
-    /// most; a float reading that repeats 3 % of the time, 6. At a 10 s interval 1e-7 is about one false run in
-    /// 1,000 sensor-days, as far as the rate before the run holds during it.</summary>
-    public double StuckFalseAlarmOdds { get; init; } = 1e-7;
+    /// <see cref="StuckSamples"/>], when a coupled series moved through it. A 0.1 K reading with 0.1 K of noise repeats
+    /// about 30 % of the time and needs the most; a float reading that repeats 3 % of the time, 7. At a 10 s interval
+    /// 1e-8 is about one false run in 10,000 sensor-days, as far as the rate before the run holds during it.</summary>
+    public double StuckFalseAlarmOdds { get; init; } = 1e-8;
 
     /// <summary>The fewest identical readings that make a stuck sensor, however rarely the series repeats (default 5;
     /// <see cref="StuckSamples"/> if that is fewer).</summary>
     public int StuckMinSamples { get; init; } = 5;
 
-    /// <summary>Readings before a run whose repeat rate sets the run length needed (default 120: 20 min of a 10 s
-    /// point); with fewer than 30, <see cref="StuckSamples"/> is needed.</summary>
-    public int StuckHistorySamples { get; init; } = 120;
+    /// <summary>Readings before a run whose repeat rate sets the run length needed (default 360: 1 h of a 10 s point,
+    /// so a rate of 3 % is known to within about 1 %); with fewer than 30, <see cref="StuckSamples"/> is needed.</summary>
+    public int StuckHistorySamples { get; init; } = 360;
 
     /// <summary>Share of the samples before the run that changed, above which the series is expected to move (default 0.5).</summary>
     public double StuckMovingShare { get; init; } = 0.5;

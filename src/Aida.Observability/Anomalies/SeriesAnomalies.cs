@@ -277,11 +277,21 @@ public static class SeriesAnomalies
             }
 
             var length = i - runStart;
-            var n = StuckRunNeeded(v, runStart, tolerance, o);
-            if (length >= n)
+            // Judged before StuckSamples only with a coupled series to vouch that the process moved through the run:
+            // the series' own repeat rate alone is one line of evidence, and across a fleet's sensors its rare runs
+            // happen (alone, on the faults week's 160 rack inlets, 3 false runs of 9 in a week at 1e-7). A run not
+            // judged early is judged again at StuckSamples by the history rule.
+            var early = ct.Length > 0 ? StuckRunNeeded(v, runStart, tolerance, o) : o.StuckSamples;
+            var candidates = early < o.StuckSamples ? new[] { early, o.StuckSamples } : [o.StuckSamples];
+            foreach (var n in candidates)
             {
+                if (length < n)
+                {
+                    break;
+                }
+
                 var judged = runStart + n - 1;
-                var history = MovingShare(v, Math.Max(0, runStart - (2 * o.StuckSamples)), runStart, tolerance);
+                var history = n == o.StuckSamples ? MovingShare(v, Math.Max(0, runStart - (2 * o.StuckSamples)), runStart, tolerance) : null;
                 var coupledMoves = ct.Length > 0 && CoupledMoves(ct, cv, t[runStart], t[judged]);
                 if ((history is { } share && share >= o.StuckMovingShare) || coupledMoves)
                 {
@@ -290,6 +300,7 @@ public static class SeriesAnomalies
                         : $"before it, {F(100 * history!.Value)} % of its samples changed";
                     found.Add(new Anomaly(labels, AnomalyKind.Stuck, At(t[runStart]), At(t[judged]), (double)length / n,
                         $"held at {F(v[runStart])} for {length} samples ({F((t[i - 1] - t[runStart]) / 1000.0)} s, {n} needed); {why}"));
+                    break;
                 }
             }
 

@@ -78,10 +78,9 @@ public sealed class SeriesAnomaliesTests
 
         // The run starts at sample 199, or a sample earlier if the noise repeated the held reading just before it.
         Assert.InRange(stuck.Onset, At(196), At(199));
-        // 0.2 K of noise on a 0.1 K reading repeats it about one time in ten in the 20 min before: 8 readings in a row
-        // have a chance under 1e-7 there, so 8 are needed, not the 30 the options allow at most.
-        Assert.Equal(stuck.Onset + TimeSpan.FromSeconds(7 * 10), stuck.Detected);
-        Assert.Contains("8 needed", stuck.Evidence, StringComparison.Ordinal);
+        // Alone (no coupled series to vouch that the process moved), the full 30 readings are needed.
+        Assert.Equal(stuck.Onset + TimeSpan.FromSeconds(29 * 10), stuck.Detected);
+        Assert.Contains("30 needed", stuck.Evidence, StringComparison.Ordinal);
         Assert.True(stuck.Score >= 3);
     }
 
@@ -116,17 +115,22 @@ public sealed class SeriesAnomaliesTests
         return v;
     }
 
-    [Theory]
-    // Laplace's rate (repeats + 1) / (pairs + 2) to the power n - 1 under 1e-7: 1/122 gives 4.4 (the floor 5
-    // holds), 4/122 gives 6, 51/122 gives 20 (the most allowed, 12, holds).
-    [InlineData(0, 5)]
-    [InlineData(3, 6)]
-    [InlineData(50, 12)]
-    public void FrozenReading_IsJudgedAfterTheRunItsOwnRepeatRateMakesImprobable(int repeats, int needed)
-    {
-        var supply = Series(Labels.Metric("aida_cdu_supply_celsius", ("asset", "cdu-1")), FrozenAfter(repeats));
+    /// <summary>The CDU's return, moving throughout: the coupled series that vouches the loop moves.</summary>
+    private static SeriesSamples MovingReturn(int count) => Series(Labels.Metric("aida_cdu_return_celsius", ("asset", "cdu-1")), Noisy(count, level: 37));
 
-        var stuck = Assert.Single(SeriesAnomalies.Scan(supply, new AnomalyOptions { StuckSamples = 12, ScanLevels = false }).Anomalies);
+    [Theory]
+    // Laplace's rate (repeats + 1) / (pairs + 2) to the power n - 1 under 1e-8: 1/122 gives 4.8 (the floor 5
+    // holds), 4/122 gives 7, 51/122 gives 22 (the most allowed, 12, holds). Without the coupled series, 12.
+    [InlineData(0, true, 5)]
+    [InlineData(3, true, 7)]
+    [InlineData(50, true, 12)]
+    [InlineData(0, false, 12)]
+    public void FrozenReading_IsJudgedAfterTheRunItsOwnRepeatRateMakesImprobable_WhenItsCoupledSeriesMoves(int repeats, bool coupled, int needed)
+    {
+        var v = FrozenAfter(repeats);
+        var supply = Series(Labels.Metric("aida_cdu_supply_celsius", ("asset", "cdu-1")), v);
+
+        var stuck = Assert.Single(SeriesAnomalies.Scan(supply, new AnomalyOptions { StuckSamples = 12, ScanLevels = false }, coupled: coupled ? MovingReturn(v.Length) : null).Anomalies);
 
         Assert.Equal(AnomalyKind.Stuck, stuck.Kind);
         Assert.Equal(At(121), stuck.Onset);
@@ -137,15 +141,16 @@ public sealed class SeriesAnomaliesTests
     [Fact]
     public void FrozenRunShorterThanItsSeriesNeeds_IsNotStuck()
     {
-        // History repeating 3 times in 120: 6 readings needed; 5 frozen readings then movement again is a live sensor.
-        var v = FrozenAfter(3, frozen: 5).Concat(FrozenAfter(3)[1..121]).ToArray();
+        // History repeating 3 times in 120: 7 readings needed; 6 frozen readings then movement again is a live sensor.
+        var v = FrozenAfter(3, frozen: 6).Concat(FrozenAfter(3)[1..121]).ToArray();
+        var options = new AnomalyOptions { StuckSamples = 12, ScanLevels = false };
 
-        var scan = SeriesAnomalies.Scan(Series(Labels.Metric("aida_cdu_supply_celsius"), v), new AnomalyOptions { StuckSamples = 12, ScanLevels = false });
+        var scan = SeriesAnomalies.Scan(Series(Labels.Metric("aida_cdu_supply_celsius"), v), options, coupled: MovingReturn(v.Length));
 
         Assert.DoesNotContain(scan.Anomalies, a => a.Kind == AnomalyKind.Stuck);
         // One more frozen reading is stuck.
-        var six = FrozenAfter(3, frozen: 6).Concat(FrozenAfter(3)[1..121]).ToArray();
-        Assert.Contains(SeriesAnomalies.Scan(Series(Labels.Metric("aida_cdu_supply_celsius"), six), new AnomalyOptions { StuckSamples = 12, ScanLevels = false }).Anomalies,
+        var seven = FrozenAfter(3, frozen: 7).Concat(FrozenAfter(3)[1..121]).ToArray();
+        Assert.Contains(SeriesAnomalies.Scan(Series(Labels.Metric("aida_cdu_supply_celsius"), seven), options, coupled: MovingReturn(seven.Length)).Anomalies,
             a => a.Kind == AnomalyKind.Stuck && a.Onset == At(121));
     }
 
@@ -153,12 +158,13 @@ public sealed class SeriesAnomaliesTests
     public void LiveFloatReading_TenSensorDays_IsNeverStuck()
     {
         // The twin's CDU temperature: 0.1 K of noise read to 0.01 K, 10 s apart, around a slow diurnal swing. Ten days
-        // of it must not hold a run its repeat rate calls improbable (about 1 false run in 1,000 sensor-days is allowed).
+        // of it must not hold a run its repeat rate calls improbable (about 1 false run in 10,000 sensor-days is allowed).
         var random = new Random(17);
         var v = Enumerable.Range(0, 86_400)
             .Select(i => Math.Round((30 + Math.Sin(i * 2 * Math.PI / 8640) + (0.1 * Gaussian(random))) * 100) / 100).ToArray();
 
-        var scan = SeriesAnomalies.Scan(Series(Labels.Metric("aida_cdu_return_celsius"), v), new AnomalyOptions { StuckSamples = 12, ScanLevels = false });
+        var scan = SeriesAnomalies.Scan(Series(Labels.Metric("aida_cdu_return_celsius"), v), new AnomalyOptions { StuckSamples = 12, ScanLevels = false },
+            coupled: Series(Labels.Metric("aida_cdu_supply_celsius"), Noisy(v.Length, level: 30)));
 
         Assert.DoesNotContain(scan.Anomalies, a => a.Kind == AnomalyKind.Stuck);
     }
@@ -333,8 +339,11 @@ public sealed class SeriesAnomaliesTests
         // sensor-stuck: cdu-h2-a's return temperature reading freezes at 02:00.
         var run = TwinTelemetry.Of("faults/sensor-stuck", TimeSpan.FromHours(3));
         var returns = await run.Query.QueryAsync("aida_cdu_return_celsius[3h]", run.End);
+        var supplies = await run.Query.QueryAsync("aida_cdu_supply_celsius[3h]", run.End);
 
-        var stuck = returns.Series.Select(s => SeriesAnomalies.Scan(s, windowEnd: run.End))
+        // As the live alerting scans a CDU temperature: its partner vouching that the loop moves, 12 readings at most.
+        var stuck = returns.Series.Select(s => SeriesAnomalies.Scan(s, new AnomalyOptions { StuckSamples = 12, ScanLevels = false }, run.End,
+                supplies.Series.Single(p => p.Labels.Get("asset") == s.Labels.Get("asset"))))
             .SelectMany(s => s.Anomalies).Where(a => a.Kind == AnomalyKind.Stuck).ToList();
 
         var found = Assert.Single(stuck);
