@@ -91,6 +91,15 @@ public class CommandTests
             await Task.Yield();
         }
 
+        // Regression (CI, twice, once on an idle machine: 12 of 600 steps): when the driver sets its 100 ms timer after
+        // the last advance above, that timer never comes due and the driver waits for good. One more 100 ms, still
+        // within the range asserted, wakes it.
+        await WaitUntil(() => sim.StepsDone >= 600, TimeSpan.FromSeconds(5));
+        if (sim.StepsDone < 600)
+        {
+            wall.Advance(TimeSpan.FromMilliseconds(100));
+        }
+
         await WaitUntil(() => sim.StepsDone >= 600);
         Assert.InRange(sim.StepsDone, 600, 606);
         cts.Cancel();
@@ -102,10 +111,10 @@ public class CommandTests
     /// <summary>Yields until the driving task, on another thread, has caught up. A bound on yields alone failed when
     /// the machine was loaded (CI, session 16: 12 of 600 steps done after 1,000 yields); the bound is now generous real
     /// time, which only a hang reaches.</summary>
-    private static async Task WaitUntil(Func<bool> condition)
+    private static async Task WaitUntil(Func<bool> condition, TimeSpan? bound = null)
     {
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition() && waited.Elapsed < TimeSpan.FromSeconds(60))
+        while (!condition() && waited.Elapsed < (bound ?? TimeSpan.FromSeconds(60)))
         {
             await Task.Yield();
         }
