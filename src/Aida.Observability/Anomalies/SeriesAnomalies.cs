@@ -277,6 +277,14 @@ public static class SeriesAnomalies
             }
 
             var length = i - runStart;
+            if (length < Math.Min(o.StuckMinSamples, o.StuckSamples))
+            {
+                // Too short to be stuck by any rule: most runs of a live series are one reading, and reading the hour
+                // before each one for its repeat rate made the scan quadratic in the window.
+                runStart = i;
+                continue;
+            }
+
             // Judged before StuckSamples only with a coupled series to vouch that the process moved through the run:
             // the series' own repeat rate alone is one line of evidence, and across a fleet's sensors its rare runs
             // happen (alone, on the faults week's 160 rack inlets, 3 false runs of 9 in a week at 1e-7). A run not

@@ -426,10 +426,7 @@ public sealed class RunbookTests
             Reading = (p, r) => p.Name == "cdu-h1-a/supply_temperature" ? supplyAtMinute((sim.Clock.GetUtcNow() - start).TotalMinutes) : r.Value,
         };
         var book = Runbook.Parse($"name: x\ntriggers: [valve-stuck]\nsteps:\n  - {{check: {check}}}\n", factory);
-        var envelope = new SafetyEnvelope(SafetyEnvelopeTests.Bundled, factory);
-        var guarded = new GuardedPlant(scripted, envelope, sim.Clock, "runbook:x");
-        var executor = new ActionExecutor(guarded, sim.Clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent:test");
-        var run = new RunbookRun(book, RunbookBindings.For(factory, "cdu-h1-a"), executor, new ActionCatalog(factory, envelope), guarded, sim.Clock);
+        var (run, _, _) = Build(factory, scripted, sim.Clock, book, "cdu-h1-a", AutomationMode.Autonomous);
         for (var i = 0; i < 120 && run.State == RunbookState.Running; i++)
         {
             run.Tick();
@@ -539,12 +536,14 @@ public sealed class RunbookTests
 
     /// <summary>The bundled runbook <paramref name="name"/> for <paramref name="asset"/>, writing through a guard with the
     /// bundled envelope.</summary>
-    private static (RunbookRun Run, ActionExecutor Executor, GuardedPlant Guarded) Build(Aida.Model.Facility.Factory factory, IPlant plant, TimeProvider clock, string name, string asset, AutomationMode mode, Aida.Automation.Audit.AuditLog? audit = null)
+    private static (RunbookRun Run, ActionExecutor Executor, GuardedPlant Guarded) Build(Aida.Model.Facility.Factory factory, IPlant plant, TimeProvider clock, string name, string asset, AutomationMode mode, Aida.Automation.Audit.AuditLog? audit = null) =>
+        Build(factory, plant, clock, Runbook.Load(Path.Combine(Directory, name + ".yaml"), factory), asset, mode, audit);
+
+    private static (RunbookRun Run, ActionExecutor Executor, GuardedPlant Guarded) Build(Aida.Model.Facility.Factory factory, IPlant plant, TimeProvider clock, Runbook book, string asset, AutomationMode mode, Aida.Automation.Audit.AuditLog? audit = null)
     {
         var envelope = new SafetyEnvelope(SafetyEnvelopeTests.Bundled, factory);
-        var guarded = new GuardedPlant(plant, envelope, clock, "runbook:" + name);
+        var guarded = new GuardedPlant(plant, envelope, clock, "runbook:" + book.Name);
         var executor = new ActionExecutor(guarded, clock, mode, TimeSpan.FromMinutes(15), "agent:test");
-        var book = Runbook.Load(Path.Combine(Directory, name + ".yaml"), factory);
         return (new RunbookRun(book, RunbookBindings.For(factory, asset), executor, new ActionCatalog(factory, envelope), guarded, clock, audit), executor, guarded);
     }
 }
