@@ -14,6 +14,13 @@ internal static class RobustStatistics
         return MiddleInPlace(s);
     }
 
+    /// <summary>The median of <paramref name="values"/> (NaN for none), for a few values off the hot path.</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var s = values.ToArray();
+        return s.Length == 0 ? double.NaN : MiddleInPlace(s);
+    }
+
     /// <summary>The median of <paramref name="s"/> by selection, reordering it: the same value a sort gives, in linear
     /// expected time (the anomaly scan takes a 60-sample median and MAD at every sample of every series each minute, and
     /// sorting them was 40 % of an agent run).</summary>

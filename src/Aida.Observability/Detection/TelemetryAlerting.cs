@@ -475,6 +475,7 @@ public sealed class TelemetryAlerting
             }
 
             var relative = new List<Sample>();
+            var comparable = new List<(long T, double Own, double[] Peers)>();
             var spanMs = (long)_options.SteadyLoadSpan.TotalMilliseconds;
             var stepMs = (long)step.TotalMilliseconds;
             List<int>? reference = null;
@@ -518,16 +519,35 @@ public sealed class TelemetryAlerting
                     continue;
                 }
 
-                var others = reference.Select(i => peers[i].X[t]).Order().ToList();
-                if (others[others.Count / 2] > 0)
+                if (SteadyLoad.IsSteady(t, ownLoad, spanMs, stepMs, _options.SteadyLoadShare))
                 {
-                    relative.Add(new Sample(t, x / others[others.Count / 2]));
+                    comparable.Add((t, x, [.. reference.Select(i => peers[i].X[t])]));
+                }
+            }
+
+            // Each CDU's rise per kW against its own level over the first comparable minutes, the peers' median of those
+            // then taken: the hall's CDUs sit 1-3 % apart (their racks' places, flows), so a median of raw values steps
+            // from one CDU to the next when any one of them moves (a drifting supply sensor on cdu-h1-a moved its
+            // peers' medians by 0.5-1 % and raised two false drifts on seed 2 of sensor-drift); levelled, they sit together
+            // and one moving leaves the median where it was.
+            if (comparable.Count > 0)
+            {
+                var first = comparable.Take(ColdPlateReference).ToList();
+                var ownLevel = RobustStatistics.Median(first.Select(c => c.Own));
+                var peerLevels = Enumerable.Range(0, first[0].Peers.Length).Select(i => RobustStatistics.Median(first.Select(c => c.Peers[i]))).ToArray();
+                foreach (var (t, x, others) in comparable)
+                {
+                    var levelled = others.Select((v, i) => v / peerLevels[i]).Order().ToList();
+                    var median = levelled[levelled.Count / 2];
+                    if (ownLevel > 0 && median > 0 && peerLevels.All(l => l > 0))
+                    {
+                        relative.Add(new Sample(t, x / ownLevel / median));
+                    }
                 }
             }
 
             var labels = Labels.Metric("aida_cdu_cold_plate_relative_resistance_ratio", ("asset", cdu.Id));
-            var steady = SteadyLoad.Keep(relative, ownLoad, spanMs, stepMs, _options.SteadyLoadShare);
-            foreach (var (at, ratio) in LoadRegimes(steady, ownLoad, stepMs).SelectMany(regime => DriftCusum.Find(regime, 30, _options.ColdPlateDrift)))
+            foreach (var (at, ratio) in LoadRegimes(relative, ownLoad, stepMs).SelectMany(regime => DriftCusum.Find(regime, ColdPlateReference, _options.ColdPlateDrift)))
             {
                 alerts.Add(new Alert(AlertNames.ColdPlateDrift, AlertSource.Anomaly, cdu.Id, At(at),
                     F($"{cdu.Id}: its racks' GPUs run {ratio - 1:P1} hotter per kW over their coolant than at the start of the window, against the other CDUs of {cdu.Hall} (thermal resistance rising)"))
@@ -535,6 +555,9 @@ public sealed class TelemetryAlerting
             }
         }
     }
+
+    /// <summary>Samples of a cold-plate drift check's reference (1 min apart).</summary>
+    private const int ColdPlateReference = 30;
 
     /// <summary>The dry coolers' conductance while the economiser runs: heat rejected per kelvin of (facility water return
     /// - dry bulb) per unit of fan speed. A dry cooler's capacity at a given temperature difference grows with its
