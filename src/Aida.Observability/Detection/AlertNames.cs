@@ -20,6 +20,8 @@ public static class AlertNames
     public const string FacilityWaterHigh = "FacilityWaterHigh";
     public const string SetpointNotApplied = "SetpointNotApplied";
     public const string SpeedNotApplied = "SpeedNotApplied";
+    public const string PowerLimitNotApplied = "PowerLimitNotApplied";
+    public const string RunCommandNotApplied = "RunCommandNotApplied";
     public const string AssetFault = "AssetFault";
     public const string UtilityLost = "UtilityLost";
     public const string GeneratorNotRunning = "GeneratorNotRunning";

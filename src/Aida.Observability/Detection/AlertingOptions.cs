@@ -58,6 +58,17 @@ public sealed record AlertingOptions
     /// <summary>See <see cref="SpeedCommandGapRatio"/> (default 30 s: three readings at 10 s).</summary>
     public TimeSpan SpeedTakeUpWindow { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>A rack's GPU power limit command (<c>aida_gpu_power_limit_command_watts</c>) its GPUs' enforced limit
+    /// (DCGM's <c>DCGM_FI_DEV_POWER_MGMT_LIMIT</c>) has not taken up: apart by more than this (default 5 W, above DCGM's
+    /// 1 W reading) and moved toward it by less than this over <see cref="SpeedTakeUpWindow"/>, held for
+    /// <see cref="Hold"/>. A limit set through NVML applies at once.</summary>
+    public double PowerLimitCommandGapWatts { get; init; } = 5;
+
+    /// <summary>How long a unit commanded to run may take to report starting or running (default 30 s, a BMS's usual
+    /// proof-of-run delay), and how much longer than its start time in the factory model (a chiller's restart time; none
+    /// for CRAHs and the economiser) its start may take.</summary>
+    public TimeSpan UnitStartAllowance { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Facility water supply above its setpoint by more than this (default 2 K).</summary>
     public double FacilityWaterOffsetCelsius { get; init; } = 2;
 

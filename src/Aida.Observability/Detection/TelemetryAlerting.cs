@@ -113,6 +113,9 @@ public sealed class TelemetryAlerting
         await CommandRuleAsync(w, alerts, "aida_speed_command_ratio", await RawAsync("aida_speed_ratio", w, ct), AlertNames.SpeedNotApplied, hold,
             _options.SpeedCommandGapRatio, _options.SpeedTakeUpRatio, speedTakeUp,
             v => F($"speed commanded at {v:P0}, and the drive's speed has not moved toward it for {(speedTakeUp + hold) / 1000:0} s: the drive does not follow its commands"), ct);
+        await CommandRuleAsync(w, alerts, "aida_gpu_power_limit_command_watts", await RawAsync("DCGM_FI_DEV_POWER_MGMT_LIMIT", w, ct), AlertNames.PowerLimitNotApplied, hold,
+            _options.PowerLimitCommandGapWatts, _options.PowerLimitCommandGapWatts, speedTakeUp,
+            v => F($"GPU power limit set to {v:0} W, and the limit the GPUs enforce has not moved toward it for {(speedTakeUp + hold) / 1000:0} s: the cap is not applied"), ct);
         await RuleAsync(w, alerts, "aida_facility_water_supply_celsius", AlertNames.FacilityWaterHigh, "warning", hold,
             null, v => F($"facility water supply {v:0.0} °C, more than {_options.FacilityWaterOffsetCelsius:0} K above its setpoint"), ct,
             conditionOf: asset =>
@@ -173,6 +176,70 @@ public sealed class TelemetryAlerting
                 }
             }
         }
+
+        await RunCommandsAsync(w, alerts, feeds, running, ct);
+    }
+
+    /// <summary>Proof of run: a unit commanded to run (<c>aida_enable_command</c>) that neither reports running
+    /// (<c>aida_asset_running</c>; the economiser, <c>aida_economiser_enabled</c>) nor starting (<c>aida_asset_starting</c>,
+    /// a chiller controller's start sequence) for <see cref="AlertingOptions.UnitStartAllowance"/>, or has been starting
+    /// longer than its start time (a chiller's restart time from the factory model) plus that allowance. A site that
+    /// reports no starting state is judged on the start time plus the allowance alone. Not while the unit reports a fault
+    /// (a tripped unit is alerted as such) or is out of service for maintenance (<c>aida_asset_maintenance</c>: it will
+    /// not run, and the command was the writer's mistake, not the unit's), nor while a chiller's feed is dead (no utility and none of its generators
+    /// running: it starts again once power is back). Only this direction: a BMS's automatic changeover runs a standby
+    /// unit it was never commanded to.</summary>
+    private async Task RunCommandsAsync(Window w, List<Alert> alerts, IReadOnlyList<SeriesSamples> feeds, IReadOnlyList<SeriesSamples> running, CancellationToken ct)
+    {
+        var commands = await RawAsync("aida_enable_command", w, ct);
+        if (commands.Count == 0)
+        {
+            return;
+        }
+
+        var faults = await RawAsync("aida_asset_fault", w, ct);
+        var maintenance = await RawAsync("aida_asset_maintenance", w, ct);
+        var startings = await RawAsync("aida_asset_starting", w, ct);
+        var states = running.Concat(await RawAsync("aida_economiser_enabled", w, ct)).ToList();
+        IReadOnlyList<Sample> Of(IReadOnlyList<SeriesSamples> list, string asset) => list.FirstOrDefault(s => AssetOf(s.Labels) == asset)?.Samples ?? [];
+        foreach (var command in commands)
+        {
+            var asset = AssetOf(command.Labels);
+            var state = Of(states, asset);
+            if (state.Count == 0)
+            {
+                continue;
+            }
+
+            var fault = Of(faults, asset);
+            var outOfService = Of(maintenance, asset);
+            var starting = Of(startings, asset);
+            var chiller = _factory.Cooling.Chillers.FirstOrDefault(c => c.Id == asset);
+            var utility = chiller is null ? [] : Of(feeds, chiller.Feed);
+            var generators = chiller is null ? [] : _factory.Power.Generators.Where(g => g.Feed == chiller.Feed).Select(g => Of(running, g.Id)).ToList();
+            bool Powered(long t) => chiller is null || utility.Count == 0 || ThresholdCrossings.ValueAt(utility, t) >= 0.5 || generators.Any(g => ThresholdCrossings.ValueAt(g, t) >= 0.5);
+            var startLimit = (long)((chiller?.RestartTime ?? TimeSpan.Zero) + _options.UnitStartAllowance).TotalMilliseconds;
+            bool InItsStart(long t) => starting.Count > 0 && ThresholdCrossings.ValueAt(starting, t) >= 0.5 && t - StartingSince(starting, t) < startLimit;
+            var hold = starting.Count > 0 ? (long)_options.UnitStartAllowance.TotalMilliseconds : startLimit;
+            Add(alerts, command.Labels, AlertNames.RunCommandNotApplied, "warning",
+                ThresholdCrossings.Find(command.Samples, (t, v) => Watched(t) && ThresholdCrossings.ValueAt(state, t) is { } on
+                    ? v >= 0.5 && on < 0.5 && !(ThresholdCrossings.ValueAt(fault, t) >= 0.5) && !(ThresholdCrossings.ValueAt(outOfService, t) >= 0.5) && Powered(t) && !InItsStart(t)
+                    : null, hold),
+                command.Samples, _ => F($"commanded to run and not running, with no fault reported, {(starting.Count > 0 ? $"not starting after {hold / 1000:0} s" : $"after {hold / 1000:0} s")}: the unit did not start"));
+        }
+    }
+
+    /// <summary>When the run of "starting" readings holding at <paramref name="t"/> began: the first of the consecutive
+    /// readings of 1 ending at the newest reading at or before <paramref name="t"/>.</summary>
+    private static long StartingSince(IReadOnlyList<Sample> starting, long t)
+    {
+        var since = t;
+        for (var i = ThresholdCrossings.IndexAt(starting, t); i >= 0 && starting[i].Value >= 0.5; i--)
+        {
+            since = starting[i].TimestampMs;
+        }
+
+        return since;
     }
 
     /// <summary>Alerts a command (<paramref name="commandMetric"/>) its asset's active value (in <paramref name="active"/>)
@@ -184,7 +251,7 @@ public sealed class TelemetryAlerting
         RuleAsync(w, alerts, commandMetric, name, "warning", holdMs, null, summary, ct,
             conditionOf: asset =>
             {
-                var value = active.FirstOrDefault(s => s.Labels.Get("asset") == asset)?.Samples ?? [];
+                var value = active.FirstOrDefault(s => AssetOf(s.Labels) == asset)?.Samples ?? [];
                 return (t, command) => ThresholdCrossings.ValueAt(value, t) is not { } now || ThresholdCrossings.ValueAt(value, t - takeUpMs) is not { } before ? null
                     : Math.Abs(command - now) <= gap ? false
                     : Math.Abs(command - before) - Math.Abs(command - now) < takeUp;

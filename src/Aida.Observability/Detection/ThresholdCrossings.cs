@@ -42,6 +42,20 @@ internal static class ThresholdCrossings
     /// at or before it, or null before the first.</summary>
     public static double? ValueAt(IReadOnlyList<Sample> samples, long ms)
     {
+        for (var i = IndexAt(samples, ms); i >= 0; i--)
+        {
+            if (double.IsFinite(samples[i].Value))
+            {
+                return samples[i].Value;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The index of the newest sample at or before <paramref name="ms"/> (samples in time order), or -1.</summary>
+    public static int IndexAt(IReadOnlyList<Sample> samples, long ms)
+    {
         int lo = 0, hi = samples.Count - 1, best = -1;
         while (lo <= hi)
         {
@@ -57,14 +71,6 @@ internal static class ThresholdCrossings
             }
         }
 
-        for (var i = best; i >= 0; i--)
-        {
-            if (double.IsFinite(samples[i].Value))
-            {
-                return samples[i].Value;
-            }
-        }
-
-        return null;
+        return best;
     }
 }

@@ -105,6 +105,12 @@ public sealed class RootCauseAnalyzer
                 case AlertNames.SpeedNotApplied:
                     board.Add(a.Asset, Kind(FaultKind.ActuatorFailure), 0.95 + Early(a), Say(a, "a speed was commanded and the drive's speed did not follow: the actuator accepts writes and does nothing"));
                     break;
+                case AlertNames.RunCommandNotApplied:
+                    board.Add(a.Asset, Kind(FaultKind.ActuatorFailure), 0.95 + Early(a), Say(a, "the unit was commanded to run and did not start, reporting no fault: its start command does nothing"));
+                    break;
+                case AlertNames.PowerLimitNotApplied:
+                    board.Add(a.Asset, Kind(FaultKind.ActuatorFailure), 0.95 + Early(a), Say(a, "a GPU power limit was set and the limit the GPUs enforce did not follow: the cap write is accepted and does nothing"));
+                    break;
                 case AlertNames.ColdPlateDrift:
                     board.Add(a.Asset, Kind(FaultKind.ColdPlateFouling), 0.85 + Early(a), Say(a, "GPU-to-coolant resistance rising against the hall's other CDUs"));
                     break;

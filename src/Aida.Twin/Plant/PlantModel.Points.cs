@@ -205,6 +205,61 @@ internal sealed partial class PlantModel
             s.Add(cdus[c].Id, "valve_fault", "aida_cdu_valve_fault", l, "bool", Facility, 0, 0, () => Now - _cduValveDeviatingSince[k] >= ValveDeviationSeconds ? 1 : 0);
         }
 
+        // Each rack's GPU power limit as the writer reads its command back (the limit last set through the node's BMC or
+        // NVML), beside the limit DCGM reports the GPUs enforce (above): the two part when a cap write is accepted and
+        // the GPUs keep their old limit (a failed power-cap actuator). After the valves, for the same reason.
+        for (var r = 0; r < _f.Racks.Count; r++)
+        {
+            var k = r;
+            var rack = _f.Racks[r];
+            s.Add(rack.Id, "gpu_power_limit_command", "aida_gpu_power_limit_command_watts", L(("hall", rack.Hall), ("row", rack.Row), ("rack", rack.Id)), "watts", Facility, 0, 1, () => _actuators.Command(_aRackPowerLimit[k]));
+        }
+
+        // The units' run commands (the BMS's start/stop output, as it reads it back) beside their run status (above): a
+        // unit commanded to run that does not is a failed start (proof of run), whether its starter ignored the command
+        // or the command never reached it. The economiser's enable beside its state. After the power limits.
+        for (var i = 0; i < chillers.Count; i++)
+        {
+            var k = i;
+            s.Add(chillers[i].Id, "enable_command", "aida_enable_command", L(("asset", chillers[i].Id)), "bool", Facility, 0, 0, () => _actuators.Command(_aChillerEnable[k]));
+        }
+
+        for (var i = 0; i < crahs.Count; i++)
+        {
+            var k = i;
+            s.Add(crahs[i].Id, "enable_command", "aida_enable_command", L(("asset", crahs[i].Id), ("hall", crahs[i].Hall)), "bool", Facility, 0, 0, () => _actuators.Command(_aCrahEnable[k]));
+        }
+
+        s.Add("economiser", "enable_command", "aida_enable_command", L(("asset", "economiser")), "bool", Facility, 0, 0, () => _actuators.Command(_aEconomiser));
+
+        // And 1 while a powered unit is in its start sequence (a chiller controller's "starting" state; a CRAH's fans
+        // ramping): a start command that nothing takes up shows within the allowance, not after a chiller's 5 min start.
+        for (var i = 0; i < chillers.Count; i++)
+        {
+            var k = i;
+            s.Add(chillers[i].Id, "starting", "aida_asset_starting", L(("asset", chillers[i].Id)), "bool", Facility, 0, 0, () => _chillerState[k] == AssetState.Starting && !double.IsPositiveInfinity(_chillerStartAt[k]) ? 1 : 0);
+        }
+
+        for (var i = 0; i < crahs.Count; i++)
+        {
+            var k = i;
+            s.Add(crahs[i].Id, "starting", "aida_asset_starting", L(("asset", crahs[i].Id), ("hall", crahs[i].Hall)), "bool", Facility, 0, 0, () => _crahState[k] == AssetState.Starting ? 1 : 0);
+        }
+
+        // And 1 while a unit is out of service for maintenance (locked out at its local panel; the BMS's "not in auto"):
+        // commanded or not, it will not run.
+        for (var i = 0; i < chillers.Count; i++)
+        {
+            var k = i;
+            s.Add(chillers[i].Id, "maintenance", "aida_asset_maintenance", L(("asset", chillers[i].Id)), "bool", Facility, 0, 0, () => _chillerState[k] == AssetState.Maintenance ? 1 : 0);
+        }
+
+        for (var i = 0; i < crahs.Count; i++)
+        {
+            var k = i;
+            s.Add(crahs[i].Id, "maintenance", "aida_asset_maintenance", L(("asset", crahs[i].Id), ("hall", crahs[i].Hall)), "bool", Facility, 0, 0, () => _crahState[k] == AssetState.Maintenance ? 1 : 0);
+        }
+
         _sensors.Sample(0);
         _ = scenario;
     }

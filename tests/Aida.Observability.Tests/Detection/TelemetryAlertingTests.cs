@@ -427,6 +427,97 @@ public sealed class TelemetryAlertingTests
         Assert.InRange(alert.At - write, TimeSpan.Zero, TimeSpan.FromMinutes(1));
     }
 
+    [Theory]
+    [InlineData("faults/power-cap-actuator-failure", "PowerLimitNotApplied", "h1-a01")]
+    [InlineData("faults/start-actuator-failure", "RunCommandNotApplied", "chiller-3")]
+    public async Task FailedCapOrStartActuator_IsAlertedOnItsAsset_WithinAMinuteOfTheWriteItIgnores_AndNotBefore(string scenario, string name, string asset)
+    {
+        // h1-a01's GPU power-limit actuator, or standby chiller-3's start, fails at 01:00; at 02:00 a planned write (a cap
+        // of 900 W, a start) is accepted and never applied. The chiller's failed start is told by its reading neither
+        // starting nor running, within the allowance, not after its 5 min start.
+        var run = TwinTelemetry.Of(scenario, TimeSpan.FromHours(2.5));
+        var write = run.Start + TimeSpan.FromHours(2);
+
+        var alerts = await new TelemetryAlerting(run.Query, run.Factory).DetectAsync(run.Start + TimeSpan.FromMinutes(30), run.End);
+
+        var alert = Assert.Single(alerts);
+        Assert.Equal((name, asset), (alert.Name, alert.Asset));
+        Assert.InRange(alert.At - write, TimeSpan.Zero, TimeSpan.FromMinutes(1));
+    }
+
+    [Fact]
+    public async Task StandbyInMaintenance_CommandedToRun_IsNotAFailedStart()
+    {
+        // Regression: two of hall 1's CRAHs fail while its standby, crah-h1-4, is in maintenance; the digital operator
+        // commands the standby to run, and it does not. The unit reads out of service, so that is not its start failing.
+        var run = TwinTelemetry.Of("faults/crah-fan-failure", TimeSpan.FromHours(2.5));
+
+        var alerts = await new TelemetryAlerting(run.Query, run.Factory).DetectAsync(run.Start + TimeSpan.FromMinutes(30), run.End);
+
+        Assert.Contains(alerts, a => a.Name == AlertNames.AssetFault);
+        Assert.DoesNotContain(alerts, a => a.Name == AlertNames.RunCommandNotApplied);
+    }
+
+    [Theory]
+    [InlineData("starts", false)]
+    [InlineData("never-starts", true)]
+    [InlineData("hangs-starting", true)]
+    [InlineData("starts-no-starting-point", false)]
+    [InlineData("never-starts-no-starting-point", true)]
+    [InlineData("feed-dead-then-starts", false)]
+    [InlineData("faulted", false)]
+    public async Task StartCommand_IsAFailedStart_OnlyWhenTheUnitNeitherStartsNorRunsInItsTime(string story, bool expectAlert)
+    {
+        // chiller-3 (feed utility-b, 5 min restart) commanded to run at 00:10. "starts": it reads starting for 5 min, then
+        // running. "hangs-starting": it reads starting for 20 min and never runs (past 5 min + 30 s). Without a starting
+        // point a site is judged on the 5 min + 30 s alone. "feed-dead-then-starts": utility-b is lost with gen-b not
+        // running from 00:05 to 00:40, then the chiller starts in its 5 min. "faulted": it reports a fault and stays off.
+        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
+        var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
+        Aida.Telemetry.Series.Labels L(string metric, string asset) => Aida.Telemetry.Series.Labels.Metric(metric, ("asset", asset));
+        var command = store.GetOrCreateSeries(L("aida_enable_command", "chiller-3"));
+        var running = store.GetOrCreateSeries(L("aida_asset_running", "chiller-3"));
+        var fault = store.GetOrCreateSeries(L("aida_asset_fault", "chiller-3"));
+        int? starting = story.EndsWith("no-starting-point", StringComparison.Ordinal) ? null : store.GetOrCreateSeries(L("aida_asset_starting", "chiller-3"));
+        var utility = store.GetOrCreateSeries(L("aida_utility_available", "utility-b"));
+        var generator = store.GetOrCreateSeries(L("aida_asset_running", "gen-b"));
+        var dead = story == "feed-dead-then-starts";
+        var from = dead ? 40 * 60 : 10 * 60;
+        for (var s = 0; s <= 3600; s += 10)
+        {
+            var ms = start.AddSeconds(s).ToUnixTimeMilliseconds();
+            var commanded = s >= 10 * 60;
+            var isStarting = story switch
+            {
+                "starts" or "starts-no-starting-point" or "feed-dead-then-starts" => s >= from && s < from + 300,
+                "hangs-starting" => s >= from && s < from + 1200,
+                _ => false,
+            };
+            var isRunning = story is "starts" or "starts-no-starting-point" or "feed-dead-then-starts" && s >= from + 300;
+            store.Append(command, ms, commanded ? 1 : 0);
+            store.Append(running, ms, isRunning ? 1 : 0);
+            store.Append(fault, ms, story == "faulted" && commanded ? 1 : 0);
+            if (starting is not null)
+            {
+                store.Append(starting.Value, ms, isStarting ? 1 : 0);
+            }
+
+            store.Append(utility, ms, dead && s >= 300 && s < 40 * 60 ? 0 : 1);
+            store.Append(generator, ms, 0);
+        }
+
+        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(5), start + TimeSpan.FromHours(1));
+
+        var failed = alerts.Where(a => a.Name == AlertNames.RunCommandNotApplied).ToList();
+        Assert.Equal(expectAlert, failed.Count > 0);
+        Assert.All(failed, a => Assert.Equal("chiller-3", a.Asset));
+        // Fired 30 s after the command with a starting point; 5 min + 30 s after it (and 30 s after that for a start that
+        // hangs) otherwise.
+        var late = story switch { "never-starts" => 30, "hangs-starting" => 360, _ => 330 };
+        Assert.All(failed, a => Assert.InRange((a.At - start).TotalSeconds, 600 + late - 10, 600 + late + 10));
+    }
+
     [FsCheck.Xunit.Property(MaxTest = 60)]
     public Property ASpeedThatRampsToItsCommand_IsNeverAlerted_OneThatStaysAlwaysIs() =>
         Prop.ForAll(

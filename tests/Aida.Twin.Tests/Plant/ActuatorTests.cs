@@ -179,6 +179,7 @@ public class ActuatorTests
     [InlineData("cdu-1/pump_speed", 0.6)]
     [InlineData("crah-1/fan_speed", 0.5)]
     [InlineData("crah-1/supply_setpoint", 18)]
+    [InlineData("r01/gpu_power_limit", 900)]
     public void FailedActuator_ReadsBackTheWrittenCommand_WhileTheActiveValueStays(string actuator, double write)
     {
         var sim = Tiny($"faults:\n  - {{kind: actuator-failure, actuator: {actuator}, start: 0s}}");
@@ -190,6 +191,47 @@ public class ActuatorTests
 
         Assert.Equal(write, sim.Plant.ReadValue($"{actuator}_command"), 6);
         Assert.Equal(before, sim.Plant.ReadValue(actuator), 2);
+    }
+
+    [Theory]
+    [InlineData("chiller-2", 300)]
+    [InlineData("crah-3", 30)]
+    public void StandbyStart_ReadsStartingThenRunning_AndAFailedStartReadsNeither(string unit, int startSeconds)
+    {
+        // The run command reads back at once; a healthy unit reads starting through its start (a chiller's restart
+        // time, a CRAH's 30 s changeover), then running. A failed start actuator takes the command and does neither.
+        foreach (var failed in new[] { false, true })
+        {
+            var sim = Tiny(failed ? $"faults:\n  - {{kind: actuator-failure, actuator: {unit}/enable, start: 0s}}" : "");
+            sim.Advance(5);
+            Assert.Equal(0, sim.Plant.ReadValue($"{unit}/enable_command"));
+            Assert.True(sim.Plant.Write($"{unit}/enable", 1).Ok);
+            sim.Advance(startSeconds / 2);
+
+            Assert.Equal(1, sim.Plant.ReadValue($"{unit}/enable_command"));
+            Assert.Equal(failed ? 0 : 1, sim.Plant.ReadValue($"{unit}/starting"));
+            Assert.Equal(0, sim.Plant.ReadValue($"{unit}/running"));
+            sim.Advance(startSeconds);
+            Assert.Equal(0, sim.Plant.ReadValue($"{unit}/starting"));
+            Assert.Equal(failed ? 0 : 1, sim.Plant.ReadValue($"{unit}/running"));
+            Assert.Equal(0, sim.Plant.ReadValue($"{unit}/fault"));
+        }
+    }
+
+    [Fact]
+    public void UnitInMaintenance_ReadsSo_AndDoesNotStartOnCommand()
+    {
+        var tiny = TestPlants.Tiny();
+        var scenario = tiny with { Setpoints = tiny.Setpoints with { Maintenance = ["crah-3"] } };
+        var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true });
+        sim.Advance(5);
+        Assert.True(sim.Plant.Write("crah-3/enable", 1).Ok);
+        sim.Advance(120);
+
+        Assert.Equal(1, sim.Plant.ReadValue("crah-3/maintenance"));
+        Assert.Equal(1, sim.Plant.ReadValue("crah-3/enable_command"));
+        Assert.Equal(0, sim.Plant.ReadValue("crah-3/running"));
+        Assert.Equal(0, sim.Plant.ReadValue("crah-1/maintenance"));
     }
 
     [Fact]
