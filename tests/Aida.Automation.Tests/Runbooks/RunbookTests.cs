@@ -466,8 +466,8 @@ public sealed class RunbookTests
     }
 
     [Theory]
-    [InlineData("{check: {point: \"{asset}/flow\", above: 2, for: 5m, within: 5m}}", "must hold for less than its within")]
-    [InlineData("{check: {point: \"{asset}/flow\", above: 2, for: soon, within: 5m}}", "for")]
+    [InlineData("{check: {point: \"{asset}/flow\", above: 2, for: 5m, within: 5m}}", "steps[0].check.for: a check must hold for less than its within")]
+    [InlineData("{check: {point: \"{asset}/flow\", above: 2, for: soon, within: 5m}}", "steps[0].check.for: 'soon' is not a duration")]
     public void CheckWithABadFor_NamesFileLineAndField(string step, string expected)
     {
         var e = Assert.Throws<ConfigException>(() => Runbook.Parse($"name: x\ntriggers: [leak]\nsteps:\n  - {step}\n", SafetyEnvelopeTests.Factory));
