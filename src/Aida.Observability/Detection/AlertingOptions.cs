@@ -160,9 +160,10 @@ public sealed record AlertingOptions
     public TimeSpan ReferenceBreak { get; init; } = TimeSpan.FromMinutes(20);
 
     /// <summary>The cold-plate drift check (a CDU's racks' mean GPU-to-supply temperature rise per kW relative to the
-    /// median of the hall's other CDUs at similar load, each levelled to its own start, at steady load). Scale floor 0.002: at steady load the ratio's
-    /// reference spread is 0.1-0.2 % in a training hall and 0.2-0.6 % in an inference hall, and a scale from each CDU's
-    /// own reference lets the quiet hall be judged at its own noise instead of the noisiest hall's. Spread factor 3: the
+    /// median of the hall's other CDUs at similar load, each levelled to its own start, at steady load). Scale floor
+    /// 0.002: at steady load the ratio's reference spread is 0.1-0.2 % in a training hall and 0.2-0.6 % in an inference
+    /// hall, and a scale from each CDU's own reference lets the quiet hall be judged at its own noise instead of the
+    /// noisiest hall's. Spread factor 3: the
     /// reference spread understates the spread over hours (1 min samples of 5 min means; 1.5-2x over 12 h fault-free
     /// runs). Slack 2, limit 5: on three 12 h fault-free runs and before the onset of every fault run of
     /// <c>scenarios/faults</c> (seeds 1-3) it never fired; a slack of 1 or 1.5 found fouling sooner but fired 2-3 times

@@ -186,9 +186,9 @@ public sealed class TelemetryAlerting
     /// longer than its start time (a chiller's restart time from the factory model) plus that allowance. A site that
     /// reports no starting state is judged on the start time plus the allowance alone. Not while the unit reports a fault
     /// (a tripped unit is alerted as such) or is out of service for maintenance (<c>aida_asset_maintenance</c>: it will
-    /// not run, and the command was the writer's mistake, not the unit's), nor while a chiller's feed is dead (no utility and none of its generators
-    /// running: it starts again once power is back). Only this direction: a BMS's automatic changeover runs a standby
-    /// unit it was never commanded to.</summary>
+    /// not run, and the command was the writer's mistake, not the unit's), nor while a chiller's feed is dead (no
+    /// utility and none of its generators running: it starts again once power is back). Only this direction: a BMS's
+    /// automatic changeover runs a standby unit it was never commanded to.</summary>
     private async Task RunCommandsAsync(Window w, List<Alert> alerts, IReadOnlyList<SeriesSamples> feeds, IReadOnlyList<SeriesSamples> running, CancellationToken ct)
     {
         var commands = await RawAsync("aida_enable_command", w, ct);
@@ -595,8 +595,9 @@ public sealed class TelemetryAlerting
             // Each CDU's rise per kW against its own level over the first comparable minutes, the peers' median of those
             // then taken: the hall's CDUs sit 1-3 % apart (their racks' places, flows), so a median of raw values steps
             // from one CDU to the next when any one of them moves (a drifting supply sensor on cdu-h1-a moved its
-            // peers' medians by 0.5-1 % and raised two false drifts on seed 2 of sensor-drift); levelled, they sit together
-            // and one moving leaves the median where it was.
+            // peers' medians by 0.5-1 %: two false drifts on seed 2 of sensor-drift at a tighter scale, and a widened
+            // reference spread that held a fouling unfound for 50 min); levelled, they sit together and one moving
+            // leaves the median where it was.
             if (comparable.Count > 0)
             {
                 var first = comparable.Take(ColdPlateReference).ToList();
