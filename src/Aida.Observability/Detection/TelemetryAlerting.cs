@@ -90,7 +90,7 @@ public sealed class TelemetryAlerting
         // CDU setpoint below the reachable supply on purpose), not the CDU's fault. Regression (faults week, agent, seed
         // 1): the water raised to 21.5 °C under CDU setpoints of 20.5 °C called four healthy valves stuck.
         var valves = await RawAsync("aida_cdu_valve_ratio", w, ct);
-        IReadOnlyList<Sample> ValveOf(string asset) => valves.FirstOrDefault(s => AssetOf(s.Labels) == asset)?.Samples ?? [];
+        IReadOnlyList<Sample> ValveOf(string asset) => SamplesOf(valves, asset);
         await RuleAsync(w, alerts, "aida_cdu_supply_celsius", AlertNames.CduSupplyOffSetpoint, "warning", hold,
             null, v => F($"CDU supply {v:0.0} °C, more than {_options.CduSupplyOffsetCelsius:0} K above its setpoint with its valve short of fully open"), ct,
             conditionOf: asset =>
@@ -201,22 +201,21 @@ public sealed class TelemetryAlerting
         var maintenance = await RawAsync("aida_asset_maintenance", w, ct);
         var startings = await RawAsync("aida_asset_starting", w, ct);
         var states = running.Concat(await RawAsync("aida_economiser_enabled", w, ct)).ToList();
-        IReadOnlyList<Sample> Of(IReadOnlyList<SeriesSamples> list, string asset) => list.FirstOrDefault(s => AssetOf(s.Labels) == asset)?.Samples ?? [];
         foreach (var command in commands)
         {
             var asset = AssetOf(command.Labels);
-            var state = Of(states, asset);
+            var state = SamplesOf(states, asset);
             if (state.Count == 0)
             {
                 continue;
             }
 
-            var fault = Of(faults, asset);
-            var outOfService = Of(maintenance, asset);
-            var starting = Of(startings, asset);
+            var fault = SamplesOf(faults, asset);
+            var outOfService = SamplesOf(maintenance, asset);
+            var starting = SamplesOf(startings, asset);
             var chiller = _factory.Cooling.Chillers.FirstOrDefault(c => c.Id == asset);
-            var utility = chiller is null ? [] : Of(feeds, chiller.Feed);
-            var generators = chiller is null ? [] : _factory.Power.Generators.Where(g => g.Feed == chiller.Feed).Select(g => Of(running, g.Id)).ToList();
+            var utility = chiller is null ? [] : SamplesOf(feeds, chiller.Feed);
+            var generators = chiller is null ? [] : _factory.Power.Generators.Where(g => g.Feed == chiller.Feed).Select(g => SamplesOf(running, g.Id)).ToList();
             bool Powered(long t) => chiller is null || utility.Count == 0 || ThresholdCrossings.ValueAt(utility, t) >= 0.5 || generators.Any(g => ThresholdCrossings.ValueAt(g, t) >= 0.5);
             var startLimit = (long)((chiller?.RestartTime ?? TimeSpan.Zero) + _options.UnitStartAllowance).TotalMilliseconds;
             bool InItsStart(long t) => starting.Count > 0 && ThresholdCrossings.ValueAt(starting, t) >= 0.5 && t - StartingSince(starting, t) < startLimit;
@@ -228,6 +227,11 @@ public sealed class TelemetryAlerting
                 command.Samples, _ => F($"commanded to run and not running, with no fault reported, {(starting.Count > 0 ? $"not starting after {hold / 1000:0} s" : $"after {hold / 1000:0} s")}: the unit did not start"));
         }
     }
+
+    /// <summary>The samples of the series in <paramref name="list"/> whose asset is <paramref name="asset"/>; none when
+    /// there is no such series.</summary>
+    private IReadOnlyList<Sample> SamplesOf(IReadOnlyList<SeriesSamples> list, string asset) =>
+        list.FirstOrDefault(s => AssetOf(s.Labels) == asset)?.Samples ?? [];
 
     /// <summary>When the run of "starting" readings holding at <paramref name="t"/> began: the first of the consecutive
     /// readings of 1 ending at the newest reading at or before <paramref name="t"/>.</summary>
@@ -251,7 +255,7 @@ public sealed class TelemetryAlerting
         RuleAsync(w, alerts, commandMetric, name, "warning", holdMs, null, summary, ct,
             conditionOf: asset =>
             {
-                var value = active.FirstOrDefault(s => AssetOf(s.Labels) == asset)?.Samples ?? [];
+                var value = SamplesOf(active, asset);
                 return (t, command) => ThresholdCrossings.ValueAt(value, t) is not { } now || ThresholdCrossings.ValueAt(value, t - takeUpMs) is not { } before ? null
                     : Math.Abs(command - now) <= gap ? false
                     : Math.Abs(command - before) - Math.Abs(command - now) < takeUp;
@@ -598,16 +602,16 @@ public sealed class TelemetryAlerting
             // peers' medians by 0.5-1 %: two false drifts on seed 2 of sensor-drift at a tighter scale, and a widened
             // reference spread that held a fouling unfound for 50 min); levelled, they sit together and one moving
             // leaves the median where it was.
-            if (comparable.Count > 0)
+            var first = comparable.Take(ColdPlateReference).ToList();
+            var ownLevel = first.Count > 0 ? RobustStatistics.Median(first.Select(c => c.Own)) : double.NaN;
+            var peerLevels = first.Count > 0 ? Enumerable.Range(0, first[0].Peers.Length).Select(i => RobustStatistics.Median(first.Select(c => c.Peers[i]))).ToArray() : [];
+            if (ownLevel > 0 && peerLevels.All(l => l > 0))
             {
-                var first = comparable.Take(ColdPlateReference).ToList();
-                var ownLevel = RobustStatistics.Median(first.Select(c => c.Own));
-                var peerLevels = Enumerable.Range(0, first[0].Peers.Length).Select(i => RobustStatistics.Median(first.Select(c => c.Peers[i]))).ToArray();
                 foreach (var (t, x, others) in comparable)
                 {
                     var levelled = others.Select((v, i) => v / peerLevels[i]).Order().ToList();
                     var median = levelled[levelled.Count / 2];
-                    if (ownLevel > 0 && median > 0 && peerLevels.All(l => l > 0))
+                    if (median > 0)
                     {
                         relative.Add(new Sample(t, x / ownLevel / median));
                     }

@@ -217,48 +217,33 @@ internal sealed partial class PlantModel
 
         // The units' run commands (the BMS's start/stop output, as it reads it back) beside their run status (above): a
         // unit commanded to run that does not is a failed start (proof of run), whether its starter ignored the command
-        // or the command never reached it. The economiser's enable beside its state. After the power limits.
+        // or the command never reached it. With them, 1 while a powered unit is in its start sequence (a chiller
+        // controller's "starting" state; a CRAH's fans ramping), so a start that nothing takes up shows within the
+        // allowance, not after a chiller's 5 min start; and 1 while it is out of service for maintenance (locked out at
+        // its local panel; the BMS's "not in auto"): commanded or not, it will not run. The economiser's enable beside
+        // its state. After the power limits.
+        void RunStatus(string id, Dictionary<string, string> l, int enable, Func<bool> starting, Func<bool> maintenance)
+        {
+            s.Add(id, "enable_command", "aida_enable_command", l, "bool", Facility, 0, 0, () => _actuators.Command(enable));
+            s.Add(id, "starting", "aida_asset_starting", l, "bool", Facility, 0, 0, () => starting() ? 1 : 0);
+            s.Add(id, "maintenance", "aida_asset_maintenance", l, "bool", Facility, 0, 0, () => maintenance() ? 1 : 0);
+        }
+
         for (var i = 0; i < chillers.Count; i++)
         {
             var k = i;
-            s.Add(chillers[i].Id, "enable_command", "aida_enable_command", L(("asset", chillers[i].Id)), "bool", Facility, 0, 0, () => _actuators.Command(_aChillerEnable[k]));
+            RunStatus(chillers[i].Id, L(("asset", chillers[i].Id)), _aChillerEnable[k],
+                () => _chillerState[k] == AssetState.Starting && !double.IsPositiveInfinity(_chillerStartAt[k]), () => _chillerState[k] == AssetState.Maintenance);
         }
 
         for (var i = 0; i < crahs.Count; i++)
         {
             var k = i;
-            s.Add(crahs[i].Id, "enable_command", "aida_enable_command", L(("asset", crahs[i].Id), ("hall", crahs[i].Hall)), "bool", Facility, 0, 0, () => _actuators.Command(_aCrahEnable[k]));
+            RunStatus(crahs[i].Id, L(("asset", crahs[i].Id), ("hall", crahs[i].Hall)), _aCrahEnable[k],
+                () => _crahState[k] == AssetState.Starting, () => _crahState[k] == AssetState.Maintenance);
         }
 
         s.Add("economiser", "enable_command", "aida_enable_command", L(("asset", "economiser")), "bool", Facility, 0, 0, () => _actuators.Command(_aEconomiser));
-
-        // And 1 while a powered unit is in its start sequence (a chiller controller's "starting" state; a CRAH's fans
-        // ramping): a start command that nothing takes up shows within the allowance, not after a chiller's 5 min start.
-        for (var i = 0; i < chillers.Count; i++)
-        {
-            var k = i;
-            s.Add(chillers[i].Id, "starting", "aida_asset_starting", L(("asset", chillers[i].Id)), "bool", Facility, 0, 0, () => _chillerState[k] == AssetState.Starting && !double.IsPositiveInfinity(_chillerStartAt[k]) ? 1 : 0);
-        }
-
-        for (var i = 0; i < crahs.Count; i++)
-        {
-            var k = i;
-            s.Add(crahs[i].Id, "starting", "aida_asset_starting", L(("asset", crahs[i].Id), ("hall", crahs[i].Hall)), "bool", Facility, 0, 0, () => _crahState[k] == AssetState.Starting ? 1 : 0);
-        }
-
-        // And 1 while a unit is out of service for maintenance (locked out at its local panel; the BMS's "not in auto"):
-        // commanded or not, it will not run.
-        for (var i = 0; i < chillers.Count; i++)
-        {
-            var k = i;
-            s.Add(chillers[i].Id, "maintenance", "aida_asset_maintenance", L(("asset", chillers[i].Id)), "bool", Facility, 0, 0, () => _chillerState[k] == AssetState.Maintenance ? 1 : 0);
-        }
-
-        for (var i = 0; i < crahs.Count; i++)
-        {
-            var k = i;
-            s.Add(crahs[i].Id, "maintenance", "aida_asset_maintenance", L(("asset", crahs[i].Id), ("hall", crahs[i].Hall)), "bool", Facility, 0, 0, () => _crahState[k] == AssetState.Maintenance ? 1 : 0);
-        }
 
         _sensors.Sample(0);
         _ = scenario;
