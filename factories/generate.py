@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the bundled reference factories: ref-10mw.yaml (every rack spelled out) and ref-1gw.yaml (templated).
+"""Writes the bundled reference factories: ref-10mw.yaml (every rack spelled out), ref-10mw-tower.yaml (the same
+factory with an evaporative plant: cooling towers and water-cooled chillers) and ref-1gw.yaml (templated).
 
 Sizing and sources are explained in docs/twin.md. Run from anywhere: python3 factories/generate.py
 """
@@ -37,11 +38,19 @@ rack_profile:
 """
 
 
-def ref_10mw():
-    out = [COMMON_HEAD.format(
-        title="Reference 10 MW AI factory: 2 halls x 40 GB200 NVL72-class racks, Leesburg, Virginia.",
-        name="ref-10mw",
-        description="2 halls x 40 liquid-cooled NVL72-class racks (~9.6 MW IT at full load), 2N power, N+1 cooling")]
+def ref_10mw(towers=False):
+    if towers:
+        head = COMMON_HEAD.format(
+            title="Reference 10 MW AI factory with an evaporative plant: ref-10mw with cooling towers and water-cooled chillers\n"
+                  "# in place of dry coolers and air-cooled chillers, the heat rejection a hot, dry site such as Phoenix would build.",
+            name="ref-10mw-tower",
+            description="ref-10mw with cooling towers and water-cooled chillers, so free cooling and condensing track the wet bulb")
+    else:
+        head = COMMON_HEAD.format(
+            title="Reference 10 MW AI factory: 2 halls x 40 GB200 NVL72-class racks, Leesburg, Virginia.",
+            name="ref-10mw",
+            description="2 halls x 40 liquid-cooled NVL72-class racks (~9.6 MW IT at full load), 2N power, N+1 cooling")
+    out = [head]
     out.append("halls:\n  - id: hall-1\n  - id: hall-2\n")
     out.append("""power:
   utility_feeds:
@@ -69,16 +78,31 @@ cooling:
     design_flow_kg_per_s: 320
     pump_power_kw_at_design: 130
     volume_litres: 120000
-  dry_coolers:
 """)
-    for i in range(1, 7):
-        feed = "utility-a" if i % 2 else "utility-b"
-        out.append(f"    - {{id: dc-{i}, capacity_kw: 2500, approach_celsius: 8, fan_power_kw: 45, feed: {feed}}}\n")
+    if towers:
+        # Open towers with a plate heat exchanger: 5.5 K above the wet bulb (3.9 K tower approach at CTI's 95/85/78 °F
+        # rating plus 1.5 K across the plate unit); fans at ASHRAE 90.1's minimum of 40.2 gpm/hp, 3 gpm/ton.
+        out.append("  cooling_towers:\n")
+        for i in range(1, 7):
+            feed = "utility-a" if i % 2 else "utility-b"
+            out.append(f"    - {{id: ct-{i}, capacity_kw: 2500, approach_celsius: 5.5, fan_power_kw: 40, cycles_of_concentration: 4, feed: {feed}}}\n")
+    else:
+        out.append("  dry_coolers:\n")
+        for i in range(1, 7):
+            feed = "utility-a" if i % 2 else "utility-b"
+            out.append(f"    - {{id: dc-{i}, capacity_kw: 2500, approach_celsius: 8, fan_power_kw: 45, feed: {feed}}}\n")
     out.append("  chillers:\n")
     for i, (feed, standby) in enumerate([("utility-a", False), ("utility-b", False), ("utility-b", True)], 1):
         sb = ", standby: true" if standby else ""
-        out.append(f"    - {{id: chiller-{i}, capacity_kw: 5000, carnot_fraction: 0.5, condenser_approach_celsius: 12, "
-                   f"min_condensing_celsius: 30, min_power_fraction: 0.1, restart_time: 5m, feed: {feed}{sb}}}\n")
+        if towers:
+            # Water-cooled centrifugals: condensing 11 K over the wet bulb at AHRI 550/590's rating (29.4 °C entering,
+            # 35 °C leaving condenser water at 25.6 °C wet bulb, ~1.5 K condenser approach); condenser pump at ASHRAE
+            # 90.1 Appendix G's 19 W/gpm x 3 gpm/ton.
+            out.append(f"    - {{id: chiller-{i}, capacity_kw: 5000, carnot_fraction: 0.6, condenser: water, condenser_approach_celsius: 11, "
+                       f"min_condensing_celsius: 25, condenser_pump_kw: 80, min_power_fraction: 0.1, restart_time: 5m, feed: {feed}{sb}}}\n")
+        else:
+            out.append(f"    - {{id: chiller-{i}, capacity_kw: 5000, carnot_fraction: 0.5, condenser_approach_celsius: 12, "
+                       f"min_condensing_celsius: 30, min_power_fraction: 0.1, restart_time: 5m, feed: {feed}{sb}}}\n")
     out.append("  cdus:\n")
     for h in (1, 2):
         for row in "abcde":
@@ -172,5 +196,7 @@ def ref_1gw():
 if __name__ == "__main__":
     with open(os.path.join(HERE, "ref-10mw.yaml"), "w") as f:
         f.write(ref_10mw())
+    with open(os.path.join(HERE, "ref-10mw-tower.yaml"), "w") as f:
+        f.write(ref_10mw(towers=True))
     with open(os.path.join(HERE, "ref-1gw.yaml"), "w") as f:
         f.write(ref_1gw())

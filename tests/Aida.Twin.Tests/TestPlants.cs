@@ -8,21 +8,25 @@ internal static class TestPlants
 {
     public static string TinyFactory => Path.Combine(AppContext.BaseDirectory, "TestData", "tiny.yaml");
 
+    /// <summary>The tiny factory with cooling towers and water-cooled chillers (the towers on utility-b alone).</summary>
+    public static string TinyTowerFactory => Path.Combine(AppContext.BaseDirectory, "TestData", "tiny-tower.yaml");
+
     /// <summary>The tiny factory at a constant utilisation and constant weather, with optional setpoints and faults.</summary>
     public static Scenario Tiny(double utilisation = 0.9, double? facilityWater = null, double? cduSupply = null,
-        string faults = "", string duration = "4h", double ambient = 15, int seed = 1)
+        string faults = "", string duration = "4h", double ambient = 15, int seed = 1, string? factory = null, double dewPointDepression = 6)
     {
         var fw = facilityWater is { } f ? $"  facility_water_supply_celsius: {f.ToString(System.Globalization.CultureInfo.InvariantCulture)}\n" : "";
         var cdu = cduSupply is { } c ? $"  cdu_supply_celsius: {c.ToString(System.Globalization.CultureInfo.InvariantCulture)}\n" : "";
         var amb = ambient.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var dp = dewPointDepression.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var u = utilisation.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var yaml = $$"""
             name: tiny-test
-            factory: {{TinyFactory}}
+            factory: {{factory ?? TinyFactory}}
             duration: {{duration}}
             seed: {{seed}}
             weather:
-              synthetic: {mean_celsius: {{amb}}, seasonal_amplitude_celsius: 0, daily_amplitude_celsius: 0, dew_point_depression_celsius: 6}
+              synthetic: {mean_celsius: {{amb}}, seasonal_amplitude_celsius: 0, daily_amplitude_celsius: 0, dew_point_depression_celsius: {{dp}} }
             workload:
               training:
                 - {name: steady, racks: [all], utilisation: {{u}}, sync_dip: 0, checkpoint_every: 0s, mean_time_between_failures: 0s}

@@ -29,6 +29,9 @@ internal sealed class CoolingSnapshot
 
     public double DryBulb { get; set; }
 
+    /// <summary>The wet bulb, read only on a plant whose towers or water-cooled chillers work against it; NaN otherwise.</summary>
+    public double WetBulb { get; set; } = double.NaN;
+
     public double FacilityWaterSupply { get; set; }
 
     public double FacilityWaterReturn { get; set; }
@@ -45,6 +48,7 @@ internal sealed class CoolingSnapshot
 
     public int ChillersRunning { get; set; }
 
+    /// <summary>The economiser's fans: dry coolers' or cooling towers'.</summary>
     public double DryCoolerFanKw { get; set; }
 
     public double[] CduSupply { get; }
@@ -87,7 +91,7 @@ internal sealed class CoolingPoints
     private readonly Factory _factory;
     private readonly Dictionary<int, (double Value, int Repeats)> _history = [];
     private bool _observe;
-    private readonly int _it, _facility, _dryBulb, _fws, _fwr, _fwSetpoint, _fwPump, _ecoHeat, _ecoEnabled;
+    private readonly int _it, _facility, _dryBulb, _wetBulb, _fws, _fwr, _fwSetpoint, _fwPump, _ecoHeat, _ecoEnabled;
     private readonly int[] _chillerPower, _chillerRunning, _dryCooler;
     private readonly int[] _cduSupply, _cduSetpoint, _cduPump;
     private readonly int[] _crahAir, _crahFan, _crahRunning, _crahFault;
@@ -104,15 +108,18 @@ internal sealed class CoolingPoints
         _it = plant.Point("site/it_power");
         _facility = plant.Point("site/facility_power");
         _dryBulb = plant.Point("site/ambient_dry_bulb");
+        _wetBulb = cooling.CoolingTowers.Count > 0 ? plant.Point("site/ambient_wet_bulb") : -1;
         _fws = plant.Point("facility-water/supply_temperature");
         _fwr = plant.Point("facility-water/return_temperature");
         _fwSetpoint = plant.Point("facility-water/supply_setpoint");
         _fwPump = plant.Point("facility-water/pump_power");
         _ecoHeat = plant.Point("economiser/heat");
         _ecoEnabled = plant.Point("economiser/enabled");
-        _chillerPower = [.. cooling.Chillers.Select(c => plant.Point(c.Id + "/power"))];
+        // A water-cooled chiller's condenser pump runs with it: counted with the chiller, as the plant's chiller power.
+        _chillerPower = [.. cooling.Chillers.Select(c => plant.Point(c.Id + "/power")),
+            .. cooling.Chillers.Where(c => c.Condenser == CondenserKind.Water).Select(c => plant.Point(c.Id + "/condenser_pump_power"))];
         _chillerRunning = [.. cooling.Chillers.Select(c => plant.Point(c.Id + "/running"))];
-        _dryCooler = [.. cooling.DryCoolers.Select(c => plant.Point(c.Id + "/fan_power"))];
+        _dryCooler = [.. cooling.DryCoolers.Select(c => plant.Point(c.Id + "/fan_power")), .. cooling.CoolingTowers.Select(c => plant.Point(c.Id + "/fan_power"))];
         _cduSupply = [.. cooling.Cdus.Select(c => plant.Point(c.Id + "/supply_temperature"))];
         _cduSetpoint = [.. cooling.Cdus.Select(c => plant.Point(c.Id + "/supply_setpoint"))];
         _cduPump = [.. cooling.Cdus.Select(c => plant.Point(c.Id + "/pump_power"))];
@@ -151,6 +158,7 @@ internal sealed class CoolingPoints
             ItMw = Value(plant, _it, stuckCheck: true) / 1e6,
             FacilityMw = Value(plant, _facility, stuckCheck: true) / 1e6,
             DryBulb = Value(plant, _dryBulb, stuckCheck: false),
+            WetBulb = Value(plant, _wetBulb, stuckCheck: false),
             FacilityWaterSupply = Value(plant, _fws, stuckCheck: true),
             FacilityWaterReturn = Value(plant, _fwr, stuckCheck: true),
             FacilityWaterSetpoint = Value(plant, _fwSetpoint, stuckCheck: false),

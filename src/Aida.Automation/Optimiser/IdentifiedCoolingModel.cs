@@ -66,6 +66,7 @@ internal sealed class IdentifiedCoolingModel
     private readonly RecursiveLeastSquares _cduPump, _crahFan, _fwPump, _fwBias, _returnRise, _economiser, _chiller, _dryCooler, _rest;
     private readonly RecursiveLeastSquares _gpu, _cduApproach, _coilApproach, _inlet;
     private readonly double _dryCoolerApproach, _dryCoolerCapacityMw, _condenserApproach, _minCondensing;
+    private readonly bool _evaporative, _waterCooled;
     private readonly double _cduDesignFlow, _fwShareFlow;
     private double[] _lastCduSetpoint = [];
 
@@ -77,8 +78,11 @@ internal sealed class IdentifiedCoolingModel
         var cdu = c.Cdus.Count > 0 ? c.Cdus[0] : null;
         var crah = c.Crahs.Count > 0 ? c.Crahs[0] : null;
         var chiller = c.Chillers.Count > 0 ? c.Chillers[0] : null;
-        _dryCoolerApproach = c.DryCoolers.Count > 0 ? c.DryCoolers.Average(d => d.ApproachCelsius) : 8;
-        _dryCoolerCapacityMw = c.DryCoolers.Where(d => !d.Standby).Sum(d => d.CapacityWatts) / 1e6;
+        // The economiser is dry coolers (against the dry bulb) or cooling towers (against the wet bulb), never both.
+        _evaporative = c.CoolingTowers.Count > 0;
+        _waterCooled = chiller?.Condenser == CondenserKind.Water;
+        _dryCoolerApproach = _evaporative ? c.CoolingTowers.Average(d => d.ApproachCelsius) : c.DryCoolers.Count > 0 ? c.DryCoolers.Average(d => d.ApproachCelsius) : 8;
+        _dryCoolerCapacityMw = (_evaporative ? c.CoolingTowers.Where(d => !d.Standby).Sum(d => d.CapacityWatts) : c.DryCoolers.Where(d => !d.Standby).Sum(d => d.CapacityWatts)) / 1e6;
         _condenserApproach = chiller?.CondenserApproachCelsius ?? 12;
         _minCondensing = chiller?.MinCondensingCelsius ?? 30;
 
@@ -90,7 +94,7 @@ internal sealed class IdentifiedCoolingModel
         _returnRise = new([1e6 / (Math.Max(1, c.FacilityWater.DesignFlowKgPerS) * WaterCp)], 0.25, PlantForgetting);
         _economiser = new([_dryCoolerCapacityMw / 15, 0], 0.25, PlantForgetting);
         _chiller = new([0, chiller is null ? 2 : 1 / chiller.CarnotFraction], 1, PlantForgetting);
-        _dryCooler = new([c.DryCoolers.Sum(d => d.FanPowerWatts) / 1e3], 100, PlantForgetting);
+        _dryCooler = new([(c.DryCoolers.Sum(d => d.FanPowerWatts) + c.CoolingTowers.Sum(d => d.FanPowerWatts)) / 1e3], 100, PlantForgetting);
         _rest = new([0, 50, 0], 1e4, PlantForgetting);
 
         // GPU prior from the factory's GPU and rack: junction rise per 100 kW of rack = GPU share of rack power per GPU x R,
@@ -173,11 +177,11 @@ internal sealed class IdentifiedCoolingModel
         _returnRise.Update([heat / u.FacilityPump], s.FacilityWaterReturn - s.FacilityWaterSupply);
         if (s.EconomiserEnabled)
         {
-            _economiser.Update([Math.Max(0, s.FacilityWaterReturn - s.DryBulb - _dryCoolerApproach), 1], s.EconomiserHeatMw);
+            _economiser.Update([Math.Max(0, s.FacilityWaterReturn - EconomiserSink(s) - _dryCoolerApproach), 1], s.EconomiserHeatMw);
             _dryCooler.Update([Cube(s.EconomiserHeatMw / Math.Max(1e-3, _dryCoolerCapacityMw))], s.DryCoolerFanKw);
         }
 
-        _chiller.Update([s.ChillersRunning, ChillerLoad(Math.Max(0, heat - s.EconomiserHeatMw), s.FacilityWaterSupply, s.DryBulb)], s.ChillerPowerMw);
+        _chiller.Update([s.ChillersRunning, ChillerLoad(Math.Max(0, heat - s.EconomiserHeatMw), s.FacilityWaterSupply, CondenserSink(s))], s.ChillerPowerMw);
         var known = (mechKw / 1e3) + s.ChillerPowerMw + (s.DryCoolerFanKw / 1e3);
         _rest.Update([1, s.ItMw, s.ItMw * s.ItMw], (s.FacilityMw - s.ItMw - known) * 1e3);
     }
@@ -198,8 +202,8 @@ internal sealed class IdentifiedCoolingModel
         var it = s.ItMw;
         var heat = it + (mechKw / 1e3);
         var ret = fws + Math.Max(0, _returnRise.Predict([heat / u.FacilityPump]));
-        var eco = u.Economiser ? Math.Clamp(_economiser.Predict([Math.Max(0, ret - s.DryBulb - _dryCoolerApproach), 1]), 0, heat) : 0;
-        var chillers = Math.Max(0, _chiller.Predict([s.ChillersRunning, ChillerLoad(heat - eco, fws, s.DryBulb)]));
+        var eco = u.Economiser ? Math.Clamp(_economiser.Predict([Math.Max(0, ret - EconomiserSink(s) - _dryCoolerApproach), 1]), 0, heat) : 0;
+        var chillers = Math.Max(0, _chiller.Predict([s.ChillersRunning, ChillerLoad(heat - eco, fws, CondenserSink(s))]));
         var dry = u.Economiser ? Math.Max(0, _dryCooler.Predict([Cube(eco / Math.Max(1e-3, _dryCoolerCapacityMw))])) / 1e3 : 0;
         var rest = _rest.Predict([1, it, it * it]) / 1e3;
         var overhead = (mechKw / 1e3) + chillers + dry + rest;
@@ -313,10 +317,16 @@ internal sealed class IdentifiedCoolingModel
     private double ExchangerRise(double cduMw, CoolingSettings u) =>
         cduMw * 1e6 / (Math.Max(1e-3, Math.Min(_cduDesignFlow * u.CduPump, _fwShareFlow * u.FacilityPump)) * WaterCp);
 
+    /// <summary>What the economiser cools toward: the wet bulb for cooling towers, the dry bulb for dry coolers.</summary>
+    private double EconomiserSink(CoolingSnapshot s) => _evaporative ? s.WetBulb : s.DryBulb;
+
+    /// <summary>What the chillers condense above: the wet bulb when water-cooled (towers), the dry bulb when air-cooled.</summary>
+    private double CondenserSink(CoolingSnapshot s) => _waterCooled ? s.WetBulb : s.DryBulb;
+
     /// <summary>The chiller load feature: heat (MW) times the Carnot lift ratio (T_cond - T_evap) / T_evap.</summary>
-    private double ChillerLoad(double heatMw, double fws, double dryBulb)
+    private double ChillerLoad(double heatMw, double fws, double sinkCelsius)
     {
-        var condensing = Math.Max(dryBulb + _condenserApproach, _minCondensing);
+        var condensing = Math.Max(sinkCelsius + _condenserApproach, _minCondensing);
         return Math.Max(0, heatMw) * Math.Max(0, condensing - fws) / (fws + 273.15);
     }
 

@@ -110,7 +110,12 @@ public sealed record CoolingChain(
     IReadOnlyList<DryCooler> DryCoolers,
     IReadOnlyList<Chiller> Chillers,
     IReadOnlyList<Cdu> Cdus,
-    IReadOnlyList<Crah> Crahs);
+    IReadOnlyList<Crah> Crahs,
+    IReadOnlyList<CoolingTower> CoolingTowers)
+{
+    /// <summary>True when the economiser is cooling towers: free cooling then tracks the wet bulb, not the dry bulb.</summary>
+    public bool EvaporativeEconomiser => CoolingTowers.Count > 0;
+}
 
 /// <summary>The facility water loop and its pumps.</summary>
 public sealed record FacilityWater(
@@ -124,7 +129,28 @@ public sealed record FacilityWater(
 /// <summary>A dry cooler (closed-circuit fluid cooler): the economiser, free cooling when ambient allows.</summary>
 public sealed record DryCooler(string Id, double CapacityWatts, double ApproachCelsius, double FanPowerWatts, bool Standby, string Feed);
 
-/// <summary>An air-cooled chiller; COP is a fraction of Carnot between evaporating and condensing temperatures.</summary>
+/// <summary>
+/// A cooling tower bank (open tower with a plate heat exchanger to the facility water, or a closed-circuit tower): the
+/// economiser of an evaporative plant, and the heat sink of water-cooled chillers' condensers. It cools toward the wet
+/// bulb, not the dry bulb, and evaporates water to do so.
+/// </summary>
+/// <param name="ApproachCelsius">Facility water leaving the economiser above the wet bulb at rated duty (tower approach plus the plate heat exchanger's).</param>
+/// <param name="CyclesOfConcentration">How many times the basin water concentrates before it is blown down; blowdown = evaporation / (cycles - 1).</param>
+public sealed record CoolingTower(string Id, double CapacityWatts, double ApproachCelsius, double FanPowerWatts, double CyclesOfConcentration, bool Standby, string Feed);
+
+/// <summary>How a chiller rejects its condenser heat.</summary>
+public enum CondenserKind
+{
+    /// <summary>Air-cooled condenser coils: condenses above the dry bulb.</summary>
+    Air,
+
+    /// <summary>Water-cooled condenser on the cooling towers: condenses above the wet bulb.</summary>
+    Water,
+}
+
+/// <summary>A chiller; COP is a fraction of Carnot between evaporating and condensing temperatures.</summary>
+/// <param name="CondenserApproachCelsius">Condensing temperature above the dry bulb (air-cooled) or the wet bulb (water-cooled) at full load.</param>
+/// <param name="CondenserPumpWatts">A water-cooled chiller's constant-speed condenser water pump, drawn while it runs; 0 for air-cooled.</param>
 public sealed record Chiller(
     string Id,
     double CapacityWatts,
@@ -134,7 +160,9 @@ public sealed record Chiller(
     double MinPowerFraction,
     bool Standby,
     string Feed,
-    TimeSpan RestartTime);
+    TimeSpan RestartTime,
+    CondenserKind Condenser = CondenserKind.Air,
+    double CondenserPumpWatts = 0);
 
 /// <summary>A coolant distribution unit: pumps (N+1), a plate heat exchanger to facility water and a supply setpoint.</summary>
 public sealed record Cdu(

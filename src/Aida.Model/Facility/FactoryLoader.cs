@@ -219,10 +219,42 @@ public static class FactoryLoader
             d.RejectUnknown();
         }
 
+        var towers = new List<CoolingTower>();
+        foreach (var d in node.List("cooling_towers"))
+        {
+            var feed = Ref(d, "feed", feedIds, "utility feed");
+            foreach (var id in Expand(d))
+            {
+                Claim(ids, d, id, "cooling tower");
+                towers.Add(new CoolingTower(id, d.Number("capacity_kw", 1, 1e6) * 1000, d.Number("approach_celsius", 0.5, 30),
+                    d.Number("fan_power_kw", 0, 1e4) * 1000, d.NumberOr("cycles_of_concentration", 4, 1.5, 20), d.Boolean("standby", false), feed));
+            }
+
+            d.RejectUnknown();
+        }
+
+        if (dryCoolers.Count > 0 && towers.Count > 0)
+        {
+            throw node.Error("cooling_towers", $"the economiser is either dry coolers or cooling towers; this file has {dryCoolers.Count} dry cooler(s) and {towers.Count} tower(s)");
+        }
+
         var chillers = new List<Chiller>();
+        var condensers = new Dictionary<string, CondenserKind> { ["air"] = CondenserKind.Air, ["water"] = CondenserKind.Water };
         foreach (var c in node.List("chillers"))
         {
             var feed = Ref(c, "feed", feedIds, "utility feed");
+            var condenser = c.Enum("condenser", CondenserKind.Air, condensers);
+            if (condenser == CondenserKind.Water && towers.Count == 0)
+            {
+                throw c.Error("condenser", "a water-cooled chiller needs cooling_towers to reject its condenser heat; this file has none");
+            }
+
+            var pump = c.NumberOr("condenser_pump_kw", 0, 0, 1e4) * 1000;
+            if (condenser == CondenserKind.Air && pump > 0)
+            {
+                throw c.Error("condenser_pump_kw", "an air-cooled chiller has no condenser water pump; set condenser: water or remove it");
+            }
+
             foreach (var id in Expand(c))
             {
                 Claim(ids, c, id, "chiller");
@@ -231,15 +263,15 @@ public static class FactoryLoader
                     c.NumberOr("condenser_approach_celsius", 12, 1, 40),
                     c.NumberOr("min_condensing_celsius", 25, 0, 60),
                     c.NumberOr("min_power_fraction", 0.1, 0, 1),
-                    c.Boolean("standby", false), feed, c.Duration("restart_time", TimeSpan.FromMinutes(5))));
+                    c.Boolean("standby", false), feed, c.Duration("restart_time", TimeSpan.FromMinutes(5)), condenser, pump));
             }
 
             c.RejectUnknown();
         }
 
-        if (dryCoolers.Count + chillers.Count == 0)
+        if (dryCoolers.Count + towers.Count + chillers.Count == 0)
         {
-            throw node.Error("a factory needs at least one dry cooler or chiller to reject heat");
+            throw node.Error("a factory needs at least one dry cooler, cooling tower or chiller to reject heat");
         }
 
         var cdus = new List<Cdu>();
@@ -287,7 +319,7 @@ public static class FactoryLoader
         }
 
         node.RejectUnknown();
-        return new CoolingChain(fw, dryCoolers.AsReadOnly(), chillers.AsReadOnly(), cdus.AsReadOnly(), crahs.AsReadOnly());
+        return new CoolingChain(fw, dryCoolers.AsReadOnly(), chillers.AsReadOnly(), cdus.AsReadOnly(), crahs.AsReadOnly(), towers.AsReadOnly());
     }
 
     /// <summary>The ids an entry stands for: itself, or <c>count</c> ids from a template holding <c>{n}</c>.</summary>

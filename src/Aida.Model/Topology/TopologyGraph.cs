@@ -73,11 +73,26 @@ public sealed class TopologyGraph
             g.Add(d.Feed, d.Id, EdgeKind.Feeds);
         }
 
+        foreach (var t in f.Cooling.CoolingTowers)
+        {
+            g.Node(t.Id, "cooling-tower");
+            g.Add(t.Id, FacilityWaterLoop, EdgeKind.Cools);
+            g.Add(t.Feed, t.Id, EdgeKind.Feeds);
+        }
+
         foreach (var c in f.Cooling.Chillers)
         {
             g.Node(c.Id, "chiller");
             g.Add(c.Id, FacilityWaterLoop, EdgeKind.Cools);
             g.Add(c.Feed, c.Id, EdgeKind.Feeds);
+            if (c.Condenser == CondenserKind.Water)
+            {
+                // The towers take the condenser heat: a tower bank that fails takes its water-cooled chillers with it.
+                foreach (var t in f.Cooling.CoolingTowers)
+                {
+                    g.Add(t.Id, c.Id, EdgeKind.Cools);
+                }
+            }
         }
 
         foreach (var c in f.Cooling.Cdus)

@@ -17,10 +17,12 @@ public sealed class FacilityMetrics
     public const string RackEnergy = "aida_rack_energy_joules_total";
     public const string UpsOutputPower = "aida_ups_output_power_watts";
 
-    /// <summary>The power points counted as cooling: chillers, dry-cooler fans, facility-water pumps, CDU pumps, CRAH fans.</summary>
+    /// <summary>The power points counted as cooling: chillers (and their condenser pumps), dry-cooler or cooling-tower fans,
+    /// facility-water pumps, CDU pumps, CRAH fans.</summary>
     public static IReadOnlyList<string> CoolingPower { get; } =
     [
-        "aida_chiller_power_watts", "aida_dry_cooler_fan_power_watts", "aida_facility_water_pump_power_watts", "aida_cdu_pump_power_watts", "aida_crah_fan_power_watts",
+        "aida_chiller_power_watts", "aida_condenser_pump_power_watts", "aida_dry_cooler_fan_power_watts", "aida_cooling_tower_fan_power_watts",
+        "aida_facility_water_pump_power_watts", "aida_cdu_pump_power_watts", "aida_crah_fan_power_watts",
     ];
 
     /// <summary>ASHRAE TC 9.9's recommended upper rack inlet temperature (Thermal Guidelines for Data Processing

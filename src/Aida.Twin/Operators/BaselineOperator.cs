@@ -429,20 +429,23 @@ internal sealed class BaselineOperator
 
         _routineHour = hour;
         var s = _profile.SetpointsFor(_clock.GetUtcNow().Month);
-        var dry = _plant.ReadValue("site/ambient_dry_bulb");
-        if (double.IsNaN(dry))
+        // Cooling towers work against the wet bulb, dry coolers against the dry bulb.
+        var towers = _factory.Cooling.CoolingTowers;
+        var sink = _plant.ReadValue(towers.Count > 0 ? "site/ambient_wet_bulb" : "site/ambient_dry_bulb");
+        if (double.IsNaN(sink))
         {
             return;
         }
 
-        // Conservative changeover: free cooling only when the dry coolers can beat the setpoint by their approach plus 3 K;
+        // Conservative changeover: free cooling only when the economiser can beat the setpoint by its approach plus 3 K;
         // back to chillers as soon as the margin is gone. No partial (integrated) economiser operation.
-        var approach = _factory.Cooling.DryCoolers.Count > 0 ? _factory.Cooling.DryCoolers.Max(d => d.ApproachCelsius) : 0;
-        if (!_economiserMode && dry < s.FacilityWater - approach - 3)
+        var approach = towers.Count > 0 ? towers.Max(d => d.ApproachCelsius)
+            : _factory.Cooling.DryCoolers.Count > 0 ? _factory.Cooling.DryCoolers.Max(d => d.ApproachCelsius) : 0;
+        if (!_economiserMode && sink < s.FacilityWater - approach - 3)
         {
             _economiserMode = true;
         }
-        else if (_economiserMode && dry > s.FacilityWater - approach - 1)
+        else if (_economiserMode && sink > s.FacilityWater - approach - 1)
         {
             _economiserMode = false;
         }

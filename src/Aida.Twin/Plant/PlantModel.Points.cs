@@ -1,3 +1,4 @@
+using Aida.Model.Facility;
 using Aida.Model.Scenarios;
 
 namespace Aida.Twin.Plant;
@@ -57,6 +58,25 @@ internal sealed partial class PlantModel
             var k = i;
             var id = dcs[i].Id;
             s.Add(id, "fan_power", "aida_dry_cooler_fan_power_watts", L(("asset", id)), "watts", Facility, 0, 10, () => _dryCoolerPower[k]);
+        }
+
+        var towers = _f.Cooling.CoolingTowers;
+        for (var i = 0; i < towers.Count; i++)
+        {
+            var k = i;
+            var id = towers[i].Id;
+            s.Add(id, "fan_power", "aida_cooling_tower_fan_power_watts", L(("asset", id)), "watts", Facility, 0, 10, () => _towerPower[k]);
+            s.Add(id, "water", "aida_cooling_tower_water_litres_total", L(("asset", id)), "litres", Facility, 0, 1, () => _towerWaterLitres[k]);
+        }
+
+        for (var i = 0; i < chillers.Count; i++)
+        {
+            if (chillers[i].Condenser == CondenserKind.Water)
+            {
+                var k = i;
+                var id = chillers[i].Id;
+                s.Add(id, "condenser_pump_power", "aida_condenser_pump_power_watts", L(("asset", id)), "watts", Facility, 0, 10, () => _condenserPumpPower[k]);
+            }
         }
 
         var cdus = _f.Cooling.Cdus;
@@ -305,7 +325,7 @@ internal sealed partial class PlantModel
     /// <summary>Everything the site draws right now: IT, cooling, losses and lighting.</summary>
     internal double FacilityPowerNow()
     {
-        var p = Sum(_rackPower) + Sum(_chillerPower) + Sum(_dryCoolerPower) + _fwPumpPower + Sum(_cduPumpPower) + Sum(_crahFanPower)
+        var p = Sum(_rackPower) + Sum(_chillerPower) + Sum(_dryCoolerPower) + Sum(_towerPower) + Sum(_condenserPumpPower) + _fwPumpPower + Sum(_cduPumpPower) + Sum(_crahFanPower)
             + Sum(_txLoss) + Sum(_upsLoss) + Sum(_buswayLoss) + _f.MiscPowerWatts;
         return p;
     }

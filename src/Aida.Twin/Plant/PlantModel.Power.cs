@@ -256,12 +256,17 @@ internal sealed partial class PlantModel
         var chillers = _f.Cooling.Chillers;
         for (var i = 0; i < chillers.Count; i++)
         {
-            AddToFeed(_chillerFeed[i], _chillerPower[i]);
+            AddToFeed(_chillerFeed[i], _chillerPower[i] + _condenserPumpPower[i]);
         }
 
         for (var i = 0; i < _dryCoolerPower.Length; i++)
         {
             AddToFeed(_dryCoolerFeed[i], _dryCoolerPower[i]);
+        }
+
+        for (var i = 0; i < _towerPower.Length; i++)
+        {
+            AddToFeed(_towerFeed[i], _towerPower[i]);
         }
 
         var misc = _f.MiscPowerWatts;

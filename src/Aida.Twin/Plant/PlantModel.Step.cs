@@ -1,3 +1,4 @@
+using Aida.Model.Facility;
 using Aida.Twin.Physics;
 using static Aida.Twin.Physics.PhysicalConstants;
 
@@ -436,30 +437,48 @@ internal sealed partial class PlantModel
         var mcp = _fwFlow * WaterSpecificHeat;
         _fwReturn = _fwSupply + (heatIn / mcp);
         var dry = Ambient.DryBulbCelsius;
+        var wet = Ambient.WetBulbCelsius;
 
-        // Economiser (dry coolers in series ahead of the chillers): cools the return toward ambient + approach.
+        // Economiser (dry coolers or cooling towers in series ahead of the chillers): cools the return toward the dry
+        // bulb (dry coolers) or the wet bulb (towers) plus the approach.
         var dcs = _f.Cooling.DryCoolers;
         var economiserOn = _actuators.Value(_aEconomiser) >= 0.5;
-        double capacity = 0, approach = 0, fanDesign = 0;
+        double capacity = 0, floor = double.NegativeInfinity, fanDesign = 0;
         for (var i = 0; i < dcs.Count; i++)
         {
             if (economiserOn && _feedPowered[_dryCoolerFeed[i]] && _dryCoolerState[i] is AssetState.Running or AssetState.Standby)
             {
                 capacity += dcs[i].CapacityWatts * Math.Max(0, _fwReturn - dry) / DryCoolerDesignItd / _dryCoolerFouling[i];
-                approach = Math.Max(approach, dcs[i].ApproachCelsius * _dryCoolerFouling[i]);
+                floor = Math.Max(floor, dry + (dcs[i].ApproachCelsius * _dryCoolerFouling[i]));
                 fanDesign += dcs[i].FanPowerWatts;
             }
         }
 
-        var eco = 0.0;
-        if (capacity > 0)
+        var towers = _f.Cooling.CoolingTowers;
+        double towerCapacity = 0, towerRated = 0, towerFanDesign = 0;
+        for (var i = 0; i < towers.Count; i++)
         {
-            var floor = Math.Max(set, dry + approach);
-            eco = Math.Clamp(mcp * (_fwReturn - floor), 0, capacity);
+            if (_feedPowered[_towerFeed[i]])
+            {
+                towerRated += towers[i].CapacityWatts;
+                towerFanDesign += towers[i].FanPowerWatts;
+                if (economiserOn)
+                {
+                    towerCapacity += towers[i].CapacityWatts * Math.Max(0, _fwReturn - wet) / TowerDesignItd;
+                    floor = Math.Max(floor, wet + towers[i].ApproachCelsius);
+                }
+            }
+        }
+
+        var eco = 0.0;
+        if (capacity + towerCapacity > 0)
+        {
+            eco = Math.Clamp(mcp * (_fwReturn - Math.Max(set, floor)), 0, capacity + towerCapacity);
         }
 
         // Fan speed follows the duty; power ~ speed^3 (fan affinity law).
-        var fanSpeed = capacity > 0 ? eco / capacity : 0;
+        var dryEco = towerCapacity > 0 ? 0 : eco;
+        var fanSpeed = capacity > 0 ? dryEco / capacity : 0;
         var dcPower = AffinityLaws.Power(fanDesign, fanSpeed);
         for (var i = 0; i < dcs.Count; i++)
         {
@@ -468,37 +487,62 @@ internal sealed partial class PlantModel
 
         var afterEco = _fwReturn - (eco / mcp);
 
-        // Chillers trim the rest down to the setpoint.
+        // Chillers trim the rest down to the setpoint. A water-cooled chiller rejects its heat through the towers: with
+        // no tower powered it cannot (high head pressure), so it cools nothing.
         var chillers = _f.Cooling.Chillers;
         var chillerCapacity = 0.0;
         for (var i = 0; i < chillers.Count; i++)
         {
-            if (_chillerState[i] == AssetState.Running)
+            if (ChillerCools(i, towerRated))
             {
                 chillerCapacity += chillers[i].CapacityWatts;
             }
         }
 
         var mech = chillerCapacity > 0 ? Math.Clamp(mcp * (afterEco - set), 0, chillerCapacity) : 0;
-        var chillerPower = 0.0;
+        double chillerPower = 0, condenserHeat = 0, condenserPumps = 0;
         for (var i = 0; i < chillers.Count; i++)
         {
-            if (_chillerState[i] != AssetState.Running)
+            var ch = chillers[i];
+            _condenserPumpPower[i] = _chillerState[i] == AssetState.Running && ch.Condenser == CondenserKind.Water && towerRated > 0 ? ch.CondenserPumpWatts : 0;
+            condenserPumps += _condenserPumpPower[i];
+            if (!ChillerCools(i, towerRated))
             {
                 _chillerPower[i] = 0;
                 _chillerHeatArr[i] = 0;
                 continue;
             }
 
-            var ch = chillers[i];
             var share = mech * ch.CapacityWatts / chillerCapacity;
-            var cop = ChillerPhysics.Cop(ch.CarnotFraction, _fwSupply, dry, ch.CondenserApproachCelsius, ch.MinCondensingCelsius);
+            var ambient = ch.Condenser == CondenserKind.Water ? wet : dry;
+            var cop = ChillerPhysics.Cop(ch.CarnotFraction, _fwSupply, ambient, ch.CondenserApproachCelsius, ch.MinCondensingCelsius);
 
             // A running chiller cannot unload below its minimum: it still draws min_power_fraction of full-load power.
             var power = Math.Max(share, ch.MinPowerFraction * ch.CapacityWatts) / cop;
             _chillerPower[i] = power;
             _chillerHeatArr[i] = share;
             chillerPower += power;
+            if (ch.Condenser == CondenserKind.Water)
+            {
+                condenserHeat += share + power;
+            }
+        }
+
+        // The towers' fans carry the economiser duty at today's wet bulb and the condensers' duty at rating; the water
+        // they evaporate carries that heat away, and blowdown adds 1 / (cycles - 1) of it.
+        var towerEco = towerCapacity > 0 ? eco : 0;
+        var towerSpeed = Math.Min(1, (towerCapacity > 0 ? towerEco / towerCapacity : 0) + (towerRated > 0 ? condenserHeat / towerRated : 0));
+        var towerPower = AffinityLaws.Power(towerFanDesign, towerSpeed);
+        var water = 0.0;
+        for (var i = 0; i < towers.Count; i++)
+        {
+            var on = _feedPowered[_towerFeed[i]] && towerRated > 0;
+            _towerPower[i] = on ? towerPower * towers[i].FanPowerWatts / towerFanDesign : 0;
+            var share = on ? (towerEco + condenserHeat) * towers[i].CapacityWatts / towerRated : 0;
+            var evaporated = share / WaterLatentHeat;
+            _towerWaterLitresPerSecond[i] = evaporated * towers[i].CyclesOfConcentration / (towers[i].CyclesOfConcentration - 1) / WaterDensity * 1000;
+            _towerWaterLitres[i] += _towerWaterLitresPerSecond[i] * dt;
+            water += _towerWaterLitresPerSecond[i] * dt;
         }
 
         _economiserHeat = eco;
@@ -509,6 +553,9 @@ internal sealed partial class PlantModel
 
         t.ChillerJoules += chillerPower * dt;
         t.DryCoolerJoules += dcPower * dt;
+        t.CoolingTowerJoules += towerPower * dt;
+        t.CondenserPumpJoules += condenserPumps * dt;
+        t.WaterLitres += water;
         t.FacilityPumpJoules += _fwPumpPower * dt;
         t.HeatRejectedJoules += removed * dt;
         t.HeatIntoWaterJoules += heatIn * dt;
@@ -522,4 +569,8 @@ internal sealed partial class PlantModel
             t.MaxFacilityWaterSupply = _fwSupply;
         }
     }
+
+    /// <summary>Whether chiller <paramref name="i"/> can cool now: running, and, if water-cooled, with a tower to take its heat.</summary>
+    private bool ChillerCools(int i, double towerRatedWatts) =>
+        _chillerState[i] == AssetState.Running && (_f.Cooling.Chillers[i].Condenser == CondenserKind.Air || towerRatedWatts > 0);
 }

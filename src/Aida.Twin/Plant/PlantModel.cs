@@ -30,6 +30,11 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
     private const double PumpChangeoverSeconds = 5; // s; BMS lead/lag changeover of a standby pump
     private const double CrahChangeoverSeconds = 30; // s; standby CRAH start on a unit failure
     private const double DryCoolerDesignItd = 15; // K; entering water minus ambient at rated capacity (fluid cooler rating practice)
+
+    // K; facility water entering the economiser minus the wet bulb at a tower's rated duty: CTI STD-201's standard rating
+    // point is 95 °F hot water at 78 °F wet bulb (35 and 25.6 °C, 9.4 K), plus ~1.5 K across the plate heat exchanger
+    // between tower and facility water (ASHRAE HVAC Systems and Equipment 2020, ch. 40: 1-2 K approach for plate units).
+    private const double TowerDesignItd = 11;
     private const double LowCoolantLevel = 0.6; // pumps trip on low suction pressure below this fraction of fill
     private const double BatteryRechargeSeconds = 4 * 3600; // typical recharge to 90 % in a few hours (IEEE 1184)
 
@@ -135,6 +140,11 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
     private readonly double[] _dryCoolerFouling;
     private readonly double[] _dryCoolerFoulingRate;
     private readonly double[] _dryCoolerFoulingSince;
+    private readonly double[] _towerPower;
+    private readonly double[] _towerWaterLitres;
+    private readonly double[] _towerWaterLitresPerSecond;
+    private readonly int[] _towerFeed;
+    private readonly double[] _condenserPumpPower;
 
     // --- power chain ---
     private readonly bool[] _utilityUp;
@@ -288,6 +298,11 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
         Array.Fill(_dryCoolerFouling, 1.0);
         _dryCoolerFoulingRate = new double[dcs.Count];
         _dryCoolerFoulingSince = new double[dcs.Count];
+        var towers = f.Cooling.CoolingTowers;
+        _towerPower = new double[towers.Count];
+        _towerWaterLitres = new double[towers.Count];
+        _towerWaterLitresPerSecond = new double[towers.Count];
+        _condenserPumpPower = new double[chillers.Count];
 
         var p = f.Power;
         var feedIndex = p.Feeds.Select((x, i) => (x.Id, i)).ToDictionary(q => q.Id, q => q.i, StringComparer.Ordinal);
@@ -313,6 +328,7 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
         _buswayLoss = new double[p.Busways.Count];
         _chillerFeed = chillers.Select(c => feedIndex[c.Feed]).ToArray();
         _dryCoolerFeed = dcs.Select(d => feedIndex[d.Feed]).ToArray();
+        _towerFeed = towers.Select(d => feedIndex[d.Feed]).ToArray();
         _feedIndexOfGenerator = p.Generators.Select(g => feedIndex[g.Feed]).ToArray();
         _chillerAutoStarted = new bool[chillers.Count];
         _crahAutoStarted = new bool[crahs.Count];

@@ -6,6 +6,11 @@ internal sealed class PlantTotals
     public double ItJoules;
     public double ChillerJoules;
     public double DryCoolerJoules;
+    public double CoolingTowerJoules;
+    public double CondenserPumpJoules;
+
+    /// <summary>Water the cooling towers drew: evaporation and blowdown (the make-up), litres.</summary>
+    public double WaterLitres;
     public double FacilityPumpJoules;
     public double CduPumpJoules;
     public double CrahFanJoules;
@@ -27,7 +32,7 @@ internal sealed class PlantTotals
     public double ItUnpoweredRackSeconds;
     public double EconomiserSeconds;
 
-    public double CoolingJoules => ChillerJoules + DryCoolerJoules + FacilityPumpJoules + CduPumpJoules + CrahFanJoules;
+    public double CoolingJoules => ChillerJoules + DryCoolerJoules + CoolingTowerJoules + CondenserPumpJoules + FacilityPumpJoules + CduPumpJoules + CrahFanJoules;
 
     public double LossJoules => TransformerLossJoules + UpsLossJoules + BuswayLossJoules;
 

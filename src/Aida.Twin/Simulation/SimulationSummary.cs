@@ -43,6 +43,13 @@ public sealed record SimulationSummary
     public required double EconomiserHours { get; init; }
     public required double HeatRejectedKwh { get; init; }
     public required double HeatIntoFacilityWaterKwh { get; init; }
+
+    /// <summary>Water the cooling towers drew (evaporation and blowdown), litres; 0 on a dry plant.</summary>
+    public double WaterLitres { get; init; }
+
+    /// <summary>Water usage effectiveness (The Green Grid WUE, ISO/IEC 30134-9): site water over IT energy, litres per kWh.
+    /// The twin's only site water is the towers' make-up.</summary>
+    public double Wue => ItEnergyKwh > 0 ? WaterLitres / ItEnergyKwh : 0;
     public required int TrainingInterruptions { get; init; }
 
     /// <summary>Training-job restarts the plant caused: a rack lost (isolated or unpowered), a share paused or moved, or
@@ -101,6 +108,8 @@ public sealed record SimulationSummary
             Num(w, "economiser_hours", EconomiserHours, 2);
             Num(w, "heat_rejected_kwh", HeatRejectedKwh, 3);
             Num(w, "heat_into_facility_water_kwh", HeatIntoFacilityWaterKwh, 3);
+            Num(w, "water_m3", WaterLitres / 1000, 3);
+            Num(w, "wue_litres_per_kwh", Wue, 4);
             w.WriteNumber("training_interruptions", TrainingInterruptions);
             w.WriteNumber("training_plant_restarts", TrainingPlantRestarts);
             w.WriteStartObject("operator");

@@ -228,6 +228,11 @@ public sealed class Simulator
             ["busway_losses"] = t.BuswayLossJoules / kwh,
             ["lighting_and_office"] = t.MiscJoules / kwh,
         };
+        if (_scenario.Factory.Cooling.CoolingTowers.Count > 0)
+        {
+            breakdown["cooling_tower_fans"] = t.CoolingTowerJoules / kwh;
+            breakdown["condenser_pumps"] = t.CondenserPumpJoules / kwh;
+        }
         return new SimulationSummary
         {
             Scenario = _scenario.Name,
@@ -256,6 +261,7 @@ public sealed class Simulator
             EconomiserHours = t.EconomiserSeconds / 3600,
             HeatRejectedKwh = t.HeatRejectedJoules / kwh,
             HeatIntoFacilityWaterKwh = t.HeatIntoWaterJoules / kwh,
+            WaterLitres = t.WaterLitres,
             TrainingInterruptions = _workload.Interruptions,
             TrainingPlantRestarts = _workload.PlantRestarts,
             Operator = new OperatorSummary(

@@ -50,4 +50,26 @@ public sealed class CoolingOptimiserTwinTests(ITestOutputHelper output)
         Assert.True(a < d, $"overhead {a} kWh is not below digital's {d} kWh");
         Assert.True(a < h, $"overhead {a} kWh is not below human's {h} kWh");
     }
+
+    [Fact]
+    public void TowerPlant_InPhoenix_FreeCoolsAgainstTheWetBulb_AndHalvesHumansOverhead()
+    {
+        // ref-10mw-tower on Phoenix's 1 July: 31-34 °C dry bulb overnight, above any facility water a dry cooler could
+        // make, but a wet bulb near 17 °C. The optimiser's identified model must read the wet bulb for the towers.
+        var s = Aida.Model.Scenarios.ScenarioLoader.Load("reference-tower");
+        s = s with { Weather = s.Weather with { EpwPath = Aida.Model.Config.BundledFiles.Resolve("USA_AZ_Phoenix-Sky.Harbor.epw", "weather") } };
+        var loop = new OptimiserLoop(Duration, OptimiserLoop.Expand, scenario: s);
+        var agent = loop.Run();
+        var human = OptimiserLoop.Baseline(OperatingMode.Human, Duration, s);
+        var a = OptimiserLoop.OverheadKwh(agent);
+        var h = OptimiserLoop.OverheadKwh(human);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"overhead kWh: agent {a:0} human {h:0}, vs human {1 - (a / h):P1}; economiser {agent.EconomiserHours:0.0} h; water {agent.WaterLitres / 1000:0.0} m3, WUE {agent.Wue:0.00} L/kWh (human {human.Wue:0.00})"));
+        output.WriteLine(loop.Optimiser.DescribeModel());
+
+        Assert.Equal(0, agent.GpuThrottledSeconds);
+        Assert.True(agent.MaxRackInletCelsius <= 27, $"hottest inlet {agent.MaxRackInletCelsius} °C");
+        Assert.True(agent.EconomiserHours > 5, $"economiser ran {agent.EconomiserHours} h of 6");
+        Assert.True(a < 0.5 * h, $"overhead {a} kWh is not half of human's {h} kWh");
+        Assert.InRange(agent.Wue, 1, 3);
+    }
 }

@@ -86,8 +86,8 @@ internal sealed class OptimiserLoop
         return Simulator.Summary();
     }
 
-    public static SimulationSummary Baseline(OperatingMode mode, TimeSpan duration) =>
-        new Simulator(Reference, new SimulationOptions { Mode = mode, Duration = duration }).Run();
+    public static SimulationSummary Baseline(OperatingMode mode, TimeSpan duration, Scenario? scenario = null) =>
+        new Simulator(scenario ?? Reference, new SimulationOptions { Mode = mode, Duration = duration }).Run();
 
     public static double OverheadKwh(SimulationSummary s) => s.FacilityEnergyKwh - s.ItEnergyKwh;
 }

@@ -33,6 +33,49 @@ public class FactoryLoaderTests
     }
 
     [Fact]
+    public void Load_Ref10MwTower_HasTowersAndWaterCooledChillers_OnTheSameFactory()
+    {
+        var dry = FactoryLoader.Load(Repo.Factory("ref-10mw"));
+        var f = FactoryLoader.Load(Repo.Factory("ref-10mw-tower"));
+        Assert.True(f.Cooling.EvaporativeEconomiser);
+        Assert.False(dry.Cooling.EvaporativeEconomiser);
+        Assert.Empty(f.Cooling.DryCoolers);
+        Assert.Equal(6, f.Cooling.CoolingTowers.Count);
+        Assert.All(f.Cooling.CoolingTowers, t => Assert.Equal((2.5e6, 5.5, 4.0), (t.CapacityWatts, t.ApproachCelsius, t.CyclesOfConcentration)));
+        Assert.All(f.Cooling.Chillers, c => Assert.Equal((CondenserKind.Water, 80_000.0), (c.Condenser, c.CondenserPumpWatts)));
+        Assert.All(dry.Cooling.Chillers, c => Assert.Equal((CondenserKind.Air, 0.0), (c.Condenser, c.CondenserPumpWatts)));
+        Assert.Equal(dry.Racks.Count, f.Racks.Count);
+        Assert.Equal(dry.DesignItPowerWatts, f.DesignItPowerWatts);
+
+        // A tower bank cools the facility water and takes the water-cooled chillers' condenser heat.
+        Assert.Contains("chiller-1", f.Topology.Downstream("ct-1", Aida.Model.Topology.EdgeKind.Cools));
+    }
+
+    [Theory]
+    [InlineData("    - {id: dc-6, capacity_kw: 2500, approach_celsius: 8, fan_power_kw: 45, feed: utility-b}\n",
+        "    - {id: dc-6, capacity_kw: 2500, approach_celsius: 8, fan_power_kw: 45, feed: utility-b}\n  cooling_towers:\n    - {id: ct-1, capacity_kw: 2500, approach_celsius: 5.5, fan_power_kw: 40, feed: utility-a}\n",
+        "cooling.cooling_towers: the economiser is either dry coolers or cooling towers; this file has 6 dry cooler(s) and 1 tower(s)")]
+    [InlineData("{id: chiller-1, capacity_kw: 5000,", "{id: chiller-1, condenser: water, capacity_kw: 5000,",
+        "cooling.chillers[0].condenser: a water-cooled chiller needs cooling_towers to reject its condenser heat; this file has none")]
+    [InlineData("{id: chiller-1, capacity_kw: 5000,", "{id: chiller-1, condenser: evaporative, capacity_kw: 5000,",
+        "cooling.chillers[0].condenser:")]
+    [InlineData("{id: chiller-1, capacity_kw: 5000,", "{id: chiller-1, condenser_pump_kw: 80, capacity_kw: 5000,",
+        "cooling.chillers[0].condenser_pump_kw: an air-cooled chiller has no condenser water pump; set condenser: water or remove it")]
+    public void Load_AHeatRejectionThatCannotWork_NamesTheField(string find, string replace, string expected)
+    {
+        var e = Assert.Throws<ConfigException>(() => FactoryLoader.Load(Repo.FactoryWith(find, replace)));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_TowerCyclesOfConcentration_OutOfRange_IsAnError()
+    {
+        var text = File.ReadAllText(Repo.Factory("ref-10mw-tower")).Replace("cycles_of_concentration: 4, feed: utility-b}", "cycles_of_concentration: 1, feed: utility-b}", StringComparison.Ordinal);
+        var e = Assert.Throws<ConfigException>(() => FactoryLoader.Load(Repo.Scratch(text)));
+        Assert.Contains("cooling.cooling_towers[1].cycles_of_concentration: 1 is out of range [1.5, 20]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_UnknownCdu_NamesFileLineAndField()
     {
         var path = Repo.FactoryWith("  - {id: h1-a04, hall: hall-1, row: A, cdu: cdu-h1-a,", "  - {id: h1-a04, hall: hall-1, row: A, cdu: cdu-9,");

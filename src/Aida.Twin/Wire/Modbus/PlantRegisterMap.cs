@@ -22,9 +22,9 @@ public sealed record PlantDeviceMap(string Asset, IReadOnlyList<ServedPoint> Inp
 /// <summary>Generates the register maps of the assets a plant serves over Modbus.</summary>
 /// <remarks>
 /// Per device (one per asset, in the order the plant lists its points): input registers from 0 hold the asset's points
-/// in the plant's order, each a big-endian float32 (two registers, "ABCD"), except energy counters (unit joules), which
-/// are float64 (four registers) so that a site's lifetime energy keeps its resolution as revenue meters' 64-bit
-/// registers do. Holding registers from 0 hold the asset's actuators in the plant's order: a float32 for a continuous
+/// in the plant's order, each a big-endian float32 (two registers, "ABCD"), except energy and water counters (unit joules
+/// or litres), which are float64 (four registers) so that a site's lifetime totals keep their resolution as revenue
+/// meters' 64-bit registers do. Holding registers from 0 hold the asset's actuators in the plant's order: a float32 for a continuous
 /// setting, a uint16 (0 or 1) for an on/off one (unit <c>bool</c>), so both write functions have a use (16 and 6).
 /// </remarks>
 public static class PlantRegisterMap
@@ -77,7 +77,7 @@ public static class PlantRegisterMap
             var address = 0;
             foreach (var p in points)
             {
-                var format = new ModbusValueFormat(p.Unit == "joules" ? ModbusDataType.Float64 : ModbusDataType.Float32);
+                var format = new ModbusValueFormat(p.Unit is "joules" or "litres" ? ModbusDataType.Float64 : ModbusDataType.Float32);
                 inputs.Add(new ServedPoint(p, Checked(address, format, asset), format));
                 address += format.Registers;
             }
