@@ -49,10 +49,12 @@ public sealed class FacilityMetricsTests
         Assert.Equal(run.Summary.Pue, instant.Pue, 0.05);
     }
 
-    [Fact]
-    public async Task LoadFactors_MatchTheTwinsCoolingAndLosses()
+    [Theory]
+    [InlineData("reference")]
+    [InlineData("reference-tower")] // towers' fans and chillers' condenser pumps in place of dry coolers' fans
+    public async Task LoadFactors_MatchTheTwinsCoolingAndLosses(string scenario)
     {
-        var run = Run;
+        var run = TwinTelemetry.Of(scenario, RunLength);
         var f = await new FacilityMetrics(run.Query, run.Factory).LoadFactorsAsync(run.Start, run.End);
         var it = run.Summary.ItEnergyKwh;
 
