@@ -129,6 +129,17 @@ internal static class CompareMetrics
             new("optimiser_moves", "optimiser moves", "", SavingKind.None, "0", s => s.Agent?.OptimiserMoves),
             new("safety_violations", "safety violations", "", SavingKind.Reduction, "0", s => s.Agent?.SafetyViolations),
         };
+
+        // An evaporative plant buys its energy with water: the comparison shows both, after PUE - 1.
+        if (runs.Any(r => r.Summary.WaterLitres > 0))
+        {
+            var at = metrics.FindIndex(m => m.Key == "pue_overhead") + 1;
+            metrics.InsertRange(at,
+            [
+                new("water_m3", "site water (cooling towers)", "m3", SavingKind.Percent, "#,0.0", s => s.WaterLitres / 1000),
+                new("wue", "WUE (water / IT energy)", "L/kWh", SavingKind.Reduction, "0.000", s => s.Wue),
+            ]);
+        }
         foreach (var name in runs.SelectMany(r => r.Summary.Slos ?? []).Select(o => o.Name).Distinct(StringComparer.Ordinal))
         {
             metrics.Add(new($"slo:{name}:attained", $"SLO {name} attained", "%", SavingKind.Gain, "0.####", s => Slo(s, name)?.Attained * 100));

@@ -194,6 +194,31 @@ public class CompareClimateTests
     }
 
     [Fact]
+    public void TowerPlant_ShowsItsWater_BesideItsEnergy_AndADryPlantDoesNot()
+    {
+        var dir = TempDir();
+        var (code, output, err) = Invoke("compare", "--scenario", "reference-tower", "--modes", "human,agent", "--seeds", "1", "--duration", "10m", "--out", dir,
+            "--weather", "USA_AZ_Phoenix-Sky.Harbor.epw", "--slos", "none");
+        Assert.True(code == 0, err);
+        Assert.Contains("site water (cooling towers)", output, StringComparison.Ordinal);
+        Assert.Contains("WUE (water / IT energy)", output, StringComparison.Ordinal);
+        var climate = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "compare.json"))).RootElement.GetProperty("climates")[0];
+        foreach (var mode in new[] { "human", "agent" })
+        {
+            var wue = climate.GetProperty("aggregates").GetProperty(mode).GetProperty("wue").GetProperty("median").GetDouble();
+            var summary = climate.GetProperty("runs").EnumerateArray().Single(r => r.GetProperty("mode").GetString() == mode).GetProperty("summary");
+            Assert.Equal(summary.GetProperty("wue_litres_per_kwh").GetDouble(), wue, 1e-3);
+
+            // Evaporation and blowdown at 4 cycles: 1.98 L per kWh of heat, and the heat is a little more than the IT.
+            Assert.InRange(wue, 1.9, 2.6);
+        }
+
+        var (dryCode, dryOutput, dryErr) = Invoke("compare", "--scenario", "reference", "--modes", "agent", "--seeds", "1", "--duration", "10m", "--out", TempDir(), "--slos", "none");
+        Assert.True(dryCode == 0, dryErr);
+        Assert.DoesNotContain("site water", dryOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ComparingAgainIntoTheSameDirectory_StartsEachRunAfresh()
     {
         var dir = TempDir();
