@@ -44,6 +44,18 @@ public class ChaosCommandTests
         Assert.All(ChaosCommand.Draw(template, 20, 5).SelectMany(s => s.Faults), f => Assert.InRange(f.Start, TimeSpan.FromMinutes(30), TimeSpan.FromMinutes(50)));
     }
 
+    [Fact]
+    public void OnATowerPlant_EveryDrawnFaultNamesAnAssetItHas()
+    {
+        // Regression: the draw picked a dry cooler to foul from a factory with none and threw.
+        var template = AidaCommand.LoadScenario("reference-tower") with { Duration = TimeSpan.FromMinutes(60) };
+        var faults = ChaosCommand.Draw(template, 60, 7).SelectMany(s => s.Faults).ToList();
+        var assets = template.Factory.Topology.AssetKinds.Keys.Append("site").ToHashSet(StringComparer.Ordinal);
+        Assert.All(faults, f => Assert.Contains(f.Asset, assets));
+        Assert.DoesNotContain(faults, f => f.Kind == FaultKind.DryCoolerFouling);
+        Assert.True(faults.Select(f => f.Kind).Distinct().Count() >= 12);
+    }
+
     [Theory]
     [InlineData("--scenarios", "0", "--scenarios")]
     [InlineData("--duration", "20m", "--duration")]

@@ -224,6 +224,7 @@ public sealed record Runbook(string Name, string Description, IReadOnlyList<stri
         set.UnionWith(f.Cooling.Cdus.Select(c => c.Id));
         set.UnionWith(f.Cooling.Crahs.Select(c => c.Id));
         set.UnionWith(f.Cooling.DryCoolers.Select(c => c.Id));
+        set.UnionWith(f.Cooling.CoolingTowers.Select(c => c.Id));
         return set;
     }
 }

@@ -45,6 +45,16 @@ public sealed class RunbookTests
     }
 
     [Fact]
+    public void ACheckOnACoolingTower_IsKnownOnATowerPlant_AndUnknownOnADryOne()
+    {
+        const string yaml = "name: x\ntriggers: [chiller-trip]\nsteps:\n  - {check: {point: \"ct-1/fan_power\", below: 40000, within: 1m}}\n";
+        var towers = Aida.Model.Facility.FactoryLoader.Load(BundledFiles.Resolve("ref-10mw-tower.yaml", "factories"));
+        Assert.Single(Runbook.Parse(yaml, towers).Steps);
+        var e = Assert.Throws<ConfigException>(() => Runbook.Parse(yaml, SafetyEnvelopeTests.Factory));
+        Assert.Contains("unknown asset 'ct-1'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void CduPumpFailure_OnTheTwin_RunsToTheEnd()
     {
         // One duty pump of three fails with the third available (N+1): the standby starts on its own, the runbook runs
