@@ -9,6 +9,8 @@ const QUERIES = {
   it: 'sum(aida_it_power_watts)',
   chillers: 'sum(aida_chiller_power_watts)',
   dryCoolers: 'sum(aida_dry_cooler_fan_power_watts)',
+  towers: 'sum(aida_cooling_tower_fan_power_watts)',
+  condenserPumps: 'sum(aida_condenser_pump_power_watts)',
   crahs: 'sum(aida_crah_fan_power_watts)',
   cduPumps: 'sum(aida_cdu_pump_power_watts)',
   fwPumps: 'sum(aida_facility_water_pump_power_watts)',
@@ -38,12 +40,14 @@ async function sample() {
 function sankey(v) {
   const width = 1100;
   const height = 320;
-  const cooling = ['chillers', 'dryCoolers', 'crahs', 'cduPumps', 'fwPumps'].reduce((a, k) => a + (Number.isFinite(v[k]) ? v[k] : 0), 0);
+  const cooling = ['chillers', 'condenserPumps', 'dryCoolers', 'towers', 'crahs', 'cduPumps', 'fwPumps'].reduce((a, k) => a + (Number.isFinite(v[k]) ? v[k] : 0), 0);
   const losses = Math.max(0, v.facility - v.it - cooling);
   const flows = [
     { name: 'IT (GPUs, servers)', value: v.it, cls: 'flow-it' },
     { name: 'chillers', value: v.chillers, cls: 'flow-cool' },
+    { name: 'condenser water pumps', value: v.condenserPumps, cls: 'flow-cool' },
     { name: 'dry cooler fans', value: v.dryCoolers, cls: 'flow-cool' },
+    { name: 'cooling tower fans', value: v.towers, cls: 'flow-cool' },
     { name: 'CRAH fans', value: v.crahs, cls: 'flow-cool' },
     { name: 'CDU pumps', value: v.cduPumps, cls: 'flow-cool' },
     { name: 'facility water pumps', value: v.fwPumps, cls: 'flow-cool' },
