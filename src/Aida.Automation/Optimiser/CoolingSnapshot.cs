@@ -108,7 +108,7 @@ internal sealed class CoolingPoints
         _it = plant.Point("site/it_power");
         _facility = plant.Point("site/facility_power");
         _dryBulb = plant.Point("site/ambient_dry_bulb");
-        _wetBulb = cooling.CoolingTowers.Count > 0 ? plant.Point("site/ambient_wet_bulb") : -1;
+        _wetBulb = cooling.EvaporativeEconomiser ? plant.Point("site/ambient_wet_bulb") : -1;
         _fws = plant.Point("facility-water/supply_temperature");
         _fwr = plant.Point("facility-water/return_temperature");
         _fwSetpoint = plant.Point("facility-water/supply_setpoint");

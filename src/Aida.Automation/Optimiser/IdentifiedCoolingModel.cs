@@ -79,7 +79,7 @@ internal sealed class IdentifiedCoolingModel
         var crah = c.Crahs.Count > 0 ? c.Crahs[0] : null;
         var chiller = c.Chillers.Count > 0 ? c.Chillers[0] : null;
         // The economiser is dry coolers (against the dry bulb) or cooling towers (against the wet bulb), never both.
-        _evaporative = c.CoolingTowers.Count > 0;
+        _evaporative = c.EvaporativeEconomiser;
         _waterCooled = chiller?.Condenser == CondenserKind.Water;
         _dryCoolerApproach = _evaporative ? c.CoolingTowers.Average(d => d.ApproachCelsius) : c.DryCoolers.Count > 0 ? c.DryCoolers.Average(d => d.ApproachCelsius) : 8;
         _dryCoolerCapacityMw = (_evaporative ? c.CoolingTowers.Where(d => !d.Standby).Sum(d => d.CapacityWatts) : c.DryCoolers.Where(d => !d.Standby).Sum(d => d.CapacityWatts)) / 1e6;

@@ -431,7 +431,7 @@ internal sealed class BaselineOperator
         var s = _profile.SetpointsFor(_clock.GetUtcNow().Month);
         // Cooling towers work against the wet bulb, dry coolers against the dry bulb.
         var towers = _factory.Cooling.CoolingTowers;
-        var sink = _plant.ReadValue(towers.Count > 0 ? "site/ambient_wet_bulb" : "site/ambient_dry_bulb");
+        var sink = _plant.ReadValue(_factory.Cooling.EvaporativeEconomiser ? "site/ambient_wet_bulb" : "site/ambient_dry_bulb");
         if (double.IsNaN(sink))
         {
             return;
@@ -439,7 +439,7 @@ internal sealed class BaselineOperator
 
         // Conservative changeover: free cooling only when the economiser can beat the setpoint by its approach plus 3 K;
         // back to chillers as soon as the margin is gone. No partial (integrated) economiser operation.
-        var approach = towers.Count > 0 ? towers.Max(d => d.ApproachCelsius)
+        var approach = _factory.Cooling.EvaporativeEconomiser ? towers.Max(d => d.ApproachCelsius)
             : _factory.Cooling.DryCoolers.Count > 0 ? _factory.Cooling.DryCoolers.Max(d => d.ApproachCelsius) : 0;
         if (!_economiserMode && sink < s.FacilityWater - approach - 3)
         {

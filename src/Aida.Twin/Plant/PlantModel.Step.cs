@@ -540,9 +540,9 @@ internal sealed partial class PlantModel
             _towerPower[i] = on ? towerPower * towers[i].FanPowerWatts / towerFanDesign : 0;
             var share = on ? (towerEco + condenserHeat) * towers[i].CapacityWatts / towerRated : 0;
             var evaporated = share / WaterLatentHeat;
-            _towerWaterLitresPerSecond[i] = evaporated * towers[i].CyclesOfConcentration / (towers[i].CyclesOfConcentration - 1) / WaterDensity * 1000;
-            _towerWaterLitres[i] += _towerWaterLitresPerSecond[i] * dt;
-            water += _towerWaterLitresPerSecond[i] * dt;
+            var litres = evaporated * towers[i].CyclesOfConcentration / (towers[i].CyclesOfConcentration - 1) / WaterDensity * 1000 * dt;
+            _towerWaterLitres[i] += litres;
+            water += litres;
         }
 
         _economiserHeat = eco;

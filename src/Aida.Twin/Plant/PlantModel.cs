@@ -142,7 +142,6 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
     private readonly double[] _dryCoolerFoulingSince;
     private readonly double[] _towerPower;
     private readonly double[] _towerWaterLitres;
-    private readonly double[] _towerWaterLitresPerSecond;
     private readonly int[] _towerFeed;
     private readonly double[] _condenserPumpPower;
 
@@ -301,7 +300,6 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
         var towers = f.Cooling.CoolingTowers;
         _towerPower = new double[towers.Count];
         _towerWaterLitres = new double[towers.Count];
-        _towerWaterLitresPerSecond = new double[towers.Count];
         _condenserPumpPower = new double[chillers.Count];
 
         var p = f.Power;

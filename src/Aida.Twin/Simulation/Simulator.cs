@@ -228,7 +228,7 @@ public sealed class Simulator
             ["busway_losses"] = t.BuswayLossJoules / kwh,
             ["lighting_and_office"] = t.MiscJoules / kwh,
         };
-        if (_scenario.Factory.Cooling.CoolingTowers.Count > 0)
+        if (_scenario.Factory.Cooling.EvaporativeEconomiser)
         {
             breakdown["cooling_tower_fans"] = t.CoolingTowerJoules / kwh;
             breakdown["condenser_pumps"] = t.CondenserPumpJoules / kwh;
