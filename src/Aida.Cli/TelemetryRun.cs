@@ -83,6 +83,7 @@ internal static class TelemetryRun
         var factors = metrics.LoadFactorsAsync(start, end).GetAwaiter().GetResult();
         var grid = GridOf(factory);
         var carbon = grid is null ? (CarbonReading?)null : metrics.CarbonAsync(start, end, grid).GetAwaiter().GetResult();
+        var water = metrics.WaterAsync(start, end).GetAwaiter().GetResult();
         return summary with
         {
             Observed = new ObservedMetrics(
@@ -92,7 +93,11 @@ internal static class TelemetryRun
                 factors.Clf,
                 factors.Plf,
                 carbon?.KgCo2,
-                carbon?.Cue),
+                carbon?.Cue)
+            {
+                WaterLitres = water?.Litres,
+                Wue = water?.Wue,
+            },
         };
     }
 

@@ -21,11 +21,26 @@ public class SimulateObservedTests
         Assert.Equal(["hall-1", "hall-2"], observed.GetProperty("partial_pue").EnumerateObject().Select(p => p.Name));
         Assert.InRange(observed.GetProperty("clf").GetDouble(), 0.01, 1);
         Assert.InRange(observed.GetProperty("cue_kg_per_kwh").GetDouble(), 0.1, 1.5);
+        Assert.False(observed.TryGetProperty("wue_litres_per_kwh", out _), "a dry plant meters no water");
 
         // PUE every 5 simulated minutes, as a series aida query answers offline.
         var (qcode, series, qerr) = Invoke("query", "--data", dir, "count_over_time(aida_pue[2h])", "--at", "2025-07-01T02:00:00Z");
         Assert.True(qcode == 0, qerr);
         Assert.Matches(@"(?m)\}\s+24\s*$", series);
+    }
+
+    [Fact]
+    public void OnATowerPlant_ObservedWue_MatchesTheTwinsWater()
+    {
+        var dir = TempDir();
+        var (code, _, err) = Invoke("simulate", "--scenario", "reference-tower", "--duration", "1h", "--out", dir, "--slos", "none");
+        Assert.True(code == 0, err);
+        var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "summary.json"))).RootElement;
+        var observed = summary.GetProperty("observed");
+        var truth = summary.GetProperty("water_m3").GetDouble();
+        Assert.True(truth > 0);
+        Assert.Equal(truth, observed.GetProperty("water_m3").GetDouble(), truth * 0.005);
+        Assert.Equal(summary.GetProperty("wue_litres_per_kwh").GetDouble(), observed.GetProperty("wue_litres_per_kwh").GetDouble(), 0.01);
     }
 
     [Fact]

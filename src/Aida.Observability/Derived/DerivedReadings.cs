@@ -35,3 +35,7 @@ public sealed record Headroom(string Asset, string Quantity, double? Measured, d
 /// <summary>Carbon over a range: facility energy x the grid's hourly intensity.</summary>
 /// <param name="Cue">Carbon usage effectiveness (The Green Grid): kgCO2 per IT kWh.</param>
 public readonly record struct CarbonReading(DateTimeOffset Start, DateTimeOffset End, double FacilityKwh, double ItKwh, double KgCo2, double Cue);
+
+/// <summary>Site water over a range (the cooling towers' make-up, litres) and WUE = litres / IT kWh (The Green Grid;
+/// ISO/IEC 30134-9).</summary>
+public readonly record struct WaterReading(DateTimeOffset Start, DateTimeOffset End, double Litres, double ItKwh, double Wue);

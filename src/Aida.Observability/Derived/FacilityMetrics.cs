@@ -16,6 +16,7 @@ public sealed class FacilityMetrics
     public const string ItEnergy = "aida_it_energy_joules_total";
     public const string RackEnergy = "aida_rack_energy_joules_total";
     public const string UpsOutputPower = "aida_ups_output_power_watts";
+    public const string TowerWater = "aida_cooling_tower_water_litres_total";
 
     /// <summary>The power points counted as cooling: chillers (and their condenser pumps), dry-cooler or cooling-tower fans,
     /// facility-water pumps, CDU pumps, CRAH fans.</summary>
@@ -210,6 +211,22 @@ public sealed class FacilityMetrics
 
         var kg = grams / 1000;
         return new CarbonReading(start, end, pue.FacilityKwh, pue.ItKwh, kg, Ratio(kg, pue.ItKwh));
+    }
+
+    /// <summary>Water over [start, end] from the cooling towers' make-up meters (<see cref="TowerWater"/>), and WUE; null
+    /// when the site meters no water (a dry plant).</summary>
+    public async Task<WaterReading?> WaterAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken cancellationToken = default)
+    {
+        CheckRange(start, end);
+        var series = await RawAsync(TowerWater, start, end, cancellationToken);
+        if (series.Count == 0)
+        {
+            return null;
+        }
+
+        var litres = Sum(series, start, end, counter: true);
+        var (it, _) = await ItKwhAsync(start, end, cancellationToken);
+        return new WaterReading(start, end, litres, it, Ratio(litres, it));
     }
 
     private async Task<(double Kwh, PueCategory Category)> ItKwhAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)

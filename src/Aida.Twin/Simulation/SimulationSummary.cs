@@ -215,6 +215,12 @@ public sealed record SimulationSummary
                     Num(w, "cue_kg_per_kwh", o.CueKgPerKwh ?? double.NaN, 4);
                 }
 
+                if (o.WaterLitres is { } litres)
+                {
+                    Num(w, "water_m3", litres / 1000, 3);
+                    Num(w, "wue_litres_per_kwh", o.Wue ?? double.NaN, 4);
+                }
+
                 w.WriteEndObject();
             }
 
@@ -256,7 +262,14 @@ public sealed record FaultRecord(string Kind, string Asset, double StartSeconds,
 /// what that leaves, and how many burn-rate alerts fired.</summary>
 /// <summary>Derived metrics over a whole run from its telemetry: energy-based PUE (ISO/IEC 30134-2, with its category),
 /// partial PUE per hall, cooling and power load factors, and carbon (kgCO2 and CUE) when the site names grid data.</summary>
-public sealed record ObservedMetrics(double Pue, string PueCategory, IReadOnlyList<KeyValuePair<string, double>> PartialPue, double Clf, double Plf, double? CarbonKg, double? CueKgPerKwh);
+public sealed record ObservedMetrics(double Pue, string PueCategory, IReadOnlyList<KeyValuePair<string, double>> PartialPue, double Clf, double Plf, double? CarbonKg, double? CueKgPerKwh)
+{
+    /// <summary>Site water from the towers' meters, litres; null on a plant that meters none.</summary>
+    public double? WaterLitres { get; init; }
+
+    /// <summary>WUE from the same meters and the IT meter, L/kWh; null with <see cref="WaterLitres"/>.</summary>
+    public double? Wue { get; init; }
+}
 
 /// <summary>What Aida's agent did in a run: the injected faults it found (a root cause of the same kind on the same
 /// asset) and how fast, how fast its runbooks finished after detection (mean over faults whose runbook succeeded), its

@@ -64,6 +64,21 @@ public sealed class FacilityMetricsTests
     }
 
     [Fact]
+    public async Task Wue_FromTheTowersMeters_MatchesTheTwinsOwnWater_AndADryPlantHasNone()
+    {
+        var run = TwinTelemetry.Of("reference-tower", RunLength);
+        var water = await new FacilityMetrics(run.Query, run.Factory).WaterAsync(run.Start, run.End);
+
+        Assert.NotNull(water);
+        Assert.True(run.Summary.WaterLitres > 0);
+        Assert.Equal(run.Summary.WaterLitres, water.Value.Litres, run.Summary.WaterLitres * 0.005);
+        Assert.Equal(run.Summary.Wue, water.Value.Wue, 0.01);
+
+        var dry = Run;
+        Assert.Null(await new FacilityMetrics(dry.Query, dry.Factory).WaterAsync(dry.Start, dry.End));
+    }
+
+    [Fact]
     public async Task PartialPue_OfTheHalls_AddsUpToTheFacility()
     {
         var run = Run;
