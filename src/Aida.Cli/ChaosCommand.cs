@@ -92,8 +92,10 @@ internal static class ChaosCommand
         var actuators = catalogue.Actuators.Select(a => a.Name).ToArray();
         string[] writtenActuators = [.. actuators.Where(a => Written.Any(suffix => a.EndsWith(suffix, StringComparison.Ordinal)))];
         string[] readPoints = [.. points.Where(p => Read.Any(part => p.Contains(part, StringComparison.Ordinal)))];
-        // Only the kinds this factory has an asset for: a tower plant has no dry cooler to foul.
-        var kinds = Enum.GetValues<FaultKind>().Where(k => FaultCatalog.Of(k).AssetKinds[0] != "dry-cooler" || factory.Cooling.DryCoolers.Count > 0).ToArray();
+        // Only the kinds this factory has an asset for (a tower plant has no dry cooler to foul): the topology names every
+        // asset's kind; the site, points and actuators every factory has.
+        var present = factory.Topology.AssetKinds.Values.Concat(["site", "point", "actuator"]).ToHashSet(StringComparer.Ordinal);
+        var kinds = Enum.GetValues<FaultKind>().Where(k => present.Contains(FaultCatalog.Of(k).AssetKinds[0])).ToArray();
         var yearStart = new DateTimeOffset(template.Start.Year, 1, 1, 0, 0, 0, TimeSpan.Zero);
         var scenarios = new Scenario[count];
         for (var i = 0; i < count; i++)

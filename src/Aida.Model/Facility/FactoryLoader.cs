@@ -205,33 +205,30 @@ public static class FactoryLoader
         // The power side is read first, so feed ids are already claimed as "utility feed".
         var feedIds = ids.Where(kv => kv.Value == "utility feed").Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
 
-        var dryCoolers = new List<DryCooler>();
-        foreach (var d in node.List("dry_coolers"))
+        // Heat-rejection units on a utility feed: each entry (or template) read, its ids claimed, its fields checked.
+        List<T> FedUnits<T>(string list, string kind, Func<ConfigNode, string, string, T> make)
         {
-            var feed = Ref(d, "feed", feedIds, "utility feed");
-            foreach (var id in Expand(d))
+            var units = new List<T>();
+            foreach (var d in node.List(list))
             {
-                Claim(ids, d, id, "dry cooler");
-                dryCoolers.Add(new DryCooler(id, d.Number("capacity_kw", 1, 1e6) * 1000, d.Number("approach_celsius", 0.5, 30),
-                    d.Number("fan_power_kw", 0, 1e4) * 1000, d.Boolean("standby", false), feed));
+                var feed = Ref(d, "feed", feedIds, "utility feed");
+                foreach (var id in Expand(d))
+                {
+                    Claim(ids, d, id, kind);
+                    units.Add(make(d, id, feed));
+                }
+
+                d.RejectUnknown();
             }
 
-            d.RejectUnknown();
+            return units;
         }
 
-        var towers = new List<CoolingTower>();
-        foreach (var d in node.List("cooling_towers"))
-        {
-            var feed = Ref(d, "feed", feedIds, "utility feed");
-            foreach (var id in Expand(d))
-            {
-                Claim(ids, d, id, "cooling tower");
-                towers.Add(new CoolingTower(id, d.Number("capacity_kw", 1, 1e6) * 1000, d.Number("approach_celsius", 0.5, 30),
-                    d.Number("fan_power_kw", 0, 1e4) * 1000, d.NumberOr("cycles_of_concentration", 4, 1.5, 20), d.Boolean("standby", false), feed));
-            }
-
-            d.RejectUnknown();
-        }
+        var dryCoolers = FedUnits("dry_coolers", "dry cooler", (d, id, feed) => new DryCooler(id, d.Number("capacity_kw", 1, 1e6) * 1000,
+            d.Number("approach_celsius", 0.5, 30), d.Number("fan_power_kw", 0, 1e4) * 1000, d.Boolean("standby", false), feed));
+        var towers = FedUnits("cooling_towers", "cooling tower", (d, id, feed) => new CoolingTower(id, d.Number("capacity_kw", 1, 1e6) * 1000,
+            d.Number("approach_celsius", 0.5, 30), d.Number("fan_power_kw", 0, 1e4) * 1000, d.NumberOr("cycles_of_concentration", 4, 1.5, 20),
+            d.Boolean("standby", false), feed));
 
         if (dryCoolers.Count > 0 && towers.Count > 0)
         {
