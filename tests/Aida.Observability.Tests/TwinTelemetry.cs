@@ -13,12 +13,12 @@ namespace Aida.Observability.Tests;
 /// tests' eyes only.</summary>
 internal sealed class TwinTelemetry
 {
-    private static readonly ConcurrentDictionary<(string, TimeSpan, OperatingMode), Lazy<TwinTelemetry>> Runs = new();
+    private static readonly ConcurrentDictionary<(string, TimeSpan, OperatingMode, int?), Lazy<TwinTelemetry>> Runs = new();
 
-    private TwinTelemetry(string scenarioName, TimeSpan duration, OperatingMode mode)
+    private TwinTelemetry(string scenarioName, TimeSpan duration, OperatingMode mode, int? seed)
     {
         var scenario = ScenarioLoader.Load(scenarioName);
-        var sim = new Simulator(scenario, new SimulationOptions { Duration = duration, Mode = mode });
+        var sim = new Simulator(scenario, new SimulationOptions { Duration = duration, Mode = mode, Seed = seed });
         var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
         var recorder = new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, scenario.Factory.Site.Name);
         sim.RecordTo(recorder);
@@ -46,6 +46,7 @@ internal sealed class TwinTelemetry
 
     /// <summary>One run per scenario, duration and operator per test process: the tests that share it only read it.</summary>
     /// <param name="mode">Who runs the plant (default the human baseline; the evaluation runs the digital one).</param>
-    public static TwinTelemetry Of(string scenario, TimeSpan duration, OperatingMode mode = OperatingMode.Human) =>
-        Runs.GetOrAdd((scenario, duration, mode), key => new Lazy<TwinTelemetry>(() => new TwinTelemetry(key.Item1, key.Item2, key.Item3))).Value;
+    /// <param name="seed">The run's seed (default the scenario's own; the evaluation runs seeds 1-3).</param>
+    public static TwinTelemetry Of(string scenario, TimeSpan duration, OperatingMode mode = OperatingMode.Human, int? seed = null) =>
+        Runs.GetOrAdd((scenario, duration, mode, seed), key => new Lazy<TwinTelemetry>(() => new TwinTelemetry(key.Item1, key.Item2, key.Item3, key.Item4))).Value;
 }

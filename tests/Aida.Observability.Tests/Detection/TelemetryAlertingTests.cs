@@ -157,13 +157,17 @@ public sealed class TelemetryAlertingTests
         Assert.Equal(whole.Select(a => (a.Name, a.Asset, a.At)), pieces.Select(a => (a.Name, a.Asset, a.At)));
     }
 
-    [Fact]
-    public async Task DryCoolersFouling_AreFoundByTheirConductancePerFanSpeed_WithinHalfAnHour_AndNotBefore()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task DryCoolersFouling_AreFoundByTheirConductancePerFanSpeed_WithinHalfAnHour_AndNotBefore(int seed)
     {
         // March, the digital operator: the economiser holds the setpoint, its fans slowing, so heat per kelvin alone would
-        // not show the fouling. Against 3x the reference's spread with a slack of 1 scale it is found within 30 min; the
-        // former 0.5 % floor, slack 2 and 15 scale-minutes took 52 min here.
-        var run = TwinTelemetry.Of("faults/dry-cooler-fouling", TimeSpan.FromHours(2.5), Aida.Twin.Simulation.OperatingMode.Digital);
+        // not show the fouling. The evaluation's seeds 1-3: found after 21, 26 and 27 min on 10 min means. Regression: on
+        // 5 min means seed 3 took 53 min (the ambient reading's noise, 0.2 K every 30 s, doubled its reference's spread);
+        // the former 0.5 % floor, slack 2 and 15 scale-minutes took 52 min on the scenario's own seed.
+        var run = TwinTelemetry.Of("faults/dry-cooler-fouling", TimeSpan.FromHours(2.5), Aida.Twin.Simulation.OperatingMode.Digital, seed);
         var onset = run.Start + TimeSpan.FromHours(1);
 
         var alerts = await new TelemetryAlerting(run.Query, run.Factory).DetectAsync(run.Start + TimeSpan.FromMinutes(30), run.End);
