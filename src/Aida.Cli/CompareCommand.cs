@@ -199,7 +199,7 @@ internal static class CompareCommand
             return [new Climate(Path.GetFileNameWithoutExtension(own), own, s)];
         }
 
-        var list = files.Select(f => new Climate(Path.GetFileNameWithoutExtension(f), Path.GetFileName(f), s with { Weather = s.Weather with { EpwPath = Path.GetFullPath(f) } })).ToList();
+        var list = files.Select(f => new Climate(Path.GetFileNameWithoutExtension(f), Path.GetFileName(f), ScenarioLoader.WithWeatherFile(s, Path.GetFullPath(f)))).ToList();
         if (list.Count == 0)
         {
             throw new BadInputException("--weather: no weather file given");

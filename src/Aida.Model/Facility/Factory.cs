@@ -45,6 +45,20 @@ public sealed record Site(string Name, string Weather, double Latitude, double L
 {
     /// <summary>The grid-carbon CSV's name or path ("" when the factory names none).</summary>
     public string GridCarbon { get; init; } = "";
+
+    /// <summary>The outdoor dry bulb the plant is designed to reject its heat at (°C): outdoor readings above it raise
+    /// <c>AmbientHigh</c>. From <c>site.design_dry_bulb_celsius</c>, else the 0.4 % cooling dry bulb of the weather file
+    /// a scenario runs (<see cref="Scenarios.EpwDesignConditions"/>), else null (the alerting's own default).</summary>
+    public double? DesignDryBulbCelsius { get; init; }
+
+    /// <summary>Where <see cref="DesignDryBulbCelsius"/> came from, for the alert's text ("" when it is null).</summary>
+    public string DesignDryBulbSource { get; init; } = "";
+
+    /// <summary>Whether the factory file set <see cref="DesignDryBulbCelsius"/> itself (a weather file then does not).</summary>
+    public bool DesignDryBulbConfigured => DesignDryBulbSource == ConfiguredSource;
+
+    /// <summary>The <see cref="DesignDryBulbSource"/> of a value the factory file sets.</summary>
+    public const string ConfiguredSource = "site.design_dry_bulb_celsius";
 }
 
 /// <summary>One GPU model's power and thermal parameters.</summary>

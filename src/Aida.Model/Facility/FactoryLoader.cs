@@ -29,6 +29,11 @@ public static class FactoryLoader
         {
             GridCarbon = siteNode.String("grid_carbon", ""),
         };
+        if (siteNode.Optional("design_dry_bulb_celsius") is not null)
+        {
+            site = site with { DesignDryBulbCelsius = siteNode.Number("design_dry_bulb_celsius", -60, 60), DesignDryBulbSource = Site.ConfiguredSource };
+        }
+
         siteNode.RejectUnknown();
 
         var gpuNode = root.Required("gpu");

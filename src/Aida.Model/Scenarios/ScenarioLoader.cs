@@ -46,6 +46,7 @@ public static class ScenarioLoader
         var factory = FactoryLoader.Load(factoryPath, DisplayName(factoryPath));
 
         var weather = ReadWeather(root.Optional("weather"), factory, factoryPath, directory);
+        factory = WithDesignConditions(factory, weather);
         var startNode = root.Optional("start");
         var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
         if (startNode is not null &&
@@ -90,6 +91,30 @@ public static class ScenarioLoader
             GpuTelemetryInterval = gpuInterval,
             Writes = writes,
         };
+    }
+
+    /// <summary>The scenario run on another weather file (a climate of <c>aida compare</c>): its site's design dry bulb
+    /// follows the file unless the factory file set it.</summary>
+    public static Scenario WithWeatherFile(Scenario scenario, string epwPath)
+    {
+        var weather = scenario.Weather with { EpwPath = epwPath };
+        return scenario with { Weather = weather, Factory = WithDesignConditions(scenario.Factory, weather) };
+    }
+
+    private static Factory WithDesignConditions(Factory factory, WeatherSpec weather)
+    {
+        if (factory.Site.DesignDryBulbConfigured)
+        {
+            return factory;
+        }
+
+        var design = weather.EpwPath is { } epw ? EpwDesignConditions.CoolingDryBulb(epw) : null;
+        var site = factory.Site with
+        {
+            DesignDryBulbCelsius = design,
+            DesignDryBulbSource = design is null ? "" : $"the 0.4 % cooling dry bulb of {Path.GetFileName(weather.EpwPath)}",
+        };
+        return factory with { Site = site };
     }
 
     private static WeatherSpec ReadWeather(ConfigNode? node, Factory factory, string factoryPath, string directory)

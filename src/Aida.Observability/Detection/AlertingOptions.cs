@@ -110,7 +110,9 @@ public sealed record AlertingOptions
     /// <summary>Default 15 min.</summary>
     public TimeSpan AmbientJumpSpan { get; init; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>Default 35 °C (above the 0.4 % cooling design dry bulb of northern Virginia, ASHRAE Fundamentals ch. 14).</summary>
+    /// <summary>Used when the factory's site has no design dry bulb (<c>Site.DesignDryBulbCelsius</c>: its own setting, or
+    /// its weather file's 0.4 % cooling dry bulb). Default 35 °C (the 0.4 % cooling design dry bulb of northern Virginia,
+    /// ASHRAE Fundamentals ch. 14).</summary>
     public double AmbientHighCelsius { get; init; } = 35;
 
     /// <summary>A sensor is noisy when the median distance of a reading from the midpoint of its neighbours over the last

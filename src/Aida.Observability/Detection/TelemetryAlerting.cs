@@ -382,9 +382,11 @@ public sealed class TelemetryAlerting
             }, 0);
             Add(alerts, amb.Labels.With("asset", _factory.Site.Name), AlertNames.AmbientJump, "warning", jumps, s,
                 v => F($"outdoor dry bulb {v:0.0} °C, up more than {_options.AmbientJumpCelsius:0} K within {_options.AmbientJumpSpan.TotalMinutes:0} min"));
+            var design = _factory.Site.DesignDryBulbCelsius ?? _options.AmbientHighCelsius;
+            var source = _factory.Site.DesignDryBulbCelsius is null ? "the default design day" : _factory.Site.DesignDryBulbSource;
             Add(alerts, amb.Labels.With("asset", _factory.Site.Name), AlertNames.AmbientHigh, "warning",
-                ThresholdCrossings.Find(s, (_, v) => v > _options.AmbientHighCelsius, (long)_options.Hold.TotalMilliseconds), s,
-                v => F($"outdoor dry bulb {v:0.0} °C above the {_options.AmbientHighCelsius:0} °C design day"));
+                ThresholdCrossings.Find(s, (_, v) => v > design, (long)_options.Hold.TotalMilliseconds), s,
+                v => F($"outdoor dry bulb {v:0.0} °C above the site's {design:0.0} °C design dry bulb ({source})"));
         }
     }
 

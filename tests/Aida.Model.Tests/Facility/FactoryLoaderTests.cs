@@ -76,6 +76,17 @@ public class FactoryLoaderTests
     }
 
     [Fact]
+    public void Load_SiteDesignDryBulb_IsTheFactorysOwn_AndOutOfRangeIsAnError()
+    {
+        var f = FactoryLoader.Load(Repo.FactoryWith("  latitude: 39.08\n", "  latitude: 39.08\n  design_dry_bulb_celsius: 36.5\n"));
+        Assert.Equal((36.5, true), (f.Site.DesignDryBulbCelsius, f.Site.DesignDryBulbConfigured));
+        Assert.Null(FactoryLoader.Load(Repo.Factory("ref-10mw")).Site.DesignDryBulbCelsius);
+
+        var e = Assert.Throws<ConfigException>(() => FactoryLoader.Load(Repo.FactoryWith("  latitude: 39.08\n", "  latitude: 39.08\n  design_dry_bulb_celsius: 95\n")));
+        Assert.Contains("site.design_dry_bulb_celsius: 95 is out of range [-60, 60]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_UnknownCdu_NamesFileLineAndField()
     {
         var path = Repo.FactoryWith("  - {id: h1-a04, hall: hall-1, row: A, cdu: cdu-h1-a,", "  - {id: h1-a04, hall: hall-1, row: A, cdu: cdu-9,");

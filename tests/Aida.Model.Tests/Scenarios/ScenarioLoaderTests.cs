@@ -113,6 +113,38 @@ public class ScenarioLoaderTests
     }
 
     [Fact]
+    public void DesignDryBulb_ComesFromTheWeatherFile_AndFollowsAnotherClimate_UnlessTheFactorySetsIt()
+    {
+        // The EPW headers' 0.4 % cooling dry bulbs (ASHRAE Fundamentals 2021 ch. 14): Leesburg 35.0 °C, Phoenix 43.6 °C.
+        var s = ScenarioLoader.Load("reference");
+        Assert.Equal(35.0, s.Factory.Site.DesignDryBulbCelsius);
+        Assert.Contains("USA_VA_Leesburg.Exec.epw", s.Factory.Site.DesignDryBulbSource, StringComparison.Ordinal);
+
+        var phoenix = ScenarioLoader.WithWeatherFile(s, Path.Combine(Repo.Root, "weather", "USA_AZ_Phoenix-Sky.Harbor.epw"));
+        Assert.Equal(43.6, phoenix.Factory.Site.DesignDryBulbCelsius);
+        Assert.EndsWith("USA_AZ_Phoenix-Sky.Harbor.epw", phoenix.Weather.EpwPath, StringComparison.Ordinal);
+
+        var factory = Repo.FactoryWith("  latitude: 39.08\n", "  latitude: 39.08\n  design_dry_bulb_celsius: 38\n");
+        var own = ScenarioLoader.Load(Repo.Scratch($"name: t\nfactory: {factory}\nduration: 1h\n"));
+        Assert.Equal(38, own.Factory.Site.DesignDryBulbCelsius);
+        Assert.Equal(38, ScenarioLoader.WithWeatherFile(own, phoenix.Weather.EpwPath!).Factory.Site.DesignDryBulbCelsius);
+
+        var synthetic = ScenarioLoader.Load(Repo.Scratch(ScenarioText("weather:\n  synthetic: {mean_celsius: 20}")));
+        Assert.Null(synthetic.Factory.Site.DesignDryBulbCelsius);
+    }
+
+    [Theory]
+    [InlineData("DESIGN CONDITIONS,1,2021 ASHRAE Handbook -- Fundamentals - Chapter 14 Climatic Design Information,,Heating,12,4.0,5.5,Cooling,7,11.4,43.6,20.7", 43.6)]
+    [InlineData("DESIGN CONDITIONS,0", null)]
+    [InlineData("DESIGN CONDITIONS,1,x,,Cooling,7,11.4", null)]
+    [InlineData("DESIGN CONDITIONS,1,x,,Cooling,7,11.4,hot", null)]
+    [InlineData("DESIGN CONDITIONS,1,x,,Cooling,7,11.4,430", null)]
+    public void DesignConditionsHeader_GivesTheCoolingDryBulb_OrNothing(string line, double? expected)
+    {
+        Assert.Equal(expected, EpwDesignConditions.FromHeader(line));
+    }
+
+    [Fact]
     public void MissingFactoryFile_IsNamed()
     {
         var path = Repo.Scratch("name: t\nfactory: nowhere.yaml\nduration: 1h\n");

@@ -215,6 +215,34 @@ public sealed class TelemetryAlertingTests
         Assert.Equal(expectAlert, alerts.Any(a => a.Name == AlertNames.EconomiserDegraded));
     }
 
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData(43.6, false)]
+    [InlineData(39.0, true)]
+    public async Task OutdoorAbove_TheSitesDesignDryBulb_IsAmbientHigh(double? design, bool expectAlert)
+    {
+        // Regression (faults week on the tower plant in Phoenix, seed 1: 19 of 38 incidents were AmbientHigh at the fixed
+        // 35 °C of northern Virginia; Phoenix's EPW gives a 0.4 % cooling dry bulb of 43.6 °C). A morning warming from 30
+        // to 41 °C: above the default design day and a 39 °C site, within a 43.6 °C one.
+        var reference = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
+        var factory = reference with { Site = reference.Site with { DesignDryBulbCelsius = design, DesignDryBulbSource = design is null ? "" : "test" } };
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
+        var start = new DateTimeOffset(2025, 7, 1, 12, 0, 0, TimeSpan.Zero);
+        var ambient = store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_ambient_dry_bulb_celsius", ("site", factory.Site.Name)));
+        for (var s = 0; s <= 2 * 3600; s += 30)
+        {
+            store.Append(ambient, start.AddSeconds(s).ToUnixTimeMilliseconds(), 30 + (11.0 * Math.Clamp((s - 2700) / 3600.0, 0, 1)));
+        }
+
+        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(30), start + TimeSpan.FromHours(2));
+
+        var high = alerts.Where(a => a.Name == AlertNames.AmbientHigh).ToList();
+        Assert.Equal(expectAlert, high.Count > 0);
+        Assert.All(high, a => Assert.Contains(F($"{design ?? 35:0.0} °C design dry bulb"), a.Summary, StringComparison.Ordinal));
+    }
+
+    private static string F(FormattableString s) => s.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     [Fact]
     public async Task ColdPlatesFouling_AreFoundAtSteadyLoad_OnTheirCdu_WithinHalfAnHour_AndNotBefore()
     {
