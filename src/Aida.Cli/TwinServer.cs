@@ -63,7 +63,7 @@ internal sealed class TwinServer : IAsyncDisposable
             Host = host,
             FirstPort = Take(dcgmGroups),
             ScrapeInterval = SiteEntryYaml.PollInterval(simulator.Scenario.GpuTelemetryInterval, speed),
-        });
+        }, plant.Points);
         server._faces.Add(dcgm);
         server._faces.Add(new UpsdFace(plant, factory.Power.Ups, Take(1), host));
         server._faces.Add(new SchedulerExporterFace(plant, new SchedulerFaceOptions

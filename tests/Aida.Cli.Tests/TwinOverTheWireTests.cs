@@ -17,7 +17,7 @@ public sealed class TwinOverTheWireTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    private static readonly string[] RackQuantities = ["power", "inlet_temperature", "gpu_max_temperature", "gpu_power_limit", "isolated"];
+    private static readonly string[] RackQuantities = ["power", "inlet_temperature", "gpu_max_temperature", "gpu_power_limit_command", "isolated"];
 
     [Fact]
     public async Task NetworkPlant_ReadsEveryServedPointAsTheTwin_AndAWriteReachesTheTwin()
@@ -51,8 +51,10 @@ public sealed class TwinOverTheWireTests
         var gpus = twin.Simulator.GpuCatalog.Gpus.Count;
         await Until(() => GpuSeries(loop) == gpus);
 
-        // Every rack's GPU power limit is an actuator of the network plant, with the twin's range.
-        var limit = served.First(p => p.Name.EndsWith("/gpu_power_limit", StringComparison.Ordinal)).Name;
+        // Every rack's GPU power limit is an actuator of the network plant, with the twin's range; Redfish serves the
+        // limit last set (the command), DCGM the limit each GPU enforces.
+        var command = served.First(p => p.Name.EndsWith("/gpu_power_limit_command", StringComparison.Ordinal)).Name;
+        var limit = command[..^"_command".Length];
         var actuator = plant.Actuator(limit);
         Assert.True(actuator >= 0);
         Assert.Equal(twin.Plant.Actuators[twin.Plant.Actuator(limit)].Max, plant.Actuators[actuator].Max);
@@ -63,10 +65,11 @@ public sealed class TwinOverTheWireTests
         Assert.True(written.Ok, written.Message);
         twin.Advance(20); // past the limit point's next sample
         Assert.Equal(target, twin.Plant.ReadValue(limit));
-        await Until(() => plant.ReadValue(limit) == target);
+        var rack = limit.Split('/')[0];
+        await Until(() => plant.ReadValue(command) == target);
+        await Until(() => Latest(loop, "DCGM_FI_DEV_POWER_MGMT_LIMIT", rack) == target);
 
         // Isolating a rack goes through Redfish's Chassis.Reset.
-        var rack = limit.Split('/')[0];
         var isolated = plant.Write(plant.Actuator($"{rack}/isolate"), 1);
         Assert.True(isolated.Ok, $"{isolated.Status}: {isolated.Message}");
         twin.Advance(20);
@@ -105,6 +108,56 @@ public sealed class TwinOverTheWireTests
         Assert.InRange(followed, target - 0.7, target + 0.7);
         Assert.True(Math.Abs(before - target) > 2, $"the supply temperature was already near {target} before the write ({before})");
         Assert.Equal(target, await Collected(twin, plant, plant.Point($"{cdu}/supply_setpoint")), 1);
+    }
+
+    [Fact]
+    public async Task ACapTheGpusIgnore_OverRedfishAndDcgm_IsPowerLimitNotApplied_OnThatRackAlone()
+    {
+        // h1-a01's GPU power-limit actuator fails from 01:00 (faults/power-cap-actuator-failure): the BMC takes the write
+        // and reads it back, the GPUs keep 1,200 W. Redfish's LimitInWatts (the command) and DCGM's POWER_MGMT_LIMIT (the
+        // enforced limit) part, and the rule finds it in the collected telemetry; h1-a02's cap, taken up, raises nothing.
+        await using var loop = await Loopback.StartAsync(scenario: "faults/power-cap-actuator-failure");
+        var (twin, plant) = (loop.Twin, loop.Network.Plant);
+        twin.Advance(3700);
+        await Until(() => Latest(loop, "DCGM_FI_DEV_POWER_MGMT_LIMIT", "h1-a01") == 1200 && Latest(loop, "aida_gpu_power_limit_command_watts", "h1-a02") == 1200);
+
+        var writtenAt = DateTimeOffset.UtcNow;
+        foreach (var rack in new[] { "h1-a01", "h1-a02" })
+        {
+            var written = plant.Write(plant.Actuator($"{rack}/gpu_power_limit"), 900);
+            Assert.True(written.Ok, $"{rack}: {written.Status} {written.Message}");
+        }
+
+        twin.Advance(20);
+        Assert.Equal((1200.0, 900.0), (twin.Plant.ReadValue("h1-a01/gpu_power_limit"), twin.Plant.ReadValue("h1-a02/gpu_power_limit")));
+        await Until(() => Latest(loop, "aida_gpu_power_limit_command_watts", "h1-a01") == 900 && Latest(loop, "DCGM_FI_DEV_POWER_MGMT_LIMIT", "h1-a02") == 900);
+
+        // Judged with a 2 s hold and take-up (30 s each by default) so that a few seconds of collection suffice.
+        var options = new Aida.Observability.Detection.AlertingOptions { Hold = TimeSpan.FromSeconds(2), SpeedTakeUpWindow = TimeSpan.FromSeconds(2), Step = TimeSpan.FromSeconds(1) };
+        var alerting = new Aida.Observability.Detection.TelemetryAlerting(new Aida.Telemetry.Query.EmbeddedQueryEngine(loop.Store), twin.Simulator.Scenario.Factory, options);
+        List<Aida.Observability.Incidents.Alert> found = [];
+        await Until(() =>
+        {
+            if (DateTimeOffset.UtcNow - writtenAt < TimeSpan.FromSeconds(6))
+            {
+                return false;
+            }
+
+            found = [.. alerting.DetectAsync(writtenAt - TimeSpan.FromMinutes(1), DateTimeOffset.UtcNow).GetAwaiter().GetResult()
+                .Where(a => a.Name == Aida.Observability.Detection.AlertNames.PowerLimitNotApplied)];
+            return found.Count > 0;
+        });
+
+        Assert.Equal(["h1-a01"], found.Select(a => a.Asset).Distinct());
+    }
+
+    /// <summary>The newest collected sample of <paramref name="metric"/> for <paramref name="rack"/> (any of its GPUs for
+    /// a per-GPU metric), or NaN.</summary>
+    private static double Latest(Loopback loop, string metric, string rack)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        return loop.Store.Select(now - 60_000, now + 60_000, [LabelMatcher.MetricName(metric), new LabelMatcher("rack", MatcherType.Equal, rack)])
+            .Select(s => s.Samples[^1]).OrderBy(x => x.TimestampMs).Select(x => x.Value).DefaultIfEmpty(double.NaN).Last();
     }
 
     private static int GpuSeries(Loopback loop)
@@ -293,11 +346,11 @@ public sealed class TwinOverTheWireTests
 
         public NetworkSite Network { get; }
 
-        public static async Task<Loopback> StartAsync(DnsEndPoint? mqttBroker = null)
+        public static async Task<Loopback> StartAsync(DnsEndPoint? mqttBroker = null, string scenario = "reference")
         {
             // As aida twin serve runs it: starting now, so the samples' own timestamps (MQTT payloads) are current.
-            var scenario = AidaCommand.StartingNow(ScenarioLoader.Load("reference"), TimeProvider.System);
-            var simulator = new Simulator(scenario, new SimulationOptions { NoOperator = true });
+            var run = AidaCommand.StartingNow(ScenarioLoader.Load(scenario), TimeProvider.System);
+            var simulator = new Simulator(run, new SimulationOptions { NoOperator = true });
             var twin = await TwinServer.StartAsync(simulator, IPAddress.Loopback, basePort: 0, speed: 100, CancellationToken.None, mqttBroker);
             var site = new SiteLoader(CollectorCatalog.Types, TimeProvider.System).Parse(twin.SiteFile(), "twin-local.yaml");
             var store = new Tsdb(new TsdbOptions { Clock = TimeProvider.System });

@@ -113,7 +113,10 @@ public sealed class TelemetryAlerting
         await CommandRuleAsync(w, alerts, "aida_speed_command_ratio", await RawAsync("aida_speed_ratio", w, ct), AlertNames.SpeedNotApplied, hold,
             _options.SpeedCommandGapRatio, _options.SpeedTakeUpRatio, speedTakeUp,
             v => F($"speed commanded at {v:P0}, and the drive's speed has not moved toward it for {(speedTakeUp + hold) / 1000:0} s: the drive does not follow its commands"), ct);
-        await CommandRuleAsync(w, alerts, "aida_gpu_power_limit_command_watts", await RawAsync("DCGM_FI_DEV_POWER_MGMT_LIMIT", w, ct), AlertNames.PowerLimitNotApplied, hold,
+        // The GPUs' enforced limit per rack: DCGM serves it per GPU (the twin's own point per rack); the rack's cap is
+        // applied once its most permissive GPU has taken it.
+        var enforced = await _query.QueryRangeAsync("max by (rack) (DCGM_FI_DEV_POWER_MGMT_LIMIT)", w.ReadFrom, w.To, _options.Step, ct);
+        await CommandRuleAsync(w, alerts, "aida_gpu_power_limit_command_watts", enforced.Series, AlertNames.PowerLimitNotApplied, hold,
             _options.PowerLimitCommandGapWatts, _options.PowerLimitCommandGapWatts, speedTakeUp,
             v => F($"GPU power limit set to {v:0} W, and the limit the GPUs enforce has not moved toward it for {(speedTakeUp + hold) / 1000:0} s: the cap is not applied"), ct);
         await RuleAsync(w, alerts, "aida_facility_water_supply_celsius", AlertNames.FacilityWaterHigh, "warning", hold,

@@ -45,6 +45,38 @@ public class DcgmExporterFaceTests
     }
 
     [Fact]
+    public async Task GivenThePlantsPoints_EachGpuServesItsRacksEnforcedPowerLimit()
+    {
+        using var rig = new CollectorRig();
+        var labels = new Dictionary<string, string>();
+        PointInfo Point(int index, string name, string asset) => new(index, name, asset, "m", labels, "watts", TimeSpan.FromSeconds(10));
+        await using var face = new DcgmExporterFace(new Catalog(), null, [Point(0, "r1/power", "r1"), Point(1, "r1/gpu_power_limit", "r1"), Point(2, "r2/gpu_power_limit", "r2")]);
+        await using var without = new DcgmExporterFace(new Catalog());
+        await face.StartAsync(default);
+        await without.StartAsync(default);
+        foreach (var f in new[] { face, without })
+        {
+            f.GpusSampled(1000, [61, 62, 70], [700, 710, 650], [90, 91, 0]);
+            f.PointSampled(1, 1000, 900);
+            f.PointSampled(0, 1000, 5000);
+        }
+
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [ScrapeCollector.Type] = ScrapeCollector.Create }, rig.Clock);
+        var site = loader.Parse("site: s1\ncollectors:\n" + face.SiteCollectors(), "twin-site.yaml");
+        foreach (var c in site.Collectors.Cast<ScrapeCollector>())
+        {
+            await c.ScrapeOnceAsync(rig.Sink, default);
+            c.Dispose();
+        }
+
+        // Both of r1's GPUs enforce its 900 W; r2's limit was never sampled, so it has no line.
+        Assert.Equal([900.0, 900.0], rig.Series("DCGM_FI_DEV_POWER_MGMT_LIMIT").Select(s => s.Samples[^1].Value));
+        Assert.All(rig.Series("DCGM_FI_DEV_POWER_MGMT_LIMIT"), s => Assert.Equal("r1", s.Labels.Get("rack")));
+        using var http = new HttpClient();
+        Assert.DoesNotContain("DCGM_FI_DEV_POWER_MGMT_LIMIT", await http.GetStringAsync(without.Urls[0]), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Endpoint_NegotiatesOpenMetrics_AndAnswers404ElsewhereAndBadRequests()
     {
         await using var face = new DcgmExporterFace(new Catalog(), new DcgmFaceOptions { RacksPerGroup = 1 });

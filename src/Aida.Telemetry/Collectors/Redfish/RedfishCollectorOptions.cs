@@ -16,7 +16,7 @@ namespace Aida.Telemetry.Collectors.Redfish;
 ///     - member: "0"
 ///       consumed: aida_rack_power_watts           # PowerConsumedWatts as this metric
 ///     - member: "1"
-///       limit: DCGM_FI_DEV_POWER_MGMT_LIMIT       # PowerLimit.LimitInWatts as this metric
+///       limit: aida_gpu_power_limit_command_watts # PowerLimit.LimitInWatts (the limit set) as this metric
 ///       actuator: rack-h1-r01-01/gpu_power_limit  # optional: the limit is writable as this actuator (needs chassis)
 ///   temperatures:                   # optional: Temperatures by Name; default every sensor
 ///     Inlet: aida_rack_inlet_celsius

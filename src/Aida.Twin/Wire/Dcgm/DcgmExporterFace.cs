@@ -29,8 +29,11 @@ public sealed record DcgmFaceOptions
 /// samples are ignored. Each GPU is served with the DCGM exporter's names and labels (<c>gpu</c>, <c>UUID</c>,
 /// <c>device</c>, <c>modelName</c>, <c>Hostname</c>), plus <c>hall</c> and <c>rack</c>, the labels a site adds by relabelling:
 /// <c>DCGM_FI_DEV_GPU_TEMP</c> (°C), <c>DCGM_FI_DEV_POWER_USAGE</c> (W), <c>DCGM_FI_DEV_GPU_UTIL</c> (%) and
-/// <c>DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION</c> (mJ since start, a counter integrated from power). Before the first GPU
-/// sample an endpoint serves only the metadata lines.
+/// <c>DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION</c> (mJ since start, a counter integrated from power), and, given the plant's
+/// points, <c>DCGM_FI_DEV_POWER_MGMT_LIMIT</c> (W): the power limit each GPU enforces, its rack's <c>gpu_power_limit</c>
+/// point, as the driver reports it whatever a BMC was told (a limit written over Redfish that the GPUs never took shows
+/// here as the old one). Before the first GPU sample an endpoint serves only the metadata lines; a GPU whose rack's limit
+/// has not been sampled yet has no limit line.
 /// </remarks>
 public sealed class DcgmExporterFace : IWireFace, IPlantSampleSink
 {
@@ -40,7 +43,10 @@ public sealed class DcgmExporterFace : IWireFace, IPlantSampleSink
         ("DCGM_FI_DEV_POWER_USAGE", "Power draw (in W).", "gauge"),
         ("DCGM_FI_DEV_GPU_UTIL", "GPU utilization (in %).", "gauge"),
         ("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "Total energy consumption since boot (in mJ).", "counter"),
+        ("DCGM_FI_DEV_POWER_MGMT_LIMIT", "Power management limit (in W).", "gauge"),
     ];
+
+    private const int LimitField = 4;
 
     private readonly IReadOnlyList<GpuInfo> _gpus;
     private readonly DcgmFaceOptions _options;
@@ -52,9 +58,15 @@ public sealed class DcgmExporterFace : IWireFace, IPlantSampleSink
     private readonly float[] _power;
     private readonly float[] _utilisation;
     private readonly double[] _energyMillijoules;
+    private readonly Dictionary<int, string> _limitPoints = [];
+    private readonly Dictionary<string, double> _rackLimit = new(StringComparer.Ordinal);
     private long _lastSampleMs = -1;
 
-    public DcgmExporterFace(IGpuCatalog gpus, DcgmFaceOptions? options = null)
+    /// <param name="gpus">The GPUs served, in the order their samples arrive.</param>
+    /// <param name="options">Host groups, address and ports.</param>
+    /// <param name="points">The plant's points: each rack's <c>gpu_power_limit</c> is served per GPU as
+    /// <c>DCGM_FI_DEV_POWER_MGMT_LIMIT</c> (left out: no limit is served).</param>
+    public DcgmExporterFace(IGpuCatalog gpus, DcgmFaceOptions? options = null, IReadOnlyList<PointInfo>? points = null)
     {
         ArgumentNullException.ThrowIfNull(gpus);
         _gpus = gpus.Gpus;
@@ -77,6 +89,14 @@ public sealed class DcgmExporterFace : IWireFace, IPlantSampleSink
         }
 
         BuildGroups();
+        var racks = _gpus.Select(g => g.Rack).ToHashSet(StringComparer.Ordinal);
+        foreach (var p in points ?? [])
+        {
+            if (racks.Contains(p.Asset) && p.Name == $"{p.Asset}/gpu_power_limit")
+            {
+                _limitPoints[p.Index] = p.Asset;
+            }
+        }
     }
 
     public IReadOnlyList<string> Endpoints { get; private set; } = [];
@@ -119,6 +139,13 @@ public sealed class DcgmExporterFace : IWireFace, IPlantSampleSink
 
     public void PointSampled(int point, long timestampMs, double value)
     {
+        if (_limitPoints.TryGetValue(point, out var rack))
+        {
+            lock (_gate)
+            {
+                _rackLimit[rack] = value;
+            }
+        }
     }
 
     public void GpusSampled(long timestampMs, ReadOnlySpan<float> temperatureCelsius, ReadOnlySpan<float> powerWatts, ReadOnlySpan<float> utilisationPercent)
@@ -150,6 +177,11 @@ public sealed class DcgmExporterFace : IWireFace, IPlantSampleSink
         {
             for (var f = 0; f < Fields.Length; f++)
             {
+                if (f == LimitField && _limitPoints.Count == 0)
+                {
+                    continue;
+                }
+
                 writer.Family(Fields[f].Name, Fields[f].Help, Fields[f].Type);
                 if (_lastSampleMs < 0)
                 {
@@ -163,8 +195,14 @@ public sealed class DcgmExporterFace : IWireFace, IPlantSampleSink
                         0 => _temperature[g],
                         1 => _power[g],
                         2 => _utilisation[g],
-                        _ => Math.Round(_energyMillijoules[g]),
+                        3 => Math.Round(_energyMillijoules[g]),
+                        _ => _rackLimit.GetValueOrDefault(_gpus[g].Rack, double.NaN),
                     };
+                    if (f == LimitField && !double.IsFinite(value))
+                    {
+                        continue;
+                    }
+
                     writer.Sample(Fields[f].Name, _labels[g], value);
                 }
             }

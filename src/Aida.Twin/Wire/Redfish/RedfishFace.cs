@@ -20,7 +20,9 @@ namespace Aida.Twin.Wire.Redfish;
 /// <para>Resources: <c>/redfish/v1</c> (service root), <c>/redfish/v1/Chassis</c>, <c>/redfish/v1/Chassis/{rack}</c>
 /// (<c>ChassisType: Rack</c>), <c>.../Power</c> with <c>PowerControl</c> member <c>0</c> (the rack:
 /// <c>PowerConsumedWatts</c> from the <c>rack/power</c> point) and member <c>1</c> (each GPU:
-/// <c>PowerLimit.LimitInWatts</c> from the <c>rack/gpu_power_limit</c> point, writable), and <c>.../Thermal</c> with
+/// <c>PowerLimit.LimitInWatts</c>, writable: the limit the BMC was last set to, from the <c>rack/gpu_power_limit_command</c>
+/// point, as a BMC reports its setting; the limit the GPUs enforce is the DCGM exporters' <c>DCGM_FI_DEV_POWER_MGMT_LIMIT</c>,
+/// so a cap the GPUs never took shows as the two apart), and <c>.../Thermal</c> with
 /// <c>Temperatures</c> <c>Inlet</c> (<c>rack/inlet_temperature</c>) and <c>GPU Max</c> (<c>rack/gpu_max_temperature</c>).
 /// The chassis' <c>PowerState</c> is <c>Off</c> while the rack is isolated (<c>rack/isolated</c>), and its
 /// <c>#Chassis.Reset</c> action isolates it (<c>ForceOff</c>) or restores it (<c>On</c>) through <c>rack/isolate</c>.
@@ -68,7 +70,8 @@ public sealed class RedfishFace : IWireFace
             }
 
             int Find(string quantity) => byName.TryGetValue($"{id}/{quantity}", out var i) ? i : -1;
-            var rack = new Rack(id, p.Index, Find("inlet_temperature"), Find("gpu_max_temperature"), Find("gpu_power_limit"), plant.Actuator($"{id}/gpu_power_limit"),
+            var limit = Find("gpu_power_limit_command") is var command and >= 0 ? command : Find("gpu_power_limit");
+            var rack = new Rack(id, p.Index, Find("inlet_temperature"), Find("gpu_max_temperature"), limit, plant.Actuator($"{id}/gpu_power_limit"),
                 Find("isolated"), plant.Actuator($"{id}/isolate"));
             _racks[id] = rack;
             _order.Add(rack);

@@ -78,6 +78,30 @@ public sealed class RedfishFaceTests : IAsyncLifetime
         Assert.Equal(900, _plant.ReadValue($"{rack}/gpu_power_limit"));
     }
 
+    [Fact]
+    public async Task LimitInWatts_IsTheLimitSet_NotTheOneTheGpusEnforce()
+    {
+        // A BMC reports its setting; a cap the GPUs never took (the actuator fails) still reads as set here, and only the
+        // GPUs' own limit (DCGM) shows it was not applied.
+        var simulator = new Simulator(ScenarioLoader.Load("faults/power-cap-actuator-failure"), new SimulationOptions { NoOperator = true });
+        simulator.AdvanceSteps(3700);
+        var plant = new SynchronizedPlant(simulator.Plant);
+        await using var face = new RedfishFace(plant, new IPEndPoint(IPAddress.Loopback, 0));
+        await face.StartAsync(CancellationToken.None);
+        using var http = new HttpClient { BaseAddress = face.Url };
+        using var content = new StringContent("""{"PowerControl":[{},{"PowerLimit":{"LimitInWatts":900}}]}""", Encoding.UTF8, "application/json");
+        Assert.Equal(HttpStatusCode.OK, (await http.PatchAsync("/redfish/v1/Chassis/h1-a01/Power", content)).StatusCode);
+        lock (plant.Gate)
+        {
+            simulator.AdvanceSteps(20);
+        }
+
+        using var power = JsonDocument.Parse(await http.GetStringAsync("/redfish/v1/Chassis/h1-a01/Power"));
+        Assert.Equal(900, power.RootElement.GetProperty("PowerControl")[1].GetProperty("PowerLimit").GetProperty("LimitInWatts").GetDouble());
+        Assert.Equal(1200, plant.ReadValue("h1-a01/gpu_power_limit"));
+        Assert.Contains("limit: aida_gpu_power_limit_command_watts", face.SiteCollectors(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("{\"PowerControl\":[{},{\"PowerLimit\":{\"LimitInWatts\":", "MalformedJSON")] // truncated
     [InlineData("{\"PowerControl\":[{},{\"PowerLimit\":{\"LimitInWatts\":\"900\"}}]}", "PropertyValueTypeError")] // a string
