@@ -39,6 +39,11 @@ public sealed class CoolingOptimiser
     private readonly SafetyEnvelopeSpec? _spec;
     private readonly CoolingOptimiserOptions _options;
     private readonly Dictionary<string, double> _accepted = new(StringComparer.Ordinal);
+    private DateTimeOffset? _freeCoolingSince;
+    private bool _stoppedForFreeCooling;
+    private DateTimeOffset? _restartCommandedAt;
+    private bool _shortBefore;
+    private double _lastWaterOver = double.NaN;
     private readonly Dictionary<string, (double Value, string Key)> _refused = new(StringComparer.Ordinal);
     private string _envelopeKey = "";
 
@@ -331,7 +336,7 @@ public sealed class CoolingOptimiser
         var moves = new List<OptimiserMove>();
         var why = best.Violation > 0 ? "predicted limits reached: back toward safety" : "cheapest safe ramp over the horizon";
         AddMoves(moves, chosen, s, why, startStandby: trim);
-        StageChillers(moves, s, chosen, staging);
+        StageChillers(moves, s, chosen, staging, now);
         // A move the guard refused is not asked again while the envelope is the same: it would be refused again.
         _envelopeKey = string.Create(CultureInfo.InvariantCulture, $"{envelope.Regime}|{envelope.Allowed}|{envelope.MaxFacilityWaterSupplyCelsius}|{envelope.MaxCduSupplyCelsius}");
         moves.RemoveAll(m => _refused.TryGetValue(m.Actuator, out var r) && r.Key == _envelopeKey && Math.Abs(r.Value - m.Value) < 1e-9);
@@ -578,8 +583,10 @@ public sealed class CoolingOptimiser
 
     /// <summary>Chiller staging by capacity: start a standby when the predicted chiller load passes 80 % of the running
     /// capacity (a move toward safety, always allowed); stop one when the rest carry the load under 50 % of theirs and
-    /// the envelope allows staging. 80/50 % leave a band so that a unit does not cycle (and a restart takes minutes).</summary>
-    private void StageChillers(List<OptimiserMove> moves, CoolingSnapshot s, CoolingSettings u, bool staging)
+    /// the envelope allows staging. 80/50 % leave a band so that a unit does not cycle (and a restart takes minutes).
+    /// The last one stops too when the economiser alone has carried the load with room to spare for a while
+    /// (<see cref="CoolingOptimiserOptions.FreeCoolingFanSpeed"/>), and one starts again before that room runs out.</summary>
+    private void StageChillers(List<OptimiserMove> moves, CoolingSnapshot s, CoolingSettings u, bool staging, DateTimeOffset now)
     {
         var chillers = _factory.Cooling.Chillers;
         if (chillers.Count == 0 || !double.IsFinite(s.ItMw))
@@ -595,6 +602,41 @@ public sealed class CoolingOptimiser
         }
 
         var running = s.ChillersRunning;
+        var o = _options;
+        var speed = EconomiserFanSpeed(s);
+        var water = s.FacilityWaterSupply - s.FacilityWaterSetpoint;
+        var carrying = u.Economiser && s.EconomiserEnabled && load < 0.02 * capacityMw && speed <= o.FreeCoolingFanSpeed && water <= 0.3;
+        _freeCoolingSince = carrying ? _freeCoolingSince ?? now : null;
+        if (running == 0 && _stoppedForFreeCooling)
+        {
+            // One chiller commanded back on is left to start (its restart time); one that has not run by then is
+            // taken as failed to start, and the next is started.
+            // Short of room: the economiser off or unread, its fans near full, the water warming over its setpoint
+            // (a setpoint just lowered leaves the water over it while it falls: not counted), or heat left for the
+            // chillers. The last two are taken when seen at two plans running (a checkpoint's recovery leaves the
+            // economiser behind the IT load for a minute or two), or at once when large.
+            var starting = _restartCommandedAt is { } at && now - at <= chillers.Max(c => c.RestartTime) + TimeSpan.FromMinutes(2);
+            var warming = water > 0.5 && !(water < _lastWaterOver - 0.05);
+            var short1 = warming || load > 0.1 * capacityMw;
+            var shortOfRoom = !(u.Economiser && s.EconomiserEnabled) || !(speed < o.FreeCoolingRestartFanSpeed) || !double.IsFinite(water) || !double.IsFinite(load)
+                || water > 2 || load > 0.5 * capacityMw || (short1 && _shortBefore);
+            _shortBefore = short1;
+            _lastWaterOver = water;
+            if (shortOfRoom && !starting && chillers.Where(c => _accepted.GetValueOrDefault(c.Id + "/enable") < 0.5).OrderBy(c => c.Standby).FirstOrDefault() is { } next)
+            {
+                moves.Add(new OptimiserMove(next.Id + "/enable", 1, string.Create(CultureInfo.InvariantCulture,
+                    $"free cooling short of room: economiser fans at {speed:P0}, facility water {water:+0.0;-0.0} K from its setpoint, chiller load {load:0.0} MW")));
+                _restartCommandedAt = now;
+            }
+
+            return;
+        }
+
+        _restartCommandedAt = null;
+        _shortBefore = false;
+        _lastWaterOver = double.NaN;
+
+        _stoppedForFreeCooling = false;
         if (load > 0.8 * running * capacityMw)
         {
             foreach (var c in chillers)
@@ -618,6 +660,28 @@ public sealed class CoolingOptimiser
                 }
             }
         }
+        else if (staging && running == 1 && _freeCoolingSince is { } since && now - since >= o.FreeCoolingHold)
+        {
+            for (var i = chillers.Count - 1; i >= 0; i--)
+            {
+                var id = chillers[i].Id + "/enable";
+                if (_accepted.GetValueOrDefault(id) >= 0.5)
+                {
+                    moves.Add(new OptimiserMove(id, 0, string.Create(CultureInfo.InvariantCulture,
+                        $"free cooling: the economiser has carried the load for {(now - since).TotalMinutes:0} min with its fans at {speed:P0}")));
+                    _stoppedForFreeCooling = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>The economiser's fan speed (0-1) from its fans' power by the affinity law against their design power:
+    /// the share of its capacity it uses. NaN when unread or the factory has no economiser fans.</summary>
+    private double EconomiserFanSpeed(CoolingSnapshot s)
+    {
+        var design = _factory.Cooling.DryCoolers.Sum(d => d.FanPowerWatts) + _factory.Cooling.CoolingTowers.Sum(t => t.FanPowerWatts);
+        return design > 0 && s.DryCoolerFanKw >= 0 ? Math.Cbrt(Math.Min(1, s.DryCoolerFanKw * 1e3 / design)) : double.NaN;
     }
 
     private bool IsTowardSafety(OptimiserMove m)

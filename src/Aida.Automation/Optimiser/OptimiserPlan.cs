@@ -107,4 +107,21 @@ public sealed record CoolingOptimiserOptions
     /// <summary>Air the running CRAHs of a hall supply beyond its racks' demand at the recent peak load: 0.05 (5 %), the
     /// usual slight over-supply of a contained aisle, so that racks never draw hot-aisle air (no recirculation).</summary>
     public double AirflowExcess { get; init; } = 0.05;
+
+    /// <summary>Free cooling alone: the last chiller is stopped once the economiser has carried the whole load, with its
+    /// fans at or under this speed (0.75; a dry cooler's or tower's fans run at the share of its capacity it uses, so
+    /// a quarter of it is spare) and the facility water at its setpoint, for <see cref="FreeCoolingHold"/>. A chiller
+    /// left running at no load still draws its minimum (the factory's <c>min_power_fraction</c> of its capacity over
+    /// its COP) and, water-cooled, its condenser pump.</summary>
+    public double FreeCoolingFanSpeed { get; init; } = 0.75;
+
+    /// <summary>How long the economiser must have carried the load before the last chiller stops: 15 min.</summary>
+    public TimeSpan FreeCoolingHold { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>With every chiller stopped for free cooling, one is started again when the economiser's fans reach this
+    /// speed (0.9: a tenth of its capacity left to carry the load through the chiller's restart), or the economiser is
+    /// off or unread, or at two plans running the facility water runs over 0.5 K above its setpoint and is not falling,
+    /// or the heat the economiser does not take (IT load less its heat) passes a tenth of one chiller; at once past
+    /// 2 K or half a chiller.</summary>
+    public double FreeCoolingRestartFanSpeed { get; init; } = 0.9;
 }

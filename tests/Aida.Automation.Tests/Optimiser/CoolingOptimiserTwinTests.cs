@@ -1,4 +1,5 @@
 using System.Globalization;
+using Aida.Model.Plant;
 using Aida.Twin.Simulation;
 using Xunit.Abstractions;
 
@@ -57,7 +58,7 @@ public sealed class CoolingOptimiserTwinTests(ITestOutputHelper output)
         // ref-10mw-tower on Phoenix's 1 July: 31-34 °C dry bulb overnight, above any facility water a dry cooler could
         // make, but a wet bulb near 17 °C. The optimiser's identified model must read the wet bulb for the towers.
         var s = Aida.Model.Scenarios.ScenarioLoader.Load("reference-tower");
-        s = s with { Weather = s.Weather with { EpwPath = Aida.Model.Config.BundledFiles.Resolve("USA_AZ_Phoenix-Sky.Harbor.epw", "weather") } };
+        s = Aida.Model.Scenarios.ScenarioLoader.WithWeatherFile(s, Aida.Model.Config.BundledFiles.Resolve("USA_AZ_Phoenix-Sky.Harbor.epw", "weather"));
         var loop = new OptimiserLoop(Duration, OptimiserLoop.Expand, scenario: s);
         var agent = loop.Run();
         var human = OptimiserLoop.Baseline(OperatingMode.Human, Duration, s);
@@ -71,5 +72,49 @@ public sealed class CoolingOptimiserTwinTests(ITestOutputHelper output)
         Assert.True(agent.EconomiserHours > 5, $"economiser ran {agent.EconomiserHours} h of 6");
         Assert.True(a < 0.5 * h, $"overhead {a} kWh is not half of human's {h} kWh");
         Assert.InRange(agent.Wue, 1, 3);
+    }
+
+    [Fact]
+    public void OnAWinterNight_TheLastChillerStops_AndOneStartsAgainWhenTheDryCoolersRunShortOfRoom()
+    {
+        // The reference plant on a January night in Leesburg (about 0 °C): the dry coolers carry the whole load with
+        // their fans far from full, so after 15 min of that the last chiller stops (a chiller left on at no load draws
+        // 10 % of its capacity over its COP). From 03:00 every dry cooler fouls fast (capacity halved in an hour): the
+        // fans climb, and a chiller is started before the water runs more than 0.5 K over its setpoint for long.
+        var yaml = File.ReadAllText(Aida.Model.Config.BundledFiles.Resolve("reference.yaml", "scenarios"))
+            .Replace("start: 2025-07-01T00:00:00Z", "start: 2025-01-15T00:00:00Z", StringComparison.Ordinal)
+            + "faults:\n  - {kind: heat-wave, start: 3h, delta_celsius: 20}\n";
+        var s = Aida.Model.Scenarios.ScenarioLoader.Parse(yaml, "winter.yaml", Path.GetDirectoryName(Aida.Model.Config.BundledFiles.Resolve("reference.yaml", "scenarios"))!);
+        var stoppedAt = DateTimeOffset.MinValue;
+        var restartedAt = DateTimeOffset.MinValue;
+        var worstOver = double.NegativeInfinity;
+        var loop = new OptimiserLoop(TimeSpan.FromHours(5), OptimiserLoop.Expand, scenario: s)
+        {
+            Trace = (plan, plant) =>
+            {
+                var running = s.Factory.Cooling.Chillers.Count(c => plant.ReadValue(c.Id + "/running") >= 0.5);
+                if (running == 0 && stoppedAt == DateTimeOffset.MinValue)
+                {
+                    stoppedAt = plan.At;
+                }
+
+                if (running > 0 && stoppedAt != DateTimeOffset.MinValue && restartedAt == DateTimeOffset.MinValue)
+                {
+                    restartedAt = plan.At;
+                }
+
+                worstOver = Math.Max(worstOver, plant.ReadValue("facility-water/supply_temperature") - plant.ReadValue("facility-water/supply_setpoint"));
+                var fans = plant.Points.Where(p => p.Name.EndsWith("/fan_power", StringComparison.Ordinal) && p.Name.StartsWith("dc-", StringComparison.Ordinal)).Sum(p => plant.Read(p.Index).Value);
+                var it = plant.Points.Where(p => p.Name.EndsWith("/power", StringComparison.Ordinal) && p.Labels.ContainsKey("rack")).Sum(p => plant.Read(p.Index).Value);
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{plan.At:HH:mm} chillers {running} water {plant.ReadValue("facility-water/supply_temperature"):0.0}/{plant.ReadValue("facility-water/supply_setpoint"):0.0} fans {fans / 1e3:0} kW eco {plant.ReadValue("economiser/heat") / 1e6:0.00} it {it / 1e6:0.00} dry {plant.ReadValue("site/ambient_dry_bulb"):0.0} | {plan.Reason}"));
+            },
+        };
+        var agent = loop.Run();
+
+        Assert.True(stoppedAt > s.Start && stoppedAt < s.Start + TimeSpan.FromHours(3), $"no chiller stop before the fouling (stopped at {stoppedAt})");
+        Assert.True(restartedAt > s.Start + TimeSpan.FromHours(3), $"no chiller started again after the fouling (at {restartedAt})");
+        Assert.True(worstOver < 1.5, $"facility water ran {worstOver:0.0} K over its setpoint");
+        Assert.Equal(0, agent.GpuThrottledSeconds);
+        Assert.True(agent.MaxRackInletCelsius <= 27, $"hottest inlet {agent.MaxRackInletCelsius} °C");
     }
 }
