@@ -41,7 +41,8 @@ public sealed class CoolingOptimiser
     private readonly Dictionary<string, double> _accepted = new(StringComparer.Ordinal);
     private DateTimeOffset? _freeCoolingSince;
     private bool _stoppedForFreeCooling;
-    private DateTimeOffset? _restartCommandedAt;
+    private DateTimeOffset? _startCommandedAt;
+    private int _runningAtStart;
     private bool _shortBefore;
     private double _lastWaterOver = double.NaN;
     private readonly Dictionary<string, (double Value, string Key)> _refused = new(StringComparer.Ordinal);
@@ -607,32 +608,33 @@ public sealed class CoolingOptimiser
         var water = s.FacilityWaterSupply - s.FacilityWaterSetpoint;
         var carrying = u.Economiser && s.EconomiserEnabled && load < 0.02 * capacityMw && speed <= o.FreeCoolingFanSpeed && water <= 0.3;
         _freeCoolingSince = carrying ? _freeCoolingSince ?? now : null;
+        // A chiller commanded on is left to start (its restart time): another is not started meanwhile for the same
+        // need. Regression: the running count lags a start by the restart time (5 min), and plans 2 min apart started
+        // a second and a third chiller for one load step (Leesburg, 20 April, 10:20-10:24: one to three and back to two). One
+        // that has not run by then is taken as failed to start, and the next is started.
+        var pending = _startCommandedAt is { } at && now - at <= chillers.Max(c => c.RestartTime) + TimeSpan.FromMinutes(2) && running <= _runningAtStart;
         if (running == 0 && _stoppedForFreeCooling)
         {
-            // One chiller commanded back on is left to start (its restart time); one that has not run by then is
-            // taken as failed to start, and the next is started.
             // Short of room: the economiser off or unread, its fans near full, the water warming over its setpoint
             // (a setpoint just lowered leaves the water over it while it falls: not counted), or heat left for the
             // chillers. The last two are taken when seen at two plans running (a checkpoint's recovery leaves the
             // economiser behind the IT load for a minute or two), or at once when large.
-            var starting = _restartCommandedAt is { } at && now - at <= chillers.Max(c => c.RestartTime) + TimeSpan.FromMinutes(2);
             var warming = water > 0.5 && !(water < _lastWaterOver - 0.05);
             var short1 = warming || load > 0.1 * capacityMw;
             var shortOfRoom = !(u.Economiser && s.EconomiserEnabled) || !(speed < o.FreeCoolingRestartFanSpeed) || !double.IsFinite(water) || !double.IsFinite(load)
                 || water > 2 || load > 0.5 * capacityMw || (short1 && _shortBefore);
             _shortBefore = short1;
             _lastWaterOver = water;
-            if (shortOfRoom && !starting && chillers.Where(c => _accepted.GetValueOrDefault(c.Id + "/enable") < 0.5).OrderBy(c => c.Standby).FirstOrDefault() is { } next)
+            if (shortOfRoom && !pending && chillers.Where(c => _accepted.GetValueOrDefault(c.Id + "/enable") < 0.5).OrderBy(c => c.Standby).FirstOrDefault() is { } next)
             {
                 moves.Add(new OptimiserMove(next.Id + "/enable", 1, string.Create(CultureInfo.InvariantCulture,
                     $"free cooling short of room: economiser fans at {speed:P0}, facility water {water:+0.0;-0.0} K from its setpoint, chiller load {load:0.0} MW")));
-                _restartCommandedAt = now;
+                (_startCommandedAt, _runningAtStart) = (now, running);
             }
 
             return;
         }
 
-        _restartCommandedAt = null;
         _shortBefore = false;
         _lastWaterOver = double.NaN;
 
@@ -641,9 +643,10 @@ public sealed class CoolingOptimiser
         {
             foreach (var c in chillers)
             {
-                if (_accepted.GetValueOrDefault(c.Id + "/enable") < 0.5)
+                if (!pending && _accepted.GetValueOrDefault(c.Id + "/enable") < 0.5)
                 {
                     moves.Add(new OptimiserMove(c.Id + "/enable", 1, string.Create(CultureInfo.InvariantCulture, $"chiller load {load:0.0} MW above 80 % of {running} running")));
+                    (_startCommandedAt, _runningAtStart) = (now, running);
                     return;
                 }
             }

@@ -117,4 +117,25 @@ public sealed class CoolingOptimiserTwinTests(ITestOutputHelper output)
         Assert.Equal(0, agent.GpuThrottledSeconds);
         Assert.True(agent.MaxRackInletCelsius <= 27, $"hottest inlet {agent.MaxRackInletCelsius} °C");
     }
+
+    [Fact]
+    public void AChillerStarting_IsWaitedFor_NotJoinedByAnotherForTheSameLoad()
+    {
+        // Regression: Leesburg, 20 April, about 7 MW of IT load (two 5 MW chillers at most). The running count lags a
+        // start by the chiller's 5 min restart, and plans 2 min apart started a second and then a third chiller for the
+        // one step at 10:20 (and again at 19:52), stopping the third a few minutes later.
+        var yaml = File.ReadAllText(Aida.Model.Config.BundledFiles.Resolve("reference.yaml", "scenarios"))
+            .Replace("start: 2025-07-01T00:00:00Z", "start: 2025-04-20T00:00:00Z", StringComparison.Ordinal);
+        var s = Aida.Model.Scenarios.ScenarioLoader.Parse(yaml, "april.yaml", Path.GetDirectoryName(Aida.Model.Config.BundledFiles.Resolve("reference.yaml", "scenarios"))!);
+        var most = 0;
+        var loop = new OptimiserLoop(TimeSpan.FromHours(24), OptimiserLoop.Expand, scenario: s)
+        {
+            Trace = (plan, plant) => most = Math.Max(most, s.Factory.Cooling.Chillers.Count(c => plant.ReadValue(c.Id + "/running") >= 0.5)),
+        };
+        var agent = loop.Run();
+
+        Assert.InRange(most, 1, 2);
+        Assert.Equal(0, agent.GpuThrottledSeconds);
+        Assert.True(agent.MaxRackInletCelsius <= 27, $"hottest inlet {agent.MaxRackInletCelsius} °C");
+    }
 }
