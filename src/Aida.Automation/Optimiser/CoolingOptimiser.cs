@@ -44,7 +44,7 @@ public sealed class CoolingOptimiser
     private DateTimeOffset? _startCommandedAt;
     private int _runningAtStart;
     private bool _shortBefore;
-    private double _lastWaterOver = double.NaN;
+    private double _lastSupply = double.NaN;
     private readonly Dictionary<string, (double Value, string Key)> _refused = new(StringComparer.Ordinal);
     private string _envelopeKey = "";
 
@@ -615,16 +615,17 @@ public sealed class CoolingOptimiser
         var pending = _startCommandedAt is { } at && now - at <= chillers.Max(c => c.RestartTime) + TimeSpan.FromMinutes(2) && running <= _runningAtStart;
         if (running == 0 && _stoppedForFreeCooling)
         {
-            // Short of room: the economiser off or unread, its fans near full, the water warming over its setpoint
-            // (a setpoint just lowered leaves the water over it while it falls: not counted), or heat left for the
+            // Short of room: the economiser off or unread, its fans near full, the water over its setpoint and not
+            // falling (the optimiser lowering the setpoint a step a plan leaves the water over it while it falls:
+            // not counted; it had restarted a chiller 22 min after stopping it on a winter day), or heat left for the
             // chillers. The last two are taken when seen at two plans running (a checkpoint's recovery leaves the
             // economiser behind the IT load for a minute or two), or at once when large.
-            var warming = water > 0.5 && !(water < _lastWaterOver - 0.05);
+            var warming = water > 0.5 && !(s.FacilityWaterSupply < _lastSupply - 0.05);
             var short1 = warming || load > 0.1 * capacityMw;
             var shortOfRoom = !(u.Economiser && s.EconomiserEnabled) || !(speed < o.FreeCoolingRestartFanSpeed) || !double.IsFinite(water) || !double.IsFinite(load)
                 || water > 2 || load > 0.5 * capacityMw || (short1 && _shortBefore);
             _shortBefore = short1;
-            _lastWaterOver = water;
+            _lastSupply = s.FacilityWaterSupply;
             if (shortOfRoom && !pending && chillers.Where(c => _accepted.GetValueOrDefault(c.Id + "/enable") < 0.5).OrderBy(c => c.Standby).FirstOrDefault() is { } next)
             {
                 moves.Add(new OptimiserMove(next.Id + "/enable", 1, string.Create(CultureInfo.InvariantCulture,
@@ -636,8 +637,7 @@ public sealed class CoolingOptimiser
         }
 
         _shortBefore = false;
-        _lastWaterOver = double.NaN;
-
+        _lastSupply = double.NaN;
         _stoppedForFreeCooling = false;
         if (load > 0.8 * running * capacityMw)
         {
