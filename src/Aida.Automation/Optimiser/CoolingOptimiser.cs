@@ -44,7 +44,6 @@ public sealed class CoolingOptimiser
     private DateTimeOffset? _startCommandedAt;
     private int _runningAtStart;
     private bool _shortBefore;
-    private double _lastSupply = double.NaN;
     private readonly Dictionary<string, (double Value, string Key)> _refused = new(StringComparer.Ordinal);
     private string _envelopeKey = "";
 
@@ -615,17 +614,16 @@ public sealed class CoolingOptimiser
         var pending = _startCommandedAt is { } at && now - at <= chillers.Max(c => c.RestartTime) + TimeSpan.FromMinutes(2) && running <= _runningAtStart;
         if (running == 0 && _stoppedForFreeCooling)
         {
-            // Short of room: the economiser off or unread, its fans near full, the water over its setpoint and not
-            // falling (the optimiser lowering the setpoint a step a plan leaves the water over it while it falls:
-            // not counted; it had restarted a chiller 22 min after stopping it on a winter day), or heat left for the
-            // chillers. The last two are taken when seen at two plans running (a checkpoint's recovery leaves the
-            // economiser behind the IT load for a minute or two), or at once when large.
-            var warming = water > 0.5 && !(s.FacilityWaterSupply < _lastSupply - 0.05);
-            var short1 = warming || load > 0.1 * capacityMw;
+            // Short of room: the economiser off or unread, its fans near full, the water 2 K over its setpoint, or
+            // heat left for the chillers (IT load less the economiser's heat) with the water at its setpoint. Heat left
+            // is taken at two plans running (a checkpoint's recovery leaves the economiser a minute or two behind the
+            // IT load), or at once past half a chiller. Water under its setpoint is the loop warming to a setpoint the
+            // optimiser raised, not a shortage (that had restarted a chiller on the winter day), and water over it
+            // while the economiser takes more heat than the IT load gives is the loop cooling to a setpoint it lowered.
+            var heatLeft = load > 0.1 * capacityMw && water > -0.2;
             var shortOfRoom = !(u.Economiser && s.EconomiserEnabled) || !(speed < o.FreeCoolingRestartFanSpeed) || !double.IsFinite(water) || !double.IsFinite(load)
-                || water > 2 || load > 0.5 * capacityMw || (short1 && _shortBefore);
-            _shortBefore = short1;
-            _lastSupply = s.FacilityWaterSupply;
+                || water > 2 || (heatLeft && (load > 0.5 * capacityMw || _shortBefore));
+            _shortBefore = heatLeft;
             if (shortOfRoom && !pending && chillers.Where(c => _accepted.GetValueOrDefault(c.Id + "/enable") < 0.5).OrderBy(c => c.Standby).FirstOrDefault() is { } next)
             {
                 moves.Add(new OptimiserMove(next.Id + "/enable", 1, string.Create(CultureInfo.InvariantCulture,
@@ -637,7 +635,6 @@ public sealed class CoolingOptimiser
         }
 
         _shortBefore = false;
-        _lastSupply = double.NaN;
         _stoppedForFreeCooling = false;
         if (load > 0.8 * running * capacityMw)
         {

@@ -119,9 +119,9 @@ public sealed record CoolingOptimiserOptions
     public TimeSpan FreeCoolingHold { get; init; } = TimeSpan.FromMinutes(15);
 
     /// <summary>With every chiller stopped for free cooling, one is started again when the economiser's fans reach this
-    /// speed (0.9: a tenth of its capacity left to carry the load through the chiller's restart), or the economiser is
-    /// off or unread, or at two plans running the facility water runs over 0.5 K above its setpoint and is not falling,
-    /// or the heat the economiser does not take (IT load less its heat) passes a tenth of one chiller; at once past
-    /// 2 K or half a chiller.</summary>
+    /// speed (0.9: a tenth of its capacity left to carry the load through the chiller's restart), the economiser is
+    /// off or unread, or the facility water runs 2 K over its setpoint; and, with the water at its setpoint, when the
+    /// heat the economiser does not take (IT load less its heat) passes half a chiller, or a tenth of one at two plans
+    /// running.</summary>
     public double FreeCoolingRestartFanSpeed { get; init; } = 0.9;
 }
