@@ -605,7 +605,15 @@ public sealed class CoolingOptimiser
         var o = _options;
         var speed = EconomiserFanSpeed(s);
         var water = s.FacilityWaterSupply - s.FacilityWaterSetpoint;
-        var carrying = u.Economiser && s.EconomiserEnabled && load < 0.02 * capacityMw && speed <= o.FreeCoolingFanSpeed && water <= 0.3;
+        // How far under the setpoint the economiser's approach limit lies: the dry (towers: wet) bulb plus the
+        // factory's approach. Free cooling alone needs room here as well as in capacity (Phoenix in January: 5-20 °C
+        // of dry bulb, dry coolers good for 13-28 °C against a 22 °C setpoint).
+        var plant = _factory.Cooling;
+        var sink = plant.EvaporativeEconomiser ? s.WetBulb : s.DryBulb;
+        var approach = plant.EvaporativeEconomiser ? plant.CoolingTowers.Max(t => t.ApproachCelsius) : plant.DryCoolers.Count > 0 ? plant.DryCoolers.Max(d => d.ApproachCelsius) : double.NaN;
+        var approachRoom = s.FacilityWaterSetpoint - (sink + approach);
+        var carrying = u.Economiser && s.EconomiserEnabled && load < 0.02 * capacityMw && speed <= o.FreeCoolingFanSpeed && water <= 0.3
+            && approachRoom >= o.FreeCoolingApproachRoomCelsius;
         _freeCoolingSince = carrying ? _freeCoolingSince ?? now : null;
         // A chiller commanded on is left to start (its restart time): another is not started meanwhile for the same
         // need. Regression: the running count lags a start by the restart time (5 min), and plans 2 min apart started
@@ -614,7 +622,10 @@ public sealed class CoolingOptimiser
         var pending = _startCommandedAt is { } at && now - at <= chillers.Max(c => c.RestartTime) + TimeSpan.FromMinutes(2) && running <= _runningAtStart;
         if (running == 0 && _stoppedForFreeCooling)
         {
-            // Short of room: the economiser off or unread, its fans near full, the water 2 K over its setpoint, or
+            // Short of room: the economiser off or unread, its fans near full, its approach limit within 1 K of the
+            // setpoint (the weather warming: a regression on Phoenix's January day, where the optimiser raised the
+            // setpoint as the water warmed and the racks passed 27 °C before any other sign), the water 2 K over its
+            // setpoint, or
             // heat left for the chillers (IT load less the economiser's heat) with the water at its setpoint. Heat left
             // is taken at two plans running (a checkpoint's recovery leaves the economiser a minute or two behind the
             // IT load), or at once past half a chiller. Water under its setpoint is the loop warming to a setpoint the
@@ -622,7 +633,7 @@ public sealed class CoolingOptimiser
             // while the economiser takes more heat than the IT load gives is the loop cooling to a setpoint it lowered.
             var heatLeft = load > 0.1 * capacityMw && water > -0.2;
             var shortOfRoom = !(u.Economiser && s.EconomiserEnabled) || !(speed < o.FreeCoolingRestartFanSpeed) || !double.IsFinite(water) || !double.IsFinite(load)
-                || water > 2 || (heatLeft && (load > 0.5 * capacityMw || _shortBefore));
+                || !(approachRoom >= 1) || water > 2 || (heatLeft && (load > 0.5 * capacityMw || _shortBefore));
             _shortBefore = heatLeft;
             if (shortOfRoom && !pending && chillers.Where(c => _accepted.GetValueOrDefault(c.Id + "/enable") < 0.5).OrderBy(c => c.Standby).FirstOrDefault() is { } next)
             {

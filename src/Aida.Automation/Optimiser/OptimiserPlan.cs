@@ -115,6 +115,11 @@ public sealed record CoolingOptimiserOptions
     /// its COP) and, water-cooled, its condenser pump.</summary>
     public double FreeCoolingFanSpeed { get; init; } = 0.75;
 
+    /// <summary>How far under the facility water setpoint the economiser's approach limit (dry bulb, for towers wet bulb,
+    /// plus the factory's approach) must lie for the last chiller to stop: 3 K. One starts again when it comes within
+    /// 1 K.</summary>
+    public double FreeCoolingApproachRoomCelsius { get; init; } = 3;
+
     /// <summary>How long the economiser must have carried the load before the last chiller stops: 15 min.</summary>
     public TimeSpan FreeCoolingHold { get; init; } = TimeSpan.FromMinutes(15);
 
