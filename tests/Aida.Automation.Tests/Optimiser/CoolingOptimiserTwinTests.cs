@@ -138,4 +138,21 @@ public sealed class CoolingOptimiserTwinTests(ITestOutputHelper output)
         Assert.Equal(0, agent.GpuThrottledSeconds);
         Assert.True(agent.MaxRackInletCelsius <= 27, $"hottest inlet {agent.MaxRackInletCelsius} °C");
     }
+
+    [Fact]
+    public void OnAWarmWinterDay_TheChillerIsKeptWhileTheEconomisersApproachLimitNearsTheSetpoint()
+    {
+        // Regression: Phoenix, 15 January (5-20 °C of dry bulb; dry coolers good for 13-28 °C). Free cooling judged by
+        // capacity and heat balance alone stopped the chiller, the optimiser raised the setpoint as the water warmed,
+        // and the racks passed 27 °C (27.16 °C, rack-inlet SLO missed). The economiser's approach limit now has to lie
+        // 3 K under the setpoint to stop the chiller, and a chiller restarts within 1 K of it.
+        var s = Aida.Model.Scenarios.ScenarioLoader.WithWeatherFile(Aida.Model.Scenarios.ScenarioLoader.Load("reference-winter"),
+            Aida.Model.Config.BundledFiles.Resolve("USA_AZ_Phoenix-Sky.Harbor.epw", "weather"));
+        var loop = new OptimiserLoop(TimeSpan.FromHours(24), OptimiserLoop.Expand, scenario: s);
+        var agent = loop.Run();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"hottest inlet {agent.MaxRackInletCelsius:0.00} °C, overhead {OptimiserLoop.OverheadKwh(agent):0} kWh, chillers {agent.EnergyBreakdownKwh["chillers"]:0} kWh"));
+
+        Assert.Equal(0, agent.GpuThrottledSeconds);
+        Assert.True(agent.MaxRackInletCelsius <= 27, $"hottest inlet {agent.MaxRackInletCelsius} °C");
+    }
 }
