@@ -39,6 +39,9 @@ public sealed class CoolingOptimiser
     private readonly SafetyEnvelopeSpec? _spec;
     private readonly CoolingOptimiserOptions _options;
     private readonly Dictionary<string, double> _accepted = new(StringComparer.Ordinal);
+    // The economiser's design fan power and its approach (dry coolers' or towers'), from the factory: read once.
+    private readonly double _economiserFanDesignWatts;
+    private readonly double _economiserApproach;
     private DateTimeOffset? _freeCoolingSince;
     private bool _stoppedForFreeCooling;
     private DateTimeOffset? _startCommandedAt;
@@ -64,6 +67,9 @@ public sealed class CoolingOptimiser
         _factory = factory ?? throw new ArgumentNullException(nameof(factory));
         _spec = spec;
         _options = options ?? new CoolingOptimiserOptions();
+        var c = factory.Cooling;
+        _economiserFanDesignWatts = c.DryCoolers.Sum(d => d.FanPowerWatts) + c.CoolingTowers.Sum(t => t.FanPowerWatts);
+        _economiserApproach = c.EvaporativeEconomiser ? c.CoolingTowers.Max(t => t.ApproachCelsius) : c.DryCoolers.Count > 0 ? c.DryCoolers.Max(d => d.ApproachCelsius) : double.NaN;
     }
 
     /// <summary>Observations taken into the model so far.</summary>
@@ -608,10 +614,8 @@ public sealed class CoolingOptimiser
         // How far under the setpoint the economiser's approach limit lies: the dry (towers: wet) bulb plus the
         // factory's approach. Free cooling alone needs room here as well as in capacity (Phoenix in January: 5-20 °C
         // of dry bulb, dry coolers good for 13-28 °C against a 22 °C setpoint).
-        var plant = _factory.Cooling;
-        var sink = plant.EvaporativeEconomiser ? s.WetBulb : s.DryBulb;
-        var approach = plant.EvaporativeEconomiser ? plant.CoolingTowers.Max(t => t.ApproachCelsius) : plant.DryCoolers.Count > 0 ? plant.DryCoolers.Max(d => d.ApproachCelsius) : double.NaN;
-        var approachRoom = s.FacilityWaterSetpoint - (sink + approach);
+        var sink = _factory.Cooling.EvaporativeEconomiser ? s.WetBulb : s.DryBulb;
+        var approachRoom = s.FacilityWaterSetpoint - (sink + _economiserApproach);
         var carrying = u.Economiser && s.EconomiserEnabled && load < 0.02 * capacityMw && speed <= o.FreeCoolingFanSpeed && water <= 0.3
             && approachRoom >= o.FreeCoolingApproachRoomCelsius;
         _freeCoolingSince = carrying ? _freeCoolingSince ?? now : null;
@@ -689,11 +693,8 @@ public sealed class CoolingOptimiser
 
     /// <summary>The economiser's fan speed (0-1) from its fans' power by the affinity law against their design power:
     /// the share of its capacity it uses. NaN when unread or the factory has no economiser fans.</summary>
-    private double EconomiserFanSpeed(CoolingSnapshot s)
-    {
-        var design = _factory.Cooling.DryCoolers.Sum(d => d.FanPowerWatts) + _factory.Cooling.CoolingTowers.Sum(t => t.FanPowerWatts);
-        return design > 0 && s.DryCoolerFanKw >= 0 ? Math.Cbrt(Math.Min(1, s.DryCoolerFanKw * 1e3 / design)) : double.NaN;
-    }
+    private double EconomiserFanSpeed(CoolingSnapshot s) =>
+        _economiserFanDesignWatts > 0 && s.DryCoolerFanKw >= 0 ? Math.Cbrt(Math.Min(1, s.DryCoolerFanKw * 1e3 / _economiserFanDesignWatts)) : double.NaN;
 
     private bool IsTowardSafety(OptimiserMove m)
     {

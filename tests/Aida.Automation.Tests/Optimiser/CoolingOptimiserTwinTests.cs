@@ -81,10 +81,7 @@ public sealed class CoolingOptimiserTwinTests(ITestOutputHelper output)
         // their fans far from full, so after 15 min of that the last chiller stops (a chiller left on at no load draws
         // 10 % of its capacity over its COP). From 03:00 every dry cooler fouls fast (capacity halved in an hour): the
         // fans climb, and a chiller is started before the water runs more than 0.5 K over its setpoint for long.
-        var yaml = File.ReadAllText(Aida.Model.Config.BundledFiles.Resolve("reference.yaml", "scenarios"))
-            .Replace("start: 2025-07-01T00:00:00Z", "start: 2025-01-15T00:00:00Z", StringComparison.Ordinal)
-            + "faults:\n  - {kind: heat-wave, start: 3h, delta_celsius: 20}\n";
-        var s = Aida.Model.Scenarios.ScenarioLoader.Parse(yaml, "winter.yaml", Path.GetDirectoryName(Aida.Model.Config.BundledFiles.Resolve("reference.yaml", "scenarios"))!);
+        var s = ReferenceFrom("2025-01-15", "faults:\n  - {kind: heat-wave, start: 3h, delta_celsius: 20}\n");
         var stoppedAt = DateTimeOffset.MinValue;
         var restartedAt = DateTimeOffset.MinValue;
         var worstOver = double.NegativeInfinity;
@@ -124,9 +121,7 @@ public sealed class CoolingOptimiserTwinTests(ITestOutputHelper output)
         // Regression: Leesburg, 20 April, about 7 MW of IT load (two 5 MW chillers at most). The running count lags a
         // start by the chiller's 5 min restart, and plans 2 min apart started a second and then a third chiller for the
         // one step at 10:20 (and again at 19:52), stopping the third a few minutes later.
-        var yaml = File.ReadAllText(Aida.Model.Config.BundledFiles.Resolve("reference.yaml", "scenarios"))
-            .Replace("start: 2025-07-01T00:00:00Z", "start: 2025-04-20T00:00:00Z", StringComparison.Ordinal);
-        var s = Aida.Model.Scenarios.ScenarioLoader.Parse(yaml, "april.yaml", Path.GetDirectoryName(Aida.Model.Config.BundledFiles.Resolve("reference.yaml", "scenarios"))!);
+        var s = ReferenceFrom("2025-04-20");
         var most = 0;
         var loop = new OptimiserLoop(TimeSpan.FromHours(24), OptimiserLoop.Expand, scenario: s)
         {
@@ -154,5 +149,14 @@ public sealed class CoolingOptimiserTwinTests(ITestOutputHelper output)
 
         Assert.Equal(0, agent.GpuThrottledSeconds);
         Assert.True(agent.MaxRackInletCelsius <= 27, $"hottest inlet {agent.MaxRackInletCelsius} °C");
+    }
+
+    /// <summary>The bundled reference scenario starting on <paramref name="day"/> instead of 1 July, with
+    /// <paramref name="extra"/> YAML appended (faults).</summary>
+    private static Aida.Model.Scenarios.Scenario ReferenceFrom(string day, string extra = "")
+    {
+        var path = Aida.Model.Config.BundledFiles.Resolve("reference.yaml", "scenarios");
+        var yaml = File.ReadAllText(path).Replace("start: 2025-07-01T00:00:00Z", $"start: {day}T00:00:00Z", StringComparison.Ordinal) + extra;
+        return Aida.Model.Scenarios.ScenarioLoader.Parse(yaml, day + ".yaml", Path.GetDirectoryName(path)!);
     }
 }
