@@ -236,9 +236,7 @@ public sealed class PlantAgent : IPlantAgent
         if (plan.Moves.Count > 0)
         {
             // The plan's reason goes into the audit log before its writes, as a runbook's decision does.
-            _audit?.Append("agent:optimiser", AuditKind.Decision, "cooling-optimiser", string.Create(
-                System.Globalization.CultureInfo.InvariantCulture,
-                $"{plan.Moves.Count} moves: {plan.Reason}; predicted facility {plan.PredictedFacilityPowerWatts / 1e6:0.000} MW, hottest GPU {plan.PredictedMaxGpuCelsius:0.0} °C, hottest inlet {plan.PredictedMaxInletCelsius:0.0} °C"));
+            _audit?.Append("agent:optimiser", AuditKind.Decision, "cooling-optimiser", plan.AuditText());
         }
 
         foreach (var (_, result) in _optimiser.Apply(plan, Plant))

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Aida.Automation.Optimiser;
 
 /// <summary>One actuator write the optimiser proposes.</summary>
@@ -35,6 +37,18 @@ public sealed record OptimiserPlan(
     /// <summary>Whether even the chosen moves are predicted to leave a temperature over its limit: the plan is a move
     /// back toward safety, and the next one should come at <see cref="CoolingOptimiserOptions.StepAtLimits"/>.</summary>
     public bool LimitsReached { get; init; }
+
+    /// <summary>The plan as one audit entry: the move count, the plan's reason, each move that has a reason of its own
+    /// (a chiller started or stopped, the economiser or a standby CRAH enabled) as <c>actuator → value: reason</c>,
+    /// and the model's predictions. Moves whose reason the plan's already says (setpoints and speeds follow the
+    /// chosen step) are counted, not repeated; the guard's own entries record each write's value and result.</summary>
+    public string AuditText()
+    {
+        var own = Moves.Where(m => !Reason.Contains(m.Reason, StringComparison.Ordinal)).Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Actuator} → {m.Value:0.###}: {m.Reason}"));
+        var moves = string.Join("; ", own);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{Moves.Count} moves: {Reason}{(moves.Length > 0 ? "; " + moves : "")}; predicted facility {PredictedFacilityPowerWatts / 1e6:0.000} MW, hottest GPU {PredictedMaxGpuCelsius:0.0} °C, hottest inlet {PredictedMaxInletCelsius:0.0} °C");
+    }
 }
 
 /// <summary>Options of the <see cref="CoolingOptimiser"/>; the defaults are what the tests measured.</summary>

@@ -113,6 +113,13 @@ public sealed class CoolingOptimiserTwinTests(ITestOutputHelper output)
         Assert.True(worstOver < 1.5, $"facility water ran {worstOver:0.0} K over its setpoint");
         Assert.Equal(0, agent.GpuThrottledSeconds);
         Assert.True(agent.MaxRackInletCelsius <= 27, $"hottest inlet {agent.MaxRackInletCelsius} °C");
+
+        // The audit entry of each plan says why a chiller stopped or started, not only the plan's setpoint step.
+        var stop = loop.Plans.Last(p => p.At < stoppedAt && p.Moves.Any(m => m.Actuator.StartsWith("chiller-", StringComparison.Ordinal) && m.Value == 0));
+        Assert.Matches(@"chiller-\d+/enable → 0: free cooling: the economiser has carried the load for \d+ min", stop.AuditText());
+        var start = loop.Plans.Last(p => p.Moves.Any(m => m.Actuator.StartsWith("chiller-", StringComparison.Ordinal) && m.Value == 1));
+        Assert.Matches(@"chiller-\d+/enable → 1: free cooling short of room", start.AuditText());
+        Assert.StartsWith($"{start.Moves.Count} moves: {start.Reason}; ", start.AuditText(), StringComparison.Ordinal);
     }
 
     [Fact]
