@@ -122,6 +122,7 @@ internal static class ChaosCommand
                     "cdu" => (Pick(factory.Cooling.Cdus).Id, null),
                     "crah" => (Pick(factory.Cooling.Crahs).Id, null),
                     "dry-cooler" => (Pick(factory.Cooling.DryCoolers).Id, null),
+                    "cooling-tower" => (Pick(factory.Cooling.CoolingTowers).Id, null),
                     "utility-feed" => (Pick(factory.Power.Feeds).Id, null),
                     "generator" => (Pick(factory.Power.Generators).Id, null),
                     "rack" => (Pick(factory.Racks).Id, null),
@@ -154,7 +155,7 @@ internal static class ChaosCommand
     private static Dictionary<string, double> Parameters(FaultKind kind, Random random) => kind switch
     {
         FaultKind.CduPumpFailure => new() { ["pumps"] = 1 + random.Next(2) },
-        FaultKind.ColdPlateFouling or FaultKind.DryCoolerFouling => new() { ["rate_per_day"] = 0.5 + (random.NextDouble() * 2) },
+        FaultKind.ColdPlateFouling or FaultKind.DryCoolerFouling or FaultKind.CoolingTowerFouling => new() { ["rate_per_day"] = 0.5 + (random.NextDouble() * 2) },
         FaultKind.ValveStuck => new() { ["position"] = 0.1 + (random.NextDouble() * 0.5) },
         FaultKind.Leak => new() { ["litres_per_minute"] = 1 + (random.NextDouble() * 4) },
         FaultKind.PowerSwing => new() { ["utilisation"] = 1, ["period_seconds"] = 60 * (random.Next(2)) },

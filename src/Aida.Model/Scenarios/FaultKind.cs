@@ -19,6 +19,7 @@ public enum FaultKind
     SensorNoise,
     SensorDropout,
     ActuatorFailure,
+    CoolingTowerFouling,
 }
 
 /// <summary>What each fault kind is called in YAML, which asset kinds it may hit, and which parameters it takes.</summary>
@@ -62,6 +63,8 @@ public static class FaultCatalog
             "the sensor stops reporting (readings are missing)"),
         new(FaultKind.ActuatorFailure, "actuator-failure", ["actuator"], None,
             "writes to the actuator are accepted but do nothing"),
+        new(FaultKind.CoolingTowerFouling, "cooling-tower-fouling", ["cooling-tower"], P(("rate_per_day", 0, 5, 0.25)),
+            "the cooling tower's approach rises (scale on its fill and plate exchanger) by rate_per_day (fraction of clean) each day"),
     ];
 
     public static Entry Of(FaultKind kind) => All[(int)kind];

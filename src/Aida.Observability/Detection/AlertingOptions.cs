@@ -186,6 +186,13 @@ public sealed record AlertingOptions
     /// only where the IT load held for at least as long.</summary>
     public TimeSpan EconomiserMeans { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>The cooling towers' drift check: (return - wet bulb) x the economiser's share of the fan speed per watt
+    /// the economiser rejects, each term a mean over <see cref="CoolingTowerMeans"/>.</summary>
+    public DriftCheck CoolingTowerDrift { get; init; } = new(SigmaFloor: 0.0065, SpreadFactor: 2, Slack: 1, Limit: 5);
+
+    /// <summary>The window of the means the cooling towers' drift check takes of its terms.</summary>
+    public TimeSpan CoolingTowerMeans { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Step of the derived series (power steps, drift checks; default 10 s, the facility points' interval).</summary>
     public TimeSpan Step { get; init; } = TimeSpan.FromSeconds(10);
 }

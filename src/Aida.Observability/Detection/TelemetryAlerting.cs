@@ -633,23 +633,39 @@ public sealed class TelemetryAlerting
         }
     }
 
+    /// <summary>Compressor power over which a chiller counts as running in the economiser check: 1 kW, far under a
+    /// running chiller's minimum (10 % of full-load power, tens of kW) and over a stopped one's reading.</summary>
+    private const double CompressorRunningWatts = 1000;
+
+    /// <summary>How far the water-cooled chillers' compressor power may move over the towers' means for the economiser
+    /// check to judge them: 0.3 % of the towers' rating (45 kW on ref-10mw-tower). A compressor draws about a sixth of
+    /// the heat it moves, so that is about 2 % of the fans' speed in condenser heat.</summary>
+    private const double CompressorHeldShare = 0.003;
+
     /// <summary>Samples of a cold-plate drift check's reference (1 min apart).</summary>
     private const int ColdPlateReference = 30;
 
-    /// <summary>The dry coolers' conductance while the economiser runs: heat rejected per kelvin of (facility water return
-    /// - dry bulb) per unit of fan speed. A dry cooler's capacity at a given temperature difference grows with its
+    /// <summary>The economiser's conductance while it runs: heat rejected per kelvin of (facility water return - dry bulb,
+    /// for cooling towers the wet bulb) per unit of fan speed. A dry cooler's capacity at a given temperature difference grows with its
     /// airflow (taken as proportional to fan speed, first order); fan speed follows from fan power by the affinity law
     /// (power ~ speed^3, against the factory's design fan power). So the weather (the temperature difference) and the
     /// duty (the fans slowing while the economiser holds the setpoint with margin) cancel, and fouling, which lowers the
-    /// conductance at any airflow, is left; a one-sided CUSUM (<see cref="DriftCusum"/>) on its inverse finds it.</summary>
+    /// conductance at any airflow, is left; a one-sided CUSUM (<see cref="DriftCusum"/>) on its inverse finds it.
+    /// Cooling towers' fans also carry the water-cooled chillers' condenser heat (their evaporator heat plus their
+    /// compressor power) at its share of the towers' rating; that share of the fan speed is taken off first, the
+    /// evaporator heat read from the facility water's balance (flow x c_p x (return - supply)) less the economiser's.</summary>
     private async Task EconomiserAsync(Window w, List<Alert> alerts, CancellationToken ct)
     {
-        var design = _factory.Cooling.DryCoolers.Sum(d => d.FanPowerWatts);
-        var capacity = _factory.Cooling.DryCoolers.Sum(d => d.CapacityWatts);
+        var c = _factory.Cooling;
+        var towers = c.EvaporativeEconomiser;
+        var design = towers ? c.CoolingTowers.Sum(t => t.FanPowerWatts) : c.DryCoolers.Sum(d => d.FanPowerWatts);
+        var capacity = towers ? c.CoolingTowers.Sum(t => t.CapacityWatts) : c.DryCoolers.Sum(d => d.CapacityWatts);
         if (design <= 0 || capacity <= 0)
         {
             return;
         }
+
+        var means = towers ? _options.CoolingTowerMeans : _options.EconomiserMeans;
 
         var step = TimeSpan.FromMinutes(1);
         async Task<Dictionary<long, double>> One(string promql)
@@ -667,11 +683,16 @@ public sealed class TelemetryAlerting
             return map;
         }
 
-        var mean = $"{(int)_options.EconomiserMeans.TotalSeconds}s";
+        var mean = $"{(int)means.TotalSeconds}s";
         var heat = await One($"sum(avg_over_time(aida_economiser_heat_watts[{mean}]))");
-        var fans = await One($"sum(avg_over_time(aida_dry_cooler_fan_power_watts[{mean}]))");
+        var fans = await One($"sum(avg_over_time({(towers ? "aida_cooling_tower_fan_power_watts" : "aida_dry_cooler_fan_power_watts")}[{mean}]))");
         var water = await One($"avg(avg_over_time(aida_facility_water_return_celsius[{mean}]))");
-        var air = await One($"avg(avg_over_time(aida_ambient_dry_bulb_celsius[{mean}]))");
+        var air = await One($"avg(avg_over_time({(towers ? "aida_ambient_wet_bulb_celsius" : "aida_ambient_dry_bulb_celsius")}[{mean}]))");
+        // Towers: the condenser heat's terms. Compressor power of the water-cooled chillers; the loop's heat in.
+        var waterCooled = string.Join('|', c.Chillers.Where(x => x.Condenser == CondenserKind.Water).Select(x => x.Id));
+        var compressors = towers && waterCooled.Length > 0 ? await One($"sum(avg_over_time(aida_chiller_power_watts{{asset=~\"{waterCooled}\"}}[{mean}]))") : [];
+        var supply = towers ? await One($"avg(avg_over_time(aida_facility_water_supply_celsius[{mean}]))") : [];
+        var flow = towers ? await One($"sum(avg_over_time(aida_facility_water_flow_kg_per_second[{mean}]))") : [];
         var enabled = await One($"min(min_over_time(aida_economiser_enabled[{mean}]))");
         // Means over EconomiserMeans (10 min): the ambient reading (0.2 K of noise every 30 s) is the largest noise term
         // of the ratio, and over 5 min it left a reference spread that varied 2x from seed to seed (docs/evaluation.md).
@@ -679,13 +700,18 @@ public sealed class TelemetryAlerting
         // a standby pump) moves return temperature, heat and fan duty at different rates for a few minutes, and their
         // means' ratio jumps by 5-10 % for as long, which is not fouling. Judged only where the flow held within
         // SteadyLoadShare over the means' span and the step before.
-        var span = $"{(int)(_options.EconomiserMeans + step).TotalSeconds}s";
+        var span = $"{(int)(means + step).TotalSeconds}s";
         var flowHigh = await One($"sum(max_over_time(aida_facility_water_flow_kg_per_second[{span}]))");
         var flowLow = await One($"sum(min_over_time(aida_facility_water_flow_kg_per_second[{span}]))");
         // And only at steady IT load: a training job's checkpoint dip cools the return water for a few minutes, and the
         // heat the economiser rejects falls faster than the return's 5 min mean, so the ratio rose 10-15 % for each dip
         // (faults week, agent mode: 4-10 false incidents in a week), as the cold plates' did before their steady-load rule.
         var itLoad = await One("sum(avg_over_time(aida_rack_power_watts[5m]))");
+        // Towers: and only while the compressors' power held. A chiller loading or starting moves the condenser's share
+        // of the fans within the means' span, and the mean of fan power (speed cubed) then does not match the mean of
+        // the heat: 3 % off for minutes when a chiller takes 1.5 MW.
+        var compressorsHigh = towers && waterCooled.Length > 0 ? await One($"sum(max_over_time(aida_chiller_power_watts{{asset=~\"{waterCooled}\"}}[{span}]))") : [];
+        var compressorsLow = towers && waterCooled.Length > 0 ? await One($"sum(min_over_time(aida_chiller_power_watts{{asset=~\"{waterCooled}\"}}[{span}]))") : [];
         var resistance = new List<Sample>();
         foreach (var (t, q) in heat.OrderBy(kv => kv.Key))
         {
@@ -702,6 +728,29 @@ public sealed class TelemetryAlerting
 
             // Too little heat, airflow or temperature difference to measure a conductance by.
             var speed = Math.Cbrt(p / design);
+            if (towers)
+            {
+                // The towers' speed for the economiser alone: without the compressors' or the loop's readings the
+                // condenser's share is unknown, and the minute is not judged.
+                if ((!compressors.TryGetValue(t, out var compressor) && waterCooled.Length > 0) || !supply.TryGetValue(t, out var ts) || !flow.TryGetValue(t, out var m))
+                {
+                    continue;
+                }
+
+                if (waterCooled.Length > 0 && !(compressorsHigh.GetValueOrDefault(t, double.NaN) - compressorsLow.GetValueOrDefault(t, double.NaN) <= CompressorHeldShare * capacity))
+                {
+                    continue;
+                }
+
+                // With no compressor running there is no condenser heat: the balance's noise (tens of kW on the
+                // twin, a percent of the towers' speed in March) is then left out rather than subtracted.
+                if (compressor > CompressorRunningWatts)
+                {
+                    var evaporator = Math.Max(0, (m * CduEnergyBalance.WaterSpecificHeat * (tw - ts)) - q);
+                    speed -= (evaporator + compressor) / capacity;
+                }
+            }
+
             if (q <= 0.02 * capacity || speed < 0.1 || tw - ta < 2)
             {
                 continue;
@@ -710,14 +759,14 @@ public sealed class TelemetryAlerting
             resistance.Add(new Sample(t, speed * (tw - ta) / q));
         }
 
-        var asset = _factory.Cooling.DryCoolers.FirstOrDefault(d => !d.Standby)?.Id ?? "facility-water";
+        var asset = (towers ? c.CoolingTowers.FirstOrDefault(t => !t.Standby)?.Id : c.DryCoolers.FirstOrDefault(d => !d.Standby)?.Id) ?? "facility-water";
         var labels = Labels.Metric("aida_economiser_conductance_watts_per_kelvin", ("asset", asset));
-        var steadySpan = (long)Math.Max(_options.SteadyLoadSpan.TotalMilliseconds, _options.EconomiserMeans.TotalMilliseconds);
+        var steadySpan = (long)Math.Max(_options.SteadyLoadSpan.TotalMilliseconds, means.TotalMilliseconds);
         var steady = itLoad.Count == 0 ? resistance : SteadyLoad.Keep(resistance, itLoad, steadySpan, (long)step.TotalMilliseconds, _options.SteadyLoadShare);
-        foreach (var (at, ratio) in DriftCusum.Find(steady, 30, _options.EconomiserDrift))
+        foreach (var (at, ratio) in DriftCusum.Find(steady, 30, towers ? _options.CoolingTowerDrift : _options.EconomiserDrift))
         {
             alerts.Add(new Alert(AlertNames.EconomiserDegraded, AlertSource.Anomaly, asset, At(at),
-                F($"the dry coolers reject {1 - (1 / ratio):P1} less heat per kelvin of return over dry bulb, at the same fan speed, than at the start of the window (fouling)"))
+                F($"the {(towers ? "cooling towers" : "dry coolers")} reject {1 - (1 / ratio):P1} less heat per kelvin of return over {(towers ? "wet" : "dry")} bulb, at the same fan speed, than at the start of the window ({(towers ? "scale or fouling" : "fouling")})"))
             { Severity = "warning", Series = labels });
         }
     }

@@ -102,6 +102,16 @@ internal sealed partial class PlantModel
                 }
 
                 break;
+            case FaultKind.CoolingTowerFouling:
+                var ct = IndexOf(f.Cooling.CoolingTowers, t => t.Id, fault.Asset);
+                _towerFoulingRate[ct] = active ? fault.Parameter("rate_per_day") : 0;
+                _towerFoulingSince[ct] = Now;
+                if (!active)
+                {
+                    _towerFouling[ct] = 1; // the repair: fill descaled, exchanger cleaned
+                }
+
+                break;
             case FaultKind.ValveStuck:
                 var v = IndexOf(f.Cooling.Cdus, c => c.Id, fault.Asset);
                 _cduValveStuck[v] = active ? fault.Parameter("position") : double.NaN;
@@ -190,6 +200,14 @@ internal sealed partial class PlantModel
             if (_dryCoolerFoulingRate[d] > 0)
             {
                 _dryCoolerFouling[d] = 1 + (_dryCoolerFoulingRate[d] * (Now - _dryCoolerFoulingSince[d]) / 86_400);
+            }
+        }
+
+        for (var t = 0; t < _towerFoulingRate.Length; t++)
+        {
+            if (_towerFoulingRate[t] > 0)
+            {
+                _towerFouling[t] = 1 + (_towerFoulingRate[t] * (Now - _towerFoulingSince[t]) / 86_400);
             }
         }
 

@@ -464,8 +464,11 @@ internal sealed partial class PlantModel
                 towerFanDesign += towers[i].FanPowerWatts;
                 if (economiserOn)
                 {
-                    towerCapacity += towers[i].CapacityWatts * Math.Max(0, _fwReturn - wet) / TowerDesignItd;
-                    floor = Math.Max(floor, wet + towers[i].ApproachCelsius);
+                    // Scale on the fill and the plate exchanger lowers the conductance and raises the approach, as the
+                    // dry coolers' fouling does (ASHRAE HVAC Systems and Equipment 2020, ch. 40: fouling and scale
+                    // raise a tower's approach; water treatment keeps them down).
+                    towerCapacity += towers[i].CapacityWatts * Math.Max(0, _fwReturn - wet) / TowerDesignItd / _towerFouling[i];
+                    floor = Math.Max(floor, wet + (towers[i].ApproachCelsius * _towerFouling[i]));
                 }
             }
         }

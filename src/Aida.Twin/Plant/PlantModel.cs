@@ -141,6 +141,9 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
     private readonly double[] _dryCoolerFoulingRate;
     private readonly double[] _dryCoolerFoulingSince;
     private readonly double[] _towerPower;
+    private readonly double[] _towerFouling;
+    private readonly double[] _towerFoulingRate;
+    private readonly double[] _towerFoulingSince;
     private readonly double[] _towerWaterLitres;
     private readonly int[] _towerFeed;
     private readonly double[] _condenserPumpPower;
@@ -299,6 +302,10 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
         _dryCoolerFoulingSince = new double[dcs.Count];
         var towers = f.Cooling.CoolingTowers;
         _towerPower = new double[towers.Count];
+        _towerFouling = new double[towers.Count];
+        Array.Fill(_towerFouling, 1.0);
+        _towerFoulingRate = new double[towers.Count];
+        _towerFoulingSince = new double[towers.Count];
         _towerWaterLitres = new double[towers.Count];
         _condenserPumpPower = new double[chillers.Count];
 
