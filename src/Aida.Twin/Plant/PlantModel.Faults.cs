@@ -82,34 +82,17 @@ internal sealed partial class PlantModel
                 {
                     if (f.Racks[r].Id == fault.Asset || f.Racks[r].Cdu == fault.Asset)
                     {
-                        _rackFoulingRate[r] = active ? fault.Parameter("rate_per_day") : 0;
-                        _rackFoulingSince[r] = Now;
-                        if (!active)
-                        {
-                            _rackFouling[r] = 1; // the repair is a clean
-                        }
+                        Foul(_rackFouling, _rackFoulingRate, _rackFoulingSince, r, fault, active);
                     }
                 }
 
                 break;
             case FaultKind.DryCoolerFouling:
-                var dc = IndexOf(f.Cooling.DryCoolers, d => d.Id, fault.Asset);
-                _dryCoolerFoulingRate[dc] = active ? fault.Parameter("rate_per_day") : 0;
-                _dryCoolerFoulingSince[dc] = Now;
-                if (!active)
-                {
-                    _dryCoolerFouling[dc] = 1;
-                }
+                Foul(_dryCoolerFouling, _dryCoolerFoulingRate, _dryCoolerFoulingSince, IndexOf(f.Cooling.DryCoolers, d => d.Id, fault.Asset), fault, active);
 
                 break;
             case FaultKind.CoolingTowerFouling:
-                var ct = IndexOf(f.Cooling.CoolingTowers, t => t.Id, fault.Asset);
-                _towerFoulingRate[ct] = active ? fault.Parameter("rate_per_day") : 0;
-                _towerFoulingSince[ct] = Now;
-                if (!active)
-                {
-                    _towerFouling[ct] = 1; // the repair: fill descaled, exchanger cleaned
-                }
+                Foul(_towerFouling, _towerFoulingRate, _towerFoulingSince, IndexOf(f.Cooling.CoolingTowers, t => t.Id, fault.Asset), fault, active);
 
                 break;
             case FaultKind.ValveStuck:
@@ -249,5 +232,16 @@ internal sealed partial class PlantModel
         }
 
         throw new InvalidOperationException($"asset '{wanted}' not in the factory");
+    }
+
+    /// <summary>A fouling fault starts (its factor grows at its rate from now) or ends: the repair is a clean, back to 1.</summary>
+    private void Foul(double[] fouling, double[] rate, double[] since, int i, FaultSpec fault, bool active)
+    {
+        rate[i] = active ? fault.Parameter("rate_per_day") : 0;
+        since[i] = Now;
+        if (!active)
+        {
+            fouling[i] = 1;
+        }
     }
 }
