@@ -633,14 +633,10 @@ public sealed class TelemetryAlerting
         }
     }
 
-    /// <summary>Compressor power over which a chiller counts as running in the economiser check: 1 kW, far under a
-    /// running chiller's minimum (10 % of full-load power, tens of kW) and over a stopped one's reading.</summary>
+    /// <summary>Compressor power under which the water-cooled chillers count as stopped in the economiser check: 1 kW,
+    /// far under a running chiller's minimum (17 kW on ref-10mw-tower on a July night, its 10 % of full-load duty at a
+    /// high COP) and over a stopped one's reading (0).</summary>
     private const double CompressorRunningWatts = 1000;
-
-    /// <summary>How far the water-cooled chillers' compressor power may move over the towers' means for the economiser
-    /// check to judge them: 0.3 % of the towers' rating (45 kW on ref-10mw-tower). A compressor draws about a sixth of
-    /// the heat it moves, so that is about 2 % of the fans' speed in condenser heat.</summary>
-    private const double CompressorHeldShare = 0.003;
 
     /// <summary>Samples of a cold-plate drift check's reference (1 min apart).</summary>
     private const int ColdPlateReference = 30;
@@ -652,8 +648,8 @@ public sealed class TelemetryAlerting
     /// duty (the fans slowing while the economiser holds the setpoint with margin) cancel, and fouling, which lowers the
     /// conductance at any airflow, is left; a one-sided CUSUM (<see cref="DriftCusum"/>) on its inverse finds it.
     /// Cooling towers' fans also carry the water-cooled chillers' condenser heat (their evaporator heat plus their
-    /// compressor power) at its share of the towers' rating; that share of the fan speed is taken off first, the
-    /// evaporator heat read from the facility water's balance (flow x c_p x (return - supply)) less the economiser's.</summary>
+    /// compressor power), so towers are judged only while no water-cooled chiller runs: the condenser's share of the
+    /// fans cannot be told from telemetry well enough (below).</summary>
     private async Task EconomiserAsync(Window w, List<Alert> alerts, CancellationToken ct)
     {
         var c = _factory.Cooling;
@@ -688,11 +684,6 @@ public sealed class TelemetryAlerting
         var fans = await One($"sum(avg_over_time({(towers ? "aida_cooling_tower_fan_power_watts" : "aida_dry_cooler_fan_power_watts")}[{mean}]))");
         var water = await One($"avg(avg_over_time(aida_facility_water_return_celsius[{mean}]))");
         var air = await One($"avg(avg_over_time({(towers ? "aida_ambient_wet_bulb_celsius" : "aida_ambient_dry_bulb_celsius")}[{mean}]))");
-        // Towers: the condenser heat's terms. Compressor power of the water-cooled chillers; the loop's heat in.
-        var waterCooled = string.Join('|', c.Chillers.Where(x => x.Condenser == CondenserKind.Water).Select(x => x.Id));
-        var compressors = towers && waterCooled.Length > 0 ? await One($"sum(avg_over_time(aida_chiller_power_watts{{asset=~\"{waterCooled}\"}}[{mean}]))") : [];
-        var supply = towers ? await One($"avg(avg_over_time(aida_facility_water_supply_celsius[{mean}]))") : [];
-        var flow = towers ? await One($"sum(avg_over_time(aida_facility_water_flow_kg_per_second[{mean}]))") : [];
         var enabled = await One($"min(min_over_time(aida_economiser_enabled[{mean}]))");
         // Means over EconomiserMeans (10 min): the ambient reading (0.2 K of noise every 30 s) is the largest noise term
         // of the ratio, and over 5 min it left a reference spread that varied 2x from seed to seed (docs/evaluation.md).
@@ -707,11 +698,14 @@ public sealed class TelemetryAlerting
         // heat the economiser rejects falls faster than the return's 5 min mean, so the ratio rose 10-15 % for each dip
         // (faults week, agent mode: 4-10 false incidents in a week), as the cold plates' did before their steady-load rule.
         var itLoad = await One("sum(avg_over_time(aida_rack_power_watts[5m]))");
-        // Towers: and only while the compressors' power held. A chiller loading or starting moves the condenser's share
-        // of the fans within the means' span, and the mean of fan power (speed cubed) then does not match the mean of
-        // the heat: 3 % off for minutes when a chiller takes 1.5 MW.
-        var compressorsHigh = towers && waterCooled.Length > 0 ? await One($"sum(max_over_time(aida_chiller_power_watts{{asset=~\"{waterCooled}\"}}[{span}]))") : [];
-        var compressorsLow = towers && waterCooled.Length > 0 ? await One($"sum(min_over_time(aida_chiller_power_watts{{asset=~\"{waterCooled}\"}}[{span}]))") : [];
+        // Towers: and only where no water-cooled chiller ran over the means' span and the step before. The condenser's
+        // share of the fans is its heat over the towers' rating, and its heat is the chillers' evaporator heat plus their
+        // compressor power. Read from the facility water's balance (flow x c_p x (return - supply), less the economiser's
+        // heat) that evaporator heat missed the loop's own cooling as the setpoint moved: on the reference day on
+        // ref-10mw-tower under the agent, one chiller at its minimum, the ratio rose 10 % within 15 min of the water
+        // setpoint lowered 1 K, and five false alerts came in the day (session 21).
+        var waterCooled = string.Join('|', c.Chillers.Where(x => x.Condenser == CondenserKind.Water).Select(x => x.Id));
+        var compressors = towers && waterCooled.Length > 0 ? await One($"sum(max_over_time(aida_chiller_power_watts{{asset=~\"{waterCooled}\"}}[{span}]))") : [];
         var resistance = new List<Sample>();
         foreach (var (t, q) in heat.OrderBy(kv => kv.Key))
         {
@@ -726,31 +720,14 @@ public sealed class TelemetryAlerting
                 continue;
             }
 
-            // Too little heat, airflow or temperature difference to measure a conductance by.
-            var speed = Math.Cbrt(p / design);
-            if (towers)
+            // (Unread compressors count as running.)
+            if (towers && waterCooled.Length > 0 && !(compressors.GetValueOrDefault(t, double.NaN) < CompressorRunningWatts))
             {
-                // The towers' speed for the economiser alone: without the compressors' or the loop's readings the
-                // condenser's share is unknown, and the minute is not judged.
-                if ((!compressors.TryGetValue(t, out var compressor) && waterCooled.Length > 0) || !supply.TryGetValue(t, out var ts) || !flow.TryGetValue(t, out var m))
-                {
-                    continue;
-                }
-
-                if (waterCooled.Length > 0 && !(compressorsHigh.GetValueOrDefault(t, double.NaN) - compressorsLow.GetValueOrDefault(t, double.NaN) <= CompressorHeldShare * capacity))
-                {
-                    continue;
-                }
-
-                // With no compressor running there is no condenser heat: the balance's noise (tens of kW on the
-                // twin, a percent of the towers' speed in March) is then left out rather than subtracted.
-                if (compressor > CompressorRunningWatts)
-                {
-                    var evaporator = Math.Max(0, (m * CduEnergyBalance.WaterSpecificHeat * (tw - ts)) - q);
-                    speed -= (evaporator + compressor) / capacity;
-                }
+                continue;
             }
 
+            // Too little heat, airflow or temperature difference to measure a conductance by.
+            var speed = Math.Cbrt(p / design);
             if (q <= 0.02 * capacity || speed < 0.1 || tw - ta < 2)
             {
                 continue;

@@ -196,15 +196,17 @@ public sealed class TelemetryAlertingTests
     }
 
     [Theory]
-    [InlineData(true, false, false)]
-    [InlineData(false, true, true)]
-    [InlineData(true, true, true)]
-    public async Task CoolingTowers_CarryingTheChillersCondenserHeat_AreNotCalledFouled(bool chillerLoads, bool fouls, bool expectAlert)
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public async Task CoolingTowers_AreJudgedOnlyWhileNoChillerRuns(bool chillerRuns, bool fouls)
     {
-        // A tower's fans carry the water-cooled chillers' condenser heat too (evaporator heat plus compressor power). At
-        // 02:00 a chiller takes 1.5 MW and draws 250 kW: the towers' fans speed up by that share of their rating, and
-        // the economiser's heat per kelvin per fan speed would read 41 % worse were it not taken off first. A real 5 %
-        // loss of the towers' conductance at the same time still fires.
+        // A tower's fans carry the water-cooled chillers' condenser heat too (evaporator heat plus compressor power), a
+        // share telemetry cannot tell apart well enough (the loop's balance missed its own cooling as the setpoint moved:
+        // five false alerts a day under the agent). From 02:00 to 03:00 a chiller takes 1.5 MW and draws 250 kW: the
+        // towers' fans speed up by that share of their rating, and their heat per kelvin per fan speed reads 41 % worse.
+        // Not judged then; a real 5 % loss of conductance from 02:00 is found once the chiller has stopped, or at once
+        // with none running.
         var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference-tower").Factory;
         using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
         var start = new DateTimeOffset(2025, 3, 10, 0, 0, 0, TimeSpan.Zero);
@@ -212,37 +214,35 @@ public sealed class TelemetryAlertingTests
         var heat = store.GetOrCreateSeries(L("aida_economiser_heat_watts", "economiser"));
         var fans = store.GetOrCreateSeries(L("aida_cooling_tower_fan_power_watts", "ct-1"));
         var ret = store.GetOrCreateSeries(L("aida_facility_water_return_celsius", "facility-water"));
-        var supply = store.GetOrCreateSeries(L("aida_facility_water_supply_celsius", "facility-water"));
-        var flow = store.GetOrCreateSeries(L("aida_facility_water_flow_kg_per_second", "facility-water"));
         var wet = store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_ambient_wet_bulb_celsius"));
         var enabled = store.GetOrCreateSeries(L("aida_economiser_enabled", "economiser"));
         var compressor = store.GetOrCreateSeries(L("aida_chiller_power_watts", "chiller-1"));
         var rack = store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("aida_rack_power_watts", ("rack", "h1-a01")));
         var rated = factory.Cooling.CoolingTowers.Sum(t => t.CapacityWatts);
         var design = factory.Cooling.CoolingTowers.Sum(t => t.FanPowerWatts);
-        const double q = 7e6, tr = 28, tw = 10, m = 250;
-        for (var s = 0; s <= 4 * 3600; s += 10)
+        const double q = 7e6, tr = 28, tw = 10;
+        for (var s = 0; s <= 5 * 3600; s += 10)
         {
-            var after = s >= 2 * 3600;
-            var (evaporator, power) = chillerLoads && after ? (1.5e6, 2.5e5) : (0.0, 0.0);
+            var running = chillerRuns && s >= 2 * 3600 && s < 3 * 3600;
+            var (evaporator, power) = running ? (1.5e6, 2.5e5) : (0.0, 0.0);
             // The economiser's share of the fans: its heat over the towers' capacity at this wet bulb (rated at 11 K).
-            var economiser = q / (rated * (tr - tw) / 11) * (fouls && after ? 1.05 : 1);
+            var economiser = q / (rated * (tr - tw) / 11) * (fouls && s >= 2 * 3600 ? 1.05 : 1);
             var speed = economiser + ((evaporator + power) / rated);
             var ms = start.AddSeconds(s).ToUnixTimeMilliseconds();
             store.Append(heat, ms, q);
             store.Append(fans, ms, design * speed * speed * speed);
             store.Append(ret, ms, tr);
-            store.Append(supply, ms, tr - ((q + evaporator) / (m * 4179)));
-            store.Append(flow, ms, m);
             store.Append(wet, ms, tw);
             store.Append(enabled, ms, 1);
             store.Append(compressor, ms, power);
             store.Append(rack, ms, 100_000);
         }
 
-        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(30), start + TimeSpan.FromHours(4));
+        var alerts = await new TelemetryAlerting(new EmbeddedQueryEngine(store), factory).DetectAsync(start + TimeSpan.FromMinutes(30), start + TimeSpan.FromHours(5));
 
-        Assert.Equal(expectAlert, alerts.Any(a => a.Name == AlertNames.EconomiserDegraded));
+        var fouled = alerts.Where(a => a.Name == AlertNames.EconomiserDegraded).ToList();
+        Assert.Equal(fouls, fouled.Count > 0);
+        Assert.All(fouled, a => Assert.True(a.At >= start + TimeSpan.FromHours(chillerRuns ? 3 : 2), $"fired at {a.At:HH:mm} with the chiller running"));
     }
 
     [Theory]
