@@ -319,8 +319,12 @@ internal static class EvalCommand
 
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{"all",-26} {r.All.Runs,4} {r.All.DetectionRate,8:P1} {r.All.Ac1,5:0.00} {r.All.Ac3,5:0.00}"));
-        o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{"TWIN.md fault table",-26} {r.FaultTable.Runs,4} {r.FaultTable.DetectionRate,8:P1} {r.FaultTable.Ac1,5:0.00} {r.FaultTable.Ac3,5:0.00}"));
+        if (r.FaultTable.Runs > 0)
+        {
+            // (A suite of kinds outside the table has no row to show: not 0 %.)
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{"TWIN.md fault table",-26} {r.FaultTable.Runs,4} {r.FaultTable.DetectionRate,8:P1} {r.FaultTable.Ac1,5:0.00} {r.FaultTable.Ac3,5:0.00}"));
+        }
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"false incidents: {r.Runs.Sum(x => x.FalseIncidents)} in {r.NormalDays:0.00} fault-free days = {r.FalseIncidentsPerDay:0.00}/day ({r.UnrelatedIncidents} more after fault onsets, unrelated to the fault, in {r.FaultWindowDays:0.00} days); compression: {r.Alerts} alerts ({r.SloAlerts} SLO burn-rate) into {r.Incidents} incidents = {r.Compression:P1} folded"));
     }
