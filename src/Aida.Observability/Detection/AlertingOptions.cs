@@ -186,11 +186,15 @@ public sealed record AlertingOptions
     /// only where the IT load held for at least as long.</summary>
     public TimeSpan EconomiserMeans { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>The cooling towers' drift check: (return - wet bulb) x the economiser's share of the fan speed per watt
-    /// the economiser rejects, each term a mean over <see cref="CoolingTowerMeans"/>.</summary>
+    /// <summary>The cooling towers' drift check: (return - wet bulb) x fan speed per watt the economiser rejects, each term
+    /// a mean over <see cref="CoolingTowerMeans"/>, judged while no water-cooled chiller runs. Scale floor 0.0065, spread
+    /// factor 2, slack 1, limit 5. Chosen in session 21 on the tower fouling runs (seeds 1-3) and clean March days: the
+    /// wet bulb's reading (0.3 K of noise every 30 s) leaves more wander than the dry bulb's, and with the dry coolers'
+    /// 0.005 floor a clean 6 h run fired (docs/evaluation.md).</summary>
     public DriftCheck CoolingTowerDrift { get; init; } = new(SigmaFloor: 0.0065, SpreadFactor: 2, Slack: 1, Limit: 5);
 
-    /// <summary>The window of the means the cooling towers' drift check takes of its terms.</summary>
+    /// <summary>The window of the means the cooling towers' drift check takes of its terms (default 10 min; at 15 min the
+    /// fouling was found later, at 20 min the steady-load rule left no sample to judge).</summary>
     public TimeSpan CoolingTowerMeans { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Step of the derived series (power steps, drift checks; default 10 s, the facility points' interval).</summary>

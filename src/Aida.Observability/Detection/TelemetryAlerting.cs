@@ -662,7 +662,6 @@ public sealed class TelemetryAlerting
         }
 
         var means = towers ? _options.CoolingTowerMeans : _options.EconomiserMeans;
-
         var step = TimeSpan.FromMinutes(1);
         async Task<Dictionary<long, double>> One(string promql)
         {
