@@ -20,6 +20,7 @@ public sealed class TelemetryAlerting
     private readonly IQueryEngine _query;
     private readonly Factory _factory;
     private readonly AlertingOptions _options;
+    private readonly EconomiserPlant? _economiser;
 
     public TelemetryAlerting(IQueryEngine query, Factory factory, AlertingOptions? options = null)
     {
@@ -28,6 +29,7 @@ public sealed class TelemetryAlerting
         _query = query;
         _factory = factory;
         _options = options ?? new AlertingOptions();
+        _economiser = EconomiserPlant.Of(factory, _options);
     }
 
     /// <summary>The alerts that fire in (<paramref name="from"/>, <paramref name="to"/>], oldest first (ties by name, then asset).</summary>
@@ -652,16 +654,12 @@ public sealed class TelemetryAlerting
     /// fans cannot be told from telemetry well enough (below).</summary>
     private async Task EconomiserAsync(Window w, List<Alert> alerts, CancellationToken ct)
     {
-        var c = _factory.Cooling;
-        var towers = c.EvaporativeEconomiser;
-        var design = towers ? c.CoolingTowers.Sum(t => t.FanPowerWatts) : c.DryCoolers.Sum(d => d.FanPowerWatts);
-        var capacity = towers ? c.CoolingTowers.Sum(t => t.CapacityWatts) : c.DryCoolers.Sum(d => d.CapacityWatts);
-        if (design <= 0 || capacity <= 0)
+        if (_economiser is not { } e)
         {
             return;
         }
 
-        var means = towers ? _options.CoolingTowerMeans : _options.EconomiserMeans;
+        var means = e.Means;
         var step = TimeSpan.FromMinutes(1);
         async Task<Dictionary<long, double>> One(string promql)
         {
@@ -680,9 +678,9 @@ public sealed class TelemetryAlerting
 
         var mean = $"{(int)means.TotalSeconds}s";
         var heat = await One($"sum(avg_over_time(aida_economiser_heat_watts[{mean}]))");
-        var fans = await One($"sum(avg_over_time({(towers ? "aida_cooling_tower_fan_power_watts" : "aida_dry_cooler_fan_power_watts")}[{mean}]))");
+        var fans = await One($"sum(avg_over_time({e.FanMetric}[{mean}]))");
         var water = await One($"avg(avg_over_time(aida_facility_water_return_celsius[{mean}]))");
-        var air = await One($"avg(avg_over_time({(towers ? "aida_ambient_wet_bulb_celsius" : "aida_ambient_dry_bulb_celsius")}[{mean}]))");
+        var air = await One($"avg(avg_over_time({e.AirMetric}[{mean}]))");
         var enabled = await One($"min(min_over_time(aida_economiser_enabled[{mean}]))");
         // Means over EconomiserMeans (10 min): the ambient reading (0.2 K of noise every 30 s) is the largest noise term
         // of the ratio, and over 5 min it left a reference spread that varied 2x from seed to seed (docs/evaluation.md).
@@ -703,8 +701,7 @@ public sealed class TelemetryAlerting
         // heat) that evaporator heat missed the loop's own cooling as the setpoint moved: on the reference day on
         // ref-10mw-tower under the agent, one chiller at its minimum, the ratio rose 10 % within 15 min of the water
         // setpoint lowered 1 K, and five false alerts came in the day (session 21).
-        var waterCooled = string.Join('|', c.Chillers.Where(x => x.Condenser == CondenserKind.Water).Select(x => x.Id));
-        var compressors = towers && waterCooled.Length > 0 ? await One($"sum(max_over_time(aida_chiller_power_watts{{asset=~\"{waterCooled}\"}}[{span}]))") : [];
+        var compressors = e.WaterCooledChillers is { } waterCooled ? await One($"sum(max_over_time(aida_chiller_power_watts{{asset=~\"{waterCooled}\"}}[{span}]))") : [];
         var resistance = new List<Sample>();
         foreach (var (t, q) in heat.OrderBy(kv => kv.Key))
         {
@@ -720,14 +717,14 @@ public sealed class TelemetryAlerting
             }
 
             // (Unread compressors count as running.)
-            if (towers && waterCooled.Length > 0 && !(compressors.GetValueOrDefault(t, double.NaN) < CompressorRunningWatts))
+            if (e.WaterCooledChillers is not null && !(compressors.GetValueOrDefault(t, double.NaN) < CompressorRunningWatts))
             {
                 continue;
             }
 
             // Too little heat, airflow or temperature difference to measure a conductance by.
-            var speed = Math.Cbrt(p / design);
-            if (q <= 0.02 * capacity || speed < 0.1 || tw - ta < 2)
+            var speed = Math.Cbrt(p / e.DesignFanWatts);
+            if (q <= 0.02 * e.CapacityWatts || speed < 0.1 || tw - ta < 2)
             {
                 continue;
             }
@@ -735,16 +732,42 @@ public sealed class TelemetryAlerting
             resistance.Add(new Sample(t, speed * (tw - ta) / q));
         }
 
-        var asset = (towers ? c.CoolingTowers.FirstOrDefault(t => !t.Standby)?.Id : c.DryCoolers.FirstOrDefault(d => !d.Standby)?.Id) ?? "facility-water";
-        var labels = Labels.Metric("aida_economiser_conductance_watts_per_kelvin", ("asset", asset));
+        var labels = Labels.Metric("aida_economiser_conductance_watts_per_kelvin", ("asset", e.Asset));
         var steadySpan = (long)Math.Max(_options.SteadyLoadSpan.TotalMilliseconds, means.TotalMilliseconds);
         var steady = itLoad.Count == 0 ? resistance : SteadyLoad.Keep(resistance, itLoad, steadySpan, (long)step.TotalMilliseconds, _options.SteadyLoadShare);
-        foreach (var (at, ratio) in DriftCusum.Find(steady, 30, towers ? _options.CoolingTowerDrift : _options.EconomiserDrift))
+        foreach (var (at, ratio) in DriftCusum.Find(steady, 30, e.Drift))
         {
-            alerts.Add(new Alert(AlertNames.EconomiserDegraded, AlertSource.Anomaly, asset, At(at),
-                F($"the {(towers ? "cooling towers" : "dry coolers")} reject {1 - (1 / ratio):P1} less heat per kelvin of return over {(towers ? "wet" : "dry")} bulb, at the same fan speed, than at the start of the window ({(towers ? "scale or fouling" : "fouling")})"))
+            alerts.Add(new Alert(AlertNames.EconomiserDegraded, AlertSource.Anomaly, e.Asset, At(at),
+                F($"the {e.Units} reject {1 - (1 / ratio):P1} less heat per kelvin of return over {e.Bulb} bulb, at the same fan speed, than at the start of the window ({e.Cause})"))
             { Severity = "warning", Series = labels });
         }
+    }
+
+    /// <summary>What the economiser check reads of the factory's economiser, dry coolers or cooling towers, worked out
+    /// once: its fans' series and design power, its capacity, the ambient bulb it tracks, the check's settings, the
+    /// asset its alerts name (the first running unit, standing for them all), and for towers the water-cooled chillers
+    /// whose running stops the check (an <c>asset=~</c> alternation; null when none or dry coolers).</summary>
+    private sealed record EconomiserPlant(string Units, string FanMetric, string AirMetric, string Bulb, string Cause, double DesignFanWatts,
+        double CapacityWatts, string Asset, string? WaterCooledChillers, TimeSpan Means, DriftCheck Drift)
+    {
+        /// <summary>Null when the factory has no economiser fans or capacity to judge.</summary>
+        public static EconomiserPlant? Of(Factory factory, AlertingOptions options)
+        {
+            var c = factory.Cooling;
+            if (c.EvaporativeEconomiser)
+            {
+                var waterCooled = string.Join('|', c.Chillers.Where(x => x.Condenser == CondenserKind.Water).Select(x => x.Id));
+                return Judged(new EconomiserPlant("cooling towers", "aida_cooling_tower_fan_power_watts", "aida_ambient_wet_bulb_celsius", "wet", "scale or fouling",
+                    c.CoolingTowers.Sum(t => t.FanPowerWatts), c.CoolingTowers.Sum(t => t.CapacityWatts), c.CoolingTowers.FirstOrDefault(t => !t.Standby)?.Id ?? "facility-water",
+                    waterCooled.Length > 0 ? waterCooled : null, options.CoolingTowerMeans, options.CoolingTowerDrift));
+            }
+
+            return Judged(new EconomiserPlant("dry coolers", "aida_dry_cooler_fan_power_watts", "aida_ambient_dry_bulb_celsius", "dry", "fouling",
+                c.DryCoolers.Sum(d => d.FanPowerWatts), c.DryCoolers.Sum(d => d.CapacityWatts), c.DryCoolers.FirstOrDefault(d => !d.Standby)?.Id ?? "facility-water",
+                null, options.EconomiserMeans, options.EconomiserDrift));
+        }
+
+        private static EconomiserPlant? Judged(EconomiserPlant e) => e.DesignFanWatts > 0 && e.CapacityWatts > 0 ? e : null;
     }
 
     private async Task<Dictionary<string, Dictionary<long, double>>> RangeByAsync(string promql, string label, Window w, TimeSpan step, CancellationToken ct)

@@ -118,14 +118,10 @@ public sealed class RootCauseAnalyzer
                     // One candidate, the alert's dry cooler standing for all that run: the check measures them together
                     // and cannot say which one fouls. Scored once for each of five, they filled the ranking's top five
                     // and pushed a leak that shared their incident out of it (faults week, seed 2).
-                    if (_factory.Cooling.EvaporativeEconomiser)
-                    {
-                        board.Add(a.Asset, Kind(FaultKind.CoolingTowerFouling), 0.8 + Early(a), Say(a, $"the running cooling towers ({string.Join(", ", _factory.Cooling.CoolingTowers.Where(t => !t.Standby).Select(t => t.Id))}) together reject less heat per kelvin over the wet bulb"));
-                    }
-                    else
-                    {
-                        board.Add(a.Asset, Kind(FaultKind.DryCoolerFouling), 0.8 + Early(a), Say(a, $"the running dry coolers ({string.Join(", ", _factory.Cooling.DryCoolers.Where(d => !d.Standby).Select(d => d.Id))}) together reject less heat per kelvin"));
-                    }
+                    var towers = _factory.Cooling.EvaporativeEconomiser;
+                    var running = towers ? _factory.Cooling.CoolingTowers.Where(t => !t.Standby).Select(t => t.Id) : _factory.Cooling.DryCoolers.Where(d => !d.Standby).Select(d => d.Id);
+                    board.Add(a.Asset, Kind(towers ? FaultKind.CoolingTowerFouling : FaultKind.DryCoolerFouling), 0.8 + Early(a),
+                        Say(a, $"the running {(towers ? "cooling towers" : "dry coolers")} ({string.Join(", ", running)}) together reject less heat per kelvin{(towers ? " over the wet bulb" : "")}"));
 
                     break;
                 case AlertNames.SensorStuck:
