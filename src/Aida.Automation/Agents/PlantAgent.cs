@@ -20,6 +20,13 @@ public sealed record PlantAgentOptions
     /// <summary>How often the agent looks for new alerts and advances its runbooks.</summary>
     public TimeSpan Period { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>How often, between periods, the agent reads the equipment's own alarms (a unit's fault flag, a leak, a
+    /// lost feed: <see cref="EquipmentAlarm"/>) at one instant; one raised since its last look runs detection and the
+    /// runbooks at once instead of at the next period (default 10 s; null: only every <see cref="Period"/>). Full
+    /// detection reads two hours of history, too dear to run every few seconds; trends (drifts, stuck sensors) wait for
+    /// the period.</summary>
+    public TimeSpan? EquipmentAlarmLook { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>No detection before this long after the start (the plant settling, the detectors' history).</summary>
     public TimeSpan WarmUp { get; init; } = TimeSpan.FromMinutes(30);
 
@@ -52,8 +59,8 @@ public sealed record PlantAgentOptions
 /// <summary>One fault the agent worked on: the incident, its cause, the runbook and when it finished.</summary>
 public sealed record AgentResponse(long Incident, DateTimeOffset Opened, string FaultKind, string Asset, string Runbook, RunbookRun Run);
 
-/// <summary>Aida's agent in the loop: every period it takes the new alerts from telemetry into incidents with their root
-/// cause (<see cref="IncidentPipeline"/>), starts the runbook for each cause it is sure enough of, and advances the
+/// <summary>Aida's agent in the loop: every period, and at once when equipment raises an alarm, it takes the new alerts
+/// from telemetry into incidents with their root cause (<see cref="IncidentPipeline"/>), starts the runbook for each cause it is sure enough of, and advances the
 /// runbooks, the actions' verifications and the approvals. It reads telemetry through the query interface and writes
 /// only through the <see cref="GuardedPlant"/> it builds around the plant it is given, never the plant itself.</summary>
 public sealed class PlantAgent : IPlantAgent
@@ -74,6 +81,7 @@ public sealed class PlantAgent : IPlantAgent
     private DateTimeOffset _next;
     private DateTimeOffset _nextPlan;
     private DateTimeOffset _nextObserve;
+    private DateTimeOffset _nextAlarmLook;
 
     public PlantAgent(IPlant plant, Factory factory, IQueryEngine telemetry, IncidentStore incidents, SafetyEnvelopeSpec envelope, IReadOnlyList<Runbook> runbooks, TimeProvider clock, PlantAgentOptions? options = null, AuditLog? audit = null, Func<EfficiencyEnvelope?>? efficiency = null)
     {
@@ -137,7 +145,7 @@ public sealed class PlantAgent : IPlantAgent
     public void Tick(DateTimeOffset now)
     {
         Optimise(now);
-        if (now < _next)
+        if (!EquipmentAlarmRaised(now) && now < _next)
         {
             AdvanceRuns();
             return;
@@ -178,6 +186,20 @@ public sealed class PlantAgent : IPlantAgent
         }
 
         AdvanceRuns();
+    }
+
+    /// <summary>Whether equipment raised an alarm since the agent last looked (every
+    /// <see cref="PlantAgentOptions.EquipmentAlarmLook"/> once detection has begun; at its periods too, so an alarm seen
+    /// at a period is not news at the next look).</summary>
+    private bool EquipmentAlarmRaised(DateTimeOffset now)
+    {
+        if (_options.EquipmentAlarmLook is not { } look || now < _detectFrom || now < _nextAlarmLook)
+        {
+            return false;
+        }
+
+        _nextAlarmLook = now + look;
+        return _pipeline.EquipmentAlarmRaisedAsync(now).GetAwaiter().GetResult();
     }
 
     /// <summary>Whether a cause is being answered already: once per incident and cause (the caller's set), and not while

@@ -44,7 +44,7 @@ public static class RunbookBindings
             ["crahs_in_hall"] = [.. factory.Cooling.Crahs.Where(c => c.Hall == hall && !c.Standby && c.Id != asset).Select(c => c.Id)],
             ["standby_crahs_in_hall"] = [.. factory.Cooling.Crahs.Where(c => c.Hall == hall && c.Standby).Select(c => c.Id)],
             ["racks_in_hall"] = [.. factory.Racks.Where(r => r.Hall == hall).Select(r => r.Id)],
-            ["standby_chillers"] = [.. factory.Cooling.Chillers.Where(c => c.Standby).Select(c => c.Id)],
+            ["standby_chillers"] = [.. factory.Cooling.Chillers.Where(c => c.Standby && c.Id != asset).Select(c => c.Id)],
             ["chillers"] = [.. factory.Cooling.Chillers.Select(c => c.Id)],
             ["all_racks"] = [.. factory.Racks.Select(r => r.Id)],
         };

@@ -21,6 +21,7 @@ public sealed class TelemetryAlerting
     private readonly Factory _factory;
     private readonly AlertingOptions _options;
     private readonly EconomiserPlant? _economiser;
+    private readonly IReadOnlyList<EquipmentAlarm> _equipmentAlarms;
 
     public TelemetryAlerting(IQueryEngine query, Factory factory, AlertingOptions? options = null)
     {
@@ -30,6 +31,7 @@ public sealed class TelemetryAlerting
         _factory = factory;
         _options = options ?? new AlertingOptions();
         _economiser = EconomiserPlant.Of(factory, _options);
+        _equipmentAlarms = EquipmentAlarm.Of(_options);
     }
 
     /// <summary>The alerts that fire in (<paramref name="from"/>, <paramref name="to"/>], oldest first (ties by name, then asset).</summary>
@@ -67,22 +69,12 @@ public sealed class TelemetryAlerting
         await GpusNearSlowdownAsync(w, alerts, hottest, slowdown - _options.GpuSlowdownMarginCelsius, hold, ct);
         await RuleAsync(w, alerts, "aida_rack_gpus_throttled", AlertNames.GpuThrottling, "critical", hold,
             (_, v) => v > 0, v => F($"{v:0} GPUs throttling"), ct);
-        await RuleAsync(w, alerts, "aida_rack_powered", AlertNames.RackUnpowered, "critical", 0,
-            (_, v) => v < 0.5, _ => "rack has lost power", ct);
-        await RuleAsync(w, alerts, "aida_cdu_pump_faults", AlertNames.CduPumpFault, "critical", 0,
-            (_, v) => v > 0, v => F($"{v:0} CDU pumps failed"), ct);
         await RuleAsync(w, alerts, "aida_cdu_coolant_level_ratio", AlertNames.CoolantLevelLow, "critical", hold,
             (_, v) => v < _options.CoolantLevelLow, v => F($"coolant level {v:P0}"), ct);
-        await RuleAsync(w, alerts, "aida_rack_leak_detected", AlertNames.LeakDetected, "critical", 0,
-            (_, v) => v > 0.5, _ => "leak sensor tripped", ct);
-        await RuleAsync(w, alerts, "aida_asset_fault", AlertNames.AssetFault, "critical", 0,
-            (_, v) => v > 0.5, _ => "equipment reports a fault", ct);
-        await RuleAsync(w, alerts, "aida_utility_available", AlertNames.UtilityLost, "critical", 0,
-            (_, v) => v < 0.5, _ => "utility feed lost", ct);
-        await RuleAsync(w, alerts, "aida_ups_on_battery", AlertNames.UpsOnBattery, "critical", 0,
-            (_, v) => v > 0.5, _ => "UPS on battery", ct);
-        await RuleAsync(w, alerts, "aida_ups_battery_ratio", AlertNames.UpsBatteryLow, "critical", 0,
-            (_, v) => v < _options.BatteryLowRatio, v => F($"UPS battery at {v:P0}"), ct);
+        foreach (var alarm in _equipmentAlarms)
+        {
+            await RuleAsync(w, alerts, alarm.Metric, alarm.Name, "critical", 0, (_, v) => alarm.Raised(v), alarm.Summary, ct);
+        }
 
         var setpoints = await RawAsync("aida_setpoint_celsius", w, ct);
         IReadOnlyList<Sample> SetpointOf(string asset) =>

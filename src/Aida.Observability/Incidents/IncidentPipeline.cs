@@ -17,6 +17,7 @@ public sealed class IncidentPipeline
     private readonly RootCauseAnalyzer _analyzer;
     private readonly IncidentStore _store;
     private readonly IncidentFold _fold;
+    private readonly EquipmentAlarmWatch _equipment;
     private readonly Dictionary<int, long> _stored = [];
     private readonly HashSet<int> _grown = [];
     private DateTimeOffset _last;
@@ -25,6 +26,7 @@ public sealed class IncidentPipeline
     {
         ArgumentNullException.ThrowIfNull(factory);
         _alerting = new TelemetryAlerting(query, factory, options);
+        _equipment = new EquipmentAlarmWatch(query, options);
         _analyzer = new RootCauseAnalyzer(factory);
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _fold = new IncidentGrouper(TopologyGraph.Build(factory)).Begin();
@@ -57,6 +59,11 @@ public sealed class IncidentPipeline
 
         _grown.Add(placed.Number);
     }
+
+    /// <summary>Whether equipment raised an alarm (<see cref="EquipmentAlarm"/>) since the last time this was asked, read at
+    /// <paramref name="now"/> alone: cheap enough to ask between steps, so a caller can step at once when one is raised.</summary>
+    public Task<bool> EquipmentAlarmRaisedAsync(DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        _equipment.RaisedSinceLastLookAsync(now, cancellationToken);
 
     /// <summary>Detects the alerts in (last step, <paramref name="now"/>], folds and stores them, and attaches a fresh
     /// root cause to every incident that grew.</summary>

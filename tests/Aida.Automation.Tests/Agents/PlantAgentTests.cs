@@ -55,6 +55,46 @@ public sealed class PlantAgentTests
     }
 
     [Fact]
+    public void AChillerTrip_IsAnsweredAtTheFirstLookAfterItsFaultFlag_NotAtTheNextPeriod()
+    {
+        // chiller-1 trips at 02:00:00, on one of the agent's minute periods; its fault flag is read at 02:00:10. Looking
+        // at the equipment alarms every 10 s, the agent starts the standby then; waiting for its period, at 02:01:00.
+        var scenario = ScenarioLoader.Load("faults/chiller-trip");
+        var onset = scenario.Start + scenario.Faults[0].Start;
+        TimeSpan FirstAction(PlantAgentOptions options)
+        {
+            var agent = RunAgent(scenario, scenario.Faults[0].Start + TimeSpan.FromMinutes(3), options);
+            Assert.Single(agent.Responses, r => r.FaultKind == "chiller-trip" && r.Asset == "chiller-1");
+            return agent.Executor.Records.Where(r => r.ExecutedAt > onset).Min(r => r.ExecutedAt!.Value) - onset;
+        }
+
+        Assert.Equal(TimeSpan.FromSeconds(10), FirstAction(new PlantAgentOptions { Optimise = false }));
+        Assert.Equal(TimeSpan.FromSeconds(60), FirstAction(new PlantAgentOptions { Optimise = false, EquipmentAlarmLook = null }));
+    }
+
+    [Theory]
+    [InlineData("chiller-1", RunbookState.Succeeded)]
+    [InlineData("chiller-3", RunbookState.RolledBack)]
+    public void AChillerTrip_IsVerifiedByItsStandbyRunning_AndATrippedStandbyCallsAPerson(string chiller, RunbookState expected)
+    {
+        // The runbook proves the standby runs (its 5 min restart from the start at 02:00:10) instead of waiting a fixed
+        // 5 min. When the chiller that trips is the standby itself (chiller-3) there is none left to start: the check
+        // cannot be met and the runbook rolls back to a person, where the fixed wait had called it a success.
+        var one = ScenarioLoader.Load("faults/chiller-trip");
+        var scenario = one with { Faults = [one.Faults[0] with { Asset = chiller }] };
+        var onset = scenario.Start + scenario.Faults[0].Start;
+        var agent = RunAgent(scenario, scenario.Faults[0].Start + TimeSpan.FromMinutes(12), new PlantAgentOptions { Optimise = false });
+
+        var response = Assert.Single(agent.Responses, r => r.FaultKind == "chiller-trip" && r.Asset == chiller);
+        Assert.Equal(expected, response.Run.State);
+        if (expected == RunbookState.Succeeded)
+        {
+            Assert.Equal(onset + TimeSpan.FromSeconds(10), response.Run.Started);
+            Assert.Equal(onset + TimeSpan.FromSeconds(310), response.Run.Finished);
+        }
+    }
+
+    [Fact]
     public void SloBurnAlerts_JoinTheAgentsIncidents_OnceTheWatchBegins()
     {
         // A fault-free hour: the only alerts are two budget pages, one in the warm-up (not judged, as telemetry alerts
