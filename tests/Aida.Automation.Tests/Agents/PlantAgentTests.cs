@@ -190,6 +190,28 @@ public sealed class PlantAgentTests
         Assert.Contains(entries, e => e.Actor == "agent:optimiser" && e.At > failed && e.At < ran && e.Detail.Contains("a runbook is responding", StringComparison.Ordinal));
     }
 
+    /// <summary>Regression (faults week, session 22): a runbook started at an equipment-alarm look, 10 s after the
+    /// minute, had the optimiser plan at the next tick, 20 s after its observation. Such a plan reads the racks' mean
+    /// power over the last observed minute beside temperatures of now; at every training checkpoint the two disagreed,
+    /// the model's gate took the GPU readings for lying sensors, and the optimiser restored full pumps and fans, 150
+    /// times in the week. Its plans stay with its observations.</summary>
+    [Fact]
+    public void ARunbookStartedBetweenObservations_LeavesTheOptimisersPlansWithItsObservations()
+    {
+        var scenario = ScenarioLoader.Load("faults/crah-fan-failure");
+        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var auditPath = Path.Combine(dir, "audit.db");
+        var agent = RunAgent(scenario, scenario.Faults[0].Start + TimeSpan.FromMinutes(8), new PlantAgentOptions(), auditPath);
+
+        var response = Assert.Single(agent.Responses, r => r.FaultKind == "crah-fan-failure" && r.Asset == "crah-h1-1");
+        Assert.NotEqual(0, response.Run.Started.Second); // at a look, between the agent's minutes
+        using var audit = new Aida.Automation.Audit.AuditLog(auditPath, TimeProvider.System);
+        var plans = audit.Read().Where(e => e.Actor == "agent:optimiser").Select(e => e.At).ToList();
+        Assert.Contains(plans, t => t > response.Run.Started);
+        Assert.All(plans, t => Assert.Equal(plans[0].Second, t.Second));
+    }
+
     [Fact]
     public void Optimiser_LearnsOnceAMinute_HoweverOftenTheAgentIsTicked()
     {
