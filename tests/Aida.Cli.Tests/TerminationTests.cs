@@ -42,7 +42,9 @@ public class TerminationTests
         compare.OutputDataReceived += (_, _) => { };
         compare.BeginErrorReadLine();
         compare.BeginOutputReadLine();
-        await firstDone.Task.WaitAsync(TimeSpan.FromMinutes(2));
+        // The first run is a sync point, not a speed target: under CI with the week's compare beside it (session 22) the
+        // first 6 h run took over 2 min.
+        await firstDone.Task.WaitAsync(TimeSpan.FromMinutes(5));
 
         for (var i = 0; i < 2; i++)
         {
