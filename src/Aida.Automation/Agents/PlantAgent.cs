@@ -61,8 +61,9 @@ public sealed record AgentResponse(long Incident, DateTimeOffset Opened, string 
 
 /// <summary>Aida's agent in the loop: every period, and at once when equipment raises an alarm, it takes the new alerts
 /// from telemetry into incidents with their root cause (<see cref="IncidentPipeline"/>), starts the runbook for each
-/// cause it is sure enough of, and advances the runbooks, the actions' verifications and the approvals. It reads telemetry through the query interface and writes
-/// only through the <see cref="GuardedPlant"/> it builds around the plant it is given, never the plant itself.</summary>
+/// cause it is sure enough of, and advances the runbooks, the actions' verifications and the approvals. It reads
+/// telemetry through the query interface and writes only through the <see cref="GuardedPlant"/> it builds around the
+/// plant it is given, never the plant itself.</summary>
 public sealed class PlantAgent : IPlantAgent
 {
     private readonly Factory _factory;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Aida.Telemetry.Query;
 using Aida.Telemetry.Series;
 
@@ -17,16 +16,14 @@ public sealed record EquipmentAlarm(string Metric, string Name, Func<double, boo
         return
         [
             new("aida_rack_powered", AlertNames.RackUnpowered, v => v < 0.5, _ => "rack has lost power"),
-            new("aida_cdu_pump_faults", AlertNames.CduPumpFault, v => v > 0, v => F($"{v:0} CDU pumps failed")),
+            new("aida_cdu_pump_faults", AlertNames.CduPumpFault, v => v > 0, v => FormattableString.Invariant($"{v:0} CDU pumps failed")),
             new("aida_rack_leak_detected", AlertNames.LeakDetected, v => v > 0.5, _ => "leak sensor tripped"),
             new("aida_asset_fault", AlertNames.AssetFault, v => v > 0.5, _ => "equipment reports a fault"),
             new("aida_utility_available", AlertNames.UtilityLost, v => v < 0.5, _ => "utility feed lost"),
             new("aida_ups_on_battery", AlertNames.UpsOnBattery, v => v > 0.5, _ => "UPS on battery"),
-            new("aida_ups_battery_ratio", AlertNames.UpsBatteryLow, v => v < options.BatteryLowRatio, v => F($"UPS battery at {v:P0}")),
+            new("aida_ups_battery_ratio", AlertNames.UpsBatteryLow, v => v < options.BatteryLowRatio, v => FormattableString.Invariant($"UPS battery at {v:P0}")),
         ];
     }
-
-    private static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>Reads the equipment alarms at one instant each time it is asked and says whether one was raised since it last
