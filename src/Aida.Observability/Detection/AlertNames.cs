@@ -13,6 +13,10 @@ public static class AlertNames
     public const string RackUnpowered = "RackUnpowered";
     public const string CduSupplyOffSetpoint = "CduSupplyOffSetpoint";
     public const string CduValveUnresponsive = "CduValveUnresponsive";
+
+    /// <summary>A CDU's facility-water valve actuator reports its position apart from the one its controller commands:
+    /// the actuator's own alarm (the twin's <c>valve_fault</c>), the stuck valve named by the equipment itself.</summary>
+    public const string CduValveFault = "CduValveFault";
     public const string CduFlowLow = "CduFlowLow";
     public const string CduPumpFault = "CduPumpFault";
     public const string CoolantLevelLow = "CoolantLevelLow";

@@ -4,7 +4,7 @@ using Aida.Telemetry.Series;
 namespace Aida.Observability.Detection;
 
 /// <summary>An alarm the equipment raises itself (a unit's fault flag, a leak sensor, a lost utility feed, a failed CDU
-/// pump, a UPS on battery, a rack without power): a state read from one sample, with no hold and no history, so it can
+/// pump, a CDU valve whose actuator reports a position off its command, a UPS on battery, a rack without power): a state read from one sample, with no hold and no history, so it can
 /// be read at one instant (<see cref="EquipmentAlarmWatch"/>). <see cref="TelemetryAlerting"/> raises these as
 /// threshold alerts.</summary>
 public sealed record EquipmentAlarm(string Metric, string Name, Func<double, bool> Raised, Func<double, string> Summary)
@@ -17,6 +17,7 @@ public sealed record EquipmentAlarm(string Metric, string Name, Func<double, boo
         [
             new("aida_rack_powered", AlertNames.RackUnpowered, v => v < 0.5, _ => "rack has lost power"),
             new("aida_cdu_pump_faults", AlertNames.CduPumpFault, v => v > 0, v => FormattableString.Invariant($"{v:0} CDU pumps failed")),
+            new("aida_cdu_valve_fault", AlertNames.CduValveFault, v => v > 0.5, _ => "valve actuator reports its position off the commanded one"),
             new("aida_rack_leak_detected", AlertNames.LeakDetected, v => v > 0.5, _ => "leak sensor tripped"),
             new("aida_asset_fault", AlertNames.AssetFault, v => v > 0.5, _ => "equipment reports a fault"),
             new("aida_utility_available", AlertNames.UtilityLost, v => v < 0.5, _ => "utility feed lost"),

@@ -69,6 +69,9 @@ public sealed class RootCauseAnalyzer
                 case AlertNames.CduPumpFault:
                     board.Add(a.Asset, Kind(FaultKind.CduPumpFailure), 0.9 + Early(a), Say(a, "CDU pumps report faults"));
                     break;
+                case AlertNames.CduValveFault:
+                    board.Add(a.Asset, Kind(FaultKind.ValveStuck), 0.95 + Early(a), Say(a, "the valve actuator reports its position off the commanded one"));
+                    break;
                 case AlertNames.CduFlowLow:
                     board.Add(a.Asset, Kind(FaultKind.CduPumpFailure), 0.7 + Early(a), Say(a, "flow collapsed at this CDU only"));
                     break;

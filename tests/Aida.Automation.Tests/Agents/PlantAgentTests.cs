@@ -60,16 +60,30 @@ public sealed class PlantAgentTests
         // chiller-1 trips at 02:00:00, on one of the agent's minute periods; its fault flag is read at 02:00:10. Looking
         // at the equipment alarms every 10 s, the agent starts the standby then; waiting for its period, at 02:01:00.
         var scenario = ScenarioLoader.Load("faults/chiller-trip");
-        var onset = scenario.Start + scenario.Faults[0].Start;
-        TimeSpan FirstAction(PlantAgentOptions options)
-        {
-            var agent = RunAgent(scenario, scenario.Faults[0].Start + TimeSpan.FromMinutes(3), options);
-            Assert.Single(agent.Responses, r => r.FaultKind == "chiller-trip" && r.Asset == "chiller-1");
-            return agent.Executor.Records.Where(r => r.ExecutedAt > onset).Min(r => r.ExecutedAt!.Value) - onset;
-        }
+        Assert.Equal(TimeSpan.FromSeconds(10), FirstActionAfterOnset(scenario, "chiller-1", new PlantAgentOptions { Optimise = false }));
+        Assert.Equal(TimeSpan.FromSeconds(60), FirstActionAfterOnset(scenario, "chiller-1", new PlantAgentOptions { Optimise = false, EquipmentAlarmLook = null }));
+    }
 
-        Assert.Equal(TimeSpan.FromSeconds(10), FirstAction(new PlantAgentOptions { Optimise = false }));
-        Assert.Equal(TimeSpan.FromSeconds(60), FirstAction(new PlantAgentOptions { Optimise = false, EquipmentAlarmLook = null }));
+    /// <summary>How long after the scenario's one fault began the agent's first write took effect, over the 3 min
+    /// after it; the fault answered once, on its own asset.</summary>
+    private static TimeSpan FirstActionAfterOnset(Scenario scenario, string asset, PlantAgentOptions options)
+    {
+        var fault = scenario.Faults[0];
+        var onset = scenario.Start + fault.Start;
+        var agent = RunAgent(scenario, fault.Start + TimeSpan.FromMinutes(3), options);
+        Assert.Single(agent.Responses, r => r.FaultKind == FaultCatalog.Of(fault.Kind).Name && r.Asset == asset);
+        return agent.Executor.Records.Where(r => r.ExecutedAt > onset).Min(r => r.ExecutedAt!.Value) - onset;
+    }
+
+    [Fact]
+    public void AStuckValve_IsAnsweredAtTheFirstLookAfterItsActuatorAlarms()
+    {
+        // cdu-h1-b's valve sticks at 02:00:00; its actuator alarms 13 s later (position off the command), and the look
+        // at 02:00:20 moves the racks' jobs off the CDU then. Without the look the agent waits for its trend rules at
+        // its next minute, while the CDU's racks heat the loop through a quarter-open valve.
+        var scenario = ScenarioLoader.Load("faults/valve-stuck");
+        Assert.Equal(TimeSpan.FromSeconds(20), FirstActionAfterOnset(scenario, "cdu-h1-b", new PlantAgentOptions { Optimise = false }));
+        Assert.True(FirstActionAfterOnset(scenario, "cdu-h1-b", new PlantAgentOptions { Optimise = false, EquipmentAlarmLook = null }) >= TimeSpan.FromSeconds(60));
     }
 
     [Theory]
@@ -190,26 +204,40 @@ public sealed class PlantAgentTests
         Assert.Contains(entries, e => e.Actor == "agent:optimiser" && e.At > failed && e.At < ran && e.Detail.Contains("a runbook is responding", StringComparison.Ordinal));
     }
 
-    /// <summary>Regression (faults week, session 22): a runbook started at an equipment-alarm look, 10 s after the
-    /// minute, had the optimiser plan at the next tick, 20 s after its observation. Such a plan reads the racks' mean
-    /// power over the last observed minute beside temperatures of now; at every training checkpoint the two disagreed,
-    /// the model's gate took the GPU readings for lying sensors, and the optimiser restored full pumps and fans, 150
-    /// times in the week. Its plans stay with its observations.</summary>
+    /// <summary>A runbook started between the optimiser's minutes (at an equipment-alarm look, 10 s after the minute) has
+    /// the optimiser observe and plan at once, with the runbook's first writes, and keep observing a minute apart from
+    /// there. Regressions (faults week, session 22): a plan at the next tick without an observation read the racks' mean
+    /// power over the last observed minute beside temperatures of now, took the GPU readings at every training
+    /// checkpoint for lying sensors and restored full pumps and fans, 150 times in the week; the fix then waited for
+    /// the next observation, up to a minute after the runbook, and the water came down a minute late after two CRAHs
+    /// failed.</summary>
     [Fact]
-    public void ARunbookStartedBetweenObservations_LeavesTheOptimisersPlansWithItsObservations()
+    public void ARunbookStartedBetweenObservations_HasTheOptimiserObserveAndPlanWithIt()
     {
-        var scenario = ScenarioLoader.Load("faults/crah-fan-failure");
+        // The fans fail 15 s past the minute: the look at 20 s sees it, 10 s after the optimiser's observation at 10 s.
+        var bundled = ScenarioLoader.Load("faults/crah-fan-failure");
+        var late = TimeSpan.FromSeconds(15);
+        var scenario = bundled with { Faults = [.. bundled.Faults.Select(f => f with { Start = f.Start + late, End = f.End + late })] };
         var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         var auditPath = Path.Combine(dir, "audit.db");
-        var agent = RunAgent(scenario, scenario.Faults[0].Start + TimeSpan.FromMinutes(8), new PlantAgentOptions(), auditPath);
+        var duration = scenario.Faults[0].Start + TimeSpan.FromSeconds(430); // ends 5 s past an observation of the new phase
+        var agent = RunAgent(scenario, duration, new PlantAgentOptions(), auditPath);
 
         var response = Assert.Single(agent.Responses, r => r.FaultKind == "crah-fan-failure" && r.Asset == "crah-h1-1");
-        Assert.NotEqual(0, response.Run.Started.Second); // at a look, between the agent's minutes
+        var started = response.Run.Started;
+        Assert.NotEqual(0, started.Second); // at a look, between the agent's minutes
         using var audit = new Aida.Automation.Audit.AuditLog(auditPath, TimeProvider.System);
         var plans = audit.Read().Where(e => e.Actor == "agent:optimiser").Select(e => e.At).ToList();
-        Assert.Contains(plans, t => t > response.Run.Started);
-        Assert.All(plans, t => Assert.Equal(plans[0].Second, t.Second));
+        Assert.Contains(started, plans);
+        Assert.All(plans.Where(t => t >= started), t => Assert.Equal(started.Second, t.Second));
+        // Observed a minute apart from 10 s into the run until the runbook, then at its start and a minute apart from
+        // there: the plans above read observations of their own instant.
+        var first = scenario.Start + TimeSpan.FromSeconds(10);
+        Assert.Equal(20, started.Second);
+        var before = (int)Math.Floor((started - first).TotalMinutes) + 1;
+        var after = (int)Math.Ceiling((scenario.Start + duration - started).TotalMinutes);
+        Assert.Equal(before + after, agent.OptimiserObservations);
     }
 
     [Fact]

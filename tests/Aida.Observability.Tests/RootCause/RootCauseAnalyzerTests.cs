@@ -140,6 +140,17 @@ public sealed class RootCauseAnalyzerTests
     }
 
     [Fact]
+    public void ValveActuatorAlarm_NamesTheStuckValve_BeforeTheSupplyHasMoved()
+    {
+        // The actuator's own alarm (its position off the commanded one) comes 13 s after the valve sticks, before the
+        // supply has left its setpoint: alone, it names the valve.
+        var finding = Analyze(A(AlertNames.CduValveFault, "cdu-h1-b", 0, "aida_cdu_valve_fault"));
+
+        Assert.Equal(("cdu-h1-b", "valve-stuck"), (finding.Top!.Asset, finding.Top.FaultKind));
+        Assert.True(finding.Top.Score >= 0.9, finding.Top.Score.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public void GeneratorThatDidNotStart_OutranksTheOutageThatCalledOnIt()
     {
         var finding = Analyze(
