@@ -4,9 +4,9 @@ using Aida.Telemetry.Series;
 namespace Aida.Observability.Detection;
 
 /// <summary>An alarm the equipment raises itself (a unit's fault flag, a leak sensor, a lost utility feed, a failed CDU
-/// pump, a CDU valve whose actuator reports a position off its command, a UPS on battery, a rack without power): a state read from one sample, with no hold and no history, so it can
-/// be read at one instant (<see cref="EquipmentAlarmWatch"/>). <see cref="TelemetryAlerting"/> raises these as
-/// threshold alerts.</summary>
+/// pump, a CDU valve whose actuator reports a position off its command, a UPS on battery, a rack without power): a
+/// state read from one sample, with no hold and no history, so it can be read at one instant
+/// (<see cref="EquipmentAlarmWatch"/>). <see cref="TelemetryAlerting"/> raises these as threshold alerts.</summary>
 public sealed record EquipmentAlarm(string Metric, string Name, Func<double, bool> Raised, Func<double, string> Summary)
 {
     /// <summary>The equipment alarms, with the settings they read (the UPS battery's low ratio).</summary>
