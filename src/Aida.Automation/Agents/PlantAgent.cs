@@ -82,6 +82,7 @@ public sealed class PlantAgent : IPlantAgent
     private DateTimeOffset _next;
     private DateTimeOffset _nextPlan;
     private DateTimeOffset _nextObserve;
+    private DateTimeOffset? _observedAt;
     private DateTimeOffset _nextAlarmLook;
 
     public PlantAgent(IPlant plant, Factory factory, IQueryEngine telemetry, IncidentStore incidents, SafetyEnvelopeSpec envelope, IReadOnlyList<Runbook> runbooks, TimeProvider clock, PlantAgentOptions? options = null, AuditLog? audit = null, Func<EfficiencyEnvelope?>? efficiency = null)
@@ -190,16 +191,13 @@ public sealed class PlantAgent : IPlantAgent
         if (started)
         {
             // A fault changes what the cooling can do: the optimiser observes and plans at once, after the runbook's
-            // first writes, so its moves toward safety (colder water and air after a loss of airflow) start with the
-            // runbook, not up to a minute later (faults week, session 22: after two CRAHs failed, the water started
-            // down a minute after their runbooks, and hall 1's inlets stayed over 27 °C for 350 s). It observes
-            // too, not only plans: a plan between observations reads the racks' power as the mean over the last
-            // observed minute beside temperatures of now, and in a load step (a checkpoint's 90 s at 15 %) the two
-            // disagree by more than the model's gate, which reads as lying sensors and restores full pumps and fans.
-            // Regression (faults week, session 22): plans at 20 s past the observations went blind at 150 checkpoints
-            // a week, against 3, and cost 1.0-1.7 MWh. Its observations keep a minute apart from then on.
-            // (An observation at this very instant, this tick's own, is not repeated.)
-            if (_nextObserve - now < TimeSpan.FromMinutes(1))
+            // first writes, so its moves toward safety start with the runbook (session 22 waited for the next
+            // observation: after two CRAHs failed the water came down a minute late, the inlets over 27 °C for 350 s).
+            // It observes too, not only plans: a plan between observations reads the racks' mean power over the last
+            // observed minute beside temperatures of now, which a load step makes disagree beyond the model's gate
+            // (lying sensors: full pumps and fans; session 22's first build, 150 blind plans a week, 1.0-1.7 MWh).
+            // Observations keep a minute apart from here; one already taken at this instant is not repeated.
+            if (_observedAt != now)
             {
                 _nextObserve = now;
             }
@@ -246,6 +244,7 @@ public sealed class PlantAgent : IPlantAgent
         if (now >= _nextObserve)
         {
             _nextObserve = now + TimeSpan.FromMinutes(1);
+            _observedAt = now;
             _optimiser.Observe(now, Plant);
             OptimiserObservations++;
             SetUpsMode(now);
