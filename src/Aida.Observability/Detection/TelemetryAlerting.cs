@@ -637,8 +637,9 @@ public sealed class TelemetryAlerting
 
     /// <summary>The economiser's conductance while it runs: heat rejected per kelvin of (facility water return - dry bulb,
     /// for cooling towers the wet bulb) per unit of fan speed. A dry cooler's capacity at a given temperature difference grows with its
-    /// airflow (taken as proportional to fan speed, first order); fan speed follows from fan power by the affinity law
-    /// (power ~ speed^3, against the factory's design fan power). So the weather (the temperature difference) and the
+    /// airflow (taken as proportional to fan speed, first order); fan speed is the drives' reported speed where the site
+    /// reports it (the mean over the running units), else it follows from fan power by the affinity law (power ~
+    /// speed^3, against the factory's design fan power). So the weather (the temperature difference) and the
     /// duty (the fans slowing while the economiser holds the setpoint with margin) cancel, and fouling, which lowers the
     /// conductance at any airflow, is left; a one-sided CUSUM (<see cref="DriftCusum"/>) on its inverse finds it.
     /// Cooling towers' fans also carry the water-cooled chillers' condenser heat (their evaporator heat plus their
@@ -671,6 +672,11 @@ public sealed class TelemetryAlerting
         var mean = $"{(int)means.TotalSeconds}s";
         var heat = await One($"sum(avg_over_time(aida_economiser_heat_watts[{mean}]))");
         var fans = await One($"sum(avg_over_time({e.FanMetric}[{mean}]))");
+        // The drives' speed, where reported: power read to 10 W is a coarse speed at low speed (a 470 W fan at 0.4 draws
+        // 30 W), and the cube root of a mean power is above the mean speed while the fans ramp. On a July morning under
+        // the agent the economiser's fans slowed from 0.9 to 0.4 within the hour; read through their power the ratio
+        // rose 1.1-1.6 % and clean dry coolers were called fouled three times in the faults week's seed 1 (session 23).
+        var speeds = await One($"avg(avg_over_time({e.SpeedMetric}[{mean}]) > 0)");
         var water = await One($"avg(avg_over_time(aida_facility_water_return_celsius[{mean}]))");
         var air = await One($"avg(avg_over_time({e.AirMetric}[{mean}]))");
         var enabled = await One($"min(min_over_time(aida_economiser_enabled[{mean}]))");
@@ -695,6 +701,7 @@ public sealed class TelemetryAlerting
         // setpoint lowered 1 K, and five false alerts came in the day (session 21).
         var compressors = e.WaterCooledChillers is { } waterCooled ? await One($"sum(max_over_time(aida_chiller_power_watts{{asset=~\"{waterCooled}\"}}[{span}]))") : [];
         var resistance = new List<Sample>();
+        var difference = new Dictionary<long, double>();
         foreach (var (t, q) in heat.OrderBy(kv => kv.Key))
         {
             if (enabled.GetValueOrDefault(t) < 0.5 || !fans.TryGetValue(t, out var p) || !water.TryGetValue(t, out var tw) || !air.TryGetValue(t, out var ta))
@@ -715,19 +722,25 @@ public sealed class TelemetryAlerting
             }
 
             // Too little heat, airflow or temperature difference to measure a conductance by.
-            var speed = Math.Cbrt(p / e.DesignFanWatts);
+            var speed = speeds.Count > 0 ? speeds.GetValueOrDefault(t, 0) : Math.Cbrt(p / e.DesignFanWatts);
             if (q <= 0.02 * e.CapacityWatts || speed < 0.1 || tw - ta < 2)
             {
                 continue;
             }
 
             resistance.Add(new Sample(t, speed * (tw - ta) / q));
+            difference[t] = tw - ta;
         }
 
         var labels = Labels.Metric("aida_economiser_conductance_watts_per_kelvin", ("asset", e.Asset));
         var steadySpan = (long)Math.Max(_options.SteadyLoadSpan.TotalMilliseconds, means.TotalMilliseconds);
         var steady = itLoad.Count == 0 ? resistance : SteadyLoad.Keep(resistance, itLoad, steadySpan, (long)step.TotalMilliseconds, _options.SteadyLoadShare);
-        foreach (var (at, ratio) in DriftCusum.Find(steady, 30, e.Drift))
+        // The ratio's largest noise is the ambient reading's, a fixed noise in kelvin: relative to the temperature difference
+        // it grows as the difference narrows (19 K on the March days the scale was chosen on, 12 K on a July night, 9 K by
+        // 6 a.m.), and judged at March's scale clean coolers were called fouled on July mornings (session 24). Below the
+        // nominal difference each sample's scale grows as 1 / difference.
+        var nominal = e.Drift.NominalDifference;
+        foreach (var (at, ratio) in DriftCusum.Find(steady, 30, e.Drift, t => nominal > 0 ? Math.Max(1, nominal / difference[t]) : 1))
         {
             alerts.Add(new Alert(AlertNames.EconomiserDegraded, AlertSource.Anomaly, e.Asset, At(at),
                 F($"the {e.Units} reject {1 - (1 / ratio):P1} less heat per kelvin of return over {e.Bulb} bulb, at the same fan speed, than at the start of the window ({e.Cause})"))
@@ -736,10 +749,10 @@ public sealed class TelemetryAlerting
     }
 
     /// <summary>What the economiser check reads of the factory's economiser, dry coolers or cooling towers, worked out
-    /// once: its fans' series and design power, its capacity, the ambient bulb it tracks, the check's settings, the
+    /// once: its fans' power series, their drives' speed selector and design power, its capacity, the ambient bulb it tracks, the check's settings, the
     /// asset its alerts name (the first running unit, standing for them all), and for towers the water-cooled chillers
     /// whose running stops the check (an <c>asset=~</c> alternation; null when none or dry coolers).</summary>
-    private sealed record EconomiserPlant(string Units, string FanMetric, string AirMetric, string Bulb, string Cause, double DesignFanWatts,
+    private sealed record EconomiserPlant(string Units, string FanMetric, string SpeedMetric, string AirMetric, string Bulb, string Cause, double DesignFanWatts,
         double CapacityWatts, string Asset, string? WaterCooledChillers, TimeSpan Means, DriftCheck Drift)
     {
         /// <summary>Null when the factory has no economiser fans or capacity to judge.</summary>
@@ -749,17 +762,20 @@ public sealed class TelemetryAlerting
             if (c.EvaporativeEconomiser)
             {
                 var waterCooled = string.Join('|', c.Chillers.Where(x => x.Condenser == CondenserKind.Water).Select(x => x.Id));
-                return Judged(new EconomiserPlant("cooling towers", "aida_cooling_tower_fan_power_watts", "aida_ambient_wet_bulb_celsius", "wet", "scale or fouling",
+                return Judged(new EconomiserPlant("cooling towers", "aida_cooling_tower_fan_power_watts", Speeds(c.CoolingTowers.Select(t => t.Id)), "aida_ambient_wet_bulb_celsius", "wet", "scale or fouling",
                     c.CoolingTowers.Sum(t => t.FanPowerWatts), c.CoolingTowers.Sum(t => t.CapacityWatts), c.CoolingTowers.FirstOrDefault(t => !t.Standby)?.Id ?? "facility-water",
                     waterCooled.Length > 0 ? waterCooled : null, options.CoolingTowerMeans, options.CoolingTowerDrift));
             }
 
-            return Judged(new EconomiserPlant("dry coolers", "aida_dry_cooler_fan_power_watts", "aida_ambient_dry_bulb_celsius", "dry", "fouling",
+            return Judged(new EconomiserPlant("dry coolers", "aida_dry_cooler_fan_power_watts", Speeds(c.DryCoolers.Select(d => d.Id)), "aida_ambient_dry_bulb_celsius", "dry", "fouling",
                 c.DryCoolers.Sum(d => d.FanPowerWatts), c.DryCoolers.Sum(d => d.CapacityWatts), c.DryCoolers.FirstOrDefault(d => !d.Standby)?.Id ?? "facility-water",
                 null, options.EconomiserMeans, options.EconomiserDrift));
         }
 
         private static EconomiserPlant? Judged(EconomiserPlant e) => e.DesignFanWatts > 0 && e.CapacityWatts > 0 ? e : null;
+
+        /// <summary>The units' drives' speed feedback, the series every drive of the plant reports its speed by.</summary>
+        private static string Speeds(IEnumerable<string> units) => $"aida_speed_ratio{{asset=~\"{string.Join('|', units)}\"}}";
     }
 
     private async Task<Dictionary<string, Dictionary<long, double>>> RangeByAsync(string promql, string label, Window w, TimeSpan step, CancellationToken ct)

@@ -58,6 +58,10 @@ internal sealed partial class PlantModel
             var k = i;
             var id = dcs[i].Id;
             s.Add(id, "fan_power", "aida_dry_cooler_fan_power_watts", L(("asset", id)), "watts", Facility, 0, 10, () => _dryCoolerPower[k]);
+            // The fans' drive reports its output as a share of full speed (a VFD's output frequency, read to 0.01-0.1
+            // Hz of 50-60 Hz: 0.1 % here); its power to 10 W is a coarse speed at the low speeds of a warm morning.
+            // (No command beside it: the economiser's own controller sets it, not the BMS.)
+            s.Add(id, "fan_speed", "aida_speed_ratio", L(("asset", id)), "ratio", Facility, 0, 0.001, () => _dryCoolerSpeed[k]);
         }
 
         var towers = _f.Cooling.CoolingTowers;
@@ -66,6 +70,7 @@ internal sealed partial class PlantModel
             var k = i;
             var id = towers[i].Id;
             s.Add(id, "fan_power", "aida_cooling_tower_fan_power_watts", L(("asset", id)), "watts", Facility, 0, 10, () => _towerPower[k]);
+            s.Add(id, "fan_speed", "aida_speed_ratio", L(("asset", id)), "ratio", Facility, 0, 0.001, () => _towerSpeed[k]);
             s.Add(id, "water", "aida_cooling_tower_water_litres_total", L(("asset", id)), "litres", Facility, 0, 1, () => _towerWaterLitres[k]);
         }
 

@@ -486,6 +486,7 @@ internal sealed partial class PlantModel
         for (var i = 0; i < dcs.Count; i++)
         {
             _dryCoolerPower[i] = fanDesign > 0 ? dcPower * dcs[i].FanPowerWatts / fanDesign : 0;
+            _dryCoolerSpeed[i] = _dryCoolerPower[i] > 0 ? fanSpeed : 0;
         }
 
         var afterEco = _fwReturn - (eco / mcp);
@@ -541,6 +542,7 @@ internal sealed partial class PlantModel
         {
             var on = _feedPowered[_towerFeed[i]] && towerRated > 0;
             _towerPower[i] = on ? towerPower * towers[i].FanPowerWatts / towerFanDesign : 0;
+            _towerSpeed[i] = on ? towerSpeed : 0;
             var share = on ? (towerEco + condenserHeat) * towers[i].CapacityWatts / towerRated : 0;
             var evaporated = share / WaterLatentHeat;
             var litres = evaporated * towers[i].CyclesOfConcentration / (towers[i].CyclesOfConcentration - 1) / WaterDensity * 1000 * dt;

@@ -137,10 +137,12 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
     private readonly int[] _aChillerEnable;
     private readonly AssetState[] _dryCoolerState;
     private readonly double[] _dryCoolerPower;
+    private readonly double[] _dryCoolerSpeed;
     private readonly double[] _dryCoolerFouling;
     private readonly double[] _dryCoolerFoulingRate;
     private readonly double[] _dryCoolerFoulingSince;
     private readonly double[] _towerPower;
+    private readonly double[] _towerSpeed;
     private readonly double[] _towerFouling;
     private readonly double[] _towerFoulingRate;
     private readonly double[] _towerFoulingSince;
@@ -296,12 +298,14 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
         var dcs = f.Cooling.DryCoolers;
         _dryCoolerState = dcs.Select(d => d.Standby ? AssetState.Standby : AssetState.Running).ToArray();
         _dryCoolerPower = new double[dcs.Count];
+        _dryCoolerSpeed = new double[dcs.Count];
         _dryCoolerFouling = new double[dcs.Count];
         Array.Fill(_dryCoolerFouling, 1.0);
         _dryCoolerFoulingRate = new double[dcs.Count];
         _dryCoolerFoulingSince = new double[dcs.Count];
         var towers = f.Cooling.CoolingTowers;
         _towerPower = new double[towers.Count];
+        _towerSpeed = new double[towers.Count];
         _towerFouling = new double[towers.Count];
         Array.Fill(_towerFouling, 1.0);
         _towerFoulingRate = new double[towers.Count];

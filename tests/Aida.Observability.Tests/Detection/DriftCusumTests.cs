@@ -37,6 +37,23 @@ public sealed class DriftCusumTests
     }
 
     [Fact]
+    public void ANoiseScale_WidensTheCheckWhereTheSeriesIsNoisier_AndStillFindsADrift()
+    {
+        // The scatter triples after the first hour (a temperature difference a third as wide): at one scale a 0.6 %
+        // wobble with a 0.4 % offset fires; with each sample's scale given, it is quiet, and a 1 % per half hour drift
+        // from there is still found, later than at the narrower scale.
+        static double Scale(long ms) => ms < 60 * 60_000L ? 1 : 3;
+        var noisy = Ratio(240, i => 1 + (i < 60 ? Wobble(i) : 0.004 + (3 * Wobble(i))));
+        var drifting = Ratio(240, i => noisy[i].Value + (Math.Max(0, i - 60) * 0.01 / 30));
+
+        Assert.NotEmpty(DriftCusum.Find(noisy, 30, 0.002, 1, 5));
+        Assert.Empty(DriftCusum.Find(noisy, 30, 0.002, 1, 5, noiseScale: Scale));
+        var (at, _) = DriftCusum.Find(drifting, 30, 0.002, 1, 5, noiseScale: Scale).First();
+        Assert.InRange(at / 60_000, 61, 180);
+        Assert.True(at > DriftCusum.Find(drifting, 30, 0.002, 1, 5).First().AtMs);
+    }
+
+    [Fact]
     public void FiresOncePerExcursion_AndRearmsOnceBackWithinTheSlack()
     {
         // 5 % up adds 4 % a sample over the 1 % slack (2 x the 0.5 % scale): past 15 scales (7.5 %) at the second.
