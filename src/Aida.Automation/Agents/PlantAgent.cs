@@ -75,6 +75,7 @@ public sealed class PlantAgent : IPlantAgent
     private readonly IReadOnlyList<Runbook> _runbooks;
     private readonly SimulatedApprover? _approver;
     private readonly HashSet<(long Incident, string Kind, string Asset)> _handled = [];
+    private readonly HashSet<(long Incident, string Kind, string Asset)> _attached = [];
     private readonly DateTimeOffset _detectFrom;
     private readonly CoolingOptimiser? _optimiser;
     private readonly UpsModePolicy? _upsMode;
@@ -166,8 +167,31 @@ public sealed class PlantAgent : IPlantAgent
         var started = false;
         foreach (var (id, (opened, finding)) in _pipeline.Findings.OrderBy(f => f.Key))
         {
-            if (finding.Top is not { } cause || cause.Score < _options.MinCauseScore
-                || IsAnswered(cause.FaultKind, cause.Asset.Split('/')[0], now) || !_handled.Add((id, cause.FaultKind, cause.Asset)))
+            if (finding.Top is not { } cause || cause.Score < _options.MinCauseScore || IsAnswered(cause.FaultKind, cause.Asset.Split('/')[0], now))
+            {
+                continue;
+            }
+
+            if (AwaitingRepair(cause.Asset.Split('/')[0]) is { } held
+                && (held.FaultKind == cause.FaultKind ? held.Run.State is RunbookState.Succeeded : !_pipeline.EquipmentReported(id, held.Asset)))
+            {
+                // The asset's fault is known, mitigated and waiting for its repair: what the rules infer from its
+                // readings now follows from that fault and the mitigation (a CDU whose jobs moved off reads an energy
+                // balance unlike its reference's; a still-stuck valve drifts the supply again). Answered again, the
+                // stuck valve ran a second runbook and its supply's energy balance was called a drifting sensor, with
+                // a work order to replace a sound sensor (faults week, sessions 22-23). Attached to the response, once;
+                // an alarm the equipment raises itself (a pump's fault flag, a leak) is still answered, and the same
+                // cause after a response that rolled back is retried as before (RetryAfterFailure).
+                if (_attached.Add((id, cause.FaultKind, cause.Asset)))
+                {
+                    _audit?.Append("agent:aida", AuditKind.Observation, $"incident {id}",
+                        $"root cause {cause.FaultKind} on {cause.Asset} (score {cause.Score:0.###}): {held.Asset} awaits repair after incident {held.Incident} ({held.FaultKind}, runbook {held.Runbook} {held.Run.State}); attached to it, no runbook");
+                }
+
+                continue;
+            }
+
+            if (!_handled.Add((id, cause.FaultKind, cause.Asset)))
             {
                 continue;
             }
@@ -224,11 +248,17 @@ public sealed class PlantAgent : IPlantAgent
     /// <summary>Whether a cause is being answered already: once per incident and cause (the caller's set), and not while
     /// a response to the same cause is still at work, nor within <see cref="PlantAgentOptions.RetryAfterFailure"/> of
     /// one that failed (it rolled back and called a person: the same steps would fail the same way). The same cause
-    /// found again after a response succeeded (the fault recurred) gets its runbook again.</summary>
+    /// found again after a response succeeded (the fault recurred) gets its runbook again, once the response's restore
+    /// has run if its runbook has one (before, the asset awaits repair: <see cref="AwaitingRepair"/>).</summary>
     private bool IsAnswered(string kind, string asset, DateTimeOffset now) =>
         Responses.Any(r => r.FaultKind == kind && r.Asset == asset
             && (r.Run.State is RunbookState.Running or RunbookState.WaitingForApproval
                 || (r.Run.State is RunbookState.RolledBack or RunbookState.NotStarted && now - r.Opened < _options.RetryAfterFailure)));
+
+    /// <summary>The response on <paramref name="asset"/> whose runbook finished (it succeeded, or rolled back and called a
+    /// person) and whose restore waits for the repair (the runbook has restore steps, not yet all run); null when none.</summary>
+    private AgentResponse? AwaitingRepair(string asset) =>
+        Responses.LastOrDefault(r => r.Asset == asset && r.Run.State is RunbookState.Succeeded or RunbookState.RolledBack && r.Run.Book.Restores.Count > 0 && r.Run.Restored is null);
 
     /// <summary>The optimiser observes every minute and moves setpoints every step (every minute while it predicts a limit
     /// crossed), within the efficiency envelope; while a runbook is running (a fault's response comes first) it writes

@@ -20,6 +20,8 @@ public sealed class IncidentPipeline
     private readonly EquipmentAlarmWatch _equipment;
     private readonly Dictionary<int, long> _stored = [];
     private readonly HashSet<int> _grown = [];
+    private readonly HashSet<string> _equipmentAlarmNames;
+    private readonly HashSet<(long Incident, string Asset)> _equipmentReported = [];
     private DateTimeOffset _last;
 
     public IncidentPipeline(IQueryEngine query, Factory factory, IncidentStore store, DateTimeOffset start, AlertingOptions? options = null)
@@ -27,6 +29,7 @@ public sealed class IncidentPipeline
         ArgumentNullException.ThrowIfNull(factory);
         _alerting = new TelemetryAlerting(query, factory, options);
         _equipment = new EquipmentAlarmWatch(query, options);
+        _equipmentAlarmNames = [.. EquipmentAlarm.Of(options ?? new AlertingOptions()).Select(a => a.Name)];
         _analyzer = new RootCauseAnalyzer(factory);
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _fold = new IncidentGrouper(TopologyGraph.Build(factory)).Begin();
@@ -57,8 +60,18 @@ public sealed class IncidentPipeline
             _stored[placed.Number] = _store.Open(alert);
         }
 
+        if (_equipmentAlarmNames.Contains(alert.Name))
+        {
+            _equipmentReported.Add((_stored[placed.Number], alert.Asset));
+        }
+
         _grown.Add(placed.Number);
     }
+
+    /// <summary>Whether the stored incident <paramref name="incident"/> holds an alarm the equipment
+    /// <paramref name="asset"/> raised itself (<see cref="EquipmentAlarm"/>: a fault flag, a leak sensor, a valve
+    /// actuator), as against symptoms the detection rules inferred from its readings.</summary>
+    public bool EquipmentReported(long incident, string asset) => _equipmentReported.Contains((incident, asset));
 
     /// <summary>Whether equipment raised an alarm (<see cref="EquipmentAlarm"/>) since the last time this was asked, read at
     /// <paramref name="now"/> alone: cheap enough to ask between steps, so a caller can step at once when one is raised.</summary>

@@ -86,6 +86,30 @@ public sealed class PlantAgentTests
         Assert.True(FirstActionAfterOnset(scenario, "cdu-h1-b", new PlantAgentOptions { Optimise = false, EquipmentAlarmLook = null }) >= TimeSpan.FromSeconds(60));
     }
 
+    [Fact]
+    public void WhatIsInferredOfAnAssetAwaitingRepair_IsAttachedToItsResponse_NotAnsweredAgain()
+    {
+        // Regression (faults/valve-stuck, agent): cdu-h1-b's valve sticks at 02:00 and stays stuck for 4 h; its runbook
+        // moves the racks' jobs (here the supply stays over 32 °C, so it rolls back: what stayed is held and a person
+        // called), its restore waiting for the valve to follow its controller again. At 04:06:30 the CDU's energy
+        // balance, read with its racks idle, left its reference, and a new incident named a drifting supply sensor: the
+        // sensor-drift runbook ran and asked for a sound sensor to be replaced (04:10:20 on seed 1 with the budget's
+        // envelope, where the valve's runbook succeeded). Now that finding is attached to the valve's response, and
+        // audited as such.
+        var scenario = ScenarioLoader.Load("faults/valve-stuck");
+        var audit = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N") + ".db");
+        Directory.CreateDirectory(Path.GetDirectoryName(audit)!);
+        var agent = RunAgent(scenario, TimeSpan.FromMinutes(255), new PlantAgentOptions(), audit);
+
+        Assert.True(agent.Responses.Count == 1, string.Join("; ", agent.Responses.Select(r => $"{r.FaultKind} {r.Asset} {r.Opened:HH:mm:ss} {r.Run.State}")));
+        var response = agent.Responses[0];
+        Assert.Equal(("valve-stuck", "cdu-h1-b", RunbookState.RolledBack), (response.FaultKind, response.Asset, response.Run.State));
+        Assert.Null(response.Run.Restored);
+        using var log = new Aida.Automation.Audit.AuditLog(audit, TimeProvider.System);
+        Assert.Contains(log.Read(), e => e.Kind == Aida.Automation.Audit.AuditKind.Observation
+            && e.Detail.StartsWith("root cause sensor-drift on cdu-h1-b", StringComparison.Ordinal) && e.Detail.Contains($"after incident {response.Incident} (valve-stuck", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("chiller-1", RunbookState.Succeeded)]
     [InlineData("chiller-3", RunbookState.RolledBack)]
