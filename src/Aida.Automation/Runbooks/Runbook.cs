@@ -22,6 +22,11 @@ public sealed record CheckStep(string Point, bool Below, double Threshold, TimeS
 {
     /// <summary>How long the condition must hold without a break (zero: one reading meeting it).</summary>
     public TimeSpan For { get; init; }
+
+    /// <summary>A point the threshold is counted from (<c>relative_to</c>: the reading must be below or above that point's
+    /// present reading + <see cref="Threshold"/>, e.g. a supply within 1.5 K of its setpoint; with the suffix
+    /// <c>@start</c>, its reading when the run started); null: the threshold is absolute.</summary>
+    public string? RelativeTo { get; init; }
 }
 
 /// <summary>Tell people (audited; in a live run also the incident's timeline): a sensor to replace, a ticket to open.</summary>
@@ -29,7 +34,11 @@ public sealed record NotifyStep(string Message, int Line) : RunbookStep(Line);
 
 /// <summary>When a finished runbook's changes are undone: <see cref="Point"/> below (or above) <see cref="Threshold"/> for
 /// <see cref="For"/> without a break (the fault repaired: a leak sensor dry, a CDU's flow back).</summary>
-public sealed record RestoreCondition(string Point, bool Below, double Threshold, TimeSpan For, int Line);
+public sealed record RestoreCondition(string Point, bool Below, double Threshold, TimeSpan For, int Line)
+{
+    /// <summary>As <see cref="CheckStep.RelativeTo"/>.</summary>
+    public string? RelativeTo { get; init; }
+}
 
 /// <summary>Steps that put back part of what a finished run changed (actions and notifications, run at once) once
 /// <see cref="When"/> holds.</summary>
@@ -107,8 +116,8 @@ public sealed record Runbook(string Name, string Description, IReadOnlyList<stri
     private static RestoreEntry Restore(ConfigNode r, HashSet<string> assets)
     {
         var w = r.Optional("when") ?? throw r.Error("when", "a restore needs a when: {point, below or above, for}");
-        var (point, below, threshold) = Threshold(w, assets);
-        var when = new RestoreCondition(point, below, threshold, w.Duration("for", allowZero: false), w.Line);
+        var (point, below, threshold, relativeTo) = Threshold(w, assets);
+        var when = new RestoreCondition(point, below, threshold, w.Duration("for", allowZero: false), w.Line) { RelativeTo = relativeTo };
         w.RejectUnknown();
         var list = r.List("steps", required: true);
         var restore = list.Select(s => Step(s, assets)).ToList();
@@ -126,11 +135,30 @@ public sealed record Runbook(string Name, string Description, IReadOnlyList<stri
         return new RestoreEntry(when, restore);
     }
 
-    /// <summary>A check's or restore condition's point and threshold: exactly one of <c>below</c> or <c>above</c>.</summary>
-    private static (string Point, bool Below, double Threshold) Threshold(ConfigNode node, HashSet<string> assets)
+    /// <summary>The suffix of a <c>relative_to</c> point that counts from its reading when the run started, not its
+    /// present reading (a water temperature back within 1.5 K of where it was when the chiller tripped).</summary>
+    public const string AtStart = "@start";
+
+    /// <summary>A check's or restore condition's point and threshold: exactly one of <c>below</c> or <c>above</c>, counted
+    /// from the reading of <c>relative_to</c> (one point, not a list; <see cref="AtStart"/> for its reading when the run
+    /// started) when given.</summary>
+    private static (string Point, bool Below, double Threshold, string? RelativeTo) Threshold(ConfigNode node, HashSet<string> assets)
     {
         var point = node.String("point");
         CheckTarget(node, "point", point.Split('/')[0], assets);
+        string? relativeTo = null;
+        if (node.Optional("relative_to") is { } r)
+        {
+            relativeTo = r.Scalar();
+            var named = relativeTo.EndsWith(AtStart, StringComparison.Ordinal) ? relativeTo[..^AtStart.Length] : relativeTo;
+            if (!named.Contains('/', StringComparison.Ordinal) || named.Contains('@', StringComparison.Ordinal))
+            {
+                throw r.Error($"relative_to names a point, asset/point (e.g. facility-water/supply_setpoint), optionally with @start for its reading when the run started, not '{relativeTo}'");
+            }
+
+            CheckTarget(node, "relative_to", relativeTo.Split('/')[0], assets);
+        }
+
         var below = node.Optional("below")?.AsNumber();
         var above = node.Optional("above")?.AsNumber();
         if (below is null == above is null)
@@ -138,7 +166,7 @@ public sealed record Runbook(string Name, string Description, IReadOnlyList<stri
             throw node.Error("below", "give exactly one of below or above");
         }
 
-        return (point, below is not null, below ?? above!.Value);
+        return (point, below is not null, below ?? above!.Value, relativeTo);
     }
 
     private static RunbookStep Step(ConfigNode node, HashSet<string> assets)
@@ -164,7 +192,7 @@ public sealed record Runbook(string Name, string Description, IReadOnlyList<stri
         }
         else if (node.Optional("check") is { } check)
         {
-            var (point, below, threshold) = Threshold(check, assets);
+            var (point, below, threshold, relativeTo) = Threshold(check, assets);
             var within = check.Duration("within", allowZero: false);
             var hold = check.Duration("for", TimeSpan.Zero);
             if (hold >= within)
@@ -172,7 +200,7 @@ public sealed record Runbook(string Name, string Description, IReadOnlyList<stri
                 throw check.Error("for", $"a check must hold for less than its within ({within}) to be met in time");
             }
 
-            step = new CheckStep(point, below, threshold, within, node.Line) { For = hold };
+            step = new CheckStep(point, below, threshold, within, node.Line) { For = hold, RelativeTo = relativeTo };
             check.RejectUnknown();
         }
         else if (node.Optional("notify") is { } notify)

@@ -63,6 +63,9 @@ public sealed class RunbookRun
     private readonly TimeProvider _clock;
     private readonly AuditLog? _audit;
     private readonly TimeSpan _approvalTimeout;
+
+    // The readings of the points thresholds count from at the run's start ("POINT@start"), by their relative_to text.
+    private readonly Dictionary<string, double> _atStart = new(StringComparer.Ordinal);
     private List<ActionRecord>? _pending;
     private DateTimeOffset? _stepStarted;
 
@@ -77,6 +80,15 @@ public sealed class RunbookRun
         _audit = audit;
         _approvalTimeout = executor.ApprovalTimeout;
         Started = clock.GetUtcNow();
+        // Thresholds counted from a point's reading at the run's start ("POINT@start"), read once, now.
+        foreach (var relative in book.Steps.OfType<CheckStep>().Select(c => c.RelativeTo).Concat(book.Restores.Select(r => r.When.RelativeTo)))
+        {
+            if (relative is not null && relative.EndsWith(Runbook.AtStart, StringComparison.Ordinal))
+            {
+                _atStart.TryAdd(relative, plant.ReadValue(Bind(relative[..^Runbook.AtStart.Length])));
+            }
+        }
+
         State = book.Approval && executor.Mode != AutomationMode.Autonomous ? RunbookState.WaitingForApproval : RunbookState.Running;
         Audit(AuditKind.Decision, $"started for {string.Join(",", bindings.GetValueOrDefault("asset") ?? [])}" + (State == RunbookState.WaitingForApproval ? "; waiting for approval" : ""));
     }
@@ -287,7 +299,8 @@ public sealed class RunbookRun
     private bool Check(CheckStep step, DateTimeOffset now)
     {
         var (point, reading) = Worst(step.Point, step.Below);
-        if (!double.IsNaN(reading) && (step.Below ? reading <= step.Threshold : reading >= step.Threshold))
+        var threshold = Threshold(step.Threshold, step.RelativeTo);
+        if (!double.IsNaN(reading) && !double.IsNaN(threshold) && (step.Below ? reading <= threshold : reading >= threshold))
         {
             _checkHeldSince ??= now;
             if (now - _checkHeldSince.Value >= step.For)
@@ -305,7 +318,7 @@ public sealed class RunbookRun
         if (now - _stepStarted >= step.Within)
         {
             var what = step.For > TimeSpan.Zero ? $"not held for {step.For}" : "not met";
-            Fail($"step {StepIndex + 1} (line {step.Line}): {point} {(step.Below ? "<=" : ">=")} {step.Threshold.ToString(CultureInfo.InvariantCulture)} {what} within {step.Within} (read {reading.ToString("0.###", CultureInfo.InvariantCulture)})");
+            Fail($"step {StepIndex + 1} (line {step.Line}): {point} {(step.Below ? "<=" : ">=")} {Said(step.Threshold, step.RelativeTo, threshold)} {what} within {step.Within} (read {reading.ToString("0.###", CultureInfo.InvariantCulture)})");
             return true;
         }
 
@@ -352,7 +365,8 @@ public sealed class RunbookRun
             var entry = Book.Restores[i];
             var when = entry.When;
             var (point, reading) = Worst(when.Point, when.Below);
-            if (double.IsNaN(reading) || !(when.Below ? reading <= when.Threshold : reading >= when.Threshold))
+            var threshold = Threshold(when.Threshold, when.RelativeTo);
+            if (double.IsNaN(reading) || double.IsNaN(threshold) || !(when.Below ? reading <= threshold : reading >= threshold))
             {
                 _clearSince[i] = null;
                 continue;
@@ -365,7 +379,7 @@ public sealed class RunbookRun
             }
 
             _restoredAt[i] = now;
-            var held = $"{point} = {reading.ToString("0.###", CultureInfo.InvariantCulture)} {(when.Below ? "<=" : ">=")} {when.Threshold.ToString(CultureInfo.InvariantCulture)} for {when.For}";
+            var held = $"{point} = {reading.ToString("0.###", CultureInfo.InvariantCulture)} {(when.Below ? "<=" : ">=")} {Said(when.Threshold, when.RelativeTo, threshold)} for {when.For}";
             var changed = ChangedByThisRun();
             if (!ActuatorsOf(entry.Steps).Any(a => changed.Contains(a) && !_released.Contains(a)))
             {
@@ -479,6 +493,18 @@ public sealed class RunbookRun
 
         return worst;
     }
+
+    /// <summary>A check's threshold now: absolute, or counted from the present reading of <paramref name="relativeTo"/>,
+    /// or from its reading at the run's start (<c>@start</c>) (NaN while that point has no reading, or had none at the
+    /// start: not met).</summary>
+    private double Threshold(double threshold, string? relativeTo) =>
+        relativeTo is null ? threshold
+            : (_atStart.TryGetValue(relativeTo, out var atStart) ? atStart : _plant.ReadValue(Bind(relativeTo))) + threshold;
+
+    /// <summary>A threshold as the audit says it: "30", or "facility-water/supply_setpoint + 1.5 (21.5)".</summary>
+    private string Said(double threshold, string? relativeTo, double now) =>
+        relativeTo is null ? threshold.ToString(CultureInfo.InvariantCulture)
+            : string.Create(CultureInfo.InvariantCulture, $"{Bind(relativeTo)} {(threshold < 0 ? "-" : "+")} {Math.Abs(threshold)} ({now:0.###})");
 
     private string Bind(string text)
     {

@@ -36,6 +36,9 @@ public sealed class RunbookTests
     [InlineData("{action: set_speed, target: \"{asset}\", value: 1, delta: 0.1}", "give exactly one of value or delta")]
     [InlineData("{dance: 1}", "a step is one of action, wait, check or notify")]
     [InlineData("{check: {point: \"{asset}/flow\", within: 1m}}", "give exactly one of below or above")]
+    [InlineData("{check: {point: \"{asset}/supply_temperature\", below: 1, relative_to: cdu-h9-z/supply_setpoint, within: 1m}}", "steps[0].check.relative_to: unknown asset 'cdu-h9-z'")]
+    [InlineData("{check: {point: \"{asset}/supply_temperature\", below: 1, relative_to: supply_setpoint, within: 1m}}", "relative_to names a point, asset/point")]
+    [InlineData("{check: {point: \"{asset}/supply_temperature\", below: 1, relative_to: \"{asset}/supply_setpoint@end\", within: 1m}}", "relative_to names a point, asset/point")]
     public void BadRunbook_NamesFileLineAndField(string step, string expected)
     {
         var yaml = $"name: x\ntriggers: [leak]\nsteps:\n  - {step}\n";
@@ -426,14 +429,19 @@ public sealed class RunbookTests
 
     /// <summary>Runs a one-check runbook on cdu-h1-a whose supply reading the test scripts by minute since the start,
     /// ticking every 10 s; returns the run and when it ended (minutes since the start).</summary>
-    private static (RunbookRun Run, double EndedMinutes) CheckSupplyScripted(string check, Func<double, double> supplyAtMinute)
+    private static (RunbookRun Run, double EndedMinutes) CheckSupplyScripted(string check, Func<double, double> supplyAtMinute) =>
+        CheckSupplyScripted(check, (m, _) => supplyAtMinute(m));
+
+    /// <summary>As above, the script given the CDU's active supply setpoint too.</summary>
+    private static (RunbookRun Run, double EndedMinutes) CheckSupplyScripted(string check, Func<double, double, double> supplyAtMinute)
     {
         var sim = NPlusOnePumpFailureBegins();
         var factory = sim.Scenario.Factory;
         var start = sim.Clock.GetUtcNow();
         var scripted = new Aida.Automation.Tests.Optimiser.FaultyReadingsPlant(sim.Plant)
         {
-            Reading = (p, r) => p.Name == "cdu-h1-a/supply_temperature" ? supplyAtMinute((sim.Clock.GetUtcNow() - start).TotalMinutes) : r.Value,
+            Reading = (p, r) => p.Name == "cdu-h1-a/supply_temperature"
+                ? supplyAtMinute((sim.Clock.GetUtcNow() - start).TotalMinutes, sim.Plant.ReadValue("cdu-h1-a/supply_setpoint")) : r.Value,
         };
         var book = Runbook.Parse($"name: x\ntriggers: [valve-stuck]\nsteps:\n  - {{check: {check}}}\n", factory);
         var (run, _, _) = Build(factory, scripted, sim.Clock, book, "cdu-h1-a", AutomationMode.Autonomous);
@@ -461,6 +469,43 @@ public sealed class RunbookTests
 
         Assert.True(run.State == RunbookState.Succeeded, run.Failure);
         Assert.Equal(metAtMinute, ended, 3);
+    }
+
+    [Theory]
+    // 3 K over the CDU's setpoint for 2 min, then 1 K over: "below 1.5 relative to the setpoint" is met at minute 2;
+    // "below 0.5" never, and the failure says what the threshold was counted from.
+    [InlineData(1.5, 2)]
+    [InlineData(0.5, 4)]
+    public void CheckRelativeToAPoint_CountsItsThresholdFromThatPointsReading(double within, double endedAtMinute)
+    {
+        var (run, ended) = CheckSupplyScripted($"{{point: \"{{asset}}/supply_temperature\", below: {within.ToString(System.Globalization.CultureInfo.InvariantCulture)}, relative_to: \"{{asset}}/supply_setpoint\", within: 4m}}",
+            (m, setpoint) => setpoint + (m < 2 ? 3 : 1));
+
+        Assert.Equal(endedAtMinute, ended, 3);
+        Assert.Equal(within > 1 ? RunbookState.Succeeded : RunbookState.RolledBack, run.State);
+        if (run.State == RunbookState.RolledBack)
+        {
+            Assert.Matches(@"cdu-h1-a/supply_temperature <= cdu-h1-a/supply_setpoint \+ 0\.5 \(\d+(\.\d+)?\) not met within 00:04:00", run.Failure);
+        }
+    }
+
+    [Theory]
+    // The supply reads 30 °C at the start, 33 for 2 min, then `after`: "below 1.5 over its reading at the start, for
+    // 1 min" counts from 30 however the reading moves later, so 31 holds from minute 2 and is met at minute 3, and 32
+    // never is.
+    [InlineData(31, RunbookState.Succeeded, 3)]
+    [InlineData(32, RunbookState.RolledBack, 5)]
+    public void CheckRelativeToAPointAtTheStart_CountsFromItsReadingWhenTheRunStarted(double after, RunbookState expected, double endedAtMinute)
+    {
+        var (run, ended) = CheckSupplyScripted("{point: \"{asset}/supply_temperature\", below: 1.5, relative_to: \"{asset}/supply_temperature@start\", for: 1m, within: 5m}",
+            m => m <= 0 ? 30 : m < 2 ? 33 : after);
+
+        Assert.Equal(expected, run.State);
+        Assert.Equal(endedAtMinute, ended, 3);
+        if (expected == RunbookState.RolledBack)
+        {
+            Assert.Contains("cdu-h1-a/supply_temperature@start + 1.5 (31.5)", run.Failure, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
