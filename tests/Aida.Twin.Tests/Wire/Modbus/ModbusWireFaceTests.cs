@@ -58,7 +58,7 @@ public class ModbusWireFaceTests
     [InlineData("facility-water", "supply_temperature 0, return_temperature 2, flow 4, pump_power 6, supply_setpoint 8, supply_setpoint_command 10, pump_speed 12, pump_speed_command 14", "supply_setpoint 0, pump_speed 2")]
     [InlineData("economiser", "enabled 0, heat 2, enable_command 4", "enable 0")]
     [InlineData("chiller-1", "power 0, running 2, fault 4, enable_command 6, starting 8, maintenance 10", "enable 0")]
-    [InlineData("dc-1", "fan_power 0", "")]
+    [InlineData("dc-1", "fan_power 0, fan_speed 2", "")]
     [InlineData("cdu-1", "supply_temperature 0, return_temperature 2, flow 4, pump_power 6, valve 8, pumps_running 10, pump_faults 12, coolant_level 14, supply_setpoint 16, supply_setpoint_command 18, pump_speed 20, pump_speed_command 22, valve_command 24, valve_fault 26", "supply_setpoint 0, pump_speed 2")]
     [InlineData("crah-1", "supply_air_temperature 0, fan_power 2, running 4, fault 6, supply_setpoint 8, supply_setpoint_command 10, fan_speed 12, fan_speed_command 14, enable_command 16, starting 18, maintenance 20", "supply_setpoint 0, fan_speed 2, enable 4")]
     [InlineData("utility-a", "available 0", "")]
