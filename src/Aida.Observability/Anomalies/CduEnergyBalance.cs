@@ -35,6 +35,14 @@ public sealed record EnergyBalanceOptions
     /// kelvin and the loop gives up its stored heat; a supply sensor drifting 2 K an hour moves its mean 0.3 K in 10 min
     /// and stays judged.</summary>
     public double SteadySupplyCelsius { get; init; } = 1;
+
+    /// <summary>The smallest rise across the CDU (smoothed return - supply) at which the balance is judged and its
+    /// reference taken (default 3 K). The residual is relative to the heat, so a reading's error weighs in it as the error
+    /// over the rise: 0.15 K, within an RTD's 0.1-0.3 K, is 1.5 % of a loaded CDU's 10 K but 10 % (the threshold) of
+    /// the 1.5 K of a CDU whose racks idle. On faults/valve-stuck under the agent, cdu-h1-b with its jobs moved off ran
+    /// at a 1.4-1.6 K rise, and two hours later its balance left its reference by 23 points: a drifting sensor was
+    /// named (session 24). At 3 K that error is 5 %, half the threshold.</summary>
+    public double MinimumRiseCelsius { get; init; } = 3;
 }
 
 /// <summary>A CDU's energy-balance residual over a range and where it did not close.</summary>
@@ -118,6 +126,7 @@ public sealed class CduEnergyBalance
         var pump = await SeriesAsync($"avg_over_time(aida_cdu_pump_power_watts{asset}[{window}])", start, end, cancellationToken);
 
         var samples = new List<Sample>(rackPower.Count);
+        var measurable = new List<bool>(rackPower.Count);
         foreach (var (t, p) in rackPower)
         {
             if (supply.TryGetValue(t, out var s) && ret.TryGetValue(t, out var r) && flow.TryGetValue(t, out var f) && pump.TryGetValue(t, out var w))
@@ -126,6 +135,7 @@ public sealed class CduEnergyBalance
                 if (double.IsFinite(ratio))
                 {
                     samples.Add(new Sample(t, ratio));
+                    measurable.Add(r - s >= _options.MinimumRiseCelsius);
                 }
             }
         }
@@ -134,8 +144,11 @@ public sealed class CduEnergyBalance
         // Judged where the smoothed supply held steady over the span before (a missing step is not steady).
         var span = (long)_options.SteadySpan.TotalMilliseconds;
         var step = (long)_options.Step.TotalMilliseconds;
-        var judged = samples.Select(x => span <= 0 || Detection.SteadyLoad.Held(x.TimestampMs, supply, span, step, _options.SteadySupplyCelsius)).ToArray();
-        return new EnergyBalanceResidual(cdu, new SeriesSamples(labels, samples), Departures(labels, samples, judged));
+        // Samples at too small a rise to measure by are left out of the judgement, as missing ones are (neither the
+        // reference nor a run's start or end); the residual series keeps them.
+        var measured = samples.Where((_, i) => measurable[i]).ToList();
+        var judged = measured.Select(x => span <= 0 || Detection.SteadyLoad.Held(x.TimestampMs, supply, span, step, _options.SteadySupplyCelsius)).ToArray();
+        return new EnergyBalanceResidual(cdu, new SeriesSamples(labels, samples), Departures(labels, measured, judged));
     }
 
     /// <summary>Runs of the residual beyond the threshold for at least the sustain time, relative to the reference level,
@@ -155,6 +168,7 @@ public sealed class CduEnergyBalance
         // halls' balances then read off it (8 and 10 more false incidents on seeds 1 and 2). So the gate below can only
         // end a run over the threshold, never start one.
         var reference = samples.Take(n).Select(s => s.Value).ToArray();
+
         var (median, sigma) = RobustStatistics.Baseline(reference, new double[n], 1e-6);
         var sustainMs = (long)_options.Sustain.TotalMilliseconds;
         int? runStart = null;

@@ -85,13 +85,48 @@ public sealed class CduEnergyBalanceTests(ITestOutputHelper output)
         }
 
         var query = new Aida.Telemetry.Query.EmbeddedQueryEngine(store);
-        var steadyOnly = await new CduEnergyBalance(query, factory).CheckAsync("cdu-h1-b", start + TimeSpan.FromMinutes(10), start + TimeSpan.FromHours(2));
-        var everySample = await new CduEnergyBalance(query, factory, new EnergyBalanceOptions { SteadySpan = TimeSpan.Zero })
+        // (A 2.4 K rise: judged at any rise here, so the steadiness gate is what this tests.)
+        var steadyOnly = await new CduEnergyBalance(query, factory, new EnergyBalanceOptions { MinimumRiseCelsius = 0 }).CheckAsync("cdu-h1-b", start + TimeSpan.FromMinutes(10), start + TimeSpan.FromHours(2));
+        var everySample = await new CduEnergyBalance(query, factory, new EnergyBalanceOptions { SteadySpan = TimeSpan.Zero, MinimumRiseCelsius = 0 })
             .CheckAsync("cdu-h1-b", start + TimeSpan.FromMinutes(10), start + TimeSpan.FromHours(2));
 
         output.WriteLine(string.Join("; ", everySample.Anomalies));
         Assert.Contains(everySample.Anomalies, a => a.Detected >= freed);
         Assert.Empty(steadyOnly.Anomalies);
+    }
+
+    [Theory]
+    [InlineData(3.0, false)]
+    [InlineData(0.0, true)]
+    public async Task ACduWhoseRacksIdle_IsNotJudgedOnARiseTooSmallToMeasureBy(double minimumRise, bool expectDeparture)
+    {
+        // Regression (faults/valve-stuck, agent, session 24): cdu-h1-b's jobs moved off, its racks idle at a 1.5 K rise
+        // across the CDU; an hour on, its return reads 0.3 K lower (within an RTD's error, a warmer supply, a change of
+        // flow): 20 % of the rise, and a drifting sensor was named. Under the 3 K rise the balance is not judged.
+        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
+        var start = new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero);
+        Labels L(string metric) => Labels.Metric(metric, ("asset", "cdu-h1-b"));
+        var racks = factory.Racks.Where(r => r.Cdu == "cdu-h1-b").Select(r => store.GetOrCreateSeries(Labels.Metric("aida_rack_power_watts", ("rack", r.Id)))).ToList();
+        var (supply, ret) = (store.GetOrCreateSeries(L("aida_cdu_supply_celsius")), store.GetOrCreateSeries(L("aida_cdu_return_celsius")));
+        var (flow, pump) = (store.GetOrCreateSeries(L("aida_cdu_flow_kg_per_second")), store.GetOrCreateSeries(L("aida_cdu_pump_power_watts")));
+        const double Flow = 30, Pump = 11_000;
+        var rackWatts = ((1.5 * Flow * CduEnergyBalance.WaterSpecificHeat) - Pump) / (racks.Count * factory.RackProfile.LiquidFraction);
+        for (var t = start; t <= start + TimeSpan.FromHours(2); t += TimeSpan.FromSeconds(10))
+        {
+            var ms = t.ToUnixTimeMilliseconds();
+            racks.ForEach(x => store.Append(x, ms, rackWatts));
+            store.Append(supply, ms, 26.5);
+            store.Append(ret, ms, t < start + TimeSpan.FromHours(1) ? 28.0 : 27.7);
+            store.Append(flow, ms, Flow);
+            store.Append(pump, ms, Pump);
+        }
+
+        var found = await new CduEnergyBalance(new Aida.Telemetry.Query.EmbeddedQueryEngine(store), factory, new EnergyBalanceOptions { MinimumRiseCelsius = minimumRise })
+            .CheckAsync("cdu-h1-b", start + TimeSpan.FromMinutes(10), start + TimeSpan.FromHours(2));
+
+        Assert.NotEmpty(found.Residual.Samples);
+        Assert.Equal(expectDeparture, found.Anomalies.Count > 0);
     }
 
     [Fact]
