@@ -168,7 +168,6 @@ public sealed class CduEnergyBalance
         // halls' balances then read off it (8 and 10 more false incidents on seeds 1 and 2). So the gate below can only
         // end a run over the threshold, never start one.
         var reference = samples.Take(n).Select(s => s.Value).ToArray();
-
         var (median, sigma) = RobustStatistics.Baseline(reference, new double[n], 1e-6);
         var sustainMs = (long)_options.Sustain.TotalMilliseconds;
         int? runStart = null;
