@@ -36,8 +36,8 @@ public sealed record EnergyBalanceOptions
     /// and stays judged.</summary>
     public double SteadySupplyCelsius { get; init; } = 1;
 
-    /// <summary>The smallest rise across the CDU (smoothed return - supply) at which the balance is judged and its
-    /// reference taken (default 3 K). The residual is relative to the heat, so a reading's error weighs in it as the error
+    /// <summary>The smallest rise across the CDU (smoothed return - supply) at which the balance is judged (default 3 K;
+    /// a sample under it ends a run over the threshold, as a transient does). The residual is relative to the heat, so a reading's error weighs in it as the error
     /// over the rise: 0.15 K, within an RTD's 0.1-0.3 K, is 1.5 % of a loaded CDU's 10 K but 10 % (the threshold) of
     /// the 1.5 K of a CDU whose racks idle. On faults/valve-stuck under the agent, cdu-h1-b with its jobs moved off ran
     /// at a 1.4-1.6 K rise, and two hours later its balance left its reference by 23 points: a drifting sensor was
@@ -144,11 +144,12 @@ public sealed class CduEnergyBalance
         // Judged where the smoothed supply held steady over the span before (a missing step is not steady).
         var span = (long)_options.SteadySpan.TotalMilliseconds;
         var step = (long)_options.Step.TotalMilliseconds;
-        // Samples at too small a rise to measure by are left out of the judgement, as missing ones are (neither the
-        // reference nor a run's start or end); the residual series keeps them.
-        var measured = samples.Where((_, i) => measurable[i]).ToList();
-        var judged = measured.Select(x => span <= 0 || Detection.SteadyLoad.Held(x.TimestampMs, supply, span, step, _options.SteadySupplyCelsius)).ToArray();
-        return new EnergyBalanceResidual(cdu, new SeriesSamples(labels, samples), Departures(labels, measured, judged));
+        // And only at a rise to measure by: a sample under it is not judged either, so, like a transient, it can end a
+        // run over the threshold and never start one. Left out of the samples instead (session 24's first build), it
+        // joined runs on either side of a training job's restart, whose racks idle for minutes, into one long enough
+        // to fire: three false sensor drifts on the faults week's day 2. The reference level is unchanged.
+        var judged = samples.Select((x, i) => measurable[i] && (span <= 0 || Detection.SteadyLoad.Held(x.TimestampMs, supply, span, step, _options.SteadySupplyCelsius))).ToArray();
+        return new EnergyBalanceResidual(cdu, new SeriesSamples(labels, samples), Departures(labels, samples, judged));
     }
 
     /// <summary>Runs of the residual beyond the threshold for at least the sustain time, relative to the reference level,
