@@ -145,9 +145,9 @@ public sealed class CduEnergyBalance
         var span = (long)_options.SteadySpan.TotalMilliseconds;
         var step = (long)_options.Step.TotalMilliseconds;
         // And only at a rise to measure by: a sample under it is not judged either, so, like a transient, it can end a
-        // run over the threshold and never start one. Left out of the samples instead (session 24's first build), it
-        // joined runs on either side of a training job's restart, whose racks idle for minutes, into one long enough
-        // to fire: three false sensor drifts on the faults week's day 2. The reference level is unchanged.
+        // run over the threshold and never start one. Left out of the samples instead (session 24's first build), it let
+        // the samples on either side of a stretch of idle racks join into one run: three false sensor drifts at once on
+        // hall 1's CDUs on the faults week's day 2. The reference level is unchanged.
         var judged = samples.Select((x, i) => measurable[i] && (span <= 0 || Detection.SteadyLoad.Held(x.TimestampMs, supply, span, step, _options.SteadySupplyCelsius))).ToArray();
         return new EnergyBalanceResidual(cdu, new SeriesSamples(labels, samples), Departures(labels, samples, judged));
     }
