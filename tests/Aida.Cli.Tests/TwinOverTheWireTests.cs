@@ -231,7 +231,7 @@ public sealed class TwinOverTheWireTests
             var proposed = await http.SendAsync(propose);
             var body = await proposed.Content.ReadAsStringAsync();
             Assert.True(proposed.StatusCode == System.Net.HttpStatusCode.Accepted, body);
-            Assert.Contains("\"state\":\"executed\"", body, StringComparison.Ordinal);
+            Assert.True(body.Contains("\"state\":\"executed\"", StringComparison.Ordinal), body);
             await stopRun.CancelAsync();
             var code = await running;
             var text = runOut.ToString();

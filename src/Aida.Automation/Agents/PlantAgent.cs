@@ -37,6 +37,9 @@ public sealed record PlantAgentOptions
     /// is still an alert, and its runbook runs again.</summary>
     public DateTimeOffset? DetectFrom { get; init; }
 
+    /// <summary>The detection's settings (null: the defaults); <see cref="DetectFrom"/> sets its watch start.</summary>
+    public AlertingOptions? Alerting { get; init; }
+
     /// <summary>A root cause starts its runbook only with at least this score.</summary>
     public double MinCauseScore { get; init; } = 0.3;
 
@@ -99,7 +102,8 @@ public sealed class PlantAgent : IPlantAgent
         Executor = new ActionExecutor(Plant, clock, _options.Mode, _options.ApprovalTimeout, "agent:aida", audit);
         _catalog = new ActionCatalog(factory, safety);
         _detectFrom = _options.DetectFrom ?? clock.GetUtcNow() + _options.WarmUp;
-        _pipeline = new IncidentPipeline(telemetry, factory, incidents, _detectFrom, _options.DetectFrom is { } watch ? new AlertingOptions { WatchStart = watch } : null);
+        var alerting = _options.Alerting ?? new AlertingOptions();
+        _pipeline = new IncidentPipeline(telemetry, factory, incidents, _detectFrom, _options.DetectFrom is { } watch ? alerting with { WatchStart = watch } : alerting);
         _next = _detectFrom + _options.Period;
         if (_options.ApproverDelay is { } delay)
         {

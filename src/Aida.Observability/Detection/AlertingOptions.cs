@@ -15,6 +15,9 @@ public sealed record AlertingOptions
     /// The anomaly detectors keep reading the history: their baselines need it.</summary>
     public DateTimeOffset? WatchStart { get; init; }
 
+    /// <summary>The CDU energy-balance check's settings (<see cref="Anomalies.EnergyBalanceOptions"/>).</summary>
+    public Anomalies.EnergyBalanceOptions EnergyBalance { get; init; } = new();
+
     /// <summary>How long a limit must be crossed before it alerts (default 30 s: one or two facility samples of noise
     /// do not page anyone).</summary>
     public TimeSpan Hold { get; init; } = TimeSpan.FromSeconds(30);

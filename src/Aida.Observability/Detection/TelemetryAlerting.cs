@@ -452,7 +452,7 @@ public sealed class TelemetryAlerting
 
     private async Task EnergyBalanceAsync(Window w, List<Alert> alerts, CancellationToken ct)
     {
-        var balance = new CduEnergyBalance(_query, _factory);
+        var balance = new CduEnergyBalance(_query, _factory, _options.EnergyBalance);
         foreach (var cdu in _factory.Cooling.Cdus)
         {
             if (!_factory.Racks.Any(r => r.Cdu == cdu.Id))
