@@ -185,7 +185,11 @@ public sealed class PlantAgent : IPlantAgent
                 // stuck valve ran a second runbook and its supply's energy balance was called a drifting sensor, with
                 // a work order to replace a sound sensor (faults week, sessions 22-23). Attached to the response, once;
                 // an alarm the equipment raises itself (a pump's fault flag, a leak) is still answered, and the same
-                // cause after a response that rolled back is retried as before (RetryAfterFailure).
+                // cause after a response that rolled back is retried as before (RetryAfterFailure). Attached for good:
+                // the finding is not answered after the repair either (the faults week, seed 3: two findings attached
+                // while the valve stuck got its runbook when the restore ran, 15 min after the valve was freed, and
+                // moved the jobs off a repaired CDU).
+                _handled.Add((id, cause.FaultKind, cause.Asset));
                 if (_attached.Add((id, cause.FaultKind, cause.Asset)))
                 {
                     _audit?.Append("agent:aida", AuditKind.Observation, $"incident {id}",

@@ -101,12 +101,14 @@ public sealed class PlantAgentTests
         var audit = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N") + ".db");
         Directory.CreateDirectory(Path.GetDirectoryName(audit)!);
         var asBefore = new Aida.Observability.Detection.AlertingOptions { EnergyBalance = new Aida.Observability.Anomalies.EnergyBalanceOptions { MinimumRiseCelsius = 0 } };
-        var agent = RunAgent(scenario, TimeSpan.FromMinutes(255), new PlantAgentOptions { Alerting = asBefore }, audit);
+        // Run until 06:30: the valve is freed at 06:00 and the restore runs 15 min later; the attached finding is not
+        // answered then either (it was, on the faults week's seed 3, and moved the jobs off the repaired CDU again).
+        var agent = RunAgent(scenario, TimeSpan.FromMinutes(390), new PlantAgentOptions { Alerting = asBefore }, audit);
 
         Assert.True(agent.Responses.Count == 1, string.Join("; ", agent.Responses.Select(r => $"{r.FaultKind} {r.Asset} {r.Opened:HH:mm:ss} {r.Run.State}")));
         var response = agent.Responses[0];
         Assert.Equal(("valve-stuck", "cdu-h1-b", RunbookState.RolledBack), (response.FaultKind, response.Asset, response.Run.State));
-        Assert.Null(response.Run.Restored);
+        Assert.NotNull(response.Run.Restored);
         using var log = new Aida.Automation.Audit.AuditLog(audit, TimeProvider.System);
         Assert.Contains(log.Read(), e => e.Kind == Aida.Automation.Audit.AuditKind.Observation
             && e.Detail.StartsWith("root cause sensor-drift on cdu-h1-b", StringComparison.Ordinal) && e.Detail.Contains($"after incident {response.Incident} (valve-stuck", StringComparison.Ordinal));
