@@ -171,24 +171,26 @@ public sealed class PlantAgent : IPlantAgent
         var started = false;
         foreach (var (id, (opened, finding)) in _pipeline.Findings.OrderBy(f => f.Key))
         {
-            if (finding.Top is not { } cause || cause.Score < _options.MinCauseScore || IsAnswered(cause.FaultKind, cause.Asset.Split('/')[0], now))
+            if (finding.Top is not { } cause || cause.Score < _options.MinCauseScore)
             {
                 continue;
             }
 
-            if (AwaitingRepair(cause.Asset.Split('/')[0]) is { } held
+            var asset = cause.Asset.Split('/')[0];
+            if (IsAnswered(cause.FaultKind, asset, now))
+            {
+                continue;
+            }
+
+            if (AwaitingRepair(asset) is { } held
                 && (held.FaultKind == cause.FaultKind ? held.Run.State is RunbookState.Succeeded : !_pipeline.EquipmentReported(id, held.Asset)))
             {
-                // The asset's fault is known, mitigated and waiting for its repair: what the rules infer from its
-                // readings now follows from that fault and the mitigation (a CDU whose jobs moved off reads an energy
-                // balance unlike its reference's; a still-stuck valve drifts the supply again). Answered again, the
-                // stuck valve ran a second runbook and its supply's energy balance was called a drifting sensor, with
-                // a work order to replace a sound sensor (faults week, sessions 22-23). Attached to the response, once;
-                // an alarm the equipment raises itself (a pump's fault flag, a leak) is still answered, and the same
-                // cause after a response that rolled back is retried as before (RetryAfterFailure). Attached for good:
-                // the finding is not answered after the repair either (the faults week, seed 3: two findings attached
-                // while the valve stuck got its runbook when the restore ran, 15 min after the valve was freed, and
-                // moved the jobs off a repaired CDU).
+                // The asset's fault is known, mitigated and waiting for its repair, so what the rules infer from its
+                // readings follows from that fault and its mitigation (a CDU with its jobs moved off, a valve still
+                // stuck). Answered again, a stuck valve's CDU got the sensor-drift runbook (sessions 22-23). Attached
+                // for good, audited once: answered at the restore, two such findings moved the jobs off the repaired
+                // CDU (session 24, faults week seed 3). An alarm the equipment raises itself is still answered, and the
+                // same cause after a rolled-back response is retried as before (RetryAfterFailure).
                 _handled.Add((id, cause.FaultKind, cause.Asset));
                 if (_attached.Add((id, cause.FaultKind, cause.Asset)))
                 {
@@ -211,7 +213,6 @@ public sealed class PlantAgent : IPlantAgent
                 continue;
             }
 
-            var asset = cause.Asset.Split('/')[0];
             var run = new RunbookRun(book, RunbookBindings.For(_factory, asset), Executor, _catalog, Plant, _clock, _audit);
             run.HeldByOthers = actuator => Responses.Any(r => !ReferenceEquals(r.Run, run) && r.Run.Holds(actuator));
             Responses.Add(new AgentResponse(id, opened, cause.FaultKind, asset, book.Name, run));

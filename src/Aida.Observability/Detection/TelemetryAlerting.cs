@@ -775,7 +775,7 @@ public sealed class TelemetryAlerting
         private static EconomiserPlant? Judged(EconomiserPlant e) => e.DesignFanWatts > 0 && e.CapacityWatts > 0 ? e : null;
 
         /// <summary>The units' drives' speed feedback, the series every drive of the plant reports its speed by.</summary>
-        private static string Speeds(IEnumerable<string> units) => $"aida_speed_ratio{{asset=~\"{string.Join('|', units)}\"}}";
+        private static string Speeds(IEnumerable<string> units) => $"aida_speed_ratio{{asset=~\"{string.Join('|', units.Select(Regex.Escape))}\"}}";
     }
 
     private async Task<Dictionary<string, Dictionary<long, double>>> RangeByAsync(string promql, string label, Window w, TimeSpan step, CancellationToken ct)
