@@ -33,7 +33,12 @@ public enum AnomalyKind
 /// run length over the minimum for stuck readings, gap over interval for dropouts, the drop for resets, the
 /// residual as a fraction of the electrical heat for energy balance.</param>
 /// <param name="Evidence">A sentence an operator can read.</param>
-public sealed record Anomaly(Labels Series, AnomalyKind Kind, DateTimeOffset Onset, DateTimeOffset Detected, double Score, string Evidence);
+public sealed record Anomaly(Labels Series, AnomalyKind Kind, DateTimeOffset Onset, DateTimeOffset Detected, double Score, string Evidence)
+{
+    /// <summary>For a stuck reading, its last sample in the scan (the reading held from <see cref="Onset"/> to here); null
+    /// for the other kinds.</summary>
+    public DateTimeOffset? Until { get; init; }
+}
 
 /// <summary>The outcome of scanning one series: its anomalies and what was skipped.</summary>
 /// <param name="FiniteSamples">Samples the detectors used.</param>

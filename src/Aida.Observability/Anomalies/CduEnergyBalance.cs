@@ -45,6 +45,9 @@ public sealed record EnergyBalanceOptions
     public double MinimumRiseCelsius { get; init; } = 3;
 }
 
+/// <summary>A span over which a reading is known bad (found stuck), from its first to its last sample there.</summary>
+public readonly record struct ReadingSpan(DateTimeOffset From, DateTimeOffset To);
+
 /// <summary>A CDU's energy-balance residual over a range and where it did not close.</summary>
 /// <param name="Residual">(electrical heat - water-side heat) / electrical heat, one sample per step, as series
 /// <c>aida_cdu_energy_balance_residual_ratio{asset=CDU}</c>; steps where an input is missing are absent.</param>
@@ -104,8 +107,19 @@ public sealed class CduEnergyBalance
     /// <summary>Checks one CDU over [start, end].</summary>
     /// <exception cref="ArgumentException">The factory has no such CDU, or no rack is cooled by it.</exception>
     /// <exception cref="InvalidOperationException">The telemetry lacks one of the CDU's inputs over the range.</exception>
-    public async Task<EnergyBalanceResidual> CheckAsync(string cdu, DateTimeOffset start, DateTimeOffset end, CancellationToken cancellationToken = default)
+    public Task<EnergyBalanceResidual> CheckAsync(string cdu, DateTimeOffset start, DateTimeOffset end, CancellationToken cancellationToken = default) =>
+        CheckAsync(cdu, start, end, [], cancellationToken);
+
+    /// <summary>Checks one CDU over [start, end], leaving out every residual sample whose smoothing window reaches into
+    /// one of <paramref name="badReadings"/> (spans over which one of the CDU's readings was found stuck): such a sample
+    /// is neither judged nor part of the reference level. A frozen return under a swinging load leaves the residual as
+    /// the load swings; judged, it named a drifting sensor again and again, and the reference it set after the thaw
+    /// named one more (faults week, session 24).</summary>
+    /// <exception cref="ArgumentException">The factory has no such CDU, or no rack is cooled by it.</exception>
+    /// <exception cref="InvalidOperationException">The telemetry lacks one of the CDU's inputs over the range.</exception>
+    public async Task<EnergyBalanceResidual> CheckAsync(string cdu, DateTimeOffset start, DateTimeOffset end, IReadOnlyCollection<ReadingSpan> badReadings, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(badReadings);
         if (!_factory.Cooling.Cdus.Any(c => c.Id == cdu))
         {
             throw new ArgumentException($"factory '{_factory.Name}' has no CDU '{cdu}'", nameof(cdu));
@@ -127,6 +141,8 @@ public sealed class CduEnergyBalance
 
         var samples = new List<Sample>(rackPower.Count);
         var measurable = new List<bool>(rackPower.Count);
+        var trusted = new List<bool>(rackPower.Count);
+        var smoothing = (long)_options.Smoothing.TotalMilliseconds;
         foreach (var (t, p) in rackPower)
         {
             if (supply.TryGetValue(t, out var s) && ret.TryGetValue(t, out var r) && flow.TryGetValue(t, out var f) && pump.TryGetValue(t, out var w))
@@ -136,6 +152,7 @@ public sealed class CduEnergyBalance
                 {
                     samples.Add(new Sample(t, ratio));
                     measurable.Add(r - s >= _options.MinimumRiseCelsius);
+                    trusted.Add(!badReadings.Any(b => b.From.ToUnixTimeMilliseconds() <= t && b.To.ToUnixTimeMilliseconds() >= t - smoothing));
                 }
             }
         }
@@ -148,28 +165,33 @@ public sealed class CduEnergyBalance
         // run over the threshold and never start one. Left out of the samples instead (session 24's first build), it let
         // the samples on either side of a stretch of idle racks join into one run: three false sensor drifts at once on
         // hall 1's CDUs on the faults week's day 2. The reference level is unchanged.
-        var judged = samples.Select((x, i) => measurable[i] && (span <= 0 || Detection.SteadyLoad.Held(x.TimestampMs, supply, span, step, _options.SteadySupplyCelsius))).ToArray();
-        return new EnergyBalanceResidual(cdu, new SeriesSamples(labels, samples), Departures(labels, samples, judged));
+        var judged = samples.Select((x, i) => trusted[i] && measurable[i] && (span <= 0 || Detection.SteadyLoad.Held(x.TimestampMs, supply, span, step, _options.SteadySupplyCelsius))).ToArray();
+        return new EnergyBalanceResidual(cdu, new SeriesSamples(labels, samples), Departures(labels, samples, judged, [.. trusted]));
     }
 
     /// <summary>Runs of the residual beyond the threshold for at least the sustain time, relative to the reference level,
     /// over the <paramref name="judged"/> samples (one not judged ends a run); the onset walks back from the first sample
-    /// over the threshold to where the residual was last within 3 robust sigma of its reference level.</summary>
-    private List<Anomaly> Departures(Labels labels, List<Sample> samples, bool[] judged)
+    /// over the threshold to where the residual was last within 3 robust sigma of its reference level. The reference is
+    /// the first <see cref="EnergyBalanceOptions.ReferenceSamples"/> of the <paramref name="trusted"/> samples (none read
+    /// a stuck sensor), and samples are judged after it.</summary>
+    private List<Anomaly> Departures(Labels labels, List<Sample> samples, bool[] judged, bool[] trusted)
     {
         var found = new List<Anomaly>();
-        var n = Math.Min(_options.ReferenceSamples, samples.Count);
-        if (n < 3)
+        var referenceAt = Enumerable.Range(0, samples.Count).Where(i => trusted[i]).Take(_options.ReferenceSamples).ToArray();
+        if (referenceAt.Length < 3)
         {
             return found;
         }
 
-        // The reference level from all the first samples, judged or not: taken from the judged ones only, it came from a
+        // The first sample after the reference.
+        var n = referenceAt[^1] + 1;
+
+        // The reference level from all the first samples, judged or not (a stuck reading's aside): taken from the judged ones only, it came from a
         // few samples wherever the optimiser had moved the CDU setpoints, and on the faults week under the agent whole
         // halls' balances then read off it (8 and 10 more false incidents on seeds 1 and 2). So the gate below can only
         // end a run over the threshold, never start one.
-        var reference = samples.Take(n).Select(s => s.Value).ToArray();
-        var (median, sigma) = RobustStatistics.Baseline(reference, new double[n], 1e-6);
+        var reference = referenceAt.Select(i => samples[i].Value).ToArray();
+        var (median, sigma) = RobustStatistics.Baseline(reference, new double[reference.Length], 1e-6);
         var sustainMs = (long)_options.Sustain.TotalMilliseconds;
         int? runStart = null;
         for (var i = n; i <= samples.Count; i++)

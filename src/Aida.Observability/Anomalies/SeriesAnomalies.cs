@@ -307,7 +307,8 @@ public static class SeriesAnomalies
                         ? $"{coupled!.Labels} kept moving meanwhile"
                         : $"before it, {F(100 * history!.Value)} % of its samples changed";
                     found.Add(new Anomaly(labels, AnomalyKind.Stuck, At(t[runStart]), At(t[judged]), (double)length / n,
-                        $"held at {F(v[runStart])} for {length} samples ({F((t[i - 1] - t[runStart]) / 1000.0)} s, {n} needed); {why}"));
+                        $"held at {F(v[runStart])} for {length} samples ({F((t[i - 1] - t[runStart]) / 1000.0)} s, {n} needed); {why}")
+                    { Until = At(t[i - 1]) });
                     break;
                 }
             }

@@ -46,8 +46,8 @@ public sealed class TelemetryAlerting
         var alerts = new List<Alert>();
         await ThresholdsAsync(read, alerts, cancellationToken);
         await PowerAndAmbientAsync(read, alerts, cancellationToken);
-        await SensorAnomaliesAsync(read, alerts, cancellationToken);
-        await EnergyBalanceAsync(read, alerts, cancellationToken);
+        var stuck = await SensorAnomaliesAsync(read, alerts, cancellationToken);
+        await EnergyBalanceAsync(read, alerts, stuck, cancellationToken);
         await ColdPlateDriftAsync(read, alerts, cancellationToken);
         await EconomiserAsync(read, alerts, cancellationToken);
         return [.. alerts.Where(a => a.At > from && a.At <= to)
@@ -394,8 +394,11 @@ public sealed class TelemetryAlerting
     private static readonly AnomalyOptions CoupledScan = new() { StuckSamples = 12, ScanLevels = false };
     private static readonly AnomalyOptions AloneScan = new() { ScanLevels = false };
 
-    private async Task SensorAnomaliesAsync(Window w, List<Alert> alerts, CancellationToken ct)
+    /// <summary>Alerts on stuck, dropped-out and scattering readings; returns, per asset, the spans over which a reading of
+    /// the CDU energy balance (supply, return, flow) was found stuck in the window.</summary>
+    private async Task<Dictionary<string, List<ReadingSpan>>> SensorAnomaliesAsync(Window w, List<Alert> alerts, CancellationToken ct)
     {
+        var stuckSpans = new Dictionary<string, List<ReadingSpan>>(StringComparer.Ordinal);
         var byMetric = new Dictionary<string, IReadOnlyList<SeriesSamples>>(StringComparer.Ordinal);
         foreach (var metric in ScannedSensors)
         {
@@ -422,6 +425,11 @@ public sealed class TelemetryAlerting
                     {
                         case AnomalyKind.Stuck:
                             alerts.Add(new Alert(AlertNames.SensorStuck, AlertSource.Anomaly, asset, a.Detected, a.Evidence) { Series = series.Labels, Severity = "warning" });
+                            if (metric.StartsWith("aida_cdu_", StringComparison.Ordinal))
+                            {
+                                (stuckSpans.TryGetValue(asset, out var spans) ? spans : stuckSpans[asset] = []).Add(new ReadingSpan(a.Onset, a.Until ?? w.To));
+                            }
+
                             break;
                         case AnomalyKind.Dropout:
                             alerts.Add(new Alert(AlertNames.SensorDropout, AlertSource.Anomaly, asset, a.Detected, a.Evidence) { Series = series.Labels, Severity = "warning" });
@@ -439,6 +447,8 @@ public sealed class TelemetryAlerting
                 }
             }
         }
+
+        return stuckSpans;
     }
 
     private void Noise(SeriesSamples series, string asset, Window w, List<Alert> alerts)
@@ -450,7 +460,7 @@ public sealed class TelemetryAlerting
         }
     }
 
-    private async Task EnergyBalanceAsync(Window w, List<Alert> alerts, CancellationToken ct)
+    private async Task EnergyBalanceAsync(Window w, List<Alert> alerts, Dictionary<string, List<ReadingSpan>> stuck, CancellationToken ct)
     {
         var balance = new CduEnergyBalance(_query, _factory, _options.EnergyBalance);
         foreach (var cdu in _factory.Cooling.Cdus)
@@ -463,7 +473,9 @@ public sealed class TelemetryAlerting
             EnergyBalanceResidual residual;
             try
             {
-                residual = await balance.CheckAsync(cdu.Id, w.ReadFrom, w.To, ct);
+                // A reading found stuck is not judged on the balance, nor sets its reference: its alert names it already,
+                // and a frozen return under a swinging load took the residual off its reference again and again.
+                residual = await balance.CheckAsync(cdu.Id, w.ReadFrom, w.To, stuck.GetValueOrDefault(cdu.Id) ?? [], ct);
             }
             catch (InvalidOperationException)
             {

@@ -158,6 +158,26 @@ public sealed class TelemetryAlertingTests
         Assert.Equal(whole.Select(a => (a.Name, a.Asset, a.At)), pieces.Select(a => (a.Name, a.Asset, a.At)));
     }
 
+    [Fact]
+    public async Task AReadingFoundStuck_IsNotJudgedOnItsCdusEnergyBalance_WhileStuck_NorAfterItThaws()
+    {
+        // sensor-stuck: cdu-h2-a's return reading freezes at 02:00 for 6 h while hall 2's inference load swings. Stepped
+        // as the live pipeline steps (10 min at a time, each judged over the 2 h before it), the frozen reading made the
+        // balance's reference of every later window, and the swinging load took the residual off it again and again: on
+        // the faults week four more incidents on cdu-h2-a named a drifting sensor, the last one 7 min after the thaw.
+        var run = TwinTelemetry.Of("faults/sensor-stuck", TimeSpan.FromHours(9.5));
+        var alerting = new TelemetryAlerting(run.Query, run.Factory);
+        var alerts = new List<Aida.Observability.Incidents.Alert>();
+        for (var t = run.Start + TimeSpan.FromMinutes(30); t < run.End; t += TimeSpan.FromMinutes(10))
+        {
+            alerts.AddRange(await alerting.DetectAsync(t, t + TimeSpan.FromMinutes(10)));
+        }
+
+        var onCdu = alerts.Where(a => a.Asset == "cdu-h2-a").ToList();
+        Assert.Contains(onCdu, a => a.Name == AlertNames.SensorStuck && a.At < run.Start + TimeSpan.FromHours(2.1));
+        Assert.DoesNotContain(onCdu, a => a.Name == AlertNames.EnergyBalance);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
