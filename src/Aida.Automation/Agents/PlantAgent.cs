@@ -74,6 +74,10 @@ public sealed class PlantAgent : IPlantAgent
     private readonly TimeProvider _clock;
     private readonly AuditLog? _audit;
     private readonly IncidentPipeline _pipeline;
+    private readonly IncidentStore _incidents;
+    private readonly Dictionary<long, IncidentState> _reached = [];
+    private readonly List<(long Incident, AgentResponse Held)> _attachedTo = [];
+    private readonly Dictionary<AgentResponse, (RunbookState State, bool Restored)> _followed = new(ReferenceEqualityComparer.Instance);
     private readonly ActionCatalog _catalog;
     private readonly IReadOnlyList<Runbook> _runbooks;
     private readonly SimulatedApprover? _approver;
@@ -103,6 +107,7 @@ public sealed class PlantAgent : IPlantAgent
         _catalog = new ActionCatalog(factory, safety);
         _detectFrom = _options.DetectFrom ?? clock.GetUtcNow() + _options.WarmUp;
         var alerting = _options.Alerting ?? new AlertingOptions();
+        _incidents = incidents ?? throw new ArgumentNullException(nameof(incidents));
         _pipeline = new IncidentPipeline(telemetry, factory, incidents, _detectFrom, _options.DetectFrom is { } watch ? alerting with { WatchStart = watch } : alerting);
         _next = _detectFrom + _options.Period;
         if (_options.ApproverDelay is { } delay)
@@ -196,6 +201,11 @@ public sealed class PlantAgent : IPlantAgent
                 {
                     _audit?.Append("agent:aida", AuditKind.Observation, $"incident {id}",
                         $"root cause {cause.FaultKind} on {cause.Asset} (score {cause.Score:0.###}): {held.Asset} awaits repair after incident {held.Incident} ({held.FaultKind}, runbook {held.Runbook} {held.Run.State}); attached to it, no runbook");
+                    if (id != held.Incident)
+                    {
+                        _attachedTo.Add((id, held));
+                        Advance(id, IncidentState.Acknowledged, $"attached to incident {held.Incident}'s response ({held.FaultKind} on {held.Asset}), which awaits its repair");
+                    }
                 }
 
                 continue;
@@ -216,6 +226,7 @@ public sealed class PlantAgent : IPlantAgent
             var run = new RunbookRun(book, RunbookBindings.For(_factory, asset), Executor, _catalog, Plant, _clock, _audit);
             run.HeldByOthers = actuator => Responses.Any(r => !ReferenceEquals(r.Run, run) && r.Run.Holds(actuator));
             Responses.Add(new AgentResponse(id, opened, cause.FaultKind, asset, book.Name, run));
+            Advance(id, IncidentState.Acknowledged, $"runbook {book.Name} started for {cause.FaultKind} on {cause.Asset}");
 
             started = true;
         }
@@ -364,5 +375,72 @@ public sealed class PlantAgent : IPlantAgent
         {
             r.Run.Tick();
         }
+
+        FollowIncidents();
+    }
+
+    /// <summary>Moves the incidents the agent answers along their lifecycle as its responses go (by "agent:aida", on the
+    /// incident's timeline): acknowledged when a runbook starts on it; mitigated once every runbook started on it has
+    /// succeeded; resolved once every one of them has restored what it changed, having seen the repair (a runbook with
+    /// no restore leaves its incident mitigated, for a person to resolve: a sensor replaced, a chiller reset). An
+    /// incident attached to a response awaiting repair is resolved with it. A rolled-back runbook called a person and
+    /// leaves its incident acknowledged. An incident a person moved further is left as it is.</summary>
+    private void FollowIncidents()
+    {
+        var changed = false;
+        foreach (var r in Responses)
+        {
+            var now = (r.Run.State, r.Run.Restored is not null);
+            if (!_followed.TryGetValue(r, out var was) || was != now)
+            {
+                _followed[r] = now;
+                changed = true;
+            }
+        }
+
+        if (!changed)
+        {
+            return;
+        }
+
+        for (var i = 0; i < Responses.Count; i++)
+        {
+            var id = Responses[i].Incident;
+            if (_reached.GetValueOrDefault(id) == IncidentState.Resolved || Responses.FindIndex(r => r.Incident == id) != i)
+            {
+                continue;
+            }
+
+            var mine = Responses.FindAll(r => r.Incident == id);
+            var books = string.Join(", ", mine.Select(r => r.Runbook));
+            if (mine.TrueForAll(r => r.Run.Restored is not null))
+            {
+                Advance(id, IncidentState.Resolved, $"runbook {books}: the repair seen, what it changed restored");
+            }
+            else if (mine.TrueForAll(r => r.Run.State is RunbookState.Succeeded))
+            {
+                Advance(id, IncidentState.Mitigated, $"runbook {books} succeeded{(mine.TrueForAll(r => r.Run.Book.Restores.Count > 0) ? "; its restore waits for the repair" : "; resolve it once the fault is repaired")}");
+            }
+        }
+
+        foreach (var (id, held) in _attachedTo)
+        {
+            if (held.Run.Restored is not null)
+            {
+                Advance(id, IncidentState.Resolved, $"incident {held.Incident}'s fault repaired: its runbook {held.Runbook} restored what it changed");
+            }
+        }
+    }
+
+    /// <summary>Moves incident <paramref name="id"/> to <paramref name="to"/> if it is not there or past it yet.</summary>
+    private void Advance(long id, IncidentState to, string note)
+    {
+        if (_reached.GetValueOrDefault(id) >= to)
+        {
+            return;
+        }
+
+        _reached[id] = to;
+        _incidents.TryAdvance(id, to, "agent:aida", note);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Aida.Observability.RootCause;
 using Microsoft.Data.Sqlite;
@@ -177,7 +178,15 @@ public sealed class IncidentStore : IDisposable
     /// <summary>Moves incident <paramref name="id"/> to <paramref name="to"/>, recording who, when (now) and why; returns
     /// the state it left.</summary>
     /// <exception cref="InvalidOperationException">The change is not forward (resolved → acknowledged, or to the same state).</exception>
-    public IncidentState Transition(long id, IncidentState to, string by, string? note = null)
+    public IncidentState Transition(long id, IncidentState to, string by, string? note = null) =>
+        Move(id, to, by, note, strict: true) ?? throw new UnreachableException();
+
+    /// <summary>As <see cref="Transition"/> when <paramref name="to"/> is ahead of the incident's state; returns false,
+    /// changing nothing, when it is there or past it already (a person resolved it first): for an agent that moves an
+    /// incident along as its response goes, checked and written in one transaction.</summary>
+    public bool TryAdvance(long id, IncidentState to, string by, string? note = null) => Move(id, to, by, note, strict: false) is not null;
+
+    private IncidentState? Move(long id, IncidentState to, string by, string? note, bool strict)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(by);
         if (!Enum.IsDefined(to))
@@ -190,8 +199,10 @@ public sealed class IncidentStore : IDisposable
         var from = StateOf(connection, tx, id);
         if (to <= from)
         {
-            throw new InvalidOperationException(
-                $"incident {id}: cannot go from {Name(from)} to {Name(to)}; states only move forward: open → acknowledged → mitigated → resolved");
+            return strict
+                ? throw new InvalidOperationException(
+                    $"incident {id}: cannot go from {Name(from)} to {Name(to)}; states only move forward: open → acknowledged → mitigated → resolved")
+                : null;
         }
 
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();

@@ -15,15 +15,16 @@ namespace Aida.Automation.Tests.Agents;
 public sealed class PlantAgentTests
 {
     /// <summary>Runs <paramref name="scenario"/> with the agent in the loop, its telemetry in a store, the bundled
-    /// runbooks and envelope, the efficiency envelope at full headroom.</summary>
-    private static PlantAgent RunAgent(Scenario scenario, TimeSpan duration, PlantAgentOptions options, string? auditPath = null, Func<DateTimeOffset, IEnumerable<Alert>>? burns = null)
+    /// runbooks and envelope, the efficiency envelope at full headroom; its incidents in <paramref name="incidentsPath"/>
+    /// when given.</summary>
+    private static PlantAgent RunAgent(Scenario scenario, TimeSpan duration, PlantAgentOptions options, string? auditPath = null, Func<DateTimeOffset, IEnumerable<Alert>>? burns = null, string? incidentsPath = null)
     {
         var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = duration });
         using var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
         sim.RecordTo(new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, scenario.Factory.Site.Name));
         var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
-        using var incidents = new IncidentStore(Path.Combine(dir, "incidents.db"), sim.Clock);
+        using var incidents = new IncidentStore(incidentsPath ?? Path.Combine(dir, "incidents.db"), sim.Clock);
         var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Resolve("leak.yaml", "runbooks"))!, scenario.Factory);
         using var audit = auditPath is null ? null : new Aida.Automation.Audit.AuditLog(auditPath, sim.Clock);
         var agent = new PlantAgent(sim.Plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled, runbooks, sim.Clock,
@@ -103,15 +104,50 @@ public sealed class PlantAgentTests
         var asBefore = new Aida.Observability.Detection.AlertingOptions { EnergyBalance = new Aida.Observability.Anomalies.EnergyBalanceOptions { MinimumRiseCelsius = 0 } };
         // Run until 06:30: the valve is freed at 06:00 and the restore runs 15 min later; the attached finding is not
         // answered then either (it was, on the faults week's seed 3, and moved the jobs off the repaired CDU again).
-        var agent = RunAgent(scenario, TimeSpan.FromMinutes(390), new PlantAgentOptions { Alerting = asBefore }, audit);
+        var incidentsPath = Path.ChangeExtension(audit, ".incidents.db");
+        var agent = RunAgent(scenario, TimeSpan.FromMinutes(390), new PlantAgentOptions { Alerting = asBefore }, audit, incidentsPath: incidentsPath);
 
         Assert.True(agent.Responses.Count == 1, string.Join("; ", agent.Responses.Select(r => $"{r.FaultKind} {r.Asset} {r.Opened:HH:mm:ss} {r.Run.State}")));
         var response = agent.Responses[0];
         Assert.Equal(("valve-stuck", "cdu-h1-b", RunbookState.RolledBack), (response.FaultKind, response.Asset, response.Run.State));
         Assert.NotNull(response.Run.Restored);
         using var log = new Aida.Automation.Audit.AuditLog(audit, TimeProvider.System);
-        Assert.Contains(log.Read(), e => e.Kind == Aida.Automation.Audit.AuditKind.Observation
+        var attached = Assert.Single(log.Read(), e => e.Kind == Aida.Automation.Audit.AuditKind.Observation
             && e.Detail.StartsWith("root cause sensor-drift on cdu-h1-b", StringComparison.Ordinal) && e.Detail.Contains($"after incident {response.Incident} (valve-stuck", StringComparison.Ordinal));
+
+        // The incidents' lifecycle follows: the valve's acknowledged when its runbook started, not mitigated (it rolled
+        // back and called a person), resolved when its restore ran; the attached one acknowledged when attached and
+        // resolved with it.
+        using var incidents = new IncidentStore(incidentsPath, TimeProvider.System);
+        Assert.Equal(
+            [(IncidentState.Acknowledged, response.Run.Started), (IncidentState.Resolved, response.Run.Restored!.Value)],
+            StateChanges(incidents, response.Incident));
+        var attachedTo = long.Parse(attached.Subject.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.NotEqual(response.Incident, attachedTo);
+        Assert.Equal([(IncidentState.Acknowledged, attached.At), (IncidentState.Resolved, response.Run.Restored!.Value)], StateChanges(incidents, attachedTo));
+    }
+
+    /// <summary>The agent's state changes of an incident, in order: the state reached and when.</summary>
+    private static List<(IncidentState To, DateTimeOffset At)> StateChanges(IncidentStore incidents, long id) =>
+        [.. incidents.Get(id).Timeline.Where(e => e.Kind == TimelineEntryKind.StateChanged && e.By == "agent:aida").Select(e => (e.To!.Value, e.At))];
+
+    [Fact]
+    public void ARunbookThatSucceeds_MitigatesItsIncident_WhichAPersonResolves_WhenItHasNoRestore()
+    {
+        // sensor-stuck: cdu-h2-a's return reading freezes at 02:00. Its runbook tells maintenance to replace the sensor
+        // and succeeds; it restores nothing, so the agent cannot see the repair: the incident stays mitigated for a person.
+        var scenario = ScenarioLoader.Load("faults/sensor-stuck");
+        var path = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N") + ".incidents.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var agent = RunAgent(scenario, TimeSpan.FromMinutes(135), new PlantAgentOptions { Optimise = false }, incidentsPath: path);
+
+        var response = Assert.Single(agent.Responses);
+        Assert.Equal(("sensor-stuck", "cdu-h2-a", RunbookState.Succeeded), (response.FaultKind, response.Asset, response.Run.State));
+        using var incidents = new IncidentStore(path, TimeProvider.System);
+        Assert.Equal([(IncidentState.Acknowledged, response.Run.Started), (IncidentState.Mitigated, response.Run.Finished!.Value)], StateChanges(incidents, response.Incident));
+        var detail = incidents.Get(response.Incident);
+        Assert.Equal(IncidentState.Mitigated, detail.Incident.State);
+        Assert.Contains("resolve it once the fault is repaired", detail.Timeline.Last(e => e.Kind == TimelineEntryKind.StateChanged).Text, StringComparison.Ordinal);
     }
 
     [Theory]

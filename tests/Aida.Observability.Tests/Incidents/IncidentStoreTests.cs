@@ -98,6 +98,34 @@ public sealed class IncidentStoreTests : IDisposable
         Assert.Equal(reached, store.Get(id).Incident.State);
     }
 
+    [Theory]
+    [InlineData(IncidentState.Resolved, IncidentState.Mitigated)] // a person resolved it before the agent's runbook succeeded
+    [InlineData(IncidentState.Acknowledged, IncidentState.Acknowledged)]
+    public void TryAdvance_ToAStateReachedOrPassed_ChangesNothing(IncidentState reached, IncidentState to)
+    {
+        using var store = new IncidentStore(DbPath, _clock);
+        var id = store.Open(At("h1-a01", 0));
+        store.Transition(id, reached, "ana");
+
+        Assert.False(store.TryAdvance(id, to, "agent:aida", "runbook succeeded"));
+
+        var detail = store.Get(id);
+        Assert.Equal(reached, detail.Incident.State);
+        Assert.DoesNotContain(detail.Timeline, e => e.By == "agent:aida");
+    }
+
+    [Fact]
+    public void TryAdvance_Forward_IsATransition()
+    {
+        using var store = new IncidentStore(DbPath, _clock);
+        var id = store.Open(At("h1-a01", 0));
+
+        Assert.True(store.TryAdvance(id, IncidentState.Mitigated, "agent:aida", "runbook succeeded"));
+
+        var change = store.Get(id).Timeline.Single(e => e.Kind == TimelineEntryKind.StateChanged);
+        Assert.Equal((IncidentState.Open, IncidentState.Mitigated, "agent:aida", "runbook succeeded"), (change.From!.Value, change.To!.Value, change.By, change.Text));
+    }
+
     [Fact]
     public void Transition_MaySkipForward()
     {
