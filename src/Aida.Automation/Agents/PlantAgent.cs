@@ -78,6 +78,7 @@ public sealed class PlantAgent : IPlantAgent
     private readonly Dictionary<long, IncidentState> _reached = [];
     private readonly List<(long Incident, AgentResponse Held)> _attachedTo = [];
     private readonly Dictionary<AgentResponse, (RunbookState State, bool Restored)> _followed = new(ReferenceEqualityComparer.Instance);
+    private bool _resolveWaits;
     private readonly ActionCatalog _catalog;
     private readonly IReadOnlyList<Runbook> _runbooks;
     private readonly SimulatedApprover? _approver;
@@ -381,8 +382,10 @@ public sealed class PlantAgent : IPlantAgent
 
     /// <summary>Moves the incidents the agent answers along their lifecycle as its responses go (by "agent:aida", on the
     /// incident's timeline): acknowledged when a runbook starts on it; mitigated once every runbook started on it has
-    /// succeeded; resolved once every one of them has restored what it changed, having seen the repair (a runbook with
-    /// no restore leaves its incident mitigated, for a person to resolve: a sensor replaced, a chiller reset). An
+    /// succeeded; resolved once every one of them has restored what it changed, having seen the repair, and the
+    /// incident is quiet (<see cref="IncidentPipeline.IsQuiet"/>: resolved while its group still took alerts, the next
+    /// one would open a new incident naming the same cause, and its runbook would run on the repaired asset). A runbook
+    /// with no restore leaves its incident mitigated, for a person to resolve (a sensor replaced, a chiller reset). An
     /// incident attached to a response awaiting repair is resolved with it. A rolled-back runbook called a person and
     /// leaves its incident acknowledged. An incident a person moved further is left as it is.</summary>
     private void FollowIncidents()
@@ -390,19 +393,21 @@ public sealed class PlantAgent : IPlantAgent
         var changed = false;
         foreach (var r in Responses)
         {
-            var now = (r.Run.State, r.Run.Restored is not null);
-            if (!_followed.TryGetValue(r, out var was) || was != now)
+            var seen = (r.Run.State, r.Run.Restored is not null);
+            if (!_followed.TryGetValue(r, out var was) || was != seen)
             {
-                _followed[r] = now;
+                _followed[r] = seen;
                 changed = true;
             }
         }
 
-        if (!changed)
+        if (!changed && !_resolveWaits)
         {
             return;
         }
 
+        _resolveWaits = false;
+        var now = _clock.GetUtcNow();
         for (var i = 0; i < Responses.Count; i++)
         {
             var id = Responses[i].Incident;
@@ -415,7 +420,7 @@ public sealed class PlantAgent : IPlantAgent
             var books = string.Join(", ", mine.Select(r => r.Runbook));
             if (mine.TrueForAll(r => r.Run.Restored is not null))
             {
-                Advance(id, IncidentState.Resolved, $"runbook {books}: the repair seen, what it changed restored");
+                Resolve(id, now, $"runbook {books}: the repair seen, what it changed restored");
             }
             else if (mine.TrueForAll(r => r.Run.State is RunbookState.Succeeded))
             {
@@ -427,8 +432,26 @@ public sealed class PlantAgent : IPlantAgent
         {
             if (held.Run.Restored is not null)
             {
-                Advance(id, IncidentState.Resolved, $"incident {held.Incident}'s fault repaired: its runbook {held.Runbook} restored what it changed");
+                Resolve(id, now, $"incident {held.Incident}'s fault repaired: its runbook {held.Runbook} restored what it changed");
             }
+        }
+    }
+
+    /// <summary>Resolves incident <paramref name="id"/> if it is quiet, else looks again at the next tick.</summary>
+    private void Resolve(long id, DateTimeOffset now, string note)
+    {
+        if (_reached.GetValueOrDefault(id) == IncidentState.Resolved)
+        {
+            return;
+        }
+
+        if (_pipeline.IsQuiet(id, now))
+        {
+            Advance(id, IncidentState.Resolved, note);
+        }
+        else
+        {
+            _resolveWaits = true;
         }
     }
 

@@ -22,6 +22,10 @@ public sealed class IncidentFold
     public IReadOnlyList<IncidentGroup> Incidents =>
         [.. _all.Select(g => new IncidentGroup(g.Number, g.Opened, g.Last, [.. g.Alerts], new HashSet<string>(g.Assets, StringComparer.Ordinal)) { QuietFrom = g.Last + _grouper.Window })];
 
+    /// <summary>When incident <paramref name="number"/> stops taking alerts unless one comes first: its last alert plus the
+    /// grouping window.</summary>
+    public DateTimeOffset QuietFrom(int number) => _all[number - 1].Last + _grouper.Window;
+
     /// <summary>Folds <paramref name="alert"/> into the nearest open incident, or opens one.</summary>
     public IncidentAssignment Add(Alert alert)
     {

@@ -19,6 +19,7 @@ public sealed class IncidentPipeline
     private readonly IncidentFold _fold;
     private readonly EquipmentAlarmWatch _equipment;
     private readonly Dictionary<int, long> _stored = [];
+    private readonly Dictionary<long, int> _groupOf = [];
     private readonly HashSet<int> _grown = [];
     private readonly HashSet<string> _equipmentAlarmNames;
     private readonly HashSet<(long Incident, string Asset)> _equipmentReported = [];
@@ -58,6 +59,7 @@ public sealed class IncidentPipeline
         if (placed.Opened || !_stored.TryGetValue(placed.Number, out var id) || !_store.TryFold(id, alert))
         {
             _stored[placed.Number] = _store.Open(alert);
+            _groupOf[_stored[placed.Number]] = placed.Number;
         }
 
         if (_equipmentAlarmNames.Contains(alert.Name))
@@ -67,6 +69,13 @@ public sealed class IncidentPipeline
 
         _grown.Add(placed.Number);
     }
+
+    /// <summary>Whether the stored incident <paramref name="incident"/> takes no more alerts of its group at
+    /// <paramref name="now"/>: its last alert is older than the grouping window, so a later alert starts a new group. An
+    /// incident resolved before that would pass its group's next alert to a new stored incident, analysed with the whole
+    /// group, naming the same cause again. True for an incident this pipeline did not open.</summary>
+    public bool IsQuiet(long incident, DateTimeOffset now) =>
+        !_groupOf.TryGetValue(incident, out var number) || _stored[number] != incident || now >= _fold.QuietFrom(number);
 
     /// <summary>Whether the stored incident <paramref name="incident"/> holds an alarm the equipment
     /// <paramref name="asset"/> raised itself (<see cref="EquipmentAlarm"/>: a fault flag, a leak sensor, a valve
