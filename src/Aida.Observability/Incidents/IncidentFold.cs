@@ -22,9 +22,9 @@ public sealed class IncidentFold
     public IReadOnlyList<IncidentGroup> Incidents =>
         [.. _all.Select(g => new IncidentGroup(g.Number, g.Opened, g.Last, [.. g.Alerts], new HashSet<string>(g.Assets, StringComparer.Ordinal)) { QuietFrom = g.Last + _grouper.Window })];
 
-    /// <summary>When incident <paramref name="number"/> stops taking alerts unless one comes first: its last alert plus the
-    /// grouping window.</summary>
-    public DateTimeOffset QuietFrom(int number) => _all[number - 1].Last + _grouper.Window;
+    /// <summary>After when incident <paramref name="number"/> takes no alert of any kind unless one comes first: its last
+    /// alert plus the grouping window, or plus the recurrence within which an SLO alert may reopen it, whichever is later.</summary>
+    public DateTimeOffset ClosedAfter(int number) => _all[number - 1].Last + (_grouper.Recurrence > _grouper.Window ? _grouper.Recurrence : _grouper.Window);
 
     /// <summary>Folds <paramref name="alert"/> into the nearest open incident, or opens one.</summary>
     public IncidentAssignment Add(Alert alert)

@@ -70,12 +70,13 @@ public sealed class IncidentPipeline
         _grown.Add(placed.Number);
     }
 
-    /// <summary>Whether the stored incident <paramref name="incident"/> takes no more alerts of its group at
-    /// <paramref name="now"/>: its last alert is older than the grouping window, so a later alert starts a new group. An
-    /// incident resolved before that would pass its group's next alert to a new stored incident, analysed with the whole
-    /// group, naming the same cause again. True for an incident this pipeline did not open.</summary>
+    /// <summary>Whether the stored incident <paramref name="incident"/> takes no more alerts of its group after
+    /// <paramref name="now"/>: its last alert is older than the grouping window and than the recurrence within which an
+    /// SLO burn-rate alert reopens it (2 h), so a later alert starts a new group. An incident resolved before that would
+    /// pass its group's next alert to a new stored incident, analysed with the whole group, naming the same cause again.
+    /// True for an incident this pipeline did not open.</summary>
     public bool IsQuiet(long incident, DateTimeOffset now) =>
-        !_groupOf.TryGetValue(incident, out var number) || _stored[number] != incident || now >= _fold.QuietFrom(number);
+        !_groupOf.TryGetValue(incident, out var number) || _stored[number] != incident || now > _fold.ClosedAfter(number);
 
     /// <summary>Whether the stored incident <paramref name="incident"/> holds an alarm the equipment
     /// <paramref name="asset"/> raised itself (<see cref="EquipmentAlarm"/>: a fault flag, a leak sensor, a valve

@@ -54,12 +54,13 @@ public sealed class IncidentPipelineTests
         Assert.Equal((IncidentState.Resolved, 1), (incidents[0].State, incidents[0].AlertCount));
         Assert.Equal((IncidentState.Open, 2), (incidents[1].State, incidents[1].AlertCount));
 
-        // The group went on in the second incident: the first takes no more of its alerts, the second does until it has
-        // been quiet for the grouping window (30 min) after its last alert.
+        // The group went on in the second incident: the first takes no more of its alerts, the second does until the
+        // grouping window (30 min) has passed since its last alert, and an SLO alert may reopen it for 2 h.
         var last = t0 + TimeSpan.FromMinutes(6);
         Assert.True(pipeline.IsQuiet(incidents[0].Id, last));
         Assert.False(pipeline.IsQuiet(incidents[1].Id, last + TimeSpan.FromMinutes(29)));
-        Assert.True(pipeline.IsQuiet(incidents[1].Id, last + TimeSpan.FromMinutes(30)));
+        Assert.False(pipeline.IsQuiet(incidents[1].Id, last + TimeSpan.FromHours(2)));
+        Assert.True(pipeline.IsQuiet(incidents[1].Id, last + TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1)));
         Assert.True(pipeline.IsQuiet(42, last), "an incident the pipeline did not open");
     }
 }
