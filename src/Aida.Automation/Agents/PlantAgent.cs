@@ -83,7 +83,6 @@ public sealed class PlantAgent : IPlantAgent
     private readonly IReadOnlyList<Runbook> _runbooks;
     private readonly SimulatedApprover? _approver;
     private readonly HashSet<(long Incident, string Kind, string Asset)> _handled = [];
-    private readonly HashSet<(long Incident, string Kind, string Asset)> _attached = [];
     private readonly DateTimeOffset _detectFrom;
     private readonly CoolingOptimiser? _optimiser;
     private readonly UpsModePolicy? _upsMode;
@@ -196,9 +195,9 @@ public sealed class PlantAgent : IPlantAgent
                 // stuck). Answered again, a stuck valve's CDU got the sensor-drift runbook (sessions 22-23). Attached
                 // for good, audited once: answered at the restore, two such findings moved the jobs off the repaired
                 // CDU (session 24, faults week seed 3). An alarm the equipment raises itself is still answered, and the
-                // same cause after a rolled-back response is retried as before (RetryAfterFailure).
-                _handled.Add((id, cause.FaultKind, cause.Asset));
-                if (_attached.Add((id, cause.FaultKind, cause.Asset)))
+                // same cause after a rolled-back response is retried as before (RetryAfterFailure). The response's own
+                // incident finding its cause again is no news: handled already, it is not audited again.
+                if (_handled.Add((id, cause.FaultKind, cause.Asset)))
                 {
                     _audit?.Append("agent:aida", AuditKind.Observation, $"incident {id}",
                         $"root cause {cause.FaultKind} on {cause.Asset} (score {cause.Score:0.###}): {held.Asset} awaits repair after incident {held.Incident} ({held.FaultKind}, runbook {held.Runbook} {held.Run.State}); attached to it, no runbook");

@@ -143,6 +143,26 @@ public sealed class PlantAgentTests
         static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
     }
 
+    [Fact]
+    public void AResponsesOwnIncidentFindingItsCauseAgain_IsNotAuditedAsAttached()
+    {
+        // faults/leak: h1-c03 leaks at 02:00; the runbook isolates the rack and succeeds, its restore waiting for the
+        // leak sensor to dry. The incident grows as the rack's neighbours react and names the leak again each time: that
+        // is no news, but the agent audited it as a finding attached to its own response ("awaits repair after incident
+        // 1 ... attached to it", faults week session 24, on the pump, leak and CRAH incidents).
+        var scenario = ScenarioLoader.Load("faults/leak");
+        var audit = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N") + ".db");
+        Directory.CreateDirectory(Path.GetDirectoryName(audit)!);
+        var agent = RunAgent(scenario, TimeSpan.FromMinutes(150), new PlantAgentOptions { Optimise = false }, audit);
+
+        var response = Assert.Single(agent.Responses);
+        Assert.Equal(("leak", RunbookState.Succeeded), (response.FaultKind, response.Run.State));
+        using var log = new Aida.Automation.Audit.AuditLog(audit, TimeProvider.System);
+        var entries = log.Read();
+        Assert.Single(entries, e => e.Detail.StartsWith("root cause leak on h1-c03", StringComparison.Ordinal));
+        Assert.DoesNotContain(entries, e => e.Detail.Contains("attached to it", StringComparison.Ordinal));
+    }
+
     /// <summary>The agent's state changes of an incident, in order: the state reached and when.</summary>
     private static List<(IncidentState To, DateTimeOffset At)> StateChanges(IncidentStore incidents, long id) =>
         [.. incidents.Get(id).Timeline.Where(e => e.Kind == TimelineEntryKind.StateChanged && e.By == "agent:aida").Select(e => (e.To!.Value, e.At))];
