@@ -186,10 +186,10 @@ public sealed class CduEnergyBalance
         // The first sample after the reference.
         var n = referenceAt[^1] + 1;
 
-        // The reference level from all the first samples, judged or not (a stuck reading's aside): taken from the judged ones only, it came from a
-        // few samples wherever the optimiser had moved the CDU setpoints, and on the faults week under the agent whole
-        // halls' balances then read off it (8 and 10 more false incidents on seeds 1 and 2). So the gate below can only
-        // end a run over the threshold, never start one.
+        // The reference level from all the first samples, judged or not (a stuck reading's aside): taken from the judged
+        // ones only, it came from a few samples wherever the optimiser had moved the CDU setpoints, and on the faults week
+        // under the agent whole halls' balances then read off it (8 and 10 more false incidents on seeds 1 and 2). So
+        // the gate below can only end a run over the threshold, never start one.
         var reference = referenceAt.Select(i => samples[i].Value).ToArray();
         var (median, sigma) = RobustStatistics.Baseline(reference, new double[reference.Length], 1e-6);
         var sustainMs = (long)_options.Sustain.TotalMilliseconds;
