@@ -188,7 +188,11 @@ internal sealed class AgentHost : IDisposable
                 actions,
                 Agent.OptimiserMoves,
                 Agent.Plant.Refused,
-                _auditor?.Violations ?? 0) { Responses = responses },
+                _auditor?.Violations ?? 0)
+            {
+                Responses = responses,
+                IncidentsByState = Enum.GetValues<IncidentState>().ToDictionary(IncidentStore.Name, state => _incidents.List(state).Count),
+            },
         };
     }
 

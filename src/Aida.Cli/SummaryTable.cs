@@ -46,6 +46,7 @@ internal static class SummaryTable
         if (s.Agent is { } agent)
         {
             rows.Add(("remediated by the agent", $"{agent.RemediatedWithoutManualAction} of {agent.FaultsInjected} faults with no manual action; of those {agent.MitigatedWithinFiveMinutes} fixed within 5 min of detection, {agent.RepairedWithinFiveMinutes} also verified within 5 min"));
+            rows.Add(("incidents", $"{agent.IncidentsOpened} opened; at the end {string.Join(", ", agent.IncidentsByState.Select(kv => $"{kv.Value} {kv.Key}"))}"));
         }
 
         if (s.Observed is { } o)

@@ -28,6 +28,12 @@ public class AgentModeTests
         Assert.InRange(leak.GetProperty("mitigate_seconds").GetDouble(), 0, 300);
         Assert.Equal(1, incidents.GetProperty("remediated_without_manual_action").GetInt32());
         Assert.Contains("1 of 1 faults with no manual action", output, StringComparison.Ordinal);
+        // The leak's incident is mitigated (the rack isolated; its restore waits for the leak to dry): nothing is left
+        // open for a person.
+        var byState = incidents.GetProperty("by_state").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
+        Assert.Equal(new Dictionary<string, int> { ["open"] = 0, ["acknowledged"] = 0, ["mitigated"] = 1, ["resolved"] = 0 }, byState);
+        Assert.Equal(incidents.GetProperty("opened").GetInt32(), byState.Values.Sum());
+        Assert.Contains("1 opened; at the end 0 open, 0 acknowledged, 1 mitigated, 0 resolved", output, StringComparison.Ordinal);
         Assert.Equal(0, summary.GetProperty("manual_actions").GetInt32());
         Assert.True(summary.GetProperty("agent_actions").GetInt32() >= 1);
         Assert.Equal(0, summary.GetProperty("safety_violations").GetInt32());

@@ -168,6 +168,13 @@ public sealed record SimulationSummary
                 Num(w, "mttd_seconds", a.MttdSeconds, 0);
                 Num(w, "mttr_seconds", a.MttrSeconds, 0);
                 w.WriteNumber("opened", a.IncidentsOpened);
+                w.WriteStartObject("by_state");
+                foreach (var (state, count) in a.IncidentsByState)
+                {
+                    w.WriteNumber(state, count);
+                }
+
+                w.WriteEndObject();
                 w.WriteNumber("remediated_without_manual_action", a.RemediatedWithoutManualAction);
                 w.WriteNumber("mitigated_within_5_minutes", a.MitigatedWithinFiveMinutes);
                 w.WriteNumber("repaired_within_5_minutes", a.RepairedWithinFiveMinutes);
@@ -279,6 +286,10 @@ public sealed record AgentOutcome(int FaultsInjected, int FaultsDetected, double
 {
     /// <summary>Per injected fault, in the summary's fault order: how the agent answered it.</summary>
     public IReadOnlyList<FaultResponseRecord> Responses { get; init; } = [];
+
+    /// <summary>The incidents opened, by their state at the end of the run (open, acknowledged, mitigated, resolved):
+    /// the agent moves those it answers along; what is still open no runbook answered.</summary>
+    public IReadOnlyDictionary<string, int> IncidentsByState { get; init; } = new Dictionary<string, int>();
 
     /// <summary>Faults whose right cause the agent found and whose runbook succeeded with no person's approval asked.</summary>
     public int RemediatedWithoutManualAction => Responses.Count(r => r.RunbookState == "Succeeded" && !r.NeededApproval);
