@@ -102,10 +102,23 @@ public sealed class PlantAgentTests
         var audit = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N") + ".db");
         Directory.CreateDirectory(Path.GetDirectoryName(audit)!);
         var asBefore = new Aida.Observability.Detection.AlertingOptions { EnergyBalance = new Aida.Observability.Anomalies.EnergyBalanceOptions { MinimumRiseCelsius = 0 } };
-        // Run until 07:00: the valve is freed at 06:00 and the restore runs 15 min later; the attached finding is not
-        // answered then either (it was, on the faults week's seed 3, and moved the jobs off the repaired CDU again).
+        // Run until 07:20: the valve is freed at 06:00 and the restore runs 15 min later; the attached finding is not
+        // answered then either (it was, on the faults week's seed 3, and moved the jobs off the repaired CDU again). A
+        // budget page on the CDU at 05:00 joins one of the two incidents, which may take alerts until 07:00: the agent
+        // resolves that one then, not at the restore.
         var incidentsPath = Path.ChangeExtension(audit, ".incidents.db");
-        var agent = RunAgent(scenario, TimeSpan.FromMinutes(420), new PlantAgentOptions { Alerting = asBefore }, audit, incidentsPath: incidentsPath);
+        var page = scenario.Start + TimeSpan.FromHours(5);
+        var paged = false;
+        IEnumerable<Alert> Burns(DateTimeOffset now)
+        {
+            if (!paged && now >= page)
+            {
+                paged = true;
+                yield return new Alert("SLOBurnRatePage", AlertSource.SloBurn, "cdu-h1-b", page, "cdu-supply-class burning 14x") { Severity = "critical" };
+            }
+        }
+
+        var agent = RunAgent(scenario, TimeSpan.FromMinutes(440), new PlantAgentOptions { Alerting = asBefore }, audit, Burns, incidentsPath);
 
         Assert.True(agent.Responses.Count == 1, string.Join("; ", agent.Responses.Select(r => $"{r.FaultKind} {r.Asset} {r.Opened:HH:mm:ss} {r.Run.State}")));
         var response = agent.Responses[0];
@@ -128,6 +141,7 @@ public sealed class PlantAgentTests
         Assert.NotEqual(response.Incident, attachedTo);
         Assert.Equal([(IncidentState.Acknowledged, attached.At)], StateChanges(incidents, attachedTo).Take(1));
         AssertResolvedOnceRestoredAndQuiet(incidents, attachedTo, response.Run.Restored!.Value);
+        Assert.Contains(new[] { response.Incident, attachedTo }, id => incidents.Get(id).Incident.LastAlert == page);
     }
 
     /// <summary>The incident was resolved by the agent within 10 s after the later of the restore and 2 h past its last
