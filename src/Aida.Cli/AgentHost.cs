@@ -191,10 +191,13 @@ internal sealed class AgentHost : IDisposable
                 _auditor?.Violations ?? 0)
             {
                 Responses = responses,
-                IncidentsByState = Enum.GetValues<IncidentState>().ToDictionary(IncidentStore.Name, state => _incidents.List(state).Count),
+                IncidentsByState = CountByState(_incidents.List()),
             },
         };
     }
+
+    private static Dictionary<string, int> CountByState(IReadOnlyList<Incident> incidents) =>
+        Enum.GetValues<IncidentState>().ToDictionary(IncidentStore.Name, state => incidents.Count(i => i.State == state));
 
     public void Dispose()
     {

@@ -407,15 +407,14 @@ public sealed class PlantAgent : IPlantAgent
 
         _resolveWaits = false;
         var now = _clock.GetUtcNow();
-        for (var i = 0; i < Responses.Count; i++)
+        foreach (var mine in Responses.GroupBy(r => r.Incident).Select(g => g.ToList()))
         {
-            var id = Responses[i].Incident;
-            if (_reached.GetValueOrDefault(id) == IncidentState.Resolved || Responses.FindIndex(r => r.Incident == id) != i)
+            var id = mine[0].Incident;
+            if (_reached.GetValueOrDefault(id) == IncidentState.Resolved)
             {
                 continue;
             }
 
-            var mine = Responses.FindAll(r => r.Incident == id);
             var books = string.Join(", ", mine.Select(r => r.Runbook));
             if (mine.TrueForAll(r => r.Run.Restored is not null))
             {
