@@ -381,14 +381,15 @@ public sealed class RunbookRun
             _restoredAt[i] = now;
             var held = $"{point} = {reading.ToString("0.###", CultureInfo.InvariantCulture)} {(when.Below ? "<=" : ">=")} {Said(when.Threshold, when.RelativeTo, threshold)} for {when.For}";
             var changed = ChangedByThisRun();
-            if (!ActuatorsOf(entry.Steps).Any(a => changed.Contains(a) && !_released.Contains(a)))
+            if (entry.Steps.OfType<ActionStep>().Any() && !ActuatorsOf(entry.Steps).Any(a => changed.Contains(a) && !_released.Contains(a)))
             {
                 // Nothing to put back (the N+1 pump failure that needed no rollback): no notification either.
                 Audit(AuditKind.Observation, $"restore: {held}; this run changed nothing this restore puts back");
                 continue;
             }
 
-            Audit(AuditKind.Observation, $"restore: {held}: putting back what this run changed");
+            // An entry of notifications alone announces the repair it waits for (the CDU's failed pumps).
+            Audit(AuditKind.Observation, $"restore: {held}" + (entry.Steps.OfType<ActionStep>().Any() ? ": putting back what this run changed" : ""));
             RunAtOnce(entry.Steps, "restore", onlyWhatThisRunChanged: true);
         }
     }

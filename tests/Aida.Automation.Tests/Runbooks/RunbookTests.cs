@@ -270,26 +270,42 @@ public sealed class RunbookTests
     }
 
     [Fact]
-    public void Restore_WritesOnlyWhatTheRunChanged()
+    public void Restore_WritesOnlyWhatTheRunChanged_AndTheCduPumpResponseEndsWithThePumpsRepair_NotWithTheStandbysFlow()
     {
-        // The N+1 pump failure succeeds without the rollback, so its restore (bring moved or held jobs back) has nothing
-        // to put back and writes nothing, even with the flow back at once.
-        var sim = NPlusOnePumpFailureBegins();
+        // The N+1 pump failure succeeds without the rollback, so its first restore entry (bring moved or held jobs back)
+        // has nothing to put back and writes nothing, even with the flow back at once. The failed pump is repaired at
+        // 3 h (the fault's hour): the run is restored only 10 min after that, announced, still writing nothing.
+        var sim = NPlusOnePumpFailureBegins(TimeSpan.FromHours(1));
         var path = Path.Combine(Path.GetTempPath(), $"aida-restore-{Guid.NewGuid():N}.db");
         try
         {
             using var audit = new Aida.Automation.Audit.AuditLog(path, sim.Clock);
             var (run, _) = StartOn(sim, "cdu-pump-failure", "cdu-h1-a", audit);
-            for (var i = 0; i < 6 * 30; i++)
+            void AdvanceTo(TimeSpan at)
             {
-                run.Tick();
-                sim.AdvanceSteps(10);
+                while (sim.Clock.GetUtcNow() - sim.Scenario.Start < at)
+                {
+                    run.Tick();
+                    sim.AdvanceSteps(10);
+                }
             }
 
+            AdvanceTo(TimeSpan.FromMinutes(150));
             Assert.Equal(RunbookState.Succeeded, run.State);
+            Assert.True(sim.Plant.ReadValue("cdu-h1-a/flow") > 12, "the standby carries the flow");
+            Assert.Contains(audit.Read(), e => e.Detail.Contains("this run changed nothing this restore puts back", StringComparison.Ordinal));
+            Assert.Null(run.Restored); // the pump still awaits its repair
+
+            AdvanceTo(TimeSpan.FromMinutes(181));
+            Assert.Equal(0, sim.Plant.ReadValue("cdu-h1-a/pump_faults"));
+            Assert.Null(run.Restored);
+            AdvanceTo(TimeSpan.FromMinutes(195));
             Assert.NotNull(run.Restored);
+            Assert.InRange(run.Restored!.Value - (sim.Scenario.Start + TimeSpan.FromHours(3)), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(12));
             Assert.Single(run.Actions); // the pumps at full speed, nothing restored
-            Assert.DoesNotContain(audit.Read(), e => e.Detail.Contains("running their jobs again", StringComparison.Ordinal)); // nor announced
+            var said = audit.Read().Select(e => e.Detail).ToList();
+            Assert.DoesNotContain(said, d => d.Contains("running their jobs again", StringComparison.Ordinal)); // nor announced
+            Assert.Contains(said, d => d.Contains("the failed pumps are repaired", StringComparison.Ordinal));
         }
         finally
         {
@@ -558,15 +574,16 @@ public sealed class RunbookTests
     }
 
     /// <summary>The twin at the onset of one of cdu-h1-a's three pumps failing, the third available (N+1).</summary>
-    private static Simulator NPlusOnePumpFailureBegins()
+    private static Simulator NPlusOnePumpFailureBegins(TimeSpan? lasting = null)
     {
         var nPlusOne = ScenarioLoader.Load("faults/cdu-pump-failure");
+        var fault = nPlusOne.Faults[0];
         var scenario = nPlusOne with
         {
             Setpoints = nPlusOne.Setpoints with { Maintenance = [] },
-            Faults = [nPlusOne.Faults[0] with { Parameters = new Dictionary<string, double> { ["pumps"] = 1 } }],
+            Faults = [fault with { Parameters = new Dictionary<string, double> { ["pumps"] = 1 }, End = lasting is { } d ? fault.Start + d : fault.End }],
         };
-        var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(3) });
+        var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(4) });
         sim.AdvanceSteps(7200);
         return sim;
     }
