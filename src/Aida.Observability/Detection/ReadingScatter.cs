@@ -8,7 +8,9 @@ namespace Aida.Observability.Detection;
 /// Each reading's distance from the midpoint of its neighbours is zero on a ramp (a setpoint change, a warming loop),
 /// large on one or two readings at a step, and the scatter itself on a noisy reading. Its usual level is the median
 /// distance before <c>referenceUntilMs</c> (or over the first 2 x <see cref="AlertingOptions.NoiseSamples"/> readings when
-/// fewer came before), and at least twice the smallest non-zero distance (the reading's quantum). Two tests, either fires:
+/// fewer came before), leaving out readings of a frozen run (<see cref="FrozenRun"/> at one value: a stuck sensor's, whose
+/// zero distances are no usual level), and at least twice the smallest non-zero distance (the reading's quantum). Two
+/// tests, either fires:
 /// <list type="bullet">
 /// <item>the median distance over the last <see cref="AlertingOptions.NoiseSamples"/> readings above
 /// <see cref="AlertingOptions.NoiseRatio"/> times the usual level: moderate noise, judged over 2 min;</item>
@@ -40,9 +42,22 @@ internal static class ReadingScatter
 
         diffs[^1] = diffs.Length > 1 ? diffs[^2] : 0;
 
+        // A reading held at one value for FrozenRun readings in a row was frozen, found stuck or not: its zero distances
+        // are not the sensor's usual scatter. Taken as such, the ordinary movement of a loop after a stuck supply sensor
+        // came back read as 6-20 times its usual level for an hour (sensor-stuck on cdu-h2-a's supply: a false
+        // sensor-noise incident from 08:04 to 09:10, until the frozen hours left the 2 h reference).
+        var live = LiveDistances(v, diffs.Length);
         var before = v.Count(s => s.TimestampMs <= referenceUntilMs) - 1;
-        var referenceCount = before >= n ? before : 2 * n;
-        var reference = Median(diffs.AsSpan(0, referenceCount));
+        var liveBefore = live.TakeWhile(j => j < before).ToList();
+        var (referenceDiffs, referenceCount) = before >= n && liveBefore.Count >= n
+            ? (liveBefore, before)
+            : (live.Take(2 * n).ToList(), live.Count >= 2 * n ? Math.Max(live[(2 * n) - 1] + 1, Math.Min(before, diffs.Length)) : int.MaxValue);
+        if (referenceCount == int.MaxValue)
+        {
+            return found;
+        }
+
+        var reference = Median([.. referenceDiffs.Select(j => diffs[j])]);
         var quantum = diffs.Where(d => d > 1e-9).DefaultIfEmpty(0.1).Min() * 2;
         var floor = Math.Max(reference, quantum);
         var quietUntil = long.MinValue;
@@ -75,6 +90,33 @@ internal static class ReadingScatter
         }
 
         return found;
+    }
+
+    /// <summary>Readings in a row at one value that make a frozen run: 30, the stuck scan's run for a reading alone
+    /// (<see cref="Anomalies.AnomalyOptions.StuckSamples"/>, 5 min of a 10 s point).</summary>
+    internal const int FrozenRun = 30;
+
+    /// <summary>The indices of the distances whose reading is not part of a frozen run, in order.</summary>
+    private static List<int> LiveDistances(List<Sample> v, int count)
+    {
+        var frozen = new bool[v.Count];
+        var runStart = 0;
+        for (var i = 1; i <= v.Count; i++)
+        {
+            if (i < v.Count && v[i].Value == v[runStart].Value)
+            {
+                continue;
+            }
+
+            if (i - runStart >= FrozenRun)
+            {
+                Array.Fill(frozen, true, runStart, i - runStart);
+            }
+
+            runStart = i;
+        }
+
+        return [.. Enumerable.Range(0, count).Where(j => !frozen[j + 1])];
     }
 
     private static int Count(ReadOnlySpan<double> values, double above)

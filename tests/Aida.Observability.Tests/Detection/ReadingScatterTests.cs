@@ -61,4 +61,45 @@ public sealed class ReadingScatterTests
 
         Assert.InRange(Assert.Single(found).AtMs, 100 * 10_000L, 106 * 10_000L);
     }
+
+    /// <summary><paramref name="count"/> readings of a loop that moves by about 0.05 K (0.01 K quantum), frozen at 24.24
+    /// from reading <paramref name="frozenFrom"/> to <paramref name="frozenUntil"/>, and with <paramref name="noisy"/> K
+    /// of sensor noise from <paramref name="noisyFrom"/>.</summary>
+    private static List<Sample> FrozenThenLive(int count, int frozenFrom, int frozenUntil, int noisyFrom = int.MaxValue, double noisy = 0)
+    {
+        var random = new Random(3);
+        double Gauss() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        return [.. Enumerable.Range(0, count).Select(i => new Sample(i * 10_000L,
+            i >= frozenFrom && i < frozenUntil ? 24.24 : Math.Round(23.8 + (0.05 * Gauss()) + (i >= noisyFrom ? noisy * Gauss() : 0), 2)))];
+    }
+
+    [Fact]
+    public void ALoopMovingAsUsual_AfterItsSensorWasFrozen_IsNotScatter()
+    {
+        // Regression (sensor-stuck on cdu-h2-a's supply): frozen for the 2 h before the reference time, then live again,
+        // the loop's ordinary 0.05 K movement read as 6-20 times a usual level of one quantum.
+        var readings = FrozenThenLive(1440, 0, 700);
+
+        Assert.Empty(ReadingScatter.Find(readings, 719 * 10_000L, Options));
+    }
+
+    [Fact]
+    public void NoiseAfterAFrozenSpell_IsStillFound_AgainstTheLiveReadingsBeforeIt()
+    {
+        // Live 1 h, frozen 1 h, live 10 min, then 0.5 K of noise: the first hour sets the usual level.
+        var readings = FrozenThenLive(1000, 360, 720, 780, 0.5);
+
+        var (at, _) = Assert.Single(ReadingScatter.Find(readings, 779 * 10_000L, Options));
+        Assert.InRange(at - (780 * 10_000L), 0, 120_000);
+    }
+
+    [Fact]
+    public void AllFrozenBeforeTheReferenceTime_TheFirstLiveReadingsSetTheUsualLevel()
+    {
+        // Frozen for the whole reference, then live: the first 24 live readings set the level, and noise after them is found.
+        var readings = FrozenThenLive(1000, 0, 720, 800, 0.5);
+
+        var (at, _) = Assert.Single(ReadingScatter.Find(readings, 719 * 10_000L, Options));
+        Assert.InRange(at - (800 * 10_000L), 0, 120_000);
+    }
 }
