@@ -135,6 +135,10 @@ public sealed class PlantAgent : IPlantAgent
 
     public int OptimiserRefusals { get; private set; }
 
+    /// <summary>The points the optimiser does not read now: the sensors the agent answers as lying, whose incidents are
+    /// not resolved (empty without the optimiser).</summary>
+    public IReadOnlySet<int> DistrustedReadings => _optimiser?.Distrusted ?? new HashSet<int>();
+
     /// <summary>The guarded plant every write of the agent goes through (for the optimiser, too).</summary>
     public GuardedPlant Plant { get; }
 
@@ -231,6 +235,7 @@ public sealed class PlantAgent : IPlantAgent
             started = true;
         }
 
+        DistrustLyingSensors();
         AdvanceRuns();
         if (started)
         {
@@ -249,6 +254,45 @@ public sealed class PlantAgent : IPlantAgent
             _nextPlan = now;
             Optimise(now);
         }
+    }
+
+    /// <summary>The optimiser stops reading the sensors the agent answers as lying (a response to sensor-stuck,
+    /// sensor-noise or sensor-drift) while their incident is not resolved: the readings its alerts name
+    /// (<see cref="IncidentPipeline.SensorReadings"/>) read as missing, neither learnt from nor planned on. The runbooks
+    /// for sensor faults have no restore (nothing the agent can see says a sensor was replaced), so a person's resolving
+    /// the incident is what trusts them again. A 3 K-scattering rack inlet, trusted, set its hall's hottest inlet:
+    /// the facility water came down by up to 3 K against phantom readings and FacilityWaterHigh opened two incidents
+    /// (faults/sensor-noise, session 27).</summary>
+    private void DistrustLyingSensors()
+    {
+        if (_optimiser is null)
+        {
+            return;
+        }
+
+        var sensors = Responses.Where(r => r.FaultKind.StartsWith("sensor-", StringComparison.Ordinal)).ToList();
+        var resolved = sensors.Count == 0 ? [] : _incidents.List(IncidentState.Resolved).Select(i => i.Id).ToHashSet();
+        var distrusted = new SortedDictionary<int, long>();
+        foreach (var r in sensors.Where(r => !resolved.Contains(r.Incident)))
+        {
+            foreach (var labels in _pipeline.SensorReadings(r.Incident, r.Asset, r.FaultKind))
+            {
+                foreach (var p in Plant.Points.Where(p => p.Metric == labels.MetricName && p.Asset == r.Asset))
+                {
+                    distrusted.TryAdd(p.Index, r.Incident);
+                }
+            }
+        }
+
+        if (distrusted.Keys.ToHashSet().SetEquals(_optimiser.Distrusted))
+        {
+            return;
+        }
+
+        _optimiser.Distrusted = distrusted.Keys.ToHashSet();
+        _audit?.Append("agent:aida", AuditKind.Decision, "cooling-optimiser", distrusted.Count == 0
+            ? "every reading trusted again: the sensor incidents are resolved"
+            : $"readings not used by the optimiser until their sensor incidents are resolved: {string.Join(", ", distrusted.Select(d => $"{Plant.Points.First(p => p.Index == d.Key).Name} (incident {d.Value})"))}");
     }
 
     /// <summary>Whether equipment raised an alarm since the agent last looked (every

@@ -78,6 +78,11 @@ public sealed class CoolingOptimiser
     /// <summary>The identified model's parameters, one line (empty before the first observation).</summary>
     public string DescribeModel() => _model?.Describe() ?? "";
 
+    /// <summary>Points (of the plant given to <see cref="Observe"/> and <see cref="Plan"/>) whose readings the optimiser
+    /// reads as missing, neither learning from them nor planning on them: sensors a diagnosis found lying (stuck,
+    /// scattering, drifting). Empty by default; the caller replaces the set as diagnoses come and go.</summary>
+    public IReadOnlySet<int> Distrusted { get; set; } = new HashSet<int>();
+
     /// <summary>Takes the plant's current readings, with the settings last accepted, into the identified model.</summary>
     public void Observe(DateTimeOffset now, IPlant plant)
     {
@@ -429,7 +434,7 @@ public sealed class CoolingOptimiser
             return;
         }
 
-        _points = new CoolingPoints(_factory, plant);
+        _points = new CoolingPoints(_factory, plant, () => Distrusted);
         _model = new IdentifiedCoolingModel(_factory, _points);
         var c = _factory.Cooling;
         (double Lo, double Hi) Range(string name, double lo, double hi)

@@ -83,7 +83,8 @@ internal sealed class CoolingSnapshot
 /// <remarks>A reading that repeats exactly for <see cref="StuckAfter"/> consecutive observations is treated as missing:
 /// every analogue point carries noise (RTDs 0.1-0.3 K, power meters 0.5 %), so an unchanging value over that many
 /// minutes says the sensor, not the plant, is steady. 15 observations (15 min at one a minute) is long enough that
-/// the 1 K quantisation of GPU maxima rarely repeats that often under 0.5 K noise.</remarks>
+/// the 1 K quantisation of GPU maxima rarely repeats that often under 0.5 K noise. A point the caller distrusts (a sensor
+/// diagnosed lying) is read as missing from the next reading on.</remarks>
 internal sealed class CoolingPoints
 {
     private const int StuckAfter = 15;
@@ -101,9 +102,14 @@ internal sealed class CoolingPoints
     private readonly (double Joules, DateTimeOffset At)[] _lastEnergy;
     private readonly double[] _meanPower;
 
-    public CoolingPoints(Factory factory, IPlant plant)
+    private static readonly IReadOnlySet<int> NoPoints = new HashSet<int>();
+    private readonly Func<IReadOnlySet<int>> _distrusted;
+
+    /// <param name="distrusted">Points read as missing (null: none): see <see cref="CoolingOptimiser.Distrusted"/>.</param>
+    public CoolingPoints(Factory factory, IPlant plant, Func<IReadOnlySet<int>>? distrusted = null)
     {
         _factory = factory;
+        _distrusted = distrusted ?? (() => NoPoints);
         var cooling = factory.Cooling;
         _it = plant.Point("site/it_power");
         _facility = plant.Point("site/facility_power");
@@ -255,7 +261,7 @@ internal sealed class CoolingPoints
 
     private double Value(IPlant plant, int point, bool stuckCheck)
     {
-        if (point < 0)
+        if (point < 0 || _distrusted().Contains(point))
         {
             return double.NaN;
         }

@@ -1,8 +1,10 @@
 using Aida.Model.Facility;
+using Aida.Model.Scenarios;
 using Aida.Model.Topology;
 using Aida.Observability.Detection;
 using Aida.Observability.RootCause;
 using Aida.Telemetry.Query;
+using Aida.Telemetry.Series;
 
 namespace Aida.Observability.Incidents;
 
@@ -82,6 +84,24 @@ public sealed class IncidentPipeline
     /// <paramref name="asset"/> raised itself (<see cref="EquipmentAlarm"/>: a fault flag, a leak sensor, a valve
     /// actuator), as against symptoms the detection rules inferred from its readings.</summary>
     public bool EquipmentReported(long incident, string asset) => _equipmentReported.Contains((incident, asset));
+
+    /// <summary>The readings a sensor fault of stored incident <paramref name="incident"/> on <paramref name="asset"/> is
+    /// known by: the series of its stuck and scattering alerts there and, for a drift, of its supply-off-setpoint alerts
+    /// there (the root cause names the supply reading drifting only with one). A drift found by the energy balance alone
+    /// names none: supply, return or flow. Empty for an incident this pipeline did not open.</summary>
+    public IReadOnlyList<Labels> SensorReadings(long incident, string asset, string faultKind)
+    {
+        if (!_groupOf.TryGetValue(incident, out var number))
+        {
+            return [];
+        }
+
+        var drift = faultKind == FaultCatalog.Of(FaultKind.SensorDrift).Name;
+        return [.. _fold.Incidents.First(g => g.Number == number).Alerts
+            .Where(a => a.Asset == asset && a.Series is not null
+                && (a.Name is AlertNames.SensorStuck or AlertNames.SensorNoise || (drift && a.Name == AlertNames.CduSupplyOffSetpoint)))
+            .Select(a => a.Series!).Distinct()];
+    }
 
     /// <summary>Whether equipment raised an alarm (<see cref="EquipmentAlarm"/>) since the last time this was asked, read at
     /// <paramref name="now"/> alone: cheap enough to ask between steps, so a caller can step at once when one is raised.</summary>

@@ -16,8 +16,9 @@ public sealed class PlantAgentTests
 {
     /// <summary>Runs <paramref name="scenario"/> with the agent in the loop, its telemetry in a store, the bundled
     /// runbooks and envelope, the efficiency envelope at full headroom; its incidents in <paramref name="incidentsPath"/>
-    /// when given.</summary>
-    private static PlantAgent RunAgent(Scenario scenario, TimeSpan duration, PlantAgentOptions options, string? auditPath = null, Func<DateTimeOffset, IEnumerable<Alert>>? burns = null, string? incidentsPath = null)
+    /// when given; <paramref name="pause"/> runs its action (a person at the incident store) that far into the run.</summary>
+    private static PlantAgent RunAgent(Scenario scenario, TimeSpan duration, PlantAgentOptions options, string? auditPath = null, Func<DateTimeOffset, IEnumerable<Alert>>? burns = null, string? incidentsPath = null,
+        (TimeSpan At, Action<IncidentStore, PlantAgent> Act)? pause = null)
     {
         var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = duration });
         using var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
@@ -33,6 +34,12 @@ public sealed class PlantAgentTests
             SloBurnAlerts = burns,
         };
         sim.AttachAgent(agent);
+        if (pause is { } p)
+        {
+            sim.AdvanceSteps((long)(p.At / scenario.Step));
+            p.Act(incidents, agent);
+        }
+
         sim.Run();
         return agent;
     }
@@ -325,6 +332,35 @@ public sealed class PlantAgentTests
     /// checkpoint for lying sensors and restored full pumps and fans, 150 times in the week; the fix then waited for
     /// the next observation, up to a minute after the runbook, and the water came down a minute late after two CRAHs
     /// failed.</summary>
+    [Fact]
+    public void ASensorAnsweredAsLying_IsNotReadByTheOptimiser_UntilAPersonResolvesItsIncident()
+    {
+        // sensor-noise: h2-b04's inlet reading scatters by 3 K from 02:00 to 02:20 (spikes the optimiser took for its
+        // hall's hottest inlet). Its runbook succeeds at once and restores nothing; the reading stays out of the
+        // optimiser's view until a person resolves the incident (the sensor replaced) at 02:30.
+        var bundled = ScenarioLoader.Load("faults/sensor-noise");
+        var scenario = bundled with { Faults = [bundled.Faults[0] with { End = bundled.Faults[0].Start + TimeSpan.FromMinutes(20) }] };
+        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var auditPath = Path.Combine(dir, "audit.db");
+        var whileOpen = new HashSet<int>();
+        long incident = 0;
+        var agent = RunAgent(scenario, TimeSpan.FromMinutes(160), new PlantAgentOptions(), auditPath, pause: (TimeSpan.FromMinutes(150), (incidents, agent) =>
+        {
+            whileOpen = [.. agent.DistrustedReadings];
+            incident = Assert.Single(agent.Responses, r => r.FaultKind == "sensor-noise" && r.Asset == "h2-b04").Incident;
+            incidents.Transition(incident, IncidentState.Resolved, "person:test", "inlet sensor replaced");
+        }));
+
+        var inlet = agent.Plant.Points.Single(p => p.Name == "h2-b04/inlet_temperature").Index;
+        Assert.Equal([inlet], whileOpen);
+        Assert.Empty(agent.DistrustedReadings);
+        using var audit = new Aida.Automation.Audit.AuditLog(auditPath, TimeProvider.System);
+        var said = audit.Read().Where(e => e.Actor == "agent:aida" && e.Subject == "cooling-optimiser").Select(e => e.Detail).ToList();
+        Assert.Equal([$"readings not used by the optimiser until their sensor incidents are resolved: h2-b04/inlet_temperature (incident {incident})",
+            "every reading trusted again: the sensor incidents are resolved"], said);
+    }
+
     [Fact]
     public void ARunbookStartedBetweenObservations_HasTheOptimiserObserveAndPlanWithIt()
     {

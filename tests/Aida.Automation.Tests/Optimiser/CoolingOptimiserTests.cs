@@ -322,6 +322,31 @@ public sealed class CoolingOptimiserTests
     }
 
     [Fact]
+    public void AnInletReadingHigh_OverCoolsTheHall_UnlessItIsDistrusted()
+    {
+        // h2-b04's inlet sensor reads 3.5 K high from 30 min on (within the model's 5 K gate, over the inlet limit).
+        // Trusted, it is its hall's hottest inlet, and the water and air come down for it (the hall over-cooled);
+        // distrusted (a diagnosis found it lying), the plans follow the other racks' readings, and the true inlets stay
+        // in the envelope.
+        var lyingFrom = OptimiserLoop.Reference.Start + TimeSpan.FromMinutes(30);
+        OptimiserLoop Lying() => new(TimeSpan.FromMinutes(90), OptimiserLoop.Expand, p => new FaultyReadingsPlant(p)
+        {
+            Reading = (info, r) => info.Name == "h2-b04/inlet_temperature" && r.Timestamp >= lyingFrom ? r.Value + 3.5 : r.Value,
+        });
+        var trusted = Lying();
+        var fooled = trusted.Run();
+        var distrusted = Lying();
+        distrusted.Optimiser.Distrusted = new HashSet<int> { distrusted.Plant.Points.Single(p => p.Name == "h2-b04/inlet_temperature").Index };
+        var run = distrusted.Run();
+
+        var (water, waterDistrusted) = (trusted.Plans[^1].PredictedFacilityWaterSupplyCelsius, distrusted.Plans[^1].PredictedFacilityWaterSupplyCelsius);
+        var (overhead, overheadDistrusted) = (OptimiserLoop.OverheadKwh(fooled), OptimiserLoop.OverheadKwh(run));
+        Assert.True(water <= waterDistrusted - 1, $"water {water:0.0} °C trusted, {waterDistrusted:0.0} °C distrusted");
+        Assert.True(overheadDistrusted < overhead, $"overhead {overhead:0} kWh trusted, {overheadDistrusted:0} kWh distrusted");
+        Assert.True(run.MaxRackInletCelsius <= 27, $"hottest inlet {run.MaxRackInletCelsius} °C");
+    }
+
+    [Fact]
     public void RefusedWrites_LeaveTheLastAcceptedValue_AndTheRunStaysSafe()
     {
         var loop = new OptimiserLoop(TimeSpan.FromMinutes(40), OptimiserLoop.Expand, p => new FaultyReadingsPlant(p)
