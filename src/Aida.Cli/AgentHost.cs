@@ -85,7 +85,7 @@ internal sealed class AgentHost : IDisposable
     public static AgentHost Attach(Simulator simulator, Tsdb store, string? directory, SloSet? slos, AutomationMode mode)
     {
         var factory = simulator.Scenario.Factory;
-        var envelope = SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety"));
+        var envelope = SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml"));
         var auditor = new EnvelopeAuditor(simulator.Plant, envelope, factory, simulator.ActuatorTarget, simulator.Clock);
         // The twin writes its telemetry in time order, so a slice a budget period old is settled: each is counted once
         // (the cost of a week-long run grew with its length before).
@@ -105,14 +105,14 @@ internal sealed class AgentHost : IDisposable
     /// started (<paramref name="freshStore"/>) those windows are cut there.</summary>
     public static AgentHost ForNetwork(IPlant plant, Factory factory, Tsdb store, string? directory, SloSet? slos, AutomationMode mode, TimeProvider clock, DateTimeOffset collectingSince, bool freshStore) =>
         Build(plant, null, factory, store, directory, slos, new PlantAgentOptions { Mode = mode, DetectFrom = collectingSince, ApproverDelay = null }, clock,
-            SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety")), freshStore ? collectingSince : null, settled: false);
+            SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml")), freshStore ? collectingSince : null, settled: false);
 
     private static AgentHost Build(IPlant plant, EnvelopeAuditor? auditor, Factory factory, Tsdb store, string? directory, SloSet? slos, PlantAgentOptions options, TimeProvider clock, SafetyEnvelopeSpec envelope, DateTimeOffset? dataFrom, bool settled)
     {
         var scratch = directory is null ? Path.Combine(Path.GetTempPath(), $"aida-agent-{Guid.NewGuid():N}") : null;
         var dir = directory ?? scratch!;
         Directory.CreateDirectory(dir);
-        var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Resolve("leak.yaml", "runbooks"))!, factory);
+        var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Shipped("runbooks", "leak.yaml"))!, factory);
         var incidents = new IncidentStore(Path.Combine(dir, Files[0]), clock);
         var audit = new AuditLog(Path.Combine(dir, Files[1]), clock);
         var query = new EmbeddedQueryEngine(store);

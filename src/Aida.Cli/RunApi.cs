@@ -46,7 +46,7 @@ internal sealed class RunApi : IAsyncDisposable
     public static async Task<RunApi> StartAsync(IPEndPoint endpoint, Factory factory, IPlant plant, TimeProvider clock, AgentHost? agent, LiveTelemetry telemetry, string dataDirectory, object gate, TextWriter stdout, CancellationToken token, RunInfo? run = null)
     {
         Directory.CreateDirectory(dataDirectory);
-        var envelope = new SafetyEnvelope(SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety")), factory);
+        var envelope = new SafetyEnvelope(SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml")), factory);
         var ownAudit = agent is null ? new AuditLog(Path.Combine(dataDirectory, "audit.db"), clock) : null;
         var audit = agent?.Audit ?? ownAudit!;
         var guarded = agent?.Agent.Plant ?? new GuardedPlant(plant, envelope, clock, "api", audit);

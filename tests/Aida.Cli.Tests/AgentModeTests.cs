@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using static Aida.Cli.Tests.CliRun;
 
@@ -7,6 +8,29 @@ namespace Aida.Cli.Tests;
 /// runbooks and the optimiser through the safety choke point, all audited.</summary>
 public class AgentModeTests
 {
+    [Fact]
+    public async Task FilesNamedAsTheShippedOnes_WhereTheCommandRuns_AreNotTheAgentsRunbooksNorItsEnvelope()
+    {
+        // Regression: the runbooks' directory was found as that of the first leak.yaml, the current directory's first; a
+        // user's copy of the leak scenario there made it the runbooks' ("leak.yaml:2: triggers: is required"), and an
+        // envelope.yaml there would have been the safety envelope. Both here, the envelope's a broken one.
+        var dir = TempDir();
+        File.Copy(Aida.Model.Config.BundledFiles.Shipped("scenarios", Path.Combine("faults", "leak.yaml")), Path.Combine(dir, "leak.yaml"));
+        await File.WriteAllTextAsync(Path.Combine(dir, "envelope.yaml"), "limits: not an envelope\n");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = dir };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "aida.dll"), "simulate", "--scenario", "leak.yaml", "--mode", "agent", "--duration", "40m", "--out", Path.Combine(dir, "out"), "--slos", "none" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var run = Process.Start(start)!;
+        var (output, err) = (run.StandardOutput.ReadToEndAsync(), run.StandardError.ReadToEndAsync());
+        await run.WaitForExitAsync();
+
+        Assert.True(run.ExitCode == 0, await err);
+        Assert.Matches(@"(?m)^scenario +leak$", await output);
+    }
+
     [Fact]
     public void Leak_IsFoundAndIsolated_WithNoSafetyViolation_AndAnIntactAudit()
     {

@@ -78,7 +78,7 @@ public class ChaosCommandTests
             Faults = [new FaultSpec(FaultKind.ActuatorFailure, "site", "cdu-h1-b/supply_setpoint", TimeSpan.Zero, null, new Dictionary<string, double>(), 0)],
         };
         var simulator = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = scenario.Duration });
-        var spec = SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety"));
+        var spec = SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml"));
         var auditor = new EnvelopeAuditor(simulator.Plant, spec, scenario.Factory, simulator.ActuatorTarget, simulator.Clock);
         simulator.AdvanceSteps(60);
 

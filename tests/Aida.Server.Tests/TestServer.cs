@@ -56,7 +56,7 @@ public sealed class TestServer : IAsyncDisposable
         var simulator = new Simulator(Reference, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(1) });
         simulator.AdvanceSteps(60);
         var audit = new AuditLog(Path.Combine(dir, "audit.db"), simulator.Clock);
-        var envelope = new SafetyEnvelope(SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety")), Reference.Factory);
+        var envelope = new SafetyEnvelope(SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml")), Reference.Factory);
         var guarded = new GuardedPlant(simulator.Plant, envelope, simulator.Clock, "api", audit);
         var executor = new ActionExecutor(guarded, simulator.Clock, AutomationMode.Supervised, TimeSpan.FromMinutes(15), "api", audit);
         var keyStore = new ApiKeyStore(Path.Combine(dir, "keys.db"));

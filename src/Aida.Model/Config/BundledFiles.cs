@@ -43,6 +43,16 @@ public static class BundledFiles
         return name;
     }
 
+    /// <summary>A file Aida ships and runs on (the safety envelope, a runbook), by folder and name: only ever the
+    /// install's own (<see cref="Root"/>), never a file of that name in the current directory, which
+    /// <see cref="Resolve"/> would take first. A scenario named <c>leak.yaml</c> where the command ran once became the
+    /// runbooks' directory; an <c>envelope.yaml</c> there would have become the safety envelope.</summary>
+    /// <exception cref="FileNotFoundException">Aida's files are not beside the binary nor above the current directory.</exception>
+    public static string Shipped(string folder, string name) =>
+        Root is { } root
+            ? Path.Combine(root, folder, name)
+            : throw new FileNotFoundException($"{folder}/{name}: the files Aida ships are neither beside the binary nor in a parent of the current directory", Path.Combine(folder, name));
+
     private static string? FindRoot()
     {
         foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })

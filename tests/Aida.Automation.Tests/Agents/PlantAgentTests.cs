@@ -26,7 +26,7 @@ public sealed class PlantAgentTests
         var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         using var incidents = new IncidentStore(incidentsPath ?? Path.Combine(dir, "incidents.db"), sim.Clock);
-        var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Resolve("leak.yaml", "runbooks"))!, scenario.Factory);
+        var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Shipped("runbooks", "leak.yaml"))!, scenario.Factory);
         using var audit = auditPath is null ? null : new Aida.Automation.Audit.AuditLog(auditPath, sim.Clock);
         var agent = new PlantAgent(sim.Plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled, runbooks, sim.Clock,
             options, audit, efficiency: () => Optimiser.OptimiserLoop.Expand)

@@ -14,7 +14,7 @@ internal sealed class OptimiserLoop
 {
     public static readonly Scenario Reference = ScenarioLoader.Load("reference");
 
-    public static SafetyEnvelopeSpec Bundled => SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety"));
+    public static SafetyEnvelopeSpec Bundled => SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml"));
 
     /// <summary>The policy's envelope at full headroom (docs/slos.md: caps 32 °C water and CDU, every action class).</summary>
     public static EfficiencyEnvelope Expand { get; } = new(EfficiencyRegime.Expand, 32, 32, EfficiencyActions.SetpointRaise | EfficiencyActions.PumpAndFanTrim | EfficiencyActions.Staging | EfficiencyActions.UpsEco, 0.02, 1, false, null, "test: full headroom");

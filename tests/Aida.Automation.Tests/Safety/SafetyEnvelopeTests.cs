@@ -16,7 +16,7 @@ public sealed class SafetyEnvelopeTests
 {
     private static readonly Scenario Reference = ScenarioLoader.Load("reference");
 
-    internal static SafetyEnvelopeSpec Bundled => SafetyEnvelopeSpec.Load(BundledFiles.Resolve("envelope.yaml", "safety"));
+    internal static SafetyEnvelopeSpec Bundled => SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml"));
 
     internal static Factory Factory => Reference.Factory;
 
