@@ -85,19 +85,18 @@ public sealed class IncidentPipeline
     /// actuator), as against symptoms the detection rules inferred from its readings.</summary>
     public bool EquipmentReported(long incident, string asset) => _equipmentReported.Contains((incident, asset));
 
+    /// <summary>The alerts of stored incident <paramref name="incident"/> so far (empty for one this pipeline did not open).</summary>
+    public IReadOnlyList<Alert> AlertsOf(long incident) =>
+        _groupOf.TryGetValue(incident, out var number) ? _fold.Incidents.First(g => g.Number == number).Alerts : [];
+
     /// <summary>The readings a sensor fault of stored incident <paramref name="incident"/> on <paramref name="asset"/> is
     /// known by: the series of its stuck and scattering alerts there and, for a drift, of its supply-off-setpoint alerts
     /// there (the root cause names the supply reading drifting only with one). A drift found by the energy balance alone
     /// names none: supply, return or flow. Empty for an incident this pipeline did not open.</summary>
     public IReadOnlyList<Labels> SensorReadings(long incident, string asset, string faultKind)
     {
-        if (!_groupOf.TryGetValue(incident, out var number))
-        {
-            return [];
-        }
-
         var drift = faultKind == FaultCatalog.Of(FaultKind.SensorDrift).Name;
-        return [.. _fold.Incidents.First(g => g.Number == number).Alerts
+        return [.. AlertsOf(incident)
             .Where(a => a.Asset == asset && a.Series is not null
                 && (a.Name is AlertNames.SensorStuck or AlertNames.SensorNoise || (drift && a.Name == AlertNames.CduSupplyOffSetpoint)))
             .Select(a => a.Series!).Distinct()];

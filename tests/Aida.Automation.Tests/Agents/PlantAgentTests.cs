@@ -333,31 +333,50 @@ public sealed class PlantAgentTests
     /// the next observation, up to a minute after the runbook, and the water came down a minute late after two CRAHs
     /// failed.</summary>
     [Fact]
-    public void ASensorAnsweredAsLying_IsNotReadByTheOptimiser_UntilAPersonResolvesItsIncident()
+    public void ASensorAnsweredAsLying_IsNotReadByTheOptimiser_NorOpensIncidentsOfItsOwn_UntilAPersonResolvesItsIncident()
     {
         // sensor-noise: h2-b04's inlet reading scatters by 3 K from 02:00 to 02:20 (spikes the optimiser took for its
         // hall's hottest inlet). Its runbook succeeds at once and restores nothing; the reading stays out of the
-        // optimiser's view until a person resolves the incident (the sensor replaced) at 02:30.
+        // optimiser's view until a person resolves the incident (the sensor replaced) at 03:10. At 03:00, after the noise
+        // incident's quiet period, the reading crosses 27 °C (an alert handed in as the detection would raise it): a new
+        // incident, attached to the sensor's response instead of waiting open for a person.
         var bundled = ScenarioLoader.Load("faults/sensor-noise");
         var scenario = bundled with { Faults = [bundled.Faults[0] with { End = bundled.Faults[0].Start + TimeSpan.FromMinutes(20) }] };
         var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         var auditPath = Path.Combine(dir, "audit.db");
+        var crossed = scenario.Start + TimeSpan.FromHours(3);
+        var handed = false;
+        IEnumerable<Alert> Crossing(DateTimeOffset now)
+        {
+            if (!handed && now >= crossed)
+            {
+                handed = true;
+                yield return new Alert("RackInletHigh", AlertSource.Threshold, "h2-b04", crossed, "rack inlet 28.8 °C above the ASHRAE recommended 27 °C")
+                { Series = Aida.Telemetry.Series.Labels.Metric("aida_rack_inlet_celsius", ("rack", "h2-b04")) };
+            }
+        }
+
         var whileOpen = new HashSet<int>();
         long incident = 0;
-        var agent = RunAgent(scenario, TimeSpan.FromMinutes(160), new PlantAgentOptions(), auditPath, pause: (TimeSpan.FromMinutes(150), (incidents, agent) =>
+        Incident? crossing = null;
+        var agent = RunAgent(scenario, TimeSpan.FromMinutes(195), new PlantAgentOptions(), auditPath, Crossing, pause: (TimeSpan.FromMinutes(190), (incidents, agent) =>
         {
             whileOpen = [.. agent.DistrustedReadings];
             incident = Assert.Single(agent.Responses, r => r.FaultKind == "sensor-noise" && r.Asset == "h2-b04").Incident;
+            crossing = incidents.List().Single(i => i.Title == "RackInletHigh on h2-b04");
             incidents.Transition(incident, IncidentState.Resolved, "person:test", "inlet sensor replaced");
         }));
 
         var inlet = agent.Plant.Points.Single(p => p.Name == "h2-b04/inlet_temperature").Index;
         Assert.Equal([inlet], whileOpen);
         Assert.Empty(agent.DistrustedReadings);
+        Assert.Equal(IncidentState.Acknowledged, crossing!.State);
+        Assert.Single(agent.Responses);
         using var audit = new Aida.Automation.Audit.AuditLog(auditPath, TimeProvider.System);
-        var said = audit.Read().Where(e => e.Actor == "agent:aida" && e.Subject == "cooling-optimiser").Select(e => e.Detail).ToList();
+        var said = audit.Read().Where(e => e.Actor == "agent:aida" && (e.Subject == "cooling-optimiser" || e.Subject == $"incident {crossing.Id}")).Select(e => e.Detail).ToList();
         Assert.Equal([$"readings not used by the optimiser until their sensor incidents are resolved: h2-b04/inlet_temperature (incident {incident})",
+            $"every alert reads h2-b04's sensor answered as lying in incident {incident} (sensor-noise); attached to it, no runbook",
             "every reading trusted again: the sensor incidents are resolved"], said);
     }
 
