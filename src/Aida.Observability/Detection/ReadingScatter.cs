@@ -23,14 +23,21 @@ namespace Aida.Observability.Detection;
 internal static class ReadingScatter
 {
     /// <summary>When each alert fires (the time of the reading that completed the evidence) and why.</summary>
-    public static List<(long AtMs, string Why)> Find(IReadOnlyList<Sample> samples, long referenceUntilMs, AlertingOptions o)
+    public static List<(long AtMs, string Why)> Find(IReadOnlyList<Sample> samples, long referenceUntilMs, AlertingOptions o) =>
+        Judge(samples, referenceUntilMs, o).Found;
+
+    /// <summary>As <see cref="Find"/>, judging against the lower of the reading's usual level and
+    /// <paramref name="heldLevel"/> (the level an earlier window alerted against: see <see cref="TelemetryAlerting"/>);
+    /// also returns the usual level found (NaN when the series is not judged) and the level judged against.</summary>
+    public static (List<(long AtMs, string Why)> Found, double Usual, double Judged) Judge(IReadOnlyList<Sample> samples, long referenceUntilMs, AlertingOptions o, double heldLevel = double.PositiveInfinity)
     {
         var found = new List<(long, string)>();
+        var none = (found, double.NaN, double.NaN);
         var v = samples.Where(s => double.IsFinite(s.Value)).ToList();
         var n = o.NoiseSamples;
         if (v.Count < 3 * n)
         {
-            return found;
+            return none;
         }
 
         // diffs[i - 1] belongs to reading i and is known once reading i + 1 is.
@@ -54,12 +61,13 @@ internal static class ReadingScatter
             : (live.Take(2 * n).ToList(), live.Count >= 2 * n ? Math.Max(live[(2 * n) - 1] + 1, Math.Min(before, diffs.Length)) : int.MaxValue);
         if (referenceCount == int.MaxValue)
         {
-            return found;
+            return none;
         }
 
         var reference = Median([.. referenceDiffs.Select(j => diffs[j])]);
         var quantum = diffs.Where(d => d > 1e-9).DefaultIfEmpty(0.1).Min() * 2;
-        var floor = Math.Max(reference, quantum);
+        var usual = Math.Max(reference, quantum);
+        var floor = Math.Max(Math.Min(usual, heldLevel), quantum);
         var quietUntil = long.MinValue;
         var burst = o.NoiseBurstSamples;
         for (var i = Math.Max(referenceCount, Math.Min(n, burst)); i <= diffs.Length; i++)
@@ -89,7 +97,7 @@ internal static class ReadingScatter
             }
         }
 
-        return found;
+        return (found, usual, floor);
     }
 
     /// <summary>Readings in a row at one value that make a frozen run: 30, the stuck scan's run for a reading alone

@@ -451,12 +451,32 @@ public sealed class TelemetryAlerting
         return stuckSpans;
     }
 
+    /// <summary>Per series that scattered, the usual level its first alert was judged against, held while it scatters.</summary>
+    /// <remarks>A window is judged against the 2 h before it, so a reading that went on scattering became its own usual
+    /// level once the noise filled most of that: on faults/sensor-noise (3 K on h2-b04's inlet from 02:00 to 08:00),
+    /// stepped a minute at a time as the agent steps, the alerts stopped at 03:14 and the reading, still scattering, later
+    /// crossed 27 °C as if it were the room. Held, the level that found the noise judges the later windows too, until
+    /// the lookback's own level is back within <see cref="AlertingOptions.NoiseRatio"/> of it (the scatter gone from
+    /// the whole lookback). A single window over a whole run (aida eval) is judged as before.</remarks>
+    private readonly Dictionary<Labels, double> _scatterHeld = [];
+
     private void Noise(SeriesSamples series, string asset, Window w, List<Alert> alerts)
     {
-        foreach (var (at, why) in ReadingScatter.Find(series.Samples, Ms(w.From), _options))
+        var held = _scatterHeld.TryGetValue(series.Labels, out var level) ? level : double.PositiveInfinity;
+        var (found, usual, judged) = ReadingScatter.Judge(series.Samples, Ms(w.From), _options, held);
+        foreach (var (at, why) in found)
         {
             alerts.Add(new Alert(AlertNames.SensorNoise, AlertSource.Anomaly, asset, At(at), F($"{series.Labels.MetricName}: {why}: the reading scatters"))
             { Series = series.Labels, Severity = "warning" });
+        }
+
+        if (found.Count > 0)
+        {
+            _scatterHeld[series.Labels] = judged;
+        }
+        else if (double.IsFinite(held) && double.IsFinite(usual) && usual <= _options.NoiseRatio * held)
+        {
+            _scatterHeld.Remove(series.Labels);
         }
     }
 
