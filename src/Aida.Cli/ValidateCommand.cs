@@ -1,37 +1,82 @@
 using System.CommandLine;
+using Aida.Automation.Runbooks;
+using Aida.Automation.Safety;
 using Aida.Model.Config;
 using Aida.Model.Facility;
 using Aida.Model.Scenarios;
+using Aida.Twin.Simulation;
 
 namespace Aida.Cli;
 
-/// <summary><c>aida validate</c>: check factory and scenario files without running them.</summary>
+/// <summary><c>aida validate</c>: check factory, scenario, runbook and safety-envelope files without running them.</summary>
 internal static class ValidateCommand
 {
     public static Command Build(TextWriter stdout)
     {
-        var files = new Argument<string[]>("files") { Description = "Factory or scenario YAML files (a file with a 'factory:' key is a scenario)", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("validate", "Check factory and scenario files; errors name file, line and field") { files };
+        var files = new Argument<string[]>("files")
+        {
+            Description = "Factory, scenario, runbook or safety-envelope YAML files, told apart by their top-level keys: 'factory:' a scenario, 'triggers:' a runbook, 'limits:' an envelope",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var factoryOption = new Option<string>("--factory")
+        {
+            Description = "The factory runbooks and envelopes are checked against (the assets a runbook names, the actuators an envelope's rules govern)",
+            DefaultValueFactory = _ => "ref-10mw",
+        };
+        var command = new Command("validate", "Check factory, scenario, runbook and safety-envelope files; errors name file, line and field") { files, factoryOption };
         command.SetAction(parse =>
         {
+            Factory? checkedAgainst = null;
+            Factory Against() => checkedAgainst ??= FactoryLoader.Load(BundledFiles.Resolve(parse.GetValue(factoryOption)!, "factories"), parse.GetValue(factoryOption));
             foreach (var file in parse.GetValue(files)!)
             {
                 var path = BundledFiles.Resolve(file, "scenarios");
-                var isScenario = File.Exists(path) && File.ReadLines(path).Any(l => l.StartsWith("factory:", StringComparison.Ordinal));
-                if (isScenario)
+                switch (KindOf(path))
                 {
-                    var s = ScenarioLoader.Load(file);
-                    stdout.WriteLine($"{file}: ok (scenario '{s.Name}' on {s.Factory.Name}, {Aida.Model.Config.PromDuration.Format(s.Duration)}, {s.Faults.Count} faults)");
-                }
-                else
-                {
-                    var f = FactoryLoader.Load(BundledFiles.Resolve(file, "factories"), file);
-                    stdout.WriteLine($"{file}: ok (factory '{f.Name}': {f.Halls.Count} halls, {f.Racks.Count} racks, {f.GpuCount} GPUs, {f.DesignItPowerWatts / 1e6:0.0} MW IT at full load)");
+                    case "scenario":
+                        var s = ScenarioLoader.Load(file);
+                        stdout.WriteLine($"{file}: ok (scenario '{s.Name}' on {s.Factory.Name}, {PromDuration.Format(s.Duration)}, {s.Faults.Count} faults)");
+                        break;
+                    case "runbook":
+                        var book = Runbook.Load(path, Against());
+                        stdout.WriteLine($"{file}: ok (runbook '{book.Name}' on {Against().Name}: triggers {string.Join(", ", book.Triggers)}; {book.Steps.Count} steps, {book.Rollback.Count} rollback, {book.Restores.Count} restore entries{(book.Approval ? "; needs approval" : "")})");
+                        break;
+                    case "envelope":
+                        var spec = SafetyEnvelopeSpec.Load(path);
+                        var actuators = DesignActuators(Against());
+                        spec.CheckAgainst(actuators);
+                        var governed = actuators.Count(a => spec.RuleFor(a) is not null);
+                        stdout.WriteLine($"{file}: ok (safety envelope: {spec.Rules.Count} rules governing {governed} of {Against().Name}'s {actuators.Count} actuators; at most {spec.MaxWritesPerMinute} writes a minute)");
+                        break;
+                    default:
+                        var f = FactoryLoader.Load(BundledFiles.Resolve(file, "factories"), file);
+                        stdout.WriteLine($"{file}: ok (factory '{f.Name}': {f.Halls.Count} halls, {f.Racks.Count} racks, {f.GpuCount} GPUs, {f.DesignItPowerWatts / 1e6:0.0} MW IT at full load)");
+                        break;
                 }
             }
 
             return AidaCommand.Ok;
         });
         return command;
+    }
+
+    /// <summary>What a YAML file is, by its top-level keys (a missing file reads as a factory, whose loader names it).</summary>
+    private static string KindOf(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return "factory";
+        }
+
+        var keys = File.ReadLines(path).Where(l => l.Length > 0 && char.IsLetter(l[0])).Select(l => l.Split(':')[0]).ToHashSet(StringComparer.Ordinal);
+        return keys.Contains("factory") ? "scenario" : keys.Contains("triggers") ? "runbook" : keys.Contains("limits") ? "envelope" : "factory";
+    }
+
+    /// <summary>Every actuator the factory's plant has by design: the twin's, as a network site's design catalogue.</summary>
+    private static List<string> DesignActuators(Factory factory)
+    {
+        var reference = ScenarioLoader.Load("reference");
+        var plant = new Simulator(reference with { Factory = factory, Faults = [] }, new SimulationOptions { Duration = TimeSpan.FromSeconds(1) }).Plant;
+        return [.. plant.Actuators.Select(a => a.Name)];
     }
 }

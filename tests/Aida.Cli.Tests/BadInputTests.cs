@@ -101,4 +101,38 @@ public class BadInputTests
         Assert.Equal(2, result.Code);
         Assert.Matches(@":\d+: racks\[0\]\.cdu: unknown CDU 'cdu-9'", result.Err);
     }
+
+    [Fact]
+    public void Validate_TheShippedRunbooksAndEnvelope_AreOk_OnEveryShippedFactory()
+    {
+        var runbooks = Directory.GetFiles(Path.Combine(Root, "runbooks"), "*.yaml").Order(StringComparer.Ordinal).ToArray();
+        foreach (var factory in new[] { "ref-10mw", "ref-10mw-tower", "ref-1gw" })
+        {
+            var (code, output, err) = Invoke(["validate", "--factory", factory, Path.Combine(Root, "safety", "envelope.yaml"), .. runbooks]);
+            Assert.True(code == 0, err);
+            Assert.Contains($"ok (safety envelope: 10 rules governing", output, StringComparison.Ordinal);
+            Assert.Equal(runbooks.Length, output.Split('\n').Count(l => l.Contains(": ok (runbook '", StringComparison.Ordinal)));
+        }
+    }
+
+    [Theory]
+    [InlineData("triggers: [leak]\nsteps:\n  - {action: open_valve, target: \"{asset}\", value: 1}\n", ":5: steps[0].action: unknown action 'open_valve'")]
+    [InlineData("triggers: [leak]\nsteps:\n  - {action: isolate_rack, target: h9-z99, value: 1}\n", ":5: steps[0].target: ")]
+    public void Validate_ARunbookNamingAnUnknownActionOrAsset_NamesTheStep(string steps, string expected)
+    {
+        var path = Scratch("name: bad\ndescription: x\n" + steps, "bad-runbook.yaml");
+        AssertBadInput(Invoke("validate", path), path + expected);
+    }
+
+    [Theory]
+    [InlineData("max: 32, max_step", "max: 12, max_step", "limits[0].min: min 16 is above max 12")]
+    [InlineData("\"cdu-*/supply_setpoint\"", "\"cdu-*/supply_setpont\"", "limits[1].actuator: 'cdu-*/supply_setpont' matches no actuator of the plant")]
+    [InlineData("  - {actuator: \"*/pump_speed\", min: 0.5", "  - {actuator: \"*/pump_speed\", max: 1}\n  - {actuator: \"*/pump_speed\", min: 0.5", "'*/pump_speed' governs nothing: an earlier rule takes each actuator it matches")]
+    public void Validate_AnEnvelopeWithMinAboveMax_OrARuleThatGovernsNothing_NamesTheRule(string from, string to, string expected)
+    {
+        var text = File.ReadAllText(Path.Combine(Root, "safety", "envelope.yaml"));
+        Assert.Contains(from, text, StringComparison.Ordinal);
+        var path = Scratch(text.Replace(from, to, StringComparison.Ordinal), "envelope.yaml");
+        AssertBadInput(Invoke("validate", path), expected);
+    }
 }

@@ -65,6 +65,30 @@ public sealed record SafetyEnvelopeSpec(IReadOnlyList<ActuatorRule> Rules, Inter
         return null;
     }
 
+    /// <summary>Checks the rules against a plant's actuators (by design: every one its factory has): a rule that governs
+    /// none of them, naming no actuator there or only ones an earlier rule takes (the first match applies), is a mistake.
+    /// A typo in a pattern would otherwise leave the actuators it meant with their own ranges only.</summary>
+    /// <exception cref="ConfigException">Names the rule's file, line and pattern.</exception>
+    public void CheckAgainst(IEnumerable<string> actuators)
+    {
+        var names = actuators.ToList();
+        for (var i = 0; i < Rules.Count; i++)
+        {
+            var rule = Rules[i];
+            var matched = names.Where(rule.Matches).ToList();
+            if (matched.Count == 0)
+            {
+                throw new ConfigException(Source, rule.Line, $"limits[{i}].actuator", $"'{rule.Pattern}' matches no actuator of the plant");
+            }
+
+            if (matched.TrueForAll(a => !ReferenceEquals(RuleFor(a), rule)))
+            {
+                throw new ConfigException(Source, rule.Line, $"limits[{i}].actuator",
+                    $"'{rule.Pattern}' governs nothing: an earlier rule takes each actuator it matches ({string.Join(", ", matched.Take(3))}{(matched.Count > 3 ? ", ..." : "")})");
+            }
+        }
+    }
+
     /// <summary>Reads an envelope file. Every mistake names file, line and field: an unknown key, a limit that is not
     /// a number, a minimum above its maximum, a step or rate that is not positive.</summary>
     public static SafetyEnvelopeSpec Load(string path) => Read(ConfigNode.Load(path), path);

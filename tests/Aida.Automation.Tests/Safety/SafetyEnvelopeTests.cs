@@ -192,6 +192,19 @@ public sealed class SafetyEnvelopeTests
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("limits:\n  - {actuator: \"cdu-*/supply_setpont\", max: 40}\n", "envelope.yaml:2: limits[0].actuator: 'cdu-*/supply_setpont' matches no actuator of the plant")]
+    [InlineData("limits:\n  - {actuator: \"*/pump_speed\", min: 0.5}\n  - {actuator: facility-water/pump_speed, min: 0.4}\n", "envelope.yaml:3: limits[1].actuator: 'facility-water/pump_speed' governs nothing")]
+    public void ARuleThatGovernsNoActuatorOfThePlant_IsAMistake(string yaml, string expected)
+    {
+        // A typo leaves the actuators the rule meant with their own ranges only; a rule after a broader one never applies.
+        var plant = new Simulator(ScenarioLoader.Load("reference"), new SimulationOptions { Duration = TimeSpan.FromSeconds(1) }).Plant;
+        var actuators = plant.Actuators.Select(a => a.Name).ToList();
+        var e = Assert.Throws<ConfigException>(() => SafetyEnvelopeSpec.Parse(yaml).CheckAgainst(actuators));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Bundled.CheckAgainst(actuators);
+    }
+
     /// <summary>A plant with the twin's actuators that records what reaches it.</summary>
     internal sealed class RecordingPlant(Func<int, double, WriteResult>? answer = null) : IPlant
     {
