@@ -20,7 +20,7 @@ public sealed class CoolingOptimiserTests
     public void InletLimit_SpendsTheMarginOnlyWhileTheBudgetIsThere(double headroom, double expected) =>
         Assert.Equal(expected, new CoolingOptimiserOptions().InletLimitAt(headroom), 9);
 
-    [Property(MaxTest = 200)]
+    [Property(MaxTest = 200, Replay = "1234567890123456789,987654321987654321")]
     public Property InletLimit_NeverRisesAsTheHeadroomFalls_AndStaysUnderTheLimit(NormalFloat a, NormalFloat b)
     {
         var o = new CoolingOptimiserOptions();
@@ -364,7 +364,7 @@ public sealed class CoolingOptimiserTests
 
     /// <summary>Whatever the readings (NaN, infinities, garbage), planning never throws and every move is finite and
     /// within the safety envelope's hard limits.</summary>
-    [Property(MaxTest = 40)]
+    [Property(MaxTest = 40, Replay = "1234567890123456789,987654321987654321")]
     public Property AnyReadings_PlanIsFiniteAndWithinLimits(NormalFloat[] values, bool nan)
     {
         var sim = new Simulator(OptimiserLoop.Reference, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromMinutes(1) });

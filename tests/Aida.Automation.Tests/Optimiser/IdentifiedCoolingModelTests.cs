@@ -25,7 +25,7 @@ public sealed class IdentifiedCoolingModelTests
 
     private static double Speed(NormalFloat x) => 0.4 + (0.6 * Math.Abs(Math.Sin(x.Get)));
 
-    [Property(MaxTest = 60)]
+    [Property(MaxTest = 60, Replay = "1234567890123456789,987654321987654321")]
     public Property FasterFans_NeverCostLess_AndNeverWarmTheInlet(NormalFloat a, NormalFloat b, bool firstHall)
     {
         var (model, s) = Shared.Value;
@@ -42,7 +42,7 @@ public sealed class IdentifiedCoolingModelTests
     /// against a shortfall was learnt from noise (0.48), and the model predicted 26.3 °C where the racks reached 28 °C.
     /// Whatever the data taught it, a shortfall raises the predicted hottest inlet by at least what mixing in hot-aisle
     /// air does: the shortfall times the racks' air rise.</summary>
-    [Property(MaxTest = 30)]
+    [Property(MaxTest = 30, Replay = "1234567890123456789,987654321987654321")]
     public Property Shortfall_RaisesTheInlet_AtLeastByMixing_WhateverWasLearnt(NormalFloat speed)
     {
         var (model, s) = Prior();
@@ -65,7 +65,7 @@ public sealed class IdentifiedCoolingModelTests
         return (rise >= mixing - 1e-9).Label($"fan {fan:0.000} of {demand:0.000}: rise {rise:0.00} K, mixing {mixing:0.00} K");
     }
 
-    [Property(MaxTest = 40)]
+    [Property(MaxTest = 40, Replay = "1234567890123456789,987654321987654321")]
     public Property AtTheSpeedThatMeetsAirDemand_NoRecirculationIsLeft(NormalFloat load, bool firstHall)
     {
         var (model, s) = Prior();

@@ -169,7 +169,7 @@ public sealed class SeriesAnomaliesTests
         Assert.DoesNotContain(scan.Anomalies, a => a.Kind == AnomalyKind.Stuck);
     }
 
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 300, Replay = "1234567890123456789,987654321987654321")]
     public Property RunNeeded_StaysInItsBounds_AndIsTheShortestImprobableRun() =>
         Prop.ForAll(Gen.Choose(0, 3).ArrayOf().ToArbitrary(), Gen.Choose(2, 40).ToArbitrary(), Gen.Choose(2, 40).ToArbitrary(),
             (levels, floor, most) =>
@@ -385,7 +385,7 @@ public sealed class SeriesAnomaliesTests
         (20, Gen.Choose(-1000, 1000).Select(v => v / 10.0)),
         (1, Gen.Elements(double.NaN, double.PositiveInfinity, double.NegativeInfinity, StaleMarker.Value)));
 
-    [Property(MaxTest = 200)]
+    [Property(MaxTest = 200, Replay = "1234567890123456789,987654321987654321")]
     public Property AnyInput_GivesFiniteScores_AndOnsetsNoLaterThanDetection() =>
         Prop.ForAll(AnyValue.ArrayOf().ToArbitrary(), Gen.Choose(1, 5).ToArbitrary(), (values, interval) =>
         {

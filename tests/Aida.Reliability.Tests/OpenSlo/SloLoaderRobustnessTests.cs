@@ -26,11 +26,11 @@ public sealed class SloLoaderRobustnessTests
         }
     }
 
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 300, Replay = "1234567890123456789,987654321987654321")]
     public Property ALineDeleted_LoadsOrIsAConfigError() =>
         Prop.ForAll(Gen.Choose(0, Lines.Length - 1).ToArbitrary(), i => LoadsOrRefusesCleanly(string.Join('\n', Lines.Where((_, j) => j != i))));
 
-    [Property(MaxTest = 500)]
+    [Property(MaxTest = 500, Replay = "1234567890123456789,987654321987654321")]
     public Property AValueReplacedByJunk_LoadsOrIsAConfigError() =>
         Prop.ForAll(
             (from i in Gen.Choose(0, Lines.Length - 1) from j in Gen.Choose(0, Junk.Length - 1) select (i, j)).ToArbitrary(),

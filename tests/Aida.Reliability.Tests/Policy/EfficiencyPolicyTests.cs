@@ -24,7 +24,7 @@ public class EfficiencyPolicyTests
     private static readonly Gen<BudgetState> States =
         Gen.ListOf(Budgets).Where(l => l.Count is > 0 and < 6).Select(l => new BudgetState(l.ToList()));
 
-    [Property(MaxTest = 1000)]
+    [Property(MaxTest = 1000, Replay = "1234567890123456789,987654321987654321")]
     public Property LessBudget_NeverAllowsWarmerSetpoints() =>
         Prop.ForAll(States.ToArbitrary(), Gen.Choose(0, 1000).ToArbitrary(), Gen.Choose(0, 100).ToArbitrary(), (state, cut, which) =>
         {
@@ -38,7 +38,7 @@ public class EfficiencyPolicyTests
                 && (after.Allowed & ~before.Allowed) == EfficiencyActions.None;
         });
 
-    [Property(MaxTest = 1000)]
+    [Property(MaxTest = 1000, Replay = "1234567890123456789,987654321987654321")]
     public Property FasterBurn_NeverAllowsWarmerSetpoints() =>
         Prop.ForAll(States.ToArbitrary(), Gen.Choose(0, 2000).ToArbitrary(), Gen.Choose(0, 2000).ToArbitrary(), (state, fast, slow) =>
         {
@@ -50,7 +50,7 @@ public class EfficiencyPolicyTests
 
     /// <summary>Whatever the budgets, the envelope names the safe water, and its return needs no leave up to there and
     /// leave above: the water held colder than safe may always come back up to it, never past the envelope's ceiling.</summary>
-    [Property(MaxTest = 1000)]
+    [Property(MaxTest = 1000, Replay = "1234567890123456789,987654321987654321")]
     public Property EveryEnvelope_NamesTheSafeWater_ReturnsNeedNoLeaveUpToItOnly() =>
         Prop.ForAll(States.ToArbitrary(), state =>
         {
@@ -60,7 +60,7 @@ public class EfficiencyPolicyTests
                 && e.WaterRaiseNeedsLeave(safe + 0.01) && safe <= e.MaxFacilityWaterSupplyCelsius;
         });
 
-    [Property(MaxTest = 1000)]
+    [Property(MaxTest = 1000, Replay = "1234567890123456789,987654321987654321")]
     public Property FastBurn_AlwaysFreezesAndPages() =>
         Prop.ForAll(States.ToArbitrary(), Gen.Choose(1440, 100_000).ToArbitrary(), (state, rate) =>
         {
@@ -71,7 +71,7 @@ public class EfficiencyPolicyTests
                 && e.MaxFacilityWaterSupplyCelsius == Defaults.SafeFacilityWaterSupplyCelsius && e.MaxCduSupplyCelsius == Defaults.SafeCduSupplyCelsius;
         });
 
-    [Property(MaxTest = 1000)]
+    [Property(MaxTest = 1000, Replay = "1234567890123456789,987654321987654321")]
     public Property FastBurnInOneDomain_FreezesItsMovesAndPages() =>
         Prop.ForAll(States.ToArbitrary(), Gen.Choose(1440, 100_000).ToArbitrary(), Gen.Elements(RiskDomains.Cooling, RiskDomains.Power).ToArbitrary(), (state, rate, domain) =>
         {
@@ -83,7 +83,7 @@ public class EfficiencyPolicyTests
             return frozen && e.PageHuman;
         });
 
-    [Property(MaxTest = 1000)]
+    [Property(MaxTest = 1000, Replay = "1234567890123456789,987654321987654321")]
     public Property AnSloOutsideADomain_NeverChangesThatDomainsVerdict() =>
         Prop.ForAll(States.ToArbitrary(), Budgets.ToArbitrary(), (state, extra) =>
         {
@@ -145,7 +145,7 @@ public class EfficiencyPolicyTests
         Assert.Contains("no SLO carries the power risk", e.PowerVerdict.Reason, StringComparison.Ordinal);
     }
 
-    [Property(MaxTest = 1000)]
+    [Property(MaxTest = 1000, Replay = "1234567890123456789,987654321987654321")]
     public Property Envelope_AlwaysWithinTheHardLimits() =>
         Prop.ForAll(States.ToArbitrary(), state =>
         {

@@ -8,7 +8,7 @@ namespace Aida.Telemetry.Tests.RemoteWrite;
 
 public class WriteRequestCodecTests
 {
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 300, Replay = "1234567890123456789,987654321987654321")]
     public bool EncodeThenDecode_GivesBackTheSameSeries(int seed)
     {
         var request = RandomRequest(new Random(seed));

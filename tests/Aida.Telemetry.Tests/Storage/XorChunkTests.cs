@@ -29,7 +29,7 @@ public class XorChunkTests
     private static readonly Gen<Sample[]> Chunks =
         Timestamps.SelectMany(ts => Values.ArrayOf(ts.Length).Select(vs => ts.Select((t, i) => new Sample(t, vs[i])).ToArray()));
 
-    [Property(MaxTest = 500)]
+    [Property(MaxTest = 500, Replay = "1234567890123456789,987654321987654321")]
     public Property EncodeDecode_RoundTripsBitExactly() =>
         Prop.ForAll(Chunks.ToArbitrary(), samples =>
         {
@@ -42,7 +42,7 @@ public class XorChunkTests
             return Decode(chunk.Bytes.ToArray()).SequenceEqual(samples.Select(Bits));
         });
 
-    [Property(MaxTest = 200)]
+    [Property(MaxTest = 200, Replay = "1234567890123456789,987654321987654321")]
     public Property Seal_KeepsTheBytes() =>
         Prop.ForAll(Chunks.ToArbitrary(), samples =>
         {
@@ -57,7 +57,7 @@ public class XorChunkTests
             return chunk.Bytes.SequenceEqual(before) && XorChunk.CountOf(before) == samples.Length;
         });
 
-    [Property(MaxTest = 500)]
+    [Property(MaxTest = 500, Replay = "1234567890123456789,987654321987654321")]
     public Property DecodeAll_GivesWhatTheSampleBySampleDecoderGives() =>
         Prop.ForAll(Chunks.ToArbitrary(), samples =>
         {
@@ -67,7 +67,7 @@ public class XorChunkTests
             return n == samples.Length && into.Select(Bits).SequenceEqual(Decode(bytes));
         });
 
-    [Property(MaxTest = 500)]
+    [Property(MaxTest = 500, Replay = "1234567890123456789,987654321987654321")]
     public Property DecodeAll_TellsWhetherTheTimestampsRiseByOneStep() =>
         Prop.ForAll(Chunks.ToArbitrary(), samples =>
         {
@@ -78,7 +78,7 @@ public class XorChunkTests
             return (regular == expected).Label($"regular {regular}, expected {expected}");
         });
 
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 300, Replay = "1234567890123456789,987654321987654321")]
     public Property DecodeAll_IntoACacheSlot_WritesEachValuesBitsBesideTheSamples() =>
         Prop.ForAll(Chunks.ToArbitrary(), samples =>
         {
@@ -100,7 +100,7 @@ public class XorChunkTests
         Assert.Throws<ArgumentException>(() => XorChunk.DecodeAll(bytes, new Sample[2], new long[1], out _));
     }
 
-    [Property(MaxTest = 200)]
+    [Property(MaxTest = 200, Replay = "1234567890123456789,987654321987654321")]
     public Property DecodeAll_ChunkCutShort_IsInvalidDataLikeTheSampleBySampleDecoder() =>
         Prop.ForAll(Chunks.ToArbitrary(), Gen.Choose(0, 1000).ToArbitrary(), (samples, cut) =>
         {

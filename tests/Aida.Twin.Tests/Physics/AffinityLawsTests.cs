@@ -7,7 +7,7 @@ namespace Aida.Twin.Tests.Physics;
 
 public class AffinityLawsTests
 {
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 300, Replay = "1234567890123456789,987654321987654321")]
     public Property FanPower_ScalesWithTheCubeOfSpeed() =>
         Prop.ForAll(
             (from s in Gen.Choose(1, 100) from k in Gen.Choose(2, 30) select (s / 100.0, k / 10.0)).ToArbitrary(),

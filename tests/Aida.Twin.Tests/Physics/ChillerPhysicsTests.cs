@@ -9,13 +9,13 @@ public class ChillerPhysicsTests
 {
     private static double Cop(double water, double ambient) => ChillerPhysics.Cop(0.5, water, ambient, 12, 30);
 
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 300, Replay = "1234567890123456789,987654321987654321")]
     public Property Cop_RisesWithWarmerWater() =>
         Prop.ForAll(
             (from w in Gen.Choose(50, 300) from dw in Gen.Choose(1, 100) from a in Gen.Choose(-100, 450) select (w / 10.0, dw / 10.0, a / 10.0)).ToArbitrary(),
             x => Cop(x.Item1 + x.Item2, x.Item3) >= Cop(x.Item1, x.Item3));
 
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 300, Replay = "1234567890123456789,987654321987654321")]
     public Property Cop_FallsWithHotterAmbient_AndStaysPositive() =>
         Prop.ForAll(
             (from w in Gen.Choose(50, 300) from a in Gen.Choose(-100, 450) from da in Gen.Choose(1, 100) select (w / 10.0, a / 10.0, da / 10.0)).ToArbitrary(),

@@ -279,7 +279,7 @@ public class ActuatorTests
         Assert.Equal(33, sim.ActuatorTarget(a));
     }
 
-    [Property(MaxTest = 40)]
+    [Property(MaxTest = 40, Replay = "1234567890123456789,987654321987654321")]
     public Property NoSequenceOfWrites_MovesAnActuatorOutsideItsRange() =>
         Prop.ForAll(
             Gen.ArrayOf(from i in Gen.Choose(0, 40) from v in Gen.Choose(-1000, 1000) select (i, v / 10.0)).ToArbitrary(),

@@ -7,7 +7,7 @@ namespace Aida.Twin.Tests.Weather;
 
 public class PsychrometricsTests
 {
-    [Property(MaxTest = 200)]
+    [Property(MaxTest = 200, Replay = "1234567890123456789,987654321987654321")]
     public Property WetBulb_LiesBetweenDewPointAndDryBulb() =>
         Prop.ForAll(
             (from t in Gen.Choose(-200, 450) from depression in Gen.Choose(0, 300) select (t / 10.0, t / 10.0 - depression / 10.0)).ToArbitrary(),

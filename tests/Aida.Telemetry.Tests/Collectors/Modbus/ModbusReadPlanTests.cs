@@ -40,7 +40,7 @@ public class ModbusReadPlanTests
         Assert.Equal([(0, 125), (125, 75)], plan.Select(b => ((int)b.Address, (int)b.Count)));
     }
 
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 300, Replay = "1234567890123456789,987654321987654321")]
     public Property EveryReadingIsInExactlyOneReadThatCoversIt() =>
         Prop.ForAll(
             Gen.Choose(0, 300).Two().Select(t => (Address: t.Item1, Type: (ModbusDataType)(t.Item2 % 6))).ListOf().ToArbitrary(),
