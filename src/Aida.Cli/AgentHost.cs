@@ -112,7 +112,7 @@ internal sealed class AgentHost : IDisposable
         var scratch = directory is null ? Path.Combine(Path.GetTempPath(), $"aida-agent-{Guid.NewGuid():N}") : null;
         var dir = directory ?? scratch!;
         Directory.CreateDirectory(dir);
-        var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Shipped("runbooks", "leak.yaml"))!, factory);
+        var runbooks = Runbook.LoadDirectory(BundledFiles.Shipped("runbooks"), factory);
         var incidents = new IncidentStore(Path.Combine(dir, Files[0]), clock);
         var audit = new AuditLog(Path.Combine(dir, Files[1]), clock);
         var query = new EmbeddedQueryEngine(store);

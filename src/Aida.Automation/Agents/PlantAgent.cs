@@ -85,6 +85,7 @@ public sealed class PlantAgent : IPlantAgent
     private readonly HashSet<(long Incident, string Kind, string Asset)> _handled = [];
     private readonly Dictionary<(string Metric, string Asset), AgentResponse> _lyingReadings = [];
     private readonly HashSet<long> _sensorIncidentsResolved = [];
+    private readonly Dictionary<(string Metric, string Asset), List<PointInfo>> _pointsOf = [];
     private readonly DateTimeOffset _detectFrom;
     private readonly CoolingOptimiser? _optimiser;
     private readonly UpsModePolicy? _upsMode;
@@ -275,7 +276,7 @@ public sealed class PlantAgent : IPlantAgent
     {
         var sensors = Responses.Where(r => r.FaultKind.StartsWith("sensor-", StringComparison.Ordinal)).ToList();
         var resolved = sensors.Count == 0 ? [] : _incidents.List(IncidentState.Resolved).Select(i => i.Id).ToHashSet();
-        var distrusted = new SortedDictionary<int, long>();
+        var distrusted = new SortedDictionary<int, (long Incident, string Name)>();
         _lyingReadings.Clear();
         foreach (var r in sensors)
         {
@@ -289,9 +290,9 @@ public sealed class PlantAgent : IPlantAgent
             foreach (var labels in _pipeline.SensorReadings(r.Incident, r.Asset, r.FaultKind))
             {
                 _lyingReadings.TryAdd((labels.MetricName, r.Asset), r);
-                foreach (var p in Plant.Points.Where(p => p.Metric == labels.MetricName && p.Asset == r.Asset))
+                foreach (var p in PointsOf(labels.MetricName, r.Asset))
                 {
-                    distrusted.TryAdd(p.Index, r.Incident);
+                    distrusted.TryAdd(p.Index, (r.Incident, p.Name));
                 }
             }
         }
@@ -304,7 +305,20 @@ public sealed class PlantAgent : IPlantAgent
         _optimiser.Distrusted = distrusted.Keys.ToHashSet();
         _audit?.Append("agent:aida", AuditKind.Decision, "cooling-optimiser", distrusted.Count == 0
             ? "every reading trusted again: the sensor incidents are resolved"
-            : $"readings not used by the optimiser until their sensor incidents are resolved: {string.Join(", ", distrusted.Select(d => $"{Plant.Points.First(p => p.Index == d.Key).Name} (incident {d.Value})"))}");
+            : $"readings not used by the optimiser until their sensor incidents are resolved: {string.Join(", ", distrusted.Values.Select(d => $"{d.Name} (incident {d.Incident})"))}");
+    }
+
+    /// <summary>The plant's points of a metric on an asset, looked up once (this runs every period while a sensor
+    /// fault is answered, and a large plant has millions of points).</summary>
+    private List<PointInfo> PointsOf(string metric, string asset)
+    {
+        if (!_pointsOf.TryGetValue((metric, asset), out var points))
+        {
+            points = [.. Plant.Points.Where(p => p.Metric == metric && p.Asset == asset)];
+            _pointsOf[(metric, asset)] = points;
+        }
+
+        return points;
     }
 
     /// <summary>The response whose lying sensor every alert of incident <paramref name="id"/> reads (a threshold alert on

@@ -81,17 +81,10 @@ public sealed class GuardedPlant : IPlant, IActuatorState
                 return new WriteResult(verdict.ForNow ? WriteStatus.RateLimited : WriteStatus.Refused, verdict.Reason);
             }
 
-            // The change counted against the rate is the step the envelope judged: from the last known value and from
-            // every value an unconfirmed write may have left. Counted from the last known value alone, a write after an
-            // unconfirmed one counted 0 where none was known, and two more within the minute moved a CDU setpoint 1.55 K
-            // against a limit of 1 K a minute (the envelope property's counterexample, session 27).
-            var before = Commanded(info.Name);
-            var change = double.IsNaN(before) ? 0 : Math.Abs(value - before);
-            foreach (var maybe in Unconfirmed(info.Name))
-            {
-                change = Math.Max(change, Math.Abs(value - maybe));
-            }
-
+            // The change counted against the rate is the step the envelope judged. Counted from the last known value
+            // alone, a write after an unconfirmed one counted 0 where none was known, and two more within the minute
+            // moved a CDU setpoint 1.55 K against a limit of 1 K a minute (the envelope property's counterexample).
+            var change = SafetyEnvelope.Step(this, info.Name, value);
             _writes.Enqueue(now);
             Passed++;
             var result = _inner.Write(actuator, value);

@@ -100,12 +100,7 @@ public sealed class SafetyEnvelope
                 return SafetyVerdict.Refuse($"{name}: {Text(value)} {actuator.Unit} is above the envelope's maximum {Text(max)} ({where})");
             }
 
-            // After unconfirmed writes the actuator may be at any of those values: the step must be safe from all.
-            var step = double.IsNaN(current) ? 0 : Math.Abs(value - current);
-            foreach (var maybe in state.Unconfirmed(name))
-            {
-                step = Math.Max(step, Math.Abs(value - maybe));
-            }
+            var step = Step(state, name, value);
             if (rule.MaxStep is { } maxStep && step > maxStep + 1e-9)
             {
                 return SafetyVerdict.Refuse($"{name}: a step of {Text(step)} {actuator.Unit} from {Text(current)} exceeds the envelope's {Text(maxStep)} per write ({where})");
@@ -128,6 +123,22 @@ public sealed class SafetyEnvelope
         }
 
         return efficiency is null ? SafetyVerdict.Allow : Efficiency(actuator, value, current, efficiency);
+    }
+
+    /// <summary>The step a write of <paramref name="value"/> makes, in the worst case: from the actuator's last known
+    /// value (none known: 0) and, after unconfirmed writes, from each value one of them may have left. The envelope
+    /// judges this step, and the guard counts it against the rate limit.</summary>
+    public static double Step(IActuatorState state, string actuator, double value)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var current = state.Commanded(actuator);
+        var step = double.IsNaN(current) ? 0 : Math.Abs(value - current);
+        foreach (var maybe in state.Unconfirmed(actuator))
+        {
+            step = Math.Max(step, Math.Abs(value - maybe));
+        }
+
+        return step;
     }
 
     /// <summary>The interlock the plant would break with <paramref name="actuator"/> at <paramref name="value"/>, or null.</summary>

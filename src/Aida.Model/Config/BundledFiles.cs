@@ -48,10 +48,14 @@ public static class BundledFiles
     /// <see cref="Resolve"/> would take first. A scenario named <c>leak.yaml</c> where the command ran once became the
     /// runbooks' directory; an <c>envelope.yaml</c> there would have become the safety envelope.</summary>
     /// <exception cref="FileNotFoundException">Aida's files are not beside the binary nor above the current directory.</exception>
-    public static string Shipped(string folder, string name) =>
-        Root is { } root
-            ? Path.Combine(root, folder, name)
-            : throw new FileNotFoundException($"{folder}/{name}: the files Aida ships are neither beside the binary nor in a parent of the current directory", Path.Combine(folder, name));
+    /// <param name="name">The file in <paramref name="folder"/>; null for the folder itself (the runbooks').</param>
+    public static string Shipped(string folder, string? name = null)
+    {
+        var relative = name is null ? folder : Path.Combine(folder, name);
+        return Root is { } root
+            ? Path.Combine(root, relative)
+            : throw new FileNotFoundException($"{relative}: the files Aida ships are neither beside the binary nor in a parent of the current directory", relative);
+    }
 
     private static string? FindRoot()
     {

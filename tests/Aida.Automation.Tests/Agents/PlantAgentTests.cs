@@ -26,7 +26,7 @@ public sealed class PlantAgentTests
         var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         using var incidents = new IncidentStore(incidentsPath ?? Path.Combine(dir, "incidents.db"), sim.Clock);
-        var runbooks = Runbook.LoadDirectory(Path.GetDirectoryName(BundledFiles.Shipped("runbooks", "leak.yaml"))!, scenario.Factory);
+        var runbooks = Runbook.LoadDirectory(BundledFiles.Shipped("runbooks"), scenario.Factory);
         using var audit = auditPath is null ? null : new Aida.Automation.Audit.AuditLog(auditPath, sim.Clock);
         var agent = new PlantAgent(sim.Plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled, runbooks, sim.Clock,
             options, audit, efficiency: () => Optimiser.OptimiserLoop.Expand)
@@ -42,6 +42,23 @@ public sealed class PlantAgentTests
 
         sim.Run();
         return agent;
+    }
+
+    /// <summary>Alerts handed to the agent as SLO burn-rate alerts are: <paramref name="alert"/> once, at the first
+    /// look at or after its time.</summary>
+    private static Func<DateTimeOffset, IEnumerable<Alert>> HandedOnce(Alert alert)
+    {
+        var handed = false;
+        return now =>
+        {
+            if (handed || now < alert.At)
+            {
+                return [];
+            }
+
+            handed = true;
+            return [alert];
+        };
     }
 
     [Fact]
@@ -115,17 +132,9 @@ public sealed class PlantAgentTests
         // resolves that one then, not at the restore.
         var incidentsPath = Path.ChangeExtension(audit, ".incidents.db");
         var page = scenario.Start + TimeSpan.FromHours(5);
-        var paged = false;
-        IEnumerable<Alert> Burns(DateTimeOffset now)
-        {
-            if (!paged && now >= page)
-            {
-                paged = true;
-                yield return new Alert("SLOBurnRatePage", AlertSource.SloBurn, "cdu-h1-b", page, "cdu-supply-class burning 14x") { Severity = "critical" };
-            }
-        }
+        var burns = HandedOnce(new Alert("SLOBurnRatePage", AlertSource.SloBurn, "cdu-h1-b", page, "cdu-supply-class burning 14x") { Severity = "critical" });
 
-        var agent = RunAgent(scenario, TimeSpan.FromMinutes(440), new PlantAgentOptions { Alerting = asBefore }, audit, Burns, incidentsPath);
+        var agent = RunAgent(scenario, TimeSpan.FromMinutes(440), new PlantAgentOptions { Alerting = asBefore }, audit, burns, incidentsPath);
 
         Assert.True(agent.Responses.Count == 1, string.Join("; ", agent.Responses.Select(r => $"{r.FaultKind} {r.Asset} {r.Opened:HH:mm:ss} {r.Run.State}")));
         var response = agent.Responses[0];
@@ -345,36 +354,27 @@ public sealed class PlantAgentTests
         var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         var auditPath = Path.Combine(dir, "audit.db");
-        var crossed = scenario.Start + TimeSpan.FromHours(3);
-        var handed = false;
-        IEnumerable<Alert> Crossing(DateTimeOffset now)
-        {
-            if (!handed && now >= crossed)
-            {
-                handed = true;
-                yield return new Alert("RackInletHigh", AlertSource.Threshold, "h2-b04", crossed, "rack inlet 28.8 °C above the ASHRAE recommended 27 °C")
-                { Series = Aida.Telemetry.Series.Labels.Metric("aida_rack_inlet_celsius", ("rack", "h2-b04")) };
-            }
-        }
+        var crossing = HandedOnce(new Alert("RackInletHigh", AlertSource.Threshold, "h2-b04", scenario.Start + TimeSpan.FromHours(3), "rack inlet 28.8 °C above the ASHRAE recommended 27 °C")
+        { Series = Aida.Telemetry.Series.Labels.Metric("aida_rack_inlet_celsius", ("rack", "h2-b04")) });
 
         var whileOpen = new HashSet<int>();
         long incident = 0;
-        Incident? crossing = null;
-        var agent = RunAgent(scenario, TimeSpan.FromMinutes(195), new PlantAgentOptions(), auditPath, Crossing, pause: (TimeSpan.FromMinutes(190), (incidents, agent) =>
+        Incident? crossed = null;
+        var agent = RunAgent(scenario, TimeSpan.FromMinutes(195), new PlantAgentOptions(), auditPath, crossing, pause: (TimeSpan.FromMinutes(190), (incidents, agent) =>
         {
             whileOpen = [.. agent.DistrustedReadings];
             incident = Assert.Single(agent.Responses, r => r.FaultKind == "sensor-noise" && r.Asset == "h2-b04").Incident;
-            crossing = incidents.List().Single(i => i.Title == "RackInletHigh on h2-b04");
+            crossed = incidents.List().Single(i => i.Title == "RackInletHigh on h2-b04");
             incidents.Transition(incident, IncidentState.Resolved, "person:test", "inlet sensor replaced");
         }));
 
         var inlet = agent.Plant.Points.Single(p => p.Name == "h2-b04/inlet_temperature").Index;
         Assert.Equal([inlet], whileOpen);
         Assert.Empty(agent.DistrustedReadings);
-        Assert.Equal(IncidentState.Acknowledged, crossing!.State);
+        Assert.Equal(IncidentState.Acknowledged, crossed!.State);
         Assert.Single(agent.Responses);
         using var audit = new Aida.Automation.Audit.AuditLog(auditPath, TimeProvider.System);
-        var said = audit.Read().Where(e => e.Actor == "agent:aida" && (e.Subject == "cooling-optimiser" || e.Subject == $"incident {crossing.Id}")).Select(e => e.Detail).ToList();
+        var said = audit.Read().Where(e => e.Actor == "agent:aida" && (e.Subject == "cooling-optimiser" || e.Subject == $"incident {crossed.Id}")).Select(e => e.Detail).ToList();
         Assert.Equal([$"readings not used by the optimiser until their sensor incidents are resolved: h2-b04/inlet_temperature (incident {incident})",
             $"every alert reads h2-b04's sensor answered as lying in incident {incident} (sensor-noise); attached to it, no runbook",
             "every reading trusted again: the sensor incidents are resolved"], said);

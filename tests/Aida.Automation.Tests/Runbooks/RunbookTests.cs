@@ -14,7 +14,7 @@ namespace Aida.Automation.Tests.Runbooks;
 /// waits, checks, approvals and rollback.</summary>
 public sealed class RunbookTests
 {
-    private static readonly string Directory = Path.GetDirectoryName(BundledFiles.Shipped("runbooks", "leak.yaml"))!;
+    private static readonly string Directory = BundledFiles.Shipped("runbooks");
 
     [Fact]
     public void Shipped_CoverEveryFaultKindOfTheSuite()
