@@ -52,6 +52,11 @@ public sealed record PlantAgentOptions
     /// <summary>In simulation: how long the simulated approver takes (null: nobody approves).</summary>
     public TimeSpan? ApproverDelay { get; init; } = TimeSpan.FromMinutes(3);
 
+    /// <summary>How long a reading answered as stuck, dropped out or scattering must behave before the agent trusts it
+    /// again and resolves its incident (default 30 min; null: only a person resolving the incident does; a drift always
+    /// waits for a person): see <see cref="IncidentPipeline.SensorStillLyingAsync"/>.</summary>
+    public TimeSpan? SensorProbation { get; init; } = TimeSpan.FromMinutes(30);
+
     /// <summary>Whether the cooling optimiser runs (every <see cref="CoolingOptimiserOptions.Step"/>).</summary>
     public bool Optimise { get; init; } = true;
 
@@ -84,7 +89,7 @@ public sealed class PlantAgent : IPlantAgent
     private readonly SimulatedApprover? _approver;
     private readonly HashSet<(long Incident, string Kind, string Asset)> _handled = [];
     private readonly Dictionary<(string Metric, string Asset), AgentResponse> _lyingReadings = [];
-    private readonly HashSet<long> _sensorIncidentsResolved = [];
+    private readonly HashSet<long> _sensorsTrustedAgain = [];
     private readonly Dictionary<(string Metric, string Asset), List<PointInfo>> _pointsOf = [];
     private readonly DateTimeOffset _detectFrom;
     private readonly CoolingOptimiser? _optimiser;
@@ -243,7 +248,7 @@ public sealed class PlantAgent : IPlantAgent
             started = true;
         }
 
-        DistrustLyingSensors();
+        DistrustLyingSensors(now);
         AdvanceRuns();
         if (started)
         {
@@ -265,14 +270,16 @@ public sealed class PlantAgent : IPlantAgent
     }
 
     /// <summary>The optimiser stops reading the sensors the agent answers as lying (a response to sensor-stuck,
-    /// sensor-noise or sensor-drift) while their incident is not resolved: the readings its alerts name
-    /// (<see cref="IncidentPipeline.SensorReadings"/>) read as missing, neither learnt from nor planned on. The runbooks
-    /// for sensor faults have no restore (nothing the agent can see says a sensor was replaced), so a person's resolving
-    /// the incident is what trusts them again, and resolves the incidents attached to it as reading only the lying
-    /// sensor (<see cref="OnLyingReadingsOnly"/>). A 3 K-scattering rack inlet, trusted, set its hall's hottest inlet:
-    /// the optimiser moved back toward safety for its spikes (faults/sensor-noise, 02:03 and 02:08, hall 2's fans to
-    /// 0.8-0.9); a drifting CDU supply, trusted, cost 1.5 MWh of overhead in 12 h (faults/sensor-drift, session 27).</summary>
-    private void DistrustLyingSensors()
+    /// sensor-dropout, sensor-noise or sensor-drift) until they are trusted again: the readings its alerts name
+    /// (<see cref="IncidentPipeline.SensorReadings"/>) read as missing, neither learnt from nor planned on. They are trusted
+    /// again when a person resolves the incident (the sensor replaced or recalibrated), or, unless they drift, when they
+    /// have behaved for <see cref="PlantAgentOptions.SensorProbation"/> after the runbook (<see cref="TrustedAgain"/>); the agent then
+    /// resolves the incident itself, and the incidents attached to it as reading only the lying sensor
+    /// (<see cref="OnLyingReadingsOnly"/>). A 3 K-scattering rack inlet, trusted, set its hall's hottest inlet: the
+    /// optimiser moved back toward safety for its spikes (faults/sensor-noise, 02:03 and 02:08, hall 2's fans to
+    /// 0.8-0.9); a drifting CDU supply, trusted, cost 1.5 MWh of overhead in 12 h (faults/sensor-drift, session 27).
+    /// Until session 28 only a person brought a reading back, so in simulation it stayed out to the end of the run.</summary>
+    private void DistrustLyingSensors(DateTimeOffset now)
     {
         var sensors = Responses.Where(r => r.FaultKind.StartsWith("sensor-", StringComparison.Ordinal)).ToList();
         var resolved = sensors.Count == 0 ? [] : _incidents.List(IncidentState.Resolved).Select(i => i.Id).ToHashSet();
@@ -280,10 +287,11 @@ public sealed class PlantAgent : IPlantAgent
         _lyingReadings.Clear();
         foreach (var r in sensors)
         {
-            if (resolved.Contains(r.Incident))
+            if (resolved.Contains(r.Incident) || _sensorsTrustedAgain.Contains(r.Incident) || TrustedAgain(r, now))
             {
-                // A person resolved it (the sensor replaced): the incidents attached to it are resolved with it.
-                _resolveWaits |= _sensorIncidentsResolved.Add(r.Incident);
+                // A person resolved it (the sensor replaced), or its readings behaved on probation: the incident and those
+                // attached to it are resolved (FollowIncidents).
+                _resolveWaits |= _sensorsTrustedAgain.Add(r.Incident);
                 continue;
             }
 
@@ -304,9 +312,38 @@ public sealed class PlantAgent : IPlantAgent
 
         _optimiser.Distrusted = distrusted.Keys.ToHashSet();
         _audit?.Append("agent:aida", AuditKind.Decision, "cooling-optimiser", distrusted.Count == 0
-            ? "every reading trusted again: the sensor incidents are resolved"
-            : $"readings not used by the optimiser until their sensor incidents are resolved: {string.Join(", ", distrusted.Values.Select(d => $"{d.Name} (incident {d.Incident})"))}");
+            ? "every reading trusted again"
+            : $"readings not used by the optimiser until trusted again ({Until(_options.SensorProbation)}): {string.Join(", ", distrusted.Values.Select(d => $"{d.Name} (incident {d.Incident})"))}");
     }
+
+    /// <summary>Whether the readings of sensor response <paramref name="r"/> have behaved for
+    /// <see cref="PlantAgentOptions.SensorProbation"/> since its runbook succeeded and since any alert of the incident last
+    /// named them (<see cref="IncidentPipeline.SensorStillLyingAsync"/>); audited when they have. Asked every period once
+    /// the probation has run: the sensor replaced, or a fault that cleared by itself; one that lies again is a new
+    /// incident, answered again.</summary>
+    private bool TrustedAgain(AgentResponse r, DateTimeOffset now)
+    {
+        if (_options.SensorProbation is not { } probation || r.Run.State is not RunbookState.Succeeded || now - r.Run.Started < probation)
+        {
+            return false;
+        }
+
+        if (_pipeline.SensorStillLyingAsync(r.Incident, r.Asset, r.FaultKind, now, probation).GetAwaiter().GetResult() is not null)
+        {
+            return false;
+        }
+
+        var names = _pipeline.SensorReadings(r.Incident, r.Asset, r.FaultKind).SelectMany(l => PointsOf(l.MetricName, r.Asset)).Select(p => p.Name).Distinct();
+        _audit?.Append("agent:aida", AuditKind.Observation, $"incident {r.Incident}",
+            $"{string.Join(", ", names)} behaved for {Span(probation)} (readings present, not frozen, scatter at its usual level): trusted again");
+        return true;
+    }
+
+    private static string Span(TimeSpan? span) => span is { } t ? $"{t.TotalMinutes:0} min" : "ever";
+
+    private static string Until(TimeSpan? probation) => probation is null
+        ? "when a person resolves the sensor's incident"
+        : $"stuck, missing or scattering: after {Span(probation)} of behaving; drifting: when a person resolves the incident";
 
     /// <summary>The plant's points of a metric on an asset, looked up once (this runs every period while a sensor
     /// fault is answered, and a large plant has millions of points).</summary>
@@ -490,7 +527,8 @@ public sealed class PlantAgent : IPlantAgent
     /// succeeded; resolved once every one of them has restored what it changed, having seen the repair, and the
     /// incident is quiet (<see cref="IncidentPipeline.IsQuiet"/>: resolved while its group still took alerts, the next
     /// one would open a new incident naming the same cause, and its runbook would run on the repaired asset). A runbook
-    /// with no restore leaves its incident mitigated, for a person to resolve (a sensor replaced, a chiller reset). An
+    /// with no restore leaves its incident mitigated, for a person to resolve (a chiller reset), but for a sensor fault
+    /// whose reading is trusted again (<see cref="TrustedAgain"/>), resolved once quiet. An
     /// incident attached to a response awaiting repair is resolved with it. A rolled-back runbook called a person and
     /// leaves its incident acknowledged. An incident a person moved further is left as it is.</summary>
     private void FollowIncidents()
@@ -526,6 +564,10 @@ public sealed class PlantAgent : IPlantAgent
             {
                 Resolve(id, now, $"runbook {books}: the repair seen, what it changed restored");
             }
+            else if (_sensorsTrustedAgain.Contains(id) && mine.TrueForAll(r => r.FaultKind.StartsWith("sensor-", StringComparison.Ordinal)))
+            {
+                Resolve(id, now, $"runbook {books}: the sensor's readings behaved for {Span(_options.SensorProbation)}, trusted again");
+            }
             else if (mine.TrueForAll(r => r.Run.State is RunbookState.Succeeded))
             {
                 Advance(id, IncidentState.Mitigated, $"runbook {books} succeeded{(mine.TrueForAll(r => r.Run.Book.Restores.Count > 0) ? "; its restore waits for the repair" : "; resolve it once the fault is repaired")}");
@@ -538,9 +580,9 @@ public sealed class PlantAgent : IPlantAgent
             {
                 Resolve(id, now, $"incident {held.Incident}'s fault repaired: its runbook {held.Runbook} restored what it changed");
             }
-            else if (_sensorIncidentsResolved.Contains(held.Incident) && !Responses.Any(r => r.Incident == id))
+            else if (_sensorsTrustedAgain.Contains(held.Incident) && !Responses.Any(r => r.Incident == id))
             {
-                Resolve(id, now, $"incident {held.Incident} resolved: the sensor its alerts read was repaired");
+                Resolve(id, now, $"incident {held.Incident}'s sensor trusted again (resolved by a person, or its reading behaved on probation)");
             }
         }
     }

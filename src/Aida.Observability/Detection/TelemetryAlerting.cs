@@ -56,6 +56,63 @@ public sealed class TelemetryAlerting
 
     private readonly record struct Window(DateTimeOffset ReadFrom, DateTimeOffset From, DateTimeOffset To);
 
+    /// <summary>Why reading <paramref name="series"/> is not to be trusted again yet, judged over [<paramref name="from"/>,
+    /// <paramref name="to"/>] by the rules that find a reading lying (null: it behaved throughout).</summary>
+    /// <remarks>A reading alerted stuck, dropped out or scattering stops alerting long before it can be believed: a stuck
+    /// run alerts once, and every rule is quiet for a while after it fires. So the reading must show it behaves: at least
+    /// half the samples due every <see cref="AlertingOptions.Step"/>, finite, with no dropout (from the window's start to
+    /// its end) and no frozen run (the stuck
+    /// scan, with a CDU temperature's partner as the alerts use it), and no usual level of scatter held for it
+    /// (<see cref="Noise"/> holds the level that found the scatter until the whole lookback is back near it). A caller
+    /// that asks this must also run <see cref="DetectAsync"/> up to <paramref name="to"/>: the scatter held is that
+    /// detection's. A drift is not judged here: see <see cref="IncidentPipeline.SensorStillLyingAsync"/>.</remarks>
+    public async Task<string?> StillLyingAsync(Labels series, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        if (to <= from)
+        {
+            throw new ArgumentException($"the window must end after it starts ({from:O} .. {to:O})", nameof(to));
+        }
+
+        var w = new Window(from, from, to);
+        var metric = series.MetricName;
+        var samples = (await RawAsync(metric, w, cancellationToken)).FirstOrDefault(s => Labels.Compare(s.Labels, series) == 0);
+        var finite = samples?.Samples.Where(s => double.IsFinite(s.Value)).ToList() ?? [];
+        var expected = (int)((to - from) / _options.Step);
+        if (samples is null || finite.Count < expected / 2)
+        {
+            return F($"{finite.Count} finite readings since {from:HH:mm:ss}, {expected} expected");
+        }
+
+        var asset = AssetOf(series);
+        var partnerMetric = metric switch
+        {
+            "aida_cdu_supply_celsius" => "aida_cdu_return_celsius",
+            "aida_cdu_return_celsius" => "aida_cdu_supply_celsius",
+            _ => null,
+        };
+        var partner = partnerMetric is null ? null : (await RawAsync(partnerMetric, w, cancellationToken)).FirstOrDefault(s => AssetOf(s.Labels) == asset);
+        var scan = SeriesAnomalies.Scan(samples, partner is null ? AloneScan : CoupledScan, to, partner);
+        if (scan.Anomalies.FirstOrDefault(a => a.Kind is AnomalyKind.Stuck or AnomalyKind.Dropout) is { } lie)
+        {
+            return F($"{lie.Kind.ToString().ToLowerInvariant()} at {lie.Onset:HH:mm:ss}: {lie.Evidence}");
+        }
+
+        // The scan finds gaps between readings and after the last; one before the first is the window's to find.
+        var first = At(finite[0].TimestampMs);
+        if (first - from > scan.Interval * AloneScan.DropoutIntervals)
+        {
+            return F($"no reading from {from:HH:mm:ss} to {first:HH:mm:ss}");
+        }
+
+        if (_scatterHeld.TryGetValue(series, out var held))
+        {
+            return F($"still judged against the usual scatter {held:0.00} that found it scattering");
+        }
+
+        return null;
+    }
+
     private async Task ThresholdsAsync(Window w, List<Alert> alerts, CancellationToken ct)
     {
         var hold = (long)_options.Hold.TotalMilliseconds;

@@ -202,6 +202,67 @@ public sealed class TelemetryAlertingTests
         Assert.DoesNotContain(noise, at => at < TimeSpan.FromHours(2) || at >= TimeSpan.FromHours(9));
     }
 
+    /// <summary>Steps detection as the live pipeline does and asks at each step whether <paramref name="alert"/>'s reading
+    /// on <paramref name="asset"/> is still lying over the 30 min before it: each step's time (from the run's start) and
+    /// the answer.</summary>
+    private static async Task<List<(TimeSpan At, string? Why)>> StillLyingAsLiveAsync(TwinTelemetry run, string alert, string asset)
+    {
+        var alerting = new TelemetryAlerting(run.Query, run.Factory);
+        Aida.Telemetry.Series.Labels? series = null;
+        var verdicts = new List<(TimeSpan, string?)>();
+        for (var t = run.Start + TimeSpan.FromMinutes(30); t < run.End; t += TimeSpan.FromMinutes(10))
+        {
+            var alerts = await alerting.DetectAsync(t, t + TimeSpan.FromMinutes(10));
+            series ??= alerts.FirstOrDefault(a => a.Name == alert && a.Asset == asset)?.Series;
+            if (series is not null)
+            {
+                var now = t + TimeSpan.FromMinutes(10);
+                verdicts.Add((now - run.Start, await alerting.StillLyingAsync(series, now - TimeSpan.FromMinutes(30), now)));
+            }
+        }
+
+        return verdicts;
+    }
+
+    [Fact]
+    public async Task AScatteringReading_IsStillLying_UntilTheScatterIsGoneFromTheLookback()
+    {
+        // sensor-noise: h2-b04's inlet scatters by 3 K from 02:00 to 08:00. Half an hour of clean readings after 08:00 is
+        // not enough: the level that found the scatter is held until the lookback is back near it (an hour or so).
+        var run = TwinTelemetry.Of("faults/sensor-noise", TimeSpan.FromHours(11));
+        var verdicts = await StillLyingAsLiveAsync(run, AlertNames.SensorNoise, "h2-b04");
+
+        Assert.Equal(TimeSpan.FromHours(2) + TimeSpan.FromMinutes(10), verdicts[0].At);
+        Assert.All(verdicts.Where(v => v.At <= TimeSpan.FromHours(8.5)), v => Assert.NotNull(v.Why));
+        Assert.Contains("usual scatter", verdicts.Single(v => v.At == TimeSpan.FromHours(8.5)).Why, StringComparison.Ordinal);
+        Assert.All(verdicts.Where(v => v.At >= TimeSpan.FromHours(10)), v => Assert.Null(v.Why));
+    }
+
+    [Fact]
+    public async Task AFrozenReading_IsStillLying_UntilItHasMovedForTheWholeWindow()
+    {
+        // sensor-stuck: cdu-h2-a's return freezes from 02:00 to 08:00. Alerted once; its own frozen run keeps it lying
+        // until a window holds none.
+        var run = TwinTelemetry.Of("faults/sensor-stuck", TimeSpan.FromHours(9.5));
+        var verdicts = await StillLyingAsLiveAsync(run, AlertNames.SensorStuck, "cdu-h2-a");
+
+        Assert.All(verdicts.Where(v => v.At <= TimeSpan.FromHours(8)), v => Assert.StartsWith("stuck at", v.Why, StringComparison.Ordinal));
+        Assert.NotNull(verdicts.Single(v => v.At == TimeSpan.FromHours(8) + TimeSpan.FromMinutes(20)).Why);
+        Assert.All(verdicts.Where(v => v.At >= TimeSpan.FromHours(8.5)), v => Assert.Null(v.Why));
+    }
+
+    [Fact]
+    public async Task AMissingReading_IsStillLying_UntilItHasReportedForTheWholeWindow()
+    {
+        // sensor-dropout: cdu-h2-c's supply reports nothing from 02:00 to 05:00.
+        var run = TwinTelemetry.Of("faults/sensor-dropout", TimeSpan.FromHours(6));
+        var verdicts = await StillLyingAsLiveAsync(run, AlertNames.SensorDropout, "cdu-h2-c");
+
+        Assert.NotEmpty(verdicts);
+        Assert.All(verdicts.Where(v => v.At <= TimeSpan.FromHours(5) + TimeSpan.FromMinutes(20)), v => Assert.NotNull(v.Why));
+        Assert.All(verdicts.Where(v => v.At >= TimeSpan.FromHours(5.5)), v => Assert.Null(v.Why));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
