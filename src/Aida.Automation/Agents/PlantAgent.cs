@@ -204,6 +204,28 @@ public sealed class PlantAgent : IPlantAgent
                 continue;
             }
 
+            if (_handled.Contains((id, cause.FaultKind, cause.Asset)))
+            {
+                continue;
+            }
+
+            if (UntrustedSensor(cause.FaultKind, asset) is { } lying)
+            {
+                // The same sensor fault found again while its reading is not trusted yet is that fault, not a new one: on
+                // faults/sensor-drift the energy balance found cdu-h1-a's drifting supply four times (02:38-05:12), and
+                // each got the runbook, a notification and an incident of its own.
+                _handled.Add((id, cause.FaultKind, cause.Asset));
+                if (id != lying.Incident)
+                {
+                    _audit?.Append("agent:aida", AuditKind.Observation, $"incident {id}",
+                        $"root cause {cause.FaultKind} on {cause.Asset} (score {cause.Score:0.###}): the sensor fault answered in incident {lying.Incident} is not trusted again yet; attached to it, no runbook");
+                    _attachedTo.Add((id, lying));
+                    Advance(id, IncidentState.Acknowledged, $"attached to incident {lying.Incident}'s response ({lying.FaultKind} on {lying.Asset}): the same sensor fault, not trusted again yet");
+                }
+
+                continue;
+            }
+
             if (AwaitingRepair(asset) is { } held
                 && (held.FaultKind == cause.FaultKind ? held.Run.State is RunbookState.Succeeded : !_pipeline.EquipmentReported(id, held.Asset)))
             {
@@ -295,7 +317,7 @@ public sealed class PlantAgent : IPlantAgent
                 continue;
             }
 
-            foreach (var labels in _pipeline.SensorReadings(r.Incident, r.Asset, r.FaultKind))
+            foreach (var labels in _pipeline.SensorReadings(IncidentsOf(r), r.Asset, r.FaultKind))
             {
                 _lyingReadings.TryAdd((labels.MetricName, r.Asset), r);
                 foreach (var p in PointsOf(labels.MetricName, r.Asset))
@@ -328,15 +350,32 @@ public sealed class PlantAgent : IPlantAgent
             return false;
         }
 
-        if (_pipeline.SensorStillLyingAsync(r.Incident, r.Asset, r.FaultKind, now, probation).GetAwaiter().GetResult() is not null)
+        if (_pipeline.SensorStillLyingAsync(IncidentsOf(r), r.Asset, r.FaultKind, now, probation).GetAwaiter().GetResult() is not null)
         {
             return false;
         }
 
-        var names = _pipeline.SensorReadings(r.Incident, r.Asset, r.FaultKind).SelectMany(l => PointsOf(l.MetricName, r.Asset)).Select(p => p.Name).Distinct();
+        var names = _pipeline.SensorReadings(IncidentsOf(r), r.Asset, r.FaultKind).SelectMany(l => PointsOf(l.MetricName, r.Asset)).Select(p => p.Name).Distinct();
         _audit?.Append("agent:aida", AuditKind.Observation, $"incident {r.Incident}",
             $"{string.Join(", ", names)} behaved for {Span(probation)} (readings present, not frozen, scatter at its usual level): trusted again");
         return true;
+    }
+
+    /// <summary>The incident a response answers and those attached to it.</summary>
+    private List<long> IncidentsOf(AgentResponse r) => [r.Incident, .. _attachedTo.Where(a => ReferenceEquals(a.Held, r)).Select(a => a.Incident)];
+
+    /// <summary>The response to sensor fault <paramref name="kind"/> on <paramref name="asset"/> whose runbook succeeded
+    /// and whose readings are not trusted again yet (neither resolved by a person nor behaved on probation); null when
+    /// none (a <paramref name="kind"/> that is no sensor fault: none).</summary>
+    private AgentResponse? UntrustedSensor(string kind, string asset)
+    {
+        if (!kind.StartsWith("sensor-", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var r = Responses.LastOrDefault(r => r.FaultKind == kind && r.Asset == asset && r.Run.State is RunbookState.Succeeded && !_sensorsTrustedAgain.Contains(r.Incident));
+        return r is not null && _incidents.Get(r.Incident).Incident.State != IncidentState.Resolved ? r : null;
     }
 
     private static string Span(TimeSpan? span) => span is { } t ? $"{t.TotalMinutes:0} min" : "ever";
@@ -359,10 +398,12 @@ public sealed class PlantAgent : IPlantAgent
     }
 
     /// <summary>The response whose lying sensor every alert of incident <paramref name="id"/> reads (a threshold alert on
-    /// the reading, an SLO page raised where it reads), attaching the incident to it the first time (acknowledged,
-    /// audited once); null when the incident is a response's own or any alert reads something else. A scattering rack
-    /// inlet left out of the optimiser's view still crossed 27 °C now and then and opened incidents of its own, open for a
-    /// person to the end (faults/sensor-noise, session 27: three).</summary>
+    /// the reading, an SLO page raised where it reads, a check derived from it: <see cref="Alert.Reads"/>), attaching the
+    /// incident to it the first time (acknowledged, audited once); null when the incident is a response's own or any alert
+    /// reads none of its lying readings. A scattering rack inlet left out of the optimiser's view still crossed 27 °C now
+    /// and then and opened incidents of its own, open for a person to the end (faults/sensor-noise, session 27: three);
+    /// a drifting CDU supply read true again when the drift ended, and the step in it was taken for the CDU's cold plates
+    /// fouling, whose runbook lowered the setpoint and asked for a plate cleaning (faults/sensor-drift, 08:18).</summary>
     private AgentResponse? OnLyingReadingsOnly(long id)
     {
         if (_lyingReadings.Count == 0 || Responses.Any(r => r.Incident == id))
@@ -373,7 +414,7 @@ public sealed class PlantAgent : IPlantAgent
         AgentResponse? by = null;
         foreach (var a in _pipeline.AlertsOf(id))
         {
-            var metrics = a.Series is { } series ? [series.MetricName] : a.Reads;
+            IEnumerable<string> metrics = a.Series is { } series ? [series.MetricName, .. a.Reads] : a.Reads;
             var held = metrics.Select(m => _lyingReadings.GetValueOrDefault((m, a.Asset))).FirstOrDefault(r => r is not null);
             if (held is null || (by is not null && !ReferenceEquals(by, held)))
             {
@@ -383,7 +424,7 @@ public sealed class PlantAgent : IPlantAgent
             by = held;
         }
 
-        if (by is not null && _handled.Add((id, "lying-reading", by.Asset)))
+        if (by is not null && !_attachedTo.Contains((id, by)) && _handled.Add((id, "lying-reading", by.Asset)))
         {
             _audit?.Append("agent:aida", AuditKind.Observation, $"incident {id}",
                 $"every alert reads {by.Asset}'s sensor answered as lying in incident {by.Incident} ({by.FaultKind}); attached to it, no runbook");

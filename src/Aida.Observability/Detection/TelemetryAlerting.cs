@@ -537,6 +537,13 @@ public sealed class TelemetryAlerting
         }
     }
 
+    /// <summary>The readings a CDU's energy balance is derived from.</summary>
+    private static readonly string[] EnergyBalanceReads =
+        ["aida_cdu_supply_celsius", "aida_cdu_return_celsius", "aida_cdu_flow_kg_per_second", "aida_cdu_pump_power_watts", "aida_rack_power_watts"];
+
+    /// <summary>The readings the cold plates' check is derived from.</summary>
+    private static readonly string[] ColdPlateReads = ["aida_rack_gpu_max_temperature_celsius", "aida_rack_power_watts", "aida_cdu_supply_celsius"];
+
     private async Task EnergyBalanceAsync(Window w, List<Alert> alerts, Dictionary<string, List<ReadingSpan>> stuck, CancellationToken ct)
     {
         var balance = new CduEnergyBalance(_query, _factory, _options.EnergyBalance);
@@ -562,7 +569,7 @@ public sealed class TelemetryAlerting
 
             foreach (var a in residual.Anomalies)
             {
-                alerts.Add(new Alert(AlertNames.EnergyBalance, AlertSource.Anomaly, cdu.Id, a.Detected, a.Evidence) { Series = a.Series, Severity = "warning" });
+                alerts.Add(new Alert(AlertNames.EnergyBalance, AlertSource.Anomaly, cdu.Id, a.Detected, a.Evidence) { Series = a.Series, Severity = "warning", Reads = EnergyBalanceReads });
             }
         }
     }
@@ -711,7 +718,7 @@ public sealed class TelemetryAlerting
             {
                 alerts.Add(new Alert(AlertNames.ColdPlateDrift, AlertSource.Anomaly, cdu.Id, At(at),
                     F($"{cdu.Id}: its racks' GPUs run {ratio - 1:P1} hotter per kW over their coolant than at the start of the window, against the other CDUs of {cdu.Hall} (thermal resistance rising)"))
-                { Severity = "warning", Series = labels });
+                { Severity = "warning", Series = labels, Reads = ColdPlateReads });
             }
         }
     }

@@ -27,8 +27,9 @@ public sealed record Alert(string Name, AlertSource Source, string Asset, DateTi
     /// <summary>The series it was raised on, when there is one.</summary>
     public Labels? Series { get; init; }
 
-    /// <summary>For an SLO burn-rate alert (<see cref="AlertSource.SloBurn"/>, raised on the asset of the series burning
-    /// most, or on the SLO's name): the metrics its SLI reads, by which it finds the incident whose symptoms burn the
-    /// budget when none is near its asset.</summary>
+    /// <summary>The metrics it was judged on beyond its own series. For an SLO burn-rate alert (<see cref="AlertSource.SloBurn"/>,
+    /// raised on the asset of the series burning most, or on the SLO's name): the metrics its SLI reads, by which it
+    /// finds the incident whose symptoms burn the budget when none is near its asset. For a derived check (a CDU's energy
+    /// balance, its cold plates): the readings it is derived from, so an alert a lying reading raised can be told.</summary>
     public IReadOnlyList<string> Reads { get; init; } = [];
 }

@@ -89,21 +89,23 @@ public sealed class IncidentPipeline
     public IReadOnlyList<Alert> AlertsOf(long incident) =>
         _groupOf.TryGetValue(incident, out var number) ? _fold.Incidents.First(g => g.Number == number).Alerts : [];
 
-    /// <summary>The readings a sensor fault of stored incident <paramref name="incident"/> on <paramref name="asset"/> is
-    /// known by: the series of its stuck, dropped-out and scattering alerts there and, for a drift, of its
-    /// supply-off-setpoint alerts there (the root cause names the supply reading drifting only with one). A drift found by
-    /// the energy balance alone names none: supply, return or flow. Empty for an incident this pipeline did not open.</summary>
-    public IReadOnlyList<Labels> SensorReadings(long incident, string asset, string faultKind) =>
-        [.. SensorAlerts(incident, asset, faultKind).Select(a => a.Series!).Distinct()];
+    /// <summary>The readings a sensor fault of stored incidents <paramref name="incidents"/> (one, and those attached to it)
+    /// on <paramref name="asset"/> is known by: the series of their stuck, dropped-out and scattering alerts there and,
+    /// for a drift, of their supply-off-setpoint alerts there (the root cause names the supply reading drifting only with
+    /// one). A drift found by the energy balance alone names none: supply, return or flow. Empty for incidents this
+    /// pipeline did not open.</summary>
+    public IReadOnlyList<Labels> SensorReadings(IReadOnlyCollection<long> incidents, string asset, string faultKind) =>
+        [.. SensorAlerts(incidents, asset, faultKind).Select(a => a.Series!).Distinct()];
 
-    private IEnumerable<Alert> SensorAlerts(long incident, string asset, string faultKind)
+    private IEnumerable<Alert> SensorAlerts(IReadOnlyCollection<long> incidents, string asset, string faultKind)
     {
         var drift = faultKind == FaultCatalog.Of(FaultKind.SensorDrift).Name;
-        return AlertsOf(incident).Where(a => a.Asset == asset && a.Series is not null
+        return incidents.SelectMany(AlertsOf).Where(a => a.Asset == asset && a.Series is not null
             && (a.Name is AlertNames.SensorStuck or AlertNames.SensorDropout or AlertNames.SensorNoise || (drift && a.Name == AlertNames.CduSupplyOffSetpoint)));
     }
 
-    /// <summary>Why the readings of <see cref="SensorReadings"/> are not to be trusted again at <paramref name="now"/>; null
+    /// <summary>Why the readings a sensor fault of stored incidents <paramref name="incidents"/> (one, and those attached to
+    /// it) on <paramref name="asset"/> is known by are not to be trusted again at <paramref name="now"/>; null
     /// when every one has behaved for <paramref name="probation"/>: no alert of the incident has named it for that long,
     /// and over that time it shows it behaves (<see cref="TelemetryAlerting.StillLyingAsync"/>: present, not frozen, its
     /// scatter back at its usual level). A frozen, missing or scattering reading can come back by itself (a transmitter or
@@ -113,14 +115,14 @@ public sealed class IncidentPipeline
     /// faults/sensor-drift (9 K off), the supply went back to the optimiser, and 11 min later the CDU was taken for a stuck
     /// valve and its jobs moved (training goodput 98.89 % against 99.5 %). Ask it after <see cref="StepAsync"/> has run
     /// up to <paramref name="now"/>.</summary>
-    public async Task<string?> SensorStillLyingAsync(long incident, string asset, string faultKind, DateTimeOffset now, TimeSpan probation, CancellationToken cancellationToken = default)
+    public async Task<string?> SensorStillLyingAsync(IReadOnlyCollection<long> incidents, string asset, string faultKind, DateTimeOffset now, TimeSpan probation, CancellationToken cancellationToken = default)
     {
         if (faultKind == FaultCatalog.Of(FaultKind.SensorDrift).Name)
         {
             return "a drift is not judged on its readings: recalibrate the sensor, then resolve the incident";
         }
 
-        var alerts = SensorAlerts(incident, asset, faultKind).ToList();
+        var alerts = SensorAlerts(incidents, asset, faultKind).ToList();
         if (alerts.Count == 0)
         {
             return "no reading named by its alerts to watch";

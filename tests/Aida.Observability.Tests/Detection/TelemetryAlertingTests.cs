@@ -504,6 +504,20 @@ public sealed class TelemetryAlertingTests
         Assert.Equal("cdu-h1-b", first.Asset);
         Assert.InRange(first.At - onset, TimeSpan.Zero, TimeSpan.FromMinutes(30));
         Assert.DoesNotContain(alerts, a => a.At < onset);
+        // What it is derived from, so an alert a lying CDU supply raised can be told as such (the agent attaches it).
+        Assert.Equal(["aida_rack_gpu_max_temperature_celsius", "aida_rack_power_watts", "aida_cdu_supply_celsius"], first.Reads);
+    }
+
+    [Fact]
+    public async Task AnEnergyBalanceAlert_NamesTheReadingsItIsDerivedFrom()
+    {
+        // sensor-drift: cdu-h1-a's supply reading drifts 2 K/h from 02:00. The balance finds it, naming no reading on its
+        // own; the alert says which readings it reads, so the agent can tell an incident a lying one raised.
+        var run = TwinTelemetry.Of("faults/sensor-drift", TimeSpan.FromHours(4));
+        var alerts = await new TelemetryAlerting(run.Query, run.Factory).DetectAsync(run.Start + TimeSpan.FromMinutes(30), run.End);
+
+        var balance = alerts.First(a => a.Name == AlertNames.EnergyBalance && a.Asset == "cdu-h1-a");
+        Assert.Subset(new HashSet<string>(balance.Reads), new HashSet<string> { "aida_cdu_supply_celsius", "aida_cdu_return_celsius", "aida_cdu_flow_kg_per_second" });
     }
 
     [Theory]
