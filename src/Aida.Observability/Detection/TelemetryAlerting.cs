@@ -61,9 +61,9 @@ public sealed class TelemetryAlerting
     /// <remarks>A reading alerted stuck, dropped out or scattering stops alerting long before it can be believed: a stuck
     /// run alerts once, and every rule is quiet for a while after it fires. So the reading must show it behaves: at least
     /// half the samples due every <see cref="AlertingOptions.Step"/>, finite, with no dropout (from the window's start to
-    /// its end) and no frozen run (the stuck
-    /// scan, with a CDU temperature's partner as the alerts use it), and no usual level of scatter held for it
-    /// (<see cref="Noise"/> holds the level that found the scatter until the whole lookback is back near it). A caller
+    /// its end) and no frozen run (the stuck scan, with a CDU temperature's partner as the alerts use it), and no usual
+    /// level of scatter held for it (<see cref="Noise"/> holds the level that found the scatter until the whole lookback
+    /// is back near it). A caller
     /// that asks this must also run <see cref="DetectAsync"/> up to <paramref name="to"/>: the scatter held is that
     /// detection's. A drift is not judged here: see <see cref="IncidentPipeline.SensorStillLyingAsync"/>.</remarks>
     public async Task<string?> StillLyingAsync(Labels series, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
