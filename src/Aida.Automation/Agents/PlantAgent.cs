@@ -350,12 +350,13 @@ public sealed class PlantAgent : IPlantAgent
             return false;
         }
 
-        if (_pipeline.SensorStillLyingAsync(IncidentsOf(r), r.Asset, r.FaultKind, now, probation).GetAwaiter().GetResult() is not null)
+        var incidents = IncidentsOf(r);
+        if (_pipeline.SensorStillLyingAsync(incidents, r.Asset, r.FaultKind, now, probation).GetAwaiter().GetResult() is not null)
         {
             return false;
         }
 
-        var names = _pipeline.SensorReadings(IncidentsOf(r), r.Asset, r.FaultKind).SelectMany(l => PointsOf(l.MetricName, r.Asset)).Select(p => p.Name).Distinct();
+        var names = _pipeline.SensorReadings(incidents, r.Asset, r.FaultKind).SelectMany(l => PointsOf(l.MetricName, r.Asset)).Select(p => p.Name).Distinct();
         _audit?.Append("agent:aida", AuditKind.Observation, $"incident {r.Incident}",
             $"{string.Join(", ", names)} behaved for {Span(probation)} (readings present, not frozen, scatter at its usual level): trusted again");
         return true;

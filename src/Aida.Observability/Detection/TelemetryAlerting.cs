@@ -85,12 +85,7 @@ public sealed class TelemetryAlerting
         }
 
         var asset = AssetOf(series);
-        var partnerMetric = metric switch
-        {
-            "aida_cdu_supply_celsius" => "aida_cdu_return_celsius",
-            "aida_cdu_return_celsius" => "aida_cdu_supply_celsius",
-            _ => null,
-        };
+        var partnerMetric = PartnerOf(metric);
         var partner = partnerMetric is null ? null : (await RawAsync(partnerMetric, w, cancellationToken)).FirstOrDefault(s => AssetOf(s.Labels) == asset);
         var scan = SeriesAnomalies.Scan(samples, partner is null ? AloneScan : CoupledScan, to, partner);
         if (scan.Anomalies.FirstOrDefault(a => a.Kind is AnomalyKind.Stuck or AnomalyKind.Dropout) is { } lie)
@@ -447,6 +442,14 @@ public sealed class TelemetryAlerting
     private static readonly string[] ScannedSensors =
         ["aida_rack_inlet_celsius", "aida_cdu_supply_celsius", "aida_cdu_return_celsius", "aida_cdu_flow_kg_per_second", "aida_facility_water_supply_celsius"];
 
+    /// <summary>The reading that vouches a CDU temperature's loop moves (its other temperature); null for others.</summary>
+    private static string? PartnerOf(string metric) => metric switch
+    {
+        "aida_cdu_supply_celsius" => "aida_cdu_return_celsius",
+        "aida_cdu_return_celsius" => "aida_cdu_supply_celsius",
+        _ => null,
+    };
+
     // Only stuck readings and dropouts are read from the scans here: outliers and level shifts are not computed.
     private static readonly AnomalyOptions CoupledScan = new() { StuckSamples = 12, ScanLevels = false };
     private static readonly AnomalyOptions AloneScan = new() { ScanLevels = false };
@@ -464,12 +467,7 @@ public sealed class TelemetryAlerting
 
         foreach (var metric in ScannedSensors)
         {
-            var partner = metric switch
-            {
-                "aida_cdu_supply_celsius" => "aida_cdu_return_celsius",
-                "aida_cdu_return_celsius" => "aida_cdu_supply_celsius",
-                _ => null,
-            };
+            var partner = PartnerOf(metric);
             foreach (var series in byMetric[metric])
             {
                 var asset = AssetOf(series.Labels);

@@ -23,8 +23,7 @@ public sealed class PlantAgentTests
         var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = duration });
         using var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
         sim.RecordTo(new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, scenario.Factory.Site.Name));
-        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = ScratchDir();
         using var incidents = new IncidentStore(incidentsPath ?? Path.Combine(dir, "incidents.db"), sim.Clock);
         var runbooks = Runbook.LoadDirectory(BundledFiles.Shipped("runbooks"), scenario.Factory);
         using var audit = auditPath is null ? null : new Aida.Automation.Audit.AuditLog(auditPath, sim.Clock);
@@ -42,6 +41,14 @@ public sealed class PlantAgentTests
 
         sim.Run();
         return agent;
+    }
+
+    /// <summary>A new directory of its own for a test's stores.</summary>
+    private static string ScratchDir()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
     }
 
     /// <summary>Alerts handed to the agent as SLO burn-rate alerts are: <paramref name="alert"/> once, at the first
@@ -308,8 +315,7 @@ public sealed class PlantAgentTests
     {
         var scenario = ScenarioLoader.Load("faults/crah-fan-failure");
         var failed = scenario.Start + scenario.Faults[0].Start;
-        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = ScratchDir();
         var auditPath = Path.Combine(dir, "audit.db");
         var agent = RunAgent(scenario, scenario.Faults[0].Start + TimeSpan.FromMinutes(12), new PlantAgentOptions(), auditPath);
 
@@ -346,8 +352,7 @@ public sealed class PlantAgentTests
         // incident, attached to the sensor's response instead of waiting open for a person.
         var bundled = ScenarioLoader.Load("faults/sensor-noise");
         var scenario = bundled with { Faults = [bundled.Faults[0] with { End = bundled.Faults[0].Start + TimeSpan.FromMinutes(20) }] };
-        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = ScratchDir();
         var auditPath = Path.Combine(dir, "audit.db");
         var crossing = HandedOnce(new Alert("RackInletHigh", AlertSource.Threshold, "h2-b04", scenario.Start + TimeSpan.FromHours(3), "rack inlet 28.8 °C above the ASHRAE recommended 27 °C")
         { Series = Aida.Telemetry.Series.Labels.Metric("aida_rack_inlet_celsius", ("rack", "h2-b04")) });
@@ -385,8 +390,7 @@ public sealed class PlantAgentTests
         var bundled = ScenarioLoader.Load("faults/sensor-noise");
         var noise = bundled.Faults[0] with { End = bundled.Faults[0].Start + TimeSpan.FromMinutes(70) };
         var scenario = bundled with { Faults = [noise] };
-        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = ScratchDir();
         var auditPath = Path.Combine(dir, "audit.db");
         var incidentsPath = Path.Combine(dir, "incidents.db");
         var whileScattering = new HashSet<int>();
@@ -421,8 +425,7 @@ public sealed class PlantAgentTests
         var bundled = ScenarioLoader.Load("faults/sensor-stuck");
         var stuck = bundled.Faults[0] with { End = bundled.Faults[0].Start + TimeSpan.FromMinutes(60) };
         var scenario = bundled with { Faults = [stuck] };
-        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = ScratchDir();
         var auditPath = Path.Combine(dir, "audit.db");
         var whileFrozen = new HashSet<int>();
         var agent = RunAgent(scenario, TimeSpan.FromMinutes(225), new PlantAgentOptions(), auditPath,
@@ -451,8 +454,7 @@ public sealed class PlantAgentTests
         var bundled = ScenarioLoader.Load("faults/sensor-drift");
         var drift = bundled.Faults[0] with { End = bundled.Faults[0].Start + TimeSpan.FromHours(2), Parameters = new Dictionary<string, double> { ["per_hour"] = 4 } };
         var scenario = bundled with { Faults = [drift] };
-        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = ScratchDir();
         var incidentsPath = Path.Combine(dir, "incidents.db");
         var plates = HandedOnce(new Alert(Aida.Observability.Detection.AlertNames.ColdPlateDrift, AlertSource.Anomaly, "cdu-h1-a", scenario.Start + TimeSpan.FromMinutes(280),
             "cdu-h1-a: its racks' GPUs run 34.1 % hotter per kW over their coolant than at the start of the window, against the other CDUs of hall-1 (thermal resistance rising)")
@@ -482,8 +484,7 @@ public sealed class PlantAgentTests
         // of its own. (In this harness the supply also reads off its setpoint at 03:31 and is taken for a stuck valve, a
         // separate incident, answered; under aida simulate that alert comes at 05:51 and names the drifting supply.)
         var scenario = ScenarioLoader.Load("faults/sensor-drift");
-        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = ScratchDir();
         var incidentsPath = Path.Combine(dir, "incidents.db");
         var agent = RunAgent(scenario, TimeSpan.FromMinutes(320), new PlantAgentOptions(), incidentsPath: incidentsPath);
 
@@ -514,8 +515,7 @@ public sealed class PlantAgentTests
         var bundled = ScenarioLoader.Load("faults/crah-fan-failure");
         var late = TimeSpan.FromSeconds(15);
         var scenario = bundled with { Faults = [.. bundled.Faults.Select(f => f with { Start = f.Start + late, End = f.End + late })] };
-        var dir = Path.Combine(Path.GetTempPath(), "aida-agent-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = ScratchDir();
         var auditPath = Path.Combine(dir, "audit.db");
         var duration = scenario.Faults[0].Start + TimeSpan.FromSeconds(430); // ends 5 s past an observation of the new phase
         var agent = RunAgent(scenario, duration, new PlantAgentOptions(), auditPath);
