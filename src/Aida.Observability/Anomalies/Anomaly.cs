@@ -35,9 +35,15 @@ public enum AnomalyKind
 /// <param name="Evidence">A sentence an operator can read.</param>
 public sealed record Anomaly(Labels Series, AnomalyKind Kind, DateTimeOffset Onset, DateTimeOffset Detected, double Score, string Evidence)
 {
-    /// <summary>For a stuck reading, its last sample in the scan (the reading held from <see cref="Onset"/> to here); null
+    /// <summary>For a stuck reading, its last sample in the scan (the reading held from <see cref="Onset"/> to here); for an
+    /// energy balance, the last residual sample of the run beyond the threshold (at the range's end while it lasts); null
     /// for the other kinds.</summary>
     public DateTimeOffset? Until { get; init; }
+
+    /// <summary>For an energy balance, the judged sample back within the threshold that ended the run; null while the run
+    /// lasts at the range's end or when a sample not judged (a transient, a rise too small to measure) ended it: the
+    /// balance was not seen to close. Null for the other kinds.</summary>
+    public DateTimeOffset? Closed { get; init; }
 }
 
 /// <summary>The outcome of scanning one series: its anomalies and what was skipped.</summary>

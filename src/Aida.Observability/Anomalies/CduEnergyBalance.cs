@@ -226,7 +226,11 @@ public sealed class CduEnergyBalance
 
                 found.Add(new Anomaly(labels, AnomalyKind.EnergyBalance, At(samples[onset].TimestampMs), At(samples[detected].TimestampMs), Math.Abs(peak),
                     string.Create(CultureInfo.InvariantCulture,
-                        $"{labels.Get("asset")}: the water side carries {(peak > 0 ? "less" : "more")} heat than its racks and pumps put in, by up to {Math.Abs(peak):P0} (normal {median:P1}); the supply or return temperature or the flow reading is suspect if the plant looks otherwise normal")));
+                        $"{labels.Get("asset")}: the water side carries {(peak > 0 ? "less" : "more")} heat than its racks and pumps put in, by up to {Math.Abs(peak):P0} (normal {median:P1}); the supply or return temperature or the flow reading is suspect if the plant looks otherwise normal"))
+                {
+                    Until = At(samples[i - 1].TimestampMs),
+                    Closed = i < samples.Count && judged[i] ? At(samples[i].TimestampMs) : null,
+                });
             }
 
             runStart = null;

@@ -520,6 +520,26 @@ public sealed class TelemetryAlertingTests
         Assert.Subset(new HashSet<string>(balance.Reads), new HashSet<string> { "aida_cdu_supply_celsius", "aida_cdu_return_celsius", "aida_cdu_flow_kg_per_second" });
     }
 
+    [Fact]
+    public async Task ASupplyLeavingItsSetpoint_WhileItsCdusBalanceIsStillOut_BringsTheBalanceAlertAgain_AStuckValveDoesNot()
+    {
+        // Regression: on faults/sensor-drift (cdu-h1-a's supply reading drifting 2 K/h from 02:00) stepped as the agent
+        // steps, the balance alerted at 02:26 and 03:11, and the supply read 3 K over its setpoint at 03:31 with its
+        // valve short of fully open: alone in a new incident, the look of a stuck valve, and the agent ran that runbook on
+        // a healthy valve. The balance, still out then, is alerted again at the supply's time, so root cause reads them
+        // together. A stuck valve's balance closes (its readings are true): on faults/valve-stuck, none.
+        var drift = await SteppedAsLiveAsync(TwinTelemetry.Of("faults/sensor-drift", TimeSpan.FromHours(4)));
+        var stuck = await SteppedAsLiveAsync(TwinTelemetry.Of("faults/valve-stuck", TimeSpan.FromHours(4)));
+
+        var supply = drift.First(a => a.Name == AlertNames.CduSupplyOffSetpoint && a.Asset == "cdu-h1-a");
+        Assert.True(drift.First(a => a.Name == AlertNames.EnergyBalance).At < supply.At - TimeSpan.FromMinutes(10), "the balance's own alert came in an earlier window");
+        var again = Assert.Single(drift, a => a.Name == AlertNames.EnergyBalance && a.At == supply.At);
+        Assert.Equal("cdu-h1-a", again.Asset);
+        Assert.Contains("still out at", again.Summary, StringComparison.Ordinal);
+        Assert.Contains(stuck, a => a.Name is AlertNames.CduSupplyOffSetpoint or AlertNames.CduValveUnresponsive && a.Asset == "cdu-h1-b");
+        Assert.DoesNotContain(stuck, a => a.Name == AlertNames.EnergyBalance);
+    }
+
     [Theory]
     [InlineData(false, false)]
     [InlineData(true, true)]
