@@ -14,6 +14,11 @@ public static class AlertNames
     public const string CduSupplyOffSetpoint = "CduSupplyOffSetpoint";
     public const string CduValveUnresponsive = "CduValveUnresponsive";
 
+    /// <summary>A CDU's supply found off its setpoint by the telemetry (<see cref="CduSupplyOffSetpoint"/>,
+    /// <see cref="CduValveUnresponsive"/>): a stuck valve's look, or a drifting supply reading's, which root cause tells
+    /// apart by the CDU's energy balance.</summary>
+    public static bool IsSupplyOffSetpoint(string name) => name is CduSupplyOffSetpoint or CduValveUnresponsive;
+
     /// <summary>A CDU's facility-water valve actuator reports its position apart from the one its controller commands:
     /// the actuator's own alarm (the twin's <c>valve_fault</c>), the stuck valve named by the equipment itself.</summary>
     public const string CduValveFault = "CduValveFault";

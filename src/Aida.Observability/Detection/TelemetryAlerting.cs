@@ -574,20 +574,19 @@ public sealed class TelemetryAlerting
         }
     }
 
-    /// <summary>A CDU supply found off its setpoint or its valve unresponsive (<see cref="AlertNames.CduSupplyOffSetpoint"/>,
-    /// <see cref="AlertNames.CduValveUnresponsive"/>) in this window while its energy balance is out, in a run alerted before
-    /// the window, gets that run's alert again at its own time: root cause tells a drifting supply sensor (the balance does
-    /// not close) from a stuck valve (it does) by the balance within the same incident, and the run's own alert may lie in
-    /// an earlier one, quiet by then. The balance is still out when the run lasts to the alert, or ended at a transient
-    /// (samples not judged) at most <see cref="EnergyBalanceOptions.SteadySpan"/> before it with no judged sample back
-    /// within the threshold since: the supply leaving its band is such a transient. Regression: on faults/sensor-drift
-    /// with the CDU's setpoint held where its valve stays short of fully open, the balance alerted at 02:37, the supply
-    /// read 3 K off at 03:31 in a new incident, and the agent ran the stuck-valve runbook on a healthy valve.</summary>
+    /// <summary>A CDU supply found off its setpoint (<see cref="AlertNames.IsSupplyOffSetpoint"/>) in this window while
+    /// its energy balance is out, in a run alerted before the window, gets that run's alert again at its own time: root
+    /// cause tells a drifting supply sensor (the balance does not close) from a stuck valve (it does) by the balance
+    /// within the same incident, and the run's own alert may lie in an earlier one, quiet by then. The balance is still
+    /// out when the run lasts to the alert, or ended at a transient (samples not judged) at most
+    /// <see cref="EnergyBalanceOptions.SteadySpan"/> before it with no judged sample back within the threshold since: the
+    /// supply leaving its band is such a transient. Regression: on faults/sensor-drift with the CDU's setpoint held
+    /// where its valve stays short of fully open, the balance alerted at 02:37, the supply read 3 K off at 03:31 in a
+    /// new incident, and the agent ran the stuck-valve runbook on a healthy valve.</summary>
     private void BalanceStillOpen(Window w, List<Alert> alerts, string cdu, IReadOnlyList<Anomaly> runs)
     {
         var recent = TimeSpan.FromTicks(Math.Max(_options.EnergyBalance.Step.Ticks, _options.EnergyBalance.SteadySpan.Ticks));
-        var supplyAlerts = alerts.Where(a => a.Name is AlertNames.CduSupplyOffSetpoint or AlertNames.CduValveUnresponsive
-            && a.Asset == cdu && a.At > w.From && a.At <= w.To).ToList();
+        var supplyAlerts = alerts.Where(a => AlertNames.IsSupplyOffSetpoint(a.Name) && a.Asset == cdu && a.At > w.From && a.At <= w.To).ToList();
         foreach (var a in supplyAlerts)
         {
             var run = runs.FirstOrDefault(r => r.Detected <= w.From && r.Onset <= a.At && r.Until is { } until

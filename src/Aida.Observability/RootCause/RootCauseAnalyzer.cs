@@ -162,7 +162,7 @@ public sealed class RootCauseAnalyzer
     /// when it does not, pumps when flow is gone too.</summary>
     private static void SupplyOffSetpoint(List<Alert> alerts, CandidateBoard board, Func<Alert, double> early)
     {
-        foreach (var a in alerts.Where(a => a.Name is AlertNames.CduSupplyOffSetpoint or AlertNames.CduValveUnresponsive))
+        foreach (var a in alerts.Where(a => AlertNames.IsSupplyOffSetpoint(a.Name)))
         {
             var pumps = alerts.Any(x => x.Asset == a.Asset && (x.Name == AlertNames.CduPumpFault || x.Name == AlertNames.CduFlowLow));
             // Who moved first: a drifting supply sensor breaks the balance before its reading leaves the setpoint band; a
@@ -205,7 +205,7 @@ public sealed class RootCauseAnalyzer
             }
 
             var stuck = alerts.Any(x => x.Asset == a.Asset && x.Name == AlertNames.SensorStuck);
-            var supplyFirst = alerts.Any(x => x.Asset == a.Asset && x.Name is AlertNames.CduSupplyOffSetpoint or AlertNames.CduValveUnresponsive && x.At < a.At);
+            var supplyFirst = alerts.Any(x => x.Asset == a.Asset && AlertNames.IsSupplyOffSetpoint(x.Name) && x.At < a.At);
             if (supplyFirst && !stuck)
             {
                 // The supply left its band before the balance broke: the balance follows a plant change (see above).
