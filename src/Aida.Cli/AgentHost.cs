@@ -116,25 +116,29 @@ internal sealed class AgentHost : IDisposable
         var incidents = new IncidentStore(Path.Combine(dir, Files[0]), clock);
         var audit = new AuditLog(Path.Combine(dir, Files[1]), clock);
         var query = new EmbeddedQueryEngine(store);
-        var evaluator = new SloEvaluator(query, dataFrom, settledAfter: settled ? BudgetPeriod : null);
+        // The budgets leave out the readings the agent answers as lying (built after them, so read through a closure).
+        PlantAgent? built = null;
+        IReadOnlyList<ReadingExclusion> Exclusions() => built?.ReadingExclusions ?? [];
+        var evaluator = new SloEvaluator(query, dataFrom, settledAfter: settled ? BudgetPeriod : null, exclusions: Exclusions);
         var efficiency = new BudgetedEnvelope(evaluator, slos, clock);
         var agent = new PlantAgent(plant, factory, query, incidents, envelope, runbooks, clock, options, audit, efficiency.Current)
         {
-            SloBurnAlerts = BurnAlerts(query, slos, clock.GetUtcNow()),
+            SloBurnAlerts = BurnAlerts(query, slos, clock.GetUtcNow(), Exclusions),
         };
+        built = agent;
         return new AgentHost(agent, incidents, audit, auditor, scratch, factory.Site.Name);
     }
 
     /// <summary>The SLO pack's burn-rate alerts as they fire from <paramref name="start"/> on, as alerts the agent's
     /// incidents fold (null without SLOs).</summary>
-    private static Func<DateTimeOffset, IEnumerable<Alert>>? BurnAlerts(IQueryEngine query, SloSet? slos, DateTimeOffset start)
+    private static Func<DateTimeOffset, IEnumerable<Alert>>? BurnAlerts(IQueryEngine query, SloSet? slos, DateTimeOffset start, Func<IReadOnlyList<ReadingExclusion>> exclusions)
     {
         if (slos is null)
         {
             return null;
         }
 
-        var live = new LiveSloAlerts(query, slos, start);
+        var live = new LiveSloAlerts(query, slos, start, exclusions);
         var bySlo = slos.Slos.ToDictionary(x => x.Name, StringComparer.Ordinal);
         return now => live.StepAsync(now).GetAwaiter().GetResult().Select(b => SloBurnAlerts.From(b, bySlo[b.Slo]));
     }
@@ -192,6 +196,8 @@ internal sealed class AgentHost : IDisposable
             {
                 Responses = responses,
                 IncidentsByState = CountByState(_incidents.List()),
+                ExcludedReadings = [.. Agent.ReadingExclusions.Select(x => new ExcludedReading(
+                    x.Series.ToString(), (x.From - start).TotalSeconds, x.Until is { } until ? (until - start).TotalSeconds : null, x.Reason))],
             },
         };
     }

@@ -96,7 +96,7 @@ internal static class SimulateCommand
                     readAgent?.Invoke(agent);
                 }
 
-                var judged = pack is null ? observed : SloPack.WithSlos(observed, SloPack.Evaluate(pack, store, observed, simulator.Scenario.Start));
+                var judged = pack is null ? observed : SloPack.Judge(pack, store, observed, simulator.Scenario.Start, agent?.Agent.ReadingExclusions ?? []);
                 readStore?.Invoke(store, judged);
                 return judged;
             }, agentMode ? store => agent = AgentHost.Attach(simulator, store, dir, pack, AutomationMode.Autonomous) : null);

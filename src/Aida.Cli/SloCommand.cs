@@ -61,9 +61,15 @@ internal static class SloCommand
             Required = true,
         };
         var at = new Option<string?>("--at") { Description = "Evaluation time, RFC 3339 or Unix seconds (default: the newest sample)" };
+        var exclude = new Option<string[]>("--exclude")
+        {
+            Description = "Leave a reading diagnosed lying out of the time-slice SLIs that read it over a span: SELECTOR@FROM..UNTIL "
+                + "(UNTIL empty: still out), e.g. 'aida_rack_inlet_celsius{rack=\"h2-b04\"}@2025-07-01T02:00:00Z..2025-07-01T08:00:00Z'; repeatable",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var command = new Command("status", "Print each SLO's attained SLI, error budget consumed and remaining, burn rates, time to exhaustion and firing alerts over a stored run")
         {
-            files, data, at,
+            files, data, at, exclude,
         };
         command.SetAction(async (parse, token) =>
         {
@@ -71,7 +77,8 @@ internal static class SloCommand
             using var store = QueryCommand.OpenStore(parse.GetValue(data)!);
             var newest = store.MaxTimeMs is { } max ? DateTimeOffset.FromUnixTimeMilliseconds(max) : DateTimeOffset.UnixEpoch;
             var when = parse.GetValue(at) is { } t ? QueryCommand.Time(t, "--at", newest) : newest;
-            var evaluator = new SloEvaluator(new EmbeddedQueryEngine(store));
+            IReadOnlyList<ReadingExclusion> exclusions = [.. (parse.GetValue(exclude) ?? []).Select(x => Exclusion(x, newest))];
+            var evaluator = new SloEvaluator(new EmbeddedQueryEngine(store), exclusions: () => exclusions);
             IReadOnlyList<SloStatus> statuses;
             try
             {
@@ -83,9 +90,48 @@ internal static class SloCommand
             }
 
             await stdout.WriteAsync(Table(statuses, when));
+            foreach (var x in exclusions)
+            {
+                var slos = set.Slos.Where(s => SloCorrections.Reads(s, x.Series.MetricName)).Select(s => s.Name).ToList();
+                stdout.WriteLine($"\nleft out: {x.Series} from {x.From:u}{(x.Until is { } u ? $" until {u:u}" : "")}: "
+                    + (slos.Count == 0 ? "no time-slice SLO reads it" : string.Join(", ", slos)));
+            }
+
             return Ok;
         });
         return command;
+    }
+
+    /// <summary>An <c>--exclude</c> value: <c>SELECTOR@FROM..UNTIL</c>, the selector's matchers all <c>=</c>.</summary>
+    internal static ReadingExclusion Exclusion(string text, DateTimeOffset newest)
+    {
+        var cut = text.LastIndexOf("}@", StringComparison.Ordinal);
+        var span = cut < 0 ? null : text[(cut + 2)..].Split("..");
+        if (span is not { Length: 2 })
+        {
+            throw new BadInputException($"--exclude: '{text}' is not SELECTOR@FROM..UNTIL (e.g. 'aida_rack_inlet_celsius{{rack=\"h2-b04\"}}@2025-07-01T02:00:00Z..2025-07-01T08:00:00Z')");
+        }
+
+        Aida.Telemetry.PromQL.VectorSelector selector;
+        try
+        {
+            selector = Aida.Telemetry.PromQL.Parser.ParseSelector(text[..(cut + 1)]);
+        }
+        catch (QueryException e)
+        {
+            throw new BadInputException($"--exclude: '{text[..(cut + 1)]}': {e.Message}");
+        }
+
+        if (selector.Name is null || selector.Matchers.Any(m => m.Type != Aida.Telemetry.Series.MatcherType.Equal && m.Name != Aida.Telemetry.Series.Labels.MetricNameLabel))
+        {
+            throw new BadInputException($"--exclude: '{text[..(cut + 1)]}': name the metric and the reading with = matchers only (a reading is one series)");
+        }
+
+        var labels = Aida.Telemetry.Series.Labels.From(selector.Matchers.Select(m => KeyValuePair.Create(m.Name, m.Value)));
+        var from = QueryCommand.Time(span[0], "--exclude", newest);
+        DateTimeOffset? until = span[1].Length == 0 ? null : QueryCommand.Time(span[1], "--exclude", newest);
+        var exclusion = new ReadingExclusion(labels, from, until, "--exclude");
+        return exclusion.Problem() is { } problem ? throw new BadInputException($"--exclude: {problem}") : exclusion;
     }
 
     internal static string Table(IReadOnlyList<SloStatus> statuses, DateTimeOffset at)

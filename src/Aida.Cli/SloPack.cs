@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Aida.Model.Config;
+using Aida.Reliability.Budgets;
 using Aida.Reliability.OpenSlo;
 using Aida.Reliability.Runs;
 using Aida.Telemetry.Query;
@@ -50,13 +51,14 @@ internal static class SloPack
     }
 
     /// <summary>Every SLO of <paramref name="set"/> over the whole run in <paramref name="store"/>.</summary>
-    public static IReadOnlyList<RunSloResult> Evaluate(SloSet set, Tsdb store, SimulationSummary summary, DateTimeOffset start)
+    /// <param name="exclusions">Readings to leave out of the SLIs that read them (a sensor answered as lying); none: as read.</param>
+    public static IReadOnlyList<RunSloResult> Evaluate(SloSet set, Tsdb store, SimulationSummary summary, DateTimeOffset start, IReadOnlyList<ReadingExclusion>? exclusions = null)
     {
         var engine = new EmbeddedQueryEngine(store);
         var end = start + TimeSpan.FromSeconds(summary.DurationSeconds);
         try
         {
-            return new RunSloEvaluator(engine).EvaluateAsync(set, start, end).GetAwaiter().GetResult();
+            return new RunSloEvaluator(engine, exclusions).EvaluateAsync(set, start, end).GetAwaiter().GetResult();
         }
         catch (QueryException e)
         {
@@ -67,6 +69,26 @@ internal static class SloPack
     /// <summary>The summary with each SLO's outcome.</summary>
     public static SimulationSummary WithSlos(SimulationSummary summary, IReadOnlyList<RunSloResult> results) => summary with
     {
-        Slos = results.Select(r => new SloOutcome(r.Name, r.Objective, r.Attained, r.BudgetConsumed, r.BudgetRemaining, r.AlertsFired)).ToList(),
+        Slos = results.Select(Outcome).ToList(),
     };
+
+    /// <summary>The summary with each SLO's outcome as read and, for an SLO whose SLI reads one of
+    /// <paramref name="exclusions"/>, with them left out (<see cref="SloOutcome.Corrected"/>).</summary>
+    public static SimulationSummary Judge(SloSet set, Tsdb store, SimulationSummary summary, DateTimeOffset start, IReadOnlyList<ReadingExclusion> exclusions)
+    {
+        var judged = WithSlos(summary, Evaluate(set, store, summary, start));
+        if (exclusions.Count == 0)
+        {
+            return judged;
+        }
+
+        var corrected = Evaluate(set, store, summary, start, exclusions).ToDictionary(r => r.Name, StringComparer.Ordinal);
+        var applies = set.Slos.Where(x => SloCorrections.For(x, exclusions).Count > 0).Select(x => x.Name).ToHashSet(StringComparer.Ordinal);
+        return judged with
+        {
+            Slos = judged.Slos!.Select(o => applies.Contains(o.Name) ? o with { Corrected = Outcome(corrected[o.Name]) } : o).ToList(),
+        };
+    }
+
+    private static SloOutcome Outcome(RunSloResult r) => new(r.Name, r.Objective, r.Attained, r.BudgetConsumed, r.BudgetRemaining, r.AlertsFired);
 }

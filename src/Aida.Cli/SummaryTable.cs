@@ -62,7 +62,16 @@ internal static class SummaryTable
         foreach (var slo in s.Slos ?? [])
         {
             var attained = double.IsNaN(slo.Attained) ? "no data" : $"{Format(slo.Attained * 100, "0.###")} % (objective {Format(slo.Objective * 100, "0.###")} %)";
-            rows.Add(($"SLO {slo.Name}", $"{attained}, {Format(slo.BudgetConsumed * 100, "0.0")} % of the budget spent, {slo.AlertsFired} alerts fired"));
+            var corrected = slo.Corrected is { } c
+                ? $"; with the readings answered as lying left out {Format(c.Attained * 100, "0.###")} %, {Format(c.BudgetConsumed * 100, "0.0")} % spent"
+                : "";
+            rows.Add(($"SLO {slo.Name}", $"{attained}, {Format(slo.BudgetConsumed * 100, "0.0")} % of the budget spent, {slo.AlertsFired} alerts fired{corrected}"));
+        }
+
+        foreach (var x in s.Agent?.ExcludedReadings ?? [])
+        {
+            var until = x.UntilSeconds is { } u ? $"to {Format(u / 3600, "0.##")} h" : "to the end";
+            rows.Add(("left out of the SLOs", $"{x.Series} from {Format(x.FromSeconds / 3600, "0.##")} h {until} ({x.Reason})"));
         }
 
         static string Answer(FaultResponseRecord r) => r.DetectSeconds is not { } d

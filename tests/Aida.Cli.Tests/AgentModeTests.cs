@@ -32,6 +32,34 @@ public class AgentModeTests
     }
 
     [Fact]
+    public void AScatteringInletAnsweredAsLying_IsLeftOutOfTheRackInletSlo_AndTheSummaryGivesItAsReadAndCorrected()
+    {
+        // h2-b04's inlet scatters by 3 K from 02:00: its spikes over 27 °C spend the rack-inlet SLO as read. The agent
+        // answers it as a lying sensor at about 02:01 and leaves it out of the SLIs that read it from then, open to the
+        // end of this 3 h run; only the SLO that reads the rack inlets gets a corrected figure, which spends less.
+        var dir = TempDir();
+        var (code, output, err) = Invoke("simulate", "--scenario", "faults/sensor-noise", "--mode", "agent", "--duration", "3h", "--out", dir);
+        Assert.True(code == 0, err);
+
+        var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "summary.json"))).RootElement;
+        var excluded = Assert.Single(summary.GetProperty("excluded_readings").EnumerateArray());
+        Assert.Equal("aida_rack_inlet_celsius{hall=\"hall-2\", rack=\"h2-b04\", row=\"B\", site=\"leesburg-va\"}", excluded.GetProperty("series").GetString());
+        Assert.InRange(excluded.GetProperty("from_seconds").GetDouble(), 7200, 7500);
+        Assert.Equal(JsonValueKind.Null, excluded.GetProperty("until_seconds").ValueKind);
+        Assert.StartsWith("incident 1: sensor-noise on h2-b04", excluded.GetProperty("reason").GetString(), StringComparison.Ordinal);
+
+        var slos = summary.GetProperty("slos").EnumerateArray().ToDictionary(x => x.GetProperty("name").GetString()!);
+        var inlet = slos["rack-inlet-envelope"];
+        var corrected = inlet.GetProperty("corrected");
+        Assert.True(inlet.GetProperty("budget_consumed").GetDouble() > 0, "the scattering reading spends the SLO as read");
+        Assert.True(corrected.GetProperty("budget_consumed").GetDouble() < inlet.GetProperty("budget_consumed").GetDouble() / 10,
+            $"corrected {corrected.GetProperty("budget_consumed").GetDouble()} against {inlet.GetProperty("budget_consumed").GetDouble()} as read");
+        Assert.All(slos.Where(x => x.Key != "rack-inlet-envelope"), x => Assert.False(x.Value.TryGetProperty("corrected", out _), x.Key));
+        Assert.Matches(@"(?m)^left out of the SLOs +aida_rack_inlet_celsius\{.*rack=""h2-b04"".*\} from 2\.0\d h to the end \(incident 1: sensor-noise on h2-b04\)$", output);
+        Assert.Matches(@"(?m)^SLO rack-inlet-envelope .*; with the readings answered as lying left out ", output);
+    }
+
+    [Fact]
     public void Leak_IsFoundAndIsolated_WithNoSafetyViolation_AndAnIntactAudit()
     {
         var dir = TempDir();

@@ -85,24 +85,62 @@ public class SloCommandTests
         Assert.Contains("--data: no telemetry store in '/nonexistent/run'", err, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Status_PrintsBudgetAndBurnRatesOfAStoredRun()
+    /// <summary>Two racks for two hours, one sample a minute; rack r1 runs at 30 °C for the last 30 minutes.</summary>
+    private static string TwoRacksStore()
     {
-        // Two racks for two hours, one sample a minute; rack r1 runs at 30 °C for the last 30 minutes.
         var dir = TempDir();
         var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
-        using (var store = new Tsdb(new TsdbOptions { DataDirectory = dir, Retention = TimeSpan.FromDays(3650) }))
+        using var store = new Tsdb(new TsdbOptions { DataDirectory = dir, Retention = TimeSpan.FromDays(3650) });
+        for (var rack = 0; rack < 2; rack++)
         {
-            for (var rack = 0; rack < 2; rack++)
+            var id = store.GetOrCreateSeries(Labels.From(("__name__", "aida_rack_inlet_celsius"), ("rack", $"r{rack}")));
+            for (var m = 0; m <= 120; m++)
             {
-                var id = store.GetOrCreateSeries(Labels.From(("__name__", "aida_rack_inlet_celsius"), ("rack", $"r{rack}")));
-                for (var m = 0; m <= 120; m++)
-                {
-                    store.Append(id, start.AddMinutes(m).ToUnixTimeMilliseconds(), rack == 1 && m > 90 ? 30 : 24);
-                }
+                store.Append(id, start.AddMinutes(m).ToUnixTimeMilliseconds(), rack == 1 && m > 90 ? 30 : 24);
             }
         }
 
+        return dir;
+    }
+
+    [Fact]
+    public void Status_WithAReadingLeftOut_CountsNeitherItsSlicesNorItsBreach()
+    {
+        // r1's hot half hour is a sensor a person found lying: left out from 01:30 on, the SLO spends nothing, and r0's
+        // slices still count (121 + r1's 91 before 01:31).
+        var dir = TwoRacksStore();
+        var path = Scratch(InletSlo, "slos.yaml");
+
+        var (code, output, err) = Invoke("slo", "status", "--data", dir, path, "--exclude", "aida_rack_inlet_celsius{rack=\"r1\"}@2025-07-01T01:30:00Z..");
+
+        Assert.Equal("", err);
+        Assert.Equal(0, code);
+        Assert.Contains("attained 100 %  budget consumed 0 %", output, StringComparison.Ordinal);
+        Assert.Contains("left out: aida_rack_inlet_celsius{rack=\"r1\"} from 2025-07-01 01:30:00Z: rack-inlet", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("aida_rack_inlet_celsius{rack=\"r1\"}", "is not SELECTOR@FROM..UNTIL")]
+    [InlineData("aida_rack_inlet_celsius{rack=~\"r.*\"}@2025-07-01T01:30:00Z..", "with = matchers only")]
+    [InlineData("aida_rack_inlet_celsius{}@2025-07-01T01:30:00Z..", "no label names the series")]
+    [InlineData("aida_rack_inlet_celsius{rack=\"r1\"}@2025-07-01T01:30:00Z..2025-07-01T01:00:00Z", "is not after from")]
+    [InlineData("aida_rack_inlet_celsius{rack=\"r1\"}@yesterday..", "'yesterday' is not a time")]
+    public void Status_WithAMalformedExclusion_ExitsTwo_NamingIt(string exclude, string problem)
+    {
+        var dir = TwoRacksStore();
+        var path = Scratch(InletSlo, "slos.yaml");
+
+        var (code, _, err) = Invoke("slo", "status", "--data", dir, path, "--exclude", exclude);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith("aida: --exclude: ", err, StringComparison.Ordinal);
+        Assert.Contains(problem, err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Status_PrintsBudgetAndBurnRatesOfAStoredRun()
+    {
+        var dir = TwoRacksStore();
         var path = Scratch(InletSlo, "slos.yaml");
         var (code, output, err) = Invoke("slo", "status", "--data", dir, path);
 

@@ -7,8 +7,10 @@ using Aida.Model.Facility;
 using Aida.Model.Plant;
 using Aida.Observability.Detection;
 using Aida.Observability.Incidents;
+using Aida.Reliability.Budgets;
 using Aida.Reliability.Policy;
 using Aida.Telemetry.Query;
+using Aida.Telemetry.Series;
 
 namespace Aida.Automation.Agents;
 
@@ -89,6 +91,7 @@ public sealed class PlantAgent : IPlantAgent
     private readonly SimulatedApprover? _approver;
     private readonly HashSet<(long Incident, string Kind, string Asset)> _handled = [];
     private readonly Dictionary<(string Metric, string Asset), AgentResponse> _lyingReadings = [];
+    private readonly List<ReadingExclusion> _exclusions = [];
     private readonly HashSet<long> _sensorsTrustedAgain = [];
     private readonly Dictionary<(string Metric, string Asset), List<PointInfo>> _pointsOf = [];
     private readonly DateTimeOffset _detectFrom;
@@ -146,6 +149,12 @@ public sealed class PlantAgent : IPlantAgent
     /// <summary>The points the optimiser does not read now: the sensors the agent answers as lying, whose incidents are
     /// not resolved (empty without the optimiser).</summary>
     public IReadOnlySet<int> DistrustedReadings => _optimiser?.Distrusted ?? new HashSet<int>();
+
+    /// <summary>The readings left out of the SLIs that read them (<see cref="SloCorrections"/>): each reading the agent
+    /// answered as lying, from when its sensor fault was found until it was trusted again (open while it is not), in the
+    /// order they were left out. The budgets the efficiency policy reads apply them; a run's summary reports its SLOs
+    /// both as read and so corrected.</summary>
+    public IReadOnlyList<ReadingExclusion> ReadingExclusions => _exclusions;
 
     /// <summary>The guarded plant every write of the agent goes through (for the optimiser, too).</summary>
     public GuardedPlant Plant { get; }
@@ -306,6 +315,7 @@ public sealed class PlantAgent : IPlantAgent
         var sensors = Responses.Where(r => r.FaultKind.StartsWith("sensor-", StringComparison.Ordinal)).ToList();
         var resolved = sensors.Count == 0 ? [] : _incidents.List(IncidentState.Resolved).Select(i => i.Id).ToHashSet();
         var distrusted = new SortedDictionary<int, (long Incident, string Name)>();
+        var lying = new Dictionary<Labels, (AgentResponse Response, DateTimeOffset Since)>();
         _lyingReadings.Clear();
         foreach (var r in sensors)
         {
@@ -317,8 +327,11 @@ public sealed class PlantAgent : IPlantAgent
                 continue;
             }
 
-            foreach (var labels in _pipeline.SensorReadings(IncidentsOf(r), r.Asset, r.FaultKind))
+            foreach (var (labels, since) in _pipeline.SensorReadingsSince(IncidentsOf(r), r.Asset, r.FaultKind))
             {
+                // Lying since the fault was found on its asset: a drift found by the energy balance names its reading
+                // only once the supply leaves its setpoint, hours later (faults/sensor-drift: found 02:37, named 05:49).
+                lying.TryAdd(labels, (r, since < r.Opened ? since : r.Opened));
                 _lyingReadings.TryAdd((labels.MetricName, r.Asset), r);
                 foreach (var p in PointsOf(labels.MetricName, r.Asset))
                 {
@@ -327,6 +340,7 @@ public sealed class PlantAgent : IPlantAgent
             }
         }
 
+        ExcludeFromSlos(lying, now);
         if (_optimiser is null || distrusted.Keys.ToHashSet().SetEquals(_optimiser.Distrusted))
         {
             return;
@@ -336,6 +350,37 @@ public sealed class PlantAgent : IPlantAgent
         _audit?.Append("agent:aida", AuditKind.Decision, "cooling-optimiser", distrusted.Count == 0
             ? "every reading trusted again"
             : $"readings not used by the optimiser until trusted again ({Until(_options.SensorProbation)}): {string.Join(", ", distrusted.Values.Select(d => $"{d.Name} (incident {d.Incident})"))}");
+    }
+
+    /// <summary>Keeps <see cref="ReadingExclusions"/> to the readings answered as lying: one that became so is left out of
+    /// the SLIs that read it from when its sensor fault was found (its response's incident opened, or an earlier alert
+    /// that named it), and one trusted again (its incident resolved, or its
+    /// probation passed) is counted again from now; each change audited. Its slices say nothing about the plant, and
+    /// counted they spend a budget the efficiency policy reads: on faults/sensor-noise a rack inlet scattering by 3 K
+    /// spent the rack-inlet SLO's, and the policy froze the optimiser at 02:16 for a plant that was fine.</summary>
+    private void ExcludeFromSlos(Dictionary<Labels, (AgentResponse Response, DateTimeOffset Since)> lying, DateTimeOffset now)
+    {
+        for (var i = 0; i < _exclusions.Count; i++)
+        {
+            var x = _exclusions[i];
+            if (x.Until is null && !lying.ContainsKey(x.Series))
+            {
+                _exclusions[i] = x with { Until = now };
+                _audit?.Append("agent:aida", AuditKind.Decision, "slo-corrections", $"{x.Series} counted in the SLOs that read it again from {now:u}: trusted again (left out since {x.From:u}, {x.Reason})");
+            }
+        }
+
+        foreach (var (series, (r, since)) in lying)
+        {
+            if (_exclusions.Any(x => x.Until is null && x.Series.Equals(series)))
+            {
+                continue;
+            }
+
+            var reason = $"incident {r.Incident}: {r.FaultKind} on {r.Asset}";
+            _exclusions.Add(new ReadingExclusion(series, since, null, reason));
+            _audit?.Append("agent:aida", AuditKind.Decision, "slo-corrections", $"{series} left out of the SLOs that read it from {since:u} until trusted again: {reason}, a lying reading says nothing about the plant");
+        }
     }
 
     /// <summary>Whether the readings of sensor response <paramref name="r"/> have behaved for

@@ -97,6 +97,10 @@ public sealed class IncidentPipeline
     public IReadOnlyList<Labels> SensorReadings(IReadOnlyCollection<long> incidents, string asset, string faultKind) =>
         [.. SensorAlerts(incidents, asset, faultKind).Select(a => a.Series!).Distinct()];
 
+    /// <summary>Each reading of <see cref="SensorReadings"/> with the time of the first alert that named it.</summary>
+    public IReadOnlyList<(Labels Series, DateTimeOffset Since)> SensorReadingsSince(IReadOnlyCollection<long> incidents, string asset, string faultKind) =>
+        [.. SensorAlerts(incidents, asset, faultKind).GroupBy(a => a.Series!).Select(g => (g.Key, g.Min(a => a.At)))];
+
     private IEnumerable<Alert> SensorAlerts(IReadOnlyCollection<long> incidents, string asset, string faultKind)
     {
         var drift = faultKind == FaultCatalog.Of(FaultKind.SensorDrift).Name;

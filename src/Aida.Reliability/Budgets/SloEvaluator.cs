@@ -16,7 +16,9 @@ public sealed class SloEvaluator
     private readonly IQueryEngine _engine;
     private readonly DateTimeOffset? _dataFrom;
     private readonly TimeSpan? _settledAfter;
+    private readonly Func<IReadOnlyList<ReadingExclusion>>? _exclusions;
     private readonly Dictionary<SloDefinition, SliceTally> _tallies = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<SloDefinition, (string Suffix, SloDefinition Corrected)> _corrected = new(ReferenceEqualityComparer.Instance);
 
     /// <param name="engine">Where the SLIs are read.</param>
     /// <param name="dataFrom">When known: no sample is older than this (a simulation's fresh store). A window reaching
@@ -26,11 +28,15 @@ public sealed class SloEvaluator
     /// store written in time order: a simulation, the embedded twin). Time-slice SLOs then count each slice once and keep
     /// it (<see cref="SliceTally"/>), so an evaluation costs the slices new since the last one, not the window's length;
     /// the ratios are the same. Null: every window is queried whole, as a remote store or late samples need.</param>
-    public SloEvaluator(IQueryEngine engine, DateTimeOffset? dataFrom = null, TimeSpan? settledAfter = null)
+    /// <param name="exclusions">When set: the readings left out of the SLIs that read them now (sensors diagnosed lying),
+    /// asked at each evaluation (<see cref="SloCorrections"/>). A change of them recounts the SLO's kept slices, since an
+    /// exclusion reaches back to when its reading stopped being trusted.</param>
+    public SloEvaluator(IQueryEngine engine, DateTimeOffset? dataFrom = null, TimeSpan? settledAfter = null, Func<IReadOnlyList<ReadingExclusion>>? exclusions = null)
     {
         _engine = engine;
         _dataFrom = dataFrom;
         _settledAfter = settledAfter;
+        _exclusions = exclusions;
     }
 
     /// <summary>Evaluates <paramref name="slo"/> at <paramref name="at"/>.</summary>
@@ -72,6 +78,7 @@ public sealed class SloEvaluator
     /// NaN when there were none.</summary>
     public async Task<double> ErrorRatioAsync(SloDefinition slo, TimeSpan window, DateTimeOffset at, CancellationToken cancellationToken = default)
     {
+        slo = Corrected(slo);
         window = Cut(window, at);
         if (_settledAfter is { } settled && slo.Sli.Threshold is not null)
         {
@@ -95,6 +102,32 @@ public sealed class SloEvaluator
             ResultType.Vector when result.Series.Count > 0 && result.Series[0].Samples.Count > 0 => result.Series[0].Samples[0].Value,
             _ => double.NaN,
         };
+    }
+
+    /// <summary><paramref name="slo"/> with the exclusions that hold now applied: the same instance while they are the
+    /// same, so its kept slices stay; a new one (and its slices recounted) when they change.</summary>
+    private SloDefinition Corrected(SloDefinition slo)
+    {
+        if (_exclusions is null)
+        {
+            return slo;
+        }
+
+        var exclusions = _exclusions();
+        var suffix = SloCorrections.Suffix(slo, exclusions);
+        if (_corrected.TryGetValue(slo, out var held) && held.Suffix == suffix)
+        {
+            return held.Corrected;
+        }
+
+        if (held.Corrected is { } stale)
+        {
+            _tallies.Remove(stale);
+        }
+
+        var corrected = SloCorrections.Apply(slo, exclusions);
+        _corrected[slo] = (suffix, corrected);
+        return corrected;
     }
 
     /// <summary>The <paramref name="window"/> ending at <paramref name="at"/>, cut where the data starts (plus a margin).</summary>

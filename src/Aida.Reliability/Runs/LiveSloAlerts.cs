@@ -1,4 +1,5 @@
 using Aida.Reliability.Alerting;
+using Aida.Reliability.Budgets;
 using Aida.Reliability.OpenSlo;
 using Aida.Telemetry.Query;
 
@@ -17,11 +18,17 @@ public sealed class LiveSloAlerts
     private readonly IReadOnlyList<SloDefinition> _slos;
     private readonly DateTimeOffset _first;
     private readonly Dictionary<string, BurnRateTrack> _tracks = new(StringComparer.Ordinal);
+    private readonly Func<IReadOnlyList<ReadingExclusion>>? _exclusions;
     private int _minutes;
 
+    /// <param name="engine">Where the SLIs are read.</param>
+    /// <param name="set">The SLOs.</param>
     /// <param name="start">The run's start: the first minute judged is the first whole minute after it.</param>
-    public LiveSloAlerts(IQueryEngine engine, SloSet set, DateTimeOffset start)
+    /// <param name="exclusions">When set: the readings left out of the SLIs now (<see cref="SloCorrections"/>), asked at
+    /// each step; they apply to the minutes fetched from then on (a minute already counted is not counted again).</param>
+    public LiveSloAlerts(IQueryEngine engine, SloSet set, DateTimeOffset start, Func<IReadOnlyList<ReadingExclusion>>? exclusions = null)
     {
+        _exclusions = exclusions;
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(set);
         _run = new RunSloEvaluator(engine);
@@ -47,7 +54,8 @@ public sealed class LiveSloAlerts
         }
 
         var alerts = new List<SloAlert>();
-        foreach (var slo in _slos)
+        var exclusions = _exclusions?.Invoke() ?? [];
+        foreach (var slo in _slos.Select(x => SloCorrections.Apply(x, exclusions)))
         {
             // The first whole minute after this start is the first minute not fetched yet.
             var (bad, total) = await _run.MinuteEventsAsync(slo, _first + ((_minutes - 1) * step), _first + ((due - 1) * step), cancellationToken);

@@ -35,11 +35,16 @@ public sealed class RunSloEvaluator
 
     private readonly IQueryEngine _engine;
     private readonly SloEvaluator _evaluator;
+    private readonly IReadOnlyList<ReadingExclusion> _exclusions;
 
-    public RunSloEvaluator(IQueryEngine engine)
+    /// <param name="engine">Where the SLIs are read.</param>
+    /// <param name="exclusions">Readings left out of the SLIs that read them over their spans (sensors diagnosed lying,
+    /// <see cref="SloCorrections"/>); none by default: the SLIs as read.</param>
+    public RunSloEvaluator(IQueryEngine engine, IReadOnlyList<ReadingExclusion>? exclusions = null)
     {
         _engine = engine;
         _evaluator = new SloEvaluator(engine);
+        _exclusions = exclusions ?? [];
     }
 
     /// <summary>Evaluates every SLO of <paramref name="set"/> over the run from <paramref name="start"/> to <paramref name="end"/>, in file order.</summary>
@@ -48,7 +53,7 @@ public sealed class RunSloEvaluator
     {
         var results = new List<RunSloResult>(set.Slos.Count);
         var length = end - start;
-        foreach (var slo in set.Slos)
+        foreach (var slo in set.Slos.Select(x => SloCorrections.Apply(x, _exclusions)))
         {
             var ratio = length > TimeSpan.Zero ? await _evaluator.ErrorRatioAsync(slo, length, end, cancellationToken) : double.NaN;
             var burn = ErrorBudget.BurnRate(ratio, slo.Objective.Target);
@@ -84,7 +89,7 @@ public sealed class RunSloEvaluator
 
         var stepMs = (long)Step.TotalMilliseconds;
         var first = DateTimeOffset.FromUnixTimeMilliseconds(((start.ToUnixTimeMilliseconds() / stepMs) + 1) * stepMs);
-        foreach (var slo in set.Slos.Where(s => s.AlertConditions.Count > 0))
+        foreach (var slo in set.Slos.Where(s => s.AlertConditions.Count > 0).Select(x => SloCorrections.Apply(x, _exclusions)))
         {
             var (bad, total) = await MinuteEventsAsync(slo, start, end, cancellationToken);
             var targets = slo.AlertPolicies.SelectMany(p => p.NotificationTargets).Select(t => t.Target).Distinct().ToList();

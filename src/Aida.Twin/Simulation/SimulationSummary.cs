@@ -154,6 +154,16 @@ public sealed record SimulationSummary
                     Num(w, "budget_consumed", slo.BudgetConsumed, 6);
                     Num(w, "budget_remaining", slo.BudgetRemaining, 6);
                     w.WriteNumber("alerts_fired", slo.AlertsFired);
+                    if (slo.Corrected is { } c)
+                    {
+                        w.WriteStartObject("corrected");
+                        Num(w, "attained", c.Attained, 6);
+                        Num(w, "budget_consumed", c.BudgetConsumed, 6);
+                        Num(w, "budget_remaining", c.BudgetRemaining, 6);
+                        w.WriteNumber("alerts_fired", c.AlertsFired);
+                        w.WriteEndObject();
+                    }
+
                     w.WriteEndObject();
                 }
 
@@ -200,6 +210,18 @@ public sealed record SimulationSummary
                 w.WriteNumber("optimiser_moves", a.OptimiserMoves);
                 w.WriteNumber("refused_writes", a.RefusedWrites);
                 w.WriteNumber("safety_violations", a.SafetyViolations);
+                w.WriteStartArray("excluded_readings");
+                foreach (var x in a.ExcludedReadings)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("series", x.Series);
+                    Num(w, "from_seconds", x.FromSeconds, 0);
+                    Num(w, "until_seconds", x.UntilSeconds ?? double.NaN, 0);
+                    w.WriteString("reason", x.Reason);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
             }
 
             if (Observed is { } o)
@@ -291,6 +313,10 @@ public sealed record AgentOutcome(int FaultsInjected, int FaultsDetected, double
     /// the agent moves those it answers along; what is still open no runbook answered.</summary>
     public IReadOnlyDictionary<string, int> IncidentsByState { get; init; } = new Dictionary<string, int>();
 
+    /// <summary>The readings the agent answered as lying and left out of the SLIs that read them, in the order it left
+    /// them out: the SLOs' <see cref="SloOutcome.Corrected"/> figures apply them.</summary>
+    public IReadOnlyList<ExcludedReading> ExcludedReadings { get; init; } = [];
+
     /// <summary>Faults whose right cause the agent found and whose runbook succeeded with no person's approval asked.</summary>
     public int RemediatedWithoutManualAction => Responses.Count(r => r.RunbookState == "Succeeded" && !r.NeededApproval);
 
@@ -307,4 +333,14 @@ public sealed record AgentOutcome(int FaultsInjected, int FaultsDetected, double
 /// approve anything.</summary>
 public sealed record FaultResponseRecord(string Kind, string Asset, double? DetectSeconds, string? Runbook, string? RunbookState, double? MitigateSeconds, double? RepairSeconds, bool NeededApproval);
 
-public sealed record SloOutcome(string Name, double Objective, double Attained, double BudgetConsumed, double BudgetRemaining, int AlertsFired);
+/// <summary>A reading left out of the SLIs that read it: the series, from and until when (seconds into the run; null:
+/// to the end), and why.</summary>
+public sealed record ExcludedReading(string Series, double FromSeconds, double? UntilSeconds, string Reason);
+
+/// <summary>How an SLO fared over a run, as its SLI read the telemetry.</summary>
+public sealed record SloOutcome(string Name, double Objective, double Attained, double BudgetConsumed, double BudgetRemaining, int AlertsFired)
+{
+    /// <summary>The same with the readings the agent answered as lying left out (<see cref="AgentOutcome.ExcludedReadings"/>);
+    /// null when none was left out of this SLO's SLI.</summary>
+    public SloOutcome? Corrected { get; init; }
+}

@@ -394,8 +394,13 @@ public sealed class PlantAgentTests
         var auditPath = Path.Combine(dir, "audit.db");
         var incidentsPath = Path.Combine(dir, "incidents.db");
         var whileScattering = new HashSet<int>();
+        var leftOutWhileScattering = new List<Aida.Reliability.Budgets.ReadingExclusion>();
         var agent = RunAgent(scenario, TimeSpan.FromMinutes(330), new PlantAgentOptions(), auditPath, incidentsPath: incidentsPath,
-            pause: (TimeSpan.FromMinutes(180), (_, agent) => whileScattering = [.. agent.DistrustedReadings]));
+            pause: (TimeSpan.FromMinutes(180), (_, agent) =>
+            {
+                whileScattering = [.. agent.DistrustedReadings];
+                leftOutWhileScattering = [.. agent.ReadingExclusions];
+            }));
 
         var inlet = agent.Plant.Points.Single(p => p.Name == "h2-b04/inlet_temperature").Index;
         Assert.Equal([inlet], whileScattering);
@@ -407,6 +412,21 @@ public sealed class PlantAgentTests
         var trusted = Assert.Single(audit.Read(), e => e.Subject == $"incident {response.Incident}" && e.Detail.Contains("trusted again", StringComparison.Ordinal));
         Assert.Equal("h2-b04/inlet_temperature behaved for 30 min (readings present, not frozen, scatter at its usual level): trusted again", trusted.Detail);
         Assert.True(trusted.At >= scenario.Start + noise.End + TimeSpan.FromMinutes(30), $"trusted again at {trusted.At:HH:mm:ss}");
+
+        // Its slices are left out of the SLIs that read it (the rack-inlet SLO) from the first alert that named it, about
+        // 02:01, until it is trusted again: open while it scatters, closed at the same minute after.
+        var open = Assert.Single(leftOutWhileScattering);
+        Assert.Equal("aida_rack_inlet_celsius", open.Series.MetricName);
+        Assert.Equal("h2-b04", open.Series.Get("rack"));
+        Assert.Null(open.Until);
+        Assert.InRange(open.From, scenario.Start + noise.Start, scenario.Start + noise.Start + TimeSpan.FromMinutes(5));
+        var closed = Assert.Single(agent.ReadingExclusions);
+        Assert.Equal(open with { Until = trusted.At }, closed);
+        var corrections = audit.Read().Where(e => e.Subject == "slo-corrections").ToList();
+        Assert.Equal(2, corrections.Count);
+        Assert.Contains($"left out of the SLOs that read it from {open.From:u} until trusted again: incident {response.Incident}: sensor-noise on h2-b04", corrections[0].Detail, StringComparison.Ordinal);
+        Assert.Equal(trusted.At, corrections[1].At);
+        Assert.Contains("counted in the SLOs that read it again", corrections[1].Detail, StringComparison.Ordinal);
 
         using var incidents = new IncidentStore(incidentsPath, TimeProvider.System);
         var detail = incidents.Get(response.Incident);
