@@ -79,6 +79,35 @@ public sealed class RulePeerTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task AReadingLeftOut_InARealPrometheus_GivesAidasCorrectedRatios()
+    {
+        // The correction is PromQL in the SLI (label_replace of vector(time()) inside the slices' subquery), so a
+        // Prometheus behind the remote query engine must count the same slices: r1, hot for the last 40 minutes, left
+        // out from 30 to 10 minutes before the end.
+        var set = SyntheticPlant.Slos;
+        using var prometheus = await LocalPeer.StartPrometheusAsync(PrometheusRuleExporter.Export(set));
+        var now = TimeProvider.System.GetUtcNow();
+        var end = new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerMinute), TimeSpan.Zero);
+        var plant = new SyntheticPlant(end.AddMinutes(-50), end, end.AddMinutes(-40), end, FaultBurnRate: 20);
+        await RemoteWriteAsync(prometheus.WriteUrl, plant.Series(), prometheus);
+        using var store = plant.Store(new FakeTimeProvider(end));
+        var inlet = set.Find("rack-inlet-recommended")!;
+        IReadOnlyList<ReadingExclusion> exclusions = [new(Labels.From(("__name__", "slo_test_rack_inlet_celsius"), ("rack", "r1")), end.AddMinutes(-30), end.AddMinutes(-10), "r1 lying")];
+        var aida = new SloEvaluator(new EmbeddedQueryEngine(store), exclusions: () => exclusions);
+        var remote = new SloEvaluator(new RemoteQueryEngine(Http, prometheus.BaseUrl), exclusions: () => exclusions);
+
+        var asRead = await new SloEvaluator(new EmbeddedQueryEngine(store)).ErrorRatioAsync(inlet, TimeSpan.FromHours(1), end);
+        var corrected = await aida.ErrorRatioAsync(inlet, TimeSpan.FromHours(1), end);
+        var inPrometheus = await remote.ErrorRatioAsync(inlet, TimeSpan.FromHours(1), end);
+
+        output.WriteLine($"as read {asRead:R}, Aida corrected {corrected:R}, Prometheus corrected {inPrometheus:R}");
+        // 4 racks x 51 slice ends, 40 of r1's bad; 20 of those left out (ends after -30 min up to -10 min).
+        Assert.Equal(40.0 / 204, asRead, 12);
+        Assert.Equal(20.0 / 184, corrected, 12);
+        Assert.Equal(corrected, inPrometheus, 12);
+    }
+
+    [SkippableFact]
     public async Task AFastBurn_ReachesARealAlertmanager_AndIsResolvedThere()
     {
         using var alertmanager = await LocalPeer.StartAlertmanagerAsync();
