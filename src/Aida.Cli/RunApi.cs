@@ -54,7 +54,7 @@ internal sealed class RunApi : IAsyncDisposable
         var keys = KeysCommand.Open(dataDirectory);
         var query = telemetry.Store is { } store ? new EmbeddedQueryEngine(store) : null;
         var context = new ServerContext(factory, keys, audit, executor, new ActionCatalog(factory, envelope), agent?.Incidents ?? telemetry.Incidents, gate,
-            query, clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, clock), run, agent?.Agent.Executor);
+            query, clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, clock, agent is null ? null : () => agent.Agent.ReadingExclusions), run, agent?.Agent.Executor);
         var app = await AidaApi.StartAsync(endpoint, context, token);
         var url = $"http://{app.Urls.Select(u => new Uri(u)).Select(u => $"{u.Host}:{u.Port}").First()}/";
         if (keys.List().Count == 0)

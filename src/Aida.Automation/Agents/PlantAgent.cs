@@ -91,7 +91,7 @@ public sealed class PlantAgent : IPlantAgent
     private readonly SimulatedApprover? _approver;
     private readonly HashSet<(long Incident, string Kind, string Asset)> _handled = [];
     private readonly Dictionary<(string Metric, string Asset), AgentResponse> _lyingReadings = [];
-    private readonly List<ReadingExclusion> _exclusions = [];
+    private IReadOnlyList<ReadingExclusion> _exclusions = [];
     private readonly HashSet<long> _sensorsTrustedAgain = [];
     private readonly Dictionary<(string Metric, string Asset), List<PointInfo>> _pointsOf = [];
     private readonly DateTimeOffset _detectFrom;
@@ -360,26 +360,33 @@ public sealed class PlantAgent : IPlantAgent
     /// spent the rack-inlet SLO's, and the policy froze the optimiser at 02:16 for a plant that was fine.</summary>
     private void ExcludeFromSlos(Dictionary<Labels, (AgentResponse Response, DateTimeOffset Since)> lying, DateTimeOffset now)
     {
-        for (var i = 0; i < _exclusions.Count; i++)
+        // Copied on change: the API's budgets read them from another thread.
+        var exclusions = _exclusions.ToList();
+        for (var i = 0; i < exclusions.Count; i++)
         {
-            var x = _exclusions[i];
+            var x = exclusions[i];
             if (x.Until is null && !lying.ContainsKey(x.Series))
             {
-                _exclusions[i] = x with { Until = now };
+                exclusions[i] = x with { Until = now };
                 _audit?.Append("agent:aida", AuditKind.Decision, "slo-corrections", $"{x.Series} counted in the SLOs that read it again from {now:u}: trusted again (left out since {x.From:u}, {x.Reason})");
             }
         }
 
         foreach (var (series, (r, since)) in lying)
         {
-            if (_exclusions.Any(x => x.Until is null && x.Series.Equals(series)))
+            if (exclusions.Any(x => x.Until is null && x.Series.Equals(series)))
             {
                 continue;
             }
 
             var reason = $"incident {r.Incident}: {r.FaultKind} on {r.Asset}";
-            _exclusions.Add(new ReadingExclusion(series, since, null, reason));
+            exclusions.Add(new ReadingExclusion(series, since, null, reason));
             _audit?.Append("agent:aida", AuditKind.Decision, "slo-corrections", $"{series} left out of the SLOs that read it from {since:u} until trusted again: {reason}, a lying reading says nothing about the plant");
+        }
+
+        if (!exclusions.SequenceEqual(_exclusions))
+        {
+            _exclusions = exclusions;
         }
     }
 

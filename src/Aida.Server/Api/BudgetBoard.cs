@@ -19,13 +19,21 @@ public sealed class BudgetBoard : IDisposable
     private readonly SemaphoreSlim _lock = new(1, 1);
     private BudgetReport? _last;
 
-    public BudgetBoard(SloSet slos, IQueryEngine telemetry, TimeProvider clock)
+    private readonly Func<IReadOnlyList<ReadingExclusion>> _exclusions;
+
+    /// <param name="slos">The SLOs.</param>
+    /// <param name="telemetry">Where their SLIs are read.</param>
+    /// <param name="clock">The run's time.</param>
+    /// <param name="exclusions">The readings left out of the SLIs now (the agent's, for the sensors it answers as lying),
+    /// so the budgets and envelope served are those the agent's policy reads; none by default.</param>
+    public BudgetBoard(SloSet slos, IQueryEngine telemetry, TimeProvider clock, Func<IReadOnlyList<ReadingExclusion>>? exclusions = null)
     {
         ArgumentNullException.ThrowIfNull(slos);
         ArgumentNullException.ThrowIfNull(telemetry);
         ArgumentNullException.ThrowIfNull(clock);
         _slos = slos;
-        _evaluator = new SloEvaluator(telemetry);
+        _exclusions = exclusions ?? (() => []);
+        _evaluator = new SloEvaluator(telemetry, exclusions: _exclusions);
         _clock = clock;
     }
 
@@ -41,7 +49,7 @@ public sealed class BudgetBoard : IDisposable
             if (_last is null || now - _last.At >= Refresh || now < _last.At)
             {
                 var statuses = await _evaluator.EvaluateAsync(_slos, now, token);
-                _last = new BudgetReport(now, statuses, EfficiencyPolicy.Evaluate(BudgetState.From(statuses)));
+                _last = new BudgetReport(now, statuses, EfficiencyPolicy.Evaluate(BudgetState.From(statuses))) { Exclusions = _exclusions() };
             }
 
             return _last;
@@ -56,6 +64,9 @@ public sealed class BudgetBoard : IDisposable
 /// <summary>One evaluation of the SLOs and the efficiency envelope they allow.</summary>
 public sealed record BudgetReport(DateTimeOffset At, IReadOnlyList<SloStatus> Slos, EfficiencyEnvelope Efficiency)
 {
+    /// <summary>The readings left out of the SLIs in this evaluation.</summary>
+    public IReadOnlyList<ReadingExclusion> Exclusions { get; init; } = [];
+
     /// <summary>The report as the API serves it (snake_case; NaN, meaning no data yet, as null).</summary>
     public object ToView() => new
     {
@@ -75,6 +86,7 @@ public sealed record BudgetReport(DateTimeOffset At, IReadOnlyList<SloStatus> Sl
             time_to_exhaustion_seconds = s.TimeToExhaustion?.TotalSeconds,
             firing_alerts = s.FiringAlerts.Select(a => new { name = a.Name, severity = a.Severity, threshold = a.Threshold }),
         }),
+        excluded_readings = Exclusions.Select(x => new { series = x.Series.ToString(), from = x.From, until = x.Until, reason = x.Reason }),
         efficiency = new
         {
             regime = Efficiency.Regime.ToString().ToLowerInvariant(),
