@@ -12,33 +12,6 @@ namespace Aida.Server.Tests;
 /// <summary>The budgets the API serves are those the agent's policy reads: with the readings it answers as lying left out.</summary>
 public sealed class BudgetBoardTests
 {
-    private const string InletSlo = """
-        apiVersion: openslo/v1
-        kind: SLO
-        metadata:
-          name: rack-inlet
-        spec:
-          service: cooling
-          indicator:
-            metadata:
-              name: rack-inlet-max
-            spec:
-              thresholdMetric:
-                metricSource:
-                  type: Prometheus
-                  spec:
-                    query: max_over_time(aida_rack_inlet_celsius[1m])
-          timeWindow:
-            - duration: 1d
-              isRolling: true
-          budgetingMethod: Timeslices
-          objectives:
-            - target: 0.99
-              op: lte
-              value: 27
-              timeSliceWindow: 1m
-        """;
-
     [Fact]
     public async Task AReadingTheAgentLeftOut_IsLeftOutOfTheServedBudgets_AndListed()
     {
@@ -55,10 +28,7 @@ public sealed class BudgetBoardTests
             }
         }
 
-        var file = Path.Combine(Path.GetTempPath(), $"aida-board-{Guid.NewGuid():N}.yaml");
-        await File.WriteAllTextAsync(file, InletSlo);
-        var slos = SloLoader.Load([file]);
-        File.Delete(file);
+        var slos = SloLoader.Load([.. new[] { "00-facility.yaml", "rack-inlet.yaml" }.Select(f => Aida.Model.Config.BundledFiles.Shipped("slos", f))]);
         var exclusions = new List<ReadingExclusion>();
         using var board = new BudgetBoard(slos, new EmbeddedQueryEngine(store), new FakeTimeProvider(end), () => [.. exclusions]);
         using var asRead = new BudgetBoard(slos, new EmbeddedQueryEngine(store), new FakeTimeProvider(end));
