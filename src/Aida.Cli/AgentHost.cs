@@ -47,6 +47,12 @@ internal sealed class AgentHost : IDisposable
 
     public PlantAgent Agent { get; }
 
+    /// <summary>The readings people left out of the SLIs (through the API), which the agent's budgets apply beside its own.</summary>
+    public FiledExclusions Filed { get; } = new();
+
+    /// <summary>Every reading left out of the SLIs now: the agent's, then those people filed.</summary>
+    public IReadOnlyList<ReadingExclusion> Exclusions => [.. Agent.ReadingExclusions, .. Filed.Exclusions];
+
     /// <summary>The agent's audit log (shared with the API when a live run serves one).</summary>
     public AuditLog Audit => _audit;
 
@@ -117,16 +123,16 @@ internal sealed class AgentHost : IDisposable
         var audit = new AuditLog(Path.Combine(dir, Files[1]), clock);
         var query = new EmbeddedQueryEngine(store);
         // The budgets leave out the readings the agent answers as lying (built after them, so read through a closure).
-        PlantAgent? built = null;
-        IReadOnlyList<ReadingExclusion> Exclusions() => built?.ReadingExclusions ?? [];
+        AgentHost? built = null;
+        IReadOnlyList<ReadingExclusion> Exclusions() => built?.Exclusions ?? [];
         var evaluator = new SloEvaluator(query, dataFrom, settledAfter: settled ? BudgetPeriod : null, exclusions: Exclusions);
         var efficiency = new BudgetedEnvelope(evaluator, slos, clock);
         var agent = new PlantAgent(plant, factory, query, incidents, envelope, runbooks, clock, options, audit, efficiency.Current)
         {
             SloBurnAlerts = BurnAlerts(query, slos, clock.GetUtcNow(), Exclusions),
         };
-        built = agent;
-        return new AgentHost(agent, incidents, audit, auditor, scratch, factory.Site.Name);
+        built = new AgentHost(agent, incidents, audit, auditor, scratch, factory.Site.Name);
+        return built;
     }
 
     /// <summary>The SLO pack's burn-rate alerts as they fire from <paramref name="start"/> on, as alerts the agent's

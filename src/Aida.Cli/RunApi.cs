@@ -3,6 +3,7 @@ using Aida.Automation.Actions;
 using Aida.Automation.Audit;
 using Aida.Automation.Safety;
 using Aida.Model.Config;
+using Aida.Reliability.Budgets;
 using Aida.Server.Access;
 using Aida.Server.Api;
 using Aida.Telemetry.Query;
@@ -53,8 +54,9 @@ internal sealed class RunApi : IAsyncDisposable
         var executor = new ActionExecutor(guarded, clock, AutomationMode.Supervised, ApprovalTimeout, "api", audit);
         var keys = KeysCommand.Open(dataDirectory);
         var query = telemetry.Store is { } store ? new EmbeddedQueryEngine(store) : null;
+        var filed = agent?.Filed ?? new FiledExclusions();
         var context = new ServerContext(factory, keys, audit, executor, new ActionCatalog(factory, envelope), agent?.Incidents ?? telemetry.Incidents, gate,
-            query, clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, clock, agent is null ? null : () => agent.Agent.ReadingExclusions), run, agent?.Agent.Executor);
+            query, clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, clock, () => agent?.Exclusions ?? filed.Exclusions), run, agent?.Agent.Executor, filed);
         var app = await AidaApi.StartAsync(endpoint, context, token);
         var url = $"http://{app.Urls.Select(u => new Uri(u)).Select(u => $"{u.Host}:{u.Port}").First()}/";
         if (keys.List().Count == 0)

@@ -112,26 +112,16 @@ internal static class SloCommand
             throw new BadInputException($"--exclude: '{text}' is not SELECTOR@FROM..UNTIL (e.g. 'aida_rack_inlet_celsius{{rack=\"h2-b04\"}}@2025-07-01T02:00:00Z..2025-07-01T08:00:00Z')");
         }
 
-        Aida.Telemetry.PromQL.VectorSelector selector;
-        try
-        {
-            selector = Aida.Telemetry.PromQL.Parser.ParseSelector(text[..(cut + 1)]);
-        }
-        catch (QueryException e)
-        {
-            throw new BadInputException($"--exclude: '{text[..(cut + 1)]}': {e.Message}");
-        }
-
-        if (selector.Name is null || selector.Matchers.Any(m => m.Type != Aida.Telemetry.Series.MatcherType.Equal && m.Name != Aida.Telemetry.Series.Labels.MetricNameLabel))
-        {
-            throw new BadInputException($"--exclude: '{text[..(cut + 1)]}': name the metric and the reading with = matchers only (a reading is one series)");
-        }
-
-        var labels = Aida.Telemetry.Series.Labels.From(selector.Matchers.Select(m => KeyValuePair.Create(m.Name, m.Value)));
         var from = QueryCommand.Time(span[0], "--exclude", newest);
         DateTimeOffset? until = span[1].Length == 0 ? null : QueryCommand.Time(span[1], "--exclude", newest);
-        var exclusion = new ReadingExclusion(labels, from, until, "--exclude");
-        return exclusion.Problem() is { } problem ? throw new BadInputException($"--exclude: {problem}") : exclusion;
+        try
+        {
+            return ReadingExclusion.Of(text[..(cut + 1)], from, until, "--exclude");
+        }
+        catch (ArgumentException e)
+        {
+            throw new BadInputException($"--exclude: {e.Message}");
+        }
     }
 
     internal static string Table(IReadOnlyList<SloStatus> statuses, DateTimeOffset at)

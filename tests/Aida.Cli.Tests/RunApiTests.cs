@@ -58,6 +58,25 @@ public class RunApiTests
         Assert.Contains(slos.GetProperty("efficiency").GetProperty("power").GetProperty("regime").GetString(), new[] { "expand", "hold", "freeze" });
         Assert.Equal("cooling", inlet.GetProperty("risk_domains").GetString());
 
+        // A reading an operator files as lying is left out of the budgets the run serves (and its agent's policy reads).
+        var filed = await Post(http, "/api/slos/exclusions", operatorKey, """{"selector":"aida_rack_inlet_celsius{rack=\"h1-a02\"}","reason":"probe replaced"}""");
+        Assert.Equal(HttpStatusCode.Created, filed.StatusCode);
+        var excluded = default(JsonElement);
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); DateTime.UtcNow < deadline && excluded.ValueKind != JsonValueKind.Object;)
+        {
+            using var slosRequest = new HttpRequestMessage(HttpMethod.Get, "/api/slos");
+            slosRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", operatorKey);
+            var listed = JsonDocument.Parse(await (await http.SendAsync(slosRequest)).Content.ReadAsStringAsync()).RootElement.GetProperty("excluded_readings");
+            excluded = listed.GetArrayLength() > 0 ? listed[0] : default;
+            if (excluded.ValueKind != JsonValueKind.Object)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        Assert.Equal(JsonValueKind.Object, excluded.ValueKind);
+        Assert.Equal("aida_rack_inlet_celsius{rack=\"h1-a02\"}", excluded.GetProperty("series").GetString());
+
         await stop.CancelAsync();
         Assert.Equal(0, await run);
         Assert.Contains("Aida on http://127.0.0.1:", output.ToString(), StringComparison.Ordinal);

@@ -109,6 +109,58 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnOperator_LeavesALyingReadingOutOfTheSlos_EndsIt_AndEveryStepIsAudited()
+    {
+        var before = _context.Audit.Count;
+        Assert.Equal(HttpStatusCode.Forbidden, (await Send(HttpMethod.Post, "/api/slos/exclusions", _keys[Role.Viewer],
+            """{"selector":"aida_rack_inlet_celsius{rack=\"h2-b04\"}","reason":"x"}""")).StatusCode);
+
+        var filed = await Send(HttpMethod.Post, "/api/slos/exclusions", _keys[Role.Operator],
+            """{"selector":"aida_rack_inlet_celsius{rack=\"h2-b04\"}","from":"2025-07-01T02:00:00Z","reason":"technician: inlet probe hanging loose"}""");
+        Assert.Equal(HttpStatusCode.Created, filed.StatusCode);
+        var view = await Json(filed);
+        Assert.Equal(1, view.GetProperty("id").GetInt32());
+        Assert.Equal("aida_rack_inlet_celsius{rack=\"h2-b04\"}", view.GetProperty("series").GetString());
+        Assert.Equal(JsonValueKind.Null, view.GetProperty("until").ValueKind);
+        Assert.Equal("technician: inlet probe hanging loose (filed by api:operator-1, exclusion 1)", view.GetProperty("reason").GetString());
+        Assert.Single(_context.Exclusions!.Exclusions);
+
+        var listed = Assert.Single((await Json(await Send(HttpMethod.Get, "/api/slos/exclusions", _keys[Role.Viewer]))).EnumerateArray());
+        Assert.Equal("api:operator-1", listed.GetProperty("by").GetString());
+
+        var ended = await Send(HttpMethod.Post, "/api/slos/exclusions/1/end", _keys[Role.Operator], """{"at":"2025-07-01T05:00:00Z"}""");
+        Assert.Equal(HttpStatusCode.OK, ended.StatusCode);
+        Assert.Equal(new DateTimeOffset(2025, 7, 1, 5, 0, 0, TimeSpan.Zero), (await Json(ended)).GetProperty("until").GetDateTimeOffset());
+        var again = await Send(HttpMethod.Post, "/api/slos/exclusions/1/end", _keys[Role.Operator], "{}");
+        Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
+        Assert.Contains("exclusion 1 ended already", (await Json(again)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await Send(HttpMethod.Post, "/api/slos/exclusions/7/end", _keys[Role.Operator], "{}")).StatusCode);
+
+        var entries = _context.Audit.Read(before + 1).ToList();
+        Assert.Contains(entries, e => e.Actor == "api:viewer-1" && e.Detail.StartsWith("refused: leave a reading out of the SLOs", StringComparison.Ordinal));
+        Assert.Contains(entries, e => e.Actor == "api:operator-1" && e.Subject == "slo-corrections" && e.Detail.Contains("left out of the SLOs that read it from 2025-07-01 02:00:00Z", StringComparison.Ordinal));
+        Assert.Contains(entries, e => e.Actor == "api:operator-1" && e.Subject == "slo-corrections" && e.Detail.Contains("again from 2025-07-01 05:00:00Z: exclusion 1 ended", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("""{"reason":"x"}""", "selector: missing")]
+    [InlineData("""{"selector":"aida_rack_inlet_celsius{rack=~\"h2.*\"}","reason":"x"}""", "with = matchers only")]
+    [InlineData("""{"selector":"aida_rack_inlet_celsius","reason":"x"}""", "no label names the series")]
+    [InlineData("""{"selector":"aida_rack_inlet_celsius{rack=\"h2-b04\"","reason":"x"}""", "selector: 'aida_rack_inlet_celsius{rack=")]
+    [InlineData("""{"selector":"aida_rack_inlet_celsius{rack=\"h2-b04\"}","from":"yesterday","reason":"x"}""", "from: 'yesterday' is not a time")]
+    [InlineData("""{"selector":"aida_rack_inlet_celsius{rack=\"h2-b04\"}","from":"2025-07-01T03:00:00Z","until":"2025-07-01T02:00:00Z","reason":"x"}""", "is not after from")]
+    [InlineData("""{"selector":"aida_rack_inlet_celsius{rack=\"h2-b04\"}","reason":" "}""", "reason: say why")]
+    [InlineData("""{"selector":"aida_rack_inlet_celsius{rack=\"h2-b04\"}","reason":"x","slo":"all"}""", "slo: unknown field")]
+    public async Task BadExclusions_Are400_NamingWhatIsWrong_AndNoneIsFiled(string body, string named)
+    {
+        var response = await Send(HttpMethod.Post, "/api/slos/exclusions", _keys[Role.Operator], body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(named, (await Json(response)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(_context.Exclusions!.All);
+    }
+
+    [Fact]
     public async Task AnOversizedBody_Is413()
     {
         var body = "{\"reason\":\"" + new string('x', AidaApi.MaxBodyBytes) + "\"}";

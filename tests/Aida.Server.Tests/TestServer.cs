@@ -80,7 +80,7 @@ public sealed class TestServer : IAsyncDisposable
         agent.Propose(catalog.Create(ActionKind.SetSpeed, "cdu-h1-b", 0.9, "optimiser: trim"), "agent");
 
         var context = new ServerContext(Reference.Factory, keyStore, audit, executor, catalog, incidents, new object(),
-            new EmbeddedQueryEngine(store), simulator.Clock, Run: new RunInfo("reference", "agent"), AgentActions: agent);
+            new EmbeddedQueryEngine(store), simulator.Clock, Run: new RunInfo("reference", "agent"), AgentActions: agent, Exclusions: new Aida.Reliability.Budgets.FiledExclusions());
         var app = await AidaApi.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), context, CancellationToken.None);
         return new TestServer(dir, keys, context, app, store);
     }

@@ -15,6 +15,31 @@ namespace Aida.Reliability.Budgets;
 /// <param name="Reason">Why (the incident that named it).</param>
 public sealed record ReadingExclusion(Labels Series, DateTimeOffset From, DateTimeOffset? Until, string Reason)
 {
+    /// <summary>An exclusion of the reading a PromQL selector names with <c>=</c> matchers only
+    /// (<c>aida_rack_inlet_celsius{rack="h2-b04"}</c>): those labels are the ones matched.</summary>
+    /// <exception cref="ArgumentException">The selector does not parse, matches otherwise than by <c>=</c>, names no
+    /// metric or no label, or the span is empty; the message says which.</exception>
+    public static ReadingExclusion Of(string selector, DateTimeOffset from, DateTimeOffset? until, string reason)
+    {
+        VectorSelector parsed;
+        try
+        {
+            parsed = Parser.ParseSelector(selector);
+        }
+        catch (Aida.Telemetry.Query.QueryException e)
+        {
+            throw new ArgumentException($"'{selector}': {e.Message}", e);
+        }
+
+        if (parsed.Name is null || parsed.Matchers.Any(m => m.Type != MatcherType.Equal))
+        {
+            throw new ArgumentException($"'{selector}': name the metric and the reading with = matchers only (a reading is one series)");
+        }
+
+        var exclusion = new ReadingExclusion(Labels.From(parsed.Matchers.Select(m => KeyValuePair.Create(m.Name, m.Value))), from, until, reason);
+        return exclusion.Problem() is { } problem ? throw new ArgumentException(problem) : exclusion;
+    }
+
     /// <summary>Checks the exclusion; returns what is wrong with it, or null.</summary>
     public string? Problem()
     {

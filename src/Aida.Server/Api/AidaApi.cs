@@ -6,6 +6,7 @@ using Aida.Automation.Actions;
 using Aida.Automation.Audit;
 using Aida.Model.Facility;
 using Aida.Observability.Incidents;
+using Aida.Reliability.Budgets;
 using Aida.Server.Access;
 using Aida.Server.Mcp;
 using Aida.Telemetry.Http;
@@ -28,7 +29,7 @@ namespace Aida.Server.Api;
 /// <param name="Run">The scenario and operating mode, for the overview; null outside a run.</param>
 /// <param name="AgentActions">The agent's own executor, whose actions are listed beside the API's (read only); null
 /// when no agent runs.</param>
-public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog Audit, ActionExecutor Actions, ActionCatalog Catalog, IncidentStore? Incidents, object Gate, IQueryEngine? Telemetry = null, TimeProvider? Clock = null, BudgetBoard? Budgets = null, RunInfo? Run = null, ActionExecutor? AgentActions = null)
+public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog Audit, ActionExecutor Actions, ActionCatalog Catalog, IncidentStore? Incidents, object Gate, IQueryEngine? Telemetry = null, TimeProvider? Clock = null, BudgetBoard? Budgets = null, RunInfo? Run = null, ActionExecutor? AgentActions = null, FiledExclusions? Exclusions = null)
 {
     /// <summary>Every action, the API's and the agent's, newest first, each with where it came from (snapshots of the
     /// executors' records: no lock needed).</summary>
@@ -201,6 +202,9 @@ public static class AidaApi
         app.MapGet("/api/slos", (Func<HttpContext, Task<IResult>>)(async http => context.Budgets is null
             ? Problem(StatusCodes.Status404NotFound, "no SLOs", "this run evaluates no SLOs (it keeps no telemetry store)")
             : Results.Json((await context.Budgets.ReadAsync(http.RequestAborted)).ToView(), Json)));
+        app.MapGet("/api/slos/exclusions", () => Results.Json((context.Exclusions?.All ?? []).Select(ExclusionView), Json));
+        app.MapPost("/api/slos/exclusions", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Operator, "leave a reading out of the SLOs", body => FileExclusion(context, Caller(http), body))));
+        app.MapPost("/api/slos/exclusions/{id}/end", async (HttpContext http, string id) => await Mutation(http, context, Role.Operator, $"end exclusion {id}", body => EndExclusion(context, Caller(http), id, body)));
         app.MapGet("/api/actions", () => Results.Json(context.AllActions().Select(a => ActionView(a.Record, a.Source)).ToArray(), Json));
         app.MapGet("/api/audit", (HttpContext http) =>
         {
@@ -270,6 +274,74 @@ public static class AidaApi
             return Problem(StatusCodes.Status400BadRequest, "bad request", e.Message);
         }
     }
+
+    /// <summary>A person leaves a reading found lying out of the SLIs that read it: <c>selector</c> (= matchers only),
+    /// <c>from</c> (RFC 3339; default now), <c>until</c> (optional), <c>reason</c>. Audited.</summary>
+    private static IResult FileExclusion(ServerContext context, Caller caller, JsonElement body)
+    {
+        Only(body, "selector", "from", "until", "reason");
+        var exclusions = context.Exclusions ?? throw new BadRequest("this server evaluates no SLOs for a run: nothing to leave a reading out of");
+        var now = (context.Clock ?? TimeProvider.System).GetUtcNow();
+        var selector = Text(body, "selector", required: true)!;
+        var from = Time(body, "from") ?? now;
+        var until = Time(body, "until");
+        var reason = Text(body, "reason", required: true)!;
+        FiledExclusion filed;
+        try
+        {
+            filed = exclusions.File(selector, from, until, reason, Actor(caller));
+        }
+        catch (ArgumentException e)
+        {
+            throw new BadRequest(e.Message.StartsWith("reason:", StringComparison.Ordinal) ? e.Message : $"selector: {e.Message}");
+        }
+
+        context.Audit.Append(Actor(caller), AuditKind.Decision, "slo-corrections", $"{filed.Exclusion.Series} left out of the SLOs that read it from {from:u}{(until is { } u ? $" until {u:u}" : "")}: {filed.Exclusion.Reason}");
+        return Results.Json(ExclusionView(filed), Json, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static IResult EndExclusion(ServerContext context, Caller caller, string id, JsonElement body)
+    {
+        Only(body, "at");
+        if (context.Exclusions is not { } exclusions || !int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+        {
+            return Problem(StatusCodes.Status404NotFound, "no such exclusion", $"no exclusion '{id}'");
+        }
+
+        var at = Time(body, "at") ?? (context.Clock ?? TimeProvider.System).GetUtcNow();
+        FiledExclusion ended;
+        try
+        {
+            ended = exclusions.End(number, at);
+        }
+        catch (KeyNotFoundException e)
+        {
+            return Problem(StatusCodes.Status404NotFound, "no such exclusion", e.Message);
+        }
+        catch (ArgumentException e)
+        {
+            throw new BadRequest($"at: {e.Message}");
+        }
+
+        context.Audit.Append(Actor(caller), AuditKind.Decision, "slo-corrections", $"{ended.Exclusion.Series} counted in the SLOs that read it again from {at:u}: exclusion {number} ended");
+        return Results.Json(ExclusionView(ended), Json);
+    }
+
+    private static object ExclusionView(FiledExclusion f) => new
+    {
+        id = f.Id,
+        series = f.Exclusion.Series.ToString(),
+        from = f.Exclusion.From,
+        until = f.Exclusion.Until,
+        reason = f.Exclusion.Reason,
+        by = f.By,
+    };
+
+    /// <summary>An optional time field: RFC 3339 or Unix seconds, as the Prometheus API takes them.</summary>
+    private static DateTimeOffset? Time(JsonElement body, string field) =>
+        Text(body, field, required: false) is not { } text ? null
+        : PrometheusFormat.TryParseTime(text, out var t) ? t
+        : throw new BadRequest($"{field}: '{text}' is not a time (RFC 3339 such as 2025-07-01T02:00:00Z, or Unix seconds)");
 
     private static IResult ProposeAction(ServerContext context, Caller caller, JsonElement body)
     {
