@@ -35,9 +35,10 @@ internal sealed class AgentHost : IDisposable
     private readonly string? _scratch;
     private readonly string _site;
 
-    private AgentHost(PlantAgent agent, IncidentStore incidents, AuditLog audit, EnvelopeAuditor? auditor, string? scratch, string site)
+    private AgentHost(PlantAgent agent, IncidentStore incidents, AuditLog audit, EnvelopeAuditor? auditor, string? scratch, string site, FiledExclusions filed)
     {
         _site = site;
+        Filed = filed;
         Agent = agent;
         _incidents = incidents;
         _audit = audit;
@@ -48,7 +49,7 @@ internal sealed class AgentHost : IDisposable
     public PlantAgent Agent { get; }
 
     /// <summary>The readings people left out of the SLIs (through the API), which the agent's budgets apply beside its own.</summary>
-    public FiledExclusions Filed { get; } = new();
+    public FiledExclusions Filed { get; }
 
     /// <summary>Every reading left out of the SLIs now: the agent's, then those people filed.</summary>
     public IReadOnlyList<ReadingExclusion> Exclusions => [.. Agent.ReadingExclusions, .. Filed.Exclusions];
@@ -64,7 +65,7 @@ internal sealed class AgentHost : IDisposable
     public EnvelopeAuditor? Auditor => _auditor;
 
     /// <summary>The agent's files in its directory.</summary>
-    private static readonly string[] Files = ["incidents.db", "audit.db"];
+    private static readonly string[] Files = ["incidents.db", "audit.db", "exclusions.json"];
 
     /// <summary>Removes an earlier run's incidents and audit log from <paramref name="directory"/>: a simulation's belong
     /// to that run, as its store does (a live run's --data, by contrast, resumes them).</summary>
@@ -131,8 +132,21 @@ internal sealed class AgentHost : IDisposable
         {
             SloBurnAlerts = BurnAlerts(query, slos, clock.GetUtcNow(), Exclusions),
         };
-        built = new AgentHost(agent, incidents, audit, auditor, scratch, factory.Site.Name);
+        built = new AgentHost(agent, incidents, audit, auditor, scratch, factory.Site.Name, OpenFiled(Path.Combine(dir, Files[2])));
         return built;
+    }
+
+    /// <summary>The readings people left out of the SLIs, kept in <paramref name="path"/> (a run's data directory).</summary>
+    internal static FiledExclusions OpenFiled(string path)
+    {
+        try
+        {
+            return new FiledExclusions(path);
+        }
+        catch (FormatException e)
+        {
+            throw new BadInputException(e.Message);
+        }
     }
 
     /// <summary>The SLO pack's burn-rate alerts as they fire from <paramref name="start"/> on, as alerts the agent's

@@ -54,7 +54,7 @@ internal sealed class RunApi : IAsyncDisposable
         var executor = new ActionExecutor(guarded, clock, AutomationMode.Supervised, ApprovalTimeout, "api", audit);
         var keys = KeysCommand.Open(dataDirectory);
         var query = telemetry.Store is { } store ? new EmbeddedQueryEngine(store) : null;
-        var filed = agent?.Filed ?? new FiledExclusions();
+        var filed = agent?.Filed ?? AgentHost.OpenFiled(Path.Combine(dataDirectory, "exclusions.json"));
         var context = new ServerContext(factory, keys, audit, executor, new ActionCatalog(factory, envelope), agent?.Incidents ?? telemetry.Incidents, gate,
             query, clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, clock, () => agent?.Exclusions ?? filed.Exclusions), run, agent?.Agent.Executor, filed);
         var app = await AidaApi.StartAsync(endpoint, context, token);

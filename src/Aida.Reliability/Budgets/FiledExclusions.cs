@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 
 namespace Aida.Reliability.Budgets;
 
@@ -7,11 +8,56 @@ public sealed record FiledExclusion(int Id, ReadingExclusion Exclusion, string B
 
 /// <summary>The readings people left out of the SLIs during a live run (a sensor found lying that the agent did not
 /// name: a technician's report, a calibration record), beside those the agent leaves out. Thread-safe: the API files
-/// them, the run's budgets read them. Kept for the life of the process.</summary>
+/// them, the run's budgets read them. With a file, kept there (JSON, replaced whole on each change) and read back when
+/// the run starts again on the same data directory.</summary>
 public sealed class FiledExclusions
 {
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
     private readonly object _lock = new();
+    private readonly string? _path;
     private FiledExclusion[] _filed = [];
+
+    /// <param name="path">Where they are kept (null: in memory only).</param>
+    /// <exception cref="FormatException">The file is not a list of exclusions; the message names it and the entry.</exception>
+    public FiledExclusions(string? path = null)
+    {
+        _path = path;
+        if (path is null || !System.IO.File.Exists(path))
+        {
+            return;
+        }
+
+        List<Stored>? stored;
+        try
+        {
+            stored = JsonSerializer.Deserialize<List<Stored>>(System.IO.File.ReadAllText(path), Json);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"{path}: not a list of reading exclusions: {e.Message}", e);
+        }
+
+        var filed = new List<FiledExclusion>();
+        foreach (var (x, i) in (stored ?? []).Select((x, i) => (x, i)))
+        {
+            try
+            {
+                if (x.Id != i + 1 || x.Series is null || x.Reason is null || x.By is null)
+                {
+                    throw new ArgumentException($"id {x.Id} (expected {i + 1}), series, reason and by are required");
+                }
+
+                filed.Add(new FiledExclusion(x.Id, ReadingExclusion.Of(x.Series, x.From, x.Until, x.Reason), x.By));
+            }
+            catch (ArgumentException e)
+            {
+                throw new FormatException($"{path}: entry {i + 1}: {e.Message}", e);
+            }
+        }
+
+        _filed = [.. filed];
+    }
 
     /// <summary>Every exclusion filed, in order, with its current span.</summary>
     public IReadOnlyList<FiledExclusion> All => _filed;
@@ -32,7 +78,7 @@ public sealed class FiledExclusions
         {
             var id = _filed.Length + 1;
             var filed = new FiledExclusion(id, ReadingExclusion.Of(selector, from, until, $"{reason} (filed by {by}, exclusion {id.ToString(CultureInfo.InvariantCulture)})"), by);
-            _filed = [.. _filed, filed];
+            Save([.. _filed, filed]);
             return filed;
         }
     }
@@ -64,8 +110,24 @@ public sealed class FiledExclusions
 
             var list = (FiledExclusion[])_filed.Clone();
             list[i] = ended;
-            _filed = list;
+            Save(list);
             return ended;
         }
     }
+
+    /// <summary>Writes <paramref name="filed"/> whole beside the file and moves it over (a crash leaves the old or the
+    /// new list, never half of one), then serves it.</summary>
+    private void Save(FiledExclusion[] filed)
+    {
+        if (_path is not null)
+        {
+            var temp = _path + ".tmp";
+            System.IO.File.WriteAllText(temp, JsonSerializer.Serialize(filed.Select(f => new Stored(f.Id, f.Exclusion.Series.ToString(), f.Exclusion.From, f.Exclusion.Until, f.Exclusion.Reason, f.By)), Json));
+            System.IO.File.Move(temp, _path, overwrite: true);
+        }
+
+        _filed = filed;
+    }
+
+    private sealed record Stored(int Id, string? Series, DateTimeOffset From, DateTimeOffset? Until, string? Reason, string? By);
 }
