@@ -83,9 +83,21 @@ public class DashboardBrowserTests
             await Assertions.Expect(page.Locator("#budget-status")).ToHaveTextAsync(new Regex("^(expand|hold|freeze)$"));
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "overview.png"), FullPage = true });
 
-            // Budgets: a row per SLO, and the report's plant time advances as it is sampled again.
+            // Budgets: a row per SLO, and the report's plant time advances as it is sampled again; a reading an operator
+            // left out of the SLOs is listed.
+            using (var exclude = new HttpRequestMessage(HttpMethod.Post, "/api/slos/exclusions")
+            {
+                Content = new StringContent("""{"selector":"aida_rack_inlet_celsius{rack=\"h1-a02\"}","reason":"probe hanging loose"}""", System.Text.Encoding.UTF8, "application/json"),
+            })
+            {
+                exclude.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", operatorKey);
+                Assert.Equal(System.Net.HttpStatusCode.Created, (await http.SendAsync(exclude)).StatusCode);
+            }
+
             await page.ClickAsync("#nav-budgets");
             await Assertions.Expect(page.Locator("tr.slo-row[data-slo='rack-inlet-envelope']")).ToBeVisibleAsync();
+            await Assertions.Expect(page.Locator("#excluded-readings tr.excluded-row")).ToContainTextAsync("rack=\"h1-a02\"");
+            await Assertions.Expect(page.Locator("#excluded-readings tr.excluded-row")).ToContainTextAsync("still out");
             await Assertions.Expect(page.Locator("#power-regime")).ToHaveTextAsync(new Regex("^(expand|hold|freeze)$"));
             await Assertions.Expect(page.Locator("#power-reason")).ToContainTextAsync("power: ");
             var stamp = await page.Locator("#slo-at").TextContentAsync();

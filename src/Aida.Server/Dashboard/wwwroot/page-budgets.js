@@ -14,6 +14,7 @@ export default {
   mount(root, ctx) {
     const envelope = h('section', { class: 'card', id: 'efficiency' });
     const table = h('div', { id: 'slo-table' });
+    const excluded = h('div', { id: 'excluded-readings' });
     const history = h('div', { class: 'chart-box', id: 'budget-history' });
     const stamp = h('p', { class: 'muted', id: 'slo-at' });
     root.append(
@@ -21,6 +22,11 @@ export default {
       stamp,
       envelope,
       h('section', { class: 'card' }, [h('h2', { text: 'SLOs' }), table]),
+      h('section', { class: 'card' }, [
+        h('h2', { text: 'Readings left out' }),
+        h('p', { class: 'muted', text: 'Sensors found lying (by the agent, or filed by a person): their slices count neither as good nor in the total of the SLOs that read them.' }),
+        excluded,
+      ]),
       h('section', { class: 'card' }, [
         h('h2', { text: 'Budget remaining over time' }),
         h('p', { class: 'muted', text: 'Sampled from the SLO report every few seconds while the dashboard is open; it starts when you open it.' }),
@@ -64,6 +70,17 @@ export default {
           ...windows.map((w) => burnCell(x.burn_rates[w])),
           h('td', { class: 'num', text: duration(x.time_to_exhaustion_seconds) }),
           h('td', {}, x.firing_alerts.length ? x.firing_alerts.map((a) => h('span', { class: `pill sev-${a.severity}`, text: a.name })) : '–'),
+        ]))),
+      ]));
+
+      const left = report.excluded_readings ?? [];
+      clear(excluded).append(left.length === 0 ? h('p', { text: 'none' }) : h('table', { class: 'grid' }, [
+        h('thead', {}, [h('tr', {}, [h('th', { text: 'reading' }), h('th', { text: 'from' }), h('th', { text: 'until' }), h('th', { text: 'why' })])]),
+        h('tbody', {}, left.map((x) => h('tr', { class: 'excluded-row' }, [
+          h('td', { class: 'strong', text: x.series }),
+          h('td', { text: plantTime(x.from) }),
+          h('td', { text: x.until ? plantTime(x.until) : 'still out' }),
+          h('td', { text: x.reason }),
         ]))),
       ]));
 
