@@ -123,6 +123,7 @@ public class SloCommandTests
     [InlineData("aida_rack_inlet_celsius{rack=\"r1\"}", "is not SELECTOR@FROM..UNTIL")]
     [InlineData("aida_rack_inlet_celsius{rack=~\"r.*\"}@2025-07-01T01:30:00Z..", "with = matchers only")]
     [InlineData("aida_rack_inlet_celsius{}@2025-07-01T01:30:00Z..", "no label names the series")]
+    [InlineData("aida_rack_inlet_celsius{rack=\"\"}@2025-07-01T01:30:00Z..", "matches every series without the label")]
     [InlineData("aida_rack_inlet_celsius{rack=\"r1\"}@2025-07-01T01:30:00Z..2025-07-01T01:00:00Z", "is not after from")]
     [InlineData("aida_rack_inlet_celsius{rack=\"r1\"}@yesterday..", "'yesterday' is not a time")]
     public void Status_WithAMalformedExclusion_ExitsTwo_NamingIt(string exclude, string problem)

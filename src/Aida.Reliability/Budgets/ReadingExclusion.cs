@@ -36,6 +36,11 @@ public sealed record ReadingExclusion(Labels Series, DateTimeOffset From, DateTi
             throw new ArgumentException($"'{selector}': name the metric and the reading with = matchers only (a reading is one series)");
         }
 
+        if (parsed.Matchers.FirstOrDefault(m => m.Value.Length == 0) is { } empty)
+        {
+            throw new ArgumentException($"'{selector}': {empty.Name}=\"\" matches every series without the label; give it a value");
+        }
+
         var exclusion = new ReadingExclusion(Labels.From(parsed.Matchers.Select(m => KeyValuePair.Create(m.Name, m.Value))), from, until, reason);
         return exclusion.Problem() is { } problem ? throw new ArgumentException(problem) : exclusion;
     }
