@@ -34,7 +34,7 @@ public sealed class McpTests : IAsyncLifetime
         var answer = await RunClientAsync(_keys[Role.Operator]);
 
         var tools = answer.GetProperty("tools").EnumerateArray().Select(t => t.GetString()).ToArray();
-        Assert.Equal(["explain_incident", "list_incidents", "propose_action", "query_metrics", "read_audit", "read_budgets"], tools.Order());
+        Assert.Equal(["explain_incident", "leave_reading_out", "list_incidents", "propose_action", "query_metrics", "read_audit", "read_budgets"], tools.Order());
 
         var metric = answer.GetProperty("query_metrics");
         Assert.False(metric.GetProperty("isError").GetBoolean(), metric.GetProperty("text").GetString());
@@ -98,6 +98,9 @@ public sealed class McpTests : IAsyncLifetime
     [InlineData("read_budgets", "{}", "evaluates no SLOs")]
     // A limit out of range.
     [InlineData("read_audit", """{"limit":0}""", "limit: 0 is not from 1 to 10000")]
+    // A reading named otherwise than by = matchers, and a time that does not parse.
+    [InlineData("leave_reading_out", """{"selector":"aida_rack_inlet_celsius{rack=~\"h2.*\"}","reason":"x"}""", "selector: 'aida_rack_inlet_celsius{rack=~")]
+    [InlineData("leave_reading_out", """{"selector":"aida_rack_inlet_celsius{rack=\"h2-b04\"}","reason":"x","from":"soon"}""", "from: 'soon' is not a time")]
     public async Task BadInput_IsAToolError_NamingWhatIsWrong(string tool, string arguments, string named)
     {
         await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
@@ -112,6 +115,27 @@ public sealed class McpTests : IAsyncLifetime
         var text = string.Concat(result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text));
         Assert.Contains(named, text, StringComparison.Ordinal);
         Assert.Empty(_context.Actions.Records);
+    }
+
+    [Fact]
+    public async Task AnOperator_LeavesALyingReadingOutOfTheSlos_AndItIsAudited()
+    {
+        await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = _mcp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + _keys[Role.Operator] },
+        }));
+
+        var result = await client.CallToolAsync("leave_reading_out", new Dictionary<string, object?>
+        {
+            ["selector"] = "aida_rack_inlet_celsius{rack=\"h2-b04\"}", ["reason"] = "probe hanging loose", ["from"] = "2025-07-01T02:00:00Z",
+        });
+
+        var text = string.Concat(result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text));
+        Assert.True(result.IsError is null or false, text);
+        Assert.Equal("probe hanging loose (filed by mcp:operator-1, exclusion 1)", JsonDocument.Parse(text).RootElement.GetProperty("reason").GetString());
+        Assert.Equal("h2-b04", Assert.Single(_context.Exclusions!.Exclusions).Series.Get("rack"));
+        Assert.Contains(_context.Audit.Read(), e => e.Actor == "mcp:operator-1" && e.Subject == "slo-corrections");
     }
 
     /// <summary>Runs <c>tests/mcp-client/client.mjs</c> with <paramref name="key"/> and parses what it prints. Node or

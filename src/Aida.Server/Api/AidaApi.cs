@@ -286,18 +286,32 @@ public static class AidaApi
         var from = Time(body, "from") ?? now;
         var until = Time(body, "until");
         var reason = Text(body, "reason", required: true)!;
-        FiledExclusion filed;
         try
         {
-            filed = exclusions.File(selector, from, until, reason, Actor(caller));
+            return Results.Json(ExclusionView(LeaveOut(exclusions, context.Audit, selector, from, until, reason, Actor(caller))), Json, statusCode: StatusCodes.Status201Created);
         }
         catch (ArgumentException e)
         {
-            throw new BadRequest(e.Message.StartsWith("reason:", StringComparison.Ordinal) ? e.Message : $"selector: {e.Message}");
+            throw new BadRequest(e.Message);
+        }
+    }
+
+    /// <summary>Files a reading exclusion for <paramref name="actor"/> and audits it (REST and MCP alike).</summary>
+    /// <exception cref="ArgumentException">The selector, span or reason is wrong; the message names the field.</exception>
+    internal static FiledExclusion LeaveOut(FiledExclusions exclusions, AuditLog audit, string selector, DateTimeOffset from, DateTimeOffset? until, string reason, string actor)
+    {
+        FiledExclusion filed;
+        try
+        {
+            filed = exclusions.File(selector, from, until, reason, actor);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException(e.Message.StartsWith("reason:", StringComparison.Ordinal) ? e.Message : $"selector: {e.Message}", e);
         }
 
-        context.Audit.Append(Actor(caller), AuditKind.Decision, "slo-corrections", $"{filed.Exclusion.Series} left out of the SLOs that read it from {from:u}{(until is { } u ? $" until {u:u}" : "")}: {filed.Exclusion.Reason}");
-        return Results.Json(ExclusionView(filed), Json, statusCode: StatusCodes.Status201Created);
+        audit.Append(actor, AuditKind.Decision, "slo-corrections", $"{filed.Exclusion.Series} left out of the SLOs that read it from {from:u}{(until is { } u ? $" until {u:u}" : "")}: {filed.Exclusion.Reason}");
+        return filed;
     }
 
     private static IResult EndExclusion(ServerContext context, Caller caller, string id, JsonElement body)
@@ -327,7 +341,7 @@ public static class AidaApi
         return Results.Json(ExclusionView(ended), Json);
     }
 
-    private static object ExclusionView(FiledExclusion f) => new
+    internal static object ExclusionView(FiledExclusion f) => new
     {
         id = f.Id,
         series = f.Exclusion.Series.ToString(),

@@ -165,6 +165,34 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
         }
     }
 
+    [McpServerTool(Name = "leave_reading_out")]
+    [Description("Leave a reading found lying (a stuck, drifting or noisy sensor) out of the time-slice SLOs that read it, so it stops spending their error budgets (needs the operator role; audited). The budgets the agent's efficiency policy reads apply it from their next evaluation.")]
+    public string LeaveReadingOut(
+        [Description("The reading as a PromQL selector with = matchers only, e.g. aida_rack_inlet_celsius{rack=\"h2-b04\"}")] string selector,
+        [Description("Why, in a sentence: it is audited")] string reason,
+        [Description("From when (RFC 3339 or Unix seconds; default now)")] string? from = null,
+        [Description("Until when (RFC 3339 or Unix seconds; default: until ended through the API)")] string? until = null)
+    {
+        var caller = Caller();
+        if (caller.Role < Role.Operator)
+        {
+            context.Audit.Append(Actor(caller), AuditKind.Decision, "mcp:leave_reading_out", $"refused: leave a reading out of the SLOs needs the {ApiKeyStore.RoleName(Role.Operator)} role, the caller is {ApiKeyStore.RoleName(caller.Role)}");
+            throw new McpException($"forbidden: leaving a reading out of the SLOs needs the {ApiKeyStore.RoleName(Role.Operator)} role; this key is {ApiKeyStore.RoleName(caller.Role)}");
+        }
+
+        var exclusions = context.Exclusions ?? throw new McpException("this run evaluates no SLOs: nothing to leave a reading out of");
+        var start = from is null ? (context.Clock ?? TimeProvider.System).GetUtcNow() : Time("from", from);
+        DateTimeOffset? end = until is null ? null : Time("until", until);
+        try
+        {
+            return JsonSerializer.Serialize(AidaApi.ExclusionView(AidaApi.LeaveOut(exclusions, context.Audit, selector, start, end, reason, Actor(caller))), AidaApi.Json);
+        }
+        catch (ArgumentException e)
+        {
+            throw new McpException(e.Message);
+        }
+    }
+
     [McpServerTool(Name = "read_audit", ReadOnly = true)]
     [Description("Read the last entries of the hash-chained audit log: sequence, time, actor, kind, subject, detail, hash.")]
     public string ReadAudit([Description("How many of the last entries, 1-10000 (default 100)")] int limit = 100)
