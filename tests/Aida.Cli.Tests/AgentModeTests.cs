@@ -89,6 +89,8 @@ public class AgentModeTests
         Assert.Equal(0, summary.GetProperty("manual_actions").GetInt32());
         Assert.True(summary.GetProperty("agent_actions").GetInt32() >= 1);
         Assert.Equal(0, summary.GetProperty("safety_violations").GetInt32());
+        // A real fault is not a lying sensor: no reading is left out of the SLOs.
+        Assert.Empty(summary.GetProperty("excluded_readings").EnumerateArray());
 
         // The leaking rack was isolated by the runbook (autonomous mode), and every step is in an intact audit log.
         var (verify, verified, _) = Invoke("audit", "verify", "--data", dir);
