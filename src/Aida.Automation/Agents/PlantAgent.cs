@@ -330,7 +330,7 @@ public sealed class PlantAgent : IPlantAgent
             foreach (var (labels, since) in _pipeline.SensorReadingsSince(IncidentsOf(r), r.Asset, r.FaultKind))
             {
                 // Lying since the fault was found on its asset: a drift found by the energy balance names its reading
-                // only once the supply leaves its setpoint, hours later (faults/sensor-drift: found 02:37, named 05:49).
+                // only once the supply leaves its setpoint, hours later (faults/sensor-drift: found 02:38, named 05:49).
                 lying.TryAdd(labels, (r, since < r.Opened ? since : r.Opened));
                 _lyingReadings.TryAdd((labels.MetricName, r.Asset), r);
                 foreach (var p in PointsOf(labels.MetricName, r.Asset))
@@ -354,8 +354,8 @@ public sealed class PlantAgent : IPlantAgent
 
     /// <summary>Keeps <see cref="ReadingExclusions"/> to the readings answered as lying: one that became so is left out of
     /// the SLIs that read it from when its sensor fault was found (its response's incident opened, or an earlier alert
-    /// that named it), and one trusted again (its incident resolved, or its
-    /// probation passed) is counted again from now; each change audited. Its slices say nothing about the plant, and
+    /// that named it), and one trusted again (its incident resolved, or its probation passed) is counted again from now;
+    /// each change audited. Its slices say nothing about the plant, and
     /// counted they spend a budget the efficiency policy reads: on faults/sensor-noise a rack inlet scattering by 3 K
     /// spent the rack-inlet SLO's, and the policy froze the optimiser at 02:16 for a plant that was fine.</summary>
     private void ExcludeFromSlos(Dictionary<Labels, (AgentResponse Response, DateTimeOffset Since)> lying, DateTimeOffset now)

@@ -413,7 +413,7 @@ public sealed class PlantAgentTests
         Assert.Equal("h2-b04/inlet_temperature behaved for 30 min (readings present, not frozen, scatter at its usual level): trusted again", trusted.Detail);
         Assert.True(trusted.At >= scenario.Start + noise.End + TimeSpan.FromMinutes(30), $"trusted again at {trusted.At:HH:mm:ss}");
 
-        // Its slices are left out of the SLIs that read it (the rack-inlet SLO) from the first alert that named it, about
+        // Its slices are left out of the SLIs that read it (the rack-inlet SLO) from when its fault was found, about
         // 02:01, until it is trusted again: open while it scatters, closed at the same minute after.
         var open = Assert.Single(leftOutWhileScattering);
         Assert.Equal("aida_rack_inlet_celsius", open.Series.MetricName);
