@@ -61,6 +61,8 @@ public class RunApiTests
         // A reading an operator files as lying is left out of the budgets the run serves (and its agent's policy reads).
         var filed = await Post(http, "/api/slos/exclusions", operatorKey, """{"selector":"aida_rack_inlet_celsius{rack=\"h1-a02\"}","reason":"probe replaced"}""");
         Assert.Equal(HttpStatusCode.Created, filed.StatusCode);
+        // The answer names the SLOs it corrects: only the one whose SLI reads the rack inlets.
+        Assert.Equal(["rack-inlet-envelope"], JsonDocument.Parse(await filed.Content.ReadAsStringAsync()).RootElement.GetProperty("slos").EnumerateArray().Select(x => x.GetString()));
         var excluded = default(JsonElement);
         for (var deadline = DateTime.UtcNow.AddSeconds(60); DateTime.UtcNow < deadline && excluded.ValueKind != JsonValueKind.Object;)
         {

@@ -202,7 +202,7 @@ public static class AidaApi
         app.MapGet("/api/slos", (Func<HttpContext, Task<IResult>>)(async http => context.Budgets is null
             ? Problem(StatusCodes.Status404NotFound, "no SLOs", "this run evaluates no SLOs (it keeps no telemetry store)")
             : Results.Json((await context.Budgets.ReadAsync(http.RequestAborted)).ToView(), Json)));
-        app.MapGet("/api/slos/exclusions", () => Results.Json((context.Exclusions?.All ?? []).Select(ExclusionView), Json));
+        app.MapGet("/api/slos/exclusions", () => Results.Json((context.Exclusions?.All ?? []).Select(f => ExclusionView(context, f)), Json));
         app.MapPost("/api/slos/exclusions", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Operator, "leave a reading out of the SLOs", body => FileExclusion(context, Caller(http), body))));
         app.MapPost("/api/slos/exclusions/{id}/end", async (HttpContext http, string id) => await Mutation(http, context, Role.Operator, $"end exclusion {id}", body => EndExclusion(context, Caller(http), id, body)));
         app.MapGet("/api/actions", () => Results.Json(context.AllActions().Select(a => ActionView(a.Record, a.Source)).ToArray(), Json));
@@ -288,7 +288,7 @@ public static class AidaApi
         var reason = Text(body, "reason", required: true)!;
         try
         {
-            return Results.Json(ExclusionView(LeaveOut(exclusions, context.Audit, selector, from, until, reason, Actor(caller))), Json, statusCode: StatusCodes.Status201Created);
+            return Results.Json(ExclusionView(context, LeaveOut(exclusions, context.Audit, selector, from, until, reason, Actor(caller))), Json, statusCode: StatusCodes.Status201Created);
         }
         catch (ArgumentException e)
         {
@@ -338,10 +338,12 @@ public static class AidaApi
         }
 
         context.Audit.Append(Actor(caller), AuditKind.Decision, "slo-corrections", $"{ended.Exclusion.Series} counted in the SLOs that read it again from {at:u}: exclusion {number} ended");
-        return Results.Json(ExclusionView(ended), Json);
+        return Results.Json(ExclusionView(context, ended), Json);
     }
 
-    internal static object ExclusionView(FiledExclusion f) => new
+    /// <summary>A filed exclusion as the API and MCP serve it, with the SLOs of the run whose SLIs it corrects (empty: no
+    /// time-slice SLO reads the reading's metric, so it changes nothing).</summary>
+    internal static object ExclusionView(ServerContext context, FiledExclusion f) => new
     {
         id = f.Id,
         series = f.Exclusion.Series.ToString(),
@@ -349,6 +351,7 @@ public static class AidaApi
         until = f.Exclusion.Until,
         reason = f.Exclusion.Reason,
         by = f.By,
+        slos = (context.Budgets?.Slos.Slos ?? []).Where(x => SloCorrections.Reads(x, f.Exclusion.Series.MetricName)).Select(x => x.Name),
     };
 
     /// <summary>An optional time field: RFC 3339 or Unix seconds, as the Prometheus API takes them.</summary>

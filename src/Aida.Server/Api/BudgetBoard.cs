@@ -37,6 +37,9 @@ public sealed class BudgetBoard : IDisposable
         _clock = clock;
     }
 
+    /// <summary>The SLOs it evaluates.</summary>
+    public SloSet Slos => _slos;
+
     public void Dispose() => _lock.Dispose();
 
     /// <summary>The SLOs' statuses and the efficiency envelope now (or as of less than <see cref="Refresh"/> ago).</summary>

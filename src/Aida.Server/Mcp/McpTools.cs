@@ -185,7 +185,7 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
         DateTimeOffset? end = until is null ? null : Time("until", until);
         try
         {
-            return JsonSerializer.Serialize(AidaApi.ExclusionView(AidaApi.LeaveOut(exclusions, context.Audit, selector, start, end, reason, Actor(caller))), AidaApi.Json);
+            return JsonSerializer.Serialize(AidaApi.ExclusionView(context, AidaApi.LeaveOut(exclusions, context.Audit, selector, start, end, reason, Actor(caller))), AidaApi.Json);
         }
         catch (ArgumentException e)
         {
