@@ -65,7 +65,7 @@ internal sealed class AgentHost : IDisposable
     public EnvelopeAuditor? Auditor => _auditor;
 
     /// <summary>The agent's files in its directory.</summary>
-    private static readonly string[] Files = ["incidents.db", "audit.db", "exclusions.json"];
+    private static readonly string[] Files = ["incidents.db", "audit.db", "exclusions.json", "agent-exclusions.json"];
 
     /// <summary>Removes an earlier run's incidents and audit log from <paramref name="directory"/>: a simulation's belong
     /// to that run, as its store does (a live run's --data, by contrast, resumes them).</summary>
@@ -128,12 +128,31 @@ internal sealed class AgentHost : IDisposable
         IReadOnlyList<ReadingExclusion> Exclusions() => built?.Exclusions ?? [];
         var evaluator = new SloEvaluator(query, dataFrom, settledAfter: settled ? BudgetPeriod : null, exclusions: Exclusions);
         var efficiency = new BudgetedEnvelope(evaluator, slos, clock);
+        // The agent's own exclusions are kept beside people's, and taken up with its unresolved sensor faults when a run
+        // starts again on the same directory.
+        var kept = Path.Combine(dir, Files[3]);
+        var earlier = Read(kept);
         var agent = new PlantAgent(plant, factory, query, incidents, envelope, runbooks, clock, options, audit, efficiency.Current)
         {
             SloBurnAlerts = BurnAlerts(query, slos, clock.GetUtcNow(), Exclusions),
+            ExclusionsChanged = now => FiledExclusions.Write(kept, now.Select((x, i) => new FiledExclusion(i + 1, x, "agent:aida"))),
         };
         built = new AgentHost(agent, incidents, audit, auditor, scratch, factory.Site.Name, OpenFiled(Path.Combine(dir, Files[2])));
+        agent.Resume([.. earlier.Select(f => f.Exclusion)]);
         return built;
+    }
+
+    /// <summary>The exclusions kept in <paramref name="path"/>; a broken file stops the start, naming it and the entry.</summary>
+    private static IReadOnlyList<FiledExclusion> Read(string path)
+    {
+        try
+        {
+            return FiledExclusions.Read(path);
+        }
+        catch (FormatException e)
+        {
+            throw new BadInputException(e.Message);
+        }
     }
 
     /// <summary>The readings people left out of the SLIs, kept in <paramref name="path"/> (a run's data directory).</summary>

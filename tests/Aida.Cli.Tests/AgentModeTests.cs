@@ -60,6 +60,37 @@ public class AgentModeTests
     }
 
     [Fact]
+    public void TheReadingsTheAgentLeftOut_AreKeptInItsDirectory_AndAnAgentStartedThereAgainTakesTheSensorUp()
+    {
+        // h2-b04's inlet scatters from 02:00; the agent leaves it out at about 02:01. Its exclusions are kept in
+        // agent-exclusions.json beside its incidents; an agent started again on that directory (as aida run --data DIR
+        // restarted does) reads them back and, the incident not resolved, does not read the inlet from its first tick.
+        var dir = TempDir();
+        var (code, _, err) = Invoke("simulate", "--scenario", "faults/sensor-noise", "--mode", "agent", "--duration", "2h10m", "--out", dir, "--slos", "none");
+        Assert.True(code == 0, err);
+
+        var kept = Assert.Single(Aida.Reliability.Budgets.FiledExclusions.Read(Path.Combine(dir, "agent-exclusions.json")));
+        Assert.Equal((1, "agent:aida", "h2-b04", (DateTimeOffset?)null), (kept.Id, kept.By, kept.Exclusion.Series.Get("rack"), kept.Exclusion.Until));
+        Assert.StartsWith("incident 1: sensor-noise on h2-b04", kept.Exclusion.Reason, StringComparison.Ordinal);
+
+        var simulator = new Aida.Twin.Simulation.Simulator(Aida.Model.Scenarios.ScenarioLoader.Load("faults/sensor-noise"),
+            new Aida.Twin.Simulation.SimulationOptions { Mode = Aida.Twin.Simulation.OperatingMode.Agent, Duration = TimeSpan.FromMinutes(1) });
+        using (var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { DataDirectory = Path.Combine(dir, "tsdb"), Clock = simulator.Clock }))
+        using (var host = AgentHost.Attach(simulator, store, dir, null, Aida.Automation.Actions.AutomationMode.Autonomous))
+        {
+            Assert.Equal([kept.Exclusion], host.Exclusions);
+            var inlet = simulator.Plant.Points.Single(p => p.Name == "h2-b04/inlet_temperature").Index;
+            Assert.Equal([inlet], host.Agent.DistrustedReadings);
+            Assert.Equal(1, Assert.Single(host.Agent.Responses).Incident);
+        }
+
+        // A simulation on the same directory starts afresh, as it does without the earlier run's incidents.
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Assert.Equal(0, Invoke("simulate", "--scenario", "reference", "--mode", "agent", "--duration", "10m", "--out", dir, "--slos", "none").Code);
+        Assert.Empty(Aida.Reliability.Budgets.FiledExclusions.Read(Path.Combine(dir, "agent-exclusions.json")));
+    }
+
+    [Fact]
     public void Leak_IsFoundAndIsolated_WithNoSafetyViolation_AndAnIntactAudit()
     {
         var dir = TempDir();

@@ -7,6 +7,7 @@ using Aida.Model.Facility;
 using Aida.Model.Plant;
 using Aida.Observability.Detection;
 using Aida.Observability.Incidents;
+using Aida.Observability.RootCause;
 using Aida.Reliability.Budgets;
 using Aida.Reliability.Policy;
 using Aida.Telemetry.Query;
@@ -86,13 +87,15 @@ public sealed class PlantAgent : IPlantAgent
     private readonly List<(long Incident, AgentResponse Held)> _attachedTo = [];
     private readonly Dictionary<AgentResponse, (RunbookState State, bool Restored)> _followed = new(ReferenceEqualityComparer.Instance);
     private bool _resolveWaits;
+    private bool _resumed;
     private readonly ActionCatalog _catalog;
     private readonly IReadOnlyList<Runbook> _runbooks;
     private readonly SimulatedApprover? _approver;
     private readonly HashSet<(long Incident, string Kind, string Asset)> _handled = [];
     private readonly Dictionary<(string Metric, string Asset), AgentResponse> _lyingReadings = [];
-    private IReadOnlyList<ReadingExclusion> _exclusions = [];
+    private List<ReadingExclusion> _exclusions = [];
     private readonly HashSet<long> _sensorsTrustedAgain = [];
+    private readonly Dictionary<long, DateTimeOffset> _trustedAgainAt = [];
     private readonly Dictionary<(string Metric, string Asset), List<PointInfo>> _pointsOf = [];
     private readonly DateTimeOffset _detectFrom;
     private readonly CoolingOptimiser? _optimiser;
@@ -156,6 +159,10 @@ public sealed class PlantAgent : IPlantAgent
     /// both as read and so corrected.</summary>
     public IReadOnlyList<ReadingExclusion> ReadingExclusions => _exclusions;
 
+    /// <summary>Called with every <see cref="ReadingExclusions"/> after each change (a live run keeps them beside its
+    /// incidents, for <see cref="Resume"/> after a restart).</summary>
+    public Action<IReadOnlyList<ReadingExclusion>>? ExclusionsChanged { get; init; }
+
     /// <summary>The guarded plant every write of the agent goes through (for the optimiser, too).</summary>
     public GuardedPlant Plant { get; }
 
@@ -197,7 +204,7 @@ public sealed class PlantAgent : IPlantAgent
         var started = false;
         foreach (var (id, (opened, finding)) in _pipeline.Findings.OrderBy(f => f.Key))
         {
-            if (OnLyingReadingsOnly(id) is not null)
+            if (OnLyingReadingsOnly(id) is not null || ReadLiesOnly(id))
             {
                 continue;
             }
@@ -271,11 +278,7 @@ public sealed class PlantAgent : IPlantAgent
                 continue;
             }
 
-            var run = new RunbookRun(book, RunbookBindings.For(_factory, asset), Executor, _catalog, Plant, _clock, _audit);
-            run.HeldByOthers = actuator => Responses.Any(r => !ReferenceEquals(r.Run, run) && r.Run.Holds(actuator));
-            Responses.Add(new AgentResponse(id, opened, cause.FaultKind, asset, book.Name, run));
-            Advance(id, IncidentState.Acknowledged, $"runbook {book.Name} started for {cause.FaultKind} on {cause.Asset}");
-
+            Start(id, opened, cause, asset, book);
             started = true;
         }
 
@@ -298,6 +301,76 @@ public sealed class PlantAgent : IPlantAgent
             _nextPlan = now;
             Optimise(now);
         }
+    }
+
+    /// <summary>Starts runbook <paramref name="book"/> on incident <paramref name="id"/> for <paramref name="cause"/>.</summary>
+    private AgentResponse Start(long id, DateTimeOffset opened, CauseCandidate cause, string asset, Runbook book)
+    {
+        var run = new RunbookRun(book, RunbookBindings.For(_factory, asset), Executor, _catalog, Plant, _clock, _audit);
+        run.HeldByOthers = actuator => Responses.Any(r => !ReferenceEquals(r.Run, run) && r.Run.Holds(actuator));
+        var response = new AgentResponse(id, opened, cause.FaultKind, asset, book.Name, run);
+        Responses.Add(response);
+        Advance(id, IncidentState.Acknowledged, $"runbook {book.Name} started for {cause.FaultKind} on {cause.Asset}");
+        return response;
+    }
+
+    /// <summary>Takes up what the agent's earlier run on the same incidents left (<c>aida run --data DIR</c> restarted):
+    /// the readings it had left out of the SLIs (<paramref name="earlier"/>, in order; an open one stays open while its
+    /// reading is still not trusted), and the sensor faults of the incidents not resolved yet. A lying reading's
+    /// anomaly that began before the restart is not alerted again, so without this the optimiser read a stuck or
+    /// scattering sensor again, and its slices counted again in the budgets the efficiency policy reads. Each incident
+    /// whose root cause is a sensor fault sure enough (<see cref="PlantAgentOptions.MinCauseScore"/>) and that is not
+    /// resolved has its stored alerts read again (<see cref="IncidentPipeline.Adopt"/>) and, oldest first, is answered
+    /// as the run would answer it now: its runbook again (audited as resumed), or attached to the response to the same
+    /// sensor fault before it. Their readings are trusted again as before: a person resolves the incident, or they
+    /// behave for <see cref="PlantAgentOptions.SensorProbation"/> from now. Call it once, before the first tick.</summary>
+    /// <returns>The incidents taken up, answered or attached.</returns>
+    public IReadOnlyList<long> Resume(IReadOnlyList<ReadingExclusion> earlier)
+    {
+        ArgumentNullException.ThrowIfNull(earlier);
+        if (_resumed || Responses.Count > 0 || _exclusions.Count > 0)
+        {
+            throw new InvalidOperationException("Resume takes up an earlier run once, before this one has answered anything");
+        }
+
+        _resumed = true;
+        _exclusions = [.. earlier];
+        var taken = new List<long>();
+        foreach (var incident in _incidents.List().Where(i => i.State != IncidentState.Resolved).OrderBy(i => i.Id))
+        {
+            if (_incidents.Get(incident.Id).RootCause?.Top is not { } cause
+                || !cause.FaultKind.StartsWith("sensor-", StringComparison.Ordinal) || cause.Score < _options.MinCauseScore
+                || _runbooks.FirstOrDefault(b => b.Triggers.Contains(cause.FaultKind, StringComparer.Ordinal)) is not { } book)
+            {
+                continue;
+            }
+
+            _pipeline.Adopt(incident.Id);
+            _handled.Add((incident.Id, cause.FaultKind, cause.Asset));
+            taken.Add(incident.Id);
+            var asset = cause.Asset.Split('/')[0];
+            if (Responses.LastOrDefault(r => r.FaultKind == cause.FaultKind && r.Asset == asset) is { } held)
+            {
+                _audit?.Append("agent:aida", AuditKind.Observation, $"incident {incident.Id}",
+                    $"taken up after a restart: root cause {cause.FaultKind} on {cause.Asset} (score {cause.Score:0.###}), the sensor fault of incident {held.Incident}; attached to it, no runbook");
+                _attachedTo.Add((incident.Id, held));
+                continue;
+            }
+
+            _audit?.Append("agent:aida", AuditKind.Observation, $"incident {incident.Id}",
+                $"taken up after a restart: root cause {cause.FaultKind} on {cause.Asset} (score {cause.Score:0.###}), {IncidentStore.Name(incident.State)} since before it: its readings not used until trusted again; runbook {book.Name} again");
+            Start(incident.Id, incident.Opened, cause, asset, book);
+        }
+
+        if (taken.Count == 0 && earlier.Count == 0)
+        {
+            return taken;
+        }
+
+        // The runbooks' notices go out and the readings are left out before the optimiser's first plan.
+        AdvanceRuns();
+        DistrustLyingSensors(_clock.GetUtcNow());
+        return taken;
     }
 
     /// <summary>The optimiser stops reading the sensors the agent answers as lying (a response to sensor-stuck,
@@ -323,7 +396,11 @@ public sealed class PlantAgent : IPlantAgent
             {
                 // A person resolved it (the sensor replaced), or its readings behaved on probation: the incident and those
                 // attached to it are resolved (FollowIncidents).
-                _resolveWaits |= _sensorsTrustedAgain.Add(r.Incident);
+                if (_sensorsTrustedAgain.Add(r.Incident))
+                {
+                    _trustedAgainAt[r.Incident] = now;
+                    _resolveWaits = true;
+                }
                 continue;
             }
 
@@ -387,6 +464,7 @@ public sealed class PlantAgent : IPlantAgent
         if (!exclusions.SequenceEqual(_exclusions))
         {
             _exclusions = exclusions;
+            ExclusionsChanged?.Invoke(exclusions);
         }
     }
 
@@ -487,6 +565,15 @@ public sealed class PlantAgent : IPlantAgent
 
         return by;
     }
+
+    /// <summary>Whether incident <paramref name="id"/> was attached to a sensor response as reading only its lying sensor
+    /// and has taken no alert since that sensor was trusted again: what it holds was the sensor's lies, not a fault of
+    /// its own. Regression: after a restart the scatter that went on was alerted again in an incident of its own,
+    /// attached to the taken-up response; the minute the reading was trusted again, the incident's finding (the same
+    /// sensor-noise) got the runbook as a new fault, and the reading was left out again for 30 min. An alert after the
+    /// trust (the sensor lying again) is news, and the incident is answered.</summary>
+    private bool ReadLiesOnly(long id) =>
+        _attachedTo.Any(a => a.Incident == id && _trustedAgainAt.TryGetValue(a.Held.Incident, out var at) && _pipeline.AlertsOf(id).All(x => x.At <= at));
 
     /// <summary>Whether equipment raised an alarm since the agent last looked (every
     /// <see cref="PlantAgentOptions.EquipmentAlarmLook"/> once detection has begun; at its periods too, so an alarm seen

@@ -85,9 +85,20 @@ public sealed class IncidentPipeline
     /// actuator), as against symptoms the detection rules inferred from its readings.</summary>
     public bool EquipmentReported(long incident, string asset) => _equipmentReported.Contains((incident, asset));
 
-    /// <summary>The alerts of stored incident <paramref name="incident"/> so far (empty for one this pipeline did not open).</summary>
+    /// <summary>The alerts of stored incident <paramref name="incident"/> so far (empty for one this pipeline neither
+    /// opened nor <see cref="Adopt">adopted</see>).</summary>
     public IReadOnlyList<Alert> AlertsOf(long incident) =>
-        _groupOf.TryGetValue(incident, out var number) ? _fold.Incidents.First(g => g.Number == number).Alerts : [];
+        _groupOf.TryGetValue(incident, out var number) ? _fold.Incidents.First(g => g.Number == number).Alerts
+        : _adopted.GetValueOrDefault(incident) ?? [];
+
+    /// <summary>Takes stored incident <paramref name="incident"/>, opened before this pipeline (by a run that stopped), as
+    /// known: its stored alerts are its <see cref="AlertsOf"/>, so the readings a sensor fault of it named
+    /// (<see cref="SensorReadings"/>) are known again after a restart. It takes no new alerts (those open or join the
+    /// pipeline's own incidents) and is <see cref="IsQuiet">quiet</see>.</summary>
+    /// <exception cref="KeyNotFoundException">No incident has that id.</exception>
+    public void Adopt(long incident) => _adopted[incident] = _store.Alerts(incident);
+
+    private readonly Dictionary<long, IReadOnlyList<Alert>> _adopted = [];
 
     /// <summary>The readings a sensor fault of stored incidents <paramref name="incidents"/> (one, and those attached to it)
     /// on <paramref name="asset"/> is known by: the series of their stuck, dropped-out and scattering alerts there and,

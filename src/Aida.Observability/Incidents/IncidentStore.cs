@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Aida.Observability.RootCause;
+using Aida.Telemetry.Series;
 using Microsoft.Data.Sqlite;
 
 namespace Aida.Observability.Incidents;
@@ -328,6 +329,54 @@ public sealed class IncidentStore : IDisposable
             ? new RootCauseFinding([.. candidates.Select(c => new CauseCandidate(c.Asset, c.Kind, c.Score, c.Evidence))])
             : null;
         return new IncidentDetail(incident, timeline, finding);
+    }
+
+    /// <summary>The alerts folded into incident <paramref name="id"/>, oldest first, as they were folded: name, source,
+    /// asset, time, severity, summary and series (not what a derived check read beside its series,
+    /// <see cref="Alert.Reads"/>, which is not kept). A restarted agent reads a sensor fault's alerts again from here to
+    /// know which readings it still does not trust.</summary>
+    /// <exception cref="KeyNotFoundException">No incident has that id.</exception>
+    /// <exception cref="InvalidDataException">A stored series is not a series; the message names the alert.</exception>
+    public IReadOnlyList<Alert> Alerts(long id)
+    {
+        using var connection = Connect();
+        using var tx = connection.BeginTransaction(deferred: true);
+        using (var exists = Command(connection, tx, "SELECT 1 FROM incidents WHERE id = $id", ("$id", id)))
+        {
+            if (exists.ExecuteScalar() is null)
+            {
+                throw NotFound(id);
+            }
+        }
+
+        var alerts = new List<Alert>();
+        using var command = Command(connection, tx, "SELECT id, name, source, asset, at_ms, severity, summary, series FROM alerts WHERE incident_id = $id ORDER BY at_ms, id", ("$id", id));
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var source = Enum.TryParse<AlertSource>(reader.GetString(2), out var s) ? s
+                : throw new InvalidDataException($"{Path}: alert {reader.GetInt64(0)} of incident {id}: source '{reader.GetString(2)}' is none of {string.Join(", ", Enum.GetNames<AlertSource>())}");
+            alerts.Add(new Alert(reader.GetString(1), source, reader.GetString(3), Time(reader.GetInt64(4)), reader.GetString(6))
+            {
+                Severity = reader.GetString(5),
+                Series = reader.IsDBNull(7) ? null : SeriesOf(reader.GetString(7), $"alert {reader.GetInt64(0)} of incident {id}"),
+            });
+        }
+
+        return alerts;
+    }
+
+    /// <summary>A series as <see cref="Labels.ToString"/> wrote it.</summary>
+    private Labels SeriesOf(string text, string where)
+    {
+        try
+        {
+            return Labels.Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new InvalidDataException($"{Path}: {where}: {e.Message}", e);
+        }
     }
 
     /// <summary>Releases the pooled connections, so the file can be moved or deleted.</summary>

@@ -23,9 +23,17 @@ public sealed class FiledExclusions
     public FiledExclusions(string? path = null)
     {
         _path = path;
-        if (path is null || !System.IO.File.Exists(path))
+        _filed = path is null ? [] : [.. Read(path)];
+    }
+
+    /// <summary>The exclusions kept in <paramref name="path"/>, in order (none when it does not exist): those people
+    /// filed, or those the agent left out (<c>agent-exclusions.json</c>).</summary>
+    /// <exception cref="FormatException">The file is not a list of exclusions; the message names it and the entry.</exception>
+    public static IReadOnlyList<FiledExclusion> Read(string path)
+    {
+        if (!System.IO.File.Exists(path))
         {
-            return;
+            return [];
         }
 
         List<Stored>? stored;
@@ -56,7 +64,16 @@ public sealed class FiledExclusions
             }
         }
 
-        _filed = [.. filed];
+        return filed;
+    }
+
+    /// <summary>Writes <paramref name="filed"/> whole beside <paramref name="path"/> and moves it over: a crash leaves the
+    /// old or the new list, never half of one.</summary>
+    public static void Write(string path, IEnumerable<FiledExclusion> filed)
+    {
+        var temp = path + ".tmp";
+        System.IO.File.WriteAllText(temp, JsonSerializer.Serialize(filed.Select(f => new Stored(f.Id, f.Exclusion.Series.ToString(), f.Exclusion.From, f.Exclusion.Until, f.Exclusion.Reason, f.By)), Json));
+        System.IO.File.Move(temp, path, overwrite: true);
     }
 
     /// <summary>Every exclusion filed, in order, with its current span.</summary>
@@ -115,15 +132,12 @@ public sealed class FiledExclusions
         }
     }
 
-    /// <summary>Writes <paramref name="filed"/> whole beside the file and moves it over (a crash leaves the old or the
-    /// new list, never half of one), then serves it.</summary>
+    /// <summary>Keeps <paramref name="filed"/> in the file (<see cref="Write"/>), then serves it.</summary>
     private void Save(FiledExclusion[] filed)
     {
         if (_path is not null)
         {
-            var temp = _path + ".tmp";
-            System.IO.File.WriteAllText(temp, JsonSerializer.Serialize(filed.Select(f => new Stored(f.Id, f.Exclusion.Series.ToString(), f.Exclusion.From, f.Exclusion.Until, f.Exclusion.Reason, f.By)), Json));
-            System.IO.File.Move(temp, _path, overwrite: true);
+            Write(_path, filed);
         }
 
         _filed = filed;

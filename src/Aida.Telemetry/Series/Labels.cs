@@ -150,6 +150,25 @@ public sealed class Labels : IEquatable<Labels>
     public override int GetHashCode() => _hash;
 
     /// <summary>Prometheus text form: <c>metric{a="1", b="2"}</c>, values escaped.</summary>
+    /// <summary>The series <see cref="ToString"/> wrote (<c>metric{a="b", c="d"}</c>): a selector of <c>=</c> matchers.</summary>
+    /// <exception cref="FormatException">The text is no such series; the message says why.</exception>
+    public static Labels Parse(string text)
+    {
+        Aida.Telemetry.PromQL.VectorSelector selector;
+        try
+        {
+            selector = Aida.Telemetry.PromQL.Parser.ParseSelector(text);
+        }
+        catch (Aida.Telemetry.Query.QueryException e)
+        {
+            throw new FormatException($"'{text}' is not a series: {e.Message}", e);
+        }
+
+        return selector.Matchers.All(m => m.Type == MatcherType.Equal)
+            ? From(selector.Matchers.Select(m => KeyValuePair.Create(m.Name, m.Value)))
+            : throw new FormatException($"'{text}' is not a series: it matches otherwise than by =");
+    }
+
     public override string ToString()
     {
         var sb = new StringBuilder();

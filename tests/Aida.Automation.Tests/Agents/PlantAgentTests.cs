@@ -436,6 +436,104 @@ public sealed class PlantAgentTests
         Assert.Contains("the sensor's readings behaved for 30 min, trusted again", resolved.Text, StringComparison.Ordinal);
     }
 
+    /// <summary>The agent seat of a run: the agent in it can be replaced mid-run, as a restarted Aida's is.</summary>
+    private sealed class AgentSeat(PlantAgent agent) : Aida.Model.Plant.IPlantAgent
+    {
+        public PlantAgent Agent { get; set; } = agent;
+
+        public void Tick(DateTimeOffset now) => Agent.Tick(now);
+    }
+
+    [Fact]
+    public void AfterARestart_TheAgentTakesUpASensorItDidNotTrust_LeftOutOfTheSlosFromTheSameTime_UntilItBehavesAgain()
+    {
+        // h2-b04's inlet scatters by 3 K from 02:00 to 03:10; the agent answers it at about 02:01 and leaves the reading
+        // out of the optimiser's view and of the SLOs. At 02:30 Aida restarts: a new agent on the same telemetry, incidents
+        // and audit log, given the exclusions the first kept. The scatter began before it started, so its detection does
+        // not alert it again: before Resume, the new agent read the inlet again and counted its slices. Now it takes the
+        // incident up at once (its runbook again, audited), leaves the reading out from the same time, and trusts it
+        // again as the first would have: once it behaved for 30 min after 03:10, resolving the incident.
+        var bundled = ScenarioLoader.Load("faults/sensor-noise");
+        var noise = bundled.Faults[0] with { End = bundled.Faults[0].Start + TimeSpan.FromMinutes(70) };
+        var scenario = bundled with { Faults = [noise] };
+        var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = TimeSpan.FromMinutes(330) });
+        using var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
+        sim.RecordTo(new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, scenario.Factory.Site.Name));
+        var dir = ScratchDir();
+        using var incidents = new IncidentStore(Path.Combine(dir, "incidents.db"), sim.Clock);
+        using var audit = new Aida.Automation.Audit.AuditLog(Path.Combine(dir, "audit.db"), sim.Clock);
+        var runbooks = Runbook.LoadDirectory(BundledFiles.Shipped("runbooks"), scenario.Factory);
+        PlantAgent Started() => new(sim.Plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled, runbooks, sim.Clock,
+            new PlantAgentOptions(), audit, efficiency: () => Optimiser.OptimiserLoop.Expand);
+        var first = Started();
+        var seat = new AgentSeat(first);
+        sim.AttachAgent(seat);
+        sim.AdvanceSteps((long)(TimeSpan.FromMinutes(150) / scenario.Step));
+
+        var answered = Assert.Single(first.Responses);
+        Assert.Equal(("sensor-noise", "h2-b04"), (answered.FaultKind, answered.Asset));
+        var leftOut = Assert.Single(first.ReadingExclusions);
+        Assert.Null(leftOut.Until);
+        var inlet = sim.Plant.Points.Single(p => p.Name == "h2-b04/inlet_temperature").Index;
+        Assert.Equal([inlet], first.DistrustedReadings);
+
+        var restart = sim.Clock.GetUtcNow();
+        var second = Started();
+        Assert.Equal([answered.Incident], second.Resume(first.ReadingExclusions));
+        Assert.Equal([inlet], second.DistrustedReadings);
+        Assert.Equal([leftOut], second.ReadingExclusions);
+        var resumed = Assert.Single(second.Responses);
+        Assert.Equal((answered.Incident, answered.Opened, "sensor-noise", "h2-b04", RunbookState.Succeeded), (resumed.Incident, resumed.Opened, resumed.FaultKind, resumed.Asset, resumed.Run.State));
+        Assert.Contains(audit.Read(), e => e.At == restart && e.Subject == $"incident {answered.Incident}"
+            && e.Detail.StartsWith("taken up after a restart: root cause sensor-noise on h2-b04", StringComparison.Ordinal));
+
+        seat.Agent = second;
+        var whileScattering = new HashSet<int>();
+        sim.AdvanceSteps((long)(TimeSpan.FromMinutes(45) / scenario.Step)); // 03:15: scattered until 03:10
+        whileScattering = [.. second.DistrustedReadings];
+        sim.Run();
+
+        Assert.Equal([inlet], whileScattering);
+        Assert.Empty(second.DistrustedReadings);
+        var trusted = Assert.Single(audit.Read(), e => e.Subject == $"incident {answered.Incident}" && e.Detail.EndsWith("trusted again", StringComparison.Ordinal));
+        Assert.True(trusted.At >= scenario.Start + noise.End + TimeSpan.FromMinutes(30), $"trusted again at {trusted.At:HH:mm:ss}");
+        Assert.Equal([leftOut with { Until = trusted.At }], second.ReadingExclusions);
+        // One runbook after the restart: the scatter alerted again at 03:00 (a new incident) is attached to it, and both
+        // incidents are resolved by the agent.
+        Assert.All(second.Responses, r => Assert.Equal(answered.Incident, r.Incident));
+        Assert.All(incidents.List(), i => Assert.Equal((IncidentState.Resolved, "agent:aida"), (i.State, incidents.Get(i.Id).Timeline[^1].By)));
+    }
+
+    [Fact]
+    public void AResumeWithNothingToTakeUp_ChangesNothing_AndAnEarlierOpenExclusionNoLongerLyingIsClosed()
+    {
+        // A fresh directory: nothing taken up, nothing written. An open exclusion kept from an earlier run whose incident a
+        // person resolved meanwhile (here: no incident at all) is closed at the restart: its reading counts from then.
+        var scenario = ScenarioLoader.Load("reference");
+        var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = TimeSpan.FromMinutes(5) });
+        using var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
+        var dir = ScratchDir();
+        using var incidents = new IncidentStore(Path.Combine(dir, "incidents.db"), sim.Clock);
+        var runbooks = Runbook.LoadDirectory(BundledFiles.Shipped("runbooks"), scenario.Factory);
+        PlantAgent Started() => new(sim.Plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled, runbooks, sim.Clock);
+
+        var fresh = Started();
+        Assert.Empty(fresh.Resume([]));
+        Assert.Empty(fresh.ReadingExclusions);
+        Assert.Throws<InvalidOperationException>(() => fresh.Resume([]));
+
+        var earlier = Aida.Reliability.Budgets.ReadingExclusion.Of("aida_rack_inlet_celsius{rack=\"h2-b04\"}", scenario.Start - TimeSpan.FromHours(1), null, "incident 3: sensor-noise on h2-b04");
+        var changed = new List<IReadOnlyList<Aida.Reliability.Budgets.ReadingExclusion>>();
+        var restarted = new PlantAgent(sim.Plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled, runbooks, sim.Clock)
+        {
+            ExclusionsChanged = changed.Add,
+        };
+        Assert.Empty(restarted.Resume([earlier]));
+        var closed = earlier with { Until = sim.Clock.GetUtcNow() };
+        Assert.Equal([closed], restarted.ReadingExclusions);
+        Assert.Equal([[closed]], changed);
+    }
+
     [Fact]
     public void AFrozenReading_StaysDistrusted_PastTheProbation_UntilItMovesAgainForAllOfIt()
     {

@@ -55,6 +55,25 @@ public sealed class IncidentStoreTests : IDisposable
     }
 
     [Fact]
+    public void Alerts_AreReadBackAsFolded_SeriesIncluded_OldestFirst()
+    {
+        using var store = new IncidentStore(DbPath, _clock);
+        var noise = new Alert("anomaly:noise", AlertSource.Anomaly, "h2-b04", T0.AddMinutes(3), "scatter 3.1 K")
+        {
+            Series = Aida.Telemetry.Series.Labels.Metric("aida_rack_inlet_celsius", ("rack", "h2-b04"), ("note", "a \"quoted\" \\ value")),
+            Severity = "info",
+        };
+        var id = store.Record(Group(At("h1-a01", 1), noise));
+        store.Fold(id, At("cdu-h1-a", 5, "CduFlowLow", "critical"));
+
+        var alerts = store.Alerts(id);
+
+        Assert.Equal([At("h1-a01", 1), noise, At("cdu-h1-a", 5, "CduFlowLow", "critical")], alerts);
+        Assert.Equal(noise.Series, alerts[1].Series);
+        Assert.Throws<KeyNotFoundException>(() => store.Alerts(id + 1));
+    }
+
+    [Fact]
     public void Lifecycle_RecordsWhoWhenAndWhy_AndFoldsLaterAlerts()
     {
         using var store = new IncidentStore(DbPath, _clock);

@@ -68,4 +68,25 @@ public class LabelsTests
                 var kept = expected.Where(kv => kv.Value.Length > 0).ToList();
                 return labels.Count == kept.Count && kept.Select((kv, i) => labels.Name(i) == kv.Key && labels.Value(i) == kv.Value).All(x => x);
             });
+
+    [Property(MaxTest = 300, Replay = "1234567890123456789,987654321987654321")]
+    public Property Parse_ReadsBackWhatToStringWrote_QuotesBackslashesAndNewlinesIncluded() =>
+        Prop.ForAll(
+            Gen.ListOf(from n in Gen.Elements("a", "rack", "asset", "site") from v in Gen.Elements("x", "h2-b04", "a\"b", "c\\d", "e\nf", "ä ü") select (n, v)).ToArbitrary(),
+            pairs =>
+            {
+                var labels = Labels.From([("__name__", "aida_rack_inlet_celsius"), .. pairs]);
+                return Labels.Parse(labels.ToString()).Equals(labels);
+            });
+
+    [Theory]
+    [InlineData("aida_rack_inlet_celsius{rack=~\"h2.*\"}", "matches otherwise than by =")]
+    [InlineData("aida_rack_inlet_celsius{rack=", "is not a series")]
+    [InlineData("sum(x)", "is not a series")]
+    public void Parse_RefusesWhatIsNoSeries_SayingWhy(string text, string why)
+    {
+        var e = Assert.Throws<FormatException>(() => Labels.Parse(text));
+        Assert.Contains(why, e.Message, StringComparison.Ordinal);
+        Assert.Contains(text, e.Message, StringComparison.Ordinal);
+    }
 }
