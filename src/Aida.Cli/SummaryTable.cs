@@ -71,7 +71,9 @@ internal static class SummaryTable
         foreach (var x in s.Agent?.ExcludedReadings ?? [])
         {
             var until = x.UntilSeconds is { } u ? $"to {Format(u / 3600, "0.##")} h" : "to the end";
-            rows.Add(("left out of the SLOs", $"{x.Series} from {Format(x.FromSeconds / 3600, "0.##")} h {until} ({x.Reason})"));
+            // An exclusion taken up from before a restart began before this run did.
+            var from = x.FromSeconds < 0 ? $"{Format(-x.FromSeconds / 3600, "0.##")} h before the start" : $"{Format(x.FromSeconds / 3600, "0.##")} h";
+            rows.Add(("left out of the SLOs", $"{x.Series} from {from} {until} ({x.Reason})"));
         }
 
         static string Answer(FaultResponseRecord r) => r.DetectSeconds is not { } d

@@ -12,7 +12,8 @@ public sealed record FiledExclusion(int Id, ReadingExclusion Exclusion, string B
 /// the run starts again on the same data directory.</summary>
 public sealed class FiledExclusions
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    // A person reads and may edit the file: quotes in a series written as they are (the file is never served as HTML).
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly object _lock = new();
     private readonly string? _path;
