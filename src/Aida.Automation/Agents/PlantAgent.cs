@@ -5,6 +5,7 @@ using Aida.Automation.Runbooks;
 using Aida.Automation.Safety;
 using Aida.Model.Facility;
 using Aida.Model.Plant;
+using Aida.Model.Scenarios;
 using Aida.Observability.Detection;
 using Aida.Observability.Incidents;
 using Aida.Observability.RootCause;
@@ -96,6 +97,7 @@ public sealed class PlantAgent : IPlantAgent
     private List<ReadingExclusion> _exclusions = [];
     private readonly HashSet<long> _sensorsTrustedAgain = [];
     private readonly Dictionary<long, DateTimeOffset> _trustedAgainAt = [];
+    private readonly Dictionary<AgentResponse, Labels> _apartFromPeers = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<(string Metric, string Asset), List<PointInfo>> _pointsOf = [];
     private readonly DateTimeOffset _detectFrom;
     private readonly CoolingOptimiser? _optimiser;
@@ -404,7 +406,7 @@ public sealed class PlantAgent : IPlantAgent
                 continue;
             }
 
-            foreach (var (labels, since) in _pipeline.SensorReadingsSince(IncidentsOf(r), r.Asset, r.FaultKind))
+            foreach (var (labels, since) in ReadingsOf(r, now))
             {
                 // Lying since the fault was found on its asset: a drift found by the energy balance names its reading
                 // only once the supply leaves its setpoint, hours later (faults/sensor-drift: found 02:38, named 05:49).
@@ -427,6 +429,32 @@ public sealed class PlantAgent : IPlantAgent
         _audit?.Append("agent:aida", AuditKind.Decision, "cooling-optimiser", distrusted.Count == 0
             ? "every reading trusted again"
             : $"readings not used by the optimiser until trusted again ({Until(_options.SensorProbation)}): {string.Join(", ", distrusted.Values.Select(d => $"{d.Name} (incident {d.Incident})"))}");
+    }
+
+    /// <summary>The readings sensor response <paramref name="r"/> is known by, each since the first alert that named it
+    /// (<see cref="IncidentPipeline.SensorReadingsSince"/>); for a drift whose alerts name none yet (found by the CDU energy
+    /// balance alone) its CDU's supply, since the response opened, once it reads apart from its hall's others with every
+    /// valve fully open (<see cref="IncidentPipeline.SupplyApartFromPeersAsync"/>, asked every period until then, audited
+    /// once). Before, the supply was named only when it left its setpoint band: on faults/sensor-drift the drift was
+    /// found at 02:38 and the optimiser read the drifting supply until 05:49.</summary>
+    private IReadOnlyList<(Labels Series, DateTimeOffset Since)> ReadingsOf(AgentResponse r, DateTimeOffset now)
+    {
+        var named = _pipeline.SensorReadingsSince(IncidentsOf(r), r.Asset, r.FaultKind);
+        if (r.FaultKind != FaultCatalog.Of(FaultKind.SensorDrift).Name)
+        {
+            return named;
+        }
+
+        if (!_apartFromPeers.TryGetValue(r, out var apart) && named.Count == 0
+            && _pipeline.SupplyApartFromPeersAsync(r.Asset, now).GetAwaiter().GetResult() is { } found)
+        {
+            apart = found.Series;
+            _apartFromPeers[r] = apart;
+            _audit?.Append("agent:aida", AuditKind.Observation, $"incident {r.Incident}",
+                $"the energy balance names no reading; {found.Evidence}: {apart} taken as the drifting reading");
+        }
+
+        return apart is null || named.Any(n => n.Series.Equals(apart)) ? named : [.. named, (apart, r.Opened)];
     }
 
     /// <summary>Keeps <see cref="ReadingExclusions"/> to the readings answered as lying: one that became so is left out of

@@ -56,6 +56,61 @@ public sealed class TelemetryAlerting
 
     private readonly record struct Window(DateTimeOffset ReadFrom, DateTimeOffset From, DateTimeOffset To);
 
+    /// <summary>How far a CDU's supply must read from the median of its hall's others to be named the drifting reading
+    /// (<see cref="SupplyApartFromPeersAsync"/>), and at least this many times their spread: before the drift on
+    /// faults/sensor-drift the supplies of hall 1's five CDUs, every valve fully open, read within 0.23 K of each other
+    /// under their different loads; at 02:38, when the energy balance found the drift, cdu-h1-a's read 1.1 K above.</summary>
+    private const double SupplyApartKelvin = 1.0;
+
+    private const double SupplyApartSpreads = 5;
+
+    /// <summary>A valve at least this open is fully open (its feedback's resolution).</summary>
+    private const double ValveFullyOpen = 0.98;
+
+    /// <summary>The supply reading of CDU <paramref name="cdu"/> when it stands apart from the other CDUs of its hall
+    /// (by <see cref="SupplyApartKelvin"/> and <see cref="SupplyApartSpreads"/> times their median absolute deviation,
+    /// 0.1 K at least) over the 5 min before <paramref name="at"/>, with every valve of the hall fully open throughout;
+    /// null otherwise. With every valve fully open the supplies are the same facility water through like exchangers,
+    /// apart only by their loads' approach: one reading apart is that reading. A CDU energy balance that does not close
+    /// (supply, return or flow wrong) names no reading; asked once it is answered as a drift, this names the supply
+    /// when it is the one apart. With a valve modulating (a supply held at its setpoint, the drifting reading included)
+    /// nothing is named, nor in a hall of fewer than three CDUs reporting.</summary>
+    public async Task<(Labels Series, string Evidence)?> SupplyApartFromPeersAsync(string cdu, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        if (_factory.Cooling.Cdus.FirstOrDefault(c => c.Id == cdu) is not { } own)
+        {
+            return null;
+        }
+
+        var hall = _factory.Cooling.Cdus.Where(c => c.Hall == own.Hall && _factory.Racks.Any(r => r.Cdu == c.Id)).Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
+        var span = F($"{(long)TimeSpan.FromMinutes(5).TotalMilliseconds}ms");
+        var supply = ByAsset(await _query.QueryAsync(F($"avg_over_time(aida_cdu_supply_celsius[{span}])"), at, cancellationToken), hall);
+        var valve = ByAsset(await _query.QueryAsync(F($"min_over_time(aida_cdu_valve_ratio[{span}])"), at, cancellationToken), hall);
+        if (hall.Count < 3 || !hall.All(c => supply.ContainsKey(c) && valve.ContainsKey(c)) || valve.Values.Any(v => v.Value < ValveFullyOpen))
+        {
+            return null;
+        }
+
+        var others = supply.Where(kv => kv.Key != cdu).Select(kv => kv.Value.Value).Order().ToList();
+        var median = Median(others);
+        var spread = Math.Max(0.1, Median([.. others.Select(x => Math.Abs(x - median)).Order()]));
+        var (labels, reading) = supply[cdu];
+        var apart = reading - median;
+        if (Math.Abs(apart) < SupplyApartKelvin || Math.Abs(apart) < SupplyApartSpreads * spread)
+        {
+            return null;
+        }
+
+        return (labels.With(Labels.MetricNameLabel, "aida_cdu_supply_celsius"),
+            F($"{cdu}'s supply reads {reading:0.0} °C over the last 5 min, {Math.Abs(apart):0.0} K {(apart > 0 ? "above" : "below")} the median of {own.Hall}'s other CDUs ({median:0.0} °C, spread {spread:0.00} K), every valve of the hall fully open: the same facility water through like exchangers, so the reading is apart, not the water"));
+
+        static Dictionary<string, (Labels Labels, double Value)> ByAsset(QueryResult r, HashSet<string> assets) =>
+            r.Series.Where(s => s.Labels.Get("asset") is { } a && assets.Contains(a) && s.Samples.Count > 0 && double.IsFinite(s.Samples[^1].Value))
+                .ToDictionary(s => s.Labels.Get("asset")!, s => (s.Labels, s.Samples[^1].Value), StringComparer.Ordinal);
+
+        static double Median(List<double> sorted) => sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
     /// <summary>Why reading <paramref name="series"/> is not to be trusted again yet, judged over [<paramref name="from"/>,
     /// <paramref name="to"/>] by the rules that find a reading lying (null: it behaved throughout).</summary>
     /// <remarks>A reading alerted stuck, dropped out or scattering stops alerting long before it can be believed: a stuck

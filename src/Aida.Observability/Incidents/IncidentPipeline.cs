@@ -160,6 +160,12 @@ public sealed class IncidentPipeline
         return null;
     }
 
+    /// <summary>The supply reading of CDU <paramref name="cdu"/> when it reads apart from its hall's others with every valve
+    /// fully open (<see cref="TelemetryAlerting.SupplyApartFromPeersAsync"/>): the reading a drift found by the energy
+    /// balance alone is known by, before the supply leaves its setpoint band and its alert names it.</summary>
+    public Task<(Labels Series, string Evidence)?> SupplyApartFromPeersAsync(string cdu, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        _alerting.SupplyApartFromPeersAsync(cdu, now, cancellationToken);
+
     /// <summary>Whether equipment raised an alarm (<see cref="EquipmentAlarm"/>) since the last time this was asked, read at
     /// <paramref name="now"/> alone: cheap enough to ask between steps, so a caller can step at once when one is raised.</summary>
     public Task<bool> EquipmentAlarmRaisedAsync(DateTimeOffset now, CancellationToken cancellationToken = default) =>

@@ -141,6 +141,46 @@ public sealed class TelemetryAlertingTests
         Assert.Equal(expectAlert, alerts.Any(a => a.Name == AlertNames.CduSupplyOffSetpoint && a.Asset == "cdu-h1-d"));
     }
 
+    [Theory]
+    [InlineData(26.2, 1.0, true)] // 1.2 K above, every valve open: named
+    [InlineData(23.8, 1.0, true)] // 1.2 K below: named too
+    [InlineData(25.8, 1.0, false)] // 0.8 K: within the approach the loads can explain
+    [InlineData(26.2, 0.9, false)] // its valve modulating: a supply held at its setpoint says nothing of its sensor
+    public async Task ACduSupplyApartFromItsHallsOthers_WithEveryValveFullyOpen_IsNamed(double own, double ownValve, bool named)
+    {
+        // Hall 1's five CDUs read 24.9-25.1 °C with their valves fully open (faults/sensor-drift before the drift: within
+        // 0.23 K under their different loads); cdu-h1-a reads `own`, its valve at `ownValve`.
+        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
+        var start = new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero);
+        var others = new Dictionary<string, double> { ["cdu-h1-b"] = 25.0, ["cdu-h1-c"] = 24.9, ["cdu-h1-d"] = 25.1, ["cdu-h1-e"] = 25.0 };
+        foreach (var (cdu, supply, valve) in others.Select(kv => (kv.Key, kv.Value, 1.0)).Append(("cdu-h1-a", own, ownValve)))
+        {
+            Aida.Telemetry.Series.Labels L(string name) => Aida.Telemetry.Series.Labels.Metric(name, ("asset", cdu), ("hall", "hall-1"));
+            var s = store.GetOrCreateSeries(L("aida_cdu_supply_celsius"));
+            var v = store.GetOrCreateSeries(L("aida_cdu_valve_ratio"));
+            for (var t = 0; t <= 600; t += 10)
+            {
+                store.Append(s, start.AddSeconds(t).ToUnixTimeMilliseconds(), supply);
+                store.Append(v, start.AddSeconds(t).ToUnixTimeMilliseconds(), valve);
+            }
+        }
+
+        var alerting = new TelemetryAlerting(new EmbeddedQueryEngine(store), factory);
+        var apart = await alerting.SupplyApartFromPeersAsync("cdu-h1-a", start + TimeSpan.FromMinutes(10));
+
+        Assert.Equal(named, apart is not null);
+        if (apart is { } a)
+        {
+            Assert.Equal(Aida.Telemetry.Series.Labels.Metric("aida_cdu_supply_celsius", ("asset", "cdu-h1-a"), ("hall", "hall-1")), a.Series);
+            Assert.Contains($"1.2 K {(own > 25 ? "above" : "below")} the median of hall-1's other CDUs (25.0 °C", a.Evidence, StringComparison.Ordinal);
+        }
+
+        // A peer of it is never named for it, nor a CDU of a hall with too few reporting.
+        Assert.Null(await alerting.SupplyApartFromPeersAsync("cdu-h1-b", start + TimeSpan.FromMinutes(10)));
+        Assert.Null(await alerting.SupplyApartFromPeersAsync("cdu-h2-a", start + TimeSpan.FromMinutes(10)));
+    }
+
     [Fact]
     public async Task SuccessiveWindows_GiveTheAlertsOfOneWindow()
     {
