@@ -81,6 +81,8 @@ internal static class CompareCommand
         var plan = (from c in climates from m in modes from seed in seeds select (Climate: c, Mode: m, Seed: seed)).ToList();
         var runs = new CompareRun[plan.Count];
         var done = 0;
+        options.Progress(string.Create(CultureInfo.InvariantCulture,
+            $"compare: {plan.Count} runs ({climates.Count} climate(s) × {modes.Count} mode(s) × {seeds.Count} seed(s)), {Math.Min(options.Jobs, Math.Max(plan.Count, 1))} at a time"));
         try
         {
             // The agent's runs first (they take several times a baseline's), taken one at a time off the queue, so the
