@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Aida.Telemetry.Series;
 
 namespace Aida.Observability.Detection;
@@ -13,7 +14,12 @@ internal static class ThresholdCrossings
         var found = new List<(long, long)>();
         long? runStart = null;
         var fired = false;
-        foreach (var s in samples)
+        if (!TrySpanOf(samples, out var span))
+        {
+            span = samples.ToArray();
+        }
+
+        foreach (var s in span)
         {
             if (!double.IsFinite(s.Value) || condition(s.TimestampMs, s.Value) is not { } holds)
             {
@@ -72,5 +78,19 @@ internal static class ThresholdCrossings
         }
 
         return best;
+    }
+
+    /// <summary>The samples as a span, without a copy, for the arrays and lists queries answer with: every detection round
+    /// walks hours of samples per series through <see cref="Find"/>, and an interface's enumerator per sample was most of
+    /// its time.</summary>
+    private static bool TrySpanOf(IReadOnlyList<Sample> samples, out ReadOnlySpan<Sample> span)
+    {
+        span = samples switch
+        {
+            Sample[] array => array,
+            List<Sample> list => CollectionsMarshal.AsSpan(list),
+            _ => default,
+        };
+        return samples is Sample[] or List<Sample>;
     }
 }

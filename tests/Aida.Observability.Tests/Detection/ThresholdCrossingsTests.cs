@@ -33,4 +33,20 @@ public sealed class ThresholdCrossingsTests
         Assert.Equal(2, ThresholdCrossings.ValueAt(s, 25_000));
         Assert.Equal(4, ThresholdCrossings.ValueAt(s, 99_000));
     }
+
+    [Fact]
+    public void ArraysListsAndOtherReadOnlyLists_AreAnsweredAlike()
+    {
+        // Arrays and lists are walked as spans; any other list through its indexer: the same answers either way.
+        var list = S(20, 28, double.NaN, 29, 30, 20, 28, 28);
+        IReadOnlyList<Sample>[] shapes = [list, list.ToArray(), list.AsReadOnly()];
+        foreach (var samples in shapes)
+        {
+            Assert.Equal([(10_000L, 30_000L), (60_000L, 70_000L)], ThresholdCrossings.Find(samples, (_, v) => v > 27, 10_000));
+            Assert.Equal(28, ThresholdCrossings.ValueAt(samples, 25_000));
+            Assert.Equal(2, ThresholdCrossings.IndexAt(samples, 25_000));
+            Assert.Equal(-1, ThresholdCrossings.IndexAt(samples, -1));
+            Assert.Null(ThresholdCrossings.ValueAt(samples, -1));
+        }
+    }
 }
