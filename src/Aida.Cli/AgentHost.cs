@@ -65,7 +65,7 @@ internal sealed class AgentHost : IDisposable
     public EnvelopeAuditor? Auditor => _auditor;
 
     /// <summary>The agent's files in its directory.</summary>
-    private static readonly string[] Files = ["incidents.db", "audit.db", "exclusions.json", "agent-exclusions.json"];
+    private static readonly string[] Files = ["incidents.db", "audit.db", "exclusions.json", "agent-exclusions.json", "agent-responses.json"];
 
     /// <summary>Removes an earlier run's incidents and audit log from <paramref name="directory"/>: a simulation's belong
     /// to that run, as its store does (a live run's --data, by contrast, resumes them).</summary>
@@ -132,13 +132,17 @@ internal sealed class AgentHost : IDisposable
         // starts again on the same directory.
         var kept = Path.Combine(dir, Files[3]);
         var earlier = Read(kept);
+        // And the responses whose restore waits for the repair, taken up so that it runs when the repair shows.
+        var responses = Path.Combine(dir, Files[4]);
+        var awaiting = ReadResponses(responses);
         var agent = new PlantAgent(plant, factory, query, incidents, envelope, runbooks, clock, options, audit, efficiency.Current)
         {
             SloBurnAlerts = BurnAlerts(query, slos, clock.GetUtcNow(), Exclusions),
             ExclusionsChanged = now => FiledExclusions.Write(kept, now.Select((x, i) => new FiledExclusion(i + 1, x, "agent:aida"))),
+            ResponsesChanged = now => KeptResponses.Write(responses, now),
         };
         built = new AgentHost(agent, incidents, audit, auditor, scratch, factory.Site.Name, OpenFiled(Path.Combine(dir, Files[2])));
-        agent.Resume([.. earlier.Select(f => f.Exclusion)]);
+        agent.Resume([.. earlier.Select(f => f.Exclusion)], awaiting);
         return built;
     }
 
@@ -148,6 +152,19 @@ internal sealed class AgentHost : IDisposable
         try
         {
             return FiledExclusions.Read(path);
+        }
+        catch (FormatException e)
+        {
+            throw new BadInputException(e.Message);
+        }
+    }
+
+    /// <summary>The agent's responses kept in <paramref name="path"/>; a broken file stops the start, naming it and the entry.</summary>
+    private static IReadOnlyList<KeptResponse> ReadResponses(string path)
+    {
+        try
+        {
+            return KeptResponses.Read(path);
         }
         catch (FormatException e)
         {

@@ -144,6 +144,11 @@ public class AgentModeTests
         Assert.Equal(0, summary.GetProperty("safety_violations").GetInt32());
         // A real fault is not a lying sensor: no reading is left out of the SLOs.
         Assert.Empty(summary.GetProperty("excluded_readings").EnumerateArray());
+        // The isolation's restore waits for the leak to dry: the response is kept beside the incidents, for an agent
+        // started again on this directory (aida run --data DIR) to take up.
+        var waiting = Assert.Single(Aida.Automation.Agents.KeptResponses.Read(Path.Combine(dir, "agent-responses.json")));
+        Assert.Equal((1L, "leak", "h1-c03", "leak", Aida.Automation.Runbooks.RunbookState.Succeeded), (waiting.Incident, waiting.FaultKind, waiting.Asset, waiting.Runbook, waiting.Progress.State));
+        Assert.Equal(["h1-c03/isolate"], waiting.Progress.Changed);
 
         // The leaking rack was isolated by the runbook (autonomous mode), and every step is in an intact audit log.
         var (verify, verified, _) = Invoke("audit", "verify", "--data", dir);
@@ -159,6 +164,18 @@ public class AgentModeTests
         Assert.Equal(first, Invoke("audit", "show", "--data", dir, "--limit", "100000").Out.Split('\n').Length);
         Assert.Equal(0, Invoke("audit", "verify", "--data", dir).Code);
         Assert.Contains("(1 incident)", Invoke("incidents", "list", "--db", Path.Combine(dir, "incidents.db")).Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ABrokenKeptResponsesFile_StopsTheStart_NamingTheFileAndTheEntry()
+    {
+        var dir = TempDir();
+        File.WriteAllText(Path.Combine(dir, "agent-responses.json"), """[{"incident": 0, "runbook": "leak"}]""");
+        var (code, _, err) = Invoke("run", "--mode", "agent", "--data", dir, "--duration", "1m", "--urls", "none");
+
+        Assert.Equal(AidaCommand.BadInput, code);
+        Assert.Contains("agent-responses.json: entry 1: incident (a positive number)", err, StringComparison.Ordinal);
+        Assert.Single(err.Trim().Split('\n'));
     }
 
     [Fact]

@@ -71,6 +71,10 @@ public sealed record PlantAgentOptions
 /// <summary>One fault the agent worked on: the incident, its cause, the runbook and when it finished.</summary>
 public sealed record AgentResponse(long Incident, DateTimeOffset Opened, string FaultKind, string Asset, string Runbook, RunbookRun Run);
 
+/// <summary>A response whose restore waits for the repair, as the agent keeps it for a restart (<see cref="PlantAgent.ResponsesChanged"/>,
+/// <see cref="PlantAgent.Resume"/>): its incident, the cause it answered and the run's progress.</summary>
+public sealed record KeptResponse(long Incident, DateTimeOffset Opened, string FaultKind, string Asset, string Runbook, RunbookProgress Progress);
+
 /// <summary>Aida's agent in the loop: every period, and at once when equipment raises an alarm, it takes the new alerts
 /// from telemetry into incidents with their root cause (<see cref="IncidentPipeline"/>), starts the runbook for each
 /// cause it is sure enough of, and advances the runbooks, the actions' verifications and the approvals. It reads
@@ -164,6 +168,12 @@ public sealed class PlantAgent : IPlantAgent
     /// <summary>Called with every <see cref="ReadingExclusions"/> after each change (a live run keeps them beside its
     /// incidents, for <see cref="Resume"/> after a restart).</summary>
     public Action<IReadOnlyList<ReadingExclusion>>? ExclusionsChanged { get; init; }
+
+    /// <summary>Called with the responses whose restore waits for the repair (<see cref="KeptResponse"/>) after each change
+    /// (a live run keeps them beside its incidents, for <see cref="Resume"/> after a restart).</summary>
+    public Action<IReadOnlyList<KeptResponse>>? ResponsesChanged { get; init; }
+
+    private string _keptSaid = "";
 
     /// <summary>The guarded plant every write of the agent goes through (for the optimiser, too).</summary>
     public GuardedPlant Plant { get; }
@@ -325,9 +335,11 @@ public sealed class PlantAgent : IPlantAgent
     /// resolved has its stored alerts read again (<see cref="IncidentPipeline.Adopt"/>) and, oldest first, is answered
     /// as the run would answer it now: its runbook again (audited as resumed), or attached to the response to the same
     /// sensor fault before it. Their readings are trusted again as before: a person resolves the incident, or they
-    /// behave for <see cref="PlantAgentOptions.SensorProbation"/> from now. Call it once, before the first tick.</summary>
-    /// <returns>The incidents taken up, answered or attached.</returns>
-    public IReadOnlyList<long> Resume(IReadOnlyList<ReadingExclusion> earlier)
+    /// behave for <see cref="PlantAgentOptions.SensorProbation"/> from now. The responses whose restore waited for the
+    /// repair (<paramref name="awaitingRepair"/>, as <see cref="ResponsesChanged"/> gave them) are taken up first: their
+    /// restore runs when the repair shows. Call it once, before the first tick.</summary>
+    /// <returns>The incidents taken up, answered or attached, in order.</returns>
+    public IReadOnlyList<long> Resume(IReadOnlyList<ReadingExclusion> earlier, IReadOnlyList<KeptResponse>? awaitingRepair = null)
     {
         ArgumentNullException.ThrowIfNull(earlier);
         if (_resumed || Responses.Count > 0 || _exclusions.Count > 0)
@@ -337,8 +349,8 @@ public sealed class PlantAgent : IPlantAgent
 
         _resumed = true;
         _exclusions = [.. earlier];
-        var taken = new List<long>();
-        foreach (var incident in _incidents.List().Where(i => i.State != IncidentState.Resolved).OrderBy(i => i.Id))
+        var taken = ResumeRestores(awaitingRepair ?? []);
+        foreach (var incident in _incidents.List().Where(i => i.State != IncidentState.Resolved && !taken.Contains(i.Id)).OrderBy(i => i.Id))
         {
             if (_incidents.Get(incident.Id).RootCause?.Top is not { } cause
                 || !cause.FaultKind.StartsWith("sensor-", StringComparison.Ordinal) || cause.Score < _options.MinCauseScore
@@ -369,10 +381,77 @@ public sealed class PlantAgent : IPlantAgent
             return taken;
         }
 
+        taken.Sort();
+
         // The runbooks' notices go out and the readings are left out before the optimiser's first plan.
         AdvanceRuns();
         DistrustLyingSensors(_clock.GetUtcNow());
         return taken;
+    }
+
+    /// <summary>The responses an earlier run of the agent left waiting for their repair (<paramref name="kept"/>), taken up
+    /// so that their restore runs when the repair shows, as it would have: before, a rack isolated for a leak stayed
+    /// isolated after a restart, a standby CRAH kept running and held jobs stayed held until a person put them back, and
+    /// what the rules inferred of the asset awaiting repair was answered as a new fault. A kept response whose incident
+    /// a person resolved meanwhile, or whose runbook is gone or changed, is not taken up (audited, the latter).</summary>
+    private List<long> ResumeRestores(IReadOnlyList<KeptResponse> kept)
+    {
+        var taken = new List<long>();
+        foreach (var k in kept)
+        {
+            if (_incidents.List().FirstOrDefault(i => i.Id == k.Incident) is not { } incident || incident.State == IncidentState.Resolved)
+            {
+                continue;
+            }
+
+            var book = _runbooks.FirstOrDefault(b => b.Name == k.Runbook);
+            RunbookRun run;
+            try
+            {
+                run = RunbookRun.Resume(book ?? throw new ArgumentException($"runbook '{k.Runbook}' is no longer loaded", nameof(kept)),
+                    RunbookBindings.For(_factory, k.Asset), Executor, _catalog, Plant, _clock, _audit, k.Progress);
+            }
+            catch (ArgumentException e)
+            {
+                _audit?.Append("agent:aida", AuditKind.Observation, $"incident {k.Incident}",
+                    $"not taken up after a restart: {e.Message}; what runbook {k.Runbook} changed ({string.Join(", ", k.Progress.Changed)}) is a person's to put back");
+                continue;
+            }
+
+            run.HeldByOthers = actuator => Responses.Any(r => !ReferenceEquals(r.Run, run) && r.Run.Holds(actuator));
+            Responses.Add(new AgentResponse(k.Incident, k.Opened, k.FaultKind, k.Asset, k.Runbook, run));
+            _pipeline.Adopt(k.Incident);
+            if (_incidents.Get(k.Incident).RootCause?.Top is { } cause)
+            {
+                _handled.Add((k.Incident, cause.FaultKind, cause.Asset));
+            }
+
+            _audit?.Append("agent:aida", AuditKind.Observation, $"incident {k.Incident}",
+                $"taken up after a restart: {k.FaultKind} on {k.Asset}, runbook {k.Runbook} {run.State}, its restore waiting for the repair");
+            taken.Add(k.Incident);
+        }
+
+        return taken;
+    }
+
+    /// <summary>Hands the responses waiting for their repair to <see cref="ResponsesChanged"/> when they changed.</summary>
+    private void KeepResponses()
+    {
+        if (ResponsesChanged is null)
+        {
+            return;
+        }
+
+        var kept = Responses.Select(r => r.Run.Kept() is { } p ? new KeptResponse(r.Incident, r.Opened, r.FaultKind, r.Asset, r.Runbook, p) : null)
+            .OfType<KeptResponse>().ToList();
+        var said = string.Join("\n", kept.Select(k => $"{k.Incident} {k.Runbook} {k.Progress.State} {string.Join(",", k.Progress.Changed)} {string.Join(",", k.Progress.Released)} {string.Join(",", k.Progress.RestoredAt.Select(t => t?.ToUnixTimeMilliseconds()))}"));
+        if (said == _keptSaid)
+        {
+            return;
+        }
+
+        _keptSaid = said;
+        ResponsesChanged(kept);
     }
 
     /// <summary>The optimiser stops reading the sensors the agent answers as lying (a response to sensor-stuck,
@@ -729,6 +808,7 @@ public sealed class PlantAgent : IPlantAgent
         }
 
         FollowIncidents();
+        KeepResponses();
     }
 
     /// <summary>Moves the incidents the agent answers along their lifecycle as its responses go (by "agent:aida", on the

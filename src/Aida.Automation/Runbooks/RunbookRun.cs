@@ -51,6 +51,14 @@ public static class RunbookBindings
     }
 }
 
+/// <summary>What a finished run of a runbook keeps for its restore (<see cref="RunbookRun.Kept"/>), so that a run of the
+/// agent started again on the same data takes the restore up (<see cref="RunbookRun.Resume"/>): how it ended, the actuators
+/// it wrote and the plant took (<paramref name="Changed"/>), those it has let go of already (<paramref name="Released"/>),
+/// when each restore entry ran (null: not yet), and the readings its thresholds count from (<c>POINT@start</c>).</summary>
+public sealed record RunbookProgress(
+    RunbookState State, DateTimeOffset Started, DateTimeOffset? Finished, IReadOnlyList<string> Changed, IReadOnlyList<string> Released,
+    IReadOnlyList<DateTimeOffset?> RestoredAt, IReadOnlyDictionary<string, double> AtStart);
+
 /// <summary>One run of a runbook for one cause, stepped by <see cref="Tick"/> from the agent loop: actions go through
 /// the <see cref="ActionExecutor"/> (so the safety envelope and approvals apply), waits and checks read the clock and
 /// the plant, and a failed step runs the rollback steps. Every step is audited.</summary>
@@ -70,6 +78,11 @@ public sealed class RunbookRun
     private DateTimeOffset? _stepStarted;
 
     public RunbookRun(Runbook book, IReadOnlyDictionary<string, IReadOnlyList<string>> bindings, ActionExecutor executor, ActionCatalog catalog, GuardedPlant plant, TimeProvider clock, AuditLog? audit = null)
+        : this(book, bindings, executor, catalog, plant, clock, audit, kept: null)
+    {
+    }
+
+    private RunbookRun(Runbook book, IReadOnlyDictionary<string, IReadOnlyList<string>> bindings, ActionExecutor executor, ActionCatalog catalog, GuardedPlant plant, TimeProvider clock, AuditLog? audit, RunbookProgress? kept)
     {
         Book = book ?? throw new ArgumentNullException(nameof(book));
         _bindings = bindings ?? throw new ArgumentNullException(nameof(bindings));
@@ -79,6 +92,28 @@ public sealed class RunbookRun
         _clock = clock ?? throw new ArgumentNullException(nameof(clock));
         _audit = audit;
         _approvalTimeout = executor.ApprovalTimeout;
+        if (kept is not null)
+        {
+            // Taken up from an earlier run of the agent: finished, watching its restore from now (a condition held before
+            // the restart counts from now, a conservative start).
+            State = kept.State;
+            Started = kept.Started;
+            Finished = kept.Finished;
+            _changedBefore = [.. kept.Changed];
+            _released.UnionWith(kept.Released);
+            _restoredAt = [.. kept.RestoredAt];
+            _clearSince = new DateTimeOffset?[_restoredAt.Length];
+            foreach (var (relative, reading) in kept.AtStart)
+            {
+                _atStart[relative] = reading;
+            }
+
+            var pending = Book.Restores.Where((_, i) => RestoredAt(i) is null).Select(e => e.When.Point).ToList();
+            Audit(AuditKind.Decision, $"taken up after a restart for {string.Join(",", bindings.GetValueOrDefault("asset") ?? [])}: {State} at {Finished:O}, its restore watched again ({string.Join("; ", pending.Select(Bind))})"
+                + (_changedBefore.Count > 0 ? $"; it changed {string.Join(", ", _changedBefore.Order(StringComparer.Ordinal))}" : ""));
+            return;
+        }
+
         Started = clock.GetUtcNow();
         // Thresholds counted from a point's reading at the run's start ("POINT@start"), read once, now.
         foreach (var relative in book.Steps.OfType<CheckStep>().Select(c => c.RelativeTo).Concat(book.Restores.Select(r => r.When.RelativeTo)))
@@ -115,6 +150,43 @@ public sealed class RunbookRun
 
     // Actuators this run has let go of: put back by a restore entry, or left to another response that still holds them.
     private readonly HashSet<string> _released = new(StringComparer.Ordinal);
+
+    // Actuators the run wrote before a restart of the agent (a run taken up by Resume).
+    private readonly HashSet<string> _changedBefore = new(StringComparer.Ordinal);
+
+    /// <summary>Takes up the restore of a run an earlier run of the agent finished (<see cref="Kept"/>): the run is in the
+    /// state it ended in, holds what it changed, and puts it back when its restore entries' conditions hold, as the
+    /// earlier run would have. Audited as taken up.</summary>
+    /// <exception cref="ArgumentException">The kept run did not finish, or its restore entries are not the runbook's.</exception>
+    public static RunbookRun Resume(Runbook book, IReadOnlyDictionary<string, IReadOnlyList<string>> bindings, ActionExecutor executor, ActionCatalog catalog, GuardedPlant plant, TimeProvider clock, AuditLog? audit, RunbookProgress kept)
+    {
+        ArgumentNullException.ThrowIfNull(book);
+        ArgumentNullException.ThrowIfNull(kept);
+        if (kept.State is not (RunbookState.Succeeded or RunbookState.RolledBack))
+        {
+            throw new ArgumentException($"runbook '{book.Name}': only a finished run's restore is taken up, not a run {kept.State}", nameof(kept));
+        }
+
+        if (kept.RestoredAt.Count != book.Restores.Count)
+        {
+            throw new ArgumentException($"runbook '{book.Name}' has {book.Restores.Count} restore entries, the kept run {kept.RestoredAt.Count}: the runbook changed since", nameof(kept));
+        }
+
+        return new RunbookRun(book, bindings, executor, catalog, plant, clock, audit, kept);
+    }
+
+    /// <summary>What this run keeps for a restart while its restore waits (finished, with restore entries not all run);
+    /// null otherwise.</summary>
+    public RunbookProgress? Kept()
+    {
+        if (State is not (RunbookState.Succeeded or RunbookState.RolledBack) || Book.Restores.Count == 0 || Restored is not null)
+        {
+            return null;
+        }
+
+        return new RunbookProgress(State, Started, Finished, [.. ChangedByThisRun().Order(StringComparer.Ordinal)], [.. _released.Order(StringComparer.Ordinal)],
+            [.. Enumerable.Range(0, Book.Restores.Count).Select(RestoredAt)], new SortedDictionary<string, double>(_atStart, StringComparer.Ordinal));
+    }
 
     /// <summary>Whether another run still holds an actuator this run would put back (set by the agent, which knows its
     /// runs): two CRAHs failed in one hall both started its standby, and the first repaired must not stop it while the
@@ -395,8 +467,12 @@ public sealed class RunbookRun
     }
 
     /// <summary>The actuators this run wrote and the plant took.</summary>
-    private HashSet<string> ChangedByThisRun() =>
-        Actions.Where(a => a.State is ActionState.Executed or ActionState.Verified or ActionState.Unverified).Select(a => a.Action.Actuator).ToHashSet(StringComparer.Ordinal);
+    private HashSet<string> ChangedByThisRun()
+    {
+        var changed = Actions.Where(a => a.State is ActionState.Executed or ActionState.Verified or ActionState.Unverified).Select(a => a.Action.Actuator).ToHashSet(StringComparer.Ordinal);
+        changed.UnionWith(_changedBefore);
+        return changed;
+    }
 
     /// <summary>The actuator an action of <paramref name="kind"/> on <paramref name="asset"/> writes (empty when none).</summary>
     private string Actuator(ActionKind kind, string asset)

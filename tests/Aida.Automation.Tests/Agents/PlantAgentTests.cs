@@ -436,12 +436,65 @@ public sealed class PlantAgentTests
         Assert.Contains("the sensor's readings behaved for 30 min, trusted again", resolved.Text, StringComparison.Ordinal);
     }
 
-    /// <summary>The agent seat of a run: the agent in it can be replaced mid-run, as a restarted Aida's is.</summary>
-    private sealed class AgentSeat(PlantAgent agent) : Aida.Model.Plant.IPlantAgent
+    /// <summary>Where the agent sits in the simulator's loop: replaced at a restart, empty while Aida is down.</summary>
+    private sealed class AgentSeat : Aida.Model.Plant.IPlantAgent
     {
-        public PlantAgent Agent { get; set; } = agent;
+        public PlantAgent? Agent { get; set; }
 
-        public void Tick(DateTimeOffset now) => Agent.Tick(now);
+        public void Tick(DateTimeOffset now) => Agent?.Tick(now);
+    }
+
+    /// <summary>A simulated site whose agent restarts: the twin with its telemetry, incidents and audit log in a directory
+    /// of their own, which every agent started on it shares (as <c>aida run --data DIR</c> started again does).</summary>
+    private sealed class RestartSite : IDisposable
+    {
+        public RestartSite(Scenario scenario, TimeSpan duration)
+        {
+            Scenario = scenario;
+            Sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = duration });
+            Store = new Tsdb(new TsdbOptions { Clock = Sim.Clock, Retention = TimeSpan.FromDays(3650) });
+            Sim.RecordTo(new PlantTelemetryRecorder(Store, Sim.Plant, Sim.GpuCatalog, scenario.Factory.Site.Name));
+            Dir = ScratchDir();
+            Incidents = new IncidentStore(Path.Combine(Dir, "incidents.db"), Sim.Clock);
+            Audit = new Aida.Automation.Audit.AuditLog(Path.Combine(Dir, "audit.db"), Sim.Clock);
+            Sim.AttachAgent(Seat);
+        }
+
+        public Scenario Scenario { get; }
+
+        public Simulator Sim { get; }
+
+        public Tsdb Store { get; }
+
+        public string Dir { get; }
+
+        public IncidentStore Incidents { get; }
+
+        public Aida.Automation.Audit.AuditLog Audit { get; }
+
+        public AgentSeat Seat { get; } = new();
+
+        /// <summary>A new agent on the site, seated in the loop.</summary>
+        public PlantAgent Start(PlantAgentOptions options, Action<IReadOnlyList<KeptResponse>>? responsesChanged = null)
+        {
+            var agent = new PlantAgent(Sim.Plant, Scenario.Factory, new EmbeddedQueryEngine(Store), Incidents, SafetyEnvelopeTests.Bundled,
+                Runbook.LoadDirectory(BundledFiles.Shipped("runbooks"), Scenario.Factory), Sim.Clock, options, Audit, efficiency: () => Optimiser.OptimiserLoop.Expand)
+            {
+                ResponsesChanged = responsesChanged,
+            };
+            Seat.Agent = agent;
+            return agent;
+        }
+
+        /// <summary>Advances the twin by <paramref name="span"/> of plant time.</summary>
+        public void Advance(TimeSpan span) => Sim.AdvanceSteps((long)(span / Scenario.Step));
+
+        public void Dispose()
+        {
+            Audit.Dispose();
+            Incidents.Dispose();
+            Store.Dispose();
+        }
     }
 
     [Fact]
@@ -456,19 +509,10 @@ public sealed class PlantAgentTests
         var bundled = ScenarioLoader.Load("faults/sensor-noise");
         var noise = bundled.Faults[0] with { End = bundled.Faults[0].Start + TimeSpan.FromMinutes(70) };
         var scenario = bundled with { Faults = [noise] };
-        var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = TimeSpan.FromMinutes(330) });
-        using var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
-        sim.RecordTo(new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, scenario.Factory.Site.Name));
-        var dir = ScratchDir();
-        using var incidents = new IncidentStore(Path.Combine(dir, "incidents.db"), sim.Clock);
-        using var audit = new Aida.Automation.Audit.AuditLog(Path.Combine(dir, "audit.db"), sim.Clock);
-        var runbooks = Runbook.LoadDirectory(BundledFiles.Shipped("runbooks"), scenario.Factory);
-        PlantAgent Started() => new(sim.Plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled, runbooks, sim.Clock,
-            new PlantAgentOptions(), audit, efficiency: () => Optimiser.OptimiserLoop.Expand);
-        var first = Started();
-        var seat = new AgentSeat(first);
-        sim.AttachAgent(seat);
-        sim.AdvanceSteps((long)(TimeSpan.FromMinutes(150) / scenario.Step));
+        using var site = new RestartSite(scenario, TimeSpan.FromMinutes(330));
+        var (sim, incidents, audit) = (site.Sim, site.Incidents, site.Audit);
+        var first = site.Start(new PlantAgentOptions());
+        site.Advance(TimeSpan.FromMinutes(150));
 
         var answered = Assert.Single(first.Responses);
         Assert.Equal(("sensor-noise", "h2-b04"), (answered.FaultKind, answered.Asset));
@@ -478,7 +522,7 @@ public sealed class PlantAgentTests
         Assert.Equal([inlet], first.DistrustedReadings);
 
         var restart = sim.Clock.GetUtcNow();
-        var second = Started();
+        var second = site.Start(new PlantAgentOptions());
         Assert.Equal([answered.Incident], second.Resume(first.ReadingExclusions));
         Assert.Equal([inlet], second.DistrustedReadings);
         Assert.Equal([leftOut], second.ReadingExclusions);
@@ -487,9 +531,8 @@ public sealed class PlantAgentTests
         Assert.Contains(audit.Read(), e => e.At == restart && e.Subject == $"incident {answered.Incident}"
             && e.Detail.StartsWith("taken up after a restart: root cause sensor-noise on h2-b04", StringComparison.Ordinal));
 
-        seat.Agent = second;
         var whileScattering = new HashSet<int>();
-        sim.AdvanceSteps((long)(TimeSpan.FromMinutes(45) / scenario.Step)); // 03:15: scattered until 03:10
+        site.Advance(TimeSpan.FromMinutes(45)); // 03:15: scattered until 03:10
         whileScattering = [.. second.DistrustedReadings];
         sim.Run();
 
@@ -502,6 +545,90 @@ public sealed class PlantAgentTests
         // incidents are resolved by the agent.
         Assert.All(second.Responses, r => Assert.Equal(answered.Incident, r.Incident));
         Assert.All(incidents.List(), i => Assert.Equal((IncidentState.Resolved, "agent:aida"), (i.State, incidents.Get(i.Id).Timeline[^1].By)));
+    }
+
+    [Fact]
+    public void AfterARestart_TheAgentTakesUpAnIsolationAwaitingItsRepair_AndPowersTheRackAgainOnceItIsDry()
+    {
+        // h1-c03 leaks from 02:00 to 02:30 (repaired). The agent isolates the rack at once; its runbook succeeds and its
+        // restore waits for the leak sensor to read dry for 15 min. Aida is down over the repair and starts again at
+        // 02:40: a new agent on the same telemetry, incidents and audit log, given the responses the first kept. Before,
+        // the new agent knew nothing of the isolation and, the rack dry, nothing alerted it again: the rack stayed
+        // isolated until a person brought it back. Now it takes the response up, powers the rack again once it has read
+        // dry for 15 min from the restart (02:55: a condition held while Aida was down counts from the restart), and
+        // resolves the incident once it is quiet.
+        var bundled = ScenarioLoader.Load("faults/leak");
+        var leak = bundled.Faults[0] with { End = bundled.Faults[0].Start + TimeSpan.FromMinutes(30) };
+        var scenario = bundled with { Faults = [leak] };
+        using var site = new RestartSite(scenario, TimeSpan.FromMinutes(180));
+        var (sim, incidents, audit) = (site.Sim, site.Incidents, site.Audit);
+        var kept = new List<IReadOnlyList<KeptResponse>>();
+        var file = Path.Combine(site.Dir, "agent-responses.json");
+        void Keep(IReadOnlyList<KeptResponse> now)
+        {
+            kept.Add(now);
+            KeptResponses.Write(file, now);
+        }
+
+        var first = site.Start(new PlantAgentOptions { Optimise = false }, Keep);
+        site.Advance(TimeSpan.FromMinutes(125));
+
+        var isolated = Assert.Single(first.Responses);
+        Assert.Equal(("leak", "h1-c03", RunbookState.Succeeded), (isolated.FaultKind, isolated.Asset, isolated.Run.State));
+        Assert.Equal(1, Aida.Model.Plant.PlantLookup.ReadValue(sim.Plant, "h1-c03/isolated"));
+        var waiting = Assert.Single(kept[^1]);
+        Assert.Equal((isolated.Incident, "leak"), (waiting.Incident, waiting.Runbook));
+        Assert.Equal(["h1-c03/isolate"], waiting.Progress.Changed);
+        Assert.Equal([null], waiting.Progress.RestoredAt);
+        var read = Assert.Single(KeptResponses.Read(file));
+        Assert.Equal((waiting.Incident, waiting.Opened, waiting.Progress.State, waiting.Progress.Started, waiting.Progress.Finished), (read.Incident, read.Opened, read.Progress.State, read.Progress.Started, read.Progress.Finished));
+
+        // Aida down from 02:05 to 02:40 (no agent ticks): the leak repaired at 02:30 meanwhile.
+        site.Seat.Agent = null;
+        site.Advance(TimeSpan.FromMinutes(35));
+        var restart = sim.Clock.GetUtcNow();
+        var second = site.Start(new PlantAgentOptions { Optimise = false }, Keep);
+        Assert.Equal([isolated.Incident], second.Resume([], KeptResponses.Read(file)));
+        var resumed = Assert.Single(second.Responses);
+        Assert.Equal((isolated.Incident, "leak", "h1-c03", RunbookState.Succeeded, isolated.Run.Started), (resumed.Incident, resumed.FaultKind, resumed.Asset, resumed.Run.State, resumed.Run.Started));
+        Assert.Contains(audit.Read(), e => e.At == restart && e.Subject == $"incident {isolated.Incident}"
+            && e.Detail == "taken up after a restart: leak on h1-c03, runbook leak Succeeded, its restore waiting for the repair");
+
+        sim.Run();
+
+        // Dry for 15 min from the restart: the rack powered again by the second agent, within a minute of 02:55.
+        Assert.Equal(0, Aida.Model.Plant.PlantLookup.ReadValue(sim.Plant, "h1-c03/isolated"));
+        var restored = resumed.Run.Restored ?? throw new Xunit.Sdk.XunitException("the rack was not powered again");
+        Assert.InRange(restored, restart + TimeSpan.FromMinutes(15), restart + TimeSpan.FromMinutes(16));
+        Assert.Contains(audit.Read(), e => e.At == restored && e.Actor == "agent:aida" && e.Kind == Aida.Automation.Audit.AuditKind.Result
+            && e.Subject == "h1-c03/isolate" && e.Detail == "accepted");
+        Assert.Empty(kept[^1]);
+        Assert.Empty(KeptResponses.Read(file));
+        Assert.All(second.Responses, r => Assert.Equal(isolated.Incident, r.Incident));
+        Assert.Equal((IncidentState.Resolved, "agent:aida"), (incidents.Get(isolated.Incident).Incident.State, incidents.Get(isolated.Incident).Timeline[^1].By));
+    }
+
+    [Fact]
+    public void KeptResponses_ThatAreBroken_AreNamedByFileAndEntry()
+    {
+        var dir = ScratchDir();
+        string Write(string json)
+        {
+            var path = Path.Combine(dir, "agent-responses.json");
+            File.WriteAllText(path, json);
+            return path;
+        }
+
+        Assert.Empty(KeptResponses.Read(Path.Combine(dir, "none.json")));
+        Assert.Contains("not a list of the agent's responses", Assert.Throws<FormatException>(() => KeptResponses.Read(Write("{"))).Message, StringComparison.Ordinal);
+        var missing = Assert.Throws<FormatException>(() => KeptResponses.Read(Write("""[{"incident": 3, "runbook": "leak", "state": "succeeded"}]""")));
+        Assert.Contains("agent-responses.json: entry 1: incident (a positive number), fault_kind, asset, runbook", missing.Message, StringComparison.Ordinal);
+        var running = Assert.Throws<FormatException>(() => KeptResponses.Read(Write("""
+            [{"incident": 3, "opened": "2025-07-01T02:00:00+00:00", "fault_kind": "leak", "asset": "h1-c03", "runbook": "leak", "state": "running",
+              "started": "2025-07-01T02:00:00+00:00", "changed": [], "released": [], "restored_at": [null]}]
+            """)));
+        Assert.Contains("entry 1: state must be succeeded or rolled-back", running.Message, StringComparison.Ordinal);
+        Assert.Contains("not a list", Assert.Throws<FormatException>(() => KeptResponses.Read(Write("""[{"incident": 3, "state": "sideways"}]"""))).Message, StringComparison.Ordinal);
     }
 
     [Fact]

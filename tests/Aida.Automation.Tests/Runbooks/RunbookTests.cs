@@ -588,6 +588,53 @@ public sealed class RunbookTests
         return sim;
     }
 
+    [Fact]
+    public void AKeptRun_TakenUpAfterARestart_PutsBackWhatTheFirstChanged_AndOnlyAFinishedRunOfTheSameRunbookIsTakenUp()
+    {
+        // The leak run isolates h1-c03 and waits for the repair (60 min). What it keeps is taken up by a run built anew
+        // (the agent started again at 45 min, its first run gone): that one powers the rack again 15 min after the
+        // repair, though it wrote nothing itself.
+        var leak = ScenarioLoader.Load("faults/leak");
+        var scenario = leak with { Faults = [leak.Faults[0] with { Start = TimeSpan.FromMinutes(40), End = TimeSpan.FromMinutes(60) }] };
+        var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(2) });
+        sim.AdvanceSteps(41 * 60);
+        var (first, _) = StartOn(sim, "leak", "h1-c03");
+        Assert.Null(first.Kept()); // not finished
+        first.Tick();
+        Assert.Equal(RunbookState.Succeeded, first.State);
+        var kept = first.Kept() ?? throw new Xunit.Sdk.XunitException("a finished run awaiting its restore keeps its progress");
+        Assert.Equal(["h1-c03/isolate"], kept.Changed);
+        Assert.Equal([null], kept.RestoredAt);
+        Assert.Empty(kept.Released);
+        sim.AdvanceSteps(4 * 60);
+
+        var book = Runbook.Load(Path.Combine(Directory, "leak.yaml"), scenario.Factory);
+        var envelope = new SafetyEnvelope(SafetyEnvelopeTests.Bundled, scenario.Factory);
+        var guarded = new GuardedPlant(sim.Plant, envelope, sim.Clock, "runbook:leak");
+        var executor = new ActionExecutor(guarded, sim.Clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent:test");
+        var catalog = new ActionCatalog(scenario.Factory, envelope);
+        RunbookRun Resume(RunbookProgress progress) => RunbookRun.Resume(book, RunbookBindings.For(scenario.Factory, "h1-c03"), executor, catalog, guarded, sim.Clock, null, progress);
+        Assert.Contains("not a run Running", Assert.Throws<ArgumentException>(() => Resume(kept with { State = RunbookState.Running })).Message, StringComparison.Ordinal);
+        Assert.Contains("has 1 restore entries, the kept run 2", Assert.Throws<ArgumentException>(() => Resume(kept with { RestoredAt = [null, null] })).Message, StringComparison.Ordinal);
+
+        var again = Resume(kept);
+        Assert.Equal((RunbookState.Succeeded, first.Started, first.Finished), (again.State, again.Started, again.Finished));
+        var keptAgain = again.Kept() ?? throw new Xunit.Sdk.XunitException("taken up, it still awaits its restore");
+        Assert.Equal((kept.State, kept.Started, kept.Finished), (keptAgain.State, keptAgain.Started, keptAgain.Finished));
+        Assert.Equal(kept.Changed, keptAgain.Changed);
+        Assert.Equal(kept.RestoredAt, keptAgain.RestoredAt);
+        while (again.Restored is null && sim.Clock.GetUtcNow() < scenario.Start + TimeSpan.FromMinutes(90))
+        {
+            again.Tick();
+            sim.AdvanceSteps(10);
+        }
+
+        Assert.InRange(again.Restored!.Value - (scenario.Start + TimeSpan.FromMinutes(60)), TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(17));
+        Assert.Equal(0, sim.Plant.ReadValue("h1-c03/isolated"));
+        Assert.Equal(["h1-c03/isolate"], again.Actions.Select(a => a.Action.Actuator));
+        Assert.Null(again.Kept());
+    }
+
     private static (RunbookRun Run, ActionExecutor Executor) StartOn(Simulator sim, string name, string asset, Aida.Automation.Audit.AuditLog? audit = null)
     {
         var (run, executor, _) = Build(sim.Scenario.Factory, sim.Plant, sim.Clock, name, asset, AutomationMode.Autonomous, audit);

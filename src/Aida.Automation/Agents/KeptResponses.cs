@@ -1,0 +1,76 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Aida.Automation.Runbooks;
+
+namespace Aida.Automation.Agents;
+
+/// <summary>The agent's responses whose restore waits for the repair, kept in a file of a live run's data directory
+/// (<c>agent-responses.json</c>) so that the agent started again there takes them up (<see cref="PlantAgent.Resume"/>).
+/// JSON a person can read: per response its incident, cause, runbook, how it ended, the actuators it changed and has
+/// let go of, when each restore entry ran, and the readings its thresholds count from.</summary>
+public static class KeptResponses
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false) },
+    };
+
+    private sealed record Stored(
+        long Incident, DateTimeOffset Opened, string? FaultKind, string? Asset, string? Runbook, RunbookState State, DateTimeOffset Started,
+        DateTimeOffset? Finished, List<string>? Changed, List<string>? Released, List<DateTimeOffset?>? RestoredAt, Dictionary<string, double>? AtStart);
+
+    /// <summary>The responses kept in <paramref name="path"/>, in order (none when it does not exist).</summary>
+    /// <exception cref="FormatException">The file is not a list of kept responses; the message names it and the entry.</exception>
+    public static IReadOnlyList<KeptResponse> Read(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+
+        List<Stored?>? stored;
+        try
+        {
+            stored = JsonSerializer.Deserialize<List<Stored?>>(File.ReadAllText(path), Json);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"{path}: not a list of the agent's responses: {e.Message}", e);
+        }
+
+        var kept = new List<KeptResponse>();
+        foreach (var (x, i) in (stored ?? []).Select((x, i) => (x, i)))
+        {
+            if (x is null || x.Incident <= 0 || string.IsNullOrEmpty(x.FaultKind) || string.IsNullOrEmpty(x.Asset) || string.IsNullOrEmpty(x.Runbook)
+                || x.Changed is null || x.Released is null || x.RestoredAt is null)
+            {
+                throw new FormatException($"{path}: entry {i + 1}: incident (a positive number), fault_kind, asset, runbook, changed, released and restored_at are required");
+            }
+
+            if (x.State is not (RunbookState.Succeeded or RunbookState.RolledBack))
+            {
+                throw new FormatException($"{path}: entry {i + 1}: state must be succeeded or rolled-back (a finished run), not {x.State}");
+            }
+
+            kept.Add(new KeptResponse(x.Incident, x.Opened, x.FaultKind, x.Asset, x.Runbook,
+                new RunbookProgress(x.State, x.Started, x.Finished, x.Changed, x.Released, x.RestoredAt, x.AtStart ?? [])));
+        }
+
+        return kept;
+    }
+
+    /// <summary>Writes <paramref name="kept"/> whole beside <paramref name="path"/> and moves it over: a crash leaves the old
+    /// or the new list, never half of one.</summary>
+    public static void Write(string path, IEnumerable<KeptResponse> kept)
+    {
+        ArgumentNullException.ThrowIfNull(kept);
+        var temp = path + ".tmp";
+        File.WriteAllText(temp, JsonSerializer.Serialize(kept.Select(k => new Stored(k.Incident, k.Opened, k.FaultKind, k.Asset, k.Runbook, k.Progress.State,
+            k.Progress.Started, k.Progress.Finished, [.. k.Progress.Changed], [.. k.Progress.Released], [.. k.Progress.RestoredAt],
+            new Dictionary<string, double>(k.Progress.AtStart, StringComparer.Ordinal))), Json));
+        File.Move(temp, path, overwrite: true);
+    }
+}
