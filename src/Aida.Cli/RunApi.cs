@@ -55,7 +55,9 @@ internal sealed class RunApi : IAsyncDisposable
         var keys = KeysCommand.Open(dataDirectory);
         var query = telemetry.Store is { } store ? new EmbeddedQueryEngine(store) : null;
         var filed = agent?.Filed ?? AgentHost.OpenFiled(Path.Combine(dataDirectory, "exclusions.json"));
-        var context = new ServerContext(factory, keys, audit, executor, new ActionCatalog(factory, envelope), agent?.Incidents ?? telemetry.Incidents, gate,
+        // Actions proposed through the API are P1, P2, … (the agent's A1, A2, …), on after an earlier run's.
+        var catalog = new ActionCatalog(factory, envelope, "P", audit.HighestNumbered("P"));
+        var context = new ServerContext(factory, keys, audit, executor, catalog, agent?.Incidents ?? telemetry.Incidents, gate,
             query, clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, clock, () => agent?.Exclusions ?? filed.Exclusions), run, agent?.Agent.Executor, filed);
         var app = await AidaApi.StartAsync(endpoint, context, token);
         var url = $"http://{app.Urls.Select(u => new Uri(u)).Select(u => $"{u.Host}:{u.Port}").First()}/";

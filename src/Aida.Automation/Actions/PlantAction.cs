@@ -106,12 +106,25 @@ public sealed class ActionCatalog
     private readonly HashSet<string> _crahs;
     private readonly HashSet<string> _cdus;
     private readonly HashSet<string> _racks;
-    private int _next;
+    private readonly string _idPrefix;
+    private long _next;
 
-    public ActionCatalog(Factory factory, SafetyEnvelope envelope)
+    /// <param name="idPrefix">What the actions' ids start with, a letter or two: <c>A</c> (A1, A2, …) for the agent's,
+    /// <c>P</c> for those proposed through the API, so that one run's ids never name two actions.</param>
+    /// <param name="numberedAfter">The highest number already given (an earlier run's, from the audit log, <see cref="Audit.AuditLog.HighestNumbered"/>):
+    /// ids go on after it, so a restart does not give the same id again.</param>
+    public ActionCatalog(Factory factory, SafetyEnvelope envelope, string idPrefix = "A", long numberedAfter = 0)
     {
         _factory = factory ?? throw new ArgumentNullException(nameof(factory));
         _envelope = envelope ?? throw new ArgumentNullException(nameof(envelope));
+        if (idPrefix is not { Length: >= 1 and <= 2 } || !idPrefix.All(char.IsAsciiLetterUpper))
+        {
+            throw new ArgumentException($"an action id prefix is one or two capital letters, not '{idPrefix}'", nameof(idPrefix));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(numberedAfter);
+        _idPrefix = idPrefix;
+        _next = numberedAfter;
         _chillers = new HashSet<string>(factory.Cooling.Chillers.Select(c => c.Id), StringComparer.Ordinal);
         _crahs = new HashSet<string>(factory.Cooling.Crahs.Select(c => c.Id), StringComparer.Ordinal);
         _cdus = new HashSet<string>(factory.Cooling.Cdus.Select(c => c.Id), StringComparer.Ordinal);
@@ -122,7 +135,7 @@ public sealed class ActionCatalog
     public IReadOnlyList<string> RacksOf(string asset) =>
         _racks.Contains(asset) ? [asset] : [.. _factory.Racks.Where(r => r.Cdu == asset || r.Hall == asset).Select(r => r.Id)];
 
-    /// <summary>A new action with a fresh id (<c>A1</c>, <c>A2</c>, …).</summary>
+    /// <summary>A new action with a fresh id (<c>A1</c>, <c>A2</c>, … with the catalog's prefix).</summary>
     /// <exception cref="ArgumentException">The asset is unknown, or the kind does not apply to it; the message names both.</exception>
     public PlantAction Create(ActionKind kind, string asset, double value, string reason, Verification? verify = null)
     {
@@ -133,7 +146,7 @@ public sealed class ActionCatalog
             ActionKind.StopUnit => 0,
             _ => value,
         };
-        var id = "A" + Interlocked.Increment(ref _next).ToString(CultureInfo.InvariantCulture);
+        var id = _idPrefix + Interlocked.Increment(ref _next).ToString(CultureInfo.InvariantCulture);
         return new PlantAction(id, kind, asset, actuator, value, risk, reversible, _envelope.RacksServed(asset), verify, reason);
     }
 

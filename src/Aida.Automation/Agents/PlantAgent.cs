@@ -124,7 +124,8 @@ public sealed class PlantAgent : IPlantAgent
         var safety = new SafetyEnvelope(envelope, factory);
         Plant = new GuardedPlant(plant, safety, clock, "agent:aida", audit, efficiency);
         Executor = new ActionExecutor(Plant, clock, _options.Mode, _options.ApprovalTimeout, "agent:aida", audit);
-        _catalog = new ActionCatalog(factory, safety);
+        // The agent's actions are A1, A2, …, on after those of an earlier run on the same audit log.
+        _catalog = new ActionCatalog(factory, safety, "A", audit?.HighestNumbered("A") ?? 0);
         _detectFrom = _options.DetectFrom ?? clock.GetUtcNow() + _options.WarmUp;
         var alerting = _options.Alerting ?? new AlertingOptions();
         _incidents = incidents ?? throw new ArgumentNullException(nameof(incidents));

@@ -164,6 +164,30 @@ public sealed class AuditLog : IDisposable
         }
     }
 
+    /// <summary>The highest number of a subject made of <paramref name="prefix"/> and digits (an action's id: <c>A17</c>),
+    /// or 0: where a run started again on this log numbers its actions from.</summary>
+    public long HighestNumbered(string prefix)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(prefix);
+        lock (_lock)
+        {
+            using var select = Command("SELECT subject FROM audit WHERE subject GLOB $glob");
+            select.Parameters.AddWithValue("$glob", prefix.Replace("[", "[[]", StringComparison.Ordinal).Replace("*", "[*]", StringComparison.Ordinal).Replace("?", "[?]", StringComparison.Ordinal) + "[0-9]*");
+            using var reader = select.ExecuteReader();
+            var highest = 0L;
+            while (reader.Read())
+            {
+                var digits = reader.GetString(0).AsSpan(prefix.Length);
+                if (long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > highest)
+                {
+                    highest = n;
+                }
+            }
+
+            return highest;
+        }
+    }
+
     /// <summary>Walks the whole chain: sequences 1, 2, 3, … without gaps, each previous hash equal to the hash before,
     /// each hash equal to the hash of the entry's fields, and the last entry equal to the head file's.</summary>
     public AuditVerification Verify()

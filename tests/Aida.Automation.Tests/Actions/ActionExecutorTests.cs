@@ -25,6 +25,34 @@ public sealed class ActionExecutorTests
     private ActionCatalog Catalog => _catalog;
 
     [Fact]
+    public void ActionIds_CarryTheCatalogsPrefix_AndGoOnAfterAnEarlierRunsFromItsAuditLog()
+    {
+        // The agent's actions are A1, A2, …; those proposed through the API P1, P2, …: one run's ids never name two
+        // actions. A run started again on the same audit log goes on after the highest id the earlier run gave.
+        Assert.Equal(["A1", "A2"], new[] { Catalog.Create(ActionKind.StopUnit, "chiller-1", 0, "x").Id, Catalog.Create(ActionKind.StopUnit, "chiller-1", 0, "x").Id });
+        var api = new ActionCatalog(SafetyEnvelopeTests.Factory, _envelope, "P");
+        Assert.Equal("P1", api.Create(ActionKind.StopUnit, "chiller-1", 0, "x").Id);
+
+        var path = Path.Combine(Path.GetTempPath(), "aida-action-ids", Guid.NewGuid().ToString("N"), "audit.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using (var audit = new AuditLog(path, _clock))
+        {
+            Assert.Equal(0, audit.HighestNumbered("A"));
+            foreach (var subject in new[] { "A9", "A10", "P3", "A2", "A7x", "AB12", "incident 40", "runbook:leak" })
+            {
+                audit.Append("agent:aida", AuditKind.Decision, subject, "proposed");
+            }
+
+            Assert.Equal((10L, 3L, 12L), (audit.HighestNumbered("A"), audit.HighestNumbered("P"), audit.HighestNumbered("AB")));
+            var again = new ActionCatalog(SafetyEnvelopeTests.Factory, _envelope, "A", audit.HighestNumbered("A"));
+            Assert.Equal("A11", again.Create(ActionKind.StopUnit, "chiller-1", 0, "x").Id);
+        }
+
+        Assert.Contains("one or two capital letters, not 'a1'", Assert.Throws<ArgumentException>(() => new ActionCatalog(SafetyEnvelopeTests.Factory, _envelope, "a1")).Message, StringComparison.Ordinal);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    }
+
+    [Fact]
     public void Catalog_ResolvesActuatorRiskAndBlastRadius_AndNamesABadAsset()
     {
         var isolate = Catalog.Create(ActionKind.IsolateRack, "h1-a01", 1, "leak");

@@ -602,6 +602,8 @@ public sealed class PlantAgentTests
         Assert.InRange(restored, restart + TimeSpan.FromMinutes(15), restart + TimeSpan.FromMinutes(16));
         Assert.Contains(audit.Read(), e => e.At == restored && e.Actor == "agent:aida" && e.Kind == Aida.Automation.Audit.AuditKind.Result
             && e.Subject == "h1-c03/isolate" && e.Detail == "accepted");
+        // The restarted agent numbers its actions on after the first's: the isolation was A1, the restore is A2.
+        Assert.Equal(["A1", "A2"], audit.Read().Where(e => e.Kind == Aida.Automation.Audit.AuditKind.Decision && e.Actor == "agent:aida" && e.Subject.StartsWith('A')).Select(e => e.Subject));
         Assert.Empty(kept[^1]);
         Assert.Empty(KeptResponses.Read(file));
         Assert.All(second.Responses, r => Assert.Equal(isolated.Incident, r.Incident));
