@@ -174,7 +174,9 @@ public sealed class PlantAgent : IPlantAgent
     /// (a live run keeps them beside its incidents, for <see cref="Resume"/> after a restart).</summary>
     public Action<IReadOnlyList<KeptResponse>>? ResponsesChanged { get; init; }
 
-    private string _keptSaid = "";
+    // What ResponsesChanged was last given, as text; null until the first call (which writes even an empty list, so a
+    // kept file whose responses a person resolved while Aida was down is emptied).
+    private string? _keptSaid;
 
     /// <summary>The guarded plant every write of the agent goes through (for the optimiser, too).</summary>
     public GuardedPlant Plant { get; }

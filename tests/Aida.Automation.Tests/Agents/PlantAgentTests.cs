@@ -653,14 +653,23 @@ public sealed class PlantAgentTests
 
         var earlier = Aida.Reliability.Budgets.ReadingExclusion.Of("aida_rack_inlet_celsius{rack=\"h2-b04\"}", scenario.Start - TimeSpan.FromHours(1), null, "incident 3: sensor-noise on h2-b04");
         var changed = new List<IReadOnlyList<Aida.Reliability.Budgets.ReadingExclusion>>();
+        var responses = new List<IReadOnlyList<KeptResponse>>();
         var restarted = new PlantAgent(sim.Plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled, runbooks, sim.Clock)
         {
             ExclusionsChanged = changed.Add,
+            ResponsesChanged = responses.Add,
         };
-        Assert.Empty(restarted.Resume([earlier]));
+        // A kept response whose incident is not there (resolved, or the incidents gone) is not taken up, and the kept list
+        // is written again, empty, at the first look.
+        var stale = new KeptResponse(7, scenario.Start, "leak", "h1-c03", "leak",
+            new RunbookProgress(RunbookState.Succeeded, scenario.Start, scenario.Start, ["h1-c03/isolate"], [], [null], new Dictionary<string, double>()));
+        Assert.Empty(restarted.Resume([earlier], [stale]));
+        Assert.Empty(restarted.Responses);
         var closed = earlier with { Until = sim.Clock.GetUtcNow() };
         Assert.Equal([closed], restarted.ReadingExclusions);
         Assert.Equal([[closed]], changed);
+        restarted.Tick(sim.Clock.GetUtcNow());
+        Assert.Equal([[]], responses);
     }
 
     [Fact]
