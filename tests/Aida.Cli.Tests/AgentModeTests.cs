@@ -164,6 +164,19 @@ public class AgentModeTests
         Assert.Equal(first, Invoke("audit", "show", "--data", dir, "--limit", "100000").Out.Split('\n').Length);
         Assert.Equal(0, Invoke("audit", "verify", "--data", dir).Code);
         Assert.Contains("(1 incident)", Invoke("incidents", "list", "--db", Path.Combine(dir, "incidents.db")).Out, StringComparison.Ordinal);
+
+        // An agent started on the directory (as aida run --data DIR started again) takes the isolation's restore up.
+        var again = new Aida.Twin.Simulation.Simulator(Aida.Model.Scenarios.ScenarioLoader.Load("faults/leak"),
+            new Aida.Twin.Simulation.SimulationOptions { Mode = Aida.Twin.Simulation.OperatingMode.Agent, Duration = TimeSpan.FromMinutes(1) });
+        using (var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { DataDirectory = Path.Combine(dir, "tsdb-again"), Clock = again.Clock }))
+        using (var host = AgentHost.Attach(again, store, dir, null, Aida.Automation.Actions.AutomationMode.Autonomous))
+        {
+            var takenUp = Assert.Single(host.Agent.Responses);
+            Assert.Equal((1L, "leak", Aida.Automation.Runbooks.RunbookState.Succeeded), (takenUp.Incident, takenUp.FaultKind, takenUp.Run.State));
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(Path.Combine(dir, "tsdb-again"), recursive: true);
     }
 
     [Fact]
