@@ -48,6 +48,23 @@ internal sealed class AgentHost : IDisposable
 
     public PlantAgent Agent { get; }
 
+    /// <summary>The incidents the agent took up from an earlier run on the same directory (<see cref="PlantAgent.Resume"/>).</summary>
+    public IReadOnlyList<long> TakenUp { get; private set; } = [];
+
+    /// <summary>What the agent took up from an earlier run, one line for a person (null when nothing).</summary>
+    public string? TakenUpSaid()
+    {
+        if (TakenUp.Count == 0)
+        {
+            return null;
+        }
+
+        var responses = Agent.Responses.Where(r => TakenUp.Contains(r.Incident)).Select(r => $"incident {r.Incident} ({r.FaultKind} on {r.Asset}, runbook {r.Runbook} {r.Run.State}"
+            + (r.Run.Book.Restores.Count > 0 && r.Run.Restored is null && r.Run.State is RunbookState.Succeeded or RunbookState.RolledBack ? ", its restore waiting for the repair" : "") + ")").ToList();
+        var attached = TakenUp.Count(id => Agent.Responses.All(r => r.Incident != id));
+        return $"the agent takes up {string.Join("; ", responses)}" + (attached > 0 ? $"; {attached} more attached to them" : "");
+    }
+
     /// <summary>The readings people left out of the SLIs (through the API), which the agent's budgets apply beside its own.</summary>
     public FiledExclusions Filed { get; }
 
@@ -142,7 +159,7 @@ internal sealed class AgentHost : IDisposable
             ResponsesChanged = now => KeptResponses.Write(responses, now),
         };
         built = new AgentHost(agent, incidents, audit, auditor, scratch, factory.Site.Name, OpenFiled(Path.Combine(dir, Files[2])));
-        agent.Resume([.. earlier.Select(f => f.Exclusion)], awaiting);
+        built.TakenUp = agent.Resume([.. earlier.Select(f => f.Exclusion)], awaiting);
         return built;
     }
 

@@ -106,6 +106,11 @@ internal static class RunCommand
             using var agent = agentMode
                 ? AgentHost.Attach(simulator, telemetry.Store!, parse.GetValue(data), SloPack.Load(null), Aida.Automation.Actions.AutomationMode.Autonomous)
                 : null;
+            if (agent?.TakenUpSaid() is { } takenUp)
+            {
+                await stdout.WriteLineAsync($"resuming: {takenUp}");
+            }
+
             var gate = new object();
             await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, s.Factory, simulator.Plant, simulator.Clock, agent, telemetry, parse.GetValue(data)!, gate, stdout, token, new Aida.Server.Api.RunInfo(s.Name, m.ToString().ToLowerInvariant()));
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(token);

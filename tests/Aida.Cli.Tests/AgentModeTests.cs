@@ -173,6 +173,7 @@ public class AgentModeTests
         {
             var takenUp = Assert.Single(host.Agent.Responses);
             Assert.Equal((1L, "leak", Aida.Automation.Runbooks.RunbookState.Succeeded), (takenUp.Incident, takenUp.FaultKind, takenUp.Run.State));
+            Assert.Equal("the agent takes up incident 1 (leak on h1-c03, runbook leak Succeeded, its restore waiting for the repair)", host.TakenUpSaid());
         }
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
