@@ -36,6 +36,11 @@ internal static class NetworkRun
         using var agent = o.Mode == OperatingMode.Agent
             ? AgentHost.ForNetwork(network.Plant, o.Scenario.Factory, telemetry.Store!, o.Data, SloPack.Load(null), Aida.Automation.Actions.AutomationMode.Supervised, clock, collectingSince, freshStore)
             : null;
+        if (agent?.TakenUpSaid() is { } takenUp)
+        {
+            await stdout.WriteLineAsync($"resuming: {takenUp}");
+        }
+
         // The operator's (or agent's) and API writes all go to the devices: one at a time, under this lock.
         var gate = new object();
         await using var api = o.Urls is null || o.Data is null
