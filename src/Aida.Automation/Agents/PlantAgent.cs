@@ -174,9 +174,9 @@ public sealed class PlantAgent : IPlantAgent
     /// (a live run keeps them beside its incidents, for <see cref="Resume"/> after a restart).</summary>
     public Action<IReadOnlyList<KeptResponse>>? ResponsesChanged { get; init; }
 
-    // What ResponsesChanged was last given, as text; null until the first call (which writes even an empty list, so a
-    // kept file whose responses a person resolved while Aida was down is emptied).
-    private string? _keptSaid;
+    // Each response's run revision when ResponsesChanged was last called; null until the first call (which writes even an
+    // empty list, so a kept file whose responses a person resolved while Aida was down is emptied).
+    private List<(int Audited, int Taken)>? _keptAt;
 
     /// <summary>The guarded plant every write of the agent goes through (for the optimiser, too).</summary>
     public GuardedPlant Plant { get; }
@@ -437,7 +437,8 @@ public sealed class PlantAgent : IPlantAgent
         return taken;
     }
 
-    /// <summary>Hands the responses waiting for their repair to <see cref="ResponsesChanged"/> when they changed.</summary>
+    /// <summary>Hands the responses waiting for their repair to <see cref="ResponsesChanged"/> when they changed: checked
+    /// every tick, so by the runs' revisions, not by building what they keep.</summary>
     private void KeepResponses()
     {
         if (ResponsesChanged is null)
@@ -445,16 +446,22 @@ public sealed class PlantAgent : IPlantAgent
             return;
         }
 
-        var kept = Responses.Select(r => r.Run.Kept() is { } p ? new KeptResponse(r.Incident, r.Opened, r.FaultKind, r.Asset, r.Runbook, p) : null)
-            .OfType<KeptResponse>().ToList();
-        var said = string.Join("\n", kept.Select(k => $"{k.Incident} {k.Runbook} {k.Progress.State} {string.Join(",", k.Progress.Changed)} {string.Join(",", k.Progress.Released)} {string.Join(",", k.Progress.RestoredAt.Select(t => t?.ToUnixTimeMilliseconds()))}"));
-        if (said == _keptSaid)
+        if (_keptAt is { } was && was.Count == Responses.Count)
         {
-            return;
+            var same = true;
+            for (var i = 0; i < was.Count && same; i++)
+            {
+                same = Responses[i].Run.Revision == was[i];
+            }
+
+            if (same)
+            {
+                return;
+            }
         }
 
-        _keptSaid = said;
-        ResponsesChanged(kept);
+        _keptAt = [.. Responses.Select(r => r.Run.Revision)];
+        ResponsesChanged([.. Responses.Select(r => r.Run.Kept() is { } p ? new KeptResponse(r.Incident, r.Opened, r.FaultKind, r.Asset, r.Runbook, p) : null).OfType<KeptResponse>()]);
     }
 
     /// <summary>The optimiser stops reading the sensors the agent answers as lying (a response to sensor-stuck,

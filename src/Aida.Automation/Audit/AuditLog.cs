@@ -168,11 +168,15 @@ public sealed class AuditLog : IDisposable
     /// or 0: where a run started again on this log numbers its actions from.</summary>
     public long HighestNumbered(string prefix)
     {
-        ArgumentException.ThrowIfNullOrEmpty(prefix);
+        if (string.IsNullOrEmpty(prefix) || !prefix.All(char.IsAsciiLetter))
+        {
+            throw new ArgumentException($"a numbered subject's prefix is letters, not '{prefix}'", nameof(prefix));
+        }
+
         lock (_lock)
         {
             using var select = Command("SELECT subject FROM audit WHERE subject GLOB $glob");
-            select.Parameters.AddWithValue("$glob", prefix.Replace("[", "[[]", StringComparison.Ordinal).Replace("*", "[*]", StringComparison.Ordinal).Replace("?", "[?]", StringComparison.Ordinal) + "[0-9]*");
+            select.Parameters.AddWithValue("$glob", prefix + "[0-9]*");
             using var reader = select.ExecuteReader();
             var highest = 0L;
             while (reader.Read())

@@ -138,6 +138,13 @@ public sealed class RunbookRun
 
     public DateTimeOffset? Finished { get; private set; }
 
+    /// <summary>What the run did, as two counts: its audited steps, results and restores (counted audit log or not), and
+    /// the actions it proposed that the plant took, which an approval may bring after the step that proposed them.
+    /// What it keeps for a restart (<see cref="Kept"/>) changes only with one of them.</summary>
+    public (int Audited, int Taken) Revision => (_audited, Actions.Count(a => a.State is ActionState.Executed or ActionState.Verified or ActionState.Unverified));
+
+    private int _audited;
+
     public string? Failure { get; private set; }
 
     /// <summary>When the last of the restore entries ran (the fault repaired, <see cref="Runbook.Restores"/>); null before
@@ -593,5 +600,9 @@ public sealed class RunbookRun
         return text;
     }
 
-    private void Audit(AuditKind kind, string detail) => _audit?.Append("runbook:" + Book.Name, kind, Book.Name, detail);
+    private void Audit(AuditKind kind, string detail)
+    {
+        _audited++;
+        _audit?.Append("runbook:" + Book.Name, kind, Book.Name, detail);
+    }
 }

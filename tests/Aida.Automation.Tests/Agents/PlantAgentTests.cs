@@ -387,9 +387,7 @@ public sealed class PlantAgentTests
         // 02:02) has long run, but the reading still scatters: not trusted. From 03:10 it behaves; 30 min of it (and the
         // scatter gone from the detection's lookback) bring it back, and the agent resolves the incident once it is quiet
         // (2 h after its last alert). Nobody else touches it.
-        var bundled = ScenarioLoader.Load("faults/sensor-noise");
-        var noise = bundled.Faults[0] with { End = bundled.Faults[0].Start + TimeSpan.FromMinutes(70) };
-        var scenario = bundled with { Faults = [noise] };
+        var (scenario, noise) = FirstFaultLasting("faults/sensor-noise", TimeSpan.FromMinutes(70));
         var dir = ScratchDir();
         var auditPath = Path.Combine(dir, "audit.db");
         var incidentsPath = Path.Combine(dir, "incidents.db");
@@ -442,6 +440,14 @@ public sealed class PlantAgentTests
         public PlantAgent? Agent { get; set; }
 
         public void Tick(DateTimeOffset now) => Agent?.Tick(now);
+    }
+
+    /// <summary>The bundled scenario <paramref name="name"/> with its first fault alone, lasting <paramref name="lasting"/>.</summary>
+    private static (Scenario Scenario, FaultSpec Fault) FirstFaultLasting(string name, TimeSpan lasting)
+    {
+        var bundled = ScenarioLoader.Load(name);
+        var fault = bundled.Faults[0] with { End = bundled.Faults[0].Start + lasting };
+        return (bundled with { Faults = [fault] }, fault);
     }
 
     /// <summary>A simulated site whose agent restarts: the twin with its telemetry, incidents and audit log in a directory
@@ -506,9 +512,7 @@ public sealed class PlantAgentTests
         // not alert it again: before Resume, the new agent read the inlet again and counted its slices. Now it takes the
         // incident up at once (its runbook again, audited), leaves the reading out from the same time, and trusts it
         // again as the first would have: once it behaved for 30 min after 03:10, resolving the incident.
-        var bundled = ScenarioLoader.Load("faults/sensor-noise");
-        var noise = bundled.Faults[0] with { End = bundled.Faults[0].Start + TimeSpan.FromMinutes(70) };
-        var scenario = bundled with { Faults = [noise] };
+        var (scenario, noise) = FirstFaultLasting("faults/sensor-noise", TimeSpan.FromMinutes(70));
         using var site = new RestartSite(scenario, TimeSpan.FromMinutes(330));
         var (sim, incidents, audit) = (site.Sim, site.Incidents, site.Audit);
         var first = site.Start(new PlantAgentOptions());
@@ -557,9 +561,7 @@ public sealed class PlantAgentTests
         // isolated until a person brought it back. Now it takes the response up, powers the rack again once it has read
         // dry for 15 min from the restart (02:55: a condition held while Aida was down counts from the restart), and
         // resolves the incident once it is quiet.
-        var bundled = ScenarioLoader.Load("faults/leak");
-        var leak = bundled.Faults[0] with { End = bundled.Faults[0].Start + TimeSpan.FromMinutes(30) };
-        var scenario = bundled with { Faults = [leak] };
+        var (scenario, leak) = FirstFaultLasting("faults/leak", TimeSpan.FromMinutes(30));
         using var site = new RestartSite(scenario, TimeSpan.FromMinutes(180));
         var (sim, incidents, audit) = (site.Sim, site.Incidents, site.Audit);
         var kept = new List<IReadOnlyList<KeptResponse>>();

@@ -183,10 +183,7 @@ public sealed class RunbookTests
         // Regression (faults week, seed 2): the agent isolated the leaking rack and nobody powered it again after the
         // repair; the hall's training job, one rack short, stood for the five days left (goodput 65 %). The baselines
         // restore their overrides once their alarms clear; the runbook's restore does it for the agent.
-        var leak = ScenarioLoader.Load("faults/leak");
-        var scenario = leak with { Faults = [leak.Faults[0] with { Start = TimeSpan.FromMinutes(40), End = TimeSpan.FromMinutes(60) }] };
-        var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(2) });
-        sim.AdvanceSteps(41 * 60);
+        var (sim, scenario) = LeakFrom40To60Minutes();
         var (run, _) = StartOn(sim, "leak", "h1-c03");
         void Advance(int minutes)
         {
@@ -588,16 +585,23 @@ public sealed class RunbookTests
         return sim;
     }
 
+    /// <summary>faults/leak with h1-c03 leaking from 40 to 60 min, the twin alone, 41 min in (the leak found).</summary>
+    private static (Simulator Sim, Scenario Scenario) LeakFrom40To60Minutes()
+    {
+        var leak = ScenarioLoader.Load("faults/leak");
+        var scenario = leak with { Faults = [leak.Faults[0] with { Start = TimeSpan.FromMinutes(40), End = TimeSpan.FromMinutes(60) }] };
+        var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(2) });
+        sim.AdvanceSteps(41 * 60);
+        return (sim, scenario);
+    }
+
     [Fact]
     public void AKeptRun_TakenUpAfterARestart_PutsBackWhatTheFirstChanged_AndOnlyAFinishedRunOfTheSameRunbookIsTakenUp()
     {
         // The leak run isolates h1-c03 and waits for the repair (60 min). What it keeps is taken up by a run built anew
         // (the agent started again at 45 min, its first run gone): that one powers the rack again 15 min after the
         // repair, though it wrote nothing itself.
-        var leak = ScenarioLoader.Load("faults/leak");
-        var scenario = leak with { Faults = [leak.Faults[0] with { Start = TimeSpan.FromMinutes(40), End = TimeSpan.FromMinutes(60) }] };
-        var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(2) });
-        sim.AdvanceSteps(41 * 60);
+        var (sim, scenario) = LeakFrom40To60Minutes();
         var (first, _) = StartOn(sim, "leak", "h1-c03");
         Assert.Null(first.Kept()); // not finished
         first.Tick();
@@ -609,10 +613,7 @@ public sealed class RunbookTests
         sim.AdvanceSteps(4 * 60);
 
         var book = Runbook.Load(Path.Combine(Directory, "leak.yaml"), scenario.Factory);
-        var envelope = new SafetyEnvelope(SafetyEnvelopeTests.Bundled, scenario.Factory);
-        var guarded = new GuardedPlant(sim.Plant, envelope, sim.Clock, "runbook:leak");
-        var executor = new ActionExecutor(guarded, sim.Clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent:test");
-        var catalog = new ActionCatalog(scenario.Factory, envelope);
+        var (executor, catalog, guarded) = Guard(scenario.Factory, sim.Plant, sim.Clock, book, AutomationMode.Autonomous);
         RunbookRun Resume(RunbookProgress progress) => RunbookRun.Resume(book, RunbookBindings.For(scenario.Factory, "h1-c03"), executor, catalog, guarded, sim.Clock, null, progress);
         Assert.Contains("not a run Running", Assert.Throws<ArgumentException>(() => Resume(kept with { State = RunbookState.Running })).Message, StringComparison.Ordinal);
         Assert.Contains("has 1 restore entries, the kept run 2", Assert.Throws<ArgumentException>(() => Resume(kept with { RestoredAt = [null, null] })).Message, StringComparison.Ordinal);
@@ -660,9 +661,16 @@ public sealed class RunbookTests
 
     private static (RunbookRun Run, ActionExecutor Executor, GuardedPlant Guarded) Build(Aida.Model.Facility.Factory factory, IPlant plant, TimeProvider clock, Runbook book, string asset, AutomationMode mode, Aida.Automation.Audit.AuditLog? audit = null)
     {
+        var (executor, catalog, guarded) = Guard(factory, plant, clock, book, mode);
+        return (new RunbookRun(book, RunbookBindings.For(factory, asset), executor, catalog, guarded, clock, audit), executor, guarded);
+    }
+
+    /// <summary>What a run of <paramref name="book"/> writes through: a guard with the bundled envelope, an executor and a
+    /// catalog.</summary>
+    private static (ActionExecutor Executor, ActionCatalog Catalog, GuardedPlant Guarded) Guard(Aida.Model.Facility.Factory factory, IPlant plant, TimeProvider clock, Runbook book, AutomationMode mode)
+    {
         var envelope = new SafetyEnvelope(SafetyEnvelopeTests.Bundled, factory);
         var guarded = new GuardedPlant(plant, envelope, clock, "runbook:" + book.Name);
-        var executor = new ActionExecutor(guarded, clock, mode, TimeSpan.FromMinutes(15), "agent:test");
-        return (new RunbookRun(book, RunbookBindings.For(factory, asset), executor, new ActionCatalog(factory, envelope), guarded, clock, audit), executor, guarded);
+        return (new ActionExecutor(guarded, clock, mode, TimeSpan.FromMinutes(15), "agent:test"), new ActionCatalog(factory, envelope), guarded);
     }
 }
