@@ -58,7 +58,7 @@ internal sealed class RunApi : IAsyncDisposable
         // Actions proposed through the API are P1, P2, … (the agent's A1, A2, …), on after an earlier run's.
         var catalog = new ActionCatalog(factory, envelope, "P", audit.HighestNumbered("P"));
         var context = new ServerContext(factory, keys, audit, executor, catalog, agent?.Incidents ?? telemetry.Incidents, gate,
-            query, clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, clock, () => agent?.Exclusions ?? filed.Exclusions), run, agent?.Agent.Executor, filed);
+            query, clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, clock, () => agent?.Exclusions ?? filed.Exclusions), run, agent?.Agent.Executor, filed, agent?.Agent);
         var app = await AidaApi.StartAsync(endpoint, context, token);
         var url = $"http://{app.Urls.Select(u => new Uri(u)).Select(u => $"{u.Host}:{u.Port}").First()}/";
         if (keys.List().Count == 0)

@@ -3,7 +3,9 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Aida.Automation.Actions;
+using Aida.Automation.Agents;
 using Aida.Automation.Audit;
+using Aida.Automation.Runbooks;
 using Aida.Automation.Safety;
 using Aida.Model.Config;
 using Aida.Model.Scenarios;
@@ -11,6 +13,7 @@ using Aida.Observability.Incidents;
 using Aida.Observability.RootCause;
 using Aida.Server.Access;
 using Aida.Server.Api;
+using Aida.Telemetry.Ingest;
 using Aida.Telemetry.Query;
 using Aida.Telemetry.Series;
 using Aida.Telemetry.Storage;
@@ -59,12 +62,7 @@ public sealed class TestServer : IAsyncDisposable
         var envelope = new SafetyEnvelope(SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml")), Reference.Factory);
         var guarded = new GuardedPlant(simulator.Plant, envelope, simulator.Clock, "api", audit);
         var executor = new ActionExecutor(guarded, simulator.Clock, AutomationMode.Supervised, TimeSpan.FromMinutes(15), "api", audit);
-        var keyStore = new ApiKeyStore(Path.Combine(dir, "keys.db"));
-        var keys = new Dictionary<Role, string>();
-        foreach (var role in Enum.GetValues<Role>())
-        {
-            keys[role] = keyStore.Issue(ApiKeyStore.RoleName(role) + "-1", role);
-        }
+        var (keyStore, keys) = KeysPerRole(dir);
 
         var store = new Tsdb(new TsdbOptions());
         store.Append(store.GetOrCreateSeries(Labels.Metric("aida_site_pue", ("site", "leesburg"))), Reference.Start.ToUnixTimeMilliseconds(), 1.25);
@@ -83,6 +81,54 @@ public sealed class TestServer : IAsyncDisposable
             new EmbeddedQueryEngine(store), simulator.Clock, Run: new RunInfo("reference", "agent"), AgentActions: agent, Exclusions: new Aida.Reliability.Budgets.FiledExclusions());
         var app = await AidaApi.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), context, CancellationToken.None);
         return new TestServer(dir, keys, context, app, store);
+    }
+
+    /// <summary>The API of a site run by Aida's agent as over the network (supervised, no simulated approver), at 00:38 of
+    /// <c>faults/leak</c> moved to leak at h1-c03 from 00:35 to 00:50: the leak's runbook waits for a person's go-ahead
+    /// as a whole. <see cref="Agent"/> is the agent, <see cref="Sim"/> the twin it runs.</summary>
+    public static async Task<TestServer> StartWithAgentAsync()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "aida-server-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var leak = ScenarioLoader.Load("faults/leak");
+        var scenario = leak with { Faults = [leak.Faults[0] with { Start = TimeSpan.FromMinutes(35), End = TimeSpan.FromMinutes(50) }] };
+        var simulator = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = TimeSpan.FromMinutes(80) });
+        var store = new Tsdb(new TsdbOptions { Clock = simulator.Clock, Retention = TimeSpan.FromDays(3650) });
+        simulator.RecordTo(new PlantTelemetryRecorder(store, simulator.Plant, simulator.GpuCatalog, scenario.Factory.Site.Name));
+        var audit = new AuditLog(Path.Combine(dir, "audit.db"), simulator.Clock);
+        var incidents = new IncidentStore(Path.Combine(dir, "incidents.db"), simulator.Clock);
+        var agent = new PlantAgent(simulator.Plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml")),
+            Runbook.LoadDirectory(BundledFiles.Shipped("runbooks"), scenario.Factory), simulator.Clock,
+            new PlantAgentOptions { Optimise = false, Mode = AutomationMode.Supervised, ApproverDelay = null }, audit);
+        simulator.AttachAgent(agent);
+        simulator.AdvanceSteps((long)(TimeSpan.FromMinutes(38) / scenario.Step));
+
+        var api = new ActionExecutor(agent.Plant, simulator.Clock, AutomationMode.Supervised, TimeSpan.FromMinutes(15), "api", audit);
+        var catalog = new ActionCatalog(scenario.Factory, new SafetyEnvelope(SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml")), scenario.Factory), "P");
+        var (keyStore, keys) = KeysPerRole(dir);
+        var context = new ServerContext(scenario.Factory, keyStore, audit, api, catalog, incidents, new object(),
+            new EmbeddedQueryEngine(store), simulator.Clock, Run: new RunInfo("leak", "agent"), AgentActions: agent.Executor, Agent: agent);
+        var app = await AidaApi.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), context, CancellationToken.None);
+        return new TestServer(dir, keys, context, app, store) { Sim = simulator, Agent = agent };
+    }
+
+    /// <summary>The twin behind <see cref="StartWithAgentAsync"/>'s agent; null otherwise.</summary>
+    public Simulator? Sim { get; private init; }
+
+    /// <summary>The agent of <see cref="StartWithAgentAsync"/>; null otherwise.</summary>
+    public PlantAgent? Agent { get; private init; }
+
+    /// <summary>A key store in <paramref name="dir"/> with one key per role, held by <c>ROLE-1</c>.</summary>
+    private static (ApiKeyStore Store, Dictionary<Role, string> Keys) KeysPerRole(string dir)
+    {
+        var store = new ApiKeyStore(Path.Combine(dir, "keys.db"));
+        var keys = new Dictionary<Role, string>();
+        foreach (var role in Enum.GetValues<Role>())
+        {
+            keys[role] = store.Issue(ApiKeyStore.RoleName(role) + "-1", role);
+        }
+
+        return (store, keys);
     }
 
     public async Task<HttpResponseMessage> Send(HttpMethod method, string path, string key, string? body = null)

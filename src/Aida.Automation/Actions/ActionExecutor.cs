@@ -85,8 +85,11 @@ public sealed class ApprovalException(string message) : Exception(message)
 
 /// <summary>An approver in simulation: approves (or rejects) every pending action once it has waited
 /// <see cref="Delay"/>, as a person on call would after reading it.</summary>
-public sealed class SimulatedApprover(ActionExecutor executor, TimeProvider clock, TimeSpan delay, bool approves = true, string name = "simulated-approver")
+public sealed class SimulatedApprover(ActionExecutor executor, TimeProvider clock, TimeSpan delay, bool approves = true, string name = SimulatedApprover.Name)
 {
+    /// <summary>The name it approves under, unless given another.</summary>
+    public const string Name = "simulated-approver";
+
     public TimeSpan Delay { get; } = delay;
 
     public void Tick()
@@ -150,7 +153,9 @@ public sealed class ActionExecutor
     public IReadOnlyList<ActionRecord> Pending => [.. Records.Where(r => r.State == ActionState.PendingApproval)];
 
     /// <summary>Proposes an action: recorded (dry run), held for approval (supervised, high risk) or executed.</summary>
-    public ActionRecord Propose(PlantAction action, string requestedBy)
+    /// <param name="approvedBy">A person who approved it already, as part of a runbook they approved as a whole: a
+    /// high-risk action then runs without waiting for a second approval (recorded as decided by them).</param>
+    public ActionRecord Propose(PlantAction action, string requestedBy, string? approvedBy = null)
     {
         ArgumentNullException.ThrowIfNull(action);
         lock (_lock)
@@ -170,7 +175,12 @@ public sealed class ActionExecutor
                 return record;
             }
 
-            if (Mode == AutomationMode.Supervised && action.Risk == RiskClass.High)
+            if (Mode == AutomationMode.Supervised && action.Risk == RiskClass.High && approvedBy is not null)
+            {
+                record.DecidedBy = approvedBy;
+                Audit(AuditKind.Approval, action, $"approved with {requestedBy} by {approvedBy}");
+            }
+            else if (Mode == AutomationMode.Supervised && action.Risk == RiskClass.High)
             {
                 record.State = ActionState.PendingApproval;
                 record.Outcome = $"waiting for an approver until {(record.ProposedAt + ApprovalTimeout):O}";

@@ -329,6 +329,42 @@ public sealed class PlantAgent : IPlantAgent
         return response;
     }
 
+    /// <summary>The runs waiting for a person's go-ahead as a whole (a runbook with <c>approval: true</c>, in dry-run and
+    /// supervised modes), oldest first.</summary>
+    public IReadOnlyList<AgentResponse> WaitingForApproval => [.. Responses.Where(r => r.Run.WaitingUntil is not null)];
+
+    /// <summary>Approves the runbook that waits as a whole on incident <paramref name="incident"/>: it starts at the agent's
+    /// next tick, and its steps' high-risk actions go with this approval instead of waiting for another. Audited as
+    /// the approver's.</summary>
+    /// <exception cref="KeyNotFoundException">No runbook of the agent answers that incident.</exception>
+    /// <exception cref="ApprovalException">Its runbook is not waiting for approval, or the approval came too late.</exception>
+    public AgentResponse ApproveRunbook(long incident, string approver)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(approver);
+        var response = Waiting(incident);
+        response.Run.Approve(approver);
+        return response;
+    }
+
+    /// <summary>Rejects the runbook that waits as a whole on incident <paramref name="incident"/>: it does nothing, and the
+    /// incident stays acknowledged for a person.</summary>
+    /// <exception cref="KeyNotFoundException">No runbook of the agent answers that incident.</exception>
+    /// <exception cref="ApprovalException">Its runbook is not waiting for approval.</exception>
+    public AgentResponse RejectRunbook(long incident, string approver, string? note = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(approver);
+        var response = Waiting(incident);
+        response.Run.Reject(approver, note);
+        return response;
+    }
+
+    /// <summary>The response on <paramref name="incident"/> whose run waits for approval, else its latest (whose run then
+    /// says why it cannot be decided).</summary>
+    private AgentResponse Waiting(long incident) =>
+        Responses.FirstOrDefault(r => r.Incident == incident && r.Run.State == RunbookState.WaitingForApproval)
+        ?? Responses.LastOrDefault(r => r.Incident == incident)
+        ?? throw new KeyNotFoundException($"no runbook of the agent answers incident {incident}");
+
     /// <summary>Takes up what the agent's earlier run on the same incidents left (<c>aida run --data DIR</c> restarted):
     /// the readings it had left out of the SLIs (<paramref name="earlier"/>, in order; an open one stays open while its
     /// reading is still not trusted), and the sensor faults of the incidents not resolved yet. A lying reading's
@@ -811,6 +847,15 @@ public sealed class PlantAgent : IPlantAgent
     private void AdvanceRuns()
     {
         _approver?.Tick();
+        if (_approver is not null)
+        {
+            // The simulated approver answers a runbook waiting as a whole as it answers a pending action.
+            foreach (var r in Responses.Where(r => r.Run.WaitingUntil is not null && _clock.GetUtcNow() - r.Run.Started >= _approver.Delay))
+            {
+                r.Run.Approve(SimulatedApprover.Name);
+            }
+        }
+
         Executor.Tick();
         foreach (var r in Responses)
         {

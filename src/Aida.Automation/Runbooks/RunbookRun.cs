@@ -221,6 +221,16 @@ public sealed class RunbookRun
 
     private string? _decidedBy;
 
+    // Who approved the run as a whole (null: nobody did, or it needed no approval): its steps' actions go with it.
+    private string? _approvedBy;
+
+    /// <summary>Who approved or rejected the run as a whole; null when nobody has (yet).</summary>
+    public string? DecidedBy => _decidedBy;
+
+    /// <summary>Until when a run waiting for approval (<see cref="RunbookState.WaitingForApproval"/>) can be approved; null
+    /// when it is not waiting.</summary>
+    public DateTimeOffset? WaitingUntil => State == RunbookState.WaitingForApproval ? Started + _approvalTimeout : null;
+
     /// <summary>Gives the go-ahead to a runbook that needs one.</summary>
     /// <exception cref="ApprovalException">The run is not waiting for approval, or the approval came too late.</exception>
     public void Approve(string approver)
@@ -238,6 +248,7 @@ public sealed class RunbookRun
 
         _audit?.Append("user:" + approver, AuditKind.Approval, "runbook:" + Book.Name, "approved");
         _decidedBy = approver;
+        _approvedBy = approver;
         State = RunbookState.Running;
     }
 
@@ -330,7 +341,9 @@ public sealed class RunbookRun
                     return true;
                 }
 
-                var record = _executor.Propose(action, "runbook:" + Book.Name);
+                // A run a person approved as a whole takes their approval to its steps: one approval, not one more per
+                // high-risk action (the leak's isolation asked twice, and the second expired unseen).
+                var record = _executor.Propose(action, "runbook:" + Book.Name, _approvedBy);
                 _pending.Add(record);
                 Actions.Add(record);
             }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using System.Threading.RateLimiting;
 using Aida.Automation.Actions;
+using Aida.Automation.Agents;
 using Aida.Automation.Audit;
 using Aida.Model.Facility;
 using Aida.Observability.Incidents;
@@ -27,9 +28,11 @@ namespace Aida.Server.Api;
 /// keys); null to serve none.</param>
 /// <param name="Budgets">The run's SLOs and error budgets over <paramref name="Telemetry"/>; null when there are none.</param>
 /// <param name="Run">The scenario and operating mode, for the overview; null outside a run.</param>
-/// <param name="AgentActions">The agent's own executor, whose actions are listed beside the API's (read only); null
-/// when no agent runs.</param>
-public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog Audit, ActionExecutor Actions, ActionCatalog Catalog, IncidentStore? Incidents, object Gate, IQueryEngine? Telemetry = null, TimeProvider? Clock = null, BudgetBoard? Budgets = null, RunInfo? Run = null, ActionExecutor? AgentActions = null, FiledExclusions? Exclusions = null)
+/// <param name="AgentActions">The agent's own executor, whose actions are listed beside the API's; an approver decides
+/// those waiting for a person as the API's own. Null when no agent runs.</param>
+/// <param name="Agent">The agent, whose runbooks waiting for approval as a whole an approver decides
+/// (<c>/api/runbook-runs</c>); null when no agent runs.</param>
+public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog Audit, ActionExecutor Actions, ActionCatalog Catalog, IncidentStore? Incidents, object Gate, IQueryEngine? Telemetry = null, TimeProvider? Clock = null, BudgetBoard? Budgets = null, RunInfo? Run = null, ActionExecutor? AgentActions = null, FiledExclusions? Exclusions = null, PlantAgent? Agent = null)
 {
     /// <summary>Every action, the API's and the agent's, newest first, each with where it came from (snapshots of the
     /// executors' records: no lock needed).</summary>
@@ -223,6 +226,15 @@ public static class AidaApi
         app.MapPost("/api/actions", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Operator, "propose an action", body => ProposeAction(context, Caller(http), body))));
         app.MapPost("/api/actions/{id}/approve", async (HttpContext http, string id) => await Mutation(http, context, Role.Approver, $"approve {id}", body => Decide(context, Caller(http), id, body, approve: true)));
         app.MapPost("/api/actions/{id}/reject", async (HttpContext http, string id) => await Mutation(http, context, Role.Approver, $"reject {id}", body => Decide(context, Caller(http), id, body, approve: false)));
+        app.MapGet("/api/runbook-runs", () =>
+        {
+            lock (context.Gate)
+            {
+                return Results.Json((context.Agent?.Responses ?? []).AsEnumerable().Reverse().Select(RunbookRunView).ToArray(), Json);
+            }
+        });
+        app.MapPost("/api/runbook-runs/{incident}/approve", async (HttpContext http, string incident) => await Mutation(http, context, Role.Approver, $"approve incident {incident}'s runbook", body => DecideRunbook(context, Caller(http), incident, body, approve: true)));
+        app.MapPost("/api/runbook-runs/{incident}/reject", async (HttpContext http, string incident) => await Mutation(http, context, Role.Approver, $"reject incident {incident}'s runbook", body => DecideRunbook(context, Caller(http), incident, body, approve: false)));
 
         // The dashboard: everything outside /api/ that no route above took.
         var files = Dashboard.StaticFiles.Embedded();
@@ -410,15 +422,20 @@ public static class AidaApi
         var note = Text(body, "note", required: false);
         lock (context.Gate)
         {
-            if (!context.Actions.Records.Any(r => r.Action.Id == id))
+            // The API's own actions, or the agent's: a supervised agent's high-risk actions wait for a person here (its
+            // ids, A…, are apart from the API's, P…).
+            var (executor, source) = context.Actions.Records.Any(r => r.Action.Id == id) ? (context.Actions, "api")
+                : context.AgentActions?.Records.Any(r => r.Action.Id == id) == true ? (context.AgentActions, "agent")
+                : (null, "");
+            if (executor is null)
             {
                 return Problem(StatusCodes.Status404NotFound, "no such action", $"no action '{id}'");
             }
 
             try
             {
-                var record = approve ? context.Actions.Approve(id, Actor(caller)) : context.Actions.Reject(id, Actor(caller), note);
-                return Results.Json(ActionView(record), Json);
+                var record = approve ? executor.Approve(id, Actor(caller)) : executor.Reject(id, Actor(caller), note);
+                return Results.Json(ActionView(record, source), Json);
             }
             catch (ApprovalException e)
             {
@@ -426,6 +443,59 @@ public static class AidaApi
             }
         }
     }
+
+    /// <summary>Approves or rejects the runbook the agent started on incident <paramref name="incidentText"/> that waits
+    /// for a person's go-ahead as a whole.</summary>
+    private static IResult DecideRunbook(ServerContext context, Caller caller, string incidentText, JsonElement body, bool approve)
+    {
+        Only(body, "note");
+        var note = Text(body, "note", required: false);
+        if (!long.TryParse(incidentText, NumberStyles.None, CultureInfo.InvariantCulture, out var incident) || incident <= 0)
+        {
+            throw new BadRequest($"incident: '{incidentText}' is not an incident number");
+        }
+
+        lock (context.Gate)
+        {
+            if (context.Agent is not { } agent)
+            {
+                return Problem(StatusCodes.Status404NotFound, "no agent", "no agent runs here: nothing waits for approval as a runbook");
+            }
+
+            try
+            {
+                var response = approve ? agent.ApproveRunbook(incident, Actor(caller)) : agent.RejectRunbook(incident, Actor(caller), note);
+                return Results.Json(RunbookRunView(response), Json);
+            }
+            catch (KeyNotFoundException e)
+            {
+                return Problem(StatusCodes.Status404NotFound, "no such runbook run", e.Message);
+            }
+            catch (ApprovalException e)
+            {
+                return Problem(StatusCodes.Status409Conflict, "cannot decide", e.Message);
+            }
+        }
+    }
+
+    /// <summary>One of the agent's runbook runs: the incident it answers, its cause, its state and, while it waits for a
+    /// person's go-ahead as a whole, until when.</summary>
+    internal static object RunbookRunView(AgentResponse r) => new
+    {
+        incident = r.Incident,
+        runbook = r.Runbook,
+        fault_kind = r.FaultKind,
+        asset = r.Asset,
+        state = JsonNamingPolicy.SnakeCaseLower.ConvertName(r.Run.State.ToString()),
+        step = r.Run.StepIndex,
+        steps = r.Run.Book.Steps.Count,
+        started = r.Run.Started,
+        waiting_until = r.Run.WaitingUntil,
+        decided_by = r.Run.DecidedBy,
+        finished = r.Run.Finished,
+        failure = r.Run.Failure,
+        actions = r.Run.Actions.Select(a => a.Action.Id).ToArray(),
+    };
 
     private static void Only(JsonElement body, params string[] fields)
     {

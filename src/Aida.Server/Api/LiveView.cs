@@ -29,8 +29,23 @@ internal sealed class LiveView(ServerContext context, TimeProvider wall)
             facility_power_watts = await LatestAsync("aida_facility_power_watts", at, token),
             open_incidents = context.Incidents?.List().Count(i => i.State != Aida.Observability.Incidents.IncidentState.Resolved) ?? 0,
             pending_actions = Actions().Count(a => a.Record.State == ActionState.PendingApproval),
+            pending_runbooks = WaitingRunbooks(),
             audit_entries = context.Audit.Count,
         };
+    }
+
+    /// <summary>The agent's runbooks waiting for a person's go-ahead as a whole (none without an agent).</summary>
+    private int WaitingRunbooks()
+    {
+        if (context.Agent is not { } agent)
+        {
+            return 0;
+        }
+
+        lock (context.Gate)
+        {
+            return agent.WaitingForApproval.Count;
+        }
     }
 
     /// <summary>The event stream: <c>overview</c> every <see cref="Period"/>, <c>incidents</c> and <c>actions</c> (the

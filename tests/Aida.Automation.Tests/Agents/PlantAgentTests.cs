@@ -613,6 +613,51 @@ public sealed class PlantAgentTests
     }
 
     [Fact]
+    public void Supervised_ALeaksRunbookWaitsForAPerson_OneApprovalIsolatesTheRack_AndPuttingItBackAsksAgain()
+    {
+        // The agent as it runs a site over the network: supervised, no simulated approver. h1-c03 leaks from 00:35 to
+        // 00:50. The leak runbook (approval: true) waits as a whole. Before, nothing could approve it (the API decided
+        // only its own actions), so it expired after 15 min and the rack was never isolated; had it been approved, the
+        // isolation would have waited for a second approval. Now a person approves the runbook (as
+        // POST /api/runbook-runs/N/approve does), the isolation goes with that approval at the next tick, and powering
+        // the rack again after the repair, high risk too, waits for a person again.
+        var leak = ScenarioLoader.Load("faults/leak");
+        var scenario = leak with { Faults = [leak.Faults[0] with { Start = TimeSpan.FromMinutes(35), End = TimeSpan.FromMinutes(50) }] };
+        using var site = new RestartSite(scenario, TimeSpan.FromMinutes(80));
+        var agent = site.Start(new PlantAgentOptions { Optimise = false, Mode = Aida.Automation.Actions.AutomationMode.Supervised, ApproverDelay = null });
+        double Isolated() => Aida.Model.Plant.PlantLookup.ReadValue(site.Sim.Plant, "h1-c03/isolated");
+        site.Advance(TimeSpan.FromMinutes(38));
+
+        var waiting = Assert.Single(agent.WaitingForApproval);
+        Assert.Equal(("leak", "h1-c03", RunbookState.WaitingForApproval), (waiting.FaultKind, waiting.Asset, waiting.Run.State));
+        Assert.Equal(waiting.Run.Started + TimeSpan.FromMinutes(15), waiting.Run.WaitingUntil);
+        Assert.Equal(0, Isolated());
+        Assert.Contains("no runbook of the agent answers incident 999", Assert.Throws<KeyNotFoundException>(() => agent.ApproveRunbook(999, "alice")).Message, StringComparison.Ordinal);
+
+        agent.ApproveRunbook(waiting.Incident, "alice");
+        Assert.Contains("is Running, not waiting for approval", Assert.Throws<Aida.Automation.Actions.ApprovalException>(() => agent.RejectRunbook(waiting.Incident, "bob")).Message, StringComparison.Ordinal);
+        site.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(RunbookState.Succeeded, waiting.Run.State);
+        Assert.Equal(1, Isolated());
+        Assert.Empty(agent.WaitingForApproval);
+        Assert.Empty(agent.Executor.Pending);
+        var isolation = Assert.Single(waiting.Run.Actions);
+        Assert.Equal(("alice", Aida.Automation.Actions.ActionState.Executed), (isolation.DecidedBy, isolation.State));
+        var audit = site.Audit.Read();
+        Assert.Contains(audit, e => e.Actor == "user:alice" && e.Subject == "runbook:leak" && e.Detail == "approved");
+        Assert.Contains(audit, e => e.Actor == "agent:aida" && e.Subject == isolation.Action.Id && e.Detail == "approved with runbook:leak by alice");
+
+        // Dry from 00:50: after 15 min the restore proposes powering the rack again, which waits for a person.
+        site.Advance(TimeSpan.FromMinutes(27));
+        var restore = Assert.Single(agent.Executor.Pending);
+        Assert.Equal(("h1-c03/isolate", 0.0), (restore.Action.Actuator, restore.Action.Value));
+        Assert.Equal(1, Isolated());
+        agent.Executor.Approve(restore.Action.Id, "bob");
+        site.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(0, Isolated());
+    }
+
+    [Fact]
     public void KeptResponses_ThatAreBroken_AreNamedByFileAndEntry()
     {
         var dir = ScratchDir();

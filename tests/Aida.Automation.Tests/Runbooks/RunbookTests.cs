@@ -100,22 +100,29 @@ public sealed class RunbookTests
     }
 
     [Fact]
-    public void Leak_WaitsForApproval_InSupervisedMode_AndExpires()
+    public void Leak_WaitsForApproval_InSupervisedMode_OneApprovalIsolates_AndUnansweredItExpires()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero));
         var plant = new SafetyEnvelopeTests.RecordingPlant();
         var (run, _) = Start("leak", "h1-c03", plant, clock, AutomationMode.Supervised);
         run.Tick();
         Assert.Equal(RunbookState.WaitingForApproval, run.State);
+        Assert.Equal(clock.GetUtcNow() + TimeSpan.FromMinutes(15), run.WaitingUntil);
         Assert.Empty(plant.Writes);
         Assert.False(run.NeededApproval);
         run.Approve("alice");
         run.Tick();
         Assert.True(run.NeededApproval); // not a hands-off answer: the faults' "no manual action" count leaves it out
+        Assert.Equal("alice", run.DecidedBy);
+        Assert.Null(run.WaitingUntil);
 
-        // Isolation is high risk: the action itself also waits for an approver in supervised mode.
-        Assert.Equal(RunbookState.Running, run.State);
-        Assert.Equal(ActionState.PendingApproval, run.Actions.Single().State);
+        // Isolation is high risk, but the person approved the runbook that isolates: the action goes with that approval
+        // instead of waiting for a second one (which, unseen, expired and rolled the runbook back).
+        Assert.Equal(RunbookState.Succeeded, run.State);
+        var isolate = run.Actions.Single();
+        Assert.Equal(ActionState.Executed, isolate.State);
+        Assert.Equal("alice", isolate.DecidedBy);
+        Assert.Equal([("h1-c03/isolate", 1.0)], plant.Writes);
 
         var (late, _) = Start("leak", "h1-c04", plant, clock, AutomationMode.Supervised);
         clock.Advance(TimeSpan.FromMinutes(20));

@@ -1,31 +1,35 @@
-// Agent: actions waiting for an approver (approve or reject, with a note), every action with its outcome, and the
+// Agent: runbooks and actions waiting for an approver (approve or reject, with a note), every action with its outcome, and the
 // hash-chained audit log.
 
 import * as api from './api.js';
 import { h, clear, plantTime } from './dom.js';
 
-function pendingCard(action, ctx, onDone) {
-  const note = h('input', { type: 'text', class: 'note', placeholder: 'note (optional)', 'aria-label': `note for ${action.id}` });
+// Approve and reject buttons with a note, posting to `${path}/approve` or `/reject`; disabled for a role that may not.
+function decisionControls(path, label, ctx, onDone) {
+  const note = h('input', { type: 'text', class: 'note', placeholder: 'note (optional)', 'aria-label': `note for ${label}` });
   const message = h('span', { class: 'error' });
   const decide = (verb) => async () => {
     for (const b of buttons) b.disabled = true;
     message.textContent = '';
     try {
       const text = note.value.trim();
-      await api.post(`/api/actions/${encodeURIComponent(action.id)}/${verb}`, text ? { note: text } : {});
+      await api.post(`${path}/${verb}`, text ? { note: text } : {});
       onDone();
     } catch (e) {
       message.textContent = e.message;
       for (const b of buttons) b.disabled = false;
     }
   };
-  // The agent's own actions are its executor's to decide; the API approves only what was proposed through it.
-  const own = action.source === 'agent';
-  const allowed = ctx.canApprove && !own;
+  const allowed = ctx.canApprove;
   const buttons = [
-    h('button', { class: 'approve', 'data-id': action.id, disabled: !allowed, title: allowed ? 'Approve and execute' : own ? 'The agent decides its own actions' : 'Your role may not approve', text: 'Approve', onclick: decide('approve') }),
-    h('button', { class: 'reject secondary', 'data-id': action.id, disabled: !allowed, title: allowed ? 'Reject' : own ? 'The agent decides its own actions' : 'Your role may not reject', text: 'Reject', onclick: decide('reject') }),
+    h('button', { class: 'approve', 'data-id': label, disabled: !allowed, title: allowed ? 'Approve' : 'Your role may not approve', text: 'Approve', onclick: decide('approve') }),
+    h('button', { class: 'reject secondary', 'data-id': label, disabled: !allowed, title: allowed ? 'Reject' : 'Your role may not reject', text: 'Reject', onclick: decide('reject') }),
   ];
+  return h('div', { class: 'pending-do' }, allowed ? [note, ...buttons, message] : [...buttons, h('span', { class: 'muted', text: ` you are a ${ctx.user.role}: viewing only` })]);
+}
+
+// An action waiting for an approver: the API's, or the agent's (a supervised agent's high-risk actions).
+function pendingCard(action, ctx, onDone) {
   return h('div', { class: 'pending', 'data-id': action.id, 'data-source': action.source }, [
     h('div', { class: 'pending-what' }, [
       h('span', { class: `pill risk-${action.risk}`, text: `${action.risk} risk` }),
@@ -33,7 +37,20 @@ function pendingCard(action, ctx, onDone) {
       h('span', { text: ` → ${action.actuator} = ${action.value}` }),
     ]),
     h('div', { class: 'muted', text: `${action.reason} · proposed by ${action.requested_by} at ${plantTime(action.proposed_at)}` }),
-    h('div', { class: 'pending-do' }, allowed ? [note, ...buttons, message] : [...buttons, h('span', { class: 'muted', text: own ? ' proposed by the agent: its executor decides' : ` you are a ${ctx.user.role}: viewing only` })]),
+    decisionControls(`/api/actions/${encodeURIComponent(action.id)}`, action.id, ctx, onDone),
+  ]);
+}
+
+// A runbook the agent started that waits for a person's go-ahead as a whole (approval: true).
+function runbookCard(run, ctx, onDone) {
+  return h('div', { class: 'pending runbook', 'data-incident': String(run.incident) }, [
+    h('div', { class: 'pending-what' }, [
+      h('span', { class: 'pill risk-high', text: 'runbook' }),
+      h('span', { class: 'strong', text: ` ${run.runbook} for ${run.fault_kind} on ${run.asset}` }),
+      h('span', { text: ` · incident ${run.incident}` }),
+    ]),
+    h('div', { class: 'muted', text: `started ${plantTime(run.started)}, waits until ${plantTime(run.waiting_until)}; approved, its steps run with this approval` }),
+    decisionControls(`/api/runbook-runs/${run.incident}`, `incident ${run.incident}`, ctx, onDone),
   ]);
 }
 
@@ -70,12 +87,28 @@ export default {
       }
     };
 
+    // What waits for a person: runbooks as a whole, then actions.
+    let waitingRuns = [];
+    let waitingActions = [];
+    const decided = () => { ctx.refresh('actions'); loadAudit(); loadRuns(); };
+    const showPending = () => {
+      clear(pending).append(...(waitingRuns.length + waitingActions.length
+        ? [...waitingRuns.map((r) => runbookCard(r, ctx, decided)), ...waitingActions.map((a) => pendingCard(a, ctx, decided))]
+        : [h('p', { class: 'muted', id: 'no-pending', text: 'Nothing is waiting for approval.' })]));
+    };
+    const loadRuns = async () => {
+      try {
+        waitingRuns = (await api.get('/api/runbook-runs')).filter((r) => r.waiting_until);
+        showPending();
+      } catch {
+        // The actions still show; the runs are read again at the next audit change.
+      }
+    };
+
     const show = (actions) => {
       if (!actions) return;
-      const waiting = actions.filter((a) => a.state === 'pending_approval');
-      clear(pending).append(...(waiting.length
-        ? waiting.map((a) => pendingCard(a, ctx, () => { ctx.refresh('actions'); loadAudit(); }))
-        : [h('p', { class: 'muted', id: 'no-pending', text: 'Nothing is waiting for approval.' })]));
+      waitingActions = actions.filter((a) => a.state === 'pending_approval');
+      showPending();
       clear(all).append(actions.length
         ? h('table', { class: 'grid compact' }, [
           h('thead', {}, [h('tr', {}, ['id', 'source', 'proposed', 'kind', 'asset', 'value', 'risk', 'by', 'state', 'decided by', 'outcome'].map((t) => h('th', { text: t })))]),
@@ -102,9 +135,11 @@ export default {
       if (o.audit_entries !== lastAudit) {
         lastAudit = o.audit_entries;
         loadAudit();
+        loadRuns();
       }
     });
     show(ctx.state.actions);
     loadAudit();
+    loadRuns();
   },
 };

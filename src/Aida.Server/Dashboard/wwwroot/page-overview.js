@@ -73,7 +73,7 @@ export default {
       facility.note.textContent = `cooling and losses ${watts(o.facility_power_watts - o.it_power_watts)}`;
       mode.value.textContent = o.mode;
       mode.note.textContent = `scenario ${o.scenario}`;
-      work.value.textContent = `${o.open_incidents} · ${o.pending_actions}`;
+      work.value.textContent = `${o.open_incidents} · ${o.pending_actions + (o.pending_runbooks ?? 0)}`;
       work.note.textContent = `${o.audit_entries} audit entries`;
       const t = Date.parse(o.at) / 1000;
       for (const [k, v] of [['pue', o.pue], ['it', o.it_power_watts], ['facility', o.facility_power_watts]]) {
