@@ -34,16 +34,16 @@ public sealed class AgentApprovalTests
         Assert.Contains("'h1-c03' is not an incident number", await notANumber.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         var approved = await TestServer.Json(await server.Send(HttpMethod.Post, $"/api/runbook-runs/{incident}/approve", keys[Role.Approver], """{"note":"isolate it"}"""));
-        Assert.Equal(("running", "api:approver-1"), (approved.GetProperty("state").GetString(), approved.GetProperty("decided_by").GetString()));
+        // The isolation goes with the runbook's approval, at once: nothing more waits.
+        Assert.Equal(("succeeded", "api:approver-1"), (approved.GetProperty("state").GetString(), approved.GetProperty("decided_by").GetString()));
+        Assert.Equal(1, approved.GetProperty("actions").GetArrayLength());
+        Assert.Empty(agent.Executor.Pending);
         var again = await server.Send(HttpMethod.Post, $"/api/runbook-runs/{incident}/reject", keys[Role.Approver], "{}");
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
-        Assert.Contains("is Running, not waiting for approval", await again.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-
-        // The isolation goes with the runbook's approval: nothing more waits.
+        Assert.Contains("is Succeeded, not waiting for approval", await again.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         sim.AdvanceSteps(60);
         Assert.Equal(1, PlantLookup.ReadValue(sim.Plant, "h1-c03/isolated"));
         Assert.Equal(RunbookState.Succeeded, agent.Responses[0].Run.State);
-        Assert.Empty(agent.Executor.Pending);
 
         // Dry from 00:50: 15 min later the restore proposes powering the rack again, high risk, so it waits for a person.
         sim.AdvanceSteps((long)TimeSpan.FromMinutes(27).TotalSeconds);

@@ -208,6 +208,7 @@ public sealed class PlantAgent : IPlantAgent
 
         _next = now + _options.Period;
         _pipeline.StepAsync(now).GetAwaiter().GetResult();
+
         foreach (var burn in SloBurnAlerts?.Invoke(now) ?? [])
         {
             if (burn.At > _detectFrom)
@@ -333,9 +334,10 @@ public sealed class PlantAgent : IPlantAgent
     /// supervised modes), oldest first.</summary>
     public IReadOnlyList<AgentResponse> WaitingForApproval => [.. Responses.Where(r => r.Run.WaitingUntil is not null)];
 
-    /// <summary>Approves the runbook that waits as a whole on incident <paramref name="incident"/>: it starts at the agent's
-    /// next tick, and its steps' high-risk actions go with this approval instead of waiting for another. Audited as
-    /// the approver's.</summary>
+    /// <summary>Approves the runbook that waits as a whole on incident <paramref name="incident"/>: it runs at once, as far
+    /// as its steps go without waiting (over the network, the isolation is written before the approval is answered,
+    /// not at the agent's next tick 10 s later), and its steps' high-risk actions go with this approval instead of
+    /// waiting for another. Audited as the approver's.</summary>
     /// <exception cref="KeyNotFoundException">No runbook of the agent answers that incident.</exception>
     /// <exception cref="ApprovalException">Its runbook is not waiting for approval, or the approval came too late.</exception>
     public AgentResponse ApproveRunbook(long incident, string approver)
@@ -343,6 +345,7 @@ public sealed class PlantAgent : IPlantAgent
         ArgumentException.ThrowIfNullOrEmpty(approver);
         var response = Waiting(incident);
         response.Run.Approve(approver);
+        response.Run.Tick();
         return response;
     }
 

@@ -51,6 +51,12 @@ public sealed class RedfishClient : IDisposable
         using var root = await GetAsync(ServiceRootPath, ct).ConfigureAwait(false);
         var collection = Link(root.Body.RootElement, "Chassis", ServiceRootPath)
             ?? throw new RedfishMalformedException($"{ServiceRootPath}: no Chassis link");
+        return await MemberPathsAsync(collection, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The <c>@odata.id</c> of each member of a resource collection.</summary>
+    private async Task<IReadOnlyList<string>> MemberPathsAsync(string collection, CancellationToken ct)
+    {
         using var members = await GetAsync(collection, ct).ConfigureAwait(false);
         if (!members.Body.RootElement.TryGetProperty("Members", out var list) || list.ValueKind != JsonValueKind.Array)
         {
@@ -79,7 +85,51 @@ public sealed class RedfishClient : IDisposable
             reset = String(action, "target") ?? throw new RedfishMalformedException($"{chassisPath}: #Chassis.Reset has no target");
         }
 
-        return new ChassisLinks(chassisPath, id, Link(body, "Power", chassisPath), Link(body, "Thermal", chassisPath), reset);
+        return new ChassisLinks(chassisPath, id, Link(body, "Power", chassisPath), Link(body, "Thermal", chassisPath), reset)
+        {
+            ThermalSubsystem = Link(body, "ThermalSubsystem", chassisPath),
+        };
+    }
+
+    /// <summary>The paths of the leak detectors under a chassis' <c>ThermalSubsystem</c>: its <c>LeakDetection</c>'s
+    /// <c>LeakDetectors</c> collection (DSP0268 2023.2 and later); none when the subsystem links no leak detection.</summary>
+    public async Task<IReadOnlyList<string>> LeakDetectorsAsync(string thermalSubsystemPath, CancellationToken ct)
+    {
+        string? detection;
+        using (var subsystem = await GetAsync(thermalSubsystemPath, ct).ConfigureAwait(false))
+        {
+            detection = Link(subsystem.Body.RootElement, "LeakDetection", thermalSubsystemPath);
+        }
+
+        if (detection is null)
+        {
+            return [];
+        }
+
+        string? collection;
+        using (var leak = await GetAsync(detection, ct).ConfigureAwait(false))
+        {
+            collection = Link(leak.Body.RootElement, "LeakDetectors", detection);
+        }
+
+        return collection is null ? [] : await MemberPathsAsync(collection, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads a <c>LeakDetector</c>: its <c>Id</c>, <c>Name</c> and <c>DetectorState</c> (null when the service
+    /// reports none).</summary>
+    public async Task<LeakDetectorReading> LeakDetectorAsync(string detectorPath, CancellationToken ct)
+    {
+        using var detector = await GetAsync(detectorPath, ct).ConfigureAwait(false);
+        var body = detector.Body.RootElement;
+        var id = String(body, "Id") ?? throw new RedfishMalformedException($"{detectorPath}: no Id");
+        string? state = null;
+        if (body.TryGetProperty("DetectorState", out var value) && value.ValueKind != JsonValueKind.Null)
+        {
+            state = value.ValueKind == JsonValueKind.String ? value.GetString()
+                : throw new RedfishMalformedException($"{detectorPath}: DetectorState is not a string ({value.GetRawText()})");
+        }
+
+        return new LeakDetectorReading(id, String(body, "Name") ?? id, state);
     }
 
     /// <summary>A chassis' <c>PowerState</c> (<c>On</c>, <c>Off</c>, <c>PoweringOn</c>, ...), or null when it has none.</summary>
@@ -291,7 +341,27 @@ public sealed class RedfishClient : IDisposable
 /// <param name="Power">The <c>Power</c> resource's path, or null.</param>
 /// <param name="Thermal">The <c>Thermal</c> resource's path, or null.</param>
 /// <param name="Reset">The target of the <c>#Chassis.Reset</c> action, or null.</param>
-public sealed record ChassisLinks(string Path, string Id, string? Power, string? Thermal, string? Reset);
+public sealed record ChassisLinks(string Path, string Id, string? Power, string? Thermal, string? Reset)
+{
+    /// <summary>The <c>ThermalSubsystem</c> resource's path (where leak detection lives), or null.</summary>
+    public string? ThermalSubsystem { get; init; }
+}
+
+/// <summary>A leak detector's <c>Id</c>, <c>Name</c> and <c>DetectorState</c> (<c>OK</c>, <c>Warning</c>,
+/// <c>Critical</c>, <c>Unavailable</c>; null when not reported).</summary>
+public sealed record LeakDetectorReading(string Id, string Name, string? DetectorState)
+{
+    /// <summary>1 when the detector senses liquid (<c>Warning</c> or <c>Critical</c>: the schema's states for a leak),
+    /// 0 when dry (<c>OK</c>), null when it cannot tell (<c>Unavailable</c> or not reported).</summary>
+    /// <exception cref="RedfishMalformedException">A state the schema does not define.</exception>
+    public double? LeakDetected(string path) => DetectorState switch
+    {
+        "OK" => 0,
+        "Warning" or "Critical" => 1,
+        "Unavailable" or null => null,
+        _ => throw new RedfishMalformedException($"{path}: DetectorState '{DetectorState}' is not one of OK, Warning, Critical, Unavailable"),
+    };
+}
 
 /// <summary>A <c>Power</c> resource's power controls, and its ETag (for <c>If-Match</c>) when the service gave one.</summary>
 public sealed record PowerReadings(IReadOnlyList<PowerControlReading> Controls, string? ETag);

@@ -6,6 +6,7 @@ using Aida.Model.Scenarios;
 using Aida.Observability.Incidents;
 using Aida.Telemetry.Ingest;
 using Aida.Telemetry.Query;
+using Aida.Telemetry.Series;
 using Aida.Telemetry.Storage;
 using Aida.Twin.Simulation;
 
@@ -634,10 +635,11 @@ public sealed class PlantAgentTests
         Assert.Equal(0, Isolated());
         Assert.Contains("no runbook of the agent answers incident 999", Assert.Throws<KeyNotFoundException>(() => agent.ApproveRunbook(999, "alice")).Message, StringComparison.Ordinal);
 
+        // Approved, it runs at once: the isolation is written before the approval returns.
         agent.ApproveRunbook(waiting.Incident, "alice");
-        Assert.Contains("is Running, not waiting for approval", Assert.Throws<Aida.Automation.Actions.ApprovalException>(() => agent.RejectRunbook(waiting.Incident, "bob")).Message, StringComparison.Ordinal);
-        site.Advance(TimeSpan.FromMinutes(1));
         Assert.Equal(RunbookState.Succeeded, waiting.Run.State);
+        Assert.Contains("is Succeeded, not waiting for approval", Assert.Throws<Aida.Automation.Actions.ApprovalException>(() => agent.RejectRunbook(waiting.Incident, "bob")).Message, StringComparison.Ordinal);
+        site.Advance(TimeSpan.FromMinutes(1));
         Assert.Equal(1, Isolated());
         Assert.Empty(agent.WaitingForApproval);
         Assert.Empty(agent.Executor.Pending);

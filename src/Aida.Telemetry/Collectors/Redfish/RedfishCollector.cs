@@ -8,8 +8,9 @@ namespace Aida.Telemetry.Collectors.Redfish;
 /// <summary>Polls a Redfish service's chassis power and thermal readings (<c>type: redfish</c>), and writes the power
 /// limits its entry declares writable.</summary>
 /// <remarks>
-/// On (re)connect it follows the links from the service root to each chassis' <c>Power</c> and <c>Thermal</c> resources,
-/// then reads both every interval. A body that is not JSON or not the schema's shape is counted malformed and fails the
+/// On (re)connect it follows the links from the service root to each chassis' <c>Power</c> and <c>Thermal</c> resources
+/// (and, when the entry names leak detectors, its <c>ThermalSubsystem</c>'s <c>LeakDetectors</c>), then reads them every
+/// interval. A body that is not JSON or not the schema's shape is counted malformed and fails the
 /// poll; an HTTP error, timeout or refused connection fails it too; either way the links are found again after a
 /// <see cref="ReconnectBackoff"/> delay. A reading that was reported and no longer is gets a staleness marker.
 /// </remarks>
@@ -68,7 +69,12 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
             TimeSpan wait;
             try
             {
-                chassis ??= await RedfishChassis.FindAsync(_client, _options.Chassis, ct).ConfigureAwait(false);
+                if (chassis is null)
+                {
+                    chassis = await RedfishChassis.FindAsync(_client, _options.Chassis, ct).ConfigureAwait(false);
+                    _detectors = _options.LeakDetectors is null ? [] : await FindLeakDetectorsAsync(chassis, ct).ConfigureAwait(false);
+                }
+
                 await PollAsync(sink, chassis, ct).ConfigureAwait(false);
                 sink.Up(Kind, Name, clock.GetElapsedTime(started));
                 backoff.Reset();
@@ -105,6 +111,20 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
 
     public void Dispose() => _client.Dispose();
 
+    // Each chassis' leak detectors (by its path), found with the chassis' links.
+    private Dictionary<string, IReadOnlyList<string>> _detectors = [];
+
+    private async Task<Dictionary<string, IReadOnlyList<string>>> FindLeakDetectorsAsync(IReadOnlyList<ChassisLinks> chassis, CancellationToken ct)
+    {
+        var found = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var c in chassis)
+        {
+            found[c.Path] = c.ThermalSubsystem is null ? [] : await _client.LeakDetectorsAsync(c.ThermalSubsystem, ct).ConfigureAwait(false);
+        }
+
+        return found;
+    }
+
     private async Task PollAsync(CollectorSink sink, IReadOnlyList<ChassisLinks> chassis, CancellationToken ct)
     {
         // Read everything first, so a poll that fails halfway stores nothing rather than half a chassis.
@@ -125,6 +145,15 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
                 foreach (var sensor in await _client.ThermalAsync(c.Thermal, ct).ConfigureAwait(false))
                 {
                     AddTemperature(readings, c.Id, sensor);
+                }
+            }
+
+            foreach (var path in _detectors.GetValueOrDefault(c.Path) ?? [])
+            {
+                var detector = await _client.LeakDetectorAsync(path, ct).ConfigureAwait(false);
+                if (_options.LeakDetectors!.TryGetValue(detector.Name, out var metric))
+                {
+                    Add(readings, c.Id, "leak", detector.Id, metric, null, detector.LeakDetected(path));
                 }
             }
 

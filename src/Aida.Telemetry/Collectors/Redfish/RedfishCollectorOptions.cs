@@ -20,6 +20,8 @@ namespace Aida.Telemetry.Collectors.Redfish;
 ///       actuator: rack-h1-r01-01/gpu_power_limit  # optional: the limit is writable as this actuator (needs chassis)
 ///   temperatures:                   # optional: Temperatures by Name; default every sensor
 ///     Inlet: aida_rack_inlet_celsius
+///   leak_detectors:                 # optional: ThermalSubsystem/LeakDetection/LeakDetectors by Name; default none
+///     Manifold: aida_rack_leak_detected       # 1 while it reads Warning or Critical, 0 while OK
 ///   power_state:                    # optional: the chassis' PowerState as a metric
 ///     metric: aida_rack_isolated
 ///     on: 0                         # the value for On (default 1)
@@ -28,7 +30,9 @@ namespace Aida.Telemetry.Collectors.Redfish;
 /// </code>
 /// Without <c>power</c>, every member is read as <c>redfish_power_consumed_watts</c> and <c>redfish_power_limit_watts</c>
 /// labelled <c>power_control="MemberId"</c>; without <c>temperatures</c>, every sensor as
-/// <c>redfish_temperature_celsius</c> labelled <c>sensor="Name"</c>. Named metrics carry only the entry's labels.
+/// <c>redfish_temperature_celsius</c> labelled <c>sensor="Name"</c>. Named metrics carry only the entry's labels. Leak
+/// detectors are read only when named (each is one more request a poll); one reading <c>Unavailable</c> stores
+/// nothing, so its reading goes stale.
 /// </remarks>
 public sealed record RedfishCollectorOptions
 {
@@ -50,6 +54,9 @@ public sealed record RedfishCollectorOptions
 
     /// <summary>Sensor <c>Name</c> to metric, or null for every sensor under the default name.</summary>
     public IReadOnlyDictionary<string, string>? Temperatures { get; init; }
+
+    /// <summary>Leak detector <c>Name</c> to metric, or null to read none.</summary>
+    public IReadOnlyDictionary<string, string>? LeakDetectors { get; init; }
 
     /// <summary>The chassis' <c>PowerState</c> as a metric (and optionally an actuator), or null to leave it.</summary>
     public PowerStateMapping? PowerState { get; init; }
@@ -107,17 +114,8 @@ public sealed record RedfishCollectorOptions
             }
         }
 
-        Dictionary<string, string>? temperatures = null;
-        if (entry.Optional("temperatures") is { } map)
-        {
-            temperatures = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var sensor in map.Keys)
-            {
-                temperatures[sensor] = MetricName(map, sensor)!;
-            }
-
-            map.RejectUnknown();
-        }
+        var temperatures = MetricsByName(entry, "temperatures");
+        var leakDetectors = MetricsByName(entry, "leak_detectors");
 
         PowerStateMapping? powerState = null;
         if (entry.Optional("power_state") is { } ps)
@@ -149,7 +147,26 @@ public sealed record RedfishCollectorOptions
             Password = password,
             Power = power,
             Temperatures = temperatures,
+            LeakDetectors = leakDetectors,
         };
+    }
+
+    /// <summary>A map of names (a sensor's, a detector's) to metric names, or null when the entry has no <paramref name="key"/>.</summary>
+    private static Dictionary<string, string>? MetricsByName(ConfigNode entry, string key)
+    {
+        if (entry.Optional(key) is not { } map)
+        {
+            return null;
+        }
+
+        var metrics = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in map.Keys)
+        {
+            metrics[name] = MetricName(map, name) ?? throw map.Error(name, "needs a metric name");
+        }
+
+        map.RejectUnknown();
+        return metrics;
     }
 
     private static string? MetricName(ConfigNode node, string key)

@@ -26,6 +26,8 @@ namespace Aida.Twin.Wire.Redfish;
 /// <c>Temperatures</c> <c>Inlet</c> (<c>rack/inlet_temperature</c>) and <c>GPU Max</c> (<c>rack/gpu_max_temperature</c>).
 /// The chassis' <c>PowerState</c> is <c>Off</c> while the rack is isolated (<c>rack/isolated</c>), and its
 /// <c>#Chassis.Reset</c> action isolates it (<c>ForceOff</c>) or restores it (<c>On</c>) through <c>rack/isolate</c>.
+/// <c>.../ThermalSubsystem/LeakDetection/LeakDetectors/Manifold</c> is the rack's leak cable (<c>rack/leak</c>):
+/// <c>DetectorState</c> <c>Critical</c> while it senses liquid, <c>OK</c> while dry.
 /// A reading the sensor does not report is <c>null</c>.</para>
 /// <para>A limit or power state that was written reads back as written until its point is next sampled, as a BMC returns a setting at
 /// once while the measured limit follows. <c>@odata.etag</c> (and the <c>ETag</c> header) versions the limit only, so
@@ -72,7 +74,10 @@ public sealed class RedfishFace : IWireFace
             int Find(string quantity) => byName.TryGetValue($"{id}/{quantity}", out var i) ? i : -1;
             var limit = Find("gpu_power_limit_command") is var command and >= 0 ? command : Find("gpu_power_limit");
             var rack = new Rack(id, p.Index, Find("inlet_temperature"), Find("gpu_max_temperature"), limit, plant.Actuator($"{id}/gpu_power_limit"),
-                Find("isolated"), plant.Actuator($"{id}/isolate"));
+                Find("isolated"), plant.Actuator($"{id}/isolate"))
+            {
+                Leak = Find("leak"),
+            };
             _racks[id] = rack;
             _order.Add(rack);
         }
@@ -94,6 +99,13 @@ public sealed class RedfishFace : IWireFace
         app.MapGet($"{Root}/Chassis/{{id}}/Power", (string id, HttpContext http) => _racks.TryGetValue(id, out var r) ? PowerResult(r, http) : NotFound(id));
         app.MapMethods($"{Root}/Chassis/{{id}}/Power", ["PATCH"], (string id, HttpContext http) => _racks.TryGetValue(id, out var r) ? PatchAsync(r, http) : Task.FromResult(NotFound(id)));
         app.MapGet($"{Root}/Chassis/{{id}}/Thermal", (string id) => _racks.TryGetValue(id, out var r) ? Json(Thermal(r)) : NotFound(id));
+        app.MapGet($"{Root}/Chassis/{{id}}/ThermalSubsystem", (string id) => _racks.TryGetValue(id, out var r) && r.Leak >= 0 ? Json(ThermalSubsystem(r)) : NotFound(id));
+        app.MapGet($"{Root}/Chassis/{{id}}/ThermalSubsystem/LeakDetection", (string id) => _racks.TryGetValue(id, out var r) && r.Leak >= 0 ? Json(LeakDetection(r)) : NotFound(id));
+        app.MapGet($"{Root}/Chassis/{{id}}/ThermalSubsystem/LeakDetection/LeakDetectors", (string id) => _racks.TryGetValue(id, out var r) && r.Leak >= 0 ? Json(LeakDetectors(r)) : NotFound(id));
+        app.MapGet($"{Root}/Chassis/{{id}}/ThermalSubsystem/LeakDetection/LeakDetectors/{{detector}}", (string id, string detector) =>
+            !_racks.TryGetValue(id, out var r) || r.Leak < 0 ? NotFound(id)
+            : detector == LeakDetectorId ? Json(LeakDetector(r))
+            : Results.Text(RedfishError.Body("ResourceNotFound", $"The requested resource of type LeakDetector named '{detector}' was not found."), "application/json", statusCode: 404));
         app.MapFallback((HttpContext http) => Results.Text(RedfishError.Body("ResourceMissingAtURI", $"The resource at the URI {http.Request.Path} was not found."), "application/json", statusCode: 404));
         try
         {
@@ -141,6 +153,11 @@ public sealed class RedfishFace : IWireFace
                 {
                     b.Append(CultureInfo.InvariantCulture, $"      actuator: {SiteEntryYaml.Quote(_plant.Actuators[r.Isolate].Name)}\n");
                 }
+            }
+
+            if (r.Leak >= 0)
+            {
+                b.Append(CultureInfo.InvariantCulture, $"    leak_detectors:\n      {LeakDetectorId}: {_plant.Points[r.Leak].Metric}\n");
             }
 
             if (r.Inlet >= 0 || r.GpuMax >= 0)
@@ -272,6 +289,72 @@ public sealed class RedfishFace : IWireFace
 
             Link(json, "Power", $"{Root}/Chassis/{r.Id}/Power");
             Link(json, "Thermal", $"{Root}/Chassis/{r.Id}/Thermal");
+            if (r.Leak >= 0)
+            {
+                Link(json, "ThermalSubsystem", $"{Root}/Chassis/{r.Id}/ThermalSubsystem");
+            }
+        });
+    }
+
+    /// <summary>The one leak detector of a rack: the leak-sensing cable along its cold-plate manifold.</summary>
+    private const string LeakDetectorId = "Manifold";
+
+    private static string ThermalSubsystem(Rack r) => Write(json =>
+    {
+        var path = $"{Root}/Chassis/{r.Id}/ThermalSubsystem";
+        json.WriteString("@odata.id", path);
+        json.WriteString("@odata.type", "#ThermalSubsystem.v1_3_0.ThermalSubsystem");
+        json.WriteString("Id", "ThermalSubsystem");
+        json.WriteString("Name", "Thermal Subsystem");
+        Link(json, "LeakDetection", $"{path}/LeakDetection");
+    });
+
+    private static string LeakDetection(Rack r) => Write(json =>
+    {
+        var path = $"{Root}/Chassis/{r.Id}/ThermalSubsystem/LeakDetection";
+        json.WriteString("@odata.id", path);
+        json.WriteString("@odata.type", "#LeakDetection.v1_1_0.LeakDetection");
+        json.WriteString("Id", "LeakDetection");
+        json.WriteString("Name", "Leak Detection");
+        Link(json, "LeakDetectors", $"{path}/LeakDetectors");
+    });
+
+    private static string LeakDetectors(Rack r) => Write(json =>
+    {
+        var path = $"{Root}/Chassis/{r.Id}/ThermalSubsystem/LeakDetection/LeakDetectors";
+        json.WriteString("@odata.id", path);
+        json.WriteString("@odata.type", "#LeakDetectorCollection.LeakDetectorCollection");
+        json.WriteString("Name", "Leak Detector Collection");
+        json.WriteNumber("Members@odata.count", 1);
+        json.WriteStartArray("Members");
+        json.WriteStartObject();
+        json.WriteString("@odata.id", $"{path}/{LeakDetectorId}");
+        json.WriteEndObject();
+        json.WriteEndArray();
+    });
+
+    /// <summary>The rack's leak detector: <c>DetectorState</c> <c>Critical</c> while the <c>rack/leak</c> point reads 1,
+    /// <c>OK</c> while 0, <c>Unavailable</c> while it reports nothing.</summary>
+    private string LeakDetector(Rack r)
+    {
+        var wet = _plant.Read(r.Leak).Value;
+        var state = double.IsNaN(wet) ? "Unavailable" : wet >= 0.5 ? "Critical" : "OK";
+        return Write(json =>
+        {
+            json.WriteString("@odata.id", $"{Root}/Chassis/{r.Id}/ThermalSubsystem/LeakDetection/LeakDetectors/{LeakDetectorId}");
+            json.WriteString("@odata.type", "#LeakDetector.v1_3_0.LeakDetector");
+            json.WriteString("Id", LeakDetectorId);
+            json.WriteString("Name", LeakDetectorId);
+            json.WriteString("LeakDetectorType", "Moisture");
+            json.WriteString("DetectorState", state);
+            json.WriteStartObject("Status");
+            json.WriteString("State", state == "Unavailable" ? "UnavailableOffline" : "Enabled");
+            if (state != "Unavailable")
+            {
+                json.WriteString("Health", state);
+            }
+
+            json.WriteEndObject();
         });
     }
 
@@ -534,6 +617,9 @@ public sealed class RedfishFace : IWireFace
     private sealed class Rack(string id, int power, int inlet, int gpuMax, int limit, int limitActuator, int isolated, int isolate)
     {
         public string Id { get; } = id;
+
+        /// <summary>The <c>rack/leak</c> point (1: the leak cable senses liquid), or -1.</summary>
+        public int Leak { get; init; } = -1;
 
         public int Power { get; } = power;
 

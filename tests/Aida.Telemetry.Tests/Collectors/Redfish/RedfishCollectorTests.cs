@@ -47,8 +47,8 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
         var running = new CollectorHost(site.Collectors, sink).RunAsync(stop.Token);
 
         // The plant is not stepped: what the store holds must be exactly what the plant reads.
-        var rackPoints = _plant.Points.Where(p => p.Labels.ContainsKey("rack") && p.Name.Split('/')[1] is "power" or "inlet_temperature" or "gpu_max_temperature" or "gpu_power_limit_command" or "isolated").ToList();
-        Assert.Equal(5 * site.Collectors.Count, rackPoints.Count);
+        var rackPoints = _plant.Points.Where(p => p.Labels.ContainsKey("rack") && p.Name.Split('/')[1] is "power" or "inlet_temperature" or "gpu_max_temperature" or "gpu_power_limit_command" or "isolated" or "leak").ToList();
+        Assert.Equal(6 * site.Collectors.Count, rackPoints.Count);
         await Until(() => rackPoints.All(p => Latest(store, p) is not null) && site.Collectors.All(c => sink.HealthOf(RedfishCollector.Type, c.Name).Up));
         foreach (var p in rackPoints)
         {
@@ -114,6 +114,9 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
             ("/redfish/v1/Chassis/r1/Power", """{"PowerControl": [{"MemberId": "0", "PowerConsumedWatts": "lots"}]}"""),
             ("/redfish/v1/Chassis/r1/Thermal", """{"Temperatures": {"Name": "Inlet"}}"""),
             ("/redfish/v1/Chassis/r1/Power", "\u0000\u0001\u0002"),
+            ("/redfish/v1/Chassis/r1/ThermalSubsystem/LeakDetection", """{"LeakDetectors": "here"}"""),
+            (Detector, """{"Id": "Manifold", "DetectorState": "Soggy"}"""),
+            (Detector, """{"Id": "Manifold", "DetectorState": 2}"""),
         ]);
         var expected = bodies.Count;
         var handler = new GarbageService(bodies);
@@ -121,7 +124,8 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
         using var store = new Tsdb(new TsdbOptions { Clock = clock });
         var sink = new CollectorSink(store, Labels.From(("site", "s")), clock, TextWriter.Null);
         var settings = new CollectorSettings("bmc-1", Labels.Empty, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5), clock, new Random(1));
-        using var collector = new RedfishCollector(settings, new RedfishCollectorOptions { Url = new Uri("http://bmc-1"), Chassis = "r1" }, handler);
+        var leak = new Dictionary<string, string> { ["Manifold"] = "aida_rack_leak_detected" };
+        using var collector = new RedfishCollector(settings, new RedfishCollectorOptions { Url = new Uri("http://bmc-1"), Chassis = "r1", LeakDetectors = leak }, handler);
         using var stop = new CancellationTokenSource();
         var running = collector.RunAsync(sink, stop.Token);
 
@@ -134,9 +138,22 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
         var health = sink.HealthOf(RedfishCollector.Type, "bmc-1");
         Assert.Equal(expected, health.Malformed);
         Assert.False(running.IsFaulted);
+
+        // Answering well again, the detector's OK is stored as 0.
+        var stored = store.Select(0, long.MaxValue, [LabelMatcher.MetricName("aida_rack_leak_detected")]).Single();
+        Assert.Equal(0, stored.Samples[^1].Value);
         await stop.CancelAsync();
         await running;
     }
+
+    [Theory]
+    [InlineData("OK", 0.0)]
+    [InlineData("Warning", 1.0)]
+    [InlineData("Critical", 1.0)]
+    [InlineData("Unavailable", null)]
+    [InlineData(null, null)]
+    public void ALeakDetectorsState_ReadsAsLiquidSensedOrNot(string? state, double? leak) =>
+        Assert.Equal(leak, new Aida.Protocols.Redfish.LeakDetectorReading("Manifold", "Manifold", state).LeakDetected(Detector));
 
     [Theory]
     [InlineData("url: ftp://bmc-1", "url")] // not http(s)
@@ -144,6 +161,7 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
     [InlineData("url: http://bmc-1\n    power: [{member: \"0\"}]", "power[0]")] // a member with no metric
     [InlineData("url: http://bmc-1\n    power: [{member: \"0\", limit: m, actuator: r/limit}]", "actuator")] // writable without a chassis
     [InlineData("url: http://bmc-1\n    temperatures: {Inlet: \"bad metric\"}", "Inlet")] // not a metric name
+    [InlineData("url: http://bmc-1\n    leak_detectors: {Manifold: \"bad metric\"}", "Manifold")] // not a metric name
     [InlineData("url: http://bmc-1\n    power_state: {metric: m, on: 1, off: 1}", "off")] // on and off the same
     [InlineData("url: http://bmc-1\n    chassis: r1\n    colour: blue", "colour")] // a misspelt field
     public void BadEntries_AreConfigErrorsNamingTheField(string fields, string field)
@@ -173,7 +191,10 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
         }
     }
 
-    /// <summary>A Redfish service whose next answer for a path may be garbage; otherwise a well-formed one-chassis service.</summary>
+    private const string Detector = "/redfish/v1/Chassis/r1/ThermalSubsystem/LeakDetection/LeakDetectors/Manifold";
+
+    /// <summary>A Redfish service whose next answer for a path may be garbage; otherwise a well-formed one-chassis service
+    /// with one leak detector.</summary>
     private sealed class GarbageService(Queue<(string Path, string Body)> garbage) : HttpMessageHandler
     {
         public bool Spent
@@ -203,7 +224,11 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
         {
             "/redfish/v1" => """{"Chassis": {"@odata.id": "/redfish/v1/Chassis"}}""",
             "/redfish/v1/Chassis" => """{"Members": [{"@odata.id": "/redfish/v1/Chassis/r1"}]}""",
-            "/redfish/v1/Chassis/r1" => """{"Id": "r1", "Power": {"@odata.id": "/redfish/v1/Chassis/r1/Power"}, "Thermal": {"@odata.id": "/redfish/v1/Chassis/r1/Thermal"}}""",
+            "/redfish/v1/Chassis/r1" => """{"Id": "r1", "Power": {"@odata.id": "/redfish/v1/Chassis/r1/Power"}, "Thermal": {"@odata.id": "/redfish/v1/Chassis/r1/Thermal"}, "ThermalSubsystem": {"@odata.id": "/redfish/v1/Chassis/r1/ThermalSubsystem"}}""",
+            "/redfish/v1/Chassis/r1/ThermalSubsystem" => """{"LeakDetection": {"@odata.id": "/redfish/v1/Chassis/r1/ThermalSubsystem/LeakDetection"}}""",
+            "/redfish/v1/Chassis/r1/ThermalSubsystem/LeakDetection" => """{"LeakDetectors": {"@odata.id": "/redfish/v1/Chassis/r1/ThermalSubsystem/LeakDetection/LeakDetectors"}}""",
+            "/redfish/v1/Chassis/r1/ThermalSubsystem/LeakDetection/LeakDetectors" => $$"""{"Members": [{"@odata.id": "{{Detector}}"}]}""",
+            Detector => """{"Id": "Manifold", "Name": "Manifold", "DetectorState": "OK"}""",
             "/redfish/v1/Chassis/r1/Power" => """{"PowerControl": [{"MemberId": "0", "PowerConsumedWatts": 1000, "PowerLimit": {"LimitInWatts": null}}]}""",
             "/redfish/v1/Chassis/r1/Thermal" => """{"Temperatures": [{"MemberId": "0", "Name": "Inlet", "ReadingCelsius": 24.5}]}""",
             _ => "{}",

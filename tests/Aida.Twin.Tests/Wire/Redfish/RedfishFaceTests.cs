@@ -182,6 +182,46 @@ public sealed class RedfishFaceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EachRack_HasALeakDetector_CriticalWhileItsLeakCableSensesLiquid()
+    {
+        // faults/leak's leak at h1-c03 moved to 10 s in: before, the rack's leak sensor was not served over the wire at
+        // all, so a site run over the network never saw a leak until the coolant level fell.
+        var leak = ScenarioLoader.Load("faults/leak");
+        var simulator = new Simulator(leak with { Faults = [leak.Faults[0] with { Start = TimeSpan.FromSeconds(10) }] }, new SimulationOptions { NoOperator = true });
+        var plant = new SynchronizedPlant(simulator.Plant);
+        await using var face = new RedfishFace(plant, new IPEndPoint(IPAddress.Loopback, 0));
+        await face.StartAsync(CancellationToken.None);
+        using var http = new HttpClient { BaseAddress = face.Url };
+        async Task<string> State(string rack)
+        {
+            using var chassis = JsonDocument.Parse(await http.GetStringAsync($"/redfish/v1/Chassis/{rack}"));
+            using var subsystem = JsonDocument.Parse(await http.GetStringAsync(chassis.RootElement.GetProperty("ThermalSubsystem").GetProperty("@odata.id").GetString()));
+            using var detection = JsonDocument.Parse(await http.GetStringAsync(subsystem.RootElement.GetProperty("LeakDetection").GetProperty("@odata.id").GetString()));
+            using var detectors = JsonDocument.Parse(await http.GetStringAsync(detection.RootElement.GetProperty("LeakDetectors").GetProperty("@odata.id").GetString()));
+            using var detector = JsonDocument.Parse(await http.GetStringAsync(detectors.RootElement.GetProperty("Members")[0].GetProperty("@odata.id").GetString()));
+            Assert.Equal(("Manifold", "Moisture"), (detector.RootElement.GetProperty("Id").GetString(), detector.RootElement.GetProperty("LeakDetectorType").GetString()));
+            return detector.RootElement.GetProperty("DetectorState").GetString()!;
+        }
+
+        lock (plant.Gate)
+        {
+            simulator.AdvanceSteps(5);
+        }
+
+        Assert.Equal("OK", await State("h1-c03"));
+        lock (plant.Gate)
+        {
+            simulator.AdvanceSteps(30);
+        }
+
+        Assert.Equal(1, plant.ReadValue("h1-c03/leak"));
+        Assert.Equal(("Critical", "OK"), (await State("h1-c03"), await State("h1-c04")));
+        var unknown = await http.GetAsync("/redfish/v1/Chassis/h1-c03/ThermalSubsystem/LeakDetection/LeakDetectors/Sump");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Contains("LeakDetector named 'Sump'", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void SiteCollectors_NameEveryRackPoint_AsThePlantDoes()
     {
         var yaml = _face.SiteCollectors();
@@ -190,6 +230,7 @@ public sealed class RedfishFaceTests : IAsyncLifetime
         Assert.Contains($"chassis: \"{rack}\"", yaml, StringComparison.Ordinal);
         Assert.Contains($"consumed: {power.Metric}", yaml, StringComparison.Ordinal);
         Assert.Contains($"actuator: \"{rack}/gpu_power_limit\"", yaml, StringComparison.Ordinal);
+        Assert.Contains("leak_detectors:\n      Manifold: aida_rack_leak_detected\n", yaml, StringComparison.Ordinal);
         Assert.Contains($"labels: {SiteEntryYaml.Labels(power.Labels, "site")}", yaml, StringComparison.Ordinal);
         Assert.DoesNotContain("site:", yaml, StringComparison.Ordinal);
     }
