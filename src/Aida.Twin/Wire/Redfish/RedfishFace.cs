@@ -299,24 +299,20 @@ public sealed class RedfishFace : IWireFace
     /// <summary>The one leak detector of a rack: the leak-sensing cable along its cold-plate manifold.</summary>
     private const string LeakDetectorId = "Manifold";
 
-    private static string ThermalSubsystem(Rack r) => Write(json =>
-    {
-        var path = $"{Root}/Chassis/{r.Id}/ThermalSubsystem";
-        json.WriteString("@odata.id", path);
-        json.WriteString("@odata.type", "#ThermalSubsystem.v1_3_0.ThermalSubsystem");
-        json.WriteString("Id", "ThermalSubsystem");
-        json.WriteString("Name", "Thermal Subsystem");
-        Link(json, "LeakDetection", $"{path}/LeakDetection");
-    });
+    private static string ThermalSubsystem(Rack r) =>
+        Linking($"{Root}/Chassis/{r.Id}/ThermalSubsystem", "#ThermalSubsystem.v1_3_0.ThermalSubsystem", "ThermalSubsystem", "Thermal Subsystem", "LeakDetection");
 
-    private static string LeakDetection(Rack r) => Write(json =>
+    private static string LeakDetection(Rack r) =>
+        Linking($"{Root}/Chassis/{r.Id}/ThermalSubsystem/LeakDetection", "#LeakDetection.v1_1_0.LeakDetection", "LeakDetection", "Leak Detection", "LeakDetectors");
+
+    /// <summary>A resource that only links on: to <c>{path}/{link}</c> as its property <paramref name="link"/>.</summary>
+    private static string Linking(string path, string type, string id, string name, string link) => Write(json =>
     {
-        var path = $"{Root}/Chassis/{r.Id}/ThermalSubsystem/LeakDetection";
         json.WriteString("@odata.id", path);
-        json.WriteString("@odata.type", "#LeakDetection.v1_1_0.LeakDetection");
-        json.WriteString("Id", "LeakDetection");
-        json.WriteString("Name", "Leak Detection");
-        Link(json, "LeakDetectors", $"{path}/LeakDetectors");
+        json.WriteString("@odata.type", type);
+        json.WriteString("Id", id);
+        json.WriteString("Name", name);
+        Link(json, link, $"{path}/{link}");
     });
 
     private static string LeakDetectors(Rack r) => Write(json =>
