@@ -70,7 +70,7 @@ internal static class NetworkRun
         {
             var a = agent!.Agent;
             await stdout.WriteLineAsync($"agent: {a.Incidents} incidents, {a.Responses.Count} runbooks started, {a.Executor.Records.Count} actions proposed, " +
-                $"{a.Plant.Refused} writes refused by the envelope; {network.Sink.SamplesStored} samples collected");
+                $"{a.Plant.Refused} writes refused by the envelope{(a.DetectionFailures > 0 ? $", {a.DetectionFailures} detection rounds failed (audited)" : "")}; {network.Sink.SamplesStored} samples collected");
         }
 
         return Ok;

@@ -185,6 +185,9 @@ public sealed class PlantAgent : IPlantAgent
 
     public List<AgentResponse> Responses { get; } = [];
 
+    /// <summary>Detection rounds that failed to read their telemetry (<see cref="QueryException"/>), each audited.</summary>
+    public int DetectionFailures { get; private set; }
+
     /// <summary>Incidents the agent's pipeline opened.</summary>
     public int Incidents => _pipeline.Incidents;
 
@@ -207,7 +210,21 @@ public sealed class PlantAgent : IPlantAgent
         }
 
         _next = now + _options.Period;
-        _pipeline.StepAsync(now).GetAwaiter().GetResult();
+        try
+        {
+            _pipeline.StepAsync(now).GetAwaiter().GetResult();
+        }
+        catch (QueryException e)
+        {
+            // A detection round that cannot read its telemetry (a query over the engine's limits, a remote engine's
+            // error) does not end the run: the runbooks in progress, the guard and the equipment-alarm look go on, and
+            // the pipeline moves on only after a round succeeds, so the next round reads this one's window too. Before,
+            // the exception ended aida run and aida simulate (ref-1gw at 01:43, a query over 50 million samples).
+            DetectionFailures++;
+            _audit?.Append("agent:aida", AuditKind.Observation, "detection", $"round at {now:O} failed: {e.Message}; its window is read again at the next round");
+            AdvanceRuns();
+            return;
+        }
 
         foreach (var burn in SloBurnAlerts?.Invoke(now) ?? [])
         {

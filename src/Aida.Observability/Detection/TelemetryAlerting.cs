@@ -178,9 +178,11 @@ public sealed class TelemetryAlerting
             (_, v) => v > 0, v => F($"{v:0} GPUs throttling"), ct);
         await RuleAsync(w, alerts, "aida_cdu_coolant_level_ratio", AlertNames.CoolantLevelLow, "critical", hold,
             (_, v) => v < _options.CoolantLevelLow, v => F($"coolant level {v:P0}"), ct);
+        // Equipment alarms fire at their first raised reading: the reading before the window is all the history they need.
+        var recent = w with { ReadFrom = Max(w.ReadFrom, w.From - _options.EquipmentAlarmLookback) };
         foreach (var alarm in _equipmentAlarms)
         {
-            await RuleAsync(w, alerts, alarm.Metric, alarm.Name, "critical", 0, (_, v) => alarm.Raised(v), alarm.Summary, ct);
+            await RuleAsync(recent, alerts, alarm.Metric, alarm.Name, "critical", 0, (_, v) => alarm.Raised(v), alarm.Summary, ct);
         }
 
         var setpoints = await RawAsync("aida_setpoint_celsius", w, ct);
@@ -999,6 +1001,8 @@ public sealed class TelemetryAlerting
         labels.Get("asset") ?? labels.Get("rack") ?? labels.Get("hall") ?? _factory.Site.Name;
 
     private static long Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     private static DateTimeOffset At(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 

@@ -660,6 +660,52 @@ public sealed class PlantAgentTests
     }
 
     [Fact]
+    public void ADetectionRoundThatCannotReadItsTelemetry_IsAuditedAndReadAgain_TheRunGoesOn_AndTheLeakIsStillIsolated()
+    {
+        // The query engine refuses the rounds' reads of the leak sensors from 00:30 to 00:40 (as the embedded engine
+        // refused ref-1gw's 57.6 million samples). Before, the QueryException ended the run. Now each failed round is
+        // audited and its window read again at the next: the leak at 00:35 is found at the first round after 00:40.
+        var leak = ScenarioLoader.Load("faults/leak");
+        var scenario = leak with { Faults = [leak.Faults[0] with { Start = TimeSpan.FromMinutes(35), End = TimeSpan.FromMinutes(50) }] };
+        using var site = new RestartSite(scenario, TimeSpan.FromMinutes(45));
+        var refuseUntil = scenario.Start + TimeSpan.FromMinutes(40);
+        var agent = new PlantAgent(site.Sim.Plant, scenario.Factory, new RefusingQueries(new EmbeddedQueryEngine(site.Store), site.Sim.Clock, refuseUntil), site.Incidents,
+            SafetyEnvelopeTests.Bundled, Runbook.LoadDirectory(BundledFiles.Shipped("runbooks"), scenario.Factory), site.Sim.Clock, new PlantAgentOptions { Optimise = false }, site.Audit);
+        site.Seat.Agent = agent;
+        site.Advance(TimeSpan.FromMinutes(45));
+
+        Assert.InRange(agent.DetectionFailures, 9, 11);
+        var failed = site.Audit.Read().Where(e => e.Subject == "detection").ToList();
+        Assert.Equal(agent.DetectionFailures, failed.Count);
+        Assert.All(failed, e => Assert.Contains("failed: too many samples; its window is read again at the next round", e.Detail, StringComparison.Ordinal));
+        var isolated = Assert.Single(agent.Responses);
+        Assert.Equal(("leak", "h1-c03", RunbookState.Succeeded), (isolated.FaultKind, isolated.Asset, isolated.Run.State));
+        Assert.InRange(isolated.Run.Started, refuseUntil, refuseUntil + TimeSpan.FromMinutes(1));
+        Assert.Equal(scenario.Start + TimeSpan.FromMinutes(35), site.Incidents.Get(isolated.Incident).Incident.Opened, TimeSpan.FromSeconds(15));
+    }
+
+    /// <summary>A query engine that refuses range reads of the leak sensors until a time, as an engine over its limits does.</summary>
+    private sealed class RefusingQueries(IQueryEngine inner, TimeProvider clock, DateTimeOffset until) : IQueryEngine
+    {
+        public Task<QueryResult> QueryAsync(string promql, DateTimeOffset time, CancellationToken cancellationToken = default) =>
+            promql.StartsWith("aida_rack_leak_detected[", StringComparison.Ordinal) && clock.GetUtcNow() < until
+                ? throw new QueryException("too many samples", -1, "execution")
+                : inner.QueryAsync(promql, time, cancellationToken);
+
+        public Task<QueryResult> QueryRangeAsync(string promql, DateTimeOffset start, DateTimeOffset end, TimeSpan step, CancellationToken cancellationToken = default) =>
+            inner.QueryRangeAsync(promql, start, end, step, cancellationToken);
+
+        public Task<IReadOnlyList<Labels>> SeriesAsync(IReadOnlyList<string> match, DateTimeOffset start, DateTimeOffset end, CancellationToken cancellationToken = default) =>
+            inner.SeriesAsync(match, start, end, cancellationToken);
+
+        public Task<IReadOnlyList<string>> LabelNamesAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken cancellationToken = default) =>
+            inner.LabelNamesAsync(start, end, cancellationToken);
+
+        public Task<IReadOnlyList<string>> LabelValuesAsync(string name, DateTimeOffset start, DateTimeOffset end, CancellationToken cancellationToken = default) =>
+            inner.LabelValuesAsync(name, start, end, cancellationToken);
+    }
+
+    [Fact]
     public void KeptResponses_ThatAreBroken_AreNamedByFileAndEntry()
     {
         var dir = ScratchDir();
