@@ -106,6 +106,8 @@ internal sealed class AgentHost : IDisposable
 
     /// <summary>Builds the agent on the simulator's plant and the run's store, and attaches it.</summary>
     /// <param name="directory">Where incidents.db and audit.db go (null: a scratch directory removed afterwards).</param>
+    /// <param name="mode">Autonomous, or supervised (<c>aida run --supervised</c>): then only a person approves, through
+    /// the API, as on a network site; there is no simulated approver.</param>
     public static AgentHost Attach(Simulator simulator, Tsdb store, string? directory, SloSet? slos, AutomationMode mode)
     {
         var factory = simulator.Scenario.Factory;
@@ -116,7 +118,8 @@ internal sealed class AgentHost : IDisposable
         // A fresh store holds nothing older than now: the budgets' long windows are cut there (the same answers, fewer
         // steps). A resumed one (aida run after a restart) is read in full.
         var dataFrom = store.MaxTimeMs is null ? simulator.Clock.GetUtcNow() : (DateTimeOffset?)null;
-        var host = Build(auditor, auditor, factory, store, directory, slos, new PlantAgentOptions { Mode = mode }, simulator.Clock, envelope, dataFrom, settled: true);
+        var options = mode == AutomationMode.Autonomous ? new PlantAgentOptions { Mode = mode } : new PlantAgentOptions { Mode = mode, ApproverDelay = null };
+        var host = Build(auditor, auditor, factory, store, directory, slos, options, simulator.Clock, envelope, dataFrom, settled: true);
         simulator.AttachAgent(host.Agent);
         return host;
     }

@@ -41,11 +41,16 @@ internal static class RunCommand
         {
             Description = "With --plant network: the site file naming the collectors, or a bundled name (twin-local: aida twin serve's default ports)",
         };
+        var supervised = new Option<bool>("--supervised")
+        {
+            Description = "With --mode agent on the embedded twin: run the agent supervised, as on a network site: its high-risk actions " +
+                "and the runbooks marked approval: true wait for a person (the dashboard's Agent page or the API) instead of running at once",
+        };
         var command = new Command("run",
             "Run the plant (the embedded twin, or a site over the network with --plant network) on the wall clock from now and operate it, " +
             "printing live status; Ctrl-C stops")
         {
-            scenario, mode, duration, seed, speed, status, output, data, listen, apiAddress, remote, plantKind, siteFile,
+            scenario, mode, duration, seed, speed, status, output, data, listen, apiAddress, remote, plantKind, siteFile, supervised,
         };
         command.SetAction(async (parse, token) =>
         {
@@ -55,6 +60,12 @@ internal static class RunCommand
             var m = ParseMode(twin || parse.GetResult(mode) is { Implicit: false } ? parse.GetValue(mode)! : "human", agentAllowed: true);
             var d = ParseDuration(parse.GetValue(duration), "--duration");
             var every = ParseDuration(parse.GetValue(status), "--status-every")!.Value;
+            if (parse.GetValue(supervised) && (m != OperatingMode.Agent || !twin))
+            {
+                throw new BadInputException(twin ? "--supervised: only with --mode agent (the agent is what waits for approvals)"
+                    : "--supervised: a network site's agent is always supervised; leave it out");
+            }
+
             switch (parse.GetValue(plantKind))
             {
                 case "twin":
@@ -104,7 +115,8 @@ internal static class RunCommand
             // The agent works from the run's telemetry (in memory without --data) and keeps its incidents and audit log
             // beside it; its efficiency envelope comes from the bundled SLO pack's budgets.
             using var agent = agentMode
-                ? AgentHost.Attach(simulator, telemetry.Store!, parse.GetValue(data), SloPack.Load(null), Aida.Automation.Actions.AutomationMode.Autonomous)
+                ? AgentHost.Attach(simulator, telemetry.Store!, parse.GetValue(data), SloPack.Load(null),
+                    parse.GetValue(supervised) ? Aida.Automation.Actions.AutomationMode.Supervised : Aida.Automation.Actions.AutomationMode.Autonomous)
                 : null;
             if (agent?.TakenUpSaid() is { } takenUp)
             {

@@ -42,15 +42,8 @@ public class DashboardBrowserTests
             await UntilUp(http, run);
 
             using var playwright = await Playwright.CreateAsync();
-            await using var browser = await playwright.Chromium.LaunchAsync(new()
-            {
-                ExecutablePath = chromium,
-                Headless = true,
-                Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-            });
-            var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
-            page.SetDefaultTimeout(WaitMs);
-            Assertions.SetDefaultExpectTimeout(WaitMs);
+            await using var browser = await LaunchAsync(playwright, chromium);
+            var page = await NewPageAsync(browser);
             var refused = new List<string>();
             page.Console += (_, m) =>
             {
@@ -163,6 +156,72 @@ public class DashboardBrowserTests
         }
 
         Assert.Equal(0, await run);
+    }
+
+    [SkippableFact]
+    public async Task ASupervisedAgentsLeakRunbook_WaitsOnTheAgentPage_AndAnApproverClickStartsIt()
+    {
+        // aida run --supervised: the agent on the twin waits for people as on a network site. The leak's runbook (approval:
+        // true) shows on the Agent page as a runbook card; one click approves it, and the isolation goes with it. At 60x
+        // the runbook waits 15 s of wall time: the page is open before the leak.
+        var chromium = PeerProcess.Require("chromium", "chromium");
+        var dir = TempDir();
+        var adminKey = Invoke("keys", "issue", "chief", "--role", "admin", "--data", dir).Out.Trim();
+        var port = FreePort();
+        var baseUrl = $"http://127.0.0.1:{port}";
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() => AidaCommand.RunAsync(
+            ["run", "--scenario", LeakSoon(), "--mode", "agent", "--supervised", "--speed", "60", "--status-every", "1h", "--data", dir, "--api", $"127.0.0.1:{port}"],
+            TextWriter.Null, TextWriter.Null, stop.Token));
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+            await UntilUp(http, run);
+            using var playwright = await Playwright.CreateAsync();
+            await using var browser = await LaunchAsync(playwright, chromium);
+            var page = await NewPageAsync(browser);
+            await page.GotoAsync(baseUrl + "/login.html");
+            await page.FillAsync("#key", adminKey);
+            await page.ClickAsync("#sign-in");
+            await Assertions.Expect(page.Locator("#user")).ToContainTextAsync("chief (admin)");
+            await page.ClickAsync("#nav-agent");
+
+            var card = page.Locator(".pending.runbook");
+            await Assertions.Expect(card).ToContainTextAsync("leak on h1-c03 · runbook leak");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots(), "agent-runbook.png"), FullPage = true });
+            await card.Locator("button.approve").ClickAsync();
+            await Assertions.Expect(card).ToHaveCountAsync(0);
+            var isolation = page.Locator("tr.action-row[data-source='agent'][data-state='executed']", new() { HasText = "isolate_rack" });
+            await Assertions.Expect(isolation).ToContainTextAsync("h1-c03");
+
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/runbook-runs");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
+            using var response = await http.SendAsync(request);
+            var leak = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.EnumerateArray().Single(r => r.GetProperty("runbook").GetString() == "leak");
+            Assert.Equal(("succeeded", "api:chief"), (leak.GetProperty("state").GetString(), leak.GetProperty("decided_by").GetString()));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        Assert.Equal(0, await run);
+    }
+
+    private static async Task<IBrowser> LaunchAsync(IPlaywright playwright, string chromium) =>
+        await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        });
+
+    private static async Task<IPage> NewPageAsync(IBrowser browser)
+    {
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+        page.SetDefaultTimeout(WaitMs);
+        Assertions.SetDefaultExpectTimeout(WaitMs);
+        return page;
     }
 
     /// <summary>The bundled leak scenario with its leak 5 plant minutes after the run's incident warm-up instead of 2 h

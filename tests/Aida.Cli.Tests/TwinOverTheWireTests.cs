@@ -297,6 +297,8 @@ public sealed class TwinOverTheWireTests
     [InlineData("run", "--plant", "network", "--site", "no-such-site.yaml")] // missing file
     [InlineData("run", "--plant", "network", "--site", "twin-local", "--speed", "10")] // the network runs in real time
     [InlineData("run", "--plant", "elsewhere")] // unknown plant
+    [InlineData("run", "--mode", "human", "--supervised")] // only the agent waits for approvals
+    [InlineData("run", "--plant", "network", "--site", "twin-local", "--mode", "agent", "--supervised")] // always supervised there
     [InlineData("run", "--site", "twin-local")] // a site without the network plant
     [InlineData("twin", "serve", "--scenario", "reference", "--factory", "ref-10mw")] // one or the other
     [InlineData("twin", "serve", "--host", "localhost-ish")] // not an address

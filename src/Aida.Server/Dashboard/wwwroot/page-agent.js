@@ -46,8 +46,8 @@ function runbookCard(run, ctx, onDone) {
   return h('div', { class: 'pending runbook', 'data-incident': String(run.incident) }, [
     h('div', { class: 'pending-what' }, [
       h('span', { class: 'pill risk-high', text: 'runbook' }),
-      h('span', { class: 'strong', text: ` ${run.runbook} for ${run.fault_kind} on ${run.asset}` }),
-      h('span', { text: ` · incident ${run.incident}` }),
+      h('span', { class: 'strong', text: ` ${run.fault_kind} on ${run.asset}` }),
+      h('span', { text: ` · runbook ${run.runbook} · incident ${run.incident}` }),
     ]),
     h('div', { class: 'muted', text: `started ${plantTime(run.started)}, waits until ${plantTime(run.waiting_until)}; approved, its steps run with this approval` }),
     decisionControls(`/api/runbook-runs/${run.incident}`, `incident ${run.incident}`, ctx, onDone),
