@@ -28,13 +28,9 @@ public class DashboardBrowserTests
         var operatorKey = Invoke("keys", "issue", "ops", "--role", "operator", "--data", dir).Out.Trim();
         var shots = Screenshots();
 
-        var port = FreePort();
-        var baseUrl = $"http://127.0.0.1:{port}";
         using var stop = new CancellationTokenSource();
         // Mode human: Aida's own agent would act on the leak itself, and the isolation to approve is the operator's.
-        var run = Task.Run(() => AidaCommand.RunAsync(
-            ["run", "--scenario", LeakSoon(), "--mode", "human", "--speed", "60", "--status-every", "1h", "--data", dir, "--api", $"127.0.0.1:{port}"],
-            TextWriter.Null, TextWriter.Null, stop.Token));
+        var (baseUrl, run) = StartLeakSoon(dir, stop.Token, "--mode", "human");
         // Stops the run however the test ends: a failed assertion must not leave it running in the test host.
         try
         {
@@ -167,12 +163,8 @@ public class DashboardBrowserTests
         var chromium = PeerProcess.Require("chromium", "chromium");
         var dir = TempDir();
         var adminKey = Invoke("keys", "issue", "chief", "--role", "admin", "--data", dir).Out.Trim();
-        var port = FreePort();
-        var baseUrl = $"http://127.0.0.1:{port}";
         using var stop = new CancellationTokenSource();
-        var run = Task.Run(() => AidaCommand.RunAsync(
-            ["run", "--scenario", LeakSoon(), "--mode", "agent", "--supervised", "--speed", "60", "--status-every", "1h", "--data", dir, "--api", $"127.0.0.1:{port}"],
-            TextWriter.Null, TextWriter.Null, stop.Token));
+        var (baseUrl, run) = StartLeakSoon(dir, stop.Token, "--mode", "agent", "--supervised");
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
@@ -206,6 +198,17 @@ public class DashboardBrowserTests
         }
 
         Assert.Equal(0, await run);
+    }
+
+    /// <summary>Starts <c>aida run</c> on <see cref="LeakSoon"/> at 60x with its data in <paramref name="dir"/> and the
+    /// dashboard on a free loopback port, with <paramref name="mode"/>'s arguments.</summary>
+    private static (string BaseUrl, Task<int> Run) StartLeakSoon(string dir, CancellationToken stop, params string[] mode)
+    {
+        var port = FreePort();
+        var run = Task.Run(() => AidaCommand.RunAsync(
+            ["run", "--scenario", LeakSoon(), .. mode, "--speed", "60", "--status-every", "1h", "--data", dir, "--api", $"127.0.0.1:{port}"],
+            TextWriter.Null, TextWriter.Null, stop));
+        return ($"http://127.0.0.1:{port}", run);
     }
 
     private static async Task<IBrowser> LaunchAsync(IPlaywright playwright, string chromium) =>
