@@ -870,7 +870,8 @@ public sealed class PlantAgent : IPlantAgent
         if (_approver is not null)
         {
             // The simulated approver answers a runbook waiting as a whole as it answers a pending action.
-            foreach (var r in Responses.Where(r => r.Run.WaitingUntil is not null && _clock.GetUtcNow() - r.Run.Started >= _approver.Delay))
+            var now = _clock.GetUtcNow();
+            foreach (var r in Responses.Where(r => r.Run.WaitingUntil > now && now - r.Run.Started >= _approver.Delay))
             {
                 r.Run.Approve(SimulatedApprover.Name);
             }

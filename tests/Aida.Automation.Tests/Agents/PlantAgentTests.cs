@@ -660,6 +660,24 @@ public sealed class PlantAgentTests
     }
 
     [Fact]
+    public void Supervised_InSimulation_TheSimulatedApproverAnswersALeaksRunbook_AfterItsDelay_AsItAnswersAnAction()
+    {
+        // Before, the simulated approver answered only pending actions: a supervised simulation's leak runbook, waiting as a
+        // whole, expired after 15 min unanswered.
+        var leak = ScenarioLoader.Load("faults/leak");
+        var scenario = leak with { Faults = [leak.Faults[0] with { Start = TimeSpan.FromMinutes(35), End = TimeSpan.FromMinutes(50) }] };
+        using var site = new RestartSite(scenario, TimeSpan.FromMinutes(45));
+        var agent = site.Start(new PlantAgentOptions { Optimise = false, Mode = Aida.Automation.Actions.AutomationMode.Supervised });
+        site.Advance(TimeSpan.FromMinutes(37));
+        var waiting = Assert.Single(agent.WaitingForApproval);
+        site.Advance(TimeSpan.FromMinutes(4));
+
+        Assert.Equal((RunbookState.Succeeded, Aida.Automation.Actions.SimulatedApprover.Name), (waiting.Run.State, waiting.Run.DecidedBy));
+        Assert.InRange(waiting.Run.Finished!.Value - waiting.Run.Started, TimeSpan.FromMinutes(3), TimeSpan.FromMinutes(3) + TimeSpan.FromSeconds(10));
+        Assert.Equal(Aida.Automation.Actions.SimulatedApprover.Name, Assert.Single(waiting.Run.Actions).DecidedBy);
+    }
+
+    [Fact]
     public void ADetectionRoundThatCannotReadItsTelemetry_IsAuditedAndReadAgain_TheRunGoesOn_AndTheLeakIsStillIsolated()
     {
         // The query engine refuses the rounds' reads of the leak sensors from 00:30 to 00:40 (as the embedded engine
