@@ -17,7 +17,7 @@ public sealed class TwinOverTheWireTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    private static readonly string[] RackQuantities = ["power", "inlet_temperature", "gpu_max_temperature", "gpu_power_limit_command", "isolated"];
+    private static readonly string[] RackQuantities = ["power", "inlet_temperature", "gpu_max_temperature", "gpu_power_limit_command", "isolated", "leak"];
 
     [Fact]
     public async Task NetworkPlant_ReadsEveryServedPointAsTheTwin_AndAWriteReachesTheTwin()
@@ -258,17 +258,11 @@ public sealed class TwinOverTheWireTests
         // and its runbook writes the standby chiller's enable register, through the same guard and audit log as on the
         // embedded twin. Real time: at 60x the collectors poll every 167 ms and a loaded machine's jitter reads as sensor
         // dropouts, whose incident took the trip in.
-        var dir = CliRun.TempDir();
-        var siteFile = Path.Combine(dir, "twin.yaml");
-        var scenario = CliRun.Scratch("name: trip\nfactory: ref-10mw\nduration: 1d\nfaults:\n  - {kind: chiller-trip, asset: chiller-1, start: 5s, duration: 6h}\n", "trip.yaml");
         using var stop = new CancellationTokenSource();
-        var serveOut = new StringWriter();
-        var serving = AidaCommand.RunAsync(
-            ["twin", "serve", "--scenario", scenario, "--base-port", "0", "--speed", "1", "--status-every", "1h", "--write-site", siteFile], TextWriter.Synchronized(serveOut), TextWriter.Null, stop.Token);
+        var (siteFile, serving) = ServeInRealTime("{kind: chiller-trip, asset: chiller-1, start: 5s, duration: 6h}", stop.Token);
         try
         {
-            await Until(() => File.Exists(siteFile) && new FileInfo(siteFile).Length > 0 || serving.IsCompleted);
-            Assert.False(serving.IsCompleted, serveOut.ToString());
+            await UntilServing(siteFile, serving);
 
             var data = CliRun.TempDir();
             var runOut = new StringWriter();
@@ -282,6 +276,68 @@ public sealed class TwinOverTheWireTests
             Assert.Equal(AidaCommand.Ok, auditCode);
             Assert.Contains("root cause chiller-trip on chiller-1", audit, StringComparison.Ordinal);
             Assert.Matches(@"Result\s+agent:aida\s+chiller-3/enable\s+accepted", audit);
+            Assert.Equal(AidaCommand.Ok, CliRun.Invoke("audit", "verify", "--data", data).Code);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        Assert.Equal(AidaCommand.Ok, await serving);
+    }
+
+    [Fact]
+    public async Task AgentOverTheNetwork_SeesARacksLeakOverRedfish_AndAnApproverGivesItsRunbookTheGoAheadOverTheApi()
+    {
+        // aida twin serve in real time with h1-c03 leaking 5 s in, and the supervised agent running the site over the
+        // network with its API up. The leak is read from the rack's Redfish leak detector; the leak's runbook waits for a
+        // person; an approver's POST to /api/runbook-runs/N/approve isolates the rack with #Chassis.Reset before it is
+        // answered. Before session 34 the leak was not served over the wire, and nothing could approve the runbook.
+        using var stop = new CancellationTokenSource();
+        var (siteFile, serving) = ServeInRealTime("{kind: leak, asset: h1-c03, start: 5s, duration: 6h, litres_per_minute: 3}", stop.Token);
+        try
+        {
+            await UntilServing(siteFile, serving);
+            var redfish = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(siteFile), "url: \"(http://127\\.0\\.0\\.1:\\d+)\"").Groups[1].Value;
+
+            var data = CliRun.TempDir();
+            var port = CliRun.FreePort();
+            var runOut = new StringWriter();
+            var running = AidaCommand.RunAsync(["run", "--plant", "network", "--mode", "agent", "--site", siteFile, "--status-every", "1h", "--data", data, "--urls", $"127.0.0.1:{port}", "--duration", "60s"],
+                TextWriter.Synchronized(runOut), TextWriter.Null, CancellationToken.None);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            var keyFile = Path.Combine(data, "admin.key");
+            await Until(() => File.Exists(keyFile) && new FileInfo(keyFile).Length > 0 || running.IsCompleted);
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", File.ReadAllText(keyFile).Trim());
+
+            // The waiting runbook, listed with its deadline.
+            System.Text.Json.JsonElement waiting = default;
+            await Until(() =>
+            {
+                var runs = System.Text.Json.JsonDocument.Parse(http.GetStringAsync("/api/runbook-runs").GetAwaiter().GetResult()).RootElement;
+                foreach (var r in runs.EnumerateArray().Where(r => r.GetProperty("runbook").GetString() == "leak"))
+                {
+                    waiting = r.Clone();
+                }
+
+                return waiting.ValueKind == System.Text.Json.JsonValueKind.Object || running.IsCompleted;
+            });
+            Assert.Equal(("h1-c03", "waiting_for_approval"), (waiting.GetProperty("asset").GetString(), waiting.GetProperty("state").GetString()));
+
+            using var approve = await http.PostAsync($"/api/runbook-runs/{waiting.GetProperty("incident").GetInt64()}/approve", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+            var approved = System.Text.Json.JsonDocument.Parse(await approve.Content.ReadAsStringAsync()).RootElement;
+            Assert.True(approve.IsSuccessStatusCode, approved.ToString());
+            Assert.Equal("succeeded", approved.GetProperty("state").GetString());
+            using (var rack = new HttpClient())
+            {
+                var chassis = System.Text.Json.JsonDocument.Parse(await rack.GetStringAsync($"{redfish}/redfish/v1/Chassis/h1-c03")).RootElement;
+                Assert.Equal("Off", chassis.GetProperty("PowerState").GetString());
+            }
+
+            Assert.Equal(AidaCommand.Ok, await running);
+            var (_, audit, _) = CliRun.Invoke("audit", "show", "--data", data, "--limit", "100000");
+            Assert.Matches(@"Approval\s+agent:aida\s+A\d+\s+approved with runbook:leak by api:admin", audit);
+            Assert.Matches(@"Result\s+agent:aida\s+h1-c03/isolate\s+accepted", audit);
             Assert.Equal(AidaCommand.Ok, CliRun.Invoke("audit", "verify", "--data", data).Code);
         }
         finally
@@ -365,6 +421,24 @@ public sealed class TwinOverTheWireTests
             await Twin.DisposeAsync();
             Store.Dispose();
         }
+    }
+
+    /// <summary>Starts <c>aida twin serve</c> of ref-10mw with one fault (<paramref name="fault"/>, a scenario's fault entry)
+    /// in real time on free loopback ports, writing its site file.</summary>
+    private static (string SiteFile, Task<int> Serving) ServeInRealTime(string fault, CancellationToken stop)
+    {
+        var siteFile = Path.Combine(CliRun.TempDir(), "twin.yaml");
+        var scenario = CliRun.Scratch($"name: one-fault\nfactory: ref-10mw\nduration: 1d\nfaults:\n  - {fault}\n", "one-fault.yaml");
+        var serving = AidaCommand.RunAsync(
+            ["twin", "serve", "--scenario", scenario, "--base-port", "0", "--speed", "1", "--status-every", "1h", "--write-site", siteFile], TextWriter.Null, TextWriter.Null, stop);
+        return (siteFile, serving);
+    }
+
+    /// <summary>Waits until the twin has written its site file (it serves then), failing if it stopped instead.</summary>
+    private static async Task UntilServing(string siteFile, Task<int> serving)
+    {
+        await Until(() => File.Exists(siteFile) && new FileInfo(siteFile).Length > 0 || serving.IsCompleted);
+        Assert.False(serving.IsCompleted, "aida twin serve stopped before it wrote its site file");
     }
 
     private static async Task Until(Func<bool> condition)
