@@ -34,12 +34,8 @@ public class DashboardBrowserTests
         // Stops the run however the test ends: a failed assertion must not leave it running in the test host.
         try
         {
-            using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
-            await UntilUp(http, run);
-
-            using var playwright = await Playwright.CreateAsync();
-            await using var browser = await LaunchAsync(playwright, chromium);
-            var page = await NewPageAsync(browser);
+            await using var session = await BrowserSession.OpenAsync(baseUrl, run, chromium);
+            var (http, page) = (session.Http, session.Page);
             var refused = new List<string>();
             page.Console += (_, m) =>
             {
@@ -167,11 +163,8 @@ public class DashboardBrowserTests
         var (baseUrl, run) = StartLeakSoon(dir, stop.Token, "--mode", "agent", "--supervised");
         try
         {
-            using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
-            await UntilUp(http, run);
-            using var playwright = await Playwright.CreateAsync();
-            await using var browser = await LaunchAsync(playwright, chromium);
-            var page = await NewPageAsync(browser);
+            await using var session = await BrowserSession.OpenAsync(baseUrl, run, chromium);
+            var (http, page) = (session.Http, session.Page);
             await page.GotoAsync(baseUrl + "/login.html");
             await page.FillAsync("#key", adminKey);
             await page.ClickAsync("#sign-in");
@@ -211,20 +204,36 @@ public class DashboardBrowserTests
         return ($"http://127.0.0.1:{port}", run);
     }
 
-    private static async Task<IBrowser> LaunchAsync(IPlaywright playwright, string chromium) =>
-        await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        });
-
-    private static async Task<IPage> NewPageAsync(IBrowser browser)
+    /// <summary>A client of the run's API and a page in headless chromium, opened once the run answers.</summary>
+    private sealed class BrowserSession(HttpClient http, IPlaywright playwright, IBrowser browser, IPage page) : IAsyncDisposable
     {
-        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
-        page.SetDefaultTimeout(WaitMs);
-        Assertions.SetDefaultExpectTimeout(WaitMs);
-        return page;
+        public HttpClient Http => http;
+
+        public IPage Page => page;
+
+        public static async Task<BrowserSession> OpenAsync(string baseUrl, Task<int> run, string chromium)
+        {
+            var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+            await UntilUp(http, run);
+            var playwright = await Playwright.CreateAsync();
+            var browser = await playwright.Chromium.LaunchAsync(new()
+            {
+                ExecutablePath = chromium,
+                Headless = true,
+                Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            });
+            var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+            page.SetDefaultTimeout(WaitMs);
+            Assertions.SetDefaultExpectTimeout(WaitMs);
+            return new BrowserSession(http, playwright, browser, page);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await browser.DisposeAsync();
+            playwright.Dispose();
+            http.Dispose();
+        }
     }
 
     /// <summary>The bundled leak scenario with its leak 5 plant minutes after the run's incident warm-up instead of 2 h

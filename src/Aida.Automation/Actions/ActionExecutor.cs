@@ -175,17 +175,18 @@ public sealed class ActionExecutor
                 return record;
             }
 
-            if (Mode == AutomationMode.Supervised && action.Risk == RiskClass.High && approvedBy is not null)
+            if (Mode == AutomationMode.Supervised && action.Risk == RiskClass.High)
             {
+                if (approvedBy is null)
+                {
+                    record.State = ActionState.PendingApproval;
+                    record.Outcome = $"waiting for an approver until {(record.ProposedAt + ApprovalTimeout):O}";
+                    Audit(AuditKind.Approval, action, "approval requested");
+                    return record;
+                }
+
                 record.DecidedBy = approvedBy;
                 Audit(AuditKind.Approval, action, $"approved with {requestedBy} by {approvedBy}");
-            }
-            else if (Mode == AutomationMode.Supervised && action.Risk == RiskClass.High)
-            {
-                record.State = ActionState.PendingApproval;
-                record.Outcome = $"waiting for an approver until {(record.ProposedAt + ApprovalTimeout):O}";
-                Audit(AuditKind.Approval, action, "approval requested");
-                return record;
             }
 
             Execute(record);

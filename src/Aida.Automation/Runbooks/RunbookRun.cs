@@ -219,10 +219,8 @@ public sealed class RunbookRun
     /// <summary>Whether a person approved (or rejected) this run or any of its actions: the answer was not hands-off.</summary>
     public bool NeededApproval => _decidedBy is not null || Actions.Any(a => a.DecidedBy is not null);
 
+    // Who approved (or rejected) the run as a whole; only an approved run reaches its steps, whose actions go with it.
     private string? _decidedBy;
-
-    // Who approved the run as a whole (null: nobody did, or it needed no approval): its steps' actions go with it.
-    private string? _approvedBy;
 
     /// <summary>Who approved or rejected the run as a whole; null when nobody has (yet).</summary>
     public string? DecidedBy => _decidedBy;
@@ -248,7 +246,6 @@ public sealed class RunbookRun
 
         _audit?.Append("user:" + approver, AuditKind.Approval, "runbook:" + Book.Name, "approved");
         _decidedBy = approver;
-        _approvedBy = approver;
         State = RunbookState.Running;
     }
 
@@ -343,7 +340,7 @@ public sealed class RunbookRun
 
                 // A run a person approved as a whole takes their approval to its steps: one approval, not one more per
                 // high-risk action (the leak's isolation asked twice, and the second expired unseen).
-                var record = _executor.Propose(action, "runbook:" + Book.Name, _approvedBy);
+                var record = _executor.Propose(action, "runbook:" + Book.Name, _decidedBy);
                 _pending.Add(record);
                 Actions.Add(record);
             }

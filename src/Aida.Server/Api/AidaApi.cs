@@ -486,7 +486,7 @@ public static class AidaApi
         runbook = r.Runbook,
         fault_kind = r.FaultKind,
         asset = r.Asset,
-        state = JsonNamingPolicy.SnakeCaseLower.ConvertName(r.Run.State.ToString()),
+        state = Snake(r.Run.State),
         step = r.Run.StepIndex,
         steps = r.Run.Book.Steps.Count,
         started = r.Run.Started,
@@ -524,7 +524,7 @@ public static class AidaApi
 
     private static string Actor(Caller caller) => "api:" + caller.Name;
 
-    private static string Snake(ActionState state) => JsonNamingPolicy.SnakeCaseLower.ConvertName(state.ToString());
+    private static string Snake(Enum state) => JsonNamingPolicy.SnakeCaseLower.ConvertName(state.ToString());
 
     private static IResult Problem(int status, string title, string detail) =>
         Results.Problem(title: title, detail: detail, statusCode: status);

@@ -443,6 +443,13 @@ public sealed class PlantAgentTests
         public void Tick(DateTimeOffset now) => Agent?.Tick(now);
     }
 
+    /// <summary><c>faults/leak</c> with its leak at h1-c03 from 00:35 to 00:50: five minutes after the agent's warm-up.</summary>
+    private static Scenario LeakFrom35To50Minutes()
+    {
+        var leak = ScenarioLoader.Load("faults/leak");
+        return leak with { Faults = [leak.Faults[0] with { Start = TimeSpan.FromMinutes(35), End = TimeSpan.FromMinutes(50) }] };
+    }
+
     /// <summary>The bundled scenario <paramref name="name"/> with its first fault alone, lasting <paramref name="lasting"/>.</summary>
     private static (Scenario Scenario, FaultSpec Fault) FirstFaultLasting(string name, TimeSpan lasting)
     {
@@ -622,8 +629,7 @@ public sealed class PlantAgentTests
         // isolation would have waited for a second approval. Now a person approves the runbook (as
         // POST /api/runbook-runs/N/approve does), the isolation goes with that approval at the next tick, and powering
         // the rack again after the repair, high risk too, waits for a person again.
-        var leak = ScenarioLoader.Load("faults/leak");
-        var scenario = leak with { Faults = [leak.Faults[0] with { Start = TimeSpan.FromMinutes(35), End = TimeSpan.FromMinutes(50) }] };
+        var scenario = LeakFrom35To50Minutes();
         using var site = new RestartSite(scenario, TimeSpan.FromMinutes(80));
         var agent = site.Start(new PlantAgentOptions { Optimise = false, Mode = Aida.Automation.Actions.AutomationMode.Supervised, ApproverDelay = null });
         double Isolated() => Aida.Model.Plant.PlantLookup.ReadValue(site.Sim.Plant, "h1-c03/isolated");
@@ -664,8 +670,7 @@ public sealed class PlantAgentTests
     {
         // Before, the simulated approver answered only pending actions: a supervised simulation's leak runbook, waiting as a
         // whole, expired after 15 min unanswered.
-        var leak = ScenarioLoader.Load("faults/leak");
-        var scenario = leak with { Faults = [leak.Faults[0] with { Start = TimeSpan.FromMinutes(35), End = TimeSpan.FromMinutes(50) }] };
+        var scenario = LeakFrom35To50Minutes();
         using var site = new RestartSite(scenario, TimeSpan.FromMinutes(45));
         var agent = site.Start(new PlantAgentOptions { Optimise = false, Mode = Aida.Automation.Actions.AutomationMode.Supervised });
         site.Advance(TimeSpan.FromMinutes(37));
@@ -683,8 +688,7 @@ public sealed class PlantAgentTests
         // The query engine refuses the rounds' reads of the leak sensors from 00:30 to 00:40 (as the embedded engine
         // refused ref-1gw's 57.6 million samples). Before, the QueryException ended the run. Now each failed round is
         // audited and its window read again at the next: the leak at 00:35 is found at the first round after 00:40.
-        var leak = ScenarioLoader.Load("faults/leak");
-        var scenario = leak with { Faults = [leak.Faults[0] with { Start = TimeSpan.FromMinutes(35), End = TimeSpan.FromMinutes(50) }] };
+        var scenario = LeakFrom35To50Minutes();
         using var site = new RestartSite(scenario, TimeSpan.FromMinutes(45));
         var refuseUntil = scenario.Start + TimeSpan.FromMinutes(40);
         var agent = new PlantAgent(site.Sim.Plant, scenario.Factory, new RefusingQueries(new EmbeddedQueryEngine(site.Store), site.Sim.Clock, refuseUntil), site.Incidents,

@@ -105,7 +105,7 @@ public sealed class RedfishFace : IWireFace
         app.MapGet($"{Root}/Chassis/{{id}}/ThermalSubsystem/LeakDetection/LeakDetectors/{{detector}}", (string id, string detector) =>
             !_racks.TryGetValue(id, out var r) || r.Leak < 0 ? NotFound(id)
             : detector == LeakDetectorId ? Json(LeakDetector(r))
-            : Results.Text(RedfishError.Body("ResourceNotFound", $"The requested resource of type LeakDetector named '{detector}' was not found."), "application/json", statusCode: 404));
+            : NotFound(detector, "LeakDetector"));
         app.MapFallback((HttpContext http) => Results.Text(RedfishError.Body("ResourceMissingAtURI", $"The resource at the URI {http.Request.Path} was not found."), "application/json", statusCode: 404));
         try
         {
@@ -190,8 +190,8 @@ public sealed class RedfishFace : IWireFace
 
     private static IResult Json(string body) => Results.Text(body, "application/json");
 
-    private static IResult NotFound(string id) =>
-        Results.Text(RedfishError.Body("ResourceNotFound", $"The requested resource of type Chassis named '{id}' was not found."), "application/json", statusCode: 404);
+    private static IResult NotFound(string id, string type = "Chassis") =>
+        Results.Text(RedfishError.Body("ResourceNotFound", $"The requested resource of type {type} named '{id}' was not found."), "application/json", statusCode: 404);
 
     private static IResult BadRequest(string messageId, string message, string? property = null) =>
         Results.Text(RedfishError.Body(messageId, message, property), "application/json", statusCode: 400);
