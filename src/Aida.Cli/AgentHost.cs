@@ -60,7 +60,12 @@ internal sealed class AgentHost : IDisposable
         }
 
         var responses = Agent.Responses.Where(r => TakenUp.Contains(r.Incident)).Select(r => $"incident {r.Incident} ({r.FaultKind} on {r.Asset}, runbook {r.Runbook} {r.Run.State}"
-            + (r.Run.Book.Restores.Count > 0 && r.Run.Restored is null && r.Run.State is RunbookState.Succeeded or RunbookState.RolledBack ? ", its restore waiting for the repair" : "") + ")").ToList();
+            + r.Run.State switch
+            {
+                RunbookState.WaitingForApproval => $", waiting for approval until {r.Run.WaitingUntil:O}",
+                RunbookState.Running => $", at step {r.Run.StepIndex + 1} of {r.Run.Book.Steps.Count}",
+                _ => r.Run.Book.Restores.Count > 0 && r.Run.Restored is null ? ", its restore waiting for the repair" : "",
+            } + ")").ToList();
         var attached = TakenUp.Count(id => Agent.Responses.All(r => r.Incident != id));
         return $"the agent takes up {string.Join("; ", responses)}" + (attached > 0 ? $"; {attached} more attached to them" : "");
     }
@@ -152,9 +157,9 @@ internal sealed class AgentHost : IDisposable
         // starts again on the same directory.
         var kept = Path.Combine(dir, Files[3]);
         var earlier = Read(kept);
-        // And the responses whose restore waits for the repair, taken up so that it runs when the repair shows.
+        // And the responses in progress: a runbook waiting for approval or running, or whose restore waits for the repair.
         var responses = Path.Combine(dir, Files[4]);
-        var awaiting = ReadResponses(responses);
+        var inProgress = ReadResponses(responses);
         var agent = new PlantAgent(plant, factory, query, incidents, envelope, runbooks, clock, options, audit, efficiency.Current)
         {
             SloBurnAlerts = BurnAlerts(query, slos, clock.GetUtcNow(), Exclusions),
@@ -162,7 +167,7 @@ internal sealed class AgentHost : IDisposable
             ResponsesChanged = now => KeptResponses.Write(responses, now),
         };
         built = new AgentHost(agent, incidents, audit, auditor, scratch, factory.Site.Name, OpenFiled(Path.Combine(dir, Files[2])));
-        built.TakenUp = agent.Resume([.. earlier.Select(f => f.Exclusion)], awaiting);
+        built.TakenUp = agent.Resume([.. earlier.Select(f => f.Exclusion)], inProgress);
         return built;
     }
 

@@ -287,12 +287,14 @@ public sealed class TwinOverTheWireTests
     }
 
     [Fact]
-    public async Task AgentOverTheNetwork_SeesARacksLeakOverRedfish_AndAnApproverGivesItsRunbookTheGoAheadOverTheApi()
+    public async Task AgentOverTheNetwork_SeesARacksLeakOverRedfish_AndAnApproverGivesItsRunbookTheGoAheadOverTheApi_AfterARestart()
     {
         // aida twin serve in real time with h1-c03 leaking 5 s in, and the supervised agent running the site over the
         // network with its API up. The leak is read from the rack's Redfish leak detector; the leak's runbook waits for a
-        // person; an approver's POST to /api/runbook-runs/N/approve isolates the rack with #Chassis.Reset before it is
-        // answered. Before session 34 the leak was not served over the wire, and nothing could approve the runbook.
+        // person. Aida is stopped and started again on the same data: the runbook waits on under the same incident until
+        // the same time. An approver's POST to /api/runbook-runs/N/approve isolates the rack with #Chassis.Reset before
+        // it is answered. Before session 34 the leak was not served over the wire, and nothing could approve the
+        // runbook; before session 35 the restart lost the waiting runbook and a second incident's runbook waited afresh.
         using var stop = new CancellationTokenSource();
         var (siteFile, serving) = ServeInRealTime("{kind: leak, asset: h1-c03, start: 5s, duration: 6h, litres_per_minute: 3}", stop.Token);
         try
@@ -302,27 +304,53 @@ public sealed class TwinOverTheWireTests
 
             var data = CliRun.TempDir();
             var port = CliRun.FreePort();
-            var runOut = new StringWriter();
-            var running = AidaCommand.RunAsync(["run", "--plant", "network", "--mode", "agent", "--site", siteFile, "--status-every", "1h", "--data", data, "--urls", $"127.0.0.1:{port}", "--duration", "60s"],
-                TextWriter.Synchronized(runOut), TextWriter.Null, CancellationToken.None);
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            using var firstStop = new CancellationTokenSource();
+            var first = AidaCommand.RunAsync(["run", "--plant", "network", "--mode", "agent", "--site", siteFile, "--status-every", "1h", "--data", data, "--urls", $"127.0.0.1:{port}"],
+                TextWriter.Null, TextWriter.Null, firstStop.Token);
             var keyFile = Path.Combine(data, "admin.key");
-            await Until(() => File.Exists(keyFile) && new FileInfo(keyFile).Length > 0 || running.IsCompleted);
-            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", File.ReadAllText(keyFile).Trim());
+            await Until(() => File.Exists(keyFile) && new FileInfo(keyFile).Length > 0 || first.IsCompleted);
+            var key = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", File.ReadAllText(keyFile).Trim());
 
             // The waiting runbook, listed with its deadline.
-            System.Text.Json.JsonElement waiting = default;
-            await Until(() =>
+            async Task<System.Text.Json.JsonElement> Waiting(int on, Task running)
             {
-                var runs = System.Text.Json.JsonDocument.Parse(http.GetStringAsync("/api/runbook-runs").GetAwaiter().GetResult()).RootElement;
-                foreach (var r in runs.EnumerateArray().Where(r => r.GetProperty("runbook").GetString() == "leak"))
+                using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{on}") };
+                http.DefaultRequestHeaders.Authorization = key;
+                System.Text.Json.JsonElement waiting = default;
+                await Until(() =>
                 {
-                    waiting = r.Clone();
-                }
+                    try
+                    {
+                        var runs = System.Text.Json.JsonDocument.Parse(http.GetStringAsync("/api/runbook-runs").GetAwaiter().GetResult()).RootElement;
+                        foreach (var r in runs.EnumerateArray().Where(r => r.GetProperty("runbook").GetString() == "leak"))
+                        {
+                            waiting = r.Clone();
+                        }
+                    }
+                    catch (HttpRequestException)
+                    {
+                        // Not serving yet.
+                    }
 
-                return waiting.ValueKind == System.Text.Json.JsonValueKind.Object || running.IsCompleted;
-            });
-            Assert.Equal(("h1-c03", "waiting_for_approval"), (waiting.GetProperty("asset").GetString(), waiting.GetProperty("state").GetString()));
+                    return waiting.ValueKind == System.Text.Json.JsonValueKind.Object || running.IsCompleted;
+                });
+                Assert.Equal(("h1-c03", "waiting_for_approval"), (waiting.GetProperty("asset").GetString(), waiting.GetProperty("state").GetString()));
+                return waiting;
+            }
+
+            var before = await Waiting(port, first);
+            await firstStop.CancelAsync();
+            Assert.Equal(AidaCommand.Ok, await first);
+
+            port = CliRun.FreePort();
+            var runOut = new StringWriter();
+            var running = AidaCommand.RunAsync(["run", "--plant", "network", "--mode", "agent", "--site", siteFile, "--status-every", "1h", "--data", data, "--urls", $"127.0.0.1:{port}", "--duration", "40s"],
+                TextWriter.Synchronized(runOut), TextWriter.Null, CancellationToken.None);
+            var waiting = await Waiting(port, running);
+            Assert.Equal((before.GetProperty("incident").GetInt64(), before.GetProperty("waiting_until").GetString()), (waiting.GetProperty("incident").GetInt64(), waiting.GetProperty("waiting_until").GetString()));
+            Assert.Contains($"resuming: the agent takes up incident {before.GetProperty("incident").GetInt64()} (leak on h1-c03, runbook leak WaitingForApproval, waiting for approval until", runOut.ToString(), StringComparison.Ordinal);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            http.DefaultRequestHeaders.Authorization = key;
 
             using var approve = await http.PostAsync($"/api/runbook-runs/{waiting.GetProperty("incident").GetInt64()}/approve", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
             var approved = System.Text.Json.JsonDocument.Parse(await approve.Content.ReadAsStringAsync()).RootElement;

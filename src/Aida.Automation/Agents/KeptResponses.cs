@@ -4,10 +4,11 @@ using Aida.Automation.Runbooks;
 
 namespace Aida.Automation.Agents;
 
-/// <summary>The agent's responses whose restore waits for the repair, kept in a file of a live run's data directory
-/// (<c>agent-responses.json</c>) so that the agent started again there takes them up (<see cref="PlantAgent.Resume"/>).
-/// JSON a person can read: per response its incident, cause, runbook, how it ended, the actuators it changed and has
-/// let go of, when each restore entry ran, and the readings its thresholds count from.</summary>
+/// <summary>The agent's responses in progress (a runbook waiting for approval or running, or finished with its restore
+/// waiting for the repair), kept in a file of a live run's data directory (<c>agent-responses.json</c>) so that the agent
+/// started again there takes them up (<see cref="PlantAgent.Resume"/>). JSON a person can read: per response its
+/// incident, cause, runbook, its state, the actuators it changed and has let go of, when each restore entry ran, the
+/// readings its thresholds count from, and for a running one the step it is on.</summary>
 public static class KeptResponses
 {
     private static readonly JsonSerializerOptions Json = new()
@@ -20,7 +21,12 @@ public static class KeptResponses
 
     private sealed record Stored(
         long Incident, DateTimeOffset Opened, string? FaultKind, string? Asset, string? Runbook, RunbookState State, DateTimeOffset Started,
-        DateTimeOffset? Finished, List<string>? Changed, List<string>? Released, List<DateTimeOffset?>? RestoredAt, Dictionary<string, double>? AtStart);
+        DateTimeOffset? Finished, List<string>? Changed, List<string>? Released, List<DateTimeOffset?>? RestoredAt, Dictionary<string, double>? AtStart,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DecidedBy = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Step = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StepText = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? StepStarted = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Dictionary<string, double>? StepValues = null);
 
     /// <summary>The responses kept in <paramref name="path"/>, in order (none when it does not exist).</summary>
     /// <exception cref="FormatException">The file is not a list of kept responses; the message names it and the entry.</exception>
@@ -50,13 +56,25 @@ public static class KeptResponses
                 throw new FormatException($"{path}: entry {i + 1}: incident (a positive number), fault_kind, asset, runbook, changed, released and restored_at are required");
             }
 
-            if (x.State is not (RunbookState.Succeeded or RunbookState.RolledBack))
+            if (x.State is RunbookState.NotStarted)
             {
-                throw new FormatException($"{path}: entry {i + 1}: state must be succeeded or rolled-back (a finished run), not {x.State}");
+                throw new FormatException($"{path}: entry {i + 1}: state must be waiting-for-approval, running, succeeded or rolled-back, not {x.State}");
+            }
+
+            if (x.State is RunbookState.Running && (x.Step is not >= 0 || string.IsNullOrEmpty(x.StepText)))
+            {
+                throw new FormatException($"{path}: entry {i + 1}: a running run needs step (0 or more) and step_text");
             }
 
             kept.Add(new KeptResponse(x.Incident, x.Opened, x.FaultKind, x.Asset, x.Runbook,
-                new RunbookProgress(x.State, x.Started, x.Finished, x.Changed, x.Released, x.RestoredAt, x.AtStart ?? [])));
+                new RunbookProgress(x.State, x.Started, x.Finished, x.Changed, x.Released, x.RestoredAt, x.AtStart ?? [])
+                {
+                    DecidedBy = x.DecidedBy,
+                    Step = x.Step ?? 0,
+                    StepText = x.StepText,
+                    StepStarted = x.StepStarted,
+                    StepValues = x.StepValues ?? [],
+                }));
         }
 
         return kept;
@@ -68,9 +86,17 @@ public static class KeptResponses
     {
         ArgumentNullException.ThrowIfNull(kept);
         var temp = path + ".tmp";
-        File.WriteAllText(temp, JsonSerializer.Serialize(kept.Select(k => new Stored(k.Incident, k.Opened, k.FaultKind, k.Asset, k.Runbook, k.Progress.State,
-            k.Progress.Started, k.Progress.Finished, [.. k.Progress.Changed], [.. k.Progress.Released], [.. k.Progress.RestoredAt],
-            new Dictionary<string, double>(k.Progress.AtStart, StringComparer.Ordinal))), Json));
+        File.WriteAllText(temp, JsonSerializer.Serialize(kept.Select(Store), Json));
         File.Move(temp, path, overwrite: true);
+    }
+
+    private static Stored Store(KeptResponse k)
+    {
+        var p = k.Progress;
+        var running = p.State == RunbookState.Running;
+        return new Stored(k.Incident, k.Opened, k.FaultKind, k.Asset, k.Runbook, p.State, p.Started, p.Finished, [.. p.Changed], [.. p.Released], [.. p.RestoredAt],
+            new Dictionary<string, double>(p.AtStart, StringComparer.Ordinal), p.DecidedBy,
+            running ? p.Step : null, running ? p.StepText : null, running ? p.StepStarted : null,
+            running ? new Dictionary<string, double>(p.StepValues, StringComparer.Ordinal) : null);
     }
 }

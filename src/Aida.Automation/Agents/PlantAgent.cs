@@ -71,7 +71,8 @@ public sealed record PlantAgentOptions
 /// <summary>One fault the agent worked on: the incident, its cause, the runbook and when it finished.</summary>
 public sealed record AgentResponse(long Incident, DateTimeOffset Opened, string FaultKind, string Asset, string Runbook, RunbookRun Run);
 
-/// <summary>A response whose restore waits for the repair, as the agent keeps it for a restart (<see cref="PlantAgent.ResponsesChanged"/>,
+/// <summary>A response in progress (its runbook waiting for approval or running, or finished with its restore waiting for
+/// the repair), as the agent keeps it for a restart (<see cref="PlantAgent.ResponsesChanged"/>,
 /// <see cref="PlantAgent.Resume"/>): its incident, the cause it answered and the run's progress.</summary>
 public sealed record KeptResponse(long Incident, DateTimeOffset Opened, string FaultKind, string Asset, string Runbook, RunbookProgress Progress);
 
@@ -170,13 +171,18 @@ public sealed class PlantAgent : IPlantAgent
     /// incidents, for <see cref="Resume"/> after a restart).</summary>
     public Action<IReadOnlyList<ReadingExclusion>>? ExclusionsChanged { get; init; }
 
-    /// <summary>Called with the responses whose restore waits for the repair (<see cref="KeptResponse"/>) after each change
-    /// (a live run keeps them beside its incidents, for <see cref="Resume"/> after a restart).</summary>
+    /// <summary>Called with the responses in progress (<see cref="KeptResponse"/>: waiting for approval, running, or whose
+    /// restore waits for the repair) after each change (a live run keeps them beside its incidents, for
+    /// <see cref="Resume"/> after a restart).</summary>
     public Action<IReadOnlyList<KeptResponse>>? ResponsesChanged { get; init; }
 
     // Each response's run revision when ResponsesChanged was last called; null until the first call (which writes even an
     // empty list, so a kept file whose responses a person resolved while Aida was down is emptied).
-    private List<(int Audited, int Taken)>? _keptAt;
+    private List<(RunbookState State, int Step, int Audited, int Proposed, int Taken)>? _keptAt;
+
+    // The responses taken up after a restart while waiting for approval or running: the same cause alerted again in a
+    // new incident (the alarm raised again at the restart) is attached to them.
+    private readonly HashSet<AgentResponse> _takenUpInProgress = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>The guarded plant every write of the agent goes through (for the optimiser, too).</summary>
     public GuardedPlant Plant { get; }
@@ -250,6 +256,7 @@ public sealed class PlantAgent : IPlantAgent
             var asset = cause.Asset.Split('/')[0];
             if (IsAnswered(cause.FaultKind, asset, now))
             {
+                AttachToTakenUp(id, cause, asset);
                 continue;
             }
 
@@ -336,6 +343,24 @@ public sealed class PlantAgent : IPlantAgent
         }
     }
 
+    /// <summary>Attaches incident <paramref name="id"/> to the response to the same cause that was taken up after a restart
+    /// waiting for approval or running, if there is one (audited once): the equipment's alarm raised again when the
+    /// agent started again is that fault, not a new one. Before, it stayed open for a person beside the taken-up
+    /// incident, and an approver saw two leaks of one rack.</summary>
+    private void AttachToTakenUp(long id, CauseCandidate cause, string asset)
+    {
+        if (_takenUpInProgress.FirstOrDefault(r => r.FaultKind == cause.FaultKind && r.Asset == asset) is not { } held
+            || held.Incident == id || !_handled.Add((id, cause.FaultKind, cause.Asset)))
+        {
+            return;
+        }
+
+        _audit?.Append("agent:aida", AuditKind.Observation, $"incident {id}",
+            $"root cause {cause.FaultKind} on {cause.Asset} (score {cause.Score:0.###}): the fault of incident {held.Incident}, taken up after a restart (runbook {held.Runbook} {held.Run.State}); attached to it, no runbook");
+        _attachedTo.Add((id, held));
+        Advance(id, IncidentState.Acknowledged, $"attached to incident {held.Incident}'s response ({held.FaultKind} on {held.Asset}), taken up after a restart");
+    }
+
     /// <summary>Starts runbook <paramref name="book"/> on incident <paramref name="id"/> for <paramref name="cause"/>.</summary>
     private AgentResponse Start(long id, DateTimeOffset opened, CauseCandidate cause, string asset, Runbook book)
     {
@@ -394,11 +419,12 @@ public sealed class PlantAgent : IPlantAgent
     /// resolved has its stored alerts read again (<see cref="IncidentPipeline.Adopt"/>) and, oldest first, is answered
     /// as the run would answer it now: its runbook again (audited as resumed), or attached to the response to the same
     /// sensor fault before it. Their readings are trusted again as before: a person resolves the incident, or they
-    /// behave for <see cref="PlantAgentOptions.SensorProbation"/> from now. The responses whose restore waited for the
-    /// repair (<paramref name="awaitingRepair"/>, as <see cref="ResponsesChanged"/> gave them) are taken up first: their
-    /// restore runs when the repair shows. Call it once, before the first tick.</summary>
+    /// behave for <see cref="PlantAgentOptions.SensorProbation"/> from now. The responses in progress
+    /// (<paramref name="inProgress"/>, as <see cref="ResponsesChanged"/> gave them) are taken up first: a runbook waiting
+    /// for approval waits on, one running goes on at its step, and a restore runs when the repair shows. Call it once,
+    /// before the first tick.</summary>
     /// <returns>The incidents taken up, answered or attached, in order.</returns>
-    public IReadOnlyList<long> Resume(IReadOnlyList<ReadingExclusion> earlier, IReadOnlyList<KeptResponse>? awaitingRepair = null)
+    public IReadOnlyList<long> Resume(IReadOnlyList<ReadingExclusion> earlier, IReadOnlyList<KeptResponse>? inProgress = null)
     {
         ArgumentNullException.ThrowIfNull(earlier);
         if (_resumed || Responses.Count > 0 || _exclusions.Count > 0)
@@ -408,7 +434,7 @@ public sealed class PlantAgent : IPlantAgent
 
         _resumed = true;
         _exclusions = [.. earlier];
-        var taken = ResumeRestores(awaitingRepair ?? []);
+        var taken = ResumeResponses(inProgress ?? []);
         foreach (var incident in _incidents.List().Where(i => i.State != IncidentState.Resolved && !taken.Contains(i.Id)).OrderBy(i => i.Id))
         {
             if (_incidents.Get(incident.Id).RootCause?.Top is not { } cause
@@ -448,12 +474,16 @@ public sealed class PlantAgent : IPlantAgent
         return taken;
     }
 
-    /// <summary>The responses an earlier run of the agent left waiting for their repair (<paramref name="kept"/>), taken up
-    /// so that their restore runs when the repair shows, as it would have: before, a rack isolated for a leak stayed
-    /// isolated after a restart, a standby CRAH kept running and held jobs stayed held until a person put them back, and
-    /// what the rules inferred of the asset awaiting repair was answered as a new fault. A kept response whose incident
-    /// a person resolved meanwhile, or whose runbook is gone or changed, is not taken up (audited, the latter).</summary>
-    private List<long> ResumeRestores(IReadOnlyList<KeptResponse> kept)
+    /// <summary>The responses an earlier run of the agent left in progress (<paramref name="kept"/>), taken up as they would
+    /// have gone on. One waiting for its repair has its restore run when the repair shows: before, a rack isolated for
+    /// a leak stayed isolated after a restart, a standby CRAH kept running and held jobs stayed held until a person put
+    /// them back, and what the rules inferred of the asset awaiting repair was answered as a new fault. One waiting for
+    /// approval waits until the same time, under the same incident: before, the leak's alarm raised again opened a new
+    /// incident whose runbook waited afresh, and the first stayed acknowledged for nobody. One running goes on at its
+    /// step: before, a runbook stopped halfway (a standby started, its check never made) and nothing ran the rest. A kept
+    /// response whose incident a person resolved meanwhile, or whose runbook is gone or changed, is not taken up
+    /// (audited, the latter).</summary>
+    private List<long> ResumeResponses(IReadOnlyList<KeptResponse> kept)
     {
         var taken = new List<long>();
         foreach (var k in kept)
@@ -478,15 +508,27 @@ public sealed class PlantAgent : IPlantAgent
             }
 
             run.HeldByOthers = actuator => Responses.Any(r => !ReferenceEquals(r.Run, run) && r.Run.Holds(actuator));
-            Responses.Add(new AgentResponse(k.Incident, k.Opened, k.FaultKind, k.Asset, k.Runbook, run));
+            var response = new AgentResponse(k.Incident, k.Opened, k.FaultKind, k.Asset, k.Runbook, run);
+            Responses.Add(response);
             _pipeline.Adopt(k.Incident);
             if (_incidents.Get(k.Incident).RootCause?.Top is { } cause)
             {
                 _handled.Add((k.Incident, cause.FaultKind, cause.Asset));
             }
 
+            var where = run.State switch
+            {
+                RunbookState.WaitingForApproval => $"waiting for approval until {run.WaitingUntil:O}",
+                RunbookState.Running => $"at step {run.StepIndex + 1} of {run.Book.Steps.Count}",
+                _ => "its restore waiting for the repair",
+            };
+            if (run.State is RunbookState.WaitingForApproval or RunbookState.Running)
+            {
+                _takenUpInProgress.Add(response);
+            }
+
             _audit?.Append("agent:aida", AuditKind.Observation, $"incident {k.Incident}",
-                $"taken up after a restart: {k.FaultKind} on {k.Asset}, runbook {k.Runbook} {run.State}, its restore waiting for the repair");
+                $"taken up after a restart: {k.FaultKind} on {k.Asset}, runbook {k.Runbook} {run.State}, {where}");
             taken.Add(k.Incident);
         }
 

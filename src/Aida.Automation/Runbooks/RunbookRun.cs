@@ -51,13 +51,32 @@ public static class RunbookBindings
     }
 }
 
-/// <summary>What a finished run of a runbook keeps for its restore (<see cref="RunbookRun.Kept"/>), so that a run of the
-/// agent started again on the same data takes the restore up (<see cref="RunbookRun.Resume"/>): how it ended, the actuators
-/// it wrote and the plant took (<paramref name="Changed"/>), those it has let go of already (<paramref name="Released"/>),
-/// when each restore entry ran (null: not yet), and the readings its thresholds count from (<c>POINT@start</c>).</summary>
+/// <summary>What a run of a runbook keeps for a restart of the agent (<see cref="RunbookRun.Kept"/>), so that a run of the
+/// agent started again on the same data takes it up (<see cref="RunbookRun.Resume"/>): its state (waiting for approval,
+/// running, or finished with its restore waiting), the actuators it wrote and the plant took (<paramref name="Changed"/>),
+/// those it has let go of already (<paramref name="Released"/>), when each restore entry ran (null: not yet), and the
+/// readings its thresholds count from (<c>POINT@start</c>). A running run keeps where it is, too.</summary>
 public sealed record RunbookProgress(
     RunbookState State, DateTimeOffset Started, DateTimeOffset? Finished, IReadOnlyList<string> Changed, IReadOnlyList<string> Released,
-    IReadOnlyList<DateTimeOffset?> RestoredAt, IReadOnlyDictionary<string, double> AtStart);
+    IReadOnlyList<DateTimeOffset?> RestoredAt, IReadOnlyDictionary<string, double> AtStart)
+{
+    /// <summary>A running run's step (0-based), the next to finish.</summary>
+    public int Step { get; init; }
+
+    /// <summary>A running run's step as the runbook said it (<see cref="RunbookRun.Describe"/>), so a runbook edited while
+    /// the agent was down is not taken up at a step that is no longer the same.</summary>
+    public string? StepText { get; init; }
+
+    /// <summary>When a running run's step began (a wait counts from it).</summary>
+    public DateTimeOffset? StepStarted { get; init; }
+
+    /// <summary>The values a running run's action step proposed, by actuator: proposed again as they were after the
+    /// restart, not moved by a step's delta a second time.</summary>
+    public IReadOnlyDictionary<string, double> StepValues { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Who approved the run as a whole (its steps' high-risk actions go with that approval).</summary>
+    public string? DecidedBy { get; init; }
+}
 
 /// <summary>One run of a runbook for one cause, stepped by <see cref="Tick"/> from the agent loop: actions go through
 /// the <see cref="ActionExecutor"/> (so the safety envelope and approvals apply), waits and checks read the clock and
@@ -77,6 +96,9 @@ public sealed class RunbookRun
     private List<ActionRecord>? _pending;
     private DateTimeOffset? _stepStarted;
 
+    // A run taken up at an action step: the values that step proposed before the restart, by actuator.
+    private Dictionary<string, double>? _resumedValues;
+
     public RunbookRun(Runbook book, IReadOnlyDictionary<string, IReadOnlyList<string>> bindings, ActionExecutor executor, ActionCatalog catalog, GuardedPlant plant, TimeProvider clock, AuditLog? audit = null)
         : this(book, bindings, executor, catalog, plant, clock, audit, kept: null)
     {
@@ -94,11 +116,12 @@ public sealed class RunbookRun
         _approvalTimeout = executor.ApprovalTimeout;
         if (kept is not null)
         {
-            // Taken up from an earlier run of the agent: finished, watching its restore from now (a condition held before
-            // the restart counts from now, a conservative start).
+            // Taken up from an earlier run of the agent (a condition held before the restart counts from now, a
+            // conservative start).
             State = kept.State;
             Started = kept.Started;
             Finished = kept.Finished;
+            _decidedBy = kept.DecidedBy;
             _changedBefore = [.. kept.Changed];
             _released.UnionWith(kept.Released);
             _restoredAt = [.. kept.RestoredAt];
@@ -108,9 +131,31 @@ public sealed class RunbookRun
                 _atStart[relative] = reading;
             }
 
-            var pending = Book.Restores.Where((_, i) => RestoredAt(i) is null).Select(e => e.When.Point).ToList();
-            Audit(AuditKind.Decision, $"taken up after a restart for {string.Join(",", bindings.GetValueOrDefault("asset") ?? [])}: {State} at {Finished:O}, its restore watched again ({string.Join("; ", pending.Select(Bind))})"
-                + (_changedBefore.Count > 0 ? $"; it changed {string.Join(", ", _changedBefore.Order(StringComparer.Ordinal))}" : ""));
+            var asset = string.Join(",", bindings.GetValueOrDefault("asset") ?? []);
+            var changed = _changedBefore.Count > 0 ? $"; it changed {string.Join(", ", _changedBefore.Order(StringComparer.Ordinal))}" : "";
+            switch (State)
+            {
+                case RunbookState.WaitingForApproval:
+                    // Waiting as before, until the same time: the time Aida was down counts.
+                    Audit(AuditKind.Decision, $"taken up after a restart for {asset}: waiting for approval until {WaitingUntil:O}");
+                    break;
+                case RunbookState.Running:
+                    // At the step it was on: a wait counts from when it began (the plant went on settling while Aida was
+                    // down); an action step proposes its actions again, at the values it proposed before (written or
+                    // not, the same value is no second move); a check gets its whole time again from now (nothing read
+                    // the plant while Aida was down).
+                    StepIndex = kept.Step;
+                    _stepStarted = Book.Steps[StepIndex] is WaitStep ? kept.StepStarted : null;
+                    _resumedValues = new Dictionary<string, double>(kept.StepValues, StringComparer.Ordinal);
+                    Audit(AuditKind.Decision, $"taken up after a restart for {asset}: running, at step {StepIndex + 1} of {Book.Steps.Count} ({Describe(Book.Steps[StepIndex])})"
+                        + (_decidedBy is null ? "" : $", approved by {_decidedBy}") + changed);
+                    break;
+                default:
+                    var pending = Book.Restores.Where((_, i) => RestoredAt(i) is null).Select(e => e.When.Point).ToList();
+                    Audit(AuditKind.Decision, $"taken up after a restart for {asset}: {State} at {Finished:O}, its restore watched again ({string.Join("; ", pending.Select(Bind))})" + changed);
+                    break;
+            }
+
             return;
         }
 
@@ -138,10 +183,11 @@ public sealed class RunbookRun
 
     public DateTimeOffset? Finished { get; private set; }
 
-    /// <summary>What the run did, as two counts: its audited steps, results and restores (counted audit log or not), and
-    /// the actions it proposed that the plant took, which an approval may bring after the step that proposed them.
-    /// What it keeps for a restart (<see cref="Kept"/>) changes only with one of them.</summary>
-    public (int Audited, int Taken) Revision => (_audited, Actions.Count(a => a.State is ActionState.Executed or ActionState.Verified or ActionState.Unverified));
+    /// <summary>Where the run is: its state and step, its audited steps, results and restores (counted audit log or not),
+    /// the actions it proposed, and those of them the plant took, which an approval may bring after the step that
+    /// proposed them. What it keeps for a restart (<see cref="Kept"/>) changes only with one of them.</summary>
+    public (RunbookState State, int Step, int Audited, int Proposed, int Taken) Revision =>
+        (State, StepIndex, _audited, Actions.Count, Actions.Count(a => a.State is ActionState.Executed or ActionState.Verified or ActionState.Unverified));
 
     private int _audited;
 
@@ -161,17 +207,18 @@ public sealed class RunbookRun
     // Actuators the run wrote before a restart of the agent (a run taken up by Resume).
     private readonly HashSet<string> _changedBefore = new(StringComparer.Ordinal);
 
-    /// <summary>Takes up the restore of a run an earlier run of the agent finished (<see cref="Kept"/>): the run is in the
-    /// state it ended in, holds what it changed, and puts it back when its restore entries' conditions hold, as the
-    /// earlier run would have. Audited as taken up.</summary>
-    /// <exception cref="ArgumentException">The kept run did not finish, or its restore entries are not the runbook's.</exception>
+    /// <summary>Takes up a run an earlier run of the agent kept (<see cref="Kept"/>), as that run would have gone on:
+    /// waiting for approval until the same time; running, at the step it was on; or finished, holding what it changed
+    /// and putting it back when its restore entries' conditions hold. Audited as taken up.</summary>
+    /// <exception cref="ArgumentException">The kept run is in no state to take up (not started), its restore entries are
+    /// not the runbook's, or the step it was on is not the runbook's any more (the runbook changed since).</exception>
     public static RunbookRun Resume(Runbook book, IReadOnlyDictionary<string, IReadOnlyList<string>> bindings, ActionExecutor executor, ActionCatalog catalog, GuardedPlant plant, TimeProvider clock, AuditLog? audit, RunbookProgress kept)
     {
         ArgumentNullException.ThrowIfNull(book);
         ArgumentNullException.ThrowIfNull(kept);
-        if (kept.State is not (RunbookState.Succeeded or RunbookState.RolledBack))
+        if (kept.State is RunbookState.NotStarted)
         {
-            throw new ArgumentException($"runbook '{book.Name}': only a finished run's restore is taken up, not a run {kept.State}", nameof(kept));
+            throw new ArgumentException($"runbook '{book.Name}': a run {kept.State} has nothing to take up", nameof(kept));
         }
 
         if (kept.RestoredAt.Count != book.Restores.Count)
@@ -179,21 +226,51 @@ public sealed class RunbookRun
             throw new ArgumentException($"runbook '{book.Name}' has {book.Restores.Count} restore entries, the kept run {kept.RestoredAt.Count}: the runbook changed since", nameof(kept));
         }
 
+        if (kept.State is RunbookState.Running
+            && (kept.Step < 0 || kept.Step >= book.Steps.Count || Describe(book.Steps[kept.Step]) != kept.StepText))
+        {
+            var now = kept.Step >= 0 && kept.Step < book.Steps.Count ? $"'{Describe(book.Steps[kept.Step])}'" : $"no step {kept.Step + 1} (it has {book.Steps.Count})";
+            throw new ArgumentException($"runbook '{book.Name}' step {kept.Step + 1} was '{kept.StepText}' when the run was kept and is {now} now: the runbook changed since", nameof(kept));
+        }
+
         return new RunbookRun(book, bindings, executor, catalog, plant, clock, audit, kept);
     }
 
-    /// <summary>What this run keeps for a restart while its restore waits (finished, with restore entries not all run);
-    /// null otherwise.</summary>
+    /// <summary>What this run keeps for a restart: while it waits for approval, while it runs, and once finished while its
+    /// restore waits (restore entries not all run); null otherwise (not started, or finished with nothing to put back).</summary>
     public RunbookProgress? Kept()
     {
-        if (State is not (RunbookState.Succeeded or RunbookState.RolledBack) || Book.Restores.Count == 0 || Restored is not null)
+        var finished = State is RunbookState.Succeeded or RunbookState.RolledBack;
+        if (State is RunbookState.NotStarted || (finished && (Book.Restores.Count == 0 || Restored is not null)))
         {
             return null;
         }
 
-        return new RunbookProgress(State, Started, Finished, [.. ChangedByThisRun().Order(StringComparer.Ordinal)], [.. _released.Order(StringComparer.Ordinal)],
-            [.. Enumerable.Range(0, Book.Restores.Count).Select(RestoredAt)], new SortedDictionary<string, double>(_atStart, StringComparer.Ordinal));
+        var progress = new RunbookProgress(State, Started, Finished, [.. ChangedByThisRun().Order(StringComparer.Ordinal)], [.. _released.Order(StringComparer.Ordinal)],
+            [.. Enumerable.Range(0, Book.Restores.Count).Select(RestoredAt)], new SortedDictionary<string, double>(_atStart, StringComparer.Ordinal))
+        {
+            DecidedBy = _decidedBy,
+        };
+        return State != RunbookState.Running ? progress : progress with
+        {
+            Step = StepIndex,
+            StepText = Describe(Book.Steps[StepIndex]),
+            StepStarted = _stepStarted,
+            StepValues = _pending is null ? new Dictionary<string, double>()
+                : new SortedDictionary<string, double>(_pending.GroupBy(r => r.Action.Actuator).ToDictionary(g => g.Key, g => g.Last().Action.Value), StringComparer.Ordinal),
+        };
     }
+
+    /// <summary>A step as its runbook says it, without its line: <c>action isolate_rack {asset} = 1</c>,
+    /// <c>wait 00:05:00</c>, <c>check {asset}/supply_temperature below 30 within 00:10:00</c>, <c>notify …</c>.</summary>
+    public static string Describe(RunbookStep step) => step switch
+    {
+        ActionStep a => string.Create(CultureInfo.InvariantCulture, $"action {ActionKindNames.Name(a.Kind)} {a.Target} {(a.Delta is { } d ? $"by {d}" : $"= {a.Value}")}"),
+        WaitStep w => $"wait {w.Duration}",
+        CheckStep c => string.Create(CultureInfo.InvariantCulture, $"check {c.Point} {(c.Below ? "below" : "above")} {c.Threshold}{(c.RelativeTo is null ? "" : " from " + c.RelativeTo)} within {c.Within}{(c.For > TimeSpan.Zero ? $" for {c.For}" : "")}"),
+        NotifyStep n => "notify " + n.Message,
+        _ => step.GetType().Name,
+    };
 
     /// <summary>Whether another run still holds an actuator this run would put back (set by the agent, which knows its
     /// runs): two CRAHs failed in one hall both started its standby, and the first repaired must not stop it while the
@@ -302,6 +379,7 @@ public sealed class RunbookRun
                 _stepStarted = null;
                 _checkHeldSince = null;
                 _pending = null;
+                _resumedValues = null;
             }
         }
     }
@@ -317,7 +395,11 @@ public sealed class RunbookRun
                 try
                 {
                     var value = step.Value ?? 0;
-                    if (step.Delta is { } delta)
+                    if (_resumedValues?.TryGetValue(_catalog.Actuator(step.Kind, asset), out var before) == true)
+                    {
+                        value = before;
+                    }
+                    else if (step.Delta is { } delta)
                     {
                         var actuator = _catalog.Actuator(step.Kind, asset);
                         var current = _plant.Commanded(actuator);

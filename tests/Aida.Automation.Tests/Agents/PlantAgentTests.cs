@@ -666,6 +666,111 @@ public sealed class PlantAgentTests
     }
 
     [Fact]
+    public void AfterARestart_ARunbookWaitingForApproval_WaitsOnUnderItsIncidentUntilTheSameTime_AndOneApprovalIsolatesTheRack()
+    {
+        // Supervised, as on a network site: h1-c03 leaks from 00:35; the leak runbook waits for a person from about
+        // 00:35. Aida is down from 00:38 to 00:41. Before, the waiting run lived in memory only: the restarted agent
+        // saw the leak alarm again in a new incident and its runbook waited afresh, and the first incident stayed
+        // acknowledged for nobody. Now the run is kept in agent-responses.json, taken up waiting until the same time
+        // under the same incident, the alarm raised again is attached to it, and one approval isolates the rack.
+        var scenario = LeakFrom35To50Minutes();
+        using var site = new RestartSite(scenario, TimeSpan.FromMinutes(60));
+        var file = Path.Combine(site.Dir, "agent-responses.json");
+        var supervised = new PlantAgentOptions { Optimise = false, Mode = Aida.Automation.Actions.AutomationMode.Supervised, ApproverDelay = null };
+        var first = site.Start(supervised, now => KeptResponses.Write(file, now));
+        site.Advance(TimeSpan.FromMinutes(38));
+        var waiting = Assert.Single(first.WaitingForApproval);
+        var kept = Assert.Single(KeptResponses.Read(file));
+        Assert.Equal((waiting.Incident, RunbookState.WaitingForApproval, waiting.Run.Started), (kept.Incident, kept.Progress.State, kept.Progress.Started));
+
+        site.Seat.Agent = null;
+        site.Advance(TimeSpan.FromMinutes(3));
+        var restart = site.Sim.Clock.GetUtcNow();
+        var second = site.Start(supervised with { DetectFrom = restart }, now => KeptResponses.Write(file, now));
+        Assert.Equal([waiting.Incident], second.Resume([], KeptResponses.Read(file)));
+        var resumed = Assert.Single(second.WaitingForApproval);
+        Assert.Equal((waiting.Incident, waiting.Run.Started, waiting.Run.WaitingUntil), (resumed.Incident, resumed.Run.Started, resumed.Run.WaitingUntil));
+        Assert.Contains(site.Audit.Read(), e => e.At == restart && e.Subject == $"incident {waiting.Incident}"
+            && e.Detail == $"taken up after a restart: leak on h1-c03, runbook leak WaitingForApproval, waiting for approval until {waiting.Run.WaitingUntil:O}");
+
+        // The leak alarm read again from the restart opens an incident of its own, attached to the one taken up.
+        site.Advance(TimeSpan.FromMinutes(1));
+        Assert.Single(second.WaitingForApproval);
+        var again = Assert.Single(site.Incidents.List(), i => i.Id != waiting.Incident);
+        Assert.Equal(IncidentState.Acknowledged, again.State);
+        Assert.Contains(site.Audit.Read(), e => e.Subject == $"incident {again.Id}"
+            && e.Detail.EndsWith($"the fault of incident {waiting.Incident}, taken up after a restart (runbook leak WaitingForApproval); attached to it, no runbook", StringComparison.Ordinal));
+
+        second.ApproveRunbook(waiting.Incident, "alice");
+        site.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, Aida.Model.Plant.PlantLookup.ReadValue(site.Sim.Plant, "h1-c03/isolated"));
+        Assert.Equal(RunbookState.Succeeded, Assert.Single(KeptResponses.Read(file)).Progress.State);
+        Assert.Equal(IncidentState.Mitigated, site.Incidents.Get(waiting.Incident).Incident.State);
+    }
+
+    [Fact]
+    public void AfterARestart_ARunbookWaitingForApproval_ThatExpiredWhileAidaWasDown_DoesNothing()
+    {
+        var scenario = LeakFrom35To50Minutes();
+        using var site = new RestartSite(scenario, TimeSpan.FromMinutes(60));
+        var file = Path.Combine(site.Dir, "agent-responses.json");
+        var supervised = new PlantAgentOptions { Optimise = false, Mode = Aida.Automation.Actions.AutomationMode.Supervised, ApproverDelay = null };
+        site.Start(supervised, now => KeptResponses.Write(file, now));
+        site.Advance(TimeSpan.FromMinutes(38));
+
+        site.Seat.Agent = null;
+        site.Advance(TimeSpan.FromMinutes(15));
+        var second = site.Start(supervised, now => KeptResponses.Write(file, now));
+        second.Resume([], KeptResponses.Read(file));
+
+        var expired = Assert.Single(second.Responses);
+        Assert.Equal((RunbookState.NotStarted, "no approver answered in time"), (expired.Run.State, expired.Run.Failure));
+        Assert.Contains("is NotStarted, not waiting for approval", Assert.Throws<Aida.Automation.Actions.ApprovalException>(() => second.ApproveRunbook(expired.Incident, "alice")).Message, StringComparison.Ordinal);
+        Assert.Equal(0, Aida.Model.Plant.PlantLookup.ReadValue(site.Sim.Plant, "h1-c03/isolated"));
+        Assert.Empty(KeptResponses.Read(file));
+    }
+
+    [Fact]
+    public void AfterARestart_ARunningRunbook_GoesOnAtItsStep_WithoutStartingTheStandbyAgain()
+    {
+        // chiller-1 trips at 00:35; the chiller-trip runbook starts the standby and enables the economiser at once, then
+        // checks that the standby runs (its restart takes 5 min). Aida is down from 00:37 to 00:38, in that check.
+        // Before, the run was lost: the restarted agent saw the trip again in a new incident, but a chiller whose response
+        // was lost is a new fault, so the runbook ran again from its first step. Now it is taken up at its check, which
+        // gets its whole 10 min again, and succeeds; the trip alerted again is attached to it.
+        var chiller = ScenarioLoader.Load("faults/chiller-trip");
+        var scenario = chiller with { Faults = [chiller.Faults[0] with { Start = TimeSpan.FromMinutes(35), End = TimeSpan.FromMinutes(95) }] };
+        using var site = new RestartSite(scenario, TimeSpan.FromMinutes(70));
+        var file = Path.Combine(site.Dir, "agent-responses.json");
+        var first = site.Start(new PlantAgentOptions { Optimise = false }, now => KeptResponses.Write(file, now));
+        site.Advance(TimeSpan.FromMinutes(37));
+        var running = Assert.Single(first.Responses);
+        Assert.Equal(("chiller-trip", RunbookState.Running, 2), (running.FaultKind, running.Run.State, running.Run.StepIndex));
+        var kept = Assert.Single(KeptResponses.Read(file));
+        Assert.Equal((RunbookState.Running, 2, "check {standby_chillers}/running above 0.5 within 00:10:00"), (kept.Progress.State, kept.Progress.Step, kept.Progress.StepText));
+        Assert.Equal(["chiller-3/enable", "economiser/enable"], kept.Progress.Changed);
+
+        site.Seat.Agent = null;
+        site.Advance(TimeSpan.FromMinutes(1));
+        var restart = site.Sim.Clock.GetUtcNow();
+        var second = site.Start(new PlantAgentOptions { Optimise = false, DetectFrom = restart }, now => KeptResponses.Write(file, now));
+        Assert.Equal([running.Incident], second.Resume([], KeptResponses.Read(file)));
+        var resumed = Assert.Single(second.Responses);
+        Assert.Equal((RunbookState.Running, 2), (resumed.Run.State, resumed.Run.StepIndex));
+        Assert.Contains(site.Audit.Read(), e => e.At == restart && e.Actor == "runbook:chiller-trip"
+            && e.Detail == "taken up after a restart for chiller-1: running, at step 3 of 5 (check {standby_chillers}/running above 0.5 within 00:10:00); it changed chiller-3/enable, economiser/enable");
+        site.Advance(TimeSpan.FromMinutes(30));
+
+        Assert.Equal(RunbookState.Succeeded, resumed.Run.State);
+        Assert.Single(second.Responses);
+        Assert.Empty(resumed.Run.Actions); // the standby was started once, by the first run
+        Assert.Single(site.Audit.Read(), e => e.Subject == "chiller-3/enable" && e.Kind == Aida.Automation.Audit.AuditKind.Result);
+        Assert.Equal(IncidentState.Mitigated, site.Incidents.Get(running.Incident).Incident.State);
+        Assert.All(site.Incidents.List().Where(i => i.Id != running.Incident), i => Assert.Equal(IncidentState.Acknowledged, i.State));
+        Assert.Empty(KeptResponses.Read(file)); // succeeded, with no restore: nothing to keep
+    }
+
+    [Fact]
     public void Supervised_InSimulation_TheSimulatedApproverAnswersALeaksRunbook_AfterItsDelay_AsItAnswersAnAction()
     {
         // Before, the simulated approver answered only pending actions: a supervised simulation's leak runbook, waiting as a
@@ -746,7 +851,12 @@ public sealed class PlantAgentTests
             [{"incident": 3, "opened": "2025-07-01T02:00:00+00:00", "fault_kind": "leak", "asset": "h1-c03", "runbook": "leak", "state": "running",
               "started": "2025-07-01T02:00:00+00:00", "changed": [], "released": [], "restored_at": [null]}]
             """)));
-        Assert.Contains("entry 1: state must be succeeded or rolled-back", running.Message, StringComparison.Ordinal);
+        Assert.Contains("entry 1: a running run needs step (0 or more) and step_text", running.Message, StringComparison.Ordinal);
+        var notStarted = Assert.Throws<FormatException>(() => KeptResponses.Read(Write("""
+            [{"incident": 3, "opened": "2025-07-01T02:00:00+00:00", "fault_kind": "leak", "asset": "h1-c03", "runbook": "leak", "state": "not-started",
+              "started": "2025-07-01T02:00:00+00:00", "changed": [], "released": [], "restored_at": [null]}]
+            """)));
+        Assert.Contains("entry 1: state must be waiting-for-approval, running, succeeded or rolled-back, not NotStarted", notStarted.Message, StringComparison.Ordinal);
         Assert.Contains("not a list", Assert.Throws<FormatException>(() => KeptResponses.Read(Write("""[{"incident": 3, "state": "sideways"}]"""))).Message, StringComparison.Ordinal);
     }
 

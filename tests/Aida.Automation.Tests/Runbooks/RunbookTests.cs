@@ -603,14 +603,15 @@ public sealed class RunbookTests
     }
 
     [Fact]
-    public void AKeptRun_TakenUpAfterARestart_PutsBackWhatTheFirstChanged_AndOnlyAFinishedRunOfTheSameRunbookIsTakenUp()
+    public void AKeptRun_TakenUpAfterARestart_PutsBackWhatTheFirstChanged_AndOnlyARunInProgressOfTheSameRunbookIsTakenUp()
     {
         // The leak run isolates h1-c03 and waits for the repair (60 min). What it keeps is taken up by a run built anew
         // (the agent started again at 45 min, its first run gone): that one powers the rack again 15 min after the
         // repair, though it wrote nothing itself.
         var (sim, scenario) = LeakFrom40To60Minutes();
         var (first, _) = StartOn(sim, "leak", "h1-c03");
-        Assert.Null(first.Kept()); // not finished
+        var beforeItsFirstStep = first.Kept() ?? throw new Xunit.Sdk.XunitException("a running run keeps where it is");
+        Assert.Equal((RunbookState.Running, 0, "action isolate_rack {asset} = 1"), (beforeItsFirstStep.State, beforeItsFirstStep.Step, beforeItsFirstStep.StepText));
         first.Tick();
         Assert.Equal(RunbookState.Succeeded, first.State);
         var kept = first.Kept() ?? throw new Xunit.Sdk.XunitException("a finished run awaiting its restore keeps its progress");
@@ -622,7 +623,7 @@ public sealed class RunbookTests
         var book = Runbook.Load(Path.Combine(Directory, "leak.yaml"), scenario.Factory);
         var (executor, catalog, guarded) = Guard(scenario.Factory, sim.Plant, sim.Clock, book, AutomationMode.Autonomous);
         RunbookRun Resume(RunbookProgress progress) => RunbookRun.Resume(book, RunbookBindings.For(scenario.Factory, "h1-c03"), executor, catalog, guarded, sim.Clock, null, progress);
-        Assert.Contains("not a run Running", Assert.Throws<ArgumentException>(() => Resume(kept with { State = RunbookState.Running })).Message, StringComparison.Ordinal);
+        Assert.Contains("a run NotStarted has nothing to take up", Assert.Throws<ArgumentException>(() => Resume(kept with { State = RunbookState.NotStarted })).Message, StringComparison.Ordinal);
         Assert.Contains("has 1 restore entries, the kept run 2", Assert.Throws<ArgumentException>(() => Resume(kept with { RestoredAt = [null, null] })).Message, StringComparison.Ordinal);
 
         var again = Resume(kept);
@@ -641,6 +642,74 @@ public sealed class RunbookTests
         Assert.Equal(0, sim.Plant.ReadValue("h1-c03/isolated"));
         Assert.Equal(["h1-c03/isolate"], again.Actions.Select(a => a.Action.Actuator));
         Assert.Null(again.Kept());
+    }
+
+    [Fact]
+    public void ARunningRun_TakenUpAfterARestart_GoesOnAtItsStep_MovesNoSetpointByItsDeltaTwice_AndItsWaitCountsFromBefore()
+    {
+        // Hall 1's CDUs 1 K colder, then a 10 min wait. cdu-h1-b was moved 1 K a moment before, so its second move within
+        // the minute is refused (rate limited) and the step waits for it, cdu-h1-a moved already. The agent stops there
+        // and is started again: the step is proposed again at the values it proposed, so cdu-h1-a is not moved a second
+        // kelvin by the delta. The run is then kept 4 min into its wait; a run taken up from that 2 min later waits
+        // only the 4 min left.
+        var (sim, scenario) = LeakFrom40To60Minutes();
+        var book = Runbook.Parse("""
+            name: colder
+            triggers: [leak]
+            steps:
+              - {action: set_setpoint, target: "{cdus_in_hall}", delta: -1, reason: colder}
+              - {wait: 10m}
+              - {notify: done}
+            """, scenario.Factory);
+        var (executor, catalog, guarded) = Guard(scenario.Factory, sim.Plant, sim.Clock, book, AutomationMode.Autonomous);
+        var (a, b) = (sim.Plant.ReadValue("cdu-h1-a/supply_setpoint"), sim.Plant.ReadValue("cdu-h1-b/supply_setpoint"));
+        Assert.True(guarded.Write("cdu-h1-b/supply_setpoint", b - 1).Ok);
+        var bindings = RunbookBindings.For(scenario.Factory, "h1-c03");
+        var first = new RunbookRun(book, bindings, executor, catalog, guarded, sim.Clock);
+        first.Tick();
+        Assert.Equal((RunbookState.Running, 0), (first.State, first.StepIndex));
+        Assert.Equal(a - 1, guarded.Commanded("cdu-h1-a/supply_setpoint"));
+        var atTheAction = first.Kept()!;
+        Assert.Equal((5, a - 1, b - 2), (atTheAction.StepValues.Count, atTheAction.StepValues["cdu-h1-a/supply_setpoint"], atTheAction.StepValues["cdu-h1-b/supply_setpoint"]));
+
+        sim.AdvanceSteps(60);
+        (executor, catalog, guarded) = Guard(scenario.Factory, sim.Plant, sim.Clock, book, AutomationMode.Autonomous);
+        var second = RunbookRun.Resume(book, bindings, executor, catalog, guarded, sim.Clock, null, atTheAction);
+        second.Tick();
+        var waitStarted = sim.Clock.GetUtcNow();
+        Assert.Equal((RunbookState.Running, 1), (second.State, second.StepIndex));
+        Assert.Equal((a - 1, b - 2), (guarded.Commanded("cdu-h1-a/supply_setpoint"), guarded.Commanded("cdu-h1-b/supply_setpoint")));
+
+        sim.AdvanceSteps(4 * 60);
+        second.Tick();
+        var inTheWait = second.Kept()!;
+        Assert.Equal((1, "wait 00:10:00", (DateTimeOffset?)waitStarted), (inTheWait.Step, inTheWait.StepText, inTheWait.StepStarted));
+        sim.AdvanceSteps(2 * 60);
+        var third = RunbookRun.Resume(book, bindings, executor, catalog, guarded, sim.Clock, null, inTheWait);
+        sim.AdvanceSteps(3 * 60);
+        third.Tick();
+        Assert.Equal(RunbookState.Running, third.State);
+        sim.AdvanceSteps(60);
+        third.Tick();
+        Assert.Equal((RunbookState.Succeeded, waitStarted + TimeSpan.FromMinutes(10)), (third.State, third.Finished));
+        Assert.Empty(third.Actions);
+    }
+
+    [Fact]
+    public void ARunningRun_WhoseRunbookChangedWhileAidaWasDown_IsNotTakenUp_AndTheErrorNamesTheStep()
+    {
+        var (sim, scenario) = LeakFrom40To60Minutes();
+        var (run, _) = StartOn(sim, "leak", "h1-c03");
+        var kept = run.Kept()!;
+        var book = Runbook.Load(Path.Combine(Directory, "leak.yaml"), scenario.Factory);
+        var (executor, catalog, guarded) = Guard(scenario.Factory, sim.Plant, sim.Clock, book, AutomationMode.Autonomous);
+        RunbookRun Resume(RunbookProgress progress) => RunbookRun.Resume(book, RunbookBindings.For(scenario.Factory, "h1-c03"), executor, catalog, guarded, sim.Clock, null, progress);
+
+        var edited = Assert.Throws<ArgumentException>(() => Resume(kept with { StepText = "wait 00:05:00" }));
+        Assert.Contains("runbook 'leak' step 1 was 'wait 00:05:00' when the run was kept and is 'action isolate_rack {asset} = 1' now: the runbook changed since", edited.Message, StringComparison.Ordinal);
+        var shorter = Assert.Throws<ArgumentException>(() => Resume(kept with { Step = 5 }));
+        Assert.Contains("step 6 was 'action isolate_rack {asset} = 1' when the run was kept and is no step 6 (it has 2) now", shorter.Message, StringComparison.Ordinal);
+        Assert.Equal(RunbookState.Running, Resume(kept).State);
     }
 
     private static (RunbookRun Run, ActionExecutor Executor) StartOn(Simulator sim, string name, string asset, Aida.Automation.Audit.AuditLog? audit = null)
