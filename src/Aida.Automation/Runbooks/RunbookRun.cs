@@ -195,11 +195,17 @@ public sealed class RunbookRun
 
     /// <summary>When the last of the restore entries ran (the fault repaired, <see cref="Runbook.Restores"/>); null before
     /// or without.</summary>
-    public DateTimeOffset? Restored => Book.Restores.Count > 0 && _restoredAt.All(t => t is not null) ? _restoredAt.Max() : null;
+    public DateTimeOffset? Restored => Book.Restores.Count > 0 && _restoredAt.All(t => t is not null) && !RestoreWaiting ? _restoredAt.Max() : null;
 
-    // Per restore entry: when it ran, and since when its condition has held without a break.
+    /// <summary>Whether a restore entry's action waits for a person (supervised: powering a rack again is high risk).
+    /// Until it is approved and written, the run has not put the plant back.</summary>
+    public bool RestoreWaiting => _restoreActions.Any(records => records.Exists(r => r.State == ActionState.PendingApproval));
+
+    // Per restore entry: when it ran (its actions written), since when its condition has held without a break, and the
+    // actions it proposed that are not settled yet (waiting for approval).
     private DateTimeOffset?[] _restoredAt = [];
     private DateTimeOffset?[] _clearSince = [];
+    private List<ActionRecord>[] _restoreActions = [];
 
     // Actuators this run has let go of: put back by a restore entry, or left to another response that still holds them.
     private readonly HashSet<string> _released = new(StringComparer.Ordinal);
@@ -246,8 +252,12 @@ public sealed class RunbookRun
             return null;
         }
 
-        var progress = new RunbookProgress(State, Started, Finished, [.. ChangedByThisRun().Order(StringComparer.Ordinal)], [.. _released.Order(StringComparer.Ordinal)],
-            [.. Enumerable.Range(0, Book.Restores.Count).Select(RestoredAt)], new SortedDictionary<string, double>(_atStart, StringComparer.Ordinal))
+        // A restore entry whose actions wait for a person is kept as not run: the agent started again asks again once its
+        // condition has held for its time from the restart.
+        var waiting = Enumerable.Range(0, _restoreActions.Length).Where(i => _restoreActions[i].Exists(r => r.State == ActionState.PendingApproval)).ToHashSet();
+        var asked = waiting.SelectMany(i => _restoreActions[i]).Select(r => r.Action.Actuator).ToHashSet(StringComparer.Ordinal);
+        var progress = new RunbookProgress(State, Started, Finished, [.. ChangedByThisRun().Order(StringComparer.Ordinal)], [.. _released.Except(asked).Order(StringComparer.Ordinal)],
+            [.. Enumerable.Range(0, Book.Restores.Count).Select(i => waiting.Contains(i) ? null : RestoredAt(i))], new SortedDictionary<string, double>(_atStart, StringComparer.Ordinal))
         {
             DecidedBy = _decidedBy,
         };
@@ -526,8 +536,14 @@ public sealed class RunbookRun
             _clearSince = new DateTimeOffset?[Book.Restores.Count];
         }
 
+        if (_restoreActions.Length == 0)
+        {
+            _restoreActions = [.. Book.Restores.Select(_ => new List<ActionRecord>())];
+        }
+
         for (var i = 0; i < Book.Restores.Count; i++)
         {
+            SettleRestore(i);
             if (_restoredAt[i] is not null)
             {
                 continue;
@@ -561,8 +577,43 @@ public sealed class RunbookRun
 
             // An entry of notifications alone announces the repair it waits for (the CDU's failed pumps).
             Audit(AuditKind.Observation, $"restore: {held}" + (entry.Steps.OfType<ActionStep>().Any() ? ": putting back what this run changed" : ""));
-            RunAtOnce(entry.Steps, "restore", onlyWhatThisRunChanged: true);
+            // Its notifications go out once its actions are written (supervised: once a person approved them).
+            _restoreActions[i] = RunAtOnce(entry.Steps, "restore", onlyWhatThisRunChanged: true, notify: false);
+            if (_restoreActions[i].Count == 0)
+            {
+                NotifyAll(entry.Steps);
+            }
+
+            SettleRestore(i);
         }
+    }
+
+    /// <summary>Restore entry <paramref name="i"/>'s actions, once settled: written, the entry ran; refused, rejected or
+    /// expired, the entry did not run, and it is asked again once its condition has held for its time again (audited).
+    /// Regression: supervised, powering a leak's rack again waits for a person, and the entry counted as run when it was
+    /// proposed: unanswered, it expired, and the agent resolved the incident as "what it changed restored" with the rack
+    /// still isolated; a restart while it waited lost it for good.</summary>
+    private void SettleRestore(int i)
+    {
+        var records = _restoreActions[i];
+        if (records.Count == 0 || records.Exists(r => r.State == ActionState.PendingApproval))
+        {
+            return;
+        }
+
+        var declined = records.Where(r => r.State is ActionState.Refused or ActionState.Rejected or ActionState.Expired or ActionState.RolledBack).ToList();
+        _restoreActions[i] = [];
+        if (declined.Count == 0)
+        {
+            NotifyAll(Book.Restores[i].Steps);
+            return;
+        }
+
+        _released.ExceptWith(declined.Select(r => r.Action.Actuator));
+        _restoredAt[i] = null;
+        _clearSince[i] = null;
+        var when = Book.Restores[i].When;
+        Audit(AuditKind.Result, $"restore not done: {string.Join("; ", declined.Select(r => $"{r.Action.Actuator} {r.State}: {r.Outcome}"))}; asked again once {Bind(when.Point)} has held for {when.For} again");
     }
 
     /// <summary>The actuators this run wrote and the plant took.</summary>
@@ -588,8 +639,9 @@ public sealed class RunbookRun
 
     /// <summary>Rollback or restore steps: actions proposed at once (waits and checks have no meaning while undoing) and
     /// notifications. A restore only writes an actuator this run wrote (and the plant took).</summary>
-    private void RunAtOnce(IReadOnlyList<RunbookStep> steps, string what, bool onlyWhatThisRunChanged)
+    private List<ActionRecord> RunAtOnce(IReadOnlyList<RunbookStep> steps, string what, bool onlyWhatThisRunChanged, bool notify = true)
     {
+        var proposed = new List<ActionRecord>();
         var changed = ChangedByThisRun();
         foreach (var step in steps)
         {
@@ -618,7 +670,9 @@ public sealed class RunbookRun
                             }
 
                             var value = a.Value ?? (_plant.Commanded(actuator) + (a.Delta ?? 0));
-                            Actions.Add(_executor.Propose(_catalog.Create(a.Kind, asset, value, $"runbook {Book.Name}: {what}" + (a.Reason.Length > 0 ? ": " + a.Reason : "")), "runbook:" + Book.Name));
+                            var record = _executor.Propose(_catalog.Create(a.Kind, asset, value, $"runbook {Book.Name}: {what}" + (a.Reason.Length > 0 ? ": " + a.Reason : "")), "runbook:" + Book.Name);
+                            Actions.Add(record);
+                            proposed.Add(record);
                         }
                         catch (ArgumentException e)
                         {
@@ -627,12 +681,22 @@ public sealed class RunbookRun
                     }
 
                     break;
-                case NotifyStep n:
+                case NotifyStep n when notify:
                     Notify(n);
                     break;
                 default:
                     break;
             }
+        }
+
+        return proposed;
+    }
+
+    private void NotifyAll(IReadOnlyList<RunbookStep> steps)
+    {
+        foreach (var n in steps.OfType<NotifyStep>())
+        {
+            Notify(n);
         }
     }
 

@@ -771,6 +771,66 @@ public sealed class PlantAgentTests
     }
 
     [Fact]
+    public void Supervised_PoweringTheRackAgain_UntilAPersonApprovesIt_IsNotARestore_AndARestartWhileItWaitsAsksAgain()
+    {
+        // Regression: the leak's restore (powering the rack again, high risk) counted as run the moment it was proposed.
+        // Nobody answering, the proposal expired, and the agent resolved the incident as "what it changed restored" with
+        // the rack still isolated; a restart while it waited lost it for good. Now: h1-c03 leaks 00:35-00:50, the runbook
+        // approved at 00:38; dry from 00:50, the restore asks at about 01:05, expires unanswered at about 01:20 (the
+        // incident stays mitigated, the rack isolated), asks again once dry 15 min more (about 01:35); Aida restarts at
+        // 01:40 with that asked, and the agent started again asks once more 15 min after (about 01:55): approved, the rack
+        // is powered again and the incident resolved.
+        var scenario = LeakFrom35To50Minutes();
+        using var site = new RestartSite(scenario, TimeSpan.FromMinutes(125));
+        var file = Path.Combine(site.Dir, "agent-responses.json");
+        var supervised = new PlantAgentOptions { Optimise = false, Mode = Aida.Automation.Actions.AutomationMode.Supervised, ApproverDelay = null };
+        var first = site.Start(supervised, now => KeptResponses.Write(file, now));
+        double Isolated() => Aida.Model.Plant.PlantLookup.ReadValue(site.Sim.Plant, "h1-c03/isolated");
+        IncidentState State(long id) => site.Incidents.Get(id).Incident.State;
+        site.Advance(TimeSpan.FromMinutes(38));
+        var leak = Assert.Single(first.WaitingForApproval);
+        first.ApproveRunbook(leak.Incident, "alice");
+
+        site.Advance(TimeSpan.FromMinutes(28)); // 01:06
+        var asked = Assert.Single(first.Executor.Pending);
+        Assert.Equal(("h1-c03/isolate", 0.0), (asked.Action.Actuator, asked.Action.Value));
+        Assert.True(leak.Run.RestoreWaiting);
+        Assert.Null(leak.Run.Restored);
+        Assert.DoesNotContain(site.Audit.Read(), e => e.Detail.StartsWith("notify: rack h1-c03: dry for 15 min", StringComparison.Ordinal));
+
+        site.Advance(TimeSpan.FromMinutes(16)); // 01:22: expired
+        Assert.Equal(Aida.Automation.Actions.ActionState.Expired, asked.State);
+        Assert.Null(leak.Run.Restored);
+        Assert.Equal((1.0, IncidentState.Mitigated), (Isolated(), State(leak.Incident)));
+        Assert.Contains(site.Audit.Read(), e => e.Actor == "runbook:leak" && e.Detail.StartsWith($"restore not done: h1-c03/isolate Expired: no approver answered in time; asked again once h1-c03/leak has held for {TimeSpan.FromMinutes(15)} again", StringComparison.Ordinal));
+
+        site.Advance(TimeSpan.FromMinutes(18)); // 01:40: asked again
+        var again = Assert.Single(first.Executor.Pending);
+        Assert.NotEqual(asked.Action.Id, again.Action.Id);
+        var kept = Assert.Single(KeptResponses.Read(file));
+        Assert.Equal(RunbookState.Succeeded, kept.Progress.State);
+        Assert.Equal([null], kept.Progress.RestoredAt);
+        Assert.DoesNotContain("h1-c03/isolate", kept.Progress.Released);
+
+        site.Seat.Agent = null;
+        var restart = site.Sim.Clock.GetUtcNow();
+        var second = site.Start(supervised, now => KeptResponses.Write(file, now));
+        second.Resume([], KeptResponses.Read(file));
+        site.Advance(TimeSpan.FromMinutes(16));
+        var third = Assert.Single(second.Executor.Pending);
+        Assert.InRange(third.ProposedAt, restart + TimeSpan.FromMinutes(15), restart + TimeSpan.FromMinutes(16));
+        second.Executor.Approve(third.Action.Id, "bob");
+        site.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(0, Isolated());
+        var resumed = Assert.Single(second.Responses);
+        Assert.NotNull(resumed.Run.Restored);
+        Assert.Equal(IncidentState.Resolved, State(leak.Incident));
+        Assert.Single(site.Audit.Read(), e => e.Detail.StartsWith("notify: rack h1-c03: dry for 15 min", StringComparison.Ordinal));
+        Assert.Empty(KeptResponses.Read(file));
+    }
+
+    [Fact]
     public void Supervised_InSimulation_TheSimulatedApproverAnswersALeaksRunbook_AfterItsDelay_AsItAnswersAnAction()
     {
         // Before, the simulated approver answered only pending actions: a supervised simulation's leak runbook, waiting as a
