@@ -277,6 +277,7 @@ internal sealed class AgentHost : IDisposable
             {
                 Responses = responses,
                 IncidentsByState = CountByState(_incidents.List()),
+                DetectionFailures = Agent.DetectionFailures,
                 ExcludedReadings = [.. Agent.ReadingExclusions.Select(x => new ExcludedReading(
                     x.Series.ToString(), (x.From - start).TotalSeconds, x.Until is { } until ? (until - start).TotalSeconds : null, x.Reason))],
             },

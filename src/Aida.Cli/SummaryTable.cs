@@ -47,6 +47,10 @@ internal static class SummaryTable
         {
             rows.Add(("remediated by the agent", $"{agent.RemediatedWithoutManualAction} of {agent.FaultsInjected} faults with no manual action; of those {agent.MitigatedWithinFiveMinutes} fixed within 5 min of detection, {agent.RepairedWithinFiveMinutes} also verified within 5 min"));
             rows.Add(("incidents", $"{agent.IncidentsOpened} opened; at the end {string.Join(", ", agent.IncidentsByState.Select(kv => $"{kv.Value} {kv.Key}"))}"));
+            if (agent.DetectionFailures > 0)
+            {
+                rows.Add(("detection", $"{agent.DetectionFailures} rounds could not read their telemetry (audited; each read again at the next round)"));
+            }
         }
 
         if (s.Observed is { } o)

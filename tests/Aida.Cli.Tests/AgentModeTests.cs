@@ -142,6 +142,8 @@ public class AgentModeTests
         Assert.Equal(0, summary.GetProperty("manual_actions").GetInt32());
         Assert.True(summary.GetProperty("agent_actions").GetInt32() >= 1);
         Assert.Equal(0, summary.GetProperty("safety_violations").GetInt32());
+        Assert.Equal(0, summary.GetProperty("detection_failures").GetInt32());
+        Assert.DoesNotContain("rounds could not read their telemetry", output, StringComparison.Ordinal);
         // A real fault is not a lying sensor: no reading is left out of the SLOs.
         Assert.Empty(summary.GetProperty("excluded_readings").EnumerateArray());
         // The isolation's restore waits for the leak to dry: the response is kept beside the incidents, for an agent

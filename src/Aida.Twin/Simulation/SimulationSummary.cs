@@ -210,6 +210,7 @@ public sealed record SimulationSummary
                 w.WriteNumber("optimiser_moves", a.OptimiserMoves);
                 w.WriteNumber("refused_writes", a.RefusedWrites);
                 w.WriteNumber("safety_violations", a.SafetyViolations);
+                w.WriteNumber("detection_failures", a.DetectionFailures);
                 w.WriteStartArray("excluded_readings");
                 foreach (var x in a.ExcludedReadings)
                 {
@@ -316,6 +317,10 @@ public sealed record AgentOutcome(int FaultsInjected, int FaultsDetected, double
     /// <summary>The readings the agent answered as lying and left out of the SLIs that read them, in the order it left
     /// them out: the SLOs' <see cref="SloOutcome.Corrected"/> figures apply them.</summary>
     public IReadOnlyList<ExcludedReading> ExcludedReadings { get; init; } = [];
+
+    /// <summary>Detection rounds that could not read their telemetry (a query over the engine's limits), each audited and
+    /// read again at the next round: any at all means faults were found late.</summary>
+    public int DetectionFailures { get; init; }
 
     /// <summary>Faults whose right cause the agent found and whose runbook succeeded with no person's approval asked.</summary>
     public int RemediatedWithoutManualAction => Responses.Count(r => r.RunbookState == "Succeeded" && !r.NeededApproval);
