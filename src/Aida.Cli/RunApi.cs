@@ -21,6 +21,10 @@ internal sealed class RunApi : IAsyncDisposable
     /// <summary>The file a first start writes its admin key into, in the data directory.</summary>
     public const string InitialKeyFile = "admin.key";
 
+    /// <summary>The file the actions proposed over the API that wait for an approver are kept in, in the data directory,
+    /// so that a restart holds them for approval again.</summary>
+    public const string PendingActionsFile = "pending-actions.json";
+
     /// <summary>How long an action proposed over the API waits for an approver.</summary>
     public static readonly TimeSpan ApprovalTimeout = TimeSpan.FromMinutes(15);
 
@@ -57,6 +61,18 @@ internal sealed class RunApi : IAsyncDisposable
         var filed = agent?.Filed ?? AgentHost.OpenFiled(Path.Combine(dataDirectory, "exclusions.json"));
         // Actions proposed through the API are P1, P2, … (the agent's A1, A2, …), on after an earlier run's.
         var catalog = new ActionCatalog(factory, envelope, "P", audit.HighestNumbered("P"));
+        List<ActionRecord> takenUp;
+        try
+        {
+            takenUp = TakeUp(Path.Combine(dataDirectory, PendingActionsFile), executor, catalog);
+        }
+        catch (BadInputException)
+        {
+            keys.Dispose();
+            ownAudit?.Dispose();
+            throw;
+        }
+
         var context = new ServerContext(factory, keys, audit, executor, catalog, agent?.Incidents ?? telemetry.Incidents, gate,
             query, clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, clock, () => agent?.Exclusions ?? filed.Exclusions), run, agent?.Agent.Executor, filed, agent?.Agent);
         var app = await AidaApi.StartAsync(endpoint, context, token);
@@ -76,8 +92,55 @@ internal sealed class RunApi : IAsyncDisposable
             await stdout.WriteLineAsync($"first start: an admin key was written to {file} (log in with it; issue others with aida keys issue NAME --role ROLE --data {dataDirectory})");
         }
 
+        if (takenUp.Count > 0)
+        {
+            var waiting = takenUp.Where(r => r.State == ActionState.PendingApproval).Select(r => $"{r.Action.Id} until {r.ProposedAt + ApprovalTimeout:O}").ToList();
+            var expired = takenUp.Where(r => r.State == ActionState.Expired).Select(r => r.Action.Id).ToList();
+            await stdout.WriteLineAsync($"resuming: {waiting.Count} action(s) proposed over the API wait for an approver again"
+                + (waiting.Count > 0 ? $" ({string.Join(", ", waiting)})" : "") + (expired.Count > 0 ? $"; {string.Join(", ", expired)} expired while Aida was down" : ""));
+        }
+
         await stdout.WriteLineAsync($"Aida on {url} (dashboard; API under {url}api/, {keys.List().Count} key(s))");
         return new RunApi(app, executor, keys, ownAudit, gate, context.Budgets);
+    }
+
+    /// <summary>Holds the actions an earlier run kept in <paramref name="file"/> for approval again (those whose time ran out
+    /// meanwhile expire), and keeps the executor's waiting actions there from now on.</summary>
+    /// <exception cref="BadInputException">The file is broken, or an entry names an action this site cannot take; the
+    /// message names the file and the entry.</exception>
+    private static List<ActionRecord> TakeUp(string file, ActionExecutor executor, ActionCatalog catalog)
+    {
+        IReadOnlyList<KeptAction> kept;
+        try
+        {
+            kept = KeptActions.Read(file);
+        }
+        catch (FormatException e)
+        {
+            throw new BadInputException(e.Message);
+        }
+
+        var taken = new List<ActionRecord>();
+        foreach (var (k, i) in kept.Select((k, i) => (k, i + 1)))
+        {
+            try
+            {
+                taken.Add(executor.TakeUp(catalog.CreateKept(k.Id, k.Kind, k.Asset, k.Value, k.Reason), k.RequestedBy, k.ProposedAt));
+            }
+            catch (ArgumentException e)
+            {
+                throw new BadInputException($"{file}: entry {i}: {e.Message}");
+            }
+        }
+
+        executor.PendingChanged = pending => KeptActions.Write(file, pending);
+        if (kept.Count > 0)
+        {
+            // Those that expired while Aida was down leave the file.
+            KeptActions.Write(file, executor.Pending);
+        }
+
+        return taken;
     }
 
     /// <summary>Expires approvals nobody gave and checks due verifications (from the run loop).</summary>

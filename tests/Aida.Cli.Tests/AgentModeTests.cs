@@ -194,6 +194,22 @@ public class AgentModeTests
         Assert.Single(err.Trim().Split('\n'));
     }
 
+    [Theory]
+    [InlineData("{", "pending-actions.json: not a list of actions waiting for an approver")]
+    [InlineData("""[{"id": "P1", "kind": "isolate_rack", "asset": "h9-z99", "value": 1, "reason": "drip", "requested_by": "api:ops", "proposed_at": "2025-07-01T00:00:00+00:00"}]""", "pending-actions.json: entry 1: action IsolateRack: unknown asset 'h9-z99'")]
+    [InlineData("""[{"id": "P1", "kind": "set_speed", "asset": "cdu-h1-a", "value": 0.9, "reason": "trim", "requested_by": "api:ops", "proposed_at": "2025-07-01T00:00:00+00:00"}]""", "pending-actions.json: entry 1: action 'P1' (")]
+    public void ABrokenPendingActionsFile_StopsTheStart_NamingTheFileAndTheEntry(string json, string expected)
+    {
+        var dir = TempDir();
+        File.WriteAllText(Path.Combine(dir, "pending-actions.json"), json);
+        var (code, _, err) = Invoke("run", "--data", dir, "--duration", "1m", "--urls", $"127.0.0.1:{CliRun.FreePort()}");
+
+        Assert.Equal(AidaCommand.BadInput, code);
+        Assert.Contains(expected, err, StringComparison.Ordinal);
+        Assert.Single(err.Trim().Split('\n'));
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    }
+
     [Fact]
     public void LeakRepairedWithinTheRun_TheRackIsPoweredAgain_AndTheFixIsTimedByTheIsolation()
     {

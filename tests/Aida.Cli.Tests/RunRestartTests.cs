@@ -38,7 +38,9 @@ public class RunRestartTests
 
         // Audited work: a fan trim the guard lets through, a rack isolation that waits for an approver.
         Assert.Equal(HttpStatusCode.Accepted, (await Post(http, "/api/actions", admin, """{"kind":"set_speed","asset":"cdu-h1-a","value":0.9,"reason":"trim"}""")).StatusCode);
-        Assert.Equal(HttpStatusCode.Accepted, (await Post(http, "/api/actions", admin, """{"kind":"isolate_rack","asset":"h1-a02","value":1,"reason":"drip"}""")).StatusCode);
+        var isolation = await Post(http, "/api/actions", admin, """{"kind":"isolate_rack","asset":"h1-a02","value":1,"reason":"drip"}""");
+        Assert.Equal(HttpStatusCode.Accepted, isolation.StatusCode);
+        var isolationId = (await Json(isolation)).GetProperty("id").GetString();
         var audited = (await Json(await Get(http, "/api/audit?limit=10000", admin))).EnumerateArray()
             .Select(e => (e.GetProperty("sequence").GetInt64(), e.GetProperty("hash").GetString())).ToArray();
         Assert.NotEmpty(audited);
@@ -55,6 +57,10 @@ public class RunRestartTests
             Assert.Equal(hash, kept[sequence]);
         }
 
+        // The isolation still waiting for an approver is kept beside the audit log (before session 35 the restart lost it).
+        var waiting = Assert.Single(Aida.Automation.Actions.KeptActions.Read(Path.Combine(dir, "pending-actions.json")));
+        Assert.Equal((isolationId, "h1-a02"), (waiting.Id, waiting.Asset));
+
         DateTimeOffset newestKept;
         using (var store = new Tsdb(new TsdbOptions { DataDirectory = Path.Combine(dir, "tsdb") }))
         {
@@ -70,7 +76,14 @@ public class RunRestartTests
         var output = await UntilUp(http, second);
         Assert.DoesNotContain("first start", output(), StringComparison.Ordinal);
         Assert.Contains("resuming", output(), StringComparison.Ordinal);
+        Assert.Contains($"resuming: 1 action(s) proposed over the API wait for an approver again ({isolationId} until", output(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await Get(http, "/api/factory", admin)).StatusCode);
+        // Approved after the restart, under its id (the plant clock resumed after the kept telemetry, so its 15 min of
+        // plant time are 15 s of wall time at this speed, from the restart).
+        var approved = await Post(http, $"/api/actions/{isolationId}/approve", admin, "{}");
+        Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        Assert.Equal("executed", (await Json(approved)).GetProperty("state").GetString());
+        Assert.Empty(Aida.Automation.Actions.KeptActions.Read(Path.Combine(dir, "pending-actions.json")));
         Assert.Equal(HttpStatusCode.Accepted, (await Post(http, "/api/actions", admin, """{"kind":"set_speed","asset":"cdu-h1-b","value":0.9,"reason":"trim"}""")).StatusCode);
         var resumed = await NewestItPowerSample(http, admin);
         Assert.True(resumed > newestKept, $"the restarted run's newest sample {resumed:O} is not after the kept {newestKept:O}");

@@ -152,6 +152,54 @@ public sealed class ActionExecutor
 
     public IReadOnlyList<ActionRecord> Pending => [.. Records.Where(r => r.State == ActionState.PendingApproval)];
 
+    /// <summary>Called, under the executor's lock, with the actions waiting for an approver after each change to them
+    /// (one held for approval, decided, expired or taken up): a live run keeps them for a restart
+    /// (<see cref="KeptActions"/>, <see cref="TakeUp"/>).</summary>
+    public Action<IReadOnlyList<ActionRecord>>? PendingChanged { get; set; }
+
+    private void PendingMoved() => PendingChanged?.Invoke([.. _records.Where(r => r.State == ActionState.PendingApproval)]);
+
+    /// <summary>Takes up an action an earlier run left waiting for an approver (Aida restarted): pending again under its
+    /// id until the same time (<paramref name="proposedAt"/> + <see cref="ApprovalTimeout"/>; the time Aida was down
+    /// counts); one whose time ran out meanwhile is expired at once. Audited either way; its proposal is in the audit log
+    /// already.</summary>
+    /// <exception cref="ArgumentException">An action of that id is known already, or this one would not wait for an
+    /// approver here (not supervised, or not high risk).</exception>
+    public ActionRecord TakeUp(PlantAction action, string requestedBy, DateTimeOffset proposedAt)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        ArgumentException.ThrowIfNullOrEmpty(requestedBy);
+        lock (_lock)
+        {
+            if (_records.Exists(r => r.Action.Id == action.Id))
+            {
+                throw new ArgumentException($"action '{action.Id}' is known already", nameof(action));
+            }
+
+            if (Mode != AutomationMode.Supervised || action.Risk != RiskClass.High)
+            {
+                throw new ArgumentException($"action '{action.Id}' ({Describe(action)}) would not wait for an approver here: only a high-risk action does, in supervised mode", nameof(action));
+            }
+
+            var until = proposedAt + ApprovalTimeout;
+            var record = new ActionRecord(action, requestedBy, proposedAt) { State = ActionState.PendingApproval, Outcome = $"waiting for an approver until {until:O}" };
+            _records.Add(record);
+            if (_clock.GetUtcNow() >= until)
+            {
+                record.State = ActionState.Expired;
+                record.Outcome = "no approver answered in time";
+                Audit(AuditKind.Approval, action, $"expired while Aida was down (waited until {until:O})");
+            }
+            else
+            {
+                Audit(AuditKind.Approval, action, $"taken up after a restart: waiting for an approver until {until:O}");
+            }
+
+            PendingMoved();
+            return record;
+        }
+    }
+
     /// <summary>Proposes an action: recorded (dry run), held for approval (supervised, high risk) or executed.</summary>
     /// <param name="approvedBy">A person who approved it already, as part of a runbook they approved as a whole: a
     /// high-risk action then runs without waiting for a second approval (recorded as decided by them).</param>
@@ -182,6 +230,7 @@ public sealed class ActionExecutor
                     record.State = ActionState.PendingApproval;
                     record.Outcome = $"waiting for an approver until {(record.ProposedAt + ApprovalTimeout):O}";
                     Audit(AuditKind.Approval, action, "approval requested");
+                    PendingMoved();
                     return record;
                 }
 
@@ -208,6 +257,7 @@ public sealed class ActionExecutor
         lock (_lock)
         {
             var now = _clock.GetUtcNow();
+            var expired = false;
             foreach (var r in _records)
             {
                 if (r.State == ActionState.PendingApproval && now - r.ProposedAt >= ApprovalTimeout)
@@ -215,6 +265,7 @@ public sealed class ActionExecutor
                     r.State = ActionState.Expired;
                     r.Outcome = "no approver answered in time";
                     Audit(AuditKind.Approval, r.Action, "expired");
+                    expired = true;
                 }
                 else if (r.State == ActionState.Executed && r.Action.Verify is { } v)
                 {
@@ -231,6 +282,11 @@ public sealed class ActionExecutor
                     }
                 }
             }
+
+            if (expired)
+            {
+                PendingMoved();
+            }
         }
     }
 
@@ -245,6 +301,7 @@ public sealed class ActionExecutor
                 r.State = ActionState.Expired;
                 r.Outcome = "no approver answered in time";
                 Audit(AuditKind.Approval, r.Action, "expired");
+                PendingMoved();
             }
 
             if (r.State != ActionState.PendingApproval)
@@ -266,6 +323,7 @@ public sealed class ActionExecutor
                 r.Outcome = "rejected by " + approver + (note is null ? "" : ": " + note);
             }
 
+            PendingMoved();
             return r;
         }
     }

@@ -150,6 +150,22 @@ public sealed class ActionCatalog
         return new PlantAction(id, kind, asset, actuator, value, risk, reversible, _envelope.RacksServed(asset), verify, reason);
     }
 
+    /// <summary>An action created by an earlier run under <paramref name="id"/> (one of this catalog's, taken up after a
+    /// restart: <see cref="ActionExecutor.TakeUp"/>), checked as <see cref="Create"/> checks a new one.</summary>
+    /// <exception cref="ArgumentException">As <see cref="Create"/>; or the id is not one this catalog numbers.</exception>
+    public PlantAction CreateKept(string id, ActionKind kind, string asset, double value, string reason)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        if (!id.StartsWith(_idPrefix, StringComparison.Ordinal) || !long.TryParse(id.AsSpan(_idPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n <= 0)
+        {
+            throw new ArgumentException($"'{id}' is not an action id of this catalog ({_idPrefix}1, {_idPrefix}2, …)", nameof(id));
+        }
+
+        var (actuator, risk, reversible) = Describe(kind, asset);
+        _next = Math.Max(_next, n);
+        return new PlantAction(id, kind, asset, actuator, value, risk, reversible, _envelope.RacksServed(asset), null, reason);
+    }
+
     /// <summary>The actuator an action of <paramref name="kind"/> on <paramref name="asset"/> writes, without creating
     /// an action (a runbook reading its current value, or asking whether its run wrote it).</summary>
     /// <exception cref="ArgumentException">As <see cref="Create"/>.</exception>

@@ -159,6 +159,76 @@ public sealed class ActionExecutorTests
         Assert.Empty(_plant.Writes);
     }
 
+    [Fact]
+    public void AnActionWaitingForAnApprover_IsKeptForARestart_AndTakenUpUnderItsIdUntilTheSameTime()
+    {
+        // A restart of aida run used to drop the actions waiting for an approver: an approver's POST answered 404. Now
+        // the executor hands its waiting actions to PendingChanged on each change (a live run keeps them in
+        // pending-actions.json), and the executor of the run started again takes them up under the same id, waiting
+        // until the same time; one whose time ran out while Aida was down is expired at once.
+        var dir = Path.Combine(Path.GetTempPath(), "aida-kept-actions", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var file = Path.Combine(dir, "pending-actions.json");
+        var api = new ActionCatalog(SafetyEnvelopeTests.Factory, _envelope, "P");
+        var first = Executor(AutomationMode.Supervised);
+        var seen = new List<string>();
+        first.PendingChanged = pending =>
+        {
+            seen.Add(string.Join(",", pending.Select(r => r.Action.Id)));
+            KeptActions.Write(file, pending);
+        };
+        var drip = first.Propose(api.Create(ActionKind.IsolateRack, "h1-a01", 1, "technician reports a drip"), "api:ops");
+        first.Propose(api.Create(ActionKind.SetSpeed, "cdu-h1-a", 0.9, "trim"), "api:ops"); // runs at once: not kept
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        var stop = first.Propose(api.Create(ActionKind.StopUnit, "chiller-2", 0, "staging"), "api:ops");
+        first.Reject(stop.Action.Id, "boss");
+        Assert.Equal(["P1", "P1,P3", "P1"], seen);
+        var kept = Assert.Single(KeptActions.Read(file));
+        Assert.Equal(new KeptAction("P1", ActionKind.IsolateRack, "h1-a01", 1, "technician reports a drip", "api:ops", drip.ProposedAt), kept);
+
+        // Aida down for 5 min; started again.
+        _clock.Advance(TimeSpan.FromMinutes(5));
+        var again = new ActionCatalog(SafetyEnvelopeTests.Factory, _envelope, "P");
+        var second = Executor(AutomationMode.Supervised);
+        var taken = second.TakeUp(again.CreateKept(kept.Id, kept.Kind, kept.Asset, kept.Value, kept.Reason), kept.RequestedBy, kept.ProposedAt);
+        Assert.Equal((ActionState.PendingApproval, "P1", drip.ProposedAt), (taken.State, taken.Action.Id, taken.ProposedAt));
+        Assert.Equal("P2", again.Create(ActionKind.StopUnit, "chiller-1", 0, "x").Id); // numbered on after it
+        Assert.Contains("already", Assert.Throws<ArgumentException>(() => second.TakeUp(again.CreateKept("P1", ActionKind.IsolateRack, "h1-a01", 1, "x"), "api:ops", drip.ProposedAt)).Message, StringComparison.Ordinal);
+        Assert.Contains("would not wait for an approver here", Assert.Throws<ArgumentException>(() => second.TakeUp(again.CreateKept("P7", ActionKind.SetSpeed, "cdu-h1-a", 0.9, "x"), "api:ops", drip.ProposedAt)).Message, StringComparison.Ordinal);
+        Assert.Contains("not an action id of this catalog", Assert.Throws<ArgumentException>(() => again.CreateKept("A7", ActionKind.IsolateRack, "h1-a01", 1, "x")).Message, StringComparison.Ordinal);
+        Assert.Contains("unknown asset", Assert.Throws<ArgumentException>(() => again.CreateKept("P8", ActionKind.IsolateRack, "h9-z99", 1, "x")).Message, StringComparison.Ordinal);
+        Assert.Equal(ActionState.Executed, second.Approve("P1", "boss").State);
+        Assert.Equal(1.0, _plant.Writes[^1].Value);
+
+        // Down past its time: expired at once, never written.
+        var late = Executor(AutomationMode.Supervised).TakeUp(again.CreateKept("P1", ActionKind.IsolateRack, "h1-a01", 1, "drip"), "api:ops", drip.ProposedAt - TimeSpan.FromMinutes(15));
+        Assert.Equal((ActionState.Expired, "no approver answered in time"), (late.State, late.Outcome));
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public void KeptActions_ThatAreBroken_AreNamedByFileAndEntry()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "aida-kept-actions", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        string Write(string json)
+        {
+            var path = Path.Combine(dir, "pending-actions.json");
+            File.WriteAllText(path, json);
+            return path;
+        }
+
+        Assert.Empty(KeptActions.Read(Path.Combine(dir, "none.json")));
+        Assert.Contains("pending-actions.json: not a list of actions waiting for an approver", Assert.Throws<FormatException>(() => KeptActions.Read(Write("{"))).Message, StringComparison.Ordinal);
+        const string Good = """{"id": "P1", "kind": "isolate_rack", "asset": "h1-a01", "value": 1, "reason": "drip", "requested_by": "api:ops", "proposed_at": "2025-07-01T00:00:00+00:00"}""";
+        Assert.Single(KeptActions.Read(Write($"[{Good}]")));
+        Assert.Contains("entry 2: id, kind, asset, value, reason, requested_by and proposed_at are required",
+            Assert.Throws<FormatException>(() => KeptActions.Read(Write("[" + Good + ", " + """{"id": "P2", "kind": "isolate_rack"}""" + "]"))).Message, StringComparison.Ordinal);
+        Assert.Contains("entry 1: kind: unknown action 'unplug'",
+            Assert.Throws<FormatException>(() => KeptActions.Read(Write($"[{Good.Replace("isolate_rack", "unplug", StringComparison.Ordinal)}]"))).Message, StringComparison.Ordinal);
+        Directory.Delete(dir, recursive: true);
+    }
+
     private ActionExecutor Executor(AutomationMode mode) =>
         new(new GuardedPlant(_plant, _envelope, _clock, "agent:test"), _clock, mode, TimeSpan.FromMinutes(15), "agent:test");
 }

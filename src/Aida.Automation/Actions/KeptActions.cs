@@ -1,0 +1,80 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Aida.Automation.Actions;
+
+/// <summary>An action waiting for an approver, as a live run keeps it for a restart: its id, what it writes, why, who
+/// proposed it and when (its approval runs out <see cref="ActionExecutor.ApprovalTimeout"/> after).</summary>
+public sealed record KeptAction(string Id, ActionKind Kind, string Asset, double Value, string Reason, string RequestedBy, DateTimeOffset ProposedAt);
+
+/// <summary>The actions proposed through the API that wait for an approver, kept in a file of a live run's data directory
+/// (<c>pending-actions.json</c>, replaced whole on each change) so that Aida started again there holds them for approval
+/// again (<see cref="ActionExecutor.TakeUp"/>). Before, a restart dropped them: an approver's POST answered 404 and the
+/// proposer had to propose again.</summary>
+public static class KeptActions
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    private sealed record Stored(string? Id, string? Kind, string? Asset, double? Value, string? Reason, string? RequestedBy, DateTimeOffset? ProposedAt);
+
+    /// <summary>The actions kept in <paramref name="path"/>, in order (none when it does not exist).</summary>
+    /// <exception cref="FormatException">The file is not a list of kept actions; the message names it and the entry.</exception>
+    public static IReadOnlyList<KeptAction> Read(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+
+        List<Stored?>? stored;
+        try
+        {
+            stored = JsonSerializer.Deserialize<List<Stored?>>(File.ReadAllText(path), Json);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"{path}: not a list of actions waiting for an approver: {e.Message}", e);
+        }
+
+        var kept = new List<KeptAction>();
+        foreach (var (x, i) in (stored ?? []).Select((x, i) => (x, i + 1)))
+        {
+            if (x is null || string.IsNullOrEmpty(x.Id) || string.IsNullOrEmpty(x.Kind) || string.IsNullOrEmpty(x.Asset) || x.Value is not { } value
+                || x.Reason is null || string.IsNullOrEmpty(x.RequestedBy) || x.ProposedAt is not { } at)
+            {
+                throw new FormatException($"{path}: entry {i}: id, kind, asset, value, reason, requested_by and proposed_at are required");
+            }
+
+            if (!ActionKindNames.TryParse(x.Kind, out var kind))
+            {
+                throw new FormatException($"{path}: entry {i}: kind: unknown action '{x.Kind}' (expected one of {ActionKindNames.All})");
+            }
+
+            if (!double.IsFinite(value))
+            {
+                throw new FormatException($"{path}: entry {i}: value: {value.ToString(CultureInfo.InvariantCulture)} is not a number");
+            }
+
+            kept.Add(new KeptAction(x.Id, kind, x.Asset, value, x.Reason, x.RequestedBy, at));
+        }
+
+        return kept;
+    }
+
+    /// <summary>Writes the actions of <paramref name="pending"/> whole beside <paramref name="path"/> and moves it over: a
+    /// crash leaves the old or the new list, never half of one.</summary>
+    public static void Write(string path, IEnumerable<ActionRecord> pending)
+    {
+        ArgumentNullException.ThrowIfNull(pending);
+        var temp = path + ".tmp";
+        File.WriteAllText(temp, JsonSerializer.Serialize(pending.Select(r => new Stored(r.Action.Id, ActionKindNames.Name(r.Action.Kind), r.Action.Asset,
+            r.Action.Value, r.Action.Reason, r.RequestedBy, r.ProposedAt)), Json));
+        File.Move(temp, path, overwrite: true);
+    }
+}
