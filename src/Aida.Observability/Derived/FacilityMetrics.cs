@@ -143,16 +143,8 @@ public sealed class FacilityMetrics
     public async Task<IReadOnlyList<Headroom>> ThermalHeadroomAsync(DateTimeOffset at, CancellationToken cancellationToken = default)
     {
         var limit = _factory.Gpu.ThrottleCelsius;
-        var gpuMax = await ByLabelAsync("aida_rack_gpu_max_temperature_celsius", "rack", at, cancellationToken);
-        var inlet = await ByLabelAsync("aida_rack_inlet_celsius", "rack", at, cancellationToken);
-        var result = new List<Headroom>();
-        foreach (var rack in _factory.Racks)
-        {
-            result.Add(Margin(rack.Id, "gpu_max_temperature", gpuMax.GetValueOrDefault(rack.Id), limit));
-            result.Add(Margin(rack.Id, "inlet_temperature", inlet.GetValueOrDefault(rack.Id), RecommendedInletCelsius));
-        }
-
-        var gpus = await _query.QueryAsync("DCGM_FI_DEV_GPU_TEMP", at, cancellationToken);
+        var result = await RackThermalHeadroomAsync(at, cancellationToken);
+        var gpus = await _query.QueryAsync(GpuTemperature, at, cancellationToken);
         foreach (var s in gpus.Series.OrderBy(s => s.Labels.Get("rack"), StringComparer.Ordinal).ThenBy(s => int.TryParse(s.Labels.Get("gpu"), out var g) ? g : -1))
         {
             if (s.Samples.Count > 0 && double.IsFinite(s.Samples[^1].Value))
@@ -163,6 +155,45 @@ public sealed class FacilityMetrics
 
         return result;
     }
+
+    /// <summary>Per rack, as <see cref="ThermalHeadroomAsync"/>: the hottest GPU to the GPU's slowdown temperature and the
+    /// inlet to <see cref="RecommendedInletCelsius"/> (racks without a reading listed with no margin).</summary>
+    public async Task<List<Headroom>> RackThermalHeadroomAsync(DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        var limit = _factory.Gpu.ThrottleCelsius;
+        var gpuMax = await ByLabelAsync("aida_rack_gpu_max_temperature_celsius", "rack", at, cancellationToken);
+        var inlet = await ByLabelAsync("aida_rack_inlet_celsius", "rack", at, cancellationToken);
+        var result = new List<Headroom>(_factory.Racks.Count * 2);
+        foreach (var rack in _factory.Racks)
+        {
+            result.Add(Margin(rack.Id, "gpu_max_temperature", gpuMax.GetValueOrDefault(rack.Id), limit));
+            result.Add(Margin(rack.Id, "inlet_temperature", inlet.GetValueOrDefault(rack.Id), RecommendedInletCelsius));
+        }
+
+        return result;
+    }
+
+    /// <summary>The least headroom of any GPU at <paramref name="at"/>: the slowdown temperature less the hottest DCGM
+    /// temperature (<c>DCGM_FI_DEV_GPU_TEMP</c>, finite readings only), as the least of <see cref="ThermalHeadroomAsync"/>'s
+    /// per-GPU entries; null when no GPU reports. What the derived series writer records each minute: at 1 GW the
+    /// per-GPU list (576,000 entries, named and sorted) cost the agent most of its time for one number
+    /// (docs/benchmarks.md).</summary>
+    public async Task<double?> LeastGpuHeadroomAsync(DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        var gpus = await _query.QueryAsync(GpuTemperature, at, cancellationToken);
+        var hottest = double.NegativeInfinity;
+        foreach (var s in gpus.Series)
+        {
+            if (s.Samples.Count > 0 && double.IsFinite(s.Samples[^1].Value))
+            {
+                hottest = Math.Max(hottest, s.Samples[^1].Value);
+            }
+        }
+
+        return double.IsFinite(hottest) ? _factory.Gpu.ThrottleCelsius - hottest : null;
+    }
+
+    private const string GpuTemperature = "DCGM_FI_DEV_GPU_TEMP";
 
     /// <summary>Power headroom at <paramref name="at"/>: per UPS, its rating minus its output; per transformer, its
     /// rating (VA x power factor) minus its load; per utility feed, its capacity minus the load of its transformers.

@@ -30,7 +30,10 @@ public sealed class DerivedSeriesWriterTests
         Assert.Equal(factors.Plf, await One(read, "aida_power_load_factor", at));
         Assert.Equal(run.Factory.Halls.Count, (await read.QueryAsync("aida_partial_pue", at)).Series.Count);
         Assert.Equal(run.Factory.Racks.Count * 2, (await read.QueryAsync("aida_thermal_headroom_celsius", at)).Series.Count);
-        Assert.True(await One(read, "aida_gpu_thermal_headroom_min_celsius", at) > 0);
+        // The least of every GPU, as the least of the per-GPU list (read without building it since session 35).
+        var perGpu = (await metrics.ThermalHeadroomAsync(at)).Where(h => h.Quantity == "gpu_temperature").Min(h => h.Margin!.Value);
+        Assert.Equal(perGpu, await One(read, "aida_gpu_thermal_headroom_min_celsius", at));
+        Assert.True(perGpu > 0);
         Assert.Equal(Grid.GramsPerKwh(at), await One(read, "aida_grid_carbon_intensity_grams_per_kwh", at));
 
         // The carbon counter grows by each period's facility energy at that hour's intensity.

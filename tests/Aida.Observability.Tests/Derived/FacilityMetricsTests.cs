@@ -107,6 +107,28 @@ public sealed class FacilityMetricsTests
     }
 
     [Fact]
+    public async Task LeastGpuHeadroom_IsTheSlowdownLessTheHottestFiniteReading_AndNoneWithoutReadings()
+    {
+        var factory = Run.Factory;
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
+        var metrics = new FacilityMetrics(new Aida.Telemetry.Query.EmbeddedQueryEngine(store), factory);
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_750_000_000_000);
+        Assert.Null(await metrics.LeastGpuHeadroomAsync(at));
+
+        // A broken sensor's NaN or +Inf is no reading: it would make the least headroom NaN or minus infinity.
+        foreach (var (gpu, value) in new[] { ("0", 70.0), ("1", 74.5), ("2", double.NaN), ("3", double.PositiveInfinity) })
+        {
+            var id = store.GetOrCreateSeries(Aida.Telemetry.Series.Labels.Metric("DCGM_FI_DEV_GPU_TEMP", ("rack", "h1-a01"), ("gpu", gpu)));
+            store.Append(id, at.ToUnixTimeMilliseconds() - 10_000, value);
+        }
+
+        Assert.Equal(factory.Gpu.ThrottleCelsius - 74.5, await metrics.LeastGpuHeadroomAsync(at));
+        var listed = (await metrics.ThermalHeadroomAsync(at)).Where(h => h.Quantity == "gpu_temperature").ToList();
+        Assert.Equal(2, listed.Count);
+        Assert.Equal(listed.Min(h => h.Margin), await metrics.LeastGpuHeadroomAsync(at));
+    }
+
+    [Fact]
     public async Task PowerHeadroom_IsRatingMinusReading_ForEveryUpsTransformerAndFeed()
     {
         var run = Run;
