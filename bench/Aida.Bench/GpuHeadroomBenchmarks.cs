@@ -13,7 +13,8 @@ namespace Aida.Bench;
 /// GPUs): each GPU's DCGM temperature, each rack's hottest GPU and inlet, recorded every 10 s for the last 6 min (the
 /// instant query's 5 min lookback and a minute). <see cref="PerGpuList"/> is what the writer read until session 35 (a
 /// headroom per GPU, sorted by rack and GPU, of which it kept the least); <see cref="Derived"/> what it reads now;
-/// <see cref="GpuQueryOnly"/> the DCGM instant query alone, the floor of any per-GPU reading.</summary>
+/// <see cref="GpuQueryOnly"/> the DCGM instant query alone, the floor of any per-GPU reading; <see cref="PromQlMax"/>
+/// the same through PromQL's <c>max</c>, which selects every series as well.</summary>
 /// <remarks>Run: <c>dotnet run -c Release --project bench/Aida.Bench -- --filter '*GpuHeadroom*' --job short</c>.</remarks>
 [MemoryDiagnoser]
 [MedianColumn]
@@ -104,6 +105,9 @@ public class GpuHeadroomBenchmarks : IDisposable
 
     [Benchmark]
     public int RackQueriesOnly() => _metrics.RackThermalHeadroomAsync(_at).GetAwaiter().GetResult().Count;
+
+    [Benchmark]
+    public int PromQlMax() => _query.QueryAsync("max(DCGM_FI_DEV_GPU_TEMP)", _at).GetAwaiter().GetResult().Series.Count;
 
     [Benchmark]
     public int GpuQueryOnly() => _query.QueryAsync("DCGM_FI_DEV_GPU_TEMP", _at).GetAwaiter().GetResult().Series.Count;
