@@ -60,12 +60,7 @@ internal sealed class AgentHost : IDisposable
         }
 
         var responses = Agent.Responses.Where(r => TakenUp.Contains(r.Incident)).Select(r => $"incident {r.Incident} ({r.FaultKind} on {r.Asset}, runbook {r.Runbook} {r.Run.State}"
-            + r.Run.State switch
-            {
-                RunbookState.WaitingForApproval => $", waiting for approval until {r.Run.WaitingUntil:O}",
-                RunbookState.Running => $", at step {r.Run.StepIndex + 1} of {r.Run.Book.Steps.Count}",
-                _ => r.Run.Book.Restores.Count > 0 && r.Run.Restored is null ? ", its restore waiting for the repair" : "",
-            } + ")").ToList();
+            + (r.Run.Whereabouts is { } where ? ", " + where : "") + ")").ToList();
         var attached = TakenUp.Count(id => Agent.Responses.All(r => r.Incident != id));
         return $"the agent takes up {string.Join("; ", responses)}" + (attached > 0 ? $"; {attached} more attached to them" : "");
     }

@@ -311,11 +311,17 @@ public sealed class TwinOverTheWireTests
             await Until(() => File.Exists(keyFile) && new FileInfo(keyFile).Length > 0 || first.IsCompleted);
             var key = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", File.ReadAllText(keyFile).Trim());
 
+            HttpClient Client(int on)
+            {
+                var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{on}") };
+                client.DefaultRequestHeaders.Authorization = key;
+                return client;
+            }
+
             // The waiting runbook, listed with its deadline.
             async Task<System.Text.Json.JsonElement> Waiting(int on, Task running)
             {
-                using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{on}") };
-                http.DefaultRequestHeaders.Authorization = key;
+                using var http = Client(on);
                 System.Text.Json.JsonElement waiting = default;
                 await Until(() =>
                 {
@@ -349,9 +355,7 @@ public sealed class TwinOverTheWireTests
             var waiting = await Waiting(port, running);
             Assert.Equal((before.GetProperty("incident").GetInt64(), before.GetProperty("waiting_until").GetString()), (waiting.GetProperty("incident").GetInt64(), waiting.GetProperty("waiting_until").GetString()));
             Assert.Contains($"resuming: the agent takes up incident {before.GetProperty("incident").GetInt64()} (leak on h1-c03, runbook leak WaitingForApproval, waiting for approval until", runOut.ToString(), StringComparison.Ordinal);
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            http.DefaultRequestHeaders.Authorization = key;
-
+            using var http = Client(port);
             using var approve = await http.PostAsync($"/api/runbook-runs/{waiting.GetProperty("incident").GetInt64()}/approve", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
             var approved = System.Text.Json.JsonDocument.Parse(await approve.Content.ReadAsStringAsync()).RootElement;
             Assert.True(approve.IsSuccessStatusCode, approved.ToString());

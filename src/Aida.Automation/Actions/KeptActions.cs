@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace Aida.Automation.Actions;
 
@@ -14,67 +12,37 @@ public sealed record KeptAction(string Id, ActionKind Kind, string Asset, double
 /// proposer had to propose again.</summary>
 public static class KeptActions
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     private sealed record Stored(string? Id, string? Kind, string? Asset, double? Value, string? Reason, string? RequestedBy, DateTimeOffset? ProposedAt);
 
     /// <summary>The actions kept in <paramref name="path"/>, in order (none when it does not exist).</summary>
     /// <exception cref="FormatException">The file is not a list of kept actions; the message names it and the entry.</exception>
-    public static IReadOnlyList<KeptAction> Read(string path)
+    public static IReadOnlyList<KeptAction> Read(string path) => KeptFile.Read<Stored, KeptAction>(path, "actions waiting for an approver", (x, i) =>
     {
-        if (!File.Exists(path))
+        if (x is null || string.IsNullOrEmpty(x.Id) || string.IsNullOrEmpty(x.Kind) || string.IsNullOrEmpty(x.Asset) || x.Value is not { } value
+            || x.Reason is null || string.IsNullOrEmpty(x.RequestedBy) || x.ProposedAt is not { } at)
         {
-            return [];
+            throw new FormatException($"{path}: entry {i}: id, kind, asset, value, reason, requested_by and proposed_at are required");
         }
 
-        List<Stored?>? stored;
-        try
+        if (!ActionKindNames.TryParse(x.Kind, out var kind))
         {
-            stored = JsonSerializer.Deserialize<List<Stored?>>(File.ReadAllText(path), Json);
-        }
-        catch (JsonException e)
-        {
-            throw new FormatException($"{path}: not a list of actions waiting for an approver: {e.Message}", e);
+            throw new FormatException($"{path}: entry {i}: kind: unknown action '{x.Kind}' (expected one of {ActionKindNames.All})");
         }
 
-        var kept = new List<KeptAction>();
-        foreach (var (x, i) in (stored ?? []).Select((x, i) => (x, i + 1)))
+        if (!double.IsFinite(value))
         {
-            if (x is null || string.IsNullOrEmpty(x.Id) || string.IsNullOrEmpty(x.Kind) || string.IsNullOrEmpty(x.Asset) || x.Value is not { } value
-                || x.Reason is null || string.IsNullOrEmpty(x.RequestedBy) || x.ProposedAt is not { } at)
-            {
-                throw new FormatException($"{path}: entry {i}: id, kind, asset, value, reason, requested_by and proposed_at are required");
-            }
-
-            if (!ActionKindNames.TryParse(x.Kind, out var kind))
-            {
-                throw new FormatException($"{path}: entry {i}: kind: unknown action '{x.Kind}' (expected one of {ActionKindNames.All})");
-            }
-
-            if (!double.IsFinite(value))
-            {
-                throw new FormatException($"{path}: entry {i}: value: {value.ToString(CultureInfo.InvariantCulture)} is not a number");
-            }
-
-            kept.Add(new KeptAction(x.Id, kind, x.Asset, value, x.Reason, x.RequestedBy, at));
+            throw new FormatException($"{path}: entry {i}: value: {value.ToString(CultureInfo.InvariantCulture)} is not a number");
         }
 
-        return kept;
-    }
+        return new KeptAction(x.Id, kind, x.Asset, value, x.Reason, x.RequestedBy, at);
+    });
 
     /// <summary>Writes the actions of <paramref name="pending"/> whole beside <paramref name="path"/> and moves it over: a
     /// crash leaves the old or the new list, never half of one.</summary>
     public static void Write(string path, IEnumerable<ActionRecord> pending)
     {
         ArgumentNullException.ThrowIfNull(pending);
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, JsonSerializer.Serialize(pending.Select(r => new Stored(r.Action.Id, ActionKindNames.Name(r.Action.Kind), r.Action.Asset,
-            r.Action.Value, r.Action.Reason, r.RequestedBy, r.ProposedAt)), Json));
-        File.Move(temp, path, overwrite: true);
+        KeptFile.Write(path, pending.Select(r => new Stored(r.Action.Id, ActionKindNames.Name(r.Action.Kind), r.Action.Asset,
+            r.Action.Value, r.Action.Reason, r.RequestedBy, r.ProposedAt)));
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Aida.Automation.Runbooks;
 
@@ -11,14 +10,6 @@ namespace Aida.Automation.Agents;
 /// readings its thresholds count from, and for a running one the step it is on.</summary>
 public static class KeptResponses
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false) },
-    };
-
     private sealed record Stored(
         long Incident, DateTimeOffset Opened, string? FaultKind, string? Asset, string? Runbook, RunbookState State, DateTimeOffset Started,
         DateTimeOffset? Finished, List<string>? Changed, List<string>? Released, List<DateTimeOffset?>? RestoredAt, Dictionary<string, double>? AtStart,
@@ -30,64 +21,41 @@ public static class KeptResponses
 
     /// <summary>The responses kept in <paramref name="path"/>, in order (none when it does not exist).</summary>
     /// <exception cref="FormatException">The file is not a list of kept responses; the message names it and the entry.</exception>
-    public static IReadOnlyList<KeptResponse> Read(string path)
+    public static IReadOnlyList<KeptResponse> Read(string path) => KeptFile.Read<Stored, KeptResponse>(path, "the agent's responses", (x, i) =>
     {
-        if (!File.Exists(path))
+        if (x is null || x.Incident <= 0 || string.IsNullOrEmpty(x.FaultKind) || string.IsNullOrEmpty(x.Asset) || string.IsNullOrEmpty(x.Runbook)
+            || x.Changed is null || x.Released is null || x.RestoredAt is null)
         {
-            return [];
+            throw new FormatException($"{path}: entry {i}: incident (a positive number), fault_kind, asset, runbook, changed, released and restored_at are required");
         }
 
-        List<Stored?>? stored;
-        try
+        if (x.State is RunbookState.NotStarted)
         {
-            stored = JsonSerializer.Deserialize<List<Stored?>>(File.ReadAllText(path), Json);
-        }
-        catch (JsonException e)
-        {
-            throw new FormatException($"{path}: not a list of the agent's responses: {e.Message}", e);
+            throw new FormatException($"{path}: entry {i}: state must be waiting-for-approval, running, succeeded or rolled-back, not {x.State}");
         }
 
-        var kept = new List<KeptResponse>();
-        foreach (var (x, i) in (stored ?? []).Select((x, i) => (x, i)))
+        if (x.State is RunbookState.Running && (x.Step is not >= 0 || string.IsNullOrEmpty(x.StepText)))
         {
-            if (x is null || x.Incident <= 0 || string.IsNullOrEmpty(x.FaultKind) || string.IsNullOrEmpty(x.Asset) || string.IsNullOrEmpty(x.Runbook)
-                || x.Changed is null || x.Released is null || x.RestoredAt is null)
+            throw new FormatException($"{path}: entry {i}: a running run needs step (0 or more) and step_text");
+        }
+
+        return new KeptResponse(x.Incident, x.Opened, x.FaultKind, x.Asset, x.Runbook,
+            new RunbookProgress(x.State, x.Started, x.Finished, x.Changed, x.Released, x.RestoredAt, x.AtStart ?? [])
             {
-                throw new FormatException($"{path}: entry {i + 1}: incident (a positive number), fault_kind, asset, runbook, changed, released and restored_at are required");
-            }
-
-            if (x.State is RunbookState.NotStarted)
-            {
-                throw new FormatException($"{path}: entry {i + 1}: state must be waiting-for-approval, running, succeeded or rolled-back, not {x.State}");
-            }
-
-            if (x.State is RunbookState.Running && (x.Step is not >= 0 || string.IsNullOrEmpty(x.StepText)))
-            {
-                throw new FormatException($"{path}: entry {i + 1}: a running run needs step (0 or more) and step_text");
-            }
-
-            kept.Add(new KeptResponse(x.Incident, x.Opened, x.FaultKind, x.Asset, x.Runbook,
-                new RunbookProgress(x.State, x.Started, x.Finished, x.Changed, x.Released, x.RestoredAt, x.AtStart ?? [])
-                {
-                    DecidedBy = x.DecidedBy,
-                    Step = x.Step ?? 0,
-                    StepText = x.StepText,
-                    StepStarted = x.StepStarted,
-                    StepValues = x.StepValues ?? [],
-                }));
-        }
-
-        return kept;
-    }
+                DecidedBy = x.DecidedBy,
+                Step = x.Step ?? 0,
+                StepText = x.StepText,
+                StepStarted = x.StepStarted,
+                StepValues = x.StepValues ?? [],
+            });
+    });
 
     /// <summary>Writes <paramref name="kept"/> whole beside <paramref name="path"/> and moves it over: a crash leaves the old
     /// or the new list, never half of one.</summary>
     public static void Write(string path, IEnumerable<KeptResponse> kept)
     {
         ArgumentNullException.ThrowIfNull(kept);
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, JsonSerializer.Serialize(kept.Select(Store), Json));
-        File.Move(temp, path, overwrite: true);
+        KeptFile.Write(path, kept.Select(Store));
     }
 
     private static Stored Store(KeptResponse k)

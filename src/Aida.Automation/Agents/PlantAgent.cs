@@ -516,19 +516,13 @@ public sealed class PlantAgent : IPlantAgent
                 _handled.Add((k.Incident, cause.FaultKind, cause.Asset));
             }
 
-            var where = run.State switch
-            {
-                RunbookState.WaitingForApproval => $"waiting for approval until {run.WaitingUntil:O}",
-                RunbookState.Running => $"at step {run.StepIndex + 1} of {run.Book.Steps.Count}",
-                _ => "its restore waiting for the repair",
-            };
             if (run.State is RunbookState.WaitingForApproval or RunbookState.Running)
             {
                 _takenUpInProgress.Add(response);
             }
 
             _audit?.Append("agent:aida", AuditKind.Observation, $"incident {k.Incident}",
-                $"taken up after a restart: {k.FaultKind} on {k.Asset}, runbook {k.Runbook} {run.State}, {where}");
+                $"taken up after a restart: {k.FaultKind} on {k.Asset}, runbook {k.Runbook} {run.State}, {run.Whereabouts}");
             taken.Add(k.Incident);
         }
 

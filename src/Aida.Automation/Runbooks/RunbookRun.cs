@@ -312,6 +312,16 @@ public sealed class RunbookRun
     /// <summary>Who approved or rejected the run as a whole; null when nobody has (yet).</summary>
     public string? DecidedBy => _decidedBy;
 
+    /// <summary>Where a run in progress is, as the audit log and <c>aida run</c> say it: <c>waiting for approval until …</c>,
+    /// <c>at step 3 of 5</c>, or <c>its restore waiting for the repair</c>; null for a run with nothing in progress.</summary>
+    public string? Whereabouts => State switch
+    {
+        RunbookState.WaitingForApproval => $"waiting for approval until {WaitingUntil:O}",
+        RunbookState.Running => $"at step {StepIndex + 1} of {Book.Steps.Count}",
+        RunbookState.Succeeded or RunbookState.RolledBack when Book.Restores.Count > 0 && Restored is null => "its restore waiting for the repair",
+        _ => null,
+    };
+
     /// <summary>Until when a run waiting for approval (<see cref="RunbookState.WaitingForApproval"/>) can be approved; null
     /// when it is not waiting.</summary>
     public DateTimeOffset? WaitingUntil => State == RunbookState.WaitingForApproval ? Started + _approvalTimeout : null;

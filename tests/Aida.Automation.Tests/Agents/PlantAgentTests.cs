@@ -444,6 +444,9 @@ public sealed class PlantAgentTests
     }
 
     /// <summary><c>faults/leak</c> with its leak at h1-c03 from 00:35 to 00:50: five minutes after the agent's warm-up.</summary>
+    /// <summary>The agent as it runs a site over the network: supervised, only people approve (no simulated approver).</summary>
+    private static readonly PlantAgentOptions SupervisedByPeople = new() { Optimise = false, Mode = Aida.Automation.Actions.AutomationMode.Supervised, ApproverDelay = null };
+
     private static Scenario LeakFrom35To50Minutes()
     {
         var leak = ScenarioLoader.Load("faults/leak");
@@ -499,6 +502,15 @@ public sealed class PlantAgentTests
             Seat.Agent = agent;
             return agent;
         }
+
+        /// <summary>The file a live run keeps the agent's responses in, in the site's directory.</summary>
+        public string ResponsesFile => Path.Combine(Dir, "agent-responses.json");
+
+        /// <summary>The responses kept in <see cref="ResponsesFile"/>.</summary>
+        public IReadOnlyList<KeptResponse> Kept => KeptResponses.Read(ResponsesFile);
+
+        /// <summary>A new agent on the site keeping its responses in <see cref="ResponsesFile"/>, as a live run does.</summary>
+        public PlantAgent StartKeeping(PlantAgentOptions options) => Start(options, now => KeptResponses.Write(ResponsesFile, now));
 
         /// <summary>Advances the twin by <paramref name="span"/> of plant time.</summary>
         public void Advance(TimeSpan span) => Sim.AdvanceSteps((long)(span / Scenario.Step));
@@ -631,7 +643,7 @@ public sealed class PlantAgentTests
         // the rack again after the repair, high risk too, waits for a person again.
         var scenario = LeakFrom35To50Minutes();
         using var site = new RestartSite(scenario, TimeSpan.FromMinutes(80));
-        var agent = site.Start(new PlantAgentOptions { Optimise = false, Mode = Aida.Automation.Actions.AutomationMode.Supervised, ApproverDelay = null });
+        var agent = site.Start(SupervisedByPeople);
         double Isolated() => Aida.Model.Plant.PlantLookup.ReadValue(site.Sim.Plant, "h1-c03/isolated");
         site.Advance(TimeSpan.FromMinutes(38));
 
@@ -675,19 +687,17 @@ public sealed class PlantAgentTests
         // under the same incident, the alarm raised again is attached to it, and one approval isolates the rack.
         var scenario = LeakFrom35To50Minutes();
         using var site = new RestartSite(scenario, TimeSpan.FromMinutes(60));
-        var file = Path.Combine(site.Dir, "agent-responses.json");
-        var supervised = new PlantAgentOptions { Optimise = false, Mode = Aida.Automation.Actions.AutomationMode.Supervised, ApproverDelay = null };
-        var first = site.Start(supervised, now => KeptResponses.Write(file, now));
+        var first = site.StartKeeping(SupervisedByPeople);
         site.Advance(TimeSpan.FromMinutes(38));
         var waiting = Assert.Single(first.WaitingForApproval);
-        var kept = Assert.Single(KeptResponses.Read(file));
+        var kept = Assert.Single(site.Kept);
         Assert.Equal((waiting.Incident, RunbookState.WaitingForApproval, waiting.Run.Started), (kept.Incident, kept.Progress.State, kept.Progress.Started));
 
         site.Seat.Agent = null;
         site.Advance(TimeSpan.FromMinutes(3));
         var restart = site.Sim.Clock.GetUtcNow();
-        var second = site.Start(supervised with { DetectFrom = restart }, now => KeptResponses.Write(file, now));
-        Assert.Equal([waiting.Incident], second.Resume([], KeptResponses.Read(file)));
+        var second = site.StartKeeping(SupervisedByPeople with { DetectFrom = restart });
+        Assert.Equal([waiting.Incident], second.Resume([], site.Kept));
         var resumed = Assert.Single(second.WaitingForApproval);
         Assert.Equal((waiting.Incident, waiting.Run.Started, waiting.Run.WaitingUntil), (resumed.Incident, resumed.Run.Started, resumed.Run.WaitingUntil));
         Assert.Contains(site.Audit.Read(), e => e.At == restart && e.Subject == $"incident {waiting.Incident}"
@@ -704,7 +714,7 @@ public sealed class PlantAgentTests
         second.ApproveRunbook(waiting.Incident, "alice");
         site.Advance(TimeSpan.FromSeconds(10));
         Assert.Equal(1, Aida.Model.Plant.PlantLookup.ReadValue(site.Sim.Plant, "h1-c03/isolated"));
-        Assert.Equal(RunbookState.Succeeded, Assert.Single(KeptResponses.Read(file)).Progress.State);
+        Assert.Equal(RunbookState.Succeeded, Assert.Single(site.Kept).Progress.State);
         Assert.Equal(IncidentState.Mitigated, site.Incidents.Get(waiting.Incident).Incident.State);
     }
 
@@ -713,21 +723,19 @@ public sealed class PlantAgentTests
     {
         var scenario = LeakFrom35To50Minutes();
         using var site = new RestartSite(scenario, TimeSpan.FromMinutes(60));
-        var file = Path.Combine(site.Dir, "agent-responses.json");
-        var supervised = new PlantAgentOptions { Optimise = false, Mode = Aida.Automation.Actions.AutomationMode.Supervised, ApproverDelay = null };
-        site.Start(supervised, now => KeptResponses.Write(file, now));
+        site.StartKeeping(SupervisedByPeople);
         site.Advance(TimeSpan.FromMinutes(38));
 
         site.Seat.Agent = null;
         site.Advance(TimeSpan.FromMinutes(15));
-        var second = site.Start(supervised, now => KeptResponses.Write(file, now));
-        second.Resume([], KeptResponses.Read(file));
+        var second = site.StartKeeping(SupervisedByPeople);
+        second.Resume([], site.Kept);
 
         var expired = Assert.Single(second.Responses);
         Assert.Equal((RunbookState.NotStarted, "no approver answered in time"), (expired.Run.State, expired.Run.Failure));
         Assert.Contains("is NotStarted, not waiting for approval", Assert.Throws<Aida.Automation.Actions.ApprovalException>(() => second.ApproveRunbook(expired.Incident, "alice")).Message, StringComparison.Ordinal);
         Assert.Equal(0, Aida.Model.Plant.PlantLookup.ReadValue(site.Sim.Plant, "h1-c03/isolated"));
-        Assert.Empty(KeptResponses.Read(file));
+        Assert.Empty(site.Kept);
     }
 
     [Fact]
@@ -741,20 +749,19 @@ public sealed class PlantAgentTests
         var chiller = ScenarioLoader.Load("faults/chiller-trip");
         var scenario = chiller with { Faults = [chiller.Faults[0] with { Start = TimeSpan.FromMinutes(35), End = TimeSpan.FromMinutes(95) }] };
         using var site = new RestartSite(scenario, TimeSpan.FromMinutes(70));
-        var file = Path.Combine(site.Dir, "agent-responses.json");
-        var first = site.Start(new PlantAgentOptions { Optimise = false }, now => KeptResponses.Write(file, now));
+        var first = site.StartKeeping(new PlantAgentOptions { Optimise = false });
         site.Advance(TimeSpan.FromMinutes(37));
         var running = Assert.Single(first.Responses);
         Assert.Equal(("chiller-trip", RunbookState.Running, 2), (running.FaultKind, running.Run.State, running.Run.StepIndex));
-        var kept = Assert.Single(KeptResponses.Read(file));
+        var kept = Assert.Single(site.Kept);
         Assert.Equal((RunbookState.Running, 2, "check {standby_chillers}/running above 0.5 within 00:10:00"), (kept.Progress.State, kept.Progress.Step, kept.Progress.StepText));
         Assert.Equal(["chiller-3/enable", "economiser/enable"], kept.Progress.Changed);
 
         site.Seat.Agent = null;
         site.Advance(TimeSpan.FromMinutes(1));
         var restart = site.Sim.Clock.GetUtcNow();
-        var second = site.Start(new PlantAgentOptions { Optimise = false, DetectFrom = restart }, now => KeptResponses.Write(file, now));
-        Assert.Equal([running.Incident], second.Resume([], KeptResponses.Read(file)));
+        var second = site.StartKeeping(new PlantAgentOptions { Optimise = false, DetectFrom = restart });
+        Assert.Equal([running.Incident], second.Resume([], site.Kept));
         var resumed = Assert.Single(second.Responses);
         Assert.Equal((RunbookState.Running, 2), (resumed.Run.State, resumed.Run.StepIndex));
         Assert.Contains(site.Audit.Read(), e => e.At == restart && e.Actor == "runbook:chiller-trip"
@@ -767,7 +774,7 @@ public sealed class PlantAgentTests
         Assert.Single(site.Audit.Read(), e => e.Subject == "chiller-3/enable" && e.Kind == Aida.Automation.Audit.AuditKind.Result);
         Assert.Equal(IncidentState.Mitigated, site.Incidents.Get(running.Incident).Incident.State);
         Assert.All(site.Incidents.List().Where(i => i.Id != running.Incident), i => Assert.Equal(IncidentState.Acknowledged, i.State));
-        Assert.Empty(KeptResponses.Read(file)); // succeeded, with no restore: nothing to keep
+        Assert.Empty(site.Kept); // succeeded, with no restore: nothing to keep
     }
 
     [Fact]
@@ -782,9 +789,7 @@ public sealed class PlantAgentTests
         // is powered again and the incident resolved.
         var scenario = LeakFrom35To50Minutes();
         using var site = new RestartSite(scenario, TimeSpan.FromMinutes(125));
-        var file = Path.Combine(site.Dir, "agent-responses.json");
-        var supervised = new PlantAgentOptions { Optimise = false, Mode = Aida.Automation.Actions.AutomationMode.Supervised, ApproverDelay = null };
-        var first = site.Start(supervised, now => KeptResponses.Write(file, now));
+        var first = site.StartKeeping(SupervisedByPeople);
         double Isolated() => Aida.Model.Plant.PlantLookup.ReadValue(site.Sim.Plant, "h1-c03/isolated");
         IncidentState State(long id) => site.Incidents.Get(id).Incident.State;
         site.Advance(TimeSpan.FromMinutes(38));
@@ -807,15 +812,15 @@ public sealed class PlantAgentTests
         site.Advance(TimeSpan.FromMinutes(18)); // 01:40: asked again
         var again = Assert.Single(first.Executor.Pending);
         Assert.NotEqual(asked.Action.Id, again.Action.Id);
-        var kept = Assert.Single(KeptResponses.Read(file));
+        var kept = Assert.Single(site.Kept);
         Assert.Equal(RunbookState.Succeeded, kept.Progress.State);
         Assert.Equal([null], kept.Progress.RestoredAt);
         Assert.DoesNotContain("h1-c03/isolate", kept.Progress.Released);
 
         site.Seat.Agent = null;
         var restart = site.Sim.Clock.GetUtcNow();
-        var second = site.Start(supervised, now => KeptResponses.Write(file, now));
-        second.Resume([], KeptResponses.Read(file));
+        var second = site.StartKeeping(SupervisedByPeople);
+        second.Resume([], site.Kept);
         site.Advance(TimeSpan.FromMinutes(16));
         var third = Assert.Single(second.Executor.Pending);
         Assert.InRange(third.ProposedAt, restart + TimeSpan.FromMinutes(15), restart + TimeSpan.FromMinutes(16));
@@ -827,7 +832,7 @@ public sealed class PlantAgentTests
         Assert.NotNull(resumed.Run.Restored);
         Assert.Equal(IncidentState.Resolved, State(leak.Incident));
         Assert.Single(site.Audit.Read(), e => e.Detail.StartsWith("notify: rack h1-c03: dry for 15 min", StringComparison.Ordinal));
-        Assert.Empty(KeptResponses.Read(file));
+        Assert.Empty(site.Kept);
     }
 
     [Fact]
