@@ -51,6 +51,21 @@ internal sealed class AgentHost : IDisposable
     /// <summary>The incidents the agent took up from an earlier run on the same directory (<see cref="PlantAgent.Resume"/>).</summary>
     public IReadOnlyList<long> TakenUp { get; private set; } = [];
 
+    /// <summary>What the agent and its safety envelope took up from an earlier run on the same directory, a line each
+    /// for a person (none when nothing).</summary>
+    public IEnumerable<string> Resumed()
+    {
+        if (TakenUpSaid() is { } responses)
+        {
+            yield return responses;
+        }
+
+        if (!Agent.Plant.TakenUp.Nothing)
+        {
+            yield return "the safety envelope takes up the audit log's writes: " + Agent.Plant.TakenUp.Describe();
+        }
+    }
+
     /// <summary>What the agent took up from an earlier run, one line for a person (null when nothing).</summary>
     public string? TakenUpSaid()
     {

@@ -36,9 +36,9 @@ internal static class NetworkRun
         using var agent = o.Mode == OperatingMode.Agent
             ? AgentHost.ForNetwork(network.Plant, o.Scenario.Factory, telemetry.Store!, o.Data, SloPack.Load(null), Aida.Automation.Actions.AutomationMode.Supervised, clock, collectingSince, freshStore)
             : null;
-        if (agent?.TakenUpSaid() is { } takenUp)
+        foreach (var line in agent?.Resumed() ?? [])
         {
-            await stdout.WriteLineAsync($"resuming: {takenUp}");
+            await stdout.WriteLineAsync("resuming: " + line);
         }
 
         // The operator's (or agent's) and API writes all go to the devices: one at a time, under this lock.

@@ -92,6 +92,11 @@ internal sealed class RunApi : IAsyncDisposable
             await stdout.WriteLineAsync($"first start: an admin key was written to {file} (log in with it; issue others with aida keys issue NAME --role ROLE --data {dataDirectory})");
         }
 
+        if (ownAudit is not null && !guarded.TakenUp.Nothing)
+        {
+            await stdout.WriteLineAsync("resuming: the safety envelope takes up the audit log's writes: " + guarded.TakenUp.Describe());
+        }
+
         if (takenUp.Count > 0)
         {
             var waiting = takenUp.Where(r => r.State == ActionState.PendingApproval).Select(r => $"{r.Action.Id} until {r.ProposedAt + ApprovalTimeout:O}").ToList();

@@ -176,6 +176,10 @@ public class AgentModeTests
             var takenUp = Assert.Single(host.Agent.Responses);
             Assert.Equal((1L, "leak", Aida.Automation.Runbooks.RunbookState.Succeeded), (takenUp.Incident, takenUp.FaultKind, takenUp.Run.State));
             Assert.Equal("the agent takes up incident 1 (leak on h1-c03, runbook leak Succeeded, its restore waiting for the repair)", host.TakenUpSaid());
+
+            // And its safety envelope the writes on record: the rack isolated before still counts as isolated.
+            Assert.Equal([1.0], host.Agent.Plant.TakenUp.MayBeAt.Single(m => m.Actuator == "h1-c03/isolate").Values);
+            Assert.StartsWith("the safety envelope takes up the audit log's writes: ", host.Resumed().Last(), StringComparison.Ordinal);
         }
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

@@ -164,6 +164,29 @@ public sealed class AuditLog : IDisposable
         }
     }
 
+    /// <summary>Hands <paramref name="each"/> every entry of the given kinds in order, one at a time (a long log is not held
+    /// in memory). <paramref name="each"/> must not append.</summary>
+    public void Scan(IReadOnlyCollection<AuditKind> kinds, Action<AuditEntry> each)
+    {
+        ArgumentNullException.ThrowIfNull(kinds);
+        ArgumentNullException.ThrowIfNull(each);
+        lock (_lock)
+        {
+            using var select = Command($"SELECT seq, at, actor, kind, subject, detail, prev_hash, hash FROM audit WHERE kind IN ({string.Join(", ", kinds.Select((_, i) => "$k" + i))}) ORDER BY seq");
+            var i = 0;
+            foreach (var kind in kinds)
+            {
+                select.Parameters.AddWithValue("$k" + i++, kind.ToString());
+            }
+
+            using var reader = select.ExecuteReader();
+            while (reader.Read())
+            {
+                each(ReadEntry(reader));
+            }
+        }
+    }
+
     /// <summary>The highest number of a subject made of <paramref name="prefix"/> and digits (an action's id: <c>A17</c>),
     /// or 0: where a run started again on this log numbers its actions from.</summary>
     public long HighestNumbered(string prefix)

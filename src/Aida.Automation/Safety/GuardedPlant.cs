@@ -11,7 +11,9 @@ namespace Aida.Automation.Safety;
 /// and the API are handed this plant, never the one behind it. Reads pass straight through.</summary>
 /// <remarks>The starting point of each actuator is the plant's read-back point of the same name when it has one (a
 /// setpoint), else the factory's design state for on/off actuators; an actuator whose value is not known yet is
-/// checked against its limits and interlocks, and its step counts from its first accepted write.</remarks>
+/// checked against its limits and interlocks, and its step counts from its first accepted write. A guard started again
+/// on the same audit log takes up the writes on record first (<see cref="TakenUp"/>): a restart forgets no isolated rack,
+/// stopped unit or change of the last minute.</remarks>
 public sealed class GuardedPlant : IPlant, IActuatorState
 {
     private readonly IPlant _inner;
@@ -40,7 +42,16 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         {
             _readback[p.Name] = p.Index;
         }
+
+        TakenUp = audit is null ? GuardTakeUp.None : TakeUp(audit);
+        if (!TakenUp.Nothing)
+        {
+            audit!.Append(actor, AuditKind.Observation, "safety-envelope", "taken up after a restart: " + TakenUp.Describe());
+        }
     }
+
+    /// <summary>What this guard took up from its audit log when it was built (a restart on the same log).</summary>
+    public GuardTakeUp TakenUp { get; }
 
     public IReadOnlyList<PointInfo> Points => _inner.Points;
 
@@ -122,7 +133,105 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         }
     }
 
-    /// <summary>The actuator's value as last accepted, else its read-back point, else its design state, else NaN.</summary>
+    /// <summary>Takes up, after a restart, what the guard knew of the plant before it: the writes on record in
+    /// <paramref name="audit"/> (by any writer through a guard on this log). Each actuator written before may still be at
+    /// its last written value (and at any write left unconfirmed since), so its next step and the interlocks are judged
+    /// from those values as well as from its read-back or design state, until a write of it is confirmed: a rack
+    /// isolated before the restart still counts against the racks that may be isolated at once, a chiller stopped still
+    /// counts as stopped. The changes and writes of the last minute count against the rate limits again; a change whose
+    /// value before is not on record (the first write of a set point, judged from its read-back then) counts as the
+    /// actuator's whole rate.</summary>
+    /// <returns>What was taken up (nothing on a fresh log).</returns>
+    private GuardTakeUp TakeUp(AuditLog audit)
+    {
+        ArgumentNullException.ThrowIfNull(audit);
+        var actuators = _inner.Actuators.ToDictionary(a => a.Name, StringComparer.Ordinal);
+        var sent = new Dictionary<(string Actor, string Actuator), double>();
+        var last = new Dictionary<string, double>(StringComparer.Ordinal);
+        var maybe = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+        var changes = new List<(DateTimeOffset At, string Actuator, double Change)>();
+        var writes = new List<DateTimeOffset>();
+        var now = _clock.GetUtcNow();
+        audit.Scan([AuditKind.Action, AuditKind.Result], e =>
+        {
+            if (!actuators.ContainsKey(e.Subject))
+            {
+                return;
+            }
+
+            if (e.Kind == AuditKind.Action)
+            {
+                if (double.TryParse(e.Detail, NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
+                {
+                    sent[(e.Actor, e.Subject)] = v;
+                }
+
+                return;
+            }
+
+            if (!sent.Remove((e.Actor, e.Subject), out var value) || e.Detail.StartsWith("refused: ", StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            // Passed the envelope and sent: it counts against the writes per minute whatever the plant answered.
+            writes.Add(e.At);
+            var confirmed = e.Detail == "accepted";
+            if (!confirmed && !e.Detail.StartsWith(nameof(WriteStatus.Unconfirmed) + ":", StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            var known = last.TryGetValue(e.Subject, out var before) ? before : _envelope.DesignState.GetValueOrDefault(e.Subject, double.NaN);
+            var others = maybe.GetValueOrDefault(e.Subject) ?? [];
+            var change = double.IsNaN(known) && others.Count == 0
+                ? _envelope.Spec.RuleFor(e.Subject)?.MaxChangePerMinute ?? 0
+                : others.Append(known).Where(x => !double.IsNaN(x)).Max(x => Math.Abs(value - x));
+            changes.Add((e.At, e.Subject, change));
+            if (confirmed)
+            {
+                last[e.Subject] = value;
+                maybe.Remove(e.Subject);
+            }
+            else
+            {
+                maybe.TryAdd(e.Subject, others);
+                others.Add(value);
+            }
+        });
+
+        lock (_lock)
+        {
+            foreach (var name in last.Keys.Concat(maybe.Keys).Distinct(StringComparer.Ordinal))
+            {
+                List<double> values = [.. last.TryGetValue(name, out var l) ? [l] : Array.Empty<double>(), .. maybe.GetValueOrDefault(name) ?? []];
+                _unconfirmed[name] = values;
+            }
+
+            foreach (var (at, name, change) in changes.Where(c => now - c.At < TimeSpan.FromMinutes(1)))
+            {
+                if (!_changes.TryGetValue(name, out var queue))
+                {
+                    queue = new Queue<(DateTimeOffset, double)>();
+                    _changes[name] = queue;
+                }
+
+                queue.Enqueue((at, change));
+            }
+
+            var recent = writes.Where(at => now - at < TimeSpan.FromMinutes(1)).ToList();
+            foreach (var at in recent)
+            {
+                _writes.Enqueue(at);
+            }
+
+            return new GuardTakeUp(
+                [.. _unconfirmed.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, (IReadOnlyList<double>)kv.Value, _readback.ContainsKey(kv.Key)))],
+                changes.Count(c => now - c.At < TimeSpan.FromMinutes(1)),
+                recent.Count);
+        }
+    }
+
     /// <summary>The value last accepted for <paramref name="actuator"/> from any writer through this guard (a runbook's
     /// as well as the optimiser's); false when none has been.</summary>
     public bool TryGetWritten(string actuator, out double value)
@@ -133,6 +242,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         }
     }
 
+    /// <summary>The actuator's value as last accepted, else its read-back point, else its design state, else NaN.</summary>
     public double Commanded(string actuator)
     {
         if (_commanded.TryGetValue(actuator, out var v))
@@ -167,4 +277,28 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     }
 
     private static string Text(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}
+
+/// <summary>What a guard took up from the audit log after a restart (<see cref="GuardedPlant.TakenUp"/>).</summary>
+/// <param name="MayBeAt">Each actuator written before, the values it may still be at, and whether the plant reads it
+/// back (a setpoint; an on/off actuator such as a rack's isolation does not, so only the audit log knew it).</param>
+/// <param name="Changes">Changes within the last minute counted against the rate limits again.</param>
+/// <param name="Writes">Writes within the last minute counted against the writes per minute again.</param>
+public sealed record GuardTakeUp(IReadOnlyList<(string Actuator, IReadOnlyList<double> Values, bool ReadsBack)> MayBeAt, int Changes, int Writes)
+{
+    public static GuardTakeUp None { get; } = new([], 0, 0);
+
+    public bool Nothing => MayBeAt.Count == 0 && Changes == 0 && Writes == 0;
+
+    /// <summary>One line for <c>aida run</c> and the audit: how many actuators, and those the plant does not read back
+    /// with their values (the first ten).</summary>
+    public string Describe()
+    {
+        var blind = MayBeAt.Where(m => !m.ReadsBack).ToList();
+        var shown = string.Join(", ", blind.Take(10).Select(m => $"{m.Actuator} {string.Join(" or ", m.Values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}"));
+        var more = blind.Count > 10 ? $", and {blind.Count - 10} more" : "";
+        return $"{MayBeAt.Count} actuator(s) may still be at the values last written before the restart, {blind.Count} of them not read back"
+            + (blind.Count > 0 ? $" ({shown}{more})" : "")
+            + $"; {Changes} change(s) and {Writes} write(s) of the last minute count against the rate limits again";
+    }
 }

@@ -20,7 +20,8 @@ public readonly record struct SafetyVerdict(bool Allowed, string Reason, bool Fo
 
 /// <summary>The actuator state a verdict is judged against: each actuator's commanded value (NaN: not known), the
 /// values it may be at instead (writes the plant did not confirm since its last confirmed one: each may or may not
-/// have taken effect), and how much it changed over the last minute.</summary>
+/// have taken effect; after a restart, also the value last written before it), and how much it changed over the last
+/// minute.</summary>
 public interface IActuatorState
 {
     double Commanded(string actuator);
@@ -100,10 +101,10 @@ public sealed class SafetyEnvelope
                 return SafetyVerdict.Refuse($"{name}: {Text(value)} {actuator.Unit} is above the envelope's maximum {Text(max)} ({where})");
             }
 
-            var step = Step(state, name, value);
+            var step = Step(state, name, value, out var from);
             if (rule.MaxStep is { } maxStep && step > maxStep + 1e-9)
             {
-                return SafetyVerdict.Refuse($"{name}: a step of {Text(step)} {actuator.Unit} from {Text(current)} exceeds the envelope's {Text(maxStep)} per write ({where})");
+                return SafetyVerdict.Refuse($"{name}: a step of {Text(step)} {actuator.Unit} from {Text(from)} exceeds the envelope's {Text(maxStep)} per write ({where})");
             }
 
             if (rule.MaxChangePerMinute is { } rate && state.ChangedLastMinute(name) + step > rate + 1e-9)
@@ -128,14 +129,22 @@ public sealed class SafetyEnvelope
     /// <summary>The step a write of <paramref name="value"/> makes, in the worst case: from the actuator's last known
     /// value (none known: 0) and, after unconfirmed writes, from each value one of them may have left. The envelope
     /// judges this step, and the guard counts it against the rate limit.</summary>
-    public static double Step(IActuatorState state, string actuator, double value)
+    public static double Step(IActuatorState state, string actuator, double value) => Step(state, actuator, value, out _);
+
+    /// <inheritdoc cref="Step(IActuatorState, string, double)"/>
+    /// <param name="from">The value the worst-case step is from (NaN when none is known).</param>
+    public static double Step(IActuatorState state, string actuator, double value, out double from)
     {
         ArgumentNullException.ThrowIfNull(state);
-        var current = state.Commanded(actuator);
-        var step = double.IsNaN(current) ? 0 : Math.Abs(value - current);
+        from = state.Commanded(actuator);
+        var step = double.IsNaN(from) ? 0 : Math.Abs(value - from);
         foreach (var maybe in state.Unconfirmed(actuator))
         {
-            step = Math.Max(step, Math.Abs(value - maybe));
+            if (Math.Abs(value - maybe) > step || double.IsNaN(from))
+            {
+                step = Math.Abs(value - maybe);
+                from = maybe;
+            }
         }
 
         return step;

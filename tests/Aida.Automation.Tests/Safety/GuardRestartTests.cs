@@ -1,0 +1,149 @@
+using Aida.Automation.Audit;
+using Aida.Automation.Safety;
+using Aida.Model.Plant;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Aida.Automation.Tests.Safety;
+
+/// <summary>A restart of Aida does not reset the safety envelope: a guard built on the audit log of the run before takes
+/// up its writes, so the racks isolated, the units stopped and the changes of the last minute still count.</summary>
+public sealed class GuardRestartTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "aida-guard-restart-tests", Guid.NewGuid().ToString("N"));
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero));
+    private readonly SafetyEnvelopeTests.RecordingPlant _plant = new();
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void AfterARestart_TheRacksIsolatedAndTheChillerStoppedBefore_StillCountAgainstTheInterlocks()
+    {
+        var racks = SafetyEnvelopeTests.Factory.Racks.Take(5).Select(r => r.Id).ToList();
+        using (var audit = Audit())
+        {
+            var before = Guard(audit);
+            Assert.True(before.TakenUp.Nothing);
+            foreach (var r in racks.Take(4))
+            {
+                Assert.True(before.Write(r + "/isolate", 1).Ok);
+            }
+
+            Assert.True(before.Write("economiser/enable", 0).Ok);
+            Assert.True(before.Write("chiller-1/enable", 0).Ok);
+        }
+
+        // A guard that forgot them (none of these actuators reads back) would let both through.
+        var forgetful = new GuardedPlant(_plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test");
+        Assert.True(forgetful.Write(racks[4] + "/isolate", 1).Ok);
+        Assert.True(forgetful.Write("chiller-2/enable", 0).Ok);
+
+        _clock.Advance(TimeSpan.FromHours(3));
+        using var reopened = Audit();
+        var after = Guard(reopened);
+        Assert.Equal(racks.Take(4).Select(r => r + "/isolate").Append("chiller-1/enable").Append("economiser/enable").Order(StringComparer.Ordinal), after.TakenUp.MayBeAt.Select(m => m.Actuator));
+        Assert.Contains("would isolate 5 racks at once", after.Write(racks[4] + "/isolate", 1).Message, StringComparison.Ordinal);
+        Assert.Contains("would leave 0 chiller(s) enabled with the economiser off", after.Write("chiller-2/enable", 0).Message, StringComparison.Ordinal);
+        var taken = Assert.Single(reopened.Read(), e => e.Kind == AuditKind.Observation);
+        Assert.Equal("safety-envelope", taken.Subject);
+        Assert.StartsWith("taken up after a restart: 6 actuator(s) may still be at the values last written before the restart, 6 of them not read back (chiller-1/enable 0, economiser/enable 0, ", taken.Detail, StringComparison.Ordinal);
+
+        // A confirmed write is known again: a rack released lets another be isolated.
+        Assert.True(after.Write(racks[0] + "/isolate", 0).Ok);
+        Assert.True(after.Write(racks[4] + "/isolate", 1).Ok);
+    }
+
+    [Fact]
+    public void AfterARestart_TheLastMinutesChanges_StillCountAgainstTheRate_AndTheStepIsJudgedFromTheValueWrittenBefore()
+    {
+        using (var audit = Audit())
+        {
+            var before = Guard(audit);
+            Assert.True(before.Write("cdu-h1-a/supply_setpoint", 30).Ok);
+            _clock.Advance(TimeSpan.FromSeconds(70));
+            Assert.True(before.Write("cdu-h1-a/supply_setpoint", 30.5).Ok);
+            Assert.True(before.Write("cdu-h1-a/supply_setpoint", 31).Ok);
+        }
+
+        _clock.Advance(TimeSpan.FromSeconds(20));
+        using var reopened = Audit();
+        var after = Guard(reopened);
+        Assert.Equal(2, after.TakenUp.Changes);
+        Assert.Equal(2, after.TakenUp.Writes);
+        var fast = after.Write("cdu-h1-a/supply_setpoint", 31.5);
+        Assert.Equal(WriteStatus.RateLimited, fast.Status);
+        Assert.Contains("1.5 celsius of change within a minute exceeds the envelope's 1", fast.Message, StringComparison.Ordinal);
+        Assert.Contains("a step of 2 celsius from 31 exceeds the envelope's 1 per write", after.Write("cdu-h1-a/supply_setpoint", 33).Message, StringComparison.Ordinal);
+
+        _clock.Advance(TimeSpan.FromSeconds(40));
+        Assert.True(after.Write("cdu-h1-a/supply_setpoint", 31.5).Ok);
+        Assert.Equal([30, 30.5, 31, 31.5], _plant.Writes.Select(w => w.Value));
+    }
+
+    [Fact]
+    public void AfterARestart_AFirstChangeOfTheLastMinute_WhoseValueBeforeIsNotOnRecord_CountsAsTheWholeRate()
+    {
+        using (var audit = Audit())
+        {
+            Assert.True(Guard(audit).Write("cdu-h1-a/supply_setpoint", 30).Ok);
+        }
+
+        _clock.Advance(TimeSpan.FromSeconds(30));
+        using var reopened = Audit();
+        var after = Guard(reopened);
+        Assert.Equal(WriteStatus.RateLimited, after.Write("cdu-h1-a/supply_setpoint", 30.1).Status);
+        _clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.True(after.Write("cdu-h1-a/supply_setpoint", 30.1).Ok);
+    }
+
+    [Fact]
+    public void AfterARestart_TheLastMinutesWrites_StillCountAgainstTheWritesPerMinute_ButRefusedOnesDoNot()
+    {
+        var spec = SafetyEnvelopeSpec.Parse("limits:\n  - {actuator: \"cdu-*/pump_speed\", min: 0.3}\nmax_writes_per_minute: 3\n");
+        using (var audit = Audit())
+        {
+            var before = new GuardedPlant(_plant, new SafetyEnvelope(spec, SafetyEnvelopeTests.Factory), _clock, "agent:test", audit);
+            Assert.True(before.Write("cdu-h1-a/pump_speed", 1).Ok);
+            Assert.True(before.Write("cdu-h1-a/pump_speed", 0.9).Ok);
+            Assert.Equal(WriteStatus.Refused, before.Write("cdu-h1-a/pump_speed", 0.1).Status);
+        }
+
+        using var reopened = Audit();
+        var after = new GuardedPlant(_plant, new SafetyEnvelope(spec, SafetyEnvelopeTests.Factory), _clock, "api", reopened);
+        Assert.True(after.Write("cdu-h1-a/pump_speed", 0.8).Ok);
+        Assert.Contains("3 writes within a minute already", after.Write("cdu-h1-a/pump_speed", 0.7).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AfterARestart_AWriteThePlantDidNotConfirm_MayHaveTakenEffect()
+    {
+        var confirm = true;
+        var plant = new SafetyEnvelopeTests.RecordingPlant((_, _) => confirm ? new WriteResult(WriteStatus.Accepted, "") : new WriteResult(WriteStatus.Unconfirmed, "no answer"));
+        var racks = SafetyEnvelopeTests.Factory.Racks.Take(5).Select(r => r.Id).ToList();
+        using (var audit = Audit())
+        {
+            var before = new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", audit);
+            foreach (var r in racks.Take(3))
+            {
+                Assert.True(before.Write(r + "/isolate", 1).Ok);
+            }
+
+            confirm = false;
+            Assert.Equal(WriteStatus.Unconfirmed, before.Write(racks[3] + "/isolate", 1).Status);
+        }
+
+        confirm = true;
+        using var reopened = Audit();
+        var after = new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", reopened);
+        Assert.Contains("would isolate 5 racks at once", after.Write(racks[4] + "/isolate", 1).Message, StringComparison.Ordinal);
+    }
+
+    private AuditLog Audit() => new(Path.Combine(_dir, "audit.db"), _clock);
+
+    private GuardedPlant Guard(AuditLog audit) => new(_plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:aida", audit);
+}
