@@ -60,9 +60,9 @@ internal sealed class AgentHost : IDisposable
             yield return responses;
         }
 
-        if (!Agent.Plant.TakenUp.Nothing)
+        if (Agent.Plant.TakenUp.Resumed is { } envelope)
         {
-            yield return "the safety envelope takes up the audit log's writes: " + Agent.Plant.TakenUp.Describe();
+            yield return envelope;
         }
     }
 

@@ -92,9 +92,9 @@ internal sealed class RunApi : IAsyncDisposable
             await stdout.WriteLineAsync($"first start: an admin key was written to {file} (log in with it; issue others with aida keys issue NAME --role ROLE --data {dataDirectory})");
         }
 
-        if (ownAudit is not null && !guarded.TakenUp.Nothing)
+        if (ownAudit is not null && guarded.TakenUp.Resumed is { } envelopeTakenUp)
         {
-            await stdout.WriteLineAsync("resuming: the safety envelope takes up the audit log's writes: " + guarded.TakenUp.Describe());
+            await stdout.WriteLineAsync("resuming: " + envelopeTakenUp);
         }
 
         if (takenUp.Count > 0)

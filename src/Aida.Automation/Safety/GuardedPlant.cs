@@ -120,13 +120,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
                     maybe.Add(value);
                 }
 
-                if (!_changes.TryGetValue(info.Name, out var changes))
-                {
-                    changes = new Queue<(DateTimeOffset, double)>();
-                    _changes[info.Name] = changes;
-                }
-
-                changes.Enqueue((now, change));
+                CountChange(info.Name, now, change);
             }
 
             return result;
@@ -144,7 +138,6 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     /// <returns>What was taken up (nothing on a fresh log).</returns>
     private GuardTakeUp TakeUp(AuditLog audit)
     {
-        ArgumentNullException.ThrowIfNull(audit);
         var actuators = _inner.Actuators.ToDictionary(a => a.Name, StringComparer.Ordinal);
         var sent = new Dictionary<(string Actor, string Actuator), double>();
         var last = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -208,27 +201,22 @@ public sealed class GuardedPlant : IPlant, IActuatorState
                 _unconfirmed[name] = values;
             }
 
-            foreach (var (at, name, change) in changes.Where(c => now - c.At < TimeSpan.FromMinutes(1)))
+            var recentChanges = changes.Where(c => now - c.At < TimeSpan.FromMinutes(1)).ToList();
+            foreach (var (at, name, change) in recentChanges)
             {
-                if (!_changes.TryGetValue(name, out var queue))
-                {
-                    queue = new Queue<(DateTimeOffset, double)>();
-                    _changes[name] = queue;
-                }
-
-                queue.Enqueue((at, change));
+                CountChange(name, at, change);
             }
 
-            var recent = writes.Where(at => now - at < TimeSpan.FromMinutes(1)).ToList();
-            foreach (var at in recent)
+            var recentWrites = writes.Where(at => now - at < TimeSpan.FromMinutes(1)).ToList();
+            foreach (var at in recentWrites)
             {
                 _writes.Enqueue(at);
             }
 
             return new GuardTakeUp(
                 [.. _unconfirmed.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, (IReadOnlyList<double>)kv.Value, _readback.ContainsKey(kv.Key)))],
-                changes.Count(c => now - c.At < TimeSpan.FromMinutes(1)),
-                recent.Count);
+                recentChanges.Count,
+                recentWrites.Count);
         }
     }
 
@@ -276,6 +264,18 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         return changes.Sum(c => c.Change);
     }
 
+    /// <summary>Counts a change of <paramref name="actuator"/> made at <paramref name="at"/> against its rate limit.</summary>
+    private void CountChange(string actuator, DateTimeOffset at, double change)
+    {
+        if (!_changes.TryGetValue(actuator, out var changes))
+        {
+            changes = new Queue<(DateTimeOffset, double)>();
+            _changes[actuator] = changes;
+        }
+
+        changes.Enqueue((at, change));
+    }
+
     private static string Text(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 }
 
@@ -289,6 +289,9 @@ public sealed record GuardTakeUp(IReadOnlyList<(string Actuator, IReadOnlyList<d
     public static GuardTakeUp None { get; } = new([], 0, 0);
 
     public bool Nothing => MayBeAt.Count == 0 && Changes == 0 && Writes == 0;
+
+    /// <summary>The line <c>aida run</c> prints after <c>resuming: </c> (null when nothing was taken up).</summary>
+    public string? Resumed => Nothing ? null : "the safety envelope takes up the audit log's writes: " + Describe();
 
     /// <summary>One line for <c>aida run</c> and the audit: how many actuators, and those the plant does not read back
     /// with their values (the first ten).</summary>
