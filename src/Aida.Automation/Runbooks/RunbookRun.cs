@@ -207,6 +207,10 @@ public sealed class RunbookRun
     private DateTimeOffset?[] _clearSince = [];
     private List<ActionRecord>[] _restoreActions = [];
 
+    // Per restore entry: the writes the safety envelope refused the last time it ran (empty: none). It runs again only
+    // once the envelope would take every one of them.
+    private List<(string Actuator, double Value)>[] _refusedRestore = [];
+
     // Actuators this run has let go of: put back by a restore entry, or left to another response that still holds them.
     private readonly HashSet<string> _released = new(StringComparer.Ordinal);
 
@@ -549,6 +553,7 @@ public sealed class RunbookRun
         if (_restoreActions.Length == 0)
         {
             _restoreActions = [.. Book.Restores.Select(_ => new List<ActionRecord>())];
+            _refusedRestore = [.. Book.Restores.Select(_ => new List<(string, double)>())];
         }
 
         for (var i = 0; i < Book.Restores.Count; i++)
@@ -570,7 +575,7 @@ public sealed class RunbookRun
             }
 
             _clearSince[i] ??= now;
-            if (now - _clearSince[i]!.Value < when.For)
+            if (now - _clearSince[i]!.Value < when.For || StillRefused(i))
             {
                 continue;
             }
@@ -622,8 +627,30 @@ public sealed class RunbookRun
         _released.ExceptWith(declined.Select(r => r.Action.Actuator));
         _restoredAt[i] = null;
         _clearSince[i] = null;
+        _refusedRestore[i] = [.. declined.Where(r => r.Refusal == WriteStatus.Refused).Select(r => (r.Action.Actuator, r.Action.Value))];
         var when = Book.Restores[i].When;
-        Audit(AuditKind.Result, $"restore not done: {string.Join("; ", declined.Select(r => $"{r.Action.Actuator} {r.State}: {r.Outcome}"))}; asked again once {Bind(when.Point)} has held for {when.For} again");
+        var envelope = _refusedRestore[i].Count > 0 ? "the safety envelope would take it and " : "";
+        Audit(AuditKind.Result, $"restore not done: {string.Join("; ", declined.Select(r => $"{r.Action.Actuator} {r.State}: {r.Outcome}"))}; asked again once {envelope}{Bind(when.Point)} has held for {when.For} again");
+    }
+
+    /// <summary>Whether the safety envelope would still refuse a write it refused when restore entry <paramref name="i"/>
+    /// last ran. Regression: a standby CRAH's stop, refused while an efficiency freeze held (faults/crah-fan-failure),
+    /// was proposed and refused again every 15 min for 6 h (23 refusals in the audit log); now the entry waits,
+    /// silently, for the freeze to lift and runs at once when it does.</summary>
+    private bool StillRefused(int i)
+    {
+        if (_refusedRestore[i].Count == 0)
+        {
+            return false;
+        }
+
+        if (_refusedRestore[i].Exists(w => !_plant.Judge(w.Actuator, w.Value).Allowed))
+        {
+            return true;
+        }
+
+        _refusedRestore[i] = [];
+        return false;
     }
 
     /// <summary>The actuators this run wrote and the plant took.</summary>

@@ -127,6 +127,24 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         }
     }
 
+    /// <summary>What the envelope would say now to a write of <paramref name="value"/> to <paramref name="actuator"/>,
+    /// without writing, auditing or counting anything (the writes-per-minute limit aside: it passes within a minute). A
+    /// runbook asks before proposing again a restore the envelope refused, so it waits for the freeze to lift rather than
+    /// being refused again every time its condition holds.</summary>
+    public SafetyVerdict Judge(string actuator, double value)
+    {
+        var info = _inner.Actuators.FirstOrDefault(a => a.Name == actuator);
+        if (info is null)
+        {
+            return SafetyVerdict.Refuse($"unknown actuator '{actuator}'");
+        }
+
+        lock (_lock)
+        {
+            return _envelope.Check(info, value, this, _efficiency());
+        }
+    }
+
     /// <summary>Takes up, after a restart, what the guard knew of the plant before it: the writes on record in
     /// <paramref name="audit"/> (by any writer through a guard on this log). Each actuator written before may still be at
     /// its last written value (and at any write left unconfirmed since), so its next step and the interlocks are judged

@@ -5,6 +5,7 @@ using Aida.Automation.Tests.Safety;
 using Aida.Model.Config;
 using Aida.Model.Plant;
 using Aida.Model.Scenarios;
+using Aida.Reliability.Policy;
 using Aida.Twin.Simulation;
 using Microsoft.Extensions.Time.Testing;
 
@@ -377,6 +378,60 @@ public sealed class RunbookTests
         var lifts = first.Actions.Concat(second.Actions).Where(a => a.Action.Kind == ActionKind.CapGpuPower && a.Action.Value == 1200).ToList();
         Assert.All(hall, cap => Assert.Equal(1200, sim.Plant.ReadValue(cap)));
         Assert.All(hall, cap => Assert.Single(lifts, a => a.Action.Actuator == cap));
+    }
+
+    [Fact]
+    public void RestoreRefusedByAnEfficiencyFreeze_IsNotProposedAgainWhileTheFreezeHolds_AndRunsAsSoonAsItLifts()
+    {
+        // crah-h1-1's fans fail from 10 to 30 min; an efficiency freeze holds until 2 h. The repair holds fault-free for
+        // 15 min at 45 min: stopping the standby is refused (a move toward efficiency). Before, the entry was proposed
+        // and refused again every 15 min while the freeze held; now it waits for the envelope and runs once it lifts.
+        var reference = ScenarioLoader.Load("faults/crah-fan-failure");
+        var scenario = reference with
+        {
+            Setpoints = reference.Setpoints with { Maintenance = [] },
+            Faults = [reference.Faults[0] with { Asset = "crah-h1-1", Start = TimeSpan.FromMinutes(10), End = TimeSpan.FromMinutes(30) }],
+        };
+        var sim = new Simulator(scenario, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(3) });
+        sim.AdvanceSteps(11 * 60);
+        var factory = scenario.Factory;
+        var envelope = new SafetyEnvelope(SafetyEnvelopeTests.Bundled, factory);
+        var frozen = new EfficiencyEnvelope(EfficiencyRegime.Freeze, 20, 30, EfficiencyActions.None, 0, 0, true, "rack-inlet-envelope", "test: fast burn");
+        EfficiencyEnvelope? efficiency = frozen;
+        var guarded = new GuardedPlant(sim.Plant, envelope, sim.Clock, "runbook:crah-fan-failure", efficiency: () => efficiency);
+        var executor = new ActionExecutor(guarded, sim.Clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent:test");
+        var book = Runbook.Load(Path.Combine(Directory, "crah-fan-failure.yaml"), factory);
+        var run = new RunbookRun(book, RunbookBindings.For(factory, "crah-h1-1"), executor, new ActionCatalog(factory, envelope), guarded, sim.Clock);
+        IEnumerable<ActionRecord> Stops() => run.Actions.Where(a => a.Action.Kind == ActionKind.StopUnit);
+        void AdvanceTo(double minutes)
+        {
+            while (sim.Clock.GetUtcNow() - scenario.Start < TimeSpan.FromMinutes(minutes))
+            {
+                run.Tick();
+                sim.AdvanceSteps(10);
+            }
+        }
+
+        AdvanceTo(15);
+        Assert.Equal(RunbookState.Succeeded, run.State);
+        Assert.Equal(1, sim.Plant.ReadValue("crah-h1-4/running"));
+        AdvanceTo(120);
+        var refused = Assert.Single(Stops());
+        Assert.Equal((ActionState.Refused, WriteStatus.Refused), (refused.State, refused.Refusal));
+        Assert.Contains("stopping units is not allowed now (Freeze: test: fast burn)", refused.Outcome, StringComparison.Ordinal);
+        Assert.Null(run.Restored);
+        Assert.Equal(1, sim.Plant.ReadValue("crah-h1-4/running"));
+
+        efficiency = null; // the freeze lifts at 2 h: the stop is proposed at the next tick
+        var lifted = sim.Clock.GetUtcNow();
+        AdvanceTo(121);
+        Assert.Equal(2, Stops().Count());
+        var stop = Stops().Last();
+        Assert.Contains(stop.State, new[] { ActionState.Executed, ActionState.Verified });
+        Assert.InRange(stop.ProposedAt - lifted, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        Assert.NotNull(run.Restored);
+        AdvanceTo(125);
+        Assert.Equal(0, sim.Plant.ReadValue("crah-h1-4/running"));
     }
 
     [Fact]
