@@ -163,6 +163,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         var changes = new List<(DateTimeOffset At, string Actuator, double Change)>();
         var writes = new List<DateTimeOffset>();
         var now = _clock.GetUtcNow();
+        var futureDated = 0;
         audit.Scan([AuditKind.Action, AuditKind.Result], e =>
         {
             if (!actuators.ContainsKey(e.Subject))
@@ -185,8 +186,17 @@ public sealed class GuardedPlant : IPlant, IActuatorState
                 return;
             }
 
-            // Passed the envelope and sent: it counts against the writes per minute whatever the plant answered.
-            writes.Add(e.At);
+            // Passed the envelope and sent: it counts against the writes per minute whatever the plant answered. A write
+            // dated after now (the clock went back since) counts as written now: dated as written, it would hold the
+            // rate limits for as long as the clock went back.
+            var at = e.At;
+            if (at > now)
+            {
+                at = now;
+                futureDated++;
+            }
+
+            writes.Add(at);
             var confirmed = e.Detail == "accepted";
             if (!confirmed && !e.Detail.StartsWith(nameof(WriteStatus.Unconfirmed) + ":", StringComparison.Ordinal))
             {
@@ -198,7 +208,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             var change = double.IsNaN(known) && others.Count == 0
                 ? _envelope.Spec.RuleFor(e.Subject)?.MaxChangePerMinute ?? 0
                 : others.Append(known).Where(x => !double.IsNaN(x)).Max(x => Math.Abs(value - x));
-            changes.Add((e.At, e.Subject, change));
+            changes.Add((at, e.Subject, change));
             if (confirmed)
             {
                 last[e.Subject] = value;
@@ -234,7 +244,8 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             return new GuardTakeUp(
                 [.. _unconfirmed.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, (IReadOnlyList<double>)kv.Value, _readback.ContainsKey(kv.Key)))],
                 recentChanges.Count,
-                recentWrites.Count);
+                recentWrites.Count,
+                futureDated);
         }
     }
 
@@ -302,7 +313,9 @@ public sealed class GuardedPlant : IPlant, IActuatorState
 /// back (a setpoint; an on/off actuator such as a rack's isolation does not, so only the audit log knew it).</param>
 /// <param name="Changes">Changes within the last minute counted against the rate limits again.</param>
 /// <param name="Writes">Writes within the last minute counted against the writes per minute again.</param>
-public sealed record GuardTakeUp(IReadOnlyList<(string Actuator, IReadOnlyList<double> Values, bool ReadsBack)> MayBeAt, int Changes, int Writes)
+/// <param name="FutureDated">Writes on record dated after the restart (the clock went back since), counted as written at
+/// the restart.</param>
+public sealed record GuardTakeUp(IReadOnlyList<(string Actuator, IReadOnlyList<double> Values, bool ReadsBack)> MayBeAt, int Changes, int Writes, int FutureDated = 0)
 {
     public static GuardTakeUp None { get; } = new([], 0, 0);
 
@@ -320,6 +333,7 @@ public sealed record GuardTakeUp(IReadOnlyList<(string Actuator, IReadOnlyList<d
         var more = blind.Count > 10 ? $", and {blind.Count - 10} more" : "";
         return $"{MayBeAt.Count} actuator(s) may still be at the values last written before the restart, {blind.Count} of them not read back"
             + (blind.Count > 0 ? $" ({shown}{more})" : "")
-            + $"; {Changes} change(s) and {Writes} write(s) of the last minute count against the rate limits again";
+            + $"; {Changes} change(s) and {Writes} write(s) of the last minute count against the rate limits again"
+            + (FutureDated > 0 ? $"; {FutureDated} write(s) on record are dated after now (the clock went back?) and count as written now" : "");
     }
 }

@@ -143,6 +143,26 @@ public sealed class GuardRestartTests : IDisposable
         Assert.Contains("would isolate 5 racks at once", after.Write(racks[4] + "/isolate", 1).Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AfterARestart_AWriteDatedAfterNow_TheClockGoneBack_CountsAsWrittenNow_NotForAsLongAsTheClockWentBack()
+    {
+        // The run before wrote with a clock an hour fast; NTP has set it right since. Dated as written, its change would
+        // count against the rate for an hour.
+        var fast = new FakeTimeProvider(_clock.GetUtcNow() + TimeSpan.FromHours(1));
+        using (var audit = new AuditLog(Path.Combine(_dir, "audit.db"), fast))
+        {
+            Assert.True(new GuardedPlant(_plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), fast, "agent:aida", audit).Write("cdu-h1-a/supply_setpoint", 30).Ok);
+        }
+
+        using var reopened = Audit();
+        var after = Guard(reopened);
+        Assert.Equal(WriteStatus.RateLimited, after.Write("cdu-h1-a/supply_setpoint", 30.5).Status);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.True(after.Write("cdu-h1-a/supply_setpoint", 30.5).Ok);
+        Assert.Equal((1, 1, 1), (after.TakenUp.Changes, after.TakenUp.Writes, after.TakenUp.FutureDated));
+        Assert.EndsWith("; 1 write(s) on record are dated after now (the clock went back?) and count as written now", after.TakenUp.Describe(), StringComparison.Ordinal);
+    }
+
     private AuditLog Audit() => new(Path.Combine(_dir, "audit.db"), _clock);
 
     private GuardedPlant Guard(AuditLog audit) => new(_plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:aida", audit);
