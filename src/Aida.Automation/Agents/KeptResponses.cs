@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Aida.Automation.Actions;
 using Aida.Automation.Runbooks;
 
 namespace Aida.Automation.Agents;
@@ -17,7 +18,12 @@ public static class KeptResponses
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Step = null,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StepText = null,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? StepStarted = null,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Dictionary<string, double>? StepValues = null);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Dictionary<string, double>? StepValues = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] List<KeptActions.Stored?>? StepWaiting = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] List<List<KeptActions.Stored?>?>? RestoreWaiting = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] List<List<StoredWrite?>?>? RestoreRefused = null);
+
+    private sealed record StoredWrite(string? Actuator, double? Value);
 
     /// <summary>The responses kept in <paramref name="path"/>, in order (none when it does not exist).</summary>
     /// <exception cref="FormatException">The file is not a list of kept responses; the message names it and the entry.</exception>
@@ -39,15 +45,27 @@ public static class KeptResponses
             throw new FormatException($"{path}: entry {i}: a running run needs step (0 or more) and step_text");
         }
 
-        return new KeptResponse(x.Incident, x.Opened, x.FaultKind, x.Asset, x.Runbook,
-            new RunbookProgress(x.State, x.Started, x.Finished, x.Changed, x.Released, x.RestoredAt, x.AtStart ?? [])
-            {
-                DecidedBy = x.DecidedBy,
-                Step = x.Step ?? 0,
-                StepText = x.StepText,
-                StepStarted = x.StepStarted,
-                StepValues = x.StepValues ?? [],
-            });
+        var progress = new RunbookProgress(x.State, x.Started, x.Finished, x.Changed, x.Released, x.RestoredAt, x.AtStart ?? [])
+        {
+            DecidedBy = x.DecidedBy,
+            Step = x.Step ?? 0,
+            StepText = x.StepText,
+            StepStarted = x.StepStarted,
+            StepValues = x.StepValues ?? [],
+            StepWaiting = [.. (x.StepWaiting ?? []).Select((w, j) => KeptActions.Stored.Checked(w, $"{path}: entry {i}: step_waiting {j + 1}"))],
+            RestoreWaiting = [.. (x.RestoreWaiting ?? []).Select((entry, e) => (IReadOnlyList<KeptAction>)[.. (entry ?? []).Select((w, j) =>
+                KeptActions.Stored.Checked(w, $"{path}: entry {i}: restore_waiting {e + 1}: action {j + 1}"))])],
+            RestoreRefused = [.. (x.RestoreRefused ?? []).Select((entry, e) => (IReadOnlyList<RefusedWrite>)[.. (entry ?? []).Select((w, j) =>
+                w is { Actuator.Length: > 0, Value: { } value } && double.IsFinite(value) ? new RefusedWrite(w.Actuator, value)
+                    : throw new FormatException($"{path}: entry {i}: restore_refused {e + 1}: write {j + 1}: actuator and value (a number) are required"))])],
+        };
+        var entries = progress.RestoredAt.Count;
+        if ((progress.RestoreWaiting.Count != 0 && progress.RestoreWaiting.Count != entries) || (progress.RestoreRefused.Count != 0 && progress.RestoreRefused.Count != entries))
+        {
+            throw new FormatException($"{path}: entry {i}: restore_waiting and restore_refused have one list per restore entry ({progress.RestoredAt.Count}, as restored_at)");
+        }
+
+        return new KeptResponse(x.Incident, x.Opened, x.FaultKind, x.Asset, x.Runbook, progress);
     });
 
     /// <summary>Writes <paramref name="kept"/> whole beside <paramref name="path"/> and moves it over: a crash leaves the old
@@ -65,6 +83,9 @@ public static class KeptResponses
         return new Stored(k.Incident, k.Opened, k.FaultKind, k.Asset, k.Runbook, p.State, p.Started, p.Finished, [.. p.Changed], [.. p.Released], [.. p.RestoredAt],
             new Dictionary<string, double>(p.AtStart, StringComparer.Ordinal), p.DecidedBy,
             running ? p.Step : null, running ? p.StepText : null, running ? p.StepStarted : null,
-            running ? new Dictionary<string, double>(p.StepValues, StringComparer.Ordinal) : null);
+            running ? new Dictionary<string, double>(p.StepValues, StringComparer.Ordinal) : null,
+            running && p.StepWaiting.Count > 0 ? [.. p.StepWaiting.Select(KeptActions.Stored.Of)] : null,
+            p.RestoreWaiting.Count > 0 ? [.. p.RestoreWaiting.Select(e => e.Select(KeptActions.Stored.Of).ToList<KeptActions.Stored?>())] : null,
+            p.RestoreRefused.Count > 0 ? [.. p.RestoreRefused.Select(e => e.Select(w => new StoredWrite(w.Actuator, w.Value)).ToList<StoredWrite?>())] : null);
     }
 }

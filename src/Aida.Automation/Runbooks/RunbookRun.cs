@@ -76,7 +76,23 @@ public sealed record RunbookProgress(
 
     /// <summary>Who approved the run as a whole (its steps' high-risk actions go with that approval).</summary>
     public string? DecidedBy { get; init; }
+
+    /// <summary>A running run's step actions waiting for an approver (a high-risk action of a run not approved as a whole,
+    /// supervised): taken up after the restart under their ids until the same time, not proposed again.</summary>
+    public IReadOnlyList<KeptAction> StepWaiting { get; init; } = [];
+
+    /// <summary>Per restore entry (as <see cref="RestoredAt"/>, or empty): the actions it proposed that wait for an
+    /// approver. The entry is kept as not run, so an agent that cannot take them up asks again once its condition has
+    /// held; one that can takes them up under their ids until the same time.</summary>
+    public IReadOnlyList<IReadOnlyList<KeptAction>> RestoreWaiting { get; init; } = [];
+
+    /// <summary>Per restore entry (as <see cref="RestoredAt"/>, or empty): the writes the safety envelope refused when it
+    /// last ran; after the restart it runs again only once the envelope would take every one of them.</summary>
+    public IReadOnlyList<IReadOnlyList<RefusedWrite>> RestoreRefused { get; init; } = [];
 }
+
+/// <summary>A write the safety envelope refused: the actuator and the value.</summary>
+public sealed record RefusedWrite(string Actuator, double Value);
 
 /// <summary>One run of a runbook for one cause, stepped by <see cref="Tick"/> from the agent loop: actions go through
 /// the <see cref="ActionExecutor"/> (so the safety envelope and approvals apply), waits and checks read the clock and
@@ -96,8 +112,10 @@ public sealed class RunbookRun
     private List<ActionRecord>? _pending;
     private DateTimeOffset? _stepStarted;
 
-    // A run taken up at an action step: the values that step proposed before the restart, by actuator.
+    // A run taken up at an action step: the values that step proposed before the restart, by actuator, and its actions
+    // that waited for an approver.
     private Dictionary<string, double>? _resumedValues;
+    private IReadOnlyList<KeptAction>? _resumedWaiting;
 
     public RunbookRun(Runbook book, IReadOnlyDictionary<string, IReadOnlyList<string>> bindings, ActionExecutor executor, ActionCatalog catalog, GuardedPlant plant, TimeProvider clock, AuditLog? audit = null)
         : this(book, bindings, executor, catalog, plant, clock, audit, kept: null)
@@ -147,12 +165,14 @@ public sealed class RunbookRun
                     StepIndex = kept.Step;
                     _stepStarted = Book.Steps[StepIndex] is WaitStep ? kept.StepStarted : null;
                     _resumedValues = new Dictionary<string, double>(kept.StepValues, StringComparer.Ordinal);
+                    _resumedWaiting = kept.StepWaiting;
                     Audit(AuditKind.Decision, $"taken up after a restart for {asset}: running, at step {StepIndex + 1} of {Book.Steps.Count} ({Describe(Book.Steps[StepIndex])})"
                         + (_decidedBy is null ? "" : $", approved by {_decidedBy}") + changed);
                     break;
                 default:
                     var pending = Book.Restores.Where((_, i) => RestoredAt(i) is null).Select(e => e.When.Point).ToList();
                     Audit(AuditKind.Decision, $"taken up after a restart for {asset}: {State} at {Finished:O}, its restore watched again ({string.Join("; ", pending.Select(Bind))})" + changed);
+                    TakeUpRestores(kept);
                     break;
             }
 
@@ -264,6 +284,8 @@ public sealed class RunbookRun
             [.. Enumerable.Range(0, Book.Restores.Count).Select(i => waiting.Contains(i) ? null : RestoredAt(i))], new SortedDictionary<string, double>(_atStart, StringComparer.Ordinal))
         {
             DecidedBy = _decidedBy,
+            RestoreWaiting = waiting.Count == 0 ? [] : [.. _restoreActions.Select(WaitingIn)],
+            RestoreRefused = _refusedRestore.Any(r => r.Count > 0) ? [.. _refusedRestore.Select(r => r.Select(w => new RefusedWrite(w.Actuator, w.Value)).ToList())] : [],
         };
         return State != RunbookState.Running ? progress : progress with
         {
@@ -272,7 +294,64 @@ public sealed class RunbookRun
             StepStarted = _stepStarted,
             StepValues = _pending is null ? new Dictionary<string, double>()
                 : new SortedDictionary<string, double>(_pending.GroupBy(r => r.Action.Actuator).ToDictionary(g => g.Key, g => g.Last().Action.Value), StringComparer.Ordinal),
+            StepWaiting = _pending is null ? _resumedWaiting ?? [] : WaitingIn(_pending),
         };
+    }
+
+    private static List<KeptAction> WaitingIn(List<ActionRecord> records) =>
+        [.. records.Where(r => r.State == ActionState.PendingApproval).Select(KeptAction.Of)];
+
+    /// <summary>Takes up actions this run left waiting for an approver before a restart (<paramref name="what"/>: which
+    /// step or restore entry): pending again under their ids until the same time (<see cref="ActionExecutor.TakeUp"/>;
+    /// one whose time ran out while Aida was down expires at once, as it would have). Null when they cannot all wait here
+    /// (the agent started again in another mode, or the factory no longer has the asset): audited, and the caller goes
+    /// on as without them (the step proposes them again, the restore asks again once its condition has held).</summary>
+    private List<ActionRecord>? TakeUpWaiting(IReadOnlyList<KeptAction> kept, string what)
+    {
+        if (kept.Count == 0)
+        {
+            return null;
+        }
+
+        var ids = string.Join(", ", kept.Select(k => k.Id));
+        List<PlantAction> actions;
+        try
+        {
+            actions = [.. kept.Select(k => _catalog.CreateKept(k.Id, k.Kind, k.Asset, k.Value, k.Reason))];
+        }
+        catch (ArgumentException e)
+        {
+            Audit(AuditKind.Observation, $"{what}: {ids} not taken up after the restart: {e.Message}");
+            return null;
+        }
+
+        if (_executor.Mode != AutomationMode.Supervised || actions.Exists(a => a.Risk != RiskClass.High))
+        {
+            Audit(AuditKind.Observation, $"{what}: {ids} not taken up after the restart: they waited for an approver, and in {_executor.Mode} mode they would not");
+            return null;
+        }
+
+        var records = kept.Zip(actions, (k, a) => _executor.TakeUp(a, k.RequestedBy, k.ProposedAt)).ToList();
+        Actions.AddRange(records);
+        return records;
+    }
+
+    /// <summary>A finished run's restore entries as the run kept them: the writes the envelope refused wait for it again,
+    /// and the actions waiting for an approver are taken up (the entry then counts as run when they were proposed,
+    /// settled as any: approved and written, it is done; rejected or expired, it is asked again).</summary>
+    private void TakeUpRestores(RunbookProgress kept)
+    {
+        _restoreActions = [.. Book.Restores.Select(_ => new List<ActionRecord>())];
+        _refusedRestore = [.. Book.Restores.Select((_, i) => i < kept.RestoreRefused.Count ? kept.RestoreRefused[i].Select(w => (w.Actuator, w.Value)).ToList() : [])];
+        for (var i = 0; i < Book.Restores.Count && i < kept.RestoreWaiting.Count; i++)
+        {
+            if (_restoredAt[i] is null && TakeUpWaiting(kept.RestoreWaiting[i], $"restore entry {i + 1}") is { } records)
+            {
+                _restoreActions[i] = records;
+                _restoredAt[i] = records.Min(r => r.ProposedAt);
+                _released.UnionWith(records.Select(r => r.Action.Actuator));
+            }
+        }
     }
 
     /// <summary>A step as its runbook says it, without its line: <c>action isolate_rack {asset} = 1</c>,
@@ -317,14 +396,29 @@ public sealed class RunbookRun
     public string? DecidedBy => _decidedBy;
 
     /// <summary>Where a run in progress is, as the audit log and <c>aida run</c> say it: <c>waiting for approval until …</c>,
-    /// <c>at step 3 of 5</c>, or <c>its restore waiting for the repair</c>; null for a run with nothing in progress.</summary>
+    /// <c>at step 3 of 5</c>, <c>its restore waiting for the repair</c>, or, with actions waiting for an approver,
+    /// <c>at step 1 of 2; A7 waits for an approver until …</c> or <c>its restore asked; A12 waits for an approver until …</c>
+    /// (several: <c>A7 until …, A8 until … wait for an approver</c>);
+    /// null for a run with nothing in progress.</summary>
     public string? Whereabouts => State switch
     {
         RunbookState.WaitingForApproval => $"waiting for approval until {WaitingUntil:O}",
-        RunbookState.Running => $"at step {StepIndex + 1} of {Book.Steps.Count}",
+        RunbookState.Running => $"at step {StepIndex + 1} of {Book.Steps.Count}" + Asking(_pending ?? []),
+        RunbookState.Succeeded or RunbookState.RolledBack when RestoreWaiting => "its restore asked" + Asking(_restoreActions.SelectMany(r => r)),
         RunbookState.Succeeded or RunbookState.RolledBack when Book.Restores.Count > 0 && Restored is null => "its restore waiting for the repair",
         _ => null,
     };
+
+    private string Asking(IEnumerable<ActionRecord> records)
+    {
+        var waiting = records.Where(r => r.State == ActionState.PendingApproval).ToList();
+        return waiting.Count switch
+        {
+            0 => "",
+            1 => $"; {waiting[0].Action.Id} waits for an approver until {waiting[0].ProposedAt + _approvalTimeout:O}",
+            _ => $"; {string.Join(", ", waiting.Select(r => $"{r.Action.Id} until {r.ProposedAt + _approvalTimeout:O}"))} wait for an approver",
+        };
+    }
 
     /// <summary>Until when a run waiting for approval (<see cref="RunbookState.WaitingForApproval"/>) can be approved; null
     /// when it is not waiting.</summary>
@@ -404,6 +498,7 @@ public sealed class RunbookRun
                 _checkHeldSince = null;
                 _pending = null;
                 _resumedValues = null;
+                _resumedWaiting = null;
             }
         }
     }
@@ -413,8 +508,15 @@ public sealed class RunbookRun
         if (_pending is null)
         {
             _pending = [];
+            var taken = TakeUpWaiting(_resumedWaiting ?? [], $"step {StepIndex + 1}") ?? [];
+            _pending.AddRange(taken);
             foreach (var asset in Expand(step.Target))
             {
+                if (taken.Exists(r => r.Action.Kind == step.Kind && r.Action.Asset == asset))
+                {
+                    continue;
+                }
+
                 PlantAction action;
                 try
                 {

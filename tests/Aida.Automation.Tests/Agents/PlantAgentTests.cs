@@ -778,15 +778,16 @@ public sealed class PlantAgentTests
     }
 
     [Fact]
-    public void Supervised_PoweringTheRackAgain_UntilAPersonApprovesIt_IsNotARestore_AndARestartWhileItWaitsAsksAgain()
+    public void Supervised_PoweringTheRackAgain_UntilAPersonApprovesIt_IsNotARestore_AndARestartWhileItWaitsKeepsTheRequest()
     {
         // Regression: the leak's restore (powering the rack again, high risk) counted as run the moment it was proposed.
         // Nobody answering, the proposal expired, and the agent resolved the incident as "what it changed restored" with
         // the rack still isolated; a restart while it waited lost it for good. Now: h1-c03 leaks 00:35-00:50, the runbook
         // approved at 00:38; dry from 00:50, the restore asks at about 01:05, expires unanswered at about 01:20 (the
-        // incident stays mitigated, the rack isolated), asks again once dry 15 min more (about 01:35); Aida restarts at
-        // 01:40 with that asked, and the agent started again asks once more 15 min after (about 01:55): approved, the rack
-        // is powered again and the incident resolved.
+        // incident stays mitigated, the rack isolated), asks again once dry 15 min more (about 01:35); Aida is down from
+        // 01:40 to 01:42 with that asked. Regression (session 38): the agent started again asked once more 15 min after
+        // the restart under a new id, and the id the approver had answered 404. Now the request is taken up under its id
+        // until the same time; approved at 01:43, the rack is powered again and the incident resolved.
         var scenario = LeakFrom35To50Minutes();
         using var site = new RestartSite(scenario, TimeSpan.FromMinutes(125));
         var first = site.StartKeeping(SupervisedByPeople);
@@ -816,23 +817,61 @@ public sealed class PlantAgentTests
         Assert.Equal(RunbookState.Succeeded, kept.Progress.State);
         Assert.Equal([null], kept.Progress.RestoredAt);
         Assert.DoesNotContain("h1-c03/isolate", kept.Progress.Released);
+        var request = Assert.Single(Assert.Single(kept.Progress.RestoreWaiting));
+        Assert.Equal((again.Action.Id, again.ProposedAt), (request.Id, request.ProposedAt));
 
         site.Seat.Agent = null;
-        var restart = site.Sim.Clock.GetUtcNow();
+        site.Advance(TimeSpan.FromMinutes(2));
         var second = site.StartKeeping(SupervisedByPeople);
         second.Resume([], site.Kept);
-        site.Advance(TimeSpan.FromMinutes(16));
-        var third = Assert.Single(second.Executor.Pending);
-        Assert.InRange(third.ProposedAt, restart + TimeSpan.FromMinutes(15), restart + TimeSpan.FromMinutes(16));
-        second.Executor.Approve(third.Action.Id, "bob");
+        var same = Assert.Single(second.Executor.Pending);
+        Assert.Equal((again.Action.Id, again.Action.Actuator, again.Action.Value, again.ProposedAt), (same.Action.Id, same.Action.Actuator, same.Action.Value, same.ProposedAt));
+        var until = again.ProposedAt + TimeSpan.FromMinutes(15);
+        Assert.Contains(site.Audit.Read(), e => e.Subject == again.Action.Id && e.Detail == $"taken up after a restart: waiting for an approver until {until:O}");
+        Assert.Contains(site.Audit.Read(), e => e.Subject == $"incident {leak.Incident}"
+            && e.Detail == $"taken up after a restart: leak on h1-c03, runbook leak Succeeded, its restore asked; {again.Action.Id} waits for an approver until {until:O}");
+        var resumed = Assert.Single(second.Responses);
+        Assert.True(resumed.Run.RestoreWaiting);
+        site.Advance(TimeSpan.FromMinutes(1));
+        second.Executor.Approve(again.Action.Id, "bob");
         site.Advance(TimeSpan.FromMinutes(1));
 
         Assert.Equal(0, Isolated());
-        var resumed = Assert.Single(second.Responses);
+        Assert.Equal([again.Action.Id], resumed.Run.Actions.Select(a => a.Action.Id));
         Assert.NotNull(resumed.Run.Restored);
         Assert.Equal(IncidentState.Resolved, State(leak.Incident));
         Assert.Single(site.Audit.Read(), e => e.Detail.StartsWith("notify: rack h1-c03: dry for 15 min", StringComparison.Ordinal));
         Assert.Empty(site.Kept);
+    }
+
+    [Fact]
+    public void Supervised_ARestoreRequestThatExpiredWhileAidaWasDown_IsAskedAgainOnceItsConditionHeldFromTheRestart()
+    {
+        // h1-c03 leaks 00:35-00:50, the runbook approved at 00:38; the restore asks at about 01:05 and Aida is down from
+        // 01:10 to 01:25, past the request's 15 min. Taken up, it expires at once (as it would have) and the restore is
+        // asked again under a new id once the rack has read dry for 15 min from the restart.
+        var scenario = LeakFrom35To50Minutes();
+        using var site = new RestartSite(scenario, TimeSpan.FromMinutes(125));
+        var first = site.StartKeeping(SupervisedByPeople);
+        site.Advance(TimeSpan.FromMinutes(38));
+        first.ApproveRunbook(Assert.Single(first.WaitingForApproval).Incident, "alice");
+        site.Advance(TimeSpan.FromMinutes(32)); // 01:10
+        var asked = Assert.Single(first.Executor.Pending);
+
+        site.Seat.Agent = null;
+        site.Advance(TimeSpan.FromMinutes(15));
+        var restart = site.Sim.Clock.GetUtcNow();
+        var second = site.StartKeeping(SupervisedByPeople);
+        second.Resume([], site.Kept);
+        Assert.Empty(second.Executor.Pending);
+        Assert.Equal(Aida.Automation.Actions.ActionState.Expired, Assert.Single(second.Executor.Records).State);
+        Assert.Contains(site.Audit.Read(), e => e.Subject == asked.Action.Id && e.Detail.StartsWith("expired while Aida was down", StringComparison.Ordinal));
+
+        site.Advance(TimeSpan.FromMinutes(16));
+        var again = Assert.Single(second.Executor.Pending);
+        Assert.NotEqual(asked.Action.Id, again.Action.Id);
+        Assert.InRange(again.ProposedAt, restart + TimeSpan.FromMinutes(15), restart + TimeSpan.FromMinutes(16));
+        Assert.Equal(1, Aida.Model.Plant.PlantLookup.ReadValue(site.Sim.Plant, "h1-c03/isolated"));
     }
 
     [Fact]
@@ -923,6 +962,20 @@ public sealed class PlantAgentTests
             """)));
         Assert.Contains("entry 1: state must be waiting-for-approval, running, succeeded or rolled-back, not NotStarted", notStarted.Message, StringComparison.Ordinal);
         Assert.Contains("not a list", Assert.Throws<FormatException>(() => KeptResponses.Read(Write("""[{"incident": 3, "state": "sideways"}]"""))).Message, StringComparison.Ordinal);
+
+        // What a restore entry waits for: an action waiting for an approver, a write the envelope refused.
+        string Restore(string field, string entries) => Write($$"""
+            [{"incident": 3, "opened": "2025-07-01T02:00:00+00:00", "fault_kind": "leak", "asset": "h1-c03", "runbook": "leak", "state": "succeeded",
+              "started": "2025-07-01T02:00:00+00:00", "changed": ["h1-c03/isolate"], "released": [], "restored_at": [null], "{{field}}": {{entries}}}]
+            """);
+        var waiting = Assert.Throws<FormatException>(() => KeptResponses.Read(Restore("restore_waiting", """[[{"id": "A7", "kind": "isolate_sideways", "asset": "h1-c03", "value": 0, "reason": "dry", "requested_by": "runbook:leak", "proposed_at": "2025-07-01T02:30:00+00:00"}]]""")));
+        Assert.Contains("agent-responses.json: entry 1: restore_waiting 1: action 1: kind: unknown action 'isolate_sideways'", waiting.Message, StringComparison.Ordinal);
+        var refused = Assert.Throws<FormatException>(() => KeptResponses.Read(Restore("restore_refused", """[[{"actuator": "h1-c03/isolate"}]]""")));
+        Assert.Contains("entry 1: restore_refused 1: write 1: actuator and value (a number) are required", refused.Message, StringComparison.Ordinal);
+        var entries = Assert.Throws<FormatException>(() => KeptResponses.Read(Restore("restore_refused", """[[], [{"actuator": "h1-c03/isolate", "value": 0}]]""")));
+        Assert.Contains("entry 1: restore_waiting and restore_refused have one list per restore entry (1, as restored_at)", entries.Message, StringComparison.Ordinal);
+        var kept = Assert.Single(KeptResponses.Read(Restore("restore_refused", """[[{"actuator": "h1-c03/isolate", "value": 0}]]""")));
+        Assert.Equal(new RefusedWrite("h1-c03/isolate", 0), Assert.Single(Assert.Single(kept.Progress.RestoreRefused)));
     }
 
     [Fact]

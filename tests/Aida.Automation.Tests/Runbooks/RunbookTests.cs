@@ -381,7 +381,7 @@ public sealed class RunbookTests
     }
 
     [Fact]
-    public void RestoreRefusedByAnEfficiencyFreeze_IsNotProposedAgainWhileTheFreezeHolds_AndRunsAsSoonAsItLifts()
+    public void RestoreRefusedByAnEfficiencyFreeze_IsNotProposedAgainWhileTheFreezeHolds_EvenAcrossARestart_AndRunsAsSoonAsItLifts()
     {
         // crah-h1-1's fans fail from 10 to 30 min; an efficiency freeze holds until 2 h. The repair holds fault-free for
         // 15 min at 45 min: stopping the standby is refused (a move toward efficiency). Before, the entry was proposed
@@ -422,16 +422,87 @@ public sealed class RunbookTests
         Assert.Null(run.Restored);
         Assert.Equal(1, sim.Plant.ReadValue("crah-h1-4/running"));
 
-        efficiency = null; // the freeze lifts at 2 h: the stop is proposed at the next tick
+        // Aida restarts at 2 h with the freeze holding to 2 h 20 min. Regression (session 38): the run taken up forgot what
+        // the envelope had refused and asked again 15 min after the restart, refused again; now it keeps it and waits.
+        var kept = run.Kept() ?? throw new Xunit.Sdk.XunitException("a restore not done is kept");
+        Assert.Equal((2, new RefusedWrite("crah-h1-4/enable", 0)), (kept.RestoreRefused.Count, Assert.Single(kept.RestoreRefused[1])));
+        Assert.Empty(kept.RestoreRefused[0]);
+        run = RunbookRun.Resume(book, RunbookBindings.For(factory, "crah-h1-1"), new ActionExecutor(guarded, sim.Clock, AutomationMode.Autonomous, TimeSpan.FromMinutes(15), "agent:test"),
+            new ActionCatalog(factory, envelope, numberedAfter: 100), guarded, sim.Clock, null, kept);
+        AdvanceTo(140);
+        Assert.Empty(Stops());
+        Assert.Equal(1, sim.Plant.ReadValue("crah-h1-4/running"));
+
+        efficiency = null; // the freeze lifts: the stop is proposed at the next tick
         var lifted = sim.Clock.GetUtcNow();
-        AdvanceTo(121);
-        Assert.Equal(2, Stops().Count());
-        var stop = Stops().Last();
+        AdvanceTo(141);
+        var stop = Assert.Single(Stops());
         Assert.Contains(stop.State, new[] { ActionState.Executed, ActionState.Verified });
         Assert.InRange(stop.ProposedAt - lifted, TimeSpan.Zero, TimeSpan.FromSeconds(10));
         Assert.NotNull(run.Restored);
-        AdvanceTo(125);
+        AdvanceTo(145);
         Assert.Equal(0, sim.Plant.ReadValue("crah-h1-4/running"));
+    }
+
+    [Fact]
+    public void AnActionWaitingForAnApprover_TakenUpAfterARestart_WaitsUnderItsIdUntilTheSameTime_AndOneThatExpiredMeanwhileFailsTheStep()
+    {
+        // A runbook needing no approval as a whole whose step isolates a rack (high risk): supervised, the isolation waits
+        // for a person. Regression (session 38): the agent started again proposed it again under a new id and waited a
+        // fresh 15 min, and the id the approver had been sent answered 404. Now it is kept with the run (through the
+        // file a live run keeps) and taken up under its id until the same time.
+        var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero));
+        var plant = new SafetyEnvelopeTests.RecordingPlant();
+        var factory = SafetyEnvelopeTests.Factory;
+        var book = Runbook.Parse("""
+            name: isolate
+            triggers: [leak]
+            approval: false
+            steps:
+              - {action: isolate_rack, target: "{asset}", value: 1, reason: wet}
+              - {notify: isolated}
+            """, factory);
+        var (first, firstExecutor, _) = Build(factory, plant, clock, book, "h1-c03", AutomationMode.Supervised);
+        first.Tick();
+        var asked = Assert.Single(firstExecutor.Pending);
+        var file = Path.Combine(System.IO.Directory.CreateTempSubdirectory("aida-runbook-").FullName, "agent-responses.json");
+        Aida.Automation.Agents.KeptResponses.Write(file, [new Aida.Automation.Agents.KeptResponse(1, clock.GetUtcNow(), "leak", "h1-c03", book.Name, first.Kept()!)]);
+        var kept = Assert.Single(Aida.Automation.Agents.KeptResponses.Read(file)).Progress;
+        var waiting = Assert.Single(kept.StepWaiting);
+        Assert.Equal((asked.Action.Id, asked.Action.Kind, asked.Action.Asset, 1.0, asked.ProposedAt), (waiting.Id, waiting.Kind, waiting.Asset, waiting.Value, waiting.ProposedAt));
+        (RunbookRun Run, ActionExecutor Executor) Restarted(AutomationMode mode)
+        {
+            var (executor, catalog, guarded) = Guard(factory, plant, clock, book, mode);
+            return (RunbookRun.Resume(book, RunbookBindings.For(factory, "h1-c03"), executor, catalog, guarded, clock, null, kept), executor);
+        }
+
+        clock.Advance(TimeSpan.FromMinutes(5));
+        var (second, secondExecutor) = Restarted(AutomationMode.Supervised);
+        second.Tick();
+        var same = Assert.Single(secondExecutor.Pending);
+        Assert.Equal((asked.Action.Id, asked.ProposedAt), (same.Action.Id, same.ProposedAt));
+        Assert.Equal((RunbookState.Running, 0), (second.State, second.StepIndex));
+        Assert.Equal(asked.Action.Id, Assert.Single(second.Kept()!.StepWaiting).Id);
+        Assert.Empty(plant.Writes);
+        secondExecutor.Approve(asked.Action.Id, "bob");
+        second.Tick();
+        Assert.Equal(RunbookState.Succeeded, second.State);
+        Assert.Equal([("h1-c03/isolate", 1.0)], plant.Writes);
+
+        // Down past the request's 15 min: taken up, it expires at once and the step fails, as it would have.
+        clock.Advance(TimeSpan.FromMinutes(11));
+        var (late, lateExecutor) = Restarted(AutomationMode.Supervised);
+        late.Tick();
+        Assert.Equal(RunbookState.RolledBack, late.State);
+        Assert.Contains("h1-c03/isolate Expired", late.Failure, StringComparison.Ordinal);
+        var expired = Assert.Single(lateExecutor.Records);
+        Assert.Equal((asked.Action.Id, ActionState.Expired), (expired.Action.Id, expired.State));
+
+        // Started again autonomous, nothing waits for an approver: the step proposes it anew, under a new id.
+        var (autonomous, _) = Restarted(AutomationMode.Autonomous);
+        autonomous.Tick();
+        Assert.Equal(RunbookState.Succeeded, autonomous.State);
+        Assert.NotEqual(asked.Action.Id, Assert.Single(autonomous.Actions).Action.Id);
     }
 
     [Fact]
