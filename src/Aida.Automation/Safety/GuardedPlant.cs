@@ -29,6 +29,10 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     private readonly Queue<DateTimeOffset> _writes = new();
     private readonly Dictionary<string, int> _readback = new(StringComparer.Ordinal);
 
+    // Actuators that read back and whose values on record were taken up after a restart: those values count only until
+    // the plant reports a reading of it (or a write of it passes).
+    private readonly HashSet<string> _takenUpUntilRead = new(StringComparer.Ordinal);
+
     public GuardedPlant(IPlant inner, SafetyEnvelope envelope, TimeProvider clock, string actor, AuditLog? audit = null, Func<EfficiencyEnvelope?>? efficiency = null)
     {
         _inner = inner ?? throw new ArgumentNullException(nameof(inner));
@@ -75,6 +79,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         var info = _inner.Actuators[actuator];
         lock (_lock)
         {
+            ForgetTakenUpOnceRead();
             var now = _clock.GetUtcNow();
             while (_writes.Count > 0 && now - _writes.Peek() >= TimeSpan.FromMinutes(1))
             {
@@ -107,6 +112,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
                 if (result.Ok)
                 {
                     _unconfirmed.Remove(info.Name);
+                    _takenUpUntilRead.Remove(info.Name);
                     _commanded[info.Name] = value;
                 }
                 else
@@ -141,14 +147,36 @@ public sealed class GuardedPlant : IPlant, IActuatorState
 
         lock (_lock)
         {
+            ForgetTakenUpOnceRead();
             return _envelope.Check(info, value, this, _efficiency());
+        }
+    }
+
+    /// <summary>Drops the values taken up after a restart for each actuator the plant now reports a reading of: where it
+    /// is, is known. Regression (session 38): kept until a write was confirmed, the value last written before the restart
+    /// and a read-back that differed from it by more than two steps left no write both steps would take, so the actuator
+    /// could never be written again. <c>aida run</c> restarted on the embedded twin (whose plant starts again at its
+    /// design set points) refused every CDU set point, "a step of 5.605 celsius from 23.395", as would a site whose
+    /// controller went back to its defaults, or a person's change at the panel, while Aida was down.</summary>
+    private void ForgetTakenUpOnceRead()
+    {
+        if (_takenUpUntilRead.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var name in _takenUpUntilRead.Where(n => _inner.Read(_readback[n]) is { IsMissing: false }).ToList())
+        {
+            _unconfirmed.Remove(name);
+            _takenUpUntilRead.Remove(name);
         }
     }
 
     /// <summary>Takes up, after a restart, what the guard knew of the plant before it: the writes on record in
     /// <paramref name="audit"/> (by any writer through a guard on this log). Each actuator written before may still be at
     /// its last written value (and at any write left unconfirmed since), so its next step and the interlocks are judged
-    /// from those values as well as from its read-back or design state, until a write of it is confirmed: a rack
+    /// from those values as well as from its design state, until a write of it is confirmed or, for one the plant reads
+    /// back, until the plant reports a reading of it (then it is where it reads): a rack
     /// isolated before the restart still counts against the racks that may be isolated at once, a chiller stopped still
     /// counts as stopped. The changes and writes of the last minute count against the rate limits again; a change whose
     /// value before is not on record (the first write of a set point, judged from its read-back then) counts as the
@@ -227,6 +255,10 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             {
                 List<double> values = [.. last.TryGetValue(name, out var l) ? [l] : Array.Empty<double>(), .. maybe.GetValueOrDefault(name) ?? []];
                 _unconfirmed[name] = values;
+                if (_readback.ContainsKey(name))
+                {
+                    _takenUpUntilRead.Add(name);
+                }
             }
 
             var recentChanges = changes.Where(c => now - c.At < TimeSpan.FromMinutes(1)).ToList();

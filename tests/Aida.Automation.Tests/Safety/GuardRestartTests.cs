@@ -163,6 +163,59 @@ public sealed class GuardRestartTests : IDisposable
         Assert.EndsWith("; 1 write(s) on record are dated after now (the clock went back?) and count as written now", after.TakenUp.Describe(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AfterARestart_AnActuatorThatReadsBack_IsJudgedFromItsReadingOnceThePlantReportsOne_NotStuckBetweenItAndTheValueWrittenBefore()
+    {
+        // Regression (session 38): the CDU set point taken down 4 K before the restart, then found at its design value
+        // again (the embedded twin starts afresh; on a site, a controller back at its defaults or a change at the panel).
+        // The value written before counted until a write was confirmed, and no write was within 1 K of both it and the
+        // read-back: every write of the set point was refused for good ("a step of 5.605 celsius from 23.395" on aida
+        // run). Now the value written before counts only until the plant reports a reading.
+        const string cdu = "cdu-h1-a/supply_setpoint";
+        var scenario = Aida.Model.Scenarios.ScenarioLoader.Load("reference");
+        SimulatedPlant Twin() => new(new Aida.Twin.Simulation.Simulator(scenario, new Aida.Twin.Simulation.SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(1) }).Plant);
+        var first = Twin();
+        var design = PlantLookup.ReadValue(first, cdu);
+        using (var audit = Audit())
+        {
+            var before = new GuardedPlant(first, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:aida", audit);
+            for (var k = 1; k <= 4; k++)
+            {
+                Assert.True(before.Write(cdu, design - k).Ok);
+                _clock.Advance(TimeSpan.FromMinutes(1));
+            }
+        }
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        var second = Twin();
+        second.Dark = true; // the collectors have not read it yet
+        using var reopened = Audit();
+        var after = new GuardedPlant(second, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:aida", reopened);
+        Assert.Equal([design - 4], after.Unconfirmed(cdu));
+        var blind = after.Write(cdu, design - 1);
+        Assert.Equal(WriteStatus.Refused, blind.Status);
+        Assert.Contains($"a step of 3 celsius from {design - 4}", blind.Message, StringComparison.Ordinal);
+
+        second.Dark = false; // read: at its design value
+        Assert.True(after.Judge(cdu, design - 1).Allowed);
+        Assert.Empty(after.Unconfirmed(cdu));
+        Assert.True(after.Write(cdu, design - 1).Ok);
+    }
+
+    /// <summary>The twin's plant, whose readings can go dark (missing) as before the collectors first read a site.</summary>
+    private sealed class SimulatedPlant(IPlant inner) : IPlant
+    {
+        public bool Dark { get; set; }
+
+        public IReadOnlyList<PointInfo> Points => inner.Points;
+
+        public IReadOnlyList<ActuatorInfo> Actuators => inner.Actuators;
+
+        public PointReading Read(int point) => Dark ? new PointReading(double.NaN, default) : inner.Read(point);
+
+        public WriteResult Write(int actuator, double value) => inner.Write(actuator, value);
+    }
+
     private AuditLog Audit() => new(Path.Combine(_dir, "audit.db"), _clock);
 
     private GuardedPlant Guard(AuditLog audit) => new(_plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:aida", audit);
