@@ -4,7 +4,8 @@ using Aida.Telemetry.Series;
 namespace Aida.Telemetry.PromQL;
 
 /// <summary>Evaluates a checked expression at single timestamps. Selectors read their data once for the whole query window
-/// and slice it per step; subquery steps are cached, as their grid is absolute (multiples of the step).</summary>
+/// and slice it per step, except an instant selector read at one instant only, which takes each series' newest sample
+/// from a store that can give it; subquery steps are cached, as their grid is absolute (multiples of the step).</summary>
 internal sealed class Evaluator : IDisposable
 {
     private readonly ISeriesSource _source;
@@ -582,6 +583,11 @@ internal sealed class Evaluator : IDisposable
     public List<VectorSample> SelectInstant(VectorSelector vs, long ts, List<long>? times)
     {
         var refTime = TimeOf(vs.At, ts) - vs.OffsetMs;
+        if (_source is ILatestSampleSource latest && _windows[vs] == (refTime - LookbackMs, refTime))
+        {
+            return SelectLatest(latest, vs, refTime, times);
+        }
+
         var result = new List<VectorSample>();
         foreach (var s in Data(vs).Series)
         {
@@ -594,6 +600,29 @@ internal sealed class Evaluator : IDisposable
 
             result.Add(new VectorSample(s.Labels, all[i].Value));
             times?.Add(all[i].TimestampMs);
+        }
+
+        CountSamples(result.Count);
+        return result;
+    }
+
+    /// <summary><see cref="SelectInstant"/> for a selector read at this one instant only (the window planned for it is
+    /// this instant's lookback, as in an instant query): the store hands over each series' newest sample alone instead of
+    /// every sample of the lookback.</summary>
+    private List<VectorSample> SelectLatest(ILatestSampleSource latest, VectorSelector vs, long refTime, List<long>? times)
+    {
+        var selected = latest.SelectLatest(refTime - LookbackMs, refTime, vs.Matchers);
+        _ct.ThrowIfCancellationRequested();
+        var result = new List<VectorSample>(selected.Count);
+        foreach (var (labels, newest) in selected)
+        {
+            if (StaleMarker.Is(newest.Value))
+            {
+                continue;
+            }
+
+            result.Add(new VectorSample(labels, newest.Value));
+            times?.Add(newest.TimestampMs);
         }
 
         CountSamples(result.Count);

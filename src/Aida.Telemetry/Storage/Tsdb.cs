@@ -17,7 +17,7 @@ namespace Aida.Telemetry.Storage;
 /// released the lock (before it returns), so other appends go on meanwhile. Opening replays the WAL and cuts off a torn
 /// tail (see <see cref="Recovery"/>).</para>
 /// </remarks>
-public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, IStreamingSeriesSource, IDisposable
+public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, IStreamingSeriesSource, ILatestSampleSource, IDisposable
 {
     private readonly Lock _lock = new();
     private readonly TsdbOptions _options;
@@ -355,6 +355,99 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         {
             System.Buffers.ArrayPool<Sample>.Shared.Return(buffer);
         }
+    }
+
+    /// <remarks>Under the store's lock, as the answer is mostly read without decoding: the head's open chunk knows its
+    /// last sample, and a chunk that cannot hold a newer sample than one already found is not read. Only a chunk that
+    /// may hold the answer, other than an open chunk ending at or before <paramref name="maxTimeMs"/>, is decoded (an
+    /// instant in the past, or overlapping blocks).</remarks>
+    List<LatestSample> ILatestSampleSource.SelectLatest(long minTimeMs, long maxTimeMs, IReadOnlyList<LabelMatcher> matchers)
+    {
+        ArgumentNullException.ThrowIfNull(matchers);
+        var result = new List<LatestSample>();
+        var chunks = new List<WalkedChunk>();
+        var decoded = new Sample[XorChunk.MaxSamples];
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            foreach (var s in Matching(matchers))
+            {
+                if (NewestInRange(s, minTimeMs, maxTimeMs, chunks, ref decoded) is { } newest)
+                {
+                    result.Add(new LatestSample(s.Labels, newest));
+                }
+            }
+        }
+
+        result.Sort((a, b) => Labels.Compare(a.Labels, b.Labels));
+        return result;
+    }
+
+    /// <summary>One chunk of a walk over a series' chunks, kept to be read back to front.</summary>
+    private readonly record struct WalkedChunk(ReadOnlyMemory<byte> Bytes, long MaxTime, bool IsOpen);
+
+    /// <summary>The sample of <paramref name="series"/> in [minTime, maxTime] that <see cref="DecodeSamples"/> would keep
+    /// last, or null when it keeps none; <paramref name="chunks"/> and <paramref name="decoded"/> are scratch space.</summary>
+    /// <remarks>The merge keeps a sample only when it is newer than every one kept before it, in the walk's order (blocks
+    /// oldest first, then the head). So the last one kept has the largest timestamp in range, and of samples with that
+    /// timestamp it is the one met first. Reading the chunks back to front, an earlier chunk takes over a tie, and a
+    /// chunk ending before the best sample found so far cannot change it.</remarks>
+    private Sample? NewestInRange(MemSeries series, long minTime, long maxTime, List<WalkedChunk> chunks, ref Sample[] decoded)
+    {
+        chunks.Clear();
+        var walk = new ChunksInRange(_blocks, series, minTime, maxTime);
+        while (walk.MoveNext())
+        {
+            chunks.Add(new WalkedChunk(walk.Current, walk.CurrentMaxTime, walk.CurrentIsOpen));
+        }
+
+        Sample? newest = null;
+        for (var i = chunks.Count - 1; i >= 0; i--)
+        {
+            var chunk = chunks[i];
+            if (newest is { } best && Math.Min(chunk.MaxTime, maxTime) < best.TimestampMs)
+            {
+                continue;
+            }
+
+            var candidate = chunk.IsOpen && chunk.MaxTime <= maxTime
+                ? new Sample(chunk.MaxTime, series.Open!.LastValue)
+                : NewestInChunk(chunk.Bytes.Span, minTime, maxTime, ref decoded);
+            if (candidate is { } c && c.TimestampMs >= minTime && (newest is not { } kept || c.TimestampMs >= kept.TimestampMs))
+            {
+                newest = c;
+            }
+        }
+
+        return newest;
+    }
+
+    /// <summary>The sample of one chunk in [minTime, maxTime] that <see cref="DecodeSamples"/> would keep last, or null:
+    /// the first with the largest timestamp, among the samples before the first one after <paramref name="maxTime"/>.</summary>
+    private static Sample? NewestInChunk(ReadOnlySpan<byte> chunk, long minTime, long maxTime, ref Sample[] decoded)
+    {
+        var count = XorChunk.CountOf(chunk);
+        if (decoded.Length < count)
+        {
+            // Longer than this store writes a chunk (a block from elsewhere).
+            decoded = new Sample[count];
+        }
+
+        Sample? newest = null;
+        foreach (var s in decoded.AsSpan(0, XorChunk.DecodeAll(chunk, decoded)))
+        {
+            if (s.TimestampMs > maxTime)
+            {
+                break;
+            }
+
+            if (s.TimestampMs >= minTime && (newest is not { } kept || s.TimestampMs > kept.TimestampMs))
+            {
+                newest = s;
+            }
+        }
+
+        return newest;
     }
 
     /// <summary>The series matching <paramref name="matchers"/> with samples in range, sorted by labels, each decoded into
@@ -892,6 +985,9 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         /// <summary>The sample count of <see cref="Current"/>.</summary>
         public int CurrentCount { get; private set; }
 
+        /// <summary>The last timestamp of <see cref="Current"/>, as its index or head entry records it.</summary>
+        public long CurrentMaxTime { get; private set; }
+
         /// <summary>Asks the processor to load a block series' chunk bytes (laid out back to back) all at once, so the
         /// walk that reads each chunk's sample count waits for one memory round trip per series instead of one per
         /// chunk; a hint that never faults.</summary>
@@ -930,6 +1026,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                     {
                         Current = blocks[_block].ChunkMemory(c);
                         CurrentCount = XorChunk.CountOf(Current.Span);
+                        CurrentMaxTime = c.MaxTime;
                         CurrentIsOpen = false;
                         CurrentKey = new ChunkKey(blocks[_block].CacheOwner, c.Offset);
                         return true;
@@ -967,6 +1064,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                 {
                     Current = c.Bytes;
                     CurrentCount = c.Count;
+                    CurrentMaxTime = c.MaxTime;
                     CurrentIsOpen = false;
                     CurrentKey = new ChunkKey(c.CacheOwner, 0);
                     return true;
@@ -984,6 +1082,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                 {
                     Current = open.Memory;
                     CurrentCount = open.Count;
+                    CurrentMaxTime = open.MaxTime;
                     CurrentIsOpen = true;
                     CurrentKey = default;
                     return true;

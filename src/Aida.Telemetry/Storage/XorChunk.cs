@@ -47,6 +47,9 @@ internal sealed class XorChunk
     /// <summary>The last appended timestamp.</summary>
     public long MaxTime { get; private set; }
 
+    /// <summary>The last appended value (the sample at <see cref="MaxTime"/>), read without decoding the chunk.</summary>
+    public double LastValue => BitConverter.UInt64BitsToDouble(_v);
+
     public bool IsFull => Count >= MaxSamples;
 
     /// <summary>The encoded chunk, header included; valid until the next append.</summary>
