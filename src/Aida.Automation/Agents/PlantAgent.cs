@@ -864,16 +864,27 @@ public sealed class PlantAgent : IPlantAgent
             _audit?.Append("agent:optimiser", AuditKind.Decision, "cooling-optimiser", plan.AuditText());
         }
 
-        foreach (var (_, result) in _optimiser.Apply(plan, Plant))
+        var deferred = new List<string>();
+        foreach (var (move, result) in _optimiser.Apply(plan, Plant))
         {
             if (result.Ok)
             {
                 OptimiserMoves++;
             }
+            else if (result.Message.StartsWith(CoolingOptimiser.Deferred, StringComparison.Ordinal))
+            {
+                deferred.Add(move.Actuator);
+            }
             else
             {
                 OptimiserRefusals++;
             }
+        }
+
+        if (deferred.Count > 0)
+        {
+            _audit?.Append("agent:optimiser", AuditKind.Observation, "cooling-optimiser",
+                $"{deferred.Count} move(s) deferred to the next step, each actuator moved by its rate within the last minute: {string.Join(", ", deferred)}");
         }
     }
 

@@ -146,6 +146,38 @@ public sealed class CoolingOptimiserTests
         AssertOnlyTowardSafety(loop);
     }
 
+    /// <summary>Regression (session 38, over the wire): a move the guard would refuse only for now, its actuator moved
+    /// by its rate less than a minute ago (a runbook's write here; on the wall clock the optimiser's own last move, its
+    /// second minute coming a little early), was written and refused, ten a minute. Now it is deferred: not written,
+    /// not refused, planned again at the next step.</summary>
+    [Fact]
+    public void AMoveTheRateLimitWouldRefuseForNow_IsDeferredToTheNextStep_NeitherWrittenNorRefused()
+    {
+        const string cdu = "cdu-h1-a/supply_setpoint";
+        var loop = new OptimiserLoop(TimeSpan.FromMinutes(30), OptimiserLoop.Freeze);
+        loop.Simulator.AdvanceSteps(60);
+        loop.Optimiser.Observe(loop.Simulator.Clock.GetUtcNow(), loop.Plant);
+        var design = loop.Simulator.Plant.ReadValue(cdu);
+        Assert.True(loop.Guarded.Write(loop.Guarded.Actuator(cdu), design - 0.5).Ok); // a runbook's half kelvin
+        loop.Simulator.AdvanceSteps(30);
+
+        var plan = loop.Optimiser.Plan(loop.Simulator.Clock.GetUtcNow(), loop.Plant, loop.Envelope);
+        var results = loop.Optimiser.Apply(plan, loop.Plant);
+        var (move, deferred) = Assert.Single(results, r => r.Move.Actuator == cdu);
+        Assert.Equal(WriteStatus.RateLimited, deferred.Status);
+        Assert.StartsWith(CoolingOptimiser.Deferred + "cdu-h1-a/supply_setpoint: 1.5 celsius of change within a minute exceeds the envelope's 1", deferred.Message, StringComparison.Ordinal);
+        Assert.All(results.Where(r => r.Move.Actuator != cdu), r => Assert.True(r.Result.Ok, r.Result.Message));
+        Assert.Equal(0, loop.Guarded.Refused);
+        Assert.Equal(design - 0.5, loop.Guarded.Commanded(cdu));
+
+        loop.Simulator.AdvanceSteps(60);
+        var next = loop.Optimiser.Plan(loop.Simulator.Clock.GetUtcNow(), loop.Plant, loop.Envelope);
+        var (again, written) = Assert.Single(loop.Optimiser.Apply(next, loop.Plant), r => r.Move.Actuator == cdu);
+        Assert.True(written.Ok, written.Message);
+        Assert.Equal(move.Value, again.Value);
+        Assert.Equal(0, loop.Guarded.Refused);
+    }
+
     /// <summary>Regression (faults week, audit log): the optimiser planned the water up to the envelope's ceiling, then
     /// rounded the setpoint to the nearest millikelvin, 20.2346 °C to 20.235 °C, above the ceiling: the guard refused it
     /// ("20.235 °C is above the efficiency envelope's 20.235 °C") at every budget evaluation. A move is now rounded toward
