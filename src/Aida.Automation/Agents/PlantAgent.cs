@@ -886,6 +886,15 @@ public sealed class PlantAgent : IPlantAgent
             _audit?.Append("agent:optimiser", AuditKind.Observation, "cooling-optimiser",
                 $"{deferred.Count} move(s) deferred to the next step, each actuator moved by its rate within the last minute: {string.Join(", ", deferred)}");
         }
+
+        // The next plan counts from when this one's writes ended, not from when it began. On the wall clock a plan and
+        // its writes take time (the first one most), and the next plan, a step after this one began, wrote its moves a
+        // little less than a minute after these: the rate limit over the last minute then refused (since, deferred)
+        // every other step's set point moves over the wire (session 38). In simulation the clock stands still meanwhile.
+        if (plan.Moves.Count > 0 && _clock.GetUtcNow() - now is { Ticks: > 0 } took)
+        {
+            _nextPlan += took;
+        }
     }
 
     /// <summary>UPS eco mode as the policy wants it: back to double conversion at once, into eco mode only while no

@@ -936,6 +936,78 @@ public sealed class PlantAgentTests
             inner.LabelValuesAsync(name, start, end, cancellationToken);
     }
 
+    /// <summary>Regression (session 38, over the wire): on the wall clock a plan and its writes take time, the first one
+    /// most. The next plan came a step after this one began, so its 1 K set point moves were written a little less than a
+    /// minute after this one's and the rate limit over the last minute refused them (deferred, since): every other
+    /// minute's moves over `aida twin serve`. Here, under the policy's freeze, the first two plans a minute apart each
+    /// take the ten CDUs 1 K down, and the twin's writes take 200 ms each for the first ten and 20 ms after
+    /// (<see cref="SlowWrites"/>): without the change nine of the second plan's moves were deferred. The next plan now
+    /// counts from when the writes ended, and no move is refused or deferred.</summary>
+    [Fact]
+    public void OnTheWallClock_APlansWritingTime_DelaysTheNextPlan_SoTheRateLimitRefusesAndDefersNoMove()
+    {
+        var scenario = ScenarioLoader.Load("reference");
+        var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = TimeSpan.FromMinutes(12) });
+        using var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
+        sim.RecordTo(new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, scenario.Factory.Site.Name));
+        var dir = ScratchDir();
+        using var incidents = new IncidentStore(Path.Combine(dir, "incidents.db"), sim.Clock);
+        using var audit = new Aida.Automation.Audit.AuditLog(Path.Combine(dir, "audit.db"), sim.Clock);
+        var wall = new WallClock(sim.Clock);
+        var agent = new PlantAgent(new SlowWrites(sim.Plant, wall), scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled,
+            Runbook.LoadDirectory(BundledFiles.Shipped("runbooks"), scenario.Factory), wall, new PlantAgentOptions(), audit, efficiency: () => Optimiser.OptimiserLoop.Freeze);
+        sim.AttachAgent(agent);
+        sim.Run();
+
+        var setpointWrites = audit.Read().Count(e => e.Kind == Aida.Automation.Audit.AuditKind.Result && e.Subject.EndsWith("/supply_setpoint", StringComparison.Ordinal));
+        Assert.True(setpointWrites >= 20, $"{setpointWrites} set point writes");
+        Assert.Equal(0, agent.Plant.Refused);
+        Assert.DoesNotContain(audit.Read(), e => e.Detail.Contains(" deferred to the next step", StringComparison.Ordinal));
+    }
+
+    /// <summary>The simulator's clock plus the time the writes made since its last step took.</summary>
+    private sealed class WallClock(TimeProvider simulated) : TimeProvider
+    {
+        private DateTimeOffset _at;
+        private TimeSpan _spent;
+
+        public override DateTimeOffset GetUtcNow()
+        {
+            var now = simulated.GetUtcNow();
+            if (now != _at)
+            {
+                (_at, _spent) = (now, TimeSpan.Zero);
+            }
+
+            return now + _spent;
+        }
+
+        public void Spend(TimeSpan span)
+        {
+            GetUtcNow();
+            _spent += span;
+        }
+    }
+
+    /// <summary>A plant whose writes take time on a <see cref="WallClock"/>: 200 ms each for the first ten (a cold
+    /// start), 20 ms after.</summary>
+    private sealed class SlowWrites(Aida.Model.Plant.IPlant inner, WallClock clock) : Aida.Model.Plant.IPlant
+    {
+        private int _writes;
+
+        public IReadOnlyList<Aida.Model.Plant.PointInfo> Points => inner.Points;
+
+        public IReadOnlyList<Aida.Model.Plant.ActuatorInfo> Actuators => inner.Actuators;
+
+        public Aida.Model.Plant.PointReading Read(int point) => inner.Read(point);
+
+        public Aida.Model.Plant.WriteResult Write(int actuator, double value)
+        {
+            clock.Spend(TimeSpan.FromMilliseconds(_writes++ < 10 ? 200 : 20));
+            return inner.Write(actuator, value);
+        }
+    }
+
     [Fact]
     public void KeptResponses_ThatAreBroken_AreNamedByFileAndEntry()
     {
