@@ -871,7 +871,7 @@ public sealed class PlantAgent : IPlantAgent
             {
                 OptimiserMoves++;
             }
-            else if (result.Message.StartsWith(CoolingOptimiser.Deferred, StringComparison.Ordinal))
+            else if (CoolingOptimiser.IsDeferred(result))
             {
                 deferred.Add(move.Actuator);
             }

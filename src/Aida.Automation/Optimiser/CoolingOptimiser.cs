@@ -384,6 +384,10 @@ public sealed class CoolingOptimiser
     /// only for now, by a rate limit over the last minute.</summary>
     public const string Deferred = "deferred to the next step: ";
 
+    /// <summary>Whether <see cref="Apply"/> deferred the move of this result instead of writing it.</summary>
+    public static bool IsDeferred(WriteResult result) =>
+        result.Status == WriteStatus.RateLimited && result.Message.StartsWith(Deferred, StringComparison.Ordinal);
+
     /// <summary>Writes the plan's moves through <paramref name="guarded"/> (the <see cref="GuardedPlant"/>); an accepted
     /// write becomes the optimiser's value for that actuator, a refused or failed one leaves the last accepted value. A
     /// move the guard would refuse only for now is not written (its result <see cref="WriteStatus.RateLimited"/>, its

@@ -54,11 +54,9 @@ public sealed class InstantSelectionTests
         for (var i = 0; i < expected.Series.Count; i++)
         {
             Assert.Equal(expected.Series[i].Labels, actual.Series[i].Labels);
-            Assert.Equal(expected.Series[i].Samples.Select(Bits), actual.Series[i].Samples.Select(Bits));
+            Assert.Equal(expected.Series[i].Samples.Select(TsdbSelectLatestTests.Bits), actual.Series[i].Samples.Select(TsdbSelectLatestTests.Bits));
         }
     }
-
-    private static (long, ulong) Bits(Sample s) => (s.TimestampMs, BitConverter.DoubleToUInt64Bits(s.Value));
 
     [Fact]
     public void InstantQueries_OverRandomSeriesInBlocksAndHead_AnswerAsTheGeneralPath()

@@ -99,7 +99,8 @@ public sealed class TsdbSelectLatestTests : IDisposable
         }
     }
 
-    private static (long, ulong) Bits(Sample s) => (s.TimestampMs, BitConverter.DoubleToUInt64Bits(s.Value));
+    /// <summary>A sample as its timestamp and its value's bits, compared bit for bit (NaN and staleness markers too).</summary>
+    internal static (long, ulong) Bits(Sample s) => (s.TimestampMs, BitConverter.DoubleToUInt64Bits(s.Value));
 
     [Fact]
     public void SelectLatest_OverRandomSeriesInBlocksAndHead_IsTheLastSampleOfSelect()
