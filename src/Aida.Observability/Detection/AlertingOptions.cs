@@ -127,7 +127,7 @@ public sealed record AlertingOptions
 
     /// <summary>A sensor is noisy when the median distance of a reading from the midpoint of its neighbours over the last
     /// <see cref="NoiseSamples"/> (default 12, 2 min of a 10 s point) exceeds <see cref="NoiseRatio"/> (default 5) times its
-    /// level before the window (or over the first 24 samples).</summary>
+    /// level before the window (when fewer than 72 samples came before it, over the first 72: 12 min of a 10 s point).</summary>
     public int NoiseSamples { get; init; } = 12;
 
     /// <summary>Default 5.</summary>

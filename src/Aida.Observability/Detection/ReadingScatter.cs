@@ -7,8 +7,8 @@ namespace Aida.Observability.Detection;
 /// <remarks>
 /// Each reading's distance from the midpoint of its neighbours is zero on a ramp (a setpoint change, a warming loop),
 /// large on one or two readings at a step, and the scatter itself on a noisy reading. Its usual level is the median
-/// distance before <c>referenceUntilMs</c> (or over the first 2 x <see cref="AlertingOptions.NoiseSamples"/> readings when
-/// fewer came before), leaving out readings of a frozen run (<see cref="FrozenRun"/> at one value: a stuck sensor's, whose
+/// distance before <c>referenceUntilMs</c> (or over the first <see cref="ReferenceWindows"/> x
+/// <see cref="AlertingOptions.NoiseSamples"/> readings when fewer came before), leaving out readings of a frozen run (<see cref="FrozenRun"/> at one value: a stuck sensor's, whose
 /// zero distances are no usual level), and at least twice the smallest non-zero distance (the reading's quantum). Two
 /// tests, either fires:
 /// <list type="bullet">
@@ -17,8 +17,8 @@ namespace Aida.Observability.Detection;
 /// <item><see cref="AlertingOptions.NoiseBurstCount"/> of the last <see cref="AlertingOptions.NoiseBurstSamples"/> distances
 /// above <see cref="AlertingOptions.NoiseBurstRatio"/> times the usual level: gross scatter, judged within a minute.</item>
 /// </list>
-/// Non-finite samples are dropped first; a series with fewer than 3 x <see cref="AlertingOptions.NoiseSamples"/> finite
-/// readings is not judged. After an alert the series is quiet for <see cref="AlertingOptions.Lookback"/>.
+/// Non-finite samples are dropped first; a series with fewer than <see cref="ReferenceWindows"/> + 1 times
+/// <see cref="AlertingOptions.NoiseSamples"/> finite readings is not judged. After an alert the series is quiet for <see cref="AlertingOptions.Lookback"/>.
 /// </remarks>
 internal static class ReadingScatter
 {
@@ -35,7 +35,8 @@ internal static class ReadingScatter
         var none = (found, double.NaN, double.NaN);
         var v = samples.Where(s => double.IsFinite(s.Value)).ToList();
         var n = o.NoiseSamples;
-        if (v.Count < 3 * n)
+        var least = ReferenceWindows * n;
+        if (v.Count < least + n)
         {
             return none;
         }
@@ -56,9 +57,9 @@ internal static class ReadingScatter
         var live = LiveDistances(v, diffs.Length);
         var before = v.Count(s => s.TimestampMs <= referenceUntilMs) - 1;
         var liveBefore = live.TakeWhile(j => j < before).ToList();
-        var (referenceDiffs, referenceCount) = before >= n && liveBefore.Count >= n
+        var (referenceDiffs, referenceCount) = before >= least && liveBefore.Count >= least
             ? (liveBefore, before)
-            : (live.Take(2 * n).ToList(), live.Count >= 2 * n ? Math.Max(live[(2 * n) - 1] + 1, Math.Min(before, diffs.Length)) : int.MaxValue);
+            : (live.Take(least).ToList(), live.Count >= least ? Math.Max(live[least - 1] + 1, Math.Min(before, diffs.Length)) : int.MaxValue);
         if (referenceCount == int.MaxValue)
         {
             return none;
@@ -99,6 +100,14 @@ internal static class ReadingScatter
 
         return (found, usual, floor);
     }
+
+    /// <summary>The fewest readings, in judged windows of <see cref="AlertingOptions.NoiseSamples"/>, the usual level is
+    /// taken over: 6 (72 readings, 12 min of a 10 s point).</summary>
+    /// <remarks>Taken over 2 windows (24 readings), a fresh series' usual level was too often one quantum low: on an 0.1 K
+    /// inlet the median distance is 0.10 or 0.15 by the luck of those readings, and the plant's own movement then read as
+    /// 5 times it. Over the wire (<c>aida twin serve --speed 10</c>, polled each second) a 3 min run raised a false
+    /// sensor-noise incident on h2-c06's inlet 40 s in (session 38).</remarks>
+    internal const int ReferenceWindows = 6;
 
     /// <summary>Readings in a row at one value that make a frozen run: 30, the stuck scan's run for a reading alone
     /// (<see cref="Anomalies.AnomalyOptions.StuckSamples"/>, 5 min of a 10 s point).</summary>
