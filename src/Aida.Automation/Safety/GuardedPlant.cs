@@ -309,6 +309,27 @@ public sealed class GuardedPlant : IPlant, IActuatorState
 
     public IReadOnlyList<double> Unconfirmed(string actuator) => _unconfirmed.TryGetValue(actuator, out var maybe) ? maybe : [];
 
+    public bool? ReportedOn(string actuator)
+    {
+        var slash = actuator.LastIndexOf('/');
+        var (asset, setting) = slash < 0 ? (actuator, "") : (actuator[..slash], actuator[(slash + 1)..]);
+        string[] points = setting switch
+        {
+            "enable" => [asset + "/running", asset + "/enabled"],
+            "isolate" => [asset + "/isolated"],
+            _ => [],
+        };
+        foreach (var name in points)
+        {
+            if (_readback.TryGetValue(name, out var point))
+            {
+                return _inner.Read(point) is { IsMissing: false } reading && double.IsFinite(reading.Value) ? reading.Value >= 0.5 : null;
+            }
+        }
+
+        return null;
+    }
+
     public double ChangedLastMinute(string actuator)
     {
         if (!_changes.TryGetValue(actuator, out var changes))

@@ -7,7 +7,8 @@ using Aida.Reliability.Policy;
 namespace Aida.Automation.Safety;
 
 /// <summary>Whether a write may go to the plant, and why not; <see cref="ForNow"/> when only a limit over the last minute
-/// stands in its way (the same write may pass once the minute has gone by).</summary>
+/// stands in its way (the same write may pass once the minute has gone by), or an interlock that only what the plant
+/// reports breaks (the same write may pass once a standby reports running).</summary>
 public readonly record struct SafetyVerdict(bool Allowed, string Reason, bool ForNow = false)
 {
     public static SafetyVerdict Allow { get; } = new(true, "within the envelope");
@@ -21,7 +22,7 @@ public readonly record struct SafetyVerdict(bool Allowed, string Reason, bool Fo
 /// <summary>The actuator state a verdict is judged against: each actuator's commanded value (NaN: not known), the
 /// values it may be at instead (writes the plant did not confirm since its last confirmed one: each may or may not
 /// have taken effect; after a restart, also the value last written before it), and how much it changed over the last
-/// minute.</summary>
+/// minute; and, for an on/off actuator, whether the plant reports what it switches as on.</summary>
 public interface IActuatorState
 {
     double Commanded(string actuator);
@@ -29,6 +30,11 @@ public interface IActuatorState
     IReadOnlyList<double> Unconfirmed(string actuator);
 
     double ChangedLastMinute(string actuator);
+
+    /// <summary>Whether the plant reports the unit or rack <paramref name="actuator"/> switches as on: a unit's
+    /// <c>running</c> point (else its <c>enabled</c> point) for its <c>/enable</c>, a rack's <c>isolated</c> point for
+    /// its <c>/isolate</c>. Null when the plant has no such point or its reading is missing.</summary>
+    bool? ReportedOn(string actuator);
 }
 
 /// <summary>Judges one actuator write against the safety envelope (the spec's hard limits, step and rate limits,
@@ -118,9 +124,13 @@ public sealed class SafetyEnvelope
             }
         }
 
-        if (Interlock(name, value, state) is { } broken)
+        if (Interlock(name, value, state, reported: true) is { } broken)
         {
-            return SafetyVerdict.Refuse($"{name}: {broken} ({Spec.Source}, interlocks)");
+            // Broken only once what the plant reports is counted (a standby that has not reported running yet, a rack
+            // isolated by someone else): the same write may pass when the plant reports otherwise.
+            return Interlock(name, value, state, reported: false) is { } byRecord
+                ? SafetyVerdict.Refuse($"{name}: {byRecord} ({Spec.Source}, interlocks)")
+                : SafetyVerdict.RefuseForNow($"{name}: {broken}, counting what the plant reports ({Spec.Source}, interlocks)");
         }
 
         return efficiency is null ? SafetyVerdict.Allow : Efficiency(actuator, value, current, efficiency);
@@ -150,13 +160,19 @@ public sealed class SafetyEnvelope
         return step;
     }
 
-    /// <summary>The interlock the plant would break with <paramref name="actuator"/> at <paramref name="value"/>, or null.</summary>
-    private string? Interlock(string actuator, double value, IActuatorState state)
+    /// <summary>The interlock the plant would break with <paramref name="actuator"/> at <paramref name="value"/>, or null;
+    /// with <paramref name="reported"/>, counting what the plant reports too.</summary>
+    private string? Interlock(string actuator, double value, IActuatorState state, bool reported)
     {
-        // Worst case over what each actuator may be at (its commanded value, or an unconfirmed write's): a unit counts
-        // as running only if it runs either way, a rack as isolated if it may be.
-        bool On(string name) => name == actuator ? value >= 0.5 : Known(state, name) >= 0.5 && state.Unconfirmed(name).All(v => v >= 0.5);
-        bool MaybeOn(string name) => name == actuator ? value >= 0.5 : Known(state, name) >= 0.5 || state.Unconfirmed(name).Any(v => v >= 0.5);
+        // Worst case over what each actuator may be at (its commanded value, or an unconfirmed write's) and, with
+        // reported, over what the plant reports: a unit counts as running only if it runs either way and does not report
+        // otherwise (a chiller tripped or still starting carries no load), a rack as isolated if it may be or reports so
+        // (isolated at the panel, or by a writer that is not Aida). What the plant reports can only take units away and
+        // add isolated racks: a reading that lies makes the guard refuse more, never less.
+        bool On(string name) => name == actuator ? value >= 0.5
+            : Known(state, name) >= 0.5 && state.Unconfirmed(name).All(v => v >= 0.5) && !(reported && state.ReportedOn(name) == false);
+        bool MaybeOn(string name) => name == actuator ? value >= 0.5
+            : Known(state, name) >= 0.5 || state.Unconfirmed(name).Any(v => v >= 0.5) || (reported && state.ReportedOn(name) == true);
 
         var rules = Spec.Interlocks;
         if (actuator.EndsWith("/enable", StringComparison.Ordinal) || actuator == "economiser/enable")

@@ -28,6 +28,24 @@ public sealed class SafetyEnvelopeProperties
             from restart in Gen.Frequency((11, Gen.Constant(false)), (1, Gen.Constant(true)))
             select (r, restart)).ToArbitrary();
 
+    /// <summary>What the plant reports, changed behind the guard's back: a chiller trips or starts, the economiser stops,
+    /// a rack is isolated or powered at the panel, a reading goes missing.</summary>
+    private static readonly string[] Reports =
+    [
+        "chiller-1/running", "chiller-2/running", "chiller-3/running", "economiser/enabled",
+        "h1-a01/isolated", "h1-a02/isolated", "h1-a03/isolated", "h1-a04/isolated", "h1-a05/isolated", "h1-a06/isolated",
+    ];
+
+    public static Arbitrary<((int Actuator, double Value, bool Confirmed, int Seconds) Request, (int Point, double Value)? Report)[]> RequestsAndReports() =>
+        Gen.ArrayOf(
+            from r in Request
+            from report in Gen.Frequency(
+                (3, Gen.Constant<(int, double)?>(null)),
+                (1, from p in Gen.Choose(0, Reports.Length - 1)
+                    from v in Gen.Frequency((3, Gen.Constant(0.0)), (3, Gen.Constant(1.0)), (1, Gen.Constant(double.NaN)))
+                    select ((int, double)?)(p, v)))
+            select (r, report)).ToArbitrary();
+
     /// <summary>One write an agent asks for: an actuator, a value (not a number, infinite, on/off, in and out of range),
     /// whether the plant confirms it, and the seconds before it.</summary>
     private static Gen<(int Actuator, double Value, bool Confirmed, int Seconds)> Request =>
@@ -81,12 +99,25 @@ public sealed class SafetyEnvelopeProperties
         }
     }
 
-    private static void Check((int Actuator, double Value, bool Confirmed, int Seconds)[] requests, string? auditPath = null, HashSet<int>? restartBefore = null)
+    /// <summary>A plant that reports its units running and its racks isolated, and whose reports change behind the guard's
+    /// back (a trip, a start, a panel's isolation, a missing reading) before any request: no write the agent makes
+    /// leaves too few chillers running or too many racks isolated by the worst case of what it wrote and what the plant
+    /// reports. 1,000 sequences from a fixed seed.</summary>
+    [Property(MaxTest = 1000, Replay = "1122334455667788990,998877665544332211", Arbitrary = [typeof(SafetyEnvelopeProperties)])]
+    public void NothingOutsideTheEnvelope_ReachesThePlant_WhateverThePlantReports(((int Actuator, double Value, bool Confirmed, int Seconds) Request, (int Point, double Value)? Report)[] requests) =>
+        Check([.. requests.Select(r => r.Request)], reports: [.. requests.Select(r => r.Report)]);
+
+    private static void Check((int Actuator, double Value, bool Confirmed, int Seconds)[] requests, string? auditPath = null, HashSet<int>? restartBefore = null, (int Point, double Value)?[]? reports = null)
     {
         var spec = SafetyEnvelopeTests.Bundled;
         var envelope = new SafetyEnvelope(spec, SafetyEnvelopeTests.Factory);
         var confirm = true;
-        var plant = new SafetyEnvelopeTests.RecordingPlant((_, _) => confirm ? new WriteResult(WriteStatus.Accepted, "") : new WriteResult(WriteStatus.Unconfirmed, "no answer"));
+
+        // What the plant reports: nothing (the plain plant), or, with reports, each unit running and rack isolated as
+        // designed until a report changes it.
+        Dictionary<string, double>? reported = reports is null ? null : Reports.ToDictionary(
+            n => n, n => n.EndsWith("/isolated", StringComparison.Ordinal) ? 0.0 : envelope.DesignState[n.Replace("running", "enable", StringComparison.Ordinal).Replace("enabled", "enable", StringComparison.Ordinal)], StringComparer.Ordinal);
+        var plant = new SafetyEnvelopeTests.RecordingPlant((_, _) => confirm ? new WriteResult(WriteStatus.Accepted, "") : new WriteResult(WriteStatus.Unconfirmed, "no answer"), reported);
         var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero));
         var audit = auditPath is null ? null : new AuditLog(auditPath, clock);
         var guarded = new GuardedPlant(plant, envelope, clock, "agent:property", audit);
@@ -103,11 +134,17 @@ public sealed class SafetyEnvelopeProperties
         foreach (var (index, value, confirmed, seconds) in requests)
         {
             clock.Advance(TimeSpan.FromSeconds(seconds));
-            if (restartBefore?.Contains(++at) == true)
+            at++;
+            if (restartBefore?.Contains(at) == true)
             {
                 audit!.Dispose();
                 audit = new AuditLog(auditPath!, clock);
                 guarded = new GuardedPlant(plant, envelope, clock, "agent:property", audit);
+            }
+
+            if (reports?[at] is var (point, reads))
+            {
+                reported![Reports[point]] = reads;
             }
 
             confirm = confirmed;
@@ -139,15 +176,23 @@ public sealed class SafetyEnvelopeProperties
 
             possible[name] = answer.Ok ? [value] : [.. was, value];
 
-            // Interlocks in the worst case of what may be in effect.
-            bool SurelyOn(string n) => possible.TryGetValue(n, out var vs) && vs.All(v => v >= 0.5);
-            bool MaybeOn(string n) => possible.TryGetValue(n, out var vs) && vs.Any(v => v >= 0.5);
-            if (!SurelyOn("economiser/enable"))
+            // Interlocks in the worst case of what may be in effect: what was written and, where the plant reports, what
+            // it reports (a unit reported stopped carries no load; a rack reported isolated is). The plant may break an
+            // interlock on its own (a trip); a write that stops a unit or isolates a rack must not.
+            double Report(string n) => reported?.GetValueOrDefault(n, double.NaN) ?? double.NaN;
+            string StatusOf(string n) => n == "economiser/enable" ? "economiser/enabled" : n.Replace("/enable", "/running", StringComparison.Ordinal).Replace("/isolate", "/isolated", StringComparison.Ordinal);
+            bool SurelyOn(string n) => possible.TryGetValue(n, out var vs) && vs.All(v => v >= 0.5) && !(Report(StatusOf(n)) < 0.5);
+            bool MaybeOn(string n) => (possible.TryGetValue(n, out var vs) && vs.Any(v => v >= 0.5)) || Report(StatusOf(n)) >= 0.5;
+            var stops = value < 0.5 && (name == "economiser/enable" || name.StartsWith("chiller-", StringComparison.Ordinal));
+            if (stops && !SurelyOn("economiser/enable"))
             {
                 Assert.True(new[] { "chiller-1", "chiller-2", "chiller-3" }.Count(c => SurelyOn(c + "/enable")) >= spec.Interlocks.MinChillersWithoutEconomiser, "no chiller and no economiser");
             }
 
-            Assert.True(SafetyEnvelopeTests.Factory.Racks.Count(r => MaybeOn(r.Id + "/isolate")) <= spec.Interlocks.MaxRacksIsolated, "too many racks isolated");
+            if (value >= 0.5 && name.EndsWith("/isolate", StringComparison.Ordinal))
+            {
+                Assert.True(SafetyEnvelopeTests.Factory.Racks.Count(r => MaybeOn(r.Id + "/isolate")) <= spec.Interlocks.MaxRacksIsolated, "too many racks isolated");
+            }
             Assert.Equal(before + (answer.Ok ? 1 : 0), plant.Writes.Count);
         }
 

@@ -86,6 +86,56 @@ public sealed class SafetyEnvelopeTests
     }
 
     [Fact]
+    public void Interlocks_CountWhatThePlantReports_AChillerTrippedOrStartingAndARackIsolatedByOthers()
+    {
+        // Regression: the interlocks were judged from Aida's own writes alone. A chiller that tripped, or a standby
+        // still starting, counted as carrying load because Aida had last written it enabled; a rack isolated at the
+        // panel did not count against the racks isolated at once.
+        var reports = new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["chiller-1/running"] = 0, ["chiller-2/running"] = 1, ["chiller-3/running"] = double.NaN, ["economiser/enabled"] = 1,
+        };
+        var racks = Factory.Racks.Take(5).Select(r => r.Id).ToList();
+        foreach (var r in racks)
+        {
+            reports[r + "/isolated"] = 0;
+        }
+
+        var plant = new RecordingPlant(reports: reports);
+        var guarded = new GuardedPlant(plant, new SafetyEnvelope(Bundled, Factory), new FakeTimeProvider(Reference.Start), "agent:test");
+        Assert.True(guarded.Write("economiser/enable", 0).Ok);
+        reports["economiser/enabled"] = 0;
+
+        // chiller-1 enabled by the record, tripped by its report: stopping chiller-2 would leave none carrying load.
+        var second = guarded.Write("chiller-2/enable", 0);
+        Assert.Equal(WriteStatus.RateLimited, second.Status);
+        Assert.Contains("would leave 0 chiller(s) enabled with the economiser off (at least 1 required), counting what the plant reports", second.Message, StringComparison.Ordinal);
+
+        // The standby started: it counts once it reports running, not before.
+        Assert.True(guarded.Write("chiller-3/enable", 1).Ok);
+        reports["chiller-3/running"] = 0;
+        Assert.Equal(WriteStatus.RateLimited, guarded.Write("chiller-2/enable", 0).Status);
+        reports["chiller-3/running"] = 1;
+        Assert.True(guarded.Write("chiller-2/enable", 0).Ok);
+
+        // Two racks isolated by others, two by Aida: a fifth is refused; once one of the others' reports powered, it passes.
+        reports[racks[0] + "/isolated"] = 1;
+        reports[racks[1] + "/isolated"] = 1;
+        Assert.True(guarded.Write(racks[2] + "/isolate", 1).Ok);
+        Assert.True(guarded.Write(racks[3] + "/isolate", 1).Ok);
+        var fifth = guarded.Write(racks[4] + "/isolate", 1);
+        Assert.Equal(WriteStatus.RateLimited, fifth.Status);
+        Assert.Contains("would isolate 5 racks at once (at most 4), counting what the plant reports", fifth.Message, StringComparison.Ordinal);
+        reports[racks[1] + "/isolated"] = 0;
+        Assert.True(guarded.Write(racks[4] + "/isolate", 1).Ok);
+
+        // A report that a rack Aida isolated is powered does not take it off the count: it may still be isolated.
+        reports[racks[2] + "/isolated"] = 0;
+        Assert.Contains("would isolate 5 racks at once", guarded.Write(Factory.Racks[5].Id + "/isolate", 1).Message, StringComparison.Ordinal);
+        Assert.Equal(["economiser/enable", "chiller-3/enable", "chiller-2/enable", racks[2] + "/isolate", racks[3] + "/isolate", racks[4] + "/isolate"], plant.Writes.Select(w => w.Name));
+    }
+
+    [Fact]
     public void EfficiencyEnvelope_FreezesRaises_ButAlwaysAllowsMovesBackToSafety()
     {
         var frozen = new EfficiencyEnvelope(EfficiencyRegime.Freeze, 20, 30, EfficiencyActions.None, 0, 0, true, "rack-inlet-envelope", "fast burn");
@@ -206,17 +256,23 @@ public sealed class SafetyEnvelopeTests
     }
 
     /// <summary>A plant with the twin's actuators that records what reaches it.</summary>
-    internal sealed class RecordingPlant(Func<int, double, WriteResult>? answer = null) : IPlant
+    /// <summary>A plant with the twin's actuators that records the writes it takes. It reports the points named in
+    /// <paramref name="reports"/> (a unit's <c>running</c>, a rack's <c>isolated</c>) at the values the test sets there
+    /// (NaN: missing), and no other point.</summary>
+    internal sealed class RecordingPlant(Func<int, double, WriteResult>? answer = null, Dictionary<string, double>? reports = null) : IPlant
     {
         private static readonly IReadOnlyList<ActuatorInfo> TwinActuators = new Simulator(Reference, new SimulationOptions { Duration = TimeSpan.FromMinutes(1) }).Plant.Actuators;
 
+        private readonly IReadOnlyList<PointInfo> _points = [.. (reports?.Keys ?? Enumerable.Empty<string>()).Order(StringComparer.Ordinal)
+            .Select((name, i) => new PointInfo(i, name, name[..name.IndexOf('/', StringComparison.Ordinal)], "aida_status", new Dictionary<string, string>(), "bool", TimeSpan.FromSeconds(10)))];
+
         public List<(string Name, double Value)> Writes { get; } = [];
 
-        public IReadOnlyList<PointInfo> Points => [];
+        public IReadOnlyList<PointInfo> Points => _points;
 
         public IReadOnlyList<ActuatorInfo> Actuators => TwinActuators;
 
-        public PointReading Read(int point) => new(double.NaN, default);
+        public PointReading Read(int point) => new(reports![_points[point].Name], default);
 
         public WriteResult Write(int actuator, double value)
         {
