@@ -27,6 +27,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     private readonly Dictionary<string, List<double>> _unconfirmed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Queue<(DateTimeOffset At, double Change)>> _changes = new(StringComparer.Ordinal);
     private readonly Queue<DateTimeOffset> _writes = new();
+    // Each point by name, and each actuator that reads back (a same-named point, or a switch's status point) by its own.
     private readonly Dictionary<string, int> _readback = new(StringComparer.Ordinal);
 
     // Actuators that read back and whose values on record were taken up after a restart: those values count only until
@@ -45,6 +46,19 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         foreach (var p in inner.Points)
         {
             _readback[p.Name] = p.Index;
+        }
+
+        // A switch whose state the plant reports under another name reads back through it: a rack's isolation through
+        // its isolated point, the economiser's enable through its enabled point. A unit's enable does not: its running
+        // point is not where the command is (a unit enabled may be starting, or tripped).
+        foreach (var a in inner.Actuators)
+        {
+            var status = a.Name.EndsWith("/isolate", StringComparison.Ordinal) ? a.Name + "d"
+                : a.Name == "economiser/enable" ? "economiser/enabled" : null;
+            if (status is not null && !_readback.ContainsKey(a.Name) && _readback.TryGetValue(status, out var point))
+            {
+                _readback[a.Name] = point;
+            }
         }
 
         TakenUp = audit is null ? GuardTakeUp.None : TakeUp(audit);

@@ -59,6 +59,42 @@ public sealed class GuardRestartTests : IDisposable
     }
 
     [Fact]
+    public void AfterARestart_ARackIsolatedBefore_ThatThePlantReportsPowered_NoLongerCounts_OnceItReports()
+    {
+        // Regression: a rack's isolation did not read back, so one isolated before the restart and powered at the panel
+        // while Aida was down counted as isolated until Aida wrote it again. Its isolated point reads it back.
+        var racks = SafetyEnvelopeTests.Factory.Racks.Take(5).Select(r => r.Id).ToList();
+        var reports = racks.ToDictionary(r => r + "/isolated", _ => double.NaN, StringComparer.Ordinal);
+        var plant = new SafetyEnvelopeTests.RecordingPlant(reports: reports);
+        using (var audit = Audit())
+        {
+            var before = new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", audit);
+            foreach (var r in racks.Take(4))
+            {
+                Assert.True(before.Write(r + "/isolate", 1).Ok);
+            }
+        }
+
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        using var reopened = Audit();
+        var after = new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", reopened);
+        Assert.Contains("4 actuator(s) may still be at the values last written before the restart, 0 of them not read back", reopened.Read().Single(e => e.Kind == AuditKind.Observation).Detail, StringComparison.Ordinal);
+
+        // No reading yet: the four isolated before still count.
+        Assert.Contains("would isolate 5 racks at once", after.Write(racks[4] + "/isolate", 1).Message, StringComparison.Ordinal);
+
+        // The plant reports them: three isolated, the first powered again at the panel. A fifth rack may be isolated.
+        reports[racks[0] + "/isolated"] = 0;
+        foreach (var r in racks.Skip(1).Take(3))
+        {
+            reports[r + "/isolated"] = 1;
+        }
+
+        reports[racks[4] + "/isolated"] = 0;
+        Assert.True(after.Write(racks[4] + "/isolate", 1).Ok);
+    }
+
+    [Fact]
     public void AfterARestart_TheLastMinutesChanges_StillCountAgainstTheRate_AndTheStepIsJudgedFromTheValueWrittenBefore()
     {
         using (var audit = Audit())
