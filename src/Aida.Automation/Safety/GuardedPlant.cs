@@ -323,6 +323,8 @@ public sealed class GuardedPlant : IPlant, IActuatorState
 
     public IReadOnlyList<double> Unconfirmed(string actuator) => _unconfirmed.TryGetValue(actuator, out var maybe) ? maybe : [];
 
+    public bool ReadsBack(string actuator) => _readback.ContainsKey(actuator);
+
     public bool? ReportedOn(string actuator)
     {
         var slash = actuator.LastIndexOf('/');

@@ -8,7 +8,8 @@ namespace Aida.Automation.Safety;
 
 /// <summary>Whether a write may go to the plant, and why not; <see cref="ForNow"/> when only a limit over the last minute
 /// stands in its way (the same write may pass once the minute has gone by), or an interlock that only what the plant
-/// reports breaks (the same write may pass once a standby reports running).</summary>
+/// reports breaks (the same write may pass once a standby reports running), or a step that cannot be judged while an
+/// actuator's read-back reports nothing.</summary>
 public readonly record struct SafetyVerdict(bool Allowed, string Reason, bool ForNow = false)
 {
     public static SafetyVerdict Allow { get; } = new(true, "within the envelope");
@@ -35,6 +36,9 @@ public interface IActuatorState
     /// <c>running</c> point (else its <c>enabled</c> point) for its <c>/enable</c>, a rack's <c>isolated</c> point for
     /// its <c>/isolate</c>. Null when the plant has no such point or its reading is missing.</summary>
     bool? ReportedOn(string actuator);
+
+    /// <summary>Whether the plant has a point that reads <paramref name="actuator"/> back (its reading may be missing).</summary>
+    bool ReadsBack(string actuator);
 }
 
 /// <summary>Judges one actuator write against the safety envelope (the spec's hard limits, step and rate limits,
@@ -108,6 +112,18 @@ public sealed class SafetyEnvelope
             }
 
             var step = Step(state, name, value, out var from);
+
+            // Nothing written on record and its read-back missing (a collector not polled yet, or down): it may be
+            // anywhere in its range, and the step is judged from the farthest end. Judged as a step of 0, any value
+            // within the limits passed (the read-back property's counterexample: cdu-h1-a's set point 25 -> 23.73 with
+            // its reading missing). A GPU power limit's whole range is within one step; a set point's is not, and waits
+            // for its reading.
+            if (rule.MaxStep is { } unknownStep && double.IsNaN(from) && state.ReadsBack(name)
+                && Math.Max(value - actuator.Min, actuator.Max - value) > unknownStep + 1e-9)
+            {
+                return SafetyVerdict.RefuseForNow($"{name}: its read-back reports nothing and no write of it is on record, so it may be anywhere in [{Text(actuator.Min)}, {Text(actuator.Max)}] {actuator.Unit}, more than the envelope's {Text(unknownStep)} per write from {Text(value)} ({where})");
+            }
+
             if (rule.MaxStep is { } maxStep && step > maxStep + 1e-9)
             {
                 return SafetyVerdict.Refuse($"{name}: a step of {Text(step)} {actuator.Unit} from {Text(from)} exceeds the envelope's {Text(maxStep)} per write ({where})");

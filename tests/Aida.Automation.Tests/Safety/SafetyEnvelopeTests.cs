@@ -135,6 +135,29 @@ public sealed class SafetyEnvelopeTests
     }
 
     [Fact]
+    public void AnActuatorWhoseReadBackReportsNothing_AndNoWriteOnRecord_IsJudgedFromTheFarthestEndOfItsRange()
+    {
+        // Regression (found by the read-back property): with its reading missing and nothing written, a set point's
+        // step was judged 0, so any value within the limits passed: cdu-h1-a's set point 25 -> 23.73 in one write.
+        var reports = new Dictionary<string, double>(StringComparer.Ordinal) { ["cdu-h1-a/supply_setpoint"] = double.NaN, ["h1-a01/gpu_power_limit"] = double.NaN };
+        var plant = new RecordingPlant(reports: reports);
+        var guarded = new GuardedPlant(plant, new SafetyEnvelope(Bundled, Factory), new FakeTimeProvider(Reference.Start), "agent:test");
+
+        var blind = guarded.Write("cdu-h1-a/supply_setpoint", 24);
+        Assert.Equal(WriteStatus.RateLimited, blind.Status);
+        Assert.Contains("its read-back reports nothing and no write of it is on record, so it may be anywhere in [", blind.Message, StringComparison.Ordinal);
+
+        // A GPU power limit's whole range lies within one step of 1,000 W: that write is safe wherever the limit is.
+        Assert.True(guarded.Write("h1-a01/gpu_power_limit", 1000).Ok);
+
+        // The reading back: judged from it.
+        reports["cdu-h1-a/supply_setpoint"] = 25;
+        Assert.Contains("a step of 2 celsius from 25", guarded.Write("cdu-h1-a/supply_setpoint", 23).Message, StringComparison.Ordinal);
+        Assert.True(guarded.Write("cdu-h1-a/supply_setpoint", 24).Ok);
+        Assert.Equal([("h1-a01/gpu_power_limit", 1000.0), ("cdu-h1-a/supply_setpoint", 24.0)], plant.Writes);
+    }
+
+    [Fact]
     public void EfficiencyEnvelope_FreezesRaises_ButAlwaysAllowsMovesBackToSafety()
     {
         var frozen = new EfficiencyEnvelope(EfficiencyRegime.Freeze, 20, 30, EfficiencyActions.None, 0, 0, true, "rack-inlet-envelope", "fast burn");
