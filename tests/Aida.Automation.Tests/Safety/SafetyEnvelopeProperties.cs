@@ -111,10 +111,11 @@ public sealed class SafetyEnvelopeProperties
     /// speeds (a same-named point giving where each really is): no write that reaches the plant steps further than
     /// <c>max_step</c> from where the actuator really was, nor moves it more than <c>max_change_per_minute</c> within a
     /// minute. A write the plant does not confirm takes effect or not (the plant decides, and reads back the truth, or
-    /// for a while nothing). It covers the rules that judge an actuator from its read-back: after a restart, from its
-    /// reading once the plant reports one (session 38); with no write on record and no reading, from the farthest end of
-    /// its range (session 39: judged as a step of 0 before, its first counterexample after 100 sequences). 300
-    /// sequences from a fixed seed.</summary>
+    /// for a while nothing). It exercises the rules that judge an actuator from its read-back: after a restart, from its
+    /// reading once the plant reports one (session 38); with no write on record and no reading, from the farther end of
+    /// its range (session 39: judged as a step of 0 before, its first counterexample after 100 sequences). The second
+    /// makes the first a matter of liveness, not safety: taken-up values dropped at the restart, before any reading,
+    /// do not make it fail. 300 sequences from a fixed seed.</summary>
     [Property(MaxTest = 300, Replay = "5555666677778888999,1111222233334444555", Arbitrary = [typeof(SafetyEnvelopeProperties)])]
     public void NoWriteStepsTooFarFromWhereThePlantReallyIs_AcrossRestarts_WithReadBacks(((int Actuator, double Value, bool Confirmed, int Seconds) Request, bool RestartBefore)[] requests)
     {
