@@ -27,8 +27,12 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     private readonly Dictionary<string, List<double>> _unconfirmed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Queue<(DateTimeOffset At, double Change)>> _changes = new(StringComparer.Ordinal);
     private readonly Queue<DateTimeOffset> _writes = new();
-    // Each point by name, and each actuator that reads back (a same-named point, or a switch's status point) by its own.
+    // Each actuator that reads back: a same-named point, or the point a switch reports its own value under.
     private readonly Dictionary<string, int> _readback = new(StringComparer.Ordinal);
+
+    // Each on/off actuator's reported state, which the interlocks read: a unit's running point (else its enabled
+    // point), a rack's isolated point.
+    private readonly Dictionary<string, int> _reported = new(StringComparer.Ordinal);
 
     // Actuators that read back and whose values on record were taken up after a restart: those values count only until
     // the plant reports a reading of it (or a write of it passes).
@@ -43,21 +47,32 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         _actor = actor;
         _audit = audit;
         _efficiency = efficiency ?? (() => null);
+        var points = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var p in inner.Points)
         {
-            _readback[p.Name] = p.Index;
+            points[p.Name] = p.Index;
         }
 
-        // A switch whose state the plant reports under another name reads back through it: a rack's isolation through
-        // its isolated point, the economiser's enable through its enabled point. A unit's enable does not: its running
-        // point is not where the command is (a unit enabled may be starting, or tripped).
+        // A switch reports its own value under another name: a rack's isolation as isolated, the economiser's enable as
+        // enabled; those read it back. A unit's running point is a report only: it is not where the command is (a unit
+        // enabled may be starting, or tripped).
         foreach (var a in inner.Actuators)
         {
-            var status = a.Name.EndsWith("/isolate", StringComparison.Ordinal) ? a.Name + "d"
-                : a.Name == "economiser/enable" ? "economiser/enabled" : null;
-            if (status is not null && !_readback.ContainsKey(a.Name) && _readback.TryGetValue(status, out var point))
+            var isSwitch = a.Name.EndsWith("/isolate", StringComparison.Ordinal) || a.Name.EndsWith("/enable", StringComparison.Ordinal);
+            var ownValue = isSwitch && points.TryGetValue(a.Name + "d", out var value) ? value : -1;
+            if (points.TryGetValue(a.Name, out var same))
             {
-                _readback[a.Name] = point;
+                _readback[a.Name] = same;
+            }
+            else if (ownValue >= 0)
+            {
+                _readback[a.Name] = ownValue;
+            }
+
+            var reported = a.Name.EndsWith("/enable", StringComparison.Ordinal) && points.TryGetValue(a.Name[..^"enable".Length] + "running", out var running) ? running : ownValue;
+            if (reported >= 0)
+            {
+                _reported[a.Name] = reported;
             }
         }
 
@@ -325,26 +340,10 @@ public sealed class GuardedPlant : IPlant, IActuatorState
 
     public bool ReadsBack(string actuator) => _readback.ContainsKey(actuator);
 
-    public bool? ReportedOn(string actuator)
-    {
-        var slash = actuator.LastIndexOf('/');
-        var (asset, setting) = slash < 0 ? (actuator, "") : (actuator[..slash], actuator[(slash + 1)..]);
-        string[] points = setting switch
-        {
-            "enable" => [asset + "/running", asset + "/enabled"],
-            "isolate" => [asset + "/isolated"],
-            _ => [],
-        };
-        foreach (var name in points)
-        {
-            if (_readback.TryGetValue(name, out var point))
-            {
-                return _inner.Read(point) is { IsMissing: false } reading && double.IsFinite(reading.Value) ? reading.Value >= 0.5 : null;
-            }
-        }
-
-        return null;
-    }
+    public bool? ReportedOn(string actuator) =>
+        _reported.TryGetValue(actuator, out var point) && _inner.Read(point) is { IsMissing: false } reading && double.IsFinite(reading.Value)
+            ? reading.Value >= 0.5
+            : null;
 
     public double ChangedLastMinute(string actuator)
     {

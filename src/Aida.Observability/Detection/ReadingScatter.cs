@@ -8,9 +8,9 @@ namespace Aida.Observability.Detection;
 /// Each reading's distance from the midpoint of its neighbours is zero on a ramp (a setpoint change, a warming loop),
 /// large on one or two readings at a step, and the scatter itself on a noisy reading. Its usual level is the median
 /// distance before <c>referenceUntilMs</c> (or over the first <see cref="ReferenceWindows"/> x
-/// <see cref="AlertingOptions.NoiseSamples"/> readings when fewer came before), leaving out readings of a frozen run (<see cref="FrozenRun"/> at one value: a stuck sensor's, whose
-/// zero distances are no usual level), and at least twice the smallest non-zero distance (the reading's quantum). Two
-/// tests, either fires:
+/// <see cref="AlertingOptions.NoiseSamples"/> readings when fewer came before), leaving out readings of a frozen run
+/// (<see cref="FrozenRun"/> at one value: a stuck sensor's, whose zero distances are no usual level), and at least twice
+/// the smallest non-zero distance (the reading's quantum). Two tests, either fires:
 /// <list type="bullet">
 /// <item>the median distance over the last <see cref="AlertingOptions.NoiseSamples"/> readings above
 /// <see cref="AlertingOptions.NoiseRatio"/> times the usual level: moderate noise, judged over 2 min;</item>
@@ -18,7 +18,8 @@ namespace Aida.Observability.Detection;
 /// above <see cref="AlertingOptions.NoiseBurstRatio"/> times the usual level: gross scatter, judged within a minute.</item>
 /// </list>
 /// Non-finite samples are dropped first; a series with fewer than <see cref="ReferenceWindows"/> + 1 times
-/// <see cref="AlertingOptions.NoiseSamples"/> finite readings is not judged. After an alert the series is quiet for <see cref="AlertingOptions.Lookback"/>.
+/// <see cref="AlertingOptions.NoiseSamples"/> finite readings is not judged. After an alert the series is quiet for
+/// <see cref="AlertingOptions.Lookback"/>.
 /// </remarks>
 internal static class ReadingScatter
 {

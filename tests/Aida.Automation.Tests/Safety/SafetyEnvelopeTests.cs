@@ -277,7 +277,6 @@ public sealed class SafetyEnvelopeTests
         Bundled.CheckAgainst(actuators);
     }
 
-    /// <summary>A plant with the twin's actuators that records what reaches it.</summary>
     /// <summary>A plant with the twin's actuators that records the writes it takes. It reports the points named in
     /// <paramref name="reports"/> (a unit's <c>running</c>, a rack's <c>isolated</c>) at the values the test sets there
     /// (NaN: missing), and no other point.</summary>

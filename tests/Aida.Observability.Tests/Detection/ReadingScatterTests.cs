@@ -7,13 +7,15 @@ public sealed class ReadingScatterTests
 {
     private static readonly AlertingOptions Options = new();
 
+    /// <summary>A standard normal draw from <paramref name="random"/> (Box-Muller).</summary>
+    private static double Gauss(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
     /// <summary>Gaussian readings from a seeded source (Box-Muller), quantised to 0.1 as an inlet sensor reads: sigma
     /// 0.2 throughout, plus <paramref name="noisy"/> from sample <paramref name="from"/>.</summary>
     private static List<Sample> Readings(int count, int from, double noisy, int seed = 7)
     {
         var random = new Random(seed);
-        double Gauss() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
-        return [.. Enumerable.Range(0, count).Select(i => new Sample(i * 10_000L, Math.Round(24 + (0.2 * Gauss()) + (i >= from ? noisy * Gauss() : 0), 1)))];
+        return [.. Enumerable.Range(0, count).Select(i => new Sample(i * 10_000L, Math.Round(24 + (0.2 * Gauss(random)) + (i >= from ? noisy * Gauss(random) : 0), 1)))];
     }
 
     [Theory]
@@ -59,13 +61,12 @@ public sealed class ReadingScatterTests
     private static List<Sample> MovingInlet(int count, int seed, Func<int, double>? sensor = null)
     {
         var random = new Random(seed);
-        double Gauss() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
         var plant = 0.0;
         var readings = new List<Sample>(count);
         for (var i = 0; i < count; i++)
         {
-            plant = (0.9 * plant) + (0.2 * Math.Sqrt(1 - 0.81) * Gauss());
-            readings.Add(new Sample(i * 1_000L, Math.Round(24 + plant + ((sensor?.Invoke(i) ?? 0.2) * Gauss()), 1)));
+            plant = (0.9 * plant) + (0.2 * Math.Sqrt(1 - 0.81) * Gauss(random));
+            readings.Add(new Sample(i * 1_000L, Math.Round(24 + plant + ((sensor?.Invoke(i) ?? 0.2) * Gauss(random)), 1)));
         }
 
         return readings;
@@ -116,9 +117,8 @@ public sealed class ReadingScatterTests
     private static List<Sample> FrozenThenLive(int count, int frozenFrom, int frozenUntil, int noisyFrom = int.MaxValue, double noisy = 0)
     {
         var random = new Random(3);
-        double Gauss() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
         return [.. Enumerable.Range(0, count).Select(i => new Sample(i * 10_000L,
-            i >= frozenFrom && i < frozenUntil ? 24.24 : Math.Round(23.8 + (0.05 * Gauss()) + (i >= noisyFrom ? noisy * Gauss() : 0), 2)))];
+            i >= frozenFrom && i < frozenUntil ? 24.24 : Math.Round(23.8 + (0.05 * Gauss(random)) + (i >= noisyFrom ? noisy * Gauss(random) : 0), 2)))];
     }
 
     [Fact]
