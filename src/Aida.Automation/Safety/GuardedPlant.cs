@@ -9,8 +9,9 @@ namespace Aida.Automation.Safety;
 /// the <see cref="SafetyEnvelope"/> (and the current efficiency envelope) before it reaches the plant behind it, capped
 /// at the spec's writes per minute, and audited (the action, then its result or the refusal and why). Agents, runbooks
 /// and the API are handed this plant, never the one behind it. Reads pass straight through.</summary>
-/// <remarks>The starting point of each actuator is the plant's read-back point of the same name when it has one (a
-/// setpoint), else the factory's design state for on/off actuators; an actuator whose value is not known yet is
+/// <remarks>The starting point of each actuator is its read-back when the plant has one (the command as the plant reads
+/// it back, a <c>_command</c> point; else a point of the same name; else a switch's own state), else the factory's design
+/// state for on/off actuators; an actuator whose value is not known yet is
 /// checked against its limits and interlocks, and its step counts from its first accepted write. A guard started again
 /// on the same audit log takes up the writes on record first (<see cref="TakenUp"/>): a restart forgets no isolated rack,
 /// stopped unit or change of the last minute.</remarks>
@@ -53,14 +54,21 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             points[p.Name] = p.Index;
         }
 
-        // A switch reports its own value under another name: a rack's isolation as isolated, the economiser's enable as
-        // enabled; those read it back. A unit's running point is a report only: it is not where the command is (a unit
-        // enabled may be starting, or tripped).
+        // Where the command is: the command as the plant reads it back (a BMS point's present value, the `_command`
+        // point beside a set point, speed, power limit or unit's enable), else a same-named point, else the point a switch
+        // reports its own value under (a rack's isolation as isolated, the economiser's enable as enabled). The
+        // same-named point of a set point or speed is the actuator's feedback, which ramps behind the command and stays
+        // put when a failed actuator ignores it. A unit's running point is a report only: it is not where the command is
+        // (a unit enabled may be starting, or tripped).
         foreach (var a in inner.Actuators)
         {
             var isSwitch = a.Name.EndsWith("/isolate", StringComparison.Ordinal) || a.Name.EndsWith("/enable", StringComparison.Ordinal);
             var ownValue = isSwitch && points.TryGetValue(a.Name + "d", out var value) ? value : -1;
-            if (points.TryGetValue(a.Name, out var same))
+            if (points.TryGetValue(a.Name + "_command", out var command))
+            {
+                _readback[a.Name] = command;
+            }
+            else if (points.TryGetValue(a.Name, out var same))
             {
                 _readback[a.Name] = same;
             }

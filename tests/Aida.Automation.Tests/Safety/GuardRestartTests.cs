@@ -95,6 +95,45 @@ public sealed class GuardRestartTests : IDisposable
     }
 
     [Fact]
+    public void AfterARestart_AUnitStoppedBefore_ThatThePlantReadsBackEnabled_CountsAsOn_OnceItReads()
+    {
+        // Regression: a unit's enable did not read back (its running point is a report, not the command), so a CRAH
+        // stopped before the restart and started again while Aida was down (by the BMS's schedule, or at the panel) counted
+        // as stopped until Aida wrote it. Its enable_command point, the start/stop output as the BMS reads it back, does.
+        var hall = SafetyEnvelopeTests.Factory.Cooling.Crahs[0].Hall;
+        var crahs = SafetyEnvelopeTests.Factory.Cooling.Crahs.Where(c => c.Hall == hall && !c.Standby).Select(c => c.Id).ToList();
+        Assert.True(crahs.Count >= 2, $"the reference factory's {hall} has at least two CRAHs in service");
+        var reports = crahs.ToDictionary(c => c + "/enable_command", _ => double.NaN, StringComparer.Ordinal);
+        var plant = new SafetyEnvelopeTests.RecordingPlant(reports: reports);
+        using (var audit = Audit())
+        {
+            var before = new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", audit);
+            foreach (var c in crahs.Skip(1))
+            {
+                Assert.True(before.Write(c + "/enable", 0).Ok);
+            }
+        }
+
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        using var reopened = Audit();
+        var after = new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", reopened);
+        Assert.Contains($"{crahs.Count - 1} actuator(s) may still be at the values last written before the restart, 0 of them not read back", reopened.Read().Single(e => e.Kind == AuditKind.Observation).Detail, StringComparison.Ordinal);
+
+        // No reading yet: the CRAHs stopped before still count as stopped, and the last one in service may not stop.
+        Assert.Contains($"would leave 0 CRAH(s) enabled in {hall}", after.Write(crahs[0] + "/enable", 0).Message, StringComparison.Ordinal);
+
+        // The plant reads back the last of them enabled again (and the first still enabled): the first may stop.
+        reports[crahs[0] + "/enable_command"] = 1;
+        foreach (var c in crahs.Skip(1))
+        {
+            reports[c + "/enable_command"] = 0;
+        }
+
+        reports[crahs[^1] + "/enable_command"] = 1;
+        Assert.True(after.Write(crahs[0] + "/enable", 0).Ok);
+    }
+
+    [Fact]
     public void AfterARestart_TheLastMinutesChanges_StillCountAgainstTheRate_AndTheStepIsJudgedFromTheValueWrittenBefore()
     {
         using (var audit = Audit())
