@@ -65,19 +65,14 @@ public sealed class GuardRestartTests : IDisposable
         // while Aida was down counted as isolated until Aida wrote it again. Its isolated point reads it back.
         var racks = SafetyEnvelopeTests.Factory.Racks.Take(5).Select(r => r.Id).ToList();
         var reports = racks.ToDictionary(r => r + "/isolated", _ => double.NaN, StringComparer.Ordinal);
-        var plant = new SafetyEnvelopeTests.RecordingPlant(reports: reports);
-        using (var audit = Audit())
+        var (after, reopened) = RestartedAfter(new SafetyEnvelopeTests.RecordingPlant(reports: reports), before =>
         {
-            var before = new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", audit);
             foreach (var r in racks.Take(4))
             {
                 Assert.True(before.Write(r + "/isolate", 1).Ok);
             }
-        }
-
-        _clock.Advance(TimeSpan.FromMinutes(10));
-        using var reopened = Audit();
-        var after = new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", reopened);
+        });
+        using var _ = reopened;
         Assert.Contains("4 actuator(s) may still be at the values last written before the restart, 0 of them not read back", reopened.Read().Single(e => e.Kind == AuditKind.Observation).Detail, StringComparison.Ordinal);
 
         // No reading yet: the four isolated before still count.
@@ -104,19 +99,14 @@ public sealed class GuardRestartTests : IDisposable
         var crahs = SafetyEnvelopeTests.Factory.Cooling.Crahs.Where(c => c.Hall == hall && !c.Standby).Select(c => c.Id).ToList();
         Assert.True(crahs.Count >= 2, $"the reference factory's {hall} has at least two CRAHs in service");
         var reports = crahs.ToDictionary(c => c + "/enable_command", _ => double.NaN, StringComparer.Ordinal);
-        var plant = new SafetyEnvelopeTests.RecordingPlant(reports: reports);
-        using (var audit = Audit())
+        var (after, reopened) = RestartedAfter(new SafetyEnvelopeTests.RecordingPlant(reports: reports), before =>
         {
-            var before = new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", audit);
             foreach (var c in crahs.Skip(1))
             {
                 Assert.True(before.Write(c + "/enable", 0).Ok);
             }
-        }
-
-        _clock.Advance(TimeSpan.FromMinutes(10));
-        using var reopened = Audit();
-        var after = new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", reopened);
+        });
+        using var _ = reopened;
         Assert.Contains($"{crahs.Count - 1} actuator(s) may still be at the values last written before the restart, 0 of them not read back", reopened.Read().Single(e => e.Kind == AuditKind.Observation).Detail, StringComparison.Ordinal);
 
         // No reading yet: the CRAHs stopped before still count as stopped, and the last one in service may not stop.
@@ -292,6 +282,20 @@ public sealed class GuardRestartTests : IDisposable
     }
 
     private AuditLog Audit() => new(Path.Combine(_dir, "audit.db"), _clock);
+
+    /// <summary>A guard on <paramref name="plant"/> that does <paramref name="before"/>, then, 10 minutes later, another
+    /// built on the same audit log (a restart), with that log (the caller disposes it).</summary>
+    private (GuardedPlant After, AuditLog Reopened) RestartedAfter(SafetyEnvelopeTests.RecordingPlant plant, Action<GuardedPlant> before)
+    {
+        using (var audit = Audit())
+        {
+            before(new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", audit));
+        }
+
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        var reopened = Audit();
+        return (new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", reopened), reopened);
+    }
 
     private GuardedPlant Guard(AuditLog audit) => new(_plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:aida", audit);
 }
