@@ -84,6 +84,42 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ASetPointMovedBehindTheGuardsBack_IsListedAsADispute_AndOnlyAnApproverAdoptsItsReadBack()
+    {
+        const string Setpoint = "cdu-h1-a/supply_setpoint";
+        var guard = _context.Actions.Plant;
+        var index = guard.Actuators.Single(a => a.Name == Setpoint).Index;
+        var written = guard.Commanded(Setpoint);
+        Assert.True(guard.Write(index, written).Ok);
+
+        // Another BMS client writes the plant straight, and the plant's command point reads it back a poll later.
+        Assert.True(_server.Sim!.Plant.Write(index, written - 4).Ok);
+        _server.Sim.AdvanceSteps(30);
+        var dispute = Assert.Single((await Json(await Send(HttpMethod.Get, "/api/actuators/disputes", _keys[Role.Viewer]))).EnumerateArray());
+        Assert.Equal(Setpoint, dispute.GetProperty("actuator").GetString());
+        Assert.Equal(written, dispute.GetProperty("written").GetDouble());
+        Assert.Equal(written - 4, dispute.GetProperty("read_back").GetDouble(), 1e-9);
+        Assert.Contains($"a step of 4.5 celsius from {written - 4:R}", guard.Write(index, written + 0.5).Message, StringComparison.Ordinal);
+
+        var body = $$"""{"actuator":"{{Setpoint}}","reason":"moved at the panel for a valve test"}""";
+        Assert.Equal(HttpStatusCode.Forbidden, (await Send(HttpMethod.Post, "/api/actuators/adopt", _keys[Role.Operator], body)).StatusCode);
+        var missing = await Send(HttpMethod.Post, "/api/actuators/adopt", _keys[Role.Approver], $$"""{"actuator":"{{Setpoint}}"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);
+        Assert.Contains("reason: missing", (await Json(missing)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var adopted = await Send(HttpMethod.Post, "/api/actuators/adopt", _keys[Role.Approver], body);
+        Assert.Equal(HttpStatusCode.OK, adopted.StatusCode);
+        Assert.Contains($"{Setpoint}: adopted the read-back", (await Json(adopted)).GetProperty("adopted").GetString(), StringComparison.Ordinal);
+        Assert.Empty((await Json(await Send(HttpMethod.Get, "/api/actuators/disputes", _keys[Role.Viewer]))).EnumerateArray());
+        Assert.True(guard.Write(index, written - 3).Ok);
+
+        var again = await Send(HttpMethod.Post, "/api/actuators/adopt", _keys[Role.Approver], body);
+        Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+        Assert.Contains("does not disagree", (await Json(again)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await Send(HttpMethod.Post, "/api/actuators/adopt", _keys[Role.Approver], """{"actuator":"cdu-h9-z/supply_setpoint","reason":"x"}""")).StatusCode);
+        Assert.Contains(_context.Audit.Read(), e => e.Kind == AuditKind.Decision && e.Actor == "api:approver-1" && e.Subject == Setpoint);
+    }
+
+    [Fact]
     public async Task AnActionOutsideTheEnvelope_IsRefusedByTheSameChokePointTheAgentsUse()
     {
         var record = await Json(await Send(HttpMethod.Post, "/api/actions", _keys[Role.Operator], """{"kind":"set_speed","asset":"cdu-h1-a","value":0.4,"reason":"save energy"}"""));

@@ -80,7 +80,7 @@ public sealed class TestServer : IAsyncDisposable
         var context = new ServerContext(Reference.Factory, keyStore, audit, executor, catalog, incidents, new object(),
             new EmbeddedQueryEngine(store), simulator.Clock, Run: new RunInfo("reference", "agent"), AgentActions: agent, Exclusions: new Aida.Reliability.Budgets.FiledExclusions());
         var app = await AidaApi.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), context, CancellationToken.None);
-        return new TestServer(dir, keys, context, app, store);
+        return new TestServer(dir, keys, context, app, store) { Sim = simulator };
     }
 
     /// <summary>The API of a site run by Aida's agent as over the network (supervised, no simulated approver), at 00:38 of
@@ -112,7 +112,7 @@ public sealed class TestServer : IAsyncDisposable
         return new TestServer(dir, keys, context, app, store) { Sim = simulator, Agent = agent };
     }
 
-    /// <summary>The twin behind <see cref="StartWithAgentAsync"/>'s agent; null otherwise.</summary>
+    /// <summary>The twin behind the API's guard (<see cref="StartWithAgentAsync"/>: behind its agent).</summary>
     public Simulator? Sim { get; private init; }
 
     /// <summary>The agent of <see cref="StartWithAgentAsync"/>; null otherwise.</summary>

@@ -137,6 +137,9 @@ public sealed class ActionExecutor
 
     public AutomationMode Mode { get; }
 
+    /// <summary>The guarded plant this executor writes through.</summary>
+    public GuardedPlant Plant => _plant;
+
     public TimeSpan ApprovalTimeout { get; }
 
     public IReadOnlyList<ActionRecord> Records

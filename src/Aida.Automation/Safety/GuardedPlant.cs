@@ -39,6 +39,14 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     // the plant reports a reading of it (or a write of it passes).
     private readonly HashSet<string> _takenUpUntilRead = new(StringComparer.Ordinal);
 
+    // Each actuator's last write that reached the plant this run: when, and the value it was judged from (a reading
+    // after it that still shows that value, within a poll, is the read-back lagging, not a move).
+    private readonly Dictionary<string, (DateTimeOffset At, double Before)> _lastWrite = new(StringComparer.Ordinal);
+
+    // Each actuator whose read-back, taken after Aida's last write of it, differs from every value Aida may have left it
+    // at (moved by another writer, or a read-back that lies): where it reads then, and when.
+    private readonly Dictionary<string, (double Value, DateTimeOffset At)> _disputed = new(StringComparer.Ordinal);
+
     public GuardedPlant(IPlant inner, SafetyEnvelope envelope, TimeProvider clock, string actor, AuditLog? audit = null, Func<EfficiencyEnvelope?>? efficiency = null)
     {
         _inner = inner ?? throw new ArgumentNullException(nameof(inner));
@@ -87,7 +95,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         TakenUp = audit is null ? GuardTakeUp.None : TakeUp(audit);
         if (!TakenUp.Nothing)
         {
-            audit!.Append(actor, AuditKind.Observation, "safety-envelope", "taken up after a restart: " + TakenUp.Describe());
+            audit!.Append(actor, AuditKind.Observation, EnvelopeSubject, TakenUpNote + TakenUp.Describe());
         }
     }
 
@@ -117,6 +125,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         lock (_lock)
         {
             ForgetTakenUpOnceRead();
+            CompareReadBack(info.Name);
             var now = _clock.GetUtcNow();
             while (_writes.Count > 0 && now - _writes.Peek() >= TimeSpan.FromMinutes(1))
             {
@@ -138,6 +147,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             // alone, a write after an unconfirmed one counted 0 where none was known, and two more within the minute
             // moved a CDU setpoint 1.55 K against a limit of 1 K a minute (the envelope property's counterexample).
             var change = SafetyEnvelope.Step(this, info.Name, value);
+            _lastWrite[info.Name] = (now, Commanded(info.Name));
             _writes.Enqueue(now);
             Passed++;
             var result = _inner.Write(actuator, value);
@@ -150,6 +160,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
                 {
                     _unconfirmed.Remove(info.Name);
                     _takenUpUntilRead.Remove(info.Name);
+                    _disputed.Remove(info.Name);
                     _commanded[info.Name] = value;
                 }
                 else
@@ -171,7 +182,8 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     }
 
     /// <summary>What the envelope would say now to a write of <paramref name="value"/> to <paramref name="actuator"/>,
-    /// without writing, auditing or counting anything (the writes-per-minute limit aside: it passes within a minute). A
+    /// without writing or counting anything (the writes-per-minute limit aside: it passes within a minute), or auditing
+    /// anything but a read-back found newly in dispute. A
     /// runbook asks before proposing again a restore the envelope refused, so it waits for the freeze to lift rather than
     /// being refused again every time its condition holds.</summary>
     public SafetyVerdict Judge(string actuator, double value)
@@ -185,7 +197,100 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         lock (_lock)
         {
             ForgetTakenUpOnceRead();
+            CompareReadBack(actuator);
             return _envelope.Check(info, value, this, _efficiency());
+        }
+    }
+
+    /// <summary>The actuators whose read-back disagrees with what Aida wrote (<see cref="Disputed(string)"/>): each with
+    /// the value Aida last wrote, and where and since when the plant reads it back.</summary>
+    public IReadOnlyList<(string Actuator, double Written, double ReadBack, DateTimeOffset ReadAt)> Disputes()
+    {
+        lock (_lock)
+        {
+            foreach (var name in _lastWrite.Keys)
+            {
+                CompareReadBack(name);
+            }
+
+            return [.. _disputed.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, Commanded(kv.Key), kv.Value.Value, kv.Value.At))];
+        }
+    }
+
+    /// <summary>An operator's word that <paramref name="actuator"/> is where the plant reads it back (moved at the panel, or
+    /// by another writer, on purpose): its steps are judged from its reading from now on, not from Aida's last write too.
+    /// Audited as a decision of <paramref name="by"/>.</summary>
+    /// <returns>What was adopted, or null with <paramref name="error"/> when the actuator is unknown or not in dispute.</returns>
+    public string? AdoptReadBack(string actuator, string by, string reason, out string error)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(by);
+        lock (_lock)
+        {
+            if (!_readback.ContainsKey(actuator))
+            {
+                error = _inner.Actuators.Any(a => a.Name == actuator) ? $"{actuator} has no read-back point" : $"unknown actuator '{actuator}'";
+                return null;
+            }
+
+            CompareReadBack(actuator);
+            if (!_disputed.TryGetValue(actuator, out var reading))
+            {
+                error = $"{actuator}: its read-back does not disagree with what Aida wrote (nothing to adopt)";
+                return null;
+            }
+
+            var written = Commanded(actuator);
+            _commanded[actuator] = reading.Value;
+            _unconfirmed.Remove(actuator);
+            _disputed.Remove(actuator);
+            _lastWrite[actuator] = (reading.At, reading.Value);
+            var what = $"{actuator}{AdoptedReadBack}{Text(reading.Value)} (read at {reading.At:O}) in place of {Text(written)} as written by Aida: {reason}";
+            _audit?.Append(by, AuditKind.Decision, actuator, what);
+            error = "";
+            return what;
+        }
+    }
+
+    /// <summary>Compares <paramref name="actuator"/>'s read-back, when the plant reports a reading taken after Aida's last
+    /// write of it, with the values Aida may have left it at: one that differs from them all by more than a tenth of its
+    /// <c>max_step</c> (a register's rounding is less) puts it in dispute, and one that agrees ends the dispute. A reading
+    /// that still shows the value before the write, taken within one poll of it, is the read-back lagging.</summary>
+    private void CompareReadBack(string actuator)
+    {
+        if (!_lastWrite.TryGetValue(actuator, out var last) || !_readback.TryGetValue(actuator, out var point)
+            || _envelope.Spec.RuleFor(actuator)?.MaxStep is not { } maxStep)
+        {
+            return;
+        }
+
+        var reading = _inner.Read(point);
+        if (!double.IsFinite(reading.Value) || reading.Timestamp <= last.At)
+        {
+            return;
+        }
+
+        var tolerance = maxStep / 10;
+        bool Near(double x) => Math.Abs(reading.Value - x) <= tolerance;
+        if (Near(Commanded(actuator)) || Unconfirmed(actuator).Any(Near))
+        {
+            if (_disputed.Remove(actuator))
+            {
+                _audit?.Append(_actor, AuditKind.Observation, actuator, $"{DisputeEnded}{Text(reading.Value)} agrees again with {Text(Commanded(actuator))} as written");
+            }
+
+            return;
+        }
+
+        var interval = _inner.Points[point].Interval;
+        if (Near(last.Before) && reading.Timestamp < last.At + interval)
+        {
+            return;
+        }
+
+        if (!_disputed.TryGetValue(actuator, out var was) || Math.Abs(was.Value - reading.Value) > tolerance)
+        {
+            _audit?.Append(_actor, AuditKind.Observation, actuator, $"{DisputeNoted}{Text(reading.Value)} (read at {reading.Timestamp:O}), where Aida last wrote {Text(Commanded(actuator))}: moved by another writer, or a read-back that lies; its steps are judged from both until they agree, a write is confirmed, or an operator adopts the read-back");
+            _disputed[actuator] = (reading.Value, reading.Timestamp);
         }
     }
 
@@ -229,10 +334,47 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         var writes = new List<DateTimeOffset>();
         var now = _clock.GetUtcNow();
         var futureDated = 0;
-        audit.Scan([AuditKind.Action, AuditKind.Result], e =>
+        var disputed = new Dictionary<string, double>(StringComparer.Ordinal);
+        audit.Scan([AuditKind.Action, AuditKind.Result, AuditKind.Observation, AuditKind.Decision], e =>
         {
+            // An earlier restart: from it, that guard judged each actuator that reads back from its reading, which the log
+            // does not keep, so the value before its next write is not on record (its change counts as the whole rate).
+            if (e.Kind == AuditKind.Observation && e.Subject == EnvelopeSubject && e.Detail.StartsWith(TakenUpNote, StringComparison.Ordinal))
+            {
+                foreach (var name in _readback.Keys)
+                {
+                    last.Remove(name);
+                    maybe.Remove(name);
+                    disputed.Remove(name);
+                }
+
+                return;
+            }
+
             if (!actuators.ContainsKey(e.Subject))
             {
+                return;
+            }
+
+            // A read-back in dispute when a write was made counted in its change (the step is judged from it too); an
+            // operator's adoption is a value on record.
+            if (e.Kind is AuditKind.Observation or AuditKind.Decision)
+            {
+                if (e.Kind == AuditKind.Observation && ValueAfter(e.Detail, DisputeNoted) is { } noted)
+                {
+                    disputed[e.Subject] = noted;
+                }
+                else if (e.Kind == AuditKind.Observation && e.Detail.StartsWith(DisputeEnded, StringComparison.Ordinal))
+                {
+                    disputed.Remove(e.Subject);
+                }
+                else if (e.Kind == AuditKind.Decision && ValueAfter(e.Detail, e.Subject + AdoptedReadBack) is { } adopted)
+                {
+                    disputed.Remove(e.Subject);
+                    maybe.Remove(e.Subject);
+                    last[e.Subject] = adopted;
+                }
+
                 return;
             }
 
@@ -270,14 +412,25 @@ public sealed class GuardedPlant : IPlant, IActuatorState
 
             var known = last.TryGetValue(e.Subject, out var before) ? before : _envelope.DesignState.GetValueOrDefault(e.Subject, double.NaN);
             var others = maybe.GetValueOrDefault(e.Subject) ?? [];
-            var change = double.IsNaN(known) && others.Count == 0
-                ? _envelope.Spec.RuleFor(e.Subject)?.MaxChangePerMinute ?? 0
-                : others.Append(known).Where(x => !double.IsNaN(x)).Max(x => Math.Abs(value - x));
+            // With no value before on record (its first confirmed write: judged then from its read-back, which the log
+            // does not keep), the change counts as the whole rate, unconfirmed writes before it or not. Judged from those
+            // alone, a confirmed write of the value an unconfirmed one had asked for counted 0 (the moves property's
+            // counterexample: 25 -> 24.5 unconfirmed and not applied, 24.5 confirmed, a restart, 23.7: 1.3 K within a
+            // minute against 1 K).
+            var change = double.IsNaN(known)
+                ? _envelope.Spec.RuleFor(e.Subject)?.MaxChangePerMinute ?? others.Select(x => Math.Abs(value - x)).DefaultIfEmpty(0).Max()
+                : others.Append(known).Max(x => Math.Abs(value - x));
+            if (disputed.TryGetValue(e.Subject, out var readBack))
+            {
+                change = Math.Max(change, Math.Abs(value - readBack));
+            }
+
             changes.Add((at, e.Subject, change));
             if (confirmed)
             {
                 last[e.Subject] = value;
                 maybe.Remove(e.Subject);
+                disputed.Remove(e.Subject);
             }
             else
             {
@@ -346,6 +499,8 @@ public sealed class GuardedPlant : IPlant, IActuatorState
 
     public IReadOnlyList<double> Unconfirmed(string actuator) => _unconfirmed.TryGetValue(actuator, out var maybe) ? maybe : [];
 
+    public double Disputed(string actuator) => _disputed.TryGetValue(actuator, out var reading) ? reading.Value : double.NaN;
+
     public bool ReadsBack(string actuator) => _readback.ContainsKey(actuator);
 
     public bool? ReportedOn(string actuator) =>
@@ -382,6 +537,27 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     }
 
     private static string Text(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    // The audit entries the take-up reads back after a restart (besides the writes): an earlier take-up, a read-back in
+    // dispute, an operator's adoption of one.
+    private const string EnvelopeSubject = "safety-envelope";
+    private const string TakenUpNote = "taken up after a restart: ";
+    private const string DisputeNoted = "the plant reads it back at ";
+    private const string DisputeEnded = "the read-back ";
+    private const string AdoptedReadBack = ": adopted the read-back ";
+
+    /// <summary>The number that follows <paramref name="prefix"/> at the start of <paramref name="detail"/>, up to a space.</summary>
+    private static double? ValueAfter(string detail, string prefix)
+    {
+        if (!detail.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var rest = detail.AsSpan(prefix.Length);
+        var end = rest.IndexOf(' ');
+        return double.TryParse(end < 0 ? rest : rest[..end], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : null;
+    }
 }
 
 /// <summary>What a guard took up from the audit log after a restart (<see cref="GuardedPlant.TakenUp"/>).</summary>

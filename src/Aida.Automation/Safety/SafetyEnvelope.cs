@@ -39,6 +39,12 @@ public interface IActuatorState
 
     /// <summary>Whether the plant has a point that reads <paramref name="actuator"/> back (its reading may be missing).</summary>
     bool ReadsBack(string actuator);
+
+    /// <summary>Where the plant reads <paramref name="actuator"/> back when that reading, taken after Aida's last write
+    /// of it, differs from every value Aida may have left it at (moved by another writer, at the panel or from another
+    /// BMS client, or a read-back that lies); NaN when there is no such dispute. It may be at either: a step is judged
+    /// from both.</summary>
+    double Disputed(string actuator);
 }
 
 /// <summary>Judges one actuator write against the safety envelope (the spec's hard limits, step and rate limits,
@@ -126,7 +132,12 @@ public sealed class SafetyEnvelope
 
             if (rule.MaxStep is { } maxStep && step > maxStep + 1e-9)
             {
-                return SafetyVerdict.Refuse($"{name}: a step of {Text(step)} {actuator.Unit} from {Text(from)} exceeds the envelope's {Text(maxStep)} per write ({where})");
+                // From a read-back that disagrees with what Aida wrote: say so, and how it ends.
+                var disputed = state.Disputed(name);
+                var why = !double.IsNaN(disputed) && disputed == from
+                    ? $" (where the plant reads it back; Aida last wrote {Text(current)}: moved by another writer, or a read-back that lies. A write within {Text(maxStep)} of both passes; an operator who knows where it is adopts the read-back: POST /api/actuators/adopt)"
+                    : double.IsNaN(disputed) ? "" : $" (the plant reads it back at {Text(disputed)}, where Aida last wrote {Text(current)}: a step is judged from both)";
+                return SafetyVerdict.Refuse($"{name}: a step of {Text(step)} {actuator.Unit} from {Text(from)}{why} exceeds the envelope's {Text(maxStep)} per write ({where})");
             }
 
             if (rule.MaxChangePerMinute is { } rate && state.ChangedLastMinute(name) + step > rate + 1e-9)
@@ -153,8 +164,9 @@ public sealed class SafetyEnvelope
     }
 
     /// <summary>The step a write of <paramref name="value"/> makes, in the worst case: from the actuator's last known
-    /// value (none known: 0) and, after unconfirmed writes, from each value one of them may have left. The envelope
-    /// judges this step, and the guard counts it against the rate limit.</summary>
+    /// value (none known: 0), after unconfirmed writes from each value one of them may have left, and from a read-back
+    /// that disagrees with them all (<see cref="IActuatorState.Disputed"/>). The envelope judges this step, and the
+    /// guard counts it against the rate limit.</summary>
     public static double Step(IActuatorState state, string actuator, double value) => Step(state, actuator, value, out _);
 
     /// <inheritdoc cref="Step(IActuatorState, string, double)"/>
@@ -171,6 +183,13 @@ public sealed class SafetyEnvelope
                 step = Math.Abs(value - maybe);
                 from = maybe;
             }
+        }
+
+        var disputed = state.Disputed(actuator);
+        if (!double.IsNaN(disputed) && (Math.Abs(value - disputed) > step || double.IsNaN(from)))
+        {
+            step = Math.Abs(value - disputed);
+            from = disputed;
         }
 
         return step;

@@ -5,6 +5,7 @@ using System.Threading.RateLimiting;
 using Aida.Automation.Actions;
 using Aida.Automation.Agents;
 using Aida.Automation.Audit;
+using Aida.Automation.Safety;
 using Aida.Model.Facility;
 using Aida.Observability.Incidents;
 using Aida.Reliability.Budgets;
@@ -226,6 +227,14 @@ public static class AidaApi
         app.MapPost("/api/actions", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Operator, "propose an action", body => ProposeAction(context, Caller(http), body))));
         app.MapPost("/api/actions/{id}/approve", async (HttpContext http, string id) => await Mutation(http, context, Role.Approver, $"approve {id}", body => Decide(context, Caller(http), id, body, approve: true)));
         app.MapPost("/api/actions/{id}/reject", async (HttpContext http, string id) => await Mutation(http, context, Role.Approver, $"reject {id}", body => Decide(context, Caller(http), id, body, approve: false)));
+        app.MapGet("/api/actuators/disputes", () =>
+        {
+            lock (context.Gate)
+            {
+                return Results.Json(context.Actions.Plant.Disputes().Select(d => new { actuator = d.Actuator, written = d.Written, read_back = d.ReadBack, read_at = d.ReadAt }).ToArray(), Json);
+            }
+        });
+        app.MapPost("/api/actuators/adopt", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Approver, "adopt an actuator's read-back", body => AdoptReadBack(context, Caller(http), body))));
         app.MapGet("/api/runbook-runs", () =>
         {
             lock (context.Gate)
@@ -324,6 +333,23 @@ public static class AidaApi
 
         audit.Append(actor, AuditKind.Decision, "slo-corrections", $"{filed.Exclusion.Series} left out of the SLOs that read it from {from:u}{(until is { } u ? $" until {u:u}" : "")}: {filed.Exclusion.Reason}");
         return filed;
+    }
+
+    /// <summary>An operator's word that an actuator in dispute is where the plant reads it back (<see
+    /// cref="GuardedPlant.AdoptReadBack"/>): 404 for an actuator not in dispute or unknown.</summary>
+    private static IResult AdoptReadBack(ServerContext context, Caller caller, JsonElement body)
+    {
+        Only(body, "actuator", "reason");
+        var actuator = Text(body, "actuator", required: true)!;
+        var reason = Text(body, "reason", required: true)!;
+        string? adopted;
+        string error;
+        lock (context.Gate)
+        {
+            adopted = context.Actions.Plant.AdoptReadBack(actuator, Actor(caller), reason, out error);
+        }
+
+        return adopted is null ? Problem(StatusCodes.Status404NotFound, "nothing to adopt", error) : Results.Json(new { adopted }, Json);
     }
 
     private static IResult EndExclusion(ServerContext context, Caller caller, string id, JsonElement body)

@@ -127,17 +127,43 @@ public sealed class SafetyEnvelopeProperties
     public void NoWriteStepsTooFarFromWhereThePlantReallyIs_AcrossRestarts_WithReadBacks(((int Actuator, double Value, bool Confirmed, int Seconds) Request, bool RestartBefore)[] requests) =>
         WithAuditLogPath(path => CheckAgainstTheTruth(requests, path));
 
-    private static void CheckAgainstTheTruth(((int Actuator, double Value, bool Confirmed, int Seconds) Request, bool RestartBefore)[] requests, string auditPath)
+    /// <summary>Moves by another writer (at the panel, another BMS client), before a request that comes a second or more
+    /// after the one before: one of the read-back actuators to a value within its envelope.</summary>
+    public static Arbitrary<(((int Actuator, double Value, bool Confirmed, int Seconds) Request, bool RestartBefore) Request, (int Actuator, int Twentieths)? Move)[]> RequestsAndMoves() =>
+        Gen.ArrayOf(
+            from r in Request
+            from restart in Gen.Frequency((11, Gen.Constant(false)), (1, Gen.Constant(true)))
+            from move in Gen.Frequency(
+                (3, Gen.Constant<(int, int)?>(null)),
+                (1, from a in Gen.Choose(0, ReadBackActuators.Length - 1) from f in Gen.Choose(0, 20) select ((int, int)?)(a, f)))
+            select ((r, restart), move)).ToArbitrary();
+
+    /// <summary>The actuators the truth plant reads back, and where each starts.</summary>
+    private static readonly (string Name, double Start)[] ReadBackActuators =
+        [("facility-water/supply_setpoint", 20), ("cdu-h1-a/supply_setpoint", 25), ("cdu-h1-a/pump_speed", 1), ("crah-h1-1/fan_speed", 1)];
+
+    /// <summary>Another writer moves the set points and speeds behind the guard's back while Aida runs (and Aida stops and
+    /// starts again), on a plant that reads back each command (its <c>_command</c> point, dated when read): no write that
+    /// reaches the plant steps further than <c>max_step</c> (and the tenth of it a read-back within which agrees with a
+    /// write) from where the actuator really was. A move is seen once the plant reports a reading taken after it; the
+    /// read-backs here never go missing (a collector down when a move happens hides it: the property above covers
+    /// missing readings without moves). Before session 40 a set point's step was judged from Aida's record alone after
+    /// its first write: it fails then. 300 sequences from a fixed seed.</summary>
+    [Property(MaxTest = 300, Replay = "7777888899990000111,2222333344445555667", Arbitrary = [typeof(SafetyEnvelopeProperties)])]
+    public void NoWriteStepsTooFarFromWhereThePlantReallyIs_WhenAnotherWriterMovesIt((((int Actuator, double Value, bool Confirmed, int Seconds) Request, bool RestartBefore) Request, (int Actuator, int Twentieths)? Move)[] requests) =>
+        WithAuditLogPath(path => CheckAgainstTheTruth([.. requests.Select(r => r.Request)], path, [.. requests.Select(r => r.Move)]));
+
+    private static void CheckAgainstTheTruth(((int Actuator, double Value, bool Confirmed, int Seconds) Request, bool RestartBefore)[] requests, string auditPath, (int Actuator, int Twentieths)?[]? moves = null)
     {
         var spec = SafetyEnvelopeTests.Bundled;
         var envelope = new SafetyEnvelope(spec, SafetyEnvelopeTests.Factory);
 
-        // Where each read-back actuator really is: the plant's read-back points report it.
-        var truth = new Dictionary<string, double>(StringComparer.Ordinal)
-        {
-            ["facility-water/supply_setpoint"] = 20, ["cdu-h1-a/supply_setpoint"] = 25, ["cdu-h1-a/pump_speed"] = 1, ["crah-h1-1/fan_speed"] = 1,
-        };
-        var reported = new Dictionary<string, double>(truth, StringComparer.Ordinal);
+        // Where each read-back actuator really is: the plant's read-back points report it (with moves, its command points,
+        // dated when read).
+        var truth = ReadBackActuators.ToDictionary(a => a.Name, a => a.Start, StringComparer.Ordinal);
+        var suffix = moves is null ? "" : "_command";
+        var reported = truth.ToDictionary(kv => kv.Key + suffix, kv => kv.Value, StringComparer.Ordinal);
+        var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero));
         var confirm = true;
         var applies = true;
         SafetyEnvelopeTests.RecordingPlant? plant = null;
@@ -152,13 +178,16 @@ public sealed class SafetyEnvelopeProperties
 
                 return confirm ? new WriteResult(WriteStatus.Accepted, "") : new WriteResult(WriteStatus.Unconfirmed, "no answer");
             },
-            reported);
-        var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero));
+            reported,
+            moves is null ? null : clock);
         var audit = new AuditLog(auditPath, clock);
         var guarded = new GuardedPlant(plant, envelope, clock, "agent:property", audit);
         var moved = new List<(DateTimeOffset At, string Name, double Change)>();
+        var sent = ReadBackActuators.ToDictionary(a => a.Name, a => a.Start, StringComparer.Ordinal);
+        var at = -1;
         foreach (var ((index, value, confirmed, seconds), restart) in requests)
         {
+            at++;
             clock.Advance(TimeSpan.FromSeconds(seconds));
             if (restart)
             {
@@ -167,28 +196,49 @@ public sealed class SafetyEnvelopeProperties
                 guarded = new GuardedPlant(plant, envelope, clock, "agent:property", audit);
             }
 
-            // The read-backs report the truth, or nothing at all for a while (a collector down).
-            foreach (var (point, at) in truth)
+            if (moves?[at] is var (movedIndex, twentieths) && seconds > 0)
             {
-                reported[point] = seconds % 5 == 3 ? double.NaN : at;
+                var movedName = ReadBackActuators[movedIndex].Name;
+                var limits = spec.RuleFor(movedName)!;
+                truth[movedName] = limits.Min!.Value + (twentieths * (limits.Max!.Value - limits.Min.Value) / 20);
+            }
+
+            // The read-backs report the truth or, without moves, nothing at all for a while (a collector down).
+            foreach (var (readBack, where) in truth)
+            {
+                reported[readBack + suffix] = moves is null && seconds % 5 == 3 ? double.NaN : where;
             }
 
             confirm = confirmed;
             applies = seconds % 2 == 0;
             var name = Actuators[index];
             var was = truth.GetValueOrDefault(name, double.NaN);
-            guarded.Write(plant.Actuators.Single(a => a.Name == name).Index, value);
+
+            // With moves, a write is a step within max_step of the value last sent (an optimiser's move, from where the guard's
+            // record is), or of where the actuator started; a request's value says how far and which way.
+            var asked = moves is not null && sent.TryGetValue(name, out var last) && double.IsFinite(value) && spec.RuleFor(name)?.MaxStep is { } stepLimit
+                ? last + (2 * stepLimit * Math.IEEERemainder(value, 1))
+                : value;
+            if (guarded.Write(plant.Actuators.Single(a => a.Name == name).Index, asked).Status is not (WriteStatus.Refused or WriteStatus.RateLimited))
+            {
+                sent[name] = asked;
+            }
+
             if (double.IsNaN(was) || truth[name] == was)
             {
                 continue;
             }
 
+            // A read-back within a tenth of max_step of a write agrees with it (a register's rounding): with moves, each
+            // write may be that much further from the truth.
             var rule = spec.RuleFor(name)!;
+            var slack = moves is null ? 0 : (rule.MaxStep ?? 0) / 10;
             var change = Math.Abs(truth[name] - was);
-            Assert.True(rule.MaxStep is not { } maxStep || change <= maxStep + 1e-9, $"{name}: {was} -> {truth[name]}, a step of {change}");
+            Assert.True(rule.MaxStep is not { } maxStep || change <= maxStep + slack + 1e-9, $"{name}: {was} -> {truth[name]}, a step of {change}");
             moved.RemoveAll(c => clock.GetUtcNow() - c.At >= TimeSpan.FromMinutes(1));
             moved.Add((clock.GetUtcNow(), name, change));
-            Assert.True(rule.MaxChangePerMinute is not { } rate || moved.Where(c => c.Name == name).Sum(c => c.Change) <= rate + 1e-9, $"{name}: moved too fast");
+            var movesInTheMinute = moved.Count(c => c.Name == name);
+            Assert.True(rule.MaxChangePerMinute is not { } rate || moved.Where(c => c.Name == name).Sum(c => c.Change) <= rate + (slack * movesInTheMinute) + 1e-9, $"{name}: moved too fast");
         }
 
         audit.Dispose();

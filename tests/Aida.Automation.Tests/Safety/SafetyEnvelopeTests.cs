@@ -158,6 +158,61 @@ public sealed class SafetyEnvelopeTests
     }
 
     [Fact]
+    public void ASetPointMovedBehindAidasBack_IsJudgedFromWhereThePlantReadsItBack_AsWellAsFromAidasWrite()
+    {
+        // Regression: after its first write, a set point's step was judged from Aida's record alone, so one moved at the
+        // panel (or by another BMS client) from 25 to 20 while Aida ran was then written 26: a step of 6 against 1.
+        const string Setpoint = "cdu-h1-a/supply_setpoint";
+        var clock = new FakeTimeProvider(Reference.Start);
+        var reports = new Dictionary<string, double>(StringComparer.Ordinal) { [Setpoint + "_command"] = 25 };
+        var plant = new RecordingPlant(reports: reports, clock: clock);
+        using var audit = new AuditLog(Path.Combine(Path.GetTempPath(), "aida-dispute-" + Guid.NewGuid().ToString("N"), "audit.db"), clock);
+        var guarded = new GuardedPlant(plant, new SafetyEnvelope(Bundled, Factory), clock, "agent:test", audit);
+        Assert.True(guarded.Write(Setpoint, 25).Ok);
+
+        // Moved a little: a write one step from Aida's 25 but more than one from the plant's 24.5 is refused; one within a
+        // step of both passes.
+        clock.Advance(TimeSpan.FromSeconds(30));
+        reports[Setpoint + "_command"] = 24.5;
+        var refused = guarded.Write(Setpoint, 25.75);
+        Assert.Equal(WriteStatus.Refused, refused.Status);
+        Assert.Contains("a step of 1.25 celsius from 24.5 (where the plant reads it back; Aida last wrote 25: moved by another writer, or a read-back that lies.", refused.Message, StringComparison.Ordinal);
+        Assert.Equal([(Setpoint, 25.0, 24.5, clock.GetUtcNow())], guarded.Disputes());
+        Assert.True(guarded.Write(Setpoint, 25.5).Ok);
+        Assert.Empty(guarded.Disputes()); // a confirmed write: it is where Aida wrote it
+
+        // Moved far, to 20: no write is within one step of both, until an operator adopts the read-back.
+        clock.Advance(TimeSpan.FromSeconds(60));
+        reports[Setpoint + "_command"] = 20;
+        Assert.Contains("a step of 6 celsius from 20", guarded.Write(Setpoint, 26).Message, StringComparison.Ordinal);
+        Assert.Contains("a step of 3.5 celsius from 25.5 (the plant reads it back at 20, where Aida last wrote 25.5: a step is judged from both)", guarded.Write(Setpoint, 22).Message, StringComparison.Ordinal);
+        Assert.Null(guarded.AdoptReadBack("cdu-h1-a/pump_speed", "api:operator", "moved at the panel", out var noPoint));
+        Assert.Equal("cdu-h1-a/pump_speed has no read-back point", noPoint);
+        Assert.NotNull(guarded.AdoptReadBack(Setpoint, "api:operator", "moved at the panel for a valve test", out _));
+        Assert.Null(guarded.AdoptReadBack(Setpoint, "api:operator", "again", out var notDisputed));
+        Assert.Contains("does not disagree with what Aida wrote", notDisputed, StringComparison.Ordinal);
+        Assert.True(guarded.Write(Setpoint, 21).Ok);
+
+        // The read-back lagging a poll behind Aida's write is not a move; still showing the value before it a poll later is.
+        clock.Advance(TimeSpan.FromSeconds(60));
+        reports[Setpoint + "_command"] = 21;
+        Assert.True(guarded.Write(Setpoint, 22).Ok);
+        clock.Advance(TimeSpan.FromSeconds(5));
+        Assert.Empty(guarded.Disputes());
+        clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(21, Assert.Single(guarded.Disputes()).ReadBack);
+
+        // Reading back what Aida wrote again ends it.
+        reports[Setpoint + "_command"] = 22;
+        Assert.Empty(guarded.Disputes());
+        var observed = audit.Read().Where(e => e.Kind == AuditKind.Observation && e.Subject == Setpoint).Select(e => e.Detail).ToList();
+        Assert.Equal(3, observed.Count(d => d.StartsWith("the plant reads it back at ", StringComparison.Ordinal)));
+        Assert.Single(observed, d => d.StartsWith("the read-back 22 agrees again", StringComparison.Ordinal));
+        Assert.Single(audit.Read(), e => e.Kind == AuditKind.Decision && e.Actor == "api:operator" && e.Detail.StartsWith(Setpoint + ": adopted the read-back 20", StringComparison.Ordinal));
+        Assert.Equal([25.0, 25.5, 21, 22], plant.Writes.Select(w => w.Value));
+    }
+
+    [Fact]
     public void EfficiencyEnvelope_FreezesRaises_ButAlwaysAllowsMovesBackToSafety()
     {
         var frozen = new EfficiencyEnvelope(EfficiencyRegime.Freeze, 20, 30, EfficiencyActions.None, 0, 0, true, "rack-inlet-envelope", "fast burn");
@@ -280,7 +335,9 @@ public sealed class SafetyEnvelopeTests
     /// <summary>A plant with the twin's actuators that records the writes it takes. It reports the points named in
     /// <paramref name="reports"/> (a unit's <c>running</c>, a rack's <c>isolated</c>) at the values the test sets there
     /// (NaN: missing), and no other point.</summary>
-    internal sealed class RecordingPlant(Func<int, double, WriteResult>? answer = null, Dictionary<string, double>? reports = null) : IPlant
+    /// <summary>A plant of the twin's actuators that records the writes that reach it, answers them as told, and reports
+    /// <paramref name="reports"/>' values as its points, read at <paramref name="clock"/>'s now (else undated).</summary>
+    internal sealed class RecordingPlant(Func<int, double, WriteResult>? answer = null, Dictionary<string, double>? reports = null, TimeProvider? clock = null) : IPlant
     {
         private static readonly IReadOnlyList<ActuatorInfo> TwinActuators = new Simulator(Reference, new SimulationOptions { Duration = TimeSpan.FromMinutes(1) }).Plant.Actuators;
 
@@ -293,7 +350,7 @@ public sealed class SafetyEnvelopeTests
 
         public IReadOnlyList<ActuatorInfo> Actuators => TwinActuators;
 
-        public PointReading Read(int point) => new(reports![_points[point].Name], default);
+        public PointReading Read(int point) => new(reports![_points[point].Name], clock?.GetUtcNow() ?? default);
 
         public WriteResult Write(int actuator, double value)
         {
