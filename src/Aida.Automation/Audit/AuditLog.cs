@@ -165,18 +165,29 @@ public sealed class AuditLog : IDisposable
     }
 
     /// <summary>Hands <paramref name="each"/> every entry of the given kinds in order, one at a time (a long log is not held
-    /// in memory). <paramref name="each"/> must not append.</summary>
-    public void Scan(IReadOnlyCollection<AuditKind> kinds, Action<AuditEntry> each)
+    /// in memory), and those of <paramref name="matching"/>'s kinds whose detail matches its GLOB pattern (the database
+    /// picks them: a log of many observations hands over only the few asked for). <paramref name="each"/> must not
+    /// append.</summary>
+    public void Scan(IReadOnlyCollection<AuditKind> kinds, Action<AuditEntry> each, IReadOnlyCollection<(AuditKind Kind, string DetailGlob)>? matching = null)
     {
         ArgumentNullException.ThrowIfNull(kinds);
         ArgumentNullException.ThrowIfNull(each);
+        matching ??= [];
         lock (_lock)
         {
-            using var select = Command($"SELECT seq, at, actor, kind, subject, detail, prev_hash, hash FROM audit WHERE kind IN ({string.Join(", ", kinds.Select((_, i) => "$k" + i))}) ORDER BY seq");
+            var globs = matching.Select((_, i) => $" OR (kind = $m{i} AND detail GLOB $g{i})");
+            using var select = Command($"SELECT seq, at, actor, kind, subject, detail, prev_hash, hash FROM audit WHERE kind IN ({string.Join(", ", kinds.Select((_, i) => "$k" + i))}){string.Concat(globs)} ORDER BY seq");
             var i = 0;
             foreach (var kind in kinds)
             {
                 select.Parameters.AddWithValue("$k" + i++, kind.ToString());
+            }
+
+            i = 0;
+            foreach (var (kind, glob) in matching)
+            {
+                select.Parameters.AddWithValue("$m" + i, kind.ToString());
+                select.Parameters.AddWithValue("$g" + i++, glob);
             }
 
             using var reader = select.ExecuteReader();

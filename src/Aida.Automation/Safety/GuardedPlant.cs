@@ -335,7 +335,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         var now = _clock.GetUtcNow();
         var futureDated = 0;
         var disputed = new Dictionary<string, double>(StringComparer.Ordinal);
-        audit.Scan([AuditKind.Action, AuditKind.Result, AuditKind.Observation, AuditKind.Decision], e =>
+        audit.Scan([AuditKind.Action, AuditKind.Result], e =>
         {
             // An earlier restart: from it, that guard judged each actuator that reads back from its reading, which the log
             // does not keep, so the value before its next write is not on record (its change counts as the whole rate).
@@ -437,7 +437,11 @@ public sealed class GuardedPlant : IPlant, IActuatorState
                 maybe.TryAdd(e.Subject, others);
                 others.Add(value);
             }
-        });
+        },
+        [
+            (AuditKind.Observation, TakenUpNote + "*"), (AuditKind.Observation, DisputeNoted + "*"), (AuditKind.Observation, DisputeEnded + "*"),
+            (AuditKind.Decision, "*" + AdoptedReadBack + "*"),
+        ]);
 
         lock (_lock)
         {

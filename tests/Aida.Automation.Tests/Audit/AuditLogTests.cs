@@ -29,6 +29,20 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
+    public void Scan_HandsOverTheKindsAskedFor_AndOfOthersOnlyThoseWhoseDetailMatches_InOrder()
+    {
+        using var log = new AuditLog(DbPath, _clock);
+        log.Append("agent:aida", AuditKind.Observation, "optimiser", "plan: facility 1.2 MW predicted");
+        log.Append("agent:aida", AuditKind.Action, "cdu-h1-a/supply_setpoint", "25");
+        log.Append("agent:aida", AuditKind.Observation, "cdu-h1-a/supply_setpoint", "the plant reads it back at 20 (read at …)");
+        log.Append("agent:aida", AuditKind.Result, "cdu-h1-a/supply_setpoint", "accepted");
+        log.Append("api:approver-1", AuditKind.Decision, "cdu-h1-a/supply_setpoint", "the plant reads it back at 20, said a decision");
+        var seen = new List<long>();
+        log.Scan([AuditKind.Action, AuditKind.Result], e => seen.Add(e.Sequence), [(AuditKind.Observation, "the plant reads it back at *")]);
+        Assert.Equal([2L, 3, 4], seen);
+    }
+
+    [Fact]
     public void EditedEntry_IsNamed()
     {
         Filled(5).Dispose();
