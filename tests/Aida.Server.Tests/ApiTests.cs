@@ -100,6 +100,10 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal(written, dispute.GetProperty("written").GetDouble());
         Assert.Equal(written - 4, dispute.GetProperty("read_back").GetDouble(), 1e-9);
         Assert.Contains($"a step of 4.5 celsius from {written - 4:R}", guard.Write(index, written + 0.5).Message, StringComparison.Ordinal);
+        var metrics = await _http.GetStringAsync("/metrics");
+        Assert.Contains("aida_safety_disputes 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains($"aida_safety_dispute_read_back{{actuator=\"{Setpoint}\"}} {written - 4:R}\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("aida_safety_writes_total{verdict=\"refused\"} 1\n", metrics, StringComparison.Ordinal);
 
         var body = $$"""{"actuator":"{{Setpoint}}","reason":"moved at the panel for a valve test"}""";
         Assert.Equal(HttpStatusCode.Forbidden, (await Send(HttpMethod.Post, "/api/actuators/adopt", _keys[Role.Operator], body)).StatusCode);
@@ -110,6 +114,7 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, adopted.StatusCode);
         Assert.Contains($"{Setpoint}: adopted the read-back", (await Json(adopted)).GetProperty("adopted").GetString(), StringComparison.Ordinal);
         Assert.Empty((await Json(await Send(HttpMethod.Get, "/api/actuators/disputes", _keys[Role.Viewer]))).EnumerateArray());
+        Assert.Contains("aida_safety_disputes 0\n", await _http.GetStringAsync("/metrics"), StringComparison.Ordinal);
         Assert.True(guard.Write(index, written - 3).Ok);
 
         var again = await Send(HttpMethod.Post, "/api/actuators/adopt", _keys[Role.Approver], body);

@@ -713,6 +713,26 @@ public static class AidaApi
             text.Append(CultureInfo.InvariantCulture, $"aida_api_actions{{state=\"{group.Key}\"}} {group.Count()}\n");
         }
 
+        // The safety choke point the API writes through (the agent's, when one runs): what it let through and refused,
+        // and the actuators whose read-back disagrees with what Aida wrote (moved behind its back), for a site's alerting.
+        var guard = context.Actions.Plant;
+        IReadOnlyList<(string Actuator, double Written, double ReadBack, DateTimeOffset ReadAt)> disputes;
+        lock (context.Gate)
+        {
+            disputes = guard.Disputes();
+        }
+
+        Family("aida_safety_writes_total", "counter", "Actuator writes judged by the safety envelope, by verdict.");
+        text.Append(CultureInfo.InvariantCulture, $"aida_safety_writes_total{{verdict=\"passed\"}} {guard.Passed}\n");
+        text.Append(CultureInfo.InvariantCulture, $"aida_safety_writes_total{{verdict=\"refused\"}} {guard.Refused}\n");
+        Family("aida_safety_disputes", "gauge", "Actuators whose read-back disagrees with what Aida last wrote (GET /api/actuators/disputes).");
+        text.Append(CultureInfo.InvariantCulture, $"aida_safety_disputes {disputes.Count}\n");
+        Family("aida_safety_dispute_read_back", "gauge", "Where the plant reads back an actuator in dispute.");
+        foreach (var d in disputes)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"aida_safety_dispute_read_back{{actuator=\"{d.Actuator}\"}} {d.ReadBack}\n");
+        }
+
         if (context.Incidents is not null)
         {
             Family("aida_incidents", "gauge", "Incidents, by state.");
