@@ -34,7 +34,7 @@ public sealed class McpTests : IAsyncLifetime
         var answer = await RunClientAsync(_keys[Role.Operator]);
 
         var tools = answer.GetProperty("tools").EnumerateArray().Select(t => t.GetString()).ToArray();
-        Assert.Equal(["explain_incident", "leave_reading_out", "list_incidents", "propose_action", "query_metrics", "read_audit", "read_budgets"], tools.Order());
+        Assert.Equal(["explain_incident", "leave_reading_out", "list_disputes", "list_incidents", "propose_action", "query_metrics", "read_audit", "read_budgets"], tools.Order());
 
         var metric = answer.GetProperty("query_metrics");
         Assert.False(metric.GetProperty("isError").GetBoolean(), metric.GetProperty("text").GetString());
@@ -136,6 +136,29 @@ public sealed class McpTests : IAsyncLifetime
         Assert.Equal("probe hanging loose (filed by mcp:operator-1, exclusion 1)", JsonDocument.Parse(text).RootElement.GetProperty("reason").GetString());
         Assert.Equal("h2-b04", Assert.Single(_context.Exclusions!.Exclusions).Series.Get("rack"));
         Assert.Contains(_context.Audit.Read(), e => e.Actor == "mcp:operator-1" && e.Subject == "slo-corrections");
+    }
+
+    [Fact]
+    public async Task AViewer_ListsTheActuatorsInDispute()
+    {
+        // A set point written through the guard, then moved straight at the plant (another BMS client), read back a poll later.
+        var guard = _context.Actions.Plant;
+        var index = guard.Actuators.Single(a => a.Name == "cdu-h1-a/supply_setpoint").Index;
+        var written = guard.Commanded("cdu-h1-a/supply_setpoint");
+        Assert.True(guard.Write(index, written).Ok);
+        Assert.True(_server.Sim!.Plant.Write(index, written - 3).Ok);
+        _server.Sim.AdvanceSteps(30);
+
+        await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = _mcp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + _keys[Role.Viewer] },
+        }));
+        var result = await client.CallToolAsync("list_disputes", new Dictionary<string, object?>());
+        var text = string.Concat(result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text));
+        Assert.True(result.IsError is null or false, text);
+        var dispute = Assert.Single(JsonDocument.Parse(text).RootElement.EnumerateArray());
+        Assert.Equal(("cdu-h1-a/supply_setpoint", written, written - 3), (dispute.GetProperty("actuator").GetString(), dispute.GetProperty("written").GetDouble(), Math.Round(dispute.GetProperty("read_back").GetDouble(), 6)));
     }
 
     /// <summary>Runs <c>tests/mcp-client/client.mjs</c> with <paramref name="key"/> and parses what it prints. Node or

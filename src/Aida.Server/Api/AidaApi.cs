@@ -231,7 +231,7 @@ public static class AidaApi
         {
             lock (context.Gate)
             {
-                return Results.Json(context.Actions.Plant.Disputes().Select(d => new { actuator = d.Actuator, written = d.Written, read_back = d.ReadBack, read_at = d.ReadAt }).ToArray(), Json);
+                return Results.Json(context.Actions.Plant.Disputes().Select(DisputeView).ToArray(), Json);
             }
         });
         app.MapPost("/api/actuators/adopt", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Approver, "adopt an actuator's read-back", body => AdoptReadBack(context, Caller(http), body))));
@@ -334,6 +334,10 @@ public static class AidaApi
         audit.Append(actor, AuditKind.Decision, "slo-corrections", $"{filed.Exclusion.Series} left out of the SLOs that read it from {from:u}{(until is { } u ? $" until {u:u}" : "")}: {filed.Exclusion.Reason}");
         return filed;
     }
+
+    /// <summary>An actuator in dispute as the API and MCP show it.</summary>
+    internal static object DisputeView((string Actuator, double Written, double ReadBack, DateTimeOffset ReadAt) d) =>
+        new { actuator = d.Actuator, written = d.Written, read_back = d.ReadBack, read_at = d.ReadAt };
 
     /// <summary>An operator's word that an actuator in dispute is where the plant reads it back (<see
     /// cref="GuardedPlant.AdoptReadBack"/>): 404 for an actuator not in dispute or unknown.</summary>

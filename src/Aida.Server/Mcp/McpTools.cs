@@ -193,6 +193,16 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
         }
     }
 
+    [McpServerTool(Name = "list_disputes", ReadOnly = true)]
+    [Description("List the actuators whose read-back disagrees with what Aida last wrote (moved by another writer at the panel or from another BMS client, or a read-back that lies): actuator, written, read_back, read_at. The safety envelope judges each step of them from both; only an approver adopts a read-back, through the REST API (POST /api/actuators/adopt).")]
+    public string ListDisputes()
+    {
+        lock (context.Gate)
+        {
+            return JsonSerializer.Serialize(context.Actions.Plant.Disputes().Select(AidaApi.DisputeView), AidaApi.Json);
+        }
+    }
+
     [McpServerTool(Name = "read_audit", ReadOnly = true)]
     [Description("Read the last entries of the hash-chained audit log: sequence, time, actor, kind, subject, detail, hash.")]
     public string ReadAudit([Description("How many of the last entries, 1-10000 (default 100)")] int limit = 100)
