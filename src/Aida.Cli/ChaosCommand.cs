@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Aida.Automation.Actions;
+using Aida.Automation.Safety;
+using Aida.Model.Config;
 using Aida.Model.Plant;
 using Aida.Model.Scenarios;
 using Aida.Reliability.OpenSlo;
@@ -35,7 +37,7 @@ internal static class ChaosCommand
         var baseScenario = new Option<string>("--base") { Description = "Scenario whose factory, weather and workload every run uses (its faults are replaced)", DefaultValueFactory = _ => "reference" };
         var duration = new Option<string>("--duration") { Description = "Simulated time of each run (faults start after its first 30 min)", DefaultValueFactory = _ => "75m" };
         var output = new Option<string?>("--out", "-o") { Description = "Directory to write chaos.json into" };
-        var command = new Command("chaos", "Safety campaign: randomised fault scenarios (failed actuators and lying sensors included) with the agent autonomous; every write that reaches the plant is judged against the safety envelope on the twin's ground truth; exit 1 on any violation")
+        var command = new Command("chaos", "Safety campaign: randomised fault scenarios (failed actuators and lying sensors included, and in about half of them a set point moved at the panel behind the agent's back) with the agent autonomous; every write that reaches the plant is judged against the safety envelope on the twin's ground truth; exit 1 on any violation")
         {
             count, seed, baseScenario, duration, output,
         };
@@ -98,6 +100,13 @@ internal static class ChaosCommand
         var kinds = Enum.GetValues<FaultKind>().Where(k => present.Contains(FaultCatalog.Of(k).AssetKinds[0])).ToArray();
         var yearStart = new DateTimeOffset(template.Start.Year, 1, 1, 0, 0, 0, TimeSpan.Zero);
         var scenarios = new Scenario[count];
+
+        // Another writer: in about half the scenarios a person moves one set point, speed or power limit the envelope
+        // steps (max_step) at the plant's own controls, somewhere within the envelope's limits, behind the agent's back.
+        // Drawn from a source of their own, so the faults are those the seed drew without them.
+        var spec = SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml"));
+        string[] stepped = [.. writtenActuators.Where(a => spec.RuleFor(a)?.MaxStep is not null)];
+        var panel = new Random(unchecked((seed * 7919) + 104729));
         for (var i = 0; i < count; i++)
         {
             var faults = new List<FaultSpec>();
@@ -135,14 +144,26 @@ internal static class ChaosCommand
                 faults.Add(new FaultSpec(kind, asset, point, start, end, Parameters(kind, random), 0));
             }
 
+            List<ScheduledWrite> moves = [];
+            if (panel.Next(2) == 0)
+            {
+                var name = stepped[panel.Next(stepped.Length)];
+                var info = catalogue.Actuators[catalogue.Actuator(name)];
+                var rule = spec.RuleFor(name)!;
+                var (lo, hi) = (rule.Min ?? info.Min, rule.Max ?? info.Max);
+                var at = FirstOnset + TimeSpan.FromSeconds(panel.Next((int)(template.Duration - FirstOnset - TimeSpan.FromMinutes(10)).TotalSeconds));
+                moves.Add(new ScheduledWrite(at, name, Math.Round(lo + (panel.NextDouble() * (hi - lo)), 2), 0));
+            }
+
             var day = TimeSpan.FromDays(random.Next(365)) + TimeSpan.FromHours(random.Next(24));
             scenarios[i] = template with
             {
                 Name = string.Create(CultureInfo.InvariantCulture, $"chaos-{seed}-{i + 1:D3}"),
-                Description = string.Join("; ", faults.Select(Describe)),
+                Description = string.Join("; ", faults.Select(Describe).Concat(moves.Select(Describe))),
                 Start = yearStart + day,
                 Seed = unchecked((seed * 7919) + i),
                 Faults = faults,
+                Writes = moves,
 
                 // The agent reads racks' GPU aggregates (10 s), not every GPU: sampled every 5 min, they keep runs cheap.
                 GpuTelemetryInterval = TimeSpan.FromMinutes(5),
@@ -164,6 +185,9 @@ internal static class ChaosCommand
         FaultKind.SensorNoise => new() { ["sigma"] = 0.5 + (random.NextDouble() * 3) },
         _ => [],
     };
+
+    private static string Describe(ScheduledWrite w) =>
+        string.Create(CultureInfo.InvariantCulture, $"{w.Actuator} set to {w.Value} at the panel at {w.At.TotalMinutes:0} min");
 
     private static string Describe(FaultSpec f) =>
         string.Create(CultureInfo.InvariantCulture, $"{f.KindName} on {f.Point ?? f.Asset} at {f.Start.TotalMinutes:0} min{(f.End is { } e ? $" for {(e - f.Start).TotalMinutes:0} min" : "")}");
@@ -195,7 +219,7 @@ internal static class ChaosCommand
         var faults = runs.SelectMany(r => r.Scenario.Faults).ToArray();
         var kinds = faults.GroupBy(f => f.KindName).Count();
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{runs.Length} scenarios, {faults.Length} faults of {kinds} kinds ({faults.Count(f => f.Kind == FaultKind.ActuatorFailure)} failed actuators, {faults.Count(f => f.Point is not null && f.Kind != FaultKind.ActuatorFailure)} lying sensors): {runs.Sum(r => r.Writes):N0} writes reached the plant, {runs.Sum(r => r.Refused):N0} refused by the guard, {runs.Sum(r => r.Findings.Count)} safety violations"));
+            $"{runs.Length} scenarios, {faults.Length} faults of {kinds} kinds ({faults.Count(f => f.Kind == FaultKind.ActuatorFailure)} failed actuators, {faults.Count(f => f.Point is not null && f.Kind != FaultKind.ActuatorFailure)} lying sensors), {runs.Sum(r => r.Scenario.Writes.Count)} set points moved at the panel: {runs.Sum(r => r.Writes):N0} writes reached the plant, {runs.Sum(r => r.Refused):N0} refused by the guard, {runs.Sum(r => r.Findings.Count)} safety violations"));
     }
 
     private static string ToJson(CampaignRun[] runs, int seed, TimeSpan duration) => JsonText.Write(w =>
@@ -207,6 +231,7 @@ internal static class ChaosCommand
         w.WriteNumber("writes", runs.Sum(r => r.Writes));
         w.WriteNumber("refused", runs.Sum(r => r.Refused));
         w.WriteNumber("safety_violations", runs.Sum(r => r.Findings.Count));
+        w.WriteNumber("panel_writes", runs.Sum(r => r.Scenario.Writes.Count));
         w.WriteStartArray("runs");
         foreach (var r in runs)
         {
@@ -231,6 +256,17 @@ internal static class ChaosCommand
                     w.WriteNumber(name, Math.Round(value, 4));
                 }
 
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("panel_writes");
+            foreach (var p in r.Scenario.Writes)
+            {
+                w.WriteStartObject();
+                w.WriteString("actuator", p.Actuator);
+                w.WriteNumber("value", p.Value);
+                w.WriteNumber("at_seconds", p.At.TotalSeconds);
                 w.WriteEndObject();
             }
 

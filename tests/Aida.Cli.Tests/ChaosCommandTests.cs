@@ -8,8 +8,8 @@ using static Aida.Cli.Tests.CliRun;
 
 namespace Aida.Cli.Tests;
 
-/// <summary>The safety campaign (issue 7): randomised fault scenarios, failed actuators and lying sensors included, with
-/// the agent autonomous, and not one write outside the safety envelope reaching the plant.</summary>
+/// <summary>The safety campaign (issue 7): randomised fault scenarios, failed actuators, lying sensors and set points moved
+/// at the panel included, with the agent autonomous, and not one write outside the safety envelope reaching the plant.</summary>
 public class ChaosCommandTests
 {
     [Fact]
@@ -31,6 +31,10 @@ public class ChaosCommandTests
         Assert.All(new[] { "sensor-stuck", "sensor-drift", "sensor-noise", "sensor-dropout" }, k => Assert.Contains(k, kinds));
         Assert.True(kinds.Distinct().Count() >= 14, string.Join(",", kinds.Distinct()));
         Assert.True(report.GetProperty("writes").GetInt32() > 50 * 100);
+
+        // And set points moved at the panel behind the agent's back (another writer): with the guard blind to what the
+        // plant reads back, campaign seed 1 of 60 min wrote a CDU set point 10 K from where a person had put it.
+        Assert.True(report.GetProperty("panel_writes").GetInt32() >= 15, report.GetProperty("panel_writes").ToString());
         Assert.True(runs.Sum(r => r.GetProperty("agent_actions").GetInt32()) > 50);
     }
 
