@@ -117,6 +117,8 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Contains("aida_safety_disputes 0\n", await _http.GetStringAsync("/metrics"), StringComparison.Ordinal);
         Assert.True(guard.Write(index, written - 3).Ok);
 
+        var dismissed = await Send(HttpMethod.Post, "/api/actuators/dismiss", _keys[Role.Approver], body);
+        Assert.Equal(HttpStatusCode.NotFound, dismissed.StatusCode);
         var again = await Send(HttpMethod.Post, "/api/actuators/adopt", _keys[Role.Approver], body);
         Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
         Assert.Contains("does not disagree", (await Json(again)).GetProperty("detail").GetString(), StringComparison.Ordinal);

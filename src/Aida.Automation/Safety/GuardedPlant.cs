@@ -47,6 +47,10 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     // at (moved by another writer, or a read-back that lies): where it reads then, and when.
     private readonly Dictionary<string, (double Value, DateTimeOffset At)> _disputed = new(StringComparer.Ordinal);
 
+    // Read-backs a person dismissed as lying, by actuator (after a restart, taken up from the log): while the plant reads
+    // that value, it is no dispute, and no reason to drop the values taken up.
+    private readonly Dictionary<string, double> _dismissed = new(StringComparer.Ordinal);
+
     public GuardedPlant(IPlant inner, SafetyEnvelope envelope, TimeProvider clock, string actor, AuditLog? audit = null, Func<EfficiencyEnvelope?>? efficiency = null)
     {
         _inner = inner ?? throw new ArgumentNullException(nameof(inner));
@@ -221,7 +225,17 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     /// by another writer, on purpose): its steps are judged from its reading from now on, not from Aida's last write too.
     /// Audited as a decision of <paramref name="by"/>.</summary>
     /// <returns>What was adopted, or null with <paramref name="error"/> when the actuator is unknown or not in dispute.</returns>
-    public string? AdoptReadBack(string actuator, string by, string reason, out string error)
+    public string? AdoptReadBack(string actuator, string by, string reason, out string error) => Settle(actuator, by, reason, adopt: true, out error);
+
+    /// <summary>An operator's word that <paramref name="actuator"/>'s read-back in dispute lies (a stuck or miswired BMS
+    /// point) and the actuator is where Aida wrote it: its steps are judged from Aida's write alone while the read-back
+    /// stays at that value; one that reads otherwise is judged again. After a restart the dismissed reading counts
+    /// beside the value written before it (the worst case of both), not alone. Audited as a decision of
+    /// <paramref name="by"/>.</summary>
+    /// <returns>What was dismissed, or null with <paramref name="error"/> when the actuator is unknown or not in dispute.</returns>
+    public string? DismissReadBack(string actuator, string by, string reason, out string error) => Settle(actuator, by, reason, adopt: false, out error);
+
+    private string? Settle(string actuator, string by, string reason, bool adopt, out string error)
     {
         ArgumentException.ThrowIfNullOrEmpty(by);
         lock (_lock)
@@ -235,21 +249,36 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             CompareReadBack(actuator);
             if (!_disputed.TryGetValue(actuator, out var reading))
             {
-                error = $"{actuator}: its read-back does not disagree with what Aida wrote (nothing to adopt)";
+                error = $"{actuator}: its read-back does not disagree with what Aida wrote (nothing to {(adopt ? "adopt" : "dismiss")})";
                 return null;
             }
 
             var written = Commanded(actuator);
-            _commanded[actuator] = reading.Value;
-            _unconfirmed.Remove(actuator);
             _disputed.Remove(actuator);
-            _lastWrite[actuator] = (reading.At, reading.Value);
-            var what = $"{actuator}{AdoptedReadBack}{Text(reading.Value)} (read at {reading.At:O}) in place of {Text(written)} as written by Aida: {reason}";
+            string what;
+            if (adopt)
+            {
+                _commanded[actuator] = reading.Value;
+                _unconfirmed.Remove(actuator);
+                _lastWrite[actuator] = (reading.At, reading.Value);
+                what = $"{actuator}{AdoptedReadBack}{Text(reading.Value)} (read at {reading.At:O}) in place of {Text(written)} as written by Aida: {reason}";
+            }
+            else
+            {
+                _dismissed[actuator] = reading.Value;
+                what = $"{actuator}{DismissedReadBack}{Text(reading.Value)} (read at {reading.At:O}) as lying: judged from {Text(written)} as written by Aida while it reads so: {reason}";
+            }
+
             _audit?.Append(by, AuditKind.Decision, actuator, what);
             error = "";
             return what;
         }
     }
+
+    /// <summary>Whether <paramref name="value"/> is the read-back a person dismissed as lying for <paramref name="actuator"/>
+    /// (within a tenth of its <c>max_step</c>).</summary>
+    private bool IsDismissed(string actuator, double value) =>
+        _dismissed.TryGetValue(actuator, out var lie) && Math.Abs(value - lie) <= (_envelope.Spec.RuleFor(actuator)?.MaxStep ?? 0) / 10;
 
     /// <summary>Compares <paramref name="actuator"/>'s read-back, when the plant reports a reading taken after Aida's last
     /// write of it, with the values Aida may have left it at: one that differs from them all by more than a tenth of its
@@ -273,6 +302,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         bool Near(double x) => Math.Abs(reading.Value - x) <= tolerance;
         if (Near(Commanded(actuator)) || Unconfirmed(actuator).Any(Near))
         {
+            _dismissed.Remove(actuator);
             if (_disputed.Remove(actuator))
             {
                 _audit?.Append(_actor, AuditKind.Observation, actuator, $"{DisputeEnded}{Text(reading.Value)} agrees again with {Text(Commanded(actuator))} as written");
@@ -286,6 +316,14 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         {
             return;
         }
+
+        // The reading a person dismissed as lying: still that, still dismissed; anything else is judged afresh.
+        if (_dismissed.TryGetValue(actuator, out var lie) && Near(lie))
+        {
+            return;
+        }
+
+        _dismissed.Remove(actuator);
 
         if (!_disputed.TryGetValue(actuator, out var was) || Math.Abs(was.Value - reading.Value) > tolerance)
         {
@@ -307,7 +345,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             return;
         }
 
-        foreach (var name in _takenUpUntilRead.Where(n => _inner.Read(_readback[n]) is { IsMissing: false }).ToList())
+        foreach (var name in _takenUpUntilRead.Where(n => _inner.Read(_readback[n]) is { IsMissing: false } reading && !IsDismissed(n, reading.Value)).ToList())
         {
             _unconfirmed.Remove(name);
             _takenUpUntilRead.Remove(name);
@@ -335,6 +373,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         var now = _clock.GetUtcNow();
         var futureDated = 0;
         var disputed = new Dictionary<string, double>(StringComparer.Ordinal);
+        var dismissed = new Dictionary<string, double>(StringComparer.Ordinal);
         audit.Scan([AuditKind.Action, AuditKind.Result], e =>
         {
             // An earlier restart: from it, that guard judged each actuator that reads back from its reading, which the log
@@ -371,8 +410,14 @@ public sealed class GuardedPlant : IPlant, IActuatorState
                 else if (e.Kind == AuditKind.Decision && ValueAfter(e.Detail, e.Subject + AdoptedReadBack) is { } adopted)
                 {
                     disputed.Remove(e.Subject);
+                    dismissed.Remove(e.Subject);
                     maybe.Remove(e.Subject);
                     last[e.Subject] = adopted;
+                }
+                else if (e.Kind == AuditKind.Decision && ValueAfter(e.Detail, e.Subject + DismissedReadBack) is { } lie)
+                {
+                    disputed.Remove(e.Subject);
+                    dismissed[e.Subject] = lie;
                 }
 
                 return;
@@ -440,7 +485,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         },
         [
             (AuditKind.Observation, TakenUpNote + "*"), (AuditKind.Observation, DisputeNoted + "*"), (AuditKind.Observation, DisputeEnded + "*"),
-            (AuditKind.Decision, "*" + AdoptedReadBack + "*"),
+            (AuditKind.Decision, "*" + AdoptedReadBack + "*"), (AuditKind.Decision, "*" + DismissedReadBack + "*"),
         ]);
 
         lock (_lock)
@@ -453,6 +498,11 @@ public sealed class GuardedPlant : IPlant, IActuatorState
                 {
                     _takenUpUntilRead.Add(name);
                 }
+            }
+
+            foreach (var (name, lie) in dismissed)
+            {
+                _dismissed[name] = lie;
             }
 
             var recentChanges = changes.Where(c => now - c.At < TimeSpan.FromMinutes(1)).ToList();
@@ -549,6 +599,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     private const string DisputeNoted = "the plant reads it back at ";
     private const string DisputeEnded = "the read-back ";
     private const string AdoptedReadBack = ": adopted the read-back ";
+    private const string DismissedReadBack = ": dismissed the read-back ";
 
     /// <summary>The number that follows <paramref name="prefix"/> at the start of <paramref name="detail"/>, up to a space.</summary>
     private static double? ValueAfter(string detail, string prefix)

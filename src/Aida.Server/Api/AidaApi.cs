@@ -234,7 +234,8 @@ public static class AidaApi
                 return Results.Json(context.Actions.Plant.Disputes().Select(DisputeView).ToArray(), Json);
             }
         });
-        app.MapPost("/api/actuators/adopt", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Approver, "adopt an actuator's read-back", body => AdoptReadBack(context, Caller(http), body))));
+        app.MapPost("/api/actuators/adopt", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Approver, "adopt an actuator's read-back", body => SettleDispute(context, Caller(http), body, adopt: true))));
+        app.MapPost("/api/actuators/dismiss", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Approver, "dismiss an actuator's read-back", body => SettleDispute(context, Caller(http), body, adopt: false))));
         app.MapGet("/api/runbook-runs", () =>
         {
             lock (context.Gate)
@@ -339,21 +340,24 @@ public static class AidaApi
     internal static object DisputeView((string Actuator, double Written, double ReadBack, DateTimeOffset ReadAt) d) =>
         new { actuator = d.Actuator, written = d.Written, read_back = d.ReadBack, read_at = d.ReadAt };
 
-    /// <summary>An operator's word that an actuator in dispute is where the plant reads it back (<see
-    /// cref="GuardedPlant.AdoptReadBack"/>): 404 for an actuator not in dispute or unknown.</summary>
-    private static IResult AdoptReadBack(ServerContext context, Caller caller, JsonElement body)
+    /// <summary>A person's word on an actuator in dispute: it is where the plant reads it back (<paramref name="adopt"/>,
+    /// <see cref="GuardedPlant.AdoptReadBack"/>), or the read-back lies (<see cref="GuardedPlant.DismissReadBack"/>); 404
+    /// for an actuator not in dispute or unknown.</summary>
+    private static IResult SettleDispute(ServerContext context, Caller caller, JsonElement body, bool adopt)
     {
         Only(body, "actuator", "reason");
         var actuator = Text(body, "actuator", required: true)!;
         var reason = Text(body, "reason", required: true)!;
-        string? adopted;
+        string? settled;
         string error;
         lock (context.Gate)
         {
-            adopted = context.Actions.Plant.AdoptReadBack(actuator, Actor(caller), reason, out error);
+            settled = adopt
+                ? context.Actions.Plant.AdoptReadBack(actuator, Actor(caller), reason, out error)
+                : context.Actions.Plant.DismissReadBack(actuator, Actor(caller), reason, out error);
         }
 
-        return adopted is null ? Problem(StatusCodes.Status404NotFound, "nothing to adopt", error) : Results.Json(new { adopted }, Json);
+        return settled is null ? Problem(StatusCodes.Status404NotFound, "not in dispute", error) : Results.Json(adopt ? new { adopted = settled } : (object)new { dismissed = settled }, Json);
     }
 
     private static IResult EndExclusion(ServerContext context, Caller caller, string id, JsonElement body)

@@ -194,7 +194,7 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
     }
 
     [McpServerTool(Name = "list_disputes", ReadOnly = true)]
-    [Description("List the actuators whose read-back disagrees with what Aida last wrote (moved by another writer at the panel or from another BMS client, or a read-back that lies): actuator, written, read_back, read_at. The safety envelope judges each step of them from both; only an approver adopts a read-back, through the REST API (POST /api/actuators/adopt).")]
+    [Description("List the actuators whose read-back disagrees with what Aida last wrote (moved by another writer at the panel or from another BMS client, or a read-back that lies): actuator, written, read_back, read_at. The safety envelope judges each step of them from both; only an approver settles one, through the REST API (POST /api/actuators/adopt: it moved; POST /api/actuators/dismiss: the read-back lies).")]
     public string ListDisputes()
     {
         lock (context.Gate)

@@ -177,7 +177,7 @@ public sealed class GuardRestartTests : IDisposable
         var plant = new SafetyEnvelopeTests.RecordingPlant((_, _) => new WriteResult(answers.Dequeue(), ""), reports, _clock);
         using (var audit = Audit())
         {
-            var before = new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", audit);
+            var before = On(plant, audit);
             Assert.Equal(WriteStatus.Unconfirmed, before.Write("cdu-h1-a/supply_setpoint", 24.5).Status);
             _clock.Advance(TimeSpan.FromSeconds(70));
             Assert.True(before.Write("cdu-h1-a/supply_setpoint", 24.5).Ok);
@@ -186,19 +186,17 @@ public sealed class GuardRestartTests : IDisposable
         reports["cdu-h1-a/supply_setpoint_command"] = 24.5;
         _clock.Advance(TimeSpan.FromSeconds(10));
         using var reopened = Audit();
-        var after = new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", reopened);
+        var after = On(plant, reopened);
         Assert.Equal(WriteStatus.RateLimited, after.Write("cdu-h1-a/supply_setpoint", 23.7).Status);
     }
 
     [Fact]
     public void AfterARestart_AWriteJudgedFromAReadBackInDispute_CountsItsChangeFromTheReadBack()
     {
-        var reports = new Dictionary<string, double>(StringComparer.Ordinal) { ["cdu-h1-a/supply_setpoint_command"] = 25 };
-        var plant = new SafetyEnvelopeTests.RecordingPlant(reports: reports, clock: _clock);
-        GuardedPlant Restarted(AuditLog audit) => new(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", audit);
+        var (reports, plant) = ReadingBack(25);
         using (var audit = Audit())
         {
-            var before = Restarted(audit);
+            var before = On(plant, audit);
             Assert.True(before.Write("cdu-h1-a/supply_setpoint", 25).Ok);
             _clock.Advance(TimeSpan.FromSeconds(70));
             reports["cdu-h1-a/supply_setpoint_command"] = 24; // moved at the panel
@@ -208,9 +206,32 @@ public sealed class GuardRestartTests : IDisposable
         reports["cdu-h1-a/supply_setpoint_command"] = 24.6;
         _clock.Advance(TimeSpan.FromSeconds(10));
         using var reopened = Audit();
-        var after = Restarted(reopened);
+        var after = On(plant, reopened);
         Assert.Equal(WriteStatus.RateLimited, after.Write("cdu-h1-a/supply_setpoint", 24.1).Status); // 0.6 + 0.5 > 1
         Assert.True(after.Write("cdu-h1-a/supply_setpoint", 24.3).Ok); // 0.6 + 0.3
+    }
+
+    [Fact]
+    public void AfterARestart_AReadBackDismissedAsLying_CountsBesideTheValueWrittenBefore_NotAlone()
+    {
+        // After a restart an actuator that reads back is judged from its reading alone once one comes; a reading a person
+        // dismissed as lying counts beside the value written before instead.
+        var (_, plant) = ReadingBack(25);
+        using (var audit = Audit())
+        {
+            var before = On(plant, audit);
+            Assert.True(before.Write("cdu-h1-a/supply_setpoint", 24).Ok);
+            _clock.Advance(TimeSpan.FromSeconds(70));
+            Assert.NotNull(before.DismissReadBack("cdu-h1-a/supply_setpoint", "api:approver-1", "stuck BMS point", out _));
+            Assert.True(before.Write("cdu-h1-a/supply_setpoint", 23).Ok);
+        }
+
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        using var reopened = Audit();
+        var after = On(plant, reopened);
+        Assert.Contains("a step of 2 celsius from 25", after.Write("cdu-h1-a/supply_setpoint", 23).Message, StringComparison.Ordinal);
+        Assert.Contains("a step of 2.5 celsius from 23", after.Write("cdu-h1-a/supply_setpoint", 25.5).Message, StringComparison.Ordinal);
+        Assert.True(after.Write("cdu-h1-a/supply_setpoint", 24).Ok);
     }
 
     [Fact]
@@ -219,24 +240,22 @@ public sealed class GuardRestartTests : IDisposable
         // Regression (found by the moves property): after a restart a set point is judged from its reading, which the log
         // does not keep; the next restart counted that write's change from the value written before the first, 0.2 where
         // the plant moved 0.7 (the set point had been put back to 25 while Aida was down).
-        var reports = new Dictionary<string, double>(StringComparer.Ordinal) { ["cdu-h1-a/supply_setpoint_command"] = 25 };
-        var plant = new SafetyEnvelopeTests.RecordingPlant(reports: reports, clock: _clock);
-        GuardedPlant Restarted(AuditLog audit) => new(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", audit);
+        var (reports, plant) = ReadingBack(25);
         using (var audit = Audit())
         {
-            Assert.True(Restarted(audit).Write("cdu-h1-a/supply_setpoint", 24.5).Ok);
+            Assert.True(On(plant, audit).Write("cdu-h1-a/supply_setpoint", 24.5).Ok);
         }
 
         _clock.Advance(TimeSpan.FromMinutes(10));
         using (var audit = Audit())
         {
-            Assert.True(Restarted(audit).Write("cdu-h1-a/supply_setpoint", 24.3).Ok);
+            Assert.True(On(plant, audit).Write("cdu-h1-a/supply_setpoint", 24.3).Ok);
         }
 
         reports["cdu-h1-a/supply_setpoint_command"] = 24.3;
         _clock.Advance(TimeSpan.FromSeconds(10));
         using var reopened = Audit();
-        Assert.Equal(WriteStatus.RateLimited, Restarted(reopened).Write("cdu-h1-a/supply_setpoint", 23.8).Status);
+        Assert.Equal(WriteStatus.RateLimited, On(plant, reopened).Write("cdu-h1-a/supply_setpoint", 23.8).Status);
     }
 
     [Fact]
@@ -265,7 +284,7 @@ public sealed class GuardRestartTests : IDisposable
         var racks = SafetyEnvelopeTests.Factory.Racks.Take(5).Select(r => r.Id).ToList();
         using (var audit = Audit())
         {
-            var before = new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", audit);
+            var before = On(plant, audit);
             foreach (var r in racks.Take(3))
             {
                 Assert.True(before.Write(r + "/isolate", 1).Ok);
@@ -277,7 +296,7 @@ public sealed class GuardRestartTests : IDisposable
 
         confirm = true;
         using var reopened = Audit();
-        var after = new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", reopened);
+        var after = On(plant, reopened);
         Assert.Contains("would isolate 5 racks at once", after.Write(racks[4] + "/isolate", 1).Message, StringComparison.Ordinal);
     }
 
@@ -356,18 +375,29 @@ public sealed class GuardRestartTests : IDisposable
 
     private AuditLog Audit() => new(Path.Combine(_dir, "audit.db"), _clock);
 
+    /// <summary>A plant whose cdu-h1-a set point command reads back <paramref name="at"/> (dated now), and its readings.</summary>
+    private (Dictionary<string, double> Reports, SafetyEnvelopeTests.RecordingPlant Plant) ReadingBack(double at)
+    {
+        var reports = new Dictionary<string, double>(StringComparer.Ordinal) { ["cdu-h1-a/supply_setpoint_command"] = at };
+        return (reports, new SafetyEnvelopeTests.RecordingPlant(reports: reports, clock: _clock));
+    }
+
+    /// <summary>A guard on <paramref name="plant"/> and <paramref name="audit"/> (built again: a restart).</summary>
+    private GuardedPlant On(SafetyEnvelopeTests.RecordingPlant plant, AuditLog audit) =>
+        new(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", audit);
+
     /// <summary>A guard on <paramref name="plant"/> that does <paramref name="before"/>, then, 10 minutes later, another
     /// built on the same audit log (a restart), with that log (the caller disposes it).</summary>
     private (GuardedPlant After, AuditLog Reopened) RestartedAfter(SafetyEnvelopeTests.RecordingPlant plant, Action<GuardedPlant> before)
     {
         using (var audit = Audit())
         {
-            before(new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", audit));
+            before(On(plant, audit));
         }
 
         _clock.Advance(TimeSpan.FromMinutes(10));
         var reopened = Audit();
-        return (new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", reopened), reopened);
+        return (On(plant, reopened), reopened);
     }
 
     private GuardedPlant Guard(AuditLog audit) => new(_plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:aida", audit);

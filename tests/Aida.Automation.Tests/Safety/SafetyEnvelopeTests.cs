@@ -213,6 +213,32 @@ public sealed class SafetyEnvelopeTests
     }
 
     [Fact]
+    public void AReadBackDismissedAsLying_IsNoDisputeWhileItReadsSo_AndOneThatReadsOtherwiseIsJudgedAgain()
+    {
+        const string Setpoint = "cdu-h1-a/supply_setpoint";
+        var clock = new FakeTimeProvider(Reference.Start);
+        var reports = new Dictionary<string, double>(StringComparer.Ordinal) { [Setpoint + "_command"] = 25 };
+        var guarded = new GuardedPlant(new RecordingPlant(reports: reports, clock: clock), new SafetyEnvelope(Bundled, Factory), clock, "agent:test");
+        Assert.True(guarded.Write(Setpoint, 24).Ok);
+
+        // The BMS point is stuck at 25: a dispute, and 23 (one step from Aida's 24) is two from the reading.
+        clock.Advance(TimeSpan.FromSeconds(70));
+        Assert.Contains("a step of 2 celsius from 25", guarded.Write(Setpoint, 23).Message, StringComparison.Ordinal);
+        Assert.NotNull(guarded.DismissReadBack(Setpoint, "api:approver-1", "BMS point stuck since the controller's firmware update", out _));
+        Assert.Empty(guarded.Disputes());
+        Assert.True(guarded.Write(Setpoint, 23).Ok);
+        clock.Advance(TimeSpan.FromSeconds(70));
+        Assert.True(guarded.Write(Setpoint, 22).Ok);
+
+        // Reading something else than the dismissed value: judged again.
+        clock.Advance(TimeSpan.FromSeconds(70));
+        reports[Setpoint + "_command"] = 30;
+        Assert.Contains("a step of 9 celsius from 30", guarded.Write(Setpoint, 21).Message, StringComparison.Ordinal);
+        Assert.Null(guarded.DismissReadBack("cdu-h1-a/pump_speed", "api:approver-1", "x", out var error));
+        Assert.Equal("cdu-h1-a/pump_speed has no read-back point", error);
+    }
+
+    [Fact]
     public void EfficiencyEnvelope_FreezesRaises_ButAlwaysAllowsMovesBackToSafety()
     {
         var frozen = new EfficiencyEnvelope(EfficiencyRegime.Freeze, 20, 30, EfficiencyActions.None, 0, 0, true, "rack-inlet-envelope", "fast burn");
