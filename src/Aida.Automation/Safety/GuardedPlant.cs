@@ -327,7 +327,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
 
         if (!_disputed.TryGetValue(actuator, out var was) || Math.Abs(was.Value - reading.Value) > tolerance)
         {
-            _audit?.Append(_actor, AuditKind.Observation, actuator, $"{DisputeNoted}{Text(reading.Value)} (read at {reading.Timestamp:O}), where Aida last wrote {Text(Commanded(actuator))}: moved by another writer, or a read-back that lies; its steps are judged from both until they agree, a write is confirmed, or an operator adopts the read-back");
+            _audit?.Append(_actor, AuditKind.Observation, actuator, $"{DisputeNoted}{Text(reading.Value)} (read at {reading.Timestamp:O}), where Aida last wrote {Text(Commanded(actuator))}: moved by another writer, or a read-back that lies; its steps are judged from both until they agree, a write is confirmed, or a person adopts or dismisses the read-back");
             _disputed[actuator] = (reading.Value, reading.Timestamp);
         }
     }
@@ -593,7 +593,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     private static string Text(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 
     // The audit entries the take-up reads back after a restart (besides the writes): an earlier take-up, a read-back in
-    // dispute, an operator's adoption of one.
+    // dispute and its end, a person's adoption or dismissal of one.
     private const string EnvelopeSubject = "safety-envelope";
     private const string TakenUpNote = "taken up after a restart: ";
     private const string DisputeNoted = "the plant reads it back at ";

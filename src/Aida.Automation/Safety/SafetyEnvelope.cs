@@ -135,7 +135,7 @@ public sealed class SafetyEnvelope
                 // From a read-back that disagrees with what Aida wrote: say so, and how it ends.
                 var disputed = state.Disputed(name);
                 var why = !double.IsNaN(disputed) && disputed == from
-                    ? $" (where the plant reads it back; Aida last wrote {Text(current)}: moved by another writer, or a read-back that lies. A write within {Text(maxStep)} of both passes; an operator who knows where it is adopts the read-back: POST /api/actuators/adopt)"
+                    ? $" (where the plant reads it back; Aida last wrote {Text(current)}: moved by another writer, or a read-back that lies. A write within {Text(maxStep)} of both passes; a person who knows where it is adopts the read-back, POST /api/actuators/adopt, or dismisses it as lying, /dismiss)"
                     : double.IsNaN(disputed) ? "" : $" (the plant reads it back at {Text(disputed)}, where Aida last wrote {Text(current)}: a step is judged from both)";
                 return SafetyVerdict.Refuse($"{name}: a step of {Text(step)} {actuator.Unit} from {Text(from)}{why} exceeds the envelope's {Text(maxStep)} per write ({where})");
             }
