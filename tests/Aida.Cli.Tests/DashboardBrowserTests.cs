@@ -30,7 +30,7 @@ public class DashboardBrowserTests
 
         using var stop = new CancellationTokenSource();
         // Mode human: Aida's own agent would act on the leak itself, and the isolation to approve is the operator's.
-        var (baseUrl, run) = StartLeakSoon(dir, stop.Token, "--mode", "human");
+        var (baseUrl, run) = StartLeakSoon(dir, panelMove: null, stop.Token, "--mode", "human");
         // Stops the run however the test ends: a failed assertion must not leave it running in the test host.
         try
         {
@@ -160,7 +160,7 @@ public class DashboardBrowserTests
         var dir = TempDir();
         var adminKey = Invoke("keys", "issue", "chief", "--role", "admin", "--data", dir).Out.Trim();
         using var stop = new CancellationTokenSource();
-        var (baseUrl, run) = StartLeakSoon(dir, stop.Token, "--mode", "agent", "--supervised");
+        var (baseUrl, run) = StartLeakSoon(dir, PanelMove, stop.Token, "--mode", "agent", "--supervised");
         try
         {
             await using var session = await BrowserSession.OpenAsync(baseUrl, run, chromium);
@@ -184,6 +184,22 @@ public class DashboardBrowserTests
             using var response = await http.SendAsync(request);
             var leak = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.EnumerateArray().Single(r => r.GetProperty("runbook").GetString() == "leak");
             Assert.Equal(("succeeded", "api:chief"), (leak.GetProperty("state").GetString(), leak.GetProperty("decided_by").GetString()));
+
+            // A person set cdu-h2-e's supply to 21 °C at its panel at 00:10, behind the agent's back: the page lists the
+            // dispute, and the admin adopts the read-back with a reason.
+            var dispute = page.Locator(".pending.dispute[data-actuator='cdu-h2-e/supply_setpoint']");
+            await Assertions.Expect(dispute).ToContainTextAsync("reads back 21 where Aida wrote");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots(), "agent-dispute.png"), FullPage = true });
+            await dispute.Locator("button.adopt").ClickAsync();
+            await Assertions.Expect(dispute.Locator(".error")).ToHaveTextAsync("Say why: it is audited.");
+            await dispute.Locator("input.note").FillAsync("set to 21 at the CDU's panel for a flow test");
+            await dispute.Locator("button.adopt").ClickAsync();
+            await Assertions.Expect(dispute).ToHaveCountAsync(0);
+            using var disputes = new HttpRequestMessage(HttpMethod.Get, "/api/audit?limit=10000");
+            disputes.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
+            using var audit = await http.SendAsync(disputes);
+            Assert.Contains(JsonDocument.Parse(await audit.Content.ReadAsStringAsync()).RootElement.EnumerateArray(),
+                e => e.GetProperty("actor").GetString() == "api:chief" && e.GetProperty("detail").GetString()!.StartsWith("cdu-h2-e/supply_setpoint: adopted the read-back 21", StringComparison.Ordinal));
         }
         finally
         {
@@ -193,13 +209,16 @@ public class DashboardBrowserTests
         Assert.Equal(0, await run);
     }
 
-    /// <summary>Starts <c>aida run</c> on <see cref="LeakSoon"/> at 60x with its data in <paramref name="dir"/> and the
-    /// dashboard on a free loopback port, with <paramref name="mode"/>'s arguments.</summary>
-    private static (string BaseUrl, Task<int> Run) StartLeakSoon(string dir, CancellationToken stop, params string[] mode)
+    /// <summary>A person at cdu-h2-e's panel sets its supply to 21 °C at 00:10 (a scenario's scheduled write).</summary>
+    private const string PanelMove = "writes:\n  - {at: 10m, actuator: cdu-h2-e/supply_setpoint, value: 21}\n";
+
+    /// <summary>Starts <c>aida run</c> on <see cref="LeakSoon"/> (and <paramref name="panelMove"/>) at 60x with its data in
+    /// <paramref name="dir"/> and the dashboard on a free loopback port, with <paramref name="mode"/>'s arguments.</summary>
+    private static (string BaseUrl, Task<int> Run) StartLeakSoon(string dir, string? panelMove, CancellationToken stop, params string[] mode)
     {
         var port = FreePort();
         var run = Task.Run(() => AidaCommand.RunAsync(
-            ["run", "--scenario", LeakSoon(), .. mode, "--speed", "60", "--status-every", "1h", "--data", dir, "--api", $"127.0.0.1:{port}"],
+            ["run", "--scenario", LeakSoon(panelMove), .. mode, "--speed", "60", "--status-every", "1h", "--data", dir, "--api", $"127.0.0.1:{port}"],
             TextWriter.Null, TextWriter.Null, stop));
         return ($"http://127.0.0.1:{port}", run);
     }
@@ -238,12 +257,12 @@ public class DashboardBrowserTests
 
     /// <summary>The bundled leak scenario with its leak 5 plant minutes after the run's incident warm-up instead of 2 h
     /// in, so that at 60x its incident opens within about 40 s.</summary>
-    private static string LeakSoon()
+    private static string LeakSoon(string? more = null)
     {
         var text = File.ReadAllText(Path.Combine(Root, "scenarios", "faults", "leak.yaml"));
         Assert.Contains("start: 2h,", text, StringComparison.Ordinal);
         var start = (LiveTelemetry.IncidentWarmUp + TimeSpan.FromMinutes(5)).TotalMinutes;
-        return Scratch(text.Replace("start: 2h,", FormattableString.Invariant($"start: {start}m,"), StringComparison.Ordinal));
+        return Scratch(text.Replace("start: 2h,", FormattableString.Invariant($"start: {start}m,"), StringComparison.Ordinal) + more);
     }
 
     private static string Screenshots()

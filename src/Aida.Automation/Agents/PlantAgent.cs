@@ -216,6 +216,10 @@ public sealed class PlantAgent : IPlantAgent
         }
 
         _next = now + _options.Period;
+
+        // Once a period, the actuators' read-backs against what was written: one moved behind the agent's back is noted
+        // in the audit log (and listed by the API) when it is found, not only at the next write of it.
+        Plant.Disputes();
         try
         {
             _pipeline.StepAsync(now).GetAwaiter().GetResult();

@@ -4,16 +4,21 @@
 import * as api from './api.js';
 import { h, clear, plantTime } from './dom.js';
 
-// Approve and reject buttons with a note, posting to `${path}/approve` or `/reject`; disabled for a role that may not.
-function decisionControls(path, label, ctx, onDone) {
-  const note = h('input', { type: 'text', class: 'note', placeholder: 'note (optional)', 'aria-label': `note for ${label}` });
+// A person's decision: a text field and a button per choice ({verb, cls, text, title}), disabled for a role that may not
+// decide. `send(verb, text)` posts it; with `required`, an empty text is refused on the page (the server requires it too).
+function decisionControls(label, choices, send, ctx, onDone, required = false) {
+  const note = h('input', { type: 'text', class: 'note', placeholder: required ? 'why (required)' : 'note (optional)', 'aria-label': `${required ? 'reason' : 'note'} for ${label}` });
   const message = h('span', { class: 'error' });
   const decide = (verb) => async () => {
+    const text = note.value.trim();
+    if (required && !text) {
+      message.textContent = 'Say why: it is audited.';
+      return;
+    }
     for (const b of buttons) b.disabled = true;
     message.textContent = '';
     try {
-      const text = note.value.trim();
-      await api.post(`${path}/${verb}`, text ? { note: text } : {});
+      await send(verb, text);
       onDone();
     } catch (e) {
       message.textContent = e.message;
@@ -21,12 +26,14 @@ function decisionControls(path, label, ctx, onDone) {
     }
   };
   const allowed = ctx.canApprove;
-  const buttons = [
-    h('button', { class: 'approve', 'data-id': label, disabled: !allowed, title: allowed ? 'Approve' : 'Your role may not approve', text: 'Approve', onclick: decide('approve') }),
-    h('button', { class: 'reject secondary', 'data-id': label, disabled: !allowed, title: allowed ? 'Reject' : 'Your role may not reject', text: 'Reject', onclick: decide('reject') }),
-  ];
+  const buttons = choices.map((c) => h('button', { class: c.cls, 'data-id': label, disabled: !allowed, title: allowed ? c.title : 'Your role may not decide this', text: c.text, onclick: decide(c.verb) }));
   return h('div', { class: 'pending-do' }, allowed ? [note, ...buttons, message] : [...buttons, h('span', { class: 'muted', text: ` you are a ${ctx.user.role}: viewing only` })]);
 }
+
+// Approve or reject, with an optional note, posting to `${path}/approve` or `/reject`.
+const approval = (path, label, ctx, onDone) => decisionControls(label,
+  [{ verb: 'approve', cls: 'approve', text: 'Approve', title: 'Approve' }, { verb: 'reject', cls: 'reject secondary', text: 'Reject', title: 'Reject' }],
+  (verb, text) => api.post(`${path}/${verb}`, text ? { note: text } : {}), ctx, onDone);
 
 // An action waiting for an approver: the API's, or the agent's (a supervised agent's high-risk actions).
 function pendingCard(action, ctx, onDone) {
@@ -37,7 +44,24 @@ function pendingCard(action, ctx, onDone) {
       h('span', { text: ` → ${action.actuator} = ${action.value}` }),
     ]),
     h('div', { class: 'muted', text: `${action.reason} · proposed by ${action.requested_by} at ${plantTime(action.proposed_at)}` }),
-    decisionControls(`/api/actions/${encodeURIComponent(action.id)}`, action.id, ctx, onDone),
+    approval(`/api/actions/${encodeURIComponent(action.id)}`, action.id, ctx, onDone),
+  ]);
+}
+
+// An actuator whose read-back disagrees with what Aida wrote (moved at the panel or by another writer, or a read-back
+// that lies): Aida judges each step of it from both until a person says which is true, with a reason (audited).
+function disputeCard(d, ctx, onDone) {
+  return h('div', { class: 'pending dispute', 'data-actuator': d.actuator }, [
+    h('div', { class: 'pending-what' }, [
+      h('span', { class: 'pill risk-high', text: 'read-back' }),
+      h('span', { class: 'strong', text: ` ${d.actuator}` }),
+      h('span', { text: ` reads back ${d.read_back} where Aida wrote ${d.written}` }),
+    ]),
+    h('div', { class: 'muted', text: `since ${plantTime(d.read_at)}: moved at the panel or by another writer, or a read-back that lies; each step is judged from both until you say which is true` }),
+    decisionControls(d.actuator, [
+      { verb: 'adopt', cls: 'adopt', text: 'Adopt read-back', title: 'It is where the plant reads it back' },
+      { verb: 'dismiss', cls: 'dismiss secondary', text: 'Dismiss as lying', title: 'The read-back lies; it is where Aida wrote it' },
+    ], (verb, text) => api.post(`/api/actuators/${verb}`, { actuator: d.actuator, reason: text }), ctx, onDone, true),
   ]);
 }
 
@@ -50,7 +74,7 @@ function runbookCard(run, ctx, onDone) {
       h('span', { text: ` · runbook ${run.runbook} · incident ${run.incident}` }),
     ]),
     h('div', { class: 'muted', text: `started ${plantTime(run.started)}, waits until ${plantTime(run.waiting_until)}; approved, its steps run with this approval` }),
-    decisionControls(`/api/runbook-runs/${run.incident}`, `incident ${run.incident}`, ctx, onDone),
+    approval(`/api/runbook-runs/${run.incident}`, `incident ${run.incident}`, ctx, onDone),
   ]);
 }
 
@@ -87,21 +111,25 @@ export default {
       }
     };
 
-    // What waits for a person: runbooks as a whole, then actions.
+    // What waits for a person: actuators in dispute, runbooks as a whole, then actions.
+    let disputes = [];
     let waitingRuns = [];
     let waitingActions = [];
     const decided = () => { ctx.refresh('actions'); loadAudit(); loadRuns(); };
     const showPending = () => {
-      clear(pending).append(...(waitingRuns.length + waitingActions.length
-        ? [...waitingRuns.map((r) => runbookCard(r, ctx, decided)), ...waitingActions.map((a) => pendingCard(a, ctx, decided))]
+      clear(pending).append(...(disputes.length + waitingRuns.length + waitingActions.length
+        ? [...disputes.map((d) => disputeCard(d, ctx, decided)), ...waitingRuns.map((r) => runbookCard(r, ctx, decided)), ...waitingActions.map((a) => pendingCard(a, ctx, decided))]
         : [h('p', { class: 'muted', id: 'no-pending', text: 'Nothing is waiting for approval.' })]));
     };
     const loadRuns = async () => {
       try {
-        waitingRuns = (await api.get('/api/runbook-runs')).filter((r) => r.waiting_until);
+        [waitingRuns, disputes] = await Promise.all([
+          api.get('/api/runbook-runs').then((runs) => runs.filter((r) => r.waiting_until)),
+          api.get('/api/actuators/disputes'),
+        ]);
         showPending();
       } catch {
-        // The actions still show; the runs are read again at the next audit change.
+        // The actions still show; the runs and disputes are read again at the next audit change.
       }
     };
 
