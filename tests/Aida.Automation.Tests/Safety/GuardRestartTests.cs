@@ -194,19 +194,15 @@ public sealed class GuardRestartTests : IDisposable
     public void AfterARestart_AWriteJudgedFromAReadBackInDispute_CountsItsChangeFromTheReadBack()
     {
         var (reports, plant) = ReadingBack(25);
-        using (var audit = Audit())
+        var (after, reopened) = RestartedAfter(plant, before =>
         {
-            var before = On(plant, audit);
             Assert.True(before.Write("cdu-h1-a/supply_setpoint", 25).Ok);
             _clock.Advance(TimeSpan.FromSeconds(70));
             reports["cdu-h1-a/supply_setpoint_command"] = 24; // moved at the panel
             Assert.True(before.Write("cdu-h1-a/supply_setpoint", 24.6).Ok); // 0.4 from Aida's 25, 0.6 from the plant's 24
-        }
-
-        reports["cdu-h1-a/supply_setpoint_command"] = 24.6;
-        _clock.Advance(TimeSpan.FromSeconds(10));
-        using var reopened = Audit();
-        var after = On(plant, reopened);
+            reports["cdu-h1-a/supply_setpoint_command"] = 24.6;
+        }, down: TimeSpan.FromSeconds(10));
+        using var _ = reopened;
         Assert.Equal(WriteStatus.RateLimited, after.Write("cdu-h1-a/supply_setpoint", 24.1).Status); // 0.6 + 0.5 > 1
         Assert.True(after.Write("cdu-h1-a/supply_setpoint", 24.3).Ok); // 0.6 + 0.3
     }
@@ -216,19 +212,14 @@ public sealed class GuardRestartTests : IDisposable
     {
         // After a restart an actuator that reads back is judged from its reading alone once one comes; a reading a person
         // dismissed as lying counts beside the value written before instead.
-        var (_, plant) = ReadingBack(25);
-        using (var audit = Audit())
+        var (after, reopened) = RestartedAfter(ReadingBack(25).Plant, before =>
         {
-            var before = On(plant, audit);
             Assert.True(before.Write("cdu-h1-a/supply_setpoint", 24).Ok);
             _clock.Advance(TimeSpan.FromSeconds(70));
             Assert.NotNull(before.DismissReadBack("cdu-h1-a/supply_setpoint", "api:approver-1", "stuck BMS point", out _));
             Assert.True(before.Write("cdu-h1-a/supply_setpoint", 23).Ok);
-        }
-
-        _clock.Advance(TimeSpan.FromMinutes(10));
-        using var reopened = Audit();
-        var after = On(plant, reopened);
+        });
+        using var log = reopened;
         Assert.Contains("a step of 2 celsius from 25", after.Write("cdu-h1-a/supply_setpoint", 23).Message, StringComparison.Ordinal);
         Assert.Contains("a step of 2.5 celsius from 23", after.Write("cdu-h1-a/supply_setpoint", 25.5).Message, StringComparison.Ordinal);
         Assert.True(after.Write("cdu-h1-a/supply_setpoint", 24).Ok);
@@ -386,16 +377,16 @@ public sealed class GuardRestartTests : IDisposable
     private GuardedPlant On(SafetyEnvelopeTests.RecordingPlant plant, AuditLog audit) =>
         new(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:test", audit);
 
-    /// <summary>A guard on <paramref name="plant"/> that does <paramref name="before"/>, then, 10 minutes later, another
-    /// built on the same audit log (a restart), with that log (the caller disposes it).</summary>
-    private (GuardedPlant After, AuditLog Reopened) RestartedAfter(SafetyEnvelopeTests.RecordingPlant plant, Action<GuardedPlant> before)
+    /// <summary>A guard on <paramref name="plant"/> that does <paramref name="before"/>, then, <paramref name="down"/> later
+    /// (10 minutes by default), another built on the same audit log (a restart), with that log (the caller disposes it).</summary>
+    private (GuardedPlant After, AuditLog Reopened) RestartedAfter(SafetyEnvelopeTests.RecordingPlant plant, Action<GuardedPlant> before, TimeSpan? down = null)
     {
         using (var audit = Audit())
         {
             before(On(plant, audit));
         }
 
-        _clock.Advance(TimeSpan.FromMinutes(10));
+        _clock.Advance(down ?? TimeSpan.FromMinutes(10));
         var reopened = Audit();
         return (On(plant, reopened), reopened);
     }
