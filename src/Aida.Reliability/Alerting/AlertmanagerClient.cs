@@ -1,13 +1,42 @@
+using System.Globalization;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 
 namespace Aida.Reliability.Alerting;
 
-/// <summary>Posts SLO alerts to Alertmanager's v2 API (<c>POST /api/v2/alerts</c>), as Prometheus does: labels
-/// <c>alertname</c>, <c>slo</c>, <c>severity</c>, <c>service</c>, <c>condition</c>; annotations <c>summary</c>,
-/// burn rates and notification targets; <c>startsAt</c>; <c>endsAt</c> in the future while firing (so an alert that is
-/// no longer sent expires) and the resolution time once resolved.</summary>
+/// <summary>One alert as Alertmanager's v2 API takes it: labels (its identity: Alertmanager deduplicates and groups by
+/// them), annotations, <c>startsAt</c>, <c>endsAt</c> (null while firing: the post sets it a validity ahead) and an
+/// optional <c>generatorURL</c> (where a person clicks through to).</summary>
+public sealed record AlertmanagerAlert(
+    IReadOnlyList<KeyValuePair<string, string>> Labels,
+    IReadOnlyList<KeyValuePair<string, string>> Annotations,
+    DateTimeOffset StartsAt,
+    DateTimeOffset? EndsAt = null,
+    string? GeneratorUrl = null)
+{
+    /// <summary>The SLO burn-rate alert's labels <c>alertname</c>, <c>slo</c>, <c>service</c>, <c>severity</c>,
+    /// <c>condition</c>; annotations <c>summary</c>, the burn rates and the notification targets.</summary>
+    public static AlertmanagerAlert From(SloAlert a)
+    {
+        var annotations = new List<KeyValuePair<string, string>>
+        {
+            new("summary", a.Summary),
+            new("burn_rate_long", a.LongBurnRate.ToString("R", CultureInfo.InvariantCulture)),
+            new("burn_rate_short", a.ShortBurnRate.ToString("R", CultureInfo.InvariantCulture)),
+        };
+        if (a.NotificationTargets.Count > 0)
+        {
+            annotations.Add(new("notification_targets", string.Join(",", a.NotificationTargets)));
+        }
+
+        return new AlertmanagerAlert(
+            [new("alertname", a.AlertName), new("slo", a.Slo), new("service", a.Service), new("severity", a.Severity), new("condition", a.Condition.Name)],
+            annotations, a.StartsAt, a.EndsAt);
+    }
+}
+
+/// <summary>Posts alerts to Alertmanager's v2 API (<c>POST /api/v2/alerts</c>), as Prometheus does: <c>endsAt</c> in the
+/// future while firing (so an alert that is no longer sent expires) and the resolution time once resolved.</summary>
 public sealed class AlertmanagerClient
 {
     private readonly HttpClient _http;
@@ -19,15 +48,23 @@ public sealed class AlertmanagerClient
     public AlertmanagerClient(HttpClient http, Uri baseUrl, TimeSpan? firingValidity = null)
     {
         _http = http;
+        BaseUrl = baseUrl;
         _alertsUrl = new Uri(baseUrl, "api/v2/alerts");
         FiringValidity = firingValidity ?? TimeSpan.FromMinutes(5);
     }
 
+    public Uri BaseUrl { get; }
+
     public TimeSpan FiringValidity { get; }
 
-    /// <summary>Posts <paramref name="alerts"/> at <paramref name="now"/>; a refusal is an <see cref="HttpRequestException"/>
-    /// naming Alertmanager's answer.</summary>
-    public async Task PostAsync(IReadOnlyList<SloAlert> alerts, DateTimeOffset now, CancellationToken cancellationToken = default)
+    /// <summary>Posts SLO burn-rate <paramref name="alerts"/> at <paramref name="now"/>; a refusal is an
+    /// <see cref="HttpRequestException"/> naming Alertmanager's answer.</summary>
+    public Task PostAsync(IReadOnlyList<SloAlert> alerts, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        PostAsync(alerts.Select(AlertmanagerAlert.From).ToList(), now, cancellationToken);
+
+    /// <summary>Posts <paramref name="alerts"/> at <paramref name="now"/>; a refusal is an
+    /// <see cref="HttpRequestException"/> naming Alertmanager's answer.</summary>
+    public async Task PostAsync(IReadOnlyList<AlertmanagerAlert> alerts, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         using var content = new ByteArrayContent(Body(alerts, now, FiringValidity));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -39,7 +76,10 @@ public sealed class AlertmanagerClient
         }
     }
 
-    internal static byte[] Body(IReadOnlyList<SloAlert> alerts, DateTimeOffset now, TimeSpan firingValidity)
+    internal static byte[] Body(IReadOnlyList<SloAlert> alerts, DateTimeOffset now, TimeSpan firingValidity) =>
+        Body(alerts.Select(AlertmanagerAlert.From).ToList(), now, firingValidity);
+
+    internal static byte[] Body(IReadOnlyList<AlertmanagerAlert> alerts, DateTimeOffset now, TimeSpan firingValidity)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
@@ -49,24 +89,26 @@ public sealed class AlertmanagerClient
             {
                 w.WriteStartObject();
                 w.WriteStartObject("labels");
-                w.WriteString("alertname", a.AlertName);
-                w.WriteString("slo", a.Slo);
-                w.WriteString("service", a.Service);
-                w.WriteString("severity", a.Severity);
-                w.WriteString("condition", a.Condition.Name);
-                w.WriteEndObject();
-                w.WriteStartObject("annotations");
-                w.WriteString("summary", a.Summary);
-                w.WriteString("burn_rate_long", a.LongBurnRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
-                w.WriteString("burn_rate_short", a.ShortBurnRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
-                if (a.NotificationTargets.Count > 0)
+                foreach (var (name, value) in a.Labels)
                 {
-                    w.WriteString("notification_targets", string.Join(",", a.NotificationTargets));
+                    w.WriteString(name, value);
                 }
 
                 w.WriteEndObject();
-                w.WriteString("startsAt", a.StartsAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-                w.WriteString("endsAt", (a.EndsAt ?? now + firingValidity).UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+                w.WriteStartObject("annotations");
+                foreach (var (name, value) in a.Annotations)
+                {
+                    w.WriteString(name, value);
+                }
+
+                w.WriteEndObject();
+                w.WriteString("startsAt", Stamp(a.StartsAt));
+                w.WriteString("endsAt", Stamp(a.EndsAt ?? now + firingValidity));
+                if (a.GeneratorUrl is { } url)
+                {
+                    w.WriteString("generatorURL", url);
+                }
+
                 w.WriteEndObject();
             }
 
@@ -75,4 +117,6 @@ public sealed class AlertmanagerClient
 
         return buffer.ToArray();
     }
+
+    private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 }

@@ -12,23 +12,6 @@ public sealed class AlertmanagerClientTests
 {
     private static readonly DateTimeOffset Start = new(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
 
-    /// <summary>Answers each post with the next status and keeps the bodies.</summary>
-    private sealed class ScriptedAlertmanager(params HttpStatusCode[] answers) : HttpMessageHandler
-    {
-        private int _next;
-
-        public List<JsonElement> Posts { get; } = [];
-
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            Assert.Equal(HttpMethod.Post, request.Method);
-            Assert.Equal("/api/v2/alerts", request.RequestUri!.AbsolutePath);
-            Posts.Add(JsonDocument.Parse(await request.Content!.ReadAsStringAsync(cancellationToken)).RootElement.Clone());
-            var status = answers[Math.Min(_next++, answers.Length - 1)];
-            return new HttpResponseMessage(status) { Content = new StringContent(status == HttpStatusCode.OK ? "" : "boom") };
-        }
-    }
-
     [Fact]
     public void TheBody_CarriesLabelsAnnotationsAndTimes()
     {

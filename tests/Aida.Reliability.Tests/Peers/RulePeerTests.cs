@@ -148,6 +148,37 @@ public sealed class RulePeerTests(ITestOutputHelper output)
         Assert.Contains(await AlertsAsync(alertmanager.BaseUrl), a => a["condition"] == "page-slow-burn");
     }
 
+    [SkippableFact]
+    public async Task TheFeed_KeepsARealAlertmanagerInStep_AlertsInWithTheirLinks_AndOutWhenTheyStopHolding()
+    {
+        using var alertmanager = await LocalPeer.StartAlertmanagerAsync();
+        var feed = new AlertmanagerFeed([new AlertmanagerClient(Http, alertmanager.BaseUrl)], TimeProvider.System);
+        FiringAlert Alert(string asset) => new(
+            [new("alertname", "AidaIncident"), new("factory", "ref-10mw"), new("incident", asset == "chiller-1" ? "1" : "2"), new("severity", "critical")],
+            [new("summary", $"ChillerTripped on {asset}")], $"http://127.0.0.1:8080/#incident-{asset}");
+
+        await feed.UpdateAsync([Alert("chiller-1"), Alert("chiller-2")]);
+        var seen = await PollAsync(async () =>
+        {
+            using var response = await Http.GetAsync(new Uri(alertmanager.BaseUrl, "api/v2/alerts"));
+            var alerts = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+            return alerts.GetArrayLength() == 2 ? alerts.EnumerateArray().ToList() : null;
+        }, "both alerts in Alertmanager", alertmanager.Output);
+        var first = seen.Single(a => a.GetProperty("labels").GetProperty("incident").GetString() == "1");
+        Assert.Equal("ChillerTripped on chiller-1", first.GetProperty("annotations").GetProperty("summary").GetString());
+        Assert.Equal("http://127.0.0.1:8080/#incident-chiller-1", first.GetProperty("generatorURL").GetString());
+        Assert.Equal("active", first.GetProperty("status").GetProperty("state").GetString());
+
+        await feed.UpdateAsync([Alert("chiller-2")]);
+        var left = await PollAsync(async () =>
+        {
+            var alerts = await AlertsAsync(alertmanager.BaseUrl);
+            return alerts.Count == 1 ? alerts : null;
+        }, "the first alert to resolve in Alertmanager", alertmanager.Output);
+        Assert.Equal("2", left[0]["incident"]);
+        Assert.Equal((2L, 0L), (feed.Delivered, feed.Failed));
+    }
+
     /// <summary>The labels of every active alert in Alertmanager (<c>GET /api/v2/alerts</c>).</summary>
     internal static async Task<List<Dictionary<string, string>>> AlertsAsync(Uri baseUrl)
     {
