@@ -94,6 +94,10 @@ public sealed record RunbookProgress(
 /// <summary>A write the safety envelope refused: the actuator and the value.</summary>
 public sealed record RefusedWrite(string Actuator, double Value);
 
+/// <summary>What a runbook's notify step said, bound to its asset, and when.</summary>
+/// <param name="Line">The step's line in the runbook file.</param>
+public sealed record RunbookNotice(DateTimeOffset At, int Line, string Message);
+
 /// <summary>One run of a runbook for one cause, stepped by <see cref="Tick"/> from the agent loop: actions go through
 /// the <see cref="ActionExecutor"/> (so the safety envelope and approvals apply), waits and checks read the clock and
 /// the plant, and a failed step runs the rollback steps. Every step is audited.</summary>
@@ -386,6 +390,10 @@ public sealed class RunbookRun
     /// <summary>Actions this run proposed, in order.</summary>
     public List<ActionRecord> Actions { get; } = [];
 
+    /// <summary>What its notify steps said, oldest first (for people: <c>aida run --alertmanager</c> posts them); a run
+    /// taken up after a restart starts with none.</summary>
+    public List<RunbookNotice> Notices { get; } = [];
+
     /// <summary>Whether a person approved (or rejected) this run or any of its actions: the answer was not hands-off.</summary>
     public bool NeededApproval => _decidedBy is not null || Actions.Any(a => a.DecidedBy is not null);
 
@@ -624,7 +632,9 @@ public sealed class RunbookRun
 
     private bool Notify(NotifyStep step)
     {
-        Audit(AuditKind.Decision, "notify: " + Bind(step.Message));
+        var message = Bind(step.Message);
+        Audit(AuditKind.Decision, "notify: " + message);
+        Notices.Add(new RunbookNotice(_clock.GetUtcNow(), step.Line, message));
         return true;
     }
 

@@ -436,7 +436,7 @@ public sealed class PlantAgentTests
     }
 
     /// <summary>Where the agent sits in the simulator's loop: replaced at a restart, empty while Aida is down.</summary>
-    private sealed class AgentSeat : Aida.Model.Plant.IPlantAgent
+    internal sealed class AgentSeat : Aida.Model.Plant.IPlantAgent
     {
         public PlantAgent? Agent { get; set; }
 
@@ -445,9 +445,9 @@ public sealed class PlantAgentTests
 
     /// <summary><c>faults/leak</c> with its leak at h1-c03 from 00:35 to 00:50: five minutes after the agent's warm-up.</summary>
     /// <summary>The agent as it runs a site over the network: supervised, only people approve (no simulated approver).</summary>
-    private static readonly PlantAgentOptions SupervisedByPeople = new() { Optimise = false, Mode = Aida.Automation.Actions.AutomationMode.Supervised, ApproverDelay = null };
+    internal static readonly PlantAgentOptions SupervisedByPeople = new() { Optimise = false, Mode = Aida.Automation.Actions.AutomationMode.Supervised, ApproverDelay = null };
 
-    private static Scenario LeakFrom35To50Minutes()
+    internal static Scenario LeakFrom35To50Minutes()
     {
         var leak = ScenarioLoader.Load("faults/leak");
         return leak with { Faults = [leak.Faults[0] with { Start = TimeSpan.FromMinutes(35), End = TimeSpan.FromMinutes(50) }] };
@@ -463,7 +463,7 @@ public sealed class PlantAgentTests
 
     /// <summary>A simulated site whose agent restarts: the twin with its telemetry, incidents and audit log in a directory
     /// of their own, which every agent started on it shares (as <c>aida run --data DIR</c> started again does).</summary>
-    private sealed class RestartSite : IDisposable
+    internal sealed class RestartSite : IDisposable
     {
         public RestartSite(Scenario scenario, TimeSpan duration)
         {

@@ -1,0 +1,133 @@
+using System.Globalization;
+using Aida.Automation.Actions;
+using Aida.Automation.Agents;
+using Aida.Automation.Safety;
+using Aida.Observability.Incidents;
+using Aida.Reliability.Alerting;
+
+namespace Aida.Automation.OnCall;
+
+/// <summary>What a person on call must know now, as alerts for Alertmanager (<see cref="AlertmanagerFeed"/>): every
+/// incident not resolved (<c>AidaIncident</c>), every action waiting for an approver (<c>AidaApprovalNeeded</c>), every
+/// runbook waiting for a go-ahead (<c>AidaRunbookApproval</c>), every actuator whose read-back disputes Aida's write
+/// (<c>AidaActuatorDisputed</c>), and what runbooks' notify steps said (<c>AidaRunbookNotice</c>).</summary>
+/// <remarks>Each alert carries <c>factory</c> and <c>severity</c> (<c>critical</c> where a person must act soon: an approval
+/// with a deadline, a high-risk action; an incident's and its notices' as the incident's alerts say; <c>warning</c> for
+/// a dispute), an id label that makes it one alert for as long as it holds, a <c>summary</c>, and a link to the
+/// dashboard page to act on it when the dashboard's address is known. A notice holds while its incident is not
+/// resolved, and at least <see cref="NoticeHold"/> of plant time. Read it holding the lock the plant is stepped under:
+/// it reads the agent's runs, the executors' records and the guard's read-backs.</remarks>
+public sealed class OnCallAlerts
+{
+    private readonly string _factory;
+    private readonly IncidentStore? _incidents;
+    private readonly IReadOnlyList<ActionExecutor> _executors;
+    private readonly PlantAgent? _agent;
+    private readonly GuardedPlant? _guard;
+    private readonly string? _dashboard;
+    private readonly TimeProvider _clock;
+
+    /// <param name="factory">The site's name: the <c>factory</c> label, so one Alertmanager can route several sites.</param>
+    /// <param name="executors">Every executor whose actions may wait for an approver (the agent's, the API's).</param>
+    /// <param name="guard">The guard whose disputes are shown, or null.</param>
+    /// <param name="dashboard">The dashboard's address (<c>http://127.0.0.1:8080/</c>), or null for no links.</param>
+    /// <param name="clock">The plant's clock (a notice's hold counts in plant time).</param>
+    public OnCallAlerts(string factory, IncidentStore? incidents, IReadOnlyList<ActionExecutor> executors, PlantAgent? agent, GuardedPlant? guard, Uri? dashboard, TimeProvider clock)
+    {
+        _factory = factory;
+        _incidents = incidents;
+        _executors = executors;
+        _agent = agent;
+        _guard = guard;
+        _dashboard = dashboard?.ToString();
+        _clock = clock;
+    }
+
+    /// <summary>How long a notice holds at least once said, when its incident is resolved (or unknown).</summary>
+    public static readonly TimeSpan NoticeHold = TimeSpan.FromMinutes(15);
+
+    /// <summary>The alerts that hold now.</summary>
+    public IReadOnlyList<FiringAlert> Now()
+    {
+        var alerts = new List<FiringAlert>();
+        var open = (_incidents?.List() ?? []).Where(i => i.State != IncidentState.Resolved).ToDictionary(i => i.Id);
+        foreach (var incident in open.Values.OrderBy(i => i.Id))
+        {
+            alerts.Add(Incident(incident));
+        }
+
+        foreach (var executor in _executors)
+        {
+            foreach (var record in executor.Pending)
+            {
+                alerts.Add(Approval(record, executor.ApprovalTimeout));
+            }
+        }
+
+        foreach (var response in _agent?.WaitingForApproval ?? [])
+        {
+            alerts.Add(Alert("AidaRunbookApproval", [new("incident", Id(response.Incident)), new("runbook", response.Runbook)], "critical",
+                $"runbook {response.Runbook} for incident {response.Incident} ({response.FaultKind} on {response.Asset}) waits for an approver's go-ahead until {Stamp(response.Run.WaitingUntil!.Value)}",
+                $"approve or reject it on the dashboard's Agent page or with POST /api/runbook-runs/{response.Incident}/approve|reject",
+                "#agent"));
+        }
+
+        foreach (var (actuator, written, readBack, readAt) in _guard?.Disputes() ?? [])
+        {
+            alerts.Add(Alert("AidaActuatorDisputed", [new("actuator", actuator)], "warning",
+                $"{actuator} reads back {Number(readBack)} where Aida wrote {Number(written)} (read at {Stamp(readAt)}): moved behind Aida's back, or a read-back that lies",
+                "its steps count from both values until a person settles it: adopt the read-back (it moved on purpose) or dismiss it (it lies) on the dashboard's Agent page or with POST /api/actuators/adopt|dismiss",
+                "#agent"));
+        }
+
+        var now = _clock.GetUtcNow();
+        foreach (var response in _agent?.Responses ?? [])
+        {
+            var incident = open.GetValueOrDefault(response.Incident);
+            foreach (var notice in response.Run.Notices)
+            {
+                if (incident is null && now - notice.At >= NoticeHold)
+                {
+                    continue;
+                }
+
+                alerts.Add(Alert("AidaRunbookNotice", [new("incident", Id(response.Incident)), new("runbook", response.Runbook), new("line", Id(notice.Line))],
+                    incident?.Severity ?? "warning", notice.Message,
+                    $"said by runbook {response.Runbook} (line {notice.Line}) for incident {response.Incident} at {Stamp(notice.At)}",
+                    $"#incidents/{response.Incident}"));
+            }
+        }
+
+        return alerts;
+    }
+
+    private FiringAlert Incident(Incident incident)
+    {
+        var cause = _incidents!.Get(incident.Id).RootCause?.Top;
+        var response = _agent?.Responses.LastOrDefault(r => r.Incident == incident.Id);
+        var description = $"{IncidentStore.Name(incident.State)} since {Stamp(incident.Updated)}, opened {Stamp(incident.Opened)}, {incident.AlertCount} alert(s)"
+            + (cause is null ? "" : $"; root cause: {cause.FaultKind} on {cause.Asset} (score {cause.Score.ToString("0.00", CultureInfo.InvariantCulture)})")
+            + (response is null ? "" : $"; runbook {response.Runbook}: {response.Run.State}" + (response.Run.Whereabouts is { } where ? $", {where}" : ""));
+        return Alert("AidaIncident", [new("incident", Id(incident.Id))], incident.Severity, $"incident {incident.Id}: {incident.Title}", description, $"#incidents/{incident.Id}");
+    }
+
+    private FiringAlert Approval(ActionRecord record, TimeSpan timeout)
+    {
+        var a = record.Action;
+        return Alert("AidaApprovalNeeded", [new("action", a.Id), new("asset", a.Asset)], a.Risk == RiskClass.High ? "critical" : "warning",
+            $"{a.Id}: {ActionKindNames.Name(a.Kind)} {a.Asset} to {Number(a.Value)} ({a.Risk.ToString().ToLowerInvariant()} risk, {a.BlastRadiusRacks} rack(s) in its blast radius) waits for an approver until {Stamp(record.ProposedAt + timeout)}",
+            $"asked by {record.RequestedBy}: {a.Reason}; approve or reject it on the dashboard's Agent page or with POST /api/actions/{a.Id}/approve|reject",
+            "#agent");
+    }
+
+    private FiringAlert Alert(string name, IReadOnlyList<KeyValuePair<string, string>> identity, string severity, string summary, string description, string page) =>
+        new([new("alertname", name), new("factory", _factory), .. identity, new("severity", severity)],
+            [new("summary", summary), new("description", description)],
+            _dashboard is null ? null : _dashboard + page);
+
+    private static string Id(long id) => id.ToString(CultureInfo.InvariantCulture);
+
+    private static string Number(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
+
+    private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,116 @@
+using Aida.Automation.OnCall;
+using Aida.Model.Plant;
+using Aida.Reliability.Alerting;
+using static Aida.Automation.Tests.Agents.PlantAgentTests;
+
+namespace Aida.Automation.Tests.OnCall;
+
+public sealed class OnCallAlertsTests
+{
+    private static Dictionary<string, string> Labels(FiringAlert a) => a.Labels.ToDictionary(l => l.Key, l => l.Value);
+
+    private static string Annotation(FiringAlert a, string name) => a.Annotations.Single(x => x.Key == name).Value;
+
+    private static FiringAlert Only(IReadOnlyList<FiringAlert> alerts, string name) => Assert.Single(alerts, a => Labels(a)["alertname"] == name);
+
+    [Fact]
+    public void ASupervisedLeak_PagesItsIncident_ThenItsRunbooksApproval_ThenWhatTheRunbookSays_AndTheRestoresApproval()
+    {
+        // Supervised, only people approve; h1-c03 leaks from 00:35 to 00:50. What the on-call person must be told, in
+        // order: the incident and that its runbook waits for a go-ahead (15 min at most), then what the runbook said once
+        // approved (send a technician), then that powering the rack again waits for an approver.
+        using var site = new RestartSite(LeakFrom35To50Minutes(), TimeSpan.FromMinutes(80));
+        var agent = site.Start(SupervisedByPeople);
+        var alerts = new OnCallAlerts(site.Scenario.Factory.Name, site.Incidents, [agent.Executor], agent, agent.Plant, new Uri("http://127.0.0.1:8080/"), site.Sim.Clock);
+        site.Advance(TimeSpan.FromMinutes(30));
+        Assert.Empty(alerts.Now());
+
+        site.Advance(TimeSpan.FromMinutes(8));
+        var now = alerts.Now();
+        var waiting = Assert.Single(agent.WaitingForApproval);
+        var incident = Only(now, "AidaIncident");
+        Assert.Equal(waiting.Incident.ToString(System.Globalization.CultureInfo.InvariantCulture), Labels(incident)["incident"]);
+        Assert.Equal(site.Scenario.Factory.Name, Labels(incident)["factory"]);
+        Assert.Contains("LeakDetected on h1-c03", Annotation(incident, "summary"), StringComparison.Ordinal);
+        Assert.Contains("runbook leak: WaitingForApproval", Annotation(incident, "description"), StringComparison.Ordinal);
+        Assert.Equal($"http://127.0.0.1:8080/#incidents/{waiting.Incident}", incident.GeneratorUrl);
+        var approval = Only(now, "AidaRunbookApproval");
+        Assert.Equal(("leak", "critical"), (Labels(approval)["runbook"], Labels(approval)["severity"]));
+        Assert.Contains($"waits for an approver's go-ahead until {waiting.Run.WaitingUntil!.Value.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z", Annotation(approval, "summary"), StringComparison.Ordinal);
+        Assert.Equal("http://127.0.0.1:8080/#agent", approval.GeneratorUrl);
+
+        // Approved, it isolates the rack at once and says so at the next tick.
+        agent.ApproveRunbook(waiting.Incident, "alice");
+        site.Advance(TimeSpan.FromMinutes(1));
+        now = alerts.Now();
+        Assert.DoesNotContain(now, a => Labels(a)["alertname"] == "AidaRunbookApproval");
+        var notice = Only(now, "AidaRunbookNotice");
+        Assert.Equal("rack h1-c03: leak detected and rack isolated; send a technician with spill kit", Annotation(notice, "summary"));
+        Assert.Equal(Labels(incident)["incident"], Labels(notice)["incident"]);
+
+        // Dry from 00:50: 15 min later the restore asks to power the rack again, high risk.
+        site.Advance(TimeSpan.FromMinutes(27));
+        var restore = Only(alerts.Now(), "AidaApprovalNeeded");
+        Assert.Equal(("h1-c03", "critical"), (Labels(restore)["asset"], Labels(restore)["severity"]));
+        Assert.Contains("isolate_rack h1-c03 to 0 (high risk", Annotation(restore, "summary"), StringComparison.Ordinal);
+        agent.Executor.Approve(Assert.Single(agent.Executor.Pending).Action.Id, "bob");
+        Assert.DoesNotContain(alerts.Now(), a => Labels(a)["alertname"] == "AidaApprovalNeeded");
+    }
+
+    [Fact]
+    public void ASetPointMovedBehindAidasBack_IsAWarningUntilSomeoneSettlesIt()
+    {
+        const string Setpoint = "cdu-h2-e/supply_setpoint";
+        using var site = new RestartSite(LeakFrom35To50Minutes(), TimeSpan.FromMinutes(20));
+        var agent = site.Start(SupervisedByPeople);
+        var alerts = new OnCallAlerts(site.Scenario.Factory.Name, site.Incidents, [agent.Executor], agent, agent.Plant, null, site.Sim.Clock);
+        site.Advance(TimeSpan.FromMinutes(1));
+        var was = PlantLookup.ReadValue(site.Sim.Plant, Setpoint + "_command");
+        Assert.True(agent.Plant.Write(Setpoint, was + 0.5).Ok);
+        site.Advance(TimeSpan.FromMinutes(1));
+        Assert.Empty(alerts.Now());
+
+        // Another writer (a person at the CDU's panel) sets it to 21.
+        Assert.True(site.Sim.Plant.Write(Setpoint, 21).Ok);
+        site.Advance(TimeSpan.FromMinutes(1));
+
+        var dispute = Only(alerts.Now(), "AidaActuatorDisputed");
+        Assert.Equal((Setpoint, "warning"), (Labels(dispute)["actuator"], Labels(dispute)["severity"]));
+        Assert.StartsWith($"{Setpoint} reads back 21 where Aida wrote {was + 0.5:0.###}", Annotation(dispute, "summary"), StringComparison.Ordinal);
+        Assert.Null(dispute.GeneratorUrl);
+        Assert.NotNull(agent.Plant.AdoptReadBack(Setpoint, "api:alice", "a flow test", out _));
+        Assert.Empty(alerts.Now());
+    }
+
+    [Fact]
+    public void ANotice_HoldsWhileItsIncidentIsNotResolved_ElseFifteenMinutes()
+    {
+        // Unattended (the simulated approver): the leak's runbook isolates the rack and says so, and its restore powers the
+        // rack again 15 min after the leak sensor reads dry (about 01:05) and says so; the agent then holds the incident
+        // mitigated until it has been quiet long enough to resolve.
+        using var site = new RestartSite(LeakFrom35To50Minutes(), TimeSpan.FromMinutes(200));
+        var agent = site.Start(new() { Optimise = false });
+        var withIncidents = new OnCallAlerts(site.Scenario.Factory.Name, site.Incidents, [agent.Executor], agent, agent.Plant, null, site.Sim.Clock);
+        var without = new OnCallAlerts(site.Scenario.Factory.Name, null, [agent.Executor], agent, agent.Plant, null, site.Sim.Clock);
+        IEnumerable<string> Notices(OnCallAlerts alerts) => alerts.Now().Where(a => Labels(a)["alertname"] == "AidaRunbookNotice").Select(a => Annotation(a, "summary"));
+        site.Advance(TimeSpan.FromMinutes(70));
+
+        var response = Assert.Single(agent.Responses);
+        var (isolated, restored) = (response.Run.Notices[0], response.Run.Notices[^1]);
+        Assert.Contains("back in service", restored.Message, StringComparison.Ordinal);
+        Assert.True(site.Sim.Clock.GetUtcNow() - restored.At < OnCallAlerts.NoticeHold);
+        Assert.Equal(Aida.Observability.Incidents.IncidentState.Mitigated, site.Incidents.Get(response.Incident).Incident.State);
+        // The incident not resolved: both notices hold; without an incident store, the one said within 15 min alone.
+        Assert.Equal([isolated.Message, restored.Message], Notices(withIncidents));
+        Assert.Equal([restored.Message], Notices(without));
+
+        site.Advance(OnCallAlerts.NoticeHold);
+        Assert.Equal(2, Notices(withIncidents).Count());
+        Assert.Empty(Notices(without));
+
+        // Resolved (at about 02:40): nothing holds.
+        site.Advance(TimeSpan.FromMinutes(100));
+        Assert.Equal(Aida.Observability.Incidents.IncidentState.Resolved, site.Incidents.Get(response.Incident).Incident.State);
+        Assert.Empty(withIncidents.Now());
+    }
+}
