@@ -15,7 +15,8 @@ internal static class NetworkRun
     public static readonly TimeSpan OperatorInterval = TimeSpan.FromSeconds(10);
 
     /// <param name="Urls">Where to serve the dashboard and API; null for nowhere.</param>
-    public sealed record Options(string SiteFile, Scenario Scenario, OperatingMode Mode, TimeSpan? Duration, TimeSpan StatusEvery, string? Data, string? Listen, string? RemoteWrite, System.Net.IPEndPoint? Urls = null);
+    /// <param name="Alertmanagers">Where to post what a person on call must know (<see cref="OnCallPaging"/>); none for nowhere.</param>
+    public sealed record Options(string SiteFile, Scenario Scenario, OperatingMode Mode, TimeSpan? Duration, TimeSpan StatusEvery, string? Data, string? Listen, string? RemoteWrite, System.Net.IPEndPoint? Urls = null, IReadOnlyList<Uri>? Alertmanagers = null);
 
     public static async Task<int> RunAsync(Options o, TextWriter stdout, TextWriter stderr, CancellationToken token)
     {
@@ -46,6 +47,7 @@ internal static class NetworkRun
         await using var api = o.Urls is null || o.Data is null
             ? null
             : await RunApi.StartAsync(o.Urls, o.Scenario.Factory, network.Plant, clock, agent, telemetry, o.Data, gate, stdout, token, new Aida.Server.Api.RunInfo($"site {site.Name}", o.Mode.ToString().ToLowerInvariant()));
+        await using var paging = o.Alertmanagers is not { Count: > 0 } alertmanagers ? null : OnCallPaging.Start(alertmanagers, o.Scenario.Factory.Name, agent, telemetry.Incidents, api, clock, gate, stderr, token);
         await stdout.WriteLineAsync(
             $"aida run: site {site.Name} over the network ({site.Collectors.Count} collectors, {network.Plant.Actuators.Count} actuators), " +
             $"design {o.Scenario.Factory.Name}, mode {o.Mode.ToString().ToLowerInvariant()}; Ctrl-C stops");
@@ -71,6 +73,11 @@ internal static class NetworkRun
             var a = agent!.Agent;
             await stdout.WriteLineAsync($"agent: {a.Incidents} incidents, {a.Responses.Count} runbooks started, {a.Executor.Records.Count} actions proposed, " +
                 $"{a.Plant.Refused} writes refused by the envelope{(a.DetectionFailures > 0 ? $", {a.DetectionFailures} detection rounds failed (audited)" : "")}; {network.Sink.SamplesStored} samples collected");
+        }
+
+        if (paging is not null)
+        {
+            await stdout.WriteLineAsync(paging.Summary());
         }
 
         return Ok;

@@ -35,8 +35,9 @@ internal sealed class RunApi : IAsyncDisposable
     private readonly object _gate;
     private readonly BudgetBoard? _budgets;
 
-    private RunApi(WebApplication app, ActionExecutor executor, ApiKeyStore keys, AuditLog? ownAudit, object gate, BudgetBoard? budgets)
+    private RunApi(WebApplication app, ActionExecutor executor, ApiKeyStore keys, AuditLog? ownAudit, object gate, BudgetBoard? budgets, Uri url)
     {
+        Url = url;
         _budgets = budgets;
         _app = app;
         _executor = executor;
@@ -106,8 +107,14 @@ internal sealed class RunApi : IAsyncDisposable
         }
 
         await stdout.WriteLineAsync($"Aida on {url} (dashboard; API under {url}api/, {keys.List().Count} key(s))");
-        return new RunApi(app, executor, keys, ownAudit, gate, context.Budgets);
+        return new RunApi(app, executor, keys, ownAudit, gate, context.Budgets, new Uri(url));
     }
+
+    /// <summary>Where the dashboard is served, e.g. <c>http://127.0.0.1:8080/</c>.</summary>
+    public Uri Url { get; }
+
+    /// <summary>The executor of the actions proposed over the API (on the agent's guard, or one of its own).</summary>
+    public ActionExecutor Executor => _executor;
 
     /// <summary>Holds the actions an earlier run kept in <paramref name="file"/> for approval again (those whose time ran out
     /// meanwhile expire), and keeps the executor's waiting actions there from now on.</summary>

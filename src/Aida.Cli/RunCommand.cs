@@ -41,6 +41,12 @@ internal static class RunCommand
         {
             Description = "With --plant network: the site file naming the collectors, or a bundled name (twin-local: aida twin serve's default ports)",
         };
+        var alertmanager = new Option<string?>("--alertmanager")
+        {
+            Description = "Post what a person on call must know to this Alertmanager (http://HOST:PORT; several comma-separated, each of a cluster): " +
+                "open incidents, actions and runbooks waiting for an approver, set points moved behind Aida's back, what runbooks' notify steps say, and a watchdog " +
+                "alert that fires while Aida runs",
+        };
         var supervised = new Option<bool>("--supervised")
         {
             Description = "With --mode agent on the embedded twin: run the agent supervised, as on a network site: its high-risk actions " +
@@ -50,7 +56,7 @@ internal static class RunCommand
             "Run the plant (the embedded twin, or a site over the network with --plant network) on the wall clock from now and operate it, " +
             "printing live status; Ctrl-C stops")
         {
-            scenario, mode, duration, seed, speed, status, output, data, listen, apiAddress, remote, plantKind, siteFile, supervised,
+            scenario, mode, duration, seed, speed, status, output, data, listen, apiAddress, remote, plantKind, siteFile, supervised, alertmanager,
         };
         command.SetAction(async (parse, token) =>
         {
@@ -60,6 +66,7 @@ internal static class RunCommand
             var m = ParseMode(twin || parse.GetResult(mode) is { Implicit: false } ? parse.GetValue(mode)! : "human", agentAllowed: true);
             var d = ParseDuration(parse.GetValue(duration), "--duration");
             var every = ParseDuration(parse.GetValue(status), "--status-every")!.Value;
+            var alertmanagers = OnCallPaging.ParseUrls(parse.GetValue(alertmanager));
             if (parse.GetValue(supervised) && (m != OperatingMode.Agent || !twin))
             {
                 throw new BadInputException(twin ? "--supervised: only with --mode agent (the agent is what waits for approvals)"
@@ -92,7 +99,7 @@ internal static class RunCommand
                     }
 
                     return await NetworkRun.RunAsync(
-                        new NetworkRun.Options(file, LoadScenario(parse.GetValue(scenario)!), m, d, every, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), ParseUrls(parse.GetValue(apiAddress)!)),
+                        new NetworkRun.Options(file, LoadScenario(parse.GetValue(scenario)!), m, d, every, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), ParseUrls(parse.GetValue(apiAddress)!), alertmanagers),
                         stdout, stderr, token);
                 case var other:
                     throw new BadInputException($"--plant: unknown plant '{other}' (expected twin or network)");
@@ -125,6 +132,7 @@ internal static class RunCommand
 
             var gate = new object();
             await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, s.Factory, simulator.Plant, simulator.Clock, agent, telemetry, parse.GetValue(data)!, gate, stdout, token, new Aida.Server.Api.RunInfo(s.Name, m.ToString().ToLowerInvariant()));
+            await using var paging = alertmanagers.Count == 0 ? null : OnCallPaging.Start(alertmanagers, s.Factory.Name, agent, telemetry.Incidents, api, simulator.Clock, gate, stderr, token);
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(token);
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
@@ -146,7 +154,7 @@ internal static class RunCommand
                 {
                     telemetry.Tick();
                     api?.Tick();
-                }, api is null ? null : gate);
+                }, api is null && paging is null ? null : gate);
             }
             finally
             {
@@ -156,6 +164,11 @@ internal static class RunCommand
             var summary = simulator.Summary();
             summary = agent?.Score(summary, s.Start) ?? summary;
             SummaryTable.Write(stdout, summary);
+            if (paging is not null)
+            {
+                await stdout.WriteLineAsync(paging.Summary());
+            }
+
             if (parse.GetValue(output) is { } dir)
             {
                 Directory.CreateDirectory(dir);

@@ -72,6 +72,12 @@ public class BadInputTests
     public void UnknownMode() =>
         AssertBadInput(Invoke("simulate", "--scenario", "reference", "--mode", "robot"), "--mode: unknown mode 'robot'");
 
+    [Theory]
+    [InlineData("127.0.0.1:9093")] // no scheme: a host:port is not a URL
+    [InlineData("http://127.0.0.1:9093,ftp://127.0.0.1:9094")] // one of a pair not http
+    public void AnAlertmanagerThatIsNotAnHttpUrl_IsNamed(string urls) =>
+        AssertBadInput(Invoke("run", "--alertmanager", urls, "--duration", "1m", "--urls", "none"), $"--alertmanager: '{urls.Split(',')[^1]}' is not an Alertmanager's http://HOST:PORT");
+
     [Fact]
     public void AgentMode_WhereOnlyTheBaselinesRun_SaysWhereItRuns() =>
         AssertBadInput(Invoke("eval", "rca", "--suite", "scenarios/faults", "--mode", "agent"), "--mode agent: not here; Aida's agent runs in aida simulate, aida compare and aida run");

@@ -210,7 +210,7 @@ public class DashboardBrowserTests
     }
 
     /// <summary>A person at cdu-h2-e's panel sets its supply to 21 °C at 00:10 (a scenario's scheduled write).</summary>
-    private const string PanelMove = "writes:\n  - {at: 10m, actuator: cdu-h2-e/supply_setpoint, value: 21}\n";
+    internal const string PanelMove = "writes:\n  - {at: 10m, actuator: cdu-h2-e/supply_setpoint, value: 21}\n";
 
     /// <summary>Starts <c>aida run</c> on <see cref="LeakSoon"/> (and <paramref name="panelMove"/>) at 60x with its data in
     /// <paramref name="dir"/> and the dashboard on a free loopback port, with <paramref name="mode"/>'s arguments.</summary>
@@ -257,7 +257,7 @@ public class DashboardBrowserTests
 
     /// <summary>The bundled leak scenario with its leak 5 plant minutes after the run's incident warm-up instead of 2 h
     /// in, so that at 60x its incident opens within about 40 s.</summary>
-    private static string LeakSoon(string? more = null)
+    internal static string LeakSoon(string? more = null)
     {
         var text = File.ReadAllText(Path.Combine(Root, "scenarios", "faults", "leak.yaml"));
         Assert.Contains("start: 2h,", text, StringComparison.Ordinal);

@@ -1,0 +1,137 @@
+using Aida.Automation.Actions;
+using Aida.Automation.OnCall;
+using Aida.Observability.Incidents;
+using Aida.Reliability.Alerting;
+
+namespace Aida.Cli;
+
+/// <summary><c>aida run --alertmanager URL[,URL]</c>: keeps the given Alertmanagers in step with what a person on call
+/// must know (<see cref="OnCallAlerts"/>), looking once a second of wall time, plus <c>AidaWatchdog</c>, an alert that
+/// fires for as long as Aida runs (route it to a dead man's switch to be told when Aida stops).</summary>
+/// <remarks>Alertmanager down, slow or refusing never stops the run: the feed says so once on stderr and tries again
+/// (<see cref="AlertmanagerFeed"/>). Alerts left firing when the run stops expire in Alertmanager five minutes after
+/// the last post, the watchdog's among them.</remarks>
+internal sealed class OnCallPaging : IAsyncDisposable
+{
+    /// <summary>How often what holds is looked at (a post goes only on a change, a resend or a retry).</summary>
+    public static readonly TimeSpan Period = TimeSpan.FromSeconds(1);
+
+    private readonly HttpClient _http;
+    private readonly CancellationTokenSource _stop;
+    private readonly Task _loop;
+
+    private OnCallPaging(HttpClient http, AlertmanagerFeed feed, CancellationTokenSource stop, Func<OnCallPaging, Task> loop)
+    {
+        _http = http;
+        Feed = feed;
+        _stop = stop;
+        _loop = loop(this);
+    }
+
+    public AlertmanagerFeed Feed { get; }
+
+    /// <summary>Alertmanager addresses from <c>--alertmanager</c> (comma-separated <c>http://HOST:PORT[/PATH]</c>; each
+    /// of a cluster); none for null.</summary>
+    /// <exception cref="BadInputException">One is not an http(s) URL.</exception>
+    public static IReadOnlyList<Uri> ParseUrls(string? text)
+    {
+        if (text is null)
+        {
+            return [];
+        }
+
+        var urls = new List<Uri>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!Uri.TryCreate(part, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") || url.Query.Length > 0)
+            {
+                throw new BadInputException($"--alertmanager: '{part}' is not an Alertmanager's http://HOST:PORT (e.g. http://127.0.0.1:9093; several comma-separated)");
+            }
+
+            urls.Add(url.AbsoluteUri.EndsWith('/') ? url : new Uri(url.AbsoluteUri + "/"));
+        }
+
+        return urls;
+    }
+
+    /// <summary>Starts looking at what holds for a run's <paramref name="agent"/> (else its own
+    /// <paramref name="incidents"/>) and <paramref name="api"/> under <paramref name="gate"/> (the lock the plant is
+    /// stepped under) every <see cref="Period"/> and posting to <paramref name="urls"/>.</summary>
+    /// <param name="clock">The plant's clock.</param>
+    public static OnCallPaging Start(IReadOnlyList<Uri> urls, string factory, AgentHost? agent, IncidentStore? incidents, RunApi? api, TimeProvider clock, object gate, TextWriter stderr, CancellationToken token)
+    {
+        var alerts = new OnCallAlerts(factory, agent?.Incidents ?? incidents, [.. new[] { agent?.Agent.Executor, api?.Executor }.OfType<ActionExecutor>()],
+            agent?.Agent, agent?.Agent.Plant ?? api?.Executor.Plant, api?.Url, clock);
+        var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var said = TextWriter.Synchronized(stderr);
+        var feed = new AlertmanagerFeed([.. urls.Select(u => new AlertmanagerClient(http, u))], TimeProvider.System, report: said.WriteLine);
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(token);
+        FiringAlert watchdog = new(
+            [new("alertname", "AidaWatchdog"), new("factory", factory), new("severity", "none")],
+            [new("summary", "Aida runs and its alerts reach this Alertmanager; route this alert to a dead man's switch to be told when they stop")]);
+        return new OnCallPaging(http, feed, stop, async self =>
+        {
+            using var timer = new PeriodicTimer(Period, TimeProvider.System);
+            string? failing = null;
+            do
+            {
+                IReadOnlyList<FiringAlert> holding;
+                try
+                {
+                    lock (gate)
+                    {
+                        holding = [watchdog, .. alerts.Now()];
+                    }
+
+                    failing = null;
+                }
+                catch (Exception e) when (e is InvalidOperationException or Microsoft.Data.Sqlite.SqliteException or IOException)
+                {
+                    // The incident store busy or gone for a moment: say so once and look again; what holds is unchanged.
+                    if (failing != e.Message)
+                    {
+                        said.WriteLine($"alertmanager: could not read what holds now ({e.Message}); looking again every {Period.TotalSeconds:0} s");
+                        failing = e.Message;
+                    }
+
+                    continue;
+                }
+
+                await self.Feed.UpdateAsync(holding, stop.Token);
+            }
+            while (await Next(timer, stop.Token));
+        });
+    }
+
+    /// <summary>One line for the run's summary.</summary>
+    public string Summary() =>
+        $"alertmanager: {Feed.Delivered} post(s) delivered, {Feed.Failed} failed; {Feed.Firing} alert(s) firing when the run stopped (they expire there in 5 min)";
+
+    private static async Task<bool> Next(PeriodicTimer timer, CancellationToken token)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(token);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await _loop;
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped in the middle of a post.
+        }
+
+        _stop.Dispose();
+        _http.Dispose();
+    }
+}

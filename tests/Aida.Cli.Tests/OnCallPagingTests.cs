@@ -1,0 +1,102 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Aida.Reliability.Tests.Peers;
+using static Aida.Cli.Tests.CliRun;
+
+namespace Aida.Cli.Tests;
+
+/// <summary><c>aida run --alertmanager</c> against a real Alertmanager (Debian's <c>prometheus-alertmanager</c>).</summary>
+public class OnCallPagingTests
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    [SkippableFact]
+    public async Task ASupervisedLeak_ReachesAlertmanager_AsAnIncidentAndARunbookWaitingForAnApprover_AndWhatTheRunbookSaysOnceApproved()
+    {
+        // The agent supervised on the twin at 60x: h1-c03 leaks 35 plant minutes in (35 s), and its runbook (approval:
+        // true) waits up to 15 min (15 s) for a person. Before, nothing outside the dashboard told anyone: the runbook's
+        // "send a technician" went to the audit log alone. A person also sets cdu-h2-e's supply at its panel at 00:10.
+        using var alertmanager = await LocalPeer.StartAlertmanagerAsync();
+        var dir = TempDir();
+        var adminKey = Invoke("keys", "issue", "chief", "--role", "admin", "--data", dir).Out.Trim();
+        var port = FreePort();
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() => AidaCommand.RunAsync(
+            ["run", "--scenario", DashboardBrowserTests.LeakSoon(DashboardBrowserTests.PanelMove), "--mode", "agent", "--supervised", "--speed", "60", "--status-every", "1h",
+                "--data", dir, "--api", $"127.0.0.1:{port}", "--alertmanager", alertmanager.BaseUrl.ToString()],
+            stdout, stderr, stop.Token));
+        try
+        {
+            var watchdog = await UntilAlert(alertmanager, run, a => Name(a) == "AidaWatchdog");
+            Assert.Equal(("ref-10mw", "none"), (Label(watchdog, "factory"), Label(watchdog, "severity")));
+
+            var dispute = await UntilAlert(alertmanager, run, a => Name(a) == "AidaActuatorDisputed");
+            Assert.Equal(("cdu-h2-e/supply_setpoint", "warning"), (Label(dispute, "actuator"), Label(dispute, "severity")));
+            Assert.StartsWith("cdu-h2-e/supply_setpoint reads back 21 where Aida wrote", Annotation(dispute, "summary"), StringComparison.Ordinal);
+
+            var approval = await UntilAlert(alertmanager, run, a => Name(a) == "AidaRunbookApproval");
+            Assert.Equal(("leak", "critical"), (Label(approval, "runbook"), Label(approval, "severity")));
+            Assert.Equal($"http://127.0.0.1:{port}/#agent", approval.GetProperty("generatorURL").GetString());
+            var incident = Label(approval, "incident");
+            var page = await UntilAlert(alertmanager, run, a => Name(a) == "AidaIncident" && Label(a, "incident") == incident);
+            Assert.Contains("LeakDetected on h1-c03", Annotation(page, "summary"), StringComparison.Ordinal);
+
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/api/runbook-runs/{incident}/approve") { Content = new StringContent("{}") };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
+            using var approved = await Http.SendAsync(request);
+            Assert.True(approved.IsSuccessStatusCode, await approved.Content.ReadAsStringAsync());
+
+            var notice = await UntilAlert(alertmanager, run, a => Name(a) == "AidaRunbookNotice");
+            Assert.Equal("rack h1-c03: leak detected and rack isolated; send a technician with spill kit", Annotation(notice, "summary"));
+            Assert.Equal(incident, Label(notice, "incident"));
+            await UntilAlerts(alertmanager, run, alerts => alerts.All(a => Name(a) != "AidaRunbookApproval"));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        Assert.True(await run == 0, stderr.ToString());
+        Assert.Matches(@"alertmanager: \d+ post\(s\) delivered, 0 failed", stdout.ToString());
+    }
+
+    private static string Name(JsonElement alert) => Label(alert, "alertname");
+
+    private static string Label(JsonElement alert, string name) => alert.GetProperty("labels").TryGetProperty(name, out var v) ? v.GetString()! : "";
+
+    private static string Annotation(JsonElement alert, string name) => alert.GetProperty("annotations").GetProperty(name).GetString()!;
+
+    private static async Task<JsonElement> UntilAlert(LocalPeer alertmanager, Task<int> run, Func<JsonElement, bool> which)
+    {
+        JsonElement found = default;
+        await UntilAlerts(alertmanager, run, alerts =>
+        {
+            found = alerts.FirstOrDefault(which);
+            return found.ValueKind == JsonValueKind.Object;
+        });
+        return found;
+    }
+
+    /// <summary>Waits (at most 90 s) until Alertmanager's active alerts satisfy <paramref name="done"/>.</summary>
+    private static async Task UntilAlerts(LocalPeer alertmanager, Task<int> run, Func<List<JsonElement>, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        List<JsonElement> alerts = [];
+        while (DateTime.UtcNow < deadline)
+        {
+            Assert.False(run.IsCompleted, "aida run stopped: " + (run.IsCompleted ? run.Result.ToString(System.Globalization.CultureInfo.InvariantCulture) : ""));
+            using var response = await Http.GetAsync(new Uri(alertmanager.BaseUrl, "api/v2/alerts"));
+            alerts = [.. JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone().EnumerateArray()];
+            if (done(alerts))
+            {
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+
+        Assert.Fail($"Alertmanager's alerts did not come to what was awaited within 90 s; it holds: {string.Join("; ", alerts.Select(a => a.GetProperty("labels").ToString()))}\n{alertmanager.Output()}");
+    }
+}
