@@ -124,6 +124,7 @@ public class BadInputTests
     [Theory]
     [InlineData("triggers: [leak]\nsteps:\n  - {action: open_valve, target: \"{asset}\", value: 1}\n", ":5: steps[0].action: unknown action 'open_valve'")]
     [InlineData("triggers: [leak]\nsteps:\n  - {action: isolate_rack, target: h9-z99, value: 1}\n", ":5: steps[0].target: ")]
+    [InlineData("triggers: [leak]\nsteps:\n  - {notify: \"call the utility\", severity: urgent}\n", ":5: steps[0].severity: unknown severity 'urgent' (expected one of critical, warning, info)")]
     public void Validate_ARunbookNamingAnUnknownActionOrAsset_NamesTheStep(string steps, string expected)
     {
         var path = Scratch("name: bad\ndescription: x\n" + steps, "bad-runbook.yaml");

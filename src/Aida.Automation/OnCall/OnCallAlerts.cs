@@ -12,8 +12,8 @@ namespace Aida.Automation.OnCall;
 /// runbook waiting for a go-ahead (<c>AidaRunbookApproval</c>), every actuator whose read-back disputes Aida's write
 /// (<c>AidaActuatorDisputed</c>), and what runbooks' notify steps said (<c>AidaRunbookNotice</c>).</summary>
 /// <remarks>Each alert carries <c>factory</c> and <c>severity</c> (<c>critical</c> where a person must act soon: an approval
-/// with a deadline, a high-risk action; an incident's and its notices' as the incident's alerts say; <c>warning</c> for
-/// a dispute), an id label that makes it one alert for as long as it holds, a <c>summary</c>, and a link to the
+/// with a deadline, a high-risk action, a rollback's notice; an incident's as its alerts say; a notice's as its step
+/// says, else a restore's <c>info</c>, else its incident's; <c>warning</c> for a dispute), an id label that makes it one alert for as long as it holds, a <c>summary</c>, and a link to the
 /// dashboard page to act on it when the dashboard's address is known. A notice holds while its incident is not
 /// resolved, and at least <see cref="NoticeHold"/> of plant time. Read it holding the lock the plant is stepped under:
 /// it reads the agent's runs, the executors' records and the guard's read-backs.</remarks>
@@ -92,7 +92,7 @@ public sealed class OnCallAlerts
                 }
 
                 alerts.Add(Alert("AidaRunbookNotice", [new("incident", Id(response.Incident)), new("runbook", response.Runbook), new("line", Id(notice.Line))],
-                    incident?.Severity ?? "warning", notice.Message,
+                    notice.Severity ?? incident?.Severity ?? "warning", notice.Message,
                     $"said by runbook {response.Runbook} (line {notice.Line}) for incident {response.Incident} at {Stamp(notice.At)}",
                     $"#incidents/{response.Incident}"));
             }

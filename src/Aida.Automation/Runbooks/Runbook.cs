@@ -30,7 +30,15 @@ public sealed record CheckStep(string Point, bool Below, double Threshold, TimeS
 }
 
 /// <summary>Tell people (audited; in a live run also the incident's timeline): a sensor to replace, a ticket to open.</summary>
-public sealed record NotifyStep(string Message, int Line) : RunbookStep(Line);
+public sealed record NotifyStep(string Message, int Line) : RunbookStep(Line)
+{
+    /// <summary>The notice's <c>severity</c> for people (<c>critical</c>, <c>warning</c> or <c>info</c>), or null for the
+    /// default: its incident's in the steps, <c>critical</c> in a rollback (an escalation), <c>info</c> in a restore.</summary>
+    public string? Severity { get; init; }
+
+    /// <summary>The severities a notify step may name.</summary>
+    public static readonly IReadOnlyList<string> Severities = ["critical", "warning", "info"];
+}
 
 /// <summary>When a finished runbook's changes are undone: <see cref="Point"/> below (or above) <see cref="Threshold"/> for
 /// <see cref="For"/> without a break (the fault repaired: a leak sensor dry, a CDU's flow back).</summary>
@@ -205,7 +213,13 @@ public sealed record Runbook(string Name, string Description, IReadOnlyList<stri
         }
         else if (node.Optional("notify") is { } notify)
         {
-            step = new NotifyStep(notify.Scalar(), node.Line);
+            var severity = node.OptionalString("severity");
+            if (severity is not null && !NotifyStep.Severities.Contains(severity))
+            {
+                throw node.Error("severity", $"unknown severity '{severity}' (expected one of {string.Join(", ", NotifyStep.Severities)})");
+            }
+
+            step = new NotifyStep(notify.Scalar(), node.Line) { Severity = severity };
         }
         else
         {

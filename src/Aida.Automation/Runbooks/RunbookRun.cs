@@ -96,7 +96,11 @@ public sealed record RefusedWrite(string Actuator, double Value);
 
 /// <summary>What a runbook's notify step said, bound to its asset, and when.</summary>
 /// <param name="Line">The step's line in the runbook file.</param>
-public sealed record RunbookNotice(DateTimeOffset At, int Line, string Message);
+public sealed record RunbookNotice(DateTimeOffset At, int Line, string Message)
+{
+    /// <summary>Its severity for people, or null for its incident's (<see cref="NotifyStep.Severity"/>).</summary>
+    public string? Severity { get; init; }
+}
 
 /// <summary>One run of a runbook for one cause, stepped by <see cref="Tick"/> from the agent loop: actions go through
 /// the <see cref="ActionExecutor"/> (so the safety envelope and approvals apply), waits and checks read the clock and
@@ -491,7 +495,7 @@ public sealed class RunbookRun
                 ActionStep a => Act(a),
                 WaitStep w => now - _stepStarted >= w.Duration,
                 CheckStep c => Check(c, now),
-                NotifyStep n => Notify(n),
+                NotifyStep n => Notify(n, null),
                 _ => throw new InvalidOperationException($"unknown step {step}"),
             };
             if (!done)
@@ -630,11 +634,12 @@ public sealed class RunbookRun
         return false;
     }
 
-    private bool Notify(NotifyStep step)
+    /// <param name="severity">The notice's severity unless the step names one; null for its incident's.</param>
+    private bool Notify(NotifyStep step, string? severity)
     {
         var message = Bind(step.Message);
         Audit(AuditKind.Decision, "notify: " + message);
-        Notices.Add(new RunbookNotice(_clock.GetUtcNow(), step.Line, message));
+        Notices.Add(new RunbookNotice(_clock.GetUtcNow(), step.Line, message) { Severity = step.Severity ?? severity });
         return true;
     }
 
@@ -831,7 +836,8 @@ public sealed class RunbookRun
 
                     break;
                 case NotifyStep n when notify:
-                    Notify(n);
+                    // A rollback's notice is an escalation: what the runbook could not do, a person must.
+                    Notify(n, what == "rollback" ? "critical" : "info");
                     break;
                 default:
                     break;
@@ -845,7 +851,7 @@ public sealed class RunbookRun
     {
         foreach (var n in steps.OfType<NotifyStep>())
         {
-            Notify(n);
+            Notify(n, "info");
         }
     }
 

@@ -100,8 +100,10 @@ public sealed class OnCallAlertsTests
         Assert.Contains("back in service", restored.Message, StringComparison.Ordinal);
         Assert.True(site.Sim.Clock.GetUtcNow() - restored.At < OnCallAlerts.NoticeHold);
         Assert.Equal(Aida.Observability.Incidents.IncidentState.Mitigated, site.Incidents.Get(response.Incident).Incident.State);
-        // The incident not resolved: both notices hold; without an incident store, the one said within 15 min alone.
+        // The incident not resolved: both notices hold; without an incident store, the one said within 15 min alone. The
+        // step's notice is as severe as its incident; the restore's is for information.
         Assert.Equal([isolated.Message, restored.Message], Notices(withIncidents));
+        Assert.Equal(["critical", "info"], withIncidents.Now().Where(a => Labels(a)["alertname"] == "AidaRunbookNotice").Select(a => Labels(a)["severity"]));
         Assert.Equal([restored.Message], Notices(without));
 
         site.Advance(OnCallAlerts.NoticeHold);

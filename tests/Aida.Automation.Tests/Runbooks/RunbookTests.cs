@@ -98,6 +98,10 @@ public sealed class RunbookTests
         Assert.Equal(RunbookState.RolledBack, run.State);
         Assert.Contains("cdu-h1-a/flow >= 2 not met within 00:01:00", run.Failure, StringComparison.Ordinal);
         Assert.Equal(8, plant.Writes.Count(w => w.Name.EndsWith("/workload_pause", StringComparison.Ordinal) && w.Value == 1));
+        // The rollback's notice is an escalation for people: critical, unless its step says otherwise.
+        var escalation = Assert.Single(run.Notices);
+        Assert.StartsWith("CDU cdu-h1-a: flow or supply did not recover; racks ", escalation.Message, StringComparison.Ordinal);
+        Assert.Equal((20, "critical"), (escalation.Line, escalation.Severity));
     }
 
     [Fact]
