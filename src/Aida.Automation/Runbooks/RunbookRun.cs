@@ -168,10 +168,17 @@ public sealed class RunbookRun
                 case RunbookState.Running:
                     // At the step it was on: a wait counts from when it began (the plant went on settling while Aida was
                     // down); an action step proposes its actions again, at the values it proposed before (written or
-                    // not, the same value is no second move); a check gets its whole time again from now (nothing read
-                    // the plant while Aida was down).
+                    // not, the same value is no second move); a check keeps its deadline (a standby that never started
+                    // while Aida was down escalates within a minute, not a whole within later), though nothing read the
+                    // plant meanwhile: it gets TakeUpLook to read it, and one with a hold that hold from now besides.
                     StepIndex = kept.Step;
-                    _stepStarted = Book.Steps[StepIndex] is WaitStep ? kept.StepStarted : null;
+                    _stepStarted = Book.Steps[StepIndex] is WaitStep or CheckStep ? kept.StepStarted : null;
+                    if (Book.Steps[StepIndex] is CheckStep check && kept.StepStarted is { } checkStarted)
+                    {
+                        var earliest = clock.GetUtcNow() + check.For + TakeUpLook;
+                        _checkDeadline = checkStarted + check.Within > earliest ? checkStarted + check.Within : earliest;
+                    }
+
                     _resumedValues = new Dictionary<string, double>(kept.StepValues, StringComparer.Ordinal);
                     _resumedWaiting = kept.StepWaiting;
                     Audit(AuditKind.Decision, $"taken up after a restart for {asset}: running, at step {StepIndex + 1} of {Book.Steps.Count} ({Describe(Book.Steps[StepIndex])})"
@@ -508,6 +515,7 @@ public sealed class RunbookRun
                 StepIndex++;
                 _stepStarted = null;
                 _checkHeldSince = null;
+                _checkDeadline = null;
                 _pending = null;
                 _resumedValues = null;
                 _resumedWaiting = null;
@@ -605,6 +613,13 @@ public sealed class RunbookRun
     // Since when the current check step's condition has held without a break (null: not holding).
     private DateTimeOffset? _checkHeldSince;
 
+    // When the current check step, taken up after a restart, fails if not met (null: its start plus its within).
+    private DateTimeOffset? _checkDeadline;
+
+    /// <summary>The least time a check taken up after a restart past its deadline gets to read its point (beside its
+    /// hold): one agent period, so the collectors of a site over the network have polled since the restart.</summary>
+    public static readonly TimeSpan TakeUpLook = TimeSpan.FromMinutes(1);
+
     private bool Check(CheckStep step, DateTimeOffset now)
     {
         var (point, reading) = Worst(step.Point, step.Below);
@@ -624,10 +639,11 @@ public sealed class RunbookRun
             _checkHeldSince = null;
         }
 
-        if (now - _stepStarted >= step.Within)
+        if (now >= (_checkDeadline ?? _stepStarted + step.Within))
         {
             var what = step.For > TimeSpan.Zero ? $"not held for {step.For}" : "not met";
-            Fail($"step {StepIndex + 1} (line {step.Line}): {point} {(step.Below ? "<=" : ">=")} {Said(step.Threshold, step.RelativeTo, threshold)} {what} within {step.Within} (read {reading.ToString("0.###", CultureInfo.InvariantCulture)})");
+            var late = _checkDeadline is { } d && d > _stepStarted + step.Within ? $"; taken up after a restart, judged until {d:O}" : "";
+            Fail($"step {StepIndex + 1} (line {step.Line}): {point} {(step.Below ? "<=" : ">=")} {Said(step.Threshold, step.RelativeTo, threshold)} {what} within {step.Within} (read {reading.ToString("0.###", CultureInfo.InvariantCulture)}{late})");
             return true;
         }
 

@@ -745,7 +745,7 @@ public sealed class PlantAgentTests
         // checks that the standby runs (its restart takes 5 min). Aida is down from 00:37 to 00:38, in that check.
         // Before, the run was lost: the restarted agent saw the trip again in a new incident, but a chiller whose response
         // was lost is a new fault, so the runbook ran again from its first step. Now it is taken up at its check, which
-        // gets its whole 10 min again, and succeeds; the trip alerted again is attached to it.
+        // keeps its deadline (00:45), and succeeds; the trip alerted again is attached to it.
         var chiller = ScenarioLoader.Load("faults/chiller-trip");
         var scenario = chiller with { Faults = [chiller.Faults[0] with { Start = TimeSpan.FromMinutes(35), End = TimeSpan.FromMinutes(95) }] };
         using var site = new RestartSite(scenario, TimeSpan.FromMinutes(70));

@@ -825,6 +825,84 @@ public sealed class RunbookTests
         Assert.Empty(third.Actions);
     }
 
+    [Theory]
+    // Down 3 min, 2 min into the check: its deadline stands (10 min from its start, 5 min after the restart), as if Aida
+    // had not been down.
+    [InlineData(3, 0.0, 4, 5)]
+    // Down 20 min: past its deadline. Before, the check got its whole 10 min again, so a standby that never started
+    // escalated 10 min after the restart; now it gets one minute to read the point (the collectors' first poll).
+    [InlineData(20, 0.0, 0, 1)]
+    // Down 20 min, with a hold of 5 min: past its deadline, it gets the hold from the restart and the minute.
+    [InlineData(20, 5.0, 5, 6)]
+    public void ACheckTakenUpAfterARestart_KeepsItsDeadline_ButGetsAMinuteToLook_AndItsHold(int downMinutes, double holdMinutes, int stillRunningAfter, int rolledBackAfter)
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero));
+        var reports = new Dictionary<string, double>(StringComparer.Ordinal) { ["chiller-3/running"] = 0 };
+        var plant = new SafetyEnvelopeTests.RecordingPlant(reports: reports, clock: clock);
+        var factory = SafetyEnvelopeTests.Factory;
+        var hold = holdMinutes > 0 ? FormattableString.Invariant($", for: {holdMinutes}m") : "";
+        var book = Runbook.Parse("""
+            name: standby
+            triggers: [chiller-trip]
+            steps:
+              - {check: {point: "chiller-3/running", above: 0.5, within: 10mHOLD}}
+              - {notify: running}
+            """.Replace("HOLD", hold, StringComparison.Ordinal), factory);
+        var (first, _, _) = Build(factory, plant, clock, book, "chiller-1", AutomationMode.Autonomous);
+        first.Tick();
+        clock.Advance(TimeSpan.FromMinutes(2));
+        first.Tick();
+        var kept = first.Kept()!;
+
+        clock.Advance(TimeSpan.FromMinutes(downMinutes));
+        var (executor, catalog, guarded) = Guard(factory, plant, clock, book, AutomationMode.Autonomous);
+        var taken = RunbookRun.Resume(book, RunbookBindings.For(factory, "chiller-1"), executor, catalog, guarded, clock, null, kept);
+        var restart = clock.GetUtcNow();
+        void TickAt(int minutes)
+        {
+            clock.SetUtcNow(restart + TimeSpan.FromMinutes(minutes));
+            taken.Tick();
+        }
+
+        TickAt(0);
+        TickAt(stillRunningAfter);
+        Assert.Equal(RunbookState.Running, taken.State);
+        TickAt(rolledBackAfter);
+        Assert.Equal(RunbookState.RolledBack, taken.State);
+        Assert.Contains("chiller-3/running >= 0.5 not ", taken.Failure, StringComparison.Ordinal);
+        Assert.Equal(downMinutes > 8, taken.Failure!.Contains("taken up after a restart, judged until", StringComparison.Ordinal));
+        Assert.Equal(restart + TimeSpan.FromMinutes(rolledBackAfter), taken.Finished);
+    }
+
+    [Fact]
+    public void ACheckTakenUpPastItsDeadline_ThatIsMetWhenItLooks_Succeeds()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero));
+        var reports = new Dictionary<string, double>(StringComparer.Ordinal) { ["chiller-3/running"] = 0 };
+        var plant = new SafetyEnvelopeTests.RecordingPlant(reports: reports, clock: clock);
+        var factory = SafetyEnvelopeTests.Factory;
+        var book = Runbook.Parse("""
+            name: standby
+            triggers: [chiller-trip]
+            steps:
+              - {check: {point: "chiller-3/running", above: 0.5, within: 10m}}
+              - {notify: running}
+            """, factory);
+        var (first, _, _) = Build(factory, plant, clock, book, "chiller-1", AutomationMode.Autonomous);
+        first.Tick();
+        var kept = first.Kept()!;
+
+        // The standby started while Aida was down for 30 min.
+        clock.Advance(TimeSpan.FromMinutes(30));
+        reports["chiller-3/running"] = 1;
+        var (executor, catalog, guarded) = Guard(factory, plant, clock, book, AutomationMode.Autonomous);
+        var taken = RunbookRun.Resume(book, RunbookBindings.For(factory, "chiller-1"), executor, catalog, guarded, clock, null, kept);
+        taken.Tick();
+
+        Assert.Equal(RunbookState.Succeeded, taken.State);
+        Assert.Equal("running", Assert.Single(taken.Notices).Message);
+    }
+
     [Fact]
     public void ARunningRun_WhoseRunbookChangedWhileAidaWasDown_IsNotTakenUp_AndTheErrorNamesTheStep()
     {
