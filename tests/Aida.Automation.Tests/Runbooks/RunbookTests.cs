@@ -836,31 +836,15 @@ public sealed class RunbookTests
     [InlineData(20, 5.0, 5, 6)]
     public void ACheckTakenUpAfterARestart_KeepsItsDeadline_ButGetsAMinuteToLook_AndItsHold(int downMinutes, double holdMinutes, int stillRunningAfter, int rolledBackAfter)
     {
-        var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero));
-        var reports = new Dictionary<string, double>(StringComparer.Ordinal) { ["chiller-3/running"] = 0 };
-        var plant = new SafetyEnvelopeTests.RecordingPlant(reports: reports, clock: clock);
-        var factory = SafetyEnvelopeTests.Factory;
-        var hold = holdMinutes > 0 ? FormattableString.Invariant($", for: {holdMinutes}m") : "";
-        var book = Runbook.Parse("""
-            name: standby
-            triggers: [chiller-trip]
-            steps:
-              - {check: {point: "chiller-3/running", above: 0.5, within: 10mHOLD}}
-              - {notify: running}
-            """.Replace("HOLD", hold, StringComparison.Ordinal), factory);
-        var (first, _, _) = Build(factory, plant, clock, book, "chiller-1", AutomationMode.Autonomous);
-        first.Tick();
-        clock.Advance(TimeSpan.FromMinutes(2));
-        first.Tick();
-        var kept = first.Kept()!;
+        var site = new StandbyCheck(holdMinutes > 0 ? FormattableString.Invariant($", for: {holdMinutes}m") : "");
+        site.Clock.Advance(TimeSpan.FromMinutes(2));
+        site.First.Tick();
 
-        clock.Advance(TimeSpan.FromMinutes(downMinutes));
-        var (executor, catalog, guarded) = Guard(factory, plant, clock, book, AutomationMode.Autonomous);
-        var taken = RunbookRun.Resume(book, RunbookBindings.For(factory, "chiller-1"), executor, catalog, guarded, clock, null, kept);
-        var restart = clock.GetUtcNow();
+        var taken = site.TakenUpAfter(TimeSpan.FromMinutes(downMinutes));
+        var restart = site.Clock.GetUtcNow();
         void TickAt(int minutes)
         {
-            clock.SetUtcNow(restart + TimeSpan.FromMinutes(minutes));
+            site.Clock.SetUtcNow(restart + TimeSpan.FromMinutes(minutes));
             taken.Tick();
         }
 
@@ -877,30 +861,53 @@ public sealed class RunbookTests
     [Fact]
     public void ACheckTakenUpPastItsDeadline_ThatIsMetWhenItLooks_Succeeds()
     {
-        var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero));
-        var reports = new Dictionary<string, double>(StringComparer.Ordinal) { ["chiller-3/running"] = 0 };
-        var plant = new SafetyEnvelopeTests.RecordingPlant(reports: reports, clock: clock);
-        var factory = SafetyEnvelopeTests.Factory;
-        var book = Runbook.Parse("""
-            name: standby
-            triggers: [chiller-trip]
-            steps:
-              - {check: {point: "chiller-3/running", above: 0.5, within: 10m}}
-              - {notify: running}
-            """, factory);
-        var (first, _, _) = Build(factory, plant, clock, book, "chiller-1", AutomationMode.Autonomous);
-        first.Tick();
-        var kept = first.Kept()!;
-
         // The standby started while Aida was down for 30 min.
-        clock.Advance(TimeSpan.FromMinutes(30));
-        reports["chiller-3/running"] = 1;
-        var (executor, catalog, guarded) = Guard(factory, plant, clock, book, AutomationMode.Autonomous);
-        var taken = RunbookRun.Resume(book, RunbookBindings.For(factory, "chiller-1"), executor, catalog, guarded, clock, null, kept);
+        var site = new StandbyCheck("");
+        site.Reports["chiller-3/running"] = 1;
+        var taken = site.TakenUpAfter(TimeSpan.FromMinutes(30));
         taken.Tick();
 
         Assert.Equal(RunbookState.Succeeded, taken.State);
         Assert.Equal("running", Assert.Single(taken.Notices).Message);
+    }
+
+    /// <summary>A runbook that checks within 10 min (with the hold its constructor is given) that chiller-3 runs, on a plant where it
+    /// does not, started (its first tick made) and kept as a live run keeps it.</summary>
+    private sealed class StandbyCheck
+    {
+        private readonly Runbook _book;
+        private readonly SafetyEnvelopeTests.RecordingPlant _plant;
+        private readonly RunbookProgress _kept;
+
+        public StandbyCheck(string hold)
+        {
+            Reports["chiller-3/running"] = 0;
+            _plant = new SafetyEnvelopeTests.RecordingPlant(reports: Reports, clock: Clock);
+            _book = Runbook.Parse("""
+                name: standby
+                triggers: [chiller-trip]
+                steps:
+                  - {check: {point: "chiller-3/running", above: 0.5, within: 10mHOLD}}
+                  - {notify: running}
+                """.Replace("HOLD", hold, StringComparison.Ordinal), SafetyEnvelopeTests.Factory);
+            (First, _, _) = Build(SafetyEnvelopeTests.Factory, _plant, Clock, _book, "chiller-1", AutomationMode.Autonomous);
+            First.Tick();
+            _kept = First.Kept()!;
+        }
+
+        public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero));
+
+        public Dictionary<string, double> Reports { get; } = new(StringComparer.Ordinal);
+
+        public RunbookRun First { get; }
+
+        /// <summary>The run as kept at its first tick, taken up by an agent started again <paramref name="down"/> later.</summary>
+        public RunbookRun TakenUpAfter(TimeSpan down)
+        {
+            Clock.Advance(down);
+            var (executor, catalog, guarded) = Guard(SafetyEnvelopeTests.Factory, _plant, Clock, _book, AutomationMode.Autonomous);
+            return RunbookRun.Resume(_book, RunbookBindings.For(SafetyEnvelopeTests.Factory, "chiller-1"), executor, catalog, guarded, Clock, null, _kept);
+        }
     }
 
     [Fact]
