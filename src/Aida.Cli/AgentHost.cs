@@ -170,13 +170,15 @@ internal sealed class AgentHost : IDisposable
         // And the responses in progress: a runbook waiting for approval or running, or whose restore waits for the repair.
         var responses = Path.Combine(dir, Files[4]);
         var inProgress = ReadResponses(responses);
+        var live = slos is null ? null : new LiveSloAlerts(query, slos, clock.GetUtcNow(), Exclusions);
         var agent = new PlantAgent(plant, factory, query, incidents, envelope, runbooks, clock, options, audit, efficiency.Current)
         {
-            SloBurnAlerts = BurnAlerts(query, slos, clock.GetUtcNow(), Exclusions),
+            SloBurnAlerts = BurnAlerts(live, slos),
             ExclusionsChanged = now => FiledExclusions.Write(kept, now.Select((x, i) => new FiledExclusion(i + 1, x, "agent:aida"))),
             ResponsesChanged = now => KeptResponses.Write(responses, now),
         };
         built = new AgentHost(agent, incidents, audit, auditor, scratch, factory.Site.Name, OpenFiled(Path.Combine(dir, Files[2])));
+        built.SloAlerts = live;
         built.TakenUp = agent.Resume([.. earlier.Select(f => f.Exclusion)], inProgress);
         return built;
     }
@@ -220,19 +222,22 @@ internal sealed class AgentHost : IDisposable
         }
     }
 
-    /// <summary>The SLO pack's burn-rate alerts as they fire from <paramref name="start"/> on, as alerts the agent's
+    /// <summary>The SLO pack's burn-rate alerts as <paramref name="live"/> steps them, as alerts the agent's
     /// incidents fold (null without SLOs).</summary>
-    private static Func<DateTimeOffset, IEnumerable<Alert>>? BurnAlerts(IQueryEngine query, SloSet? slos, DateTimeOffset start, Func<IReadOnlyList<ReadingExclusion>> exclusions)
+    private static Func<DateTimeOffset, IEnumerable<Alert>>? BurnAlerts(LiveSloAlerts? live, SloSet? slos)
     {
-        if (slos is null)
+        if (live is null || slos is null)
         {
             return null;
         }
 
-        var live = new LiveSloAlerts(query, slos, start, exclusions);
         var bySlo = slos.Slos.ToDictionary(x => x.Name, StringComparer.Ordinal);
         return now => live.StepAsync(now).GetAwaiter().GetResult().Select(b => SloBurnAlerts.From(b, bySlo[b.Slo]));
     }
+
+    /// <summary>The SLO pack's burn-rate alerts the agent steps (those firing: <see cref="LiveSloAlerts.Firing"/>); null
+    /// without SLOs.</summary>
+    public LiveSloAlerts? SloAlerts { get; private set; }
 
     /// <summary>The agent's part of the summary, scored against the injected faults (ground truth the agent never saw)
     /// by the evaluation's rule for a right cause.</summary>

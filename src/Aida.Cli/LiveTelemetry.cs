@@ -161,6 +161,9 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     /// <summary>The run's incidents (with a data directory and no agent), or null.</summary>
     public IncidentStore? Incidents => _incidents;
 
+    /// <summary>The SLO burn-rate alerts the run steps beside its incidents (without the agent); null without SLOs.</summary>
+    public LiveSloAlerts? SloAlerts => _sloAlerts;
+
     /// <summary>Incidents opened so far in this run.</summary>
     public int IncidentsOpened => _pipeline?.Incidents ?? 0;
 

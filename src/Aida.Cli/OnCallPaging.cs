@@ -55,16 +55,25 @@ internal sealed class OnCallPaging : IAsyncDisposable
     }
 
     /// <summary>Starts looking at what holds for a run's <paramref name="agent"/> (else its own
-    /// <paramref name="incidents"/>) and <paramref name="api"/> under <paramref name="gate"/> (the lock the plant is
+    /// <paramref name="incidents"/> and <paramref name="sloAlerts"/>) and <paramref name="api"/> under <paramref name="gate"/> (the lock the plant is
     /// stepped under) every <see cref="Period"/> and posting to <paramref name="urls"/>.</summary>
     /// <param name="clock">The plant's clock.</param>
-    public static OnCallPaging Start(IReadOnlyList<Uri> urls, string factory, AgentHost? agent, IncidentStore? incidents, RunApi? api, TimeProvider clock, object gate, TextWriter stderr, CancellationToken token)
+    public static OnCallPaging Start(IReadOnlyList<Uri> urls, string factory, AgentHost? agent, IncidentStore? incidents, Aida.Reliability.Runs.LiveSloAlerts? sloAlerts, RunApi? api, TimeProvider clock, object gate, TextWriter stderr, CancellationToken token)
     {
+        var slos = agent?.SloAlerts ?? sloAlerts;
         var alerts = new OnCallAlerts(factory, agent?.Incidents ?? incidents, [.. new[] { agent?.Agent.Executor, api?.Executor }.OfType<ActionExecutor>()],
-            agent?.Agent, agent?.Agent.Plant ?? api?.Executor.Plant, api?.Url, clock);
+            agent?.Agent, agent?.Agent.Plant ?? api?.Executor.Plant, api?.Url, clock)
+        {
+            SloAlerts = slos is null ? null : () => slos.Firing,
+        };
         var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var said = TextWriter.Synchronized(stderr);
         var feed = new AlertmanagerFeed([.. urls.Select(u => new AlertmanagerClient(http, u))], TimeProvider.System, report: said.WriteLine);
+        if (api is not null)
+        {
+            api.Context.Alertmanager = feed;
+        }
+
         var stop = CancellationTokenSource.CreateLinkedTokenSource(token);
         FiringAlert watchdog = new(
             [new("alertname", "AidaWatchdog"), new("factory", factory), new("severity", "none")],

@@ -35,9 +35,10 @@ internal sealed class RunApi : IAsyncDisposable
     private readonly object _gate;
     private readonly BudgetBoard? _budgets;
 
-    private RunApi(WebApplication app, ActionExecutor executor, ApiKeyStore keys, AuditLog? ownAudit, object gate, BudgetBoard? budgets, Uri url)
+    private RunApi(WebApplication app, ActionExecutor executor, ApiKeyStore keys, AuditLog? ownAudit, object gate, BudgetBoard? budgets, Uri url, ServerContext context)
     {
         Url = url;
+        Context = context;
         _budgets = budgets;
         _app = app;
         _executor = executor;
@@ -107,8 +108,11 @@ internal sealed class RunApi : IAsyncDisposable
         }
 
         await stdout.WriteLineAsync($"Aida on {url} (dashboard; API under {url}api/, {keys.List().Count} key(s))");
-        return new RunApi(app, executor, keys, ownAudit, gate, context.Budgets, new Uri(url));
+        return new RunApi(app, executor, keys, ownAudit, gate, context.Budgets, new Uri(url), context);
     }
+
+    /// <summary>What the server serves from.</summary>
+    public ServerContext Context { get; }
 
     /// <summary>Where the dashboard is served, e.g. <c>http://127.0.0.1:8080/</c>.</summary>
     public Uri Url { get; }

@@ -52,6 +52,12 @@ public class OnCallPagingTests
             Assert.Equal("rack h1-c03: leak detected and rack isolated; send a technician with spill kit", Annotation(notice, "summary"));
             Assert.Equal(incident, Label(notice, "incident"));
             await UntilAlerts(alertmanager, run, alerts => alerts.All(a => Name(a) != "AidaRunbookApproval"));
+
+            // Aida's own /metrics say how the posts go, for a site's alerting on Aida itself.
+            var metrics = await Http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+            Assert.Matches(@"aida_alertmanager_posts_total\{outcome=""delivered""\} [1-9]\d*\n", metrics);
+            Assert.Contains("aida_alertmanager_posts_total{outcome=\"failed\"} 0\n", metrics, StringComparison.Ordinal);
+            Assert.Matches(@"aida_alertmanager_alerts_firing [2-9]\n", metrics);
         }
         finally
         {

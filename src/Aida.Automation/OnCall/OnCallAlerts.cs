@@ -10,7 +10,8 @@ namespace Aida.Automation.OnCall;
 /// <summary>What a person on call must know now, as alerts for Alertmanager (<see cref="AlertmanagerFeed"/>): every
 /// incident not resolved (<c>AidaIncident</c>), every action waiting for an approver (<c>AidaApprovalNeeded</c>), every
 /// runbook waiting for a go-ahead (<c>AidaRunbookApproval</c>), every actuator whose read-back disputes Aida's write
-/// (<c>AidaActuatorDisputed</c>), and what runbooks' notify steps said (<c>AidaRunbookNotice</c>).</summary>
+/// (<c>AidaActuatorDisputed</c>), what runbooks' notify steps said (<c>AidaRunbookNotice</c>), and the SLO burn-rate
+/// alerts firing (<see cref="SloAlerts"/>).</summary>
 /// <remarks>Each alert carries <c>factory</c> and <c>severity</c> (<c>critical</c> where a person must act soon: an approval
 /// with a deadline, a high-risk action, a rollback's notice; an incident's as its alerts say; a notice's as its step
 /// says, else a restore's <c>info</c>, else its incident's; <c>warning</c> for a dispute), an id label that makes it one alert for as long as it holds, a <c>summary</c>, and a link to the
@@ -42,6 +43,11 @@ public sealed class OnCallAlerts
         _dashboard = dashboard?.ToString();
         _clock = clock;
     }
+
+    /// <summary>The SLO burn-rate alerts firing now (the run's live SLO alerts), posted as Aida's exported alerting rules
+    /// name them (<c>SLOBurnRatePage</c>, <c>SLOBurnRateTicket</c>, labels <c>slo</c>, <c>service</c>,
+    /// <c>severity</c>, <c>condition</c>), so either source lands in Alertmanager the same way; null for none.</summary>
+    public Func<IReadOnlyList<SloAlert>>? SloAlerts { get; init; }
 
     /// <summary>How long a notice holds at least once said, when its incident is resolved (or unknown).</summary>
     public static readonly TimeSpan NoticeHold = TimeSpan.FromMinutes(15);
@@ -78,6 +84,14 @@ public sealed class OnCallAlerts
                 $"{actuator} reads back {Number(readBack)} where Aida wrote {Number(written)} (read at {Stamp(readAt)}): moved behind Aida's back, or a read-back that lies",
                 "its steps count from both values until a person settles it: adopt the read-back (it moved on purpose) or dismiss it (it lies) on the dashboard's Agent page or with POST /api/actuators/adopt|dismiss",
                 "#agent"));
+        }
+
+        foreach (var slo in SloAlerts?.Invoke() ?? [])
+        {
+            var posted = AlertmanagerAlert.From(slo);
+            alerts.Add(new FiringAlert([posted.Labels[0], new("factory", _factory), .. posted.Labels.Skip(1)],
+                [.. posted.Annotations, new("description", slo.Worst is { } worst ? $"burning most: {worst}" : "over the whole SLI")],
+                _dashboard is null ? null : _dashboard + "#budgets"));
         }
 
         var now = _clock.GetUtcNow();

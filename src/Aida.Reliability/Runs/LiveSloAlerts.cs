@@ -11,7 +11,7 @@ namespace Aida.Reliability.Runs;
 /// For a live run whose incidents should hold its SLOs' burn (<c>aida run --data DIR</c>), where evaluating every window
 /// of every SLO each minute (a 3-day window of rack-minutes for the ticket) would cost more than the plant's own
 /// detection.</summary>
-/// <remarks>Not thread-safe; time is the caller's.</remarks>
+/// <remarks>Not thread-safe but for <see cref="Firing"/>; time is the caller's.</remarks>
 public sealed class LiveSloAlerts
 {
     private readonly RunSloEvaluator _run;
@@ -19,6 +19,7 @@ public sealed class LiveSloAlerts
     private readonly DateTimeOffset _first;
     private readonly Dictionary<string, BurnRateTrack> _tracks = new(StringComparer.Ordinal);
     private readonly Func<IReadOnlyList<ReadingExclusion>>? _exclusions;
+    private readonly Dictionary<(string Slo, string Condition), SloAlert> _firing = [];
     private int _minutes;
 
     /// <param name="engine">Where the SLIs are read.</param>
@@ -38,6 +39,19 @@ public sealed class LiveSloAlerts
         foreach (var slo in _slos)
         {
             _tracks[slo.Name] = new BurnRateTrack(slo.AlertConditions, slo.Objective.Target);
+        }
+    }
+
+    /// <summary>The alerts firing after the minutes stepped so far (fired and not resolved since), as they fired; may be
+    /// read from another thread than the one stepping.</summary>
+    public IReadOnlyList<SloAlert> Firing
+    {
+        get
+        {
+            lock (_firing)
+            {
+                return [.. _firing.Values.OrderBy(a => a.StartsAt)];
+            }
         }
     }
 
@@ -64,13 +78,28 @@ public sealed class LiveSloAlerts
             for (var k = 0; k < bad.Length; k++)
             {
                 var minute = _minutes + k;
-                foreach (var (condition, _, longBurn, shortBurn) in track.Add(bad[k], total[k]).Where(c => c.Fired))
+                foreach (var (condition, fired, longBurn, shortBurn) in track.Add(bad[k], total[k]))
                 {
+                    if (!fired)
+                    {
+                        lock (_firing)
+                        {
+                            _firing.Remove((slo.Name, condition.Name));
+                        }
+
+                        continue;
+                    }
+
                     var at = _first + (minute * step);
-                    alerts.Add(new SloAlert(AlertNames.For(condition), slo.Name, slo.Service, condition, at, null, longBurn, shortBurn, targets)
+                    var alert = new SloAlert(AlertNames.For(condition), slo.Name, slo.Service, condition, at, null, longBurn, shortBurn, targets)
                     {
                         Worst = await _run.WorstAsync(slo, condition.ShortWindow, at, cancellationToken),
-                    });
+                    };
+                    alerts.Add(alert);
+                    lock (_firing)
+                    {
+                        _firing[(slo.Name, condition.Name)] = alert;
+                    }
                 }
             }
         }

@@ -41,6 +41,10 @@ public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog A
         Actions.Records.Select(r => (r, "api"))
             .Concat((AgentActions?.Records ?? []).Select(r => (r, "agent")))
             .OrderByDescending(a => a.Item1.ProposedAt);
+
+    /// <summary>What keeps Alertmanager told (<c>aida run --alertmanager</c>), for <c>/metrics</c>; null when nothing
+    /// does. Set once the run starts posting, after the server started.</summary>
+    public Aida.Reliability.Alerting.AlertmanagerFeed? Alertmanager { get; set; }
 }
 
 /// <summary>What run the server belongs to.</summary>
@@ -739,6 +743,15 @@ public static class AidaApi
         foreach (var d in disputes)
         {
             text.Append(CultureInfo.InvariantCulture, $"aida_safety_dispute_read_back{{actuator=\"{d.Actuator}\"}} {d.ReadBack}\n");
+        }
+
+        if (context.Alertmanager is { } feed)
+        {
+            Family("aida_alertmanager_posts_total", "counter", "Posts to Alertmanager (aida run --alertmanager), by outcome, over every Alertmanager.");
+            text.Append(CultureInfo.InvariantCulture, $"aida_alertmanager_posts_total{{outcome=\"delivered\"}} {feed.Delivered}\n");
+            text.Append(CultureInfo.InvariantCulture, $"aida_alertmanager_posts_total{{outcome=\"failed\"}} {feed.Failed}\n");
+            Family("aida_alertmanager_alerts_firing", "gauge", "Alerts Aida holds firing in Alertmanager (its watchdog included).");
+            text.Append(CultureInfo.InvariantCulture, $"aida_alertmanager_alerts_firing {feed.Firing}\n");
         }
 
         if (context.Incidents is not null)

@@ -58,6 +58,32 @@ public sealed class OnCallAlertsTests
     }
 
     [Fact]
+    public void AnSloBurningItsBudget_IsPostedAsTheExportedAlertingRulesNameIt()
+    {
+        using var site = new RestartSite(LeakFrom35To50Minutes(), TimeSpan.FromMinutes(5));
+        var burning = new List<SloAlert>();
+        var alerts = new OnCallAlerts(site.Scenario.Factory.Name, site.Incidents, [], null, null, new Uri("http://127.0.0.1:8080/"), site.Sim.Clock)
+        {
+            SloAlerts = () => burning,
+        };
+        Assert.Empty(alerts.Now());
+
+        burning.Add(new SloAlert("SLOBurnRatePage", "gpu-throttle-free", "compute", Aida.Reliability.OpenSlo.BurnRateCondition.Workbook[0], site.Scenario.Start, null, 20, 21, ["facility-on-call"])
+        {
+            Worst = Aida.Telemetry.Series.Labels.From(("rack", "h1-c03")),
+        });
+        var page = Only(alerts.Now(), "SLOBurnRatePage");
+
+        Assert.Equal(
+            new Dictionary<string, string> { ["alertname"] = "SLOBurnRatePage", ["factory"] = "ref-10mw", ["slo"] = "gpu-throttle-free", ["service"] = "compute", ["severity"] = "page", ["condition"] = "page-fast-burn" },
+            Labels(page));
+        Assert.StartsWith("SLO gpu-throttle-free (compute) burns its error budget at 20x", Annotation(page, "summary"), StringComparison.Ordinal);
+        Assert.Equal("facility-on-call", Annotation(page, "notification_targets"));
+        Assert.Contains("h1-c03", Annotation(page, "description"), StringComparison.Ordinal);
+        Assert.Equal("http://127.0.0.1:8080/#budgets", page.GeneratorUrl);
+    }
+
+    [Fact]
     public void ASetPointMovedBehindAidasBack_IsAWarningUntilSomeoneSettlesIt()
     {
         const string Setpoint = "cdu-h2-e/supply_setpoint";

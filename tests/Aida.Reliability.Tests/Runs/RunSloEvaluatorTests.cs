@@ -102,6 +102,29 @@ public sealed class RunSloEvaluatorTests
     }
 
     [Fact]
+    public async Task LiveAlerts_FiringNow_AreThoseOfTheFinishedRunBegunAndNotEnded()
+    {
+        // GPU 0 burns 20x from 10:00 to 12:00; at each hour the alerts firing live are the finished run's alerts that began
+        // by then and had not ended.
+        var plant = new SyntheticPlant(Start, End, Start + TimeSpan.FromHours(10), Start + TimeSpan.FromHours(12), FaultBurnRate: 20);
+        using var store = plant.Store(new FakeTimeProvider(End));
+        var engine = new EmbeddedQueryEngine(store);
+        var whole = await new RunSloEvaluator(engine).AlertsAsync(SyntheticPlant.Slos, Start, End);
+        var live = new LiveSloAlerts(engine, SyntheticPlant.Slos, Start);
+        var seen = 0;
+        for (var now = Start; now <= End; now += TimeSpan.FromHours(1))
+        {
+            await live.StepAsync(now);
+            var expected = whole.Where(a => a.StartsAt <= now && (a.EndsAt is null || a.EndsAt > now)).Select(a => (a.Slo, a.Condition.Name, a.StartsAt)).Order().ToList();
+            Assert.Equal(expected, live.Firing.Select(a => (a.Slo, a.Condition.Name, a.StartsAt)).Order().ToList());
+            seen += expected.Count;
+        }
+
+        Assert.True(seen > 0);
+        Assert.Contains(whole, a => a.EndsAt is not null);
+    }
+
+    [Fact]
     public async Task NoFault_SpendsNothingAndFiresNothing()
     {
         var plant = new SyntheticPlant(Start, End, End, End, FaultBurnRate: 0);
