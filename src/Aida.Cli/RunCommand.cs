@@ -21,7 +21,7 @@ internal static class RunCommand
         var output = new Option<string?>("--out", "-o") { Description = "Directory to write summary.json into when the run stops" };
         var data = new Option<string>("--data")
         {
-            Description = "Keep the run's telemetry (DIR/tsdb), incidents, audit log, API keys and the readings left out of the SLOs in this directory; a restart resumes from it (the agent takes up the sensors it did not trust and its runbooks in progress: waiting for approval, running, or restoring after a repair, with their actions waiting for an approver under the same ids; the safety envelope the writes in the audit log: racks isolated and units stopped before still count)",
+            Description = "Keep the run's telemetry (DIR/tsdb), incidents, audit log, API keys, the readings left out of the SLOs and the twin's moved actuators in this directory; a restart resumes from it (the twin's actuators where the last run left them; the agent takes up the sensors it did not trust and its runbooks in progress: waiting for approval, running, or restoring after a repair, with their actions waiting for an approver under the same ids; the safety envelope the writes in the audit log: racks isolated and units stopped before still count)",
             DefaultValueFactory = _ => "data",
         };
         var listen = new Option<string?>("--listen") { Description = "Serve the live telemetry over the Prometheus HTTP API at this address:port (e.g. 127.0.0.1:9480)" };
@@ -116,6 +116,13 @@ internal static class RunCommand
             }
 
             var simulator = new Simulator(s, new SimulationOptions { Mode = m, Duration = d, Seed = parse.GetValue(seed) });
+            var keptTwin = Path.Combine(parse.GetValue(data)!, TwinActuatorsFile);
+            var twinTakenUp = TakeUpTwin(simulator, keptTwin);
+            if (twinTakenUp > 0)
+            {
+                await stdout.WriteLineAsync($"resuming: the twin takes up {twinTakenUp} actuator(s) where the last run left them ({keptTwin})");
+            }
+
             var agentMode = m == OperatingMode.Agent;
             await using var telemetry = await LiveTelemetry.StartAsync(simulator, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), stdout, token, agentMode);
 
@@ -150,10 +157,16 @@ internal static class RunCommand
             try
             {
                 await stdout.WriteLineAsync($"aida run: {s.Name} on {s.Factory.Name}, mode {m.ToString().ToLowerInvariant()}, {Format(factor, "0.##")}x real time; Ctrl-C stops");
+                var lastKept = TimeProvider.System.GetTimestamp();
                 await Drive(simulator, TimeProvider.System, factor, every, stdout, cancel.Token, () =>
                 {
                     telemetry.Tick();
                     api?.Tick();
+                    if (TimeProvider.System.GetElapsedTime(lastKept) >= KeepTwinEvery)
+                    {
+                        KeepTwin(simulator, keptTwin, gate);
+                        lastKept = TimeProvider.System.GetTimestamp();
+                    }
                 }, api is null && paging is null ? null : gate);
             }
             finally
@@ -161,6 +174,7 @@ internal static class RunCommand
                 Console.CancelKeyPress -= onCancel;
             }
 
+            KeepTwin(simulator, keptTwin, gate);
             var summary = simulator.Summary();
             summary = agent?.Score(summary, s.Start) ?? summary;
             SummaryTable.Write(stdout, summary);
@@ -178,6 +192,46 @@ internal static class RunCommand
             return Ok;
         });
         return command;
+    }
+
+    /// <summary>The file the embedded twin's moved actuators are kept in, in the data directory, so that the twin started
+    /// again there takes them up (a real plant does not go back to its design state when Aida restarts).</summary>
+    public const string TwinActuatorsFile = "twin-actuators.json";
+
+    /// <summary>How often (wall time) the twin's actuators are kept while it runs, besides when it stops.</summary>
+    private static readonly TimeSpan KeepTwinEvery = TimeSpan.FromSeconds(30);
+
+    /// <summary>Starts <paramref name="simulator"/> with the actuators kept in <paramref name="file"/>; how many.</summary>
+    /// <exception cref="BadInputException">The file is broken, or names an actuator this factory does not have or a value
+    /// outside its range; the message names the file and the entry.</exception>
+    private static int TakeUpTwin(Simulator simulator, string file)
+    {
+        try
+        {
+            var kept = Aida.Twin.Simulation.KeptActuators.Read(file);
+            simulator.TakeUp(kept);
+            return kept.Count;
+        }
+        catch (FormatException e)
+        {
+            throw new BadInputException(e.Message);
+        }
+        catch (ArgumentException e)
+        {
+            throw new BadInputException($"{file}: {e.Message} (kept by a run of another factory? move the file away to start the twin from its design state)");
+        }
+    }
+
+    private static void KeepTwin(Simulator simulator, string file, object gate)
+    {
+        IReadOnlyList<Aida.Twin.Simulation.KeptActuator> moved;
+        lock (gate)
+        {
+            moved = simulator.MovedActuators();
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
+        Aida.Twin.Simulation.KeptActuators.Write(file, moved);
     }
 
     /// <summary>Where <c>aida run</c> serves unless told otherwise: loopback only.</summary>

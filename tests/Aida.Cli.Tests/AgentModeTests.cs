@@ -187,6 +187,17 @@ public class AgentModeTests
     }
 
     [Fact]
+    public void AKeptTwinActuatorOfAnotherFactory_StopsTheStart_NamingTheFileAndTheEntry()
+    {
+        var dir = TempDir();
+        File.WriteAllText(Path.Combine(dir, RunCommand.TwinActuatorsFile), """[{"actuator": "h99-c01/isolate", "command": 1, "target": 1, "value": 1}]""");
+        var (code, _, err) = Invoke("run", "--data", dir, "--duration", "1m", "--urls", "none");
+
+        Assert.Equal(AidaCommand.BadInput, code);
+        Assert.Contains("twin-actuators.json: entry 1: 'h99-c01/isolate' is no actuator of ref-10mw (kept by a run of another factory?", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ABrokenKeptResponsesFile_StopsTheStart_NamingTheFileAndTheEntry()
     {
         var dir = TempDir();

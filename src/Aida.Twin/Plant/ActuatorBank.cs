@@ -11,6 +11,7 @@ internal sealed class ActuatorBank
     private double[] _target = [];
     private double[] _value = [];
     private double[] _command = [];
+    private double[] _initial = [];
     private bool[] _failed = [];
 
     public IReadOnlyList<ActuatorInfo> Info => _info;
@@ -24,10 +25,12 @@ internal sealed class ActuatorBank
         ArrayCapacity.Grow(ref _target, index + 1);
         ArrayCapacity.Grow(ref _value, index + 1);
         ArrayCapacity.Grow(ref _command, index + 1);
+        ArrayCapacity.Grow(ref _initial, index + 1);
         ArrayCapacity.Grow(ref _failed, index + 1);
         _target[index] = initial;
         _value[index] = initial;
         _command[index] = initial;
+        _initial[index] = initial;
         return index;
     }
 
@@ -49,6 +52,47 @@ internal sealed class ActuatorBank
         _target[i] = value;
         _value[i] = value;
         _command[i] = value;
+        _initial[i] = value;
+    }
+
+    /// <summary>Each actuator whose command, target or value is no longer its initial one, with all three.</summary>
+    public List<(int Actuator, double Command, double Target, double Value)> Moved()
+    {
+        var moved = new List<(int, double, double, double)>();
+        for (var i = 0; i < _info.Count; i++)
+        {
+            if (_command[i] != _initial[i] || _target[i] != _initial[i] || _value[i] != _initial[i])
+            {
+                moved.Add((i, _command[i], _target[i], _value[i]));
+            }
+        }
+
+        return moved;
+    }
+
+    /// <summary>Refuses what <see cref="Restore"/> would refuse.</summary>
+    /// <exception cref="ArgumentException">One is not a number within the actuator's range.</exception>
+    public void CheckRestore(int i, double command, double target, double value)
+    {
+        var info = _info[i];
+        foreach (var (what, v) in new[] { ("command", command), ("target", target), ("value", value) })
+        {
+            if (!double.IsFinite(v) || v < info.Min || v > info.Max)
+            {
+                throw new ArgumentException($"{info.Name}: {what} {v.ToString(System.Globalization.CultureInfo.InvariantCulture)} {info.Unit} is not within [{info.Min.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {info.Max.ToString(System.Globalization.CultureInfo.InvariantCulture)}]");
+            }
+        }
+    }
+
+    /// <summary>Puts an actuator back where it was (a restart of the twin): its command, its target and its value, each
+    /// within its range.</summary>
+    /// <exception cref="ArgumentException">One is not a number within the actuator's range.</exception>
+    public void Restore(int i, double command, double target, double value)
+    {
+        CheckRestore(i, command, target, value);
+        _command[i] = command;
+        _target[i] = target;
+        _value[i] = value;
     }
 
     public WriteResult Write(int i, double value)

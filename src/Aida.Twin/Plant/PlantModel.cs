@@ -439,6 +439,18 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
 
     public WriteResult Write(int actuator, double value) => _actuators.Write(actuator, value);
 
+    /// <summary>The index of the actuator named <paramref name="name"/>, or -1.</summary>
+    internal int FindActuator(string name) => _actuators.Find(name);
+
+    /// <summary>The actuators moved from where the run began, with their command, target and value.</summary>
+    internal List<(int Actuator, double Command, double Target, double Value)> MovedActuators() => _actuators.Moved();
+
+    /// <inheritdoc cref="ActuatorBank.CheckRestore"/>
+    internal void CheckRestore(int actuator, double command, double target, double value) => _actuators.CheckRestore(actuator, command, target, value);
+
+    /// <inheritdoc cref="ActuatorBank.Restore"/>
+    internal void RestoreActuator(int actuator, double command, double target, double value) => _actuators.Restore(actuator, command, target, value);
+
     private void ApplyMaintenance(string item)
     {
         var slash = item.IndexOf('/', StringComparison.Ordinal);

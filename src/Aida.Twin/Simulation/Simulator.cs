@@ -176,6 +176,10 @@ public sealed class Simulator
             _workload.Step(0, dt);
             _workload.Utilisation.CopyTo(_plant.RackUtilisation);
             _plant.Settle();
+            foreach (var k in _takenUp)
+            {
+                _plant.RestoreActuator(_plant.FindActuator(k.Actuator), k.Command, k.Target, k.Value);
+            }
         }
 
         var end = Math.Min(Steps, _k + count);
@@ -205,6 +209,48 @@ public sealed class Simulator
                 _agent?.Tick(Clock.GetUtcNow());
             }
         }
+    }
+
+    private IReadOnlyList<KeptActuator> _takenUp = [];
+
+    /// <summary>The actuators moved from where the run began (by an operator, an agent, a scheduled write), each with its
+    /// command, target and value: what the twin started again on the same data takes up (<see cref="TakeUp"/>).</summary>
+    public IReadOnlyList<KeptActuator> MovedActuators() =>
+        [.. _plant.MovedActuators().Select(m => new KeptActuator(_plant.Actuators[m.Actuator].Name, m.Command, m.Target, m.Value))];
+
+    /// <summary>Starts the plant with <paramref name="kept"/> actuators where an earlier run of the twin left them (a
+    /// rack isolated stays isolated, a set point where it was written), as a real plant does while its operator
+    /// restarts; before the first step.</summary>
+    /// <exception cref="ArgumentException">An actuator the plant does not have, or a value outside its range; the message
+    /// names it and the entry.</exception>
+    /// <exception cref="InvalidOperationException">The run has begun.</exception>
+    public void TakeUp(IReadOnlyList<KeptActuator> kept)
+    {
+        if (_begun)
+        {
+            throw new InvalidOperationException("the twin takes its actuators up before its first step");
+        }
+
+        for (var i = 0; i < kept.Count; i++)
+        {
+            var k = kept[i];
+            var index = _plant.FindActuator(k.Actuator);
+            if (index < 0)
+            {
+                throw new ArgumentException($"entry {i + 1}: '{k.Actuator}' is no actuator of {_scenario.Factory.Name}");
+            }
+
+            try
+            {
+                _plant.CheckRestore(index, k.Command, k.Target, k.Value);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"entry {i + 1}: {e.Message}", e);
+            }
+        }
+
+        _takenUp = kept;
     }
 
     /// <summary>The summary of the run so far.</summary>
