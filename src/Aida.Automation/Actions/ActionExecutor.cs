@@ -135,7 +135,18 @@ public sealed class ActionExecutor
         _audit = audit;
     }
 
-    public AutomationMode Mode { get; }
+    /// <summary>How it acts on what is proposed from now on (<see cref="ChangeMode"/>).</summary>
+    public AutomationMode Mode { get; private set; }
+
+    /// <summary>Acts on what is proposed from now on in <paramref name="mode"/>; what waits for an approver waits on (a
+    /// person's decision is theirs, whatever the agent's mode).</summary>
+    internal void ChangeMode(AutomationMode mode)
+    {
+        lock (_lock)
+        {
+            Mode = mode;
+        }
+    }
 
     /// <summary>The guarded plant this executor writes through.</summary>
     public GuardedPlant Plant => _plant;

@@ -21,6 +21,10 @@ public sealed record PlantAgentOptions
 {
     public AutomationMode Mode { get; init; } = AutomationMode.Autonomous;
 
+    /// <summary>The most autonomy a person may hand it while it runs (<see cref="PlantAgent.ChangeMode"/>): a site over the
+    /// network's agent is supervised at most.</summary>
+    public AutomationMode HighestMode { get; init; } = AutomationMode.Autonomous;
+
     /// <summary>How often the agent looks for new alerts and advances its runbooks.</summary>
     public TimeSpan Period { get; init; } = TimeSpan.FromMinutes(1);
 
@@ -149,6 +153,64 @@ public sealed class PlantAgent : IPlantAgent
     /// <summary>How it runs.</summary>
     public PlantAgentOptions Options => _options;
 
+    /// <summary>How it acts now: <see cref="AutomationMode.DryRun"/> (plans, runbooks and actions proposed and audited,
+    /// nothing written), <see cref="AutomationMode.Supervised"/> or <see cref="AutomationMode.Autonomous"/>; it starts
+    /// in its options' mode and a person may change it while it runs (<see cref="ChangeMode"/>).</summary>
+    public AutomationMode Mode => Executor.Mode;
+
+    /// <summary>The last change of <see cref="Mode"/> a person made, or null while it runs in its options' mode.</summary>
+    public ModeChange? LastModeChange { get; private set; }
+
+    /// <summary>Called with each change of <see cref="Mode"/> (a live run keeps it for a restart).</summary>
+    public Action<ModeChange>? ModeChanged { get; init; }
+
+    /// <summary>Acts in <paramref name="mode"/> from now on: a person taking the controls back (dry run: the agent goes
+    /// on planning and proposing, audited, and writes nothing) or handing them over again. What waits for an approver
+    /// waits on, and a runbook already running goes on in the new mode. Audited as a decision of <paramref name="by"/>.</summary>
+    /// <exception cref="ArgumentException">No reason given, the agent is in that mode already, or the mode is above its
+    /// <see cref="PlantAgentOptions.HighestMode"/>.</exception>
+    public ModeChange ChangeMode(AutomationMode mode, string by, string reason)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(by);
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            throw new ArgumentException("say why the agent's mode changes: it is audited", nameof(reason));
+        }
+
+        if (mode == Mode)
+        {
+            throw new ArgumentException($"the agent is {ModeChange.Name(mode)} already", nameof(mode));
+        }
+
+        if (mode > _options.HighestMode)
+        {
+            throw new ArgumentException($"this agent runs {ModeChange.Name(_options.HighestMode)} at most (a site over the network), not {ModeChange.Name(mode)}", nameof(mode));
+        }
+
+        var change = new ModeChange(Mode, mode, by, reason.Trim(), _clock.GetUtcNow());
+        Executor.ChangeMode(mode);
+        LastModeChange = change;
+        _audit?.Append(by, AuditKind.Decision, "agent:mode", change.Text);
+        ModeChanged?.Invoke(change);
+        return change;
+    }
+
+    /// <summary>Takes up a change of mode an earlier run kept (Aida restarted): the agent acts in its mode, as that
+    /// person left it, audited as taken up.</summary>
+    /// <exception cref="ArgumentException">The kept mode is above <see cref="PlantAgentOptions.HighestMode"/>.</exception>
+    public void TakeUpMode(ModeChange change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        if (change.To > _options.HighestMode)
+        {
+            throw new ArgumentException($"this agent runs {ModeChange.Name(_options.HighestMode)} at most (a site over the network), not {ModeChange.Name(change.To)}", nameof(change));
+        }
+
+        Executor.ChangeMode(change.To);
+        LastModeChange = change;
+        _audit?.Append("agent:aida", AuditKind.Decision, "agent:mode", $"taken up after a restart: {ModeChange.Name(change.To)}, as {change.By} set it at {change.At:O} ({change.Reason})");
+    }
+
     /// <summary>Readings the optimiser's model has learnt from (one a minute).</summary>
     public int OptimiserObservations { get; private set; }
 
@@ -156,6 +218,9 @@ public sealed class PlantAgent : IPlantAgent
     public int OptimiserMoves { get; private set; }
 
     public int OptimiserRefusals { get; private set; }
+
+    /// <summary>Optimiser moves (set points, speeds, UPS modes) proposed in dry run and not written.</summary>
+    public int OptimiserProposals { get; private set; }
 
     /// <summary>The points the optimiser does not read now: the sensors the agent answers as lying, whose incidents are
     /// not resolved (empty without the optimiser).</summary>
@@ -862,6 +927,18 @@ public sealed class PlantAgent : IPlantAgent
             plan = _optimiser.TowardSafetyOnly(plan);
         }
 
+        if (Mode == AutomationMode.DryRun)
+        {
+            // Dry run: the plan is what the optimiser would do, audited as a proposal; nothing is written.
+            if (plan.Moves.Count > 0)
+            {
+                _audit?.Append("agent:optimiser", AuditKind.Decision, "cooling-optimiser", "dry run, not written: " + plan.AuditText());
+                OptimiserProposals += plan.Moves.Count;
+            }
+
+            return;
+        }
+
         if (plan.Moves.Count > 0)
         {
             // The plan's reason goes into the audit log before its writes, as a runbook's decision does.
@@ -910,6 +987,13 @@ public sealed class PlantAgent : IPlantAgent
         {
             if (value >= 0.5 && busy)
             {
+                continue;
+            }
+
+            if (Mode == AutomationMode.DryRun)
+            {
+                _audit?.Append("agent:optimiser", AuditKind.Decision, actuator, $"dry run, not written: {actuator} to {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+                OptimiserProposals++;
                 continue;
             }
 

@@ -653,7 +653,8 @@ public sealed class RunbookRun
     /// <param name="severity">The notice's severity unless the step names one; null for its incident's.</param>
     private bool Notify(NotifyStep step, string? severity)
     {
-        var message = Bind(step.Message);
+        // In a dry run the steps before it proposed and wrote nothing: a notice saying "rack isolated" must not read as done.
+        var message = (_executor.Mode == AutomationMode.DryRun ? "dry run, nothing written: " : "") + Bind(step.Message);
         Audit(AuditKind.Decision, "notify: " + message);
         Notices.Add(new RunbookNotice(_clock.GetUtcNow(), step.Line, message) { Severity = step.Severity ?? severity });
         return true;
