@@ -48,6 +48,9 @@ internal sealed class AgentHost : IDisposable
 
     public PlantAgent Agent { get; }
 
+    // What became of the mode a person set in an earlier run on the same directory, for Resumed().
+    private string? _modeSaid;
+
     /// <summary>The incidents the agent took up from an earlier run on the same directory (<see cref="PlantAgent.Resume"/>).</summary>
     public IReadOnlyList<long> TakenUp { get; private set; } = [];
 
@@ -58,6 +61,11 @@ internal sealed class AgentHost : IDisposable
         if (TakenUpSaid() is { } responses)
         {
             yield return responses;
+        }
+
+        if (_modeSaid is { } mode)
+        {
+            yield return mode;
         }
 
         if (Agent.Plant.TakenUp.Resumed is { } envelope)
@@ -97,7 +105,7 @@ internal sealed class AgentHost : IDisposable
     public EnvelopeAuditor? Auditor => _auditor;
 
     /// <summary>The agent's files in its directory.</summary>
-    private static readonly string[] Files = ["incidents.db", "audit.db", "exclusions.json", "agent-exclusions.json", "agent-responses.json"];
+    private static readonly string[] Files = ["incidents.db", "audit.db", "exclusions.json", "agent-exclusions.json", "agent-responses.json", "agent-mode.json"];
 
     /// <summary>Removes an earlier run's incidents and audit log from <paramref name="directory"/>: a simulation's belong
     /// to that run, as its store does (a live run's --data, by contrast, resumes them).</summary>
@@ -121,9 +129,11 @@ internal sealed class AgentHost : IDisposable
 
     /// <summary>Builds the agent on the simulator's plant and the run's store, and attaches it.</summary>
     /// <param name="directory">Where incidents.db and audit.db go (null: a scratch directory removed afterwards).</param>
-    /// <param name="mode">Autonomous, or supervised (<c>aida run --supervised</c>): then only a person approves, through
-    /// the API, as on a network site; there is no simulated approver.</param>
-    public static AgentHost Attach(Simulator simulator, Tsdb store, string? directory, SloSet? slos, AutomationMode mode)
+    /// <param name="mode">Autonomous, supervised (<c>aida run --supervised</c>: only a person approves, through the API, as
+    /// on a network site) or dry run (<c>--dry-run</c>); null for autonomous unless a person changed the mode of an
+    /// earlier run on the same directory (kept in agent-mode.json). No simulated approver: nothing waits for one while
+    /// autonomous, and a person who makes the agent supervised while it runs approves for themselves.</param>
+    public static AgentHost Attach(Simulator simulator, Tsdb store, string? directory, SloSet? slos, AutomationMode? mode)
     {
         var factory = simulator.Scenario.Factory;
         var envelope = SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml"));
@@ -133,8 +143,8 @@ internal sealed class AgentHost : IDisposable
         // A fresh store holds nothing older than now: the budgets' long windows are cut there (the same answers, fewer
         // steps). A resumed one (aida run after a restart) is read in full.
         var dataFrom = store.MaxTimeMs is null ? simulator.Clock.GetUtcNow() : (DateTimeOffset?)null;
-        var options = mode == AutomationMode.Autonomous ? new PlantAgentOptions { Mode = mode } : new PlantAgentOptions { Mode = mode, ApproverDelay = null };
-        var host = Build(auditor, auditor, factory, store, directory, slos, options, simulator.Clock, envelope, dataFrom, settled: true);
+        var options = new PlantAgentOptions { Mode = mode ?? AutomationMode.Autonomous, ApproverDelay = null };
+        var host = Build(auditor, auditor, factory, store, directory, slos, options, simulator.Clock, envelope, dataFrom, settled: true, modeGiven: mode is not null);
         simulator.AttachAgent(host.Agent);
         return host;
     }
@@ -145,11 +155,14 @@ internal sealed class AgentHost : IDisposable
     /// person approves, through the API. Collected samples can arrive late (a device's own timestamps, a collector
     /// catching up), so the budgets read their whole windows each time; in a store that was empty when the collectors
     /// started (<paramref name="freshStore"/>) those windows are cut there.</summary>
-    public static AgentHost ForNetwork(IPlant plant, Factory factory, Tsdb store, string? directory, SloSet? slos, AutomationMode mode, TimeProvider clock, DateTimeOffset collectingSince, bool freshStore) =>
-        Build(plant, null, factory, store, directory, slos, new PlantAgentOptions { Mode = mode, DetectFrom = collectingSince, ApproverDelay = null }, clock,
-            SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml")), freshStore ? collectingSince : null, settled: false);
+    /// <param name="mode">Supervised, or dry run (<c>--dry-run</c>); null for supervised unless a person changed the mode
+    /// of an earlier run on the same directory. Never autonomous: a network site's agent is supervised at most.</param>
+    public static AgentHost ForNetwork(IPlant plant, Factory factory, Tsdb store, string? directory, SloSet? slos, AutomationMode? mode, TimeProvider clock, DateTimeOffset collectingSince, bool freshStore) =>
+        Build(plant, null, factory, store, directory, slos,
+            new PlantAgentOptions { Mode = mode ?? AutomationMode.Supervised, HighestMode = AutomationMode.Supervised, DetectFrom = collectingSince, ApproverDelay = null }, clock,
+            SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml")), freshStore ? collectingSince : null, settled: false, modeGiven: mode is not null);
 
-    private static AgentHost Build(IPlant plant, EnvelopeAuditor? auditor, Factory factory, Tsdb store, string? directory, SloSet? slos, PlantAgentOptions options, TimeProvider clock, SafetyEnvelopeSpec envelope, DateTimeOffset? dataFrom, bool settled)
+    private static AgentHost Build(IPlant plant, EnvelopeAuditor? auditor, Factory factory, Tsdb store, string? directory, SloSet? slos, PlantAgentOptions options, TimeProvider clock, SafetyEnvelopeSpec envelope, DateTimeOffset? dataFrom, bool settled, bool modeGiven)
     {
         var scratch = directory is null ? Path.Combine(Path.GetTempPath(), $"aida-agent-{Guid.NewGuid():N}") : null;
         var dir = directory ?? scratch!;
@@ -170,15 +183,38 @@ internal sealed class AgentHost : IDisposable
         // And the responses in progress: a runbook waiting for approval or running, or whose restore waits for the repair.
         var responses = Path.Combine(dir, Files[4]);
         var inProgress = ReadResponses(responses);
+        // And the agent's mode as a person last changed it, unless the command line says otherwise.
+        var modeFile = Path.Combine(dir, Files[5]);
+        var keptMode = ReadMode(modeFile);
         var live = slos is null ? null : new LiveSloAlerts(query, slos, clock.GetUtcNow(), Exclusions);
         var agent = new PlantAgent(plant, factory, query, incidents, envelope, runbooks, clock, options, audit, efficiency.Current)
         {
             SloBurnAlerts = BurnAlerts(live, slos),
             ExclusionsChanged = now => FiledExclusions.Write(kept, now.Select((x, i) => new FiledExclusion(i + 1, x, "agent:aida"))),
             ResponsesChanged = now => KeptResponses.Write(responses, now),
+            ModeChanged = change => KeptMode.Write(modeFile, change),
         };
         built = new AgentHost(agent, incidents, audit, auditor, scratch, factory.Site.Name, OpenFiled(Path.Combine(dir, Files[2])));
         built.SloAlerts = live;
+        if (keptMode is not null && modeGiven)
+        {
+            File.Delete(modeFile);
+            built._modeSaid = $"the agent runs {ModeChange.Name(agent.Mode)} as the command line says; the mode {keptMode.By} set ({ModeChange.Name(keptMode.To)} at {keptMode.At:O}: {keptMode.Reason}) is dropped";
+        }
+        else if (keptMode is not null)
+        {
+            try
+            {
+                agent.TakeUpMode(keptMode);
+            }
+            catch (ArgumentException e)
+            {
+                throw new BadInputException($"{modeFile}: {e.Message.Split(" (Parameter", 2)[0]}");
+            }
+
+            built._modeSaid = $"the agent runs {ModeChange.Name(keptMode.To)}, as {keptMode.By} set it at {keptMode.At:O} ({keptMode.Reason})";
+        }
+
         built.TakenUp = agent.Resume([.. earlier.Select(f => f.Exclusion)], inProgress);
         return built;
     }
@@ -189,6 +225,19 @@ internal sealed class AgentHost : IDisposable
         try
         {
             return FiledExclusions.Read(path);
+        }
+        catch (FormatException e)
+        {
+            throw new BadInputException(e.Message);
+        }
+    }
+
+    /// <summary>The agent's mode kept in <paramref name="path"/>; a broken file stops the start, naming it.</summary>
+    private static ModeChange? ReadMode(string path)
+    {
+        try
+        {
+            return KeptMode.Read(path);
         }
         catch (FormatException e)
         {

@@ -16,7 +16,9 @@ internal static class NetworkRun
 
     /// <param name="Urls">Where to serve the dashboard and API; null for nowhere.</param>
     /// <param name="Alertmanagers">Where to post what a person on call must know (<see cref="OnCallPaging"/>); none for nowhere.</param>
-    public sealed record Options(string SiteFile, Scenario Scenario, OperatingMode Mode, TimeSpan? Duration, TimeSpan StatusEvery, string? Data, string? Listen, string? RemoteWrite, System.Net.IPEndPoint? Urls = null, IReadOnlyList<Uri>? Alertmanagers = null);
+    /// <param name="AgentMode">The agent's mode from the command line (dry run), or null for supervised unless a person
+    /// changed it in an earlier run on the same directory.</param>
+    public sealed record Options(string SiteFile, Scenario Scenario, OperatingMode Mode, TimeSpan? Duration, TimeSpan StatusEvery, string? Data, string? Listen, string? RemoteWrite, System.Net.IPEndPoint? Urls = null, IReadOnlyList<Uri>? Alertmanagers = null, Aida.Automation.Actions.AutomationMode? AgentMode = null);
 
     public static async Task<int> RunAsync(Options o, TextWriter stdout, TextWriter stderr, CancellationToken token)
     {
@@ -35,7 +37,7 @@ internal static class NetworkRun
         // Aida's agent on real devices: supervised, so its high-risk actions (isolating a rack, moving jobs) wait for an
         // approver (aida's API, /api/actions); its incidents and audit log beside the telemetry in --data.
         using var agent = o.Mode == OperatingMode.Agent
-            ? AgentHost.ForNetwork(network.Plant, o.Scenario.Factory, telemetry.Store!, o.Data, SloPack.Load(null), Aida.Automation.Actions.AutomationMode.Supervised, clock, collectingSince, freshStore)
+            ? AgentHost.ForNetwork(network.Plant, o.Scenario.Factory, telemetry.Store!, o.Data, SloPack.Load(null), o.AgentMode, clock, collectingSince, freshStore)
             : null;
         foreach (var line in agent?.Resumed() ?? [])
         {

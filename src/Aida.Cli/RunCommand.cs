@@ -41,6 +41,11 @@ internal static class RunCommand
         {
             Description = "With --plant network: the site file naming the collectors, or a bundled name (twin-local: aida twin serve's default ports)",
         };
+        var dryRun = new Option<bool>("--dry-run")
+        {
+            Description = "With --mode agent: the agent plans, proposes and audits every action, runbook step and optimiser move, and writes nothing " +
+                "(shadow mode, on the twin or a network site); a person hands it the controls with POST /api/agent/mode",
+        };
         var alertmanager = new Option<string?>("--alertmanager")
         {
             Description = "Post what a person on call must know to this Alertmanager (http://HOST:PORT; several comma-separated, each of a cluster): " +
@@ -56,7 +61,7 @@ internal static class RunCommand
             "Run the plant (the embedded twin, or a site over the network with --plant network) on the wall clock from now and operate it, " +
             "printing live status; Ctrl-C stops")
         {
-            scenario, mode, duration, seed, speed, status, output, data, listen, apiAddress, remote, plantKind, siteFile, supervised, alertmanager,
+            scenario, mode, duration, seed, speed, status, output, data, listen, apiAddress, remote, plantKind, siteFile, supervised, dryRun, alertmanager,
         };
         command.SetAction(async (parse, token) =>
         {
@@ -72,6 +77,20 @@ internal static class RunCommand
                 throw new BadInputException(twin ? "--supervised: only with --mode agent (the agent is what waits for approvals)"
                     : "--supervised: a network site's agent is always supervised; leave it out");
             }
+
+            if (parse.GetValue(dryRun) && m != OperatingMode.Agent)
+            {
+                throw new BadInputException("--dry-run: only with --mode agent (the agent is what proposes instead of writing)");
+            }
+
+            if (parse.GetValue(dryRun) && parse.GetValue(supervised))
+            {
+                throw new BadInputException("--dry-run and --supervised: choose one");
+            }
+
+            // The mode the command line gives, or null: then an earlier run's, as a person last set it, else the default.
+            Aida.Automation.Actions.AutomationMode? agentMode = parse.GetValue(dryRun) ? Aida.Automation.Actions.AutomationMode.DryRun
+                : parse.GetValue(supervised) ? Aida.Automation.Actions.AutomationMode.Supervised : null;
 
             switch (parse.GetValue(plantKind))
             {
@@ -99,7 +118,7 @@ internal static class RunCommand
                     }
 
                     return await NetworkRun.RunAsync(
-                        new NetworkRun.Options(file, LoadScenario(parse.GetValue(scenario)!), m, d, every, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), ParseUrls(parse.GetValue(apiAddress)!), alertmanagers),
+                        new NetworkRun.Options(file, LoadScenario(parse.GetValue(scenario)!), m, d, every, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), ParseUrls(parse.GetValue(apiAddress)!), alertmanagers, agentMode),
                         stdout, stderr, token);
                 case var other:
                     throw new BadInputException($"--plant: unknown plant '{other}' (expected twin or network)");
@@ -123,14 +142,13 @@ internal static class RunCommand
                 await stdout.WriteLineAsync($"resuming: the twin takes up {twinTakenUp} actuator(s) where the last run left them ({keptTwin})");
             }
 
-            var agentMode = m == OperatingMode.Agent;
-            await using var telemetry = await LiveTelemetry.StartAsync(simulator, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), stdout, token, agentMode);
+            var withAgent = m == OperatingMode.Agent;
+            await using var telemetry = await LiveTelemetry.StartAsync(simulator, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), stdout, token, withAgent);
 
             // The agent works from the run's telemetry (in memory without --data) and keeps its incidents and audit log
             // beside it; its efficiency envelope comes from the bundled SLO pack's budgets.
-            using var agent = agentMode
-                ? AgentHost.Attach(simulator, telemetry.Store!, parse.GetValue(data), SloPack.Load(null),
-                    parse.GetValue(supervised) ? Aida.Automation.Actions.AutomationMode.Supervised : Aida.Automation.Actions.AutomationMode.Autonomous)
+            using var agent = withAgent
+                ? AgentHost.Attach(simulator, telemetry.Store!, parse.GetValue(data), SloPack.Load(null), agentMode)
                 : null;
             foreach (var line in agent?.Resumed() ?? [])
             {

@@ -187,6 +187,35 @@ public class AgentModeTests
     }
 
     [Fact]
+    public void TheAgentsModeAsAPersonLastSetIt_IsTakenUpAtARestart_UnlessTheCommandLineSaysOtherwise()
+    {
+        // A person put the agent in a dry run through the API (kept in agent-mode.json); Aida restarts.
+        var dir = TempDir();
+        Aida.Automation.Agents.KeptMode.Write(Path.Combine(dir, "agent-mode.json"), new Aida.Automation.Agents.ModeChange(
+            Aida.Automation.Actions.AutomationMode.Autonomous, Aida.Automation.Actions.AutomationMode.DryRun, "api:alice", "chiller maintenance", new DateTimeOffset(2026, 12, 5, 22, 0, 0, TimeSpan.Zero)));
+        var taken = Invoke("run", "--data", dir, "--duration", "2m", "--speed", "3600", "--urls", "none");
+        Assert.True(taken.Code == 0, taken.Err);
+        Assert.Contains("resuming: the agent runs dry-run, as api:alice set it at 2026-12-05T22:00:00.0000000+00:00 (chiller maintenance)", taken.Out, StringComparison.Ordinal);
+        Assert.Contains("taken up after a restart: dry-run, as api:alice set it at", Invoke("audit", "show", "--data", dir, "--limit", "100000").Out, StringComparison.Ordinal);
+
+        // --supervised says otherwise: it wins, and the kept mode is dropped.
+        var told = Invoke("run", "--data", dir, "--duration", "2m", "--speed", "3600", "--urls", "none", "--supervised");
+        Assert.True(told.Code == 0, told.Err);
+        Assert.Contains("resuming: the agent runs supervised as the command line says; the mode api:alice set (dry-run at", told.Out, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(dir, "agent-mode.json")));
+    }
+
+    [Theory]
+    [InlineData("--mode human --dry-run", "--dry-run: only with --mode agent")]
+    [InlineData("--dry-run --supervised", "--dry-run and --supervised: choose one")]
+    public void ADryRunWithoutTheAgent_OrWithSupervised_IsRefused(string arguments, string expected)
+    {
+        var (code, _, err) = Invoke(["run", "--duration", "1m", "--urls", "none", .. arguments.Split(' ')]);
+        Assert.Equal(AidaCommand.BadInput, code);
+        Assert.Contains(expected, err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AKeptTwinActuatorOfAnotherFactory_StopsTheStart_NamingTheFileAndTheEntry()
     {
         var dir = TempDir();

@@ -240,6 +240,15 @@ public static class AidaApi
         });
         app.MapPost("/api/actuators/adopt", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Approver, "adopt an actuator's read-back", body => SettleDispute(context, Caller(http), body, adopt: true))));
         app.MapPost("/api/actuators/dismiss", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Approver, "dismiss an actuator's read-back", body => SettleDispute(context, Caller(http), body, adopt: false))));
+        app.MapGet("/api/agent/mode", () =>
+        {
+            lock (context.Gate)
+            {
+                return context.Agent is { } agent ? Results.Json(AgentModeView(agent), Json)
+                    : Problem(StatusCodes.Status404NotFound, "no agent", "no agent runs here (aida run --mode agent runs one)");
+            }
+        });
+        app.MapPost("/api/agent/mode", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Approver, "change the agent's mode", body => ChangeAgentMode(context, Caller(http), body))));
         app.MapGet("/api/runbook-runs", () =>
         {
             lock (context.Gate)
@@ -481,6 +490,49 @@ public static class AidaApi
             }
         }
     }
+
+    /// <summary>A person changes how the agent acts: an approver may take autonomy away (to supervised or dry run), only an
+    /// admin may hand it back, and never above what the agent may have (a network site's: supervised).</summary>
+    private static IResult ChangeAgentMode(ServerContext context, Caller caller, JsonElement body)
+    {
+        Only(body, "mode", "reason");
+        var name = Text(body, "mode", required: true)!;
+        var reason = Text(body, "reason", required: true)!;
+        var mode = ModeChange.Parse(name) ?? throw new BadRequest($"mode: '{name}' is not dry-run, supervised or autonomous");
+        lock (context.Gate)
+        {
+            if (context.Agent is not { } agent)
+            {
+                return Problem(StatusCodes.Status404NotFound, "no agent", "no agent runs here (aida run --mode agent runs one)");
+            }
+
+            if (mode > agent.Mode && caller.Role < Role.Admin)
+            {
+                context.Audit.Append(Actor(caller), AuditKind.Decision, "/api/agent/mode", $"refused: handing the agent more autonomy ({ModeChange.Name(agent.Mode)} -> {name}) needs the admin role, the caller is {ApiKeyStore.RoleName(caller.Role)}");
+                return Problem(StatusCodes.Status403Forbidden, "forbidden", $"handing the agent more autonomy ({ModeChange.Name(agent.Mode)} -> {name}) needs the admin role; an approver may only take autonomy away");
+            }
+
+            try
+            {
+                agent.ChangeMode(mode, Actor(caller), reason);
+            }
+            catch (ArgumentException e)
+            {
+                return Problem(StatusCodes.Status409Conflict, "cannot change the mode", e.Message.Split(" (Parameter", 2)[0]);
+            }
+
+            return Results.Json(AgentModeView(agent), Json);
+        }
+    }
+
+    internal static object AgentModeView(PlantAgent agent) => new
+    {
+        mode = ModeChange.Name(agent.Mode),
+        highest = ModeChange.Name(agent.Options.HighestMode),
+        changed_by = agent.LastModeChange?.By,
+        reason = agent.LastModeChange?.Reason,
+        changed_at = agent.LastModeChange?.At,
+    };
 
     /// <summary>Approves or rejects the runbook the agent started on incident <paramref name="incidentText"/> that waits
     /// for a person's go-ahead as a whole.</summary>
@@ -743,6 +795,21 @@ public static class AidaApi
         foreach (var d in disputes)
         {
             text.Append(CultureInfo.InvariantCulture, $"aida_safety_dispute_read_back{{actuator=\"{d.Actuator}\"}} {d.ReadBack}\n");
+        }
+
+        if (context.Agent is { } running)
+        {
+            Family("aida_agent_mode", "gauge", "How the agent acts: 1 for its mode (dry-run, supervised, autonomous), 0 for the others.");
+            AutomationMode mode;
+            lock (context.Gate)
+            {
+                mode = running.Mode;
+            }
+
+            foreach (var m in new[] { AutomationMode.DryRun, AutomationMode.Supervised, AutomationMode.Autonomous })
+            {
+                text.Append(CultureInfo.InvariantCulture, $"aida_agent_mode{{mode=\"{ModeChange.Name(m)}\"}} {(m == mode ? 1 : 0)}\n");
+            }
         }
 
         if (context.Alertmanager is { } feed)
