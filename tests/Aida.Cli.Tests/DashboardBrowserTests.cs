@@ -200,6 +200,15 @@ public class DashboardBrowserTests
             using var audit = await http.SendAsync(disputes);
             Assert.Contains(JsonDocument.Parse(await audit.Content.ReadAsStringAsync()).RootElement.EnumerateArray(),
                 e => e.GetProperty("actor").GetString() == "api:chief" && e.GetProperty("detail").GetString()!.StartsWith("cdu-h2-e/supply_setpoint: adopted the read-back 21", StringComparison.Ordinal));
+
+
+            // The admin takes the controls back from the agent: a dry run, with a reason (audited); the page shows who and why.
+            var mode = page.Locator("#agent-mode");
+            await Assertions.Expect(mode).ToHaveAttributeAsync("data-mode", "supervised");
+            await mode.Locator("input.note").FillAsync("hands off during the flow test");
+            await mode.Locator("button.to-dry-run").ClickAsync();
+            await Assertions.Expect(page.Locator("#agent-mode")).ToHaveAttributeAsync("data-mode", "dry-run");
+            await Assertions.Expect(page.Locator("#agent-mode")).ToContainTextAsync("set by api:chief: hands off during the flow test");
         }
         finally
         {

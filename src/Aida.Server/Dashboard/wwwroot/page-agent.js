@@ -1,5 +1,5 @@
-// Agent: runbooks and actions waiting for an approver (approve or reject, with a note), every action with its outcome, and the
-// hash-chained audit log.
+// Agent: its mode (taken back or handed over with a reason), runbooks and actions waiting for an approver (approve or
+// reject, with a note), every action with its outcome, and the hash-chained audit log.
 
 import * as api from './api.js';
 import { h, clear, plantTime } from './dom.js';
@@ -78,14 +78,37 @@ function runbookCard(run, ctx, onDone) {
   ]);
 }
 
+// How the agent acts now, and the buttons that change it with a reason (audited): an approver takes autonomy away (dry
+// run: it proposes and writes nothing), only an admin hands it back, never above the agent's highest mode.
+const MODE_RANK = { 'dry-run': 0, supervised: 1, autonomous: 2 };
+function modeCard(m, ctx, onDone) {
+  const choices = Object.keys(MODE_RANK)
+    .filter((x) => x !== m.mode && MODE_RANK[x] <= MODE_RANK[m.highest] && (MODE_RANK[x] < MODE_RANK[m.mode] || ctx.user.role === 'admin'))
+    .map((x) => ({
+      verb: x,
+      cls: `to-${x}${MODE_RANK[x] < MODE_RANK[m.mode] ? '' : ' secondary'}`,
+      text: x === 'dry-run' ? 'Dry run: write nothing' : `Make ${x}`,
+      title: MODE_RANK[x] < MODE_RANK[m.mode] ? 'Take autonomy away from the agent' : 'Hand the agent more autonomy',
+    }));
+  return h('div', { class: 'agent-mode', id: 'agent-mode', 'data-mode': m.mode }, [
+    h('div', { class: 'pending-what' }, [
+      h('span', { class: `pill mode-${m.mode}`, text: m.mode }),
+      h('span', { text: m.changed_by ? ` since ${plantTime(m.changed_at)}, set by ${m.changed_by}: ${m.reason}` : ' as it started' }),
+    ]),
+    choices.length ? decisionControls('agent mode', choices, (verb, text) => api.post('/api/agent/mode', { mode: verb, reason: text }), ctx, onDone, true) : null,
+  ]);
+}
+
 export default {
   title: 'Agent',
   mount(root, ctx) {
+    const mode = h('div', { id: 'mode' });
     const pending = h('div', { id: 'pending' });
     const all = h('div', { id: 'actions' });
     const audit = h('div', { id: 'audit' });
     root.append(
       h('h1', { text: 'Agent and actions' }),
+      h('section', { class: 'card' }, [h('h2', { text: 'Mode' }), mode]),
       h('section', { class: 'card' }, [h('h2', { text: 'Pending approvals' }), pending]),
       h('section', { class: 'card' }, [h('h2', { text: 'Actions' }), all]),
       h('section', { class: 'card' }, [h('h2', { text: 'Audit log (last 100)' }), audit]),
@@ -128,6 +151,10 @@ export default {
           api.get('/api/actuators/disputes'),
         ]);
         showPending();
+        const m = await api.get('/api/agent/mode').catch(() => null);
+        if (!m) clear(mode).append(h('p', { class: 'muted', text: 'No agent runs here.' }));
+        // Not redrawn under a person typing a reason for the same mode (the audit log changes every minute).
+        else if (mode.firstChild?.dataset?.mode !== m.mode || !mode.querySelector('input.note')?.value) clear(mode).append(modeCard(m, ctx, decided));
       } catch {
         // The actions still show; the runs and disputes are read again at the next audit change.
       }
