@@ -10,8 +10,8 @@ namespace Aida.Automation.OnCall;
 /// <summary>What a person on call must know now, as alerts for Alertmanager (<see cref="AlertmanagerFeed"/>): every
 /// incident not resolved (<c>AidaIncident</c>), every action waiting for an approver (<c>AidaApprovalNeeded</c>), every
 /// runbook waiting for a go-ahead (<c>AidaRunbookApproval</c>), every actuator whose read-back disputes Aida's write
-/// (<c>AidaActuatorDisputed</c>), what runbooks' notify steps said (<c>AidaRunbookNotice</c>), and the SLO burn-rate
-/// alerts firing (<see cref="SloAlerts"/>).</summary>
+/// (<c>AidaActuatorDisputed</c>), what runbooks' notify steps said (<c>AidaRunbookNotice</c>), that the agent runs
+/// dry and writes nothing (<c>AidaAgentDryRun</c>), and the SLO burn-rate alerts firing (<see cref="SloAlerts"/>).</summary>
 /// <remarks>Each alert carries <c>factory</c> and <c>severity</c> (<c>critical</c> where a person must act soon: an approval
 /// with a deadline, a high-risk action, a rollback's notice; an incident's as its alerts say; a notice's as its step
 /// says, else a restore's <c>info</c>, else its incident's; <c>warning</c> for a dispute), an id label that makes it one alert for as long as it holds, a <c>summary</c>, and a link to the
@@ -83,6 +83,15 @@ public sealed class OnCallAlerts
             alerts.Add(Alert("AidaActuatorDisputed", [new("actuator", actuator)], "warning",
                 $"{actuator} reads back {Number(readBack)} where Aida wrote {Number(written)} (read at {Stamp(readAt)}): moved behind Aida's back, or a read-back that lies",
                 "its steps count from both values until a person settles it: adopt the read-back (it moved on purpose) or dismiss it (it lies) on the dashboard's Agent page or with POST /api/actuators/adopt|dismiss",
+                "#agent"));
+        }
+
+        if (_agent is { Mode: AutomationMode.DryRun } dry)
+        {
+            var change = dry.LastModeChange;
+            alerts.Add(Alert("AidaAgentDryRun", [], "warning",
+                "the agent runs dry: it proposes and audits, and writes nothing; the plant is on its own and its people",
+                change is null ? "started so (--dry-run)" : $"since {Stamp(change.At)}, set by {change.By}: {change.Reason}; an admin hands it the controls back with POST /api/agent/mode",
                 "#agent"));
         }
 

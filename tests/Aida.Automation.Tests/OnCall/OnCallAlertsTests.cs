@@ -58,6 +58,23 @@ public sealed class OnCallAlertsTests
     }
 
     [Fact]
+    public void AnAgentPutInADryRun_IsAWarningUntilItIsHandedTheControlsAgain()
+    {
+        using var site = new RestartSite(LeakFrom35To50Minutes(), TimeSpan.FromMinutes(5));
+        var agent = site.Start(SupervisedByPeople);
+        var alerts = new OnCallAlerts(site.Scenario.Factory.Name, site.Incidents, [agent.Executor], agent, agent.Plant, null, site.Sim.Clock);
+        Assert.Empty(alerts.Now());
+
+        agent.ChangeMode(Aida.Automation.Actions.AutomationMode.DryRun, "api:alice", "chiller maintenance");
+        var dry = Only(alerts.Now(), "AidaAgentDryRun");
+        Assert.Equal("warning", Labels(dry)["severity"]);
+        Assert.Contains("set by api:alice: chiller maintenance", Annotation(dry, "description"), StringComparison.Ordinal);
+
+        agent.ChangeMode(Aida.Automation.Actions.AutomationMode.Supervised, "api:bob", "maintenance done");
+        Assert.Empty(alerts.Now());
+    }
+
+    [Fact]
     public void AnSloBurningItsBudget_IsPostedAsTheExportedAlertingRulesNameIt()
     {
         using var site = new RestartSite(LeakFrom35To50Minutes(), TimeSpan.FromMinutes(5));
