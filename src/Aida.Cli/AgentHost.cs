@@ -209,6 +209,7 @@ internal sealed class AgentHost : IDisposable
             }
             catch (ArgumentException e)
             {
+                built.Dispose();
                 throw new BadInputException($"{modeFile}: {e.Message.Split(" (Parameter", 2)[0]}");
             }
 

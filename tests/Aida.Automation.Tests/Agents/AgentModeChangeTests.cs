@@ -49,6 +49,8 @@ public sealed class AgentModeChangeTests
         Assert.Contains("the agent is supervised already", Assert.Throws<ArgumentException>(() => agent.ChangeMode(AutomationMode.Supervised, "user:alice", "x")).Message, StringComparison.Ordinal);
         Assert.Contains("this agent runs supervised at most (a site over the network), not autonomous",
             Assert.Throws<ArgumentException>(() => agent.ChangeMode(AutomationMode.Autonomous, "user:alice", "x")).Message, StringComparison.Ordinal);
+        // Nor taken up from a kept change (a twin run's file on a network site's directory, say).
+        Assert.Throws<ArgumentException>(() => agent.TakeUpMode(new ModeChange(AutomationMode.Supervised, AutomationMode.Autonomous, "user:alice", "x", site.Sim.Clock.GetUtcNow())));
         Assert.Equal(AutomationMode.Supervised, agent.Mode);
         Assert.Null(agent.LastModeChange);
     }
