@@ -34,7 +34,7 @@ public sealed class McpTests : IAsyncLifetime
         var answer = await RunClientAsync(_keys[Role.Operator]);
 
         var tools = answer.GetProperty("tools").EnumerateArray().Select(t => t.GetString()).ToArray();
-        Assert.Equal(["explain_incident", "leave_reading_out", "list_disputes", "list_incidents", "propose_action", "query_metrics", "read_audit", "read_budgets"], tools.Order());
+        Assert.Equal(["explain_incident", "get_agent_mode", "leave_reading_out", "list_disputes", "list_incidents", "propose_action", "query_metrics", "read_audit", "read_budgets"], tools.Order());
 
         var metric = answer.GetProperty("query_metrics");
         Assert.False(metric.GetProperty("isError").GetBoolean(), metric.GetProperty("text").GetString());
@@ -159,6 +159,33 @@ public sealed class McpTests : IAsyncLifetime
         Assert.True(result.IsError is null or false, text);
         var dispute = Assert.Single(JsonDocument.Parse(text).RootElement.EnumerateArray());
         Assert.Equal(("cdu-h1-a/supply_setpoint", written, written - 3), (dispute.GetProperty("actuator").GetString(), dispute.GetProperty("written").GetDouble(), Math.Round(dispute.GetProperty("read_back").GetDouble(), 6)));
+    }
+
+    [Fact]
+    public async Task AViewer_ReadsTheAgentsMode_AndCannotChangeIt()
+    {
+        async Task<(bool Error, string Text)> Call(Uri endpoint, string key)
+        {
+            await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+            {
+                Endpoint = endpoint,
+                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + key },
+            }));
+            // Read-only: no tool changes the mode (only people do, over the REST API).
+            Assert.DoesNotContain((await client.ListToolsAsync()).Select(t => t.Name), n => n.Contains("mode", StringComparison.Ordinal) && n != "get_agent_mode");
+            var result = await client.CallToolAsync("get_agent_mode", new Dictionary<string, object?>());
+            return (result.IsError == true, string.Concat(result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text)));
+        }
+
+        var none = await Call(_mcp, _keys[Role.Viewer]);
+        Assert.True(none.Error);
+        Assert.Contains("no agent runs here", none.Text, StringComparison.Ordinal);
+
+        await using var withAgent = await TestServer.StartWithAgentAsync();
+        var (error, text) = await Call(new Uri(new Uri(withAgent.App.Urls.First()), "/mcp"), withAgent.Keys[Role.Viewer]);
+        Assert.False(error, text);
+        var mode = JsonDocument.Parse(text).RootElement;
+        Assert.Equal(("supervised", "autonomous"), (mode.GetProperty("mode").GetString(), mode.GetProperty("highest").GetString()));
     }
 
     /// <summary>Runs <c>tests/mcp-client/client.mjs</c> with <paramref name="key"/> and parses what it prints. Node or

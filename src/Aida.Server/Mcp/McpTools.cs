@@ -203,6 +203,18 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
         }
     }
 
+    [McpServerTool(Name = "get_agent_mode", ReadOnly = true)]
+    [Description("How Aida's agent acts now: mode (dry-run: it proposes and writes nothing; supervised: its high-risk actions wait for an approver; autonomous), highest (the most autonomy it may be handed), and who last changed it, why and when. Only people change it, through the REST API (POST /api/agent/mode: an approver takes autonomy away, an admin hands it back).")]
+    public string GetAgentMode()
+    {
+        lock (context.Gate)
+        {
+            return context.Agent is { } agent
+                ? JsonSerializer.Serialize(AidaApi.AgentModeView(agent), AidaApi.Json)
+                : throw new McpException("no agent runs here (aida run --mode agent runs one)");
+        }
+    }
+
     [McpServerTool(Name = "read_audit", ReadOnly = true)]
     [Description("Read the last entries of the hash-chained audit log: sequence, time, actor, kind, subject, detail, hash.")]
     public string ReadAudit([Description("How many of the last entries, 1-10000 (default 100)")] int limit = 100)
