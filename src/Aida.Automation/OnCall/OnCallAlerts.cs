@@ -57,6 +57,11 @@ public sealed class OnCallAlerts
     {
         var alerts = new List<FiringAlert>();
         var open = (_incidents?.List() ?? []).Where(i => i.State != IncidentState.Resolved).ToDictionary(i => i.Id);
+        foreach (var gone in _causes.Keys.Where(id => !open.ContainsKey(id)).ToList())
+        {
+            _causes.Remove(gone);
+        }
+
         foreach (var incident in open.Values.OrderBy(i => i.Id))
         {
             alerts.Add(Incident(incident));
@@ -124,9 +129,21 @@ public sealed class OnCallAlerts
         return alerts;
     }
 
+    // Each open incident's root cause as of its last update: read again only when the incident changed, so that looking
+    // once a second under the plant's lock costs one list of the incidents, not a read of each one (an alarm storm).
+    private readonly Dictionary<long, (DateTimeOffset Updated, Aida.Observability.RootCause.CauseCandidate? Cause)> _causes = [];
+
     private FiringAlert Incident(Incident incident)
     {
-        var cause = _incidents!.Get(incident.Id).RootCause?.Top;
+        // One with no cause yet is read each time: a cause attached within the millisecond it was opened (the twin's
+        // plant time stands still within a tick) leaves its update time as it was.
+        if (!_causes.TryGetValue(incident.Id, out var known) || known.Updated != incident.Updated || known.Cause is null)
+        {
+            known = (incident.Updated, _incidents!.Get(incident.Id).RootCause?.Top);
+            _causes[incident.Id] = known;
+        }
+
+        var cause = known.Cause;
         var response = _agent?.Responses.LastOrDefault(r => r.Incident == incident.Id);
         var description = $"{IncidentStore.Name(incident.State)} since {Stamp(incident.Updated)}, opened {Stamp(incident.Opened)}, {incident.AlertCount} alert(s)"
             + (cause is null ? "" : $"; root cause: {cause.FaultKind} on {cause.Asset} (score {cause.Score.ToString("0.00", CultureInfo.InvariantCulture)})")

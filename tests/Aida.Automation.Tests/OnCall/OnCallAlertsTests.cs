@@ -33,6 +33,7 @@ public sealed class OnCallAlertsTests
         Assert.Equal(site.Scenario.Factory.Name, Labels(incident)["factory"]);
         Assert.Contains("LeakDetected on h1-c03", Annotation(incident, "summary"), StringComparison.Ordinal);
         Assert.Contains("runbook leak: WaitingForApproval", Annotation(incident, "description"), StringComparison.Ordinal);
+        Assert.Contains("root cause: leak on h1-c03", Annotation(incident, "description"), StringComparison.Ordinal);
         Assert.Equal($"http://127.0.0.1:8080/#incidents/{waiting.Incident}", incident.GeneratorUrl);
         var approval = Only(now, "AidaRunbookApproval");
         Assert.Equal(("leak", "critical"), (Labels(approval)["runbook"], Labels(approval)["severity"]));
