@@ -21,9 +21,13 @@ public static class KeptResponses
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Dictionary<string, double>? StepValues = null,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] List<KeptActions.Stored?>? StepWaiting = null,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] List<List<KeptActions.Stored?>?>? RestoreWaiting = null,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] List<List<StoredWrite?>?>? RestoreRefused = null);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] List<List<StoredWrite?>?>? RestoreRefused = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] List<StoredNotice?>? Notices = null);
 
     private sealed record StoredWrite(string? Actuator, double? Value);
+
+    private sealed record StoredNotice(DateTimeOffset? At, int? Line, string? Message,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Severity = null);
 
     /// <summary>The responses kept in <paramref name="path"/>, in order (none when it does not exist).</summary>
     /// <exception cref="FormatException">The file is not a list of kept responses; the message names it and the entry.</exception>
@@ -58,6 +62,9 @@ public static class KeptResponses
             RestoreRefused = [.. (x.RestoreRefused ?? []).Select((entry, e) => (IReadOnlyList<RefusedWrite>)[.. (entry ?? []).Select((w, j) =>
                 w is { Actuator.Length: > 0, Value: { } value } && double.IsFinite(value) ? new RefusedWrite(w.Actuator, value)
                     : throw new FormatException($"{path}: entry {i}: restore_refused {e + 1}: write {j + 1}: actuator and value (a number) are required"))])],
+            Notices = [.. (x.Notices ?? []).Select((n, j) => n is { At: { } at, Line: > 0, Message.Length: > 0 }
+                ? new RunbookNotice(at, n.Line.Value, n.Message) { Severity = n.Severity }
+                : throw new FormatException($"{path}: entry {i}: notice {j + 1}: at, line (a positive number) and message are required"))],
         };
         var entries = progress.RestoredAt.Count;
         if ((progress.RestoreWaiting.Count != 0 && progress.RestoreWaiting.Count != entries) || (progress.RestoreRefused.Count != 0 && progress.RestoreRefused.Count != entries))
@@ -86,6 +93,7 @@ public static class KeptResponses
             running ? new Dictionary<string, double>(p.StepValues, StringComparer.Ordinal) : null,
             running && p.StepWaiting.Count > 0 ? [.. p.StepWaiting.Select(KeptActions.Stored.Of)] : null,
             p.RestoreWaiting.Count > 0 ? [.. p.RestoreWaiting.Select(e => e.Select(KeptActions.Stored.Of).ToList<KeptActions.Stored?>())] : null,
-            p.RestoreRefused.Count > 0 ? [.. p.RestoreRefused.Select(e => e.Select(w => new StoredWrite(w.Actuator, w.Value)).ToList<StoredWrite?>())] : null);
+            p.RestoreRefused.Count > 0 ? [.. p.RestoreRefused.Select(e => e.Select(w => new StoredWrite(w.Actuator, w.Value)).ToList<StoredWrite?>())] : null,
+            p.Notices.Count > 0 ? [.. p.Notices.Select(n => new StoredNotice(n.At, n.Line, n.Message, n.Severity))] : null);
     }
 }

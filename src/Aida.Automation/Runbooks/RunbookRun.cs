@@ -89,6 +89,10 @@ public sealed record RunbookProgress(
     /// <summary>Per restore entry (as <see cref="RestoredAt"/>, or empty): the writes the safety envelope refused when it
     /// last ran; after the restart it runs again only once the envelope would take every one of them.</summary>
     public IReadOnlyList<IReadOnlyList<RefusedWrite>> RestoreRefused { get; init; } = [];
+
+    /// <summary>What its notify steps said (for people: a page such as "send a technician" is not lost when Aida restarts
+    /// while its incident is open).</summary>
+    public IReadOnlyList<RunbookNotice> Notices { get; init; } = [];
 }
 
 /// <summary>A write the safety envelope refused: the actuator and the value.</summary>
@@ -148,6 +152,7 @@ public sealed class RunbookRun
             Started = kept.Started;
             Finished = kept.Finished;
             _decidedBy = kept.DecidedBy;
+            Notices.AddRange(kept.Notices);
             _changedBefore = [.. kept.Changed];
             _released.UnionWith(kept.Released);
             _restoredAt = [.. kept.RestoredAt];
@@ -301,6 +306,7 @@ public sealed class RunbookRun
             DecidedBy = _decidedBy,
             RestoreWaiting = waiting.Count == 0 ? [] : [.. _restoreActions.Select(WaitingIn)],
             RestoreRefused = _refusedRestore.Any(r => r.Count > 0) ? [.. _refusedRestore.Select(r => r.Select(w => new RefusedWrite(w.Actuator, w.Value)).ToList())] : [],
+            Notices = [.. Notices],
         };
         return State != RunbookState.Running ? progress : progress with
         {
@@ -402,7 +408,7 @@ public sealed class RunbookRun
     public List<ActionRecord> Actions { get; } = [];
 
     /// <summary>What its notify steps said, oldest first (for people: <c>aida run --alertmanager</c> posts them); a run
-    /// taken up after a restart starts with none.</summary>
+    /// taken up after a restart starts with those it said before.</summary>
     public List<RunbookNotice> Notices { get; } = [];
 
     /// <summary>Whether a person approved (or rejected) this run or any of its actions: the answer was not hands-off.</summary>

@@ -102,6 +102,29 @@ public sealed class OnCallAlertsTests
     }
 
     [Fact]
+    public void WhatARunbookSaid_IsStillPaged_AfterAidaRestarts_WhileItsIncidentIsOpen()
+    {
+        // Regression: a runbook's notices lived in memory only, so "send a technician with spill kit" left Alertmanager
+        // five minutes after a restart (its last post's validity) while the leak's incident was still open.
+        using var site = new RestartSite(LeakFrom35To50Minutes(), TimeSpan.FromMinutes(60));
+        var first = site.StartKeeping(SupervisedByPeople);
+        site.Advance(TimeSpan.FromMinutes(38));
+        first.ApproveRunbook(Assert.Single(first.WaitingForApproval).Incident, "alice");
+        site.Advance(TimeSpan.FromMinutes(1));
+        var said = Assert.Single(Assert.Single(first.Responses).Run.Notices);
+
+        site.Seat.Agent = null;
+        site.Advance(TimeSpan.FromMinutes(1));
+        var second = site.StartKeeping(SupervisedByPeople with { DetectFrom = site.Sim.Clock.GetUtcNow() });
+        second.Resume([], site.Kept);
+        var alerts = new OnCallAlerts(site.Scenario.Factory.Name, site.Incidents, [second.Executor], second, second.Plant, null, site.Sim.Clock);
+
+        var notice = Only(alerts.Now(), "AidaRunbookNotice");
+        Assert.Equal(said.Message, Annotation(notice, "summary"));
+        Assert.Equal(said, Assert.Single(Assert.Single(second.Responses).Run.Notices));
+    }
+
+    [Fact]
     public void ASetPointMovedBehindAidasBack_IsAWarningUntilSomeoneSettlesIt()
     {
         const string Setpoint = "cdu-h2-e/supply_setpoint";
