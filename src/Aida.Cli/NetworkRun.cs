@@ -116,18 +116,6 @@ internal static class NetworkRun
             telemetry.Tick();
             api?.Tick();
         }
-        while (await Next(timer, token));
-    }
-
-    private static async Task<bool> Next(PeriodicTimer timer, CancellationToken token)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(token);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
+        while (await timer.NextOrStopped(token));
     }
 }

@@ -108,25 +108,13 @@ internal sealed class OnCallPaging : IAsyncDisposable
 
                 await self.Feed.UpdateAsync(holding, stop.Token);
             }
-            while (await Next(timer, stop.Token));
+            while (await timer.NextOrStopped(stop.Token));
         });
     }
 
     /// <summary>One line for the run's summary.</summary>
     public string Summary() =>
         $"alertmanager: {Feed.Delivered} post(s) delivered, {Feed.Failed} failed; {Feed.Firing} alert(s) firing when the run stopped (they expire there in 5 min)";
-
-    private static async Task<bool> Next(PeriodicTimer timer, CancellationToken token)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(token);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
 
     public async ValueTask DisposeAsync()
     {

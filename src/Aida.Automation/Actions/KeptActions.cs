@@ -1,4 +1,5 @@
 using System.Globalization;
+using Aida.Model.Config;
 
 namespace Aida.Automation.Actions;
 

@@ -1,4 +1,5 @@
 using Aida.Automation.Actions;
+using Aida.Model.Config;
 
 namespace Aida.Automation.Agents;
 

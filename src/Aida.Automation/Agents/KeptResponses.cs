@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Aida.Automation.Actions;
 using Aida.Automation.Runbooks;
+using Aida.Model.Config;
 
 namespace Aida.Automation.Agents;
 

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using Aida.Model.Config;
 
 namespace Aida.Twin.Simulation;
 
@@ -11,39 +11,16 @@ public sealed record KeptActuator(string Actuator, double Command, double Target
 /// a JSON list a person can read, written whole beside the file and moved over it.</summary>
 public static class KeptActuators
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     private sealed record Stored(string? Actuator, double? Command, double? Target, double? Value);
 
     /// <summary>The actuators kept in <paramref name="path"/> (none when it does not exist).</summary>
     /// <exception cref="FormatException">The file is not a list of kept actuators; the message names it and the entry.</exception>
-    public static IReadOnlyList<KeptActuator> Read(string path)
-    {
-        if (!File.Exists(path))
-        {
-            return [];
-        }
-
-        List<Stored?>? stored;
-        try
-        {
-            stored = JsonSerializer.Deserialize<List<Stored?>>(File.ReadAllText(path), Json);
-        }
-        catch (JsonException e)
-        {
-            throw new FormatException($"{path}: not a list of the twin's actuators: {e.Message}", e);
-        }
-
-        return [.. (stored ?? []).Select((x, i) => x is { Actuator.Length: > 0, Command: { } c, Target: { } t, Value: { } v }
+    public static IReadOnlyList<KeptActuator> Read(string path) => KeptFile.Read<Stored, KeptActuator>(path, "the twin's actuators", (x, i) =>
+        x is { Actuator.Length: > 0, Command: { } c, Target: { } t, Value: { } v }
             ? new KeptActuator(x.Actuator, c, t, v)
-            : throw new FormatException($"{path}: entry {i + 1}: actuator, command, target and value are required"))];
-    }
+            : throw new FormatException($"{path}: entry {i}: actuator, command, target and value are required"));
 
     /// <summary>Writes <paramref name="kept"/> whole beside <paramref name="path"/> and moves it over.</summary>
-    public static void Write(string path, IReadOnlyList<KeptActuator> kept)
-    {
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, JsonSerializer.Serialize(kept.Select(k => new Stored(k.Actuator, k.Command, k.Target, k.Value)), Json));
-        File.Move(temp, path, overwrite: true);
-    }
+    public static void Write(string path, IReadOnlyList<KeptActuator> kept) =>
+        KeptFile.Write(path, kept.Select(k => new Stored(k.Actuator, k.Command, k.Target, k.Value)));
 }

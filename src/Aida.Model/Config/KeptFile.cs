@@ -1,12 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Aida.Automation;
+namespace Aida.Model.Config;
 
 /// <summary>A JSON list a live run keeps in its data directory for a restart (<c>agent-responses.json</c>,
-/// <c>pending-actions.json</c>): read entry by entry, each checked by its reader, and written whole beside the file and
-/// moved over it, so a crash leaves the old or the new list, never half of one.</summary>
-internal static class KeptFile
+/// <c>pending-actions.json</c>, <c>agent-mode.json</c>, <c>twin-actuators.json</c>): read entry by entry, each checked by
+/// its reader, and written whole beside the file and moved over it, so a crash leaves the old or the new list, never
+/// half of one. Snake-case names, enums in kebab case.</summary>
+public static class KeptFile
 {
     private static readonly JsonSerializerOptions Json = new()
     {
