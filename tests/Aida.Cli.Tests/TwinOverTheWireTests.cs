@@ -75,6 +75,22 @@ public sealed class TwinOverTheWireTests
         twin.Advance(20);
         Assert.Equal(1, twin.Plant.ReadValue($"{rack}/isolated"));
         await Until(() => plant.ReadValue($"{rack}/isolated") == 1);
+
+        // UPS eco mode goes through upsd's instant command (an Eaton's experimental.ecomode.enable), confirmed when
+        // ups.status carries BYPASS: the twin's sensor reports it at its next step.
+        var upsId = twin.Simulator.Scenario.Factory.Power.Ups[0].Id;
+        var eco = plant.Actuator($"{upsId}/eco_mode");
+        Assert.True(eco >= 0, "no eco_mode actuator over NUT");
+        Assert.Equal(0, twin.Plant.ReadValue($"{upsId}/eco_mode"));
+        var writing = Task.Run(() => plant.Write(eco, 1));
+        await Until(() =>
+        {
+            twin.Advance(1);
+            return writing.IsCompleted;
+        });
+        Assert.True((await writing).Ok, (await writing).Message);
+        Assert.Equal(1, twin.Plant.ReadValue($"{upsId}/eco_mode"));
+        await Until(() => plant.ReadValue($"{upsId}/eco_mode") == 1);
     }
 
     [Fact]

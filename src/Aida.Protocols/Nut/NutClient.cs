@@ -6,8 +6,9 @@ namespace Aida.Protocols.Nut;
 /// <summary>A UPS as <c>LIST UPS</c> names it.</summary>
 public sealed record NutUpsInfo(string Name, string Description);
 
-/// <summary>A client of upsd's text protocol (RFC 9271): <c>LIST UPS</c>, <c>LIST VAR</c>, <c>GET VAR</c>, <c>LOGOUT</c>.
-/// One request at a time on one TCP connection.</summary>
+/// <summary>A client of upsd's text protocol (RFC 9271): <c>LIST UPS</c>, <c>LIST VAR</c>, <c>GET VAR</c>, <c>LOGOUT</c>,
+/// and for control <c>USERNAME</c>/<c>PASSWORD</c>, <c>INSTCMD</c> and <c>SET VAR</c>. One request at a time on one TCP
+/// connection.</summary>
 /// <remarks>An <c>ERR</c> answer is a <see cref="NutErrorException"/> (the connection stays usable); anything that is not
 /// the protocol is a <see cref="NutProtocolException"/> (drop the connection). Nothing else is thrown for what the peer
 /// sends; I/O failures surface as <see cref="IOException"/>/<see cref="SocketException"/>.</remarks>
@@ -83,6 +84,43 @@ public sealed class NutClient : IAsyncDisposable
         return line[3];
     }
 
+    /// <summary><c>USERNAME</c> then <c>PASSWORD</c>: who the connection acts as. upsd checks them against its
+    /// <c>upsd.users</c> only when a command needs them (<c>INSTCMD</c>, <c>SET VAR</c>: <c>ERR ACCESS-DENIED</c>).</summary>
+    public async Task AuthenticateAsync(string username, string password, CancellationToken ct)
+    {
+        CheckWord(username, nameof(username));
+        ArgumentException.ThrowIfNullOrEmpty(password);
+        if (password.Any(char.IsControl))
+        {
+            throw new ArgumentException("a NUT password cannot hold control characters", nameof(password));
+        }
+
+        await ExpectOkAsync("USERNAME " + username, "USERNAME " + username, ct).ConfigureAwait(false);
+        await ExpectOkAsync("PASSWORD " + NutLine.Quote(password), "PASSWORD (hidden)", ct).ConfigureAwait(false);
+    }
+
+    /// <summary><c>INSTCMD ups command</c>: asks the UPS's driver to run an instant command (<c>load.off</c>,
+    /// <c>experimental.ecomode.enable</c>, …). upsd answers <c>OK</c> when it has passed the command on (or
+    /// <c>OK TRACKING id</c> with tracking on), not when the UPS has done it: confirm by reading its effect.</summary>
+    public Task InstantCommandAsync(string ups, string command, CancellationToken ct)
+    {
+        CheckWord(ups, nameof(ups));
+        CheckWord(command, nameof(command));
+        var request = $"INSTCMD {ups} {command}";
+        return ExpectOkAsync(request, request, ct);
+    }
+
+    /// <summary><c>SET VAR ups name "value"</c>: sets a writable variable (<c>LIST RW</c> names them). As for
+    /// <c>INSTCMD</c>, <c>OK</c> means passed on to the driver: confirm with <see cref="GetVarAsync"/>.</summary>
+    public Task SetVarAsync(string ups, string variable, string value, CancellationToken ct)
+    {
+        CheckWord(ups, nameof(ups));
+        CheckWord(variable, nameof(variable));
+        ArgumentNullException.ThrowIfNull(value);
+        var request = $"SET VAR {ups} {variable} {NutLine.Quote(value)}";
+        return ExpectOkAsync(request, request, ct);
+    }
+
     /// <summary><c>LOGOUT</c>: asks upsd to close the connection.</summary>
     public async Task LogoutAsync(CancellationToken ct)
     {
@@ -125,13 +163,24 @@ public sealed class NutClient : IAsyncDisposable
         }
     }
 
-    private async Task<NutLine> RequestAsync(string request, CancellationToken ct)
+    /// <summary>Sends a request whose answer is <c>OK</c> (maybe with more words: <c>OK TRACKING id</c>);
+    /// <paramref name="shown"/> is how errors name it (a password is not repeated in messages).</summary>
+    private async Task ExpectOkAsync(string request, string shown, CancellationToken ct)
+    {
+        var line = await RequestAsync(request, ct, shown).ConfigureAwait(false);
+        if (line[0] != "OK")
+        {
+            throw new NutProtocolException($"'{shown}' answered '{Shorten(line.ToString())}' instead of OK");
+        }
+    }
+
+    private async Task<NutLine> RequestAsync(string request, CancellationToken ct, string? shown = null)
     {
         await WriteAsync(request, ct).ConfigureAwait(false);
-        var line = await ReadAsync(request, ct).ConfigureAwait(false);
+        var line = await ReadAsync(shown ?? request, ct).ConfigureAwait(false);
         if (line.Count >= 2 && line[0] == "ERR")
         {
-            throw new NutErrorException(line[1], request);
+            throw new NutErrorException(line[1], shown ?? request);
         }
 
         return line;

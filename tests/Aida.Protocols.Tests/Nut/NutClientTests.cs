@@ -142,6 +142,85 @@ public class NutClientTests
         Assert.Equal(("OK Goodbye\n", true), server.Answer("LOGOUT"));
     }
 
+    [Fact]
+    public async Task Client_LogsInRunsCommandsAndSetsVariables_WithoutRepeatingThePassword()
+    {
+        var stream = new ScriptedStream("OK\nOK\nOK TRACKING 1b2c\nOK\nERR ACCESS-DENIED\nERR PASSWORD-REQUIRED\nVAR ups1 x \"1\"\n");
+        await using var client = new NutClient(stream);
+        await client.AuthenticateAsync("aida", "two words \"quoted\"", default);
+        await client.InstantCommandAsync("ups1", "experimental.ecomode.enable", default); // OK with tracking is OK too
+        await client.SetVarAsync("ups1", "battery.charge.low", "30", default);
+        var denied = await Assert.ThrowsAsync<NutErrorException>(() => client.InstantCommandAsync("ups1", "load.off", default));
+        Assert.Equal("ACCESS-DENIED", denied.Code);
+        Assert.Contains("INSTCMD ups1 load.off", denied.Message, StringComparison.Ordinal);
+        await client.InstantCommandAsync("ups1", "load.on", default).ContinueWith(_ => { }, TaskScheduler.Default);
+        Assert.Equal(
+            "USERNAME aida\nPASSWORD \"two words \\\"quoted\\\"\"\nINSTCMD ups1 experimental.ecomode.enable\nSET VAR ups1 battery.charge.low \"30\"\nINSTCMD ups1 load.off\nINSTCMD ups1 load.on\n",
+            stream.Written);
+
+        // An answer to PASSWORD that is neither OK nor ERR names the request without the password.
+        await using var odd = new NutClient(new ScriptedStream("OK\nVAR x y \"z\"\n"));
+        var e = await Assert.ThrowsAsync<NutProtocolException>(() => odd.AuthenticateAsync("aida", "s3cret", default));
+        Assert.DoesNotContain("s3cret", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => { _ = client.InstantCommandAsync("ups1", "load off", default); });
+    }
+
+    [Fact]
+    public async Task Server_WithControl_ChecksTheUserThenTheUpsThenTheCommand_AsUpsd()
+    {
+        var snapshot = new List<NutUpsSnapshot> { new("ups-1", "", [new("ups.status", "OL")]) };
+        var control = new RecordingControl();
+        await using var server = new NutServer(new IPEndPoint(IPAddress.Loopback, 0), () => snapshot, control);
+        server.Start();
+        await using var client = await NutClient.ConnectAsync("127.0.0.1", server.Endpoint.Port, default);
+        Assert.Equal("USERNAME-REQUIRED", (await Assert.ThrowsAsync<NutErrorException>(() => client.InstantCommandAsync("ups-1", "eco.on", default))).Code);
+        await client.AuthenticateAsync("aida", "wrong", default);
+        Assert.Equal("ACCESS-DENIED", (await Assert.ThrowsAsync<NutErrorException>(() => client.InstantCommandAsync("ups-1", "eco.on", default))).Code);
+        Assert.Empty(control.Ran);
+
+        await using var allowed = await NutClient.ConnectAsync("127.0.0.1", server.Endpoint.Port, default);
+        await allowed.AuthenticateAsync("aida", "right one", default);
+        Assert.Equal("UNKNOWN-UPS", (await Assert.ThrowsAsync<NutErrorException>(() => allowed.InstantCommandAsync("ups-9", "eco.on", default))).Code);
+        Assert.Equal("CMD-NOT-SUPPORTED", (await Assert.ThrowsAsync<NutErrorException>(() => allowed.InstantCommandAsync("ups-1", "load.off", default))).Code);
+        await allowed.InstantCommandAsync("ups-1", "eco.on", default);
+        Assert.Equal("READONLY", (await Assert.ThrowsAsync<NutErrorException>(() => allowed.SetVarAsync("ups-1", "ups.status", "OB", default))).Code);
+        Assert.Equal(["ups-1 eco.on"], control.Ran);
+
+        var session = new NutSession();
+        Assert.Equal(("OK\n", false), server.Answer("USERNAME aida", session));
+        Assert.Equal(("ERR PASSWORD-REQUIRED\n", false), server.Answer("INSTCMD ups-1 eco.on", session));
+        Assert.Equal(("ERR ALREADY-SET-USERNAME\n", false), server.Answer("USERNAME other", session));
+        Assert.Equal(("BEGIN LIST CMD ups-1\nCMD ups-1 eco.on\nEND LIST CMD ups-1\n", false), server.Answer("LIST CMD ups-1"));
+        Assert.Equal(("ERR INVALID-ARGUMENT\n", false), server.Answer("INSTCMD ups-1"));
+
+        // A read-only server refuses every command, after the user.
+        await using var readOnly = new NutServer(new IPEndPoint(IPAddress.Loopback, 0), () => snapshot);
+        var s = new NutSession { Username = "a", Password = "b" };
+        Assert.Equal(("ERR CMD-NOT-SUPPORTED\n", false), readOnly.Answer("INSTCMD ups-1 eco.on", s));
+        Assert.Equal(("BEGIN LIST CMD ups-1\nEND LIST CMD ups-1\n", false), readOnly.Answer("LIST CMD ups-1"));
+    }
+
+    private sealed class RecordingControl : INutControl
+    {
+        public List<string> Ran { get; } = [];
+
+        public bool MayControl(string username, string password) => username == "aida" && password == "right one";
+
+        public IReadOnlyList<string> Commands(string ups) => ["eco.on"];
+
+        public string? Run(string ups, string command)
+        {
+            lock (Ran)
+            {
+                Ran.Add($"{ups} {command}");
+            }
+
+            return null;
+        }
+
+        public string? Set(string ups, string variable, string value) => "READONLY";
+    }
+
     /// <summary>A stream that answers from a script and records what was written.</summary>
     private sealed class ScriptedStream(string answers) : Stream
     {

@@ -57,6 +57,9 @@ internal sealed class FakePlant : IPlant
 
     public List<(string Name, double Value)> Writes { get; } = [];
 
+    /// <summary>Whether a write also sets the point of the same name (a device that reports its setting at once).</summary>
+    public bool EchoWrites { get; init; }
+
     public IReadOnlyList<PointInfo> Points => _points;
 
     public IReadOnlyList<ActuatorInfo> Actuators => _actuators;
@@ -93,6 +96,10 @@ internal sealed class FakePlant : IPlant
         lock (Writes)
         {
             Writes.Add((a.Name, value));
+            if (EchoWrites && this.Point(a.Name) is var p and >= 0)
+            {
+                _readings[p] = new PointReading(value, _readings[p].Timestamp);
+            }
         }
 
         return new WriteResult(WriteStatus.Accepted, "");

@@ -133,6 +133,50 @@ public sealed class FieldProtocolPeerTests
     }
 
     [SkippableFact]
+    public async Task Upsd_DummyUps_WritesAVariableAndRunsCommands_AndEachRefusalIsNamed()
+    {
+        using var upsd = await UpsdPeer.StartNewAsync();
+        await using (var client = await NutClient.ConnectAsync("127.0.0.1", upsd.Port, default))
+        {
+            await upsd.WaitForDataAsync(client, Bound);
+        }
+
+        using var rig = new CollectorRig(TimeProvider.System);
+        string Entry(string user, string password) =>
+            $"  - type: nut\n    name: ups\n    address: 127.0.0.1:{upsd.Port}\n    username: {user}\n    password: \"{password}\"\n    timeout: 5s\n    commands:\n" +
+            "      - {actuator: dummy/battery_low, ups: dummy, variable: battery.charge.low}\n" +
+            "      - {actuator: dummy/eco_mode, ups: dummy, on: experimental.ecomode.enable, off: experimental.ecomode.disable, state: 'ups.status:BYPASS'}\n" +
+            "      - {actuator: dummy/output, ups: dummy, on: load.on, off: load.off, state: 'ups.status:OL', timeout: 1s}\n";
+        var writers = Collectors.Nut.NutCollectorTests.Load(rig, Entry(UpsdPeer.User, UpsdPeer.Password)).Writers.ToDictionary(w => w.Actuator);
+
+        // A writable variable: SET VAR, confirmed by reading it back (the password with a space went quoted).
+        var low = await writers["dummy/battery_low"].WriteAsync(35, default);
+        Assert.True(low.Confirmed, low.Problem + upsd.Output());
+        Assert.Equal(35, low.ReadBack);
+
+        // An instant command this driver does not have: upsd's refusal, and where to look.
+        var eco = await writers["dummy/eco_mode"].WriteAsync(1, default);
+        Assert.False(eco.Confirmed);
+        Assert.Contains("ERR CMD-NOT-SUPPORTED to 'INSTCMD dummy experimental.ecomode.enable'", eco.Problem, StringComparison.Ordinal);
+        Assert.Contains("upscmd -l", eco.Problem, StringComparison.Ordinal);
+
+        // upsd passes load.off on (OK) but the dummy UPS stays on line: OK is not done, the read-back decides.
+        var off = await writers["dummy/output"].WriteAsync(0, default);
+        Assert.False(off.Confirmed);
+        Assert.Contains("ups.status:OL did not read 0 within 1 s of INSTCMD load.off", off.Problem, StringComparison.Ordinal);
+        Assert.Equal(1, off.ReadBack);
+
+        // A user upsd knows but grants neither: refused, the variable unchanged.
+        var watcher = Collectors.Nut.NutCollectorTests.Load(rig, Entry(UpsdPeer.Watcher, UpsdPeer.Watcher)).Writers.Single(w => w.Actuator == "dummy/battery_low");
+        var denied = await watcher.WriteAsync(50, default);
+        Assert.False(denied.Confirmed);
+        Assert.Contains("ERR ACCESS-DENIED", denied.Problem, StringComparison.Ordinal);
+        Assert.Contains("actions = SET", denied.Problem, StringComparison.Ordinal);
+        await using var check = await NutClient.ConnectAsync("127.0.0.1", upsd.Port, default);
+        Assert.Equal("35", await check.GetVarAsync(UpsdPeer.Ups, "battery.charge.low", default));
+    }
+
+    [SkippableFact]
     public async Task Mosquitto_TwinFacePublishesRoomSensors_CollectedAsThePoints_AndCommandsConfirmedByState()
     {
         using var broker = await MosquittoPeer.StartNewAsync();

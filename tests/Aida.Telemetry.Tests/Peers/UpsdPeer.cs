@@ -6,6 +6,14 @@ internal sealed class UpsdPeer : IDisposable
 {
     public const string Ups = "dummy";
 
+    /// <summary>The upsd user that may run instant commands and set variables; its password has a space (quoted).</summary>
+    public const string User = "aida";
+
+    public const string Password = "two words";
+
+    /// <summary>A user upsd knows that may do neither.</summary>
+    public const string Watcher = "watcher";
+
     private readonly string _directory;
     private readonly PeerProcess _driver;
     private readonly PeerProcess _upsd;
@@ -18,7 +26,8 @@ internal sealed class UpsdPeer : IDisposable
         Directory.CreateDirectory(state);
         File.WriteAllText(Path.Combine(directory, "ups.conf"), $"[{Ups}]\n  driver = dummy-ups\n  port = dummy.dev\n  desc = \"Aida test UPS\"\n");
         File.WriteAllText(Path.Combine(directory, "upsd.conf"), $"LISTEN 127.0.0.1 {port}\nMAXAGE 30\n");
-        File.WriteAllText(Path.Combine(directory, "upsd.users"), "");
+        File.WriteAllText(Path.Combine(directory, "upsd.users"),
+            $"[{User}]\n  password = \"{Password}\"\n  instcmds = all\n  actions = SET\n[{Watcher}]\n  password = {Watcher}\n");
         WriteDummy("OL");
         var env = new Dictionary<string, string> { ["NUT_CONFPATH"] = directory, ["NUT_STATEPATH"] = state, ["NUT_ALTPIDPATH"] = state };
         var socket = Path.Combine(state, "dummy-ups-" + Ups);
@@ -60,7 +69,7 @@ internal sealed class UpsdPeer : IDisposable
     public void WriteDummy(string status, double charge = 87)
     {
         var text = $"ups.status: {status}\nbattery.charge: {charge.ToString(System.Globalization.CultureInfo.InvariantCulture)}\nbattery.runtime: 1800\n" +
-                   "input.voltage: 230.1\noutput.voltage: 229.8\nups.load: 23\nups.mfr: Aida Test\n";
+                   "input.voltage: 230.1\noutput.voltage: 229.8\nups.load: 23\nups.mfr: Aida Test\nbattery.charge.low: 20\n";
         var path = Path.Combine(_directory, "dummy.dev");
         File.WriteAllText(path + ".tmp", text);
         File.Move(path + ".tmp", path, overwrite: true);

@@ -12,7 +12,10 @@ namespace Aida.Telemetry.Collectors.Nut;
 /// Site-file entry (<c>type: nut</c>): <c>address</c> (<c>host[:port]</c>, port 3493 by default), <c>ups</c> (optional list
 /// of UPS names; default: every UPS <c>LIST UPS</c> names, asked again each poll), <c>ups_label</c> (the label naming the
 /// UPS, default <c>ups</c>), <c>metrics</c> (optional renames: a list of <c>{variable, metric, scale}</c>, where
-/// <c>variable</c> may be a status flag as <c>ups.status:OB</c>), plus the common fields.
+/// <c>variable</c> may be a status flag as <c>ups.status:OB</c>), <c>username</c> and <c>password</c> (a user of upsd's
+/// <c>upsd.users</c>, needed by <c>commands</c>), <c>commands</c> (the actuators it writes: a list of <c>{actuator, ups,
+/// on, off, state}</c> for a pair of instant commands, or <c>{actuator, ups, variable, state}</c> for a writable
+/// variable; <c>tolerance</c> and <c>timeout</c> optional; <see cref="NutCommandWriter"/>), plus the common fields.
 /// <para>Naming rule: variable <c>battery.charge</c> becomes <c>nut_battery_charge</c> (<c>nut_</c>, then the name with every
 /// character other than a letter, digit or underscore turned into <c>_</c>), in the variable's own unit (NUT: percent,
 /// seconds, volts, watts...). Values that are not numbers (<c>ups.model</c>, ...) are skipped. <c>ups.status</c> becomes one
@@ -22,7 +25,7 @@ namespace Aida.Telemetry.Collectors.Nut;
 /// DRIVER-NOT-CONNECTED, UNKNOWN-UPS) is an error of the device and marks that UPS's series stale; garbage from the peer is
 /// counted as malformed and the connection is dropped and reopened after a jittered backoff.</para>
 /// </remarks>
-public sealed class NutCollector : ICollector
+public sealed class NutCollector : ICollector, IActuatorSource
 {
     public const string Type = "nut";
 
@@ -57,8 +60,9 @@ public sealed class NutCollector : ICollector
     private readonly Dictionary<string, HashSet<Labels>> _previous = new(StringComparer.Ordinal);
 
     public NutCollector(CollectorSettings settings, string host, int port, IReadOnlyList<string>? ups = null, string upsLabel = "ups",
-        IReadOnlyDictionary<string, NutMetricRename>? renames = null)
+        IReadOnlyDictionary<string, NutMetricRename>? renames = null, IReadOnlyList<IActuatorWriter>? writers = null)
     {
+        Writers = writers ?? [];
         ArgumentNullException.ThrowIfNull(settings);
         _settings = settings;
         _host = host;
@@ -69,6 +73,9 @@ public sealed class NutCollector : ICollector
     }
 
     public string Name => _settings.Name;
+
+    /// <summary>The actuators its <c>commands</c> write (<see cref="NutCommandWriter"/>).</summary>
+    public IReadOnlyList<IActuatorWriter> Writers { get; }
 
     public string Kind => Type;
 
@@ -123,7 +130,95 @@ public sealed class NutCollector : ICollector
             item.RejectUnknown();
         }
 
-        return new NutCollector(settings, host, port, ups, upsLabel, renames);
+        var username = entry.OptionalString("username");
+        var password = entry.OptionalString("password");
+        if ((username is null) != (password is null))
+        {
+            throw entry.Error(password is null ? "password" : "username", "username and password go together");
+        }
+
+        if (username is not null && (username.Length == 0 || username.Any(c => c is ' ' or '"' or '\\' || char.IsControl(c))))
+        {
+            throw entry.Error("username", $"'{username}' is not a NUT user name");
+        }
+
+        if (password is not null && (password.Length == 0 || password.Any(char.IsControl)))
+        {
+            throw entry.Error("password", "a NUT password is not empty and has no control characters");
+        }
+
+        var writers = new List<IActuatorWriter>();
+        foreach (var item in entry.List("commands"))
+        {
+            if (username is null)
+            {
+                throw entry.Error("commands", "commands need username and password: upsd runs INSTCMD and SET VAR only for a user of upsd.users");
+            }
+
+            var spec = ReadCommand(item, settings);
+            if (writers.Exists(w => w.Actuator == spec.Actuator))
+            {
+                throw item.Error("actuator", $"'{spec.Actuator}' is written twice");
+            }
+
+            writers.Add(new NutCommandWriter(spec, host, port, username, password!, settings.Clock));
+        }
+
+        return new NutCollector(settings, host, port, ups, upsLabel, renames, writers);
+    }
+
+    private static NutCommandSpec ReadCommand(ConfigNode item, CollectorSettings settings)
+    {
+        var actuator = item.String("actuator");
+        if (actuator.Length == 0 || actuator.Any(char.IsWhiteSpace))
+        {
+            throw item.Error("actuator", $"'{actuator}' is not an actuator name (asset/setting)");
+        }
+
+        var ups = NutWord(item, "ups", "a UPS name");
+        var variable = item.Optional("variable") is null ? null : NutWord(item, "variable", "a NUT variable");
+        var on = item.Optional("on") is null ? null : NutWord(item, "on", "an instant command");
+        var off = item.Optional("off") is null ? null : NutWord(item, "off", "an instant command");
+        if (variable is null && (on is null || off is null))
+        {
+            throw item.Error(on is null && off is null ? "actuator" : on is null ? "on" : "off",
+                "give either on and off (the instant commands for 1 and 0) or variable (set to the value written)");
+        }
+
+        if (variable is not null && (on is not null || off is not null))
+        {
+            throw item.Error("variable", "give either on and off or variable, not both");
+        }
+
+        var state = item.OptionalString("state") ?? variable
+            ?? throw item.Error("state", "on and off need a state to read back (a variable, or ups.status:FLAG)");
+        if (state.StartsWith("ups.status:", StringComparison.Ordinal))
+        {
+            if (!StatusFlags.ContainsKey(state[11..]))
+            {
+                throw item.Error("state", $"unknown status flag '{state[11..]}' (known: {string.Join(", ", StatusFlags.Keys)})");
+            }
+        }
+        else if (state.Length == 0 || state.Any(c => c is ' ' or '"' or '\\' || char.IsControl(c)))
+        {
+            throw item.Error("state", $"'{state}' is not a NUT variable or ups.status:FLAG");
+        }
+
+        var spec = new NutCommandSpec(actuator, ups, on, off, variable, state, item.NumberOr("tolerance", 1e-6, 0),
+            item.Duration("timeout", settings.Timeout, allowZero: false));
+        item.RejectUnknown();
+        return spec;
+    }
+
+    private static string NutWord(ConfigNode item, string key, string what)
+    {
+        var word = item.String(key);
+        if (word.Length == 0 || word.Any(c => c is ' ' or '"' or '\\' || char.IsControl(c)))
+        {
+            throw item.Error(key, $"'{word}' is not {what}");
+        }
+
+        return word;
     }
 
     /// <summary>The series name of a NUT variable under the naming rule (<c>battery.charge</c> → <c>nut_battery_charge</c>).</summary>

@@ -23,9 +23,25 @@ namespace Aida.Twin.Wire.Nut;
 /// <item><c>device.*</c>/<c>ups.mfr</c>/<c>ups.model</c> identity strings.</item>
 /// </list>
 /// A point whose sensor is not reporting leaves its variables out (<c>GET VAR</c> answers <c>ERR VAR-NOT-SUPPORTED</c>).
+/// <para>Eco mode is written as an Eaton UPS takes it through NUT (usbhid-ups, mge-hid): the instant commands
+/// <c>experimental.ecomode.enable</c> and <c>experimental.ecomode.disable</c> write the UPS's <c>eco_mode</c> actuator, for the
+/// user <see cref="Username"/> with the face's password; its effect reads back as <c>BYPASS</c> in <c>ups.status</c>.</para>
 /// </remarks>
-public sealed class UpsdFace : IWireFace
+public sealed class UpsdFace : IWireFace, INutControl
 {
+    /// <summary>The upsd user that may run the instant commands.</summary>
+    public const string Username = "aida";
+
+    /// <summary>Its password unless the face is given another: fixed, so that a site file written once (the bundled
+    /// <c>sites/twin-local.yaml</c>) works with every later <c>aida twin serve</c>; the twin guards nothing.</summary>
+    public const string DefaultPassword = "twin-upsd";
+
+    /// <summary>The instant commands each UPS has, eco mode on and off (NUT's <c>data/cmdvartab</c>).</summary>
+    public const string EcoOn = "experimental.ecomode.enable";
+
+    /// <inheritdoc cref="EcoOn"/>
+    public const string EcoOff = "experimental.ecomode.disable";
+
     /// <summary>The charge (percent) under which <c>LB</c> is set, NUT's usual <c>battery.charge.low</c>.</summary>
     public const double LowBatteryPercent = 20;
 
@@ -33,13 +49,16 @@ public sealed class UpsdFace : IWireFace
     private readonly List<UpsPoints> _ups = [];
     private readonly int _port;
     private readonly IPAddress _host;
+    private readonly string _password;
     private NutServer? _server;
 
     /// <param name="ups">The factory's UPSes (for names and ratings); each needs its three points in the plant.</param>
     /// <param name="port">The TCP port; 0 picks a free one.</param>
     /// <param name="host">The address upsd listens on (default 127.0.0.1).</param>
-    public UpsdFace(IPlant plant, IReadOnlyList<Ups> ups, int port = 0, IPAddress? host = null)
+    /// <param name="password">The password of <see cref="Username"/> (default <see cref="DefaultPassword"/>), written into the site entry.</param>
+    public UpsdFace(IPlant plant, IReadOnlyList<Ups> ups, int port = 0, IPAddress? host = null, string? password = null)
     {
+        _password = password ?? DefaultPassword;
         _host = host ?? IPAddress.Loopback;
         ArgumentNullException.ThrowIfNull(plant);
         ArgumentNullException.ThrowIfNull(ups);
@@ -52,7 +71,7 @@ public sealed class UpsdFace : IWireFace
                 throw new ArgumentException($"UPS id '{u.Id}' cannot be a NUT UPS name", nameof(ups));
             }
 
-            _ups.Add(new UpsPoints(u, plant.Point(u.Id + "/output_power"), plant.Point(u.Id + "/on_battery"), plant.Point(u.Id + "/battery"), plant.Point(u.Id + "/eco_mode")));
+            _ups.Add(new UpsPoints(u, plant.Point(u.Id + "/output_power"), plant.Point(u.Id + "/on_battery"), plant.Point(u.Id + "/battery"), plant.Point(u.Id + "/eco_mode"), plant.Actuator(u.Id + "/eco_mode")));
         }
     }
 
@@ -63,7 +82,7 @@ public sealed class UpsdFace : IWireFace
 
     public Task StartAsync(CancellationToken ct)
     {
-        _server = new NutServer(new IPEndPoint(_host, _port), Snapshot);
+        _server = new NutServer(new IPEndPoint(_host, _port), Snapshot, this);
         _server.Start();
         Endpoints = [$"nut upsd {_server.Endpoint} ({_ups.Count} UPS: {string.Join(", ", _ups.Select(u => u.Ups.Id))})"];
         return Task.CompletedTask;
@@ -83,6 +102,19 @@ public sealed class UpsdFace : IWireFace
           .Append("      - {variable: battery.charge, metric: aida_ups_battery_ratio, scale: 0.01}\n")
           .Append("      - {variable: \"ups.status:OB\", metric: aida_ups_on_battery}\n")
           .Append("      - {variable: \"ups.status:BYPASS\", metric: aida_ups_eco_mode}\n");
+        var writable = _ups.Where(u => u.EcoActuator >= 0).ToList();
+        if (writable.Count > 0)
+        {
+            sb.Append("    username: ").Append(Username).Append('\n')
+              .Append("    password: \"").Append(_password).Append("\"\n")
+              .Append("    commands:\n");
+            foreach (var u in writable)
+            {
+                sb.Append("      - {actuator: ").Append(u.Ups.Id).Append("/eco_mode, ups: ").Append(u.Ups.Id)
+                  .Append(", on: ").Append(EcoOn).Append(", off: ").Append(EcoOff).Append(", state: \"ups.status:BYPASS\"}\n");
+            }
+        }
+
         return sb.ToString();
     }
 
@@ -153,9 +185,30 @@ public sealed class UpsdFace : IWireFace
         }
     }
 
+    bool INutControl.MayControl(string username, string password) =>
+        username == Username && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            Encoding.UTF8.GetBytes(password), Encoding.UTF8.GetBytes(_password));
+
+    IReadOnlyList<string> INutControl.Commands(string ups) =>
+        _ups.Exists(u => u.Ups.Id == ups && u.EcoActuator >= 0) ? [EcoOff, EcoOn] : [];
+
+    string? INutControl.Run(string ups, string command)
+    {
+        var u = _ups.Find(x => x.Ups.Id == ups);
+        if (u is null || u.EcoActuator < 0 || command is not (EcoOn or EcoOff))
+        {
+            return "CMD-NOT-SUPPORTED";
+        }
+
+        return _plant.Write(u.EcoActuator, command == EcoOn ? 1 : 0).Ok ? null : "INSTCMD-FAILED";
+    }
+
+    string? INutControl.Set(string ups, string variable, string value) =>
+        Snapshot().Any(u => u.Name == ups && u.Variables.Any(v => v.Key == variable)) ? "READONLY" : "VAR-NOT-SUPPORTED";
+
     private double Read(int point) => point < 0 ? double.NaN : _plant.Read(point).Value;
 
     private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
-    private sealed record UpsPoints(Ups Ups, int Power, int OnBattery, int Battery, int Eco);
+    private sealed record UpsPoints(Ups Ups, int Power, int OnBattery, int Battery, int Eco, int EcoActuator);
 }

@@ -173,6 +173,61 @@ public class NutCollectorTests
         Assert.Contains("ups_label", Assert.Throws<ConfigException>(() => loader.Parse("site: s\ncollectors:\n  - {type: nut, name: u, address: h, ups_label: '1x'}\n", "f")).Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task TwinUpsd_EcoModeWrittenWithItsSiteEntry_ByInstantCommand_ConfirmedByBypass()
+    {
+        using var rig = new CollectorRig();
+        var plant = new FakePlant { EchoWrites = true };
+        plant.AddPoint("ups-1", "output_power", "aida_ups_output_power_watts", 1000, ("asset", "ups-1"));
+        plant.AddPoint("ups-1", "on_battery", "aida_ups_on_battery", 0, ("asset", "ups-1"));
+        plant.AddPoint("ups-1", "battery", "aida_ups_battery_ratio", 1, ("asset", "ups-1"));
+        plant.AddPoint("ups-1", "eco_mode", "aida_ups_eco_mode", 0, ("asset", "ups-1"));
+        plant.AddActuator("ups-1", "eco_mode", 0, 1);
+        await using var face = new UpsdFace(plant, [new Ups("ups-1", "tx", 2000, UpsMode.DoubleConversion, TimeSpan.FromMinutes(10))]);
+        await face.StartAsync(default);
+        var entry = face.SiteCollectors();
+        Assert.Contains("{actuator: ups-1/eco_mode, ups: ups-1, on: experimental.ecomode.enable, off: experimental.ecomode.disable, state: \"ups.status:BYPASS\"}", entry, StringComparison.Ordinal);
+        var writer = Assert.Single(Load(rig, entry).Writers);
+        Assert.Equal("ups-1/eco_mode", writer.Actuator);
+
+        var on = await writer.WriteAsync(1, default);
+        Assert.True(on.Confirmed, on.Problem);
+        Assert.Equal(("ups-1/eco_mode", 1.0), plant.Writes[^1]);
+        var off = await writer.WriteAsync(0, default);
+        Assert.True(off.Confirmed, off.Problem);
+        Assert.Equal(("ups-1/eco_mode", 0.0), plant.Writes[^1]);
+        var half = await writer.WriteAsync(0.5, default);
+        Assert.False(half.Confirmed);
+        Assert.Contains("neither 1 (experimental.ecomode.enable) nor 0", half.Problem, StringComparison.Ordinal);
+
+        // The wrong password: upsd's refusal, with what to check; nothing written.
+        var wrong = Load(rig, entry.Replace("password: \"", "password: \"x", StringComparison.Ordinal)).Writers.Single();
+        var denied = await wrong.WriteAsync(1, default);
+        Assert.False(denied.Confirmed);
+        Assert.Contains("ERR ACCESS-DENIED", denied.Problem, StringComparison.Ordinal);
+        Assert.Contains("upsd.users", denied.Problem, StringComparison.Ordinal);
+        Assert.Equal(2, plant.Writes.Count);
+    }
+
+    [Theory]
+    [InlineData("    commands:\n      - {actuator: u/eco, ups: u, on: a, off: b, state: 'ups.status:BYPASS'}\n", "collectors[0].commands", "need username and password")]
+    [InlineData("    username: aida\n", "collectors[0].password", "go together")]
+    [InlineData("    username: aida\n    password: p\n    commands:\n      - {actuator: u/eco, ups: u, on: a, state: 'ups.status:BYPASS'}\n", "commands[0].off", "either on and off")]
+    [InlineData("    username: aida\n    password: p\n    commands:\n      - {actuator: u/eco, ups: u, on: a, off: b}\n", "commands[0].state", "need a state")]
+    [InlineData("    username: aida\n    password: p\n    commands:\n      - {actuator: u/eco, ups: u, on: a, off: b, variable: c}\n", "commands[0].variable", "not both")]
+    [InlineData("    username: aida\n    password: p\n    commands:\n      - {actuator: u/eco, ups: u, on: a, off: b, state: 'ups.status:ECO'}\n", "commands[0].state", "unknown status flag 'ECO'")]
+    [InlineData("    username: aida\n    password: p\n    commands:\n      - {actuator: u/eco, ups: 'u 1', variable: c}\n", "commands[0].ups", "not a UPS name")]
+    [InlineData("    username: aida\n    password: p\n    commands:\n      - {actuator: u/low, ups: u, variable: c}\n      - {actuator: u/low, ups: u, variable: d}\n", "commands[1].actuator", "written twice")]
+    [InlineData("    username: aida\n    password: p\n    commands:\n      - {actuator: u/low, ups: u, variable: c, timeout: 0s}\n", "commands[0].timeout", "")]
+    [InlineData("    username: aida\n    password: p\n    commands:\n      - {actuator: u/low, ups: u, variable: c, tolernce: 1}\n", "tolernce", "")]
+    public void SiteFile_NamesBadCommands(string fields, string where, string what)
+    {
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [NutCollector.Type] = NutCollector.Create }, TimeProvider.System);
+        var e = Assert.Throws<ConfigException>(() => loader.Parse("site: s\ncollectors:\n  - type: nut\n    name: u\n    address: h\n" + fields, "f"));
+        Assert.Contains(where, e.Message, StringComparison.Ordinal);
+        Assert.Contains(what, e.Message, StringComparison.Ordinal);
+    }
+
     internal static NutCollector Load(CollectorRig rig, string entries)
     {
         var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [NutCollector.Type] = NutCollector.Create }, rig.Clock);
