@@ -127,6 +127,32 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AStandbyChillerStoppedBehindTheGuardsBack_IsListedAsAnOnOffDispute_AndADismissalEndsIt()
+    {
+        var guard = _context.Actions.Plant;
+        var chiller = _server.Sim!.Scenario.Factory.Cooling.Chillers.First(c => c.Standby).Id + "/enable";
+        var index = guard.Actuators.Single(a => a.Name == chiller).Index;
+        Assert.True(guard.Write(index, 1).Ok);
+        _server.Sim.AdvanceSteps(30);
+        Assert.Empty((await Json(await Send(HttpMethod.Get, "/api/actuators/disputes", _keys[Role.Viewer]))).EnumerateArray());
+
+        // Stopped at the panel (the plant written straight): its command point reads 0 a poll later.
+        Assert.True(_server.Sim.Plant.Write(index, 0).Ok);
+        _server.Sim.AdvanceSteps(30);
+        var dispute = Assert.Single((await Json(await Send(HttpMethod.Get, "/api/actuators/disputes", _keys[Role.Viewer]))).EnumerateArray());
+        Assert.Equal(chiller, dispute.GetProperty("actuator").GetString());
+        Assert.Equal(1, dispute.GetProperty("written").GetDouble());
+        Assert.Equal(0, dispute.GetProperty("read_back").GetDouble());
+        Assert.True(dispute.GetProperty("on_off").GetBoolean());
+        Assert.Contains("aida_safety_disputes 1\n", await _http.GetStringAsync("/metrics"), StringComparison.Ordinal);
+
+        var dismissed = await Send(HttpMethod.Post, "/api/actuators/dismiss", _keys[Role.Approver], $$"""{"actuator":"{{chiller}}","reason":"its panel lamp is wired to the wrong relay"}""");
+        Assert.Equal(HttpStatusCode.OK, dismissed.StatusCode);
+        Assert.Empty((await Json(await Send(HttpMethod.Get, "/api/actuators/disputes", _keys[Role.Viewer]))).EnumerateArray());
+        Assert.Contains(_context.Audit.Read(), e => e.Kind == AuditKind.Observation && e.Subject == chiller && e.Detail.Contains("switched by another writer", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task AnActionOutsideTheEnvelope_IsRefusedByTheSameChokePointTheAgentsUse()
     {
         var record = await Json(await Send(HttpMethod.Post, "/api/actions", _keys[Role.Operator], """{"kind":"set_speed","asset":"cdu-h1-a","value":0.4,"reason":"save energy"}"""));

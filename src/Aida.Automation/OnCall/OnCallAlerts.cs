@@ -85,9 +85,12 @@ public sealed class OnCallAlerts
 
         foreach (var (actuator, written, readBack, readAt) in _guard?.Disputes() ?? [])
         {
+            var onOff = _guard!.IsOnOff(actuator);
             alerts.Add(Alert("AidaActuatorDisputed", [new("actuator", actuator)], "warning",
-                $"{actuator} reads back {Number(readBack)} where Aida wrote {Number(written)} (read at {Stamp(readAt)}): moved behind Aida's back, or a read-back that lies",
-                "its steps count from both values until a person settles it: adopt the read-back (it moved on purpose) or dismiss it (it lies) on the dashboard's Agent page or with POST /api/actuators/adopt|dismiss",
+                $"{actuator} reads back {Number(readBack)} where Aida wrote {Number(written)} (read at {Stamp(readAt)}): {(onOff ? "switched" : "moved")} behind Aida's back, or a read-back that lies",
+                onOff
+                    ? "the interlocks count what the plant reports; a person settles it: adopt the read-back (switched on purpose) or dismiss it (it lies) on the dashboard's Agent page or with POST /api/actuators/adopt|dismiss"
+                    : "its steps count from both values until a person settles it: adopt the read-back (it moved on purpose) or dismiss it (it lies) on the dashboard's Agent page or with POST /api/actuators/adopt|dismiss",
                 "#agent"));
         }
 

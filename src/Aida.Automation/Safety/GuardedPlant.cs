@@ -51,6 +51,10 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     // that value, it is no dispute, and no reason to drop the values taken up.
     private readonly Dictionary<string, double> _dismissed = new(StringComparer.Ordinal);
 
+    // The on/off actuators (unit bool: a unit's enable, a rack's isolation, a UPS's eco mode): a read-back disputes a
+    // write when it reads the other state (since session 42; before, only actuators with a max_step rule were compared).
+    private readonly HashSet<string> _switches = new(StringComparer.Ordinal);
+
     public GuardedPlant(IPlant inner, SafetyEnvelope envelope, TimeProvider clock, string actor, AuditLog? audit = null, Func<EfficiencyEnvelope?>? efficiency = null)
     {
         _inner = inner ?? throw new ArgumentNullException(nameof(inner));
@@ -87,6 +91,11 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             else if (ownValue >= 0)
             {
                 _readback[a.Name] = ownValue;
+            }
+
+            if (a.Unit == "bool")
+            {
+                _switches.Add(a.Name);
             }
 
             var reported = a.Name.EndsWith("/enable", StringComparison.Ordinal) && points.TryGetValue(a.Name[..^"enable".Length] + "running", out var running) ? running : ownValue;
@@ -221,6 +230,10 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         }
     }
 
+    /// <summary>Whether <paramref name="actuator"/> is on/off (unit <c>bool</c>: a unit's enable, a rack's isolation, a
+    /// UPS's eco mode) with no step rule: its dispute changes no judgement, the interlocks count what the plant reports.</summary>
+    public bool IsOnOff(string actuator) => _switches.Contains(actuator) && _envelope.Spec.RuleFor(actuator)?.MaxStep is null;
+
     /// <summary>An operator's word that <paramref name="actuator"/> is where the plant reads it back (moved at the panel, or
     /// by another writer, on purpose): its steps are judged from its reading from now on, not from Aida's last write too.
     /// Audited as a decision of <paramref name="by"/>.</summary>
@@ -276,18 +289,24 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     }
 
     /// <summary>Whether <paramref name="value"/> is the read-back a person dismissed as lying for <paramref name="actuator"/>
-    /// (within a tenth of its <c>max_step</c>).</summary>
+    /// (within its <see cref="DisputeTolerance"/>).</summary>
     private bool IsDismissed(string actuator, double value) =>
-        _dismissed.TryGetValue(actuator, out var lie) && Math.Abs(value - lie) <= (_envelope.Spec.RuleFor(actuator)?.MaxStep ?? 0) / 10;
+        _dismissed.TryGetValue(actuator, out var lie) && Math.Abs(value - lie) <= (DisputeTolerance(actuator) is var t && double.IsNaN(t) ? 0 : t);
+
+    /// <summary>How far a read-back may be from what Aida wrote and still agree: a tenth of the actuator's <c>max_step</c>
+    /// (a register's rounding is less), or for an on/off actuator half the way to the other state; NaN for an actuator
+    /// that is not compared (no step rule, not on/off).</summary>
+    private double DisputeTolerance(string actuator) =>
+        _envelope.Spec.RuleFor(actuator)?.MaxStep is { } maxStep ? maxStep / 10 : _switches.Contains(actuator) ? 0.5 : double.NaN;
 
     /// <summary>Compares <paramref name="actuator"/>'s read-back, when the plant reports a reading taken after Aida's last
-    /// write of it, with the values Aida may have left it at: one that differs from them all by more than a tenth of its
-    /// <c>max_step</c> (a register's rounding is less) puts it in dispute, and one that agrees ends the dispute. A reading
-    /// that still shows the value before the write, taken within one poll of it, is the read-back lagging.</summary>
+    /// write of it, with the values Aida may have left it at: one that differs from them all by more than the
+    /// <see cref="DisputeTolerance"/> puts it in dispute, and one that agrees ends the dispute. A reading that still shows
+    /// the value before the write, taken within one poll of it, is the read-back lagging.</summary>
     private void CompareReadBack(string actuator)
     {
-        if (!_lastWrite.TryGetValue(actuator, out var last) || !_readback.TryGetValue(actuator, out var point)
-            || _envelope.Spec.RuleFor(actuator)?.MaxStep is not { } maxStep)
+        var tolerance = DisputeTolerance(actuator);
+        if (double.IsNaN(tolerance) || !_lastWrite.TryGetValue(actuator, out var last) || !_readback.TryGetValue(actuator, out var point))
         {
             return;
         }
@@ -298,7 +317,6 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             return;
         }
 
-        var tolerance = maxStep / 10;
         bool Near(double x) => Math.Abs(reading.Value - x) <= tolerance;
         if (Near(Commanded(actuator)) || Unconfirmed(actuator).Any(Near))
         {
@@ -327,7 +345,10 @@ public sealed class GuardedPlant : IPlant, IActuatorState
 
         if (!_disputed.TryGetValue(actuator, out var was) || Math.Abs(was.Value - reading.Value) > tolerance)
         {
-            _audit?.Append(_actor, AuditKind.Observation, actuator, $"{DisputeNoted}{Text(reading.Value)} (read at {reading.Timestamp:O}), where Aida last wrote {Text(Commanded(actuator))}: moved by another writer, or a read-back that lies; its steps are judged from both until they agree, a write is confirmed, or a person adopts or dismisses the read-back");
+            var judged = IsOnOff(actuator)
+                ? "switched by another writer (a person at the panel, another controller), or a read-back that lies; listed until they agree, a write is confirmed, or a person adopts or dismisses the read-back"
+                : "moved by another writer, or a read-back that lies; its steps are judged from both until they agree, a write is confirmed, or a person adopts or dismisses the read-back";
+            _audit?.Append(_actor, AuditKind.Observation, actuator, $"{DisputeNoted}{Text(reading.Value)} (read at {reading.Timestamp:O}), where Aida last wrote {Text(Commanded(actuator))}: {judged}");
             _disputed[actuator] = (reading.Value, reading.Timestamp);
         }
     }

@@ -235,7 +235,7 @@ public static class AidaApi
         {
             lock (context.Gate)
             {
-                return Results.Json(context.Actions.Plant.Disputes().Select(DisputeView).ToArray(), Json);
+                return Results.Json(DisputeViews(context.Actions.Plant), Json);
             }
         });
         app.MapPost("/api/actuators/adopt", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Approver, "adopt an actuator's read-back", body => SettleDispute(context, Caller(http), body, adopt: true))));
@@ -349,9 +349,10 @@ public static class AidaApi
         return filed;
     }
 
-    /// <summary>An actuator in dispute as the API and MCP show it.</summary>
-    internal static object DisputeView((string Actuator, double Written, double ReadBack, DateTimeOffset ReadAt) d) =>
-        new { actuator = d.Actuator, written = d.Written, read_back = d.ReadBack, read_at = d.ReadAt };
+    /// <summary>The actuators in dispute as the API and MCP show them; <c>on_off</c>: a switch (a unit's enable, a rack's
+    /// isolation, a UPS's eco mode), whose dispute changes no judgement (the interlocks count what the plant reports).</summary>
+    internal static object[] DisputeViews(Aida.Automation.Safety.GuardedPlant plant) =>
+        [.. plant.Disputes().Select(d => new { actuator = d.Actuator, written = d.Written, read_back = d.ReadBack, read_at = d.ReadAt, on_off = plant.IsOnOff(d.Actuator) })];
 
     /// <summary>A person's word on an actuator in dispute: it is where the plant reads it back (<paramref name="adopt"/>,
     /// <see cref="GuardedPlant.AdoptReadBack"/>), or the read-back lies (<see cref="GuardedPlant.DismissReadBack"/>); 404

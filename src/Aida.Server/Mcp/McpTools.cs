@@ -199,7 +199,7 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
     {
         lock (context.Gate)
         {
-            return JsonSerializer.Serialize(context.Actions.Plant.Disputes().Select(AidaApi.DisputeView), AidaApi.Json);
+            return JsonSerializer.Serialize(AidaApi.DisputeViews(context.Actions.Plant), AidaApi.Json);
         }
     }
 

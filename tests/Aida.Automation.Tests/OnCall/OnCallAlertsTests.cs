@@ -150,6 +150,28 @@ public sealed class OnCallAlertsTests
     }
 
     [Fact]
+    public void ALeakingRackPoweredOnAgainBehindAidasBack_IsAWarning_SwitchedNotMoved()
+    {
+        // Regression (session 42): a rack Aida isolated for its leak and someone powered on again at the panel was no
+        // dispute (only set points and speeds were compared with their read-back); nobody was told.
+        using var site = new RestartSite(LeakFrom35To50Minutes(), TimeSpan.FromMinutes(45));
+        var agent = site.Start(new() { Optimise = false });
+        var alerts = new OnCallAlerts(site.Scenario.Factory.Name, site.Incidents, [agent.Executor], agent, agent.Plant, null, site.Sim.Clock);
+        site.Advance(TimeSpan.FromMinutes(40));
+        var rack = site.Scenario.Faults[0].Asset;
+        Assert.Equal(1, PlantLookup.ReadValue(site.Sim.Plant, rack + "/isolated"));
+        Assert.DoesNotContain(alerts.Now(), a => Labels(a)["alertname"] == "AidaActuatorDisputed");
+
+        Assert.True(site.Sim.Plant.Write(rack + "/isolate", 0).Ok);
+        site.Advance(TimeSpan.FromSeconds(30));
+        var dispute = Only(alerts.Now(), "AidaActuatorDisputed");
+        Assert.Equal(rack + "/isolate", Labels(dispute)["actuator"]);
+        Assert.StartsWith($"{rack}/isolate reads back 0 where Aida wrote 1", Annotation(dispute, "summary"), StringComparison.Ordinal);
+        Assert.Contains("switched behind Aida's back", Annotation(dispute, "summary"), StringComparison.Ordinal);
+        Assert.Contains("the interlocks count what the plant reports", Annotation(dispute, "description"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ANotice_HoldsWhileItsIncidentIsNotResolved_ElseFifteenMinutes()
     {
         // Unattended (the simulated approver): the leak's runbook isolates the rack and says so, and its restore powers the

@@ -213,6 +213,49 @@ public sealed class SafetyEnvelopeTests
     }
 
     [Fact]
+    public void AUnitOrRackSwitchedBehindAidasBack_IsADispute_ListedAndAudited_UntilItAgreesOrAPersonAdoptsIt()
+    {
+        // Regression (session 42): only actuators with a max_step rule were compared with their read-back, so a standby
+        // chiller Aida started and a person stopped at the panel, or a leaking rack Aida isolated and someone powered on
+        // again, went unseen (the interlocks counted the chiller's running report; nobody was told).
+        var chiller = Factory.Cooling.Chillers.First(c => c.Standby).Id + "/enable";
+        var rack = Factory.Racks[0].Id;
+        var clock = new FakeTimeProvider(Reference.Start);
+        var reports = new Dictionary<string, double>(StringComparer.Ordinal) { [chiller + "_command"] = 0, [rack + "/isolated"] = 0 };
+        using var audit = new AuditLog(Path.Combine(Path.GetTempPath(), "aida-switch-" + Guid.NewGuid().ToString("N"), "audit.db"), clock);
+        var guarded = new GuardedPlant(new RecordingPlant(reports: reports, clock: clock), new SafetyEnvelope(Bundled, Factory), clock, "agent:test", audit);
+        Assert.True(guarded.Write(chiller, 1).Ok);
+        Assert.True(guarded.Write(rack + "/isolate", 1).Ok);
+
+        // Within a poll the read-backs still show the state before: lagging, no dispute; then they follow.
+        clock.Advance(TimeSpan.FromSeconds(5));
+        Assert.Empty(guarded.Disputes());
+        reports[chiller + "_command"] = 1;
+        reports[rack + "/isolated"] = 1;
+        clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.Empty(guarded.Disputes());
+
+        // Stopped at the panel, powered on again: both in dispute, each audited once.
+        reports[chiller + "_command"] = 0;
+        reports[rack + "/isolated"] = 0;
+        clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal([(chiller, 1.0, 0.0, clock.GetUtcNow()), (rack + "/isolate", 1.0, 0.0, clock.GetUtcNow())],
+            guarded.Disputes().OrderBy(d => d.Actuator == chiller ? 0 : 1));
+        clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(2, guarded.Disputes().Count);
+        var noted = audit.Read().Where(e => e.Kind == AuditKind.Observation && e.Detail.StartsWith("the plant reads it back at 0", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, noted.Count);
+        Assert.All(noted, e => Assert.Contains("where Aida last wrote 1: switched by another writer (a person at the panel, another controller), or a read-back that lies", e.Detail, StringComparison.Ordinal));
+
+        // A person who stopped the chiller on purpose adopts its read-back; the rack reads isolated again, which ends its.
+        Assert.NotNull(guarded.AdoptReadBack(chiller, "api:operator", "stopped for a bearing inspection", out _));
+        Assert.Equal(0, guarded.Commanded(chiller));
+        reports[rack + "/isolated"] = 1;
+        Assert.Empty(guarded.Disputes());
+        Assert.Single(audit.Read(), e => e.Subject == rack + "/isolate" && e.Detail.StartsWith("the read-back 1 agrees again", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AReadBackDismissedAsLying_IsNoDisputeWhileItReadsSo_AndOneThatReadsOtherwiseIsJudgedAgain()
     {
         const string Setpoint = "cdu-h1-a/supply_setpoint";

@@ -57,7 +57,9 @@ function disputeCard(d, ctx, onDone) {
       h('span', { class: 'strong', text: ` ${d.actuator}` }),
       h('span', { text: ` reads back ${d.read_back} where Aida wrote ${d.written}` }),
     ]),
-    h('div', { class: 'muted', text: `since ${plantTime(d.read_at)}: moved at the panel or by another writer, or a read-back that lies; each step is judged from both until you say which is true` }),
+    h('div', { class: 'muted', text: d.on_off
+      ? `since ${plantTime(d.read_at)}: switched at the panel or by another controller, or a read-back that lies; the interlocks count what the plant reports, say which is true`
+      : `since ${plantTime(d.read_at)}: moved at the panel or by another writer, or a read-back that lies; each step is judged from both until you say which is true` }),
     decisionControls(d.actuator, [
       { verb: 'adopt', cls: 'adopt', text: 'Adopt read-back', title: 'It is where the plant reads it back' },
       { verb: 'dismiss', cls: 'dismiss secondary', text: 'Dismiss as lying', title: 'The read-back lies; it is where Aida wrote it' },
