@@ -2,6 +2,7 @@ using Aida.Telemetry.Collectors;
 using Aida.Telemetry.Collectors.Modbus;
 using Aida.Telemetry.Collectors.Mqtt;
 using Aida.Telemetry.Collectors.Nut;
+using Aida.Telemetry.Collectors.Slurm;
 using Aida.Telemetry.Collectors.Scrape;
 using Aida.Telemetry.Collectors.Redfish;
 
@@ -17,6 +18,7 @@ internal static class CollectorCatalog
         [ScrapeCollector.Type] = ScrapeCollector.Create,
         [NutCollector.Type] = NutCollector.Create,
         [MqttCollector.Type] = MqttCollector.Create,
+        [SlurmCollector.Type] = SlurmCollector.Create,
     };
 
     /// <summary>Loads a site file with every known collector type; errors name the file, line and field.</summary>
