@@ -17,7 +17,7 @@ public sealed class TwinOverTheWireTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    private static readonly string[] RackQuantities = ["power", "inlet_temperature", "gpu_max_temperature", "gpu_power_limit_command", "isolated", "leak"];
+    private static readonly string[] RackQuantities = ["power", "inlet_temperature", "gpu_max_temperature", "gpu_power_limit_command", "isolated", "leak", "powered"];
 
     [Fact]
     public async Task NetworkPlant_ReadsEveryServedPointAsTheTwin_AndAWriteReachesTheTwin()

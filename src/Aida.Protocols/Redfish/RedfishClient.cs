@@ -172,7 +172,14 @@ public sealed class RedfishClient : IDisposable
             controls.Add(new PowerControlReading(index, member, String(control, "Name"), Number(control, "PowerConsumedWatts", powerPath), limit));
         }
 
-        return new PowerReadings(controls, power.ETag ?? String(body, "@odata.etag"));
+        var supplies = new List<PowerSupplyReading>();
+        foreach (var (_, member, supply) in Members(body, "PowerSupplies", powerPath))
+        {
+            var state = supply.TryGetProperty("Status", out var status) && status.ValueKind == JsonValueKind.Object ? String(status, "State") : null;
+            supplies.Add(new PowerSupplyReading(member, Number(supply, "LineInputVoltage", powerPath), state));
+        }
+
+        return new PowerReadings(controls, power.ETag ?? String(body, "@odata.etag")) { Supplies = supplies };
     }
 
     /// <summary>Reads a <c>Thermal</c> resource's <c>Temperatures</c>.</summary>
@@ -364,7 +371,26 @@ public sealed record LeakDetectorReading(string Id, string Name, string? Detecto
 }
 
 /// <summary>A <c>Power</c> resource's power controls, and its ETag (for <c>If-Match</c>) when the service gave one.</summary>
-public sealed record PowerReadings(IReadOnlyList<PowerControlReading> Controls, string? ETag);
+public sealed record PowerReadings(IReadOnlyList<PowerControlReading> Controls, string? ETag)
+{
+    /// <summary>Its <c>PowerSupplies</c> members (none when it lists none).</summary>
+    public IReadOnlyList<PowerSupplyReading> Supplies { get; init; } = [];
+
+    /// <summary>Whether line power reaches the chassis: 1 when a supply reads a line input voltage above 0 and is not
+    /// offline or absent, 0 when none does, null when no supply says (no supplies, no voltages).</summary>
+    public double? InputLive()
+    {
+        if (Supplies.All(s => s.LineInputVoltage is null))
+        {
+            return null;
+        }
+
+        return Supplies.Any(s => s.LineInputVoltage > 0 && s.State is not ("UnavailableOffline" or "Absent" or "Disabled")) ? 1 : 0;
+    }
+}
+
+/// <summary>One <c>PowerSupplies</c> member: its line input voltage (null when not reported) and <c>Status.State</c>.</summary>
+public sealed record PowerSupplyReading(string MemberId, double? LineInputVoltage, string? State);
 
 /// <summary>One <c>PowerControl</c> member; readings the service leaves out or sends as null are null.</summary>
 /// <param name="Index">Its position in the array (PATCH addresses array members by position).</param>

@@ -138,6 +138,11 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
                 {
                     AddPower(readings, c.Id, control);
                 }
+
+                if (_options.PowerInput is { } input)
+                {
+                    Add(readings, c.Id, "power_input", "", input, null, power.InputLive());
+                }
             }
 
             if (c.Thermal is not null)

@@ -27,6 +27,8 @@ namespace Aida.Telemetry.Collectors.Redfish;
 ///     on: 0                         # the value for On (default 1)
 ///     off: 1                        # the value for Off (default 0)
 ///     actuator: rack-h1-r01-01/isolate   # optional: written with #Chassis.Reset (needs chassis)
+///   power_input:                    # optional: whether line power reaches it, from Power.PowerSupplies
+///     metric: aida_rack_powered     # 1 while a supply reads LineInputVoltage above 0 (not offline), else 0
 /// </code>
 /// Without <c>power</c>, every member is read as <c>redfish_power_consumed_watts</c> and <c>redfish_power_limit_watts</c>
 /// labelled <c>power_control="MemberId"</c>; without <c>temperatures</c>, every sensor as
@@ -57,6 +59,10 @@ public sealed record RedfishCollectorOptions
 
     /// <summary>Leak detector <c>Name</c> to metric, or null to read none.</summary>
     public IReadOnlyDictionary<string, string>? LeakDetectors { get; init; }
+
+    /// <summary>The metric of whether line power reaches the chassis (<see cref="Aida.Protocols.Redfish.PowerReadings.InputLive"/>),
+    /// or null to store none.</summary>
+    public string? PowerInput { get; init; }
 
     /// <summary>The chassis' <c>PowerState</c> as a metric (and optionally an actuator), or null to leave it.</summary>
     public PowerStateMapping? PowerState { get; init; }
@@ -138,9 +144,17 @@ public sealed record RedfishCollectorOptions
             powerState = new PowerStateMapping(metric, on, off, actuator);
         }
 
+        string? powerInput = null;
+        if (entry.Optional("power_input") is { } pi)
+        {
+            powerInput = MetricName(pi, "metric") ?? throw pi.Error("metric", "is required");
+            pi.RejectUnknown();
+        }
+
         return new RedfishCollectorOptions
         {
             PowerState = powerState,
+            PowerInput = powerInput,
             Url = url,
             Chassis = chassis,
             Username = username,

@@ -28,6 +28,9 @@ namespace Aida.Twin.Wire.Redfish;
 /// <c>#Chassis.Reset</c> action isolates it (<c>ForceOff</c>) or restores it (<c>On</c>) through <c>rack/isolate</c>.
 /// <c>.../ThermalSubsystem/LeakDetection/LeakDetectors/Manifold</c> is the rack's leak cable (<c>rack/leak</c>):
 /// <c>DetectorState</c> <c>Critical</c> while it senses liquid, <c>OK</c> while dry.
+/// <c>Power</c>'s <c>PowerSupplies</c> member <c>0</c> is the rack's PDU input (<c>rack/powered</c>): <c>LineInputVoltage</c>
+/// <see cref="RackFeedVolts"/> and <c>Status.State</c> <c>Enabled</c> while a live busway reaches it, 0 and
+/// <c>UnavailableOffline</c> while none does.
 /// A reading the sensor does not report is <c>null</c>.</para>
 /// <para>A limit or power state that was written reads back as written until its point is next sampled, as a BMC returns a setting at
 /// once while the measured limit follows. <c>@odata.etag</c> (and the <c>ETag</c> header) versions the limit only, so
@@ -36,6 +39,10 @@ namespace Aida.Twin.Wire.Redfish;
 /// </remarks>
 public sealed class RedfishFace : IWireFace
 {
+    /// <summary>The line voltage a powered rack's PDU input reads: 415 V three-phase, the feed of Open Rack V3 power
+    /// shelves and of the liquid-cooled GPU racks built on them (OCP Open Rack V3 Base Specification, power shelf input).</summary>
+    public const double RackFeedVolts = 415;
+
     private const string Root = RedfishClient.ServiceRootPath;
 
     private readonly IPlant _plant;
@@ -77,6 +84,7 @@ public sealed class RedfishFace : IWireFace
                 Find("isolated"), plant.Actuator($"{id}/isolate"))
             {
                 Leak = Find("leak"),
+                Powered = Find("powered"),
             };
             _racks[id] = rack;
             _order.Add(rack);
@@ -158,6 +166,11 @@ public sealed class RedfishFace : IWireFace
             if (r.Leak >= 0)
             {
                 b.Append(CultureInfo.InvariantCulture, $"    leak_detectors:\n      {LeakDetectorId}: {_plant.Points[r.Leak].Metric}\n");
+            }
+
+            if (r.Powered >= 0)
+            {
+                b.Append(CultureInfo.InvariantCulture, $"    power_input:\n      metric: {_plant.Points[r.Powered].Metric}\n");
             }
 
             if (r.Inlet >= 0 || r.GpuMax >= 0)
@@ -440,6 +453,23 @@ public sealed class RedfishFace : IWireFace
             }
 
             json.WriteEndArray();
+            if (r.Powered >= 0)
+            {
+                // The rack's PDU input as its power shelf reports it: the line voltage while a live busway reaches it.
+                var powered = _plant.Read(r.Powered).Value;
+                json.WriteStartArray("PowerSupplies");
+                json.WriteStartObject();
+                json.WriteString("@odata.id", $"{path}#/PowerSupplies/0");
+                json.WriteString("MemberId", "0");
+                json.WriteString("Name", "Rack PDU input");
+                Reading(json, "LineInputVoltage", double.IsNaN(powered) ? double.NaN : powered >= 0.5 ? RackFeedVolts : 0);
+                json.WriteStartObject("Status");
+                json.WriteString("State", double.IsNaN(powered) ? "Unknown" : powered >= 0.5 ? "Enabled" : "UnavailableOffline");
+                json.WriteString("Health", double.IsNaN(powered) || powered >= 0.5 ? "OK" : "Critical");
+                json.WriteEndObject();
+                json.WriteEndObject();
+                json.WriteEndArray();
+            }
         });
         return (body, etag);
     }
@@ -616,6 +646,9 @@ public sealed class RedfishFace : IWireFace
 
         /// <summary>The <c>rack/leak</c> point (1: the leak cable senses liquid), or -1.</summary>
         public int Leak { get; init; } = -1;
+
+        /// <summary>The <c>rack/powered</c> point (1: a live busway reaches the rack's PDU), or -1.</summary>
+        public int Powered { get; init; } = -1;
 
         public int Power { get; } = power;
 

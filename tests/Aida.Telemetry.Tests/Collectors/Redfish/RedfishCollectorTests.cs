@@ -47,8 +47,8 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
         var running = new CollectorHost(site.Collectors, sink).RunAsync(stop.Token);
 
         // The plant is not stepped: what the store holds must be exactly what the plant reads.
-        var rackPoints = _plant.Points.Where(p => p.Labels.ContainsKey("rack") && p.Name.Split('/')[1] is "power" or "inlet_temperature" or "gpu_max_temperature" or "gpu_power_limit_command" or "isolated" or "leak").ToList();
-        Assert.Equal(6 * site.Collectors.Count, rackPoints.Count);
+        var rackPoints = _plant.Points.Where(p => p.Labels.ContainsKey("rack") && p.Name.Split('/')[1] is "power" or "inlet_temperature" or "gpu_max_temperature" or "gpu_power_limit_command" or "isolated" or "leak" or "powered").ToList();
+        Assert.Equal(7 * site.Collectors.Count, rackPoints.Count);
         await Until(() => rackPoints.All(p => Latest(store, p) is not null) && site.Collectors.All(c => sink.HealthOf(RedfishCollector.Type, c.Name).Up));
         foreach (var p in rackPoints)
         {
