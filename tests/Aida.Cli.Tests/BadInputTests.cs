@@ -142,4 +142,24 @@ public class BadInputTests
         var path = Scratch(text.Replace(from, to, StringComparison.Ordinal), "envelope.yaml");
         AssertBadInput(Invoke("validate", path), expected);
     }
+
+    [Fact]
+    public void Validate_ASiteFile_SaysWhatAnAgentCanWriteThere_AndNamesABadField()
+    {
+        // The bundled site writes every actuator of its factory but the workload ones: those are Slurm's, which the twin
+        // does not serve.
+        var (code, output, err) = Invoke("validate", Path.Combine(Root, "sites", "twin-local.yaml"));
+        Assert.True(code == 0, err);
+        Assert.Contains("ok (site 'leesburg-va': 120 collectors (redfish 80, modbus 36, scrape 3, nut 1); writes 212 actuators; 212 of ref-10mw's 372 by design; no writer for 160 (an agent cannot move them here: workload_move 80, workload_pause 80))", output, StringComparison.Ordinal);
+
+        // A Slurm entry brings them; an actuator the factory lacks is named.
+        var slurm = Scratch("site: s\ncollectors:\n  - type: slurm\n    name: sched\n    racks:\n      - {rack: h1-a01, nodes: \"h1-a01-n[1-8]\"}\n      - {rack: h9-z99, nodes: \"h9-z99-n[1-8]\"}\n", "slurm-site.yaml");
+        (code, output, err) = Invoke("validate", slurm);
+        Assert.True(code == 0, err);
+        Assert.Contains("writes 4 actuators; 2 of ref-10mw's 372 by design", output, StringComparison.Ordinal);
+        Assert.Contains("2 written that ref-10mw does not have (no agent writes them: h9-z99/workload_move, h9-z99/workload_pause)", output, StringComparison.Ordinal);
+
+        var bad = Scratch("site: s\ncollectors:\n  - type: slurm\n    name: sched\n    racks:\n      - {rack: h1-a01, nodes: \"h1-a01-n[8-1]\"}\n", "bad-site.yaml");
+        AssertBadInput(Invoke("validate", bad), "collectors[0].racks[0].nodes: hostlist 'h1-a01-n[8-1]': the range 8-1 runs backwards");
+    }
 }
