@@ -47,12 +47,12 @@ public class SlurmPeerTests
         Assert.Equal("RUNNING", now.Jobs.Single(j => j.Id == train).State);
         Assert.DoesNotContain(now.Nodes.Values, n => n.Drained);
 
-        // Moved: the rack drained for the move, its job requeued (it waits: the other rack's one node is busy).
+        // Moved: the rack drained for the move, its job requeued (completing, then waiting: the other rack's one node is busy).
         var moved = await writers["h1-a01/workload_move"].WriteAsync(1, default);
         Assert.True(moved.Confirmed, moved.Problem + slurm.Output());
         now = await SlurmSnapshot.ReadAsync(slurm.Tools, default);
         Assert.Empty(now.JobsOn(new SlurmRack("h1-a01", "h1-a01-n[1-2]", ["h1-a01-n1", "h1-a01-n2"], new Dictionary<string, string>()), "RUNNING", "SUSPENDED"));
-        Assert.Contains(now.Jobs, j => j.Id == train && j.State == "PENDING");
+        Assert.Contains(now.Jobs, j => j.Id == train && j.State is "COMPLETING" or "PENDING");
         Assert.True(await collector.PollOnceAsync(rig.Sink, default), rig.Log.ToString());
         Assert.Equal(1, rig.Last("aida_rack_workload_moved", ("rack", "h1-a01")));
 
@@ -62,7 +62,7 @@ public class SlurmPeerTests
         Assert.True(back.Confirmed, back.Problem + slurm.Output());
         now = await SlurmSnapshot.ReadAsync(slurm.Tools, default);
         Assert.DoesNotContain(now.Nodes.Values, n => n.Drained);
-        Assert.Contains(now.Jobs, j => j.Id == train && j.State is "PENDING" or "RUNNING");
+        Assert.Contains(now.Jobs, j => j.Id == train && j.State is "COMPLETING" or "PENDING" or "RUNNING");
 
         // A node Slurm does not know: an error naming it, for the collector and for a write.
         var typo = SlurmCollectorTests.Load(rig, $"  - type: slurm\n    name: typo\n    conf: {slurm.Conf}\n    racks:\n      - {{rack: h1-a09, nodes: \"h1-a09-n[1-2]\"}}\n");
