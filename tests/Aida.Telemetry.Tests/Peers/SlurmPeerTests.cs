@@ -13,8 +13,12 @@ public class SlurmPeerTests
     {
         using var slurm = await SlurmPeer.StartNewAsync("h1-a01-n1", "h1-a01-n2", "h1-a02-n1");
         var train = slurm.Submit("h1-a01-n1", "train");
+        var debug = slurm.Submit("h1-a01-n2", "debug");
         var infer = slurm.Submit("h1-a02-n1", "infer");
-        await slurm.UntilAsync(s => s.Jobs.Count(j => j.State == "RUNNING") == 2, "both jobs running");
+        await slurm.UntilAsync(s => s.Jobs.Count(j => j.State == "RUNNING") == 3, "the three jobs running");
+
+        // An administrator holds one job of the rack (suspended): Aida's pause and its undoing leave it so.
+        await slurm.Tools.RunAsync("scontrol", ["suspend", debug], default);
 
         using var rig = new CollectorRig(TimeProvider.System);
         var collector = SlurmCollectorTests.Load(rig,
@@ -27,32 +31,38 @@ public class SlurmPeerTests
         var writers = collector.Writers.ToDictionary(w => w.Actuator);
         Assert.Equal(["h1-a01/workload_move", "h1-a01/workload_pause", "h1-a02/workload_move", "h1-a02/workload_pause"], writers.Keys.Order(StringComparer.Ordinal));
 
-        // Pause: the rack's nodes drained, its job suspended; the other rack's job untouched.
+        // Pause: the rack's nodes drained, its running job suspended and named in the reason; the other rack's job untouched.
         var paused = await writers["h1-a01/workload_pause"].WriteAsync(1, default);
         Assert.True(paused.Confirmed, paused.Problem + slurm.Output());
         var now = await SlurmSnapshot.ReadAsync(slurm.Tools, default);
         Assert.Equal("SUSPENDED", now.Jobs.Single(j => j.Id == train).State);
         Assert.Equal("RUNNING", now.Jobs.Single(j => j.Id == infer).State);
-        Assert.All(new[] { "h1-a01-n1", "h1-a01-n2" }, n => Assert.Equal(SlurmSnapshot.PauseReason, now.Nodes[n].Reason));
+        Assert.All(new[] { "h1-a01-n1", "h1-a01-n2" }, n => Assert.Equal($"{SlurmSnapshot.PauseReason} (suspended {train})", now.Nodes[n].Reason));
         Assert.True(await collector.PollOnceAsync(rig.Sink, default), rig.Log.ToString());
         Assert.Equal(1, rig.Last("aida_rack_workload_paused", ("rack", "h1-a01")));
-        Assert.Equal(1, rig.Last("slurm_rack_jobs_suspended", ("rack", "h1-a01")));
+        Assert.Equal(2, rig.Last("slurm_rack_jobs_suspended", ("rack", "h1-a01")));
         Assert.Equal(2, rig.Last("slurm_rack_nodes_drained", ("rack", "h1-a01")));
         Assert.Equal(0, rig.Last("aida_rack_workload_paused", ("rack", "h1-a02")));
 
-        // Resumed: the job runs again, the nodes take jobs again.
+        // Resumed: Aida's job runs again, the administrator's stays suspended, the nodes take jobs again.
         var resumed = await writers["h1-a01/workload_pause"].WriteAsync(0, default);
         Assert.True(resumed.Confirmed, resumed.Problem + slurm.Output());
         now = await SlurmSnapshot.ReadAsync(slurm.Tools, default);
         Assert.Equal("RUNNING", now.Jobs.Single(j => j.Id == train).State);
+        Assert.Equal("SUSPENDED", now.Jobs.Single(j => j.Id == debug).State);
         Assert.DoesNotContain(now.Nodes.Values, n => n.Drained);
+
+        // Paused again, then moved: the move takes the job the pause suspended, not the administrator's.
+        Assert.True((await writers["h1-a01/workload_pause"].WriteAsync(1, default)).Confirmed);
 
         // Moved: the rack drained for the move, its job requeued (completing, then waiting: the other rack's one node is busy).
         var moved = await writers["h1-a01/workload_move"].WriteAsync(1, default);
         Assert.True(moved.Confirmed, moved.Problem + slurm.Output());
         now = await SlurmSnapshot.ReadAsync(slurm.Tools, default);
-        Assert.Empty(now.JobsOn(new SlurmRack("h1-a01", "h1-a01-n[1-2]", ["h1-a01-n1", "h1-a01-n2"], new Dictionary<string, string>()), "RUNNING", "SUSPENDED"));
+        Assert.Empty(now.JobsOn(new SlurmRack("h1-a01", "h1-a01-n[1-2]", ["h1-a01-n1", "h1-a01-n2"], new Dictionary<string, string>()), "RUNNING"));
         Assert.Contains(now.Jobs, j => j.Id == train && j.State is "COMPLETING" or "PENDING");
+        Assert.Equal("SUSPENDED", now.Jobs.Single(j => j.Id == debug).State);
+        Assert.All(new[] { "h1-a01-n1", "h1-a01-n2" }, n => Assert.Equal(SlurmSnapshot.MoveReason, now.Nodes[n].Reason));
         Assert.True(await collector.PollOnceAsync(rig.Sink, default), rig.Log.ToString());
         Assert.Equal(1, rig.Last("aida_rack_workload_moved", ("rack", "h1-a01")));
 

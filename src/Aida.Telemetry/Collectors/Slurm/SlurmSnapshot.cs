@@ -98,11 +98,12 @@ public sealed record SlurmSnapshot(IReadOnlyDictionary<string, SlurmNode> Nodes,
     /// <summary>1 while the rack's jobs are paused by Aida: a node of it drained for the pause, and no job running on it.</summary>
     public double Paused(SlurmRack rack) => DrainedFor(rack, PauseReason).Count > 0 && JobsOn(rack, "RUNNING").Count == 0 ? 1 : 0;
 
-    /// <summary>1 while the rack's jobs are moved away by Aida: a node of it drained for the move, and no job running or
-    /// suspended on it (requeued jobs wait or run elsewhere). A requeued job may still be completing there, stopping its
-    /// processes (a training job checkpoints on SIGTERM, within Slurm's KillWait): it is on its way out, and counts as
-    /// moved, so a write is confirmed within seconds, not the job's checkpoint time.</summary>
-    public double Moved(SlurmRack rack) => DrainedFor(rack, MoveReason).Count > 0 && JobsOn(rack, "RUNNING", "SUSPENDED").Count == 0 ? 1 : 0;
+    /// <summary>1 while the rack's jobs are moved away by Aida: a node of it drained for the move, and no job running on it
+    /// (requeued jobs wait or run elsewhere; a job an administrator suspended there stays, drawing little). A requeued job
+    /// may still be completing there, stopping its processes (a training job checkpoints on SIGTERM, within Slurm's
+    /// KillWait): it is on its way out, and counts as moved, so a write is confirmed within seconds, not the job's
+    /// checkpoint time.</summary>
+    public double Moved(SlurmRack rack) => DrainedFor(rack, MoveReason).Count > 0 && JobsOn(rack, "RUNNING").Count == 0 ? 1 : 0;
 
     private static IEnumerable<string> Lines(string text) =>
         text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0);

@@ -8,12 +8,14 @@ namespace Aida.Telemetry.Collectors.Slurm;
 /// <remarks>
 /// <list type="bullet">
 /// <item>Pause 1: drains the rack's nodes not drained already (<c>scontrol update NodeName=… State=DRAIN
-/// Reason="aida: workload paused"</c>: no new job starts there) and suspends the jobs running on them (<c>scontrol
-/// suspend</c>: they keep their nodes and memory, their GPUs idle). Pause 0: resumes the jobs suspended on the rack and
-/// returns the nodes Aida drained for the pause (<c>State=RESUME</c>).</item>
-/// <item>Move 1: drains the nodes with <c>Reason="aida: workload moved"</c> and requeues the jobs running or suspended on
-/// them (<c>scontrol requeue</c>: Slurm starts them again on other nodes, from their last checkpoint). Move 0: returns the
-/// nodes Aida drained for the move; jobs come back as the scheduler places them.</item>
+/// Reason="aida: workload paused (suspended 17,18)"</c>: no new job starts there) and suspends the jobs running on them
+/// (<c>scontrol suspend</c>: they keep their nodes and memory, their GPUs idle). Pause 0: resumes the jobs the reason
+/// names that are still suspended (not a job an administrator suspended; after Aida restarts too: the record is
+/// Slurm's) and returns the nodes Aida drained for the pause (<c>State=RESUME</c>).</item>
+/// <item>Move 1: drains the nodes with <c>Reason="aida: workload moved"</c> (those drained for Aida's pause too) and
+/// requeues the jobs running on them and those its pause suspended (<c>scontrol requeue</c>: Slurm starts them again on
+/// other nodes, from their last checkpoint). Move 0: returns the nodes Aida drained for the move; jobs come back as the
+/// scheduler places them.</item>
 /// </list>
 /// A node someone else drained (maintenance) keeps its state and reason: Aida neither drains it again nor returns it.
 /// </remarks>
@@ -45,23 +47,30 @@ public sealed class SlurmWorkloadWriter(ISlurmTools tools, SlurmRack rack, bool 
 
             if (value == 1)
             {
-                var free = rack.Nodes.Where(n => !now.Nodes[n].Drained).ToList();
+                // A move takes the running jobs and those Aida's pause suspended; a node drained for the pause is drained
+                // for the move instead. A job or node an administrator holds stays as it is.
+                var jobs = now.JobsOn(rack, "RUNNING").Select(j => j.Id).Concat(move ? Suspended(now) : []).ToList();
+                var ids = string.Join(',', jobs);
+                var paused = move ? now.DrainedFor(rack, SlurmSnapshot.PauseReason) : [];
+                var free = rack.Nodes.Where(n => !now.Nodes[n].Drained || paused.Contains(n)).ToList();
                 if (free.Count > 0)
                 {
-                    await Scontrol(["update", "NodeName=" + string.Join(',', free), "State=DRAIN", "Reason=" + reason], linked.Token).ConfigureAwait(false);
+                    // A pause names the jobs it suspends in the drain reason, so that its undoing (after a restart too)
+                    // resumes those and not a job an administrator suspended.
+                    var why = !move && ids.Length > 0 ? $"{reason} (suspended {ids})" : reason;
+                    await Scontrol(["update", "NodeName=" + string.Join(',', free), "State=DRAIN", "Reason=" + why], linked.Token).ConfigureAwait(false);
                 }
 
-                var jobs = move ? now.JobsOn(rack, "RUNNING", "SUSPENDED") : now.JobsOn(rack, "RUNNING");
                 if (jobs.Count > 0)
                 {
-                    await Scontrol([move ? "requeue" : "suspend", string.Join(',', jobs.Select(j => j.Id))], linked.Token).ConfigureAwait(false);
+                    await Scontrol([move ? "requeue" : "suspend", ids], linked.Token).ConfigureAwait(false);
                 }
             }
             else
             {
-                if (!move && now.JobsOn(rack, "SUSPENDED") is { Count: > 0 } suspended)
+                if (!move && Suspended(now) is { Count: > 0 } suspended)
                 {
-                    await Scontrol(["resume", string.Join(',', suspended.Select(j => j.Id))], linked.Token).ConfigureAwait(false);
+                    await Scontrol(["resume", string.Join(',', suspended)], linked.Token).ConfigureAwait(false);
                 }
 
                 if (now.DrainedFor(rack, reason) is { Count: > 0 } ours)
@@ -91,6 +100,24 @@ public sealed class SlurmWorkloadWriter(ISlurmTools tools, SlurmRack rack, bool 
         {
             return new ActuatorWriteOutcome(false, last, e.Message);
         }
+    }
+
+    /// <summary>The jobs Aida's pause suspended (named in its drain reasons on the rack's nodes) that are suspended still.</summary>
+    private List<string> Suspended(SlurmSnapshot now)
+    {
+        var named = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in now.DrainedFor(rack, SlurmSnapshot.PauseReason))
+        {
+            var why = now.Nodes[node].Reason;
+            var open = why.IndexOf("(suspended ", StringComparison.Ordinal);
+            var close = open < 0 ? -1 : why.IndexOf(')', open);
+            if (close > open)
+            {
+                named.UnionWith(why[(open + "(suspended ".Length)..close].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            }
+        }
+
+        return [.. now.JobsOn(rack, "SUSPENDED").Select(j => j.Id).Where(named.Contains)];
     }
 
     private Task<string> Scontrol(IReadOnlyList<string> arguments, CancellationToken ct) => tools.RunAsync("scontrol", arguments, ct);
