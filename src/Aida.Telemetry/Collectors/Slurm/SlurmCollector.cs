@@ -165,7 +165,7 @@ public sealed class SlurmCollector : ICollector, IActuatorSource
         catch (Exception e) when (e is SlurmToolException || (e is OperationCanceledException && timeout.IsCancellationRequested && !ct.IsCancellationRequested))
         {
             var problem = e is SlurmToolException ? e.Message : $"no answer within {_settings.Timeout.TotalSeconds} s";
-            if (e.Message.Contains("printed", StringComparison.Ordinal))
+            if (e is SlurmToolException { Malformed: true })
             {
                 sink.Malformed(Kind, Name, problem);
             }

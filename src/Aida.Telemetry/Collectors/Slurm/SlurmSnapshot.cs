@@ -44,7 +44,7 @@ public sealed record SlurmSnapshot(IReadOnlyDictionary<string, SlurmNode> Nodes,
             var f = line.Split('|', 3);
             if (f.Length != 3 || f[0].Length == 0 || f[1].Length == 0)
             {
-                throw new SlurmToolException($"sinfo printed '{Shorten(line)}', not node|state|reason");
+                throw new SlurmToolException($"sinfo printed '{Shorten(line)}', not node|state|reason", malformed: true);
             }
 
             nodes.TryAdd(f[0], new SlurmNode(f[0], f[1], f[2] == "none" ? "" : f[2]));
@@ -62,7 +62,7 @@ public sealed record SlurmSnapshot(IReadOnlyDictionary<string, SlurmNode> Nodes,
             var f = line.Split('|');
             if (f.Length != 3 || f[0].Length == 0 || f[1].Length == 0)
             {
-                throw new SlurmToolException($"squeue printed '{Shorten(line)}', not job|state|nodes");
+                throw new SlurmToolException($"squeue printed '{Shorten(line)}', not job|state|nodes", malformed: true);
             }
 
             IReadOnlyList<string> held;
@@ -72,7 +72,7 @@ public sealed record SlurmSnapshot(IReadOnlyDictionary<string, SlurmNode> Nodes,
             }
             catch (FormatException e)
             {
-                throw new SlurmToolException($"squeue printed job {f[0]} on '{Shorten(f[2])}': {e.Message}", e);
+                throw new SlurmToolException($"squeue printed job {f[0]} on '{Shorten(f[2])}': {e.Message}", malformed: true, e);
             }
 
             jobs.Add(new SlurmJob(f[0], f[1], held));

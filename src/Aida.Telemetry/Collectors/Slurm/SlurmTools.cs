@@ -19,6 +19,9 @@ public sealed class SlurmToolException : Exception
     {
     }
 
+    /// <param name="malformed">The tool ran but printed what is not the format asked for.</param>
+    public SlurmToolException(string message, bool malformed, Exception? innerException = null) : base(message, innerException) => Malformed = malformed;
+
     public SlurmToolException()
     {
     }
@@ -26,6 +29,9 @@ public sealed class SlurmToolException : Exception
     public SlurmToolException(string message, Exception innerException) : base(message, innerException)
     {
     }
+
+    /// <summary>The tool ran but printed what is not the format asked for (counted as malformed, not only as an error).</summary>
+    public bool Malformed { get; }
 }
 
 /// <summary>The tools as installed on the host Aida runs on (a Slurm client: <c>slurm-client</c>), from

@@ -73,6 +73,15 @@ public class SlurmCollectorTests
         Assert.Contains("Unable to contact slurm controller", rig.Log.ToString(), StringComparison.Ordinal);
         Assert.True(StaleMarker.Is(rig.Last("aida_rack_workload_paused", ("rack", "rack-b"))));
         Assert.False(rig.Sink.HealthOf("slurm", "scheduler").Up);
+        Assert.Equal(0, rig.Sink.HealthOf("slurm", "scheduler").Malformed);
+
+        // Output that is not the format asked for: malformed as well.
+        tools.Failure = null;
+        tools["squeue"] = "7|RUNNING\n";
+        rig.Fake.Advance(TimeSpan.FromSeconds(30));
+        Assert.False(await collector.PollOnceAsync(rig.Sink, default));
+        Assert.Equal(1, rig.Sink.HealthOf("slurm", "scheduler").Malformed);
+        Assert.Contains("squeue printed '7|RUNNING', not job|state|nodes", rig.Log.ToString(), StringComparison.Ordinal);
     }
 
     [Theory]
