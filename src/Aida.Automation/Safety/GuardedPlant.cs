@@ -290,8 +290,16 @@ public sealed class GuardedPlant : IPlant, IActuatorState
 
     /// <summary>Whether <paramref name="value"/> is the read-back a person dismissed as lying for <paramref name="actuator"/>
     /// (within its <see cref="DisputeTolerance"/>).</summary>
-    private bool IsDismissed(string actuator, double value) =>
-        _dismissed.TryGetValue(actuator, out var lie) && Math.Abs(value - lie) <= (DisputeTolerance(actuator) is var t && double.IsNaN(t) ? 0 : t);
+    private bool IsDismissed(string actuator, double value)
+    {
+        if (!_dismissed.TryGetValue(actuator, out var lie))
+        {
+            return false;
+        }
+
+        var tolerance = DisputeTolerance(actuator);
+        return Math.Abs(value - lie) <= (double.IsNaN(tolerance) ? 0 : tolerance);
+    }
 
     /// <summary>How far a read-back may be from what Aida wrote and still agree: a tenth of the actuator's <c>max_step</c>
     /// (a register's rounding is less), or for an on/off actuator half the way to the other state; NaN for an actuator

@@ -211,7 +211,7 @@ public sealed class NutClient : IAsyncDisposable
 
     private static void CheckWord(string word, string name)
     {
-        if (string.IsNullOrEmpty(word) || word.Any(c => c is ' ' or '"' or '\\' || char.IsControl(c)))
+        if (!NutLine.IsBareWord(word))
         {
             throw new ArgumentException($"'{word}' is not a NUT name (no spaces, quotes or control characters)", name);
         }

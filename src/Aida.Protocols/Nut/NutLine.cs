@@ -149,5 +149,9 @@ public sealed class NutLine
         return sb.Append('"').ToString();
     }
 
-    public override string ToString() => string.Join(' ', Words.Select(w => w.Length == 0 || w.Any(c => c is ' ' or '"' or '\\' || char.IsControl(c)) ? Quote(w) : w));
+    public override string ToString() => string.Join(' ', Words.Select(w => IsBareWord(w) ? w : Quote(w)));
+
+    /// <summary>Whether <paramref name="word"/> goes on a line as it is (a UPS, variable, command or user name): not empty,
+    /// no space, quote, backslash or control character.</summary>
+    public static bool IsBareWord(string word) => !string.IsNullOrEmpty(word) && !word.Any(c => c is ' ' or '"' or '\\' || char.IsControl(c));
 }

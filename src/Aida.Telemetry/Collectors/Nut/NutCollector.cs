@@ -92,7 +92,7 @@ public sealed class NutCollector : ICollector, IActuatorSource
             foreach (var item in entry.List("ups"))
             {
                 var name = item.Scalar();
-                if (name.Length == 0 || name.Any(c => c is ' ' or '"' or '\\' || char.IsControl(c)))
+                if (!NutLine.IsBareWord(name))
                 {
                     throw item.Error($"'{name}' is not a UPS name");
                 }
@@ -137,7 +137,7 @@ public sealed class NutCollector : ICollector, IActuatorSource
             throw entry.Error(password is null ? "password" : "username", "username and password go together");
         }
 
-        if (username is not null && (username.Length == 0 || username.Any(c => c is ' ' or '"' or '\\' || char.IsControl(c))))
+        if (username is not null && !NutLine.IsBareWord(username))
         {
             throw entry.Error("username", $"'{username}' is not a NUT user name");
         }
@@ -199,7 +199,7 @@ public sealed class NutCollector : ICollector, IActuatorSource
                 throw item.Error("state", $"unknown status flag '{state[11..]}' (known: {string.Join(", ", StatusFlags.Keys)})");
             }
         }
-        else if (state.Length == 0 || state.Any(c => c is ' ' or '"' or '\\' || char.IsControl(c)))
+        else if (!NutLine.IsBareWord(state))
         {
             throw item.Error("state", $"'{state}' is not a NUT variable or ups.status:FLAG");
         }
@@ -213,7 +213,7 @@ public sealed class NutCollector : ICollector, IActuatorSource
     private static string NutWord(ConfigNode item, string key, string what)
     {
         var word = item.String(key);
-        if (word.Length == 0 || word.Any(c => c is ' ' or '"' or '\\' || char.IsControl(c)))
+        if (!NutLine.IsBareWord(word))
         {
             throw item.Error(key, $"'{word}' is not {what}");
         }

@@ -23,7 +23,7 @@ public sealed class SlurmCollector : ICollector, IActuatorSource
     private readonly CollectorSettings _settings;
     private readonly ISlurmTools _tools;
     private readonly IReadOnlyList<SlurmRack> _racks;
-    private readonly string _rackLabel;
+    private readonly Dictionary<string, Labels> _rackLabels = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<Labels>> _previous = new(StringComparer.Ordinal);
 
     public SlurmCollector(CollectorSettings settings, ISlurmTools tools, IReadOnlyList<SlurmRack> racks, string rackLabel = "rack", bool pause = true, bool move = true)
@@ -33,10 +33,11 @@ public sealed class SlurmCollector : ICollector, IActuatorSource
         _settings = settings;
         _tools = tools;
         _racks = racks;
-        _rackLabel = rackLabel;
         var writers = new List<IActuatorWriter>();
         foreach (var r in racks)
         {
+            _rackLabels[r.Name] = Labels.From(settings.Labels.Pairs().Append(new(rackLabel, r.Name)).Concat(r.Labels));
+
             if (pause)
             {
                 writers.Add(new SlurmWorkloadWriter(tools, r, move: false, settings.Timeout, settings.Clock));
@@ -195,12 +196,7 @@ public sealed class SlurmCollector : ICollector, IActuatorSource
             var written = new List<Labels>();
             void Write(string metric, double value)
             {
-                var labels = _settings.Labels.With(Labels.MetricNameLabel, metric).With(_rackLabel, r.Name);
-                foreach (var (k, v) in r.Labels)
-                {
-                    labels = labels.With(k, v);
-                }
-
+                var labels = _rackLabels[r.Name].With(Labels.MetricNameLabel, metric);
                 written.Add(labels);
                 sink.Sample(Kind, Name, labels, now, value);
             }

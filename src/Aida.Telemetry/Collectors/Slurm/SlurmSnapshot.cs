@@ -81,11 +81,42 @@ public sealed record SlurmSnapshot(IReadOnlyDictionary<string, SlurmNode> Nodes,
         return jobs;
     }
 
-    /// <summary>The jobs holding a node of <paramref name="rack"/> in one of <paramref name="states"/>.</summary>
+    private Dictionary<string, List<int>>? _jobsByNode;
+
+    /// <summary>The jobs holding a node of <paramref name="rack"/> in one of <paramref name="states"/>, in squeue's order.</summary>
     public IReadOnlyList<SlurmJob> JobsOn(SlurmRack rack, params string[] states)
     {
         ArgumentNullException.ThrowIfNull(rack);
-        return [.. Jobs.Where(j => states.Contains(j.State, StringComparer.Ordinal) && j.Nodes.Any(rack.Nodes.Contains))];
+        // Indexed once per snapshot: a poll asks for every rack, and a cluster has thousands of jobs.
+        if (_jobsByNode is null)
+        {
+            var index = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+            for (var i = 0; i < Jobs.Count; i++)
+            {
+                foreach (var node in Jobs[i].Nodes)
+                {
+                    if (!index.TryGetValue(node, out var list))
+                    {
+                        index[node] = list = [];
+                    }
+
+                    list.Add(i);
+                }
+            }
+
+            _jobsByNode = index;
+        }
+
+        var held = new SortedSet<int>();
+        foreach (var node in rack.Nodes)
+        {
+            if (_jobsByNode.TryGetValue(node, out var list))
+            {
+                held.UnionWith(list);
+            }
+        }
+
+        return [.. held.Select(i => Jobs[i]).Where(j => states.Contains(j.State, StringComparer.Ordinal))];
     }
 
     /// <summary>The rack's nodes Slurm does not know (a typo in the site file, a node removed).</summary>

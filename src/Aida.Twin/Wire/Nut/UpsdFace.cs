@@ -66,7 +66,7 @@ public sealed class UpsdFace : IWireFace, INutControl
         _port = port;
         foreach (var u in ups)
         {
-            if (u.Id.Any(c => c is ' ' or '"' or '\\' || char.IsControl(c)))
+            if (!NutLine.IsBareWord(u.Id))
             {
                 throw new ArgumentException($"UPS id '{u.Id}' cannot be a NUT UPS name", nameof(ups));
             }
