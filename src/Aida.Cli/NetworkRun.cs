@@ -31,7 +31,7 @@ internal static class NetworkRun
         telemetry.DeriveFor(o.Scenario.Factory, o.Data, o.Mode == OperatingMode.Agent ? null : LiveTelemetry.BundledSlos());
         var collectingSince = clock.GetUtcNow();
         var freshStore = telemetry.Store!.MaxTimeMs is null;
-        await using var network = new NetworkSite(site, design, telemetry.Appender!, telemetry.Store!, clock, stderr);
+        await using var network = new NetworkSite(site, design, telemetry.Appender!, telemetry.Store!, clock, stderr, o.Scenario.Factory.Gpu.ThrottleCelsius);
         var profile = o.Mode == OperatingMode.Digital ? OperatorProfile.Digital : OperatorProfile.Human;
         var op = o.Mode == OperatingMode.Agent ? null : new BaselineOperator(profile, network.Plant, o.Scenario.Factory, clock, unchecked((o.Scenario.Seed * 104729) + 3));
         // Aida's agent on real devices: supervised, so its high-risk actions (isolating a rack, moving jobs) wait for an
@@ -106,6 +106,7 @@ internal static class NetworkRun
                 nextStatus += statusEvery;
             }
 
+            network.Tick();
             await Task.Run(() =>
             {
                 lock (gate)

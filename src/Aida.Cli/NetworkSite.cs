@@ -5,21 +5,61 @@ using Aida.Telemetry.Series;
 namespace Aida.Cli;
 
 /// <summary>A site collected over the network: its collectors running under a <see cref="CollectorHost"/> into a store,
-/// and the <see cref="NetworkPlant"/> that reads that store and writes through the collectors' actuator writers.</summary>
+/// the <see cref="NetworkPlant"/> that reads that store and writes through the collectors' actuator writers, and the
+/// <see cref="DcgmRollup"/> that derives the plant's GPU points from DCGM's per-GPU series at each <see cref="Tick"/>.</summary>
 internal sealed class NetworkSite : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _collecting;
+    private readonly TimeProvider _clock;
+    private readonly TextWriter _log;
+    private readonly DcgmRollup? _rollup;
+    private bool _toldUnplaced;
+    private bool _toldInferred;
 
     /// <param name="design">The plant's points and actuators by design (from the factory).</param>
     /// <param name="appender">Where samples go (the store, or a forwarder in front of it).</param>
     /// <param name="store">The store read back for the plant's points.</param>
-    public NetworkSite(Site site, IPlant design, ISampleAppender appender, ISeriesSource store, TimeProvider clock, TextWriter log)
+    /// <param name="gpuSlowdownCelsius">The design GPU's slowdown temperature (<see cref="DcgmRollup"/>).</param>
+    public NetworkSite(Site site, IPlant design, ISampleAppender appender, ISeriesSource store, TimeProvider clock, TextWriter log, double gpuSlowdownCelsius)
     {
         Site = site;
+        _clock = clock;
+        _log = log;
         Sink = new CollectorSink(appender, site.Labels, clock, log);
         Plant = new NetworkPlant(design, store, CollectorCatalog.Writers(site), clock, log);
+        var rollup = new DcgmRollup(design.Points, store, appender, gpuSlowdownCelsius);
+        _rollup = rollup.HasTargets ? rollup : null;
         _collecting = new CollectorHost(site.Collectors, Sink).RunAsync(_stop.Token);
+    }
+
+    /// <summary>The GPU roll-up's last result (null before the first tick, or when the design has no GPU points).</summary>
+    public RollupResult? Rollup { get; private set; }
+
+    /// <summary>Called from the run loop every operator interval: rolls the GPUs up as of now, and says once when GPUs
+    /// cannot be placed or are judged by temperature alone.</summary>
+    public void Tick()
+    {
+        if (_rollup is null)
+        {
+            return;
+        }
+
+        var r = _rollup.Write(_clock.GetUtcNow());
+        var inferredBefore = Rollup?.InferredGpus ?? 0;
+        Rollup = r;
+        if (r.UnplacedGpus > 0 && !_toldUnplaced)
+        {
+            _toldUnplaced = true;
+            _log.WriteLine($"GPU roll-up: {r.UnplacedGpus} of {r.Gpus} GPUs' DCGM_FI_DEV_GPU_TEMP series carry neither a rack nor a hall label, so they count in no rack's throttled GPUs (add labels: {{rack: ...}} to their scrape entry)");
+        }
+
+        // Twice in a row: a tick between one scrape's temperatures and its reasons judges that scrape's GPUs so once.
+        if (r.InferredGpus > 0 && inferredBefore > 0 && !_toldInferred)
+        {
+            _toldInferred = true;
+            _log.WriteLine($"GPU roll-up: {r.InferredGpus} of {r.Gpus} GPUs are served without {GpuClockEvents.Metric}; they count as throttled at or above the design's slowdown temperature (add the field to the DCGM exporter's counters for the GPU's own word)");
+        }
     }
 
     public Site Site { get; }

@@ -167,6 +167,31 @@ public sealed class TwinOverTheWireTests
         Assert.Equal(["h1-a01"], found.Select(a => a.Asset).Distinct());
     }
 
+    [Fact]
+    public async Task GpusSlowedByALostCduFlow_RollUpFromDcgmsClockEventReasons_ToTheTwinsOwnCounts()
+    {
+        // cdu-h1-a loses two of its three pumps at 02:00 (faults/cdu-pump-failure): row A of hall 1 runs hot and its GPUs
+        // slow down. No device serves the plant's throttle counts; the roll-up derives them from each GPU's
+        // DCGM_FI_DEV_CLOCKS_EVENT_REASONS, and they equal the twin's own, as does each hall's GPU count (the +Inf bucket),
+        // so the GPU SLOs have their bad and total events over the wire.
+        await using var loop = await Loopback.StartAsync(scenario: "faults/cdu-pump-failure");
+        var (twin, network) = (loop.Twin, loop.Network);
+        twin.Advance((2 * 3600) + 150); // 02:02:30: they throttle from 02:02 until they trip at 02:04
+        var throttled = twin.Plant.Points.Where(p => p.Metric == DcgmRollup.ThrottledMetric).ToList();
+        var halls = twin.Plant.Points.Where(p => p.Metric == DcgmRollup.HistogramMetric && p.Labels["le"] == "+Inf").ToList();
+        Assert.Equal(twin.Simulator.Scenario.Factory.Racks.Count, throttled.Count);
+        Assert.True(throttled.Sum(p => twin.Plant.Read(p.Index).Value) > 0, "no GPU slowed down: the test would show nothing");
+        // Until every GPU has been scraped with its reasons (a tick between a scrape's temperatures and its reasons judges
+        // the GPUs of that scrape by temperature once).
+        await Until(() =>
+        {
+            network.Tick();
+            return network.Rollup is { InferredGpus: 0 } r && r.Gpus == twin.Simulator.GpuCatalog.Gpus.Count;
+        });
+        Assert.All(throttled.Concat(halls), p => Assert.Equal(twin.Plant.Read(p.Index).Value, network.Plant.Read(p.Index).Value));
+        Assert.Equal(0, network.Rollup!.UnplacedGpus);
+    }
+
     /// <summary>The newest collected sample of <paramref name="metric"/> for <paramref name="rack"/> (any of its GPUs for
     /// a per-GPU metric), or NaN.</summary>
     private static double Latest(Loopback loop, string metric, string rack)
@@ -460,7 +485,7 @@ public sealed class TwinOverTheWireTests
             var twin = await TwinServer.StartAsync(simulator, IPAddress.Loopback, basePort: 0, speed: 100, CancellationToken.None, mqttBroker);
             var site = new SiteLoader(CollectorCatalog.Types, TimeProvider.System).Parse(twin.SiteFile(), "twin-local.yaml");
             var store = new Tsdb(new TsdbOptions { Clock = TimeProvider.System });
-            return new Loopback(twin, store, new NetworkSite(site, twin.Plant, store, store, TimeProvider.System, new StringWriter()));
+            return new Loopback(twin, store, new NetworkSite(site, twin.Plant, store, store, TimeProvider.System, new StringWriter(), simulator.Scenario.Factory.Gpu.ThrottleCelsius));
         }
 
         public async ValueTask DisposeAsync()

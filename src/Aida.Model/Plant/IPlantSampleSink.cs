@@ -8,7 +8,8 @@ public interface IPlantSampleSink
     void PointSampled(int point, long timestampMs, double value);
 
     /// <summary>Every GPU was sampled at once (a DCGM exporter collection): per-GPU arrays in <see cref="IGpuCatalog.Gpus"/> order.</summary>
-    void GpusSampled(long timestampMs, ReadOnlySpan<float> temperatureCelsius, ReadOnlySpan<float> powerWatts, ReadOnlySpan<float> utilisationPercent);
+    /// <param name="clockEventReasons">Why each GPU runs below full clocks (<see cref="GpuClockEvents"/> bits), as DCGM reports it.</param>
+    void GpusSampled(long timestampMs, ReadOnlySpan<float> temperatureCelsius, ReadOnlySpan<float> powerWatts, ReadOnlySpan<float> utilisationPercent, ReadOnlySpan<uint> clockEventReasons);
 }
 
 /// <summary>The GPUs of a plant, for labelling their telemetry as the DCGM exporter does.</summary>

@@ -66,7 +66,9 @@ public sealed class PlantTelemetryRecorder : IPlantSampleSink
         Count(_store.Append(_pointSeries[point], timestampMs, value));
     }
 
-    public void GpusSampled(long timestampMs, ReadOnlySpan<float> temperatureCelsius, ReadOnlySpan<float> powerWatts, ReadOnlySpan<float> utilisationPercent)
+    /// <remarks>Clock event reasons are not recorded: the twin's own points count each rack's throttled GPUs
+    /// (<c>aida_rack_gpus_throttled</c>); over the wire <see cref="Collectors.DcgmRollup"/> counts them from DCGM.</remarks>
+    public void GpusSampled(long timestampMs, ReadOnlySpan<float> temperatureCelsius, ReadOnlySpan<float> powerWatts, ReadOnlySpan<float> utilisationPercent, ReadOnlySpan<uint> clockEventReasons)
     {
         var gpus = _gpuTemp.Length;
         var values = _gpuBatchValues.AsSpan();

@@ -1,4 +1,5 @@
 using Aida.Model.Facility;
+using Aida.Model.Plant;
 using Aida.Twin.Physics;
 using static Aida.Twin.Physics.PhysicalConstants;
 
@@ -78,12 +79,14 @@ internal sealed partial class PlantModel
             {
                 var p = 0.0;
                 var rth = _gpuR[g] * rMult;
+                var events = 0u;
                 if (on && !_gpuDown[g])
                 {
                     p = _gpuIdle[g] + (u * _gpuSpan[g]);
                     if (p > cap)
                     {
                         p = cap;
+                        events = GpuClockEvents.SwPowerCap;
 
                         // A cap below the GPU's own maximum is someone's decision; at the maximum it is the GPU's TDP.
                         if (cap < gpu.MaxPowerWatts)
@@ -100,6 +103,7 @@ internal sealed partial class PlantModel
                         {
                             p = limit < _gpuIdle[g] ? _gpuIdle[g] : limit;
                             throttled++;
+                            events = GpuClockEvents.SwThermalSlowdown; // the binding reason now
                         }
                     }
                 }
@@ -122,6 +126,7 @@ internal sealed partial class PlantModel
 
                 _gpuTemp[g] = (float)temp;
                 _gpuPower[g] = (float)p;
+                _gpuClockEvents[g] = events;
                 sum += p;
                 if (temp > max)
                 {

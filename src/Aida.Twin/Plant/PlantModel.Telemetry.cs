@@ -52,7 +52,7 @@ internal sealed partial class PlantModel
             }
         }
 
-        _sink.GpusSampled(_start.ToUnixTimeMilliseconds() + (long)Math.Round(Now * 1000), _gpuTempReadout, _gpuPowerReadout, _gpuUtilReadout);
+        _sink.GpusSampled(_start.ToUnixTimeMilliseconds() + (long)Math.Round(Now * 1000), _gpuTempReadout, _gpuPowerReadout, _gpuUtilReadout, _gpuClockEvents);
     }
 
     /// <summary>FNV-1a: a stable hash (string.GetHashCode is randomised per process, and UUIDs must not change between runs).</summary>

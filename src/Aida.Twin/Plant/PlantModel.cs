@@ -50,6 +50,7 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
     private readonly float[] _gpuSpan;
     private readonly float[] _gpuR;
     private readonly bool[] _gpuDown;
+    private readonly uint[] _gpuClockEvents; // GpuClockEvents bits: why each GPU ran below full clocks in the last step
 
     // --- racks ---
     private readonly int[] _rackCdu;
@@ -193,6 +194,7 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
         _gpuSpan = new float[nGpus];
         _gpuR = new float[nGpus];
         _gpuDown = new bool[nGpus];
+        _gpuClockEvents = new uint[nGpus];
         var gpu = f.Gpu;
         for (var g = 0; g < nGpus; g++)
         {

@@ -59,7 +59,7 @@ public class PlantTelemetryRecorderTests
             .Single().Samples.Single().Value;
         float[] Ramp(float from) => [.. Enumerable.Range(0, gpus).Select(g => from + g)];
 
-        recorder.GpusSampled(1_000, Ramp(40), Ramp(300), Ramp(10));
+        recorder.GpusSampled(1_000, Ramp(40), Ramp(300), Ramp(10), []);
         Assert.Equal(3 * gpus, recorder.Written);
         Assert.Equal(0, recorder.Rejected);
         var uuid = sim.GpuCatalog.Gpus[7].Uuid;
@@ -68,7 +68,7 @@ public class PlantTelemetryRecorderTests
         Assert.Equal(17, Only(PlantTelemetryRecorder.GpuUtilisation, uuid));
 
         // The same instant again with other readings: duplicates the store refuses, counted, nothing overwritten.
-        recorder.GpusSampled(1_000, Ramp(50), Ramp(400), Ramp(20));
+        recorder.GpusSampled(1_000, Ramp(50), Ramp(400), Ramp(20), []);
         Assert.Equal(3 * gpus, recorder.Written);
         Assert.Equal(3 * gpus, recorder.Rejected);
         Assert.Equal(307, Only(PlantTelemetryRecorder.GpuPower, uuid));

@@ -59,8 +59,8 @@ public sealed class FieldProtocolPeerTests
     {
         var catalog = new DcgmCatalog();
         await using var face = new Aida.Twin.Wire.Dcgm.DcgmExporterFace(catalog);
-        face.GpusSampled(0, [55, 66], [500, 600], [40, 50]);
-        face.GpusSampled(1000, [55, 66], [500, 600], [40, 50]);
+        face.GpusSampled(0, [55, 66], [500, 600], [40, 50], []);
+        face.GpusSampled(1000, [55, 66], [500, 600], [40, 50], []);
         await face.StartAsync(default);
         var target = face.Urls.Single();
         await using var prometheus = await PrometheusPeer.StartAsync(

@@ -18,8 +18,8 @@ public class DcgmExporterFaceTests
         await face.StartAsync(default);
         Assert.Equal(["dcgm-h1", "dcgm-h2"], face.Groups.Select(g => g.Name));
 
-        face.GpusSampled(1000, [61, 62, 70], [700.5f, 710, 650], [90, 91, 0]);
-        face.GpusSampled(3000, [61, 62, 70], [700.5f, 710, 650], [90, 91, 0]);
+        face.GpusSampled(1000, [61, 62, 70], [700.5f, 710, 650], [90, 91, 0], [0, 0, 0]);
+        face.GpusSampled(3000, [61, 62, 70], [700.5f, 710, 650], [90, 91, 0], [GpuClockEvents.SwThermalSlowdown, GpuClockEvents.SwPowerCap, 0]);
         var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [ScrapeCollector.Type] = ScrapeCollector.Create }, rig.Clock);
         var site = loader.Parse("site: s1\ncollectors:\n" + face.SiteCollectors(), "twin-site.yaml");
         foreach (var c in site.Collectors.Cast<ScrapeCollector>())
@@ -40,6 +40,8 @@ public class DcgmExporterFaceTests
         Assert.Equal(700.5, rig.Last("DCGM_FI_DEV_POWER_USAGE", ("UUID", "GPU-a")));
         Assert.Equal(0, rig.Last("DCGM_FI_DEV_GPU_UTIL", ("UUID", "GPU-c"), ("hall", "h2")));
         Assert.Equal(1_401_000, rig.Last("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", ("UUID", "GPU-a"))); // 700.5 W x 2 s in mJ
+        Assert.Equal(0x20, rig.Last(GpuClockEvents.Metric, ("UUID", "GPU-a"))); // the bitmask as the GPU's latest sample has it
+        Assert.Equal(0x4, rig.Last(GpuClockEvents.Metric, ("UUID", "GPU-b")));
         Assert.Equal(2, rig.Series("DCGM_FI_DEV_GPU_TEMP").Count(s => s.Labels.Get("hall") == "h1"));
         Assert.Equal(1, rig.Last("up", ("job", "dcgm-h2")));
     }
@@ -56,7 +58,7 @@ public class DcgmExporterFaceTests
         await without.StartAsync(default);
         foreach (var f in new[] { face, without })
         {
-            f.GpusSampled(1000, [61, 62, 70], [700, 710, 650], [90, 91, 0]);
+            f.GpusSampled(1000, [61, 62, 70], [700, 710, 650], [90, 91, 0], []);
             f.PointSampled(1, 1000, 900);
             f.PointSampled(0, 1000, 5000);
         }

@@ -29,7 +29,10 @@ public sealed record DcgmFaceOptions
 /// samples are ignored. Each GPU is served with the DCGM exporter's names and labels (<c>gpu</c>, <c>UUID</c>,
 /// <c>device</c>, <c>modelName</c>, <c>Hostname</c>), plus <c>hall</c> and <c>rack</c>, the labels a site adds by relabelling:
 /// <c>DCGM_FI_DEV_GPU_TEMP</c> (°C), <c>DCGM_FI_DEV_POWER_USAGE</c> (W), <c>DCGM_FI_DEV_GPU_UTIL</c> (%) and
-/// <c>DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION</c> (mJ since start, a counter integrated from power), and, given the plant's
+/// <c>DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION</c> (mJ since start, a counter integrated from power),
+/// <c>DCGM_FI_DEV_CLOCKS_EVENT_REASONS</c> (the bitmask of why the GPU runs below full clocks: <see cref="GpuClockEvents"/>;
+/// the twin sets SW thermal slowdown while it holds a GPU at its slowdown temperature, SW power cap while a limit holds
+/// it), and, given the plant's
 /// points, <c>DCGM_FI_DEV_POWER_MGMT_LIMIT</c> (W): the power limit each GPU enforces, its rack's <c>gpu_power_limit</c>
 /// point, as the driver reports it whatever a BMC was told (a limit written over Redfish that the GPUs never took shows
 /// here as the old one). Before the first GPU sample an endpoint serves only the metadata lines; a GPU whose rack's limit
@@ -43,10 +46,11 @@ public sealed class DcgmExporterFace : IWireFace, IPlantSampleSink
         ("DCGM_FI_DEV_POWER_USAGE", "Power draw (in W).", "gauge"),
         ("DCGM_FI_DEV_GPU_UTIL", "GPU utilization (in %).", "gauge"),
         ("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "Total energy consumption since boot (in mJ).", "counter"),
+        (GpuClockEvents.Metric, "Current clock event reasons (bitmask of DCGM_CLOCKS_EVENT_REASON_*).", "gauge"),
         ("DCGM_FI_DEV_POWER_MGMT_LIMIT", "Power management limit (in W).", "gauge"),
     ];
 
-    private const int LimitField = 4;
+    private const int LimitField = 5;
 
     private readonly IReadOnlyList<GpuInfo> _gpus;
     private readonly DcgmFaceOptions _options;
@@ -58,6 +62,7 @@ public sealed class DcgmExporterFace : IWireFace, IPlantSampleSink
     private readonly float[] _power;
     private readonly float[] _utilisation;
     private readonly double[] _energyMillijoules;
+    private readonly uint[] _clockEvents;
     private readonly Dictionary<int, string> _limitPoints = [];
     private readonly Dictionary<string, double> _rackLimit = new(StringComparer.Ordinal);
     private long _lastSampleMs = -1;
@@ -76,6 +81,7 @@ public sealed class DcgmExporterFace : IWireFace, IPlantSampleSink
         _power = new float[_gpus.Count];
         _utilisation = new float[_gpus.Count];
         _energyMillijoules = new double[_gpus.Count];
+        _clockEvents = new uint[_gpus.Count];
         _labels = new KeyValuePair<string, string>[_gpus.Count][];
         for (var g = 0; g < _gpus.Count; g++)
         {
@@ -148,11 +154,16 @@ public sealed class DcgmExporterFace : IWireFace, IPlantSampleSink
         }
     }
 
-    public void GpusSampled(long timestampMs, ReadOnlySpan<float> temperatureCelsius, ReadOnlySpan<float> powerWatts, ReadOnlySpan<float> utilisationPercent)
+    public void GpusSampled(long timestampMs, ReadOnlySpan<float> temperatureCelsius, ReadOnlySpan<float> powerWatts, ReadOnlySpan<float> utilisationPercent, ReadOnlySpan<uint> clockEventReasons)
     {
         lock (_gate)
         {
             var n = Math.Min(_gpus.Count, temperatureCelsius.Length);
+            for (var g = 0; g < Math.Min(n, clockEventReasons.Length); g++)
+            {
+                _clockEvents[g] = clockEventReasons[g];
+            }
+
             var dt = _lastSampleMs < 0 ? 0 : Math.Max(0, timestampMs - _lastSampleMs); // ms, so W x ms = mJ
             for (var g = 0; g < n; g++)
             {
@@ -196,6 +207,7 @@ public sealed class DcgmExporterFace : IWireFace, IPlantSampleSink
                         1 => _power[g],
                         2 => _utilisation[g],
                         3 => Math.Round(_energyMillijoules[g]),
+                        4 => _clockEvents[g],
                         _ => _rackLimit.GetValueOrDefault(_gpus[g].Rack, double.NaN),
                     };
                     if (f == LimitField && !double.IsFinite(value))
