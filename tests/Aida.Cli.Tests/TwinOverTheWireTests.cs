@@ -77,7 +77,7 @@ public sealed class TwinOverTheWireTests
         await Until(() => plant.ReadValue($"{rack}/isolated") == 1);
 
         // UPS eco mode goes through upsd's instant command (an Eaton's experimental.ecomode.enable), confirmed when
-        // ups.status carries BYPASS: the twin's sensor reports it at its next step.
+        // input.eco.switchable reads ECO: the twin's sensor reports it at its next step.
         var upsId = twin.Simulator.Scenario.Factory.Power.Ups[0].Id;
         var eco = plant.Actuator($"{upsId}/eco_mode");
         Assert.True(eco >= 0, "no eco_mode actuator over NUT");

@@ -103,7 +103,9 @@ public sealed class FieldProtocolPeerTests
 
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         using var rig = new CollectorRig(clock);
-        var collector = new NutCollector(rig.Settings("ups-room"), "127.0.0.1", upsd.Port);
+        // An Eaton's ECO mode switch read as 0/1 (VARIABLE=VALUE): a text variable, set in eco mode whether on line or not.
+        var renames = new Dictionary<string, NutMetricRename> { ["input.eco.switchable=ECO"] = new("aida_ups_eco_mode", 1) };
+        var collector = new NutCollector(rig.Settings("ups-room"), "127.0.0.1", upsd.Port, renames: renames);
         var (ok, connection) = await collector.PollOnceAsync(null, rig.Sink, default);
         Assert.True(ok, rig.Log.ToString() + upsd.Output());
         Assert.Equal(23, rig.Last("nut_ups_load", ("ups", UpsdPeer.Ups)));
@@ -113,6 +115,7 @@ public sealed class FieldProtocolPeerTests
         Assert.Equal(229.8, rig.Last("nut_output_voltage", ("ups", UpsdPeer.Ups)));
         Assert.Equal(1, rig.Last("nut_status_online", ("ups", UpsdPeer.Ups)));
         Assert.Equal(0, rig.Last("nut_status_on_battery", ("ups", UpsdPeer.Ups)));
+        Assert.Equal(1, rig.Last("aida_ups_eco_mode", ("ups", UpsdPeer.Ups)));
 
         // The driver re-reads its file in about 3 s: poll (on the fake clock's timeline) until upsd reports it, bounded.
         upsd.WriteDummy("OB DISCHRG LB", charge: 12);
@@ -129,6 +132,7 @@ public sealed class FieldProtocolPeerTests
         Assert.Equal(0, rig.Last("nut_status_online", ("ups", UpsdPeer.Ups)));
         Assert.Equal(1, rig.Last("nut_status_low_battery", ("ups", UpsdPeer.Ups)));
         Assert.Equal(12, rig.Last("nut_battery_charge", ("ups", UpsdPeer.Ups)));
+        Assert.Equal(1, rig.Last("aida_ups_eco_mode", ("ups", UpsdPeer.Ups)));
         await connection!.DisposeAsync();
     }
 

@@ -69,7 +69,7 @@ internal sealed class UpsdPeer : IDisposable
     public void WriteDummy(string status, double charge = 87)
     {
         var text = $"ups.status: {status}\nbattery.charge: {charge.ToString(System.Globalization.CultureInfo.InvariantCulture)}\nbattery.runtime: 1800\n" +
-                   "input.voltage: 230.1\noutput.voltage: 229.8\nups.load: 23\nups.mfr: Aida Test\nbattery.charge.low: 20\n";
+                   "input.voltage: 230.1\noutput.voltage: 229.8\nups.load: 23\nups.mfr: Aida Test\nbattery.charge.low: 20\ninput.eco.switchable: ECO\n";
         var path = Path.Combine(_directory, "dummy.dev");
         File.WriteAllText(path + ".tmp", text);
         File.Move(path + ".tmp", path, overwrite: true);

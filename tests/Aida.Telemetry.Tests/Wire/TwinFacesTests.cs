@@ -24,7 +24,7 @@ public class TwinFacesTests
         var sim = new Simulator(scenario with { Duration = TimeSpan.FromMinutes(2) }, new SimulationOptions { NoOperator = true });
         await using var dcgm = new DcgmExporterFace(sim.GpuCatalog);
         sim.RecordTo(dcgm);
-        // One UPS in eco mode: its status carries BYPASS, read back as aida_ups_eco_mode 1 (the other's 0).
+        // One UPS in eco mode: its ECO mode switch reads ECO, collected as aida_ups_eco_mode 1 (the other's 0).
         Assert.True(sim.Plant.Write(scenario.Factory.Power.Ups[0].Id + "/eco_mode", 1).Ok);
         sim.Run();
         await using var upsd = new UpsdFace(sim.Plant, scenario.Factory.Power.Ups);

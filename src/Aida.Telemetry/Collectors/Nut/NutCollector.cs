@@ -12,7 +12,8 @@ namespace Aida.Telemetry.Collectors.Nut;
 /// Site-file entry (<c>type: nut</c>): <c>address</c> (<c>host[:port]</c>, port 3493 by default), <c>ups</c> (optional list
 /// of UPS names; default: every UPS <c>LIST UPS</c> names, asked again each poll), <c>ups_label</c> (the label naming the
 /// UPS, default <c>ups</c>), <c>metrics</c> (optional renames: a list of <c>{variable, metric, scale}</c>, where
-/// <c>variable</c> may be a status flag as <c>ups.status:OB</c>), <c>username</c> and <c>password</c> (a user of upsd's
+/// <c>variable</c> may be a status flag as <c>ups.status:OB</c>, or <c>VARIABLE=VALUE</c>, 1 while the variable reads that
+/// text and 0 otherwise, as <c>input.eco.switchable=ECO</c>), <c>username</c> and <c>password</c> (a user of upsd's
 /// <c>upsd.users</c>, needed by <c>commands</c>), <c>commands</c> (the actuators it writes: a list of <c>{actuator, ups,
 /// on, off, state}</c> for a pair of instant commands, or <c>{actuator, ups, variable, state}</c> for a writable
 /// variable; <c>tolerance</c> and <c>timeout</c> optional; <see cref="NutCommandWriter"/>), plus the common fields.
@@ -57,6 +58,7 @@ public sealed class NutCollector : ICollector, IActuatorSource
     private readonly IReadOnlyList<string>? _ups;
     private readonly string _upsLabel;
     private readonly IReadOnlyDictionary<string, NutMetricRename> _renames;
+    private readonly ((string Key, string Variable) Reading, string Value)[] _equals; // the VARIABLE=VALUE renames
     private readonly Dictionary<string, HashSet<Labels>> _previous = new(StringComparer.Ordinal);
 
     public NutCollector(CollectorSettings settings, string host, int port, IReadOnlyList<string>? ups = null, string upsLabel = "ups",
@@ -70,6 +72,8 @@ public sealed class NutCollector : ICollector, IActuatorSource
         _ups = ups;
         _upsLabel = upsLabel;
         _renames = renames ?? new Dictionary<string, NutMetricRename>();
+        _equals = [.. _renames.Keys.Select(k => (Key: k, Parts: SplitEquals(k))).Where(x => x.Parts is not null)
+            .Select(x => ((x.Key, x.Parts!.Value.Variable), x.Parts!.Value.Value))];
     }
 
     public string Name => _settings.Name;
@@ -117,9 +121,9 @@ public sealed class NutCollector : ICollector, IActuatorSource
                 throw item.Error("metric", $"'{metric}' is not a valid metric name");
             }
 
-            if (variable.StartsWith("ups.status:", StringComparison.Ordinal) && !StatusFlags.ContainsKey(variable[11..]))
+            if (ReadingProblem(variable) is { } problem)
             {
-                throw item.Error("variable", $"unknown status flag '{variable[11..]}' (known: {string.Join(", ", StatusFlags.Keys)})");
+                throw item.Error("variable", problem);
             }
 
             if (!renames.TryAdd(variable, new NutMetricRename(metric, item.NumberOr("scale", 1))))
@@ -191,23 +195,43 @@ public sealed class NutCollector : ICollector, IActuatorSource
         }
 
         var state = item.OptionalString("state") ?? variable
-            ?? throw item.Error("state", "on and off need a state to read back (a variable, or ups.status:FLAG)");
-        if (state.StartsWith("ups.status:", StringComparison.Ordinal))
+            ?? throw item.Error("state", "on and off need a state to read back (a variable, VARIABLE=VALUE or ups.status:FLAG)");
+        if (ReadingProblem(state) is { } problem)
         {
-            if (!StatusFlags.ContainsKey(state[11..]))
-            {
-                throw item.Error("state", $"unknown status flag '{state[11..]}' (known: {string.Join(", ", StatusFlags.Keys)})");
-            }
-        }
-        else if (!NutLine.IsBareWord(state))
-        {
-            throw item.Error("state", $"'{state}' is not a NUT variable or ups.status:FLAG");
+            throw item.Error("state", problem);
         }
 
         var spec = new NutCommandSpec(actuator, ups, on, off, variable, state, item.NumberOr("tolerance", 1e-6, 0),
             item.Duration("timeout", settings.Timeout, allowZero: false));
         item.RejectUnknown();
         return spec;
+    }
+
+    /// <summary>What is wrong with a reading as a site entry names it, or null: a variable, <c>ups.status:FLAG</c> (1 while
+    /// the flag is up), or <c>VARIABLE=VALUE</c> (1 while the variable reads exactly that text, as an Eaton's
+    /// <c>input.eco.switchable=ECO</c>).</summary>
+    internal static string? ReadingProblem(string reading)
+    {
+        if (reading.StartsWith("ups.status:", StringComparison.Ordinal))
+        {
+            return StatusFlags.ContainsKey(reading[11..]) ? null : $"unknown status flag '{reading[11..]}' (known: {string.Join(", ", StatusFlags.Keys)})";
+        }
+
+        if (SplitEquals(reading) is var (variable, value))
+        {
+            return NutLine.IsBareWord(variable) && value.Length > 0 && !value.Contains('"', StringComparison.Ordinal)
+                ? null
+                : $"'{reading}' is not VARIABLE=VALUE (a NUT variable, then the text it reads)";
+        }
+
+        return NutLine.IsBareWord(reading) ? null : $"'{reading}' is not a NUT variable, VARIABLE=VALUE or ups.status:FLAG";
+    }
+
+    /// <summary>A <c>VARIABLE=VALUE</c> reading's two parts, or null for another kind.</summary>
+    internal static (string Variable, string Value)? SplitEquals(string reading)
+    {
+        var eq = reading.IndexOf('=', StringComparison.Ordinal);
+        return eq < 0 || reading.StartsWith("ups.status:", StringComparison.Ordinal) ? null : (reading[..eq], reading[(eq + 1)..]);
     }
 
     private static string NutWord(ConfigNode item, string key, string what)
@@ -378,12 +402,20 @@ public sealed class NutCollector : ICollector, IActuatorSource
                 continue;
             }
 
-            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            foreach (var (reading, value) in _equals)
+            {
+                if (reading.Variable == name)
+                {
+                    Write(sink, ups, reading.Key, "", text == value ? 1 : 0, now, current);
+                }
+            }
+
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
             {
                 continue;
             }
 
-            Write(sink, ups, name, MetricName(name), value, now, current);
+            Write(sink, ups, name, MetricName(name), number, now, current);
         }
 
         MarkStale(sink, ups, current, now);

@@ -104,14 +104,16 @@ public sealed class NutCommandWriter(NutCommandSpec spec, string host, int port,
         _ => "",
     };
 
-    /// <summary>The state now: a variable's number, or 1/0 for a status flag up or down; NaN when unreadable.</summary>
+    /// <summary>The state now: a variable's number, 1/0 for a status flag up or down or for a <c>VARIABLE=VALUE</c> reading
+    /// that text or not; NaN when unreadable.</summary>
     private async Task<double> ReadStateAsync(NutClient client, CancellationToken ct)
     {
         var flag = Spec.State.StartsWith("ups.status:", StringComparison.Ordinal) ? Spec.State[11..] : null;
+        var equals = NutCollector.SplitEquals(Spec.State);
         string text;
         try
         {
-            text = await client.GetVarAsync(Spec.Ups, flag is null ? Spec.State : "ups.status", ct).ConfigureAwait(false);
+            text = await client.GetVarAsync(Spec.Ups, flag is not null ? "ups.status" : equals?.Variable ?? Spec.State, ct).ConfigureAwait(false);
         }
         catch (NutErrorException e) when (e.Code is "DATA-STALE" or "VAR-NOT-SUPPORTED" or "DRIVER-NOT-CONNECTED")
         {
@@ -121,6 +123,11 @@ public sealed class NutCommandWriter(NutCommandSpec spec, string host, int port,
         if (flag is not null)
         {
             return Array.IndexOf(text.Split(' ', StringSplitOptions.RemoveEmptyEntries), flag) >= 0 ? 1 : 0;
+        }
+
+        if (equals is { } reading)
+        {
+            return text == reading.Value ? 1 : 0;
         }
 
         return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN;

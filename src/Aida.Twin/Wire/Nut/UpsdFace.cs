@@ -20,12 +20,17 @@ namespace Aida.Twin.Wire.Nut;
 /// <item><c>ups.realpower</c> (W), <c>ups.realpower.nominal</c> (W), <c>ups.load</c> (% of the rating).</item>
 /// <item><c>battery.charge</c> (%), <c>battery.charge.low</c>, <c>battery.runtime</c> (s: the charge left times the rated
 /// autonomy, scaled by rating over load, a linear estimate).</item>
+/// <item><c>input.eco.switchable</c>: <c>ECO</c> in eco mode, else <c>normal</c> (the Eaton mge-hid name of the ECO mode
+/// switch, NUT 2.8.3 and later): the setting itself, which stays <c>ECO</c> while the UPS runs on battery, when
+/// <c>BYPASS</c> is gone from <c>ups.status</c>.</item>
 /// <item><c>device.*</c>/<c>ups.mfr</c>/<c>ups.model</c> identity strings.</item>
 /// </list>
 /// A point whose sensor is not reporting leaves its variables out (<c>GET VAR</c> answers <c>ERR VAR-NOT-SUPPORTED</c>).
 /// <para>Eco mode is written as an Eaton UPS takes it through NUT (usbhid-ups, mge-hid): the instant commands
 /// <c>experimental.ecomode.enable</c> and <c>experimental.ecomode.disable</c> write the UPS's <c>eco_mode</c> actuator, for the
-/// user <see cref="Username"/> with the face's password; its effect reads back as <c>BYPASS</c> in <c>ups.status</c>.</para>
+/// user <see cref="Username"/> with the face's password; it reads back as <c>input.eco.switchable</c> (since session 43; before,
+/// as <c>BYPASS</c> in <c>ups.status</c>, which a UPS on battery drops: Aida then took eco mode for switched off behind its
+/// back).</para>
 /// </remarks>
 public sealed class UpsdFace : IWireFace, INutControl
 {
@@ -41,6 +46,9 @@ public sealed class UpsdFace : IWireFace, INutControl
 
     /// <inheritdoc cref="EcoOn"/>
     public const string EcoOff = "experimental.ecomode.disable";
+
+    /// <summary>Eco mode as the site entry reads it: the ECO mode switch reading <c>ECO</c>.</summary>
+    public const string EcoState = "input.eco.switchable=ECO";
 
     /// <summary>The charge (percent) under which <c>LB</c> is set, NUT's usual <c>battery.charge.low</c>.</summary>
     public const double LowBatteryPercent = 20;
@@ -101,7 +109,7 @@ public sealed class UpsdFace : IWireFace, INutControl
           .Append("      - {variable: ups.realpower, metric: aida_ups_output_power_watts}\n")
           .Append("      - {variable: battery.charge, metric: aida_ups_battery_ratio, scale: 0.01}\n")
           .Append("      - {variable: \"ups.status:OB\", metric: aida_ups_on_battery}\n")
-          .Append("      - {variable: \"ups.status:BYPASS\", metric: aida_ups_eco_mode}\n");
+          .Append("      - {variable: \"").Append(EcoState).Append("\", metric: aida_ups_eco_mode}\n");
         var writable = _ups.Where(u => u.EcoActuator >= 0).ToList();
         if (writable.Count > 0)
         {
@@ -111,7 +119,7 @@ public sealed class UpsdFace : IWireFace, INutControl
             foreach (var u in writable)
             {
                 sb.Append("      - {actuator: ").Append(u.Ups.Id).Append("/eco_mode, ups: ").Append(u.Ups.Id)
-                  .Append(", on: ").Append(EcoOn).Append(", off: ").Append(EcoOff).Append(", state: \"ups.status:BYPASS\"}\n");
+                  .Append(", on: ").Append(EcoOn).Append(", off: ").Append(EcoOff).Append(", state: \"").Append(EcoState).Append("\"}\n");
             }
         }
 
@@ -152,6 +160,11 @@ public sealed class UpsdFace : IWireFace, INutControl
                 }
 
                 vars.Add(new("ups.status", status));
+            }
+
+            if (u.Eco >= 0 && Read(u.Eco) is var eco && !double.IsNaN(eco))
+            {
+                vars.Add(new("input.eco.switchable", eco >= 0.5 ? "ECO" : "normal"));
             }
 
             if (!double.IsNaN(battery))

@@ -174,7 +174,7 @@ public class NutCollectorTests
     }
 
     [Fact]
-    public async Task TwinUpsd_EcoModeWrittenWithItsSiteEntry_ByInstantCommand_ConfirmedByBypass()
+    public async Task TwinUpsd_EcoModeWrittenWithItsSiteEntry_ByInstantCommand_ConfirmedByTheEcoSwitch_WhichStaysOnBattery()
     {
         using var rig = new CollectorRig();
         var plant = new FakePlant { EchoWrites = true };
@@ -186,13 +186,27 @@ public class NutCollectorTests
         await using var face = new UpsdFace(plant, [new Ups("ups-1", "tx", 2000, UpsMode.DoubleConversion, TimeSpan.FromMinutes(10))]);
         await face.StartAsync(default);
         var entry = face.SiteCollectors();
-        Assert.Contains("{actuator: ups-1/eco_mode, ups: ups-1, on: experimental.ecomode.enable, off: experimental.ecomode.disable, state: \"ups.status:BYPASS\"}", entry, StringComparison.Ordinal);
-        var writer = Assert.Single(Load(rig, entry).Writers);
+        Assert.Contains("{actuator: ups-1/eco_mode, ups: ups-1, on: experimental.ecomode.enable, off: experimental.ecomode.disable, state: \"input.eco.switchable=ECO\"}", entry, StringComparison.Ordinal);
+        var collector = Load(rig, entry);
+        var writer = Assert.Single(collector.Writers);
         Assert.Equal("ups-1/eco_mode", writer.Actuator);
 
         var on = await writer.WriteAsync(1, default);
         Assert.True(on.Confirmed, on.Problem);
         Assert.Equal(("ups-1/eco_mode", 1.0), plant.Writes[^1]);
+        var (ok, client) = await collector.PollOnceAsync(null, rig.Sink, default);
+        Assert.True(ok, rig.Log.ToString());
+        Assert.Equal((1.0, 1.0), (rig.Last("aida_ups_eco_mode", ("asset", "ups-1")), rig.Last("nut_status_bypass", ("asset", "ups-1"))));
+
+        // Regression: on battery the load leaves the bypass (BYPASS gone from ups.status) but eco mode is still set; read
+        // from BYPASS, Aida took it for switched off behind its back.
+        rig.Fake.Advance(TimeSpan.FromSeconds(5));
+        plant.Set("ups-1/on_battery", 1, rig.Clock.GetUtcNow());
+        (ok, client) = await collector.PollOnceAsync(client, rig.Sink, default);
+        Assert.True(ok);
+        Assert.Equal((1.0, 0.0), (rig.Last("aida_ups_eco_mode", ("asset", "ups-1")), rig.Last("nut_status_bypass", ("asset", "ups-1"))));
+        await client!.DisposeAsync();
+        plant.Set("ups-1/on_battery", 0, rig.Clock.GetUtcNow());
         var off = await writer.WriteAsync(0, default);
         Assert.True(off.Confirmed, off.Problem);
         Assert.Equal(("ups-1/eco_mode", 0.0), plant.Writes[^1]);
@@ -216,6 +230,9 @@ public class NutCollectorTests
     [InlineData("    username: aida\n    password: p\n    commands:\n      - {actuator: u/eco, ups: u, on: a, off: b}\n", "commands[0].state", "need a state")]
     [InlineData("    username: aida\n    password: p\n    commands:\n      - {actuator: u/eco, ups: u, on: a, off: b, variable: c}\n", "commands[0].variable", "not both")]
     [InlineData("    username: aida\n    password: p\n    commands:\n      - {actuator: u/eco, ups: u, on: a, off: b, state: 'ups.status:ECO'}\n", "commands[0].state", "unknown status flag 'ECO'")]
+    [InlineData("    username: aida\n    password: p\n    commands:\n      - {actuator: u/eco, ups: u, on: a, off: b, state: 'input.eco.switchable='}\n", "commands[0].state", "is not VARIABLE=VALUE")]
+    [InlineData("    username: aida\n    password: p\n    commands:\n      - {actuator: u/eco, ups: u, on: a, off: b, state: 'input eco=ECO'}\n", "commands[0].state", "is not VARIABLE=VALUE")]
+    [InlineData("    metrics:\n      - {variable: '=ECO', metric: m}\n", "metrics[0].variable", "is not VARIABLE=VALUE")]
     [InlineData("    username: aida\n    password: p\n    commands:\n      - {actuator: u/eco, ups: 'u 1', variable: c}\n", "commands[0].ups", "not a UPS name")]
     [InlineData("    username: aida\n    password: p\n    commands:\n      - {actuator: u/low, ups: u, variable: c}\n      - {actuator: u/low, ups: u, variable: d}\n", "commands[1].actuator", "written twice")]
     [InlineData("    username: aida\n    password: p\n    commands:\n      - {actuator: u/low, ups: u, variable: c, timeout: 0s}\n", "commands[0].timeout", "")]
