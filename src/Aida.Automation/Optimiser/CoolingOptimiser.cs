@@ -109,6 +109,13 @@ public sealed class CoolingOptimiser
         var screened = Math.Max(_screened, model.Screen(s, u0));
         var groups = Math.Max(1, s.CduMaxGpu.Length + s.HallMaxInlet.Length);
         var blind = !(s.MissingShare <= o.MaxMissingShare) || !(screened <= o.MaxMissingShare * groups) || !double.IsFinite(s.ItMw);
+        // Which readings blind it, for the person reading the decision.
+        var blindBy = string.Join(", ", new[]
+        {
+            !(s.MissingShare <= o.MaxMissingShare) ? string.Create(CultureInfo.InvariantCulture, $"{s.MissingShare:P0} of the racks' GPU and inlet readings") : null,
+            !(screened <= o.MaxMissingShare * groups) ? $"{screened} of {groups} CDUs' hottest GPU and halls' hottest inlet off the model" : null,
+            !double.IsFinite(s.ItMw) ? "the IT power" : null,
+        }.OfType<string>());
         // Hold and Expand differ only by what the envelope allows (Allowed, the caps); a freeze allows nothing whatever
         // its flags say, and neither does a plant the optimiser cannot see.
         var expand = envelope.Regime != EfficiencyRegime.Freeze && !blind;
@@ -362,7 +369,7 @@ public sealed class CoolingOptimiser
         var towardSafety = expand ? moves.TrueForAll(IsTowardSafety)
             : !moves.Exists(m => m.Actuator == "facility-water/supply_setpoint" && !IsTowardSafety(m));
         var reason = string.Create(CultureInfo.InvariantCulture,
-            $"{envelope.Regime}{(blind ? " (readings missing or stuck: no move toward efficiency)" : "")}: {why}; water {chosen.FacilityWater:0.0} °C, CDU {chosen.CduSupply:0.0} °C, CRAH {chosen.CrahSupply:0.0} °C, pumps {chosen.CduPump:0.00}, fans {string.Join('/', chosen.HallFans.Select(f => f.ToString("0.00", CultureInfo.InvariantCulture)))} x{chosen.Crahs}, facility pumps {chosen.FacilityPump:0.00}; GPU ≤ {gpuLimit:0.0} °C, inlet ≤ {inletLimit:0.0} °C; halls' peak load {string.Join('/', peak.HallRackPowerMw.Select(p => p.ToString("0.00", CultureInfo.InvariantCulture)))} MW on {string.Join('/', hallCrahs)} CRAHs");
+            $"{envelope.Regime}{(blind ? $" (readings missing or stuck: {blindBy}; no move toward efficiency)" : "")}: {why}; water {chosen.FacilityWater:0.0} °C, CDU {chosen.CduSupply:0.0} °C, CRAH {chosen.CrahSupply:0.0} °C, pumps {chosen.CduPump:0.00}, fans {string.Join('/', chosen.HallFans.Select(f => f.ToString("0.00", CultureInfo.InvariantCulture)))} x{chosen.Crahs}, facility pumps {chosen.FacilityPump:0.00}; GPU ≤ {gpuLimit:0.0} °C, inlet ≤ {inletLimit:0.0} °C; halls' peak load {string.Join('/', peak.HallRackPowerMw.Select(p => p.ToString("0.00", CultureInfo.InvariantCulture)))} MW on {string.Join('/', hallCrahs)} CRAHs");
         var pred = best.P;
         return new OptimiserPlan(now, moves, pred.FacilityMw * 1e6, pred.OverheadMw * 1e6, pred.MaxGpu + gpuOffset, InletExcess(chosen) + inletLimit, pred.FacilityWaterSupply, towardSafety, reason)
         {

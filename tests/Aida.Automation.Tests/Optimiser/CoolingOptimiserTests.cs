@@ -330,7 +330,8 @@ public sealed class CoolingOptimiserTests
         var summary = loop.Run();
 
         AssertOnlyTowardSafety(loop);
-        Assert.All(loop.Plans, p => Assert.Contains("readings missing or stuck", p.Reason, StringComparison.Ordinal));
+        // The decision names what blinds it.
+        Assert.All(loop.Plans, p => Assert.Contains("readings missing or stuck: 100 % of the racks' GPU and inlet readings; no move toward efficiency", p.Reason, StringComparison.Ordinal));
         Assert.Equal(0, summary.GpuThrottledSeconds);
     }
 
@@ -350,6 +351,8 @@ public sealed class CoolingOptimiserTests
         var late = loop.Plans.Where(p => p.At >= stuckFrom + TimeSpan.FromMinutes(20)).ToList();
         Assert.NotEmpty(late);
         Assert.All(late, p => Assert.True(p.TowardSafety, p.Reason));
+        // Named: every GPU maximum (half the rack readings) judged stuck.
+        Assert.Contains(late, p => p.Reason.Contains("readings missing or stuck: 50 % of the racks' GPU and inlet readings", StringComparison.Ordinal));
         Assert.Equal(0, run.GpuThrottledSeconds);
     }
 
