@@ -31,13 +31,14 @@ public class SlurmPeerTests
         var writers = collector.Writers.ToDictionary(w => w.Actuator);
         Assert.Equal(["h1-a01/workload_move", "h1-a01/workload_pause", "h1-a02/workload_move", "h1-a02/workload_pause"], writers.Keys.Order(StringComparer.Ordinal));
 
-        // Pause: the rack's nodes drained, its running job suspended and named in the reason; the other rack's job untouched.
+        // Pause: the rack's nodes drained, its running job suspended and named in the reason of the node it runs on (the
+        // other node runs none of Aida's); the other rack's job untouched.
         var paused = await writers["h1-a01/workload_pause"].WriteAsync(1, default);
         Assert.True(paused.Confirmed, paused.Problem + slurm.Output());
         var now = await SlurmSnapshot.ReadAsync(slurm.Tools, default);
         Assert.Equal("SUSPENDED", now.Jobs.Single(j => j.Id == train).State);
         Assert.Equal("RUNNING", now.Jobs.Single(j => j.Id == infer).State);
-        Assert.All(new[] { "h1-a01-n1", "h1-a01-n2" }, n => Assert.Equal($"{SlurmSnapshot.PauseReason} (suspended {train})", now.Nodes[n].Reason));
+        Assert.Equal(($"{SlurmSnapshot.PauseReason} (suspended {train})", SlurmSnapshot.PauseReason), (now.Nodes["h1-a01-n1"].Reason, now.Nodes["h1-a01-n2"].Reason));
         Assert.True(await collector.PollOnceAsync(rig.Sink, default), rig.Log.ToString());
         Assert.Equal(1, rig.Last("aida_rack_workload_paused", ("rack", "h1-a01")));
         Assert.Equal(2, rig.Last("slurm_rack_jobs_suspended", ("rack", "h1-a01")));

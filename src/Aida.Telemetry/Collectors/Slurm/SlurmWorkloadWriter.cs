@@ -8,7 +8,8 @@ namespace Aida.Telemetry.Collectors.Slurm;
 /// <remarks>
 /// <list type="bullet">
 /// <item>Pause 1: drains the rack's nodes not drained already (<c>scontrol update NodeName=… State=DRAIN
-/// Reason="aida: workload paused (suspended 17,18)"</c>: no new job starts there) and suspends the jobs running on them
+/// Reason="aida: workload paused (suspended 17,18)"</c>, each node naming the jobs running on it: no new job starts
+/// there) and suspends the jobs running on them
 /// (<c>scontrol suspend</c>: they keep their nodes and memory, their GPUs idle). Pause 0: resumes the jobs the reason
 /// names that are still suspended (not a job an administrator suspended; after Aida restarts too: the record is
 /// Slurm's) and returns the nodes Aida drained for the pause (<c>State=RESUME</c>).</item>
@@ -49,16 +50,22 @@ public sealed class SlurmWorkloadWriter(ISlurmTools tools, SlurmRack rack, bool 
             {
                 // A move takes the running jobs and those Aida's pause suspended; a node drained for the pause is drained
                 // for the move instead. A job or node an administrator holds stays as it is.
-                var jobs = now.JobsOn(rack, "RUNNING").Select(j => j.Id).Concat(move ? Suspended(now) : []).ToList();
+                var running = now.JobsOn(rack, "RUNNING");
+                var jobs = running.Select(j => j.Id).Concat(move ? Suspended(now) : []).ToList();
                 var ids = string.Join(',', jobs);
                 var paused = move ? now.DrainedFor(rack, SlurmSnapshot.PauseReason) : [];
                 var free = rack.Nodes.Where(n => !now.Nodes[n].Drained || paused.Contains(n)).ToList();
-                if (free.Count > 0)
+
+                // A pause names the jobs it suspends in the drain reason, so that its undoing (after a restart too) resumes
+                // those and not a job an administrator suspended: each node the jobs running on it, so a reason is as
+                // long as one node's jobs, not the whole rack's. Nodes with the same reason are drained together.
+                string Why(string node) =>
+                    move || running.Where(j => j.Nodes.Contains(node)).Select(j => j.Id).ToList() is not { Count: > 0 } onNode
+                        ? reason
+                        : $"{reason} (suspended {string.Join(',', onNode)})";
+                foreach (var same in free.GroupBy(Why, StringComparer.Ordinal))
                 {
-                    // A pause names the jobs it suspends in the drain reason, so that its undoing (after a restart too)
-                    // resumes those and not a job an administrator suspended.
-                    var why = !move && ids.Length > 0 ? $"{reason} (suspended {ids})" : reason;
-                    await Scontrol(["update", "NodeName=" + string.Join(',', free), "State=DRAIN", "Reason=" + why], linked.Token).ConfigureAwait(false);
+                    await Scontrol(["update", "NodeName=" + string.Join(',', same), "State=DRAIN", "Reason=" + same.Key], linked.Token).ConfigureAwait(false);
                 }
 
                 if (jobs.Count > 0)

@@ -108,10 +108,63 @@ public class SlurmCollectorTests
         Assert.Equal(["r1/workload_move"], ((SlurmCollector)site.Collectors.Single()).Writers.Select(w => w.Actuator));
     }
 
+    [Fact]
+    public async Task APause_NamesInEachNodesDrainReason_TheJobsRunningOnThatNode()
+    {
+        // Regression: every node's reason named every job of the rack, so a rack of many jobs had reasons of any length.
+        var tools = new RecordingTools();
+        tools.Outputs["sinfo"].Enqueue("n1|allocated|none\nn2|allocated|none\nn3|allocated|none\nn4|idle|none\n");
+        tools.Outputs["squeue"].Enqueue("17|RUNNING|n[1-2]\n18|RUNNING|n3\n");
+        tools.Outputs["sinfo"].Enqueue("n1|drained|aida: workload paused (suspended 17)\nn2|drained|aida: workload paused (suspended 17)\n" +
+            "n3|drained|aida: workload paused (suspended 18)\nn4|drained|aida: workload paused\n");
+        tools.Outputs["squeue"].Enqueue("17|SUSPENDED|n[1-2]\n18|SUSPENDED|n3\n");
+        var rack = new SlurmRack("r1", "n[1-4]", ["n1", "n2", "n3", "n4"], new Dictionary<string, string>());
+        var writer = new SlurmWorkloadWriter(tools, rack, move: false, TimeSpan.FromSeconds(5), TimeProvider.System);
+
+        var outcome = await writer.WriteAsync(1, default);
+
+        Assert.True(outcome.Confirmed, outcome.Problem);
+        Assert.Equal(
+            [
+                "update NodeName=n1,n2 State=DRAIN Reason=aida: workload paused (suspended 17)",
+                "update NodeName=n3 State=DRAIN Reason=aida: workload paused (suspended 18)",
+                "update NodeName=n4 State=DRAIN Reason=aida: workload paused",
+                "suspend 17,18",
+            ],
+            tools.Scontrol);
+    }
+
     internal static SlurmCollector Load(CollectorRig rig, string entries)
     {
         var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [SlurmCollector.Type] = SlurmCollector.Create }, rig.Clock);
         return Assert.IsType<SlurmCollector>(loader.Parse("site: s1\ncollectors:\n" + entries, "site.yaml").Collectors.Single());
+    }
+
+    /// <summary>Tools that print, per tool, the first output queued until the first <c>scontrol</c>, then the next (the
+    /// last again once one is left), and record each <c>scontrol</c> command line.</summary>
+    private sealed class RecordingTools : ISlurmTools
+    {
+        public Dictionary<string, Queue<string>> Outputs { get; } = new() { ["sinfo"] = new(), ["squeue"] = new() };
+
+        public List<string> Scontrol { get; } = [];
+
+        public Task<string> RunAsync(string tool, IReadOnlyList<string> arguments, CancellationToken ct)
+        {
+            if (tool == "scontrol")
+            {
+                Scontrol.Add(string.Join(' ', arguments));
+                return Task.FromResult("");
+            }
+
+            // The cluster as it was until the first scontrol, then as it is after.
+            var queue = Outputs[tool];
+            if (queue.Count > 1 && Scontrol.Count > 0)
+            {
+                queue.Dequeue();
+            }
+
+            return Task.FromResult(queue.Peek());
+        }
     }
 
     /// <summary>Tools that print what the test set for each, or fail with <see cref="Failure"/>.</summary>
