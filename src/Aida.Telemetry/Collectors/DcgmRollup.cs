@@ -91,17 +91,17 @@ public sealed class DcgmRollup
     {
         var end = at.ToUnixTimeMilliseconds();
         var start = end - (long)Freshness.TotalMilliseconds;
-        var reasons = new Dictionary<Labels, double>();
+        var reasons = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var metric in new[] { GpuClockEvents.Metric, GpuClockEvents.LegacyMetric })
         {
             foreach (var (labels, v) in Newest(start, end, metric))
             {
-                reasons.TryAdd(labels.Without(Labels.MetricNameLabel), v);
+                reasons.TryAdd(GpuKey(labels), v);
             }
         }
 
         var throttled = new Dictionary<string, int>(StringComparer.Ordinal);
-        var temperatures = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+        var atOrBelow = new Dictionary<string, int[]>(StringComparer.Ordinal); // per hall, GPUs at or below each bucket's bound
         int gpus = 0, inferred = 0, unplaced = 0;
         foreach (var (labels, celsius) in Newest(start, end, TemperatureMetric))
         {
@@ -117,7 +117,7 @@ public sealed class DcgmRollup
             if (rack is not null && _racks.ContainsKey(rack))
             {
                 bool hot;
-                if (reasons.TryGetValue(labels.Without(Labels.MetricNameLabel), out var bits))
+                if (reasons.TryGetValue(GpuKey(labels), out var bits))
                 {
                     hot = GpuClockEvents.IsThermal(bits);
                 }
@@ -130,14 +130,17 @@ public sealed class DcgmRollup
                 throttled[rack] = throttled.GetValueOrDefault(rack) + (hot ? 1 : 0);
             }
 
-            if (hall is not null)
+            if (hall is not null && _halls.TryGetValue(hall, out var buckets))
             {
-                if (!temperatures.TryGetValue(hall, out var list))
+                if (!atOrBelow.TryGetValue(hall, out var counts))
                 {
-                    temperatures[hall] = list = [];
+                    atOrBelow[hall] = counts = new int[buckets.Length];
                 }
 
-                list.Add(celsius);
+                for (var b = 0; b < buckets.Length; b++)
+                {
+                    counts[b] += celsius <= buckets[b].Le ? 1 : 0;
+                }
             }
         }
 
@@ -147,16 +150,12 @@ public sealed class DcgmRollup
             Put(_racks[rack], end, count, ref written, ref deferred);
         }
 
-        foreach (var (hall, list) in temperatures)
+        foreach (var (hall, counts) in atOrBelow)
         {
-            if (!_halls.TryGetValue(hall, out var buckets))
+            var buckets = _halls[hall];
+            for (var b = 0; b < buckets.Length; b++)
             {
-                continue;
-            }
-
-            foreach (var (le, target) in buckets)
-            {
-                Put(target, end, list.Count(t => t <= le), ref written, ref deferred);
+                Put(buckets[b].Target, end, counts[b], ref written, ref deferred);
             }
         }
 
@@ -186,6 +185,10 @@ public sealed class DcgmRollup
             written++;
         }
     }
+
+    /// <summary>Which GPU a series is of, the same for its temperature and its reasons: its <c>UUID</c> (as the DCGM exporter
+    /// labels it), else its labels without the metric name.</summary>
+    private static string GpuKey(Labels labels) => labels.Get("UUID") is { Length: > 0 } uuid ? uuid : labels.Without(Labels.MetricNameLabel).ToString();
 
     /// <summary>Each series of <paramref name="metric"/> whose newest sample in the range is a number (not a staleness
     /// marker, not NaN), with that value.</summary>

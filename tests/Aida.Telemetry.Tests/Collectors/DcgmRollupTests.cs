@@ -44,9 +44,15 @@ public sealed class DcgmRollupTests : IDisposable
     }
 
     /// <summary>One GPU's sample of <paramref name="metric"/>, labelled as a DCGM exporter scraped with rack labels.</summary>
-    private void Gpu(string metric, string uuid, double value, string? rack, string? hall = null, double secondsAgo = 0)
+    /// <param name="uuid">The GPU's UUID; empty: an exporter without the label, the GPU told apart by its <c>gpu</c> label.</param>
+    private void Gpu(string metric, string uuid, double value, string? rack, string? hall = null, double secondsAgo = 0, string gpu = "0")
     {
-        var labels = new List<(string, string)> { (Labels.MetricNameLabel, metric), ("UUID", uuid), ("gpu", "0"), ("site", "s1") };
+        var labels = new List<(string, string)> { (Labels.MetricNameLabel, metric), ("gpu", gpu), ("site", "s1") };
+        if (uuid.Length > 0)
+        {
+            labels.Add(("UUID", uuid));
+        }
+
         if (rack is not null)
         {
             labels.Add(("rack", rack));
@@ -96,6 +102,20 @@ public sealed class DcgmRollupTests : IDisposable
         // Written with the design's labels exactly, so the network plant reads them as the points.
         var throttled = _store.Series(0, long.MaxValue, [LabelMatcher.MetricName(DcgmRollup.ThrottledMetric), new LabelMatcher("rack", MatcherType.Equal, "r1")]).Single();
         Assert.Equal(Labels.From((Labels.MetricNameLabel, DcgmRollup.ThrottledMetric), ("site", "s1"), ("hall", "h1"), ("row", "a"), ("rack", "r1")), throttled);
+    }
+
+    [Fact]
+    public void WithoutUuids_AGpusReasonsAreFoundByItsOtherLabels()
+    {
+        Gpu(Temp, "", 60, "r1", gpu: "0");
+        Gpu(GpuClockEvents.Metric, "", GpuClockEvents.SwThermalSlowdown, "r1", gpu: "0");
+        Gpu(Temp, "", 60, "r1", gpu: "1");
+        Gpu(GpuClockEvents.Metric, "", 0, "r1", gpu: "1");
+
+        var result = new DcgmRollup(_design, _store, _store, Slowdown).Write(T0);
+
+        Assert.Equal((2, 0), (result.Gpus, result.InferredGpus));
+        Assert.Equal(1, Stored(DcgmRollup.ThrottledMetric, ("rack", "r1")));
     }
 
     [Fact]
