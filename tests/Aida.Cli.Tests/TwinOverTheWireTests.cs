@@ -190,6 +190,27 @@ public sealed class TwinOverTheWireTests
         });
         Assert.All(throttled.Concat(halls), p => Assert.Equal(twin.Plant.Read(p.Index).Value, network.Plant.Read(p.Index).Value));
         Assert.Equal(0, network.Rollup!.UnplacedGpus);
+
+        // And the GPUs' alarm fires over the wire as on the twin: GpuThrottling on each rack with throttled GPUs, none
+        // elsewhere (judged with a 2 s hold so that a few seconds of roll-ups suffice).
+        var hot = throttled.Where(p => twin.Plant.Read(p.Index).Value > 0).Select(p => p.Asset).Order(StringComparer.Ordinal).ToList();
+        var options = new Aida.Observability.Detection.AlertingOptions { Hold = TimeSpan.FromSeconds(2), SpeedTakeUpWindow = TimeSpan.FromSeconds(2), Step = TimeSpan.FromSeconds(1) };
+        var alerting = new Aida.Observability.Detection.TelemetryAlerting(new Aida.Telemetry.Query.EmbeddedQueryEngine(loop.Store), twin.Simulator.Scenario.Factory, options);
+        var since = DateTimeOffset.UtcNow;
+        List<string> alarmed = [];
+        await Until(() =>
+        {
+            network.Tick();
+            if (DateTimeOffset.UtcNow - since < TimeSpan.FromSeconds(4))
+            {
+                return false;
+            }
+
+            alarmed = [.. alerting.DetectAsync(since, DateTimeOffset.UtcNow).GetAwaiter().GetResult()
+                .Where(a => a.Name == Aida.Observability.Detection.AlertNames.GpuThrottling).Select(a => a.Asset).Distinct().Order(StringComparer.Ordinal)];
+            return alarmed.Count >= hot.Count;
+        });
+        Assert.Equal(hot, alarmed);
     }
 
     /// <summary>The newest collected sample of <paramref name="metric"/> for <paramref name="rack"/> (any of its GPUs for
