@@ -206,9 +206,9 @@ public sealed class DcgmRollup
     {
         private readonly Queue<long> _written = new();
 
-        public Labels Labels { get; } = Labels.From(point.Labels.Append(new KeyValuePair<string, string>(Labels.MetricNameLabel, point.Metric)));
+        public Labels Labels { get; } = PointSeries.Labels(point);
 
-        public LabelMatcher[] Matchers { get; } = point.Labels.Select(kv => new LabelMatcher(kv.Key, MatcherType.Equal, kv.Value)).Prepend(LabelMatcher.MetricName(point.Metric)).ToArray();
+        public LabelMatcher[] Matchers { get; } = PointSeries.Matchers(point);
 
         public int Series { get; set; } = -1;
 

@@ -49,7 +49,7 @@ public sealed class NetworkPlant : IPlant
         for (var i = 0; i < Points.Count; i++)
         {
             var p = Points[i];
-            _matchers[i] = p.Labels.Select(kv => new LabelMatcher(kv.Key, MatcherType.Equal, kv.Value)).Prepend(LabelMatcher.MetricName(p.Metric)).ToArray();
+            _matchers[i] = PointSeries.Matchers(p);
             _labelCounts[i] = p.Labels.Count + (p.Labels.ContainsKey(Labels.MetricNameLabel) ? 0 : 1);
         }
 

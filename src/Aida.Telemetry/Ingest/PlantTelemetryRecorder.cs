@@ -28,7 +28,7 @@ public sealed class PlantTelemetryRecorder : IPlantSampleSink
     public PlantTelemetryRecorder(ISampleAppender store, IPlant plant, IGpuCatalog gpus, string site)
     {
         _store = store;
-        _pointSeries = plant.Points.Select(p => store.GetOrCreateSeries(Labels.From(p.Labels.Select(kv => kv).Prepend(new(Labels.MetricNameLabel, p.Metric))))).ToArray();
+        _pointSeries = plant.Points.Select(p => store.GetOrCreateSeries(PointSeries.Labels(p))).ToArray();
         _pointStale = new bool[_pointSeries.Length];
         var labels = gpus.Gpus.Select(g => new (string, string)[]
         {

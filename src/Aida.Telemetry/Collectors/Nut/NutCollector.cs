@@ -58,7 +58,7 @@ public sealed class NutCollector : ICollector, IActuatorSource
     private readonly IReadOnlyList<string>? _ups;
     private readonly string _upsLabel;
     private readonly IReadOnlyDictionary<string, NutMetricRename> _renames;
-    private readonly ((string Key, string Variable) Reading, string Value)[] _equals; // the VARIABLE=VALUE renames
+    private readonly (string Key, string Variable, string Value)[] _equals; // the VARIABLE=VALUE renames
     private readonly Dictionary<string, HashSet<Labels>> _previous = new(StringComparer.Ordinal);
 
     public NutCollector(CollectorSettings settings, string host, int port, IReadOnlyList<string>? ups = null, string upsLabel = "ups",
@@ -73,7 +73,7 @@ public sealed class NutCollector : ICollector, IActuatorSource
         _upsLabel = upsLabel;
         _renames = renames ?? new Dictionary<string, NutMetricRename>();
         _equals = [.. _renames.Keys.Select(k => (Key: k, Parts: SplitEquals(k))).Where(x => x.Parts is not null)
-            .Select(x => ((x.Key, x.Parts!.Value.Variable), x.Parts!.Value.Value))];
+            .Select(x => (x.Key, x.Parts!.Value.Variable, x.Parts!.Value.Value))];
     }
 
     public string Name => _settings.Name;
@@ -402,11 +402,11 @@ public sealed class NutCollector : ICollector, IActuatorSource
                 continue;
             }
 
-            foreach (var (reading, value) in _equals)
+            foreach (var (key, variable, value) in _equals)
             {
-                if (reading.Variable == name)
+                if (variable == name)
                 {
-                    Write(sink, ups, reading.Key, "", text == value ? 1 : 0, now, current);
+                    Write(sink, ups, key, "", text == value ? 1 : 0, now, current);
                 }
             }
 

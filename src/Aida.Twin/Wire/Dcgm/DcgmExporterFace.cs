@@ -159,10 +159,6 @@ public sealed class DcgmExporterFace : IWireFace, IPlantSampleSink
         lock (_gate)
         {
             var n = Math.Min(_gpus.Count, temperatureCelsius.Length);
-            for (var g = 0; g < Math.Min(n, clockEventReasons.Length); g++)
-            {
-                _clockEvents[g] = clockEventReasons[g];
-            }
 
             var dt = _lastSampleMs < 0 ? 0 : Math.Max(0, timestampMs - _lastSampleMs); // ms, so W x ms = mJ
             for (var g = 0; g < n; g++)
@@ -172,6 +168,7 @@ public sealed class DcgmExporterFace : IWireFace, IPlantSampleSink
                 _temperature[g] = temperatureCelsius[g];
                 _power[g] = powerWatts[g];
                 _utilisation[g] = utilisationPercent[g];
+                _clockEvents[g] = g < clockEventReasons.Length ? clockEventReasons[g] : 0;
             }
 
             _lastSampleMs = timestampMs;

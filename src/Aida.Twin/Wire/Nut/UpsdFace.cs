@@ -162,7 +162,7 @@ public sealed class UpsdFace : IWireFace, INutControl
                 vars.Add(new("ups.status", status));
             }
 
-            if (u.Eco >= 0 && Read(u.Eco) is var eco && !double.IsNaN(eco))
+            if (Read(u.Eco) is var eco && !double.IsNaN(eco))
             {
                 vars.Add(new("input.eco.switchable", eco >= 0.5 ? "ECO" : "normal"));
             }
