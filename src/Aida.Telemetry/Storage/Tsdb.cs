@@ -28,6 +28,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     private readonly string? _blocksDirectory;
     private readonly Dictionary<Labels, int> _ids = [];
     private readonly PostingsIndex _postings = new();
+    private readonly LabelOrder _order = new();
     private readonly List<Block> _blocks = [];
     private readonly WriteAheadLog? _wal;
     private readonly DecodedChunkCache? _cache;
@@ -365,22 +366,59 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     {
         ArgumentNullException.ThrowIfNull(matchers);
         var result = new List<LatestSample>();
+        var ids = new List<int>();
         var chunks = new List<WalkedChunk>();
         var decoded = new Sample[XorChunk.MaxSamples];
+        MemSeries[] series;
+        int count;
         lock (_lock)
         {
             ThrowIfDisposed();
+            // Blocks hold samples before their end: a head sample at or after every block's end is newer than any of them
+            // (the head takes none before the newest block's end, so this holds but is kept as the fast path's premise).
+            var blocksEnd = long.MinValue;
+            foreach (var block in _blocks)
+            {
+                blocksEnd = Math.Max(blocksEnd, block.MaxTime);
+            }
+
             foreach (var s in Matching(matchers))
             {
-                if (NewestInRange(s, minTimeMs, maxTimeMs, chunks, ref decoded) is { } newest)
+                // The common case, an instant at or after a series' last append: the head's last sample, as kept.
+                var newest = s.Open is { } open && s.LastTime >= minTimeMs && s.LastTime <= maxTimeMs && s.LastTime >= blocksEnd
+                    ? new Sample(s.LastTime, open.LastValue)
+                    : NewestInRange(s, minTimeMs, maxTimeMs, chunks, ref decoded);
+                if (newest is { } found)
                 {
-                    result.Add(new LatestSample(s.Labels, newest));
+                    result.Add(new LatestSample(s.Labels, found));
+                    ids.Add(s.Id);
                 }
             }
+
+            (series, count) = (_series, _seriesCount);
         }
 
-        result.Sort((a, b) => Labels.Compare(a.Labels, b.Labels));
+        SortByLabels(CollectionsMarshal.AsSpan(ids), CollectionsMarshal.AsSpan(result), series, count);
         return result;
+    }
+
+    /// <summary>Sorts <paramref name="items"/> by their series' labels, given their series ids side by side in
+    /// <paramref name="ids"/> (overwritten), through the store's label order; outside the lock, with the series array
+    /// and count taken under it.</summary>
+    private void SortByLabels<T>(Span<int> ids, Span<T> items, MemSeries[] series, int count)
+    {
+        if (ids.Length < 2)
+        {
+            return;
+        }
+
+        var ranks = _order.RanksFor(series, count);
+        foreach (ref var id in ids)
+        {
+            id = ranks[id];
+        }
+
+        ids.Sort(items);
     }
 
     /// <summary>One chunk of a walk over a series' chunks, kept to be read back to front.</summary>
@@ -482,6 +520,8 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         ArgumentNullException.ThrowIfNull(matchers);
         var selected = new List<SelectedChunks>();
         var chunks = new SelectedChunkList(withKeys: _cache is not null);
+        MemSeries[] series;
+        int seriesCount;
         lock (_lock)
         {
             ThrowIfDisposed();
@@ -496,14 +536,17 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
 
                 if (chunks.Count > first)
                 {
-                    selected.Add(new SelectedChunks(s.Labels, first, chunks.Count, 0));
+                    selected.Add(new SelectedChunks(s.Labels, s.Id, first, chunks.Count, 0));
                 }
             }
+
+            (series, seriesCount) = (_series, _seriesCount);
         }
 
         // Outside the lock (chunks are immutable once selected, the open one copied): how many samples each series'
         // chunks hold, and the order of the series.
         var counted = new List<SelectedChunks>(selected.Count);
+        var ids = new List<int>(selected.Count);
         var counts = CollectionsMarshal.AsSpan(chunks.Counts);
         foreach (var sel in selected)
         {
@@ -516,15 +559,16 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
             if (capacity > 0)
             {
                 counted.Add(sel with { Capacity = capacity });
+                ids.Add(sel.Id);
             }
         }
 
-        counted.Sort((a, b) => Labels.Compare(a.Labels, b.Labels));
+        SortByLabels(CollectionsMarshal.AsSpan(ids), CollectionsMarshal.AsSpan(counted), series, seriesCount);
         return (counted, chunks);
     }
 
-    /// <summary>One selected series: its labels and its chunks' index range in the select's chunk list.</summary>
-    private readonly record struct SelectedChunks(Labels Labels, int FirstChunk, int EndChunk, int Capacity);
+    /// <summary>One selected series: its labels, id and its chunks' index range in the select's chunk list.</summary>
+    private readonly record struct SelectedChunks(Labels Labels, int Id, int FirstChunk, int EndChunk, int Capacity);
 
     /// <summary>A select's chunks, every series' in turn: their bytes, sample counts and, with the decoded-chunk cache
     /// on, their cache keys side by side.</summary>

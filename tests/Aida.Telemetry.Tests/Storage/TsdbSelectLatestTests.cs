@@ -137,6 +137,20 @@ public sealed class TsdbSelectLatestTests : IDisposable
         }
     }
 
+    /// <summary>Copies the blocks of the store in <paramref name="from"/> beside those of the store in <paramref name="to"/>.</summary>
+    private static void CopyBlocks(string from, string to)
+    {
+        foreach (var block in Directory.GetDirectories(Path.Combine(from, "blocks")))
+        {
+            var copy = Path.Combine(to, "blocks", Path.GetFileName(block));
+            Directory.CreateDirectory(copy);
+            foreach (var file in Directory.GetFiles(block))
+            {
+                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            }
+        }
+    }
+
     [Fact]
     public void SelectLatest_OverOverlappingBlocks_KeepsTheSampleTheMergeKeeps()
     {
@@ -161,20 +175,45 @@ public sealed class TsdbSelectLatestTests : IDisposable
             db.Compact();
         }
 
-        foreach (var block in Directory.GetDirectories(Path.Combine(hourly, "blocks")))
-        {
-            var copy = Path.Combine(twoHourly, "blocks", Path.GetFileName(block));
-            Directory.CreateDirectory(copy);
-            foreach (var file in Directory.GetFiles(block))
-            {
-                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-            }
-        }
+        CopyBlocks(hourly, twoHourly);
 
         using var merged = new Tsdb(new TsdbOptions { DataDirectory = twoHourly, Clock = clock, ReadOnly = true, MaxBlockDuration = TimeSpan.FromHours(2) });
         Assert.Equal(3 + 5, merged.Stats.BlockCount);
         var random = new Random(9);
         foreach (var t in Instants(random, written, from, to))
+        {
+            AssertSame(LastOfSelect(merged, t), SelectLatest(merged, t), t);
+        }
+    }
+
+    [Fact]
+    public void SelectLatest_WithABlockCopiedInReachingPastTheHeadsSamples_IsTheLastSampleOfSelect()
+    {
+        // A block copied in from another store holds the same series past the head's last samples (a backfill, or
+        // blocks from elsewhere): the reopened store reads the block, whose samples are newer, not the head's last.
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0 + (2 * Hour)));
+        var headOnly = Path.Combine(_root, "head");
+        var later = Path.Combine(_root, "later");
+        List<long> written;
+        using (var db = new Tsdb(new TsdbOptions { DataDirectory = headOnly, Clock = clock }))
+        {
+            written = FillRandomly(db, new Random(11), 60, T0 - (30 * Minute), T0 + (10 * Minute));
+        }
+
+        using (var db = new Tsdb(new TsdbOptions { DataDirectory = later, Clock = clock, BlockDuration = TimeSpan.FromHours(1), MaxBlockDuration = TimeSpan.FromHours(1) }))
+        {
+            written.AddRange(FillRandomly(db, new Random(12), 60, T0 + (5 * Minute), T0 + Hour));
+            db.Append(db.GetOrCreateSeries(Labels.Metric("cut")), T0 + Hour, 1); // so [T0, T0 + 1 h) is compacted
+            db.Compact();
+            Assert.Equal(1, db.Stats.BlockCount);
+        }
+
+        CopyBlocks(later, headOnly);
+
+        using var merged = new Tsdb(new TsdbOptions { DataDirectory = headOnly, Clock = clock, ReadOnly = true });
+        Assert.Equal(1, merged.Stats.BlockCount);
+        var random = new Random(13);
+        foreach (var t in Instants(random, written, T0 - (30 * Minute), T0 + Hour))
         {
             AssertSame(LastOfSelect(merged, t), SelectLatest(merged, t), t);
         }
