@@ -107,7 +107,9 @@ public sealed class OnCallAlerts
         {
             var posted = AlertmanagerAlert.From(slo);
             alerts.Add(new FiringAlert([posted.Labels[0], new("factory", _factory), .. posted.Labels.Skip(1)],
-                [.. posted.Annotations, new("description", slo.Worst is { } worst ? $"burning most: {worst}" : "over the whole SLI")],
+                [.. posted.Annotations, new("description", slo.NoData
+                    ? $"no events in the {Aida.Reliability.OpenSlo.SliQueries.FormatDuration(slo.Condition.ShortWindow)} before {Stamp(slo.StartsAt)} (plant time), nor since: a collector, its scrape or the path to the store is down, or the readings are all left out; the minutes without events count neither way in the budget"
+                    : slo.Worst is { } worst ? $"burning most: {worst}" : "over the whole SLI")],
                 _dashboard is null ? null : _dashboard + "#budgets"));
         }
 

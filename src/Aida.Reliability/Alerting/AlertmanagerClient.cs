@@ -15,15 +15,16 @@ public sealed record AlertmanagerAlert(
     string? GeneratorUrl = null)
 {
     /// <summary>The SLO burn-rate alert's labels <c>alertname</c>, <c>slo</c>, <c>service</c>, <c>severity</c>,
-    /// <c>condition</c>; annotations <c>summary</c>, the burn rates and the notification targets.</summary>
+    /// <c>condition</c>; annotations <c>summary</c>, the burn rates (not for a no-data alert) and the notification
+    /// targets.</summary>
     public static AlertmanagerAlert From(SloAlert a)
     {
-        var annotations = new List<KeyValuePair<string, string>>
+        var annotations = new List<KeyValuePair<string, string>> { new("summary", a.Summary) };
+        if (!a.NoData)
         {
-            new("summary", a.Summary),
-            new("burn_rate_long", a.LongBurnRate.ToString("R", CultureInfo.InvariantCulture)),
-            new("burn_rate_short", a.ShortBurnRate.ToString("R", CultureInfo.InvariantCulture)),
-        };
+            annotations.Add(new("burn_rate_long", a.LongBurnRate.ToString("R", CultureInfo.InvariantCulture)));
+            annotations.Add(new("burn_rate_short", a.ShortBurnRate.ToString("R", CultureInfo.InvariantCulture)));
+        }
         if (a.NotificationTargets.Count > 0)
         {
             annotations.Add(new("notification_targets", string.Join(",", a.NotificationTargets)));

@@ -26,9 +26,14 @@ public sealed record SloAlert(
     /// fired (a rack, a CDU): where the budget burns. Null for ratio SLIs, or when not looked up.</summary>
     public Labels? Worst { get; init; }
 
-    /// <summary>One line for people: what burns, how fast, since when.</summary>
-    public string Summary =>
-        $"SLO {Slo} ({Service}) burns its error budget at {LongBurnRate:0.##}x over {SliQueries.FormatDuration(Condition.LongWindow)} and " +
+    /// <summary>An alert that the SLI gave no events over the condition's short window (<see cref="AlertNames.NoData"/>):
+    /// the budget is blind, not burning; its burn rates are NaN.</summary>
+    public bool NoData { get; init; }
+
+    /// <summary>One line for people: what burns, how fast, since when (or, for <see cref="NoData"/>, what is blind).</summary>
+    public string Summary => NoData
+        ? $"SLO {Slo} ({Service}) has had no data for {SliQueries.FormatDuration(Condition.ShortWindow)}: its SLI gave no events, so its budget and burn-rate alerts are blind"
+        : $"SLO {Slo} ({Service}) burns its error budget at {LongBurnRate:0.##}x over {SliQueries.FormatDuration(Condition.LongWindow)} and " +
         $"{ShortBurnRate:0.##}x over {SliQueries.FormatDuration(Condition.ShortWindow)} (threshold {Condition.Threshold:0.##}x)";
 }
 
@@ -38,4 +43,7 @@ public static class AlertNames
     /// <summary>The <c>alertname</c> of a condition's alert: <c>SLOBurnRate</c> plus the severity, e.g. <c>SLOBurnRatePage</c>.</summary>
     public static string For(BurnRateCondition condition) =>
         "SLOBurnRate" + (condition.Severity.Length == 0 ? "" : char.ToUpperInvariant(condition.Severity[0]) + condition.Severity[1..]);
+
+    /// <summary>The <c>alertname</c> of an SLO whose SLI gave no events (OpenSLO's <c>alertWhenNoData</c>).</summary>
+    public const string NoData = "SLONoData";
 }

@@ -315,7 +315,7 @@ public static class SloLoader
         private AlertPolicyDefinition ReadPolicy(string name, ConfigNode spec)
         {
             var description = spec.OptionalString("description");
-            spec.Boolean("alertWhenNoData", false);
+            var whenNoData = spec.Boolean("alertWhenNoData", false);
             spec.Boolean("alertWhenBreaching", true);
             var whenResolved = spec.Boolean("alertWhenResolved", true);
             var conditions = new List<BurnRateCondition>();
@@ -352,7 +352,7 @@ public static class SloLoader
             }
 
             spec.RejectUnknown();
-            return new AlertPolicyDefinition(name, description, whenResolved, conditions, targets, new SourceLocation(spec.File, spec.Line));
+            return new AlertPolicyDefinition(name, description, whenResolved, conditions, targets, new SourceLocation(spec.File, spec.Line)) { AlertWhenNoData = whenNoData };
         }
 
         private static T ReadInline<T>(ConfigNode item, string kind, Func<string, ConfigNode, T> read)

@@ -127,6 +127,12 @@ public sealed record SloDefinition(
     /// (<see cref="BurnRateCondition.Workbook"/>) when it names none.</summary>
     public IReadOnlyList<BurnRateCondition> AlertConditions =>
         AlertPolicies.Count == 0 ? BurnRateCondition.Workbook : AlertPolicies.SelectMany(p => p.Conditions).Distinct().ToList();
+
+    /// <summary>The condition whose short window judges "no data" when a policy of the SLO sets <c>alertWhenNoData</c>
+    /// (of those policies' conditions, the one with the shortest short window; the first of equals), or null. OpenSLO
+    /// alerts when the burn rate has no value: with no events in the short window it has none.</summary>
+    public BurnRateCondition? NoDataCondition =>
+        AlertPolicies.Where(p => p.AlertWhenNoData).SelectMany(p => p.Conditions).OrderBy(c => c.ShortWindow).FirstOrDefault();
 }
 
 /// <summary>An OpenSLO <c>AlertPolicy</c>: burn-rate conditions and where to notify.</summary>
@@ -136,7 +142,12 @@ public sealed record AlertPolicyDefinition(
     bool AlertWhenResolved,
     IReadOnlyList<BurnRateCondition> Conditions,
     IReadOnlyList<NotificationTarget> NotificationTargets,
-    SourceLocation Source);
+    SourceLocation Source)
+{
+    /// <summary>Whether an SLO of this policy alerts when its SLI gives no events (<c>alertWhenNoData</c>): see
+    /// <see cref="SloDefinition.NoDataCondition"/>.</summary>
+    public bool AlertWhenNoData { get; init; }
+}
 
 /// <summary>A multi-window burn-rate condition (OpenSLO <c>AlertCondition</c> of kind <c>burnrate</c>): fires when the
 /// burn rate over both <see cref="LongWindow"/> and <see cref="ShortWindow"/> is at least <see cref="Threshold"/>.</summary>

@@ -14,7 +14,9 @@ namespace Aida.Reliability.Rules;
 /// <see cref="SliQueries.ErrorRatio"/>; for every condition's long and short windows and the SLO window (a calendar
 /// window is recorded as a rolling one of its nominal length: Prometheus has no calendar). Alerts:
 /// <c>ratio_long / (1 - target) &gt;= threshold and ratio_short / (1 - target) &gt;= threshold</c>, named
-/// <see cref="AlertNames.For"/>, labels <c>slo service severity condition</c>, <c>for</c> = <c>alertAfter</c>.
+/// <see cref="AlertNames.For"/>, labels <c>slo service severity condition</c>, <c>for</c> = <c>alertAfter</c>; and for an
+/// SLO whose policy sets <c>alertWhenNoData</c>, <see cref="AlertNames.NoData"/> when the ratio over
+/// <see cref="SloDefinition.NoDataCondition"/>'s short window is absent or NaN.
 /// </remarks>
 public static class PrometheusRuleExporter
 {
@@ -79,6 +81,23 @@ public static class PrometheusRuleExporter
                 var description = $"Objective {(slo.Objective.Target * 100).ToString("0.###", CultureInfo.InvariantCulture)} % over {slo.Window}; " +
                     $"burn rate over {SliQueries.FormatDuration(c.LongWindow)}: {{{{ $value | printf \"%.2f\" }}}}x";
                 WriteMap(sb, "annotations", [("summary", summary), ("description", description)]);
+            }
+
+            if (slo.NoDataCondition is { } noData)
+            {
+                // No events in the short window: the recorded ratio is absent (no series) or NaN (0 / 0).
+                var ratio = $"{RecordName(noData.ShortWindow)}{{slo=\"{slo.Name}\"}}";
+                sb.Append("      - alert: ").AppendLine(Quote(AlertNames.NoData));
+                sb.Append("        expr: ").AppendLine(Quote($"absent({ratio}) or ({ratio} != {ratio})"));
+                if (noData.AlertAfter > TimeSpan.Zero)
+                {
+                    sb.Append("        for: ").AppendLine(Quote(SliQueries.FormatDuration(noData.AlertAfter)));
+                }
+
+                WriteMap(sb, "labels", [.. labels, ("severity", noData.Severity), ("condition", noData.Name)]);
+                WriteMap(sb, "annotations", [
+                    ("summary", $"SLO {slo.Name} ({slo.Service}) has had no data for {SliQueries.FormatDuration(noData.ShortWindow)}: its SLI gave no events, so its budget and burn-rate alerts are blind"),
+                    ("description", "a collector, its scrape or the path to the store is down (alertWhenNoData)")]);
             }
         }
 

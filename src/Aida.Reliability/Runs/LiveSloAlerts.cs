@@ -18,6 +18,7 @@ public sealed class LiveSloAlerts
     private readonly IReadOnlyList<SloDefinition> _slos;
     private readonly DateTimeOffset _first;
     private readonly Dictionary<string, BurnRateTrack> _tracks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, NoDataTrack> _noData = new(StringComparer.Ordinal);
     private readonly Func<IReadOnlyList<ReadingExclusion>>? _exclusions;
     private readonly Dictionary<(string Slo, string Condition), SloAlert> _firing = [];
     private int _minutes;
@@ -39,11 +40,16 @@ public sealed class LiveSloAlerts
         foreach (var slo in _slos)
         {
             _tracks[slo.Name] = new BurnRateTrack(slo.AlertConditions, slo.Objective.Target);
+            if (slo.NoDataCondition is { } noData)
+            {
+                _noData[slo.Name] = new NoDataTrack(noData);
+            }
         }
     }
 
-    /// <summary>The alerts firing after the minutes stepped so far (fired and not resolved since), as they fired; may be
-    /// read from another thread than the one stepping.</summary>
+    /// <summary>The alerts firing after the minutes stepped so far (fired and not resolved since), as they fired, and an
+    /// SLO's no-data alert (<see cref="AlertNames.NoData"/>, for a policy with <c>alertWhenNoData</c>) while its SLI gives
+    /// no events; may be read from another thread than the one stepping.</summary>
     public IReadOnlyList<SloAlert> Firing
     {
         get
@@ -55,8 +61,9 @@ public sealed class LiveSloAlerts
         }
     }
 
-    /// <summary>The alerts that fired in the minutes up to <paramref name="now"/> not yet returned, in time order (then
-    /// SLO and condition in file order), each with the series burning most for a time-slice SLI.</summary>
+    /// <summary>The burn-rate alerts that fired in the minutes up to <paramref name="now"/> not yet returned, in time order
+    /// (then SLO and condition in file order), each with the series burning most for a time-slice SLI. No-data alerts
+    /// are not returned (they name no burn for an incident to hold): they are in <see cref="Firing"/>.</summary>
     /// <exception cref="QueryException">The engine refused a query.</exception>
     public async Task<IReadOnlyList<SloAlert>> StepAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
     {
@@ -75,9 +82,26 @@ public sealed class LiveSloAlerts
             var (bad, total) = await _run.MinuteEventsAsync(slo, _first + ((_minutes - 1) * step), _first + ((due - 1) * step), cancellationToken);
             var track = _tracks[slo.Name];
             var targets = slo.AlertPolicies.SelectMany(p => p.NotificationTargets).Select(t => t.Target).Distinct().ToList();
+            var noData = _noData.GetValueOrDefault(slo.Name);
             for (var k = 0; k < bad.Length; k++)
             {
                 var minute = _minutes + k;
+                if (noData?.Add(total[k]) is { } blind)
+                {
+                    lock (_firing)
+                    {
+                        if (blind)
+                        {
+                            _firing[(slo.Name, AlertNames.NoData)] = new SloAlert(AlertNames.NoData, slo.Name, slo.Service, noData.Condition,
+                                _first + (minute * step), null, double.NaN, double.NaN, targets) { NoData = true };
+                        }
+                        else
+                        {
+                            _firing.Remove((slo.Name, AlertNames.NoData));
+                        }
+                    }
+                }
+
                 foreach (var (condition, fired, longBurn, shortBurn) in track.Add(bad[k], total[k]))
                 {
                     if (!fired)

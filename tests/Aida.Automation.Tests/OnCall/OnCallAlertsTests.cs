@@ -99,6 +99,14 @@ public sealed class OnCallAlertsTests
         Assert.Equal("facility-on-call", Annotation(page, "notification_targets"));
         Assert.Contains("h1-c03", Annotation(page, "description"), StringComparison.Ordinal);
         Assert.Equal("http://127.0.0.1:8080/#budgets", page.GeneratorUrl);
+
+        // An SLO whose SLI gave no events (alertWhenNoData) is posted as blind, with no burn rates.
+        burning.Add(new SloAlert("SLONoData", "rack-inlet-envelope", "facility-cooling", Aida.Reliability.OpenSlo.BurnRateCondition.Workbook[0], site.Scenario.Start, null, double.NaN, double.NaN, ["facility-on-call"]) { NoData = true });
+        var blind = Only(alerts.Now(), "SLONoData");
+        Assert.Equal(("rack-inlet-envelope", "page"), (Labels(blind)["slo"], Labels(blind)["severity"]));
+        Assert.Equal("SLO rack-inlet-envelope (facility-cooling) has had no data for 5m: its SLI gave no events, so its budget and burn-rate alerts are blind", Annotation(blind, "summary"));
+        Assert.StartsWith("no events in the 5m before 2025-", Annotation(blind, "description"), StringComparison.Ordinal);
+        Assert.DoesNotContain(blind.Annotations, a => a.Key.StartsWith("burn_rate", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Aida.Reliability.Alerting;
 using Aida.Reliability.Budgets;
+using Aida.Reliability.OpenSlo;
 using Aida.Reliability.Rules;
 using Aida.Telemetry.Query;
 using Aida.Telemetry.RemoteWrite;
@@ -177,6 +178,38 @@ public sealed class RulePeerTests(ITestOutputHelper output)
         }, "the first alert to resolve in Alertmanager", alertmanager.Output);
         Assert.Equal("2", left[0]["incident"]);
         Assert.Equal((2L, 0L), (feed.Delivered, feed.Failed));
+    }
+
+    [SkippableFact]
+    public async Task TheExportedNoDataRule_FiresInARealPrometheusWithNoReadings_AndClearsWhenTheyArrive()
+    {
+        var directory = Aida.Telemetry.Tests.Peers.PeerProcess.TempDirectory("aida-slo-nodata");
+        var file = Path.Combine(directory, "slos.yaml");
+        File.WriteAllText(file, Runs.NoDataAlertTests.NoDataSloText(hold: false));
+        var set = SloLoader.Load([file]);
+        using var prometheus = await LocalPeer.StartPrometheusAsync(PrometheusRuleExporter.Export(set));
+        var remote = new RemoteQueryEngine(Http, prometheus.BaseUrl);
+        const string NoData = "ALERTS{alertname=\"SLONoData\",alertstate=\"firing\"}";
+
+        // Nothing written: the inlet SLO, whose policy asks, is blind; the GPU SLO, whose does not, says nothing.
+        var firing = await PollAsync(async () =>
+        {
+            var r = await remote.QueryAsync(NoData, TimeProvider.System.GetUtcNow());
+            return r.Series.Count > 0 ? r : null;
+        }, "SLONoData firing in Prometheus", prometheus.Output);
+        var alert = Assert.Single(firing.Series).Labels;
+        Assert.Equal(("rack-inlet-recommended", "page", "inlet-fast-burn"), (alert.Get("slo"), alert.Get("severity"), alert.Get("condition")));
+
+        // The last 10 minutes of readings arrive: the ratio has a value again and the alert clears.
+        var now = TimeProvider.System.GetUtcNow();
+        var end = new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerMinute), TimeSpan.Zero);
+        await RemoteWriteAsync(prometheus.WriteUrl, new SyntheticPlant(end.AddMinutes(-10), end, end, end, FaultBurnRate: 0).Series(), prometheus);
+        await PollAsync(async () =>
+        {
+            var r = await remote.QueryAsync(NoData, TimeProvider.System.GetUtcNow());
+            return r.Series.Count == 0 ? r : null;
+        }, "SLONoData cleared in Prometheus", prometheus.Output);
+        Directory.Delete(directory, recursive: true);
     }
 
     /// <summary>The labels of every active alert in Alertmanager (<c>GET /api/v2/alerts</c>).</summary>

@@ -1,0 +1,121 @@
+using Aida.Reliability.Alerting;
+using Aida.Reliability.OpenSlo;
+using Aida.Reliability.Rules;
+using Aida.Reliability.Runs;
+using Aida.Telemetry.Query;
+using Aida.Telemetry.Series;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Aida.Reliability.Tests.Runs;
+
+/// <summary>OpenSLO's <c>alertWhenNoData</c>: an SLO whose SLI gives no events over its condition's short window (a
+/// collector down, a scrape broken) alerts <c>SLONoData</c>, live and in the exported rules, so a budget that looks
+/// untouched because nothing is counted is not mistaken for a healthy one.</summary>
+public sealed class NoDataAlertTests : IDisposable
+{
+    private static readonly DateTimeOffset Start = new(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "aida-nodata-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, true);
+        }
+    }
+
+    /// <summary>The synthetic SLOs with the inlet SLO's policy asking for no-data alerts (and, with
+    /// <paramref name="hold"/> false, its fast condition firing without <c>alertAfter</c>).</summary>
+    internal static string NoDataSloText(bool hold = true)
+    {
+        var text = File.ReadAllText(SyntheticPlant.SloFile);
+        Assert.Contains("  alertWhenResolved: true\n", text, StringComparison.Ordinal);
+        text = text.Replace("  alertWhenResolved: true\n", "  alertWhenNoData: true\n  alertWhenResolved: true\n", StringComparison.Ordinal);
+        return hold ? text : text.Replace("    alertAfter: 2m\n", "", StringComparison.Ordinal);
+    }
+
+    private SloSet NoDataSlos(bool hold = true)
+    {
+        Directory.CreateDirectory(_directory);
+        var path = Path.Combine(_directory, "slos.yaml");
+        File.WriteAllText(path, NoDataSloText(hold));
+        return SloLoader.Load([path]);
+    }
+
+    [Fact]
+    public void ThePolicysFlag_GivesTheConditionWithTheShortestShortWindow_AndNoneWithoutIt()
+    {
+        Assert.All(SyntheticPlant.Slos.Slos, s => Assert.Null(s.NoDataCondition));
+        var slos = NoDataSlos();
+        // inlet-fast-burn (1h, so 5m) before inlet-slow-burn (3d, so 6h); the GPU SLO names no policy.
+        Assert.Equal("inlet-fast-burn", slos.Find("rack-inlet-recommended")!.NoDataCondition!.Name);
+        Assert.Null(slos.Find("gpu-throttle-free")!.NoDataCondition);
+    }
+
+    [Fact]
+    public void TheTrack_FiresAfterTheShortWindowAndAlertAfterWithoutEvents_AndResolvesAtTheFirstEvent()
+    {
+        var track = new NoDataTrack(new BurnRateCondition("c", "page", 14.4, TimeSpan.FromHours(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(2)));
+        Assert.All(Enumerable.Range(0, 30), _ => Assert.Null(track.Add(3)));
+        // 5 minutes of the short window and 2 of alertAfter: the 7th empty minute fires. NaN is no events too.
+        double[] empty = [0, double.NaN, 0, 0, 0, 0];
+        Assert.All(empty, total => Assert.Null(track.Add(total)));
+        Assert.True(track.Add(0));
+        Assert.Null(track.Add(double.NaN));
+        Assert.False(track.Add(0.5));
+        Assert.False(track.Firing);
+
+        // An event inside the window starts the count again.
+        Assert.All(new double[] { 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 }, total => Assert.Null(track.Add(total)));
+        Assert.True(track.Add(0));
+    }
+
+    [Fact]
+    public async Task LiveAlerts_ASliThatStopsGivingEvents_FiresNoDataUntilItsReadingsComeBack_AndOnlyForThePolicyThatAsks()
+    {
+        // Every series ends at 02:00; the inlet readings come back at 03:00.
+        var end = Start + TimeSpan.FromHours(2);
+        var plant = new SyntheticPlant(Start, end, end, end, FaultBurnRate: 0);
+        using var store = plant.Store(new FakeTimeProvider(Start + TimeSpan.FromHours(4)));
+        var live = new LiveSloAlerts(new EmbeddedQueryEngine(store), NoDataSlos(), Start);
+
+        var returned = new List<SloAlert>();
+        returned.AddRange(await live.StepAsync(end));
+        Assert.Empty(live.Firing);
+
+        // The last readings at 02:00 are the inlet slices ending 02:00 and 02:01 (max over a minute); 02:02 is the first
+        // minute without one, 02:06 the fifth, and alertAfter (2 min) holds until 02:08.
+        returned.AddRange(await live.StepAsync(end + TimeSpan.FromMinutes(7)));
+        Assert.Empty(live.Firing);
+        returned.AddRange(await live.StepAsync(end + TimeSpan.FromMinutes(8)));
+        var blind = Assert.Single(live.Firing);
+        Assert.Equal((AlertNames.NoData, "rack-inlet-recommended", "inlet-fast-burn", end + TimeSpan.FromMinutes(8)), (blind.AlertName, blind.Slo, blind.Condition.Name, blind.StartsAt));
+        Assert.True(blind.NoData);
+        Assert.Contains("has had no data for 5m", blind.Summary, StringComparison.Ordinal);
+        var posted = AlertmanagerAlert.From(blind);
+        Assert.Equal(["summary", "notification_targets"], posted.Annotations.Select(a => a.Key));
+
+        var back = end + TimeSpan.FromHours(1);
+        foreach (var rack in Enumerable.Range(0, 4))
+        {
+            var id = store.GetOrCreateSeries(Labels.From(("__name__", "slo_test_rack_inlet_celsius"), ("rack", $"r{rack}")));
+            Assert.Equal(AppendStatus.Ok, store.Append(id, back.ToUnixTimeMilliseconds(), 24));
+        }
+
+        returned.AddRange(await live.StepAsync(back - TimeSpan.FromMinutes(1)));
+        Assert.Single(live.Firing);
+        returned.AddRange(await live.StepAsync(back));
+        Assert.Empty(live.Firing);
+        Assert.Empty(returned); // nothing burned, and no-data alerts are not handed to incidents
+    }
+
+    [Fact]
+    public void ExportedRules_AlertNoData_OnTheShortWindowsRatio_ForThePolicyThatAsks()
+    {
+        var rules = PrometheusRuleExporter.Export(NoDataSlos());
+        var ratio = "slo:sli_error:ratio_rate5m{slo=\\\"rack-inlet-recommended\\\"}";
+        Assert.Contains($"expr: \"absent({ratio}) or ({ratio} != {ratio})\"", rules, StringComparison.Ordinal);
+        Assert.Single(rules.Split('\n'), l => l.Contains("alert: \"SLONoData\"", StringComparison.Ordinal));
+        Assert.DoesNotContain("SLONoData", PrometheusRuleExporter.Export(SyntheticPlant.Slos), StringComparison.Ordinal);
+    }
+}
