@@ -110,7 +110,7 @@ public sealed class OnCallAlerts
                 [.. posted.Annotations, new("description", slo.NoData
                     ? $"no events in the {Aida.Reliability.OpenSlo.SliQueries.FormatDuration(slo.Condition.ShortWindow)} before {Stamp(slo.StartsAt)} (plant time), nor since: a collector, its scrape or the path to the store is down, or the readings are all left out; the minutes without events count neither way in the budget"
                     : slo.Worst is { } worst ? $"burning most: {worst}" : "over the whole SLI")],
-                _dashboard is null ? null : _dashboard + "#budgets"));
+                _dashboard is null ? null : _dashboard + "#budgets") { Since = slo.StartsAt });
         }
 
         var now = _clock.GetUtcNow();
@@ -127,7 +127,7 @@ public sealed class OnCallAlerts
                 alerts.Add(Alert("AidaRunbookNotice", [new("incident", Id(response.Incident)), new("runbook", response.Runbook), new("line", Id(notice.Line))],
                     notice.Severity ?? incident?.Severity ?? "warning", notice.Message,
                     $"said by runbook {response.Runbook} (line {notice.Line}) for incident {response.Incident} at {Stamp(notice.At)}",
-                    $"#incidents/{response.Incident}"));
+                    $"#incidents/{response.Incident}", notice.At));
             }
         }
 
@@ -153,7 +153,7 @@ public sealed class OnCallAlerts
         var description = $"{IncidentStore.Name(incident.State)} since {Stamp(incident.Updated)}, opened {Stamp(incident.Opened)}, {incident.AlertCount} alert(s)"
             + (cause is null ? "" : $"; root cause: {cause.FaultKind} on {cause.Asset} (score {cause.Score.ToString("0.00", CultureInfo.InvariantCulture)})")
             + (response is null ? "" : $"; runbook {response.Runbook}: {response.Run.State}" + (response.Run.Whereabouts is { } where ? $", {where}" : ""));
-        return Alert("AidaIncident", [new("incident", Id(incident.Id))], incident.Severity, $"incident {incident.Id}: {incident.Title}", description, $"#incidents/{incident.Id}");
+        return Alert("AidaIncident", [new("incident", Id(incident.Id))], incident.Severity, $"incident {incident.Id}: {incident.Title}", description, $"#incidents/{incident.Id}", incident.Opened);
     }
 
     private FiringAlert Approval(ActionRecord record, TimeSpan timeout)
@@ -162,13 +162,14 @@ public sealed class OnCallAlerts
         return Alert("AidaApprovalNeeded", [new("action", a.Id), new("asset", a.Asset)], a.Risk == RiskClass.High ? "critical" : "warning",
             $"{a.Id}: {ActionKindNames.Name(a.Kind)} {a.Asset} to {Number(a.Value)} ({a.Risk.ToString().ToLowerInvariant()} risk, {a.BlastRadiusRacks} rack(s) in its blast radius) waits for an approver until {Stamp(record.ProposedAt + timeout)}",
             $"asked by {record.RequestedBy}: {a.Reason}; approve or reject it on the dashboard's Agent page or with POST /api/actions/{a.Id}/approve|reject",
-            "#agent");
+            "#agent", record.ProposedAt);
     }
 
-    private FiringAlert Alert(string name, IReadOnlyList<KeyValuePair<string, string>> identity, string severity, string summary, string description, string page) =>
+    /// <param name="since">When it began by the plant's clock, if known (<see cref="FiringAlert.Since"/>).</param>
+    private FiringAlert Alert(string name, IReadOnlyList<KeyValuePair<string, string>> identity, string severity, string summary, string description, string page, DateTimeOffset? since = null) =>
         new([new("alertname", name), new("factory", _factory), .. identity, new("severity", severity)],
             [new("summary", summary), new("description", description)],
-            _dashboard is null ? null : _dashboard + page);
+            _dashboard is null ? null : _dashboard + page) { Since = since };
 
     private static string Id(long id) => id.ToString(CultureInfo.InvariantCulture);
 

@@ -10,6 +10,11 @@ public sealed record FiringAlert(
     IReadOnlyList<KeyValuePair<string, string>> Annotations,
     string? GeneratorUrl = null)
 {
+    /// <summary>When it began by the plant's clock (an incident's opening, an action's proposal), when known: its
+    /// <c>startsAt</c>, so on-call sees when it began rather than when Aida first posted it (up to a detection pass
+    /// later, or at a restart). Not taken when after the feed's now (a twin run faster than the wall clock).</summary>
+    public DateTimeOffset? Since { get; init; }
+
     /// <summary>The labels as one string, in name order: what makes two alerts the same.</summary>
     public string Key => string.Join('\n', Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => l.Key + "=" + l.Value));
 }
@@ -96,7 +101,7 @@ public sealed class AlertmanagerFeed
             seen.Add(key);
             if (!_firing.TryGetValue(key, out var was))
             {
-                _firing[key] = (alert, now);
+                _firing[key] = (alert, alert.Since is { } since && since <= now ? since : now);
                 changed = true;
                 foreach (var t in _targets)
                 {

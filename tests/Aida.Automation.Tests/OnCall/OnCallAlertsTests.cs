@@ -35,6 +35,7 @@ public sealed class OnCallAlertsTests
         Assert.Contains("runbook leak: WaitingForApproval", Annotation(incident, "description"), StringComparison.Ordinal);
         Assert.Contains("root cause: leak on h1-c03", Annotation(incident, "description"), StringComparison.Ordinal);
         Assert.Equal($"http://127.0.0.1:8080/#incidents/{waiting.Incident}", incident.GeneratorUrl);
+        Assert.Equal(site.Incidents.List().Single(i => i.Id == waiting.Incident).Opened, incident.Since); // its startsAt: when it opened, not when posted
         var approval = Only(now, "AidaRunbookApproval");
         Assert.Equal(("leak", "critical"), (Labels(approval)["runbook"], Labels(approval)["severity"]));
         Assert.Contains($"waits for an approver's go-ahead until {waiting.Run.WaitingUntil!.Value.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z", Annotation(approval, "summary"), StringComparison.Ordinal);
@@ -47,6 +48,7 @@ public sealed class OnCallAlertsTests
         Assert.DoesNotContain(now, a => Labels(a)["alertname"] == "AidaRunbookApproval");
         var notice = Only(now, "AidaRunbookNotice");
         Assert.Equal("rack h1-c03: leak detected and rack isolated; send a technician with spill kit", Annotation(notice, "summary"));
+        Assert.Equal(Assert.Single(Assert.Single(agent.Responses).Run.Notices).At, notice.Since);
         Assert.Equal(Labels(incident)["incident"], Labels(notice)["incident"]);
 
         // Dry from 00:50: 15 min later the restore asks to power the rack again, high risk.
@@ -54,6 +56,7 @@ public sealed class OnCallAlertsTests
         var restore = Only(alerts.Now(), "AidaApprovalNeeded");
         Assert.Equal(("h1-c03", "critical"), (Labels(restore)["asset"], Labels(restore)["severity"]));
         Assert.Contains("isolate_rack h1-c03 to 0 (high risk", Annotation(restore, "summary"), StringComparison.Ordinal);
+        Assert.Equal(Assert.Single(agent.Executor.Pending).ProposedAt, restore.Since);
         agent.Executor.Approve(Assert.Single(agent.Executor.Pending).Action.Id, "bob");
         Assert.DoesNotContain(alerts.Now(), a => Labels(a)["alertname"] == "AidaApprovalNeeded");
     }

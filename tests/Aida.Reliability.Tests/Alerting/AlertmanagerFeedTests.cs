@@ -46,6 +46,21 @@ public sealed class AlertmanagerFeedTests
     }
 
     [Fact]
+    public async Task AnAlertThatKnowsWhenItBegan_StartsThen_UnlessThatIsAheadOfTheFeedsClock()
+    {
+        // Regression: every alert started when Aida first posted it, up to a detection pass after the incident opened,
+        // and at the time of a restart for one still open.
+        var (feed, clock, am, _) = Feed();
+        clock.Advance(TimeSpan.FromSeconds(50));
+        await feed.UpdateAsync([
+            Alert("AidaIncident", "chiller-1") with { Since = Start.AddSeconds(8) },
+            Alert("AidaIncident", "crah-2") with { Since = Start.AddSeconds(70) }, // a twin's clock ahead of the wall's
+        ]);
+
+        Assert.Equal([("chiller-1", At(8), At(350)), ("crah-2", At(50), At(350))], Alerts(am.Posts.Single()).Order());
+    }
+
+    [Fact]
     public async Task AnAlertThatStopsHolding_IsPostedOnceAsResolved_AtTheTimeItStopped()
     {
         var (feed, clock, am, _) = Feed();
