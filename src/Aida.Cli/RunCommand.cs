@@ -49,7 +49,7 @@ internal static class RunCommand
         var alertmanager = new Option<string?>("--alertmanager")
         {
             Description = "Post what a person on call must know to this Alertmanager (http://HOST:PORT; several comma-separated, each of a cluster): " +
-                "open incidents, actions and runbooks waiting for an approver, set points moved behind Aida's back, what runbooks' notify steps say, and a watchdog " +
+                "open incidents, actions and runbooks waiting for an approver, set points moved behind Aida's back, what runbooks' notify steps say, SLOs burning their budget or giving no data, and a watchdog " +
                 "alert that fires while Aida runs",
         };
         var supervised = new Option<bool>("--supervised")
