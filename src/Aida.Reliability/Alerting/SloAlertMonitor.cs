@@ -132,8 +132,8 @@ public sealed class SloAlertMonitor
     // until a post carries them, so Alertmanager never keeps an alert Aida has resolved.
     private async Task DeliverAsync(AlertmanagerClient alertmanager, List<SloAlert> changes, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        _undeliveredResolutions.AddRange(changes.Where(c => c.IsResolved));
-        var send = Firing.Concat(_undeliveredResolutions).ToList();
+        _undeliveredResolutions.AddRange(changes.Where(c => c.IsResolved && Told(c)));
+        var send = Firing.Where(Told).Concat(_undeliveredResolutions).ToList();
         if (send.Count == 0)
         {
             return;
@@ -151,6 +151,11 @@ public sealed class SloAlertMonitor
             LastDeliveryError = e.Message;
         }
     }
+
+    /// <summary>Whether people are told of <paramref name="alert"/>: its condition is one of its SLO's
+    /// <see cref="SloDefinition.BreachConditions"/> (a policy with <c>alertWhenBreaching: false</c> is judged and
+    /// streamed, not posted).</summary>
+    private bool Told(SloAlert alert) => _slos.First(s => s.Name == alert.Slo).BreachConditions.Contains(alert.Condition);
 
     /// <summary>Evaluates every <paramref name="interval"/> of the clock's time until cancelled.</summary>
     public async Task RunAsync(TimeSpan interval, CancellationToken cancellationToken)

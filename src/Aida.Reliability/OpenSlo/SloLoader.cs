@@ -316,7 +316,7 @@ public static class SloLoader
         {
             var description = spec.OptionalString("description");
             var whenNoData = spec.Boolean("alertWhenNoData", false);
-            spec.Boolean("alertWhenBreaching", true);
+            var whenBreaching = spec.Boolean("alertWhenBreaching", true);
             var whenResolved = spec.Boolean("alertWhenResolved", true);
             var conditions = new List<BurnRateCondition>();
             foreach (var item in spec.List("conditions", required: true))
@@ -352,7 +352,7 @@ public static class SloLoader
             }
 
             spec.RejectUnknown();
-            return new AlertPolicyDefinition(name, description, whenResolved, conditions, targets, new SourceLocation(spec.File, spec.Line)) { AlertWhenNoData = whenNoData };
+            return new AlertPolicyDefinition(name, description, whenResolved, conditions, targets, new SourceLocation(spec.File, spec.Line)) { AlertWhenNoData = whenNoData, AlertWhenBreaching = whenBreaching };
         }
 
         private static T ReadInline<T>(ConfigNode item, string kind, Func<string, ConfigNode, T> read)

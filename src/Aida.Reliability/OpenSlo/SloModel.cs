@@ -128,6 +128,13 @@ public sealed record SloDefinition(
     public IReadOnlyList<BurnRateCondition> AlertConditions =>
         AlertPolicies.Count == 0 ? BurnRateCondition.Workbook : AlertPolicies.SelectMany(p => p.Conditions).Distinct().ToList();
 
+    /// <summary>The burn-rate conditions people are told of when they fire (alerts posted, alerting rules exported):
+    /// those of the policies with <c>alertWhenBreaching</c> (the default), all of <see cref="AlertConditions"/> when the
+    /// SLO names no policy. Every condition of <see cref="AlertConditions"/> is still judged: it joins incidents and
+    /// holds back the efficiency policy.</summary>
+    public IReadOnlyList<BurnRateCondition> BreachConditions =>
+        AlertPolicies.Count == 0 ? BurnRateCondition.Workbook : AlertPolicies.Where(p => p.AlertWhenBreaching).SelectMany(p => p.Conditions).Distinct().ToList();
+
     /// <summary>The condition whose short window judges "no data" when a policy of the SLO sets <c>alertWhenNoData</c>
     /// (of those policies' conditions, the one with the shortest short window; the first of equals), or null. OpenSLO
     /// alerts when the burn rate has no value: with no events in the short window it has none.</summary>
@@ -144,6 +151,10 @@ public sealed record AlertPolicyDefinition(
     IReadOnlyList<NotificationTarget> NotificationTargets,
     SourceLocation Source)
 {
+    /// <summary>Whether people are told when a condition of this policy fires (<c>alertWhenBreaching</c>, default true):
+    /// see <see cref="SloDefinition.BreachConditions"/>.</summary>
+    public bool AlertWhenBreaching { get; init; } = true;
+
     /// <summary>Whether an SLO of this policy alerts when its SLI gives no events (<c>alertWhenNoData</c>): see
     /// <see cref="SloDefinition.NoDataCondition"/>.</summary>
     public bool AlertWhenNoData { get; init; }

@@ -14,7 +14,8 @@ namespace Aida.Reliability.Rules;
 /// <see cref="SliQueries.ErrorRatio"/>; for every condition's long and short windows and the SLO window (a calendar
 /// window is recorded as a rolling one of its nominal length: Prometheus has no calendar). Alerts:
 /// <c>ratio_long / (1 - target) &gt;= threshold and ratio_short / (1 - target) &gt;= threshold</c>, named
-/// <see cref="AlertNames.For"/>, labels <c>slo service severity condition</c>, <c>for</c> = <c>alertAfter</c>; and for an
+/// <see cref="AlertNames.For"/>, labels <c>slo service severity condition</c>, <c>for</c> = <c>alertAfter</c>, for each of
+/// <see cref="SloDefinition.BreachConditions"/>; and for an
 /// SLO whose policy sets <c>alertWhenNoData</c>, <see cref="AlertNames.NoData"/> when the ratio over
 /// <see cref="SloDefinition.NoDataCondition"/>'s short window is absent or NaN.
 /// </remarks>
@@ -59,10 +60,15 @@ public static class PrometheusRuleExporter
                 WriteMap(sb, "labels", labels);
             }
 
+            if (slo.BreachConditions.Count == 0 && slo.NoDataCondition is null)
+            {
+                continue; // nothing to tell people of: no alerts group
+            }
+
             sb.Append("  - name: ").AppendLine(Quote("aida-slo-" + slo.Name + "-alerts"));
             sb.AppendLine("    rules:");
             var target = SliQueries.FormatNumber(slo.Objective.Target);
-            foreach (var c in slo.AlertConditions)
+            foreach (var c in slo.BreachConditions)
             {
                 var selector = $"{{slo=\"{slo.Name}\"}}";
                 var threshold = SliQueries.FormatNumber(c.Threshold);

@@ -47,7 +47,8 @@ public sealed class LiveSloAlerts
         }
     }
 
-    /// <summary>The alerts firing after the minutes stepped so far (fired and not resolved since), as they fired, and an
+    /// <summary>The alerts firing after the minutes stepped so far (fired and not resolved since) of the conditions people
+    /// are told of (<see cref="SloDefinition.BreachConditions"/>), as they fired, and an
     /// SLO's no-data alert (<see cref="AlertNames.NoData"/>, for a policy with <c>alertWhenNoData</c>) while its SLI gives
     /// no events; may be read from another thread than the one stepping.</summary>
     public IReadOnlyList<SloAlert> Firing
@@ -120,9 +121,12 @@ public sealed class LiveSloAlerts
                         Worst = await _run.WorstAsync(slo, condition.ShortWindow, at, cancellationToken),
                     };
                     alerts.Add(alert);
-                    lock (_firing)
+                    if (slo.BreachConditions.Contains(condition))
                     {
-                        _firing[(slo.Name, condition.Name)] = alert;
+                        lock (_firing)
+                        {
+                            _firing[(slo.Name, condition.Name)] = alert;
+                        }
                     }
                 }
             }

@@ -118,4 +118,34 @@ public sealed class NoDataAlertTests : IDisposable
         Assert.Single(rules.Split('\n'), l => l.Contains("alert: \"SLONoData\"", StringComparison.Ordinal));
         Assert.DoesNotContain("SLONoData", PrometheusRuleExporter.Export(SyntheticPlant.Slos), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task APolicyWithAlertWhenBreachingFalse_IsJudged_ButNotPostedNorExported()
+    {
+        // The inlet policy told not to alert on a breach: its conditions still fire (they join incidents and hold back
+        // the efficiency policy), but people are not told and no alerting rule is written for them.
+        Directory.CreateDirectory(_directory);
+        var path = Path.Combine(_directory, "quiet.yaml");
+        var text = File.ReadAllText(SyntheticPlant.SloFile);
+        File.WriteAllText(path, text.Replace("  alertWhenResolved: true\n", "  alertWhenBreaching: false\n  alertWhenResolved: true\n", StringComparison.Ordinal));
+        var slos = SloLoader.Load([path]);
+        var inlet = slos.Find("rack-inlet-recommended")!;
+        Assert.Equal(2, inlet.AlertConditions.Count);
+        Assert.Empty(inlet.BreachConditions);
+
+        // Rack r1 hot from 10:00 to 12:00: the inlet conditions fire, the GPU SLO's (no policy: the Workbook's, told) too.
+        var end = Start + TimeSpan.FromHours(14);
+        var plant = new SyntheticPlant(Start, end, Start + TimeSpan.FromHours(10), Start + TimeSpan.FromHours(12), FaultBurnRate: 20);
+        using var store = plant.Store(new FakeTimeProvider(end));
+        var live = new LiveSloAlerts(new EmbeddedQueryEngine(store), slos, Start);
+        var fired = await live.StepAsync(Start + TimeSpan.FromHours(11));
+        Assert.Contains(fired, a => a.Slo == "rack-inlet-recommended");
+        Assert.Contains(live.Firing, a => a.Slo == "gpu-throttle-free");
+        Assert.DoesNotContain(live.Firing, a => a.Slo == "rack-inlet-recommended");
+
+        var rules = PrometheusRuleExporter.Export(slos);
+        Assert.Contains("aida-slo-rack-inlet-recommended-sli", rules, StringComparison.Ordinal);
+        Assert.DoesNotContain("aida-slo-rack-inlet-recommended-alerts", rules, StringComparison.Ordinal);
+        Assert.Contains("aida-slo-gpu-throttle-free-alerts", rules, StringComparison.Ordinal);
+    }
 }
