@@ -6,6 +6,7 @@ using Aida.Automation.Safety;
 using Aida.Model.Config;
 using Aida.Model.Facility;
 using Aida.Model.Plant;
+using Aida.Observability.Detection;
 using Aida.Observability.Incidents;
 using Aida.Observability.RootCause;
 using Aida.Reliability.Budgets;
@@ -13,6 +14,7 @@ using Aida.Reliability.OpenSlo;
 using Aida.Reliability.Policy;
 using Aida.Reliability.Runs;
 using Aida.Telemetry.Query;
+using Aida.Telemetry.Series;
 using Aida.Telemetry.Storage;
 using Aida.Twin.Simulation;
 
@@ -157,9 +159,14 @@ internal sealed class AgentHost : IDisposable
     /// started (<paramref name="freshStore"/>) those windows are cut there.</summary>
     /// <param name="mode">Supervised, or dry run (<c>--dry-run</c>); null for supervised unless a person changed the mode
     /// of an earlier run on the same directory. Never autonomous: a network site's agent is supervised at most.</param>
-    public static AgentHost ForNetwork(IPlant plant, Factory factory, Tsdb store, string? directory, SloSet? slos, AutomationMode? mode, TimeProvider clock, DateTimeOffset collectingSince, bool freshStore) =>
+    /// <param name="readingSource">Which collector and device deliver a stored series (<see cref="AlertingOptions.ReadingSource"/>).</param>
+    public static AgentHost ForNetwork(IPlant plant, Factory factory, Tsdb store, string? directory, SloSet? slos, AutomationMode? mode, TimeProvider clock, DateTimeOffset collectingSince, bool freshStore, Func<Labels, (string Collector, string Device)?>? readingSource = null) =>
         Build(plant, null, factory, store, directory, slos,
-            new PlantAgentOptions { Mode = mode ?? AutomationMode.Supervised, HighestMode = AutomationMode.Supervised, DetectFrom = collectingSince, ApproverDelay = null }, clock,
+            new PlantAgentOptions
+            {
+                Mode = mode ?? AutomationMode.Supervised, HighestMode = AutomationMode.Supervised, DetectFrom = collectingSince, ApproverDelay = null,
+                Alerting = new AlertingOptions { ReadingSource = readingSource },
+            }, clock,
             SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml")), freshStore ? collectingSince : null, settled: false, modeGiven: mode is not null);
 
     private static AgentHost Build(IPlant plant, EnvelopeAuditor? auditor, Factory factory, Tsdb store, string? directory, SloSet? slos, PlantAgentOptions options, TimeProvider clock, SafetyEnvelopeSpec envelope, DateTimeOffset? dataFrom, bool settled, bool modeGiven)

@@ -122,7 +122,9 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     /// <summary>From now on, writes <paramref name="factory"/>'s derived metrics every <see cref="DerivedPeriod"/> of
     /// plant time (through the appender, so they are forwarded too); with a data directory, keeps incidents there, and
     /// folds <paramref name="slos"/>' burn-rate alerts into them as they fire.</summary>
-    public void DeriveFor(Factory factory, string? dataDirectory = null, SloSet? slos = null)
+    /// <param name="readingSource">Over the network: which collector and device deliver a stored series
+    /// (<see cref="Aida.Observability.Detection.AlertingOptions.ReadingSource"/>).</param>
+    public void DeriveFor(Factory factory, string? dataDirectory = null, SloSet? slos = null, Func<Aida.Telemetry.Series.Labels, (string Collector, string Device)?>? readingSource = null)
     {
         if (_store is null)
         {
@@ -140,7 +142,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
             // Detection starts after a warm-up: a plant (or the twin) settling from its initial state is not an incident,
             // and the detectors need history to judge by.
             _detectFrom = _clock.GetUtcNow() + IncidentWarmUp;
-            _pipeline = new IncidentPipeline(query, factory, _incidents, _detectFrom);
+            _pipeline = new IncidentPipeline(query, factory, _incidents, _detectFrom, new Aida.Observability.Detection.AlertingOptions { ReadingSource = readingSource });
             _nextIncidentStep = _clock.GetUtcNow() + IncidentWarmUp + IncidentPeriod;
             if (slos is not null)
             {

@@ -28,16 +28,16 @@ internal static class NetworkRun
         // The design: the factory's points and actuators as the twin defines them, never stepped.
         var design = new Simulator(o.Scenario, new SimulationOptions { NoOperator = true }).Plant;
         await using var telemetry = await LiveTelemetry.OpenAsync(clock, o.Data, o.Listen, o.RemoteWrite, stdout, token);
-        telemetry.DeriveFor(o.Scenario.Factory, o.Data, o.Mode == OperatingMode.Agent ? null : LiveTelemetry.BundledSlos());
         var collectingSince = clock.GetUtcNow();
         var freshStore = telemetry.Store!.MaxTimeMs is null;
         await using var network = new NetworkSite(site, design, telemetry.Appender!, telemetry.Store!, clock, stderr, o.Scenario.Factory.Gpu.ThrottleCelsius);
+        telemetry.DeriveFor(o.Scenario.Factory, o.Data, o.Mode == OperatingMode.Agent ? null : LiveTelemetry.BundledSlos(), network.Sink.SourceOf);
         var profile = o.Mode == OperatingMode.Digital ? OperatorProfile.Digital : OperatorProfile.Human;
         var op = o.Mode == OperatingMode.Agent ? null : new BaselineOperator(profile, network.Plant, o.Scenario.Factory, clock, unchecked((o.Scenario.Seed * 104729) + 3));
         // Aida's agent on real devices: supervised, so its high-risk actions (isolating a rack, moving jobs) wait for an
         // approver (aida's API, /api/actions); its incidents and audit log beside the telemetry in --data.
         using var agent = o.Mode == OperatingMode.Agent
-            ? AgentHost.ForNetwork(network.Plant, o.Scenario.Factory, telemetry.Store!, o.Data, SloPack.Load(null), o.AgentMode, clock, collectingSince, freshStore)
+            ? AgentHost.ForNetwork(network.Plant, o.Scenario.Factory, telemetry.Store!, o.Data, SloPack.Load(null), o.AgentMode, clock, collectingSince, freshStore, network.Sink.SourceOf)
             : null;
         foreach (var line in agent?.Resumed() ?? [])
         {

@@ -41,6 +41,13 @@ public static class AlertNames
     public const string AmbientHigh = "AmbientHigh";
     public const string ColdPlateDrift = "ColdPlateDrift";
     public const string EconomiserDegraded = "EconomiserDegraded";
+    /// <summary>A collector's device down (<c>aida_collector_up</c> 0 for the hold): its readings stop arriving. On the
+    /// site-wide asset <see cref="TelemetryAsset"/>, so one link lost is one incident, whatever it carried.</summary>
+    public const string CollectorDown = "CollectorDown";
+
+    /// <summary>The asset of <see cref="CollectorDown"/>: the site's telemetry path, which the topology does not hold.</summary>
+    public const string TelemetryAsset = "telemetry";
+
     public const string SensorStuck = "anomaly:stuck";
     public const string SensorDropout = "anomaly:dropout";
     public const string SensorNoise = "anomaly:noise";

@@ -22,6 +22,13 @@ public sealed record AlertingOptions
     /// The anomaly detectors keep reading the history: their baselines need it.</summary>
     public DateTimeOffset? WatchStart { get; init; }
 
+    /// <summary>Which collector and device deliver a stored series (its full labels), as <c>aida_collector_up</c> labels
+    /// them, when the readings come over the network; null for the embedded twin. A reading that stops while its
+    /// device's collector reports the device down is not a sensor dropout: the <see cref="AlertNames.CollectorDown"/>
+    /// alert on that device says why it stopped, once, instead of a dropout per reading (a switch or a gateway lost
+    /// takes every reading behind it).</summary>
+    public Func<Aida.Telemetry.Series.Labels, (string Collector, string Device)?>? ReadingSource { get; init; }
+
     /// <summary>The CDU energy-balance check's settings (<see cref="Anomalies.EnergyBalanceOptions"/>).</summary>
     public Anomalies.EnergyBalanceOptions EnergyBalance { get; init; } = new();
 

@@ -46,7 +46,8 @@ public sealed class TelemetryAlerting
         var alerts = new List<Alert>();
         await ThresholdsAsync(read, alerts, cancellationToken);
         await PowerAndAmbientAsync(read, alerts, cancellationToken);
-        var stuck = await SensorAnomaliesAsync(read, alerts, cancellationToken);
+        var up = await CollectorsDownAsync(read, alerts, cancellationToken);
+        var stuck = await SensorAnomaliesAsync(read, alerts, up, cancellationToken);
         await EnergyBalanceAsync(read, alerts, stuck, cancellationToken);
         await ColdPlateDriftAsync(read, alerts, cancellationToken);
         await EconomiserAsync(read, alerts, cancellationToken);
@@ -496,6 +497,38 @@ public sealed class TelemetryAlerting
         }
     }
 
+    /// <summary>Alerts each collector's device down (<c>aida_collector_up</c> 0) for the hold, on the site's telemetry
+    /// (<see cref="AlertNames.TelemetryAsset"/>); returns the health series read (none for the embedded twin).</summary>
+    private async Task<IReadOnlyList<SeriesSamples>> CollectorsDownAsync(Window w, List<Alert> alerts, CancellationToken ct)
+    {
+        var up = await RawAsync("aida_collector_up", w, ct);
+        foreach (var series in up)
+        {
+            var (collector, device) = (series.Labels.Get("collector") ?? "?", series.Labels.Get("device") ?? "?");
+            foreach (var (start, fire) in ThresholdCrossings.Find(series.Samples, (t, v) => Watched(t) && v < 0.5, (long)_options.Hold.TotalMilliseconds))
+            {
+                alerts.Add(new Alert(AlertNames.CollectorDown, AlertSource.Threshold, AlertNames.TelemetryAsset, At(fire),
+                    F($"{collector} device {device} down since {At(start):HH:mm:ss}: its polls fail (aida_collector_errors_total), so its readings stop arriving; not a sensor fault"))
+                { Severity = "warning", Series = series.Labels });
+            }
+        }
+
+        return up;
+    }
+
+    /// <summary>Whether the device delivering <paramref name="series"/> (<see cref="AlertingOptions.ReadingSource"/>)
+    /// reported down at <paramref name="at"/>: its readings stopped because it could not be reached.</summary>
+    private bool SourceDown(Labels series, DateTimeOffset at, IReadOnlyList<SeriesSamples> up)
+    {
+        if (_options.ReadingSource?.Invoke(series) is not var (collector, device))
+        {
+            return false;
+        }
+
+        var health = up.FirstOrDefault(s => s.Labels.Get("collector") == collector && s.Labels.Get("device") == device);
+        return health is not null && ThresholdCrossings.ValueAt(health.Samples, Ms(at)) < 0.5;
+    }
+
     private static readonly string[] ScannedSensors =
         ["aida_rack_inlet_celsius", "aida_cdu_supply_celsius", "aida_cdu_return_celsius", "aida_cdu_flow_kg_per_second", "aida_facility_water_supply_celsius"];
 
@@ -513,7 +546,7 @@ public sealed class TelemetryAlerting
 
     /// <summary>Alerts on stuck, dropped-out and scattering readings; returns, per asset, the spans over which a reading of
     /// the CDU energy balance (supply, return, flow) was found stuck in the window.</summary>
-    private async Task<Dictionary<string, List<ReadingSpan>>> SensorAnomaliesAsync(Window w, List<Alert> alerts, CancellationToken ct)
+    private async Task<Dictionary<string, List<ReadingSpan>>> SensorAnomaliesAsync(Window w, List<Alert> alerts, IReadOnlyList<SeriesSamples> up, CancellationToken ct)
     {
         var stuckSpans = new Dictionary<string, List<ReadingSpan>>(StringComparer.Ordinal);
         var byMetric = new Dictionary<string, IReadOnlyList<SeriesSamples>>(StringComparer.Ordinal);
@@ -543,7 +576,7 @@ public sealed class TelemetryAlerting
                             }
 
                             break;
-                        case AnomalyKind.Dropout:
+                        case AnomalyKind.Dropout when !SourceDown(series.Labels, a.Detected, up):
                             alerts.Add(new Alert(AlertNames.SensorDropout, AlertSource.Anomaly, asset, a.Detected, a.Evidence) { Series = series.Labels, Severity = "warning" });
                             break;
                         default:

@@ -27,6 +27,7 @@ public sealed class CollectorSink
     private readonly TimeProvider _clock;
     private readonly TextWriter _log;
     private readonly ConcurrentDictionary<Labels, int> _ids = new();
+    private readonly ConcurrentDictionary<Labels, (string Collector, string Device)> _sources = new();
     private readonly ConcurrentDictionary<(string Kind, string Device), DeviceHealth> _health = new();
 
     public CollectorSink(ISampleAppender store, Labels siteLabels, TimeProvider clock, TextWriter log)
@@ -59,7 +60,12 @@ public sealed class CollectorSink
         int id;
         try
         {
-            id = _ids.GetOrAdd(full, l => _store.GetOrCreateSeries(l));
+            id = _ids.GetOrAdd(full, l =>
+            {
+                var created = _store.GetOrCreateSeries(l);
+                _sources.TryAdd(l, (kind, device));
+                return created;
+            });
         }
         catch (InvalidSeriesException e)
         {
@@ -76,6 +82,12 @@ public sealed class CollectorSink
 
         return false;
     }
+
+    /// <summary>The collector (its protocol) and device that deliver <paramref name="series"/> (a stored series' full
+    /// labels), as <c>aida_collector_up</c> labels them; null for a series no collector of this sink has written. The
+    /// first device to write a series keeps it.</summary>
+    public (string Collector, string Device)? SourceOf(Labels series) =>
+        _sources.TryGetValue(series, out var source) ? source : null;
 
     /// <summary>Marks a series stale (its device stopped reporting it), as Prometheus does when a target vanishes.</summary>
     public void Stale(string kind, string device, Labels labels, long timestampMs) =>

@@ -82,6 +82,49 @@ public sealed class TelemetryAlertingTests
     }
 
     [Fact]
+    public async Task ReadingsStoppedByTheirDeviceGoingDown_AreOneCollectorDown_NotASensorDropoutEach()
+    {
+        // Over the network: h1-a01's inlet stops at 02:02 because its chassis stops answering (aida_collector_up 0), and
+        // h1-a02's stops while its chassis answers (the sensor itself). Regression: with the twin's whole site stopped,
+        // aida run --plant network opened nine "sensor dropout" incidents whose runbooks said to replace the sensors.
+        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
+        var at = new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero);
+        var stop = at + TimeSpan.FromMinutes(2);
+        var inlets = new[] { "h1-a01", "h1-a02" }.ToDictionary(r => r, r => Aida.Telemetry.Series.Labels.Metric("aida_rack_inlet_celsius", ("asset", r), ("rack", r)));
+        var up = new[] { "chassis-a01", "chassis-a02" }.ToDictionary(d => d, d => Aida.Telemetry.Series.Labels.Metric("aida_collector_up", ("collector", "redfish"), ("device", d)));
+        for (var t = at - TimeSpan.FromMinutes(40); t <= at + TimeSpan.FromMinutes(10); t += TimeSpan.FromSeconds(10))
+        {
+            var ms = t.ToUnixTimeMilliseconds();
+            if (t < stop)
+            {
+                foreach (var labels in inlets.Values)
+                {
+                    store.Append(store.GetOrCreateSeries(labels), ms, 23 + (0.1 * (ms / 10_000 % 7)));
+                }
+            }
+
+            store.Append(store.GetOrCreateSeries(up["chassis-a01"]), ms, t < stop ? 1 : 0);
+            store.Append(store.GetOrCreateSeries(up["chassis-a02"]), ms, 1);
+        }
+
+        (string, string)? Source(Aida.Telemetry.Series.Labels series) =>
+            series.Equals(inlets["h1-a01"]) ? ("redfish", "chassis-a01") : series.Equals(inlets["h1-a02"]) ? ("redfish", "chassis-a02") : null;
+        var engine = new EmbeddedQueryEngine(store);
+        var withSources = await new TelemetryAlerting(engine, factory, new AlertingOptions { ReadingSource = Source }).DetectAsync(at, at + TimeSpan.FromMinutes(10));
+        var without = await new TelemetryAlerting(engine, factory).DetectAsync(at, at + TimeSpan.FromMinutes(10));
+
+        Assert.Equal(["h1-a02"], withSources.Where(a => a.Name == AlertNames.SensorDropout).Select(a => a.Asset));
+        Assert.Equal(["h1-a01", "h1-a02"], without.Where(a => a.Name == AlertNames.SensorDropout).Select(a => a.Asset).Order());
+        foreach (var alerts in new[] { withSources, without })
+        {
+            var down = Assert.Single(alerts, a => a.Name == AlertNames.CollectorDown);
+            Assert.Equal((AlertNames.TelemetryAsset, stop + TimeSpan.FromSeconds(30), "chassis-a01"), (down.Asset, down.At, down.Series!.Get("device")));
+            Assert.StartsWith("redfish device chassis-a01 down since 02:02:00", down.Summary, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task AConditionThatBeganBeforeTheWatch_AlertsAtItsFirstReadingAfterIt_OnlyWhenTheWatchStartIsGiven()
     {
         // An agent restarted on the store of its earlier run: h1-a01's leak sensor has read wet since an hour before the
