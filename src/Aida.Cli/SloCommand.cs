@@ -40,7 +40,7 @@ internal static class SloCommand
             if (parse.GetValue(output) is { } path)
             {
                 File.WriteAllText(path, text);
-                stdout.WriteLine($"{path}: {set.Slos.Count} SLOs, {set.Slos.Sum(s => PrometheusRuleExporter.RecordedWindows(s).Count)} recording rules, {set.Slos.Sum(s => s.BreachConditions.Count + (s.NoDataCondition is null ? 0 : 1))} alerting rules");
+                stdout.WriteLine($"{path}: {set.Slos.Count} SLOs, {set.Slos.Sum(s => PrometheusRuleExporter.RecordedWindows(s).Count)} recording rules, {set.Slos.Sum(PrometheusRuleExporter.AlertingRules)} alerting rules");
             }
             else
             {

@@ -32,9 +32,13 @@ public sealed record SloAlert(
 
     /// <summary>One line for people: what burns, how fast, since when (or, for <see cref="NoData"/>, what is blind).</summary>
     public string Summary => NoData
-        ? $"SLO {Slo} ({Service}) has had no data for {SliQueries.FormatDuration(Condition.ShortWindow)}: its SLI gave no events, so its budget and burn-rate alerts are blind"
+        ? NoDataSummary(Slo, Service, Condition.ShortWindow)
         : $"SLO {Slo} ({Service}) burns its error budget at {LongBurnRate:0.##}x over {SliQueries.FormatDuration(Condition.LongWindow)} and " +
         $"{ShortBurnRate:0.##}x over {SliQueries.FormatDuration(Condition.ShortWindow)} (threshold {Condition.Threshold:0.##}x)";
+
+    /// <summary>The summary of a no-data alert, Aida's own and the exported rule's alike.</summary>
+    public static string NoDataSummary(string slo, string service, TimeSpan window) =>
+        $"SLO {slo} ({service}) has had no data for {SliQueries.FormatDuration(window)}: its SLI gave no events, so its budget and burn-rate alerts are blind";
 }
 
 /// <summary>Names shared by Aida's alerts and the exported alerting rules, so both land in Alertmanager the same way.</summary>

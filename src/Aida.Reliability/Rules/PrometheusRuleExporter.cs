@@ -37,6 +37,10 @@ public static class PrometheusRuleExporter
         return windows.ToList();
     }
 
+    /// <summary>How many alerting rules <paramref name="slo"/> gets: one per condition people are told of, and the
+    /// no-data rule when a policy asks for it.</summary>
+    public static int AlertingRules(SloDefinition slo) => slo.BreachConditions.Count + (slo.NoDataCondition is null ? 0 : 1);
+
     /// <summary>The rule file (YAML) for every SLO of <paramref name="set"/>.</summary>
     /// <param name="header">Comment lines written at the top (e.g. the source files).</param>
     public static string Export(SloSet set, IEnumerable<string>? header = null)
@@ -60,7 +64,7 @@ public static class PrometheusRuleExporter
                 WriteMap(sb, "labels", labels);
             }
 
-            if (slo.BreachConditions.Count == 0 && slo.NoDataCondition is null)
+            if (AlertingRules(slo) == 0)
             {
                 continue; // nothing to tell people of: no alerts group
             }
@@ -102,7 +106,7 @@ public static class PrometheusRuleExporter
 
                 WriteMap(sb, "labels", [.. labels, ("severity", noData.Severity), ("condition", noData.Name)]);
                 WriteMap(sb, "annotations", [
-                    ("summary", $"SLO {slo.Name} ({slo.Service}) has had no data for {SliQueries.FormatDuration(noData.ShortWindow)}: its SLI gave no events, so its budget and burn-rate alerts are blind"),
+                    ("summary", SloAlert.NoDataSummary(slo.Name, slo.Service, noData.ShortWindow)),
                     ("description", "a collector, its scrape or the path to the store is down (alertWhenNoData)")]);
             }
         }

@@ -26,8 +26,8 @@ public sealed class CollectorSink
     private readonly Labels _siteLabels;
     private readonly TimeProvider _clock;
     private readonly TextWriter _log;
-    private readonly ConcurrentDictionary<Labels, int> _ids = new();
-    private readonly ConcurrentDictionary<Labels, (string Collector, string Device)> _sources = new();
+    // Each series' id in the store and the collector and device that first wrote it, in one lookup per sample.
+    private readonly ConcurrentDictionary<Labels, (int Id, string Collector, string Device)> _series = new();
     private readonly ConcurrentDictionary<(string Kind, string Device), DeviceHealth> _health = new();
 
     public CollectorSink(ISampleAppender store, Labels siteLabels, TimeProvider clock, TextWriter log)
@@ -60,12 +60,7 @@ public sealed class CollectorSink
         int id;
         try
         {
-            id = _ids.GetOrAdd(full, l =>
-            {
-                var created = _store.GetOrCreateSeries(l);
-                _sources.TryAdd(l, (kind, device));
-                return created;
-            });
+            id = _series.GetOrAdd(full, static (l, a) => (a.Store.GetOrCreateSeries(l), a.Kind, a.Device), (Store: _store, Kind: kind, Device: device)).Id;
         }
         catch (InvalidSeriesException e)
         {
@@ -87,7 +82,7 @@ public sealed class CollectorSink
     /// labels), as <c>aida_collector_up</c> labels them; null for a series no collector of this sink has written. The
     /// first device to write a series keeps it.</summary>
     public (string Collector, string Device)? SourceOf(Labels series) =>
-        _sources.TryGetValue(series, out var source) ? source : null;
+        _series.TryGetValue(series, out var known) ? (known.Collector, known.Device) : null;
 
     /// <summary>Marks a series stale (its device stopped reporting it), as Prometheus does when a target vanishes.</summary>
     public void Stale(string kind, string device, Labels labels, long timestampMs) =>
