@@ -238,12 +238,13 @@ public sealed class FieldProtocolPeerTests
     }
 
     [SkippableFact]
-    public async Task Mosquitto_Restart_SessionResumes_WithoutLosingQos1MessagesPublishedWhileDisconnected()
+    public async Task Mosquitto_Restart_SessionResumes_WithoutLosingQos1MessagesPublishedWhileDisconnected_AndArrivalStampedSeriesGoStaleMeanwhile()
     {
         using var broker = await MosquittoPeer.StartNewAsync();
         using var rig = new CollectorRig();
         var yaml = $"site: s1\ncollectors:\n  - type: mqtt\n    name: room\n    broker: 127.0.0.1:{broker.Port}\n    client_id: aida-resume-test\n" +
-                   "    topics:\n      - {pattern: 'sensors/+/temp', metric: room_temp_celsius, labels: {room: '{1}'}, value: reading.celsius, timestamp: ts}\n";
+                   "    topics:\n      - {pattern: 'sensors/+/temp', metric: room_temp_celsius, labels: {room: '{1}'}, value: reading.celsius, timestamp: ts}\n" +
+                   "      - {pattern: 'sensors/+/humidity', metric: room_humidity_percent, labels: {room: '{1}'}, value: reading}\n";
         var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [MqttCollector.Type] = MqttCollector.Create }, rig.Clock);
         using var collector = Assert.IsType<MqttCollector>(loader.Parse(yaml, "site.yaml").Collectors.Single());
         using var cts = new CancellationTokenSource();
@@ -254,12 +255,19 @@ public sealed class FieldProtocolPeerTests
         using (var publisher = await ConnectAsync(broker.Port, "pub-1"))
         {
             await publisher.PublishAsync(Message("sensors/a1/temp", $"{{\"reading\":{{\"celsius\":20}},\"ts\":{t0}}}"));
+            await publisher.PublishAsync(Message("sensors/a1/humidity", "{\"reading\":40}"));
         }
 
-        await WaitFor(() => collector.MessagesStored == 1, () => "the first message", rig);
+        await WaitFor(() => collector.MessagesStored == 2, () => "the first messages", rig);
 
+        rig.Fake.Advance(TimeSpan.FromSeconds(1));
         broker.Stop();
         await WaitFor(() => !collector.IsConnected && rig.Sink.HealthOf("mqtt", "room").Errors >= 1, () => "the collector to notice", rig);
+
+        // Unheard, the series stamped on arrival reads as missing; the one stamped from its payload keeps its samples'
+        // order open for the messages queued at the broker.
+        Assert.True(StaleMarker.Is(rig.Last("room_humidity_percent", ("room", "a1"))));
+        Assert.Equal(20, rig.Last("room_temp_celsius", ("room", "a1")));
         await broker.StartAsync();
 
         // The collector waits out its backoff on the (fake) site clock: these five are published while it is away.
@@ -269,12 +277,15 @@ public sealed class FieldProtocolPeerTests
             {
                 await publisher.PublishAsync(Message("sensors/a1/temp", $"{{\"reading\":{{\"celsius\":{20 + i}}},\"ts\":{t0 + i * 1000}}}"));
             }
+
+            await publisher.PublishAsync(Message("sensors/a1/humidity", "{\"reading\":41}"));
         }
 
         Assert.False(collector.IsConnected);
         rig.Fake.Advance(TimeSpan.FromMinutes(2));
-        await WaitFor(() => collector.MessagesStored == 6, () => "the five queued messages after the session resumed", rig);
+        await WaitFor(() => collector.MessagesStored == 8, () => "the six queued messages after the session resumed", rig);
         Assert.Equal(Enumerable.Range(0, 6).Select(i => new Sample(t0 + i * 1000, 20 + i)), rig.Samples("room_temp_celsius", ("room", "a1"), ("site", "s1")));
+        Assert.Equal(41, rig.Last("room_humidity_percent", ("room", "a1")));
         Assert.True(rig.Sink.HealthOf("mqtt", "room").Up);
         await cts.CancelAsync();
         await run.WaitAsync(Bound);

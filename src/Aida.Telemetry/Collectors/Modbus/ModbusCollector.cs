@@ -20,11 +20,14 @@ namespace Aida.Telemetry.Collectors.Modbus;
 /// </code>
 /// <c>function</c> is <c>holding</c> (default) or <c>input</c>; <c>type</c> one of int16, uint16 (default), int32, uint32,
 /// float32, float64; orders <c>big</c> (default) or <c>little</c>. A reading is sampled as <c>raw * scale + offset</c>;
-/// a float reading of NaN (the device has no value) is not sampled. Each poll reads the batches of
+/// a float reading of NaN (the device has no value) is stored as a staleness marker. Each poll reads the batches of
 /// <see cref="ModbusReadPlan"/> in turn; an exception response, timeout or lost connection is reported as an error of the
 /// device (and a garbled answer also as malformed) and the other batches' readings are still stored; after a timeout or
 /// a lost connection the poll's remaining reads are skipped. A lost connection
 /// is re-opened after a jittered backoff delay (<see cref="ReconnectDelay"/> to <see cref="MaxReconnectDelay"/>).
+/// A reading the device did not give (its read failed or skipped, the device unreachable) gets a staleness marker at the
+/// poll's time, as Prometheus marks a failed scrape's series: it reads as missing at once, not as its last value for
+/// the 5 min lookback.
 /// </remarks>
 public sealed class ModbusCollector : ICollector, IActuatorSource
 {
@@ -41,6 +44,9 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
     private readonly IReadOnlyList<ModbusReadBatch> _plan;
     private volatile ModbusTcpClient? _client;
 
+    // Per point of the map: whether its newest stored sample is a reading, not a staleness marker (one marker suffices).
+    private readonly bool[] _stored;
+
     public ModbusCollector(CollectorSettings settings, ModbusDeviceMap map)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -48,6 +54,7 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
         _settings = settings;
         Map = map;
         _plan = ModbusReadPlan.Plan(map.Points, map.MaxGap, map.MaxRegistersPerRead);
+        _stored = new bool[map.Points.Count];
         Writers = map.Writable.Select(w => (IActuatorWriter)new ModbusActuatorWriter(this, w)).ToList();
     }
 
@@ -103,6 +110,7 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
             catch (Exception e) when (e is System.Net.Sockets.SocketException or TimeoutException)
             {
                 sink.Error(Kind, Name, $"connecting to {Map.Endpoint}: {e.Message}");
+                MarkStale(sink, _plan, clock.GetUtcNow().ToUnixTimeMilliseconds());
             }
             finally
             {
@@ -132,8 +140,9 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
         var started = clock.GetTimestamp();
         var timestamp = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var ok = true;
-        foreach (var batch in _plan)
+        for (var b = 0; b < _plan.Count; b++)
         {
+            var batch = _plan[b];
             var result = await client.ReadRegistersAsync(Map.Unit, batch.Table, batch.Address, batch.Count, ct).ConfigureAwait(false);
             if (result.Ok)
             {
@@ -141,9 +150,14 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
                 {
                     var p = Map.Points[i];
                     var raw = p.Format.Decode(result.Registers.AsSpan(p.Address - batch.Address));
-                    if (!double.IsNaN(raw))
+                    if (double.IsNaN(raw))
+                    {
+                        MarkStale(sink, i, timestamp);
+                    }
+                    else
                     {
                         sink.Sample(Kind, Name, p.Labels, timestamp, (raw * p.Scale) + p.Offset);
+                        _stored[i] = true;
                     }
                 }
 
@@ -163,8 +177,11 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
             sink.Error(Kind, Name, $"reading {what}: {result.Problem}{skipped}");
             if (stop)
             {
+                MarkStale(sink, _plan.Skip(b), timestamp);
                 break;
             }
+
+            MarkStale(sink, [batch], timestamp);
         }
 
         var elapsed = clock.GetElapsedTime(started);
@@ -175,5 +192,25 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
 
         Polled?.Invoke(ok, elapsed);
         return ok;
+    }
+
+    private void MarkStale(CollectorSink sink, IEnumerable<ModbusReadBatch> batches, long timestamp)
+    {
+        foreach (var batch in batches)
+        {
+            foreach (var i in batch.Points)
+            {
+                MarkStale(sink, i, timestamp);
+            }
+        }
+    }
+
+    private void MarkStale(CollectorSink sink, int point, long timestamp)
+    {
+        if (_stored[point])
+        {
+            sink.Stale(Kind, Name, Map.Points[point].Labels, timestamp);
+            _stored[point] = false;
+        }
     }
 }

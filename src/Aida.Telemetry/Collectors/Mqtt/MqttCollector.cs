@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using Aida.Model.Config;
@@ -21,6 +22,11 @@ namespace Aida.Telemetry.Collectors.Mqtt;
 /// subscribes again only when the broker has lost the session. Reconnects follow a jittered backoff. A payload that is
 /// not JSON, lacks the value field or has a value that is not a number counts as malformed; a JSON <c>null</c> value is
 /// "no reading" and marks the series stale. The first matching topic item wins.</para>
+/// <para>When the connection to the broker is lost, the series stamped with their time of arrival get a staleness
+/// marker (Aida no longer hears them, so they read as missing at once rather than as their last values for the 5 min
+/// lookback); the messages queued meanwhile arrive later than the marker and are stored. A series stamped from its
+/// payload gets none: a device clock behind Aida's would date messages sent after the loss before the marker, and the
+/// store would refuse them as out of order; such a series reads its last value for the lookback.</para>
 /// </remarks>
 public sealed class MqttCollector : ICollector, IActuatorSource, IDisposable
 {
@@ -35,6 +41,8 @@ public sealed class MqttCollector : ICollector, IActuatorSource, IDisposable
     private readonly List<MqttCommandWriter> _writers = [];
     private readonly IMqttClient _client;
     private CollectorSink? _sink;
+    // The series stamped on arrival whose newest stored sample is a reading, to be marked stale when the broker is lost.
+    private readonly ConcurrentDictionary<Labels, byte> _heard = new();
     private TaskCompletionSource<string> _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public MqttCollector(CollectorSettings settings, string host, int port, string clientId, TimeSpan sessionExpiry,
@@ -210,6 +218,7 @@ public sealed class MqttCollector : ICollector, IActuatorSource, IDisposable
                     if (done == _disconnected.Task)
                     {
                         sink.Error(Kind, Name, $"{Host}:{Port}: disconnected ({_disconnected.Task.Result})");
+                        MarkHeardStale(sink);
                         break;
                     }
 
@@ -388,10 +397,15 @@ public sealed class MqttCollector : ICollector, IActuatorSource, IDisposable
                     if (double.IsNaN(value))
                     {
                         sink.Stale(Kind, Name, labels, ts);
+                        _heard.TryRemove(labels, out _);
                     }
                     else if (sink.Sample(Kind, Name, labels, ts, value))
                     {
                         Interlocked.Increment(ref _stored);
+                        if (route.Timestamp is null)
+                        {
+                            _heard.TryAdd(labels, 0);
+                        }
                     }
 
                     return;
@@ -407,6 +421,18 @@ public sealed class MqttCollector : ICollector, IActuatorSource, IDisposable
     }
 
     public void Dispose() => _client.Dispose();
+
+    private void MarkHeardStale(CollectorSink sink)
+    {
+        var now = _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var labels in _heard.Keys)
+        {
+            if (_heard.TryRemove(labels, out _))
+            {
+                sink.Stale(Kind, Name, labels, now);
+            }
+        }
+    }
 
     private static string Preview(ReadOnlySequence<byte> payload)
     {

@@ -12,7 +12,9 @@ namespace Aida.Telemetry.Collectors.Redfish;
 /// (and, when the entry names leak detectors, its <c>ThermalSubsystem</c>'s <c>LeakDetectors</c>), then reads them every
 /// interval. A body that is not JSON or not the schema's shape is counted malformed and fails the
 /// poll; an HTTP error, timeout or refused connection fails it too; either way the links are found again after a
-/// <see cref="ReconnectBackoff"/> delay. A reading that was reported and no longer is gets a staleness marker.
+/// <see cref="ReconnectBackoff"/> delay. A reading that was reported and no longer is gets a staleness marker, and so does
+/// every reading when a poll fails (as Prometheus marks a failed scrape's series), so a lost service's readings read as
+/// missing at once, not as their last values for the 5 min lookback.
 /// </remarks>
 public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
 {
@@ -88,12 +90,14 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
             {
                 sink.Malformed(Kind, Name, e.Message);
                 sink.Error(Kind, Name, e.Message);
+                MarkAllStale(sink);
                 chassis = null;
                 wait = backoff.Next();
             }
             catch (Exception e) when (e is RedfishErrorException or HttpRequestException or TaskCanceledException or IOException)
             {
                 sink.Error(Kind, Name, e is TaskCanceledException ? $"no answer within {_settings.Timeout.TotalSeconds:0.###} s" : e.Message);
+                MarkAllStale(sink);
                 chassis = null;
                 wait = backoff.Next();
             }
@@ -110,6 +114,17 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
     }
 
     public void Dispose() => _client.Dispose();
+
+    private void MarkAllStale(CollectorSink sink)
+    {
+        var now = _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var labels in _reported)
+        {
+            sink.Stale(Kind, Name, labels, now);
+        }
+
+        _reported = [];
+    }
 
     // Each chassis' leak detectors (by its path), found with the chassis' links.
     private Dictionary<string, IReadOnlyList<string>> _detectors = [];

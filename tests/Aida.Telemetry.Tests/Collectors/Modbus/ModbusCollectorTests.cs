@@ -94,6 +94,39 @@ public class ModbusCollectorTests
     }
 
     [Fact]
+    public async Task AReadThatFails_MarksItsReadingsStale_TheOtherReadsStayFresh_AndANaNReadsAsMissing()
+    {
+        using var site = new ModbusTestSite();
+        var bank = MeterBank();
+        var holes = new HoleBank(bank, holdingFrom: int.MaxValue);
+        await using var server = new ModbusTcpServer(new IPEndPoint(IPAddress.Loopback, 0), holes);
+        server.Start();
+        var collector = site.Collector(PatientMeterMap, server.Endpoint);
+        var polls = new PollWatch(collector);
+        using var cts = new CancellationTokenSource();
+        var first = polls.Next();
+        var run = collector.RunAsync(site.Sink, cts.Token);
+        Assert.True(await first.WaitAsync(ModbusTestSite.Guard));
+        Assert.Equal(7, site.Value("aida_mode"));
+
+        // The holding read now fails and the meter's float says it has no value: both read as missing at the next poll,
+        // while the input registers' other readings are fresh.
+        holes.HoldingFrom = 50;
+        var registers = new ushort[2];
+        new ModbusValueFormat(ModbusDataType.Float32).TryEncode(double.NaN, registers, out _);
+        bank.Set(1, ModbusRegisterTable.Input, 0, registers);
+        var second = polls.Next();
+        site.Clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(await second.WaitAsync(ModbusTestSite.Guard));
+        Assert.False(site.Reads("aida_mode"));
+        Assert.False(site.Reads("aida_power_watts"));
+        Assert.Equal(-12.34, site.Value("aida_current_amperes"), 10);
+
+        await cts.CancelAsync();
+        await run.WaitAsync(ModbusTestSite.Guard);
+    }
+
+    [Fact]
     public async Task DeviceGone_IsAnError_ThenTheCollectorReconnectsAfterBackoff()
     {
         using var site = new ModbusTestSite();
@@ -114,6 +147,10 @@ public class ModbusCollectorTests
         Assert.False(await lost);
         Assert.False(site.Sink.HealthOf("modbus", "meter-1").Up);
 
+        // The device's readings read as missing at once, not as their last values for the 5 min lookback.
+        Assert.False(site.Reads("aida_power_watts"));
+        Assert.False(site.Reads("aida_mode"));
+
         // While the device is away the reconnects fail and are reported; once it is back, polls succeed again.
         await using var back = new ModbusTcpServer(endpoint, bank);
         back.Start();
@@ -121,6 +158,7 @@ public class ModbusCollectorTests
         await site.AdvanceUntil(again, TimeSpan.FromMilliseconds(250));
         Assert.True(await again);
         Assert.True(site.Sink.HealthOf("modbus", "meter-1").Up);
+        Assert.Equal(1500, site.Value("aida_power_watts"));
         Assert.True(site.Sink.HealthOf("modbus", "meter-1").Errors >= 1);
 
         await cts.CancelAsync();
@@ -267,13 +305,16 @@ public class ModbusCollectorTests
     /// illegal values.</summary>
     private sealed class HoleBank(ModbusMemoryBank inner, int holdingFrom) : IModbusRegisterBank
     {
+        /// <summary>The first holding register that answers with an exception.</summary>
+        public int HoldingFrom { get; set; } = holdingFrom;
+
         public ModbusExceptionCode Read(byte unit, ModbusRegisterTable table, ushort address, Span<ushort> values) =>
-            table == ModbusRegisterTable.Holding && address + values.Length > holdingFrom
+            table == ModbusRegisterTable.Holding && address + values.Length > HoldingFrom
                 ? ModbusExceptionCode.IllegalDataAddress
                 : inner.Read(unit, table, address, values);
 
         public ModbusExceptionCode Write(byte unit, ushort address, ReadOnlySpan<ushort> values) =>
-            address + values.Length > holdingFrom ? ModbusExceptionCode.IllegalDataValue : inner.Write(unit, address, values);
+            address + values.Length > HoldingFrom ? ModbusExceptionCode.IllegalDataValue : inner.Write(unit, address, values);
     }
 
     /// <summary>A device that takes every write but holds at most 10 (register value, as some drives clamp).</summary>

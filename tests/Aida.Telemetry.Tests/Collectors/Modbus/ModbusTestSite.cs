@@ -46,6 +46,11 @@ internal sealed class ModbusTestSite : IDisposable
         return Assert.Single(result.Series).Samples[0].Value;
     }
 
+    /// <summary>Whether <paramref name="selector"/> selects a reading at the clock's now (a staleness marker or nothing
+    /// within the lookback reads as missing).</summary>
+    public bool Reads(string selector) =>
+        new PromQLEngine(Store).Instant(selector, Clock.GetUtcNow().ToUnixTimeMilliseconds()).Series.Count > 0;
+
     /// <summary>Advances the fake clock by <paramref name="step"/> until <paramref name="until"/> completes: the collector
     /// registers its timers asynchronously, so one advance may come before the timer it is meant for.</summary>
     public async Task AdvanceUntil(Task until, TimeSpan step)

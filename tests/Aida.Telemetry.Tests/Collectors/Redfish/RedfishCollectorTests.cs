@@ -146,6 +146,50 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
         await running;
     }
 
+    [Fact]
+    public async Task AServiceLost_ItsReadingsAreMarkedStale_SoTheyReadMissingAtOnce_AndReturnWithIt()
+    {
+        var handler = new GarbageService(new Queue<(string, string)>());
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
+        using var store = new Tsdb(new TsdbOptions { Clock = clock });
+        var sink = new CollectorSink(store, Labels.Empty, clock, TextWriter.Null);
+        var settings = new CollectorSettings("bmc-1", Labels.Empty, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5), clock, new Random(1));
+        using var collector = new RedfishCollector(settings, new RedfishCollectorOptions { Url = new Uri("http://bmc-1"), Chassis = "r1" }, handler);
+        using var stop = new CancellationTokenSource();
+        var running = collector.RunAsync(sink, stop.Token);
+        double? Power() => store.Select(0, long.MaxValue, [LabelMatcher.MetricName(RedfishCollectorOptions.DefaultConsumedMetric)]).SingleOrDefault()?.Samples[^1].Value;
+        await Until(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return Power() == 1000;
+        });
+
+        handler.Unreachable = true;
+        await Until(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return !sink.HealthOf(RedfishCollector.Type, "bmc-1").Up;
+        });
+        Assert.True(StaleMarker.Is(Power()!.Value));
+        var marked = store.Select(0, long.MaxValue, [LabelMatcher.MetricName(RedfishCollectorOptions.DefaultConsumedMetric)]).Single().Samples[^1].TimestampMs;
+
+        // Failing again marks nothing more; the service back, its readings are too.
+        await Until(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(5));
+            return sink.HealthOf(RedfishCollector.Type, "bmc-1").Errors >= 3;
+        });
+        Assert.Equal(marked, store.Select(0, long.MaxValue, [LabelMatcher.MetricName(RedfishCollectorOptions.DefaultConsumedMetric)]).Single().Samples[^1].TimestampMs);
+        handler.Unreachable = false;
+        await Until(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(5));
+            return Power() == 1000;
+        });
+        await stop.CancelAsync();
+        await running;
+    }
+
     [Theory]
     [InlineData("OK", 0.0)]
     [InlineData("Warning", 1.0)]
@@ -208,8 +252,22 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
             }
         }
 
+        /// <summary>Whether every request fails as a refused connection does.</summary>
+        public bool Unreachable
+        {
+            get => Volatile.Read(ref _unreachable);
+            set => Volatile.Write(ref _unreachable, value);
+        }
+
+        private bool _unreachable;
+
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            if (Unreachable)
+            {
+                throw new HttpRequestException("Connection refused (bmc-1:80)");
+            }
+
             var path = request.RequestUri!.AbsolutePath;
             string body;
             lock (garbage)
