@@ -2,6 +2,7 @@ using System.Globalization;
 using Aida.Automation.Actions;
 using Aida.Model.Config;
 using Aida.Model.Facility;
+using Aida.Observability.RootCause;
 
 namespace Aida.Automation.Runbooks;
 
@@ -90,10 +91,17 @@ public sealed record Runbook(string Name, string Description, IReadOnlyList<stri
     {
         var name = root.String("name");
         var description = root.String("description", "");
-        var triggers = root.List("triggers", required: true).Select(t => t.Scalar()).ToList();
-        if (triggers.Count == 0)
+        var triggerNodes = root.List("triggers", required: true);
+        if (triggerNodes.Count == 0)
         {
             throw root.Error("triggers", "names no fault kind");
+        }
+
+        // A trigger root-cause analysis never names would never start the runbook: a misspelt one is an error, not silence.
+        var triggers = triggerNodes.Select(t => t.Scalar()).ToList();
+        if (triggers.Select((t, i) => (t, i)).FirstOrDefault(x => !RootCauseAnalyzer.CauseKinds.Contains(x.t, StringComparer.Ordinal)) is ({ } unknown, var at))
+        {
+            throw triggerNodes[at].Error($"unknown fault kind '{unknown}' (root-cause analysis names: {string.Join(", ", RootCauseAnalyzer.CauseKinds)})");
         }
 
         var approval = root.Optional("approval") is { } a && a.Scalar() switch

@@ -7,8 +7,8 @@ using Aida.Observability.Incidents;
 
 namespace Aida.Observability.RootCause;
 
-/// <summary>Names the likely cause of an incident: an asset of the factory and a fault kind of TWIN.md, with ranked
-/// alternatives and the evidence behind each.</summary>
+/// <summary>Names the likely cause of an incident: an asset of the factory and a fault kind of TWIN.md (or
+/// <see cref="TelemetryLoss"/>, which the twin does not inject), with ranked alternatives and the evidence behind each.</summary>
 /// <remarks>Candidates come from fault signatures over the incident's alerts (an equipment fault, a flow collapse at one
 /// CDU, inlets rising in one hall, a CDU that cannot hold its setpoint, a feed lost, a sensor frozen, silent or noisy,
 /// an energy balance that does not close) and from graph position (the common upstream, on the cooling or power graph,
@@ -27,6 +27,14 @@ public sealed class RootCauseAnalyzer
         _factory = factory;
         _topology = factory.Topology;
     }
+
+    /// <summary>The cause named when devices cannot be reached (<see cref="AlertNames.CollectorDown"/>) on
+    /// <see cref="AlertNames.TelemetryAsset"/>: the site's telemetry path to them is lost (their network, a gateway or the
+    /// devices' own interfaces), and what happens in the plant behind them is unknown.</summary>
+    public const string TelemetryLoss = "telemetry-loss";
+
+    /// <summary>Every cause this analyser can name: the fault kinds of TWIN.md and <see cref="TelemetryLoss"/>.</summary>
+    public static IReadOnlyList<string> CauseKinds { get; } = [.. FaultCatalog.All.Select(e => e.Name), TelemetryLoss];
 
     /// <summary>At most this many candidates are returned (default 5).</summary>
     public int MaxCandidates { get; init; } = 5;
@@ -143,6 +151,7 @@ public sealed class RootCauseAnalyzer
 
         SupplyOffSetpoint(alerts, board, Early);
         EnergyBalance(alerts, board, Early);
+        TelemetryLost(alerts, board, Early);
         CommonUpstream(physical, board);
 
         // A sensor fault with no physical symptom beyond its own readings: the plant is fine.
@@ -156,6 +165,25 @@ public sealed class RootCauseAnalyzer
         }
 
         return new RootCauseFinding(board.Ranked(MaxCandidates));
+    }
+
+    /// <summary>Devices their collectors cannot reach: one <see cref="TelemetryLoss"/> candidate on the site's telemetry,
+    /// saying how many of each protocol and which (a lost gateway or switch shows as all of one kind or one building).</summary>
+    private static void TelemetryLost(List<Alert> alerts, CandidateBoard board, Func<Alert, double> early)
+    {
+        var down = alerts.Where(a => a.Name == AlertNames.CollectorDown).ToList();
+        if (down.Count == 0)
+        {
+            return;
+        }
+
+        var devices = down.Select(a => (Collector: a.Series?.Get("collector") ?? "?", Device: a.Series?.Get("device") ?? "?")).Distinct().ToList();
+        var byProtocol = string.Join(", ", devices.GroupBy(d => d.Collector, StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Select(g => F($"{g.Count()} {g.Key}")));
+        var names = devices.Select(d => d.Device).Order(StringComparer.Ordinal).ToList();
+        var named = string.Join(", ", names.Take(8)) + (names.Count > 8 ? F($", and {names.Count - 8} more") : "");
+        board.Add(AlertNames.TelemetryAsset, TelemetryLoss, 0.9 + early(down[0]),
+            F($"{down[0].At:HH:mm:ss} {AlertNames.CollectorDown}: {devices.Count} device(s) cannot be reached ({byProtocol}: {named}); their readings stopped, so the plant behind them is unseen, not known faulty"));
     }
 
     /// <summary>A CDU supply above setpoint: the valve (plant) when the energy balance still closes, the supply sensor

@@ -382,6 +382,35 @@ public sealed class PlantAgentTests
     }
 
     [Fact]
+    public void ADeviceThatCannotBeReached_IsATelemetryLoss_WhoseRunbookTellsAPerson()
+    {
+        // A Modbus device down for the hold after the warm-up (the alert handed in as the detection raises it over the
+        // network): root cause telemetry-loss on the site's telemetry, its runbook's notice, the incident mitigated for a
+        // person to resolve.
+        var scenario = ScenarioLoader.Load("reference");
+        var dir = ScratchDir();
+        var auditPath = Path.Combine(dir, "audit.db");
+        var incidentsPath = Path.Combine(dir, "incidents.db");
+        var down = HandedOnce(new Alert(Aida.Observability.Detection.AlertNames.CollectorDown, AlertSource.Threshold, Aida.Observability.Detection.AlertNames.TelemetryAsset,
+            scenario.Start + TimeSpan.FromMinutes(40), "modbus device modbus-chiller-1 down since 00:39:30")
+        { Series = Labels.Metric("aida_collector_up", ("collector", "modbus"), ("device", "modbus-chiller-1")) });
+
+        var agent = RunAgent(scenario, TimeSpan.FromMinutes(50), new PlantAgentOptions(), auditPath, down, incidentsPath);
+
+        var response = Assert.Single(agent.Responses);
+        Assert.Equal(("telemetry-loss", "telemetry", "telemetry-loss", RunbookState.Succeeded), (response.FaultKind, response.Asset, response.Runbook, response.Run.State));
+        using (var incidents = new IncidentStore(incidentsPath, TimeProvider.System))
+        {
+            Assert.Equal(IncidentState.Mitigated, incidents.List().Single(i => i.Id == response.Incident).State);
+        }
+
+        using var audit = new Aida.Automation.Audit.AuditLog(auditPath, TimeProvider.System);
+        var entries = audit.Read().ToList();
+        Assert.Contains(entries, e => e.Detail.StartsWith("root cause telemetry-loss on telemetry", StringComparison.Ordinal) && e.Detail.EndsWith("runbook telemetry-loss", StringComparison.Ordinal));
+        Assert.Contains(entries, e => e.Detail.Contains("telemetry lost (telemetry): the devices the incident's root cause lists cannot be reached", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void ASensorAnsweredAsLying_IsTrustedAgain_OnceItsReadingBehavesForTheProbation_AndTheAgentResolvesItsIncident()
     {
         // h2-b04's inlet scatters by 3 K from 02:00 to 03:10. At 03:00 the probation (30 min from the runbook, about

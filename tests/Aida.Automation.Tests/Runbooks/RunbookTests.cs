@@ -49,6 +49,17 @@ public sealed class RunbookTests
     }
 
     [Fact]
+    public void ATriggerRootCauseAnalysisNeverNames_IsAnError_NamingItsLine()
+    {
+        const string yaml = "name: x\ntriggers:\n  - leak\n  - chiler-trip\nsteps:\n  - {notify: hi}\n";
+        var e = Assert.Throws<ConfigException>(() => Runbook.Parse(yaml, SafetyEnvelopeTests.Factory));
+        Assert.Contains("runbook.yaml:4", e.Message, StringComparison.Ordinal);
+        Assert.Contains("unknown fault kind 'chiler-trip'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("chiller-trip", e.Message.Split("names:")[1], StringComparison.Ordinal);
+        Assert.Single(Runbook.Parse("name: x\ntriggers: [telemetry-loss]\nsteps:\n  - {notify: hi}\n", SafetyEnvelopeTests.Factory).Triggers);
+    }
+
+    [Fact]
     public void ACheckOnACoolingTower_IsKnownOnATowerPlant_AndUnknownOnADryOne()
     {
         const string yaml = "name: x\ntriggers: [chiller-trip]\nsteps:\n  - {check: {point: \"ct-1/fan_power\", below: 40000, within: 1m}}\n";

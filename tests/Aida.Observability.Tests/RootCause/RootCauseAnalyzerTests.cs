@@ -195,6 +195,28 @@ public sealed class RootCauseAnalyzerTests
     }
 
     [Fact]
+    public void DevicesThatCannotBeReached_AreATelemetryLoss_CountedByProtocolAndNamed()
+    {
+        Alert Down(string collector, string device, int seconds) =>
+            new(AlertNames.CollectorDown, AlertSource.Threshold, AlertNames.TelemetryAsset, T0.AddSeconds(seconds), $"{collector} device {device} down")
+            {
+                Series = Labels.Metric("aida_collector_up", ("collector", collector), ("device", device)),
+            };
+        var alerts = Enumerable.Range(1, 9).Select(i => Down("redfish", $"redfish-h1-a{i:00}", i))
+            .Append(Down("modbus", "modbus-chiller-1", 20)).Append(Down("modbus", "modbus-cdu-h1-a", 21))
+            .Append(Down("redfish", "redfish-h1-a01", 300)) // down again later: one device, counted once
+            .ToArray();
+
+        var finding = Analyze(alerts);
+
+        Assert.Equal((AlertNames.TelemetryAsset, RootCauseAnalyzer.TelemetryLoss), (finding.Top!.Asset, finding.Top.FaultKind));
+        var evidence = Assert.Single(finding.Top.Evidence);
+        Assert.Contains("11 device(s) cannot be reached (9 redfish, 2 modbus: modbus-cdu-h1-a, modbus-chiller-1, redfish-h1-a01,", evidence, StringComparison.Ordinal);
+        Assert.Contains(", and 3 more)", evidence, StringComparison.Ordinal);
+        Assert.Contains(RootCauseAnalyzer.TelemetryLoss, RootCauseAnalyzer.CauseKinds);
+    }
+
+    [Fact]
     public void EmptyIncident_HasNoCandidate()
     {
         var finding = new RootCauseAnalyzer(Factory).Analyze(new IncidentGroup(1, T0, T0, [], new HashSet<string>()));
