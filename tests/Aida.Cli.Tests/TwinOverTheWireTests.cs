@@ -474,6 +474,37 @@ public sealed class TwinOverTheWireTests
     }
 
     [Fact]
+    public async Task AWriteToADeviceItsCollectorReportsDown_IsNotSentAgainAfterOneFailed()
+    {
+        // A CDU's Modbus device nobody listens at: its collector reports it down, the first write is sent and refused,
+        // the next is not sent at all (each would wait for an answer that does not come).
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var yaml = $"site: s\ncollectors:\n  - type: modbus\n    name: modbus-cdu-h1-a\n    address: 127.0.0.1:{port}\n    interval: 1s\n    timeout: 1s\n" +
+                   "    registers:\n      - {address: 0, type: float32, metric: aida_cdu_supply_celsius, labels: {asset: cdu-h1-a}}\n" +
+                   "    writable:\n      - {actuator: cdu-h1-a/supply_setpoint, address: 10, type: float32}\n";
+        var site = new SiteLoader(CollectorCatalog.Types, TimeProvider.System).Parse(yaml, "site.yaml");
+        var design = new Simulator(ScenarioLoader.Load("reference"), new SimulationOptions { NoOperator = true });
+        using var store = new Tsdb(new TsdbOptions { Clock = TimeProvider.System });
+        await using var network = new NetworkSite(site, design.Plant, store, store, TimeProvider.System, new StringWriter(), 87);
+        await Until(() => network.Sink.HealthOf("modbus", "modbus-cdu-h1-a").Errors > 0);
+
+        var setpoint = network.Plant.Actuator("cdu-h1-a/supply_setpoint");
+        var sent = network.Plant.Write(setpoint, 27);
+        var skipped = network.Plant.Write(setpoint, 27);
+
+        Assert.Equal(WriteStatus.Unconfirmed, sent.Status);
+        Assert.Contains("Connection refused", sent.Message, StringComparison.Ordinal);
+        Assert.Equal(WriteStatus.Unconfirmed, skipped.Status);
+        Assert.Contains("27 not sent: its device is down", skipped.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void BundledTwinLocalSite_LoadsWithEveryCollectorType()
     {
         var site = CollectorCatalog.Load(Path.Combine(CliRun.Root, "sites", "twin-local.yaml"), TimeProvider.System);

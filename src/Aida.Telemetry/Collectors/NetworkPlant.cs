@@ -15,6 +15,11 @@ namespace Aida.Telemetry.Collectors;
 /// the same actuator), with the range of the same-named actuator of the design (unbounded when the design has none). A write is refused when out of range, and otherwise blocks until the
 /// device confirms it by read-back (<see cref="WriteStatus.Accepted"/>) or fails (<see cref="WriteStatus.Unconfirmed"/>,
 /// with the reason logged), for at most <see cref="WriteTimeout"/>. Safe to call from several threads.</para>
+/// <para>A write to a device that is down (its collector's polls fail, <c>deviceDown</c>) whose last write failed too is
+/// not sent again: it fails at once (<see cref="WriteStatus.Unconfirmed"/>, saying so) until the collector reaches the
+/// device again. Sent, each would wait for an answer for up to <see cref="WriteTimeout"/>: over a path that drops packets
+/// the ten CDU setpoints a blind optimiser writes each plan could hold the agent's tick (and a runbook for another
+/// fault with it) for up to 100 s.</para>
 /// </remarks>
 public sealed class NetworkPlant : IPlant
 {
@@ -30,12 +35,16 @@ public sealed class NetworkPlant : IPlant
     private readonly LabelMatcher[][] _matchers;
     private readonly int[] _labelCounts;
     private readonly IActuatorWriter[] _writers;
+    private readonly Func<IActuatorWriter, bool>? _deviceDown;
+    // Per actuator: 1 when its last write was sent and not confirmed.
+    private readonly int[] _lastFailed;
 
     /// <param name="design">The plant's points and actuators by design (names, metrics, labels, ranges).</param>
     /// <param name="store">The store the site's collectors write into.</param>
     /// <param name="writers">The site's actuator writers.</param>
     /// <param name="log">Where failed writes are reported.</param>
-    public NetworkPlant(IPlant design, ISeriesSource store, IReadOnlyList<IActuatorWriter> writers, TimeProvider clock, TextWriter log)
+    /// <param name="deviceDown">Whether a writer's device is down by its collector (null: never known).</param>
+    public NetworkPlant(IPlant design, ISeriesSource store, IReadOnlyList<IActuatorWriter> writers, TimeProvider clock, TextWriter log, Func<IActuatorWriter, bool>? deviceDown = null)
     {
         ArgumentNullException.ThrowIfNull(design);
         ArgumentNullException.ThrowIfNull(store);
@@ -80,6 +89,8 @@ public sealed class NetworkPlant : IPlant
 
         Actuators = actuators;
         _writers = [.. chosen];
+        _deviceDown = deviceDown;
+        _lastFailed = new int[_writers.Length];
     }
 
     public IReadOnlyList<PointInfo> Points { get; }
@@ -128,6 +139,12 @@ public sealed class NetworkPlant : IPlant
             return new WriteResult(WriteStatus.OutOfRange, string.Create(CultureInfo.InvariantCulture, $"{info.Name}: {value} {info.Unit} is outside [{info.Min}, {info.Max}]"));
         }
 
+        if (Volatile.Read(ref _lastFailed[actuator]) == 1 && _deviceDown?.Invoke(_writers[actuator]) == true)
+        {
+            return new WriteResult(WriteStatus.Unconfirmed, string.Create(CultureInfo.InvariantCulture,
+                $"{info.Name}: {value} not sent: its device is down (its collector's polls fail) and the last write to it failed; writes go again once the collector reaches it"));
+        }
+
         using var timeout = new CancellationTokenSource(WriteTimeout);
         ActuatorWriteOutcome outcome;
         try
@@ -140,6 +157,7 @@ public sealed class NetworkPlant : IPlant
             outcome = new ActuatorWriteOutcome(false, double.NaN, $"no confirmation within {WriteTimeout.TotalSeconds:0} s");
         }
 
+        Volatile.Write(ref _lastFailed[actuator], outcome.Confirmed ? 0 : 1);
         if (outcome.Confirmed)
         {
             return new WriteResult(WriteStatus.Accepted, "");

@@ -103,6 +103,39 @@ public class NetworkPlantTests
         public WriteResult Write(int actuator, double value) => throw new InvalidOperationException("the design is never written");
     }
 
+    [Fact]
+    public void AWriteToADeviceDown_AfterOneThatFailed_IsNotSent_UntilItsCollectorReachesItAgain()
+    {
+        var down = false;
+        var lost = new ScriptedWriter("cdu-1/supply_setpoint", new ActuatorWriteOutcome(false, double.NaN, "connecting to 127.0.0.1:15021: Connection refused"));
+        var plant = new NetworkPlant(_design, _store, [lost], _clock, TextWriter.Null, w => ReferenceEquals(w, lost) && down);
+
+        // Up by its collector, a failed write is tried again; down, after a failed write, it is not sent.
+        Assert.Equal(WriteStatus.Unconfirmed, plant.Write(0, 20).Status);
+        Assert.Equal(WriteStatus.Unconfirmed, plant.Write(0, 20).Status);
+        down = true;
+        var skipped = plant.Write(0, 21);
+        Assert.Equal(WriteStatus.Unconfirmed, skipped.Status);
+        Assert.Contains("cdu-1/supply_setpoint: 21 not sent: its device is down", skipped.Message, StringComparison.Ordinal);
+        Assert.Equal([20.0, 20.0], lost.Written);
+
+        // Reached again, writes go.
+        down = false;
+        plant.Write(0, 22);
+        Assert.Equal([20.0, 20.0, 22.0], lost.Written);
+    }
+
+    [Fact]
+    public void AWriteToADeviceDown_WhoseLastWriteWasConfirmed_IsSent()
+    {
+        var fine = new ScriptedWriter("cdu-1/supply_setpoint", new ActuatorWriteOutcome(true, 20, null));
+        var plant = new NetworkPlant(_design, _store, [fine], _clock, TextWriter.Null, _ => true);
+
+        Assert.True(plant.Write(0, 20).Ok);
+        Assert.True(plant.Write(0, 20).Ok);
+        Assert.Equal([20.0, 20.0], fine.Written);
+    }
+
     private sealed class ScriptedWriter(string actuator, ActuatorWriteOutcome outcome) : IActuatorWriter
     {
         public List<double> Written { get; } = [];
