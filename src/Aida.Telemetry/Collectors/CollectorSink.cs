@@ -9,7 +9,9 @@ namespace Aida.Telemetry.Collectors;
 /// <remarks>
 /// Health series, labelled <c>collector</c> (the protocol) and <c>device</c> (the collector's name):
 /// <list type="bullet">
-/// <item><c>aida_collector_up</c>: 1 after a successful poll or message, 0 after a failure (as Prometheus' <c>up</c>).</item>
+/// <item><c>aida_collector_up</c>: 1 after a poll the device answered or a message, 0 after one it did not (refused, timed
+/// out, lost, garbled), as Prometheus' <c>up</c> says whether the target answered the scrape. A request it answered with
+/// an error (<see cref="Failed"/>) counts as an error and keeps it up.</item>
 /// <item><c>aida_collector_malformed_total</c>: frames, payloads or lines that could not be decoded.</item>
 /// <item><c>aida_collector_errors_total</c>: failed polls, timeouts, refused connections and exception responses.</item>
 /// <item><c>aida_collector_poll_duration_seconds</c>: how long the last poll took.</item>
@@ -109,6 +111,17 @@ public sealed class CollectorSink
         var now = Now();
         Sample(kind, device, HealthLabels("aida_collector_up", kind, device), now, 0);
         WriteCounters(h, kind, device, now);
+        Log(h, kind, device, problem);
+    }
+
+    /// <summary>A request the device answered with an error (a Modbus exception response, a NUT <c>ERR</c> for one of its
+    /// UPSes): counted and logged as an error, but the device answered, so it is not down. Before, it was: a device with
+    /// one register it no longer serves raised <c>CollectorDown</c> ("its polls fail") while it answered every poll, and
+    /// its writes were refused as to a device down.</summary>
+    public void Failed(string kind, string device, string problem)
+    {
+        var h = Health(kind, device);
+        Interlocked.Increment(ref h.Errors);
         Log(h, kind, device, problem);
     }
 

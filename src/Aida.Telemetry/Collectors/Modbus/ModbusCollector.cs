@@ -21,8 +21,9 @@ namespace Aida.Telemetry.Collectors.Modbus;
 /// <c>function</c> is <c>holding</c> (default) or <c>input</c>; <c>type</c> one of int16, uint16 (default), int32, uint32,
 /// float32, float64; orders <c>big</c> (default) or <c>little</c>. A reading is sampled as <c>raw * scale + offset</c>;
 /// a float reading of NaN (the device has no value) is stored as a staleness marker. Each poll reads the batches of
-/// <see cref="ModbusReadPlan"/> in turn; an exception response, timeout or lost connection is reported as an error of the
-/// device (and a garbled answer also as malformed) and the other batches' readings are still stored; after a timeout or
+/// <see cref="ModbusReadPlan"/> in turn; an exception response is an error the device answered (it stays up), a timeout,
+/// lost connection or garbled answer an error of the device (down; a garbled answer also malformed), and either way the
+/// other batches' readings are still stored; after a timeout or
 /// a lost connection the poll's remaining reads are skipped. A lost connection
 /// is re-opened after a jittered backoff delay (<see cref="ReconnectDelay"/> to <see cref="MaxReconnectDelay"/>).
 /// A reading the device did not give (its read failed or skipped, the device unreachable) gets a staleness marker at the
@@ -109,8 +110,9 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
             }
             catch (Exception e) when (e is System.Net.Sockets.SocketException or TimeoutException)
             {
-                sink.Error(Kind, Name, $"connecting to {Map.Endpoint}: {e.Message}");
+                // Stale first: whoever sees the device down finds its readings gone.
                 MarkStale(sink, _plan, clock.GetUtcNow().ToUnixTimeMilliseconds());
+                sink.Error(Kind, Name, $"connecting to {Map.Endpoint}: {e.Message}");
             }
             finally
             {
@@ -140,6 +142,7 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
         var started = clock.GetTimestamp();
         var timestamp = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var ok = true;
+        var answered = true;
         for (var b = 0; b < _plan.Count; b++)
         {
             var batch = _plan[b];
@@ -166,6 +169,15 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
 
             ok = false;
             var what = string.Create(CultureInfo.InvariantCulture, $"{(batch.Table == ModbusRegisterTable.Holding ? "holding" : "input")} {batch.Address}+{batch.Count}");
+            if (result.Status == ModbusStatus.ExceptionResponse)
+            {
+                // The device answered: up, with an error counted and these readings stale.
+                sink.Failed(Kind, Name, $"reading {what}: {result.Problem}");
+                MarkStale(sink, [batch], timestamp);
+                continue;
+            }
+
+            answered = false;
             if (result.Status == ModbusStatus.Malformed)
             {
                 sink.Malformed(Kind, Name, $"reading {what}: {result.Problem}");
@@ -174,18 +186,16 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
             // After a timeout the device is likely gone: the poll's other reads would only wait their timeouts too.
             var stop = result.Status is ModbusStatus.ConnectionLost or ModbusStatus.Timeout || !client.Connected;
             var skipped = stop && batch != _plan[^1] ? " (the poll's remaining reads skipped)" : "";
+            MarkStale(sink, stop ? _plan.Skip(b) : [batch], timestamp);
             sink.Error(Kind, Name, $"reading {what}: {result.Problem}{skipped}");
             if (stop)
             {
-                MarkStale(sink, _plan.Skip(b), timestamp);
                 break;
             }
-
-            MarkStale(sink, [batch], timestamp);
         }
 
         var elapsed = clock.GetElapsedTime(started);
-        if (ok)
+        if (answered)
         {
             sink.Up(Kind, Name, elapsed);
         }

@@ -217,8 +217,9 @@ public sealed class MqttCollector : ICollector, IActuatorSource, IDisposable
                     var done = await Task.WhenAny(tick, _disconnected.Task).ConfigureAwait(false);
                     if (done == _disconnected.Task)
                     {
-                        sink.Error(Kind, Name, $"{Host}:{Port}: disconnected ({_disconnected.Task.Result})");
+                        // Stale first: whoever sees the device down finds its readings gone.
                         MarkHeardStale(sink);
+                        sink.Error(Kind, Name, $"{Host}:{Port}: disconnected ({_disconnected.Task.Result})");
                         break;
                     }
 

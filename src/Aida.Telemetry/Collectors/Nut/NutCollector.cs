@@ -23,7 +23,7 @@ namespace Aida.Telemetry.Collectors.Nut;
 /// 0/1 series per known flag: <c>nut_status_online</c> (OL), <c>nut_status_on_battery</c> (OB), <c>nut_status_low_battery</c>
 /// (LB), ... (<see cref="StatusFlags"/>). A renamed variable is stored under its new name only, multiplied by its scale.</para>
 /// <para>A series that stops being listed gets a staleness marker. An <c>ERR</c> for one UPS (DATA-STALE,
-/// DRIVER-NOT-CONNECTED, UNKNOWN-UPS) is an error of the device and marks that UPS's series stale; garbage from the peer is
+/// DRIVER-NOT-CONNECTED, UNKNOWN-UPS) is an error upsd answered (counted; upsd stays up) and marks that UPS's series stale; garbage from the peer is
 /// counted as malformed and the connection is dropped and reopened after a jittered backoff.</para>
 /// </remarks>
 public sealed class NutCollector : ICollector, IActuatorSource
@@ -307,7 +307,6 @@ public sealed class NutCollector : ICollector, IActuatorSource
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
         string? problem = null;
         var malformed = false;
-        var allOk = true;
         try
         {
             client ??= await NutClient.ConnectAsync(_host, _port, linked.Token).ConfigureAwait(false);
@@ -322,8 +321,8 @@ public sealed class NutCollector : ICollector, IActuatorSource
                 }
                 catch (NutErrorException e)
                 {
-                    allOk = false;
-                    sink.Error(Kind, Name, $"{_host}:{_port} {ups}: {e.Message}");
+                    // upsd answered: up, with an error counted and that UPS's readings stale.
+                    sink.Failed(Kind, Name, $"{_host}:{_port} {ups}: {e.Message}");
                     MarkStale(sink, ups, [], now);
                 }
             }
@@ -357,11 +356,7 @@ public sealed class NutCollector : ICollector, IActuatorSource
 
         if (problem is null)
         {
-            if (allOk)
-            {
-                sink.Up(Kind, Name, clock.GetElapsedTime(start));
-            }
-
+            sink.Up(Kind, Name, clock.GetElapsedTime(start));
             return (true, client);
         }
 

@@ -88,16 +88,16 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
             }
             catch (RedfishMalformedException e)
             {
+                MarkAllStale(sink); // first: whoever sees the service down finds its readings gone
                 sink.Malformed(Kind, Name, e.Message);
                 sink.Error(Kind, Name, e.Message);
-                MarkAllStale(sink);
                 chassis = null;
                 wait = backoff.Next();
             }
             catch (Exception e) when (e is RedfishErrorException or HttpRequestException or TaskCanceledException or IOException)
             {
-                sink.Error(Kind, Name, e is TaskCanceledException ? $"no answer within {_settings.Timeout.TotalSeconds:0.###} s" : e.Message);
                 MarkAllStale(sink);
+                sink.Error(Kind, Name, e is TaskCanceledException ? $"no answer within {_settings.Timeout.TotalSeconds:0.###} s" : e.Message);
                 chassis = null;
                 wait = backoff.Next();
             }

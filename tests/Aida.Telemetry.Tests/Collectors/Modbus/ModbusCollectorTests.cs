@@ -72,7 +72,7 @@ public class ModbusCollectorTests
     }
 
     [Fact]
-    public async Task ExceptionResponse_IsAnErrorOfTheDevice_AndTheOtherReadsAreStillStored()
+    public async Task ExceptionResponse_IsAnErrorTheDeviceAnswered_ItStaysUp_AndTheOtherReadsAreStillStored()
     {
         using var site = new ModbusTestSite();
         await using var server = new ModbusTcpServer(new IPEndPoint(IPAddress.Loopback, 0), new HoleBank(MeterBank(), holdingFrom: 50));
@@ -85,9 +85,13 @@ public class ModbusCollectorTests
 
         Assert.False(await first.WaitAsync(ModbusTestSite.Guard));
         Assert.Equal(1500, site.Value("aida_power_watts"));
-        Assert.Equal((false, 1L, 0L), site.Sink.HealthOf("modbus", "meter-1"));
+        Assert.Equal((true, 1L, 0L), site.Sink.HealthOf("modbus", "meter-1"));
         Assert.Contains("reading holding 100+1: exception response 02 (IllegalDataAddress)", site.Log.ToString(), StringComparison.Ordinal);
-        Assert.Equal(0, site.Value("aida_collector_up{device=\"meter-1\"}"));
+
+        // Regression: a meter that answered every request read as down (aida_collector_up 0), so CollectorDown said its
+        // polls fail and the network plant stopped sending it writes.
+        Assert.Equal(1, site.Value("aida_collector_up{device=\"meter-1\"}"));
+        Assert.Equal(1, site.Value("aida_collector_errors_total{device=\"meter-1\"}"));
 
         await cts.CancelAsync();
         await run.WaitAsync(ModbusTestSite.Guard);

@@ -56,6 +56,27 @@ public class NutCollectorTests
     }
 
     [Fact]
+    public async Task AnErrForOneUps_IsAnErrorUpsdAnswered_ItStaysUp_AndTheOtherUpsIsStored()
+    {
+        // Regression: upsd answering ERR UNKNOWN-UPS for one UPS read as down (aida_collector_up 0, CollectorDown), though
+        // it answered every request and served the other UPS.
+        using var rig = new CollectorRig();
+        var plant = new FakePlant();
+        plant.AddPoint("ups-1a", "output_power", "aida_ups_output_power_watts", 1_200_000, ("asset", "ups-1a"));
+        await using var face = new UpsdFace(plant, [new Ups("ups-1a", "tx-1", 1_500_000, UpsMode.DoubleConversion, TimeSpan.FromMinutes(5))]);
+        await face.StartAsync(default);
+        var collector = new NutCollector(rig.Settings("upsd-1"), "127.0.0.1", face.Endpoint!.Port, ["ups-1a", "ups-9"]);
+
+        var (ok, client) = await collector.PollOnceAsync(null, rig.Sink, default);
+
+        Assert.True(ok, rig.Log.ToString());
+        Assert.Equal(80, rig.Last("nut_ups_load", ("ups", "ups-1a")));
+        Assert.Equal((true, 1L, 0L), rig.Sink.HealthOf("nut", "upsd-1"));
+        Assert.Contains("ups-9: ", rig.Log.ToString(), StringComparison.Ordinal);
+        await client!.DisposeAsync();
+    }
+
+    [Fact]
     public async Task GarbagePeer_IsCountedMalformed_AndTheConnectionIsDropped()
     {
         using var rig = new CollectorRig();
