@@ -65,6 +65,10 @@ public sealed record PlantAgentOptions
     /// waits for a person): see <see cref="IncidentPipeline.SensorStillLyingAsync"/>.</summary>
     public TimeSpan? SensorProbation { get; init; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>How long every device a telemetry loss named must answer every poll before the agent calls the telemetry
+    /// back and resolves the incident, once quiet (default 2 min): see <see cref="IncidentPipeline.TelemetryStillLostAsync"/>.</summary>
+    public TimeSpan TelemetryBackAfter { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Whether the cooling optimiser runs (every <see cref="CoolingOptimiserOptions.Step"/>).</summary>
     public bool Optimise { get; init; } = true;
 
@@ -105,6 +109,7 @@ public sealed class PlantAgent : IPlantAgent
     private readonly Dictionary<(string Metric, string Asset), AgentResponse> _lyingReadings = [];
     private List<ReadingExclusion> _exclusions = [];
     private readonly HashSet<long> _sensorsTrustedAgain = [];
+    private readonly HashSet<long> _telemetryBack = [];
     private readonly Dictionary<long, DateTimeOffset> _trustedAgainAt = [];
     private readonly Dictionary<AgentResponse, Labels> _apartFromPeers = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<(string Metric, string Asset), List<PointInfo>> _pointsOf = [];
@@ -392,6 +397,7 @@ public sealed class PlantAgent : IPlantAgent
         }
 
         DistrustLyingSensors(now);
+        WatchTelemetryLoss(now);
         AdvanceRuns();
         if (started)
         {
@@ -679,6 +685,27 @@ public sealed class PlantAgent : IPlantAgent
         _audit?.Append("agent:aida", AuditKind.Decision, "cooling-optimiser", distrusted.Count == 0
             ? "every reading trusted again"
             : $"readings not used by the optimiser until trusted again ({Until(_options.SensorProbation)}): {string.Join(", ", distrusted.Values.Select(d => $"{d.Name} (incident {d.Incident})"))}");
+    }
+
+    /// <summary>A telemetry loss the agent answered (its runbook told a person) is over once every device its alerts name
+    /// has answered every poll for <see cref="PlantAgentOptions.TelemetryBackAfter"/> (audited once); the agent then
+    /// resolves its incident when quiet (<see cref="FollowIncidents"/>), as it does a sensor trusted again. Before, it
+    /// stayed mitigated until a person resolved it, though the devices were back.</summary>
+    private void WatchTelemetryLoss(DateTimeOffset now)
+    {
+        foreach (var r in Responses.Where(r => r.FaultKind == RootCauseAnalyzer.TelemetryLoss && r.Run.State is RunbookState.Succeeded && !_telemetryBack.Contains(r.Incident)))
+        {
+            var incidents = IncidentsOf(r);
+            if (_pipeline.TelemetryStillLostAsync(incidents, now, _options.TelemetryBackAfter).GetAwaiter().GetResult() is not null)
+            {
+                continue;
+            }
+
+            _telemetryBack.Add(r.Incident);
+            _resolveWaits = true;
+            _audit?.Append("agent:aida", AuditKind.Observation, $"incident {r.Incident}",
+                $"telemetry back: every device its alerts named has answered every poll for {Span(_options.TelemetryBackAfter)}");
+        }
     }
 
     /// <summary>The readings sensor response <paramref name="r"/> is known by, each since the first alert that named it
@@ -1076,6 +1103,10 @@ public sealed class PlantAgent : IPlantAgent
             else if (_sensorsTrustedAgain.Contains(id) && mine.TrueForAll(r => r.FaultKind.StartsWith("sensor-", StringComparison.Ordinal)))
             {
                 Resolve(id, now, $"runbook {books}: the sensor's readings behaved for {Span(_options.SensorProbation)}, trusted again");
+            }
+            else if (_telemetryBack.Contains(id) && mine.TrueForAll(r => r.FaultKind == RootCauseAnalyzer.TelemetryLoss))
+            {
+                Resolve(id, now, $"runbook {books}: every device its alerts named has answered for {Span(_options.TelemetryBackAfter)}, the telemetry back");
             }
             else if (mine.TrueForAll(r => r.Run.State is RunbookState.Succeeded))
             {

@@ -112,6 +112,23 @@ public sealed class TelemetryAlerting
         static double Median(List<double> sorted) => sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
+    /// <summary>The devices of <paramref name="devices"/> (collector, device: the labels of <c>aida_collector_up</c>) that
+    /// have not answered throughout <paramref name="from"/> to <paramref name="to"/>: a reading of 0 there, or none since
+    /// <paramref name="from"/>. Empty: every one of them answered every poll of the window.</summary>
+    public async Task<IReadOnlyList<(string Collector, string Device)>> DevicesNotAnsweringAsync(IReadOnlyCollection<(string Collector, string Device)> devices, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
+        if (to <= from)
+        {
+            throw new ArgumentException($"the window must end after it starts ({from:O} .. {to:O})", nameof(to));
+        }
+
+        var up = await RawAsync("aida_collector_up", new Window(from, from, to), cancellationToken);
+        var answering = up.Where(s => s.Samples.Count > 0 && s.Samples.All(x => x.Value >= 0.5))
+            .Select(s => (s.Labels.Get("collector") ?? "?", s.Labels.Get("device") ?? "?")).ToHashSet();
+        return [.. devices.Where(d => !answering.Contains(d))];
+    }
+
     /// <summary>Why reading <paramref name="series"/> is not to be trusted again yet, judged over [<paramref name="from"/>,
     /// <paramref name="to"/>] by the rules that find a reading lying (null: it behaved throughout).</summary>
     /// <remarks>A reading alerted stuck, dropped out or scattering stops alerting long before it can be believed: a stuck

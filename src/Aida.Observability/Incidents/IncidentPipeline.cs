@@ -160,6 +160,27 @@ public sealed class IncidentPipeline
         return null;
     }
 
+    /// <summary>Why the telemetry lost in <paramref name="incidents"/> is not back yet: a device their
+    /// <see cref="AlertNames.CollectorDown"/> alerts name that has not answered every poll of the last
+    /// <paramref name="hold"/>, or an alert within it; null once every one has.</summary>
+    public async Task<string?> TelemetryStillLostAsync(IReadOnlyCollection<long> incidents, DateTimeOffset now, TimeSpan hold, CancellationToken cancellationToken = default)
+    {
+        var down = incidents.SelectMany(AlertsOf).Where(a => a.Name == AlertNames.CollectorDown && a.Series is not null).ToList();
+        if (down.Count == 0)
+        {
+            return "no device named by its alerts to watch";
+        }
+
+        if (down.Max(a => a.At) is var last && now - last < hold)
+        {
+            return $"a device went down at {last:HH:mm:ss}";
+        }
+
+        var devices = down.Select(a => (a.Series!.Get("collector") ?? "?", a.Series.Get("device") ?? "?")).ToHashSet();
+        var silent = await _alerting.DevicesNotAnsweringAsync(devices, now - hold, now, cancellationToken);
+        return silent.Count == 0 ? null : $"{silent.Count} of {devices.Count} devices not answering ({string.Join(", ", silent.Select(d => d.Device).Order(StringComparer.Ordinal).Take(5))}{(silent.Count > 5 ? ", ..." : "")})";
+    }
+
     /// <summary>The supply reading of CDU <paramref name="cdu"/> when it reads apart from its hall's others with every valve
     /// fully open (<see cref="TelemetryAlerting.SupplyApartFromPeersAsync"/>): the reading a drift found by the energy
     /// balance alone is known by, before the supply leaves its setpoint band and its alert names it.</summary>

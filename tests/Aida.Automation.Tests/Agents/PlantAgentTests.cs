@@ -2,6 +2,7 @@ using Aida.Automation.Agents;
 using Aida.Automation.Runbooks;
 using Aida.Automation.Tests.Safety;
 using Aida.Model.Config;
+using Aida.Model.Plant;
 using Aida.Model.Scenarios;
 using Aida.Observability.Incidents;
 using Aida.Telemetry.Ingest;
@@ -19,11 +20,12 @@ public sealed class PlantAgentTests
     /// runbooks and envelope, the efficiency envelope at full headroom; its incidents in <paramref name="incidentsPath"/>
     /// when given; <paramref name="pause"/> runs its action (a person at the incident store) that far into the run.</summary>
     private static PlantAgent RunAgent(Scenario scenario, TimeSpan duration, PlantAgentOptions options, string? auditPath = null, Func<DateTimeOffset, IEnumerable<Alert>>? burns = null, string? incidentsPath = null,
-        (TimeSpan At, Action<IncidentStore, PlantAgent> Act)? pause = null)
+        (TimeSpan At, Action<IncidentStore, PlantAgent> Act)? pause = null, Func<Tsdb, IPlantSampleSink, IPlantSampleSink>? recorder = null)
     {
         var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = duration });
         using var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
-        sim.RecordTo(new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, scenario.Factory.Site.Name));
+        IPlantSampleSink telemetry = new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, scenario.Factory.Site.Name);
+        sim.RecordTo(recorder?.Invoke(store, telemetry) ?? telemetry);
         var dir = ScratchDir();
         using var incidents = new IncidentStore(incidentsPath ?? Path.Combine(dir, "incidents.db"), sim.Clock);
         var runbooks = Runbook.LoadDirectory(BundledFiles.Shipped("runbooks"), scenario.Factory);
@@ -382,32 +384,66 @@ public sealed class PlantAgentTests
     }
 
     [Fact]
-    public void ADeviceThatCannotBeReached_IsATelemetryLoss_WhoseRunbookTellsAPerson()
+    public void ADeviceThatCannotBeReached_IsATelemetryLoss_WhoseRunbookTellsAPerson_AndTheAgentResolvesItOnceTheDeviceAnswers()
     {
-        // A Modbus device down for the hold after the warm-up (the alert handed in as the detection raises it over the
-        // network): root cause telemetry-loss on the site's telemetry, its runbook's notice, the incident mitigated for a
-        // person to resolve.
+        // modbus-chiller-1 does not answer from 00:39:30 to 00:45 (its aida_collector_up 0, written beside the twin's
+        // telemetry as a collector would), and its CollectorDown alert is handed in at 00:40 as the detection raises it
+        // over the network: root cause telemetry-loss on the site's telemetry, its runbook's notice, the incident
+        // mitigated; once the device has answered for 2 min the telemetry is back, and the incident is resolved once
+        // quiet (2 h after its alert, at 02:40).
         var scenario = ScenarioLoader.Load("reference");
         var dir = ScratchDir();
         var auditPath = Path.Combine(dir, "audit.db");
         var incidentsPath = Path.Combine(dir, "incidents.db");
+        var device = Labels.Metric("aida_collector_up", ("collector", "modbus"), ("device", "modbus-chiller-1"));
+        var lost = (From: scenario.Start + TimeSpan.FromMinutes(39.5), To: scenario.Start + TimeSpan.FromMinutes(45));
         var down = HandedOnce(new Alert(Aida.Observability.Detection.AlertNames.CollectorDown, AlertSource.Threshold, Aida.Observability.Detection.AlertNames.TelemetryAsset,
             scenario.Start + TimeSpan.FromMinutes(40), "modbus device modbus-chiller-1 down since 00:39:30")
-        { Series = Labels.Metric("aida_collector_up", ("collector", "modbus"), ("device", "modbus-chiller-1")) });
+        { Series = device });
+        IncidentState? atFifty = null;
 
-        var agent = RunAgent(scenario, TimeSpan.FromMinutes(50), new PlantAgentOptions(), auditPath, down, incidentsPath);
+        var agent = RunAgent(scenario, TimeSpan.FromMinutes(165), new PlantAgentOptions(), auditPath, down, incidentsPath,
+            pause: (TimeSpan.FromMinutes(50), (incidents, _) => atFifty = incidents.List().Single().State),
+            recorder: (store, twin) => new DeviceHealthBeside(twin, store, device, lost.From, lost.To));
 
         var response = Assert.Single(agent.Responses);
         Assert.Equal(("telemetry-loss", "telemetry", "telemetry-loss", RunbookState.Succeeded), (response.FaultKind, response.Asset, response.Runbook, response.Run.State));
+        Assert.Equal(IncidentState.Mitigated, atFifty);
         using (var incidents = new IncidentStore(incidentsPath, TimeProvider.System))
         {
-            Assert.Equal(IncidentState.Mitigated, incidents.List().Single(i => i.Id == response.Incident).State);
+            var incident = incidents.List().Single(i => i.Id == response.Incident);
+            Assert.Equal(IncidentState.Resolved, incident.State);
+            Assert.Equal(scenario.Start + TimeSpan.FromMinutes(160), incident.Resolved!.Value, TimeSpan.FromMinutes(2));
         }
 
         using var audit = new Aida.Automation.Audit.AuditLog(auditPath, TimeProvider.System);
         var entries = audit.Read().ToList();
+
         Assert.Contains(entries, e => e.Detail.StartsWith("root cause telemetry-loss on telemetry", StringComparison.Ordinal) && e.Detail.EndsWith("runbook telemetry-loss", StringComparison.Ordinal));
         Assert.Contains(entries, e => e.Detail.Contains("telemetry lost (telemetry): the devices the incident's root cause lists cannot be reached", StringComparison.Ordinal));
+        var back = Assert.Single(entries, e => e.Detail.StartsWith("telemetry back", StringComparison.Ordinal));
+        Assert.True(back.At >= lost.To + TimeSpan.FromMinutes(2), $"telemetry called back at {back.At:HH:mm:ss}");
+    }
+
+    /// <summary>The twin's telemetry, and beside it a collector's <c>aida_collector_up</c> for one device: 0 from
+    /// <paramref name="from"/> to <paramref name="to"/>, 1 otherwise, every 10 s of plant time.</summary>
+    private sealed class DeviceHealthBeside(IPlantSampleSink twin, Tsdb store, Labels device, DateTimeOffset from, DateTimeOffset to) : IPlantSampleSink
+    {
+        private readonly int _series = store.GetOrCreateSeries(device);
+        private long _next = long.MinValue;
+
+        public void PointSampled(int point, long timestampMs, double value)
+        {
+            twin.PointSampled(point, timestampMs, value);
+            if (timestampMs >= _next)
+            {
+                _next = timestampMs + 10_000;
+                store.Append(_series, timestampMs, timestampMs >= from.ToUnixTimeMilliseconds() && timestampMs < to.ToUnixTimeMilliseconds() ? 0 : 1);
+            }
+        }
+
+        public void GpusSampled(long timestampMs, ReadOnlySpan<float> temperatureCelsius, ReadOnlySpan<float> powerWatts, ReadOnlySpan<float> utilisationPercent, ReadOnlySpan<uint> clockEventReasons) =>
+            twin.GpusSampled(timestampMs, temperatureCelsius, powerWatts, utilisationPercent, clockEventReasons);
     }
 
     [Fact]
