@@ -500,7 +500,7 @@ public sealed class TwinOverTheWireTests
 
         Assert.Equal(WriteStatus.Unconfirmed, sent.Status);
         Assert.Contains("Connection refused", sent.Message, StringComparison.Ordinal);
-        Assert.Equal(WriteStatus.Unconfirmed, skipped.Status);
+        Assert.Equal(WriteStatus.NotSent, skipped.Status);
         Assert.Contains("27 not sent: its device is down", skipped.Message, StringComparison.Ordinal);
     }
 

@@ -51,6 +51,13 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     // that value, it is no dispute, and no reason to drop the values taken up.
     private readonly Dictionary<string, double> _dismissed = new(StringComparer.Ordinal);
 
+    // Actuators written this run whose device answered again after its collector lost it (IDeviceAvailability), and
+    // when: it may have restarted with its own settings, so it is not written until it reads back from after then, and
+    // is then where it reads. Meanwhile what Aida wrote counts as a value it may be at (for the interlocks).
+    private readonly Dictionary<string, DateTimeOffset> _backUnread = new(StringComparer.Ordinal);
+    private readonly IDeviceAvailability? _devices;
+    private readonly Dictionary<string, int> _actuatorIndex = new(StringComparer.Ordinal);
+
     // The on/off actuators (unit bool: a unit's enable, a rack's isolation, a UPS's eco mode): a read-back disputes a
     // write when it reads the other state (since session 42; before, only actuators with a max_step rule were compared).
     private readonly HashSet<string> _switches = new(StringComparer.Ordinal);
@@ -76,8 +83,10 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         // same-named point of a set point or speed is the actuator's feedback, which ramps behind the command and stays
         // put when a failed actuator ignores it. A unit's running point is a report only: it is not where the command is
         // (a unit enabled may be starting, or tripped).
+        _devices = inner as IDeviceAvailability;
         foreach (var a in inner.Actuators)
         {
+            _actuatorIndex[a.Name] = a.Index;
             var isSwitch = a.Name.EndsWith("/isolate", StringComparison.Ordinal) || a.Name.EndsWith("/enable", StringComparison.Ordinal);
             var ownValue = isSwitch && points.TryGetValue(a.Name + "d", out var value) ? value : -1;
             if (points.TryGetValue(a.Name + "_command", out var command))
@@ -138,6 +147,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         lock (_lock)
         {
             ForgetTakenUpOnceRead();
+            NoteDevicesBack();
             CompareReadBack(info.Name);
             var now = _clock.GetUtcNow();
             while (_writes.Count > 0 && now - _writes.Peek() >= TimeSpan.FromMinutes(1))
@@ -147,7 +157,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
 
             var verdict = _writes.Count >= _envelope.Spec.MaxWritesPerMinute
                 ? SafetyVerdict.RefuseForNow($"{info.Name}: {_writes.Count} writes within a minute already (the envelope allows {_envelope.Spec.MaxWritesPerMinute})")
-                : _envelope.Check(info, value, this, _efficiency());
+                : BackUnread(info.Name) ?? _envelope.Check(info, value, this, _efficiency());
             _audit?.Append(_actor, AuditKind.Action, info.Name, Text(value));
             if (!verdict.Allowed)
             {
@@ -210,8 +220,9 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         lock (_lock)
         {
             ForgetTakenUpOnceRead();
+            NoteDevicesBack();
             CompareReadBack(actuator);
-            return _envelope.Check(info, value, this, _efficiency());
+            return BackUnread(actuator) ?? _envelope.Check(info, value, this, _efficiency());
         }
     }
 
@@ -221,6 +232,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     {
         lock (_lock)
         {
+            NoteDevicesBack();
             foreach (var name in _lastWrite.Keys)
             {
                 CompareReadBack(name);
@@ -313,8 +325,10 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     /// the value before the write, taken within one poll of it, is the read-back lagging.</summary>
     private void CompareReadBack(string actuator)
     {
+        // A device back from an outage is not compared until it reads back: its first reading is where it is.
         var tolerance = DisputeTolerance(actuator);
-        if (double.IsNaN(tolerance) || !_lastWrite.TryGetValue(actuator, out var last) || !_readback.TryGetValue(actuator, out var point))
+        if (double.IsNaN(tolerance) || !_lastWrite.TryGetValue(actuator, out var last) || !_readback.TryGetValue(actuator, out var point)
+            || _backUnread.ContainsKey(actuator))
         {
             return;
         }
@@ -380,6 +394,65 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             _takenUpUntilRead.Remove(name);
         }
     }
+
+    /// <summary>Notes each actuator written this run whose device answered again after its collector lost it, since the
+    /// last write: a device that restarted meanwhile went back to its own settings (a CDU controller to its default set
+    /// point), so where Aida wrote it is now only a value it may be at, and it is not written until it reads back. Its
+    /// first read-back from after the device's return is where it is, adopted as a person would with
+    /// <see cref="AdoptReadBack"/>, as the guard does after its own restart (<see cref="ForgetTakenUpOnceRead"/>).
+    /// Regression (session 46): the twin served again on its ports read its CDU set points back at its default 30 °C,
+    /// where Aida had written 28; judged in dispute, every move the optimiser planned was refused (3 K from the
+    /// reading) until a person adopted the read-backs. A read-back a person dismissed as lying stays judged as before.</summary>
+    private void NoteDevicesBack()
+    {
+        if (_devices is null)
+        {
+            return;
+        }
+
+        foreach (var (name, last) in _lastWrite)
+        {
+            if (_devices.ReachedAgainAt(_actuatorIndex[name]) is not { } back || back <= last.At || !_readback.ContainsKey(name)
+                || _dismissed.ContainsKey(name) || (_backUnread.TryGetValue(name, out var noted) && noted >= back))
+            {
+                continue;
+            }
+
+            if (!_backUnread.ContainsKey(name))
+            {
+                List<double> maybe = [.. (_commanded.TryGetValue(name, out var written) ? [written] : Array.Empty<double>()).Concat(Unconfirmed(name)).Distinct()];
+                _commanded.Remove(name);
+                _unconfirmed[name] = maybe;
+                _disputed.Remove(name);
+                _audit?.Append(_actor, AuditKind.Observation, name, $"{DeviceBackNote}{back:O} after its collector could not reach it: it may have restarted with its own settings, so it is not written until it reads back (Aida last wrote {string.Join(" or ", maybe.Select(Text))})");
+            }
+
+            _backUnread[name] = back;
+        }
+
+        foreach (var (name, back) in _backUnread.ToList())
+        {
+            if (_inner.Read(_readback[name]) is not { IsMissing: false } reading || reading.Timestamp < back)
+            {
+                continue;
+            }
+
+            var maybe = Unconfirmed(name);
+            _backUnread.Remove(name);
+            _unconfirmed.Remove(name);
+            _disputed.Remove(name);
+            _commanded[name] = reading.Value;
+            _lastWrite[name] = (reading.Timestamp, reading.Value);
+            _audit?.Append(_actor, AuditKind.Decision, name, $"{name}{AdoptedReadBack}{Text(reading.Value)} (read at {reading.Timestamp:O}) in place of {string.Join(" or ", maybe.Select(Text))} as written by Aida: its device answered again at {back:O} after its collector could not reach it, and is where it reads");
+        }
+    }
+
+    /// <summary>The refusal of a write to <paramref name="actuator"/> while its device, back from an outage, has not read
+    /// it back (<see cref="NoteDevicesBack"/>); null otherwise.</summary>
+    private SafetyVerdict? BackUnread(string actuator) =>
+        _backUnread.TryGetValue(actuator, out var back)
+            ? SafetyVerdict.RefuseForNow($"{actuator}: its device answered again at {back:O} after its collector could not reach it, and has not read it back since: it may have restarted with its own settings, so it is not written until the plant reports where it is")
+            : null;
 
     /// <summary>Takes up, after a restart, what the guard knew of the plant before it: the writes on record in
     /// <paramref name="audit"/> (by any writer through a guard on this log). Each actuator written before may still be at
@@ -572,7 +645,8 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             return v;
         }
 
-        if (_readback.TryGetValue(actuator, out var point) && _inner.Read(point) is { IsMissing: false } reading)
+        if (_readback.TryGetValue(actuator, out var point) && _inner.Read(point) is { IsMissing: false } reading
+            && !(_backUnread.TryGetValue(actuator, out var back) && reading.Timestamp < back))
         {
             return reading.Value;
         }
@@ -629,6 +703,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     private const string DisputeEnded = "the read-back ";
     private const string AdoptedReadBack = ": adopted the read-back ";
     private const string DismissedReadBack = ": dismissed the read-back ";
+    private const string DeviceBackNote = "its device answered again at ";
 
     /// <summary>The number that follows <paramref name="prefix"/> at the start of <paramref name="detail"/>, up to a space.</summary>
     private static double? ValueAfter(string detail, string prefix)

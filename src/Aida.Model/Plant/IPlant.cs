@@ -43,6 +43,10 @@ public enum WriteStatus
     /// response, or a different value read back.</summary>
     Unconfirmed,
 
+    /// <summary>A plant over the network did not send the write: its device is down and the last write to it failed
+    /// (its collector's polls fail). It took no effect, so the actuator is where it was.</summary>
+    NotSent,
+
     /// <summary>Refused before it reached the plant: outside the safety envelope (hard limits, step limits, blast
     /// radius, interlocks) or the efficiency envelope of the error-budget policy.</summary>
     Refused,

@@ -94,6 +94,14 @@ public sealed class CollectorSink
     public void Up(string kind, string device, TimeSpan pollDuration)
     {
         var h = Health(kind, device);
+        if (!h.Up && Interlocked.Read(ref h.Errors) > 0)
+        {
+            // From the poll's start, to the millisecond below: the readings of the poll that reached it are stamped
+            // then, before this report (a guard waiting for a reading from after the return took them for older ones).
+            var start = (_clock.GetUtcNow() - pollDuration).ToUnixTimeMilliseconds();
+            Interlocked.Exchange(ref h.ReachedAgainTicks, DateTimeOffset.FromUnixTimeMilliseconds(start).UtcTicks);
+        }
+
         h.Up = true;
         var now = Now();
         Sample(kind, device, HealthLabels("aida_collector_up", kind, device), now, 1);
@@ -158,6 +166,12 @@ public sealed class CollectorSink
         return (h.Up, Interlocked.Read(ref h.Errors), Interlocked.Read(ref h.Malformed));
     }
 
+    /// <summary>When the device last answered again after a poll it did not answer (refused, timed out, lost, garbled):
+    /// the start of the poll it answered, to the millisecond, as its readings are stamped; null while it has answered
+    /// every poll since its first. A device back from an outage may have restarted.</summary>
+    public DateTimeOffset? ReachedAgainAt(string kind, string device) =>
+        Interlocked.Read(ref Health(kind, device).ReachedAgainTicks) is var ticks and > 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+
     private long Now() => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     private DeviceHealth Health(string kind, string device) => _health.GetOrAdd((kind, device), _ => new DeviceHealth());
@@ -208,6 +222,8 @@ public sealed class CollectorSink
     {
         public long Errors;
         public long Malformed;
+
+        public long ReachedAgainTicks; // UTC ticks, 0: never lost
 
         public bool Up { get; set; }
 

@@ -16,12 +16,14 @@ namespace Aida.Telemetry.Collectors;
 /// device confirms it by read-back (<see cref="WriteStatus.Accepted"/>) or fails (<see cref="WriteStatus.Unconfirmed"/>,
 /// with the reason logged), for at most <see cref="WriteTimeout"/>. Safe to call from several threads.</para>
 /// <para>A write to a device that is down (its collector's polls fail, <c>deviceDown</c>) whose last write failed too is
-/// not sent again: it fails at once (<see cref="WriteStatus.Unconfirmed"/>, saying so) until the collector reaches the
+/// not sent again: it fails at once (<see cref="WriteStatus.NotSent"/>) until the collector reaches the
 /// device again. Sent, each would wait for an answer for up to <see cref="WriteTimeout"/>: over a path that drops packets
 /// the ten CDU setpoints a blind optimiser writes each plan could hold the agent's tick (and a runbook for another
 /// fault with it) for up to 100 s.</para>
+/// <para>It says when each actuator's device was last reached again after its collector lost it
+/// (<see cref="IDeviceAvailability"/>): a device back from an outage may have restarted with its own settings.</para>
 /// </remarks>
-public sealed class NetworkPlant : IPlant
+public sealed class NetworkPlant : IPlant, IDeviceAvailability
 {
     /// <summary>How old the latest sample of a point may be and still be read (Prometheus' default lookback delta).</summary>
     public static readonly TimeSpan Lookback = TimeSpan.FromMinutes(5);
@@ -36,6 +38,7 @@ public sealed class NetworkPlant : IPlant
     private readonly int[] _labelCounts;
     private readonly IActuatorWriter[] _writers;
     private readonly Func<IActuatorWriter, bool>? _deviceDown;
+    private readonly Func<IActuatorWriter, DateTimeOffset?>? _reachedAgain;
     // Per actuator: 1 when its last write was sent and not confirmed.
     private readonly int[] _lastFailed;
 
@@ -44,7 +47,9 @@ public sealed class NetworkPlant : IPlant
     /// <param name="writers">The site's actuator writers.</param>
     /// <param name="log">Where failed writes are reported.</param>
     /// <param name="deviceDown">Whether a writer's device is down by its collector (null: never known).</param>
-    public NetworkPlant(IPlant design, ISeriesSource store, IReadOnlyList<IActuatorWriter> writers, TimeProvider clock, TextWriter log, Func<IActuatorWriter, bool>? deviceDown = null)
+    /// <param name="reachedAgain">When a writer's collector last reached its device again after losing it
+    /// (<see cref="IDeviceAvailability"/>; null: never known).</param>
+    public NetworkPlant(IPlant design, ISeriesSource store, IReadOnlyList<IActuatorWriter> writers, TimeProvider clock, TextWriter log, Func<IActuatorWriter, bool>? deviceDown = null, Func<IActuatorWriter, DateTimeOffset?>? reachedAgain = null)
     {
         ArgumentNullException.ThrowIfNull(design);
         ArgumentNullException.ThrowIfNull(store);
@@ -90,12 +95,16 @@ public sealed class NetworkPlant : IPlant
         Actuators = actuators;
         _writers = [.. chosen];
         _deviceDown = deviceDown;
+        _reachedAgain = reachedAgain;
         _lastFailed = new int[_writers.Length];
     }
 
     public IReadOnlyList<PointInfo> Points { get; }
 
     public IReadOnlyList<ActuatorInfo> Actuators { get; }
+
+    public DateTimeOffset? ReachedAgainAt(int actuator) =>
+        (uint)actuator < (uint)_writers.Length ? _reachedAgain?.Invoke(_writers[actuator]) : null;
 
     public PointReading Read(int point)
     {
@@ -141,7 +150,7 @@ public sealed class NetworkPlant : IPlant
 
         if (Volatile.Read(ref _lastFailed[actuator]) == 1 && _deviceDown?.Invoke(_writers[actuator]) == true)
         {
-            return new WriteResult(WriteStatus.Unconfirmed, string.Create(CultureInfo.InvariantCulture,
+            return new WriteResult(WriteStatus.NotSent, string.Create(CultureInfo.InvariantCulture,
                 $"{info.Name}: {value} not sent: its device is down (its collector's polls fail) and the last write to it failed; writes go again once the collector reaches it"));
         }
 

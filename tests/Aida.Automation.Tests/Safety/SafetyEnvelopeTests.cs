@@ -213,6 +213,65 @@ public sealed class SafetyEnvelopeTests
     }
 
     [Fact]
+    public void ASetPointOfADeviceBackFromAnOutage_IsWhereItReadsBack_NotWhereAidaLastWroteIt()
+    {
+        // Regression (session 46): the twin served again over the wire started from its default set points, 30 °C where
+        // Aida had written 28. Judged in dispute from both, with raises frozen by the error budget, every move the
+        // optimiser planned was refused (29 a raise over Aida's 28, 27 a step of 3 from the reading) until a person
+        // adopted the read-back.
+        const string Setpoint = "cdu-h1-a/supply_setpoint";
+        var clock = new FakeTimeProvider(Reference.Start);
+        var reports = new Dictionary<string, double>(StringComparer.Ordinal) { [Setpoint + "_command"] = 28 };
+        DateTimeOffset? back = null;
+        var answer = new WriteResult(WriteStatus.Accepted, "");
+        var plant = new RecordingPlant(answer: (_, _) => answer, reports: reports, clock: clock, reachedAgain: () => back);
+        var frozen = new EfficiencyEnvelope(EfficiencyRegime.Freeze, 20, 30, EfficiencyActions.None, 0, 0, true, "rack-inlet-envelope", "fast burn");
+        using var audit = new AuditLog(Path.Combine(Path.GetTempPath(), "aida-back-" + Guid.NewGuid().ToString("N"), "audit.db"), clock);
+        var guarded = new GuardedPlant(plant, new SafetyEnvelope(Bundled, Factory), clock, "agent:test", audit, () => frozen);
+        Assert.True(guarded.Write(Setpoint, 28).Ok);
+
+        // Lost: its read-back goes stale; a write sent and not confirmed may have taken effect (27.5), one not sent did
+        // not (27: not a value it may be at).
+        clock.Advance(TimeSpan.FromMinutes(1));
+        reports[Setpoint + "_command"] = double.NaN;
+        answer = new WriteResult(WriteStatus.Unconfirmed, "connection refused");
+        Assert.Equal(WriteStatus.Unconfirmed, guarded.Write(Setpoint, 27.5).Status);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        answer = new WriteResult(WriteStatus.NotSent, "not sent: its device is down");
+        Assert.Equal(WriteStatus.NotSent, guarded.Write(Setpoint, 27).Status);
+        Assert.Equal([27.5], guarded.Unconfirmed(Setpoint));
+
+        // Answering again, before a reading from after its return (none, then one stamped before it): not written,
+        // wherever it may be, and no dispute with a value Aida no longer takes as known (over the wire a dispute read
+        // "where Aida last wrote NaN" when the poll's readings were stamped a millisecond before the device's return).
+        clock.Advance(TimeSpan.FromMinutes(2));
+        back = clock.GetUtcNow() + TimeSpan.FromSeconds(1);
+        answer = new WriteResult(WriteStatus.Accepted, "");
+        var waiting = guarded.Write(Setpoint, 28);
+        Assert.Equal(WriteStatus.RateLimited, waiting.Status);
+        Assert.Contains("has not read it back since: it may have restarted with its own settings", waiting.Message, StringComparison.Ordinal);
+        reports[Setpoint + "_command"] = 30;
+        Assert.True(guarded.Judge(Setpoint, 28) is { Allowed: false, ForNow: true });
+        Assert.Empty(guarded.Disputes());
+
+        // It reads back its default: that is where it is. No dispute; a step from 30 passes (29, colder), one from what
+        // Aida wrote before does not (27 is 3 from 30), and the adoption is audited as Aida's decision.
+        clock.Advance(TimeSpan.FromSeconds(10));
+        reports[Setpoint + "_command"] = 30;
+        Assert.Contains("a step of 3 celsius from 30", guarded.Write(Setpoint, 27).Message, StringComparison.Ordinal);
+        Assert.Empty(guarded.Disputes());
+
+        // A guard started again on this log takes the adopted value up as the last on record.
+        var again = new GuardedPlant(plant, new SafetyEnvelope(Bundled, Factory), clock, "agent:test", audit);
+        Assert.Equal([30.0], again.TakenUp.MayBeAt.Single(m => m.Actuator == Setpoint).Values);
+        Assert.True(guarded.Write(Setpoint, 29).Ok);
+        Assert.Equal([28.0, 29], plant.Writes.Select(w => w.Value));
+        var entries = audit.Read().Where(e => e.Subject == Setpoint).ToList();
+        Assert.Single(entries, e => e.Kind == AuditKind.Observation && e.Detail.StartsWith("its device answered again at ", StringComparison.Ordinal) && e.Detail.EndsWith("(Aida last wrote 28 or 27.5)", StringComparison.Ordinal));
+        Assert.Single(entries, e => e.Kind == AuditKind.Decision && e.Actor == "agent:test" && e.Detail.StartsWith(Setpoint + ": adopted the read-back 30 (read at ", StringComparison.Ordinal) && e.Detail.Contains("in place of 28 or 27.5 as written by Aida", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AUnitOrRackSwitchedBehindAidasBack_IsADispute_ListedAndAudited_UntilItAgreesOrAPersonAdoptsIt()
     {
         // Regression (session 42): only actuators with a max_step rule were compared with their read-back, so a standby
@@ -406,7 +465,7 @@ public sealed class SafetyEnvelopeTests
     /// (NaN: missing), and no other point.</summary>
     /// <summary>A plant of the twin's actuators that records the writes that reach it, answers them as told, and reports
     /// <paramref name="reports"/>' values as its points, read at <paramref name="clock"/>'s now (else undated).</summary>
-    internal sealed class RecordingPlant(Func<int, double, WriteResult>? answer = null, Dictionary<string, double>? reports = null, TimeProvider? clock = null) : IPlant
+    internal sealed class RecordingPlant(Func<int, double, WriteResult>? answer = null, Dictionary<string, double>? reports = null, TimeProvider? clock = null, Func<DateTimeOffset?>? reachedAgain = null) : IPlant, IDeviceAvailability
     {
         private static readonly IReadOnlyList<ActuatorInfo> TwinActuators = new Simulator(Reference, new SimulationOptions { Duration = TimeSpan.FromMinutes(1) }).Plant.Actuators;
 
@@ -420,6 +479,9 @@ public sealed class SafetyEnvelopeTests
         public IReadOnlyList<ActuatorInfo> Actuators => TwinActuators;
 
         public PointReading Read(int point) => new(reports![_points[point].Name], clock?.GetUtcNow() ?? default);
+
+        /// <summary>When every device of the plant answered again after an outage (null: never lost).</summary>
+        public DateTimeOffset? ReachedAgainAt(int actuator) => reachedAgain?.Invoke();
 
         public WriteResult Write(int actuator, double value)
         {

@@ -61,8 +61,18 @@ public class CollectorFrameworkTests
         Assert.Equal(1, engine.Instant("aida_collector_errors_total{device=\"meter-1\"}", at).Series.Single().Samples[0].Value);
         Assert.Equal((true, 1L, 2L), sink.HealthOf("modbus", "meter-1"));
 
+        // Reached again after a poll it did not answer: when is kept (a device back from an outage may have restarted);
+        // its first contact, or an answer after one with an error (Failed), is no return.
+        // (from the start of the poll that reached it, as its readings are stamped)
+        Assert.Equal(clock.GetUtcNow() - TimeSpan.FromMilliseconds(20), sink.ReachedAgainAt("modbus", "meter-1"));
+        sink.Up("modbus", "meter-2", TimeSpan.FromMilliseconds(20));
+        sink.Failed("modbus", "meter-2", "exception response 2 (illegal data address)");
+        clock.Advance(TimeSpan.FromSeconds(1));
+        sink.Up("modbus", "meter-2", TimeSpan.FromMilliseconds(20));
+        Assert.Null(sink.ReachedAgainAt("modbus", "meter-2"));
+
         // Logged once; the next problems within the log interval are only counted.
-        Assert.Single(log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Single(log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.Contains("meter-1", StringComparison.Ordinal));
         Assert.Contains("meter-1: connection refused", log.ToString(), StringComparison.Ordinal);
     }
 

@@ -108,19 +108,24 @@ public class NetworkPlantTests
     {
         var down = false;
         var lost = new ScriptedWriter("cdu-1/supply_setpoint", new ActuatorWriteOutcome(false, double.NaN, "connecting to 127.0.0.1:15021: Connection refused"));
-        var plant = new NetworkPlant(_design, _store, [lost], _clock, TextWriter.Null, w => ReferenceEquals(w, lost) && down);
+        DateTimeOffset? back = null;
+        var plant = new NetworkPlant(_design, _store, [lost], _clock, TextWriter.Null, w => ReferenceEquals(w, lost) && down, w => ReferenceEquals(w, lost) ? back : null);
 
         // Up by its collector, a failed write is tried again; down, after a failed write, it is not sent.
         Assert.Equal(WriteStatus.Unconfirmed, plant.Write(0, 20).Status);
         Assert.Equal(WriteStatus.Unconfirmed, plant.Write(0, 20).Status);
         down = true;
         var skipped = plant.Write(0, 21);
-        Assert.Equal(WriteStatus.Unconfirmed, skipped.Status);
+        Assert.Equal(WriteStatus.NotSent, skipped.Status);
         Assert.Contains("cdu-1/supply_setpoint: 21 not sent: its device is down", skipped.Message, StringComparison.Ordinal);
         Assert.Equal([20.0, 20.0], lost.Written);
 
-        // Reached again, writes go.
+        // Reached again, writes go, and the plant says when its device came back (the guard takes it from its read-back).
+        Assert.Null(plant.ReachedAgainAt(0));
         down = false;
+        back = _clock.GetUtcNow();
+        Assert.Equal(back, plant.ReachedAgainAt(0));
+        Assert.Null(plant.ReachedAgainAt(1));
         plant.Write(0, 22);
         Assert.Equal([20.0, 20.0, 22.0], lost.Written);
     }
