@@ -10,8 +10,10 @@ namespace Aida.Telemetry.Collectors.Redfish;
 /// <remarks>
 /// On (re)connect it follows the links from the service root to each chassis' <c>Power</c> and <c>Thermal</c> resources
 /// (and, when the entry names leak detectors, its <c>ThermalSubsystem</c>'s <c>LeakDetectors</c>), then reads them every
-/// interval. A body that is not JSON or not the schema's shape is counted malformed and fails the
-/// poll; an HTTP error, timeout or refused connection fails it too; either way the links are found again after a
+/// interval. A resource that answers an HTTP error, or a body that is not JSON or not the schema's shape (counted
+/// malformed), fails alone: its readings go stale, the error is counted, and the service stays up (it answered); a 404
+/// has the links followed again before the next poll. A poll whose every resource failed, a timeout or a refused
+/// connection fails the poll: the service is down, and the links are found again after a
 /// <see cref="ReconnectBackoff"/> delay. A reading that was reported and no longer is gets a staleness marker, and so does
 /// every reading when a poll fails (as Prometheus marks a failed scrape's series), so a lost service's readings read as
 /// missing at once, not as their last values for the 5 min lookback.
@@ -77,7 +79,11 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
                     _detectors = _options.LeakDetectors is null ? [] : await FindLeakDetectorsAsync(chassis, ct).ConfigureAwait(false);
                 }
 
-                await PollAsync(sink, chassis, ct).ConfigureAwait(false);
+                if (await PollAsync(sink, chassis, ct).ConfigureAwait(false))
+                {
+                    chassis = null;
+                }
+
                 sink.Up(Kind, Name, clock.GetElapsedTime(started));
                 backoff.Reset();
                 wait = _settings.Interval - clock.GetElapsedTime(started);
@@ -140,15 +146,35 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
         return found;
     }
 
-    private async Task PollAsync(CollectorSink sink, IReadOnlyList<ChassisLinks> chassis, CancellationToken ct)
+    /// <summary>One poll of every chassis' resources. A resource that answers an HTTP error or a body that cannot be
+    /// read fails alone: its readings go stale, the failure is counted (<see cref="CollectorSink.Failed"/>, malformed too
+    /// when it is), and the service, which answered, stays up. A poll whose every resource failed throws the first
+    /// failure: the service is down.</summary>
+    /// <returns>Whether a resource was not found (404): the chassis' links are followed again before the next poll.</returns>
+    private async Task<bool> PollAsync(CollectorSink sink, IReadOnlyList<ChassisLinks> chassis, CancellationToken ct)
     {
         // Read everything first, so a poll that fails halfway stores nothing rather than half a chassis.
         var readings = new List<(Labels Labels, double Value)>();
+        var failures = new List<Exception>();
+        var requests = 0;
+        async Task<(bool Ok, T Value)> Read<T>(Func<Task<T>> read)
+        {
+            requests++;
+            try
+            {
+                return (true, await read().ConfigureAwait(false));
+            }
+            catch (Exception e) when (e is RedfishErrorException or RedfishMalformedException)
+            {
+                failures.Add(e);
+                return (false, default!);
+            }
+        }
+
         foreach (var c in chassis)
         {
-            if (c.Power is not null)
+            if (c.Power is not null && await Read(() => _client.PowerAsync(c.Power, ct)) is (true, var power))
             {
-                var power = await _client.PowerAsync(c.Power, ct).ConfigureAwait(false);
                 foreach (var control in power.Controls)
                 {
                     AddPower(readings, c.Id, control);
@@ -160,9 +186,9 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
                 }
             }
 
-            if (c.Thermal is not null)
+            if (c.Thermal is not null && await Read(() => _client.ThermalAsync(c.Thermal, ct)) is (true, var sensors))
             {
-                foreach (var sensor in await _client.ThermalAsync(c.Thermal, ct).ConfigureAwait(false))
+                foreach (var sensor in sensors)
                 {
                     AddTemperature(readings, c.Id, sensor);
                 }
@@ -170,18 +196,27 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
 
             foreach (var path in _detectors.GetValueOrDefault(c.Path) ?? [])
             {
-                var detector = await _client.LeakDetectorAsync(path, ct).ConfigureAwait(false);
-                if (_options.LeakDetectors!.TryGetValue(detector.Name, out var metric))
+                var read = await Read(async () =>
                 {
-                    Add(readings, c.Id, "leak", detector.Id, metric, null, detector.LeakDetected(path));
+                    var detector = await _client.LeakDetectorAsync(path, ct).ConfigureAwait(false);
+                    return (detector.Name, Leak: detector.LeakDetected(path), detector.Id);
+                });
+                if (read is (true, var d) && _options.LeakDetectors!.TryGetValue(d.Name, out var metric))
+                {
+                    Add(readings, c.Id, "leak", d.Id, metric, null, d.Leak);
                 }
             }
 
-            if (_options.PowerState is { } state)
+            if (_options.PowerState is { } state && await Read(() => _client.PowerStateAsync(c.Path, ct)) is (true, var powerState))
             {
-                var value = RedfishPowerStateWriter.ValueOf(await _client.PowerStateAsync(c.Path, ct).ConfigureAwait(false), state.On, state.Off);
+                var value = RedfishPowerStateWriter.ValueOf(powerState, state.On, state.Off);
                 Add(readings, c.Id, "power_state", "", state.Metric, null, double.IsNaN(value) ? null : value);
             }
+        }
+
+        if (failures.Count > 0 && failures.Count == requests)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failures[0]);
         }
 
         var now = _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
@@ -201,6 +236,17 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
         }
 
         _reported = reported;
+        foreach (var failure in failures)
+        {
+            if (failure is RedfishMalformedException)
+            {
+                sink.Malformed(Kind, Name, failure.Message);
+            }
+
+            sink.Failed(Kind, Name, failure.Message);
+        }
+
+        return failures.Exists(f => f is RedfishErrorException { Status: System.Net.HttpStatusCode.NotFound });
     }
 
     private void AddPower(List<(Labels, double)> readings, string chassis, PowerControlReading control)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using Aida.Model.Plant;
@@ -104,17 +105,19 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
     [Fact]
     public async Task MalformedBodies_AreCounted_NeverThrown_AndTheCollectorKeepsPolling()
     {
-        // Each poll gets the next garbage answer for one of the resources it reads.
+        // The links followed, then each poll, get the next garbage answer for one of the resources they read.
         var bodies = new Queue<(string Path, string Body)>(
         [
             ("/redfish/v1", "{not json"),
             ("/redfish/v1", "[]"),
             ("/redfish/v1", """{"Chassis": 5}"""),
             ("/redfish/v1/Chassis", """{"Members": [{"@odata.id": 7}]}"""),
+            ("/redfish/v1/Chassis/r1/ThermalSubsystem/LeakDetection", """{"LeakDetectors": "here"}"""),
+
+            // Garbage for one resource of a poll: that resource fails alone.
             ("/redfish/v1/Chassis/r1/Power", """{"PowerControl": [{"MemberId": "0", "PowerConsumedWatts": "lots"}]}"""),
             ("/redfish/v1/Chassis/r1/Thermal", """{"Temperatures": {"Name": "Inlet"}}"""),
             ("/redfish/v1/Chassis/r1/Power", "\u0000\u0001\u0002"),
-            ("/redfish/v1/Chassis/r1/ThermalSubsystem/LeakDetection", """{"LeakDetectors": "here"}"""),
             (Detector, """{"Id": "Manifold", "DetectorState": "Soggy"}"""),
             (Detector, """{"Id": "Manifold", "DetectorState": 2}"""),
         ]);
@@ -133,15 +136,13 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
         await Until(() =>
         {
             clock.Advance(TimeSpan.FromMinutes(2));
-            return handler.Spent && sink.HealthOf(RedfishCollector.Type, "bmc-1").Up;
+            // Answering well again, the detector's OK is stored as 0.
+            return handler.Spent && sink.HealthOf(RedfishCollector.Type, "bmc-1").Up
+                && store.Select(0, long.MaxValue, [LabelMatcher.MetricName("aida_rack_leak_detected")]).SingleOrDefault()?.Samples[^1].Value == 0;
         });
         var health = sink.HealthOf(RedfishCollector.Type, "bmc-1");
         Assert.Equal(expected, health.Malformed);
         Assert.False(running.IsFaulted);
-
-        // Answering well again, the detector's OK is stored as 0.
-        var stored = store.Select(0, long.MaxValue, [LabelMatcher.MetricName("aida_rack_leak_detected")]).Single();
-        Assert.Equal(0, stored.Samples[^1].Value);
         await stop.CancelAsync();
         await running;
     }
@@ -186,6 +187,73 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
             clock.Advance(TimeSpan.FromSeconds(5));
             return Power() == 1000;
         });
+        await stop.CancelAsync();
+        await running;
+    }
+
+    [Fact]
+    public async Task AResourceAnsweringAnError_GoesStaleAlone_TheServiceStaysUp_AndOneNotFoundHasTheLinksFollowedAgain()
+    {
+        // Regression: an HTTP error on one resource (a BMC's Thermal answering 500) failed the whole poll, so the
+        // chassis' power went stale with it and the service counted as down: CollectorDown, and its power limits'
+        // writes held back after a failed one.
+        var handler = new GarbageService(new Queue<(string, string)>());
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
+        using var store = new Tsdb(new TsdbOptions { Clock = clock });
+        var sink = new CollectorSink(store, Labels.Empty, clock, TextWriter.Null);
+        var settings = new CollectorSettings("bmc-1", Labels.Empty, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5), clock, new Random(1));
+        using var collector = new RedfishCollector(settings, new RedfishCollectorOptions { Url = new Uri("http://bmc-1"), Chassis = "r1" }, handler);
+        using var stop = new CancellationTokenSource();
+        var running = collector.RunAsync(sink, stop.Token);
+        double? Latest(string metric) => store.Select(0, long.MaxValue, [LabelMatcher.MetricName(metric)]).SingleOrDefault()?.Samples[^1].Value;
+        async Task Polls(int count)
+        {
+            var before = handler.Requests.GetValueOrDefault("/redfish/v1/Chassis/r1/Power");
+            await Until(() =>
+            {
+                clock.Advance(TimeSpan.FromSeconds(1));
+                return handler.Requests.GetValueOrDefault("/redfish/v1/Chassis/r1/Power") >= before + count;
+            });
+        }
+
+        await Until(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return Latest(RedfishCollectorOptions.DefaultTemperatureMetric) == 24.5;
+        });
+
+        handler.Failing["/redfish/v1/Chassis/r1/Thermal"] = HttpStatusCode.InternalServerError;
+        await Polls(2);
+        Assert.True(StaleMarker.Is(Latest(RedfishCollectorOptions.DefaultTemperatureMetric)!.Value));
+        Assert.Equal(1000, Latest(RedfishCollectorOptions.DefaultConsumedMetric));
+        var health = sink.HealthOf(RedfishCollector.Type, "bmc-1");
+        Assert.True(health.Up);
+        Assert.True(health.Errors >= 1);
+        Assert.Null(sink.ReachedAgainAt(RedfishCollector.Type, "bmc-1"));
+
+        // A resource gone (404) fails alone too, and the links are followed from the root again before the next poll.
+        handler.Failing.Clear();
+        var roots = handler.Requests.GetValueOrDefault("/redfish/v1");
+        handler.Failing["/redfish/v1/Chassis/r1/Thermal"] = HttpStatusCode.NotFound;
+        await Polls(2);
+        Assert.True(handler.Requests.GetValueOrDefault("/redfish/v1") > roots);
+        Assert.True(sink.HealthOf(RedfishCollector.Type, "bmc-1").Up);
+
+        // Back: its readings return. Every resource failing is the service down.
+        handler.Failing.Clear();
+        await Until(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return Latest(RedfishCollectorOptions.DefaultTemperatureMetric) == 24.5;
+        });
+        handler.Failing["/redfish/v1/Chassis/r1/Thermal"] = HttpStatusCode.ServiceUnavailable;
+        handler.Failing["/redfish/v1/Chassis/r1/Power"] = HttpStatusCode.ServiceUnavailable;
+        await Until(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return !sink.HealthOf(RedfishCollector.Type, "bmc-1").Up;
+        });
+        Assert.True(StaleMarker.Is(Latest(RedfishCollectorOptions.DefaultConsumedMetric)!.Value));
         await stop.CancelAsync();
         await running;
     }
@@ -252,6 +320,12 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
             }
         }
 
+        /// <summary>The paths answered with an HTTP error status instead of their resource.</summary>
+        public ConcurrentDictionary<string, HttpStatusCode> Failing { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Requests answered so far, by path.</summary>
+        public ConcurrentDictionary<string, int> Requests { get; } = new(StringComparer.Ordinal);
+
         /// <summary>Whether every request fails as a refused connection does.</summary>
         public bool Unreachable
         {
@@ -269,6 +343,13 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
             }
 
             var path = request.RequestUri!.AbsolutePath;
+            Requests.AddOrUpdate(path, 1, (_, n) => n + 1);
+            if (Failing.TryGetValue(path, out var status))
+            {
+                var error = $$$"""{"error": {"code": "Base.1.0.GeneralError", "message": "{{{(int)status}}} for {{{path}}}"}}""";
+                return Task.FromResult(new HttpResponseMessage(status) { Content = new StringContent(error, Encoding.UTF8, "application/json") });
+            }
+
             string body;
             lock (garbage)
             {
