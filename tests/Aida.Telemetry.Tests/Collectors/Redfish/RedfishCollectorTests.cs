@@ -150,15 +150,9 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
     [Fact]
     public async Task AServiceLost_ItsReadingsAreMarkedStale_SoTheyReadMissingAtOnce_AndReturnWithIt()
     {
-        var handler = new GarbageService(new Queue<(string, string)>());
-        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
-        using var store = new Tsdb(new TsdbOptions { Clock = clock });
-        var sink = new CollectorSink(store, Labels.Empty, clock, TextWriter.Null);
-        var settings = new CollectorSettings("bmc-1", Labels.Empty, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5), clock, new Random(1));
-        using var collector = new RedfishCollector(settings, new RedfishCollectorOptions { Url = new Uri("http://bmc-1"), Chassis = "r1" }, handler);
-        using var stop = new CancellationTokenSource();
-        var running = collector.RunAsync(sink, stop.Token);
-        double? Power() => store.Select(0, long.MaxValue, [LabelMatcher.MetricName(RedfishCollectorOptions.DefaultConsumedMetric)]).SingleOrDefault()?.Samples[^1].Value;
+        await using var rig = new GarbageRig();
+        var (handler, clock, store, sink) = (rig.Handler, rig.Clock, rig.Store, rig.Sink);
+        double? Power() => rig.Latest(RedfishCollectorOptions.DefaultConsumedMetric);
         await Until(() =>
         {
             clock.Advance(TimeSpan.FromSeconds(1));
@@ -187,8 +181,6 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
             clock.Advance(TimeSpan.FromSeconds(5));
             return Power() == 1000;
         });
-        await stop.CancelAsync();
-        await running;
     }
 
     [Fact]
@@ -197,15 +189,9 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
         // Regression: an HTTP error on one resource (a BMC's Thermal answering 500) failed the whole poll, so the
         // chassis' power went stale with it and the service counted as down: CollectorDown, and its power limits'
         // writes held back after a failed one.
-        var handler = new GarbageService(new Queue<(string, string)>());
-        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
-        using var store = new Tsdb(new TsdbOptions { Clock = clock });
-        var sink = new CollectorSink(store, Labels.Empty, clock, TextWriter.Null);
-        var settings = new CollectorSettings("bmc-1", Labels.Empty, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5), clock, new Random(1));
-        using var collector = new RedfishCollector(settings, new RedfishCollectorOptions { Url = new Uri("http://bmc-1"), Chassis = "r1" }, handler);
-        using var stop = new CancellationTokenSource();
-        var running = collector.RunAsync(sink, stop.Token);
-        double? Latest(string metric) => store.Select(0, long.MaxValue, [LabelMatcher.MetricName(metric)]).SingleOrDefault()?.Samples[^1].Value;
+        await using var rig = new GarbageRig();
+        var (handler, clock, store, sink) = (rig.Handler, rig.Clock, rig.Store, rig.Sink);
+        var Latest = rig.Latest;
         async Task Polls(int count)
         {
             var before = handler.Requests.GetValueOrDefault("/redfish/v1/Chassis/r1/Power");
@@ -254,8 +240,6 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
             return !sink.HealthOf(RedfishCollector.Type, "bmc-1").Up;
         });
         Assert.True(StaleMarker.Is(Latest(RedfishCollectorOptions.DefaultConsumedMetric)!.Value));
-        await stop.CancelAsync();
-        await running;
     }
 
     [Theory]
@@ -300,6 +284,44 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
         {
             Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
             await Task.Delay(20);
+        }
+    }
+
+    /// <summary>A collector of chassis r1 polling a <see cref="GarbageService"/> with no garbage, on a fake clock, until
+    /// disposed.</summary>
+    private sealed class GarbageRig : IAsyncDisposable
+    {
+        private readonly RedfishCollector _collector;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _running;
+
+        public GarbageRig()
+        {
+            Store = new Tsdb(new TsdbOptions { Clock = Clock });
+            Sink = new CollectorSink(Store, Labels.Empty, Clock, TextWriter.Null);
+            var settings = new CollectorSettings("bmc-1", Labels.Empty, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5), Clock, new Random(1));
+            _collector = new RedfishCollector(settings, new RedfishCollectorOptions { Url = new Uri("http://bmc-1"), Chassis = "r1" }, Handler);
+            _running = _collector.RunAsync(Sink, _stop.Token);
+        }
+
+        public GarbageService Handler { get; } = new(new Queue<(string, string)>());
+
+        public FakeTimeProvider Clock { get; } = new(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
+
+        public Tsdb Store { get; }
+
+        public CollectorSink Sink { get; }
+
+        /// <summary>The latest sample of the one series of <paramref name="metric"/>, if any.</summary>
+        public double? Latest(string metric) => Store.Select(0, long.MaxValue, [LabelMatcher.MetricName(metric)]).SingleOrDefault()?.Samples[^1].Value;
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _running;
+            _collector.Dispose();
+            Store.Dispose();
+            _stop.Dispose();
         }
     }
 
