@@ -97,6 +97,9 @@ internal static class Aggregations
 
         // Without by/without labels every sample falls in one group: no key to compute or look up.
         var oneGroup = !a.Without && grouping.Count == 0;
+
+        // Over a vector, each input's key once per query (count_values makes new labels per sample: not kept).
+        var keyCache = vec is not null && !oneGroup && valueLabel is null ? ev.GroupKeyCache(a) : null;
         Group? single = null;
         var inputs = vec?.Count ?? block!.Series;
         for (var index = 0; index < inputs; index++)
@@ -131,7 +134,20 @@ internal static class Aggregations
             }
             else
             {
-                key = rowKeys is not null ? rowKeys[index] : GroupKey(a, grouping, s.Metric);
+                if (rowKeys is not null)
+                {
+                    key = rowKeys[index];
+                }
+                else if (keyCache is null)
+                {
+                    key = GroupKey(a, grouping, s.Metric);
+                }
+                else if (!keyCache.TryGetValue(s.Metric, out key!))
+                {
+                    key = GroupKey(a, grouping, s.Metric);
+                    keyCache[s.Metric] = key;
+                }
+
                 groups.TryGetValue(key, out g);
             }
 

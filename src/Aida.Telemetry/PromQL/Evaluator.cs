@@ -45,6 +45,21 @@ internal sealed class Evaluator : IDisposable
     private readonly long _gridTo;
     private readonly long _gridStep;
     private readonly Dictionary<CallExpr, StepBlock> _stepBlocks = [];
+    private readonly Dictionary<AggregateExpr, Dictionary<Labels, Labels>> _groupKeys = [];
+
+    /// <summary>The group keys of <paramref name="a"/> computed so far in this query, by the input sample's labels (the
+    /// same instance at every step for a series selected once): a range query over 5,760 GPUs' series at 720 steps
+    /// computed each key 720 times.</summary>
+    public Dictionary<Labels, Labels> GroupKeyCache(AggregateExpr a)
+    {
+        if (!_groupKeys.TryGetValue(a, out var keys))
+        {
+            keys = new Dictionary<Labels, Labels>(ReferenceEqualityComparer.Instance);
+            _groupKeys[a] = keys;
+        }
+
+        return keys;
+    }
 
     public void ThrowIfCancelled() => _ct.ThrowIfCancellationRequested();
 
@@ -588,8 +603,10 @@ internal sealed class Evaluator : IDisposable
             return SelectLatest(latest, vs, refTime, times);
         }
 
-        var result = new List<VectorSample>();
-        foreach (var s in Data(vs).Series)
+        // Sized for every series at once: grown by doubling, a step over 5,760 GPUs' series copied the vector 13 times.
+        var data = Data(vs).Series;
+        var result = new List<VectorSample>(data.Count);
+        foreach (var s in data)
         {
             var all = s.All;
             var i = LastAtOrBefore(all, s.Count, refTime);
