@@ -22,11 +22,13 @@ namespace Aida.Telemetry.Collectors.Mqtt;
 /// subscribes again only when the broker has lost the session. Reconnects follow a jittered backoff. A payload that is
 /// not JSON, lacks the value field or has a value that is not a number counts as malformed; a JSON <c>null</c> value is
 /// "no reading" and marks the series stale. The first matching topic item wins.</para>
-/// <para>When the connection to the broker is lost, the series stamped with their time of arrival get a staleness
-/// marker (Aida no longer hears them, so they read as missing at once rather than as their last values for the 5 min
-/// lookback); the messages queued meanwhile arrive later than the marker and are stored. A series stamped from its
-/// payload gets none: a device clock behind Aida's would date messages sent after the loss before the marker, and the
-/// store would refuse them as out of order; such a series reads its last value for the lookback.</para>
+/// <para>When the connection to the broker is lost, every series heard gets a staleness marker (Aida no longer hears
+/// them, so they read as missing at once rather than as their last values for the 5 min lookback): one stamped on
+/// arrival at the time of the loss, one stamped from its payload a millisecond after its last sample, by the device's
+/// own clock (at the time of the loss, a device clock behind Aida's would date the messages sent after it before the
+/// marker, and the store would refuse them as out of order). The messages queued meanwhile come after the marker and
+/// are stored. Before session 46 a series stamped from its payload got no marker and read its last value for the
+/// lookback.</para>
 /// </remarks>
 public sealed class MqttCollector : ICollector, IActuatorSource, IDisposable
 {
@@ -41,8 +43,10 @@ public sealed class MqttCollector : ICollector, IActuatorSource, IDisposable
     private readonly List<MqttCommandWriter> _writers = [];
     private readonly IMqttClient _client;
     private CollectorSink? _sink;
-    // The series stamped on arrival whose newest stored sample is a reading, to be marked stale when the broker is lost.
-    private readonly ConcurrentDictionary<Labels, byte> _heard = new();
+    // The series whose newest stored sample is a reading, to be marked stale when the broker is lost: by the timestamp of
+    // that sample when stamped from its payload, else StampedOnArrival.
+    private readonly ConcurrentDictionary<Labels, long> _heard = new();
+    private const long StampedOnArrival = long.MinValue;
     private TaskCompletionSource<string> _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public MqttCollector(CollectorSettings settings, string host, int port, string clientId, TimeSpan sessionExpiry,
@@ -403,10 +407,7 @@ public sealed class MqttCollector : ICollector, IActuatorSource, IDisposable
                     else if (sink.Sample(Kind, Name, labels, ts, value))
                     {
                         Interlocked.Increment(ref _stored);
-                        if (route.Timestamp is null)
-                        {
-                            _heard.TryAdd(labels, 0);
-                        }
+                        _heard[labels] = route.Timestamp is null ? StampedOnArrival : ts;
                     }
 
                     return;
@@ -428,9 +429,9 @@ public sealed class MqttCollector : ICollector, IActuatorSource, IDisposable
         var now = _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var labels in _heard.Keys)
         {
-            if (_heard.TryRemove(labels, out _))
+            if (_heard.TryRemove(labels, out var last))
             {
-                sink.Stale(Kind, Name, labels, now);
+                sink.Stale(Kind, Name, labels, last == StampedOnArrival ? now : last + 1);
             }
         }
     }
