@@ -402,7 +402,9 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     /// <see cref="AdoptReadBack"/>, as the guard does after its own restart (<see cref="ForgetTakenUpOnceRead"/>).
     /// Regression (session 46): the twin served again on its ports read its CDU set points back at its default 30 °C,
     /// where Aida had written 28; judged in dispute, every move the optimiser planned was refused (3 K from the
-    /// reading) until a person adopted the read-backs. A read-back a person dismissed as lying stays judged as before.</summary>
+    /// reading) until a person adopted the read-backs. A read-back a person dismissed as lying stays judged as before, and
+    /// so does an on/off actuator: its dispute changes no judgement (the interlocks count what the plant reports) and is
+    /// what tells a person that, say, the leaking rack Aida isolated came back powered after its BMC restarted.</summary>
     private void NoteDevicesBack()
     {
         if (_devices is null)
@@ -413,7 +415,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         foreach (var (name, last) in _lastWrite)
         {
             if (_devices.ReachedAgainAt(_actuatorIndex[name]) is not { } back || back <= last.At || !_readback.ContainsKey(name)
-                || _dismissed.ContainsKey(name) || (_backUnread.TryGetValue(name, out var noted) && noted >= back))
+                || _switches.Contains(name) || _dismissed.ContainsKey(name) || (_backUnread.TryGetValue(name, out var noted) && noted >= back))
             {
                 continue;
             }

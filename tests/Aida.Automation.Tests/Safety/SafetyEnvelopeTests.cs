@@ -220,8 +220,9 @@ public sealed class SafetyEnvelopeTests
         // optimiser planned was refused (29 a raise over Aida's 28, 27 a step of 3 from the reading) until a person
         // adopted the read-back.
         const string Setpoint = "cdu-h1-a/supply_setpoint";
+        var rack = Factory.Racks[0].Id;
         var clock = new FakeTimeProvider(Reference.Start);
-        var reports = new Dictionary<string, double>(StringComparer.Ordinal) { [Setpoint + "_command"] = 28 };
+        var reports = new Dictionary<string, double>(StringComparer.Ordinal) { [Setpoint + "_command"] = 28, [rack + "/isolated"] = 0 };
         DateTimeOffset? back = null;
         var answer = new WriteResult(WriteStatus.Accepted, "");
         var plant = new RecordingPlant(answer: (_, _) => answer, reports: reports, clock: clock, reachedAgain: () => back);
@@ -229,11 +230,14 @@ public sealed class SafetyEnvelopeTests
         using var audit = new AuditLog(Path.Combine(Path.GetTempPath(), "aida-back-" + Guid.NewGuid().ToString("N"), "audit.db"), clock);
         var guarded = new GuardedPlant(plant, new SafetyEnvelope(Bundled, Factory), clock, "agent:test", audit, () => frozen);
         Assert.True(guarded.Write(Setpoint, 28).Ok);
+        Assert.True(guarded.Write(rack + "/isolate", 1).Ok);
+        reports[rack + "/isolated"] = 1;
 
         // Lost: its read-back goes stale; a write sent and not confirmed may have taken effect (27.5), one not sent did
         // not (27: not a value it may be at).
         clock.Advance(TimeSpan.FromMinutes(1));
         reports[Setpoint + "_command"] = double.NaN;
+        reports[rack + "/isolated"] = double.NaN;
         answer = new WriteResult(WriteStatus.Unconfirmed, "connection refused");
         Assert.Equal(WriteStatus.Unconfirmed, guarded.Write(Setpoint, 27.5).Status);
         clock.Advance(TimeSpan.FromMinutes(1));
@@ -255,17 +259,19 @@ public sealed class SafetyEnvelopeTests
         Assert.Empty(guarded.Disputes());
 
         // It reads back its default: that is where it is. No dispute; a step from 30 passes (29, colder), one from what
-        // Aida wrote before does not (27 is 3 from 30), and the adoption is audited as Aida's decision.
+        // Aida wrote before does not (27 is 3 from 30), and the adoption is audited as Aida's decision. The rack Aida
+        // isolated reads back powered: not adopted, a dispute (paged as switched behind Aida's back).
         clock.Advance(TimeSpan.FromSeconds(10));
         reports[Setpoint + "_command"] = 30;
+        reports[rack + "/isolated"] = 0;
         Assert.Contains("a step of 3 celsius from 30", guarded.Write(Setpoint, 27).Message, StringComparison.Ordinal);
-        Assert.Empty(guarded.Disputes());
+        Assert.Equal(rack + "/isolate", Assert.Single(guarded.Disputes()).Actuator);
 
         // A guard started again on this log takes the adopted value up as the last on record.
         var again = new GuardedPlant(plant, new SafetyEnvelope(Bundled, Factory), clock, "agent:test", audit);
         Assert.Equal([30.0], again.TakenUp.MayBeAt.Single(m => m.Actuator == Setpoint).Values);
         Assert.True(guarded.Write(Setpoint, 29).Ok);
-        Assert.Equal([28.0, 29], plant.Writes.Select(w => w.Value));
+        Assert.Equal([28.0, 1, 29], plant.Writes.Select(w => w.Value));
         var entries = audit.Read().Where(e => e.Subject == Setpoint).ToList();
         Assert.Single(entries, e => e.Kind == AuditKind.Observation && e.Detail.StartsWith("its device answered again at ", StringComparison.Ordinal) && e.Detail.EndsWith("(Aida last wrote 28 or 27.5)", StringComparison.Ordinal));
         Assert.Single(entries, e => e.Kind == AuditKind.Decision && e.Actor == "agent:test" && e.Detail.StartsWith(Setpoint + ": adopted the read-back 30 (read at ", StringComparison.Ordinal) && e.Detail.Contains("in place of 28 or 27.5 as written by Aida", StringComparison.Ordinal));
