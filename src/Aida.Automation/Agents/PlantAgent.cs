@@ -224,6 +224,15 @@ public sealed class PlantAgent : IPlantAgent
 
     public int OptimiserRefusals { get; private set; }
 
+    /// <summary>Why the guard put off a move of the optimiser for now, in a few words for the plan's one audit line
+    /// (before session 46 every deferral read "moved by its rate within the last minute", a device down included).</summary>
+    private static string WhyDeferred(string message) =>
+        message.Contains(GuardedPlant.DeviceDownReason, StringComparison.Ordinal) ? "its device down"
+        : message.Contains(GuardedPlant.DeviceBackReason, StringComparison.Ordinal) ? "its device back from an outage, not read back yet"
+        : message.Contains("of change within a minute", StringComparison.Ordinal) ? "moved by its rate within the last minute"
+        : message.Contains("writes within a minute already", StringComparison.Ordinal) ? "the envelope's writes per minute reached"
+        : "refused for now by the envelope";
+
     /// <summary>Optimiser moves (set points, speeds, UPS modes) proposed in dry run and not written.</summary>
     public int OptimiserProposals { get; private set; }
 
@@ -972,7 +981,7 @@ public sealed class PlantAgent : IPlantAgent
             _audit?.Append("agent:optimiser", AuditKind.Decision, "cooling-optimiser", plan.AuditText());
         }
 
-        var deferred = new List<string>();
+        var deferred = new List<(string Actuator, string Why)>();
         foreach (var (move, result) in _optimiser.Apply(plan, Plant))
         {
             if (result.Ok)
@@ -981,7 +990,7 @@ public sealed class PlantAgent : IPlantAgent
             }
             else if (CoolingOptimiser.IsDeferred(result))
             {
-                deferred.Add(move.Actuator);
+                deferred.Add((move.Actuator, WhyDeferred(result.Message)));
             }
             else
             {
@@ -991,8 +1000,9 @@ public sealed class PlantAgent : IPlantAgent
 
         if (deferred.Count > 0)
         {
+            var why = deferred.GroupBy(d => d.Why).Select(g => $"{string.Join(", ", g.Select(d => d.Actuator))} ({g.Key})");
             _audit?.Append("agent:optimiser", AuditKind.Observation, "cooling-optimiser",
-                $"{deferred.Count} move(s) deferred to the next step, each actuator moved by its rate within the last minute: {string.Join(", ", deferred)}");
+                $"{deferred.Count} move(s) deferred to the next step: {string.Join("; ", why)}");
         }
 
         // The next plan counts from when this one's writes ended, not from when it began. On the wall clock a plan and
@@ -1021,6 +1031,13 @@ public sealed class PlantAgent : IPlantAgent
             {
                 _audit?.Append("agent:optimiser", AuditKind.Decision, actuator, $"dry run, not written: {actuator} to {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
                 OptimiserProposals++;
+                continue;
+            }
+
+            // Refused only for now (its device down, say): asked again at the next tick, not written, refused and
+            // audited every minute of an outage.
+            if (Plant.Judge(actuator, value) is { Allowed: false, ForNow: true })
+            {
                 continue;
             }
 

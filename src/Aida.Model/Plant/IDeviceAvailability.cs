@@ -8,4 +8,8 @@ public interface IDeviceAvailability
     /// <summary>When the device that <paramref name="actuator"/> (an index into <see cref="IPlant.Actuators"/>) sits on
     /// last answered again after its collector could not reach it; null while it has never been lost.</summary>
     DateTimeOffset? ReachedAgainAt(int actuator);
+
+    /// <summary>Whether a write to <paramref name="actuator"/> would not be sent now (<see cref="WriteStatus.NotSent"/>):
+    /// its device is down and the last write to it failed.</summary>
+    bool WritesHeldBack(int actuator);
 }

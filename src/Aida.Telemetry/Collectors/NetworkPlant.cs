@@ -106,6 +106,9 @@ public sealed class NetworkPlant : IPlant, IDeviceAvailability
     public DateTimeOffset? ReachedAgainAt(int actuator) =>
         (uint)actuator < (uint)_writers.Length ? _reachedAgain?.Invoke(_writers[actuator]) : null;
 
+    public bool WritesHeldBack(int actuator) =>
+        (uint)actuator < (uint)_writers.Length && Volatile.Read(ref _lastFailed[actuator]) == 1 && _deviceDown?.Invoke(_writers[actuator]) == true;
+
     public PointReading Read(int point)
     {
         var now = _clock.GetUtcNow();
@@ -148,7 +151,7 @@ public sealed class NetworkPlant : IPlant, IDeviceAvailability
             return new WriteResult(WriteStatus.OutOfRange, string.Create(CultureInfo.InvariantCulture, $"{info.Name}: {value} {info.Unit} is outside [{info.Min}, {info.Max}]"));
         }
 
-        if (Volatile.Read(ref _lastFailed[actuator]) == 1 && _deviceDown?.Invoke(_writers[actuator]) == true)
+        if (WritesHeldBack(actuator))
         {
             return new WriteResult(WriteStatus.NotSent, string.Create(CultureInfo.InvariantCulture,
                 $"{info.Name}: {value} not sent: its device is down (its collector's polls fail) and the last write to it failed; writes go again once the collector reaches it"));

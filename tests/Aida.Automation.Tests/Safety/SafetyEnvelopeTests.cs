@@ -224,8 +224,9 @@ public sealed class SafetyEnvelopeTests
         var clock = new FakeTimeProvider(Reference.Start);
         var reports = new Dictionary<string, double>(StringComparer.Ordinal) { [Setpoint + "_command"] = 28, [rack + "/isolated"] = 0 };
         DateTimeOffset? back = null;
+        var down = false;
         var answer = new WriteResult(WriteStatus.Accepted, "");
-        var plant = new RecordingPlant(answer: (_, _) => answer, reports: reports, clock: clock, reachedAgain: () => back);
+        var plant = new RecordingPlant(answer: (_, _) => answer, reports: reports, clock: clock, reachedAgain: () => back, heldBack: () => down);
         var frozen = new EfficiencyEnvelope(EfficiencyRegime.Freeze, 20, 30, EfficiencyActions.None, 0, 0, true, "rack-inlet-envelope", "fast burn");
         using var audit = new AuditLog(Path.Combine(Path.GetTempPath(), "aida-back-" + Guid.NewGuid().ToString("N"), "audit.db"), clock);
         var guarded = new GuardedPlant(plant, new SafetyEnvelope(Bundled, Factory), clock, "agent:test", audit, () => frozen);
@@ -244,6 +245,17 @@ public sealed class SafetyEnvelopeTests
         answer = new WriteResult(WriteStatus.NotSent, "not sent: its device is down");
         Assert.Equal(WriteStatus.NotSent, guarded.Write(Setpoint, 27).Status);
         Assert.Equal([27.5], guarded.Unconfirmed(Setpoint));
+
+        // Known down with its last write failed, a write is not handed to the plant at all: refused for now, so the
+        // optimiser defers it (Judge) and a runbook waits for the device.
+        down = true;
+        var sent = plant.Sent;
+        var held = guarded.Write(Setpoint, 27);
+        Assert.Equal(WriteStatus.RateLimited, held.Status);
+        Assert.Contains(GuardedPlant.DeviceDownReason, held.Message, StringComparison.Ordinal);
+        Assert.True(guarded.Judge(Setpoint, 27) is { Allowed: false, ForNow: true });
+        Assert.Equal(sent, plant.Sent);
+        down = false;
 
         // Answering again, before a reading from after its return (none, then one stamped before it): not written,
         // wherever it may be, and no dispute with a value Aida no longer takes as known (over the wire a dispute read
@@ -264,6 +276,8 @@ public sealed class SafetyEnvelopeTests
         clock.Advance(TimeSpan.FromSeconds(10));
         reports[Setpoint + "_command"] = 30;
         reports[rack + "/isolated"] = 0;
+        Assert.True(guarded.TryGetWritten(Setpoint, out var planFrom)); // where the optimiser's next plan starts
+        Assert.Equal(30, planFrom);
         Assert.Contains("a step of 3 celsius from 30", guarded.Write(Setpoint, 27).Message, StringComparison.Ordinal);
         Assert.Equal(rack + "/isolate", Assert.Single(guarded.Disputes()).Actuator);
 
@@ -471,7 +485,7 @@ public sealed class SafetyEnvelopeTests
     /// (NaN: missing), and no other point.</summary>
     /// <summary>A plant of the twin's actuators that records the writes that reach it, answers them as told, and reports
     /// <paramref name="reports"/>' values as its points, read at <paramref name="clock"/>'s now (else undated).</summary>
-    internal sealed class RecordingPlant(Func<int, double, WriteResult>? answer = null, Dictionary<string, double>? reports = null, TimeProvider? clock = null, Func<DateTimeOffset?>? reachedAgain = null) : IPlant, IDeviceAvailability
+    internal sealed class RecordingPlant(Func<int, double, WriteResult>? answer = null, Dictionary<string, double>? reports = null, TimeProvider? clock = null, Func<DateTimeOffset?>? reachedAgain = null, Func<bool>? heldBack = null) : IPlant, IDeviceAvailability
     {
         private static readonly IReadOnlyList<ActuatorInfo> TwinActuators = new Simulator(Reference, new SimulationOptions { Duration = TimeSpan.FromMinutes(1) }).Plant.Actuators;
 
@@ -489,8 +503,15 @@ public sealed class SafetyEnvelopeTests
         /// <summary>When every device of the plant answered again after an outage (null: never lost).</summary>
         public DateTimeOffset? ReachedAgainAt(int actuator) => reachedAgain?.Invoke();
 
+        /// <summary>Whether every device of the plant is down with a write to it failed.</summary>
+        public bool WritesHeldBack(int actuator) => heldBack?.Invoke() ?? false;
+
+        /// <summary>Every write that reached this plant, whatever it answered.</summary>
+        public int Sent { get; private set; }
+
         public WriteResult Write(int actuator, double value)
         {
+            Sent++;
             var result = answer?.Invoke(actuator, value) ?? new WriteResult(WriteStatus.Accepted, "");
             if (result.Ok)
             {

@@ -114,7 +114,9 @@ public class NetworkPlantTests
         // Up by its collector, a failed write is tried again; down, after a failed write, it is not sent.
         Assert.Equal(WriteStatus.Unconfirmed, plant.Write(0, 20).Status);
         Assert.Equal(WriteStatus.Unconfirmed, plant.Write(0, 20).Status);
+        Assert.False(plant.WritesHeldBack(0));
         down = true;
+        Assert.True(plant.WritesHeldBack(0));
         var skipped = plant.Write(0, 21);
         Assert.Equal(WriteStatus.NotSent, skipped.Status);
         Assert.Contains("cdu-1/supply_setpoint: 21 not sent: its device is down", skipped.Message, StringComparison.Ordinal);
@@ -123,6 +125,7 @@ public class NetworkPlantTests
         // Reached again, writes go, and the plant says when its device came back (the guard takes it from its read-back).
         Assert.Null(plant.ReachedAgainAt(0));
         down = false;
+        Assert.False(plant.WritesHeldBack(0));
         back = _clock.GetUtcNow();
         Assert.Equal(back, plant.ReachedAgainAt(0));
         Assert.Null(plant.ReachedAgainAt(1));
