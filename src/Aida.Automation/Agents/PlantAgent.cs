@@ -226,7 +226,7 @@ public sealed class PlantAgent : IPlantAgent
 
     /// <summary>Why the guard put off a move of the optimiser for now, in a few words for the plan's one audit line
     /// (before session 46 every deferral read "moved by its rate within the last minute", a device down included).</summary>
-    private static string WhyDeferred(string message) =>
+    internal static string WhyDeferred(string message) =>
         message.Contains(GuardedPlant.DeviceDownReason, StringComparison.Ordinal) ? "its device down"
         : message.Contains(GuardedPlant.DeviceBackReason, StringComparison.Ordinal) ? "its device back from an outage, not read back yet"
         : message.Contains("of change within a minute", StringComparison.Ordinal) ? "moved by its rate within the last minute"
