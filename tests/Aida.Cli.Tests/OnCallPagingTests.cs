@@ -85,10 +85,12 @@ public class OnCallPagingTests
         return found;
     }
 
-    /// <summary>Waits (at most 90 s) until Alertmanager's active alerts satisfy <paramref name="done"/>.</summary>
+    /// <summary>Waits (at most 180 s) until Alertmanager's active alerts satisfy <paramref name="done"/>. The twin runs at
+    /// 60x on the wall clock: alone the whole test takes 38 s, but with the other test assemblies' simulations on the same
+    /// 2 cores the plant fell so far behind that the leak's approval had not come 90 s after the dispute (CI, session 46).</summary>
     private static async Task UntilAlerts(LocalPeer alertmanager, Task<int> run, Func<List<JsonElement>, bool> done)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
+        var deadline = DateTime.UtcNow.AddSeconds(180);
         List<JsonElement> alerts = [];
         while (DateTime.UtcNow < deadline)
         {
@@ -103,6 +105,6 @@ public class OnCallPagingTests
             await Task.Delay(200);
         }
 
-        Assert.Fail($"Alertmanager's alerts did not come to what was awaited within 90 s; it holds: {string.Join("; ", alerts.Select(a => a.GetProperty("labels").ToString()))}\n{alertmanager.Output()}");
+        Assert.Fail($"Alertmanager's alerts did not come to what was awaited within 180 s; it holds: {string.Join("; ", alerts.Select(a => a.GetProperty("labels").ToString()))}\n{alertmanager.Output()}");
     }
 }
