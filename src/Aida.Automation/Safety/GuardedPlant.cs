@@ -283,18 +283,15 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             string what;
             if (adopt)
             {
-                _commanded[actuator] = reading.Value;
-                _unconfirmed.Remove(actuator);
-                _lastWrite[actuator] = (reading.At, reading.Value);
-                what = $"{actuator}{AdoptedReadBack}{Text(reading.Value)} (read at {reading.At:O}) in place of {Text(written)} as written by Aida: {reason}";
+                what = Adopt(actuator, reading.Value, reading.At, Text(written), by, reason);
             }
             else
             {
                 _dismissed[actuator] = reading.Value;
                 what = $"{actuator}{DismissedReadBack}{Text(reading.Value)} (read at {reading.At:O}) as lying: judged from {Text(written)} as written by Aida while it reads so: {reason}";
+                _audit?.Append(by, AuditKind.Decision, actuator, what);
             }
 
-            _audit?.Append(by, AuditKind.Decision, actuator, what);
             error = "";
             return what;
         }
@@ -439,14 +436,25 @@ public sealed class GuardedPlant : IPlant, IActuatorState
                 continue;
             }
 
-            var maybe = Unconfirmed(name);
             _backUnread.Remove(name);
-            _unconfirmed.Remove(name);
-            _disputed.Remove(name);
-            _commanded[name] = reading.Value;
-            _lastWrite[name] = (reading.Timestamp, reading.Value);
-            _audit?.Append(_actor, AuditKind.Decision, name, $"{name}{AdoptedReadBack}{Text(reading.Value)} (read at {reading.Timestamp:O}) in place of {string.Join(" or ", maybe.Select(Text))} as written by Aida: its device answered again at {back:O} after its collector could not reach it, and is where it reads");
+            Adopt(name, reading.Value, reading.Timestamp, string.Join(" or ", Unconfirmed(name).Select(Text)), _actor,
+                $"its device answered again at {back:O} after its collector could not reach it, and is where it reads");
         }
+    }
+
+    /// <summary>Takes <paramref name="actuator"/> to be at its read-back <paramref name="value"/> (read at
+    /// <paramref name="readAt"/>) in place of what Aida wrote, audited as <paramref name="by"/>'s decision in the form a
+    /// restart's take-up reads back (<see cref="TakeUp"/>): a person's adoption, or the guard's once a device came back.</summary>
+    /// <returns>The audited text.</returns>
+    private string Adopt(string actuator, double value, DateTimeOffset readAt, string inPlaceOf, string by, string reason)
+    {
+        _disputed.Remove(actuator);
+        _unconfirmed.Remove(actuator);
+        _commanded[actuator] = value;
+        _lastWrite[actuator] = (readAt, value);
+        var what = $"{actuator}{AdoptedReadBack}{Text(value)} (read at {readAt:O}) in place of {inPlaceOf} as written by Aida: {reason}";
+        _audit?.Append(by, AuditKind.Decision, actuator, what);
+        return what;
     }
 
     /// <summary>The refusal of a write to <paramref name="actuator"/> while its device, back from an outage, has not read
