@@ -224,15 +224,6 @@ public sealed class PlantAgent : IPlantAgent
 
     public int OptimiserRefusals { get; private set; }
 
-    /// <summary>Why the guard put off a move of the optimiser for now, in a few words for the plan's one audit line
-    /// (before session 46 every deferral read "moved by its rate within the last minute", a device down included).</summary>
-    internal static string WhyDeferred(string message) =>
-        message.Contains(GuardedPlant.DeviceDownReason, StringComparison.Ordinal) ? "its device down"
-        : message.Contains(GuardedPlant.DeviceBackReason, StringComparison.Ordinal) ? "its device back from an outage, not read back yet"
-        : message.Contains("of change within a minute", StringComparison.Ordinal) ? "moved by its rate within the last minute"
-        : message.Contains("writes within a minute already", StringComparison.Ordinal) ? "the envelope's writes per minute reached"
-        : "refused for now by the envelope";
-
     /// <summary>Optimiser moves (set points, speeds, UPS modes) proposed in dry run and not written.</summary>
     public int OptimiserProposals { get; private set; }
 
@@ -981,16 +972,16 @@ public sealed class PlantAgent : IPlantAgent
             _audit?.Append("agent:optimiser", AuditKind.Decision, "cooling-optimiser", plan.AuditText());
         }
 
-        var deferred = new List<(string Actuator, string Why)>();
-        foreach (var (move, result) in _optimiser.Apply(plan, Plant))
+        var deferred = new List<(string Actuator, HoldCause Why)>();
+        foreach (var applied in _optimiser.Apply(plan, Plant))
         {
-            if (result.Ok)
+            if (applied.Result.Ok)
             {
                 OptimiserMoves++;
             }
-            else if (CoolingOptimiser.IsDeferred(result))
+            else if (applied.Deferred)
             {
-                deferred.Add((move.Actuator, WhyDeferred(result.Message)));
+                deferred.Add((applied.Move.Actuator, applied.DeferredFor));
             }
             else
             {
@@ -1000,7 +991,7 @@ public sealed class PlantAgent : IPlantAgent
 
         if (deferred.Count > 0)
         {
-            var why = deferred.GroupBy(d => d.Why).Select(g => $"{string.Join(", ", g.Select(d => d.Actuator))} ({g.Key})");
+            var why = deferred.GroupBy(d => d.Why).Select(g => $"{string.Join(", ", g.Select(d => d.Actuator))} ({g.Key.Describe()})");
             _audit?.Append("agent:optimiser", AuditKind.Observation, "cooling-optimiser",
                 $"{deferred.Count} move(s) deferred to the next step: {string.Join("; ", why)}");
         }

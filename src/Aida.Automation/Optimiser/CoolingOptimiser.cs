@@ -388,22 +388,18 @@ public sealed class CoolingOptimiser
     }
 
     /// <summary>What the result of a move <see cref="Apply"/> did not write starts with: the guard would have refused it
-    /// only for now, by a rate limit over the last minute.</summary>
+    /// only for now (<see cref="AppliedMove.DeferredFor"/> names why).</summary>
     public const string Deferred = "deferred to the next step: ";
-
-    /// <summary>Whether <see cref="Apply"/> deferred the move of this result instead of writing it.</summary>
-    public static bool IsDeferred(WriteResult result) =>
-        result.Status == WriteStatus.RateLimited && result.Message.StartsWith(Deferred, StringComparison.Ordinal);
 
     /// <summary>Writes the plan's moves through <paramref name="guarded"/> (the <see cref="GuardedPlant"/>); an accepted
     /// write becomes the optimiser's value for that actuator, a refused or failed one leaves the last accepted value. A
-    /// move the guard would refuse only for now is not written (its result <see cref="WriteStatus.RateLimited"/>, its
-    /// message starting <see cref="Deferred"/>).</summary>
-    public IReadOnlyList<(OptimiserMove Move, WriteResult Result)> Apply(OptimiserPlan plan, IPlant guarded)
+    /// move the guard would refuse only for now is not written: its result is <see cref="WriteStatus.RateLimited"/>, its
+    /// message starts <see cref="Deferred"/>, and <see cref="AppliedMove.DeferredFor"/> names what held it back.</summary>
+    public IReadOnlyList<AppliedMove> Apply(OptimiserPlan plan, IPlant guarded)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(guarded);
-        var results = new List<(OptimiserMove, WriteResult)>(plan.Moves.Count);
+        var results = new List<AppliedMove>(plan.Moves.Count);
         foreach (var move in plan.Moves)
         {
             // A move the guard would refuse only for now (its actuator moved by its whole rate less than a minute ago)
@@ -412,7 +408,7 @@ public sealed class CoolingOptimiser
             // and each of its ten 1 K CDU moves was refused, audited and counted as a refusal.
             if (guarded is GuardedPlant guard && guard.Judge(move.Actuator, move.Value) is { Allowed: false, ForNow: true } verdict)
             {
-                results.Add((move, new WriteResult(WriteStatus.RateLimited, Deferred + verdict.Reason)));
+                results.Add(new AppliedMove(move, new WriteResult(WriteStatus.RateLimited, Deferred + verdict.Reason)) { DeferredFor = verdict.Hold });
                 continue;
             }
 
@@ -429,7 +425,7 @@ public sealed class CoolingOptimiser
                 _refused[move.Actuator] = (move.Value, _envelopeKey);
             }
 
-            results.Add((move, result));
+            results.Add(new AppliedMove(move, result));
         }
 
         return results;

@@ -8,6 +8,20 @@ namespace Aida.Automation.Optimiser;
 /// <param name="Reason">Why, for the audit trail.</param>
 public sealed record OptimiserMove(string Actuator, double Value, string Reason);
 
+/// <summary>A move as <see cref="CoolingOptimiser.Apply"/> left it: the guard's result, and, for a move not written
+/// because the guard would refuse it only for now, what held it back.</summary>
+/// <param name="Move">The move planned.</param>
+/// <param name="Result">The write's result; <see cref="Aida.Model.Plant.WriteStatus.RateLimited"/> for a deferred move.</param>
+public sealed record AppliedMove(OptimiserMove Move, Aida.Model.Plant.WriteResult Result)
+{
+    /// <summary>What held the move back when it was deferred to the next step, not written;
+    /// <see cref="Aida.Automation.Safety.HoldCause.None"/> when it was written (or refused for good).</summary>
+    public Aida.Automation.Safety.HoldCause DeferredFor { get; init; }
+
+    /// <summary>Whether the move was deferred to the next step instead of written.</summary>
+    public bool Deferred => DeferredFor != Aida.Automation.Safety.HoldCause.None;
+}
+
 /// <summary>What the optimiser decided at one instant: the moves, and what its identified model predicts at the end of
 /// the first horizon step if they are made.</summary>
 /// <param name="At">When the plan was made (plant time).</param>

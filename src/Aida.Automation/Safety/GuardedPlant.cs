@@ -156,7 +156,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             }
 
             var verdict = _writes.Count >= _envelope.Spec.MaxWritesPerMinute
-                ? SafetyVerdict.RefuseForNow($"{info.Name}: {_writes.Count} writes within a minute already (the envelope allows {_envelope.Spec.MaxWritesPerMinute})")
+                ? SafetyVerdict.RefuseForNow(HoldCause.WritesPerMinute, $"{info.Name}: {_writes.Count} writes within a minute already (the envelope allows {_envelope.Spec.MaxWritesPerMinute})")
                 : BackUnread(info.Name) ?? HeldBack(info) ?? _envelope.Check(info, value, this, _efficiency());
             _audit?.Append(_actor, AuditKind.Action, info.Name, Text(value));
             if (!verdict.Allowed)
@@ -461,7 +461,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     /// it back (<see cref="NoteDevicesBack"/>); null otherwise.</summary>
     private SafetyVerdict? BackUnread(string actuator) =>
         _backUnread.TryGetValue(actuator, out var back)
-            ? SafetyVerdict.RefuseForNow($"{actuator}: its device answered again at {back:O} after its collector could not reach it, and {DeviceBackReason}: it may have restarted with its own settings, so it is not written until the plant reports where it is")
+            ? SafetyVerdict.RefuseForNow(HoldCause.DeviceBackUnread, $"{actuator}: its device answered again at {back:O} after its collector could not reach it, and has not read it back since: it may have restarted with its own settings, so it is not written until the plant reports where it is")
             : null;
 
     /// <summary>The refusal, for now, of a write the plant would not send (its device down, the last write to it failed:
@@ -470,14 +470,8 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     /// device; before session 46 each was sent to the plant, which answered "not sent".</summary>
     private SafetyVerdict? HeldBack(ActuatorInfo actuator) =>
         _devices?.WritesHeldBack(actuator.Index) == true
-            ? SafetyVerdict.RefuseForNow($"{actuator.Name}: {DeviceDownReason} (its collector's polls fail, and the last write to it failed): written again once the collector reaches it")
+            ? SafetyVerdict.RefuseForNow(HoldCause.DeviceDown, $"{actuator.Name}: not written while its device is down (its collector's polls fail, and the last write to it failed): written again once the collector reaches it")
             : null;
-
-    /// <summary>What a refusal for now says of an actuator whose device is down (<see cref="HeldBack"/>).</summary>
-    public const string DeviceDownReason = "not written while its device is down";
-
-    /// <summary>What a refusal for now says of an actuator whose device, back from an outage, has not read it back.</summary>
-    public const string DeviceBackReason = "has not read it back since";
 
     /// <summary>Takes up, after a restart, what the guard knew of the plant before it: the writes on record in
     /// <paramref name="audit"/> (by any writer through a guard on this log). Each actuator written before may still be at

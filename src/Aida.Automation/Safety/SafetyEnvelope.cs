@@ -6,18 +6,66 @@ using Aida.Reliability.Policy;
 
 namespace Aida.Automation.Safety;
 
-/// <summary>Whether a write may go to the plant, and why not; <see cref="ForNow"/> when only a limit over the last minute
-/// stands in its way (the same write may pass once the minute has gone by), or an interlock that only what the plant
-/// reports breaks (the same write may pass once a standby reports running), or a step that cannot be judged while an
-/// actuator's read-back reports nothing.</summary>
-public readonly record struct SafetyVerdict(bool Allowed, string Reason, bool ForNow = false)
+/// <summary>Whether a write may go to the plant, and why not; <see cref="Hold"/> names what stands in its way when the
+/// same write may pass later (<see cref="ForNow"/>): a limit over the last minute, an interlock that only what the plant
+/// reports breaks, a step that cannot be judged while an actuator's read-back reports nothing, or its device down or
+/// back from an outage and not read back yet.</summary>
+public readonly record struct SafetyVerdict(bool Allowed, string Reason, HoldCause Hold = HoldCause.None)
 {
     public static SafetyVerdict Allow { get; } = new(true, "within the envelope");
 
     public static SafetyVerdict Refuse(string reason) => new(false, reason);
 
-    /// <summary>Refused by a limit over the last minute (changes or writes within a minute).</summary>
-    public static SafetyVerdict RefuseForNow(string reason) => new(false, reason, ForNow: true);
+    /// <summary>Refused for now: the same write may pass once <paramref name="hold"/> no longer stands.</summary>
+    public static SafetyVerdict RefuseForNow(HoldCause hold, string reason) =>
+        hold == HoldCause.None
+            ? throw new ArgumentOutOfRangeException(nameof(hold), "a refusal for now names what holds the write back")
+            : new(false, reason, hold);
+
+    /// <summary>Whether the refusal stands only for now (<see cref="Hold"/> is set).</summary>
+    public bool ForNow => Hold != HoldCause.None;
+}
+
+/// <summary>What holds back a write the guard refuses only for now (<see cref="SafetyVerdict.Hold"/>): the same write
+/// may pass once it no longer stands. The optimiser's audit line for the moves it deferred names it
+/// (<see cref="HoldCauses.Describe"/>).</summary>
+public enum HoldCause
+{
+    /// <summary>Not held back: allowed, or refused for good.</summary>
+    None,
+
+    /// <summary>The actuator moved by its whole change per minute within the last minute.</summary>
+    ChangeRate,
+
+    /// <summary>The envelope's writes per minute, over all actuators, are reached.</summary>
+    WritesPerMinute,
+
+    /// <summary>Its read-back reports nothing and no write of it is on record: the step cannot be judged.</summary>
+    ReadBackMissing,
+
+    /// <summary>An interlock that only what the plant reports breaks (a standby that has not reported running yet).</summary>
+    InterlockReported,
+
+    /// <summary>Its device is down and the last write to it failed: the plant would not send it.</summary>
+    DeviceDown,
+
+    /// <summary>Its device answered again after an outage and has not read it back since.</summary>
+    DeviceBackUnread,
+}
+
+public static class HoldCauses
+{
+    /// <summary>What holds a move back, as the optimiser's deferral line says it.</summary>
+    public static string Describe(this HoldCause hold) => hold switch
+    {
+        HoldCause.ChangeRate => "moved by its rate within the last minute",
+        HoldCause.WritesPerMinute => "the envelope's writes per minute reached",
+        HoldCause.ReadBackMissing => "its read-back reporting nothing",
+        HoldCause.InterlockReported => "an interlock, counting what the plant reports",
+        HoldCause.DeviceDown => "its device down",
+        HoldCause.DeviceBackUnread => "its device back from an outage, not read back yet",
+        _ => throw new ArgumentOutOfRangeException(nameof(hold), hold, "not a hold"),
+    };
 }
 
 /// <summary>The actuator state a verdict is judged against: each actuator's commanded value (NaN: not known), the
@@ -127,7 +175,7 @@ public sealed class SafetyEnvelope
             if (rule.MaxStep is { } unknownStep && double.IsNaN(from) && state.ReadsBack(name)
                 && Math.Max(value - actuator.Min, actuator.Max - value) > unknownStep + 1e-9)
             {
-                return SafetyVerdict.RefuseForNow($"{name}: its read-back reports nothing and no write of it is on record, so it may be anywhere in [{Text(actuator.Min)}, {Text(actuator.Max)}] {actuator.Unit}, more than the envelope's {Text(unknownStep)} per write from {Text(value)} ({where})");
+                return SafetyVerdict.RefuseForNow(HoldCause.ReadBackMissing, $"{name}: its read-back reports nothing and no write of it is on record, so it may be anywhere in [{Text(actuator.Min)}, {Text(actuator.Max)}] {actuator.Unit}, more than the envelope's {Text(unknownStep)} per write from {Text(value)} ({where})");
             }
 
             if (rule.MaxStep is { } maxStep && step > maxStep + 1e-9)
@@ -142,7 +190,7 @@ public sealed class SafetyEnvelope
 
             if (rule.MaxChangePerMinute is { } rate && state.ChangedLastMinute(name) + step > rate + 1e-9)
             {
-                return SafetyVerdict.RefuseForNow($"{name}: {Text(state.ChangedLastMinute(name) + step)} {actuator.Unit} of change within a minute exceeds the envelope's {Text(rate)} ({where})");
+                return SafetyVerdict.RefuseForNow(HoldCause.ChangeRate, $"{name}: {Text(state.ChangedLastMinute(name) + step)} {actuator.Unit} of change within a minute exceeds the envelope's {Text(rate)} ({where})");
             }
 
             if (rule.MaxBlastRadiusRacks is { } blast && RacksServed(actuator.Asset) > blast)
@@ -157,7 +205,7 @@ public sealed class SafetyEnvelope
             // isolated by someone else): the same write may pass when the plant reports otherwise.
             return Interlock(name, value, state, reported: false) is { } byRecord
                 ? SafetyVerdict.Refuse($"{name}: {byRecord} ({Spec.Source}, interlocks)")
-                : SafetyVerdict.RefuseForNow($"{name}: {broken}, counting what the plant reports ({Spec.Source}, interlocks)");
+                : SafetyVerdict.RefuseForNow(HoldCause.InterlockReported, $"{name}: {broken}, counting what the plant reports ({Spec.Source}, interlocks)");
         }
 
         return efficiency is null ? SafetyVerdict.Allow : Efficiency(actuator, value, current, efficiency);

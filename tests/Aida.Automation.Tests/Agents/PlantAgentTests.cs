@@ -1011,23 +1011,82 @@ public sealed class PlantAgentTests
     [Fact]
     public void OnTheWallClock_APlansWritingTime_DelaysTheNextPlan_SoTheRateLimitRefusesAndDefersNoMove()
     {
+        var (agent, entries) = RunUnderTheFreeze(TimeSpan.FromMinutes(12), sim =>
+        {
+            var wall = new WallClock(sim.Clock);
+            return (new SlowWrites(sim.Plant, wall), wall);
+        });
+
+        var setpointWrites = entries.Count(e => e.Kind == Aida.Automation.Audit.AuditKind.Result && e.Subject.EndsWith("/supply_setpoint", StringComparison.Ordinal));
+        Assert.True(setpointWrites >= 20, $"{setpointWrites} set point writes");
+        Assert.Equal(0, agent.Plant.Refused);
+        Assert.DoesNotContain(entries, e => e.Detail.Contains(" deferred to the next step", StringComparison.Ordinal));
+    }
+
+    /// <summary>Runs the reference scenario for <paramref name="duration"/> with the agent under the policy's freeze,
+    /// over the plant and clock <paramref name="wrap"/> makes of the simulator's; returns the agent and its audit log.</summary>
+    private static (PlantAgent Agent, IReadOnlyList<Aida.Automation.Audit.AuditEntry> Audit) RunUnderTheFreeze(
+        TimeSpan duration, Func<Simulator, (Aida.Model.Plant.IPlant Plant, TimeProvider Clock)> wrap)
+    {
         var scenario = ScenarioLoader.Load("reference");
-        var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = TimeSpan.FromMinutes(12) });
+        var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Agent, Duration = duration });
         using var store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
         sim.RecordTo(new PlantTelemetryRecorder(store, sim.Plant, sim.GpuCatalog, scenario.Factory.Site.Name));
         var dir = ScratchDir();
         using var incidents = new IncidentStore(Path.Combine(dir, "incidents.db"), sim.Clock);
         using var audit = new Aida.Automation.Audit.AuditLog(Path.Combine(dir, "audit.db"), sim.Clock);
-        var wall = new WallClock(sim.Clock);
-        var agent = new PlantAgent(new SlowWrites(sim.Plant, wall), scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled,
-            Runbook.LoadDirectory(BundledFiles.Shipped("runbooks"), scenario.Factory), wall, new PlantAgentOptions(), audit, efficiency: () => Optimiser.OptimiserLoop.Freeze);
+        var (plant, clock) = wrap(sim);
+        var agent = new PlantAgent(plant, scenario.Factory, new EmbeddedQueryEngine(store), incidents, SafetyEnvelopeTests.Bundled,
+            Runbook.LoadDirectory(BundledFiles.Shipped("runbooks"), scenario.Factory), clock, new PlantAgentOptions(), audit, efficiency: () => Optimiser.OptimiserLoop.Freeze);
         sim.AttachAgent(agent);
         sim.Run();
+        return (agent, audit.Read());
+    }
 
-        var setpointWrites = audit.Read().Count(e => e.Kind == Aida.Automation.Audit.AuditKind.Result && e.Subject.EndsWith("/supply_setpoint", StringComparison.Ordinal));
-        Assert.True(setpointWrites >= 20, $"{setpointWrites} set point writes");
+    /// <summary>While the devices of some CDUs are down with their last writes failed, the guard refuses their moves for
+    /// now and the optimiser defers them: one audit line a plan naming the actuators and why (the guard's typed
+    /// <see cref="Aida.Automation.Safety.HoldCause"/>; before, the reason was found by matching the refusal's text), and no write reaches them.</summary>
+    [Fact]
+    public void MovesToDevicesDown_AreDeferred_InOneAuditLineAPlan_NamingWhy()
+    {
+        DevicesDown? down = null;
+        var (agent, entries) = RunUnderTheFreeze(TimeSpan.FromMinutes(8), sim =>
+        {
+            down = new DevicesDown(sim.Plant, sim.Clock, sim.Clock.GetUtcNow() + TimeSpan.FromMinutes(4), a => a.StartsWith("cdu-h1-", StringComparison.Ordinal));
+            return (down, sim.Clock);
+        });
+        var from = down!.From;
+
+        var deferred = entries.Where(e => e.Detail.Contains(" deferred to the next step: ", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(deferred);
+        Assert.All(deferred, e =>
+        {
+            Assert.True(e.At >= from, e.Detail);
+            Assert.Matches(@"^\d+ move\(s\) deferred to the next step: cdu-h1-[^;]* \(its device down\)$", e.Detail);
+        });
+        Assert.DoesNotContain(entries, e => e.Kind == Aida.Automation.Audit.AuditKind.Action && e.At >= from && e.Subject.StartsWith("cdu-h1-", StringComparison.Ordinal));
+        Assert.Contains(entries, e => e.Kind == Aida.Automation.Audit.AuditKind.Action && e.At >= from && e.Subject.StartsWith("cdu-h2-", StringComparison.Ordinal));
         Assert.Equal(0, agent.Plant.Refused);
-        Assert.DoesNotContain(audit.Read(), e => e.Detail.Contains(" deferred to the next step", StringComparison.Ordinal));
+    }
+
+    /// <summary>A plant whose devices for some actuators are down, their last writes failed, from a time on.</summary>
+    private sealed class DevicesDown(Aida.Model.Plant.IPlant inner, TimeProvider clock, DateTimeOffset from, Func<string, bool> onDevice)
+        : Aida.Model.Plant.IPlant, Aida.Model.Plant.IDeviceAvailability
+    {
+        public DateTimeOffset From => from;
+
+        public IReadOnlyList<Aida.Model.Plant.PointInfo> Points => inner.Points;
+
+        public IReadOnlyList<Aida.Model.Plant.ActuatorInfo> Actuators => inner.Actuators;
+
+        public Aida.Model.Plant.PointReading Read(int point) => inner.Read(point);
+
+        public Aida.Model.Plant.WriteResult Write(int actuator, double value) =>
+            WritesHeldBack(actuator) ? new(Aida.Model.Plant.WriteStatus.NotSent, "not sent: its device is down") : inner.Write(actuator, value);
+
+        public DateTimeOffset? ReachedAgainAt(int actuator) => null;
+
+        public bool WritesHeldBack(int actuator) => clock.GetUtcNow() >= from && onDevice(inner.Actuators[actuator].Name);
     }
 
     /// <summary>The simulator's clock plus the time the writes made since its last step took.</summary>

@@ -1,4 +1,5 @@
 using Aida.Automation.Optimiser;
+using Aida.Automation.Safety;
 using Aida.Model.Plant;
 using Aida.Twin.Simulation;
 using FsCheck;
@@ -163,8 +164,10 @@ public sealed class CoolingOptimiserTests
 
         var plan = loop.Optimiser.Plan(loop.Simulator.Clock.GetUtcNow(), loop.Plant, loop.Envelope);
         var results = loop.Optimiser.Apply(plan, loop.Plant);
-        var (move, deferred) = Assert.Single(results, r => r.Move.Actuator == cdu);
+        var applied = Assert.Single(results, r => r.Move.Actuator == cdu);
+        var (move, deferred) = applied;
         Assert.Equal(WriteStatus.RateLimited, deferred.Status);
+        Assert.Equal(HoldCause.ChangeRate, applied.DeferredFor);
         Assert.StartsWith(CoolingOptimiser.Deferred + "cdu-h1-a/supply_setpoint: 1.5 celsius of change within a minute exceeds the envelope's 1", deferred.Message, StringComparison.Ordinal);
         Assert.All(results.Where(r => r.Move.Actuator != cdu), r => Assert.True(r.Result.Ok, r.Result.Message));
         Assert.Equal(0, loop.Guarded.Refused);

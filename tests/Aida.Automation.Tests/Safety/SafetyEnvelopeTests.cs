@@ -53,7 +53,7 @@ public sealed class SafetyEnvelopeTests
         var fast = guarded.Write("cdu-h1-a/supply_setpoint", 31.5);
         Assert.Contains("within a minute exceeds the envelope's 1", fast.Message, StringComparison.Ordinal);
         Assert.Equal(WriteStatus.RateLimited, fast.Status); // too fast may pass once the minute has gone by
-        Assert.Equal("moved by its rate within the last minute", Aida.Automation.Agents.PlantAgent.WhyDeferred(fast.Message)); // the optimiser's audit line
+        Assert.Equal(HoldCause.ChangeRate, guarded.Judge("cdu-h1-a/supply_setpoint", 31.5).Hold); // the optimiser defers it
 
         clock.Advance(TimeSpan.FromMinutes(1));
         Assert.True(guarded.Write("cdu-h1-a/supply_setpoint", 31.5).Ok);
@@ -253,9 +253,8 @@ public sealed class SafetyEnvelopeTests
         var sent = plant.Sent;
         var held = guarded.Write(Setpoint, 27);
         Assert.Equal(WriteStatus.RateLimited, held.Status);
-        Assert.Contains(GuardedPlant.DeviceDownReason, held.Message, StringComparison.Ordinal);
-        Assert.Equal("its device down", Aida.Automation.Agents.PlantAgent.WhyDeferred(held.Message)); // the optimiser's audit line
-        Assert.True(guarded.Judge(Setpoint, 27) is { Allowed: false, ForNow: true });
+        Assert.Contains("not written while its device is down", held.Message, StringComparison.Ordinal);
+        Assert.Equal(HoldCause.DeviceDown, guarded.Judge(Setpoint, 27).Hold); // the optimiser defers it, saying why
         Assert.Equal(sent, plant.Sent);
         down = false;
 
@@ -268,9 +267,8 @@ public sealed class SafetyEnvelopeTests
         var waiting = guarded.Write(Setpoint, 28);
         Assert.Equal(WriteStatus.RateLimited, waiting.Status);
         Assert.Contains("has not read it back since: it may have restarted with its own settings", waiting.Message, StringComparison.Ordinal);
-        Assert.Equal("its device back from an outage, not read back yet", Aida.Automation.Agents.PlantAgent.WhyDeferred(waiting.Message));
         reports[Setpoint + "_command"] = 30;
-        Assert.True(guarded.Judge(Setpoint, 28) is { Allowed: false, ForNow: true });
+        Assert.Equal(HoldCause.DeviceBackUnread, guarded.Judge(Setpoint, 28).Hold);
         Assert.Empty(guarded.Disputes());
 
         // It reads back its default: that is where it is. No dispute; a step from 30 passes (29, colder), one from what
