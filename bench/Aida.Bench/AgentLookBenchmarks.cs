@@ -1,9 +1,6 @@
-using Aida.Model.Scenarios;
 using Aida.Observability.Detection;
-using Aida.Telemetry.Ingest;
 using Aida.Telemetry.Query;
 using Aida.Telemetry.Storage;
-using Aida.Twin.Simulation;
 using BenchmarkDotNet.Attributes;
 
 namespace Aida.Bench;
@@ -27,14 +24,12 @@ public class AgentLookBenchmarks : IDisposable
     [GlobalSetup]
     public void Setup()
     {
-        var scenario = ScenarioLoader.Load("reference");
-        var duration = TimeSpan.FromHours(2) + TimeSpan.FromMinutes(5);
-        var sim = new Simulator(scenario, new SimulationOptions { Mode = OperatingMode.Human, Duration = duration });
-        _store = new Tsdb(new TsdbOptions { Clock = sim.Clock, Retention = TimeSpan.FromDays(3650) });
-        sim.RecordTo(new PlantTelemetryRecorder(_store, sim.Plant, sim.GpuCatalog, scenario.Factory.Site.Name));
-        sim.Run();
-        _end = scenario.Start + duration;
-        _query = new EmbeddedQueryEngine(_store);
+        var (store, scenario, end) = RecordedReference.Record(TimeSpan.FromHours(2) + TimeSpan.FromMinutes(5));
+        _store = store;
+        _end = end;
+        // The same window every invocation: kept range results would answer all of it (SlidingDetectionBenchmarks
+        // measures the agent's minutes as they slide).
+        _query = new EmbeddedQueryEngine(_store, new Aida.Telemetry.PromQL.EngineOptions { RangeCachePoints = 0 });
         _watch = new EquipmentAlarmWatch(_query);
         _alerting = new TelemetryAlerting(_query, scenario.Factory);
     }

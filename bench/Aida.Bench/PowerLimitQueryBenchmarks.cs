@@ -60,7 +60,8 @@ public class PowerLimitQueryBenchmarks : IDisposable
             _store.AppendBatch(ids, timestamps, values);
         }
 
-        _engine = new PromQLEngine(_store);
+        // Each invocation evaluates the whole window: no result kept from the last one.
+        _engine = new PromQLEngine(_store, new EngineOptions { RangeCachePoints = 0 });
     }
 
     [GlobalCleanup]

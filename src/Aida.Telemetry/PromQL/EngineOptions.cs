@@ -21,4 +21,9 @@ public sealed record EngineOptions
 
     /// <summary>The fewest steps worth a thread of their own. Default 32.</summary>
     public int MinStepsPerThread { get; init; } = 32;
+
+    /// <summary>How many points of range query results the engine keeps, over a store that reports its changes (the
+    /// embedded <c>Tsdb</c>), so that the same query over a window slid forward computes only the steps whose data may
+    /// have changed; zero keeps none. The answer is the same either way. Default 4 million (64 MB).</summary>
+    public long RangeCachePoints { get; init; } = 4_000_000;
 }

@@ -16,13 +16,19 @@ public sealed class PromQLEngine
 
     private readonly ISeriesSource _source;
     private readonly EngineOptions _options;
+    private readonly RangeResultCache? _ranges;
 
     public PromQLEngine(ISeriesSource source, EngineOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         _source = source;
         _options = options ?? new EngineOptions();
+        _ranges = source is IChangeLog changes && _options.RangeCachePoints > 0 ? new RangeResultCache(changes, _options.RangeCachePoints) : null;
     }
+
+    /// <summary>Range query steps answered from kept results and evaluated, since the engine was made (both zero when it
+    /// keeps none: <see cref="EngineOptions.RangeCachePoints"/>).</summary>
+    public (long Kept, long Evaluated) RangeSteps => _ranges?.Steps ?? default;
 
     /// <summary>The metric names <paramref name="query"/> selects, in the order they first appear (a selector without a
     /// name, <c>{job="x"}</c>, names none).</summary>
@@ -115,87 +121,92 @@ public sealed class PromQLEngine
             throw new QueryException("end timestamp must not be before start time", -1);
         }
 
-        return Run(() =>
+        return _ranges is not null && RangeResultCache.Reusable(expr)
+            ? Run(() => _ranges.Answer(query, startMs, endMs, stepMs, from => Evaluate(expr, from, endMs, stepMs, ct), _options.MaxSamples, TooManySamples), ct)
+            : Run(() => Evaluate(expr, startMs, endMs, stepMs, ct), ct);
+    }
+
+    /// <summary>Evaluates a range query's steps, cut into spans evaluated in parallel.</summary>
+    private QueryResult Evaluate(Expr expr, long startMs, long endMs, long stepMs, CancellationToken ct)
+    {
+        // Steps are independent: cut them into contiguous spans, evaluate each on its own thread, and join the spans'
+        // series in step order.
+        var steps = ((endMs - startMs) / stepMs) + 1;
+        var spans = (int)Math.Clamp(steps / Math.Max(1, _options.MinStepsPerThread), 1, Math.Max(1, _options.MaxQueryThreads));
+        var parts = new StepSpan[spans];
+        var failures = new Exception?[spans];
+        void EvaluateSpan(int p)
         {
-            // Steps are independent: cut them into contiguous spans, evaluate each on its own thread, and join the spans'
-            // series in step order.
-            var steps = ((endMs - startMs) / stepMs) + 1;
-            var spans = (int)Math.Clamp(steps / Math.Max(1, _options.MinStepsPerThread), 1, Math.Max(1, _options.MaxQueryThreads));
-            var parts = new StepSpan[spans];
-            var failures = new Exception?[spans];
-            void EvaluateSpan(int p)
+            var first = steps * p / spans;
+            var last = (steps * (p + 1) / spans) - 1;
+            try
             {
-                var first = steps * p / spans;
-                var last = (steps * (p + 1) / spans) - 1;
-                try
-                {
-                    parts[p] = EvaluateSteps(expr, startMs, endMs, startMs + (first * stepMs), startMs + (last * stepMs), stepMs, ct);
-                }
-                catch (Exception e) when (spans > 1)
-                {
-                    failures[p] = e;
-                }
+                parts[p] = EvaluateSteps(expr, startMs, endMs, startMs + (first * stepMs), startMs + (last * stepMs), stepMs, ct);
             }
-
-            if (spans == 1)
+            catch (Exception e) when (spans > 1)
             {
-                EvaluateSpan(0);
+                failures[p] = e;
             }
-            else
-            {
-                var others = new Task[spans - 1];
-                for (var p = 1; p < spans; p++)
-                {
-                    var index = p;
-                    others[p - 1] = Task.Run(() => EvaluateSpan(index), CancellationToken.None);
-                }
+        }
 
-                EvaluateSpan(0);
-                Task.WaitAll(others, CancellationToken.None);
-
-                // The earliest span's error is the one a sequential evaluation would have met first.
-                foreach (var failure in failures)
-                {
-                    if (failure is not null)
-                    {
-                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
-                    }
-                }
-            }
-
-            var series = parts[0].Series;
-            var points = parts[0].Points;
+        if (spans == 1)
+        {
+            EvaluateSpan(0);
+        }
+        else
+        {
+            var others = new Task[spans - 1];
             for (var p = 1; p < spans; p++)
             {
-                points += parts[p].Points;
-                foreach (var (labels, samples) in parts[p].Series)
+                var index = p;
+                others[p - 1] = Task.Run(() => EvaluateSpan(index), CancellationToken.None);
+            }
+
+            EvaluateSpan(0);
+            Task.WaitAll(others, CancellationToken.None);
+
+            // The earliest span's error is the one a sequential evaluation would have met first.
+            foreach (var failure in failures)
+            {
+                if (failure is not null)
                 {
-                    if (series.TryGetValue(labels, out var earlier))
-                    {
-                        // Exactly: List's growth would double the array (a day's 1,441 points in room for 2,880).
-                        earlier.Capacity = Math.Max(earlier.Capacity, earlier.Count + samples.Count);
-                        earlier.AddRange(samples);
-                    }
-                    else
-                    {
-                        series[labels] = samples;
-                    }
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
                 }
             }
+        }
 
-            if (points > _options.MaxSamples)
+        var series = parts[0].Series;
+        var points = parts[0].Points;
+        for (var p = 1; p < spans; p++)
+        {
+            points += parts[p].Points;
+            foreach (var (labels, samples) in parts[p].Series)
             {
-                throw TooManySamples();
+                if (series.TryGetValue(labels, out var earlier))
+                {
+                    // Exactly: List's growth would double the array (a day's 1,441 points in room for 2,880).
+                    earlier.Capacity = Math.Max(earlier.Capacity, earlier.Count + samples.Count);
+                    earlier.AddRange(samples);
+                }
+                else
+                {
+                    series[labels] = samples;
+                }
             }
+        }
 
-            var list = new List<SeriesSamples>(series.Count);
-            foreach (var (labels, samples) in series)
-            {
-                list.Add(new SeriesSamples(labels, samples));
-            }
+        if (points > _options.MaxSamples)
+        {
+            throw TooManySamples();
+        }
 
-            return new QueryResult(ResultType.Matrix, SortedMatrix(list));
-        }, ct);
+        var list = new List<SeriesSamples>(series.Count);
+        foreach (var (labels, samples) in series)
+        {
+            list.Add(new SeriesSamples(labels, samples));
+        }
+
+        return new QueryResult(ResultType.Matrix, SortedMatrix(list));
     }
 
     /// <summary>What one span of a range query's steps produced: each series' points, and how many in all.</summary>

@@ -17,7 +17,7 @@ namespace Aida.Telemetry.Storage;
 /// released the lock (before it returns), so other appends go on meanwhile. Opening replays the WAL and cuts off a torn
 /// tail (see <see cref="Recovery"/>).</para>
 /// </remarks>
-public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, IStreamingSeriesSource, ILatestSampleSource, IDisposable
+public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, IStreamingSeriesSource, ILatestSampleSource, IChangeLog, IDisposable
 {
     private readonly Lock _lock = new();
     private readonly TsdbOptions _options;
@@ -41,6 +41,13 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     private long _headSamples;
     private long _lastFlush;
     private bool _disposed;
+
+    // The change log (IChangeLog): the oldest timestamp stored in each of the last ChangeMarks marked periods, by mark
+    // modulo ChangeMarks, and in the period open now (since the last Mark); long.MinValue once samples were removed.
+    private const int ChangeMarks = 256;
+    private readonly long[] _changedFrom = new long[ChangeMarks];
+    private long _marks;
+    private long _changedFromNow = long.MaxValue;
 
     /// <summary>An in-memory store with default options.</summary>
     public Tsdb() : this(new TsdbOptions())
@@ -721,6 +728,10 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
 
         s.Append(timestampMs, value, bits, _blockMs);
         _headSamples++;
+        if (timestampMs < _changedFromNow)
+        {
+            _changedFromNow = timestampMs;
+        }
         if (timestampMs > _headMaxTime)
         {
             _headMaxTime = timestampMs;
@@ -1414,7 +1425,48 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
             return true;
         });
         _cache?.RemoveOwners(gone);
+        if (deleted > 0)
+        {
+            _changedFromNow = long.MinValue;
+        }
+
         return deleted;
+    }
+
+    public long Mark()
+    {
+        lock (_lock)
+        {
+            var mark = _marks++;
+            _changedFrom[mark % ChangeMarks] = _changedFromNow;
+            _changedFromNow = long.MaxValue;
+            return mark;
+        }
+    }
+
+    public long OldestChangedSince(long mark)
+    {
+        lock (_lock)
+        {
+            if (mark < 0 || mark >= _marks)
+            {
+                throw new ArgumentOutOfRangeException(nameof(mark), mark, "not a mark of this store");
+            }
+
+            if (_marks - mark > ChangeMarks)
+            {
+                return long.MinValue;
+            }
+
+            // Period m + 1 was closed by mark m + 1, and so on; the one open now has no slot yet.
+            var oldest = _changedFromNow;
+            for (var m = mark + 1; m < _marks; m++)
+            {
+                oldest = Math.Min(oldest, _changedFrom[m % ChangeMarks]);
+            }
+
+            return oldest;
+        }
     }
 
     /// <summary>Loads every block under <c>blocks/</c>. Writable: a compaction's leftover temporary directory is deleted,

@@ -222,7 +222,7 @@ public class RangeQueryExecutionTests
         Assert.Equal(range.Series.Sum(s => s.Samples.Count), points);
     }
 
-    private static void AssertSame(string query, QueryResult expected, QueryResult actual)
+    internal static void AssertSame(string query, QueryResult expected, QueryResult actual)
     {
         Assert.Equal(expected.Type, actual.Type);
         Assert.True(expected.Series.Count == actual.Series.Count, $"{query}: {expected.Series.Count} series expected, {actual.Series.Count} got");
