@@ -15,7 +15,9 @@ namespace Aida.Cli.Tests;
 [Collection(WireTiming.Name)]
 public sealed class TwinOverTheWireTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    // How long a condition over the wire may take. 60 s until session 47: GpusSlowedByALostCduFlow's alert wait ran past
+    // it once while builds and traces ran beside it on the 2 cores (it passes in seconds on a quiet machine).
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(150);
 
     private static readonly string[] RackQuantities = ["power", "inlet_temperature", "gpu_max_temperature", "gpu_power_limit_command", "isolated", "leak", "powered"];
 
