@@ -112,6 +112,13 @@ public class DashboardBrowserTests
             await Assertions.Expect(page.Locator("#signals .signal").First).ToBeVisibleAsync();
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "incident.png"), FullPage = true });
 
+            // The admin resolves it from its page with a note: the state moves, the note is on the timeline as theirs.
+            await page.FillAsync("#incident-moves input.note", "rack dried and checked on the floor");
+            await page.ClickAsync("#incident-moves button.move-resolve");
+            await Assertions.Expect(page.Locator("#incident-title .pill.state-resolved")).ToBeVisibleAsync();
+            await Assertions.Expect(page.Locator("#timeline ol.timeline li").Last).ToContainTextAsync("rack dried and checked on the floor");
+            await Assertions.Expect(page.Locator("#incident-moves")).ToHaveCountAsync(0);
+
             // An operator proposes isolating the leaking rack over the API; it waits; the admin approves it in the browser.
             // At 60x a high-risk action waits 15 s of wall time for its approver: the page is open before it is proposed.
             await page.ClickAsync("#nav-agent");

@@ -207,6 +207,12 @@ public static class AidaApi
         app.MapGet("/api/events", (HttpContext http) => TypedResults.ServerSentEvents(live.EventsAsync(Json, http.RequestAborted)));
         app.MapGet("/api/incidents", () => Results.Json(IncidentList(context), Json));
         app.MapGet("/api/incidents/{id}", (string id) => IncidentDetailView(context, id));
+        foreach (var (verb, to) in IncidentMoves)
+        {
+            app.MapPost($"/api/incidents/{{id}}/{verb}", async (HttpContext http, string id) =>
+                await Mutation(http, context, Role.Operator, $"{verb} incident {id}", body => MoveIncident(context, Caller(http), id, body, to)));
+        }
+
         app.MapGet("/api/slos", (Func<HttpContext, Task<IResult>>)(async http => context.Budgets is null
             ? Problem(StatusCodes.Status404NotFound, "no SLOs", "this run evaluates no SLOs (it keeps no telemetry store)")
             : Results.Json((await context.Budgets.ReadAsync(http.RequestAborted)).ToView(), Json)));
@@ -535,16 +541,22 @@ public static class AidaApi
         changed_at = agent.LastModeChange?.At,
     };
 
+    /// <summary>The incident number a route names and the optional <c>note</c> of its body (its only field).</summary>
+    /// <exception cref="BadRequest">Not a positive number, or a field other than <c>note</c>.</exception>
+    private static (long Incident, string? Note) IncidentAndNote(string incidentText, JsonElement body)
+    {
+        Only(body, "note");
+        var note = Text(body, "note", required: false);
+        return long.TryParse(incidentText, NumberStyles.None, CultureInfo.InvariantCulture, out var incident) && incident > 0
+            ? (incident, note)
+            : throw new BadRequest($"incident: '{incidentText}' is not an incident number");
+    }
+
     /// <summary>Approves or rejects the runbook the agent started on incident <paramref name="incidentText"/> that waits
     /// for a person's go-ahead as a whole.</summary>
     private static IResult DecideRunbook(ServerContext context, Caller caller, string incidentText, JsonElement body, bool approve)
     {
-        Only(body, "note");
-        var note = Text(body, "note", required: false);
-        if (!long.TryParse(incidentText, NumberStyles.None, CultureInfo.InvariantCulture, out var incident) || incident <= 0)
-        {
-            throw new BadRequest($"incident: '{incidentText}' is not an incident number");
-        }
+        var (incident, note) = IncidentAndNote(incidentText, body);
 
         lock (context.Gate)
         {
@@ -641,6 +653,42 @@ public static class AidaApi
             severity = i.Severity,
             opened = i.Opened,
         }).ToArray();
+
+    /// <summary>The routes that move an incident through its lifecycle, and where each moves it.</summary>
+    private static readonly (string Verb, IncidentState To)[] IncidentMoves =
+        [("acknowledge", IncidentState.Acknowledged), ("mitigate", IncidentState.Mitigated), ("resolve", IncidentState.Resolved)];
+
+    /// <summary>A person moves an incident forward (acknowledged: someone is on it; mitigated: the impact is contained;
+    /// resolved: it is over), with an optional note: on the incident's timeline as theirs and in the audit log. The
+    /// agent's own moves of the incident then go no further back than the person's (a runbook whose incident a person
+    /// resolved leaves it resolved); a sensor's incident resolved so has its reading trusted again.</summary>
+    private static IResult MoveIncident(ServerContext context, Caller caller, string id, JsonElement body, IncidentState to)
+    {
+        var (number, note) = IncidentAndNote(id, body);
+
+        lock (context.Gate)
+        {
+            if (context.Incidents is null || !context.Incidents.List().Any(i => i.Id == number))
+            {
+                return Problem(StatusCodes.Status404NotFound, "no such incident", $"no incident {number}");
+            }
+
+            IncidentState from;
+            try
+            {
+                from = context.Incidents.Transition(number, to, Actor(caller), note);
+            }
+            catch (InvalidOperationException e)
+            {
+                return Problem(StatusCodes.Status409Conflict, "cannot move the incident", e.Message);
+            }
+
+            context.Audit.Append(Actor(caller), AuditKind.Decision, $"incident {number}",
+                $"{IncidentStore.Name(from)} -> {IncidentStore.Name(to)}{(string.IsNullOrWhiteSpace(note) ? "" : ": " + note)}");
+        }
+
+        return IncidentDetailView(context, id);
+    }
 
     private static IResult IncidentDetailView(ServerContext context, string id)
     {

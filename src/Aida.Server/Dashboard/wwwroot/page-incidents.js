@@ -95,6 +95,41 @@ async function signals(box, incident, now) {
   }
 }
 
+// A person moves the incident forward, with an optional note on its timeline as theirs (an operator or above; POST
+// /api/incidents/{id}/acknowledge, /mitigate or /resolve, audited): only to the states ahead of where it is.
+const STATE_RANK = { open: 0, acknowledged: 1, mitigated: 2, resolved: 3 };
+const MOVES = [
+  { verb: 'acknowledge', to: 'acknowledged', text: 'Acknowledge', title: 'Someone is on it' },
+  { verb: 'mitigate', to: 'mitigated', text: 'Mark mitigated', title: 'The impact is contained' },
+  { verb: 'resolve', to: 'resolved', text: 'Resolve', title: 'It is over' },
+];
+function moveControls(incident, ctx, onDone) {
+  const ahead = MOVES.filter((m) => STATE_RANK[m.to] > STATE_RANK[incident.state]);
+  if (!ahead.length) return null;
+  const allowed = ctx.user.role !== 'viewer';
+  const note = h('input', { type: 'text', class: 'note', placeholder: 'note (optional)', 'aria-label': `note for incident ${incident.id}` });
+  const message = h('span', { class: 'error' });
+  const buttons = ahead.map((m) => h('button', {
+    class: `move-${m.verb}${m.verb === 'acknowledge' ? '' : ' secondary'}`,
+    disabled: !allowed,
+    title: allowed ? m.title : 'Your role may not change incidents',
+    text: m.text,
+    onclick: async () => {
+      for (const b of buttons) b.disabled = true;
+      message.textContent = '';
+      try {
+        const text = note.value.trim();
+        await api.post(`/api/incidents/${encodeURIComponent(incident.id)}/${m.verb}`, text ? { note: text } : {});
+        onDone();
+      } catch (e) {
+        message.textContent = e.message;
+        for (const b of buttons) b.disabled = false;
+      }
+    },
+  }));
+  return h('div', { class: 'pending-do', id: 'incident-moves' }, allowed ? [note, ...buttons, message] : [...buttons, h('span', { class: 'muted', text: ` you are a ${ctx.user.role}: viewing only` })]);
+}
+
 function detail(root, ctx, id) {
   const head = h('div', { id: 'incident-head' });
   const rootCause = h('section', { class: 'card', id: 'root-cause' });
@@ -127,6 +162,7 @@ function detail(root, ctx, id) {
         h('dt', { text: 'alerts' }), h('dd', { text: String(incident.alert_count) }),
         h('dt', { text: 'assets' }), h('dd', {}, Object.entries(incident.assets ?? {}).map(([a, n]) => h('span', { class: 'pill', text: `${a} ×${n}` }))),
       ]),
+      ...[moveControls(incident, ctx, load)].filter(Boolean),
     );
     const ranked = incident.root_cause?.ranked ?? [];
     const top = ranked.length ? Math.max(...ranked.map((r) => r.score)) : 1;
