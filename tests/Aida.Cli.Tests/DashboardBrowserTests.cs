@@ -200,6 +200,15 @@ public class DashboardBrowserTests
             await dispute.Locator("button.adopt").ClickAsync();
             await Assertions.Expect(dispute.Locator(".error")).ToHaveTextAsync("Say why: it is audited.");
             await dispute.Locator("input.note").FillAsync("set to 21 at the CDU's panel for a flow test");
+            // Regression (session 47, a flaky failure): the page drew the waiting cards again at every audit change (each
+            // second at 60x), wiping the reason typed, so the click said "Say why". Two audit changes later it is there.
+            for (var i = 0; i < 2; i++)
+            {
+                var newest = await page.Locator("#audit tr.audit-row td").First.TextContentAsync();
+                await Assertions.Expect(page.Locator("#audit tr.audit-row td").First).Not.ToHaveTextAsync(newest!);
+            }
+
+            await Assertions.Expect(dispute.Locator("input.note")).ToHaveValueAsync("set to 21 at the CDU's panel for a flow test");
             await dispute.Locator("button.adopt").ClickAsync();
             await Assertions.Expect(dispute).ToHaveCountAsync(0);
             using var disputes = new HttpRequestMessage(HttpMethod.Get, "/api/audit?limit=10000");

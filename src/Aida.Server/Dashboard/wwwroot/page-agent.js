@@ -141,10 +141,30 @@ export default {
     let waitingRuns = [];
     let waitingActions = [];
     const decided = () => { ctx.refresh('actions'); loadAudit(); loadRuns(); };
+    // Drawn again only when what waits changes (the runs and disputes are read at every audit change, each second at
+    // 60x), and then with the notes people were typing kept: redrawn under them, a reason typed into a card was wiped
+    // before its button was clicked ("Say why: it is audited.").
+    let drawn = null;
     const showPending = () => {
+      const now = JSON.stringify([disputes, waitingRuns, waitingActions]);
+      if (now === drawn) return;
+      drawn = now;
+      const typed = new Map([...pending.querySelectorAll('[data-key]')].map((c) => [c.dataset.key, c.querySelector('input.note')]));
+      const focused = document.activeElement?.closest?.('#pending [data-key]')?.dataset.key;
+      const keyed = (key, card) => { card.dataset.key = key; return card; };
       clear(pending).append(...(disputes.length + waitingRuns.length + waitingActions.length
-        ? [...disputes.map((d) => disputeCard(d, ctx, decided)), ...waitingRuns.map((r) => runbookCard(r, ctx, decided)), ...waitingActions.map((a) => pendingCard(a, ctx, decided))]
+        ? [...disputes.map((d) => keyed(`dispute ${d.actuator}`, disputeCard(d, ctx, decided))),
+          ...waitingRuns.map((r) => keyed(`runbook ${r.incident}`, runbookCard(r, ctx, decided))),
+          ...waitingActions.map((a) => keyed(`action ${a.source} ${a.id}`, pendingCard(a, ctx, decided)))]
         : [h('p', { class: 'muted', id: 'no-pending', text: 'Nothing is waiting for approval.' })]));
+      for (const card of pending.querySelectorAll('[data-key]')) {
+        const before = typed.get(card.dataset.key);
+        const note = card.querySelector('input.note');
+        if (before && note) {
+          note.value = before.value;
+          if (card.dataset.key === focused) note.focus();
+        }
+      }
     };
     const loadRuns = async () => {
       try {
