@@ -120,6 +120,7 @@ function moveControls(incident, ctx, onDone) {
       try {
         const text = note.value.trim();
         await api.post(`/api/incidents/${encodeURIComponent(incident.id)}/${m.verb}`, text ? { note: text } : {});
+        note.value = ''; // on the timeline now: not carried into the next move
         onDone();
       } catch (e) {
         message.textContent = e.message;
@@ -153,6 +154,10 @@ function detail(root, ctx, id) {
       clear(head).append(h('h1', { text: `Incident ${id}` }), h('p', { class: 'error', text: e.message }));
       return;
     }
+    // The head is drawn again at every incidents or actions event: a note being typed is kept, with its focus.
+    const typing = head.querySelector('#incident-moves input.note');
+    const typed = typing?.value ?? '';
+    const focused = typing !== null && document.activeElement === typing;
     clear(head).append(
       h('h1', { id: 'incident-title' }, [`#${incident.id} ${incident.title} `, h('span', { class: `pill state-${incident.state}`, text: incident.state }), ' ', h('span', { class: `pill sev-${incident.severity}`, text: incident.severity ?? '' })]),
       h('dl', { class: 'facts' }, [
@@ -164,6 +169,9 @@ function detail(root, ctx, id) {
       ]),
       ...[moveControls(incident, ctx, load)].filter(Boolean),
     );
+    const note = head.querySelector('#incident-moves input.note');
+    if (note && typed) note.value = typed;
+    if (note && focused) note.focus();
     const ranked = incident.root_cause?.ranked ?? [];
     const top = ranked.length ? Math.max(...ranked.map((r) => r.score)) : 1;
     clear(rootCause).append(h('h2', { text: 'Root cause' }), ranked.length
