@@ -18,6 +18,23 @@ internal abstract class Expr(int pos)
 
     public abstract PromType Type { get; }
 
+    /// <summary>The expressions <paramref name="e"/> is made of, in the order they are written.</summary>
+    public static IEnumerable<Expr> Children(Expr e)
+    {
+        IEnumerable<Expr?> children = e switch
+        {
+            MatrixSelector m => [m.Selector],
+            ParenExpr p => [p.Inner],
+            NegateExpr n => [n.Inner],
+            SubqueryExpr q => [q.Inner],
+            CallExpr c => c.Args.Cast<Expr?>(),
+            AggregateExpr a => [a.Inner, a.Param],
+            BinaryExpr b => [b.Lhs, b.Rhs],
+            _ => [],
+        };
+        return children.OfType<Expr>();
+    }
+
     public static string Describe(PromType t) => t switch
     {
         PromType.Scalar => "scalar",

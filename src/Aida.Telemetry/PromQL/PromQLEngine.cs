@@ -46,18 +46,7 @@ public sealed class PromQLEngine
                 names.Add(name);
             }
 
-            IEnumerable<Expr?> children = e switch
-            {
-                MatrixSelector m => [m.Selector],
-                ParenExpr p => [p.Inner],
-                NegateExpr n => [n.Inner],
-                SubqueryExpr q => [q.Inner],
-                CallExpr c => c.Args.Cast<Expr?>(),
-                AggregateExpr a => [a.Inner, a.Param],
-                BinaryExpr b => [b.Lhs, b.Rhs],
-                _ => [],
-            };
-            foreach (var child in children.OfType<Expr>())
+            foreach (var child in Expr.Children(e))
             {
                 Collect(child, names);
             }

@@ -44,15 +44,8 @@ internal sealed class RangeResultCache(IChangeLog changes, long capacityPoints, 
     public static bool Reusable(Expr expr) => expr switch
     {
         VectorSelector v => !v.At.IsSet && v.OffsetMs >= 0,
-        MatrixSelector m => Reusable(m.Selector),
         SubqueryExpr q => !q.At.IsSet && q.OffsetMs >= 0 && Reusable(q.Inner),
-        ParenExpr p => Reusable(p.Inner),
-        NegateExpr n => Reusable(n.Inner),
-        CallExpr c => c.Args.All(Reusable),
-        AggregateExpr a => Reusable(a.Inner) && (a.Param is null || Reusable(a.Param)),
-        BinaryExpr b => Reusable(b.Lhs) && Reusable(b.Rhs),
-        NumberLiteral or StringLiteral => true,
-        _ => false,
+        _ => Expr.Children(expr).All(Reusable),
     };
 
     /// <summary>The range query <paramref name="query"/> over [<paramref name="startMs"/>, <paramref name="endMs"/>] by
