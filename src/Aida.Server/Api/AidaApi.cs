@@ -668,7 +668,7 @@ public static class AidaApi
 
         lock (context.Gate)
         {
-            if (context.Incidents is null || !context.Incidents.List().Any(i => i.Id == number))
+            if (context.Incidents is null)
             {
                 return Problem(StatusCodes.Status404NotFound, "no such incident", $"no incident {number}");
             }
@@ -677,6 +677,10 @@ public static class AidaApi
             try
             {
                 from = context.Incidents.Transition(number, to, Actor(caller), note);
+            }
+            catch (KeyNotFoundException)
+            {
+                return Problem(StatusCodes.Status404NotFound, "no such incident", $"no incident {number}");
             }
             catch (InvalidOperationException e)
             {
