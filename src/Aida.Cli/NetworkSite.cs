@@ -28,12 +28,12 @@ internal sealed class NetworkSite : IAsyncDisposable
         _log = log;
         Sink = new CollectorSink(appender, site.Labels, clock, log);
         // Each writer's collector: a write to a device its collector reports down fails at once after one that failed, and
-        // a device reached again after an outage is where it reads back, not where it was last written (GuardedPlant).
+        // a device back from an outage or a restart is where it reads back, not where it was last written (GuardedPlant).
         var collectorOf = site.Collectors.SelectMany(c => (c as IActuatorSource)?.Writers.Select(w => (Writer: w, Collector: c)) ?? [])
             .ToDictionary(x => x.Writer, x => x.Collector);
         Plant = new NetworkPlant(design, store, CollectorCatalog.Writers(site), clock, log,
             w => collectorOf.TryGetValue(w, out var c) && Sink.HealthOf(c.Kind, c.Name) is { Up: false, Errors: > 0 },
-            w => collectorOf.TryGetValue(w, out var c) ? Sink.ReachedAgainAt(c.Kind, c.Name) : null);
+            w => collectorOf.TryGetValue(w, out var c) ? Sink.ReturnOf(c.Kind, c.Name) : null);
         var rollup = new DcgmRollup(design.Points, store, appender, gpuSlowdownCelsius);
         _rollup = rollup.HasTargets ? rollup : null;
         _collecting = new CollectorHost(site.Collectors, Sink).RunAsync(_stop.Token);

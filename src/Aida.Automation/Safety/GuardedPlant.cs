@@ -51,10 +51,10 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     // that value, it is no dispute, and no reason to drop the values taken up.
     private readonly Dictionary<string, double> _dismissed = new(StringComparer.Ordinal);
 
-    // Actuators written this run whose device answered again after its collector lost it (IDeviceAvailability), and
-    // when: it may have restarted with its own settings, so it is not written until it reads back from after then, and
+    // Actuators written this run whose device came back since (answered again after its collector lost it, or was found
+    // restarted between two polls: IDeviceAvailability), and when: it may be back at its own settings, so it is not written until it reads back from after then, and
     // is then where it reads. Meanwhile what Aida wrote counts as a value it may be at (for the interlocks).
-    private readonly Dictionary<string, DateTimeOffset> _backUnread = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DeviceReturn> _backUnread = new(StringComparer.Ordinal);
     private readonly IDeviceAvailability? _devices;
     private readonly Dictionary<string, int> _actuatorIndex = new(StringComparer.Ordinal);
 
@@ -392,8 +392,8 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         }
     }
 
-    /// <summary>Notes each actuator written this run whose device answered again after its collector lost it, since the
-    /// last write: a device that restarted meanwhile went back to its own settings (a CDU controller to its default set
+    /// <summary>Notes each actuator written this run whose device came back since the last write (answered again after
+    /// its collector lost it, or found restarted between two polls by its uptime): a device that restarted meanwhile went back to its own settings (a CDU controller to its default set
     /// point), so where Aida wrote it is now only a value it may be at, and it is not written until it reads back. Its
     /// first read-back from after the device's return is where it is, adopted as a person would with
     /// <see cref="AdoptReadBack"/>, as the guard does after its own restart (<see cref="ForgetTakenUpOnceRead"/>).
@@ -411,8 +411,8 @@ public sealed class GuardedPlant : IPlant, IActuatorState
 
         foreach (var (name, last) in _lastWrite)
         {
-            if (_devices.ReachedAgainAt(_actuatorIndex[name]) is not { } back || back <= last.At || !_readback.ContainsKey(name)
-                || _switches.Contains(name) || _dismissed.ContainsKey(name) || (_backUnread.TryGetValue(name, out var noted) && noted >= back))
+            if (_devices.ReturnOf(_actuatorIndex[name]) is not { } back || back.At <= last.At || !_readback.ContainsKey(name)
+                || _switches.Contains(name) || _dismissed.ContainsKey(name) || (_backUnread.TryGetValue(name, out var noted) && noted.At >= back.At))
             {
                 continue;
             }
@@ -423,7 +423,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
                 _commanded.Remove(name);
                 _unconfirmed[name] = maybe;
                 _disputed.Remove(name);
-                _audit?.Append(_actor, AuditKind.Observation, name, $"{DeviceBackNote}{back:O} after its collector could not reach it: it may have restarted with its own settings, so it is not written until it reads back (Aida last wrote {string.Join(" or ", maybe.Select(Text))})");
+                _audit?.Append(_actor, AuditKind.Observation, name, $"its device {back.How}: it may be back at its own settings, so it is not written until it reads back (Aida last wrote {string.Join(" or ", maybe.Select(Text))})");
             }
 
             _backUnread[name] = back;
@@ -431,14 +431,14 @@ public sealed class GuardedPlant : IPlant, IActuatorState
 
         foreach (var (name, back) in _backUnread.ToList())
         {
-            if (_inner.Read(_readback[name]) is not { IsMissing: false } reading || reading.Timestamp < back)
+            if (_inner.Read(_readback[name]) is not { IsMissing: false } reading || reading.Timestamp < back.At)
             {
                 continue;
             }
 
             _backUnread.Remove(name);
             Adopt(name, reading.Value, reading.Timestamp, string.Join(" or ", Unconfirmed(name).Select(Text)), _actor,
-                $"its device answered again at {back:O} after its collector could not reach it, and is where it reads");
+                $"its device {back.How}, and is where it reads");
         }
     }
 
@@ -461,7 +461,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     /// it back (<see cref="NoteDevicesBack"/>); null otherwise.</summary>
     private SafetyVerdict? BackUnread(string actuator) =>
         _backUnread.TryGetValue(actuator, out var back)
-            ? SafetyVerdict.RefuseForNow(HoldCause.DeviceBackUnread, $"{actuator}: its device answered again at {back:O} after its collector could not reach it, and has not read it back since: it may have restarted with its own settings, so it is not written until the plant reports where it is")
+            ? SafetyVerdict.RefuseForNow(HoldCause.DeviceBackUnread, $"{actuator}: its device {back.How}, and has not read it back since: it may be back at its own settings, so it is not written until the plant reports where it is")
             : null;
 
     /// <summary>The refusal, for now, of a write the plant would not send (its device down, the last write to it failed:
@@ -668,7 +668,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         }
 
         if (_readback.TryGetValue(actuator, out var point) && _inner.Read(point) is { IsMissing: false } reading
-            && !(_backUnread.TryGetValue(actuator, out var back) && reading.Timestamp < back))
+            && !(_backUnread.TryGetValue(actuator, out var back) && reading.Timestamp < back.At))
         {
             return reading.Value;
         }
@@ -725,7 +725,6 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     private const string DisputeEnded = "the read-back ";
     private const string AdoptedReadBack = ": adopted the read-back ";
     private const string DismissedReadBack = ": dismissed the read-back ";
-    private const string DeviceBackNote = "its device answered again at ";
 
     /// <summary>The number that follows <paramref name="prefix"/> at the start of <paramref name="detail"/>, up to a space.</summary>
     private static double? ValueAfter(string detail, string prefix)

@@ -49,7 +49,7 @@ public enum HoldCause
     /// <summary>Its device is down and the last write to it failed: the plant would not send it.</summary>
     DeviceDown,
 
-    /// <summary>Its device answered again after an outage and has not read it back since.</summary>
+    /// <summary>Its device came back (answered again after an outage, or was found restarted) and has not read it back since.</summary>
     DeviceBackUnread,
 }
 
@@ -63,7 +63,7 @@ public static class HoldCauses
         HoldCause.ReadBackMissing => "its read-back reporting nothing",
         HoldCause.InterlockReported => "an interlock, counting what the plant reports",
         HoldCause.DeviceDown => "its device down",
-        HoldCause.DeviceBackUnread => "its device back from an outage, not read back yet",
+        HoldCause.DeviceBackUnread => "its device back, not read back yet",
         _ => throw new ArgumentOutOfRangeException(nameof(hold), hold, "not a hold"),
     };
 }

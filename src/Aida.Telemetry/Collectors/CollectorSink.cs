@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Aida.Model.Plant;
 using Aida.Telemetry.Series;
 
 namespace Aida.Telemetry.Collectors;
@@ -15,6 +16,8 @@ namespace Aida.Telemetry.Collectors;
 /// <item><c>aida_collector_malformed_total</c>: frames, payloads or lines that could not be decoded.</item>
 /// <item><c>aida_collector_errors_total</c>: failed polls, timeouts, refused connections and exception responses.</item>
 /// <item><c>aida_collector_poll_duration_seconds</c>: how long the last poll took.</item>
+/// <item><c>aida_collector_restarts_total</c>: restarts found between two polls the device answered (its uptime went
+/// back: <see cref="Restarted"/>), written once the first is found.</item>
 /// </list>
 /// Problems are also logged, at most one line per device every <see cref="LogInterval"/> (the count of suppressed ones
 /// is given with the next). Thread-safe: every collector of a site shares one sink.
@@ -99,7 +102,7 @@ public sealed class CollectorSink
             // From the poll's start, to the millisecond below: the readings of the poll that reached it are stamped
             // then, before this report (a guard waiting for a reading from after the return took them for older ones).
             var start = (_clock.GetUtcNow() - pollDuration).ToUnixTimeMilliseconds();
-            Interlocked.Exchange(ref h.ReachedAgainTicks, DateTimeOffset.FromUnixTimeMilliseconds(start).UtcTicks);
+            h.Return = DeviceReturn.ReachedAgain(DateTimeOffset.FromUnixTimeMilliseconds(start));
         }
 
         h.Up = true;
@@ -120,6 +123,20 @@ public sealed class CollectorSink
         Sample(kind, device, HealthLabels("aida_collector_up", kind, device), now, 0);
         WriteCounters(h, kind, device, now);
         Log(h, kind, device, problem);
+    }
+
+    /// <summary>A device that answered every poll but restarted since the one before, as its uptime says (a device behind
+    /// a Modbus gateway, whose connection is the gateway's and outlives the device): it may be back at its own settings,
+    /// as after an outage (<see cref="ReturnOf"/>). Counted in <c>aida_collector_restarts_total</c> and logged.</summary>
+    /// <param name="pollStart">The start of the poll that found it, as its readings are stamped.</param>
+    /// <param name="evidence">The readings that say so (<c>its uptime read 4 s, 10 s after it read 86400 s</c>).</param>
+    public void Restarted(string kind, string device, long pollStart, string evidence)
+    {
+        var h = Health(kind, device);
+        h.Return = DeviceReturn.Restarted(DateTimeOffset.FromUnixTimeMilliseconds(pollStart), evidence);
+        var restarts = Interlocked.Increment(ref h.Restarts);
+        Sample(kind, device, HealthLabels("aida_collector_restarts_total", kind, device), Now(), restarts);
+        Log(h, kind, device, $"restarted since the poll before: {evidence}");
     }
 
     /// <summary>A request the device answered with an error (a Modbus exception response, a NUT <c>ERR</c> for one of its
@@ -157,6 +174,11 @@ public sealed class CollectorSink
         {
             Sample(kind, device, HealthLabels("aida_collector_malformed_total", kind, device), now, malformed);
         }
+
+        if (Interlocked.Read(ref h.Restarts) is var restarts and > 0)
+        {
+            Sample(kind, device, HealthLabels("aida_collector_restarts_total", kind, device), now, restarts);
+        }
     }
 
     /// <summary>What the sink knows of one device's health.</summary>
@@ -166,11 +188,11 @@ public sealed class CollectorSink
         return (h.Up, Interlocked.Read(ref h.Errors), Interlocked.Read(ref h.Malformed));
     }
 
-    /// <summary>When the device last answered again after a poll it did not answer (refused, timed out, lost, garbled):
-    /// the start of the poll it answered, to the millisecond, as its readings are stamped; null while it has answered
-    /// every poll since its first. A device back from an outage may have restarted.</summary>
-    public DateTimeOffset? ReachedAgainAt(string kind, string device) =>
-        Interlocked.Read(ref Health(kind, device).ReachedAgainTicks) is var ticks and > 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+    /// <summary>When and how the device last came back: answered again after a poll it did not answer (refused, timed
+    /// out, lost, garbled), or found restarted (<see cref="Restarted"/>); at the start of the poll that found it, to the
+    /// millisecond, as its readings are stamped. Null while it has answered every poll since its first and never
+    /// restarted. A device back from an outage may have restarted.</summary>
+    public DeviceReturn? ReturnOf(string kind, string device) => Health(kind, device).Return;
 
     private long Now() => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -223,7 +245,11 @@ public sealed class CollectorSink
         public long Errors;
         public long Malformed;
 
-        public long ReachedAgainTicks; // UTC ticks, 0: never lost
+        public long Restarts;
+
+        private volatile DeviceReturn? _return;
+
+        public DeviceReturn? Return { get => _return; set => _return = value; }
 
         public bool Up { get; set; }
 

@@ -38,7 +38,7 @@ public sealed class NetworkPlant : IPlant, IDeviceAvailability
     private readonly int[] _labelCounts;
     private readonly IActuatorWriter[] _writers;
     private readonly Func<IActuatorWriter, bool>? _deviceDown;
-    private readonly Func<IActuatorWriter, DateTimeOffset?>? _reachedAgain;
+    private readonly Func<IActuatorWriter, DeviceReturn?>? _returnOf;
     // Per actuator: 1 when its last write was sent and not confirmed.
     private readonly int[] _lastFailed;
 
@@ -47,9 +47,9 @@ public sealed class NetworkPlant : IPlant, IDeviceAvailability
     /// <param name="writers">The site's actuator writers.</param>
     /// <param name="log">Where failed writes are reported.</param>
     /// <param name="deviceDown">Whether a writer's device is down by its collector (null: never known).</param>
-    /// <param name="reachedAgain">When a writer's collector last reached its device again after losing it
-    /// (<see cref="IDeviceAvailability"/>; null: never known).</param>
-    public NetworkPlant(IPlant design, ISeriesSource store, IReadOnlyList<IActuatorWriter> writers, TimeProvider clock, TextWriter log, Func<IActuatorWriter, bool>? deviceDown = null, Func<IActuatorWriter, DateTimeOffset?>? reachedAgain = null)
+    /// <param name="returnOf">When and how a writer's device last came back: its collector reached it again after losing
+    /// it, or found it restarted (<see cref="IDeviceAvailability"/>; null: never known).</param>
+    public NetworkPlant(IPlant design, ISeriesSource store, IReadOnlyList<IActuatorWriter> writers, TimeProvider clock, TextWriter log, Func<IActuatorWriter, bool>? deviceDown = null, Func<IActuatorWriter, DeviceReturn?>? returnOf = null)
     {
         ArgumentNullException.ThrowIfNull(design);
         ArgumentNullException.ThrowIfNull(store);
@@ -95,7 +95,7 @@ public sealed class NetworkPlant : IPlant, IDeviceAvailability
         Actuators = actuators;
         _writers = [.. chosen];
         _deviceDown = deviceDown;
-        _reachedAgain = reachedAgain;
+        _returnOf = returnOf;
         _lastFailed = new int[_writers.Length];
     }
 
@@ -103,8 +103,8 @@ public sealed class NetworkPlant : IPlant, IDeviceAvailability
 
     public IReadOnlyList<ActuatorInfo> Actuators { get; }
 
-    public DateTimeOffset? ReachedAgainAt(int actuator) =>
-        (uint)actuator < (uint)_writers.Length ? _reachedAgain?.Invoke(_writers[actuator]) : null;
+    public DeviceReturn? ReturnOf(int actuator) =>
+        (uint)actuator < (uint)_writers.Length ? _returnOf?.Invoke(_writers[actuator]) : null;
 
     public bool WritesHeldBack(int actuator) =>
         (uint)actuator < (uint)_writers.Length && Volatile.Read(ref _lastFailed[actuator]) == 1 && _deviceDown?.Invoke(_writers[actuator]) == true;

@@ -1084,7 +1084,7 @@ public sealed class PlantAgentTests
         public Aida.Model.Plant.WriteResult Write(int actuator, double value) =>
             WritesHeldBack(actuator) ? new(Aida.Model.Plant.WriteStatus.NotSent, "not sent: its device is down") : inner.Write(actuator, value);
 
-        public DateTimeOffset? ReachedAgainAt(int actuator) => null;
+        public Aida.Model.Plant.DeviceReturn? ReturnOf(int actuator) => null;
 
         public bool WritesHeldBack(int actuator) => clock.GetUtcNow() >= from && onDevice(inner.Actuators[actuator].Name);
     }

@@ -224,10 +224,10 @@ public sealed class SafetyEnvelopeTests
         var rack = Factory.Racks[0].Id;
         var clock = new FakeTimeProvider(Reference.Start);
         var reports = new Dictionary<string, double>(StringComparer.Ordinal) { [Setpoint + "_command"] = 28, [rack + "/isolated"] = 0 };
-        DateTimeOffset? back = null;
+        DeviceReturn? back = null;
         var down = false;
         var answer = new WriteResult(WriteStatus.Accepted, "");
-        var plant = new RecordingPlant(answer: (_, _) => answer, reports: reports, clock: clock, reachedAgain: () => back, heldBack: () => down);
+        var plant = new RecordingPlant(answer: (_, _) => answer, reports: reports, clock: clock, returned: () => back, heldBack: () => down);
         var frozen = new EfficiencyEnvelope(EfficiencyRegime.Freeze, 20, 30, EfficiencyActions.None, 0, 0, true, "rack-inlet-envelope", "fast burn");
         using var audit = new AuditLog(Path.Combine(Path.GetTempPath(), "aida-back-" + Guid.NewGuid().ToString("N"), "audit.db"), clock);
         var guarded = new GuardedPlant(plant, new SafetyEnvelope(Bundled, Factory), clock, "agent:test", audit, () => frozen);
@@ -262,11 +262,11 @@ public sealed class SafetyEnvelopeTests
         // wherever it may be, and no dispute with a value Aida no longer takes as known (over the wire a dispute read
         // "where Aida last wrote NaN" when the poll's readings were stamped a millisecond before the device's return).
         clock.Advance(TimeSpan.FromMinutes(2));
-        back = clock.GetUtcNow() + TimeSpan.FromSeconds(1);
+        back = DeviceReturn.ReachedAgain(clock.GetUtcNow() + TimeSpan.FromSeconds(1));
         answer = new WriteResult(WriteStatus.Accepted, "");
         var waiting = guarded.Write(Setpoint, 28);
         Assert.Equal(WriteStatus.RateLimited, waiting.Status);
-        Assert.Contains("has not read it back since: it may have restarted with its own settings", waiting.Message, StringComparison.Ordinal);
+        Assert.Contains("has not read it back since: it may be back at its own settings", waiting.Message, StringComparison.Ordinal);
         reports[Setpoint + "_command"] = 30;
         Assert.Equal(HoldCause.DeviceBackUnread, guarded.Judge(Setpoint, 28).Hold);
         Assert.Empty(guarded.Disputes());
@@ -290,6 +290,36 @@ public sealed class SafetyEnvelopeTests
         var entries = audit.Read().Where(e => e.Subject == Setpoint).ToList();
         Assert.Single(entries, e => e.Kind == AuditKind.Observation && e.Detail.StartsWith("its device answered again at ", StringComparison.Ordinal) && e.Detail.EndsWith("(Aida last wrote 28 or 27.5)", StringComparison.Ordinal));
         Assert.Single(entries, e => e.Kind == AuditKind.Decision && e.Actor == "agent:test" && e.Detail.StartsWith(Setpoint + ": adopted the read-back 30 (read at ", StringComparison.Ordinal) && e.Detail.Contains("in place of 28 or 27.5 as written by Aida", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ASetPointOfADeviceFoundRestarted_WithNoPollFailing_IsWhereItReadsBack_Too()
+    {
+        // A device behind a gateway restarts without a failed poll; its collector finds it by its uptime. Same rule as
+        // after an outage: not written until it reads back from after the restart, then where it reads.
+        const string Setpoint = "cdu-h1-a/supply_setpoint";
+        var clock = new FakeTimeProvider(Reference.Start);
+        var reports = new Dictionary<string, double>(StringComparer.Ordinal) { [Setpoint + "_command"] = 28 };
+        DeviceReturn? back = null;
+        var plant = new RecordingPlant(reports: reports, clock: clock, returned: () => back);
+        using var audit = new AuditLog(Path.Combine(Path.GetTempPath(), "aida-restarted-" + Guid.NewGuid().ToString("N"), "audit.db"), clock);
+        var guarded = new GuardedPlant(plant, new SafetyEnvelope(Bundled, Factory), clock, "agent:test", audit);
+        Assert.True(guarded.Write(Setpoint, 28).Ok);
+
+        clock.Advance(TimeSpan.FromMinutes(1));
+        back = DeviceReturn.Restarted(clock.GetUtcNow() + TimeSpan.FromSeconds(1), "its uptime read 4 s, 10 s after it read 86400 s");
+        var held = guarded.Write(Setpoint, 27);
+        Assert.Equal(WriteStatus.RateLimited, held.Status);
+        Assert.Contains($"its device was found restarted at {back.At:O} (its uptime read 4 s, 10 s after it read 86400 s), and has not read it back since", held.Message, StringComparison.Ordinal);
+        Assert.Equal(HoldCause.DeviceBackUnread, guarded.Judge(Setpoint, 27).Hold);
+
+        // Its controller's default, read after the restart: adopted; a step of 1 from it passes.
+        clock.Advance(TimeSpan.FromSeconds(10));
+        reports[Setpoint + "_command"] = 30;
+        Assert.True(guarded.Write(Setpoint, 29).Ok);
+        var entries = audit.Read().Where(e => e.Subject == Setpoint).ToList();
+        Assert.Single(entries, e => e.Kind == AuditKind.Observation && e.Detail.StartsWith("its device was found restarted at ", StringComparison.Ordinal) && e.Detail.Contains("it may be back at its own settings", StringComparison.Ordinal));
+        Assert.Single(entries, e => e.Kind == AuditKind.Decision && e.Detail.StartsWith(Setpoint + ": adopted the read-back 30 (read at ", StringComparison.Ordinal) && e.Detail.EndsWith("(its uptime read 4 s, 10 s after it read 86400 s), and is where it reads", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -486,7 +516,7 @@ public sealed class SafetyEnvelopeTests
     /// (NaN: missing), and no other point.</summary>
     /// <summary>A plant of the twin's actuators that records the writes that reach it, answers them as told, and reports
     /// <paramref name="reports"/>' values as its points, read at <paramref name="clock"/>'s now (else undated).</summary>
-    internal sealed class RecordingPlant(Func<int, double, WriteResult>? answer = null, Dictionary<string, double>? reports = null, TimeProvider? clock = null, Func<DateTimeOffset?>? reachedAgain = null, Func<bool>? heldBack = null) : IPlant, IDeviceAvailability
+    internal sealed class RecordingPlant(Func<int, double, WriteResult>? answer = null, Dictionary<string, double>? reports = null, TimeProvider? clock = null, Func<DeviceReturn?>? returned = null, Func<bool>? heldBack = null) : IPlant, IDeviceAvailability
     {
         private static readonly IReadOnlyList<ActuatorInfo> TwinActuators = new Simulator(Reference, new SimulationOptions { Duration = TimeSpan.FromMinutes(1) }).Plant.Actuators;
 
@@ -501,8 +531,8 @@ public sealed class SafetyEnvelopeTests
 
         public PointReading Read(int point) => new(reports![_points[point].Name], clock?.GetUtcNow() ?? default);
 
-        /// <summary>When every device of the plant answered again after an outage (null: never lost).</summary>
-        public DateTimeOffset? ReachedAgainAt(int actuator) => reachedAgain?.Invoke();
+        /// <summary>When every device of the plant came back after an outage or a restart (null: never).</summary>
+        public DeviceReturn? ReturnOf(int actuator) => returned?.Invoke();
 
         /// <summary>Whether every device of the plant is down with a write to it failed.</summary>
         public bool WritesHeldBack(int actuator) => heldBack?.Invoke() ?? false;

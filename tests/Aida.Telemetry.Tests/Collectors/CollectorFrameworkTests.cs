@@ -64,12 +64,12 @@ public class CollectorFrameworkTests
         // Reached again after a poll it did not answer: when is kept (a device back from an outage may have restarted);
         // its first contact, or an answer after one with an error (Failed), is no return.
         // (from the start of the poll that reached it, as its readings are stamped)
-        Assert.Equal(clock.GetUtcNow() - TimeSpan.FromMilliseconds(20), sink.ReachedAgainAt("modbus", "meter-1"));
+        Assert.Equal(clock.GetUtcNow() - TimeSpan.FromMilliseconds(20), sink.ReturnOf("modbus", "meter-1")?.At);
         sink.Up("modbus", "meter-2", TimeSpan.FromMilliseconds(20));
         sink.Failed("modbus", "meter-2", "exception response 2 (illegal data address)");
         clock.Advance(TimeSpan.FromSeconds(1));
         sink.Up("modbus", "meter-2", TimeSpan.FromMilliseconds(20));
-        Assert.Null(sink.ReachedAgainAt("modbus", "meter-2"));
+        Assert.Null(sink.ReturnOf("modbus", "meter-2"));
 
         // Logged once; the next problems within the log interval are only counted.
         Assert.Single(log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.Contains("meter-1", StringComparison.Ordinal));

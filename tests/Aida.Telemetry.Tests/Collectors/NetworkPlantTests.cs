@@ -108,7 +108,7 @@ public class NetworkPlantTests
     {
         var down = false;
         var lost = new ScriptedWriter("cdu-1/supply_setpoint", new ActuatorWriteOutcome(false, double.NaN, "connecting to 127.0.0.1:15021: Connection refused"));
-        DateTimeOffset? back = null;
+        DeviceReturn? back = null;
         var plant = new NetworkPlant(_design, _store, [lost], _clock, TextWriter.Null, w => ReferenceEquals(w, lost) && down, w => ReferenceEquals(w, lost) ? back : null);
 
         // Up by its collector, a failed write is tried again; down, after a failed write, it is not sent.
@@ -123,12 +123,12 @@ public class NetworkPlantTests
         Assert.Equal([20.0, 20.0], lost.Written);
 
         // Reached again, writes go, and the plant says when its device came back (the guard takes it from its read-back).
-        Assert.Null(plant.ReachedAgainAt(0));
+        Assert.Null(plant.ReturnOf(0));
         down = false;
         Assert.False(plant.WritesHeldBack(0));
-        back = _clock.GetUtcNow();
-        Assert.Equal(back, plant.ReachedAgainAt(0));
-        Assert.Null(plant.ReachedAgainAt(1));
+        back = DeviceReturn.ReachedAgain(_clock.GetUtcNow());
+        Assert.Equal(back, plant.ReturnOf(0));
+        Assert.Null(plant.ReturnOf(1));
         plant.Write(0, 22);
         Assert.Equal([20.0, 20.0, 22.0], lost.Written);
     }

@@ -15,6 +15,7 @@ namespace Aida.Telemetry.Collectors.Modbus;
 /// registers:
 ///   - {address: 0, function: input, type: float32, word_order: big, byte_order: big, scale: 1, offset: 0,
 ///      unit: watts, metric: aida_chiller_power_watts, labels: {asset: chiller-1}}
+///   - {address: 8, function: input, type: uint32, metric: cdu_controller_uptime_seconds, uptime: true}
 /// writable:
 ///   - {actuator: cdu-1/supply_setpoint, address: 0, type: float32}
 /// </code>
@@ -28,7 +29,11 @@ namespace Aida.Telemetry.Collectors.Modbus;
 /// is re-opened after a jittered backoff delay (<see cref="ReconnectDelay"/> to <see cref="MaxReconnectDelay"/>).
 /// A reading the device did not give (its read failed or skipped, the device unreachable) gets a staleness marker at the
 /// poll's time, as Prometheus marks a failed scrape's series: it reads as missing at once, not as its last value for
-/// the 5 min lookback.
+/// the 5 min lookback. A register marked <c>uptime: true</c> (at most one; seconds since the device started) is stored as
+/// any other and tells a restart between two polls the device answered (<see cref="UptimeWatch"/>): reported to the
+/// sink (<see cref="CollectorSink.Restarted"/>), so the safety guard takes the device's set points to be where they next
+/// read back. A device on its own TCP connection needs none: its restart drops the connection, and the poll after it
+/// fails.
 /// </remarks>
 public sealed class ModbusCollector : ICollector, IActuatorSource
 {
@@ -48,6 +53,8 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
     // Per point of the map: whether its newest stored sample is a reading, not a staleness marker (one marker suffices).
     private readonly bool[] _stored;
 
+    private readonly UptimeWatch? _uptime;
+
     public ModbusCollector(CollectorSettings settings, ModbusDeviceMap map)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -56,6 +63,11 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
         Map = map;
         _plan = ModbusReadPlan.Plan(map.Points, map.MaxGap, map.MaxRegistersPerRead);
         _stored = new bool[map.Points.Count];
+        if (map.Uptime is { } u)
+        {
+            var format = map.Points[u].Format.Type;
+            _uptime = new UptimeWatch(format is ModbusDataType.Float32 or ModbusDataType.Float64 ? 0 : map.Points[u].Scale);
+        }
         Writers = map.Writable.Select(w => (IActuatorWriter)new ModbusActuatorWriter(this, w)).ToList();
     }
 
@@ -143,6 +155,7 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
         var timestamp = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var ok = true;
         var answered = true;
+        string? restarted = null;
         for (var b = 0; b < _plan.Count; b++)
         {
             var batch = _plan[b];
@@ -159,8 +172,13 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
                     }
                     else
                     {
-                        sink.Sample(Kind, Name, p.Labels, timestamp, (raw * p.Scale) + p.Offset);
+                        var value = (raw * p.Scale) + p.Offset;
+                        sink.Sample(Kind, Name, p.Labels, timestamp, value);
                         _stored[i] = true;
+                        if (i == Map.Uptime)
+                        {
+                            restarted = _uptime!.Read(timestamp, value);
+                        }
                     }
                 }
 
@@ -198,6 +216,12 @@ public sealed class ModbusCollector : ICollector, IActuatorSource
         if (answered)
         {
             sink.Up(Kind, Name, elapsed);
+        }
+
+        // After Up, which notes a return from an outage: a restart found in the same poll says more.
+        if (restarted is not null)
+        {
+            sink.Restarted(Kind, Name, timestamp, restarted);
         }
 
         Polled?.Invoke(ok, elapsed);

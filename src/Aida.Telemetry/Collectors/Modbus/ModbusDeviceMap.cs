@@ -27,6 +27,10 @@ public sealed record ModbusDeviceMap(EndPoint Endpoint, byte Unit, int MaxGap, i
     /// <summary>The Modbus TCP port when the address gives none.</summary>
     public const int DefaultPort = 502;
 
+    /// <summary>The index into <see cref="Points"/> of the register that reads the device's uptime in seconds
+    /// (<c>uptime: true</c>), which tells a restart between two polls (<see cref="UptimeWatch"/>); null for none.</summary>
+    public int? Uptime { get; init; }
+
     private static readonly Dictionary<string, ModbusRegisterTable> Tables = new(StringComparer.Ordinal)
     {
         ["holding"] = ModbusRegisterTable.Holding,
@@ -61,6 +65,7 @@ public sealed record ModbusDeviceMap(EndPoint Endpoint, byte Unit, int MaxGap, i
         var maxRegisters = entry.Integer("max_registers_per_read", ModbusLimits.MaxReadRegisters, 1, ModbusLimits.MaxReadRegisters);
 
         var points = new List<ModbusPoint>();
+        int? uptime = null;
         var seen = new Dictionary<Labels, int>();
         var registers = entry.List("registers");
         for (var i = 0; i < registers.Count; i++)
@@ -91,6 +96,16 @@ public sealed record ModbusDeviceMap(EndPoint Endpoint, byte Unit, int MaxGap, i
             }
 
             seen[labels] = i;
+            if (r.Boolean("uptime", false))
+            {
+                if (uptime is { } first)
+                {
+                    throw r.Error("uptime", string.Create(CultureInfo.InvariantCulture, $"registers[{first}] already reads the device's uptime; an entry has one"));
+                }
+
+                uptime = i;
+            }
+
             r.RejectUnknown();
             points.Add(new ModbusPoint(address, table, format, scale, offset, physicalUnit, labels));
         }
@@ -130,7 +145,7 @@ public sealed record ModbusDeviceMap(EndPoint Endpoint, byte Unit, int MaxGap, i
             throw entry.Error("registers", "a modbus entry needs at least one register or writable setting");
         }
 
-        return new ModbusDeviceMap(endpoint, unit, maxGap, maxRegisters, points, writable);
+        return new ModbusDeviceMap(endpoint, unit, maxGap, maxRegisters, points, writable) { Uptime = uptime };
     }
 
     private static ModbusValueFormat ReadFormat(ConfigNode node) => new(

@@ -21,13 +21,17 @@ public sealed class ModbusWireFace : IWireFace
     private readonly IPAddress _host;
     private readonly int _basePort;
     private readonly double _speed;
+    private readonly TimeProvider _clock;
     private readonly List<ModbusTcpServer> _servers = [];
+    private readonly List<PlantRegisterBank> _banks = [];
 
     /// <param name="serves">Which assets get a device (default <see cref="PlantRegisterMap.DefaultAssets"/>).</param>
     /// <param name="speed">Plant seconds per wall second: the site entries poll at their interval divided by it
     /// (<see cref="SiteEntryYaml.PollInterval"/>).</param>
-    public ModbusWireFace(IPlant plant, IPAddress host, int basePort = DefaultBasePort, Func<string, IReadOnlyList<PointInfo>, bool>? serves = null, double speed = 1)
+    /// <param name="clock">The devices' own clock, which their uptimes count (default the system's).</param>
+    public ModbusWireFace(IPlant plant, IPAddress host, int basePort = DefaultBasePort, Func<string, IReadOnlyList<PointInfo>, bool>? serves = null, double speed = 1, TimeProvider? clock = null)
     {
+        _clock = clock ?? TimeProvider.System;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(speed, 0);
         _speed = speed;
         ArgumentNullException.ThrowIfNull(plant);
@@ -76,9 +80,11 @@ public sealed class ModbusWireFace : IWireFace
             for (var i = 0; i < Devices.Count; i++)
             {
                 ct.ThrowIfCancellationRequested();
-                var server = new ModbusTcpServer(new IPEndPoint(_host, _basePort == 0 ? 0 : _basePort + i), new PlantRegisterBank(_plant, Devices[i]));
+                var bank = new PlantRegisterBank(_plant, Devices[i], _clock);
+                var server = new ModbusTcpServer(new IPEndPoint(_host, _basePort == 0 ? 0 : _basePort + i), bank);
                 server.Start();
                 _servers.Add(server);
+                _banks.Add(bank);
             }
         }
         catch
@@ -89,14 +95,30 @@ public sealed class ModbusWireFace : IWireFace
             }
 
             _servers.Clear();
+            _banks.Clear();
             throw;
         }
 
         return Task.CompletedTask;
     }
 
+    /// <summary>Restarts the device of <paramref name="asset"/> as a controller behind a gateway restarts: its connections
+    /// stay, its uptime starts again from 0 and its settings go back to those it had when served (a CDU's set point to
+    /// its design value), so a collector finds the restart by the uptime alone (<c>uptime: true</c>).</summary>
+    public void Restart(string asset)
+    {
+        var index = Devices.ToList().FindIndex(d => d.Asset == asset);
+        if (index < 0 || index >= _banks.Count)
+        {
+            throw new ArgumentException($"no device of {asset} is served", nameof(asset));
+        }
+
+        _banks[index].Restart();
+    }
+
     /// <summary>A <c>type: modbus</c> entry per device, named <c>modbus-ASSET</c>, polling at the shortest sampling
-    /// interval of its points; every point a register with the point's metric and labels, every actuator a writable.</summary>
+    /// interval of its points; every point a register with the point's metric and labels, then the device's uptime
+    /// (<c>uptime: true</c>), every actuator a writable.</summary>
     public string SiteCollectors()
     {
         var yaml = new StringBuilder();
@@ -105,16 +127,15 @@ public sealed class ModbusWireFace : IWireFace
             var d = Devices[i];
             var interval = SiteEntryYaml.PollInterval(d.Inputs.Count == 0 ? TimeSpan.FromSeconds(10) : d.Inputs.Min(p => p.Point.Interval), _speed);
             yaml.Append(CultureInfo.InvariantCulture, $"  - type: modbus\n    name: {SiteEntryYaml.Quote("modbus-" + d.Asset)}\n    address: {SiteEntryYaml.Quote(EndpointOf(i).ToString())}\n    unit: 1\n    interval: {SiteEntryYaml.Duration(interval)}\n");
-            if (d.Inputs.Count > 0)
+            yaml.Append("    registers:\n");
+            foreach (var p in d.Inputs)
             {
-                yaml.Append("    registers:\n");
-                foreach (var p in d.Inputs)
-                {
-                    yaml.Append(CultureInfo.InvariantCulture, $"      - {{address: {p.Address}, function: input, type: {TypeName(p.Format.Type)}, unit: {SiteEntryYaml.Quote(p.Point.Unit)}, metric: {p.Point.Metric}, labels: {{");
-                    yaml.Append(string.Join(", ", p.Point.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}: {SiteEntryYaml.Quote(l.Value)}")));
-                    yaml.Append("}}\n");
-                }
+                yaml.Append(CultureInfo.InvariantCulture, $"      - {{address: {p.Address}, function: input, type: {TypeName(p.Format.Type)}, unit: {SiteEntryYaml.Quote(p.Point.Unit)}, metric: {p.Point.Metric}, labels: {{");
+                yaml.Append(string.Join(", ", p.Point.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}: {SiteEntryYaml.Quote(l.Value)}")));
+                yaml.Append("}}\n");
             }
+
+            yaml.Append(CultureInfo.InvariantCulture, $"      - {{address: {d.UptimeAddress}, function: input, type: {TypeName(PlantDeviceMap.UptimeFormat.Type)}, unit: seconds, metric: {PlantDeviceMap.UptimeMetric}, labels: {{asset: {SiteEntryYaml.Quote(d.Asset)}}}, uptime: true}}\n");
 
             if (d.Holding.Count > 0)
             {
@@ -137,6 +158,7 @@ public sealed class ModbusWireFace : IWireFace
         }
 
         _servers.Clear();
+        _banks.Clear();
     }
 
     private static string TypeName(ModbusDataType type) => type.ToString().ToLowerInvariant();

@@ -12,8 +12,18 @@ public sealed record ServedSetpoint(ActuatorInfo Actuator, ushort Address, Modbu
 /// <summary>The register map of one asset served as a Modbus device.</summary>
 public sealed record PlantDeviceMap(string Asset, IReadOnlyList<ServedPoint> Inputs, IReadOnlyList<ServedSetpoint> Holding)
 {
-    /// <summary>Input registers in use, from 0.</summary>
-    public int InputRegisters => Inputs.Count == 0 ? 0 : Inputs[^1].Address + Inputs[^1].Format.Registers;
+    /// <summary>The metric of the device's uptime, served after its points (<see cref="UptimeAddress"/>).</summary>
+    public const string UptimeMetric = "aida_device_uptime_seconds";
+
+    /// <summary>The format of the uptime: a 32-bit count of whole seconds since the device started (a 16-bit one would
+    /// wrap every 18 h and read as a restart).</summary>
+    public static readonly ModbusValueFormat UptimeFormat = new(ModbusDataType.UInt32);
+
+    /// <summary>The input register where the device's uptime starts, after its points.</summary>
+    public int UptimeAddress => Inputs.Count == 0 ? 0 : Inputs[^1].Address + Inputs[^1].Format.Registers;
+
+    /// <summary>Input registers in use, from 0: the points, then the uptime.</summary>
+    public int InputRegisters => UptimeAddress + UptimeFormat.Registers;
 
     /// <summary>Holding registers in use, from 0.</summary>
     public int HoldingRegisters => Holding.Count == 0 ? 0 : Holding[^1].Address + Holding[^1].Format.Registers;
@@ -26,6 +36,8 @@ public sealed record PlantDeviceMap(string Asset, IReadOnlyList<ServedPoint> Inp
 /// or litres), which are float64 (four registers) so that a site's lifetime totals keep their resolution as revenue
 /// meters' 64-bit registers do. Holding registers from 0 hold the asset's actuators in the plant's order: a float32 for a continuous
 /// setting, a uint16 (0 or 1) for an on/off one (unit <c>bool</c>), so both write functions have a use (16 and 6).
+/// After the points, a uint32 holds the device's uptime in whole seconds (<see cref="PlantDeviceMap.UptimeMetric"/>),
+/// which tells a collector that the device restarted between two polls.
 /// </remarks>
 public static class PlantRegisterMap
 {
@@ -82,6 +94,7 @@ public static class PlantRegisterMap
                 address += format.Registers;
             }
 
+            Checked(address, PlantDeviceMap.UptimeFormat, asset);
             var holding = new List<ServedSetpoint>();
             address = 0;
             foreach (var a in plant.Actuators)

@@ -1,3 +1,4 @@
+using Aida.Protocols.Modbus;
 using Aida.Protocols.Tests.Peers;
 using Aida.Telemetry.Collectors.Modbus;
 
@@ -92,6 +93,43 @@ public class ModbusCollectorPymodbusTests
 
         await cts.CancelAsync();
         await run.WaitAsync(ModbusTestSite.Guard);
+    }
+
+    [SkippableFact]
+    public async Task ADeviceRestartedBehindAGateway_IsFoundByItsUptimeRegister_OnAPymodbusServer()
+    {
+        // The pymodbus server plays a gateway: its connection stays while the test sets the device's uptime (holding
+        // 100, a uint32), as a device behind it counts it and starts again from 0 when it restarts.
+        using var peer = await ModbusPeer.StartAsync();
+        using var site = new ModbusTestSite();
+        var collector = site.Collector("""
+                interval: 10s
+                timeout: 1h
+                registers:
+                  - {address: 0, function: input, type: uint16, metric: aida_voltage_raw}
+                  - {address: 100, type: uint32, metric: aida_device_uptime_seconds, uptime: true}
+
+            """, peer.Endpoint);
+        await using var device = await ModbusTcpClient.ConnectAsync(peer.Endpoint);
+        async Task Uptime(uint seconds) => Assert.True((await device.WriteMultipleRegistersAsync(1, 100, [(ushort)(seconds >> 16), (ushort)seconds])).Ok);
+        await using var client = await ModbusTcpClient.ConnectAsync(peer.Endpoint);
+
+        await Uptime(1_000_000);
+        Assert.True(await collector.PollAsync(client, site.Sink, CancellationToken.None), site.Log.ToString());
+        site.Clock.Advance(TimeSpan.FromSeconds(10));
+        await Uptime(1_000_010);
+        Assert.True(await collector.PollAsync(client, site.Sink, CancellationToken.None), site.Log.ToString());
+        Assert.Null(site.Sink.ReturnOf("modbus", "meter-1"));
+
+        site.Clock.Advance(TimeSpan.FromSeconds(10));
+        await Uptime(7);
+        Assert.True(await collector.PollAsync(client, site.Sink, CancellationToken.None), site.Log.ToString());
+        var back = site.Sink.ReturnOf("modbus", "meter-1");
+        Assert.NotNull(back);
+        Assert.Equal(site.Clock.GetUtcNow(), back.At);
+        Assert.EndsWith("(its uptime read 7 s, 10 s after it read 1000010 s)", back.How, StringComparison.Ordinal);
+        Assert.Equal(1, site.Value("aida_collector_restarts_total"));
+        Assert.Equal((true, 0L, 0L), site.Sink.HealthOf("modbus", "meter-1"));
     }
 
     [SkippableFact]

@@ -131,8 +131,10 @@ public class ModbusCollectorTests
     }
 
     [Fact]
-    public async Task DeviceGone_IsAnError_ThenTheCollectorReconnectsAfterBackoff()
+    public async Task DeviceGone_IsAnError_ThenTheCollectorReconnectsAfterBackoff_AReturnTheGuardHearsOf()
     {
+        // A device on its own connection that restarts drops it, as this one does: the next poll fails, and the
+        // reconnect is a return (ReturnOf), after which the guard takes its set points to be where they read back.
         using var site = new ModbusTestSite();
         var bank = MeterBank();
         var server = new ModbusTcpServer(new IPEndPoint(IPAddress.Loopback, 0), bank);
@@ -144,6 +146,7 @@ public class ModbusCollectorTests
         var first = polls.Next();
         var run = collector.RunAsync(site.Sink, cts.Token);
         Assert.True(await first.WaitAsync(ModbusTestSite.Guard));
+        Assert.Null(site.Sink.ReturnOf("modbus", "meter-1"));
 
         await server.DisposeAsync();
         var lost = polls.Next();
@@ -164,6 +167,63 @@ public class ModbusCollectorTests
         Assert.True(site.Sink.HealthOf("modbus", "meter-1").Up);
         Assert.Equal(1500, site.Value("aida_power_watts"));
         Assert.True(site.Sink.HealthOf("modbus", "meter-1").Errors >= 1);
+        Assert.StartsWith("answered again at ", site.Sink.ReturnOf("modbus", "meter-1")?.How, StringComparison.Ordinal);
+
+        await cts.CancelAsync();
+        await run.WaitAsync(ModbusTestSite.Guard);
+    }
+
+    [Fact]
+    public async Task ADeviceBehindAGateway_RestartedBetweenTwoPolls_IsFoundByItsUptime_WithNoPollFailing()
+    {
+        // Behind a gateway the connection is the gateway's: a restart of the device fails no poll. Its uptime register
+        // says so (86401 s, then 0 a second later), and the sink reports the return the guard waits on.
+        const string Map = """
+                interval: 1s
+                timeout: 1h
+                labels: {asset: cdu-1}
+                registers:
+                  - {address: 0, function: input, type: float32, metric: aida_cdu_supply_celsius}
+                  - {address: 20, function: input, type: uint32, metric: aida_device_uptime_seconds, uptime: true}
+
+            """;
+        var bank = new ModbusMemoryBank(1);
+        var registers = new ushort[2];
+        new ModbusValueFormat(ModbusDataType.Float32).TryEncode(28, registers, out _);
+        bank.Set(1, ModbusRegisterTable.Input, 0, registers);
+        void Uptime(uint seconds) => bank.Set(1, ModbusRegisterTable.Input, 20, [(ushort)(seconds >> 16), (ushort)seconds]);
+        Uptime(86_400);
+        using var site = new ModbusTestSite();
+        await using var server = new ModbusTcpServer(new IPEndPoint(IPAddress.Loopback, 0), bank);
+        server.Start();
+        var collector = site.Collector(Map, server.Endpoint, "cdu-1");
+        var polls = new PollWatch(collector);
+        using var cts = new CancellationTokenSource();
+        var first = polls.Next();
+        var run = collector.RunAsync(site.Sink, cts.Token);
+        Assert.True(await first.WaitAsync(ModbusTestSite.Guard));
+
+        // Up a second longer a second later: no restart.
+        Uptime(86_401);
+        var second = polls.Next();
+        site.Clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(await second.WaitAsync(ModbusTestSite.Guard));
+        Assert.Null(site.Sink.ReturnOf("modbus", "cdu-1"));
+        Assert.False(site.Reads("aida_collector_restarts_total"));
+
+        // Restarted: every poll answered, yet the device is back, from this poll's start.
+        Uptime(0);
+        var third = polls.Next();
+        site.Clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(await third.WaitAsync(ModbusTestSite.Guard));
+        var back = site.Sink.ReturnOf("modbus", "cdu-1");
+        Assert.NotNull(back);
+        Assert.Equal(ModbusTestSite.T0 + TimeSpan.FromSeconds(2), back.At);
+        Assert.Equal($"was found restarted at {back.At:O} (its uptime read 0 s, 1 s after it read 86401 s)", back.How);
+        Assert.Equal((true, 0L, 0L), site.Sink.HealthOf("modbus", "cdu-1"));
+        Assert.Equal(1, site.Value("aida_collector_restarts_total{collector=\"modbus\",device=\"cdu-1\"}"));
+        Assert.Equal(0, site.Value("aida_device_uptime_seconds"));
+        Assert.Contains("cdu-1: restarted since the poll before: its uptime read 0 s", site.Log.ToString(), StringComparison.Ordinal);
 
         await cts.CancelAsync();
         await run.WaitAsync(ModbusTestSite.Guard);

@@ -21,6 +21,7 @@ public class ModbusDeviceMapTests
                 registers:
                   - {address: 0, function: input, type: float32, word_order: little, byte_order: little, scale: 1000, offset: -5, unit: watts, metric: aida_power_watts}
                   - {address: 4, type: int16, metric: aida_mode, labels: {hall: h2, phase: a}}
+                  - {address: 6, function: input, type: uint32, metric: aida_device_uptime_seconds, uptime: true}
                 writable:
                   - {actuator: meter-1/limit, address: 10, type: uint32, scale: 0.1, offset: 1}
             """, Device, new FakeTimeProvider());
@@ -38,6 +39,7 @@ public class ModbusDeviceMapTests
         var mode = map.Points[1];
         Assert.Equal((ModbusRegisterTable.Holding, "h2", "a", "meter-1"), (mode.Table, mode.Labels.Get("hall"), mode.Labels.Get("phase"), mode.Labels.Get("asset")));
         Assert.Equal(new ModbusValueFormat(ModbusDataType.Int16), mode.Format);
+        Assert.Equal(2, map.Uptime); // the register that tells a restart between two polls
 
         var limit = Assert.Single(map.Writable);
         Assert.Equal(new ModbusWritable("meter-1/limit", 10, new ModbusValueFormat(ModbusDataType.UInt32), 0.1, 1), limit);
@@ -63,6 +65,10 @@ public class ModbusDeviceMapTests
     [InlineData("writable:\n  - {actuator: a/b, address: 0}\n  - {actuator: a/b, address: 1}\n", "site.yaml:8", "writable[1].actuator", "earlier")]
     // A zero scale cannot be inverted for a write.
     [InlineData("writable:\n  - {actuator: a/b, address: 0, scale: 0}\n", "site.yaml:7", "writable[0].scale", "zero")]
+    // Two registers each said to read the device's uptime.
+    [InlineData("registers:\n  - {address: 0, metric: a, uptime: true}\n  - {address: 2, metric: b, uptime: true}\n", "site.yaml:8", "registers[1].uptime", "registers[0] already reads the device's uptime")]
+    // Uptime is yes or no.
+    [InlineData("registers:\n  - {address: 0, metric: a, uptime: maybe}\n", "site.yaml:7", "registers[0].uptime", "maybe")]
     // Unit id 300.
     [InlineData("unit: 300\nregisters:\n  - {address: 0, metric: m}\n", "site.yaml:6", "collectors[0].unit", "out of range")]
     // Nothing to read or write.

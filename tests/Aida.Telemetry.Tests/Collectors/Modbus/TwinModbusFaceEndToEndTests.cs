@@ -81,6 +81,47 @@ public class TwinModbusFaceEndToEndTests
         Assert.Equal(target, site.Value($"aida_setpoint_celsius{{asset=\"{cdu}\"}}"), 1);
     }
 
+    [Fact]
+    public async Task ACduControllerRestartedBehindAGateway_IsFoundByItsUptime_ItsSetPointBackAtItsDefault()
+    {
+        // The twin's device restarts as a controller behind a gateway does: no poll fails, its uptime starts again and
+        // its set point goes back to its own. The collector of the site entry the twin writes finds it by the uptime.
+        var sim = new Simulator(ScenarioLoader.Load("reference") with { Duration = TimeSpan.FromHours(3) }, new SimulationOptions { NoOperator = true });
+        using var site = new ModbusTestSite();
+        await using var face = new ModbusWireFace(sim.Plant, IPAddress.Loopback, basePort: 0, clock: site.Clock);
+        await face.StartAsync(CancellationToken.None);
+        var collectors = Load(face, site);
+        var cdu = face.Devices.First(d => d.Asset.StartsWith("cdu", StringComparison.Ordinal)).Asset;
+        var collector = collectors.Single(c => c.Name == "modbus-" + cdu);
+        Assert.NotNull(collector.Map.Uptime);
+        var setpoint = $"aida_setpoint_celsius{{asset=\"{cdu}\"}}";
+        await PollAll([collector], site);
+        var own = site.Value(setpoint);
+        Assert.Equal(0, site.Value($"aida_device_uptime_seconds{{asset=\"{cdu}\"}}"));
+
+        var outcome = await collector.Writers.Single(w => w.Actuator == cdu + "/supply_setpoint").WriteAsync(own - 2, CancellationToken.None);
+        Assert.True(outcome.Confirmed, outcome.Problem);
+        sim.Advance(TimeSpan.FromMinutes(1));
+        site.Clock.Advance(TimeSpan.FromHours(1));
+        await PollAll([collector], site);
+        Assert.Equal(3600, site.Value($"aida_device_uptime_seconds{{asset=\"{cdu}\"}}"));
+        Assert.Equal(own - 2, site.Value(setpoint), 3);
+        Assert.Null(site.Sink.ReturnOf(ModbusCollector.Type, collector.Name));
+
+        site.Clock.Advance(TimeSpan.FromSeconds(10));
+        face.Restart(cdu);
+        sim.Advance(TimeSpan.FromMinutes(1));
+        site.Clock.Advance(TimeSpan.FromSeconds(5));
+        await PollAll([collector], site);
+        var back = site.Sink.ReturnOf(ModbusCollector.Type, collector.Name);
+        Assert.NotNull(back);
+        Assert.Equal(site.Clock.GetUtcNow(), back.At);
+        Assert.EndsWith("(its uptime read 5 s, 15 s after it read 3600 s)", back.How, StringComparison.Ordinal);
+        Assert.Equal(own, site.Value(setpoint), 3);
+        Assert.Equal(own, sim.Plant.Read(sim.Plant.Point(cdu + "/supply_setpoint")).Value, 3);
+        Assert.Throws<ArgumentException>(() => face.Restart("no-such-asset"));
+    }
+
     private static List<ModbusCollector> Load(ModbusWireFace face, ModbusTestSite site)
     {
         var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [ModbusCollector.Type] = ModbusCollector.Factory }, site.Clock);

@@ -215,7 +215,7 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
         var health = sink.HealthOf(RedfishCollector.Type, "bmc-1");
         Assert.True(health.Up);
         Assert.True(health.Errors >= 1);
-        Assert.Null(sink.ReachedAgainAt(RedfishCollector.Type, "bmc-1"));
+        Assert.Null(sink.ReturnOf(RedfishCollector.Type, "bmc-1"));
 
         // A resource gone (404) fails alone too, and the links are followed from the root again before the next poll.
         handler.Failing.Clear();
