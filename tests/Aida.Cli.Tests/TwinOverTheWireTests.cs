@@ -512,6 +512,9 @@ public sealed class TwinOverTheWireTests
         var site = CollectorCatalog.Load(Path.Combine(CliRun.Root, "sites", "twin-local.yaml"), TimeProvider.System);
         Assert.NotEmpty(site.Collectors);
         Assert.All(site.Collectors, c => Assert.Contains(c.Kind, CollectorCatalog.Types.Keys));
+
+        // Written again when the twin's faces change (session 48: each Modbus device's uptime, which tells a restart).
+        Assert.All(site.Collectors.OfType<Aida.Telemetry.Collectors.Modbus.ModbusCollector>(), c => Assert.NotNull(c.Map.Uptime));
     }
 
     /// <summary>The twin served on free loopback ports at 100× speed (its site entries poll every 100 ms), and the network
