@@ -137,6 +137,44 @@ public sealed class FieldProtocolPeerTests
     }
 
     [SkippableFact]
+    public async Task Upsd_DummyUps_RestartedBehindUpsd_IsFoundByItsDeviceUptime_WithNoPollFailing()
+    {
+        // upsd stays up while the UPS behind it restarts: every poll answers, and device.uptime (NUT's seconds since the
+        // device started) going back is what tells it.
+        using var upsd = await UpsdPeer.StartNewAsync();
+        await using (var client = await NutClient.ConnectAsync("127.0.0.1", upsd.Port, default))
+        {
+            await upsd.WaitForDataAsync(client, Bound);
+        }
+
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var rig = new CollectorRig(clock);
+        var collector = new NutCollector(rig.Settings("ups-room"), "127.0.0.1", upsd.Port);
+        var (ok, connection) = await collector.PollOnceAsync(null, rig.Sink, default);
+        Assert.True(ok, rig.Log.ToString() + upsd.Output());
+        Assert.Equal(86_400, rig.Last("nut_device_uptime", ("ups", UpsdPeer.Ups)));
+
+        // The driver re-reads its file in about 3 s: poll (a second apart on the fake clock) until upsd reports it.
+        upsd.WriteDummy("OL", uptime: 5);
+        var deadline = DateTime.UtcNow + Bound;
+        while (rig.Last("nut_device_uptime", ("ups", UpsdPeer.Ups)) != 5)
+        {
+            Assert.Null(rig.Sink.ReturnOf(NutCollector.Type, "ups-room"));
+            Assert.True(DateTime.UtcNow < deadline, "upsd did not report the new uptime within 30 s:\n" + upsd.Output());
+            await Task.Delay(200);
+            clock.Advance(TimeSpan.FromSeconds(1));
+            (ok, connection) = await collector.PollOnceAsync(connection, rig.Sink, default);
+            Assert.True(ok, rig.Log.ToString());
+        }
+
+        var back = rig.Sink.ReturnOf(NutCollector.Type, "ups-room");
+        Assert.NotNull(back);
+        Assert.Contains($"(UPS {UpsdPeer.Ups}: its uptime read 5 s, 1 s after it read 86400 s)", back.How, StringComparison.Ordinal);
+        Assert.Equal((true, 0L, 0L), rig.Sink.HealthOf(NutCollector.Type, "ups-room"));
+        await connection!.DisposeAsync();
+    }
+
+    [SkippableFact]
     public async Task Upsd_DummyUps_WritesAVariableAndRunsCommands_AndEachRefusalIsNamed()
     {
         using var upsd = await UpsdPeer.StartNewAsync();

@@ -66,9 +66,9 @@ internal sealed class UpsdPeer : IDisposable
     }
 
     /// <summary>Rewrites the dummy driver's data file with the given status and fixed readings.</summary>
-    public void WriteDummy(string status, double charge = 87)
+    public void WriteDummy(string status, double charge = 87, long uptime = 86_400)
     {
-        var text = $"ups.status: {status}\nbattery.charge: {charge.ToString(System.Globalization.CultureInfo.InvariantCulture)}\nbattery.runtime: 1800\n" +
+        var text = $"ups.status: {status}\nbattery.charge: {charge.ToString(System.Globalization.CultureInfo.InvariantCulture)}\nbattery.runtime: 1800\ndevice.uptime: {uptime}\n" +
                    "input.voltage: 230.1\noutput.voltage: 229.8\nups.load: 23\nups.mfr: Aida Test\nbattery.charge.low: 20\ninput.eco.switchable: ECO\n";
         var path = Path.Combine(_directory, "dummy.dev");
         File.WriteAllText(path + ".tmp", text);

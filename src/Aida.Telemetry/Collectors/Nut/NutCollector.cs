@@ -25,6 +25,9 @@ namespace Aida.Telemetry.Collectors.Nut;
 /// <para>A series that stops being listed gets a staleness marker. An <c>ERR</c> for one UPS (DATA-STALE,
 /// DRIVER-NOT-CONNECTED, UNKNOWN-UPS) is an error upsd answered (counted; upsd stays up) and marks that UPS's series stale; garbage from the peer is
 /// counted as malformed and the connection is dropped and reopened after a jittered backoff.</para>
+/// <para>A UPS that lists <c>device.uptime</c> (NUT's seconds since the device started) and restarts behind upsd, whose
+/// connection stays, is found by it (<see cref="UptimeWatch"/>) and reported to the sink
+/// (<see cref="CollectorSink.Restarted"/>): its settings (eco mode) are then taken to be where they next read back.</para>
 /// </remarks>
 public sealed class NutCollector : ICollector, IActuatorSource
 {
@@ -60,6 +63,10 @@ public sealed class NutCollector : ICollector, IActuatorSource
     private readonly IReadOnlyDictionary<string, NutMetricRename> _renames;
     private readonly (string Key, string Variable, string Value)[] _equals; // the VARIABLE=VALUE renames
     private readonly Dictionary<string, HashSet<Labels>> _previous = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UptimeWatch> _uptimes = new(StringComparer.Ordinal);
+
+    /// <summary>NUT's variable of a device's uptime in seconds (<c>docs/nut-names.txt</c>).</summary>
+    public const string UptimeVariable = "device.uptime";
 
     public NutCollector(CollectorSettings settings, string host, int port, IReadOnlyList<string>? ups = null, string upsLabel = "ups",
         IReadOnlyDictionary<string, NutMetricRename>? renames = null, IReadOnlyList<IActuatorWriter>? writers = null)
@@ -307,6 +314,7 @@ public sealed class NutCollector : ICollector, IActuatorSource
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
         string? problem = null;
         var malformed = false;
+        var restarted = new List<string>();
         try
         {
             client ??= await NutClient.ConnectAsync(_host, _port, linked.Token).ConfigureAwait(false);
@@ -317,7 +325,7 @@ public sealed class NutCollector : ICollector, IActuatorSource
                 try
                 {
                     var variables = await client.ListVarAsync(ups, linked.Token).ConfigureAwait(false);
-                    Store(sink, ups, variables, now);
+                    Store(sink, ups, variables, now, restarted);
                 }
                 catch (NutErrorException e)
                 {
@@ -357,6 +365,13 @@ public sealed class NutCollector : ICollector, IActuatorSource
         if (problem is null)
         {
             sink.Up(Kind, Name, clock.GetElapsedTime(start));
+
+            // After Up, which notes a return from an outage: a restart found in the same poll says more.
+            if (restarted.Count > 0)
+            {
+                sink.Restarted(Kind, Name, (clock.GetUtcNow() - clock.GetElapsedTime(start)).ToUnixTimeMilliseconds(), string.Join("; ", restarted));
+            }
+
             return (true, client);
         }
 
@@ -380,7 +395,7 @@ public sealed class NutCollector : ICollector, IActuatorSource
         return (false, null);
     }
 
-    private void Store(CollectorSink sink, string ups, IReadOnlyList<KeyValuePair<string, string>> variables, long now)
+    private void Store(CollectorSink sink, string ups, IReadOnlyList<KeyValuePair<string, string>> variables, long now, List<string> restarted)
     {
         var current = new HashSet<Labels>();
         foreach (var (name, text) in variables)
@@ -411,6 +426,18 @@ public sealed class NutCollector : ICollector, IActuatorSource
             }
 
             Write(sink, ups, name, MetricName(name), number, now, current);
+            if (name == UptimeVariable)
+            {
+                if (!_uptimes.TryGetValue(ups, out var watch))
+                {
+                    _uptimes[ups] = watch = new UptimeWatch(1);
+                }
+
+                if (watch.Read(now, number) is { } evidence)
+                {
+                    restarted.Add($"UPS {ups}: {evidence}");
+                }
+            }
         }
 
         MarkStale(sink, ups, current, now);

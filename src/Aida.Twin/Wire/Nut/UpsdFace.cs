@@ -23,7 +23,8 @@ namespace Aida.Twin.Wire.Nut;
 /// <item><c>input.eco.switchable</c>: <c>ECO</c> in eco mode, else <c>normal</c> (the Eaton mge-hid name of the ECO mode
 /// switch, NUT 2.8.3 and later): the setting itself, which stays <c>ECO</c> while the UPS runs on battery, when
 /// <c>BYPASS</c> is gone from <c>ups.status</c>.</item>
-/// <item><c>device.*</c>/<c>ups.mfr</c>/<c>ups.model</c> identity strings.</item>
+/// <item><c>device.*</c>/<c>ups.mfr</c>/<c>ups.model</c> identity strings, and <c>device.uptime</c> (whole seconds since
+/// served), which tells a collector that a UPS restarted.</item>
 /// </list>
 /// A point whose sensor is not reporting leaves its variables out (<c>GET VAR</c> answers <c>ERR VAR-NOT-SUPPORTED</c>).
 /// <para>Eco mode is written as an Eaton UPS takes it through NUT (usbhid-ups, mge-hid): the instant commands
@@ -58,14 +59,18 @@ public sealed class UpsdFace : IWireFace, INutControl
     private readonly int _port;
     private readonly IPAddress _host;
     private readonly string _password;
+    private readonly TimeProvider _clock;
+    private long _started;
     private NutServer? _server;
 
     /// <param name="ups">The factory's UPSes (for names and ratings); each needs its three points in the plant.</param>
     /// <param name="port">The TCP port; 0 picks a free one.</param>
     /// <param name="host">The address upsd listens on (default 127.0.0.1).</param>
     /// <param name="password">The password of <see cref="Username"/> (default <see cref="DefaultPassword"/>), written into the site entry.</param>
-    public UpsdFace(IPlant plant, IReadOnlyList<Ups> ups, int port = 0, IPAddress? host = null, string? password = null)
+    /// <param name="clock">The UPSes' own clock, which their <c>device.uptime</c> counts (default the system's).</param>
+    public UpsdFace(IPlant plant, IReadOnlyList<Ups> ups, int port = 0, IPAddress? host = null, string? password = null, TimeProvider? clock = null)
     {
+        _clock = clock ?? TimeProvider.System;
         _password = password ?? DefaultPassword;
         _host = host ?? IPAddress.Loopback;
         ArgumentNullException.ThrowIfNull(plant);
@@ -90,6 +95,7 @@ public sealed class UpsdFace : IWireFace, INutControl
 
     public Task StartAsync(CancellationToken ct)
     {
+        _started = _clock.GetTimestamp();
         _server = new NutServer(new IPEndPoint(_host, _port), Snapshot, this);
         _server.Start();
         Endpoints = [$"nut upsd {_server.Endpoint} ({_ups.Count} UPS: {string.Join(", ", _ups.Select(u => u.Ups.Id))})"];
@@ -145,6 +151,7 @@ public sealed class UpsdFace : IWireFace, INutControl
                 new("ups.model", "twin UPS"),
                 new("battery.charge.low", Number(LowBatteryPercent)),
                 new("ups.realpower.nominal", Number(rated)),
+                new("device.uptime", Number(Math.Floor(_clock.GetElapsedTime(_started).TotalSeconds))),
             };
             if (!double.IsNaN(onBattery))
             {

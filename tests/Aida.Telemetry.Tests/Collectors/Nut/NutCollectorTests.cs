@@ -21,7 +21,7 @@ public class NutCollectorTests
         plant.AddPoint("ups-1a", "output_power", "aida_ups_output_power_watts", 1_200_000, ("asset", "ups-1a"));
         plant.AddPoint("ups-1a", "on_battery", "aida_ups_on_battery", 0, ("asset", "ups-1a"));
         plant.AddPoint("ups-1a", "battery", "aida_ups_battery_ratio", 1, ("asset", "ups-1a"));
-        await using var face = new UpsdFace(plant, [new Ups("ups-1a", "tx-1", 1_500_000, UpsMode.DoubleConversion, TimeSpan.FromMinutes(5))]);
+        await using var face = new UpsdFace(plant, [new Ups("ups-1a", "tx-1", 1_500_000, UpsMode.DoubleConversion, TimeSpan.FromMinutes(5))], clock: rig.Fake);
         await face.StartAsync(default);
         var collector = Load(rig, face.SiteCollectors());
 
@@ -45,6 +45,7 @@ public class NutCollectorTests
         Assert.Equal(0.15, rig.Last("aida_ups_battery_ratio", ("asset", "ups-1a")), 9);
         Assert.Equal(1, rig.Last("nut_status_low_battery", ("asset", "ups-1a")));
         Assert.Equal(1, rig.Last("nut_status_discharging", ("asset", "ups-1a")));
+        Assert.Equal(5, rig.Last("nut_device_uptime", ("asset", "ups-1a"))); // seconds since served: tells a restart
 
         // A sensor that stops reporting: its variable is not listed, its series goes stale.
         rig.Fake.Advance(TimeSpan.FromSeconds(5));
