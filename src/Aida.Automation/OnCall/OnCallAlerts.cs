@@ -11,7 +11,9 @@ namespace Aida.Automation.OnCall;
 /// incident not resolved (<c>AidaIncident</c>), every action waiting for an approver (<c>AidaApprovalNeeded</c>), every
 /// runbook waiting for a go-ahead (<c>AidaRunbookApproval</c>), every actuator whose read-back disputes Aida's write
 /// (<c>AidaActuatorDisputed</c>), what runbooks' notify steps said (<c>AidaRunbookNotice</c>), that the agent runs
-/// dry and writes nothing (<c>AidaAgentDryRun</c>), and the SLO burn-rate alerts firing (<see cref="SloAlerts"/>).</summary>
+/// dry and writes nothing (<c>AidaAgentDryRun</c>), a device found restarted between two polls
+/// (<c>AidaDeviceRestarted</c>, <see cref="DeviceRestarts"/>), and the SLO burn-rate alerts firing
+/// (<see cref="SloAlerts"/>).</summary>
 /// <remarks>Each alert carries <c>factory</c> and <c>severity</c> (<c>critical</c> where a person must act soon: an approval
 /// with a deadline, a high-risk action, a rollback's notice; an incident's as its alerts say; a notice's as its step
 /// says, else a restore's <c>info</c>, else its incident's; <c>warning</c> for a dispute), an id label that makes it one alert for as long as it holds, a <c>summary</c>, and a link to the
@@ -48,6 +50,11 @@ public sealed class OnCallAlerts
     /// name them (<c>SLOBurnRatePage</c>, <c>SLOBurnRateTicket</c>, labels <c>slo</c>, <c>service</c>,
     /// <c>severity</c>, <c>condition</c>), so either source lands in Alertmanager the same way; null for none.</summary>
     public Func<IReadOnlyList<SloAlert>>? SloAlerts { get; init; }
+
+    /// <summary>The devices found restarted between two polls they answered (a controller behind a gateway, a UPS
+    /// behind upsd: no outage told of it), each with its last restart; each is told for <see cref="NoticeHold"/> after
+    /// it. Null for none (the embedded twin).</summary>
+    public Func<IReadOnlyList<(string Collector, string Device, Aida.Model.Plant.DeviceReturn Restart)>>? DeviceRestarts { get; init; }
 
     /// <summary>How long a notice holds at least once said, when its incident is resolved (or unknown).</summary>
     public static readonly TimeSpan NoticeHold = TimeSpan.FromMinutes(15);
@@ -114,6 +121,19 @@ public sealed class OnCallAlerts
         }
 
         var now = _clock.GetUtcNow();
+        foreach (var (collector, device, restart) in DeviceRestarts?.Invoke() ?? [])
+        {
+            if (now - restart.At >= NoticeHold)
+            {
+                continue;
+            }
+
+            alerts.Add(Alert("AidaDeviceRestarted", [new("collector", collector), new("device", device)], "warning",
+                $"{collector} device {device} {restart.How}: it may be back at its own settings",
+                "the safety guard writes its settings again only once they read back, and takes them to be where they read; find why it restarted (its power, firmware, a watchdog)",
+                "#agent", restart.At));
+        }
+
         foreach (var response in _agent?.Responses ?? [])
         {
             var incident = open.GetValueOrDefault(response.Incident);

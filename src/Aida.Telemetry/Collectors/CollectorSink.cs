@@ -133,7 +133,7 @@ public sealed class CollectorSink
     public void Restarted(string kind, string device, long pollStart, string evidence)
     {
         var h = Health(kind, device);
-        h.Return = DeviceReturn.Restarted(DateTimeOffset.FromUnixTimeMilliseconds(pollStart), evidence);
+        h.Return = h.LastRestart = DeviceReturn.Restarted(DateTimeOffset.FromUnixTimeMilliseconds(pollStart), evidence);
         var restarts = Interlocked.Increment(ref h.Restarts);
         Sample(kind, device, HealthLabels("aida_collector_restarts_total", kind, device), Now(), restarts);
         Log(h, kind, device, $"restarted since the poll before: {evidence}");
@@ -194,6 +194,12 @@ public sealed class CollectorSink
     /// restarted. A device back from an outage may have restarted.</summary>
     public DeviceReturn? ReturnOf(string kind, string device) => Health(kind, device).Return;
 
+    /// <summary>Every device found restarted (<see cref="Restarted"/>) since start, with its last restart, by protocol
+    /// and name: what a person on call is told (<c>AidaDeviceRestarted</c>).</summary>
+    public IReadOnlyList<(string Collector, string Device, DeviceReturn Restart)> Restarts() =>
+        [.. _health.Where(h => h.Value.LastRestart is not null).OrderBy(h => h.Key.Kind, StringComparer.Ordinal).ThenBy(h => h.Key.Device, StringComparer.Ordinal)
+            .Select(h => (h.Key.Kind, h.Key.Device, h.Value.LastRestart!))];
+
     private long Now() => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     private DeviceHealth Health(string kind, string device) => _health.GetOrAdd((kind, device), _ => new DeviceHealth());
@@ -248,8 +254,11 @@ public sealed class CollectorSink
         public long Restarts;
 
         private volatile DeviceReturn? _return;
+        private volatile DeviceReturn? _lastRestart;
 
         public DeviceReturn? Return { get => _return; set => _return = value; }
+
+        public DeviceReturn? LastRestart { get => _lastRestart; set => _lastRestart = value; }
 
         public bool Up { get; set; }
 

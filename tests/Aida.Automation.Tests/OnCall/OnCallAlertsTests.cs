@@ -113,6 +113,32 @@ public sealed class OnCallAlertsTests
     }
 
     [Fact]
+    public void ADeviceFoundRestarted_IsToldForAQuarterOfAnHour_NamingItAndWhatAidaDoes()
+    {
+        // A restart with no poll failing raises no CollectorDown and no incident: this alert is how a person hears of it.
+        using var site = new RestartSite(LeakFrom35To50Minutes(), TimeSpan.FromMinutes(20));
+        var restarts = new List<(string, string, DeviceReturn)>();
+        var alerts = new OnCallAlerts(site.Scenario.Factory.Name, site.Incidents, [], null, null, new Uri("http://127.0.0.1:8080/"), site.Sim.Clock)
+        {
+            DeviceRestarts = () => restarts,
+        };
+        Assert.Empty(alerts.Now());
+
+        var at = site.Sim.Clock.GetUtcNow();
+        restarts.Add(("modbus", "modbus-cdu-h1-a", DeviceReturn.Restarted(at, "its uptime read 0 s, 10 s after it read 86400 s")));
+        var told = Only(alerts.Now(), "AidaDeviceRestarted");
+        Assert.Equal(
+            new Dictionary<string, string> { ["alertname"] = "AidaDeviceRestarted", ["factory"] = "ref-10mw", ["collector"] = "modbus", ["device"] = "modbus-cdu-h1-a", ["severity"] = "warning" },
+            Labels(told));
+        Assert.Equal($"modbus device modbus-cdu-h1-a was found restarted at {at:O} (its uptime read 0 s, 10 s after it read 86400 s): it may be back at its own settings", Annotation(told, "summary"));
+        Assert.StartsWith("the safety guard writes its settings again only once they read back", Annotation(told, "description"), StringComparison.Ordinal);
+        Assert.Equal(at, told.Since);
+
+        site.Advance(OnCallAlerts.NoticeHold);
+        Assert.DoesNotContain(alerts.Now(), a => Labels(a)["alertname"] == "AidaDeviceRestarted");
+    }
+
+    [Fact]
     public void WhatARunbookSaid_IsStillPaged_AfterAidaRestarts_WhileItsIncidentIsOpen()
     {
         // Regression: a runbook's notices lived in memory only, so "send a technician with spill kit" left Alertmanager

@@ -224,6 +224,7 @@ public class ModbusCollectorTests
         Assert.Equal(1, site.Value("aida_collector_restarts_total{collector=\"modbus\",device=\"cdu-1\"}"));
         Assert.Equal(0, site.Value("aida_device_uptime_seconds"));
         Assert.Contains("cdu-1: restarted since the poll before: its uptime read 0 s", site.Log.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("modbus", "cdu-1", back), Assert.Single(site.Sink.Restarts())); // told on call (AidaDeviceRestarted)
 
         await cts.CancelAsync();
         await run.WaitAsync(ModbusTestSite.Guard);
