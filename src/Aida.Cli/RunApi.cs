@@ -50,7 +50,9 @@ internal sealed class RunApi : IAsyncDisposable
     /// <param name="gate">The lock the run steps the plant under; API writes take it too.</param>
     /// <param name="plant">The plant API writes go to (through the agent's guard, or one of their own): the twin, or a
     /// site over the network.</param>
-    public static async Task<RunApi> StartAsync(IPEndPoint endpoint, Factory factory, IPlant plant, TimeProvider clock, AgentHost? agent, LiveTelemetry telemetry, string dataDirectory, object gate, TextWriter stdout, CancellationToken token, RunInfo? run = null)
+    /// <param name="devices">A network site's collectors' sink, whose devices <c>/api/devices</c> lists; null for the
+    /// embedded twin.</param>
+    public static async Task<RunApi> StartAsync(IPEndPoint endpoint, Factory factory, IPlant plant, TimeProvider clock, AgentHost? agent, LiveTelemetry telemetry, string dataDirectory, object gate, TextWriter stdout, CancellationToken token, RunInfo? run = null, Aida.Telemetry.Collectors.CollectorSink? devices = null)
     {
         Directory.CreateDirectory(dataDirectory);
         var envelope = new SafetyEnvelope(SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml")), factory);
@@ -76,7 +78,10 @@ internal sealed class RunApi : IAsyncDisposable
         }
 
         var context = new ServerContext(factory, keys, audit, executor, catalog, agent?.Incidents ?? telemetry.Incidents, gate,
-            query, clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, clock, () => agent?.Exclusions ?? filed.Exclusions), run, agent?.Agent.Executor, filed, agent?.Agent);
+            query, clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, clock, () => agent?.Exclusions ?? filed.Exclusions), run, agent?.Agent.Executor, filed, agent?.Agent)
+        {
+            Devices = devices is null ? null : devices.Devices,
+        };
         var app = await AidaApi.StartAsync(endpoint, context, token);
         var url = $"http://{app.Urls.Select(u => new Uri(u)).Select(u => $"{u.Host}:{u.Port}").First()}/";
         if (keys.List().Count == 0)

@@ -66,6 +66,7 @@ public class DashboardBrowserTests
             await page.WaitForFunctionAsync("v => document.querySelector('#pue-value').textContent !== v", first);
             await Assertions.Expect(page.Locator("#pue-chart path.chart-line")).ToHaveCountAsync(1);
             await Assertions.Expect(page.Locator("#budget-status")).ToHaveTextAsync(new Regex("^(expand|hold|freeze)$"));
+            await Assertions.Expect(page.Locator("#devices-note")).ToHaveTextAsync("the embedded twin: no field devices");
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "overview.png"), FullPage = true });
 
             // Budgets: a row per SLO, and the report's plant time advances as it is sampled again; a reading an operator
@@ -233,6 +234,63 @@ public class DashboardBrowserTests
 
         Assert.Equal(0, await run);
     }
+
+    [SkippableFact]
+    public async Task ANetworkSitesOverview_CountsItsFieldDevices_AndListsThemDownOnceTheTwinStops()
+    {
+        // aida twin serve over loopback and aida run --plant network on its site file: the overview's tile counts the
+        // devices answering, and once the twin stops, each is listed down with since when.
+        var chromium = PeerProcess.Require("chromium", "chromium");
+        var dir = TempDir();
+        var adminKey = Invoke("keys", "issue", "chief", "--role", "admin", "--data", dir).Out.Trim();
+        var siteFile = Path.Combine(TempDir(), "twin.yaml");
+        using var stopTwin = new CancellationTokenSource();
+        using var stop = new CancellationTokenSource();
+        var serving = Task.Run(() => AidaCommand.RunAsync(
+            ["twin", "serve", "--base-port", "0", "--speed", "60", "--status-every", "1h", "--write-site", siteFile], TextWriter.Null, TextWriter.Null, stopTwin.Token));
+        var port = FreePort();
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromMilliseconds(WaitMs);
+            while (!(File.Exists(siteFile) && new FileInfo(siteFile).Length > 0))
+            {
+                Assert.True(DateTime.UtcNow < deadline && !serving.IsCompleted, "aida twin serve wrote no site file");
+                await Task.Delay(50);
+            }
+
+            var run = Task.Run(() => AidaCommand.RunAsync(
+                ["run", "--plant", "network", "--site", siteFile, "--status-every", "1h", "--data", dir, "--api", $"127.0.0.1:{port}"],
+                TextWriter.Null, TextWriter.Null, stop.Token));
+            await using var session = await BrowserSession.OpenAsync($"http://127.0.0.1:{port}", run, chromium);
+            var page = session.Page;
+            page.PageError += (_, e) => Assert.Fail(e);
+            await page.GotoAsync($"http://127.0.0.1:{port}/login.html");
+            await page.FillAsync("#key", adminKey);
+            await page.ClickAsync("#sign-in");
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/#overview$"));
+            var collectors = SiteFileCollectors(siteFile);
+            await Assertions.Expect(page.Locator("#devices")).ToHaveTextAsync($"{collectors} / {collectors}");
+            await Assertions.Expect(page.Locator("#devices-note")).ToHaveTextAsync("0 down · 0 found restarted");
+
+            // (A device whose first poll failed on the loaded machine is listed as back: answering, with why.)
+            await Assertions.Expect(page.Locator("#device-list tr.device-row[data-up='false']")).ToHaveCountAsync(0);
+
+            await stopTwin.CancelAsync();
+            Assert.Equal(AidaCommand.Ok, await serving);
+            await Assertions.Expect(page.Locator("#devices")).ToHaveTextAsync($"0 / {collectors}");
+            await Assertions.Expect(page.Locator("#device-list tr.device-row[data-up='false']")).ToHaveCountAsync(collectors);
+            await Assertions.Expect(page.Locator("#device-list tr.device-row").First).ToContainTextAsync("down since");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots(), "overview-devices-down.png") });
+        }
+        finally
+        {
+            await stopTwin.CancelAsync();
+            await stop.CancelAsync();
+        }
+    }
+
+    /// <summary>How many collectors a site file lists.</summary>
+    private static int SiteFileCollectors(string siteFile) => File.ReadLines(siteFile).Count(l => l.StartsWith("  - type: ", StringComparison.Ordinal));
 
     /// <summary>A person at cdu-h2-e's panel sets its supply to 21 °C at 00:10 (a scenario's scheduled write).</summary>
     internal const string PanelMove = "writes:\n  - {at: 10m, actuator: cdu-h2-e/supply_setpoint, value: 21}\n";

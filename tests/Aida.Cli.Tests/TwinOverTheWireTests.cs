@@ -296,6 +296,26 @@ public sealed class TwinOverTheWireTests
             var body = await proposed.Content.ReadAsStringAsync();
             Assert.True(proposed.StatusCode == System.Net.HttpStatusCode.Accepted, body);
             Assert.True(body.Contains("\"state\":\"executed\"", StringComparison.Ordinal), body);
+
+            // The site's field devices (GET /api/devices, the dashboard's overview): every collector's device answers;
+            // once the twin stops, they are listed down, with since when.
+            async Task<System.Text.Json.JsonElement> Devices()
+            {
+                using var ask = new HttpRequestMessage(HttpMethod.Get, "/api/devices");
+                ask.Headers.Authorization = propose.Headers.Authorization;
+                using var answer = await http.SendAsync(ask);
+                return System.Text.Json.JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.Clone();
+            }
+
+            var collectors = int.Parse(System.Text.RegularExpressions.Regex.Match(runOut.ToString(), @"\((\d+) collectors").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            await Until(async () => (await Devices()).GetProperty("up").GetInt32() == collectors);
+            Assert.True((await Devices()).GetProperty("polled").GetBoolean());
+            await stop.CancelAsync();
+            Assert.Equal(AidaCommand.Ok, await serving);
+            await Until(async () => (await Devices()).GetProperty("down").GetInt32() == collectors);
+            var down = (await Devices()).GetProperty("devices")[0];
+            Assert.False(down.GetProperty("up").GetBoolean());
+            Assert.NotEqual(System.Text.Json.JsonValueKind.Null, down.GetProperty("down_since").ValueKind);
             await stopRun.CancelAsync();
             var code = await running;
             var text = runOut.ToString();
@@ -571,10 +591,12 @@ public sealed class TwinOverTheWireTests
         Assert.False(serving.IsCompleted, "aida twin serve stopped before it wrote its site file");
     }
 
-    private static async Task Until(Func<bool> condition)
+    private static Task Until(Func<bool> condition) => Until(() => Task.FromResult(condition()));
+
+    private static async Task Until(Func<Task<bool>> condition)
     {
         var deadline = DateTime.UtcNow + Patience;
-        while (!condition())
+        while (!await condition())
         {
             Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
             await Task.Delay(50);

@@ -266,6 +266,47 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheFieldDevices_AreListed_DownFirst_ThenTheLastBack_WithWhyTheyCameBack()
+    {
+        // The embedded twin polls no device.
+        var none = await Json(await Send(HttpMethod.Get, "/api/devices", _keys[Role.Viewer]));
+        Assert.False(none.GetProperty("polled").GetBoolean());
+        Assert.Empty(none.GetProperty("devices").EnumerateArray());
+
+        // A network site: one device up throughout, one restarted behind its gateway, one down since 10:00:05.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.Parse("2026-12-06T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Clock = clock });
+        var sink = new Aida.Telemetry.Collectors.CollectorSink(store, Aida.Telemetry.Series.Labels.Empty, clock, TextWriter.Null);
+        foreach (var device in new[] { "modbus-site", "modbus-cdu-h1-a", "modbus-crah-h1-1" })
+        {
+            sink.Up("modbus", device, TimeSpan.FromMilliseconds(20));
+        }
+
+        clock.Advance(TimeSpan.FromSeconds(5));
+        sink.Error("modbus", "modbus-crah-h1-1", "no answer within 2 s");
+        sink.Restarted("modbus", "modbus-cdu-h1-a", clock.GetUtcNow().ToUnixTimeMilliseconds(), "its uptime read 0 s, 5 s after it read 86400 s");
+        clock.Advance(TimeSpan.FromSeconds(5));
+        sink.Error("modbus", "modbus-crah-h1-1", "no answer within 2 s");
+        await using var site = await TestServer.StartAsync(sink);
+
+        var listed = await Json(await site.Send(HttpMethod.Get, "/api/devices", site.Keys[Role.Viewer]));
+        Assert.True(listed.GetProperty("polled").GetBoolean());
+        Assert.Equal((2, 1, 1), (listed.GetProperty("up").GetInt32(), listed.GetProperty("down").GetInt32(), listed.GetProperty("restarted").GetInt32()));
+        var devices = listed.GetProperty("devices").EnumerateArray().ToArray();
+        Assert.Equal(["modbus-crah-h1-1", "modbus-cdu-h1-a", "modbus-site"], devices.Select(d => d.GetProperty("device").GetString()));
+        var down = devices[0];
+        Assert.False(down.GetProperty("up").GetBoolean());
+        Assert.Equal(DateTimeOffset.Parse("2026-12-06T10:00:05Z", System.Globalization.CultureInfo.InvariantCulture), down.GetProperty("down_since").GetDateTimeOffset());
+        Assert.Equal(2, down.GetProperty("errors").GetInt64());
+        var restarted = devices[1];
+        Assert.True(restarted.GetProperty("up").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, restarted.GetProperty("down_since").ValueKind);
+        Assert.Equal(1, restarted.GetProperty("restarts").GetInt64());
+        Assert.Equal("was found restarted at 2026-12-06T10:00:05.0000000+00:00 (its uptime read 0 s, 5 s after it read 86400 s)", restarted.GetProperty("last_return").GetProperty("how").GetString());
+        Assert.Equal(JsonValueKind.Null, devices[2].GetProperty("last_return").ValueKind);
+    }
+
+    [Fact]
     public void Keys_AreStoredHashed_AndARevokedKeyNoLongerWorks()
     {
         var key = _keys[Role.Admin];

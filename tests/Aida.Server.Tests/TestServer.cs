@@ -52,7 +52,8 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>A client that keeps no cookies of its own (tests send them explicitly).</summary>
     public HttpClient Http { get; }
 
-    public static async Task<TestServer> StartAsync()
+    /// <param name="devices">A network site's collectors' sink, for <c>/api/devices</c>; null: the embedded twin.</param>
+    public static async Task<TestServer> StartAsync(Aida.Telemetry.Collectors.CollectorSink? devices = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "aida-server-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
@@ -78,7 +79,10 @@ public sealed class TestServer : IAsyncDisposable
         agent.Propose(catalog.Create(ActionKind.SetSpeed, "cdu-h1-b", 0.9, "optimiser: trim"), "agent");
 
         var context = new ServerContext(Reference.Factory, keyStore, audit, executor, catalog, incidents, new object(),
-            new EmbeddedQueryEngine(store), simulator.Clock, Run: new RunInfo("reference", "agent"), AgentActions: agent, Exclusions: new Aida.Reliability.Budgets.FiledExclusions());
+            new EmbeddedQueryEngine(store), simulator.Clock, Run: new RunInfo("reference", "agent"), AgentActions: agent, Exclusions: new Aida.Reliability.Budgets.FiledExclusions())
+        {
+            Devices = devices is null ? null : devices.Devices,
+        };
         var app = await AidaApi.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), context, CancellationToken.None);
         return new TestServer(dir, keys, context, app, store) { Sim = simulator };
     }

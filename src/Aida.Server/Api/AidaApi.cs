@@ -45,6 +45,10 @@ public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog A
     /// <summary>What keeps Alertmanager told (<c>aida run --alertmanager</c>), for <c>/metrics</c>; null when nothing
     /// does. Set once the run starts posting, after the server started.</summary>
     public Aida.Reliability.Alerting.AlertmanagerFeed? Alertmanager { get; set; }
+
+    /// <summary>The field devices a network site's collectors poll, with their health now (<c>/api/devices</c>); null
+    /// for the embedded twin, which has none.</summary>
+    public Func<IReadOnlyList<Aida.Telemetry.Collectors.DeviceHealthView>>? Devices { get; init; }
 }
 
 /// <summary>What run the server belongs to.</summary>
@@ -206,6 +210,7 @@ public static class AidaApi
         app.MapGet("/api/overview", (Func<HttpContext, Task<IResult>>)(async http => Results.Json(await live.OverviewAsync(http.RequestAborted), Json)));
         app.MapGet("/api/events", (HttpContext http) => TypedResults.ServerSentEvents(live.EventsAsync(Json, http.RequestAborted)));
         app.MapGet("/api/incidents", () => Results.Json(IncidentList(context), Json));
+        app.MapGet("/api/devices", () => Results.Json(DeviceList(context), Json));
         app.MapGet("/api/incidents/{id}", (string id) => IncidentDetailView(context, id));
         foreach (var (verb, to) in IncidentMoves)
         {
@@ -653,6 +658,36 @@ public static class AidaApi
             severity = i.Severity,
             opened = i.Opened,
         }).ToArray();
+
+    /// <summary>The field devices as <c>GET /api/devices</c> serves them: those down first, then those that came back
+    /// (an outage or a restart) most recently, then the rest by protocol and name. <c>polled</c> is false for the
+    /// embedded twin, which has no field devices.</summary>
+    internal static object DeviceList(ServerContext context)
+    {
+        var devices = context.Devices?.Invoke() ?? [];
+        return new
+        {
+            polled = context.Devices is not null,
+            up = devices.Count(d => d.Up),
+            down = devices.Count(d => !d.Up),
+            restarted = devices.Count(d => d.Restarts > 0),
+            devices = devices
+                .OrderBy(d => d.Up)
+                .ThenByDescending(d => d.LastReturn?.At ?? DateTimeOffset.MinValue)
+                .Select(d => new
+                {
+                    collector = d.Collector,
+                    device = d.Device,
+                    up = d.Up,
+                    down_since = d.DownSince,
+                    last_answer = d.LastAnswer,
+                    errors = d.Errors,
+                    malformed = d.Malformed,
+                    restarts = d.Restarts,
+                    last_return = d.LastReturn is { } r ? new { at = r.At, how = r.How } : null,
+                }),
+        };
+    }
 
     /// <summary>The routes that move an incident through its lifecycle, and where each moves it.</summary>
     private static readonly (string Verb, IncidentState To)[] IncidentMoves =

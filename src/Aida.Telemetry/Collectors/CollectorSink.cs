@@ -106,6 +106,8 @@ public sealed class CollectorSink
         }
 
         h.Up = true;
+        Interlocked.Exchange(ref h.DownSinceTicks, 0);
+        Interlocked.Exchange(ref h.LastAnswerTicks, _clock.GetUtcNow().UtcTicks);
         var now = Now();
         Sample(kind, device, HealthLabels("aida_collector_up", kind, device), now, 1);
         Sample(kind, device, HealthLabels("aida_collector_poll_duration_seconds", kind, device), now, pollDuration.TotalSeconds);
@@ -117,6 +119,11 @@ public sealed class CollectorSink
     public void Error(string kind, string device, string problem)
     {
         var h = Health(kind, device);
+        if (h.Up || Interlocked.Read(ref h.DownSinceTicks) == 0)
+        {
+            Interlocked.Exchange(ref h.DownSinceTicks, _clock.GetUtcNow().UtcTicks);
+        }
+
         h.Up = false;
         Interlocked.Increment(ref h.Errors);
         var now = Now();
@@ -194,6 +201,13 @@ public sealed class CollectorSink
     /// restarted. A device back from an outage may have restarted.</summary>
     public DeviceReturn? ReturnOf(string kind, string device) => Health(kind, device).Return;
 
+    /// <summary>Every device the collectors have reported on, by protocol and name: its health now (for the API's
+    /// <c>/api/devices</c> and the dashboard).</summary>
+    public IReadOnlyList<DeviceHealthView> Devices() =>
+        [.. _health.OrderBy(h => h.Key.Kind, StringComparer.Ordinal).ThenBy(h => h.Key.Device, StringComparer.Ordinal)
+            .Select(h => new DeviceHealthView(h.Key.Kind, h.Key.Device, h.Value.Up, Time(ref h.Value.DownSinceTicks), Time(ref h.Value.LastAnswerTicks),
+                Interlocked.Read(ref h.Value.Errors), Interlocked.Read(ref h.Value.Malformed), Interlocked.Read(ref h.Value.Restarts), h.Value.Return))];
+
     /// <summary>Every device found restarted (<see cref="Restarted"/>) since start, with its last restart, by protocol
     /// and name: what a person on call is told (<c>AidaDeviceRestarted</c>).</summary>
     public IReadOnlyList<(string Collector, string Device, DeviceReturn Restart)> Restarts() =>
@@ -201,6 +215,8 @@ public sealed class CollectorSink
             .Select(h => (h.Key.Kind, h.Key.Device, h.Value.LastRestart!))];
 
     private long Now() => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private static DateTimeOffset? Time(ref long ticks) => Interlocked.Read(ref ticks) is var t and > 0 ? new DateTimeOffset(t, TimeSpan.Zero) : null;
 
     private DeviceHealth Health(string kind, string device) => _health.GetOrAdd((kind, device), _ => new DeviceHealth());
 
@@ -260,6 +276,10 @@ public sealed class CollectorSink
 
         public DeviceReturn? LastRestart { get => _lastRestart; set => _lastRestart = value; }
 
+        public long DownSinceTicks; // UTC ticks since its polls fail; 0 while up
+
+        public long LastAnswerTicks; // UTC ticks of its last answered poll; 0 before one
+
         public bool Up { get; set; }
 
         public DateTimeOffset? LastLog { get; set; }
@@ -267,3 +287,12 @@ public sealed class CollectorSink
         public long Suppressed { get; set; }
     }
 }
+
+/// <summary>One device's health as its collector reports it.</summary>
+/// <param name="Collector">The protocol (<c>modbus</c>, <c>nut</c>, ...), as <c>aida_collector_up</c>'s <c>collector</c> label.</param>
+/// <param name="Device">The collector's name, as the <c>device</c> label.</param>
+/// <param name="Up">Whether its last poll (or message) was answered.</param>
+/// <param name="DownSince">Since when its polls fail; null while up.</param>
+/// <param name="LastAnswer">When it last answered a poll; null if it never has.</param>
+/// <param name="LastReturn">When and how it last came back (<see cref="CollectorSink.ReturnOf"/>); null if it never did.</param>
+public sealed record DeviceHealthView(string Collector, string Device, bool Up, DateTimeOffset? DownSince, DateTimeOffset? LastAnswer, long Errors, long Malformed, long Restarts, DeviceReturn? LastReturn);

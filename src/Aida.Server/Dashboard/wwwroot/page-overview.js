@@ -1,7 +1,8 @@
-// Overview: PUE now and over the last two plant hours, IT and facility power, the operating mode, the budgets' state.
+// Overview: PUE now and over the last two plant hours, IT and facility power, the operating mode, the budgets' state,
+// and on a site over the network its field devices: how many answer, and those down or back from an outage or a restart.
 
 import * as api from './api.js';
-import { h, clear, watts, fixed, percent, budgetTone } from './dom.js';
+import { h, clear, watts, fixed, percent, budgetTone, plantTime } from './dom.js';
 import { lineChart, legend } from './chart.js';
 
 const WINDOW = 2 * 3600;
@@ -21,13 +22,16 @@ export default {
     const mode = tile('mode', 'Operating mode');
     const budget = tile('budget-status', 'Error budgets');
     const work = tile('open-work', 'Open incidents · pending actions');
+    const devices = tile('devices', 'Field devices answering');
+    const deviceList = h('div', { id: 'device-list' });
     const pueChart = h('div', { class: 'chart-box', id: 'pue-chart' });
     const powerChart = h('div', { class: 'chart-box', id: 'power-chart' });
     root.append(
       h('h1', { text: 'Overview' }),
-      h('div', { class: 'tiles' }, [pue, it, facility, mode, budget, work].map((t) => t.element)),
+      h('div', { class: 'tiles' }, [pue, it, facility, mode, budget, work, devices].map((t) => t.element)),
       h('section', { class: 'card' }, [h('h2', { text: 'PUE, last two plant hours' }), pueChart]),
       h('section', { class: 'card' }, [h('h2', { text: 'IT and facility power' }), powerChart]),
+      h('section', { class: 'card' }, [h('h2', { text: 'Field devices down or back' }), deviceList]),
     );
 
     // Series in plant seconds: a range query fills the window once, then each overview event adds a point.
@@ -103,10 +107,41 @@ export default {
       budget.note.className = `tile-note tone-${budgetTone(worst?.budget_remaining)}`;
     };
 
+    // Down first, then the last back (GET /api/devices orders them so); those answering throughout are only counted.
+    const showDevices = (d) => {
+      if (!d.polled) {
+        devices.value.textContent = '–';
+        devices.note.textContent = 'the embedded twin: no field devices';
+        clear(deviceList).append(h('p', { class: 'muted', text: 'The embedded twin is not polled over the wire.' }));
+        return;
+      }
+      devices.value.textContent = `${d.up} / ${d.up + d.down}`;
+      devices.value.className = `tile-value tone-${d.down ? 'bad' : 'good'}`;
+      devices.note.textContent = `${d.down} down · ${d.restarted} found restarted`;
+      const shown = d.devices.filter((x) => !x.up || x.last_return);
+      clear(deviceList).append(shown.length
+        ? h('table', { class: 'grid compact' }, [
+          h('thead', {}, [h('tr', {}, ['device', 'protocol', 'state', 'errors', 'restarts', 'last back'].map((t) => h('th', { text: t })))]),
+          h('tbody', {}, shown.map((x) => h('tr', { class: 'device-row', 'data-device': x.device, 'data-up': String(x.up) }, [
+            h('td', { text: x.device }),
+            h('td', { text: x.collector }),
+            h('td', {}, [h('span', { class: `pill ${x.up ? 'state-resolved' : 'state-open'}`, text: x.up ? 'answering' : `down since ${plantTime(x.down_since)}` })]),
+            h('td', { class: 'num', text: String(x.errors) }),
+            h('td', { class: 'num', text: String(x.restarts) }),
+            h('td', { text: x.last_return ? x.last_return.how : '–' }),
+          ]))),
+        ])
+        : h('p', { class: 'muted', text: 'Every device has answered every poll.' }));
+    };
+    const loadDevices = () => api.get('/api/devices').then(showDevices).catch(() => {});
+    loadDevices();
+    const polling = setInterval(loadDevices, 10000);
+
     ctx.on('overview', showOverview);
     ctx.on('slos', showBudgets);
     showOverview(ctx.state.overview);
     showBudgets(ctx.state.slos);
     draw();
+    return () => clearInterval(polling);
   },
 };
