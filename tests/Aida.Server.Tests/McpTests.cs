@@ -34,7 +34,7 @@ public sealed class McpTests : IAsyncLifetime
         var answer = await RunClientAsync(_keys[Role.Operator]);
 
         var tools = answer.GetProperty("tools").EnumerateArray().Select(t => t.GetString()).ToArray();
-        Assert.Equal(["explain_incident", "get_agent_mode", "leave_reading_out", "list_disputes", "list_incidents", "propose_action", "query_metrics", "read_audit", "read_budgets"], tools.Order());
+        Assert.Equal(["explain_incident", "get_agent_mode", "leave_reading_out", "list_devices", "list_disputes", "list_incidents", "propose_action", "query_metrics", "read_audit", "read_budgets"], tools.Order());
 
         var metric = answer.GetProperty("query_metrics");
         Assert.False(metric.GetProperty("isError").GetBoolean(), metric.GetProperty("text").GetString());
@@ -159,6 +159,28 @@ public sealed class McpTests : IAsyncLifetime
         Assert.True(result.IsError is null or false, text);
         var dispute = Assert.Single(JsonDocument.Parse(text).RootElement.EnumerateArray());
         Assert.Equal(("cdu-h1-a/supply_setpoint", written, written - 3), (dispute.GetProperty("actuator").GetString(), dispute.GetProperty("written").GetDouble(), Math.Round(dispute.GetProperty("read_back").GetDouble(), 6)));
+    }
+
+    [Fact]
+    public async Task AViewer_ListsANetworkSitesFieldDevices_TheOneDownFirst()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.Parse("2026-12-06T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Clock = clock });
+        var sink = new Aida.Telemetry.Collectors.CollectorSink(store, Aida.Telemetry.Series.Labels.Empty, clock, TextWriter.Null);
+        sink.Up("modbus", "modbus-site", TimeSpan.FromMilliseconds(20));
+        sink.Error("nut", "upsd-twin", "connection refused");
+        await using var site = await TestServer.StartAsync(sink);
+        await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = new Uri(new Uri(site.App.Urls.First()), "/mcp"),
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + site.Keys[Role.Viewer] },
+        }));
+        var result = await client.CallToolAsync("list_devices", new Dictionary<string, object?>());
+        var text = string.Concat(result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text));
+        Assert.True(result.IsError is null or false, text);
+        var listed = JsonDocument.Parse(text).RootElement;
+        Assert.Equal((1, 1), (listed.GetProperty("up").GetInt32(), listed.GetProperty("down").GetInt32()));
+        Assert.Equal(["upsd-twin", "modbus-site"], listed.GetProperty("devices").EnumerateArray().Select(d => d.GetProperty("device").GetString()));
     }
 
     [Fact]
