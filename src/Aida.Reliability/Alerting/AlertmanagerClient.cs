@@ -30,9 +30,13 @@ public sealed record AlertmanagerAlert(
             annotations.Add(new("notification_targets", string.Join(",", a.NotificationTargets)));
         }
 
-        return new AlertmanagerAlert(
-            [new("alertname", a.AlertName), new("slo", a.Slo), new("service", a.Service), new("severity", a.Severity), new("condition", a.Condition.Name)],
-            annotations, a.StartsAt, a.EndsAt);
+        List<KeyValuePair<string, string>> labels = [new("alertname", a.AlertName), new("slo", a.Slo), new("service", a.Service), new("severity", a.Severity), new("condition", a.Condition.Name)];
+        if (!a.NotifyResolved)
+        {
+            labels.Add(new(SloAlert.NotifyResolvedLabel, "false"));
+        }
+
+        return new AlertmanagerAlert(labels, annotations, a.StartsAt, a.EndsAt);
     }
 }
 

@@ -22,6 +22,15 @@ public sealed record SloAlert(
 
     public bool IsResolved => EndsAt is not null;
 
+    /// <summary>The label an alert carries, <c>"false"</c>, when its SLO's policy sets <c>alertWhenResolved: false</c>
+    /// (<see cref="NotifyResolved"/>).</summary>
+    public const string NotifyResolvedLabel = "notify_resolved";
+
+    /// <summary>Whether people are told when it resolves (<see cref="OpenSlo.SloDefinition.ResolutionNotified"/>).
+    /// Posted as <see cref="NotifyResolvedLabel"/> <c>"false"</c> when not, so a site routes it to a receiver with
+    /// <c>send_resolved: false</c>: Alertmanager decides per receiver, not per alert, whether resolutions are sent.</summary>
+    public bool NotifyResolved { get; init; } = true;
+
     /// <summary>For a time-slice SLI, the series with the most bad slices over the condition's short window when the alert
     /// fired (a rack, a CDU): where the budget burns. Null for ratio SLIs, or when not looked up.</summary>
     public Labels? Worst { get; init; }

@@ -83,7 +83,7 @@ public sealed class SloAlertMonitor
                         }
                         else if (now - since >= condition.AlertAfter)
                         {
-                            var alert = new SloAlert(AlertNames.For(condition), slo.Name, slo.Service, condition, now, null, longRate, shortRate, targets);
+                            var alert = new SloAlert(AlertNames.For(condition), slo.Name, slo.Service, condition, now, null, longRate, shortRate, targets) { NotifyResolved = slo.ResolutionNotified(condition) };
                             _firing[key] = alert;
                             changes.Add(alert);
                         }

@@ -140,6 +140,14 @@ public sealed record SloDefinition(
     /// alerts when the burn rate has no value: with no events in the short window it has none.</summary>
     public BurnRateCondition? NoDataCondition =>
         AlertPolicies.Where(p => p.AlertWhenNoData).SelectMany(p => p.Conditions).OrderBy(c => c.ShortWindow).FirstOrDefault();
+
+    /// <summary>Whether people are told when <paramref name="condition"/> stops firing (<c>alertWhenResolved</c>, default
+    /// true): when the SLO names no policy, or a policy with the condition sets it. Resolutions still go to Alertmanager
+    /// (else the alert would stay active there until it expired); an alert whose resolution people are not told carries
+    /// <see cref="Alerting.SloAlert.NotifyResolvedLabel"/> <c>"false"</c>, for a route to a receiver with
+    /// <c>send_resolved: false</c>.</summary>
+    public bool ResolutionNotified(BurnRateCondition condition) =>
+        AlertPolicies.Count == 0 || AlertPolicies.Any(p => p.AlertWhenResolved && p.Conditions.Contains(condition));
 }
 
 /// <summary>An OpenSLO <c>AlertPolicy</c>: burn-rate conditions and where to notify.</summary>

@@ -85,7 +85,7 @@ public static class PrometheusRuleExporter
                     sb.Append("        for: ").AppendLine(Quote(SliQueries.FormatDuration(c.AlertAfter)));
                 }
 
-                WriteMap(sb, "labels", [.. labels, ("severity", c.Severity), ("condition", c.Name)]);
+                WriteMap(sb, "labels", [.. labels, ("severity", c.Severity), ("condition", c.Name), .. NotifyResolved(slo, c)]);
                 var summary = $"SLO {slo.Name} ({slo.Service}) burns its error budget at {threshold}x or more over " +
                     $"{SliQueries.FormatDuration(c.LongWindow)} and {SliQueries.FormatDuration(c.ShortWindow)}";
                 var description = $"Objective {(slo.Objective.Target * 100).ToString("0.###", CultureInfo.InvariantCulture)} % over {slo.Window}; " +
@@ -104,7 +104,7 @@ public static class PrometheusRuleExporter
                     sb.Append("        for: ").AppendLine(Quote(SliQueries.FormatDuration(noData.AlertAfter)));
                 }
 
-                WriteMap(sb, "labels", [.. labels, ("severity", noData.Severity), ("condition", noData.Name)]);
+                WriteMap(sb, "labels", [.. labels, ("severity", noData.Severity), ("condition", noData.Name), .. NotifyResolved(slo, noData)]);
                 WriteMap(sb, "annotations", [
                     ("summary", SloAlert.NoDataSummary(slo.Name, slo.Service, noData.ShortWindow)),
                     ("description", "a collector, its scrape or the path to the store is down (alertWhenNoData)")]);
@@ -113,6 +113,11 @@ public static class PrometheusRuleExporter
 
         return sb.ToString();
     }
+
+    /// <summary>The label of an alert whose resolution people are not told (<c>alertWhenResolved: false</c>); none
+    /// otherwise.</summary>
+    private static (string, string)[] NotifyResolved(SloDefinition slo, BurnRateCondition condition) =>
+        slo.ResolutionNotified(condition) ? [] : [(SloAlert.NotifyResolvedLabel, "false")];
 
     private static void WriteMap(StringBuilder sb, string name, IEnumerable<(string Key, string Value)> pairs)
     {

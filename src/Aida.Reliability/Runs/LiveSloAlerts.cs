@@ -94,7 +94,7 @@ public sealed class LiveSloAlerts
                         if (blind)
                         {
                             _firing[(slo.Name, AlertNames.NoData)] = new SloAlert(AlertNames.NoData, slo.Name, slo.Service, noData.Condition,
-                                _first + (minute * step), null, double.NaN, double.NaN, targets) { NoData = true };
+                                _first + (minute * step), null, double.NaN, double.NaN, targets) { NoData = true, NotifyResolved = slo.ResolutionNotified(noData.Condition) };
                         }
                         else
                         {
@@ -119,6 +119,7 @@ public sealed class LiveSloAlerts
                     var alert = new SloAlert(AlertNames.For(condition), slo.Name, slo.Service, condition, at, null, longBurn, shortBurn, targets)
                     {
                         Worst = await _run.WorstAsync(slo, condition.ShortWindow, at, cancellationToken),
+                        NotifyResolved = slo.ResolutionNotified(condition),
                     };
                     alerts.Add(alert);
                     if (slo.BreachConditions.Contains(condition))

@@ -99,7 +99,7 @@ public sealed class RunSloEvaluator
                 {
                     var at = first + (from * Step);
                     alerts.Add(new SloAlert(AlertNames.For(condition), slo.Name, slo.Service, condition, at,
-                        to is { } t ? first + (t * Step) : null, longBurn, shortBurn, targets) { Worst = await WorstAsync(slo, condition.ShortWindow, at, cancellationToken) });
+                        to is { } t ? first + (t * Step) : null, longBurn, shortBurn, targets) { Worst = await WorstAsync(slo, condition.ShortWindow, at, cancellationToken), NotifyResolved = slo.ResolutionNotified(condition) });
                 }
             }
         }

@@ -35,6 +35,29 @@ public sealed class RulePeerTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public void TheExampleAlertmanagerConfig_IsValid_AndRoutesAnAlertNotToldResolved_ToTheReceiverThatSendsNone()
+    {
+        // docs/examples/alertmanager.yml, checked by Debian's amtool: alertWhenResolved: false reaches people as
+        // notify_resolved="false" on the alert, routed to a receiver with send_resolved: false.
+        var config = Path.Combine(Aida.Model.Config.BundledFiles.Root!, "docs", "examples", "alertmanager.yml");
+        var (code, text) = PeerTool.Run("amtool", "prometheus-alertmanager", "check-config", config);
+        Assert.True(code == 0, text);
+        Assert.Contains("SUCCESS", text, StringComparison.Ordinal);
+
+        string Receiver(bool notifyResolved)
+        {
+            var condition = BurnRateCondition.Workbook[0];
+            var alert = new SloAlert(AlertNames.For(condition), "rack-inlet-envelope", "facility-cooling", condition, DateTimeOffset.UnixEpoch, null, 20, 21, []) { NotifyResolved = notifyResolved };
+            var (routed, said) = PeerTool.Run("amtool", "prometheus-alertmanager", ["config", "routes", "test", "--config.file=" + config, .. AlertmanagerAlert.From(alert).Labels.Select(l => $"{l.Key}={l.Value}")]);
+            Assert.True(routed == 0, said);
+            return said.Split('\n', StringSplitOptions.RemoveEmptyEntries).First(l => !l.StartsWith("Warning", StringComparison.Ordinal)).Trim();
+        }
+
+        Assert.Equal("facility-on-call-no-resolved", Receiver(notifyResolved: false));
+        Assert.Equal("facility-on-call", Receiver(notifyResolved: true));
+    }
+
+    [SkippableFact]
     public async Task ExportedRules_InARealPrometheus_GiveAidasBurnRates()
     {
         var set = SyntheticPlant.Slos;

@@ -71,13 +71,21 @@ internal sealed class LocalPeer : IDisposable
 /// <summary>Runs <c>promtool check rules</c> on a file.</summary>
 internal static class Promtool
 {
-    public static (int Code, string Output) CheckRules(string file)
+    public static (int Code, string Output) CheckRules(string file) => PeerTool.Run("promtool", "prometheus", "check", "rules", file);
+}
+
+/// <summary>Runs a peer's command-line tool (from its Debian package) to its end: its exit code and what it printed.</summary>
+internal static class PeerTool
+{
+    public static (int Code, string Output) Run(string name, string package, params string[] arguments)
     {
-        var binary = PeerProcess.Require("promtool", "prometheus");
+        var binary = PeerProcess.Require(name, package);
         var info = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add("check");
-        info.ArgumentList.Add("rules");
-        info.ArgumentList.Add(file);
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEnd();

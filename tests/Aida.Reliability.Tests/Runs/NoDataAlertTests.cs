@@ -120,25 +120,40 @@ public sealed class NoDataAlertTests : IDisposable
     }
 
     [Fact]
+    public async Task APolicyWithAlertWhenResolvedFalse_IsPostedAndResolvedAsAny_LabelledForAReceiverThatSendsNoResolutions()
+    {
+        // Alertmanager sends resolutions per receiver (send_resolved), not per alert, and an alert never resolved there
+        // stays active until it expires: so the alert is labelled notify_resolved="false" for a site to route it to a
+        // receiver with send_resolved: false. Before session 48 alertWhenResolved was read and not used.
+        var slos = InletPolicyWith("  alertWhenResolved: false\n");
+        var inlet = slos.Find("rack-inlet-recommended")!;
+        Assert.All(inlet.AlertConditions, c => Assert.False(inlet.ResolutionNotified(c)));
+        Assert.All(SyntheticPlant.Slos.Find("rack-inlet-recommended")!.AlertConditions, c => Assert.True(SyntheticPlant.Slos.Find("rack-inlet-recommended")!.ResolutionNotified(c)));
+
+        var (_, live) = await RackHotFrom10To12(slos);
+        var quiet = live.Firing.First(a => a.Slo == "rack-inlet-recommended");
+        var told = live.Firing.First(a => a.Slo == "gpu-throttle-free"); // no policy: the Workbook's, resolutions told
+        Assert.Contains(new KeyValuePair<string, string>(SloAlert.NotifyResolvedLabel, "false"), AlertmanagerAlert.From(quiet).Labels);
+        Assert.DoesNotContain(AlertmanagerAlert.From(told).Labels, l => l.Key == SloAlert.NotifyResolvedLabel);
+
+        // The exported rules label the same alerts, so a Prometheus evaluating them routes alike.
+        var rules = PrometheusRuleExporter.Export(slos);
+        Assert.Equal(inlet.BreachConditions.Count, rules.Split('\n').Count(l => l.Contains("notify_resolved: \"false\"", StringComparison.Ordinal)));
+        Assert.DoesNotContain("notify_resolved", PrometheusRuleExporter.Export(SyntheticPlant.Slos), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task APolicyWithAlertWhenBreachingFalse_IsJudged_ButNotPostedNorExported()
     {
         // The inlet policy told not to alert on a breach: its conditions still fire (they join incidents and hold back
         // the efficiency policy), but people are not told and no alerting rule is written for them.
-        Directory.CreateDirectory(_directory);
-        var path = Path.Combine(_directory, "quiet.yaml");
-        var text = File.ReadAllText(SyntheticPlant.SloFile);
-        File.WriteAllText(path, text.Replace("  alertWhenResolved: true\n", "  alertWhenBreaching: false\n  alertWhenResolved: true\n", StringComparison.Ordinal));
-        var slos = SloLoader.Load([path]);
+        var slos = InletPolicyWith("  alertWhenBreaching: false\n  alertWhenResolved: true\n");
         var inlet = slos.Find("rack-inlet-recommended")!;
         Assert.Equal(2, inlet.AlertConditions.Count);
         Assert.Empty(inlet.BreachConditions);
 
-        // Rack r1 hot from 10:00 to 12:00: the inlet conditions fire, the GPU SLO's (no policy: the Workbook's, told) too.
-        var end = Start + TimeSpan.FromHours(14);
-        var plant = new SyntheticPlant(Start, end, Start + TimeSpan.FromHours(10), Start + TimeSpan.FromHours(12), FaultBurnRate: 20);
-        using var store = plant.Store(new FakeTimeProvider(end));
-        var live = new LiveSloAlerts(new EmbeddedQueryEngine(store), slos, Start);
-        var fired = await live.StepAsync(Start + TimeSpan.FromHours(11));
+        // The inlet conditions fire, the GPU SLO's (no policy: the Workbook's, told) too.
+        var (fired, live) = await RackHotFrom10To12(slos);
         Assert.Contains(fired, a => a.Slo == "rack-inlet-recommended");
         Assert.Contains(live.Firing, a => a.Slo == "gpu-throttle-free");
         Assert.DoesNotContain(live.Firing, a => a.Slo == "rack-inlet-recommended");
@@ -147,5 +162,26 @@ public sealed class NoDataAlertTests : IDisposable
         Assert.Contains("aida-slo-rack-inlet-recommended-sli", rules, StringComparison.Ordinal);
         Assert.DoesNotContain("aida-slo-rack-inlet-recommended-alerts", rules, StringComparison.Ordinal);
         Assert.Contains("aida-slo-gpu-throttle-free-alerts", rules, StringComparison.Ordinal);
+    }
+
+    /// <summary>The synthetic SLOs with the inlet SLO's policy flags <paramref name="flags"/> in place of its
+    /// <c>alertWhenResolved: true</c> line.</summary>
+    private SloSet InletPolicyWith(string flags)
+    {
+        Directory.CreateDirectory(_directory);
+        var path = Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".yaml");
+        File.WriteAllText(path, File.ReadAllText(SyntheticPlant.SloFile).Replace("  alertWhenResolved: true\n", flags, StringComparison.Ordinal));
+        return SloLoader.Load([path]);
+    }
+
+    /// <summary>Live SLO alerts over the synthetic plant with rack r1 hot from 10:00 to 12:00, stepped to 11:00: what
+    /// fired, and the alerts.</summary>
+    private static async Task<(IReadOnlyList<SloAlert> Fired, LiveSloAlerts Live)> RackHotFrom10To12(SloSet slos)
+    {
+        var end = Start + TimeSpan.FromHours(14);
+        var plant = new SyntheticPlant(Start, end, Start + TimeSpan.FromHours(10), Start + TimeSpan.FromHours(12), FaultBurnRate: 20);
+        using var store = plant.Store(new FakeTimeProvider(end));
+        var live = new LiveSloAlerts(new EmbeddedQueryEngine(store), slos, Start);
+        return (await live.StepAsync(Start + TimeSpan.FromHours(11)), live);
     }
 }
