@@ -52,8 +52,9 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     private readonly Dictionary<string, double> _dismissed = new(StringComparer.Ordinal);
 
     // Actuators written this run whose device came back since (answered again after its collector lost it, or was found
-    // restarted between two polls: IDeviceAvailability), and when: it may be back at its own settings, so it is not written until it reads back from after then, and
-    // is then where it reads. Meanwhile what Aida wrote counts as a value it may be at (for the interlocks).
+    // restarted between two polls: IDeviceAvailability), and when: it may be back at its own settings, so it is not
+    // written until it reads back from after then, and is then where it reads. Meanwhile what Aida wrote counts as a
+    // value it may be at (for the interlocks).
     private readonly Dictionary<string, DeviceReturn> _backUnread = new(StringComparer.Ordinal);
     private readonly IDeviceAvailability? _devices;
     private readonly Dictionary<string, int> _actuatorIndex = new(StringComparer.Ordinal);
@@ -393,8 +394,8 @@ public sealed class GuardedPlant : IPlant, IActuatorState
     }
 
     /// <summary>Notes each actuator written this run whose device came back since the last write (answered again after
-    /// its collector lost it, or found restarted between two polls by its uptime): a device that restarted meanwhile went back to its own settings (a CDU controller to its default set
-    /// point), so where Aida wrote it is now only a value it may be at, and it is not written until it reads back. Its
+    /// its collector lost it, or found restarted between two polls by its uptime): a device that restarted meanwhile
+    /// went back to its own settings (a CDU controller to its default set point), so where Aida wrote it is now only a value it may be at, and it is not written until it reads back. Its
     /// first read-back from after the device's return is where it is, adopted as a person would with
     /// <see cref="AdoptReadBack"/>, as the guard does after its own restart (<see cref="ForgetTakenUpOnceRead"/>).
     /// Regression (session 46): the twin served again on its ports read its CDU set points back at its default 30 °C,
