@@ -85,13 +85,20 @@ internal static class NetworkRun
         return Ok;
     }
 
+    /// <summary>The status line's last column on a network site: the field devices answering their collectors' polls, of
+    /// those reported on (<c>GET /api/devices</c> lists them).</summary>
+    internal const string DevicesHeader = "devices up";
+
+    internal static string DevicesUp(IReadOnlyList<Aida.Telemetry.Collectors.DeviceHealthView> devices) =>
+        $"{devices.Count(d => d.Up)}/{devices.Count}".PadLeft(DevicesHeader.Length);
+
     /// <summary>The operator's (or agent's) loop on the wall clock: <paramref name="begin"/> once (the operator's standing
     /// setpoints), then <paramref name="tick"/> every <see cref="OperatorInterval"/>, and a status line every
     /// <paramref name="statusEvery"/>.</summary>
     private static async Task OperateAsync(Action begin, Action tick, NetworkSite network, LiveTelemetry telemetry, TimeSpan statusEvery, TimeProvider clock, TextWriter stdout, object gate, RunApi? api, CancellationToken token)
     {
         var status = new RunCommand.StatusPoints(network.Plant);
-        await stdout.WriteLineAsync(RunCommand.StatusPoints.Header);
+        await stdout.WriteLineAsync(RunCommand.StatusPoints.Header + "  " + DevicesHeader);
 
         // Writes wait for the devices: the operator runs off the caller's thread.
         await Task.Run(begin, CancellationToken.None);
@@ -102,7 +109,7 @@ internal static class NetworkRun
         {
             if (clock.GetUtcNow() + TimeSpan.FromMilliseconds(500) >= nextStatus)
             {
-                await stdout.WriteLineAsync(status.Line(clock.GetUtcNow()));
+                await stdout.WriteLineAsync(status.Line(clock.GetUtcNow()) + "  " + DevicesUp(network.Sink.Devices()));
                 nextStatus += statusEvery;
             }
 

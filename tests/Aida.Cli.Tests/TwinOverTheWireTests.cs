@@ -321,6 +321,8 @@ public sealed class TwinOverTheWireTests
             var text = runOut.ToString();
             Assert.True(code == AidaCommand.Ok, text);
             Assert.Matches(@"\(\d+ collectors, \d+ actuators\)", text);
+
+            Assert.Contains("max inlet °C  devices up", text, StringComparison.Ordinal);
             var samples = long.Parse(text.Split("writes confirmed; ")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
             Assert.True(samples > 0, text);
         }
@@ -356,6 +358,10 @@ public sealed class TwinOverTheWireTests
             Assert.True(code == AidaCommand.Ok, text);
             Assert.Contains("mode agent", text, StringComparison.Ordinal);
             Assert.Matches(@"agent: [1-9]\d* incidents, [1-9]\d* runbooks started", text);
+
+            // Each status line ends with the field devices answering, of those reported on: every one of the site file's.
+            var collectors = System.Text.RegularExpressions.Regex.Match(text, @"\((\d+) collectors").Groups[1].Value;
+            Assert.True(text.Split('\n').Count(l => l.TrimEnd().EndsWith($"  {collectors}/{collectors}", StringComparison.Ordinal)) >= 2, text);
             var (auditCode, audit, _) = CliRun.Invoke("audit", "show", "--data", data, "--limit", "1000");
             Assert.Equal(AidaCommand.Ok, auditCode);
             Assert.Contains("root cause chiller-trip on chiller-1", audit, StringComparison.Ordinal);
