@@ -28,6 +28,11 @@ public sealed record DeviceReturn(DateTimeOffset At, string How)
     public static DeviceReturn ReachedAgain(DateTimeOffset at) =>
         new(at, string.Create(CultureInfo.InvariantCulture, $"answered again at {at:O} after its collector could not reach it"));
 
+    /// <summary>A device its collector reached for the first time after one or more polls it did not answer (down when
+    /// Aida started): it has the settings a person or an earlier run left, unread.</summary>
+    public static DeviceReturn FirstReached(DateTimeOffset at) =>
+        new(at, string.Create(CultureInfo.InvariantCulture, $"answered for the first time at {at:O}, after its collector could not reach it since Aida started"));
+
     /// <summary>A device that answered every poll but whose uptime says it restarted since the one before.</summary>
     /// <param name="evidence">The readings that say so (<c>its uptime read 4 s, 10 s after it read 86400 s</c>).</param>
     public static DeviceReturn Restarted(DateTimeOffset at, string evidence) =>

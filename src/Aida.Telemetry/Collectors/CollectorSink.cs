@@ -102,7 +102,8 @@ public sealed class CollectorSink
             // From the poll's start, to the millisecond below: the readings of the poll that reached it are stamped
             // then, before this report (a guard waiting for a reading from after the return took them for older ones).
             var start = (_clock.GetUtcNow() - pollDuration).ToUnixTimeMilliseconds();
-            h.Return = DeviceReturn.ReachedAgain(DateTimeOffset.FromUnixTimeMilliseconds(start));
+            var at = DateTimeOffset.FromUnixTimeMilliseconds(start);
+            h.Return = Interlocked.Read(ref h.LastAnswerTicks) == 0 ? DeviceReturn.FirstReached(at) : DeviceReturn.ReachedAgain(at);
         }
 
         h.Up = true;

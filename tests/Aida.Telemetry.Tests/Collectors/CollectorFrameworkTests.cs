@@ -70,6 +70,15 @@ public class CollectorFrameworkTests
         clock.Advance(TimeSpan.FromSeconds(1));
         sink.Up("modbus", "meter-2", TimeSpan.FromMilliseconds(20));
         Assert.Null(sink.ReturnOf("modbus", "meter-2"));
+        Assert.StartsWith("answered again at ", sink.ReturnOf("modbus", "meter-1")?.How, StringComparison.Ordinal);
+
+        // A device down when Aida started and reached later is a return too (a person or an earlier run set it), said as
+        // its first answer, not as an answer again.
+        sink.Error("modbus", "meter-3", "connection refused");
+        clock.Advance(TimeSpan.FromSeconds(1));
+        sink.Up("modbus", "meter-3", TimeSpan.FromMilliseconds(20));
+        Assert.StartsWith("answered for the first time at ", sink.ReturnOf("modbus", "meter-3")?.How, StringComparison.Ordinal);
+        Assert.Equal(clock.GetUtcNow() - TimeSpan.FromMilliseconds(20), sink.ReturnOf("modbus", "meter-3")?.At);
 
         // Logged once; the next problems within the log interval are only counted.
         Assert.Single(log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.Contains("meter-1", StringComparison.Ordinal));
