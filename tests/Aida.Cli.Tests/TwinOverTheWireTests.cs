@@ -541,6 +541,7 @@ public sealed class TwinOverTheWireTests
 
         // Written again when the twin's faces change (session 48: each Modbus device's uptime, which tells a restart).
         Assert.All(site.Collectors.OfType<Aida.Telemetry.Collectors.Modbus.ModbusCollector>(), c => Assert.NotNull(c.Map.Uptime));
+        Assert.All(site.Collectors.OfType<Aida.Telemetry.Collectors.Redfish.RedfishCollector>(), c => Assert.True(c.Options.ManagerUptime)); // and each rack BMC's (session 49)
     }
 
     /// <summary>The twin served on free loopback ports at 100× speed (its site entries poll every 100 ms), and the network

@@ -88,7 +88,55 @@ public sealed class RedfishClient : IDisposable
         return new ChassisLinks(chassisPath, id, Link(body, "Power", chassisPath), Link(body, "Thermal", chassisPath), reset)
         {
             ThermalSubsystem = Link(body, "ThermalSubsystem", chassisPath),
+            Manager = ManagedBy(body, chassisPath),
         };
+    }
+
+    /// <summary>Reads a <c>Manager</c>'s (a BMC's) clock: its <c>Id</c>, <c>DateTime</c> (its clock now) and
+    /// <c>LastResetTime</c> (when it last started, Manager v1_9 and later); either time null when the service reports
+    /// none, malformed when it is not a date-time.</summary>
+    public async Task<ManagerClock> ManagerClockAsync(string managerPath, CancellationToken ct)
+    {
+        using var manager = await GetAsync(managerPath, ct).ConfigureAwait(false);
+        var body = manager.Body.RootElement;
+        var id = String(body, "Id") ?? throw new RedfishMalformedException($"{managerPath}: no Id");
+        return new ManagerClock(id, Time(body, "DateTime", managerPath), Time(body, "LastResetTime", managerPath));
+    }
+
+    /// <summary>The first manager of a chassis' <c>Links.ManagedBy</c>, or null when it links none.</summary>
+    private static string? ManagedBy(JsonElement body, string path)
+    {
+        if (!body.TryGetProperty("Links", out var links) || links.ValueKind != JsonValueKind.Object
+            || !links.TryGetProperty("ManagedBy", out var managers) || managers.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (managers.ValueKind != JsonValueKind.Array)
+        {
+            throw new RedfishMalformedException($"{path}: Links.ManagedBy is not an array");
+        }
+
+        foreach (var manager in managers.EnumerateArray())
+        {
+            return OdataId(manager) ?? throw new RedfishMalformedException($"{path}: Links.ManagedBy/0 is not a link (no @odata.id)");
+        }
+
+        return null;
+    }
+
+    /// <summary>A date-time property (RFC 3339 with its offset): null when absent or null, malformed otherwise.</summary>
+    private static DateTimeOffset? Time(JsonElement body, string property, string path)
+    {
+        if (!body.TryGetProperty(property, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.String
+            && DateTimeOffset.TryParse(value.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
+            ? time
+            : throw new RedfishMalformedException($"{path}: {property} is not a date-time ({value.GetRawText()})");
     }
 
     /// <summary>The paths of the leak detectors under a chassis' <c>ThermalSubsystem</c>: its <c>LeakDetection</c>'s
@@ -352,7 +400,13 @@ public sealed record ChassisLinks(string Path, string Id, string? Power, string?
 {
     /// <summary>The <c>ThermalSubsystem</c> resource's path (where leak detection lives), or null.</summary>
     public string? ThermalSubsystem { get; init; }
+
+    /// <summary>The path of the manager (BMC) that manages it (<c>Links.ManagedBy</c>, the first), or null.</summary>
+    public string? Manager { get; init; }
 }
+
+/// <summary>A manager's clock: its <c>DateTime</c> and <c>LastResetTime</c> (null where not reported).</summary>
+public sealed record ManagerClock(string Id, DateTimeOffset? DateTime, DateTimeOffset? LastResetTime);
 
 /// <summary>A leak detector's <c>Id</c>, <c>Name</c> and <c>DetectorState</c> (<c>OK</c>, <c>Warning</c>,
 /// <c>Critical</c>, <c>Unavailable</c>; null when not reported).</summary>

@@ -16,7 +16,8 @@ namespace Aida.Telemetry.Collectors.Redfish;
 /// connection fails the poll: the service is down, and the links are found again after a
 /// <see cref="ReconnectBackoff"/> delay. A reading that was reported and no longer is gets a staleness marker, and so does
 /// every reading when a poll fails (as Prometheus marks a failed scrape's series), so a lost service's readings read as
-/// missing at once, not as their last values for the 5 min lookback.
+/// missing at once, not as their last values for the 5 min lookback. With <c>manager_uptime</c> it reads the chassis'
+/// manager (BMC) too, and tells a restart between two polls it answered (<see cref="CollectorSink.Restarted"/>).
 /// </remarks>
 public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
 {
@@ -61,6 +62,9 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
 
     public IReadOnlyList<IActuatorWriter> Writers { get; }
 
+    /// <summary>The entry's protocol fields.</summary>
+    public RedfishCollectorOptions Options => _options;
+
     public async Task RunAsync(CollectorSink sink, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(sink);
@@ -79,12 +83,19 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
                     _detectors = _options.LeakDetectors is null ? [] : await FindLeakDetectorsAsync(chassis, ct).ConfigureAwait(false);
                 }
 
-                if (await PollAsync(sink, chassis, ct).ConfigureAwait(false))
+                var (relink, restarted, at) = await PollAsync(sink, chassis, ct).ConfigureAwait(false);
+                if (relink)
                 {
                     chassis = null;
                 }
 
                 sink.Up(Kind, Name, clock.GetElapsedTime(started));
+
+                // After Up, which notes a return from an outage: a restart found in the same poll says more.
+                if (restarted is not null)
+                {
+                    sink.Restarted(Kind, Name, at, restarted);
+                }
                 backoff.Reset();
                 wait = _settings.Interval - clock.GetElapsedTime(started);
             }
@@ -150,8 +161,10 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
     /// read fails alone: its readings go stale, the failure is counted (<see cref="CollectorSink.Failed"/>, malformed too
     /// when it is), and the service, which answered, stays up. A poll whose every resource failed throws the first
     /// failure: the service is down.</summary>
-    /// <returns>Whether a resource was not found (404): the chassis' links are followed again before the next poll.</returns>
-    private async Task<bool> PollAsync(CollectorSink sink, IReadOnlyList<ChassisLinks> chassis, CancellationToken ct)
+    /// <returns>Whether a resource was not found (404): the chassis' links are followed again before the next poll; the
+    /// evidence of a manager's restart since the poll before (<c>manager_uptime</c>), else null; and when the readings
+    /// are stamped.</returns>
+    private async Task<(bool Relink, string? Restarted, long At)> PollAsync(CollectorSink sink, IReadOnlyList<ChassisLinks> chassis, CancellationToken ct)
     {
         // Read everything first, so a poll that fails halfway stores nothing rather than half a chassis.
         var readings = new List<(Labels Labels, double Value)>();
@@ -214,12 +227,55 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
             }
         }
 
+        var uptimes = new List<(string Id, double Seconds)>();
+        if (_options.ManagerUptime)
+        {
+            var polled = _settings.Clock.GetUtcNow();
+            foreach (var c in chassis)
+            {
+                if (c.Manager is null)
+                {
+                    await Read<ManagerClock>(() => throw new RedfishMalformedException($"{c.Path}: links no manager (Links.ManagedBy) to read the uptime of"));
+                }
+            }
+
+            foreach (var path in chassis.Select(c => c.Manager).OfType<string>().Distinct(StringComparer.Ordinal))
+            {
+                var read = await Read(async () =>
+                {
+                    var clock = await _client.ManagerClockAsync(path, ct).ConfigureAwait(false);
+                    return clock.LastResetTime is null ? throw new RedfishMalformedException($"{path}: no LastResetTime to tell the manager's uptime by") : clock;
+                });
+                if (read is (true, var m))
+                {
+                    var uptime = ((m.DateTime ?? polled) - m.LastResetTime!.Value).TotalSeconds;
+                    readings.Add((ManagerLabels(m.Id), uptime));
+                    uptimes.Add((m.Id, uptime));
+                }
+            }
+        }
+
         if (failures.Count > 0 && failures.Count == requests)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failures[0]);
         }
 
         var now = _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+        string? restarted = null;
+        foreach (var (id, seconds) in uptimes)
+        {
+            if (!_managerUptimes.TryGetValue(id, out var watch))
+            {
+                _managerUptimes[id] = watch = new UptimeWatch(ManagerUptimeResolution);
+            }
+
+            if (watch.Read(now, seconds) is { } evidence)
+            {
+                var said = evidence.Replace("its uptime", $"its manager {id}'s uptime", StringComparison.Ordinal);
+                restarted = restarted is null ? said : $"{restarted}; {said}";
+            }
+        }
+
         var reported = new HashSet<Labels>();
         foreach (var (labels, value) in readings)
         {
@@ -246,7 +302,24 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
             sink.Failed(Kind, Name, failure.Message);
         }
 
-        return failures.Exists(f => f is RedfishErrorException { Status: System.Net.HttpStatusCode.NotFound });
+        return (failures.Exists(f => f is RedfishErrorException { Status: System.Net.HttpStatusCode.NotFound }), restarted, now);
+    }
+
+    /// <summary>The step of a manager's uptime: Redfish date-times are commonly given to the second.</summary>
+    private const double ManagerUptimeResolution = 1;
+
+    // Each manager's uptime judge, by its Id: kept across reconnects, so a BMC that restarted during an outage is said so.
+    private readonly Dictionary<string, UptimeWatch> _managerUptimes = new(StringComparer.Ordinal);
+
+    private Labels ManagerLabels(string id)
+    {
+        if (!_labels.TryGetValue(("", "manager_uptime", id), out var labels))
+        {
+            labels = _settings.Labels.With(Labels.MetricNameLabel, RedfishCollectorOptions.ManagerUptimeMetric).With("manager", id);
+            _labels[("", "manager_uptime", id)] = labels;
+        }
+
+        return labels;
     }
 
     private void AddPower(List<(Labels, double)> readings, string chassis, PowerControlReading control)

@@ -29,18 +29,27 @@ namespace Aida.Telemetry.Collectors.Redfish;
 ///     actuator: rack-h1-r01-01/isolate   # optional: written with #Chassis.Reset (needs chassis)
 ///   power_input:                    # optional: whether line power reaches it, from Power.PowerSupplies
 ///     metric: aida_rack_powered     # 1 while a supply reads LineInputVoltage above 0 (not offline), else 0
+///   manager_uptime: true            # optional: the chassis' manager (Links.ManagedBy), its uptime each poll
 /// </code>
 /// Without <c>power</c>, every member is read as <c>redfish_power_consumed_watts</c> and <c>redfish_power_limit_watts</c>
 /// labelled <c>power_control="MemberId"</c>; without <c>temperatures</c>, every sensor as
 /// <c>redfish_temperature_celsius</c> labelled <c>sensor="Name"</c>. Named metrics carry only the entry's labels. Leak
 /// detectors are read only when named (each is one more request a poll); one reading <c>Unavailable</c> stores
-/// nothing, so its reading goes stale.
+/// nothing, so its reading goes stale. With <c>manager_uptime</c>, each poll also reads the manager (BMC) each chassis
+/// links: its uptime, its <c>DateTime</c> less its <c>LastResetTime</c> (both of its own clock; the collector's clock at
+/// the poll when it reports no <c>DateTime</c>), is stored as <see cref="ManagerUptimeMetric"/> and judged as a Modbus
+/// uptime register is (<see cref="UptimeWatch"/>): a BMC that restarted between two polls it answered may have come back
+/// with its own power limits, and the safety guard takes them to be where they next read back.
 /// </remarks>
 public sealed record RedfishCollectorOptions
 {
     public const string DefaultConsumedMetric = "redfish_power_consumed_watts";
     public const string DefaultLimitMetric = "redfish_power_limit_watts";
     public const string DefaultTemperatureMetric = "redfish_temperature_celsius";
+
+    /// <summary>The metric of a chassis' manager's uptime (<c>manager_uptime: true</c>), in seconds, labelled
+    /// <c>manager="Id"</c>.</summary>
+    public const string ManagerUptimeMetric = "redfish_manager_uptime_seconds";
 
     public required Uri Url { get; init; }
 
@@ -66,6 +75,9 @@ public sealed record RedfishCollectorOptions
 
     /// <summary>The chassis' <c>PowerState</c> as a metric (and optionally an actuator), or null to leave it.</summary>
     public PowerStateMapping? PowerState { get; init; }
+
+    /// <summary>Whether each poll reads the chassis' manager's uptime and tells its restarts.</summary>
+    public bool ManagerUptime { get; init; }
 
     /// <summary>Reads the protocol's own fields of an entry.</summary>
     public static RedfishCollectorOptions Read(ConfigNode entry)
@@ -151,8 +163,10 @@ public sealed record RedfishCollectorOptions
             pi.RejectUnknown();
         }
 
+        var managerUptime = entry.Boolean("manager_uptime", false);
         return new RedfishCollectorOptions
         {
+            ManagerUptime = managerUptime,
             PowerState = powerState,
             PowerInput = powerInput,
             Url = url,

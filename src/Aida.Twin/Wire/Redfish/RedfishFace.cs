@@ -31,6 +31,9 @@ namespace Aida.Twin.Wire.Redfish;
 /// <c>Power</c>'s <c>PowerSupplies</c> member <c>0</c> is the rack's PDU input (<c>rack/powered</c>): <c>LineInputVoltage</c>
 /// <see cref="RackFeedVolts"/> and <c>Status.State</c> <c>Enabled</c> while a live busway reaches it, 0 and
 /// <c>UnavailableOffline</c> while none does.
+/// Each rack has its own manager, the rack's BMC (<c>/redfish/v1/Managers/{rack}</c>, the chassis'
+/// <c>Links.ManagedBy</c>), with its <c>DateTime</c> and <c>LastResetTime</c> on the face's clock, to the second;
+/// <see cref="Restart"/> restarts it.
 /// A reading the sensor does not report is <c>null</c>.</para>
 /// <para>A limit or power state that was written reads back as written until its point is next sampled, as a BMC returns a setting at
 /// once while the measured limit follows. <c>@odata.etag</c> (and the <c>ETag</c> header) versions the limit only, so
@@ -50,6 +53,7 @@ public sealed class RedfishFace : IWireFace
     private readonly double _speed;
     private readonly Dictionary<string, Rack> _racks = new(StringComparer.Ordinal);
     private readonly List<Rack> _order = [];
+    private readonly TimeProvider _clock;
     private WebApplication? _app;
     private string? _url;
 
@@ -57,12 +61,14 @@ public sealed class RedfishFace : IWireFace
     /// <param name="endpoint">Where to listen; port 0 takes a free port.</param>
     /// <param name="speed">Plant seconds per wall second: the site entries poll at the points' sampling interval divided
     /// by it (<see cref="SiteEntryYaml.PollInterval"/>).</param>
-    public RedfishFace(IPlant plant, IPEndPoint endpoint, double speed = 1)
+    /// <param name="clock">The BMCs' own clock, of their <c>DateTime</c> and <c>LastResetTime</c> (default the system's).</param>
+    public RedfishFace(IPlant plant, IPEndPoint endpoint, double speed = 1, TimeProvider? clock = null)
     {
         ArgumentNullException.ThrowIfNull(plant);
         ArgumentNullException.ThrowIfNull(endpoint);
         _plant = plant;
         _endpoint = endpoint;
+        _clock = clock ?? TimeProvider.System;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(speed, 0);
         _speed = speed;
         var byName = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -85,6 +91,8 @@ public sealed class RedfishFace : IWireFace
             {
                 Leak = Find("leak"),
                 Powered = Find("powered"),
+                StartedSeconds = _clock.GetUtcNow().ToUnixTimeSeconds(),
+                InitialLimit = plant.Point($"{id}/gpu_power_limit") is var own and >= 0 ? plant.Read(own).Value : double.NaN,
             };
             _racks[id] = rack;
             _order.Add(rack);
@@ -101,7 +109,9 @@ public sealed class RedfishFace : IWireFace
         builder.WebHost.ConfigureKestrel(k => k.Listen(_endpoint));
         var app = builder.Build();
         app.MapGet(Root, () => Json(ServiceRoot()));
-        app.MapGet($"{Root}/Chassis", () => Json(ChassisCollection()));
+        app.MapGet($"{Root}/Chassis", () => Json(RackCollection("Chassis", "Chassis")));
+        app.MapGet($"{Root}/Managers", () => Json(RackCollection("Managers", "Manager")));
+        app.MapGet($"{Root}/Managers/{{id}}", (string id) => _racks.TryGetValue(id, out var r) ? Json(Manager(r)) : NotFound(id, "Manager"));
         app.MapGet($"{Root}/Chassis/{{id}}", (string id) => _racks.TryGetValue(id, out var r) ? Json(Chassis(r)) : NotFound(id));
         app.MapPost($"{Root}/Chassis/{{id}}/Actions/Chassis.Reset", (string id, HttpContext http) => _racks.TryGetValue(id, out var r) ? ResetAsync(r, http) : Task.FromResult(NotFound(id)));
         app.MapGet($"{Root}/Chassis/{{id}}/Power", (string id, HttpContext http) => _racks.TryGetValue(id, out var r) ? PowerResult(r, http) : NotFound(id));
@@ -128,6 +138,27 @@ public sealed class RedfishFace : IWireFace
         _app = app;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
         _url = address ?? $"http://{_endpoint}";
+    }
+
+    /// <summary>Restarts the BMC of <paramref name="rack"/>, as a BMC restarts by its watchdog or a firmware update
+    /// faster than a collector polls: its <c>LastResetTime</c> becomes now and the GPU power limit goes back to the
+    /// plant's at the start (the BMC applies its own stored limit), written to the plant. The service stays up.</summary>
+    public void Restart(string rack)
+    {
+        if (!_racks.TryGetValue(rack, out var r))
+        {
+            throw new ArgumentException($"no rack chassis {rack} is served", nameof(rack));
+        }
+
+        Interlocked.Exchange(ref r.StartedSeconds, _clock.GetUtcNow().ToUnixTimeSeconds());
+        if (r.LimitActuator >= 0 && r.Limit >= 0 && !double.IsNaN(r.InitialLimit))
+        {
+            var sampledAt = _plant.Read(r.Limit).Timestamp;
+            if (_plant.Write(r.LimitActuator, r.InitialLimit).Ok)
+            {
+                r.LimitWritten.Record(r.InitialLimit, sampledAt);
+            }
+        }
     }
 
     /// <summary>The base URL once started (<c>http://127.0.0.1:PORT</c>).</summary>
@@ -172,6 +203,8 @@ public sealed class RedfishFace : IWireFace
             {
                 b.Append(CultureInfo.InvariantCulture, $"    power_input:\n      metric: {_plant.Points[r.Powered].Metric}\n");
             }
+
+            b.Append("    manager_uptime: true\n");
 
             if (r.Inlet >= 0 || r.GpuMax >= 0)
             {
@@ -249,24 +282,53 @@ public sealed class RedfishFace : IWireFace
         json.WriteString("Name", "Aida twin Redfish service");
         json.WriteString("RedfishVersion", "1.17.0");
         Link(json, "Chassis", $"{Root}/Chassis");
+        Link(json, "Managers", $"{Root}/Managers");
     });
 
-    private string ChassisCollection() => Write(json =>
+    /// <summary>A collection with a member per rack: <c>Chassis</c> or <c>Managers</c> (of <paramref name="type"/>).</summary>
+    private string RackCollection(string segment, string type) => Write(json =>
     {
-        json.WriteString("@odata.id", $"{Root}/Chassis");
-        json.WriteString("@odata.type", "#ChassisCollection.ChassisCollection");
-        json.WriteString("Name", "Chassis Collection");
+        json.WriteString("@odata.id", $"{Root}/{segment}");
+        json.WriteString("@odata.type", $"#{type}Collection.{type}Collection");
+        json.WriteString("Name", $"{type} Collection");
         json.WriteNumber("Members@odata.count", _order.Count);
         json.WriteStartArray("Members");
         foreach (var r in _order)
         {
             json.WriteStartObject();
-            json.WriteString("@odata.id", $"{Root}/Chassis/{r.Id}");
+            json.WriteString("@odata.id", $"{Root}/{segment}/{r.Id}");
             json.WriteEndObject();
         }
 
         json.WriteEndArray();
     });
+
+    /// <summary><c>"Links": {"<paramref name="property"/>": [{"@odata.id": <paramref name="path"/>}]}</c>.</summary>
+    private static void Links(Utf8JsonWriter json, string property, string path)
+    {
+        json.WriteStartObject("Links");
+        json.WriteStartArray(property);
+        json.WriteStartObject();
+        json.WriteString("@odata.id", path);
+        json.WriteEndObject();
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    private string Manager(Rack r) => Write(json =>
+    {
+        json.WriteString("@odata.id", $"{Root}/Managers/{r.Id}");
+        json.WriteString("@odata.type", "#Manager.v1_19_0.Manager");
+        json.WriteString("Id", r.Id);
+        json.WriteString("Name", $"BMC of rack {r.Id}");
+        json.WriteString("ManagerType", "BMC");
+        json.WriteString("DateTime", Seconds(_clock.GetUtcNow()).ToString("yyyy-MM-dd'T'HH:mm:ss'+00:00'", CultureInfo.InvariantCulture));
+        json.WriteString("LastResetTime", DateTimeOffset.FromUnixTimeSeconds(Interlocked.Read(ref r.StartedSeconds)).ToString("yyyy-MM-dd'T'HH:mm:ss'+00:00'", CultureInfo.InvariantCulture));
+        Links(json, "ManagerForChassis", $"{Root}/Chassis/{r.Id}");
+    });
+
+    /// <summary>A time to the whole second, as BMCs report theirs.</summary>
+    private static DateTimeOffset Seconds(DateTimeOffset time) => DateTimeOffset.FromUnixTimeSeconds(time.ToUnixTimeSeconds());
 
     private string Chassis(Rack r)
     {
@@ -302,6 +364,7 @@ public sealed class RedfishFace : IWireFace
 
             Link(json, "Power", $"{Root}/Chassis/{r.Id}/Power");
             Link(json, "Thermal", $"{Root}/Chassis/{r.Id}/Thermal");
+            Links(json, "ManagedBy", $"{Root}/Managers/{r.Id}");
             if (r.Leak >= 0)
             {
                 Link(json, "ThermalSubsystem", $"{Root}/Chassis/{r.Id}/ThermalSubsystem");
@@ -667,6 +730,12 @@ public sealed class RedfishFace : IWireFace
         public int Isolate { get; } = isolate;
 
         public WrittenSetting LimitWritten { get; } = new();
+
+        /// <summary>When its BMC last started (<c>LastResetTime</c>), in Unix seconds.</summary>
+        public long StartedSeconds;
+
+        /// <summary>The GPU power limit at the start, which a restarted BMC applies again; NaN if none.</summary>
+        public double InitialLimit { get; init; } = double.NaN;
 
         public WrittenSetting IsolationWritten { get; } = new();
     }

@@ -251,6 +251,96 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
     public void ALeakDetectorsState_ReadsAsLiquidSensedOrNot(string? state, double? leak) =>
         Assert.Equal(leak, new Aida.Protocols.Redfish.LeakDetectorReading("Manifold", "Manifold", state).LeakDetected(Detector));
 
+    [Fact]
+    public async Task AManagersUptime_IsStored_ItsRestartBetweenPollsTold_AndItsGarbageFailsItAlone()
+    {
+        await using var rig = new GarbageRig(managerUptime: true);
+        var (handler, clock, sink) = (rig.Handler, rig.Clock, rig.Sink);
+
+        // No DateTime: the uptime is the collector's clock at the poll less LastResetTime, an hour before the rig's start.
+        await Until(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return rig.Latest(RedfishCollectorOptions.ManagerUptimeMetric) is >= 3600;
+        });
+        var uptime = Assert.Single(rig.Store.Select(0, long.MaxValue, [LabelMatcher.MetricName(RedfishCollectorOptions.ManagerUptimeMetric)]));
+        Assert.Equal("bmc", uptime.Labels.Get("manager"));
+        Assert.Empty(sink.Restarts());
+
+        // A LastResetTime that is no date-time fails the manager's read alone: counted malformed, the service up.
+        var malformed = sink.HealthOf(RedfishCollector.Type, "bmc-1").Malformed;
+        handler.Once("/redfish/v1/Managers/bmc", """{"Id": "bmc", "LastResetTime": "yesterday"}""");
+        await Until(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(10));
+            return sink.HealthOf(RedfishCollector.Type, "bmc-1").Malformed > malformed;
+        });
+        Assert.True(sink.HealthOf(RedfishCollector.Type, "bmc-1").Up);
+        Assert.Empty(sink.Restarts());
+
+        // The BMC restarts between two polls it answers: its LastResetTime moves to now, and the restart is told.
+        handler.ManagerReset = clock.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'+00:00'", System.Globalization.CultureInfo.InvariantCulture);
+        await Until(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(10));
+            return sink.Restarts().Count > 0;
+        });
+        var (collector, device, restart) = Assert.Single(sink.Restarts());
+        Assert.Equal((RedfishCollector.Type, "bmc-1"), (collector, device));
+        Assert.Contains("its manager bmc's uptime read ", restart.How, StringComparison.Ordinal);
+        Assert.Equal(restart, sink.ReturnOf(RedfishCollector.Type, "bmc-1"));
+        Assert.True(sink.HealthOf(RedfishCollector.Type, "bmc-1").Up);
+    }
+
+    [Fact]
+    public async Task ARackBmcRestartedOnTheTwin_IsFound_AndItsPowerLimitIsBackAtItsOwn()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
+        await using var face = new RedfishFace(_plant, new IPEndPoint(IPAddress.Loopback, 0), clock: clock);
+        await face.StartAsync(CancellationToken.None);
+        var site = new SiteLoader(new Dictionary<string, CollectorFactory> { [RedfishCollector.Type] = RedfishCollector.Create }, clock)
+            .Parse($"site: leesburg-va\ncollectors:\n{face.SiteCollectors()}", "twin-redfish.yaml");
+        var rack = site.Collectors[0];
+        var id = rack.Name["redfish-".Length..];
+        var writer = ((IActuatorSource)rack).Writers.Single(w => w.Actuator.EndsWith("/gpu_power_limit", StringComparison.Ordinal));
+        var before = _plant.ReadValue(writer.Actuator);
+        using var store = new Tsdb(new TsdbOptions { Clock = clock });
+        var sink = new CollectorSink(store, site.Labels, clock, TextWriter.Null);
+        using var stop = new CancellationTokenSource();
+        var running = rack.RunAsync(sink, stop.Token);
+        Task Poll(Func<bool> done) => Until(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return done();
+        });
+
+        await Poll(() => store.Select(0, long.MaxValue, [LabelMatcher.MetricName(RedfishCollectorOptions.ManagerUptimeMetric)]).SingleOrDefault()?.Samples[^1].Value >= 120);
+        Assert.True((await writer.WriteAsync(before - 100, CancellationToken.None)).Confirmed);
+        lock (_plant.Gate)
+        {
+            _simulator.AdvanceSteps(20);
+        }
+
+        Assert.Equal(before - 100, _plant.ReadValue(writer.Actuator));
+        Assert.Empty(sink.Restarts());
+
+        // The BMC restarts faster than a poll: the service never stops answering, but its uptime tells.
+        face.Restart(id);
+        await Poll(() => sink.Restarts().Count > 0);
+        var how = sink.ReturnOf(RedfishCollector.Type, rack.Name)?.How;
+        Assert.StartsWith("was found restarted at ", how, StringComparison.Ordinal);
+        Assert.Contains($"its manager {id}'s uptime read ", how, StringComparison.Ordinal);
+        lock (_plant.Gate)
+        {
+            _simulator.AdvanceSteps(20);
+        }
+
+        Assert.Equal(before, _plant.ReadValue(writer.Actuator));
+        Assert.True(sink.HealthOf(RedfishCollector.Type, rack.Name).Up);
+        await stop.CancelAsync();
+        await running;
+    }
+
     [Theory]
     [InlineData("url: ftp://bmc-1", "url")] // not http(s)
     [InlineData("url: http://bmc-1\n    username: admin", "username")] // a user without a password
@@ -260,6 +350,7 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
     [InlineData("url: http://bmc-1\n    leak_detectors: {Manifold: \"bad metric\"}", "Manifold")] // not a metric name
     [InlineData("url: http://bmc-1\n    power_state: {metric: m, on: 1, off: 1}", "off")] // on and off the same
     [InlineData("url: http://bmc-1\n    chassis: r1\n    colour: blue", "colour")] // a misspelt field
+    [InlineData("url: http://bmc-1\n    manager_uptime: sometimes", "manager_uptime")] // not true or false
     public void BadEntries_AreConfigErrorsNamingTheField(string fields, string field)
     {
         var yaml = $"site: s\ncollectors:\n  - type: redfish\n    name: bmc-1\n    {fields}\n";
@@ -295,12 +386,12 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _running;
 
-        public GarbageRig()
+        public GarbageRig(bool managerUptime = false)
         {
             Store = new Tsdb(new TsdbOptions { Clock = Clock });
             Sink = new CollectorSink(Store, Labels.Empty, Clock, TextWriter.Null);
             var settings = new CollectorSettings("bmc-1", Labels.Empty, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5), Clock, new Random(1));
-            _collector = new RedfishCollector(settings, new RedfishCollectorOptions { Url = new Uri("http://bmc-1"), Chassis = "r1" }, Handler);
+            _collector = new RedfishCollector(settings, new RedfishCollectorOptions { Url = new Uri("http://bmc-1"), Chassis = "r1", ManagerUptime = managerUptime }, Handler);
             _running = _collector.RunAsync(Sink, _stop.Token);
         }
 
@@ -357,6 +448,24 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
 
         private bool _unreachable;
 
+        /// <summary>The manager's <c>LastResetTime</c>, as served.</summary>
+        public string ManagerReset
+        {
+            get => Volatile.Read(ref _managerReset);
+            set => Volatile.Write(ref _managerReset, value);
+        }
+
+        private string _managerReset = "2027-01-15T07:00:00+00:00";
+
+        /// <summary>Serves <paramref name="body"/> once, the next time <paramref name="path"/> is asked for.</summary>
+        public void Once(string path, string body)
+        {
+            lock (garbage)
+            {
+                garbage.Enqueue((path, body));
+            }
+        }
+
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             if (Unreachable)
@@ -381,11 +490,12 @@ public sealed class RedfishCollectorTests : IAsyncLifetime
             return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "application/json") });
         }
 
-        private static string Good(string path) => path switch
+        private string Good(string path) => path switch
         {
+            "/redfish/v1/Managers/bmc" => $$"""{"Id": "bmc", "ManagerType": "BMC", "LastResetTime": "{{ManagerReset}}"}""",
             "/redfish/v1" => """{"Chassis": {"@odata.id": "/redfish/v1/Chassis"}}""",
             "/redfish/v1/Chassis" => """{"Members": [{"@odata.id": "/redfish/v1/Chassis/r1"}]}""",
-            "/redfish/v1/Chassis/r1" => """{"Id": "r1", "Power": {"@odata.id": "/redfish/v1/Chassis/r1/Power"}, "Thermal": {"@odata.id": "/redfish/v1/Chassis/r1/Thermal"}, "ThermalSubsystem": {"@odata.id": "/redfish/v1/Chassis/r1/ThermalSubsystem"}}""",
+            "/redfish/v1/Chassis/r1" => """{"Id": "r1", "Links": {"ManagedBy": [{"@odata.id": "/redfish/v1/Managers/bmc"}]}, "Power": {"@odata.id": "/redfish/v1/Chassis/r1/Power"}, "Thermal": {"@odata.id": "/redfish/v1/Chassis/r1/Thermal"}, "ThermalSubsystem": {"@odata.id": "/redfish/v1/Chassis/r1/ThermalSubsystem"}}""",
             "/redfish/v1/Chassis/r1/ThermalSubsystem" => """{"LeakDetection": {"@odata.id": "/redfish/v1/Chassis/r1/ThermalSubsystem/LeakDetection"}}""",
             "/redfish/v1/Chassis/r1/ThermalSubsystem/LeakDetection" => """{"LeakDetectors": {"@odata.id": "/redfish/v1/Chassis/r1/ThermalSubsystem/LeakDetection/LeakDetectors"}}""",
             "/redfish/v1/Chassis/r1/ThermalSubsystem/LeakDetection/LeakDetectors" => $$"""{"Members": [{"@odata.id": "{{Detector}}"}]}""",

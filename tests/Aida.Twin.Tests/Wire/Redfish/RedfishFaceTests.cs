@@ -34,6 +34,41 @@ public sealed class RedfishFaceTests : IAsyncLifetime
     private string FirstRack => _plant.Points.First(p => p.Name.EndsWith("/power", StringComparison.Ordinal) && p.Labels.ContainsKey("rack")).Asset;
 
     [Fact]
+    public async Task EachRackHasItsBmc_LinkedFromItsChassis_WhoseLastResetTimeARestartMovesToNow()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.Parse("2027-01-15T08:00:00.700Z", System.Globalization.CultureInfo.InvariantCulture));
+        await using var face = new RedfishFace(_plant, new IPEndPoint(IPAddress.Loopback, 0), clock: clock);
+        await face.StartAsync(CancellationToken.None);
+        using var http = new HttpClient { BaseAddress = face.Url };
+        var rack = FirstRack;
+        using (var chassis = JsonDocument.Parse(await http.GetStringAsync($"/redfish/v1/Chassis/{rack}")))
+        {
+            Assert.Equal($"/redfish/v1/Managers/{rack}", chassis.RootElement.GetProperty("Links").GetProperty("ManagedBy")[0].GetProperty("@odata.id").GetString());
+        }
+
+        using (var managers = JsonDocument.Parse(await http.GetStringAsync("/redfish/v1/Managers")))
+        {
+            Assert.Equal(_plant.Points.Count(p => p.Name.EndsWith("/gpu_power_limit", StringComparison.Ordinal)), managers.RootElement.GetProperty("Members").GetArrayLength());
+        }
+
+        async Task<(string DateTime, string LastReset)> Clock()
+        {
+            using var manager = JsonDocument.Parse(await http.GetStringAsync($"/redfish/v1/Managers/{rack}"));
+            Assert.Equal("BMC", manager.RootElement.GetProperty("ManagerType").GetString());
+            return (manager.RootElement.GetProperty("DateTime").GetString()!, manager.RootElement.GetProperty("LastResetTime").GetString()!);
+        }
+
+        // To the second, on the face's clock: up since it was served, then since its restart.
+        clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(("2027-01-15T08:05:00+00:00", "2027-01-15T08:00:00+00:00"), await Clock());
+        face.Restart(rack);
+        clock.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal(("2027-01-15T08:05:03+00:00", "2027-01-15T08:05:00+00:00"), await Clock());
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/redfish/v1/Managers/no-such-rack")).StatusCode);
+        Assert.Throws<ArgumentException>(() => face.Restart("no-such-rack"));
+    }
+
+    [Fact]
     public async Task ServesAChassisPerRack_WithThePlantsReadings()
     {
         var racks = _plant.Points.Count(p => p.Name.EndsWith("/gpu_power_limit", StringComparison.Ordinal));
