@@ -44,13 +44,20 @@ internal static class TwinCommand
             Description = "Publish the racks' leak detectors to this MQTT broker, HOST:PORT, and take CRAH commands from it",
         };
         var writeSite = new Option<string?>("--write-site") { Description = "Write a site file that collects everything served (for aida run --plant network --site FILE)" };
+        var restart = new Option<string[]>("--restart")
+        {
+            Description = "Restart a field device DURATION of plant time after the start, faster than a poll and its connection up (a controller " +
+                "behind a Modbus gateway, a BMC's watchdog reset): its uptime starts again, its settings go back to those it was served with. " +
+                "DEVICE@DURATION, DEVICE as the site file names it (modbus-cdu-h1-a, redfish-h1-a01); repeatable",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var status = StatusEveryOption();
         var command = new Command("serve",
             "Run the twin on the wall clock with no operator of its own and serve it as a site would: a Redfish service with a chassis per rack " +
             "(power, inlet and GPU temperatures, settable GPU power limit), a Modbus TCP device per meter and cooling asset (readings, writable setpoints), " +
             "a DCGM exporter /metrics per hall, an upsd for the UPSes, and with --mqtt-broker the leak detectors over MQTT; prints the endpoints; Ctrl-C or SIGTERM stops")
         {
-            scenario, factory, duration, seed, speed, host, basePort, mqtt, writeSite, status,
+            scenario, factory, duration, seed, speed, host, basePort, mqtt, writeSite, restart, status,
         };
         command.SetAction(async (parse, token) =>
         {
@@ -70,6 +77,7 @@ internal static class TwinCommand
 
             var broker = parse.GetValue(mqtt) is { } brokerText ? ParseBroker(brokerText) : null;
             var every = ParseDuration(parse.GetValue(status), "--status-every")!.Value;
+            var restarts = (parse.GetValue(restart) ?? []).Select(ParseRestart).ToList();
             var d = ParseDuration(parse.GetValue(duration), "--duration");
             var s = (parse.GetValue(scenario), parse.GetValue(factory)) switch
             {
@@ -86,6 +94,15 @@ internal static class TwinCommand
             s = StartingNow(s, TimeProvider.System);
             var simulator = new Simulator(s, new SimulationOptions { NoOperator = true, Duration = d, Seed = parse.GetValue(seed) });
             await using var server = await TwinServer.StartAsync(simulator, address, port, factor, stop.Token, broker);
+            foreach (var (device, _) in restarts)
+            {
+                if (!server.RestartableDevices.Contains(device, StringComparer.Ordinal))
+                {
+                    throw new BadInputException($"--restart: '{device}' is no device served here (modbus-ASSET or redfish-RACK, as the site file names them: "
+                        + string.Join(", ", server.RestartableDevices.Take(3)) + ", ...)");
+                }
+            }
+
             await stdout.WriteLineAsync($"aida twin serve: {s.Name} on {s.Factory.Name}, {Format(factor, "0.##")}x real time, no operator (operate it over the wire); Ctrl-C stops");
             foreach (var face in server.Faces)
             {
@@ -107,11 +124,42 @@ internal static class TwinCommand
                 await stdout.WriteLineAsync($"site file: {file} (aida run --plant network --site {file})");
             }
 
+            var restarting = Task.WhenAll(restarts.Select(r => RestartAsync(server, r.Device, r.After / factor, stdout, stop.Token)));
             await RunCommand.Drive(simulator, TimeProvider.System, factor, every, stdout, stop.Token, gate: server.Plant.Gate);
+            await stop.CancelAsync();
+            await restarting;
             await stdout.WriteLineAsync("aida twin serve: stopped");
             return Ok;
         });
         return command;
+    }
+
+    /// <summary><c>DEVICE@DURATION</c> of <c>--restart</c>.</summary>
+    private static (string Device, TimeSpan After) ParseRestart(string text)
+    {
+        var at = text.LastIndexOf('@');
+        if (at <= 0 || at == text.Length - 1)
+        {
+            throw new BadInputException($"--restart: '{text}' is not DEVICE@DURATION (modbus-cdu-h1-a@10m)");
+        }
+
+        return (text[..at], ParseDuration(text[(at + 1)..], "--restart")!.Value);
+    }
+
+    /// <summary>Restarts <paramref name="device"/> after <paramref name="wall"/> of wall time, and says so.</summary>
+    private static async Task RestartAsync(TwinServer server, string device, TimeSpan wall, TextWriter stdout, CancellationToken stop)
+    {
+        try
+        {
+            await Task.Delay(wall, TimeProvider.System, stop);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        server.Restart(device);
+        await stdout.WriteLineAsync($"aida twin serve: restarted {device} (its uptime from 0, its settings as served)");
     }
 
     private static DnsEndPoint ParseBroker(string text)

@@ -137,6 +137,34 @@ internal sealed class TwinServer : IAsyncDisposable
         return b.ToString();
     }
 
+    /// <summary>The field devices <see cref="Restart"/> can restart, as the site file names their entries:
+    /// <c>modbus-ASSET</c> (a Modbus device) and <c>redfish-RACK</c> (a rack's BMC).</summary>
+    public IReadOnlyList<string> RestartableDevices =>
+    [
+        .. _faces.OfType<ModbusWireFace>().SelectMany(f => f.Devices.Select(d => "modbus-" + d.Asset)),
+        .. _faces.OfType<RedfishFace>().SelectMany(f => f.Racks.Select(r => "redfish-" + r)),
+    ];
+
+    /// <summary>Restarts the field device of the site entry named <paramref name="device"/> faster than a poll, its
+    /// connection up (a controller behind a Modbus gateway, a BMC's watchdog reset): its uptime starts again and its
+    /// settings go back to those it was served with (a CDU's set point, a rack's GPU power limit), written to the plant.</summary>
+    public void Restart(string device)
+    {
+        if (!RestartableDevices.Contains(device, StringComparer.Ordinal))
+        {
+            throw new ArgumentException($"'{device}' is no device served here (modbus-ASSET or redfish-RACK, as the site file names them)", nameof(device));
+        }
+
+        if (device.StartsWith("modbus-", StringComparison.Ordinal))
+        {
+            _faces.OfType<ModbusWireFace>().First(f => f.Devices.Any(d => "modbus-" + d.Asset == device)).Restart(device["modbus-".Length..]);
+        }
+        else
+        {
+            _faces.OfType<RedfishFace>().First(f => f.Racks.Contains(device["redfish-".Length..])).Restart(device["redfish-".Length..]);
+        }
+    }
+
     /// <summary>Advances the plant by <paramref name="steps"/> under the lock the faces read through.</summary>
     public void Advance(long steps)
     {

@@ -68,6 +68,51 @@ public class OnCallPagingTests
         Assert.Matches(@"alertmanager: \d+ post\(s\) delivered, 0 failed", stdout.ToString());
     }
 
+    [SkippableFact]
+    public async Task ADeviceRestartedBehindItsGateway_OnTheTwinOverTheWire_ReachesAlertmanager_AsAidaDeviceRestarted()
+    {
+        // aida twin serve at 60x restarts CDU h1-a's Modbus controller 30 plant minutes in (30 s), its connection up, as
+        // one behind a gateway restarts: no poll fails. The network run finds it by the controller's uptime register and
+        // tells a person on call, since the CDU's set point may be back at its own. Before (session 48), the restart was
+        // only in the network run's log and GET /api/devices, and the twin could restart a device in tests alone.
+        using var alertmanager = await LocalPeer.StartAlertmanagerAsync();
+        var siteFile = Path.Combine(TempDir(), "twin.yaml");
+        using var stopTwin = new CancellationTokenSource();
+        var serveOut = new StringWriter();
+        var serving = AidaCommand.RunAsync(
+            ["twin", "serve", "--base-port", "0", "--speed", "60", "--status-every", "1h", "--write-site", siteFile, "--restart", "modbus-cdu-h1-a@30m"],
+            TextWriter.Synchronized(serveOut), TextWriter.Null, stopTwin.Token);
+        using var stop = new CancellationTokenSource();
+        var stderr = new StringWriter();
+        Task<int>? run = null;
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!(File.Exists(siteFile) && new FileInfo(siteFile).Length > 0))
+            {
+                Assert.False(serving.IsCompleted || DateTime.UtcNow > deadline, "aida twin serve did not write its site file: " + serveOut);
+                await Task.Delay(50);
+            }
+
+            run = Task.Run(() => AidaCommand.RunAsync(
+                ["run", "--plant", "network", "--site", siteFile, "--status-every", "1h", "--data", TempDir(), "--urls", "none", "--alertmanager", alertmanager.BaseUrl.ToString()],
+                TextWriter.Null, TextWriter.Synchronized(stderr), stop.Token));
+            var restarted = await UntilAlert(alertmanager, run, a => Name(a) == "AidaDeviceRestarted");
+            Assert.Contains("aida twin serve: restarted modbus-cdu-h1-a", serveOut.ToString(), StringComparison.Ordinal);
+            Assert.Equal(("modbus", "modbus-cdu-h1-a", "warning"), (Label(restarted, "collector"), Label(restarted, "device"), Label(restarted, "severity")));
+            Assert.Matches(@"^modbus device modbus-cdu-h1-a was found restarted at \S+ \(its uptime read \d+ s, [\d.]+ s after it read \d+ s\): it may be back at its own settings$", Annotation(restarted, "summary"));
+            Assert.Contains("modbus-cdu-h1-a: restarted since the poll before: its uptime read", stderr.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await stopTwin.CancelAsync();
+        }
+
+        Assert.True(run is null || await run == 0, stderr.ToString());
+        Assert.Equal(0, await serving);
+    }
+
     private static string Name(JsonElement alert) => Label(alert, "alertname");
 
     private static string Label(JsonElement alert, string name) => alert.GetProperty("labels").TryGetProperty(name, out var v) ? v.GetString()! : "";

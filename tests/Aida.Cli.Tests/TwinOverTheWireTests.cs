@@ -484,6 +484,9 @@ public sealed class TwinOverTheWireTests
     [InlineData("twin", "serve", "--speed", "0")] // stopped time
     [InlineData("twin", "serve", "--mqtt-broker", "nope")] // no port
     [InlineData("twin", "serve", "--base-port", "0", "--mqtt-broker", "127.0.0.1:1")] // nothing listens there
+    [InlineData("twin", "serve", "--base-port", "0", "--restart", "modbus-cdu-h1-a")] // no @DURATION
+    [InlineData("twin", "serve", "--base-port", "0", "--restart", "modbus-cdu-h9-z@10m")] // no such device served
+    [InlineData("twin", "serve", "--base-port", "0", "--restart", "redfish-h1-a01@soon")] // not a duration
     public void BadInput_ExitsTwo_WithOneLine(params string[] args)
     {
         var (code, _, err) = CliRun.Invoke(args);

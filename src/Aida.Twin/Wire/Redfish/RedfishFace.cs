@@ -140,6 +140,9 @@ public sealed class RedfishFace : IWireFace
         _url = address ?? $"http://{_endpoint}";
     }
 
+    /// <summary>The racks served, a chassis and a BMC each, by their <c>Id</c>.</summary>
+    public IReadOnlyList<string> Racks => [.. _order.Select(r => r.Id)];
+
     /// <summary>Restarts the BMC of <paramref name="rack"/>, as a BMC restarts by its watchdog or a firmware update
     /// faster than a collector polls: its <c>LastResetTime</c> becomes now and the GPU power limit goes back to the
     /// plant's at the start (the BMC applies its own stored limit), written to the plant. The service stays up.</summary>
