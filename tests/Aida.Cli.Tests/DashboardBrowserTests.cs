@@ -236,10 +236,11 @@ public class DashboardBrowserTests
     }
 
     [SkippableFact]
-    public async Task ANetworkSitesOverview_CountsItsFieldDevices_AndListsThemDownOnceTheTwinStops()
+    public async Task ANetworkSitesOverview_CountsItsFieldDevices_ListsOneFoundRestarted_AndThemDownOnceTheTwinStops()
     {
         // aida twin serve over loopback and aida run --plant network on its site file: the overview's tile counts the
-        // devices answering, and once the twin stops, each is listed down with since when.
+        // devices answering; CDU h1-a's controller, restarted by the twin 20 plant minutes in (20 s) with no poll failing,
+        // is listed as found restarted, with its uptime's evidence; once the twin stops, each is listed down with since when.
         var chromium = PeerProcess.Require("chromium", "chromium");
         var dir = TempDir();
         var adminKey = Invoke("keys", "issue", "chief", "--role", "admin", "--data", dir).Out.Trim();
@@ -247,7 +248,7 @@ public class DashboardBrowserTests
         using var stopTwin = new CancellationTokenSource();
         using var stop = new CancellationTokenSource();
         var serving = Task.Run(() => AidaCommand.RunAsync(
-            ["twin", "serve", "--base-port", "0", "--speed", "60", "--status-every", "1h", "--write-site", siteFile], TextWriter.Null, TextWriter.Null, stopTwin.Token));
+            ["twin", "serve", "--base-port", "0", "--speed", "60", "--status-every", "1h", "--write-site", siteFile, "--restart", "modbus-cdu-h1-a@20m"], TextWriter.Null, TextWriter.Null, stopTwin.Token));
         var port = FreePort();
         try
         {
@@ -270,10 +271,16 @@ public class DashboardBrowserTests
             await Assertions.Expect(page).ToHaveURLAsync(new Regex("/#overview$"));
             var collectors = SiteFileCollectors(siteFile);
             await Assertions.Expect(page.Locator("#devices")).ToHaveTextAsync($"{collectors} / {collectors}");
-            await Assertions.Expect(page.Locator("#devices-note")).ToHaveTextAsync("0 down · 0 found restarted");
+            await Assertions.Expect(page.Locator("#devices-note")).ToHaveTextAsync("0 down · 1 found restarted");
+            var restarted = page.Locator("#device-list tr.device-row[data-device='modbus-cdu-h1-a']");
+            await Assertions.Expect(restarted).ToHaveAttributeAsync("data-up", "true");
+            await Assertions.Expect(restarted.Locator("td").Nth(4)).ToHaveTextAsync("1");
+            await Assertions.Expect(restarted.Locator("td").Nth(5)).ToContainTextAsync(new Regex(@"^was found restarted at .+ \(its uptime read \d+ s, "));
 
             // (A device whose first poll failed on the loaded machine is listed as back: answering, with why.)
             await Assertions.Expect(page.Locator("#device-list tr.device-row[data-up='false']")).ToHaveCountAsync(0);
+            var card = (await page.Locator("#device-list").Locator("..").BoundingBoxAsync())!;
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots(), "overview-device-restarted.png"), FullPage = true, Clip = new() { X = card.X, Y = card.Y, Width = card.Width, Height = Math.Min(card.Height, 240) } });
 
             await stopTwin.CancelAsync();
             Assert.Equal(AidaCommand.Ok, await serving);
