@@ -179,16 +179,19 @@ public sealed class TwinOverTheWireTests
         await using var loop = await Loopback.StartAsync(scenario: "faults/cdu-pump-failure");
         var (twin, network) = (loop.Twin, loop.Network);
         twin.Advance((2 * 3600) + 150); // 02:02:30: they throttle from 02:02 until they trip at 02:04
+        var advanced = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var throttled = twin.Plant.Points.Where(p => p.Metric == DcgmRollup.ThrottledMetric).ToList();
         var halls = twin.Plant.Points.Where(p => p.Metric == DcgmRollup.HistogramMetric && p.Labels["le"] == "+Inf").ToList();
         Assert.Equal(twin.Simulator.Scenario.Factory.Racks.Count, throttled.Count);
         Assert.True(throttled.Sum(p => twin.Plant.Read(p.Index).Value) > 0, "no GPU slowed down: the test would show nothing");
-        // Until every GPU has been scraped with its reasons (a tick between a scrape's temperatures and its reasons judges
-        // the GPUs of that scrape by temperature once).
+        // Until every GPU has been scraped with its reasons since the plant reached 02:02:30 (a tick between a scrape's
+        // temperatures and its reasons judges the GPUs of that scrape by temperature once). Before, a roll-up of the scrapes
+        // taken while the plant was still being advanced passed the wait and read no GPU slowed (CI, session 49).
         await Until(() =>
         {
+            var fresh = loop.Store.Select(advanced, advanced + 3_600_000, [LabelMatcher.MetricName(Aida.Model.Plant.GpuClockEvents.Metric)]).Count(x => x.Samples.Count > 0);
             network.Tick();
-            return network.Rollup is { InferredGpus: 0 } r && r.Gpus == twin.Simulator.GpuCatalog.Gpus.Count;
+            return fresh == twin.Simulator.GpuCatalog.Gpus.Count && network.Rollup is { InferredGpus: 0 } r && r.Gpus == twin.Simulator.GpuCatalog.Gpus.Count;
         });
         Assert.All(throttled.Concat(halls), p => Assert.Equal(twin.Plant.Read(p.Index).Value, network.Plant.Read(p.Index).Value));
         Assert.Equal(0, network.Rollup!.UnplacedGpus);
