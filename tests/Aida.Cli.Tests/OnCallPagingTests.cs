@@ -71,7 +71,7 @@ public class OnCallPagingTests
     [SkippableFact]
     public async Task ADeviceRestartedBehindItsGateway_OnTheTwinOverTheWire_ReachesAlertmanager_AsAidaDeviceRestarted()
     {
-        // aida twin serve at 60x restarts CDU h1-a's Modbus controller 30 plant minutes in (30 s), its connection up, as
+        // aida twin serve at 60x restarts CDU h1-a's Modbus controller 20 plant minutes in (20 s), its connection up, as
         // one behind a gateway restarts: no poll fails. The network run finds it by the controller's uptime register and
         // tells a person on call, since the CDU's set point may be back at its own. Before (session 48), the restart was
         // only in the network run's log and GET /api/devices, and the twin could restart a device in tests alone.
@@ -80,7 +80,7 @@ public class OnCallPagingTests
         using var stopTwin = new CancellationTokenSource();
         var serveOut = new StringWriter();
         var serving = AidaCommand.RunAsync(
-            ["twin", "serve", "--base-port", "0", "--speed", "60", "--status-every", "1h", "--write-site", siteFile, "--restart", "modbus-cdu-h1-a@30m"],
+            ["twin", "serve", "--base-port", "0", "--speed", "60", "--status-every", "1h", "--write-site", siteFile, "--restart", "modbus-cdu-h1-a@20m"],
             TextWriter.Synchronized(serveOut), TextWriter.Null, stopTwin.Token);
         using var stop = new CancellationTokenSource();
         var stderr = new StringWriter();
