@@ -11,6 +11,7 @@ internal static class AuditCommand
         var command = new Command("audit", "Read and verify the tamper-evident audit log (DIR/audit.db)");
         command.Subcommands.Add(Verify(stdout));
         command.Subcommands.Add(Show(stdout));
+        command.Subcommands.Add(Head(stdout));
         return command;
     }
 
@@ -38,19 +39,65 @@ internal static class AuditCommand
     private static Command Verify(TextWriter stdout)
     {
         var data = DataOption();
-        var command = new Command("verify", "Walk the hash chain: exit 0 when intact, 1 naming the first edited, removed or reordered entry") { data };
+        var anchor = new Option<string?>("--anchor")
+        {
+            Description = "A file of anchors kept elsewhere (lines 'SEQ HASH', as aida audit head prints them): each anchored entry must still have " +
+                "that hash, which catches a log rebuilt consistently, head file and all",
+        };
+        var command = new Command("verify", "Walk the hash chain: exit 0 when intact, 1 naming the first edited, removed or reordered entry") { data, anchor };
         command.SetAction(parse =>
         {
+            var anchors = parse.GetValue(anchor) is { } file ? ReadAnchors(file) : null;
             using var log = Open(parse.GetValue(data)!);
-            var v = log.Verify();
+            var v = log.Verify(anchors);
             if (v.Intact)
             {
-                stdout.WriteLine($"{log.Path}: intact, {v.Entries:N0} entries");
+                var against = anchors is null ? "" : $", {anchors.Count:N0} anchors matched";
+                stdout.WriteLine($"{log.Path}: intact, {v.Entries:N0} entries{against}");
                 return AidaCommand.Ok;
             }
 
             stdout.WriteLine($"{log.Path}: TAMPERED at entry {v.FirstBadSequence}: {v.Problem} ({v.Entries:N0} entries verified before it)");
             return AidaCommand.Failure;
+        });
+        return command;
+    }
+
+    private static IReadOnlyDictionary<long, string> ReadAnchors(string file)
+    {
+        try
+        {
+            using var reader = new StreamReader(file);
+            return AuditAnchors.Read(reader, file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BadInputException(e is FileNotFoundException or DirectoryNotFoundException ? $"--anchor: {file}: no such file" : $"--anchor: {file}: {e.Message}");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new BadInputException($"--anchor: {e.Message}");
+        }
+    }
+
+    private static Command Head(TextWriter stdout)
+    {
+        var data = DataOption();
+        var command = new Command("head",
+            "Print the newest entry's anchor, 'SEQ HASH TIME': append it where whoever can write the log cannot (a remote store, a ticket), " +
+            "e.g. from cron, and verify against those lines with aida audit verify --anchor FILE; prints nothing for an empty log")
+        {
+            data,
+        };
+        command.SetAction(parse =>
+        {
+            using var log = Open(parse.GetValue(data)!);
+            if (log.Newest() is { } newest)
+            {
+                stdout.WriteLine(AuditAnchors.Line(newest));
+            }
+
+            return AidaCommand.Ok;
         });
         return command;
     }

@@ -37,6 +37,59 @@ public class AuditCommandTests
     }
 
     [Fact]
+    public void Head_AnchorsTheLog_AndVerifyAgainstTheAnchors_CatchesAChainRebuiltWithItsHeadFile()
+    {
+        var dir = TempDir();
+        var db = Path.Combine(dir, "audit.db");
+        using (var log = new AuditLog(db, TimeProvider.System))
+        {
+            Assert.Equal((0, ""), (Invoke("audit", "head", "--data", dir).Code, Invoke("audit", "head", "--data", dir).Out)); // nothing to anchor yet
+            log.Append("agent:cooling-optimiser", AuditKind.Action, "facility-water/supply_setpoint", "24.5");
+            log.Append("agent:cooling-optimiser", AuditKind.Result, "facility-water/supply_setpoint", "accepted");
+        }
+
+        // Anchored elsewhere, as cron would: aida audit head >> FILE.
+        var anchors = Path.Combine(TempDir(), "anchors.txt");
+        var (code, head, _) = Invoke("audit", "head", "--data", dir);
+        Assert.Equal(0, code);
+        Assert.Matches(@"^2 [0-9a-f]{64} \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$", head.Replace("\r", "", StringComparison.Ordinal));
+        File.WriteAllText(anchors, "# anchors of the site's audit log\n" + head);
+        (code, var output, _) = Invoke("audit", "verify", "--data", dir, "--anchor", anchors);
+        Assert.Equal(0, code);
+        Assert.Contains("intact, 2 entries, 1 anchors matched", output, StringComparison.Ordinal);
+
+        // The action's value edited and the chain rebuilt, head file and all: intact alone, tampered against the anchor.
+        var entries = new List<AuditEntry>();
+        using (var log = new AuditLog(db, TimeProvider.System))
+        {
+            entries.AddRange(log.Read());
+        }
+
+        var first = AuditLog.HashOf(1, entries[0].At, entries[0].Actor, entries[0].Kind, entries[0].Subject, "30", AuditLog.Genesis);
+        var second = AuditLog.HashOf(2, entries[1].At, entries[1].Actor, entries[1].Kind, entries[1].Subject, entries[1].Detail, first);
+        using (var c = new SqliteConnection($"Data Source={db};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = $"UPDATE audit SET detail = '30', hash = '{first}' WHERE seq = 1; UPDATE audit SET prev_hash = '{first}', hash = '{second}' WHERE seq = 2";
+            cmd.ExecuteNonQuery();
+        }
+
+        File.WriteAllText(db + ".head", $"2 {second}\n");
+        Assert.Equal(0, Invoke("audit", "verify", "--data", dir).Code);
+        (code, output, _) = Invoke("audit", "verify", "--data", dir, "--anchor", anchors);
+        Assert.Equal(1, code);
+        Assert.Contains("TAMPERED at entry 2: entry 2's hash", output, StringComparison.Ordinal);
+
+        // A bad anchor file is bad input, naming the file and line.
+        File.AppendAllText(anchors, "3 not-a-hash\n");
+        var (bad, _, err) = Invoke("audit", "verify", "--data", dir, "--anchor", anchors);
+        Assert.Equal(2, bad);
+        Assert.Contains("anchors.txt:3: 'not-a-hash' is not a SHA-256 hash", err, StringComparison.Ordinal);
+        Assert.Contains("no such file", Invoke("audit", "verify", "--data", dir, "--anchor", anchors + ".missing").Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Verify_NoLog_ExitsTwo()
     {
         var (code, _, err) = Invoke("audit", "verify", "--data", TempDir());

@@ -226,9 +226,22 @@ public sealed class AuditLog : IDisposable
         }
     }
 
+    /// <summary>The newest entry, or null while the log is empty: its sequence and hash are what to anchor elsewhere
+    /// (<see cref="AuditAnchors"/>).</summary>
+    public AuditEntry? Newest()
+    {
+        lock (_lock)
+        {
+            return _lastSequence == 0 ? null : Read(_lastSequence, 1).SingleOrDefault();
+        }
+    }
+
     /// <summary>Walks the whole chain: sequences 1, 2, 3, … without gaps, each previous hash equal to the hash before,
-    /// each hash equal to the hash of the entry's fields, and the last entry equal to the head file's.</summary>
-    public AuditVerification Verify()
+    /// each hash equal to the hash of the entry's fields, and the last entry equal to the head file's; with
+    /// <paramref name="anchors"/>, each anchored entry's hash equal to the one anchored elsewhere, which catches a chain
+    /// rebuilt consistently (database and head file rewritten) at or before an anchored entry, and a tail cut off with it.</summary>
+    /// <param name="anchors">Hashes of entries by sequence, kept where whoever can write the log cannot (<see cref="AuditAnchors"/>).</param>
+    public AuditVerification Verify(IReadOnlyDictionary<long, string>? anchors = null)
     {
         lock (_lock)
         {
@@ -267,6 +280,12 @@ public sealed class AuditLog : IDisposable
                     return new AuditVerification(count, e.Sequence, $"entry {e.Sequence} was altered (its hash does not match its fields)");
                 }
 
+                if (anchors is not null && anchors.TryGetValue(e.Sequence, out var anchored) && !string.Equals(anchored, e.Hash, StringComparison.OrdinalIgnoreCase))
+                {
+                    return new AuditVerification(count, e.Sequence,
+                        $"entry {e.Sequence}'s hash {e.Hash[..12]}… is not the {anchored[..Math.Min(12, anchored.Length)]}… anchored for it: the log was rewritten at or before entry {e.Sequence}");
+                }
+
                 beforeLast = previous;
                 previous = e.Hash;
                 expectedSeq++;
@@ -281,6 +300,11 @@ public sealed class AuditLog : IDisposable
                 return head.Sequence > count
                     ? new AuditVerification(count, count + 1, $"entries {count + 1} to {head.Sequence} are missing (the head file records {head.Sequence} entries)")
                     : new AuditVerification(count, head.Sequence, $"the head file records entry {head.Sequence} with another hash than the log's");
+            }
+
+            if (anchors is { Count: > 0 } && anchors.Keys.Max() is var newest && newest > count)
+            {
+                return new AuditVerification(count, count + 1, $"entries {count + 1} to {newest} are missing (anchored up to entry {newest})");
             }
 
             return new AuditVerification(count, null, null);
@@ -351,4 +375,59 @@ public sealed class AuditLog : IDisposable
         c.CommandText = sql;
         return c;
     }
+}
+
+/// <summary>Anchors of an audit log: the sequence and hash of entries, written where whoever can rewrite the log cannot (a
+/// remote store, a ticket, another host's file), one per line: <c>SEQ HASH [anything]</c>, as <c>aida audit head</c>
+/// prints them; blank lines and lines starting with <c>#</c> are skipped.</summary>
+public static class AuditAnchors
+{
+    /// <summary>Reads anchors; a malformed line, or one sequence anchored with two hashes, is an error naming
+    /// <paramref name="name"/> and the line.</summary>
+    /// <exception cref="InvalidDataException">A malformed line.</exception>
+    public static IReadOnlyDictionary<long, string> Read(TextReader text, string name)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var anchors = new Dictionary<long, string>();
+        var number = 0;
+        while (text.ReadLine() is { } line)
+        {
+            number++;
+            var trimmed = line.Trim();
+            if (trimmed.Length == 0 || trimmed[0] == '#')
+            {
+                continue;
+            }
+
+            var fields = trimmed.Split(' ', 3, StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length < 2 || !long.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var seq) || seq < 1)
+            {
+                throw new InvalidDataException($"{name}:{number}: '{Shorten(trimmed)}' is not SEQ HASH (an entry's sequence, from 1, and its hash)");
+            }
+
+            var hash = fields[1].ToLowerInvariant();
+            if (hash.Length != 64 || !hash.All(char.IsAsciiHexDigit))
+            {
+                throw new InvalidDataException($"{name}:{number}: '{Shorten(fields[1])}' is not a SHA-256 hash (64 hex digits)");
+            }
+
+            if (anchors.TryGetValue(seq, out var earlier) && earlier != hash)
+            {
+                throw new InvalidDataException($"{name}:{number}: entry {seq} is anchored with two hashes ({earlier[..12]}… and {hash[..12]}…)");
+            }
+
+            anchors[seq] = hash;
+        }
+
+        return anchors;
+    }
+
+    /// <summary>One anchor line of <paramref name="entry"/>: <c>SEQ HASH TIME</c>.</summary>
+    public static string Line(AuditEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return string.Create(CultureInfo.InvariantCulture, $"{entry.Sequence} {entry.Hash} {entry.At.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}");
+    }
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
 }

@@ -84,6 +84,54 @@ public sealed class AuditLogTests : IDisposable
         Assert.Contains("entries 4 to 5 are missing", v.Problem, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AChainRebuiltWithItsHeadFile_PassesAlone_ButNotAgainstAnEntryAnchoredElsewhere()
+    {
+        var anchored = new Dictionary<long, string>();
+        using (var log = Filled(5))
+        {
+            var third = log.Read(3, 1).Single();
+            anchored[third.Sequence] = third.Hash;
+            Assert.Equal($"3 {third.Hash} 2025-07-01T00:00:30Z", AuditAnchors.Line(third));
+        }
+
+        // Whoever can write the database and the head file edits entry 2 and rebuilds every hash after it.
+        Rebuild(2, "{\"value\": 40}");
+        using var reopened = Reopen();
+        Assert.True(reopened.Verify().Intact);
+        var v = reopened.Verify(anchored);
+        Assert.Equal(3, v.FirstBadSequence);
+        Assert.Contains("entry 3's hash", v.Problem, StringComparison.Ordinal);
+        Assert.Contains("rewritten at or before entry 3", v.Problem, StringComparison.Ordinal);
+
+        // An anchor that still matches passes; one of an entry past the log's end is a tail cut off, head file and all.
+        Assert.True(reopened.Verify(new Dictionary<long, string> { [1] = reopened.Read(1, 1).Single().Hash }).Intact);
+        var cut = reopened.Verify(new Dictionary<long, string> { [7] = new string('a', 64) });
+        Assert.Equal(6, cut.FirstBadSequence);
+        Assert.Contains("entries 6 to 7 are missing (anchored up to entry 7)", cut.Problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("3 abc", "anchors.txt:2: 'abc' is not a SHA-256 hash")]
+    [InlineData("three 0000000000000000000000000000000000000000000000000000000000000000", "anchors.txt:2: 'three 0000")]
+    [InlineData("0 0000000000000000000000000000000000000000000000000000000000000000", "is not SEQ HASH")]
+    [InlineData("1 1111111111111111111111111111111111111111111111111111111111111111", "anchors.txt:2: entry 1 is anchored with two hashes")]
+    public void MalformedAnchors_AreErrorsNamingTheLine(string line, string error)
+    {
+        var text = new StringReader($"1 {new string('0', 64)} 2025-07-01T00:00:10Z\n{line}\n");
+        var e = Assert.Throws<InvalidDataException>(() => AuditAnchors.Read(text, "anchors.txt"));
+        Assert.Contains(error, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Anchors_SkipBlankAndCommentLines_AndTakeWhatFollowsTheHashAsComment()
+    {
+        var hash = new string('A', 64);
+        var anchors = AuditAnchors.Read(new StringReader($"# anchored hourly by cron\n\n  12 {hash} 2025-07-01T01:00:00Z from host-b\n"), "a");
+        Assert.Equal(new string('a', 64), Assert.Single(anchors).Value);
+        Assert.Equal(12, anchors.Single().Key);
+    }
+
     [Theory]
     [InlineData(1, true)]
     [InlineData(2, false)]
@@ -152,6 +200,29 @@ public sealed class AuditLogTests : IDisposable
     }
 
     private AuditLog Reopen() => new(DbPath, _clock);
+
+    /// <summary>Edits entry <paramref name="seq"/>'s detail and rebuilds the chain from it on, head file included: a
+    /// consistent forgery.</summary>
+    private void Rebuild(long seq, string detail)
+    {
+        List<AuditEntry> entries;
+        using (var log = Reopen())
+        {
+            entries = [.. log.Read()];
+        }
+
+        var previous = entries[(int)seq - 2].Hash;
+        foreach (var e in entries.Where(e => e.Sequence >= seq))
+        {
+            var text = e.Sequence == seq ? detail : e.Detail;
+            var hash = AuditLog.HashOf(e.Sequence, e.At, e.Actor, e.Kind, e.Subject, text, previous);
+            Sql($"UPDATE audit SET detail = '{text}', prev_hash = '{previous}', hash = '{hash}' WHERE seq = {e.Sequence}");
+            previous = hash;
+        }
+
+        SqliteConnection.ClearAllPools();
+        File.WriteAllText(DbPath + ".head", $"{entries[^1].Sequence} {previous}\n");
+    }
 
     private void Sql(string sql)
     {
