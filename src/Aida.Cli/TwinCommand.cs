@@ -98,8 +98,7 @@ internal static class TwinCommand
             {
                 if (!server.RestartableDevices.Contains(device, StringComparer.Ordinal))
                 {
-                    throw new BadInputException($"--restart: '{device}' is no device served here (modbus-ASSET or redfish-RACK, as the site file names them: "
-                        + string.Join(", ", server.RestartableDevices.Take(3)) + ", ...)");
+                    throw new BadInputException("--restart: " + server.NotServed(device));
                 }
             }
 

@@ -150,20 +150,24 @@ internal sealed class TwinServer : IAsyncDisposable
     /// settings go back to those it was served with (a CDU's set point, a rack's GPU power limit), written to the plant.</summary>
     public void Restart(string device)
     {
-        if (!RestartableDevices.Contains(device, StringComparer.Ordinal))
+        var name = device[(device.IndexOf('-', StringComparison.Ordinal) + 1)..];
+        if (device.StartsWith("modbus-", StringComparison.Ordinal) && _faces.OfType<ModbusWireFace>().FirstOrDefault(f => f.Devices.Any(d => d.Asset == name)) is { } modbus)
         {
-            throw new ArgumentException($"'{device}' is no device served here (modbus-ASSET or redfish-RACK, as the site file names them)", nameof(device));
+            modbus.Restart(name);
         }
-
-        if (device.StartsWith("modbus-", StringComparison.Ordinal))
+        else if (device.StartsWith("redfish-", StringComparison.Ordinal) && _faces.OfType<RedfishFace>().FirstOrDefault(f => f.Racks.Contains(name)) is { } redfish)
         {
-            _faces.OfType<ModbusWireFace>().First(f => f.Devices.Any(d => "modbus-" + d.Asset == device)).Restart(device["modbus-".Length..]);
+            redfish.Restart(name);
         }
         else
         {
-            _faces.OfType<RedfishFace>().First(f => f.Racks.Contains(device["redfish-".Length..])).Restart(device["redfish-".Length..]);
+            throw new ArgumentException(NotServed(device), nameof(device));
         }
     }
+
+    /// <summary>What is wrong with a device name <see cref="Restart"/> does not know.</summary>
+    public string NotServed(string device) =>
+        $"'{device}' is no device served here (modbus-ASSET or redfish-RACK, as the site file names them: {string.Join(", ", RestartableDevices.Take(3))}, ...)";
 
     /// <summary>Advances the plant by <paramref name="steps"/> under the lock the faces read through.</summary>
     public void Advance(long steps)

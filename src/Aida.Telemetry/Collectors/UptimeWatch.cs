@@ -13,7 +13,8 @@ namespace Aida.Telemetry.Collectors;
 /// does every 18 h) reads as a restart: give a 32-bit one. Not finite or negative, a reading is not judged and not kept.
 /// </remarks>
 /// <param name="resolutionSeconds">The reading's step (an integer register's scale; 0 for a float).</param>
-public sealed class UptimeWatch(double resolutionSeconds)
+/// <param name="reading">What the evidence calls the reading (<c>its uptime</c>; <c>its manager bmc-1's uptime</c>).</param>
+public sealed class UptimeWatch(double resolutionSeconds, string reading = "its uptime")
 {
     private double _last = double.NaN;
     private long _lastAt;
@@ -44,7 +45,7 @@ public sealed class UptimeWatch(double resolutionSeconds)
         var wentBack = uptimeSeconds + ResolutionSeconds + 1 < last;
         var startedSince = uptimeSeconds + ResolutionSeconds + 1 + (0.01 * elapsed) < elapsed;
         return wentBack || startedSince
-            ? string.Create(CultureInfo.InvariantCulture, $"its uptime read {uptimeSeconds:0.###} s, {elapsed:0.###} s after it read {last:0.###} s")
+            ? string.Create(CultureInfo.InvariantCulture, $"{reading} read {uptimeSeconds:0.###} s, {elapsed:0.###} s after it read {last:0.###} s")
             : null;
     }
 }

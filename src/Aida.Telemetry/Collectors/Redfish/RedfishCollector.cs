@@ -231,12 +231,11 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
         if (_options.ManagerUptime)
         {
             var polled = _settings.Clock.GetUtcNow();
-            foreach (var c in chassis)
+            // A chassis that links no manager fails that read alone, as a resource answering garbage does.
+            foreach (var c in chassis.Where(c => c.Manager is null))
             {
-                if (c.Manager is null)
-                {
-                    await Read<ManagerClock>(() => throw new RedfishMalformedException($"{c.Path}: links no manager (Links.ManagedBy) to read the uptime of"));
-                }
+                requests++;
+                failures.Add(new RedfishMalformedException($"{c.Path}: links no manager (Links.ManagedBy) to read the uptime of"));
             }
 
             foreach (var path in chassis.Select(c => c.Manager).OfType<string>().Distinct(StringComparer.Ordinal))
@@ -266,13 +265,12 @@ public sealed class RedfishCollector : ICollector, IActuatorSource, IDisposable
         {
             if (!_managerUptimes.TryGetValue(id, out var watch))
             {
-                _managerUptimes[id] = watch = new UptimeWatch(ManagerUptimeResolution);
+                _managerUptimes[id] = watch = new UptimeWatch(ManagerUptimeResolution, $"its manager {id}'s uptime");
             }
 
             if (watch.Read(now, seconds) is { } evidence)
             {
-                var said = evidence.Replace("its uptime", $"its manager {id}'s uptime", StringComparison.Ordinal);
-                restarted = restarted is null ? said : $"{restarted}; {said}";
+                restarted = restarted is null ? evidence : $"{restarted}; {evidence}";
             }
         }
 
