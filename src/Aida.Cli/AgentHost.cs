@@ -53,6 +53,9 @@ internal sealed class AgentHost : IDisposable
     // What became of the mode a person set in an earlier run on the same directory, for Resumed().
     private string? _modeSaid;
 
+    /// <summary>The lockouts taken up from an earlier run on the same directory (<c>lockouts.json</c>) that still hold.</summary>
+    public IReadOnlyList<Lockout> LockoutsHeld { get; private set; } = [];
+
     /// <summary>The incidents the agent took up from an earlier run on the same directory (<see cref="PlantAgent.Resume"/>).</summary>
     public IReadOnlyList<long> TakenUp { get; private set; } = [];
 
@@ -73,6 +76,11 @@ internal sealed class AgentHost : IDisposable
         if (Agent.Plant.TakenUp.Resumed is { } envelope)
         {
             yield return envelope;
+        }
+
+        if (LockoutsHeld.Count > 0)
+        {
+            yield return Lockouts.Said(LockoutsHeld);
         }
     }
 
@@ -107,7 +115,7 @@ internal sealed class AgentHost : IDisposable
     public EnvelopeAuditor? Auditor => _auditor;
 
     /// <summary>The agent's files in its directory.</summary>
-    private static readonly string[] Files = ["incidents.db", "audit.db", "exclusions.json", "agent-exclusions.json", "agent-responses.json", "agent-mode.json"];
+    private static readonly string[] Files = ["incidents.db", "audit.db", "exclusions.json", "agent-exclusions.json", "agent-responses.json", "agent-mode.json", KeptLockouts.FileName];
 
     /// <summary>Removes an earlier run's incidents and audit log from <paramref name="directory"/>: a simulation's belong
     /// to that run, as its store does (a live run's --data, by contrast, resumes them).</summary>
@@ -147,6 +155,7 @@ internal sealed class AgentHost : IDisposable
         var dataFrom = store.MaxTimeMs is null ? simulator.Clock.GetUtcNow() : (DateTimeOffset?)null;
         var options = new PlantAgentOptions { Mode = mode ?? AutomationMode.Autonomous, ApproverDelay = null };
         var host = Build(auditor, auditor, factory, store, directory, slos, options, simulator.Clock, envelope, dataFrom, settled: true, modeGiven: mode is not null);
+        auditor.Lockouts = host.Agent.Plant.Lockouts;
         simulator.AttachAgent(host.Agent);
         return host;
     }
@@ -221,6 +230,17 @@ internal sealed class AgentHost : IDisposable
             }
 
             built._modeSaid = $"the agent runs {ModeChange.Name(keptMode.To)}, as {keptMode.By} set it at {keptMode.At:O} ({keptMode.Reason})";
+        }
+
+        // And the assets people locked out: a restart hands none of them back to the agent.
+        try
+        {
+            built.LockoutsHeld = KeptLockouts.Attach(agent.Plant.Lockouts, Path.Combine(dir, KeptLockouts.FileName));
+        }
+        catch (FormatException e)
+        {
+            built.Dispose();
+            throw new BadInputException(e.Message);
         }
 
         built.TakenUp = agent.Resume([.. earlier.Select(f => f.Exclusion)], inProgress);

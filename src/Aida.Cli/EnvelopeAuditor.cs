@@ -46,6 +46,9 @@ internal sealed class EnvelopeAuditor : IPlant
         _racks = [.. factory.Racks.Select(r => inner.Actuator(r.Id + "/isolate"))];
     }
 
+    /// <summary>The lockouts people hold (the guard's): a write that reaches a locked-out asset is a violation.</summary>
+    public Lockouts? Lockouts { get; set; }
+
     /// <summary>Writes that reached the plant outside the envelope.</summary>
     public int Violations => _findings.Count;
 
@@ -112,6 +115,11 @@ internal sealed class EnvelopeAuditor : IPlant
         if (value < info.Min || value > info.Max)
         {
             yield return $"outside the actuator's range [{info.Min}, {info.Max}]";
+        }
+
+        if (Lockouts?.Of(info.Name) is { } lockout)
+        {
+            yield return $"written while {lockout.Describe()}";
         }
 
         if (_writes.Count > _spec.MaxWritesPerMinute)

@@ -66,9 +66,21 @@ internal sealed class RunApi : IAsyncDisposable
         // Actions proposed through the API are P1, P2, … (the agent's A1, A2, …), on after an earlier run's.
         var catalog = new ActionCatalog(factory, envelope, "P", audit.HighestNumbered("P"));
         List<ActionRecord> takenUp;
+        IReadOnlyList<Lockout> lockoutsHeld = [];
         try
         {
             takenUp = TakeUp(Path.Combine(dataDirectory, PendingActionsFile), executor, catalog);
+            // With no agent the API's own guard holds the lockouts (the agent's guard takes up its own).
+            if (agent is null)
+            {
+                lockoutsHeld = KeptLockouts.Attach(guarded.Lockouts, Path.Combine(dataDirectory, KeptLockouts.FileName));
+            }
+        }
+        catch (FormatException e)
+        {
+            keys.Dispose();
+            ownAudit?.Dispose();
+            throw new BadInputException(e.Message);
         }
         catch (BadInputException)
         {
@@ -102,6 +114,11 @@ internal sealed class RunApi : IAsyncDisposable
         if (ownAudit is not null && guarded.TakenUp.Resumed is { } envelopeTakenUp)
         {
             await stdout.WriteLineAsync("resuming: " + envelopeTakenUp);
+        }
+
+        if (lockoutsHeld.Count > 0)
+        {
+            await stdout.WriteLineAsync("resuming: " + Lockouts.Said(lockoutsHeld));
         }
 
         if (takenUp.Count > 0)

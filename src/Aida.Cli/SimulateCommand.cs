@@ -65,10 +65,11 @@ internal static class SimulateCommand
     /// loop in agent mode (reading a scratch store when no telemetry is kept).</summary>
     /// <param name="readStore">Reads the finished run's store before it closes (only when a store is kept or the agent runs).</param>
     /// <param name="readAgent">Reads the agent once its part of the summary is scored, before it is disposed (agent mode).</param>
+    /// <param name="prepareAgent">Acts on the agent once it is attached, before the run starts (agent mode).</param>
     /// <returns>The summary, and what the store holds when it is kept.</returns>
     internal static (SimulationSummary Summary, TelemetryFigures? Telemetry) Run(
         Scenario s, SimulationOptions options, string? dir, bool keepTelemetry, SloSet? pack, Action<Tsdb, SimulationSummary>? readStore = null,
-        Action<AgentHost>? readAgent = null)
+        Action<AgentHost>? readAgent = null, Action<AgentHost>? prepareAgent = null)
     {
         var simulator = new Simulator(s, options);
         var agentMode = options.Mode == OperatingMode.Agent;
@@ -99,7 +100,11 @@ internal static class SimulateCommand
                 var judged = pack is null ? observed : SloPack.Judge(pack, store, observed, simulator.Scenario.Start, agent?.Agent.ReadingExclusions ?? []);
                 readStore?.Invoke(store, judged);
                 return judged;
-            }, agentMode ? store => agent = AgentHost.Attach(simulator, store, dir, pack, AutomationMode.Autonomous) : null);
+            }, agentMode ? store =>
+            {
+                agent = AgentHost.Attach(simulator, store, dir, pack, AutomationMode.Autonomous);
+                prepareAgent?.Invoke(agent);
+            } : null);
             return (summary, keepTelemetry ? telemetry : null);
         }
         finally

@@ -205,6 +205,29 @@ public class AgentModeTests
         Assert.False(File.Exists(Path.Combine(dir, "agent-mode.json")));
     }
 
+    [Fact]
+    public void ALockoutKeptByTheRunBefore_HoldsAfterARestart_AndTheAgentWritesNothingToItsAsset()
+    {
+        // A person locked cdu-h1-a out through the API (kept in lockouts.json); Aida restarts. The agent optimises the
+        // other CDUs and writes nothing to cdu-h1-a.
+        var dir = TempDir();
+        Aida.Automation.Safety.KeptLockouts.Write(Path.Combine(dir, Aida.Automation.Safety.KeptLockouts.FileName),
+            [new Aida.Automation.Safety.Lockout("cdu-h1-a", "api:alice", "pump 2 seal", new DateTimeOffset(2026, 12, 1, 8, 0, 0, TimeSpan.Zero), null)]);
+        var run = Invoke("run", "--data", dir, "--duration", "2h", "--speed", "3600", "--urls", "none");
+        Assert.True(run.Code == 0, run.Err);
+        Assert.Contains("resuming: 1 asset stays locked out: cdu-h1-a is locked out by api:alice since 2026-12-01 08:00:00Z, until released (pump 2 seal)", run.Out, StringComparison.Ordinal);
+
+        var audit = Invoke("audit", "show", "--data", dir, "--limit", "100000").Out.Split('\n');
+        Assert.Contains(audit, l => l.Contains("cdu-h1-b/", StringComparison.Ordinal) && l.Contains("accepted", StringComparison.Ordinal));
+        Assert.DoesNotContain(audit, l => l.Contains("cdu-h1-a/", StringComparison.Ordinal) && l.Contains("accepted", StringComparison.Ordinal));
+
+        // A broken file stops the start, naming it and the entry.
+        File.WriteAllText(Path.Combine(dir, Aida.Automation.Safety.KeptLockouts.FileName), """[{"asset": "cdu-h1-a", "by": "api:alice"}]""");
+        var broken = Invoke("run", "--data", dir, "--duration", "1m", "--urls", "none");
+        Assert.Equal(AidaCommand.BadInput, broken.Code);
+        Assert.Contains("lockouts.json: entry 1: asset, by, reason and since are required", broken.Err, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--mode human --dry-run", "--dry-run: only with --mode agent")]
     [InlineData("--dry-run --supervised", "--dry-run and --supervised: choose one")]

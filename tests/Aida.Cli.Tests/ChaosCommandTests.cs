@@ -36,6 +36,24 @@ public class ChaosCommandTests
         // plant reads back, campaign seed 1 of 60 min wrote a CDU set point 10 K from where a person had put it.
         Assert.True(report.GetProperty("panel_writes").GetInt32() >= 15, report.GetProperty("panel_writes").ToString());
         Assert.True(runs.Sum(r => r.GetProperty("agent_actions").GetInt32()) > 50);
+
+        // And assets a person locked out (lockout/tagout), some of them the unit a fault struck: the auditor below the
+        // guard counts any write that reached a locked-out asset as a violation.
+        Assert.True(report.GetProperty("lockouts").GetInt32() >= 15, report.GetProperty("lockouts").ToString());
+        Assert.Contains(runs.Where(r => r.TryGetProperty("lockout", out _)), r => r.GetProperty("faults").EnumerateArray()
+            .Any(f => f.GetProperty("target").GetString()!.Split('/')[0] == r.GetProperty("lockout").GetProperty("asset").GetString()));
+    }
+
+    [Fact]
+    public void Lockouts_AreDrawnFromTheAssetsTheAgentWrites_TheSameForTheSameSeed()
+    {
+        var template = AidaCommand.LoadScenario("reference") with { Duration = TimeSpan.FromMinutes(60) };
+        var scenarios = ChaosCommand.Draw(template, 40, 5);
+        var drawn = ChaosCommand.DrawLockouts(scenarios, 5);
+        Assert.Equal(drawn, ChaosCommand.DrawLockouts(scenarios, 5));
+        Assert.InRange(drawn.Count(l => l is not null), 10, 30);
+        var plant = new Aida.Twin.Simulation.Simulator(template, new Aida.Twin.Simulation.SimulationOptions { Duration = TimeSpan.FromSeconds(1) }).Plant;
+        Assert.All(drawn.OfType<ChaosCommand.ChaosLockout>(), l => Assert.Contains(plant.Actuators, a => a.Name.StartsWith(l.Asset + "/", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -115,12 +115,16 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             }
         }
 
+        Lockouts = new Lockouts(inner.Actuators.Select(a => Lockouts.AssetOf(a.Name)), clock, audit);
         TakenUp = audit is null ? GuardTakeUp.None : TakeUp(audit);
         if (!TakenUp.Nothing)
         {
             audit!.Append(actor, AuditKind.Observation, EnvelopeSubject, TakenUpNote + TakenUp.Describe());
         }
     }
+
+    /// <summary>The assets people have locked out (lockout/tagout): no write to their actuators passes, whoever asks.</summary>
+    public Lockouts Lockouts { get; }
 
     /// <summary>What this guard took up from its audit log when it was built (a restart on the same log).</summary>
     public GuardTakeUp TakenUp { get; }
@@ -158,13 +162,15 @@ public sealed class GuardedPlant : IPlant, IActuatorState
 
             var verdict = _writes.Count >= _envelope.Spec.MaxWritesPerMinute
                 ? SafetyVerdict.RefuseForNow(HoldCause.WritesPerMinute, $"{info.Name}: {_writes.Count} writes within a minute already (the envelope allows {_envelope.Spec.MaxWritesPerMinute})")
-                : BackUnread(info.Name) ?? HeldBack(info) ?? _envelope.Check(info, value, this, _efficiency());
+                : LockedOut(info.Name) ?? BackUnread(info.Name) ?? HeldBack(info) ?? _envelope.Check(info, value, this, _efficiency());
             _audit?.Append(_actor, AuditKind.Action, info.Name, Text(value));
             if (!verdict.Allowed)
             {
                 Refused++;
                 _audit?.Append(_actor, AuditKind.Result, info.Name, "refused: " + verdict.Reason);
-                return new WriteResult(verdict.ForNow ? WriteStatus.RateLimited : WriteStatus.Refused, verdict.Reason);
+                // A lockout holds for as long as the work takes: a runbook step it refuses fails and calls a person
+                // rather than proposing the write again each minute; the optimiser, which asks first, only defers.
+                return new WriteResult(verdict.ForNow && verdict.Hold != HoldCause.LockedOut ? WriteStatus.RateLimited : WriteStatus.Refused, verdict.Reason);
             }
 
             // The change counted against the rate is the step the envelope judged. Counted from the last known value
@@ -223,9 +229,16 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             ForgetTakenUpOnceRead();
             NoteDevicesBack();
             CompareReadBack(actuator);
-            return BackUnread(actuator) ?? HeldBack(info) ?? _envelope.Check(info, value, this, _efficiency());
+            return LockedOut(actuator) ?? BackUnread(actuator) ?? HeldBack(info) ?? _envelope.Check(info, value, this, _efficiency());
         }
     }
+
+    /// <summary>The refusal of a write to <paramref name="actuator"/> while a person holds its asset locked out; null
+    /// otherwise.</summary>
+    private SafetyVerdict? LockedOut(string actuator) =>
+        Lockouts.Of(actuator) is { } lockout
+            ? SafetyVerdict.RefuseForNow(HoldCause.LockedOut, $"{actuator}: {lockout.Describe()}: not written until it is released")
+            : null;
 
     /// <summary>The actuators whose read-back disagrees with what Aida wrote (<see cref="Disputed(string)"/>): each with
     /// the value Aida last wrote, and where and since when the plant reads it back.</summary>

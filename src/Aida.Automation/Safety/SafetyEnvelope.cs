@@ -51,6 +51,9 @@ public enum HoldCause
 
     /// <summary>Its device came back (answered again after an outage, or was found restarted) and has not read it back since.</summary>
     DeviceBackUnread,
+
+    /// <summary>A person holds its asset locked out (<see cref="Lockouts"/>): someone is working on it.</summary>
+    LockedOut,
 }
 
 public static class HoldCauses
@@ -64,6 +67,7 @@ public static class HoldCauses
         HoldCause.InterlockReported => "an interlock, counting what the plant reports",
         HoldCause.DeviceDown => "its device down",
         HoldCause.DeviceBackUnread => "its device back, not read back yet",
+        HoldCause.LockedOut => "its asset locked out",
         _ => throw new ArgumentOutOfRangeException(nameof(hold), hold, "not a hold"),
     };
 }

@@ -251,6 +251,15 @@ public static class AidaApi
         });
         app.MapPost("/api/actuators/adopt", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Approver, "adopt an actuator's read-back", body => SettleDispute(context, Caller(http), body, adopt: true))));
         app.MapPost("/api/actuators/dismiss", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Approver, "dismiss an actuator's read-back", body => SettleDispute(context, Caller(http), body, adopt: false))));
+        app.MapGet("/api/lockouts", () =>
+        {
+            lock (context.Gate)
+            {
+                return Results.Json(LockoutViews(context.Actions.Plant.Lockouts), Json);
+            }
+        });
+        app.MapPost("/api/lockouts", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Operator, "lock an asset out", body => LockOut(context, Caller(http), body))));
+        app.MapPost("/api/lockouts/{asset}/release", async (HttpContext http, string asset) => await Mutation(http, context, Role.Operator, $"release {asset}'s lockout", body => ReleaseLockout(context, Caller(http), asset, body)));
         app.MapGet("/api/agent/mode", () =>
         {
             lock (context.Gate)
@@ -383,6 +392,60 @@ public static class AidaApi
         }
 
         return settled is null ? Problem(StatusCodes.Status404NotFound, "not in dispute", error) : Results.Json(adopt ? new { adopted = settled } : (object)new { dismissed = settled }, Json);
+    }
+
+    /// <summary>The lockouts holding, as <c>GET /api/lockouts</c> and MCP's <c>list_lockouts</c> serve them.</summary>
+    internal static object[] LockoutViews(Lockouts lockouts) => [.. lockouts.Held.Select(LockoutView)];
+
+    private static object LockoutView(Lockout l) => new { asset = l.Asset, by = l.By, reason = l.Reason, since = l.Since, until = l.Until };
+
+    // Anyone who may act on the plant (an operator) may take an asset out of Aida's hands; only they, or an approver,
+    // hand it back (lockout/tagout: the person who put the lock on takes it off).
+    private static IResult LockOut(ServerContext context, Caller caller, JsonElement body)
+    {
+        Only(body, "asset", "reason", "until");
+        var asset = Text(body, "asset", required: true)!;
+        var reason = Text(body, "reason", required: true)!;
+        var until = Time(body, "until");
+        lock (context.Gate)
+        {
+            var lockouts = context.Actions.Plant.Lockouts;
+            if (lockouts.Held.FirstOrDefault(l => l.Asset == asset) is { } held)
+            {
+                return Problem(StatusCodes.Status409Conflict, "already locked out", $"{held.Describe()}: already locked out");
+            }
+
+            try
+            {
+                return Results.Json(LockoutView(lockouts.Add(asset, Actor(caller), reason, until)), Json, statusCode: StatusCodes.Status201Created);
+            }
+            catch (ArgumentException e)
+            {
+                throw new BadRequest($"{(e.ParamName is "until" ? "until" : "asset")}: {e.Message.Split(" (Parameter", 2)[0]}");
+            }
+        }
+    }
+
+    private static IResult ReleaseLockout(ServerContext context, Caller caller, string asset, JsonElement body)
+    {
+        Only(body, "reason");
+        var reason = Text(body, "reason", required: true)!;
+        lock (context.Gate)
+        {
+            try
+            {
+                return Results.Json(LockoutView(context.Actions.Plant.Lockouts.Release(asset, Actor(caller), reason, overrides: caller.Role >= Role.Approver)), Json);
+            }
+            catch (KeyNotFoundException e)
+            {
+                return Problem(StatusCodes.Status404NotFound, "not locked out", e.Message);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                context.Audit.Append(Actor(caller), AuditKind.Decision, "lockouts", $"refused: releasing {asset}: {e.Message}");
+                return Problem(StatusCodes.Status403Forbidden, "forbidden", e.Message);
+            }
+        }
     }
 
     private static IResult EndExclusion(ServerContext context, Caller caller, string id, JsonElement body)
@@ -877,6 +940,8 @@ public static class AidaApi
         Family("aida_safety_writes_total", "counter", "Actuator writes judged by the safety envelope, by verdict.");
         text.Append(CultureInfo.InvariantCulture, $"aida_safety_writes_total{{verdict=\"passed\"}} {guard.Passed}\n");
         text.Append(CultureInfo.InvariantCulture, $"aida_safety_writes_total{{verdict=\"refused\"}} {guard.Refused}\n");
+        Family("aida_lockouts", "gauge", "Assets people hold locked out (GET /api/lockouts): Aida writes none of their actuators.");
+        text.Append(CultureInfo.InvariantCulture, $"aida_lockouts {guard.Lockouts.Held.Count}\n");
         Family("aida_safety_disputes", "gauge", "Actuators whose read-back disagrees with what Aida last wrote (GET /api/actuators/disputes).");
         text.Append(CultureInfo.InvariantCulture, $"aida_safety_disputes {disputes.Count}\n");
         Family("aida_safety_dispute_read_back", "gauge", "Where the plant reads back an actuator in dispute.");

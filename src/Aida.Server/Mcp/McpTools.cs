@@ -207,6 +207,16 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
     [Description("List a network site's field devices as their collectors report them: counts up, down and restarted, and each device (down first, then those back most recently) with its protocol, whether it answers, since when it is down, its error and restart counts, and how it last came back (an outage, or a restart found by its uptime). polled is false on the embedded twin, which has none.")]
     public string ListDevices() => JsonSerializer.Serialize(AidaApi.DeviceList(context), AidaApi.Json);
 
+    [McpServerTool(Name = "list_lockouts", ReadOnly = true)]
+    [Description("List the assets people have locked out (lockout/tagout: someone is working on them): each with who locked it out, why, since when and until when (null: until released). Aida writes none of a locked-out asset's actuators, whoever asks; only people lock out and release, through the REST API (POST /api/lockouts, POST /api/lockouts/{asset}/release).")]
+    public string ListLockouts()
+    {
+        lock (context.Gate)
+        {
+            return JsonSerializer.Serialize(AidaApi.LockoutViews(context.Actions.Plant.Lockouts), AidaApi.Json);
+        }
+    }
+
     [McpServerTool(Name = "get_agent_mode", ReadOnly = true)]
     [Description("How Aida's agent acts now: mode (dry-run: it proposes and writes nothing; supervised: its high-risk actions wait for an approver; autonomous), highest (the most autonomy it may be handed), and who last changed it, why and when. Only people change it, through the REST API (POST /api/agent/mode: an approver takes autonomy away, an admin hands it back).")]
     public string GetAgentMode()

@@ -99,6 +99,46 @@ public sealed class PlantAgentTests
         Assert.Equal(TimeSpan.FromSeconds(60), FirstActionAfterOnset(scenario, "chiller-1", new PlantAgentOptions { Optimise = false, EquipmentAlarmLook = null }));
     }
 
+    [Fact]
+    public void AChillerTrip_WithItsStandbyLockedOut_IsNotWrittenToTheStandby_AndItsRunbookCallsAPerson()
+    {
+        // chiller-3, the standby, is locked out for work from 01:55; chiller-1 trips at 02:00. The runbook's first step,
+        // starting the standby, is refused for good (not retried each minute as a rate limit is): the run rolls back to a
+        // person, and no write to chiller-3 reaches the plant.
+        var scenario = ScenarioLoader.Load("faults/chiller-trip");
+        var fault = scenario.Faults[0];
+        var auditPath = Path.Combine(ScratchDir(), "audit.db");
+        var agent = RunAgent(scenario, fault.Start + TimeSpan.FromMinutes(5), new PlantAgentOptions(), auditPath,
+            pause: (fault.Start - TimeSpan.FromMinutes(5), (_, a) => a.Plant.Lockouts.Add("chiller-3", "api:alice", "compressor overhaul", null)));
+
+        var response = Assert.Single(agent.Responses, r => r.Asset == "chiller-1");
+        Assert.Equal(RunbookState.RolledBack, response.Run.State);
+        Assert.Contains("chiller-3 is locked out by api:alice", response.Run.Failure, StringComparison.Ordinal);
+        using var audit = new Aida.Automation.Audit.AuditLog(auditPath, TimeProvider.System);
+        var toStandby = audit.Read().Where(e => e.Subject.StartsWith("chiller-3/", StringComparison.Ordinal) && e.Kind == Aida.Automation.Audit.AuditKind.Result).ToList();
+        Assert.NotEmpty(toStandby);
+        Assert.All(toStandby, e => Assert.StartsWith("refused: chiller-3/enable: chiller-3 is locked out", e.Detail, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheOptimiser_WritesNothingToALockedOutCdu_AndDefersItsMovesThere()
+    {
+        // The reference day's first hours: the optimiser moves every CDU's set point and pumps. With cdu-h1-a locked out
+        // from the start, nothing is written to it; its moves are deferred, not refused and retried.
+        var scenario = ScenarioLoader.Load("reference");
+        var auditPath = Path.Combine(ScratchDir(), "audit.db");
+        var agent = RunAgent(scenario, TimeSpan.FromHours(1), new PlantAgentOptions(), auditPath,
+            pause: (TimeSpan.Zero, (_, a) => a.Plant.Lockouts.Add("cdu-h1-a", "api:alice", "strainer cleaning", null)));
+
+        using var audit = new Aida.Automation.Audit.AuditLog(auditPath, TimeProvider.System);
+        var entries = audit.Read();
+        var tried = entries.Where(e => e.Subject.StartsWith("cdu-h1-a/", StringComparison.Ordinal)).Select(e => $"{e.At:O} {e.Actor} {e.Kind} {e.Subject} {e.Detail}").ToList();
+        Assert.True(tried.Count == 0, string.Join("\n", tried.Take(10)));
+        Assert.Contains(entries, e => e.Subject.StartsWith("cdu-h1-b/", StringComparison.Ordinal) && e.Kind == Aida.Automation.Audit.AuditKind.Result && e.Detail == "accepted");
+        Assert.Contains(entries, e => e.Detail.Contains("its asset locked out", StringComparison.Ordinal));
+        Assert.True(agent.OptimiserMoves > 0);
+    }
+
     /// <summary>How long after the scenario's one fault began the agent's first write took effect, over the 3 min
     /// after it; the fault answered once, on its own asset.</summary>
     private static TimeSpan FirstActionAfterOnset(Scenario scenario, string asset, PlantAgentOptions options)

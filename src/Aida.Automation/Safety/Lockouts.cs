@@ -1,0 +1,213 @@
+using Aida.Automation.Audit;
+
+namespace Aida.Automation.Safety;
+
+/// <summary>An asset a person has taken out of Aida's hands (lockout/tagout: someone is working on it): until it is
+/// released, or <see cref="Until"/> passes, the guard refuses every write to the asset's actuators, whoever asks.</summary>
+/// <param name="Asset">The asset, as its actuators name it before the slash (<c>cdu-h1-a</c> for
+/// <c>cdu-h1-a/pump_speed</c>).</param>
+/// <param name="By">Who locked it out (<c>api:alice</c>): only they, or an approver, release it.</param>
+/// <param name="Until">When it ends by itself; null: held until released.</param>
+public sealed record Lockout(string Asset, string By, string Reason, DateTimeOffset Since, DateTimeOffset? Until)
+{
+    /// <summary>Whether it holds at <paramref name="now"/>.</summary>
+    public bool HoldsAt(DateTimeOffset now) => Until is not { } until || now < until;
+
+    /// <summary>How the guard's refusal and the audit log say it.</summary>
+    public string Describe() =>
+        $"{Asset} is locked out by {By} since {Since:u}{(Until is { } until ? $" until {until:u}" : ", until released")} ({Reason})";
+}
+
+/// <summary>The lockouts of one guard (<see cref="GuardedPlant.Lockouts"/>): a person locks an asset out and releases
+/// it; each change is audited and handed to <see cref="Changed"/> (a live run keeps them in <c>lockouts.json</c>), and a
+/// lockout whose time has passed ends by itself, audited when the guard next looks. Thread-safe.</summary>
+public sealed class Lockouts
+{
+    private const string Subject = "lockouts";
+    private readonly Dictionary<string, Lockout> _held = new(StringComparer.Ordinal);
+    private readonly SortedSet<string> _assets;
+    private readonly TimeProvider _clock;
+    private readonly AuditLog? _audit;
+    private readonly Lock _lock = new();
+
+    /// <param name="assets">The assets whose actuators the guard writes: only these can be locked out.</param>
+    public Lockouts(IEnumerable<string> assets, TimeProvider clock, AuditLog? audit = null)
+    {
+        _assets = new SortedSet<string>(assets, StringComparer.Ordinal);
+        _clock = clock;
+        _audit = audit;
+    }
+
+    /// <summary>Called with the lockouts that hold after each change (one added, released, or ended at its time).</summary>
+    public Action<IReadOnlyList<Lockout>>? Changed { get; set; }
+
+    /// <summary>Lockouts taken up at a start, one line for a person.</summary>
+    public static string Said(IReadOnlyList<Lockout> held) =>
+        $"{held.Count} asset{(held.Count == 1 ? " stays" : "s stay")} locked out: {string.Join("; ", held.Select(l => l.Describe()))}";
+
+    /// <summary>The asset an actuator belongs to: its name before the slash.</summary>
+    public static string AssetOf(string actuator)
+    {
+        var slash = actuator.IndexOf('/', StringComparison.Ordinal);
+        return slash < 0 ? actuator : actuator[..slash];
+    }
+
+    /// <summary>The lockouts holding now, by asset.</summary>
+    public IReadOnlyList<Lockout> Held
+    {
+        get
+        {
+            lock (_lock)
+            {
+                EndPassed();
+                return [.. _held.Values.OrderBy(l => l.Asset, StringComparer.Ordinal)];
+            }
+        }
+    }
+
+    /// <summary>The lockout holding <paramref name="actuator"/>'s asset now, or null.</summary>
+    public Lockout? Of(string actuator)
+    {
+        lock (_lock)
+        {
+            if (_held.Count == 0)
+            {
+                return null;
+            }
+
+            EndPassed();
+            return _held.GetValueOrDefault(AssetOf(actuator));
+        }
+    }
+
+    /// <summary>Locks <paramref name="asset"/> out from now until <paramref name="until"/> (null: until released).</summary>
+    /// <exception cref="ArgumentException">An unknown asset (named with the known ones), one already locked out, no
+    /// reason or person, or an end not after now.</exception>
+    public Lockout Add(string asset, string by, string reason, DateTimeOffset? until)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(by);
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            throw new ArgumentException("a lockout needs a reason (what is being worked on)", nameof(reason));
+        }
+
+        lock (_lock)
+        {
+            EndPassed();
+            var now = _clock.GetUtcNow();
+            if (!_assets.Contains(asset))
+            {
+                throw new ArgumentException($"unknown asset '{asset}': not one whose actuators Aida writes ({Known()})", nameof(asset));
+            }
+
+            if (_held.TryGetValue(asset, out var held))
+            {
+                throw new ArgumentException($"{held.Describe()}: already locked out", nameof(asset));
+            }
+
+            if (until is { } end && end <= now)
+            {
+                throw new ArgumentException($"until {end:u} is not after now ({now:u})", nameof(until));
+            }
+
+            var lockout = new Lockout(asset, by, reason, now, until);
+            _held[asset] = lockout;
+            _audit?.Append(by, AuditKind.Decision, Subject, $"{lockout.Describe()}: Aida writes none of its actuators until then");
+            Changed?.Invoke(Snapshot());
+            return lockout;
+        }
+    }
+
+    /// <summary>Releases <paramref name="asset"/>'s lockout, by the person who locked it out or by one who may release
+    /// anyone's (<paramref name="overrides"/>: an approver).</summary>
+    /// <exception cref="KeyNotFoundException">The asset is not locked out.</exception>
+    /// <exception cref="UnauthorizedAccessException">Someone else's lockout, and <paramref name="overrides"/> is false.</exception>
+    public Lockout Release(string asset, string by, string reason, bool overrides)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(by);
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            throw new ArgumentException("a release needs a reason (the work is done, say)", nameof(reason));
+        }
+
+        lock (_lock)
+        {
+            EndPassed();
+            if (!_held.TryGetValue(asset, out var held))
+            {
+                throw new KeyNotFoundException($"{asset} is not locked out");
+            }
+
+            if (held.By != by && !overrides)
+            {
+                throw new UnauthorizedAccessException($"{held.Describe()}: only {held.By} or an approver releases it");
+            }
+
+            _held.Remove(asset);
+            _audit?.Append(by, AuditKind.Decision, Subject, $"{asset} released ({reason}): locked out by {held.By} since {held.Since:u}; Aida writes its actuators again");
+            Changed?.Invoke(Snapshot());
+            return held;
+        }
+    }
+
+    /// <summary>Takes up lockouts kept by an earlier run (<c>lockouts.json</c>): each still holding is held again, each
+    /// whose time passed meanwhile is audited as ended. Returns those held.</summary>
+    /// <exception cref="ArgumentException">A kept lockout names an asset this plant does not have.</exception>
+    public IReadOnlyList<Lockout> TakeUp(IEnumerable<Lockout> kept)
+    {
+        lock (_lock)
+        {
+            var now = _clock.GetUtcNow();
+            var ended = false;
+            foreach (var lockout in kept)
+            {
+                if (!_assets.Contains(lockout.Asset))
+                {
+                    throw new ArgumentException($"a kept lockout names '{lockout.Asset}', not an asset whose actuators Aida writes here ({Known()})");
+                }
+
+                if (lockout.HoldsAt(now))
+                {
+                    _held[lockout.Asset] = lockout;
+                }
+                else
+                {
+                    ended = true;
+                    _audit?.Append("aida", AuditKind.Decision, Subject, $"{lockout.Describe()}: ended while Aida was stopped");
+                }
+            }
+
+            if (ended)
+            {
+                Changed?.Invoke(Snapshot());
+            }
+
+            return Snapshot();
+        }
+    }
+
+    private void EndPassed()
+    {
+        if (_held.Count == 0)
+        {
+            return;
+        }
+
+        var now = _clock.GetUtcNow();
+        var passed = _held.Values.Where(l => !l.HoldsAt(now)).ToList();
+        foreach (var lockout in passed)
+        {
+            _held.Remove(lockout.Asset);
+            _audit?.Append("aida", AuditKind.Decision, Subject, $"{lockout.Describe()}: ended at its time; Aida writes its actuators again");
+        }
+
+        if (passed.Count > 0)
+        {
+            Changed?.Invoke(Snapshot());
+        }
+    }
+
+    private List<Lockout> Snapshot() => [.. _held.Values.OrderBy(l => l.Asset, StringComparer.Ordinal)];
+
+    private string Known() => _assets.Count <= 8 ? string.Join(", ", _assets) : $"{string.Join(", ", _assets.Take(8))}, … {_assets.Count} in all";
+}

@@ -1,0 +1,136 @@
+using Aida.Automation.Audit;
+using Aida.Automation.Safety;
+using Aida.Model.Plant;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Aida.Automation.Tests.Safety;
+
+/// <summary>Lockout/tagout: an asset a person locked out gets no write through the guard, from anyone, until it is
+/// released or its time ends; the lockouts survive a restart through <c>lockouts.json</c>.</summary>
+public sealed class LockoutTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "aida-lockout-tests", Guid.NewGuid().ToString("N"));
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero));
+    private readonly SafetyEnvelopeTests.RecordingPlant _plant = new();
+
+    public LockoutTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private GuardedPlant Guard(AuditLog? audit = null) =>
+        new(_plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), _clock, "agent:aida", audit);
+
+    [Fact]
+    public void ALockedOutAsset_GetsNoWrite_UntilReleased_WhileTheOthersAreWritten()
+    {
+        using var audit = new AuditLog(Path.Combine(_dir, "audit.db"), _clock);
+        var guard = Guard(audit);
+        guard.Lockouts.Add("cdu-h1-a", "api:alice", "pump 2 seal replacement", until: null);
+
+        var refused = guard.Write("cdu-h1-a/supply_setpoint", 30);
+        Assert.Equal(WriteStatus.Refused, refused.Status); // refused, not "for now": a runbook step fails and calls a person
+        Assert.Equal("cdu-h1-a/supply_setpoint: cdu-h1-a is locked out by api:alice since 2025-07-01 02:00:00Z, until released (pump 2 seal replacement): not written until it is released", refused.Message);
+        Assert.False(guard.Write("cdu-h1-a/pump_speed", 1).Ok);
+        Assert.Empty(_plant.Writes);
+
+        // Asked first (as the optimiser does), the guard says it holds only for now, and why.
+        var verdict = guard.Judge("cdu-h1-a/supply_setpoint", 30);
+        Assert.Equal(HoldCause.LockedOut, verdict.Hold);
+        Assert.Equal("its asset locked out", verdict.Hold.Describe());
+
+        // Another asset, and a name that only starts the same, are written.
+        Assert.True(guard.Write("cdu-h1-b/supply_setpoint", 30).Ok);
+
+        var released = guard.Lockouts.Release("cdu-h1-a", "api:alice", "seal replaced", overrides: false);
+        Assert.Equal("pump 2 seal replacement", released.Reason);
+        Assert.True(guard.Write("cdu-h1-a/supply_setpoint", 30).Ok);
+        Assert.Equal([("cdu-h1-b/supply_setpoint", 30.0), ("cdu-h1-a/supply_setpoint", 30.0)], _plant.Writes);
+
+        var said = audit.Read().Where(e => e.Subject == "lockouts").Select(e => (e.Actor, e.Detail)).ToList();
+        Assert.Equal(
+            [
+                ("api:alice", "cdu-h1-a is locked out by api:alice since 2025-07-01 02:00:00Z, until released (pump 2 seal replacement): Aida writes none of its actuators until then"),
+                ("api:alice", "cdu-h1-a released (seal replaced): locked out by api:alice since 2025-07-01 02:00:00Z; Aida writes its actuators again"),
+            ], said);
+        Assert.Contains(audit.Read(), e => e.Kind == AuditKind.Result && e.Subject == "cdu-h1-a/pump_speed" && e.Detail.StartsWith("refused: cdu-h1-a/pump_speed: cdu-h1-a is locked out", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ALockoutWithAnEnd_EndsByItself_AndSaysSo()
+    {
+        using var audit = new AuditLog(Path.Combine(_dir, "audit.db"), _clock);
+        var guard = Guard(audit);
+        List<IReadOnlyList<Lockout>> changes = [];
+        guard.Lockouts.Changed = changes.Add;
+        guard.Lockouts.Add("chiller-2", "api:bob", "condenser tube cleaning", _clock.GetUtcNow().AddHours(2));
+
+        _clock.Advance(TimeSpan.FromHours(2) - TimeSpan.FromSeconds(1));
+        Assert.False(guard.Write("chiller-2/enable", 0).Ok);
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(guard.Write("chiller-2/enable", 0).Ok);
+
+        Assert.Empty(guard.Lockouts.Held);
+        Assert.Equal([1, 0], changes.Select(c => c.Count));
+        Assert.Contains(audit.Read(), e => e.Subject == "lockouts" && e.Detail == "chiller-2 is locked out by api:bob since 2025-07-01 02:00:00Z until 2025-07-01 04:00:00Z (condenser tube cleaning): ended at its time; Aida writes its actuators again");
+    }
+
+    [Fact]
+    public void BadLockouts_AreRefused_NamingWhatIsWrong()
+    {
+        var lockouts = Guard().Lockouts;
+        var unknown = Assert.Throws<ArgumentException>(() => lockouts.Add("cdu-h9-z", "api:alice", "work", null));
+        Assert.StartsWith("unknown asset 'cdu-h9-z': not one whose actuators Aida writes (", unknown.Message, StringComparison.Ordinal);
+        Assert.Equal("asset", unknown.ParamName);
+        var past = Assert.Throws<ArgumentException>(() => lockouts.Add("chiller-1", "api:alice", "work", _clock.GetUtcNow()));
+        Assert.Equal("until", past.ParamName);
+        Assert.Throws<ArgumentException>(() => lockouts.Add("chiller-1", "api:alice", " ", null));
+
+        lockouts.Add("chiller-1", "api:alice", "work", null);
+        Assert.Contains("already locked out", Assert.Throws<ArgumentException>(() => lockouts.Add("chiller-1", "api:bob", "more work", null)).Message, StringComparison.Ordinal);
+
+        // Only the person who locked it out, or one who may override (an approver), releases it.
+        Assert.Contains("only api:alice or an approver releases it", Assert.Throws<UnauthorizedAccessException>(() => lockouts.Release("chiller-1", "api:bob", "done", overrides: false)).Message, StringComparison.Ordinal);
+        Assert.Equal("cdu-h1-a is not locked out", Assert.Throws<KeyNotFoundException>(() => lockouts.Release("cdu-h1-a", "api:alice", "done", overrides: false)).Message);
+        lockouts.Release("chiller-1", "api:bob", "alice went home; checked on site", overrides: true);
+        Assert.Empty(lockouts.Held);
+    }
+
+    [Fact]
+    public void KeptLockouts_HoldAgainAfterARestart_ExceptThoseWhoseTimePassed()
+    {
+        var path = Path.Combine(_dir, KeptLockouts.FileName);
+        var before = Guard();
+        KeptLockouts.Attach(before.Lockouts, path);
+        before.Lockouts.Add("cdu-h1-a", "api:alice", "pump seal", null);
+        before.Lockouts.Add("crah-h1-1", "api:bob", "filter change", _clock.GetUtcNow().AddHours(1));
+
+        _clock.Advance(TimeSpan.FromHours(2));
+        using var audit = new AuditLog(Path.Combine(_dir, "audit.db"), _clock);
+        var after = Guard(audit);
+        var held = KeptLockouts.Attach(after.Lockouts, path);
+
+        Assert.Equal("cdu-h1-a", Assert.Single(held).Asset);
+        Assert.False(after.Write("cdu-h1-a/supply_setpoint", 30).Ok);
+        Assert.True(after.Write("crah-h1-1/supply_setpoint", 20).Ok);
+        Assert.Contains(audit.Read(), e => e.Subject == "lockouts" && e.Detail.EndsWith("(filter change): ended while Aida was stopped", StringComparison.Ordinal));
+        Assert.Equal("cdu-h1-a", Assert.Single(KeptLockouts.Read(path)).Asset); // the ended one is gone from the file too
+    }
+
+    [Theory]
+    [InlineData("[{\"asset\": \"cdu-h1-a\", \"by\": \"api:alice\"}]", "entry 1: asset, by, reason and since are required")]
+    [InlineData("{\"asset\": \"cdu-h1-a\"}", "not a list of lockouts")]
+    [InlineData("[{\"asset\": \"cdu-h1-a\", \"by\": \"a\", \"reason\": \"r\", \"since\": \"2025-07-01T02:00:00Z\", \"until\": \"2025-07-01T01:00:00Z\"}]", "until (if given) after since")]
+    [InlineData("[{\"asset\": \"cdu-h9-z\", \"by\": \"a\", \"reason\": \"r\", \"since\": \"2025-07-01T02:00:00Z\"}]", "a kept lockout names 'cdu-h9-z', not an asset whose actuators Aida writes here")]
+    public void ABrokenLockoutsFile_IsAnErrorNamingTheFileAndWhatIsWrong(string text, string expected)
+    {
+        var path = Path.Combine(_dir, KeptLockouts.FileName);
+        File.WriteAllText(path, text);
+        var e = Assert.Throws<FormatException>(() => KeptLockouts.Attach(Guard().Lockouts, path));
+        Assert.StartsWith(path + ": ", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+}

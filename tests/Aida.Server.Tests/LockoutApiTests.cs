@@ -1,0 +1,76 @@
+using System.Net;
+using System.Text.Json;
+using Aida.Server.Access;
+using ModelContextProtocol.Client;
+
+namespace Aida.Server.Tests;
+
+/// <summary>Lockout/tagout over the API: an operator takes an asset out of Aida's hands, nothing is written to it until
+/// they (or an approver) release it, and every step and refusal is audited.</summary>
+public sealed class LockoutApiTests
+{
+    [Fact]
+    public async Task AnOperatorLocksACduOut_AnApprovedWriteToItIsRefused_AndOnlyTheyOrAnApproverReleaseIt()
+    {
+        await using var server = await TestServer.StartAsync();
+        var keys = server.Keys;
+        var other = server.Context.Keys.Issue("operator-2", Role.Operator);
+
+        // A viewer may not lock out; bad requests name the field.
+        Assert.Equal(HttpStatusCode.Forbidden, (await server.Send(HttpMethod.Post, "/api/lockouts", keys[Role.Viewer], """{"asset":"cdu-h1-a","reason":"x"}""")).StatusCode);
+        var unknown = await server.Send(HttpMethod.Post, "/api/lockouts", keys[Role.Operator], """{"asset":"cdu-h9-z","reason":"x"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("asset: unknown asset 'cdu-h9-z'", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var past = await server.Send(HttpMethod.Post, "/api/lockouts", keys[Role.Operator], """{"asset":"cdu-h1-a","reason":"x","until":"2020-01-01T00:00:00Z"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, past.StatusCode);
+        Assert.Contains("until: until 2020-01-01 00:00:00Z is not after now", await past.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, (await server.Send(HttpMethod.Post, "/api/lockouts", keys[Role.Operator], """{"asset":"cdu-h1-a"}""")).StatusCode);
+
+        var now = server.Sim!.Clock.GetUtcNow();
+        var locked = await server.Send(HttpMethod.Post, "/api/lockouts", keys[Role.Operator], $$"""{"asset":"cdu-h1-a","reason":"pump 2 seal","until":"{{now.AddHours(4):O}}"}""");
+        Assert.Equal(HttpStatusCode.Created, locked.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await server.Send(HttpMethod.Post, "/api/lockouts", keys[Role.Approver], """{"asset":"cdu-h1-a","reason":"x"}""")).StatusCode);
+        var listed = Assert.Single((await TestServer.Json(await server.Send(HttpMethod.Get, "/api/lockouts", keys[Role.Viewer]))).EnumerateArray());
+        Assert.Equal(("cdu-h1-a", "api:operator-1", "pump 2 seal"), (listed.GetProperty("asset").GetString(), listed.GetProperty("by").GetString(), listed.GetProperty("reason").GetString()));
+        Assert.Equal(now.AddHours(4), listed.GetProperty("until").GetDateTimeOffset());
+        Assert.Contains("aida_lockouts 1\n", await server.Http.GetStringAsync("/metrics"), StringComparison.Ordinal);
+
+        // An action on it is refused by the guard, whoever proposes it: it never reaches the plant.
+        var proposed = await TestServer.Json(await server.Send(HttpMethod.Post, "/api/actions", keys[Role.Admin], """{"kind":"set_speed","asset":"cdu-h1-a","value":0.9,"reason":"trim"}"""));
+        Assert.Equal("refused", proposed.GetProperty("state").GetString());
+        Assert.Contains("cdu-h1-a is locked out by api:operator-1", proposed.GetProperty("outcome").GetString(), StringComparison.Ordinal);
+
+        // Another operator may not release it (audited); the one who locked it out, or an approver, may.
+        var refused = await server.Send(HttpMethod.Post, "/api/lockouts/cdu-h1-a/release", other, """{"reason":"looks done"}""");
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains("only api:operator-1 or an approver releases it", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await server.Send(HttpMethod.Post, "/api/lockouts/cdu-h1-b/release", keys[Role.Operator], """{"reason":"x"}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.Send(HttpMethod.Post, "/api/lockouts/cdu-h1-a/release", keys[Role.Operator], """{"reason":"seal replaced"}""")).StatusCode);
+        Assert.Empty((await TestServer.Json(await server.Send(HttpMethod.Get, "/api/lockouts", keys[Role.Viewer]))).EnumerateArray());
+
+        var audit = server.Context.Audit.Read().Where(e => e.Subject == "lockouts").Select(e => (e.Actor, e.Detail)).ToList();
+        Assert.Equal(3, audit.Count);
+        Assert.StartsWith("cdu-h1-a is locked out by api:operator-1 since ", audit[0].Detail, StringComparison.Ordinal);
+        Assert.Equal("api:operator-2", audit[1].Actor);
+        Assert.StartsWith("refused: releasing cdu-h1-a: ", audit[1].Detail, StringComparison.Ordinal);
+        Assert.StartsWith("cdu-h1-a released (seal replaced)", audit[2].Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AViewer_ListsTheLockouts_OverMcp()
+    {
+        await using var server = await TestServer.StartAsync();
+        server.Context.Actions.Plant.Lockouts.Add("chiller-2", "api:operator-1", "condenser tubes", null);
+        await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = new Uri(new Uri(server.App.Urls.First()), "/mcp"),
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + server.Keys[Role.Viewer] },
+        }));
+        var result = await client.CallToolAsync("list_lockouts", new Dictionary<string, object?>());
+        var text = string.Concat(result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text));
+        Assert.True(result.IsError is null or false, text);
+        var lockout = Assert.Single(JsonDocument.Parse(text).RootElement.EnumerateArray());
+        Assert.Equal(("chiller-2", "condenser tubes"), (lockout.GetProperty("asset").GetString(), lockout.GetProperty("reason").GetString()));
+        Assert.Equal(JsonValueKind.Null, lockout.GetProperty("until").ValueKind);
+    }
+}
