@@ -150,13 +150,16 @@ public sealed class TwinOverTheWireTests
         Assert.Equal((1200.0, 900.0), (twin.Plant.ReadValue("h1-a01/gpu_power_limit"), twin.Plant.ReadValue("h1-a02/gpu_power_limit")));
         await Until(() => Latest(loop, "aida_gpu_power_limit_command_watts", "h1-a01") == 900 && Latest(loop, "DCGM_FI_DEV_POWER_MGMT_LIMIT", "h1-a02") == 900);
 
-        // Judged with a 2 s hold and take-up (30 s each by default) so that a few seconds of collection suffice.
-        var options = new Aida.Observability.Detection.AlertingOptions { Hold = TimeSpan.FromSeconds(2), SpeedTakeUpWindow = TimeSpan.FromSeconds(2), Step = TimeSpan.FromSeconds(1) };
+        // Judged with a 10 s hold and a 2 s take-up (30 s each by default) so that seconds of collection suffice. Not a
+        // 2 s hold: under load (other test projects beside this one) h1-a02's DCGM limit was collected more than 2 s
+        // after its Redfish command, and the rule found h1-a02 too, as it would a real site whose exporter lags its BMC
+        // by more than the hold.
+        var options = new Aida.Observability.Detection.AlertingOptions { Hold = TimeSpan.FromSeconds(10), SpeedTakeUpWindow = TimeSpan.FromSeconds(2), Step = TimeSpan.FromSeconds(1) };
         var alerting = new Aida.Observability.Detection.TelemetryAlerting(new Aida.Telemetry.Query.EmbeddedQueryEngine(loop.Store), twin.Simulator.Scenario.Factory, options);
         List<Aida.Observability.Incidents.Alert> found = [];
         await Until(() =>
         {
-            if (DateTimeOffset.UtcNow - writtenAt < TimeSpan.FromSeconds(6))
+            if (DateTimeOffset.UtcNow - writtenAt < TimeSpan.FromSeconds(14))
             {
                 return false;
             }
@@ -201,7 +204,10 @@ public sealed class TwinOverTheWireTests
         var hot = throttled.Where(p => twin.Plant.Read(p.Index).Value > 0).Select(p => p.Asset).Order(StringComparer.Ordinal).ToList();
         var options = new Aida.Observability.Detection.AlertingOptions { Hold = TimeSpan.FromSeconds(2), SpeedTakeUpWindow = TimeSpan.FromSeconds(2), Step = TimeSpan.FromSeconds(1) };
         var alerting = new Aida.Observability.Detection.TelemetryAlerting(new Aida.Telemetry.Query.EmbeddedQueryEngine(loop.Store), twin.Simulator.Scenario.Factory, options);
-        var since = DateTimeOffset.UtcNow;
+        // Judged from the advance, before the test's first roll-up: an alert fires 2 s after the racks' counts first
+        // read above 0, and a window from the end of the wait above missed it whenever that wait (under load, with other
+        // test projects beside this one) took longer than the hold (regression: "alarmed" stayed empty for 150 s).
+        var since = DateTimeOffset.FromUnixTimeMilliseconds(advanced);
         List<string> alarmed = [];
         await Until(() =>
         {
@@ -214,7 +220,8 @@ public sealed class TwinOverTheWireTests
             alarmed = [.. alerting.DetectAsync(since, DateTimeOffset.UtcNow).GetAwaiter().GetResult()
                 .Where(a => a.Name == Aida.Observability.Detection.AlertNames.GpuThrottling).Select(a => a.Asset).Distinct().Order(StringComparer.Ordinal)];
             return alarmed.Count >= hot.Count;
-        });
+        }, () => $"hot {string.Join(",", hot)}; alarmed {string.Join(",", alarmed)}; roll-up {network.Rollup}; "
+            + string.Join(",", throttled.Where(p => twin.Plant.Read(p.Index).Value > 0).Select(p => $"{p.Asset} twin {twin.Plant.Read(p.Index).Value} network {network.Plant.Read(p.Index).Value}")));
         Assert.Equal(hot, alarmed);
     }
 
@@ -604,14 +611,15 @@ public sealed class TwinOverTheWireTests
         Assert.False(serving.IsCompleted, "aida twin serve stopped before it wrote its site file");
     }
 
-    private static Task Until(Func<bool> condition) => Until(() => Task.FromResult(condition()));
+    private static Task Until(Func<bool> condition, Func<string>? state = null) => Until(() => Task.FromResult(condition()), state);
 
-    private static async Task Until(Func<Task<bool>> condition)
+    /// <param name="state">What the test saw last, for the failure message.</param>
+    private static async Task Until(Func<Task<bool>> condition, Func<string>? state = null)
     {
         var deadline = DateTime.UtcNow + Patience;
         while (!await condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
+            Assert.True(DateTime.UtcNow < deadline, "condition not met in time" + (state is null ? "" : ": " + state()));
             await Task.Delay(50);
         }
     }
