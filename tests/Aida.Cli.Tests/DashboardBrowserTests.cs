@@ -226,6 +226,22 @@ public class DashboardBrowserTests
             await mode.Locator("button.to-dry-run").ClickAsync();
             await Assertions.Expect(page.Locator("#agent-mode")).ToHaveAttributeAsync("data-mode", "dry-run");
             await Assertions.Expect(page.Locator("#agent-mode")).ToContainTextAsync("set by api:chief: hands off during the flow test");
+
+            // And locks cdu-h2-e out for the flow test's technician: the page lists it (the API refuses every write to it
+            // from then on), and releasing it needs a reason.
+            await page.Locator("#lockout-asset").FillAsync("cdu-h2-e");
+            await page.Locator("#lockout-reason").FillAsync("flow test on the secondary loop");
+            await page.Locator("#lockout-add").ClickAsync();
+            var lockout = page.Locator(".pending.lockout[data-asset='cdu-h2-e']");
+            await Assertions.Expect(lockout).ToContainTextAsync("by api:chief since");
+            await Assertions.Expect(lockout).ToContainTextAsync("until released: flow test on the secondary loop");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots(), "agent-lockout.png"), FullPage = true });
+            await lockout.Locator("button.release").ClickAsync();
+            await Assertions.Expect(lockout.Locator(".error")).ToHaveTextAsync("Say why: it is audited.");
+            await lockout.Locator("input.note").FillAsync("flow test done");
+            await lockout.Locator("button.release").ClickAsync();
+            await Assertions.Expect(lockout).ToHaveCountAsync(0);
+            await Assertions.Expect(page.Locator("#no-lockouts")).ToBeVisibleAsync();
         }
         finally
         {

@@ -1,5 +1,6 @@
-// Agent: its mode (taken back or handed over with a reason), runbooks and actions waiting for an approver (approve or
-// reject, with a note), every action with its outcome, and the hash-chained audit log.
+// Agent: its mode (taken back or handed over with a reason), the assets people hold locked out (lock out, release with a
+// reason), runbooks and actions waiting for an approver (approve or reject, with a note), every action with its outcome,
+// and the hash-chained audit log.
 
 import * as api from './api.js';
 import { h, clear, plantTime } from './dom.js';
@@ -101,16 +102,59 @@ function modeCard(m, ctx, onDone) {
   ]);
 }
 
+// Assets people hold locked out (lockout/tagout): Aida writes none of their actuators, whoever asks, until the person who
+// locked one out, or an approver, releases it with a reason (audited). An operator or above locks one out.
+function lockoutCard(l, ctx, onDone) {
+  const mine = l.by === `api:${ctx.user.name}`;
+  const allowed = mine || ctx.canApprove;
+  const reason = h('input', { type: 'text', class: 'note', placeholder: 'why (required)', 'aria-label': `reason to release ${l.asset}` });
+  const message = h('span', { class: 'error' });
+  const release = h('button', { class: 'release secondary', disabled: !allowed, title: allowed ? 'Hand the asset back to Aida' : `Only ${l.by} or an approver releases it`, text: 'Release',
+    onclick: async () => {
+      if (!reason.value.trim()) { message.textContent = 'Say why: it is audited.'; return; }
+      release.disabled = true;
+      try { await api.post(`/api/lockouts/${encodeURIComponent(l.asset)}/release`, { reason: reason.value.trim() }); onDone(); }
+      catch (e) { message.textContent = e.message; release.disabled = false; }
+    } });
+  return h('div', { class: 'pending lockout', 'data-asset': l.asset }, [
+    h('div', { class: 'pending-what' }, [
+      h('span', { class: 'pill risk-high', text: 'locked out' }),
+      h('span', { class: 'strong', text: ` ${l.asset}` }),
+      h('span', { text: ` by ${l.by} since ${plantTime(l.since)}${l.until ? `, until ${plantTime(l.until)}` : ', until released'}: ${l.reason}` }),
+    ]),
+    h('div', { class: 'pending-do' }, allowed ? [reason, release, message] : [release]),
+  ]);
+}
+
+function lockOutForm(ctx, onDone) {
+  const mayLock = ctx.user.role !== 'viewer';
+  const asset = h('input', { type: 'text', id: 'lockout-asset', placeholder: 'asset (cdu-h1-a, chiller-2, h1-a01)', 'aria-label': 'asset to lock out', disabled: !mayLock });
+  const reason = h('input', { type: 'text', id: 'lockout-reason', class: 'note', placeholder: 'work on it (required)', 'aria-label': 'why it is locked out', disabled: !mayLock });
+  const message = h('span', { class: 'error' });
+  const lock = h('button', { id: 'lockout-add', disabled: !mayLock, title: mayLock ? 'Aida writes nothing to it until it is released' : 'A viewer may not lock out', text: 'Lock out',
+    onclick: async () => {
+      if (!asset.value.trim() || !reason.value.trim()) { message.textContent = 'Name the asset and say why: it is audited.'; return; }
+      lock.disabled = true;
+      message.textContent = '';
+      try { await api.post('/api/lockouts', { asset: asset.value.trim(), reason: reason.value.trim() }); asset.value = ''; reason.value = ''; onDone(); }
+      catch (e) { message.textContent = e.message; }
+      lock.disabled = false;
+    } });
+  return h('div', { class: 'pending-do lockout-form' }, [asset, reason, lock, message]);
+}
+
 export default {
   title: 'Agent',
   mount(root, ctx) {
     const mode = h('div', { id: 'mode' });
+    const lockouts = h('div', { id: 'lockouts' });
     const pending = h('div', { id: 'pending' });
     const all = h('div', { id: 'actions' });
     const audit = h('div', { id: 'audit' });
     root.append(
       h('h1', { text: 'Agent and actions' }),
       h('section', { class: 'card' }, [h('h2', { text: 'Mode' }), mode]),
+      h('section', { class: 'card' }, [h('h2', { text: 'Locked out' }), lockouts, lockOutForm(ctx, () => { loadLockouts(); loadAudit(); })]),
       h('section', { class: 'card' }, [h('h2', { text: 'Pending approvals' }), pending]),
       h('section', { class: 'card' }, [h('h2', { text: 'Actions' }), all]),
       h('section', { class: 'card' }, [h('h2', { text: 'Audit log (last 100)' }), audit]),
@@ -182,6 +226,22 @@ export default {
       }
     };
 
+    // Drawn again only when the lockouts change, so a reason being typed to release one is kept.
+    let lockoutsDrawn = null;
+    const loadLockouts = async () => {
+      try {
+        const list = await api.get('/api/lockouts');
+        const now = JSON.stringify(list);
+        if (now === lockoutsDrawn) return;
+        lockoutsDrawn = now;
+        clear(lockouts).append(...(list.length
+          ? list.map((l) => lockoutCard(l, ctx, () => { loadLockouts(); loadAudit(); }))
+          : [h('p', { class: 'muted', id: 'no-lockouts', text: 'No asset is locked out: Aida may write them all, within its envelope.' })]));
+      } catch {
+        // Read again at the next audit change.
+      }
+    };
+
     const show = (actions) => {
       if (!actions) return;
       waitingActions = actions.filter((a) => a.state === 'pending_approval');
@@ -213,10 +273,12 @@ export default {
         lastAudit = o.audit_entries;
         loadAudit();
         loadRuns();
+        loadLockouts();
       }
     });
     show(ctx.state.actions);
     loadAudit();
     loadRuns();
+    loadLockouts();
   },
 };
