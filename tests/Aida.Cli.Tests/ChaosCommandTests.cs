@@ -147,5 +147,11 @@ public class ChaosCommandTests
         }
 
         Assert.Contains(auditor.Findings, f => f.Contains("writes within a minute", StringComparison.Ordinal));
+
+        // A write that reaches an asset a person holds locked out (the guard above refuses it; this one is below it).
+        auditor.Lockouts = new Aida.Automation.Safety.Lockouts(auditor.Actuators.Select(a => Aida.Automation.Safety.Lockouts.AssetOf(a.Name)), simulator.Clock);
+        auditor.Lockouts.Add("crah-h1-2", "api:alice", "filter change", null);
+        auditor.Write("crah-h1-2/fan_speed", 0.8);
+        Assert.Contains(auditor.Findings, f => f.Contains("crah-h1-2/fan_speed = 0.8", StringComparison.Ordinal) && f.Contains("written while crah-h1-2 is locked out by api:alice", StringComparison.Ordinal));
     }
 }
