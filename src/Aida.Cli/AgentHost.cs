@@ -235,12 +235,12 @@ internal sealed class AgentHost : IDisposable
         // And the assets people locked out: a restart hands none of them back to the agent.
         try
         {
-            built.LockoutsHeld = KeptLockouts.Attach(agent.Plant.Lockouts, Path.Combine(dir, KeptLockouts.FileName));
+            built.LockoutsHeld = HoldKeptLockouts(agent.Plant.Lockouts, dir);
         }
-        catch (FormatException e)
+        catch (BadInputException)
         {
             built.Dispose();
-            throw new BadInputException(e.Message);
+            throw;
         }
 
         built.TakenUp = agent.Resume([.. earlier.Select(f => f.Exclusion)], inProgress);
@@ -253,6 +253,21 @@ internal sealed class AgentHost : IDisposable
         try
         {
             return FiledExclusions.Read(path);
+        }
+        catch (FormatException e)
+        {
+            throw new BadInputException(e.Message);
+        }
+    }
+
+    /// <summary>Has <paramref name="lockouts"/> hold those kept in <paramref name="directory"/>'s lockouts.json (and keep
+    /// every change there): the agent's guard, or the API's own when no agent runs. A broken file stops the start,
+    /// naming it and the entry.</summary>
+    internal static IReadOnlyList<Lockout> HoldKeptLockouts(Lockouts lockouts, string directory)
+    {
+        try
+        {
+            return KeptLockouts.Attach(lockouts, Path.Combine(directory, KeptLockouts.FileName));
         }
         catch (FormatException e)
         {

@@ -105,9 +105,7 @@ internal static class ChaosCommand
             return lockouts;
         }
 
-        var catalogue = new Simulator(scenarios[0] with { Faults = [], Writes = [] }, new SimulationOptions { Duration = TimeSpan.FromSeconds(1) }).Plant;
-        string[] written = [.. catalogue.Actuators.Select(a => a.Name).Where(a => Written.Any(suffix => a.EndsWith(suffix, StringComparison.Ordinal)))
-            .Select(Lockouts.AssetOf).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+        string[] written = [.. WrittenActuators(Catalogue(scenarios[0])).Select(Lockouts.AssetOf).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
         for (var i = 0; i < scenarios.Length; i++)
         {
             if (random.Next(2) != 0)
@@ -131,10 +129,10 @@ internal static class ChaosCommand
     {
         var random = new Random(seed);
         var factory = template.Factory;
-        var catalogue = new Simulator(template with { Faults = [] }, new SimulationOptions { Duration = TimeSpan.FromSeconds(1) }).Plant;
+        var catalogue = Catalogue(template);
         var points = catalogue.Points.Select(p => p.Name).ToArray();
         var actuators = catalogue.Actuators.Select(a => a.Name).ToArray();
-        string[] writtenActuators = [.. actuators.Where(a => Written.Any(suffix => a.EndsWith(suffix, StringComparison.Ordinal)))];
+        var writtenActuators = WrittenActuators(catalogue);
         string[] readPoints = [.. points.Where(p => Read.Any(part => p.Contains(part, StringComparison.Ordinal)))];
         // Only the kinds this factory has an asset for (a tower plant has no dry cooler to foul): the topology names every
         // asset's kind; the site, points and actuators every factory has.
@@ -214,6 +212,14 @@ internal static class ChaosCommand
 
         return scenarios;
     }
+
+    /// <summary>The plant of <paramref name="template"/>'s factory, for its point and actuator names.</summary>
+    private static IPlant Catalogue(Scenario template) =>
+        new Simulator(template with { Faults = [], Writes = [] }, new SimulationOptions { Duration = TimeSpan.FromSeconds(1) }).Plant;
+
+    /// <summary>The actuators the agent's optimiser and runbooks write (<see cref="Written"/>).</summary>
+    private static string[] WrittenActuators(IPlant catalogue) =>
+        [.. catalogue.Actuators.Select(a => a.Name).Where(a => Written.Any(suffix => a.EndsWith(suffix, StringComparison.Ordinal)))];
 
     private static Dictionary<string, double> Parameters(FaultKind kind, Random random) => kind switch
     {

@@ -73,14 +73,8 @@ internal sealed class RunApi : IAsyncDisposable
             // With no agent the API's own guard holds the lockouts (the agent's guard takes up its own).
             if (agent is null)
             {
-                lockoutsHeld = KeptLockouts.Attach(guarded.Lockouts, Path.Combine(dataDirectory, KeptLockouts.FileName));
+                lockoutsHeld = AgentHost.HoldKeptLockouts(guarded.Lockouts, dataDirectory);
             }
-        }
-        catch (FormatException e)
-        {
-            keys.Dispose();
-            ownAudit?.Dispose();
-            throw new BadInputException(e.Message);
         }
         catch (BadInputException)
         {
