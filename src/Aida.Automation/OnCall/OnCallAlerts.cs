@@ -12,11 +12,14 @@ namespace Aida.Automation.OnCall;
 /// runbook waiting for a go-ahead (<c>AidaRunbookApproval</c>), every actuator whose read-back disputes Aida's write
 /// (<c>AidaActuatorDisputed</c>), what runbooks' notify steps said (<c>AidaRunbookNotice</c>), that the agent runs
 /// dry and writes nothing (<c>AidaAgentDryRun</c>), a device found restarted between two polls
-/// (<c>AidaDeviceRestarted</c>, <see cref="DeviceRestarts"/>), and the SLO burn-rate alerts firing
-/// (<see cref="SloAlerts"/>).</summary>
+/// (<c>AidaDeviceRestarted</c>, <see cref="DeviceRestarts"/>), every asset a person has locked out
+/// (<c>AidaAssetLockedOut</c>), and the SLO burn-rate alerts firing (<see cref="SloAlerts"/>).</summary>
 /// <remarks>Each alert carries <c>factory</c> and <c>severity</c> (<c>critical</c> where a person must act soon: an approval
 /// with a deadline, a high-risk action, a rollback's notice; an incident's as its alerts say; a notice's as its step
-/// says, else a restore's <c>info</c>, else its incident's; <c>warning</c> for a dispute), an id label that makes it one alert for as long as it holds, a <c>summary</c>, and a link to the
+/// says, else a restore's <c>info</c>, else its incident's; <c>warning</c> for a dispute; <c>info</c> for a lockout), an id
+/// label that makes it one alert for as long as it holds, an <c>asset</c> label where it concerns one asset (an incident's
+/// root-cause asset, else the asset most of its alerts name, as first posted; a runbook's, an action's, a disputed actuator's), so that an
+/// Alertmanager inhibit rule (<c>equal: [factory, asset]</c>) keeps quiet what a lockout explains, a <c>summary</c>, and a link to the
 /// dashboard page to act on it when the dashboard's address is known. A notice holds while its incident is not
 /// resolved, and at least <see cref="NoticeHold"/> of plant time. Read it holding the lock the plant is stepped under:
 /// it reads the agent's runs, the executors' records and the guard's read-backs.</remarks>
@@ -84,7 +87,7 @@ public sealed class OnCallAlerts
 
         foreach (var response in _agent?.WaitingForApproval ?? [])
         {
-            alerts.Add(Alert("AidaRunbookApproval", [new("incident", Id(response.Incident)), new("runbook", response.Runbook)], "critical",
+            alerts.Add(Alert("AidaRunbookApproval", [new("incident", Id(response.Incident)), new("runbook", response.Runbook), new("asset", response.Asset)], "critical",
                 $"runbook {response.Runbook} for incident {response.Incident} ({response.FaultKind} on {response.Asset}) waits for an approver's go-ahead until {Stamp(response.Run.WaitingUntil!.Value)}",
                 $"approve or reject it on the dashboard's Agent page or with POST /api/runbook-runs/{response.Incident}/approve|reject",
                 "#agent"));
@@ -93,8 +96,10 @@ public sealed class OnCallAlerts
         foreach (var (actuator, written, readBack, readAt) in _guard?.Disputes() ?? [])
         {
             var onOff = _guard!.IsOnOff(actuator);
-            alerts.Add(Alert("AidaActuatorDisputed", [new("actuator", actuator)], "warning",
-                $"{actuator} reads back {Number(readBack)} where Aida wrote {Number(written)} (read at {Stamp(readAt)}): {(onOff ? "switched" : "moved")} behind Aida's back, or a read-back that lies",
+            var lockout = _guard.Lockouts.Of(actuator);
+            alerts.Add(Alert("AidaActuatorDisputed", [new("actuator", actuator), new("asset", Lockouts.AssetOf(actuator))], "warning",
+                $"{actuator} reads back {Number(readBack)} where Aida wrote {Number(written)} (read at {Stamp(readAt)}): {(onOff ? "switched" : "moved")} behind Aida's back, or a read-back that lies"
+                    + (lockout is null ? "" : $"; {lockout.Describe()}"),
                 onOff
                     ? "the interlocks count what the plant reports; a person settles it: adopt the read-back (switched on purpose) or dismiss it (it lies) on the dashboard's Agent page or with POST /api/actuators/adopt|dismiss"
                     : "its steps count from both values until a person settles it: adopt the read-back (it moved on purpose) or dismiss it (it lies) on the dashboard's Agent page or with POST /api/actuators/adopt|dismiss",
@@ -134,6 +139,14 @@ public sealed class OnCallAlerts
                 "#agent", restart.At));
         }
 
+        foreach (var lockout in _guard?.Lockouts.Held ?? [])
+        {
+            alerts.Add(Alert("AidaAssetLockedOut", [new("asset", lockout.Asset)], "info",
+                lockout.Describe(),
+                $"Aida writes none of its actuators until then, whoever asks; alerts on it with the same factory and asset are its work's, which an inhibit rule keeps quiet; {lockout.By} or an approver releases it on the dashboard's Agent page or with POST /api/lockouts/{lockout.Asset}/release",
+                "#agent", lockout.Since));
+        }
+
         foreach (var response in _agent?.Responses ?? [])
         {
             var incident = open.GetValueOrDefault(response.Incident);
@@ -144,7 +157,7 @@ public sealed class OnCallAlerts
                     continue;
                 }
 
-                alerts.Add(Alert("AidaRunbookNotice", [new("incident", Id(response.Incident)), new("runbook", response.Runbook), new("line", Id(notice.Line))],
+                alerts.Add(Alert("AidaRunbookNotice", [new("incident", Id(response.Incident)), new("runbook", response.Runbook), new("line", Id(notice.Line)), new("asset", response.Asset)],
                     notice.Severity ?? incident?.Severity ?? "warning", notice.Message,
                     $"said by runbook {response.Runbook} (line {notice.Line}) for incident {response.Incident} at {Stamp(notice.At)}",
                     $"#incidents/{response.Incident}", notice.At));
@@ -156,7 +169,9 @@ public sealed class OnCallAlerts
 
     // Each open incident's root cause as of its last update: read again only when the incident changed, so that looking
     // once a second under the plant's lock costs one list of the incidents, not a read of each one (an alarm storm).
-    private readonly Dictionary<long, (DateTimeOffset Updated, Aida.Observability.RootCause.CauseCandidate? Cause)> _causes = [];
+    // Each also keeps the asset its alert was first posted with: the asset label is part of the alert's identity in
+    // Alertmanager, so a cause named later, or a new top cause, does not make it a second page.
+    private readonly Dictionary<long, (DateTimeOffset Updated, Aida.Observability.RootCause.CauseCandidate? Cause, string? Asset)> _causes = [];
 
     private FiringAlert Incident(Incident incident)
     {
@@ -164,17 +179,26 @@ public sealed class OnCallAlerts
         // plant time stands still within a tick) leaves its update time as it was.
         if (!_causes.TryGetValue(incident.Id, out var known) || known.Updated != incident.Updated || known.Cause is null)
         {
-            known = (incident.Updated, _incidents!.Get(incident.Id).RootCause?.Top);
+            var top = _incidents!.Get(incident.Id).RootCause?.Top;
+            known = (incident.Updated, top, known.Asset ?? top?.Asset ?? MostNamed(incident.Assets));
             _causes[incident.Id] = known;
         }
 
         var cause = known.Cause;
         var response = _agent?.Responses.LastOrDefault(r => r.Incident == incident.Id);
+        var asset = known.Asset;
+        var lockout = asset is null ? null : _guard?.Lockouts.Of(asset);
         var description = $"{IncidentStore.Name(incident.State)} since {Stamp(incident.Updated)}, opened {Stamp(incident.Opened)}, {incident.AlertCount} alert(s)"
             + (cause is null ? "" : $"; root cause: {cause.FaultKind} on {cause.Asset} (score {cause.Score.ToString("0.00", CultureInfo.InvariantCulture)})")
-            + (response is null ? "" : $"; runbook {response.Runbook}: {response.Run.State}" + (response.Run.Whereabouts is { } where ? $", {where}" : ""));
-        return Alert("AidaIncident", [new("incident", Id(incident.Id))], incident.Severity, $"incident {incident.Id}: {incident.Title}", description, $"#incidents/{incident.Id}", incident.Opened);
+            + (response is null ? "" : $"; runbook {response.Runbook}: {response.Run.State}" + (response.Run.Whereabouts is { } where ? $", {where}" : ""))
+            + (lockout is null ? "" : $"; {lockout.Describe()}");
+        return Alert("AidaIncident", asset is null ? [new("incident", Id(incident.Id))] : [new("incident", Id(incident.Id)), new("asset", asset)],
+            incident.Severity, $"incident {incident.Id}: {incident.Title}", description, $"#incidents/{incident.Id}", incident.Opened);
     }
+
+    /// <summary>The asset most of an incident's alerts name (the first by name of a tie), or null for none.</summary>
+    private static string? MostNamed(IReadOnlyDictionary<string, int> assets) =>
+        assets.Count == 0 ? null : assets.OrderByDescending(a => a.Value).ThenBy(a => a.Key, StringComparer.Ordinal).First().Key;
 
     private FiringAlert Approval(ActionRecord record, TimeSpan timeout)
     {

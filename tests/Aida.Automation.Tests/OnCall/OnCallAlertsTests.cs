@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Aida.Automation.OnCall;
 using Aida.Model.Plant;
 using Aida.Reliability.Alerting;
@@ -59,6 +60,97 @@ public sealed class OnCallAlertsTests
         Assert.Equal(Assert.Single(agent.Executor.Pending).ProposedAt, restore.Since);
         agent.Executor.Approve(Assert.Single(agent.Executor.Pending).Action.Id, "bob");
         Assert.DoesNotContain(alerts.Now(), a => Labels(a)["alertname"] == "AidaApprovalNeeded");
+    }
+
+    [Fact]
+    public void ALockedOutRack_IsToldAsALockout_AndItsLeakIsPagedWithItsAsset_NamingTheLockout()
+    {
+        // A technician drains h1-c03's manifold under lockout; its leak sensor trips at 00:35. The lockout is told (info),
+        // and every page about the rack carries asset="h1-c03", which an inhibit rule matches (next test).
+        using var site = new RestartSite(LeakFrom35To50Minutes(), TimeSpan.FromMinutes(40));
+        var agent = site.Start(SupervisedByPeople);
+        var alerts = new OnCallAlerts(site.Scenario.Factory.Name, site.Incidents, [agent.Executor], agent, agent.Plant, new Uri("http://127.0.0.1:8080/"), site.Sim.Clock);
+        var lockout = agent.Plant.Lockouts.Add("h1-c03", "api:tech", "manifold drain", until: null);
+
+        var told = Only(alerts.Now(), "AidaAssetLockedOut");
+        Assert.Equal(
+            new Dictionary<string, string> { ["alertname"] = "AidaAssetLockedOut", ["factory"] = "ref-10mw", ["asset"] = "h1-c03", ["severity"] = "info" },
+            Labels(told));
+        Assert.Equal(lockout.Describe(), Annotation(told, "summary"));
+        Assert.EndsWith("api:tech or an approver releases it on the dashboard's Agent page or with POST /api/lockouts/h1-c03/release", Annotation(told, "description"), StringComparison.Ordinal);
+        Assert.Equal(lockout.Since, told.Since);
+
+        site.Advance(TimeSpan.FromMinutes(38));
+        var now = alerts.Now();
+        var incident = Only(now, "AidaIncident");
+        Assert.Equal("h1-c03", Labels(incident)["asset"]);
+        Assert.Contains("root cause: leak on h1-c03", Annotation(incident, "description"), StringComparison.Ordinal);
+        Assert.EndsWith("; " + lockout.Describe(), Annotation(incident, "description"), StringComparison.Ordinal);
+        Assert.Equal("h1-c03", Labels(Only(now, "AidaRunbookApproval"))["asset"]);
+
+        // Released, the lockout is no longer told, and the incident, the same alert, no longer names it.
+        agent.Plant.Lockouts.Release("h1-c03", "api:tech", "drain done", overrides: false);
+        now = alerts.Now();
+        Assert.DoesNotContain(now, a => Labels(a)["alertname"] == "AidaAssetLockedOut");
+        Assert.Equal(Labels(incident), Labels(Only(now, "AidaIncident")));
+        Assert.DoesNotContain("locked out", Annotation(Only(now, "AidaIncident"), "description"), StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task ALockedOutRacksLeak_IsInhibitedInARealAlertmanager_ByTheExampleConfig_UntilTheLockoutIsReleased()
+    {
+        // Debian's Alertmanager with docs/examples/alertmanager.yml as shipped: while h1-c03 is locked out its leak's
+        // incident and runbook approval are suppressed (inhibited by AidaAssetLockedOut), and page again once released,
+        // though cdu-h2-e stays locked out: a lockout keeps quiet its own asset's pages only.
+        var config = File.ReadAllText(Path.Combine(Aida.Model.Config.BundledFiles.Root!, "docs", "examples", "alertmanager.yml"));
+        using var alertmanager = await Aida.Reliability.Tests.Peers.LocalPeer.StartAlertmanagerAsync(config);
+        using var site = new RestartSite(LeakFrom35To50Minutes(), TimeSpan.FromMinutes(40));
+        var agent = site.Start(SupervisedByPeople);
+        var alerts = new OnCallAlerts(site.Scenario.Factory.Name, site.Incidents, [agent.Executor], agent, agent.Plant, null, site.Sim.Clock);
+        var feed = new AlertmanagerFeed([new AlertmanagerClient(Http, alertmanager.BaseUrl)], TimeProvider.System);
+        agent.Plant.Lockouts.Add("h1-c03", "api:tech", "manifold drain", until: null);
+        agent.Plant.Lockouts.Add("cdu-h2-e", "api:tech", "pump 2 seal", until: null);
+        site.Advance(TimeSpan.FromMinutes(38));
+
+        await feed.UpdateAsync(alerts.Now());
+        var states = await UntilStates(alertmanager.BaseUrl, s => s.Count == 4 && s.GetValueOrDefault("AidaIncident/h1-c03") == "suppressed");
+        Assert.Equal(
+            new Dictionary<string, string> { ["AidaAssetLockedOut/h1-c03"] = "active", ["AidaAssetLockedOut/cdu-h2-e"] = "active", ["AidaIncident/h1-c03"] = "suppressed", ["AidaRunbookApproval/h1-c03"] = "suppressed" },
+            states);
+
+        agent.Plant.Lockouts.Release("h1-c03", "api:tech", "drain done", overrides: false);
+        await feed.UpdateAsync(alerts.Now());
+        states = await UntilStates(alertmanager.BaseUrl, s => s.Count == 3 && s.GetValueOrDefault("AidaIncident/h1-c03") == "active");
+        Assert.Equal(
+            new Dictionary<string, string> { ["AidaAssetLockedOut/cdu-h2-e"] = "active", ["AidaIncident/h1-c03"] = "active", ["AidaRunbookApproval/h1-c03"] = "active" },
+            states);
+    }
+
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>Polls Alertmanager's unresolved alerts (at most 30 s) until each alert name's state satisfies
+    /// <paramref name="done"/>, each keyed by its name and asset (<c>AidaIncident/h1-c03</c>): <c>active</c>, or
+    /// <c>suppressed</c> (inhibited or silenced).</summary>
+    private static async Task<Dictionary<string, string>> UntilStates(Uri alertmanager, Func<Dictionary<string, string>, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var states = new Dictionary<string, string>();
+        while (DateTime.UtcNow < deadline)
+        {
+            using var page = JsonDocument.Parse(await Http.GetStringAsync(new Uri(alertmanager, "api/v2/alerts")));
+            states = page.RootElement.EnumerateArray().ToDictionary(
+                a => a.GetProperty("labels").GetProperty("alertname").GetString()! + (a.GetProperty("labels").TryGetProperty("asset", out var asset) ? "/" + asset.GetString() : ""),
+                a => a.GetProperty("status").GetProperty("state").GetString()!);
+            if (done(states))
+            {
+                return states;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Fail("Alertmanager's alerts never came to the state expected: " + string.Join(", ", states.Select(s => $"{s.Key}={s.Value}")));
+        return states;
     }
 
     [Fact]

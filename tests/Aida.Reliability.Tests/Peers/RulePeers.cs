@@ -31,12 +31,14 @@ internal sealed class LocalPeer : IDisposable
             return [$"--config.file={config}", $"--storage.tsdb.path={Path.Combine(directory, "data")}", $"--web.listen-address={address}", "--web.enable-remote-write-receiver"];
         });
 
-    public static Task<LocalPeer> StartAlertmanagerAsync() =>
+    /// <param name="config">An Alertmanager configuration's text (docs/examples/alertmanager.yml, say); null for one
+    /// do-nothing receiver.</param>
+    public static Task<LocalPeer> StartAlertmanagerAsync(string? config = null) =>
         StartAsync("prometheus-alertmanager", "prometheus-alertmanager", "aida-slo-am", (directory, address) =>
         {
-            var config = Path.Combine(directory, "alertmanager.yml");
-            File.WriteAllText(config, "route:\n  receiver: default\nreceivers:\n  - name: default\n");
-            return [$"--config.file={config}", $"--storage.path={Path.Combine(directory, "data")}", $"--web.listen-address={address}", "--cluster.listen-address="];
+            var file = Path.Combine(directory, "alertmanager.yml");
+            File.WriteAllText(file, config ?? "route:\n  receiver: default\nreceivers:\n  - name: default\n");
+            return [$"--config.file={file}", $"--storage.path={Path.Combine(directory, "data")}", $"--web.listen-address={address}", "--cluster.listen-address="];
         });
 
     private static async Task<LocalPeer> StartAsync(string binaryName, string package, string prefix, Func<string, string, IReadOnlyList<string>> arguments)
