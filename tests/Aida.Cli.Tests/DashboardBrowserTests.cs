@@ -231,10 +231,13 @@ public class DashboardBrowserTests
             // from then on), and releasing it needs a reason.
             await page.Locator("#lockout-asset").FillAsync("cdu-h2-e");
             await page.Locator("#lockout-reason").FillAsync("flow test on the secondary loop");
+            await page.Locator("#lockout-for").SelectOptionAsync("4h");
             await page.Locator("#lockout-add").ClickAsync();
             var lockout = page.Locator(".pending.lockout[data-asset='cdu-h2-e']");
             await Assertions.Expect(lockout).ToContainTextAsync("by api:chief since");
-            await Assertions.Expect(lockout).ToContainTextAsync("until released: flow test on the secondary loop");
+            await Assertions.Expect(lockout).ToContainTextAsync(new System.Text.RegularExpressions.Regex(", until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d: flow test on the secondary loop"));
+            var held = System.Text.RegularExpressions.Regex.Match(await lockout.InnerTextAsync(), "since (\\S+ \\S+), until (\\S+ \\S+):");
+            Assert.Equal(TimeSpan.FromHours(4), DateTime.Parse(held.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) - DateTime.Parse(held.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
             await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots(), "agent-lockout.png"), FullPage = true });
             await lockout.Locator("button.release").ClickAsync();
             await Assertions.Expect(lockout.Locator(".error")).ToHaveTextAsync("Say why: it is audited.");

@@ -57,6 +57,30 @@ public sealed class LockoutApiTests
     }
 
     [Fact]
+    public async Task ALockoutFor4h_EndsFourPlantHoursFromNow_AndForWithUntilOrNoDurationIsRefusedNamingIt()
+    {
+        // The dashboard's "for 4 h": counted from the plant's clock, which a twin at --speed runs ahead of the wall's.
+        await using var server = await TestServer.StartAsync();
+        var operatorKey = server.Keys[Role.Operator];
+        var now = server.Sim!.Clock.GetUtcNow();
+
+        var both = await server.Send(HttpMethod.Post, "/api/lockouts", operatorKey, $$"""{"asset":"chiller-2","reason":"x","for":"4h","until":"{{now.AddHours(1):O}}"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, both.StatusCode);
+        Assert.Contains("for: give until (an end) or for (how long from now), not both", await both.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        foreach (var bad in new[] { "4 hours", "0s", "-1h" })
+        {
+            var refused = await server.Send(HttpMethod.Post, "/api/lockouts", operatorKey, $$"""{"asset":"chiller-2","reason":"x","for":"{{bad}}"}""");
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains($"for: '{bad}' is not a duration above zero", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Empty(server.Context.Actions.Plant.Lockouts.Held);
+        var locked = await TestServer.Json(await server.Send(HttpMethod.Post, "/api/lockouts", operatorKey, """{"asset":"chiller-2","reason":"condenser tubes","for":"4h"}"""));
+        Assert.Equal(now.AddHours(4), locked.GetProperty("until").GetDateTimeOffset());
+        Assert.Equal(now.AddHours(4), Assert.Single(server.Context.Actions.Plant.Lockouts.Held).Until);
+    }
+
+    [Fact]
     public async Task AViewer_ListsTheLockouts_OverMcp()
     {
         await using var server = await TestServer.StartAsync();

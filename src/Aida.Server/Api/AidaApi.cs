@@ -403,12 +403,22 @@ public static class AidaApi
     // hand it back (lockout/tagout: the person who put the lock on takes it off).
     private static IResult LockOut(ServerContext context, Caller caller, JsonElement body)
     {
-        Only(body, "asset", "reason", "until");
+        Only(body, "asset", "reason", "until", "for");
         var asset = Text(body, "asset", required: true)!;
         var reason = Text(body, "reason", required: true)!;
         var until = Time(body, "until");
+        var lasting = Text(body, "for", required: false) is not { } text ? (TimeSpan?)null
+            : PrometheusFormat.TryParseDuration(text, out var d) && d > TimeSpan.Zero ? d
+            : throw new BadRequest($"for: '{text}' is not a duration above zero (such as 30m, 4h or 1d)");
+        if (until is not null && lasting is not null)
+        {
+            throw new BadRequest("for: give until (an end) or for (how long from now), not both");
+        }
+
         lock (context.Gate)
         {
+            // "for" counts from the plant's now, which a twin at --speed runs ahead of the wall clock.
+            until ??= lasting is { } span ? (context.Clock ?? TimeProvider.System).GetUtcNow() + span : null;
             var lockouts = context.Actions.Plant.Lockouts;
             if (lockouts.Held.FirstOrDefault(l => l.Asset == asset) is { } held)
             {

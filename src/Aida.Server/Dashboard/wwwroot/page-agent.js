@@ -130,17 +130,23 @@ function lockOutForm(ctx, onDone) {
   const mayLock = ctx.user.role !== 'viewer';
   const asset = h('input', { type: 'text', id: 'lockout-asset', placeholder: 'asset (cdu-h1-a, chiller-2, h1-a01)', 'aria-label': 'asset to lock out', disabled: !mayLock });
   const reason = h('input', { type: 'text', id: 'lockout-reason', class: 'note', placeholder: 'work on it (required)', 'aria-label': 'why it is locked out', disabled: !mayLock });
+  // How long from the plant's now (the API's "for"); it ends by itself then, audited. Until released by default.
+  const lasting = h('select', { id: 'lockout-for', 'aria-label': 'how long it is locked out', disabled: !mayLock },
+    [['', 'until released'], ['1h', 'for 1 h'], ['2h', 'for 2 h'], ['4h', 'for 4 h'], ['8h', 'for 8 h'], ['12h', 'for 12 h'], ['1d', 'for 24 h']]
+      .map(([value, text]) => h('option', { value, text })));
   const message = h('span', { class: 'error' });
   const lock = h('button', { id: 'lockout-add', disabled: !mayLock, title: mayLock ? 'Aida writes nothing to it until it is released' : 'A viewer may not lock out', text: 'Lock out',
     onclick: async () => {
       if (!asset.value.trim() || !reason.value.trim()) { message.textContent = 'Name the asset and say why: it is audited.'; return; }
       lock.disabled = true;
       message.textContent = '';
-      try { await api.post('/api/lockouts', { asset: asset.value.trim(), reason: reason.value.trim() }); asset.value = ''; reason.value = ''; onDone(); }
+      const body = { asset: asset.value.trim(), reason: reason.value.trim() };
+      if (lasting.value) body.for = lasting.value;
+      try { await api.post('/api/lockouts', body); asset.value = ''; reason.value = ''; lasting.value = ''; onDone(); }
       catch (e) { message.textContent = e.message; }
       lock.disabled = false;
     } });
-  return h('div', { class: 'pending-do lockout-form' }, [asset, reason, lock, message]);
+  return h('div', { class: 'pending-do lockout-form' }, [asset, reason, lasting, lock, message]);
 }
 
 export default {
