@@ -100,14 +100,20 @@ public class DashboardBrowserTests
             await Assertions.Expect(page.Locator("#floor-map g.rack[data-rack='h1-c03']")).ToBeVisibleAsync();
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "floor.png"), FullPage = true });
 
-            // The leak's incident: its page shows the timeline and the root-cause section.
+            // The leak's incident: its page shows the timeline and the root-cause section. A technician has h1-c03
+            // locked out meanwhile: the list and the page name it, since the work may be what raised the incident.
             await page.ClickAsync("#nav-incidents");
             var row = page.Locator("tr.incident-row").First;
             await Assertions.Expect(row).ToContainTextAsync("h1-c03");
+            Assert.Equal(System.Net.HttpStatusCode.Created, (await Send(http, operatorKey, "/api/lockouts", """{"asset":"h1-c03","reason":"manifold drain"}""")).StatusCode);
+            await Assertions.Expect(row.Locator(".locked-out")).ToHaveTextAsync("h1-c03 locked out");
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "incidents.png"), FullPage = true });
             await row.ClickAsync();
             await Assertions.Expect(page).ToHaveURLAsync(new Regex("/#incidents/[^/]+$"));
             await Assertions.Expect(page.Locator("#incident-title")).ToContainTextAsync("h1-c03");
+            await Assertions.Expect(page.Locator("#incident-lockouts")).ToContainTextAsync(new Regex("^h1-c03 by api:ops since .+, until released: manifold drain$"));
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await Send(http, operatorKey, "/api/lockouts/h1-c03/release", """{"reason":"drained"}""")).StatusCode);
+            await Assertions.Expect(page.Locator("#incident-lockouts")).ToHaveCountAsync(0);
             await Assertions.Expect(page.Locator("#timeline ol.timeline li").First).ToBeVisibleAsync();
             await Assertions.Expect(page.Locator("#root-cause h2")).ToHaveTextAsync("Root cause");
             await Assertions.Expect(page.Locator("#signals .signal").First).ToBeVisibleAsync();
@@ -394,6 +400,14 @@ public class DashboardBrowserTests
         }
 
         throw new DirectoryNotFoundException($"no Aida.sln above {AppContext.BaseDirectory}");
+    }
+
+    /// <summary>POSTs <paramref name="body"/> to <paramref name="path"/> with <paramref name="key"/>.</summary>
+    private static async Task<HttpResponseMessage> Send(HttpClient http, string key, string path, string body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return await http.SendAsync(request);
     }
 
     private static async Task<string> Propose(HttpClient http, string key, string rack = "h1-c03")

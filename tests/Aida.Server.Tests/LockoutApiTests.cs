@@ -81,6 +81,28 @@ public sealed class LockoutApiTests
     }
 
     [Fact]
+    public async Task AnOpenIncidentOnALockedOutAsset_NamesTheLockout_InTheListAndItsDetail_UntilReleased()
+    {
+        // The test server's incident: CduSupplyHigh on cdu-h1-a. A person working on that CDU may be what raised it.
+        await using var server = await TestServer.StartAsync();
+        var viewer = server.Keys[Role.Viewer];
+        var incident = Assert.Single((await TestServer.Json(await server.Send(HttpMethod.Get, "/api/incidents", viewer))).EnumerateArray());
+        Assert.Empty(incident.GetProperty("locked_out").EnumerateArray());
+        var id = incident.GetProperty("id").GetInt64();
+
+        server.Context.Actions.Plant.Lockouts.Add("cdu-h1-b", "api:operator-1", "another CDU", null);
+        Assert.Empty(Assert.Single((await TestServer.Json(await server.Send(HttpMethod.Get, "/api/incidents", viewer))).EnumerateArray()).GetProperty("locked_out").EnumerateArray());
+        server.Context.Actions.Plant.Lockouts.Add("cdu-h1-a", "api:operator-1", "strainer cleaning", null);
+        incident = Assert.Single((await TestServer.Json(await server.Send(HttpMethod.Get, "/api/incidents", viewer))).EnumerateArray());
+        Assert.Equal(["cdu-h1-a"], incident.GetProperty("locked_out").EnumerateArray().Select(a => a.GetString()));
+        var lockout = Assert.Single((await TestServer.Json(await server.Send(HttpMethod.Get, $"/api/incidents/{id}", viewer))).GetProperty("lockouts").EnumerateArray());
+        Assert.Equal(("cdu-h1-a", "api:operator-1", "strainer cleaning"), (lockout.GetProperty("asset").GetString(), lockout.GetProperty("by").GetString(), lockout.GetProperty("reason").GetString()));
+
+        server.Context.Actions.Plant.Lockouts.Release("cdu-h1-a", "api:operator-1", "clean", overrides: false);
+        Assert.Empty((await TestServer.Json(await server.Send(HttpMethod.Get, $"/api/incidents/{id}", viewer))).GetProperty("lockouts").EnumerateArray());
+    }
+
+    [Fact]
     public async Task AViewer_ListsTheLockouts_OverMcp()
     {
         await using var server = await TestServer.StartAsync();

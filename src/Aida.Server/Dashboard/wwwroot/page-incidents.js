@@ -28,7 +28,7 @@ function list(root, ctx) {
         h('td', {}, [h('a', { href: `#incidents/${encodeURIComponent(i.id)}`, text: String(i.id) })]),
         h('td', {}, [h('span', { class: `pill state-${i.state}`, text: i.state })]),
         h('td', {}, [h('span', { class: `pill sev-${i.severity}`, text: i.severity ?? '–' })]),
-        h('td', { class: 'strong', text: i.title }),
+        h('td', {}, [h('span', { class: 'strong', text: i.title }), ...(i.locked_out ?? []).map((a) => h('span', { class: 'pill risk-high locked-out', title: 'locked out: its work may have raised this', text: `${a} locked out` }))]),
         h('td', { text: plantTime(i.opened) }),
       ]))),
     ]));
@@ -166,6 +166,11 @@ function detail(root, ctx, id) {
         h('dt', { text: 'resolved' }), h('dd', { text: incident.resolved ? plantTime(incident.resolved) : 'not yet' }),
         h('dt', { text: 'alerts' }), h('dd', { text: String(incident.alert_count) }),
         h('dt', { text: 'assets' }), h('dd', {}, Object.entries(incident.assets ?? {}).map(([a, n]) => h('span', { class: 'pill', text: `${a} ×${n}` }))),
+        // An asset a person holds locked out: the work on it may be what raised this incident; Aida writes none of it.
+        ...(incident.lockouts?.length ? [h('dt', { text: 'locked out' }), h('dd', { id: 'incident-lockouts' }, incident.lockouts.map((l) => h('div', {
+          class: 'incident-lockout',
+          text: `${l.asset} by ${l.by} since ${plantTime(l.since)}${l.until ? `, until ${plantTime(l.until)}` : ', until released'}: ${l.reason}`,
+        })))] : []),
       ]),
       ...[moveControls(incident, ctx, load)].filter(Boolean),
     );
