@@ -122,6 +122,7 @@ public static class AidaCommand
         root.Subcommands.Add(AuditCommand.Build(stdout));
         root.Subcommands.Add(ChaosCommand.Build(stdout, stderr));
         root.Subcommands.Add(KeysCommand.Build(stdout));
+        root.Subcommands.Add(LockoutsCommand.Build(stdout, stderr));
         return root;
     }
 

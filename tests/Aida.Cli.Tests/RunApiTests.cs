@@ -105,6 +105,57 @@ public class RunApiTests
         Assert.Contains("--role: unknown role 'root'", keyErr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ATechnician_LocksACduOutFromATerminal_ForFourHours_AndOnlyTheyReleaseIt_AndAStoppedRunsFileIsListed()
+    {
+        // aida lockouts speaks to the live run's API: the run holds the lockouts, and its guard refuses every write.
+        var dir = TempDir();
+        var tech = Invoke("keys", "issue", "tech", "--role", "operator", "--data", dir).Out.Trim();
+        var other = Invoke("keys", "issue", "other", "--role", "operator", "--data", dir).Out.Trim();
+        var viewer = Invoke("keys", "issue", "watch", "--role", "viewer", "--data", dir).Out.Trim();
+        var port = FreePort();
+        var api = $"127.0.0.1:{port}";
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() => AidaCommand.RunAsync(["run", "--speed", "60", "--duration", "2h", "--status-every", "1h", "--data", dir, "--api", api], TextWriter.Null, TextWriter.Null, stop.Token));
+        using var http = new HttpClient { BaseAddress = new Uri($"http://{api}") };
+        await UntilUp(http, run);
+
+        Assert.Equal((0, "no asset is locked out\n", ""), Invoke("lockouts", "list", "--api", api, "--key", viewer));
+        var (code, added, err) = Invoke("lockouts", "add", "cdu-h1-a", "--reason", "pump 2 seal", "--for", "4h", "--api", api, "--key", tech);
+        Assert.True(code == 0, err);
+        var held = System.Text.RegularExpressions.Regex.Match(added, @"^locked out: cdu-h1-a is locked out by api:tech since (\S+ \S+) until (\S+ \S+) \(pump 2 seal\)\n$");
+        Assert.True(held.Success, added);
+        Assert.Equal(TimeSpan.FromHours(4), DateTimeOffset.Parse(held.Groups[2].Value[..^1] + "+00:00", System.Globalization.CultureInfo.InvariantCulture) - DateTimeOffset.Parse(held.Groups[1].Value[..^1] + "+00:00", System.Globalization.CultureInfo.InvariantCulture));
+
+        // Refusals as the API words them: bad input exits 2, a role or person refused exits 1.
+        (code, _, err) = Invoke("lockouts", "add", "cdu-h1-a", "--reason", "x", "--api", api, "--key", other);
+        Assert.Equal((2, true), (code, err.Contains("POST /api/lockouts answered 409 already locked out: cdu-h1-a is locked out by api:tech", StringComparison.Ordinal)));
+        (code, _, err) = Invoke("lockouts", "add", "chiller-2", "--reason", "x", "--for", "4hours", "--api", api, "--key", tech);
+        Assert.Equal((2, true), (code, err.Contains("400 bad request: for: '4hours' is not a duration above zero", StringComparison.Ordinal)));
+        (code, _, err) = Invoke("lockouts", "add", "chiller-2", "--reason", "x", "--api", api, "--key", viewer);
+        Assert.Equal((1, true), (code, err.Contains("answered 403", StringComparison.Ordinal)));
+        (code, _, err) = Invoke("lockouts", "release", "cdu-h1-a", "--reason", "looks done", "--api", api, "--key", other);
+        Assert.Equal((1, true), (code, err.Contains("answered 403 forbidden: cdu-h1-a is locked out by api:tech", StringComparison.Ordinal)));
+
+        // The person who locked it out releases it; what they did not release stays held.
+        Assert.Equal(0, Invoke("lockouts", "add", "chiller-2", "--reason", "condenser tubes", "--api", api, "--key", tech).Code);
+        Assert.Equal((0, "released chiller-2: Aida writes its actuators again\n", ""), Invoke("lockouts", "release", "chiller-2", "--reason", "tubes clean", "--api", api, "--key", tech));
+        var listed = Invoke("lockouts", "list", "--api", api, "--key", viewer).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, listed.Length);
+        Assert.Matches(@"^cdu-h1-a +api:tech +\S+ \S+ +\S+ \S+ +pump 2 seal$", listed[1]);
+        await stop.CancelAsync();
+        Assert.Equal(0, await run);
+
+        // Stopped, the run keeps it in DIR/lockouts.json, which a start there holds again: listed from the file.
+        var kept = Invoke("lockouts", "list", "--data", dir);
+        Assert.Equal(0, kept.Code);
+        Assert.Equal(listed, kept.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        (code, _, err) = Invoke("lockouts", "list", "--api", api, "--key", viewer);
+        Assert.Equal((1, true), (code, err.Contains($"cannot reach Aida's API at http://{api}/", StringComparison.Ordinal)));
+        (code, _, err) = Invoke("lockouts", "list", "--api", "ftp://x", "--key", viewer);
+        Assert.Equal((2, "aida: --api: 'ftp://x' is not HOST:PORT nor an http(s) URL (e.g. 127.0.0.1:8080)\n"), (code, err));
+    }
+
     private static async Task<HttpResponseMessage> Post(HttpClient http, string path, string key, string body)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };

@@ -1,0 +1,222 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Aida.Automation.Safety;
+
+namespace Aida.Cli;
+
+/// <summary><c>aida lockouts</c>: lockout/tagout from a terminal. A technician locks an asset out of a live run's hands
+/// (<c>aida run --api</c>), lists what is held and releases it, through the run's REST API: the run holds the lockouts
+/// and its guard refuses every write to them, so a file edited behind its back would change nothing. <c>list --data
+/// DIR</c> reads what a stopped run keeps (<c>DIR/lockouts.json</c>), which it holds again when started there.</summary>
+internal static class LockoutsCommand
+{
+    /// <summary>The environment variable an API key may come in, so that it stays out of the shell's history.</summary>
+    public const string KeyVariable = "AIDA_API_KEY";
+
+    public static Command Build(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("lockouts", "Lockout/tagout from a terminal: lock an asset out of a live run's hands (aida run --api), list what is held, release it");
+        Option<string> Api() => new("--api") { Description = "The live run's API: HOST:PORT as given to aida run --api, or http://HOST:PORT" };
+        Option<string> Key() => new("--key") { Description = $"An API key (aida keys issue); else ${KeyVariable}. Locking out needs the operator role" };
+        var reasonText = "Why: the work on it (audited; required)";
+
+        var listApi = Api();
+        var listKey = Key();
+        var data = new Option<string>("--data") { Description = "Instead of --api: the data directory of a stopped run, whose lockouts.json it holds again when started there" };
+        var list = new Command("list", "The assets held locked out: who, since and until when, why") { listApi, listKey, data };
+        list.SetAction(async (parse, token) =>
+        {
+            if (parse.GetValue(data) is { } directory)
+            {
+                if (parse.GetValue(listApi) is not null)
+                {
+                    throw new BadInputException("--data: give --api (a live run) or --data (a stopped run's directory), not both");
+                }
+
+                return Kept(stdout, directory);
+            }
+
+            var (code, body) = await SendAsync(HttpMethod.Get, Address(parse.GetValue(listApi)), "api/lockouts", KeyOf(parse.GetValue(listKey)), null, stderr, token);
+            if (body is not JsonArray held)
+            {
+                return code;
+            }
+
+            Print(stdout, [.. held.Select(l => new Lockout(
+                (string)l!["asset"]!, (string)l["by"]!, (string)l["reason"]!, l["since"]!.GetValue<DateTimeOffset>(), l["until"]?.GetValue<DateTimeOffset>()))], null);
+            return AidaCommand.Ok;
+        });
+
+        var asset = new Argument<string>("asset") { Description = "The asset, as its actuators name it before the slash (cdu-h1-a, chiller-2, h1-a01)" };
+        var addApi = Api();
+        var addKey = Key();
+        var reason = new Option<string>("--reason") { Description = reasonText, Required = true };
+        var lasting = new Option<string>("--for") { Description = "How long from the plant's now (30m, 4h, 1d); it ends by itself then. Default: until released" };
+        var until = new Option<string>("--until") { Description = "Or when it ends (RFC 3339, 2026-12-07T06:00:00Z)" };
+        var add = new Command("add", "Lock an asset out: from now on Aida writes none of its actuators, whoever asks, until it is released") { asset, addApi, addKey, reason, lasting, until };
+        add.SetAction(async (parse, token) =>
+        {
+            var request = new JsonObject { ["asset"] = parse.GetValue(asset), ["reason"] = parse.GetValue(reason) };
+            if (parse.GetValue(lasting) is { } span)
+            {
+                request["for"] = span;
+            }
+
+            if (parse.GetValue(until) is { } end)
+            {
+                request["until"] = end;
+            }
+
+            var (code, body) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(addApi)), "api/lockouts", KeyOf(parse.GetValue(addKey)), request, stderr, token);
+            if (body is JsonObject lockout)
+            {
+                stdout.WriteLine($"locked out: {Describe(lockout)}");
+            }
+
+            return code;
+        });
+
+        var releaseAsset = new Argument<string>("asset") { Description = "The asset to hand back to Aida" };
+        var releaseApi = Api();
+        var releaseKey = Key();
+        var releaseReason = new Option<string>("--reason") { Description = "Why: the work is done, say (audited; required)", Required = true };
+        var release = new Command("release", "Release an asset's lockout: only the person who locked it out, or an approver") { releaseAsset, releaseApi, releaseKey, releaseReason };
+        release.SetAction(async (parse, token) =>
+        {
+            var name = parse.GetValue(releaseAsset)!;
+            var (code, body) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(releaseApi)), $"api/lockouts/{Uri.EscapeDataString(name)}/release",
+                KeyOf(parse.GetValue(releaseKey)), new JsonObject { ["reason"] = parse.GetValue(releaseReason) }, stderr, token);
+            if (body is JsonObject)
+            {
+                stdout.WriteLine($"released {name}: Aida writes its actuators again");
+            }
+
+            return code;
+        });
+
+        command.Subcommands.Add(list);
+        command.Subcommands.Add(add);
+        command.Subcommands.Add(release);
+        return command;
+    }
+
+    private static int Kept(TextWriter stdout, string directory)
+    {
+        var path = Path.Combine(directory, KeptLockouts.FileName);
+        if (!Directory.Exists(directory))
+        {
+            throw new BadInputException($"--data: no directory {directory}");
+        }
+
+        IReadOnlyList<Lockout> kept;
+        try
+        {
+            kept = KeptLockouts.Read(path);
+        }
+        catch (FormatException e)
+        {
+            throw new BadInputException(e.Message);
+        }
+
+        Print(stdout, kept, DateTimeOffset.UtcNow);
+        return AidaCommand.Ok;
+    }
+
+    /// <param name="now">For a stopped run's file: those whose end has passed are marked (a run started again audits
+    /// them as ended); null for a live run's, which lists only those holding.</param>
+    private static void Print(TextWriter stdout, IReadOnlyList<Lockout> held, DateTimeOffset? now)
+    {
+        if (held.Count == 0)
+        {
+            stdout.WriteLine("no asset is locked out");
+            return;
+        }
+
+        stdout.WriteLine($"{"ASSET",-16} {"BY",-20} {"SINCE",-21} {"UNTIL",-21} REASON");
+        foreach (var l in held)
+        {
+            var end = l.Until is { } u ? Stamp(u) + (now is { } n && !l.HoldsAt(n) ? " (ended)" : "") : "until released";
+            stdout.WriteLine($"{l.Asset,-16} {l.By,-20} {Stamp(l.Since),-21} {end,-21} {l.Reason}");
+        }
+    }
+
+    private static string Describe(JsonObject l) =>
+        new Lockout((string)l["asset"]!, (string)l["by"]!, (string)l["reason"]!, l["since"]!.GetValue<DateTimeOffset>(), l["until"]?.GetValue<DateTimeOffset>()).Describe();
+
+    private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>The run's API address from <c>--api</c>.</summary>
+    /// <exception cref="BadInputException">None given, or not HOST:PORT nor an http(s) URL.</exception>
+    internal static Uri Address(string? api)
+    {
+        if (string.IsNullOrWhiteSpace(api))
+        {
+            throw new BadInputException("--api: required: the live run's HOST:PORT as given to aida run --api (or --data DIR for a stopped run's list)");
+        }
+
+        var text = api.Contains("://", StringComparison.Ordinal) ? api : "http://" + api;
+        return Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.Query.Length == 0
+            ? new Uri(url.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/")
+            : throw new BadInputException($"--api: '{api}' is not HOST:PORT nor an http(s) URL (e.g. 127.0.0.1:8080)");
+    }
+
+    private static string KeyOf(string? key) =>
+        !string.IsNullOrWhiteSpace(key) ? key
+        : Environment.GetEnvironmentVariable(KeyVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment
+        : throw new BadInputException($"--key: no API key: give --key or set {KeyVariable} (aida keys issue NAME --role operator --data DIR)");
+
+    /// <summary>Sends one request; a refusal is said on stderr as the API words it (400, 404, 409: bad input, exit 2;
+    /// 401, 403 and the rest: exit 1), as is a run that cannot be reached. Returns the exit code, and the body when it
+    /// succeeded.</summary>
+    private static async Task<(int Code, JsonNode? Body)> SendAsync(HttpMethod method, Uri api, string path, string key, JsonObject? body, TextWriter stderr, CancellationToken token)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var request = new HttpRequestMessage(method, new Uri(api, path));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, token);
+        }
+        catch (HttpRequestException e)
+        {
+            await stderr.WriteLineAsync($"aida: cannot reach Aida's API at {api} (is aida run --api serving there?): {e.Message}");
+            return (AidaCommand.Failure, null);
+        }
+
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync(token);
+            JsonNode? answer;
+            try
+            {
+                answer = text.Length == 0 ? null : JsonNode.Parse(text);
+            }
+            catch (JsonException)
+            {
+                answer = null;
+            }
+
+            if (response.IsSuccessStatusCode && answer is not null)
+            {
+                return (AidaCommand.Ok, answer);
+            }
+
+            var status = (int)response.StatusCode;
+            var said = answer is JsonObject problem && problem["detail"] is { } detail ? $"{problem["title"]}: {detail}" : $"{response.ReasonPhrase}: {Truncate(text)}";
+            await stderr.WriteLineAsync($"aida: {method} {new Uri(api, path).AbsolutePath} answered {status} {said}");
+            return (status is 400 or 404 or 409 ? AidaCommand.BadInput : AidaCommand.Failure, null);
+        }
+    }
+
+    private static string Truncate(string text) => text.Length <= 200 ? text : text[..200] + "…";
+}
