@@ -6,7 +6,10 @@ namespace Aida.Reliability.Alerting;
 
 /// <summary>Evaluates SLOs on a clock and keeps their multi-window burn-rate alerts: a condition fires once its long
 /// and short burn rates have both held at or above the threshold for its <c>alertAfter</c>, and resolves when either
-/// drops below. Every change (fired, resolved) goes to each subscriber's channel and, when given, to Alertmanager.</summary>
+/// drops below. An SLO whose policy sets <c>alertWhenNoData</c> also fires <see cref="AlertNames.NoData"/> once its
+/// no-data condition's short window has held no events for the condition's <c>alertAfter</c> (as the exported rule's
+/// <c>absent(ratio) or ratio != ratio</c> with <c>for: alertAfter</c>), and resolves at the first evaluation with events.
+/// Every change (fired, resolved) goes to each subscriber's channel and, when given, to Alertmanager.</summary>
 /// <remarks>Time comes only from the <see cref="TimeProvider"/>: under the simulator's virtual clock the monitor follows
 /// simulated time; tests advance a fake clock and call <see cref="EvaluateAsync"/>.</remarks>
 public sealed class SloAlertMonitor
@@ -98,6 +101,38 @@ public sealed class SloAlertMonitor
                     }
                 }
             }
+
+            if (slo.NoDataCondition is { } noData)
+            {
+                var blind = double.IsNaN(await _evaluator.ErrorRatioAsync(slo, noData.ShortWindow, now, cancellationToken));
+                var key = (slo.Name, AlertNames.NoData);
+                lock (_lock)
+                {
+                    if (blind)
+                    {
+                        var since = _pendingSince.TryGetValue(key, out var s) ? s : now;
+                        _pendingSince[key] = since;
+                        if (!_firing.ContainsKey(key) && now - since >= noData.AlertAfter)
+                        {
+                            var alert = new SloAlert(AlertNames.NoData, slo.Name, slo.Service, noData, now, null, double.NaN, double.NaN, targets)
+                            {
+                                NoData = true,
+                                NotifyResolved = slo.ResolutionNotified(noData),
+                            };
+                            _firing[key] = alert;
+                            changes.Add(alert);
+                        }
+                    }
+                    else
+                    {
+                        _pendingSince.Remove(key);
+                        if (_firing.Remove(key, out var stopped))
+                        {
+                            changes.Add(stopped with { EndsAt = now });
+                        }
+                    }
+                }
+            }
         }
 
         List<Channel<SloAlert>> subscribers;
@@ -152,10 +187,10 @@ public sealed class SloAlertMonitor
         }
     }
 
-    /// <summary>Whether people are told of <paramref name="alert"/>: its condition is one of its SLO's
-    /// <see cref="SloDefinition.BreachConditions"/> (a policy with <c>alertWhenBreaching: false</c> is judged and
-    /// streamed, not posted).</summary>
-    private bool Told(SloAlert alert) => _slos.First(s => s.Name == alert.Slo).BreachConditions.Contains(alert.Condition);
+    /// <summary>Whether people are told of <paramref name="alert"/>: a no-data alert (only a policy that asks raises
+    /// one), or one whose condition is one of its SLO's <see cref="SloDefinition.BreachConditions"/> (a policy with
+    /// <c>alertWhenBreaching: false</c> is judged and streamed, not posted).</summary>
+    private bool Told(SloAlert alert) => alert.NoData || _slos.First(s => s.Name == alert.Slo).BreachConditions.Contains(alert.Condition);
 
     /// <summary>Evaluates every <paramref name="interval"/> of the clock's time until cancelled.</summary>
     public async Task RunAsync(TimeSpan interval, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using Aida.Reliability.Alerting;
+using Aida.Reliability.Budgets;
 using Aida.Reliability.OpenSlo;
 using Aida.Reliability.Rules;
 using Aida.Reliability.Runs;
@@ -107,6 +108,48 @@ public sealed class NoDataAlertTests : IDisposable
         returned.AddRange(await live.StepAsync(back));
         Assert.Empty(live.Firing);
         Assert.Empty(returned); // nothing burned, and no-data alerts are not handed to incidents
+    }
+
+    [Fact]
+    public async Task TheMonitor_ASliThatStopsGivingEvents_FiresNoDataAfterAlertAfter_AndResolvesWhenItsReadingsComeBack()
+    {
+        // SloAlertMonitor (evaluated on a clock, posting to Alertmanager) judges it as the exported rule does: the 5m
+        // window's ratio absent or NaN for alertAfter (2m). Before session 51 only the live run and the rules did.
+        var end = Start + TimeSpan.FromHours(2);
+        var plant = new SyntheticPlant(Start, end, end, end, FaultBurnRate: 0);
+        var clock = new FakeTimeProvider(end);
+        using var store = plant.Store(clock);
+        var monitor = new SloAlertMonitor(new SloEvaluator(new EmbeddedQueryEngine(store)), NoDataSlos().Slos, clock);
+        var stream = monitor.Subscribe();
+
+        // Evaluated once a minute: the SLI's query over the 5m window ending 02:07 is the first to give no events (the
+        // readings end at 02:00), and two minutes on, at 02:09, it fires, as a Prometheus evaluating the exported rule
+        // each minute would (the live run steps whole minutes of its own and fires at 02:08). The GPU SLO's readings stop
+        // too; its policy does not ask.
+        var fired = new List<(DateTimeOffset At, SloAlert Alert)>();
+        for (var minute = 0; minute <= 12; minute++)
+        {
+            clock.SetUtcNow(end + TimeSpan.FromMinutes(minute));
+            fired.AddRange((await monitor.EvaluateAsync()).Select(a => (clock.GetUtcNow(), a)));
+        }
+
+        var (at, blind) = Assert.Single(fired);
+        Assert.Equal(end + TimeSpan.FromMinutes(9), at);
+        Assert.Equal((AlertNames.NoData, "rack-inlet-recommended", "inlet-fast-burn", at, true), (blind.AlertName, blind.Slo, blind.Condition.Name, blind.StartsAt, blind.NoData));
+        Assert.Equal([blind], monitor.Firing);
+        Assert.True(stream.TryRead(out var streamed) && streamed == blind);
+
+        var back = end + TimeSpan.FromHours(1);
+        foreach (var rack in Enumerable.Range(0, 4))
+        {
+            var id = store.GetOrCreateSeries(Labels.From(("__name__", "slo_test_rack_inlet_celsius"), ("rack", $"r{rack}")));
+            Assert.Equal(AppendStatus.Ok, store.Append(id, back.ToUnixTimeMilliseconds(), 24));
+        }
+
+        clock.SetUtcNow(back + TimeSpan.FromMinutes(1));
+        var resolved = Assert.Single(await monitor.EvaluateAsync());
+        Assert.Equal((AlertNames.NoData, back + TimeSpan.FromMinutes(1), blind.StartsAt), (resolved.AlertName, resolved.EndsAt, resolved.StartsAt));
+        Assert.Empty(monitor.Firing);
     }
 
     [Fact]
