@@ -33,7 +33,12 @@ public sealed class LockoutApiTests
         var listed = Assert.Single((await TestServer.Json(await server.Send(HttpMethod.Get, "/api/lockouts", keys[Role.Viewer]))).EnumerateArray());
         Assert.Equal(("cdu-h1-a", "api:operator-1", "pump 2 seal"), (listed.GetProperty("asset").GetString(), listed.GetProperty("by").GetString(), listed.GetProperty("reason").GetString()));
         Assert.Equal(now.AddHours(4), listed.GetProperty("until").GetDateTimeOffset());
-        Assert.Contains("aida_lockouts 1\n", await server.Http.GetStringAsync("/metrics"), StringComparison.Ordinal);
+        var metrics = await server.Http.GetStringAsync("/metrics");
+        Assert.Contains("aida_lockouts 1\n", metrics, StringComparison.Ordinal);
+        // Its start and end, for a site's rule on a lockout forgotten (held for days with no end).
+        var since = listed.GetProperty("since").GetDateTimeOffset();
+        Assert.Contains($"aida_lockout_since_seconds{{asset=\"cdu-h1-a\",by=\"api:operator-1\"}} {since.ToUnixTimeSeconds()}\n", metrics, StringComparison.Ordinal);
+        Assert.Contains($"aida_lockout_until_seconds{{asset=\"cdu-h1-a\"}} {now.AddHours(4).ToUnixTimeSeconds()}\n", metrics, StringComparison.Ordinal);
 
         // An action on it is refused by the guard, whoever proposes it: it never reaches the plant.
         var proposed = await TestServer.Json(await server.Send(HttpMethod.Post, "/api/actions", keys[Role.Admin], """{"kind":"set_speed","asset":"cdu-h1-a","value":0.9,"reason":"trim"}"""));

@@ -95,6 +95,14 @@ public sealed class ExpositionWriter(StringBuilder output, ExpositionFormat form
         _ => value.ToString("R", CultureInfo.InvariantCulture).Replace('E', 'e'),
     };
 
+    /// <summary>A label value as the text format writes it between its quotes (backslash, quote and newline escaped).</summary>
+    public static string EscapeLabelValue(string value)
+    {
+        var sb = new StringBuilder(value.Length);
+        AppendEscaped(sb, value);
+        return sb.ToString();
+    }
+
     private static void AppendEscaped(StringBuilder sb, string value)
     {
         foreach (var c in value)

@@ -928,7 +928,7 @@ public static class AidaApi
     };
 
     /// <summary>Aida's own metrics in the Prometheus text format: API requests by status code, keys, audit entries,
-    /// actions proposed over the API by state, incidents by state.</summary>
+    /// actions proposed over the API by state, the safety guard's writes, lockouts and disputes, incidents by state.</summary>
     private static string Metrics(ServerContext context, RequestCounters counters)
     {
         var text = new System.Text.StringBuilder();
@@ -965,8 +965,23 @@ public static class AidaApi
         Family("aida_safety_writes_total", "counter", "Actuator writes judged by the safety envelope, by verdict.");
         text.Append(CultureInfo.InvariantCulture, $"aida_safety_writes_total{{verdict=\"passed\"}} {guard.Passed}\n");
         text.Append(CultureInfo.InvariantCulture, $"aida_safety_writes_total{{verdict=\"refused\"}} {guard.Refused}\n");
+        var held = guard.Lockouts.Held;
         Family("aida_lockouts", "gauge", "Assets people hold locked out (GET /api/lockouts): Aida writes none of their actuators.");
-        text.Append(CultureInfo.InvariantCulture, $"aida_lockouts {guard.Lockouts.Held.Count}\n");
+        text.Append(CultureInfo.InvariantCulture, $"aida_lockouts {held.Count}\n");
+        // Each lockout's start and end (plant time, Unix seconds), so a site alerts on one forgotten: held for days with
+        // no end, an asset Aida quietly never runs.
+        Family("aida_lockout_since_seconds", "gauge", "When each held lockout began (Unix seconds, plant time), by asset and who locked it out.");
+        foreach (var l in held)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"aida_lockout_since_seconds{{asset=\"{l.Asset}\",by=\"{Aida.Protocols.Exposition.ExpositionWriter.EscapeLabelValue(l.By)}\"}} {l.Since.ToUnixTimeMilliseconds() / 1000.0}\n");
+        }
+
+        Family("aida_lockout_until_seconds", "gauge", "When each held lockout with an end ends by itself (Unix seconds, plant time); none for one held until released.");
+        foreach (var l in held.Where(l => l.Until is not null))
+        {
+            text.Append(CultureInfo.InvariantCulture, $"aida_lockout_until_seconds{{asset=\"{l.Asset}\"}} {l.Until!.Value.ToUnixTimeMilliseconds() / 1000.0}\n");
+        }
+
         Family("aida_safety_disputes", "gauge", "Actuators whose read-back disagrees with what Aida last wrote (GET /api/actuators/disputes).");
         text.Append(CultureInfo.InvariantCulture, $"aida_safety_disputes {disputes.Count}\n");
         Family("aida_safety_dispute_read_back", "gauge", "Where the plant reads back an actuator in dispute.");
