@@ -19,7 +19,7 @@ internal static class LockoutsCommand
 
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
-        var command = new Command("lockouts", "Lockout/tagout from a terminal: lock an asset out of a live run's hands (aida run --api), list what is held, release it");
+        var command = new Command("lockouts", "Lockout/tagout from a terminal: lock an asset out of a live run's hands (aida run --api), list what is held, move its end, release it");
         Option<string> Api() => new("--api") { Description = "The live run's API: HOST:PORT as given to aida run --api, or http://HOST:PORT" };
         Option<string> Key() => new("--key") { Description = $"An API key (aida keys issue); else ${KeyVariable}. Locking out needs the operator role" };
         var reasonText = "Why: the work on it (audited; required)";
@@ -98,8 +98,38 @@ internal static class LockoutsCommand
             return code;
         });
 
+        var extendAsset = new Argument<string>("asset") { Description = "The asset whose lockout ends later (or sooner)" };
+        var extendApi = Api();
+        var extendKey = Key();
+        var extendFor = new Option<string>("--for") { Description = "Its new end, counted from the plant's now (2h)" };
+        var extendUntil = new Option<string>("--until") { Description = "Or its new end as a time (RFC 3339)" };
+        var extend = new Command("extend", "Move the end of a lockout, which holds throughout (a release and a new lockout would leave a moment unlocked): only the person who locked it out, or an approver") { extendAsset, extendApi, extendKey, extendFor, extendUntil };
+        extend.SetAction(async (parse, token) =>
+        {
+            var end = new JsonObject();
+            if (parse.GetValue(extendFor) is { } span)
+            {
+                end["for"] = span;
+            }
+
+            if (parse.GetValue(extendUntil) is { } time)
+            {
+                end["until"] = time;
+            }
+
+            var (code, body) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(extendApi)), $"api/lockouts/{Uri.EscapeDataString(parse.GetValue(extendAsset)!)}/extend",
+                KeyOf(parse.GetValue(extendKey)), end, stderr, token);
+            if (body is JsonObject lockout)
+            {
+                stdout.WriteLine($"extended: {Describe(lockout)}");
+            }
+
+            return code;
+        });
+
         command.Subcommands.Add(list);
         command.Subcommands.Add(add);
+        command.Subcommands.Add(extend);
         command.Subcommands.Add(release);
         return command;
     }

@@ -244,6 +244,12 @@ public class DashboardBrowserTests
             await Assertions.Expect(lockout).ToContainTextAsync(new System.Text.RegularExpressions.Regex(", until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d: flow test on the secondary loop"));
             var held = System.Text.RegularExpressions.Regex.Match(await lockout.InnerTextAsync(), "since (\\S+ \\S+), until (\\S+ \\S+):");
             Assert.Equal(TimeSpan.FromHours(4), DateTime.Parse(held.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) - DateTime.Parse(held.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+            // The flow test takes longer: its end moves to 8 h from the plant's now, the lockout held throughout.
+            await lockout.Locator("select.extend-for").SelectOptionAsync("8h");
+            await lockout.Locator("button.extend").ClickAsync();
+            await Assertions.Expect(lockout.Locator(".lockout-held")).Not.ToContainTextAsync($"until {held.Groups[2].Value}:");
+            var extended = System.Text.RegularExpressions.Regex.Match(await lockout.InnerTextAsync(), "until (\\S+ \\S+):");
+            Assert.InRange(DateTime.Parse(extended.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) - DateTime.Parse(held.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), TimeSpan.FromHours(8), TimeSpan.FromHours(9));
             await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots(), "agent-lockout.png"), FullPage = true });
             await lockout.Locator("button.release").ClickAsync();
             await Assertions.Expect(lockout.Locator(".error")).ToHaveTextAsync("Say why: it is audited.");

@@ -127,6 +127,13 @@ public class RunApiTests
         Assert.True(held.Success, added);
         Assert.Equal(TimeSpan.FromHours(4), DateTimeOffset.Parse(held.Groups[2].Value[..^1] + "+00:00", System.Globalization.CultureInfo.InvariantCulture) - DateTimeOffset.Parse(held.Groups[1].Value[..^1] + "+00:00", System.Globalization.CultureInfo.InvariantCulture));
 
+        // The work takes longer: the person who locked it out moves its end; it holds throughout.
+        (code, var extended, err) = Invoke("lockouts", "extend", "cdu-h1-a", "--for", "6h", "--api", api, "--key", tech);
+        Assert.True(code == 0, err);
+        Assert.Matches(@"^extended: cdu-h1-a is locked out by api:tech since \S+ \S+ until \S+ \S+ \(pump 2 seal\)\n$", extended);
+        (code, _, err) = Invoke("lockouts", "extend", "cdu-h1-a", "--for", "1h", "--api", api, "--key", other);
+        Assert.Equal((1, true), (code, err.Contains("answered 403 forbidden: cdu-h1-a is locked out by api:tech", StringComparison.Ordinal)));
+
         // Refusals as the API words them: bad input exits 2, a role or person refused exits 1.
         (code, _, err) = Invoke("lockouts", "add", "cdu-h1-a", "--reason", "x", "--api", api, "--key", other);
         Assert.Equal((2, true), (code, err.Contains("POST /api/lockouts answered 409 already locked out: cdu-h1-a is locked out by api:tech", StringComparison.Ordinal)));

@@ -62,7 +62,7 @@ public sealed class LockoutApiTests
     }
 
     [Fact]
-    public async Task ALockoutFor4h_EndsFourPlantHoursFromNow_AndForWithUntilOrNoDurationIsRefusedNamingIt()
+    public async Task ALockoutFor4h_EndsFourPlantHoursFromNow_AndItsEndMoves_AndForWithUntilOrNoDurationIsRefusedNamingIt()
     {
         // The dashboard's "for 4 h": counted from the plant's clock, which a twin at --speed runs ahead of the wall's.
         await using var server = await TestServer.StartAsync();
@@ -83,6 +83,24 @@ public sealed class LockoutApiTests
         var locked = await TestServer.Json(await server.Send(HttpMethod.Post, "/api/lockouts", operatorKey, """{"asset":"chiller-2","reason":"condenser tubes","for":"4h"}"""));
         Assert.Equal(now.AddHours(4), locked.GetProperty("until").GetDateTimeOffset());
         Assert.Equal(now.AddHours(4), Assert.Single(server.Context.Actions.Plant.Lockouts.Held).Until);
+
+        // The work takes longer: its end moves, the lockout held throughout; only they or an approver move it.
+        var other = server.Context.Keys.Issue("operator-2", Role.Operator);
+        var notTheirs = await server.Send(HttpMethod.Post, "/api/lockouts/chiller-2/extend", other, """{"for":"2h"}""");
+        Assert.Equal(HttpStatusCode.Forbidden, notTheirs.StatusCode);
+        Assert.Contains("only api:operator-1 or an approver changes its end", await notTheirs.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await server.Send(HttpMethod.Post, "/api/lockouts/chiller-1/extend", operatorKey, """{"for":"2h"}""")).StatusCode);
+        var nothing = await server.Send(HttpMethod.Post, "/api/lockouts/chiller-2/extend", operatorKey, "{}");
+        Assert.Equal(HttpStatusCode.BadRequest, nothing.StatusCode);
+        Assert.Contains("until: give the new end", await nothing.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var before = await server.Send(HttpMethod.Post, "/api/lockouts/chiller-2/extend", operatorKey, $$"""{"until":"{{now.AddHours(-1):O}}"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, before.StatusCode);
+        Assert.Contains("until: until ", await before.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var extended = await TestServer.Json(await server.Send(HttpMethod.Post, "/api/lockouts/chiller-2/extend", operatorKey, """{"for":"6h"}"""));
+        Assert.Equal((now.AddHours(6), "api:operator-1"), (extended.GetProperty("until").GetDateTimeOffset(), extended.GetProperty("by").GetString()));
+        var approver = await TestServer.Json(await server.Send(HttpMethod.Post, "/api/lockouts/chiller-2/extend", server.Keys[Role.Approver], $$"""{"until":"{{now.AddHours(8):O}}"}"""));
+        Assert.Equal(now.AddHours(8), approver.GetProperty("until").GetDateTimeOffset());
+        Assert.Contains(server.Context.Audit.Read(), e => e.Subject == "lockouts" && e.Detail.StartsWith("refused: changing the end of chiller-2's lockout", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -150,6 +150,42 @@ public sealed class Lockouts
         }
     }
 
+    /// <summary>Moves the end of <paramref name="asset"/>'s lockout to <paramref name="until"/> (a technician who needs
+    /// longer), by the person who locked it out or an approver: it holds throughout, where a release and a new lockout
+    /// would leave a moment in which Aida may write the asset.</summary>
+    /// <exception cref="KeyNotFoundException">The asset is not locked out.</exception>
+    /// <exception cref="UnauthorizedAccessException">Someone else's lockout, and <paramref name="overrides"/> is false.</exception>
+    /// <exception cref="ArgumentException">An end not after now.</exception>
+    public Lockout Extend(string asset, string by, DateTimeOffset until, bool overrides)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(by);
+        lock (_lock)
+        {
+            EndPassed();
+            var now = _clock.GetUtcNow();
+            if (!_held.TryGetValue(asset, out var held))
+            {
+                throw new KeyNotFoundException($"{asset} is not locked out");
+            }
+
+            if (held.By != by && !overrides)
+            {
+                throw new UnauthorizedAccessException($"{held.Describe()}: only {held.By} or an approver changes its end");
+            }
+
+            if (until <= now)
+            {
+                throw new ArgumentException($"until {until:u} is not after now ({now:u})", nameof(until));
+            }
+
+            var moved = held with { Until = until };
+            _held[asset] = moved;
+            _audit?.Append(by, AuditKind.Decision, Subject, $"{asset}'s lockout by {held.By} now ends at {until:u} (was {(held.Until is { } was ? $"{was:u}" : "until released")})");
+            Changed?.Invoke(Snapshot());
+            return moved;
+        }
+    }
+
     /// <summary>Takes up lockouts kept by an earlier run (<c>lockouts.json</c>): each still holding is held again, each
     /// whose time passed meanwhile is audited as ended. Returns those held.</summary>
     /// <exception cref="ArgumentException">A kept lockout names an asset this plant does not have.</exception>

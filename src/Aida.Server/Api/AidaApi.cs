@@ -260,6 +260,7 @@ public static class AidaApi
         });
         app.MapPost("/api/lockouts", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Operator, "lock an asset out", body => LockOut(context, Caller(http), body))));
         app.MapPost("/api/lockouts/{asset}/release", async (HttpContext http, string asset) => await Mutation(http, context, Role.Operator, $"release {asset}'s lockout", body => ReleaseLockout(context, Caller(http), asset, body)));
+        app.MapPost("/api/lockouts/{asset}/extend", async (HttpContext http, string asset) => await Mutation(http, context, Role.Operator, $"change the end of {asset}'s lockout", body => ExtendLockout(context, Caller(http), asset, body)));
         app.MapGet("/api/agent/mode", () =>
         {
             lock (context.Gate)
@@ -406,15 +407,7 @@ public static class AidaApi
         Only(body, "asset", "reason", "until", "for");
         var asset = Text(body, "asset", required: true)!;
         var reason = Text(body, "reason", required: true)!;
-        var until = Time(body, "until");
-        var lasting = Text(body, "for", required: false) is not { } text ? (TimeSpan?)null
-            : PrometheusFormat.TryParseDuration(text, out var d) && d > TimeSpan.Zero ? d
-            : throw new BadRequest($"for: '{text}' is not a duration above zero (such as 30m, 4h or 1d)");
-        if (until is not null && lasting is not null)
-        {
-            throw new BadRequest("for: give until (an end) or for (how long from now), not both");
-        }
-
+        var (until, lasting) = LockoutEnd(body);
         lock (context.Gate)
         {
             // "for" counts from the plant's now, which a twin at --speed runs ahead of the wall clock.
@@ -436,25 +429,64 @@ public static class AidaApi
         }
     }
 
+    /// <summary>A lockout's end as a body gives it: <c>until</c> (a time) or <c>for</c> (a duration from now), not both.</summary>
+    private static (DateTimeOffset? Until, TimeSpan? For) LockoutEnd(JsonElement body)
+    {
+        var until = Time(body, "until");
+        var lasting = Text(body, "for", required: false) is not { } text ? (TimeSpan?)null
+            : PrometheusFormat.TryParseDuration(text, out var d) && d > TimeSpan.Zero ? d
+            : throw new BadRequest($"for: '{text}' is not a duration above zero (such as 30m, 4h or 1d)");
+        return until is not null && lasting is not null
+            ? throw new BadRequest("for: give until (an end) or for (how long from now), not both")
+            : (until, lasting);
+    }
+
+    // The person who locked it out, or an approver, moves its end without a moment unlocked.
+    private static IResult ExtendLockout(ServerContext context, Caller caller, string asset, JsonElement body)
+    {
+        Only(body, "until", "for");
+        var (until, lasting) = LockoutEnd(body);
+        lock (context.Gate)
+        {
+            var end = until ?? (lasting is { } span ? (context.Clock ?? TimeProvider.System).GetUtcNow() + span
+                : throw new BadRequest("until: give the new end (until, a time) or how long from now (for, such as 2h)"));
+            try
+            {
+                return ByHolder(context, caller, asset, $"changing the end of {asset}'s lockout", (lockouts, by, overrides) => lockouts.Extend(asset, by, end, overrides));
+            }
+            catch (ArgumentException e)
+            {
+                throw new BadRequest($"until: {e.Message.Split(" (Parameter", 2)[0]}");
+            }
+        }
+    }
+
     private static IResult ReleaseLockout(ServerContext context, Caller caller, string asset, JsonElement body)
     {
         Only(body, "reason");
         var reason = Text(body, "reason", required: true)!;
         lock (context.Gate)
         {
-            try
-            {
-                return Results.Json(LockoutView(context.Actions.Plant.Lockouts.Release(asset, Actor(caller), reason, overrides: caller.Role >= Role.Approver)), Json);
-            }
-            catch (KeyNotFoundException e)
-            {
-                return Problem(StatusCodes.Status404NotFound, "not locked out", e.Message);
-            }
-            catch (UnauthorizedAccessException e)
-            {
-                context.Audit.Append(Actor(caller), AuditKind.Decision, "lockouts", $"refused: releasing {asset}: {e.Message}");
-                return Problem(StatusCodes.Status403Forbidden, "forbidden", e.Message);
-            }
+            return ByHolder(context, caller, asset, $"releasing {asset}", (lockouts, by, overrides) => lockouts.Release(asset, by, reason, overrides));
+        }
+    }
+
+    /// <summary>A change only the person who locked the asset out, or an approver, makes: 404 when it is not locked
+    /// out, 403 (audited as <paramref name="what"/> refused) when it is someone else's.</summary>
+    private static IResult ByHolder(ServerContext context, Caller caller, string asset, string what, Func<Lockouts, string, bool, Lockout> change)
+    {
+        try
+        {
+            return Results.Json(LockoutView(change(context.Actions.Plant.Lockouts, Actor(caller), caller.Role >= Role.Approver)), Json);
+        }
+        catch (KeyNotFoundException e)
+        {
+            return Problem(StatusCodes.Status404NotFound, "not locked out", e.Message);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            context.Audit.Append(Actor(caller), AuditKind.Decision, "lockouts", $"refused: {what}: {e.Message}");
+            return Problem(StatusCodes.Status403Forbidden, "forbidden", e.Message);
         }
     }
 

@@ -79,6 +79,39 @@ public sealed class LockoutTests : IDisposable
     }
 
     [Fact]
+    public void ATechnicianWhoNeedsLonger_MovesTheEnd_AndTheLockoutHoldsThroughout_OnlyTheyOrAnApproverMay()
+    {
+        // A release and a new lockout would leave a moment in which Aida may write the chiller under repair.
+        using var audit = new AuditLog(Path.Combine(_dir, "audit.db"), _clock);
+        var guard = Guard(audit);
+        List<IReadOnlyList<Lockout>> changes = [];
+        guard.Lockouts.Changed = changes.Add;
+        var start = _clock.GetUtcNow();
+        guard.Lockouts.Add("chiller-2", "api:bob", "condenser tube cleaning", start.AddHours(2));
+
+        _clock.Advance(TimeSpan.FromMinutes(110));
+        Assert.Contains("only api:bob or an approver changes its end", Assert.Throws<UnauthorizedAccessException>(() => guard.Lockouts.Extend("chiller-2", "api:carol", start.AddHours(4), overrides: false)).Message, StringComparison.Ordinal);
+        Assert.Equal("until", Assert.Throws<ArgumentException>(() => guard.Lockouts.Extend("chiller-2", "api:bob", _clock.GetUtcNow(), overrides: false)).ParamName);
+        Assert.Equal("chiller-1 is not locked out", Assert.Throws<KeyNotFoundException>(() => guard.Lockouts.Extend("chiller-1", "api:bob", start.AddHours(4), overrides: false)).Message);
+        var moved = guard.Lockouts.Extend("chiller-2", "api:bob", start.AddHours(4), overrides: false);
+        Assert.Equal((start, start.AddHours(4), "api:bob"), (moved.Since, moved.Until, moved.By));
+
+        // Past its first end it still holds, to its new one; an approver may move anyone's.
+        _clock.Advance(TimeSpan.FromMinutes(60));
+        Assert.False(guard.Write("chiller-2/enable", 0).Ok);
+        guard.Lockouts.Extend("chiller-2", "api:dana", start.AddHours(5), overrides: true);
+        _clock.Advance(TimeSpan.FromMinutes(129));
+        Assert.False(guard.Write("chiller-2/enable", 0).Ok);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.True(guard.Write("chiller-2/enable", 0).Ok);
+
+        Assert.Equal([1, 1, 1, 0], changes.Select(c => c.Count));
+        Assert.Equal(start.AddHours(4), changes[1].Single().Until);
+        Assert.Contains(audit.Read(), e => (e.Actor, e.Detail) == ("api:bob", "chiller-2's lockout by api:bob now ends at 2025-07-01 06:00:00Z (was 2025-07-01 04:00:00Z)"));
+        Assert.Contains(audit.Read(), e => (e.Actor, e.Detail) == ("api:dana", "chiller-2's lockout by api:bob now ends at 2025-07-01 07:00:00Z (was 2025-07-01 06:00:00Z)"));
+    }
+
+    [Fact]
     public void BadLockouts_AreRefused_NamingWhatIsWrong()
     {
         var lockouts = Guard().Lockouts;

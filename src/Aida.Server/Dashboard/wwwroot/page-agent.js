@@ -116,13 +116,22 @@ function lockoutCard(l, ctx, onDone) {
       try { await api.post(`/api/lockouts/${encodeURIComponent(l.asset)}/release`, { reason: reason.value.trim() }); onDone(); }
       catch (e) { message.textContent = e.message; release.disabled = false; }
     } });
+  // The work takes longer: its end moves (from the plant's now), the lockout held throughout.
+  const end = h('select', { class: 'extend-for', 'aria-label': `new end of ${l.asset}'s lockout` },
+    [['1h', 'ends in 1 h'], ['2h', 'ends in 2 h'], ['4h', 'ends in 4 h'], ['8h', 'ends in 8 h'], ['1d', 'ends in 24 h']].map(([value, text]) => h('option', { value, text })));
+  const extend = h('button', { class: 'extend secondary', text: 'Set end',
+    onclick: async () => {
+      extend.disabled = true;
+      try { await api.post(`/api/lockouts/${encodeURIComponent(l.asset)}/extend`, { for: end.value }); onDone(); }
+      catch (e) { message.textContent = e.message; extend.disabled = false; }
+    } });
   return h('div', { class: 'pending lockout', 'data-asset': l.asset }, [
     h('div', { class: 'pending-what' }, [
       h('span', { class: 'pill risk-high', text: 'locked out' }),
       h('span', { class: 'strong', text: ` ${l.asset}` }),
-      h('span', { text: ` by ${l.by} since ${plantTime(l.since)}${l.until ? `, until ${plantTime(l.until)}` : ', until released'}: ${l.reason}` }),
+      h('span', { class: 'lockout-held', text: ` by ${l.by} since ${plantTime(l.since)}${l.until ? `, until ${plantTime(l.until)}` : ', until released'}: ${l.reason}` }),
     ]),
-    h('div', { class: 'pending-do' }, allowed ? [reason, release, message] : [release]),
+    h('div', { class: 'pending-do lockout-form' }, allowed ? [reason, release, end, extend, message] : [release]),
   ]);
 }
 
