@@ -13,7 +13,7 @@ namespace Aida.Automation.OnCall;
 /// (<c>AidaActuatorDisputed</c>), what runbooks' notify steps said (<c>AidaRunbookNotice</c>), that the agent runs
 /// dry and writes nothing (<c>AidaAgentDryRun</c>), a device found restarted between two polls
 /// (<c>AidaDeviceRestarted</c>, <see cref="DeviceRestarts"/>), every asset a person has locked out
-/// (<c>AidaAssetLockedOut</c>), and the SLO burn-rate alerts firing (<see cref="SloAlerts"/>).</summary>
+/// (<c>AidaAssetLockedOut</c>) and a lockout about to end by itself (<c>AidaLockoutEnding</c>), and the SLO burn-rate alerts firing (<see cref="SloAlerts"/>).</summary>
 /// <remarks>Each alert carries <c>factory</c> and <c>severity</c> (<c>critical</c> where a person must act soon: an approval
 /// with a deadline, a high-risk action, a rollback's notice; an incident's as its alerts say; a notice's as its step
 /// says, else a restore's <c>info</c>, else its incident's; <c>warning</c> for a dispute; <c>info</c> for a lockout), an id
@@ -58,6 +58,10 @@ public sealed class OnCallAlerts
     /// behind upsd: no outage told of it), each with its last restart; each is told for <see cref="NoticeHold"/> after
     /// it. Null for none (the embedded twin).</summary>
     public Func<IReadOnlyList<(string Collector, string Device, Aida.Model.Plant.DeviceReturn Restart)>>? DeviceRestarts { get; init; }
+
+    /// <summary>How long before a lockout ends by itself <c>AidaLockoutEnding</c> tells its holder, who may still be at
+    /// work on the asset.</summary>
+    public static readonly TimeSpan LockoutEndingNotice = TimeSpan.FromMinutes(15);
 
     /// <summary>How long a notice holds at least once said, when its incident is resolved (or unknown).</summary>
     public static readonly TimeSpan NoticeHold = TimeSpan.FromMinutes(15);
@@ -145,6 +149,13 @@ public sealed class OnCallAlerts
                 lockout.Describe(),
                 $"Aida writes none of its actuators until then, whoever asks; alerts on it with the same factory and asset are its work's, which an inhibit rule keeps quiet; {lockout.By} or an approver releases it on the dashboard's Agent page or with POST /api/lockouts/{lockout.Asset}/release",
                 "#agent", lockout.Since));
+            if (lockout.Until is { } end && end - now <= LockoutEndingNotice)
+            {
+                alerts.Add(Alert("AidaLockoutEnding", [new("asset", lockout.Asset)], "warning",
+                    $"{lockout.Asset}'s lockout by {lockout.By} ends by itself at {Stamp(end)} ({lockout.Reason}): Aida may write it again then",
+                    $"if the work goes on, {lockout.By} or an approver moves its end (Set end on the dashboard's Agent page, POST /api/lockouts/{lockout.Asset}/extend, or aida lockouts extend); else nothing to do",
+                    "#agent", end - LockoutEndingNotice));
+            }
         }
 
         foreach (var response in _agent?.Responses ?? [])

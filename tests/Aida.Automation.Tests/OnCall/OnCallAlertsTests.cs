@@ -96,6 +96,30 @@ public sealed class OnCallAlertsTests
         Assert.DoesNotContain("locked out", Annotation(Only(now, "AidaIncident"), "description"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void ALockoutAboutToEndByItself_WarnsItsHolder_AQuarterOfAnHourBefore_UntilItsEndMoves()
+    {
+        using var site = new RestartSite(LeakFrom35To50Minutes(), TimeSpan.FromMinutes(30));
+        var agent = site.Start(SupervisedByPeople);
+        var alerts = new OnCallAlerts(site.Scenario.Factory.Name, site.Incidents, [agent.Executor], agent, agent.Plant, null, site.Sim.Clock);
+        var end = site.Sim.Clock.GetUtcNow().AddMinutes(20);
+        agent.Plant.Lockouts.Add("chiller-2", "api:bob", "condenser tubes", end);
+
+        site.Advance(TimeSpan.FromMinutes(4));
+        Assert.DoesNotContain(alerts.Now(), a => Labels(a)["alertname"] == "AidaLockoutEnding");
+        site.Advance(TimeSpan.FromMinutes(1));
+        var ending = Only(alerts.Now(), "AidaLockoutEnding");
+        Assert.Equal(
+            new Dictionary<string, string> { ["alertname"] = "AidaLockoutEnding", ["factory"] = "ref-10mw", ["asset"] = "chiller-2", ["severity"] = "warning" },
+            Labels(ending));
+        Assert.Equal($"chiller-2's lockout by api:bob ends by itself at {end.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z (condenser tubes): Aida may write it again then", Annotation(ending, "summary"));
+        Assert.Equal(end - OnCallAlerts.LockoutEndingNotice, ending.Since);
+
+        // The work goes on: its end moves, and the warning goes until the new end nears.
+        agent.Plant.Lockouts.Extend("chiller-2", "api:bob", end.AddHours(2), overrides: false);
+        Assert.DoesNotContain(alerts.Now(), a => Labels(a)["alertname"] == "AidaLockoutEnding");
+    }
+
     [SkippableFact]
     public async Task ALockedOutRacksLeak_IsInhibitedInARealAlertmanager_ByTheExampleConfig_UntilTheLockoutIsReleased()
     {
@@ -109,20 +133,25 @@ public sealed class OnCallAlertsTests
         var alerts = new OnCallAlerts(site.Scenario.Factory.Name, site.Incidents, [agent.Executor], agent, agent.Plant, null, site.Sim.Clock);
         var feed = new AlertmanagerFeed([new AlertmanagerClient(Http, alertmanager.BaseUrl)], TimeProvider.System);
         agent.Plant.Lockouts.Add("h1-c03", "api:tech", "manifold drain", until: null);
-        agent.Plant.Lockouts.Add("cdu-h2-e", "api:tech", "pump 2 seal", until: null);
+        agent.Plant.Lockouts.Add("cdu-h2-e", "api:tech", "pump 2 seal", until: site.Sim.Clock.GetUtcNow().AddMinutes(45));
         site.Advance(TimeSpan.FromMinutes(38));
 
         await feed.UpdateAsync(alerts.Now());
-        var states = await UntilStates(alertmanager.BaseUrl, s => s.Count == 4 && s.GetValueOrDefault("AidaIncident/h1-c03") == "suppressed");
+        // cdu-h2-e's lockout ends by itself 7 min on: that warning is for its holder, and is not inhibited.
+        var states = await UntilStates(alertmanager.BaseUrl, s => s.Count == 5 && s.GetValueOrDefault("AidaIncident/h1-c03") == "suppressed");
         Assert.Equal(
-            new Dictionary<string, string> { ["AidaAssetLockedOut/h1-c03"] = "active", ["AidaAssetLockedOut/cdu-h2-e"] = "active", ["AidaIncident/h1-c03"] = "suppressed", ["AidaRunbookApproval/h1-c03"] = "suppressed" },
+            new Dictionary<string, string>
+            {
+                ["AidaAssetLockedOut/h1-c03"] = "active", ["AidaAssetLockedOut/cdu-h2-e"] = "active", ["AidaLockoutEnding/cdu-h2-e"] = "active",
+                ["AidaIncident/h1-c03"] = "suppressed", ["AidaRunbookApproval/h1-c03"] = "suppressed",
+            },
             states);
 
         agent.Plant.Lockouts.Release("h1-c03", "api:tech", "drain done", overrides: false);
         await feed.UpdateAsync(alerts.Now());
-        states = await UntilStates(alertmanager.BaseUrl, s => s.Count == 3 && s.GetValueOrDefault("AidaIncident/h1-c03") == "active");
+        states = await UntilStates(alertmanager.BaseUrl, s => s.Count == 4 && s.GetValueOrDefault("AidaIncident/h1-c03") == "active");
         Assert.Equal(
-            new Dictionary<string, string> { ["AidaAssetLockedOut/cdu-h2-e"] = "active", ["AidaIncident/h1-c03"] = "active", ["AidaRunbookApproval/h1-c03"] = "active" },
+            new Dictionary<string, string> { ["AidaAssetLockedOut/cdu-h2-e"] = "active", ["AidaLockoutEnding/cdu-h2-e"] = "active", ["AidaIncident/h1-c03"] = "active", ["AidaRunbookApproval/h1-c03"] = "active" },
             states);
     }
 
