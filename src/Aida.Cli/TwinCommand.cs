@@ -48,7 +48,7 @@ internal static class TwinCommand
         {
             Description = "Restart a field device DURATION of plant time after the start, faster than a poll and its connection up (a controller " +
                 "behind a Modbus gateway, a BMC's watchdog reset): its uptime starts again, its settings go back to those it was served with. " +
-                "DEVICE@DURATION, DEVICE as the site file names it (modbus-cdu-h1-a, redfish-h1-a01); repeatable",
+                "DEVICE@DURATION, DEVICE as the site file names it (modbus-cdu-h1-a, redfish-h1-a01), or nut-UPS for a UPS behind upsd (nut-ups-a); repeatable",
             AllowMultipleArgumentsPerToken = false,
         };
         var status = StatusEveryOption();

@@ -138,11 +138,13 @@ internal sealed class TwinServer : IAsyncDisposable
     }
 
     /// <summary>The field devices <see cref="Restart"/> can restart, as the site file names their entries:
-    /// <c>modbus-ASSET</c> (a Modbus device) and <c>redfish-RACK</c> (a rack's BMC).</summary>
+    /// <c>modbus-ASSET</c> (a Modbus device) and <c>redfish-RACK</c> (a rack's BMC); and <c>nut-UPS</c>, a UPS behind the
+    /// entry <c>upsd-twin</c>.</summary>
     public IReadOnlyList<string> RestartableDevices =>
     [
         .. _faces.OfType<ModbusWireFace>().SelectMany(f => f.Devices.Select(d => "modbus-" + d.Asset)),
         .. _faces.OfType<RedfishFace>().SelectMany(f => f.Racks.Select(r => "redfish-" + r)),
+        .. _faces.OfType<UpsdFace>().SelectMany(f => f.Names.Select(u => "nut-" + u)),
     ];
 
     /// <summary>Restarts the field device of the site entry named <paramref name="device"/> faster than a poll, its
@@ -159,6 +161,10 @@ internal sealed class TwinServer : IAsyncDisposable
         {
             redfish.Restart(name);
         }
+        else if (device.StartsWith("nut-", StringComparison.Ordinal) && _faces.OfType<UpsdFace>().FirstOrDefault(f => f.Names.Contains(name)) is { } upsd)
+        {
+            upsd.Restart(name);
+        }
         else
         {
             throw new ArgumentException(NotServed(device), nameof(device));
@@ -167,7 +173,7 @@ internal sealed class TwinServer : IAsyncDisposable
 
     /// <summary>What is wrong with a device name <see cref="Restart"/> does not know.</summary>
     public string NotServed(string device) =>
-        $"'{device}' is no device served here (modbus-ASSET or redfish-RACK, as the site file names them: {string.Join(", ", RestartableDevices.Take(3))}, ...)";
+        $"'{device}' is no device served here (modbus-ASSET or redfish-RACK, as the site file names them, or nut-UPS: {string.Join(", ", RestartableDevices.Take(3))}, ...)";
 
     /// <summary>Advances the plant by <paramref name="steps"/> under the lock the faces read through.</summary>
     public void Advance(long steps)

@@ -497,6 +497,7 @@ public sealed class TwinOverTheWireTests
     [InlineData("twin", "serve", "--base-port", "0", "--restart", "modbus-cdu-h1-a")] // no @DURATION
     [InlineData("twin", "serve", "--base-port", "0", "--restart", "modbus-cdu-h9-z@10m")] // no such device served
     [InlineData("twin", "serve", "--base-port", "0", "--restart", "redfish-h1-a01@soon")] // not a duration
+    [InlineData("twin", "serve", "--base-port", "0", "--restart", "nut-ups-z@10m")] // no such UPS behind upsd
     public void BadInput_ExitsTwo_WithOneLine(params string[] args)
     {
         var (code, _, err) = CliRun.Invoke(args);

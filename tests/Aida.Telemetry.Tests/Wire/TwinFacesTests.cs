@@ -6,6 +6,7 @@ using Aida.Telemetry.Collectors.Nut;
 using Aida.Telemetry.Collectors.Scrape;
 using Aida.Telemetry.Series;
 using Aida.Telemetry.Tests.Collectors;
+using Aida.Telemetry.Tests.Collectors.Modbus;
 using Aida.Twin.Simulation;
 using Aida.Twin.Wire.Dcgm;
 using Aida.Twin.Wire.Mqtt;
@@ -61,6 +62,48 @@ public class TwinFacesTests
         }
 
         Assert.Equal([1.0, 0.0], rig.Series("aida_ups_eco_mode").OrderBy(s => s.Labels.Get("asset"), StringComparer.Ordinal).Select(s => s.Samples[^1].Value));
+    }
+
+    [Fact]
+    public async Task AUpsRestartedBehindUpsd_IsFoundByItsUptime_ItsEcoModeBackAsServed()
+    {
+        // upsd stays up and answers while a UPS's card restarts: no poll fails, its device.uptime starts again, and its
+        // eco mode goes back to its own setting. The collector of the site entry the twin writes finds it by the uptime.
+        var scenario = ScenarioLoader.Load("reference");
+        var sim = new Simulator(scenario with { Duration = TimeSpan.FromHours(3) }, new SimulationOptions { NoOperator = true });
+        var ups = scenario.Factory.Power.Ups[0].Id;
+        using var rig = new CollectorRig(site: scenario.Factory.Site.Name);
+        await using var upsd = new UpsdFace(sim.Plant, scenario.Factory.Power.Ups, clock: rig.Clock);
+        await upsd.StartAsync(default);
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [NutCollector.Type] = NutCollector.Create }, rig.Clock);
+        var collector = (NutCollector)loader.Parse($"site: {scenario.Factory.Site.Name}\ncollectors:\n" + upsd.SiteCollectors(), "twin-local.yaml").Collectors.Single();
+        async Task Poll()
+        {
+            var (ok, client) = await collector.PollOnceAsync(null, rig.Sink, default);
+            Assert.True(ok, rig.Log.ToString());
+            await client!.DisposeAsync();
+        }
+
+        var eco = sim.Plant.Point(ups + "/eco_mode");
+        var served = sim.Plant.Read(eco).Value;
+        await Poll();
+        Assert.True(sim.Plant.Write(ups + "/eco_mode", 1 - served).Ok); // Aida moves it
+        sim.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(1 - served, sim.Plant.Read(eco).Value);
+        rig.Fake.Advance(TimeSpan.FromHours(1));
+        await Poll();
+        Assert.Null(rig.Sink.ReturnOf(NutCollector.Type, collector.Name));
+
+        rig.Fake.Advance(TimeSpan.FromSeconds(10));
+        upsd.Restart(ups);
+        sim.Advance(TimeSpan.FromMinutes(1));
+        rig.Fake.Advance(TimeSpan.FromSeconds(5));
+        await Poll();
+        var back = rig.Sink.ReturnOf(NutCollector.Type, collector.Name);
+        Assert.NotNull(back);
+        Assert.Contains($"UPS {ups}: its uptime read 5 s, 15 s after it read 3600 s", back.How, StringComparison.Ordinal);
+        Assert.Equal(served, sim.Plant.Read(eco).Value);
+        Assert.Throws<ArgumentException>(() => upsd.Restart("no-such-ups"));
     }
 
     [Fact]

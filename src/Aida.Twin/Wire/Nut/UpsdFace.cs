@@ -24,7 +24,7 @@ namespace Aida.Twin.Wire.Nut;
 /// switch, NUT 2.8.3 and later): the setting itself, which stays <c>ECO</c> while the UPS runs on battery, when
 /// <c>BYPASS</c> is gone from <c>ups.status</c>.</item>
 /// <item><c>device.*</c>/<c>ups.mfr</c>/<c>ups.model</c> identity strings, and <c>device.uptime</c> (whole seconds since
-/// served), which tells a collector that a UPS restarted.</item>
+/// served or <see cref="Restart">restarted</see>), which tells a collector that a UPS restarted.</item>
 /// </list>
 /// A point whose sensor is not reporting leaves its variables out (<c>GET VAR</c> answers <c>ERR VAR-NOT-SUPPORTED</c>).
 /// <para>Eco mode is written as an Eaton UPS takes it through NUT (usbhid-ups, mge-hid): the instant commands
@@ -60,7 +60,9 @@ public sealed class UpsdFace : IWireFace, INutControl
     private readonly IPAddress _host;
     private readonly string _password;
     private readonly TimeProvider _clock;
-    private long _started;
+    // Each UPS's start (its device.uptime counts from it) and its eco mode when served, which a restart goes back to.
+    private long[] _started = [];
+    private double[] _servedEco = [];
     private NutServer? _server;
 
     /// <param name="ups">The factory's UPSes (for names and ratings); each needs its three points in the plant.</param>
@@ -95,11 +97,36 @@ public sealed class UpsdFace : IWireFace, INutControl
 
     public Task StartAsync(CancellationToken ct)
     {
-        _started = _clock.GetTimestamp();
+        var now = _clock.GetTimestamp();
+        _started = [.. _ups.Select(_ => now)];
+        _servedEco = [.. _ups.Select(u => Read(u.Eco))];
         _server = new NutServer(new IPEndPoint(_host, _port), Snapshot, this);
         _server.Start();
         Endpoints = [$"nut upsd {_server.Endpoint} ({_ups.Count} UPS: {string.Join(", ", _ups.Select(u => u.Ups.Id))})"];
         return Task.CompletedTask;
+    }
+
+    /// <summary>The UPSes served, by name (their asset ids).</summary>
+    public IReadOnlyList<string> Names => [.. _ups.Select(u => u.Ups.Id)];
+
+    /// <summary>Restarts the UPS <paramref name="ups"/> as its network card or controller restarts behind upsd (a
+    /// watchdog, a firmware update): upsd stays up and answers, its <c>device.uptime</c> starts again from 0, and its
+    /// eco mode goes back to the setting it was served with, written to the plant, so a collector finds the restart by
+    /// the uptime alone.</summary>
+    /// <exception cref="ArgumentException">No such UPS is served, or the face is not started.</exception>
+    public void Restart(string ups)
+    {
+        var index = _ups.FindIndex(u => u.Ups.Id == ups);
+        if (index < 0 || index >= _started.Length)
+        {
+            throw new ArgumentException($"no UPS {ups} is served", nameof(ups));
+        }
+
+        Interlocked.Exchange(ref _started[index], _clock.GetTimestamp());
+        if (_ups[index].EcoActuator >= 0 && !double.IsNaN(_servedEco[index]))
+        {
+            _plant.Write(_ups[index].EcoActuator, _servedEco[index]);
+        }
     }
 
     public string SiteCollectors()
@@ -136,8 +163,9 @@ public sealed class UpsdFace : IWireFace, INutControl
     internal IReadOnlyList<NutUpsSnapshot> Snapshot()
     {
         var result = new List<NutUpsSnapshot>(_ups.Count);
-        foreach (var u in _ups)
+        for (var i = 0; i < _ups.Count; i++)
         {
+            var u = _ups[i];
             var power = Read(u.Power);
             var onBattery = Read(u.OnBattery);
             var battery = Read(u.Battery);
@@ -151,7 +179,7 @@ public sealed class UpsdFace : IWireFace, INutControl
                 new("ups.model", "twin UPS"),
                 new("battery.charge.low", Number(LowBatteryPercent)),
                 new("ups.realpower.nominal", Number(rated)),
-                new("device.uptime", Number(Math.Floor(_clock.GetElapsedTime(_started).TotalSeconds))),
+                new("device.uptime", Number(Math.Floor(_clock.GetElapsedTime(i < _started.Length ? Interlocked.Read(ref _started[i]) : _clock.GetTimestamp()).TotalSeconds))),
             };
             if (!double.IsNaN(onBattery))
             {
