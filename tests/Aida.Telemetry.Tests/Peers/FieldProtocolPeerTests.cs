@@ -331,6 +331,46 @@ public sealed class FieldProtocolPeerTests
         await run.WaitAsync(Bound);
     }
 
+    [SkippableFact]
+    public async Task Mosquitto_APublisherRestartedBetweenTwoMessages_IsFoundByItsUptime_WithTheBrokerConnectionUp()
+    {
+        // A CRAH controller publishing through the broker restarts: Aida's connection is the broker's and never drops,
+        // so only the controller's uptime (a route with uptime: true) tells it is back at its own settings.
+        using var broker = await MosquittoPeer.StartNewAsync();
+        using var rig = new CollectorRig();
+        var yaml = $"site: s1\ncollectors:\n  - type: mqtt\n    name: crah-controllers\n    broker: 127.0.0.1:{broker.Port}\n" +
+                   "    topics:\n      - {pattern: 'crah/+/uptime', metric: aida_device_uptime_seconds, labels: {asset: '{1}'}, value: seconds, timestamp: ts, uptime: true}\n";
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [MqttCollector.Type] = MqttCollector.Create }, rig.Clock);
+        using var collector = Assert.IsType<MqttCollector>(loader.Parse(yaml, "site.yaml").Collectors.Single());
+        using var cts = new CancellationTokenSource();
+        var run = collector.RunAsync(rig.Sink, cts.Token);
+        await WaitFor(() => collector.IsConnected, () => "collector connected", rig);
+
+        var t0 = CollectorRig.T0.ToUnixTimeMilliseconds();
+        using (var publisher = await ConnectAsync(broker.Port, "crah-h1-1"))
+        {
+            // Up a day, then 60 s later; crah-h1-2 up throughout. Then crah-h1-1 reads 4 s, 60 s on: it restarted.
+            await publisher.PublishAsync(Message("crah/crah-h1-1/uptime", $"{{\"seconds\":86400,\"ts\":{t0}}}"));
+            await publisher.PublishAsync(Message("crah/crah-h1-2/uptime", $"{{\"seconds\":500,\"ts\":{t0}}}"));
+            await publisher.PublishAsync(Message("crah/crah-h1-1/uptime", $"{{\"seconds\":86460,\"ts\":{t0 + 60_000}}}"));
+            await publisher.PublishAsync(Message("crah/crah-h1-2/uptime", $"{{\"seconds\":560,\"ts\":{t0 + 60_000}}}"));
+            await WaitFor(() => collector.MessagesStored == 4, () => "the first four uptimes", rig);
+            Assert.Null(rig.Sink.ReturnOf(MqttCollector.Type, "crah-controllers"));
+            await publisher.PublishAsync(Message("crah/crah-h1-1/uptime", $"{{\"seconds\":4,\"ts\":{t0 + 120_000}}}"));
+            await publisher.PublishAsync(Message("crah/crah-h1-2/uptime", $"{{\"seconds\":620,\"ts\":{t0 + 120_000}}}"));
+        }
+
+        await WaitFor(() => collector.MessagesStored == 6, () => "the last two uptimes", rig);
+        var back = rig.Sink.ReturnOf(MqttCollector.Type, "crah-controllers");
+        Assert.NotNull(back);
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(t0 + 120_000), back.At);
+        Assert.Equal("was found restarted at 2023-11-14T22:15:20.0000000+00:00 (aida_device_uptime_seconds{asset=\"crah-h1-1\"}: its uptime read 4 s, 60 s after it read 86460 s)", back.How);
+        Assert.True(collector.IsConnected);
+        Assert.Equal((true, 0L, 0L), rig.Sink.HealthOf("mqtt", "crah-controllers"));
+        await cts.CancelAsync();
+        await run.WaitAsync(Bound);
+    }
+
     private sealed class DcgmCatalog : Aida.Model.Plant.IGpuCatalog
     {
         public IReadOnlyList<Aida.Model.Plant.GpuInfo> Gpus { get; } =

@@ -46,6 +46,9 @@ public sealed class MqttCollector : ICollector, IActuatorSource, IDisposable
     // The series whose newest stored sample is a reading, to be marked stale when the broker is lost: by the timestamp of
     // that sample when stamped from its payload, else StampedOnArrival.
     private readonly ConcurrentDictionary<Labels, long> _heard = new();
+
+    // The uptime series' watches (routes with uptime: true), each judging one publisher's uptime against its message before.
+    private readonly ConcurrentDictionary<Labels, UptimeWatch> _uptimes = new();
     private const long StampedOnArrival = long.MinValue;
     private TaskCompletionSource<string> _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -150,7 +153,7 @@ public sealed class MqttCollector : ICollector, IActuatorSource, IDisposable
 
             var value = ReadPath(item, "value", "value")!;
             var timestamp = ReadPath(item, "timestamp", null);
-            routes.Add(new MqttTopicRoute(pattern, metric, labels, value, timestamp));
+            routes.Add(new MqttTopicRoute(pattern, metric, labels, value, timestamp) { Uptime = item.Boolean("uptime", false) });
             item.RejectUnknown();
         }
 
@@ -408,6 +411,11 @@ public sealed class MqttCollector : ICollector, IActuatorSource, IDisposable
                     {
                         Interlocked.Increment(ref _stored);
                         _heard[labels] = route.Timestamp is null ? StampedOnArrival : ts;
+                        if (route.Uptime && _uptimes.GetOrAdd(labels, _ => new UptimeWatch(0)).Read(ts, value) is { } restarted)
+                        {
+                            // A publisher restarts without the broker's connection, Aida's, dropping: only its uptime tells.
+                            sink.Restarted(Kind, Name, ts, $"{labels}: {restarted}");
+                        }
                     }
 
                     return;

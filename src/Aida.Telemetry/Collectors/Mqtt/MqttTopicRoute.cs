@@ -40,6 +40,11 @@ public sealed class MqttTopicRoute
 
     public int Wildcards { get; }
 
+    /// <summary>Whether its readings are uptimes (seconds since the publishing device started): each series' are judged
+    /// as a Modbus uptime register's are (<see cref="UptimeWatch"/>), and a device found restarted between two of its
+    /// messages is reported for the entry, naming the series.</summary>
+    public bool Uptime { get; init; }
+
     /// <summary>Why a topic filter is not valid MQTT (MQTT 5.0 section 4.7), or null.</summary>
     public static string? Problem(string pattern)
     {
