@@ -283,12 +283,9 @@ public sealed class FieldProtocolPeerTests
         var yaml = $"site: s1\ncollectors:\n  - type: mqtt\n    name: room\n    broker: 127.0.0.1:{broker.Port}\n    client_id: aida-resume-test\n" +
                    "    topics:\n      - {pattern: 'sensors/+/temp', metric: room_temp_celsius, labels: {room: '{1}'}, value: reading.celsius, timestamp: ts}\n" +
                    "      - {pattern: 'sensors/+/humidity', metric: room_humidity_percent, labels: {room: '{1}'}, value: reading}\n";
-        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [MqttCollector.Type] = MqttCollector.Create }, rig.Clock);
-        using var collector = Assert.IsType<MqttCollector>(loader.Parse(yaml, "site.yaml").Collectors.Single());
-        using var cts = new CancellationTokenSource();
-        var run = collector.RunAsync(rig.Sink, cts.Token);
-        await WaitFor(() => collector.IsConnected, () => "collector connected", rig);
-
+        var (collector, cts, run) = await RunMqtt(yaml, rig);
+        using var disposeCollector = collector;
+        using var disposeStop = cts;
         var t0 = CollectorRig.T0.ToUnixTimeMilliseconds();
         using (var publisher = await ConnectAsync(broker.Port, "pub-1"))
         {
@@ -340,12 +337,9 @@ public sealed class FieldProtocolPeerTests
         using var rig = new CollectorRig();
         var yaml = $"site: s1\ncollectors:\n  - type: mqtt\n    name: crah-controllers\n    broker: 127.0.0.1:{broker.Port}\n" +
                    "    topics:\n      - {pattern: 'crah/+/uptime', metric: aida_device_uptime_seconds, labels: {asset: '{1}'}, value: seconds, timestamp: ts, uptime: true}\n";
-        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [MqttCollector.Type] = MqttCollector.Create }, rig.Clock);
-        using var collector = Assert.IsType<MqttCollector>(loader.Parse(yaml, "site.yaml").Collectors.Single());
-        using var cts = new CancellationTokenSource();
-        var run = collector.RunAsync(rig.Sink, cts.Token);
-        await WaitFor(() => collector.IsConnected, () => "collector connected", rig);
-
+        var (collector, cts, run) = await RunMqtt(yaml, rig);
+        using var disposeCollector = collector;
+        using var disposeStop = cts;
         var t0 = CollectorRig.T0.ToUnixTimeMilliseconds();
         using (var publisher = await ConnectAsync(broker.Port, "crah-h1-1"))
         {
@@ -378,6 +372,17 @@ public sealed class FieldProtocolPeerTests
             new("r1", "h1", "row1", "r1-tray01", 0, "GPU-x", "NVIDIA GB200"),
             new("r1", "h1", "row1", "r1-tray01", 1, "GPU-y", "NVIDIA GB200"),
         ];
+    }
+
+    /// <summary>The site's one MQTT entry, running into <paramref name="rig"/> and connected to its broker.</summary>
+    private static async Task<(MqttCollector Collector, CancellationTokenSource Stop, Task Run)> RunMqtt(string yaml, CollectorRig rig)
+    {
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [MqttCollector.Type] = MqttCollector.Create }, rig.Clock);
+        var collector = Assert.IsType<MqttCollector>(loader.Parse(yaml, "site.yaml").Collectors.Single());
+        var stop = new CancellationTokenSource();
+        var run = collector.RunAsync(rig.Sink, stop.Token);
+        await WaitFor(() => collector.IsConnected, () => "collector connected", rig);
+        return (collector, stop, run);
     }
 
     private static async Task<IMqttClient> ConnectAsync(int port, string id)
