@@ -39,6 +39,16 @@ internal sealed class NetworkSite : IAsyncDisposable
         _collecting = new CollectorHost(site.Collectors, Sink).RunAsync(_stop.Token);
     }
 
+    /// <summary>The one asset whose actuators the collector entry <paramref name="device"/> of <paramref name="kind"/>
+    /// writes (a CDU's controller, a rack's BMC), or null for an entry that writes none or several assets' (an upsd with
+    /// several UPSes): the asset a restart of that device concerns, for on-call alerts.</summary>
+    public string? AssetOf(string kind, string device)
+    {
+        var writers = Site.Collectors.FirstOrDefault(c => c.Kind == kind && c.Name == device) is IActuatorSource source ? source.Writers : [];
+        var assets = writers.Select(w => Aida.Automation.Safety.Lockouts.AssetOf(w.Actuator)).Distinct(StringComparer.Ordinal).Take(2).ToList();
+        return assets.Count == 1 ? assets[0] : null;
+    }
+
     /// <summary>The GPU roll-up's last result (null before the first tick, or when the design has no GPU points).</summary>
     public RollupResult? Rollup { get; private set; }
 

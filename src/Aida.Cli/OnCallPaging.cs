@@ -58,15 +58,17 @@ internal sealed class OnCallPaging : IAsyncDisposable
     /// <paramref name="incidents"/> and <paramref name="sloAlerts"/>) and <paramref name="api"/> under <paramref name="gate"/> (the lock the plant is
     /// stepped under) every <see cref="Period"/> and posting to <paramref name="urls"/>.</summary>
     /// <param name="clock">The plant's clock.</param>
-    /// <param name="sink">A network site's collectors' sink, whose devices found restarted are told; null for the twin.</param>
-    public static OnCallPaging Start(IReadOnlyList<Uri> urls, string factory, AgentHost? agent, IncidentStore? incidents, Aida.Reliability.Runs.LiveSloAlerts? sloAlerts, RunApi? api, TimeProvider clock, object gate, TextWriter stderr, CancellationToken token, Aida.Telemetry.Collectors.CollectorSink? sink = null)
+    /// <param name="network">A network site, whose devices found restarted are told (with the asset each writes); null
+    /// for the twin.</param>
+    public static OnCallPaging Start(IReadOnlyList<Uri> urls, string factory, AgentHost? agent, IncidentStore? incidents, Aida.Reliability.Runs.LiveSloAlerts? sloAlerts, RunApi? api, TimeProvider clock, object gate, TextWriter stderr, CancellationToken token, NetworkSite? network = null)
     {
         var slos = agent?.SloAlerts ?? sloAlerts;
         var alerts = new OnCallAlerts(factory, agent?.Incidents ?? incidents, [.. new[] { agent?.Agent.Executor, api?.Executor }.OfType<ActionExecutor>()],
             agent?.Agent, agent?.Agent.Plant ?? api?.Executor.Plant, api?.Url, clock)
         {
             SloAlerts = slos is null ? null : () => slos.Firing,
-            DeviceRestarts = sink is null ? null : sink.Restarts,
+            DeviceRestarts = network is null ? null : network.Sink.Restarts,
+            DeviceAsset = network is null ? null : network.AssetOf,
         };
         var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var said = TextWriter.Synchronized(stderr);

@@ -99,7 +99,8 @@ public class OnCallPagingTests
                 TextWriter.Null, TextWriter.Synchronized(stderr), stop.Token));
             var restarted = await UntilAlert(alertmanager, run, a => Name(a) == "AidaDeviceRestarted");
             Assert.Contains("aida twin serve: restarted modbus-cdu-h1-a", serveOut.ToString(), StringComparison.Ordinal);
-            Assert.Equal(("modbus", "modbus-cdu-h1-a", "warning"), (Label(restarted, "collector"), Label(restarted, "device"), Label(restarted, "severity")));
+            // The CDU it writes, for an inhibit rule: a controller power-cycled under a lockout is the lockout's work.
+            Assert.Equal(("modbus", "modbus-cdu-h1-a", "cdu-h1-a", "warning"), (Label(restarted, "collector"), Label(restarted, "device"), Label(restarted, "asset"), Label(restarted, "severity")));
             Assert.Matches(@"^modbus device modbus-cdu-h1-a was found restarted at \S+ \(its uptime read \d+ s, [\d.]+ s after it read \d+ s\): it may be back at its own settings$", Annotation(restarted, "summary"));
             Assert.Contains("modbus-cdu-h1-a: restarted since the poll before: its uptime read", stderr.ToString(), StringComparison.Ordinal);
         }

@@ -59,6 +59,11 @@ public sealed class OnCallAlerts
     /// it. Null for none (the embedded twin).</summary>
     public Func<IReadOnlyList<(string Collector, string Device, Aida.Model.Plant.DeviceReturn Restart)>>? DeviceRestarts { get; init; }
 
+    /// <summary>The one asset a device (collector kind, entry name) writes, or null: its restart alert then carries that
+    /// <c>asset</c>, so a controller power-cycled by a technician under lockout is kept quiet as the asset's other pages
+    /// are. Null for none.</summary>
+    public Func<string, string, string?>? DeviceAsset { get; init; }
+
     /// <summary>How long before a lockout ends by itself <c>AidaLockoutEnding</c> tells its holder, who may still be at
     /// work on the asset.</summary>
     public static readonly TimeSpan LockoutEndingNotice = TimeSpan.FromMinutes(15);
@@ -137,7 +142,8 @@ public sealed class OnCallAlerts
                 continue;
             }
 
-            alerts.Add(Alert("AidaDeviceRestarted", [new("collector", collector), new("device", device)], "warning",
+            var asset = DeviceAsset?.Invoke(collector, device);
+            alerts.Add(Alert("AidaDeviceRestarted", asset is null ? [new("collector", collector), new("device", device)] : [new("collector", collector), new("device", device), new("asset", asset)], "warning",
                 $"{collector} device {device} {restart.How}: it may be back at its own settings",
                 "the safety guard writes its settings again only once they read back, and takes them to be where they read; find why it restarted (its power, firmware, a watchdog)",
                 "#agent", restart.At));

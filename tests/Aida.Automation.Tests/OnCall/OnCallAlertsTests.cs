@@ -242,6 +242,7 @@ public sealed class OnCallAlertsTests
         var alerts = new OnCallAlerts(site.Scenario.Factory.Name, site.Incidents, [], null, null, new Uri("http://127.0.0.1:8080/"), site.Sim.Clock)
         {
             DeviceRestarts = () => restarts,
+            DeviceAsset = (kind, device) => (kind, device) == ("modbus", "modbus-cdu-h1-a") ? "cdu-h1-a" : null,
         };
         Assert.Empty(alerts.Now());
 
@@ -249,7 +250,7 @@ public sealed class OnCallAlertsTests
         restarts.Add(("modbus", "modbus-cdu-h1-a", DeviceReturn.Restarted(at, "its uptime read 0 s, 10 s after it read 86400 s")));
         var told = Only(alerts.Now(), "AidaDeviceRestarted");
         Assert.Equal(
-            new Dictionary<string, string> { ["alertname"] = "AidaDeviceRestarted", ["factory"] = "ref-10mw", ["collector"] = "modbus", ["device"] = "modbus-cdu-h1-a", ["severity"] = "warning" },
+            new Dictionary<string, string> { ["alertname"] = "AidaDeviceRestarted", ["factory"] = "ref-10mw", ["collector"] = "modbus", ["device"] = "modbus-cdu-h1-a", ["asset"] = "cdu-h1-a", ["severity"] = "warning" },
             Labels(told));
         Assert.Equal($"modbus device modbus-cdu-h1-a was found restarted at {at:O} (its uptime read 0 s, 10 s after it read 86400 s): it may be back at its own settings", Annotation(told, "summary"));
         Assert.StartsWith("the safety guard writes its settings again only once they read back", Annotation(told, "description"), StringComparison.Ordinal);
