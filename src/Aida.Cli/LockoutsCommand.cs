@@ -27,9 +27,12 @@ internal static class LockoutsCommand
         var listApi = Api();
         var listKey = Key();
         var data = new Option<string>("--data") { Description = "Instead of --api: the data directory of a stopped run, whose lockouts.json it holds again when started there" };
-        var list = new Command("list", "The assets held locked out: who, since and until when, why") { listApi, listKey, data };
+        var json = new Option<bool>("--json") { Description = "Print JSON (as GET /api/lockouts gives them) instead of text" };
+        var list = new Command("list", "The assets held locked out: who, since and until when, why") { listApi, listKey, data, json };
         list.SetAction(async (parse, token) =>
         {
+            IReadOnlyList<Lockout> held;
+            DateTimeOffset? now = null;
             if (parse.GetValue(data) is { } directory)
             {
                 if (parse.GetValue(listApi) is not null)
@@ -37,17 +40,32 @@ internal static class LockoutsCommand
                     throw new BadInputException("--data: give --api (a live run) or --data (a stopped run's directory), not both");
                 }
 
-                return Kept(stdout, directory);
+                held = Kept(directory);
+                now = DateTimeOffset.UtcNow;
             }
-
-            var (code, body) = await SendAsync(HttpMethod.Get, Address(parse.GetValue(listApi)), "api/lockouts", KeyOf(parse.GetValue(listKey)), null, stderr, token);
-            if (body is not JsonArray held)
+            else
             {
-                return code;
+                var (code, body) = await SendAsync(HttpMethod.Get, Address(parse.GetValue(listApi)), "api/lockouts", KeyOf(parse.GetValue(listKey)), null, stderr, token);
+                if (body is not JsonArray array)
+                {
+                    return code;
+                }
+
+                held = [.. array.Select(l => FromJson(l!.AsObject()))];
             }
 
-            Print(stdout, [.. held.Select(l => new Lockout(
-                (string)l!["asset"]!, (string)l["by"]!, (string)l["reason"]!, l["since"]!.GetValue<DateTimeOffset>(), l["until"]?.GetValue<DateTimeOffset>()))], null);
+            if (parse.GetValue(json))
+            {
+                stdout.WriteLine(new JsonArray([.. held.Select(l => (JsonNode)new JsonObject
+                {
+                    ["asset"] = l.Asset, ["by"] = l.By, ["reason"] = l.Reason, ["since"] = l.Since, ["until"] = l.Until,
+                })]).ToJsonString());
+            }
+            else
+            {
+                Print(stdout, held, now);
+            }
+
             return AidaCommand.Ok;
         });
 
@@ -134,7 +152,8 @@ internal static class LockoutsCommand
         return command;
     }
 
-    private static int Kept(TextWriter stdout, string directory)
+    /// <summary>What a stopped run keeps in <paramref name="directory"/> (those whose end passed included).</summary>
+    private static IReadOnlyList<Lockout> Kept(string directory)
     {
         var path = Path.Combine(directory, KeptLockouts.FileName);
         if (!Directory.Exists(directory))
@@ -142,18 +161,14 @@ internal static class LockoutsCommand
             throw new BadInputException($"--data: no directory {directory}");
         }
 
-        IReadOnlyList<Lockout> kept;
         try
         {
-            kept = KeptLockouts.Read(path);
+            return KeptLockouts.Read(path);
         }
         catch (FormatException e)
         {
             throw new BadInputException(e.Message);
         }
-
-        Print(stdout, kept, DateTimeOffset.UtcNow);
-        return AidaCommand.Ok;
     }
 
     /// <param name="now">For a stopped run's file: those whose end has passed are marked (a run started again audits
@@ -174,8 +189,10 @@ internal static class LockoutsCommand
         }
     }
 
-    private static string Describe(JsonObject l) =>
-        new Lockout((string)l["asset"]!, (string)l["by"]!, (string)l["reason"]!, l["since"]!.GetValue<DateTimeOffset>(), l["until"]?.GetValue<DateTimeOffset>()).Describe();
+    private static Lockout FromJson(JsonObject l) =>
+        new((string)l["asset"]!, (string)l["by"]!, (string)l["reason"]!, l["since"]!.GetValue<DateTimeOffset>(), l["until"]?.GetValue<DateTimeOffset>());
+
+    private static string Describe(JsonObject l) => FromJson(l).Describe();
 
     private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 

@@ -150,6 +150,9 @@ public class RunApiTests
         var listed = Invoke("lockouts", "list", "--api", api, "--key", viewer).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, listed.Length);
         Assert.Matches(@"^cdu-h1-a +api:tech +\S+ \S+ +\S+ \S+ +pump 2 seal$", listed[1]);
+        var asJson = Assert.Single(System.Text.Json.JsonDocument.Parse(Invoke("lockouts", "list", "--json", "--api", api, "--key", viewer).Out).RootElement.EnumerateArray());
+        Assert.Equal(("cdu-h1-a", "api:tech", "pump 2 seal"), (asJson.GetProperty("asset").GetString(), asJson.GetProperty("by").GetString(), asJson.GetProperty("reason").GetString()));
+        Assert.True(asJson.GetProperty("until").GetDateTimeOffset() > asJson.GetProperty("since").GetDateTimeOffset());
         await stop.CancelAsync();
         Assert.Equal(0, await run);
 
