@@ -107,11 +107,13 @@ internal static class AuditCommand
         var data = DataOption();
         var from = new Option<long>("--from") { Description = "First entry to print", DefaultValueFactory = _ => 1 };
         var limit = new Option<int>("--limit") { Description = "At most this many entries", DefaultValueFactory = _ => 100 };
-        var command = new Command("show", "Print entries in order") { data, from, limit };
+        var subject = new Option<string>("--subject") { Description = "Only entries about this subject or one under it (cdu-h1-a: also cdu-h1-a/supply_setpoint; lockouts; cooling-optimiser)" };
+        var actor = new Option<string>("--actor") { Description = "Only entries by this actor (api:alice, agent:aida, runbook:leak)" };
+        var command = new Command("show", "Print entries in order") { data, from, limit, subject, actor };
         command.SetAction(parse =>
         {
             using var log = Open(parse.GetValue(data)!);
-            foreach (var e in log.Read(parse.GetValue(from), parse.GetValue(limit)))
+            foreach (var e in log.Read(parse.GetValue(from), parse.GetValue(limit), parse.GetValue(subject), parse.GetValue(actor)))
             {
                 stdout.WriteLine($"{e.Sequence,6}  {e.At:yyyy-MM-dd HH:mm:ss}  {e.Kind,-11}  {e.Actor,-28}  {e.Subject}  {e.Detail}");
             }

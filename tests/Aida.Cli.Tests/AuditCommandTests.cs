@@ -37,6 +37,32 @@ public class AuditCommandTests
     }
 
     [Fact]
+    public void Show_AnAssetsHistory_BySubjectAndActor()
+    {
+        // What happened to cdu-h1-a today, and what alice did: its own entries and its actuators', not cdu-h1-aa's.
+        var dir = TempDir();
+        using (var log = new AuditLog(Path.Combine(dir, "audit.db"), TimeProvider.System))
+        {
+            log.Append("api:alice", AuditKind.Decision, "lockouts", "cdu-h1-a is locked out by api:alice");
+            log.Append("agent:aida", AuditKind.Action, "cdu-h1-a/supply_setpoint", "24");
+            log.Append("agent:aida", AuditKind.Action, "cdu-h1-aa/supply_setpoint", "25");
+            log.Append("api:alice", AuditKind.Decision, "cdu-h1-a", "adopted the read-back");
+            log.Append("agent:aida", AuditKind.Action, "cdu-h1-b/pump_speed", "0.8");
+        }
+
+        string[] Sequences(params string[] filter) =>
+            [.. Invoke(["audit", "show", "--data", dir, .. filter]).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim().Split(' ')[0])];
+
+        Assert.Equal(["2", "4"], Sequences("--subject", "cdu-h1-a"));
+        Assert.Equal(["1", "4"], Sequences("--actor", "api:alice"));
+        Assert.Equal(["2"], Sequences("--subject", "cdu-h1-a", "--actor", "agent:aida"));
+        Assert.Equal(["4"], Sequences("--subject", "cdu-h1-a", "--from", "3"));
+        Assert.Equal(["1"], Sequences("--subject", "lockouts"));
+        Assert.Empty(Sequences("--subject", "cdu-h1"));
+        Assert.Equal(["2", "3"], Sequences("--actor", "agent:aida", "--limit", "2"));
+    }
+
+    [Fact]
     public void Head_AnchorsTheLog_AndVerifyAgainstTheAnchors_CatchesAChainRebuiltWithItsHeadFile()
     {
         var dir = TempDir();

@@ -145,14 +145,29 @@ public sealed class AuditLog : IDisposable
         }
     }
 
-    /// <summary>Entries in order, from <paramref name="fromSequence"/>, at most <paramref name="limit"/>.</summary>
-    public IReadOnlyList<AuditEntry> Read(long fromSequence = 1, int limit = int.MaxValue)
+    /// <summary>Entries in order, from <paramref name="fromSequence"/>, at most <paramref name="limit"/>; only those
+    /// about <paramref name="subject"/> (that subject, or one under it: <c>cdu-h1-a</c> also gives
+    /// <c>cdu-h1-a/supply_setpoint</c>) and by <paramref name="actor"/>, when given (the database picks them).</summary>
+    public IReadOnlyList<AuditEntry> Read(long fromSequence = 1, int limit = int.MaxValue, string? subject = null, string? actor = null)
     {
         lock (_lock)
         {
-            using var select = Command("SELECT seq, at, actor, kind, subject, detail, prev_hash, hash FROM audit WHERE seq >= $from ORDER BY seq LIMIT $limit");
+            using var select = Command("SELECT seq, at, actor, kind, subject, detail, prev_hash, hash FROM audit WHERE seq >= $from"
+                + (subject is null ? "" : " AND (subject = $subject OR substr(subject, 1, length($subject) + 1) = $subject || '/')")
+                + (actor is null ? "" : " AND actor = $actor")
+                + " ORDER BY seq LIMIT $limit");
             select.Parameters.AddWithValue("$from", fromSequence);
             select.Parameters.AddWithValue("$limit", limit);
+            if (subject is not null)
+            {
+                select.Parameters.AddWithValue("$subject", subject);
+            }
+
+            if (actor is not null)
+            {
+                select.Parameters.AddWithValue("$actor", actor);
+            }
+
             using var reader = select.ExecuteReader();
             var entries = new List<AuditEntry>();
             while (reader.Read())
