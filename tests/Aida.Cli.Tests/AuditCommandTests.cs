@@ -7,16 +7,26 @@ namespace Aida.Cli.Tests;
 /// <summary>aida audit verify says whether a run's audit log is intact, and names the first tampered entry.</summary>
 public class AuditCommandTests
 {
+    /// <summary>A data directory whose audit log holds <paramref name="entries"/>, in order.</summary>
+    private static string Logged(params (string Actor, AuditKind Kind, string Subject, string Detail)[] entries)
+    {
+        var dir = TempDir();
+        using var log = new AuditLog(Path.Combine(dir, "audit.db"), TimeProvider.System);
+        foreach (var (actor, kind, subject, detail) in entries)
+        {
+            log.Append(actor, kind, subject, detail);
+        }
+
+        return dir;
+    }
+
     [Fact]
     public void Verify_Intact_ThenTampered()
     {
-        var dir = TempDir();
-        using (var log = new AuditLog(Path.Combine(dir, "audit.db"), TimeProvider.System))
-        {
-            log.Append("agent:cooling-optimiser", AuditKind.Decision, "facility-water/supply_setpoint", "raise 0.5 K: budget 80 % left");
-            log.Append("agent:cooling-optimiser", AuditKind.Action, "facility-water/supply_setpoint", "24.5");
-            log.Append("agent:cooling-optimiser", AuditKind.Result, "facility-water/supply_setpoint", "accepted");
-        }
+        var dir = Logged(
+            ("agent:cooling-optimiser", AuditKind.Decision, "facility-water/supply_setpoint", "raise 0.5 K: budget 80 % left"),
+            ("agent:cooling-optimiser", AuditKind.Action, "facility-water/supply_setpoint", "24.5"),
+            ("agent:cooling-optimiser", AuditKind.Result, "facility-water/supply_setpoint", "accepted"));
 
         var (code, output, _) = Invoke("audit", "verify", "--data", dir);
         Assert.Equal(0, code);
@@ -40,15 +50,12 @@ public class AuditCommandTests
     public void Show_AnAssetsHistory_BySubjectAndActor()
     {
         // What happened to cdu-h1-a today, and what alice did: its own entries and its actuators', not cdu-h1-aa's.
-        var dir = TempDir();
-        using (var log = new AuditLog(Path.Combine(dir, "audit.db"), TimeProvider.System))
-        {
-            log.Append("api:alice", AuditKind.Decision, "lockouts", "cdu-h1-a is locked out by api:alice");
-            log.Append("agent:aida", AuditKind.Action, "cdu-h1-a/supply_setpoint", "24");
-            log.Append("agent:aida", AuditKind.Action, "cdu-h1-aa/supply_setpoint", "25");
-            log.Append("api:alice", AuditKind.Decision, "cdu-h1-a", "adopted the read-back");
-            log.Append("agent:aida", AuditKind.Action, "cdu-h1-b/pump_speed", "0.8");
-        }
+        var dir = Logged(
+            ("api:alice", AuditKind.Decision, "lockouts", "cdu-h1-a is locked out by api:alice"),
+            ("agent:aida", AuditKind.Action, "cdu-h1-a/supply_setpoint", "24"),
+            ("agent:aida", AuditKind.Action, "cdu-h1-aa/supply_setpoint", "25"),
+            ("api:alice", AuditKind.Decision, "cdu-h1-a", "adopted the read-back"),
+            ("agent:aida", AuditKind.Action, "cdu-h1-b/pump_speed", "0.8"));
 
         string[] Sequences(params string[] filter) =>
             [.. Invoke(["audit", "show", "--data", dir, .. filter]).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim().Split(' ')[0])];
