@@ -59,6 +59,14 @@ public sealed class LockoutApiTests
         Assert.Equal("api:operator-2", audit[1].Actor);
         Assert.StartsWith("refused: releasing cdu-h1-a: ", audit[1].Detail, StringComparison.Ordinal);
         Assert.StartsWith("cdu-h1-a released (seal replaced)", audit[2].Detail, StringComparison.Ordinal);
+
+        // The history over the API: the lockouts' entries, and one person's.
+        var history = (await TestServer.Json(await server.Send(HttpMethod.Get, "/api/audit?subject=lockouts", keys[Role.Viewer]))).EnumerateArray().ToList();
+        Assert.Equal(audit.Select(a => a.Detail), history.Select(e => e.GetProperty("detail").GetString()));
+        var theirs = Assert.Single((await TestServer.Json(await server.Send(HttpMethod.Get, "/api/audit?actor=api:operator-2", keys[Role.Viewer]))).EnumerateArray());
+        Assert.StartsWith("refused: releasing cdu-h1-a: ", theirs.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var last = Assert.Single((await TestServer.Json(await server.Send(HttpMethod.Get, "/api/audit?subject=lockouts&limit=1", keys[Role.Viewer]))).EnumerateArray());
+        Assert.StartsWith("cdu-h1-a released", last.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -141,5 +149,10 @@ public sealed class LockoutApiTests
         var lockout = Assert.Single(JsonDocument.Parse(text).RootElement.EnumerateArray());
         Assert.Equal(("chiller-2", "condenser tubes"), (lockout.GetProperty("asset").GetString(), lockout.GetProperty("reason").GetString()));
         Assert.Equal(JsonValueKind.Null, lockout.GetProperty("until").ValueKind);
+
+        // An assistant reads the chiller's history: who locked it out and why.
+        var read = await client.CallToolAsync("read_audit", new Dictionary<string, object?> { ["subject"] = "lockouts", ["limit"] = 10 });
+        var entries = JsonDocument.Parse(string.Concat(read.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text))).RootElement.EnumerateArray().ToList();
+        Assert.StartsWith("chiller-2 is locked out by api:operator-1", Assert.Single(entries).GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 }

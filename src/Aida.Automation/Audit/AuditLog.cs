@@ -152,21 +152,9 @@ public sealed class AuditLog : IDisposable
     {
         lock (_lock)
         {
-            using var select = Command("SELECT seq, at, actor, kind, subject, detail, prev_hash, hash FROM audit WHERE seq >= $from"
-                + (subject is null ? "" : " AND (subject = $subject OR substr(subject, 1, length($subject) + 1) = $subject || '/')")
-                + (actor is null ? "" : " AND actor = $actor")
-                + " ORDER BY seq LIMIT $limit");
+            using var select = Filtered("seq >= $from", subject, actor, "ORDER BY seq LIMIT $limit");
             select.Parameters.AddWithValue("$from", fromSequence);
             select.Parameters.AddWithValue("$limit", limit);
-            if (subject is not null)
-            {
-                select.Parameters.AddWithValue("$subject", subject);
-            }
-
-            if (actor is not null)
-            {
-                select.Parameters.AddWithValue("$actor", actor);
-            }
 
             using var reader = select.ExecuteReader();
             var entries = new List<AuditEntry>();
@@ -177,6 +165,47 @@ public sealed class AuditLog : IDisposable
 
             return entries;
         }
+    }
+
+    /// <summary>The last <paramref name="limit"/> entries, in order, of those about <paramref name="subject"/> and by
+    /// <paramref name="actor"/> when given (as <see cref="Read"/> picks them).</summary>
+    public IReadOnlyList<AuditEntry> Last(int limit, string? subject = null, string? actor = null)
+    {
+        lock (_lock)
+        {
+            using var select = Filtered("1", subject, actor, "ORDER BY seq DESC LIMIT $limit");
+            select.Parameters.AddWithValue("$limit", limit);
+            using var reader = select.ExecuteReader();
+            var entries = new List<AuditEntry>();
+            while (reader.Read())
+            {
+                entries.Add(ReadEntry(reader));
+            }
+
+            entries.Reverse();
+            return entries;
+        }
+    }
+
+    /// <summary>A select of entries where <paramref name="where"/> holds, about <paramref name="subject"/> (it, or one
+    /// under it) and by <paramref name="actor"/> when given, then <paramref name="order"/>.</summary>
+    private SqliteCommand Filtered(string where, string? subject, string? actor, string order)
+    {
+        var select = Command("SELECT seq, at, actor, kind, subject, detail, prev_hash, hash FROM audit WHERE " + where
+            + (subject is null ? "" : " AND (subject = $subject OR substr(subject, 1, length($subject) + 1) = $subject || '/')")
+            + (actor is null ? "" : " AND actor = $actor")
+            + " " + order);
+        if (subject is not null)
+        {
+            select.Parameters.AddWithValue("$subject", subject);
+        }
+
+        if (actor is not null)
+        {
+            select.Parameters.AddWithValue("$actor", actor);
+        }
+
+        return select;
     }
 
     /// <summary>Hands <paramref name="each"/> every entry of the given kinds in order, one at a time (a long log is not held

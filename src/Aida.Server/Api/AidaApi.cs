@@ -234,8 +234,10 @@ public static class AidaApi
                 return Problem(StatusCodes.Status400BadRequest, "bad query", $"limit: '{limitText}' is not a whole number from 1 to 10000");
             }
 
-            var total = context.Audit.Count;
-            return Results.Json(context.Audit.Read(Math.Max(1, total - limit + 1), limit).Select(AuditView), Json);
+            // An asset's history (subject=cdu-h1-a: its entries and its actuators') or one person's (actor=api:alice).
+            var subject = http.Request.Query["subject"].ToString();
+            var actor = http.Request.Query["actor"].ToString();
+            return Results.Json(context.Audit.Last(limit, subject.Length > 0 ? subject : null, actor.Length > 0 ? actor : null).Select(AuditView), Json);
         });
         // Typed as Func<..., Task<IResult>>: a lambda of HttpContext alone returning a Task would bind as a RequestDelegate,
         // whose result is dropped (every call would answer 200).

@@ -230,16 +230,18 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
     }
 
     [McpServerTool(Name = "read_audit", ReadOnly = true)]
-    [Description("Read the last entries of the hash-chained audit log: sequence, time, actor, kind, subject, detail, hash.")]
-    public string ReadAudit([Description("How many of the last entries, 1-10000 (default 100)")] int limit = 100)
+    [Description("Read the last entries of the hash-chained audit log: sequence, time, actor, kind, subject, detail, hash; only an asset's or one actor's when asked.")]
+    public string ReadAudit(
+        [Description("How many of the last entries, 1-10000 (default 100)")] int limit = 100,
+        [Description("Only entries about this subject or one under it: an asset (cdu-h1-a also gives cdu-h1-a/supply_setpoint), lockouts, cooling-optimiser")] string? subject = null,
+        [Description("Only entries by this actor (api:alice, agent:aida, runbook:leak)")] string? actor = null)
     {
         if (limit is < 1 or > 10_000)
         {
             throw new McpException($"limit: {limit} is not from 1 to 10000");
         }
 
-        var total = context.Audit.Count;
-        return JsonSerializer.Serialize(context.Audit.Read(Math.Max(1, total - limit + 1), limit).Select(AidaApi.AuditView), AidaApi.Json);
+        return JsonSerializer.Serialize(context.Audit.Last(limit, string.IsNullOrEmpty(subject) ? null : subject, string.IsNullOrEmpty(actor) ? null : actor).Select(AidaApi.AuditView), AidaApi.Json);
     }
 
     /// <summary>The key holder of the current request, set by the API's authentication middleware.</summary>
