@@ -755,30 +755,30 @@ public static class AidaApi
     };
 
     /// <summary>The incidents as <c>GET /api/incidents</c> serves them, newest first.</summary>
-    internal static object[] IncidentList(ServerContext context) => context.Incidents is null
-        ? []
-        : context.Incidents.List().OrderByDescending(i => i.Id).Select(i => (object)new
+    internal static object[] IncidentList(ServerContext context)
+    {
+        if (context.Incidents is null)
+        {
+            return [];
+        }
+
+        // Read once for the list (the live view lists every second, an alarm storm's incidents included).
+        var held = context.Actions.Plant.Lockouts.Held;
+        return [.. context.Incidents.List().OrderByDescending(i => i.Id).Select(i => (object)new
         {
             id = i.Id,
             state = IncidentStore.Name(i.State),
             title = i.Title,
             severity = i.Severity,
             opened = i.Opened,
-            locked_out = LockoutsOf(context, i).Select(l => l.Asset).ToArray(),
-        }).ToArray();
-
-    /// <summary>The lockouts holding now on the assets an incident's alerts name, while it is not resolved: the work
-    /// on a locked-out asset may be what raised it (a drained manifold reads as a leak).</summary>
-    private static IEnumerable<Lockout> LockoutsOf(ServerContext context, Incident incident)
-    {
-        if (incident.State == IncidentState.Resolved)
-        {
-            return [];
-        }
-
-        var held = context.Actions.Plant.Lockouts.Held;
-        return held.Count == 0 ? [] : held.Where(l => incident.Assets.ContainsKey(l.Asset));
+            locked_out = LockoutsOf(held, i).Select(l => l.Asset).ToArray(),
+        })];
     }
+
+    /// <summary>Of the lockouts <paramref name="held"/> now, those on the assets an incident's alerts name, while it is
+    /// not resolved: the work on a locked-out asset may be what raised it (a drained manifold reads as a leak).</summary>
+    private static IEnumerable<Lockout> LockoutsOf(IReadOnlyList<Lockout> held, Incident incident) =>
+        incident.State == IncidentState.Resolved || held.Count == 0 ? [] : held.Where(l => incident.Assets.ContainsKey(l.Asset));
 
     /// <summary>The field devices as <c>GET /api/devices</c> serves them: those down first, then those that came back
     /// (an outage or a restart) most recently, then the rest by protocol and name. <c>polled</c> is false for the
@@ -875,7 +875,7 @@ public static class AidaApi
             resolved = i.Resolved,
             alert_count = i.AlertCount,
             assets = i.Assets,
-            lockouts = LockoutsOf(context, i).Select(LockoutView),
+            lockouts = LockoutsOf(context.Actions.Plant.Lockouts.Held, i).Select(LockoutView),
             root_cause = detail.RootCause is { } finding
                 ? new { ranked = finding.Ranked.Select(c => new { asset = c.Asset, fault_kind = c.FaultKind, score = c.Score, evidence = c.Evidence }) }
                 : null,
