@@ -78,17 +78,9 @@ internal static class LockoutsCommand
         var add = new Command("add", "Lock an asset out: from now on Aida writes none of its actuators, whoever asks, until it is released") { asset, addApi, addKey, reason, lasting, until };
         add.SetAction(async (parse, token) =>
         {
-            var request = new JsonObject { ["asset"] = parse.GetValue(asset), ["reason"] = parse.GetValue(reason) };
-            if (parse.GetValue(lasting) is { } span)
-            {
-                request["for"] = span;
-            }
-
-            if (parse.GetValue(until) is { } end)
-            {
-                request["until"] = end;
-            }
-
+            var request = End(parse.GetValue(lasting), parse.GetValue(until));
+            request["asset"] = parse.GetValue(asset);
+            request["reason"] = parse.GetValue(reason);
             var (code, body) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(addApi)), "api/lockouts", KeyOf(parse.GetValue(addKey)), request, stderr, token);
             if (body is JsonObject lockout)
             {
@@ -124,17 +116,7 @@ internal static class LockoutsCommand
         var extend = new Command("extend", "Move the end of a lockout, which holds throughout (a release and a new lockout would leave a moment unlocked): only the person who locked it out, or an approver") { extendAsset, extendApi, extendKey, extendFor, extendUntil };
         extend.SetAction(async (parse, token) =>
         {
-            var end = new JsonObject();
-            if (parse.GetValue(extendFor) is { } span)
-            {
-                end["for"] = span;
-            }
-
-            if (parse.GetValue(extendUntil) is { } time)
-            {
-                end["until"] = time;
-            }
-
+            var end = End(parse.GetValue(extendFor), parse.GetValue(extendUntil));
             var (code, body) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(extendApi)), $"api/lockouts/{Uri.EscapeDataString(parse.GetValue(extendAsset)!)}/extend",
                 KeyOf(parse.GetValue(extendKey)), end, stderr, token);
             if (body is JsonObject lockout)
@@ -150,6 +132,23 @@ internal static class LockoutsCommand
         command.Subcommands.Add(extend);
         command.Subcommands.Add(release);
         return command;
+    }
+
+    /// <summary>A lockout's end as the API takes it: <c>for</c> and <c>until</c> as given (the API judges them).</summary>
+    private static JsonObject End(string? lasting, string? until)
+    {
+        var end = new JsonObject();
+        if (lasting is not null)
+        {
+            end["for"] = lasting;
+        }
+
+        if (until is not null)
+        {
+            end["until"] = until;
+        }
+
+        return end;
     }
 
     /// <summary>What a stopped run keeps in <paramref name="directory"/> (those whose end passed included).</summary>

@@ -16,6 +16,7 @@ internal sealed class NetworkSite : IAsyncDisposable
     private readonly DcgmRollup? _rollup;
     private bool _toldUnplaced;
     private bool _toldInferred;
+    private readonly Dictionary<(string Kind, string Name), string> _assetOf;
 
     /// <param name="design">The plant's points and actuators by design (from the factory).</param>
     /// <param name="appender">Where samples go (the store, or a forwarder in front of it).</param>
@@ -31,6 +32,11 @@ internal sealed class NetworkSite : IAsyncDisposable
         // a device back from an outage or a restart is where it reads back, not where it was last written (GuardedPlant).
         var collectorOf = site.Collectors.SelectMany(c => (c as IActuatorSource)?.Writers.Select(w => (Writer: w, Collector: c)) ?? [])
             .ToDictionary(x => x.Writer, x => x.Collector);
+        // The one asset each entry writes (a CDU's controller, a rack's BMC): what a restart of that device concerns.
+        _assetOf = collectorOf.GroupBy(x => (x.Value.Kind, x.Value.Name))
+            .Select(g => (g.Key, Assets: g.Select(x => Aida.Automation.Safety.Lockouts.AssetOf(x.Key.Actuator)).Distinct(StringComparer.Ordinal).ToList()))
+            .Where(x => x.Assets.Count == 1)
+            .ToDictionary(x => x.Key, x => x.Assets[0]);
         Plant = new NetworkPlant(design, store, CollectorCatalog.Writers(site), clock, log,
             w => collectorOf.TryGetValue(w, out var c) && Sink.HealthOf(c.Kind, c.Name) is { Up: false, Errors: > 0 },
             w => collectorOf.TryGetValue(w, out var c) ? Sink.ReturnOf(c.Kind, c.Name) : null);
@@ -42,12 +48,7 @@ internal sealed class NetworkSite : IAsyncDisposable
     /// <summary>The one asset whose actuators the collector entry <paramref name="device"/> of <paramref name="kind"/>
     /// writes (a CDU's controller, a rack's BMC), or null for an entry that writes none or several assets' (an upsd with
     /// several UPSes): the asset a restart of that device concerns, for on-call alerts.</summary>
-    public string? AssetOf(string kind, string device)
-    {
-        var writers = Site.Collectors.FirstOrDefault(c => c.Kind == kind && c.Name == device) is IActuatorSource source ? source.Writers : [];
-        var assets = writers.Select(w => Aida.Automation.Safety.Lockouts.AssetOf(w.Actuator)).Distinct(StringComparer.Ordinal).Take(2).ToList();
-        return assets.Count == 1 ? assets[0] : null;
-    }
+    public string? AssetOf(string kind, string device) => _assetOf.GetValueOrDefault((kind, device));
 
     /// <summary>The GPU roll-up's last result (null before the first tick, or when the design has no GPU points).</summary>
     public RollupResult? Rollup { get; private set; }

@@ -24,6 +24,14 @@ internal static class CliRun
         return path;
     }
 
+    /// <summary>POSTs the JSON <paramref name="body"/> to <paramref name="path"/> of a run's API with <paramref name="key"/>.</summary>
+    public static async Task<HttpResponseMessage> Post(HttpClient http, string path, string key, string body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        return await http.SendAsync(request);
+    }
+
     /// <summary>Waits (at most 60 s) until an in-process <c>aida run</c> answers <c>/healthz</c>.</summary>
     public static async Task UntilUp(HttpClient http, Task<int> run)
     {

@@ -105,14 +105,14 @@ public class DashboardBrowserTests
             await page.ClickAsync("#nav-incidents");
             var row = page.Locator("tr.incident-row").First;
             await Assertions.Expect(row).ToContainTextAsync("h1-c03");
-            Assert.Equal(System.Net.HttpStatusCode.Created, (await Send(http, operatorKey, "/api/lockouts", """{"asset":"h1-c03","reason":"manifold drain"}""")).StatusCode);
+            Assert.Equal(System.Net.HttpStatusCode.Created, (await Post(http, "/api/lockouts", operatorKey, """{"asset":"h1-c03","reason":"manifold drain"}""")).StatusCode);
             await Assertions.Expect(row.Locator(".locked-out")).ToHaveTextAsync("h1-c03 locked out");
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "incidents.png"), FullPage = true });
             await row.ClickAsync();
             await Assertions.Expect(page).ToHaveURLAsync(new Regex("/#incidents/[^/]+$"));
             await Assertions.Expect(page.Locator("#incident-title")).ToContainTextAsync("h1-c03");
             await Assertions.Expect(page.Locator("#incident-lockouts")).ToContainTextAsync(new Regex("^h1-c03 by api:ops since .+, until released: manifold drain$"));
-            Assert.Equal(System.Net.HttpStatusCode.OK, (await Send(http, operatorKey, "/api/lockouts/h1-c03/release", """{"reason":"drained"}""")).StatusCode);
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await Post(http, "/api/lockouts/h1-c03/release", operatorKey, """{"reason":"drained"}""")).StatusCode);
             await Assertions.Expect(page.Locator("#incident-lockouts")).ToHaveCountAsync(0);
             await Assertions.Expect(page.Locator("#timeline ol.timeline li").First).ToBeVisibleAsync();
             await Assertions.Expect(page.Locator("#root-cause h2")).ToHaveTextAsync("Root cause");
@@ -408,22 +408,9 @@ public class DashboardBrowserTests
         throw new DirectoryNotFoundException($"no Aida.sln above {AppContext.BaseDirectory}");
     }
 
-    /// <summary>POSTs <paramref name="body"/> to <paramref name="path"/> with <paramref name="key"/>.</summary>
-    private static async Task<HttpResponseMessage> Send(HttpClient http, string key, string path, string body)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return await http.SendAsync(request);
-    }
-
     private static async Task<string> Propose(HttpClient http, string key, string rack = "h1-c03")
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/actions")
-        {
-            Content = new StringContent($$"""{"kind":"isolate_rack","asset":"{{rack}}","value":1,"reason":"coolant under {{rack}}"}""", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        using var response = await http.SendAsync(request);
+        using var response = await Post(http, "/api/actions", key, $$"""{"kind":"isolate_rack","asset":"{{rack}}","value":1,"reason":"coolant under {{rack}}"}""");
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var action = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal("pending_approval", action.GetProperty("state").GetString());

@@ -165,11 +165,4 @@ public class RunApiTests
         (code, _, err) = Invoke("lockouts", "list", "--api", "ftp://x", "--key", viewer);
         Assert.Equal((2, "aida: --api: 'ftp://x' is not HOST:PORT nor an http(s) URL (e.g. 127.0.0.1:8080)\n"), (code, err));
     }
-
-    private static async Task<HttpResponseMessage> Post(HttpClient http, string path, string key, string body)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return await http.SendAsync(request);
-    }
 }

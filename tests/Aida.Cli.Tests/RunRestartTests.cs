@@ -204,12 +204,5 @@ public class RunRestartTests
         return await http.SendAsync(request);
     }
 
-    private static async Task<HttpResponseMessage> Post(HttpClient http, string path, string key, string body)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return await http.SendAsync(request);
-    }
-
     private static async Task<JsonElement> Json(HttpResponseMessage response) => JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 }

@@ -409,11 +409,9 @@ public static class AidaApi
         Only(body, "asset", "reason", "until", "for");
         var asset = Text(body, "asset", required: true)!;
         var reason = Text(body, "reason", required: true)!;
-        var (until, lasting) = LockoutEnd(body);
+        var until = LockoutEnd(context, body);
         lock (context.Gate)
         {
-            // "for" counts from the plant's now, which a twin at --speed runs ahead of the wall clock.
-            until ??= lasting is { } span ? (context.Clock ?? TimeProvider.System).GetUtcNow() + span : null;
             var lockouts = context.Actions.Plant.Lockouts;
             if (lockouts.Held.FirstOrDefault(l => l.Asset == asset) is { } held)
             {
@@ -431,27 +429,25 @@ public static class AidaApi
         }
     }
 
-    /// <summary>A lockout's end as a body gives it: <c>until</c> (a time) or <c>for</c> (a duration from now), not both.</summary>
-    private static (DateTimeOffset? Until, TimeSpan? For) LockoutEnd(JsonElement body)
+    /// <summary>A lockout's end as a body gives it: <c>until</c> (a time) or <c>for</c> (a duration from the plant's
+    /// now, which a twin at --speed runs ahead of the wall clock), not both; null for neither.</summary>
+    private static DateTimeOffset? LockoutEnd(ServerContext context, JsonElement body)
     {
         var until = Time(body, "until");
         var lasting = Text(body, "for", required: false) is not { } text ? (TimeSpan?)null
             : PrometheusFormat.TryParseDuration(text, out var d) && d > TimeSpan.Zero ? d
             : throw new BadRequest($"for: '{text}' is not a duration above zero (such as 30m, 4h or 1d)");
-        return until is not null && lasting is not null
-            ? throw new BadRequest("for: give until (an end) or for (how long from now), not both")
-            : (until, lasting);
+        return until is not null && lasting is not null ? throw new BadRequest("for: give until (an end) or for (how long from now), not both")
+            : until ?? (context.Clock ?? TimeProvider.System).GetUtcNow() + lasting;
     }
 
     // The person who locked it out, or an approver, moves its end without a moment unlocked.
     private static IResult ExtendLockout(ServerContext context, Caller caller, string asset, JsonElement body)
     {
         Only(body, "until", "for");
-        var (until, lasting) = LockoutEnd(body);
+        var end = LockoutEnd(context, body) ?? throw new BadRequest("until: give the new end (until, a time) or how long from now (for, such as 2h)");
         lock (context.Gate)
         {
-            var end = until ?? (lasting is { } span ? (context.Clock ?? TimeProvider.System).GetUtcNow() + span
-                : throw new BadRequest("until: give the new end (until, a time) or how long from now (for, such as 2h)"));
             try
             {
                 return ByHolder(context, caller, asset, $"changing the end of {asset}'s lockout", (lockouts, by, overrides) => lockouts.Extend(asset, by, end, overrides));

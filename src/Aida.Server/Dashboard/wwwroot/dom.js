@@ -41,6 +41,9 @@ export function plantTime(at) {
   return d.toISOString().replace('T', ' ').slice(0, 19);
 }
 
+/** A lockout as GET /api/lockouts gives it, in words: who, since and until when, why. */
+export const lockoutHeld = (l) => `by ${l.by} since ${plantTime(l.since)}${l.until ? `, until ${plantTime(l.until)}` : ', until released'}: ${l.reason}`;
+
 export function duration(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '–';
   if (seconds < 120) return `${Math.round(seconds)} s`;

@@ -3,7 +3,7 @@
 // and the hash-chained audit log.
 
 import * as api from './api.js';
-import { h, clear, plantTime } from './dom.js';
+import { h, clear, plantTime, lockoutHeld } from './dom.js';
 
 // A person's decision: a text field and a button per choice ({verb, cls, text, title}), disabled for a role that may not
 // decide. `send(verb, text)` posts it; with `required`, an empty text is refused on the page (the server requires it too).
@@ -129,7 +129,7 @@ function lockoutCard(l, ctx, onDone) {
     h('div', { class: 'pending-what' }, [
       h('span', { class: 'pill risk-high', text: 'locked out' }),
       h('span', { class: 'strong', text: ` ${l.asset}` }),
-      h('span', { class: 'lockout-held', text: ` by ${l.by} since ${plantTime(l.since)}${l.until ? `, until ${plantTime(l.until)}` : ', until released'}: ${l.reason}` }),
+      h('span', { class: 'lockout-held', text: ` ${lockoutHeld(l)}` }),
     ]),
     h('div', { class: 'pending-do lockout-form' }, allowed ? [reason, release, end, extend, message] : [release]),
   ]);

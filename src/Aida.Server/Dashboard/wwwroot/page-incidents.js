@@ -2,7 +2,7 @@
 // it involves around the time it opened.
 
 import * as api from './api.js';
-import { h, s, clear, plantTime, duration, bar, fixed, watts } from './dom.js';
+import { h, s, clear, plantTime, duration, bar, fixed, watts, lockoutHeld } from './dom.js';
 import { lineChart, legend } from './chart.js';
 
 const RACK = /^h\d+-[a-z]\d+$/;
@@ -169,7 +169,7 @@ function detail(root, ctx, id) {
         // An asset a person holds locked out: the work on it may be what raised this incident; Aida writes none of it.
         ...(incident.lockouts?.length ? [h('dt', { text: 'locked out' }), h('dd', { id: 'incident-lockouts' }, incident.lockouts.map((l) => h('div', {
           class: 'incident-lockout',
-          text: `${l.asset} by ${l.by} since ${plantTime(l.since)}${l.until ? `, until ${plantTime(l.until)}` : ', until released'}: ${l.reason}`,
+          text: `${l.asset} ${lockoutHeld(l)}`,
         })))] : []),
       ]),
       ...[moveControls(incident, ctx, load)].filter(Boolean),
