@@ -83,7 +83,20 @@ public sealed class Lockouts
     /// <summary>Locks <paramref name="asset"/> out from now until <paramref name="until"/> (null: until released).</summary>
     /// <exception cref="ArgumentException">An unknown asset (named with the known ones), one already locked out, no
     /// reason or person, or an end not after now.</exception>
-    public Lockout Add(string asset, string by, string reason, DateTimeOffset? until)
+    public Lockout Add(string asset, string by, string reason, DateTimeOffset? until) => Add(asset, by, reason, until, lasting: null);
+
+    /// <summary>Locks <paramref name="asset"/> out for <paramref name="lasting"/> from the moment it starts, which is
+    /// read once: on a clock that moves between a caller's read and this one (a twin at --speed 60) an end the caller
+    /// computed would cut it short.</summary>
+    /// <exception cref="ArgumentException">As <see cref="Add(string, string, string, DateTimeOffset?)"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A duration not above zero.</exception>
+    public Lockout Add(string asset, string by, string reason, TimeSpan lasting)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lasting, TimeSpan.Zero);
+        return Add(asset, by, reason, until: null, lasting);
+    }
+
+    private Lockout Add(string asset, string by, string reason, DateTimeOffset? until, TimeSpan? lasting)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(by);
         if (string.IsNullOrWhiteSpace(reason))
@@ -105,6 +118,7 @@ public sealed class Lockouts
                 throw new ArgumentException($"{held.Describe()}: already locked out", nameof(asset));
             }
 
+            until = lasting is { } l ? now + l : until;
             if (until is { } end && end <= now)
             {
                 throw new ArgumentException($"until {end:u} is not after now ({now:u})", nameof(until));
@@ -156,13 +170,24 @@ public sealed class Lockouts
     /// <exception cref="KeyNotFoundException">The asset is not locked out.</exception>
     /// <exception cref="UnauthorizedAccessException">Someone else's lockout, and <paramref name="overrides"/> is false.</exception>
     /// <exception cref="ArgumentException">An end not after now.</exception>
-    public Lockout Extend(string asset, string by, DateTimeOffset until, bool overrides)
+    public Lockout Extend(string asset, string by, DateTimeOffset until, bool overrides) => Extend(asset, by, until, lasting: null, overrides);
+
+    /// <summary>Moves the end of <paramref name="asset"/>'s lockout to <paramref name="lasting"/> from now, read once
+    /// as <see cref="Add(string, string, string, TimeSpan)"/> does.</summary>
+    public Lockout Extend(string asset, string by, TimeSpan lasting, bool overrides)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lasting, TimeSpan.Zero);
+        return Extend(asset, by, default, lasting, overrides);
+    }
+
+    private Lockout Extend(string asset, string by, DateTimeOffset until, TimeSpan? lasting, bool overrides)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(by);
         lock (_lock)
         {
             EndPassed();
             var now = _clock.GetUtcNow();
+            until = lasting is { } l ? now + l : until;
             if (!_held.TryGetValue(asset, out var held))
             {
                 throw new KeyNotFoundException($"{asset} is not locked out");

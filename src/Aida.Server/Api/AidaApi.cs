@@ -409,7 +409,7 @@ public static class AidaApi
         Only(body, "asset", "reason", "until", "for");
         var asset = Text(body, "asset", required: true)!;
         var reason = Text(body, "reason", required: true)!;
-        var until = LockoutEnd(context, body);
+        var end = LockoutEnd(body);
         lock (context.Gate)
         {
             var lockouts = context.Actions.Plant.Lockouts;
@@ -420,7 +420,8 @@ public static class AidaApi
 
             try
             {
-                return Results.Json(LockoutView(lockouts.Add(asset, Actor(caller), reason, until)), Json, statusCode: StatusCodes.Status201Created);
+                var lockout = end.For is { } lasting ? lockouts.Add(asset, Actor(caller), reason, lasting) : lockouts.Add(asset, Actor(caller), reason, end.Until);
+                return Results.Json(LockoutView(lockout), Json, statusCode: StatusCodes.Status201Created);
             }
             catch (ArgumentException e)
             {
@@ -429,28 +430,34 @@ public static class AidaApi
         }
     }
 
-    /// <summary>A lockout's end as a body gives it: <c>until</c> (a time) or <c>for</c> (a duration from the plant's
-    /// now, which a twin at --speed runs ahead of the wall clock), not both; null for neither.</summary>
-    private static DateTimeOffset? LockoutEnd(ServerContext context, JsonElement body)
+    /// <summary>A lockout's end as a body gives it: <c>until</c> (a time) or <c>for</c> (a duration from the moment the
+    /// lockout starts or moves, read by <see cref="Lockouts"/> under its lock: a twin at --speed runs ahead of the wall
+    /// clock), not both; neither for both null.</summary>
+    private static (DateTimeOffset? Until, TimeSpan? For) LockoutEnd(JsonElement body)
     {
         var until = Time(body, "until");
         var lasting = Text(body, "for", required: false) is not { } text ? (TimeSpan?)null
             : PrometheusFormat.TryParseDuration(text, out var d) && d > TimeSpan.Zero ? d
             : throw new BadRequest($"for: '{text}' is not a duration above zero (such as 30m, 4h or 1d)");
         return until is not null && lasting is not null ? throw new BadRequest("for: give until (an end) or for (how long from now), not both")
-            : until ?? (context.Clock ?? TimeProvider.System).GetUtcNow() + lasting;
+            : (until, lasting);
     }
 
     // The person who locked it out, or an approver, moves its end without a moment unlocked.
     private static IResult ExtendLockout(ServerContext context, Caller caller, string asset, JsonElement body)
     {
         Only(body, "until", "for");
-        var end = LockoutEnd(context, body) ?? throw new BadRequest("until: give the new end (until, a time) or how long from now (for, such as 2h)");
+        var end = LockoutEnd(body);
+        if (end is (null, null))
+        {
+            throw new BadRequest("until: give the new end (until, a time) or how long from now (for, such as 2h)");
+        }
+
         lock (context.Gate)
         {
             try
             {
-                return ByHolder(context, caller, asset, $"changing the end of {asset}'s lockout", (lockouts, by, overrides) => lockouts.Extend(asset, by, end, overrides));
+                return ByHolder(context, caller, asset, $"changing the end of {asset}'s lockout", (lockouts, by, overrides) => end.For is { } lasting ? lockouts.Extend(asset, by, lasting, overrides) : lockouts.Extend(asset, by, end.Until!.Value, overrides));
             }
             catch (ArgumentException e)
             {

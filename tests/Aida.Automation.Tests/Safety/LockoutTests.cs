@@ -112,6 +112,23 @@ public sealed class LockoutTests : IDisposable
     }
 
     [Fact]
+    public void ALockoutFor4h_Lasts4hFromItsStart_OnAClockThatMovesAtEveryRead()
+    {
+        // Regression: the API read the plant's now, added 4 h, and the lockout read now again to start; a twin at
+        // --speed 60 had moved 6 s between, so "for 4h" held 3:59:54. The start and the end now come from one read.
+        var clock = new FakeTimeProvider(_clock.GetUtcNow()) { AutoAdvanceAmount = TimeSpan.FromSeconds(6) };
+        var lockouts = new GuardedPlant(_plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), clock, "agent:aida").Lockouts;
+        var held = lockouts.Add("chiller-2", "api:bob", "condenser tubes", TimeSpan.FromHours(4));
+        Assert.Equal(TimeSpan.FromHours(4), held.Until - held.Since);
+
+        var moved = lockouts.Extend("chiller-2", "api:bob", TimeSpan.FromHours(6), overrides: false);
+        Assert.Equal(held.Since, moved.Since);
+        Assert.InRange(moved.Until!.Value - held.Since, TimeSpan.FromHours(6), TimeSpan.FromHours(6.1)); // 6 h from the move
+        Assert.Throws<ArgumentOutOfRangeException>(() => lockouts.Add("chiller-1", "api:bob", "work", TimeSpan.Zero));
+        Assert.Throws<ArgumentOutOfRangeException>(() => lockouts.Extend("chiller-2", "api:bob", TimeSpan.FromHours(-1), overrides: false));
+    }
+
+    [Fact]
     public void BadLockouts_AreRefused_NamingWhatIsWrong()
     {
         var lockouts = Guard().Lockouts;
