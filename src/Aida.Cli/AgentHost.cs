@@ -82,6 +82,11 @@ internal sealed class AgentHost : IDisposable
         {
             yield return Lockouts.Said(LockoutsHeld);
         }
+
+        if (Agent.Plant.Lockouts.Planned is { Count: > 0 } planned)
+        {
+            yield return Lockouts.SaidPlanned(planned);
+        }
     }
 
     /// <summary>What the agent took up from an earlier run, one line for a person (null when nothing).</summary>

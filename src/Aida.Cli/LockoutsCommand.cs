@@ -19,7 +19,7 @@ internal static class LockoutsCommand
 
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
-        var command = new Command("lockouts", "Lockout/tagout from a terminal: lock an asset out of a live run's hands (aida run --api), list what is held, move its end, release it");
+        var command = new Command("lockouts", "Lockout/tagout from a terminal: lock an asset out of a live run's hands (aida run --api), now or planned, list what is held and planned, move its end, release it");
         Option<string> Api() => new("--api") { Description = "The live run's API: HOST:PORT as given to aida run --api, or http://HOST:PORT" };
         Option<string> Key() => new("--key") { Description = $"An API key (aida keys issue); else ${KeyVariable}. Locking out needs the operator role" };
         var reasonText = "Why: the work on it (audited; required)";
@@ -28,11 +28,10 @@ internal static class LockoutsCommand
         var listKey = Key();
         var data = new Option<string>("--data") { Description = "Instead of --api: the data directory of a stopped run, whose lockouts.json it holds again when started there" };
         var json = new Option<bool>("--json") { Description = "Print JSON (as GET /api/lockouts gives them) instead of text" };
-        var list = new Command("list", "The assets held locked out: who, since and until when, why") { listApi, listKey, data, json };
+        var list = new Command("list", "The assets held locked out, then those planned: who, from and until when, why") { listApi, listKey, data, json };
         list.SetAction(async (parse, token) =>
         {
-            IReadOnlyList<Lockout> held;
-            DateTimeOffset? now = null;
+            IReadOnlyList<(Lockout Lockout, string State)> held;
             if (parse.GetValue(data) is { } directory)
             {
                 if (parse.GetValue(listApi) is not null)
@@ -40,8 +39,11 @@ internal static class LockoutsCommand
                     throw new BadInputException("--data: give --api (a live run) or --data (a stopped run's directory), not both");
                 }
 
-                held = Kept(directory);
-                now = DateTimeOffset.UtcNow;
+                // A stopped run's file, judged at the plant's now when started again there (aida run): the wall clock's,
+                // or past the newest sample kept when a twin run at --speed ran ahead of it. That run ends those past.
+                var wall = DateTimeOffset.UtcNow;
+                var now = LiveTelemetry.NewestSample(directory) is { } newest && newest > wall ? newest : wall;
+                held = [.. Kept(directory).Select(l => (l, l.PlannedAt(now) ? "planned" : l.HoldsAt(now) ? "held" : "ended"))];
             }
             else
             {
@@ -51,19 +53,19 @@ internal static class LockoutsCommand
                     return code;
                 }
 
-                held = [.. array.Select(l => FromJson(l!.AsObject()))];
+                held = [.. array.Select(l => (FromJson(l!.AsObject()), (string?)l!["state"] ?? "held"))];
             }
 
             if (parse.GetValue(json))
             {
-                stdout.WriteLine(new JsonArray([.. held.Select(l => (JsonNode)new JsonObject
+                stdout.WriteLine(new JsonArray([.. held.Select(h => (JsonNode)new JsonObject
                 {
-                    ["asset"] = l.Asset, ["by"] = l.By, ["reason"] = l.Reason, ["since"] = l.Since, ["until"] = l.Until,
+                    ["asset"] = h.Lockout.Asset, ["state"] = h.State, ["by"] = h.Lockout.By, ["reason"] = h.Lockout.Reason, ["since"] = h.Lockout.Since, ["until"] = h.Lockout.Until,
                 })]).ToJsonString());
             }
             else
             {
-                Print(stdout, held, now);
+                Print(stdout, held);
             }
 
             return AidaCommand.Ok;
@@ -73,18 +75,24 @@ internal static class LockoutsCommand
         var addApi = Api();
         var addKey = Key();
         var reason = new Option<string>("--reason") { Description = reasonText, Required = true };
-        var lasting = new Option<string>("--for") { Description = "How long from the plant's now (30m, 4h, 1d); it ends by itself then. Default: until released" };
+        var lasting = new Option<string>("--for") { Description = "How long from its start (30m, 4h, 1d); it ends by itself then. Default: until released" };
         var until = new Option<string>("--until") { Description = "Or when it ends (RFC 3339, 2026-12-07T06:00:00Z)" };
-        var add = new Command("add", "Lock an asset out: from now on Aida writes none of its actuators, whoever asks, until it is released") { asset, addApi, addKey, reason, lasting, until };
+        var from = new Option<string>("--from") { Description = "Plan it: when the work starts (RFC 3339, plant time); Aida writes the asset until then. Default: now" };
+        var add = new Command("add", "Lock an asset out: from now (or --from) on Aida writes none of its actuators, whoever asks, until it is released") { asset, addApi, addKey, reason, lasting, until, from };
         add.SetAction(async (parse, token) =>
         {
             var request = End(parse.GetValue(lasting), parse.GetValue(until));
             request["asset"] = parse.GetValue(asset);
             request["reason"] = parse.GetValue(reason);
+            if (parse.GetValue(from) is { } start)
+            {
+                request["from"] = start;
+            }
+
             var (code, body) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(addApi)), "api/lockouts", KeyOf(parse.GetValue(addKey)), request, stderr, token);
             if (body is JsonObject lockout)
             {
-                stdout.WriteLine($"locked out: {Describe(lockout)}");
+                stdout.WriteLine(Planned(lockout) ? $"planned: {FromJson(lockout).DescribePlanned()}" : $"locked out: {FromJson(lockout).Describe()}");
             }
 
             return code;
@@ -94,15 +102,15 @@ internal static class LockoutsCommand
         var releaseApi = Api();
         var releaseKey = Key();
         var releaseReason = new Option<string>("--reason") { Description = "Why: the work is done, say (audited; required)", Required = true };
-        var release = new Command("release", "Release an asset's lockout: only the person who locked it out, or an approver") { releaseAsset, releaseApi, releaseKey, releaseReason };
+        var release = new Command("release", "Release an asset's lockout, or call off a planned one: only the person who locked it out, or an approver") { releaseAsset, releaseApi, releaseKey, releaseReason };
         release.SetAction(async (parse, token) =>
         {
             var name = parse.GetValue(releaseAsset)!;
             var (code, body) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(releaseApi)), $"api/lockouts/{Uri.EscapeDataString(name)}/release",
                 KeyOf(parse.GetValue(releaseKey)), new JsonObject { ["reason"] = parse.GetValue(releaseReason) }, stderr, token);
-            if (body is JsonObject)
+            if (body is JsonObject lockout)
             {
-                stdout.WriteLine($"released {name}: Aida writes its actuators again");
+                stdout.WriteLine(Planned(lockout) ? $"called off {name}'s lockout planned from {Stamp(FromJson(lockout).Since)}" : $"released {name}: Aida writes its actuators again");
             }
 
             return code;
@@ -111,7 +119,7 @@ internal static class LockoutsCommand
         var extendAsset = new Argument<string>("asset") { Description = "The asset whose lockout ends later (or sooner)" };
         var extendApi = Api();
         var extendKey = Key();
-        var extendFor = new Option<string>("--for") { Description = "Its new end, counted from the plant's now (2h)" };
+        var extendFor = new Option<string>("--for") { Description = "Its new end, counted from the plant's now (2h); a planned one's, from its start" };
         var extendUntil = new Option<string>("--until") { Description = "Or its new end as a time (RFC 3339)" };
         var extend = new Command("extend", "Move the end of a lockout, which holds throughout (a release and a new lockout would leave a moment unlocked): only the person who locked it out, or an approver") { extendAsset, extendApi, extendKey, extendFor, extendUntil };
         extend.SetAction(async (parse, token) =>
@@ -121,7 +129,7 @@ internal static class LockoutsCommand
                 KeyOf(parse.GetValue(extendKey)), end, stderr, token);
             if (body is JsonObject lockout)
             {
-                stdout.WriteLine($"extended: {Describe(lockout)}");
+                stdout.WriteLine($"extended: {(Planned(lockout) ? FromJson(lockout).DescribePlanned() : FromJson(lockout).Describe())}");
             }
 
             return code;
@@ -170,28 +178,27 @@ internal static class LockoutsCommand
         }
     }
 
-    /// <param name="now">For a stopped run's file: those whose end has passed are marked (a run started again audits
-    /// them as ended); null for a live run's, which lists only those holding.</param>
-    private static void Print(TextWriter stdout, IReadOnlyList<Lockout> held, DateTimeOffset? now)
+    /// <param name="held">Each with its state: held, planned, or (in a stopped run's file) ended, which a run started
+    /// again audits as ended.</param>
+    private static void Print(TextWriter stdout, IReadOnlyList<(Lockout Lockout, string State)> held)
     {
         if (held.Count == 0)
         {
-            stdout.WriteLine("no asset is locked out");
+            stdout.WriteLine("no asset is locked out or planned to be");
             return;
         }
 
-        stdout.WriteLine($"{"ASSET",-16} {"BY",-20} {"SINCE",-21} {"UNTIL",-21} REASON");
-        foreach (var l in held)
+        stdout.WriteLine($"{"ASSET",-16} {"STATE",-8} {"BY",-20} {"FROM",-21} {"UNTIL",-21} REASON");
+        foreach (var (l, state) in held)
         {
-            var end = l.Until is { } u ? Stamp(u) + (now is { } n && !l.HoldsAt(n) ? " (ended)" : "") : "until released";
-            stdout.WriteLine($"{l.Asset,-16} {l.By,-20} {Stamp(l.Since),-21} {end,-21} {l.Reason}");
+            stdout.WriteLine($"{l.Asset,-16} {state,-8} {l.By,-20} {Stamp(l.Since),-21} {(l.Until is { } u ? Stamp(u) : "until released"),-21} {l.Reason}");
         }
     }
 
     private static Lockout FromJson(JsonObject l) =>
         new((string)l["asset"]!, (string)l["by"]!, (string)l["reason"]!, l["since"]!.GetValue<DateTimeOffset>(), l["until"]?.GetValue<DateTimeOffset>());
 
-    private static string Describe(JsonObject l) => FromJson(l).Describe();
+    private static bool Planned(JsonObject l) => (string?)l["state"] == "planned";
 
     private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 

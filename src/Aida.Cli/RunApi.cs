@@ -115,6 +115,11 @@ internal sealed class RunApi : IAsyncDisposable
             await stdout.WriteLineAsync("resuming: " + Lockouts.Said(lockoutsHeld));
         }
 
+        if (agent is null && guarded.Lockouts.Planned is { Count: > 0 } planned)
+        {
+            await stdout.WriteLineAsync("resuming: " + Lockouts.SaidPlanned(planned));
+        }
+
         if (takenUp.Count > 0)
         {
             var waiting = takenUp.Where(r => r.State == ActionState.PendingApproval).Select(r => $"{r.Action.Id} until {r.ProposedAt + ApprovalTimeout:O}").ToList();

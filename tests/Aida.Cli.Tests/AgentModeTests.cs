@@ -206,16 +206,22 @@ public class AgentModeTests
     }
 
     [Fact]
-    public void ALockoutKeptByTheRunBefore_HoldsAfterARestart_AndTheAgentWritesNothingToItsAsset()
+    public void ALockoutKeptByTheRunBefore_HoldsAfterARestart_AndTheAgentWritesNothingToItsAsset_AndAPlannedOneStartsOnItsOwn()
     {
         // A person locked cdu-h1-a out through the API (kept in lockouts.json); Aida restarts. The agent optimises the
         // other CDUs and writes nothing to cdu-h1-a.
+        // Bob's strainer work on cdu-h1-c was booked for an hour into the run: planned again, it starts on its own.
         var dir = TempDir();
+        var booked = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()).AddHours(1);
         Aida.Automation.Safety.KeptLockouts.Write(Path.Combine(dir, Aida.Automation.Safety.KeptLockouts.FileName),
-            [new Aida.Automation.Safety.Lockout("cdu-h1-a", "api:alice", "pump 2 seal", new DateTimeOffset(2026, 12, 1, 8, 0, 0, TimeSpan.Zero), null)]);
+            [new Aida.Automation.Safety.Lockout("cdu-h1-a", "api:alice", "pump 2 seal", new DateTimeOffset(2026, 12, 1, 8, 0, 0, TimeSpan.Zero), null),
+             new Aida.Automation.Safety.Lockout("cdu-h1-c", "api:bob", "strainer", booked, booked.AddHours(4))]);
         var run = Invoke("run", "--data", dir, "--duration", "2h", "--speed", "3600", "--urls", "none");
         Assert.True(run.Code == 0, run.Err);
         Assert.Contains("resuming: 1 asset stays locked out: cdu-h1-a is locked out by api:alice since 2026-12-01 08:00:00Z, until released (pump 2 seal)", run.Out, StringComparison.Ordinal);
+        Assert.Contains($"resuming: 1 lockout stays planned: cdu-h1-c is to be locked out by api:bob from {booked:yyyy-MM-dd HH:mm:ss}Z until {booked.AddHours(4):yyyy-MM-dd HH:mm:ss}Z (strainer)", run.Out, StringComparison.Ordinal);
+        Assert.Contains($"cdu-h1-c is locked out by api:bob since {booked:yyyy-MM-dd HH:mm:ss}Z until {booked.AddHours(4):yyyy-MM-dd HH:mm:ss}Z (strainer): started as planned", Invoke("audit", "show", "--data", dir, "--limit", "100000").Out, StringComparison.Ordinal);
+        Assert.Equal(2, Aida.Automation.Safety.KeptLockouts.Read(Path.Combine(dir, Aida.Automation.Safety.KeptLockouts.FileName)).Count);
 
         var audit = Invoke("audit", "show", "--data", dir, "--limit", "100000").Out.Split('\n');
         Assert.Contains(audit, l => l.Contains("cdu-h1-b/", StringComparison.Ordinal) && l.Contains("accepted", StringComparison.Ordinal));

@@ -250,7 +250,21 @@ public class DashboardBrowserTests
             await Assertions.Expect(lockout.Locator(".lockout-held")).Not.ToContainTextAsync($"until {held.Groups[2].Value}:");
             var extended = System.Text.RegularExpressions.Regex.Match(await lockout.InnerTextAsync(), "until (\\S+ \\S+):");
             Assert.InRange(DateTime.Parse(extended.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) - DateTime.Parse(held.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), TimeSpan.FromHours(8), TimeSpan.FromHours(9));
+            // The next work is booked ahead: chiller-1's service tomorrow, for 8 h from its start; listed as planned.
+            var tomorrow = DateTime.Parse(held.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture).AddDays(1);
+            await page.Locator("#lockout-asset").FillAsync("chiller-1");
+            await page.Locator("#lockout-reason").FillAsync("annual service");
+            await page.Locator("#lockout-from").FillAsync(tomorrow.ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture));
+            await page.Locator("#lockout-for").SelectOptionAsync("8h");
+            await page.Locator("#lockout-add").ClickAsync();
+            var planned = page.Locator(".pending.lockout[data-asset='chiller-1']");
+            await Assertions.Expect(planned.Locator(".pill")).ToHaveTextAsync("planned");
+            await Assertions.Expect(planned).ToContainTextAsync(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"by api:chief from {tomorrow:yyyy-MM-dd HH:mm}:00, until {tomorrow.AddHours(8):yyyy-MM-dd HH:mm}:00: annual service"));
             await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots(), "agent-lockout.png"), FullPage = true });
+            await Assertions.Expect(planned.Locator("button.release")).ToHaveTextAsync("Call off");
+            await planned.Locator("input.note").FillAsync("parts late");
+            await planned.Locator("button.release").ClickAsync();
+            await Assertions.Expect(planned).ToHaveCountAsync(0);
             await lockout.Locator("button.release").ClickAsync();
             await Assertions.Expect(lockout.Locator(".error")).ToHaveTextAsync("Say why: it is audited.");
             await lockout.Locator("input.note").FillAsync("flow test done");

@@ -120,7 +120,7 @@ public class RunApiTests
         using var http = new HttpClient { BaseAddress = new Uri($"http://{api}") };
         await UntilUp(http, run);
 
-        Assert.Equal((0, "no asset is locked out\n", ""), Invoke("lockouts", "list", "--api", api, "--key", viewer));
+        Assert.Equal((0, "no asset is locked out or planned to be\n", ""), Invoke("lockouts", "list", "--api", api, "--key", viewer));
         var (code, added, err) = Invoke("lockouts", "add", "cdu-h1-a", "--reason", "pump 2 seal", "--for", "4h", "--api", api, "--key", tech);
         Assert.True(code == 0, err);
         var held = System.Text.RegularExpressions.Regex.Match(added, @"^locked out: cdu-h1-a is locked out by api:tech since (\S+ \S+) until (\S+ \S+) \(pump 2 seal\)\n$");
@@ -147,11 +147,18 @@ public class RunApiTests
         // The person who locked it out releases it; what they did not release stays held.
         Assert.Equal(0, Invoke("lockouts", "add", "chiller-2", "--reason", "condenser tubes", "--api", api, "--key", tech).Code);
         Assert.Equal((0, "released chiller-2: Aida writes its actuators again\n", ""), Invoke("lockouts", "release", "chiller-2", "--reason", "tubes clean", "--api", api, "--key", tech));
+        // Work booked ahead: chiller-1's service tomorrow, for 8 h from its start; listed as planned, after those held.
+        var tomorrow = DateTimeOffset.Parse(held.Groups[1].Value[..^1] + "+00:00", System.Globalization.CultureInfo.InvariantCulture).AddDays(1);
+        (code, var planned, err) = Invoke("lockouts", "add", "chiller-1", "--reason", "annual service", "--from", tomorrow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture), "--for", "8h", "--api", api, "--key", tech);
+        Assert.True(code == 0, err);
+        Assert.Equal($"planned: chiller-1 is to be locked out by api:tech from {tomorrow:yyyy-MM-dd HH:mm:ss}Z until {tomorrow.AddHours(8):yyyy-MM-dd HH:mm:ss}Z (annual service)\n", planned);
         var listed = Invoke("lockouts", "list", "--api", api, "--key", viewer).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(2, listed.Length);
-        Assert.Matches(@"^cdu-h1-a +api:tech +\S+ \S+ +\S+ \S+ +pump 2 seal$", listed[1]);
-        var asJson = Assert.Single(System.Text.Json.JsonDocument.Parse(Invoke("lockouts", "list", "--json", "--api", api, "--key", viewer).Out).RootElement.EnumerateArray());
-        Assert.Equal(("cdu-h1-a", "api:tech", "pump 2 seal"), (asJson.GetProperty("asset").GetString(), asJson.GetProperty("by").GetString(), asJson.GetProperty("reason").GetString()));
+        Assert.Equal(3, listed.Length);
+        Assert.Matches(@"^ASSET +STATE +BY +FROM +UNTIL +REASON$", listed[0]);
+        Assert.Matches(@"^cdu-h1-a +held +api:tech +\S+ \S+ +\S+ \S+ +pump 2 seal$", listed[1]);
+        Assert.Matches(@"^chiller-1 +planned +api:tech +\S+ \S+ +\S+ \S+ +annual service$", listed[2]);
+        var asJson = System.Text.Json.JsonDocument.Parse(Invoke("lockouts", "list", "--json", "--api", api, "--key", viewer).Out).RootElement.EnumerateArray().First();
+        Assert.Equal(("cdu-h1-a", "held", "api:tech", "pump 2 seal"), (asJson.GetProperty("asset").GetString(), asJson.GetProperty("state").GetString(), asJson.GetProperty("by").GetString(), asJson.GetProperty("reason").GetString()));
         Assert.True(asJson.GetProperty("until").GetDateTimeOffset() > asJson.GetProperty("since").GetDateTimeOffset());
         await stop.CancelAsync();
         Assert.Equal(0, await run);

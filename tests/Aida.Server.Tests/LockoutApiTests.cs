@@ -112,6 +112,44 @@ public sealed class LockoutApiTests
     }
 
     [Fact]
+    public async Task APlannedLockout_IsListedAsPlanned_AndOnlyItsHolderOrAnApproverCallsItOff()
+    {
+        // Work booked ahead: from an hour on, for 2 h (counted from its start). Until then Aida still runs the asset.
+        await using var server = await TestServer.StartAsync();
+        var operatorKey = server.Keys[Role.Operator];
+        var start = server.Sim!.Clock.GetUtcNow().AddHours(1);
+        var badFrom = await server.Send(HttpMethod.Post, "/api/lockouts", operatorKey, """{"asset":"chiller-2","reason":"x","from":"tomorrow"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, badFrom.StatusCode);
+        Assert.Contains("from:", await badFrom.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var beforeStart = await server.Send(HttpMethod.Post, "/api/lockouts", operatorKey, $$"""{"asset":"chiller-2","reason":"x","from":"{{start:O}}","until":"{{start.AddMinutes(-5):O}}"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, beforeStart.StatusCode);
+        Assert.Contains("is not after its start", await beforeStart.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var planned = await TestServer.Json(await server.Send(HttpMethod.Post, "/api/lockouts", operatorKey, $$"""{"asset":"chiller-2","reason":"condenser tubes","from":"{{start:O}}","for":"2h"}"""));
+        Assert.Equal(("planned", start, start.AddHours(2)), (planned.GetProperty("state").GetString(), planned.GetProperty("since").GetDateTimeOffset(), planned.GetProperty("until").GetDateTimeOffset()));
+        var conflict = await server.Send(HttpMethod.Post, "/api/lockouts", server.Keys[Role.Approver], """{"asset":"chiller-2","reason":"x"}""");
+        Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+        Assert.Contains("already planned", await conflict.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await server.Send(HttpMethod.Post, "/api/lockouts", operatorKey, """{"asset":"cdu-h1-a","reason":"strainer"}""");
+        var listed = (await TestServer.Json(await server.Send(HttpMethod.Get, "/api/lockouts", server.Keys[Role.Viewer]))).EnumerateArray()
+            .Select(l => (l.GetProperty("asset").GetString(), l.GetProperty("state").GetString())).ToList();
+        Assert.Equal([("cdu-h1-a", "held"), ("chiller-2", "planned")], listed);
+        var metrics = await server.Http.GetStringAsync("/metrics");
+        Assert.Contains("aida_lockouts 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("aida_lockouts_planned 1\n", metrics, StringComparison.Ordinal);
+
+        // Another operator may not call it off; its holder may, with a reason, audited.
+        var other = server.Context.Keys.Issue("operator-2", Role.Operator);
+        var notTheirs = await server.Send(HttpMethod.Post, "/api/lockouts/chiller-2/release", other, """{"reason":"not needed"}""");
+        Assert.Equal(HttpStatusCode.Forbidden, notTheirs.StatusCode);
+        Assert.Contains("only api:operator-1 or an approver calls it off", await notTheirs.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var calledOff = await TestServer.Json(await server.Send(HttpMethod.Post, "/api/lockouts/chiller-2/release", operatorKey, """{"reason":"parts late"}"""));
+        Assert.Equal("planned", calledOff.GetProperty("state").GetString());
+        Assert.Empty(server.Context.Actions.Plant.Lockouts.Planned);
+        Assert.Contains(server.Context.Audit.Read(), e => e.Subject == "lockouts" && e.Detail.StartsWith("chiller-2's lockout planned by api:operator-1 from ", StringComparison.Ordinal) && e.Detail.EndsWith(" called off (parts late)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task AnOpenIncidentOnALockedOutAsset_NamesTheLockout_InTheListAndItsDetail_UntilReleased()
     {
         // The test server's incident: CduSupplyHigh on cdu-h1-a. A person working on that CDU may be what raised it.
@@ -147,7 +185,7 @@ public sealed class LockoutApiTests
         var text = string.Concat(result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text));
         Assert.True(result.IsError is null or false, text);
         var lockout = Assert.Single(JsonDocument.Parse(text).RootElement.EnumerateArray());
-        Assert.Equal(("chiller-2", "condenser tubes"), (lockout.GetProperty("asset").GetString(), lockout.GetProperty("reason").GetString()));
+        Assert.Equal(("chiller-2", "held", "condenser tubes"), (lockout.GetProperty("asset").GetString(), lockout.GetProperty("state").GetString(), lockout.GetProperty("reason").GetString()));
         Assert.Equal(JsonValueKind.Null, lockout.GetProperty("until").ValueKind);
 
         // An assistant reads the chiller's history: who locked it out and why.

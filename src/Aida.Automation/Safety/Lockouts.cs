@@ -2,29 +2,43 @@ using Aida.Automation.Audit;
 
 namespace Aida.Automation.Safety;
 
-/// <summary>An asset a person has taken out of Aida's hands (lockout/tagout: someone is working on it): until it is
-/// released, or <see cref="Until"/> passes, the guard refuses every write to the asset's actuators, whoever asks.</summary>
+/// <summary>An asset a person has taken out of Aida's hands (lockout/tagout: someone is working on it): from
+/// <see cref="Since"/> until it is released, or <see cref="Until"/> passes, the guard refuses every write to the asset's
+/// actuators, whoever asks. A lockout whose <see cref="Since"/> is still to come is planned (work booked ahead).</summary>
 /// <param name="Asset">The asset, as its actuators name it before the slash (<c>cdu-h1-a</c> for
 /// <c>cdu-h1-a/pump_speed</c>).</param>
 /// <param name="By">Who locked it out (<c>api:alice</c>): only they, or an approver, release it.</param>
+/// <param name="Since">When it starts: when it was taken, or the start of the planned work.</param>
 /// <param name="Until">When it ends by itself; null: held until released.</param>
 public sealed record Lockout(string Asset, string By, string Reason, DateTimeOffset Since, DateTimeOffset? Until)
 {
-    /// <summary>Whether it holds at <paramref name="now"/>.</summary>
-    public bool HoldsAt(DateTimeOffset now) => Until is not { } until || now < until;
+    /// <summary>Whether it holds at <paramref name="now"/>: started, and not ended.</summary>
+    public bool HoldsAt(DateTimeOffset now) => now >= Since && (Until is not { } until || now < until);
+
+    /// <summary>Whether it is still to start at <paramref name="now"/>.</summary>
+    public bool PlannedAt(DateTimeOffset now) => now < Since;
 
     /// <summary>How the guard's refusal and the audit log say it.</summary>
     public string Describe() =>
-        $"{Asset} is locked out by {By} since {Since:u}{(Until is { } until ? $" until {until:u}" : ", until released")} ({Reason})";
+        $"{Asset} is locked out by {By} since {Since:u}{Ending} ({Reason})";
+
+    /// <summary>How the audit log and the API say it while it is still to start.</summary>
+    public string DescribePlanned() =>
+        $"{Asset} is to be locked out by {By} from {Since:u}{Ending} ({Reason})";
+
+    private string Ending => Until is { } until ? $" until {until:u}" : ", until released";
 }
 
-/// <summary>The lockouts of one guard (<see cref="GuardedPlant.Lockouts"/>): a person locks an asset out and releases
-/// it; each change is audited and handed to <see cref="Changed"/> (a live run keeps them in <c>lockouts.json</c>), and a
-/// lockout whose time has passed ends by itself, audited when the guard next looks. Thread-safe.</summary>
+/// <summary>The lockouts of one guard (<see cref="GuardedPlant.Lockouts"/>): a person locks an asset out, now or from a
+/// time to come, and releases it; each change is audited and handed to <see cref="Changed"/> (a live run keeps them in
+/// <c>lockouts.json</c>). A planned lockout starts at its time, and one whose time has passed ends by itself, each
+/// audited when the guard next looks: a write at or after a planned start is refused. One lockout per asset, held or
+/// planned. Thread-safe.</summary>
 public sealed class Lockouts
 {
     private const string Subject = "lockouts";
     private readonly Dictionary<string, Lockout> _held = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Lockout> _planned = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _assets;
     private readonly TimeProvider _clock;
     private readonly AuditLog? _audit;
@@ -38,12 +52,17 @@ public sealed class Lockouts
         _audit = audit;
     }
 
-    /// <summary>Called with the lockouts that hold after each change (one added, released, or ended at its time).</summary>
+    /// <summary>Called with the lockouts held and planned after each change (one added, released, moved, started or
+    /// ended at its time).</summary>
     public Action<IReadOnlyList<Lockout>>? Changed { get; set; }
 
     /// <summary>Lockouts taken up at a start, one line for a person.</summary>
     public static string Said(IReadOnlyList<Lockout> held) =>
         $"{held.Count} asset{(held.Count == 1 ? " stays" : "s stay")} locked out: {string.Join("; ", held.Select(l => l.Describe()))}";
+
+    /// <summary>Planned lockouts taken up at a start, one line for a person.</summary>
+    public static string SaidPlanned(IReadOnlyList<Lockout> planned) =>
+        $"{planned.Count} lockout{(planned.Count == 1 ? " stays" : "s stay")} planned: {string.Join("; ", planned.Select(l => l.DescribePlanned()))}";
 
     /// <summary>The asset an actuator belongs to: its name before the slash.</summary>
     public static string AssetOf(string actuator)
@@ -65,12 +84,25 @@ public sealed class Lockouts
         }
     }
 
+    /// <summary>The lockouts still to start, soonest first.</summary>
+    public IReadOnlyList<Lockout> Planned
+    {
+        get
+        {
+            lock (_lock)
+            {
+                EndPassed();
+                return [.. _planned.Values.OrderBy(l => l.Since).ThenBy(l => l.Asset, StringComparer.Ordinal)];
+            }
+        }
+    }
+
     /// <summary>The lockout holding <paramref name="actuator"/>'s asset now, or null.</summary>
     public Lockout? Of(string actuator)
     {
         lock (_lock)
         {
-            if (_held.Count == 0)
+            if (_held.Count == 0 && _planned.Count == 0)
             {
                 return null;
             }
@@ -80,23 +112,24 @@ public sealed class Lockouts
         }
     }
 
-    /// <summary>Locks <paramref name="asset"/> out from now until <paramref name="until"/> (null: until released).</summary>
-    /// <exception cref="ArgumentException">An unknown asset (named with the known ones), one already locked out, no
-    /// reason or person, or an end not after now.</exception>
-    public Lockout Add(string asset, string by, string reason, DateTimeOffset? until) => Add(asset, by, reason, until, lasting: null);
+    /// <summary>Locks <paramref name="asset"/> out from now, or from <paramref name="from"/> when that is to come (planned
+    /// work), until <paramref name="until"/> (null: until released).</summary>
+    /// <exception cref="ArgumentException">An unknown asset (named with the known ones), one already locked out or
+    /// planned, no reason or person, or an end not after the start.</exception>
+    public Lockout Add(string asset, string by, string reason, DateTimeOffset? until, DateTimeOffset? from = null) => Add(asset, by, reason, until, lasting: null, from);
 
-    /// <summary>Locks <paramref name="asset"/> out for <paramref name="lasting"/> from the moment it starts, which is
-    /// read once: on a clock that moves between a caller's read and this one (a twin at --speed 60) an end the caller
-    /// computed would cut it short.</summary>
-    /// <exception cref="ArgumentException">As <see cref="Add(string, string, string, DateTimeOffset?)"/>.</exception>
+    /// <summary>Locks <paramref name="asset"/> out for <paramref name="lasting"/> from the moment it starts (now, or
+    /// <paramref name="from"/> when that is to come), which is read once: on a clock that moves between a caller's read
+    /// and this one (a twin at --speed 60) an end the caller computed would cut it short.</summary>
+    /// <exception cref="ArgumentException">As <see cref="Add(string, string, string, DateTimeOffset?, DateTimeOffset?)"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A duration not above zero.</exception>
-    public Lockout Add(string asset, string by, string reason, TimeSpan lasting)
+    public Lockout Add(string asset, string by, string reason, TimeSpan lasting, DateTimeOffset? from = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lasting, TimeSpan.Zero);
-        return Add(asset, by, reason, until: null, lasting);
+        return Add(asset, by, reason, until: null, lasting, from);
     }
 
-    private Lockout Add(string asset, string by, string reason, DateTimeOffset? until, TimeSpan? lasting)
+    private Lockout Add(string asset, string by, string reason, DateTimeOffset? until, TimeSpan? lasting, DateTimeOffset? from)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(by);
         if (string.IsNullOrWhiteSpace(reason))
@@ -118,23 +151,38 @@ public sealed class Lockouts
                 throw new ArgumentException($"{held.Describe()}: already locked out", nameof(asset));
             }
 
-            until = lasting is { } l ? now + l : until;
-            if (until is { } end && end <= now)
+            if (_planned.TryGetValue(asset, out var planned))
             {
-                throw new ArgumentException($"until {end:u} is not after now ({now:u})", nameof(until));
+                throw new ArgumentException($"{planned.DescribePlanned()}: already planned (one lockout per asset: release it first, or move its end)", nameof(asset));
             }
 
-            var lockout = new Lockout(asset, by, reason, now, until);
-            _held[asset] = lockout;
-            _audit?.Append(by, AuditKind.Decision, Subject, $"{lockout.Describe()}: Aida writes none of its actuators until then");
+            var start = from is { } f && f > now ? f : now;
+            until = lasting is { } l ? start + l : until;
+            if (until is { } end && end <= start)
+            {
+                throw new ArgumentException(start == now ? $"until {end:u} is not after now ({now:u})" : $"until {end:u} is not after its start ({start:u})", nameof(until));
+            }
+
+            var lockout = new Lockout(asset, by, reason, start, until);
+            if (start > now)
+            {
+                _planned[asset] = lockout;
+                _audit?.Append(by, AuditKind.Decision, Subject, $"{lockout.DescribePlanned()}: planned; Aida writes none of its actuators from then");
+            }
+            else
+            {
+                _held[asset] = lockout;
+                _audit?.Append(by, AuditKind.Decision, Subject, $"{lockout.Describe()}: Aida writes none of its actuators until then");
+            }
+
             Changed?.Invoke(Snapshot());
             return lockout;
         }
     }
 
-    /// <summary>Releases <paramref name="asset"/>'s lockout, by the person who locked it out or by one who may release
-    /// anyone's (<paramref name="overrides"/>: an approver).</summary>
-    /// <exception cref="KeyNotFoundException">The asset is not locked out.</exception>
+    /// <summary>Releases <paramref name="asset"/>'s lockout, or calls off one planned, by the person who locked it out or
+    /// by one who may release anyone's (<paramref name="overrides"/>: an approver).</summary>
+    /// <exception cref="KeyNotFoundException">The asset is neither locked out nor planned to be.</exception>
     /// <exception cref="UnauthorizedAccessException">Someone else's lockout, and <paramref name="overrides"/> is false.</exception>
     public Lockout Release(string asset, string by, string reason, bool overrides)
     {
@@ -147,33 +195,31 @@ public sealed class Lockouts
         lock (_lock)
         {
             EndPassed();
-            if (!_held.TryGetValue(asset, out var held))
-            {
-                throw new KeyNotFoundException($"{asset} is not locked out");
-            }
-
+            var (held, planned) = Find(asset);
             if (held.By != by && !overrides)
             {
-                throw new UnauthorizedAccessException($"{held.Describe()}: only {held.By} or an approver releases it");
+                throw new UnauthorizedAccessException($"{(planned ? held.DescribePlanned() : held.Describe())}: only {held.By} or an approver {(planned ? "calls it off" : "releases it")}");
             }
 
-            _held.Remove(asset);
-            _audit?.Append(by, AuditKind.Decision, Subject, $"{asset} released ({reason}): locked out by {held.By} since {held.Since:u}; Aida writes its actuators again");
+            (planned ? _planned : _held).Remove(asset);
+            _audit?.Append(by, AuditKind.Decision, Subject, planned
+                ? $"{asset}'s lockout planned by {held.By} from {held.Since:u} called off ({reason})"
+                : $"{asset} released ({reason}): locked out by {held.By} since {held.Since:u}; Aida writes its actuators again");
             Changed?.Invoke(Snapshot());
             return held;
         }
     }
 
-    /// <summary>Moves the end of <paramref name="asset"/>'s lockout to <paramref name="until"/> (a technician who needs
-    /// longer), by the person who locked it out or an approver: it holds throughout, where a release and a new lockout
-    /// would leave a moment in which Aida may write the asset.</summary>
-    /// <exception cref="KeyNotFoundException">The asset is not locked out.</exception>
+    /// <summary>Moves the end of <paramref name="asset"/>'s lockout, held or planned, to <paramref name="until"/> (a
+    /// technician who needs longer), by the person who locked it out or an approver: it holds throughout, where a release
+    /// and a new lockout would leave a moment in which Aida may write the asset.</summary>
+    /// <exception cref="KeyNotFoundException">The asset is neither locked out nor planned to be.</exception>
     /// <exception cref="UnauthorizedAccessException">Someone else's lockout, and <paramref name="overrides"/> is false.</exception>
-    /// <exception cref="ArgumentException">An end not after now.</exception>
+    /// <exception cref="ArgumentException">An end not after now (a planned one's: after its start).</exception>
     public Lockout Extend(string asset, string by, DateTimeOffset until, bool overrides) => Extend(asset, by, until, lasting: null, overrides);
 
-    /// <summary>Moves the end of <paramref name="asset"/>'s lockout to <paramref name="lasting"/> from now, read once
-    /// as <see cref="Add(string, string, string, TimeSpan)"/> does.</summary>
+    /// <summary>Moves the end of <paramref name="asset"/>'s lockout to <paramref name="lasting"/> from now (a planned
+    /// one's: from its start), read once as <see cref="Add(string, string, string, TimeSpan, DateTimeOffset?)"/> does.</summary>
     public Lockout Extend(string asset, string by, TimeSpan lasting, bool overrides)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lasting, TimeSpan.Zero);
@@ -187,24 +233,21 @@ public sealed class Lockouts
         {
             EndPassed();
             var now = _clock.GetUtcNow();
-            until = lasting is { } l ? now + l : until;
-            if (!_held.TryGetValue(asset, out var held))
-            {
-                throw new KeyNotFoundException($"{asset} is not locked out");
-            }
-
+            var (held, planned) = Find(asset);
             if (held.By != by && !overrides)
             {
-                throw new UnauthorizedAccessException($"{held.Describe()}: only {held.By} or an approver changes its end");
+                throw new UnauthorizedAccessException($"{(planned ? held.DescribePlanned() : held.Describe())}: only {held.By} or an approver changes its end");
             }
 
-            if (until <= now)
+            var start = planned ? held.Since : now;
+            until = lasting is { } l ? start + l : until;
+            if (until <= start)
             {
-                throw new ArgumentException($"until {until:u} is not after now ({now:u})", nameof(until));
+                throw new ArgumentException(planned ? $"until {until:u} is not after its start ({start:u})" : $"until {until:u} is not after now ({now:u})", nameof(until));
             }
 
             var moved = held with { Until = until };
-            _held[asset] = moved;
+            (planned ? _planned : _held)[asset] = moved;
             _audit?.Append(by, AuditKind.Decision, Subject, $"{asset}'s lockout by {held.By} now ends at {until:u} (was {(held.Until is { } was ? $"{was:u}" : "until released")})");
             Changed?.Invoke(Snapshot());
             return moved;
@@ -212,7 +255,7 @@ public sealed class Lockouts
     }
 
     /// <summary>Takes up lockouts kept by an earlier run (<c>lockouts.json</c>): each still holding is held again, each
-    /// whose time passed meanwhile is audited as ended. Returns those held.</summary>
+    /// still to start planned again, each whose time passed meanwhile is audited as ended. Returns those held.</summary>
     /// <exception cref="ArgumentException">A kept lockout names an asset this plant does not have.</exception>
     public IReadOnlyList<Lockout> TakeUp(IEnumerable<Lockout> kept)
     {
@@ -227,7 +270,11 @@ public sealed class Lockouts
                     throw new ArgumentException($"a kept lockout names '{lockout.Asset}', not an asset whose actuators Aida writes here ({Known()})");
                 }
 
-                if (lockout.HoldsAt(now))
+                if (lockout.PlannedAt(now))
+                {
+                    _planned[lockout.Asset] = lockout;
+                }
+                else if (lockout.HoldsAt(now))
                 {
                     _held[lockout.Asset] = lockout;
                 }
@@ -243,18 +290,35 @@ public sealed class Lockouts
                 Changed?.Invoke(Snapshot());
             }
 
-            return Snapshot();
+            return [.. _held.Values.OrderBy(l => l.Asset, StringComparer.Ordinal)];
         }
     }
 
+    /// <summary>The asset's lockout, held or else planned.</summary>
+    /// <exception cref="KeyNotFoundException">Neither.</exception>
+    private (Lockout Lockout, bool Planned) Find(string asset) =>
+        _held.TryGetValue(asset, out var held) ? (held, false)
+            : _planned.TryGetValue(asset, out var planned) ? (planned, true)
+            : throw new KeyNotFoundException($"{asset} is not locked out");
+
+    // Starts the planned lockouts whose time has come, then ends those whose time has passed (a planned one over while
+    // Aida was not looking both starts and ends); each audited, and one change handed on for all.
     private void EndPassed()
     {
-        if (_held.Count == 0)
+        if (_held.Count == 0 && _planned.Count == 0)
         {
             return;
         }
 
         var now = _clock.GetUtcNow();
+        var started = _planned.Values.Where(l => !l.PlannedAt(now)).OrderBy(l => l.Since).ToList();
+        foreach (var lockout in started)
+        {
+            _planned.Remove(lockout.Asset);
+            _held[lockout.Asset] = lockout;
+            _audit?.Append("aida", AuditKind.Decision, Subject, $"{lockout.Describe()}: started as planned; Aida writes none of its actuators until then");
+        }
+
         var passed = _held.Values.Where(l => !l.HoldsAt(now)).ToList();
         foreach (var lockout in passed)
         {
@@ -262,13 +326,13 @@ public sealed class Lockouts
             _audit?.Append("aida", AuditKind.Decision, Subject, $"{lockout.Describe()}: ended at its time; Aida writes its actuators again");
         }
 
-        if (passed.Count > 0)
+        if (started.Count > 0 || passed.Count > 0)
         {
             Changed?.Invoke(Snapshot());
         }
     }
 
-    private List<Lockout> Snapshot() => [.. _held.Values.OrderBy(l => l.Asset, StringComparer.Ordinal)];
+    private List<Lockout> Snapshot() => [.. _held.Values.Concat(_planned.Values).OrderBy(l => l.Asset, StringComparer.Ordinal)];
 
     private string Known() => _assets.Count <= 8 ? string.Join(", ", _assets) : $"{string.Join(", ", _assets.Take(8))}, … {_assets.Count} in all";
 }

@@ -397,18 +397,25 @@ public static class AidaApi
         return settled is null ? Problem(StatusCodes.Status404NotFound, "not in dispute", error) : Results.Json(adopt ? new { adopted = settled } : (object)new { dismissed = settled }, Json);
     }
 
-    /// <summary>The lockouts holding, as <c>GET /api/lockouts</c> and MCP's <c>list_lockouts</c> serve them.</summary>
-    internal static object[] LockoutViews(Lockouts lockouts) => [.. lockouts.Held.Select(LockoutView)];
+    /// <summary>The lockouts holding, by asset, then those planned, soonest first, as <c>GET /api/lockouts</c> and MCP's
+    /// <c>list_lockouts</c> serve them.</summary>
+    internal static object[] LockoutViews(Lockouts lockouts) =>
+        [.. lockouts.Held.Select(l => LockoutView(l, planned: false)), .. lockouts.Planned.Select(l => LockoutView(l, planned: true))];
 
-    private static object LockoutView(Lockout l) => new { asset = l.Asset, by = l.By, reason = l.Reason, since = l.Since, until = l.Until };
+    // state: held (Aida writes none of its actuators) or planned (from since on).
+    private static object LockoutView(Lockout l, bool planned) =>
+        new { asset = l.Asset, state = planned ? "planned" : "held", by = l.By, reason = l.Reason, since = l.Since, until = l.Until };
+
+    private static object LockoutView(ServerContext context, Lockout l) => LockoutView(l, l.PlannedAt((context.Clock ?? TimeProvider.System).GetUtcNow()));
 
     // Anyone who may act on the plant (an operator) may take an asset out of Aida's hands; only they, or an approver,
     // hand it back (lockout/tagout: the person who put the lock on takes it off).
     private static IResult LockOut(ServerContext context, Caller caller, JsonElement body)
     {
-        Only(body, "asset", "reason", "until", "for");
+        Only(body, "asset", "reason", "from", "until", "for");
         var asset = Text(body, "asset", required: true)!;
         var reason = Text(body, "reason", required: true)!;
+        var from = Time(body, "from");
         var end = LockoutEnd(body);
         lock (context.Gate)
         {
@@ -418,10 +425,15 @@ public static class AidaApi
                 return Problem(StatusCodes.Status409Conflict, "already locked out", $"{held.Describe()}: already locked out");
             }
 
+            if (lockouts.Planned.FirstOrDefault(l => l.Asset == asset) is { } planned)
+            {
+                return Problem(StatusCodes.Status409Conflict, "already planned", $"{planned.DescribePlanned()}: already planned (one lockout per asset: call it off first, or move its end)");
+            }
+
             try
             {
-                var lockout = end.For is { } lasting ? lockouts.Add(asset, Actor(caller), reason, lasting) : lockouts.Add(asset, Actor(caller), reason, end.Until);
-                return Results.Json(LockoutView(lockout), Json, statusCode: StatusCodes.Status201Created);
+                var lockout = end.For is { } lasting ? lockouts.Add(asset, Actor(caller), reason, lasting, from) : lockouts.Add(asset, Actor(caller), reason, end.Until, from);
+                return Results.Json(LockoutView(context, lockout), Json, statusCode: StatusCodes.Status201Created);
             }
             catch (ArgumentException e)
             {
@@ -431,7 +443,7 @@ public static class AidaApi
     }
 
     /// <summary>A lockout's end as a body gives it: <c>until</c> (a time) or <c>for</c> (a duration from the moment the
-    /// lockout starts or moves, read by <see cref="Lockouts"/> under its lock: a twin at --speed runs ahead of the wall
+    /// lockout starts or moves, or a planned one's start, read by <see cref="Lockouts"/> under its lock: a twin at --speed runs ahead of the wall
     /// clock), not both; neither for both null.</summary>
     private static (DateTimeOffset? Until, TimeSpan? For) LockoutEnd(JsonElement body)
     {
@@ -482,7 +494,7 @@ public static class AidaApi
     {
         try
         {
-            return Results.Json(LockoutView(change(context.Actions.Plant.Lockouts, Actor(caller), caller.Role >= Role.Approver)), Json);
+            return Results.Json(LockoutView(context, change(context.Actions.Plant.Lockouts, Actor(caller), caller.Role >= Role.Approver)), Json);
         }
         catch (KeyNotFoundException e)
         {
@@ -878,7 +890,7 @@ public static class AidaApi
             resolved = i.Resolved,
             alert_count = i.AlertCount,
             assets = i.Assets,
-            lockouts = LockoutsOf(context.Actions.Plant.Lockouts.Held, i).Select(LockoutView),
+            lockouts = LockoutsOf(context.Actions.Plant.Lockouts.Held, i).Select(l => LockoutView(l, planned: false)),
             root_cause = detail.RootCause is { } finding
                 ? new { ranked = finding.Ranked.Select(c => new { asset = c.Asset, fault_kind = c.FaultKind, score = c.Score, evidence = c.Evidence }) }
                 : null,
@@ -1005,6 +1017,8 @@ public static class AidaApi
         var held = guard.Lockouts.Held;
         Family("aida_lockouts", "gauge", "Assets people hold locked out (GET /api/lockouts): Aida writes none of their actuators.");
         text.Append(CultureInfo.InvariantCulture, $"aida_lockouts {held.Count}\n");
+        Family("aida_lockouts_planned", "gauge", "Lockouts booked to start later (GET /api/lockouts, state planned).");
+        text.Append(CultureInfo.InvariantCulture, $"aida_lockouts_planned {guard.Lockouts.Planned.Count}\n");
         // Each lockout's start and end (plant time, Unix seconds), so a site alerts on one forgotten: held for days with
         // no end, an asset Aida quietly never runs.
         Family("aida_lockout_since_seconds", "gauge", "When each held lockout began (Unix seconds, plant time), by asset and who locked it out.");

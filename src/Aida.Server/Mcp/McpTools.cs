@@ -208,7 +208,7 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
     public string ListDevices() => JsonSerializer.Serialize(AidaApi.DeviceList(context), AidaApi.Json);
 
     [McpServerTool(Name = "list_lockouts", ReadOnly = true)]
-    [Description("List the assets people have locked out (lockout/tagout: someone is working on them): each with who locked it out, why, since when and until when (null: until released). Aida writes none of a locked-out asset's actuators, whoever asks; only people lock out and release, through the REST API (POST /api/lockouts, POST /api/lockouts/{asset}/release).")]
+    [Description("List the assets people have locked out (lockout/tagout: someone is working on them), then the lockouts planned to start later: each with its state (held or planned), who locked it out, why, since when (a planned one: from when) and until when (null: until released). Aida writes none of a locked-out asset's actuators, whoever asks; only people lock out and release, through the REST API (POST /api/lockouts, POST /api/lockouts/{asset}/release).")]
     public string ListLockouts()
     {
         lock (context.Gate)

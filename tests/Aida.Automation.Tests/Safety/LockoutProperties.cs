@@ -7,9 +7,10 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Aida.Automation.Tests.Safety;
 
-/// <summary>Whatever people do with lockouts (lock out, move the end, release, by the holder, another or an approver),
-/// and however time passes: no write reaches a locked-out asset, and no asset is refused for a lockout that no longer
-/// holds. Checked against a model of the lockouts kept by the test, not by the guard.</summary>
+/// <summary>Whatever people do with lockouts (lock out now or planned ahead, move the end, release or call off, by the
+/// holder, another or an approver), and however time passes: no write reaches a locked-out asset, and no asset is refused
+/// for a lockout that does not hold (no longer, or not yet). Checked against a model of the lockouts kept by the test, not
+/// by the guard.</summary>
 public sealed class LockoutProperties
 {
     private static readonly string[] Assets = ["cdu-h1-a", "chiller-2", "h1-a01"];
@@ -19,8 +20,9 @@ public sealed class LockoutProperties
     private static readonly string[] People = ["api:alice", "api:bob"];
 
     /// <summary>One step: 0 lock out, 1 move the end, 2 release, 3 time passes, 4 the agent writes; the asset, the person
-    /// (and whether an approver), the minutes of an end (0: until released) or seconds passing.</summary>
-    public static Arbitrary<(int Op, int Asset, int Person, bool Approver, int Amount)[]> Steps() =>
+    /// (and whether an approver), the minutes of an end (0: until released) or seconds passing, and for a lock out the
+    /// minutes until it starts (0: now; else planned).</summary>
+    public static Arbitrary<(int Op, int Asset, int Person, bool Approver, int Amount, int Ahead)[]> Steps() =>
         Gen.ArrayOf(
             from op in Gen.Frequency((2, Gen.Constant(0)), (1, Gen.Constant(1)), (1, Gen.Constant(2)), (2, Gen.Constant(3)), (4, Gen.Constant(4)))
             from asset in Gen.Choose(0, Assets.Length - 1)
@@ -29,47 +31,53 @@ public sealed class LockoutProperties
             // Time passes mostly in whole minutes, as ends are set, so that a check lands on an end to the second.
             from amount in op == 3 ? Gen.Frequency((3, Gen.Choose(1, 90).Select(m => m * 60)), (1, Gen.Choose(1, 59)))
                 : Gen.Frequency((1, Gen.Constant(0)), (3, Gen.Choose(1, 120)))
-            select (op, asset, person, approver, amount)).ToArbitrary();
+            from ahead in Gen.Frequency((2, Gen.Constant(0)), (1, Gen.Choose(1, 120)))
+            select (op, asset, person, approver, amount, ahead)).ToArbitrary();
 
     /// <summary>1,000 sequences from a fixed seed (the same ones every run).</summary>
     [Property(MaxTest = 1000, Replay = "3141592653589793238,2718281828459045235", Arbitrary = [typeof(LockoutProperties)])]
-    public void NoWriteReachesALockedOutAsset_AndNoneIsRefusedForALockoutThatNoLongerHolds((int Op, int Asset, int Person, bool Approver, int Amount)[] steps)
+    public void NoWriteReachesALockedOutAsset_AndNoneIsRefusedForALockoutThatDoesNotHold((int Op, int Asset, int Person, bool Approver, int Amount, int Ahead)[] steps)
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2025, 7, 1, 2, 0, 0, TimeSpan.Zero));
         var plant = new SafetyEnvelopeTests.RecordingPlant();
         var guard = new GuardedPlant(plant, new SafetyEnvelope(SafetyEnvelopeTests.Bundled, SafetyEnvelopeTests.Factory), clock, "agent:aida");
-        var model = new Dictionary<string, (string By, DateTimeOffset? Until)>(StringComparer.Ordinal);
-        bool Holds(string asset) => model.TryGetValue(asset, out var l) && (l.Until is not { } u || clock.GetUtcNow() < u);
+        var model = new Dictionary<string, (string By, DateTimeOffset Since, DateTimeOffset? Until)>(StringComparer.Ordinal);
+        bool Kept(string asset) => model.TryGetValue(asset, out var l) && (l.Until is not { } u || clock.GetUtcNow() < u);
+        bool Holds(string asset) => Kept(asset) && clock.GetUtcNow() >= model[asset].Since;
+        bool Planned(string asset) => Kept(asset) && clock.GetUtcNow() < model[asset].Since;
 
-        foreach (var (op, a, p, approver, amount) in steps)
+        foreach (var (op, a, p, approver, amount, ahead) in steps)
         {
             var asset = Assets[a];
             var person = People[p];
             var now = clock.GetUtcNow();
-            DateTimeOffset? end = amount == 0 ? null : now.AddMinutes(amount);
+            var start = now.AddMinutes(ahead);
+            DateTimeOffset? end = amount == 0 ? null : start.AddMinutes(amount);
+            // A moved end counts from now, or a planned lockout's start.
+            DateTimeOffset Moved() => (Planned(asset) ? model[asset].Since : now).AddMinutes(Math.Max(1, amount));
             switch (op)
             {
-                case 0 when Holds(asset):
-                    Assert.Throws<ArgumentException>(() => guard.Lockouts.Add(asset, person, "work", end));
+                case 0 when Kept(asset):
+                    Assert.Throws<ArgumentException>(() => guard.Lockouts.Add(asset, person, "work", end, ahead == 0 ? null : start));
                     break;
                 case 0:
-                    guard.Lockouts.Add(asset, person, "work", end);
-                    model[asset] = (person, end);
+                    Assert.Equal(start, guard.Lockouts.Add(asset, person, "work", end, ahead == 0 ? null : start).Since);
+                    model[asset] = (person, start, end);
                     break;
-                case 1 or 2 when !Holds(asset):
+                case 1 or 2 when !Kept(asset):
                     Assert.Throws<KeyNotFoundException>(() => op == 1
-                        ? guard.Lockouts.Extend(asset, person, now.AddMinutes(Math.Max(1, amount)), approver)
+                        ? guard.Lockouts.Extend(asset, person, Moved(), approver)
                         : guard.Lockouts.Release(asset, person, "done", approver));
                     break;
                 case 1 or 2 when model[asset].By != person && !approver:
                     Assert.Throws<UnauthorizedAccessException>(() => op == 1
-                        ? guard.Lockouts.Extend(asset, person, now.AddMinutes(Math.Max(1, amount)), approver)
+                        ? guard.Lockouts.Extend(asset, person, Moved(), approver)
                         : guard.Lockouts.Release(asset, person, "done", approver));
                     break;
                 case 1:
-                    var moved = now.AddMinutes(Math.Max(1, amount));
+                    var moved = Moved();
                     Assert.Equal(model[asset].By, guard.Lockouts.Extend(asset, person, moved, approver).By);
-                    model[asset] = (model[asset].By, moved);
+                    model[asset] = model[asset] with { Until = moved };
                     break;
                 case 2:
                     guard.Lockouts.Release(asset, person, "done", approver);
@@ -95,6 +103,7 @@ public sealed class LockoutProperties
             }
 
             Assert.Equal(Assets.Where(Holds).Order(StringComparer.Ordinal), guard.Lockouts.Held.Select(l => l.Asset));
+            Assert.Equal(Assets.Where(Planned).Order(StringComparer.Ordinal), guard.Lockouts.Planned.Select(l => l.Asset).Order(StringComparer.Ordinal));
         }
     }
 }

@@ -170,6 +170,53 @@ public sealed class LockoutTests : IDisposable
         Assert.Equal("cdu-h1-a", Assert.Single(KeptLockouts.Read(path)).Asset); // the ended one is gone from the file too
     }
 
+    [Fact]
+    public void APlannedLockout_LeavesTheAssetToAidaUntilItsStart_ThenHoldsItForItsTime_AndSurvivesARestart()
+    {
+        // Work booked ahead: chiller-2's tubes from 04:00 for 4 h. No one needs to be at a console at 04:00 to lock it.
+        var path = Path.Combine(_dir, KeptLockouts.FileName);
+        using var audit = new AuditLog(Path.Combine(_dir, "audit.db"), _clock);
+        var guard = Guard(audit);
+        KeptLockouts.Attach(guard.Lockouts, path);
+        List<IReadOnlyList<Lockout>> changes = [];
+        var keep = guard.Lockouts.Changed!;
+        guard.Lockouts.Changed = held => { changes.Add(held); keep(held); };
+        var start = _clock.GetUtcNow().AddHours(2);
+        var planned = guard.Lockouts.Add("chiller-2", "api:bob", "condenser tubes", TimeSpan.FromHours(4), from: start);
+        Assert.Equal((start, start.AddHours(4)), (planned.Since, planned.Until));
+        Assert.Equal("chiller-2 is to be locked out by api:bob from 2025-07-01 04:00:00Z until 2025-07-01 08:00:00Z (condenser tubes)", planned.DescribePlanned());
+        Assert.Empty(guard.Lockouts.Held);
+        Assert.Equal(planned, Assert.Single(guard.Lockouts.Planned));
+        Assert.Contains("already planned", Assert.Throws<ArgumentException>(() => guard.Lockouts.Add("chiller-2", "api:carol", "other work", null)).Message, StringComparison.Ordinal);
+        Assert.Contains("is not after its start (2025-07-01 04:00:00Z)", Assert.Throws<ArgumentException>(() => guard.Lockouts.Add("chiller-1", "api:bob", "x", start.AddHours(-1), from: start)).Message, StringComparison.Ordinal);
+
+        // Until its start Aida still runs the chiller; from the second it starts, it writes nothing to it.
+        _clock.Advance(TimeSpan.FromHours(2) - TimeSpan.FromSeconds(1));
+        Assert.True(guard.Write("chiller-2/enable", 1).Ok);
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        var refused = guard.Write("chiller-2/enable", 0);
+        Assert.Equal("chiller-2/enable: chiller-2 is locked out by api:bob since 2025-07-01 04:00:00Z until 2025-07-01 08:00:00Z (condenser tubes): not written until it is released", refused.Message);
+        Assert.Equal("chiller-2", Assert.Single(guard.Lockouts.Held).Asset);
+        Assert.Empty(guard.Lockouts.Planned);
+        Assert.Contains(audit.Read(), e => (e.Actor, e.Detail) == ("api:bob", "chiller-2 is to be locked out by api:bob from 2025-07-01 04:00:00Z until 2025-07-01 08:00:00Z (condenser tubes): planned; Aida writes none of its actuators from then"));
+        Assert.Contains(audit.Read(), e => (e.Actor, e.Detail) == ("aida", "chiller-2 is locked out by api:bob since 2025-07-01 04:00:00Z until 2025-07-01 08:00:00Z (condenser tubes): started as planned; Aida writes none of its actuators until then"));
+
+        // Another booked for tomorrow: its end moves from its start, only its holder or an approver calls it off, and a
+        // restart plans it again.
+        var tomorrow = start.AddDays(1);
+        guard.Lockouts.Add("cdu-h1-a", "api:bob", "strainer", until: null, from: tomorrow);
+        Assert.Equal(tomorrow.AddHours(2), guard.Lockouts.Extend("cdu-h1-a", "api:bob", TimeSpan.FromHours(2), overrides: false).Until);
+        Assert.Contains("only api:bob or an approver calls it off", Assert.Throws<UnauthorizedAccessException>(() => guard.Lockouts.Release("cdu-h1-a", "api:carol", "not needed", overrides: false)).Message, StringComparison.Ordinal);
+        Assert.Equal([1, 1, 2, 2], changes.Select(c => c.Count)); // planned, started, planned, moved: each kept in the file
+        var after = Guard();
+        Assert.Equal("chiller-2", Assert.Single(KeptLockouts.Attach(after.Lockouts, path)).Asset);
+        Assert.Equal(("cdu-h1-a", tomorrow), (Assert.Single(after.Lockouts.Planned).Asset, after.Lockouts.Planned[0].Since));
+        Assert.True(after.Write("cdu-h1-a/pump_speed", 0.8).Ok);
+        guard.Lockouts.Release("cdu-h1-a", "api:bob", "parts late", overrides: false);
+        Assert.Empty(guard.Lockouts.Planned);
+        Assert.Contains(audit.Read(), e => (e.Actor, e.Detail) == ("api:bob", "cdu-h1-a's lockout planned by api:bob from 2025-07-02 04:00:00Z called off (parts late)"));
+    }
+
     [Theory]
     [InlineData("[{\"asset\": \"cdu-h1-a\", \"by\": \"api:alice\"}]", "entry 1: asset, by, reason and since are required")]
     [InlineData("{\"asset\": \"cdu-h1-a\"}", "not a list of lockouts")]

@@ -41,8 +41,8 @@ export function plantTime(at) {
   return d.toISOString().replace('T', ' ').slice(0, 19);
 }
 
-/** A lockout as GET /api/lockouts gives it, in words: who, since and until when, why. */
-export const lockoutHeld = (l) => `by ${l.by} since ${plantTime(l.since)}${l.until ? `, until ${plantTime(l.until)}` : ', until released'}: ${l.reason}`;
+/** A lockout as GET /api/lockouts gives it, in words: who, since (planned: from) and until when, why. */
+export const lockoutHeld = (l) => `by ${l.by} ${l.state === 'planned' ? 'from' : 'since'} ${plantTime(l.since)}${l.until ? `, until ${plantTime(l.until)}` : ', until released'}: ${l.reason}`;
 
 export function duration(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '–';

@@ -103,22 +103,24 @@ function modeCard(m, ctx, onDone) {
 }
 
 // Assets people hold locked out (lockout/tagout): Aida writes none of their actuators, whoever asks, until the person who
-// locked one out, or an approver, releases it with a reason (audited). An operator or above locks one out.
+// locked one out, or an approver, releases it with a reason (audited). An operator or above locks one out, now or from a
+// time to come (planned work: called off the same way).
 function lockoutCard(l, ctx, onDone) {
+  const planned = l.state === 'planned';
   const mine = l.by === `api:${ctx.user.name}`;
   const allowed = mine || ctx.canApprove;
-  const reason = h('input', { type: 'text', class: 'note', placeholder: 'why (required)', 'aria-label': `reason to release ${l.asset}` });
+  const reason = h('input', { type: 'text', class: 'note', placeholder: 'why (required)', 'aria-label': `reason to ${planned ? 'call off' : 'release'} ${l.asset}` });
   const message = h('span', { class: 'error' });
-  const release = h('button', { class: 'release secondary', disabled: !allowed, title: allowed ? 'Hand the asset back to Aida' : `Only ${l.by} or an approver releases it`, text: 'Release',
+  const release = h('button', { class: 'release secondary', disabled: !allowed, title: allowed ? (planned ? 'Call the planned lockout off' : 'Hand the asset back to Aida') : `Only ${l.by} or an approver ${planned ? 'calls it off' : 'releases it'}`, text: planned ? 'Call off' : 'Release',
     onclick: async () => {
       if (!reason.value.trim()) { message.textContent = 'Say why: it is audited.'; return; }
       release.disabled = true;
       try { await api.post(`/api/lockouts/${encodeURIComponent(l.asset)}/release`, { reason: reason.value.trim() }); onDone(); }
       catch (e) { message.textContent = e.message; release.disabled = false; }
     } });
-  // The work takes longer: its end moves (from the plant's now), the lockout held throughout.
+  // The work takes longer: its end moves (from the plant's now; a planned one's, from its start), the lockout held throughout.
   const end = h('select', { class: 'extend-for', 'aria-label': `new end of ${l.asset}'s lockout` },
-    [['1h', 'ends in 1 h'], ['2h', 'ends in 2 h'], ['4h', 'ends in 4 h'], ['8h', 'ends in 8 h'], ['1d', 'ends in 24 h']].map(([value, text]) => h('option', { value, text })));
+    [['1h', 1], ['2h', 2], ['4h', 4], ['8h', 8], ['1d', 24]].map(([value, hours]) => h('option', { value, text: planned ? `lasts ${hours} h` : `ends in ${hours} h` })));
   const extend = h('button', { class: 'extend secondary', text: 'Set end',
     onclick: async () => {
       extend.disabled = true;
@@ -127,7 +129,7 @@ function lockoutCard(l, ctx, onDone) {
     } });
   return h('div', { class: 'pending lockout', 'data-asset': l.asset }, [
     h('div', { class: 'pending-what' }, [
-      h('span', { class: 'pill risk-high', text: 'locked out' }),
+      planned ? h('span', { class: 'pill risk-medium', text: 'planned' }) : h('span', { class: 'pill risk-high', text: 'locked out' }),
       h('span', { class: 'strong', text: ` ${l.asset}` }),
       h('span', { class: 'lockout-held', text: ` ${lockoutHeld(l)}` }),
     ]),
@@ -139,7 +141,9 @@ function lockOutForm(ctx, onDone) {
   const mayLock = ctx.user.role !== 'viewer';
   const asset = h('input', { type: 'text', id: 'lockout-asset', placeholder: 'asset (cdu-h1-a, chiller-2, h1-a01)', 'aria-label': 'asset to lock out', disabled: !mayLock });
   const reason = h('input', { type: 'text', id: 'lockout-reason', class: 'note', placeholder: 'work on it (required)', 'aria-label': 'why it is locked out', disabled: !mayLock });
-  // How long from the plant's now (the API's "for"); it ends by itself then, audited. Until released by default.
+  // When the work starts (the API's "from", plant time in UTC as the dashboard shows it; blank: now), and how long from
+  // then (the API's "for"); it starts and ends by itself, audited. Until released by default.
+  const from = h('input', { type: 'datetime-local', id: 'lockout-from', step: 60, title: 'Plan it: when the work starts (UTC, plant time); blank: now', 'aria-label': 'when the lockout starts (UTC; blank: now)', disabled: !mayLock });
   const lasting = h('select', { id: 'lockout-for', 'aria-label': 'how long it is locked out', disabled: !mayLock },
     [['', 'until released'], ['1h', 'for 1 h'], ['2h', 'for 2 h'], ['4h', 'for 4 h'], ['8h', 'for 8 h'], ['12h', 'for 12 h'], ['1d', 'for 24 h']]
       .map(([value, text]) => h('option', { value, text })));
@@ -151,11 +155,12 @@ function lockOutForm(ctx, onDone) {
       message.textContent = '';
       const body = { asset: asset.value.trim(), reason: reason.value.trim() };
       if (lasting.value) body.for = lasting.value;
-      try { await api.post('/api/lockouts', body); asset.value = ''; reason.value = ''; lasting.value = ''; onDone(); }
+      if (from.value) body.from = `${from.value.length === 16 ? `${from.value}:00` : from.value}Z`;
+      try { await api.post('/api/lockouts', body); asset.value = ''; reason.value = ''; lasting.value = ''; from.value = ''; onDone(); }
       catch (e) { message.textContent = e.message; }
       lock.disabled = false;
     } });
-  return h('div', { class: 'pending-do lockout-form' }, [asset, reason, lasting, lock, message]);
+  return h('div', { class: 'pending-do lockout-form' }, [asset, reason, from, lasting, lock, message]);
 }
 
 export default {
