@@ -93,6 +93,14 @@ internal static class LockoutsCommand
             if (body is JsonObject lockout)
             {
                 stdout.WriteLine(Planned(lockout) ? $"planned: {FromJson(lockout).DescribePlanned()}" : $"locked out: {FromJson(lockout).Describe()}");
+                if (lockout["impact"] is JsonArray { Count: > 0 } impact)
+                {
+                    stdout.WriteLine("while it is held these runbook steps are refused, and their run rolls back to a person:");
+                    foreach (var line in impact)
+                    {
+                        stdout.WriteLine($"  {line}");
+                    }
+                }
             }
 
             return code;

@@ -241,6 +241,8 @@ public class DashboardBrowserTests
             await page.Locator("#lockout-add").ClickAsync();
             var lockout = page.Locator(".pending.lockout[data-asset='cdu-h2-e']");
             await Assertions.Expect(lockout).ToContainTextAsync("by api:chief since");
+            // What it takes from the agent, said under the form: the CDU's own pump failure would be answered on it.
+            await Assertions.Expect(page.Locator("#lockout-impact .impact-step").First).ToHaveTextAsync("runbook cdu-pump-failure would set_speed it on its own cdu-pump-failure");
             await Assertions.Expect(lockout).ToContainTextAsync(new System.Text.RegularExpressions.Regex(", until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d: flow test on the secondary loop"));
             var held = System.Text.RegularExpressions.Regex.Match(await lockout.InnerTextAsync(), "since (\\S+ \\S+), until (\\S+ \\S+):");
             Assert.Equal(TimeSpan.FromHours(4), DateTime.Parse(held.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) - DateTime.Parse(held.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
@@ -250,16 +252,19 @@ public class DashboardBrowserTests
             await Assertions.Expect(lockout.Locator(".lockout-held")).Not.ToContainTextAsync($"until {held.Groups[2].Value}:");
             var extended = System.Text.RegularExpressions.Regex.Match(await lockout.InnerTextAsync(), "until (\\S+ \\S+):");
             Assert.InRange(DateTime.Parse(extended.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) - DateTime.Parse(held.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), TimeSpan.FromHours(8), TimeSpan.FromHours(9));
-            // The next work is booked ahead: chiller-1's service tomorrow, for 8 h from its start; listed as planned.
+            // The next work is booked ahead: chiller-3's compressor overhaul tomorrow, for 8 h from its start; listed as planned.
             var tomorrow = DateTime.Parse(held.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture).AddDays(1);
-            await page.Locator("#lockout-asset").FillAsync("chiller-1");
-            await page.Locator("#lockout-reason").FillAsync("annual service");
+            await page.Locator("#lockout-asset").FillAsync("chiller-3");
+            await page.Locator("#lockout-reason").FillAsync("compressor overhaul");
             await page.Locator("#lockout-from").FillAsync(tomorrow.ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture));
             await page.Locator("#lockout-for").SelectOptionAsync("8h");
             await page.Locator("#lockout-add").ClickAsync();
-            var planned = page.Locator(".pending.lockout[data-asset='chiller-1']");
+            var planned = page.Locator(".pending.lockout[data-asset='chiller-3']");
             await Assertions.Expect(planned.Locator(".pill")).ToHaveTextAsync("planned");
-            await Assertions.Expect(planned).ToContainTextAsync(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"by api:chief from {tomorrow:yyyy-MM-dd HH:mm}:00, until {tomorrow.AddHours(8):yyyy-MM-dd HH:mm}:00: annual service"));
+            await Assertions.Expect(planned).ToContainTextAsync(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"by api:chief from {tomorrow:yyyy-MM-dd HH:mm}:00, until {tomorrow.AddHours(8):yyyy-MM-dd HH:mm}:00: compressor overhaul"));
+            // The only standby chiller: the page says what every chiller trip would then lack.
+            await Assertions.Expect(page.Locator("#lockout-impact")).ToContainTextAsync("While chiller-3 is locked out from its start these runbook steps are refused");
+            await Assertions.Expect(page.Locator("#lockout-impact .impact-step").First).ToHaveTextAsync("runbook chiller-trip would start_standby it on a chiller-trip of chiller-1 or chiller-2");
             await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots(), "agent-lockout.png"), FullPage = true });
             await Assertions.Expect(planned.Locator("button.release")).ToHaveTextAsync("Call off");
             await planned.Locator("input.note").FillAsync("parts late");

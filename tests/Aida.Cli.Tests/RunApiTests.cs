@@ -123,8 +123,10 @@ public class RunApiTests
         Assert.Equal((0, "no asset is locked out or planned to be\n", ""), Invoke("lockouts", "list", "--api", api, "--key", viewer));
         var (code, added, err) = Invoke("lockouts", "add", "cdu-h1-a", "--reason", "pump 2 seal", "--for", "4h", "--api", api, "--key", tech);
         Assert.True(code == 0, err);
-        var held = System.Text.RegularExpressions.Regex.Match(added, @"^locked out: cdu-h1-a is locked out by api:tech since (\S+ \S+) until (\S+ \S+) \(pump 2 seal\)\n$");
+        var held = System.Text.RegularExpressions.Regex.Match(added, @"^locked out: cdu-h1-a is locked out by api:tech since (\S+ \S+) until (\S+ \S+) \(pump 2 seal\)\n");
         Assert.True(held.Success, added);
+        // And what it takes from the agent: the CDU's own pump failure would have its remaining pumps run at full speed.
+        Assert.Contains("\nwhile it is held these runbook steps are refused, and their run rolls back to a person:\n  runbook cdu-pump-failure would set_speed it on its own cdu-pump-failure\n", added, StringComparison.Ordinal);
         Assert.Equal(TimeSpan.FromHours(4), DateTimeOffset.Parse(held.Groups[2].Value[..^1] + "+00:00", System.Globalization.CultureInfo.InvariantCulture) - DateTimeOffset.Parse(held.Groups[1].Value[..^1] + "+00:00", System.Globalization.CultureInfo.InvariantCulture));
 
         // The work takes longer: the person who locked it out moves its end; it holds throughout.

@@ -150,6 +150,29 @@ public sealed class LockoutApiTests
     }
 
     [Fact]
+    public async Task LockingOutTheOnlyStandbyChiller_SaysWhichRunbookStepsItTakesFromTheAgent_AskedBeforeAndAnsweredAfter()
+    {
+        // Before the work: what would Aida no longer do? chiller-3 is what every chiller trip starts.
+        await using var server = await TestServer.StartWithAgentAsync();
+        var viewer = server.Keys[Role.Viewer];
+        var asked = await TestServer.Json(await server.Send(HttpMethod.Get, "/api/lockouts/impact?asset=chiller-3", viewer));
+        Assert.True(asked.GetProperty("agent").GetBoolean());
+        var lines = asked.GetProperty("runbooks").EnumerateArray().Select(l => l.GetString()).ToList();
+        Assert.Contains("runbook chiller-trip would start_standby it on a chiller-trip of chiller-1 or chiller-2", lines);
+        Assert.Empty((await TestServer.Json(await server.Send(HttpMethod.Get, "/api/lockouts/impact?asset=chiller-1", viewer))).GetProperty("runbooks").EnumerateArray());
+        foreach (var (query, said) in new[] { ("", "asset: give the asset"), ("?asset=chiller-9", "asset: unknown asset 'chiller-9'") })
+        {
+            var bad = await server.Send(HttpMethod.Get, "/api/lockouts/impact" + query, viewer);
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Contains(said, await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // Locked out anyway, the answer says it again beside the lockout.
+        var locked = await TestServer.Json(await server.Send(HttpMethod.Post, "/api/lockouts", server.Keys[Role.Operator], """{"asset":"chiller-3","reason":"compressor overhaul"}"""));
+        Assert.Equal(lines, locked.GetProperty("impact").EnumerateArray().Select(l => l.GetString()));
+    }
+
+    [Fact]
     public async Task AnOpenIncidentOnALockedOutAsset_NamesTheLockout_InTheListAndItsDetail_UntilReleased()
     {
         // The test server's incident: CduSupplyHigh on cdu-h1-a. A person working on that CDU may be what raised it.

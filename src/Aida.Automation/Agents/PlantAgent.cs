@@ -261,6 +261,9 @@ public sealed class PlantAgent : IPlantAgent
 
     public List<AgentResponse> Responses { get; } = [];
 
+    /// <summary>The runbooks the agent answers faults with.</summary>
+    public IReadOnlyList<Runbook> Runbooks => _runbooks;
+
     /// <summary>Detection rounds that failed to read their telemetry (<see cref="QueryException"/>), each audited.</summary>
     public int DetectionFailures { get; private set; }
 

@@ -30,25 +30,38 @@ public static class RunbookBindings
     public static IReadOnlyDictionary<string, IReadOnlyList<string>> For(Factory factory, string asset)
     {
         ArgumentNullException.ThrowIfNull(factory);
-        var hall = factory.Racks.FirstOrDefault(r => r.Id == asset)?.Hall
-            ?? factory.Cooling.Cdus.FirstOrDefault(c => c.Id == asset)?.Hall
-            ?? factory.Cooling.Crahs.FirstOrDefault(c => c.Id == asset)?.Hall
-            ?? factory.Halls.FirstOrDefault(h => h.Id == asset)?.Id;
-        var racks = factory.Racks.Where(r => r.Id == asset || r.Cdu == asset || r.Hall == asset).Select(r => r.Id).ToList();
-        return new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal)
-        {
-            ["asset"] = [asset],
-            ["racks"] = racks,
-            ["hall"] = hall is null ? [] : [hall],
-            ["cdus_in_hall"] = [.. factory.Cooling.Cdus.Where(c => c.Hall == hall).Select(c => c.Id)],
-            ["crahs_in_hall"] = [.. factory.Cooling.Crahs.Where(c => c.Hall == hall && !c.Standby && c.Id != asset).Select(c => c.Id)],
-            ["standby_crahs_in_hall"] = [.. factory.Cooling.Crahs.Where(c => c.Hall == hall && c.Standby).Select(c => c.Id)],
-            ["racks_in_hall"] = [.. factory.Racks.Where(r => r.Hall == hall).Select(r => r.Id)],
-            ["standby_chillers"] = [.. factory.Cooling.Chillers.Where(c => c.Standby && c.Id != asset).Select(c => c.Id)],
-            ["chillers"] = [.. factory.Cooling.Chillers.Select(c => c.Id)],
-            ["all_racks"] = [.. factory.Racks.Select(r => r.Id)],
-        };
+        var hall = HallOf(factory, asset);
+        return Runbook.Bindings.ToDictionary(name => name, name => Bind(factory, asset, hall, name), StringComparer.Ordinal);
     }
+
+    /// <summary>One binding (<c>racks_in_hall</c>) for a cause on <paramref name="asset"/>, without the others: at 1 GW
+    /// <c>all_racks</c> alone is thousands of names (<see cref="RunbookReach"/> binds one for many assets).</summary>
+    public static IReadOnlyList<string> One(Factory factory, string asset, string name)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        return Bind(factory, asset, HallOf(factory, asset), name);
+    }
+
+    private static string? HallOf(Factory factory, string asset) =>
+        factory.Racks.FirstOrDefault(r => r.Id == asset)?.Hall
+        ?? factory.Cooling.Cdus.FirstOrDefault(c => c.Id == asset)?.Hall
+        ?? factory.Cooling.Crahs.FirstOrDefault(c => c.Id == asset)?.Hall
+        ?? factory.Halls.FirstOrDefault(h => h.Id == asset)?.Id;
+
+    private static IReadOnlyList<string> Bind(Factory factory, string asset, string? hall, string name) => name switch
+    {
+        "asset" => [asset],
+        "racks" => [.. factory.Racks.Where(r => r.Id == asset || r.Cdu == asset || r.Hall == asset).Select(r => r.Id)],
+        "hall" => hall is null ? [] : [hall],
+        "cdus_in_hall" => [.. factory.Cooling.Cdus.Where(c => c.Hall == hall).Select(c => c.Id)],
+        "crahs_in_hall" => [.. factory.Cooling.Crahs.Where(c => c.Hall == hall && !c.Standby && c.Id != asset).Select(c => c.Id)],
+        "standby_crahs_in_hall" => [.. factory.Cooling.Crahs.Where(c => c.Hall == hall && c.Standby).Select(c => c.Id)],
+        "racks_in_hall" => [.. factory.Racks.Where(r => r.Hall == hall).Select(r => r.Id)],
+        "standby_chillers" => [.. factory.Cooling.Chillers.Where(c => c.Standby && c.Id != asset).Select(c => c.Id)],
+        "chillers" => [.. factory.Cooling.Chillers.Select(c => c.Id)],
+        "all_racks" => [.. factory.Racks.Select(r => r.Id)],
+        _ => throw new ArgumentException($"unknown binding '{name}' (known: {string.Join(", ", Runbook.Bindings)})", nameof(name)),
+    };
 }
 
 /// <summary>What a run of a runbook keeps for a restart of the agent (<see cref="RunbookRun.Kept"/>), so that a run of the

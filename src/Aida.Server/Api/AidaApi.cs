@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Threading.RateLimiting;
 using Aida.Automation.Actions;
 using Aida.Automation.Agents;
 using Aida.Automation.Audit;
+using Aida.Automation.Runbooks;
 using Aida.Automation.Safety;
 using Aida.Model.Facility;
 using Aida.Observability.Incidents;
@@ -260,6 +262,10 @@ public static class AidaApi
                 return Results.Json(LockoutViews(context.Actions.Plant.Lockouts), Json);
             }
         });
+        app.MapGet("/api/lockouts/impact", (string? asset) =>
+            string.IsNullOrWhiteSpace(asset) ? Problem(StatusCodes.Status400BadRequest, "bad request", "asset: give the asset (?asset=chiller-3)")
+            : !context.Factory.Topology.AssetKinds.ContainsKey(asset) ? Problem(StatusCodes.Status400BadRequest, "bad request", $"asset: unknown asset '{asset}'")
+            : Results.Json(new { asset, agent = context.Agent is not null, runbooks = LockoutImpact(context, asset) }, Json));
         app.MapPost("/api/lockouts", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Operator, "lock an asset out", body => LockOut(context, Caller(http), body))));
         app.MapPost("/api/lockouts/{asset}/release", async (HttpContext http, string asset) => await Mutation(http, context, Role.Operator, $"release {asset}'s lockout", body => ReleaseLockout(context, Caller(http), asset, body)));
         app.MapPost("/api/lockouts/{asset}/extend", async (HttpContext http, string asset) => await Mutation(http, context, Role.Operator, $"change the end of {asset}'s lockout", body => ExtendLockout(context, Caller(http), asset, body)));
@@ -417,6 +423,7 @@ public static class AidaApi
         var reason = Text(body, "reason", required: true)!;
         var from = Time(body, "from");
         var end = LockoutEnd(body);
+        JsonObject view;
         lock (context.Gate)
         {
             var lockouts = context.Actions.Plant.Lockouts;
@@ -433,14 +440,23 @@ public static class AidaApi
             try
             {
                 var lockout = end.For is { } lasting ? lockouts.Add(asset, Actor(caller), reason, lasting, from) : lockouts.Add(asset, Actor(caller), reason, end.Until, from);
-                return Results.Json(LockoutView(context, lockout), Json, statusCode: StatusCodes.Status201Created);
+                view = JsonSerializer.SerializeToNode(LockoutView(context, lockout), Json)!.AsObject();
             }
             catch (ArgumentException e)
             {
                 throw new BadRequest($"{(e.ParamName is "until" ? "until" : "asset")}: {e.Message.Split(" (Parameter", 2)[0]}");
             }
         }
+
+        // Worked out from the factory and the runbooks alone, outside the plant's lock: it binds the runbooks over every asset.
+        view["impact"] = new JsonArray([.. LockoutImpact(context, asset).Select(line => (JsonNode?)line)]);
+        return Results.Json(view, Json, statusCode: StatusCodes.Status201Created);
     }
+
+    /// <summary>What a lockout of <paramref name="asset"/> takes from the agent: each runbook step that would write it,
+    /// and on which faults (refused while it is held: the run rolls back to a person). Empty with no agent.</summary>
+    private static string[] LockoutImpact(ServerContext context, string asset) =>
+        context.Agent is not { } agent ? [] : [.. RunbookReach.Of(context.Factory, agent.Runbooks, asset).Select(w => w.Describe(asset))];
 
     /// <summary>A lockout's end as a body gives it: <c>until</c> (a time) or <c>for</c> (a duration from the moment the
     /// lockout starts or moves, or a planned one's start, read by <see cref="Lockouts"/> under its lock: a twin at --speed runs ahead of the wall

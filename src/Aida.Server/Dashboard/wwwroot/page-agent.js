@@ -148,6 +148,8 @@ function lockOutForm(ctx, onDone) {
     [['', 'until released'], ['1h', 'for 1 h'], ['2h', 'for 2 h'], ['4h', 'for 4 h'], ['8h', 'for 8 h'], ['12h', 'for 12 h'], ['1d', 'for 24 h']]
       .map(([value, text]) => h('option', { value, text })));
   const message = h('span', { class: 'error' });
+  // What the lockout just taken takes from the agent (POST /api/lockouts' impact): the runbook steps now refused.
+  const impact = h('div', { id: 'lockout-impact', class: 'muted' });
   const lock = h('button', { id: 'lockout-add', disabled: !mayLock, title: mayLock ? 'Aida writes nothing to it until it is released' : 'A viewer may not lock out', text: 'Lock out',
     onclick: async () => {
       if (!asset.value.trim() || !reason.value.trim()) { message.textContent = 'Name the asset and say why: it is audited.'; return; }
@@ -156,11 +158,18 @@ function lockOutForm(ctx, onDone) {
       const body = { asset: asset.value.trim(), reason: reason.value.trim() };
       if (lasting.value) body.for = lasting.value;
       if (from.value) body.from = `${from.value.length === 16 ? `${from.value}:00` : from.value}Z`;
-      try { await api.post('/api/lockouts', body); asset.value = ''; reason.value = ''; lasting.value = ''; from.value = ''; onDone(); }
-      catch (e) { message.textContent = e.message; }
+      clear(impact);
+      try {
+        const taken = await api.post('/api/lockouts', body);
+        if (taken.impact?.length) {
+          impact.append(h('p', { text: `While ${taken.asset} is ${taken.state === 'planned' ? 'locked out from its start' : 'locked out'} these runbook steps are refused, and their run rolls back to a person:` }),
+            h('ul', {}, taken.impact.map((line) => h('li', { class: 'impact-step', text: line }))));
+        }
+        asset.value = ''; reason.value = ''; lasting.value = ''; from.value = ''; onDone();
+      } catch (e) { message.textContent = e.message; }
       lock.disabled = false;
     } });
-  return h('div', { class: 'pending-do lockout-form' }, [asset, reason, from, lasting, lock, message]);
+  return h('div', {}, [h('div', { class: 'pending-do lockout-form' }, [asset, reason, from, lasting, lock, message]), impact]);
 }
 
 export default {
