@@ -143,10 +143,34 @@ internal static class LockoutsCommand
             return code;
         });
 
+        var impactAsset = new Argument<string>("asset") { Description = "The asset you mean to lock out" };
+        var impactApi = Api();
+        var impactKey = Key();
+        var impact = new Command("impact", "Before locking an asset out: the runbook steps of the live run's agent that would write it, and on which faults; refused while it is held") { impactAsset, impactApi, impactKey };
+        impact.SetAction(async (parse, token) =>
+        {
+            var name = parse.GetValue(impactAsset)!;
+            var (code, body) = await SendAsync(HttpMethod.Get, Address(parse.GetValue(impactApi)), $"api/lockouts/impact?asset={Uri.EscapeDataString(name)}", KeyOf(parse.GetValue(impactKey)), null, stderr, token);
+            if (body is JsonObject answer)
+            {
+                var steps = answer["runbooks"]?.AsArray() ?? [];
+                stdout.WriteLine(answer["agent"]?.GetValue<bool>() != true ? $"no agent runs there: locking {name} out takes no runbook step from it"
+                    : steps.Count == 0 ? $"no runbook step writes {name}: locking it out takes none from the agent"
+                    : $"while {name} is locked out these runbook steps are refused, and their run rolls back to a person:");
+                foreach (var line in steps)
+                {
+                    stdout.WriteLine($"  {line}");
+                }
+            }
+
+            return code;
+        });
+
         command.Subcommands.Add(list);
         command.Subcommands.Add(add);
         command.Subcommands.Add(extend);
         command.Subcommands.Add(release);
+        command.Subcommands.Add(impact);
         return command;
     }
 

@@ -121,6 +121,14 @@ public class RunApiTests
         await UntilUp(http, run);
 
         Assert.Equal((0, "no asset is locked out or planned to be\n", ""), Invoke("lockouts", "list", "--api", api, "--key", viewer));
+        // Before the work, anyone may ask what a lockout would take from the agent.
+        var asked = Invoke("lockouts", "impact", "chiller-3", "--api", api, "--key", viewer);
+        Assert.Equal((0, ""), (asked.Code, asked.Err));
+        Assert.StartsWith("while chiller-3 is locked out these runbook steps are refused, and their run rolls back to a person:\n", asked.Out, StringComparison.Ordinal);
+        Assert.Contains("\n  runbook chiller-trip would start_standby it on a chiller-trip of chiller-1 or chiller-2\n", asked.Out, StringComparison.Ordinal);
+        Assert.Equal((0, "no runbook step writes chiller-1: locking it out takes none from the agent\n", ""), Invoke("lockouts", "impact", "chiller-1", "--api", api, "--key", viewer));
+        (var impactCode, _, var impactErr) = Invoke("lockouts", "impact", "chiller-9", "--api", api, "--key", viewer);
+        Assert.Equal((2, true), (impactCode, impactErr.Contains("answered 400 bad request: asset: unknown asset 'chiller-9'", StringComparison.Ordinal)));
         var (code, added, err) = Invoke("lockouts", "add", "cdu-h1-a", "--reason", "pump 2 seal", "--for", "4h", "--api", api, "--key", tech);
         Assert.True(code == 0, err);
         var held = System.Text.RegularExpressions.Regex.Match(added, @"^locked out: cdu-h1-a is locked out by api:tech since (\S+ \S+) until (\S+ \S+) \(pump 2 seal\)\n");

@@ -167,6 +167,18 @@ public sealed class LockoutApiTests
             Assert.Contains(said, await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
+        // An AI assistant asked "may chiller-3 be taken down?" reads the same over MCP.
+        await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = new Uri(new Uri(server.App.Urls.First()), "/mcp"),
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + viewer },
+        }));
+        var overMcp = await client.CallToolAsync("lockout_impact", new Dictionary<string, object?> { ["asset"] = "chiller-3" });
+        var mcpText = string.Concat(overMcp.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text));
+        Assert.Equal(lines, JsonDocument.Parse(mcpText).RootElement.GetProperty("runbooks").EnumerateArray().Select(l => l.GetString()));
+        var unknownOverMcp = await client.CallToolAsync("lockout_impact", new Dictionary<string, object?> { ["asset"] = "chiller-9" });
+        Assert.True(unknownOverMcp.IsError);
+
         // Locked out anyway, the answer says it again beside the lockout.
         var locked = await TestServer.Json(await server.Send(HttpMethod.Post, "/api/lockouts", server.Keys[Role.Operator], """{"asset":"chiller-3","reason":"compressor overhaul"}"""));
         Assert.Equal(lines, locked.GetProperty("impact").EnumerateArray().Select(l => l.GetString()));

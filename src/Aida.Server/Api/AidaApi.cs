@@ -455,7 +455,7 @@ public static class AidaApi
 
     /// <summary>What a lockout of <paramref name="asset"/> takes from the agent: each runbook step that would write it,
     /// and on which faults (refused while it is held: the run rolls back to a person). Empty with no agent.</summary>
-    private static string[] LockoutImpact(ServerContext context, string asset) =>
+    internal static string[] LockoutImpact(ServerContext context, string asset) =>
         context.Agent is not { } agent ? [] : [.. RunbookReach.Of(context.Factory, agent.Runbooks, asset).Select(w => w.Describe(asset))];
 
     /// <summary>A lockout's end as a body gives it: <c>until</c> (a time) or <c>for</c> (a duration from the moment the

@@ -217,6 +217,13 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
         }
     }
 
+    [McpServerTool(Name = "lockout_impact", ReadOnly = true)]
+    [Description("Before a person locks an asset out: each runbook step of Aida's agent that would write it, and on which faults (e.g. 'runbook chiller-trip would start_standby it on a chiller-trip of chiller-1 or chiller-2'); while it is locked out those steps are refused and their run rolls back to a person. agent is false (and the list empty) when no agent runs.")]
+    public string LockoutImpact([Description("The asset, as its actuators name it before the slash (chiller-3, cdu-h1-a, h1-a01)")] string asset) =>
+        context.Factory.Topology.AssetKinds.ContainsKey(asset)
+            ? JsonSerializer.Serialize(new { asset, agent = context.Agent is not null, runbooks = AidaApi.LockoutImpact(context, asset) }, AidaApi.Json)
+            : throw new McpException($"asset: unknown asset '{asset}'");
+
     [McpServerTool(Name = "get_agent_mode", ReadOnly = true)]
     [Description("How Aida's agent acts now: mode (dry-run: it proposes and writes nothing; supervised: its high-risk actions wait for an approver; autonomous), highest (the most autonomy it may be handed), and who last changed it, why and when. Only people change it, through the REST API (POST /api/agent/mode: an approver takes autonomy away, an admin hands it back).")]
     public string GetAgentMode()
