@@ -85,15 +85,21 @@ internal static class ChaosCommand
     /// agent did and what the auditor found.</summary>
     internal sealed record CampaignRun(Scenario Scenario, ChaosLockout? Lockout, int Writes, int Refused, int AgentActions, int OptimiserMoves, int FaultsDetected, IReadOnlyList<string> Findings);
 
-    /// <summary>An asset a person locks out from a run's start for <see cref="For"/> (null: the whole run).</summary>
-    internal sealed record ChaosLockout(string Asset, TimeSpan? For)
+    /// <summary>An asset a person locks out <see cref="After"/> into a run (zero: from its start; else planned before
+    /// the run and starting by itself then) for <see cref="For"/> (null: to the run's end).</summary>
+    internal sealed record ChaosLockout(string Asset, TimeSpan After, TimeSpan? For)
     {
-        public string Describe() => For is { } f
-            ? string.Create(CultureInfo.InvariantCulture, $"{Asset} locked out for the first {f.TotalMinutes:0} min")
-            : $"{Asset} locked out all along";
+        public string Describe() => (After > TimeSpan.Zero, For) switch
+        {
+            (false, { } f) => string.Create(CultureInfo.InvariantCulture, $"{Asset} locked out for the first {f.TotalMinutes:0} min"),
+            (false, null) => $"{Asset} locked out all along",
+            (true, { } f) => string.Create(CultureInfo.InvariantCulture, $"{Asset} locked out from minute {After.TotalMinutes:0} for {f.TotalMinutes:0} min (planned)"),
+            (true, null) => string.Create(CultureInfo.InvariantCulture, $"{Asset} locked out from minute {After.TotalMinutes:0} to the end (planned)"),
+        };
     }
 
-    /// <summary>In about half the scenarios a person locks out one asset the agent writes, from the start: half of those
+    /// <summary>In about half the scenarios a person locks out one asset the agent writes, a third of them planned to
+    /// start during the run (the agent may have written the asset until then), the rest from the start: half of those
     /// the asset a fault of the scenario strikes (the unit being repaired), the rest any. Drawn from a source of their
     /// own, so the faults and panel moves are those the seed drew without them.</summary>
     internal static ChaosLockout?[] DrawLockouts(Scenario[] scenarios, int seed)
@@ -117,7 +123,8 @@ internal static class ChaosCommand
             var asset = struck.Length > 0 && random.Next(2) == 0 ? struck[random.Next(struck.Length)] : written[random.Next(written.Length)];
             var minutes = (int)scenarios[i].Duration.TotalMinutes;
             TimeSpan? held = random.Next(3) == 0 ? null : TimeSpan.FromMinutes(FirstOnset.TotalMinutes + random.Next(Math.Max(1, minutes - (int)FirstOnset.TotalMinutes)));
-            lockouts[i] = new ChaosLockout(asset, held);
+            var after = random.Next(3) == 0 ? TimeSpan.FromMinutes(1 + random.Next(Math.Max(1, minutes - 1))) : TimeSpan.Zero;
+            lockouts[i] = new ChaosLockout(asset, after, held);
         }
 
         return lockouts;
@@ -251,8 +258,12 @@ internal static class ChaosCommand
             {
                 if (lockout is not null)
                 {
-                    var now = scenario.Start;
-                    agent.Agent.Plant.Lockouts.Add(lockout.Asset, "chaos:technician", "chaos campaign", lockout.For is { } f ? now + f : null);
+                    // Booked before the run when it starts during it; the auditor below the guard keeps its own copy of
+                    // the window, so a lockout the guard started late would still count as violated.
+                    var from = scenario.Start + lockout.After;
+                    DateTimeOffset? until = lockout.For is { } f ? from + f : null;
+                    agent.Agent.Plant.Lockouts.Add(lockout.Asset, "chaos:technician", "chaos campaign", until, lockout.After > TimeSpan.Zero ? from : null);
+                    agent.Auditor!.Booked = [new Lockout(lockout.Asset, "chaos:technician", "chaos campaign", from, until)];
                 }
             });
         var outcome = summary.Agent!;
@@ -332,6 +343,11 @@ internal static class ChaosCommand
             {
                 w.WriteStartObject("lockout");
                 w.WriteString("asset", lockout.Asset);
+                if (lockout.After > TimeSpan.Zero)
+                {
+                    w.WriteNumber("after_seconds", lockout.After.TotalSeconds);
+                }
+
                 if (lockout.For is { } held)
                 {
                     w.WriteNumber("for_seconds", held.TotalSeconds);

@@ -49,6 +49,10 @@ internal sealed class EnvelopeAuditor : IPlant
     /// <summary>The lockouts people hold (the guard's): a write that reaches a locked-out asset is a violation.</summary>
     public Lockouts? Lockouts { get; set; }
 
+    /// <summary>Lockouts as booked, kept here apart from the guard's (the chaos campaign's): a write that reaches an
+    /// asset within one's window is a violation, even if the guard's own lockouts had not started it or had ended it.</summary>
+    public IReadOnlyList<Lockout> Booked { get; set; } = [];
+
     /// <summary>Writes that reached the plant outside the envelope.</summary>
     public int Violations => _findings.Count;
 
@@ -120,6 +124,10 @@ internal sealed class EnvelopeAuditor : IPlant
         if (Lockouts?.Of(info.Name) is { } lockout)
         {
             yield return $"written while {lockout.Describe()}";
+        }
+        else if (Booked.FirstOrDefault(l => l.Asset == Lockouts.AssetOf(info.Name) && l.HoldsAt(_clock.GetUtcNow())) is { } booked)
+        {
+            yield return $"written within the lockout booked: {booked.Describe()}";
         }
 
         if (_writes.Count > _spec.MaxWritesPerMinute)

@@ -54,6 +54,11 @@ public class ChaosCommandTests
         Assert.InRange(drawn.Count(l => l is not null), 10, 30);
         var plant = new Aida.Twin.Simulation.Simulator(template, new Aida.Twin.Simulation.SimulationOptions { Duration = TimeSpan.FromSeconds(1) }).Plant;
         Assert.All(drawn.OfType<ChaosCommand.ChaosLockout>(), l => Assert.Contains(plant.Actuators, a => a.Name.StartsWith(l.Asset + "/", StringComparison.Ordinal)));
+        // Some start during the run, planned beforehand (the agent may write the asset until then), within its hour.
+        var planned = drawn.OfType<ChaosCommand.ChaosLockout>().Where(l => l.After > TimeSpan.Zero).ToList();
+        Assert.InRange(planned.Count, 2, 20);
+        Assert.All(planned, l => Assert.InRange(l.After, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(59)));
+        Assert.Contains("(planned)", planned[0].Describe(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -153,5 +158,16 @@ public class ChaosCommandTests
         auditor.Lockouts.Add("crah-h1-2", "api:alice", "filter change", null);
         auditor.Write("crah-h1-2/fan_speed", 0.8);
         Assert.Contains(auditor.Findings, f => f.Contains("crah-h1-2/fan_speed = 0.8", StringComparison.Ordinal) && f.Contains("written while crah-h1-2 is locked out by api:alice", StringComparison.Ordinal));
+
+        // A lockout as booked, kept apart from the guard's: within its window a write is a violation even where the
+        // guard's lockouts hold nothing (had the guard started it late); before its start it is not.
+        var now = simulator.Clock.GetUtcNow();
+        auditor.Booked = [new Aida.Automation.Safety.Lockout("cdu-h1-b", "chaos:technician", "chaos campaign", now.AddMinutes(10), null)];
+        var foundBefore = auditor.Findings.Count;
+        auditor.Write("cdu-h1-b/supply_setpoint", 24);
+        Assert.DoesNotContain(auditor.Findings.Skip(foundBefore), f => f.Contains("booked", StringComparison.Ordinal));
+        auditor.Booked = [new Aida.Automation.Safety.Lockout("cdu-h1-b", "chaos:technician", "chaos campaign", now, now.AddMinutes(10))];
+        auditor.Write("cdu-h1-b/supply_setpoint", 24);
+        Assert.Contains(auditor.Findings, f => f.Contains("cdu-h1-b/supply_setpoint = 24", StringComparison.Ordinal) && f.Contains("written within the lockout booked: cdu-h1-b is locked out by chaos:technician", StringComparison.Ordinal));
     }
 }
