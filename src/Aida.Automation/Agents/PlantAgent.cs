@@ -261,8 +261,15 @@ public sealed class PlantAgent : IPlantAgent
 
     public List<AgentResponse> Responses { get; } = [];
 
-    /// <summary>The runbooks the agent answers faults with.</summary>
-    public IReadOnlyList<Runbook> Runbooks => _runbooks;
+    // Each asset's runbook steps a lockout would leave refused, worked out once per asset (at 1 GW it binds the runbooks
+    // over thousands of assets) and read from the API and on-call alike.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<string>> _lockoutImpact = new(StringComparer.Ordinal);
+
+    /// <summary>What a lockout of <paramref name="asset"/> takes from the agent, a line per runbook step that would write
+    /// it and on which faults (<see cref="RunbookReach"/>): while it is held those steps are refused and their run rolls
+    /// back to a person.</summary>
+    public IReadOnlyList<string> LockoutImpact(string asset) =>
+        _lockoutImpact.GetOrAdd(asset, a => [.. RunbookReach.Of(_factory, _runbooks, a).Select(w => w.Describe(a))]);
 
     /// <summary>Detection rounds that failed to read their telemetry (<see cref="QueryException"/>), each audited.</summary>
     public int DetectionFailures { get; private set; }

@@ -13,7 +13,8 @@ namespace Aida.Automation.OnCall;
 /// (<c>AidaActuatorDisputed</c>), what runbooks' notify steps said (<c>AidaRunbookNotice</c>), that the agent runs
 /// dry and writes nothing (<c>AidaAgentDryRun</c>), a device found restarted between two polls
 /// (<c>AidaDeviceRestarted</c>, <see cref="DeviceRestarts"/>), every asset a person has locked out
-/// (<c>AidaAssetLockedOut</c>) and a lockout about to end by itself (<c>AidaLockoutEnding</c>), and the SLO burn-rate alerts firing (<see cref="SloAlerts"/>).</summary>
+/// (<c>AidaAssetLockedOut</c>), a lockout about to end by itself (<c>AidaLockoutEnding</c>) or a planned one about to
+/// start (<c>AidaLockoutStarting</c>), and the SLO burn-rate alerts firing (<see cref="SloAlerts"/>).</summary>
 /// <remarks>Each alert carries <c>factory</c> and <c>severity</c> (<c>critical</c> where a person must act soon: an approval
 /// with a deadline, a high-risk action, a rollback's notice; an incident's as its alerts say; a notice's as its step
 /// says, else a restore's <c>info</c>, else its incident's; <c>warning</c> for a dispute; <c>info</c> for a lockout), an id
@@ -67,6 +68,10 @@ public sealed class OnCallAlerts
     /// <summary>How long before a lockout ends by itself <c>AidaLockoutEnding</c> tells its holder, who may still be at
     /// work on the asset.</summary>
     public static readonly TimeSpan LockoutEndingNotice = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long before a planned lockout starts <c>AidaLockoutStarting</c> tells on-call what it will take from
+    /// the agent.</summary>
+    public static readonly TimeSpan LockoutStartingNotice = TimeSpan.FromMinutes(15);
 
     /// <summary>How long a notice holds at least once said, when its incident is resolved (or unknown).</summary>
     public static readonly TimeSpan NoticeHold = TimeSpan.FromMinutes(15);
@@ -161,6 +166,19 @@ public sealed class OnCallAlerts
                     $"{lockout.Asset}'s lockout by {lockout.By} ends by itself at {Stamp(end)} ({lockout.Reason}): Aida may write it again then",
                     $"if the work goes on, {lockout.By} or an approver moves its end (Set end on the dashboard's Agent page, POST /api/lockouts/{lockout.Asset}/extend, or aida lockouts extend); else nothing to do",
                     "#agent", end - LockoutEndingNotice));
+            }
+        }
+
+        foreach (var planned in _guard?.Lockouts.Planned ?? [])
+        {
+            if (planned.Since - now <= LockoutStartingNotice)
+            {
+                var refused = _agent?.LockoutImpact(planned.Asset) ?? [];
+                alerts.Add(Alert("AidaLockoutStarting", [new("asset", planned.Asset)], "info",
+                    $"{planned.DescribePlanned()}: Aida writes none of its actuators from then",
+                    refused.Count == 0 ? "no runbook step of the agent writes it; nothing to do"
+                        : $"while it is held these runbook steps are refused, and their run rolls back to a person: {string.Join("; ", refused)}; if the work is not on, {planned.By} or an approver calls it off (POST /api/lockouts/{planned.Asset}/release)",
+                    "#agent", planned.Since - LockoutStartingNotice));
             }
         }
 

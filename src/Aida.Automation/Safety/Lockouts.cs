@@ -78,7 +78,7 @@ public sealed class Lockouts
         {
             lock (_lock)
             {
-                EndPassed();
+                StartAndEndDue();
                 return [.. _held.Values.OrderBy(l => l.Asset, StringComparer.Ordinal)];
             }
         }
@@ -91,7 +91,7 @@ public sealed class Lockouts
         {
             lock (_lock)
             {
-                EndPassed();
+                StartAndEndDue();
                 return [.. _planned.Values.OrderBy(l => l.Since).ThenBy(l => l.Asset, StringComparer.Ordinal)];
             }
         }
@@ -107,7 +107,7 @@ public sealed class Lockouts
                 return null;
             }
 
-            EndPassed();
+            StartAndEndDue();
             return _held.GetValueOrDefault(AssetOf(actuator));
         }
     }
@@ -139,7 +139,7 @@ public sealed class Lockouts
 
         lock (_lock)
         {
-            EndPassed();
+            StartAndEndDue();
             var now = _clock.GetUtcNow();
             if (!_assets.Contains(asset))
             {
@@ -194,7 +194,7 @@ public sealed class Lockouts
 
         lock (_lock)
         {
-            EndPassed();
+            StartAndEndDue();
             var (held, planned) = Find(asset);
             if (held.By != by && !overrides)
             {
@@ -231,7 +231,7 @@ public sealed class Lockouts
         ArgumentException.ThrowIfNullOrWhiteSpace(by);
         lock (_lock)
         {
-            EndPassed();
+            StartAndEndDue();
             var now = _clock.GetUtcNow();
             var (held, planned) = Find(asset);
             if (held.By != by && !overrides)
@@ -303,7 +303,7 @@ public sealed class Lockouts
 
     // Starts the planned lockouts whose time has come, then ends those whose time has passed (a planned one over while
     // Aida was not looking both starts and ends); each audited, and one change handed on for all.
-    private void EndPassed()
+    private void StartAndEndDue()
     {
         if (_held.Count == 0 && _planned.Count == 0)
         {

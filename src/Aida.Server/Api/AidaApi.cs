@@ -6,7 +6,6 @@ using System.Threading.RateLimiting;
 using Aida.Automation.Actions;
 using Aida.Automation.Agents;
 using Aida.Automation.Audit;
-using Aida.Automation.Runbooks;
 using Aida.Automation.Safety;
 using Aida.Model.Facility;
 using Aida.Observability.Incidents;
@@ -455,12 +454,11 @@ public static class AidaApi
 
     /// <summary>What a lockout of <paramref name="asset"/> takes from the agent: each runbook step that would write it,
     /// and on which faults (refused while it is held: the run rolls back to a person). Empty with no agent.</summary>
-    internal static string[] LockoutImpact(ServerContext context, string asset) =>
-        context.Agent is not { } agent ? [] : [.. RunbookReach.Of(context.Factory, agent.Runbooks, asset).Select(w => w.Describe(asset))];
+    internal static IReadOnlyList<string> LockoutImpact(ServerContext context, string asset) => context.Agent?.LockoutImpact(asset) ?? [];
 
     /// <summary>A lockout's end as a body gives it: <c>until</c> (a time) or <c>for</c> (a duration from the moment the
-    /// lockout starts or moves, or a planned one's start, read by <see cref="Lockouts"/> under its lock: a twin at --speed runs ahead of the wall
-    /// clock), not both; neither for both null.</summary>
+    /// lockout starts or moves, or a planned one's start, read by <see cref="Lockouts"/> under its lock: a twin at
+    /// --speed runs ahead of the wall clock), not both; neither for both null.</summary>
     private static (DateTimeOffset? Until, TimeSpan? For) LockoutEnd(JsonElement body)
     {
         var until = Time(body, "until");

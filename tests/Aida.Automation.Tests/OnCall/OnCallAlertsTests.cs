@@ -120,6 +120,32 @@ public sealed class OnCallAlertsTests
         Assert.DoesNotContain(alerts.Now(), a => Labels(a)["alertname"] == "AidaLockoutEnding");
     }
 
+    [Fact]
+    public void APlannedLockout_IsToldAQuarterOfAnHourBeforeItStarts_WithTheRunbookStepsItWillRefuse_ThenAsALockout()
+    {
+        using var site = new RestartSite(LeakFrom35To50Minutes(), TimeSpan.FromMinutes(30));
+        var agent = site.Start(SupervisedByPeople);
+        var alerts = new OnCallAlerts(site.Scenario.Factory.Name, site.Incidents, [agent.Executor], agent, agent.Plant, null, site.Sim.Clock);
+        var start = site.Sim.Clock.GetUtcNow().AddMinutes(20);
+        agent.Plant.Lockouts.Add("chiller-3", "api:bob", "compressor overhaul", TimeSpan.FromHours(4), from: start);
+
+        site.Advance(TimeSpan.FromMinutes(4));
+        Assert.DoesNotContain(alerts.Now(), a => Labels(a)["alertname"] == "AidaLockoutStarting");
+        site.Advance(TimeSpan.FromMinutes(1));
+        var starting = Only(alerts.Now(), "AidaLockoutStarting");
+        Assert.Equal(
+            new Dictionary<string, string> { ["alertname"] = "AidaLockoutStarting", ["factory"] = "ref-10mw", ["asset"] = "chiller-3", ["severity"] = "info" },
+            Labels(starting));
+        Assert.Equal($"chiller-3 is to be locked out by api:bob from {start.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z until {start.AddHours(4).UtcDateTime:yyyy-MM-dd HH:mm:ss}Z (compressor overhaul): Aida writes none of its actuators from then", Annotation(starting, "summary"));
+        Assert.Contains("runbook chiller-trip would start_standby it on a chiller-trip of chiller-1 or chiller-2", Annotation(starting, "description"), StringComparison.Ordinal);
+        Assert.Equal(start - OnCallAlerts.LockoutStartingNotice, starting.Since);
+
+        // Started, it is a lockout like any other, and the notice is gone.
+        site.Advance(TimeSpan.FromMinutes(15));
+        Assert.Equal("chiller-3", Labels(Only(alerts.Now(), "AidaAssetLockedOut"))["asset"]);
+        Assert.DoesNotContain(alerts.Now(), a => Labels(a)["alertname"] == "AidaLockoutStarting");
+    }
+
     [SkippableFact]
     public async Task ALockedOutRacksLeak_IsInhibitedInARealAlertmanager_ByTheExampleConfig_UntilTheLockoutIsReleased()
     {
