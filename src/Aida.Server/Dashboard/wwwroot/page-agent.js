@@ -148,8 +148,23 @@ function lockOutForm(ctx, onDone) {
     [['', 'until released'], ['1h', 'for 1 h'], ['2h', 'for 2 h'], ['4h', 'for 4 h'], ['8h', 'for 8 h'], ['12h', 'for 12 h'], ['1d', 'for 24 h']]
       .map(([value, text]) => h('option', { value, text })));
   const message = h('span', { class: 'error' });
-  // What the lockout just taken takes from the agent (POST /api/lockouts' impact): the runbook steps now refused.
+  // What a lockout takes from the agent: the runbook steps it leaves refused, asked before (Check, GET
+  // /api/lockouts/impact, any role) and said again once taken (POST /api/lockouts' impact).
   const impact = h('div', { id: 'lockout-impact', class: 'muted' });
+  const showImpact = (lead, steps) => clear(impact).append(h('p', { text: lead }),
+    h('ul', {}, steps.map((line) => h('li', { class: 'impact-step', text: line }))));
+  const check = h('button', { id: 'lockout-check', class: 'ask', text: 'Check', title: 'Which runbook steps of the agent a lockout of this asset would leave refused',
+    onclick: async () => {
+      const name = asset.value.trim();
+      if (!name) { message.textContent = 'Name the asset to check.'; return; }
+      message.textContent = '';
+      try {
+        const asked = await api.get(`/api/lockouts/impact?asset=${encodeURIComponent(name)}`);
+        showImpact(!asked.agent ? `No agent runs here: locking ${name} out takes no runbook step from it.`
+          : asked.runbooks.length ? `Locking ${name} out would leave these runbook steps refused, their run rolled back to a person:`
+            : `No runbook step writes ${name}: locking it out takes none from the agent.`, asked.runbooks);
+      } catch (e) { clear(impact); message.textContent = e.message; }
+    } });
   const lock = h('button', { id: 'lockout-add', disabled: !mayLock, title: mayLock ? 'Aida writes nothing to it until it is released' : 'A viewer may not lock out', text: 'Lock out',
     onclick: async () => {
       if (!asset.value.trim() || !reason.value.trim()) { message.textContent = 'Name the asset and say why: it is audited.'; return; }
@@ -162,14 +177,13 @@ function lockOutForm(ctx, onDone) {
       try {
         const taken = await api.post('/api/lockouts', body);
         if (taken.impact?.length) {
-          impact.append(h('p', { text: `While ${taken.asset} is ${taken.state === 'planned' ? 'locked out from its start' : 'locked out'} these runbook steps are refused, and their run rolls back to a person:` }),
-            h('ul', {}, taken.impact.map((line) => h('li', { class: 'impact-step', text: line }))));
+          showImpact(`While ${taken.asset} is ${taken.state === 'planned' ? 'locked out from its start' : 'locked out'} these runbook steps are refused, and their run rolls back to a person:`, taken.impact);
         }
         asset.value = ''; reason.value = ''; lasting.value = ''; from.value = ''; onDone();
       } catch (e) { message.textContent = e.message; }
       lock.disabled = false;
     } });
-  return h('div', {}, [h('div', { class: 'pending-do lockout-form' }, [asset, reason, from, lasting, lock, message]), impact]);
+  return h('div', {}, [h('div', { class: 'pending-do lockout-form' }, [asset, check, reason, from, lasting, lock, message]), impact]);
 }
 
 export default {
