@@ -302,7 +302,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             else
             {
                 _dismissed[actuator] = reading.Value;
-                what = $"{actuator}{DismissedReadBack}{Text(reading.Value)} (read at {reading.At:O}) as lying: judged from {Text(written)} as written by Aida while it reads so: {reason}";
+                what = $"{actuator}{DismissedReadBack}{Text(reading.Value)} (read at {reading.At:u}) as lying: judged from {Text(written)} as written by Aida while it reads so: {reason}";
                 _audit?.Append(by, AuditKind.Decision, actuator, what);
             }
 
@@ -381,7 +381,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
             var judged = IsOnOff(actuator)
                 ? "switched by another writer (a person at the panel, another controller), or a read-back that lies; listed until they agree, a write is confirmed, or a person adopts or dismisses the read-back"
                 : "moved by another writer, or a read-back that lies; its steps are judged from both until they agree, a write is confirmed, or a person adopts or dismisses the read-back";
-            _audit?.Append(_actor, AuditKind.Observation, actuator, $"{DisputeNoted}{Text(reading.Value)} (read at {reading.Timestamp:O}), where Aida last wrote {Text(Commanded(actuator))}: {judged}");
+            _audit?.Append(_actor, AuditKind.Observation, actuator, $"{DisputeNoted}{Text(reading.Value)} (read at {reading.Timestamp:u}), where Aida last wrote {Text(Commanded(actuator))}: {judged}");
             _disputed[actuator] = (reading.Value, reading.Timestamp);
         }
     }
@@ -466,7 +466,7 @@ public sealed class GuardedPlant : IPlant, IActuatorState
         _unconfirmed.Remove(actuator);
         _commanded[actuator] = value;
         _lastWrite[actuator] = (readAt, value);
-        var what = $"{actuator}{AdoptedReadBack}{Text(value)} (read at {readAt:O}) in place of {inPlaceOf} as written by Aida: {reason}";
+        var what = $"{actuator}{AdoptedReadBack}{Text(value)} (read at {readAt:u}) in place of {inPlaceOf} as written by Aida: {reason}";
         _audit?.Append(by, AuditKind.Decision, actuator, what);
         return what;
     }
