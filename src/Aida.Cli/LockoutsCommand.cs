@@ -143,6 +143,23 @@ internal static class LockoutsCommand
             return code;
         });
 
+        var moveAsset = new Argument<string>("asset") { Description = "The asset whose planned lockout moves" };
+        var moveApi = Api();
+        var moveKey = Key();
+        var moveFrom = new Option<string>("--from") { Description = "Its new start (RFC 3339, plant time); its length is kept", Required = true };
+        var reschedule = new Command("reschedule", "Move the start of a planned lockout (the work put off or brought forward), its length kept: only the person who booked it, or an approver") { moveAsset, moveApi, moveKey, moveFrom };
+        reschedule.SetAction(async (parse, token) =>
+        {
+            var (code, body) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(moveApi)), $"api/lockouts/{Uri.EscapeDataString(parse.GetValue(moveAsset)!)}/reschedule",
+                KeyOf(parse.GetValue(moveKey)), new JsonObject { ["from"] = parse.GetValue(moveFrom) }, stderr, token);
+            if (body is JsonObject lockout)
+            {
+                stdout.WriteLine(Planned(lockout) ? $"moved: {FromJson(lockout).DescribePlanned()}" : $"started now: {FromJson(lockout).Describe()}");
+            }
+
+            return code;
+        });
+
         var impactAsset = new Argument<string>("asset") { Description = "The asset you mean to lock out" };
         var impactApi = Api();
         var impactKey = Key();
@@ -170,6 +187,7 @@ internal static class LockoutsCommand
         command.Subcommands.Add(add);
         command.Subcommands.Add(extend);
         command.Subcommands.Add(release);
+        command.Subcommands.Add(reschedule);
         command.Subcommands.Add(impact);
         return command;
     }

@@ -162,6 +162,10 @@ public class RunApiTests
         (code, var planned, err) = Invoke("lockouts", "add", "chiller-1", "--reason", "annual service", "--from", tomorrow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture), "--for", "8h", "--api", api, "--key", tech);
         Assert.True(code == 0, err);
         Assert.Equal($"planned: chiller-1 is to be locked out by api:tech from {tomorrow:yyyy-MM-dd HH:mm:ss}Z until {tomorrow.AddHours(8):yyyy-MM-dd HH:mm:ss}Z (annual service)\n", planned);
+        // The service is put off a day: moved, its 8 h kept.
+        var later = tomorrow.AddDays(1);
+        Assert.Equal((0, $"moved: chiller-1 is to be locked out by api:tech from {later:yyyy-MM-dd HH:mm:ss}Z until {later.AddHours(8):yyyy-MM-dd HH:mm:ss}Z (annual service)\n", ""),
+            Invoke("lockouts", "reschedule", "chiller-1", "--from", later.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture), "--api", api, "--key", tech));
         var listed = Invoke("lockouts", "list", "--api", api, "--key", viewer).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, listed.Length);
         Assert.Matches(@"^ASSET +STATE +BY +FROM +UNTIL +REASON$", listed[0]);

@@ -138,6 +138,18 @@ public sealed class LockoutApiTests
         Assert.Contains("aida_lockouts 1\n", metrics, StringComparison.Ordinal);
         Assert.Contains("aida_lockouts_planned 1\n", metrics, StringComparison.Ordinal);
 
+        // The work is put off an hour: its holder moves the start, its 2 h kept; another operator may not; one held keeps
+        // its start.
+        Assert.Equal(HttpStatusCode.Forbidden, (await server.Send(HttpMethod.Post, "/api/lockouts/chiller-2/reschedule", server.Context.Keys.Issue("operator-3", Role.Operator), $$"""{"from":"{{start.AddHours(1):O}}"}""")).StatusCode);
+        var moved = await TestServer.Json(await server.Send(HttpMethod.Post, "/api/lockouts/chiller-2/reschedule", operatorKey, $$"""{"from":"{{start.AddHours(1):O}}"}"""));
+        Assert.Equal(("planned", start.AddHours(1), start.AddHours(3)), (moved.GetProperty("state").GetString(), moved.GetProperty("since").GetDateTimeOffset(), moved.GetProperty("until").GetDateTimeOffset()));
+        var started = await server.Send(HttpMethod.Post, "/api/lockouts/cdu-h1-a/reschedule", operatorKey, $$"""{"from":"{{start:O}}"}""");
+        Assert.Equal(HttpStatusCode.Conflict, started.StatusCode);
+        Assert.Contains("it has started; move its end instead", await started.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var noStart = await server.Send(HttpMethod.Post, "/api/lockouts/chiller-2/reschedule", operatorKey, "{}");
+        Assert.Equal(HttpStatusCode.BadRequest, noStart.StatusCode);
+        Assert.Contains("from: give the new start", await noStart.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
         // Another operator may not call it off; its holder may, with a reason, audited.
         var other = server.Context.Keys.Issue("operator-2", Role.Operator);
         var notTheirs = await server.Send(HttpMethod.Post, "/api/lockouts/chiller-2/release", other, """{"reason":"not needed"}""");

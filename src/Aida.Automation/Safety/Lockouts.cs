@@ -254,6 +254,42 @@ public sealed class Lockouts
         }
     }
 
+    /// <summary>Moves a planned lockout of <paramref name="asset"/> to start at <paramref name="from"/> (the work put off
+    /// or brought forward), keeping its length, by the person who booked it or an approver; a start not after now starts
+    /// it now.</summary>
+    /// <exception cref="KeyNotFoundException">The asset is neither locked out nor planned to be.</exception>
+    /// <exception cref="UnauthorizedAccessException">Someone else's lockout, and <paramref name="overrides"/> is false.</exception>
+    /// <exception cref="InvalidOperationException">It has started: its start is history (move its end instead).</exception>
+    public Lockout Reschedule(string asset, string by, DateTimeOffset from, bool overrides)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(by);
+        lock (_lock)
+        {
+            StartAndEndDue();
+            var now = _clock.GetUtcNow();
+            var (booked, planned) = Find(asset);
+            if (!planned)
+            {
+                throw new InvalidOperationException($"{booked.Describe()}: it has started; move its end instead");
+            }
+
+            if (booked.By != by && !overrides)
+            {
+                throw new UnauthorizedAccessException($"{booked.DescribePlanned()}: only {booked.By} or an approver moves it");
+            }
+
+            var start = from > now ? from : now;
+            var moved = booked with { Since = start, Until = booked.Until + (start - booked.Since) };
+            _planned.Remove(asset);
+            (start > now ? _planned : _held)[asset] = moved;
+            _audit?.Append(by, AuditKind.Decision, Subject, start > now
+                ? $"{asset}'s lockout planned by {booked.By} now starts at {start:u} (was {booked.Since:u}){(moved.Until is { } end ? $", until {end:u}" : "")}"
+                : $"{moved.Describe()}: brought forward to now (planned from {booked.Since:u}); Aida writes none of its actuators until then");
+            Changed?.Invoke(Snapshot());
+            return moved;
+        }
+    }
+
     /// <summary>Takes up lockouts kept by an earlier run (<c>lockouts.json</c>): each still holding is held again, each
     /// still to start planned again, each whose time passed meanwhile is audited as ended. Returns those held.</summary>
     /// <exception cref="ArgumentException">A kept lockout names an asset this plant does not have.</exception>

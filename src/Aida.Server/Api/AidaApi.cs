@@ -268,6 +268,7 @@ public static class AidaApi
         app.MapPost("/api/lockouts", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Operator, "lock an asset out", body => LockOut(context, Caller(http), body))));
         app.MapPost("/api/lockouts/{asset}/release", async (HttpContext http, string asset) => await Mutation(http, context, Role.Operator, $"release {asset}'s lockout", body => ReleaseLockout(context, Caller(http), asset, body)));
         app.MapPost("/api/lockouts/{asset}/extend", async (HttpContext http, string asset) => await Mutation(http, context, Role.Operator, $"change the end of {asset}'s lockout", body => ExtendLockout(context, Caller(http), asset, body)));
+        app.MapPost("/api/lockouts/{asset}/reschedule", async (HttpContext http, string asset) => await Mutation(http, context, Role.Operator, $"move the start of {asset}'s planned lockout", body => RescheduleLockout(context, Caller(http), asset, body)));
         app.MapGet("/api/agent/mode", () =>
         {
             lock (context.Gate)
@@ -488,6 +489,24 @@ public static class AidaApi
             catch (ArgumentException e)
             {
                 throw new BadRequest($"until: {e.Message.Split(" (Parameter", 2)[0]}");
+            }
+        }
+    }
+
+    // The work put off or brought forward: a planned lockout's start moves, its length kept, by its holder or an approver.
+    private static IResult RescheduleLockout(ServerContext context, Caller caller, string asset, JsonElement body)
+    {
+        Only(body, "from");
+        var from = Time(body, "from") ?? throw new BadRequest("from: give the new start (RFC 3339)");
+        lock (context.Gate)
+        {
+            try
+            {
+                return ByHolder(context, caller, asset, $"moving the start of {asset}'s planned lockout", (lockouts, by, overrides) => lockouts.Reschedule(asset, by, from, overrides));
+            }
+            catch (InvalidOperationException e)
+            {
+                return Problem(StatusCodes.Status409Conflict, "already started", e.Message);
             }
         }
     }

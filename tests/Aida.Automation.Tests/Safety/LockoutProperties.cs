@@ -19,12 +19,12 @@ public sealed class LockoutProperties
 
     private static readonly string[] People = ["api:alice", "api:bob"];
 
-    /// <summary>One step: 0 lock out, 1 move the end, 2 release, 3 time passes, 4 the agent writes; the asset, the person
-    /// (and whether an approver), the minutes of an end (0: until released) or seconds passing, and for a lock out the
-    /// minutes until it starts (0: now; else planned).</summary>
+    /// <summary>One step: 0 lock out, 1 move the end, 2 release, 3 time passes, 4 the agent writes, 5 move a planned
+    /// one's start; the asset, the person (and whether an approver), the minutes of an end (0: until released) or seconds
+    /// passing, and for a lock out or a move of its start the minutes until it starts (0: now; else planned).</summary>
     public static Arbitrary<(int Op, int Asset, int Person, bool Approver, int Amount, int Ahead)[]> Steps() =>
         Gen.ArrayOf(
-            from op in Gen.Frequency((2, Gen.Constant(0)), (1, Gen.Constant(1)), (1, Gen.Constant(2)), (2, Gen.Constant(3)), (4, Gen.Constant(4)))
+            from op in Gen.Frequency((2, Gen.Constant(0)), (1, Gen.Constant(1)), (1, Gen.Constant(2)), (2, Gen.Constant(3)), (4, Gen.Constant(4)), (1, Gen.Constant(5)))
             from asset in Gen.Choose(0, Assets.Length - 1)
             from person in Gen.Choose(0, People.Length - 1)
             from approver in Gen.Frequency((3, Gen.Constant(false)), (1, Gen.Constant(true)))
@@ -85,6 +85,21 @@ public sealed class LockoutProperties
                     break;
                 case 3:
                     clock.Advance(TimeSpan.FromSeconds(amount));
+                    break;
+                case 5 when !Kept(asset):
+                    Assert.Throws<KeyNotFoundException>(() => guard.Lockouts.Reschedule(asset, person, start, approver));
+                    break;
+                case 5 when Holds(asset):
+                    Assert.Throws<InvalidOperationException>(() => guard.Lockouts.Reschedule(asset, person, start, approver));
+                    break;
+                case 5 when model[asset].By != person && !approver:
+                    Assert.Throws<UnauthorizedAccessException>(() => guard.Lockouts.Reschedule(asset, person, start, approver));
+                    break;
+                case 5:
+                    // Moved with its length kept; a start not after now starts it now.
+                    var was = model[asset];
+                    Assert.Equal(start, guard.Lockouts.Reschedule(asset, person, start, approver).Since);
+                    model[asset] = was with { Since = start, Until = was.Until + (start - was.Since) };
                     break;
                 default:
                     var before = plant.Writes.Count;

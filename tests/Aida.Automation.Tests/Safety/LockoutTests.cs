@@ -212,9 +212,16 @@ public sealed class LockoutTests : IDisposable
         Assert.Equal("chiller-2", Assert.Single(KeptLockouts.Attach(after.Lockouts, path)).Asset);
         Assert.Equal(("cdu-h1-a", tomorrow), (Assert.Single(after.Lockouts.Planned).Asset, after.Lockouts.Planned[0].Since));
         Assert.True(after.Write("cdu-h1-a/pump_speed", 0.8).Ok);
+        // The parts are late: the work moves a day on, its length kept; only its holder or an approver moves it, and a
+        // lockout that has started keeps its start.
+        Assert.Contains("only api:bob or an approver moves it", Assert.Throws<UnauthorizedAccessException>(() => guard.Lockouts.Reschedule("cdu-h1-a", "api:carol", tomorrow.AddDays(1), overrides: false)).Message, StringComparison.Ordinal);
+        var put = guard.Lockouts.Reschedule("cdu-h1-a", "api:bob", tomorrow.AddDays(1), overrides: false);
+        Assert.Equal((tomorrow.AddDays(1), tomorrow.AddDays(1).AddHours(2)), (put.Since, put.Until));
+        Assert.Contains(audit.Read(), e => (e.Actor, e.Detail) == ("api:bob", "cdu-h1-a's lockout planned by api:bob now starts at 2025-07-03 04:00:00Z (was 2025-07-02 04:00:00Z), until 2025-07-03 06:00:00Z"));
+        Assert.Contains("it has started; move its end instead", Assert.Throws<InvalidOperationException>(() => guard.Lockouts.Reschedule("chiller-2", "api:bob", tomorrow, overrides: false)).Message, StringComparison.Ordinal);
         guard.Lockouts.Release("cdu-h1-a", "api:bob", "parts late", overrides: false);
         Assert.Empty(guard.Lockouts.Planned);
-        Assert.Contains(audit.Read(), e => (e.Actor, e.Detail) == ("api:bob", "cdu-h1-a's lockout planned by api:bob from 2025-07-02 04:00:00Z called off (parts late)"));
+        Assert.Contains(audit.Read(), e => (e.Actor, e.Detail) == ("api:bob", "cdu-h1-a's lockout planned by api:bob from 2025-07-03 04:00:00Z called off (parts late)"));
     }
 
     [Theory]
