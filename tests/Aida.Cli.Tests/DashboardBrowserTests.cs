@@ -268,6 +268,11 @@ public class DashboardBrowserTests
             // The only standby chiller: the page says what every chiller trip would then lack.
             await Assertions.Expect(page.Locator("#lockout-impact")).ToContainTextAsync("While chiller-3 is locked out from its start these runbook steps are refused");
             await Assertions.Expect(page.Locator("#lockout-impact .impact-step").First).ToHaveTextAsync("runbook chiller-trip would start_standby it on a chiller-trip of chiller-1 or chiller-2");
+            // The overhaul is put off a day: its start moves, its 8 h kept.
+            var later = tomorrow.AddDays(1);
+            await planned.Locator("input.reschedule-from").FillAsync(later.ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture));
+            await planned.Locator("button.reschedule").ClickAsync();
+            await Assertions.Expect(planned).ToContainTextAsync(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"by api:chief from {later:yyyy-MM-dd HH:mm}:00, until {later.AddHours(8):yyyy-MM-dd HH:mm}:00: compressor overhaul"));
             await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots(), "agent-lockout.png"), FullPage = true });
             await Assertions.Expect(planned.Locator("button.release")).ToHaveTextAsync("Call off");
             await planned.Locator("input.note").FillAsync("parts late");

@@ -127,13 +127,22 @@ function lockoutCard(l, ctx, onDone) {
       try { await api.post(`/api/lockouts/${encodeURIComponent(l.asset)}/extend`, { for: end.value }); onDone(); }
       catch (e) { message.textContent = e.message; extend.disabled = false; }
     } });
+  // A planned one's work put off or brought forward: its start moves (UTC, plant time), its length kept.
+  const start = h('input', { type: 'datetime-local', class: 'reschedule-from', step: 60, 'aria-label': `new start of ${l.asset}'s planned lockout (UTC)` });
+  const move = h('button', { class: 'reschedule ask', text: 'Move start',
+    onclick: async () => {
+      if (!start.value) { message.textContent = 'Give the new start.'; return; }
+      move.disabled = true;
+      try { await api.post(`/api/lockouts/${encodeURIComponent(l.asset)}/reschedule`, { from: `${start.value.length === 16 ? `${start.value}:00` : start.value}Z` }); onDone(); }
+      catch (e) { message.textContent = e.message; move.disabled = false; }
+    } });
   return h('div', { class: 'pending lockout', 'data-asset': l.asset }, [
     h('div', { class: 'pending-what' }, [
       planned ? h('span', { class: 'pill risk-medium', text: 'planned' }) : h('span', { class: 'pill risk-high', text: 'locked out' }),
       h('span', { class: 'strong', text: ` ${l.asset}` }),
       h('span', { class: 'lockout-held', text: ` ${lockoutHeld(l)}` }),
     ]),
-    h('div', { class: 'pending-do lockout-form' }, allowed ? [reason, release, end, extend, message] : [release]),
+    h('div', { class: 'pending-do lockout-form' }, allowed ? [reason, release, end, extend, ...(planned ? [start, move] : []), message] : [release]),
   ]);
 }
 
