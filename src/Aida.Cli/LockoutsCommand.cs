@@ -20,8 +20,6 @@ internal static class LockoutsCommand
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
         var command = new Command("lockouts", "Lockout/tagout from a terminal: lock an asset out of a live run's hands (aida run --api), now or planned, list what is held and planned, move its end, release it");
-        Option<string> Api() => new("--api") { Description = "The live run's API: HOST:PORT as given to aida run --api, or http://HOST:PORT" };
-        Option<string> Key() => new("--key") { Description = $"An API key (aida keys issue); else ${KeyVariable}. Locking out needs the operator role" };
         var reasonText = "Why: the work on it (audited; required)";
 
         var listApi = Api();
@@ -92,7 +90,7 @@ internal static class LockoutsCommand
             var (code, body) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(addApi)), "api/lockouts", KeyOf(parse.GetValue(addKey)), request, stderr, token);
             if (body is JsonObject lockout)
             {
-                stdout.WriteLine(Planned(lockout) ? $"planned: {FromJson(lockout).DescribePlanned()}" : $"locked out: {FromJson(lockout).Describe()}");
+                stdout.WriteLine($"{(Planned(lockout) ? "planned" : "locked out")}: {Describe(lockout)}");
                 if (lockout["impact"] is JsonArray { Count: > 0 } impact)
                 {
                     stdout.WriteLine("while it is held these runbook steps are refused, and their run rolls back to a person:");
@@ -106,59 +104,24 @@ internal static class LockoutsCommand
             return code;
         });
 
-        var releaseAsset = new Argument<string>("asset") { Description = "The asset to hand back to Aida" };
-        var releaseApi = Api();
-        var releaseKey = Key();
         var releaseReason = new Option<string>("--reason") { Description = "Why: the work is done, say (audited; required)", Required = true };
-        var release = new Command("release", "Release an asset's lockout, or call off a planned one: only the person who locked it out, or an approver") { releaseAsset, releaseApi, releaseKey, releaseReason };
-        release.SetAction(async (parse, token) =>
-        {
-            var name = parse.GetValue(releaseAsset)!;
-            var (code, body) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(releaseApi)), $"api/lockouts/{Uri.EscapeDataString(name)}/release",
-                KeyOf(parse.GetValue(releaseKey)), new JsonObject { ["reason"] = parse.GetValue(releaseReason) }, stderr, token);
-            if (body is JsonObject lockout)
-            {
-                stdout.WriteLine(Planned(lockout) ? $"called off {name}'s lockout planned from {Stamp(FromJson(lockout).Since)}" : $"released {name}: Aida writes its actuators again");
-            }
+        var release = OnAsset("release", "Release an asset's lockout, or call off a planned one: only the person who locked it out, or an approver", "The asset to hand back to Aida",
+            [releaseReason], parse => new JsonObject { ["reason"] = parse.GetValue(releaseReason) },
+            (name, lockout) => Planned(lockout) ? $"called off {name}'s lockout planned from {Stamp(FromJson(lockout).Since)}" : $"released {name}: Aida writes its actuators again",
+            stdout, stderr);
 
-            return code;
-        });
-
-        var extendAsset = new Argument<string>("asset") { Description = "The asset whose lockout ends later (or sooner)" };
-        var extendApi = Api();
-        var extendKey = Key();
         var extendFor = new Option<string>("--for") { Description = "Its new end, counted from the plant's now (2h); a planned one's, from its start" };
         var extendUntil = new Option<string>("--until") { Description = "Or its new end as a time (RFC 3339)" };
-        var extend = new Command("extend", "Move the end of a lockout, which holds throughout (a release and a new lockout would leave a moment unlocked): only the person who locked it out, or an approver") { extendAsset, extendApi, extendKey, extendFor, extendUntil };
-        extend.SetAction(async (parse, token) =>
-        {
-            var end = End(parse.GetValue(extendFor), parse.GetValue(extendUntil));
-            var (code, body) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(extendApi)), $"api/lockouts/{Uri.EscapeDataString(parse.GetValue(extendAsset)!)}/extend",
-                KeyOf(parse.GetValue(extendKey)), end, stderr, token);
-            if (body is JsonObject lockout)
-            {
-                stdout.WriteLine($"extended: {(Planned(lockout) ? FromJson(lockout).DescribePlanned() : FromJson(lockout).Describe())}");
-            }
+        var extend = OnAsset("extend", "Move the end of a lockout, which holds throughout (a release and a new lockout would leave a moment unlocked): only the person who locked it out, or an approver", "The asset whose lockout ends later (or sooner)",
+            [extendFor, extendUntil], parse => End(parse.GetValue(extendFor), parse.GetValue(extendUntil)),
+            (_, lockout) => $"extended: {Describe(lockout)}",
+            stdout, stderr);
 
-            return code;
-        });
-
-        var moveAsset = new Argument<string>("asset") { Description = "The asset whose planned lockout moves" };
-        var moveApi = Api();
-        var moveKey = Key();
         var moveFrom = new Option<string>("--from") { Description = "Its new start (RFC 3339, plant time); its length is kept", Required = true };
-        var reschedule = new Command("reschedule", "Move the start of a planned lockout (the work put off or brought forward), its length kept: only the person who booked it, or an approver") { moveAsset, moveApi, moveKey, moveFrom };
-        reschedule.SetAction(async (parse, token) =>
-        {
-            var (code, body) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(moveApi)), $"api/lockouts/{Uri.EscapeDataString(parse.GetValue(moveAsset)!)}/reschedule",
-                KeyOf(parse.GetValue(moveKey)), new JsonObject { ["from"] = parse.GetValue(moveFrom) }, stderr, token);
-            if (body is JsonObject lockout)
-            {
-                stdout.WriteLine(Planned(lockout) ? $"moved: {FromJson(lockout).DescribePlanned()}" : $"started now: {FromJson(lockout).Describe()}");
-            }
-
-            return code;
-        });
+        var reschedule = OnAsset("reschedule", "Move the start of a planned lockout (the work put off or brought forward), its length kept: only the person who booked it, or an approver", "The asset whose planned lockout moves",
+            [moveFrom], parse => new JsonObject { ["from"] = parse.GetValue(moveFrom) },
+            (_, lockout) => $"{(Planned(lockout) ? "moved" : "started now")}: {Describe(lockout)}",
+            stdout, stderr);
 
         var impactAsset = new Argument<string>("asset") { Description = "The asset you mean to lock out" };
         var impactApi = Api();
@@ -189,6 +152,38 @@ internal static class LockoutsCommand
         command.Subcommands.Add(release);
         command.Subcommands.Add(reschedule);
         command.Subcommands.Add(impact);
+        return command;
+    }
+
+    private static Option<string> Api() => new("--api") { Description = "The live run's API: HOST:PORT as given to aida run --api, or http://HOST:PORT" };
+
+    private static Option<string> Key() => new("--key") { Description = $"An API key (aida keys issue); else ${KeyVariable}. Locking out needs the operator role" };
+
+    /// <summary>A subcommand on one asset's lockout, <c>POST /api/lockouts/{asset}/{verb}</c>: the asset, <c>--api</c>,
+    /// <c>--key</c> and its own options; the body built from them, and the answer said for a person.</summary>
+    private static Command OnAsset(string verb, string description, string assetDescription, Option[] options, Func<ParseResult, JsonObject> body,
+        Func<string, JsonObject, string> said, TextWriter stdout, TextWriter stderr)
+    {
+        var asset = new Argument<string>("asset") { Description = assetDescription };
+        var api = Api();
+        var key = Key();
+        var command = new Command(verb, description) { asset, api, key };
+        foreach (var option in options)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (parse, token) =>
+        {
+            var name = parse.GetValue(asset)!;
+            var (code, answer) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(api)), $"api/lockouts/{Uri.EscapeDataString(name)}/{verb}", KeyOf(parse.GetValue(key)), body(parse), stderr, token);
+            if (answer is JsonObject lockout)
+            {
+                stdout.WriteLine(said(name, lockout));
+            }
+
+            return code;
+        });
         return command;
     }
 
@@ -249,6 +244,9 @@ internal static class LockoutsCommand
         new((string)l["asset"]!, (string)l["by"]!, (string)l["reason"]!, l["since"]!.GetValue<DateTimeOffset>(), l["until"]?.GetValue<DateTimeOffset>());
 
     private static bool Planned(JsonObject l) => (string?)l["state"] == "planned";
+
+    /// <summary>A lockout as the API answered it, said as held or as planned.</summary>
+    private static string Describe(JsonObject l) => Planned(l) ? FromJson(l).DescribePlanned() : FromJson(l).Describe();
 
     private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 

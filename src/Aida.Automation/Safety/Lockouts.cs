@@ -112,6 +112,22 @@ public sealed class Lockouts
         }
     }
 
+    /// <summary>Why <paramref name="asset"/> cannot be locked out now (one lockout per asset): the lockout holding or
+    /// planned on it, said for a person; null when it is free.</summary>
+    public (bool Planned, string Said)? Conflict(string asset)
+    {
+        lock (_lock)
+        {
+            StartAndEndDue();
+            return Taken(asset);
+        }
+    }
+
+    private (bool Planned, string Said)? Taken(string asset) =>
+        _held.TryGetValue(asset, out var held) ? (false, $"{held.Describe()}: already locked out")
+        : _planned.TryGetValue(asset, out var planned) ? (true, $"{planned.DescribePlanned()}: already planned (one lockout per asset: call it off first, or move its end)")
+        : null;
+
     /// <summary>Locks <paramref name="asset"/> out from now, or from <paramref name="from"/> when that is to come (planned
     /// work), until <paramref name="until"/> (null: until released).</summary>
     /// <exception cref="ArgumentException">An unknown asset (named with the known ones), one already locked out or
@@ -146,14 +162,9 @@ public sealed class Lockouts
                 throw new ArgumentException($"unknown asset '{asset}': not one whose actuators Aida writes ({Known()})", nameof(asset));
             }
 
-            if (_held.TryGetValue(asset, out var held))
+            if (Taken(asset) is { } taken)
             {
-                throw new ArgumentException($"{held.Describe()}: already locked out", nameof(asset));
-            }
-
-            if (_planned.TryGetValue(asset, out var planned))
-            {
-                throw new ArgumentException($"{planned.DescribePlanned()}: already planned (one lockout per asset: release it first, or move its end)", nameof(asset));
+                throw new ArgumentException(taken.Said, nameof(asset));
             }
 
             var start = from is { } f && f > now ? f : now;

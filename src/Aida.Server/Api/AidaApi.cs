@@ -427,14 +427,9 @@ public static class AidaApi
         lock (context.Gate)
         {
             var lockouts = context.Actions.Plant.Lockouts;
-            if (lockouts.Held.FirstOrDefault(l => l.Asset == asset) is { } held)
+            if (lockouts.Conflict(asset) is { } taken)
             {
-                return Problem(StatusCodes.Status409Conflict, "already locked out", $"{held.Describe()}: already locked out");
-            }
-
-            if (lockouts.Planned.FirstOrDefault(l => l.Asset == asset) is { } planned)
-            {
-                return Problem(StatusCodes.Status409Conflict, "already planned", $"{planned.DescribePlanned()}: already planned (one lockout per asset: call it off first, or move its end)");
+                return Problem(StatusCodes.Status409Conflict, taken.Planned ? "already planned" : "already locked out", taken.Said);
             }
 
             try
