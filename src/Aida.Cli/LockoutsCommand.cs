@@ -99,6 +99,8 @@ internal static class LockoutsCommand
                         stdout.WriteLine($"  {line}");
                     }
                 }
+
+                WriteCapacity(stdout, lockout);
             }
 
             return code;
@@ -126,7 +128,7 @@ internal static class LockoutsCommand
         var impactAsset = new Argument<string>("asset") { Description = "The asset you mean to lock out" };
         var impactApi = Api();
         var impactKey = Key();
-        var impact = new Command("impact", "Before locking an asset out: the runbook steps of the live run's agent that would write it, and on which faults; refused while it is held") { impactAsset, impactApi, impactKey };
+        var impact = new Command("impact", "Before locking an asset out: the runbook steps of the live run's agent that would write it, and on which faults (refused while it is held); and what its group (the chillers, its hall's CDUs) would have left against the last 24 h's peak load") { impactAsset, impactApi, impactKey };
         impact.SetAction(async (parse, token) =>
         {
             var name = parse.GetValue(impactAsset)!;
@@ -141,6 +143,8 @@ internal static class LockoutsCommand
                 {
                     stdout.WriteLine($"  {line}");
                 }
+
+                WriteCapacity(stdout, answer);
             }
 
             return code;
@@ -153,6 +157,15 @@ internal static class LockoutsCommand
         command.Subcommands.Add(reschedule);
         command.Subcommands.Add(impact);
         return command;
+    }
+
+    /// <summary>What the asset's group would have left with it out (the API's <c>capacity</c>), on a line of its own.</summary>
+    private static void WriteCapacity(TextWriter stdout, JsonObject answer)
+    {
+        if (answer["capacity"] is JsonObject capacity)
+        {
+            stdout.WriteLine($"capacity: {capacity["said"]}");
+        }
     }
 
     private static Option<string> Api() => new("--api") { Description = "The live run's API: HOST:PORT as given to aida run --api, or http://HOST:PORT" };

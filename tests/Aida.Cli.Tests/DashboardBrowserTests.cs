@@ -243,6 +243,8 @@ public class DashboardBrowserTests
             await Assertions.Expect(lockout).ToContainTextAsync("by api:chief since");
             // What it takes from the agent, said under the form: the CDU's own pump failure would be answered on it.
             await Assertions.Expect(page.Locator("#lockout-impact .impact-step").First).ToHaveTextAsync("runbook cdu-pump-failure would set_speed it on its own cdu-pump-failure");
+            // And what its hall's other CDUs have left against the day's peak of heat on their coolant.
+            await Assertions.Expect(page.Locator("#lockout-capacity")).ToContainTextAsync("Capacity: hall-2's CDUs: 4.0 MW left of 5.0 MW without cdu-h2-e, against a peak of ");
             await Assertions.Expect(lockout).ToContainTextAsync(new System.Text.RegularExpressions.Regex(", until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d: flow test on the secondary loop"));
             var held = System.Text.RegularExpressions.Regex.Match(await lockout.InnerTextAsync(), "since (\\S+ \\S+), until (\\S+ \\S+):");
             Assert.Equal(TimeSpan.FromHours(4), DateTime.Parse(held.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) - DateTime.Parse(held.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
@@ -258,6 +260,7 @@ public class DashboardBrowserTests
             // Asked first: what would locking the only standby chiller out take from the agent?
             await page.Locator("#lockout-check").ClickAsync();
             await Assertions.Expect(page.Locator("#lockout-impact")).ToContainTextAsync("Locking chiller-3 out would leave these runbook steps refused");
+            await Assertions.Expect(page.Locator("#lockout-capacity")).ToContainTextAsync("Capacity: chillers: 10.0 MW left of 15.0 MW without chiller-3, against a peak of ");
             await page.Locator("#lockout-reason").FillAsync("compressor overhaul");
             await page.Locator("#lockout-from").FillAsync(tomorrow.ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture));
             await page.Locator("#lockout-for").SelectOptionAsync("8h");

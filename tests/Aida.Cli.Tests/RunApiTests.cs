@@ -126,7 +126,10 @@ public class RunApiTests
         Assert.Equal((0, ""), (asked.Code, asked.Err));
         Assert.StartsWith("while chiller-3 is locked out these runbook steps are refused, and their run rolls back to a person:\n", asked.Out, StringComparison.Ordinal);
         Assert.Contains("\n  runbook chiller-trip would start_standby it on a chiller-trip of chiller-1 or chiller-2\n", asked.Out, StringComparison.Ordinal);
-        Assert.Equal((0, "no runbook step writes chiller-1: locking it out takes none from the agent\n", ""), Invoke("lockouts", "impact", "chiller-1", "--api", api, "--key", viewer));
+        // A duty chiller: no runbook step, but the chillers left against the day's peak of heat.
+        var duty = Invoke("lockouts", "impact", "chiller-1", "--api", api, "--key", viewer);
+        Assert.Equal((0, ""), (duty.Code, duty.Err));
+        Assert.Matches(@"^no runbook step writes chiller-1: locking it out takes none from the agent\ncapacity: chillers: 10\.0 MW left of 15\.0 MW without chiller-1, against a peak of [\d.]+ MW of heat on facility water in the last 24 h \(\S+ \S+Z\): carried with (none|\d) to spare \(N\+\d now, N(\+\d)? without it\)\n$", duty.Out);
         (var impactCode, _, var impactErr) = Invoke("lockouts", "impact", "chiller-9", "--api", api, "--key", viewer);
         Assert.Equal((2, true), (impactCode, impactErr.Contains("answered 400 bad request: asset: unknown asset 'chiller-9'", StringComparison.Ordinal)));
         var (code, added, err) = Invoke("lockouts", "add", "cdu-h1-a", "--reason", "pump 2 seal", "--for", "4h", "--api", api, "--key", tech);
@@ -135,6 +138,7 @@ public class RunApiTests
         Assert.True(held.Success, added);
         // And what it takes from the agent: the CDU's own pump failure would have its remaining pumps run at full speed.
         Assert.Contains("\nwhile it is held these runbook steps are refused, and their run rolls back to a person:\n  runbook cdu-pump-failure would set_speed it on its own cdu-pump-failure\n", added, StringComparison.Ordinal);
+        Assert.Contains("\ncapacity: hall-1's CDUs: 4.0 MW left of 5.0 MW without cdu-h1-a, against a peak of ", added, StringComparison.Ordinal);
         Assert.Equal(TimeSpan.FromHours(4), DateTimeOffset.Parse(held.Groups[2].Value[..^1] + "+00:00", System.Globalization.CultureInfo.InvariantCulture) - DateTimeOffset.Parse(held.Groups[1].Value[..^1] + "+00:00", System.Globalization.CultureInfo.InvariantCulture));
 
         // The work takes longer: the person who locked it out moves its end; it holds throughout.
@@ -161,7 +165,7 @@ public class RunApiTests
         var tomorrow = DateTimeOffset.Parse(held.Groups[1].Value[..^1] + "+00:00", System.Globalization.CultureInfo.InvariantCulture).AddDays(1);
         (code, var planned, err) = Invoke("lockouts", "add", "chiller-1", "--reason", "annual service", "--from", tomorrow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture), "--for", "8h", "--api", api, "--key", tech);
         Assert.True(code == 0, err);
-        Assert.Equal($"planned: chiller-1 is to be locked out by api:tech from {tomorrow:yyyy-MM-dd HH:mm:ss}Z until {tomorrow.AddHours(8):yyyy-MM-dd HH:mm:ss}Z (annual service)\n", planned);
+        Assert.StartsWith($"planned: chiller-1 is to be locked out by api:tech from {tomorrow:yyyy-MM-dd HH:mm:ss}Z until {tomorrow.AddHours(8):yyyy-MM-dd HH:mm:ss}Z (annual service)\ncapacity: chillers: 10.0 MW left of 15.0 MW without chiller-1, against a peak of ", planned, StringComparison.Ordinal);
         // The service is put off a day: moved, its 8 h kept.
         var later = tomorrow.AddDays(1);
         Assert.Equal((0, $"moved: chiller-1 is to be locked out by api:tech from {later:yyyy-MM-dd HH:mm:ss}Z until {later.AddHours(8):yyyy-MM-dd HH:mm:ss}Z (annual service)\n", ""),

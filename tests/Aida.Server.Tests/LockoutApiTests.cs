@@ -197,6 +197,47 @@ public sealed class LockoutApiTests
     }
 
     [Fact]
+    public async Task AskedBeforeALockout_AidaSaysWhatTheAssetsGroupHasLeft_AgainstTheDaysPeak_CountingTheOtherLockouts()
+    {
+        // The twin's 38 minutes of telemetry: two chillers of 5 MW are left without chiller-3, against the peak of heat on
+        // facility water the store holds.
+        await using var server = await TestServer.StartWithAgentAsync();
+        var (viewer, operatorKey) = (server.Keys[Role.Viewer], server.Keys[Role.Operator]);
+        var asked = (await TestServer.Json(await server.Send(HttpMethod.Get, "/api/lockouts/impact?asset=chiller-3", viewer))).GetProperty("capacity");
+        Assert.Equal(("chillers", 3, 15e6, 2, 10e6), (asked.GetProperty("group").GetString(), asked.GetProperty("units").GetInt32(), asked.GetProperty("capacity").GetDouble(), asked.GetProperty("units_left").GetInt32(), asked.GetProperty("left").GetDouble()));
+        var peak = asked.GetProperty("peak").GetDouble();
+        Assert.InRange(peak, 1e6, 15e6);
+        var (now, without) = (asked.GetProperty("spare_now").GetInt32(), asked.GetProperty("spare_without").GetInt32());
+        Assert.Equal((peak <= 5e6 ? 2 : peak <= 10e6 ? 1 : 0, peak <= 5e6 ? 1 : peak <= 10e6 ? 0 : -1), (now, without));
+        Assert.StartsWith("chillers: 10.0 MW left of 15.0 MW without chiller-3, against a peak of ", asked.GetProperty("said").GetString(), StringComparison.Ordinal);
+
+        // A rack shares its load with nothing: no capacity to judge.
+        Assert.Equal(JsonValueKind.Null, (await TestServer.Json(await server.Send(HttpMethod.Get, "/api/lockouts/impact?asset=h1-a01", viewer))).GetProperty("capacity").ValueKind);
+
+        // chiller-1's service is booked for tomorrow: asked now (a lockout from now, with no end yet), it counts; a 4 h
+        // lockout of chiller-3 from now is over by then, and its answer leaves it out.
+        var tomorrow = server.Sim!.Clock.GetUtcNow().AddDays(1);
+        Assert.Equal(HttpStatusCode.Created, (await server.Send(HttpMethod.Post, "/api/lockouts", operatorKey, $$"""{"asset":"chiller-1","reason":"annual service","from":"{{tomorrow:O}}","for":"8h"}""")).StatusCode);
+        var withService = (await TestServer.Json(await server.Send(HttpMethod.Get, "/api/lockouts/impact?asset=chiller-3", viewer))).GetProperty("capacity");
+        Assert.Equal([$"chiller-1 (planned out from {tomorrow:yyyy-MM-dd HH:mm}Z)"], withService.GetProperty("already_out").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(5e6, withService.GetProperty("left").GetDouble());
+        var locked = (await TestServer.Json(await server.Send(HttpMethod.Post, "/api/lockouts", operatorKey, """{"asset":"chiller-3","reason":"compressor overhaul","for":"4h"}"""))).GetProperty("capacity");
+        Assert.Empty(locked.GetProperty("already_out").EnumerateArray());
+        Assert.Equal(10e6, locked.GetProperty("left").GetDouble());
+
+        // Held now, chiller-3 counts against a lockout of chiller-2 asked over MCP.
+        await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = new Uri(new Uri(server.App.Urls.First()), "/mcp"),
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + viewer },
+        }));
+        var overMcp = await client.CallToolAsync("lockout_impact", new Dictionary<string, object?> { ["asset"] = "chiller-2" });
+        var mcp = JsonDocument.Parse(string.Concat(overMcp.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text))).RootElement.GetProperty("capacity");
+        Assert.Equal(["chiller-1 (planned out from " + $"{tomorrow:yyyy-MM-dd HH:mm}Z)", "chiller-3 (locked out)"], mcp.GetProperty("already_out").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal((0.0, "short"), (mcp.GetProperty("left").GetDouble(), mcp.GetProperty("verdict").GetString()));
+    }
+
+    [Fact]
     public async Task AnOpenIncidentOnALockedOutAsset_NamesTheLockout_InTheListAndItsDetail_UntilReleased()
     {
         // The test server's incident: CduSupplyHigh on cdu-h1-a. A person working on that CDU may be what raised it.

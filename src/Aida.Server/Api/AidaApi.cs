@@ -8,6 +8,7 @@ using Aida.Automation.Agents;
 using Aida.Automation.Audit;
 using Aida.Automation.Safety;
 using Aida.Model.Facility;
+using Aida.Observability.Derived;
 using Aida.Observability.Incidents;
 using Aida.Reliability.Budgets;
 using Aida.Server.Access;
@@ -261,10 +262,10 @@ public static class AidaApi
                 return Results.Json(LockoutViews(context.Actions.Plant.Lockouts), Json);
             }
         });
-        app.MapGet("/api/lockouts/impact", (string? asset) =>
+        app.MapGet("/api/lockouts/impact", async (string? asset, CancellationToken ct) =>
             string.IsNullOrWhiteSpace(asset) ? Problem(StatusCodes.Status400BadRequest, "bad request", "asset: give the asset (?asset=chiller-3)")
             : !context.Factory.Topology.AssetKinds.ContainsKey(asset) ? Problem(StatusCodes.Status400BadRequest, "bad request", $"asset: unknown asset '{asset}'")
-            : Results.Json(new { asset, agent = context.Agent is not null, runbooks = LockoutImpact(context, asset) }, Json));
+            : Results.Json(new { asset, agent = context.Agent is not null, runbooks = LockoutImpact(context, asset), capacity = await LockoutCapacityAsync(context, asset, null, ct) }, Json));
         app.MapPost("/api/lockouts", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Operator, "lock an asset out", body => LockOut(context, Caller(http), body))));
         app.MapPost("/api/lockouts/{asset}/release", async (HttpContext http, string asset) => await Mutation(http, context, Role.Operator, $"release {asset}'s lockout", body => ReleaseLockout(context, Caller(http), asset, body)));
         app.MapPost("/api/lockouts/{asset}/extend", async (HttpContext http, string asset) => await Mutation(http, context, Role.Operator, $"change the end of {asset}'s lockout", body => ExtendLockout(context, Caller(http), asset, body)));
@@ -297,7 +298,11 @@ public static class AidaApi
 
     /// <summary>A state-changing call: the role checked (a refusal audited), the body parsed as a JSON object, the
     /// change made and audited.</summary>
-    private static async Task<IResult> Mutation(HttpContext http, ServerContext context, Role needed, string what, Func<JsonElement, IResult> act)
+    private static Task<IResult> Mutation(HttpContext http, ServerContext context, Role needed, string what, Func<JsonElement, IResult> act) =>
+        Mutation(http, context, needed, what, body => Task.FromResult(act(body)));
+
+    /// <summary>As the other, for a change whose answer reads telemetry.</summary>
+    private static async Task<IResult> Mutation(HttpContext http, ServerContext context, Role needed, string what, Func<JsonElement, Task<IResult>> act)
     {
         var caller = Caller(http);
         if (caller.Role < needed)
@@ -311,7 +316,10 @@ public static class AidaApi
 
     /// <summary>Parses the body as a JSON object and acts on it: malformed JSON, a body that is not an object and a
     /// <see cref="BadRequest"/> from <paramref name="act"/> are 400 problems naming what is wrong.</summary>
-    private static async Task<IResult> WithObjectBody(HttpContext http, Func<JsonElement, IResult> act)
+    private static Task<IResult> WithObjectBody(HttpContext http, Func<JsonElement, IResult> act) =>
+        WithObjectBody(http, body => Task.FromResult(act(body)));
+
+    private static async Task<IResult> WithObjectBody(HttpContext http, Func<JsonElement, Task<IResult>> act)
     {
         JsonElement body;
         try
@@ -331,7 +339,7 @@ public static class AidaApi
 
         try
         {
-            return act(body);
+            return await act(body);
         }
         catch (BadRequest e)
         {
@@ -416,7 +424,7 @@ public static class AidaApi
 
     // Anyone who may act on the plant (an operator) may take an asset out of Aida's hands; only they, or an approver,
     // hand it back (lockout/tagout: the person who put the lock on takes it off).
-    private static IResult LockOut(ServerContext context, Caller caller, JsonElement body)
+    private static async Task<IResult> LockOut(ServerContext context, Caller caller, JsonElement body)
     {
         Only(body, "asset", "reason", "from", "until", "for");
         var asset = Text(body, "asset", required: true)!;
@@ -424,6 +432,7 @@ public static class AidaApi
         var from = Time(body, "from");
         var end = LockoutEnd(body);
         JsonObject view;
+        Lockout lockout;
         lock (context.Gate)
         {
             var lockouts = context.Actions.Plant.Lockouts;
@@ -434,7 +443,7 @@ public static class AidaApi
 
             try
             {
-                var lockout = end.For is { } lasting ? lockouts.Add(asset, Actor(caller), reason, lasting, from) : lockouts.Add(asset, Actor(caller), reason, end.Until, from);
+                lockout = end.For is { } lasting ? lockouts.Add(asset, Actor(caller), reason, lasting, from) : lockouts.Add(asset, Actor(caller), reason, end.Until, from);
                 view = JsonSerializer.SerializeToNode(LockoutView(context, lockout), Json)!.AsObject();
             }
             catch (ArgumentException e)
@@ -445,7 +454,39 @@ public static class AidaApi
 
         // Worked out from the factory and the runbooks alone, outside the plant's lock: it binds the runbooks over every asset.
         view["impact"] = new JsonArray([.. LockoutImpact(context, asset).Select(line => (JsonNode?)line)]);
+        view["capacity"] = JsonSerializer.SerializeToNode(await LockoutCapacityAsync(context, asset, lockout, CancellationToken.None), Json);
         return Results.Json(view, Json, statusCode: StatusCodes.Status201Created);
+    }
+
+    /// <summary>What <paramref name="asset"/>'s group (the chillers, its hall's CDUs) would have left with it out, against
+    /// the peak load of the last 24 h (<see cref="SpareCapacity"/>), counting the other lockouts held or planned over
+    /// <paramref name="lockout"/> (from now on when null) as out too; null with no telemetry or for an asset with no group.</summary>
+    internal static async Task<object?> LockoutCapacityAsync(ServerContext context, string asset, Lockout? lockout, CancellationToken ct)
+    {
+        if (context.Telemetry is null)
+        {
+            return null;
+        }
+
+        var now = (context.Clock ?? TimeProvider.System).GetUtcNow();
+        var (from, to) = (lockout?.Since ?? now, lockout?.Until ?? DateTimeOffset.MaxValue);
+        Dictionary<string, string> others;
+        lock (context.Gate)
+        {
+            var lockouts = context.Actions.Plant.Lockouts;
+            others = lockouts.Held.Concat(lockouts.Planned)
+                .Where(l => l.Asset != asset && l.Since < to && (l.Until ?? DateTimeOffset.MaxValue) > from)
+                .ToDictionary(l => l.Asset, l => l.Since <= now ? "locked out" : $"planned out from {l.Since:yyyy-MM-dd HH:mm}Z", StringComparer.Ordinal);
+        }
+
+        return await new SpareCapacity(context.Telemetry, context.Factory).WithoutAsync(asset, now, others, ct) is { } r
+            ? new
+            {
+                group = r.Group, load = r.Load, unit = r.Unit, units = r.Units, capacity = r.Capacity, already_out = r.AlreadyOut, units_left = r.UnitsLeft,
+                left = r.Left, peak = r.Peak, peak_at = r.PeakAt, window_seconds = r.Window.TotalSeconds, spare_now = r.SpareNow,
+                spare_without = r.SpareWithout, verdict = r.Verdict, said = r.Describe(),
+            }
+            : null;
     }
 
     /// <summary>What a lockout of <paramref name="asset"/> takes from the agent: each runbook step that would write it,

@@ -158,11 +158,13 @@ function lockOutForm(ctx, onDone) {
       .map(([value, text]) => h('option', { value, text })));
   const message = h('span', { class: 'error' });
   // What a lockout takes from the agent: the runbook steps it leaves refused, asked before (Check, GET
-  // /api/lockouts/impact, any role) and said again once taken (POST /api/lockouts' impact).
+  // /api/lockouts/impact, any role) and said again once taken (POST /api/lockouts' impact); and what the asset's group
+  // (the chillers, its hall's CDUs) has left against the day's peak load, its verdict as the line's class (short in red).
   const impact = h('div', { id: 'lockout-impact', class: 'muted' });
-  const showImpact = (lead, steps) => clear(impact).append(h('p', { text: lead }),
-    h('ul', {}, steps.map((line) => h('li', { class: 'impact-step', text: line }))));
-  const check = h('button', { id: 'lockout-check', class: 'ask', text: 'Check', title: 'Which runbook steps of the agent a lockout of this asset would leave refused',
+  const showImpact = (lead, steps, capacity) => clear(impact).append(
+    ...(lead ? [h('p', { text: lead }), h('ul', {}, steps.map((line) => h('li', { class: 'impact-step', text: line })))] : []),
+    ...(capacity ? [h('p', { id: 'lockout-capacity', class: `capacity-${capacity.verdict.replaceAll('_', '-')}`, text: `Capacity: ${capacity.said}` })] : []));
+  const check = h('button', { id: 'lockout-check', class: 'ask', text: 'Check', title: 'Which runbook steps of the agent a lockout of this asset would leave refused, and what its group would have left against the day\'s peak load',
     onclick: async () => {
       const name = asset.value.trim();
       if (!name) { message.textContent = 'Name the asset to check.'; return; }
@@ -171,7 +173,7 @@ function lockOutForm(ctx, onDone) {
         const asked = await api.get(`/api/lockouts/impact?asset=${encodeURIComponent(name)}`);
         showImpact(!asked.agent ? `No agent runs here: locking ${name} out takes no runbook step from it.`
           : asked.runbooks.length ? `Locking ${name} out would leave these runbook steps refused, their run rolled back to a person:`
-            : `No runbook step writes ${name}: locking it out takes none from the agent.`, asked.runbooks);
+            : `No runbook step writes ${name}: locking it out takes none from the agent.`, asked.runbooks, asked.capacity);
       } catch (e) { clear(impact); message.textContent = e.message; }
     } });
   const lock = h('button', { id: 'lockout-add', disabled: !mayLock, title: mayLock ? 'Aida writes nothing to it until it is released' : 'A viewer may not lock out', text: 'Lock out',
@@ -185,9 +187,8 @@ function lockOutForm(ctx, onDone) {
       clear(impact);
       try {
         const taken = await api.post('/api/lockouts', body);
-        if (taken.impact?.length) {
-          showImpact(`While ${taken.asset} is ${taken.state === 'planned' ? 'locked out from its start' : 'locked out'} these runbook steps are refused, and their run rolls back to a person:`, taken.impact);
-        }
+        showImpact(taken.impact?.length ? `While ${taken.asset} is ${taken.state === 'planned' ? 'locked out from its start' : 'locked out'} these runbook steps are refused, and their run rolls back to a person:` : null,
+          taken.impact ?? [], taken.capacity);
         asset.value = ''; reason.value = ''; lasting.value = ''; from.value = ''; onDone();
       } catch (e) { message.textContent = e.message; }
       lock.disabled = false;

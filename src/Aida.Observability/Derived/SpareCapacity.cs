@@ -1,0 +1,316 @@
+using System.Globalization;
+using Aida.Model.Facility;
+using Aida.Telemetry.Query;
+
+namespace Aida.Observability.Derived;
+
+/// <summary>What a group of units would have left to carry its load with one of them out of service (locked out for
+/// work): the group's rated capacity without it (and without the units already out), against the peak load the
+/// telemetry measured over the window before, and how many more units could then fail with that peak still carried
+/// (N+k). What a facility engineer works out before signing a permit: taking chiller-3 out leaves two chillers for a
+/// heat that needs two.</summary>
+/// <param name="Asset">The unit that would be out.</param>
+/// <param name="Group">The units that share its load, said for a person: <c>chillers</c>, <c>hall-1's CDUs</c>.</param>
+/// <param name="Load">What they carry, as measured: <c>heat on facility water</c>, <c>air the racks of hall-1 draw</c>.</param>
+/// <param name="Unit">The unit of <see cref="Capacity"/>, <see cref="Left"/> and <see cref="Peak"/>: <c>W</c> or
+/// <c>m3/s</c> (a CRAH's rating is its airflow).</param>
+/// <param name="Capacity">The group's rated capacity, every unit counted.</param>
+/// <param name="AlreadyOut">Units of the group already out, each with why: a fault or maintenance the telemetry
+/// reports, or another lockout the caller named.</param>
+/// <param name="Left">Rated capacity without <see cref="Asset"/> and <see cref="AlreadyOut"/>.</param>
+/// <param name="Peak">The highest load over the window (5-minute means), or null when the telemetry has none.</param>
+/// <param name="SpareNow">Units that could fail with the asset in service and the peak still carried (N+k's k; -1:
+/// the peak is not carried even so), or null with no peak.</param>
+/// <param name="SpareWithout">The same with the asset out.</param>
+/// <param name="MadeUpBy">Who carries what the group cannot (<c>the chillers</c> for the economiser), or null when
+/// nothing does and a shortfall is heat not removed.</param>
+public sealed record SpareCapacityReading(
+    string Asset,
+    string Group,
+    string Load,
+    string Unit,
+    int Units,
+    double Capacity,
+    IReadOnlyList<string> AlreadyOut,
+    int UnitsLeft,
+    double Left,
+    double? Peak,
+    DateTimeOffset? PeakAt,
+    TimeSpan Window,
+    int? SpareNow,
+    int? SpareWithout,
+    string? MadeUpBy)
+{
+    /// <summary><c>short</c> (the peak is more than what is left), <c>none_to_spare</c> (carried at N),
+    /// <c>spare</c> (N+1 or better), <c>not_measured</c> (no load in the window).</summary>
+    public string Verdict => SpareWithout switch
+    {
+        null => "not_measured",
+        < 0 => "short",
+        0 => "none_to_spare",
+        _ => "spare",
+    };
+
+    /// <summary>One line for a person: <c>chillers: 10.0 MW left of 15.0 MW without chiller-3, against a peak of 9.71
+    /// MW of heat on facility water in the last 24 h (2026-12-07 14:05Z): carried with none to spare (N+1 now, N
+    /// without it)</c>.</summary>
+    public string Describe()
+    {
+        var without = AlreadyOut.Count == 0 ? Asset : $"{Asset} and {string.Join(", ", AlreadyOut)} already out";
+        var head = $"{Group}: {Amount(Left)} left of {Amount(Capacity)} without {without}";
+        if (Peak is not { } peak || SpareNow is not { } now || SpareWithout is not { } after)
+        {
+            return $"{head}; no {Load} measured in the last {Hours(Window)}, so not judged";
+        }
+
+        var against = $"{head}, against a peak of {Amount(peak)} of {Load} in the last {Hours(Window)} ({PeakAt:yyyy-MM-dd HH:mm}Z)";
+        var judged = after switch
+        {
+            < 0 when MadeUpBy is not null => $"{Amount(peak - Left)} short at that peak, which {MadeUpBy} make up",
+            < 0 => $"{Amount(peak - Left)} short at that peak",
+            0 => "carried with none to spare",
+            _ => $"carried with {after} to spare",
+        };
+        return $"{against}: {judged} ({Redundancy(now)} now, {Redundancy(after)} without it)";
+    }
+
+    private static string Redundancy(int spare) => spare switch
+    {
+        < 0 => "short",
+        0 => "N",
+        _ => $"N+{spare}",
+    };
+
+    private static string Hours(TimeSpan window) => window.TotalHours >= 1 && window.TotalHours % 1 == 0
+        ? $"{window.TotalHours.ToString(CultureInfo.InvariantCulture)} h"
+        : $"{window.TotalMinutes.ToString(CultureInfo.InvariantCulture)} min";
+
+    private string Amount(double value) => Unit == "W"
+        ? (Math.Abs(value) >= 1e6 ? $"{(value / 1e6).ToString("0.0#", CultureInfo.InvariantCulture)} MW" : $"{(value / 1e3).ToString("0", CultureInfo.InvariantCulture)} kW")
+        : $"{value.ToString("0.0", CultureInfo.InvariantCulture)} {Unit}";
+}
+
+/// <summary>Works out <see cref="SpareCapacityReading"/>s from the factory's ratings and the telemetry's loads.</summary>
+/// <remarks>
+/// <para>The groups and the loads they carry, each from telemetry only:</para>
+/// <list type="bullet">
+/// <item>chillers: the heat on facility water, flow x c_p x (return - supply): what they carry when free cooling
+/// gives nothing (a hot afternoon);</item>
+/// <item>dry coolers or cooling towers (the economiser): the same heat; what they cannot take the chillers make up;</item>
+/// <item>a hall's CDUs: the heat their coolant carries, summed over them;</item>
+/// <item>a hall's CRAHs, by airflow: the air the hall's racks draw, their air heat ((1 - liquid fraction) x rack power)
+/// over ρ c_p ΔT_rack (ASHRAE Fundamentals 2021 ch. 1: 1.2 kg/m3, 1,006 J/(kg K));</item>
+/// <item>UPSs and transformers: the output (load) of those that feed the same halls;</item>
+/// <item>a hall's busways: the power of its racks.</item>
+/// </list>
+/// <para>Other assets (a rack, a hall, a generator, a utility feed) have no group: null.</para>
+/// </remarks>
+public sealed class SpareCapacity
+{
+    /// <summary>Specific heat of liquid water near 300 K, J/(kg K) (Incropera et al., 7th ed., Table A.6).</summary>
+    private const double WaterSpecificHeat = 4179;
+
+    /// <summary>Standard air, kg/m3, and its specific heat, J/(kg K) (ASHRAE Fundamentals 2021, ch. 1).</summary>
+    private const double AirDensity = 1.2;
+
+    private const double AirSpecificHeat = 1006;
+
+    private static readonly TimeSpan Step = TimeSpan.FromMinutes(5);
+
+    private readonly IQueryEngine _query;
+    private readonly Factory _factory;
+    private readonly IReadOnlyDictionary<string, string> _kinds;
+
+    public SpareCapacity(IQueryEngine query, Factory factory)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(factory);
+        _query = query;
+        _factory = factory;
+        _kinds = factory.Topology.AssetKinds;
+    }
+
+    /// <summary>The look-back for the peak load (default 24 h: a day's heat and load cycle).</summary>
+    public TimeSpan Window { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>What <paramref name="asset"/>'s group would have left with it out, judged at <paramref name="at"/>
+    /// against the peak load over the <see cref="Window"/> before; null for an asset with no group (a rack) or one the
+    /// factory does not have.</summary>
+    /// <param name="alsoOut">Other units out over the work, each with why (<c>locked out</c>), beside those the
+    /// telemetry reports in fault or maintenance.</param>
+    public async Task<SpareCapacityReading?> WithoutAsync(string asset, DateTimeOffset at, IReadOnlyDictionary<string, string>? alsoOut = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(asset);
+        if (Group(asset) is not { } group)
+        {
+            return null;
+        }
+
+        var outOf = await OutOfServiceAsync(group.Units.Select(u => u.Id).Where(u => u != asset).ToList(), at, cancellationToken);
+        foreach (var (unit, why) in alsoOut ?? new Dictionary<string, string>())
+        {
+            if (unit != asset && group.Units.Any(u => u.Id == unit))
+            {
+                outOf.TryAdd(unit, why);
+            }
+        }
+
+        var (peak, peakAt) = await PeakAsync(group.Promql, group.Scale, at, cancellationToken);
+        var available = group.Units.Where(u => !outOf.ContainsKey(u.Id)).Select(u => u.Rating).ToList();
+        var left = group.Units.Where(u => u.Id != asset && !outOf.ContainsKey(u.Id)).Select(u => u.Rating).ToList();
+        return new SpareCapacityReading(
+            asset,
+            group.Name,
+            group.Load,
+            group.Unit,
+            group.Units.Count,
+            group.Units.Sum(u => u.Rating),
+            [.. group.Units.Where(u => outOf.ContainsKey(u.Id)).Select(u => $"{u.Id} ({outOf[u.Id]})")],
+            left.Count,
+            left.Sum(),
+            peak,
+            peakAt,
+            Window,
+            peak is { } p ? UnitsToSpare(available, p) : null,
+            peak is { } q ? UnitsToSpare(left, q) : null,
+            group.MadeUpBy);
+    }
+
+    /// <summary>How many units of <paramref name="ratings"/> could fail, the largest first, with <paramref name="load"/>
+    /// still carried by the rest: N+k's k; -1 when all of them together do not carry it.</summary>
+    internal static int UnitsToSpare(IReadOnlyList<double> ratings, double load)
+    {
+        var sorted = ratings.OrderDescending().ToList();
+        var rest = sorted.Sum();
+        if (rest < load)
+        {
+            return -1;
+        }
+
+        var spare = 0;
+        while (spare < sorted.Count && rest - sorted[spare] >= load)
+        {
+            rest -= sorted[spare];
+            spare++;
+        }
+
+        return spare;
+    }
+
+    private sealed record UnitGroup(string Name, string Load, string Unit, IReadOnlyList<(string Id, double Rating)> Units, string Promql, double Scale, string? MadeUpBy);
+
+    private UnitGroup? Group(string asset)
+    {
+        var cooling = _factory.Cooling;
+        const string FacilityHeat = "avg_over_time(aida_facility_water_flow_kg_per_second[5m]) * (avg_over_time(aida_facility_water_return_celsius[5m]) - avg_over_time(aida_facility_water_supply_celsius[5m]))";
+        switch (_kinds.GetValueOrDefault(asset))
+        {
+            case "chiller":
+                return new("chillers", "heat on facility water", "W", [.. cooling.Chillers.Select(c => (c.Id, c.CapacityWatts))], $"sum({FacilityHeat})", WaterSpecificHeat, null);
+            case "dry-cooler":
+                return new("dry coolers", "heat on facility water", "W", [.. cooling.DryCoolers.Select(c => (c.Id, c.CapacityWatts))], $"sum({FacilityHeat})", WaterSpecificHeat, "the chillers");
+            case "cooling-tower":
+                return new("cooling towers", "heat on facility water", "W", [.. cooling.CoolingTowers.Select(c => (c.Id, c.CapacityWatts))], $"sum({FacilityHeat})", WaterSpecificHeat, "the chillers");
+            case "cdu":
+            {
+                var hall = cooling.Cdus.Single(c => c.Id == asset).Hall;
+                var cdus = cooling.Cdus.Where(c => c.Hall == hall).ToList();
+                var match = $"{{asset=~\"{AnyOf(cdus.Select(c => c.Id))}\"}}";
+                return new($"{hall}'s CDUs", "heat on their coolant", "W", [.. cdus.Select(c => (c.Id, c.CapacityWatts))],
+                    $"sum(avg_over_time(aida_cdu_flow_kg_per_second{match}[5m]) * (avg_over_time(aida_cdu_return_celsius{match}[5m]) - avg_over_time(aida_cdu_supply_celsius{match}[5m])))",
+                    WaterSpecificHeat, null);
+            }
+
+            case "crah":
+            {
+                var hall = cooling.Crahs.Single(c => c.Id == asset).Hall;
+                var rack = _factory.RackProfile;
+                return new($"{hall}'s CRAHs", $"air the racks of {hall} draw", "m3/s", [.. cooling.Crahs.Where(c => c.Hall == hall).Select(c => (c.Id, c.AirflowM3PerS))],
+                    $"sum(avg_over_time(aida_rack_power_watts{{hall=\"{hall}\"}}[5m]))",
+                    (1 - rack.LiquidFraction) / (AirDensity * AirSpecificHeat * rack.AirDeltaCelsius), null);
+            }
+
+            case "busway":
+            {
+                var hall = _factory.Power.Busways.Single(b => b.Id == asset).Hall;
+                return new($"{hall}'s busways", $"{hall}'s rack power", "W", [.. _factory.Power.Busways.Where(b => b.Hall == hall).Select(b => (b.Id, b.RatedWatts))],
+                    $"sum(avg_over_time(aida_rack_power_watts{{hall=\"{hall}\"}}[5m]))", 1, null);
+            }
+
+            case "ups":
+            {
+                var ups = SharingHalls(_factory.Power.Ups.Single(u => u.Id == asset).Id);
+                return new("UPSs feeding the same halls", "UPS output", "W", [.. ups.Select(u => (u.Id, u.RatedWatts))],
+                    $"sum(avg_over_time(aida_ups_output_power_watts{{asset=~\"{AnyOf(ups.Select(u => u.Id))}\"}}[5m]))", 1, null);
+            }
+
+            case "transformer":
+            {
+                var feeding = _factory.Power.Ups.Where(u => u.Transformer == asset).Select(u => u.Id).FirstOrDefault();
+                var ups = feeding is null ? [] : SharingHalls(feeding);
+                var txs = _factory.Power.Transformers.Where(t => t.Id == asset || ups.Any(u => u.Transformer == t.Id)).ToList();
+                return new("transformers feeding the same halls", "transformer load", "W", [.. txs.Select(t => (t.Id, t.RatedVa * t.PowerFactor))],
+                    $"sum(avg_over_time(aida_transformer_load_watts{{asset=~\"{AnyOf(txs.Select(t => t.Id))}\"}}[5m]))", 1, null);
+            }
+
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>A PromQL regex matching exactly these ids, as a string literal's content (its backslashes doubled).</summary>
+    private static string AnyOf(IEnumerable<string> ids) =>
+        string.Join('|', ids.Select(id => System.Text.RegularExpressions.Regex.Escape(id).Replace("\\", "\\\\", StringComparison.Ordinal)));
+
+    /// <summary>The UPSs with a busway into a hall that <paramref name="ups"/> feeds (the 2N pair of a block), in
+    /// factory order.</summary>
+    private List<Ups> SharingHalls(string ups)
+    {
+        var busways = _factory.Power.Busways;
+        var halls = busways.Where(b => b.Ups == ups).Select(b => b.Hall).ToHashSet(StringComparer.Ordinal);
+        var sharing = busways.Where(b => halls.Contains(b.Hall)).Select(b => b.Ups).ToHashSet(StringComparer.Ordinal);
+        sharing.Add(ups);
+        return [.. _factory.Power.Ups.Where(u => sharing.Contains(u.Id))];
+    }
+
+    private async Task<Dictionary<string, string>> OutOfServiceAsync(List<string> units, DateTimeOffset at, CancellationToken ct)
+    {
+        var outOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (units.Count == 0)
+        {
+            return outOf;
+        }
+
+        foreach (var (metric, why) in new[] { ("aida_asset_fault", "fault"), ("aida_asset_maintenance", "maintenance") })
+        {
+            var result = await _query.QueryAsync($"{metric}{{asset=~\"{AnyOf(units)}\"}}", at, ct);
+            foreach (var s in result.Series)
+            {
+                if (s.Labels.Get("asset") is { } unit && s.Samples.Count > 0 && s.Samples[^1].Value >= 0.5)
+                {
+                    outOf.TryAdd(unit, why);
+                }
+            }
+        }
+
+        return outOf;
+    }
+
+    private async Task<(double? Peak, DateTimeOffset? At)> PeakAsync(string promql, double scale, DateTimeOffset at, CancellationToken ct)
+    {
+        var result = await _query.QueryRangeAsync(promql, at - Window, at, Step, ct);
+        double? peak = null;
+        DateTimeOffset? peakAt = null;
+        foreach (var sample in result.Series.SelectMany(s => s.Samples))
+        {
+            var value = sample.Value * scale;
+            if (double.IsFinite(value) && (peak is null || value > peak))
+            {
+                peak = value;
+                peakAt = DateTimeOffset.FromUnixTimeMilliseconds(sample.TimestampMs);
+            }
+        }
+
+        return (peak, peakAt);
+    }
+}
