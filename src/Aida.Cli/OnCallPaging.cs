@@ -60,7 +60,9 @@ internal sealed class OnCallPaging : IAsyncDisposable
     /// <param name="clock">The plant's clock.</param>
     /// <param name="network">A network site, whose devices found restarted are told (with the asset each writes); null
     /// for the twin.</param>
-    public static OnCallPaging Start(IReadOnlyList<Uri> urls, string factory, AgentHost? agent, IncidentStore? incidents, Aida.Reliability.Runs.LiveSloAlerts? sloAlerts, RunApi? api, TimeProvider clock, object gate, TextWriter stderr, CancellationToken token, NetworkSite? network = null)
+    /// <param name="capacity">Works out what a lockout about to start leaves its group, from the run's telemetry; null:
+    /// not told.</param>
+    public static OnCallPaging Start(IReadOnlyList<Uri> urls, string factory, AgentHost? agent, IncidentStore? incidents, Aida.Reliability.Runs.LiveSloAlerts? sloAlerts, RunApi? api, TimeProvider clock, object gate, TextWriter stderr, CancellationToken token, NetworkSite? network = null, Aida.Observability.Derived.SpareCapacity? capacity = null)
     {
         var slos = agent?.SloAlerts ?? sloAlerts;
         var alerts = new OnCallAlerts(factory, agent?.Incidents ?? incidents, [.. new[] { agent?.Agent.Executor, api?.Executor }.OfType<ActionExecutor>()],
@@ -69,6 +71,7 @@ internal sealed class OnCallPaging : IAsyncDisposable
             SloAlerts = slos is null ? null : () => slos.Firing,
             DeviceRestarts = network is null ? null : network.Sink.Restarts,
             DeviceAsset = network is null ? null : network.AssetOf,
+            Capacity = capacity,
         };
         var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var said = TextWriter.Synchronized(stderr);
@@ -91,6 +94,7 @@ internal sealed class OnCallPaging : IAsyncDisposable
                 IReadOnlyList<FiringAlert> holding;
                 try
                 {
+                    await alerts.ReadLockoutCapacityAsync(stop.Token);
                     lock (gate)
                     {
                         holding = [watchdog, .. alerts.Now()];
@@ -98,7 +102,7 @@ internal sealed class OnCallPaging : IAsyncDisposable
 
                     failing = null;
                 }
-                catch (Exception e) when (e is InvalidOperationException or Microsoft.Data.Sqlite.SqliteException or IOException)
+                catch (Exception e) when (e is InvalidOperationException or Microsoft.Data.Sqlite.SqliteException or IOException or Aida.Telemetry.Query.QueryException)
                 {
                     // The incident store busy or gone for a moment: say so once and look again; what holds is unchanged.
                     if (failing != e.Message)

@@ -2,6 +2,7 @@ using System.Globalization;
 using Aida.Automation.Actions;
 using Aida.Automation.Agents;
 using Aida.Automation.Safety;
+using Aida.Observability.Derived;
 using Aida.Observability.Incidents;
 using Aida.Reliability.Alerting;
 
@@ -17,7 +18,8 @@ namespace Aida.Automation.OnCall;
 /// start (<c>AidaLockoutStarting</c>), and the SLO burn-rate alerts firing (<see cref="SloAlerts"/>).</summary>
 /// <remarks>Each alert carries <c>factory</c> and <c>severity</c> (<c>critical</c> where a person must act soon: an approval
 /// with a deadline, a high-risk action, a rollback's notice; an incident's as its alerts say; a notice's as its step
-/// says, else a restore's <c>info</c>, else its incident's; <c>warning</c> for a dispute; <c>info</c> for a lockout), an id
+/// says, else a restore's <c>info</c>, else its incident's; <c>warning</c> for a dispute; <c>info</c> for a lockout, but
+/// <c>warning</c> for one about to start that leaves its group short of the day's peak load), an id
 /// label that makes it one alert for as long as it holds, an <c>asset</c> label where it concerns one asset (an incident's
 /// root-cause asset, else the asset most of its alerts name, as first posted; a runbook's, an action's, a disputed actuator's), so that an
 /// Alertmanager inhibit rule (<c>equal: [factory, asset]</c>) keeps quiet what a lockout explains, a <c>summary</c>, and a link to the
@@ -64,6 +66,36 @@ public sealed class OnCallAlerts
     /// <c>asset</c>, so a controller power-cycled by a technician under lockout is kept quiet as the asset's other pages
     /// are. Null for none.</summary>
     public Func<string, string, string?>? DeviceAsset { get; init; }
+
+    /// <summary>Works out what a planned lockout's group would have left (<see cref="ReadLockoutCapacityAsync"/>), told by
+    /// <c>AidaLockoutStarting</c>; null: not told.</summary>
+    public SpareCapacity? Capacity { get; init; }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Lockout, SpareCapacityReading?> _capacity = new();
+
+    /// <summary>Reads what the group of each lockout about to start (within <see cref="LockoutStartingNotice"/>) would
+    /// have left with it and the other lockouts over its window out, against the last 24 h's peak load: told by
+    /// <c>AidaLockoutStarting</c>, a <c>warning</c> when short of that peak. Call it outside the plant's lock, before
+    /// <see cref="Now"/>: it queries the telemetry.</summary>
+    public async Task ReadLockoutCapacityAsync(CancellationToken cancellationToken = default)
+    {
+        if (Capacity is null || _guard is null)
+        {
+            return;
+        }
+
+        var now = _clock.GetUtcNow();
+        var starting = _guard.Lockouts.Planned.Where(l => l.Since - now <= LockoutStartingNotice).ToList();
+        foreach (var gone in _capacity.Keys.Except(starting).ToList())
+        {
+            _capacity.TryRemove(gone, out _);
+        }
+
+        foreach (var lockout in starting)
+        {
+            _capacity[lockout] = await Capacity.WithoutAsync(lockout.Asset, now, _guard.Lockouts.OthersOutOver(lockout.Asset, lockout.Since, lockout.Until), cancellationToken);
+        }
+    }
 
     /// <summary>How long before a lockout ends by itself <c>AidaLockoutEnding</c> tells its holder, who may still be at
     /// work on the asset.</summary>
@@ -174,10 +206,16 @@ public sealed class OnCallAlerts
             if (planned.Since - now <= LockoutStartingNotice)
             {
                 var refused = _agent?.LockoutImpact(planned.Asset) ?? [];
-                alerts.Add(Alert("AidaLockoutStarting", [new("asset", planned.Asset)], "info",
+                var capacity = _capacity.GetValueOrDefault(planned);
+                var steps = refused.Count == 0 ? "no runbook step of the agent writes it"
+                    : $"while it is held these runbook steps are refused, and their run rolls back to a person: {string.Join("; ", refused)}";
+                var act = capacity?.Verdict == "short"
+                    ? $"before it starts make up the shortfall (a unit back from its work, the load moved or capped) or put the work off: {planned.By} or an approver moves its start (POST /api/lockouts/{planned.Asset}/reschedule)"
+                    : refused.Count == 0 ? "nothing to do"
+                    : $"if the work is not on, {planned.By} or an approver calls it off (POST /api/lockouts/{planned.Asset}/release)";
+                alerts.Add(Alert("AidaLockoutStarting", [new("asset", planned.Asset)], capacity?.Verdict == "short" ? "warning" : "info",
                     $"{planned.DescribePlanned()}: Aida writes none of its actuators from then",
-                    refused.Count == 0 ? "no runbook step of the agent writes it; nothing to do"
-                        : $"while it is held these runbook steps are refused, and their run rolls back to a person: {string.Join("; ", refused)}; if the work is not on, {planned.By} or an approver calls it off (POST /api/lockouts/{planned.Asset}/release)",
+                    $"{steps}{(capacity is null ? "" : $"; capacity: {capacity.Describe()}")}; {act}",
                     "#agent", planned.Since - LockoutStartingNotice));
             }
         }

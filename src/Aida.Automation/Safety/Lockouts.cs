@@ -112,6 +112,22 @@ public sealed class Lockouts
         }
     }
 
+    /// <summary>The assets other than <paramref name="asset"/> locked out at some moment of [<paramref name="from"/>,
+    /// <paramref name="until"/>) (null: with no end), each with how a person would say it: <c>locked out</c> (held now)
+    /// or <c>planned out from 2026-12-08 04:00Z</c>. What else is out over a lockout's window, for what its group has
+    /// left (<see cref="Aida.Observability.Derived.SpareCapacity"/>).</summary>
+    public IReadOnlyDictionary<string, string> OthersOutOver(string asset, DateTimeOffset from, DateTimeOffset? until)
+    {
+        lock (_lock)
+        {
+            StartAndEndDue();
+            var to = until ?? DateTimeOffset.MaxValue;
+            return _held.Values.Concat(_planned.Values)
+                .Where(l => l.Asset != asset && l.Since < to && (l.Until ?? DateTimeOffset.MaxValue) > from)
+                .ToDictionary(l => l.Asset, l => _held.ContainsKey(l.Asset) ? "locked out" : $"planned out from {l.Since:yyyy-MM-dd HH:mm}Z", StringComparer.Ordinal);
+        }
+    }
+
     /// <summary>Why <paramref name="asset"/> cannot be locked out now (one lockout per asset): the lockout holding or
     /// planned on it, said for a person; null when it is free.</summary>
     public (bool Planned, string Said)? Conflict(string asset)

@@ -469,16 +469,7 @@ public static class AidaApi
         }
 
         var now = (context.Clock ?? TimeProvider.System).GetUtcNow();
-        var (from, to) = (lockout?.Since ?? now, lockout?.Until ?? DateTimeOffset.MaxValue);
-        Dictionary<string, string> others;
-        lock (context.Gate)
-        {
-            var lockouts = context.Actions.Plant.Lockouts;
-            others = lockouts.Held.Concat(lockouts.Planned)
-                .Where(l => l.Asset != asset && l.Since < to && (l.Until ?? DateTimeOffset.MaxValue) > from)
-                .ToDictionary(l => l.Asset, l => l.Since <= now ? "locked out" : $"planned out from {l.Since:yyyy-MM-dd HH:mm}Z", StringComparer.Ordinal);
-        }
-
+        var others = context.Actions.Plant.Lockouts.OthersOutOver(asset, lockout?.Since ?? now, lockout is null ? null : lockout.Until);
         return await new SpareCapacity(context.Telemetry, context.Factory).WithoutAsync(asset, now, others, ct) is { } r
             ? new
             {

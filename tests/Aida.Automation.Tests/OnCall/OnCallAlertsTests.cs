@@ -146,6 +146,38 @@ public sealed class OnCallAlertsTests
         Assert.DoesNotContain(alerts.Now(), a => Labels(a)["alertname"] == "AidaLockoutStarting");
     }
 
+    [Fact]
+    public async Task APlannedLockout_ThatWouldLeaveItsGroupShortOfTheDaysPeak_IsAWarning_SayingWhatIsLeft()
+    {
+        // chiller-1 is held out for its service; chiller-3's overhaul is booked to start in 20 min. Both out, one 5 MW
+        // chiller is left for a plant whose facility water carried more heat than that: on-call is warned before it starts.
+        using var site = new RestartSite(LeakFrom35To50Minutes(), TimeSpan.FromMinutes(30));
+        var agent = site.Start(SupervisedByPeople);
+        var alerts = new OnCallAlerts(site.Scenario.Factory.Name, site.Incidents, [agent.Executor], agent, agent.Plant, null, site.Sim.Clock)
+        {
+            Capacity = new Aida.Observability.Derived.SpareCapacity(new Aida.Telemetry.Query.EmbeddedQueryEngine(site.Store), site.Scenario.Factory),
+        };
+        var start = site.Sim.Clock.GetUtcNow().AddMinutes(20);
+        agent.Plant.Lockouts.Add("chiller-3", "api:bob", "compressor overhaul", TimeSpan.FromHours(4), from: start);
+        agent.Plant.Lockouts.Add("chiller-1", "api:ann", "annual service", until: null);
+        site.Advance(TimeSpan.FromMinutes(5));
+
+        await alerts.ReadLockoutCapacityAsync();
+        var starting = Only(alerts.Now(), "AidaLockoutStarting");
+        Assert.Equal("warning", Labels(starting)["severity"]);
+        var description = Annotation(starting, "description");
+        Assert.Contains("; capacity: chillers: 5.0 MW left of 15.0 MW without chiller-3 and chiller-1 (locked out) already out, against a peak of ", description, StringComparison.Ordinal);
+        Assert.Contains(" short at that peak (N now, short without it); before it starts make up the shortfall", description, StringComparison.Ordinal);
+        Assert.EndsWith("api:bob or an approver moves its start (POST /api/lockouts/chiller-3/reschedule)", description, StringComparison.Ordinal);
+
+        // chiller-1 back in service: two chillers are left, the notice is told as info again.
+        agent.Plant.Lockouts.Release("chiller-1", "api:ann", "service done", overrides: false);
+        await alerts.ReadLockoutCapacityAsync();
+        starting = Only(alerts.Now(), "AidaLockoutStarting");
+        Assert.Equal("info", Labels(starting)["severity"]);
+        Assert.Contains("; capacity: chillers: 10.0 MW left of 15.0 MW without chiller-3, against a peak of ", Annotation(starting, "description"), StringComparison.Ordinal);
+    }
+
     [SkippableFact]
     public async Task ALockedOutRacksLeak_IsInhibitedInARealAlertmanager_ByTheExampleConfig_UntilTheLockoutIsReleased()
     {

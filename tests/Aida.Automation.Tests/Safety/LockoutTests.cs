@@ -129,6 +129,26 @@ public sealed class LockoutTests : IDisposable
     }
 
     [Fact]
+    public void TheOthersOutOverALockoutsWindow_AreThoseHeldOrPlannedThatOverlapIt()
+    {
+        // 02:00 now. cdu-h1-a held until 05:00; chiller-1 planned 06:00-08:00; chiller-2 planned 09:00 on, no end.
+        var lockouts = Guard().Lockouts;
+        var now = _clock.GetUtcNow();
+        lockouts.Add("cdu-h1-a", "api:ann", "pump seal", now.AddHours(3));
+        lockouts.Add("chiller-1", "api:bob", "service", TimeSpan.FromHours(2), from: now.AddHours(4));
+        lockouts.Add("chiller-2", "api:bob", "tubes", until: null, from: now.AddHours(7));
+
+        // A window ending as chiller-1's starts does not overlap it; one starting as cdu-h1-a's ends does not either.
+        Assert.Equal(["cdu-h1-a"], lockouts.OthersOutOver("chiller-3", now, now.AddHours(4)).Keys);
+        Assert.Equal(["chiller-1"], lockouts.OthersOutOver("chiller-3", now.AddHours(3), now.AddHours(7)).Keys);
+        Assert.Equal(
+            new Dictionary<string, string> { ["cdu-h1-a"] = "locked out", ["chiller-1"] = "planned out from 2025-07-01 06:00Z", ["chiller-2"] = "planned out from 2025-07-01 09:00Z" },
+            lockouts.OthersOutOver("chiller-3", now, until: null));
+        // The asset itself is never among them.
+        Assert.DoesNotContain("chiller-2", lockouts.OthersOutOver("chiller-2", now, until: null).Keys);
+    }
+
+    [Fact]
     public void BadLockouts_AreRefused_NamingWhatIsWrong()
     {
         var lockouts = Guard().Lockouts;
