@@ -180,7 +180,12 @@ internal static class LockoutsCommand
         var asset = new Argument<string>("asset") { Description = assetDescription };
         var api = Api();
         var key = Key();
-        var command = new Command(verb, description) { asset, api, key };
+        var since = new Option<string>("--since")
+        {
+            Description = "Which of the asset's lockouts, by its start (RFC 3339, as aida lockouts list gives it); default: the one held, else the soonest planned"
+                + (verb == "reschedule" ? " (for reschedule: the soonest planned)" : ""),
+        };
+        var command = new Command(verb, description) { asset, api, key, since };
         foreach (var option in options)
         {
             command.Options.Add(option);
@@ -189,7 +194,13 @@ internal static class LockoutsCommand
         command.SetAction(async (parse, token) =>
         {
             var name = parse.GetValue(asset)!;
-            var (code, answer) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(api)), $"api/lockouts/{Uri.EscapeDataString(name)}/{verb}", KeyOf(parse.GetValue(key)), body(parse), stderr, token);
+            var request = body(parse);
+            if (parse.GetValue(since) is { } start)
+            {
+                request["since"] = start;
+            }
+
+            var (code, answer) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(api)), $"api/lockouts/{Uri.EscapeDataString(name)}/{verb}", KeyOf(parse.GetValue(key)), request, stderr, token);
             if (answer is JsonObject lockout)
             {
                 stdout.WriteLine(said(name, lockout));

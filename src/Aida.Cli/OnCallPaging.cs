@@ -89,12 +89,27 @@ internal sealed class OnCallPaging : IAsyncDisposable
         {
             using var timer = new PeriodicTimer(Period, TimeProvider.System);
             string? failing = null;
+            string? capacityFailing = null;
             do
             {
                 IReadOnlyList<FiringAlert> holding;
                 try
                 {
                     await alerts.ReadLockoutCapacityAsync(stop.Token);
+                    capacityFailing = null;
+                }
+                catch (Exception e) when (e is Aida.Telemetry.Query.QueryException or HttpRequestException)
+                {
+                    // Told without what the lockout leaves (or with what was read before); the rest is posted as ever.
+                    if (capacityFailing != e.Message)
+                    {
+                        said.WriteLine($"alertmanager: could not read what a lockout about to start leaves its group ({e.Message}); told without it until it reads");
+                        capacityFailing = e.Message;
+                    }
+                }
+
+                try
+                {
                     lock (gate)
                     {
                         holding = [watchdog, .. alerts.Now()];
@@ -102,7 +117,7 @@ internal sealed class OnCallPaging : IAsyncDisposable
 
                     failing = null;
                 }
-                catch (Exception e) when (e is InvalidOperationException or Microsoft.Data.Sqlite.SqliteException or IOException or Aida.Telemetry.Query.QueryException)
+                catch (Exception e) when (e is InvalidOperationException or Microsoft.Data.Sqlite.SqliteException or IOException)
                 {
                     // The incident store busy or gone for a moment: say so once and look again; what holds is unchanged.
                     if (failing != e.Message)

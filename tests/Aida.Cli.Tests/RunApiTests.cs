@@ -170,6 +170,11 @@ public class RunApiTests
         var later = tomorrow.AddDays(1);
         Assert.Equal((0, $"moved: chiller-1 is to be locked out by api:tech from {later:yyyy-MM-dd HH:mm:ss}Z until {later.AddHours(8):yyyy-MM-dd HH:mm:ss}Z (annual service)\n", ""),
             Invoke("lockouts", "reschedule", "chiller-1", "--from", later.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture), "--api", api, "--key", tech));
+        // A second job on chiller-1 a week on is booked beside it, and called off by its start, the service kept.
+        var week = later.AddDays(7).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(0, Invoke("lockouts", "add", "chiller-1", "--reason", "oil sample", "--from", week, "--for", "1h", "--api", api, "--key", tech).Code);
+        Assert.Equal((0, $"called off chiller-1's lockout planned from {later.AddDays(7):yyyy-MM-dd HH:mm:ss}Z\n", ""),
+            Invoke("lockouts", "release", "chiller-1", "--since", week, "--reason", "sampled at the service", "--api", api, "--key", tech));
         var listed = Invoke("lockouts", "list", "--api", api, "--key", viewer).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, listed.Length);
         Assert.Matches(@"^ASSET +STATE +BY +FROM +UNTIL +REASON$", listed[0]);

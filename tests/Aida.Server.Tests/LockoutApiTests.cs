@@ -112,6 +112,39 @@ public sealed class LockoutApiTests
     }
 
     [Fact]
+    public async Task TheNextJobOnAnAsset_IsBookedWhileOneHolds_NeitherRunningIntoTheOther_AndEachNamedByItsStart()
+    {
+        // chiller-2's tubes for 4 h from now; its oil change booked for the 2 h after.
+        await using var server = await TestServer.StartAsync();
+        var operatorKey = server.Keys[Role.Operator];
+        var now = server.Sim!.Clock.GetUtcNow();
+        Assert.Equal(HttpStatusCode.Created, (await server.Send(HttpMethod.Post, "/api/lockouts", operatorKey, """{"asset":"chiller-2","reason":"condenser tubes","for":"4h"}""")).StatusCode);
+        var oil = await TestServer.Json(await server.Send(HttpMethod.Post, "/api/lockouts", operatorKey, $$"""{"asset":"chiller-2","reason":"oil change","from":"{{now.AddHours(4):O}}","for":"2h"}"""));
+        Assert.Equal(("planned", now.AddHours(4)), (oil.GetProperty("state").GetString(), oil.GetProperty("since").GetDateTimeOffset()));
+
+        // Neither may run into the other: a job over the oil change, or the tubes' end moved past its start, is a 409.
+        var over = await server.Send(HttpMethod.Post, "/api/lockouts", operatorKey, $$"""{"asset":"chiller-2","reason":"leak check","from":"{{now.AddHours(5):O}}","for":"1h"}""");
+        Assert.Equal(HttpStatusCode.Conflict, over.StatusCode);
+        Assert.Contains("(oil change): already planned then", await over.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Conflict, (await server.Send(HttpMethod.Post, "/api/lockouts/chiller-2/extend", operatorKey, """{"for":"5h"}""")).StatusCode);
+        var listed = (await TestServer.Json(await server.Send(HttpMethod.Get, "/api/lockouts", server.Keys[Role.Viewer]))).EnumerateArray()
+            .Select(l => (l.GetProperty("asset").GetString(), l.GetProperty("state").GetString(), l.GetProperty("reason").GetString())).ToList();
+        Assert.Equal([("chiller-2", "held", "condenser tubes"), ("chiller-2", "planned", "oil change")], listed);
+
+        // since names which: the oil change is called off, the tubes' lockout holds on.
+        var bad = await server.Send(HttpMethod.Post, "/api/lockouts/chiller-2/release", operatorKey, """{"reason":"x","since":"soon"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("since: 'soon' is not a time", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var none = await server.Send(HttpMethod.Post, "/api/lockouts/chiller-2/release", operatorKey, $$"""{"reason":"x","since":"{{now.AddHours(9):O}}"}""");
+        Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
+        Assert.Contains("chiller-2 has no lockout from", await none.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var calledOff = await TestServer.Json(await server.Send(HttpMethod.Post, "/api/lockouts/chiller-2/release", operatorKey, $$"""{"reason":"oil fine","since":"{{now.AddHours(4):O}}"}"""));
+        Assert.Equal(("planned", "oil change"), (calledOff.GetProperty("state").GetString(), calledOff.GetProperty("reason").GetString()));
+        Assert.Equal("condenser tubes", Assert.Single(server.Context.Actions.Plant.Lockouts.Held).Reason);
+        Assert.Empty(server.Context.Actions.Plant.Lockouts.Planned);
+    }
+
+    [Fact]
     public async Task APlannedLockout_IsListedAsPlanned_AndOnlyItsHolderOrAnApproverCallsItOff()
     {
         // Work booked ahead: from an hour on, for 2 h (counted from its start). Until then Aida still runs the asset.
@@ -235,6 +268,37 @@ public sealed class LockoutApiTests
         var mcp = JsonDocument.Parse(string.Concat(overMcp.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text))).RootElement.GetProperty("capacity");
         Assert.Equal(["chiller-1 (planned out from " + $"{tomorrow:yyyy-MM-dd HH:mm}Z)", "chiller-3 (locked out)"], mcp.GetProperty("already_out").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal((0.0, "short"), (mcp.GetProperty("left").GetDouble(), mcp.GetProperty("verdict").GetString()));
+    }
+
+    [Fact]
+    public async Task WithTheTelemetryStoreDown_ALockoutIsTakenAllTheSame_AndItsCapacitySaidUnread()
+    {
+        // The site's Prometheus is down (nothing listens on its port): what the asset's group has left cannot be read,
+        // but the lockout is what the technician's safety needs, and it is taken.
+        await using var server = await TestServer.StartAsync();
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var closed = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var http = new HttpClient();
+        var down = server.Context with { Telemetry = new Aida.Telemetry.Query.RemoteQueryEngine(http, new Uri($"http://127.0.0.1:{closed}/")) };
+        var app = await Aida.Server.Api.AidaApi.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), down, CancellationToken.None);
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", server.Keys[Role.Operator]);
+            using var taken = await client.PostAsync("/api/lockouts", new StringContent("""{"asset":"chiller-2","reason":"condenser tubes"}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.Created, taken.StatusCode);
+            var capacity = (await TestServer.Json(taken)).GetProperty("capacity");
+            Assert.Equal("not_read", capacity.GetProperty("verdict").GetString());
+            Assert.StartsWith("what chiller-2's group has left could not be read from the telemetry: ", capacity.GetProperty("said").GetString(), StringComparison.Ordinal);
+            Assert.Contains(server.Context.Actions.Plant.Lockouts.Held, l => l.Asset == "chiller-2");
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
     }
 
     [Fact]

@@ -201,7 +201,8 @@ public sealed class OnCallAlerts
             }
         }
 
-        foreach (var planned in _guard?.Lockouts.Planned ?? [])
+        // The soonest of each asset: its next would start only after it ends.
+        foreach (var planned in (_guard?.Lockouts.Planned ?? []).DistinctBy(l => l.Asset))
         {
             if (planned.Since - now <= LockoutStartingNotice)
             {

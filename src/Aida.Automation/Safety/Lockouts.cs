@@ -32,13 +32,14 @@ public sealed record Lockout(string Asset, string By, string Reason, DateTimeOff
 /// <summary>The lockouts of one guard (<see cref="GuardedPlant.Lockouts"/>): a person locks an asset out, now or from a
 /// time to come, and releases it; each change is audited and handed to <see cref="Changed"/> (a live run keeps them in
 /// <c>lockouts.json</c>). A planned lockout starts at its time, and one whose time has passed ends by itself, each
-/// audited when the guard next looks: a write at or after a planned start is refused. One lockout per asset, held or
-/// planned. Thread-safe.</summary>
+/// audited when the guard next looks: a write at or after a planned start is refused. An asset may have several, one
+/// after another (a job today, the next one booked for Thursday), whose times may not overlap. Thread-safe.</summary>
 public sealed class Lockouts
 {
     private const string Subject = "lockouts";
     private readonly Dictionary<string, Lockout> _held = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Lockout> _planned = new(StringComparer.Ordinal);
+    // Soonest first (then by asset); of one asset, none overlaps another nor the one held.
+    private readonly List<Lockout> _planned = [];
     private readonly SortedSet<string> _assets;
     private readonly TimeProvider _clock;
     private readonly AuditLog? _audit;
@@ -92,7 +93,7 @@ public sealed class Lockouts
             lock (_lock)
             {
                 StartAndEndDue();
-                return [.. _planned.Values.OrderBy(l => l.Since).ThenBy(l => l.Asset, StringComparer.Ordinal)];
+                return [.. _planned];
             }
         }
     }
@@ -122,32 +123,46 @@ public sealed class Lockouts
         {
             StartAndEndDue();
             var to = until ?? DateTimeOffset.MaxValue;
-            return _held.Values.Concat(_planned.Values)
-                .Where(l => l.Asset != asset && l.Since < to && (l.Until ?? DateTimeOffset.MaxValue) > from)
-                .ToDictionary(l => l.Asset, l => _held.ContainsKey(l.Asset) ? "locked out" : $"planned out from {l.Since:yyyy-MM-dd HH:mm}Z", StringComparer.Ordinal);
+            return _held.Values.Concat(_planned)
+                .Where(l => l.Asset != asset && Overlaps(l, from, to))
+                .GroupBy(l => l.Asset, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.First() is var l && _held.ContainsValue(l) ? "locked out" : $"planned out from {l.Since:yyyy-MM-dd HH:mm}Z", StringComparer.Ordinal);
         }
     }
 
-    /// <summary>Why <paramref name="asset"/> cannot be locked out now (one lockout per asset): the lockout holding or
-    /// planned on it, said for a person; null when it is free.</summary>
-    public (bool Planned, string Said)? Conflict(string asset)
+    /// <summary>Whether <paramref name="lockout"/> holds at some moment of [<paramref name="since"/>,
+    /// <paramref name="until"/>).</summary>
+    private static bool Overlaps(Lockout lockout, DateTimeOffset since, DateTimeOffset? until) =>
+        lockout.Since < (until ?? DateTimeOffset.MaxValue) && since < (lockout.Until ?? DateTimeOffset.MaxValue);
+
+    /// <summary>Throws when another lockout of <paramref name="asset"/> than <paramref name="except"/> overlaps
+    /// [<paramref name="since"/>, <paramref name="until"/>): the held one first, else the soonest planned.</summary>
+    /// <exception cref="LockoutOverlapException">One does.</exception>
+    private void RefuseOverlap(string asset, DateTimeOffset since, DateTimeOffset? until, Lockout? except = null)
     {
-        lock (_lock)
+        if (_held.TryGetValue(asset, out var held) && held != except && Overlaps(held, since, until))
         {
-            StartAndEndDue();
-            return Taken(asset);
+            throw new LockoutOverlapException(held, planned: false, $"{held.Describe()}: already locked out then (one asset's lockouts may not overlap: move its end first)");
+        }
+
+        if (_planned.FirstOrDefault(l => l.Asset == asset && l != except && Overlaps(l, since, until)) is { } planned)
+        {
+            throw new LockoutOverlapException(planned, planned: true, $"{planned.DescribePlanned()}: already planned then (one asset's lockouts may not overlap: move its start or end, or call it off)");
         }
     }
 
-    private (bool Planned, string Said)? Taken(string asset) =>
-        _held.TryGetValue(asset, out var held) ? (false, $"{held.Describe()}: already locked out")
-        : _planned.TryGetValue(asset, out var planned) ? (true, $"{planned.DescribePlanned()}: already planned (one lockout per asset: call it off first, or move its end)")
-        : null;
+    private void AddPlanned(Lockout lockout)
+    {
+        var at = _planned.FindIndex(l => l.Since > lockout.Since || (l.Since == lockout.Since && string.CompareOrdinal(l.Asset, lockout.Asset) > 0));
+        _planned.Insert(at < 0 ? _planned.Count : at, lockout);
+    }
 
     /// <summary>Locks <paramref name="asset"/> out from now, or from <paramref name="from"/> when that is to come (planned
     /// work), until <paramref name="until"/> (null: until released).</summary>
-    /// <exception cref="ArgumentException">An unknown asset (named with the known ones), one already locked out or
-    /// planned, no reason or person, or an end not after the start.</exception>
+    /// <exception cref="ArgumentException">An unknown asset (named with the known ones), no reason or person, or an end
+    /// not after the start.</exception>
+    /// <exception cref="LockoutOverlapException">Another lockout of the asset, held or planned, holds at some moment of
+    /// its time.</exception>
     public Lockout Add(string asset, string by, string reason, DateTimeOffset? until, DateTimeOffset? from = null) => Add(asset, by, reason, until, lasting: null, from);
 
     /// <summary>Locks <paramref name="asset"/> out for <paramref name="lasting"/> from the moment it starts (now, or
@@ -178,11 +193,6 @@ public sealed class Lockouts
                 throw new ArgumentException($"unknown asset '{asset}': not one whose actuators Aida writes ({Known()})", nameof(asset));
             }
 
-            if (Taken(asset) is { } taken)
-            {
-                throw new ArgumentException(taken.Said, nameof(asset));
-            }
-
             var start = from is { } f && f > now ? f : now;
             until = lasting is { } l ? start + l : until;
             if (until is { } end && end <= start)
@@ -190,10 +200,11 @@ public sealed class Lockouts
                 throw new ArgumentException(start == now ? $"until {end:u} is not after now ({now:u})" : $"until {end:u} is not after its start ({start:u})", nameof(until));
             }
 
+            RefuseOverlap(asset, start, until);
             var lockout = new Lockout(asset, by, reason, start, until);
             if (start > now)
             {
-                _planned[asset] = lockout;
+                AddPlanned(lockout);
                 _audit?.Append(by, AuditKind.Decision, Subject, $"{lockout.DescribePlanned()}: planned; Aida writes none of its actuators from then");
             }
             else
@@ -209,9 +220,12 @@ public sealed class Lockouts
 
     /// <summary>Releases <paramref name="asset"/>'s lockout, or calls off one planned, by the person who locked it out or
     /// by one who may release anyone's (<paramref name="overrides"/>: an approver).</summary>
-    /// <exception cref="KeyNotFoundException">The asset is neither locked out nor planned to be.</exception>
+    /// <param name="since">Which of the asset's lockouts: the one starting then (to the second); null: the one held, else
+    /// the soonest planned.</param>
+    /// <exception cref="KeyNotFoundException">The asset is neither locked out nor planned to be (from
+    /// <paramref name="since"/>).</exception>
     /// <exception cref="UnauthorizedAccessException">Someone else's lockout, and <paramref name="overrides"/> is false.</exception>
-    public Lockout Release(string asset, string by, string reason, bool overrides)
+    public Lockout Release(string asset, string by, string reason, bool overrides, DateTimeOffset? since = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(by);
         if (string.IsNullOrWhiteSpace(reason))
@@ -222,13 +236,13 @@ public sealed class Lockouts
         lock (_lock)
         {
             StartAndEndDue();
-            var (held, planned) = Find(asset);
+            var (held, planned) = Find(asset, since, preferPlanned: false);
             if (held.By != by && !overrides)
             {
                 throw new UnauthorizedAccessException($"{(planned ? held.DescribePlanned() : held.Describe())}: only {held.By} or an approver {(planned ? "calls it off" : "releases it")}");
             }
 
-            (planned ? _planned : _held).Remove(asset);
+            Remove(held, planned);
             _audit?.Append(by, AuditKind.Decision, Subject, planned
                 ? $"{asset}'s lockout planned by {held.By} from {held.Since:u} called off ({reason})"
                 : $"{asset} released ({reason}): locked out by {held.By} since {held.Since:u}; Aida writes its actuators again");
@@ -240,27 +254,29 @@ public sealed class Lockouts
     /// <summary>Moves the end of <paramref name="asset"/>'s lockout, held or planned, to <paramref name="until"/> (a
     /// technician who needs longer), by the person who locked it out or an approver: it holds throughout, where a release
     /// and a new lockout would leave a moment in which Aida may write the asset.</summary>
+    /// <param name="since">Which of the asset's lockouts, as <see cref="Release"/> takes it.</param>
     /// <exception cref="KeyNotFoundException">The asset is neither locked out nor planned to be.</exception>
     /// <exception cref="UnauthorizedAccessException">Someone else's lockout, and <paramref name="overrides"/> is false.</exception>
     /// <exception cref="ArgumentException">An end not after now (a planned one's: after its start).</exception>
-    public Lockout Extend(string asset, string by, DateTimeOffset until, bool overrides) => Extend(asset, by, until, lasting: null, overrides);
+    /// <exception cref="LockoutOverlapException">The new end runs into the asset's next lockout.</exception>
+    public Lockout Extend(string asset, string by, DateTimeOffset until, bool overrides, DateTimeOffset? since = null) => Extend(asset, by, until, lasting: null, overrides, since);
 
     /// <summary>Moves the end of <paramref name="asset"/>'s lockout to <paramref name="lasting"/> from now (a planned
     /// one's: from its start), read once as <see cref="Add(string, string, string, TimeSpan, DateTimeOffset?)"/> does.</summary>
-    public Lockout Extend(string asset, string by, TimeSpan lasting, bool overrides)
+    public Lockout Extend(string asset, string by, TimeSpan lasting, bool overrides, DateTimeOffset? since = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lasting, TimeSpan.Zero);
-        return Extend(asset, by, default, lasting, overrides);
+        return Extend(asset, by, default, lasting, overrides, since);
     }
 
-    private Lockout Extend(string asset, string by, DateTimeOffset until, TimeSpan? lasting, bool overrides)
+    private Lockout Extend(string asset, string by, DateTimeOffset until, TimeSpan? lasting, bool overrides, DateTimeOffset? since)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(by);
         lock (_lock)
         {
             StartAndEndDue();
             var now = _clock.GetUtcNow();
-            var (held, planned) = Find(asset);
+            var (held, planned) = Find(asset, since, preferPlanned: false);
             if (held.By != by && !overrides)
             {
                 throw new UnauthorizedAccessException($"{(planned ? held.DescribePlanned() : held.Describe())}: only {held.By} or an approver changes its end");
@@ -273,8 +289,18 @@ public sealed class Lockouts
                 throw new ArgumentException(planned ? $"until {until:u} is not after its start ({start:u})" : $"until {until:u} is not after now ({now:u})", nameof(until));
             }
 
+            RefuseOverlap(asset, held.Since, until, except: held);
             var moved = held with { Until = until };
-            (planned ? _planned : _held)[asset] = moved;
+            Remove(held, planned);
+            if (planned)
+            {
+                AddPlanned(moved);
+            }
+            else
+            {
+                _held[asset] = moved;
+            }
+
             _audit?.Append(by, AuditKind.Decision, Subject, $"{asset}'s lockout by {held.By} now ends at {until:u} (was {(held.Until is { } was ? $"{was:u}" : "until released")})");
             Changed?.Invoke(Snapshot());
             return moved;
@@ -284,17 +310,20 @@ public sealed class Lockouts
     /// <summary>Moves a planned lockout of <paramref name="asset"/> to start at <paramref name="from"/> (the work put off
     /// or brought forward), keeping its length, by the person who booked it or an approver; a start not after now starts
     /// it now.</summary>
+    /// <param name="since">Which of the asset's lockouts: the one starting then; null: the soonest planned, else the one
+    /// held.</param>
     /// <exception cref="KeyNotFoundException">The asset is neither locked out nor planned to be.</exception>
     /// <exception cref="UnauthorizedAccessException">Someone else's lockout, and <paramref name="overrides"/> is false.</exception>
-    /// <exception cref="InvalidOperationException">It has started: its start is history (move its end instead).</exception>
-    public Lockout Reschedule(string asset, string by, DateTimeOffset from, bool overrides)
+    /// <exception cref="InvalidOperationException">It has started: its start is history (move its end instead); or
+    /// (<see cref="LockoutOverlapException"/>) its new time overlaps another lockout of the asset.</exception>
+    public Lockout Reschedule(string asset, string by, DateTimeOffset from, bool overrides, DateTimeOffset? since = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(by);
         lock (_lock)
         {
             StartAndEndDue();
             var now = _clock.GetUtcNow();
-            var (booked, planned) = Find(asset);
+            var (booked, planned) = Find(asset, since, preferPlanned: true);
             if (!planned)
             {
                 throw new InvalidOperationException($"{booked.Describe()}: it has started; move its end instead");
@@ -307,8 +336,17 @@ public sealed class Lockouts
 
             var start = from > now ? from : now;
             var moved = booked with { Since = start, Until = booked.Until + (start - booked.Since) };
-            _planned.Remove(asset);
-            (start > now ? _planned : _held)[asset] = moved;
+            RefuseOverlap(asset, moved.Since, moved.Until, except: booked);
+            _planned.Remove(booked);
+            if (start > now)
+            {
+                AddPlanned(moved);
+            }
+            else
+            {
+                _held[asset] = moved;
+            }
+
             _audit?.Append(by, AuditKind.Decision, Subject, start > now
                 ? $"{asset}'s lockout planned by {booked.By} now starts at {start:u} (was {booked.Since:u}){(moved.Until is { } end ? $", until {end:u}" : "")}"
                 : $"{moved.Describe()}: brought forward to now (planned from {booked.Since:u}); Aida writes none of its actuators until then");
@@ -319,23 +357,30 @@ public sealed class Lockouts
 
     /// <summary>Takes up lockouts kept by an earlier run (<c>lockouts.json</c>): each still holding is held again, each
     /// still to start planned again, each whose time passed meanwhile is audited as ended. Returns those held.</summary>
-    /// <exception cref="ArgumentException">A kept lockout names an asset this plant does not have.</exception>
+    /// <exception cref="ArgumentException">A kept lockout names an asset this plant does not have, or two of one asset
+    /// overlap.</exception>
     public IReadOnlyList<Lockout> TakeUp(IEnumerable<Lockout> kept)
     {
         lock (_lock)
         {
             var now = _clock.GetUtcNow();
             var ended = false;
-            foreach (var lockout in kept)
+            var all = kept.ToList();
+            foreach (var lockout in all)
             {
                 if (!_assets.Contains(lockout.Asset))
                 {
                     throw new ArgumentException($"a kept lockout names '{lockout.Asset}', not an asset whose actuators Aida writes here ({Known()})");
                 }
 
+                if (all.FirstOrDefault(o => o != lockout && o.Asset == lockout.Asset && Overlaps(o, lockout.Since, lockout.Until)) is { } other)
+                {
+                    throw new ArgumentException($"two kept lockouts of {lockout.Asset} overlap: {lockout.Describe()}; {other.Describe()}");
+                }
+
                 if (lockout.PlannedAt(now))
                 {
-                    _planned[lockout.Asset] = lockout;
+                    AddPlanned(lockout);
                 }
                 else if (lockout.HoldsAt(now))
                 {
@@ -357,12 +402,38 @@ public sealed class Lockouts
         }
     }
 
-    /// <summary>The asset's lockout, held or else planned.</summary>
-    /// <exception cref="KeyNotFoundException">Neither.</exception>
-    private (Lockout Lockout, bool Planned) Find(string asset) =>
-        _held.TryGetValue(asset, out var held) ? (held, false)
-            : _planned.TryGetValue(asset, out var planned) ? (planned, true)
+    /// <summary>The asset's lockout starting at <paramref name="since"/> (to the second); with none given, the one held or else the
+    /// soonest planned (<paramref name="preferPlanned"/>: the other way round).</summary>
+    /// <exception cref="KeyNotFoundException">None.</exception>
+    private (Lockout Lockout, bool Planned) Find(string asset, DateTimeOffset? since, bool preferPlanned)
+    {
+        var held = _held.GetValueOrDefault(asset);
+        var planned = _planned.Where(l => l.Asset == asset).ToList();
+        if (since is { } at)
+        {
+            // To the second, as lists print it (a lockout taken now starts at a fraction of one).
+            return held is not null && held.Since.ToUnixTimeSeconds() == at.ToUnixTimeSeconds() ? (held, false)
+                : planned.FirstOrDefault(l => l.Since.ToUnixTimeSeconds() == at.ToUnixTimeSeconds()) is { } booked ? (booked, true)
+                : throw new KeyNotFoundException($"{asset} has no lockout from {at:u}{(held is null && planned.Count == 0 ? "" : $" ({string.Join("; ", planned.Select(l => l.DescribePlanned()).Prepend(held?.Describe()).OfType<string>())})")}");
+        }
+
+        return preferPlanned && planned.Count > 0 ? (planned[0], true)
+            : held is not null ? (held, false)
+            : planned.Count > 0 ? (planned[0], true)
             : throw new KeyNotFoundException($"{asset} is not locked out");
+    }
+
+    private void Remove(Lockout lockout, bool planned)
+    {
+        if (planned)
+        {
+            _planned.Remove(lockout);
+        }
+        else
+        {
+            _held.Remove(lockout.Asset);
+        }
+    }
 
     // Starts the planned lockouts whose time has come, then ends those whose time has passed (a planned one over while
     // Aida was not looking both starts and ends); each audited, and one change handed on for all.
@@ -374,18 +445,26 @@ public sealed class Lockouts
         }
 
         var now = _clock.GetUtcNow();
-        var started = _planned.Values.Where(l => !l.PlannedAt(now)).OrderBy(l => l.Since).ToList();
+        var started = _planned.Where(l => !l.PlannedAt(now)).ToList();
+        var passed = new List<Lockout>();
         foreach (var lockout in started)
         {
-            _planned.Remove(lockout.Asset);
+            // The asset's lockout before it ended at or before this one's start (they do not overlap).
+            if (_held.Remove(lockout.Asset, out var before))
+            {
+                passed.Add(before);
+                _audit?.Append("aida", AuditKind.Decision, Subject, $"{before.Describe()}: ended at its time; Aida writes its actuators again");
+            }
+
+            _planned.Remove(lockout);
             _held[lockout.Asset] = lockout;
             _audit?.Append("aida", AuditKind.Decision, Subject, $"{lockout.Describe()}: started as planned; Aida writes none of its actuators until then");
         }
 
-        var passed = _held.Values.Where(l => !l.HoldsAt(now)).ToList();
-        foreach (var lockout in passed)
+        foreach (var lockout in _held.Values.Where(l => !l.HoldsAt(now)).ToList())
         {
             _held.Remove(lockout.Asset);
+            passed.Add(lockout);
             _audit?.Append("aida", AuditKind.Decision, Subject, $"{lockout.Describe()}: ended at its time; Aida writes its actuators again");
         }
 
@@ -395,7 +474,17 @@ public sealed class Lockouts
         }
     }
 
-    private List<Lockout> Snapshot() => [.. _held.Values.Concat(_planned.Values).OrderBy(l => l.Asset, StringComparer.Ordinal)];
+    private List<Lockout> Snapshot() => [.. _held.Values.Concat(_planned).OrderBy(l => l.Asset, StringComparer.Ordinal).ThenBy(l => l.Since)];
 
     private string Known() => _assets.Count <= 8 ? string.Join(", ", _assets) : $"{string.Join(", ", _assets.Take(8))}, … {_assets.Count} in all";
+}
+
+/// <summary>A lockout refused because another of the same asset holds at some moment of its time: the API's 409.</summary>
+public sealed class LockoutOverlapException(Lockout other, bool planned, string message) : InvalidOperationException(message)
+{
+    /// <summary>The lockout in the way.</summary>
+    public Lockout Other { get; } = other;
+
+    /// <summary>Whether it is still to start.</summary>
+    public bool Planned { get; } = planned;
 }

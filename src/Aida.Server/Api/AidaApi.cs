@@ -436,15 +436,14 @@ public static class AidaApi
         lock (context.Gate)
         {
             var lockouts = context.Actions.Plant.Lockouts;
-            if (lockouts.Conflict(asset) is { } taken)
-            {
-                return Problem(StatusCodes.Status409Conflict, taken.Planned ? "already planned" : "already locked out", taken.Said);
-            }
-
             try
             {
                 lockout = end.For is { } lasting ? lockouts.Add(asset, Actor(caller), reason, lasting, from) : lockouts.Add(asset, Actor(caller), reason, end.Until, from);
                 view = JsonSerializer.SerializeToNode(LockoutView(context, lockout), Json)!.AsObject();
+            }
+            catch (LockoutOverlapException e)
+            {
+                return Overlapping(e);
             }
             catch (ArgumentException e)
             {
@@ -460,7 +459,8 @@ public static class AidaApi
 
     /// <summary>What <paramref name="asset"/>'s group (the chillers, its hall's CDUs) would have left with it out, against
     /// the peak load of the last 24 h (<see cref="SpareCapacity"/>), counting the other lockouts held or planned over
-    /// <paramref name="lockout"/> (from now on when null) as out too; null with no telemetry or for an asset with no group.</summary>
+    /// <paramref name="lockout"/> (from now on when null) as out too; null with no telemetry or for an asset with no group;
+    /// <c>verdict</c> <c>not_read</c> and why when the telemetry could not be read.</summary>
     internal static async Task<object?> LockoutCapacityAsync(ServerContext context, string asset, Lockout? lockout, CancellationToken ct)
     {
         if (context.Telemetry is null)
@@ -470,7 +470,18 @@ public static class AidaApi
 
         var now = (context.Clock ?? TimeProvider.System).GetUtcNow();
         var others = context.Actions.Plant.Lockouts.OthersOutOver(asset, lockout?.Since ?? now, lockout is null ? null : lockout.Until);
-        return await new SpareCapacity(context.Telemetry, context.Factory).WithoutAsync(asset, now, others, ct) is { } r
+        SpareCapacityReading? reading;
+        try
+        {
+            reading = await new SpareCapacity(context.Telemetry, context.Factory).WithoutAsync(asset, now, others, ct);
+        }
+        catch (Exception e) when (e is QueryException or HttpRequestException)
+        {
+            // The lockout is taken (or the runbook steps told) all the same: the answer says the capacity was not read.
+            return new { verdict = "not_read", said = $"what {asset}'s group has left could not be read from the telemetry: {e.Message}" };
+        }
+
+        return reading is { } r
             ? new
             {
                 group = r.Group, load = r.Load, unit = r.Unit, units = r.Units, capacity = r.Capacity, already_out = r.AlreadyOut, units_left = r.UnitsLeft,
@@ -497,10 +508,15 @@ public static class AidaApi
             : (until, lasting);
     }
 
+    /// <summary>409: another lockout of the asset holds at some moment of the time asked for.</summary>
+    private static IResult Overlapping(LockoutOverlapException e) =>
+        Problem(StatusCodes.Status409Conflict, e.Planned ? "already planned" : "already locked out", e.Message);
+
     // The person who locked it out, or an approver, moves its end without a moment unlocked.
     private static IResult ExtendLockout(ServerContext context, Caller caller, string asset, JsonElement body)
     {
-        Only(body, "until", "for");
+        Only(body, "until", "for", "since");
+        var since = Time(body, "since");
         var end = LockoutEnd(body);
         if (end is (null, null))
         {
@@ -511,7 +527,11 @@ public static class AidaApi
         {
             try
             {
-                return ByHolder(context, caller, asset, $"changing the end of {asset}'s lockout", (lockouts, by, overrides) => end.For is { } lasting ? lockouts.Extend(asset, by, lasting, overrides) : lockouts.Extend(asset, by, end.Until!.Value, overrides));
+                return ByHolder(context, caller, asset, $"changing the end of {asset}'s lockout", (lockouts, by, overrides) => end.For is { } lasting ? lockouts.Extend(asset, by, lasting, overrides, since) : lockouts.Extend(asset, by, end.Until!.Value, overrides, since));
+            }
+            catch (LockoutOverlapException e)
+            {
+                return Overlapping(e);
             }
             catch (ArgumentException e)
             {
@@ -523,13 +543,18 @@ public static class AidaApi
     // The work put off or brought forward: a planned lockout's start moves, its length kept, by its holder or an approver.
     private static IResult RescheduleLockout(ServerContext context, Caller caller, string asset, JsonElement body)
     {
-        Only(body, "from");
+        Only(body, "from", "since");
         var from = Time(body, "from") ?? throw new BadRequest("from: give the new start (RFC 3339)");
+        var since = Time(body, "since");
         lock (context.Gate)
         {
             try
             {
-                return ByHolder(context, caller, asset, $"moving the start of {asset}'s planned lockout", (lockouts, by, overrides) => lockouts.Reschedule(asset, by, from, overrides));
+                return ByHolder(context, caller, asset, $"moving the start of {asset}'s planned lockout", (lockouts, by, overrides) => lockouts.Reschedule(asset, by, from, overrides, since));
+            }
+            catch (LockoutOverlapException e)
+            {
+                return Overlapping(e);
             }
             catch (InvalidOperationException e)
             {
@@ -540,11 +565,12 @@ public static class AidaApi
 
     private static IResult ReleaseLockout(ServerContext context, Caller caller, string asset, JsonElement body)
     {
-        Only(body, "reason");
+        Only(body, "reason", "since");
         var reason = Text(body, "reason", required: true)!;
+        var since = Time(body, "since");
         lock (context.Gate)
         {
-            return ByHolder(context, caller, asset, $"releasing {asset}", (lockouts, by, overrides) => lockouts.Release(asset, by, reason, overrides));
+            return ByHolder(context, caller, asset, $"releasing {asset}", (lockouts, by, overrides) => lockouts.Release(asset, by, reason, overrides, since));
         }
     }
 

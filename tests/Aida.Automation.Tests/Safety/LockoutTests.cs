@@ -160,7 +160,7 @@ public sealed class LockoutTests : IDisposable
         Assert.Throws<ArgumentException>(() => lockouts.Add("chiller-1", "api:alice", " ", null));
 
         lockouts.Add("chiller-1", "api:alice", "work", null);
-        Assert.Contains("already locked out", Assert.Throws<ArgumentException>(() => lockouts.Add("chiller-1", "api:bob", "more work", null)).Message, StringComparison.Ordinal);
+        Assert.Contains("already locked out", Assert.Throws<LockoutOverlapException>(() => lockouts.Add("chiller-1", "api:bob", "more work", null)).Message, StringComparison.Ordinal);
 
         // Only the person who locked it out, or one who may override (an approver), releases it.
         Assert.Contains("only api:alice or an approver releases it", Assert.Throws<UnauthorizedAccessException>(() => lockouts.Release("chiller-1", "api:bob", "done", overrides: false)).Message, StringComparison.Ordinal);
@@ -191,6 +191,45 @@ public sealed class LockoutTests : IDisposable
     }
 
     [Fact]
+    public void TheNextJobOnAnAsset_IsBookedWhileOneHolds_StartsAsItEnds_AndNeitherMayRunIntoTheOther()
+    {
+        // 02:00. chiller-2's tubes until 06:00 (held); its oil change booked 06:00-08:00, and a survey on Thursday.
+        using var audit = new AuditLog(Path.Combine(_dir, "audit.db"), _clock);
+        var guard = Guard(audit);
+        var lockouts = guard.Lockouts;
+        var now = _clock.GetUtcNow();
+        lockouts.Add("chiller-2", "api:ann", "condenser tubes", now.AddHours(4));
+        var oil = lockouts.Add("chiller-2", "api:bob", "oil change", TimeSpan.FromHours(2), from: now.AddHours(4));
+        var survey = lockouts.Add("chiller-2", "api:bob", "vibration survey", TimeSpan.FromHours(1), from: now.AddDays(2));
+        Assert.Equal([oil, survey], lockouts.Planned);
+
+        // Neither may run into another: not a lockout over them, not the tubes' end past the oil change's start, not the
+        // survey moved onto the oil change.
+        var over = Assert.Throws<LockoutOverlapException>(() => lockouts.Add("chiller-2", "api:carol", "leak check", TimeSpan.FromHours(1), from: now.AddHours(5)));
+        Assert.Equal((oil, true), (over.Other, over.Planned));
+        Assert.Equal("chiller-2 is to be locked out by api:bob from 2025-07-01 06:00:00Z until 2025-07-01 08:00:00Z (oil change): already planned then (one asset's lockouts may not overlap: move its start or end, or call it off)", over.Message);
+        Assert.Throws<LockoutOverlapException>(() => lockouts.Extend("chiller-2", "api:ann", now.AddHours(5), overrides: false));
+        Assert.Throws<LockoutOverlapException>(() => lockouts.Reschedule("chiller-2", "api:bob", now.AddHours(5), overrides: false, since: survey.Since));
+        // A job that fits between them is booked; the one named by its start is moved or called off, not the soonest.
+        var check = lockouts.Add("chiller-2", "api:carol", "leak check", TimeSpan.FromHours(1), from: now.AddHours(9));
+        Assert.Equal(now.AddDays(3), lockouts.Reschedule("chiller-2", "api:bob", now.AddDays(3), overrides: false, since: survey.Since.AddSeconds(0.4)).Since);
+        Assert.Equal(check, lockouts.Release("chiller-2", "api:carol", "not needed", overrides: false, since: check.Since));
+        Assert.Contains("chiller-2 has no lockout from 2025-07-01 11:00:00Z (", Assert.Throws<KeyNotFoundException>(() => lockouts.Release("chiller-2", "api:carol", "x", overrides: false, since: check.Since)).Message, StringComparison.Ordinal);
+
+        // At 06:00 the tubes' lockout ends and the oil change's starts, the asset held throughout: the guard refuses at
+        // 05:59:59 and at 06:00 alike, and the audit says the one ended before the other started.
+        _clock.Advance(TimeSpan.FromHours(4) - TimeSpan.FromSeconds(1));
+        Assert.Equal("condenser tubes", Assert.Single(lockouts.Held).Reason);
+        Assert.False(guard.Write("chiller-2/enable", 1).Ok);
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Contains("(oil change)", guard.Write("chiller-2/enable", 1).Message, StringComparison.Ordinal);
+        Assert.Equal("oil change", Assert.Single(lockouts.Held).Reason);
+        Assert.Equal("vibration survey", Assert.Single(lockouts.Planned).Reason);
+        var said = audit.Read().Select(e => e.Detail).ToList();
+        Assert.True(said.FindIndex(d => d.Contains("(condenser tubes): ended at its time", StringComparison.Ordinal)) < said.FindIndex(d => d.Contains("(oil change): started as planned", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void APlannedLockout_LeavesTheAssetToAidaUntilItsStart_ThenHoldsItForItsTime_AndSurvivesARestart()
     {
         // Work booked ahead: chiller-2's tubes from 04:00 for 4 h. No one needs to be at a console at 04:00 to lock it.
@@ -207,7 +246,7 @@ public sealed class LockoutTests : IDisposable
         Assert.Equal("chiller-2 is to be locked out by api:bob from 2025-07-01 04:00:00Z until 2025-07-01 08:00:00Z (condenser tubes)", planned.DescribePlanned());
         Assert.Empty(guard.Lockouts.Held);
         Assert.Equal(planned, Assert.Single(guard.Lockouts.Planned));
-        Assert.Contains("already planned", Assert.Throws<ArgumentException>(() => guard.Lockouts.Add("chiller-2", "api:carol", "other work", null)).Message, StringComparison.Ordinal);
+        Assert.Contains("already planned", Assert.Throws<LockoutOverlapException>(() => guard.Lockouts.Add("chiller-2", "api:carol", "other work", null)).Message, StringComparison.Ordinal);
         Assert.Contains("is not after its start (2025-07-01 04:00:00Z)", Assert.Throws<ArgumentException>(() => guard.Lockouts.Add("chiller-1", "api:bob", "x", start.AddHours(-1), from: start)).Message, StringComparison.Ordinal);
 
         // Until its start Aida still runs the chiller; from the second it starts, it writes nothing to it.
@@ -249,6 +288,8 @@ public sealed class LockoutTests : IDisposable
     [InlineData("{\"asset\": \"cdu-h1-a\"}", "not a list of lockouts")]
     [InlineData("[{\"asset\": \"cdu-h1-a\", \"by\": \"a\", \"reason\": \"r\", \"since\": \"2025-07-01T02:00:00Z\", \"until\": \"2025-07-01T01:00:00Z\"}]", "until (if given) after since")]
     [InlineData("[{\"asset\": \"cdu-h9-z\", \"by\": \"a\", \"reason\": \"r\", \"since\": \"2025-07-01T02:00:00Z\"}]", "a kept lockout names 'cdu-h9-z', not an asset whose actuators Aida writes here")]
+    // Two of one asset at once: a file edited by hand.
+    [InlineData("[{\"asset\": \"chiller-2\", \"by\": \"a\", \"reason\": \"r\", \"since\": \"2025-07-01T04:00:00Z\", \"until\": \"2025-07-01T06:00:00Z\"}, {\"asset\": \"chiller-2\", \"by\": \"b\", \"reason\": \"s\", \"since\": \"2025-07-01T05:00:00Z\"}]", "two kept lockouts of chiller-2 overlap: chiller-2 is locked out by a since 2025-07-01 04:00:00Z until 2025-07-01 06:00:00Z (r); chiller-2 is locked out by b since 2025-07-01 05:00:00Z, until released (s)")]
     public void ABrokenLockoutsFile_IsAnErrorNamingTheFileAndWhatIsWrong(string text, string expected)
     {
         var path = Path.Combine(_dir, KeptLockouts.FileName);

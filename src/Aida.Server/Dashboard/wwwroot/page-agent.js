@@ -107,6 +107,8 @@ function modeCard(m, ctx, onDone) {
 // time to come (planned work: called off the same way).
 function lockoutCard(l, ctx, onDone) {
   const planned = l.state === 'planned';
+  // An asset may have several, one after another: each button names its own by its start (the API's since).
+  const which = { since: l.since };
   const mine = l.by === `api:${ctx.user.name}`;
   const allowed = mine || ctx.canApprove;
   const reason = h('input', { type: 'text', class: 'note', placeholder: 'why (required)', 'aria-label': `reason to ${planned ? 'call off' : 'release'} ${l.asset}` });
@@ -115,7 +117,7 @@ function lockoutCard(l, ctx, onDone) {
     onclick: async () => {
       if (!reason.value.trim()) { message.textContent = 'Say why: it is audited.'; return; }
       release.disabled = true;
-      try { await api.post(`/api/lockouts/${encodeURIComponent(l.asset)}/release`, { reason: reason.value.trim() }); onDone(); }
+      try { await api.post(`/api/lockouts/${encodeURIComponent(l.asset)}/release`, { ...which, reason: reason.value.trim() }); onDone(); }
       catch (e) { message.textContent = e.message; release.disabled = false; }
     } });
   // The work takes longer: its end moves (from the plant's now; a planned one's, from its start), the lockout held throughout.
@@ -124,7 +126,7 @@ function lockoutCard(l, ctx, onDone) {
   const extend = h('button', { class: 'extend secondary', text: 'Set end',
     onclick: async () => {
       extend.disabled = true;
-      try { await api.post(`/api/lockouts/${encodeURIComponent(l.asset)}/extend`, { for: end.value }); onDone(); }
+      try { await api.post(`/api/lockouts/${encodeURIComponent(l.asset)}/extend`, { ...which, for: end.value }); onDone(); }
       catch (e) { message.textContent = e.message; extend.disabled = false; }
     } });
   // A planned one's work put off or brought forward: its start moves (UTC, plant time), its length kept.
@@ -133,10 +135,10 @@ function lockoutCard(l, ctx, onDone) {
     onclick: async () => {
       if (!start.value) { message.textContent = 'Give the new start.'; return; }
       move.disabled = true;
-      try { await api.post(`/api/lockouts/${encodeURIComponent(l.asset)}/reschedule`, { from: `${start.value.length === 16 ? `${start.value}:00` : start.value}Z` }); onDone(); }
+      try { await api.post(`/api/lockouts/${encodeURIComponent(l.asset)}/reschedule`, { ...which, from: `${start.value.length === 16 ? `${start.value}:00` : start.value}Z` }); onDone(); }
       catch (e) { message.textContent = e.message; move.disabled = false; }
     } });
-  return h('div', { class: 'pending lockout', 'data-asset': l.asset }, [
+  return h('div', { class: 'pending lockout', 'data-asset': l.asset, 'data-since': l.since }, [
     h('div', { class: 'pending-what' }, [
       planned ? h('span', { class: 'pill risk-medium', text: 'planned' }) : h('span', { class: 'pill risk-high', text: 'locked out' }),
       h('span', { class: 'strong', text: ` ${l.asset}` }),
