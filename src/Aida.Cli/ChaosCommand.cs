@@ -86,8 +86,10 @@ internal static class ChaosCommand
     internal sealed record CampaignRun(Scenario Scenario, ChaosLockout? Lockout, int Writes, int Refused, int AgentActions, int OptimiserMoves, int FaultsDetected, IReadOnlyList<string> Findings);
 
     /// <summary>An asset a person locks out <see cref="After"/> into a run (zero: from its start; else planned before
-    /// the run and starting by itself then) for <see cref="For"/> (null: to the run's end).</summary>
-    internal sealed record ChaosLockout(string Asset, TimeSpan After, TimeSpan? For)
+    /// the run and starting by itself then) for <see cref="For"/> (null: to the run's end); and the asset's next job,
+    /// booked before the run too, <see cref="Gap"/> after that one ends (zero: back to back, the asset held throughout)
+    /// for <see cref="Then"/>.</summary>
+    internal sealed record ChaosLockout(string Asset, TimeSpan After, TimeSpan? For, TimeSpan? Gap = null, TimeSpan? Then = null)
     {
         public string Describe() => (After > TimeSpan.Zero, For) switch
         {
@@ -95,13 +97,24 @@ internal static class ChaosCommand
             (false, null) => $"{Asset} locked out all along",
             (true, { } f) => string.Create(CultureInfo.InvariantCulture, $"{Asset} locked out from minute {After.TotalMinutes:0} for {f.TotalMinutes:0} min (planned)"),
             (true, null) => string.Create(CultureInfo.InvariantCulture, $"{Asset} locked out from minute {After.TotalMinutes:0} to the end (planned)"),
-        };
+        } + (Then is { } then ? string.Create(CultureInfo.InvariantCulture, $", then {(Gap == TimeSpan.Zero ? "back to back" : $"{Gap!.Value.TotalMinutes:0} min after")} for {then.TotalMinutes:0} min (planned)") : "");
+
+        /// <summary>Both lockouts as they are booked, from the run's start.</summary>
+        public IReadOnlyList<Lockout> Booked(DateTimeOffset start)
+        {
+            var from = start + After;
+            DateTimeOffset? until = For is { } f ? from + f : null;
+            return until is { } end && Then is { } then
+                ? [new(Asset, "chaos:technician", "chaos campaign", from, until), new(Asset, "chaos:technician", "chaos campaign, next job", end + Gap!.Value, end + Gap.Value + then)]
+                : [new(Asset, "chaos:technician", "chaos campaign", from, until)];
+        }
     }
 
     /// <summary>In about half the scenarios a person locks out one asset the agent writes, a third of them planned to
     /// start during the run (the agent may have written the asset until then), the rest from the start: half of those
-    /// the asset a fault of the scenario strikes (the unit being repaired), the rest any. Drawn from a source of their
-    /// own, so the faults and panel moves are those the seed drew without them.</summary>
+    /// the asset a fault of the scenario strikes (the unit being repaired), the rest any; half of those with an end have
+    /// the asset's next job booked after it (half of them back to back). Drawn from a source of their own, so the faults
+    /// and panel moves are those the seed drew without them.</summary>
     internal static ChaosLockout?[] DrawLockouts(Scenario[] scenarios, int seed)
     {
         var random = new Random(unchecked((seed * 6151) + 3079));
@@ -124,7 +137,11 @@ internal static class ChaosCommand
             var minutes = (int)scenarios[i].Duration.TotalMinutes;
             TimeSpan? held = random.Next(3) == 0 ? null : TimeSpan.FromMinutes(FirstOnset.TotalMinutes + random.Next(Math.Max(1, minutes - (int)FirstOnset.TotalMinutes)));
             var after = random.Next(3) == 0 ? TimeSpan.FromMinutes(1 + random.Next(Math.Max(1, minutes - 1))) : TimeSpan.Zero;
-            lockouts[i] = new ChaosLockout(asset, after, held);
+            // Half of those with an end have the asset's next job booked after it, half of them back to back.
+            var (gap, then) = held is not null && random.Next(2) == 0
+                ? (TimeSpan.FromMinutes(random.Next(2) == 0 ? 0 : 1 + random.Next(20)), (TimeSpan?)TimeSpan.FromMinutes(5 + random.Next(40)))
+                : ((TimeSpan?)null, (TimeSpan?)null);
+            lockouts[i] = new ChaosLockout(asset, after, held, gap, then);
         }
 
         return lockouts;
@@ -260,10 +277,13 @@ internal static class ChaosCommand
                 {
                     // Booked before the run when it starts during it; the auditor below the guard keeps its own copy of
                     // the window, so a lockout the guard started late would still count as violated.
-                    var from = scenario.Start + lockout.After;
-                    DateTimeOffset? until = lockout.For is { } f ? from + f : null;
-                    agent.Agent.Plant.Lockouts.Add(lockout.Asset, "chaos:technician", "chaos campaign", until, lockout.After > TimeSpan.Zero ? from : null);
-                    agent.Auditor!.Booked = [new Lockout(lockout.Asset, "chaos:technician", "chaos campaign", from, until)];
+                    var booked = lockout.Booked(scenario.Start);
+                    foreach (var l in booked)
+                    {
+                        agent.Agent.Plant.Lockouts.Add(l.Asset, l.By, l.Reason, l.Until, l.Since > scenario.Start ? l.Since : null);
+                    }
+
+                    agent.Auditor!.Booked = booked;
                 }
             });
         var outcome = summary.Agent!;
@@ -351,6 +371,14 @@ internal static class ChaosCommand
                 if (lockout.For is { } held)
                 {
                     w.WriteNumber("for_seconds", held.TotalSeconds);
+                }
+
+                if (lockout.Then is { } then)
+                {
+                    w.WriteStartObject("next");
+                    w.WriteNumber("gap_seconds", lockout.Gap!.Value.TotalSeconds);
+                    w.WriteNumber("for_seconds", then.TotalSeconds);
+                    w.WriteEndObject();
                 }
 
                 w.WriteEndObject();

@@ -59,6 +59,15 @@ public class ChaosCommandTests
         Assert.InRange(planned.Count, 2, 20);
         Assert.All(planned, l => Assert.InRange(l.After, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(59)));
         Assert.Contains("(planned)", planned[0].Describe(), StringComparison.Ordinal);
+        // And some have the asset's next job booked after them, some back to back (the asset held throughout): two
+        // lockouts of it, the second from the first's end.
+        var next = drawn.OfType<ChaosCommand.ChaosLockout>().Where(l => l.Then is not null).ToList();
+        Assert.Contains(next, l => l.Gap == TimeSpan.Zero);
+        Assert.Contains(next, l => l.Gap > TimeSpan.Zero);
+        var backToBack = next.First(l => l.Gap == TimeSpan.Zero);
+        var booked = backToBack.Booked(template.Start);
+        Assert.Equal((2, booked[0].Until), (booked.Count, booked[1].Since));
+        Assert.Contains(", then back to back for ", backToBack.Describe(), StringComparison.Ordinal);
     }
 
     [Fact]
