@@ -94,6 +94,10 @@ public class DashboardBrowserTests
 
             await page.ClickAsync("#nav-flow");
             await Assertions.Expect(page.Locator("#power-flow path.sankey-band").First).ToBeVisibleAsync();
+            // Each group's redundancy as the run derives it each plant minute: the chillers carry the heat with their
+            // standby to spare or not, but some N at least.
+            await Assertions.Expect(page.Locator("#redundancy-table tr.redundancy-row[data-kind='chiller'][data-scope='site'] .pill")).ToHaveTextAsync(new Regex("^(N|N\\+\\d)$"));
+            await Assertions.Expect(page.Locator("#redundancy-table tr.redundancy-row")).ToHaveCountAsync(10);
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "flow.png"), FullPage = true });
 
             await page.ClickAsync("#nav-floor");

@@ -402,8 +402,8 @@ public sealed class Lockouts
         }
     }
 
-    /// <summary>The asset's lockout starting at <paramref name="since"/> (to the second); with none given, the one held or else the
-    /// soonest planned (<paramref name="preferPlanned"/>: the other way round).</summary>
+    /// <summary>The asset's lockout starting at <paramref name="since"/> (to the second); with none given, the one held
+    /// or else the soonest planned (<paramref name="preferPlanned"/>: the other way round).</summary>
     /// <exception cref="KeyNotFoundException">None.</exception>
     private (Lockout Lockout, bool Planned) Find(string asset, DateTimeOffset? since, bool preferPlanned)
     {

@@ -13,6 +13,8 @@ namespace Aida.Observability.Derived;
 /// <item><c>aida_thermal_headroom_celsius{asset,quantity}</c> per rack (hottest GPU to slowdown, inlet to 27 °C) and
 /// <c>aida_gpu_thermal_headroom_min_celsius</c> (the least of every GPU);</item>
 /// <item><c>aida_power_headroom_watts{asset,quantity}</c> per UPS, transformer and utility feed;</item>
+/// <item><c>aida_redundancy_spare_units{kind,scope}</c>: N+k's k of each group of units that share a load (the chillers,
+/// a hall's CDUs, a pair of UPSs) at its present load, -1 when short (<see cref="SpareCapacity.NowAsync"/>);</item>
 /// <item><c>aida_grid_carbon_intensity_grams_per_kwh</c> and the counter <c>aida_carbon_emitted_grams_total</c> (each period's
 /// facility energy at that hour's intensity), when the site names a grid-carbon file.</item>
 /// </list>
@@ -21,6 +23,7 @@ namespace Aida.Observability.Derived;
 public sealed class DerivedSeriesWriter
 {
     private readonly FacilityMetrics _metrics;
+    private readonly SpareCapacity _capacity;
     private readonly ISampleAppender _store;
     private readonly string _site;
     private readonly GridIntensity? _grid;
@@ -32,6 +35,7 @@ public sealed class DerivedSeriesWriter
         ArgumentNullException.ThrowIfNull(factory);
         ArgumentOutOfRangeException.ThrowIfLessThan(period, TimeSpan.FromSeconds(1));
         _metrics = new FacilityMetrics(query, factory);
+        _capacity = new SpareCapacity(query, factory);
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _site = factory.Site.Name;
         _grid = grid;
@@ -96,6 +100,15 @@ public sealed class DerivedSeriesWriter
             if (h.Margin is { } margin)
             {
                 written += Put("aida_power_headroom_watts", [("asset", h.Asset), ("quantity", h.Quantity)], ms, margin);
+            }
+        }
+
+        var (_, redundancy) = await TryAsync("redundancy", () => _capacity.NowAsync(at, cancellationToken));
+        foreach (var r in redundancy ?? [])
+        {
+            if (r.Spare is { } spare)
+            {
+                written += Put("aida_redundancy_spare_units", [("kind", r.Kind), ("scope", r.Scope)], ms, spare);
             }
         }
 

@@ -90,6 +90,14 @@ public sealed record SpareCapacityReading(
         : $"{value.ToString("0.0", CultureInfo.InvariantCulture)} {Unit}";
 }
 
+/// <summary>A group's redundancy at an instant: N+k at its present load (a 5-minute mean), the units in fault or
+/// maintenance out. As the series <c>aida_redundancy_spare_units{kind,scope}</c>.</summary>
+/// <param name="Kind">The units' kind, as the factory's topology names it: <c>chiller</c>, <c>cdu</c>, <c>ups</c>.</param>
+/// <param name="Scope">Where: <c>site</c>, a hall (<c>hall-1</c>), or for UPSs and transformers the units of the group
+/// joined by commas (<c>ups-a,ups-b</c>).</param>
+/// <param name="Spare">N+k's k (-1: the units in service do not carry the load), or null with no load measured.</param>
+public sealed record RedundancyReading(string Kind, string Scope, string Group, string Unit, int Units, IReadOnlyList<string> Out, double Capacity, double Left, double? Load, int? Spare);
+
 /// <summary>Works out <see cref="SpareCapacityReading"/>s from the factory's ratings and the telemetry's loads.</summary>
 /// <remarks>
 /// <para>The groups and the loads they carry, each from telemetry only:</para>
@@ -176,6 +184,61 @@ public sealed class SpareCapacity
             group.MadeUpBy);
     }
 
+    /// <summary>Every group's redundancy at <paramref name="at"/>: the chillers, the economiser's units, each hall's
+    /// CDUs, CRAHs and busways, each set of UPSs and of transformers feeding the same halls; in that order.</summary>
+    public async Task<IReadOnlyList<RedundancyReading>> NowAsync(DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        var groups = Groups().ToList();
+        var outOf = await OutOfServiceAsync([.. groups.SelectMany(g => g.Group.Units.Select(u => u.Id))], at, cancellationToken);
+        var result = new List<RedundancyReading>(groups.Count);
+        foreach (var (kind, scope, group) in groups)
+        {
+            var load = await _query.QueryAsync(group.Promql, at, cancellationToken);
+            double? value = load.Series.Count > 0 && load.Series[0].Samples.Count > 0 && double.IsFinite(load.Series[0].Samples[^1].Value)
+                ? load.Series[0].Samples[^1].Value * group.Scale
+                : null;
+            var available = group.Units.Where(u => !outOf.ContainsKey(u.Id)).Select(u => u.Rating).ToList();
+            result.Add(new RedundancyReading(kind, scope, group.Name, group.Unit, group.Units.Count, [.. group.Units.Select(u => u.Id).Where(outOf.ContainsKey)],
+                group.Units.Sum(u => u.Rating), available.Sum(), value, value is { } l ? UnitsToSpare(available, l) : null));
+        }
+
+        return result;
+    }
+
+    /// <summary>Each group once, by kind and scope, with a unit of it to work it out from.</summary>
+    private IEnumerable<(string Kind, string Scope, UnitGroup Group)> Groups()
+    {
+        var cooling = _factory.Cooling;
+        foreach (var first in new[] { cooling.Chillers.Select(c => c.Id), cooling.DryCoolers.Select(c => c.Id), cooling.CoolingTowers.Select(c => c.Id) }.Select(ids => ids.FirstOrDefault()).OfType<string>())
+        {
+            yield return (_kinds[first], "site", Group(first)!);
+        }
+
+        foreach (var hall in _factory.Halls.Select(h => h.Id))
+        {
+            foreach (var first in new[] { cooling.Cdus.FirstOrDefault(c => c.Hall == hall)?.Id, cooling.Crahs.FirstOrDefault(c => c.Hall == hall)?.Id, _factory.Power.Busways.FirstOrDefault(b => b.Hall == hall)?.Id }.OfType<string>())
+            {
+                yield return (_kinds[first], hall, Group(first)!);
+            }
+        }
+
+        HashSet<string> seen = new(StringComparer.Ordinal);
+        foreach (var ups in _factory.Power.Ups)
+        {
+            if (seen.Add(ups.Id))
+            {
+                var sharing = SharingHalls(ups.Id);
+                seen.UnionWith(sharing.Select(u => u.Id));
+                yield return ("ups", string.Join(',', sharing.Select(u => u.Id)), Group(ups.Id)!);
+                var transformer = Group(ups.Transformer);
+                if (transformer is not null)
+                {
+                    yield return ("transformer", string.Join(',', transformer.Units.Select(t => t.Id)), transformer);
+                }
+            }
+        }
+    }
+
     /// <summary>How many units of <paramref name="ratings"/> could fail, the largest first, with <paramref name="load"/>
     /// still carried by the rest: N+k's k; -1 when all of them together do not carry it.</summary>
     internal static int UnitsToSpare(IReadOnlyList<double> ratings, double load)
@@ -239,7 +302,7 @@ public sealed class SpareCapacity
 
             case "ups":
             {
-                var ups = SharingHalls(_factory.Power.Ups.Single(u => u.Id == asset).Id);
+                var ups = SharingHalls(asset);
                 return new("UPSs feeding the same halls", "UPS output", "W", [.. ups.Select(u => (u.Id, u.RatedWatts))],
                     $"sum(avg_over_time(aida_ups_output_power_watts{{asset=~\"{AnyOf(ups.Select(u => u.Id))}\"}}[5m]))", 1, null);
             }
@@ -281,12 +344,15 @@ public sealed class SpareCapacity
             return outOf;
         }
 
+        // Every unit's flag in one query, kept for the units asked about (a 1 GW plant's every unit would not fit in a
+        // regex matcher).
+        var asked = units.ToHashSet(StringComparer.Ordinal);
         foreach (var (metric, why) in new[] { ("aida_asset_fault", "fault"), ("aida_asset_maintenance", "maintenance") })
         {
-            var result = await _query.QueryAsync($"{metric}{{asset=~\"{AnyOf(units)}\"}}", at, ct);
+            var result = await _query.QueryAsync(metric, at, ct);
             foreach (var s in result.Series)
             {
-                if (s.Labels.Get("asset") is { } unit && s.Samples.Count > 0 && s.Samples[^1].Value >= 0.5)
+                if (s.Labels.Get("asset") is { } unit && asked.Contains(unit) && s.Samples.Count > 0 && s.Samples[^1].Value >= 0.5)
                 {
                     outOf.TryAdd(unit, why);
                 }

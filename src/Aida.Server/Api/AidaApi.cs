@@ -469,7 +469,7 @@ public static class AidaApi
         }
 
         var now = (context.Clock ?? TimeProvider.System).GetUtcNow();
-        var others = context.Actions.Plant.Lockouts.OthersOutOver(asset, lockout?.Since ?? now, lockout is null ? null : lockout.Until);
+        var others = context.Actions.Plant.Lockouts.OthersOutOver(asset, lockout?.Since ?? now, lockout?.Until);
         SpareCapacityReading? reading;
         try
         {

@@ -35,6 +35,12 @@ public sealed class DerivedSeriesWriterTests
         Assert.Equal(perGpu, await One(read, "aida_gpu_thermal_headroom_min_celsius", at));
         Assert.True(perGpu > 0);
         Assert.Equal(Grid.GramsPerKwh(at), await One(read, "aida_grid_carbon_intensity_grams_per_kwh", at));
+        // Each group's redundancy at its present load: the chillers, the dry coolers, each hall's CDUs, CRAHs and
+        // busways, the UPS pair and its transformers.
+        var redundancy = await new SpareCapacity(run.Query, run.Factory).NowAsync(at);
+        Assert.Equal(10, (await read.QueryAsync("aida_redundancy_spare_units", at)).Series.Count);
+        Assert.Equal((double)redundancy.Single(r => r.Kind == "chiller").Spare!.Value, await One(read, "aida_redundancy_spare_units{kind=\"chiller\",scope=\"site\"}", at));
+        Assert.Equal((double)redundancy.Single(r => (r.Kind, r.Scope) == ("cdu", "hall-2")).Spare!.Value, await One(read, "aida_redundancy_spare_units{kind=\"cdu\",scope=\"hall-2\"}", at));
 
         // The carbon counter grows by each period's facility energy at that hour's intensity.
         var energy = await metrics.PueAsync(at - writer.Period, at);

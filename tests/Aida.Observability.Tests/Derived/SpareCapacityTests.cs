@@ -84,6 +84,25 @@ public sealed class SpareCapacityTests
     }
 
     [Fact]
+    public async Task RedundancyNow_IsEachGroupsNPlusK_AtItsPresentLoad_WithTheUnitsInFaultOut()
+    {
+        // 20:00: 300 kg/s warmed 7 K, 8.78 MW, the last 5 minutes; chiller-1 in fault: two chillers of 5 MW left, N.
+        using var store = FacilityWater(("aida_asset_fault", "chiller-1"));
+
+        var now = await new SpareCapacity(new EmbeddedQueryEngine(store), Reference).NowAsync(At);
+
+        Assert.Equal(
+            [("chiller", "site"), ("dry-cooler", "site"), ("cdu", "hall-1"), ("crah", "hall-1"), ("busway", "hall-1"), ("cdu", "hall-2"), ("crah", "hall-2"), ("busway", "hall-2"), ("ups", "ups-a,ups-b"), ("transformer", "tx-a,tx-b")],
+            now.Select(r => (r.Kind, r.Scope)));
+        var chillers = now[0];
+        Assert.Equal(["chiller-1"], chillers.Out);
+        Assert.Equal((10e6, 0), (chillers.Left, chillers.Spare));
+        Assert.Equal(300 * 4179 * 7.0, chillers.Load!.Value, 1e-3);
+        Assert.Equal(2, now[1].Spare); // 15 MW of dry coolers: two of 2.5 MW could fail
+        Assert.All(now.Skip(2), r => Assert.Null(r.Spare)); // no CDU, rack or UPS telemetry in the store
+    }
+
+    [Fact]
     public async Task NoLoadInTheWindow_IsSaidNotJudged()
     {
         using var store = new Tsdb(new TsdbOptions { Retention = TimeSpan.FromDays(3650) });

@@ -113,23 +113,45 @@ function coolingChain(v) {
   return svg;
 }
 
+// Redundancy of each group of units that share a load (the chillers, a hall's CDUs, a UPS pair): N+k at its present
+// load, as aida run derives it each minute (aida_redundancy_spare_units{kind,scope}); short in red, N in amber.
+const KIND_NAMES = { chiller: 'chillers', 'dry-cooler': 'dry coolers', 'cooling-tower': 'cooling towers', cdu: 'CDUs', crah: 'CRAHs', busway: 'busways', ups: 'UPSs', transformer: 'transformers' };
+function redundancy(series) {
+  if (!series.length) return h('p', { class: 'muted', id: 'no-redundancy', text: 'not derived yet (aida run writes it each minute of plant time)' });
+  const rows = series.map((r) => ({ kind: r.metric.kind, scope: r.metric.scope, spare: Number(r.value[1]) }))
+    .sort((a, b) => a.spare - b.spare || a.kind.localeCompare(b.kind) || a.scope.localeCompare(b.scope));
+  const said = (k) => (k < 0 ? 'short' : k === 0 ? 'N' : `N+${k}`);
+  const tone = (k) => (k < 0 ? 'risk-high' : k === 0 ? 'risk-medium' : 'risk-low');
+  return h('table', { class: 'grid compact', id: 'redundancy-table' }, [
+    h('thead', {}, [h('tr', {}, ['units', 'where', 'at the present load'].map((t) => h('th', { text: t })))]),
+    h('tbody', {}, rows.map((r) => h('tr', { class: 'redundancy-row', 'data-kind': r.kind, 'data-scope': r.scope }, [
+      h('td', { text: KIND_NAMES[r.kind] ?? r.kind }),
+      h('td', { text: r.scope }),
+      h('td', {}, [h('span', { class: `pill ${tone(r.spare)}`, text: said(r.spare) })]),
+    ]))),
+  ]);
+}
+
 export default {
   title: 'Power & cooling',
   mount(root, ctx) {
     const powerBox = h('div', { class: 'chart-box', id: 'power-flow' });
     const coolingBox = h('div', { class: 'chart-box', id: 'cooling-flow' });
     const summary = h('p', { class: 'muted', id: 'flow-summary' });
+    const spare = h('div', { id: 'redundancy' });
     root.append(
       h('h1', { text: 'Power and cooling flow' }),
       summary,
       h('section', { class: 'card' }, [h('h2', { text: 'Where the facility power goes' }), powerBox]),
       h('section', { class: 'card' }, [h('h2', { text: 'Cooling chain' }), coolingBox]),
+      h('section', { class: 'card' }, [h('h2', { text: 'Redundancy' }), spare]),
     );
     const update = api.throttled(2000, async () => {
       const v = await sample();
       summary.textContent = `facility ${watts(v.facility)}, IT ${watts(v.it)}, PUE ${fixed(v.facility / v.it, 3)}`;
       clear(powerBox).append(sankey(v));
       clear(coolingBox).append(coolingChain(v));
+      clear(spare).append(redundancy(await api.query('aida_redundancy_spare_units').catch(() => [])));
     });
     ctx.on('overview', update);
     update();
