@@ -95,7 +95,7 @@ internal sealed class OnCallPaging : IAsyncDisposable
                 IReadOnlyList<FiringAlert> holding;
                 try
                 {
-                    await alerts.ReadLockoutCapacityAsync(stop.Token);
+                    await alerts.ReadCapacityAsync(stop.Token);
                     capacityFailing = null;
                 }
                 catch (Exception e) when (e is Aida.Telemetry.Query.QueryException or HttpRequestException)
@@ -103,7 +103,7 @@ internal sealed class OnCallPaging : IAsyncDisposable
                     // Told without what the lockout leaves (or with what was read before); the rest is posted as ever.
                     if (capacityFailing != e.Message)
                     {
-                        said.WriteLine($"alertmanager: could not read what a lockout about to start leaves its group ({e.Message}); told without it until it reads");
+                        said.WriteLine($"alertmanager: could not read the units' redundancy and what a lockout about to start leaves its group ({e.Message}); told without them until they read");
                         capacityFailing = e.Message;
                     }
                 }

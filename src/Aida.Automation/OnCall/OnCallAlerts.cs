@@ -15,7 +15,8 @@ namespace Aida.Automation.OnCall;
 /// dry and writes nothing (<c>AidaAgentDryRun</c>), a device found restarted between two polls
 /// (<c>AidaDeviceRestarted</c>, <see cref="DeviceRestarts"/>), every asset a person has locked out
 /// (<c>AidaAssetLockedOut</c>), a lockout about to end by itself (<c>AidaLockoutEnding</c>) or a planned one about to
-/// start (<c>AidaLockoutStarting</c>), and the SLO burn-rate alerts firing (<see cref="SloAlerts"/>).</summary>
+/// start (<c>AidaLockoutStarting</c>), a group of units left with none to spare (<c>AidaRedundancyLost</c>,
+/// <see cref="ReadCapacityAsync"/>), and the SLO burn-rate alerts firing (<see cref="SloAlerts"/>).</summary>
 /// <remarks>Each alert carries <c>factory</c> and <c>severity</c> (<c>critical</c> where a person must act soon: an approval
 /// with a deadline, a high-risk action, a rollback's notice; an incident's as its alerts say; a notice's as its step
 /// says, else a restore's <c>info</c>, else its incident's; <c>warning</c> for a dispute; <c>info</c> for a lockout, but
@@ -67,24 +68,32 @@ public sealed class OnCallAlerts
     /// are. Null for none.</summary>
     public Func<string, string, string?>? DeviceAsset { get; init; }
 
-    /// <summary>Works out what a planned lockout's group would have left (<see cref="ReadLockoutCapacityAsync"/>), told by
+    /// <summary>Works out what a planned lockout's group would have left (<see cref="ReadCapacityAsync"/>), told by
     /// <c>AidaLockoutStarting</c>; null: not told.</summary>
     public SpareCapacity? Capacity { get; init; }
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Lockout, SpareCapacityReading?> _capacity = new();
+    private volatile IReadOnlyList<RedundancyReading> _redundancy = [];
 
-    /// <summary>Reads what the group of each lockout about to start (within <see cref="LockoutStartingNotice"/>) would
-    /// have left with it and the other lockouts over its window out, against the last 24 h's peak load: told by
-    /// <c>AidaLockoutStarting</c>, a <c>warning</c> when short of that peak. Call it outside the plant's lock, before
-    /// <see cref="Now"/>: it queries the telemetry.</summary>
-    public async Task ReadLockoutCapacityAsync(CancellationToken cancellationToken = default)
+    /// <summary>Reads each group's redundancy now, the lockouts held counted out (told by <c>AidaRedundancyLost</c>
+    /// when a group is at N or short), and what the group of each lockout about to start (within
+    /// <see cref="LockoutStartingNotice"/>) would have left with it and the other lockouts over its window out, against
+    /// the last 24 h's peak load (told by <c>AidaLockoutStarting</c>, a <c>warning</c> when short of that peak). Call it
+    /// outside the plant's lock, before <see cref="Now"/>: it queries the telemetry.</summary>
+    public async Task ReadCapacityAsync(CancellationToken cancellationToken = default)
     {
-        if (Capacity is null || _guard is null)
+        if (Capacity is null)
         {
             return;
         }
 
         var now = _clock.GetUtcNow();
+        _redundancy = await Capacity.NowAsync(now, _guard?.Lockouts.Held.ToDictionary(l => l.Asset, _ => "locked out", StringComparer.Ordinal), cancellationToken);
+        if (_guard is null)
+        {
+            return;
+        }
+
         var starting = _guard.Lockouts.Planned.Where(l => l.Since - now <= LockoutStartingNotice).ToList();
         foreach (var gone in _capacity.Keys.Except(starting).ToList())
         {
@@ -184,6 +193,17 @@ public sealed class OnCallAlerts
                 $"{collector} device {device} {restart.How}: it may be back at its own settings",
                 "the safety guard writes its settings again only once they read back, and takes them to be where they read; find why it restarted (its power, firmware, a watchdog)",
                 "#agent", restart.At));
+        }
+
+        // A group at N has no unit to spare: one more out and its load is not carried; short, it is not now.
+        foreach (var group in _redundancy.Where(r => r.Spare < 1))
+        {
+            alerts.Add(Alert("AidaRedundancyLost", [new("kind", group.Kind), new("scope", group.Scope)], group.Spare < 0 ? "critical" : "warning",
+                group.Describe(),
+                group.Spare < 0
+                    ? "the units in service do not carry the load now: bring a unit back (a standby started, a lockout's work stopped) or move, cap or shed the load"
+                    : "no unit of the group may trip or be taken out without the load going uncarried: hold off planned work on its units, and have a unit ready to come back",
+                "#flow"));
         }
 
         foreach (var lockout in _guard?.Lockouts.Held ?? [])

@@ -103,7 +103,7 @@ public sealed class DerivedSeriesWriter
             }
         }
 
-        var (_, redundancy) = await TryAsync("redundancy", () => _capacity.NowAsync(at, cancellationToken));
+        var (_, redundancy) = await TryAsync("redundancy", () => _capacity.NowAsync(at, cancellationToken: cancellationToken));
         foreach (var r in redundancy ?? [])
         {
             if (r.Spare is { } spare)

@@ -85,9 +85,7 @@ public sealed record SpareCapacityReading(
         ? $"{window.TotalHours.ToString(CultureInfo.InvariantCulture)} h"
         : $"{window.TotalMinutes.ToString(CultureInfo.InvariantCulture)} min";
 
-    private string Amount(double value) => Unit == "W"
-        ? (Math.Abs(value) >= 1e6 ? $"{(value / 1e6).ToString("0.0#", CultureInfo.InvariantCulture)} MW" : $"{(value / 1e3).ToString("0", CultureInfo.InvariantCulture)} kW")
-        : $"{value.ToString("0.0", CultureInfo.InvariantCulture)} {Unit}";
+    private string Amount(double value) => SpareCapacity.Amount(value, Unit);
 }
 
 /// <summary>A group's redundancy at an instant: N+k at its present load (a 5-minute mean), the units in fault or
@@ -95,8 +93,24 @@ public sealed record SpareCapacityReading(
 /// <param name="Kind">The units' kind, as the factory's topology names it: <c>chiller</c>, <c>cdu</c>, <c>ups</c>.</param>
 /// <param name="Scope">Where: <c>site</c>, a hall (<c>hall-1</c>), or for UPSs and transformers the units of the group
 /// joined by commas (<c>ups-a,ups-b</c>).</param>
+/// <param name="Out">The units out, each with why: <c>chiller-1 (fault)</c>.</param>
 /// <param name="Spare">N+k's k (-1: the units in service do not carry the load), or null with no load measured.</param>
-public sealed record RedundancyReading(string Kind, string Scope, string Group, string Unit, int Units, IReadOnlyList<string> Out, double Capacity, double Left, double? Load, int? Spare);
+/// <param name="Carries">What the load is, said for a person: <c>heat on facility water</c>.</param>
+public sealed record RedundancyReading(string Kind, string Scope, string Group, string Carries, string Unit, int Units, IReadOnlyList<string> Out, double Capacity, double Left, double? Load, int? Spare)
+{
+    /// <summary>One line for a person: <c>chillers at N: 10.0 MW in service (of 15.0 MW; chiller-3 (locked out) out)
+    /// for 8.69 MW of heat on facility water</c>.</summary>
+    public string Describe()
+    {
+        var service = $"{SpareCapacity.Amount(Left, Unit)} in service (of {SpareCapacity.Amount(Capacity, Unit)}{(Out.Count == 0 ? "" : $"; {string.Join(", ", Out)} out")})";
+        return (Load, Spare) switch
+        {
+            ({ } load, < 0) => $"{Group} short: {service} for {SpareCapacity.Amount(load, Unit)} of {Carries}, {SpareCapacity.Amount(load - Left, Unit)} not carried",
+            ({ } load, { } k) => $"{Group} at {(k == 0 ? "N" : $"N+{k}")}: {service} for {SpareCapacity.Amount(load, Unit)} of {Carries}",
+            _ => $"{Group}: {service}; no {Carries} measured",
+        };
+    }
+}
 
 /// <summary>Works out <see cref="SpareCapacityReading"/>s from the factory's ratings and the telemetry's loads.</summary>
 /// <remarks>
@@ -186,10 +200,17 @@ public sealed class SpareCapacity
 
     /// <summary>Every group's redundancy at <paramref name="at"/>: the chillers, the economiser's units, each hall's
     /// CDUs, CRAHs and busways, each set of UPSs and of transformers feeding the same halls; in that order.</summary>
-    public async Task<IReadOnlyList<RedundancyReading>> NowAsync(DateTimeOffset at, CancellationToken cancellationToken = default)
+    /// <param name="alsoOut">Units out beside those the telemetry reports in fault or maintenance (the lockouts held),
+    /// each with why.</param>
+    public async Task<IReadOnlyList<RedundancyReading>> NowAsync(DateTimeOffset at, IReadOnlyDictionary<string, string>? alsoOut = null, CancellationToken cancellationToken = default)
     {
         var groups = Groups().ToList();
         var outOf = await OutOfServiceAsync([.. groups.SelectMany(g => g.Group.Units.Select(u => u.Id))], at, cancellationToken);
+        foreach (var (unit, why) in alsoOut ?? new Dictionary<string, string>())
+        {
+            outOf.TryAdd(unit, why);
+        }
+
         var result = new List<RedundancyReading>(groups.Count);
         foreach (var (kind, scope, group) in groups)
         {
@@ -198,7 +219,7 @@ public sealed class SpareCapacity
                 ? load.Series[0].Samples[^1].Value * group.Scale
                 : null;
             var available = group.Units.Where(u => !outOf.ContainsKey(u.Id)).Select(u => u.Rating).ToList();
-            result.Add(new RedundancyReading(kind, scope, group.Name, group.Unit, group.Units.Count, [.. group.Units.Select(u => u.Id).Where(outOf.ContainsKey)],
+            result.Add(new RedundancyReading(kind, scope, group.Name, group.Load, group.Unit, group.Units.Count, [.. group.Units.Where(u => outOf.ContainsKey(u.Id)).Select(u => $"{u.Id} ({outOf[u.Id]})")],
                 group.Units.Sum(u => u.Rating), available.Sum(), value, value is { } l ? UnitsToSpare(available, l) : null));
         }
 
@@ -238,6 +259,11 @@ public sealed class SpareCapacity
             }
         }
     }
+
+    /// <summary>A capacity or load for a person: watts as MW (two decimals at most) or kW, airflow in its unit.</summary>
+    internal static string Amount(double value, string unit) => unit == "W"
+        ? (Math.Abs(value) >= 1e6 ? $"{(value / 1e6).ToString("0.0#", CultureInfo.InvariantCulture)} MW" : $"{(value / 1e3).ToString("0", CultureInfo.InvariantCulture)} kW")
+        : $"{value.ToString("0.0", CultureInfo.InvariantCulture)} {unit}";
 
     /// <summary>How many units of <paramref name="ratings"/> could fail, the largest first, with <paramref name="load"/>
     /// still carried by the rest: N+k's k; -1 when all of them together do not carry it.</summary>

@@ -162,19 +162,27 @@ public sealed class OnCallAlertsTests
         agent.Plant.Lockouts.Add("chiller-1", "api:ann", "annual service", until: null);
         site.Advance(TimeSpan.FromMinutes(5));
 
-        await alerts.ReadLockoutCapacityAsync();
+        await alerts.ReadCapacityAsync();
         var starting = Only(alerts.Now(), "AidaLockoutStarting");
         Assert.Equal("warning", Labels(starting)["severity"]);
         var description = Annotation(starting, "description");
         Assert.Contains("; capacity: chillers: 5.0 MW left of 15.0 MW without chiller-3 and chiller-1 (locked out) already out, against a peak of ", description, StringComparison.Ordinal);
         Assert.Contains(" short at that peak (N now, short without it); before it starts make up the shortfall", description, StringComparison.Ordinal);
         Assert.EndsWith("api:bob or an approver moves its start (POST /api/lockouts/chiller-3/reschedule)", description, StringComparison.Ordinal);
+        // And now, with chiller-1 held out, the chillers have none to spare: on-call is warned of that too.
+        var lost = Only(alerts.Now(), "AidaRedundancyLost");
+        Assert.Equal(
+            new Dictionary<string, string> { ["alertname"] = "AidaRedundancyLost", ["factory"] = "ref-10mw", ["kind"] = "chiller", ["scope"] = "site", ["severity"] = "warning" },
+            Labels(lost));
+        Assert.StartsWith("chillers at N: 10.0 MW in service (of 15.0 MW; chiller-1 (locked out) out) for ", Annotation(lost, "summary"), StringComparison.Ordinal);
+        Assert.EndsWith(" of heat on facility water", Annotation(lost, "summary"), StringComparison.Ordinal);
 
         // chiller-1 back in service: two chillers are left, the notice is told as info again.
         agent.Plant.Lockouts.Release("chiller-1", "api:ann", "service done", overrides: false);
-        await alerts.ReadLockoutCapacityAsync();
+        await alerts.ReadCapacityAsync();
         starting = Only(alerts.Now(), "AidaLockoutStarting");
         Assert.Equal("info", Labels(starting)["severity"]);
+        Assert.DoesNotContain(alerts.Now(), a => Labels(a)["alertname"] == "AidaRedundancyLost");
         Assert.Contains("; capacity: chillers: 10.0 MW left of 15.0 MW without chiller-3, against a peak of ", Annotation(starting, "description"), StringComparison.Ordinal);
     }
 

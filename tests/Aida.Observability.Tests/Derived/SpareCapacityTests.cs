@@ -95,11 +95,17 @@ public sealed class SpareCapacityTests
             [("chiller", "site"), ("dry-cooler", "site"), ("cdu", "hall-1"), ("crah", "hall-1"), ("busway", "hall-1"), ("cdu", "hall-2"), ("crah", "hall-2"), ("busway", "hall-2"), ("ups", "ups-a,ups-b"), ("transformer", "tx-a,tx-b")],
             now.Select(r => (r.Kind, r.Scope)));
         var chillers = now[0];
-        Assert.Equal(["chiller-1"], chillers.Out);
+        Assert.Equal(["chiller-1 (fault)"], chillers.Out);
         Assert.Equal((10e6, 0), (chillers.Left, chillers.Spare));
         Assert.Equal(300 * 4179 * 7.0, chillers.Load!.Value, 1e-3);
         Assert.Equal(2, now[1].Spare); // 15 MW of dry coolers: two of 2.5 MW could fail
         Assert.All(now.Skip(2), r => Assert.Null(r.Spare)); // no CDU, rack or UPS telemetry in the store
+        Assert.Equal("chillers at N: 10.0 MW in service (of 15.0 MW; chiller-1 (fault) out) for 8.78 MW of heat on facility water", chillers.Describe());
+
+        // chiller-2 locked out as well (a caller's lockouts): one chiller for that heat.
+        var locked = (await new SpareCapacity(new EmbeddedQueryEngine(store), Reference).NowAsync(At, new Dictionary<string, string> { ["chiller-2"] = "locked out" }))[0];
+        Assert.Equal(-1, locked.Spare);
+        Assert.Equal("chillers short: 5.0 MW in service (of 15.0 MW; chiller-1 (fault), chiller-2 (locked out) out) for 8.78 MW of heat on facility water, 3.78 MW not carried", locked.Describe());
     }
 
     [Fact]
