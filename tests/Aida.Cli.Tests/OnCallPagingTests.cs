@@ -58,6 +58,16 @@ public class OnCallPagingTests
             Assert.Matches(@"aida_alertmanager_posts_total\{outcome=""delivered""\} [1-9]\d*\n", metrics);
             Assert.Contains("aida_alertmanager_posts_total{outcome=\"failed\"} 0\n", metrics, StringComparison.Ordinal);
             Assert.Matches(@"aida_alertmanager_alerts_firing [2-9]\n", metrics);
+
+            // chiller-1 taken out for its service: the chillers left have none to spare at the plant's heat, and on-call
+            // is told so, beside the lockout itself.
+            using var lockOut = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/api/lockouts") { Content = new StringContent("""{"asset":"chiller-1","reason":"annual service","for":"4h"}""") };
+            lockOut.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
+            using var locked = await Http.SendAsync(lockOut);
+            Assert.True(locked.IsSuccessStatusCode, await locked.Content.ReadAsStringAsync());
+            var lost = await UntilAlert(alertmanager, run, a => Name(a) == "AidaRedundancyLost" && Label(a, "kind") == "chiller");
+            Assert.Equal(("site", "warning"), (Label(lost, "scope"), Label(lost, "severity")));
+            Assert.StartsWith("chillers at N: 10.0 MW in service (of 15.0 MW; chiller-1 (locked out) out) for ", Annotation(lost, "summary"), StringComparison.Ordinal);
         }
         finally
         {
