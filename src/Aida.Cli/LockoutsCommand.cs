@@ -128,11 +128,23 @@ internal static class LockoutsCommand
         var impactAsset = new Argument<string>("asset") { Description = "The asset you mean to lock out" };
         var impactApi = Api();
         var impactKey = Key();
-        var impact = new Command("impact", "Before locking an asset out: the runbook steps of the live run's agent that would write it, and on which faults (refused while it is held); and what its group (the chillers, its hall's CDUs) would have left against the last 24 h's peak load") { impactAsset, impactApi, impactKey };
+        var impactFrom = new Option<string>("--from") { Description = "When the work would start (RFC 3339, plant time); default now. The other lockouts over its time count as out" };
+        var impactFor = new Option<string>("--for") { Description = "How long it would last from its start (4h); default: no end" };
+        var impactUntil = new Option<string>("--until") { Description = "Or when it would end (RFC 3339)" };
+        var impact = new Command("impact", "Before locking an asset out: the runbook steps of the live run's agent that would write it, and on which faults (refused while it is held); and what its group (the chillers, its hall's CDUs) would have left against the last 24 h's peak load, the other lockouts over the work's time counted out")
+        {
+            impactAsset, impactFrom, impactFor, impactUntil, impactApi, impactKey,
+        };
         impact.SetAction(async (parse, token) =>
         {
             var name = parse.GetValue(impactAsset)!;
-            var (code, body) = await SendAsync(HttpMethod.Get, Address(parse.GetValue(impactApi)), $"api/lockouts/impact?asset={Uri.EscapeDataString(name)}", KeyOf(parse.GetValue(impactKey)), null, stderr, token);
+            var query = $"api/lockouts/impact?asset={Uri.EscapeDataString(name)}";
+            foreach (var (field, value) in new[] { ("from", parse.GetValue(impactFrom)), ("for", parse.GetValue(impactFor)), ("until", parse.GetValue(impactUntil)) })
+            {
+                query += value is null ? "" : $"&{field}={Uri.EscapeDataString(value)}";
+            }
+
+            var (code, body) = await SendAsync(HttpMethod.Get, Address(parse.GetValue(impactApi)), query, KeyOf(parse.GetValue(impactKey)), null, stderr, token);
             if (body is JsonObject answer)
             {
                 var steps = answer["runbooks"]?.AsArray() ?? [];

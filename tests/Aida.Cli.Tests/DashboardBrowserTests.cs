@@ -261,13 +261,13 @@ public class DashboardBrowserTests
             // The next work is booked ahead: chiller-3's compressor overhaul tomorrow, for 8 h from its start; listed as planned.
             var tomorrow = DateTime.Parse(held.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture).AddDays(1);
             await page.Locator("#lockout-asset").FillAsync("chiller-3");
-            // Asked first: what would locking the only standby chiller out take from the agent?
+            await page.Locator("#lockout-from").FillAsync(tomorrow.ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture));
+            await page.Locator("#lockout-for").SelectOptionAsync("8h");
+            // Asked first, for the work's time: what would locking the only standby chiller out take from the agent?
             await page.Locator("#lockout-check").ClickAsync();
             await Assertions.Expect(page.Locator("#lockout-impact")).ToContainTextAsync("Locking chiller-3 out would leave these runbook steps refused");
             await Assertions.Expect(page.Locator("#lockout-capacity")).ToContainTextAsync("Capacity: chillers: 10.0 MW left of 15.0 MW without chiller-3, against a peak of ");
             await page.Locator("#lockout-reason").FillAsync("compressor overhaul");
-            await page.Locator("#lockout-from").FillAsync(tomorrow.ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture));
-            await page.Locator("#lockout-for").SelectOptionAsync("8h");
             await page.Locator("#lockout-add").ClickAsync();
             var planned = page.Locator(".pending.lockout[data-asset='chiller-3']");
             await Assertions.Expect(planned.Locator(".pill")).ToHaveTextAsync("planned");

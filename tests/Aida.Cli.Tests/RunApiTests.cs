@@ -170,6 +170,10 @@ public class RunApiTests
         var later = tomorrow.AddDays(1);
         Assert.Equal((0, $"moved: chiller-1 is to be locked out by api:tech from {later:yyyy-MM-dd HH:mm:ss}Z until {later.AddHours(8):yyyy-MM-dd HH:mm:ss}Z (annual service)\n", ""),
             Invoke("lockouts", "reschedule", "chiller-1", "--from", later.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture), "--api", api, "--key", tech));
+        // Asked for its time, chiller-3's work would find chiller-1 out for its service; asked for an hour now, not.
+        var laterIso = later.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($"and chiller-1 (planned out from {later:yyyy-MM-dd HH:mm}Z) already out", Invoke("lockouts", "impact", "chiller-3", "--from", laterIso, "--for", "2h", "--api", api, "--key", viewer).Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("chiller-1 (planned", Invoke("lockouts", "impact", "chiller-3", "--for", "1h", "--api", api, "--key", viewer).Out, StringComparison.Ordinal);
         // A second job on chiller-1 a week on is booked beside it, and called off by its start, the service kept.
         var week = later.AddDays(7).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(0, Invoke("lockouts", "add", "chiller-1", "--reason", "oil sample", "--from", week, "--for", "1h", "--api", api, "--key", tech).Code);

@@ -254,6 +254,19 @@ public sealed class LockoutApiTests
         var withService = (await TestServer.Json(await server.Send(HttpMethod.Get, "/api/lockouts/impact?asset=chiller-3", viewer))).GetProperty("capacity");
         Assert.Equal([$"chiller-1 (planned out from {tomorrow:yyyy-MM-dd HH:mm}Z)"], withService.GetProperty("already_out").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(5e6, withService.GetProperty("left").GetDouble());
+        // Asked for the work's time, as the form or aida lockouts impact --from/--for give it: today's 4 h leave the
+        // service out, tomorrow's hour over it counts it.
+        async Task<int> OutOver(string query) => (await TestServer.Json(await server.Send(HttpMethod.Get, "/api/lockouts/impact?asset=chiller-3" + query, viewer))).GetProperty("capacity").GetProperty("already_out").GetArrayLength();
+        Assert.Equal(0, await OutOver("&for=4h"));
+        Assert.Equal(1, await OutOver($"&from={Uri.EscapeDataString(tomorrow.AddHours(2).ToString("O"))}&for=1h"));
+        Assert.Equal(0, await OutOver($"&until={Uri.EscapeDataString(tomorrow.AddMinutes(-1).ToString("O"))}"));
+        foreach (var (query, said) in new[] { ("&for=4hours", "for: '4hours' is not a duration"), ("&from=soon", "from: 'soon' is not a time"), ("&for=1h&until=" + Uri.EscapeDataString(tomorrow.ToString("O")), "for: give until (an end) or for") })
+        {
+            var bad = await server.Send(HttpMethod.Get, "/api/lockouts/impact?asset=chiller-3" + query, viewer);
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Contains(said, await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
         var locked = (await TestServer.Json(await server.Send(HttpMethod.Post, "/api/lockouts", operatorKey, """{"asset":"chiller-3","reason":"compressor overhaul","for":"4h"}"""))).GetProperty("capacity");
         Assert.Empty(locked.GetProperty("already_out").EnumerateArray());
         Assert.Equal(10e6, locked.GetProperty("left").GetDouble());

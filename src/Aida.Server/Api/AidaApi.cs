@@ -262,10 +262,26 @@ public static class AidaApi
                 return Results.Json(LockoutViews(context.Actions.Plant.Lockouts), Json);
             }
         });
-        app.MapGet("/api/lockouts/impact", async (string? asset, CancellationToken ct) =>
-            string.IsNullOrWhiteSpace(asset) ? Problem(StatusCodes.Status400BadRequest, "bad request", "asset: give the asset (?asset=chiller-3)")
-            : !context.Factory.Topology.AssetKinds.ContainsKey(asset) ? Problem(StatusCodes.Status400BadRequest, "bad request", $"asset: unknown asset '{asset}'")
-            : Results.Json(new { asset, agent = context.Agent is not null, runbooks = LockoutImpact(context, asset), capacity = await LockoutCapacityAsync(context, asset, null, ct) }, Json));
+        app.MapGet("/api/lockouts/impact", async (string? asset, string? from, string? until, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "for")] string? lasting, CancellationToken ct) =>
+        {
+            if (string.IsNullOrWhiteSpace(asset) || !context.Factory.Topology.AssetKinds.ContainsKey(asset))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "bad request", string.IsNullOrWhiteSpace(asset) ? "asset: give the asset (?asset=chiller-3)" : $"asset: unknown asset '{asset}'");
+            }
+
+            // The work's window, as POST /api/lockouts would take it: the other lockouts over it count as out.
+            (DateTimeOffset? From, DateTimeOffset? Until) window;
+            try
+            {
+                window = ImpactWindow(context, from, until, lasting);
+            }
+            catch (BadRequest e)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "bad request", e.Message);
+            }
+
+            return Results.Json(new { asset, agent = context.Agent is not null, runbooks = LockoutImpact(context, asset), capacity = await LockoutCapacityAsync(context, asset, window.From, window.Until, ct) }, Json);
+        });
         app.MapPost("/api/lockouts", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Operator, "lock an asset out", body => LockOut(context, Caller(http), body))));
         app.MapPost("/api/lockouts/{asset}/release", async (HttpContext http, string asset) => await Mutation(http, context, Role.Operator, $"release {asset}'s lockout", body => ReleaseLockout(context, Caller(http), asset, body)));
         app.MapPost("/api/lockouts/{asset}/extend", async (HttpContext http, string asset) => await Mutation(http, context, Role.Operator, $"change the end of {asset}'s lockout", body => ExtendLockout(context, Caller(http), asset, body)));
@@ -453,15 +469,15 @@ public static class AidaApi
 
         // Worked out from the factory and the runbooks alone, outside the plant's lock: it binds the runbooks over every asset.
         view["impact"] = new JsonArray([.. LockoutImpact(context, asset).Select(line => (JsonNode?)line)]);
-        view["capacity"] = JsonSerializer.SerializeToNode(await LockoutCapacityAsync(context, asset, lockout, CancellationToken.None), Json);
+        view["capacity"] = JsonSerializer.SerializeToNode(await LockoutCapacityAsync(context, asset, lockout.Since, lockout.Until, CancellationToken.None), Json);
         return Results.Json(view, Json, statusCode: StatusCodes.Status201Created);
     }
 
     /// <summary>What <paramref name="asset"/>'s group (the chillers, its hall's CDUs) would have left with it out, against
     /// the peak load of the last 24 h (<see cref="SpareCapacity"/>), counting the other lockouts held or planned over
-    /// <paramref name="lockout"/> (from now on when null) as out too; null with no telemetry or for an asset with no group;
-    /// <c>verdict</c> <c>not_read</c> and why when the telemetry could not be read.</summary>
-    internal static async Task<object?> LockoutCapacityAsync(ServerContext context, string asset, Lockout? lockout, CancellationToken ct)
+    /// [<paramref name="from"/> (null: now), <paramref name="until"/> (null: no end)) as out too; null with no telemetry
+    /// or for an asset with no group; <c>verdict</c> <c>not_read</c> and why when the telemetry could not be read.</summary>
+    internal static async Task<object?> LockoutCapacityAsync(ServerContext context, string asset, DateTimeOffset? from, DateTimeOffset? until, CancellationToken ct)
     {
         if (context.Telemetry is null)
         {
@@ -469,7 +485,7 @@ public static class AidaApi
         }
 
         var now = (context.Clock ?? TimeProvider.System).GetUtcNow();
-        var others = context.Actions.Plant.Lockouts.OthersOutOver(asset, lockout?.Since ?? now, lockout?.Until);
+        var others = context.Actions.Plant.Lockouts.OthersOutOver(asset, from ?? now, until);
         SpareCapacityReading? reading;
         try
         {
@@ -506,6 +522,28 @@ public static class AidaApi
             : throw new BadRequest($"for: '{text}' is not a duration above zero (such as 30m, 4h or 1d)");
         return until is not null && lasting is not null ? throw new BadRequest("for: give until (an end) or for (how long from now), not both")
             : (until, lasting);
+    }
+
+    /// <summary>A lockout's window as <c>GET /api/lockouts/impact</c>'s query gives it, as a lockout would take it:
+    /// <c>from</c> (null: now), then <c>until</c> or <c>for</c> from that start (neither: no end), not both.</summary>
+    private static (DateTimeOffset? From, DateTimeOffset? Until) ImpactWindow(ServerContext context, string? from, string? until, string? lasting)
+    {
+        DateTimeOffset? Parse(string field, string? text) =>
+            text is null ? null : PrometheusFormat.TryParseTime(text, out var t) ? t : throw new BadRequest($"{field}: '{text}' is not a time (RFC 3339 such as 2025-07-01T02:00:00Z, or Unix seconds)");
+        var start = Parse("from", from);
+        var end = Parse("until", until);
+        if (lasting is not null && end is not null)
+        {
+            throw new BadRequest("for: give until (an end) or for (how long from its start), not both");
+        }
+
+        if (lasting is not null)
+        {
+            end = (start ?? (context.Clock ?? TimeProvider.System).GetUtcNow()) + (PrometheusFormat.TryParseDuration(lasting, out var d) && d > TimeSpan.Zero
+                ? d : throw new BadRequest($"for: '{lasting}' is not a duration above zero (such as 30m, 4h or 1d)"));
+        }
+
+        return (start, end);
     }
 
     /// <summary>409: another lockout of the asset holds at some moment of the time asked for.</summary>

@@ -221,7 +221,7 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
     [Description("Before a person locks an asset out: each runbook step of Aida's agent that would write it, and on which faults (e.g. 'runbook chiller-trip would start_standby it on a chiller-trip of chiller-1 or chiller-2'); while it is locked out those steps are refused and their run rolls back to a person. agent is false (and the list empty) when no agent runs. capacity: what its group (the chillers, its hall's CDUs or CRAHs, the UPSs of its halls) would have left with it and the other lockouts out, against the peak load of the last 24 h, and the redundancy now and without it (verdict short, none_to_spare, spare or not_measured; said: one line); null for an asset with no such group (a rack).")]
     public async Task<string> LockoutImpact([Description("The asset, as its actuators name it before the slash (chiller-3, cdu-h1-a, h1-a01)")] string asset, CancellationToken cancellationToken = default) =>
         context.Factory.Topology.AssetKinds.ContainsKey(asset)
-            ? JsonSerializer.Serialize(new { asset, agent = context.Agent is not null, runbooks = AidaApi.LockoutImpact(context, asset), capacity = await AidaApi.LockoutCapacityAsync(context, asset, null, cancellationToken) }, AidaApi.Json)
+            ? JsonSerializer.Serialize(new { asset, agent = context.Agent is not null, runbooks = AidaApi.LockoutImpact(context, asset), capacity = await AidaApi.LockoutCapacityAsync(context, asset, null, null, cancellationToken) }, AidaApi.Json)
             : throw new McpException($"asset: unknown asset '{asset}'");
 
     [McpServerTool(Name = "get_agent_mode", ReadOnly = true)]

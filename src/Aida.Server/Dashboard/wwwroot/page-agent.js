@@ -172,7 +172,11 @@ function lockOutForm(ctx, onDone) {
       if (!name) { message.textContent = 'Name the asset to check.'; return; }
       message.textContent = '';
       try {
-        const asked = await api.get(`/api/lockouts/impact?asset=${encodeURIComponent(name)}`);
+        // Asked for the work's time as the form gives it: the other lockouts over it count as out.
+        const when = new URLSearchParams({ asset: name });
+        if (from.value) when.set('from', `${from.value.length === 16 ? `${from.value}:00` : from.value}Z`);
+        if (lasting.value) when.set('for', lasting.value);
+        const asked = await api.get(`/api/lockouts/impact?${when}`);
         showImpact(!asked.agent ? `No agent runs here: locking ${name} out takes no runbook step from it.`
           : asked.runbooks.length ? `Locking ${name} out would leave these runbook steps refused, their run rolled back to a person:`
             : `No runbook step writes ${name}: locking it out takes none from the agent.`, asked.runbooks, asked.capacity);
