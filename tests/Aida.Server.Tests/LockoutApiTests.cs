@@ -281,6 +281,11 @@ public sealed class LockoutApiTests
         var mcp = JsonDocument.Parse(string.Concat(overMcp.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text))).RootElement.GetProperty("capacity");
         Assert.Equal(["chiller-1 (planned out from " + $"{tomorrow:yyyy-MM-dd HH:mm}Z)", "chiller-3 (locked out)"], mcp.GetProperty("already_out").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal((0.0, "short"), (mcp.GetProperty("left").GetDouble(), mcp.GetProperty("verdict").GetString()));
+        // For an hour's work now, only chiller-3 is out with it; a bad duration is a tool error naming it.
+        var hour = await client.CallToolAsync("lockout_impact", new Dictionary<string, object?> { ["asset"] = "chiller-2", ["duration"] = "1h" });
+        Assert.Equal(["chiller-3 (locked out)"], JsonDocument.Parse(string.Concat(hour.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text))).RootElement.GetProperty("capacity").GetProperty("already_out").EnumerateArray().Select(e => e.GetString()));
+        var badDuration = await client.CallToolAsync("lockout_impact", new Dictionary<string, object?> { ["asset"] = "chiller-2", ["duration"] = "an hour" });
+        Assert.True(badDuration.IsError);
     }
 
     [Fact]

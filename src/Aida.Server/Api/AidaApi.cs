@@ -270,17 +270,8 @@ public static class AidaApi
             }
 
             // The work's window, as POST /api/lockouts would take it: the other lockouts over it count as out.
-            (DateTimeOffset? From, DateTimeOffset? Until) window;
-            try
-            {
-                window = ImpactWindow(context, from, until, lasting);
-            }
-            catch (BadRequest e)
-            {
-                return Problem(StatusCodes.Status400BadRequest, "bad request", e.Message);
-            }
-
-            return Results.Json(new { asset, agent = context.Agent is not null, runbooks = LockoutImpact(context, asset), capacity = await LockoutCapacityAsync(context, asset, window.From, window.Until, ct) }, Json);
+            var window = ImpactWindowOrError(context, from, until, lasting, out var error);
+            return error is not null ? Problem(StatusCodes.Status400BadRequest, "bad request", error) : Results.Json(new { asset, agent = context.Agent is not null, runbooks = LockoutImpact(context, asset), capacity = await LockoutCapacityAsync(context, asset, window.From, window.Until, ct) }, Json);
         });
         app.MapPost("/api/lockouts", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Operator, "lock an asset out", body => LockOut(context, Caller(http), body))));
         app.MapPost("/api/lockouts/{asset}/release", async (HttpContext http, string asset) => await Mutation(http, context, Role.Operator, $"release {asset}'s lockout", body => ReleaseLockout(context, Caller(http), asset, body)));
@@ -544,6 +535,21 @@ public static class AidaApi
         }
 
         return (start, end);
+    }
+
+    /// <summary><see cref="ImpactWindow"/> for a caller without the API's problems (MCP): the error said, or null.</summary>
+    internal static (DateTimeOffset? From, DateTimeOffset? Until) ImpactWindowOrError(ServerContext context, string? from, string? until, string? lasting, out string? error)
+    {
+        try
+        {
+            error = null;
+            return ImpactWindow(context, from, until, lasting);
+        }
+        catch (BadRequest e)
+        {
+            error = e.Message;
+            return default;
+        }
     }
 
     /// <summary>409: another lockout of the asset holds at some moment of the time asked for.</summary>

@@ -218,11 +218,22 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
     }
 
     [McpServerTool(Name = "lockout_impact", ReadOnly = true)]
-    [Description("Before a person locks an asset out: each runbook step of Aida's agent that would write it, and on which faults (e.g. 'runbook chiller-trip would start_standby it on a chiller-trip of chiller-1 or chiller-2'); while it is locked out those steps are refused and their run rolls back to a person. agent is false (and the list empty) when no agent runs. capacity: what its group (the chillers, its hall's CDUs or CRAHs, the UPSs of its halls) would have left with it and the other lockouts out, against the peak load of the last 24 h, and the redundancy now and without it (verdict short, none_to_spare, spare or not_measured; said: one line); null for an asset with no such group (a rack).")]
-    public async Task<string> LockoutImpact([Description("The asset, as its actuators name it before the slash (chiller-3, cdu-h1-a, h1-a01)")] string asset, CancellationToken cancellationToken = default) =>
-        context.Factory.Topology.AssetKinds.ContainsKey(asset)
-            ? JsonSerializer.Serialize(new { asset, agent = context.Agent is not null, runbooks = AidaApi.LockoutImpact(context, asset), capacity = await AidaApi.LockoutCapacityAsync(context, asset, null, null, cancellationToken) }, AidaApi.Json)
-            : throw new McpException($"asset: unknown asset '{asset}'");
+    [Description("Before a person locks an asset out: each runbook step of Aida's agent that would write it, and on which faults (e.g. 'runbook chiller-trip would start_standby it on a chiller-trip of chiller-1 or chiller-2'); while it is locked out those steps are refused and their run rolls back to a person. agent is false (and the list empty) when no agent runs. capacity: what its group (the chillers, its hall's CDUs or CRAHs, the UPSs of its halls) would have left with it and the other lockouts out, against the peak load of the last 24 h, and the redundancy now and without it (verdict short, none_to_spare, spare or not_measured; said: one line); null for an asset with no such group (a rack). Give from and duration to ask about the work's own time: the other lockouts over it count as out.")]
+    public async Task<string> LockoutImpact(
+        [Description("The asset, as its actuators name it before the slash (chiller-3, cdu-h1-a, h1-a01)")] string asset,
+        [Description("When the work would start (RFC 3339, plant time); default now: the other lockouts over its time count as out")] string? from = null,
+        [Description("How long it would last from its start (4h, 1d); default no end")] string? duration = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (!context.Factory.Topology.AssetKinds.ContainsKey(asset))
+        {
+            throw new McpException($"asset: unknown asset '{asset}'");
+        }
+
+        var window = AidaApi.ImpactWindowOrError(context, from, null, duration, out var error);
+        return error is not null ? throw new McpException(error.Replace("for: ", "duration: ", StringComparison.Ordinal))
+            : JsonSerializer.Serialize(new { asset, agent = context.Agent is not null, runbooks = AidaApi.LockoutImpact(context, asset), capacity = await AidaApi.LockoutCapacityAsync(context, asset, window.From, window.Until, cancellationToken) }, AidaApi.Json);
+    }
 
     [McpServerTool(Name = "get_agent_mode", ReadOnly = true)]
     [Description("How Aida's agent acts now: mode (dry-run: it proposes and writes nothing; supervised: its high-risk actions wait for an approver; autonomous), highest (the most autonomy it may be handed), and who last changed it, why and when. Only people change it, through the REST API (POST /api/agent/mode: an approver takes autonomy away, an admin hands it back).")]
