@@ -194,7 +194,7 @@ internal static class LockoutsCommand
         var key = Key();
         var since = new Option<string>("--since")
         {
-            Description = "Which of the asset's lockouts, by its start (RFC 3339, as aida lockouts list gives it); default: the one held, else the soonest planned"
+            Description = "Which of the asset's lockouts, by its start to the second (RFC 3339 such as 2026-12-08T04:00:00Z; aida lockouts list shows it); default: the one held, else the soonest planned"
                 + (verb == "reschedule" ? " (for reschedule: the soonest planned)" : ""),
         };
         var command = new Command(verb, description) { asset, api, key, since };

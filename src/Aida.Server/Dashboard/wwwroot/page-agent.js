@@ -102,6 +102,9 @@ function modeCard(m, ctx, onDone) {
   ]);
 }
 
+// A datetime-local field's value (plant time in UTC, as the dashboard shows it) as RFC 3339.
+const utc = (value) => `${value.length === 16 ? `${value}:00` : value}Z`;
+
 // Assets people hold locked out (lockout/tagout): Aida writes none of their actuators, whoever asks, until the person who
 // locked one out, or an approver, releases it with a reason (audited). An operator or above locks one out, now or from a
 // time to come (planned work: called off the same way).
@@ -135,7 +138,7 @@ function lockoutCard(l, ctx, onDone) {
     onclick: async () => {
       if (!start.value) { message.textContent = 'Give the new start.'; return; }
       move.disabled = true;
-      try { await api.post(`/api/lockouts/${encodeURIComponent(l.asset)}/reschedule`, { ...which, from: `${start.value.length === 16 ? `${start.value}:00` : start.value}Z` }); onDone(); }
+      try { await api.post(`/api/lockouts/${encodeURIComponent(l.asset)}/reschedule`, { ...which, from: utc(start.value) }); onDone(); }
       catch (e) { message.textContent = e.message; move.disabled = false; }
     } });
   return h('div', { class: 'pending lockout', 'data-asset': l.asset, 'data-since': l.since }, [
@@ -174,7 +177,7 @@ function lockOutForm(ctx, onDone) {
       try {
         // Asked for the work's time as the form gives it: the other lockouts over it count as out.
         const when = new URLSearchParams({ asset: name });
-        if (from.value) when.set('from', `${from.value.length === 16 ? `${from.value}:00` : from.value}Z`);
+        if (from.value) when.set('from', utc(from.value));
         if (lasting.value) when.set('for', lasting.value);
         const asked = await api.get(`/api/lockouts/impact?${when}`);
         showImpact(!asked.agent ? `No agent runs here: locking ${name} out takes no runbook step from it.`
@@ -189,7 +192,7 @@ function lockOutForm(ctx, onDone) {
       message.textContent = '';
       const body = { asset: asset.value.trim(), reason: reason.value.trim() };
       if (lasting.value) body.for = lasting.value;
-      if (from.value) body.from = `${from.value.length === 16 ? `${from.value}:00` : from.value}Z`;
+      if (from.value) body.from = utc(from.value);
       clear(impact);
       try {
         const taken = await api.post('/api/lockouts', body);
