@@ -74,6 +74,11 @@ public sealed class OnCallAlerts
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Lockout, SpareCapacityReading?> _capacity = new();
     private volatile IReadOnlyList<RedundancyReading> _redundancy = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Kind, string Scope), DateTimeOffset> _lostSince = new();
+
+    /// <summary>How long a group must stay at N or short, read after read, before <c>AidaRedundancyLost</c> tells it
+    /// (5 min of plant time): a unit's restart or a load at the group's threshold for a moment is not a page.</summary>
+    public static readonly TimeSpan RedundancyHold = TimeSpan.FromMinutes(5);
 
     /// <summary>Reads each group's redundancy now, the lockouts held counted out (told by <c>AidaRedundancyLost</c>
     /// when a group is at N or short), and what the group of each lockout about to start (within
@@ -88,7 +93,19 @@ public sealed class OnCallAlerts
         }
 
         var now = _clock.GetUtcNow();
-        _redundancy = await Capacity.NowAsync(now, _guard?.Lockouts.Held.ToDictionary(l => l.Asset, _ => "locked out", StringComparer.Ordinal), cancellationToken);
+        var redundancy = await Capacity.NowAsync(now, _guard?.Lockouts.Held.ToDictionary(l => l.Asset, _ => "locked out", StringComparer.Ordinal), cancellationToken);
+        var lost = redundancy.Where(r => r.Spare < 1).Select(r => (r.Kind, r.Scope)).ToHashSet();
+        foreach (var back in _lostSince.Keys.Where(k => !lost.Contains(k)).ToList())
+        {
+            _lostSince.TryRemove(back, out _);
+        }
+
+        foreach (var group in lost)
+        {
+            _lostSince.TryAdd(group, now);
+        }
+
+        _redundancy = redundancy;
         if (_guard is null)
         {
             return;
@@ -198,12 +215,17 @@ public sealed class OnCallAlerts
         // A group at N has no unit to spare: one more out and its load is not carried; short, it is not now.
         foreach (var group in _redundancy.Where(r => r.Spare < 1))
         {
+            if (!_lostSince.TryGetValue((group.Kind, group.Scope), out var since) || now - since < RedundancyHold)
+            {
+                continue;
+            }
+
             alerts.Add(Alert("AidaRedundancyLost", [new("kind", group.Kind), new("scope", group.Scope)], group.Spare < 0 ? "critical" : "warning",
                 group.Describe(),
                 group.Spare < 0
                     ? "the units in service do not carry the load now: bring a unit back (a standby started, a lockout's work stopped) or move, cap or shed the load"
                     : "no unit of the group may trip or be taken out without the load going uncarried: hold off planned work on its units, and have a unit ready to come back",
-                "#flow"));
+                "#flow", since));
         }
 
         foreach (var lockout in _guard?.Lockouts.Held ?? [])

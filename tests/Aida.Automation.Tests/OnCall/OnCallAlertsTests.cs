@@ -169,8 +169,14 @@ public sealed class OnCallAlertsTests
         Assert.Contains("; capacity: chillers: 5.0 MW left of 15.0 MW without chiller-3 and chiller-1 (locked out) already out, against a peak of ", description, StringComparison.Ordinal);
         Assert.Contains(" short at that peak (N now, short without it); before it starts make up the shortfall", description, StringComparison.Ordinal);
         Assert.EndsWith("api:bob or an approver moves its start (POST /api/lockouts/chiller-3/reschedule)", description, StringComparison.Ordinal);
-        // And now, with chiller-1 held out, the chillers have none to spare: on-call is warned of that too.
+        // And now, with chiller-1 held out, the chillers have none to spare: on-call is warned of that too, once it has
+        // held for 5 min (a moment at the threshold is not a page).
+        Assert.DoesNotContain(alerts.Now(), a => Labels(a)["alertname"] == "AidaRedundancyLost");
+        var since = site.Sim.Clock.GetUtcNow();
+        site.Advance(OnCallAlerts.RedundancyHold);
+        await alerts.ReadCapacityAsync();
         var lost = Only(alerts.Now(), "AidaRedundancyLost");
+        Assert.Equal(since, lost.Since);
         Assert.Equal(
             new Dictionary<string, string> { ["alertname"] = "AidaRedundancyLost", ["factory"] = "ref-10mw", ["kind"] = "chiller", ["scope"] = "site", ["severity"] = "warning" },
             Labels(lost));
