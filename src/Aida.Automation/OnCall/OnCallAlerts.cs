@@ -73,11 +73,12 @@ public sealed class OnCallAlerts
     public SpareCapacity? Capacity { get; init; }
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Lockout, SpareCapacityReading?> _capacity = new();
-    private volatile IReadOnlyList<RedundancyReading> _redundancy = [];
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Kind, string Scope), DateTimeOffset> _lostSince = new();
+    // Each group that lost its spare: since when, its last reading at N or short, and since when it has been back.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Kind, string Scope), (DateTimeOffset Since, RedundancyReading Last, DateTimeOffset? Back)> _lost = new();
 
-    /// <summary>How long a group must stay at N or short, read after read, before <c>AidaRedundancyLost</c> tells it
-    /// (5 min of plant time): a unit's restart or a load at the group's threshold for a moment is not a page.</summary>
+    /// <summary>How long a group must stay at N or short, read after read, before <c>AidaRedundancyLost</c> tells it, and
+    /// back with a unit to spare before it stops (5 min of plant time each way): a unit's restart or a load at the
+    /// group's threshold for a moment is not a page, nor a page that clears and fires again.</summary>
     public static readonly TimeSpan RedundancyHold = TimeSpan.FromMinutes(5);
 
     /// <summary>Reads each group's redundancy now, the lockouts held counted out (told by <c>AidaRedundancyLost</c>
@@ -93,19 +94,29 @@ public sealed class OnCallAlerts
         }
 
         var now = _clock.GetUtcNow();
-        var redundancy = await Capacity.NowAsync(now, _guard?.Lockouts.Held.ToDictionary(l => l.Asset, _ => "locked out", StringComparer.Ordinal), cancellationToken);
-        var lost = redundancy.Where(r => r.Spare < 1).Select(r => (r.Kind, r.Scope)).ToHashSet();
-        foreach (var back in _lostSince.Keys.Where(k => !lost.Contains(k)).ToList())
+        foreach (var reading in await Capacity.NowAsync(now, _guard?.Lockouts.Held.ToDictionary(l => l.Asset, _ => "locked out", StringComparer.Ordinal), cancellationToken))
         {
-            _lostSince.TryRemove(back, out _);
+            var key = (reading.Kind, reading.Scope);
+            var known = _lost.TryGetValue(key, out var was);
+            if (reading.Spare < 1)
+            {
+                _lost[key] = (known ? was.Since : now, reading, null);
+            }
+            else if (known && reading.Spare is not null)
+            {
+                // Back with a unit to spare: forgotten at once if it was never told, else once back for the hold.
+                var told = now - was.Since >= RedundancyHold;
+                var back = was.Back ?? now;
+                if (!told || now - back >= RedundancyHold)
+                {
+                    _lost.TryRemove(key, out _);
+                }
+                else
+                {
+                    _lost[key] = was with { Back = back };
+                }
+            }
         }
-
-        foreach (var group in lost)
-        {
-            _lostSince.TryAdd(group, now);
-        }
-
-        _redundancy = redundancy;
         if (_guard is null)
         {
             return;
@@ -213,15 +224,10 @@ public sealed class OnCallAlerts
         }
 
         // A group at N has no unit to spare: one more out and its load is not carried; short, it is not now.
-        foreach (var group in _redundancy.Where(r => r.Spare < 1))
+        foreach (var (since, group, back) in _lost.Values.Where(l => now - l.Since >= RedundancyHold).OrderBy(l => l.Last.Kind, StringComparer.Ordinal).ThenBy(l => l.Last.Scope, StringComparer.Ordinal))
         {
-            if (!_lostSince.TryGetValue((group.Kind, group.Scope), out var since) || now - since < RedundancyHold)
-            {
-                continue;
-            }
-
             alerts.Add(Alert("AidaRedundancyLost", [new("kind", group.Kind), new("scope", group.Scope)], group.Spare < 0 ? "critical" : "warning",
-                group.Describe(),
+                group.Describe() + (back is { } b ? $"; back with a unit to spare since {Stamp(b)}, told until that has held {RedundancyHold.TotalMinutes:0} min" : ""),
                 group.Spare < 0
                     ? "the units in service do not carry the load now: bring a unit back (a standby started, a lockout's work stopped) or move, cap or shed the load"
                     : "no unit of the group may trip or be taken out without the load going uncarried: hold off planned work on its units, and have a unit ready to come back",

@@ -188,6 +188,11 @@ public sealed class OnCallAlertsTests
         await alerts.ReadCapacityAsync();
         starting = Only(alerts.Now(), "AidaLockoutStarting");
         Assert.Equal("info", Labels(starting)["severity"]);
+        // The chillers have a unit to spare again: told so, and the warning stops once that has held 5 min.
+        var back = site.Sim.Clock.GetUtcNow();
+        Assert.EndsWith($"; back with a unit to spare since {back.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z, told until that has held 5 min", Annotation(Only(alerts.Now(), "AidaRedundancyLost"), "summary"), StringComparison.Ordinal);
+        site.Advance(OnCallAlerts.RedundancyHold);
+        await alerts.ReadCapacityAsync();
         Assert.DoesNotContain(alerts.Now(), a => Labels(a)["alertname"] == "AidaRedundancyLost");
         Assert.Contains("; capacity: chillers: 10.0 MW left of 15.0 MW without chiller-3, against a peak of ", Annotation(starting, "description"), StringComparison.Ordinal);
     }
