@@ -129,8 +129,8 @@ public sealed record RedundancyReading(string Kind, string Scope, string Group, 
 /// </remarks>
 public sealed class SpareCapacity
 {
-    /// <summary>Specific heat of liquid water near 300 K, J/(kg K) (Incropera et al., 7th ed., Table A.6).</summary>
-    private const double WaterSpecificHeat = 4179;
+    /// <summary>Water's specific heat, as the CDU energy balance takes it (Incropera et al., 7th ed., Table A.6).</summary>
+    private const double WaterSpecificHeat = Anomalies.CduEnergyBalance.WaterSpecificHeat;
 
     /// <summary>Standard air, kg/m3, and its specific heat, J/(kg K) (ASHRAE Fundamentals 2021, ch. 1).</summary>
     private const double AirDensity = 1.2;
@@ -211,13 +211,21 @@ public sealed class SpareCapacity
             outOf.TryAdd(unit, why);
         }
 
+        // Groups that carry one load read it once: the chillers and the economiser the facility water's heat, a hall's
+        // CRAHs and busways its racks' power.
+        var loads = new Dictionary<string, double?>(StringComparer.Ordinal);
         var result = new List<RedundancyReading>(groups.Count);
         foreach (var (kind, scope, group) in groups)
         {
-            var load = await _query.QueryAsync(group.Promql, at, cancellationToken);
-            double? value = load.Series.Count > 0 && load.Series[0].Samples.Count > 0 && double.IsFinite(load.Series[0].Samples[^1].Value)
-                ? load.Series[0].Samples[^1].Value * group.Scale
-                : null;
+            if (!loads.TryGetValue(group.Promql, out var raw))
+            {
+                var load = await _query.QueryAsync(group.Promql, at, cancellationToken);
+                loads[group.Promql] = raw = load.Series.Count > 0 && load.Series[0].Samples.Count > 0 && double.IsFinite(load.Series[0].Samples[^1].Value)
+                    ? load.Series[0].Samples[^1].Value
+                    : null;
+            }
+
+            var value = raw * group.Scale;
             var available = group.Units.Where(u => !outOf.ContainsKey(u.Id)).Select(u => u.Rating).ToList();
             result.Add(new RedundancyReading(kind, scope, group.Name, group.Load, group.Unit, group.Units.Count, [.. group.Units.Where(u => outOf.ContainsKey(u.Id)).Select(u => $"{u.Id} ({outOf[u.Id]})")],
                 group.Units.Sum(u => u.Rating), available.Sum(), value, value is { } l ? UnitsToSpare(available, l) : null));

@@ -270,7 +270,7 @@ public static class AidaApi
             }
 
             // The work's window, as POST /api/lockouts would take it: the other lockouts over it count as out.
-            var window = ImpactWindowOrError(context, from, until, lasting, out var error);
+            var window = ImpactWindow(context, from, until, lasting, out var error);
             return error is not null ? Problem(StatusCodes.Status400BadRequest, "bad request", error) : Results.Json(new { asset, agent = context.Agent is not null, runbooks = LockoutImpact(context, asset), capacity = await LockoutCapacityAsync(context, asset, window.From, window.Until, ct) }, Json);
         });
         app.MapPost("/api/lockouts", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Operator, "lock an asset out", body => LockOut(context, Caller(http), body))));
@@ -508,42 +508,27 @@ public static class AidaApi
     private static (DateTimeOffset? Until, TimeSpan? For) LockoutEnd(JsonElement body)
     {
         var until = Time(body, "until");
-        var lasting = Text(body, "for", required: false) is not { } text ? (TimeSpan?)null
-            : PrometheusFormat.TryParseDuration(text, out var d) && d > TimeSpan.Zero ? d
-            : throw new BadRequest($"for: '{text}' is not a duration above zero (such as 30m, 4h or 1d)");
+        var lasting = DurationText("for", Text(body, "for", required: false));
         return until is not null && lasting is not null ? throw new BadRequest("for: give until (an end) or for (how long from now), not both")
             : (until, lasting);
     }
 
-    /// <summary>A lockout's window as <c>GET /api/lockouts/impact</c>'s query gives it, as a lockout would take it:
-    /// <c>from</c> (null: now), then <c>until</c> or <c>for</c> from that start (neither: no end), not both.</summary>
-    private static (DateTimeOffset? From, DateTimeOffset? Until) ImpactWindow(ServerContext context, string? from, string? until, string? lasting)
-    {
-        DateTimeOffset? Parse(string field, string? text) =>
-            text is null ? null : PrometheusFormat.TryParseTime(text, out var t) ? t : throw new BadRequest($"{field}: '{text}' is not a time (RFC 3339 such as 2025-07-01T02:00:00Z, or Unix seconds)");
-        var start = Parse("from", from);
-        var end = Parse("until", until);
-        if (lasting is not null && end is not null)
-        {
-            throw new BadRequest("for: give until (an end) or for (how long from its start), not both");
-        }
-
-        if (lasting is not null)
-        {
-            end = (start ?? (context.Clock ?? TimeProvider.System).GetUtcNow()) + (PrometheusFormat.TryParseDuration(lasting, out var d) && d > TimeSpan.Zero
-                ? d : throw new BadRequest($"for: '{lasting}' is not a duration above zero (such as 30m, 4h or 1d)"));
-        }
-
-        return (start, end);
-    }
-
-    /// <summary><see cref="ImpactWindow"/> for a caller without the API's problems (MCP): the error said, or null.</summary>
-    internal static (DateTimeOffset? From, DateTimeOffset? Until) ImpactWindowOrError(ServerContext context, string? from, string? until, string? lasting, out string? error)
+    /// <summary>A lockout's window as <c>GET /api/lockouts/impact</c>'s query (or MCP's <c>lockout_impact</c>) gives it,
+    /// as a lockout would take it: <c>from</c> (null: now), then <c>until</c> or <c>for</c> from that start (neither: no
+    /// end), not both; <paramref name="error"/> names a bad one.</summary>
+    internal static (DateTimeOffset? From, DateTimeOffset? Until) ImpactWindow(ServerContext context, string? from, string? until, string? lasting, out string? error)
     {
         try
         {
+            var start = TimeText("from", from);
+            var end = TimeText("until", until);
+            if (lasting is not null && end is not null)
+            {
+                throw new BadRequest("for: give until (an end) or for (how long from its start), not both");
+            }
+
             error = null;
-            return ImpactWindow(context, from, until, lasting);
+            return (start, DurationText("for", lasting) is { } d ? (start ?? (context.Clock ?? TimeProvider.System).GetUtcNow()) + d : end);
         }
         catch (BadRequest e)
         {
@@ -678,10 +663,18 @@ public static class AidaApi
     };
 
     /// <summary>An optional time field: RFC 3339 or Unix seconds, as the Prometheus API takes them.</summary>
-    private static DateTimeOffset? Time(JsonElement body, string field) =>
-        Text(body, field, required: false) is not { } text ? null
+    private static DateTimeOffset? Time(JsonElement body, string field) => TimeText(field, Text(body, field, required: false));
+
+    private static DateTimeOffset? TimeText(string field, string? text) =>
+        text is null ? null
         : PrometheusFormat.TryParseTime(text, out var t) ? t
         : throw new BadRequest($"{field}: '{text}' is not a time (RFC 3339 such as 2025-07-01T02:00:00Z, or Unix seconds)");
+
+    /// <summary>An optional duration above zero (30m, 4h, 1d).</summary>
+    private static TimeSpan? DurationText(string field, string? text) =>
+        text is null ? null
+        : PrometheusFormat.TryParseDuration(text, out var d) && d > TimeSpan.Zero ? d
+        : throw new BadRequest($"{field}: '{text}' is not a duration above zero (such as 30m, 4h or 1d)");
 
     private static IResult ProposeAction(ServerContext context, Caller caller, JsonElement body)
     {

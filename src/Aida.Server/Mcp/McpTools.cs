@@ -230,7 +230,7 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
             throw new McpException($"asset: unknown asset '{asset}'");
         }
 
-        var window = AidaApi.ImpactWindowOrError(context, from, null, duration, out var error);
+        var window = AidaApi.ImpactWindow(context, from, null, duration, out var error);
         return error is not null ? throw new McpException(error.Replace("for: ", "duration: ", StringComparison.Ordinal))
             : JsonSerializer.Serialize(new { asset, agent = context.Agent is not null, runbooks = AidaApi.LockoutImpact(context, asset), capacity = await AidaApi.LockoutCapacityAsync(context, asset, window.From, window.Until, cancellationToken) }, AidaApi.Json);
     }
