@@ -131,7 +131,7 @@ internal static class LockoutsCommand
         var impactFrom = new Option<string>("--from") { Description = "When the work would start (RFC 3339, plant time); default now. The other lockouts over its time count as out" };
         var impactFor = new Option<string>("--for") { Description = "How long it would last from its start (4h); default: no end" };
         var impactUntil = new Option<string>("--until") { Description = "Or when it would end (RFC 3339)" };
-        var impact = new Command("impact", "Before locking an asset out: the runbook steps of the live run's agent that would write it, and on which faults (refused while it is held); and what its group (the chillers, its hall's CDUs) would have left against the last 24 h's peak load, the other lockouts over the work's time counted out")
+        var impact = new Command("impact", "Before locking an asset out: the runbook steps of the live run's agent that would write it, and on which faults (refused while it is held); and what its group (the chillers, its hall's CDUs) would have left against the last 24 h's peak load (the economiser's dry coolers or towers at each 5 minutes' weather, judged at their worst moment), the other lockouts over the work's time counted out")
         {
             impactAsset, impactFrom, impactFor, impactUntil, impactApi, impactKey,
         };

@@ -94,7 +94,9 @@ public sealed class OnCallAlerts
         }
 
         var now = _clock.GetUtcNow();
-        foreach (var reading in await Capacity.NowAsync(now, _guard?.Lockouts.Held.ToDictionary(l => l.Asset, _ => "locked out", StringComparer.Ordinal), cancellationToken))
+        // A group another makes up for (the economiser, whose shortfall the chillers carry; every hot afternoon for dry
+        // coolers) costs energy, not cooling: not a page.
+        foreach (var reading in (await Capacity.NowAsync(now, _guard?.Lockouts.Held.ToDictionary(l => l.Asset, _ => "locked out", StringComparer.Ordinal), cancellationToken)).Where(r => r.MadeUpBy is null))
         {
             var key = (reading.Kind, reading.Scope);
             var known = _lost.TryGetValue(key, out var was);
@@ -258,11 +260,13 @@ public sealed class OnCallAlerts
                 var capacity = _capacity.GetValueOrDefault(planned);
                 var steps = refused.Count == 0 ? "no runbook step of the agent writes it"
                     : $"while it is held these runbook steps are refused, and their run rolls back to a person: {string.Join("; ", refused)}";
-                var act = capacity?.Verdict == "short"
+                // Short of what the chillers make up (the economiser's) costs energy, not cooling: not a warning.
+                var uncarried = capacity is { Verdict: "short", MadeUpBy: null };
+                var act = uncarried
                     ? $"before it starts make up the shortfall (a unit back from its work, the load moved or capped) or put the work off: {planned.By} or an approver moves its start (POST /api/lockouts/{planned.Asset}/reschedule)"
                     : refused.Count == 0 ? "nothing to do"
                     : $"if the work is not on, {planned.By} or an approver calls it off (POST /api/lockouts/{planned.Asset}/release)";
-                alerts.Add(Alert("AidaLockoutStarting", [new("asset", planned.Asset)], capacity?.Verdict == "short" ? "warning" : "info",
+                alerts.Add(Alert("AidaLockoutStarting", [new("asset", planned.Asset)], uncarried ? "warning" : "info",
                     $"{planned.DescribePlanned()}: Aida writes none of its actuators from then",
                     $"{steps}{(capacity is null ? "" : $"; capacity: {capacity.Describe()}")}; {act}",
                     "#agent", planned.Since - LockoutStartingNotice));

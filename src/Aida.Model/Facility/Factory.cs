@@ -141,7 +141,19 @@ public sealed record FacilityWater(
     double VolumeLitres);
 
 /// <summary>A dry cooler (closed-circuit fluid cooler): the economiser, free cooling when ambient allows.</summary>
-public sealed record DryCooler(string Id, double CapacityWatts, double ApproachCelsius, double FanPowerWatts, bool Standby, string Feed);
+/// <param name="CapacityWatts">The heat it rejects at <paramref name="RatedItdCelsius"/>: with its fans at full speed its
+/// duty scales with the entering water's difference from the dry bulb (a coil of fixed conductance and airflow).</param>
+/// <param name="RatedItdCelsius">Entering water minus dry bulb at <paramref name="CapacityWatts"/>: the initial
+/// temperature difference a fluid cooler is rated at (default 15 K, fluid-cooler rating practice).</param>
+public sealed record DryCooler(string Id, double CapacityWatts, double ApproachCelsius, double FanPowerWatts, bool Standby, string Feed, double RatedItdCelsius = DryCooler.DefaultRatedItd)
+{
+    /// <summary>K; entering water minus ambient at rated capacity (fluid cooler rating practice).</summary>
+    public const double DefaultRatedItd = 15;
+
+    /// <summary>What it rejects with the water entering <paramref name="itdCelsius"/> above the dry bulb: none at or
+    /// below it.</summary>
+    public double CapacityAt(double itdCelsius) => CapacityWatts * Math.Max(0, itdCelsius) / RatedItdCelsius;
+}
 
 /// <summary>
 /// A cooling tower bank (open tower with a plate heat exchanger to the facility water, or a closed-circuit tower): the
@@ -150,7 +162,19 @@ public sealed record DryCooler(string Id, double CapacityWatts, double ApproachC
 /// </summary>
 /// <param name="ApproachCelsius">Facility water leaving the economiser above the wet bulb at rated duty (tower approach plus the plate heat exchanger's).</param>
 /// <param name="CyclesOfConcentration">How many times the basin water concentrates before it is blown down; blowdown = evaporation / (cycles - 1).</param>
-public sealed record CoolingTower(string Id, double CapacityWatts, double ApproachCelsius, double FanPowerWatts, double CyclesOfConcentration, bool Standby, string Feed);
+/// <param name="RatedItdCelsius">Facility water entering the economiser minus the wet bulb at
+/// <paramref name="CapacityWatts"/> (default 11 K: CTI STD-201's standard rating point is 95 °F hot water at 78 °F wet
+/// bulb, 35 and 25.6 °C, 9.4 K, plus about 1.5 K across the plate heat exchanger between tower and facility water,
+/// ASHRAE HVAC Systems and Equipment 2020, ch. 40: 1-2 K approach for plate units).</param>
+public sealed record CoolingTower(string Id, double CapacityWatts, double ApproachCelsius, double FanPowerWatts, double CyclesOfConcentration, bool Standby, string Feed, double RatedItdCelsius = CoolingTower.DefaultRatedItd)
+{
+    /// <summary>K; the rated entering water over the wet bulb (CTI STD-201 plus a plate heat exchanger).</summary>
+    public const double DefaultRatedItd = 11;
+
+    /// <summary>What it rejects as the economiser with facility water entering <paramref name="itdCelsius"/> above the
+    /// wet bulb: none at or below it.</summary>
+    public double CapacityAt(double itdCelsius) => CapacityWatts * Math.Max(0, itdCelsius) / RatedItdCelsius;
+}
 
 /// <summary>How a chiller rejects its condenser heat.</summary>
 public enum CondenserKind

@@ -229,11 +229,23 @@ public static class FactoryLoader
             return units;
         }
 
+        // The entering water's difference from the ambient at the unit's rated capacity: above its approach, which is the
+        // leaving water's.
+        static double RatedItd(ConfigNode d, double fallback)
+        {
+            var itd = d.NumberOr("rated_itd_celsius", fallback, 1, 60);
+            var approach = d.Number("approach_celsius", 0.5, 30);
+            return itd > approach
+                ? itd
+                : throw d.Error("rated_itd_celsius", $"{itd.ToString(CultureInfo.InvariantCulture)} K is not above approach_celsius ({approach.ToString(CultureInfo.InvariantCulture)} K): the water enters warmer than it leaves");
+        }
+
         var dryCoolers = FedUnits("dry_coolers", "dry cooler", (d, id, feed) => new DryCooler(id, d.Number("capacity_kw", 1, 1e6) * 1000,
-            d.Number("approach_celsius", 0.5, 30), d.Number("fan_power_kw", 0, 1e4) * 1000, d.Boolean("standby", false), feed));
+            d.Number("approach_celsius", 0.5, 30), d.Number("fan_power_kw", 0, 1e4) * 1000, d.Boolean("standby", false), feed,
+            RatedItd(d, DryCooler.DefaultRatedItd)));
         var towers = FedUnits("cooling_towers", "cooling tower", (d, id, feed) => new CoolingTower(id, d.Number("capacity_kw", 1, 1e6) * 1000,
             d.Number("approach_celsius", 0.5, 30), d.Number("fan_power_kw", 0, 1e4) * 1000, d.NumberOr("cycles_of_concentration", 4, 1.5, 20),
-            d.Boolean("standby", false), feed));
+            d.Boolean("standby", false), feed, RatedItd(d, CoolingTower.DefaultRatedItd)));
 
         if (dryCoolers.Count > 0 && towers.Count > 0)
         {

@@ -18,12 +18,16 @@ namespace Aida.Observability.Derived;
 /// <param name="AlreadyOut">Units of the group already out, each with why: a fault or maintenance the telemetry
 /// reports, or another lockout the caller named.</param>
 /// <param name="Left">Rated capacity without <see cref="Asset"/> and <see cref="AlreadyOut"/>.</param>
-/// <param name="Peak">The highest load over the window (5-minute means), or null when the telemetry has none.</param>
+/// <param name="Peak">The highest load over the window (5-minute means), or null when the telemetry has none; for units
+/// rated against the weather, the load at the worst moment for them (<see cref="Weather"/>).</param>
 /// <param name="SpareNow">Units that could fail with the asset in service and the peak still carried (N+k's k; -1:
 /// the peak is not carried even so), or null with no peak.</param>
 /// <param name="SpareWithout">The same with the asset out.</param>
 /// <param name="MadeUpBy">Who carries what the group cannot (<c>the chillers</c> for the economiser), or null when
 /// nothing does and a shortfall is heat not removed.</param>
+/// <param name="Weather">For units rated against the weather (the economiser's dry coolers or towers, whose duty scales
+/// with the water entering them over the dry or wet bulb): that difference at the moment judged, the worst of the
+/// window for the group, with <see cref="Left"/> and <see cref="Peak"/> then; null for the other groups.</param>
 public sealed record SpareCapacityReading(
     string Asset,
     string Group,
@@ -39,7 +43,8 @@ public sealed record SpareCapacityReading(
     TimeSpan Window,
     int? SpareNow,
     int? SpareWithout,
-    string? MadeUpBy)
+    string? MadeUpBy,
+    WeatherRating? Weather = null)
 {
     /// <summary><c>short</c> (the peak is more than what is left), <c>none_to_spare</c> (carried at N),
     /// <c>spare</c> (N+1 or better), <c>not_measured</c> (no load in the window).</summary>
@@ -57,6 +62,20 @@ public sealed record SpareCapacityReading(
     public string Describe()
     {
         var without = AlreadyOut.Count == 0 ? Asset : $"{Asset} and {string.Join(", ", AlreadyOut)} already out";
+        if (Weather is { } weather)
+        {
+            // Rated against the weather: what is left and the load at the worst moment of the window, which need not be
+            // the load's peak (a smaller heat on a hotter afternoon).
+            var rated = $"{Group}: {Amount(Capacity)} rated {weather.Rated}";
+            if (Peak is not { } load || SpareNow is not { } k || SpareWithout is not { } kWithout || weather.Difference is not { } difference)
+            {
+                return $"{rated}, without {without}; no {Load} and {weather.Across} together in the last {Hours(Window)}, so not judged";
+            }
+
+            var then = $"{rated}, {Amount(Left)} left without {without} with {weather.Across} at {WeatherRating.Kelvin(difference)}, against {Amount(load)} of {Load} then, the worst of the last {Hours(Window)} for them ({PeakAt:yyyy-MM-dd HH:mm}Z)";
+            return $"{then}: {Judged(kWithout, load, "then")} ({Redundancy(k)} now, {Redundancy(kWithout)} without it)";
+        }
+
         var head = $"{Group}: {Amount(Left)} left of {Amount(Capacity)} without {without}";
         if (Peak is not { } peak || SpareNow is not { } now || SpareWithout is not { } after)
         {
@@ -64,15 +83,16 @@ public sealed record SpareCapacityReading(
         }
 
         var against = $"{head}, against a peak of {Amount(peak)} of {Load} in the last {Hours(Window)} ({PeakAt:yyyy-MM-dd HH:mm}Z)";
-        var judged = after switch
-        {
-            < 0 when MadeUpBy is not null => $"{Amount(peak - Left)} short at that peak, which {MadeUpBy} make up",
-            < 0 => $"{Amount(peak - Left)} short at that peak",
-            0 => "carried with none to spare",
-            _ => $"carried with {after} to spare",
-        };
-        return $"{against}: {judged} ({Redundancy(now)} now, {Redundancy(after)} without it)";
+        return $"{against}: {Judged(after, peak, "at that peak")} ({Redundancy(now)} now, {Redundancy(after)} without it)";
     }
+
+    private string Judged(int spare, double load, string when) => spare switch
+    {
+        < 0 when MadeUpBy is not null => $"{Amount(load - Left)} short {when}, which {MadeUpBy} make up",
+        < 0 => $"{Amount(load - Left)} short {when}",
+        0 => "carried with none to spare",
+        _ => $"carried with {spare} to spare",
+    };
 
     private static string Redundancy(int spare) => spare switch
     {
@@ -88,6 +108,17 @@ public sealed record SpareCapacityReading(
     private string Amount(double value) => SpareCapacity.Amount(value, Unit);
 }
 
+/// <summary>How a group rated against the weather was judged: its units' duty scales with the water entering them
+/// over the ambient (<c>capacity x difference / rated difference</c>, none at or below it), so a dry cooler rated 2.5 MW
+/// at 15 K rejects 0.5 MW on an afternoon when the water returns 3 K above the dry bulb.</summary>
+/// <param name="Across">What the difference is, said for a person: <c>facility water's return over the dry bulb</c>.</param>
+/// <param name="Rated">The difference the units are rated at: <c>at 15 K</c>, or <c>at 11-15 K</c>.</param>
+/// <param name="Difference">The difference at the moment judged (K), or null when the telemetry has none.</param>
+public sealed record WeatherRating(string Across, string Rated, double? Difference)
+{
+    internal static string Kelvin(double k) => $"{k.ToString("0.0", CultureInfo.InvariantCulture)} K";
+}
+
 /// <summary>A group's redundancy at an instant: N+k at its present load (a 5-minute mean), the units in fault or
 /// maintenance out. As the series <c>aida_redundancy_spare_units{kind,scope}</c>.</summary>
 /// <param name="Kind">The units' kind, as the factory's topology names it: <c>chiller</c>, <c>cdu</c>, <c>ups</c>.</param>
@@ -96,17 +127,23 @@ public sealed record SpareCapacityReading(
 /// <param name="Out">The units out, each with why: <c>chiller-1 (fault)</c>.</param>
 /// <param name="Spare">N+k's k (-1: the units in service do not carry the load), or null with no load measured.</param>
 /// <param name="Carries">What the load is, said for a person: <c>heat on facility water</c>.</param>
-public sealed record RedundancyReading(string Kind, string Scope, string Group, string Carries, string Unit, int Units, IReadOnlyList<string> Out, double Capacity, double Left, double? Load, int? Spare)
+/// <param name="Weather">For units rated against the weather (the economiser's), the difference now that
+/// <see cref="Left"/> is worked out at; null for the other groups.</param>
+/// <param name="MadeUpBy">Who carries what the group cannot (<c>the chillers</c> for the economiser: a shortfall costs
+/// energy, not cooling), or null.</param>
+public sealed record RedundancyReading(string Kind, string Scope, string Group, string Carries, string Unit, int Units, IReadOnlyList<string> Out, double Capacity, double Left, double? Load, int? Spare, WeatherRating? Weather = null, string? MadeUpBy = null)
 {
     /// <summary>One line for a person: <c>chillers at N: 10.0 MW in service (of 15.0 MW; chiller-3 (locked out) out)
     /// for 8.69 MW of heat on facility water</c>.</summary>
     public string Describe()
     {
-        var service = $"{SpareCapacity.Amount(Left, Unit)} in service (of {SpareCapacity.Amount(Capacity, Unit)}{(Out.Count == 0 ? "" : $"; {string.Join(", ", Out)} out")})";
+        var at = Weather is { Difference: { } difference } weather ? $" with {weather.Across} at {WeatherRating.Kelvin(difference)}" : "";
+        var service = $"{SpareCapacity.Amount(Left, Unit)} in service{at} (of {SpareCapacity.Amount(Capacity, Unit)}{(Weather is { } r ? $" rated {r.Rated}" : "")}{(Out.Count == 0 ? "" : $"; {string.Join(", ", Out)} out")})";
         return (Load, Spare) switch
         {
-            ({ } load, < 0) => $"{Group} short: {service} for {SpareCapacity.Amount(load, Unit)} of {Carries}, {SpareCapacity.Amount(load - Left, Unit)} not carried",
+            ({ } load, < 0) => $"{Group} short: {service} for {SpareCapacity.Amount(load, Unit)} of {Carries}, {SpareCapacity.Amount(load - Left, Unit)} not carried{(MadeUpBy is null ? "" : $" (which {MadeUpBy} make up)")}",
             ({ } load, { } k) => $"{Group} at {(k == 0 ? "N" : $"N+{k}")}: {service} for {SpareCapacity.Amount(load, Unit)} of {Carries}",
+            ({ }, _) when Weather is { Difference: null } => $"{Group}: {SpareCapacity.Amount(Capacity, Unit)} rated {Weather.Rated}; no {Weather.Across} measured",
             _ => $"{Group}: {service}; no {Carries} measured",
         };
     }
@@ -177,9 +214,7 @@ public sealed class SpareCapacity
             }
         }
 
-        var (peak, peakAt) = await PeakAsync(group.Promql, group.Scale, at, cancellationToken);
-        var available = group.Units.Where(u => !outOf.ContainsKey(u.Id)).Select(u => u.Rating).ToList();
-        var left = group.Units.Where(u => u.Id != asset && !outOf.ContainsKey(u.Id)).Select(u => u.Rating).ToList();
+        var worst = await WorstAsync(group, asset, outOf, at, cancellationToken);
         return new SpareCapacityReading(
             asset,
             group.Name,
@@ -188,14 +223,15 @@ public sealed class SpareCapacity
             group.Units.Count,
             group.Units.Sum(u => u.Rating),
             [.. group.Units.Where(u => outOf.ContainsKey(u.Id)).Select(u => $"{u.Id} ({outOf[u.Id]})")],
-            left.Count,
-            left.Sum(),
-            peak,
-            peakAt,
+            group.Units.Count(u => u.Id != asset && !outOf.ContainsKey(u.Id)),
+            worst?.Left ?? group.Units.Where(u => u.Id != asset && !outOf.ContainsKey(u.Id)).Sum(u => u.Rating),
+            worst?.Load,
+            worst?.At,
             Window,
-            peak is { } p ? UnitsToSpare(available, p) : null,
-            peak is { } q ? UnitsToSpare(left, q) : null,
-            group.MadeUpBy);
+            worst?.SpareNow,
+            worst?.SpareWithout,
+            group.MadeUpBy,
+            group.Weather(worst?.Difference));
     }
 
     /// <summary>Every group's redundancy at <paramref name="at"/>: the chillers, the economiser's units, each hall's
@@ -219,16 +255,20 @@ public sealed class SpareCapacity
         {
             if (!loads.TryGetValue(group.Promql, out var raw))
             {
-                var load = await _query.QueryAsync(group.Promql, at, cancellationToken);
-                loads[group.Promql] = raw = load.Series.Count > 0 && load.Series[0].Samples.Count > 0 && double.IsFinite(load.Series[0].Samples[^1].Value)
-                    ? load.Series[0].Samples[^1].Value
-                    : null;
+                loads[group.Promql] = raw = Last(await _query.QueryAsync(group.Promql, at, cancellationToken));
+            }
+
+            double? difference = null;
+            if (group.AcrossPromql is { } across && !loads.TryGetValue(across, out difference))
+            {
+                loads[across] = difference = Last(await _query.QueryAsync(across, at, cancellationToken));
             }
 
             var value = raw * group.Scale;
-            var available = group.Units.Where(u => !outOf.ContainsKey(u.Id)).Select(u => u.Rating).ToList();
+            var available = group.Units.Where(u => !outOf.ContainsKey(u.Id)).Select(u => u.RatingAt(difference)).ToList();
             result.Add(new RedundancyReading(kind, scope, group.Name, group.Load, group.Unit, group.Units.Count, [.. group.Units.Where(u => outOf.ContainsKey(u.Id)).Select(u => $"{u.Id} ({outOf[u.Id]})")],
-                group.Units.Sum(u => u.Rating), available.Sum(), value, value is { } l ? UnitsToSpare(available, l) : null));
+                group.Units.Sum(u => u.Rating), group.AcrossPromql is not null && difference is null ? 0 : available.Sum(), value,
+                value is { } l && (group.AcrossPromql is null || difference is not null) ? UnitsToSpare(available, l) : null, group.Weather(difference), group.MadeUpBy));
         }
 
         return result;
@@ -294,7 +334,21 @@ public sealed class SpareCapacity
         return spare;
     }
 
-    private sealed record UnitGroup(string Name, string Load, string Unit, IReadOnlyList<(string Id, double Rating)> Units, string Promql, double Scale, string? MadeUpBy);
+    /// <summary>A unit of a group: its rating, and for one rated against the weather its duty at a difference (K).</summary>
+    private sealed record GroupUnit(string Id, double Rating, Func<double, double>? At = null)
+    {
+        /// <summary>Its duty at <paramref name="difference"/>: its rating when not rated against the weather; none with no
+        /// difference measured.</summary>
+        public double RatingAt(double? difference) => At is null ? Rating : difference is { } d ? At(d) : 0;
+    }
+
+    /// <param name="Across">For units rated against the weather: the difference, said for a person.</param>
+    /// <param name="AcrossPromql">Its query (one series, K).</param>
+    /// <param name="RatedAt">The differences the units are rated at, said: <c>at 15 K</c>.</param>
+    private sealed record UnitGroup(string Name, string Load, string Unit, IReadOnlyList<GroupUnit> Units, string Promql, double Scale, string? MadeUpBy, string? Across = null, string? AcrossPromql = null, string? RatedAt = null)
+    {
+        public WeatherRating? Weather(double? difference) => Across is null ? null : new(Across, RatedAt!, difference);
+    }
 
     private UnitGroup? Group(string asset)
     {
@@ -303,17 +357,19 @@ public sealed class SpareCapacity
         switch (_kinds.GetValueOrDefault(asset))
         {
             case "chiller":
-                return new("chillers", "heat on facility water", "W", [.. cooling.Chillers.Select(c => (c.Id, c.CapacityWatts))], $"sum({FacilityHeat})", WaterSpecificHeat, null);
+                return new("chillers", "heat on facility water", "W", [.. cooling.Chillers.Select(c => new GroupUnit(c.Id, c.CapacityWatts))], $"sum({FacilityHeat})", WaterSpecificHeat, null);
             case "dry-cooler":
-                return new("dry coolers", "heat on facility water", "W", [.. cooling.DryCoolers.Select(c => (c.Id, c.CapacityWatts))], $"sum({FacilityHeat})", WaterSpecificHeat, "the chillers");
+                return new("dry coolers", "heat on facility water", "W", [.. cooling.DryCoolers.Select(c => new GroupUnit(c.Id, c.CapacityWatts, c.CapacityAt))], $"sum({FacilityHeat})", WaterSpecificHeat, "the chillers",
+                    "facility water's return over the dry bulb", EnteringOver("aida_ambient_dry_bulb_celsius"), RatedAt(cooling.DryCoolers.Select(c => c.RatedItdCelsius)));
             case "cooling-tower":
-                return new("cooling towers", "heat on facility water", "W", [.. cooling.CoolingTowers.Select(c => (c.Id, c.CapacityWatts))], $"sum({FacilityHeat})", WaterSpecificHeat, "the chillers");
+                return new("cooling towers", "heat on facility water", "W", [.. cooling.CoolingTowers.Select(c => new GroupUnit(c.Id, c.CapacityWatts, c.CapacityAt))], $"sum({FacilityHeat})", WaterSpecificHeat, "the chillers",
+                    "facility water's return over the wet bulb", EnteringOver("aida_ambient_wet_bulb_celsius"), RatedAt(cooling.CoolingTowers.Select(c => c.RatedItdCelsius)));
             case "cdu":
             {
                 var hall = cooling.Cdus.Single(c => c.Id == asset).Hall;
                 var cdus = cooling.Cdus.Where(c => c.Hall == hall).ToList();
                 var match = $"{{asset=~\"{AnyOf(cdus.Select(c => c.Id))}\"}}";
-                return new($"{hall}'s CDUs", "heat on their coolant", "W", [.. cdus.Select(c => (c.Id, c.CapacityWatts))],
+                return new($"{hall}'s CDUs", "heat on their coolant", "W", [.. cdus.Select(c => new GroupUnit(c.Id, c.CapacityWatts))],
                     $"sum(avg_over_time(aida_cdu_flow_kg_per_second{match}[5m]) * (avg_over_time(aida_cdu_return_celsius{match}[5m]) - avg_over_time(aida_cdu_supply_celsius{match}[5m])))",
                     WaterSpecificHeat, null);
             }
@@ -322,7 +378,7 @@ public sealed class SpareCapacity
             {
                 var hall = cooling.Crahs.Single(c => c.Id == asset).Hall;
                 var rack = _factory.RackProfile;
-                return new($"{hall}'s CRAHs", $"air the racks of {hall} draw", "m3/s", [.. cooling.Crahs.Where(c => c.Hall == hall).Select(c => (c.Id, c.AirflowM3PerS))],
+                return new($"{hall}'s CRAHs", $"air the racks of {hall} draw", "m3/s", [.. cooling.Crahs.Where(c => c.Hall == hall).Select(c => new GroupUnit(c.Id, c.AirflowM3PerS))],
                     $"sum(avg_over_time(aida_rack_power_watts{{hall=\"{hall}\"}}[5m]))",
                     (1 - rack.LiquidFraction) / (AirDensity * AirSpecificHeat * rack.AirDeltaCelsius), null);
             }
@@ -330,14 +386,14 @@ public sealed class SpareCapacity
             case "busway":
             {
                 var hall = _factory.Power.Busways.Single(b => b.Id == asset).Hall;
-                return new($"{hall}'s busways", $"{hall}'s rack power", "W", [.. _factory.Power.Busways.Where(b => b.Hall == hall).Select(b => (b.Id, b.RatedWatts))],
+                return new($"{hall}'s busways", $"{hall}'s rack power", "W", [.. _factory.Power.Busways.Where(b => b.Hall == hall).Select(b => new GroupUnit(b.Id, b.RatedWatts))],
                     $"sum(avg_over_time(aida_rack_power_watts{{hall=\"{hall}\"}}[5m]))", 1, null);
             }
 
             case "ups":
             {
                 var ups = SharingHalls(asset);
-                return new("UPSs feeding the same halls", "UPS output", "W", [.. ups.Select(u => (u.Id, u.RatedWatts))],
+                return new("UPSs feeding the same halls", "UPS output", "W", [.. ups.Select(u => new GroupUnit(u.Id, u.RatedWatts))],
                     $"sum(avg_over_time(aida_ups_output_power_watts{{asset=~\"{AnyOf(ups.Select(u => u.Id))}\"}}[5m]))", 1, null);
             }
 
@@ -346,7 +402,7 @@ public sealed class SpareCapacity
                 var feeding = _factory.Power.Ups.Where(u => u.Transformer == asset).Select(u => u.Id).FirstOrDefault();
                 var ups = feeding is null ? [] : SharingHalls(feeding);
                 var txs = _factory.Power.Transformers.Where(t => t.Id == asset || ups.Any(u => u.Transformer == t.Id)).ToList();
-                return new("transformers feeding the same halls", "transformer load", "W", [.. txs.Select(t => (t.Id, t.RatedVa * t.PowerFactor))],
+                return new("transformers feeding the same halls", "transformer load", "W", [.. txs.Select(t => new GroupUnit(t.Id, t.RatedVa * t.PowerFactor))],
                     $"sum(avg_over_time(aida_transformer_load_watts{{asset=~\"{AnyOf(txs.Select(t => t.Id))}\"}}[5m]))", 1, null);
             }
 
@@ -396,21 +452,72 @@ public sealed class SpareCapacity
         return outOf;
     }
 
-    private async Task<(double? Peak, DateTimeOffset? At)> PeakAsync(string promql, double scale, DateTimeOffset at, CancellationToken ct)
+    /// <summary>The moment of the window when <paramref name="asset"/>'s group would be worst off with it and
+    /// <paramref name="outOf"/> out (fewest units to spare, then least margin): for ratings that do not change, the
+    /// load's peak (the first, if it peaks twice); for units rated against the weather, maybe a smaller load on a hotter
+    /// afternoon. Null when the window has no load (or, rated against the weather, no load with a difference beside it).</summary>
+    private async Task<Moment?> WorstAsync(UnitGroup group, string asset, Dictionary<string, string> outOf, DateTimeOffset at, CancellationToken ct)
     {
-        var result = await _query.QueryRangeAsync(promql, at - Window, at, Step, ct);
-        double? peak = null;
-        DateTimeOffset? peakAt = null;
-        foreach (var sample in result.Series.SelectMany(s => s.Samples))
+        var loads = await _query.QueryRangeAsync(group.Promql, at - Window, at, Step, ct);
+        Dictionary<long, double>? differences = null;
+        if (group.AcrossPromql is { } across)
         {
-            var value = sample.Value * scale;
-            if (double.IsFinite(value) && (peak is null || value > peak))
+            differences = [];
+            foreach (var sample in (await _query.QueryRangeAsync(across, at - Window, at, Step, ct)).Series.SelectMany(s => s.Samples).Where(s => double.IsFinite(s.Value)))
             {
-                peak = value;
-                peakAt = DateTimeOffset.FromUnixTimeMilliseconds(sample.TimestampMs);
+                differences.TryAdd(sample.TimestampMs, sample.Value);
             }
         }
 
-        return (peak, peakAt);
+        var inService = group.Units.Where(u => !outOf.ContainsKey(u.Id)).ToList();
+        Moment? worst = null;
+        foreach (var sample in loads.Series.SelectMany(s => s.Samples))
+        {
+            var load = sample.Value * group.Scale;
+            double? difference = null;
+            if (differences is not null)
+            {
+                if (!differences.TryGetValue(sample.TimestampMs, out var d))
+                {
+                    continue;
+                }
+
+                difference = d;
+            }
+
+            if (!double.IsFinite(load))
+            {
+                continue;
+            }
+
+            var available = inService.Select(u => u.RatingAt(difference)).ToList();
+            var left = inService.Where(u => u.Id != asset).Select(u => u.RatingAt(difference)).ToList();
+            var moment = new Moment(load, DateTimeOffset.FromUnixTimeMilliseconds(sample.TimestampMs), difference, left.Sum(), UnitsToSpare(available, load), UnitsToSpare(left, load));
+            if (worst is null || moment.SpareWithout < worst.SpareWithout || (moment.SpareWithout == worst.SpareWithout && moment.Left - moment.Load < worst.Left - worst.Load))
+            {
+                worst = moment;
+            }
+        }
+
+        return worst;
+    }
+
+    private sealed record Moment(double Load, DateTimeOffset At, double? Difference, double Left, int SpareNow, int SpareWithout);
+
+    /// <summary>The last value of an instant query's first series, or null when it has none (or not a number).</summary>
+    private static double? Last(QueryResult result) =>
+        result.Series.Count > 0 && result.Series[0].Samples.Count > 0 && double.IsFinite(result.Series[0].Samples[^1].Value) ? result.Series[0].Samples[^1].Value : null;
+
+    /// <summary>Facility water entering the economiser (its return) over an ambient, 5-minute means: what the
+    /// economiser's units are rated against.</summary>
+    private static string EnteringOver(string ambient) =>
+        $"avg(avg_over_time(aida_facility_water_return_celsius[5m])) - avg(avg_over_time({ambient}[5m]))";
+
+    /// <summary>The rated differences said for a person: <c>at 15 K</c>, or <c>at 11-15 K</c> when they differ.</summary>
+    private static string RatedAt(IEnumerable<double> itds)
+    {
+        var all = itds.ToList();
+        var (low, high) = (all.Min(), all.Max());
+        return low == high ? $"at {WeatherRating.Kelvin(low)}" : $"at {low.ToString("0.#", CultureInfo.InvariantCulture)}-{WeatherRating.Kelvin(high)}";
     }
 }

@@ -453,7 +453,7 @@ internal sealed partial class PlantModel
         {
             if (economiserOn && _feedPowered[_dryCoolerFeed[i]] && _dryCoolerState[i] is AssetState.Running or AssetState.Standby)
             {
-                capacity += dcs[i].CapacityWatts * Math.Max(0, _fwReturn - dry) / DryCoolerDesignItd / _dryCoolerFouling[i];
+                capacity += dcs[i].CapacityAt(_fwReturn - dry) / _dryCoolerFouling[i];
                 floor = Math.Max(floor, dry + (dcs[i].ApproachCelsius * _dryCoolerFouling[i]));
                 fanDesign += dcs[i].FanPowerWatts;
             }
@@ -472,7 +472,7 @@ internal sealed partial class PlantModel
                     // Scale on the fill and the plate exchanger lowers the conductance and raises the approach, as the
                     // dry coolers' fouling does (ASHRAE HVAC Systems and Equipment 2020, ch. 40: fouling and scale
                     // raise a tower's approach; water treatment keeps them down).
-                    towerCapacity += towers[i].CapacityWatts * Math.Max(0, _fwReturn - wet) / TowerDesignItd / _towerFouling[i];
+                    towerCapacity += towers[i].CapacityAt(_fwReturn - wet) / _towerFouling[i];
                     floor = Math.Max(floor, wet + (towers[i].ApproachCelsius * _towerFouling[i]));
                 }
             }

@@ -29,12 +29,6 @@ internal sealed partial class PlantModel : IPlant, IGpuCatalog
     private const double AirTimeConstant = 180; // s; TWIN.md: air side 2-5 min
     private const double PumpChangeoverSeconds = 5; // s; BMS lead/lag changeover of a standby pump
     private const double CrahChangeoverSeconds = 30; // s; standby CRAH start on a unit failure
-    private const double DryCoolerDesignItd = 15; // K; entering water minus ambient at rated capacity (fluid cooler rating practice)
-
-    // K; facility water entering the economiser minus the wet bulb at a tower's rated duty: CTI STD-201's standard rating
-    // point is 95 °F hot water at 78 °F wet bulb (35 and 25.6 °C, 9.4 K), plus ~1.5 K across the plate heat exchanger
-    // between tower and facility water (ASHRAE HVAC Systems and Equipment 2020, ch. 40: 1-2 K approach for plate units).
-    private const double TowerDesignItd = 11;
     private const double LowCoolantLevel = 0.6; // pumps trip on low suction pressure below this fraction of fill
     private const double BatteryRechargeSeconds = 4 * 3600; // typical recharge to 90 % in a few hours (IEEE 1184)
 

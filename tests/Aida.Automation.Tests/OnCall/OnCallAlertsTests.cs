@@ -197,6 +197,44 @@ public sealed class OnCallAlertsTests
         Assert.Contains("; capacity: chillers: 10.0 MW left of 15.0 MW without chiller-3, against a peak of ", Annotation(starting, "description"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AnEconomiserShortOnAHotAfternoon_IsNotAPage_TheChillersMakeItUp()
+    {
+        // Facility water carries 8.78 MW and returns 3 K over a 24 °C dry bulb: the six dry coolers, rated 2.5 MW at
+        // 15 K, reject 3 MW; the chillers carry the rest with one to spare. The economiser is short for as long as the
+        // afternoon lasts, which costs energy, not cooling: the redundancy series says so, on-call is not paged.
+        var factory = Aida.Model.Scenarios.ScenarioLoader.Load("reference").Factory;
+        var day = new DateTimeOffset(2025, 7, 1, 12, 0, 0, TimeSpan.Zero);
+        using var store = new Aida.Telemetry.Storage.Tsdb(new Aida.Telemetry.Storage.TsdbOptions { Retention = TimeSpan.FromDays(3650) });
+        foreach (var (metric, value) in new[] { ("aida_facility_water_flow_kg_per_second", 300.0), ("aida_facility_water_supply_celsius", 20), ("aida_facility_water_return_celsius", 27) })
+        {
+            Write(store, Aida.Telemetry.Series.Labels.Metric(metric, ("asset", "facility-water")), value);
+        }
+
+        Write(store, Aida.Telemetry.Series.Labels.Metric("aida_ambient_dry_bulb_celsius"), 24);
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(day.AddMinutes(30));
+        var capacity = new Aida.Observability.Derived.SpareCapacity(new Aida.Telemetry.Query.EmbeddedQueryEngine(store), factory);
+        var alerts = new OnCallAlerts(factory.Name, null, [], null, null, null, clock) { Capacity = capacity };
+
+        await alerts.ReadCapacityAsync();
+        clock.Advance(OnCallAlerts.RedundancyHold);
+        await alerts.ReadCapacityAsync();
+
+        var economiser = (await capacity.NowAsync(clock.GetUtcNow())).Single(r => r.Kind == "dry-cooler");
+        Assert.Equal((-1, "the chillers"), (economiser.Spare, economiser.MadeUpBy));
+        Assert.EndsWith("5.78 MW not carried (which the chillers make up)", economiser.Describe(), StringComparison.Ordinal);
+        Assert.DoesNotContain(alerts.Now(), a => Labels(a)["alertname"] == "AidaRedundancyLost");
+
+        static void Write(Aida.Telemetry.Storage.Tsdb store, Aida.Telemetry.Series.Labels labels, double value)
+        {
+            var id = store.GetOrCreateSeries(labels);
+            for (var t = 0; t <= 60; t++)
+            {
+                store.Append(id, new DateTimeOffset(2025, 7, 1, 12, 0, 0, TimeSpan.Zero).AddMinutes(t).ToUnixTimeMilliseconds(), value);
+            }
+        }
+    }
+
     [SkippableFact]
     public async Task ALockedOutRacksLeak_IsInhibitedInARealAlertmanager_ByTheExampleConfig_UntilTheLockoutIsReleased()
     {

@@ -76,6 +76,19 @@ public class FactoryLoaderTests
     }
 
     [Fact]
+    public void Load_RatedItd_IsTheUnitsOwnOrTheRatingDefault_AndNotAboveTheApproachIsAnError()
+    {
+        var f = FactoryLoader.Load(Repo.FactoryWith("{id: dc-6, capacity_kw: 2500, approach_celsius: 8,", "{id: dc-6, capacity_kw: 2500, approach_celsius: 8, rated_itd_celsius: 20,"));
+        Assert.Equal((15.0, 20.0), (f.Cooling.DryCoolers[0].RatedItdCelsius, f.Cooling.DryCoolers.Single(d => d.Id == "dc-6").RatedItdCelsius));
+        // 2.5 MW at 15 K: 1.25 MW at 7.5 K, none with the water at or below the dry bulb.
+        Assert.Equal((1.25e6, 0.0, 5e6), (f.Cooling.DryCoolers[0].CapacityAt(7.5), f.Cooling.DryCoolers[0].CapacityAt(-2), f.Cooling.DryCoolers[0].CapacityAt(30)));
+        Assert.Equal(11.0, FactoryLoader.Load(Repo.Factory("ref-10mw-tower")).Cooling.CoolingTowers[0].RatedItdCelsius);
+
+        var e = Assert.Throws<ConfigException>(() => FactoryLoader.Load(Repo.FactoryWith("{id: dc-6, capacity_kw: 2500, approach_celsius: 8,", "{id: dc-6, capacity_kw: 2500, approach_celsius: 8, rated_itd_celsius: 8,")));
+        Assert.Contains("rated_itd_celsius: 8 K is not above approach_celsius (8 K): the water enters warmer than it leaves", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_SiteDesignDryBulb_IsTheFactorysOwn_AndOutOfRangeIsAnError()
     {
         var f = FactoryLoader.Load(Repo.FactoryWith("  latitude: 39.08\n", "  latitude: 39.08\n  design_dry_bulb_celsius: 36.5\n"));

@@ -66,9 +66,56 @@ public sealed class SpareCapacityTests
 
         var reading = await new SpareCapacity(new EmbeddedQueryEngine(store), Reference).WithoutAsync("dc-1", At);
 
-        // 6 x 2.5 MW; with three in fault and dc-1 out, 5 MW are left for 9.40 MW.
-        Assert.Equal((6, 15e6, 2, 5e6, -1), (reading!.Units, reading.Capacity, reading.UnitsLeft, reading.Left, reading.SpareWithout));
-        Assert.Contains("4.4 MW short at that peak, which the chillers make up", reading.Describe(), StringComparison.Ordinal);
+        // 6 x 2.5 MW rated at 15 K. With three in fault and dc-1 out, two are left: 5 MW at the heat's peak (14:05, the
+        // water 15.5 K over the dry bulb: 5.17 MW), 1 MW at 17:05, the water only 3 K over it, for 8.78 MW: the worst.
+        Assert.Equal((6, 15e6, 2, -1, "short"), (reading!.Units, reading.Capacity, reading.UnitsLeft, reading.SpareWithout, reading.Verdict));
+        Assert.Equal(1e6, reading.Left, 1e-3);
+        Assert.Equal(300 * 4179 * 7.0, reading.Peak!.Value, 1e-3);
+        Assert.Equal(3.0, reading.Weather!.Difference!.Value, 1e-9);
+        Assert.Equal(Day.AddHours(17).AddMinutes(5), reading.PeakAt);
+        Assert.Equal(
+            "dry coolers: 15.0 MW rated at 15.0 K, 1.0 MW left without dc-1 and dc-2 (fault), dc-3 (fault), dc-4 (fault) already out with facility water's return over the dry bulb at 3.0 K, against 8.78 MW of heat on facility water then, the worst of the last 24 h for them (2025-07-01 17:05Z): 7.78 MW short then, which the chillers make up (short now, short without it)",
+            reading.Describe());
+    }
+
+    [Fact]
+    public async Task TheEconomiser_IsJudgedAtItsWorstWeather_NotAtThePeakHeat()
+    {
+        // Regression: rated capacity against the day's peak heat said 12.5 MW of dry coolers carry 9.40 MW with dc-1 out
+        // (N+1). On the afternoon the water came back 3 K over the dry bulb they reject a fifth of their rating: 2.5 MW
+        // for 8.78 MW.
+        using var store = FacilityWater();
+
+        var reading = await new SpareCapacity(new EmbeddedQueryEngine(store), Reference).WithoutAsync("dc-1", At);
+
+        Assert.Equal((-1, -1), (reading!.SpareNow, reading.SpareWithout));
+        Assert.Equal(2.5e6, reading.Left, 1e-3);
+        Assert.Equal(Day.AddHours(17).AddMinutes(5), reading.PeakAt);
+        Assert.EndsWith("6.28 MW short then, which the chillers make up (short now, short without it)", reading.Describe(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheEconomiser_WithNoDryBulbMeasured_IsNotJudged()
+    {
+        using var store = FacilityWater(dryBulb: false);
+
+        var reading = await new SpareCapacity(new EmbeddedQueryEngine(store), Reference).WithoutAsync("dc-1", At);
+        var now = (await new SpareCapacity(new EmbeddedQueryEngine(store), Reference).NowAsync(At))[1];
+
+        Assert.Equal(("not_measured", (double?)null), (reading!.Verdict, reading.Weather!.Difference));
+        Assert.Equal("dry coolers: 15.0 MW rated at 15.0 K, without dc-1; no heat on facility water and facility water's return over the dry bulb together in the last 24 h, so not judged", reading.Describe());
+        Assert.Equal(("dry-cooler", (int?)null), (now.Kind, now.Spare));
+        Assert.Equal("dry coolers: 15.0 MW rated at 15.0 K; no facility water's return over the dry bulb measured", now.Describe());
+    }
+
+    [Property(MaxTest = 300, Replay = "1234567890123456789,987654321987654321")]
+    public Property AnEconomiserUnit_RejectsMoreTheWarmerTheWaterOverTheAmbient_AndItsRatingAtItsRatedDifference(PositiveInt rating, PositiveInt itd, int a, int b)
+    {
+        var unit = new Aida.Model.Facility.DryCooler("dc", rating.Get % 5000 * 1000.0, 1, 45e3, false, "u", 1.5 + (itd.Get % 30));
+        var (low, high) = (Math.Min(a, b) % 50 / 2.0, Math.Max(a, b) % 50 / 2.0);
+        (low, high) = (Math.Min(low, high), Math.Max(low, high));
+        return (unit.CapacityAt(low) <= unit.CapacityAt(high) && unit.CapacityAt(Math.Min(low, 0)) == 0
+            && Math.Abs(unit.CapacityAt(unit.RatedItdCelsius) - unit.CapacityWatts) <= 1e-9 * unit.CapacityWatts).Label($"{low} K, {high} K");
     }
 
     [Fact]
@@ -98,7 +145,9 @@ public sealed class SpareCapacityTests
         Assert.Equal(["chiller-1 (fault)"], chillers.Out);
         Assert.Equal((10e6, 0), (chillers.Left, chillers.Spare));
         Assert.Equal(300 * 4179 * 7.0, chillers.Load!.Value, 1e-3);
-        Assert.Equal(2, now[1].Spare); // 15 MW of dry coolers: two of 2.5 MW could fail
+        // 15 MW of dry coolers, the water 15 K over the dry bulb at 20:00 as they are rated: two of 2.5 MW could fail.
+        Assert.Equal(2, now[1].Spare);
+        Assert.Equal("dry coolers at N+2: 15.0 MW in service with facility water's return over the dry bulb at 15.0 K (of 15.0 MW rated at 15.0 K) for 8.78 MW of heat on facility water", now[1].Describe());
         Assert.All(now.Skip(2), r => Assert.Null(r.Spare)); // no CDU, rack or UPS telemetry in the store
         Assert.Equal("chillers at N: 10.0 MW in service (of 15.0 MW; chiller-1 (fault) out) for 8.78 MW of heat on facility water", chillers.Describe());
 
@@ -171,10 +220,18 @@ public sealed class SpareCapacityTests
         return (after <= now && after >= now - 1 && carried).Label($"now {now}, without {after}, ratings [{string.Join(", ", all)}]");
     }
 
-    private static Tsdb FacilityWater(params (string Metric, string Asset)[] flagged)
+    // The dry bulb: 12 °C (the water 15 K over it, as dry coolers are rated), but 24 °C from 17:00 to 17:30.
+    private static Tsdb FacilityWater(params (string Metric, string Asset)[] flagged) => FacilityWater(true, flagged);
+
+    private static Tsdb FacilityWater(bool dryBulb, params (string Metric, string Asset)[] flagged)
     {
         var store = new Tsdb(new TsdbOptions { Retention = TimeSpan.FromDays(3650) });
         var water = ("asset", "facility-water");
+        if (dryBulb)
+        {
+            Write(store, Labels.Metric("aida_ambient_dry_bulb_celsius"), t => t >= Day.AddHours(17) && t <= Day.AddHours(17.5) ? 24 : 12);
+        }
+
         Write(store, Labels.Metric("aida_facility_water_flow_kg_per_second", water), _ => 300);
         Write(store, Labels.Metric("aida_facility_water_supply_celsius", water), _ => 20);
         Write(store, Labels.Metric("aida_facility_water_return_celsius", water), t => t >= Day.AddHours(14) && t <= Day.AddHours(14.5) ? 27.5 : 27);
