@@ -244,6 +244,17 @@ public sealed class LockoutApiTests
         Assert.Equal((peak <= 5e6 ? 2 : peak <= 10e6 ? 1 : 0, peak <= 5e6 ? 1 : peak <= 10e6 ? 0 : -1), (now, without));
         Assert.StartsWith("chillers: 10.0 MW left of 15.0 MW without chiller-3, against a peak of ", asked.GetProperty("said").GetString(), StringComparison.Ordinal);
 
+        Assert.Equal((JsonValueKind.Null, JsonValueKind.Null), (asked.GetProperty("weather").ValueKind, asked.GetProperty("made_up_by").ValueKind));
+
+        // The dry coolers (since session 54) at the weather of the moment judged: five of 2.5 MW, rated at 15 K, scaled by
+        // facility water's return over the dry bulb then; what they cannot take the chillers make up.
+        var economiser = (await TestServer.Json(await server.Send(HttpMethod.Get, "/api/lockouts/impact?asset=dc-1", viewer))).GetProperty("capacity");
+        var weather = economiser.GetProperty("weather");
+        var difference = weather.GetProperty("difference_celsius").GetDouble();
+        Assert.Equal(("facility water's return over the dry bulb", "at 15.0 K", "the chillers"), (weather.GetProperty("across").GetString(), weather.GetProperty("rated").GetString(), economiser.GetProperty("made_up_by").GetString()));
+        Assert.InRange(difference, -20, 40);
+        Assert.Equal(5 * 2.5e6 * Math.Max(0, difference) / 15, economiser.GetProperty("left").GetDouble(), 1e-3);
+
         // A rack shares its load with nothing: no capacity to judge.
         Assert.Equal(JsonValueKind.Null, (await TestServer.Json(await server.Send(HttpMethod.Get, "/api/lockouts/impact?asset=h1-a01", viewer))).GetProperty("capacity").ValueKind);
 

@@ -494,7 +494,7 @@ public static class AidaApi
                 group = r.Group, load = r.Load, unit = r.Unit, units = r.Units, capacity = r.Capacity, already_out = r.AlreadyOut, units_left = r.UnitsLeft,
                 left = r.Left, peak = r.Peak, peak_at = r.PeakAt, window_seconds = r.Window.TotalSeconds, spare_now = r.SpareNow,
                 spare_without = r.SpareWithout, verdict = r.Verdict, said = r.Describe(),
-                weather = r.Weather is { } w ? new { across = w.Across, rated = w.Rated, difference_celsius = w.Difference } : null,
+                made_up_by = r.MadeUpBy, weather = r.Weather is { } w ? new { across = w.Across, rated = w.Rated, difference_celsius = w.Difference } : null,
             }
             : null;
     }

@@ -168,7 +168,7 @@ function lockOutForm(ctx, onDone) {
   const impact = h('div', { id: 'lockout-impact', class: 'muted' });
   const showImpact = (lead, steps, capacity) => clear(impact).append(
     ...(lead ? [h('p', { text: lead }), h('ul', {}, steps.map((line) => h('li', { class: 'impact-step', text: line })))] : []),
-    ...(capacity ? [h('p', { id: 'lockout-capacity', class: `capacity-${capacity.verdict.replaceAll('_', '-')}`, text: `Capacity: ${capacity.said}` })] : []));
+    ...(capacity ? [h('p', { id: 'lockout-capacity', class: capacity.verdict === 'short' && capacity.made_up_by ? 'capacity-made-up' : `capacity-${capacity.verdict.replaceAll('_', '-')}`, text: `Capacity: ${capacity.said}` })] : []));
   const check = h('button', { id: 'lockout-check', class: 'ask', text: 'Check', title: 'Which runbook steps of the agent a lockout of this asset would leave refused, and what its group would have left against the day\'s peak load',
     onclick: async () => {
       const name = asset.value.trim();
