@@ -114,20 +114,24 @@ function coolingChain(v) {
 }
 
 // Redundancy of each group of units that share a load (the chillers, a hall's CDUs, a UPS pair): N+k at its present
-// load, as aida run derives it each minute (aida_redundancy_spare_units{kind,scope}); short in red, N in amber.
+// load, as aida run derives it each minute (aida_redundancy_spare_units{kind,scope}); short in red, N in amber. The
+// economiser's units count at the weather: what they cannot take the chillers make up (energy, not cooling), so their
+// short is amber and ranks with N.
 const KIND_NAMES = { chiller: 'chillers', 'dry-cooler': 'dry coolers', 'cooling-tower': 'cooling towers', cdu: 'CDUs', crah: 'CRAHs', busway: 'busways', ups: 'UPSs', transformer: 'transformers' };
+const MADE_UP = new Set(['dry-cooler', 'cooling-tower']);
 function redundancy(series) {
   if (!series.length) return h('p', { class: 'muted', id: 'no-redundancy', text: 'not derived yet (aida run writes it each minute of plant time)' });
   const rows = series.map((r) => ({ kind: r.metric.kind, scope: r.metric.scope, spare: Number(r.value[1]) }))
-    .sort((a, b) => a.spare - b.spare || a.kind.localeCompare(b.kind) || a.scope.localeCompare(b.scope));
-  const said = (k) => (k < 0 ? 'short' : k === 0 ? 'N' : `N+${k}`);
-  const tone = (k) => (k < 0 ? 'risk-high' : k === 0 ? 'risk-medium' : 'risk-low');
+    .map((r) => ({ ...r, rank: MADE_UP.has(r.kind) ? Math.max(r.spare, 0) : r.spare }))
+    .sort((a, b) => a.rank - b.rank || a.kind.localeCompare(b.kind) || a.scope.localeCompare(b.scope));
+  const said = (r) => (r.spare < 0 ? (MADE_UP.has(r.kind) ? 'short: the chillers make it up' : 'short') : r.spare === 0 ? 'N' : `N+${r.spare}`);
+  const tone = (r) => (r.rank < 0 ? 'risk-high' : r.rank === 0 ? 'risk-medium' : 'risk-low');
   return h('table', { class: 'grid compact', id: 'redundancy-table' }, [
     h('thead', {}, [h('tr', {}, ['units', 'where', 'at the present load'].map((t) => h('th', { text: t })))]),
     h('tbody', {}, rows.map((r) => h('tr', { class: 'redundancy-row', 'data-kind': r.kind, 'data-scope': r.scope }, [
       h('td', { text: KIND_NAMES[r.kind] ?? r.kind }),
       h('td', { text: r.scope }),
-      h('td', {}, [h('span', { class: `pill ${tone(r.spare)}`, text: said(r.spare) })]),
+      h('td', {}, [h('span', { class: `pill ${tone(r)}`, text: said(r) })]),
     ]))),
   ]);
 }
