@@ -12,7 +12,8 @@ namespace Aida.Bench;
 /// <c>aida_redundancy_spare_units</c>) costs the derived series writer, on ref-10mw and ref-1gw (100 halls, 1,000 CDUs,
 /// 8,000 racks, 50 chillers: 402 groups, a query each). The store holds what it reads: every rack's power (with
 /// its hall), every CDU's flow, supply and return, the facility water's, every UPS's output and transformer's load, and
-/// the chillers' and CRAHs' fault and maintenance flags, every 10 s for the last 6 min (synthetic values).</summary>
+/// the chillers' and CRAHs' fault and maintenance flags, and the dry and wet bulb (since session 54), every 10 s for the last
+/// 6 min (synthetic values).</summary>
 /// <remarks>Run: <c>dotnet run -c Release --project bench/Aida.Bench -- --filter '*Redundancy*' --job short</c>.</remarks>
 [MemoryDiagnoser]
 [MedianColumn]
@@ -49,6 +50,10 @@ public class RedundancyBenchmarks : IDisposable
         {
             Add(Labels.Metric(metric, ("asset", "facility-water")), value);
         }
+
+        // The ambient the economiser's units are rated against (since session 54).
+        Add(Labels.Metric("aida_ambient_dry_bulb_celsius"), 15);
+        Add(Labels.Metric("aida_ambient_wet_bulb_celsius"), 12);
 
         foreach (var ups in factory.Power.Ups)
         {
