@@ -41,14 +41,15 @@ internal static class TwinCommand
         };
         var mqtt = new Option<string?>("--mqtt-broker")
         {
-            Description = "Publish the racks' leak detectors to this MQTT broker, HOST:PORT, and take CRAH commands from it",
+            Description = "Publish the room sensors (racks' leak detectors and inlets, CRAH supply air, the outdoor air) to this MQTT broker, HOST:PORT, take CRAH commands from it, and publish each CRAH controller's uptime",
         };
         var writeSite = new Option<string?>("--write-site") { Description = "Write a site file that collects everything served (for aida run --plant network --site FILE)" };
         var restart = new Option<string[]>("--restart")
         {
             Description = "Restart a field device DURATION of plant time after the start, faster than a poll and its connection up (a controller " +
                 "behind a Modbus gateway, a BMC's watchdog reset): its uptime starts again, its settings go back to those it was served with. " +
-                "DEVICE@DURATION, DEVICE as the site file names it (modbus-cdu-h1-a, redfish-h1-a01), or nut-UPS for a UPS behind upsd (nut-ups-a); repeatable",
+                "DEVICE@DURATION, DEVICE as the site file names it (modbus-cdu-h1-a, redfish-h1-a01), nut-UPS for a UPS behind upsd (nut-ups-a), " +
+                "or mqtt-CRAH for a CRAH's controller publishing through the broker (mqtt-crah-h1-1, with --mqtt-broker); repeatable",
             AllowMultipleArgumentsPerToken = false,
         };
         var status = StatusEveryOption();

@@ -138,13 +138,15 @@ internal sealed class TwinServer : IAsyncDisposable
     }
 
     /// <summary>The field devices <see cref="Restart"/> can restart, as the site file names their entries:
-    /// <c>modbus-ASSET</c> (a Modbus device) and <c>redfish-RACK</c> (a rack's BMC); and <c>nut-UPS</c>, a UPS behind the
-    /// entry <c>upsd-twin</c>.</summary>
+    /// <c>modbus-ASSET</c> (a Modbus device) and <c>redfish-RACK</c> (a rack's BMC); <c>nut-UPS</c>, a UPS behind the
+    /// entry <c>upsd-twin</c>; and <c>mqtt-ASSET</c>, a CRAH's controller publishing through the broker of the entry
+    /// <c>mqtt-sensors</c>.</summary>
     public IReadOnlyList<string> RestartableDevices =>
     [
         .. _faces.OfType<ModbusWireFace>().SelectMany(f => f.Devices.Select(d => "modbus-" + d.Asset)),
         .. _faces.OfType<RedfishFace>().SelectMany(f => f.Racks.Select(r => "redfish-" + r)),
         .. _faces.OfType<UpsdFace>().SelectMany(f => f.Names.Select(u => "nut-" + u)),
+        .. _faces.OfType<MqttSensorFace>().SelectMany(f => f.Controllers.Select(c => "mqtt-" + c)),
     ];
 
     /// <summary>Restarts the field device of the site entry named <paramref name="device"/> faster than a poll, its
@@ -165,6 +167,10 @@ internal sealed class TwinServer : IAsyncDisposable
         {
             upsd.Restart(name);
         }
+        else if (device.StartsWith("mqtt-", StringComparison.Ordinal) && _faces.OfType<MqttSensorFace>().FirstOrDefault(f => f.Controllers.Contains(name)) is { } mqtt)
+        {
+            mqtt.Restart(name);
+        }
         else
         {
             throw new ArgumentException(NotServed(device), nameof(device));
@@ -173,7 +179,7 @@ internal sealed class TwinServer : IAsyncDisposable
 
     /// <summary>What is wrong with a device name <see cref="Restart"/> does not know.</summary>
     public string NotServed(string device) =>
-        $"'{device}' is no device served here (modbus-ASSET or redfish-RACK, as the site file names them, or nut-UPS: {string.Join(", ", RestartableDevices.Take(3))}, ...)";
+        $"'{device}' is no device served here (modbus-ASSET or redfish-RACK, as the site file names them, nut-UPS, or mqtt-CRAH with --mqtt-broker: {string.Join(", ", RestartableDevices.Take(3))}, ...)";
 
     /// <summary>Advances the plant by <paramref name="steps"/> under the lock the faces read through.</summary>
     public void Advance(long steps)

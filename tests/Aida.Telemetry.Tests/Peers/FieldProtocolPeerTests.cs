@@ -276,6 +276,53 @@ public sealed class FieldProtocolPeerTests
     }
 
     [SkippableFact]
+    public async Task Mosquitto_TheTwinFacesCrahController_RestartedBehindTheBroker_IsFoundByItsUptime_ItsSetPointBackAsServed()
+    {
+        // A CRAH's controller publishing through the broker restarts: every connection stays up, its uptime starts again,
+        // its supply set point goes back to what it was served with. The collector of the site entry the face writes
+        // finds it by the uptime alone, dated on arrival by Aida's clock.
+        using var broker = await MosquittoPeer.StartNewAsync();
+        var plant = new FakePlant { EchoWrites = true };
+        plant.AddPoint("crah-h1-1", "supply_air_temperature", "aida_crah_supply_air_celsius", 18.25, ("asset", "crah-h1-1"), ("hall", "h1"));
+        var setPoint = plant.AddPoint("crah-h1-1", "supply_setpoint", "aida_crah_supply_setpoint_celsius", 18, ("asset", "crah-h1-1"), ("hall", "h1"));
+        plant.AddActuator("crah-h1-1", "supply_setpoint", 14, 27);
+
+        using var rig = new CollectorRig();
+        await using var face = new MqttSensorFace(plant, new MqttFaceOptions { BrokerHost = "127.0.0.1", BrokerPort = broker.Port, TopicPrefix = "aida/s1", Clock = rig.Clock });
+        Assert.Equal(["crah-h1-1"], face.Controllers);
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [MqttCollector.Type] = MqttCollector.Create }, rig.Clock);
+        using var collector = Assert.IsType<MqttCollector>(loader.Parse("site: s1\ncollectors:\n" + face.SiteCollectors(), "twin-site.yaml").Collectors.Single());
+        using var cts = new CancellationTokenSource();
+        var run = collector.RunAsync(rig.Sink, cts.Token);
+        await WaitFor(() => collector.IsConnected, () => "collector connected", rig);
+        int Uptimes() => rig.Series("aida_device_uptime_seconds").SelectMany(s => s.Samples).Count();
+
+        await face.StartAsync(default);
+        await WaitFor(() => Uptimes() == 1, () => $"the controller's first uptime (the face published {face.Published})", rig);
+        Assert.Equal(0, rig.Last("aida_device_uptime_seconds", ("asset", "crah-h1-1")));
+        var moved = await collector.Writers.Single().WriteAsync(21.5, default).WaitAsync(Bound); // Aida moves it
+        Assert.True(moved.Confirmed, moved.Problem);
+
+        rig.Fake.Advance(TimeSpan.FromHours(1));
+        await WaitFor(() => Uptimes() == 2, () => "its uptime an hour on", rig);
+        Assert.Equal(3600, rig.Last("aida_device_uptime_seconds", ("asset", "crah-h1-1")));
+        Assert.Null(rig.Sink.ReturnOf(MqttCollector.Type, "mqtt-sensors"));
+
+        face.Restart("crah-h1-1");
+        Assert.Equal(18, plant.Read(setPoint).Value); // back at its own setting
+        rig.Fake.Advance(TimeSpan.FromSeconds(5));
+        await WaitFor(() => Uptimes() == 3, () => "its uptime after the restart", rig);
+        var back = rig.Sink.ReturnOf(MqttCollector.Type, "mqtt-sensors");
+        Assert.NotNull(back);
+        Assert.EndsWith("(aida_device_uptime_seconds{asset=\"crah-h1-1\", protocol=\"mqtt\"}: its uptime read 5 s, 5 s after it read 3600 s)", back.How, StringComparison.Ordinal);
+        Assert.True(collector.IsConnected);
+        Assert.Equal([("crah-h1-1/supply_setpoint", 21.5), ("crah-h1-1/supply_setpoint", 18.0)], plant.Writes);
+        Assert.Throws<ArgumentException>(() => face.Restart("crah-h9-9"));
+        await cts.CancelAsync();
+        await run.WaitAsync(Bound);
+    }
+
+    [SkippableFact]
     public async Task Mosquitto_Restart_SessionResumes_WithoutLosingQos1MessagesPublishedWhileDisconnected_AndEverySeriesGoesStaleMeanwhile()
     {
         using var broker = await MosquittoPeer.StartNewAsync();

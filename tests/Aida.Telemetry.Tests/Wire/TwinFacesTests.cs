@@ -145,6 +145,9 @@ public class TwinFacesTests
         Assert.Equal(inlets, face.Topics.Count(t => t.Topic.EndsWith("/inlet_temperature", StringComparison.Ordinal)));
         Assert.All(face.CommandActuators, a => Assert.StartsWith("crah", a, StringComparison.Ordinal));
         Assert.Contains(face.CommandActuators, a => a.EndsWith("/supply_setpoint", StringComparison.Ordinal));
+        // Every CRAH's controller says its uptime, judged for restarts.
+        Assert.Equal(scenario.Factory.Cooling.Crahs.Select(c => c.Id).Order(StringComparer.Ordinal), face.Controllers);
+        Assert.Contains("      - pattern: \"aida/leesburg-1/uptime/+\"\n        metric: aida_device_uptime_seconds\n        labels: {asset: \"{1}\", protocol: mqtt}\n        value: seconds\n        uptime: true\n", face.SiteCollectors(), StringComparison.Ordinal);
 
         var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [MqttCollector.Type] = MqttCollector.Create }, TimeProvider.System);
         using var collector = Assert.IsType<MqttCollector>(loader.Parse("site: leesburg-1\ncollectors:\n" + face.SiteCollectors(), "twin-local.yaml").Collectors.Single());

@@ -35,7 +35,10 @@ public sealed record MqttFaceOptions
     /// air handlers: supply setpoint, fan speed, enable).</summary>
     public Func<ActuatorInfo, IPlant, bool>? Commands { get; init; }
 
-    /// <summary>The clock the publish loop runs on.</summary>
+    /// <summary>How often each controller that takes commands (a CRAH's) publishes its uptime.</summary>
+    public TimeSpan UptimeInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The clock the publish loop runs on, and the controllers' own clock, which their uptimes count.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 }
 
@@ -50,10 +53,17 @@ public sealed record MqttFaceOptions
 /// <para>Commands: <c>PREFIX/cmd/ASSET/SETTING</c> with <c>{"value": x}</c> (or a bare number) is written to the plant;
 /// the answer goes to <c>PREFIX/state/ASSET/SETTING</c> (retained): <c>{"value": x}</c> when accepted, or the last accepted
 /// value (<c>null</c> if none) with <c>"error"</c> when refused.</para>
+/// <para>Uptimes: each asset that takes commands is a controller publishing through the broker, and says how long it has
+/// been up on <c>PREFIX/uptime/ASSET</c> every <see cref="MqttFaceOptions.UptimeInterval"/>: <c>{"seconds": n}</c>, whole
+/// seconds of its own clock, with no timestamp (the collector dates it on arrival). <see cref="Restart"/> restarts
+/// one.</para>
 /// </remarks>
 public sealed class MqttSensorFace : IWireFace
 {
     private static readonly string[] LabelOrder = ["hall", "row", "rack", "asset"];
+
+    /// <summary>The metric of a controller's uptime, as the Modbus face serves its devices'.</summary>
+    private const string UptimeMetric = Modbus.PlantDeviceMap.UptimeMetric;
 
     private readonly IPlant _plant;
     private readonly MqttFaceOptions _options;
@@ -65,6 +75,14 @@ public sealed class MqttSensorFace : IWireFace
     private readonly IMqttClient _client;
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
+
+    // The controllers (the assets that take commands), each with its start (its uptime counts from it) and the settings
+    // it was served with, which a restart goes back to; when the uptimes were last sent (null: due).
+    private readonly string[] _controllers;
+    private long[] _started = [];
+    private Dictionary<int, double> _served = [];
+    private long? _uptimesSent;
+    private bool _restarted;
 
     public MqttSensorFace(IPlant plant, MqttFaceOptions options)
     {
@@ -124,6 +142,7 @@ public sealed class MqttSensorFace : IWireFace
             }
         }
 
+        _controllers = [.. _commands.Keys.Select(name => plant.Actuators[_commands[name]].Asset).Where(a => a.IndexOfAny(['/', '+', '#']) < 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
         _lastSent = new DateTimeOffset[plant.Points.Count];
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += e =>
@@ -144,6 +163,10 @@ public sealed class MqttSensorFace : IWireFace
     /// <summary>The actuators that take commands.</summary>
     public IReadOnlyCollection<string> CommandActuators => _commands.Keys;
 
+    /// <summary>The controllers that publish their uptime (the assets that take commands), which <see cref="Restart"/>
+    /// restarts.</summary>
+    public IReadOnlyList<string> Controllers => _controllers;
+
     /// <summary>Messages published since start.</summary>
     public long Published => Interlocked.Read(ref _publishedCount);
 
@@ -153,9 +176,44 @@ public sealed class MqttSensorFace : IWireFace
 
     public async Task StartAsync(CancellationToken ct)
     {
+        var now = _options.Clock.GetTimestamp();
+        _started = [.. _controllers.Select(_ => now)];
+        _served = _commands.Values.Select(a => (Actuator: a, Point: _plant.Point(_plant.Actuators[a].Name)))
+            .Where(s => s.Point >= 0 && double.IsFinite(_plant.Read(s.Point).Value))
+            .ToDictionary(s => s.Actuator, s => _plant.Read(s.Point).Value);
         await ConnectAsync(ct).ConfigureAwait(false);
         Endpoints = [$"mqtt sensors {_options.BrokerHost}:{_options.BrokerPort} {Prefix}/# ({_published.Count} points, {_commands.Count} command topics)"];
         _loop = PublishLoopAsync(_stop.Token);
+    }
+
+    /// <summary>Restarts the controller <paramref name="asset"/> as a CRAH's controller restarts behind the broker (a
+    /// watchdog, a firmware update): the broker and every connection stay up, its uptime starts again from 0, and its
+    /// settings go back to those it was served with, written to the plant and said on their state topics, so a collector
+    /// finds the restart by the uptime alone (<c>uptime: true</c>).</summary>
+    /// <exception cref="ArgumentException">No such controller publishes here, or the face is not started.</exception>
+    public void Restart(string asset)
+    {
+        var index = Array.IndexOf(_controllers, asset);
+        if (index < 0 || index >= _started.Length)
+        {
+            throw new ArgumentException($"no controller {asset} publishes here", nameof(asset));
+        }
+
+        Interlocked.Exchange(ref _started[index], _options.Clock.GetTimestamp());
+        foreach (var (name, actuator) in _commands.Where(c => _plant.Actuators[c.Value].Asset == asset))
+        {
+            if (_served.TryGetValue(actuator, out var value) && _plant.Write(actuator, value).Ok)
+            {
+                lock (_accepted)
+                {
+                    _accepted[actuator] = value;
+                }
+
+                _ = PublishStateAsync(name, value, null);
+            }
+        }
+
+        Volatile.Write(ref _restarted, true);
     }
 
     public string SiteCollectors()
@@ -166,6 +224,17 @@ public sealed class MqttSensorFace : IWireFace
           .Append("    broker: ").Append(_options.BrokerHost).Append(':').Append(_options.BrokerPort.ToString(CultureInfo.InvariantCulture)).Append('\n')
           .Append("    client_id: aida-collector-").Append(Prefix.Replace('/', '-')).Append('\n')
           .Append("    topics:\n");
+        if (_controllers.Length > 0)
+        {
+            // First: a point's filter of one wildcard level could match an uptime topic. Labelled with the protocol: the
+            // Modbus face serves the same CRAH's uptime as another device, and one series of both would be refused.
+            sb.Append("      - pattern: ").Append(Quote(Prefix + "/uptime/+")).Append('\n')
+              .Append("        metric: ").Append(UptimeMetric).Append('\n')
+              .Append("        labels: {asset: \"{1}\", protocol: mqtt}\n")
+              .Append("        value: seconds\n")
+              .Append("        uptime: true\n");
+        }
+
         foreach (var g in _groups)
         {
             sb.Append("      - pattern: ").Append(Quote(g.Pattern)).Append('\n')
@@ -222,6 +291,35 @@ public sealed class MqttSensorFace : IWireFace
             }
         }
 
+        return sent + await PublishUptimesAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Each controller's uptime, when <see cref="MqttFaceOptions.UptimeInterval"/> has passed since they were
+    /// last sent, or one restarted since; returns how many were sent.</summary>
+    private async Task<int> PublishUptimesAsync(CancellationToken ct)
+    {
+        var now = _options.Clock.GetTimestamp();
+        var restarted = Interlocked.Exchange(ref _restarted, false);
+        if (_started.Length == 0 || (!restarted && _uptimesSent is { } last && _options.Clock.GetElapsedTime(last, now) < _options.UptimeInterval))
+        {
+            return 0;
+        }
+
+        var sent = 0;
+        for (var i = 0; i < _controllers.Length; i++)
+        {
+            var seconds = Math.Floor(_options.Clock.GetElapsedTime(Interlocked.Read(ref _started[i]), now).TotalSeconds);
+            var message = new MqttApplicationMessageBuilder().WithTopic(Prefix + "/uptime/" + _controllers[i])
+                .WithPayload($"{{\"seconds\":{seconds.ToString("R", CultureInfo.InvariantCulture)}}}")
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+            if ((await _client.PublishAsync(message, ct).ConfigureAwait(false)).IsSuccess)
+            {
+                sent++;
+                Interlocked.Increment(ref _publishedCount);
+            }
+        }
+
+        _uptimesSent = now;
         return sent;
     }
 
