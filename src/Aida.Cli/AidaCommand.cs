@@ -123,6 +123,7 @@ public static class AidaCommand
         root.Subcommands.Add(ChaosCommand.Build(stdout, stderr));
         root.Subcommands.Add(KeysCommand.Build(stdout));
         root.Subcommands.Add(LockoutsCommand.Build(stdout, stderr));
+        root.Subcommands.Add(RedundancyCommand.Build(stdout, stderr));
         return root;
     }
 

@@ -14,9 +14,6 @@ namespace Aida.Cli;
 /// DIR</c> reads what a stopped run keeps (<c>DIR/lockouts.json</c>), which it holds again when started there.</summary>
 internal static class LockoutsCommand
 {
-    /// <summary>The environment variable an API key may come in, so that it stays out of the shell's history.</summary>
-    public const string KeyVariable = "AIDA_API_KEY";
-
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
         var command = new Command("lockouts", "Lockout/tagout from a terminal: lock an asset out of a live run's hands (aida run --api), now or planned, list what is held and planned, move its end, release it");
@@ -45,7 +42,7 @@ internal static class LockoutsCommand
             }
             else
             {
-                var (code, body) = await SendAsync(HttpMethod.Get, Address(parse.GetValue(listApi)), "api/lockouts", KeyOf(parse.GetValue(listKey)), null, stderr, token);
+                var (code, body) = await LiveApi.SendAsync(HttpMethod.Get, LiveApi.Address(parse.GetValue(listApi)), "api/lockouts", LiveApi.KeyOf(parse.GetValue(listKey)), null, stderr, token);
                 if (body is not JsonArray array)
                 {
                     return code;
@@ -87,7 +84,7 @@ internal static class LockoutsCommand
                 request["from"] = start;
             }
 
-            var (code, body) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(addApi)), "api/lockouts", KeyOf(parse.GetValue(addKey)), request, stderr, token);
+            var (code, body) = await LiveApi.SendAsync(HttpMethod.Post, LiveApi.Address(parse.GetValue(addApi)), "api/lockouts", LiveApi.KeyOf(parse.GetValue(addKey)), request, stderr, token);
             if (body is JsonObject lockout)
             {
                 stdout.WriteLine($"{(Planned(lockout) ? "planned" : "locked out")}: {Describe(lockout)}");
@@ -144,7 +141,7 @@ internal static class LockoutsCommand
                 query += value is null ? "" : $"&{field}={Uri.EscapeDataString(value)}";
             }
 
-            var (code, body) = await SendAsync(HttpMethod.Get, Address(parse.GetValue(impactApi)), query, KeyOf(parse.GetValue(impactKey)), null, stderr, token);
+            var (code, body) = await LiveApi.SendAsync(HttpMethod.Get, LiveApi.Address(parse.GetValue(impactApi)), query, LiveApi.KeyOf(parse.GetValue(impactKey)), null, stderr, token);
             if (body is JsonObject answer)
             {
                 var steps = answer["runbooks"]?.AsArray() ?? [];
@@ -182,7 +179,7 @@ internal static class LockoutsCommand
 
     private static Option<string> Api() => new("--api") { Description = "The live run's API: HOST:PORT as given to aida run --api, or http://HOST:PORT" };
 
-    private static Option<string> Key() => new("--key") { Description = $"An API key (aida keys issue); else ${KeyVariable}. Locking out needs the operator role" };
+    private static Option<string> Key() => new("--key") { Description = $"An API key (aida keys issue); else ${LiveApi.KeyVariable}. Locking out needs the operator role" };
 
     /// <summary>A subcommand on one asset's lockout, <c>POST /api/lockouts/{asset}/{verb}</c>: the asset, <c>--api</c>,
     /// <c>--key</c> and its own options; the body built from them, and the answer said for a person.</summary>
@@ -212,7 +209,7 @@ internal static class LockoutsCommand
                 request["since"] = start;
             }
 
-            var (code, answer) = await SendAsync(HttpMethod.Post, Address(parse.GetValue(api)), $"api/lockouts/{Uri.EscapeDataString(name)}/{verb}", KeyOf(parse.GetValue(key)), request, stderr, token);
+            var (code, answer) = await LiveApi.SendAsync(HttpMethod.Post, LiveApi.Address(parse.GetValue(api)), $"api/lockouts/{Uri.EscapeDataString(name)}/{verb}", LiveApi.KeyOf(parse.GetValue(key)), request, stderr, token);
             if (answer is JsonObject lockout)
             {
                 stdout.WriteLine(said(name, lockout));
@@ -285,75 +282,4 @@ internal static class LockoutsCommand
     private static string Describe(JsonObject l) => Planned(l) ? FromJson(l).DescribePlanned() : FromJson(l).Describe();
 
     private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-
-    /// <summary>The run's API address from <c>--api</c>.</summary>
-    /// <exception cref="BadInputException">None given, or not HOST:PORT nor an http(s) URL.</exception>
-    internal static Uri Address(string? api)
-    {
-        if (string.IsNullOrWhiteSpace(api))
-        {
-            throw new BadInputException("--api: required: the live run's HOST:PORT as given to aida run --api (or --data DIR for a stopped run's list)");
-        }
-
-        var text = api.Contains("://", StringComparison.Ordinal) ? api : "http://" + api;
-        return Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.Query.Length == 0
-            ? new Uri(url.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/")
-            : throw new BadInputException($"--api: '{api}' is not HOST:PORT nor an http(s) URL (e.g. 127.0.0.1:8080)");
-    }
-
-    private static string KeyOf(string? key) =>
-        !string.IsNullOrWhiteSpace(key) ? key
-        : Environment.GetEnvironmentVariable(KeyVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment
-        : throw new BadInputException($"--key: no API key: give --key or set {KeyVariable} (aida keys issue NAME --role operator --data DIR)");
-
-    /// <summary>Sends one request; a refusal is said on stderr as the API words it (400, 404, 409: bad input, exit 2;
-    /// 401, 403 and the rest: exit 1), as is a run that cannot be reached. Returns the exit code, and the body when it
-    /// succeeded.</summary>
-    private static async Task<(int Code, JsonNode? Body)> SendAsync(HttpMethod method, Uri api, string path, string key, JsonObject? body, TextWriter stderr, CancellationToken token)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        using var request = new HttpRequestMessage(method, new Uri(api, path));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        if (body is not null)
-        {
-            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-        }
-
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.SendAsync(request, token);
-        }
-        catch (HttpRequestException e)
-        {
-            await stderr.WriteLineAsync($"aida: cannot reach Aida's API at {api} (is aida run --api serving there?): {e.Message}");
-            return (AidaCommand.Failure, null);
-        }
-
-        using (response)
-        {
-            var text = await response.Content.ReadAsStringAsync(token);
-            JsonNode? answer;
-            try
-            {
-                answer = text.Length == 0 ? null : JsonNode.Parse(text);
-            }
-            catch (JsonException)
-            {
-                answer = null;
-            }
-
-            if (response.IsSuccessStatusCode && answer is not null)
-            {
-                return (AidaCommand.Ok, answer);
-            }
-
-            var status = (int)response.StatusCode;
-            var said = answer is JsonObject problem && problem["detail"] is { } detail ? $"{problem["title"]}: {detail}" : $"{response.ReasonPhrase}: {Truncate(text)}";
-            await stderr.WriteLineAsync($"aida: {method} {new Uri(api, path).AbsolutePath} answered {status} {said}");
-            return (status is 400 or 404 or 409 ? AidaCommand.BadInput : AidaCommand.Failure, null);
-        }
-    }
-
-    private static string Truncate(string text) => text.Length <= 200 ? text : text[..200] + "…";
 }

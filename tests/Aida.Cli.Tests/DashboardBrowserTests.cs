@@ -98,6 +98,8 @@ public class DashboardBrowserTests
             // standby to spare or not, but some N at least.
             await Assertions.Expect(page.Locator("#redundancy-table tr.redundancy-row[data-kind='chiller'][data-scope='site'] .pill")).ToHaveTextAsync(new Regex("^(N|N\\+\\d)$"));
             await Assertions.Expect(page.Locator("#redundancy-table tr.redundancy-row")).ToHaveCountAsync(10);
+            // And why, as GET /api/redundancy says it: what is in service against what load.
+            await Assertions.Expect(page.Locator("#redundancy-table tr.redundancy-row[data-kind='chiller'][data-scope='site'] .redundancy-said")).ToContainTextAsync(new Regex("^chillers at N(\\+\\d)?: 15\\.0 MW in service \\(of 15\\.0 MW\\) for [\\d.]+ MW of heat on facility water$"));
             // The dry coolers count at the weather: short is possible on a warm day, said as what the chillers make up.
             await Assertions.Expect(page.Locator("#redundancy-table tr.redundancy-row[data-kind='dry-cooler'][data-scope='site'] .pill")).ToHaveTextAsync(new Regex("^(short: the chillers make it up|N|N\\+\\d)$"));
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "flow.png"), FullPage = true });

@@ -179,6 +179,19 @@ public class RunApiTests
         Assert.Equal(0, Invoke("lockouts", "add", "chiller-1", "--reason", "oil sample", "--from", week, "--for", "1h", "--api", api, "--key", tech).Code);
         Assert.Equal((0, $"called off chiller-1's lockout planned from {later.AddDays(7):yyyy-MM-dd HH:mm:ss}Z\n", ""),
             Invoke("lockouts", "release", "chiller-1", "--since", week, "--reason", "sampled at the service", "--api", api, "--key", tech));
+        // Each group's redundancy now, from the same terminal: cdu-h1-a held out leaves hall-1's CDUs one fewer; a line per
+        // group, the least redundant first.
+        var redundancy = Invoke("redundancy", "--api", api, "--key", viewer);
+        Assert.Equal((0, ""), (redundancy.Code, redundancy.Err));
+        var groups = redundancy.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(11, groups.Length);
+        Assert.Matches(@"^at \S+:$", groups[0]);
+        Assert.Contains(groups, g => System.Text.RegularExpressions.Regex.IsMatch(g, @"^  (N|N\+\d) +hall-1's CDUs at (N|N\+\d): 4\.0 MW in service \(of 5\.0 MW; cdu-h1-a \(locked out\) out\) for [\d.]+ MW of heat on their coolant$"));
+        // (The economiser short, what the chillers make up, ranks with N.)
+        var ranks = groups.Skip(1).Select(g => (g.Trim().Split(' ')[0], g.Contains("which the chillers make up", StringComparison.Ordinal)))
+            .Select(k => k.Item1 == "short" ? (k.Item2 ? 0 : -1) : k.Item1 == "N" ? 0 : k.Item1.StartsWith("N+", StringComparison.Ordinal) ? int.Parse(k.Item1[2..], System.Globalization.CultureInfo.InvariantCulture) : 99).ToList();
+        Assert.Equal(ranks.Order(), ranks);
+
         var listed = Invoke("lockouts", "list", "--api", api, "--key", viewer).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, listed.Length);
         Assert.Matches(@"^ASSET +STATE +BY +FROM +UNTIL +REASON$", listed[0]);

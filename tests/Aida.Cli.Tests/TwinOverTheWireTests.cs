@@ -498,6 +498,7 @@ public sealed class TwinOverTheWireTests
     [InlineData("twin", "serve", "--base-port", "0", "--restart", "modbus-cdu-h9-z@10m")] // no such device served
     [InlineData("twin", "serve", "--base-port", "0", "--restart", "redfish-h1-a01@soon")] // not a duration
     [InlineData("twin", "serve", "--base-port", "0", "--restart", "nut-ups-z@10m")] // no such UPS behind upsd
+    [InlineData("twin", "serve", "--base-port", "0", "--restart", "mqtt-crah-h1-1@10m")] // no --mqtt-broker: no controller publishes
     public void BadInput_ExitsTwo_WithOneLine(params string[] args)
     {
         var (code, _, err) = CliRun.Invoke(args);

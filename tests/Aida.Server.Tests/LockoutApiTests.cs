@@ -300,6 +300,46 @@ public sealed class LockoutApiTests
     }
 
     [Fact]
+    public async Task EachGroupsRedundancyNow_CountsTheLockoutsHeld_OverTheApiAndMcp()
+    {
+        // The twin's 38 minutes of telemetry; chiller-3 locked out now, chiller-1's service planned for tomorrow: the
+        // chillers' redundancy counts the one held, not the one planned.
+        await using var server = await TestServer.StartWithAgentAsync();
+        var (viewer, operatorKey) = (server.Keys[Role.Viewer], server.Keys[Role.Operator]);
+        static JsonElement Chillers(JsonElement answer) => answer.GetProperty("groups").EnumerateArray().Single(g => g.GetProperty("kind").GetString() == "chiller");
+        var before = Chillers(await TestServer.Json(await server.Send(HttpMethod.Get, "/api/redundancy", viewer)));
+        Assert.Equal(("site", 3, 15e6, 15e6), (before.GetProperty("scope").GetString(), before.GetProperty("units").GetInt32(), before.GetProperty("capacity").GetDouble(), before.GetProperty("left").GetDouble()));
+        var load = before.GetProperty("load").GetDouble();
+        Assert.InRange(load, 1e6, 10e6);
+        Assert.Equal(load <= 5e6 ? 2 : 1, before.GetProperty("spare").GetInt32());
+
+        var tomorrow = server.Sim!.Clock.GetUtcNow().AddDays(1);
+        Assert.Equal(HttpStatusCode.Created, (await server.Send(HttpMethod.Post, "/api/lockouts", operatorKey, $$"""{"asset":"chiller-1","reason":"annual service","from":"{{tomorrow:O}}","for":"8h"}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await server.Send(HttpMethod.Post, "/api/lockouts", operatorKey, """{"asset":"chiller-3","reason":"compressor overhaul","for":"4h"}""")).StatusCode);
+        var answer = await TestServer.Json(await server.Send(HttpMethod.Get, "/api/redundancy", viewer));
+        var after = Chillers(answer);
+        Assert.Equal(["chiller-3 (locked out)"], after.GetProperty("out").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal((10e6, load <= 5e6 ? 1 : 0), (after.GetProperty("left").GetDouble(), after.GetProperty("spare").GetInt32()));
+        Assert.StartsWith($"chillers at {(load <= 5e6 ? "N+1" : "N")}: 10.0 MW in service (of 15.0 MW; chiller-3 (locked out) out) for ", after.GetProperty("said").GetString(), StringComparison.Ordinal);
+        Assert.Equal(10, answer.GetProperty("groups").GetArrayLength());
+        var economiser = answer.GetProperty("groups").EnumerateArray().Single(g => g.GetProperty("kind").GetString() == "dry-cooler");
+        Assert.Equal(("the chillers", "facility water's return over the dry bulb"), (economiser.GetProperty("made_up_by").GetString(), economiser.GetProperty("weather").GetProperty("across").GetString()));
+
+        // The same over MCP, for an AI agent with a viewer's key.
+        await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = new Uri(new Uri(server.App.Urls.First()), "/mcp"),
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + viewer },
+        }));
+        var overMcp = await client.CallToolAsync("get_redundancy", new Dictionary<string, object?>());
+        var mcp = Chillers(JsonDocument.Parse(string.Concat(overMcp.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text))).RootElement);
+        Assert.Equal(after.GetProperty("said").GetString(), mcp.GetProperty("said").GetString());
+
+        // No key, no answer.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await server.Send(HttpMethod.Get, "/api/redundancy", null!)).StatusCode);
+    }
+
+    [Fact]
     public async Task WithTheTelemetryStoreDown_ALockoutIsTakenAllTheSame_AndItsCapacitySaidUnread()
     {
         // The site's Prometheus is down (nothing listens on its port): what the asset's group has left cannot be read,

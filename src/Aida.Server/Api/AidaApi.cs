@@ -273,6 +273,18 @@ public static class AidaApi
             var window = ImpactWindow(context, from, until, lasting, out var error);
             return error is not null ? Problem(StatusCodes.Status400BadRequest, "bad request", error) : Results.Json(new { asset, agent = context.Agent is not null, runbooks = LockoutImpact(context, asset), capacity = await LockoutCapacityAsync(context, asset, window.From, window.Until, ct) }, Json);
         });
+        app.MapGet("/api/redundancy", async (CancellationToken ct) =>
+        {
+            try
+            {
+                return await RedundancyAsync(context, ct) is { } redundancy ? Results.Json(redundancy, Json)
+                    : Problem(StatusCodes.Status404NotFound, "no telemetry", "this run keeps no telemetry store to read the loads from");
+            }
+            catch (Exception e) when (e is QueryException or HttpRequestException)
+            {
+                return Problem(StatusCodes.Status502BadGateway, "telemetry not read", $"the groups' loads could not be read from the telemetry: {e.Message}");
+            }
+        });
         app.MapPost("/api/lockouts", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Operator, "lock an asset out", body => LockOut(context, Caller(http), body))));
         app.MapPost("/api/lockouts/{asset}/release", async (HttpContext http, string asset) => await Mutation(http, context, Role.Operator, $"release {asset}'s lockout", body => ReleaseLockout(context, Caller(http), asset, body)));
         app.MapPost("/api/lockouts/{asset}/extend", async (HttpContext http, string asset) => await Mutation(http, context, Role.Operator, $"change the end of {asset}'s lockout", body => ExtendLockout(context, Caller(http), asset, body)));
@@ -462,6 +474,34 @@ public static class AidaApi
         view["impact"] = new JsonArray([.. LockoutImpact(context, asset).Select(line => (JsonNode?)line)]);
         view["capacity"] = JsonSerializer.SerializeToNode(await LockoutCapacityAsync(context, asset, lockout.Since, lockout.Until, CancellationToken.None), Json);
         return Results.Json(view, Json, statusCode: StatusCodes.Status201Created);
+    }
+
+    /// <summary>Each group's redundancy now (<see cref="SpareCapacity.NowAsync"/>): N+k at its present load, the units in
+    /// fault or maintenance and those locked out counted out, as on-call's <c>AidaRedundancyLost</c> reads it; null with
+    /// no telemetry.</summary>
+    /// <exception cref="QueryException">The telemetry refused a query.</exception>
+    /// <exception cref="HttpRequestException">The telemetry store could not be reached.</exception>
+    internal static async Task<object?> RedundancyAsync(ServerContext context, CancellationToken ct)
+    {
+        if (context.Telemetry is null)
+        {
+            return null;
+        }
+
+        var now = (context.Clock ?? TimeProvider.System).GetUtcNow();
+        var locked = context.Actions.Plant.Lockouts.Held.ToDictionary(l => l.Asset, _ => "locked out", StringComparer.Ordinal);
+        var groups = await new SpareCapacity(context.Telemetry, context.Factory).NowAsync(now, locked, ct);
+        return new
+        {
+            at = now,
+            groups = groups.Select(r => new
+            {
+                kind = r.Kind, scope = r.Scope, group = r.Group, carries = r.Carries, unit = r.Unit, units = r.Units, @out = r.Out, capacity = r.Capacity,
+                left = r.Left, load = r.Load, spare = r.Spare, made_up_by = r.MadeUpBy,
+                weather = r.Weather is { } w ? new { across = w.Across, rated = w.Rated, difference_celsius = w.Difference } : null,
+                said = r.Describe(),
+            }),
+        };
     }
 
     /// <summary>What <paramref name="asset"/>'s group (the chillers, its hall's CDUs) would have left with it out, against

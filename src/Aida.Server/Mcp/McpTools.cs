@@ -235,6 +235,22 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
             : JsonSerializer.Serialize(new { asset, agent = context.Agent is not null, runbooks = AidaApi.LockoutImpact(context, asset), capacity = await AidaApi.LockoutCapacityAsync(context, asset, window.From, window.Until, cancellationToken) }, AidaApi.Json);
     }
 
+    [McpServerTool(Name = "get_redundancy", ReadOnly = true)]
+    [Description("Each group of units that share a load (kind chiller, dry-cooler or cooling-tower with scope site; cdu, crah, busway with the hall; ups, transformer with the group's units): spare is N+k's k at the present load (-1: short, the units in service do not carry it; null: no load measured), the units in fault, in maintenance or locked out counted out (out), capacity and left in unit (W, or m3/s for CRAHs), load, and said: one line. The economiser's units count at the weather (weather: facility water's return over the dry or wet bulb) and made_up_by says the chillers carry what they cannot.")]
+    public async Task<string> GetRedundancy(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await AidaApi.RedundancyAsync(context, cancellationToken) is { } redundancy
+                ? JsonSerializer.Serialize(redundancy, AidaApi.Json)
+                : throw new McpException("this run keeps no telemetry store to read the loads from");
+        }
+        catch (Exception e) when (e is Aida.Telemetry.Query.QueryException or HttpRequestException)
+        {
+            throw new McpException($"the groups' loads could not be read from the telemetry: {e.Message}");
+        }
+    }
+
     [McpServerTool(Name = "get_agent_mode", ReadOnly = true)]
     [Description("How Aida's agent acts now: mode (dry-run: it proposes and writes nothing; supervised: its high-risk actions wait for an approver; autonomous), highest (the most autonomy it may be handed), and who last changed it, why and when. Only people change it, through the REST API (POST /api/agent/mode: an approver takes autonomy away, an admin hands it back).")]
     public string GetAgentMode()

@@ -114,24 +114,25 @@ function coolingChain(v) {
 }
 
 // Redundancy of each group of units that share a load (the chillers, a hall's CDUs, a UPS pair): N+k at its present
-// load, as aida run derives it each minute (aida_redundancy_spare_units{kind,scope}); short in red, N in amber. The
-// economiser's units count at the weather: what they cannot take the chillers make up (energy, not cooling), so their
-// short is amber and ranks with N.
+// load and why (GET /api/redundancy: the units in fault, in maintenance or locked out counted out, as on-call reads
+// it); short in red, N in amber. The economiser's units count at the weather: what they cannot take the chillers make
+// up (energy, not cooling), so their short is amber and ranks with N.
 const KIND_NAMES = { chiller: 'chillers', 'dry-cooler': 'dry coolers', 'cooling-tower': 'cooling towers', cdu: 'CDUs', crah: 'CRAHs', busway: 'busways', ups: 'UPSs', transformer: 'transformers' };
-const MADE_UP = new Set(['dry-cooler', 'cooling-tower']);
-function redundancy(series) {
-  if (!series.length) return h('p', { class: 'muted', id: 'no-redundancy', text: 'not derived yet (aida run writes it each minute of plant time)' });
-  const rows = series.map((r) => ({ kind: r.metric.kind, scope: r.metric.scope, spare: Number(r.value[1]) }))
-    .map((r) => ({ ...r, rank: MADE_UP.has(r.kind) ? Math.max(r.spare, 0) : r.spare }))
+function redundancy(answer) {
+  const groups = answer?.groups ?? [];
+  if (!groups.length) return h('p', { class: 'muted', id: 'no-redundancy', text: 'no group of units to judge' });
+  const rows = groups
+    .map((g) => ({ ...g, rank: g.spare === null ? Infinity : g.made_up_by ? Math.max(g.spare, 0) : g.spare }))
     .sort((a, b) => a.rank - b.rank || a.kind.localeCompare(b.kind) || a.scope.localeCompare(b.scope));
-  const said = (r) => (r.spare < 0 ? (MADE_UP.has(r.kind) ? 'short: the chillers make it up' : 'short') : r.spare === 0 ? 'N' : `N+${r.spare}`);
-  const tone = (r) => (r.rank < 0 ? 'risk-high' : r.rank === 0 ? 'risk-medium' : 'risk-low');
+  const said = (r) => (r.spare === null ? 'not measured' : r.spare < 0 ? (r.made_up_by ? `short: ${r.made_up_by} make it up` : 'short') : r.spare === 0 ? 'N' : `N+${r.spare}`);
+  const tone = (r) => (r.rank === Infinity ? 'muted' : r.rank < 0 ? 'risk-high' : r.rank === 0 ? 'risk-medium' : 'risk-low');
   return h('table', { class: 'grid compact', id: 'redundancy-table' }, [
-    h('thead', {}, [h('tr', {}, ['units', 'where', 'at the present load'].map((t) => h('th', { text: t })))]),
+    h('thead', {}, [h('tr', {}, ['units', 'where', 'at the present load', 'why'].map((t) => h('th', { text: t })))]),
     h('tbody', {}, rows.map((r) => h('tr', { class: 'redundancy-row', 'data-kind': r.kind, 'data-scope': r.scope }, [
       h('td', { text: KIND_NAMES[r.kind] ?? r.kind }),
       h('td', { text: r.scope }),
       h('td', {}, [h('span', { class: `pill ${tone(r)}`, text: said(r) })]),
+      h('td', { class: 'redundancy-said', text: r.said }),
     ]))),
   ]);
 }
@@ -155,9 +156,16 @@ export default {
       summary.textContent = `facility ${watts(v.facility)}, IT ${watts(v.it)}, PUE ${fixed(v.facility / v.it, 3)}`;
       clear(powerBox).append(sankey(v));
       clear(coolingBox).append(coolingChain(v));
-      clear(spare).append(redundancy(await api.query('aida_redundancy_spare_units').catch(() => [])));
     });
-    ctx.on('overview', update);
+    // Worked out on the server at each call (a query per group): every 10 s is enough for what moves by the minute.
+    const updateRedundancy = api.throttled(10000, async () => {
+      const answer = await api.get('/api/redundancy').catch((e) => e);
+      clear(spare).append(answer instanceof Error
+        ? h('p', { class: 'muted', id: 'no-redundancy', text: `not read: ${answer.message}` })
+        : redundancy(answer));
+    });
+    ctx.on('overview', () => { update(); updateRedundancy(); });
     update();
+    updateRedundancy();
   },
 };
