@@ -7,8 +7,9 @@ namespace Aida.Bench;
 
 /// <summary>Range queries over one day of 1,000 series sampled every 10 s (8,640 samples each, 8.64 million in all),
 /// evaluated every 60 s (1,441 steps) through <see cref="PromQLEngine"/>, with the day in the head or compacted into
-/// 2 h blocks (what <c>aida serve</c> holds after its minutely compaction), and the decoded-chunk cache off, cold
-/// (emptied before every iteration: a first query, which also fills it) or warm (filled: a dashboard's refresh).</summary>
+/// 2 h blocks (what <c>aida serve</c> holds after its minutely compaction), in memory or (since session 54) written to
+/// a data directory and read from their files mapped, and the decoded-chunk cache off, cold (emptied before every
+/// iteration: a first query, which also fills it) or warm (filled: a dashboard's refresh).</summary>
 /// <remarks>Run: <c>dotnet run -c Release --project bench/Aida.Bench -- --filter '*RangeQuery*' --job short</c>. One query
 /// per iteration, so that every cold iteration starts from an empty cache.</remarks>
 [MemoryDiagnoser]
@@ -40,9 +41,19 @@ public class RangeQueryBenchmarks
         Warm,
     }
 
-    /// <summary>False: the whole day in head chunks; true: compacted into blocks (in memory).</summary>
-    [Params(false, true)]
-    public bool Compacted { get; set; }
+    /// <summary>Where the day is: in head chunks, compacted into blocks in memory (a store with no data directory), or
+    /// into blocks on disk, read from their mapped files (the page cache warm: the files were just written).</summary>
+    public enum DayIn
+    {
+        Head,
+        Blocks,
+        MappedBlocks,
+    }
+
+    [Params(DayIn.Head, DayIn.Blocks, DayIn.MappedBlocks)]
+    public DayIn Day { get; set; }
+
+    private string? _directory;
 
     [Params(CacheState.Off, CacheState.Cold, CacheState.Warm)]
     public CacheState Cache { get; set; }
@@ -50,7 +61,12 @@ public class RangeQueryBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var store = new Tsdb(new TsdbOptions { DecodedChunkCacheBytes = Cache == CacheState.Off ? 0 : new TsdbOptions().DecodedChunkCacheBytes });
+        _directory = Day == DayIn.MappedBlocks ? Path.Combine(Path.GetTempPath(), "aida-bench-range-" + Guid.NewGuid().ToString("N")) : null;
+        var store = new Tsdb(new TsdbOptions
+        {
+            DecodedChunkCacheBytes = Cache == CacheState.Off ? 0 : new TsdbOptions().DecodedChunkCacheBytes,
+            DataDirectory = _directory,
+        });
         var ids = new int[SeriesCount];
         for (var i = 0; i < SeriesCount; i++)
         {
@@ -77,7 +93,7 @@ public class RangeQueryBenchmarks
             store.AppendBatch(ids, timestamps, values);
         }
 
-        if (Compacted)
+        if (Day != DayIn.Head)
         {
             store.Compact();
         }
@@ -106,6 +122,16 @@ public class RangeQueryBenchmarks
         {
             SumRate5m();
             AvgOverTime10m();
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _store.Dispose();
+        if (_directory is not null)
+        {
+            Directory.Delete(_directory, true);
         }
     }
 

@@ -28,7 +28,7 @@ internal sealed class Block
     private const string IndexFile = "index";
     private const string MetaFile = "meta.json";
 
-    private Block(long minTime, long maxTime, byte[] chunkData, BlockSeries[] series, long samples, int level = 1, string[]? sources = null)
+    private Block(long minTime, long maxTime, BlockChunks chunkData, BlockSeries[] series, long samples, int level = 1, string[]? sources = null)
     {
         MinTime = minTime;
         MaxTime = maxTime;
@@ -63,7 +63,9 @@ internal sealed class Block
     /// <summary>Exclusive end of the window.</summary>
     public long MaxTime { get; }
 
-    public byte[] ChunkData { get; }
+    /// <summary>The chunks' bytes: an array until <see cref="Persist"/> writes them, then the file mapped (as a block
+    /// loaded from disk has them).</summary>
+    public BlockChunks ChunkData { get; private set; }
 
     public BlockSeries[] Series { get; }
 
@@ -81,9 +83,10 @@ internal sealed class Block
 
     public static string DirectoryName(long minTime, long maxTime) => string.Create(CultureInfo.InvariantCulture, $"{minTime}-{maxTime}");
 
-    public ReadOnlySpan<byte> Chunk(BlockChunk chunk) => ChunkData.AsSpan(chunk.Offset, chunk.Length);
+    public ReadOnlySpan<byte> Chunk(BlockChunk chunk) => ChunkData.Span(chunk.Offset, chunk.Length);
 
-    public ReadOnlyMemory<byte> ChunkMemory(BlockChunk chunk) => ChunkData.AsMemory(chunk.Offset, chunk.Length);
+    /// <summary>A chunk's bytes as memory that keeps a mapped block's file mapped while it is held.</summary>
+    public ReadOnlyMemory<byte> ChunkMemory(BlockChunk chunk) => ChunkData.MemoryOf(chunk.Offset, chunk.Length);
 
     /// <summary>A block from head chunks; <paramref name="series"/> must be sorted by labels.</summary>
     public static Block Build(long minTime, long maxTime, IReadOnlyList<(Labels Labels, List<XorChunk> Chunks)> series)
@@ -116,7 +119,7 @@ internal sealed class Block
             built[i] = new BlockSeries(series[i].Labels, refs);
         }
 
-        return new Block(minTime, maxTime, data, built, samples);
+        return new Block(minTime, maxTime, new BlockChunks(data), built, samples);
     }
 
     /// <summary>Merges blocks (sorted by time, not overlapping) into one covering their union. Each series' samples are
@@ -207,7 +210,7 @@ internal sealed class Block
             sourceNames.UnionWith(b.Sources);
         }
 
-        return new Block(sources.Min(b => b.MinTime), sources.Max(b => b.MaxTime), data.ToArray(), series, samples,
+        return new Block(sources.Min(b => b.MinTime), sources.Max(b => b.MaxTime), new BlockChunks(data.ToArray()), series, samples,
             sources.Max(b => b.Level) + 1, [.. sourceNames]);
     }
 
@@ -235,13 +238,16 @@ internal sealed class Block
 
         System.IO.Directory.CreateDirectory(temp);
         var index = EncodeIndex();
-        WriteSynced(Path.Combine(temp, ChunksFile), ChunkData);
+        WriteSynced(Path.Combine(temp, ChunksFile), ChunkData.All);
         WriteSynced(Path.Combine(temp, IndexFile), index);
         var meta = EncodeMeta(index);
         WriteSynced(Path.Combine(temp, MetaFile), meta);
         System.IO.Directory.Move(temp, final);
         Directory = final;
         BytesOnDisk = ChunkData.Length + index.Length + meta.Length;
+
+        // Durable: read from the file from now on, mapped, and let the array go (the block is not yet published).
+        ChunkData = BlockChunks.Map(Path.Combine(final, ChunksFile));
     }
 
     /// <summary>Reads and verifies a block directory; null with a reason when any file is missing, mis-sized, fails its
@@ -269,7 +275,7 @@ internal sealed class Block
                 sources = [.. compaction.GetProperty("sources").EnumerateArray().Select(e => e.GetString() ?? throw new InvalidDataException("meta.json: null source"))];
             }
 
-            var chunks = ReadVerified(directory, ChunksFile, root);
+            var chunks = MapVerified(directory, ChunksFile, root);
             var index = ReadVerified(directory, IndexFile, root);
             var series = version == 1
                 ? DecodeIndexV1(index, chunks, out var samples, out var sizes)
@@ -297,8 +303,23 @@ internal sealed class Block
 
     private static byte[] ReadVerified(string directory, string name, JsonElement meta)
     {
-        var file = meta.GetProperty("files").GetProperty(name);
         var bytes = File.ReadAllBytes(Path.Combine(directory, name));
+        Verify(name, bytes, meta);
+        return bytes;
+    }
+
+    /// <summary>The file mapped, its size and CRC checked as <see cref="ReadVerified"/> checks them (reading it once:
+    /// clean pages, which the kernel may drop again).</summary>
+    private static BlockChunks MapVerified(string directory, string name, JsonElement meta)
+    {
+        var chunks = BlockChunks.Map(Path.Combine(directory, name));
+        Verify(name, chunks.All, meta);
+        return chunks;
+    }
+
+    private static void Verify(string name, ReadOnlySpan<byte> bytes, JsonElement meta)
+    {
+        var file = meta.GetProperty("files").GetProperty(name);
         if (bytes.Length != file.GetProperty("size").GetInt64())
         {
             throw new InvalidDataException($"{name}: size differs from meta.json");
@@ -308,8 +329,6 @@ internal sealed class Block
         {
             throw new InvalidDataException($"{name}: CRC mismatch");
         }
-
-        return bytes;
     }
 
     private byte[] EncodeIndex()
@@ -376,7 +395,7 @@ internal sealed class Block
 
     private static long UnZigZag(long z) => (long)((ulong)z >> 1) ^ -(z & 1);
 
-    private static BlockSeries[] DecodeIndexV2(byte[] index, long blockMinTime, byte[] chunkData, out long samples, out int[] sizes)
+    private static BlockSeries[] DecodeIndexV2(byte[] index, long blockMinTime, BlockChunks chunkData, out long samples, out int[] sizes)
     {
         var stream = new MemoryStream(index);
         using var reader = new BinaryReader(stream, Encoding.UTF8);
@@ -420,7 +439,7 @@ internal sealed class Block
                     }
 
                     chunks[j] = new BlockChunk(minTime, maxTime, (int)offset, length);
-                    samples += XorChunk.CountOf(chunkData.AsSpan(chunks[j].Offset, chunks[j].Length));
+                    samples += XorChunk.CountOf(chunkData.Span(chunks[j].Offset, chunks[j].Length));
                     previous = maxTime;
                     expectedOffset = offset + length;
                 }
@@ -446,7 +465,7 @@ internal sealed class Block
     private static string Symbol(string[] symbols, int number) =>
         (uint)number < (uint)symbols.Length ? symbols[number] : throw new InvalidDataException("index: symbol number out of range");
 
-    private static BlockSeries[] DecodeIndexV1(byte[] index, byte[] chunkData, out long samples, out int[] sizes)
+    private static BlockSeries[] DecodeIndexV1(byte[] index, BlockChunks chunkData, out long samples, out int[] sizes)
     {
         var stream = new MemoryStream(index);
         using var reader = new BinaryReader(stream, Encoding.UTF8);
@@ -478,7 +497,7 @@ internal sealed class Block
                         throw new InvalidDataException("index: chunk reference outside the chunks file");
                     }
 
-                    samples += XorChunk.CountOf(chunkData.AsSpan(chunks[j].Offset, chunks[j].Length));
+                    samples += XorChunk.CountOf(chunkData.Span(chunks[j].Offset, chunks[j].Length));
                 }
 
                 series[i] = new BlockSeries(Labels.From(pairs), chunks);
@@ -537,7 +556,7 @@ internal sealed class Block
             json.WriteNumber("numSamples", CountSamples());
             json.WriteEndObject();
             json.WriteStartObject("files");
-            WriteFile(json, ChunksFile, ChunkData);
+            WriteFile(json, ChunksFile, ChunkData.All);
             WriteFile(json, IndexFile, index);
             json.WriteEndObject();
             json.WriteEndObject();
@@ -546,7 +565,7 @@ internal sealed class Block
         return stream.ToArray();
     }
 
-    private static void WriteFile(Utf8JsonWriter json, string name, byte[] bytes)
+    private static void WriteFile(Utf8JsonWriter json, string name, ReadOnlySpan<byte> bytes)
     {
         json.WriteStartObject(name);
         json.WriteNumber("size", bytes.Length);
@@ -554,7 +573,7 @@ internal sealed class Block
         json.WriteEndObject();
     }
 
-    private static void WriteSynced(string path, byte[] bytes)
+    private static void WriteSynced(string path, ReadOnlySpan<byte> bytes)
     {
         using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         file.Write(bytes);

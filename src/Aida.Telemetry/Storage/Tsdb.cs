@@ -1046,23 +1046,16 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         /// <summary>Asks the processor to load a block series' chunk bytes (laid out back to back) all at once, so the
         /// walk that reads each chunk's sample count waits for one memory round trip per series instead of one per
         /// chunk; a hint that never faults.</summary>
-        private static unsafe void PrefetchChunks(Block block, BlockSeries series)
+        private static void PrefetchChunks(Block block, BlockSeries series)
         {
-            if (!Sse.IsSupported || series.Chunks.Length == 0)
+            if (series.Chunks.Length == 0)
             {
                 return;
             }
 
             var from = series.Chunks[0].Offset;
             // At most 4 KiB: a series' chunks of a 2 h block take about 1 KiB at 10 s; a longer block's rest is read as walked.
-            var to = Math.Min(Math.Min(series.Chunks[^1].Offset + series.Chunks[^1].Length, block.ChunkData.Length), from + 4096);
-            fixed (byte* data = block.ChunkData)
-            {
-                for (var at = from; at < to; at += 64)
-                {
-                    Sse.Prefetch0(data + at);
-                }
-            }
+            block.ChunkData.Prefetch(from, Math.Min(Math.Min(series.Chunks[^1].Offset + series.Chunks[^1].Length, block.ChunkData.Length), from + 4096));
         }
 
         public bool MoveNext()

@@ -129,6 +129,47 @@ public sealed class TsdbCompactionTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void ABlockOnDisk_IsReadFromItsFileMapped_AndAChunkHeldOutlivesTheBlockAndItsFile()
+    {
+        // Regression (session 54): a block's chunk bytes were read into memory whole, so a store's resident memory grew
+        // with every block it kept until retention (about 95 MB a day at 10 MW). Now they are the file mapped: the page
+        // cache's, which the kernel may drop. A query holding a chunk keeps it mapped even once retention or a merge
+        // dropped the block and deleted its file.
+        List<SeriesSamples> expected;
+        using (var db = Open(Dir("mapped"), TimeSpan.FromHours(2)))
+        {
+            Fill(db, T0 - (6 * Hour), T0 + 60_000);
+            db.Compact();
+            expected = All(db);
+        }
+
+        using (var reopened = Open(Dir("mapped"), TimeSpan.FromHours(2)))
+        {
+            AssertSame(expected, All(reopened));
+        }
+
+        var dir = Path.Combine(Dir("mapped"), "blocks", BlockDirs(Dir("mapped")).First());
+        var (gone, memory, bytes) = HoldFirstChunk(dir);
+        Directory.Delete(dir, true);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(gone.IsAlive); // the block is collected; the memory alone holds its mapping
+        Assert.Equal(bytes, memory.ToArray());
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (WeakReference Block, ReadOnlyMemory<byte> Memory, byte[] Bytes) HoldFirstChunk(string dir)
+    {
+        var block = Block.Load(dir, out var problem);
+        Assert.True(block is not null, problem);
+        Assert.True(block.ChunkData.IsMapped);
+        Assert.Null(block.ChunkData.Array);
+        var first = block.Series[0].Chunks[0];
+        return (new WeakReference(block), block.ChunkMemory(first), block.Chunk(first).ToArray());
+    }
+
+    [Fact]
     public void MergedChunks_AreFull()
     {
         using var db = Open(Dir("merged"), TimeSpan.FromHours(24));
