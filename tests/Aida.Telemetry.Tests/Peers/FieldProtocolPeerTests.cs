@@ -219,6 +219,40 @@ public sealed class FieldProtocolPeerTests
     }
 
     [SkippableFact]
+    public async Task NodeExporter_RestartedBetweenTwoScrapes_IsFoundByItsProcessStartTime()
+    {
+        // Debian's node exporter stopped and started again on its port between two scrapes that both answer: its
+        // process_start_time_seconds moves on, and the collector with start_time reports the restart.
+        var binary = PeerProcess.Require("prometheus-node-exporter", "prometheus-node-exporter");
+        var port = PeerProcess.FreePort();
+        var url = new Uri($"http://127.0.0.1:{port}/metrics");
+        using var rig = new CollectorRig(TimeProvider.System);
+        using var collector = new ScrapeCollector(rig.Settings("node", timeout: TimeSpan.FromSeconds(10)), url, true, startTimeMetric: "process_start_time_seconds");
+        using (var first = new PeerProcess(binary, [$"--web.listen-address=127.0.0.1:{port}"], url))
+        {
+            await first.StartAsync(Bound);
+            await collector.ScrapeOnceAsync(rig.Sink, default);
+        }
+
+        Assert.Null(rig.Sink.ReturnOf("scrape", "node"));
+        // Its start time has a resolution of 10 ms; the next process must start over a second later to be told apart.
+        var started = rig.Last("process_start_time_seconds");
+        while (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0 < started + 1.5)
+        {
+            await Task.Delay(100);
+        }
+
+        using var second = new PeerProcess(binary, [$"--web.listen-address=127.0.0.1:{port}"], url);
+        await second.StartAsync(Bound);
+        await collector.ScrapeOnceAsync(rig.Sink, default);
+        var back = rig.Sink.ReturnOf("scrape", "node");
+        Assert.True(back is not null, rig.Log.ToString());
+        Assert.Contains("process_start_time_seconds", back.How, StringComparison.Ordinal);
+        Assert.Contains("its process started at ", back.How, StringComparison.Ordinal);
+        Assert.Equal(1, rig.Last("aida_collector_restarts_total"));
+    }
+
+    [SkippableFact]
     public async Task Mosquitto_TwinFacePublishesRoomSensors_CollectedAsThePoints_AndCommandsConfirmedByState()
     {
         using var broker = await MosquittoPeer.StartNewAsync();

@@ -18,6 +18,12 @@ namespace Aida.Telemetry.Collectors.Scrape;
 /// disappears from the target, and every series when the target goes down, gets a staleness marker. Lines that cannot be
 /// read are counted as malformed and the rest of the scrape is kept.</para>
 /// <para>Scrapes start after a seeded random offset within the first interval, so targets of one site spread out.</para>
+/// <para><c>start_time</c> (optional, since session 54): a metric the target exposes as the Unix time its process
+/// started, <c>process_start_time_seconds</c> in every Prometheus client library. A series of it that reads a later start
+/// than at the scrape before is a restart between two scrapes that both answered (an exporter or a controller serving
+/// <c>/metrics</c> that came back within an interval): reported to the sink as the other collectors report a device's
+/// uptime going back (<c>aida_collector_restarts_total</c>, <c>AidaDeviceRestarted</c>); its counters started again from
+/// zero.</para>
 /// </remarks>
 public sealed class ScrapeCollector : ICollector, IDisposable
 {
@@ -31,13 +37,17 @@ public sealed class ScrapeCollector : ICollector, IDisposable
     private readonly Labels _targetLabels;
     private HashSet<Labels> _previous = [];
 
-    public ScrapeCollector(CollectorSettings settings, Uri url, bool honorTimestamps, HttpMessageHandler? handler = null)
+    // Each start-time series' last reading (Unix seconds).
+    private readonly Dictionary<Labels, double> _starts = [];
+
+    public ScrapeCollector(CollectorSettings settings, Uri url, bool honorTimestamps, HttpMessageHandler? handler = null, string? startTimeMetric = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(url);
         _settings = settings;
         Url = url;
         HonorTimestamps = honorTimestamps;
+        StartTimeMetric = startTimeMetric;
         _http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
         _http.Timeout = Timeout.InfiniteTimeSpan; // the scrape's own timeout runs on the site clock
         _http.MaxResponseContentBufferSize = MaxBodyBytes;
@@ -54,7 +64,13 @@ public sealed class ScrapeCollector : ICollector, IDisposable
             throw entry.Error("url", $"'{text}' is not an http(s) URL");
         }
 
-        return new ScrapeCollector(settings, url, entry.Boolean("honor_timestamps", true));
+        var startTime = entry.Optional("start_time") is null ? null : entry.String("start_time");
+        if (startTime is not null && !LabelRules.IsValidMetricName(startTime))
+        {
+            throw entry.Error("start_time", $"'{startTime}' is not a metric name (process_start_time_seconds)");
+        }
+
+        return new ScrapeCollector(settings, url, entry.Boolean("honor_timestamps", true), startTimeMetric: startTime);
     }
 
     public string Name => _settings.Name;
@@ -64,6 +80,9 @@ public sealed class ScrapeCollector : ICollector, IDisposable
     public Uri Url { get; }
 
     public bool HonorTimestamps { get; }
+
+    /// <summary>The metric read as the target's process start time (Unix seconds), judged for restarts; null: none.</summary>
+    public string? StartTimeMetric { get; }
 
     public async Task RunAsync(CollectorSink sink, CancellationToken ct)
     {
@@ -143,6 +162,10 @@ public sealed class ScrapeCollector : ICollector, IDisposable
                 }
 
                 sink.Sample(Kind, Name, labels, ts, s.Value);
+                if (s.Name == StartTimeMetric && StartedAgain(labels, s.Value) is { } evidence)
+                {
+                    sink.Restarted(Kind, Name, now, evidence);
+                }
             }
         }
 
@@ -169,6 +192,25 @@ public sealed class ScrapeCollector : ICollector, IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>Whether the start time <paramref name="labels"/> reads is later than at the scrape before (by more than a
+    /// second, a start time's usual resolution): the evidence, else null.</summary>
+    private string? StartedAgain(Labels labels, double startSeconds)
+    {
+        if (!double.IsFinite(startSeconds) || startSeconds <= 0)
+        {
+            return null;
+        }
+
+        var known = _starts.TryGetValue(labels, out var before);
+        _starts[labels] = startSeconds;
+        return known && startSeconds > before + 1
+            ? $"{labels}: its process started at {Stamp(startSeconds)}, after {Stamp(before)} at the scrape before"
+            : null;
+    }
+
+    private static string Stamp(double unixSeconds) =>
+        DateTimeOffset.FromUnixTimeMilliseconds((long)(unixSeconds * 1000)).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
     private Labels WithTarget(string metric) => _targetLabels.With(Labels.MetricNameLabel, metric);
 

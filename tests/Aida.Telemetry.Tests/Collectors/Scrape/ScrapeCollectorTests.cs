@@ -44,6 +44,38 @@ public class ScrapeCollectorTests
     }
 
     [Fact]
+    public async Task ATargetWhoseProcessStartedAgainBetweenTwoScrapes_IsReportedRestarted_ByItsStartTime()
+    {
+        // An exporter (or a controller serving /metrics) restarted within an interval: both scrapes answer, so only its
+        // process_start_time_seconds tells it came back (its counters from zero).
+        using var rig = new CollectorRig();
+        var handler = new ScriptedHandler();
+        var entry = "site: s1\ncollectors:\n  - {type: scrape, name: cdu-exporter, url: 'http://10.0.0.7:9400/metrics', start_time: process_start_time_seconds}\n";
+        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [ScrapeCollector.Type] = ScrapeCollector.Create }, rig.Clock);
+        using var collector = Assert.IsType<ScrapeCollector>(loader.Parse(entry, "site.yaml").Collectors.Single());
+        Assert.Equal("process_start_time_seconds", collector.StartTimeMetric);
+
+        handler.Next = Body("process_start_time_seconds 1699990000\npump_starts_total 41\n");
+        using var scripted = new ScrapeCollector(rig.Settings("cdu-exporter"), Target, honorTimestamps: true, handler, collector.StartTimeMetric);
+        await scripted.ScrapeOnceAsync(rig.Sink, default);
+        rig.Fake.Advance(TimeSpan.FromSeconds(15));
+        handler.Next = Body("process_start_time_seconds 1699990000.4\npump_starts_total 41\n"); // the same start, read again
+        await scripted.ScrapeOnceAsync(rig.Sink, default);
+        Assert.Null(rig.Sink.ReturnOf("scrape", "cdu-exporter"));
+
+        rig.Fake.Advance(TimeSpan.FromSeconds(15));
+        handler.Next = Body("process_start_time_seconds 1700000020\npump_starts_total 0\n");
+        await scripted.ScrapeOnceAsync(rig.Sink, default);
+        var back = rig.Sink.ReturnOf("scrape", "cdu-exporter");
+        Assert.NotNull(back);
+        Assert.True(back.How.EndsWith("(process_start_time_seconds{}: its process started at 2023-11-14 22:13:40Z, after 2023-11-14 19:26:40Z at the scrape before)", StringComparison.Ordinal), back.How);
+        Assert.Equal((true, 0L, 0L), rig.Sink.HealthOf("scrape", "cdu-exporter"));
+
+        var bad = Assert.Throws<ConfigException>(() => loader.Parse(entry.Replace("process_start_time_seconds", "'start time'", StringComparison.Ordinal), "site.yaml"));
+        Assert.Contains("start_time: 'start time' is not a metric name", bad.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Scrape_CountsEachBadLineMalformed_AndKeepsTheGoodOnes()
     {
         using var rig = new CollectorRig();
