@@ -476,6 +476,10 @@ public static class AidaApi
         return Results.Json(view, Json, statusCode: StatusCodes.Status201Created);
     }
 
+    /// <summary>How the economiser's units were rated against the weather, as the API says it; null for other groups.</summary>
+    private static object? WeatherView(WeatherRating? weather) =>
+        weather is null ? null : new { across = weather.Across, rated = weather.Rated, difference_celsius = weather.Difference };
+
     /// <summary>Each group's redundancy now (<see cref="SpareCapacity.NowAsync"/>): N+k at its present load, the units in
     /// fault or maintenance and those locked out counted out, as on-call's <c>AidaRedundancyLost</c> reads it; null with
     /// no telemetry.</summary>
@@ -497,8 +501,7 @@ public static class AidaApi
             groups = groups.Select(r => new
             {
                 kind = r.Kind, scope = r.Scope, group = r.Group, carries = r.Carries, unit = r.Unit, units = r.Units, @out = r.Out, capacity = r.Capacity,
-                left = r.Left, load = r.Load, spare = r.Spare, made_up_by = r.MadeUpBy,
-                weather = r.Weather is { } w ? new { across = w.Across, rated = w.Rated, difference_celsius = w.Difference } : null,
+                left = r.Left, load = r.Load, spare = r.Spare, made_up_by = r.MadeUpBy, weather = WeatherView(r.Weather),
                 said = r.Describe(),
             }),
         };
@@ -534,7 +537,7 @@ public static class AidaApi
                 group = r.Group, load = r.Load, unit = r.Unit, units = r.Units, capacity = r.Capacity, already_out = r.AlreadyOut, units_left = r.UnitsLeft,
                 left = r.Left, peak = r.Peak, peak_at = r.PeakAt, window_seconds = r.Window.TotalSeconds, spare_now = r.SpareNow,
                 spare_without = r.SpareWithout, verdict = r.Verdict, said = r.Describe(),
-                made_up_by = r.MadeUpBy, weather = r.Weather is { } w ? new { across = w.Across, rated = w.Rated, difference_celsius = w.Difference } : null,
+                made_up_by = r.MadeUpBy, weather = WeatherView(r.Weather),
             }
             : null;
     }

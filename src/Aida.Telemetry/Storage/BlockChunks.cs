@@ -118,6 +118,8 @@ internal sealed unsafe class BlockChunks : MemoryManager<byte>
             }
             catch
             {
+                // Not mapped: nothing for the finalizer to release (it would meet a view never made).
+                GC.SuppressFinalize(this);
                 _view?.Dispose();
                 _file.Dispose();
                 throw;
