@@ -13,12 +13,14 @@ internal static class LiveApi
     public const string KeyVariable = "AIDA_API_KEY";
 
     /// <summary>The run's API address from <c>--api</c>.</summary>
+    /// <param name="otherwise">What the command takes instead, said when <c>--api</c> is missing (<c>--data DIR for a
+    /// stopped run's list</c>), or null.</param>
     /// <exception cref="BadInputException">None given, or not HOST:PORT nor an http(s) URL.</exception>
-    internal static Uri Address(string? api)
+    internal static Uri Address(string? api, string? otherwise = null)
     {
         if (string.IsNullOrWhiteSpace(api))
         {
-            throw new BadInputException("--api: required: the live run's HOST:PORT as given to aida run --api (or --data DIR for a stopped run's list)");
+            throw new BadInputException($"--api: required: the live run's HOST:PORT as given to aida run --api{(otherwise is null ? "" : $" (or {otherwise})")}");
         }
 
         var text = api.Contains("://", StringComparison.Ordinal) ? api : "http://" + api;

@@ -42,7 +42,7 @@ internal static class LockoutsCommand
             }
             else
             {
-                var (code, body) = await LiveApi.SendAsync(HttpMethod.Get, LiveApi.Address(parse.GetValue(listApi)), "api/lockouts", LiveApi.KeyOf(parse.GetValue(listKey)), null, stderr, token);
+                var (code, body) = await LiveApi.SendAsync(HttpMethod.Get, LiveApi.Address(parse.GetValue(listApi), StoppedRun), "api/lockouts", LiveApi.KeyOf(parse.GetValue(listKey)), null, stderr, token);
                 if (body is not JsonArray array)
                 {
                     return code;
@@ -84,7 +84,7 @@ internal static class LockoutsCommand
                 request["from"] = start;
             }
 
-            var (code, body) = await LiveApi.SendAsync(HttpMethod.Post, LiveApi.Address(parse.GetValue(addApi)), "api/lockouts", LiveApi.KeyOf(parse.GetValue(addKey)), request, stderr, token);
+            var (code, body) = await LiveApi.SendAsync(HttpMethod.Post, LiveApi.Address(parse.GetValue(addApi), StoppedRun), "api/lockouts", LiveApi.KeyOf(parse.GetValue(addKey)), request, stderr, token);
             if (body is JsonObject lockout)
             {
                 stdout.WriteLine($"{(Planned(lockout) ? "planned" : "locked out")}: {Describe(lockout)}");
@@ -141,7 +141,7 @@ internal static class LockoutsCommand
                 query += value is null ? "" : $"&{field}={Uri.EscapeDataString(value)}";
             }
 
-            var (code, body) = await LiveApi.SendAsync(HttpMethod.Get, LiveApi.Address(parse.GetValue(impactApi)), query, LiveApi.KeyOf(parse.GetValue(impactKey)), null, stderr, token);
+            var (code, body) = await LiveApi.SendAsync(HttpMethod.Get, LiveApi.Address(parse.GetValue(impactApi), StoppedRun), query, LiveApi.KeyOf(parse.GetValue(impactKey)), null, stderr, token);
             if (body is JsonObject answer)
             {
                 var steps = answer["runbooks"]?.AsArray() ?? [];
@@ -177,6 +177,9 @@ internal static class LockoutsCommand
         }
     }
 
+    /// <summary>What <c>aida lockouts</c> takes instead of <c>--api</c>: a stopped run's file, for its list.</summary>
+    private const string StoppedRun = "--data DIR for a stopped run's list";
+
     private static Option<string> Api() => new("--api") { Description = "The live run's API: HOST:PORT as given to aida run --api, or http://HOST:PORT" };
 
     private static Option<string> Key() => new("--key") { Description = $"An API key (aida keys issue); else ${LiveApi.KeyVariable}. Locking out needs the operator role" };
@@ -209,7 +212,7 @@ internal static class LockoutsCommand
                 request["since"] = start;
             }
 
-            var (code, answer) = await LiveApi.SendAsync(HttpMethod.Post, LiveApi.Address(parse.GetValue(api)), $"api/lockouts/{Uri.EscapeDataString(name)}/{verb}", LiveApi.KeyOf(parse.GetValue(key)), request, stderr, token);
+            var (code, answer) = await LiveApi.SendAsync(HttpMethod.Post, LiveApi.Address(parse.GetValue(api), StoppedRun), $"api/lockouts/{Uri.EscapeDataString(name)}/{verb}", LiveApi.KeyOf(parse.GetValue(key)), request, stderr, token);
             if (answer is JsonObject lockout)
             {
                 stdout.WriteLine(said(name, lockout));

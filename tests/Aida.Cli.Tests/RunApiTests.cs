@@ -100,6 +100,10 @@ public class RunApiTests
             Assert.Contains(named, err, StringComparison.Ordinal);
         }
 
+        // aida redundancy needs the live run's address, and says so without another command's alternative.
+        var noApi = Invoke("redundancy", "--key", "k");
+        Assert.Equal((2, "aida: --api: required: the live run's HOST:PORT as given to aida run --api\n"), (noApi.Code, noApi.Err));
+
         var (keyCode, _, keyErr) = Invoke("keys", "issue", "x", "--role", "root", "--data", TempDir());
         Assert.Equal(2, keyCode);
         Assert.Contains("--role: unknown role 'root'", keyErr, StringComparison.Ordinal);
