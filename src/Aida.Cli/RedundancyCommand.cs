@@ -34,7 +34,8 @@ internal static class RedundancyCommand
             }
 
             stdout.WriteLine($"at {answer["at"]}:");
-            foreach (var group in Ranked(answer["groups"]?.AsArray() ?? []))
+            // The API lists them least redundant first.
+            foreach (var group in (answer["groups"]?.AsArray() ?? []).OfType<JsonObject>())
             {
                 stdout.WriteLine($"  {Said(group)} {group["said"]}");
             }
@@ -43,15 +44,6 @@ internal static class RedundancyCommand
         });
         return command;
     }
-
-    /// <summary>Least redundant first: short, then N, then N+1 and better; the economiser's short (the chillers make it
-    /// up) ranks with N; not measured last.</summary>
-    internal static IEnumerable<JsonObject> Ranked(JsonArray groups) =>
-        groups.OfType<JsonObject>().OrderBy(Rank).ThenBy(g => (string?)g["kind"], StringComparer.Ordinal).ThenBy(g => (string?)g["scope"], StringComparer.Ordinal);
-
-    private static int Rank(JsonObject group) => group["spare"] is JsonValue v && v.TryGetValue(out int spare)
-        ? group["made_up_by"] is JsonValue ? Math.Max(spare, 0) : spare
-        : int.MaxValue;
 
     /// <summary>The group's N+k, padded: <c>short</c>, <c>N</c>, <c>N+2</c>, <c>?</c> when not measured.</summary>
     private static string Said(JsonObject group) => (group["spare"] is JsonValue v && v.TryGetValue(out int spare)

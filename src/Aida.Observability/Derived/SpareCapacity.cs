@@ -133,6 +133,10 @@ public sealed record WeatherRating(string Across, string Rated, double? Differen
 /// energy, not cooling), or null.</param>
 public sealed record RedundancyReading(string Kind, string Scope, string Group, string Carries, string Unit, int Units, IReadOnlyList<string> Out, double Capacity, double Left, double? Load, int? Spare, WeatherRating? Weather = null, string? MadeUpBy = null)
 {
+    /// <summary>How badly off it is, least redundant first: N+k's k, the economiser's short (what the chillers make up)
+    /// counted as N, not measured last.</summary>
+    public int Rank => Spare is not { } k ? int.MaxValue : MadeUpBy is null ? k : Math.Max(k, 0);
+
     /// <summary>One line for a person: <c>chillers at N: 10.0 MW in service (of 15.0 MW; chiller-3 (locked out) out)
     /// for 8.69 MW of heat on facility water</c>.</summary>
     public string Describe()
@@ -267,7 +271,7 @@ public sealed class SpareCapacity
             var value = raw * group.Scale;
             var available = group.Units.Where(u => !outOf.ContainsKey(u.Id)).Select(u => u.RatingAt(difference)).ToList();
             result.Add(new RedundancyReading(kind, scope, group.Name, group.Load, group.Unit, group.Units.Count, [.. group.Units.Where(u => outOf.ContainsKey(u.Id)).Select(u => $"{u.Id} ({outOf[u.Id]})")],
-                group.Units.Sum(u => u.Rating), group.AcrossPromql is not null && difference is null ? 0 : available.Sum(), value,
+                group.Units.Sum(u => u.Rating), available.Sum(), value,
                 value is { } l && (group.AcrossPromql is null || difference is not null) ? UnitsToSpare(available, l) : null, group.Weather(difference), group.MadeUpBy));
         }
 

@@ -481,8 +481,8 @@ public static class AidaApi
         weather is null ? null : new { across = weather.Across, rated = weather.Rated, difference_celsius = weather.Difference };
 
     /// <summary>Each group's redundancy now (<see cref="SpareCapacity.NowAsync"/>): N+k at its present load, the units in
-    /// fault or maintenance and those locked out counted out, as on-call's <c>AidaRedundancyLost</c> reads it; null with
-    /// no telemetry.</summary>
+    /// fault or maintenance and those locked out counted out, as on-call's <c>AidaRedundancyLost</c> reads it, the least
+    /// redundant first (<see cref="RedundancyReading.Rank"/>, then kind and scope); null with no telemetry.</summary>
     /// <exception cref="QueryException">The telemetry refused a query.</exception>
     /// <exception cref="HttpRequestException">The telemetry store could not be reached.</exception>
     internal static async Task<object?> RedundancyAsync(ServerContext context, CancellationToken ct)
@@ -498,7 +498,7 @@ public static class AidaApi
         return new
         {
             at = now,
-            groups = groups.Select(r => new
+            groups = groups.OrderBy(r => r.Rank).ThenBy(r => r.Kind, StringComparer.Ordinal).ThenBy(r => r.Scope, StringComparer.Ordinal).Select(r => new
             {
                 kind = r.Kind, scope = r.Scope, group = r.Group, carries = r.Carries, unit = r.Unit, units = r.Units, @out = r.Out, capacity = r.Capacity,
                 left = r.Left, load = r.Load, spare = r.Spare, made_up_by = r.MadeUpBy, weather = WeatherView(r.Weather),

@@ -268,11 +268,9 @@ public sealed class FieldProtocolPeerTests
         using var rig = new CollectorRig();
         await using var face = new MqttSensorFace(plant, new MqttFaceOptions { BrokerHost = "127.0.0.1", BrokerPort = broker.Port, TopicPrefix = "aida/s1" });
         Assert.Equal(["crah-h1-1/supply_setpoint"], face.CommandActuators);
-        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [MqttCollector.Type] = MqttCollector.Create }, rig.Clock);
-        using var collector = Assert.IsType<MqttCollector>(loader.Parse("site: s1\ncollectors:\n" + face.SiteCollectors(), "twin-site.yaml").Collectors.Single());
-        using var cts = new CancellationTokenSource();
-        var run = collector.RunAsync(rig.Sink, cts.Token);
-        await WaitFor(() => collector.IsConnected, () => "collector connected", rig);
+        var (collector, cts, run) = await RunMqtt("site: s1\ncollectors:\n" + face.SiteCollectors(), rig);
+        using var disposeCollector = collector;
+        using var disposeStop = cts;
 
         await face.StartAsync(default);
         await WaitFor(() => collector.MessagesStored >= 4, () => $"four sensor messages (the face published {face.Published}, stored {collector.MessagesStored})", rig);
@@ -324,11 +322,9 @@ public sealed class FieldProtocolPeerTests
         using var rig = new CollectorRig();
         await using var face = new MqttSensorFace(plant, new MqttFaceOptions { BrokerHost = "127.0.0.1", BrokerPort = broker.Port, TopicPrefix = "aida/s1", Clock = rig.Clock });
         Assert.Equal(["crah-h1-1"], face.Controllers);
-        var loader = new SiteLoader(new Dictionary<string, CollectorFactory> { [MqttCollector.Type] = MqttCollector.Create }, rig.Clock);
-        using var collector = Assert.IsType<MqttCollector>(loader.Parse("site: s1\ncollectors:\n" + face.SiteCollectors(), "twin-site.yaml").Collectors.Single());
-        using var cts = new CancellationTokenSource();
-        var run = collector.RunAsync(rig.Sink, cts.Token);
-        await WaitFor(() => collector.IsConnected, () => "collector connected", rig);
+        var (collector, cts, run) = await RunMqtt("site: s1\ncollectors:\n" + face.SiteCollectors(), rig);
+        using var disposeCollector = collector;
+        using var disposeStop = cts;
         int Uptimes() => rig.Series("aida_device_uptime_seconds").SelectMany(s => s.Samples).Count();
 
         await face.StartAsync(default);

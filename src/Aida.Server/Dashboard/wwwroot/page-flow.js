@@ -121,9 +121,8 @@ const KIND_NAMES = { chiller: 'chillers', 'dry-cooler': 'dry coolers', 'cooling-
 function redundancy(answer) {
   const groups = answer?.groups ?? [];
   if (!groups.length) return h('p', { class: 'muted', id: 'no-redundancy', text: 'no group of units to judge' });
-  const rows = groups
-    .map((g) => ({ ...g, rank: g.spare === null ? Infinity : g.made_up_by ? Math.max(g.spare, 0) : g.spare }))
-    .sort((a, b) => a.rank - b.rank || a.kind.localeCompare(b.kind) || a.scope.localeCompare(b.scope));
+  // Listed least redundant first by the API.
+  const rows = groups.map((g) => ({ ...g, rank: g.spare === null ? Infinity : g.made_up_by ? Math.max(g.spare, 0) : g.spare }));
   const said = (r) => (r.spare === null ? 'not measured' : r.spare < 0 ? (r.made_up_by ? `short: ${r.made_up_by} make it up` : 'short') : r.spare === 0 ? 'N' : `N+${r.spare}`);
   const tone = (r) => (r.rank === Infinity ? 'muted' : r.rank < 0 ? 'risk-high' : r.rank === 0 ? 'risk-medium' : 'risk-low');
   return h('table', { class: 'grid compact', id: 'redundancy-table' }, [
