@@ -46,11 +46,12 @@ internal static class NetworkRun
 
         // The operator's (or agent's) and API writes all go to the devices: one at a time, under this lock.
         var gate = new object();
+        var heartbeat = new Aida.Server.Api.LoopHeartbeat(clock, Aida.Server.Api.LoopHeartbeat.DefaultStalledAfter);
         await using var api = o.Urls is null || o.Data is null
             ? null
-            : await RunApi.StartAsync(o.Urls, o.Scenario.Factory, network.Plant, clock, agent, telemetry, o.Data, gate, stdout, token, new Aida.Server.Api.RunInfo($"site {site.Name}", o.Mode.ToString().ToLowerInvariant()), network.Sink);
+            : await RunApi.StartAsync(o.Urls, o.Scenario.Factory, network.Plant, clock, agent, telemetry, o.Data, gate, stdout, token, new Aida.Server.Api.RunInfo($"site {site.Name}", o.Mode.ToString().ToLowerInvariant()), network.Sink, heartbeat);
         await using var paging = o.Alertmanagers is not { Count: > 0 } alertmanagers ? null : OnCallPaging.Start(alertmanagers, o.Scenario.Factory.Name, agent, telemetry.Incidents, telemetry.SloAlerts, api, clock, gate, stderr, token, network,
-            telemetry.Store is { } store ? new Aida.Observability.Derived.SpareCapacity(new Aida.Telemetry.Query.EmbeddedQueryEngine(store), o.Scenario.Factory) : null);
+            heartbeat: heartbeat, capacity: telemetry.Store is { } store ? new Aida.Observability.Derived.SpareCapacity(new Aida.Telemetry.Query.EmbeddedQueryEngine(store), o.Scenario.Factory) : null);
         await stdout.WriteLineAsync(
             $"aida run: site {site.Name} over the network ({site.Collectors.Count} collectors, {network.Plant.Actuators.Count} actuators), " +
             $"design {o.Scenario.Factory.Name}, mode {o.Mode.ToString().ToLowerInvariant()}; Ctrl-C stops");
@@ -64,7 +65,10 @@ internal static class NetworkRun
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         Action begin = op is null ? () => { } : op.Begin;
         Action tick = op is null ? () => agent!.Agent.Tick(clock.GetUtcNow()) : op.Tick;
-        await OperateAsync(begin, tick, network, telemetry, o.StatusEvery, clock, stdout, gate, api, stop.Token);
+        var watching = LoopWatch.Start(heartbeat, stderr, stop.Token);
+        await OperateAsync(begin, tick, network, telemetry, o.StatusEvery, clock, stdout, gate, api, heartbeat, stop.Token);
+        await stop.CancelAsync();
+        await watching;
         if (op is not null)
         {
             var s = op.Stats;
@@ -95,14 +99,16 @@ internal static class NetworkRun
 
     /// <summary>The operator's (or agent's) loop on the wall clock: <paramref name="begin"/> once (the operator's standing
     /// setpoints), then <paramref name="tick"/> every <see cref="OperatorInterval"/>, and a status line every
-    /// <paramref name="statusEvery"/>.</summary>
-    private static async Task OperateAsync(Action begin, Action tick, NetworkSite network, LiveTelemetry telemetry, TimeSpan statusEvery, TimeProvider clock, TextWriter stdout, object gate, RunApi? api, CancellationToken token)
+    /// <paramref name="statusEvery"/>; <paramref name="heartbeat"/> beaten after each tick, with how far it overran its
+    /// interval.</summary>
+    private static async Task OperateAsync(Action begin, Action tick, NetworkSite network, LiveTelemetry telemetry, TimeSpan statusEvery, TimeProvider clock, TextWriter stdout, object gate, RunApi? api, Aida.Server.Api.LoopHeartbeat heartbeat, CancellationToken token)
     {
         var status = new RunCommand.StatusPoints(network.Plant);
         await stdout.WriteLineAsync(RunCommand.StatusPoints.Header + "  " + DevicesHeader);
 
         // Writes wait for the devices: the operator runs off the caller's thread.
         await Task.Run(begin, CancellationToken.None);
+        heartbeat.Beat(clock.GetUtcNow(), TimeSpan.Zero);
         // The first status line once the collectors have had one operator interval to deliver.
         var nextStatus = clock.GetUtcNow() + OperatorInterval;
         using var timer = new PeriodicTimer(OperatorInterval, clock);
@@ -114,6 +120,7 @@ internal static class NetworkRun
                 nextStatus += statusEvery;
             }
 
+            var started = clock.GetTimestamp();
             network.Tick();
             await Task.Run(() =>
             {
@@ -124,6 +131,7 @@ internal static class NetworkRun
             }, CancellationToken.None);
             telemetry.Tick();
             api?.Tick();
+            heartbeat.Beat(clock.GetUtcNow(), clock.GetElapsedTime(started) - OperatorInterval);
         }
         while (await timer.NextOrStopped(token));
     }

@@ -7,7 +7,8 @@ namespace Aida.Cli;
 
 /// <summary><c>aida run --alertmanager URL[,URL]</c>: keeps the given Alertmanagers in step with what a person on call
 /// must know (<see cref="OnCallAlerts"/>), looking once a second of wall time, plus <c>AidaWatchdog</c>, an alert that
-/// fires for as long as Aida runs (route it to a dead man's switch to be told when Aida stops).</summary>
+/// fires for as long as Aida runs and its control loop steps (route it to a dead man's switch to be told when Aida
+/// stops), and <c>AidaLoopStalled</c> in its place once the loop has stalled (<see cref="Aida.Server.Api.LoopHeartbeat"/>).</summary>
 /// <remarks>Alertmanager down, slow or refusing never stops the run: the feed says so once on stderr and tries again
 /// (<see cref="AlertmanagerFeed"/>). Alerts left firing when the run stops expire in Alertmanager five minutes after
 /// the last post, the watchdog's among them.</remarks>
@@ -62,7 +63,10 @@ internal sealed class OnCallPaging : IAsyncDisposable
     /// for the twin.</param>
     /// <param name="capacity">Works out what a lockout about to start leaves its group, from the run's telemetry; null:
     /// not told.</param>
-    public static OnCallPaging Start(IReadOnlyList<Uri> urls, string factory, AgentHost? agent, IncidentStore? incidents, Aida.Reliability.Runs.LiveSloAlerts? sloAlerts, RunApi? api, TimeProvider clock, object gate, TextWriter stderr, CancellationToken token, NetworkSite? network = null, Aida.Observability.Derived.SpareCapacity? capacity = null)
+    /// <param name="heartbeat">The run's control loop: while it has stalled the watchdog is withdrawn and
+    /// <c>AidaLoopStalled</c> posted, with what held before, without waiting for <paramref name="gate"/> (a wedged loop
+    /// may hold it); null: the watchdog fires for as long as this runs.</param>
+    public static OnCallPaging Start(IReadOnlyList<Uri> urls, string factory, AgentHost? agent, IncidentStore? incidents, Aida.Reliability.Runs.LiveSloAlerts? sloAlerts, RunApi? api, TimeProvider clock, object gate, TextWriter stderr, CancellationToken token, NetworkSite? network = null, Aida.Observability.Derived.SpareCapacity? capacity = null, Aida.Server.Api.LoopHeartbeat? heartbeat = null)
     {
         var slos = agent?.SloAlerts ?? sloAlerts;
         var alerts = new OnCallAlerts(factory, agent?.Incidents ?? incidents, [.. new[] { agent?.Agent.Executor, api?.Executor }.OfType<ActionExecutor>()],
@@ -90,9 +94,19 @@ internal sealed class OnCallPaging : IAsyncDisposable
             using var timer = new PeriodicTimer(Period, TimeProvider.System);
             string? failing = null;
             string? capacityFailing = null;
+            IReadOnlyList<FiringAlert> before = [];
             do
             {
                 IReadOnlyList<FiringAlert> holding;
+                if (heartbeat?.Now() is { Stalled: true } stalled)
+                {
+                    // Nothing operates the plant: the dead man's switch is told by the watchdog's absence, on-call by
+                    // AidaLoopStalled; what held before still holds (the loop may hold the lock it is read under).
+                    holding = [Stalled(factory, heartbeat, stalled), .. before];
+                    await self.Feed.UpdateAsync(holding, stop.Token);
+                    continue;
+                }
+
                 try
                 {
                     await alerts.ReadCapacityAsync(stop.Token);
@@ -112,8 +126,10 @@ internal sealed class OnCallPaging : IAsyncDisposable
                 {
                     lock (gate)
                     {
-                        holding = [watchdog, .. alerts.Now()];
+                        before = alerts.Now();
                     }
+
+                    holding = [watchdog, .. before];
 
                     failing = null;
                 }
@@ -134,6 +150,15 @@ internal sealed class OnCallPaging : IAsyncDisposable
             while (await timer.NextOrStopped(stop.Token));
         });
     }
+
+    /// <summary><c>AidaLoopStalled</c>: the run's control loop has made no step for its heartbeat's stall time.
+    /// The summary names the last step, not the time since, so it stays the same post after post.</summary>
+    internal static FiringAlert Stalled(string factory, Aida.Server.Api.LoopHeartbeat heartbeat, Aida.Server.Api.LoopHealth health) => new(
+        [new("alertname", "AidaLoopStalled"), new("factory", factory), new("severity", "critical")],
+        [new("summary", (health.LastBeat is { } last
+            ? $"Aida's control loop has made no step since {last:yyyy-MM-ddTHH:mm:ssZ} (plant time {health.PlantTime:yyyy-MM-ddTHH:mm:ssZ})"
+            : $"Aida's control loop has made no step since it started at {heartbeat.StartedAt:yyyy-MM-ddTHH:mm:ssZ}") +
+            "; nothing operates the plant, and the watchdog is withdrawn. The process still answers: find why on its stderr, and restart it (aida run resumes from its data directory)")]);
 
     /// <summary>One line for the run's summary.</summary>
     public string Summary() =>

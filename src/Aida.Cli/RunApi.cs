@@ -52,7 +52,7 @@ internal sealed class RunApi : IAsyncDisposable
     /// site over the network.</param>
     /// <param name="devices">A network site's collectors' sink, whose devices <c>/api/devices</c> lists; null for the
     /// embedded twin.</param>
-    public static async Task<RunApi> StartAsync(IPEndPoint endpoint, Factory factory, IPlant plant, TimeProvider clock, AgentHost? agent, LiveTelemetry telemetry, string dataDirectory, object gate, TextWriter stdout, CancellationToken token, RunInfo? run = null, Aida.Telemetry.Collectors.CollectorSink? devices = null)
+    public static async Task<RunApi> StartAsync(IPEndPoint endpoint, Factory factory, IPlant plant, TimeProvider clock, AgentHost? agent, LiveTelemetry telemetry, string dataDirectory, object gate, TextWriter stdout, CancellationToken token, RunInfo? run = null, Aida.Telemetry.Collectors.CollectorSink? devices = null, LoopHeartbeat? heartbeat = null)
     {
         Directory.CreateDirectory(dataDirectory);
         var envelope = new SafetyEnvelope(SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml")), factory);
@@ -87,6 +87,7 @@ internal sealed class RunApi : IAsyncDisposable
             query, clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, clock, () => agent?.Exclusions ?? filed.Exclusions), run, agent?.Agent.Executor, filed, agent?.Agent)
         {
             Devices = devices is null ? null : devices.Devices,
+            Heartbeat = heartbeat,
         };
         var app = await AidaApi.StartAsync(endpoint, context, token);
         var url = $"http://{app.Urls.Select(u => new Uri(u)).Select(u => $"{u.Host}:{u.Port}").First()}/";

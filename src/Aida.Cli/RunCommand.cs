@@ -28,7 +28,8 @@ internal static class RunCommand
         var apiAddress = new Option<string>("--urls", "--api")
         {
             Description = "Serve the dashboard and Aida's API (REST, server-sent events, Prometheus query API, MCP; API keys with roles) at this address, " +
-                "e.g. http://127.0.0.1:8080 or 127.0.0.1:8080; 'none' serves nothing. Bind to loopback unless the host is protected otherwise",
+                "e.g. http://127.0.0.1:8080 or 127.0.0.1:8080; 'none' serves nothing. Bind to loopback unless the host is protected otherwise. " +
+                "/healthz answers 503 once the control loop has made no step for 60 s",
             DefaultValueFactory = _ => "http://" + DefaultUrl,
         };
         var remote = new Option<string?>("--remote-write") { Description = "Forward every sample to this Prometheus remote-write URL (batched, retried, buffered on disk)" };
@@ -50,7 +51,7 @@ internal static class RunCommand
         {
             Description = "Post what a person on call must know to this Alertmanager (http://HOST:PORT; several comma-separated, each of a cluster): " +
                 "open incidents, actions and runbooks waiting for an approver, set points moved behind Aida's back, what runbooks' notify steps say, SLOs burning their budget or giving no data, and a watchdog " +
-                "alert that fires while Aida runs",
+                "alert that fires while Aida runs and its control loop steps (AidaLoopStalled in its place once the loop has made no step for 60 s)",
         };
         var supervised = new Option<bool>("--supervised")
         {
@@ -156,9 +157,10 @@ internal static class RunCommand
             }
 
             var gate = new object();
-            await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, s.Factory, simulator.Plant, simulator.Clock, agent, telemetry, parse.GetValue(data)!, gate, stdout, token, new Aida.Server.Api.RunInfo(s.Name, m.ToString().ToLowerInvariant()));
+            var heartbeat = new Aida.Server.Api.LoopHeartbeat(TimeProvider.System, Aida.Server.Api.LoopHeartbeat.DefaultStalledAfter);
+            await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, s.Factory, simulator.Plant, simulator.Clock, agent, telemetry, parse.GetValue(data)!, gate, stdout, token, new Aida.Server.Api.RunInfo(s.Name, m.ToString().ToLowerInvariant()), heartbeat: heartbeat);
             await using var paging = alertmanagers.Count == 0 ? null : OnCallPaging.Start(alertmanagers, s.Factory.Name, agent, telemetry.Incidents, telemetry.SloAlerts, api, simulator.Clock, gate, stderr, token,
-                capacity: telemetry.Store is { } store ? new Aida.Observability.Derived.SpareCapacity(new Aida.Telemetry.Query.EmbeddedQueryEngine(store), s.Factory) : null);
+                heartbeat: heartbeat, capacity: telemetry.Store is { } store ? new Aida.Observability.Derived.SpareCapacity(new Aida.Telemetry.Query.EmbeddedQueryEngine(store), s.Factory) : null);
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(token);
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
@@ -173,10 +175,12 @@ internal static class RunCommand
                 signal.Cancel = true;
                 cancel.Cancel();
             });
+            var watching = Task.CompletedTask;
             try
             {
                 await stdout.WriteLineAsync($"aida run: {s.Name} on {s.Factory.Name}, mode {m.ToString().ToLowerInvariant()}, {Format(factor, "0.##")}x real time; Ctrl-C stops");
                 var lastKept = TimeProvider.System.GetTimestamp();
+                watching = LoopWatch.Start(heartbeat, stderr, cancel.Token);
                 await Drive(simulator, TimeProvider.System, factor, every, stdout, cancel.Token, () =>
                 {
                     telemetry.Tick();
@@ -186,11 +190,13 @@ internal static class RunCommand
                         KeepTwin(simulator, keptTwin, gate);
                         lastKept = TimeProvider.System.GetTimestamp();
                     }
-                }, api is null && paging is null ? null : gate);
+                }, api is null && paging is null ? null : gate, heartbeat);
             }
             finally
             {
                 Console.CancelKeyPress -= onCancel;
+                await cancel.CancelAsync();
+                await watching;
             }
 
             KeepTwin(simulator, keptTwin, gate);
@@ -286,23 +292,38 @@ internal static class RunCommand
 
     /// <summary>Keeps plant time at <paramref name="speed"/> times wall time, as measured by <paramref name="wall"/>.</summary>
     /// <param name="gate">When given, every step is taken holding it (the lock other threads read the plant under).</param>
-    internal static async Task Drive(Simulator simulator, TimeProvider wall, double speed, TimeSpan statusEvery, TextWriter stdout, CancellationToken token, Action? tick = null, object? gate = null)
+    /// <param name="heartbeat">Beaten after every hold of the gate (every advance without one), with how far plant time
+    /// is behind its schedule.</param>
+    internal static async Task Drive(Simulator simulator, TimeProvider wall, double speed, TimeSpan statusEvery, TextWriter stdout, CancellationToken token, Action? tick = null, object? gate = null, Aida.Server.Api.LoopHeartbeat? heartbeat = null)
     {
+        var startWall = wall.GetTimestamp();
         void Advance(long steps)
         {
             if (gate is null)
             {
                 simulator.AdvanceSteps(steps);
-                return;
+            }
+            else
+            {
+                lock (gate)
+                {
+                    simulator.AdvanceSteps(steps);
+                }
             }
 
-            lock (gate)
+            Beat();
+        }
+
+        // Behind: the steps the wall clock has made due by now at this speed and not yet taken.
+        void Beat()
+        {
+            if (heartbeat is not null)
             {
-                simulator.AdvanceSteps(steps);
+                var dueNow = Math.Min(simulator.Steps, wall.GetElapsedTime(startWall).TotalSeconds * speed / simulator.Scenario.Step.TotalSeconds);
+                heartbeat.Beat(simulator.Clock.GetUtcNow(), simulator.Scenario.Step * Math.Max(0, Math.Floor(dueNow) - simulator.StepsDone));
             }
         }
 
-        var startWall = wall.GetTimestamp();
         var step = simulator.Scenario.Step.TotalSeconds;
         var statusSteps = Math.Max(1, (long)(statusEvery.TotalSeconds / step));
         var points = new StatusPoints(simulator.Plant);
@@ -328,6 +349,9 @@ internal static class RunCommand
             }
 
             tick?.Invoke();
+            // Alive between steps too (at a speed with a step due less often than the stall time).
+            Beat();
+
             try
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(100), wall, token);

@@ -82,7 +82,8 @@ public class CommandTests
         var wall = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
         var output = new StringWriter();
         using var cts = new CancellationTokenSource();
-        var driving = RunCommand.Drive(sim, wall, speed: 60, TimeSpan.FromMinutes(5), output, cts.Token);
+        var heartbeat = new Aida.Server.Api.LoopHeartbeat(wall, TimeSpan.FromSeconds(60));
+        var driving = RunCommand.Drive(sim, wall, speed: 60, TimeSpan.FromMinutes(5), output, cts.Token, heartbeat: heartbeat);
 
         // Ten wall seconds at 60x is ten plant minutes: the opening status line and one every five minutes.
         for (var i = 0; i < 100; i++)
@@ -102,6 +103,11 @@ public class CommandTests
 
         await WaitUntil(() => sim.StepsDone >= 600);
         Assert.InRange(sim.StepsDone, 600, 606);
+        // The loop beats as it steps, with the plant's time: /healthz and the on-call watchdog read it.
+        var health = heartbeat.Now();
+        Assert.False(health.Stalled);
+        Assert.True(health.Beats > 1, $"{health.Beats} beat(s)");
+        Assert.InRange(health.PlantTime!.Value, sim.Clock.GetUtcNow().AddSeconds(-1), sim.Clock.GetUtcNow());
         cts.Cancel();
         wall.Advance(TimeSpan.FromSeconds(1));
         await driving;

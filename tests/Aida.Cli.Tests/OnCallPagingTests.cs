@@ -124,6 +124,60 @@ public class OnCallPagingTests
         Assert.Equal(0, await serving);
     }
 
+    [SkippableFact]
+    public async Task AStalledControlLoop_WithdrawsTheWatchdog_AndPagesAidaLoopStalled_ThoughTheWedgedLoopHoldsThePlantsLock()
+    {
+        // Before, the watchdog fired for as long as the process posted, so a loop wedged on a device call or a deadlock
+        // left a dead man's switch content while nothing operated the plant.
+        using var alertmanager = await LocalPeer.StartAlertmanagerAsync();
+        var wall = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.Parse("2026-12-07T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var heartbeat = new Aida.Server.Api.LoopHeartbeat(wall, Aida.Server.Api.LoopHeartbeat.DefaultStalledAfter);
+        var plantTime = DateTimeOffset.Parse("2025-07-01T03:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+        heartbeat.Beat(plantTime, TimeSpan.Zero);
+        var gate = new object();
+        var running = new TaskCompletionSource<int>().Task;
+        using var release = new ManualResetEventSlim();
+        using var holding = new ManualResetEventSlim();
+        var wedged = new Thread(() =>
+        {
+            lock (gate)
+            {
+                holding.Set();
+                release.Wait();
+            }
+        });
+        var paging = OnCallPaging.Start([alertmanager.BaseUrl], "ref-10mw", null, null, null, null, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(plantTime), gate, TextWriter.Null, CancellationToken.None, heartbeat: heartbeat);
+        try
+        {
+            await UntilAlert(alertmanager, running, a => Name(a) == "AidaWatchdog");
+
+            wedged.Start();
+            holding.Wait();
+            wall.Advance(TimeSpan.FromSeconds(61));
+            var stalled = await UntilAlert(alertmanager, running, a => Name(a) == "AidaLoopStalled");
+            Assert.Equal(("ref-10mw", "critical"), (Label(stalled, "factory"), Label(stalled, "severity")));
+            Assert.StartsWith("Aida's control loop has made no step since 2026-12-07T10:00:00Z (plant time 2025-07-01T03:00:00Z); nothing operates the plant, and the watchdog is withdrawn.",
+                Annotation(stalled, "summary"), StringComparison.Ordinal);
+            await UntilAlerts(alertmanager, running, alerts => alerts.All(a => Name(a) != "AidaWatchdog"));
+
+            // The loop steps again: the watchdog is back and the stall withdrawn.
+            release.Set();
+            wedged.Join();
+            heartbeat.Beat(plantTime.AddSeconds(1), TimeSpan.Zero);
+            await UntilAlerts(alertmanager, running, alerts => alerts.Any(a => Name(a) == "AidaWatchdog") && alerts.All(a => Name(a) != "AidaLoopStalled"));
+        }
+        finally
+        {
+            release.Set();
+            if (wedged.IsAlive)
+            {
+                wedged.Join();
+            }
+
+            await paging.DisposeAsync();
+        }
+    }
+
     private static string Name(JsonElement alert) => Label(alert, "alertname");
 
     private static string Label(JsonElement alert, string name) => alert.GetProperty("labels").TryGetProperty(name, out var v) ? v.GetString()! : "";

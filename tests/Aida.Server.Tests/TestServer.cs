@@ -53,7 +53,8 @@ public sealed class TestServer : IAsyncDisposable
     public HttpClient Http { get; }
 
     /// <param name="devices">A network site's collectors' sink, for <c>/api/devices</c>; null: the embedded twin.</param>
-    public static async Task<TestServer> StartAsync(Aida.Telemetry.Collectors.CollectorSink? devices = null)
+    /// <param name="heartbeat">The run's control loop, for <c>/healthz</c>; null: none.</param>
+    public static async Task<TestServer> StartAsync(Aida.Telemetry.Collectors.CollectorSink? devices = null, LoopHeartbeat? heartbeat = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "aida-server-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
@@ -82,6 +83,7 @@ public sealed class TestServer : IAsyncDisposable
             new EmbeddedQueryEngine(store), simulator.Clock, Run: new RunInfo("reference", "agent"), AgentActions: agent, Exclusions: new Aida.Reliability.Budgets.FiledExclusions())
         {
             Devices = devices is null ? null : devices.Devices,
+            Heartbeat = heartbeat,
         };
         var app = await AidaApi.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), context, CancellationToken.None);
         return new TestServer(dir, keys, context, app, store) { Sim = simulator };

@@ -51,6 +51,10 @@ public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog A
     /// <summary>The field devices a network site's collectors poll, with their health now (<c>/api/devices</c>); null
     /// for the embedded twin, which has none.</summary>
     public Func<IReadOnlyList<Aida.Telemetry.Collectors.DeviceHealthView>>? Devices { get; init; }
+
+    /// <summary>Whether the run's control loop still steps (<c>/healthz</c> answers 503 when it stalls); null outside a
+    /// run, when <c>/healthz</c> says only that the server answers.</summary>
+    public LoopHeartbeat? Heartbeat { get; init; }
 }
 
 /// <summary>What run the server belongs to.</summary>
@@ -189,7 +193,7 @@ public static class AidaApi
             }
         });
 
-        app.MapGet("/healthz", () => Results.Json(new { status = "ok" }, Json));
+        app.MapGet("/healthz", () => Health(context.Heartbeat));
         app.MapGet("/metrics", () => Results.Text(Metrics(context, counters), "text/plain; version=0.0.4; charset=utf-8"));
         if (context.Telemetry is not null)
         {
@@ -1143,6 +1147,51 @@ public static class AidaApi
         hash = e.Hash,
     };
 
+    /// <summary>A family of one unlabelled sample: its <c># HELP</c> and <c># TYPE</c> lines and the sample.</summary>
+    private static void OneSample(System.Text.StringBuilder text, string name, string type, string help, double value) =>
+        text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n{name} {value:0.###}\n");
+
+    /// <summary>The process's own figures under the names Prometheus's client libraries give them (a site alerts on a
+    /// restart by <c>process_start_time_seconds</c>, on memory growth by <c>process_resident_memory_bytes</c>), and the
+    /// .NET heap's size.</summary>
+    private static void ProcessMetrics(System.Text.StringBuilder text)
+    {
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        OneSample(text, "process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch in seconds.", new DateTimeOffset(process.StartTime.ToUniversalTime()).ToUnixTimeMilliseconds() / 1000.0);
+        OneSample(text, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", process.TotalProcessorTime.TotalSeconds);
+        OneSample(text, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", process.WorkingSet64);
+        OneSample(text, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", process.VirtualMemorySize64);
+        if (Directory.Exists("/proc/self/fd"))
+        {
+            OneSample(text, "process_open_fds", "gauge", "Number of open file descriptors.", Directory.EnumerateFileSystemEntries("/proc/self/fd").Count());
+        }
+
+        OneSample(text, "dotnet_gc_heap_size_bytes", "gauge", "The .NET managed heap's size after the last garbage collection, in bytes.", GC.GetGCMemoryInfo().HeapSizeBytes);
+    }
+
+    /// <summary><c>/healthz</c>: 200 while the run's control loop steps (or is starting), 503 once it has stalled, with
+    /// what the heartbeat says; read without the plant's lock, which a wedged loop may hold.</summary>
+    private static IResult Health(LoopHeartbeat? heartbeat)
+    {
+        if (heartbeat is null)
+        {
+            return Results.Json(new { status = "ok" }, Json);
+        }
+
+        var health = heartbeat.Now();
+        var loop = new
+        {
+            beats = health.Beats,
+            last_step = health.LastBeat,
+            seconds_since = Math.Round(health.Since.TotalSeconds, 3),
+            plant_time = health.PlantTime,
+            behind_seconds = Math.Round(health.BehindSeconds, 3),
+            stalled_after_seconds = heartbeat.StalledAfter.TotalSeconds,
+        };
+        return Results.Json(new { status = health.Stalled ? "stalled" : "ok", detail = health.Said, loop }, Json,
+            statusCode: health.Stalled ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
+    }
+
     /// <summary>Aida's own metrics in the Prometheus text format: API requests by status code, keys, audit entries,
     /// actions proposed over the API by state, the safety guard's writes, lockouts and disputes, incidents by state.</summary>
     private static string Metrics(ServerContext context, RequestCounters counters)
@@ -1151,6 +1200,22 @@ public static class AidaApi
         void Family(string name, string type, string help)
         {
             text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n");
+        }
+
+        // The process and its control loop first, read without the plant's lock: a loop wedged holding it leaves the
+        // rest of this page waiting, but not these (nor /healthz).
+        ProcessMetrics(text);
+        if (context.Heartbeat is { } heartbeat)
+        {
+            var health = heartbeat.Now();
+            OneSample(text, "aida_loop_stalled", "gauge", "1 when the control loop has made no step for the heartbeat's stall time (/healthz answers 503), else 0.", health.Stalled ? 1 : 0);
+            OneSample(text, "aida_loop_steps_total", "counter", "Steps the control loop has made since the run started.", health.Beats);
+            OneSample(text, "aida_loop_last_step_age_seconds", "gauge", "Wall seconds since the control loop's last step (since it started, before its first).", health.Since.TotalSeconds);
+            OneSample(text, "aida_loop_behind_seconds", "gauge", "How far the control loop was behind its schedule at its last step (the twin's plant seconds not yet stepped at its speed; a network tick's overrun).", health.BehindSeconds);
+            if (health.PlantTime is { } plant)
+            {
+                OneSample(text, "aida_loop_plant_time_seconds", "gauge", "The plant's time at the control loop's last step (Unix seconds).", plant.ToUnixTimeMilliseconds() / 1000.0);
+            }
         }
 
         Family("aida_api_requests_total", "counter", "HTTP requests answered, by status code.");

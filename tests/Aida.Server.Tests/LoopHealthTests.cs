@@ -1,0 +1,131 @@
+using System.Net;
+using System.Text.Json;
+using Aida.Server.Api;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Aida.Server.Tests;
+
+/// <summary>Whether the run's control loop still steps, for a liveness probe, a site's alerting and the run's log: before,
+/// <c>/healthz</c> answered ok for as long as the process served, with nothing operating the plant.</summary>
+public sealed class LoopHealthTests
+{
+    private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-12-07T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+    private static readonly DateTimeOffset PlantTime = DateTimeOffset.Parse("2025-07-01T03:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public void TheLoop_IsStalled_OnlyOnceItHasMadeNoStepForTheStallTime_AndTheLogIsToldOnceEachWay()
+    {
+        var wall = new FakeTimeProvider(Start);
+        var heartbeat = new LoopHeartbeat(wall, TimeSpan.FromSeconds(60));
+
+        // Starting: no step yet, but not stalled until the stall time has passed since the loop started.
+        wall.Advance(TimeSpan.FromSeconds(59));
+        Assert.False(heartbeat.Now().Stalled);
+        Assert.StartsWith("starting: no step yet", heartbeat.Now().Said, StringComparison.Ordinal);
+        Assert.Null(heartbeat.Changed());
+        wall.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(heartbeat.Now().Stalled);
+        Assert.Equal("aida run: stalled: the control loop has made no step in the 60 s since it started at 2026-12-07T10:00:00Z; nothing operates the plant", heartbeat.Changed());
+
+        heartbeat.Beat(PlantTime, TimeSpan.FromSeconds(12.5));
+        var stepping = heartbeat.Now();
+        Assert.Equal((false, 1L, Start.AddSeconds(60), PlantTime, 12.5), (stepping.Stalled, stepping.Beats, stepping.LastBeat, stepping.PlantTime, stepping.BehindSeconds));
+        Assert.Equal("aida run: the control loop steps again (stalled since 2026-12-07T10:00:00Z): stepping: the last step 0.0 s ago, plant time 2025-07-01T03:00:00Z, 12.5 s behind its schedule", heartbeat.Changed());
+        Assert.Null(heartbeat.Changed());
+
+        // A step every 59.9 s is alive; 60 s without one is not, and is said once.
+        for (var i = 0; i < 5; i++)
+        {
+            wall.Advance(TimeSpan.FromSeconds(59.9));
+            Assert.False(heartbeat.Now().Stalled);
+            heartbeat.Beat(PlantTime.AddSeconds(i), TimeSpan.Zero);
+        }
+
+        Assert.Null(heartbeat.Changed());
+        wall.Advance(TimeSpan.FromSeconds(60));
+        var stalled = heartbeat.Now();
+        Assert.True(stalled.Stalled);
+        Assert.Equal("stalled: the control loop has made no step for 60 s (the last at 2026-12-07T10:05:59Z, plant time 2025-07-01T03:00:04Z); nothing operates the plant", stalled.Said);
+        Assert.NotNull(heartbeat.Changed());
+        wall.Advance(TimeSpan.FromMinutes(10));
+        Assert.Null(heartbeat.Changed());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LoopHeartbeat(wall, TimeSpan.Zero));
+    }
+
+    [Fact]
+    public async Task Healthz_Answers503_OnceTheLoopStalls_EvenWhileTheWedgedLoopHoldsThePlantsLock_And200WhenItStepsAgain()
+    {
+        var wall = new FakeTimeProvider(Start);
+        var heartbeat = new LoopHeartbeat(wall, LoopHeartbeat.DefaultStalledAfter);
+        await using var server = await TestServer.StartAsync(heartbeat: heartbeat);
+        heartbeat.Beat(PlantTime, TimeSpan.Zero);
+
+        using (var ok = await server.Http.GetAsync("/healthz"))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            var body = JsonDocument.Parse(await ok.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal("ok", body.GetProperty("status").GetString());
+            Assert.Equal(PlantTime, body.GetProperty("loop").GetProperty("plant_time").GetDateTimeOffset());
+            Assert.Equal(60, body.GetProperty("loop").GetProperty("stalled_after_seconds").GetDouble());
+        }
+
+        // The loop wedged while stepping the plant: it holds the plant's lock and makes no step for a minute.
+        using var release = new ManualResetEventSlim();
+        using var holding = new ManualResetEventSlim();
+        var wedged = new Thread(() =>
+        {
+            lock (server.Context.Gate)
+            {
+                holding.Set();
+                release.Wait();
+            }
+        });
+        wedged.Start();
+        holding.Wait();
+        try
+        {
+            wall.Advance(TimeSpan.FromSeconds(61));
+            using var stalled = await server.Http.GetAsync("/healthz");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, stalled.StatusCode);
+            var body = JsonDocument.Parse(await stalled.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal("stalled", body.GetProperty("status").GetString());
+            Assert.Equal("stalled: the control loop has made no step for 61 s (the last at 2026-12-07T10:00:00Z, plant time 2025-07-01T03:00:00Z); nothing operates the plant",
+                body.GetProperty("detail").GetString());
+        }
+        finally
+        {
+            release.Set();
+            wedged.Join();
+        }
+
+        // Unwedged: /metrics says it too, then the loop steps again.
+        var metrics = await server.Http.GetStringAsync("/metrics");
+        Assert.Contains("aida_loop_stalled 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("aida_loop_steps_total 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("aida_loop_last_step_age_seconds 61\n", metrics, StringComparison.Ordinal);
+        Assert.Contains($"aida_loop_plant_time_seconds {PlantTime.ToUnixTimeSeconds()}\n", metrics, StringComparison.Ordinal);
+        heartbeat.Beat(PlantTime.AddSeconds(1), TimeSpan.FromSeconds(3));
+        Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/healthz")).StatusCode);
+        metrics = await server.Http.GetStringAsync("/metrics");
+        Assert.Contains("aida_loop_stalled 0\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("aida_loop_behind_seconds 3\n", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_SayTheProcessesOwnFigures_UnderTheNamesPrometheusClientsGiveThem()
+    {
+        await using var server = await TestServer.StartAsync();
+        var metrics = await server.Http.GetStringAsync("/metrics");
+        var started = double.Parse(Assert.Single(metrics.Split('\n'), l => l.StartsWith("process_start_time_seconds ", StringComparison.Ordinal)).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        Assert.Equal(new DateTimeOffset(process.StartTime.ToUniversalTime()).ToUnixTimeMilliseconds() / 1000.0, started, 3);
+        Assert.Matches(@"\nprocess_resident_memory_bytes [1-9]\d{6,}\n", metrics);
+        Assert.Matches(@"\nprocess_cpu_seconds_total \d+(\.\d+)?\n", metrics);
+        Assert.Matches(@"\nprocess_open_fds [1-9]\d*\n", metrics);
+        Assert.Matches(@"\ndotnet_gc_heap_size_bytes [1-9]\d*\n", metrics);
+        Assert.Contains("# TYPE process_cpu_seconds_total counter\n", metrics, StringComparison.Ordinal);
+        // No run's loop behind this server: no loop figures, and /healthz says only that it answers.
+        Assert.DoesNotContain("aida_loop_", metrics, StringComparison.Ordinal);
+        Assert.Equal("""{"status":"ok"}""", await server.Http.GetStringAsync("/healthz"));
+    }
+}
