@@ -52,6 +52,14 @@ public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog A
     /// for the embedded twin, which has none.</summary>
     public Func<IReadOnlyList<Aida.Telemetry.Collectors.DeviceHealthView>>? Devices { get; init; }
 
+    private RedundancyBoard? _redundancy;
+
+    /// <summary>Each group's redundancy over <see cref="Telemetry"/>, worked out at most every
+    /// <see cref="RedundancyBoard.Refresh"/> for all callers; null with no telemetry.</summary>
+    public RedundancyBoard? Redundancy => Telemetry is null
+        ? null
+        : LazyInitializer.EnsureInitialized(ref _redundancy, () => new RedundancyBoard(Telemetry, Factory, Clock ?? TimeProvider.System));
+
     /// <summary>Whether the run's control loop still steps (<c>/healthz</c> answers 503 when it stalls); null outside a
     /// run, when <c>/healthz</c> says only that the server answers.</summary>
     public LoopHeartbeat? Heartbeat { get; init; }
@@ -484,24 +492,23 @@ public static class AidaApi
     private static object? WeatherView(WeatherRating? weather) =>
         weather is null ? null : new { across = weather.Across, rated = weather.Rated, difference_celsius = weather.Difference };
 
-    /// <summary>Each group's redundancy now (<see cref="SpareCapacity.NowAsync"/>): N+k at its present load, the units in
-    /// fault or maintenance and those locked out counted out, as on-call's <c>AidaRedundancyLost</c> reads it, the least
-    /// redundant first (<see cref="RedundancyReading.Rank"/>, then kind and scope); null with no telemetry.</summary>
+    /// <summary>Each group's redundancy now (<see cref="SpareCapacity.NowAsync"/>, through <see cref="RedundancyBoard"/>:
+    /// as of at most 10 s of plant time ago): N+k at its present load, the units in fault or maintenance and those locked
+    /// out counted out, as on-call's <c>AidaRedundancyLost</c> reads it, the least redundant first (<see cref="RedundancyReading.Rank"/>, then kind and scope); null with no telemetry.</summary>
     /// <exception cref="QueryException">The telemetry refused a query.</exception>
     /// <exception cref="HttpRequestException">The telemetry store could not be reached.</exception>
     internal static async Task<object?> RedundancyAsync(ServerContext context, CancellationToken ct)
     {
-        if (context.Telemetry is null)
+        if (context.Redundancy is not { } board)
         {
             return null;
         }
 
-        var now = (context.Clock ?? TimeProvider.System).GetUtcNow();
         var locked = context.Actions.Plant.Lockouts.Held.ToDictionary(l => l.Asset, _ => "locked out", StringComparer.Ordinal);
-        var groups = await new SpareCapacity(context.Telemetry, context.Factory).NowAsync(now, locked, ct);
+        var (at, groups) = await board.ReadAsync(locked, ct);
         return new
         {
-            at = now,
+            at,
             groups = groups.OrderBy(r => r.Rank).ThenBy(r => r.Kind, StringComparer.Ordinal).ThenBy(r => r.Scope, StringComparer.Ordinal).Select(r => new
             {
                 kind = r.Kind, scope = r.Scope, group = r.Group, carries = r.Carries, unit = r.Unit, units = r.Units, @out = r.Out, capacity = r.Capacity,
