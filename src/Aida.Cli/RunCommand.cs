@@ -157,7 +157,7 @@ internal static class RunCommand
             }
 
             var gate = new object();
-            var heartbeat = new Aida.Server.Api.LoopHeartbeat(TimeProvider.System, Aida.Server.Api.LoopHeartbeat.DefaultStalledAfter);
+            var heartbeat = new Aida.Server.Api.LoopHeartbeat(TimeProvider.System, Aida.Server.Api.LoopHeartbeat.DefaultStalledAfter) { Speed = factor };
             await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, s.Factory, simulator.Plant, simulator.Clock, agent, telemetry, parse.GetValue(data)!, gate, stdout, token, new Aida.Server.Api.RunInfo(s.Name, m.ToString().ToLowerInvariant()), heartbeat: heartbeat);
             await using var paging = alertmanagers.Count == 0 ? null : OnCallPaging.Start(alertmanagers, s.Factory.Name, agent, telemetry.Incidents, telemetry.SloAlerts, api, simulator.Clock, gate, stderr, token,
                 heartbeat: heartbeat, capacity: telemetry.Store is { } store ? new Aida.Observability.Derived.SpareCapacity(new Aida.Telemetry.Query.EmbeddedQueryEngine(store), s.Factory) : null);

@@ -53,6 +53,36 @@ public sealed class LoopHealthTests
     }
 
     [Fact]
+    public void ATwinSteppingSlowerThanItsSpeed_IsSaidOnceToFallBehind_InWallTime_AndOnceToCatchUp()
+    {
+        var wall = new FakeTimeProvider(Start);
+        var heartbeat = new LoopHeartbeat(wall, TimeSpan.FromSeconds(60)) { Speed = 600 };
+        heartbeat.Beat(PlantTime, TimeSpan.Zero);
+        Assert.Null(heartbeat.Changed());
+
+        // 29 s of wall time behind at 600x is 4.8 plant hours: still keeping up, by the wall clock.
+        wall.Advance(TimeSpan.FromSeconds(5));
+        heartbeat.Beat(PlantTime.AddSeconds(2000), TimeSpan.FromSeconds(600 * 29));
+        Assert.False(heartbeat.Now().Lagging);
+        Assert.Null(heartbeat.Changed());
+
+        // 31 s behind: lagging, said once with how fast it steps (3,000 plant seconds in the 5 s since the look before).
+        wall.Advance(TimeSpan.FromSeconds(5));
+        heartbeat.Beat(PlantTime.AddSeconds(5000), TimeSpan.FromSeconds(600 * 31));
+        var lagging = heartbeat.Now();
+        Assert.True(lagging.Lagging);
+        Assert.False(lagging.Stalled);
+        Assert.Equal("aida run: the control loop falls behind its schedule: 5.2 h of plant time behind at 600x; it stepped 600 plant seconds a second since the look before (a slower --speed keeps up on this machine)", heartbeat.Changed());
+        wall.Advance(TimeSpan.FromSeconds(5));
+        heartbeat.Beat(PlantTime.AddSeconds(6000), TimeSpan.FromSeconds(600 * 40));
+        Assert.Null(heartbeat.Changed());
+
+        heartbeat.Beat(PlantTime.AddSeconds(7000), TimeSpan.Zero);
+        Assert.StartsWith("aida run: the control loop has caught up with its schedule: stepping:", heartbeat.Changed(), StringComparison.Ordinal);
+        Assert.Null(heartbeat.Changed());
+    }
+
+    [Fact]
     public async Task Healthz_Answers503_OnceTheLoopStalls_EvenWhileTheWedgedLoopHoldsThePlantsLock_And200WhenItStepsAgain()
     {
         var wall = new FakeTimeProvider(Start);

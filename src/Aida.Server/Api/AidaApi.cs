@@ -1193,6 +1193,8 @@ public static class AidaApi
             seconds_since = Math.Round(health.Since.TotalSeconds, 3),
             plant_time = health.PlantTime,
             behind_seconds = Math.Round(health.BehindSeconds, 3),
+            lagging = health.Lagging,
+            speed = heartbeat.Speed,
             stalled_after_seconds = heartbeat.StalledAfter.TotalSeconds,
         };
         return Results.Json(new { status = health.Stalled ? "stalled" : "ok", detail = health.Said, loop }, Json,

@@ -25,6 +25,14 @@ public sealed class LoopHeartbeat(TimeProvider wall, TimeSpan stalledAfter)
     /// <summary>When (wall time) the loop started: when this heartbeat was made.</summary>
     public DateTimeOffset StartedAt { get; } = wall.GetUtcNow();
 
+    /// <summary>Plant seconds the loop is to step per wall second (the twin's <c>--speed</c>; 1 for a network site), to
+    /// judge how far behind it is in wall time.</summary>
+    public double Speed { get; init; } = 1;
+
+    /// <summary>How far behind its schedule, in wall time (plant time behind over <see cref="Speed"/>), the loop counts
+    /// as lagging: the twin stepping slower than its speed on this machine, a network tick overrunning its interval.</summary>
+    public static readonly TimeSpan LagAfter = TimeSpan.FromSeconds(30);
+
     /// <summary>How long with no beat counts as stalled.</summary>
     public TimeSpan StalledAfter { get; } = stalledAfter > TimeSpan.Zero
         ? stalledAfter
@@ -42,21 +50,48 @@ public sealed class LoopHeartbeat(TimeProvider wall, TimeSpan stalledAfter)
         Interlocked.Increment(ref _beats);
     }
 
-    private LoopHealth? _told;
+    private (LoopHealth Health, long At)? _told;
 
-    /// <summary>A line for the run's log when the loop has stalled or steps again since the last call, else null (a
-    /// stall is said once, not at every look).</summary>
+    /// <summary>A line for the run's log when, since the last call, the loop has stalled or steps again, or has fallen
+    /// <see cref="LagAfter"/> behind its schedule or caught up, else null (each said once, not at every look). Called
+    /// from one thread: the run's watch.</summary>
     public string? Changed()
     {
         var now = Now();
-        var before = Interlocked.Exchange(ref _told, now);
-        return (before?.Stalled ?? false, now.Stalled) switch
+        var at = wall.GetTimestamp();
+        var before = _told;
+        _told = (now, at);
+        if ((before?.Health.Stalled ?? false) != now.Stalled)
         {
-            (false, true) => $"aida run: {now.Said}",
-            (true, false) => $"aida run: the control loop steps again (stalled since {before!.LastBeat ?? StartedAt:yyyy-MM-ddTHH:mm:ssZ}): {now.Said}",
-            _ => null,
-        };
+            return now.Stalled
+                ? $"aida run: {now.Said}"
+                : $"aida run: the control loop steps again (stalled since {before!.Value.Health.LastBeat ?? StartedAt:yyyy-MM-ddTHH:mm:ssZ}): {now.Said}";
+        }
+
+        if (now.Stalled || (before?.Health.Lagging ?? false) == now.Lagging)
+        {
+            return null;
+        }
+
+        if (!now.Lagging)
+        {
+            return $"aida run: the control loop has caught up with its schedule: {now.Said}";
+        }
+
+        // How fast it steps: plant time over wall time since the last look.
+        var rate = before is { Health.PlantTime: { } from } b && now.PlantTime is { } to && wall.GetElapsedTime(b.At, at) > TimeSpan.Zero
+            ? $"; it stepped {(to - from).TotalSeconds / wall.GetElapsedTime(b.At, at).TotalSeconds:0} plant seconds a second since the look before"
+            : "";
+        return $"aida run: the control loop falls behind its schedule: {Plant(now.BehindSeconds)} of plant time behind at {Speed:0.##}x{rate} (a slower --speed keeps up on this machine)";
     }
+
+    private static string Plant(double seconds) => seconds switch
+    {
+        >= 86400 => $"{seconds / 86400:0.#} d",
+        >= 3600 => $"{seconds / 3600:0.#} h",
+        >= 60 => $"{seconds / 60:0.#} min",
+        _ => $"{seconds:0} s",
+    };
 
     /// <summary>The loop's health now.</summary>
     public LoopHealth Now()
@@ -68,6 +103,7 @@ public sealed class LoopHeartbeat(TimeProvider wall, TimeSpan stalledAfter)
         DateTimeOffset? lastAt = beats == 0 ? null : new DateTimeOffset(Interlocked.Read(ref _lastBeatAtTicks), TimeSpan.Zero);
         DateTimeOffset? plant = beats == 0 ? null : new DateTimeOffset(Interlocked.Read(ref _plantTicks), TimeSpan.Zero);
         var behind = BitConverter.Int64BitsToDouble(Interlocked.Read(ref _behindBits));
+        var lagging = beats > 0 && behind / Speed >= LagAfter.TotalSeconds;
         var said = (beats, stalled) switch
         {
             (0, false) => $"starting: no step yet, {since.TotalSeconds:0} s after the loop started",
@@ -75,7 +111,7 @@ public sealed class LoopHeartbeat(TimeProvider wall, TimeSpan stalledAfter)
             (_, true) => $"stalled: the control loop has made no step for {since.TotalSeconds:0} s (the last at {lastAt:yyyy-MM-ddTHH:mm:ssZ}, plant time {plant:yyyy-MM-ddTHH:mm:ssZ}); nothing operates the plant",
             _ => $"stepping: the last step {since.TotalSeconds:0.0} s ago, plant time {plant:yyyy-MM-ddTHH:mm:ssZ}, {behind:0.#} s behind its schedule",
         };
-        return new LoopHealth(stalled, beats, lastAt, since, plant, behind, said);
+        return new LoopHealth(stalled, beats, lastAt, since, plant, behind, said) { Lagging = lagging };
     }
 }
 
@@ -87,4 +123,9 @@ public sealed class LoopHeartbeat(TimeProvider wall, TimeSpan stalledAfter)
 /// <param name="PlantTime">The plant's time at the last step; null before the first.</param>
 /// <param name="BehindSeconds">How far the loop was behind its schedule at the last step, in seconds.</param>
 /// <param name="Said">One line for a person.</param>
-public sealed record LoopHealth(bool Stalled, long Beats, DateTimeOffset? LastBeat, TimeSpan Since, DateTimeOffset? PlantTime, double BehindSeconds, string Said);
+public sealed record LoopHealth(bool Stalled, long Beats, DateTimeOffset? LastBeat, TimeSpan Since, DateTimeOffset? PlantTime, double BehindSeconds, string Said)
+{
+    /// <summary>At its last step the loop was <see cref="LoopHeartbeat.LagAfter"/> or more behind its schedule in wall
+    /// time: it steps, but slower than it should.</summary>
+    public bool Lagging { get; init; }
+}
