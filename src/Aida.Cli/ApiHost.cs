@@ -24,7 +24,10 @@ internal static class ApiHost
     /// <summary>Starts the Prometheus HTTP API over <paramref name="store"/> (and, when asked, the remote-write receiver).</summary>
     public static async Task<WebApplication> StartAsync(IPEndPoint endpoint, Tsdb store, TimeProvider clock, bool acceptRemoteWrite, CancellationToken token)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // Rooted at the binary, with no configuration reloaded on change: by default the host watches the directory it
+        // was started from and every directory under it (an inotify watch each: 14,007 from /tmp), for an appsettings
+        // file Aida does not use.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k => k.Listen(endpoint));
         var app = builder.Build();

@@ -84,7 +84,10 @@ public static class AidaApi
     /// <summary>Starts the API on <paramref name="endpoint"/>.</summary>
     public static async Task<WebApplication> StartAsync(IPEndPoint endpoint, ServerContext context, CancellationToken token)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // Rooted at the binary, with no configuration reloaded on change: by default the host watches the directory it
+        // was started from and every directory under it (an inotify watch each: 14,007 from /tmp), for an appsettings
+        // file Aida does not use.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k =>
         {

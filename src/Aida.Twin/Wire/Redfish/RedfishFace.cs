@@ -103,7 +103,10 @@ public sealed class RedfishFace : IWireFace
 
     public async Task StartAsync(CancellationToken ct)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // Rooted at the binary, with no configuration reloaded on change: by default the host watches the directory it
+        // was started from and every directory under it (an inotify watch each: 14,007 from /tmp), for an appsettings
+        // file Aida does not use.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders(); // a failure to bind is thrown to the caller; requests are not logged
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, SilentHostLifetime>();
         builder.WebHost.ConfigureKestrel(k => k.Listen(_endpoint));
