@@ -25,6 +25,10 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     private WebApplication? _api;
     private RemoteWriteSender? _sender;
     private long _lastCompactHour = -1;
+    private string? _compactFailing;
+    private WalFailure? _walSaid;
+    private int _auditHeldSaid;
+    private IReadOnlyList<string> _unkeptSaid = [];
     private DerivedSeriesWriter? _derived;
     private DateTimeOffset _nextDerived;
     private IncidentStore? _incidents;
@@ -195,8 +199,79 @@ internal sealed class LiveTelemetry : IAsyncDisposable
         if (_store is not null && hour != _lastCompactHour)
         {
             _lastCompactHour = hour;
-            _store.Compact();
+            try
+            {
+                _store.Compact();
+                if (_compactFailing is not null)
+                {
+                    Log.WriteLine("aida run: the telemetry store cuts its blocks again");
+                    _compactFailing = null;
+                }
+            }
+            catch (IOException e)
+            {
+                // A full disk must not stop the plant's operation: the head keeps the samples, and the cut is tried again.
+                if (_compactFailing != e.Message)
+                {
+                    Log.WriteLine($"aida run: the telemetry store could not cut a block ({e.Message}): its head keeps the samples in memory; tried again every hour of plant time");
+                    _compactFailing = e.Message;
+                }
+            }
         }
+
+        SayWal();
+        SayUnkept();
+    }
+
+    /// <summary>Where the run says what goes wrong with its data directory's disk (the run's stderr); nowhere by default.</summary>
+    public TextWriter Log { get; set; } = TextWriter.Null;
+
+    /// <summary>The run's audit log, whose entries held in memory while its disk refuses them are said; none by default.</summary>
+    public Aida.Automation.Audit.AuditLog? Audit { get; set; }
+
+    /// <summary>Writes again the kept files the disk refused (<see cref="KeptFile"/>), and says once when the audit log
+    /// or a kept file cannot be written and once when everything is written again.</summary>
+    private void SayUnkept()
+    {
+        var unkept = KeptFile.Unwritten.Count == 0 ? [] : KeptFile.RetryUnwritten() == 0 ? [] : KeptFile.Unwritten;
+        foreach (var file in unkept.Except(_unkeptSaid, StringComparer.Ordinal))
+        {
+            Log.WriteLine($"aida run: could not write {file}: kept in memory and written once the disk takes it; a restart before then reads it as it was");
+        }
+
+        foreach (var file in _unkeptSaid.Except(unkept, StringComparer.Ordinal))
+        {
+            Log.WriteLine($"aida run: wrote {file} again");
+        }
+
+        _unkeptSaid = unkept;
+        var held = Audit?.Held ?? default;
+        if (held.Entries > 0 && _auditHeldSaid == 0)
+        {
+            Log.WriteLine($"aida run: the audit log cannot be written ({held.Why}): its entries are sealed into the chain and held in memory, written in order once the disk takes them");
+        }
+        else if (held.Entries == 0 && _auditHeldSaid > 0)
+        {
+            Log.WriteLine("aida run: the audit log writes again: the entries held in memory are written, in order");
+        }
+
+        _auditHeldSaid = held.Entries;
+    }
+
+    /// <summary>Says once when the store's WAL cannot be written, and once when it can again.</summary>
+    private void SayWal()
+    {
+        var failing = _store?.WalFailing;
+        if (failing is not null && _walSaid is null)
+        {
+            Log.WriteLine($"aida run: the telemetry store cannot write its WAL ({failing.Message}): samples stay in memory, and are lost if Aida stops before they are written; tried again with a checkpoint of the head");
+        }
+        else if (failing is null && _walSaid is not null)
+        {
+            Log.WriteLine($"aida run: the telemetry store writes its WAL again: the head checkpointed, failing since {_walSaid.Since:yyyy-MM-ddTHH:mm:ssZ}");
+        }
+
+        _walSaid = failing;
     }
 
     public async ValueTask DisposeAsync()

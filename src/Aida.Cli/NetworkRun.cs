@@ -28,6 +28,7 @@ internal static class NetworkRun
         // The design: the factory's points and actuators as the twin defines them, never stepped.
         var design = new Simulator(o.Scenario, new SimulationOptions { NoOperator = true }).Plant;
         await using var telemetry = await LiveTelemetry.OpenAsync(clock, o.Data, o.Listen, o.RemoteWrite, stdout, token);
+        telemetry.Log = stderr;
         var collectingSince = clock.GetUtcNow();
         var freshStore = telemetry.Store!.MaxTimeMs is null;
         await using var network = new NetworkSite(site, design, telemetry.Appender!, telemetry.Store!, clock, stderr, o.Scenario.Factory.Gpu.ThrottleCelsius);
@@ -45,11 +46,13 @@ internal static class NetworkRun
         }
 
         // The operator's (or agent's) and API writes all go to the devices: one at a time, under this lock.
+        telemetry.Audit = agent?.Audit;
         var gate = new object();
         var heartbeat = new Aida.Server.Api.LoopHeartbeat(clock, Aida.Server.Api.LoopHeartbeat.DefaultStalledAfter);
         await using var api = o.Urls is null || o.Data is null
             ? null
             : await RunApi.StartAsync(o.Urls, o.Scenario.Factory, network.Plant, clock, agent, telemetry, o.Data, gate, stdout, token, new Aida.Server.Api.RunInfo($"site {site.Name}", o.Mode.ToString().ToLowerInvariant()), network.Sink, heartbeat);
+        telemetry.Audit ??= api?.Context.Audit;
         await using var paging = o.Alertmanagers is not { Count: > 0 } alertmanagers ? null : OnCallPaging.Start(alertmanagers, o.Scenario.Factory.Name, agent, telemetry.Incidents, telemetry.SloAlerts, api, clock, gate, stderr, token, network,
             heartbeat: heartbeat, capacity: telemetry.Store is { } store ? new Aida.Observability.Derived.SpareCapacity(new Aida.Telemetry.Query.EmbeddedQueryEngine(store), o.Scenario.Factory) : null);
         await stdout.WriteLineAsync(

@@ -113,7 +113,15 @@ public sealed class AuditLog : IDisposable
         }
     }
 
-    /// <summary>Appends an entry stamped now, durably, and returns it.</summary>
+    // Entries sealed but not yet written, oldest first: the database refused them (a full disk, an I/O error). Each
+    // append writes them first, in order, so the chain on disk has no gap; until then they are held here.
+    private readonly List<AuditEntry> _held = [];
+    private (DateTimeOffset Since, string Message)? _holding;
+
+    /// <summary>Appends an entry stamped now and returns it: durably, or, when the database refuses the write (its disk
+    /// full, an I/O error), sealed into the chain and held in memory, written in order by the next append that can
+    /// (<see cref="Held"/>). The agent goes on operating the plant meanwhile; the held entries are lost only if the
+    /// process ends before they are written.</summary>
     public AuditEntry Append(string actor, AuditKind kind, string subject, string detail)
     {
         ArgumentException.ThrowIfNullOrEmpty(actor);
@@ -124,24 +132,71 @@ public sealed class AuditLog : IDisposable
             var at = _clock.GetUtcNow();
             var seq = _lastSequence + 1;
             var hash = HashOf(seq, at, actor, kind, subject, detail, _lastHash);
-            using (var insert = Command("INSERT INTO audit (seq, at, actor, kind, subject, detail, prev_hash, hash) VALUES ($seq, $at, $actor, $kind, $subject, $detail, $prev, $hash)"))
-            {
-                insert.Parameters.AddWithValue("$seq", seq);
-                insert.Parameters.AddWithValue("$at", Timestamp(at));
-                insert.Parameters.AddWithValue("$actor", actor);
-                insert.Parameters.AddWithValue("$kind", kind.ToString());
-                insert.Parameters.AddWithValue("$subject", subject);
-                insert.Parameters.AddWithValue("$detail", detail);
-                insert.Parameters.AddWithValue("$prev", _lastHash);
-                insert.Parameters.AddWithValue("$hash", hash);
-                insert.ExecuteNonQuery();
-            }
-
             var entry = new AuditEntry(seq, at, actor, kind, subject, detail, _lastHash, hash);
             _lastSequence = seq;
             _lastHash = hash;
-            WriteHead(seq, hash);
+            _held.Add(entry);
+            WriteHeld();
             return entry;
+        }
+    }
+
+    /// <summary>Entries sealed into the chain but not yet on disk, since when (the first refused write, by the log's
+    /// clock) and why; none while the database takes every write.</summary>
+    public (int Entries, DateTimeOffset? Since, string? Why) Held
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (_held.Count, _holding?.Since, _holding?.Message);
+            }
+        }
+    }
+
+    /// <summary>Under the lock: writes the held entries in one transaction, or keeps them all when the database refuses.</summary>
+    private void WriteHeld()
+    {
+        try
+        {
+            using (var transaction = _connection.BeginTransaction())
+            {
+                foreach (var entry in _held)
+                {
+                    using var insert = Command("INSERT INTO audit (seq, at, actor, kind, subject, detail, prev_hash, hash) VALUES ($seq, $at, $actor, $kind, $subject, $detail, $prev, $hash)");
+                    insert.Transaction = transaction;
+                    insert.Parameters.AddWithValue("$seq", entry.Sequence);
+                    insert.Parameters.AddWithValue("$at", Timestamp(entry.At));
+                    insert.Parameters.AddWithValue("$actor", entry.Actor);
+                    insert.Parameters.AddWithValue("$kind", entry.Kind.ToString());
+                    insert.Parameters.AddWithValue("$subject", entry.Subject);
+                    insert.Parameters.AddWithValue("$detail", entry.Detail);
+                    insert.Parameters.AddWithValue("$prev", entry.PreviousHash);
+                    insert.Parameters.AddWithValue("$hash", entry.Hash);
+                    insert.ExecuteNonQuery();
+                }
+
+                transaction.Commit();
+            }
+
+            _held.Clear();
+            _holding = null;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is 10 or 13 or 14)
+        {
+            // SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN: the disk, not the entry. Held, in order, for the next append.
+            _holding ??= (_held[0].At, e.Message);
+            return;
+        }
+
+        try
+        {
+            WriteHead(_lastSequence, _lastHash);
+        }
+        catch (IOException)
+        {
+            // The entries are in the database; a head file left at an earlier entry still verifies (the log is longer),
+            // and the next append writes it again.
         }
     }
 
@@ -357,6 +412,14 @@ public sealed class AuditLog : IDisposable
 
     public void Dispose()
     {
+        lock (_lock)
+        {
+            if (_held.Count > 0)
+            {
+                WriteHeld();
+            }
+        }
+
         _connection.Dispose();
     }
 

@@ -42,11 +42,73 @@ public static class KeptFile
         return [.. (stored ?? []).Select((x, i) => entry(x, i + 1))];
     }
 
-    /// <summary>Writes <paramref name="entries"/> whole beside <paramref name="path"/> and moves it over.</summary>
-    public static void Write<TStored>(string path, IEnumerable<TStored> entries)
+    // What could not be written (a full disk, an I/O error), by full path: the newest list for each, written by the next
+    // write of that file or by RetryUnwritten. Under Gate, so an older list never lands over a newer one.
+    private static readonly Dictionary<string, string> Unkept = new(StringComparer.Ordinal);
+    private static readonly Lock Gate = new();
+
+    /// <summary>Writes <paramref name="entries"/> whole beside <paramref name="path"/> and moves it over; false when the
+    /// disk refused (full, an I/O error): the list is then held in memory and written by the next write of the file or
+    /// <see cref="RetryUnwritten"/>, and until then a restart would read the file as it was (<see cref="Unwritten"/>
+    /// lists it). The caller goes on with what it keeps in memory.</summary>
+    public static bool Write<TStored>(string path, IEnumerable<TStored> entries)
+    {
+        var text = JsonSerializer.Serialize(entries, Json);
+        lock (Gate)
+        {
+            return Keep(Path.GetFullPath(path), text);
+        }
+    }
+
+    /// <summary>The files whose newest list could not be written yet, by full path.</summary>
+    public static IReadOnlyList<string> Unwritten
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return [.. Unkept.Keys.Order(StringComparer.Ordinal)];
+            }
+        }
+    }
+
+    /// <summary>Tries again to write every list the disk refused; how many are still unwritten.</summary>
+    public static int RetryUnwritten()
+    {
+        lock (Gate)
+        {
+            foreach (var (path, text) in Unkept.ToList())
+            {
+                Keep(path, text);
+            }
+
+            return Unkept.Count;
+        }
+    }
+
+    private static bool Keep(string path, string text)
     {
         var temp = path + ".tmp";
-        File.WriteAllText(temp, JsonSerializer.Serialize(entries, Json));
-        File.Move(temp, path, overwrite: true);
+        try
+        {
+            File.WriteAllText(temp, text);
+            File.Move(temp, path, overwrite: true);
+            Unkept.Remove(path);
+            return true;
+        }
+        catch (IOException)
+        {
+            try
+            {
+                File.Delete(temp);
+            }
+            catch (IOException)
+            {
+                // Left to be overwritten by the next try.
+            }
+
+            Unkept[path] = text;
+            return false;
+        }
     }
 }

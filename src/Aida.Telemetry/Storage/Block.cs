@@ -238,16 +238,49 @@ internal sealed class Block
 
         System.IO.Directory.CreateDirectory(temp);
         var index = EncodeIndex();
-        WriteSynced(Path.Combine(temp, ChunksFile), ChunkData.All);
-        WriteSynced(Path.Combine(temp, IndexFile), index);
-        var meta = EncodeMeta(index);
-        WriteSynced(Path.Combine(temp, MetaFile), meta);
-        System.IO.Directory.Move(temp, final);
+        byte[] meta;
+        try
+        {
+            WriteSynced(Path.Combine(temp, ChunksFile), ChunkData.All);
+            WriteSynced(Path.Combine(temp, IndexFile), index);
+            meta = EncodeMeta(index);
+            WriteSynced(Path.Combine(temp, MetaFile), meta);
+            System.IO.Directory.Move(temp, final);
+        }
+        catch (IOException)
+        {
+            // A full disk: what was written of it goes, to free the space it took.
+            DeleteQuietly(temp);
+            throw;
+        }
+
         Directory = final;
         BytesOnDisk = ChunkData.Length + index.Length + meta.Length;
 
         // Durable: read from the file from now on, mapped, and let the array go (the block is not yet published).
         ChunkData = BlockChunks.Map(Path.Combine(final, ChunksFile));
+    }
+
+    /// <summary>Removes the directory of a block persisted but never published (its cut failed for another block); its
+    /// mapping goes with this object, as a block dropped by retention.</summary>
+    internal void Discard()
+    {
+        if (Directory is { } directory)
+        {
+            DeleteQuietly(directory);
+        }
+    }
+
+    private static void DeleteQuietly(string directory)
+    {
+        try
+        {
+            System.IO.Directory.Delete(directory, true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left for the store's next open, which ignores a temporary directory and reports a broken block.
+        }
     }
 
     /// <summary>Reads and verifies a block directory; null with a reason when any file is missing, mis-sized, fails its

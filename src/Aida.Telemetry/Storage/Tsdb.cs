@@ -42,6 +42,13 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     private long _lastFlush;
     private bool _disposed;
 
+    // While the WAL cannot be written (a full disk, an I/O error): why, since when (store time), and how many checkpoints
+    // have failed since. The samples stay in the head; records built meanwhile are dropped, and a checkpoint (the whole
+    // head into a fresh segment) is tried after the flush interval, doubled at each failure up to 1,024 times.
+    private volatile WalFailure? _walFailure;
+    private long _walFailures;
+    private long _walRecoveries;
+
     // The change log (IChangeLog): the oldest timestamp stored in each of the last ChangeMarks marked periods, by mark
     // modulo ChangeMarks, and in the period open now (since the last Mark); long.MinValue once samples were removed.
     private const int ChangeMarks = 256;
@@ -107,12 +114,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
                 problems.Add(string.Create(CultureInfo.InvariantCulture, $"WAL: {replay.UnknownSeriesSamples} samples for series with no series record dropped"));
             }
 
-            if (_wal is not null)
-            {
-                _wal.Checkpoint(WriteCheckpoint);
-                _lastFlush = _clock.GetTimestamp();
-            }
-
+            CheckpointWal();
             Recovery = new RecoveryReport
             {
                 BlocksLoaded = _blocks.Count,
@@ -699,6 +701,13 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
             {
                 _wal?.Dispose();
             }
+            catch (IOException e)
+            {
+                // The last records could not be written (a full disk): what the WAL and blocks hold is what a restart
+                // replays; the caller reads why from WalFailing.
+                _wal?.Break();
+                WalFailed(e);
+            }
             finally
             {
                 _lockFile?.Dispose();
@@ -750,8 +759,15 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     /// and returns true; the caller then calls <see cref="WriteWalOutsideLock"/>.</summary>
     private bool DetachWalIfDue()
     {
-        if (_wal is null || _clock.GetElapsedTime(_lastFlush) < _options.WalFlushInterval)
+        if (_wal is null || _clock.GetElapsedTime(_lastFlush) < _options.WalFlushInterval * (_walFailure is null ? 1 : 1L << (int)Math.Min(_walFailure.Attempts, 10)))
         {
+            return false;
+        }
+
+        if (_walFailure is not null)
+        {
+            // Broken: not a write of what came since, which would leave a gap where records were dropped, but the head.
+            CheckpointWal();
             return false;
         }
 
@@ -761,14 +777,73 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     }
 
     /// <summary>After the lock: writes what the WAL handed over (a due flush, or records set aside to bound its memory) and
-    /// fsyncs when <paramref name="sync"/>.</summary>
+    /// fsyncs when <paramref name="sync"/>; when that fails, the WAL is broken (<see cref="WalFailure"/>) and the run goes
+    /// on: the samples are in the head.</summary>
     private void WriteWalOutsideLock(bool sync)
     {
-        if (_wal is { } wal && (sync || wal.HasPending))
+        if (_wal is not { } wal || !(sync || wal.HasPending))
+        {
+            return;
+        }
+
+        if (_walFailure is not null)
+        {
+            wal.DropPending();
+            return;
+        }
+
+        try
         {
             wal.WritePending(sync);
         }
+        catch (IOException e)
+        {
+            wal.Break();
+            WalFailed(e);
+        }
     }
+
+    /// <summary>Under the lock: replaces the WAL by the head in a fresh segment (after a compaction, at open, and to mend a
+    /// broken WAL); a failure breaks it (<see cref="WalFailure"/>) instead of failing the caller.</summary>
+    private void CheckpointWal()
+    {
+        if (_wal is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _wal.Checkpoint(WriteCheckpoint);
+            if (_walFailure is not null)
+            {
+                _walFailure = null;
+                Interlocked.Increment(ref _walRecoveries);
+            }
+        }
+        catch (IOException e)
+        {
+            _wal.Break();
+            WalFailed(e);
+        }
+
+        _lastFlush = _clock.GetTimestamp();
+    }
+
+    private void WalFailed(IOException e)
+    {
+        Interlocked.Increment(ref _walFailures);
+        var before = _walFailure;
+        _walFailure = new WalFailure(before?.Since ?? _clock.GetUtcNow(), e.Message, (before?.Attempts ?? 0) + 1);
+    }
+
+    /// <summary>Why the WAL cannot be written now, since when and after how many tries; null while it can. The run goes on
+    /// without it: samples stay in the head, and are lost only if the process ends before the WAL is mended (a
+    /// checkpoint of the head) or a block is cut.</summary>
+    public WalFailure? WalFailing => _walFailure;
+
+    /// <summary>WAL writes and checkpoints that failed, and the times it was mended, since the store opened.</summary>
+    public (long Failures, long Recoveries) WalTrouble => (Interlocked.Read(ref _walFailures), Interlocked.Read(ref _walRecoveries));
 
     private void FlushWal()
     {
@@ -1235,19 +1310,33 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         }
 
         var blocks = new List<(Block Block, int[] Ids)>();
-        foreach (var (window, bySeries) in windows)
+        try
         {
-            var ids = bySeries.Keys.ToArray();
-            Array.Sort(ids, (a, b) => Labels.Compare(_series[a].Labels, _series[b].Labels));
-            var series = ids.Select(id => (_series[id].Labels, bySeries[id])).ToList();
-            var block = Block.Build(window, BlockWindow.End(window, _blockMs), series);
-            if (_blocksDirectory is not null)
+            foreach (var (window, bySeries) in windows)
             {
-                Directory.CreateDirectory(_blocksDirectory);
-                block.Persist(_blocksDirectory);
+                var ids = bySeries.Keys.ToArray();
+                Array.Sort(ids, (a, b) => Labels.Compare(_series[a].Labels, _series[b].Labels));
+                var series = ids.Select(id => (_series[id].Labels, bySeries[id])).ToList();
+                var block = Block.Build(window, BlockWindow.End(window, _blockMs), series);
+                if (_blocksDirectory is not null)
+                {
+                    Directory.CreateDirectory(_blocksDirectory);
+                    block.Persist(_blocksDirectory);
+                }
+
+                blocks.Add((block, ids));
+            }
+        }
+        catch (IOException)
+        {
+            // A window's block could not be written (a full disk): the head keeps every window's data, and the blocks
+            // already written for this cut are removed, so the next cut writes them again rather than finding them there.
+            foreach (var (block, _) in blocks)
+            {
+                block.Discard();
             }
 
-            blocks.Add((block, ids));
+            throw;
         }
 
         // Only now, with every block durable, does the head let go of the data.
@@ -1280,8 +1369,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         _cache?.RemoveOwners(movedOwners);
 
         _minValidTime = boundary;
-        _wal?.Checkpoint(WriteCheckpoint);
-        _lastFlush = _clock.GetTimestamp();
+        CheckpointWal();
         return blocks.Count;
     }
 

@@ -78,3 +78,9 @@ public sealed record RecoveryReport
 
 /// <summary>A writable store was opened on a data directory another open store holds (its <c>lock</c> file).</summary>
 public sealed class StoreLockedException(string message, Exception inner) : IOException(message, inner);
+
+/// <summary>The store's WAL cannot be written (<see cref="Tsdb.WalFailing"/>).</summary>
+/// <param name="Since">When it first failed (store time).</param>
+/// <param name="Message">The last failure's message (e.g. "No space left on device : '…/wal/00000002'").</param>
+/// <param name="Attempts">Failed writes and checkpoints since.</param>
+public sealed record WalFailure(DateTimeOffset Since, string Message, int Attempts);

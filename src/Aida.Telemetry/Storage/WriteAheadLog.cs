@@ -362,6 +362,47 @@ internal sealed class WriteAheadLog : IDisposable
         }
     }
 
+    /// <summary>After a write failed (a full disk, an I/O error): drops every handed-over record and closes the segment
+    /// being written, whose end may be torn, without writing it again. Nothing is written until the next
+    /// <see cref="Checkpoint"/>, which starts a fresh segment with the whole head: the store's head holds every sample
+    /// the dropped records did.</summary>
+    public void Break()
+    {
+        lock (_io)
+        {
+            _pending.Clear();
+            if (_segment is { } torn)
+            {
+                _segment = null;
+                _closedSegmentsBytes += SafeLength(torn);
+                try
+                {
+                    torn.Dispose();
+                }
+                catch (IOException)
+                {
+                    // Its buffered bytes could not be written either: the segment ends where the disk refused.
+                }
+            }
+        }
+    }
+
+    /// <summary>Drops the handed-over records without writing them: the log is broken (<see cref="Break"/>) and the head
+    /// holds their samples until the next checkpoint.</summary>
+    public void DropPending() => _pending.Clear();
+
+    private static long SafeLength(FileStream stream)
+    {
+        try
+        {
+            return stream.Length;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>Replaces the log by a fresh segment holding what <paramref name="writeState"/> logs (the head), then
     /// deletes the older segments. Buffered and handed-over records are dropped: the state written supersedes them.
     /// Called under the store's lock.</summary>

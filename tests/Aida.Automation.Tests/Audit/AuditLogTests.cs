@@ -12,6 +12,33 @@ public sealed class AuditLogTests : IDisposable
 
     private string DbPath => Path.Combine(_dir, "audit.db");
 
+    [SkippableFact]
+    public void OnAFullDisk_EntriesAreSealedAndHeldInOrder_NotThrown_AndWrittenOnceTheDiskIsFreed()
+    {
+        // Before, the agent's next observation threw SQLite's "database or disk is full" out of aida run's control loop.
+        using var disk = Aida.Telemetry.Tests.Storage.SmallDisk.Mount(1024);
+        var path = Path.Combine(disk.Path, "audit.db");
+        using (var log = new AuditLog(path, _clock))
+        {
+            log.Append("agent:aida", AuditKind.Observation, "optimiser", "before the disk filled");
+            var filler = disk.FillUp();
+            var held = Enumerable.Range(1, 40).Select(i => log.Append("agent:aida", AuditKind.Decision, "optimiser", $"decision {i}: " + new string('x', 4000))).ToList();
+            Assert.Equal(40, log.Held.Entries);
+            Assert.Contains("full", log.Held.Why, StringComparison.Ordinal);
+            Assert.Equal(_clock.GetUtcNow(), log.Held.Since);
+            Assert.Equal(41, log.Count);
+            Assert.Equal(held[0].Hash, held[1].PreviousHash);
+
+            File.Delete(filler);
+            log.Append("agent:aida", AuditKind.Observation, "optimiser", "after the disk was freed");
+            Assert.Equal((0, (DateTimeOffset?)null), (log.Held.Entries, log.Held.Since));
+            Assert.Equal(held.Select(e => e.Hash), log.Read(2, 40).Select(e => e.Hash));
+        }
+
+        using var reopened = new AuditLog(path, _clock);
+        Assert.Equal((true, 42L), (reopened.Verify().Intact, reopened.Verify().Entries));
+    }
+
     [Fact]
     public void Appends_ChainAndVerify()
     {

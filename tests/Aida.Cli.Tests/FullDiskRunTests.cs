@@ -1,0 +1,59 @@
+using System.Globalization;
+using Aida.Telemetry.Tests.Storage;
+using static Aida.Cli.Tests.CliRun;
+
+namespace Aida.Cli.Tests;
+
+/// <summary><c>aida run</c> on a data directory whose disk fills: before, the first refused write (the telemetry WAL, then
+/// the audit log, then the twin's kept actuators) ended the run with "internal error: IOException: No space left on
+/// device", and with it the agent's operation of the plant. On a real 8 MiB tmpfs.</summary>
+public class FullDiskRunTests
+{
+    [SkippableFact]
+    public async Task OnAFullDisk_TheAgentGoesOnOperating_SaysWhatItCannotWrite_AndOnceFreedLosesNoSampleNorAuditEntry()
+    {
+        using var disk = SmallDisk.Mount(8 << 10);
+        var data = Path.Combine(disk.Path, "data");
+        var stderr = new StringWriter();
+        var stdout = new StringWriter();
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() => AidaCommand.RunAsync(
+            ["run", "--mode", "agent", "--speed", "600", "--status-every", "1h", "--urls", "none", "--data", data, "--duration", "4h"],
+            TextWriter.Synchronized(stdout), TextWriter.Synchronized(stderr), stop.Token));
+        string Err() => stderr.ToString();
+
+        await Until(run, () => Err().Contains("the telemetry store cannot write its WAL (No space left on device", StringComparison.Ordinal), Err);
+        await Until(run, () => Err().Contains("aida run: the audit log cannot be written (SQLite Error 13", StringComparison.Ordinal), Err);
+
+        disk.Grow(256 << 10);
+        await Until(run, () => Err().Contains("aida run: the telemetry store writes its WAL again", StringComparison.Ordinal)
+            && Err().Contains("aida run: the audit log writes again", StringComparison.Ordinal), Err);
+        Assert.Equal(0, await run);
+        Assert.DoesNotContain("internal error", Err(), StringComparison.Ordinal);
+
+        // Every entry the agent sealed while the disk was full is on it, chained; and every 10 s sample of the 4 hours.
+        var verify = Invoke("audit", "verify", "--data", data);
+        Assert.True(verify.Code == 0, verify.Out + verify.Err);
+        var all = Invoke("query", "--data", data, "count_over_time(aida_it_power_watts[6h])", "--at", Start(stdout).AddHours(5).ToString("O", CultureInfo.InvariantCulture));
+        Assert.True(all.Code == 0, all.Err);
+        Assert.Matches(@"\}  1441\n", all.Out); // every 10 s from 0 to 4 h
+    }
+
+    /// <summary>The plant clock's start, from the run's first status line.</summary>
+    private static DateTimeOffset Start(StringWriter stdout)
+    {
+        var line = stdout.ToString().Split('\n').First(l => l.StartsWith("20", StringComparison.Ordinal));
+        return DateTimeOffset.ParseExact(line[..19], "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+    }
+
+    private static async Task Until(Task<int> run, Func<bool> done, Func<string> said)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (!done())
+        {
+            Assert.False(run.IsCompleted, "aida run stopped: " + said());
+            Assert.True(DateTime.UtcNow < deadline, "not within 120 s: " + said());
+            await Task.Delay(100);
+        }
+    }
+}
