@@ -28,6 +28,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     private string? _compactFailing;
     private WalFailure? _walSaid;
     private int _auditHeldSaid;
+    private DiskReserve? _reserve;
     private IReadOnlyList<string> _unkeptSaid = [];
     private DerivedSeriesWriter? _derived;
     private DateTimeOffset _nextDerived;
@@ -96,7 +97,14 @@ internal sealed class LiveTelemetry : IAsyncDisposable
         {
             DataDirectory = dataDirectory is null ? null : Path.Combine(dataDirectory, "tsdb"),
             Clock = clock,
+            // A broken WAL waits for room beyond the disk reserve's, which the incidents and the audit log use first.
+            KeepFree = 2 * DiskReserve.Size,
         });
+        if (dataDirectory is not null)
+        {
+            live._reserve = DiskReserve.In(dataDirectory);
+        }
+
         live.Appender = live._store;
         if (remote is not null)
         {
@@ -256,7 +264,34 @@ internal sealed class LiveTelemetry : IAsyncDisposable
         }
 
         _auditHeldSaid = held.Entries;
+        var incidents = IncidentsUnstored?.Invoke() ?? default;
+        if (incidents.Why is not null && _incidentsSaid is null)
+        {
+            Log.WriteLine($"aida run: the incident store cannot be written ({incidents.Why}): {incidents.Alerts} alert(s) held, stored in order once it can; their incidents start no runbook until then");
+        }
+        else if (incidents.Why is null && _incidentsSaid is not null)
+        {
+            Log.WriteLine("aida run: the incident store writes again: the alerts held are stored");
+        }
+
+        _incidentsSaid = incidents.Why;
+
+        // The disk reserve: given back at the first refused write, taken again once all is written and there is room.
+        var trouble = unkept.Count > 0 || held.Entries > 0 || incidents.Why is not null || _store?.WalFailing is not null || _compactFailing is not null;
+        if (trouble && _reserve?.Release() == true)
+        {
+            Log.WriteLine($"aida run: gave back the {DiskReserve.Size >> 20} MiB disk reserve in the data directory, for the incident store, the audit log and the kept files; the telemetry store waits for {2 * DiskReserve.Size >> 20} MiB free");
+        }
+        else if (!trouble && _reserve is { Held: false } reserve && reserve.TakeIfRoom())
+        {
+            Log.WriteLine($"aida run: took the {DiskReserve.Size >> 20} MiB disk reserve again");
+        }
     }
+
+    private string? _incidentsSaid;
+
+    /// <summary>The agent's alerts its incident store's disk refused, and why; none by default.</summary>
+    public Func<(int Alerts, string? Why)>? IncidentsUnstored { get; set; }
 
     /// <summary>Says once when the store's WAL cannot be written, and once when it can again.</summary>
     private void SayWal()

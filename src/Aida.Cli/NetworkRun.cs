@@ -47,6 +47,7 @@ internal static class NetworkRun
 
         // The operator's (or agent's) and API writes all go to the devices: one at a time, under this lock.
         telemetry.Audit = agent?.Audit;
+        telemetry.IncidentsUnstored = agent is null ? null : () => agent.Agent.IncidentsUnstored;
         var gate = new object();
         var heartbeat = new Aida.Server.Api.LoopHeartbeat(clock, Aida.Server.Api.LoopHeartbeat.DefaultStalledAfter);
         await using var api = o.Urls is null || o.Data is null

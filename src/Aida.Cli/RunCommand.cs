@@ -158,6 +158,7 @@ internal static class RunCommand
             }
 
             telemetry.Audit = agent?.Audit;
+            telemetry.IncidentsUnstored = agent is null ? null : () => agent.Agent.IncidentsUnstored;
             var gate = new object();
             var heartbeat = new Aida.Server.Api.LoopHeartbeat(TimeProvider.System, Aida.Server.Api.LoopHeartbeat.DefaultStalledAfter) { Speed = factor };
             await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, s.Factory, simulator.Plant, simulator.Clock, agent, telemetry, parse.GetValue(data)!, gate, stdout, token, new Aida.Server.Api.RunInfo(s.Name, m.ToString().ToLowerInvariant()), heartbeat: heartbeat);

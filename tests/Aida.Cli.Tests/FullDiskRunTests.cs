@@ -39,6 +39,31 @@ public class FullDiskRunTests
         Assert.Matches(@"\}  1441\n", all.Out); // every 10 s from 0 to 4 h
     }
 
+    [SkippableFact]
+    public async Task ALeakFoundWhileTheDiskIsFull_IsStoredAsAnIncident_AndItsRunbookIsolatesTheRack_OnTheDiskReserve()
+    {
+        // Before, the leak's incident could not be stored, so its runbook never ran: "agent: not found", the rack's GPUs
+        // shut down by their own protection. Now the run gives back its 32 MiB reserve at the first refused write.
+        using var disk = SmallDisk.Mount(120 << 10);
+        var data = Path.Combine(disk.Path, "data");
+        var stderr = new StringWriter();
+        var stdout = new StringWriter();
+        var run = Task.Run(() => AidaCommand.RunAsync(
+            ["run", "--scenario", "faults/leak", "--mode", "agent", "--speed", "600", "--status-every", "1h", "--urls", "none", "--data", data, "--duration", "3h"],
+            TextWriter.Synchronized(stdout), TextWriter.Synchronized(stderr), CancellationToken.None));
+        await Until(run, () => stdout.ToString().Contains("aida run: leak", StringComparison.Ordinal), stderr.ToString);
+        Assert.True(File.Exists(Path.Combine(data, "disk-reserve")), "no disk reserve taken: " + stderr);
+        disk.FillUp();
+
+        Assert.Equal(0, await run);
+        var said = stderr.ToString();
+        Assert.DoesNotContain("internal error", said, StringComparison.Ordinal);
+        Assert.Contains("aida run: gave back the 32 MiB disk reserve in the data directory", said, StringComparison.Ordinal);
+        Assert.Matches(@"fault +leak on h1-c03 from 2 h to 8 h; agent: found after [\d.]+ min, runbook leak Succeeded", stdout.ToString());
+        var verify = Invoke("audit", "verify", "--data", data);
+        Assert.True(verify.Code == 0, verify.Out + verify.Err);
+    }
+
     /// <summary>The plant clock's start, from the run's first status line.</summary>
     private static DateTimeOffset Start(StringWriter stdout)
     {

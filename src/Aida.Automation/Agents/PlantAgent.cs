@@ -277,6 +277,10 @@ public sealed class PlantAgent : IPlantAgent
     /// <summary>Incidents the agent's pipeline opened.</summary>
     public int Incidents => _pipeline.Incidents;
 
+    /// <summary>Alerts the incident store's disk has refused so far (stored at a later round, in order), and why; their
+    /// incidents start no runbook until then.</summary>
+    public (int Alerts, string? Why) IncidentsUnstored => _pipeline.Unstored;
+
     /// <summary>The SLOs' burn-rate alerts that fired up to a time and were not returned before (the error budgets'
     /// alerts): each one after the watch begins is folded into the agent's incidents as it fires, as
     /// <c>aida run --data DIR</c> does without the agent. Root cause leaves them out of its scoring, so they join an
@@ -300,6 +304,7 @@ public sealed class PlantAgent : IPlantAgent
         // Once a period, the actuators' read-backs against what was written: one moved behind the agent's back is noted
         // in the audit log (and listed by the API) when it is found, not only at the next write of it.
         Plant.Disputes();
+        MoveIncidents();
         try
         {
             _pipeline.StepAsync(now).GetAwaiter().GetResult();
@@ -1172,6 +1177,29 @@ public sealed class PlantAgent : IPlantAgent
         }
 
         _reached[id] = to;
-        _incidents.TryAdvance(id, to, "agent:aida", note);
+        _unmoved.Add((id, to, note));
+        MoveIncidents();
+    }
+
+    // Lifecycle moves the incident store's disk refused, oldest first: made, in order, at the next move or round.
+    private readonly List<(long Id, IncidentState To, string Note)> _unmoved = [];
+
+    private void MoveIncidents()
+    {
+        while (_unmoved.Count > 0)
+        {
+            var (id, to, note) = _unmoved[0];
+            try
+            {
+                _incidents.TryAdvance(id, to, "agent:aida", note);
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException e) when (IncidentStore.IsDiskRefusal(e))
+            {
+                // Its runbook goes on; the store says the incident's state once its disk takes it.
+                return;
+            }
+
+            _unmoved.RemoveAt(0);
+        }
     }
 }

@@ -182,7 +182,7 @@ public sealed class AuditLog : IDisposable
             _held.Clear();
             _holding = null;
         }
-        catch (SqliteException e) when (e.SqliteErrorCode is 10 or 13 or 14)
+        catch (SqliteException e) when (Aida.Observability.Incidents.IncidentStore.IsDiskRefusal(e))
         {
             // SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN: the disk, not the entry. Held, in order, for the next append.
             _holding ??= (_held[0].At, e.Message);

@@ -25,6 +25,9 @@ public sealed class IncidentPipeline
     private readonly HashSet<int> _grown = [];
     private readonly HashSet<string> _equipmentAlarmNames;
     private readonly HashSet<(long Incident, string Asset)> _equipmentReported = [];
+    // Alerts folded but not yet stored, oldest first: the store's disk refused them (full, an I/O error). Stored first,
+    // in order, at the next step; their incidents' root causes wait in _grown until then.
+    private readonly List<(int Number, bool Opened, Alert Alert)> _unstored = [];
     private DateTimeOffset _last;
 
     public IncidentPipeline(IQueryEngine query, Factory factory, IncidentStore store, DateTimeOffset start, AlertingOptions? options = null)
@@ -56,20 +59,49 @@ public sealed class IncidentPipeline
         ArgumentNullException.ThrowIfNull(alert);
         var placed = _fold.Add(alert);
         Alerts++;
-        // An incident someone resolved while its group was still open to alerts (the condition came back within the
-        // quiet period) takes no more: the group goes on in a new stored incident, which later alerts of the group join.
-        if (placed.Opened || !_stored.TryGetValue(placed.Number, out var id) || !_store.TryFold(id, alert))
-        {
-            _stored[placed.Number] = _store.Open(alert);
-            _groupOf[_stored[placed.Number]] = placed.Number;
-        }
-
-        if (_equipmentAlarmNames.Contains(alert.Name))
-        {
-            _equipmentReported.Add((_stored[placed.Number], alert.Asset));
-        }
-
         _grown.Add(placed.Number);
+        _unstored.Add((placed.Number, placed.Opened, alert));
+        StoreFolded();
+    }
+
+    /// <summary>Alerts folded but not stored yet, and why: the store's disk refused them (<see cref="StepAsync"/> stores
+    /// them first, in order, once it takes them). Their incidents get no root cause, so no runbook, until then.</summary>
+    public (int Alerts, string? Why) Unstored => (_unstored.Count, _unstoredWhy);
+
+    private string? _unstoredWhy;
+
+    /// <summary>Stores the folded alerts not yet stored, oldest first, stopping at the first the store's disk refuses.</summary>
+    private bool StoreFolded()
+    {
+        while (_unstored.Count > 0)
+        {
+            var (number, opened, alert) = _unstored[0];
+            try
+            {
+                // An incident someone resolved while its group was still open to alerts (the condition came back within
+                // the quiet period) takes no more: the group goes on in a new stored incident, which later alerts join.
+                if (opened || !_stored.TryGetValue(number, out var id) || !_store.TryFold(id, alert))
+                {
+                    _stored[number] = _store.Open(alert);
+                    _groupOf[_stored[number]] = number;
+                }
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException e) when (IncidentStore.IsDiskRefusal(e))
+            {
+                _unstoredWhy = e.Message;
+                return false;
+            }
+
+            if (_equipmentAlarmNames.Contains(alert.Name))
+            {
+                _equipmentReported.Add((_stored[number], alert.Asset));
+            }
+
+            _unstored.RemoveAt(0);
+        }
+
+        _unstoredWhy = null;
+        return true;
     }
 
     /// <summary>Whether the stored incident <paramref name="incident"/> takes no more alerts of its group after
@@ -209,16 +241,31 @@ public sealed class IncidentPipeline
             Add(alert);
         }
 
+        if (!StoreFolded())
+        {
+            // The store's disk refuses: the root causes wait with their alerts for the next step.
+            return alerts.Count;
+        }
+
         var incidents = _fold.Incidents;
-        foreach (var number in _grown)
+        foreach (var number in _grown.ToList())
         {
             var group = incidents.First(g => g.Number == number);
             var finding = _analyzer.Analyze(group);
-            _store.AttachRootCause(_stored[number], finding);
+            try
+            {
+                _store.AttachRootCause(_stored[number], finding);
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException e) when (IncidentStore.IsDiskRefusal(e))
+            {
+                _unstoredWhy = e.Message;
+                return alerts.Count;
+            }
+
             _findings[_stored[number]] = (group.Opened, finding);
+            _grown.Remove(number);
         }
 
-        _grown.Clear();
         return alerts.Count;
     }
 }

@@ -21,6 +21,10 @@ namespace Aida.Observability.Incidents;
 /// </remarks>
 public sealed class IncidentStore : IDisposable
 {
+    /// <summary>Whether <paramref name="e"/> is the disk refusing a write (SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN), not a
+    /// fault of the statement: the write can be tried again once the disk takes it.</summary>
+    public static bool IsDiskRefusal(Microsoft.Data.Sqlite.SqliteException e) => e.SqliteErrorCode is 10 or 13 or 14;
+
     /// <summary>The schema this build writes and reads.</summary>
     public const int SchemaVersion = 1;
 

@@ -669,6 +669,12 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         lock (_lock)
         {
             ThrowIfDisposedOrReadOnly();
+            if (_walFailure is not null && _options.KeepFree > 0 && FreeBytes() < _options.KeepFree)
+            {
+                // The disk is full: a cut would take what the options keep free for others; the head keeps the data.
+                return 0;
+            }
+
             var written = CompactCore();
             MergeBlocksCore();
             ApplyRetentionCore();
@@ -697,6 +703,12 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
             }
 
             _disposed = true;
+            if (_walFailure is not null)
+            {
+                // Closing: a last try to write the head, whatever the options keep free for a run that goes on.
+                CheckpointWal();
+            }
+
             try
             {
                 _wal?.Dispose();
@@ -766,8 +778,14 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
 
         if (_walFailure is not null)
         {
-            // Broken: not a write of what came since, which would leave a gap where records were dropped, but the head.
-            CheckpointWal();
+            // Broken: not a write of what came since, which would leave a gap where records were dropped, but the head;
+            // and not while the disk has less free than the options keep for others.
+            if (_options.KeepFree <= 0 || FreeBytes() >= _options.KeepFree)
+            {
+                CheckpointWal();
+            }
+
+            _lastFlush = _clock.GetTimestamp();
             return false;
         }
 
@@ -828,6 +846,18 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         }
 
         _lastFlush = _clock.GetTimestamp();
+    }
+
+    private long FreeBytes()
+    {
+        try
+        {
+            return new DriveInfo(_options.DataDirectory!).AvailableFreeSpace;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return long.MaxValue;
+        }
     }
 
     private void WalFailed(IOException e)

@@ -19,6 +19,10 @@ public sealed record TsdbOptions
     /// append; default 1 s. This bounds what a crash can lose.</summary>
     public TimeSpan WalFlushInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>A broken WAL (<see cref="Tsdb.WalFailing"/>) is mended (a checkpoint of the head) only while the disk has
+    /// this much free, left for smaller writes beside the store (a run's incidents and audit log); 0 by default.</summary>
+    public long KeepFree { get; init; }
+
     /// <summary>Width of a compacted block, aligned to multiples of it since the epoch; default 2 h (as Prometheus).</summary>
     public TimeSpan BlockDuration { get; init; } = TimeSpan.FromHours(2);
 

@@ -418,8 +418,29 @@ internal sealed class WriteAheadLog : IDisposable
             StartSegment();
         }
 
-        writeState(this);
-        Flush();
+        try
+        {
+            writeState(this);
+            Flush();
+        }
+        catch (IOException)
+        {
+            // A full disk: the partial checkpoint goes, to give back the space it took; the older segments still hold
+            // what they held.
+            var partial = Path.Combine(_directory, _segmentIndex.ToString("D8", CultureInfo.InvariantCulture));
+            Break();
+            try
+            {
+                File.Delete(partial);
+            }
+            catch (IOException)
+            {
+                // Left: the replay reads it as a torn checkpoint.
+            }
+
+            throw;
+        }
+
         lock (_io)
         {
             foreach (var (index, path) in previous)
