@@ -276,8 +276,17 @@ internal sealed class LiveTelemetry : IAsyncDisposable
 
         _incidentsSaid = incidents.Why;
 
+        var wal = _store?.WalFailing;
+        NotWritten = [
+            .. wal is null ? [] : new[] { $"the telemetry store's WAL since {wal.Since:yyyy-MM-ddTHH:mm:ssZ} ({wal.Message}): samples held in memory" },
+            .. _compactFailing is null ? [] : new[] { $"the telemetry store's blocks ({_compactFailing})" },
+            .. held.Entries == 0 ? [] : new[] { $"the audit log: {held.Entries} entries held since {held.Since:yyyy-MM-ddTHH:mm:ssZ} ({held.Why})" },
+            .. incidents.Why is null ? [] : new[] { $"the incident store: {incidents.Alerts} alert(s) held, their incidents start no runbook ({incidents.Why})" },
+            .. unkept.Select(f => $"{f}: a restart would read it as it was"),
+        ];
+
         // The disk reserve: given back at the first refused write, taken again once all is written and there is room.
-        var trouble = unkept.Count > 0 || held.Entries > 0 || incidents.Why is not null || _store?.WalFailing is not null || _compactFailing is not null;
+        var trouble = NotWritten.Count > 0;
         if (trouble && _reserve?.Release() == true)
         {
             Log.WriteLine($"aida run: gave back the {DiskReserve.Size >> 20} MiB disk reserve in the data directory, for the incident store, the audit log and the kept files; the telemetry store waits for {2 * DiskReserve.Size >> 20} MiB free");
@@ -289,6 +298,10 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     }
 
     private string? _incidentsSaid;
+
+    /// <summary>What the run cannot write to its data directory's disk, as of the last tick, one line each (on-call's
+    /// <c>AidaDataNotWritten</c>); none while everything is written.</summary>
+    public IReadOnlyList<string> NotWritten { get; private set; } = [];
 
     /// <summary>The agent's alerts its incident store's disk refused, and why; none by default.</summary>
     public Func<(int Alerts, string? Why)>? IncidentsUnstored { get; set; }

@@ -55,7 +55,7 @@ internal static class NetworkRun
             : await RunApi.StartAsync(o.Urls, o.Scenario.Factory, network.Plant, clock, agent, telemetry, o.Data, gate, stdout, token, new Aida.Server.Api.RunInfo($"site {site.Name}", o.Mode.ToString().ToLowerInvariant()), network.Sink, heartbeat);
         telemetry.Audit ??= api?.Context.Audit;
         await using var paging = o.Alertmanagers is not { Count: > 0 } alertmanagers ? null : OnCallPaging.Start(alertmanagers, o.Scenario.Factory.Name, agent, telemetry.Incidents, telemetry.SloAlerts, api, clock, gate, stderr, token, network,
-            heartbeat: heartbeat, capacity: telemetry.Store is { } store ? new Aida.Observability.Derived.SpareCapacity(new Aida.Telemetry.Query.EmbeddedQueryEngine(store), o.Scenario.Factory) : null);
+            heartbeat: heartbeat, dataNotWritten: () => telemetry.NotWritten, capacity: telemetry.Store is { } store ? new Aida.Observability.Derived.SpareCapacity(new Aida.Telemetry.Query.EmbeddedQueryEngine(store), o.Scenario.Factory) : null);
         await stdout.WriteLineAsync(
             $"aida run: site {site.Name} over the network ({site.Collectors.Count} collectors, {network.Plant.Actuators.Count} actuators), " +
             $"design {o.Scenario.Factory.Name}, mode {o.Mode.ToString().ToLowerInvariant()}; Ctrl-C stops");

@@ -66,7 +66,8 @@ internal sealed class OnCallPaging : IAsyncDisposable
     /// <param name="heartbeat">The run's control loop: while it has stalled the watchdog is withdrawn and
     /// <c>AidaLoopStalled</c> posted, with what held before, without waiting for <paramref name="gate"/> (a wedged loop
     /// may hold it); null: the watchdog fires for as long as this runs.</param>
-    public static OnCallPaging Start(IReadOnlyList<Uri> urls, string factory, AgentHost? agent, IncidentStore? incidents, Aida.Reliability.Runs.LiveSloAlerts? sloAlerts, RunApi? api, TimeProvider clock, object gate, TextWriter stderr, CancellationToken token, NetworkSite? network = null, Aida.Observability.Derived.SpareCapacity? capacity = null, Aida.Server.Api.LoopHeartbeat? heartbeat = null)
+    /// <param name="dataNotWritten">What the run cannot write to its data directory's disk now; null: not told.</param>
+    public static OnCallPaging Start(IReadOnlyList<Uri> urls, string factory, AgentHost? agent, IncidentStore? incidents, Aida.Reliability.Runs.LiveSloAlerts? sloAlerts, RunApi? api, TimeProvider clock, object gate, TextWriter stderr, CancellationToken token, NetworkSite? network = null, Aida.Observability.Derived.SpareCapacity? capacity = null, Aida.Server.Api.LoopHeartbeat? heartbeat = null, Func<IReadOnlyList<string>>? dataNotWritten = null)
     {
         var slos = agent?.SloAlerts ?? sloAlerts;
         var alerts = new OnCallAlerts(factory, agent?.Incidents ?? incidents, [.. new[] { agent?.Agent.Executor, api?.Executor }.OfType<ActionExecutor>()],
@@ -76,6 +77,7 @@ internal sealed class OnCallPaging : IAsyncDisposable
             DeviceRestarts = network is null ? null : network.Sink.Restarts,
             DeviceAsset = network is null ? null : network.AssetOf,
             Capacity = capacity,
+            DataNotWritten = dataNotWritten,
         };
         var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var said = TextWriter.Synchronized(stderr);

@@ -50,7 +50,7 @@ internal static class RunCommand
         var alertmanager = new Option<string?>("--alertmanager")
         {
             Description = "Post what a person on call must know to this Alertmanager (http://HOST:PORT; several comma-separated, each of a cluster): " +
-                "open incidents, actions and runbooks waiting for an approver, set points moved behind Aida's back, what runbooks' notify steps say, SLOs burning their budget or giving no data, and a watchdog " +
+                "open incidents, actions and runbooks waiting for an approver, set points moved behind Aida's back, what runbooks' notify steps say, SLOs burning their budget or giving no data, what a full disk keeps it from writing, and a watchdog " +
                 "alert that fires while Aida runs and its control loop steps (AidaLoopStalled in its place once the loop has made no step for 60 s)",
         };
         var supervised = new Option<bool>("--supervised")
@@ -164,7 +164,7 @@ internal static class RunCommand
             await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, s.Factory, simulator.Plant, simulator.Clock, agent, telemetry, parse.GetValue(data)!, gate, stdout, token, new Aida.Server.Api.RunInfo(s.Name, m.ToString().ToLowerInvariant()), heartbeat: heartbeat);
             telemetry.Audit ??= api?.Context.Audit;
             await using var paging = alertmanagers.Count == 0 ? null : OnCallPaging.Start(alertmanagers, s.Factory.Name, agent, telemetry.Incidents, telemetry.SloAlerts, api, simulator.Clock, gate, stderr, token,
-                heartbeat: heartbeat, capacity: telemetry.Store is { } store ? new Aida.Observability.Derived.SpareCapacity(new Aida.Telemetry.Query.EmbeddedQueryEngine(store), s.Factory) : null);
+                heartbeat: heartbeat, dataNotWritten: () => telemetry.NotWritten, capacity: telemetry.Store is { } store ? new Aida.Observability.Derived.SpareCapacity(new Aida.Telemetry.Query.EmbeddedQueryEngine(store), s.Factory) : null);
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(token);
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {

@@ -13,21 +13,25 @@ public class FullDiskRunTests
     public async Task OnAFullDisk_TheAgentGoesOnOperating_SaysWhatItCannotWrite_AndOnceFreedLosesNoSampleNorAuditEntry()
     {
         using var disk = SmallDisk.Mount(8 << 10);
+        using var alertmanager = await Aida.Reliability.Tests.Peers.LocalPeer.StartAlertmanagerAsync();
         var data = Path.Combine(disk.Path, "data");
         var stderr = new StringWriter();
         var stdout = new StringWriter();
         using var stop = new CancellationTokenSource();
         var run = Task.Run(() => AidaCommand.RunAsync(
-            ["run", "--mode", "agent", "--speed", "600", "--status-every", "1h", "--urls", "none", "--data", data, "--duration", "4h"],
+            ["run", "--mode", "agent", "--speed", "600", "--status-every", "1h", "--urls", "none", "--data", data, "--duration", "4h", "--alertmanager", alertmanager.BaseUrl.ToString()],
             TextWriter.Synchronized(stdout), TextWriter.Synchronized(stderr), stop.Token));
         string Err() => stderr.ToString();
 
         await Until(run, () => Err().Contains("the telemetry store cannot write its WAL (No space left on device", StringComparison.Ordinal), Err);
         await Until(run, () => Err().Contains("aida run: the audit log cannot be written (SQLite Error 13", StringComparison.Ordinal), Err);
+        // On-call is paged, naming what is held.
+        await Until(run, () => AlertDescription(alertmanager, "AidaDataNotWritten") is { } d && d.Contains("the telemetry store's WAL since", StringComparison.Ordinal), Err);
 
         disk.Grow(256 << 10);
         await Until(run, () => Err().Contains("aida run: the telemetry store writes its WAL again", StringComparison.Ordinal)
             && Err().Contains("aida run: the audit log writes again", StringComparison.Ordinal), Err);
+        await Until(run, () => AlertDescription(alertmanager, "AidaDataNotWritten") is null, Err);
         Assert.Equal(0, await run);
         Assert.DoesNotContain("internal error", Err(), StringComparison.Ordinal);
 
@@ -62,6 +66,17 @@ public class FullDiskRunTests
         Assert.Matches(@"fault +leak on h1-c03 from 2 h to 8 h; agent: found after [\d.]+ min, runbook leak Succeeded", stdout.ToString());
         var verify = Invoke("audit", "verify", "--data", data);
         Assert.True(verify.Code == 0, verify.Out + verify.Err);
+    }
+
+    /// <summary>The description of the active alert named <paramref name="name"/> in Alertmanager; null when none.</summary>
+    private static string? AlertDescription(Aida.Reliability.Tests.Peers.LocalPeer alertmanager, string name)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var alerts = System.Text.Json.JsonDocument.Parse(http.GetStringAsync(new Uri(alertmanager.BaseUrl, "api/v2/alerts")).GetAwaiter().GetResult());
+        return alerts.RootElement.EnumerateArray()
+            .Where(a => a.GetProperty("labels").TryGetProperty("alertname", out var n) && n.GetString() == name)
+            .Select(a => a.GetProperty("annotations").GetProperty("description").GetString())
+            .FirstOrDefault();
     }
 
     /// <summary>The plant clock's start, from the run's first status line.</summary>

@@ -16,7 +16,8 @@ namespace Aida.Automation.OnCall;
 /// (<c>AidaDeviceRestarted</c>, <see cref="DeviceRestarts"/>), every asset a person has locked out
 /// (<c>AidaAssetLockedOut</c>), a lockout about to end by itself (<c>AidaLockoutEnding</c>) or a planned one about to
 /// start (<c>AidaLockoutStarting</c>), a group of units left with none to spare (<c>AidaRedundancyLost</c>,
-/// <see cref="ReadCapacityAsync"/>), and the SLO burn-rate alerts firing (<see cref="SloAlerts"/>).</summary>
+/// <see cref="ReadCapacityAsync"/>), what the run cannot write to its disk (<c>AidaDataNotWritten</c>,
+/// <see cref="DataNotWritten"/>), and the SLO burn-rate alerts firing (<see cref="SloAlerts"/>).</summary>
 /// <remarks>Each alert carries <c>factory</c> and <c>severity</c> (<c>critical</c> where a person must act soon: an approval
 /// with a deadline, a high-risk action, a rollback's notice; an incident's as its alerts say; a notice's as its step
 /// says, else a restore's <c>info</c>, else its incident's; <c>warning</c> for a dispute; <c>info</c> for a lockout, but
@@ -67,6 +68,10 @@ public sealed class OnCallAlerts
     /// <c>asset</c>, so a controller power-cycled by a technician under lockout is kept quiet as the asset's other pages
     /// are. Null for none.</summary>
     public Func<string, string, string?>? DeviceAsset { get; init; }
+
+    /// <summary>What the run cannot write to its data directory's disk now, one line each (the telemetry WAL, the audit
+    /// log, the incident store, a kept file), told by <c>AidaDataNotWritten</c>; null: not told.</summary>
+    public Func<IReadOnlyList<string>>? DataNotWritten { get; init; }
 
     /// <summary>Works out what a planned lockout's group would have left (<see cref="ReadCapacityAsync"/>), told by
     /// <c>AidaLockoutStarting</c>; null: not told.</summary>
@@ -198,6 +203,14 @@ public sealed class OnCallAlerts
                 "the agent runs dry: it proposes and audits, and writes nothing; the plant is on its own and its people",
                 change is null ? "started so (--dry-run)" : $"since {Stamp(change.At)}, set by {change.By}: {change.Reason}; an admin hands it the controls back with POST /api/agent/mode",
                 "#agent"));
+        }
+
+        if (DataNotWritten?.Invoke() is { Count: > 0 } unwritten)
+        {
+            alerts.Add(Alert("AidaDataNotWritten", [], "critical",
+                "Aida cannot write to its data directory's disk: it goes on operating the plant, and holds what it cannot write in memory, lost if it stops before the disk takes it",
+                string.Join("; ", unwritten) + ". Free space on the data directory's disk (df); Aida writes what it holds as soon as it can, and says so on its stderr",
+                "#"));
         }
 
         foreach (var slo in SloAlerts?.Invoke() ?? [])

@@ -15,6 +15,24 @@ public sealed class OnCallAlertsTests
     private static FiringAlert Only(IReadOnlyList<FiringAlert> alerts, string name) => Assert.Single(alerts, a => Labels(a)["alertname"] == name);
 
     [Fact]
+    public void WhatTheRunCannotWriteToItsDisk_IsOneCriticalPage_ListingEach_AndNoneOnceAllIsWritten()
+    {
+        IReadOnlyList<string> unwritten = ["the audit log: 40 entries held since 2025-07-01T00:20:00Z (SQLite Error 13: 'database or disk is full'.)", "/data/lockouts.json: a restart would read it as it was"];
+        var alerts = new OnCallAlerts("ref-10mw", null, [], null, null, new Uri("http://127.0.0.1:8080/"), new Microsoft.Extensions.Time.Testing.FakeTimeProvider())
+        {
+            DataNotWritten = () => unwritten,
+        };
+
+        var page = Only(alerts.Now(), "AidaDataNotWritten");
+        Assert.Equal(("ref-10mw", "critical"), (Labels(page)["factory"], Labels(page)["severity"]));
+        Assert.StartsWith("Aida cannot write to its data directory's disk: it goes on operating the plant", Annotation(page, "summary"), StringComparison.Ordinal);
+        Assert.StartsWith(unwritten[0] + "; " + unwritten[1] + ". Free space", Annotation(page, "description"), StringComparison.Ordinal);
+
+        unwritten = [];
+        Assert.DoesNotContain(alerts.Now(), a => Labels(a)["alertname"] == "AidaDataNotWritten");
+    }
+
+    [Fact]
     public void ASupervisedLeak_PagesItsIncident_ThenItsRunbooksApproval_ThenWhatTheRunbookSays_AndTheRestoresApproval()
     {
         // Supervised, only people approve; h1-c03 leaks from 00:35 to 00:50. What the on-call person must be told, in
