@@ -283,7 +283,16 @@ internal sealed class LiveTelemetry : IAsyncDisposable
             .. held.Entries == 0 ? [] : new[] { $"the audit log: {held.Entries} entries held since {held.Since:yyyy-MM-ddTHH:mm:ssZ} ({held.Why})" },
             .. incidents.Why is null ? [] : new[] { $"the incident store: {incidents.Alerts} alert(s) held, their incidents start no runbook ({incidents.Why})" },
             .. unkept.Select(f => $"{f}: a restart would read it as it was"),
+            .. _sender?.BufferFailing is not { } buffer ? [] : new[] { $"the remote-write buffer ({buffer}): batches for the remote store dropped, {_sender.DroppedSamples} samples so far (the local store keeps them)" },
         ];
+        if ((_sender?.BufferFailing is null) != (_bufferSaid is null))
+        {
+            Log.WriteLine(_sender?.BufferFailing is { } failing
+                ? $"aida run: the remote-write buffer cannot be written ({failing}): batches for the remote store are dropped until it can; the local store keeps every sample"
+                : "aida run: the remote-write buffer writes again");
+        }
+
+        _bufferSaid = _sender?.BufferFailing;
 
         // The disk reserve: given back at the first refused write, taken again once all is written and there is room.
         var trouble = NotWritten.Count > 0;
@@ -298,6 +307,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     }
 
     private string? _incidentsSaid;
+    private string? _bufferSaid;
 
     /// <summary>What the run cannot write to its data directory's disk, as of the last tick, one line each (on-call's
     /// <c>AidaDataNotWritten</c>); none while everything is written.</summary>

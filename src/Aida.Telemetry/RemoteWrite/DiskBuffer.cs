@@ -87,9 +87,37 @@ internal sealed class DiskBuffer : IDisposable
                 _active = new FileStream(SegmentPath(_activeSegment), FileMode.CreateNew, FileAccess.Write, FileShare.Read | FileShare.Delete);
             }
 
-            var entry = new Entry(_nextId++, _activeSegment, _active.Position, frame.Length, samples);
-            _active.Write(frame);
-            _active.Flush(flushToDisk: true);
+            var entry = new Entry(_nextId, _activeSegment, _active.Position, frame.Length, samples);
+            try
+            {
+                _active.Write(frame);
+                _active.Flush(flushToDisk: true);
+            }
+            catch (IOException)
+            {
+                // A full disk: the segment may end in a torn frame, so the next batch starts a new one (a restart's
+                // recovery stops at a torn frame); this batch is not buffered, and the caller counts it dropped.
+                var torn = _active;
+                _active = null;
+                try
+                {
+                    torn.Dispose();
+                }
+                catch (IOException)
+                {
+                    // Its buffered bytes could not be written either.
+                }
+
+                if (!_entries.Any(e => e.Segment == _activeSegment))
+                {
+                    TryDelete(SegmentPath(_activeSegment));
+                }
+
+                _activeSegment = -1;
+                throw;
+            }
+
+            _nextId++;
             _entries.Enqueue(entry);
             Interlocked.Add(ref _bufferedBytes, frame.Length);
             return entry;
@@ -146,6 +174,18 @@ internal sealed class DiskBuffer : IDisposable
         {
             _active?.Dispose();
             _active = null;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Left; acknowledged or recovered later.
         }
     }
 

@@ -77,6 +77,10 @@ public sealed class RemoteWriteSender : IAsyncDisposable
     /// <summary>Bytes in the on-disk buffer not yet acknowledged.</summary>
     public long BufferedBytes => _buffer.BufferedBytes;
 
+    /// <summary>Why the last batch could not be buffered on disk (and was dropped for the remote); null while batches
+    /// are buffered.</summary>
+    public string? BufferFailing { get; private set; }
+
     /// <summary>Adds one sample to the current batch.</summary>
     public void Enqueue(Labels labels, Sample sample)
     {
@@ -193,7 +197,22 @@ public sealed class RemoteWriteSender : IAsyncDisposable
         }
 
         var series = order.Select(l => new SeriesSamples(l, bySeries[l])).ToList();
-        _buffer.Append(WriteRequestCodec.EncodeCompressed(series), _pending.Count);
+        try
+        {
+            _buffer.Append(WriteRequestCodec.EncodeCompressed(series), _pending.Count);
+            BufferFailing = null;
+        }
+        catch (IOException e)
+        {
+            // The buffer's disk is full: the batch is dropped for the remote (the local store has it), counted, and the
+            // run goes on. Before, the write's exception went up through the appender into aida run's control loop.
+            Interlocked.Increment(ref _droppedBatches);
+            Interlocked.Add(ref _droppedSamples, _pending.Count);
+            BufferFailing = e.Message;
+            _pending.Clear();
+            return;
+        }
+
         _pending.Clear();
         _wake.Release();
     }

@@ -38,6 +38,42 @@ public sealed class RemoteWriteSenderTests : IDisposable
         Assert.Equal(0, sender.BufferedBytes);
     }
 
+    [SkippableFact]
+    public async Task ABufferOnAFullDisk_DropsTheBatchesItCannotWrite_CountedAndSaid_WithoutFailingTheEnqueue()
+    {
+        // Before, the buffer's "No space left on device" went up through the appender into aida run's control loop. The
+        // remote refuses every send (503), so batches stay buffered until the 256 KiB disk is full.
+        using var disk = Aida.Telemetry.Tests.Storage.SmallDisk.Mount(256);
+        var receiver = new StubReceiver(_time, [.. Enumerable.Repeat<HttpStatusCode?>(HttpStatusCode.ServiceUnavailable, 10_000)]);
+        await using var sender = new RemoteWriteSender(new RemoteWriteOptions
+        {
+            Url = new Uri("http://receiver.test/api/v1/write"),
+            BufferDirectory = Path.Combine(disk.Path, "buffer"),
+            MaxSamplesPerSend = 500,
+            TimeProvider = _time,
+            HttpMessageHandler = receiver,
+        });
+        var random = new Random(3);
+        var t = 0L;
+        for (var i = 0; i < 200_000 && sender.BufferFailing is null; i++)
+        {
+            sender.Enqueue(Labels.Metric("m", ("i", (i % 50).ToString(System.Globalization.CultureInfo.InvariantCulture))), new Sample(t++, random.NextDouble()));
+        }
+
+        Assert.Contains("No space left on device", sender.BufferFailing, StringComparison.Ordinal);
+        Assert.Equal(500, sender.DroppedSamples);
+        var buffered = sender.BufferedBytes;
+
+        disk.Grow(4096);
+        for (var i = 0; i < 500; i++)
+        {
+            sender.Enqueue(Up, new Sample(t++, i));
+        }
+
+        Assert.Null(sender.BufferFailing);
+        Assert.True(sender.BufferedBytes > buffered, "the batch after the disk grew was not buffered");
+    }
+
     [Fact]
     public async Task APartialBatch_IsCutAtTheDeadline_OfTheInjectedClock()
     {
