@@ -88,6 +88,7 @@ internal sealed class RunApi : IAsyncDisposable
         {
             Devices = devices is null ? null : devices.Devices,
             Heartbeat = heartbeat,
+            DataNotWritten = () => telemetry.NotWritten,
         };
         var app = await AidaApi.StartAsync(endpoint, context, token);
         var url = $"http://{app.Urls.Select(u => new Uri(u)).Select(u => $"{u.Host}:{u.Port}").First()}/";

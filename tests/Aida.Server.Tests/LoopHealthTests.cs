@@ -142,6 +142,32 @@ public sealed class LoopHealthTests
     }
 
     [Fact]
+    public async Task TheOverview_SaysWhatKeepsAidaFromItsJob_ALaggingLoopAndWhatItsDiskRefuses_ForTheDashboardsBanner()
+    {
+        var wall = new FakeTimeProvider(Start);
+        var heartbeat = new LoopHeartbeat(wall, LoopHeartbeat.DefaultStalledAfter) { Speed = 600 };
+        IReadOnlyList<string> unwritten = ["the audit log: 3 entries held since 2025-07-01T03:00:00Z (SQLite Error 13: 'database or disk is full'.)"];
+        await using var server = await TestServer.StartAsync(heartbeat: heartbeat, dataNotWritten: () => unwritten);
+        var key = server.Keys[Aida.Server.Access.Role.Viewer];
+        async Task<string[]> Trouble()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/overview");
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            using var response = await server.Http.SendAsync(request);
+            return [.. JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("trouble").EnumerateArray().Select(t => t.GetString()!)];
+        }
+
+        heartbeat.Beat(PlantTime, TimeSpan.FromSeconds(600 * 45));
+        Assert.Equal(
+            ["control loop stepping: the last step 0.0 s ago, plant time 2025-07-01T03:00:00Z, 27000 s behind its schedule", "not written: " + unwritten[0]],
+            await Trouble());
+
+        heartbeat.Beat(PlantTime.AddSeconds(10), TimeSpan.Zero);
+        unwritten = [];
+        Assert.Empty(await Trouble());
+    }
+
+    [Fact]
     public async Task Metrics_SayTheProcessesOwnFigures_UnderTheNamesPrometheusClientsGiveThem()
     {
         await using var server = await TestServer.StartAsync();

@@ -54,7 +54,8 @@ public sealed class TestServer : IAsyncDisposable
 
     /// <param name="devices">A network site's collectors' sink, for <c>/api/devices</c>; null: the embedded twin.</param>
     /// <param name="heartbeat">The run's control loop, for <c>/healthz</c>; null: none.</param>
-    public static async Task<TestServer> StartAsync(Aida.Telemetry.Collectors.CollectorSink? devices = null, LoopHeartbeat? heartbeat = null)
+    /// <param name="dataNotWritten">What the run cannot write to its disk, for the overview; null: none.</param>
+    public static async Task<TestServer> StartAsync(Aida.Telemetry.Collectors.CollectorSink? devices = null, LoopHeartbeat? heartbeat = null, Func<IReadOnlyList<string>>? dataNotWritten = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "aida-server-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
@@ -84,6 +85,7 @@ public sealed class TestServer : IAsyncDisposable
         {
             Devices = devices is null ? null : devices.Devices,
             Heartbeat = heartbeat,
+            DataNotWritten = dataNotWritten,
         };
         var app = await AidaApi.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), context, CancellationToken.None);
         return new TestServer(dir, keys, context, app, store) { Sim = simulator };

@@ -63,6 +63,10 @@ public sealed record ServerContext(Factory Factory, ApiKeyStore Keys, AuditLog A
     /// <summary>Whether the run's control loop still steps (<c>/healthz</c> answers 503 when it stalls); null outside a
     /// run, when <c>/healthz</c> says only that the server answers.</summary>
     public LoopHeartbeat? Heartbeat { get; init; }
+
+    /// <summary>What the run cannot write to its data directory's disk now, one line each (the overview's
+    /// <c>trouble</c>); null outside a run.</summary>
+    public Func<IReadOnlyList<string>>? DataNotWritten { get; init; }
 }
 
 /// <summary>What run the server belongs to.</summary>

@@ -31,7 +31,19 @@ internal sealed class LiveView(ServerContext context, TimeProvider wall)
             pending_actions = Actions().Count(a => a.Record.State == ActionState.PendingApproval),
             pending_runbooks = WaitingRunbooks(),
             audit_entries = context.Audit.Count,
+            trouble = Trouble(),
         };
+    }
+
+    /// <summary>What keeps Aida from doing its job now, one line each, for the dashboard's banner: its control loop
+    /// stalled or lagging its schedule, and what its data directory's disk refuses; none while all is well.</summary>
+    private string[] Trouble()
+    {
+        var loop = context.Heartbeat?.Now();
+        return [
+            .. loop is { Stalled: true } or { Lagging: true } ? new[] { "control loop " + loop.Said } : [],
+            .. (context.DataNotWritten?.Invoke() ?? []).Select(line => "not written: " + line),
+        ];
     }
 
     /// <summary>The agent's runbooks waiting for a person's go-ahead as a whole (none without an agent).</summary>

@@ -102,9 +102,16 @@ async function start() {
     h('div', { class: 'who' }, [live, clock, h('span', { class: 'user', id: 'user', text: `${user.name} (${user.role})` }), logout]),
   ]);
   const main = h('main', { id: 'view' });
-  clear(document.body).append(header, main);
+  // What keeps Aida from its job (its loop stalled or lagging, data its disk refuses), on every page.
+  const trouble = h('div', { class: 'trouble', id: 'trouble', role: 'alert', hidden: true });
+  clear(document.body).append(header, trouble, main);
 
-  subscribe('overview', (o) => { clock.textContent = `${plantTime(o.at)} · ${o.scenario} · ${o.mode}`; });
+  subscribe('overview', (o) => {
+    clock.textContent = `${plantTime(o.at)} · ${o.scenario} · ${o.mode}`;
+    const lines = o.trouble || [];
+    trouble.hidden = lines.length === 0;
+    clear(trouble).append(...lines.map((line) => h('div', { text: line })));
+  });
 
   let current = null;
   const route = () => {
