@@ -228,7 +228,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
         }
 
         SayWal();
-        SayUnkept();
+        SayDiskTrouble();
     }
 
     /// <summary>Where the run says what goes wrong with its data directory's disk (the run's stderr); nowhere by default.</summary>
@@ -237,9 +237,10 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     /// <summary>The run's audit log, whose entries held in memory while its disk refuses them are said; none by default.</summary>
     public Aida.Automation.Audit.AuditLog? Audit { get; set; }
 
-    /// <summary>Writes again the kept files the disk refused (<see cref="KeptFile"/>), and says once when the audit log
-    /// or a kept file cannot be written and once when everything is written again.</summary>
-    private void SayUnkept()
+    /// <summary>Writes again the kept files the disk refused (<see cref="KeptFile"/>); says once when a kept file, the audit
+    /// log, the incident store or the remote-write buffer cannot be written and once when it is again; lists all that is
+    /// held (<see cref="NotWritten"/>); gives back or takes again the disk reserve.</summary>
+    private void SayDiskTrouble()
     {
         var unkept = KeptFile.Unwritten.Count == 0 ? [] : KeptFile.RetryUnwritten() == 0 ? [] : KeptFile.Unwritten;
         foreach (var file in unkept.Except(_unkeptSaid, StringComparer.Ordinal))
@@ -264,7 +265,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
         }
 
         _auditHeldSaid = held.Entries;
-        var incidents = IncidentsUnstored?.Invoke() ?? default;
+        var incidents = IncidentsUnstored?.Invoke() ?? _pipeline?.Unstored ?? default;
         if (incidents.Why is not null && _incidentsSaid is null)
         {
             Log.WriteLine($"aida run: the incident store cannot be written ({incidents.Why}): {incidents.Alerts} alert(s) held, stored in order once it can; their incidents start no runbook until then");
@@ -313,7 +314,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     /// <c>AidaDataNotWritten</c>); none while everything is written.</summary>
     public IReadOnlyList<string> NotWritten { get; private set; } = [];
 
-    /// <summary>The agent's alerts its incident store's disk refused, and why; none by default.</summary>
+    /// <summary>The agent's alerts its incident store's disk refused, and why; without it, those of the run's own pipeline.</summary>
     public Func<(int Alerts, string? Why)>? IncidentsUnstored { get; set; }
 
     /// <summary>Says once when the store's WAL cannot be written, and once when it can again.</summary>

@@ -133,10 +133,22 @@ public sealed class AuditLog : IDisposable
             var seq = _lastSequence + 1;
             var hash = HashOf(seq, at, actor, kind, subject, detail, _lastHash);
             var entry = new AuditEntry(seq, at, actor, kind, subject, detail, _lastHash, hash);
+            var (lastSequence, lastHash) = (_lastSequence, _lastHash);
             _lastSequence = seq;
             _lastHash = hash;
             _held.Add(entry);
-            WriteHeld();
+            try
+            {
+                WriteHeld();
+            }
+            catch (SqliteException)
+            {
+                // Not the disk (those are held): the entry is not in the chain, as before it was sealed.
+                _held.RemoveAt(_held.Count - 1);
+                (_lastSequence, _lastHash) = (lastSequence, lastHash);
+                throw;
+            }
+
             return entry;
         }
     }
