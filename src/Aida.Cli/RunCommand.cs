@@ -206,7 +206,7 @@ internal static class RunCommand
 
             KeepTwin(simulator, keptTwin, gate);
             var summary = simulator.Summary();
-            summary = agent?.Score(summary, s.Start) ?? summary;
+            summary = ScoreOrSay(agent, summary, s.Start, stderr);
             SummaryTable.Write(stdout, summary);
             if (paging is not null)
             {
@@ -222,6 +222,29 @@ internal static class RunCommand
             return Ok;
         });
         return command;
+    }
+
+    /// <summary>The agent's figures added to the run's summary; when its incident store's disk refuses even the read
+    /// (SQLite can need the disk to read), tried three times, then the plant's figures alone, said on stderr.</summary>
+    private static Aida.Twin.Simulation.SimulationSummary ScoreOrSay(AgentHost? agent, Aida.Twin.Simulation.SimulationSummary summary, DateTimeOffset start, TextWriter stderr)
+    {
+        for (var attempt = 1; agent is not null; attempt++)
+        {
+            try
+            {
+                return agent.Score(summary, start);
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException e) when (Aida.Observability.Incidents.IncidentStore.IsDiskRefusal(e))
+            {
+                if (attempt == 3)
+                {
+                    stderr.WriteLine($"aida run: the agent's figures could not be read from its incident store ({e.Message}): the summary has the plant's alone");
+                    break;
+                }
+            }
+        }
+
+        return summary;
     }
 
     /// <summary>The file the embedded twin's moved actuators are kept in, in the data directory, so that the twin started

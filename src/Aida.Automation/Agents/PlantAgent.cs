@@ -278,8 +278,8 @@ public sealed class PlantAgent : IPlantAgent
     public int Incidents => _pipeline.Incidents;
 
     /// <summary>Alerts the incident store's disk has refused so far (stored at a later round, in order), and why; their
-    /// incidents start no runbook until then.</summary>
-    public (int Alerts, string? Why) IncidentsUnstored => _pipeline.Unstored;
+    /// incidents start no runbook until then. Why is also set when the last round stopped on that disk refusing a read.</summary>
+    public (int Alerts, string? Why) IncidentsUnstored => (_pipeline.Unstored.Alerts, _pipeline.Unstored.Why ?? _diskRefusal);
 
     /// <summary>The SLOs' burn-rate alerts that fired up to a time and were not returned before (the error budgets'
     /// alerts): each one after the watch begins is folded into the agent's incidents as it fires, as
@@ -291,6 +291,24 @@ public sealed class PlantAgent : IPlantAgent
     public int SloAlertsFolded { get; private set; }
 
     public void Tick(DateTimeOffset now)
+    {
+        try
+        {
+            TickCore(now);
+            _diskRefusal = null;
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (IncidentStore.IsDiskRefusal(e))
+        {
+            // The incident store's disk refused a read or a write not held (SQLite can need the disk to read: its shared
+            // memory file, its WAL): this round stops there, and the next tries again. The guard, the runbooks and the
+            // optimiser go on; before, the exception ended aida run (seen under load on a full tmpfs).
+            _diskRefusal = e.Message;
+        }
+    }
+
+    private string? _diskRefusal;
+
+    private void TickCore(DateTimeOffset now)
     {
         Optimise(now);
         if (!EquipmentAlarmRaised(now) && now < _next)
