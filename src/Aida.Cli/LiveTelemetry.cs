@@ -27,7 +27,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     private long _lastCompactHour = -1;
     private string? _compactFailing;
     private WalFailure? _walSaid;
-    private int _auditHeldSaid;
+    private string? _auditSaid;
     private DiskReserve? _reserve;
     private IReadOnlyList<string> _unkeptSaid = [];
     private DerivedSeriesWriter? _derived;
@@ -255,27 +255,16 @@ internal sealed class LiveTelemetry : IAsyncDisposable
 
         _unkeptSaid = unkept;
         var held = Audit?.Held ?? default;
-        if (held.Entries > 0 && _auditHeldSaid == 0)
-        {
-            Log.WriteLine($"aida run: the audit log cannot be written ({held.Why}): its entries are sealed into the chain and held in memory, written in order once the disk takes them");
-        }
-        else if (held.Entries == 0 && _auditHeldSaid > 0)
-        {
-            Log.WriteLine("aida run: the audit log writes again: the entries held in memory are written, in order");
-        }
-
-        _auditHeldSaid = held.Entries;
+        SayChange(ref _auditSaid, held.Why,
+            why => $"aida run: the audit log cannot be written ({why}): its entries are sealed into the chain and held in memory, written in order once the disk takes them",
+            _ => "aida run: the audit log writes again: the entries held in memory are written, in order");
         var incidents = IncidentsUnstored?.Invoke() ?? _pipeline?.Unstored ?? default;
-        if (incidents.Why is not null && _incidentsSaid is null)
-        {
-            Log.WriteLine($"aida run: the incident store cannot be written ({incidents.Why}): {incidents.Alerts} alert(s) held, stored in order once it can; their incidents start no runbook until then");
-        }
-        else if (incidents.Why is null && _incidentsSaid is not null)
-        {
-            Log.WriteLine("aida run: the incident store writes again: the alerts held are stored");
-        }
-
-        _incidentsSaid = incidents.Why;
+        SayChange(ref _incidentsSaid, incidents.Why,
+            why => $"aida run: the incident store cannot be written ({why}): {incidents.Alerts} alert(s) held, stored in order once it can; their incidents start no runbook until then",
+            _ => "aida run: the incident store writes again: the alerts held are stored");
+        SayChange(ref _bufferSaid, _sender?.BufferFailing,
+            why => $"aida run: the remote-write buffer cannot be written ({why}): batches for the remote store are dropped until it can; the local store keeps every sample",
+            _ => "aida run: the remote-write buffer writes again");
 
         var wal = _store?.WalFailing;
         NotWritten = [
@@ -286,15 +275,6 @@ internal sealed class LiveTelemetry : IAsyncDisposable
             .. unkept.Select(f => $"{f}: a restart would read it as it was"),
             .. _sender?.BufferFailing is not { } buffer ? [] : new[] { $"the remote-write buffer ({buffer}): batches for the remote store dropped, {_sender.DroppedSamples} samples so far (the local store keeps them)" },
         ];
-        if ((_sender?.BufferFailing is null) != (_bufferSaid is null))
-        {
-            Log.WriteLine(_sender?.BufferFailing is { } failing
-                ? $"aida run: the remote-write buffer cannot be written ({failing}): batches for the remote store are dropped until it can; the local store keeps every sample"
-                : "aida run: the remote-write buffer writes again");
-        }
-
-        _bufferSaid = _sender?.BufferFailing;
-
         // The disk reserve: given back at the first refused write, taken again once all is written and there is room.
         var trouble = NotWritten.Count > 0;
         if (trouble && _reserve?.Release() == true)
@@ -318,19 +298,25 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     public Func<(int Alerts, string? Why)>? IncidentsUnstored { get; set; }
 
     /// <summary>Says once when the store's WAL cannot be written, and once when it can again.</summary>
-    private void SayWal()
+    private void SayWal() => SayChange(ref _walSaid, _store?.WalFailing,
+        failing => $"aida run: the telemetry store cannot write its WAL ({failing.Message}): samples stay in memory, and are lost if Aida stops before they are written; tried again with a checkpoint of the head",
+        said => $"aida run: the telemetry store writes its WAL again: the head checkpointed, failing since {said.Since:yyyy-MM-ddTHH:mm:ssZ}");
+
+    /// <summary>Says <paramref name="failing"/> once when a trouble begins (<paramref name="now"/> set, nothing said
+    /// before) and <paramref name="again"/> once when it ends, then remembers what holds now.</summary>
+    private void SayChange<T>(ref T? said, T? now, Func<T, string> failing, Func<T, string> again)
+        where T : class
     {
-        var failing = _store?.WalFailing;
-        if (failing is not null && _walSaid is null)
+        if (now is not null && said is null)
         {
-            Log.WriteLine($"aida run: the telemetry store cannot write its WAL ({failing.Message}): samples stay in memory, and are lost if Aida stops before they are written; tried again with a checkpoint of the head");
+            Log.WriteLine(failing(now));
         }
-        else if (failing is null && _walSaid is not null)
+        else if (now is null && said is not null)
         {
-            Log.WriteLine($"aida run: the telemetry store writes its WAL again: the head checkpointed, failing since {_walSaid.Since:yyyy-MM-ddTHH:mm:ssZ}");
+            Log.WriteLine(again(said));
         }
 
-        _walSaid = failing;
+        said = now;
     }
 
     public async ValueTask DisposeAsync()

@@ -771,13 +771,18 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
     /// and returns true; the caller then calls <see cref="WriteWalOutsideLock"/>.</summary>
     private bool DetachWalIfDue()
     {
-        if (_wal is null || _clock.GetElapsedTime(_lastFlush) < _options.WalFlushInterval * (_walFailure is null ? 1 : 1L << (int)Math.Min(_walFailure.Attempts, 10)))
+        if (_wal is null || _clock.GetElapsedTime(_lastFlush) < _options.WalFlushInterval)
         {
             return false;
         }
 
-        if (_walFailure is not null)
+        if (_walFailure is { } failure)
         {
+            if (_clock.GetElapsedTime(_lastFlush) < _options.WalFlushInterval * (1L << Math.Min(failure.Attempts, 10)))
+            {
+                return false;
+            }
+
             // Broken: not a write of what came since, which would leave a gap where records were dropped, but the head;
             // and not while the disk has less free than the options keep for others.
             if (_options.KeepFree <= 0 || FreeBytes() >= _options.KeepFree)
