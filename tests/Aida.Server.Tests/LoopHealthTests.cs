@@ -100,19 +100,7 @@ public sealed class LoopHealthTests
         }
 
         // The loop wedged while stepping the plant: it holds the plant's lock and makes no step for a minute.
-        using var release = new ManualResetEventSlim();
-        using var holding = new ManualResetEventSlim();
-        var wedged = new Thread(() =>
-        {
-            lock (server.Context.Gate)
-            {
-                holding.Set();
-                release.Wait();
-            }
-        });
-        wedged.Start();
-        holding.Wait();
-        try
+        using (WedgedLoop.Holding(server.Context.Gate))
         {
             wall.Advance(TimeSpan.FromSeconds(61));
             using var stalled = await server.Http.GetAsync("/healthz");
@@ -121,11 +109,6 @@ public sealed class LoopHealthTests
             Assert.Equal("stalled", body.GetProperty("status").GetString());
             Assert.Equal("stalled: the control loop has made no step for 61 s (the last at 2026-12-07T10:00:00Z, plant time 2025-07-01T03:00:00Z); nothing operates the plant",
                 body.GetProperty("detail").GetString());
-        }
-        finally
-        {
-            release.Set();
-            wedged.Join();
         }
 
         // Unwedged: /metrics says it too, then the loop steps again.
@@ -139,6 +122,80 @@ public sealed class LoopHealthTests
         metrics = await server.Http.GetStringAsync("/metrics");
         Assert.Contains("aida_loop_stalled 0\n", metrics, StringComparison.Ordinal);
         Assert.Contains("aida_loop_behind_seconds 3\n", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WithTheLoopStalledHoldingThePlantsLock_TheOverviewAndMetricsServeWhatTheyLastRead_AndCallsThatNeedTheLockAre503()
+    {
+        // Before, every call that read the plant waited on its lock with no end: the overview (whose banner says the loop
+        // stalled), most of /metrics and a person's approval hung for as long as the loop stayed wedged.
+        var wall = new FakeTimeProvider(Start);
+        var heartbeat = new LoopHeartbeat(wall, LoopHeartbeat.DefaultStalledAfter);
+        await using var server = await TestServer.StartWithAgentAsync(heartbeat);
+        heartbeat.Beat(PlantTime, TimeSpan.Zero);
+        var (viewer, op) = (server.Keys[Aida.Server.Access.Role.Viewer], server.Keys[Aida.Server.Access.Role.Operator]);
+
+        // The leak's runbook waits for a person's go-ahead: read under the lock while the loop lives.
+        var overview = await TestServer.Json(await server.Send(HttpMethod.Get, "/api/overview", viewer));
+        Assert.Equal((1, 0), (overview.GetProperty("pending_runbooks").GetInt32(), overview.GetProperty("stale").GetArrayLength()));
+        Assert.Contains("aida_agent_mode{mode=\"supervised\"} 1\n", await server.Http.GetStringAsync("/metrics"), StringComparison.Ordinal);
+
+        using (WedgedLoop.Holding(server.Context.Gate))
+        {
+            // Asked while the loop still counts as alive, a call waits for the lock; once the loop is said to stall it
+            // is answered, and changes nothing.
+            var waiting = server.Send(HttpMethod.Get, "/api/lockouts", viewer);
+            wall.Advance(TimeSpan.FromSeconds(61));
+            using (var refused = await waiting.WaitAsync(TimeSpan.FromSeconds(60)))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+                var problem = await TestServer.Json(refused);
+                Assert.Equal("control loop stalled", problem.GetProperty("title").GetString());
+                Assert.Equal("the control loop holds the plant's lock and has stalled (stalled: the control loop has made no step for 61 s (the last at 2026-12-07T10:00:00Z, plant time 2025-07-01T03:00:00Z); nothing operates the plant): nothing was read or changed; try again once /healthz answers 200",
+                    problem.GetProperty("detail").GetString());
+            }
+
+            // A person's action is refused, and the refusal audited; nothing is proposed.
+            var proposed = server.Context.Actions.Records.Count;
+            using (var action = await server.Send(HttpMethod.Post, "/api/actions", op, """{"kind":"set_speed","asset":"cdu-h1-b","value":0.9,"reason":"trim"}"""))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, action.StatusCode);
+            }
+
+            Assert.Equal(proposed, server.Context.Actions.Records.Count);
+            var audited = server.Context.Audit.Last(1, null, null).Single();
+            Assert.Equal(("api:operator-1", "/api/actions"), (audited.Actor, audited.Subject));
+            Assert.StartsWith("refused: propose an action: the control loop holds the plant's lock and has stalled", audited.Detail, StringComparison.Ordinal);
+
+            // The overview answers, its banner says why, and the figure it could not read is served as last read.
+            overview = await TestServer.Json(await server.Send(HttpMethod.Get, "/api/overview", viewer));
+            Assert.Equal(1, overview.GetProperty("pending_runbooks").GetInt32());
+            Assert.Equal(["pending_runbooks"], overview.GetProperty("stale").EnumerateArray().Select(e => e.GetString()));
+            Assert.StartsWith("control loop stalled: ", overview.GetProperty("trouble")[0].GetString(), StringComparison.Ordinal);
+
+            // /metrics answers whole: the loop's stall, and the agent's mode and the disputes as last read.
+            var metrics = await server.Http.GetStringAsync("/metrics");
+            Assert.Contains("aida_loop_stalled 1\n", metrics, StringComparison.Ordinal);
+            Assert.Contains("aida_agent_mode{mode=\"supervised\"} 1\n", metrics, StringComparison.Ordinal);
+            Assert.Contains("aida_safety_disputes 0\n", metrics, StringComparison.Ordinal);
+            Assert.Contains("aida_incidents{state=", metrics, StringComparison.Ordinal);
+
+            // An AI agent over MCP is told the same, as the tool's error.
+            await using var client = await ModelContextProtocol.Client.McpClient.CreateAsync(new ModelContextProtocol.Client.HttpClientTransport(new ModelContextProtocol.Client.HttpClientTransportOptions
+            {
+                Endpoint = new Uri(new Uri(server.App.Urls.First()), "/mcp"),
+                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + viewer },
+            }));
+            var mode = await client.CallToolAsync("get_agent_mode", new Dictionary<string, object?>());
+            Assert.True(mode.IsError);
+            Assert.Contains("the control loop holds the plant's lock and has stalled", string.Concat(mode.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text)), StringComparison.Ordinal);
+        }
+
+        // Unwedged and stepping: the calls are served again, from the plant.
+        heartbeat.Beat(PlantTime.AddSeconds(1), TimeSpan.Zero);
+        Assert.Equal(HttpStatusCode.OK, (await server.Send(HttpMethod.Get, "/api/lockouts", viewer)).StatusCode);
+        overview = await TestServer.Json(await server.Send(HttpMethod.Get, "/api/overview", viewer));
+        Assert.Equal(0, overview.GetProperty("stale").GetArrayLength());
     }
 
     [Fact]

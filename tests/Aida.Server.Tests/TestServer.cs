@@ -94,7 +94,9 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>The API of a site run by Aida's agent as over the network (supervised, no simulated approver), at 00:38 of
     /// <c>faults/leak</c> moved to leak at h1-c03 from 00:35 to 00:50: the leak's runbook waits for a person's go-ahead
     /// as a whole. <see cref="Agent"/> is the agent, <see cref="Sim"/> the twin it runs.</summary>
-    public static async Task<TestServer> StartWithAgentAsync()
+    /// <param name="heartbeat">The run's control loop, for <c>/healthz</c> and the plant's lock; null: none.</param>
+    /// <param name="dataNotWritten">What the run cannot write to its disk, for the overview; null: none.</param>
+    public static async Task<TestServer> StartWithAgentAsync(LoopHeartbeat? heartbeat = null, Func<IReadOnlyList<string>>? dataNotWritten = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "aida-server-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
@@ -115,7 +117,11 @@ public sealed class TestServer : IAsyncDisposable
         var catalog = new ActionCatalog(scenario.Factory, new SafetyEnvelope(SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml")), scenario.Factory), "P");
         var (keyStore, keys) = KeysPerRole(dir);
         var context = new ServerContext(scenario.Factory, keyStore, audit, api, catalog, incidents, new object(),
-            new EmbeddedQueryEngine(store), simulator.Clock, Run: new RunInfo("leak", "agent"), AgentActions: agent.Executor, Agent: agent);
+            new EmbeddedQueryEngine(store), simulator.Clock, Run: new RunInfo("leak", "agent"), AgentActions: agent.Executor, Agent: agent)
+        {
+            Heartbeat = heartbeat,
+            DataNotWritten = dataNotWritten,
+        };
         var app = await AidaApi.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), context, CancellationToken.None);
         return new TestServer(dir, keys, context, app, store) { Sim = simulator, Agent = agent };
     }

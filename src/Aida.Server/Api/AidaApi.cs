@@ -206,10 +206,15 @@ public static class AidaApi
                 await Problem(e.StatusCode, e.StatusCode == StatusCodes.Status413PayloadTooLarge ? "request body too large" : "bad request",
                     e.StatusCode == StatusCodes.Status413PayloadTooLarge ? $"bodies are limited to {MaxBodyBytes} bytes" : e.Message).ExecuteAsync(http);
             }
+            catch (LoopStalledException e) when (!http.Response.HasStarted)
+            {
+                await Problem(StatusCodes.Status503ServiceUnavailable, "control loop stalled", e.Message).ExecuteAsync(http);
+            }
         });
 
         app.MapGet("/healthz", () => Health(context.Heartbeat));
-        app.MapGet("/metrics", () => Results.Text(Metrics(context, counters), "text/plain; version=0.0.4; charset=utf-8"));
+        var metricsReads = new MetricsReads(new([]), new(context.Agent?.Mode ?? AutomationMode.DryRun));
+        app.MapGet("/metrics", () => Results.Text(Metrics(context, counters, metricsReads), "text/plain; version=0.0.4; charset=utf-8"));
         if (context.Telemetry is not null)
         {
             app.MapPrometheusApi(context.Telemetry, context.Clock);
@@ -267,7 +272,7 @@ public static class AidaApi
         app.MapPost("/api/actions/{id}/reject", async (HttpContext http, string id) => await Mutation(http, context, Role.Approver, $"reject {id}", body => Decide(context, Caller(http), id, body, approve: false)));
         app.MapGet("/api/actuators/disputes", () =>
         {
-            lock (context.Gate)
+            using (PlantLock.Hold(context))
             {
                 return Results.Json(DisputeViews(context.Actions.Plant), Json);
             }
@@ -276,7 +281,7 @@ public static class AidaApi
         app.MapPost("/api/actuators/dismiss", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Approver, "dismiss an actuator's read-back", body => SettleDispute(context, Caller(http), body, adopt: false))));
         app.MapGet("/api/lockouts", () =>
         {
-            lock (context.Gate)
+            using (PlantLock.Hold(context))
             {
                 return Results.Json(LockoutViews(context.Actions.Plant.Lockouts), Json);
             }
@@ -310,7 +315,7 @@ public static class AidaApi
         app.MapPost("/api/lockouts/{asset}/reschedule", async (HttpContext http, string asset) => await Mutation(http, context, Role.Operator, $"move the start of {asset}'s planned lockout", body => RescheduleLockout(context, Caller(http), asset, body)));
         app.MapGet("/api/agent/mode", () =>
         {
-            lock (context.Gate)
+            using (PlantLock.Hold(context))
             {
                 return context.Agent is { } agent ? Results.Json(AgentModeView(agent), Json)
                     : Problem(StatusCodes.Status404NotFound, "no agent", "no agent runs here (aida run --mode agent runs one)");
@@ -319,7 +324,7 @@ public static class AidaApi
         app.MapPost("/api/agent/mode", (Func<HttpContext, Task<IResult>>)(http => Mutation(http, context, Role.Approver, "change the agent's mode", body => ChangeAgentMode(context, Caller(http), body))));
         app.MapGet("/api/runbook-runs", () =>
         {
-            lock (context.Gate)
+            using (PlantLock.Hold(context))
             {
                 return Results.Json((context.Agent?.Responses ?? []).AsEnumerable().Reverse().Select(RunbookRunView).ToArray(), Json);
             }
@@ -349,7 +354,16 @@ public static class AidaApi
             return Problem(StatusCodes.Status403Forbidden, "forbidden", $"{what} needs the {ApiKeyStore.RoleName(needed)} role; this key is {ApiKeyStore.RoleName(caller.Role)}");
         }
 
-        return await WithObjectBody(http, act);
+        try
+        {
+            return await WithObjectBody(http, act);
+        }
+        catch (LoopStalledException e)
+        {
+            // Audited like any refusal: a person's approval that could not be made must show in the log.
+            context.Audit.Append(Actor(caller), AuditKind.Decision, http.Request.Path, $"refused: {what}: {e.Message}");
+            return Problem(StatusCodes.Status503ServiceUnavailable, "control loop stalled", e.Message);
+        }
     }
 
     /// <summary>Parses the body as a JSON object and acts on it: malformed JSON, a body that is not an object and a
@@ -439,7 +453,7 @@ public static class AidaApi
         var reason = Text(body, "reason", required: true)!;
         string? settled;
         string error;
-        lock (context.Gate)
+        using (PlantLock.Hold(context))
         {
             settled = adopt
                 ? context.Actions.Plant.AdoptReadBack(actuator, Actor(caller), reason, out error)
@@ -471,7 +485,7 @@ public static class AidaApi
         var end = LockoutEnd(body);
         JsonObject view;
         Lockout lockout;
-        lock (context.Gate)
+        using (PlantLock.Hold(context))
         {
             var lockouts = context.Actions.Plant.Lockouts;
             try
@@ -614,7 +628,7 @@ public static class AidaApi
             throw new BadRequest("until: give the new end (until, a time) or how long from now (for, such as 2h)");
         }
 
-        lock (context.Gate)
+        using (PlantLock.Hold(context))
         {
             try
             {
@@ -637,7 +651,7 @@ public static class AidaApi
         Only(body, "from", "since");
         var from = Time(body, "from") ?? throw new BadRequest("from: give the new start (RFC 3339)");
         var since = Time(body, "since");
-        lock (context.Gate)
+        using (PlantLock.Hold(context))
         {
             try
             {
@@ -659,7 +673,7 @@ public static class AidaApi
         Only(body, "reason", "since");
         var reason = Text(body, "reason", required: true)!;
         var since = Time(body, "since");
-        lock (context.Gate)
+        using (PlantLock.Hold(context))
         {
             return ByHolder(context, caller, asset, $"releasing {asset}", (lockouts, by, overrides) => lockouts.Release(asset, by, reason, overrides, since));
         }
@@ -776,7 +790,7 @@ public static class AidaApi
             throw new ArgumentException($"asset: {e.Message}", e);
         }
 
-        lock (context.Gate)
+        using (PlantLock.Hold(context))
         {
             return context.Actions.Propose(action, actor);
         }
@@ -786,7 +800,7 @@ public static class AidaApi
     {
         Only(body, "note");
         var note = Text(body, "note", required: false);
-        lock (context.Gate)
+        using (PlantLock.Hold(context))
         {
             // The API's own actions, or the agent's: a supervised agent's high-risk actions wait for a person here (its
             // ids, A…, are apart from the API's, P…).
@@ -818,7 +832,7 @@ public static class AidaApi
         var name = Text(body, "mode", required: true)!;
         var reason = Text(body, "reason", required: true)!;
         var mode = ModeChange.Parse(name) ?? throw new BadRequest($"mode: '{name}' is not dry-run, supervised or autonomous");
-        lock (context.Gate)
+        using (PlantLock.Hold(context))
         {
             if (context.Agent is not { } agent)
             {
@@ -870,7 +884,7 @@ public static class AidaApi
     {
         var (incident, note) = IncidentAndNote(incidentText, body);
 
-        lock (context.Gate)
+        using (PlantLock.Hold(context))
         {
             if (context.Agent is not { } agent)
             {
@@ -1022,7 +1036,7 @@ public static class AidaApi
     {
         var (number, note) = IncidentAndNote(id, body);
 
-        lock (context.Gate)
+        using (PlantLock.Hold(context))
         {
             if (context.Incidents is null)
             {
@@ -1208,9 +1222,14 @@ public static class AidaApi
             statusCode: health.Stalled ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
     }
 
+    /// <summary>The figures <c>/metrics</c> reads under the plant's lock, as last read.</summary>
+    private sealed record MetricsReads(LastRead<IReadOnlyList<(string Actuator, double Written, double ReadBack, DateTimeOffset ReadAt)>> Disputes, LastRead<AutomationMode> Mode);
+
     /// <summary>Aida's own metrics in the Prometheus text format: API requests by status code, keys, audit entries,
     /// actions proposed over the API by state, the safety guard's writes, lockouts and disputes, incidents by state.</summary>
-    private static string Metrics(ServerContext context, RequestCounters counters)
+    /// <remarks>With the control loop stalled holding the plant's lock, the disputes and the agent's mode are as last
+    /// read (<see cref="PlantLock"/>).</remarks>
+    private static string Metrics(ServerContext context, RequestCounters counters, MetricsReads reads)
     {
         var text = new System.Text.StringBuilder();
         void Family(string name, string type, string help)
@@ -1218,8 +1237,7 @@ public static class AidaApi
             text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n");
         }
 
-        // The process and its control loop first, read without the plant's lock: a loop wedged holding it leaves the
-        // rest of this page waiting, but not these (nor /healthz).
+        // The process and its control loop first, read without the plant's lock (nor does /healthz take it).
         ProcessMetrics(text);
         if (context.Heartbeat is { } heartbeat)
         {
@@ -1253,11 +1271,7 @@ public static class AidaApi
         // The safety choke point the API writes through (the agent's, when one runs): what it let through and refused,
         // and the actuators whose read-back disagrees with what Aida wrote (moved behind its back), for a site's alerting.
         var guard = context.Actions.Plant;
-        IReadOnlyList<(string Actuator, double Written, double ReadBack, DateTimeOffset ReadAt)> disputes;
-        lock (context.Gate)
-        {
-            disputes = guard.Disputes();
-        }
+        var disputes = reads.Disputes.Take(context, guard.Disputes).Value;
 
         Family("aida_safety_writes_total", "counter", "Actuator writes judged by the safety envelope, by verdict.");
         text.Append(CultureInfo.InvariantCulture, $"aida_safety_writes_total{{verdict=\"passed\"}} {guard.Passed}\n");
@@ -1292,11 +1306,7 @@ public static class AidaApi
         if (context.Agent is { } running)
         {
             Family("aida_agent_mode", "gauge", "How the agent acts: 1 for its mode (dry-run, supervised, autonomous), 0 for the others.");
-            AutomationMode mode;
-            lock (context.Gate)
-            {
-                mode = running.Mode;
-            }
+            var mode = reads.Mode.Take(context, () => running.Mode).Value;
 
             foreach (var m in new[] { AutomationMode.DryRun, AutomationMode.Supervised, AutomationMode.Autonomous })
             {

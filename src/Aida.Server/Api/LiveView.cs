@@ -16,9 +16,12 @@ internal sealed class LiveView(ServerContext context, TimeProvider wall)
 
     /// <summary>The overview now: PUE and IT and facility power as the telemetry last holds them (null before the
     /// first samples, or without telemetry), open incidents, actions waiting for an approver, audit entries.</summary>
+    /// <remarks>With the control loop stalled holding the plant's lock, the figures read under it are those last read, and
+    /// <c>stale</c> names them (<see cref="PlantLock"/>).</remarks>
     public async Task<object> OverviewAsync(CancellationToken token)
     {
         var at = context.Clock?.GetUtcNow() ?? wall.GetUtcNow();
+        var waiting = WaitingRunbooks();
         return new
         {
             at,
@@ -29,9 +32,10 @@ internal sealed class LiveView(ServerContext context, TimeProvider wall)
             facility_power_watts = await LatestAsync("aida_facility_power_watts", at, token),
             open_incidents = context.Incidents?.List().Count(i => i.State != Aida.Observability.Incidents.IncidentState.Resolved) ?? 0,
             pending_actions = Actions().Count(a => a.Record.State == ActionState.PendingApproval),
-            pending_runbooks = WaitingRunbooks(),
+            pending_runbooks = waiting.Value,
             audit_entries = context.Audit.Count,
             trouble = Trouble(),
+            stale = waiting.Fresh ? Array.Empty<string>() : ["pending_runbooks"],
         };
     }
 
@@ -46,19 +50,11 @@ internal sealed class LiveView(ServerContext context, TimeProvider wall)
         ];
     }
 
-    /// <summary>The agent's runbooks waiting for a person's go-ahead as a whole (none without an agent).</summary>
-    private int WaitingRunbooks()
-    {
-        if (context.Agent is not { } agent)
-        {
-            return 0;
-        }
+    private readonly LastRead<int> _waiting = new(0);
 
-        lock (context.Gate)
-        {
-            return agent.WaitingForApproval.Count;
-        }
-    }
+    /// <summary>The agent's runbooks waiting for a person's go-ahead as a whole (none without an agent).</summary>
+    private (int Value, bool Fresh) WaitingRunbooks() =>
+        context.Agent is { } agent ? _waiting.Take(context, () => agent.WaitingForApproval.Count) : (0, true);
 
     /// <summary>The event stream: <c>overview</c> every <see cref="Period"/>, <c>incidents</c> and <c>actions</c> (the
     /// same bodies as their GET routes) first and then whenever they change, until the client goes away.</summary>

@@ -159,7 +159,7 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
         {
             return JsonSerializer.Serialize(AidaApi.ActionView(AidaApi.Propose(context, kind, asset, value, reason, Actor(caller))), AidaApi.Json);
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or LoopStalledException)
         {
             throw new McpException(e.Message);
         }
@@ -193,11 +193,24 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
         }
     }
 
+    /// <summary>The plant's lock, or the tool's error when the control loop stalled holding it (<see cref="PlantLock"/>).</summary>
+    private PlantLock.Held Hold()
+    {
+        try
+        {
+            return PlantLock.Hold(context);
+        }
+        catch (LoopStalledException e)
+        {
+            throw new McpException(e.Message);
+        }
+    }
+
     [McpServerTool(Name = "list_disputes", ReadOnly = true)]
     [Description("List the actuators whose read-back disagrees with what Aida last wrote (moved by another writer at the panel or from another BMS client, or a read-back that lies): actuator, written, read_back, read_at. The safety envelope judges each step of them from both; only an approver settles one, through the REST API (POST /api/actuators/adopt: it moved; POST /api/actuators/dismiss: the read-back lies).")]
     public string ListDisputes()
     {
-        lock (context.Gate)
+        using (Hold())
         {
             return JsonSerializer.Serialize(AidaApi.DisputeViews(context.Actions.Plant), AidaApi.Json);
         }
@@ -211,7 +224,7 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
     [Description("List the assets people have locked out (lockout/tagout: someone is working on them), then the lockouts planned to start later: each with its state (held or planned), who locked it out, why, since when (a planned one: from when) and until when (null: until released). Aida writes none of a locked-out asset's actuators, whoever asks; only people lock out and release, through the REST API (POST /api/lockouts, POST /api/lockouts/{asset}/release).")]
     public string ListLockouts()
     {
-        lock (context.Gate)
+        using (Hold())
         {
             return JsonSerializer.Serialize(AidaApi.LockoutViews(context.Actions.Plant.Lockouts), AidaApi.Json);
         }
@@ -255,7 +268,7 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
     [Description("How Aida's agent acts now: mode (dry-run: it proposes and writes nothing; supervised: its high-risk actions wait for an approver; autonomous), highest (the most autonomy it may be handed), and who last changed it, why and when. Only people change it, through the REST API (POST /api/agent/mode: an approver takes autonomy away, an admin hands it back).")]
     public string GetAgentMode()
     {
-        lock (context.Gate)
+        using (Hold())
         {
             return context.Agent is { } agent
                 ? JsonSerializer.Serialize(AidaApi.AgentModeView(agent), AidaApi.Json)

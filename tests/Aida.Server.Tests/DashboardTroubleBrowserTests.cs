@@ -1,0 +1,83 @@
+using Aida.Server.Access;
+using Aida.Server.Api;
+using Aida.Telemetry.Tests.Peers;
+using Microsoft.Extensions.Time.Testing;
+using Microsoft.Playwright;
+
+namespace Aida.Server.Tests;
+
+/// <summary>The dashboard's banner in headless Chromium (Debian's, driven by Playwright): what keeps Aida from its job is
+/// shown on every page, the control loop wedged while holding the plant's lock included.</summary>
+public sealed class DashboardTroubleBrowserTests
+{
+    private const float WaitMs = 60_000;
+
+    [SkippableFact]
+    public async Task TheBanner_SaysTheLoopStalled_WhileItHoldsThePlantsLock_AndWhatTheDiskRefuses_AndGoesWhenAllIsWell()
+    {
+        var chromium = PeerProcess.Require("chromium", "chromium");
+        var wall = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-07T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var heartbeat = new LoopHeartbeat(wall, LoopHeartbeat.DefaultStalledAfter);
+        IReadOnlyList<string> unwritten = [];
+        await using var server = await TestServer.StartWithAgentAsync(heartbeat, () => unwritten);
+        heartbeat.Beat(server.Sim!.Clock.GetUtcNow(), TimeSpan.Zero);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        });
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+        page.SetDefaultTimeout(WaitMs);
+        Assertions.SetDefaultExpectTimeout(WaitMs);
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+
+        var baseUrl = server.App.Urls.First();
+        await page.GotoAsync(baseUrl + "/");
+        await page.FillAsync("#key", server.Keys[Role.Viewer]);
+        await page.ClickAsync("#sign-in");
+        await Assertions.Expect(page.Locator("#user")).ToContainTextAsync("viewer-1 (viewer)");
+        var banner = page.Locator("#trouble");
+        await Assertions.Expect(page.Locator("#plant-time")).ToContainTextAsync("leak · agent");
+        await Assertions.Expect(banner).ToBeHiddenAsync();
+
+        // The loop wedged holding the plant's lock, a minute without a step, and the audit log's disk full.
+        using (WedgedLoop.Holding(server.Context.Gate))
+        {
+            wall.Advance(TimeSpan.FromSeconds(61));
+            unwritten = ["the audit log: 3 entries held since 2025-07-01T00:38:00Z (SQLite Error 13: 'database or disk is full'.)"];
+            await Assertions.Expect(banner).ToBeVisibleAsync();
+            await Assertions.Expect(banner.Locator("div")).ToHaveTextAsync([
+                "control loop stalled: the control loop has made no step for 61 s (the last at 2026-12-07T10:00:00Z, plant time 2025-07-01T00:38:00Z); nothing operates the plant",
+                "not written: " + unwritten[0],
+            ]);
+            // Red, as an alert: not the page's own colours.
+            Assert.Equal("alert", await banner.GetAttributeAsync("role"));
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots(), "trouble.png"), FullPage = true });
+        }
+
+        heartbeat.Beat(server.Sim.Clock.GetUtcNow(), TimeSpan.Zero);
+        unwritten = [];
+        await Assertions.Expect(banner).ToBeHiddenAsync();
+        Assert.Empty(errors);
+    }
+
+    /// <summary>Where the screenshot goes: <c>AIDA_SCREENSHOTS</c> (relative to the checkout's root, as the run's browser
+    /// test takes it), or a temporary directory.</summary>
+    private static string Screenshots()
+    {
+        var configured = Environment.GetEnvironmentVariable("AIDA_SCREENSHOTS");
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root.Parent is not null && !File.Exists(Path.Combine(root.FullName, "Aida.sln")))
+        {
+            root = root.Parent;
+        }
+
+        var dir = string.IsNullOrEmpty(configured) ? Path.Combine(Path.GetTempPath(), "aida-server-tests", "screenshots") : Path.GetFullPath(configured, root.FullName);
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+}
