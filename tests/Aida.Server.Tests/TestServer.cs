@@ -55,9 +55,11 @@ public sealed class TestServer : IAsyncDisposable
     /// <param name="devices">A network site's collectors' sink, for <c>/api/devices</c>; null: the embedded twin.</param>
     /// <param name="heartbeat">The run's control loop, for <c>/healthz</c>; null: none.</param>
     /// <param name="dataNotWritten">What the run cannot write to its disk, for the overview; null: none.</param>
-    public static async Task<TestServer> StartAsync(Aida.Telemetry.Collectors.CollectorSink? devices = null, LoopHeartbeat? heartbeat = null, Func<IReadOnlyList<string>>? dataNotWritten = null)
+    /// <param name="dataDir">Where the keys, audit log and incidents are kept (it must not exist yet); null: a fresh
+    /// temporary directory.</param>
+    public static async Task<TestServer> StartAsync(Aida.Telemetry.Collectors.CollectorSink? devices = null, LoopHeartbeat? heartbeat = null, Func<IReadOnlyList<string>>? dataNotWritten = null, string? dataDir = null)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "aida-server-tests", Guid.NewGuid().ToString("N"));
+        var dir = dataDir ?? Path.Combine(Path.GetTempPath(), "aida-server-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         var simulator = new Simulator(Reference, new SimulationOptions { NoOperator = true, Duration = TimeSpan.FromHours(1) });
         simulator.AdvanceSteps(60);

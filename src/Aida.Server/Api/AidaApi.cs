@@ -210,6 +210,10 @@ public static class AidaApi
             {
                 await Problem(StatusCodes.Status503ServiceUnavailable, "control loop stalled", e.Message).ExecuteAsync(http);
             }
+            catch (Microsoft.Data.Sqlite.SqliteException e) when (IncidentStore.IsDiskRefusal(e) && !http.Response.HasStarted)
+            {
+                await DiskRefused(e).ExecuteAsync(http);
+            }
         });
 
         app.MapGet("/healthz", () => Health(context.Heartbeat));
@@ -364,7 +368,21 @@ public static class AidaApi
             context.Audit.Append(Actor(caller), AuditKind.Decision, http.Request.Path, $"refused: {what}: {e.Message}");
             return Problem(StatusCodes.Status503ServiceUnavailable, "control loop stalled", e.Message);
         }
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (IncidentStore.IsDiskRefusal(e))
+        {
+            // The store's write is one transaction: refused, it changed nothing. The audit log holds its entry in memory
+            // while its own disk refuses.
+            context.Audit.Append(Actor(caller), AuditKind.Decision, http.Request.Path, $"refused: {what}: {DiskRefusal(e)}");
+            return DiskRefused(e);
+        }
     }
+
+    /// <summary>507: a store in the data directory could not write the change, its disk full or failing; nothing changed.</summary>
+    private static IResult DiskRefused(Microsoft.Data.Sqlite.SqliteException e) =>
+        Problem(StatusCodes.Status507InsufficientStorage, "not written: the disk refuses", DiskRefusal(e));
+
+    private static string DiskRefusal(Microsoft.Data.Sqlite.SqliteException e) =>
+        $"the data directory's disk refuses the write ({e.Message}): nothing was changed; free space there and try again";
 
     /// <summary>Parses the body as a JSON object and acts on it: malformed JSON, a body that is not an object and a
     /// <see cref="BadRequest"/> from <paramref name="act"/> are 400 problems naming what is wrong.</summary>
