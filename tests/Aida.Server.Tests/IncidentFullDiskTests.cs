@@ -6,7 +6,7 @@ using Aida.Telemetry.Tests.Storage;
 namespace Aida.Server.Tests;
 
 /// <summary>A person moves an incident while the data directory's disk is full: a clear refusal that changed nothing, not
-/// a bare 500, and the move made once space is freed.</summary>
+/// a bare 500, the refusal listed by the audit API while it is held in memory, and the move made once space is freed.</summary>
 public sealed class IncidentFullDiskTests
 {
     [SkippableFact]
@@ -28,6 +28,9 @@ public sealed class IncidentFullDiskTests
         // Nothing moved; the refusal is sealed into the audit chain, held in memory while the log's disk refuses too.
         Assert.Equal(IncidentState.Open, server.Context.Incidents!.Get(1).Incident.State);
         Assert.True(server.Context.Audit.Held.Entries >= 1);
+        var listed = (await TestServer.Json(await server.Send(HttpMethod.Get, "/api/audit?actor=api:operator-1", op))).EnumerateArray().Last();
+        Assert.StartsWith("refused: acknowledge incident 1: ", listed.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.True(listed.GetProperty("held").GetBoolean());
 
         File.Delete(filler);
         using (var moved = await server.Send(HttpMethod.Post, "/api/incidents/1/acknowledge", op, """{"note":"on my way"}"""))
@@ -39,6 +42,7 @@ public sealed class IncidentFullDiskTests
         Assert.Equal(0, server.Context.Audit.Held.Entries);
         var audited = server.Context.Audit.Last(2, "incident 1", null);
         Assert.Contains(audited, e => e.Detail == "open -> acknowledged: on my way");
-        Assert.Contains(server.Context.Audit.Last(10, null, "api:operator-1"), e => e.Detail.StartsWith("refused: acknowledge incident 1: the data directory's disk refuses the write", StringComparison.Ordinal));
+        Assert.Contains((await TestServer.Json(await server.Send(HttpMethod.Get, "/api/audit?actor=api:operator-1", op))).EnumerateArray(),
+            e => e.GetProperty("detail").GetString()!.StartsWith("refused: acknowledge incident 1: the data directory's disk refuses the write", StringComparison.Ordinal) && !e.GetProperty("held").GetBoolean());
     }
 }

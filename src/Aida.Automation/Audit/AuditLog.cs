@@ -235,22 +235,41 @@ public sealed class AuditLog : IDisposable
     }
 
     /// <summary>The last <paramref name="limit"/> entries, in order, of those about <paramref name="subject"/> and by
-    /// <paramref name="actor"/> when given (as <see cref="Read"/> picks them).</summary>
+    /// <paramref name="actor"/> when given (as <see cref="Read"/> picks them), those <see cref="Held"/> in memory
+    /// included (they come after every written one; <see cref="WrittenThrough"/> tells them apart).</summary>
     public IReadOnlyList<AuditEntry> Last(int limit, string? subject = null, string? actor = null)
     {
         lock (_lock)
         {
-            using var select = Filtered("1", subject, actor, "ORDER BY seq DESC LIMIT $limit");
-            select.Parameters.AddWithValue("$limit", limit);
-            using var reader = select.ExecuteReader();
+            var held = _held.Where(e => (subject is null || e.Subject == subject || e.Subject.StartsWith(subject + "/", StringComparison.Ordinal))
+                && (actor is null || e.Actor == actor)).TakeLast(limit).ToList();
             var entries = new List<AuditEntry>();
-            while (reader.Read())
+            if (held.Count < limit)
             {
-                entries.Add(ReadEntry(reader));
+                using var select = Filtered("1", subject, actor, "ORDER BY seq DESC LIMIT $limit");
+                select.Parameters.AddWithValue("$limit", limit - held.Count);
+                using var reader = select.ExecuteReader();
+                while (reader.Read())
+                {
+                    entries.Add(ReadEntry(reader));
+                }
             }
 
             entries.Reverse();
+            entries.AddRange(held);
             return entries;
+        }
+    }
+
+    /// <summary>The sequence of the newest entry on disk: those after it are <see cref="Held"/> in memory.</summary>
+    public long WrittenThrough
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _lastSequence - _held.Count;
+            }
         }
     }
 

@@ -267,7 +267,7 @@ public static class AidaApi
             // An asset's history (subject=cdu-h1-a: its entries and its actuators') or one person's (actor=api:alice).
             var subject = http.Request.Query["subject"].ToString();
             var actor = http.Request.Query["actor"].ToString();
-            return Results.Json(context.Audit.Last(limit, subject.Length > 0 ? subject : null, actor.Length > 0 ? actor : null).Select(AuditView), Json);
+            return Results.Json(AuditViews(context.Audit, limit, subject.Length > 0 ? subject : null, actor.Length > 0 ? actor : null), Json);
         });
         // Typed as Func<..., Task<IResult>>: a lambda of HttpContext alone returning a Task would bind as a RequestDelegate,
         // whose result is dropped (every call would answer 200).
@@ -1182,16 +1182,24 @@ public static class AidaApi
         outcome = r.Outcome,
     };
 
-    internal static object AuditView(AuditEntry e) => new
+    /// <summary>The last entries as <c>GET /api/audit</c> and MCP's <c>read_audit</c> serve them: <c>held</c> for one
+    /// sealed into the chain but not yet on disk (its disk refuses).</summary>
+    internal static object[] AuditViews(AuditLog audit, int limit, string? subject, string? actor)
     {
-        sequence = e.Sequence,
-        at = e.At,
-        actor = e.Actor,
-        kind = e.Kind.ToString().ToLowerInvariant(),
-        subject = e.Subject,
-        detail = e.Detail,
-        hash = e.Hash,
-    };
+        var entries = audit.Last(limit, subject, actor);
+        var written = audit.WrittenThrough;
+        return [.. entries.Select(e => new
+        {
+            sequence = e.Sequence,
+            at = e.At,
+            actor = e.Actor,
+            kind = e.Kind.ToString().ToLowerInvariant(),
+            subject = e.Subject,
+            detail = e.Detail,
+            hash = e.Hash,
+            held = e.Sequence > written,
+        })];
+    }
 
     /// <summary>A family of one unlabelled sample: its <c># HELP</c> and <c># TYPE</c> lines and the sample.</summary>
     private static void OneSample(System.Text.StringBuilder text, string name, string type, string help, double value) =>

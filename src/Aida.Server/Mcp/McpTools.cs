@@ -288,7 +288,7 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
             throw new McpException($"limit: {limit} is not from 1 to 10000");
         }
 
-        return JsonSerializer.Serialize(context.Audit.Last(limit, string.IsNullOrEmpty(subject) ? null : subject, string.IsNullOrEmpty(actor) ? null : actor).Select(AidaApi.AuditView), AidaApi.Json);
+        return JsonSerializer.Serialize(AidaApi.AuditViews(context.Audit, limit, string.IsNullOrEmpty(subject) ? null : subject, string.IsNullOrEmpty(actor) ? null : actor), AidaApi.Json);
     }
 
     /// <summary>The key holder of the current request, set by the API's authentication middleware.</summary>

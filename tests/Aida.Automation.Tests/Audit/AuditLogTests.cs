@@ -29,10 +29,18 @@ public sealed class AuditLogTests : IDisposable
             Assert.Equal(41, log.Count);
             Assert.Equal(held[0].Hash, held[1].PreviousHash);
 
+            // Read back with the written ones, newest last, filtered as those on disk are; WrittenThrough tells them apart.
+            Assert.Equal(1, log.WrittenThrough);
+            Assert.Equal(held.TakeLast(4).Select(e => e.Sequence), log.Last(4).Select(e => e.Sequence));
+            Assert.Equal([1L, .. held.Select(e => e.Sequence)], log.Last(100, subject: "optimiser").Select(e => e.Sequence));
+            Assert.Equal(held.TakeLast(2).Select(e => e.Hash), log.Last(2, actor: "agent:aida").Select(e => e.Hash));
+            Assert.Empty(log.Last(10, subject: "optimiser-2"));
+
             File.Delete(filler);
             log.Append("agent:aida", AuditKind.Observation, "optimiser", "after the disk was freed");
             Assert.Equal((0, (DateTimeOffset?)null), (log.Held.Entries, log.Held.Since));
             Assert.Equal(held.Select(e => e.Hash), log.Read(2, 40).Select(e => e.Hash));
+            Assert.Equal(42, log.WrittenThrough);
         }
 
         using var reopened = new AuditLog(path, _clock);
