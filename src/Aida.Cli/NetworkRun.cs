@@ -18,7 +18,7 @@ internal static class NetworkRun
     /// <param name="Alertmanagers">Where to post what a person on call must know (<see cref="OnCallPaging"/>); none for nowhere.</param>
     /// <param name="AgentMode">The agent's mode from the command line (dry run), or null for supervised unless a person
     /// changed it in an earlier run on the same directory.</param>
-    public sealed record Options(string SiteFile, Scenario Scenario, OperatingMode Mode, TimeSpan? Duration, TimeSpan StatusEvery, string? Data, string? Listen, string? RemoteWrite, System.Net.IPEndPoint? Urls = null, IReadOnlyList<Uri>? Alertmanagers = null, Aida.Automation.Actions.AutomationMode? AgentMode = null);
+    public sealed record Options(string SiteFile, Scenario Scenario, OperatingMode Mode, TimeSpan? Duration, TimeSpan StatusEvery, string? Data, string? Listen, string? RemoteWrite, System.Net.IPEndPoint? Urls = null, IReadOnlyList<Uri>? Alertmanagers = null, Aida.Automation.Actions.AutomationMode? AgentMode = null, TimeSpan? StallAfter = null);
 
     public static async Task<int> RunAsync(Options o, TextWriter stdout, TextWriter stderr, CancellationToken token)
     {
@@ -49,7 +49,7 @@ internal static class NetworkRun
         telemetry.Audit = agent?.Audit;
         telemetry.IncidentsUnstored = agent is null ? null : () => agent.Agent.IncidentsUnstored;
         var gate = new object();
-        var heartbeat = new Aida.Server.Api.LoopHeartbeat(clock, Aida.Server.Api.LoopHeartbeat.DefaultStalledAfter);
+        var heartbeat = new Aida.Server.Api.LoopHeartbeat(clock, o.StallAfter ?? Aida.Server.Api.LoopHeartbeat.DefaultStalledAfter);
         await using var api = o.Urls is null || o.Data is null
             ? null
             : await RunApi.StartAsync(o.Urls, o.Scenario.Factory, network.Plant, clock, agent, telemetry, o.Data, gate, stdout, token, new Aida.Server.Api.RunInfo($"site {site.Name}", o.Mode.ToString().ToLowerInvariant()), network.Sink, heartbeat);

@@ -10,6 +10,9 @@ namespace Aida.Cli;
 /// scenario ends or Ctrl-C.</summary>
 internal static class RunCommand
 {
+    /// <summary>The shortest <c>--stall-after</c>: two of a network site's operator ticks.</summary>
+    internal static readonly TimeSpan MinStallAfter = 2 * NetworkRun.OperatorInterval;
+
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
         var scenario = ScenarioOption("reference");
@@ -30,7 +33,7 @@ internal static class RunCommand
         {
             Description = "Serve the dashboard and Aida's API (REST, server-sent events, Prometheus query API, MCP; API keys with roles) at this address, " +
                 "e.g. http://127.0.0.1:8080 or 127.0.0.1:8080; 'none' serves nothing. Bind to loopback unless the host is protected otherwise. " +
-                "/healthz answers 503 once the control loop has made no step for 60 s",
+                "/healthz answers 503 once the control loop has made no step for --stall-after",
             DefaultValueFactory = _ => "http://" + DefaultUrl,
         };
         var remote = new Option<string?>("--remote-write") { Description = "Forward every sample to this Prometheus remote-write URL (batched, retried, buffered on disk)" };
@@ -52,7 +55,13 @@ internal static class RunCommand
         {
             Description = "Post what a person on call must know to this Alertmanager (http://HOST:PORT; several comma-separated, each of a cluster): " +
                 "open incidents, actions and runbooks waiting for an approver, set points moved behind Aida's back, what runbooks' notify steps say, SLOs burning their budget or giving no data, what a full disk keeps it from writing, and a watchdog " +
-                "alert that fires while Aida runs and its control loop steps (AidaLoopStalled in its place once the loop has made no step for 60 s)",
+                "alert that fires while Aida runs and its control loop steps (AidaLoopStalled in its place once the loop has made no step for --stall-after)",
+        };
+        var stallAfter = new Option<string>("--stall-after")
+        {
+            Description = "How long the control loop may make no step before it counts as stalled: /healthz answers 503, AidaLoopStalled is posted, " +
+                "and calls waiting for the plant's lock are refused (at least 20 s: two of a network site's 10 s operator ticks)",
+            DefaultValueFactory = _ => "60s",
         };
         var supervised = new Option<bool>("--supervised")
         {
@@ -63,7 +72,7 @@ internal static class RunCommand
             "Run the plant (the embedded twin, or a site over the network with --plant network) on the wall clock from now and operate it, " +
             "printing live status; Ctrl-C stops")
         {
-            scenario, mode, duration, seed, speed, status, output, data, listen, apiAddress, remote, plantKind, siteFile, supervised, dryRun, alertmanager,
+            scenario, mode, duration, seed, speed, status, output, data, listen, apiAddress, remote, plantKind, siteFile, supervised, dryRun, alertmanager, stallAfter,
         };
         command.SetAction(async (parse, token) =>
         {
@@ -74,6 +83,12 @@ internal static class RunCommand
             var d = ParseDuration(parse.GetValue(duration), "--duration");
             var every = ParseDuration(parse.GetValue(status), "--status-every")!.Value;
             var alertmanagers = OnCallPaging.ParseUrls(parse.GetValue(alertmanager));
+            var stall = ParseDuration(parse.GetValue(stallAfter), "--stall-after")!.Value;
+            if (stall < MinStallAfter)
+            {
+                throw new BadInputException($"--stall-after: {parse.GetValue(stallAfter)} is shorter than {MinStallAfter.TotalSeconds:0} s: a network site's loop steps every {NetworkRun.OperatorInterval.TotalSeconds:0} s, and two missed ticks are the least that says it stalled");
+            }
+
             if (parse.GetValue(supervised) && (m != OperatingMode.Agent || !twin))
             {
                 throw new BadInputException(twin ? "--supervised: only with --mode agent (the agent is what waits for approvals)"
@@ -120,7 +135,7 @@ internal static class RunCommand
                     }
 
                     return await NetworkRun.RunAsync(
-                        new NetworkRun.Options(file, LoadScenario(parse.GetValue(scenario)!), m, d, every, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), ParseUrls(parse.GetValue(apiAddress)!), alertmanagers, agentMode),
+                        new NetworkRun.Options(file, LoadScenario(parse.GetValue(scenario)!), m, d, every, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), ParseUrls(parse.GetValue(apiAddress)!), alertmanagers, agentMode, stall),
                         stdout, stderr, token);
                 case var other:
                     throw new BadInputException($"--plant: unknown plant '{other}' (expected twin or network)");
@@ -161,7 +176,7 @@ internal static class RunCommand
             telemetry.Audit = agent?.Audit;
             telemetry.IncidentsUnstored = agent is null ? null : () => agent.Agent.IncidentsUnstored;
             var gate = new object();
-            var heartbeat = new Aida.Server.Api.LoopHeartbeat(TimeProvider.System, Aida.Server.Api.LoopHeartbeat.DefaultStalledAfter) { Speed = factor };
+            var heartbeat = new Aida.Server.Api.LoopHeartbeat(TimeProvider.System, stall) { Speed = factor };
             await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, s.Factory, simulator.Plant, simulator.Clock, agent, telemetry, parse.GetValue(data)!, gate, stdout, token, new Aida.Server.Api.RunInfo(s.Name, m.ToString().ToLowerInvariant()), heartbeat: heartbeat);
             telemetry.Audit ??= api?.Context.Audit;
             await using var paging = alertmanagers.Count == 0 ? null : OnCallPaging.Start(alertmanagers, s.Factory.Name, agent, telemetry.Incidents, telemetry.SloAlerts, api, simulator.Clock, gate, stderr, token,

@@ -94,6 +94,12 @@ public class BadInputTests
     public void MissingRequiredOption() =>
         AssertBadInput(Invoke("simulate"), "--scenario");
 
+    [Theory]
+    [InlineData("10s", "--stall-after: 10s is shorter than 20 s: a network site's loop steps every 10 s, and two missed ticks are the least that says it stalled")]
+    [InlineData("soon", "--stall-after: ")]
+    public void BadStallAfter(string value, string expected) =>
+        AssertBadInput(Invoke("run", "--stall-after", value, "--duration", "1m", "--urls", "none"), expected);
+
     [Fact]
     public void BadSpeed() =>
         AssertBadInput(Invoke("run", "--speed", "0"), "--speed: 0 is out of range");

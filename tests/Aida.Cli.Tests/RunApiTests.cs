@@ -24,9 +24,11 @@ public class RunApiTests
         var port = FreePort();
         using var stop = new CancellationTokenSource();
         var output = new StringWriter();
-        var run = Task.Run(() => AidaCommand.RunAsync(["run", "--speed", "60", "--duration", "2h", "--status-every", "1h", "--data", dir, "--api", $"127.0.0.1:{port}"], output, TextWriter.Null, stop.Token));
+        var run = Task.Run(() => AidaCommand.RunAsync(["run", "--speed", "60", "--duration", "2h", "--status-every", "1h", "--data", dir, "--api", $"127.0.0.1:{port}", "--stall-after", "2m"], output, TextWriter.Null, stop.Token));
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         await UntilUp(http, run);
+        // A site with slow devices gives its loop longer before it counts as stalled.
+        Assert.Equal(120, JsonDocument.Parse(await http.GetStringAsync("/healthz")).RootElement.GetProperty("loop").GetProperty("stalled_after_seconds").GetDouble());
 
         var proposed = await Post(http, "/api/actions", operatorKey, """{"kind":"isolate_rack","asset":"h1-a01","value":1,"reason":"technician reports a drip"}""");
         Assert.Equal(HttpStatusCode.Accepted, proposed.StatusCode);
