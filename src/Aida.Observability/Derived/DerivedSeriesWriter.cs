@@ -19,7 +19,10 @@ namespace Aida.Observability.Derived;
 /// facility energy at that hour's intensity), when the site names a grid-carbon file.</item>
 /// </list>
 /// A metric whose inputs are missing at a tick (a collector down, the run just started) is skipped for that tick and
-/// counted in <see cref="Skipped"/> with the reason in <see cref="LastSkip"/>; the others are still written.</summary>
+/// counted in <see cref="Skipped"/> with the reason in <see cref="LastSkip"/>; the others are still written. A series
+/// written at the tick before and not at this one is marked stale, as Prometheus marks a recording rule's series that
+/// leave its result: a query then finds none, rather than the last value for the five minutes of its lookback (a PUE
+/// shown for minutes after every meter stopped answering).</summary>
 public sealed class DerivedSeriesWriter
 {
     private readonly FacilityMetrics _metrics;
@@ -28,6 +31,8 @@ public sealed class DerivedSeriesWriter
     private readonly string _site;
     private readonly GridIntensity? _grid;
     private readonly Dictionary<string, int> _refs = new(StringComparer.Ordinal);
+    private HashSet<int> _writtenBefore = [];
+    private HashSet<int> _writtenNow = [];
     private double _carbonGrams;
 
     public DerivedSeriesWriter(IQueryEngine query, ISampleAppender store, Factory factory, GridIntensity? grid, TimeSpan period)
@@ -124,6 +129,16 @@ public sealed class DerivedSeriesWriter
             }
         }
 
+        foreach (var gone in _writtenBefore)
+        {
+            if (!_writtenNow.Contains(gone))
+            {
+                _store.Append(gone, ms, StaleMarker.Value);
+            }
+        }
+
+        (_writtenBefore, _writtenNow) = (_writtenNow, _writtenBefore);
+        _writtenNow.Clear();
         return written;
     }
 
@@ -158,6 +173,12 @@ public sealed class DerivedSeriesWriter
             _refs[key] = id;
         }
 
-        return _store.Append(id, ms, value) == AppendStatus.Ok ? 1 : 0;
+        if (_store.Append(id, ms, value) != AppendStatus.Ok)
+        {
+            return 0;
+        }
+
+        _writtenNow.Add(id);
+        return 1;
     }
 }

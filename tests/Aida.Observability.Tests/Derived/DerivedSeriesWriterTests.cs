@@ -66,6 +66,27 @@ public sealed class DerivedSeriesWriterTests
         Assert.Empty((await read.QueryAsync("aida_pue", before)).Series);
     }
 
+    [Fact]
+    public async Task ASeriesWhoseInputsStop_IsMarkedStale_NotShownAtItsLastValueForTheLookback()
+    {
+        // Seen live (session 56): with every field device down, the dashboard went on showing PUE 1.122 for five
+        // minutes after IT and facility power had gone.
+        var run = Run;
+        using var derived = new Tsdb(new TsdbOptions { Retention = TimeSpan.FromDays(3650) });
+        var writer = new DerivedSeriesWriter(run.Query, derived, run.Factory, Grid, TimeSpan.FromMinutes(1));
+        var read = new EmbeddedQueryEngine(derived);
+        var end = run.Start + TimeSpan.FromHours(2);
+
+        // 4 min after the last sample the meters are still within the lookback; at 6 min they are gone.
+        await writer.WriteAsync(end + TimeSpan.FromMinutes(4));
+        Assert.Single((await read.QueryAsync("aida_pue", end + TimeSpan.FromMinutes(4))).Series);
+        await writer.WriteAsync(end + TimeSpan.FromMinutes(6));
+        Assert.Empty((await read.QueryAsync("aida_pue", end + TimeSpan.FromMinutes(6))).Series);
+        Assert.Empty((await read.QueryAsync("aida_thermal_headroom_celsius", end + TimeSpan.FromMinutes(6))).Series);
+        // What still has its inputs is written as ever.
+        Assert.Single((await read.QueryAsync("aida_grid_carbon_intensity_grams_per_kwh", end + TimeSpan.FromMinutes(6))).Series);
+    }
+
     private static async Task<double> One(EmbeddedQueryEngine query, string promql, DateTimeOffset at)
     {
         var series = (await query.QueryAsync(promql, at)).Series;
