@@ -304,6 +304,13 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal(1, restarted.GetProperty("restarts").GetInt64());
         Assert.Equal("was found restarted at 2026-12-06T10:00:05.0000000+00:00 (its uptime read 0 s, 5 s after it read 86400 s)", restarted.GetProperty("last_return").GetProperty("how").GetString());
         Assert.Equal(JsonValueKind.Null, devices[2].GetProperty("last_return").ValueKind);
+
+        // One of three down is the overview's card and a CollectorDown incident; two of three leave Aida blind to most
+        // of the plant, which the dashboard's banner says (seen live, session 56: every device of a site down, no banner).
+        async Task<string[]> Trouble() => [.. (await Json(await site.Send(HttpMethod.Get, "/api/overview", site.Keys[Role.Viewer]))).GetProperty("trouble").EnumerateArray().Select(t => t.GetString()!)];
+        Assert.Empty(await Trouble());
+        sink.Error("modbus", "modbus-site", "connection refused");
+        Assert.Equal(["field devices: 2 of 3 not answering (since 2026-12-06T10:00:05Z): Aida neither sees nor operates the plant behind them"], await Trouble());
     }
 
     [Fact]

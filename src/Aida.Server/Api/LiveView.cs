@@ -40,14 +40,31 @@ internal sealed class LiveView(ServerContext context, TimeProvider wall)
     }
 
     /// <summary>What keeps Aida from doing its job now, one line each, for the dashboard's banner: its control loop
-    /// stalled or lagging its schedule, and what its data directory's disk refuses; none while all is well.</summary>
+    /// stalled or lagging its schedule, half or more of a network site's field devices not answering (it neither sees
+    /// nor operates the plant behind them), and what its data directory's disk refuses; none while all is well.</summary>
     private string[] Trouble()
     {
         var loop = context.Heartbeat?.Now();
         return [
             .. loop is { Stalled: true } or { Lagging: true } ? new[] { "control loop " + loop.Said } : [],
+            .. DevicesDown() is { } down ? new[] { down } : [],
             .. (context.DataNotWritten?.Invoke() ?? []).Select(line => "not written: " + line),
         ];
+    }
+
+    /// <summary>A line when half or more of the field devices do not answer; null otherwise (a few down are the
+    /// overview's card and a CollectorDown incident, not Aida blind).</summary>
+    private string? DevicesDown()
+    {
+        var devices = context.Devices?.Invoke() ?? [];
+        var down = devices.Where(d => !d.Up).ToList();
+        if (devices.Count == 0 || down.Count * 2 < devices.Count)
+        {
+            return null;
+        }
+
+        var since = down.Min(d => d.DownSince);
+        return $"field devices: {down.Count} of {devices.Count} not answering{(since is { } s ? $" (since {s:yyyy-MM-ddTHH:mm:ssZ})" : "")}: Aida neither sees nor operates the plant behind them";
     }
 
     private readonly LastRead<int> _waiting = new(0);
