@@ -34,7 +34,7 @@ public sealed class McpTests : IAsyncLifetime
         var answer = await RunClientAsync(_keys[Role.Operator]);
 
         var tools = answer.GetProperty("tools").EnumerateArray().Select(t => t.GetString()).ToArray();
-        Assert.Equal(["explain_incident", "get_agent_mode", "get_redundancy", "leave_reading_out", "list_devices", "list_disputes", "list_incidents", "list_lockouts", "lockout_impact", "propose_action", "query_metrics", "read_audit", "read_budgets"], tools.Order());
+        Assert.Equal(["explain_incident", "get_agent_mode", "get_redundancy", "leave_reading_out", "list_devices", "list_disputes", "list_incidents", "list_lockouts", "lockout_impact", "move_incident", "propose_action", "query_metrics", "read_audit", "read_budgets"], tools.Order());
 
         var metric = answer.GetProperty("query_metrics");
         Assert.False(metric.GetProperty("isError").GetBoolean(), metric.GetProperty("text").GetString());
@@ -208,6 +208,40 @@ public sealed class McpTests : IAsyncLifetime
         Assert.False(error, text);
         var mode = JsonDocument.Parse(text).RootElement;
         Assert.Equal(("supervised", "autonomous"), (mode.GetProperty("mode").GetString(), mode.GetProperty("highest").GetString()));
+    }
+
+    [Fact]
+    public async Task AnOperator_AcknowledgesAnIncidentWithANote_AViewerCannot_AndOnlyForwardMovesAreTaken()
+    {
+        async Task<(bool Error, string Text)> Move(string key, Dictionary<string, object?> args)
+        {
+            await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+            {
+                Endpoint = _mcp,
+                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + key },
+            }));
+            var result = await client.CallToolAsync("move_incident", args);
+            // The SDK says which tool failed before the tool's own words.
+            return (result.IsError == true, string.Concat(result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(c => c.Text))
+                .Replace("An error occurred invoking 'move_incident': ", "", StringComparison.Ordinal));
+        }
+
+        var viewer = await Move(_keys[Role.Viewer], new() { ["id"] = 1, ["to"] = "acknowledge" });
+        Assert.Equal((true, "forbidden: moving an incident needs the operator role; this key is viewer"), viewer);
+        Assert.Equal("refused: acknowledge incident 1 needs the operator role, the caller is viewer", _context.Audit.Last(1).Single().Detail);
+
+        var acknowledged = await Move(_keys[Role.Operator], new() { ["id"] = 1, ["to"] = "acknowledge", ["note"] = "paged the facility tech" });
+        Assert.False(acknowledged.Error, acknowledged.Text);
+        Assert.Equal("acknowledged", JsonDocument.Parse(acknowledged.Text).RootElement.GetProperty("incident").GetProperty("state").GetString());
+        var timeline = _context.Incidents!.Get(1).Timeline[^1];
+        Assert.Equal(("mcp:operator-1", "paged the facility tech"), (timeline.By, timeline.Text));
+        var audited = _context.Audit.Last(1).Single();
+        Assert.Equal(("mcp:operator-1", "incident 1", "open -> acknowledged: paged the facility tech"), (audited.Actor, audited.Subject, audited.Detail));
+
+        Assert.Equal((true, "incident 1: cannot go from acknowledged to acknowledged; states only move forward: open → acknowledged → mitigated → resolved"),
+            await Move(_keys[Role.Operator], new() { ["id"] = 1, ["to"] = "acknowledge" }));
+        Assert.Equal((true, "to: 'close' is not a move (acknowledge, mitigate or resolve)"), await Move(_keys[Role.Operator], new() { ["id"] = 1, ["to"] = "close" }));
+        Assert.Equal((true, "id: no incident 99"), await Move(_keys[Role.Operator], new() { ["id"] = 99, ["to"] = "resolve" }));
     }
 
     /// <summary>Runs <c>tests/mcp-client/client.mjs</c> with <paramref name="key"/> and parses what it prints. Node or

@@ -381,7 +381,7 @@ public static class AidaApi
     private static IResult DiskRefused(Microsoft.Data.Sqlite.SqliteException e) =>
         Problem(StatusCodes.Status507InsufficientStorage, "not written: the disk refuses", DiskRefusal(e));
 
-    private static string DiskRefusal(Microsoft.Data.Sqlite.SqliteException e) =>
+    internal static string DiskRefusal(Microsoft.Data.Sqlite.SqliteException e) =>
         $"the data directory's disk refuses the write ({e.Message}): nothing was changed; free space there and try again";
 
     /// <summary>Parses the body as a JSON object and acts on it: malformed JSON, a body that is not an object and a
@@ -1043,7 +1043,7 @@ public static class AidaApi
     }
 
     /// <summary>The routes that move an incident through its lifecycle, and where each moves it.</summary>
-    private static readonly (string Verb, IncidentState To)[] IncidentMoves =
+    internal static readonly (string Verb, IncidentState To)[] IncidentMoves =
         [("acknowledge", IncidentState.Acknowledged), ("mitigate", IncidentState.Mitigated), ("resolve", IncidentState.Resolved)];
 
     /// <summary>A person moves an incident forward (acknowledged: someone is on it; mitigated: the impact is contained;
@@ -1053,33 +1053,35 @@ public static class AidaApi
     private static IResult MoveIncident(ServerContext context, Caller caller, string id, JsonElement body, IncidentState to)
     {
         var (number, note) = IncidentAndNote(id, body);
-
-        using (PlantLock.Hold(context))
+        try
         {
-            if (context.Incidents is null)
-            {
-                return Problem(StatusCodes.Status404NotFound, "no such incident", $"no incident {number}");
-            }
-
-            IncidentState from;
-            try
-            {
-                from = context.Incidents.Transition(number, to, Actor(caller), note);
-            }
-            catch (KeyNotFoundException)
-            {
-                return Problem(StatusCodes.Status404NotFound, "no such incident", $"no incident {number}");
-            }
-            catch (InvalidOperationException e)
-            {
-                return Problem(StatusCodes.Status409Conflict, "cannot move the incident", e.Message);
-            }
-
-            context.Audit.Append(Actor(caller), AuditKind.Decision, $"incident {number}",
-                $"{IncidentStore.Name(from)} -> {IncidentStore.Name(to)}{(string.IsNullOrWhiteSpace(note) ? "" : ": " + note)}");
+            MoveIncident(context, Actor(caller), number, to, note);
+        }
+        catch (KeyNotFoundException)
+        {
+            return Problem(StatusCodes.Status404NotFound, "no such incident", $"no incident {number}");
+        }
+        catch (InvalidOperationException e)
+        {
+            return Problem(StatusCodes.Status409Conflict, "cannot move the incident", e.Message);
         }
 
         return IncidentDetailView(context, id);
+    }
+
+    /// <summary>Moves incident <paramref name="number"/> to <paramref name="to"/> for <paramref name="actor"/> under the
+    /// plant's lock, with <paramref name="note"/> on its timeline, and audits it (REST and MCP alike).</summary>
+    /// <exception cref="KeyNotFoundException">No such incident (or no incident store).</exception>
+    /// <exception cref="InvalidOperationException">Not a move forward; the message names the states.</exception>
+    internal static void MoveIncident(ServerContext context, string actor, long number, IncidentState to, string? note)
+    {
+        using (PlantLock.Hold(context))
+        {
+            var store = context.Incidents ?? throw new KeyNotFoundException($"no incident {number}");
+            var from = store.Transition(number, to, actor, note);
+            context.Audit.Append(actor, AuditKind.Decision, $"incident {number}",
+                $"{IncidentStore.Name(from)} -> {IncidentStore.Name(to)}{(string.IsNullOrWhiteSpace(note) ? "" : ": " + note)}");
+        }
     }
 
     private static IResult IncidentDetailView(ServerContext context, string id)

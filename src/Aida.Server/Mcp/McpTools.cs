@@ -127,6 +127,46 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
         return Write(w => IncidentJson.Write(w, detail));
     }
 
+    [McpServerTool(Name = "move_incident")]
+    [Description("Move an incident forward (needs the operator role; audited as the key's holder): acknowledge (someone is on it), mitigate (its impact is contained) or resolve (the fault is repaired), with a note on its timeline. States only move forward: open, acknowledged, mitigated, resolved. Answers the incident as explain_incident does.")]
+    public string MoveIncident(
+        [Description("The incident's id (from list_incidents)")] long id,
+        [Description("acknowledge, mitigate or resolve")] string to,
+        [Description("Why, or what was done, in a sentence: it goes on the incident's timeline and into the audit log")] string? note = null)
+    {
+        var caller = Operator("move_incident", $"{to} incident {id}", "moving an incident");
+        var move = AidaApi.IncidentMoves.Where(m => m.Verb == to).Select(m => (IncidentState?)m.To).FirstOrDefault()
+            ?? throw new McpException($"to: '{to}' is not a move (acknowledge, mitigate or resolve)");
+        if (note is { Length: > 500 })
+        {
+            throw new McpException("note: at most 500 characters");
+        }
+
+        try
+        {
+            AidaApi.MoveIncident(context, Actor(caller), id, move, note);
+        }
+        catch (KeyNotFoundException)
+        {
+            throw new McpException($"id: no incident {id}");
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new McpException(e.Message);
+        }
+        catch (LoopStalledException e)
+        {
+            throw new McpException(e.Message);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (IncidentStore.IsDiskRefusal(e))
+        {
+            context.Audit.Append(Actor(caller), AuditKind.Decision, "mcp:move_incident", $"refused: {to} incident {id}: {AidaApi.DiskRefusal(e)}");
+            throw new McpException(AidaApi.DiskRefusal(e));
+        }
+
+        return ExplainIncident(id);
+    }
+
     [McpServerTool(Name = "read_budgets", ReadOnly = true)]
     [Description("Read the run's SLOs and error budgets (objective, attained, budget consumed and remaining, burn rates, firing alerts) and the efficiency envelope they allow.")]
     public async Task<string> ReadBudgetsAsync(CancellationToken token = default)
@@ -143,12 +183,7 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
         [Description("The value written (a setpoint in °C, a speed 0-1, a power cap in W; 1 for on/off actions)")] double value,
         [Description("Why, in a sentence: it is audited with the action")] string reason)
     {
-        var caller = Caller();
-        if (caller.Role < Role.Operator)
-        {
-            context.Audit.Append(Actor(caller), AuditKind.Decision, "mcp:propose_action", $"refused: propose an action needs the {ApiKeyStore.RoleName(Role.Operator)} role, the caller is {ApiKeyStore.RoleName(caller.Role)}");
-            throw new McpException($"forbidden: proposing an action needs the {ApiKeyStore.RoleName(Role.Operator)} role; this key is {ApiKeyStore.RoleName(caller.Role)}");
-        }
+        var caller = Operator("propose_action", "propose an action", "proposing an action");
 
         if (reason is not { Length: > 0 and <= 500 })
         {
@@ -173,12 +208,7 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
         [Description("From when (RFC 3339 or Unix seconds; default now)")] string? from = null,
         [Description("Until when (RFC 3339 or Unix seconds; default: until ended through the API)")] string? until = null)
     {
-        var caller = Caller();
-        if (caller.Role < Role.Operator)
-        {
-            context.Audit.Append(Actor(caller), AuditKind.Decision, "mcp:leave_reading_out", $"refused: leave a reading out of the SLOs needs the {ApiKeyStore.RoleName(Role.Operator)} role, the caller is {ApiKeyStore.RoleName(caller.Role)}");
-            throw new McpException($"forbidden: leaving a reading out of the SLOs needs the {ApiKeyStore.RoleName(Role.Operator)} role; this key is {ApiKeyStore.RoleName(caller.Role)}");
-        }
+        var caller = Operator("leave_reading_out", "leave a reading out of the SLOs", "leaving a reading out of the SLOs");
 
         var exclusions = context.Exclusions ?? throw new McpException("this run evaluates no SLOs: nothing to leave a reading out of");
         var start = from is null ? (context.Clock ?? TimeProvider.System).GetUtcNow() : Time("from", from);
@@ -292,6 +322,19 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
     }
 
     /// <summary>The key holder of the current request, set by the API's authentication middleware.</summary>
+    /// <summary>The caller, who must hold the operator role for <paramref name="tool"/>; a refusal is audited.</summary>
+    private Caller Operator(string tool, string what, string doing)
+    {
+        var caller = Caller();
+        if (caller.Role < Role.Operator)
+        {
+            context.Audit.Append(Actor(caller), AuditKind.Decision, "mcp:" + tool, $"refused: {what} needs the {ApiKeyStore.RoleName(Role.Operator)} role, the caller is {ApiKeyStore.RoleName(caller.Role)}");
+            throw new McpException($"forbidden: {doing} needs the {ApiKeyStore.RoleName(Role.Operator)} role; this key is {ApiKeyStore.RoleName(caller.Role)}");
+        }
+
+        return caller;
+    }
+
     private Caller Caller() =>
         http.HttpContext?.Items[typeof(Caller)] as Caller ?? throw new McpException("not authenticated: send an API key as 'Authorization: Bearer aida_...'");
 
