@@ -18,7 +18,9 @@ namespace Aida.Observability.Detection;
 /// above <see cref="AlertingOptions.NoiseBurstRatio"/> times the usual level: gross scatter, judged within a minute.</item>
 /// </list>
 /// Non-finite samples are dropped first; a series with fewer than <see cref="ReferenceWindows"/> + 1 times
-/// <see cref="AlertingOptions.NoiseSamples"/> finite readings is not judged. After an alert the series is quiet for
+/// <see cref="AlertingOptions.NoiseSamples"/> finite readings is not judged. Readings on either side of a gap (a
+/// non-finite sample or stale marker between them, or more than <see cref="GapIntervals"/> usual intervals apart) are not
+/// neighbours: the readings at a gap's edges have no distance. After an alert the series is quiet for
 /// <see cref="AlertingOptions.Lookback"/>.
 /// </remarks>
 internal static class ReadingScatter
@@ -34,7 +36,7 @@ internal static class ReadingScatter
     {
         var found = new List<(long, string)>();
         var none = (found, double.NaN, double.NaN);
-        var v = samples.Where(s => double.IsFinite(s.Value)).ToList();
+        var (v, gapBefore) = Readings(samples);
         var n = o.NoiseSamples;
         var least = ReferenceWindows * n;
         if (v.Count < least + n)
@@ -42,11 +44,11 @@ internal static class ReadingScatter
             return none;
         }
 
-        // diffs[i - 1] belongs to reading i and is known once reading i + 1 is.
+        // diffs[i - 1] belongs to reading i and is known once reading i + 1 is; NaN (no distance) at a gap's edges.
         var diffs = new double[v.Count - 1];
         for (var i = 1; i < v.Count - 1; i++)
         {
-            diffs[i - 1] = Math.Abs(v[i].Value - (0.5 * (v[i - 1].Value + v[i + 1].Value)));
+            diffs[i - 1] = gapBefore[i] || gapBefore[i + 1] ? double.NaN : Math.Abs(v[i].Value - (0.5 * (v[i - 1].Value + v[i + 1].Value)));
         }
 
         diffs[^1] = diffs.Length > 1 ? diffs[^2] : 0;
@@ -55,7 +57,7 @@ internal static class ReadingScatter
         // are not the sensor's usual scatter. Taken as such, the ordinary movement of a loop after a stuck supply sensor
         // came back read as 6-20 times its usual level for an hour (sensor-stuck on cdu-h2-a's supply: a false
         // sensor-noise incident from 08:04 to 09:10, until the frozen hours left the 2 h reference).
-        var live = LiveDistances(v, diffs.Length);
+        var live = LiveDistances(v, diffs);
         var before = v.Count(s => s.TimestampMs <= referenceUntilMs) - 1;
         var liveBefore = live.TakeWhile(j => j < before).ToList();
         var (referenceDiffs, referenceCount) = before >= least && liveBefore.Count >= least
@@ -102,6 +104,52 @@ internal static class ReadingScatter
         return (found, usual, floor);
     }
 
+    /// <summary>Usual intervals between two readings beyond which they are not neighbours: 5, more than a missed poll or
+    /// two.</summary>
+    /// <remarks>Seen live (session 56): a network site's devices all down for 5 min, then back from a restarted plant; the
+    /// first reading after the gap sat 2 K from its neighbour before it, and cdu-h2-a's supply raised a false sensor-noise
+    /// incident (3 of its last 5 readings 8 times their usual distance), whose runbook left the sensor untrusted.</remarks>
+    internal const int GapIntervals = 5;
+
+    /// <summary>The finite readings in order, and for each whether a gap comes before it (<see cref="GapIntervals"/>).</summary>
+    private static (List<Sample> Readings, bool[] GapBefore) Readings(IReadOnlyList<Sample> samples)
+    {
+        var v = new List<Sample>(samples.Count);
+        var gaps = new List<bool>(samples.Count);
+        var missing = false;
+        foreach (var s in samples)
+        {
+            if (!double.IsFinite(s.Value))
+            {
+                missing = v.Count > 0;
+                continue;
+            }
+
+            gaps.Add(missing);
+            v.Add(s);
+            missing = false;
+        }
+
+        if (v.Count > 2)
+        {
+            var intervals = new long[v.Count - 1];
+            for (var i = 1; i < v.Count; i++)
+            {
+                intervals[i - 1] = v[i].TimestampMs - v[i - 1].TimestampMs;
+            }
+
+            var sorted = (long[])intervals.Clone();
+            Array.Sort(sorted);
+            var usual = sorted[sorted.Length / 2];
+            for (var i = 1; i < v.Count; i++)
+            {
+                gaps[i] |= intervals[i - 1] > GapIntervals * usual;
+            }
+        }
+
+        return (v, [.. gaps]);
+    }
+
     /// <summary>The fewest readings, in judged windows of <see cref="AlertingOptions.NoiseSamples"/>, the usual level is
     /// taken over: 6 (72 readings, 12 min of a 10 s point).</summary>
     /// <remarks>Taken over 2 windows (24 readings), a fresh series' usual level was too often one quantum low: on an 0.1 K
@@ -114,8 +162,8 @@ internal static class ReadingScatter
     /// (<see cref="Anomalies.AnomalyOptions.StuckSamples"/>, 5 min of a 10 s point).</summary>
     internal const int FrozenRun = 30;
 
-    /// <summary>The indices of the distances whose reading is not part of a frozen run, in order.</summary>
-    private static List<int> LiveDistances(List<Sample> v, int count)
+    /// <summary>The indices of the distances whose reading is not part of a frozen run nor at a gap's edge, in order.</summary>
+    private static List<int> LiveDistances(List<Sample> v, double[] diffs)
     {
         var frozen = new bool[v.Count];
         var runStart = 0;
@@ -134,7 +182,7 @@ internal static class ReadingScatter
             runStart = i;
         }
 
-        return [.. Enumerable.Range(0, count).Where(j => !frozen[j + 1])];
+        return [.. Enumerable.Range(0, diffs.Length).Where(j => !frozen[j + 1] && !double.IsNaN(diffs[j]))];
     }
 
     private static int Count(ReadOnlySpan<double> values, double above)
@@ -148,9 +196,10 @@ internal static class ReadingScatter
         return n;
     }
 
+    /// <summary>The median of the values that are numbers (a gap's edges are not); 0 for none.</summary>
     private static double Median(ReadOnlySpan<double> values)
     {
-        var copy = values.ToArray();
+        var copy = values.ToArray().Where(x => !double.IsNaN(x)).ToArray();
         Array.Sort(copy);
         return copy.Length == 0 ? 0 : copy[copy.Length / 2];
     }

@@ -55,6 +55,31 @@ public sealed class ReadingScatterTests
         Assert.Empty(ReadingScatter.Find(Readings(83, 10, 3), 0, Options));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ReadingsAcrossAGap_AreNotNeighbours_SoAPlantBackAtAnotherLevelIsNotScatter(bool staleMarker)
+    {
+        // Regression (seen live, session 56): a network site's devices all down for 5 min, back from a restarted plant
+        // 2 K away. The readings either side of the gap were taken as neighbours: a false sensor-noise incident on the
+        // first reading after it (here 5 K, for this series' coarser usual scatter). The gap is the time alone, or a stale marker as the collector writes at the outage.
+        var before = MovingInlet(900, 5);
+        var after = MovingInlet(120, 6).Select(r => new Sample(r.TimestampMs + 900_000L + 285_000L, r.Value + 5)).ToList();
+        List<Sample> readings = [.. before, .. staleMarker ? [new Sample(900_000L, StaleMarker.Value)] : Array.Empty<Sample>(), .. after];
+
+        Assert.Empty(ReadingScatter.Find(readings, 899_000L, Options));
+        // As the live pipeline judges it, the first readings after the gap are the series' last.
+        for (var last = 1; last <= 5; last++)
+        {
+            Assert.Empty(ReadingScatter.Find(readings[..(readings.Count - after.Count + last)], 899_000L, Options));
+        }
+
+        // Noise after the gap is still found, against the readings before it.
+        var noisy = MovingInlet(240, 6, i => i >= 60 ? 2 : 0.2).Select(r => new Sample(r.TimestampMs + 900_000L + 285_000L, r.Value + 5)).ToList();
+        var (at, _) = Assert.Single(ReadingScatter.Find([.. before, .. noisy], 899_000L, Options));
+        Assert.InRange(at - (900_000L + 285_000L + 60_000L), 0, 60_000);
+    }
+
     /// <summary>An inlet as the twin's read over the wire: the plant's own movement (an AR(1) of 0.2 K, 0.9 from one
     /// reading to the next) under <paramref name="sensor"/> K of sensor noise (0.2 unless given for the reading),
     /// quantised to 0.1, a reading a second.</summary>
