@@ -51,7 +51,9 @@ internal static class ReadingScatter
             diffs[i - 1] = gapBefore[i] || gapBefore[i + 1] ? double.NaN : Math.Abs(v[i].Value - (0.5 * (v[i - 1].Value + v[i + 1].Value)));
         }
 
-        diffs[^1] = diffs.Length > 1 ? diffs[^2] : 0;
+        // The newest reading's distance waits for its next neighbour. Taken as its predecessor's, as before session 56,
+        // a plant step among the last readings counted three wild distances where it has two, and read as scatter.
+        diffs[^1] = double.NaN;
 
         // A reading held at one value for FrozenRun readings in a row was frozen, found stuck or not: its zero distances
         // are not the sensor's usual scatter. Taken as such, the ordinary movement of a loop after a stuck supply sensor

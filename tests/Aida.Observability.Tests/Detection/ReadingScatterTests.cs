@@ -44,6 +44,12 @@ public sealed class ReadingScatterTests
         var readings = Readings(600, int.MaxValue, 0).Select((s, i) => s with { Value = s.Value + (i >= 400 ? 3 : 0) + (i >= 412 ? 3 : 0) }).ToList();
 
         Assert.Empty(ReadingScatter.Find(readings, 399 * 10_000L, Options));
+        // Nor as the live pipeline judges them, each step among the series' last readings (regression: the newest
+        // reading's distance was taken as its predecessor's, three wild distances at a step where there are two).
+        for (var last = 398; last <= 416; last++)
+        {
+            Assert.Empty(ReadingScatter.Find(readings[..last], 399 * 10_000L, Options));
+        }
     }
 
     [Fact]
