@@ -7,7 +7,8 @@ using Microsoft.Playwright;
 namespace Aida.Server.Tests;
 
 /// <summary>The dashboard's banner in headless Chromium (Debian's, driven by Playwright): what keeps Aida from its job is
-/// shown on every page, the control loop wedged while holding the plant's lock included.</summary>
+/// shown on every page, the control loop wedged while holding the plant's lock included; the figures then served as last
+/// read, and audit entries held in memory on a full disk, are marked.</summary>
 public sealed class DashboardTroubleBrowserTests
 {
     private const float WaitMs = 60_000;
@@ -19,7 +20,8 @@ public sealed class DashboardTroubleBrowserTests
         var wall = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-07T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         var heartbeat = new LoopHeartbeat(wall, LoopHeartbeat.DefaultStalledAfter);
         IReadOnlyList<string> unwritten = [];
-        await using var server = await TestServer.StartWithAgentAsync(heartbeat, () => unwritten);
+        using var disk = Aida.Telemetry.Tests.Storage.SmallDisk.Mount(4096);
+        await using var server = await TestServer.StartWithAgentAsync(heartbeat, () => unwritten, Path.Combine(disk.Path, "data"));
         heartbeat.Beat(server.Sim!.Clock.GetUtcNow(), TimeSpan.Zero);
 
         using var playwright = await Playwright.CreateAsync();
@@ -54,14 +56,39 @@ public sealed class DashboardTroubleBrowserTests
                 "control loop stalled: the control loop has made no step for 61 s (the last at 2026-12-07T10:00:00Z, plant time 2025-07-01T00:38:00Z); nothing operates the plant",
                 "not written: " + unwritten[0],
             ]);
-            // Red, as an alert: not the page's own colours.
             Assert.Equal("alert", await banner.GetAttributeAsync("role"));
+            // The runbooks waiting are read under the lock: shown as last read.
+            await Assertions.Expect(page.Locator("#open-work-note")).ToContainTextAsync("runbooks waiting as last read");
             await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots(), "trouble.png"), FullPage = true });
+
+            // An operator's action meanwhile is refused; its audit entry, on a full disk, is held, and the Agent page
+            // lists it as such.
+            var filler = disk.FillUp();
+            using (var refused = await server.Send(HttpMethod.Post, "/api/actions", server.Keys[Role.Operator], """{"kind":"set_speed","asset":"cdu-h1-b","value":0.9,"reason":"trim"}"""))
+            {
+                Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            }
+
+            await page.ClickAsync("#nav-agent");
+            var held = page.Locator("#audit tr.audit-row.held");
+            await Assertions.Expect(held).ToHaveCountAsync(1);
+            await Assertions.Expect(held.Locator(".detail")).ToContainTextAsync("refused: propose an action: the control loop holds the plant's lock");
+            await Assertions.Expect(held.Locator(".pill.held")).ToHaveTextAsync("held");
+            // What it cannot read now is said so, not shown as nothing waiting or no agent (the leak's runbook waits).
+            await Assertions.Expect(page.Locator("#pending-unread")).ToContainTextAsync("The runbooks waiting and the disputes could not be read: the control loop holds the plant's lock");
+            await Assertions.Expect(page.Locator("#no-pending")).ToHaveCountAsync(0);
+            await Assertions.Expect(page.Locator("#mode-unread")).ToContainTextAsync("The agent's mode could not be read: the control loop holds the plant's lock");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots(), "trouble-agent.png"), FullPage = true });
+            File.Delete(filler);
         }
 
         heartbeat.Beat(server.Sim.Clock.GetUtcNow(), TimeSpan.Zero);
         unwritten = [];
         await Assertions.Expect(banner).ToBeHiddenAsync();
+        // The loop back, the page reads the plant again at the next audit change: the leak's runbook waits.
+        server.Context.Audit.Append("api:admin-1", Aida.Automation.Audit.AuditKind.Observation, "test", "the loop steps again");
+        await Assertions.Expect(page.Locator("#pending .runbook-card, #pending [data-key^='runbook']").First).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#pending-unread")).ToHaveCountAsync(0);
         Assert.Empty(errors);
     }
 

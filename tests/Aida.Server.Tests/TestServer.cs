@@ -98,9 +98,10 @@ public sealed class TestServer : IAsyncDisposable
     /// as a whole. <see cref="Agent"/> is the agent, <see cref="Sim"/> the twin it runs.</summary>
     /// <param name="heartbeat">The run's control loop, for <c>/healthz</c> and the plant's lock; null: none.</param>
     /// <param name="dataNotWritten">What the run cannot write to its disk, for the overview; null: none.</param>
-    public static async Task<TestServer> StartWithAgentAsync(LoopHeartbeat? heartbeat = null, Func<IReadOnlyList<string>>? dataNotWritten = null)
+    /// <param name="dataDir">As <see cref="StartAsync"/>'s.</param>
+    public static async Task<TestServer> StartWithAgentAsync(LoopHeartbeat? heartbeat = null, Func<IReadOnlyList<string>>? dataNotWritten = null, string? dataDir = null)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "aida-server-tests", Guid.NewGuid().ToString("N"));
+        var dir = dataDir ?? Path.Combine(Path.GetTempPath(), "aida-server-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         var leak = ScenarioLoader.Load("faults/leak");
         var scenario = leak with { Faults = [leak.Faults[0] with { Start = TimeSpan.FromMinutes(35), End = TimeSpan.FromMinutes(50) }] };

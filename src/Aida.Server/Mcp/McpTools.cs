@@ -321,7 +321,6 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
         return JsonSerializer.Serialize(AidaApi.AuditViews(context.Audit, limit, string.IsNullOrEmpty(subject) ? null : subject, string.IsNullOrEmpty(actor) ? null : actor), AidaApi.Json);
     }
 
-    /// <summary>The key holder of the current request, set by the API's authentication middleware.</summary>
     /// <summary>The caller, who must hold the operator role for <paramref name="tool"/>; a refusal is audited.</summary>
     private Caller Operator(string tool, string what, string doing)
     {
@@ -335,6 +334,7 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
         return caller;
     }
 
+    /// <summary>The key holder of the current request, set by the API's authentication middleware.</summary>
     private Caller Caller() =>
         http.HttpContext?.Items[typeof(Caller)] as Caller ?? throw new McpException("not authenticated: send an API key as 'Authorization: Bearer aida_...'");
 

@@ -227,8 +227,9 @@ export default {
         const entries = await api.get('/api/audit?limit=100');
         clear(audit).append(h('table', { class: 'grid compact' }, [
           h('thead', {}, [h('tr', {}, ['#', 'plant time', 'actor', 'kind', 'subject', 'detail', 'hash'].map((t) => h('th', { text: t })))]),
-          h('tbody', {}, [...entries].reverse().map((e) => h('tr', { class: 'audit-row' }, [
-            h('td', { class: 'num', text: String(e.sequence) }),
+          h('tbody', {}, [...entries].reverse().map((e) => h('tr', { class: e.held ? 'audit-row held' : 'audit-row' }, [
+            // Held: sealed into the chain, not yet on disk (its disk refuses it).
+            h('td', { class: 'num' }, [String(e.sequence), ...(e.held ? [h('span', { class: 'pill held', title: 'sealed into the chain, held in memory until the disk takes it', text: 'held' })] : [])]),
             h('td', { text: plantTime(e.at) }),
             h('td', { text: e.actor }),
             h('td', {}, [h('span', { class: `pill kind-${e.kind}`, text: e.kind })]),
@@ -246,23 +247,28 @@ export default {
     let disputes = [];
     let waitingRuns = [];
     let waitingActions = [];
+    // Why the runbooks waiting and the disputes could not be read (a stalled control loop holding the plant's lock
+    // answers 503): then nothing is known to wait, which is not "nothing is waiting".
+    let unread = null;
     const decided = () => { ctx.refresh('actions'); loadAudit(); loadRuns(); };
     // Drawn again only when what waits changes (the runs and disputes are read at every audit change, each second at
     // 60x), and then with the notes people were typing kept: redrawn under them, a reason typed into a card was wiped
     // before its button was clicked ("Say why: it is audited.").
     let drawn = null;
     const showPending = () => {
-      const now = JSON.stringify([disputes, waitingRuns, waitingActions]);
+      const now = JSON.stringify([disputes, waitingRuns, waitingActions, unread]);
       if (now === drawn) return;
       drawn = now;
       const typed = new Map([...pending.querySelectorAll('[data-key]')].map((c) => [c.dataset.key, c.querySelector('input.note')]));
       const focused = document.activeElement?.closest?.('#pending [data-key]')?.dataset.key;
       const keyed = (key, card) => { card.dataset.key = key; return card; };
-      clear(pending).append(...(disputes.length + waitingRuns.length + waitingActions.length
-        ? [...disputes.map((d) => keyed(`dispute ${d.actuator}`, disputeCard(d, ctx, decided))),
-          ...waitingRuns.map((r) => keyed(`runbook ${r.incident}`, runbookCard(r, ctx, decided))),
-          ...waitingActions.map((a) => keyed(`action ${a.source} ${a.id}`, pendingCard(a, ctx, decided)))]
-        : [h('p', { class: 'muted', id: 'no-pending', text: 'Nothing is waiting for approval.' })]));
+      clear(pending).append(
+        ...(unread ? [h('p', { class: 'error', id: 'pending-unread', text: `The runbooks waiting and the disputes could not be read: ${unread}` })] : []),
+        ...(disputes.length + waitingRuns.length + waitingActions.length
+          ? [...disputes.map((d) => keyed(`dispute ${d.actuator}`, disputeCard(d, ctx, decided))),
+            ...waitingRuns.map((r) => keyed(`runbook ${r.incident}`, runbookCard(r, ctx, decided))),
+            ...waitingActions.map((a) => keyed(`action ${a.source} ${a.id}`, pendingCard(a, ctx, decided)))]
+          : unread ? [] : [h('p', { class: 'muted', id: 'no-pending', text: 'Nothing is waiting for approval.' })]));
       for (const card of pending.querySelectorAll('[data-key]')) {
         const before = typed.get(card.dataset.key);
         const note = card.querySelector('input.note');
@@ -278,14 +284,18 @@ export default {
           api.get('/api/runbook-runs').then((runs) => runs.filter((r) => r.waiting_until)),
           api.get('/api/actuators/disputes'),
         ]);
-        showPending();
-        const m = await api.get('/api/agent/mode').catch(() => null);
-        if (!m) clear(mode).append(h('p', { class: 'muted', text: 'No agent runs here.' }));
-        // Not redrawn under a person typing a reason for the same mode (the audit log changes every minute).
-        else if (mode.firstChild?.dataset?.mode !== m.mode || !mode.querySelector('input.note')?.value) clear(mode).append(modeCard(m, ctx, decided));
-      } catch {
+        unread = null;
+      } catch (e) {
         // The actions still show; the runs and disputes are read again at the next audit change.
+        unread = e.message;
       }
+      showPending();
+      // 404: no agent; any other failure is said, not taken for one.
+      const m = await api.get('/api/agent/mode').catch((e) => (e.status === 404 ? null : e));
+      if (!m) clear(mode).append(h('p', { class: 'muted', text: 'No agent runs here.' }));
+      else if (m instanceof Error) clear(mode).append(h('p', { class: 'error', id: 'mode-unread', text: `The agent's mode could not be read: ${m.message}` }));
+      // Not redrawn under a person typing a reason for the same mode (the audit log changes every minute).
+      else if (mode.firstChild?.dataset?.mode !== m.mode || !mode.querySelector('input.note')?.value) clear(mode).append(modeCard(m, ctx, decided));
     };
 
     // Drawn again only when the lockouts change, so a reason being typed to release one is kept.

@@ -74,11 +74,15 @@ export default {
       pue.note.textContent = 'facility power ÷ IT power';
       it.value.textContent = watts(o.it_power_watts);
       facility.value.textContent = watts(o.facility_power_watts);
-      facility.note.textContent = `cooling and losses ${watts(o.facility_power_watts - o.it_power_watts)}`;
+      // Not 0 W when neither is read (every meter down): null - null is 0 in JavaScript.
+      const losses = o.facility_power_watts === null || o.it_power_watts === null ? null : o.facility_power_watts - o.it_power_watts;
+      facility.note.textContent = `cooling and losses ${watts(losses)}`;
       mode.value.textContent = o.mode;
       mode.note.textContent = `scenario ${o.scenario}`;
       work.value.textContent = `${o.open_incidents} · ${o.pending_actions + (o.pending_runbooks ?? 0)}`;
-      work.note.textContent = `${o.audit_entries} audit entries`;
+      // With the control loop stalled holding the plant's lock, the runbooks waiting are as last read.
+      const stale = (o.stale ?? []).includes('pending_runbooks');
+      work.note.textContent = `${o.audit_entries} audit entries${stale ? ' · runbooks waiting as last read' : ''}`;
       const t = Date.parse(o.at) / 1000;
       for (const [k, v] of [['pue', o.pue], ['it', o.it_power_watts], ['facility', o.facility_power_watts]]) {
         const points = series[k];
