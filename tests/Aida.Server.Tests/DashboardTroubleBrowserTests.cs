@@ -78,6 +78,7 @@ public sealed class DashboardTroubleBrowserTests
             await Assertions.Expect(page.Locator("#pending-unread")).ToContainTextAsync("The runbooks waiting and the disputes could not be read: the control loop holds the plant's lock");
             await Assertions.Expect(page.Locator("#no-pending")).ToHaveCountAsync(0);
             await Assertions.Expect(page.Locator("#mode-unread")).ToContainTextAsync("The agent's mode could not be read: the control loop holds the plant's lock");
+            await Assertions.Expect(page.Locator("#lockouts-unread")).ToContainTextAsync("The lockouts could not be read: the control loop holds the plant's lock");
             await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots(), "trouble-agent.png"), FullPage = true });
             File.Delete(filler);
         }
@@ -89,6 +90,8 @@ public sealed class DashboardTroubleBrowserTests
         server.Context.Audit.Append("api:admin-1", Aida.Automation.Audit.AuditKind.Observation, "test", "the loop steps again");
         await Assertions.Expect(page.Locator("#pending .runbook-card, #pending [data-key^='runbook']").First).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("#pending-unread")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator("#lockouts-unread")).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator("#no-lockouts")).ToBeVisibleAsync();
         Assert.Empty(errors);
     }
 

@@ -210,13 +210,15 @@ export default {
   mount(root, ctx) {
     const mode = h('div', { id: 'mode' });
     const lockouts = h('div', { id: 'lockouts' });
+    // Why the lockouts could not be read, above those last drawn (kept: a reason may be being typed into one).
+    const lockoutsUnread = h('p', { class: 'error', id: 'lockouts-unread', hidden: true });
     const pending = h('div', { id: 'pending' });
     const all = h('div', { id: 'actions' });
     const audit = h('div', { id: 'audit' });
     root.append(
       h('h1', { text: 'Agent and actions' }),
       h('section', { class: 'card' }, [h('h2', { text: 'Mode' }), mode]),
-      h('section', { class: 'card' }, [h('h2', { text: 'Locked out' }), lockouts, lockOutForm(ctx, () => { loadLockouts(); loadAudit(); })]),
+      h('section', { class: 'card' }, [h('h2', { text: 'Locked out' }), lockoutsUnread, lockouts, lockOutForm(ctx, () => { loadLockouts(); loadAudit(); })]),
       h('section', { class: 'card' }, [h('h2', { text: 'Pending approvals' }), pending]),
       h('section', { class: 'card' }, [h('h2', { text: 'Actions' }), all]),
       h('section', { class: 'card' }, [h('h2', { text: 'Audit log (last 100)' }), audit]),
@@ -303,14 +305,17 @@ export default {
     const loadLockouts = async () => {
       try {
         const list = await api.get('/api/lockouts');
+        lockoutsUnread.hidden = true;
         const now = JSON.stringify(list);
         if (now === lockoutsDrawn) return;
         lockoutsDrawn = now;
         clear(lockouts).append(...(list.length
           ? list.map((l) => lockoutCard(l, ctx, () => { loadLockouts(); loadAudit(); }))
           : [h('p', { class: 'muted', id: 'no-lockouts', text: 'No asset is locked out: Aida may write them all, within its envelope.' })]));
-      } catch {
-        // Read again at the next audit change.
+      } catch (e) {
+        // Said, not left blank; read again at the next audit change.
+        lockoutsUnread.textContent = `The lockouts could not be read: ${e.message}`;
+        lockoutsUnread.hidden = false;
       }
     };
 
