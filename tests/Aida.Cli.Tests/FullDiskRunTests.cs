@@ -15,12 +15,12 @@ public class FullDiskRunTests
         using var disk = SmallDisk.Mount(8 << 10);
         using var alertmanager = await Aida.Reliability.Tests.Peers.LocalPeer.StartAlertmanagerAsync();
         var data = Path.Combine(disk.Path, "data");
-        var stderr = new StringWriter();
-        var stdout = new StringWriter();
+        var stderr = new CapturedOutput();
+        var stdout = new CapturedOutput();
         using var stop = new CancellationTokenSource();
         var run = Task.Run(() => AidaCommand.RunAsync(
             ["run", "--mode", "agent", "--speed", "600", "--status-every", "1h", "--urls", "none", "--data", data, "--duration", "4h", "--alertmanager", alertmanager.BaseUrl.ToString()],
-            TextWriter.Synchronized(stdout), TextWriter.Synchronized(stderr), stop.Token));
+            stdout.Writer, stderr.Writer, stop.Token));
         string Err() => stderr.ToString();
 
         await Until(run, () => Err().Contains("the telemetry store cannot write its WAL (No space left on device", StringComparison.Ordinal), Err);
@@ -50,11 +50,11 @@ public class FullDiskRunTests
         // shut down by their own protection. Now the run gives back its 32 MiB reserve at the first refused write.
         using var disk = SmallDisk.Mount(120 << 10);
         var data = Path.Combine(disk.Path, "data");
-        var stderr = new StringWriter();
-        var stdout = new StringWriter();
+        var stderr = new CapturedOutput();
+        var stdout = new CapturedOutput();
         var run = Task.Run(() => AidaCommand.RunAsync(
             ["run", "--scenario", "faults/leak", "--mode", "agent", "--speed", "600", "--status-every", "1h", "--urls", "none", "--data", data, "--duration", "4h"],
-            TextWriter.Synchronized(stdout), TextWriter.Synchronized(stderr), CancellationToken.None));
+            stdout.Writer, stderr.Writer, CancellationToken.None));
         await Until(run, () => stdout.ToString().Contains("aida run: leak", StringComparison.Ordinal), stderr.ToString);
         Assert.True(File.Exists(Path.Combine(data, "disk-reserve")), "no disk reserve taken: " + stderr);
         var filler = disk.FillUp();
@@ -85,7 +85,7 @@ public class FullDiskRunTests
     }
 
     /// <summary>The plant clock's start, from the run's first status line.</summary>
-    private static DateTimeOffset Start(StringWriter stdout)
+    private static DateTimeOffset Start(CapturedOutput stdout)
     {
         var line = stdout.ToString().Split('\n').First(l => l.StartsWith("20", StringComparison.Ordinal));
         return DateTimeOffset.ParseExact(line[..19], "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);

@@ -20,13 +20,13 @@ public class OnCallPagingTests
         var dir = TempDir();
         var adminKey = Invoke("keys", "issue", "chief", "--role", "admin", "--data", dir).Out.Trim();
         var port = FreePort();
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
+        var stdout = new CapturedOutput();
+        var stderr = new CapturedOutput();
         using var stop = new CancellationTokenSource();
         var run = Task.Run(() => AidaCommand.RunAsync(
             ["run", "--scenario", DashboardBrowserTests.LeakSoon(DashboardBrowserTests.PanelMove), "--mode", "agent", "--supervised", "--speed", "60", "--status-every", "1h",
                 "--data", dir, "--api", $"127.0.0.1:{port}", "--alertmanager", alertmanager.BaseUrl.ToString()],
-            stdout, stderr, stop.Token));
+            stdout.Writer, stderr.Writer, stop.Token));
         try
         {
             var watchdog = await UntilAlert(alertmanager, run, a => Name(a) == "AidaWatchdog");
@@ -88,12 +88,12 @@ public class OnCallPagingTests
         using var alertmanager = await LocalPeer.StartAlertmanagerAsync();
         var siteFile = Path.Combine(TempDir(), "twin.yaml");
         using var stopTwin = new CancellationTokenSource();
-        var serveOut = new StringWriter();
+        var serveOut = new CapturedOutput();
         var serving = AidaCommand.RunAsync(
             ["twin", "serve", "--base-port", "0", "--speed", "60", "--status-every", "1h", "--write-site", siteFile, "--restart", "modbus-cdu-h1-a@20m"],
-            TextWriter.Synchronized(serveOut), TextWriter.Null, stopTwin.Token);
+            serveOut.Writer, TextWriter.Null, stopTwin.Token);
         using var stop = new CancellationTokenSource();
-        var stderr = new StringWriter();
+        var stderr = new CapturedOutput();
         Task<int>? run = null;
         try
         {
@@ -106,7 +106,7 @@ public class OnCallPagingTests
 
             run = Task.Run(() => AidaCommand.RunAsync(
                 ["run", "--plant", "network", "--site", siteFile, "--status-every", "1h", "--data", TempDir(), "--urls", "none", "--alertmanager", alertmanager.BaseUrl.ToString()],
-                TextWriter.Null, TextWriter.Synchronized(stderr), stop.Token));
+                TextWriter.Null, stderr.Writer, stop.Token));
             var restarted = await UntilAlert(alertmanager, run, a => Name(a) == "AidaDeviceRestarted");
             Assert.Contains("aida twin serve: restarted modbus-cdu-h1-a", serveOut.ToString(), StringComparison.Ordinal);
             // The CDU it writes, for an inhibit rule: a controller power-cycled under a lockout is the lockout's work.

@@ -23,8 +23,8 @@ public class RunApiTests
 
         var port = FreePort();
         using var stop = new CancellationTokenSource();
-        var output = new StringWriter();
-        var run = Task.Run(() => AidaCommand.RunAsync(["run", "--speed", "60", "--duration", "2h", "--status-every", "1h", "--data", dir, "--api", $"127.0.0.1:{port}", "--stall-after", "2m"], output, TextWriter.Null, stop.Token));
+        var output = new CapturedOutput();
+        var run = Task.Run(() => AidaCommand.RunAsync(["run", "--speed", "60", "--duration", "2h", "--status-every", "1h", "--data", dir, "--api", $"127.0.0.1:{port}", "--stall-after", "2m"], output.Writer, TextWriter.Null, stop.Token));
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         await UntilUp(http, run);
         // A site with slow devices gives its loop longer before it counts as stalled.

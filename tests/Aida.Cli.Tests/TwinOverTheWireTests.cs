@@ -280,20 +280,20 @@ public sealed class TwinOverTheWireTests
         var dir = CliRun.TempDir();
         var siteFile = Path.Combine(dir, "twin.yaml");
         using var stop = new CancellationTokenSource();
-        var serveOut = new StringWriter();
+        var serveOut = new CapturedOutput();
         var serving = AidaCommand.RunAsync(
-            ["twin", "serve", "--base-port", "0", "--speed", "60", "--status-every", "1h", "--write-site", siteFile], TextWriter.Synchronized(serveOut), TextWriter.Null, stop.Token);
+            ["twin", "serve", "--base-port", "0", "--speed", "60", "--status-every", "1h", "--write-site", siteFile], serveOut.Writer, TextWriter.Null, stop.Token);
         try
         {
             await Until(() => File.Exists(siteFile) && new FileInfo(siteFile).Length > 0 || serving.IsCompleted);
             Assert.False(serving.IsCompleted, serveOut.ToString());
 
             // The network run serves the API too: an operator's setpoint goes through the guard to the device.
-            var runOut = new StringWriter();
+            var runOut = new CapturedOutput();
             var data = CliRun.TempDir();
             var port = CliRun.FreePort();
             using var stopRun = new CancellationTokenSource();
-            var running = AidaCommand.RunAsync(["run", "--plant", "network", "--site", siteFile, "--status-every", "1s", "--data", data, "--urls", $"127.0.0.1:{port}"], TextWriter.Synchronized(runOut), TextWriter.Null, stopRun.Token);
+            var running = AidaCommand.RunAsync(["run", "--plant", "network", "--site", siteFile, "--status-every", "1s", "--data", data, "--urls", $"127.0.0.1:{port}"], runOut.Writer, TextWriter.Null, stopRun.Token);
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
             await Until(() => running.IsCompleted || File.Exists(Path.Combine(data, "admin.key")) && runOut.ToString().Contains("over the network", StringComparison.Ordinal));
             Assert.False(running.IsCompleted, runOut.ToString());
@@ -361,8 +361,8 @@ public sealed class TwinOverTheWireTests
             await UntilServing(siteFile, serving);
 
             var data = CliRun.TempDir();
-            var runOut = new StringWriter();
-            var code = await AidaCommand.RunAsync(["run", "--plant", "network", "--mode", "agent", "--site", siteFile, "--status-every", "30s", "--data", data, "--urls", "none", "--duration", "75s"], TextWriter.Synchronized(runOut), TextWriter.Null, CancellationToken.None);
+            var runOut = new CapturedOutput();
+            var code = await AidaCommand.RunAsync(["run", "--plant", "network", "--mode", "agent", "--site", siteFile, "--status-every", "30s", "--data", data, "--urls", "none", "--duration", "75s"], runOut.Writer, TextWriter.Null, CancellationToken.None);
 
             var text = runOut.ToString();
             Assert.True(code == AidaCommand.Ok, text);
@@ -449,9 +449,9 @@ public sealed class TwinOverTheWireTests
             Assert.Equal(AidaCommand.Ok, await first);
 
             port = CliRun.FreePort();
-            var runOut = new StringWriter();
+            var runOut = new CapturedOutput();
             var running = AidaCommand.RunAsync(["run", "--plant", "network", "--mode", "agent", "--site", siteFile, "--status-every", "1h", "--data", data, "--urls", $"127.0.0.1:{port}", "--duration", "40s"],
-                TextWriter.Synchronized(runOut), TextWriter.Null, CancellationToken.None);
+                runOut.Writer, TextWriter.Null, CancellationToken.None);
             var waiting = await Waiting(port, running);
             Assert.Equal((before.GetProperty("incident").GetInt64(), before.GetProperty("waiting_until").GetString()), (waiting.GetProperty("incident").GetInt64(), waiting.GetProperty("waiting_until").GetString()));
             Assert.Contains($"resuming: the agent takes up incident {before.GetProperty("incident").GetInt64()} (leak on h1-c03, runbook leak WaitingForApproval, waiting for approval until", runOut.ToString(), StringComparison.Ordinal);
