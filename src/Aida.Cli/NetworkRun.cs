@@ -18,6 +18,8 @@ internal static class NetworkRun
     /// <param name="Alertmanagers">Where to post what a person on call must know (<see cref="OnCallPaging"/>); none for nowhere.</param>
     /// <param name="AgentMode">The agent's mode from the command line (dry run), or null for supervised unless a person
     /// changed it in an earlier run on the same directory.</param>
+    /// <param name="StallAfter">How long the loop may make no step before it counts as stalled (<c>--stall-after</c>);
+    /// null for <see cref="Aida.Server.Api.LoopHeartbeat.DefaultStalledAfter"/>.</param>
     public sealed record Options(string SiteFile, Scenario Scenario, OperatingMode Mode, TimeSpan? Duration, TimeSpan StatusEvery, string? Data, string? Listen, string? RemoteWrite, System.Net.IPEndPoint? Urls = null, IReadOnlyList<Uri>? Alertmanagers = null, Aida.Automation.Actions.AutomationMode? AgentMode = null, TimeSpan? StallAfter = null);
 
     public static async Task<int> RunAsync(Options o, TextWriter stdout, TextWriter stderr, CancellationToken token)
