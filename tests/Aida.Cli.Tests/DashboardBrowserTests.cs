@@ -383,33 +383,22 @@ public class DashboardBrowserTests
     }
 
     /// <summary>A client of the run's API and a page in headless chromium, opened once the run answers.</summary>
-    private sealed class BrowserSession(HttpClient http, IPlaywright playwright, IBrowser browser, IPage page) : IAsyncDisposable
+    private sealed class BrowserSession(HttpClient http, Aida.Server.Tests.ChromiumPage chromium) : IAsyncDisposable
     {
         public HttpClient Http => http;
 
-        public IPage Page => page;
+        public IPage Page => chromium.Page;
 
         public static async Task<BrowserSession> OpenAsync(string baseUrl, Task<int> run, string chromium)
         {
             var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
             await UntilUp(http, run);
-            var playwright = await Playwright.CreateAsync();
-            var browser = await playwright.Chromium.LaunchAsync(new()
-            {
-                ExecutablePath = chromium,
-                Headless = true,
-                Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-            });
-            var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
-            page.SetDefaultTimeout(WaitMs);
-            Assertions.SetDefaultExpectTimeout(WaitMs);
-            return new BrowserSession(http, playwright, browser, page);
+            return new BrowserSession(http, await Aida.Server.Tests.ChromiumPage.OpenAsync(chromium, WaitMs));
         }
 
         public async ValueTask DisposeAsync()
         {
-            await browser.DisposeAsync();
-            playwright.Dispose();
+            await chromium.DisposeAsync();
             http.Dispose();
         }
     }
@@ -424,27 +413,7 @@ public class DashboardBrowserTests
         return Scratch(text.Replace("start: 2h,", FormattableString.Invariant($"start: {start}m,"), StringComparison.Ordinal) + more);
     }
 
-    private static string Screenshots()
-    {
-        var configured = Environment.GetEnvironmentVariable("AIDA_SCREENSHOTS");
-        var dir = string.IsNullOrEmpty(configured) ? TempDir() : Path.GetFullPath(configured, RepositoryRoot());
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
-
-    /// <summary>The checkout this test was built from: the nearest folder above the test's binaries holding Aida.sln.</summary>
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Aida.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException($"no Aida.sln above {AppContext.BaseDirectory}");
-    }
+    private static string Screenshots() => Aida.Server.Tests.ChromiumPage.Screenshots(TempDir);
 
     private static async Task<string> Propose(HttpClient http, string key, string rack = "h1-c03")
     {

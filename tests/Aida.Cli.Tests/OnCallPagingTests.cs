@@ -136,23 +136,13 @@ public class OnCallPagingTests
         heartbeat.Beat(plantTime, TimeSpan.Zero);
         var gate = new object();
         var running = new TaskCompletionSource<int>().Task;
-        using var release = new ManualResetEventSlim();
-        using var holding = new ManualResetEventSlim();
-        var wedged = new Thread(() =>
-        {
-            lock (gate)
-            {
-                holding.Set();
-                release.Wait();
-            }
-        });
+        Aida.Server.Tests.WedgedLoop? wedged = null;
         var paging = OnCallPaging.Start([alertmanager.BaseUrl], "ref-10mw", null, null, null, null, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(plantTime), gate, TextWriter.Null, CancellationToken.None, heartbeat: heartbeat);
         try
         {
             await UntilAlert(alertmanager, running, a => Name(a) == "AidaWatchdog");
 
-            wedged.Start();
-            holding.Wait();
+            wedged = Aida.Server.Tests.WedgedLoop.Holding(gate);
             wall.Advance(TimeSpan.FromSeconds(61));
             var stalled = await UntilAlert(alertmanager, running, a => Name(a) == "AidaLoopStalled");
             Assert.Equal(("ref-10mw", "critical"), (Label(stalled, "factory"), Label(stalled, "severity")));
@@ -161,19 +151,13 @@ public class OnCallPagingTests
             await UntilAlerts(alertmanager, running, alerts => alerts.All(a => Name(a) != "AidaWatchdog"));
 
             // The loop steps again: the watchdog is back and the stall withdrawn.
-            release.Set();
-            wedged.Join();
+            wedged.Dispose();
             heartbeat.Beat(plantTime.AddSeconds(1), TimeSpan.Zero);
             await UntilAlerts(alertmanager, running, alerts => alerts.Any(a => Name(a) == "AidaWatchdog") && alerts.All(a => Name(a) != "AidaLoopStalled"));
         }
         finally
         {
-            release.Set();
-            if (wedged.IsAlive)
-            {
-                wedged.Join();
-            }
-
+            wedged?.Dispose();
             await paging.DisposeAsync();
         }
     }

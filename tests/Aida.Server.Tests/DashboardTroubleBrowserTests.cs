@@ -24,16 +24,8 @@ public sealed class DashboardTroubleBrowserTests
         await using var server = await TestServer.StartWithAgentAsync(heartbeat, () => unwritten, Path.Combine(disk.Path, "data"));
         heartbeat.Beat(server.Sim!.Clock.GetUtcNow(), TimeSpan.Zero);
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        });
-        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
-        page.SetDefaultTimeout(WaitMs);
-        Assertions.SetDefaultExpectTimeout(WaitMs);
+        await using var chromiumPage = await ChromiumPage.OpenAsync(chromium, WaitMs);
+        var page = chromiumPage.Page;
         var errors = new List<string>();
         page.PageError += (_, e) => errors.Add(e);
 
@@ -95,19 +87,5 @@ public sealed class DashboardTroubleBrowserTests
         Assert.Empty(errors);
     }
 
-    /// <summary>Where the screenshot goes: <c>AIDA_SCREENSHOTS</c> (relative to the checkout's root, as the run's browser
-    /// test takes it), or a temporary directory.</summary>
-    private static string Screenshots()
-    {
-        var configured = Environment.GetEnvironmentVariable("AIDA_SCREENSHOTS");
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root.Parent is not null && !File.Exists(Path.Combine(root.FullName, "Aida.sln")))
-        {
-            root = root.Parent;
-        }
-
-        var dir = string.IsNullOrEmpty(configured) ? Path.Combine(Path.GetTempPath(), "aida-server-tests", "screenshots") : Path.GetFullPath(configured, root.FullName);
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    private static string Screenshots() => ChromiumPage.Screenshots(() => Path.Combine(Path.GetTempPath(), "aida-server-tests", "screenshots"));
 }

@@ -4,6 +4,7 @@ namespace Aida.Server.Tests;
 /// returns or a deadlock would hold it.</summary>
 internal sealed class WedgedLoop : IDisposable
 {
+    // Not disposed: a second Dispose must find it whole (its wait handle is made only if someone blocks on it).
     private readonly ManualResetEventSlim _release = new();
     private readonly Thread _thread;
 
@@ -25,11 +26,15 @@ internal sealed class WedgedLoop : IDisposable
     /// <summary>Returns once the thread holds <paramref name="gate"/>.</summary>
     public static WedgedLoop Holding(object gate) => new(gate);
 
-    /// <summary>Lets the lock go and waits for the thread to end.</summary>
+    /// <summary>Lets the lock go and waits for the thread to end (once; later calls do nothing).</summary>
     public void Dispose()
     {
+        if (!_thread.IsAlive)
+        {
+            return;
+        }
+
         _release.Set();
         _thread.Join();
-        _release.Dispose();
     }
 }

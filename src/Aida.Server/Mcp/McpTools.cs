@@ -150,11 +150,7 @@ internal sealed class McpTools(ServerContext context, IHttpContextAccessor http)
         {
             throw new McpException($"id: no incident {id}");
         }
-        catch (InvalidOperationException e)
-        {
-            throw new McpException(e.Message);
-        }
-        catch (LoopStalledException e)
+        catch (Exception e) when (e is InvalidOperationException or LoopStalledException)
         {
             throw new McpException(e.Message);
         }
