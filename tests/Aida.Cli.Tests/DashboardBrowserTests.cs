@@ -67,7 +67,17 @@ public class DashboardBrowserTests
             await Assertions.Expect(page.Locator("#pue-chart path.chart-line")).ToHaveCountAsync(1);
             await Assertions.Expect(page.Locator("#budget-status")).ToHaveTextAsync(new Regex("^(expand|hold|freeze)$"));
             await Assertions.Expect(page.Locator("#devices-note")).ToHaveTextAsync("the embedded twin: no field devices");
+            await Assertions.Expect(page.Locator("#power-chart path.chart-line")).ToHaveCountAsync(2);
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "overview.png"), FullPage = true });
+            // The charts' axes read whole: no value label cut at the chart's left edge (before, "10.00 MW" lost its "1"),
+            // one unit a step (before, "0 W" under "2.00 MW"), and the time labels a clock's even step apart (before, a
+            // 100 s step read 03:43, 03:45, 03:46).
+            Assert.Empty(await ClippedAxisLabels(page));
+            Assert.All(await page.Locator("#power-chart .chart-grid text[text-anchor=end]").AllTextContentsAsync(), l => Assert.Matches(@"^\d+ MW$", l));
+            var minutes = (await page.Locator("#power-chart .chart-grid text[text-anchor=middle]").AllTextContentsAsync())
+                .Select(l => TimeSpan.ParseExact(l, @"hh\:mm", System.Globalization.CultureInfo.InvariantCulture).TotalMinutes).ToList();
+            Assert.True(minutes.Count >= 2, string.Join(", ", minutes));
+            Assert.Single(minutes.Zip(minutes.Skip(1), (a, b) => (b - a + 1440) % 1440).Distinct());
 
             // Budgets: a row per SLO, and the report's plant time advances as it is sampled again; a reading an operator
             // left out of the SLOs is listed.
@@ -126,6 +136,13 @@ public class DashboardBrowserTests
             await Assertions.Expect(page.Locator("#root-cause h2")).ToHaveTextAsync("Root cause");
             await Assertions.Expect(page.Locator("#signals .signal").First).ToBeVisibleAsync();
             await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "incident.png"), FullPage = true });
+            // Each correlated signal's axis tells its ticks apart, a flat line's too: before, the flat GPU power limit
+            // read "1.2 kW" at all seven ticks and the flat isolated flag "-0.0" at three.
+            Assert.Empty(await ClippedAxisLabels(page));
+            var axes = await page.EvaluateAsync<string[][]>(
+                "() => [...document.querySelectorAll('#signals .signal')].map((s) => [...s.querySelectorAll('.chart-grid text[text-anchor=end]')].map((t) => t.textContent))");
+            Assert.All(axes, labels => Assert.Equal(labels.Length, labels.Distinct().Count()));
+            Assert.DoesNotContain(axes.SelectMany(l => l), l => l.StartsWith("-0", StringComparison.Ordinal) && !l.Any(c => c is >= '1' and <= '9'));
 
             // The admin resolves it from its page with a note: the state moves, the note is on the timeline as theirs.
             await page.FillAsync("#incident-moves input.note", "rack dried and checked on the floor");
@@ -431,4 +448,8 @@ public class DashboardBrowserTests
         using var response = await http.SendAsync(request);
         return [.. JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.EnumerateArray().Select(e => e.Clone())];
     }
+
+    /// <summary>The value-axis labels of the page's charts that stick out of their chart at the left.</summary>
+    private static Task<string[]> ClippedAxisLabels(IPage page) => page.EvaluateAsync<string[]>(
+        "() => [...document.querySelectorAll('.chart-grid text[text-anchor=end]')].filter((t) => t.getBBox().x < 0).map((t) => t.textContent)");
 }

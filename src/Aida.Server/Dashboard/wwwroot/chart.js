@@ -2,6 +2,24 @@
 
 import { s } from './dom.js';
 
+// Steps a clock reads evenly: seconds, minutes, hours, days (a step of 100 s labelled HH:MM read 03:43, 03:45, 03:46).
+const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+
+function timeStep(span, count) {
+  const raw = span / Math.max(1, count);
+  return TIME_STEPS.find((t) => t >= raw) ?? Math.ceil(raw / 86400) * 86400;
+}
+
+function timeLabel(t, step) {
+  const iso = new Date(t * 1000).toISOString();
+  return step < 60 ? iso.slice(11, 19) : step < 86400 ? iso.slice(11, 16) : iso.slice(5, 10);
+}
+
+// Room for the value axis's longest label (11 px text: about 7 px a character), so "10.00 MW" is not cut at the left.
+function leftPad(labels) {
+  return Math.max(58, 12 + 7 * Math.max(0, ...labels.map((l) => l.length)));
+}
+
 function niceStep(span, count) {
   const raw = span / Math.max(1, count);
   const mag = 10 ** Math.floor(Math.log10(raw));
@@ -29,22 +47,31 @@ export function lineChart(series, options = {}) {
   if (t1 === t0) t1 = t0 + 1;
   let v0 = options.yMin ?? Math.min(...all.map(([, v]) => v));
   let v1 = options.yMax ?? Math.max(...all.map(([, v]) => v));
-  if (v1 - v0 < 1e-9) { v0 -= 0.5; v1 += 0.5; }
+  // A flat line is drawn mid-height on an axis of its own scale (a flag at 0 on 0 to 1); before, on its value ±0.5 a
+  // flat 1.2 kW read "1.2 kW" at every tick.
+  if (v1 - v0 < 1e-9 * Math.max(1, Math.abs(v0))) {
+    const half = v0 === 0 ? 0.5 : Math.abs(v0) / 2;
+    [v0, v1] = v0 === 0 && options.yMin === undefined ? [0, 1] : [v0 - half, v1 + half];
+  }
   const step = niceStep(v1 - v0, 4);
   v0 = options.yMin ?? Math.floor(v0 / step) * step;
   v1 = options.yMax ?? Math.ceil(v1 / step) * step;
+  // Each tick from its index, not by adding steps (0.1 added up to -2.8e-17, read "-0.0").
+  const ticks = [];
+  for (let i = 0; v0 + i * step <= v1 + step / 2; i++) ticks.push(Math.abs(v0 + i * step) < step * 1e-6 ? 0 : v0 + i * step);
+  const labels = ticks.map((v) => format(v, step));
+  pad.left = leftPad(labels);
   const x = (t) => pad.left + ((t - t0) / (t1 - t0)) * (width - pad.left - pad.right);
   const y = (v) => height - pad.bottom - ((v - v0) / (v1 - v0)) * (height - pad.top - pad.bottom);
 
   const grid = s('g', { class: 'chart-grid' });
-  for (let v = v0; v <= v1 + step / 2; v += step) {
+  ticks.forEach((v, i) => {
     grid.append(s('line', { x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v) }));
-    grid.append(s('text', { x: pad.left - 6, y: y(v) + 4, 'text-anchor': 'end', text: format(v, step) }));
-  }
-  const tStep = niceStep(t1 - t0, 5);
+    grid.append(s('text', { x: pad.left - 6, y: y(v) + 4, 'text-anchor': 'end', text: labels[i] }));
+  });
+  const tStep = timeStep(t1 - t0, 5);
   for (let t = Math.ceil(t0 / tStep) * tStep; t <= t1; t += tStep) {
-    const label = new Date(t * 1000).toISOString().slice(11, 16);
-    grid.append(s('text', { x: x(t), y: height - 6, 'text-anchor': 'middle', text: label }));
+    grid.append(s('text', { x: x(t), y: height - 6, 'text-anchor': 'middle', text: timeLabel(t, tStep) }));
   }
   svg.append(grid);
 

@@ -30,6 +30,16 @@ export function watts(w) {
   return `${w.toFixed(0)} W`;
 }
 
+/** A chart's value-axis label in watts: one unit for the whole axis, chosen by its step, with as many decimals as the
+ * step needs, so neighbouring ticks differ (with watts() a 1,195 to 1,200 W axis read "1.2 kW" at every tick). */
+export function wattsTick(w, step) {
+  const [unit, name] = step >= 1e8 ? [1e9, 'GW'] : step >= 1e5 ? [1e6, 'MW'] : step >= 100 ? [1e3, 'kW'] : [1, 'W'];
+  return `${(w / unit).toFixed(Math.max(0, -Math.floor(Math.log10(step / unit) + 1e-9)))} ${name}`;
+}
+
+/** A chart's value-axis label with as many decimals as the step needs (at least <paramref name="least"/>). */
+export const decimalTick = (v, step, least = 1) => v.toFixed(Math.max(least, -Math.floor(Math.log10(step) + 1e-9)));
+
 export const celsius = (c) => (c === null || c === undefined || !Number.isFinite(c) ? '–' : `${c.toFixed(1)} °C`);
 export const percent = (f, digits = 1) => (f === null || f === undefined || !Number.isFinite(f) ? '–' : `${(f * 100).toFixed(digits)} %`);
 export const fixed = (x, digits = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));

@@ -2,7 +2,7 @@
 // it involves around the time it opened.
 
 import * as api from './api.js';
-import { h, s, clear, plantTime, duration, bar, fixed, watts, lockoutHeld } from './dom.js';
+import { h, s, clear, plantTime, duration, bar, fixed, wattsTick, decimalTick, lockoutHeld } from './dom.js';
 import { lineChart, legend } from './chart.js';
 
 const RACK = /^h\d+-[a-z]\d+$/;
@@ -89,7 +89,7 @@ async function signals(box, incident, now) {
     }));
     box.append(h('div', { class: 'signal' }, [
       h('h3', { text: `${c.asset} · ${c.name.replace(/^aida_/, '')}` }),
-      lineChart(series, { width: 560, height: 180, format: c.name.endsWith('_watts') ? watts : (v) => v.toFixed(1), label: c.name }),
+      lineChart(series, { width: 560, height: 180, format: c.name.endsWith('_watts') ? wattsTick : decimalTick, label: c.name }),
       series.length > 1 ? legend(series) : null,
     ]));
   }

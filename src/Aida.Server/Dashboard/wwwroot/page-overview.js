@@ -2,7 +2,7 @@
 // and on a site over the network its field devices: how many answer, and those down or back from an outage or a restart.
 
 import * as api from './api.js';
-import { h, clear, watts, fixed, percent, budgetTone, plantTime } from './dom.js';
+import { h, clear, watts, wattsTick, decimalTick, fixed, percent, budgetTone, plantTime } from './dom.js';
 import { lineChart, legend } from './chart.js';
 
 const WINDOW = 2 * 3600;
@@ -40,12 +40,12 @@ export default {
 
     const draw = () => {
       const pueSeries = [{ name: 'PUE', points: series.pue, cls: 'series-0' }];
-      clear(pueChart).append(lineChart(pueSeries, { format: (v, step) => v.toFixed(Math.max(2, -Math.floor(Math.log10(step)))), label: 'PUE over time' }));
+      clear(pueChart).append(lineChart(pueSeries, { format: (v, step) => decimalTick(v, step, 2), label: 'PUE over time' }));
       const powerSeries = [
         { name: 'facility power', points: series.facility, cls: 'series-1' },
         { name: 'IT power', points: series.it, cls: 'series-2' },
       ];
-      clear(powerChart).append(lineChart(powerSeries, { format: (v) => watts(v), yMin: 0, label: 'power over time' }), legend(powerSeries));
+      clear(powerChart).append(lineChart(powerSeries, { format: wattsTick, yMin: 0, label: 'power over time' }), legend(powerSeries));
     };
 
     const load = async (at) => {
