@@ -162,6 +162,7 @@ internal static class RunCommand
             var withAgent = m == OperatingMode.Agent;
             await using var telemetry = await LiveTelemetry.StartAsync(simulator, parse.GetValue(data), parse.GetValue(listen), parse.GetValue(remote), stdout, token, withAgent);
             telemetry.Log = stderr;
+            var dataFrom = telemetry.Store?.MaxTimeMs is null ? simulator.Clock.GetUtcNow() : (DateTimeOffset?)null;
 
             // The agent works from the run's telemetry (in memory without --data) and keeps its incidents and audit log
             // beside it; its efficiency envelope comes from the bundled SLO pack's budgets.
@@ -177,7 +178,7 @@ internal static class RunCommand
             telemetry.IncidentsUnstored = agent is null ? null : () => agent.Agent.IncidentsUnstored;
             var gate = new object();
             var heartbeat = new Aida.Server.Api.LoopHeartbeat(TimeProvider.System, stall) { Speed = factor };
-            await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, s.Factory, simulator.Plant, simulator.Clock, agent, telemetry, parse.GetValue(data)!, gate, stdout, token, new Aida.Server.Api.RunInfo(s.Name, m.ToString().ToLowerInvariant()), heartbeat: heartbeat);
+            await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, s.Factory, simulator.Plant, simulator.Clock, agent, telemetry, parse.GetValue(data)!, gate, stdout, token, new Aida.Server.Api.RunInfo(s.Name, m.ToString().ToLowerInvariant()), heartbeat: heartbeat, dataFrom: dataFrom, settled: true);
             telemetry.Audit ??= api?.Context.Audit;
             await using var paging = alertmanagers.Count == 0 ? null : OnCallPaging.Start(alertmanagers, s.Factory.Name, agent, telemetry.Incidents, telemetry.SloAlerts, api, simulator.Clock, gate, stderr, token,
                 heartbeat: heartbeat, dataNotWritten: () => telemetry.NotWritten, capacity: telemetry.Store is { } store ? new Aida.Observability.Derived.SpareCapacity(new Aida.Telemetry.Query.EmbeddedQueryEngine(store), s.Factory) : null);

@@ -46,4 +46,33 @@ public sealed class BudgetBoardTests
         Assert.Equal("incident 1: sensor-noise on r1", listed.GetProperty("reason").GetString());
         Assert.Empty(JsonDocument.Parse(JsonSerializer.Serialize(plain.ToView(), AidaApi.Json)).RootElement.GetProperty("excluded_readings").EnumerateArray());
     }
+
+    [Fact]
+    public async Task OnceTheRunRecordsTheBudgets_TheApiServesItsNewestEvaluation_AndTheRecordingOnlyMovesForward()
+    {
+        var start = new DateTimeOffset(2025, 7, 1, 0, 0, 0, TimeSpan.Zero);
+        var clock = new FakeTimeProvider(start.AddMinutes(10));
+        using var store = new Tsdb(new TsdbOptions { Clock = clock });
+        var id = store.GetOrCreateSeries(Labels.From(("__name__", "aida_rack_inlet_celsius"), ("rack", "r0")));
+        for (var m = 0; m <= 10; m++)
+        {
+            store.Append(id, start.AddMinutes(m).ToUnixTimeMilliseconds(), 24);
+        }
+
+        var slos = SloLoader.Load([.. new[] { "00-facility.yaml", "rack-inlet.yaml" }.Select(f => Aida.Model.Config.BundledFiles.Shipped("slos", f))]);
+        using var board = new BudgetBoard(slos, new EmbeddedQueryEngine(store), clock);
+
+        // An API call in the run's first minutes evaluates as of then; the recording's minutes up to it are not
+        // evaluated again (its slices would count twice).
+        Assert.Equal(clock.GetUtcNow(), (await board.ReadAsync(CancellationToken.None)).At);
+        Assert.Null(await board.EvaluateAtAsync(start.AddMinutes(9), CancellationToken.None));
+        var recorded = await board.EvaluateAtAsync(start.AddMinutes(11), CancellationToken.None);
+        Assert.Equal(start.AddMinutes(11), recorded!.At);
+
+        // Minutes later, with the loop behind, the API serves the newest recorded evaluation and makes none of its own,
+        // which would put the loop's next minutes behind it.
+        clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.Same(recorded, await board.ReadAsync(CancellationToken.None));
+        Assert.Equal(start.AddMinutes(12), (await board.EvaluateAtAsync(start.AddMinutes(12), CancellationToken.None))!.At);
+    }
 }

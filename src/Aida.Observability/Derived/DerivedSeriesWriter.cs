@@ -27,12 +27,8 @@ public sealed class DerivedSeriesWriter
 {
     private readonly FacilityMetrics _metrics;
     private readonly SpareCapacity _capacity;
-    private readonly ISampleAppender _store;
-    private readonly string _site;
+    private readonly RecordedSeries _recorded;
     private readonly GridIntensity? _grid;
-    private readonly Dictionary<string, int> _refs = new(StringComparer.Ordinal);
-    private HashSet<int> _writtenBefore = [];
-    private HashSet<int> _writtenNow = [];
     private double _carbonGrams;
 
     public DerivedSeriesWriter(IQueryEngine query, ISampleAppender store, Factory factory, GridIntensity? grid, TimeSpan period)
@@ -41,8 +37,7 @@ public sealed class DerivedSeriesWriter
         ArgumentOutOfRangeException.ThrowIfLessThan(period, TimeSpan.FromSeconds(1));
         _metrics = new FacilityMetrics(query, factory);
         _capacity = new SpareCapacity(query, factory);
-        _store = store ?? throw new ArgumentNullException(nameof(store));
-        _site = factory.Site.Name;
+        _recorded = new RecordedSeries(store ?? throw new ArgumentNullException(nameof(store)), factory.Site.Name);
         _grid = grid;
         Period = period;
     }
@@ -129,16 +124,7 @@ public sealed class DerivedSeriesWriter
             }
         }
 
-        foreach (var gone in _writtenBefore)
-        {
-            if (!_writtenNow.Contains(gone))
-            {
-                _store.Append(gone, ms, StaleMarker.Value);
-            }
-        }
-
-        (_writtenBefore, _writtenNow) = (_writtenNow, _writtenBefore);
-        _writtenNow.Clear();
+        _recorded.EndTick(ms);
         return written;
     }
 
@@ -166,19 +152,6 @@ public sealed class DerivedSeriesWriter
             return 0;
         }
 
-        var key = labels.Length == 0 ? name : name + "\u0000" + string.Join('\u0000', labels.Select(l => l.Name + "=" + l.Value));
-        if (!_refs.TryGetValue(key, out var id))
-        {
-            id = _store.GetOrCreateSeries(Labels.From([(Labels.MetricNameLabel, name), ("site", _site), .. labels]));
-            _refs[key] = id;
-        }
-
-        if (_store.Append(id, ms, value) != AppendStatus.Ok)
-        {
-            return 0;
-        }
-
-        _writtenNow.Add(id);
-        return 1;
+        return _recorded.Put(name, labels, ms, value) ? 1 : 0;
     }
 }

@@ -18,6 +18,7 @@ public sealed class BudgetBoard : IDisposable
     private readonly TimeProvider _clock;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private BudgetReport? _last;
+    private bool _recorded;
 
     private readonly Func<IReadOnlyList<ReadingExclusion>> _exclusions;
 
@@ -26,14 +27,17 @@ public sealed class BudgetBoard : IDisposable
     /// <param name="clock">The run's time.</param>
     /// <param name="exclusions">The readings left out of the SLIs now (the agent's, for the sensors it answers as lying),
     /// so the budgets and envelope served are those the agent's policy reads; none by default.</param>
-    public BudgetBoard(SloSet slos, IQueryEngine telemetry, TimeProvider clock, Func<IReadOnlyList<ReadingExclusion>>? exclusions = null)
+    /// <param name="dataFrom">When known, no sample is older (a fresh store): windows are cut there (<see cref="SloEvaluator"/>).</param>
+    /// <param name="settledAfter">When set, a slice this old no longer changes (the embedded twin's store, written in time
+    /// order): each is counted once, so an evaluation costs the slices new since the last one (<see cref="SloEvaluator"/>).</param>
+    public BudgetBoard(SloSet slos, IQueryEngine telemetry, TimeProvider clock, Func<IReadOnlyList<ReadingExclusion>>? exclusions = null, DateTimeOffset? dataFrom = null, TimeSpan? settledAfter = null)
     {
         ArgumentNullException.ThrowIfNull(slos);
         ArgumentNullException.ThrowIfNull(telemetry);
         ArgumentNullException.ThrowIfNull(clock);
         _slos = slos;
         _exclusions = exclusions ?? (() => []);
-        _evaluator = new SloEvaluator(telemetry, exclusions: _exclusions);
+        _evaluator = new SloEvaluator(telemetry, dataFrom, settledAfter, _exclusions);
         _clock = clock;
     }
 
@@ -42,17 +46,42 @@ public sealed class BudgetBoard : IDisposable
 
     public void Dispose() => _lock.Dispose();
 
-    /// <summary>The SLOs' statuses and the efficiency envelope now (or as of less than <see cref="Refresh"/> ago).</summary>
+    /// <summary>Evaluates the SLOs and the efficiency envelope as of <paramref name="at"/> (the run recording them once a
+    /// plant minute, <c>SloSeriesWriter</c>). From the first, <see cref="ReadAsync"/> serves the newest of these and
+    /// evaluates nothing itself, so the API and the recording share one evaluation a minute, each as of its minute
+    /// whoever reads. Null when an evaluation as of <paramref name="at"/> or later was made already (an API call in the
+    /// run's first minute): evaluations only move forward, as the slices kept count on.</summary>
+    public async Task<BudgetReport?> EvaluateAtAsync(DateTimeOffset at, CancellationToken token)
+    {
+        await _lock.WaitAsync(token);
+        try
+        {
+            _recorded = true;
+            if (_last is not null && at <= _last.At)
+            {
+                return null;
+            }
+
+            _last = await EvaluateAsync(at, token);
+            return _last;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>The SLOs' statuses and the efficiency envelope now (or as of less than <see cref="Refresh"/> ago); once
+    /// the run records them (<see cref="EvaluateAtAsync"/>), its newest evaluation.</summary>
     public async Task<BudgetReport> ReadAsync(CancellationToken token)
     {
         await _lock.WaitAsync(token);
         try
         {
             var now = _clock.GetUtcNow();
-            if (_last is null || now - _last.At >= Refresh || now < _last.At)
+            if (_last is null || (!_recorded && (now - _last.At >= Refresh || now < _last.At)))
             {
-                var statuses = await _evaluator.EvaluateAsync(_slos, now, token);
-                _last = new BudgetReport(now, statuses, EfficiencyPolicy.Evaluate(BudgetState.From(statuses))) { Exclusions = _exclusions() };
+                _last = await EvaluateAsync(now, token);
             }
 
             return _last;
@@ -61,6 +90,12 @@ public sealed class BudgetBoard : IDisposable
         {
             _lock.Release();
         }
+    }
+
+    private async Task<BudgetReport> EvaluateAsync(DateTimeOffset at, CancellationToken token)
+    {
+        var statuses = await _evaluator.EvaluateAsync(_slos, at, token);
+        return new BudgetReport(at, statuses, EfficiencyPolicy.Evaluate(BudgetState.From(statuses))) { Exclusions = _exclusions() };
     }
 }
 

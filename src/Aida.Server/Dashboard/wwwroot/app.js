@@ -18,8 +18,6 @@ const state = {
   incidents: null,
   actions: null,
   slos: null,
-  // Budget remaining per SLO over plant time, sampled from /api/slos while the dashboard is open (no metric holds it).
-  sloHistory: [],
 };
 
 const listeners = new Map();
@@ -40,11 +38,6 @@ async function sampleSlos() {
   try {
     const report = await api.get('/api/slos');
     state.slos = report;
-    const last = state.sloHistory[state.sloHistory.length - 1];
-    if (!last || last.at !== report.at) {
-      state.sloHistory.push({ at: Date.parse(report.at) / 1000, slos: report.slos.map((x) => ({ name: x.name, remaining: x.budget_remaining })) });
-      if (state.sloHistory.length > 2000) state.sloHistory.shift();
-    }
     emit('slos');
   } catch (e) {
     if (e.status === 401) location.replace('/login.html');

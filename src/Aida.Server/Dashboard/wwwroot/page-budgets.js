@@ -1,8 +1,12 @@
-// Error budgets: each SLO's objective, attainment, budget left, burn rates and alerts; budget remaining over the plant
-// time this page has watched (sampled from /api/slos: no metric holds it); and the efficiency envelope it grants.
+// Error budgets: each SLO's objective, attainment, budget left, burn rates and alerts; budget remaining over the last
+// two plant hours (recorded in the run's telemetry, aida_slo_error_budget_remaining_ratio); and the efficiency envelope
+// it grants.
 
+import * as api from './api.js';
 import { h, clear, percent, fixed, duration, bar, budgetTone, celsius, plantTime } from './dom.js';
 import { lineChart, legend } from './chart.js';
+
+const WINDOW = 2 * 3600;
 
 function burnCell(rate) {
   const tone = rate === null || rate === undefined ? 'none' : rate >= 14.4 ? 'bad' : rate >= 1 ? 'warn' : 'good';
@@ -29,7 +33,7 @@ export default {
       ]),
       h('section', { class: 'card' }, [
         h('h2', { text: 'Budget remaining over time' }),
-        h('p', { class: 'muted', text: 'Sampled from the SLO report every few seconds while the dashboard is open; it starts when you open it.' }),
+        h('p', { class: 'muted', text: 'The last two plant hours, as the run records them once a plant minute (aida_slo_error_budget_remaining_ratio); below 0 is overspent.' }),
         history,
       ]),
     );
@@ -84,16 +88,30 @@ export default {
         ]))),
       ]));
 
-      const names = report.slos.map((x) => x.name);
-      const series = names.map((name, i) => ({
-        name,
-        cls: `series-${i % 6}`,
-        points: ctx.state.sloHistory.map((p) => [p.at, p.slos.find((q) => q.name === name)?.remaining ?? NaN]),
-      }));
-      clear(history).append(
-        lineChart(series, { yMin: 0, yMax: 1, format: (v) => `${Math.round(v * 100)} %`, label: 'budget remaining over time' }),
-        legend(series),
-      );
+      drawHistory(report);
+    };
+
+    // Read from the store, at most one read at a time (the report comes every few seconds).
+    let reading = false;
+    const drawHistory = async (report) => {
+      if (reading) return;
+      reading = true;
+      try {
+        const end = Date.parse(report.at) / 1000;
+        const recorded = await api.queryRange('aida_slo_error_budget_remaining_ratio', end - WINDOW, end, 60);
+        const series = recorded
+          .sort((a, b) => a.metric.slo.localeCompare(b.metric.slo))
+          .map((x, i) => ({ name: x.metric.slo, cls: `series-${i % 6}`, points: x.points }));
+        const lowest = Math.min(0, ...series.flatMap((x) => x.points.map(([, v]) => v)));
+        clear(history).append(
+          lineChart(series, { yMin: lowest < 0 ? undefined : 0, yMax: 1, format: (v) => `${Math.round(v * 100)} %`, label: 'budget remaining over time' }),
+          legend(series),
+        );
+      } catch (e) {
+        clear(history).append(h('p', { class: 'error', id: 'budget-history-unread', text: `The budgets' history could not be read: ${e.message}` }));
+      } finally {
+        reading = false;
+      }
     };
     ctx.on('slos', show);
     show(ctx.state.slos);
