@@ -37,7 +37,7 @@ export function wattsTick(w, step) {
   return `${(w / unit).toFixed(Math.max(0, -Math.floor(Math.log10(step / unit) + 1e-9)))} ${name}`;
 }
 
-/** A chart's value-axis label with as many decimals as the step needs (at least <paramref name="least"/>). */
+/** A chart's value-axis label with as many decimals as the step needs (at least `least`). */
 export const decimalTick = (v, step, least = 1) => v.toFixed(Math.max(least, -Math.floor(Math.log10(step) + 1e-9)));
 
 export const celsius = (c) => (c === null || c === undefined || !Number.isFinite(c) ? '–' : `${c.toFixed(1)} °C`);
