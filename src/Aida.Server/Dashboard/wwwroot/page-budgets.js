@@ -88,16 +88,13 @@ export default {
         ]))),
       ]));
 
-      drawHistory(report);
+      drawHistory();
     };
 
-    // Read from the store, at most one read at a time (the report comes every few seconds).
-    let reading = false;
-    const drawHistory = async (report) => {
-      if (reading) return;
-      reading = true;
+    // Read from the store as of the newest report, one read at a time (the report comes every few seconds).
+    const drawHistory = api.throttled(0, async () => {
       try {
-        const end = Date.parse(report.at) / 1000;
+        const end = Date.parse(ctx.state.slos.at) / 1000;
         const recorded = await api.queryRange('aida_slo_error_budget_remaining_ratio', end - WINDOW, end, 60);
         const series = recorded
           .sort((a, b) => a.metric.slo.localeCompare(b.metric.slo))
@@ -109,10 +106,8 @@ export default {
         );
       } catch (e) {
         clear(history).append(h('p', { class: 'error', id: 'budget-history-unread', text: `The budgets' history could not be read: ${e.message}` }));
-      } finally {
-        reading = false;
       }
-    };
+    });
     ctx.on('slos', show);
     show(ctx.state.slos);
   },
