@@ -131,8 +131,8 @@ internal sealed class AgentHost : IDisposable
             return; // a new directory: nothing to remove
         }
 
-        // Pooled connections to the old files would outlive their deletion: cleared first.
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        // Pooled connections to the old incident store would outlive its deletion: released first (the audit log pools none).
+        IncidentStore.ReleasePool(Path.Combine(directory, "incidents.db"));
         foreach (var name in Files)
         {
             foreach (var file in new[] { name, name + "-wal", name + "-shm", name + ".head" })
@@ -405,7 +405,6 @@ internal sealed class AgentHost : IDisposable
         _audit.Dispose();
         if (_scratch is not null && Directory.Exists(_scratch))
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(_scratch, recursive: true);
         }
     }

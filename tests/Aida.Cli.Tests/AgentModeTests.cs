@@ -78,7 +78,7 @@ public class AgentModeTests
         var distrusted = Assert.Single(entries, e => e.Subject == "cooling-optimiser" && e.Detail.StartsWith("readings not used by the optimiser", StringComparison.Ordinal));
         Assert.Equal(named.At, distrusted.At);
         Assert.EndsWith("cdu-h1-a/supply_temperature (incident 1)", distrusted.Detail, StringComparison.Ordinal);
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Aida.Observability.Incidents.IncidentStore.ReleasePool(Path.Combine(dir, "incidents.db"));
     }
 
     [Fact]
@@ -107,7 +107,6 @@ public class AgentModeTests
         }
 
         // A simulation on the same directory starts afresh, as it does without the earlier run's incidents.
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Assert.Equal(0, Invoke("simulate", "--scenario", "reference", "--mode", "agent", "--duration", "10m", "--out", dir, "--slos", "none").Code);
         Assert.Empty(Aida.Reliability.Budgets.FiledExclusions.Read(Path.Combine(dir, "agent-exclusions.json")));
     }
@@ -182,7 +181,7 @@ public class AgentModeTests
             Assert.StartsWith("the safety envelope takes up the audit log's writes: ", host.Resumed().Last(), StringComparison.Ordinal);
         }
 
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Aida.Observability.Incidents.IncidentStore.ReleasePool(Path.Combine(dir, "incidents.db"));
         Directory.Delete(Path.Combine(dir, "tsdb-again"), recursive: true);
     }
 
@@ -280,7 +279,7 @@ public class AgentModeTests
         Assert.Equal(AidaCommand.BadInput, code);
         Assert.Contains(expected, err, StringComparison.Ordinal);
         Assert.Single(err.Trim().Split('\n'));
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Aida.Observability.Incidents.IncidentStore.ReleasePool(Path.Combine(dir, "incidents.db"));
     }
 
     [Fact]

@@ -106,7 +106,6 @@ public class RunRestartTests
     {
         using var log = new Aida.Automation.Audit.AuditLog(Path.Combine(dir, "audit.db"), TimeProvider.System);
         var entries = log.Read().ToDictionary(e => e.Sequence, e => e.Hash);
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         return entries;
     }
 

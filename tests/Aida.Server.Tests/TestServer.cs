@@ -172,7 +172,6 @@ public sealed class TestServer : IAsyncDisposable
         Context.Audit.Dispose();
         Context.Incidents!.Dispose();
         _store.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(Dir, recursive: true);
     }
 }

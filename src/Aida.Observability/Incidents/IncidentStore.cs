@@ -109,14 +109,7 @@ public sealed class IncidentStore : IDisposable
             throw new InvalidDataException($"incident store '{Path}' is a directory, not a file");
         }
 
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = Path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            ForeignKeys = true,
-            DefaultTimeout = 30,
-        }.ToString();
+        _connectionString = ConnectionString(Path);
         try
         {
             using var connection = Connect();
@@ -125,7 +118,7 @@ public sealed class IncidentStore : IDisposable
         catch (SqliteException e) when (e.SqliteErrorCode is 26 or 11)
         {
             // SQLITE_NOTADB, SQLITE_CORRUPT.
-            SqliteConnection.ClearAllPools();
+            ReleasePool(Path);
             throw new InvalidDataException($"incident store '{Path}' is not a readable SQLite database: {e.Message}", e);
         }
         catch (SqliteException e) when (e.SqliteErrorCode is 14)
@@ -384,11 +377,26 @@ public sealed class IncidentStore : IDisposable
     }
 
     /// <summary>Releases the pooled connections, so the file can be moved or deleted.</summary>
-    public void Dispose()
+    public void Dispose() => ReleasePool(Path);
+
+    /// <summary>Closes the idle pooled connections to the store at <paramref name="path"/> (those in use close when they
+    /// are returned), so its file can be moved or deleted, and only those: a process-wide
+    /// <see cref="SqliteConnection.ClearAllPools"/> also closes other stores' last connections, and SQLite then
+    /// checkpoints and deletes their write-ahead logs, which changes what is on their disks under them.</summary>
+    public static void ReleasePool(string path)
     {
-        using var connection = new SqliteConnection(_connectionString);
+        using var connection = new SqliteConnection(ConnectionString(System.IO.Path.GetFullPath(path)));
         SqliteConnection.ClearPool(connection);
     }
+
+    private static string ConnectionString(string fullPath) => new SqliteConnectionStringBuilder
+    {
+        DataSource = fullPath,
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        Pooling = true,
+        ForeignKeys = true,
+        DefaultTimeout = 30,
+    }.ToString();
 
     /// <summary>The name a state has in the store and on the command line: <c>open</c>, <c>acknowledged</c>, …</summary>
     public static string Name(IncidentState state) => state switch

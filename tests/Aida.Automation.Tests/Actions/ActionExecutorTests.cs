@@ -49,7 +49,6 @@ public sealed class ActionExecutorTests
         }
 
         Assert.Contains("one or two capital letters, not 'a1'", Assert.Throws<ArgumentException>(() => new ActionCatalog(SafetyEnvelopeTests.Factory, _envelope, "a1")).Message, StringComparison.Ordinal);
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
     }
 
     [Fact]

@@ -215,7 +215,6 @@ public sealed class AuditLogTests : IDisposable
 
     public void Dispose()
     {
-        SqliteConnection.ClearAllPools();
         if (Directory.Exists(_dir))
         {
             Directory.Delete(_dir, recursive: true);
@@ -255,7 +254,6 @@ public sealed class AuditLogTests : IDisposable
             previous = hash;
         }
 
-        SqliteConnection.ClearAllPools();
         File.WriteAllText(DbPath + ".head", $"{entries[^1].Sequence} {previous}\n");
     }
 

@@ -273,7 +273,7 @@ public sealed class IncidentGrouperTests
             Assert.Equal(["cdu-h1-a", "h1-a01", "h1-a02"], store.Get(ids[1]).Incident.Assets.Keys.Order(StringComparer.Ordinal));
         }
 
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        IncidentStore.ReleasePool(path);
         File.Delete(path);
     }
 

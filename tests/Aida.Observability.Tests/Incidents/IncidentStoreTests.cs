@@ -18,7 +18,7 @@ public sealed class IncidentStoreTests : IDisposable
 
     public void Dispose()
     {
-        SqliteConnection.ClearAllPools();
+        IncidentStore.ReleasePool(DbPath);
         Directory.Delete(_dir, recursive: true);
     }
 
@@ -33,6 +33,30 @@ public sealed class IncidentStoreTests : IDisposable
         new CauseCandidate("cdu-h1-a", "cdu-pump-failure", 0.92, ["flow fell 80 % at 02:00:03", "8 racks of cdu-h1-a warmed 40 s later"]),
         new CauseCandidate("chiller-1", "chiller-trip", 0.11, []),
     ]);
+
+    /// <summary>Regression (CI, 2026-12-07): a test's teardown cleared every pool in the process; another test's store
+    /// lost its last connection, SQLite checkpointed and deleted its write-ahead log, and the disk that test had just
+    /// filled had room again. Releasing one store's pool leaves every other store's connections, and its log, alone.</summary>
+    [Fact]
+    public void ReleasingOneStoresPool_ClosesItsConnections_AndLeavesAnotherStoresAndItsWriteAheadLogAlone()
+    {
+        var other = Path.Combine(_dir, "other.db");
+        var store = new IncidentStore(DbPath, _clock);
+        var kept = new IncidentStore(other, _clock);
+        store.Record(Group(At("h1-a01", 1)));
+        kept.Record(Group(At("h1-a02", 1)));
+        Assert.True(File.Exists(DbPath + "-wal") && File.Exists(other + "-wal"), "both stores write ahead");
+
+        IncidentStore.ReleasePool(DbPath);
+
+        // Its last connection closed: SQLite folded the log into the file and removed it.
+        Assert.False(File.Exists(DbPath + "-wal"));
+        Assert.True(File.Exists(other + "-wal"));
+        Assert.Single(store.List());
+        Assert.Single(kept.List());
+        kept.Dispose();
+        Assert.False(File.Exists(other + "-wal"));
+    }
 
     [Fact]
     public void Record_KeepsTheAlertCountsPerAssetTheWorstSeverityAndATimeline()
