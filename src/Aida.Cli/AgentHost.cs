@@ -306,6 +306,11 @@ internal sealed class AgentHost : IDisposable
         }
     }
 
+    /// <summary>The readings people left out of the SLOs (exclusions.json): the agent's when it runs, else those in
+    /// <paramref name="dataDirectory"/>; null without either.</summary>
+    internal static FiledExclusions? FiledIn(string? dataDirectory, AgentHost? agent) =>
+        agent?.Filed ?? (dataDirectory is null ? null : OpenFiled(Path.Combine(dataDirectory, Files[2])));
+
     /// <summary>The readings people left out of the SLIs, kept in <paramref name="path"/> (a run's data directory).</summary>
     internal static FiledExclusions OpenFiled(string path)
     {

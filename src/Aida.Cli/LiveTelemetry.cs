@@ -181,7 +181,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     /// <summary>Incidents opened so far in this run.</summary>
     public int IncidentsOpened => _pipeline?.Incidents ?? 0;
 
-    /// <summary>Writes more series at each tick (the SLOs' statuses, <see cref="RunApi"/>), after the derived metrics and
+    /// <summary>Writes more series at each tick (the SLOs' statuses, <see cref="SloRecording"/>), after the derived metrics and
     /// before a block is cut: a fast run catches up minutes hours old at a tick, which the store refuses once cut.</summary>
     public Action? AlsoRecord { get; set; }
 

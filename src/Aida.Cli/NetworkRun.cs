@@ -52,9 +52,15 @@ internal static class NetworkRun
         telemetry.IncidentsUnstored = agent is null ? null : () => agent.Agent.IncidentsUnstored;
         var gate = new object();
         var heartbeat = new Aida.Server.Api.LoopHeartbeat(clock, o.StallAfter ?? Aida.Server.Api.LoopHeartbeat.DefaultStalledAfter);
+        // The SLOs' statuses are recorded into the store once a plant minute (the budgets' history) when anything reads it:
+        // the data directory, --listen, --remote-write or the API.
+        var filed = AgentHost.FiledIn(o.Data, agent);
+        using var slos = o.Data is null && o.Listen is null && o.RemoteWrite is null && o.Urls is null
+            ? null
+            : SloRecording.Start(telemetry, o.Scenario.Factory.Site.Name, clock, () => agent?.Exclusions ?? filed?.Exclusions ?? [], freshStore ? collectingSince : null, settled: false);
         await using var api = o.Urls is null || o.Data is null
             ? null
-            : await RunApi.StartAsync(o.Urls, o.Scenario.Factory, network.Plant, clock, agent, telemetry, o.Data, gate, stdout, token, new Aida.Server.Api.RunInfo($"site {site.Name}", o.Mode.ToString().ToLowerInvariant()), network.Sink, heartbeat, freshStore ? collectingSince : null);
+            : await RunApi.StartAsync(o.Urls, o.Scenario.Factory, network.Plant, clock, agent, telemetry, o.Data, gate, filed!, slos, stdout, token, new Aida.Server.Api.RunInfo($"site {site.Name}", o.Mode.ToString().ToLowerInvariant()), network.Sink, heartbeat);
         telemetry.Audit ??= api?.Context.Audit;
         await using var paging = o.Alertmanagers is not { Count: > 0 } alertmanagers ? null : OnCallPaging.Start(alertmanagers, o.Scenario.Factory.Name, agent, telemetry.Incidents, telemetry.SloAlerts, api, clock, gate, stderr, token, network,
             heartbeat: heartbeat, dataNotWritten: () => telemetry.NotWritten, capacity: telemetry.Store is { } store ? new Aida.Observability.Derived.SpareCapacity(new Aida.Telemetry.Query.EmbeddedQueryEngine(store), o.Scenario.Factory) : null);

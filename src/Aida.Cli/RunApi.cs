@@ -33,19 +33,11 @@ internal sealed class RunApi : IAsyncDisposable
     private readonly ApiKeyStore _keys;
     private readonly AuditLog? _ownAudit;
     private readonly object _gate;
-    private readonly BudgetBoard? _budgets;
-    private readonly SloSeriesWriter? _sloSeries;
-    private readonly TimeProvider _clock;
-    private DateTimeOffset _nextSlos;
 
-    private RunApi(WebApplication app, ActionExecutor executor, ApiKeyStore keys, AuditLog? ownAudit, object gate, BudgetBoard? budgets, SloSeriesWriter? sloSeries, TimeProvider clock, Uri url, ServerContext context)
+    private RunApi(WebApplication app, ActionExecutor executor, ApiKeyStore keys, AuditLog? ownAudit, object gate, Uri url, ServerContext context)
     {
         Url = url;
         Context = context;
-        _budgets = budgets;
-        _sloSeries = sloSeries;
-        _clock = clock;
-        _nextSlos = clock.GetUtcNow() + BudgetBoard.Refresh;
         _app = app;
         _executor = executor;
         _keys = keys;
@@ -58,9 +50,9 @@ internal sealed class RunApi : IAsyncDisposable
     /// site over the network.</param>
     /// <param name="devices">A network site's collectors' sink, whose devices <c>/api/devices</c> lists; null for the
     /// embedded twin.</param>
-    /// <param name="dataFrom">When the store was empty at the start: then. The budgets' windows are cut there.</param>
-    /// <param name="settled">The store is written in time order (the embedded twin): the budgets count each slice once.</param>
-    public static async Task<RunApi> StartAsync(IPEndPoint endpoint, Factory factory, IPlant plant, TimeProvider clock, AgentHost? agent, LiveTelemetry telemetry, string dataDirectory, object gate, TextWriter stdout, CancellationToken token, RunInfo? run = null, Aida.Telemetry.Collectors.CollectorSink? devices = null, LoopHeartbeat? heartbeat = null, DateTimeOffset? dataFrom = null, bool settled = false)
+    /// <param name="filed">The readings people left out of the SLOs (<see cref="AgentHost.FiledIn"/>).</param>
+    /// <param name="slos">The run's SLO recording, whose newest evaluation the API serves; null: no budgets.</param>
+    public static async Task<RunApi> StartAsync(IPEndPoint endpoint, Factory factory, IPlant plant, TimeProvider clock, AgentHost? agent, LiveTelemetry telemetry, string dataDirectory, object gate, FiledExclusions filed, SloRecording? slos, TextWriter stdout, CancellationToken token, RunInfo? run = null, Aida.Telemetry.Collectors.CollectorSink? devices = null, LoopHeartbeat? heartbeat = null)
     {
         Directory.CreateDirectory(dataDirectory);
         var envelope = new SafetyEnvelope(SafetyEnvelopeSpec.Load(BundledFiles.Shipped("safety", "envelope.yaml")), factory);
@@ -70,7 +62,6 @@ internal sealed class RunApi : IAsyncDisposable
         var executor = new ActionExecutor(guarded, clock, AutomationMode.Supervised, ApprovalTimeout, "api", audit);
         var keys = KeysCommand.Open(dataDirectory);
         var query = telemetry.Store is { } store ? new EmbeddedQueryEngine(store) : null;
-        var filed = agent?.Filed ?? AgentHost.OpenFiled(Path.Combine(dataDirectory, "exclusions.json"));
         // Actions proposed through the API are P1, P2, … (the agent's A1, A2, …), on after an earlier run's.
         var catalog = new ActionCatalog(factory, envelope, "P", audit.HighestNumbered("P"));
         List<ActionRecord> takenUp;
@@ -92,7 +83,7 @@ internal sealed class RunApi : IAsyncDisposable
         }
 
         var context = new ServerContext(factory, keys, audit, executor, catalog, agent?.Incidents ?? telemetry.Incidents, gate,
-            query, clock, query is null || SloPack.Load(null) is not { } slos ? null : new BudgetBoard(slos, query, clock, () => agent?.Exclusions ?? filed.Exclusions, dataFrom, settled ? AgentHost.BudgetPeriod : null), run, agent?.Agent.Executor, filed, agent?.Agent)
+            query, clock, slos?.Board, run, agent?.Agent.Executor, filed, agent?.Agent)
         {
             Devices = devices is null ? null : devices.Devices,
             Heartbeat = heartbeat,
@@ -139,12 +130,7 @@ internal sealed class RunApi : IAsyncDisposable
         }
 
         await stdout.WriteLineAsync($"Aida on {url} (dashboard; API under {url}api/, {keys.List().Count} key(s))");
-        // The budgets the API serves are recorded into the store as series too (their history, for the dashboard and
-        // for whatever reads the store or its remote write).
-        var sloSeries = context.Budgets is null || telemetry.Appender is not { } appender ? null : new SloSeriesWriter(appender, factory.Site.Name);
-        var api = new RunApi(app, executor, keys, ownAudit, gate, context.Budgets, sloSeries, clock, new Uri(url), context);
-        telemetry.AlsoRecord = api.RecordSlos;
-        return api;
+        return new RunApi(app, executor, keys, ownAudit, gate, new Uri(url), context);
     }
 
     /// <summary>What the server serves from.</summary>
@@ -204,32 +190,11 @@ internal sealed class RunApi : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes the SLOs' statuses and the efficiency envelope into the store (<see cref="SloSeriesWriter"/>) at
-    /// every <see cref="BudgetBoard.Refresh"/> of plant time from the start, as the derived metrics are (each evaluated as
-    /// of its minute, so a run writes the same whatever its speed); the API serves the newest of them. Called from the
-    /// run's telemetry tick (<see cref="LiveTelemetry.AlsoRecord"/>).</summary>
-    private void RecordSlos()
-    {
-        if (_budgets is null || _sloSeries is null)
-        {
-            return;
-        }
-
-        for (; _nextSlos <= _clock.GetUtcNow(); _nextSlos += BudgetBoard.Refresh)
-        {
-            if (_budgets.EvaluateAtAsync(_nextSlos, CancellationToken.None).GetAwaiter().GetResult() is { } report)
-            {
-                _sloSeries.Write(report.At, report.Slos, report.Efficiency);
-            }
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync(CancellationToken.None);
         await _app.DisposeAsync();
         _keys.Dispose();
-        _budgets?.Dispose();
         _ownAudit?.Dispose();
     }
 }

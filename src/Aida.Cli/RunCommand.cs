@@ -178,7 +178,10 @@ internal static class RunCommand
             telemetry.IncidentsUnstored = agent is null ? null : () => agent.Agent.IncidentsUnstored;
             var gate = new object();
             var heartbeat = new Aida.Server.Api.LoopHeartbeat(TimeProvider.System, stall) { Speed = factor };
-            await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, s.Factory, simulator.Plant, simulator.Clock, agent, telemetry, parse.GetValue(data)!, gate, stdout, token, new Aida.Server.Api.RunInfo(s.Name, m.ToString().ToLowerInvariant()), heartbeat: heartbeat, dataFrom: dataFrom, settled: true);
+            // The SLOs' statuses are recorded into the store once a plant minute (the budgets' history), API or not.
+            var filed = AgentHost.FiledIn(parse.GetValue(data), agent);
+            using var slos = SloRecording.Start(telemetry, s.Factory.Site.Name, simulator.Clock, () => agent?.Exclusions ?? filed?.Exclusions ?? [], dataFrom, settled: true);
+            await using var api = apiEndpoint is null ? null : await RunApi.StartAsync(apiEndpoint, s.Factory, simulator.Plant, simulator.Clock, agent, telemetry, parse.GetValue(data)!, gate, filed!, slos, stdout, token, new Aida.Server.Api.RunInfo(s.Name, m.ToString().ToLowerInvariant()), heartbeat: heartbeat);
             telemetry.Audit ??= api?.Context.Audit;
             await using var paging = alertmanagers.Count == 0 ? null : OnCallPaging.Start(alertmanagers, s.Factory.Name, agent, telemetry.Incidents, telemetry.SloAlerts, api, simulator.Clock, gate, stderr, token,
                 heartbeat: heartbeat, dataNotWritten: () => telemetry.NotWritten, capacity: telemetry.Store is { } store ? new Aida.Observability.Derived.SpareCapacity(new Aida.Telemetry.Query.EmbeddedQueryEngine(store), s.Factory) : null);

@@ -1,10 +1,11 @@
+using System.Text.Json;
 using Aida.Telemetry.Series;
 using Aida.Telemetry.Storage;
 using static Aida.Cli.Tests.CliRun;
 
 namespace Aida.Cli.Tests;
 
-/// <summary><c>aida slo rules</c> and <c>aida slo status</c>.</summary>
+/// <summary><c>aida slo rules</c> and <c>aida slo status</c>, and the SLO statuses a live run records.</summary>
 public class SloCommandTests
 {
     private const string InletSlo = """
@@ -153,5 +154,29 @@ public class SloCommandTests
         Assert.Contains("budget consumed 1239.67 %", output, StringComparison.Ordinal);
         Assert.Contains("exhausted already", output, StringComparison.Ordinal);
         Assert.Contains("page page-fast-burn", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Regression (session 57's closing note): the SLO series were recorded only by the run's API, so a run with
+    /// <c>--urls none</c> kept no budget history in its store.</summary>
+    [Fact]
+    public void ARunWithoutItsApi_RecordsTheSloStatusesOnceAPlantMinute_AsItsApiWould()
+    {
+        var dir = TempDir();
+        var run = Invoke("run", "--data", dir, "--duration", "30m", "--speed", "100000", "--status-every", "30m", "--urls", "none");
+        Assert.True(run.Code == 0, run.Err);
+
+        var counted = Invoke("query", "--data", dir, "count_over_time(aida_slo_burn_rate{slo=\"gpu-throttle-free\",window=\"1h\"}[2h])", "--json");
+        Assert.True(counted.Code == 0, counted.Err);
+        var result = Assert.Single(JsonDocument.Parse(counted.Out).RootElement.GetProperty("data").GetProperty("result").EnumerateArray());
+        Assert.Equal("30", result.GetProperty("value")[1].GetString());
+
+        // Each SLO's budget left, a whole one or less, and the efficiency regime granted: one of three, never two.
+        var left = Invoke("query", "--data", dir, "aida_slo_error_budget_remaining_ratio", "--json");
+        var budgets = JsonDocument.Parse(left.Out).RootElement.GetProperty("data").GetProperty("result").EnumerateArray().ToList();
+        Assert.True(budgets.Count >= 5, left.Out);
+        Assert.All(budgets, b => Assert.InRange(double.Parse(b.GetProperty("value")[1].GetString()!, System.Globalization.CultureInfo.InvariantCulture), -100, 1));
+        var regime = Invoke("query", "--data", dir, "sum by (domain) (aida_efficiency_regime)", "--json");
+        Assert.All(JsonDocument.Parse(regime.Out).RootElement.GetProperty("data").GetProperty("result").EnumerateArray(),
+            d => Assert.Equal("1", d.GetProperty("value")[1].GetString()));
     }
 }
