@@ -195,7 +195,7 @@ internal sealed class AgentHost : IDisposable
         // The budgets leave out the readings the agent answers as lying (built after them, so read through a closure).
         AgentHost? built = null;
         IReadOnlyList<ReadingExclusion> Exclusions() => built?.Exclusions ?? [];
-        var evaluator = new SloEvaluator(query, dataFrom, settledAfter: settled ? BudgetPeriod : null, exclusions: Exclusions);
+        var evaluator = new SloEvaluator(query, dataFrom, settledAfter: settled ? BudgetPeriod : null, exclusions: Exclusions, acceptsFrom: settled ? null : () => store.AcceptsFrom);
         var efficiency = new BudgetedEnvelope(evaluator, slos, clock);
         // The agent's own exclusions are kept beside people's, and taken up with its unresolved sensor faults when a run
         // starts again on the same directory.

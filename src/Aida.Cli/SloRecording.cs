@@ -30,7 +30,8 @@ internal sealed class SloRecording : IDisposable
     /// <param name="site">The site label of the series.</param>
     /// <param name="exclusions">The readings left out of the SLOs (a drifting sensor's, filed or the agent's).</param>
     /// <param name="dataFrom">When the store was empty at the start: then. The budgets' windows are cut there.</param>
-    /// <param name="settled">The store is written in time order (the embedded twin): the budgets count each slice once.</param>
+    /// <param name="settled">The store is written in time order (the embedded twin): the budgets count each slice once
+    /// it is a budget period old. Otherwise (a site over the network) once the store accepts no sample that old.</param>
     public static SloRecording? Start(LiveTelemetry telemetry, string site, TimeProvider clock, Func<IReadOnlyList<ReadingExclusion>> exclusions, DateTimeOffset? dataFrom, bool settled)
     {
         if (telemetry.Store is not { } store || telemetry.Appender is not { } appender || SloPack.Load(null) is not { } slos)
@@ -38,7 +39,8 @@ internal sealed class SloRecording : IDisposable
             return null;
         }
 
-        var board = new BudgetBoard(slos, new EmbeddedQueryEngine(store), clock, exclusions, dataFrom, settled ? AgentHost.BudgetPeriod : null);
+        // Settled on the twin by the time order it writes in; on a network site by what the store no longer accepts.
+        var board = new BudgetBoard(slos, new EmbeddedQueryEngine(store), clock, exclusions, dataFrom, settled ? AgentHost.BudgetPeriod : null, settled ? null : () => store.AcceptsFrom);
         var recording = new SloRecording(board, new SloSeriesWriter(appender, site), clock);
         telemetry.AlsoRecord = recording.Record;
         return recording;

@@ -11,8 +11,10 @@ namespace Aida.Reliability.Budgets;
 /// multiple of the slice), <c>count(good)</c> series of which <c>sum(good)</c> met the objective; a window of length W
 /// ending at <c>at</c> holds the slices in [at − W, at], as the subquery's steps. Both counts are whole numbers, so the
 /// sums are exact and the ratio equals the subquery's bit for bit.
-/// <para>Only slices that ended at least the settling time before an evaluation are kept: a store written in time order
-/// (a simulation, the embedded twin) does not change them afterwards. Newer slices are queried each time.</para>
+/// <para>Only settled slices are kept: those that ended at least the settling time before an evaluation, which a store
+/// written in time order (a simulation, the embedded twin) does not change afterwards, or before the oldest time the
+/// store still accepts a sample at, which no late sample can change (a site over the network, whose samples may come
+/// late). Newer slices are queried each time.</para>
 /// </remarks>
 internal sealed class SliceTally
 {
@@ -25,7 +27,8 @@ internal sealed class SliceTally
     private readonly string _countQuery;
     private readonly string _goodQuery;
     private readonly long _sliceMs;
-    private readonly long _settledMs;
+    private readonly long? _settledMs;
+    private readonly Func<DateTimeOffset?>? _acceptsFrom;
 
     // Running sums over the kept slices: _bad[i] and _total[i] are the sums over the slices before slice i, slice i
     // ending at _first + i × slice. The last kept slice ends at _first + (_bad.Count − 2) × slice.
@@ -34,7 +37,12 @@ internal sealed class SliceTally
     private long _first;
     private bool _started;
 
-    public SliceTally(IQueryEngine engine, SloDefinition slo, TimeSpan settled)
+    /// <param name="settled">When set: a slice that ended this long before an evaluation no longer changes (a store
+    /// written in time order).</param>
+    /// <param name="acceptsFrom">When set: the oldest time the store still accepts a sample at (<c>Tsdb.AcceptsFrom</c>);
+    /// a slice that ended before it no longer changes, however late samples arrive (a site over the network). A slice is
+    /// kept once either says it is settled.</param>
+    public SliceTally(IQueryEngine engine, SloDefinition slo, TimeSpan? settled, Func<DateTimeOffset?>? acceptsFrom = null)
     {
         var threshold = slo.Sli.Threshold ?? throw new ArgumentException($"SLO '{slo.Name}' is not time-slice based", nameof(slo));
         var good = SliQueries.GoodSlices(threshold.Metric.Query, slo.Objective);
@@ -42,7 +50,8 @@ internal sealed class SliceTally
         _countQuery = $"count({good})";
         _goodQuery = $"sum({good})";
         _sliceMs = (long)(slo.Objective.TimeSliceWindow ?? TimeSpan.FromMinutes(1)).TotalMilliseconds;
-        _settledMs = (long)settled.TotalMilliseconds;
+        _settledMs = settled is { } s ? (long)s.TotalMilliseconds : null;
+        _acceptsFrom = acceptsFrom;
     }
 
     /// <summary>The slices kept (the pruning rule lets go of old ones once they are as many as the rest).</summary>
@@ -72,7 +81,11 @@ internal sealed class SliceTally
             return null;
         }
 
-        await KeepUntilAsync(AlignDown(atMs - _settledMs), cancellationToken);
+        if (SettledUntil(atMs) is { } settledMs)
+        {
+            await KeepUntilAsync(AlignDown(settledMs), cancellationToken);
+        }
+
         var (bad, total) = Sum(from, Math.Min(to, LastKept));
         if (Math.Max(from, LastKept + _sliceMs) is var fresh && fresh <= to)
         {
@@ -83,6 +96,20 @@ internal sealed class SliceTally
 
         LetGo(atMs - (long)(longest + Slack).TotalMilliseconds);
         return (bad, total) is (_, > 0) ? bad / total : double.NaN;
+    }
+
+    /// <summary>The end of the newest slice that no longer changes at <paramref name="atMs"/>; null: none is known to.</summary>
+    private long? SettledUntil(long atMs)
+    {
+        long? until = _settledMs is { } s ? atMs - s : null;
+        if (_acceptsFrom?.Invoke() is { } floor)
+        {
+            // A sample at the floor itself is still accepted: a slice ending just before it is the newest one settled.
+            var beforeFloor = floor.ToUnixTimeMilliseconds() - 1;
+            until = until is { } u ? Math.Max(u, beforeFloor) : beforeFloor;
+        }
+
+        return until;
     }
 
     private async Task KeepUntilAsync(long settledMs, CancellationToken cancellationToken)

@@ -16,6 +16,7 @@ public sealed class SloEvaluator
     private readonly IQueryEngine _engine;
     private readonly DateTimeOffset? _dataFrom;
     private readonly TimeSpan? _settledAfter;
+    private readonly Func<DateTimeOffset?>? _acceptsFrom;
     private readonly Func<IReadOnlyList<ReadingExclusion>>? _exclusions;
     private readonly Dictionary<SloDefinition, SliceTally> _tallies = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<SloDefinition, (string Suffix, SloDefinition Corrected)> _corrected = new(ReferenceEqualityComparer.Instance);
@@ -31,8 +32,13 @@ public sealed class SloEvaluator
     /// <param name="exclusions">When set: the readings left out of the SLIs that read them now (sensors diagnosed lying),
     /// asked at each evaluation (<see cref="SloCorrections"/>). A change of them recounts the SLO's kept slices, since an
     /// exclusion reaches back to when its reading stopped being trusted.</param>
-    public SloEvaluator(IQueryEngine engine, DateTimeOffset? dataFrom = null, TimeSpan? settledAfter = null, Func<IReadOnlyList<ReadingExclusion>>? exclusions = null)
+    /// <param name="acceptsFrom">When set: the oldest time the store still accepts a sample at (<c>Tsdb.AcceptsFrom</c>),
+    /// asked at each evaluation. Time slices that ended before it are counted once and kept as with
+    /// <paramref name="settledAfter"/>, for a store whose samples may come late (a site over the network): a 28-day
+    /// window then costs the slices since that bound (a few hours), not 40,320 of them a minute.</param>
+    public SloEvaluator(IQueryEngine engine, DateTimeOffset? dataFrom = null, TimeSpan? settledAfter = null, Func<IReadOnlyList<ReadingExclusion>>? exclusions = null, Func<DateTimeOffset?>? acceptsFrom = null)
     {
+        _acceptsFrom = acceptsFrom;
         _engine = engine;
         _dataFrom = dataFrom;
         _settledAfter = settledAfter;
@@ -80,11 +86,11 @@ public sealed class SloEvaluator
     {
         slo = Corrected(slo);
         window = Cut(window, at);
-        if (_settledAfter is { } settled && slo.Sli.Threshold is not null)
+        if ((_settledAfter is not null || _acceptsFrom is not null) && slo.Sli.Threshold is not null)
         {
             if (!_tallies.TryGetValue(slo, out var tally))
             {
-                tally = new SliceTally(_engine, slo, settled);
+                tally = new SliceTally(_engine, slo, _settledAfter, _acceptsFrom);
                 _tallies[slo] = tally;
             }
 

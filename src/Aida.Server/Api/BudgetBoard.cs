@@ -30,14 +30,16 @@ public sealed class BudgetBoard : IDisposable
     /// <param name="dataFrom">When known, no sample is older (a fresh store): windows are cut there (<see cref="SloEvaluator"/>).</param>
     /// <param name="settledAfter">When set, a slice this old no longer changes (the embedded twin's store, written in time
     /// order): each is counted once, so an evaluation costs the slices new since the last one (<see cref="SloEvaluator"/>).</param>
-    public BudgetBoard(SloSet slos, IQueryEngine telemetry, TimeProvider clock, Func<IReadOnlyList<ReadingExclusion>>? exclusions = null, DateTimeOffset? dataFrom = null, TimeSpan? settledAfter = null)
+    /// <param name="acceptsFrom">When set, the oldest time the store still accepts a sample at: slices before it are
+    /// counted once too, however late samples come (a site over the network; <see cref="SloEvaluator"/>).</param>
+    public BudgetBoard(SloSet slos, IQueryEngine telemetry, TimeProvider clock, Func<IReadOnlyList<ReadingExclusion>>? exclusions = null, DateTimeOffset? dataFrom = null, TimeSpan? settledAfter = null, Func<DateTimeOffset?>? acceptsFrom = null)
     {
         ArgumentNullException.ThrowIfNull(slos);
         ArgumentNullException.ThrowIfNull(telemetry);
         ArgumentNullException.ThrowIfNull(clock);
         _slos = slos;
         _exclusions = exclusions ?? (() => []);
-        _evaluator = new SloEvaluator(telemetry, dataFrom, settledAfter, _exclusions);
+        _evaluator = new SloEvaluator(telemetry, dataFrom, settledAfter, _exclusions, acceptsFrom);
         _clock = clock;
     }
 

@@ -659,6 +659,11 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
         }
     }
 
+    /// <summary>The oldest time a sample may still be appended at (the head's lower bound, raised by <see cref="Compact"/>
+    /// and by the blocks read at open): one before it is refused as out of bounds, so what the store holds before it no
+    /// longer changes, and what is computed from it can be kept (an SLO's time slices); null while nothing bounds it.</summary>
+    public DateTimeOffset? AcceptsFrom => Interlocked.Read(ref _minValidTime) is var t && t != long.MinValue ? DateTimeOffset.FromUnixTimeMilliseconds(t) : null;
+
     /// <summary>Moves head chunks older than the newest block boundary (by the newest sample's time) into one block per
     /// window, persists them, truncates the WAL to the head, raises the head's lower bound (older samples become out of
     /// bounds), merges blocks whose wider window is complete (see <see cref="TsdbOptions.MaxBlockDuration"/>) and

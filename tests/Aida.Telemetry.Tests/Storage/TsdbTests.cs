@@ -157,7 +157,7 @@ public class TsdbTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Compaction_RaisesTheHeadLowerBound_InMemoryToo()
+    public void Compaction_RaisesTheHeadLowerBound_InMemoryToo_AndSaysWhereItIs()
     {
         using var db = HourlyBlocks();
         var s = db.GetOrCreateSeries(Labels.Metric("up"));
@@ -169,7 +169,9 @@ public class TsdbTests(ITestOutputHelper output)
             db.Append(s, t, t / 1000.0);
         }
 
+        Assert.Null(db.AcceptsFrom);
         Assert.Equal(3, db.Compact());
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(baseT + (3 * hour)), db.AcceptsFrom);
         Assert.Equal(AppendStatus.OutOfBounds, db.Append(other, baseT + (3 * hour) - 1, 1));
         Assert.Equal(AppendStatus.Ok, db.Append(other, baseT + (3 * hour), 1));
         var samples = db.Select(baseT, long.MaxValue, [LabelMatcher.MetricName("up")]).Single().Samples;
