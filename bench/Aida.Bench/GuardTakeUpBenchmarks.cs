@@ -73,12 +73,4 @@ public class GuardTakeUpBenchmarks : IDisposable
 
     [Benchmark]
     public int TakeUp() => new GuardedPlant(_sim.Plant, _envelope, _clock, "agent:aida", _audit).TakenUp.MayBeAt.Count;
-
-    /// <summary>A clock the setup moves by hand (the log's entries 10 s apart).</summary>
-    private sealed class SteppedClock(DateTimeOffset start) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = start;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
 }
