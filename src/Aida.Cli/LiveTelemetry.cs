@@ -99,6 +99,7 @@ internal sealed class LiveTelemetry : IAsyncDisposable
             Clock = clock,
             // A broken WAL waits for room beyond the disk reserve's, which the incidents and the audit log use first.
             KeepFree = 2 * DiskReserve.Size,
+            Retention = RetentionFor(BundledSlos()),
         });
         if (dataDirectory is not null)
         {
@@ -127,6 +128,16 @@ internal sealed class LiveTelemetry : IAsyncDisposable
 
     /// <summary>How often a live run writes its derived metrics (PUE, load factors, headroom, carbon).</summary>
     public static readonly TimeSpan DerivedPeriod = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long a live run's store keeps its telemetry: the longest window of <paramref name="slos"/> and a day
+    /// more, since their budgets read that far back (as Sloth's and Pyrra's SLOs need Prometheus to keep their windows),
+    /// and never less than the store's own default (15 d). With the bundled pack (28-day windows), 29 d.</summary>
+    internal static TimeSpan RetentionFor(SloSet? slos)
+    {
+        var floor = new TsdbOptions().Retention;
+        var longest = slos is null || slos.Slos.Count == 0 ? TimeSpan.Zero : slos.Slos.Max(s => s.Window.NominalLength);
+        return longest + TimeSpan.FromDays(1) is var wanted && wanted > floor ? wanted : floor;
+    }
 
     /// <summary>The bundled SLO pack (slos/), or null when it is not beside the binary.</summary>
     public static SloSet? BundledSlos() => BundledFiles.Root is null ? null : SloPack.Load(null);

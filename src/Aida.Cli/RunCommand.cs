@@ -24,7 +24,7 @@ internal static class RunCommand
         var output = new Option<string?>("--out", "-o") { Description = "Directory to write summary.json into when the run stops" };
         var data = new Option<string>("--data")
         {
-            Description = "Keep the run's telemetry (DIR/tsdb), incidents, audit log, API keys, the readings left out of the SLOs and the twin's moved actuators in this directory; a restart resumes from it (the twin's actuators where the last run left them; the agent takes up the sensors it did not trust and its runbooks in progress: waiting for approval, running, or restoring after a repair, with their actions waiting for an approver under the same ids; the safety envelope the writes in the audit log: racks isolated and units stopped before still count). " +
+            Description = "Keep the run's telemetry (DIR/tsdb, as long as the SLOs' longest window and a day: 29 days), incidents, audit log, API keys, the readings left out of the SLOs and the twin's moved actuators in this directory; a restart resumes from it (the twin's actuators where the last run left them; the agent takes up the sensors it did not trust and its runbooks in progress: waiting for approval, running, or restoring after a repair, with their actions waiting for an approver under the same ids; the safety envelope the writes in the audit log: racks isolated and units stopped before still count). " +
                 "A 32 MiB disk-reserve file there is given back when the disk fills, so incidents and the audit log are still written; what the disk refuses is held in memory and written once it can",
             DefaultValueFactory = _ => "data",
         };

@@ -179,4 +179,19 @@ public class SloCommandTests
         Assert.All(JsonDocument.Parse(regime.Out).RootElement.GetProperty("data").GetProperty("result").EnumerateArray(),
             d => Assert.Equal("1", d.GetProperty("value")[1].GetString()));
     }
+
+    /// <summary>A live run's store kept 15 days while the bundled SLOs' budgets read 28-day windows: after 15 days
+    /// (or a restart) they counted half their window. It now keeps the longest window and a day.</summary>
+    [Fact]
+    public void ALiveRunsStore_KeepsTheLongestSloWindowAndADay_NeverLessThanTheStoresDefault()
+    {
+        var bundled = LiveTelemetry.BundledSlos();
+        Assert.NotNull(bundled);
+        Assert.Equal(28, bundled.Slos.Max(s => s.Window.NominalLength).TotalDays);
+        Assert.Equal(TimeSpan.FromDays(29), LiveTelemetry.RetentionFor(bundled));
+        Assert.Equal(TimeSpan.FromDays(15), LiveTelemetry.RetentionFor(null));
+        // A pack whose longest window is a day: the store's default still holds.
+        var daily = Aida.Reliability.OpenSlo.SloLoader.Load([Scratch(InletSlo, "slos.yaml")]);
+        Assert.Equal(TimeSpan.FromDays(15), LiveTelemetry.RetentionFor(daily));
+    }
 }
