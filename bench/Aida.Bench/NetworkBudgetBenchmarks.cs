@@ -8,12 +8,14 @@ using BenchmarkDotNet.Attributes;
 
 namespace Aida.Bench;
 
-/// <summary>What one evaluation of a network site's budgets costs once its store holds days of telemetry: the bundled
-/// rack-inlet SLO (a time slice a minute per rack over 28 days, burn rates over 5 min to 3 d) over 80 racks' inlet
-/// readings every 15 s. Baseline: every window read whole, as a network site's budgets were until session 58 (its samples
-/// may come late, so no settling time holds). Against it: the slices before the oldest time the store still accepts a
-/// sample at (<see cref="Tsdb.AcceptsFrom"/>, after the hourly compaction) kept from an earlier evaluation, and only
-/// those since queried, as each plant minute's evaluation does.</summary>
+/// <summary>What one evaluation of a network site's budgets costs once its store holds days of telemetry: a bundled SLO
+/// over 28 days with burn rates over 5 min to 3 d, on 80 racks' readings every 15 s. <c>rack-inlet</c> is time-slice
+/// based (a slice a minute per rack); <c>gpu-throttling</c> counts occurrences (<c>sum_over_time</c> of each rack's
+/// throttled GPUs over each hall's GPUs). Baseline: every window read whole, as a network site's budgets were until
+/// session 58 (its samples may come late, so no settling time holds). Against it: the slices before the oldest time the
+/// store still accepts a sample at (<see cref="Tsdb.AcceptsFrom"/>, after the hourly compaction) kept from an earlier
+/// evaluation, and only those since queried, as each plant minute's evaluation does; an occurrences SLO keeps nothing
+/// and still reads its windows whole.</summary>
 /// <remarks>Run: <c>dotnet run -c Release --project bench/Aida.Bench -- --filter '*NetworkBudget*' --job short</c>.</remarks>
 [MemoryDiagnoser]
 [MedianColumn]
@@ -31,22 +33,33 @@ public class NetworkBudgetBenchmarks : IDisposable
     [Params(7, 28)]
     public int Days { get; set; }
 
+    /// <summary>The bundled SLO file evaluated (<c>slos/NAME.yaml</c>).</summary>
+    [Params("rack-inlet", "gpu-throttling")]
+    public string Slo { get; set; } = "rack-inlet";
+
     [GlobalSetup]
     public void Setup()
     {
-        _slos = SloLoader.Load([BundledFiles.Shipped("slos", "00-facility.yaml"), BundledFiles.Shipped("slos", "rack-inlet.yaml")]);
+        _slos = SloLoader.Load([BundledFiles.Shipped("slos", "00-facility.yaml"), BundledFiles.Shipped("slos", Slo + ".yaml")]);
         _store = new Tsdb(new TsdbOptions { Clock = new SteppedClock(End), Retention = TimeSpan.FromDays(60) });
         var start = End - TimeSpan.FromDays(Days);
-        var ids = Enumerable.Range(0, Racks).Select(r => _store.GetOrCreateSeries(Labels.From(("__name__", "aida_rack_inlet_celsius"), ("rack", $"r{r:D2}")))).ToArray();
+        var metric = Slo == "rack-inlet" ? "aida_rack_inlet_celsius" : "aida_rack_gpus_throttled";
+        var ids = Enumerable.Range(0, Racks).Select(r => _store.GetOrCreateSeries(Labels.From(("__name__", metric), ("rack", $"r{r:D2}")))).ToArray();
+        var halls = Enumerable.Range(0, 2).Select(h => _store.GetOrCreateSeries(Labels.From(("__name__", "aida_gpu_temperature_celsius_bucket"), ("hall", $"hall-{h + 1}"), ("le", "+Inf")))).ToArray();
         var step = (long)TimeSpan.FromSeconds(15).TotalMilliseconds;
         var i = 0L;
         for (var t = start.ToUnixTimeMilliseconds(); t <= End.ToUnixTimeMilliseconds(); t += step, i++)
         {
             for (var r = 0; r < Racks; r++)
             {
-                // 24-26 °C, one rack in 40 above 27 °C for a minute an hour: some slices bad, most good.
+                // 24-26 °C, one rack in 40 above 27 °C (two of its 8 GPUs throttled) for a minute an hour.
                 var hot = r % 40 == 0 && i % 240 < 4;
-                _store.Append(ids[r], t, hot ? 27.5 : 24 + ((r + i) % 9 * 0.25));
+                _store.Append(ids[r], t, Slo == "rack-inlet" ? (hot ? 27.5 : 24 + ((r + i) % 9 * 0.25)) : (hot ? 2 : 0));
+            }
+
+            foreach (var hall in halls)
+            {
+                _store.Append(hall, t, Racks / halls.Length * 8);
             }
         }
 
