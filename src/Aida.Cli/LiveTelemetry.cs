@@ -48,6 +48,10 @@ internal sealed class LiveTelemetry : IAsyncDisposable
     /// <summary>The store (null when the twin's run keeps no telemetry).</summary>
     public Tsdb? Store => _store;
 
+    /// <summary>The bundled SLO pack, loaded once at the start: the store keeps its longest window
+    /// (<see cref="RetentionFor"/>) and the run records its statuses (<see cref="SloRecording"/>); null without it.</summary>
+    public SloSet? Slos { get; private init; }
+
     /// <summary>Where samples go: the store, or a forwarder in front of it.</summary>
     public ISampleAppender? Appender { get; private set; }
 
@@ -92,14 +96,14 @@ internal sealed class LiveTelemetry : IAsyncDisposable
             throw new BadInputException($"--remote-write: '{remoteWrite}' is not an http(s) URL");
         }
 
-        var live = new LiveTelemetry(clock);
+        var live = new LiveTelemetry(clock) { Slos = BundledSlos() };
         live._store = new Tsdb(new TsdbOptions
         {
             DataDirectory = dataDirectory is null ? null : Path.Combine(dataDirectory, "tsdb"),
             Clock = clock,
             // A broken WAL waits for room beyond the disk reserve's, which the incidents and the audit log use first.
             KeepFree = 2 * DiskReserve.Size,
-            Retention = RetentionFor(BundledSlos()),
+            Retention = RetentionFor(live.Slos),
         });
         if (dataDirectory is not null)
         {

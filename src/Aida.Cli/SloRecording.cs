@@ -34,7 +34,7 @@ internal sealed class SloRecording : IDisposable
     /// it is a budget period old. Otherwise (a site over the network) once the store accepts no sample that old.</param>
     public static SloRecording? Start(LiveTelemetry telemetry, string site, TimeProvider clock, Func<IReadOnlyList<ReadingExclusion>> exclusions, DateTimeOffset? dataFrom, bool settled)
     {
-        if (telemetry.Store is not { } store || telemetry.Appender is not { } appender || SloPack.Load(null) is not { } slos)
+        if (telemetry.Store is not { } store || telemetry.Appender is not { } appender || telemetry.Slos is not { } slos)
         {
             return null;
         }
