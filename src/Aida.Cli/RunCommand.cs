@@ -337,7 +337,15 @@ internal static class RunCommand
     /// <summary>How many plant steps <see cref="Drive"/> takes in one hold of its gate.</summary>
     private const long MaxStepsPerHold = 10;
 
+    /// <summary>At most this much plant time passes between two of <see cref="Drive"/>'s ticks, however far behind its
+    /// schedule the loop is: the derived metrics and SLO statuses are due each plant minute, and the store cuts its blocks
+    /// each plant hour.</summary>
+    internal static readonly TimeSpan MaxPlantTimeBetweenTicks = TimeSpan.FromMinutes(1);
+
     /// <summary>Keeps plant time at <paramref name="speed"/> times wall time, as measured by <paramref name="wall"/>.</summary>
+    /// <param name="tick">The run's own work between steps (derived metrics, SLO statuses, the store's blocks, approved
+    /// actions): called each time the loop has caught up with its schedule, and also every
+    /// <see cref="MaxPlantTimeBetweenTicks"/> of plant time while it has not.</param>
     /// <param name="gate">When given, every step is taken holding it (the lock other threads read the plant under).</param>
     /// <param name="heartbeat">Beaten after every hold of the gate (every advance without one), with how far plant time
     /// is behind its schedule.</param>
@@ -373,6 +381,14 @@ internal static class RunCommand
 
         var step = simulator.Scenario.Step.TotalSeconds;
         var statusSteps = Math.Max(1, (long)(statusEvery.TotalSeconds / step));
+        var tickSteps = Math.Max(1, (long)(MaxPlantTimeBetweenTicks.TotalSeconds / step));
+        var tickedAt = simulator.StepsDone;
+        void Tick()
+        {
+            tick?.Invoke();
+            tickedAt = simulator.StepsDone;
+        }
+
         var points = new StatusPoints(simulator.Plant);
         await stdout.WriteLineAsync(StatusPoints.Header);
 
@@ -387,15 +403,24 @@ internal static class RunCommand
             {
                 // With a gate, at most MaxStepsPerHold steps per hold: API calls that act on the plant wait between them.
                 var next = Math.Min(due, ((simulator.StepsDone / statusSteps) + 1) * statusSteps);
+                next = Math.Min(next, tickedAt + tickSteps);
                 next = gate is null ? next : Math.Min(next, simulator.StepsDone + MaxStepsPerHold);
                 Advance(next - simulator.StepsDone);
                 if (simulator.StepsDone % statusSteps == 0)
                 {
                     await stdout.WriteLineAsync(points.Line(simulator.Clock.GetUtcNow()));
                 }
+
+                // Behind its schedule (a --speed faster than this machine steps the plant), the loop never catches up:
+                // the tick's work is done as plant time passes, not left until the run ends (its store's head growing
+                // without a block cut, its PUE and budgets unwritten, approved actions not carried out).
+                if (simulator.StepsDone - tickedAt >= tickSteps)
+                {
+                    Tick();
+                }
             }
 
-            tick?.Invoke();
+            Tick();
             // Alive between steps too (at a speed with a step due less often than the stall time).
             Beat();
 

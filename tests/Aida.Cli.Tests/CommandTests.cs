@@ -114,6 +114,32 @@ public class CommandTests
         Assert.Equal(3, output.ToString().Split('\n').Count(l => l.StartsWith("2025-07-01 00:", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public async Task Run_BehindItsSpeed_StillTicksEveryPlantMinute()
+    {
+        // Regression (session 59): at a --speed faster than the machine steps the plant (aida run --speed 100000), the
+        // loop never caught up with its schedule, so its tick (derived metrics, SLO statuses, the store's block cuts,
+        // approved actions) ran once at the end: a 7-day run held every sample in its head, 2 GB and growing.
+        var scenario = ScenarioLoader.Load("reference");
+        var sim = new Simulator(scenario, new SimulationOptions { Duration = TimeSpan.FromMinutes(30), NoOperator = true });
+        var wall = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        var ticks = new List<DateTimeOffset>();
+        using var cts = new CancellationTokenSource();
+        var driving = RunCommand.Drive(sim, wall, speed: 100_000, TimeSpan.FromMinutes(10), new StringWriter(), cts.Token, tick: () => ticks.Add(sim.Clock.GetUtcNow()));
+
+        // One wall second: the whole half hour is due at once, and the fake wall clock does not move while it is stepped.
+        await WaitUntil(() => ticks.Count > 0);
+        wall.Advance(TimeSpan.FromSeconds(1));
+        await WaitUntil(() => sim.Finished);
+        wall.Advance(TimeSpan.FromSeconds(1));
+        await driving;
+
+        Assert.True(sim.Finished);
+        var gaps = ticks.Zip(ticks.Skip(1), (a, b) => b - a).ToList();
+        Assert.True(ticks.Count >= 30, $"{ticks.Count} tick(s) over half an hour of plant time: {string.Join(", ", ticks.Select(t => t.ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)))}");
+        Assert.True(gaps.Max() <= RunCommand.MaxPlantTimeBetweenTicks, $"the longest plant time between ticks: {gaps.Max()}");
+    }
+
     /// <summary>Yields until the driving task, on another thread, has caught up. A bound on yields alone failed when
     /// the machine was loaded (CI, session 16: 12 of 600 steps done after 1,000 yields); the bound is now generous real
     /// time, which only a hang reaches.</summary>
