@@ -71,6 +71,9 @@ internal sealed class Block
 
     public long SampleCount { get; }
 
+    /// <summary>The temporary directory <see cref="Merge"/> wrote the chunks to, for <see cref="Persist"/> to finish.</summary>
+    private string? _written;
+
     /// <summary>Where the block lives, or null in memory.</summary>
     public string? Directory { get; private set; }
 
@@ -128,7 +131,12 @@ internal sealed class Block
     /// dropped, so overlapping sources cannot produce out-of-order chunks.</summary>
     /// <param name="sources">The blocks, with <see cref="ById"/> filled.</param>
     /// <param name="ids">Receives the store series id of each of the merged block's series.</param>
-    public static Block Merge(IReadOnlyList<Block> sources, out int[] ids)
+    /// <param name="blocksDirectory">When given, the merged chunks are written as they are made to the block's
+    /// temporary directory there and mapped from it, and <see cref="Persist"/> adds the index and meta.json: a day's
+    /// merge no longer holds its chunk data in memory, twice over (the buffer and its copy), which a 1 GiB memory limit
+    /// could not give it. Without, they are built in memory (a store with no directory).</param>
+    /// <exception cref="IOException">The chunks could not be written; the temporary directory is removed.</exception>
+    public static Block Merge(IReadOnlyList<Block> sources, out int[] ids, string? blocksDirectory = null)
     {
         var labels = new Dictionary<int, Labels>();
         long sourceBytes = 0;
@@ -143,7 +151,65 @@ internal sealed class Block
 
         ids = [.. labels.Keys];
         Array.Sort(ids, (a, b) => Labels.Compare(labels[a], labels[b]));
-        var data = new MemoryStream((int)Math.Min(sourceBytes, Array.MaxLength));
+        var minTime = sources.Min(b => b.MinTime);
+        var maxTime = sources.Max(b => b.MaxTime);
+        var temp = blocksDirectory is null ? null : StartTemporary(blocksDirectory, DirectoryName(minTime, maxTime));
+        try
+        {
+            using var data = temp is null
+                ? (Stream)new MemoryStream((int)Math.Min(sourceBytes, Array.MaxLength))
+                : new FileStream(Path.Combine(temp, ChunksFile), FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
+            var (series, samples) = MergeChunks(sources, ids, labels, data);
+            BlockChunks chunks;
+            if (data is MemoryStream memory)
+            {
+                chunks = new BlockChunks(memory.ToArray());
+            }
+            else
+            {
+                ((FileStream)data).Flush(true);
+                data.Dispose();
+                chunks = BlockChunks.Map(Path.Combine(temp!, ChunksFile));
+            }
+
+            var sourceNames = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (var b in sources)
+            {
+                sourceNames.Add(b.Name);
+                sourceNames.UnionWith(b.Sources);
+            }
+
+            return new Block(minTime, maxTime, chunks, series, samples, sources.Max(b => b.Level) + 1, [.. sourceNames]) { _written = temp };
+        }
+        catch (IOException)
+        {
+            if (temp is not null)
+            {
+                DeleteQuietly(temp);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>The block's temporary directory under <paramref name="blocksDirectory"/>, made empty.</summary>
+    private static string StartTemporary(string blocksDirectory, string name)
+    {
+        var temp = Path.Combine(blocksDirectory, ".tmp-" + name);
+        if (System.IO.Directory.Exists(temp))
+        {
+            System.IO.Directory.Delete(temp, true);
+        }
+
+        System.IO.Directory.CreateDirectory(temp);
+        return temp;
+    }
+
+    /// <summary>Each series' chunks of <paramref name="sources"/>, re-chunked (<see cref="Merge"/>), written to
+    /// <paramref name="data"/> back to back.</summary>
+    private static (BlockSeries[] Series, long Samples) MergeChunks(IReadOnlyList<Block> sources, int[] ids, Dictionary<int, Labels> labels, Stream data)
+    {
+        long written = 0;
         var series = new BlockSeries[ids.Length];
         var refs = new List<BlockChunk>();
         long samples = 0;
@@ -166,8 +232,9 @@ internal sealed class Block
                     var count = XorChunk.CountOf(bytes);
                     if (open is null && count >= XorChunk.MaxSamples && (!any || c.MinTime > last))
                     {
-                        refs.Add(new BlockChunk(c.MinTime, c.MaxTime, checked((int)data.Length), bytes.Length));
+                        refs.Add(new BlockChunk(c.MinTime, c.MaxTime, checked((int)written), bytes.Length));
                         data.Write(bytes);
+                        written += bytes.Length;
                         samples += count;
                         last = c.MaxTime;
                         any = true;
@@ -188,7 +255,7 @@ internal sealed class Block
                         any = true;
                         if (open.IsFull)
                         {
-                            samples += WriteChunk(open, data, refs);
+                            samples += WriteChunk(open, data, refs, ref written);
                             open = null;
                         }
                     }
@@ -197,27 +264,20 @@ internal sealed class Block
 
             if (open is not null)
             {
-                samples += WriteChunk(open, data, refs);
+                samples += WriteChunk(open, data, refs, ref written);
             }
 
             series[i] = new BlockSeries(labels[ids[i]], [.. refs]);
         }
 
-        var sourceNames = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var b in sources)
-        {
-            sourceNames.Add(b.Name);
-            sourceNames.UnionWith(b.Sources);
-        }
-
-        return new Block(sources.Min(b => b.MinTime), sources.Max(b => b.MaxTime), new BlockChunks(data.ToArray()), series, samples,
-            sources.Max(b => b.Level) + 1, [.. sourceNames]);
+        return (series, samples);
     }
 
-    private static int WriteChunk(XorChunk chunk, MemoryStream data, List<BlockChunk> refs)
+    private static int WriteChunk(XorChunk chunk, Stream data, List<BlockChunk> refs, ref long written)
     {
-        refs.Add(new BlockChunk(chunk.MinTime, chunk.MaxTime, checked((int)data.Length), chunk.Bytes.Length));
+        refs.Add(new BlockChunk(chunk.MinTime, chunk.MaxTime, checked((int)written), chunk.Bytes.Length));
         data.Write(chunk.Bytes);
+        written += chunk.Bytes.Length;
         return chunk.Count;
     }
 
@@ -226,22 +286,36 @@ internal sealed class Block
     {
         var final = Path.Combine(blocksDirectory, Name);
         var temp = Path.Combine(blocksDirectory, ".tmp-" + Name);
-        if (System.IO.Directory.Exists(temp))
-        {
-            System.IO.Directory.Delete(temp, true);
-        }
-
+        var written = _written == temp;
         if (System.IO.Directory.Exists(final))
         {
+            if (written)
+            {
+                DeleteQuietly(temp);
+            }
+
             throw new IOException($"block {Name} already exists");
         }
 
-        System.IO.Directory.CreateDirectory(temp);
+        if (!written)
+        {
+            if (System.IO.Directory.Exists(temp))
+            {
+                System.IO.Directory.Delete(temp, true);
+            }
+
+            System.IO.Directory.CreateDirectory(temp);
+        }
+
         var index = EncodeIndex();
         byte[] meta;
         try
         {
-            WriteSynced(Path.Combine(temp, ChunksFile), ChunkData.All);
+            if (!written)
+            {
+                WriteSynced(Path.Combine(temp, ChunksFile), ChunkData.All);
+            }
+
             WriteSynced(Path.Combine(temp, IndexFile), index);
             meta = EncodeMeta(index);
             WriteSynced(Path.Combine(temp, MetaFile), meta);
@@ -257,8 +331,13 @@ internal sealed class Block
         Directory = final;
         BytesOnDisk = ChunkData.Length + index.Length + meta.Length;
 
-        // Durable: read from the file from now on, mapped, and let the array go (the block is not yet published).
-        ChunkData = BlockChunks.Map(Path.Combine(final, ChunksFile));
+        // Durable: read from the file from now on, mapped, and let the array go (the block is not yet published). A
+        // merge's chunks are mapped already, from the same file under its temporary name.
+        _written = null;
+        if (!ChunkData.IsMapped)
+        {
+            ChunkData = BlockChunks.Map(Path.Combine(final, ChunksFile));
+        }
     }
 
     /// <summary>Removes the directory of a block persisted but never published (its cut failed for another block); its

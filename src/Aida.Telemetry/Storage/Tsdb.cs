@@ -1487,7 +1487,7 @@ public sealed class Tsdb : ISampleAppender, ISeriesSource, IPooledSeriesSource, 
 
     private void MergeGroup(List<Block> sources)
     {
-        var block = Block.Merge(sources, out var ids);
+        var block = Block.Merge(sources, out var ids, _blocksDirectory);
         if (_blocksDirectory is not null)
         {
             block.Persist(_blocksDirectory);

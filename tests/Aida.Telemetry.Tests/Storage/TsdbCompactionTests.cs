@@ -170,6 +170,45 @@ public sealed class TsdbCompactionTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void AMergeOnDisk_WritesItsChunksAsItGoes_NotIntoMemory()
+    {
+        // Regression (session 59): aida run under a 1 GiB memory limit died of OutOfMemoryException in Block.Merge at
+        // its first day's merge: the merged chunks were built in a buffer as large as the sources and then copied, so a
+        // day's merge asked the heap for twice the day's chunk data at once.
+        var from = T0 - (24 * Hour);
+        using var db = Open(Dir("merged"), TimeSpan.FromHours(24));
+        var ids = Enumerable.Range(0, 60).Select(i => db.GetOrCreateSeries(Labels.Metric("rack_power_watts", ("rack", $"r{i:00}")))).ToArray();
+        void FillUntil(long start, long end)
+        {
+            for (var t = start; t < end; t += 10_000)
+            {
+                for (var i = 0; i < ids.Length; i++)
+                {
+                    db.Append(ids[i], t, Math.Round(90_000 + (7_000 * Math.Sin((t / 6e5) + i)), 1));
+                }
+            }
+        }
+
+        // Hour by hour, as a live run cuts: the day's 2 h blocks merge into 6 h ones as their windows complete.
+        for (var h = 0; h < 24; h++)
+        {
+            FillUntil(from + (h * Hour), from + ((h + 1) * Hour));
+            db.Compact();
+        }
+
+        FillUntil(T0, T0 + (Hour / 2));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        db.Compact(); // cuts 22-24 h, merges 18-24 h, then the day
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal([$"{from}-{T0}"], BlockDirs(Dir("merged")));
+        var chunks = new FileInfo(Path.Combine(_root, "merged", "blocks", $"{from}-{T0}", "chunks")).Length;
+        output.WriteLine($"the day's chunks {chunks:N0} bytes; the compaction that merged them allocated {allocated:N0}");
+        Assert.True(allocated < chunks / 2, $"the compaction that merged the day allocated {allocated:N0} bytes for {chunks:N0} bytes of chunks");
+        Assert.Equal(60 * 8640, All(db, from, T0 - 1).Sum(s => s.Samples.Count));
+    }
+
+    [Fact]
     public void MergedChunks_AreFull()
     {
         using var db = Open(Dir("merged"), TimeSpan.FromHours(24));
