@@ -299,12 +299,7 @@ internal sealed class Block
 
         if (!written)
         {
-            if (System.IO.Directory.Exists(temp))
-            {
-                System.IO.Directory.Delete(temp, true);
-            }
-
-            System.IO.Directory.CreateDirectory(temp);
+            StartTemporary(blocksDirectory, Name);
         }
 
         var index = EncodeIndex();
